@@ -1,0 +1,461 @@
+//! build.rs: turns stencils/*.c into stencil tables, and builds the C runtime.
+//!
+//! 1. Asks the target Python (PYO3_PYTHON, else `python3`) for its version, include directory and
+//!    opcode tables; anything but CPython 3.11 stops the build.
+//! 2. Finds clang >= 19 (CPJIT_CLANG, else `clang-19`, else `clang`).
+//! 3. Compiles every stencils/*.c to a relocatable object and reads, with goblin, each function
+//!    section `.text.cpjit_op_<NAME>`: its bytes, the read-only data it references, and its
+//!    relocations. An unknown relocation kind, writable data, or a reference to another function
+//!    stops the build with the stencil's name.
+//! 4. Writes OUT_DIR/stencils.rs (the tables), OUT_DIR/opcodes.rs, and OUT_DIR/symbols.c (the
+//!    address of every external symbol stencils use, resolved by the dynamic linker at import).
+//! 5. Compiles csrc/*.c and symbols.c with the same clang into the static runtime library.
+//!
+//! Everything generated goes to OUT_DIR.
+
+#[path = "src/holes.rs"]
+#[allow(dead_code)]
+mod holes;
+#[path = "src/patch.rs"]
+#[allow(dead_code)]
+mod patch;
+
+use goblin::elf::{section_header, sym, Elf};
+use holes::HoleValue;
+use patch::PatchKind;
+use std::collections::BTreeMap;
+use std::env;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fail(msg: impl AsRef<str>) -> ! {
+    eprintln!("\ncpjit build error: {}\n", msg.as_ref());
+    std::process::exit(1);
+}
+
+struct PythonInfo {
+    include: String,
+    libdir: String,
+    opname: Vec<String>,
+    deopt: Vec<u8>,
+    caches: Vec<u8>,
+}
+
+const PY_PROBE: &str = r#"
+import sys, sysconfig
+print(f"{sys.implementation.name} {sys.version_info[0]} {sys.version_info[1]}")
+if sys.implementation.name != "cpython" or sys.version_info[:2] != (3, 11):
+    raise SystemExit(0)
+import dis, opcode
+print(sysconfig.get_paths()["include"])
+print(sysconfig.get_config_var("LIBDIR") or "")
+print(" ".join(dis._all_opname))
+print(" ".join(str(dis._all_opmap[dis.deoptmap.get(n, n)]) if not n.startswith("<") else "0"
+               for n in dis._all_opname))
+print(" ".join(str(c) for c in opcode._inline_cache_entries))
+"#;
+
+fn python_info() -> PythonInfo {
+    let python = env::var("PYO3_PYTHON")
+        .or_else(|_| env::var("PYTHON_SYS_EXECUTABLE"))
+        .unwrap_or_else(|_| "python3".to_string());
+    let out = Command::new(&python)
+        .args(["-c", PY_PROBE])
+        .output()
+        .unwrap_or_else(|e| fail(format!("cannot run the target Python `{python}`: {e} (set PYO3_PYTHON)")));
+    if !out.status.success() {
+        fail(format!("`{python}` failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut lines = text.lines();
+    let version = lines.next().unwrap_or("");
+    if version != "cpython 3 11" {
+        fail(format!(
+            "cpjit supports CPython 3.11 only; `{python}` is {version:?}. \
+             Point PYO3_PYTHON at a CPython 3.11 interpreter."
+        ));
+    }
+    let include = lines.next().unwrap_or_default().to_string();
+    let libdir = lines.next().unwrap_or_default().to_string();
+    let opname: Vec<String> = lines.next().unwrap_or_default().split(' ').map(String::from).collect();
+    let nums = |l: Option<&str>| -> Vec<u8> {
+        l.unwrap_or_default().split(' ').map(|s| s.parse().expect("opcode table number")).collect()
+    };
+    let deopt = nums(lines.next());
+    let caches = nums(lines.next());
+    if opname.len() != 256 || deopt.len() != 256 || caches.len() != 256 {
+        fail("unexpected opcode tables from the target Python");
+    }
+    if !Path::new(&include).join("internal/pycore_frame.h").exists() {
+        fail(format!("CPython's internal headers are missing under {include}/internal"));
+    }
+    PythonInfo { include, libdir, opname, deopt, caches }
+}
+
+fn clang_major(path: &str) -> Option<u32> {
+    let out = Command::new(path).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let idx = text.find("clang version ")?;
+    text[idx + 14..].split('.').next()?.trim().parse().ok()
+}
+
+fn find_clang() -> String {
+    if let Ok(c) = env::var("CPJIT_CLANG") {
+        match clang_major(&c) {
+            Some(v) if v >= 19 => return c,
+            Some(v) => fail(format!("CPJIT_CLANG={c} is clang {v}; cpjit needs clang >= 19")),
+            None => fail(format!("CPJIT_CLANG={c} does not run as clang")),
+        }
+    }
+    for c in ["clang-19", "clang-20", "clang-21", "clang"] {
+        if let Some(v) = clang_major(c) {
+            if v >= 19 {
+                return c.to_string();
+            }
+        }
+    }
+    fail(
+        "clang >= 19 not found (tried CPJIT_CLANG, clang-19, clang-20, clang-21, clang). \
+         Install it (Debian: apt-get install clang-19) or set CPJIT_CLANG.",
+    )
+}
+
+/// Flags for stencils; each one is there for a reason.
+fn stencil_flags(include: &str) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "-c",
+        "-O2",                            // small stencils that lay out well end to end
+        "-std=c11",
+        "-mcmodel=medium",                // code within 2 GiB: jumps between stencils are rel32
+        "-mlarge-data-threshold=0",       // but all data (and holes) are 64-bit absolute
+        "-fno-pic",                       // no GOT for our own holes
+        "-fno-plt",                       // calls to CPython go through a GOT slot we build
+        "-fno-asynchronous-unwind-tables",// no .eh_frame to carry around
+        "-fno-unwind-tables",
+        "-fno-stack-protector",           // no __stack_chk_fail nobody resolves
+        "-fno-builtin",                   // no calls to memcpy/memset nobody resolves
+        "-fno-jump-tables",               // no code addresses in data
+        "-ffunction-sections",            // one section per stencil
+        "-fno-strict-aliasing",           // CPython's own choice
+        "-fomit-frame-pointer",
+        "-Wall",
+        "-Wno-unused-function",
+        "-Werror=implicit-function-declaration",
+        "-DNDEBUG",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.push(format!("-I{include}"));
+    v.push(format!("-I{include}/internal"));
+    v.push("-Istencils".into());
+    v.push("-Icsrc".into());
+    v
+}
+
+#[derive(Debug)]
+enum Target {
+    Hole(HoleValue),
+    Symbol(String),
+    Data(u64),
+}
+
+struct Reloc {
+    offset: u64,
+    kind: PatchKind,
+    target: Target,
+    addend: i64,
+}
+
+struct Stencil {
+    name: String,
+    code: Vec<u8>,
+    data: Vec<u8>,
+    relocs: Vec<Reloc>,
+}
+
+fn extract(obj_path: &Path, source: &str) -> Vec<Stencil> {
+    let bytes = fs::read(obj_path).unwrap_or_else(|e| fail(format!("read {}: {e}", obj_path.display())));
+    let elf = Elf::parse(&bytes).unwrap_or_else(|e| fail(format!("{source}: bad object: {e}")));
+    if elf.header.e_machine != goblin::elf::header::EM_X86_64 {
+        fail(format!("{source}: stencils must be x86-64 objects"));
+    }
+    let sec_name = |i: usize| elf.shdr_strtab.get_at(elf.section_headers[i].sh_name).unwrap_or("");
+    let sec_bytes = |i: usize| {
+        let sh = &elf.section_headers[i];
+        if sh.sh_type == section_header::SHT_NOBITS {
+            vec![0u8; sh.sh_size as usize]
+        } else {
+            bytes[sh.sh_offset as usize..(sh.sh_offset + sh.sh_size) as usize].to_vec()
+        }
+    };
+    // Relocation sections, keyed by the section they apply to.
+    let mut relocs_for: BTreeMap<usize, usize> = BTreeMap::new();
+    for (idx, sh) in elf.section_headers.iter().enumerate() {
+        if sh.sh_type == section_header::SHT_RELA {
+            relocs_for.insert(sh.sh_info as usize, idx);
+        }
+        if sh.sh_type == section_header::SHT_REL {
+            fail(format!("{source}: REL relocations are not expected on x86-64"));
+        }
+    }
+    let rela_of = |text_idx: usize| -> Vec<goblin::elf::Reloc> {
+        elf.shdr_relocs
+            .iter()
+            .filter(|(idx, _)| Some(idx) == relocs_for.get(&text_idx))
+            .flat_map(|(_, rs)| rs.iter())
+            .collect()
+    };
+
+    let mut out = Vec::new();
+    for (idx, sh) in elf.section_headers.iter().enumerate() {
+        let name = sec_name(idx);
+        let Some(stencil) = name.strip_prefix(".text.cpjit_op_") else {
+            if name.starts_with(".text.") && sh.sh_size > 0 {
+                fail(format!(
+                    "{source}: function section {name} is not a stencil; helpers used by \
+                     stencils must be static inline __attribute__((always_inline))"
+                ));
+            }
+            if (name == ".data" || name == ".bss" || name.starts_with(".data.") || name.starts_with(".bss."))
+                && sh.sh_size > 0
+            {
+                fail(format!("{source}: writable static data ({name}) is not allowed in stencils"));
+            }
+            continue;
+        };
+        let mut code = sec_bytes(idx);
+        let mut data: Vec<u8> = Vec::new();
+        let mut data_base: BTreeMap<usize, u64> = BTreeMap::new();
+        let mut relocs = Vec::new();
+        for r in rela_of(idx) {
+            let Some(kind) = PatchKind::from_elf_x86_64(r.r_type) else {
+                fail(format!(
+                    "{source}: stencil {stencil}: relocation type {} ({}) at offset {:#x} is not handled",
+                    r.r_type,
+                    goblin::elf::reloc::r_to_str(r.r_type, goblin::elf::header::EM_X86_64),
+                    r.r_offset
+                ));
+            };
+            let s = elf.syms.get(r.r_sym).unwrap_or_else(|| fail(format!("{source}: bad symbol index")));
+            let sname = elf.strtab.get_at(s.st_name).unwrap_or("");
+            let addend = r.r_addend.unwrap_or(0);
+            let target = if s.st_shndx == section_header::SHN_UNDEF as usize {
+                match HoleValue::from_symbol(sname) {
+                    Some(h) => Target::Hole(h),
+                    None if sname.starts_with("_JIT_") => {
+                        fail(format!("{source}: stencil {stencil}: unknown hole {sname}"))
+                    }
+                    None => Target::Symbol(sname.to_string()),
+                }
+            } else {
+                let tsec = s.st_shndx;
+                let tname = sec_name(tsec);
+                if tsec == idx {
+                    fail(format!("{source}: stencil {stencil}: relocation into its own code is not handled"));
+                }
+                if tname.starts_with(".text") {
+                    fail(format!(
+                        "{source}: stencil {stencil} references function code in {tname} ({sname}); \
+                         helpers must be always_inline or live in csrc/"
+                    ));
+                }
+                let tsh = &elf.section_headers[tsec];
+                if tsh.sh_flags & section_header::SHF_WRITE as u64 != 0 {
+                    fail(format!("{source}: stencil {stencil} uses writable data in {tname}"));
+                }
+                if relocs_for.contains_key(&tsec) {
+                    fail(format!("{source}: stencil {stencil} uses data with relocations ({tname})"));
+                }
+                let base = *data_base.entry(tsec).or_insert_with(|| {
+                    let align = tsh.sh_addralign.max(1) as usize;
+                    while data.len() % align != 0 {
+                        data.push(0);
+                    }
+                    let b = data.len() as u64;
+                    data.extend(sec_bytes(tsec));
+                    b
+                });
+                let value = if s.st_type() == sym::STT_SECTION { 0 } else { s.st_value };
+                Target::Data(base + value)
+            };
+            relocs.push(Reloc { offset: r.r_offset, kind, target, addend });
+        }
+        // Cut off the final `jmp _JIT_CONTINUE`: the next stencil follows directly.
+        let len = code.len() as u64;
+        if len >= 5 && code[len as usize - 5] == 0xe9 {
+            if let Some(pos) = relocs.iter().position(|r| {
+                r.offset == len - 4
+                    && r.kind == PatchKind::Pc32
+                    && r.addend == -4
+                    && matches!(r.target, Target::Hole(HoleValue::Continue))
+            }) {
+                relocs.remove(pos);
+                code.truncate(len as usize - 5);
+            }
+        }
+        relocs.sort_by_key(|r| r.offset);
+        out.push(Stencil { name: stencil.to_string(), code, data, relocs });
+    }
+    out
+}
+
+fn bytes_literal(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len() * 5 + 2);
+    s.push('[');
+    for (i, x) in b.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        write!(s, "{x}").unwrap();
+    }
+    s.push(']');
+    s
+}
+
+fn main() {
+    println!("cargo:rerun-if-changed=stencils");
+    println!("cargo:rerun-if-changed=csrc");
+    println!("cargo:rerun-if-changed=src/holes.rs");
+    println!("cargo:rerun-if-changed=src/patch.rs");
+    println!("cargo:rerun-if-env-changed=CPJIT_CLANG");
+    println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
+
+    let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
+    let py = python_info();
+    let clang = find_clang();
+    let flags = stencil_flags(&py.include);
+
+    // Compile stencil sources, two at a time (the machines this targets have two cores).
+    let mut sources: Vec<PathBuf> = fs::read_dir("stencils")
+        .unwrap_or_else(|e| fail(format!("stencils/: {e}")))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "c"))
+        .collect();
+    sources.sort();
+    if sources.is_empty() {
+        fail("no stencils found in stencils/");
+    }
+    let jobs: Vec<(PathBuf, PathBuf)> = sources
+        .iter()
+        .map(|src| {
+            let stem = src.file_stem().unwrap().to_string_lossy().into_owned();
+            (src.clone(), out_dir.join(format!("stencil_{stem}.o")))
+        })
+        .collect();
+    let parallel = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(1);
+    for chunk in jobs.chunks(parallel) {
+        let handles: Vec<_> = chunk
+            .iter()
+            .map(|(src, obj)| {
+                let mut cmd = Command::new(&clang);
+                cmd.args(&flags).arg(src).arg("-o").arg(obj);
+                (src.clone(), cmd.output())
+            })
+            .collect();
+        for (src, result) in handles {
+            let out = result.unwrap_or_else(|e| fail(format!("running {clang}: {e}")));
+            if !out.status.success() {
+                fail(format!(
+                    "clang failed on {}:\n{}",
+                    src.display(),
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+        }
+    }
+
+    let mut stencils: Vec<Stencil> = Vec::new();
+    for (src, obj) in &jobs {
+        stencils.extend(extract(obj, &src.display().to_string()));
+    }
+    stencils.sort_by(|a, b| a.name.cmp(&b.name));
+    for w in stencils.windows(2) {
+        if w[0].name == w[1].name {
+            fail(format!("stencil {} is defined twice", w[0].name));
+        }
+    }
+
+    // External symbols, numbered in first-use order.
+    let mut symbols: Vec<String> = Vec::new();
+    let mut rs = String::new();
+    writeln!(rs, "// Generated by build.rs from stencils/*.c. Do not edit.").unwrap();
+    writeln!(rs, "pub static STENCILS: &[Stencil] = &[").unwrap();
+    for s in &stencils {
+        writeln!(rs, "  Stencil {{ name: {:?}, code: &{}, data: &{}, holes: &[", s.name, bytes_literal(&s.code), bytes_literal(&s.data)).unwrap();
+        for r in &s.relocs {
+            let target = match &r.target {
+                Target::Hole(h) => format!("Target::Hole({})", h.rust_path()),
+                Target::Data(off) => format!("Target::Data({off})"),
+                Target::Symbol(name) => {
+                    let i = symbols.iter().position(|x| x == name).unwrap_or_else(|| {
+                        symbols.push(name.clone());
+                        symbols.len() - 1
+                    });
+                    format!("Target::Symbol({i})")
+                }
+            };
+            writeln!(
+                rs,
+                "    Hole {{ offset: {}, kind: PatchKind::{:?}, target: {target}, addend: {} }},",
+                r.offset, r.kind, r.addend
+            )
+            .unwrap();
+        }
+        writeln!(rs, "  ] }},").unwrap();
+    }
+    writeln!(rs, "];").unwrap();
+    writeln!(rs, "pub static SYMBOLS: &[&str] = &{:?};", symbols).unwrap();
+    fs::write(out_dir.join("stencils.rs"), rs).unwrap();
+
+    let mut ops = String::new();
+    writeln!(ops, "// Generated by build.rs from the target Python's dis/opcode modules.").unwrap();
+    writeln!(ops, "pub static OPNAME: [&str; 256] = {:?};", py.opname).unwrap();
+    writeln!(ops, "pub static DEOPT: [u8; 256] = {:?};", py.deopt).unwrap();
+    writeln!(ops, "pub static CACHE_ENTRIES: [u8; 256] = {:?};", py.caches).unwrap();
+    fs::write(out_dir.join("opcodes.rs"), ops).unwrap();
+
+    // The address of every external symbol, taken by the dynamic linker when the extension loads:
+    // a symbol the interpreter does not export fails the import with its name.
+    let mut c = String::from("/* Generated by build.rs. Do not edit. */\n");
+    for s in &symbols {
+        writeln!(c, "extern char {s};").unwrap();
+    }
+    writeln!(c, "const void *const cpjit_symbol_addresses[] = {{").unwrap();
+    for s in &symbols {
+        writeln!(c, "    (const void *)&{s},").unwrap();
+    }
+    writeln!(c, "    0\n}};").unwrap();
+    let symbols_c = out_dir.join("symbols.c");
+    fs::write(&symbols_c, c).unwrap();
+
+    let mut runtime: Vec<PathBuf> = fs::read_dir("csrc")
+        .unwrap_or_else(|e| fail(format!("csrc/: {e}")))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "c"))
+        .collect();
+    runtime.sort();
+    cc::Build::new()
+        .compiler(&clang)
+        .files(&runtime)
+        .file(&symbols_c)
+        .include(&py.include)
+        .include(format!("{}/internal", py.include))
+        .include("csrc")
+        .flag("-std=c11")
+        .flag("-fno-strict-aliasing")
+        .flag("-Werror=implicit-function-declaration")
+        .define("NDEBUG", None)
+        .warnings(true)
+        .extra_warnings(false)
+        .flag("-Wno-unused-parameter")
+        .compile("cpjit_rt");
+
+    // Test and bench binaries link libpython (the extension itself does not): find it at run time.
+    if !py.libdir.is_empty() {
+        println!("cargo:rustc-link-arg-tests=-Wl,-rpath,{}", py.libdir);
+        println!("cargo:rustc-link-arg-benches=-Wl,-rpath,{}", py.libdir);
+    }
+}

@@ -1,0 +1,106 @@
+/* cpjit_rt.h: the contract between native code (stencils), the C runtime (csrc/) and Rust (src/).
+ *
+ * Owns: the per-code-object state stored in co_extra, the hand-over reasons, the statistics
+ * counters, and the declarations of every C helper a stencil may call. Rust mirrors
+ * CpjitCodeState and CpjitStats with #[repr(C)] structs in src/runtime.rs; keep them in step.
+ */
+#ifndef CPJIT_RT_H
+#define CPJIT_RT_H
+
+#ifndef Py_BUILD_CORE
+#define Py_BUILD_CORE 1
+#endif
+#include "Python.h"
+#include "internal/pycore_frame.h"
+
+#include <stdint.h>
+
+/* Why a frame (or the rest of one) ran in the interpreter. Names live in src/runtime.rs. */
+enum cpjit_reason {
+    CPJIT_R_COLD = 0,          /* code object not yet past the call threshold */
+    CPJIT_R_COMPILE_FAILED,    /* compiler refused this code object (see stats) */
+    CPJIT_R_TRACING,           /* sys.settrace / sys.setprofile active at frame entry */
+    CPJIT_R_THROW,             /* generator.throw() or similar entered with an exception */
+    CPJIT_R_NO_ENTRY,          /* resume point has no native entry */
+    CPJIT_R_EXCEPTION,         /* an exception was raised; the interpreter unwinds it */
+    CPJIT_R_TRACING_MIDFRAME,  /* tracing was switched on while the frame ran natively */
+    CPJIT_R_UNSUPPORTED,       /* an instruction form native code does not handle */
+    CPJIT_R_COUNT
+};
+
+typedef struct {
+    uint64_t frames_native;             /* frames entered in native code */
+    uint64_t handovers[CPJIT_R_COUNT];  /* frames (or frame tails) run by the interpreter */
+} CpjitStats;
+
+extern CpjitStats cpjit_stats;
+
+/* Compile states of a code object. */
+enum { CPJIT_COUNTING = 0, CPJIT_COMPILED = 1, CPJIT_FAILED = 2 };
+
+/* Per code object, in its co_extra slot. Allocated by the C runtime, the `native` part is filled
+ * by Rust's compiler and released through cpjit_release_native when the code object dies. */
+typedef struct {
+    uint32_t calls;            /* entries seen while counting */
+    uint32_t state;            /* CPJIT_COUNTING / COMPILED / FAILED */
+    const char *base;          /* start of the native code */
+    const uint32_t *entries;   /* per code unit: offset from base of that instruction's code, or
+                                  CPJIT_NO_ENTRY (cache entries) */
+    uint32_t n_units;          /* length of entries = code units in co_code_adaptive */
+    void *native;              /* Rust-owned compiled code; NULL unless COMPILED */
+} CpjitCodeState;
+
+#define CPJIT_NO_ENTRY UINT32_MAX
+
+/* The signature every stencil has: frame, value-stack pointer and thread state stay in
+ * registers from one stencil to the next; the final stencil returns the frame's result. */
+typedef PyObject *(__attribute__((preserve_none)) *cpjit_native_fn)(
+    _PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate);
+
+/* ---- implemented in Rust (src/runtime.rs) ---- */
+int cpjit_rust_compile(PyCodeObject *code, CpjitCodeState *state);
+void cpjit_rust_release(void *native);
+
+/* ---- runtime entry points (csrc/runtime.c), called from Rust ---- */
+int cpjit_rt_init(void);                   /* reserve the co_extra index; 0 or -1 with error */
+int cpjit_rt_install(void);                /* install the PEP 523 hook; 1 if it was already ours */
+void cpjit_rt_uninstall(void);             /* restore exactly the previous frame-eval function */
+int cpjit_rt_is_installed(void);
+void cpjit_rt_set_threshold(uint32_t threshold);
+uint32_t cpjit_rt_get_threshold(void);
+CpjitCodeState *cpjit_rt_state_for(PyCodeObject *code, int create);
+
+/* What the compiler reads of a code object; the arrays are borrowed from it. */
+typedef struct {
+    const _Py_CODEUNIT *units;
+    Py_ssize_t n_units;
+    PyObject *const *consts;
+    Py_ssize_t n_consts;
+    PyObject *const *names;
+    Py_ssize_t n_names;
+    int flags;
+} CpjitCodeInfo;
+void cpjit_rt_code_info(PyCodeObject *code, CpjitCodeInfo *out);
+/* The addresses of the external symbols stencils use, in stencils.rs's SYMBOLS order. */
+extern const void *const cpjit_symbol_addresses[];
+
+/* ---- helpers called by stencils (csrc/runtime.c) ---- */
+
+/* Finish the frame in the interpreter. frame->prev_instr must already be set: to the
+ * instruction's last code unit to resume after it, to the unit before it to re-run it, or (with
+ * throwflag) to the instruction that raised. Returns what the frame returns. */
+PyObject *cpjit_handover(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                         PyThreadState *tstate, int throwflag, int reason);
+
+/* Leave a native frame (return, yield): undo what native entry did. */
+static inline void cpjit_leave_frame(_PyInterpreterFrame *frame, PyThreadState *tstate)
+{
+    tstate->recursion_remaining++;
+    tstate->cframe->current_frame = frame->previous;
+}
+
+/* The eval-breaker work: signals, pending calls, GIL hand-off, async exceptions.
+ * Returns 0, or -1 with an exception set. */
+int cpjit_handle_pending(PyThreadState *tstate);
+
+#endif

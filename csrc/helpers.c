@@ -1,0 +1,136 @@
+/* helpers.c: the generic helpers of helpers.h (errors, binary operators, globals, iteration). */
+#include "helpers.h"
+
+#include "internal/pycore_code.h"
+#include "internal/pycore_dict.h"
+#include "internal/pycore_pyerrors.h"
+#include "opcode.h"
+
+void cpjit_format_exc_check_arg(PyThreadState *tstate, PyObject *exc, const char *format_str,
+                                PyObject *obj)
+{
+    if (obj == NULL) {
+        return;
+    }
+    const char *obj_str = PyUnicode_AsUTF8(obj);
+    if (obj_str == NULL) {
+        return;
+    }
+    _PyErr_Format(tstate, exc, format_str, obj_str);
+    if (exc == PyExc_NameError) {
+        /* Keep the name for "Did you mean" suggestions, as ceval.c does. */
+        PyObject *type, *value, *traceback;
+        PyErr_Fetch(&type, &value, &traceback);
+        PyErr_NormalizeException(&type, &value, &traceback);
+        if (PyErr_GivenExceptionMatches(value, PyExc_NameError)) {
+            PyNameErrorObject *ne = (PyNameErrorObject *)value;
+            if (ne->name == NULL) {
+                (void)PyObject_SetAttrString(value, "name", obj);
+            }
+        }
+        PyErr_Restore(type, value, traceback);
+    }
+}
+
+void cpjit_unbound_local_error(PyThreadState *tstate, _PyInterpreterFrame *frame, int oparg)
+{
+    cpjit_format_exc_check_arg(tstate, PyExc_UnboundLocalError, CPJIT_UNBOUNDLOCAL_ERROR_MSG,
+                               PyTuple_GetItem(frame->f_code->co_localsplusnames, oparg));
+}
+
+PyObject *cpjit_power(PyObject *base, PyObject *exp)
+{
+    return PyNumber_Power(base, exp, Py_None);
+}
+
+PyObject *cpjit_inplace_power(PyObject *base, PyObject *exp)
+{
+    return PyNumber_InPlacePower(base, exp, Py_None);
+}
+
+static binaryfunc binary_ops[] = {
+    [NB_ADD] = PyNumber_Add,
+    [NB_AND] = PyNumber_And,
+    [NB_FLOOR_DIVIDE] = PyNumber_FloorDivide,
+    [NB_LSHIFT] = PyNumber_Lshift,
+    [NB_MATRIX_MULTIPLY] = PyNumber_MatrixMultiply,
+    [NB_MULTIPLY] = PyNumber_Multiply,
+    [NB_REMAINDER] = PyNumber_Remainder,
+    [NB_OR] = PyNumber_Or,
+    [NB_POWER] = cpjit_power,
+    [NB_RSHIFT] = PyNumber_Rshift,
+    [NB_SUBTRACT] = PyNumber_Subtract,
+    [NB_TRUE_DIVIDE] = PyNumber_TrueDivide,
+    [NB_XOR] = PyNumber_Xor,
+    [NB_INPLACE_ADD] = PyNumber_InPlaceAdd,
+    [NB_INPLACE_AND] = PyNumber_InPlaceAnd,
+    [NB_INPLACE_FLOOR_DIVIDE] = PyNumber_InPlaceFloorDivide,
+    [NB_INPLACE_LSHIFT] = PyNumber_InPlaceLshift,
+    [NB_INPLACE_MATRIX_MULTIPLY] = PyNumber_InPlaceMatrixMultiply,
+    [NB_INPLACE_MULTIPLY] = PyNumber_InPlaceMultiply,
+    [NB_INPLACE_REMAINDER] = PyNumber_InPlaceRemainder,
+    [NB_INPLACE_OR] = PyNumber_InPlaceOr,
+    [NB_INPLACE_POWER] = cpjit_inplace_power,
+    [NB_INPLACE_RSHIFT] = PyNumber_InPlaceRshift,
+    [NB_INPLACE_SUBTRACT] = PyNumber_InPlaceSubtract,
+    [NB_INPLACE_TRUE_DIVIDE] = PyNumber_InPlaceTrueDivide,
+    [NB_INPLACE_XOR] = PyNumber_InPlaceXor,
+};
+
+PyObject *cpjit_binary_op(int oparg, PyObject *lhs, PyObject *rhs)
+{
+    if (oparg < 0 || oparg >= (int)(sizeof(binary_ops) / sizeof(binary_ops[0]))
+        || binary_ops[oparg] == NULL) {
+        PyErr_Format(PyExc_SystemError, "cpjit: bad BINARY_OP oparg %d", oparg);
+        return NULL;
+    }
+    return binary_ops[oparg](lhs, rhs);
+}
+
+PyObject *cpjit_load_global(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name)
+{
+    PyObject *globals = frame->f_globals, *builtins = frame->f_builtins;
+    PyObject *v;
+    if (PyDict_CheckExact(globals) && PyDict_CheckExact(builtins)) {
+        v = PyDict_GetItemWithError(globals, name);
+        if (v == NULL && !_PyErr_Occurred(tstate)) {
+            v = PyDict_GetItemWithError(builtins, name);
+        }
+        if (v == NULL) {
+            if (!_PyErr_Occurred(tstate)) {
+                cpjit_format_exc_check_arg(tstate, PyExc_NameError, CPJIT_NAME_ERROR_MSG, name);
+            }
+            return NULL;
+        }
+        Py_INCREF(v);
+        return v;
+    }
+    /* Slow path if globals or builtins is not a dict: the interpreter's order and errors. */
+    v = PyObject_GetItem(globals, name);
+    if (v == NULL) {
+        if (!_PyErr_ExceptionMatches(tstate, PyExc_KeyError)) {
+            return NULL;
+        }
+        _PyErr_Clear(tstate);
+        v = PyObject_GetItem(builtins, name);
+        if (v == NULL) {
+            if (_PyErr_ExceptionMatches(tstate, PyExc_KeyError)) {
+                cpjit_format_exc_check_arg(tstate, PyExc_NameError, CPJIT_NAME_ERROR_MSG, name);
+            }
+            return NULL;
+        }
+    }
+    return v;
+}
+
+int cpjit_for_iter_exhausted(PyThreadState *tstate, _PyInterpreterFrame *frame)
+{
+    if (_PyErr_Occurred(tstate)) {
+        if (!_PyErr_ExceptionMatches(tstate, PyExc_StopIteration)) {
+            return -1;
+        }
+        /* Under tracing the frame runs in the interpreter, which reports this itself. */
+        _PyErr_Clear(tstate);
+    }
+    return 0;
+}

@@ -1,0 +1,230 @@
+/* runtime.c: the PEP 523 frame-eval function, native entry and exit, and the per-code state.
+ *
+ * Owns: deciding per frame whether it runs natively, counting calls toward the compile
+ * threshold, entering native code with the same bookkeeping the interpreter does at frame entry
+ * (frame linkage, recursion limit), handing a frame over to the interpreter, and the eval-breaker
+ * work native code does at function entry and backward jumps. Leaves compiling to Rust and opcode
+ * semantics to stencils.
+ */
+#include "cpjit_rt.h"
+
+#include "internal/pycore_atomic.h"
+#include "internal/pycore_code.h"
+#include "internal/pycore_interp.h"
+#include "internal/pycore_pystate.h"
+#include "internal/pycore_runtime.h"
+#include "internal/pycore_ceval.h"
+#include "internal/pycore_pyerrors.h"
+
+CpjitStats cpjit_stats;
+
+static Py_ssize_t extra_index = -1;
+static uint32_t threshold = 0;
+static int installed = 0;
+static _PyFrameEvalFunction previous_eval = NULL;
+
+static void free_state(void *ptr)
+{
+    CpjitCodeState *st = (CpjitCodeState *)ptr;
+    if (st == NULL) {
+        return;
+    }
+    if (st->native != NULL) {
+        cpjit_rust_release(st->native);
+    }
+    PyMem_RawFree(st);
+}
+
+int cpjit_rt_init(void)
+{
+    if (extra_index >= 0) {
+        return 0;
+    }
+    extra_index = _PyEval_RequestCodeExtraIndex(free_state);
+    if (extra_index < 0) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_RuntimeError, "cpjit: no co_extra slot left for the JIT");
+        }
+        return -1;
+    }
+    return 0;
+}
+
+void cpjit_rt_set_threshold(uint32_t t) { threshold = t; }
+uint32_t cpjit_rt_get_threshold(void) { return threshold; }
+
+CpjitCodeState *cpjit_rt_state_for(PyCodeObject *code, int create)
+{
+    void *found = NULL;
+    if (code->co_extra != NULL && _PyCode_GetExtra((PyObject *)code, extra_index, &found) == 0
+        && found != NULL) {
+        return (CpjitCodeState *)found;
+    }
+    if (!create) {
+        return NULL;
+    }
+    CpjitCodeState *st = PyMem_RawCalloc(1, sizeof(CpjitCodeState));
+    if (st == NULL) {
+        return NULL;
+    }
+    if (_PyCode_SetExtra((PyObject *)code, extra_index, st) < 0) {
+        PyErr_Clear();
+        PyMem_RawFree(st);
+        return NULL;
+    }
+    return st;
+}
+
+void cpjit_rt_code_info(PyCodeObject *code, CpjitCodeInfo *out)
+{
+    out->units = _PyCode_CODE(code);
+    out->n_units = Py_SIZE(code);
+    out->consts = &PyTuple_GET_ITEM(code->co_consts, 0);
+    out->n_consts = PyTuple_GET_SIZE(code->co_consts);
+    out->names = &PyTuple_GET_ITEM(code->co_names, 0);
+    out->n_names = PyTuple_GET_SIZE(code->co_names);
+    out->flags = code->co_flags;
+}
+
+/* Run `frame` natively from `target`, doing what _PyEval_EvalFrameDefault does on entry:
+ * link the frame as the thread's current one and count it against the recursion limit. */
+static PyObject *run_native(PyThreadState *tstate, _PyInterpreterFrame *frame, const char *target)
+{
+    _PyCFrame *cframe = tstate->cframe;
+    frame->previous = cframe->current_frame;
+    cframe->current_frame = frame;
+    if (tstate->recursion_remaining-- <= 0 && _Py_CheckRecursiveCall(tstate, "")) {
+        /* _Py_CheckRecursiveCall gave the count back; unlink and fail like the interpreter. */
+        cframe->current_frame = frame->previous;
+        return NULL;
+    }
+    cpjit_stats.frames_native++;
+    PyObject **stack_pointer = _PyFrame_GetStackPointer(frame);
+    /* While a frame runs, its stack depth is -1, as in the interpreter: the cycle GC must not
+     * look at stack slots the native code keeps in flux. */
+    frame->stacktop = -1;
+    return ((cpjit_native_fn)target)(frame, stack_pointer, tstate);
+}
+
+static inline PyObject *interpret(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag,
+                                  int reason)
+{
+    cpjit_stats.handovers[reason]++;
+    return _PyEval_EvalFrameDefault(tstate, frame, throwflag);
+}
+
+static PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
+{
+    if (throwflag) {
+        return interpret(tstate, frame, throwflag, CPJIT_R_THROW);
+    }
+    if (tstate->cframe->use_tracing) {
+        return interpret(tstate, frame, throwflag, CPJIT_R_TRACING);
+    }
+    PyCodeObject *code = frame->f_code;
+    CpjitCodeState *st = cpjit_rt_state_for(code, 1);
+    if (st == NULL) {
+        return interpret(tstate, frame, throwflag, CPJIT_R_COMPILE_FAILED);
+    }
+    if (st->state != CPJIT_COMPILED) {
+        if (st->state == CPJIT_FAILED) {
+            return interpret(tstate, frame, throwflag, CPJIT_R_COMPILE_FAILED);
+        }
+        if (st->calls < threshold) {
+            st->calls++;
+            return interpret(tstate, frame, throwflag, CPJIT_R_COLD);
+        }
+        if (cpjit_rust_compile(code, st) < 0) {
+            st->state = CPJIT_FAILED;
+            return interpret(tstate, frame, throwflag, CPJIT_R_COMPILE_FAILED);
+        }
+        st->state = CPJIT_COMPILED;
+    }
+    Py_ssize_t unit = (frame->prev_instr + 1) - _PyCode_CODE(code);
+    if (unit < 0 || unit >= (Py_ssize_t)st->n_units || st->entries[unit] == CPJIT_NO_ENTRY) {
+        return interpret(tstate, frame, throwflag, CPJIT_R_NO_ENTRY);
+    }
+    return run_native(tstate, frame, st->base + st->entries[unit]);
+}
+
+int cpjit_rt_install(void)
+{
+    PyInterpreterState *interp = PyInterpreterState_Get();
+    _PyFrameEvalFunction current = _PyInterpreterState_GetEvalFrameFunc(interp);
+    if (current == cpjit_eval_frame) {
+        return 1;
+    }
+    previous_eval = current;
+    _PyInterpreterState_SetEvalFrameFunc(interp, cpjit_eval_frame);
+    installed = 1;
+    return 0;
+}
+
+void cpjit_rt_uninstall(void)
+{
+    PyInterpreterState *interp = PyInterpreterState_Get();
+    if (_PyInterpreterState_GetEvalFrameFunc(interp) == cpjit_eval_frame) {
+        _PyInterpreterState_SetEvalFrameFunc(interp, previous_eval);
+    }
+    installed = 0;
+}
+
+int cpjit_rt_is_installed(void)
+{
+    PyInterpreterState *interp = PyInterpreterState_Get();
+    return _PyInterpreterState_GetEvalFrameFunc(interp) == cpjit_eval_frame;
+}
+
+PyObject *cpjit_handover(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                         PyThreadState *tstate, int throwflag, int reason)
+{
+    _PyFrame_SetStackPointer(frame, stack_pointer);
+    cpjit_leave_frame(frame, tstate);
+    return interpret(tstate, frame, throwflag, reason);
+}
+
+/* Recompute the eval breaker the way ceval.c's COMPUTE_EVAL_BREAKER does (it is static there). */
+static void recompute_eval_breaker(PyInterpreterState *interp)
+{
+    struct _ceval_runtime_state *ceval = &_PyRuntime.ceval;
+    struct _ceval_state *ceval2 = &interp->ceval;
+    _Py_atomic_store_relaxed(&ceval2->eval_breaker,
+        _Py_atomic_load_relaxed(&ceval2->gil_drop_request)
+        | (_Py_atomic_load_relaxed(&ceval->signals_pending)
+           && _Py_ThreadCanHandleSignals(interp))
+        | (_Py_atomic_load_relaxed(&ceval2->pending.calls_to_do)
+           && _Py_ThreadCanHandlePendingCalls())
+        | ceval2->pending.async_exc);
+}
+
+int cpjit_handle_pending(PyThreadState *tstate)
+{
+    PyInterpreterState *interp = tstate->interp;
+    struct _ceval_state *ceval2 = &interp->ceval;
+    /* Signals and pending calls: Py_MakePendingCalls runs both and clears their breaker bits. */
+    if (_Py_atomic_load_relaxed(&_PyRuntime.ceval.signals_pending)
+        || _Py_atomic_load_relaxed(&ceval2->pending.calls_to_do)) {
+        if (Py_MakePendingCalls() < 0) {
+            return -1;
+        }
+    }
+    /* Another thread wants the GIL: give it up and take it back. */
+    if (_Py_atomic_load_relaxed(&ceval2->gil_drop_request)) {
+        PyThreadState *saved = PyEval_SaveThread();
+        PyEval_RestoreThread(saved);
+    }
+    /* Asynchronous exception (PyThreadState_SetAsyncExc). */
+    if (tstate->async_exc != NULL) {
+        PyObject *exc = tstate->async_exc;
+        tstate->async_exc = NULL;
+        ceval2->pending.async_exc = 0;
+        recompute_eval_breaker(interp);
+        _PyErr_SetNone(tstate, exc);
+        Py_DECREF(exc);
+        return -1;
+    }
+    /* Bits that this thread cannot serve (signals outside the main thread) must not keep the
+     * breaker set for every backward jump. */
+    recompute_eval_breaker(interp);
+    return 0;
+}

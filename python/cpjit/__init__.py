@@ -1,0 +1,51 @@
+"""cpjit: a copy-and-patch JIT compiler for stock CPython 3.11.
+
+    import cpjit
+    cpjit.enable()          # compile code objects at their first call (threshold 0)
+    ...
+    cpjit.disable()         # restore the previous frame evaluator
+    cpjit.stats()           # what was compiled and where frames ran
+
+Anything native code cannot do, the interpreter does: results, output, exceptions, tracebacks,
+tracing and debuggers behave as without cpjit.
+"""
+import os as _os
+import sys as _sys
+
+if _sys.implementation.name != "cpython" or _sys.version_info[:2] != (3, 11):
+    raise ImportError(
+        f"cpjit supports CPython 3.11 only; this is {_sys.implementation.name} "
+        f"{_sys.version_info[0]}.{_sys.version_info[1]}"
+    )
+
+from . import _cpjit
+from ._cpjit import compile, disable, is_enabled, stats  # noqa: F401
+
+__all__ = ["enable", "disable", "is_enabled", "compile", "stats", "threshold_from_env"]
+
+DEFAULT_THRESHOLD = 0
+
+
+def threshold_from_env(default=DEFAULT_THRESHOLD):
+    """The threshold named by CPJIT_THRESHOLD, or `default`."""
+    raw = _os.environ.get("CPJIT_THRESHOLD")
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"CPJIT_THRESHOLD must be a non-negative integer, not {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"CPJIT_THRESHOLD must be a non-negative integer, not {raw!r}")
+    return value
+
+
+def enable(threshold=None):
+    """Run Python frames natively from now on.
+
+    `threshold` is how many calls a code object runs in the interpreter before it is compiled;
+    0 compiles at the first call. By default it comes from CPJIT_THRESHOLD, else 0.
+    """
+    if threshold is None:
+        threshold = threshold_from_env()
+    _cpjit.enable(threshold)

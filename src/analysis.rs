@@ -1,0 +1,176 @@
+//! Bytecode analysis: from a code object's code units to the instruction plan the compiler lays
+//! out. Pure: works on a `&[u16]` copy of `co_code_adaptive`, so it is tested without Python.
+//!
+//! Reads every opcode through the deopt table (the interpreter keeps specialising in place),
+//! folds EXTENDED_ARG prefixes into the oparg, skips inline CACHE entries, and resolves jump
+//! targets to instruction indices.
+
+use crate::opcodes::{self, Jump};
+use std::fmt;
+
+/// One instruction, EXTENDED_ARG prefixes folded in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Instruction {
+    /// Code unit of the first EXTENDED_ARG prefix, or of the instruction itself.
+    pub start: usize,
+    /// Code unit of the opcode.
+    pub unit: usize,
+    /// Base (deoptimised) opcode.
+    pub opcode: u8,
+    pub oparg: u32,
+    /// Code unit after the instruction and its inline caches.
+    pub next: usize,
+    /// Index (into the instruction list) of the jump target, for jumps.
+    pub jump_target: Option<usize>,
+}
+
+impl Instruction {
+    pub fn name(&self) -> &'static str {
+        opcodes::name(self.opcode)
+    }
+}
+
+/// Why a code object cannot be analysed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnalysisError {
+    /// A jump lands outside the code or inside an inline cache.
+    BadJump { unit: usize, target: i64 },
+    /// The code ends inside an instruction's caches or after a dangling EXTENDED_ARG.
+    Truncated,
+    /// An opcode that is not a CPython 3.11 instruction.
+    UnknownOpcode { unit: usize, opcode: u8 },
+}
+
+impl fmt::Display for AnalysisError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AnalysisError::BadJump { unit, target } => {
+                write!(f, "jump at code unit {unit} to {target} does not land on an instruction")
+            }
+            AnalysisError::Truncated => write!(f, "bytecode ends in the middle of an instruction"),
+            AnalysisError::UnknownOpcode { unit, opcode } => {
+                write!(f, "unknown opcode {opcode} at code unit {unit}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for AnalysisError {}
+
+/// The instructions of a code object and, per code unit, which instruction starts there.
+#[derive(Debug)]
+pub struct Plan {
+    pub instructions: Vec<Instruction>,
+    /// For each code unit: the instruction whose prefix or opcode occupies it (None for caches).
+    pub unit_to_instruction: Vec<Option<usize>>,
+}
+
+/// Decode `units` (the 16-bit words of `co_code_adaptive`).
+pub fn analyse(units: &[u16]) -> Result<Plan, AnalysisError> {
+    let extended_arg = opcodes::by_name("EXTENDED_ARG").expect("EXTENDED_ARG exists");
+    let mut instructions = Vec::new();
+    let mut unit_to_instruction = vec![None; units.len()];
+    let mut i = 0;
+    while i < units.len() {
+        let start = i;
+        let mut oparg: u32 = 0;
+        let (opcode, unit) = loop {
+            let Some(&word) = units.get(i) else { return Err(AnalysisError::Truncated) };
+            let op = opcodes::deopt((word & 0xff) as u8);
+            oparg = (oparg << 8) | (word >> 8) as u32;
+            if op == 0 {
+                return Err(AnalysisError::UnknownOpcode { unit: i, opcode: (word & 0xff) as u8 });
+            }
+            if op != extended_arg {
+                break (op, i);
+            }
+            i += 1;
+        };
+        let next = unit + 1 + opcodes::cache_entries(opcode);
+        if next > units.len() {
+            return Err(AnalysisError::Truncated);
+        }
+        let index = instructions.len();
+        for slot in &mut unit_to_instruction[start..=unit] {
+            *slot = Some(index);
+        }
+        instructions.push(Instruction { start, unit, opcode, oparg, next, jump_target: None });
+        i = next;
+    }
+    for ins in &mut instructions {
+        let Some(kind) = opcodes::jump_kind(ins.opcode) else { continue };
+        let target = match kind {
+            Jump::Forward => ins.next as i64 + ins.oparg as i64,
+            Jump::Backward => ins.next as i64 - ins.oparg as i64,
+        };
+        let idx = usize::try_from(target)
+            .ok()
+            .and_then(|t| unit_to_instruction.get(t).copied().flatten())
+            .ok_or(AnalysisError::BadJump { unit: ins.unit, target })?;
+        ins.jump_target = Some(idx);
+    }
+    Ok(Plan { instructions, unit_to_instruction })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(name: &str) -> u16 {
+        opcodes::by_name(name).unwrap_or_else(|| panic!("{name}")) as u16
+    }
+    fn word(name: &str, arg: u8) -> u16 {
+        op(name) | (arg as u16) << 8
+    }
+
+    #[test]
+    fn caches_are_skipped_and_units_mapped() {
+        // LOAD_FAST 0; BINARY_OP 0 (+1 cache); RETURN_VALUE
+        let code = [word("LOAD_FAST", 0), word("BINARY_OP", 0), 0, word("RETURN_VALUE", 0)];
+        let plan = analyse(&code).unwrap();
+        let names: Vec<_> = plan.instructions.iter().map(|i| i.name()).collect();
+        assert_eq!(names, ["LOAD_FAST", "BINARY_OP", "RETURN_VALUE"]);
+        assert_eq!(plan.unit_to_instruction, [Some(0), Some(1), None, Some(2)]);
+        assert_eq!(plan.instructions[1].next, 3);
+    }
+
+    #[test]
+    fn extended_args_fold_into_the_oparg() {
+        let code = [word("EXTENDED_ARG", 1), word("EXTENDED_ARG", 2), word("LOAD_CONST", 3), word("RETURN_VALUE", 0)];
+        let plan = analyse(&code).unwrap();
+        assert_eq!(plan.instructions[0].oparg, 0x010203);
+        assert_eq!(plan.instructions[0].start, 0);
+        assert_eq!(plan.instructions[0].unit, 2);
+        assert_eq!(plan.unit_to_instruction[..3], [Some(0), Some(0), Some(0)]);
+    }
+
+    #[test]
+    fn specialised_opcodes_read_as_their_base() {
+        let code = [word("LOAD_FAST__LOAD_FAST", 0), word("LOAD_FAST", 1), word("RETURN_VALUE", 0)];
+        let plan = analyse(&code).unwrap();
+        assert_eq!(plan.instructions[0].name(), "LOAD_FAST");
+    }
+
+    #[test]
+    fn jumps_resolve_to_instructions() {
+        // 0 NOP; 1 JUMP_FORWARD 1 -> unit 3; 2 NOP; 3 JUMP_BACKWARD 4 -> unit 0
+        let code = [word("NOP", 0), word("JUMP_FORWARD", 1), word("NOP", 0), word("JUMP_BACKWARD", 4)];
+        let plan = analyse(&code).unwrap();
+        assert_eq!(plan.instructions[1].jump_target, Some(3));
+        assert_eq!(plan.instructions[3].jump_target, Some(0));
+    }
+
+    #[test]
+    fn jumps_into_caches_or_outside_are_refused() {
+        let code = [word("JUMP_FORWARD", 1), word("BINARY_OP", 0), 0];
+        assert_eq!(analyse(&code).unwrap_err(), AnalysisError::BadJump { unit: 0, target: 2 });
+        let code = [word("JUMP_BACKWARD", 5)];
+        assert!(matches!(analyse(&code), Err(AnalysisError::BadJump { .. })));
+    }
+
+    #[test]
+    fn truncated_code_is_refused() {
+        assert_eq!(analyse(&[word("BINARY_OP", 0)]).unwrap_err(), AnalysisError::Truncated);
+        assert_eq!(analyse(&[word("EXTENDED_ARG", 1)]).unwrap_err(), AnalysisError::Truncated);
+    }
+}

@@ -1,0 +1,129 @@
+//! The `cpjit._cpjit` extension module: enable/disable, compile, stats. Errors become Python
+//! exceptions here and nowhere else.
+
+use crate::runtime::{self, COMPILE_STATS, REASONS};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use std::sync::atomic::Ordering;
+
+fn init_runtime() -> PyResult<()> {
+    // SAFETY: GIL held (we are called from Python).
+    if unsafe { runtime::cpjit_rt_init() } < 0 {
+        return Err(PyRuntimeError::new_err("cpjit: cannot reserve a co_extra slot"));
+    }
+    Ok(())
+}
+
+/// Install the JIT as this interpreter's frame evaluator. `threshold` is the number of calls a
+/// code object runs in the interpreter before it is compiled (0: compile at the first call).
+#[pyfunction]
+#[pyo3(signature = (threshold=None))]
+fn enable(threshold: Option<i64>) -> PyResult<()> {
+    init_runtime()?;
+    if let Some(t) = threshold {
+        let t = u32::try_from(t).map_err(|_| PyValueError::new_err("threshold must be between 0 and 2**32-1"))?;
+        // SAFETY: GIL held.
+        unsafe { runtime::cpjit_rt_set_threshold(t) };
+    }
+    // SAFETY: GIL held.
+    unsafe { runtime::cpjit_rt_install() };
+    Ok(())
+}
+
+/// Restore the frame evaluator that was installed before `enable()`.
+#[pyfunction]
+fn disable() {
+    // SAFETY: GIL held.
+    unsafe { runtime::cpjit_rt_uninstall() };
+}
+
+#[pyfunction]
+fn is_enabled() -> bool {
+    // SAFETY: GIL held.
+    unsafe { runtime::cpjit_rt_is_installed() != 0 }
+}
+
+#[pyfunction]
+fn get_threshold() -> u32 {
+    // SAFETY: GIL held.
+    unsafe { runtime::cpjit_rt_get_threshold() }
+}
+
+/// Compile a function's (or a code object's) code now. Returns True when it has native code.
+#[pyfunction]
+fn compile(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    init_runtime()?;
+    let code = if obj.hasattr("__code__")? { obj.getattr("__code__")? } else { obj.clone() };
+    if code.get_type().name()? != "code" {
+        return Err(PyTypeError::new_err("cpjit.compile() takes a function or a code object"));
+    }
+    let ptr = code.as_ptr() as *mut std::ffi::c_void;
+    // SAFETY: GIL held, `ptr` is a live code object we hold a reference to.
+    let state = unsafe { runtime::cpjit_rt_state_for(ptr, 1) };
+    if state.is_null() {
+        return Err(PyRuntimeError::new_err("cpjit: cannot attach state to the code object"));
+    }
+    // SAFETY: `state` is the code object's state; GIL held.
+    let st = unsafe { &mut *state };
+    match st.state {
+        1 => Ok(true),
+        2 => Ok(false),
+        _ => {
+            // SAFETY: as above.
+            let r = unsafe { runtime::compile_code(ptr, state) };
+            match r {
+                Ok(()) => {
+                    st.state = 1;
+                    Ok(true)
+                }
+                Err(msg) => {
+                    st.state = 2;
+                    COMPILE_STATS.failed.fetch_add(1, Ordering::Relaxed);
+                    Err(PyRuntimeError::new_err(format!("cpjit cannot compile this code: {msg}")))
+                }
+            }
+        }
+    }
+}
+
+/// Counters since the module loaded.
+#[pyfunction]
+fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new_bound(py);
+    let s = &COMPILE_STATS;
+    d.set_item("compiled", s.compiled.load(Ordering::Relaxed))?;
+    d.set_item("compile_failed", s.failed.load(Ordering::Relaxed))?;
+    d.set_item("native_bytes", s.native_bytes.load(Ordering::Relaxed))?;
+    d.set_item("compile_seconds", s.compile_ns.load(Ordering::Relaxed) as f64 / 1e9)?;
+    d.set_item("instructions_compiled", s.instructions.load(Ordering::Relaxed))?;
+    // SAFETY: GIL held; the C side only writes these counters with the GIL held.
+    let c = unsafe { &*std::ptr::addr_of!(runtime::cpjit_stats) };
+    d.set_item("frames_native", c.frames_native)?;
+    let h = PyDict::new_bound(py);
+    for (name, n) in REASONS.iter().zip(c.handovers.iter()) {
+        h.set_item(*name, *n)?;
+    }
+    d.set_item("frames_interpreted", h)?;
+    let u = PyDict::new_bound(py);
+    for (name, n) in runtime::unsupported_opcodes().lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        u.set_item(*name, *n)?;
+    }
+    d.set_item("unsupported_opcodes", u)?;
+    let failures = runtime::recent_failures().lock().unwrap_or_else(|p| p.into_inner()).clone();
+    d.set_item("recent_compile_errors", PyList::new_bound(py, failures))?;
+    Ok(d)
+}
+
+#[pymodule]
+fn _cpjit(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    init_runtime()?;
+    m.add_function(wrap_pyfunction!(enable, m)?)?;
+    m.add_function(wrap_pyfunction!(disable, m)?)?;
+    m.add_function(wrap_pyfunction!(is_enabled, m)?)?;
+    m.add_function(wrap_pyfunction!(get_threshold, m)?)?;
+    m.add_function(wrap_pyfunction!(compile, m)?)?;
+    m.add_function(wrap_pyfunction!(stats, m)?)?;
+    m.add("STENCIL_COUNT", crate::stencils::STENCILS.len())?;
+    Ok(())
+}

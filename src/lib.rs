@@ -1,0 +1,18 @@
+//! cpjit: a copy-and-patch JIT compiler for stock CPython 3.11.
+//!
+//! Module map:
+//! - [`holes`], [`patch`], [`stencils`]: stencil tables from build.rs and how holes are filled.
+//! - [`opcodes`], [`analysis`]: reading CPython 3.11 bytecode.
+//! - [`memory`], [`compiler`]: laying out, patching and sealing machine code.
+//! - [`runtime`]: the bridge to the C runtime in csrc/ (frame-eval hook, entry, hand-over).
+//! - [`api`]: the `cpjit._cpjit` Python module.
+
+pub mod analysis;
+pub mod api;
+pub mod compiler;
+pub mod holes;
+pub mod memory;
+pub mod opcodes;
+pub mod patch;
+pub mod runtime;
+pub mod stencils;

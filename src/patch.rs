@@ -1,0 +1,160 @@
+//! Patching: writing a resolved value into a hole of copied stencil bytes.
+//!
+//! Pure functions over `&mut [u8]`; no executable memory is involved, so every case (including
+//! out-of-range values) is unit-tested. The x86-64 relocation kinds build.rs accepts map onto the
+//! few patch kinds here; any other kind fails the build.
+
+use std::fmt;
+
+/// How a hole is filled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PatchKind {
+    /// 64-bit absolute value (`R_X86_64_64`).
+    Abs64,
+    /// 32-bit PC-relative displacement (`R_X86_64_PC32`, `R_X86_64_PLT32`).
+    Pc32,
+    /// 32-bit PC-relative displacement to a GOT slot holding the value
+    /// (`R_X86_64_GOTPCREL`, `R_X86_64_GOTPCRELX`, `R_X86_64_REX_GOTPCRELX`).
+    GotPc32,
+}
+
+impl PatchKind {
+    /// The patch kind for an ELF x86-64 relocation type, or None if cpjit does not handle it.
+    pub const fn from_elf_x86_64(r_type: u32) -> Option<PatchKind> {
+        match r_type {
+            1 => Some(PatchKind::Abs64),                  // R_X86_64_64
+            2 | 4 => Some(PatchKind::Pc32),               // R_X86_64_PC32, R_X86_64_PLT32
+            9 | 41 | 42 => Some(PatchKind::GotPc32),      // GOTPCREL, GOTPCRELX, REX_GOTPCRELX
+            _ => None,
+        }
+    }
+
+    /// Bytes the patch writes.
+    pub const fn width(self) -> usize {
+        match self {
+            PatchKind::Abs64 => 8,
+            PatchKind::Pc32 | PatchKind::GotPc32 => 4,
+        }
+    }
+}
+
+/// A patch that could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatchError {
+    /// The hole lies (partly) outside the buffer.
+    OutOfBounds { offset: usize, width: usize, len: usize },
+    /// A PC-relative displacement does not fit in 32 bits.
+    OutOfRange { offset: usize, displacement: i64 },
+}
+
+impl fmt::Display for PatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PatchError::OutOfBounds { offset, width, len } => {
+                write!(f, "patch of {width} bytes at offset {offset} is outside a buffer of {len} bytes")
+            }
+            PatchError::OutOfRange { offset, displacement } => {
+                write!(f, "displacement {displacement:#x} at offset {offset} does not fit in 32 bits")
+            }
+        }
+    }
+}
+
+impl std::error::Error for PatchError {}
+
+fn slot(buf: &mut [u8], offset: usize, width: usize) -> Result<&mut [u8], PatchError> {
+    let len = buf.len();
+    offset
+        .checked_add(width)
+        .filter(|end| *end <= len)
+        .map(|end| &mut buf[offset..end])
+        .ok_or(PatchError::OutOfBounds { offset, width, len })
+}
+
+/// Write a 64-bit absolute value at `offset`.
+pub fn patch_abs64(buf: &mut [u8], offset: usize, value: u64) -> Result<(), PatchError> {
+    slot(buf, offset, 8)?.copy_from_slice(&value.to_le_bytes());
+    Ok(())
+}
+
+/// Write `target + addend - place` as a signed 32-bit displacement at `offset`, where `place` is
+/// the run-time address of byte `offset`.
+pub fn patch_pc32(
+    buf: &mut [u8],
+    offset: usize,
+    place: u64,
+    target: u64,
+    addend: i64,
+) -> Result<(), PatchError> {
+    let displacement = (target as i128 + addend as i128 - place as i128) as i64;
+    let value = i32::try_from(displacement)
+        .map_err(|_| PatchError::OutOfRange { offset, displacement })?;
+    slot(buf, offset, 4)?.copy_from_slice(&value.to_le_bytes());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abs64_writes_little_endian() {
+        let mut buf = [0u8; 12];
+        patch_abs64(&mut buf, 2, 0x1122_3344_5566_7788).unwrap();
+        assert_eq!(&buf[2..10], &[0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11]);
+        assert_eq!(buf[0], 0);
+        assert_eq!(buf[10], 0);
+    }
+
+    #[test]
+    fn abs64_rejects_holes_past_the_end() {
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            patch_abs64(&mut buf, 1, 5),
+            Err(PatchError::OutOfBounds { offset: 1, width: 8, len: 8 })
+        );
+    }
+
+    #[test]
+    fn pc32_is_relative_to_the_place() {
+        let mut buf = [0u8; 8];
+        // A jmp rel32 at 0x1000 whose operand is at 0x1001: target 0x2000, addend -4.
+        patch_pc32(&mut buf, 1, 0x1001, 0x2000, -4).unwrap();
+        assert_eq!(i32::from_le_bytes(buf[1..5].try_into().unwrap()), 0x2000 - 4 - 0x1001);
+    }
+
+    #[test]
+    fn pc32_handles_backward_displacements() {
+        let mut buf = [0u8; 4];
+        patch_pc32(&mut buf, 0, 0x5000, 0x1000, -4).unwrap();
+        assert_eq!(i32::from_le_bytes(buf), 0x1000 - 4 - 0x5000);
+    }
+
+    #[test]
+    fn pc32_refuses_displacements_beyond_two_gib() {
+        let mut buf = [0u8; 4];
+        let err = patch_pc32(&mut buf, 0, 0x1000, 0x1000 + (1u64 << 31) + 4, -4).unwrap_err();
+        assert!(matches!(err, PatchError::OutOfRange { offset: 0, .. }), "{err}");
+        assert_eq!(buf, [0; 4], "a failed patch leaves the bytes alone");
+        let err = patch_pc32(&mut buf, 0, 1u64 << 40, 0, 0).unwrap_err();
+        assert!(matches!(err, PatchError::OutOfRange { .. }));
+    }
+
+    #[test]
+    fn pc32_accepts_the_extremes() {
+        let mut buf = [0u8; 4];
+        patch_pc32(&mut buf, 0, 0, i32::MAX as u64, 0).unwrap();
+        assert_eq!(i32::from_le_bytes(buf), i32::MAX);
+        patch_pc32(&mut buf, 0, 1u64 << 31, 0, 0).unwrap();
+        assert_eq!(i32::from_le_bytes(buf), i32::MIN);
+    }
+
+    #[test]
+    fn relocation_kinds_map_to_patches() {
+        assert_eq!(PatchKind::from_elf_x86_64(1), Some(PatchKind::Abs64));
+        assert_eq!(PatchKind::from_elf_x86_64(4), Some(PatchKind::Pc32));
+        assert_eq!(PatchKind::from_elf_x86_64(42), Some(PatchKind::GotPc32));
+        assert_eq!(PatchKind::from_elf_x86_64(10), None, "R_X86_64_32 is not accepted");
+        assert_eq!(PatchKind::from_elf_x86_64(11), None, "R_X86_64_32S is not accepted");
+    }
+}

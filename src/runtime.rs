@@ -1,0 +1,217 @@
+//! The bridge between the C runtime (csrc/) and the compiler: compiling on demand from the
+//! frame-eval hook, releasing code when its code object dies, and the statistics.
+//!
+//! Mirrors `CpjitCodeState`, `CpjitCodeInfo` and `CpjitStats` from csrc/cpjit_rt.h.
+
+use crate::compiler::{self, CodeInput, CompiledCode};
+use crate::stencils;
+use std::ffi::c_void;
+use std::os::raw::c_int;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
+
+/// `CpjitCodeState` (cpjit_rt.h).
+#[repr(C)]
+pub struct CodeState {
+    pub calls: u32,
+    pub state: u32,
+    pub base: *const u8,
+    pub entries: *const u32,
+    pub n_units: u32,
+    pub native: *mut c_void,
+}
+
+/// `CpjitCodeInfo` (cpjit_rt.h).
+#[repr(C)]
+struct CodeInfo {
+    units: *const u16,
+    n_units: isize,
+    consts: *const *mut c_void,
+    n_consts: isize,
+    names: *const *mut c_void,
+    n_names: isize,
+    flags: c_int,
+}
+
+/// Hand-over reasons, in `enum cpjit_reason` order.
+pub const REASONS: [&str; 8] = [
+    "cold",
+    "compile_failed",
+    "tracing",
+    "throw",
+    "no_entry",
+    "exception",
+    "tracing_midframe",
+    "unsupported",
+];
+
+/// `CpjitStats` (cpjit_rt.h).
+#[repr(C)]
+pub struct CStats {
+    pub frames_native: u64,
+    pub handovers: [u64; REASONS.len()],
+}
+
+extern "C" {
+    pub fn cpjit_rt_init() -> c_int;
+    pub fn cpjit_rt_install() -> c_int;
+    pub fn cpjit_rt_uninstall();
+    pub fn cpjit_rt_is_installed() -> c_int;
+    pub fn cpjit_rt_set_threshold(threshold: u32);
+    pub fn cpjit_rt_get_threshold() -> u32;
+    pub fn cpjit_rt_state_for(code: *mut c_void, create: c_int) -> *mut CodeState;
+    fn cpjit_rt_code_info(code: *mut c_void, out: *mut CodeInfo);
+    static cpjit_symbol_addresses: [*const c_void; 0];
+    pub static mut cpjit_stats: CStats;
+}
+
+/// Compiler-side counters (the C side counts frames).
+pub struct CompileStats {
+    pub compiled: AtomicU64,
+    pub failed: AtomicU64,
+    pub native_bytes: AtomicU64,
+    pub compile_ns: AtomicU64,
+    pub instructions: AtomicU64,
+    pub unsupported_instructions: AtomicU64,
+}
+
+pub static COMPILE_STATS: CompileStats = CompileStats {
+    compiled: AtomicU64::new(0),
+    failed: AtomicU64::new(0),
+    native_bytes: AtomicU64::new(0),
+    compile_ns: AtomicU64::new(0),
+    instructions: AtomicU64::new(0),
+    unsupported_instructions: AtomicU64::new(0),
+};
+
+/// The last compile failures, newest last (at most 20), for `cpjit.stats()`.
+pub fn recent_failures() -> &'static Mutex<Vec<String>> {
+    static FAILURES: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+    FAILURES.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// Opcodes that got the UNSUPPORTED stencil, with counts.
+pub fn unsupported_opcodes() -> &'static Mutex<std::collections::BTreeMap<&'static str, u64>> {
+    static UNSUPPORTED: OnceLock<Mutex<std::collections::BTreeMap<&'static str, u64>>> = OnceLock::new();
+    UNSUPPORTED.get_or_init(|| Mutex::new(Default::default()))
+}
+
+/// The run-time address of every external symbol stencils use, in SYMBOLS order.
+pub fn symbol_addresses() -> &'static [u64] {
+    static ADDRS: OnceLock<Vec<u64>> = OnceLock::new();
+    ADDRS.get_or_init(|| {
+        // SAFETY: symbols.c (generated with stencils.rs) defines cpjit_symbol_addresses with
+        // exactly SYMBOLS.len() entries plus a terminator, in SYMBOLS order; the dynamic linker
+        // filled them in when the extension loaded.
+        let table = unsafe {
+            std::slice::from_raw_parts(
+                std::ptr::addr_of!(cpjit_symbol_addresses) as *const *const c_void,
+                stencils::SYMBOLS.len(),
+            )
+        };
+        table.iter().map(|p| *p as u64).collect()
+    })
+}
+
+/// Compile `code` (a `PyCodeObject*`) and record the result in `state`.
+///
+/// # Safety
+/// Called with the GIL held; `code` is a live code object and `state` its co_extra state.
+pub unsafe fn compile_code(code: *mut c_void, state: *mut CodeState) -> Result<(), String> {
+    let started = Instant::now();
+    let mut info = CodeInfo {
+        units: std::ptr::null(),
+        n_units: 0,
+        consts: std::ptr::null(),
+        n_consts: 0,
+        names: std::ptr::null(),
+        n_names: 0,
+        flags: 0,
+    };
+    // SAFETY: `code` is a live code object (caller's contract); the function only reads it.
+    unsafe { cpjit_rt_code_info(code, &mut info) };
+    // SAFETY: the code object owns these arrays and outlives this call; lengths come from it.
+    let (units, consts, names) = unsafe {
+        (
+            std::slice::from_raw_parts(info.units, info.n_units as usize),
+            std::slice::from_raw_parts(info.consts, info.n_consts as usize),
+            std::slice::from_raw_parts(info.names, info.n_names as usize),
+        )
+    };
+    let consts: Vec<u64> = consts.iter().map(|p| *p as u64).collect();
+    let names: Vec<u64> = names.iter().map(|p| *p as u64).collect();
+    let input = CodeInput {
+        units,
+        units_address: info.units as u64,
+        consts: &consts,
+        names: &names,
+        code_address: code as u64,
+        symbols: symbol_addresses(),
+    };
+    let compiled: CompiledCode = compiler::compile(&input).map_err(|e| e.to_string())?;
+    let stats = &COMPILE_STATS;
+    stats.compiled.fetch_add(1, Ordering::Relaxed);
+    stats.native_bytes.fetch_add(compiled.native_bytes() as u64, Ordering::Relaxed);
+    stats.instructions.fetch_add(compiled.instructions as u64, Ordering::Relaxed);
+    if !compiled.unsupported.is_empty() {
+        stats.unsupported_instructions.fetch_add(compiled.unsupported.len() as u64, Ordering::Relaxed);
+        let mut map = unsupported_opcodes().lock().unwrap_or_else(|p| p.into_inner());
+        for name in &compiled.unsupported {
+            *map.entry(name).or_default() += 1;
+        }
+    }
+    let boxed = Box::new(compiled);
+    // SAFETY: `state` is the code object's live co_extra state (caller's contract).
+    let st = unsafe { &mut *state };
+    st.base = boxed.code.address() as *const u8;
+    st.entries = boxed.entries.as_ptr();
+    st.n_units = boxed.entries.len() as u32;
+    st.native = Box::into_raw(boxed) as *mut c_void;
+    stats.compile_ns.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Called by the frame-eval hook when a code object reaches the threshold.
+///
+/// # Safety
+/// GIL held; `code` live; `state` its co_extra state.
+#[no_mangle]
+pub unsafe extern "C" fn cpjit_rust_compile(code: *mut c_void, state: *mut CodeState) -> c_int {
+    // SAFETY: forwarded caller contract.
+    match std::panic::catch_unwind(|| unsafe { compile_code(code, state) }) {
+        Ok(Ok(())) => 0,
+        Ok(Err(msg)) => {
+            record_failure(msg);
+            -1
+        }
+        Err(_) => {
+            record_failure("compiler panicked".into());
+            -1
+        }
+    }
+}
+
+fn record_failure(msg: String) {
+    COMPILE_STATS.failed.fetch_add(1, Ordering::Relaxed);
+    let mut v = recent_failures().lock().unwrap_or_else(|p| p.into_inner());
+    if v.len() >= 20 {
+        v.remove(0);
+    }
+    v.push(msg);
+}
+
+/// Called from the code object's co_extra free function.
+///
+/// # Safety
+/// `native` came from `Box::into_raw` in `compile_code` and is released once.
+#[no_mangle]
+pub unsafe extern "C" fn cpjit_rust_release(native: *mut c_void) {
+    if native.is_null() {
+        return;
+    }
+    // SAFETY: see the function's contract.
+    let compiled = unsafe { Box::from_raw(native as *mut CompiledCode) };
+    COMPILE_STATS.native_bytes.fetch_sub(compiled.native_bytes() as u64, Ordering::Relaxed);
+    drop(compiled);
+}

@@ -1,0 +1,107 @@
+//! The stencil tables build.rs generated from stencils/*.c, and lookup by name.
+//!
+//! A stencil is machine code for one instruction (or one variant of it) with holes. Its code is
+//! copied once per instruction; its read-only data (constant pools) is copied beside it.
+
+use crate::holes::HoleValue;
+use crate::patch::PatchKind;
+
+/// What a hole's relocation points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// One of the `_JIT_*` holes.
+    Hole(HoleValue),
+    /// An external symbol: index into [`SYMBOLS`].
+    Symbol(u16),
+    /// An offset into this stencil's own data.
+    Data(u64),
+}
+
+/// One relocation of a stencil.
+#[derive(Clone, Copy, Debug)]
+pub struct Hole {
+    /// Offset of the patched bytes in the stencil's code.
+    pub offset: u32,
+    pub kind: PatchKind,
+    pub target: Target,
+    pub addend: i64,
+}
+
+/// A compiled opcode template.
+#[derive(Debug)]
+pub struct Stencil {
+    /// `LOAD_FAST`, `BINARY_OP__0` (a variant for oparg 0), `EXIT_ERROR`, ...
+    pub name: &'static str,
+    pub code: &'static [u8],
+    pub data: &'static [u8],
+    pub holes: &'static [Hole],
+}
+
+impl Stencil {
+    /// Whether any relocation of this stencil reads the given hole.
+    pub fn uses(&self, hole: HoleValue) -> bool {
+        self.holes.iter().any(|h| h.target == Target::Hole(hole))
+    }
+}
+
+include!(concat!(env!("OUT_DIR"), "/stencils.rs"));
+
+/// The stencil with this name.
+pub fn by_name(name: &str) -> Option<&'static Stencil> {
+    STENCILS.binary_search_by(|s| s.name.cmp(name)).ok().map(|i| &STENCILS[i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_are_sorted_and_unique() {
+        assert!(!STENCILS.is_empty());
+        for w in STENCILS.windows(2) {
+            assert!(w[0].name < w[1].name, "{} / {}", w[0].name, w[1].name);
+        }
+    }
+
+    #[test]
+    fn holes_lie_inside_their_stencils() {
+        for s in STENCILS {
+            for h in s.holes {
+                assert!(
+                    h.offset as usize + h.kind.width() <= s.code.len(),
+                    "{}: hole at {} past {} bytes",
+                    s.name,
+                    h.offset,
+                    s.code.len()
+                );
+                match h.target {
+                    Target::Symbol(i) => assert!((i as usize) < SYMBOLS.len()),
+                    Target::Data(off) => assert!((off as usize) <= s.data.len(), "{}", s.name),
+                    Target::Hole(v) => {
+                        if v.is_code_target() {
+                            assert_eq!(h.kind, PatchKind::Pc32, "{}: {:?}", s.name, v)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_stencil_ends_in_a_jump_to_its_successor() {
+        for s in STENCILS {
+            let n = s.code.len();
+            let tail_jump = n >= 5
+                && s.code[n - 5] == 0xe9
+                && s.holes.iter().any(|h| h.offset as usize == n - 4 && h.target == Target::Hole(HoleValue::Continue));
+            assert!(!tail_jump, "{} still ends in jmp _JIT_CONTINUE", s.name);
+        }
+    }
+
+    #[test]
+    fn the_frame_exits_exist() {
+        for name in ["EXIT_ERROR", "RETURN_VALUE", "RESUME", "LOAD_FAST"] {
+            assert!(by_name(name).is_some(), "missing stencil {name}");
+        }
+    }
+}

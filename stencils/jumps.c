@@ -1,0 +1,126 @@
+/* jumps.c: every jump kind. Backward jumps check the eval breaker, as JUMP_BACKWARD_QUICK does. */
+#include "stencil.h"
+
+STENCIL(JUMP_FORWARD)
+{
+    JUMP();
+}
+
+STENCIL(JUMP_BACKWARD)
+{
+    if (EVAL_BREAKER_SET()) {
+        SAVE_IP();
+        if (cpjit_handle_pending(tstate) < 0) {
+            ERROR();
+        }
+        if (tstate->cframe->use_tracing) {
+            /* The interpreter re-runs this jump (the breaker is served) and traces on. */
+            HANDOVER_BEFORE(CPJIT_R_TRACING_MIDFRAME);
+        }
+    }
+    JUMP();
+}
+
+STENCIL(JUMP_BACKWARD_NO_INTERRUPT)
+{
+    JUMP();
+}
+
+/* Shared shape of POP_JUMP_{FORWARD,BACKWARD}_IF_{TRUE,FALSE}. */
+#define POP_JUMP_IF_BOOL(NAME, JUMP_WHEN, CHECK_BREAKER)                                        \
+    STENCIL(NAME)                                                                              \
+    {                                                                                          \
+        PyObject *cond = POP();                                                                \
+        int truth;                                                                             \
+        if (Py_IsTrue(cond)) {                                                                 \
+            _Py_DECREF_NO_DEALLOC(cond);                                                       \
+            truth = 1;                                                                         \
+        }                                                                                      \
+        else if (Py_IsFalse(cond)) {                                                           \
+            _Py_DECREF_NO_DEALLOC(cond);                                                       \
+            truth = 0;                                                                         \
+        }                                                                                      \
+        else {                                                                                 \
+            SAVE_IP();                                                                         \
+            truth = PyObject_IsTrue(cond);                                                     \
+            Py_DECREF(cond);                                                                   \
+            if (truth < 0) {                                                                   \
+                ERROR();                                                                       \
+            }                                                                                  \
+        }                                                                                      \
+        if (truth == (JUMP_WHEN)) {                                                            \
+            if ((CHECK_BREAKER) && EVAL_BREAKER_SET()) {                                       \
+                SAVE_IP();                                                                     \
+                if (cpjit_handle_pending(tstate) < 0) {                                        \
+                    ERROR();                                                                   \
+                }                                                                              \
+            }                                                                                  \
+            JUMP();                                                                            \
+        }                                                                                      \
+        CONTINUE();                                                                            \
+    }
+
+POP_JUMP_IF_BOOL(POP_JUMP_FORWARD_IF_TRUE, 1, 0)
+POP_JUMP_IF_BOOL(POP_JUMP_FORWARD_IF_FALSE, 0, 0)
+POP_JUMP_IF_BOOL(POP_JUMP_BACKWARD_IF_TRUE, 1, 1)
+POP_JUMP_IF_BOOL(POP_JUMP_BACKWARD_IF_FALSE, 0, 1)
+
+#define POP_JUMP_IF_NONE(NAME, JUMP_WHEN_NONE, CHECK_BREAKER)                                   \
+    STENCIL(NAME)                                                                              \
+    {                                                                                          \
+        PyObject *value = POP();                                                               \
+        int is_none = Py_IsNone(value);                                                        \
+        if (is_none) {                                                                         \
+            _Py_DECREF_NO_DEALLOC(value);                                                      \
+        }                                                                                      \
+        else {                                                                                 \
+            SAVE_IP();                                                                         \
+            Py_DECREF(value);                                                                  \
+        }                                                                                      \
+        if (is_none == (JUMP_WHEN_NONE)) {                                                     \
+            if ((CHECK_BREAKER) && EVAL_BREAKER_SET()) {                                       \
+                SAVE_IP();                                                                     \
+                if (cpjit_handle_pending(tstate) < 0) {                                        \
+                    ERROR();                                                                   \
+                }                                                                              \
+            }                                                                                  \
+            JUMP();                                                                            \
+        }                                                                                      \
+        CONTINUE();                                                                            \
+    }
+
+POP_JUMP_IF_NONE(POP_JUMP_FORWARD_IF_NONE, 1, 0)
+POP_JUMP_IF_NONE(POP_JUMP_FORWARD_IF_NOT_NONE, 0, 0)
+POP_JUMP_IF_NONE(POP_JUMP_BACKWARD_IF_NONE, 1, 1)
+POP_JUMP_IF_NONE(POP_JUMP_BACKWARD_IF_NOT_NONE, 0, 1)
+
+/* JUMP_IF_{TRUE,FALSE}_OR_POP: keep the value and jump, or pop it and go on. */
+#define JUMP_IF_OR_POP(NAME, JUMP_WHEN)                                                         \
+    STENCIL(NAME)                                                                              \
+    {                                                                                          \
+        PyObject *cond = TOP();                                                                \
+        int truth;                                                                             \
+        if (Py_IsTrue(cond)) {                                                                 \
+            truth = 1;                                                                         \
+        }                                                                                      \
+        else if (Py_IsFalse(cond)) {                                                           \
+            truth = 0;                                                                         \
+        }                                                                                      \
+        else {                                                                                 \
+            SAVE_IP();                                                                         \
+            truth = PyObject_IsTrue(cond);                                                     \
+            if (truth < 0) {                                                                   \
+                ERROR();                                                                       \
+            }                                                                                  \
+        }                                                                                      \
+        if (truth == (JUMP_WHEN)) {                                                            \
+            JUMP();                                                                            \
+        }                                                                                      \
+        SAVE_IP();                                                                             \
+        STACK_SHRINK(1);                                                                       \
+        Py_DECREF(cond);                                                                       \
+        CONTINUE();                                                                            \
+    }
+
+JUMP_IF_OR_POP(JUMP_IF_TRUE_OR_POP, 1)
+JUMP_IF_OR_POP(JUMP_IF_FALSE_OR_POP, 0)

@@ -1,0 +1,146 @@
+/* stencil.h: what every stencil sees. Holes, the stencil signature, and the exits.
+ *
+ * A stencil is one instruction's machine code. build.rs compiles each function named
+ * cpjit_op_<NAME> (one per opcode, or cpjit_op_<OPCODE>__<VARIANT> for a variant) into bytes plus
+ * holes; the compiler copies it once per instruction and patches the holes:
+ *
+ *   _JIT_OPARG        the instruction's oparg, EXTENDED_ARG prefixes folded in
+ *   _JIT_INSTR        address of the instruction's code unit in co_code_adaptive
+ *   _JIT_REDO         the prev_instr value that makes the interpreter run this instruction
+ *   _JIT_DONE         the prev_instr value that makes the interpreter resume after it
+ *   _JIT_CONST        co_consts[oparg]            (0 when oparg is out of range)
+ *   _JIT_NAME         co_names[oparg]             (0 when out of range)
+ *   _JIT_NAME_HALF    co_names[oparg >> 1]        (LOAD_GLOBAL's encoding)
+ *   _JIT_CACHE        64 bytes of zeroed writable memory owned by this instruction
+ *   _JIT_CODE         the PyCodeObject being compiled
+ *   _JIT_KWNAMES      for CALL: the names tuple of the KW_NAMES before it, or NULL
+ *   _JIT_CONTINUE     the next instruction's code (a jump there at the end is cut off)
+ *   _JIT_JUMP_TARGET  the code of the instruction this one jumps to
+ *   _JIT_ERROR        the code object's error exit (raise with the stack as the interpreter has it)
+ *
+ * Register contract: `frame`, `stack_pointer` and `tstate` are the arguments of every stencil
+ * and are passed on unchanged (except stack_pointer) to the next.
+ */
+#ifndef CPJIT_STENCIL_H
+#define CPJIT_STENCIL_H
+
+#define Py_BUILD_CORE 1
+#include "Python.h"
+#include "internal/pycore_atomic.h"
+#include "internal/pycore_code.h"
+#include "internal/pycore_dict.h"
+#include "internal/pycore_frame.h"
+#include "internal/pycore_long.h"
+#include "internal/pycore_object.h"
+#include "internal/pycore_pyerrors.h"
+#include "internal/pycore_pystate.h"
+#include "internal/pycore_tuple.h"
+#include "internal/pycore_list.h"
+#include "opcode.h"
+
+#include "cpjit_rt.h"
+#include "helpers.h"
+
+#define PRESERVE_NONE __attribute__((preserve_none))
+#define HIDDEN __attribute__((visibility("hidden")))
+
+#define STENCIL(NAME)                                                                          \
+    PRESERVE_NONE PyObject *cpjit_op_##NAME(_PyInterpreterFrame *frame,                       \
+                                            PyObject **stack_pointer, PyThreadState *tstate)
+
+/* Value holes: the address of the symbol is the value. The empty asm keeps clang from assuming
+ * anything about it (such as "an extern symbol's address is never zero"). */
+extern char _JIT_OPARG[] HIDDEN;
+extern char _JIT_INSTR[] HIDDEN;
+extern char _JIT_REDO[] HIDDEN;
+extern char _JIT_DONE[] HIDDEN;
+extern char _JIT_CONST[] HIDDEN;
+extern char _JIT_NAME[] HIDDEN;
+extern char _JIT_NAME_HALF[] HIDDEN;
+extern char _JIT_CACHE[] HIDDEN;
+extern char _JIT_CODE[] HIDDEN;
+extern char _JIT_KWNAMES[] HIDDEN;
+
+static inline __attribute__((always_inline)) uintptr_t cpjit_hole(uintptr_t v)
+{
+    __asm__("" : "+r"(v));
+    return v;
+}
+
+#define OPARG ((int)cpjit_hole((uintptr_t)_JIT_OPARG))
+#define INSTR ((_Py_CODEUNIT *)cpjit_hole((uintptr_t)_JIT_INSTR))
+#define REDO ((_Py_CODEUNIT *)cpjit_hole((uintptr_t)_JIT_REDO))
+#define DONE ((_Py_CODEUNIT *)cpjit_hole((uintptr_t)_JIT_DONE))
+#define CONST ((PyObject *)cpjit_hole((uintptr_t)_JIT_CONST))
+#define NAME ((PyObject *)cpjit_hole((uintptr_t)_JIT_NAME))
+#define NAME_HALF ((PyObject *)cpjit_hole((uintptr_t)_JIT_NAME_HALF))
+#define JIT_CACHE ((void *)cpjit_hole((uintptr_t)_JIT_CACHE))
+#define CODE ((PyCodeObject *)cpjit_hole((uintptr_t)_JIT_CODE))
+#define KWNAMES ((PyObject *)cpjit_hole((uintptr_t)_JIT_KWNAMES))
+
+/* Code holes: targets of tail calls. Hidden so they are reached PC-relative, never via the GOT. */
+extern PRESERVE_NONE PyObject *_JIT_CONTINUE(_PyInterpreterFrame *, PyObject **,
+                                             PyThreadState *) HIDDEN;
+extern PRESERVE_NONE PyObject *_JIT_JUMP_TARGET(_PyInterpreterFrame *, PyObject **,
+                                                PyThreadState *) HIDDEN;
+extern PRESERVE_NONE PyObject *_JIT_ERROR(_PyInterpreterFrame *, PyObject **,
+                                          PyThreadState *) HIDDEN;
+
+#define CONTINUE() __attribute__((musttail)) return _JIT_CONTINUE(frame, stack_pointer, tstate)
+#define JUMP() __attribute__((musttail)) return _JIT_JUMP_TARGET(frame, stack_pointer, tstate)
+/* Raise: the exception is set and the stack holds exactly what the interpreter's would at
+ * `goto error`. prev_instr must point at this instruction (SAVE_IP did that). */
+#define ERROR() __attribute__((musttail)) return _JIT_ERROR(frame, stack_pointer, tstate)
+
+/* Publish the instruction pointer before anything that can raise, call out or look at the frame. */
+#define SAVE_IP() (frame->prev_instr = INSTR)
+
+/* Hand the rest of the frame to the interpreter. */
+#define HANDOVER_BEFORE(reason)                                                                \
+    do {                                                                                       \
+        frame->prev_instr = REDO;                                                              \
+        return cpjit_handover(frame, stack_pointer, tstate, 0, (reason));                      \
+    } while (0)
+#define HANDOVER_AFTER(reason)                                                                 \
+    do {                                                                                       \
+        frame->prev_instr = DONE;                                                              \
+        return cpjit_handover(frame, stack_pointer, tstate, 0, (reason));                      \
+    } while (0)
+
+/* After an instruction that ran arbitrary code: if tracing was switched on meanwhile (pdb's
+ * set_trace, sys.settrace in a callee), the interpreter runs the rest of the frame so the trace
+ * function sees every line from here on. */
+#define CHECK_TRACING_AFTER()                                                                  \
+    do {                                                                                       \
+        if (__builtin_expect(tstate->cframe->use_tracing != 0, 0)) {                           \
+            HANDOVER_AFTER(CPJIT_R_TRACING_MIDFRAME);                                          \
+        }                                                                                      \
+    } while (0)
+
+#define EVAL_BREAKER_SET()                                                                     \
+    __builtin_expect(_Py_atomic_load_relaxed(&tstate->interp->ceval.eval_breaker), 0)
+
+/* Value-stack helpers, named after ceval.c's. */
+#define TOP() (stack_pointer[-1])
+#define SECOND() (stack_pointer[-2])
+#define THIRD() (stack_pointer[-3])
+#define PEEK(n) (stack_pointer[-(n)])
+#define SET_TOP(v) (stack_pointer[-1] = (v))
+#define SET_SECOND(v) (stack_pointer[-2] = (v))
+#define POKE(n, v) (stack_pointer[-(n)] = (v))
+#define PUSH(v) (*stack_pointer++ = (v))
+#define POP() (*--stack_pointer)
+#define STACK_SHRINK(n) (stack_pointer -= (n))
+#define STACK_GROW(n) (stack_pointer += (n))
+#define GETLOCAL(i) (frame->localsplus[(i)])
+#define SETLOCAL(i, value)                                                                     \
+    do {                                                                                       \
+        PyObject *tmp_ = GETLOCAL(i);                                                          \
+        GETLOCAL(i) = (value);                                                                 \
+        Py_XDECREF(tmp_);                                                                      \
+    } while (0)
+#define GLOBALS() (frame->f_globals)
+#define BUILTINS() (frame->f_builtins)
+#define LOCALS() (frame->f_locals)
+
+#endif

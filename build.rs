@@ -226,6 +226,12 @@ fn extract(obj_path: &Path, source: &str) -> Vec<Stencil> {
             }
             continue;
         };
+        if !stencil.starts_with(|c: char| c.is_ascii_uppercase()) {
+            fail(format!(
+                "{source}: stencil name {stencil:?} does not start with a letter: an opcode name \
+                 was macro-expanded (use STENCIL_FN(cpjit_op_##NAME) inside macros)"
+            ));
+        }
         let mut code = sec_bytes(idx);
         let mut data: Vec<u8> = Vec::new();
         let mut data_base: BTreeMap<usize, u64> = BTreeMap::new();

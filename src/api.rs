@@ -87,6 +87,35 @@ fn compile(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
     }
 }
 
+/// What cpjit holds for one function or code object: None if it was never compiled, else a dict
+/// with `native_bytes`, `instructions`, and `unsupported` (opcodes that hand over to the
+/// interpreter for want of a stencil).
+#[pyfunction]
+fn code_info<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyDict>>> {
+    let code = if obj.hasattr("__code__")? { obj.getattr("__code__")? } else { obj.clone() };
+    if code.get_type().name()? != "code" {
+        return Err(PyTypeError::new_err("cpjit.code_info() takes a function or a code object"));
+    }
+    // SAFETY: GIL held; `code` is a live code object.
+    let state = unsafe { runtime::cpjit_rt_state_for(code.as_ptr() as *mut std::ffi::c_void, 0) };
+    if state.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: the state belongs to the live code object; GIL held.
+    let st = unsafe { &*state };
+    let d = PyDict::new_bound(py);
+    d.set_item("state", ["counting", "compiled", "failed"].get(st.state as usize).copied().unwrap_or("?"))?;
+    d.set_item("calls", st.calls)?;
+    if !st.native.is_null() {
+        // SAFETY: `native` is the CompiledCode box owned by this state until the code dies.
+        let c = unsafe { &*(st.native as *const crate::compiler::CompiledCode) };
+        d.set_item("native_bytes", c.native_bytes())?;
+        d.set_item("instructions", c.instructions)?;
+        d.set_item("unsupported", PyList::new_bound(py, c.unsupported.iter().copied()))?;
+    }
+    Ok(Some(d))
+}
+
 /// Counters since the module loaded.
 #[pyfunction]
 fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
@@ -124,6 +153,7 @@ fn _cpjit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_threshold, m)?)?;
     m.add_function(wrap_pyfunction!(compile, m)?)?;
     m.add_function(wrap_pyfunction!(stats, m)?)?;
+    m.add_function(wrap_pyfunction!(code_info, m)?)?;
     m.add("STENCIL_COUNT", crate::stencils::STENCILS.len())?;
     Ok(())
 }

@@ -28,7 +28,7 @@ STENCIL(JUMP_BACKWARD_NO_INTERRUPT)
 
 /* Shared shape of POP_JUMP_{FORWARD,BACKWARD}_IF_{TRUE,FALSE}. */
 #define POP_JUMP_IF_BOOL(NAME, JUMP_WHEN, CHECK_BREAKER)                                        \
-    STENCIL(NAME)                                                                              \
+    STENCIL_FN(cpjit_op_##NAME)                                                                \
     {                                                                                          \
         PyObject *cond = POP();                                                                \
         int truth;                                                                             \
@@ -66,7 +66,7 @@ POP_JUMP_IF_BOOL(POP_JUMP_BACKWARD_IF_TRUE, 1, 1)
 POP_JUMP_IF_BOOL(POP_JUMP_BACKWARD_IF_FALSE, 0, 1)
 
 #define POP_JUMP_IF_NONE(NAME, JUMP_WHEN_NONE, CHECK_BREAKER)                                   \
-    STENCIL(NAME)                                                                              \
+    STENCIL_FN(cpjit_op_##NAME)                                                                \
     {                                                                                          \
         PyObject *value = POP();                                                               \
         int is_none = Py_IsNone(value);                                                        \
@@ -96,7 +96,7 @@ POP_JUMP_IF_NONE(POP_JUMP_BACKWARD_IF_NOT_NONE, 0, 1)
 
 /* JUMP_IF_{TRUE,FALSE}_OR_POP: keep the value and jump, or pop it and go on. */
 #define JUMP_IF_OR_POP(NAME, JUMP_WHEN)                                                         \
-    STENCIL(NAME)                                                                              \
+    STENCIL_FN(cpjit_op_##NAME)                                                                \
     {                                                                                          \
         PyObject *cond = TOP();                                                                \
         int truth;                                                                             \

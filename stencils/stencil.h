@@ -44,9 +44,12 @@
 #define PRESERVE_NONE __attribute__((preserve_none))
 #define HIDDEN __attribute__((visibility("hidden")))
 
-#define STENCIL(NAME)                                                                          \
-    PRESERVE_NONE PyObject *cpjit_op_##NAME(_PyInterpreterFrame *frame,                       \
-                                            PyObject **stack_pointer, PyThreadState *tstate)
+#define STENCIL(NAME) STENCIL_FN(cpjit_op_##NAME)
+/* For stencils defined inside other macros: paste `cpjit_op_##NAME` there, before the name can
+ * be expanded (many opcode names are also macros from opcode.h). */
+#define STENCIL_FN(FULLNAME)                                                                   \
+    PRESERVE_NONE PyObject *FULLNAME(_PyInterpreterFrame *frame, PyObject **stack_pointer,     \
+                                     PyThreadState *tstate)
 
 /* Value holes: the address of the symbol is the value. The empty asm keeps clang from assuming
  * anything about it (such as "an extern symbol's address is never zero"). */

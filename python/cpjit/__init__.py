@@ -19,9 +19,9 @@ if _sys.implementation.name != "cpython" or _sys.version_info[:2] != (3, 11):
     )
 
 from . import _cpjit
-from ._cpjit import compile, disable, is_enabled, stats  # noqa: F401
+from ._cpjit import code_info, compile, disable, is_enabled, stats  # noqa: F401
 
-__all__ = ["enable", "disable", "is_enabled", "compile", "stats", "threshold_from_env"]
+__all__ = ["enable", "disable", "is_enabled", "compile", "stats", "code_info", "threshold_from_env"]
 
 DEFAULT_THRESHOLD = 0
 

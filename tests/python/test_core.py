@@ -1,0 +1,157 @@
+"""Core differential tests: locals, constants, arithmetic, comparisons, jumps, loops, calls."""
+import pytest
+
+from differential import check
+
+
+def test_loop_sum():
+    out = check("""
+        def f(n):
+            s = 0
+            for i in range(n):
+                s += i * 2
+            return s
+        result = f(1000)
+    """)
+    assert out.result == "999000"
+
+
+@pytest.mark.parametrize("op", ["+", "-", "*", "/", "//", "%", "**", "<<", ">>", "&", "|", "^", "@"])
+def test_binary_operators(op):
+    check(f"""
+        class M:
+            def __matmul__(self, o): return ('matmul', o)
+            def __rmatmul__(self, o): return ('rmatmul', o)
+        def f(a, b):
+            try:
+                return a {op} b
+            except Exception as e:
+                return type(e).__name__
+        result = [f(7, 3), f(7.5, 2), f(-7, 3), f(2, 10), f(M(), 1), f(1, M()), f("ab", 3)]
+    """, native=False)
+
+
+@pytest.mark.parametrize("op", ["+=", "-=", "*=", "/=", "//=", "%=", "**=", "<<=", ">>=", "&=", "|=", "^="])
+def test_inplace_operators(op):
+    check(f"""
+        def f(a, b):
+            a {op} b
+            return a
+        result = [f(7, 3), f(9, 2), f(5, 1)]
+    """)
+
+
+def test_comparisons_and_branches():
+    check("""
+        def f(a, b):
+            out = []
+            if a < b: out.append('lt')
+            if a <= b: out.append('le')
+            if a == b: out.append('eq')
+            if a != b: out.append('ne')
+            if a > b: out.append('gt')
+            if a >= b: out.append('ge')
+            x = a and b
+            y = a or b
+            if not a: out.append('nota')
+            while a < b:
+                a += 1
+            return out, x, y, a
+        result = [f(1, 2), f(2, 2), f(3, 2), f(0, 5)]
+    """)
+
+
+def test_none_checks():
+    check("""
+        def f(x):
+            if x is None:
+                return 'none'
+            if x is not None:
+                return 'some'
+        result = [f(None), f(0), f('')]
+    """)
+
+
+def test_calls_with_keywords_and_methods():
+    check("""
+        def g(a, b=2, *, c=3):
+            return a + b * c
+        class K:
+            def m(self, x, y=1):
+                return x - y
+        k = K()
+        bound = k.m
+        result = [g(1), g(1, 5), g(1, c=10), g(a=4, b=1, c=1), k.m(5), k.m(5, y=3), bound(9), len([1, 2])]
+    """)
+
+
+def test_unbound_local_raises_with_line():
+    check("""
+        def f(flag):
+            if flag:
+                x = 1
+            return x
+        f(True)
+        f(False)
+    """)
+
+
+def test_name_error_has_line_and_message():
+    check("""
+        def f():
+            return undefined_name + 1
+        f()
+    """)
+
+
+def test_exception_in_called_function_traceback():
+    check("""
+        def inner(x):
+            return 1 / x
+        def outer(x):
+            y = x + 1
+            return inner(y - 1)
+        outer(0)
+    """)
+
+
+def test_exception_caught_in_loop():
+    check("""
+        def f(xs):
+            out = []
+            for x in xs:
+                try:
+                    out.append(10 // x)
+                except ZeroDivisionError:
+                    out.append('div0')
+            return out
+        result = f([1, 0, 5, 0, 2])
+    """)
+
+
+def test_recursion():
+    check("""
+        def fib(n):
+            return n if n < 2 else fib(n - 1) + fib(n - 2)
+        result = fib(18)
+    """)
+
+
+def test_deep_recursion_raises_recursion_error():
+    check("""
+        def down(n):
+            return down(n + 1)
+        try:
+            down(0)
+        except RecursionError as e:
+            result = 'RecursionError'
+    """)
+
+
+def test_print_output():
+    check("""
+        def f(n):
+            for i in range(n):
+                print(i, i * i)
+        f(5)
+    """)

@@ -106,6 +106,18 @@ static PyObject *run_native(PyThreadState *tstate, _PyInterpreterFrame *frame, c
     return ((cpjit_native_fn)target)(frame, stack_pointer, tstate);
 }
 
+int cpjit_rt_hook_active(void)
+{
+    return installed;
+}
+
+/* A frame pushed by native code (calls.c) starts at its first instruction. */
+PyObject *cpjit_rt_run_new_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                 CpjitCodeState *st)
+{
+    return run_native(tstate, frame, st->base + st->entries[0]);
+}
+
 static inline PyObject *interpret(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag,
                                   int reason)
 {

@@ -112,6 +112,9 @@ fn code_info<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Option<B
         d.set_item("native_bytes", c.native_bytes())?;
         d.set_item("instructions", c.instructions)?;
         d.set_item("unsupported", PyList::new_bound(py, c.unsupported.iter().copied()))?;
+        d.set_item("address", c.code.address())?;
+        let layout: Vec<(u32, &str, u32)> = c.layout.clone();
+        d.set_item("layout", layout)?;
     }
     Ok(Some(d))
 }

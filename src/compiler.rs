@@ -56,6 +56,8 @@ pub struct CompiledCode {
     pub instructions: usize,
     /// Instructions that got the UNSUPPORTED stencil (their names).
     pub unsupported: Vec<&'static str>,
+    /// Per instruction: its code unit, the stencil used and where its code starts.
+    pub layout: Vec<(u32, &'static str, u32)>,
 }
 
 impl CompiledCode {
@@ -348,8 +350,15 @@ fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileE
             entries[unit] = code_offset[*i] as u32;
         }
     }
+    let layout = plan
+        .instructions
+        .iter()
+        .enumerate()
+        .map(|(i, ins)| (ins.unit as u32, chosen[i].name, code_offset[i] as u32))
+        .chain(std::iter::once((input.units.len() as u32, sel.exit_error.name, error_offset as u32)))
+        .collect();
     let code = mem.seal().map_err(CompileError::Memory)?;
-    Ok(CompiledCode { code, entries, caches, instructions: n, unsupported })
+    Ok(CompiledCode { code, entries, caches, instructions: n, unsupported, layout })
 }
 
 #[cfg(test)]

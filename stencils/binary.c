@@ -1,10 +1,61 @@
 /* binary.c: BINARY_OP (one variant per operator) and COMPARE_OP. */
 #include "stencil.h"
 
+/* Small ints (at most one 30-bit digit) as 64-bit values, like longobject.c's medium_value. */
+static inline __attribute__((always_inline)) int is_medium(PyObject *o)
+{
+    return PyLong_CheckExact(o) && (size_t)(Py_SIZE(o) + 1) < 3;
+}
+static inline __attribute__((always_inline)) int64_t medium_value(PyObject *o)
+{
+    return (int64_t)Py_SIZE(o) * (int64_t)((PyLongObject *)o)->ob_digit[0];
+}
+
+/* Fast paths for the operators the interpreter specialises: small int and float arithmetic
+ * computed inline. They produce exactly what the generic operator would. */
+#define FAST_INT_FLOAT(OPER, SLOT)                                                             \
+    {                                                                                          \
+        PyObject *rhs_ = TOP(), *lhs_ = SECOND();                                              \
+        PyObject *res_ = NULL;                                                                 \
+        int fast_ = 0;                                                                         \
+        if (is_medium(lhs_) && is_medium(rhs_)) {                                              \
+            fast_ = 1;                                                                         \
+            res_ = PyLong_FromLongLong(medium_value(lhs_) OPER medium_value(rhs_));            \
+        }                                                                                      \
+        else if (PyFloat_CheckExact(lhs_) && PyFloat_CheckExact(rhs_)) {                       \
+            fast_ = 1;                                                                         \
+            res_ = PyFloat_FromDouble(PyFloat_AS_DOUBLE(lhs_) OPER PyFloat_AS_DOUBLE(rhs_));   \
+        }                                                                                      \
+        else if (PyLong_CheckExact(lhs_) && PyLong_CheckExact(rhs_)) {                         \
+            /* Big ints: int's own slot, skipping the generic binary_op1 dispatch. */          \
+            fast_ = 1;                                                                         \
+            SAVE_IP();                                                                         \
+            res_ = PyLong_Type.tp_as_number->SLOT(lhs_, rhs_);                                 \
+        }                                                                                      \
+        if (fast_) {                                                                           \
+            if (res_ == NULL) {                                                                \
+                SAVE_IP();                                                                     \
+                STACK_SHRINK(1);                                                               \
+                SET_TOP(NULL);                                                                 \
+                Py_DECREF(lhs_);                                                               \
+                Py_DECREF(rhs_);                                                               \
+                ERROR();                                                                       \
+            }                                                                                  \
+            STACK_SHRINK(1);                                                                   \
+            SET_TOP(res_);                                                                     \
+            SAVE_IP();                                                                         \
+            Py_DECREF(lhs_);                                                                   \
+            Py_DECREF(rhs_);                                                                   \
+            CONTINUE();                                                                        \
+        }                                                                                      \
+    }
+#define NO_FAST_PATH
+
 /* Each operator gets its own stencil (BINARY_OP__<oparg>), so the call is direct. */
-#define BINARY_VARIANT(ARG, FUNC)                                                              \
+#define BINARY_VARIANT(ARG, FUNC, FAST)                                                        \
     STENCIL(BINARY_OP__##ARG)                                                                  \
     {                                                                                          \
+        FAST                                                                                   \
         SAVE_IP();                                                                             \
         PyObject *rhs = POP();                                                                 \
         PyObject *lhs = TOP();                                                                 \
@@ -18,32 +69,32 @@
         CONTINUE();                                                                            \
     }
 
-BINARY_VARIANT(0, PyNumber_Add)
-BINARY_VARIANT(1, PyNumber_And)
-BINARY_VARIANT(2, PyNumber_FloorDivide)
-BINARY_VARIANT(3, PyNumber_Lshift)
-BINARY_VARIANT(4, PyNumber_MatrixMultiply)
-BINARY_VARIANT(5, PyNumber_Multiply)
-BINARY_VARIANT(6, PyNumber_Remainder)
-BINARY_VARIANT(7, PyNumber_Or)
-BINARY_VARIANT(8, cpjit_power)
-BINARY_VARIANT(9, PyNumber_Rshift)
-BINARY_VARIANT(10, PyNumber_Subtract)
-BINARY_VARIANT(11, PyNumber_TrueDivide)
-BINARY_VARIANT(12, PyNumber_Xor)
-BINARY_VARIANT(13, PyNumber_InPlaceAdd)
-BINARY_VARIANT(14, PyNumber_InPlaceAnd)
-BINARY_VARIANT(15, PyNumber_InPlaceFloorDivide)
-BINARY_VARIANT(16, PyNumber_InPlaceLshift)
-BINARY_VARIANT(17, PyNumber_InPlaceMatrixMultiply)
-BINARY_VARIANT(18, PyNumber_InPlaceMultiply)
-BINARY_VARIANT(19, PyNumber_InPlaceRemainder)
-BINARY_VARIANT(20, PyNumber_InPlaceOr)
-BINARY_VARIANT(21, cpjit_inplace_power)
-BINARY_VARIANT(22, PyNumber_InPlaceRshift)
-BINARY_VARIANT(23, PyNumber_InPlaceSubtract)
-BINARY_VARIANT(24, PyNumber_InPlaceTrueDivide)
-BINARY_VARIANT(25, PyNumber_InPlaceXor)
+BINARY_VARIANT(0, PyNumber_Add, FAST_INT_FLOAT(+, nb_add))
+BINARY_VARIANT(1, PyNumber_And, NO_FAST_PATH)
+BINARY_VARIANT(2, PyNumber_FloorDivide, NO_FAST_PATH)
+BINARY_VARIANT(3, PyNumber_Lshift, NO_FAST_PATH)
+BINARY_VARIANT(4, PyNumber_MatrixMultiply, NO_FAST_PATH)
+BINARY_VARIANT(5, PyNumber_Multiply, FAST_INT_FLOAT(*, nb_multiply))
+BINARY_VARIANT(6, PyNumber_Remainder, NO_FAST_PATH)
+BINARY_VARIANT(7, PyNumber_Or, NO_FAST_PATH)
+BINARY_VARIANT(8, cpjit_power, NO_FAST_PATH)
+BINARY_VARIANT(9, PyNumber_Rshift, NO_FAST_PATH)
+BINARY_VARIANT(10, PyNumber_Subtract, FAST_INT_FLOAT(-, nb_subtract))
+BINARY_VARIANT(11, PyNumber_TrueDivide, NO_FAST_PATH)
+BINARY_VARIANT(12, PyNumber_Xor, NO_FAST_PATH)
+BINARY_VARIANT(13, PyNumber_InPlaceAdd, FAST_INT_FLOAT(+, nb_add))
+BINARY_VARIANT(14, PyNumber_InPlaceAnd, NO_FAST_PATH)
+BINARY_VARIANT(15, PyNumber_InPlaceFloorDivide, NO_FAST_PATH)
+BINARY_VARIANT(16, PyNumber_InPlaceLshift, NO_FAST_PATH)
+BINARY_VARIANT(17, PyNumber_InPlaceMatrixMultiply, NO_FAST_PATH)
+BINARY_VARIANT(18, PyNumber_InPlaceMultiply, FAST_INT_FLOAT(*, nb_multiply))
+BINARY_VARIANT(19, PyNumber_InPlaceRemainder, NO_FAST_PATH)
+BINARY_VARIANT(20, PyNumber_InPlaceOr, NO_FAST_PATH)
+BINARY_VARIANT(21, cpjit_inplace_power, NO_FAST_PATH)
+BINARY_VARIANT(22, PyNumber_InPlaceRshift, NO_FAST_PATH)
+BINARY_VARIANT(23, PyNumber_InPlaceSubtract, FAST_INT_FLOAT(-, nb_subtract))
+BINARY_VARIANT(24, PyNumber_InPlaceTrueDivide, NO_FAST_PATH)
+BINARY_VARIANT(25, PyNumber_InPlaceXor, NO_FAST_PATH)
 
 /* Any other oparg (none exist in 3.11): the helper raises SystemError. */
 STENCIL(BINARY_OP)
@@ -61,8 +112,37 @@ STENCIL(BINARY_OP)
     CONTINUE();
 }
 
+/* Rich comparison of two plain numbers, the way the interpreter's COMPARE_OP_INT/FLOAT_JUMP
+ * decide; anything else goes through PyObject_RichCompare. */
+#define COMPARE(OPER, A, B)                                                                    \
+    ((OPER) == Py_LT ? (A) < (B)                                                               \
+     : (OPER) == Py_LE ? (A) <= (B)                                                            \
+     : (OPER) == Py_EQ ? (A) == (B)                                                            \
+     : (OPER) == Py_NE ? (A) != (B)                                                            \
+     : (OPER) == Py_GT ? (A) > (B)                                                             \
+                       : (A) >= (B))
+
 STENCIL(COMPARE_OP)
 {
+    {
+        PyObject *r = TOP(), *l = SECOND();
+        int truth = -1;
+        if (is_medium(l) && is_medium(r)) {
+            truth = COMPARE(OPARG, medium_value(l), medium_value(r));
+        }
+        else if (PyFloat_CheckExact(l) && PyFloat_CheckExact(r)) {
+            truth = COMPARE(OPARG, PyFloat_AS_DOUBLE(l), PyFloat_AS_DOUBLE(r));
+        }
+        if (truth >= 0) {
+            STACK_SHRINK(1);
+            SET_TOP(truth ? Py_NewRef(Py_True) : Py_NewRef(Py_False));
+            /* Ints and floats have no __del__ worth a SAVE_IP, but deallocation is still a call. */
+            SAVE_IP();
+            Py_DECREF(l);
+            Py_DECREF(r);
+            CONTINUE();
+        }
+    }
     SAVE_IP();
     PyObject *right = POP();
     PyObject *left = TOP();

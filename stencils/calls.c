@@ -31,7 +31,6 @@ STENCIL(PRECALL)
 
 STENCIL(CALL)
 {
-    SAVE_IP();
     int oparg = OPARG;
     PyObject *kwnames = KWNAMES;
     int is_meth = PEEK(oparg + 2) != NULL;
@@ -41,14 +40,19 @@ STENCIL(CALL)
         PEEK(oparg + 1) = Py_NewRef(self);
         PyObject *meth = ((PyMethodObject *)function)->im_func;
         PEEK(oparg + 2) = Py_NewRef(meth);
+        SAVE_IP();
         Py_DECREF(function);
         is_meth = 1;
     }
     int total_args = oparg + is_meth;
     function = PEEK(total_args + 1);
     Py_ssize_t positional_args = total_args - (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
-    PyObject *res = PyObject_Vectorcall(function, stack_pointer - total_args,
-                                        positional_args | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
+    /* Where the interpreter would leave prev_instr: at the CALL for C callables, at its last
+     * cache entry for Python functions (which it inlines). f_lasti and tracebacks agree. */
+    frame->prev_instr = PyFunction_Check(function) ? DONE : INSTR;
+    PyObject *res = cpjit_call(tstate, function, stack_pointer - total_args, positional_args,
+                               kwnames);
+    SAVE_IP();
     Py_DECREF(function);
     STACK_SHRINK(total_args);
     for (int i = 0; i < total_args; i++) {

@@ -1,0 +1,117 @@
+/* calls.c: direct native-to-native calls of Python functions.
+ *
+ * With a PEP 523 hook installed, CPython 3.11 no longer inlines Python-to-Python calls: each one
+ * goes PyObject_Vectorcall -> _PyFunction_Vectorcall -> _PyEval_Vector -> hook. For the common
+ * case (exact positional arguments, compiled callee) this file does what CALL_PY_EXACT_ARGS does
+ * in the interpreter: push the callee's frame on the thread's data stack, move the arguments in,
+ * run it natively, then clear and pop it. Frame push/clear/pop are static in CPython, so they are
+ * re-implemented here from pycore_frame.h and Python/frame.c.
+ */
+#include "calls.h"
+
+#include "internal/pycore_code.h"
+#include "internal/pycore_frame.h"
+#include "internal/pycore_object.h"
+#include "internal/pycore_pystate.h"
+
+#include <string.h>
+
+/* Enter `frame` natively at its first instruction (runtime.c). */
+PyObject *cpjit_rt_run_new_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                 CpjitCodeState *st);
+int cpjit_rt_hook_active(void);
+
+/* Python/frame.c's take_ownership: a frame object outlives its frame, so it gets a copy. */
+static void take_ownership(PyThreadState *tstate, PyFrameObject *f, _PyInterpreterFrame *frame)
+{
+    Py_ssize_t size = ((char *)&frame->localsplus[frame->stacktop]) - (char *)frame;
+    memcpy((_PyInterpreterFrame *)f->_f_frame_data, frame, size);
+    frame = (_PyInterpreterFrame *)f->_f_frame_data;
+    f->f_frame = frame;
+    frame->owner = FRAME_OWNED_BY_FRAME_OBJECT;
+    if (_PyFrame_IsIncomplete(frame)) {
+        PyCodeObject *code = frame->f_code;
+        frame->prev_instr = _PyCode_CODE(code) + code->_co_firsttraceable;
+    }
+    if (frame->previous != NULL) {
+        /* f_back is the frame object of the nearest complete frame below: the thread's current
+         * frame now that this one is unlinked. PyThreadState_GetFrame creates it if needed. */
+        PyFrameObject *back = PyThreadState_GetFrame(tstate);
+        if (back != NULL) {
+            f->f_back = back; /* new reference */
+        }
+        frame->previous = NULL;
+    }
+    if (!_PyObject_GC_IS_TRACKED((PyObject *)f)) {
+        _PyObject_GC_TRACK((PyObject *)f);
+    }
+}
+
+/* Python/frame.c's _PyFrame_Clear for a thread-owned frame that is no longer current. */
+static void clear_frame(PyThreadState *tstate, _PyInterpreterFrame *frame)
+{
+    if (frame->frame_obj) {
+        PyFrameObject *f = frame->frame_obj;
+        frame->frame_obj = NULL;
+        if (Py_REFCNT(f) > 1) {
+            take_ownership(tstate, f, frame);
+            Py_DECREF(f);
+            return;
+        }
+        Py_DECREF(f);
+    }
+    for (int i = 0; i < frame->stacktop; i++) {
+        Py_XDECREF(frame->localsplus[i]);
+    }
+    Py_XDECREF(frame->f_locals);
+    Py_DECREF(frame->f_func);
+    Py_DECREF(frame->f_code);
+}
+
+PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const *args,
+                     Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (Py_TYPE(callable) != &PyFunction_Type || kwnames != NULL || tstate->cframe->use_tracing
+        || !cpjit_rt_hook_active()) {
+        goto generic;
+    }
+    PyFunctionObject *func = (PyFunctionObject *)callable;
+    PyCodeObject *code = (PyCodeObject *)func->func_code;
+    if (code->co_argcount != nargs
+        || (code->co_flags & (CO_VARARGS | CO_VARKEYWORDS | CO_GENERATOR | CO_COROUTINE
+                              | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE))
+        || code->co_kwonlyargcount != 0) {
+        goto generic;
+    }
+    CpjitCodeState *st = cpjit_rt_state_for(code, 0);
+    if (st == NULL || st->state != CPJIT_COMPILED) {
+        goto generic; /* the hook counts and compiles it */
+    }
+    /* _PyThreadState_BumpFramePointer's fast path only: the slow one is not exported. */
+    PyObject **base = tstate->datastack_top;
+    size_t size = code->co_nlocalsplus + code->co_stacksize + FRAME_SPECIALS_SIZE;
+    if (base == NULL || base + size >= tstate->datastack_limit
+        || base == &tstate->datastack_chunk->data[0]) {
+        goto generic;
+    }
+    tstate->datastack_top = base + size;
+    _PyInterpreterFrame *frame = (_PyInterpreterFrame *)base;
+    Py_INCREF(func);
+    _PyFrame_InitializeSpecials(frame, func, NULL, code->co_nlocalsplus);
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        frame->localsplus[i] = Py_NewRef(args[i]);
+    }
+    for (int i = (int)nargs; i < code->co_nlocalsplus; i++) {
+        frame->localsplus[i] = NULL;
+    }
+    PyObject *res = cpjit_rt_run_new_frame(tstate, frame, st);
+    /* As _PyEvalFrameClearAndPop: the frame is already unlinked; clear it, then pop it. */
+    tstate->recursion_remaining--;
+    clear_frame(tstate, frame);
+    tstate->recursion_remaining++;
+    tstate->datastack_top = base;
+    return res;
+
+generic:
+    return PyObject_Vectorcall(callable, args, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
+}

@@ -1,0 +1,375 @@
+"""Runtime behaviour of native frames: frame introspection, tracing, signals, threads, recursion,
+enable/disable. Each test compares against the interpreter or asserts what CPython guarantees."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+import cpjit
+from differential import check
+
+
+def run_python(code, env_extra=None, timeout=60):
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, env=env, timeout=timeout)
+
+
+def test_getframe_and_line_numbers():
+    check("""
+        import sys
+        def where():
+            f = sys._getframe(1)
+            return f.f_code.co_name, f.f_lineno, f.f_back.f_code.co_name
+        def caller():
+            a = 1
+            return where()
+        def outer():
+            return caller()
+        result = outer()
+    """)
+
+
+def test_f_locals_of_a_running_native_frame():
+    check("""
+        import sys
+        def peek():
+            return dict(sys._getframe(1).f_locals)
+        def f(x):
+            y = x * 2
+            z = [y]
+            return peek()
+        result = f(21)
+    """)
+
+
+def test_frame_object_outlives_its_frame():
+    check("""
+        import sys
+        def keep():
+            return sys._getframe()
+        def f():
+            a = 'local'
+            return keep()
+        frame = f()
+        result = (frame.f_code.co_name, frame.f_locals, frame.f_back is not None, frame.f_lineno)
+    """)
+
+
+def test_traceback_frames_and_lines_through_many_levels():
+    check("""
+        def a(n):
+            if n == 0:
+                raise ValueError('bottom')
+            return b(n - 1)
+        def b(n):
+            x = n
+            return a(x)
+        a(5)
+    """)
+
+
+def test_settrace_active_runs_frames_in_interpreter_with_same_events():
+    code = """
+        import sys, cpjit
+        events = []
+        def tracer(frame, event, arg):
+            if frame.f_code.co_name == 'work':
+                events.append((event, frame.f_lineno))
+            return tracer
+        def work(n):
+            s = 0
+            for i in range(n):
+                s += i
+            return s
+        work(3)
+        if JIT: cpjit.enable(0)
+        work(3)
+        sys.settrace(tracer)
+        work(3)
+        sys.settrace(None)
+        print(events)
+    """
+    plain = run_python("JIT = False\n" + textwrap.dedent(code))
+    jit = run_python("JIT = True\n" + textwrap.dedent(code))
+    assert plain.returncode == 0, plain.stderr
+    assert jit.returncode == 0, jit.stderr
+    assert jit.stdout == plain.stdout
+    assert "'line'" in jit.stdout
+
+
+def test_tracing_switched_on_mid_frame_traces_the_rest_of_it():
+    code = """
+        import sys, cpjit
+        events = []
+        def tracer(frame, event, arg):
+            events.append((frame.f_code.co_name, event, frame.f_lineno))
+            return tracer
+        def start():
+            sys._getframe(1).f_trace = tracer
+            sys.settrace(tracer)
+        def work():
+            a = 1
+            start()
+            b = 2
+            c = a + b
+            return c
+        if JIT: cpjit.enable(0)
+        work()
+        sys.settrace(None)
+        print([e for e in events if e[0] == 'work'])
+    """
+    plain = run_python("JIT = False\n" + textwrap.dedent(code))
+    jit = run_python("JIT = True\n" + textwrap.dedent(code))
+    assert plain.returncode == 0 and jit.returncode == 0, (plain.stderr, jit.stderr)
+    assert jit.stdout == plain.stdout
+    assert "'line'" in plain.stdout
+
+
+def test_pdb_set_trace_in_native_frame():
+    code = """
+        import cpjit
+        def work():
+            x = 10
+            import pdb; pdb.set_trace()
+            y = x + 1
+            return y
+        if JIT: cpjit.enable(0)
+        print('result', work())
+    """
+    outs = []
+    for jit in (False, True):
+        p = subprocess.run([sys.executable, "-c", f"JIT = {jit}\n" + textwrap.dedent(code)],
+                           input="p x\nn\np y\nc\n", capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        outs.append(p.stdout)
+    assert outs[0] == outs[1]
+    assert "result 11" in outs[1] and "(Pdb) 10" in outs[1]
+
+
+def test_ctrl_c_stops_a_hot_native_loop():
+    code = """
+        import cpjit, os, signal, threading, time
+        cpjit.enable(0)
+        def spin():
+            i = 0
+            while True:
+                i += 1
+        threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        try:
+            spin()
+        except KeyboardInterrupt:
+            print('interrupted')
+        print(cpjit.stats()['frames_native'] > 0)
+    """
+    p = run_python(code, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["interrupted", "True"]
+
+
+def test_signal_handler_runs_inside_native_loop():
+    code = """
+        import cpjit, signal, os
+        cpjit.enable(0)
+        hits = []
+        signal.signal(signal.SIGUSR1, lambda s, f: hits.append(f.f_code.co_name))
+        def loop():
+            n = 0
+            for i in range(2_000_000):
+                if i == 1000:
+                    os.kill(os.getpid(), signal.SIGUSR1)
+                n += 1
+            return n
+        print(loop(), hits)
+    """
+    p = run_python(code)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "2000000 ['loop']"
+
+
+def test_threads_share_the_gil_with_native_loops():
+    cpjit.enable(0)
+    try:
+        progress = {"other": 0}
+        stop = threading.Event()
+
+        def other():
+            while not stop.is_set():
+                progress["other"] += 1
+
+        def hot(n):
+            s = 0
+            for i in range(n):
+                s += i
+            return s
+
+        t = threading.Thread(target=other)
+        t.start()
+        try:
+            before = progress["other"]
+            total = 0
+            deadline = time.time() + 1.0
+            while time.time() < deadline:
+                total += hot(200_000)
+            assert progress["other"] > before, "the other thread never got the GIL"
+        finally:
+            stop.set()
+            t.join()
+    finally:
+        cpjit.disable()
+
+
+def test_threads_compute_the_same_results():
+    check("""
+        import threading
+        def work(k, out):
+            s = 0
+            for i in range(20000):
+                s += (i * k) % 7
+            out[k] = s
+        out = {}
+        ts = [threading.Thread(target=work, args=(k, out)) for k in range(4)]
+        for t in ts: t.start()
+        for t in ts: t.join()
+        result = sorted(out.items())
+    """, native=False)
+
+
+def test_recursion_limit_is_enforced_natively():
+    code = """
+        import cpjit, sys
+        cpjit.enable(0)
+        sys.setrecursionlimit(300)
+        def down(n):
+            return down(n + 1) + 1
+        try:
+            down(0)
+        except RecursionError as e:
+            print('RecursionError', str(e))
+        def count(n):
+            return 0 if n == 0 else count(n - 1) + 1
+        print(count(250))
+    """
+    p = run_python(code)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split("\n")[:2] == ["RecursionError maximum recursion depth exceeded", "250"]
+
+
+def test_disable_restores_previous_frame_evaluator():
+    assert not cpjit.is_enabled()
+    cpjit.enable(0)
+    assert cpjit.is_enabled()
+    cpjit.enable(0)  # idempotent
+    cpjit.disable()
+    assert not cpjit.is_enabled()
+
+    def f(x):
+        return x + 1
+
+    before = cpjit.stats()["frames_native"]
+    assert f(1) == 2
+    assert cpjit.stats()["frames_native"] == before, "a disabled JIT must not run frames"
+
+
+def test_threshold_delays_compilation():
+    def g(x):
+        return x * 3
+
+    cpjit.enable(threshold=3)
+    try:
+        for _ in range(3):
+            g(1)
+        assert cpjit.code_info(g)["state"] == "counting"
+        g(1)
+        assert cpjit.code_info(g)["state"] == "compiled"
+    finally:
+        cpjit.disable()
+
+
+def test_compile_api_and_bad_input():
+    def h(a, b):
+        return a - b
+
+    assert cpjit.compile(h) is True
+    assert cpjit.code_info(h)["state"] == "compiled"
+    with pytest.raises(TypeError):
+        cpjit.compile(42)
+    with pytest.raises(ValueError):
+        cpjit.enable(-1)
+
+
+def test_stats_shape():
+    s = cpjit.stats()
+    for key in ("compiled", "compile_failed", "native_bytes", "compile_seconds", "frames_native",
+                "frames_interpreted"):
+        assert key in s
+    assert set(s["frames_interpreted"]) >= {"cold", "tracing", "exception", "unsupported"}
+
+
+def test_code_replaced_on_a_live_function():
+    check("""
+        def f():
+            return 1
+        def g():
+            return 2
+        a = f()
+        f.__code__ = g.__code__
+        result = (a, f())
+    """)
+
+
+def test_globals_changed_under_a_running_loop():
+    check("""
+        K = 1
+        def bump():
+            global K
+            K += 1
+        def loop():
+            out = []
+            for i in range(5):
+                out.append(K)
+                if i == 2:
+                    bump()
+            return out
+        result = loop()
+    """)
+
+
+def test_builtins_shadowed_after_compilation():
+    check("""
+        def f():
+            return len([1, 2, 3])
+        a = f()
+        import builtins
+        old = builtins.len
+        builtins.len = lambda x: 'patched'
+        try:
+            b = f()
+        finally:
+            builtins.len = old
+        result = (a, b, f())
+    """)
+
+
+def test_fork_with_compiled_code_alive():
+    code = """
+        import cpjit, os
+        cpjit.enable(0)
+        def f(n):
+            return sum(i for i in range(n)) if False else n * 2
+        f(1)
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if f(21) == 42 else 1)
+        _, status = os.waitpid(pid, 0)
+        print(os.WEXITSTATUS(status), f(5))
+    """
+    p = run_python(code)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["0", "10"]

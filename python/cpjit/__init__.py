@@ -21,7 +21,7 @@ if _sys.implementation.name != "cpython" or _sys.version_info[:2] != (3, 11):
 from . import _cpjit
 from ._cpjit import code_info, compile, disable, is_enabled, stats  # noqa: F401
 
-__all__ = ["enable", "disable", "is_enabled", "compile", "stats", "code_info", "threshold_from_env"]
+__all__ = ["enable", "disable", "is_enabled", "compile", "stats", "code_info", "dis", "threshold_from_env"]
 
 DEFAULT_THRESHOLD = 0
 
@@ -49,3 +49,27 @@ def enable(threshold=None):
     if threshold is None:
         threshold = threshold_from_env()
     _cpjit.enable(threshold)
+
+
+def dis(obj, file=None):
+    """Print how cpjit compiled a function or code object: for each bytecode instruction, the
+    stencil copied for it, and where its machine code starts and how long it is."""
+    import dis as _dis
+
+    if file is None:
+        file = _sys.stdout
+    code = getattr(obj, "__code__", obj)
+    info = code_info(code)
+    if not info or info.get("state") != "compiled":
+        state = info["state"] if info else "never called"
+        print(f"{code.co_qualname}: not compiled ({state})", file=file)
+        return
+    layout = info["layout"]
+    print(f"{code.co_qualname}: {info['instructions']} instructions, {info['native_bytes']} bytes "
+          f"at {info['address']:#x}", file=file)
+    by_offset = {ins.offset // 2: ins for ins in _dis.get_instructions(code)}
+    for i, (unit, stencil, native) in enumerate(layout):
+        size = (layout[i + 1][2] if i + 1 < len(layout) else info["native_bytes"]) - native
+        ins = by_offset.get(unit)
+        text = f"{ins.opname} {ins.argrepr or ''}".rstrip() if ins else ""
+        print(f"  {unit * 2:6d}  {text:40.40s} {stencil:28s} +{native:#07x} {size:5d}", file=file)

@@ -50,14 +50,19 @@ def main(argv):
         sys.path[0] = os.getcwd()
         runpy.run_module(what, run_name="__main__", alter_sys=True)
     elif kind == "code":
+        import builtins
+        import types
+
         sys.path[0] = ""
-        main_mod = sys.modules["__main__"]
         code = compile(what, "<string>", "exec")
-        globs = main_mod.__dict__
-        globs.clear()
-        globs.update(__name__="__main__", __doc__=None, __builtins__=__builtins__,
-                     __loader__=None, __spec__=None, __package__=None)
-        exec(code, globs)
+        runner = sys.modules["__main__"]  # this module; keep it alive while the code runs
+        main_mod = types.ModuleType("__main__")
+        main_mod.__builtins__ = builtins
+        sys.modules["__main__"] = main_mod
+        try:
+            exec(code, main_mod.__dict__)
+        finally:
+            del runner
     else:
         runpy.run_path(what, run_name="__main__")
     return 0

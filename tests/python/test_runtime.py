@@ -373,3 +373,19 @@ def test_fork_with_compiled_code_alive():
     p = run_python(code)
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["0", "10"]
+
+
+def test_dis_shows_the_native_layout():
+    import io
+
+    def add(a, b):
+        return a + b
+
+    out = io.StringIO()
+    cpjit.dis(add, file=out)
+    assert "not compiled (never called)" in out.getvalue()
+    cpjit.compile(add)
+    out = io.StringIO()
+    cpjit.dis(add, file=out)
+    text = out.getvalue()
+    assert "BINARY_OP__0" in text and "RETURN_VALUE" in text and "EXIT_ERROR" in text

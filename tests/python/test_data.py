@@ -128,8 +128,8 @@ def test_get_len_in_match():
                 case _:
                     return 'other'
         result = [f([1]), f((1, 2, 3)), f([]), f('ab'), f(Seq([4, 5])), f(range(4)), f(3)]
-    """, native=False)
-    # Everything of this family in the snippet must be native (MATCH_* belong to another family).
+    """)
+    # GET_LEN itself must have a stencil in this exact shape too.
     codes = []
     run_jit("""
 def f(x):
@@ -508,12 +508,13 @@ def test_call_star_and_double_star():
             return [g(*a), g(0, *a), g(*a, 1), g(**k1), g(**k1, **k2), g(1, *a, x=1, **k2),
                     g(*a, *a)]
         result = f([1, 2], {'x': 1}, {'y': 2})
-    """, native=False)
+    """)
 
 
 @pytest.mark.parametrize("call", [
     "g(**k1, **k1)", "g(x=0, **k1)", "g(**k1, x=5)", "g(**3)", "g(**k1, **None)",
-    "g(*3)", "g(1, *None)", "g(**{1: 2})", "O().m(**k1, **k1)",
+    "g(*3)", "g(1, *None)", "g(**{1: 2})", "O().m(**k1, **k1)", "g(**BadKeys())",
+    "g(**k1, **BadKeys())", "g(**NoKeys())", "g(**KeyErr())", "g(**KeyErr2())",
 ])
 def test_call_unpacking_errors(call):
     check(f"""
@@ -521,6 +522,16 @@ def test_call_unpacking_errors(call):
             return args, kwargs
         class O:
             def m(self, **kw): return kw
+        class NoKeys:
+            pass
+        class BadKeys:
+            def keys(self): raise AttributeError('keys')
+        class KeyErr:
+            def keys(self): return ['a']
+            def __getitem__(self, k): raise KeyError(k)
+        class KeyErr2:
+            def keys(self): return ['a']
+            def __getitem__(self, k): raise KeyError(k, 2)
         def f(k1):
             return {call}
         try:
@@ -528,7 +539,7 @@ def test_call_unpacking_errors(call):
         except Exception as e:
             result = (type(e).__name__, str(e))
         f({{'x': 1}})
-    """, native=False)
+    """)
 
 
 # ---- unpacking ---------------------------------------------------------------------------

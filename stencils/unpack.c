@@ -1,0 +1,73 @@
+/* unpack.c: UNPACK_SEQUENCE and UNPACK_EX.
+ *
+ * UNPACK_SEQUENCE has the fast paths of 3.11's UNPACK_SEQUENCE_TUPLE / _LIST (exact tuple or list
+ * of the right length) inline; everything else goes through cpjit_unpack_iterable (ceval.c's
+ * unpack_iterable). On error the sequence is popped and released and no value is left pushed.
+ */
+#include "stencil.h"
+#include "data.h"
+
+#define UNPACK_SEQUENCE_BODY(N)                                                                \
+    do {                                                                                       \
+        int n_ = (N);                                                                          \
+        PyObject *seq = TOP();                                                                 \
+        PyObject **items;                                                                      \
+        if (PyTuple_CheckExact(seq) && PyTuple_GET_SIZE(seq) == n_) {                          \
+            items = _PyTuple_ITEMS(seq);                                                       \
+        }                                                                                      \
+        else if (PyList_CheckExact(seq) && PyList_GET_SIZE(seq) == n_) {                       \
+            items = _PyList_ITEMS(seq);                                                        \
+        }                                                                                      \
+        else {                                                                                 \
+            SAVE_IP();                                                                         \
+            STACK_SHRINK(1);                                                                   \
+            if (!cpjit_unpack_iterable(tstate, seq, n_, -1, stack_pointer + n_)) {             \
+                Py_DECREF(seq);                                                                \
+                ERROR();                                                                       \
+            }                                                                                  \
+            STACK_GROW(n_);                                                                    \
+            Py_DECREF(seq);                                                                    \
+            CONTINUE();                                                                        \
+        }                                                                                      \
+        /* Last item deepest, first item on top. */                                            \
+        STACK_SHRINK(1);                                                                       \
+        for (int i_ = n_; i_-- > 0;) {                                                         \
+            PUSH(Py_NewRef(items[i_]));                                                        \
+        }                                                                                      \
+        SAVE_IP();                                                                             \
+        Py_DECREF(seq);                                                                        \
+        CONTINUE();                                                                            \
+    } while (0)
+
+STENCIL(UNPACK_SEQUENCE__2)
+{
+    UNPACK_SEQUENCE_BODY(2);
+}
+
+STENCIL(UNPACK_SEQUENCE__3)
+{
+    UNPACK_SEQUENCE_BODY(3);
+}
+
+STENCIL(UNPACK_SEQUENCE)
+{
+    UNPACK_SEQUENCE_BODY(OPARG);
+}
+
+/* a, *b, c = seq: oparg = (values after the star) << 8 | (values before it). */
+STENCIL(UNPACK_EX)
+{
+    int oparg = OPARG;
+    int before = oparg & 0xFF;
+    int after = oparg >> 8;
+    int total = 1 + before + after;
+    SAVE_IP();
+    PyObject *seq = POP();
+    if (!cpjit_unpack_iterable(tstate, seq, before, after, stack_pointer + total)) {
+        Py_DECREF(seq);
+        ERROR();
+    }
+    STACK_GROW(total);
+    Py_DECREF(seq);
+    CONTINUE();
+}

@@ -757,6 +757,9 @@ def test_generator_names_and_identity():
         result.append((g.gi_code is gen.__code__, c.cr_code is coro.__code__,
                        a.ag_code is agen.__code__))
         c.close()
+        gen.__name__, gen.__qualname__ = 'renamed', 'Q.renamed'
+        g2 = gen()
+        result.append((g2.__name__, g2.__qualname__, g2.gi_code.co_name))
     """)
 
 
@@ -771,4 +774,105 @@ def test_generator_keeps_locals_and_closure():
                 yield sorted(kw.items())
             return g
         result = list(make(3)(1, 2, 3, z=1, y=2))
+    """)
+
+
+def test_generator_resumed_under_trace_function():
+    # Created and first resumed natively, then resumed while sys.settrace is active: the
+    # interpreter runs the resumed frame and the tracer sees the same events.
+    check("""
+        import sys
+        def g():
+            a = yield 1
+            b = yield a + 1
+            yield b * 2
+        events = []
+        def tracer(frame, event, arg):
+            if frame.f_code.co_name == 'g':
+                events.append((event, frame.f_lineno))
+            return tracer
+        it = g()
+        first = next(it)
+        sys.settrace(tracer)
+        try:
+            second = it.send(10)
+            third = it.send(20)
+        finally:
+            sys.settrace(None)
+        result = (first, second, third, events)
+    """)
+
+
+def test_yield_from_inside_trace_function():
+    # Trace functions run with tracing paused but c_tracefunc set: SEND takes ceval's slow path.
+    check("""
+        import sys
+        def inner():
+            x = yield 1
+            return x
+        def delegate():
+            r = yield from inner()
+            return r
+        def collect():
+            it = delegate()
+            next(it)
+            try:
+                it.send('v')
+            except StopIteration as e:
+                return e.value
+        seen = []
+        def tracer(frame, event, arg):
+            if event == 'call' and frame.f_code.co_name == 'target':
+                seen.append(collect())
+            return None
+        def target():
+            return 1
+        sys.settrace(tracer)
+        try:
+            target()
+        finally:
+            sys.settrace(None)
+        result = seen
+    """)
+
+
+def test_throw_into_just_started_generator():
+    check("""
+        def g():
+            yield 1
+        it = g()
+        try:
+            it.throw(ValueError('early'))
+        except ValueError as e:
+            out = [repr(e)]
+        out.append(list(it))
+        it2 = g()
+        it2.close()
+        out.append(list(it2))
+        result = out
+        g().throw(KeyError('escapes'))
+    """)
+
+
+def test_async_generator_hooks():
+    check(LOOP + """
+        import sys
+        seen = []
+        async def agen():
+            yield 1
+            yield 2
+        async def main():
+            g = agen()
+            first = await g.__anext__()
+            return first
+        old = sys.get_asyncgen_hooks()
+        sys.set_asyncgen_hooks(firstiter=lambda g: seen.append(('first', g.__qualname__)),
+                               finalizer=lambda g: seen.append(('final', g.__qualname__)))
+        try:
+            out = run(main())
+        finally:
+            sys.set_asyncgen_hooks(*old)
+        import gc
+        gc.collect()
+        result = (out, seen)
     """)

@@ -1,0 +1,39 @@
+/* gen.h: helpers for the generator and coroutine stencils (stencils/generators.c).
+ *
+ * CPython 3.11 keeps these internal (hidden visibility): _Py_MakeCoro, _PyFrame_Copy,
+ * _PyCoro_GetAwaitableIter, _PyGen_yf, _PyAsyncGenValueWrapperNew, ceval.c's
+ * format_awaitable_error. Each helper here re-implements the 3.11 behaviour, messages included.
+ */
+#ifndef CPJIT_GEN_H
+#define CPJIT_GEN_H
+
+#include "cpjit_rt.h"
+
+/* 1 when the generator, coroutine, async generator and wrapped-value types have the layout
+ * this file was compiled against (checked once against the types' tp_basicsize/tp_itemsize);
+ * 0 when not, and then the stencils hand RETURN_GENERATOR / ASYNC_GEN_WRAP to the interpreter. */
+int cpjit_gen_layout_ok(void);
+
+/* RETURN_GENERATOR for a native (entry) frame whose stack pointer is saved and whose prev_instr
+ * is the RETURN_GENERATOR instruction: make the generator / coroutine / async generator of the
+ * frame's function (_Py_MakeCoro, with coroutine origin tracking), move the frame into it, and
+ * leave `frame` the way ceval leaves an entry frame for _PyEvalFrameClearAndPop (no stack, no
+ * locals dict, own references to f_func and f_code). New reference, or NULL with an error set
+ * (then the frame is untouched). Does not unlink the frame from the thread. */
+PyObject *cpjit_return_generator(PyThreadState *tstate, _PyInterpreterFrame *frame);
+
+/* _PyCoro_GetAwaitableIter followed by ceval's format_awaitable_error for `oparg` (1: from
+ * __aenter__, 2: from __aexit__). New reference, or NULL with an error set. */
+PyObject *cpjit_get_awaitable(PyThreadState *tstate, PyObject *iterable, int oparg);
+
+/* _PyGen_yf(coro) != NULL: the coroutine is suspended inside an await / yield from. */
+int cpjit_gen_is_delegating(PyGenObject *gen);
+
+/* GET_ANEXT for an object that is not exactly an async generator: __anext__ and the awaitable
+ * of its result, with ceval's messages. New reference, or NULL with an error set. */
+PyObject *cpjit_get_anext_generic(PyThreadState *tstate, PyObject *aiter);
+
+/* _PyAsyncGenValueWrapperNew: wrap a value an async generator yields. New reference or NULL. */
+PyObject *cpjit_async_gen_wrap(PyObject *value);
+
+#endif

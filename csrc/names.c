@@ -6,6 +6,7 @@
 #include "internal/pycore_code.h"
 #include "internal/pycore_dict.h"
 #include "internal/pycore_interp.h"
+#include "internal/pycore_object.h"
 #include "internal/pycore_pyerrors.h"
 #include "internal/pycore_pystate.h"
 
@@ -452,4 +453,123 @@ PyObject *cpjit_ex_callargs(PyThreadState *tstate, PyObject *func, PyObject *cal
     PyObject *t = PySequence_Tuple(callargs);
     Py_DECREF(callargs);
     return t;
+}
+
+/* ---- attribute caches (see CpjitAttrCache in names.h) ---- */
+
+/* Index of `name` in a type's shared instance keys, or -1. Linear: shared keys hold at most 30
+ * names, and this runs only when a cache is (re)filled. */
+static Py_ssize_t shared_keys_index(PyDictKeysObject *keys, PyObject *name)
+{
+    if (keys == NULL || keys->dk_kind == DICT_KEYS_GENERAL) {
+        return -1;
+    }
+    PyDictUnicodeEntry *entries = DK_UNICODE_ENTRIES(keys);
+    for (Py_ssize_t i = 0; i < keys->dk_nentries; i++) {
+        PyObject *key = entries[i].me_key;
+        if (key == name || (key != NULL && _PyUnicode_Equal(key, name))) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* The type attribute `name` resolves to, classified as specialize.c's analyze_descriptor does.
+ * Returns 1 when instance values may be used for it (no attribute on the type, or one whose type
+ * is immutable and has no __set__), 0 otherwise. Also leaves the type with a valid version tag
+ * when it can have one (_PyType_Lookup assigns it). */
+static int instance_may_shadow(PyTypeObject *tp, PyObject *name, int store, PyObject **descr)
+{
+    if (store ? tp->tp_setattro != PyObject_GenericSetAttr
+              : tp->tp_getattro != PyObject_GenericGetAttr) {
+        return 0;
+    }
+    PyObject *d = _PyType_Lookup(tp, name);
+    *descr = d;
+    if (d == NULL) {
+        return 1;
+    }
+    PyTypeObject *dt = Py_TYPE(d);
+    return (dt->tp_flags & Py_TPFLAGS_IMMUTABLETYPE) && dt->tp_descr_set == NULL;
+}
+
+static int has_version(PyTypeObject *tp)
+{
+    return (tp->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) && tp->tp_version_tag != 0;
+}
+
+static void fill_values_cache(PyObject *owner, PyObject *name, int store, CpjitAttrCache *cache)
+{
+    PyTypeObject *tp = Py_TYPE(owner);
+    PyObject *descr;
+    if (!PyUnicode_CheckExact(name) || !(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
+        || !instance_may_shadow(tp, name, store, &descr) || !has_version(tp)) {
+        return;
+    }
+    Py_ssize_t index = shared_keys_index(((PyHeapTypeObject *)tp)->ht_cached_keys, name);
+    if (index < 0 || index != (uint16_t)index) {
+        return;
+    }
+    cache->kind = CPJIT_ATTR_VALUES;
+    cache->index = (uint16_t)index;
+    cache->version = tp->tp_version_tag;
+}
+
+PyObject *cpjit_load_attr_fill(PyObject *owner, PyObject *name, CpjitAttrCache *cache)
+{
+    PyObject *res = PyObject_GetAttr(owner, name);
+    if (res != NULL) {
+        fill_values_cache(owner, name, 0, cache);
+    }
+    return res;
+}
+
+int cpjit_store_attr_fill(PyObject *owner, PyObject *name, PyObject *v, CpjitAttrCache *cache)
+{
+    int err = PyObject_SetAttr(owner, name, v);
+    if (err == 0) {
+        fill_values_cache(owner, name, 1, cache);
+    }
+    return err;
+}
+
+int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, CpjitAttrCache *cache)
+{
+    int found = _PyObject_GetMethod(obj, name, meth);
+    if (!found || *meth == NULL || !PyUnicode_CheckExact(name)) {
+        return found;
+    }
+    PyTypeObject *tp = Py_TYPE(obj);
+    PyObject *descr;
+    if (tp->tp_getattro != PyObject_GenericGetAttr) {
+        return found;
+    }
+    descr = _PyType_Lookup(tp, name);
+    /* Only the descriptor _PyObject_GetMethod itself returned, and only if it is a method
+     * descriptor of an immutable type (so it cannot grow a __set__ behind our back). */
+    if (descr != *meth || !has_version(tp)
+        || !(Py_TYPE(descr)->tp_flags & Py_TPFLAGS_METHOD_DESCRIPTOR)
+        || !(Py_TYPE(descr)->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)) {
+        return found;
+    }
+    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
+        if (*_PyObject_ValuesPointer(obj) == NULL) {
+            return found; /* materialised __dict__: not worth caching */
+        }
+        PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+        if (keys == NULL || shared_keys_index(keys, name) >= 0) {
+            return found;
+        }
+        cache->nentries = keys->dk_nentries;
+        cache->kind = CPJIT_METHOD_VALUES;
+    }
+    else if (tp->tp_dictoffset == 0) {
+        cache->kind = CPJIT_METHOD_NO_DICT;
+    }
+    else {
+        return found;
+    }
+    cache->descr = descr;
+    cache->version = tp->tp_version_tag;
+    return found;
 }

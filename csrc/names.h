@@ -44,4 +44,31 @@ int cpjit_import_all_from(PyThreadState *tstate, PyObject *locals, PyObject *v);
 PyObject *cpjit_ex_kwargs(PyThreadState *tstate, PyObject *func, PyObject *kwargs);
 PyObject *cpjit_ex_callargs(PyThreadState *tstate, PyObject *func, PyObject *callargs);
 
+/* Attribute caches (in an instruction's JIT_CACHE). A cache is valid only while the owner's
+ * type still has tp_version_tag == version (non-zero); any change to the type or its bases
+ * changes the tag, so the borrowed `descr` is never used after it could have died.
+ *   CPJIT_ATTR_VALUES:  (LOAD_ATTR, STORE_ATTR) the attribute lives in the instance's inline
+ *                       values at `index` and no data descriptor on the type overrides it.
+ *   CPJIT_METHOD_VALUES: (LOAD_METHOD) `descr` is a method descriptor on the type and the name
+ *                       was absent from the type's shared instance keys when they had
+ *                       `nentries` entries (keys are only ever appended to).
+ *   CPJIT_METHOD_NO_DICT: (LOAD_METHOD) `descr` is a method descriptor, instances have no dict. */
+enum { CPJIT_ATTR_NONE = 0, CPJIT_ATTR_VALUES, CPJIT_METHOD_VALUES, CPJIT_METHOD_NO_DICT };
+typedef struct {
+    uint32_t version;
+    uint16_t index;
+    uint8_t kind;
+    Py_ssize_t nentries;
+    PyObject *descr;
+} CpjitAttrCache;
+
+/* LOAD_ATTR's generic path: PyObject_GetAttr, then (on success) fill `cache` if the access can
+ * be served from the instance's inline values next time. */
+PyObject *cpjit_load_attr_fill(PyObject *owner, PyObject *name, CpjitAttrCache *cache);
+/* STORE_ATTR's generic path (borrowed owner and value), filling `cache` likewise. 0 or -1. */
+int cpjit_store_attr_fill(PyObject *owner, PyObject *name, PyObject *v, CpjitAttrCache *cache);
+/* LOAD_METHOD's generic path: _PyObject_GetMethod, then fill `cache` for a plain method. */
+int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth,
+                           CpjitAttrCache *cache);
+
 #endif

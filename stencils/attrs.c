@@ -1,14 +1,34 @@
 /* attrs.c (stencils): attribute access -- LOAD_ATTR, STORE_ATTR, DELETE_ATTR and LOAD_METHOD
- * (which pushes [meth, self] or [NULL, attr] for the PRECALL/CALL that follows). */
+ * (which pushes [meth, self] or [NULL, attr] for the PRECALL/CALL that follows).
+ *
+ * LOAD_ATTR, STORE_ATTR and LOAD_METHOD keep a per-instruction cache (CpjitAttrCache in the
+ * instruction's JIT_CACHE, filled by csrc/names.c's generic paths) that serves instance
+ * attributes in inline values and plain methods with one type-version check, like 3.11's
+ * LOAD_ATTR_INSTANCE_VALUE, STORE_ATTR_INSTANCE_VALUE, LOAD_METHOD_WITH_VALUES and
+ * LOAD_METHOD_NO_DICT. Everything else goes through the generic C-API path. */
 #include "stencil.h"
 #include "names.h"
+
+#define ATTR_CACHE ((CpjitAttrCache *)JIT_CACHE)
 
 /* On failure the owner stays on the stack (owned), as in ceval.c. */
 STENCIL(LOAD_ATTR)
 {
-    SAVE_IP();
     PyObject *owner = TOP();
-    PyObject *res = PyObject_GetAttr(owner, NAME);
+    CpjitAttrCache *cache = ATTR_CACHE;
+    PyObject *res;
+    if (Py_TYPE(owner)->tp_version_tag == cache->version && cache->version != 0) {
+        PyDictValues *values = *_PyObject_ValuesPointer(owner);
+        if (values != NULL && (res = values->values[cache->index]) != NULL) {
+            Py_INCREF(res);
+            SET_TOP(res);
+            SAVE_IP();
+            Py_DECREF(owner);
+            CONTINUE();
+        }
+    }
+    SAVE_IP();
+    res = cpjit_load_attr_fill(owner, NAME, cache);
     if (res == NULL) {
         ERROR();
     }
@@ -24,7 +44,24 @@ STENCIL(STORE_ATTR)
     PyObject *owner = TOP();
     PyObject *v = SECOND();
     STACK_SHRINK(2);
-    int err = PyObject_SetAttr(owner, NAME, v);
+    CpjitAttrCache *cache = ATTR_CACHE;
+    if (Py_TYPE(owner)->tp_version_tag == cache->version && cache->version != 0) {
+        PyDictValues *values = *_PyObject_ValuesPointer(owner);
+        if (values != NULL) {
+            Py_ssize_t index = cache->index;
+            PyObject *old_value = values->values[index];
+            values->values[index] = v; /* the stack's reference moves into the object */
+            if (old_value == NULL) {
+                _PyDictValues_AddToInsertionOrder(values, index);
+            }
+            else {
+                Py_DECREF(old_value);
+            }
+            Py_DECREF(owner);
+            CONTINUE();
+        }
+    }
+    int err = cpjit_store_attr_fill(owner, NAME, v, cache);
     Py_DECREF(v);
     Py_DECREF(owner);
     if (err != 0) {
@@ -49,10 +86,23 @@ STENCIL(DELETE_ATTR)
  * on the stack (owned). */
 STENCIL(LOAD_METHOD)
 {
-    SAVE_IP();
     PyObject *obj = TOP();
+    CpjitAttrCache *cache = ATTR_CACHE;
+    PyTypeObject *tp = Py_TYPE(obj);
+    if (tp->tp_version_tag == cache->version && cache->version != 0) {
+        if (cache->kind == CPJIT_METHOD_NO_DICT
+            || (*_PyObject_ValuesPointer(obj) != NULL
+                && ((PyHeapTypeObject *)tp)->ht_cached_keys->dk_nentries == cache->nentries)) {
+            PyObject *meth = cache->descr;
+            Py_INCREF(meth);
+            SET_TOP(meth);
+            PUSH(obj);
+            CONTINUE();
+        }
+    }
+    SAVE_IP();
     PyObject *meth = NULL;
-    int meth_found = _PyObject_GetMethod(obj, NAME, &meth);
+    int meth_found = cpjit_load_method_fill(obj, NAME, &meth, cache);
     if (meth == NULL) {
         ERROR();
     }

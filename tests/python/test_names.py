@@ -757,3 +757,115 @@ def test_import_star_missing_attribute():
         finally:
             del sys.modules['cpjit_star_missing']
     """)
+
+
+# ---- attribute caches: every way a cached attribute or method can stop being valid --------------
+
+def test_attr_cache_invalidation():
+    check("""
+        class A:
+            def __init__(self, x): self.x = x
+            def m(self): return 'A.m'
+        class B:
+            def __init__(self, x): self.x = x * 10
+            def m(self): return 'B.m'
+        def get(o): return o.x
+        def call(o): return o.m()
+        def put(o, v): o.x = v
+        out = []
+        a, b = A(1), B(2)
+        for i in range(3):
+            out.append((get(a), get(b), call(a), call(b)))   # polymorphic sites
+        put(a, 5); put(b, 6); out.append((get(a), get(b)))
+        del a.x
+        try:
+            get(a)
+        except AttributeError as e:
+            out.append(str(e))
+        put(a, 7)                                              # re-adds through the cache
+        out.append((get(a), list(vars(a))))
+        a.m = lambda: 'instance m'                             # shadows the method
+        out.append(call(a))
+        del a.m
+        out.append(call(a))
+        A.m = lambda self: 'patched A.m'                       # type changed
+        out.append(call(a))
+        A.x = property(lambda self: 'property wins')           # data descriptor added
+        out.append(get(a))
+        try:
+            put(a, 1)
+        except AttributeError as e:
+            out.append(str(e))
+        del A.x
+        out.append(get(a))
+        a.__class__ = B                                         # class reassigned
+        out.append((get(a), call(a)))
+        d = a.__dict__                                          # materialised dict
+        d['x'] = 'via dict'
+        out.append((get(a), call(a)))
+        put(a, 'stored')
+        out.append((get(a), d['x']))
+        result = out
+    """)
+
+
+def test_attr_cache_insertion_order_and_many_attrs():
+    check("""
+        class O:
+            pass
+        def setall(o, names):
+            for n in names:
+                setattr(o, n, n.upper())
+        def set_ab(o, a, b):
+            o.a = a
+            o.b = b
+        def get_ab(o):
+            return o.a, o.b
+        out = []
+        p, q = O(), O()
+        set_ab(p, 1, 2)
+        q.b = 'qb'
+        set_ab(q, 3, 4)
+        out.append((vars(p), vars(q), get_ab(p), get_ab(q)))
+        big = O()
+        setall(big, ['n%d' % i for i in range(40)])             # beyond shared-keys capacity
+        set_ab(big, 5, 6)
+        out.append((get_ab(big), len(vars(big))))
+        class S:
+            __slots__ = ('a', 'b')
+        s = S()
+        set_ab(s, 7, 8)
+        out.append(get_ab(s))
+        class G:
+            def __getattribute__(self, name):
+                return 'ga:' + name
+        out.append(get_ab(G()))
+        result = out
+    """)
+
+
+def test_method_cache_builtins_and_subclasses():
+    check("""
+        def app(l, v):
+            l.append(v)
+            return l
+        def up(s):
+            return s.upper()
+        class L(list):
+            def append(self, v):
+                list.append(self, ('wrapped', v))
+        class Str(str):
+            pass
+        out = []
+        for i in range(3):
+            out.append((app([], i), up('ab%d' % i)))
+        out.append((app(L(), 1), up(Str('xy'))))
+        class K:
+            __slots__ = ()
+            def m(self): return 'slot m'
+        def call(o): return o.m()
+        out.append(call(K()))
+        K.m = lambda self: 'patched slot m'
+        out.append(call(K()))
+        result = out
+    """)

@@ -1,0 +1,575 @@
+/* names.c: the helpers of names.h. Each function mirrors the named part of CPython 3.11's
+ * ceval.c (Python/ceval.c), including the exact error messages and the order of lookups. */
+#include "names.h"
+#include "helpers.h"
+
+#include "internal/pycore_code.h"
+#include "internal/pycore_dict.h"
+#include "internal/pycore_interp.h"
+#include "internal/pycore_object.h"
+#include "internal/pycore_pyerrors.h"
+#include "internal/pycore_pystate.h"
+
+/* Look `name` up in a mapping the ceval.c way: exact dicts without raising KeyError, other
+ * mappings through __getitem__ with KeyError swallowed. Returns a new reference; NULL with no
+ * error when missing, NULL with an error on failure. */
+static PyObject *lookup_in_mapping(PyThreadState *tstate, PyObject *ns, PyObject *name)
+{
+    if (PyDict_CheckExact(ns)) {
+        PyObject *v = PyDict_GetItemWithError(ns, name);
+        Py_XINCREF(v);
+        return v;
+    }
+    PyObject *v = PyObject_GetItem(ns, name);
+    if (v == NULL && _PyErr_ExceptionMatches(tstate, PyExc_KeyError)) {
+        _PyErr_Clear(tstate);
+    }
+    return v;
+}
+
+PyObject *cpjit_load_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name)
+{
+    PyObject *locals = frame->f_locals;
+    if (locals == NULL) {
+        _PyErr_Format(tstate, PyExc_SystemError, "no locals when loading %R", name);
+        return NULL;
+    }
+    PyObject *v = lookup_in_mapping(tstate, locals, name);
+    if (v != NULL || _PyErr_Occurred(tstate)) {
+        return v;
+    }
+    /* Globals are always read with PyDict_GetItemWithError, as ceval.c does. */
+    v = PyDict_GetItemWithError(frame->f_globals, name);
+    if (v != NULL) {
+        return Py_NewRef(v);
+    }
+    if (_PyErr_Occurred(tstate)) {
+        return NULL;
+    }
+    PyObject *builtins = frame->f_builtins;
+    if (PyDict_CheckExact(builtins)) {
+        v = PyDict_GetItemWithError(builtins, name);
+        if (v == NULL) {
+            if (!_PyErr_Occurred(tstate)) {
+                cpjit_format_exc_check_arg(tstate, PyExc_NameError, CPJIT_NAME_ERROR_MSG, name);
+            }
+            return NULL;
+        }
+        return Py_NewRef(v);
+    }
+    v = PyObject_GetItem(builtins, name);
+    if (v == NULL && _PyErr_ExceptionMatches(tstate, PyExc_KeyError)) {
+        cpjit_format_exc_check_arg(tstate, PyExc_NameError, CPJIT_NAME_ERROR_MSG, name);
+    }
+    return v;
+}
+
+int cpjit_store_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name,
+                     PyObject *v)
+{
+    PyObject *ns = frame->f_locals;
+    if (ns == NULL) {
+        _PyErr_Format(tstate, PyExc_SystemError, "no locals found when storing %R", name);
+        return -1;
+    }
+    if (PyDict_CheckExact(ns)) {
+        return PyDict_SetItem(ns, name, v);
+    }
+    return PyObject_SetItem(ns, name, v);
+}
+
+int cpjit_delete_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name)
+{
+    PyObject *ns = frame->f_locals;
+    if (ns == NULL) {
+        _PyErr_Format(tstate, PyExc_SystemError, "no locals when deleting %R", name);
+        return -1;
+    }
+    if (PyObject_DelItem(ns, name) != 0) {
+        /* ceval.c replaces whatever the deletion raised with NameError. */
+        cpjit_format_exc_check_arg(tstate, PyExc_NameError, CPJIT_NAME_ERROR_MSG, name);
+        return -1;
+    }
+    return 0;
+}
+
+int cpjit_delete_global(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name)
+{
+    if (PyDict_DelItem(frame->f_globals, name) != 0) {
+        if (_PyErr_ExceptionMatches(tstate, PyExc_KeyError)) {
+            cpjit_format_exc_check_arg(tstate, PyExc_NameError, CPJIT_NAME_ERROR_MSG, name);
+        }
+        return -1;
+    }
+    return 0;
+}
+
+PyObject *cpjit_load_build_class(PyThreadState *tstate, _PyInterpreterFrame *frame)
+{
+    PyObject *builtins = frame->f_builtins;
+    PyObject *bc;
+    if (PyDict_CheckExact(builtins)) {
+        bc = _PyDict_GetItemWithError(builtins, &_Py_ID(__build_class__));
+        if (bc == NULL) {
+            if (!_PyErr_Occurred(tstate)) {
+                _PyErr_SetString(tstate, PyExc_NameError, "__build_class__ not found");
+            }
+            return NULL;
+        }
+        return Py_NewRef(bc);
+    }
+    bc = PyObject_GetItem(builtins, &_Py_ID(__build_class__));
+    if (bc == NULL && _PyErr_ExceptionMatches(tstate, PyExc_KeyError)) {
+        _PyErr_SetString(tstate, PyExc_NameError, "__build_class__ not found");
+    }
+    return bc;
+}
+
+int cpjit_setup_annotations(PyThreadState *tstate, _PyInterpreterFrame *frame)
+{
+    PyObject *locals = frame->f_locals;
+    if (locals == NULL) {
+        _PyErr_Format(tstate, PyExc_SystemError, "no locals found when setting up annotations");
+        return -1;
+    }
+    PyObject *key = &_Py_ID(__annotations__);
+    PyObject *ann_dict;
+    if (PyDict_CheckExact(locals)) {
+        ann_dict = _PyDict_GetItemWithError(locals, key);
+        if (ann_dict != NULL) {
+            return 0;
+        }
+        if (_PyErr_Occurred(tstate)) {
+            return -1;
+        }
+        ann_dict = PyDict_New();
+        if (ann_dict == NULL) {
+            return -1;
+        }
+        int err = PyDict_SetItem(locals, key, ann_dict);
+        Py_DECREF(ann_dict);
+        return err != 0 ? -1 : 0;
+    }
+    ann_dict = PyObject_GetItem(locals, key);
+    if (ann_dict != NULL) {
+        Py_DECREF(ann_dict);
+        return 0;
+    }
+    if (!_PyErr_ExceptionMatches(tstate, PyExc_KeyError)) {
+        return -1;
+    }
+    _PyErr_Clear(tstate);
+    ann_dict = PyDict_New();
+    if (ann_dict == NULL) {
+        return -1;
+    }
+    int err = PyObject_SetItem(locals, key, ann_dict);
+    Py_DECREF(ann_dict);
+    return err != 0 ? -1 : 0;
+}
+
+void cpjit_format_exc_unbound(PyThreadState *tstate, PyCodeObject *co, int oparg)
+{
+    if (_PyErr_Occurred(tstate)) {
+        return; /* don't stomp an existing exception */
+    }
+    PyObject *name = PyTuple_GET_ITEM(co->co_localsplusnames, oparg);
+    if (oparg < co->co_nplaincellvars + co->co_nlocals) {
+        cpjit_format_exc_check_arg(tstate, PyExc_UnboundLocalError,
+                                   CPJIT_UNBOUNDLOCAL_ERROR_MSG, name);
+    }
+    else {
+        cpjit_format_exc_check_arg(tstate, PyExc_NameError, CPJIT_UNBOUNDFREE_ERROR_MSG, name);
+    }
+}
+
+PyObject *cpjit_load_classderef(PyThreadState *tstate, _PyInterpreterFrame *frame, int oparg)
+{
+    PyCodeObject *co = frame->f_code;
+    PyObject *name = PyTuple_GET_ITEM(co->co_localsplusnames, oparg);
+    PyObject *value = lookup_in_mapping(tstate, frame->f_locals, name);
+    if (value != NULL || _PyErr_Occurred(tstate)) {
+        return value;
+    }
+    value = PyCell_GET(frame->localsplus[oparg]);
+    if (value == NULL) {
+        cpjit_format_exc_unbound(tstate, co, oparg);
+        return NULL;
+    }
+    return Py_NewRef(value);
+}
+
+PyObject *cpjit_import_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name,
+                            PyObject *fromlist, PyObject *level)
+{
+    PyObject *import_func = _PyDict_GetItemWithError(frame->f_builtins, &_Py_ID(__import__));
+    if (import_func == NULL) {
+        if (!_PyErr_Occurred(tstate)) {
+            _PyErr_SetString(tstate, PyExc_ImportError, "__import__ not found");
+        }
+        return NULL;
+    }
+    PyObject *locals = frame->f_locals == NULL ? Py_None : frame->f_locals;
+    /* builtins.__import__ not replaced: go straight to the import machinery. */
+    if (import_func == tstate->interp->import_func) {
+        int ilevel = _PyLong_AsInt(level);
+        if (ilevel == -1 && _PyErr_Occurred(tstate)) {
+            return NULL;
+        }
+        return PyImport_ImportModuleLevelObject(name, frame->f_globals, locals, fromlist,
+                                                ilevel);
+    }
+    Py_INCREF(import_func);
+    PyObject *stack[5] = {name, frame->f_globals, locals, fromlist, level};
+    PyObject *res = _PyObject_FastCall(import_func, stack, 5);
+    Py_DECREF(import_func);
+    return res;
+}
+
+PyObject *cpjit_import_from(PyThreadState *tstate, PyObject *v, PyObject *name)
+{
+    PyObject *x;
+    if (_PyObject_LookupAttr(v, name, &x) != 0) {
+        return x;
+    }
+    /* A circular relative import may have left the submodule only in sys.modules (bpo-17636). */
+    PyObject *pkgname = PyObject_GetAttr(v, &_Py_ID(__name__));
+    if (pkgname != NULL && !PyUnicode_Check(pkgname)) {
+        Py_CLEAR(pkgname);
+    }
+    if (pkgname != NULL) {
+        PyObject *fullmodname = PyUnicode_FromFormat("%U.%U", pkgname, name);
+        if (fullmodname == NULL) {
+            Py_DECREF(pkgname);
+            return NULL;
+        }
+        x = PyImport_GetModule(fullmodname);
+        Py_DECREF(fullmodname);
+        if (x != NULL || _PyErr_Occurred(tstate)) {
+            Py_DECREF(pkgname);
+            return x;
+        }
+    }
+
+    /* Not found: ImportError naming the module and where it lives. From here pkgname is
+     * owned (or NULL) and handed to pkgname_or_unknown. */
+    PyObject *pkgpath = PyModule_GetFilenameObject(v);
+    PyObject *pkgname_or_unknown = pkgname;
+    if (pkgname == NULL) {
+        pkgname_or_unknown = PyUnicode_FromString("<unknown module name>");
+        if (pkgname_or_unknown == NULL) {
+            Py_XDECREF(pkgpath);
+            return NULL;
+        }
+    }
+    PyObject *errmsg;
+    if (pkgpath == NULL || !PyUnicode_Check(pkgpath)) {
+        _PyErr_Clear(tstate);
+        errmsg = PyUnicode_FromFormat("cannot import name %R from %R (unknown location)", name,
+                                      pkgname_or_unknown);
+        /* NULL errmsg / pkgname are handled by PyErr_SetImportError. */
+        PyErr_SetImportError(errmsg, pkgname, NULL);
+    }
+    else {
+        PyObject *spec = PyObject_GetAttr(v, &_Py_ID(__spec__));
+        const char *fmt = _PyModuleSpec_IsInitializing(spec)
+                              ? "cannot import name %R from partially initialized module %R "
+                                "(most likely due to a circular import) (%S)"
+                              : "cannot import name %R from %R (%S)";
+        Py_XDECREF(spec);
+        errmsg = PyUnicode_FromFormat(fmt, name, pkgname_or_unknown, pkgpath);
+        PyErr_SetImportError(errmsg, pkgname, pkgpath);
+    }
+    Py_XDECREF(errmsg);
+    Py_XDECREF(pkgname_or_unknown);
+    Py_XDECREF(pkgpath);
+    return NULL;
+}
+
+int cpjit_import_all_from(PyThreadState *tstate, PyObject *locals, PyObject *v)
+{
+    PyObject *all, *dict;
+    int skip_leading_underscores = 0;
+    if (_PyObject_LookupAttr(v, &_Py_ID(__all__), &all) < 0) {
+        return -1;
+    }
+    if (all == NULL) {
+        if (_PyObject_LookupAttr(v, &_Py_ID(__dict__), &dict) < 0) {
+            return -1;
+        }
+        if (dict == NULL) {
+            _PyErr_SetString(tstate, PyExc_ImportError,
+                             "from-import-* object has no __dict__ and no __all__");
+            return -1;
+        }
+        all = PyMapping_Keys(dict);
+        Py_DECREF(dict);
+        if (all == NULL) {
+            return -1;
+        }
+        skip_leading_underscores = 1;
+    }
+
+    int err = 0;
+    for (Py_ssize_t pos = 0;; pos++) {
+        PyObject *name = PySequence_GetItem(all, pos);
+        if (name == NULL) {
+            if (!_PyErr_ExceptionMatches(tstate, PyExc_IndexError)) {
+                err = -1;
+            }
+            else {
+                _PyErr_Clear(tstate);
+            }
+            break;
+        }
+        if (!PyUnicode_Check(name)) {
+            PyObject *modname = PyObject_GetAttr(v, &_Py_ID(__name__));
+            if (modname == NULL) {
+                Py_DECREF(name);
+                err = -1;
+                break;
+            }
+            if (!PyUnicode_Check(modname)) {
+                _PyErr_Format(tstate, PyExc_TypeError,
+                              "module __name__ must be a string, not %.100s",
+                              Py_TYPE(modname)->tp_name);
+            }
+            else {
+                _PyErr_Format(tstate, PyExc_TypeError, "%s in %U.%s must be str, not %.100s",
+                              skip_leading_underscores ? "Key" : "Item", modname,
+                              skip_leading_underscores ? "__dict__" : "__all__",
+                              Py_TYPE(name)->tp_name);
+            }
+            Py_DECREF(modname);
+            Py_DECREF(name);
+            err = -1;
+            break;
+        }
+        if (skip_leading_underscores) {
+            if (PyUnicode_READY(name) == -1) {
+                Py_DECREF(name);
+                err = -1;
+                break;
+            }
+            if (PyUnicode_READ_CHAR(name, 0) == '_') {
+                Py_DECREF(name);
+                continue;
+            }
+        }
+        PyObject *value = PyObject_GetAttr(v, name);
+        if (value == NULL) {
+            err = -1;
+        }
+        else if (PyDict_CheckExact(locals)) {
+            err = PyDict_SetItem(locals, name, value);
+        }
+        else {
+            err = PyObject_SetItem(locals, name, value);
+        }
+        Py_DECREF(name);
+        Py_XDECREF(value);
+        if (err != 0) {
+            break;
+        }
+    }
+    Py_DECREF(all);
+    return err;
+}
+
+/* ceval.c's format_kwargs_error: turn _PyDict_MergeEx's AttributeError / KeyError into the
+ * TypeErrors the interpreter shows for f(**x). */
+static void format_kwargs_error(PyThreadState *tstate, PyObject *func, PyObject *kwargs)
+{
+    if (_PyErr_ExceptionMatches(tstate, PyExc_AttributeError)) {
+        _PyErr_Clear(tstate);
+        PyObject *funcstr = _PyObject_FunctionStr(func);
+        if (funcstr != NULL) {
+            _PyErr_Format(tstate, PyExc_TypeError,
+                          "%U argument after ** must be a mapping, not %.200s", funcstr,
+                          Py_TYPE(kwargs)->tp_name);
+            Py_DECREF(funcstr);
+        }
+    }
+    else if (_PyErr_ExceptionMatches(tstate, PyExc_KeyError)) {
+        PyObject *exc, *val, *tb;
+        _PyErr_Fetch(tstate, &exc, &val, &tb);
+        if (val && PyTuple_Check(val) && PyTuple_GET_SIZE(val) == 1) {
+            _PyErr_Clear(tstate);
+            PyObject *funcstr = _PyObject_FunctionStr(func);
+            if (funcstr != NULL) {
+                PyObject *key = PyTuple_GET_ITEM(val, 0);
+                _PyErr_Format(tstate, PyExc_TypeError,
+                              "%U got multiple values for keyword argument '%S'", funcstr, key);
+                Py_DECREF(funcstr);
+            }
+            Py_XDECREF(exc);
+            Py_XDECREF(val);
+            Py_XDECREF(tb);
+        }
+        else {
+            _PyErr_Restore(tstate, exc, val, tb);
+        }
+    }
+}
+
+PyObject *cpjit_ex_kwargs(PyThreadState *tstate, PyObject *func, PyObject *kwargs)
+{
+    if (PyDict_CheckExact(kwargs)) {
+        return kwargs;
+    }
+    PyObject *d = PyDict_New();
+    if (d == NULL) {
+        Py_DECREF(kwargs);
+        return NULL;
+    }
+    if (_PyDict_MergeEx(d, kwargs, 2) < 0) {
+        Py_DECREF(d);
+        format_kwargs_error(tstate, func, kwargs);
+        Py_DECREF(kwargs);
+        return NULL;
+    }
+    Py_DECREF(kwargs);
+    return d;
+}
+
+PyObject *cpjit_ex_callargs(PyThreadState *tstate, PyObject *func, PyObject *callargs)
+{
+    if (PyTuple_CheckExact(callargs)) {
+        return callargs;
+    }
+    /* ceval.c's check_args_iterable. */
+    if (Py_TYPE(callargs)->tp_iter == NULL && !PySequence_Check(callargs)) {
+        _PyErr_Clear(tstate);
+        PyObject *funcstr = _PyObject_FunctionStr(func);
+        if (funcstr != NULL) {
+            _PyErr_Format(tstate, PyExc_TypeError,
+                          "%U argument after * must be an iterable, not %.200s", funcstr,
+                          Py_TYPE(callargs)->tp_name);
+            Py_DECREF(funcstr);
+        }
+        Py_DECREF(callargs);
+        return NULL;
+    }
+    PyObject *t = PySequence_Tuple(callargs);
+    Py_DECREF(callargs);
+    return t;
+}
+
+/* ---- attribute caches (see CpjitAttrCache in names.h) ---- */
+
+/* Index of `name` in a type's shared instance keys, or -1. Linear: shared keys hold at most 30
+ * names, and this runs only when a cache is (re)filled. */
+static Py_ssize_t shared_keys_index(PyDictKeysObject *keys, PyObject *name)
+{
+    if (keys == NULL || keys->dk_kind == DICT_KEYS_GENERAL) {
+        return -1;
+    }
+    PyDictUnicodeEntry *entries = DK_UNICODE_ENTRIES(keys);
+    for (Py_ssize_t i = 0; i < keys->dk_nentries; i++) {
+        PyObject *key = entries[i].me_key;
+        if (key == name || (key != NULL && _PyUnicode_Equal(key, name))) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* The type attribute `name` resolves to, classified as specialize.c's analyze_descriptor does.
+ * Returns 1 when instance values may be used for it (no attribute on the type, or one whose type
+ * is immutable and has no __set__), 0 otherwise. Also leaves the type with a valid version tag
+ * when it can have one (_PyType_Lookup assigns it). */
+static int instance_may_shadow(PyTypeObject *tp, PyObject *name, int store, PyObject **descr)
+{
+    if (store ? tp->tp_setattro != PyObject_GenericSetAttr
+              : tp->tp_getattro != PyObject_GenericGetAttr) {
+        return 0;
+    }
+    PyObject *d = _PyType_Lookup(tp, name);
+    *descr = d;
+    if (d == NULL) {
+        return 1;
+    }
+    PyTypeObject *dt = Py_TYPE(d);
+    return (dt->tp_flags & Py_TPFLAGS_IMMUTABLETYPE) && dt->tp_descr_set == NULL;
+}
+
+static int has_version(PyTypeObject *tp)
+{
+    return (tp->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) && tp->tp_version_tag != 0;
+}
+
+static void fill_values_cache(PyObject *owner, PyObject *name, int store, CpjitAttrCache *cache)
+{
+    PyTypeObject *tp = Py_TYPE(owner);
+    PyObject *descr;
+    if (!PyUnicode_CheckExact(name) || !(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
+        || !instance_may_shadow(tp, name, store, &descr) || !has_version(tp)) {
+        return;
+    }
+    Py_ssize_t index = shared_keys_index(((PyHeapTypeObject *)tp)->ht_cached_keys, name);
+    if (index < 0 || index != (uint16_t)index) {
+        return;
+    }
+    cache->kind = CPJIT_ATTR_VALUES;
+    cache->index = (uint16_t)index;
+    cache->version = tp->tp_version_tag;
+}
+
+PyObject *cpjit_load_attr_fill(PyObject *owner, PyObject *name, CpjitAttrCache *cache)
+{
+    PyObject *res = PyObject_GetAttr(owner, name);
+    if (res != NULL) {
+        fill_values_cache(owner, name, 0, cache);
+    }
+    return res;
+}
+
+int cpjit_store_attr_fill(PyObject *owner, PyObject *name, PyObject *v, CpjitAttrCache *cache)
+{
+    int err = PyObject_SetAttr(owner, name, v);
+    if (err == 0) {
+        fill_values_cache(owner, name, 1, cache);
+    }
+    return err;
+}
+
+int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, CpjitAttrCache *cache)
+{
+    int found = _PyObject_GetMethod(obj, name, meth);
+    if (!found || *meth == NULL || !PyUnicode_CheckExact(name)) {
+        return found;
+    }
+    PyTypeObject *tp = Py_TYPE(obj);
+    PyObject *descr;
+    if (tp->tp_getattro != PyObject_GenericGetAttr) {
+        return found;
+    }
+    descr = _PyType_Lookup(tp, name);
+    /* Only the descriptor _PyObject_GetMethod itself returned, and only if it is a method
+     * descriptor of an immutable type (so it cannot grow a __set__ behind our back). */
+    if (descr != *meth || !has_version(tp)
+        || !(Py_TYPE(descr)->tp_flags & Py_TPFLAGS_METHOD_DESCRIPTOR)
+        || !(Py_TYPE(descr)->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)) {
+        return found;
+    }
+    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
+        if (*_PyObject_ValuesPointer(obj) == NULL) {
+            return found; /* materialised __dict__: not worth caching */
+        }
+        PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+        if (keys == NULL || shared_keys_index(keys, name) >= 0) {
+            return found;
+        }
+        cache->nentries = keys->dk_nentries;
+        cache->kind = CPJIT_METHOD_VALUES;
+    }
+    else if (tp->tp_dictoffset == 0) {
+        cache->kind = CPJIT_METHOD_NO_DICT;
+    }
+    else {
+        return found;
+    }
+    cache->descr = descr;
+    cache->version = tp->tp_version_tag;
+    return found;
+}

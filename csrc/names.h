@@ -1,0 +1,74 @@
+/* names.h: helpers for the "names" family of stencils (name/global/attribute/import/cell/function
+ * opcodes). Each re-implements a piece of CPython 3.11's ceval.c that is static there or too big
+ * to copy into every stencil, with the same behaviour and error messages. Implemented in
+ * csrc/names.c.
+ *
+ * Convention: functions returning PyObject* return a new reference, or NULL with an exception set.
+ */
+#ifndef CPJIT_NAMES_H
+#define CPJIT_NAMES_H
+
+#include "cpjit_rt.h"
+
+/* LOAD_NAME: frame locals, then globals, then builtins. */
+PyObject *cpjit_load_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name);
+/* STORE_NAME: stores `v` (borrowed) in the frame's locals. 0 or -1. */
+int cpjit_store_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name,
+                     PyObject *v);
+/* DELETE_NAME. 0 or -1. */
+int cpjit_delete_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name);
+/* DELETE_GLOBAL. 0 or -1. */
+int cpjit_delete_global(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name);
+/* LOAD_BUILD_CLASS: builtins.__build_class__. */
+PyObject *cpjit_load_build_class(PyThreadState *tstate, _PyInterpreterFrame *frame);
+/* SETUP_ANNOTATIONS. 0 or -1. */
+int cpjit_setup_annotations(PyThreadState *tstate, _PyInterpreterFrame *frame);
+
+/* ceval.c's format_exc_unbound: UnboundLocalError for a cell variable, NameError for a free
+ * one; does nothing if an exception is already set. */
+void cpjit_format_exc_unbound(PyThreadState *tstate, PyCodeObject *co, int oparg);
+/* LOAD_CLASSDEREF: the frame's locals mapping first, then the cell in slot `oparg`. */
+PyObject *cpjit_load_classderef(PyThreadState *tstate, _PyInterpreterFrame *frame, int oparg);
+
+/* ceval.c's import_name, import_from and import_all_from. */
+PyObject *cpjit_import_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name,
+                            PyObject *fromlist, PyObject *level);
+PyObject *cpjit_import_from(PyThreadState *tstate, PyObject *v, PyObject *name);
+int cpjit_import_all_from(PyThreadState *tstate, PyObject *locals, PyObject *v);
+
+/* CALL_FUNCTION_EX's argument preparation.
+ * cpjit_ex_kwargs: turn the **kwargs operand (owned, consumed) into an exact dict (new
+ * reference), or NULL with ceval's format_kwargs_error message. `func` names the callee.
+ * cpjit_ex_callargs: turn the *args operand (owned, consumed) into an exact tuple, or NULL with
+ * ceval's check_args_iterable message. */
+PyObject *cpjit_ex_kwargs(PyThreadState *tstate, PyObject *func, PyObject *kwargs);
+PyObject *cpjit_ex_callargs(PyThreadState *tstate, PyObject *func, PyObject *callargs);
+
+/* Attribute caches (in an instruction's JIT_CACHE). A cache is valid only while the owner's
+ * type still has tp_version_tag == version (non-zero); any change to the type or its bases
+ * changes the tag, so the borrowed `descr` is never used after it could have died.
+ *   CPJIT_ATTR_VALUES:  (LOAD_ATTR, STORE_ATTR) the attribute lives in the instance's inline
+ *                       values at `index` and no data descriptor on the type overrides it.
+ *   CPJIT_METHOD_VALUES: (LOAD_METHOD) `descr` is a method descriptor on the type and the name
+ *                       was absent from the type's shared instance keys when they had
+ *                       `nentries` entries (keys are only ever appended to).
+ *   CPJIT_METHOD_NO_DICT: (LOAD_METHOD) `descr` is a method descriptor, instances have no dict. */
+enum { CPJIT_ATTR_NONE = 0, CPJIT_ATTR_VALUES, CPJIT_METHOD_VALUES, CPJIT_METHOD_NO_DICT };
+typedef struct {
+    uint32_t version;
+    uint16_t index;
+    uint8_t kind;
+    Py_ssize_t nentries;
+    PyObject *descr;
+} CpjitAttrCache;
+
+/* LOAD_ATTR's generic path: PyObject_GetAttr, then (on success) fill `cache` if the access can
+ * be served from the instance's inline values next time. */
+PyObject *cpjit_load_attr_fill(PyObject *owner, PyObject *name, CpjitAttrCache *cache);
+/* STORE_ATTR's generic path (borrowed owner and value), filling `cache` likewise. 0 or -1. */
+int cpjit_store_attr_fill(PyObject *owner, PyObject *name, PyObject *v, CpjitAttrCache *cache);
+/* LOAD_METHOD's generic path: _PyObject_GetMethod, then fill `cache` for a plain method. */
+int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth,
+                           CpjitAttrCache *cache);
+
+#endif

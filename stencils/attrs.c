@@ -1,0 +1,119 @@
+/* attrs.c (stencils): attribute access -- LOAD_ATTR, STORE_ATTR, DELETE_ATTR and LOAD_METHOD
+ * (which pushes [meth, self] or [NULL, attr] for the PRECALL/CALL that follows).
+ *
+ * LOAD_ATTR, STORE_ATTR and LOAD_METHOD keep a per-instruction cache (CpjitAttrCache in the
+ * instruction's JIT_CACHE, filled by csrc/names.c's generic paths) that serves instance
+ * attributes in inline values and plain methods with one type-version check, like 3.11's
+ * LOAD_ATTR_INSTANCE_VALUE, STORE_ATTR_INSTANCE_VALUE, LOAD_METHOD_WITH_VALUES and
+ * LOAD_METHOD_NO_DICT. Everything else goes through the generic C-API path. */
+#include "stencil.h"
+#include "names.h"
+
+#define ATTR_CACHE ((CpjitAttrCache *)JIT_CACHE)
+
+/* On failure the owner stays on the stack (owned), as in ceval.c. */
+STENCIL(LOAD_ATTR)
+{
+    PyObject *owner = TOP();
+    CpjitAttrCache *cache = ATTR_CACHE;
+    PyObject *res;
+    if (Py_TYPE(owner)->tp_version_tag == cache->version && cache->version != 0) {
+        PyDictValues *values = *_PyObject_ValuesPointer(owner);
+        if (values != NULL && (res = values->values[cache->index]) != NULL) {
+            Py_INCREF(res);
+            SET_TOP(res);
+            SAVE_IP();
+            Py_DECREF(owner);
+            CONTINUE();
+        }
+    }
+    SAVE_IP();
+    res = cpjit_load_attr_fill(owner, NAME, cache);
+    if (res == NULL) {
+        ERROR();
+    }
+    Py_DECREF(owner);
+    SET_TOP(res);
+    CONTINUE();
+}
+
+/* Both operands are popped first; they are released whether or not the store worked. */
+STENCIL(STORE_ATTR)
+{
+    SAVE_IP();
+    PyObject *owner = TOP();
+    PyObject *v = SECOND();
+    STACK_SHRINK(2);
+    CpjitAttrCache *cache = ATTR_CACHE;
+    if (Py_TYPE(owner)->tp_version_tag == cache->version && cache->version != 0) {
+        PyDictValues *values = *_PyObject_ValuesPointer(owner);
+        if (values != NULL) {
+            Py_ssize_t index = cache->index;
+            PyObject *old_value = values->values[index];
+            values->values[index] = v; /* the stack's reference moves into the object */
+            if (old_value == NULL) {
+                _PyDictValues_AddToInsertionOrder(values, index);
+            }
+            else {
+                Py_DECREF(old_value);
+            }
+            Py_DECREF(owner);
+            CONTINUE();
+        }
+    }
+    int err = cpjit_store_attr_fill(owner, NAME, v, cache);
+    Py_DECREF(v);
+    Py_DECREF(owner);
+    if (err != 0) {
+        ERROR();
+    }
+    CONTINUE();
+}
+
+STENCIL(DELETE_ATTR)
+{
+    SAVE_IP();
+    PyObject *owner = POP();
+    int err = PyObject_SetAttr(owner, NAME, NULL);
+    Py_DECREF(owner);
+    if (err != 0) {
+        ERROR();
+    }
+    CONTINUE();
+}
+
+/* meth | self  when an unbound method was found, else  NULL | attr. On failure the object stays
+ * on the stack (owned). */
+STENCIL(LOAD_METHOD)
+{
+    PyObject *obj = TOP();
+    CpjitAttrCache *cache = ATTR_CACHE;
+    PyTypeObject *tp = Py_TYPE(obj);
+    if (tp->tp_version_tag == cache->version && cache->version != 0) {
+        if (cache->kind == CPJIT_METHOD_NO_DICT
+            || (*_PyObject_ValuesPointer(obj) != NULL
+                && ((PyHeapTypeObject *)tp)->ht_cached_keys->dk_nentries == cache->nentries)) {
+            PyObject *meth = cache->descr;
+            Py_INCREF(meth);
+            SET_TOP(meth);
+            PUSH(obj);
+            CONTINUE();
+        }
+    }
+    SAVE_IP();
+    PyObject *meth = NULL;
+    int meth_found = cpjit_load_method_fill(obj, NAME, &meth, cache);
+    if (meth == NULL) {
+        ERROR();
+    }
+    if (meth_found) {
+        SET_TOP(meth);
+        PUSH(obj);
+    }
+    else {
+        SET_TOP(NULL);
+        Py_DECREF(obj);
+        PUSH(meth);
+    }
+    CONTINUE();
+}

@@ -475,8 +475,9 @@ static int get_exception_handler(PyCodeObject *code, int index, int *level, int 
     return 0;
 }
 
-PyObject *cpjit_unwind_reraise(_PyInterpreterFrame *frame, PyObject **stack_pointer,
-                               PyThreadState *tstate, _Py_CODEUNIT *instr)
+cpjit_native_fn cpjit_unwind_reraise(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                                     PyThreadState *tstate, _Py_CODEUNIT *instr,
+                                     PyObject **result)
 {
     PyCodeObject *code = frame->f_code;
     /* ceval looks the handler up at the raising instruction, not at frame->prev_instr, which
@@ -493,6 +494,7 @@ PyObject *cpjit_unwind_reraise(_PyInterpreterFrame *frame, PyObject **stack_poin
             }
             _PyFrame_SetStackPointer(frame, stack_pointer);
             cpjit_leave_frame(frame, tstate);
+            *result = NULL;
             return NULL;
         }
         PyObject **new_top = stackbase + level;
@@ -514,9 +516,17 @@ PyObject *cpjit_unwind_reraise(_PyInterpreterFrame *frame, PyObject **stack_poin
         Py_XDECREF(tb);
         Py_XDECREF(exc);
         *stack_pointer++ = val;
-        /* The interpreter resumes at prev_instr + 1: the handler. */
+        /* Continue at the handler: natively when this code object's native code has an entry
+         * there, else in the interpreter (which resumes at prev_instr + 1). */
+        CpjitCodeState *st = cpjit_rt_state_for(code, 0);
+        if (st != NULL && st->state == CPJIT_COMPILED && (uint32_t)handler < st->n_units
+            && st->entries[handler] != CPJIT_NO_ENTRY) {
+            _PyFrame_SetStackPointer(frame, stack_pointer);
+            return (cpjit_native_fn)(st->base + st->entries[handler]);
+        }
         frame->prev_instr = _PyCode_CODE(code) + handler - 1;
-        return cpjit_handover(frame, stack_pointer, tstate, 0, CPJIT_R_EXCEPTION);
+        *result = cpjit_handover(frame, stack_pointer, tstate, 0, CPJIT_R_EXCEPTION);
+        return NULL;
     }
 }
 
@@ -692,3 +702,4 @@ fail:
     Py_DECREF(attrs);
     return NULL;
 }
+

@@ -31,13 +31,19 @@ int cpjit_do_reraise(PyThreadState *tstate);
 
 /* ceval.c's `exception_unwind:` label, for exceptions that already carry their traceback (bare
  * `raise`, RERAISE): no traceback entry is added for this frame. Looks up the handler of the
- * instruction at `instr` in the exception table; if there is one, pops the value stack to the
- * handler's depth, pushes lasti (when the handler wants it) and the exception, and lets the
- * interpreter run the frame from the handler on. Otherwise pops the whole stack and leaves the
- * frame with NULL, as exit_unwind does. frame->prev_instr must already hold the lasti that
- * ceval would have (RERAISE restores it from the stack). Returns what the frame returns. */
-PyObject *cpjit_unwind_reraise(_PyInterpreterFrame *frame, PyObject **stack_pointer,
-                               PyThreadState *tstate, _Py_CODEUNIT *instr);
+ * instruction at `instr` in the exception table.
+ *   - Handler found: pops the value stack to the handler's depth, pushes lasti (when the handler
+ *     wants it) and the exception. If the frame's native code has an entry at the handler, stores
+ *     the stack pointer in the frame and returns that entry: the caller reloads stack_pointer,
+ *     sets frame->stacktop to -1 and jumps there. Otherwise the interpreter runs the frame from
+ *     the handler on; returns NULL with the frame's result in *result.
+ *   - No handler: pops the whole stack and leaves the frame as exit_unwind does; returns NULL
+ *     with *result = NULL (exception set).
+ * frame->prev_instr must already hold the lasti ceval would have (RERAISE restores it from the
+ * stack); the caller has checked that no tracing is active. */
+cpjit_native_fn cpjit_unwind_reraise(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                                     PyThreadState *tstate, _Py_CODEUNIT *instr,
+                                     PyObject **result);
 
 /* ceval.c's match_keys (MATCH_KEYS): tuple of values, None when a key is missing, NULL on error. */
 PyObject *cpjit_match_keys(PyThreadState *tstate, PyObject *map, PyObject *keys);

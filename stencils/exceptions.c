@@ -8,10 +8,25 @@
  * RERAISE and bare `raise` re-raise an exception that already carries its traceback: ceval goes
  * straight to `exception_unwind` without adding a traceback entry for this frame, which ERROR()
  * (the interpreter's `error:` label) would add. cpjit_unwind_reraise (csrc/exc.c) does that
- * unwind step itself and lets the interpreter continue at the handler.
+ * unwind step itself and continues at the handler, natively when it can.
  */
 #include "stencil.h"
 #include "exc.h"
+
+/* Unwind an exception that already has its traceback, and go on at the handler: natively when
+ * there is native code for it, else the helper has finished the frame and we return its result. */
+#define UNWIND_RERAISE()                                                                       \
+    do {                                                                                       \
+        PyObject *result_;                                                                     \
+        cpjit_native_fn next_ =                                                                \
+            cpjit_unwind_reraise(frame, stack_pointer, tstate, INSTR, &result_);               \
+        if (next_ == NULL) {                                                                   \
+            return result_;                                                                    \
+        }                                                                                      \
+        stack_pointer = _PyFrame_GetStackPointer(frame);                                       \
+        frame->stacktop = -1; /* running again: keep the GC off the stack */                   \
+        __attribute__((musttail)) return next_(frame, stack_pointer, tstate);                  \
+    } while (0)
 
 STENCIL(PUSH_EXC_INFO)
 {
@@ -119,7 +134,7 @@ STENCIL(RERAISE)
     PyObject *exc = Py_NewRef(PyExceptionInstance_Class(val));
     PyObject *tb = PyException_GetTraceback(val);
     _PyErr_Restore(tstate, exc, val, tb); /* steals all three */
-    return cpjit_unwind_reraise(frame, stack_pointer, tstate, INSTR);
+    UNWIND_RERAISE();
 }
 
 /* Bare `raise`: re-raise the exception being handled, traceback untouched. */
@@ -130,7 +145,7 @@ STENCIL(RAISE_VARARGS__0)
     }
     SAVE_IP();
     if (cpjit_do_reraise(tstate)) {
-        return cpjit_unwind_reraise(frame, stack_pointer, tstate, INSTR);
+        UNWIND_RERAISE();
     }
     ERROR(); /* "No active exception to reraise" gets a traceback entry, as in ceval */
 }

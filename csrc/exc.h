@@ -1,0 +1,56 @@
+/* exc.h: C helpers of the exception, `with` and pattern-matching stencils (family "exc").
+ *
+ * Each helper re-implements a piece of CPython 3.11's ceval.c (or Objects/exceptions.c) that is
+ * static or not exported by libpython, with the same behaviour and error messages.
+ */
+#ifndef CPJIT_EXC_H
+#define CPJIT_EXC_H
+
+#include "cpjit_rt.h"
+
+/* ceval.c's check_except_type_valid / check_except_star_type_valid: 0, or -1 with TypeError. */
+int cpjit_check_except_type_valid(PyThreadState *tstate, PyObject *right);
+int cpjit_check_except_star_type_valid(PyThreadState *tstate, PyObject *right);
+
+/* ceval.c's exception_group_match (CHECK_EG_MATCH): sets *match and *rest to new references
+ * (None, None when nothing matches). Returns 0, or -1 with an error set. */
+int cpjit_exception_group_match(PyObject *exc_value, PyObject *match_type, PyObject **match,
+                                PyObject **rest);
+
+/* Objects/exceptions.c's _PyExc_PrepReraiseStar (PREP_RERAISE_STAR). New reference or NULL. */
+PyObject *cpjit_prep_reraise_star(PyObject *orig, PyObject *excs);
+
+/* ceval.c's do_raise for `raise exc [from cause]` (exc != NULL): consumes both references and
+ * always leaves an exception set (the raised one, or the error raising it caused). */
+void cpjit_do_raise(PyThreadState *tstate, PyObject *exc, PyObject *cause);
+
+/* ceval.c's do_raise for a bare `raise`: restores the exception being handled (with its
+ * traceback) and returns 1, or sets RuntimeError("No active exception to reraise") and returns 0.
+ */
+int cpjit_do_reraise(PyThreadState *tstate);
+
+/* ceval.c's `exception_unwind:` label, for exceptions that already carry their traceback (bare
+ * `raise`, RERAISE): no traceback entry is added for this frame. Looks up the handler of the
+ * instruction at `instr` in the exception table.
+ *   - Handler found: pops the value stack to the handler's depth, pushes lasti (when the handler
+ *     wants it) and the exception. If the frame's native code has an entry at the handler, stores
+ *     the stack pointer in the frame and returns that entry: the caller reloads stack_pointer,
+ *     sets frame->stacktop to -1 and jumps there. Otherwise the interpreter runs the frame from
+ *     the handler on; returns NULL with the frame's result in *result.
+ *   - No handler: pops the whole stack and leaves the frame as exit_unwind does; returns NULL
+ *     with *result = NULL (exception set).
+ * frame->prev_instr must already hold the lasti ceval would have (RERAISE restores it from the
+ * stack); the caller has checked that no tracing is active. */
+cpjit_native_fn cpjit_unwind_reraise(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                                     PyThreadState *tstate, _Py_CODEUNIT *instr,
+                                     PyObject **result);
+
+/* ceval.c's match_keys (MATCH_KEYS): tuple of values, None when a key is missing, NULL on error. */
+PyObject *cpjit_match_keys(PyThreadState *tstate, PyObject *map, PyObject *keys);
+
+/* ceval.c's match_class (MATCH_CLASS): tuple of attributes on a match; NULL on no match (no
+ * error set) or on error (error set). */
+PyObject *cpjit_match_class(PyThreadState *tstate, PyObject *subject, PyObject *type,
+                            Py_ssize_t nargs, PyObject *kwargs);
+
+#endif

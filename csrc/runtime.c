@@ -187,12 +187,61 @@ int cpjit_rt_is_installed(void)
     return _PyInterpreterState_GetEvalFrameFunc(interp) == cpjit_eval_frame;
 }
 
+/* Handing over an exception (throwflag=1) makes the interpreter report a 'call' event to the
+ * trace and profile functions, as if the frame were starting, when tracing is on. The frame is
+ * not starting: it has run natively and the tracer already saw its entry (or was switched on
+ * inside it). So for that one event the trace and profile functions are wrapped by ones that
+ * drop exactly that 'call' for exactly this frame, then put the real ones back. Thread-local:
+ * each thread has its own trace functions. */
+static _Thread_local Py_tracefunc saved_trace, saved_profile;
+static _Thread_local _PyInterpreterFrame *quiet_frame;
+
+static int quiet_trace(PyObject *obj, PyFrameObject *f, int what, PyObject *arg)
+{
+    PyThreadState *tstate = PyThreadState_Get();
+    tstate->c_tracefunc = saved_trace;
+    if (what == PyTrace_CALL && f->f_frame == quiet_frame) {
+        return 0;
+    }
+    return saved_trace(obj, f, what, arg);
+}
+
+static int quiet_profile(PyObject *obj, PyFrameObject *f, int what, PyObject *arg)
+{
+    PyThreadState *tstate = PyThreadState_Get();
+    tstate->c_profilefunc = saved_profile;
+    if (what == PyTrace_CALL && f->f_frame == quiet_frame) {
+        return 0;
+    }
+    return saved_profile(obj, f, what, arg);
+}
+
 PyObject *cpjit_handover(_PyInterpreterFrame *frame, PyObject **stack_pointer,
                          PyThreadState *tstate, int throwflag, int reason)
 {
     _PyFrame_SetStackPointer(frame, stack_pointer);
     cpjit_leave_frame(frame, tstate);
-    return interpret(tstate, frame, throwflag, reason);
+    if (!throwflag || !tstate->cframe->use_tracing || tstate->tracing) {
+        return interpret(tstate, frame, throwflag, reason);
+    }
+    quiet_frame = frame;
+    saved_trace = tstate->c_tracefunc;
+    saved_profile = tstate->c_profilefunc;
+    if (saved_trace != NULL) {
+        tstate->c_tracefunc = quiet_trace;
+    }
+    if (saved_profile != NULL) {
+        tstate->c_profilefunc = quiet_profile;
+    }
+    PyObject *res = interpret(tstate, frame, throwflag, reason);
+    /* If the interpreter never called them (recursion error at entry), unwrap them now. */
+    if (tstate->c_tracefunc == quiet_trace) {
+        tstate->c_tracefunc = saved_trace;
+    }
+    if (tstate->c_profilefunc == quiet_profile) {
+        tstate->c_profilefunc = saved_profile;
+    }
+    return res;
 }
 
 /* Recompute the eval breaker the way ceval.c's COMPUTE_EVAL_BREAKER does (it is static there). */

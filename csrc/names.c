@@ -3,6 +3,7 @@
 #include "names.h"
 #include "helpers.h"
 
+#include "structmember.h"
 #include "internal/pycore_code.h"
 #include "internal/pycore_dict.h"
 #include "internal/pycore_interp.h"
@@ -515,11 +516,70 @@ static void fill_values_cache(PyObject *owner, PyObject *name, int store, CpjitA
     cache->version = tp->tp_version_tag;
 }
 
+/* A __slots__ member of `owner`'s type holding an object (what LOAD_ATTR_SLOT handles). */
+static void fill_slot_cache(PyObject *owner, PyObject *name, int store, CpjitAttrCache *cache)
+{
+    PyTypeObject *tp = Py_TYPE(owner);
+    if (!PyUnicode_CheckExact(name)
+        || tp->tp_getattro != PyObject_GenericGetAttr
+        || (store && tp->tp_setattro != PyObject_GenericSetAttr)) {
+        return;
+    }
+    PyObject *descr = _PyType_Lookup(tp, name);
+    if (descr == NULL || Py_TYPE(descr) != &PyMemberDescr_Type || !has_version(tp)) {
+        return;
+    }
+    PyMemberDef *m = ((PyMemberDescrObject *)descr)->d_member;
+    if (m->type != T_OBJECT_EX || (store && (m->flags & READONLY)) || m->offset <= 0
+        || m->offset != (uint16_t)m->offset) {
+        return;
+    }
+    cache->kind = CPJIT_ATTR_SLOT;
+    cache->index = (uint16_t)m->offset;
+    cache->version = tp->tp_version_tag;
+}
+
+/* An attribute of a plain module, looked up in its dict (what LOAD_ATTR_MODULE handles). */
+static void fill_module_cache(PyObject *owner, PyObject *name, CpjitAttrCache *cache)
+{
+    PyObject *dict = ((PyModuleObject *)owner)->md_dict;
+    if (!PyUnicode_CheckExact(name) || Py_TYPE(owner)->tp_getattro != PyModule_Type.tp_getattro
+        || dict == NULL || !PyDict_CheckExact(dict)) {
+        return;
+    }
+    PyObject *value = PyDict_GetItemWithError(dict, name);
+    if (value == NULL) {
+        PyErr_Clear();
+        return;
+    }
+    cache->version = 0;
+    cache->kind = CPJIT_ATTR_MODULE;
+    cache->descr = owner;
+    cache->value = value;
+    cache->dict_version = ((PyDictObject *)dict)->ma_version_tag;
+}
+
+static void fill_attr_cache(PyObject *owner, PyObject *name, int store, CpjitAttrCache *cache)
+{
+    cache->kind = CPJIT_ATTR_NONE;
+    cache->version = 0;
+    if (PyModule_CheckExact(owner)) {
+        if (!store) {
+            fill_module_cache(owner, name, cache);
+        }
+        return;
+    }
+    fill_values_cache(owner, name, store, cache);
+    if (cache->kind == CPJIT_ATTR_NONE) {
+        fill_slot_cache(owner, name, store, cache);
+    }
+}
+
 PyObject *cpjit_load_attr_fill(PyObject *owner, PyObject *name, CpjitAttrCache *cache)
 {
     PyObject *res = PyObject_GetAttr(owner, name);
     if (res != NULL) {
-        fill_values_cache(owner, name, 0, cache);
+        fill_attr_cache(owner, name, 0, cache);
     }
     return res;
 }
@@ -528,7 +588,7 @@ int cpjit_store_attr_fill(PyObject *owner, PyObject *name, PyObject *v, CpjitAtt
 {
     int err = PyObject_SetAttr(owner, name, v);
     if (err == 0) {
-        fill_values_cache(owner, name, 1, cache);
+        fill_attr_cache(owner, name, 1, cache);
     }
     return err;
 }
@@ -536,6 +596,11 @@ int cpjit_store_attr_fill(PyObject *owner, PyObject *name, PyObject *v, CpjitAtt
 int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, CpjitAttrCache *cache)
 {
     int found = _PyObject_GetMethod(obj, name, meth);
+    if (!found && *meth != NULL && PyModule_CheckExact(obj)) {
+        cache->kind = CPJIT_ATTR_NONE;
+        fill_module_cache(obj, name, cache);
+        return found;
+    }
     if (!found || *meth == NULL || !PyUnicode_CheckExact(name)) {
         return found;
     }

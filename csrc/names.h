@@ -9,6 +9,8 @@
 #define CPJIT_NAMES_H
 
 #include "cpjit_rt.h"
+#include "internal/pycore_dict.h"
+#include "internal/pycore_moduleobject.h"
 
 /* LOAD_NAME: frame locals, then globals, then builtins. */
 PyObject *cpjit_load_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name);
@@ -52,15 +54,47 @@ PyObject *cpjit_ex_callargs(PyThreadState *tstate, PyObject *func, PyObject *cal
  *   CPJIT_METHOD_VALUES: (LOAD_METHOD) `descr` is a method descriptor on the type and the name
  *                       was absent from the type's shared instance keys when they had
  *                       `nentries` entries (keys are only ever appended to).
- *   CPJIT_METHOD_NO_DICT: (LOAD_METHOD) `descr` is a method descriptor, instances have no dict. */
-enum { CPJIT_ATTR_NONE = 0, CPJIT_ATTR_VALUES, CPJIT_METHOD_VALUES, CPJIT_METHOD_NO_DICT };
+ *   CPJIT_METHOD_NO_DICT: (LOAD_METHOD) `descr` is a method descriptor, instances have no dict.
+ *   CPJIT_ATTR_SLOT:    (LOAD_ATTR, STORE_ATTR) a __slots__ member (T_OBJECT_EX) stored at byte
+ *                       offset `index` in the object; a member descriptor is a data
+ *                       descriptor, so no instance dict can shadow it.
+ * One kind is not guarded by a type version (`version` stays 0):
+ *   CPJIT_ATTR_MODULE:  (LOAD_ATTR, LOAD_METHOD) `descr` is the module object (compared by
+ *                       identity only) whose md_dict had ma_version_tag `dict_version` when it
+ *                       held `value` (borrowed) under the name; any change to the dict changes
+ *                       the tag. */
+enum {
+    CPJIT_ATTR_NONE = 0,
+    CPJIT_ATTR_VALUES,
+    CPJIT_METHOD_VALUES,
+    CPJIT_METHOD_NO_DICT,
+    CPJIT_ATTR_SLOT,
+    CPJIT_ATTR_MODULE,
+};
 typedef struct {
     uint32_t version;
     uint16_t index;
     uint8_t kind;
     Py_ssize_t nentries;
     PyObject *descr;
+    PyObject *value;
+    uint64_t dict_version;
 } CpjitAttrCache;
+_Static_assert(sizeof(CpjitAttrCache) <= 64, "attribute cache must fit in JIT_CACHE");
+
+/* Module attribute fast path (CPJIT_ATTR_MODULE): a borrowed value, or NULL on a miss. */
+static inline __attribute__((always_inline)) PyObject *
+cpjit_module_attr_cached(CpjitAttrCache *cache, PyObject *owner)
+{
+    if (cache->kind != CPJIT_ATTR_MODULE || owner != cache->descr) {
+        return NULL;
+    }
+    PyObject *dict = ((PyModuleObject *)owner)->md_dict;
+    if (((PyDictObject *)dict)->ma_version_tag != cache->dict_version) {
+        return NULL;
+    }
+    return cache->value;
+}
 
 /* LOAD_ATTR's generic path: PyObject_GetAttr, then (on success) fill `cache` if the access can
  * be served from the instance's inline values next time. */

@@ -18,14 +18,27 @@ STENCIL(LOAD_ATTR)
     CpjitAttrCache *cache = ATTR_CACHE;
     PyObject *res;
     if (Py_TYPE(owner)->tp_version_tag == cache->version && cache->version != 0) {
-        PyDictValues *values = *_PyObject_ValuesPointer(owner);
-        if (values != NULL && (res = values->values[cache->index]) != NULL) {
+        if (cache->kind == CPJIT_ATTR_VALUES) {
+            PyDictValues *values = *_PyObject_ValuesPointer(owner);
+            res = values != NULL ? values->values[cache->index] : NULL;
+        }
+        else {
+            res = *(PyObject **)((char *)owner + cache->index); /* CPJIT_ATTR_SLOT */
+        }
+        if (res != NULL) {
             Py_INCREF(res);
             SET_TOP(res);
             SAVE_IP();
             Py_DECREF(owner);
             CONTINUE();
         }
+    }
+    else if ((res = cpjit_module_attr_cached(cache, owner)) != NULL) {
+        Py_INCREF(res);
+        SET_TOP(res);
+        SAVE_IP();
+        Py_DECREF(owner);
+        CONTINUE();
     }
     SAVE_IP();
     res = cpjit_load_attr_fill(owner, NAME, cache);
@@ -45,6 +58,15 @@ STENCIL(STORE_ATTR)
     PyObject *v = SECOND();
     STACK_SHRINK(2);
     CpjitAttrCache *cache = ATTR_CACHE;
+    if (Py_TYPE(owner)->tp_version_tag == cache->version && cache->version != 0
+        && cache->kind == CPJIT_ATTR_SLOT) {
+        PyObject **slot = (PyObject **)((char *)owner + cache->index);
+        PyObject *old_value = *slot;
+        *slot = v; /* the stack's reference moves into the object */
+        Py_XDECREF(old_value);
+        Py_DECREF(owner);
+        CONTINUE();
+    }
     if (Py_TYPE(owner)->tp_version_tag == cache->version && cache->version != 0) {
         PyDictValues *values = *_PyObject_ValuesPointer(owner);
         if (values != NULL) {
@@ -89,6 +111,15 @@ STENCIL(LOAD_METHOD)
     PyObject *obj = TOP();
     CpjitAttrCache *cache = ATTR_CACHE;
     PyTypeObject *tp = Py_TYPE(obj);
+    PyObject *attr = cpjit_module_attr_cached(cache, obj);
+    if (attr != NULL) {
+        Py_INCREF(attr);
+        SET_TOP(NULL);
+        PUSH(attr);
+        SAVE_IP();
+        Py_DECREF(obj);
+        CONTINUE();
+    }
     if (tp->tp_version_tag == cache->version && cache->version != 0) {
         if (cache->kind == CPJIT_METHOD_NO_DICT
             || (*_PyObject_ValuesPointer(obj) != NULL

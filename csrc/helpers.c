@@ -134,3 +134,74 @@ int cpjit_for_iter_exhausted(PyThreadState *tstate, _PyInterpreterFrame *frame)
     }
     return 0;
 }
+
+/* Keys versions. CPython 3.11 hands out dk_version values from a private counter that starts at
+ * 2 (_PyDictKeys_GetVersionForCurrentState, not exported) and resets a keys object's version to
+ * 0 whenever a key is added or removed. cpjit assigns versions to keys that have none from a
+ * counter of its own starting at 2**31, so the two never hand out the same number (CPython's
+ * would have to count past two billion keys changes). Either side's version identifies the same
+ * thing: this set of keys, unchanged. */
+static uint32_t next_keys_version = 0x80000000u;
+
+static uint32_t keys_version(PyDictKeysObject *keys)
+{
+    if (keys->dk_version == 0 && next_keys_version != 0) {
+        keys->dk_version = next_keys_version++;
+    }
+    return keys->dk_version;
+}
+
+/* Entry index of `name` in combined unicode keys, by identity (names in code are interned). */
+static Py_ssize_t unicode_entry_index(PyDictObject *d, PyObject *name)
+{
+    PyDictKeysObject *keys = d->ma_keys;
+    if (d->ma_values != NULL || !DK_IS_UNICODE(keys)) {
+        return -1;
+    }
+    PyDictUnicodeEntry *entries = DK_UNICODE_ENTRIES(keys);
+    for (Py_ssize_t i = 0; i < keys->dk_nentries; i++) {
+        if (entries[i].me_key == name) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                   PyObject *name, CpjitGlobalCache *cache)
+{
+    PyObject *v = cpjit_load_global(tstate, frame, name);
+    if (v == NULL) {
+        return NULL;
+    }
+    if (cache->cooldown > 0) {
+        cache->cooldown--;
+        return v;
+    }
+    cache->globals_version = 0;
+    PyDictObject *globals = (PyDictObject *)frame->f_globals;
+    PyDictObject *builtins = (PyDictObject *)frame->f_builtins;
+    if (!PyDict_CheckExact(globals) || !PyDict_CheckExact(builtins) || !PyUnicode_CheckExact(name)) {
+        cache->cooldown = 1024;
+        return v;
+    }
+    Py_ssize_t ix = unicode_entry_index(globals, name);
+    if (ix >= 0) {
+        cache->builtins_version = 0;
+    }
+    else {
+        ix = unicode_entry_index(builtins, name);
+        if (ix < 0 || (cache->builtins_version = keys_version(builtins->ma_keys)) == 0) {
+            cache->cooldown = 1024;
+            return v;
+        }
+    }
+    if (ix > UINT32_MAX) {
+        return v;
+    }
+    cache->index = (uint32_t)ix;
+    cache->globals_version = keys_version(globals->ma_keys);
+    /* A site that keeps missing (globals being added/removed all the time) backs off. */
+    cache->cooldown = 16;
+    return v;
+}

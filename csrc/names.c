@@ -468,7 +468,7 @@ static Py_ssize_t shared_keys_index(PyDictKeysObject *keys, PyObject *name)
     PyDictUnicodeEntry *entries = DK_UNICODE_ENTRIES(keys);
     for (Py_ssize_t i = 0; i < keys->dk_nentries; i++) {
         PyObject *key = entries[i].me_key;
-        if (key == name || (key != NULL && _PyUnicode_Equal(key, name))) {
+        if (key == name || (key != NULL && _PyUnicode_EQ(key, name))) {
             return i;
         }
     }
@@ -516,6 +516,10 @@ static void fill_values_cache(PyObject *owner, PyObject *name, int store, CpjitA
     cache->version = tp->tp_version_tag;
 }
 
+static void fill_attr_cache_now(PyObject *owner, PyObject *name, int store, CpjitAttrCache *cache);
+static void fill_method_cache(PyObject *obj, PyObject *name, int found, PyObject *meth,
+                              CpjitAttrCache *cache);
+
 /* A __slots__ member of `owner`'s type holding an object (what LOAD_ATTR_SLOT handles). */
 static void fill_slot_cache(PyObject *owner, PyObject *name, int store, CpjitAttrCache *cache)
 {
@@ -559,7 +563,38 @@ static void fill_module_cache(PyObject *owner, PyObject *name, CpjitAttrCache *c
     cache->dict_version = ((PyDictObject *)dict)->ma_version_tag;
 }
 
+/* Whether this miss may try to fill the cache (see the back-off in names.h). */
+static int fill_allowed(CpjitAttrCache *cache)
+{
+    if (cache->cooldown > 0) {
+        cache->cooldown--;
+        return 0;
+    }
+    return 1;
+}
+
+/* After a fill attempt: back off if it failed or displaced a valid entry. */
+static void fill_done(CpjitAttrCache *cache, int had_entry)
+{
+    if (cache->kind == CPJIT_ATTR_NONE || had_entry) {
+        if (cache->refills < 12) {
+            cache->refills++;
+        }
+        cache->cooldown = 1u << cache->refills;
+    }
+}
+
 static void fill_attr_cache(PyObject *owner, PyObject *name, int store, CpjitAttrCache *cache)
+{
+    if (!fill_allowed(cache)) {
+        return;
+    }
+    int had_entry = cache->kind != CPJIT_ATTR_NONE;
+    fill_attr_cache_now(owner, name, store, cache);
+    fill_done(cache, had_entry);
+}
+
+static void fill_attr_cache_now(PyObject *owner, PyObject *name, int store, CpjitAttrCache *cache)
 {
     cache->kind = CPJIT_ATTR_NONE;
     cache->version = 0;
@@ -596,34 +631,47 @@ int cpjit_store_attr_fill(PyObject *owner, PyObject *name, PyObject *v, CpjitAtt
 int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, CpjitAttrCache *cache)
 {
     int found = _PyObject_GetMethod(obj, name, meth);
-    if (!found && *meth != NULL && PyModule_CheckExact(obj)) {
-        cache->kind = CPJIT_ATTR_NONE;
-        fill_module_cache(obj, name, cache);
+    if (*meth == NULL || !fill_allowed(cache)) {
         return found;
     }
-    if (!found || *meth == NULL || !PyUnicode_CheckExact(name)) {
-        return found;
+    int had_entry = cache->kind != CPJIT_ATTR_NONE;
+    fill_method_cache(obj, name, found, *meth, cache);
+    fill_done(cache, had_entry);
+    return found;
+}
+
+static void fill_method_cache(PyObject *obj, PyObject *name, int found, PyObject *meth,
+                              CpjitAttrCache *cache)
+{
+    cache->kind = CPJIT_ATTR_NONE;
+    cache->version = 0;
+    if (!found && PyModule_CheckExact(obj)) {
+        fill_module_cache(obj, name, cache);
+        return;
+    }
+    if (!found || !PyUnicode_CheckExact(name)) {
+        return;
     }
     PyTypeObject *tp = Py_TYPE(obj);
     PyObject *descr;
     if (tp->tp_getattro != PyObject_GenericGetAttr) {
-        return found;
+        return;
     }
     descr = _PyType_Lookup(tp, name);
     /* Only the descriptor _PyObject_GetMethod itself returned, and only if it is a method
      * descriptor of an immutable type (so it cannot grow a __set__ behind our back). */
-    if (descr != *meth || !has_version(tp)
+    if (descr != meth || !has_version(tp)
         || !(Py_TYPE(descr)->tp_flags & Py_TPFLAGS_METHOD_DESCRIPTOR)
         || !(Py_TYPE(descr)->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)) {
-        return found;
+        return;
     }
     if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
         if (*_PyObject_ValuesPointer(obj) == NULL) {
-            return found; /* materialised __dict__: not worth caching */
+            return; /* materialised __dict__: not worth caching */
         }
         PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
         if (keys == NULL || shared_keys_index(keys, name) >= 0) {
-            return found;
+            return;
         }
         cache->nentries = keys->dk_nentries;
         cache->kind = CPJIT_METHOD_VALUES;
@@ -632,9 +680,9 @@ int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, Cpjit
         cache->kind = CPJIT_METHOD_NO_DICT;
     }
     else {
-        return found;
+        return;
     }
     cache->descr = descr;
     cache->version = tp->tp_version_tag;
-    return found;
+    return;
 }

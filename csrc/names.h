@@ -58,6 +58,9 @@ PyObject *cpjit_ex_callargs(PyThreadState *tstate, PyObject *func, PyObject *cal
  *   CPJIT_ATTR_SLOT:    (LOAD_ATTR, STORE_ATTR) a __slots__ member (T_OBJECT_EX) stored at byte
  *                       offset `index` in the object; a member descriptor is a data
  *                       descriptor, so no instance dict can shadow it.
+ * Filling costs a type lookup and a scan of the shared keys, so a site whose fills keep failing
+ * or keep replacing each other (a polymorphic site) backs off exponentially: after the n-th such
+ * fill, the next 2**n (at most 4096) misses go straight to the generic path.
  * One kind is not guarded by a type version (`version` stays 0):
  *   CPJIT_ATTR_MODULE:  (LOAD_ATTR, LOAD_METHOD) `descr` is the module object (compared by
  *                       identity only) whose md_dict had ma_version_tag `dict_version` when it
@@ -75,6 +78,8 @@ typedef struct {
     uint32_t version;
     uint16_t index;
     uint8_t kind;
+    uint8_t refills;            /* fill attempts that failed or replaced a valid entry */
+    uint32_t cooldown;          /* generic lookups left before the next fill attempt */
     Py_ssize_t nentries;
     PyObject *descr;
     PyObject *value;

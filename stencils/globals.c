@@ -1,36 +1,34 @@
-/* globals.c: LOAD_GLOBAL, with a per-instruction cache keyed by the dict versions. */
+/* globals.c: LOAD_GLOBAL, with a per-instruction cache like 3.11's LOAD_GLOBAL_MODULE and
+ * LOAD_GLOBAL_BUILTIN: keyed by the dicts' *keys* versions, so rebinding an existing global
+ * (`global counter; counter += 1`) does not invalidate every cached global of the module. */
 #include "stencil.h"
-
-/* JIT_CACHE layout for LOAD_GLOBAL. Any change to either dict changes its ma_version_tag, so a
- * hit means both dicts are exactly as they were when `value` (borrowed from one of them) was
- * found. */
-typedef struct {
-    uint64_t globals_version;
-    uint64_t builtins_version;
-    PyObject *value;
-} GlobalCache;
 
 STENCIL(LOAD_GLOBAL)
 {
-    GlobalCache *cache = (GlobalCache *)JIT_CACHE;
+    CpjitGlobalCache *cache = (CpjitGlobalCache *)JIT_CACHE;
     PyDictObject *globals = (PyDictObject *)GLOBALS();
-    PyDictObject *builtins = (PyDictObject *)BUILTINS();
-    PyObject *v = cache->value;
-    if (v != NULL && PyDict_CheckExact(globals) && PyDict_CheckExact(builtins)
-        && globals->ma_version_tag == cache->globals_version
-        && builtins->ma_version_tag == cache->builtins_version) {
+    PyObject *v = NULL;
+    if (cache->globals_version != 0 && PyDict_CheckExact(globals)
+        && globals->ma_keys->dk_version == cache->globals_version) {
+        if (cache->builtins_version == 0) {
+            v = DK_UNICODE_ENTRIES(globals->ma_keys)[cache->index].me_value;
+        }
+        else {
+            PyDictObject *builtins = (PyDictObject *)BUILTINS();
+            if (PyDict_CheckExact(builtins)
+                && builtins->ma_keys->dk_version == cache->builtins_version) {
+                v = DK_UNICODE_ENTRIES(builtins->ma_keys)[cache->index].me_value;
+            }
+        }
+    }
+    if (v != NULL) {
         Py_INCREF(v);
     }
     else {
         SAVE_IP();
-        v = cpjit_load_global(tstate, frame, NAME_HALF);
+        v = cpjit_load_global_cached(tstate, frame, NAME_HALF, cache);
         if (v == NULL) {
             ERROR();
-        }
-        if (PyDict_CheckExact(globals) && PyDict_CheckExact(builtins)) {
-            cache->globals_version = globals->ma_version_tag;
-            cache->builtins_version = builtins->ma_version_tag;
-            cache->value = v;
         }
     }
     if (OPARG & 1) {

@@ -68,24 +68,96 @@ static void clear_frame(PyThreadState *tstate, _PyInterpreterFrame *frame)
     Py_DECREF(frame->f_code);
 }
 
+/* The most parameters a directly called function may have (the rest go the generic way). */
+#define MAX_DIRECT_PARAMS 64
+
+/* Bind the call's arguments to `code`'s parameters the way initialize_locals() would, into
+ * `slots` (borrowed references), for the cases that cannot fail: no *args/**kwargs parameters,
+ * keywords naming positional-or-keyword or keyword-only parameters exactly once (by identity:
+ * names in code objects and KW_NAMES are interned), and every missing parameter having a
+ * default. Returns 0 when it bound everything, -1 when the generic path must handle the call
+ * (including every case that raises). */
+static int bind_arguments(PyFunctionObject *func, PyCodeObject *code, PyObject *const *args,
+                          Py_ssize_t npos, PyObject *kwnames, PyObject **slots)
+{
+    int argcount = code->co_argcount;
+    int total = argcount + code->co_kwonlyargcount;
+    if (npos > argcount || total > MAX_DIRECT_PARAMS) {
+        return -1;
+    }
+    for (int i = 0; i < total; i++) {
+        slots[i] = i < npos ? args[i] : NULL;
+    }
+    if (kwnames != NULL) {
+        Py_ssize_t nkw = PyTuple_GET_SIZE(kwnames);
+        PyObject *names = code->co_localsplusnames;
+        for (Py_ssize_t k = 0; k < nkw; k++) {
+            PyObject *key = PyTuple_GET_ITEM(kwnames, k);
+            int found = -1;
+            for (int i = code->co_posonlyargcount; i < total; i++) {
+                if (PyTuple_GET_ITEM(names, i) == key) {
+                    found = i;
+                    break;
+                }
+            }
+            if (found < 0 || slots[found] != NULL) {
+                return -1;
+            }
+            slots[found] = args[npos + k];
+        }
+    }
+    if (npos < argcount) {
+        PyObject *defaults = func->func_defaults;
+        Py_ssize_t ndefs = defaults ? PyTuple_GET_SIZE(defaults) : 0;
+        int first_default = argcount - (int)ndefs;
+        for (int i = (int)npos; i < argcount; i++) {
+            if (slots[i] == NULL) {
+                if (i < first_default) {
+                    return -1;
+                }
+                slots[i] = PyTuple_GET_ITEM(defaults, i - first_default);
+            }
+        }
+    }
+    for (int i = argcount; i < total; i++) {
+        if (slots[i] == NULL) {
+            PyObject *kwdefs = func->func_kwdefaults;
+            PyObject *def = NULL;
+            if (kwdefs != NULL && PyDict_CheckExact(kwdefs)) {
+                def = PyDict_GetItemWithError(kwdefs, PyTuple_GET_ITEM(code->co_localsplusnames, i));
+                if (def == NULL && PyErr_Occurred()) {
+                    PyErr_Clear();
+                }
+            }
+            if (def == NULL) {
+                return -1;
+            }
+            slots[i] = def;
+        }
+    }
+    return 0;
+}
+
 PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const *args,
                      Py_ssize_t nargs, PyObject *kwnames)
 {
-    if (Py_TYPE(callable) != &PyFunction_Type || kwnames != NULL || tstate->cframe->use_tracing
+    if (Py_TYPE(callable) != &PyFunction_Type || tstate->cframe->use_tracing
         || !cpjit_rt_hook_active()) {
         goto generic;
     }
     PyFunctionObject *func = (PyFunctionObject *)callable;
     PyCodeObject *code = (PyCodeObject *)func->func_code;
-    if (code->co_argcount != nargs
-        || (code->co_flags & (CO_VARARGS | CO_VARKEYWORDS | CO_GENERATOR | CO_COROUTINE
-                              | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE))
-        || code->co_kwonlyargcount != 0) {
+    if (code->co_flags & (CO_VARARGS | CO_VARKEYWORDS | CO_GENERATOR | CO_COROUTINE
+                          | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE)) {
         goto generic;
     }
     CpjitCodeState *st = cpjit_rt_state_for(code, 0);
     if (st == NULL || st->state != CPJIT_COMPILED) {
         goto generic; /* the hook counts and compiles it */
+    }
+    PyObject *slots[MAX_DIRECT_PARAMS];
+    if (bind_arguments(func, code, args, nargs, kwnames, slots) < 0) {
+        goto generic;
     }
     /* _PyThreadState_BumpFramePointer's fast path only: the slow one is not exported. */
     PyObject **base = tstate->datastack_top;
@@ -98,10 +170,11 @@ PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const 
     _PyInterpreterFrame *frame = (_PyInterpreterFrame *)base;
     Py_INCREF(func);
     _PyFrame_InitializeSpecials(frame, func, NULL, code->co_nlocalsplus);
-    for (Py_ssize_t i = 0; i < nargs; i++) {
-        frame->localsplus[i] = Py_NewRef(args[i]);
+    int total = code->co_argcount + code->co_kwonlyargcount;
+    for (int i = 0; i < total; i++) {
+        frame->localsplus[i] = Py_NewRef(slots[i]);
     }
-    for (int i = (int)nargs; i < code->co_nlocalsplus; i++) {
+    for (int i = total; i < code->co_nlocalsplus; i++) {
         frame->localsplus[i] = NULL;
     }
     PyObject *res = cpjit_rt_run_new_frame(tstate, frame, st);

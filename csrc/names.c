@@ -543,6 +543,29 @@ static void fill_slot_cache(PyObject *owner, PyObject *name, int store, CpjitAtt
     cache->version = tp->tp_version_tag;
 }
 
+/* An instance whose inline values became a real dict (LOAD_ATTR_WITH_HINT). */
+static void fill_hint_cache(PyObject *owner, PyObject *name, CpjitAttrCache *cache)
+{
+    PyTypeObject *tp = Py_TYPE(owner);
+    PyObject *descr;
+    if (!PyUnicode_CheckExact(name) || !(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
+        || *_PyObject_ValuesPointer(owner) != NULL || !instance_may_shadow(tp, name, 0, &descr)
+        || !has_version(tp)) {
+        return;
+    }
+    PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
+    if (dict == NULL || !PyDict_CheckExact(dict)) {
+        return;
+    }
+    Py_ssize_t index = shared_keys_index(dict->ma_keys, name);
+    if (index < 0 || index != (uint16_t)index || cpjit_dict_hint_value(dict, index, name) == NULL) {
+        return;
+    }
+    cache->kind = CPJIT_ATTR_HINT;
+    cache->index = (uint16_t)index;
+    cache->version = tp->tp_version_tag;
+}
+
 /* An attribute of a plain module, looked up in its dict (what LOAD_ATTR_MODULE handles). */
 static void fill_module_cache(PyObject *owner, PyObject *name, CpjitAttrCache *cache)
 {
@@ -607,6 +630,9 @@ static void fill_attr_cache_now(PyObject *owner, PyObject *name, int store, Cpji
     fill_values_cache(owner, name, store, cache);
     if (cache->kind == CPJIT_ATTR_NONE) {
         fill_slot_cache(owner, name, store, cache);
+    }
+    if (cache->kind == CPJIT_ATTR_NONE && !store) {
+        fill_hint_cache(owner, name, cache);
     }
 }
 

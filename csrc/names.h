@@ -11,6 +11,7 @@
 #include "cpjit_rt.h"
 #include "internal/pycore_dict.h"
 #include "internal/pycore_moduleobject.h"
+#include "internal/pycore_object.h"
 
 /* LOAD_NAME: frame locals, then globals, then builtins. */
 PyObject *cpjit_load_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name);
@@ -61,6 +62,10 @@ PyObject *cpjit_ex_callargs(PyThreadState *tstate, PyObject *func, PyObject *cal
  * Filling costs a type lookup and a scan of the shared keys, so a site whose fills keep failing
  * or keep replacing each other (a polymorphic site) backs off exponentially: after the n-th such
  * fill, the next 2**n (at most 4096) misses go straight to the generic path.
+ *   CPJIT_ATTR_HINT:    (LOAD_ATTR) the instance's values were turned into a real dict; the
+ *                       name was entry `index` of that dict's keys (LOAD_ATTR_WITH_HINT).
+ *                       The entry is re-checked on every use, so the hint may go stale but
+ *                       never wrong.
  * One kind is not guarded by a type version (`version` stays 0):
  *   CPJIT_ATTR_MODULE:  (LOAD_ATTR, LOAD_METHOD) `descr` is the module object (compared by
  *                       identity only) whose md_dict had ma_version_tag `dict_version` when it
@@ -73,6 +78,7 @@ enum {
     CPJIT_METHOD_NO_DICT,
     CPJIT_ATTR_SLOT,
     CPJIT_ATTR_MODULE,
+    CPJIT_ATTR_HINT,
 };
 typedef struct {
     uint32_t version;
@@ -86,6 +92,42 @@ typedef struct {
     uint64_t dict_version;
 } CpjitAttrCache;
 _Static_assert(sizeof(CpjitAttrCache) <= 64, "attribute cache must fit in JIT_CACHE");
+
+/* The value at entry `hint` of `dict` if that entry holds `name`, else NULL (borrowed). */
+static inline __attribute__((always_inline)) PyObject *
+cpjit_dict_hint_value(PyDictObject *dict, Py_ssize_t hint, PyObject *name)
+{
+    PyDictKeysObject *keys = dict->ma_keys;
+    if (hint >= keys->dk_nentries || !DK_IS_UNICODE(keys)) {
+        return NULL;
+    }
+    PyDictUnicodeEntry *ep = DK_UNICODE_ENTRIES(keys) + hint;
+    if (ep->me_key != name) {
+        return NULL;
+    }
+    return dict->ma_values != NULL ? dict->ma_values->values[hint] : ep->me_value;
+}
+
+/* LOAD_ATTR's cached lookup for the type-version-guarded kinds: a borrowed value or NULL. */
+static inline __attribute__((always_inline)) PyObject *
+cpjit_attr_cached_load(CpjitAttrCache *cache, PyObject *owner, PyObject *name)
+{
+    if (Py_TYPE(owner)->tp_version_tag != cache->version || cache->version == 0) {
+        return NULL;
+    }
+    if (cache->kind == CPJIT_ATTR_VALUES) {
+        PyDictValues *values = *_PyObject_ValuesPointer(owner);
+        return values != NULL ? values->values[cache->index] : NULL;
+    }
+    if (cache->kind == CPJIT_ATTR_SLOT) {
+        return *(PyObject **)((char *)owner + cache->index);
+    }
+    if (cache->kind == CPJIT_ATTR_HINT) {
+        PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
+        return dict != NULL ? cpjit_dict_hint_value(dict, cache->index, name) : NULL;
+    }
+    return NULL;
+}
 
 /* Module attribute fast path (CPJIT_ATTR_MODULE): a borrowed value, or NULL on a miss. */
 static inline __attribute__((always_inline)) PyObject *

@@ -17,23 +17,11 @@ STENCIL(LOAD_ATTR)
     PyObject *owner = TOP();
     CpjitAttrCache *cache = ATTR_CACHE;
     PyObject *res;
-    if (Py_TYPE(owner)->tp_version_tag == cache->version && cache->version != 0) {
-        if (cache->kind == CPJIT_ATTR_VALUES) {
-            PyDictValues *values = *_PyObject_ValuesPointer(owner);
-            res = values != NULL ? values->values[cache->index] : NULL;
-        }
-        else {
-            res = *(PyObject **)((char *)owner + cache->index); /* CPJIT_ATTR_SLOT */
-        }
-        if (res != NULL) {
-            Py_INCREF(res);
-            SET_TOP(res);
-            SAVE_IP();
-            Py_DECREF(owner);
-            CONTINUE();
-        }
+    res = cpjit_attr_cached_load(cache, owner, NAME);
+    if (res == NULL) {
+        res = cpjit_module_attr_cached(cache, owner);
     }
-    else if ((res = cpjit_module_attr_cached(cache, owner)) != NULL) {
+    if (res != NULL) {
         Py_INCREF(res);
         SET_TOP(res);
         SAVE_IP();

@@ -561,7 +561,8 @@ static void fill_hint_cache(PyObject *owner, PyObject *name, CpjitAttrCache *cac
     if (index < 0 || index != (uint16_t)index || cpjit_dict_hint_value(dict, index, name) == NULL) {
         return;
     }
-    cache->kind = CPJIT_ATTR_HINT;
+    cache->kind = dict->ma_keys == ((PyHeapTypeObject *)tp)->ht_cached_keys ? CPJIT_ATTR_HINT
+                                                                             : CPJIT_ATTR_DICT_HINT;
     cache->index = (uint16_t)index;
     cache->version = tp->tp_version_tag;
 }

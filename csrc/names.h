@@ -62,10 +62,13 @@ PyObject *cpjit_ex_callargs(PyThreadState *tstate, PyObject *func, PyObject *cal
  * Filling costs a type lookup and a scan of the shared keys, so a site whose fills keep failing
  * or keep replacing each other (a polymorphic site) backs off exponentially: after the n-th such
  * fill, the next 2**n (at most 4096) misses go straight to the generic path.
- *   CPJIT_ATTR_HINT:    (LOAD_ATTR) the instance's values were turned into a real dict; the
- *                       name was entry `index` of that dict's keys (LOAD_ATTR_WITH_HINT).
- *                       The entry is re-checked on every use, so the hint may go stale but
- *                       never wrong.
+ *   CPJIT_ATTR_HINT:    (LOAD_ATTR) the instance's values were turned into a real dict that
+ *                       still shares the class's keys; the name is entry `index` of them.
+ *                       Served from inline values or such a dict, like CPJIT_ATTR_VALUES.
+ *   CPJIT_ATTR_DICT_HINT: (LOAD_ATTR) the name was entry `index` of an instance's own
+ *                       (combined) dict; only other dicts are checked against the hint.
+ *                       Dict entries are re-checked on every use (key identity), so a hint may
+ *                       go stale but never wrong (LOAD_ATTR_WITH_HINT).
  * One kind is not guarded by a type version (`version` stays 0):
  *   CPJIT_ATTR_MODULE:  (LOAD_ATTR, LOAD_METHOD) `descr` is the module object (compared by
  *                       identity only) whose md_dict had ma_version_tag `dict_version` when it
@@ -79,6 +82,7 @@ enum {
     CPJIT_ATTR_SLOT,
     CPJIT_ATTR_MODULE,
     CPJIT_ATTR_HINT,
+    CPJIT_ATTR_DICT_HINT,
 };
 typedef struct {
     uint32_t version;
@@ -115,16 +119,22 @@ cpjit_attr_cached_load(CpjitAttrCache *cache, PyObject *owner, PyObject *name)
     if (Py_TYPE(owner)->tp_version_tag != cache->version || cache->version == 0) {
         return NULL;
     }
-    if (cache->kind == CPJIT_ATTR_VALUES) {
+    if (cache->kind == CPJIT_ATTR_VALUES || cache->kind == CPJIT_ATTR_HINT) {
+        /* Instances of one class may hold their attributes inline or in a real dict (made
+         * from the inline values, so the same entry index): serve both. */
         PyDictValues *values = *_PyObject_ValuesPointer(owner);
-        return values != NULL ? values->values[cache->index] : NULL;
+        if (values != NULL) {
+            return values->values[cache->index];
+        }
+        PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
+        return dict != NULL ? cpjit_dict_hint_value(dict, cache->index, name) : NULL;
+    }
+    if (cache->kind == CPJIT_ATTR_DICT_HINT) {
+        PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
+        return dict != NULL ? cpjit_dict_hint_value(dict, cache->index, name) : NULL;
     }
     if (cache->kind == CPJIT_ATTR_SLOT) {
         return *(PyObject **)((char *)owner + cache->index);
-    }
-    if (cache->kind == CPJIT_ATTR_HINT) {
-        PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
-        return dict != NULL ? cpjit_dict_hint_value(dict, cache->index, name) : NULL;
     }
     return NULL;
 }

@@ -76,3 +76,32 @@ def test_math_functions_through_module_attribute():
             return round(s, 6)
         result = f(1000)
     """)
+
+
+def test_attribute_site_sees_inline_and_dict_backed_instances():
+    check("""
+        class C:
+            def __init__(self, a, b):
+                self.a = a
+                self.b = b
+        def get(o):
+            return o.a, o.b
+        plain = C(1, 2)
+        with_dict = C(3, 4)
+        with_dict.__dict__          # turns its inline values into a real dict
+        combined = C(5, 6)
+        vars(combined)['zz' + str(1)] = 0
+        del combined.a              # a combined dict with a different layout
+        combined.a = 7
+        out = []
+        for o in [plain, with_dict, combined, plain, with_dict, combined] * 3:
+            out.append(get(o))
+        with_dict.__dict__['a'] = 'changed'
+        out.append(get(with_dict))
+        del with_dict.b
+        try:
+            get(with_dict)
+        except AttributeError as e:
+            out.append(str(e))
+        result = out
+    """)

@@ -693,10 +693,13 @@ static void fill_method_cache(PyObject *obj, PyObject *name, int found, PyObject
         return;
     }
     if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
-        if (*_PyObject_ValuesPointer(obj) == NULL) {
-            return; /* materialised __dict__: not worth caching */
-        }
         PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+        if (*_PyObject_ValuesPointer(obj) == NULL) {
+            PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
+            if (dict == NULL || dict->ma_keys != keys) {
+                return; /* an instance dict of its own: the name could be in it */
+            }
+        }
         if (keys == NULL || shared_keys_index(keys, name) >= 0) {
             return;
         }

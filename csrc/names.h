@@ -139,6 +139,23 @@ cpjit_attr_cached_load(CpjitAttrCache *cache, PyObject *owner, PyObject *name)
     return NULL;
 }
 
+/* CPJIT_METHOD_VALUES's guard (type version already checked): the instance keeps its
+ * attributes inline or in a dict sharing the class's keys, and those keys still lack the name
+ * (they only grow, so an unchanged count means unchanged). */
+static inline __attribute__((always_inline)) int
+cpjit_method_not_shadowed(CpjitAttrCache *cache, PyObject *obj)
+{
+    PyDictKeysObject *keys = ((PyHeapTypeObject *)Py_TYPE(obj))->ht_cached_keys;
+    if (keys->dk_nentries != cache->nentries) {
+        return 0;
+    }
+    if (*_PyObject_ValuesPointer(obj) != NULL) {
+        return 1;
+    }
+    PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
+    return dict != NULL && dict->ma_keys == keys;
+}
+
 /* Module attribute fast path (CPJIT_ATTR_MODULE): a borrowed value, or NULL on a miss. */
 static inline __attribute__((always_inline)) PyObject *
 cpjit_module_attr_cached(CpjitAttrCache *cache, PyObject *owner)

@@ -109,9 +109,7 @@ STENCIL(LOAD_METHOD)
         CONTINUE();
     }
     if (tp->tp_version_tag == cache->version && cache->version != 0) {
-        if (cache->kind == CPJIT_METHOD_NO_DICT
-            || (*_PyObject_ValuesPointer(obj) != NULL
-                && ((PyHeapTypeObject *)tp)->ht_cached_keys->dk_nentries == cache->nentries)) {
+        if (cache->kind == CPJIT_METHOD_NO_DICT || cpjit_method_not_shadowed(cache, obj)) {
             PyObject *meth = cache->descr;
             Py_INCREF(meth);
             SET_TOP(meth);

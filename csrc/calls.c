@@ -155,9 +155,13 @@ PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const 
     if (st == NULL || st->state != CPJIT_COMPILED) {
         goto generic; /* the hook counts and compiles it */
     }
+    PyObject *const *bound = args;
     PyObject *slots[MAX_DIRECT_PARAMS];
-    if (bind_arguments(func, code, args, nargs, kwnames, slots) < 0) {
-        goto generic;
+    if (kwnames != NULL || nargs != code->co_argcount || code->co_kwonlyargcount != 0) {
+        if (bind_arguments(func, code, args, nargs, kwnames, slots) < 0) {
+            goto generic;
+        }
+        bound = slots;
     }
     /* _PyThreadState_BumpFramePointer's fast path only: the slow one is not exported. */
     PyObject **base = tstate->datastack_top;
@@ -172,7 +176,7 @@ PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const 
     _PyFrame_InitializeSpecials(frame, func, NULL, code->co_nlocalsplus);
     int total = code->co_argcount + code->co_kwonlyargcount;
     for (int i = 0; i < total; i++) {
-        frame->localsplus[i] = Py_NewRef(slots[i]);
+        frame->localsplus[i] = Py_NewRef(bound[i]);
     }
     for (int i = total; i < code->co_nlocalsplus; i++) {
         frame->localsplus[i] = NULL;

@@ -23,6 +23,15 @@ static uint32_t threshold = 0;
 static int installed = 0;
 static _PyFrameEvalFunction previous_eval = NULL;
 
+/* The layout of co_extra in CPython 3.11 (Objects/codeobject.c keeps it private). It is read
+ * directly on the hot path, every call, only after cpjit_rt_init has checked on a real code
+ * object that reading it this way finds what _PyCode_SetExtra stored. */
+typedef struct {
+    Py_ssize_t ce_size;
+    void *ce_extras[1];
+} CodeExtraLayout;
+static int direct_extra_ok = 0;
+
 static void free_state(void *ptr)
 {
     CpjitCodeState *st = (CpjitCodeState *)ptr;
@@ -47,6 +56,23 @@ int cpjit_rt_init(void)
         }
         return -1;
     }
+    /* Check the private co_extra layout on a scratch code object before trusting it. */
+    PyCodeObject *probe = PyCode_NewEmpty("cpjit", "probe", 1);
+    if (probe == NULL) {
+        return -1;
+    }
+    /* A real (empty) state: the probe's death frees it through free_state. */
+    CpjitCodeState *marker = PyMem_RawCalloc(1, sizeof(CpjitCodeState));
+    if (marker != NULL && _PyCode_SetExtra((PyObject *)probe, extra_index, marker) == 0) {
+        CodeExtraLayout *extra = (CodeExtraLayout *)probe->co_extra;
+        direct_extra_ok = extra != NULL && extra_index < extra->ce_size
+                          && extra->ce_extras[extra_index] == marker;
+    }
+    else {
+        PyMem_RawFree(marker);
+        PyErr_Clear();
+    }
+    Py_DECREF(probe);
     return 0;
 }
 
@@ -56,8 +82,16 @@ uint32_t cpjit_rt_get_threshold(void) { return threshold; }
 CpjitCodeState *cpjit_rt_state_for(PyCodeObject *code, int create)
 {
     void *found = NULL;
-    if (code->co_extra != NULL && _PyCode_GetExtra((PyObject *)code, extra_index, &found) == 0
-        && found != NULL) {
+    CodeExtraLayout *extra = (CodeExtraLayout *)code->co_extra;
+    if (direct_extra_ok) {
+        if (extra != NULL && extra_index < extra->ce_size) {
+            found = extra->ce_extras[extra_index];
+        }
+    }
+    else if (extra != NULL) {
+        (void)_PyCode_GetExtra((PyObject *)code, extra_index, &found);
+    }
+    if (found != NULL) {
         return (CpjitCodeState *)found;
     }
     if (!create) {

@@ -2,6 +2,9 @@
 
 CPJIT=1 (or any value but 0/empty) enables the JIT in this interpreter and, because the
 environment is inherited, in its subprocesses and multiprocessing workers too.
+
+CPJIT_STATS_FILE=PATH additionally writes cpjit.stats() as JSON to PATH.<pid> when the process
+exits, so that benchmark runners can collect what happened in worker processes.
 """
 import os
 import sys
@@ -17,3 +20,21 @@ def autoload():
         cpjit.enable()
     except Exception as exc:  # never stop the interpreter from starting
         print(f"cpjit: not enabled: {exc}", file=sys.stderr)
+        return
+    path = os.environ.get("CPJIT_STATS_FILE")
+    if path:
+        import atexit
+
+        atexit.register(_write_stats, f"{path}.{os.getpid()}")
+
+
+def _write_stats(path):
+    import json
+
+    import cpjit
+
+    try:
+        with open(path, "w") as f:
+            json.dump(cpjit.stats(), f, default=repr)
+    except OSError as exc:
+        print(f"cpjit: cannot write stats to {path}: {exc}", file=sys.stderr)

@@ -97,3 +97,15 @@ def test_bad_threshold_is_reported_not_fatal(tmp_path):
     assert r.returncode == 0
     assert r.stdout == "False\n"
     assert "CPJIT_THRESHOLD" in r.stderr
+
+
+def test_stats_file_is_written_at_exit(tmp_path):
+    env = {"PYTHONUSERBASE": userbase_with_pth(tmp_path), "CPJIT": "1",
+           "CPJIT_STATS_FILE": str(tmp_path / "stats")}
+    r = run(["-c", "def f(x):\n    return x + 1\nprint(f(1))"], env)
+    assert r.returncode == 0, r.stderr
+    files = list(tmp_path.glob("stats.*"))
+    assert len(files) == 1
+    import json
+    stats = json.loads(files[0].read_text())
+    assert stats["frames_native"] >= 1 and stats["compiled"] >= 1

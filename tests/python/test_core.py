@@ -155,3 +155,21 @@ def test_print_output():
                 print(i, i * i)
         f(5)
     """)
+
+
+def test_float_temporaries_are_reused_without_changing_variables():
+    check("""
+        def f(x, y):
+            a = x * 3.0 - x          # temporary (x*3.0) reused, x untouched
+            b = (x + y) / (y - x)    # both temporaries
+            c = x / y
+            d = x - x                # same object on both sides
+            lst = [x, y]
+            e = lst[0] * lst[1] + 1.0
+            try:
+                z = x / 0.0
+            except ZeroDivisionError as err:
+                z = str(err)
+            return x, y, a, b, c, d, e, lst, z
+        result = [f(2.0, 5.0), f(-1.5, 0.25)]
+    """)

@@ -45,6 +45,43 @@ static inline __attribute__((always_inline)) int64_t medium_value(PyObject *o)
         CONTINUE();                                                                            \
     } while (0)
 
+/* Replace two medium int operands by `value` (int64, computed exactly). When the result needs
+ * one digit and is not one of the cached small ints (whose identity code may observe), a
+ * temporary operand is reused in place, as FLOAT_RESULT does for floats. */
+#define INT_RESULT(LHS, RHS, VALUE)                                                            \
+    do {                                                                                       \
+        int64_t value_ = (VALUE);                                                              \
+        uint64_t mag_ = value_ < 0 ? (uint64_t)0 - (uint64_t)value_ : (uint64_t)value_;       \
+        PyObject *reuse_ = NULL;                                                               \
+        if (mag_ < ((uint64_t)1 << PyLong_SHIFT)                                               \
+            && (value_ < -_PY_NSMALLNEGINTS || value_ >= _PY_NSMALLPOSINTS)) {                 \
+            if (Py_REFCNT(LHS) == 1) {                                                         \
+                reuse_ = (LHS);                                                                \
+            }                                                                                  \
+            else if (Py_REFCNT(RHS) == 1) {                                                    \
+                reuse_ = (RHS);                                                                \
+            }                                                                                  \
+        }                                                                                      \
+        STACK_SHRINK(1);                                                                       \
+        if (reuse_ != NULL) {                                                                  \
+            Py_SET_SIZE(reuse_, value_ < 0 ? -1 : 1);                                          \
+            ((PyLongObject *)reuse_)->ob_digit[0] = (digit)mag_;                               \
+            SET_TOP(reuse_);                                                                   \
+            Py_DECREF(reuse_ == (LHS) ? (RHS) : (LHS));                                        \
+            CONTINUE();                                                                        \
+        }                                                                                      \
+        PyObject *res_ = PyLong_FromLongLong(value_);                                          \
+        if (res_ == NULL) {                                                                    \
+            STACK_GROW(1);                                                                     \
+            SAVE_IP();                                                                         \
+            ERROR();                                                                           \
+        }                                                                                      \
+        SET_TOP(res_);                                                                         \
+        Py_DECREF(LHS);                                                                        \
+        Py_DECREF(RHS);                                                                        \
+        CONTINUE();                                                                            \
+    } while (0)
+
 /* Fast paths for the operators the interpreter specialises: small int and float arithmetic
  * computed inline. They produce exactly what the generic operator would. */
 #define FAST_INT_FLOAT(OPER, SLOT)                                                             \
@@ -53,8 +90,7 @@ static inline __attribute__((always_inline)) int64_t medium_value(PyObject *o)
         PyObject *res_ = NULL;                                                                 \
         int fast_ = 0;                                                                         \
         if (is_medium(lhs_) && is_medium(rhs_)) {                                              \
-            fast_ = 1;                                                                         \
-            res_ = PyLong_FromLongLong(medium_value(lhs_) OPER medium_value(rhs_));            \
+            INT_RESULT(lhs_, rhs_, medium_value(lhs_) OPER medium_value(rhs_));                \
         }                                                                                      \
         else if (PyFloat_CheckExact(lhs_) && PyFloat_CheckExact(rhs_)) {                       \
             FLOAT_RESULT(lhs_, rhs_, PyFloat_AS_DOUBLE(lhs_) OPER PyFloat_AS_DOUBLE(rhs_));    \

@@ -173,3 +173,18 @@ def test_float_temporaries_are_reused_without_changing_variables():
             return x, y, a, b, c, d, e, lst, z
         result = [f(2.0, 5.0), f(-1.5, 0.25)]
     """)
+
+
+def test_int_temporaries_are_reused_without_changing_variables():
+    check("""
+        def f(n):
+            out = []
+            k = 1000
+            for i in range(n):
+                t = (i * 7 + k) - (i - 300)   # temporaries, some reused in place
+                out.append((i, t, k, i * i - 1, -i * 3, (i + 1000) - 1000))
+            big = (1 << 29) + n
+            out.append((big + big, big * 3 - big, 5 - 5, 300 - 44, -6 + 1))
+            return out
+        result = f(50)
+    """)

@@ -16,6 +16,8 @@
 
 #include <string.h>
 
+/* Whether this thread's C stack is nearly exhausted (runtime.c). */
+int cpjit_rt_c_stack_low(void);
 /* Enter `frame` natively at its first instruction (runtime.c). */
 PyObject *cpjit_rt_run_new_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                  CpjitCodeState *st);
@@ -72,7 +74,7 @@ static void clear_frame(PyThreadState *tstate, _PyInterpreterFrame *frame)
 #define MAX_DIRECT_PARAMS 64
 
 /* Bind the call's arguments to `code`'s parameters the way initialize_locals() would, into
- * `slots` (borrowed references), for the cases that cannot fail: no *args/**kwargs parameters,
+ * `slots` (borrowed references), for the cases that cannot fail: no varargs or varkeywords parameters,
  * keywords naming positional-or-keyword or keyword-only parameters exactly once (by identity:
  * names in code objects and KW_NAMES are interned), and every missing parameter having a
  * default. Returns 0 when it bound everything, -1 when the generic path must handle the call
@@ -155,14 +157,6 @@ PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const 
     if (st == NULL || st->state != CPJIT_COMPILED) {
         goto generic; /* the hook counts and compiles it */
     }
-    PyObject *const *bound = args;
-    PyObject *slots[MAX_DIRECT_PARAMS];
-    if (kwnames != NULL || nargs != code->co_argcount || code->co_kwonlyargcount != 0) {
-        if (bind_arguments(func, code, args, nargs, kwnames, slots) < 0) {
-            goto generic;
-        }
-        bound = slots;
-    }
     /* _PyThreadState_BumpFramePointer's fast path only: the slow one is not exported. */
     PyObject **base = tstate->datastack_top;
     size_t size = code->co_nlocalsplus + code->co_stacksize + FRAME_SPECIALS_SIZE;
@@ -170,14 +164,26 @@ PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const 
         || base == &tstate->datastack_chunk->data[0]) {
         goto generic;
     }
-    tstate->datastack_top = base + size;
     _PyInterpreterFrame *frame = (_PyInterpreterFrame *)base;
+    int total = code->co_argcount + code->co_kwonlyargcount;
+    /* Bind into the (not yet pushed) frame's slots: borrowed first, owned once it is certain. */
+    if (kwnames == NULL && nargs == code->co_argcount && code->co_kwonlyargcount == 0) {
+        for (int i = 0; i < total; i++) {
+            frame->localsplus[i] = args[i];
+        }
+    }
+    else if (bind_arguments(func, code, args, nargs, kwnames, frame->localsplus) < 0) {
+        goto generic;
+    }
+    if (cpjit_rt_c_stack_low()) {
+        goto generic; /* the generic path raises RecursionError at the hook */
+    }
+    tstate->datastack_top = base + size;
+    for (int i = 0; i < total; i++) {
+        Py_INCREF(frame->localsplus[i]);
+    }
     Py_INCREF(func);
     _PyFrame_InitializeSpecials(frame, func, NULL, code->co_nlocalsplus);
-    int total = code->co_argcount + code->co_kwonlyargcount;
-    for (int i = 0; i < total; i++) {
-        frame->localsplus[i] = Py_NewRef(bound[i]);
-    }
     for (int i = total; i < code->co_nlocalsplus; i++) {
         frame->localsplus[i] = NULL;
     }

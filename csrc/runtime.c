@@ -6,7 +6,10 @@
  * work native code does at function entry and backward jumps. Leaves compiling to Rust and opcode
  * semantics to stencils.
  */
+#define _GNU_SOURCE 1
 #include "cpjit_rt.h"
+
+#include <pthread.h>
 
 #include "internal/pycore_atomic.h"
 #include "internal/pycore_code.h"
@@ -21,6 +24,7 @@ CpjitStats cpjit_stats;
 static Py_ssize_t extra_index = -1;
 static uint32_t threshold = 0;
 static int installed = 0;
+static int unhooked = 0; /* frames running with the hook taken out (see run_unhooked) */
 static _PyFrameEvalFunction previous_eval = NULL;
 
 /* The layout of co_extra in CPython 3.11 (Objects/codeobject.c keeps it private). It is read
@@ -120,6 +124,39 @@ void cpjit_rt_code_info(PyCodeObject *code, CpjitCodeInfo *out)
     out->flags = code->co_flags;
 }
 
+/* C stack guard. CPython 3.11 runs Python-to-Python calls without C recursion, but with a
+ * PEP 523 hook installed every Python call is a C call, so a program that raises the recursion
+ * limit far enough could run out of C stack where plain CPython would not. Native frames are
+ * refused with RecursionError once less than CPJIT_STACK_MARGIN bytes of the thread's stack are
+ * left: an exception instead of a crash. */
+#define CPJIT_STACK_MARGIN (256 * 1024)
+static _Thread_local char *stack_floor; /* lowest usable address + margin; NULL: unknown yet */
+static _Thread_local int stack_floor_known;
+
+static void find_stack_floor(void)
+{
+    stack_floor_known = 1;
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) {
+        return;
+    }
+    if (pthread_attr_getstack(&attr, &addr, &size) == 0 && size > 2 * CPJIT_STACK_MARGIN) {
+        stack_floor = (char *)addr + CPJIT_STACK_MARGIN;
+    }
+    pthread_attr_destroy(&attr);
+}
+
+int cpjit_rt_c_stack_low(void)
+{
+    if (!stack_floor_known) {
+        find_stack_floor();
+    }
+    char here;
+    return stack_floor != NULL && &here < stack_floor;
+}
+
 /* Run `frame` natively from `target`, doing what _PyEval_EvalFrameDefault does on entry:
  * link the frame as the thread's current one and count it against the recursion limit. */
 static PyObject *run_native(PyThreadState *tstate, _PyInterpreterFrame *frame, const char *target)
@@ -130,6 +167,14 @@ static PyObject *run_native(PyThreadState *tstate, _PyInterpreterFrame *frame, c
     if (tstate->recursion_remaining-- <= 0 && _Py_CheckRecursiveCall(tstate, "")) {
         /* _Py_CheckRecursiveCall gave the count back; unlink and fail like the interpreter. */
         cframe->current_frame = frame->previous;
+        return NULL;
+    }
+    if (cpjit_rt_c_stack_low()) {
+        tstate->recursion_remaining++;
+        cframe->current_frame = frame->previous;
+        PyErr_SetString(PyExc_RecursionError,
+                        "maximum recursion depth exceeded (C stack nearly exhausted; cpjit runs "
+                        "each Python call on the C stack)");
         return NULL;
     }
     cpjit_stats.frames_native++;
@@ -159,8 +204,31 @@ static inline PyObject *interpret(PyThreadState *tstate, _PyInterpreterFrame *fr
     return _PyEval_EvalFrameDefault(tstate, frame, throwflag);
 }
 
+static PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);
+
+/* Deep recursion: the C stack is nearly used up. The interpreter runs this frame with the hook
+ * taken out, so it inlines the calls beneath it (no C recursion), as plain CPython does; the
+ * hook goes back in when the frame returns, unless someone changed the evaluator meanwhile.
+ * Other threads that get the GIL in between run interpreted until then: slower, never wrong. */
+static PyObject *run_unhooked(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
+{
+    PyInterpreterState *interp = tstate->interp;
+    _PyInterpreterState_SetEvalFrameFunc(interp, _PyEval_EvalFrameDefault);
+    unhooked++;
+    PyObject *res = interpret(tstate, frame, throwflag, CPJIT_R_DEEP_RECURSION);
+    unhooked--;
+    if (installed && _PyInterpreterState_GetEvalFrameFunc(interp) == _PyEval_EvalFrameDefault) {
+        _PyInterpreterState_SetEvalFrameFunc(interp, cpjit_eval_frame);
+    }
+    return res;
+}
+
 static PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
 {
+    if (cpjit_rt_c_stack_low()
+        && (previous_eval == NULL || previous_eval == _PyEval_EvalFrameDefault)) {
+        return run_unhooked(tstate, frame, throwflag);
+    }
     if (throwflag) {
         return interpret(tstate, frame, throwflag, CPJIT_R_THROW);
     }
@@ -209,7 +277,8 @@ int cpjit_rt_install(void)
 void cpjit_rt_uninstall(void)
 {
     PyInterpreterState *interp = PyInterpreterState_Get();
-    if (_PyInterpreterState_GetEvalFrameFunc(interp) == cpjit_eval_frame) {
+    _PyFrameEvalFunction current = _PyInterpreterState_GetEvalFrameFunc(interp);
+    if (current == cpjit_eval_frame || (unhooked > 0 && current == _PyEval_EvalFrameDefault)) {
         _PyInterpreterState_SetEvalFrameFunc(interp, previous_eval);
     }
     installed = 0;
@@ -218,7 +287,9 @@ void cpjit_rt_uninstall(void)
 int cpjit_rt_is_installed(void)
 {
     PyInterpreterState *interp = PyInterpreterState_Get();
-    return _PyInterpreterState_GetEvalFrameFunc(interp) == cpjit_eval_frame;
+    _PyFrameEvalFunction current = _PyInterpreterState_GetEvalFrameFunc(interp);
+    return current == cpjit_eval_frame
+           || (installed && unhooked > 0 && current == _PyEval_EvalFrameDefault);
 }
 
 /* Handing over an exception (throwflag=1) makes the interpreter report a 'call' event to the

@@ -35,7 +35,7 @@ struct CodeInfo {
 }
 
 /// Hand-over reasons, in `enum cpjit_reason` order.
-pub const REASONS: [&str; 8] = [
+pub const REASONS: [&str; 9] = [
     "cold",
     "compile_failed",
     "tracing",
@@ -44,6 +44,7 @@ pub const REASONS: [&str; 8] = [
     "exception",
     "tracing_midframe",
     "unsupported",
+    "deep_recursion",
 ];
 
 /// `CpjitStats` (cpjit_rt.h).

@@ -389,3 +389,26 @@ def test_dis_shows_the_native_layout():
     cpjit.dis(add, file=out)
     text = out.getvalue()
     assert "BINARY_OP__0" in text and "RETURN_VALUE" in text and "EXIT_ERROR" in text
+
+
+def test_recursion_deeper_than_the_c_stack_allows_for_native_frames():
+    # Plain CPython 3.11 runs Python-to-Python calls without C recursion, so with a raised
+    # recursion limit it goes very deep. cpjit hands the deep part to the interpreter (hook taken
+    # out) instead of overflowing the C stack.
+    code = """
+        import sys, cpjit
+        sys.setrecursionlimit(1_000_000)
+        def down(n):
+            return 0 if n == 0 else down(n - 1) + 1
+        if JIT: cpjit.enable(0)
+        print(down(150_000), cpjit.is_enabled() == JIT)
+        def again(n):
+            return 0 if n == 0 else again(n - 1) + 1
+        print(again(100))
+        if JIT: print(cpjit.stats()['frames_interpreted']['deep_recursion'] > 0)
+    """
+    plain = run_python("JIT = False\n" + textwrap.dedent(code))
+    jit = run_python("JIT = True\n" + textwrap.dedent(code))
+    assert plain.returncode == 0, plain.stderr
+    assert jit.returncode == 0, jit.stderr
+    assert jit.stdout == plain.stdout + "True\n"

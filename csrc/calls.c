@@ -153,7 +153,8 @@ PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const 
                           | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE)) {
         goto generic;
     }
-    CpjitCodeState *st = cpjit_rt_state_for(code, 0);
+    CpjitCodeState *st = cpjit_direct_extra_ok ? cpjit_state_fast(code)
+                                               : cpjit_rt_state_for(code, 0);
     if (st == NULL || st->state != CPJIT_COMPILED) {
         goto generic; /* the hook counts and compiles it */
     }

@@ -58,6 +58,26 @@ typedef struct {
 typedef PyObject *(__attribute__((preserve_none)) *cpjit_native_fn)(
     _PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate);
 
+/* The layout of co_extra in CPython 3.11 (Objects/codeobject.c keeps it private). cpjit reads it
+ * directly on the hot path only when cpjit_direct_extra_ok, which cpjit_rt_init sets after
+ * checking on a real code object that this finds what _PyCode_SetExtra stored. */
+typedef struct {
+    Py_ssize_t ce_size;
+    void *ce_extras[1];
+} CodeExtraLayout;
+extern Py_ssize_t cpjit_extra_index;
+extern int cpjit_direct_extra_ok;
+
+/* The code object's cpjit state, or NULL; only valid when cpjit_direct_extra_ok. */
+static inline CpjitCodeState *cpjit_state_fast(PyCodeObject *code)
+{
+    CodeExtraLayout *extra = (CodeExtraLayout *)code->co_extra;
+    if (extra != NULL && cpjit_extra_index < extra->ce_size) {
+        return (CpjitCodeState *)extra->ce_extras[cpjit_extra_index];
+    }
+    return NULL;
+}
+
 /* ---- implemented in Rust (src/runtime.rs) ---- */
 int cpjit_rust_compile(PyCodeObject *code, CpjitCodeState *state);
 void cpjit_rust_release(void *native);

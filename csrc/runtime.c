@@ -21,20 +21,16 @@
 
 CpjitStats cpjit_stats;
 
-static Py_ssize_t extra_index = -1;
+Py_ssize_t cpjit_extra_index = -1;
+#define extra_index cpjit_extra_index
 static uint32_t threshold = 0;
 static int installed = 0;
 static int unhooked = 0; /* frames running with the hook taken out (see run_unhooked) */
 static _PyFrameEvalFunction previous_eval = NULL;
 
-/* The layout of co_extra in CPython 3.11 (Objects/codeobject.c keeps it private). It is read
- * directly on the hot path, every call, only after cpjit_rt_init has checked on a real code
- * object that reading it this way finds what _PyCode_SetExtra stored. */
-typedef struct {
-    Py_ssize_t ce_size;
-    void *ce_extras[1];
-} CodeExtraLayout;
-static int direct_extra_ok = 0;
+/* Set by cpjit_rt_init once reading co_extra directly is known to work (see cpjit_rt.h). */
+int cpjit_direct_extra_ok = 0;
+#define direct_extra_ok cpjit_direct_extra_ok
 
 static void free_state(void *ptr)
 {
@@ -86,13 +82,10 @@ uint32_t cpjit_rt_get_threshold(void) { return threshold; }
 CpjitCodeState *cpjit_rt_state_for(PyCodeObject *code, int create)
 {
     void *found = NULL;
-    CodeExtraLayout *extra = (CodeExtraLayout *)code->co_extra;
     if (direct_extra_ok) {
-        if (extra != NULL && extra_index < extra->ce_size) {
-            found = extra->ce_extras[extra_index];
-        }
+        found = cpjit_state_fast(code);
     }
-    else if (extra != NULL) {
+    else if (code->co_extra != NULL) {
         (void)_PyCode_GetExtra((PyObject *)code, extra_index, &found);
     }
     if (found != NULL) {
@@ -130,6 +123,9 @@ void cpjit_rt_code_info(PyCodeObject *code, CpjitCodeInfo *out)
  * refused with RecursionError once less than CPJIT_STACK_MARGIN bytes of the thread's stack are
  * left: an exception instead of a crash. */
 #define CPJIT_STACK_MARGIN (256 * 1024)
+/* Python call depth below which the C stack is certainly sufficient (a native Python call uses
+ * well under 1 KiB of C stack; threads get at least 1 MiB here). */
+#define CPJIT_STACK_CHECK_DEPTH 500
 static _Thread_local char *stack_floor; /* lowest usable address + margin; NULL: unknown yet */
 static _Thread_local int stack_floor_known;
 
@@ -148,13 +144,27 @@ static void find_stack_floor(void)
     pthread_attr_destroy(&attr);
 }
 
-int cpjit_rt_c_stack_low(void)
+/* Whether less than the margin (plus `extra` bytes) of C stack is left. The hook and direct
+ * calls ask with extra room, so they divert to the interpreter before run_native's last-resort
+ * check (no extra) would have to raise. */
+static int c_stack_low(size_t extra)
 {
+    /* Only deep Python recursion uses much C stack: skip the (thread-local) check until the
+     * Python depth says it could matter. */
+    PyThreadState *tstate = _PyThreadState_GET();
+    if (tstate->recursion_limit - tstate->recursion_remaining < CPJIT_STACK_CHECK_DEPTH) {
+        return 0;
+    }
     if (!stack_floor_known) {
         find_stack_floor();
     }
     char here;
-    return stack_floor != NULL && &here < stack_floor;
+    return stack_floor != NULL && &here < stack_floor + extra;
+}
+
+int cpjit_rt_c_stack_low(void)
+{
+    return c_stack_low(64 * 1024);
 }
 
 /* Run `frame` natively from `target`, doing what _PyEval_EvalFrameDefault does on entry:
@@ -169,7 +179,7 @@ static PyObject *run_native(PyThreadState *tstate, _PyInterpreterFrame *frame, c
         cframe->current_frame = frame->previous;
         return NULL;
     }
-    if (cpjit_rt_c_stack_low()) {
+    if (c_stack_low(0)) {
         tstate->recursion_remaining++;
         cframe->current_frame = frame->previous;
         PyErr_SetString(PyExc_RecursionError,

@@ -16,8 +16,6 @@
 
 #include <string.h>
 
-/* Whether this thread's C stack is nearly exhausted (runtime.c). */
-int cpjit_rt_c_stack_low(void);
 /* Enter `frame` natively at its first instruction (runtime.c). */
 PyObject *cpjit_rt_run_new_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                  CpjitCodeState *st);
@@ -138,6 +136,14 @@ static int bind_arguments(PyFunctionObject *func, PyCodeObject *code, PyObject *
         }
     }
     return 0;
+}
+
+void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **base)
+{
+    tstate->recursion_remaining--;
+    clear_frame(tstate, frame);
+    tstate->recursion_remaining++;
+    tstate->datastack_top = base;
 }
 
 PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const *args,

@@ -11,4 +11,12 @@
 PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const *args,
                      Py_ssize_t nargs, PyObject *kwnames);
 
+/* Whether enable() is in effect (runtime.c). */
+extern int cpjit_hook_installed;
+/* Whether the thread's C stack is nearly exhausted (runtime.c; cheap below 500 Python frames). */
+int cpjit_rt_c_stack_low(void);
+/* After a directly called frame returned: clear it and pop it off the data stack (`base` is
+ * where it started), as _PyEvalFrameClearAndPop does. */
+void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **base);
+
 #endif

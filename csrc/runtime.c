@@ -24,7 +24,8 @@ CpjitStats cpjit_stats;
 Py_ssize_t cpjit_extra_index = -1;
 #define extra_index cpjit_extra_index
 static uint32_t threshold = 0;
-static int installed = 0;
+int cpjit_hook_installed = 0;
+#define installed cpjit_hook_installed
 static int unhooked = 0; /* frames running with the hook taken out (see run_unhooked) */
 static _PyFrameEvalFunction previous_eval = NULL;
 

@@ -46,6 +46,52 @@ STENCIL(CALL)
     }
     int total_args = oparg + is_meth;
     function = PEEK(total_args + 1);
+    if (kwnames == NULL && Py_TYPE(function) == &PyFunction_Type) {
+        /* CALL_PY_EXACT_ARGS, natively: push the callee's frame, move the arguments and the
+         * function reference into it, and call its native code from here. */
+        PyFunctionObject *func = (PyFunctionObject *)function;
+        PyCodeObject *code = (PyCodeObject *)func->func_code;
+        CpjitCodeState *st;
+        PyObject **base = tstate->datastack_top;
+        size_t size = code->co_nlocalsplus + code->co_stacksize + FRAME_SPECIALS_SIZE;
+        if (code->co_argcount == total_args && code->co_kwonlyargcount == 0
+            && !(code->co_flags & (CO_VARARGS | CO_VARKEYWORDS | CO_GENERATOR | CO_COROUTINE
+                                   | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE))
+            && cpjit_direct_extra_ok && cpjit_hook_installed && !tstate->cframe->use_tracing
+            && (st = cpjit_state_fast(code)) != NULL && st->state == CPJIT_COMPILED
+            && base != NULL && base + size < tstate->datastack_limit
+            && base != &tstate->datastack_chunk->data[0] && tstate->recursion_remaining > 1
+            && !cpjit_rt_c_stack_low()) {
+            _PyInterpreterFrame *callee = (_PyInterpreterFrame *)base;
+            tstate->datastack_top = base + size;
+            _PyFrame_InitializeSpecials(callee, func, NULL, code->co_nlocalsplus);
+            STACK_SHRINK(total_args);
+            for (int i = 0; i < total_args; i++) {
+                callee->localsplus[i] = stack_pointer[i];
+            }
+            for (int i = total_args; i < code->co_nlocalsplus; i++) {
+                callee->localsplus[i] = NULL;
+            }
+            STACK_SHRINK(2 - is_meth);
+            frame->prev_instr = DONE;
+            _PyFrame_SetStackPointer(frame, stack_pointer);
+            callee->previous = frame;
+            tstate->cframe->current_frame = callee;
+            tstate->recursion_remaining--;
+            cpjit_stats.frames_native++;
+            callee->stacktop = -1;
+            cpjit_native_fn entry = (cpjit_native_fn)(st->base + st->entries[0]);
+            PyObject *res = entry(callee, callee->localsplus + code->co_nlocalsplus, tstate);
+            frame->stacktop = -1;
+            cpjit_pop_frame(tstate, callee, base);
+            PUSH(res);
+            if (res == NULL) {
+                ERROR();
+            }
+            AFTER_CALL();
+            CONTINUE();
+        }
+    }
     Py_ssize_t positional_args = total_args - (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
     /* Where the interpreter would leave prev_instr: at the CALL for C callables, at its last
      * cache entry for Python functions (which it inlines). f_lasti and tracebacks agree. */

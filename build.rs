@@ -137,6 +137,9 @@ fn stencil_flags(include: &str) -> Vec<String> {
         "-fno-stack-protector",           // no __stack_chk_fail nobody resolves
         "-fno-builtin",                   // no calls to memcpy/memset nobody resolves
         "-fno-jump-tables",               // no code addresses in data
+        "-fno-vectorize",                 // argument loops are short: vector prologues only
+        "-fno-slp-vectorize",             //   make stencils bigger
+        "-fno-unroll-loops",              // the same for unrolling
         "-ffunction-sections",            // one section per stencil
         "-fno-strict-aliasing",           // CPython's own choice
         "-fomit-frame-pointer",

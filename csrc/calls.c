@@ -205,3 +205,35 @@ PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const 
 generic:
     return PyObject_Vectorcall(callable, args, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
 }
+
+PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                             PyObject **stack_pointer, int oparg, PyObject *kwnames,
+                             _Py_CODEUNIT *done)
+{
+    PyObject **slots = stack_pointer - oparg - 2;
+    int is_meth = slots[0] != NULL;
+    PyObject *function = slots[1];
+    if (!is_meth && Py_TYPE(function) == &PyMethod_Type) {
+        slots[1] = Py_NewRef(((PyMethodObject *)function)->im_self);
+        slots[0] = Py_NewRef(((PyMethodObject *)function)->im_func);
+        Py_DECREF(function);
+        is_meth = 1;
+    }
+    int total_args = oparg + is_meth;
+    function = slots[1 - is_meth];
+    PyObject **args = slots + 2 - is_meth;
+    Py_ssize_t positional = total_args - (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
+    /* Where the interpreter leaves prev_instr: at the CALL for C callables, at its last cache
+     * entry for Python functions (which it inlines). f_lasti and tracebacks agree. */
+    _Py_CODEUNIT *at_call = frame->prev_instr;
+    if (PyFunction_Check(function)) {
+        frame->prev_instr = done;
+    }
+    PyObject *res = cpjit_call(tstate, function, args, positional, kwnames);
+    frame->prev_instr = at_call;
+    Py_DECREF(function);
+    for (int i = 0; i < total_args; i++) {
+        Py_DECREF(args[i]);
+    }
+    return res;
+}

@@ -11,6 +11,14 @@
 PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const *args,
                      Py_ssize_t nargs, PyObject *kwnames);
 
+/* CALL's general case: the oparg + 2 value-stack slots below `stack_pointer` hold
+ * [NULL or method, callable or self, args...] (owned); unpack a bound method, call (directly for
+ * compiled Python functions, see cpjit_call), release every slot, return the result or NULL.
+ * `done` is the prev_instr the interpreter leaves while a Python callee runs. */
+PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                             PyObject **stack_pointer, int oparg, PyObject *kwnames,
+                             _Py_CODEUNIT *done);
+
 /* Whether enable() is in effect (runtime.c). */
 extern int cpjit_hook_installed;
 /* Whether the thread's C stack is nearly exhausted (runtime.c; cheap below 500 Python frames). */

@@ -34,18 +34,9 @@ STENCIL(CALL)
     int oparg = OPARG;
     PyObject *kwnames = KWNAMES;
     int is_meth = PEEK(oparg + 2) != NULL;
-    PyObject *function = PEEK(oparg + 1);
-    if (!is_meth && Py_TYPE(function) == &PyMethod_Type) {
-        PyObject *self = ((PyMethodObject *)function)->im_self;
-        PEEK(oparg + 1) = Py_NewRef(self);
-        PyObject *meth = ((PyMethodObject *)function)->im_func;
-        PEEK(oparg + 2) = Py_NewRef(meth);
-        SAVE_IP();
-        Py_DECREF(function);
-        is_meth = 1;
-    }
     int total_args = oparg + is_meth;
-    function = PEEK(total_args + 1);
+    PyObject *function = PEEK(total_args + 1);
+    PyObject *res;
     if (kwnames == NULL && Py_TYPE(function) == &PyFunction_Type) {
         /* CALL_PY_EXACT_ARGS, natively: push the callee's frame, move the arguments and the
          * function reference into it, and call its native code from here. */
@@ -81,31 +72,19 @@ STENCIL(CALL)
             cpjit_stats.frames_native++;
             callee->stacktop = -1;
             cpjit_native_fn entry = (cpjit_native_fn)(st->base + st->entries[0]);
-            PyObject *res = entry(callee, callee->localsplus + code->co_nlocalsplus, tstate);
+            res = entry(callee, callee->localsplus + code->co_nlocalsplus, tstate);
             frame->stacktop = -1;
             cpjit_pop_frame(tstate, callee, base);
-            PUSH(res);
-            if (res == NULL) {
-                ERROR();
-            }
-            AFTER_CALL();
-            CONTINUE();
+            goto done;
         }
     }
-    Py_ssize_t positional_args = total_args - (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
-    /* Where the interpreter would leave prev_instr: at the CALL for C callables, at its last
-     * cache entry for Python functions (which it inlines). f_lasti and tracebacks agree. */
-    frame->prev_instr = PyFunction_Check(function) ? DONE : INSTR;
-    PyObject *res = cpjit_call(tstate, function, stack_pointer - total_args, positional_args,
-                               kwnames);
+    /* Everything else, out of line: the call consumes the oparg + 2 stack slots. */
     SAVE_IP();
-    Py_DECREF(function);
-    STACK_SHRINK(total_args);
-    for (int i = 0; i < total_args; i++) {
-        Py_DECREF(stack_pointer[i]);
-    }
-    STACK_SHRINK(2 - is_meth);
+    res = cpjit_call_generic(tstate, frame, stack_pointer, oparg, kwnames, DONE);
+    STACK_SHRINK(oparg + 2);
+done:
     PUSH(res);
+    SAVE_IP();
     if (res == NULL) {
         ERROR();
     }

@@ -109,3 +109,15 @@ def test_stats_file_is_written_at_exit(tmp_path):
     import json
     stats = json.loads(files[0].read_text())
     assert stats["frames_native"] >= 1 and stats["compiled"] >= 1
+
+
+def test_type_stub_matches_the_package():
+    import ast
+
+    import cpjit
+
+    stub = ast.parse((ROOT / "python" / "cpjit" / "__init__.pyi").read_text())
+    stubbed = {n.name for n in stub.body if isinstance(n, ast.FunctionDef)}
+    assert stubbed == set(cpjit.__all__)
+    for name in stubbed:
+        assert callable(getattr(cpjit, name)), name

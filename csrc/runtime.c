@@ -99,6 +99,27 @@ CpjitCodeState *cpjit_rt_state_for(PyCodeObject *code, int create)
     if (st == NULL) {
         return NULL;
     }
+    if (direct_extra_ok && code->co_extra == NULL) {
+        /* _PyCode_SetExtra would size the array for every co_extra user registered so far, and
+         * code_dealloc calls every one of their free functions (with NULL) for every slot: users
+         * registered after cpjit would see calls for code objects they never touched (a free
+         * function written in Python can even be called while its own function dies). Sized
+         * up to our slot only, later users' slots do not exist for our code objects, as when
+         * cpjit is not loaded. code_dealloc frees the array with PyMem_Free. */
+        CodeExtraLayout *extra = PyMem_Malloc(sizeof(CodeExtraLayout)
+                                              + extra_index * sizeof(void *));
+        if (extra == NULL) {
+            PyMem_RawFree(st);
+            return NULL;
+        }
+        extra->ce_size = extra_index + 1;
+        for (Py_ssize_t i = 0; i < extra_index; i++) {
+            extra->ce_extras[i] = NULL;
+        }
+        extra->ce_extras[extra_index] = st;
+        code->co_extra = extra;
+        return st;
+    }
     if (_PyCode_SetExtra((PyObject *)code, extra_index, st) < 0) {
         PyErr_Clear();
         PyMem_RawFree(st);

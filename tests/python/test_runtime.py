@@ -412,3 +412,31 @@ def test_recursion_deeper_than_the_c_stack_allows_for_native_frames():
     assert plain.returncode == 0, plain.stderr
     assert jit.returncode == 0, jit.stderr
     assert jit.stdout == plain.stdout + "True\n"
+
+
+def test_other_co_extra_users_are_not_called_for_code_cpjit_touched():
+    # CPython calls every registered co_extra free function for every slot of a dying code
+    # object's extra array, NULL or not. cpjit must not make later users see code objects they
+    # never touched (test_code's CoExtra tests crash at exit otherwise).
+    code = """
+        import ctypes, cpjit
+        cpjit.enable(0)
+        py = ctypes.pythonapi
+        freefunc = ctypes.CFUNCTYPE(None, ctypes.c_voidp)
+        request = py._PyEval_RequestCodeExtraIndex
+        request.argtypes = (freefunc,)
+        request.restype = ctypes.c_ssize_t
+        calls = []
+        FREE = freefunc(lambda ptr: calls.append(ptr))
+        index = request(FREE)
+        def make():
+            return eval('lambda x: x + 1')
+        for i in range(50):
+            f = make()
+            f(i)
+            del f
+        print(len(calls))
+    """
+    p = run_python(code)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "0"

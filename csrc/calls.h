@@ -19,7 +19,10 @@ PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
                              PyObject **stack_pointer, int oparg, PyObject *kwnames,
                              _Py_CODEUNIT *done);
 
-/* Whether enable() is in effect (runtime.c). */
+/* The frame-eval function (runtime.c). Native code calls compiled callees directly only while
+ * it is the interpreter's current one: if something else replaced it (a profiler, a test's
+ * own PEP 523 hook), every call must go through that evaluator. */
+PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);
 extern int cpjit_hook_installed;
 /* Whether the thread's C stack is nearly exhausted (runtime.c; cheap below 500 Python frames). */
 int cpjit_rt_c_stack_low(void);

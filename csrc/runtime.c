@@ -25,6 +25,7 @@ Py_ssize_t cpjit_extra_index = -1;
 #define extra_index cpjit_extra_index
 static uint32_t threshold = 0;
 int cpjit_hook_installed = 0;
+PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);
 #define installed cpjit_hook_installed
 static int unhooked = 0; /* frames running with the hook taken out (see run_unhooked) */
 static _PyFrameEvalFunction previous_eval = NULL;
@@ -219,7 +220,8 @@ static PyObject *run_native(PyThreadState *tstate, _PyInterpreterFrame *frame, c
 
 int cpjit_rt_hook_active(void)
 {
-    return installed;
+    PyThreadState *tstate = _PyThreadState_GET();
+    return tstate->interp->eval_frame == cpjit_eval_frame;
 }
 
 /* A frame pushed by native code (calls.c) starts at its first instruction. */
@@ -236,7 +238,6 @@ static inline PyObject *interpret(PyThreadState *tstate, _PyInterpreterFrame *fr
     return _PyEval_EvalFrameDefault(tstate, frame, throwflag);
 }
 
-static PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);
 
 /* Deep recursion: the C stack is nearly used up. The interpreter runs this frame with the hook
  * taken out, so it inlines the calls beneath it (no C recursion), as plain CPython does; the
@@ -255,7 +256,7 @@ static PyObject *run_unhooked(PyThreadState *tstate, _PyInterpreterFrame *frame,
     return res;
 }
 
-static PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
+PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
 {
     if (cpjit_rt_c_stack_low()
         && (previous_eval == NULL || previous_eval == _PyEval_EvalFrameDefault)) {

@@ -48,7 +48,8 @@ STENCIL(CALL)
         if (code->co_argcount == total_args && code->co_kwonlyargcount == 0
             && !(code->co_flags & (CO_VARARGS | CO_VARKEYWORDS | CO_GENERATOR | CO_COROUTINE
                                    | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE))
-            && cpjit_direct_extra_ok && cpjit_hook_installed && !tstate->cframe->use_tracing
+            && cpjit_direct_extra_ok && tstate->interp->eval_frame == cpjit_eval_frame
+            && !tstate->cframe->use_tracing
             && (st = cpjit_state_fast(code)) != NULL && st->state == CPJIT_COMPILED
             && base != NULL && base + size < tstate->datastack_limit
             && base != &tstate->datastack_chunk->data[0] && tstate->recursion_remaining > 1

@@ -440,3 +440,30 @@ def test_other_co_extra_users_are_not_called_for_code_cpjit_touched():
     p = run_python(code)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "0"
+
+
+def test_another_frame_evaluator_installed_over_cpjit_sees_every_call():
+    import _testinternalcapi
+
+    def inner():
+        return 1
+
+    def outer():
+        return inner() + inner()
+
+    def driver(n, calls):
+        total = 0
+        for i in range(n):
+            if i == 3:
+                _testinternalcapi.set_eval_frame_record(calls)
+            total += outer()
+        return total
+
+    calls = []
+    cpjit.enable(0)
+    try:
+        assert driver(6, calls) == 12
+    finally:
+        _testinternalcapi.set_eval_frame_default()
+        cpjit.disable()
+    assert calls == ["outer", "inner", "inner"] * 3

@@ -188,3 +188,29 @@ def test_int_temporaries_are_reused_without_changing_variables():
             return out
         result = f(50)
     """)
+
+
+def test_builtin_functions_and_method_descriptors_called_directly():
+    check("""
+        import re
+        def f(xs):
+            out = []
+            out.append(len(xs))                    # METH_O
+            out.append(sorted(xs, reverse=True))   # FASTCALL | KEYWORDS
+            out.append(divmod(17, 5))              # FASTCALL
+            out.append(xs.copy())                  # method descriptor, NOARGS
+            xs.append(4)                           # method descriptor, METH_O
+            out.append(xs.pop())
+            out.append(str.upper('abc'))           # unbound descriptor
+            out.append(re.compile('a+').match('aaab').group())   # METH_METHOD (Argument Clinic)
+            out.append(getattr(xs, 'count')(1))
+            out.append(dict.fromkeys('ab'))        # classmethod descriptor
+            for bad in (lambda: len(1, 2), lambda: str.upper(5), lambda: xs.append(),
+                        lambda: divmod(1, 0), lambda: sorted(xs, nope=1)):
+                try:
+                    bad()
+                except Exception as e:
+                    out.append((type(e).__name__, str(e)))
+            return out
+        result = f([3, 1, 2])
+    """)

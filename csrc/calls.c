@@ -234,8 +234,7 @@ PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const 
     }
     PyFunctionObject *func = (PyFunctionObject *)callable;
     PyCodeObject *code = (PyCodeObject *)func->func_code;
-    if (code->co_flags & (CO_VARARGS | CO_VARKEYWORDS | CO_GENERATOR | CO_COROUTINE
-                          | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE)) {
+    if (code->co_flags & (CO_VARARGS | CO_VARKEYWORDS)) {
         goto generic;
     }
     CpjitCodeState *st = cpjit_direct_extra_ok ? cpjit_state_fast(code)

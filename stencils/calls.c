@@ -46,8 +46,7 @@ STENCIL(CALL)
         PyObject **base = tstate->datastack_top;
         size_t size = code->co_nlocalsplus + code->co_stacksize + FRAME_SPECIALS_SIZE;
         if (code->co_argcount == total_args && code->co_kwonlyargcount == 0
-            && !(code->co_flags & (CO_VARARGS | CO_VARKEYWORDS | CO_GENERATOR | CO_COROUTINE
-                                   | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE))
+            && !(code->co_flags & (CO_VARARGS | CO_VARKEYWORDS))
             && cpjit_direct_extra_ok && tstate->interp->eval_frame == cpjit_eval_frame
             && !tstate->cframe->use_tracing
             && (st = cpjit_state_fast(code)) != NULL && st->state == CPJIT_COMPILED

@@ -45,6 +45,24 @@ static inline __attribute__((always_inline)) int64_t medium_value(PyObject *o)
         CONTINUE();                                                                            \
     } while (0)
 
+/* An int for `value` (|value| == mag): a cached small int, a one-digit int built directly
+ * (longobject.c's _PyLong_FromMedium is static), or PyLong_FromLongLong for the rest. */
+static inline __attribute__((always_inline)) PyObject *make_int(int64_t value, uint64_t mag)
+{
+    if (value >= -_PY_NSMALLNEGINTS && value < _PY_NSMALLPOSINTS) {
+        return Py_NewRef((PyObject *)&_PyLong_SMALL_INTS[_PY_NSMALLNEGINTS + value]);
+    }
+    if (mag < ((uint64_t)1 << PyLong_SHIFT)) {
+        PyLongObject *r = _PyLong_New(1);
+        if (r != NULL) {
+            Py_SET_SIZE(r, value < 0 ? -1 : 1);
+            r->ob_digit[0] = (digit)mag;
+        }
+        return (PyObject *)r;
+    }
+    return PyLong_FromLongLong(value);
+}
+
 /* Replace two medium int operands by `value` (int64, computed exactly). When the result needs
  * one digit and is not one of the cached small ints (whose identity code may observe), a
  * temporary operand is reused in place, as FLOAT_RESULT does for floats. */
@@ -70,7 +88,7 @@ static inline __attribute__((always_inline)) int64_t medium_value(PyObject *o)
             Py_DECREF(reuse_ == (LHS) ? (RHS) : (LHS));                                        \
             CONTINUE();                                                                        \
         }                                                                                      \
-        PyObject *res_ = PyLong_FromLongLong(value_);                                          \
+        PyObject *res_ = make_int(value_, mag_);                                               \
         if (res_ == NULL) {                                                                    \
             STACK_GROW(1);                                                                     \
             SAVE_IP();                                                                         \

@@ -45,7 +45,11 @@ STENCIL(CALL)
         CpjitCodeState *st;
         PyObject **base = tstate->datastack_top;
         size_t size = code->co_nlocalsplus + code->co_stacksize + FRAME_SPECIALS_SIZE;
-        if (code->co_argcount == total_args && code->co_kwonlyargcount == 0
+        int argcount = code->co_argcount;
+        PyObject *defaults = func->func_defaults;
+        int ndefaults = defaults != NULL ? (int)PyTuple_GET_SIZE(defaults) : 0;
+        if (total_args <= argcount && total_args >= argcount - ndefaults
+            && code->co_kwonlyargcount == 0
             && !(code->co_flags & (CO_VARARGS | CO_VARKEYWORDS))
             && cpjit_direct_extra_ok && tstate->interp->eval_frame == cpjit_eval_frame
             && !tstate->cframe->use_tracing
@@ -60,7 +64,11 @@ STENCIL(CALL)
             for (int i = 0; i < total_args; i++) {
                 callee->localsplus[i] = stack_pointer[i];
             }
-            for (int i = total_args; i < code->co_nlocalsplus; i++) {
+            /* Missing trailing parameters from the defaults (CALL_PY_WITH_DEFAULTS). */
+            for (int i = total_args; i < argcount; i++) {
+                callee->localsplus[i] = Py_NewRef(PyTuple_GET_ITEM(defaults, i - (argcount - ndefaults)));
+            }
+            for (int i = argcount; i < code->co_nlocalsplus; i++) {
                 callee->localsplus[i] = NULL;
             }
             STACK_SHRINK(2 - is_meth);

@@ -214,3 +214,36 @@ def test_builtin_functions_and_method_descriptors_called_directly():
             return out
         result = f([3, 1, 2])
     """)
+
+
+def test_direct_calls_with_defaults_keywords_and_generators():
+    check("""
+        def f(a, b=10, c=[]):
+            c.append(a)
+            return a + b, len(c)
+        def g(a, *, k=5):
+            return a * k
+        def gen(n, step=1):
+            for i in range(0, n, step):
+                yield i
+        def caller():
+            out = []
+            for i in range(4):
+                out.append(f(i))
+                out.append(f(i, 1))
+                out.append(f(a=i, b=2))
+                out.append(g(i))
+                out.append(g(i, k=2))
+                out.append(list(gen(5)))
+                out.append(sum(gen(10, step=3)))
+            try:
+                f()
+            except TypeError as e:
+                out.append(str(e))
+            try:
+                f(1, 2, 3, 4)
+            except TypeError as e:
+                out.append(str(e))
+            return out
+        result = caller()
+    """)

@@ -113,6 +113,7 @@ fn code_info<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Option<B
         d.set_item("instructions", c.instructions)?;
         d.set_item("unsupported", PyList::new_bound(py, c.unsupported.iter().copied()))?;
         d.set_item("address", c.code.address())?;
+        d.set_item("code_bytes", c.code_end)?;
         let layout: Vec<(u32, &str, u32)> = c.layout.clone();
         d.set_item("layout", layout)?;
     }

@@ -58,6 +58,8 @@ pub struct CompiledCode {
     pub unsupported: Vec<&'static str>,
     /// Per instruction: its code unit, the stencil used and where its code starts.
     pub layout: Vec<(u32, &'static str, u32)>,
+    /// Where the machine code ends (stencil data, GOT and veneers follow).
+    pub code_end: u32,
 }
 
 impl CompiledCode {
@@ -358,7 +360,8 @@ fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileE
         .chain(std::iter::once((input.units.len() as u32, sel.exit_error.name, error_offset as u32)))
         .collect();
     let code = mem.seal().map_err(CompileError::Memory)?;
-    Ok(CompiledCode { code, entries, caches, instructions: n, unsupported, layout })
+    let code_end = (error_offset + sel.exit_error.code.len()) as u32;
+    Ok(CompiledCode { code, entries, caches, instructions: n, unsupported, layout, code_end })
 }
 
 #[cfg(test)]

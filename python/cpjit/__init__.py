@@ -65,11 +65,11 @@ def dis(obj, file=None):
         print(f"{code.co_qualname}: not compiled ({state})", file=file)
         return
     layout = info["layout"]
-    print(f"{code.co_qualname}: {info['instructions']} instructions, {info['native_bytes']} bytes "
-          f"at {info['address']:#x}", file=file)
+    print(f"{code.co_qualname}: {info['instructions']} instructions, {info['code_bytes']} bytes of "
+          f"code ({info['native_bytes']} with data) at {info['address']:#x}", file=file)
     by_offset = {ins.offset // 2: ins for ins in _dis.get_instructions(code)}
     for i, (unit, stencil, native) in enumerate(layout):
-        size = (layout[i + 1][2] if i + 1 < len(layout) else info["native_bytes"]) - native
+        size = (layout[i + 1][2] if i + 1 < len(layout) else info["code_bytes"]) - native
         ins = by_offset.get(unit)
         text = f"{ins.opname} {ins.argrepr or ''}".rstrip() if ins else ""
         print(f"  {unit * 2:6d}  {text:40.40s} {stencil:28s} +{native:#07x} {size:5d}", file=file)

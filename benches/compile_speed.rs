@@ -40,6 +40,7 @@ impl Code {
             consts: &self.consts,
             names: &self.names,
             code_address: self.code_address,
+            state_address: self.code_address + 0x100,
             symbols,
         }
     }

@@ -217,11 +217,11 @@ static int call_builtin(PyThreadState *tstate, PyObject *callable, PyObject *con
 }
 
 PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const *args,
-                     Py_ssize_t nargs, PyObject *kwnames)
+                     Py_ssize_t nargs, PyObject *kwnames, int warm)
 {
     PyObject *res;
     if (Py_TYPE(callable) != &PyFunction_Type) {
-        if (!tstate->cframe->use_tracing && call_builtin(tstate, callable, args, nargs, kwnames, &res)) {
+        if (warm && !tstate->cframe->use_tracing && call_builtin(tstate, callable, args, nargs, kwnames, &res)) {
             /* As vectorcall does: a C function returning NULL without an exception (or a
              * result with one set) becomes SystemError. */
             return _Py_CheckFunctionResult(tstate, callable, res, NULL);
@@ -286,7 +286,7 @@ generic:
 
 PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
                              PyObject **stack_pointer, int oparg, PyObject *kwnames,
-                             _Py_CODEUNIT *done)
+                             _Py_CODEUNIT *done, int warm)
 {
     PyObject **slots = stack_pointer - oparg - 2;
     int is_meth = slots[0] != NULL;
@@ -307,7 +307,7 @@ PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
     if (PyFunction_Check(function)) {
         frame->prev_instr = done;
     }
-    PyObject *res = cpjit_call(tstate, function, args, positional, kwnames);
+    PyObject *res = cpjit_call(tstate, function, args, positional, kwnames, warm);
     frame->prev_instr = at_call;
     Py_DECREF(function);
     for (int i = 0; i < total_args; i++) {

@@ -9,15 +9,16 @@
  * parameters exactly is entered natively on a frame pushed here (no _PyEval_Vector, no frame-eval
  * hook); anything else goes through PyObject_Vectorcall. */
 PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const *args,
-                     Py_ssize_t nargs, PyObject *kwnames);
+                     Py_ssize_t nargs, PyObject *kwnames, int warm);
 
 /* CALL's general case: the oparg + 2 value-stack slots below `stack_pointer` hold
  * [NULL or method, callable or self, args...] (owned); unpack a bound method, call (directly for
  * compiled Python functions, see cpjit_call), release every slot, return the result or NULL.
- * `done` is the prev_instr the interpreter leaves while a Python callee runs. */
+ * `done` is the prev_instr the interpreter leaves while a Python callee runs; `warm` says whether
+ * the interpreter would have specialised this call site by now (see WARMUP in stencil.h). */
 PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
                              PyObject **stack_pointer, int oparg, PyObject *kwnames,
-                             _Py_CODEUNIT *done);
+                             _Py_CODEUNIT *done, int warm);
 
 /* The frame-eval function (runtime.c). Native code calls compiled callees directly only while
  * it is the interpreter's current one: if something else replaced it (a profiler, a test's

@@ -48,6 +48,9 @@ typedef struct {
     const uint32_t *entries;   /* per code unit: offset from base of that instruction's code, or
                                   CPJIT_NO_ENTRY (cache entries) */
     uint32_t n_units;          /* length of entries = code units in co_code_adaptive */
+    int32_t warmup;            /* the interpreter's quickening countdown, emulated: starts at
+                                  -QUICKENING_WARMUP_DELAY, +1 per RESUME and backward jump run
+                                  natively; at 0 the interpreter would have quickened the code */
     void *native;              /* Rust-owned compiled code; NULL unless COMPILED */
 } CpjitCodeState;
 

@@ -100,6 +100,7 @@ CpjitCodeState *cpjit_rt_state_for(PyCodeObject *code, int create)
     if (st == NULL) {
         return NULL;
     }
+    st->warmup = code->co_warmup; /* the interpreter's countdown so far (see cpjit_rt.h) */
     if (direct_extra_ok && code->co_extra == NULL) {
         /* _PyCode_SetExtra would size the array for every co_extra user registered so far, and
          * code_dealloc calls every one of their free functions (with NULL) for every slot: users
@@ -286,6 +287,10 @@ PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, in
             return interpret(tstate, frame, throwflag, CPJIT_R_COMPILE_FAILED);
         }
         st->state = CPJIT_COMPILED;
+        /* Carry on from where the interpreter's own warm-up got while the code was cold. */
+        if (code->co_warmup > st->warmup) {
+            st->warmup = code->co_warmup;
+        }
     }
     Py_ssize_t unit = (frame->prev_instr + 1) - _PyCode_CODE(code);
     if (unit < 0 || unit >= (Py_ssize_t)st->n_units || st->entries[unit] == CPJIT_NO_ENTRY) {

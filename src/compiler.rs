@@ -42,6 +42,8 @@ pub struct CodeInput<'a> {
     pub names: &'a [u64],
     /// Address of the code object.
     pub code_address: u64,
+    /// Address of the code object's `CpjitCodeState`.
+    pub state_address: u64,
     /// Address of each external symbol in [`stencils::SYMBOLS`] order.
     pub symbols: &'a [u64],
 }
@@ -308,6 +310,7 @@ fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileE
                         HoleValue::Cache => caches_address + (cache_slot[i] * CACHE_BYTES) as u64,
                         HoleValue::Code => input.code_address,
                         HoleValue::KwNames => kwnames_for[i],
+                        HoleValue::State => input.state_address,
                         HoleValue::Continue => base + next_code as u64,
                         HoleValue::JumpTarget => match ins.jump_target {
                             Some(t) => base + code_offset[t] as u64,
@@ -379,6 +382,7 @@ mod tests {
             consts: &[0x2000, 0x3000],
             names: &[0x4000],
             code_address: 0x5000,
+            state_address: 0x6000,
             symbols,
         }
     }

@@ -28,6 +28,8 @@ pub enum HoleValue {
     Code,
     /// `_JIT_KWNAMES`: the keyword-names tuple set by a preceding KW_NAMES, or 0 (CALL only).
     KwNames,
+    /// `_JIT_STATE`: the code object's `CpjitCodeState` (csrc/cpjit_rt.h).
+    State,
     /// `_JIT_CONTINUE`: the code of the next instruction.
     Continue,
     /// `_JIT_JUMP_TARGET`: the code of the instruction this one jumps to.
@@ -38,7 +40,7 @@ pub enum HoleValue {
 
 impl HoleValue {
     /// Every hole, in a fixed order.
-    pub const ALL: [HoleValue; 13] = [
+    pub const ALL: [HoleValue; 14] = [
         HoleValue::Oparg,
         HoleValue::Instr,
         HoleValue::Redo,
@@ -49,6 +51,7 @@ impl HoleValue {
         HoleValue::Cache,
         HoleValue::Code,
         HoleValue::KwNames,
+        HoleValue::State,
         HoleValue::Continue,
         HoleValue::JumpTarget,
         HoleValue::Error,
@@ -67,6 +70,7 @@ impl HoleValue {
             HoleValue::Cache => "_JIT_CACHE",
             HoleValue::Code => "_JIT_CODE",
             HoleValue::KwNames => "_JIT_KWNAMES",
+            HoleValue::State => "_JIT_STATE",
             HoleValue::Continue => "_JIT_CONTINUE",
             HoleValue::JumpTarget => "_JIT_JUMP_TARGET",
             HoleValue::Error => "_JIT_ERROR",

@@ -19,6 +19,7 @@ pub struct CodeState {
     pub base: *const u8,
     pub entries: *const u32,
     pub n_units: u32,
+    pub warmup: i32,
     pub native: *mut c_void,
 }
 
@@ -148,6 +149,7 @@ pub unsafe fn compile_code(code: *mut c_void, state: *mut CodeState) -> Result<(
         consts: &consts,
         names: &names,
         code_address: code as u64,
+        state_address: state as u64,
         symbols: symbol_addresses(),
     };
     let compiled: CompiledCode = compiler::compile(&input).map_err(|e| e.to_string())?;

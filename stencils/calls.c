@@ -88,7 +88,7 @@ STENCIL(CALL)
     }
     /* Everything else, out of line: the call consumes the oparg + 2 stack slots. */
     SAVE_IP();
-    res = cpjit_call_generic(tstate, frame, stack_pointer, oparg, kwnames, DONE);
+    res = cpjit_call_generic(tstate, frame, stack_pointer, oparg, kwnames, DONE, IS_WARM());
     STACK_SHRINK(oparg + 2);
 done:
     PUSH(res);

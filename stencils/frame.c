@@ -4,6 +4,7 @@
 /* Function entry (oparg 0) and resumption points: the eval breaker, as in RESUME_QUICK. */
 STENCIL(RESUME)
 {
+    WARMUP();
     if (OPARG < 2 && EVAL_BREAKER_SET()) {
         SAVE_IP();
         if (cpjit_handle_pending(tstate) < 0) {

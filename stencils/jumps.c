@@ -8,6 +8,7 @@ STENCIL(JUMP_FORWARD)
 
 STENCIL(JUMP_BACKWARD)
 {
+    WARMUP();
     if (EVAL_BREAKER_SET()) {
         SAVE_IP();
         if (cpjit_handle_pending(tstate) < 0) {

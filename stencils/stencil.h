@@ -14,6 +14,7 @@
  *   _JIT_CACHE        64 bytes of zeroed writable memory owned by this instruction
  *   _JIT_CODE         the PyCodeObject being compiled
  *   _JIT_KWNAMES      for CALL: the names tuple of the KW_NAMES before it, or NULL
+ *   _JIT_STATE        the code object's CpjitCodeState (csrc/cpjit_rt.h)
  *   _JIT_CONTINUE     the next instruction's code (a jump there at the end is cut off)
  *   _JIT_JUMP_TARGET  the code of the instruction this one jumps to
  *   _JIT_ERROR        the code object's error exit (raise with the stack as the interpreter has it)
@@ -64,6 +65,7 @@ extern char _JIT_NAME_HALF[] HIDDEN;
 extern char _JIT_CACHE[] HIDDEN;
 extern char _JIT_CODE[] HIDDEN;
 extern char _JIT_KWNAMES[] HIDDEN;
+extern char _JIT_STATE[] HIDDEN;
 
 static inline __attribute__((always_inline)) uintptr_t cpjit_hole(uintptr_t v)
 {
@@ -81,6 +83,20 @@ static inline __attribute__((always_inline)) uintptr_t cpjit_hole(uintptr_t v)
 #define JIT_CACHE ((void *)cpjit_hole((uintptr_t)_JIT_CACHE))
 #define CODE ((PyCodeObject *)cpjit_hole((uintptr_t)_JIT_CODE))
 #define KWNAMES ((PyObject *)cpjit_hole((uintptr_t)_JIT_KWNAMES))
+#define STATE ((CpjitCodeState *)cpjit_hole((uintptr_t)_JIT_STATE))
+
+/* The interpreter quickens a code object after QUICKENING_WARMUP_DELAY RESUMEs and backward
+ * jumps, and only then specialises its instructions. Where that is observable (how builtins are
+ * called counts toward the recursion depth), native code behaves like the interpreter would at
+ * the same point: cold until the emulated countdown in the code's state reaches 0. */
+#define WARMUP()                                                                               \
+    do {                                                                                       \
+        CpjitCodeState *st_ = STATE;                                                           \
+        if (st_->warmup < 0) {                                                                 \
+            st_->warmup++;                                                                     \
+        }                                                                                      \
+    } while (0)
+#define IS_WARM() (STATE->warmup >= 0)
 
 /* Code holes: targets of tail calls. Hidden so they are reached PC-relative, never via the GOT. */
 extern PRESERVE_NONE PyObject *_JIT_CONTINUE(_PyInterpreterFrame *, PyObject **,

@@ -467,3 +467,16 @@ def test_another_frame_evaluator_installed_over_cpjit_sees_every_call():
         _testinternalcapi.set_eval_frame_default()
         cpjit.disable()
     assert calls == ["outer", "inner", "inner"] * 3
+
+
+def test_recursion_depth_seen_through_builtins_matches_cold_and_warm_interpreter():
+    # The interpreter calls built-ins through vectorcall (one recursion level) until a code
+    # object is quickened, then through specialised instructions (none for FASTCALL built-ins).
+    check("""
+        from _testinternalcapi import get_recursion_depth
+        def gen():
+            yield get_recursion_depth()
+        def probe():
+            return next(gen()), sorted([3, 1], key=lambda x: get_recursion_depth() + x)
+        result = [probe() for _ in range(20)]
+    """)

@@ -219,36 +219,46 @@ STENCIL(BINARY_OP)
      : (OPER) == Py_GT ? (A) > (B)                                                             \
                        : (A) >= (B))
 
-STENCIL(COMPARE_OP)
-{
-    {
-        PyObject *r = TOP(), *l = SECOND();
-        int truth = -1;
-        if (is_medium(l) && is_medium(r)) {
-            truth = COMPARE(OPARG, medium_value(l), medium_value(r));
-        }
-        else if (PyFloat_CheckExact(l) && PyFloat_CheckExact(r)) {
-            truth = COMPARE(OPARG, PyFloat_AS_DOUBLE(l), PyFloat_AS_DOUBLE(r));
-        }
-        if (truth >= 0) {
-            STACK_SHRINK(1);
-            SET_TOP(truth ? Py_NewRef(Py_True) : Py_NewRef(Py_False));
-            /* Ints and floats have no __del__ worth a SAVE_IP, but deallocation is still a call. */
-            SAVE_IP();
-            Py_DECREF(l);
-            Py_DECREF(r);
-            CONTINUE();
-        }
+/* COMPARE_OP for comparison OPER: small ints and floats compared inline (the operator is a
+ * constant in each variant), anything else through PyObject_RichCompare. */
+#define COMPARE_BODY(OPER)                                                                     \
+    {                                                                                          \
+        PyObject *r = TOP(), *l = SECOND();                                                    \
+        int truth = -1;                                                                        \
+        if (is_medium(l) && is_medium(r)) {                                                    \
+            truth = COMPARE(OPER, medium_value(l), medium_value(r));                           \
+        }                                                                                      \
+        else if (PyFloat_CheckExact(l) && PyFloat_CheckExact(r)) {                             \
+            truth = COMPARE(OPER, PyFloat_AS_DOUBLE(l), PyFloat_AS_DOUBLE(r));                 \
+        }                                                                                      \
+        if (truth >= 0) {                                                                      \
+            STACK_SHRINK(1);                                                                   \
+            SET_TOP(truth ? Py_NewRef(Py_True) : Py_NewRef(Py_False));                         \
+            /* Deallocating an int or float runs no Python code, but it is still a call. */    \
+            SAVE_IP();                                                                         \
+            Py_DECREF(l);                                                                      \
+            Py_DECREF(r);                                                                      \
+            CONTINUE();                                                                        \
+        }                                                                                      \
+        SAVE_IP();                                                                             \
+        PyObject *right = POP();                                                               \
+        PyObject *left = TOP();                                                                \
+        PyObject *res = PyObject_RichCompare(left, right, (OPER));                             \
+        SET_TOP(res);                                                                          \
+        Py_DECREF(left);                                                                       \
+        Py_DECREF(right);                                                                      \
+        if (res == NULL) {                                                                     \
+            ERROR();                                                                           \
+        }                                                                                      \
+        CONTINUE();                                                                            \
     }
-    SAVE_IP();
-    PyObject *right = POP();
-    PyObject *left = TOP();
-    PyObject *res = PyObject_RichCompare(left, right, OPARG);
-    SET_TOP(res);
-    Py_DECREF(left);
-    Py_DECREF(right);
-    if (res == NULL) {
-        ERROR();
-    }
-    CONTINUE();
-}
+
+STENCIL(COMPARE_OP__0) COMPARE_BODY(Py_LT)
+STENCIL(COMPARE_OP__1) COMPARE_BODY(Py_LE)
+STENCIL(COMPARE_OP__2) COMPARE_BODY(Py_EQ)
+STENCIL(COMPARE_OP__3) COMPARE_BODY(Py_NE)
+STENCIL(COMPARE_OP__4) COMPARE_BODY(Py_GT)
+STENCIL(COMPARE_OP__5) COMPARE_BODY(Py_GE)
+
+/* Any other oparg (none in 3.11): PyObject_RichCompare reports it. */
+STENCIL(COMPARE_OP) COMPARE_BODY(OPARG)

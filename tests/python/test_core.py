@@ -247,3 +247,28 @@ def test_direct_calls_with_defaults_keywords_and_generators():
             return out
         result = caller()
     """)
+
+
+def test_comparisons_of_every_kind():
+    check("""
+        import math
+        class K:
+            def __init__(self, v): self.v = v
+            def __lt__(self, o): return ('lt', self.v, o)
+            def __eq__(self, o): return NotImplemented
+        values = [1, -3, 2**40, 1.5, -0.0, 0.0, math.nan, math.inf, True, 'a', (1, 2), K(1)]
+        def table():
+            out = []
+            for a in values:
+                for b in values:
+                    row = []
+                    for cmp in (lambda: a < b, lambda: a <= b, lambda: a == b,
+                                lambda: a != b, lambda: a > b, lambda: a >= b):
+                        try:
+                            row.append(repr(cmp()))
+                        except TypeError as e:
+                            row.append('TypeError')
+                    out.append(row)
+            return out
+        result = table()
+    """)

@@ -256,6 +256,7 @@ def test_comparisons_of_every_kind():
             def __init__(self, v): self.v = v
             def __lt__(self, o): return ('lt', self.v, o)
             def __eq__(self, o): return NotImplemented
+            def __repr__(self): return f'K({self.v})'
         values = [1, -3, 2**40, 1.5, -0.0, 0.0, math.nan, math.inf, True, 'a', (1, 2), K(1)]
         def table():
             out = []

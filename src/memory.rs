@@ -46,6 +46,10 @@ fn current_chunk() -> &'static Mutex<Option<Arc<Chunk>>> {
     &CURRENT
 }
 
+/// Serialises fills: a chunk is writable for one fill at a time. In the extension the GIL
+/// already does (compiles run no Python code), but the API must not depend on it.
+static FILL: Mutex<()> = Mutex::new(());
+
 /// A reserved region being filled: readable and writable, never executable.
 pub struct WritableCode {
     chunk: Arc<Chunk>,
@@ -53,6 +57,8 @@ pub struct WritableCode {
     len: usize,
     /// The chunk made writable for the duration of the fill.
     map: Option<MmapMut>,
+    /// Held from reservation to sealing (declared last: released after `map` is given back).
+    _fill: std::sync::MutexGuard<'static, ()>,
 }
 
 /// Sealed machine code: readable and executable, never writable. Dropping it releases the region.
@@ -69,6 +75,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl WritableCode {
     /// Reserve `len` bytes (zero-filled) and make them writable.
     pub fn new(len: usize) -> io::Result<WritableCode> {
+        let fill = lock(&FILL);
         let len = len.max(1);
         let (chunk, offset) = if len > CHUNK_SIZE / 4 {
             (Chunk::new(len)?, 0)
@@ -105,7 +112,7 @@ impl WritableCode {
                 }
             }
         };
-        Ok(WritableCode { chunk, offset, len, map: Some(map) })
+        Ok(WritableCode { chunk, offset, len, map: Some(map), _fill: fill })
     }
 
     /// Address of the first byte: where the code will execute from once sealed.
@@ -200,6 +207,29 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_fills_are_serialised() {
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    let mut kept = Vec::new();
+                    for i in 0..200u32 {
+                        let mut w = WritableCode::new(100 + (i as usize % 50)).unwrap();
+                        let byte = (t * 31 + i) as u8;
+                        w.bytes_mut().fill(byte);
+                        kept.push((w.seal().unwrap(), byte));
+                    }
+                    for (code, byte) in &kept {
+                        assert!(code.bytes().iter().all(|b| b == byte));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+    }
+
+    #[test]
     fn large_code_gets_its_own_mapping() {
         let mut w = WritableCode::new(CHUNK_SIZE + 5).unwrap();
         w.bytes_mut()[CHUNK_SIZE + 4] = 7;
@@ -216,6 +246,9 @@ mod tests {
         // SAFETY: the region holds a complete C-ABI function (mov eax, imm32; ret) in executable
         // memory that stays mapped while `x` lives.
         let f: extern "C" fn() -> i32 = unsafe { std::mem::transmute(x.address() as usize) };
+        // Other test threads may be filling this chunk; the GIL excludes that in the extension,
+        // here the fill lock does.
+        let _no_fill = lock(&FILL);
         assert_eq!(f(), 42);
     }
 }

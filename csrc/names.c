@@ -1,6 +1,7 @@
 /* names.c: the helpers of names.h. Each function mirrors the named part of CPython 3.11's
  * ceval.c (Python/ceval.c), including the exact error messages and the order of lookups. */
 #include "names.h"
+#include "data.h"
 #include "helpers.h"
 
 #include "structmember.h"
@@ -377,41 +378,6 @@ int cpjit_import_all_from(PyThreadState *tstate, PyObject *locals, PyObject *v)
     return err;
 }
 
-/* ceval.c's format_kwargs_error: turn _PyDict_MergeEx's AttributeError / KeyError into the
- * TypeErrors the interpreter shows for f(**x). */
-static void format_kwargs_error(PyThreadState *tstate, PyObject *func, PyObject *kwargs)
-{
-    if (_PyErr_ExceptionMatches(tstate, PyExc_AttributeError)) {
-        _PyErr_Clear(tstate);
-        PyObject *funcstr = _PyObject_FunctionStr(func);
-        if (funcstr != NULL) {
-            _PyErr_Format(tstate, PyExc_TypeError,
-                          "%U argument after ** must be a mapping, not %.200s", funcstr,
-                          Py_TYPE(kwargs)->tp_name);
-            Py_DECREF(funcstr);
-        }
-    }
-    else if (_PyErr_ExceptionMatches(tstate, PyExc_KeyError)) {
-        PyObject *exc, *val, *tb;
-        _PyErr_Fetch(tstate, &exc, &val, &tb);
-        if (val && PyTuple_Check(val) && PyTuple_GET_SIZE(val) == 1) {
-            _PyErr_Clear(tstate);
-            PyObject *funcstr = _PyObject_FunctionStr(func);
-            if (funcstr != NULL) {
-                PyObject *key = PyTuple_GET_ITEM(val, 0);
-                _PyErr_Format(tstate, PyExc_TypeError,
-                              "%U got multiple values for keyword argument '%S'", funcstr, key);
-                Py_DECREF(funcstr);
-            }
-            Py_XDECREF(exc);
-            Py_XDECREF(val);
-            Py_XDECREF(tb);
-        }
-        else {
-            _PyErr_Restore(tstate, exc, val, tb);
-        }
-    }
-}
 
 PyObject *cpjit_ex_kwargs(PyThreadState *tstate, PyObject *func, PyObject *kwargs)
 {
@@ -425,7 +391,7 @@ PyObject *cpjit_ex_kwargs(PyThreadState *tstate, PyObject *func, PyObject *kwarg
     }
     if (_PyDict_MergeEx(d, kwargs, 2) < 0) {
         Py_DECREF(d);
-        format_kwargs_error(tstate, func, kwargs);
+        cpjit_format_kwargs_error(tstate, func, kwargs);
         Py_DECREF(kwargs);
         return NULL;
     }

@@ -1,32 +1,23 @@
 /* locals.c: fast locals, constants and plain stack shuffling. */
 #include "stencil.h"
 
-STENCIL(LOAD_FAST)
-{
-    PyObject *value = GETLOCAL(OPARG);
-    if (value == NULL) {
-        SAVE_IP();
-        cpjit_unbound_local_error(tstate, frame, OPARG);
-        ERROR();
+/* Push a fast local (LOAD_FAST), or the cell in its slot (LOAD_CLOSURE: in 3.11 it loads the
+ * cell object itself from its fast slot); an unbound slot raises UnboundLocalError. */
+#define LOAD_SLOT_BODY                                                                         \
+    {                                                                                          \
+        PyObject *value = GETLOCAL(OPARG);                                                     \
+        if (value == NULL) {                                                                   \
+            SAVE_IP();                                                                         \
+            cpjit_unbound_local_error(tstate, frame, OPARG);                                   \
+            ERROR();                                                                           \
+        }                                                                                      \
+        Py_INCREF(value);                                                                      \
+        PUSH(value);                                                                           \
+        CONTINUE();                                                                            \
     }
-    Py_INCREF(value);
-    PUSH(value);
-    CONTINUE();
-}
 
-/* In 3.11 LOAD_CLOSURE loads the cell itself from its fast slot. */
-STENCIL(LOAD_CLOSURE)
-{
-    PyObject *value = GETLOCAL(OPARG);
-    if (value == NULL) {
-        SAVE_IP();
-        cpjit_unbound_local_error(tstate, frame, OPARG);
-        ERROR();
-    }
-    Py_INCREF(value);
-    PUSH(value);
-    CONTINUE();
-}
+STENCIL(LOAD_FAST) LOAD_SLOT_BODY
+STENCIL(LOAD_CLOSURE) LOAD_SLOT_BODY
 
 STENCIL(LOAD_CONST)
 {

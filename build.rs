@@ -280,7 +280,7 @@ fn extract(obj_path: &Path, source: &str) -> Vec<Stencil> {
                 }
                 let base = *data_base.entry(tsec).or_insert_with(|| {
                     let align = tsh.sh_addralign.max(1) as usize;
-                    while data.len() % align != 0 {
+                    while !data.len().is_multiple_of(align) {
                         data.push(0);
                     }
                     let b = data.len() as u64;

@@ -1,6 +1,9 @@
 //! The `cpjit._cpjit` extension module: enable/disable, compile, stats. Errors become Python
 //! exceptions here and nowhere else.
 
+// pyo3 0.22's #[pyfunction] expands to an `.into()` on PyErr that newer clippy flags.
+#![allow(clippy::useless_conversion)]
+
 use crate::runtime::{self, COMPILE_STATS, REASONS};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;

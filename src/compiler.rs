@@ -8,7 +8,11 @@
 //!
 //! Each instruction gets the stencil named after its base opcode, or a variant named
 //! `<OPCODE>__<oparg>` when one exists; an opcode without a stencil gets `UNSUPPORTED`, which
-//! hands the frame to the interpreter before that instruction. Calls to CPython go through GOT
+//! hands the frame to the interpreter before that instruction. A *pair* stencil
+//! `<OPCODE>__<oparg>__<NEXT_OPCODE>` replaces an instruction's stencil when the next
+//! instruction is NEXT_OPCODE: it may do the work of both and continue at `_JIT_SKIP` (after the
+//! pair) or at the second instruction's jump target, or fall into the second instruction's own
+//! stencil, which is still laid out after it (so jumps and entries to it are unchanged). Calls to CPython go through GOT
 //! slots in the same mapping; a PC-relative reference to an external symbol out of 32-bit range
 //! goes through a veneer (`jmp *[rip]`). Inputs are plain addresses, so this module is tested
 //! without an interpreter; reading them off a code object is the runtime's job.
@@ -106,6 +110,7 @@ impl From<AnalysisError> for CompileError {
 struct Selection {
     generic: [Option<&'static Stencil>; 256],
     variants: HashMap<(u8, u32), &'static Stencil>,
+    pairs: HashMap<(u8, u32, u8), &'static Stencil>,
     unsupported: &'static Stencil,
     exit_error: &'static Stencil,
 }
@@ -116,8 +121,16 @@ fn selection() -> Result<&'static Selection, CompileError> {
         .get_or_init(|| {
             let mut generic = [None; 256];
             let mut variants = HashMap::new();
+            let mut pairs = HashMap::new();
             for s in stencils::STENCILS {
-                if let Some((base, arg)) = s.name.split_once("__") {
+                let parts: Vec<&str> = s.name.split("__").collect();
+                if let [first, arg, second] = parts[..] {
+                    if let (Some(op), Ok(arg), Some(next)) =
+                        (opcodes::by_name(first), arg.parse::<u32>(), opcodes::by_name(second))
+                    {
+                        pairs.insert((op, arg, next), s);
+                    }
+                } else if let Some((base, arg)) = s.name.split_once("__") {
                     if let (Some(op), Ok(arg)) = (opcodes::by_name(base), arg.parse::<u32>()) {
                         variants.insert((op, arg), s);
                     }
@@ -128,6 +141,7 @@ fn selection() -> Result<&'static Selection, CompileError> {
             Some(Selection {
                 generic,
                 variants,
+                pairs,
                 unsupported: stencils::by_name("UNSUPPORTED")?,
                 exit_error: stencils::by_name("EXIT_ERROR")?,
             })
@@ -163,11 +177,16 @@ fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileE
     let mut chosen: Vec<&'static Stencil> = Vec::with_capacity(n + 1);
     let mut code_offset: Vec<usize> = Vec::with_capacity(n + 2);
     let mut at = 0usize;
-    for ins in &plan.instructions {
-        let s = sel
-            .variants
-            .get(&(ins.opcode, ins.oparg))
-            .copied()
+    let mut paired: Vec<bool> = vec![false; n];
+    for (i, ins) in plan.instructions.iter().enumerate() {
+        let pair = plan
+            .instructions
+            .get(i + 1)
+            .and_then(|next| sel.pairs.get(&(ins.opcode, ins.oparg, next.opcode)))
+            .copied();
+        paired[i] = pair.is_some();
+        let s = pair
+            .or_else(|| sel.variants.get(&(ins.opcode, ins.oparg)).copied())
             .or(sel.generic[ins.opcode as usize])
             .unwrap_or_else(|| {
                 unsupported.push(ins.name());
@@ -312,10 +331,17 @@ fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileE
                         HoleValue::KwNames => kwnames_for[i],
                         HoleValue::State => input.state_address,
                         HoleValue::Continue => base + next_code as u64,
-                        HoleValue::JumpTarget => match ins.jump_target {
-                            Some(t) => base + code_offset[t] as u64,
-                            None => base + trap_offset as u64,
-                        },
+                        HoleValue::JumpTarget => {
+                            let jumper = if paired[i] { &plan.instructions[i + 1] } else { ins };
+                            match jumper.jump_target {
+                                Some(t) => base + code_offset[t] as u64,
+                                None => base + trap_offset as u64,
+                            }
+                        }
+                        HoleValue::Skip => {
+                            let after = if i + 2 < n { code_offset[i + 2] } else { trap_offset };
+                            base + after as u64
+                        }
                         HoleValue::Error => base + error_offset as u64,
                     }
                 }
@@ -412,6 +438,23 @@ mod tests {
         let symbols = vec![0u64; stencils::SYMBOLS.len()];
         let units = [word("JUMP_FORWARD", 9)];
         assert!(matches!(compile(&input(&units, &symbols)), Err(CompileError::Analysis(_))));
+    }
+
+    #[test]
+    fn compare_then_branch_uses_a_pair_stencil_and_keeps_the_branch() {
+        let symbols = vec![0x7000_0000_0000u64; stencils::SYMBOLS.len()];
+        let caches = opcodes::cache_entries(opcodes::by_name("COMPARE_OP").unwrap());
+        let mut units = vec![word("LOAD_FAST", 0), word("LOAD_FAST", 1), word("COMPARE_OP", 0)];
+        units.extend(std::iter::repeat(0).take(caches));
+        let branch_unit = units.len();
+        units.extend([word("POP_JUMP_FORWARD_IF_FALSE", 1), word("LOAD_CONST", 0), word("RETURN_VALUE", 0)]);
+        let c = compile(&input(&units, &symbols)).unwrap();
+        let names: Vec<&str> = c.layout.iter().map(|(_, name, _)| *name).collect();
+        assert_eq!(
+            names[..5],
+            ["LOAD_FAST", "LOAD_FAST", "COMPARE_OP__0__POP_JUMP_FORWARD_IF_FALSE", "POP_JUMP_FORWARD_IF_FALSE", "LOAD_CONST"]
+        );
+        assert_ne!(c.entries[branch_unit], NO_ENTRY, "the branch keeps its own entry");
     }
 
     #[test]

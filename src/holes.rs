@@ -32,15 +32,18 @@ pub enum HoleValue {
     State,
     /// `_JIT_CONTINUE`: the code of the next instruction.
     Continue,
-    /// `_JIT_JUMP_TARGET`: the code of the instruction this one jumps to.
+    /// `_JIT_JUMP_TARGET`: the code of the instruction this one jumps to (for a pair stencil:
+    /// the one the second instruction of the pair jumps to).
     JumpTarget,
+    /// `_JIT_SKIP`: for a pair stencil, the code of the instruction after the pair.
+    Skip,
     /// `_JIT_ERROR`: the code object's error exit.
     Error,
 }
 
 impl HoleValue {
     /// Every hole, in a fixed order.
-    pub const ALL: [HoleValue; 14] = [
+    pub const ALL: [HoleValue; 15] = [
         HoleValue::Oparg,
         HoleValue::Instr,
         HoleValue::Redo,
@@ -54,6 +57,7 @@ impl HoleValue {
         HoleValue::State,
         HoleValue::Continue,
         HoleValue::JumpTarget,
+        HoleValue::Skip,
         HoleValue::Error,
     ];
 
@@ -73,6 +77,7 @@ impl HoleValue {
             HoleValue::State => "_JIT_STATE",
             HoleValue::Continue => "_JIT_CONTINUE",
             HoleValue::JumpTarget => "_JIT_JUMP_TARGET",
+            HoleValue::Skip => "_JIT_SKIP",
             HoleValue::Error => "_JIT_ERROR",
         }
     }
@@ -89,6 +94,6 @@ impl HoleValue {
 
     /// Whether the hole is a code address inside the compiled blob (reached PC-relative).
     pub const fn is_code_target(self) -> bool {
-        matches!(self, HoleValue::Continue | HoleValue::JumpTarget | HoleValue::Error)
+        matches!(self, HoleValue::Continue | HoleValue::JumpTarget | HoleValue::Skip | HoleValue::Error)
     }
 }

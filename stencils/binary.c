@@ -260,5 +260,53 @@ STENCIL(COMPARE_OP__3) COMPARE_BODY(Py_NE)
 STENCIL(COMPARE_OP__4) COMPARE_BODY(Py_GT)
 STENCIL(COMPARE_OP__5) COMPARE_BODY(Py_GE)
 
+/* COMPARE_OP followed by POP_JUMP_FORWARD_IF_FALSE / _TRUE (how `if a < b:` compiles): for
+ * small ints and floats the comparison decides the jump directly, with no bool on the stack;
+ * anything else does the comparison here and falls into the jump's own stencil. */
+#define COMPARE_JUMP(ARG, OPER, JUMP_NAME, JUMP_WHEN)                                          \
+    STENCIL_FN(cpjit_op_COMPARE_OP__##ARG##__##JUMP_NAME)                                      \
+    {                                                                                          \
+        PyObject *r = TOP(), *l = SECOND();                                                    \
+        int truth = -1;                                                                        \
+        if (is_medium(l) && is_medium(r)) {                                                    \
+            truth = COMPARE(OPER, medium_value(l), medium_value(r));                           \
+        }                                                                                      \
+        else if (PyFloat_CheckExact(l) && PyFloat_CheckExact(r)) {                             \
+            truth = COMPARE(OPER, PyFloat_AS_DOUBLE(l), PyFloat_AS_DOUBLE(r));                 \
+        }                                                                                      \
+        if (truth >= 0) {                                                                      \
+            STACK_SHRINK(2);                                                                   \
+            SAVE_IP();                                                                         \
+            Py_DECREF(l);                                                                      \
+            Py_DECREF(r);                                                                      \
+            if (truth == (JUMP_WHEN)) {                                                        \
+                JUMP();                                                                        \
+            }                                                                                  \
+            SKIP();                                                                            \
+        }                                                                                      \
+        SAVE_IP();                                                                             \
+        PyObject *right = POP();                                                               \
+        PyObject *left = TOP();                                                                \
+        PyObject *res = PyObject_RichCompare(left, right, (OPER));                             \
+        SET_TOP(res);                                                                          \
+        Py_DECREF(left);                                                                       \
+        Py_DECREF(right);                                                                      \
+        if (res == NULL) {                                                                     \
+            ERROR();                                                                           \
+        }                                                                                      \
+        CONTINUE();                                                                            \
+    }
+
+#define COMPARE_JUMPS(ARG, OPER)                                                               \
+    COMPARE_JUMP(ARG, OPER, POP_JUMP_FORWARD_IF_FALSE, 0)                                      \
+    COMPARE_JUMP(ARG, OPER, POP_JUMP_FORWARD_IF_TRUE, 1)
+
+COMPARE_JUMPS(0, Py_LT)
+COMPARE_JUMPS(1, Py_LE)
+COMPARE_JUMPS(2, Py_EQ)
+COMPARE_JUMPS(3, Py_NE)
+COMPARE_JUMPS(4, Py_GT)
+COMPARE_JUMPS(5, Py_GE)
+
 /* Any other oparg (none in 3.11): PyObject_RichCompare reports it. */
 STENCIL(COMPARE_OP) COMPARE_BODY(OPARG)

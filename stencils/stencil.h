@@ -16,7 +16,9 @@
  *   _JIT_KWNAMES      for CALL: the names tuple of the KW_NAMES before it, or NULL
  *   _JIT_STATE        the code object's CpjitCodeState (csrc/cpjit_rt.h)
  *   _JIT_CONTINUE     the next instruction's code (a jump there at the end is cut off)
- *   _JIT_JUMP_TARGET  the code of the instruction this one jumps to
+ *   _JIT_JUMP_TARGET  the code of the instruction this one jumps to (pair stencils: the one
+ *                     the second instruction of the pair jumps to)
+ *   _JIT_SKIP         pair stencils (<OP>__<oparg>__<NEXT_OP>): the code after the pair
  *   _JIT_ERROR        the code object's error exit (raise with the stack as the interpreter has it)
  *
  * Register contract: `frame`, `stack_pointer` and `tstate` are the arguments of every stencil
@@ -105,9 +107,13 @@ extern PRESERVE_NONE PyObject *_JIT_JUMP_TARGET(_PyInterpreterFrame *, PyObject 
                                                 PyThreadState *) HIDDEN;
 extern PRESERVE_NONE PyObject *_JIT_ERROR(_PyInterpreterFrame *, PyObject **,
                                           PyThreadState *) HIDDEN;
+extern PRESERVE_NONE PyObject *_JIT_SKIP(_PyInterpreterFrame *, PyObject **,
+                                         PyThreadState *) HIDDEN;
 
 #define CONTINUE() __attribute__((musttail)) return _JIT_CONTINUE(frame, stack_pointer, tstate)
 #define JUMP() __attribute__((musttail)) return _JIT_JUMP_TARGET(frame, stack_pointer, tstate)
+/* Pair stencils only: continue after the second instruction of the pair. */
+#define SKIP() __attribute__((musttail)) return _JIT_SKIP(frame, stack_pointer, tstate)
 /* Raise: the exception is set and the stack holds exactly what the interpreter's would at
  * `goto error`. prev_instr must point at this instruction (SAVE_IP did that). */
 #define ERROR() __attribute__((musttail)) return _JIT_ERROR(frame, stack_pointer, tstate)

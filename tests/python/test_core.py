@@ -273,3 +273,37 @@ def test_comparisons_of_every_kind():
             return out
         result = table()
     """)
+
+
+def test_compare_and_branch_pairs():
+    check("""
+        import math
+        class Weird:
+            def __lt__(self, o): return [1]         # truthy non-bool
+            def __gt__(self, o): return []          # falsy non-bool
+            def __eq__(self, o): raise ValueError('no eq')
+        def f(a, b):
+            out = []
+            if a < b: out.append('lt')
+            else: out.append('not lt')
+            if a > b: out.append('gt')
+            if not (a <= b): out.append('not le')
+            while a != b and len(out) < 8:
+                out.append('ne')
+                break
+            out.append('chain' if 0 < a < 10 else 'nochain')
+            out.append(a >= b or b >= a)
+            return out
+        res = []
+        for a, b in [(1, 2), (2, 1), (3, 3), (1.5, 1.5), (math.nan, 1.0), (2**40, 1), (-1, -1.0)]:
+            res.append(f(a, b))
+        w = Weird()
+        res.append(f(w, 1) if False else None)
+        try:
+            if w < 1: res.append('weird lt true')
+            if w > 1: res.append('weird gt true')
+            if w == 1: res.append('never')
+        except ValueError as e:
+            res.append(str(e))
+        result = res
+    """)

@@ -64,9 +64,16 @@ fn python_info() -> PythonInfo {
     let out = Command::new(&python)
         .args(["-c", PY_PROBE])
         .output()
-        .unwrap_or_else(|e| fail(format!("cannot run the target Python `{python}`: {e} (set PYO3_PYTHON)")));
+        .unwrap_or_else(|e| {
+            fail(format!(
+                "cannot run the target Python `{python}`: {e} (set PYO3_PYTHON)"
+            ))
+        });
     if !out.status.success() {
-        fail(format!("`{python}` failed: {}", String::from_utf8_lossy(&out.stderr)));
+        fail(format!(
+            "`{python}` failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let mut lines = text.lines();
@@ -79,9 +86,17 @@ fn python_info() -> PythonInfo {
     }
     let include = lines.next().unwrap_or_default().to_string();
     let libdir = lines.next().unwrap_or_default().to_string();
-    let opname: Vec<String> = lines.next().unwrap_or_default().split(' ').map(String::from).collect();
+    let opname: Vec<String> = lines
+        .next()
+        .unwrap_or_default()
+        .split(' ')
+        .map(String::from)
+        .collect();
     let nums = |l: Option<&str>| -> Vec<u8> {
-        l.unwrap_or_default().split(' ').map(|s| s.parse().expect("opcode table number")).collect()
+        l.unwrap_or_default()
+            .split(' ')
+            .map(|s| s.parse().expect("opcode table number"))
+            .collect()
     };
     let deopt = nums(lines.next());
     let caches = nums(lines.next());
@@ -89,9 +104,17 @@ fn python_info() -> PythonInfo {
         fail("unexpected opcode tables from the target Python");
     }
     if !Path::new(&include).join("internal/pycore_frame.h").exists() {
-        fail(format!("CPython's internal headers are missing under {include}/internal"));
+        fail(format!(
+            "CPython's internal headers are missing under {include}/internal"
+        ));
     }
-    PythonInfo { include, libdir, opname, deopt, caches }
+    PythonInfo {
+        include,
+        libdir,
+        opname,
+        deopt,
+        caches,
+    }
 }
 
 fn clang_major(path: &str) -> Option<u32> {
@@ -105,7 +128,9 @@ fn find_clang() -> String {
     if let Ok(c) = env::var("CPJIT_CLANG") {
         match clang_major(&c) {
             Some(v) if v >= 19 => return c,
-            Some(v) => fail(format!("CPJIT_CLANG={c} is clang {v}; cpjit needs clang >= 19")),
+            Some(v) => fail(format!(
+                "CPJIT_CLANG={c} is clang {v}; cpjit needs clang >= 19"
+            )),
             None => fail(format!("CPJIT_CLANG={c} does not run as clang")),
         }
     }
@@ -126,22 +151,22 @@ fn find_clang() -> String {
 fn stencil_flags(include: &str) -> Vec<String> {
     let mut v: Vec<String> = [
         "-c",
-        "-O2",                            // small stencils that lay out well end to end
+        "-O2", // small stencils that lay out well end to end
         "-std=c11",
-        "-mcmodel=medium",                // code within 2 GiB: jumps between stencils are rel32
-        "-mlarge-data-threshold=0",       // but all data (and holes) are 64-bit absolute
-        "-fno-pic",                       // no GOT for our own holes
-        "-fno-plt",                       // calls to CPython go through a GOT slot we build
-        "-fno-asynchronous-unwind-tables",// no .eh_frame to carry around
+        "-mcmodel=medium", // code within 2 GiB: jumps between stencils are rel32
+        "-mlarge-data-threshold=0", // but all data (and holes) are 64-bit absolute
+        "-fno-pic",        // no GOT for our own holes
+        "-fno-plt",        // calls to CPython go through a GOT slot we build
+        "-fno-asynchronous-unwind-tables", // no .eh_frame to carry around
         "-fno-unwind-tables",
-        "-fno-stack-protector",           // no __stack_chk_fail nobody resolves
-        "-fno-builtin",                   // no calls to memcpy/memset nobody resolves
-        "-fno-jump-tables",               // no code addresses in data
-        "-fno-vectorize",                 // argument loops are short: vector prologues only
-        "-fno-slp-vectorize",             //   make stencils bigger
-        "-fno-unroll-loops",              // the same for unrolling
-        "-ffunction-sections",            // one section per stencil
-        "-fno-strict-aliasing",           // CPython's own choice
+        "-fno-stack-protector", // no __stack_chk_fail nobody resolves
+        "-fno-builtin",         // no calls to memcpy/memset nobody resolves
+        "-fno-jump-tables",     // no code addresses in data
+        "-fno-vectorize",       // argument loops are short: vector prologues only
+        "-fno-slp-vectorize",   //   make stencils bigger
+        "-fno-unroll-loops",    // the same for unrolling
+        "-ffunction-sections",  // one section per stencil
+        "-fno-strict-aliasing", // CPython's own choice
         "-fomit-frame-pointer",
         "-Wall",
         "-Wno-unused-function",
@@ -180,12 +205,17 @@ struct Stencil {
 }
 
 fn extract(obj_path: &Path, source: &str) -> Vec<Stencil> {
-    let bytes = fs::read(obj_path).unwrap_or_else(|e| fail(format!("read {}: {e}", obj_path.display())));
+    let bytes =
+        fs::read(obj_path).unwrap_or_else(|e| fail(format!("read {}: {e}", obj_path.display())));
     let elf = Elf::parse(&bytes).unwrap_or_else(|e| fail(format!("{source}: bad object: {e}")));
     if elf.header.e_machine != goblin::elf::header::EM_X86_64 {
         fail(format!("{source}: stencils must be x86-64 objects"));
     }
-    let sec_name = |i: usize| elf.shdr_strtab.get_at(elf.section_headers[i].sh_name).unwrap_or("");
+    let sec_name = |i: usize| {
+        elf.shdr_strtab
+            .get_at(elf.section_headers[i].sh_name)
+            .unwrap_or("")
+    };
     let sec_bytes = |i: usize| {
         let sh = &elf.section_headers[i];
         if sh.sh_type == section_header::SHT_NOBITS {
@@ -201,7 +231,9 @@ fn extract(obj_path: &Path, source: &str) -> Vec<Stencil> {
             relocs_for.insert(sh.sh_info as usize, idx);
         }
         if sh.sh_type == section_header::SHT_REL {
-            fail(format!("{source}: REL relocations are not expected on x86-64"));
+            fail(format!(
+                "{source}: REL relocations are not expected on x86-64"
+            ));
         }
     }
     let rela_of = |text_idx: usize| -> Vec<goblin::elf::Reloc> {
@@ -222,10 +254,15 @@ fn extract(obj_path: &Path, source: &str) -> Vec<Stencil> {
                      stencils must be static inline __attribute__((always_inline))"
                 ));
             }
-            if (name == ".data" || name == ".bss" || name.starts_with(".data.") || name.starts_with(".bss."))
+            if (name == ".data"
+                || name == ".bss"
+                || name.starts_with(".data.")
+                || name.starts_with(".bss."))
                 && sh.sh_size > 0
             {
-                fail(format!("{source}: writable static data ({name}) is not allowed in stencils"));
+                fail(format!(
+                    "{source}: writable static data ({name}) is not allowed in stencils"
+                ));
             }
             continue;
         };
@@ -248,7 +285,10 @@ fn extract(obj_path: &Path, source: &str) -> Vec<Stencil> {
                     r.r_offset
                 ));
             };
-            let s = elf.syms.get(r.r_sym).unwrap_or_else(|| fail(format!("{source}: bad symbol index")));
+            let s = elf
+                .syms
+                .get(r.r_sym)
+                .unwrap_or_else(|| fail(format!("{source}: bad symbol index")));
             let sname = elf.strtab.get_at(s.st_name).unwrap_or("");
             let addend = r.r_addend.unwrap_or(0);
             let target = if s.st_shndx == section_header::SHN_UNDEF as usize {
@@ -263,7 +303,9 @@ fn extract(obj_path: &Path, source: &str) -> Vec<Stencil> {
                 let tsec = s.st_shndx;
                 let tname = sec_name(tsec);
                 if tsec == idx {
-                    fail(format!("{source}: stencil {stencil}: relocation into its own code is not handled"));
+                    fail(format!(
+                        "{source}: stencil {stencil}: relocation into its own code is not handled"
+                    ));
                 }
                 if tname.starts_with(".text") {
                     fail(format!(
@@ -273,10 +315,14 @@ fn extract(obj_path: &Path, source: &str) -> Vec<Stencil> {
                 }
                 let tsh = &elf.section_headers[tsec];
                 if tsh.sh_flags & section_header::SHF_WRITE as u64 != 0 {
-                    fail(format!("{source}: stencil {stencil} uses writable data in {tname}"));
+                    fail(format!(
+                        "{source}: stencil {stencil} uses writable data in {tname}"
+                    ));
                 }
                 if relocs_for.contains_key(&tsec) {
-                    fail(format!("{source}: stencil {stencil} uses data with relocations ({tname})"));
+                    fail(format!(
+                        "{source}: stencil {stencil} uses data with relocations ({tname})"
+                    ));
                 }
                 let base = *data_base.entry(tsec).or_insert_with(|| {
                     let align = tsh.sh_addralign.max(1) as usize;
@@ -287,10 +333,19 @@ fn extract(obj_path: &Path, source: &str) -> Vec<Stencil> {
                     data.extend(sec_bytes(tsec));
                     b
                 });
-                let value = if s.st_type() == sym::STT_SECTION { 0 } else { s.st_value };
+                let value = if s.st_type() == sym::STT_SECTION {
+                    0
+                } else {
+                    s.st_value
+                };
                 Target::Data(base + value)
             };
-            relocs.push(Reloc { offset: r.r_offset, kind, target, addend });
+            relocs.push(Reloc {
+                offset: r.r_offset,
+                kind,
+                target,
+                addend,
+            });
         }
         // Cut off the final `jmp _JIT_CONTINUE`: the next stencil follows directly.
         let len = code.len() as u64;
@@ -306,7 +361,12 @@ fn extract(obj_path: &Path, source: &str) -> Vec<Stencil> {
             }
         }
         relocs.sort_by_key(|r| r.offset);
-        out.push(Stencil { name: stencil.to_string(), code, data, relocs });
+        out.push(Stencil {
+            name: stencil.to_string(),
+            code,
+            data,
+            relocs,
+        });
     }
     out
 }
@@ -354,7 +414,10 @@ fn main() {
             (src.clone(), out_dir.join(format!("stencil_{stem}.o")))
         })
         .collect();
-    let parallel = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(1);
+    let parallel = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .max(1);
     for chunk in jobs.chunks(parallel) {
         let handles: Vec<_> = chunk
             .iter()
@@ -390,10 +453,21 @@ fn main() {
     // External symbols, numbered in first-use order.
     let mut symbols: Vec<String> = Vec::new();
     let mut rs = String::new();
-    writeln!(rs, "// Generated by build.rs from stencils/*.c. Do not edit.").unwrap();
+    writeln!(
+        rs,
+        "// Generated by build.rs from stencils/*.c. Do not edit."
+    )
+    .unwrap();
     writeln!(rs, "pub static STENCILS: &[Stencil] = &[").unwrap();
     for s in &stencils {
-        writeln!(rs, "  Stencil {{ name: {:?}, code: &{}, data: &{}, holes: &[", s.name, bytes_literal(&s.code), bytes_literal(&s.data)).unwrap();
+        writeln!(
+            rs,
+            "  Stencil {{ name: {:?}, code: &{}, data: &{}, holes: &[",
+            s.name,
+            bytes_literal(&s.code),
+            bytes_literal(&s.data)
+        )
+        .unwrap();
         for r in &s.relocs {
             let target = match &r.target {
                 Target::Hole(h) => format!("Target::Hole({})", h.rust_path()),
@@ -420,10 +494,19 @@ fn main() {
     fs::write(out_dir.join("stencils.rs"), rs).unwrap();
 
     let mut ops = String::new();
-    writeln!(ops, "// Generated by build.rs from the target Python's dis/opcode modules.").unwrap();
+    writeln!(
+        ops,
+        "// Generated by build.rs from the target Python's dis/opcode modules."
+    )
+    .unwrap();
     writeln!(ops, "pub static OPNAME: [&str; 256] = {:?};", py.opname).unwrap();
     writeln!(ops, "pub static DEOPT: [u8; 256] = {:?};", py.deopt).unwrap();
-    writeln!(ops, "pub static CACHE_ENTRIES: [u8; 256] = {:?};", py.caches).unwrap();
+    writeln!(
+        ops,
+        "pub static CACHE_ENTRIES: [u8; 256] = {:?};",
+        py.caches
+    )
+    .unwrap();
     fs::write(out_dir.join("opcodes.rs"), ops).unwrap();
 
     // The address of every external symbol, taken by the dynamic linker when the extension loads:

@@ -55,18 +55,29 @@ fn load_stdlib_code() -> Vec<Code> {
         .output()
         .unwrap_or_else(|e| panic!("cannot run {python} {}: {e}", script.display()));
     eprint!("{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{python} {} failed: {}", script.display(), out.status);
+    assert!(
+        out.status.success(),
+        "{python} {} failed: {}",
+        script.display(),
+        out.status
+    );
     parse(&out.stdout)
 }
 
 fn parse(data: &[u8]) -> Vec<Code> {
     let mut at = 0usize;
     let mut take = |n: usize| -> &[u8] {
-        let s = data.get(at..at + n).expect("stdlib_code.py output is truncated");
+        let s = data
+            .get(at..at + n)
+            .expect("stdlib_code.py output is truncated");
         at += n;
         s
     };
-    assert_eq!(take(4), b"CPJB", "stdlib_code.py output has the wrong magic");
+    assert_eq!(
+        take(4),
+        b"CPJB",
+        "stdlib_code.py output has the wrong magic"
+    );
     let u32_at = |b: &[u8]| u32::from_le_bytes(b.try_into().unwrap());
     assert_eq!(u32_at(take(4)), 1, "stdlib_code.py output format version");
     let count = u32_at(take(4)) as usize;
@@ -85,8 +96,10 @@ fn parse(data: &[u8]) -> Vec<Code> {
             let n_names = u32_at(take(4)) as usize;
             let name_len = u16::from_le_bytes(take(2).try_into().unwrap()) as usize;
             let name = String::from_utf8_lossy(take(name_len)).into_owned();
-            let units: Vec<u16> =
-                take(2 * n_units).chunks_exact(2).map(|w| u16::from_le_bytes([w[0], w[1]])).collect();
+            let units: Vec<u16> = take(2 * n_units)
+                .chunks_exact(2)
+                .map(|w| u16::from_le_bytes([w[0], w[1]]))
+                .collect();
             let units_address = next_units;
             next_units += (2 * n_units as u64 + 0x100) & !0xf;
             Code {
@@ -103,7 +116,12 @@ fn parse(data: &[u8]) -> Vec<Code> {
 
 fn error_kind(e: &CompileError) -> String {
     match e {
-        CompileError::Analysis(a) => format!("analysis: {a:?}").split(['{', '(']).next().unwrap().trim().to_string(),
+        CompileError::Analysis(a) => format!("analysis: {a:?}")
+            .split(['{', '('])
+            .next()
+            .unwrap()
+            .trim()
+            .to_string(),
         other => other.to_string(),
     }
 }
@@ -125,16 +143,23 @@ fn survey(codes: &[Code], symbols: &[u64]) -> usize {
                 }
             }
             Err(e) => {
-                let entry = failures.entry(error_kind(&e)).or_insert((0, format!("{}: {e}", c.name)));
+                let entry = failures
+                    .entry(error_kind(&e))
+                    .or_insert((0, format!("{}: {e}", c.name)));
                 entry.0 += 1;
             }
         }
     }
     let failed: usize = failures.values().map(|(n, _)| n).sum();
-    println!("compile_stdlib: {} code objects, {instructions} instructions, {} code units", codes.len(),
-        codes.iter().map(|c| c.units.len()).sum::<usize>());
-    println!("compile_stdlib: {native_bytes} bytes of machine code ({:.1} bytes/instruction)",
-        native_bytes as f64 / instructions.max(1) as f64);
+    println!(
+        "compile_stdlib: {} code objects, {instructions} instructions, {} code units",
+        codes.len(),
+        codes.iter().map(|c| c.units.len()).sum::<usize>()
+    );
+    println!(
+        "compile_stdlib: {native_bytes} bytes of machine code ({:.1} bytes/instruction)",
+        native_bytes as f64 / instructions.max(1) as f64
+    );
     println!("compile_stdlib: {failed} code objects failed to compile");
     for (kind, (n, example)) in &failures {
         println!("  {n:6}  {kind}   e.g. {example}");
@@ -142,9 +167,15 @@ fn survey(codes: &[Code], symbols: &[u64]) -> usize {
     let total_unsupported: usize = unsupported.values().sum();
     let mut by_count: Vec<_> = unsupported.into_iter().collect();
     by_count.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    println!("compile_stdlib: {total_unsupported} instructions without a stencil ({:.1}%){}",
+    println!(
+        "compile_stdlib: {total_unsupported} instructions without a stencil ({:.1}%){}",
         100.0 * total_unsupported as f64 / instructions.max(1) as f64,
-        if by_count.is_empty() { String::new() } else { ", most common:".into() });
+        if by_count.is_empty() {
+            String::new()
+        } else {
+            ", most common:".into()
+        }
+    );
     for (name, n) in by_count.iter().take(12) {
         println!("  {n:6}  {name}");
     }

@@ -45,7 +45,10 @@ impl fmt::Display for AnalysisError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AnalysisError::BadJump { unit, target } => {
-                write!(f, "jump at code unit {unit} to {target} does not land on an instruction")
+                write!(
+                    f,
+                    "jump at code unit {unit} to {target} does not land on an instruction"
+                )
             }
             AnalysisError::Truncated => write!(f, "bytecode ends in the middle of an instruction"),
             AnalysisError::UnknownOpcode { unit, opcode } => {
@@ -75,11 +78,16 @@ pub fn analyse(units: &[u16]) -> Result<Plan, AnalysisError> {
         let start = i;
         let mut oparg: u32 = 0;
         let (opcode, unit) = loop {
-            let Some(&word) = units.get(i) else { return Err(AnalysisError::Truncated) };
+            let Some(&word) = units.get(i) else {
+                return Err(AnalysisError::Truncated);
+            };
             let op = opcodes::deopt((word & 0xff) as u8);
             oparg = (oparg << 8) | (word >> 8) as u32;
             if op == 0 {
-                return Err(AnalysisError::UnknownOpcode { unit: i, opcode: (word & 0xff) as u8 });
+                return Err(AnalysisError::UnknownOpcode {
+                    unit: i,
+                    opcode: (word & 0xff) as u8,
+                });
             }
             if op != extended_arg {
                 break (op, i);
@@ -94,11 +102,20 @@ pub fn analyse(units: &[u16]) -> Result<Plan, AnalysisError> {
         for slot in &mut unit_to_instruction[start..=unit] {
             *slot = Some(index);
         }
-        instructions.push(Instruction { start, unit, opcode, oparg, next, jump_target: None });
+        instructions.push(Instruction {
+            start,
+            unit,
+            opcode,
+            oparg,
+            next,
+            jump_target: None,
+        });
         i = next;
     }
     for ins in &mut instructions {
-        let Some(kind) = opcodes::jump_kind(ins.opcode) else { continue };
+        let Some(kind) = opcodes::jump_kind(ins.opcode) else {
+            continue;
+        };
         let target = match kind {
             Jump::Forward => ins.next as i64 + ins.oparg as i64,
             Jump::Backward => ins.next as i64 - ins.oparg as i64,
@@ -106,10 +123,16 @@ pub fn analyse(units: &[u16]) -> Result<Plan, AnalysisError> {
         let idx = usize::try_from(target)
             .ok()
             .and_then(|t| unit_to_instruction.get(t).copied().flatten())
-            .ok_or(AnalysisError::BadJump { unit: ins.unit, target })?;
+            .ok_or(AnalysisError::BadJump {
+                unit: ins.unit,
+                target,
+            })?;
         ins.jump_target = Some(idx);
     }
-    Ok(Plan { instructions, unit_to_instruction })
+    Ok(Plan {
+        instructions,
+        unit_to_instruction,
+    })
 }
 
 #[cfg(test)]
@@ -126,7 +149,12 @@ mod tests {
     #[test]
     fn caches_are_skipped_and_units_mapped() {
         // LOAD_FAST 0; BINARY_OP 0 (+1 cache); RETURN_VALUE
-        let code = [word("LOAD_FAST", 0), word("BINARY_OP", 0), 0, word("RETURN_VALUE", 0)];
+        let code = [
+            word("LOAD_FAST", 0),
+            word("BINARY_OP", 0),
+            0,
+            word("RETURN_VALUE", 0),
+        ];
         let plan = analyse(&code).unwrap();
         let names: Vec<_> = plan.instructions.iter().map(|i| i.name()).collect();
         assert_eq!(names, ["LOAD_FAST", "BINARY_OP", "RETURN_VALUE"]);
@@ -136,7 +164,12 @@ mod tests {
 
     #[test]
     fn extended_args_fold_into_the_oparg() {
-        let code = [word("EXTENDED_ARG", 1), word("EXTENDED_ARG", 2), word("LOAD_CONST", 3), word("RETURN_VALUE", 0)];
+        let code = [
+            word("EXTENDED_ARG", 1),
+            word("EXTENDED_ARG", 2),
+            word("LOAD_CONST", 3),
+            word("RETURN_VALUE", 0),
+        ];
         let plan = analyse(&code).unwrap();
         assert_eq!(plan.instructions[0].oparg, 0x010203);
         assert_eq!(plan.instructions[0].start, 0);
@@ -146,7 +179,11 @@ mod tests {
 
     #[test]
     fn specialised_opcodes_read_as_their_base() {
-        let code = [word("LOAD_FAST__LOAD_FAST", 0), word("LOAD_FAST", 1), word("RETURN_VALUE", 0)];
+        let code = [
+            word("LOAD_FAST__LOAD_FAST", 0),
+            word("LOAD_FAST", 1),
+            word("RETURN_VALUE", 0),
+        ];
         let plan = analyse(&code).unwrap();
         assert_eq!(plan.instructions[0].name(), "LOAD_FAST");
     }
@@ -154,7 +191,12 @@ mod tests {
     #[test]
     fn jumps_resolve_to_instructions() {
         // 0 NOP; 1 JUMP_FORWARD 1 -> unit 3; 2 NOP; 3 JUMP_BACKWARD 4 -> unit 0
-        let code = [word("NOP", 0), word("JUMP_FORWARD", 1), word("NOP", 0), word("JUMP_BACKWARD", 4)];
+        let code = [
+            word("NOP", 0),
+            word("JUMP_FORWARD", 1),
+            word("NOP", 0),
+            word("JUMP_BACKWARD", 4),
+        ];
         let plan = analyse(&code).unwrap();
         assert_eq!(plan.instructions[1].jump_target, Some(3));
         assert_eq!(plan.instructions[3].jump_target, Some(0));
@@ -163,14 +205,23 @@ mod tests {
     #[test]
     fn jumps_into_caches_or_outside_are_refused() {
         let code = [word("JUMP_FORWARD", 1), word("BINARY_OP", 0), 0];
-        assert_eq!(analyse(&code).unwrap_err(), AnalysisError::BadJump { unit: 0, target: 2 });
+        assert_eq!(
+            analyse(&code).unwrap_err(),
+            AnalysisError::BadJump { unit: 0, target: 2 }
+        );
         let code = [word("JUMP_BACKWARD", 5)];
         assert!(matches!(analyse(&code), Err(AnalysisError::BadJump { .. })));
     }
 
     #[test]
     fn truncated_code_is_refused() {
-        assert_eq!(analyse(&[word("BINARY_OP", 0)]).unwrap_err(), AnalysisError::Truncated);
-        assert_eq!(analyse(&[word("EXTENDED_ARG", 1)]).unwrap_err(), AnalysisError::Truncated);
+        assert_eq!(
+            analyse(&[word("BINARY_OP", 0)]).unwrap_err(),
+            AnalysisError::Truncated
+        );
+        assert_eq!(
+            analyse(&[word("EXTENDED_ARG", 1)]).unwrap_err(),
+            AnalysisError::Truncated
+        );
     }
 }

@@ -13,7 +13,9 @@ use std::sync::atomic::Ordering;
 fn init_runtime() -> PyResult<()> {
     // SAFETY: GIL held (we are called from Python).
     if unsafe { runtime::cpjit_rt_init() } < 0 {
-        return Err(PyRuntimeError::new_err("cpjit: cannot reserve a co_extra slot"));
+        return Err(PyRuntimeError::new_err(
+            "cpjit: cannot reserve a co_extra slot",
+        ));
     }
     Ok(())
 }
@@ -25,7 +27,8 @@ fn init_runtime() -> PyResult<()> {
 fn enable(threshold: Option<i64>) -> PyResult<()> {
     init_runtime()?;
     if let Some(t) = threshold {
-        let t = u32::try_from(t).map_err(|_| PyValueError::new_err("threshold must be between 0 and 2**32-1"))?;
+        let t = u32::try_from(t)
+            .map_err(|_| PyValueError::new_err("threshold must be between 0 and 2**32-1"))?;
         // SAFETY: GIL held.
         unsafe { runtime::cpjit_rt_set_threshold(t) };
     }
@@ -57,15 +60,23 @@ fn get_threshold() -> u32 {
 #[pyfunction]
 fn compile(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
     init_runtime()?;
-    let code = if obj.hasattr("__code__")? { obj.getattr("__code__")? } else { obj.clone() };
+    let code = if obj.hasattr("__code__")? {
+        obj.getattr("__code__")?
+    } else {
+        obj.clone()
+    };
     if code.get_type().name()? != "code" {
-        return Err(PyTypeError::new_err("cpjit.compile() takes a function or a code object"));
+        return Err(PyTypeError::new_err(
+            "cpjit.compile() takes a function or a code object",
+        ));
     }
     let ptr = code.as_ptr() as *mut std::ffi::c_void;
     // SAFETY: GIL held, `ptr` is a live code object we hold a reference to.
     let state = unsafe { runtime::cpjit_rt_state_for(ptr, 1) };
     if state.is_null() {
-        return Err(PyRuntimeError::new_err("cpjit: cannot attach state to the code object"));
+        return Err(PyRuntimeError::new_err(
+            "cpjit: cannot attach state to the code object",
+        ));
     }
     // SAFETY: `state` is the code object's state; GIL held.
     let st = unsafe { &mut *state };
@@ -83,7 +94,9 @@ fn compile(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
                 Err(msg) => {
                     st.state = 2;
                     COMPILE_STATS.failed.fetch_add(1, Ordering::Relaxed);
-                    Err(PyRuntimeError::new_err(format!("cpjit cannot compile this code: {msg}")))
+                    Err(PyRuntimeError::new_err(format!(
+                        "cpjit cannot compile this code: {msg}"
+                    )))
                 }
             }
         }
@@ -94,10 +107,19 @@ fn compile(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
 /// with `native_bytes`, `instructions`, and `unsupported` (opcodes that hand over to the
 /// interpreter for want of a stencil).
 #[pyfunction]
-fn code_info<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyDict>>> {
-    let code = if obj.hasattr("__code__")? { obj.getattr("__code__")? } else { obj.clone() };
+fn code_info<'py>(
+    py: Python<'py>,
+    obj: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyDict>>> {
+    let code = if obj.hasattr("__code__")? {
+        obj.getattr("__code__")?
+    } else {
+        obj.clone()
+    };
     if code.get_type().name()? != "code" {
-        return Err(PyTypeError::new_err("cpjit.code_info() takes a function or a code object"));
+        return Err(PyTypeError::new_err(
+            "cpjit.code_info() takes a function or a code object",
+        ));
     }
     // SAFETY: GIL held; `code` is a live code object.
     let state = unsafe { runtime::cpjit_rt_state_for(code.as_ptr() as *mut std::ffi::c_void, 0) };
@@ -107,14 +129,23 @@ fn code_info<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Option<B
     // SAFETY: the state belongs to the live code object; GIL held.
     let st = unsafe { &*state };
     let d = PyDict::new_bound(py);
-    d.set_item("state", ["counting", "compiled", "failed"].get(st.state as usize).copied().unwrap_or("?"))?;
+    d.set_item(
+        "state",
+        ["counting", "compiled", "failed"]
+            .get(st.state as usize)
+            .copied()
+            .unwrap_or("?"),
+    )?;
     d.set_item("calls", st.calls)?;
     if !st.native.is_null() {
         // SAFETY: `native` is the CompiledCode box owned by this state until the code dies.
         let c = unsafe { &*(st.native as *const crate::compiler::CompiledCode) };
         d.set_item("native_bytes", c.native_bytes())?;
         d.set_item("instructions", c.instructions)?;
-        d.set_item("unsupported", PyList::new_bound(py, c.unsupported.iter().copied()))?;
+        d.set_item(
+            "unsupported",
+            PyList::new_bound(py, c.unsupported.iter().copied()),
+        )?;
         d.set_item("address", c.code.address())?;
         d.set_item("code_bytes", c.code_end)?;
         let layout: Vec<(u32, &str, u32)> = c.layout.clone();
@@ -131,8 +162,14 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("compiled", s.compiled.load(Ordering::Relaxed))?;
     d.set_item("compile_failed", s.failed.load(Ordering::Relaxed))?;
     d.set_item("native_bytes", s.native_bytes.load(Ordering::Relaxed))?;
-    d.set_item("compile_seconds", s.compile_ns.load(Ordering::Relaxed) as f64 / 1e9)?;
-    d.set_item("instructions_compiled", s.instructions.load(Ordering::Relaxed))?;
+    d.set_item(
+        "compile_seconds",
+        s.compile_ns.load(Ordering::Relaxed) as f64 / 1e9,
+    )?;
+    d.set_item(
+        "instructions_compiled",
+        s.instructions.load(Ordering::Relaxed),
+    )?;
     // SAFETY: GIL held; the C side only writes these counters with the GIL held.
     let c = unsafe { &*std::ptr::addr_of!(runtime::cpjit_stats) };
     d.set_item("frames_native", c.frames_native)?;
@@ -142,11 +179,18 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     }
     d.set_item("frames_interpreted", h)?;
     let u = PyDict::new_bound(py);
-    for (name, n) in runtime::unsupported_opcodes().lock().unwrap_or_else(|p| p.into_inner()).iter() {
+    for (name, n) in runtime::unsupported_opcodes()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+    {
         u.set_item(*name, *n)?;
     }
     d.set_item("unsupported_opcodes", u)?;
-    let failures = runtime::recent_failures().lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let failures = runtime::recent_failures()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
     d.set_item("recent_compile_errors", PyList::new_bound(py, failures))?;
     Ok(d)
 }

@@ -78,8 +78,13 @@ impl CompiledCode {
 #[derive(Debug)]
 pub enum CompileError {
     Analysis(AnalysisError),
-    Patch { stencil: &'static str, error: PatchError },
-    TooLarge { units: usize },
+    Patch {
+        stencil: &'static str,
+        error: PatchError,
+    },
+    TooLarge {
+        units: usize,
+    },
     MissingStencil(&'static str),
     Memory(std::io::Error),
 }
@@ -90,7 +95,10 @@ impl fmt::Display for CompileError {
             CompileError::Analysis(e) => write!(f, "bytecode analysis failed: {e}"),
             CompileError::Patch { stencil, error } => write!(f, "patching {stencil}: {error}"),
             CompileError::TooLarge { units } => {
-                write!(f, "code object has {units} code units, more than cpjit compiles ({MAX_UNITS})")
+                write!(
+                    f,
+                    "code object has {units} code units, more than cpjit compiles ({MAX_UNITS})"
+                )
             }
             CompileError::MissingStencil(n) => write!(f, "stencil {n} is missing from this build"),
             CompileError::Memory(e) => write!(f, "cannot map executable memory: {e}"),
@@ -125,9 +133,11 @@ fn selection() -> Result<&'static Selection, CompileError> {
             for s in stencils::STENCILS {
                 let parts: Vec<&str> = s.name.split("__").collect();
                 if let [first, arg, second] = parts[..] {
-                    if let (Some(op), Ok(arg), Some(next)) =
-                        (opcodes::by_name(first), arg.parse::<u32>(), opcodes::by_name(second))
-                    {
+                    if let (Some(op), Ok(arg), Some(next)) = (
+                        opcodes::by_name(first),
+                        arg.parse::<u32>(),
+                        opcodes::by_name(second),
+                    ) {
                         pairs.insert((op, arg, next), s);
                     }
                 } else if let Some((base, arg)) = s.name.split_once("__") {
@@ -162,7 +172,9 @@ fn align(n: usize, a: usize) -> usize {
 /// Compile one code object.
 pub fn compile(input: &CodeInput) -> Result<CompiledCode, CompileError> {
     if input.units.len() > MAX_UNITS {
-        return Err(CompileError::TooLarge { units: input.units.len() });
+        return Err(CompileError::TooLarge {
+            units: input.units.len(),
+        });
     }
     let plan = analysis::analyse(input.units)?;
     compile_plan(input, &plan)
@@ -224,7 +236,8 @@ fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileE
             Some(slot)
         })
         .collect();
-    let caches = vec![0u8; cache_users.iter().filter(|u| **u).count() * CACHE_BYTES].into_boxed_slice();
+    let caches =
+        vec![0u8; cache_users.iter().filter(|u| **u).count() * CACHE_BYTES].into_boxed_slice();
     let caches_address = caches.as_ptr() as u64;
 
     // First pass over holes: collect GOT slots and veneers (values known before placement).
@@ -268,7 +281,12 @@ fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileE
     // GOT slots for instruction-dependent GOT references (rare; clang uses movabs for holes).
     let private_got: usize = chosen
         .iter()
-        .map(|s| s.holes.iter().filter(|h| h.kind == PatchKind::GotPc32 && !matches!(h.target, Target::Symbol(_))).count())
+        .map(|s| {
+            s.holes
+                .iter()
+                .filter(|h| h.kind == PatchKind::GotPc32 && !matches!(h.target, Target::Symbol(_)))
+                .count()
+        })
         .sum();
     let got_offset = align(at, 8);
     at = got_offset + 8 * (got.len() + private_got);
@@ -302,7 +320,11 @@ fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileE
     for (i, s) in chosen.iter().enumerate() {
         let ins = plan.instructions.get(i);
         let code_at = code_offset[i];
-        let next_code = if i + 1 < n { code_offset[i + 1] } else { trap_offset };
+        let next_code = if i + 1 < n {
+            code_offset[i + 1]
+        } else {
+            trap_offset
+        };
         for h in s.holes {
             let value = match h.target {
                 Target::Symbol(idx) => symbol(idx),
@@ -312,7 +334,11 @@ fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileE
                         // The error exit uses no per-instruction holes.
                         return Err(CompileError::Patch {
                             stencil: s.name,
-                            error: PatchError::OutOfBounds { offset: h.offset as usize, width: 0, len: 0 },
+                            error: PatchError::OutOfBounds {
+                                offset: h.offset as usize,
+                                width: 0,
+                                len: 0,
+                            },
                         });
                     };
                     let unit_addr = |u: usize| input.units_address.wrapping_add(2 * u as u64);
@@ -321,25 +347,39 @@ fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileE
                         HoleValue::Instr => unit_addr(ins.unit),
                         HoleValue::Redo => unit_addr(ins.start).wrapping_sub(2),
                         HoleValue::Done => unit_addr(ins.next - 1),
-                        HoleValue::Const => input.consts.get(ins.oparg as usize).copied().unwrap_or(0),
-                        HoleValue::Name => input.names.get(ins.oparg as usize).copied().unwrap_or(0),
-                        HoleValue::NameHalf => {
-                            input.names.get((ins.oparg >> 1) as usize).copied().unwrap_or(0)
+                        HoleValue::Const => {
+                            input.consts.get(ins.oparg as usize).copied().unwrap_or(0)
                         }
+                        HoleValue::Name => {
+                            input.names.get(ins.oparg as usize).copied().unwrap_or(0)
+                        }
+                        HoleValue::NameHalf => input
+                            .names
+                            .get((ins.oparg >> 1) as usize)
+                            .copied()
+                            .unwrap_or(0),
                         HoleValue::Cache => caches_address + (cache_slot[i] * CACHE_BYTES) as u64,
                         HoleValue::Code => input.code_address,
                         HoleValue::KwNames => kwnames_for[i],
                         HoleValue::State => input.state_address,
                         HoleValue::Continue => base + next_code as u64,
                         HoleValue::JumpTarget => {
-                            let jumper = if paired[i] { &plan.instructions[i + 1] } else { ins };
+                            let jumper = if paired[i] {
+                                &plan.instructions[i + 1]
+                            } else {
+                                ins
+                            };
                             match jumper.jump_target {
                                 Some(t) => base + code_offset[t] as u64,
                                 None => base + trap_offset as u64,
                             }
                         }
                         HoleValue::Skip => {
-                            let after = if i + 2 < n { code_offset[i + 2] } else { trap_offset };
+                            let after = if i + 2 < n {
+                                code_offset[i + 2]
+                            } else {
+                                trap_offset
+                            };
                             base + after as u64
                         }
                         HoleValue::Error => base + error_offset as u64,
@@ -349,7 +389,9 @@ fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileE
             let offset = code_at + h.offset as usize;
             let place = base + offset as u64;
             let result = match (h.kind, h.target) {
-                (PatchKind::Abs64, _) => patch::patch_abs64(buf, offset, value.wrapping_add(h.addend as u64)),
+                (PatchKind::Abs64, _) => {
+                    patch::patch_abs64(buf, offset, value.wrapping_add(h.addend as u64))
+                }
                 (PatchKind::Pc32, Target::Symbol(_)) => {
                     let direct = patch::patch_pc32(buf, offset, place, value, h.addend);
                     if direct.is_ok() {
@@ -371,7 +413,10 @@ fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileE
                     patch::patch_pc32(buf, offset, place, base + slot as u64, h.addend)
                 }
             };
-            result.map_err(|error| CompileError::Patch { stencil: s.name, error })?;
+            result.map_err(|error| CompileError::Patch {
+                stencil: s.name,
+                error,
+            })?;
         }
     }
 
@@ -386,11 +431,23 @@ fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileE
         .iter()
         .enumerate()
         .map(|(i, ins)| (ins.unit as u32, chosen[i].name, code_offset[i] as u32))
-        .chain(std::iter::once((input.units.len() as u32, sel.exit_error.name, error_offset as u32)))
+        .chain(std::iter::once((
+            input.units.len() as u32,
+            sel.exit_error.name,
+            error_offset as u32,
+        )))
         .collect();
     let code = mem.seal().map_err(CompileError::Memory)?;
     let code_end = (error_offset + sel.exit_error.code.len()) as u32;
-    Ok(CompiledCode { code, entries, caches, instructions: n, unsupported, layout, code_end })
+    Ok(CompiledCode {
+        code,
+        entries,
+        caches,
+        instructions: n,
+        unsupported,
+        layout,
+        code_end,
+    })
 }
 
 #[cfg(test)]
@@ -416,7 +473,11 @@ mod tests {
     #[test]
     fn compiles_and_maps_entries() {
         let symbols = vec![0x7000_0000_0000u64; stencils::SYMBOLS.len()];
-        let units = [word("RESUME", 0), word("LOAD_CONST", 0), word("RETURN_VALUE", 0)];
+        let units = [
+            word("RESUME", 0),
+            word("LOAD_CONST", 0),
+            word("RETURN_VALUE", 0),
+        ];
         let c = compile(&input(&units, &symbols)).unwrap();
         assert_eq!(c.instructions, 3);
         assert_eq!(c.entries[0], 0);
@@ -427,7 +488,13 @@ mod tests {
     #[test]
     fn caches_have_no_entry() {
         let symbols = vec![0x7000_0000_0000u64; stencils::SYMBOLS.len()];
-        let units = [word("LOAD_CONST", 0), word("LOAD_CONST", 1), word("BINARY_OP", 0), 0, word("RETURN_VALUE", 0)];
+        let units = [
+            word("LOAD_CONST", 0),
+            word("LOAD_CONST", 1),
+            word("BINARY_OP", 0),
+            0,
+            word("RETURN_VALUE", 0),
+        ];
         let c = compile(&input(&units, &symbols)).unwrap();
         assert_eq!(c.entries[3], NO_ENTRY);
         assert_ne!(c.entries[2], NO_ENTRY);
@@ -437,24 +504,44 @@ mod tests {
     fn bad_bytecode_is_an_error_not_a_crash() {
         let symbols = vec![0u64; stencils::SYMBOLS.len()];
         let units = [word("JUMP_FORWARD", 9)];
-        assert!(matches!(compile(&input(&units, &symbols)), Err(CompileError::Analysis(_))));
+        assert!(matches!(
+            compile(&input(&units, &symbols)),
+            Err(CompileError::Analysis(_))
+        ));
     }
 
     #[test]
     fn compare_then_branch_uses_a_pair_stencil_and_keeps_the_branch() {
         let symbols = vec![0x7000_0000_0000u64; stencils::SYMBOLS.len()];
         let caches = opcodes::cache_entries(opcodes::by_name("COMPARE_OP").unwrap());
-        let mut units = vec![word("LOAD_FAST", 0), word("LOAD_FAST", 1), word("COMPARE_OP", 0)];
+        let mut units = vec![
+            word("LOAD_FAST", 0),
+            word("LOAD_FAST", 1),
+            word("COMPARE_OP", 0),
+        ];
         units.extend(std::iter::repeat(0).take(caches));
         let branch_unit = units.len();
-        units.extend([word("POP_JUMP_FORWARD_IF_FALSE", 1), word("LOAD_CONST", 0), word("RETURN_VALUE", 0)]);
+        units.extend([
+            word("POP_JUMP_FORWARD_IF_FALSE", 1),
+            word("LOAD_CONST", 0),
+            word("RETURN_VALUE", 0),
+        ]);
         let c = compile(&input(&units, &symbols)).unwrap();
         let names: Vec<&str> = c.layout.iter().map(|(_, name, _)| *name).collect();
         assert_eq!(
             names[..5],
-            ["LOAD_FAST", "LOAD_FAST", "COMPARE_OP__0__POP_JUMP_FORWARD_IF_FALSE", "POP_JUMP_FORWARD_IF_FALSE", "LOAD_CONST"]
+            [
+                "LOAD_FAST",
+                "LOAD_FAST",
+                "COMPARE_OP__0__POP_JUMP_FORWARD_IF_FALSE",
+                "POP_JUMP_FORWARD_IF_FALSE",
+                "LOAD_CONST"
+            ]
         );
-        assert_ne!(c.entries[branch_unit], NO_ENTRY, "the branch keeps its own entry");
+        assert_ne!(
+            c.entries[branch_unit], NO_ENTRY,
+            "the branch keeps its own entry"
+        );
     }
 
     #[test]
@@ -463,7 +550,10 @@ mod tests {
         let units = [word("LOAD_FAST", 0xab), word("RETURN_VALUE", 0)];
         let c = compile(&input(&units, &symbols)).unwrap();
         let s = stencils::by_name("LOAD_FAST").unwrap();
-        let oparg_hole = s.holes.iter().find(|h| h.target == Target::Hole(HoleValue::Oparg));
+        let oparg_hole = s
+            .holes
+            .iter()
+            .find(|h| h.target == Target::Hole(HoleValue::Oparg));
         if let Some(h) = oparg_hole {
             let at = h.offset as usize;
             let bytes = &c.code.bytes()[at..at + h.kind.width()];

@@ -94,6 +94,9 @@ impl HoleValue {
 
     /// Whether the hole is a code address inside the compiled blob (reached PC-relative).
     pub const fn is_code_target(self) -> bool {
-        matches!(self, HoleValue::Continue | HoleValue::JumpTarget | HoleValue::Skip | HoleValue::Error)
+        matches!(
+            self,
+            HoleValue::Continue | HoleValue::JumpTarget | HoleValue::Skip | HoleValue::Error
+        )
     }
 }

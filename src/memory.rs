@@ -37,7 +37,14 @@ struct ChunkState {
 impl Chunk {
     fn new(len: usize) -> io::Result<Arc<Chunk>> {
         let exec = MmapMut::map_anon(len)?.make_exec()?;
-        Ok(Arc::new(Chunk { map: Mutex::new(ChunkState { exec: Some(exec), used: 0, live: 0, open: true }) }))
+        Ok(Arc::new(Chunk {
+            map: Mutex::new(ChunkState {
+                exec: Some(exec),
+                used: 0,
+                live: 0,
+                open: true,
+            }),
+        }))
     }
 }
 
@@ -112,7 +119,13 @@ impl WritableCode {
                 }
             }
         };
-        Ok(WritableCode { chunk, offset, len, map: Some(map), _fill: fill })
+        Ok(WritableCode {
+            chunk,
+            offset,
+            len,
+            map: Some(map),
+            _fill: fill,
+        })
     }
 
     /// Address of the first byte: where the code will execute from once sealed.
@@ -131,7 +144,11 @@ impl WritableCode {
         let map = self.map.take().expect("mapped");
         let exec = map.make_exec()?;
         lock(&self.chunk.map).exec = Some(exec);
-        Ok(ExecutableCode { chunk: self.chunk.clone(), address, len: self.len })
+        Ok(ExecutableCode {
+            chunk: self.chunk.clone(),
+            address,
+            len: self.len,
+        })
     }
 }
 

@@ -32,12 +32,21 @@ pub enum Jump {
 pub fn jump_kind(op: u8) -> Option<Jump> {
     let n = name(deopt(op));
     match n {
-        "JUMP_BACKWARD" | "JUMP_BACKWARD_NO_INTERRUPT" | "POP_JUMP_BACKWARD_IF_FALSE"
-        | "POP_JUMP_BACKWARD_IF_TRUE" | "POP_JUMP_BACKWARD_IF_NONE"
+        "JUMP_BACKWARD"
+        | "JUMP_BACKWARD_NO_INTERRUPT"
+        | "POP_JUMP_BACKWARD_IF_FALSE"
+        | "POP_JUMP_BACKWARD_IF_TRUE"
+        | "POP_JUMP_BACKWARD_IF_NONE"
         | "POP_JUMP_BACKWARD_IF_NOT_NONE" => Some(Jump::Backward),
-        "JUMP_FORWARD" | "POP_JUMP_FORWARD_IF_FALSE" | "POP_JUMP_FORWARD_IF_TRUE"
-        | "POP_JUMP_FORWARD_IF_NONE" | "POP_JUMP_FORWARD_IF_NOT_NONE" | "JUMP_IF_FALSE_OR_POP"
-        | "JUMP_IF_TRUE_OR_POP" | "FOR_ITER" | "SEND" => Some(Jump::Forward),
+        "JUMP_FORWARD"
+        | "POP_JUMP_FORWARD_IF_FALSE"
+        | "POP_JUMP_FORWARD_IF_TRUE"
+        | "POP_JUMP_FORWARD_IF_NONE"
+        | "POP_JUMP_FORWARD_IF_NOT_NONE"
+        | "JUMP_IF_FALSE_OR_POP"
+        | "JUMP_IF_TRUE_OR_POP"
+        | "FOR_ITER"
+        | "SEND" => Some(Jump::Forward),
         _ => None,
     }
 }
@@ -67,7 +76,10 @@ mod tests {
 
     #[test]
     fn jumps_are_classified() {
-        assert_eq!(jump_kind(by_name("JUMP_BACKWARD").unwrap()), Some(Jump::Backward));
+        assert_eq!(
+            jump_kind(by_name("JUMP_BACKWARD").unwrap()),
+            Some(Jump::Backward)
+        );
         assert_eq!(jump_kind(by_name("FOR_ITER").unwrap()), Some(Jump::Forward));
         assert_eq!(jump_kind(by_name("LOAD_FAST").unwrap()), None);
     }

@@ -22,9 +22,9 @@ impl PatchKind {
     /// The patch kind for an ELF x86-64 relocation type, or None if cpjit does not handle it.
     pub const fn from_elf_x86_64(r_type: u32) -> Option<PatchKind> {
         match r_type {
-            1 => Some(PatchKind::Abs64),                  // R_X86_64_64
-            2 | 4 => Some(PatchKind::Pc32),               // R_X86_64_PC32, R_X86_64_PLT32
-            9 | 41 | 42 => Some(PatchKind::GotPc32),      // GOTPCREL, GOTPCRELX, REX_GOTPCRELX
+            1 => Some(PatchKind::Abs64),             // R_X86_64_64
+            2 | 4 => Some(PatchKind::Pc32),          // R_X86_64_PC32, R_X86_64_PLT32
+            9 | 41 | 42 => Some(PatchKind::GotPc32), // GOTPCREL, GOTPCRELX, REX_GOTPCRELX
             _ => None,
         }
     }
@@ -42,7 +42,11 @@ impl PatchKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PatchError {
     /// The hole lies (partly) outside the buffer.
-    OutOfBounds { offset: usize, width: usize, len: usize },
+    OutOfBounds {
+        offset: usize,
+        width: usize,
+        len: usize,
+    },
     /// A PC-relative displacement does not fit in 32 bits.
     OutOfRange { offset: usize, displacement: i64 },
 }
@@ -51,10 +55,19 @@ impl fmt::Display for PatchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PatchError::OutOfBounds { offset, width, len } => {
-                write!(f, "patch of {width} bytes at offset {offset} is outside a buffer of {len} bytes")
+                write!(
+                    f,
+                    "patch of {width} bytes at offset {offset} is outside a buffer of {len} bytes"
+                )
             }
-            PatchError::OutOfRange { offset, displacement } => {
-                write!(f, "displacement {displacement:#x} at offset {offset} does not fit in 32 bits")
+            PatchError::OutOfRange {
+                offset,
+                displacement,
+            } => {
+                write!(
+                    f,
+                    "displacement {displacement:#x} at offset {offset} does not fit in 32 bits"
+                )
             }
         }
     }
@@ -87,8 +100,10 @@ pub fn patch_pc32(
     addend: i64,
 ) -> Result<(), PatchError> {
     let displacement = (target as i128 + addend as i128 - place as i128) as i64;
-    let value = i32::try_from(displacement)
-        .map_err(|_| PatchError::OutOfRange { offset, displacement })?;
+    let value = i32::try_from(displacement).map_err(|_| PatchError::OutOfRange {
+        offset,
+        displacement,
+    })?;
     slot(buf, offset, 4)?.copy_from_slice(&value.to_le_bytes());
     Ok(())
 }
@@ -101,7 +116,10 @@ mod tests {
     fn abs64_writes_little_endian() {
         let mut buf = [0u8; 12];
         patch_abs64(&mut buf, 2, 0x1122_3344_5566_7788).unwrap();
-        assert_eq!(&buf[2..10], &[0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11]);
+        assert_eq!(
+            &buf[2..10],
+            &[0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11]
+        );
         assert_eq!(buf[0], 0);
         assert_eq!(buf[10], 0);
     }
@@ -111,7 +129,11 @@ mod tests {
         let mut buf = [0u8; 8];
         assert_eq!(
             patch_abs64(&mut buf, 1, 5),
-            Err(PatchError::OutOfBounds { offset: 1, width: 8, len: 8 })
+            Err(PatchError::OutOfBounds {
+                offset: 1,
+                width: 8,
+                len: 8
+            })
         );
     }
 
@@ -120,7 +142,10 @@ mod tests {
         let mut buf = [0u8; 8];
         // A jmp rel32 at 0x1000 whose operand is at 0x1001: target 0x2000, addend -4.
         patch_pc32(&mut buf, 1, 0x1001, 0x2000, -4).unwrap();
-        assert_eq!(i32::from_le_bytes(buf[1..5].try_into().unwrap()), 0x2000 - 4 - 0x1001);
+        assert_eq!(
+            i32::from_le_bytes(buf[1..5].try_into().unwrap()),
+            0x2000 - 4 - 0x1001
+        );
     }
 
     #[test]
@@ -134,7 +159,10 @@ mod tests {
     fn pc32_refuses_displacements_beyond_two_gib() {
         let mut buf = [0u8; 4];
         let err = patch_pc32(&mut buf, 0, 0x1000, 0x1000 + (1u64 << 31) + 4, -4).unwrap_err();
-        assert!(matches!(err, PatchError::OutOfRange { offset: 0, .. }), "{err}");
+        assert!(
+            matches!(err, PatchError::OutOfRange { offset: 0, .. }),
+            "{err}"
+        );
         assert_eq!(buf, [0; 4], "a failed patch leaves the bytes alone");
         let err = patch_pc32(&mut buf, 0, 1u64 << 40, 0, 0).unwrap_err();
         assert!(matches!(err, PatchError::OutOfRange { .. }));
@@ -154,7 +182,15 @@ mod tests {
         assert_eq!(PatchKind::from_elf_x86_64(1), Some(PatchKind::Abs64));
         assert_eq!(PatchKind::from_elf_x86_64(4), Some(PatchKind::Pc32));
         assert_eq!(PatchKind::from_elf_x86_64(42), Some(PatchKind::GotPc32));
-        assert_eq!(PatchKind::from_elf_x86_64(10), None, "R_X86_64_32 is not accepted");
-        assert_eq!(PatchKind::from_elf_x86_64(11), None, "R_X86_64_32S is not accepted");
+        assert_eq!(
+            PatchKind::from_elf_x86_64(10),
+            None,
+            "R_X86_64_32 is not accepted"
+        );
+        assert_eq!(
+            PatchKind::from_elf_x86_64(11),
+            None,
+            "R_X86_64_32S is not accepted"
+        );
     }
 }

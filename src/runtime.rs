@@ -95,7 +95,8 @@ pub fn recent_failures() -> &'static Mutex<Vec<String>> {
 
 /// Opcodes that got the UNSUPPORTED stencil, with counts.
 pub fn unsupported_opcodes() -> &'static Mutex<std::collections::BTreeMap<&'static str, u64>> {
-    static UNSUPPORTED: OnceLock<Mutex<std::collections::BTreeMap<&'static str, u64>>> = OnceLock::new();
+    static UNSUPPORTED: OnceLock<Mutex<std::collections::BTreeMap<&'static str, u64>>> =
+        OnceLock::new();
     UNSUPPORTED.get_or_init(|| Mutex::new(Default::default()))
 }
 
@@ -155,11 +156,19 @@ pub unsafe fn compile_code(code: *mut c_void, state: *mut CodeState) -> Result<(
     let compiled: CompiledCode = compiler::compile(&input).map_err(|e| e.to_string())?;
     let stats = &COMPILE_STATS;
     stats.compiled.fetch_add(1, Ordering::Relaxed);
-    stats.native_bytes.fetch_add(compiled.native_bytes() as u64, Ordering::Relaxed);
-    stats.instructions.fetch_add(compiled.instructions as u64, Ordering::Relaxed);
+    stats
+        .native_bytes
+        .fetch_add(compiled.native_bytes() as u64, Ordering::Relaxed);
+    stats
+        .instructions
+        .fetch_add(compiled.instructions as u64, Ordering::Relaxed);
     if !compiled.unsupported.is_empty() {
-        stats.unsupported_instructions.fetch_add(compiled.unsupported.len() as u64, Ordering::Relaxed);
-        let mut map = unsupported_opcodes().lock().unwrap_or_else(|p| p.into_inner());
+        stats
+            .unsupported_instructions
+            .fetch_add(compiled.unsupported.len() as u64, Ordering::Relaxed);
+        let mut map = unsupported_opcodes()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         for name in &compiled.unsupported {
             *map.entry(name).or_default() += 1;
         }
@@ -171,7 +180,9 @@ pub unsafe fn compile_code(code: *mut c_void, state: *mut CodeState) -> Result<(
     st.entries = boxed.entries.as_ptr();
     st.n_units = boxed.entries.len() as u32;
     st.native = Box::into_raw(boxed) as *mut c_void;
-    stats.compile_ns.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    stats
+        .compile_ns
+        .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
     Ok(())
 }
 
@@ -215,6 +226,8 @@ pub unsafe extern "C" fn cpjit_rust_release(native: *mut c_void) {
     }
     // SAFETY: see the function's contract.
     let compiled = unsafe { Box::from_raw(native as *mut CompiledCode) };
-    COMPILE_STATS.native_bytes.fetch_sub(compiled.native_bytes() as u64, Ordering::Relaxed);
+    COMPILE_STATS
+        .native_bytes
+        .fetch_sub(compiled.native_bytes() as u64, Ordering::Relaxed);
     drop(compiled);
 }

@@ -48,7 +48,10 @@ include!(concat!(env!("OUT_DIR"), "/stencils.rs"));
 
 /// The stencil with this name.
 pub fn by_name(name: &str) -> Option<&'static Stencil> {
-    STENCILS.binary_search_by(|s| s.name.cmp(name)).ok().map(|i| &STENCILS[i])
+    STENCILS
+        .binary_search_by(|s| s.name.cmp(name))
+        .ok()
+        .map(|i| &STENCILS[i])
 }
 
 #[cfg(test)]
@@ -93,7 +96,9 @@ mod tests {
             let n = s.code.len();
             let tail_jump = n >= 5
                 && s.code[n - 5] == 0xe9
-                && s.holes.iter().any(|h| h.offset as usize == n - 4 && h.target == Target::Hole(HoleValue::Continue));
+                && s.holes.iter().any(|h| {
+                    h.offset as usize == n - 4 && h.target == Target::Hole(HoleValue::Continue)
+                });
             assert!(!tail_jump, "{} still ends in jmp _JIT_CONTINUE", s.name);
         }
     }

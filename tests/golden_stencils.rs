@@ -13,13 +13,25 @@ use std::path::PathBuf;
 
 /// FNV-1a, enough to notice any change in a stencil's bytes.
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn render() -> String {
-    let mut out = String::from("# name: code bytes, data bytes, fnv1a(code)\n#   offset kind target addend\n");
+    let mut out = String::from(
+        "# name: code bytes, data bytes, fnv1a(code)\n#   offset kind target addend\n",
+    );
     for s in STENCILS {
-        writeln!(out, "{}: {} code, {} data, {:016x}", s.name, s.code.len(), s.data.len(), fnv1a(s.code)).unwrap();
+        writeln!(
+            out,
+            "{}: {} code, {} data, {:016x}",
+            s.name,
+            s.code.len(),
+            s.data.len(),
+            fnv1a(s.code)
+        )
+        .unwrap();
         for h in s.holes {
             let target = match h.target {
                 Target::Hole(v) => v.symbol().to_string(),

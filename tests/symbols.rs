@@ -16,7 +16,10 @@ fn stencils_only_use_known_symbol_kinds() {
     // Holes for the error exit and per-instruction values are the only `_JIT_*` names; anything
     // else was rejected by build.rs, so here every symbol is a CPython or cpjit C function/data.
     for name in stencils::SYMBOLS {
-        assert!(!name.starts_with("_JIT_"), "{name} leaked into the symbol table");
+        assert!(
+            !name.starts_with("_JIT_"),
+            "{name} leaked into the symbol table"
+        );
         assert!(
             name.starts_with("Py") || name.starts_with("_Py") || name.starts_with("cpjit_"),
             "unexpected external symbol {name}"

@@ -20,7 +20,6 @@
 /* Enter `frame` natively at its first instruction (runtime.c). */
 PyObject *cpjit_rt_run_new_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                  CpjitCodeState *st);
-int cpjit_rt_hook_active(void);
 
 /* Python/frame.c's take_ownership: a frame object outlives its frame, so it gets a copy. */
 static void take_ownership(PyThreadState *tstate, PyFrameObject *f, _PyInterpreterFrame *frame)
@@ -228,28 +227,14 @@ PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const 
         }
         goto generic;
     }
-    if (Py_TYPE(callable) != &PyFunction_Type || tstate->cframe->use_tracing
-        || !cpjit_rt_hook_active()) {
-        goto generic;
-    }
     PyFunctionObject *func = (PyFunctionObject *)callable;
     PyCodeObject *code = (PyCodeObject *)func->func_code;
-    if (code->co_flags & (CO_VARARGS | CO_VARKEYWORDS)) {
-        goto generic;
+    CpjitCodeState *st = cpjit_direct_callee(tstate, code);
+    PyObject **top;
+    _PyInterpreterFrame *frame = st != NULL ? cpjit_frame_room(tstate, code, &top) : NULL;
+    if (frame == NULL) {
+        goto generic; /* the hook counts, compiles and handles the limits */
     }
-    CpjitCodeState *st = cpjit_direct_extra_ok ? cpjit_state_fast(code)
-                                               : cpjit_rt_state_for(code, 0);
-    if (st == NULL || st->state != CPJIT_COMPILED) {
-        goto generic; /* the hook counts and compiles it */
-    }
-    /* _PyThreadState_BumpFramePointer's fast path only: the slow one is not exported. */
-    PyObject **base = tstate->datastack_top;
-    size_t size = code->co_nlocalsplus + code->co_stacksize + FRAME_SPECIALS_SIZE;
-    if (base == NULL || base + size >= tstate->datastack_limit
-        || base == &tstate->datastack_chunk->data[0]) {
-        goto generic;
-    }
-    _PyInterpreterFrame *frame = (_PyInterpreterFrame *)base;
     int total = code->co_argcount + code->co_kwonlyargcount;
     /* Bind into the (not yet pushed) frame's slots: borrowed first, owned once it is certain. */
     if (kwnames == NULL && nargs == code->co_argcount && code->co_kwonlyargcount == 0) {
@@ -260,10 +245,8 @@ PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const 
     else if (bind_arguments(func, code, args, nargs, kwnames, frame->localsplus) < 0) {
         goto generic;
     }
-    if (cpjit_rt_c_stack_low()) {
-        goto generic; /* the generic path raises RecursionError at the hook */
-    }
-    tstate->datastack_top = base + size;
+    PyObject **base = tstate->datastack_top;
+    tstate->datastack_top = top;
     for (int i = 0; i < total; i++) {
         Py_INCREF(frame->localsplus[i]);
     }
@@ -273,11 +256,7 @@ PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const 
         frame->localsplus[i] = NULL;
     }
     res = cpjit_rt_run_new_frame(tstate, frame, st);
-    /* As _PyEvalFrameClearAndPop: the frame is already unlinked; clear it, then pop it. */
-    tstate->recursion_remaining--;
-    clear_frame(tstate, frame);
-    tstate->recursion_remaining++;
-    tstate->datastack_top = base;
+    cpjit_pop_frame(tstate, frame, base);
     return res;
 
 generic:

@@ -3,6 +3,7 @@
 #define CPJIT_CALLS_H
 
 #include "cpjit_rt.h"
+#include "internal/pycore_interp.h"
 
 /* CALL's core: call `callable` with `nargs` positional arguments at `args` (+ keyword names),
  * borrowing everything. A Python function whose code is compiled and whose arguments match its
@@ -20,13 +21,48 @@ PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
                              PyObject **stack_pointer, int oparg, PyObject *kwnames,
                              _Py_CODEUNIT *done, int warm);
 
-/* The frame-eval function (runtime.c). Native code calls compiled callees directly only while
- * it is the interpreter's current one: if something else replaced it (a profiler, a test's
- * own PEP 523 hook), every call must go through that evaluator. */
+/* The frame-eval function (runtime.c). */
 PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);
-extern int cpjit_hook_installed;
 /* Whether the thread's C stack is nearly exhausted (runtime.c; cheap below 500 Python frames). */
 int cpjit_rt_c_stack_low(void);
+
+/* The state of `code` when native code may call it directly right now, else NULL (make a
+ * generic call). Direct calls need: cpjit's evaluator to be the current one (a profiler or
+ * another PEP 523 hook installed over it must see every call), no tracing, compiled code, no
+ * varargs or varkeywords parameters, and recursion depth and C stack to spare (at the limits the
+ * generic path raises RecursionError, or runs the frame unhooked, as runtime.c decides). */
+static inline __attribute__((always_inline)) CpjitCodeState *
+cpjit_direct_callee(PyThreadState *tstate, PyCodeObject *code)
+{
+    if ((code->co_flags & (CO_VARARGS | CO_VARKEYWORDS)) || !cpjit_direct_extra_ok
+        || tstate->interp->eval_frame != cpjit_eval_frame || tstate->cframe->use_tracing
+        || tstate->recursion_remaining <= 1) {
+        return NULL;
+    }
+    CpjitCodeState *st = cpjit_state_fast(code);
+    if (st == NULL || st->state != CPJIT_COMPILED || cpjit_rt_c_stack_low()) {
+        return NULL;
+    }
+    return st;
+}
+
+/* Where a frame for `code` would go on the thread's data stack, or NULL when the current chunk
+ * has no room (the fast path of _PyThreadState_BumpFramePointer; its slow path is not exported,
+ * so the generic call handles that case). Nothing is pushed: the caller moves
+ * tstate->datastack_top to `*top` once it commits. */
+static inline __attribute__((always_inline)) _PyInterpreterFrame *
+cpjit_frame_room(PyThreadState *tstate, PyCodeObject *code,
+                 PyObject ***top)
+{
+    PyObject **base = tstate->datastack_top;
+    size_t size = code->co_nlocalsplus + code->co_stacksize + FRAME_SPECIALS_SIZE;
+    if (base == NULL || base + size >= tstate->datastack_limit
+        || base == &tstate->datastack_chunk->data[0]) {
+        return NULL;
+    }
+    *top = base + size;
+    return (_PyInterpreterFrame *)base;
+}
 /* After a directly called frame returned: clear it and pop it off the data stack (`base` is
  * where it started), as _PyEvalFrameClearAndPop does. */
 void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **base);

@@ -22,17 +22,14 @@
 CpjitStats cpjit_stats;
 
 Py_ssize_t cpjit_extra_index = -1;
-#define extra_index cpjit_extra_index
 static uint32_t threshold = 0;
-int cpjit_hook_installed = 0;
+static int installed = 0; /* enable() is in effect */
 PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);
-#define installed cpjit_hook_installed
 static int unhooked = 0; /* frames running with the hook taken out (see run_unhooked) */
 static _PyFrameEvalFunction previous_eval = NULL;
 
 /* Set by cpjit_rt_init once reading co_extra directly is known to work (see cpjit_rt.h). */
 int cpjit_direct_extra_ok = 0;
-#define direct_extra_ok cpjit_direct_extra_ok
 
 static void free_state(void *ptr)
 {
@@ -48,11 +45,11 @@ static void free_state(void *ptr)
 
 int cpjit_rt_init(void)
 {
-    if (extra_index >= 0) {
+    if (cpjit_extra_index >= 0) {
         return 0;
     }
-    extra_index = _PyEval_RequestCodeExtraIndex(free_state);
-    if (extra_index < 0) {
+    cpjit_extra_index = _PyEval_RequestCodeExtraIndex(free_state);
+    if (cpjit_extra_index < 0) {
         if (!PyErr_Occurred()) {
             PyErr_SetString(PyExc_RuntimeError, "cpjit: no co_extra slot left for the JIT");
         }
@@ -65,10 +62,10 @@ int cpjit_rt_init(void)
     }
     /* A real (empty) state: the probe's death frees it through free_state. */
     CpjitCodeState *marker = PyMem_RawCalloc(1, sizeof(CpjitCodeState));
-    if (marker != NULL && _PyCode_SetExtra((PyObject *)probe, extra_index, marker) == 0) {
+    if (marker != NULL && _PyCode_SetExtra((PyObject *)probe, cpjit_extra_index, marker) == 0) {
         CodeExtraLayout *extra = (CodeExtraLayout *)probe->co_extra;
-        direct_extra_ok = extra != NULL && extra_index < extra->ce_size
-                          && extra->ce_extras[extra_index] == marker;
+        cpjit_direct_extra_ok = extra != NULL && cpjit_extra_index < extra->ce_size
+                          && extra->ce_extras[cpjit_extra_index] == marker;
     }
     else {
         PyMem_RawFree(marker);
@@ -84,11 +81,11 @@ uint32_t cpjit_rt_get_threshold(void) { return threshold; }
 CpjitCodeState *cpjit_rt_state_for(PyCodeObject *code, int create)
 {
     void *found = NULL;
-    if (direct_extra_ok) {
+    if (cpjit_direct_extra_ok) {
         found = cpjit_state_fast(code);
     }
     else if (code->co_extra != NULL) {
-        (void)_PyCode_GetExtra((PyObject *)code, extra_index, &found);
+        (void)_PyCode_GetExtra((PyObject *)code, cpjit_extra_index, &found);
     }
     if (found != NULL) {
         return (CpjitCodeState *)found;
@@ -101,7 +98,7 @@ CpjitCodeState *cpjit_rt_state_for(PyCodeObject *code, int create)
         return NULL;
     }
     st->warmup = code->co_warmup; /* the interpreter's countdown so far (see cpjit_rt.h) */
-    if (direct_extra_ok && code->co_extra == NULL) {
+    if (cpjit_direct_extra_ok && code->co_extra == NULL) {
         /* _PyCode_SetExtra would size the array for every co_extra user registered so far, and
          * code_dealloc calls every one of their free functions (with NULL) for every slot: users
          * registered after cpjit would see calls for code objects they never touched (a free
@@ -109,20 +106,20 @@ CpjitCodeState *cpjit_rt_state_for(PyCodeObject *code, int create)
          * up to our slot only, later users' slots do not exist for our code objects, as when
          * cpjit is not loaded. code_dealloc frees the array with PyMem_Free. */
         CodeExtraLayout *extra = PyMem_Malloc(sizeof(CodeExtraLayout)
-                                              + extra_index * sizeof(void *));
+                                              + cpjit_extra_index * sizeof(void *));
         if (extra == NULL) {
             PyMem_RawFree(st);
             return NULL;
         }
-        extra->ce_size = extra_index + 1;
-        for (Py_ssize_t i = 0; i < extra_index; i++) {
+        extra->ce_size = cpjit_extra_index + 1;
+        for (Py_ssize_t i = 0; i < cpjit_extra_index; i++) {
             extra->ce_extras[i] = NULL;
         }
-        extra->ce_extras[extra_index] = st;
+        extra->ce_extras[cpjit_extra_index] = st;
         code->co_extra = extra;
         return st;
     }
-    if (_PyCode_SetExtra((PyObject *)code, extra_index, st) < 0) {
+    if (_PyCode_SetExtra((PyObject *)code, cpjit_extra_index, st) < 0) {
         PyErr_Clear();
         PyMem_RawFree(st);
         return NULL;
@@ -217,12 +214,6 @@ static PyObject *run_native(PyThreadState *tstate, _PyInterpreterFrame *frame, c
      * look at stack slots the native code keeps in flux. */
     frame->stacktop = -1;
     return ((cpjit_native_fn)target)(frame, stack_pointer, tstate);
-}
-
-int cpjit_rt_hook_active(void)
-{
-    PyThreadState *tstate = _PyThreadState_GET();
-    return tstate->interp->eval_frame == cpjit_eval_frame;
 }
 
 /* A frame pushed by native code (calls.c) starts at its first instruction. */

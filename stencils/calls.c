@@ -38,27 +38,21 @@ STENCIL(CALL)
     PyObject *function = PEEK(total_args + 1);
     PyObject *res;
     if (kwnames == NULL && Py_TYPE(function) == &PyFunction_Type) {
-        /* CALL_PY_EXACT_ARGS, natively: push the callee's frame, move the arguments and the
-         * function reference into it, and call its native code from here. */
+        /* CALL_PY_EXACT_ARGS / CALL_PY_WITH_DEFAULTS, natively: push the callee's frame, move
+         * the arguments and the function reference into it, and call its native code here. */
         PyFunctionObject *func = (PyFunctionObject *)function;
         PyCodeObject *code = (PyCodeObject *)func->func_code;
-        CpjitCodeState *st;
-        PyObject **base = tstate->datastack_top;
-        size_t size = code->co_nlocalsplus + code->co_stacksize + FRAME_SPECIALS_SIZE;
         int argcount = code->co_argcount;
         PyObject *defaults = func->func_defaults;
         int ndefaults = defaults != NULL ? (int)PyTuple_GET_SIZE(defaults) : 0;
+        CpjitCodeState *st;
+        _PyInterpreterFrame *callee;
+        PyObject **top;
         if (total_args <= argcount && total_args >= argcount - ndefaults
-            && code->co_kwonlyargcount == 0
-            && !(code->co_flags & (CO_VARARGS | CO_VARKEYWORDS))
-            && cpjit_direct_extra_ok && tstate->interp->eval_frame == cpjit_eval_frame
-            && !tstate->cframe->use_tracing
-            && (st = cpjit_state_fast(code)) != NULL && st->state == CPJIT_COMPILED
-            && base != NULL && base + size < tstate->datastack_limit
-            && base != &tstate->datastack_chunk->data[0] && tstate->recursion_remaining > 1
-            && !cpjit_rt_c_stack_low()) {
-            _PyInterpreterFrame *callee = (_PyInterpreterFrame *)base;
-            tstate->datastack_top = base + size;
+            && code->co_kwonlyargcount == 0 && (st = cpjit_direct_callee(tstate, code)) != NULL
+            && (callee = cpjit_frame_room(tstate, code, &top)) != NULL) {
+            PyObject **base = tstate->datastack_top;
+            tstate->datastack_top = top;
             _PyFrame_InitializeSpecials(callee, func, NULL, code->co_nlocalsplus);
             STACK_SHRINK(total_args);
             for (int i = 0; i < total_args; i++) {

@@ -151,20 +151,25 @@ static uint32_t keys_version(PyDictKeysObject *keys)
     return keys->dk_version;
 }
 
-/* Entry index of `name` in combined unicode keys, by identity (names in code are interned). */
-static Py_ssize_t unicode_entry_index(PyDictObject *d, PyObject *name)
+Py_ssize_t cpjit_unicode_keys_index(PyDictKeysObject *keys, PyObject *name)
 {
-    PyDictKeysObject *keys = d->ma_keys;
-    if (d->ma_values != NULL || !DK_IS_UNICODE(keys)) {
+    if (keys == NULL || !DK_IS_UNICODE(keys)) {
         return -1;
     }
     PyDictUnicodeEntry *entries = DK_UNICODE_ENTRIES(keys);
     for (Py_ssize_t i = 0; i < keys->dk_nentries; i++) {
-        if (entries[i].me_key == name) {
+        PyObject *key = entries[i].me_key;
+        if (key == name || (key != NULL && _PyUnicode_EQ(key, name))) {
             return i;
         }
     }
     return -1;
+}
+
+/* Entry index of `name` in a combined dict (values in its keys), or -1. */
+static Py_ssize_t unicode_entry_index(PyDictObject *d, PyObject *name)
+{
+    return d->ma_values != NULL ? -1 : cpjit_unicode_keys_index(d->ma_keys, name);
 }
 
 PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *frame,

@@ -30,6 +30,10 @@ PyObject *cpjit_binary_op(int oparg, PyObject *lhs, PyObject *rhs);
 /* LOAD_GLOBAL's lookup: globals, then builtins; NameError when missing. New reference or NULL. */
 PyObject *cpjit_load_global(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name);
 
+/* Entry index of `name` in unicode dict keys (split or combined), or -1. Linear: it runs only
+ * when a cache is filled. Code names are interned, so identity usually decides. */
+Py_ssize_t cpjit_unicode_keys_index(PyDictKeysObject *keys, PyObject *name);
+
 /* LOAD_GLOBAL's cache (in JIT_CACHE). Valid while the globals dict's keys still have
  * dk_version == globals_version (no key added or removed since) and, for a builtin, the
  * builtins' keys have builtins_version; `index` is the entry in the dict that held the value.

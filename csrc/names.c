@@ -424,22 +424,6 @@ PyObject *cpjit_ex_callargs(PyThreadState *tstate, PyObject *func, PyObject *cal
 
 /* ---- attribute caches (see CpjitAttrCache in names.h) ---- */
 
-/* Index of `name` in a type's shared instance keys, or -1. Linear: shared keys hold at most 30
- * names, and this runs only when a cache is (re)filled. */
-static Py_ssize_t shared_keys_index(PyDictKeysObject *keys, PyObject *name)
-{
-    if (keys == NULL || keys->dk_kind == DICT_KEYS_GENERAL) {
-        return -1;
-    }
-    PyDictUnicodeEntry *entries = DK_UNICODE_ENTRIES(keys);
-    for (Py_ssize_t i = 0; i < keys->dk_nentries; i++) {
-        PyObject *key = entries[i].me_key;
-        if (key == name || (key != NULL && _PyUnicode_EQ(key, name))) {
-            return i;
-        }
-    }
-    return -1;
-}
 
 /* The type attribute `name` resolves to, classified as specialize.c's analyze_descriptor does.
  * Returns 1 when instance values may be used for it (no attribute on the type, or one whose type
@@ -473,7 +457,7 @@ static void fill_values_cache(PyObject *owner, PyObject *name, int store, CpjitA
         || !instance_may_shadow(tp, name, store, &descr) || !has_version(tp)) {
         return;
     }
-    Py_ssize_t index = shared_keys_index(((PyHeapTypeObject *)tp)->ht_cached_keys, name);
+    Py_ssize_t index = cpjit_unicode_keys_index(((PyHeapTypeObject *)tp)->ht_cached_keys, name);
     if (index < 0 || index != (uint16_t)index) {
         return;
     }
@@ -523,7 +507,7 @@ static void fill_hint_cache(PyObject *owner, PyObject *name, CpjitAttrCache *cac
     if (dict == NULL || !PyDict_CheckExact(dict)) {
         return;
     }
-    Py_ssize_t index = shared_keys_index(dict->ma_keys, name);
+    Py_ssize_t index = cpjit_unicode_keys_index(dict->ma_keys, name);
     if (index < 0 || index != (uint16_t)index || cpjit_dict_hint_value(dict, index, name) == NULL) {
         return;
     }
@@ -666,7 +650,7 @@ static void fill_method_cache(PyObject *obj, PyObject *name, int found, PyObject
                 return; /* an instance dict of its own: the name could be in it */
             }
         }
-        if (keys == NULL || shared_keys_index(keys, name) >= 0) {
+        if (keys == NULL || cpjit_unicode_keys_index(keys, name) >= 0) {
             return;
         }
         cache->nentries = keys->dk_nentries;

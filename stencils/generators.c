@@ -1,7 +1,7 @@
 /* generators.c: generators, coroutines and async generators (CPython 3.11 semantics).
  *
  * RETURN_GENERATOR YIELD_VALUE SEND GET_AWAITABLE GET_AITER GET_ANEXT ASYNC_GEN_WRAP
- * END_ASYNC_FOR GET_YIELD_FROM_ITER BEFORE_ASYNC_WITH.
+ * END_ASYNC_FOR GET_YIELD_FROM_ITER (BEFORE_ASYNC_WITH is in with.c, beside BEFORE_WITH).
  *
  * Frames: a native frame is always an "entry" frame (the frame-eval hook called it), so
  * RETURN_GENERATOR and YIELD_VALUE leave it like RETURN_VALUE does (cpjit_leave_frame) and
@@ -196,44 +196,5 @@ STENCIL(GET_YIELD_FROM_ITER)
             ERROR();
         }
     }
-    CONTINUE();
-}
-
-/* [mgr] -> [__aexit__, __aenter__()] */
-STENCIL(BEFORE_ASYNC_WITH)
-{
-    SAVE_IP();
-    PyObject *mgr = TOP();
-    PyObject *enter = _PyObject_LookupSpecial(mgr, &_Py_ID(__aenter__));
-    if (enter == NULL) {
-        if (!_PyErr_Occurred(tstate)) {
-            _PyErr_Format(tstate, PyExc_TypeError,
-                          "'%.200s' object does not support the "
-                          "asynchronous context manager protocol",
-                          Py_TYPE(mgr)->tp_name);
-        }
-        ERROR();
-    }
-    PyObject *exit = _PyObject_LookupSpecial(mgr, &_Py_ID(__aexit__));
-    if (exit == NULL) {
-        if (!_PyErr_Occurred(tstate)) {
-            _PyErr_Format(tstate, PyExc_TypeError,
-                          "'%.200s' object does not support the "
-                          "asynchronous context manager protocol "
-                          "(missed __aexit__ method)",
-                          Py_TYPE(mgr)->tp_name);
-        }
-        Py_DECREF(enter);
-        ERROR();
-    }
-    SET_TOP(exit);
-    Py_DECREF(mgr);
-    PyObject *res = PyObject_CallNoArgs(enter);
-    Py_DECREF(enter);
-    if (res == NULL) {
-        ERROR();  /* [exit] stays on the stack, as in ceval */
-    }
-    PUSH(res);
-    CHECK_TRACING_AFTER();
     CONTINUE();
 }

@@ -273,11 +273,9 @@ PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, in
             st->calls++;
             return interpret(tstate, frame, throwflag, CPJIT_R_COLD);
         }
-        if (cpjit_rust_compile(code, st) < 0) {
-            st->state = CPJIT_FAILED;
+        if (cpjit_rust_compile(code, st) < 0) { /* sets st->state either way */
             return interpret(tstate, frame, throwflag, CPJIT_R_COMPILE_FAILED);
         }
-        st->state = CPJIT_COMPILED;
         /* Carry on from where the interpreter's own warm-up got while the code was cold. */
         if (code->co_warmup > st->warmup) {
             st->warmup = code->co_warmup;

@@ -79,27 +79,16 @@ fn compile(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
         ));
     }
     // SAFETY: `state` is the code object's state; GIL held.
-    let st = unsafe { &mut *state };
-    match st.state {
-        1 => Ok(true),
-        2 => Ok(false),
-        _ => {
-            // SAFETY: as above.
-            let r = unsafe { runtime::compile_code(ptr, state) };
-            match r {
-                Ok(()) => {
-                    st.state = 1;
-                    Ok(true)
-                }
-                Err(msg) => {
-                    st.state = 2;
-                    COMPILE_STATS.failed.fetch_add(1, Ordering::Relaxed);
-                    Err(PyRuntimeError::new_err(format!(
-                        "cpjit cannot compile this code: {msg}"
-                    )))
-                }
-            }
-        }
+    match unsafe { (*state).state } {
+        runtime::STATE_COMPILED => Ok(true),
+        runtime::STATE_FAILED => Ok(false),
+        // SAFETY: as above.
+        _ => match unsafe { runtime::compile_and_record(ptr, state) } {
+            Ok(()) => Ok(true),
+            Err(msg) => Err(PyRuntimeError::new_err(format!(
+                "cpjit cannot compile this code: {msg}"
+            ))),
+        },
     }
 }
 

@@ -75,7 +75,6 @@ pub struct CompileStats {
     pub native_bytes: AtomicU64,
     pub compile_ns: AtomicU64,
     pub instructions: AtomicU64,
-    pub unsupported_instructions: AtomicU64,
 }
 
 pub static COMPILE_STATS: CompileStats = CompileStats {
@@ -84,7 +83,6 @@ pub static COMPILE_STATS: CompileStats = CompileStats {
     native_bytes: AtomicU64::new(0),
     compile_ns: AtomicU64::new(0),
     instructions: AtomicU64::new(0),
-    unsupported_instructions: AtomicU64::new(0),
 };
 
 /// The last compile failures, newest last (at most 20), for `cpjit.stats()`.
@@ -163,9 +161,6 @@ pub unsafe fn compile_code(code: *mut c_void, state: *mut CodeState) -> Result<(
         .instructions
         .fetch_add(compiled.instructions as u64, Ordering::Relaxed);
     if !compiled.unsupported.is_empty() {
-        stats
-            .unsupported_instructions
-            .fetch_add(compiled.unsupported.len() as u64, Ordering::Relaxed);
         let mut map = unsupported_opcodes()
             .lock()
             .unwrap_or_else(|p| p.into_inner());
@@ -186,23 +181,42 @@ pub unsafe fn compile_code(code: *mut c_void, state: *mut CodeState) -> Result<(
     Ok(())
 }
 
-/// Called by the frame-eval hook when a code object reaches the threshold.
+/// `CpjitCodeState.state` values (cpjit_rt.h).
+pub const STATE_COUNTING: u32 = 0;
+pub const STATE_COMPILED: u32 = 1;
+pub const STATE_FAILED: u32 = 2;
+
+/// Compile `code` and record the outcome: the state becomes compiled or failed (never tried
+/// again), and a failure (or a compiler panic) lands in the stats with its message.
+///
+/// # Safety
+/// GIL held; `code` live; `state` its co_extra state.
+pub unsafe fn compile_and_record(code: *mut c_void, state: *mut CodeState) -> Result<(), String> {
+    // SAFETY: forwarded caller contract.
+    let result = std::panic::catch_unwind(|| unsafe { compile_code(code, state) })
+        .unwrap_or_else(|_| Err("compiler panicked".into()));
+    // SAFETY: `state` is the code object's live state (caller's contract).
+    let st = unsafe { &mut *state };
+    match &result {
+        Ok(()) => st.state = STATE_COMPILED,
+        Err(msg) => {
+            st.state = STATE_FAILED;
+            record_failure(msg.clone());
+        }
+    }
+    result
+}
+
+/// Called by the frame-eval hook when a code object reaches the threshold. 0 or -1.
 ///
 /// # Safety
 /// GIL held; `code` live; `state` its co_extra state.
 #[no_mangle]
 pub unsafe extern "C" fn cpjit_rust_compile(code: *mut c_void, state: *mut CodeState) -> c_int {
     // SAFETY: forwarded caller contract.
-    match std::panic::catch_unwind(|| unsafe { compile_code(code, state) }) {
-        Ok(Ok(())) => 0,
-        Ok(Err(msg)) => {
-            record_failure(msg);
-            -1
-        }
-        Err(_) => {
-            record_failure("compiler panicked".into());
-            -1
-        }
+    match unsafe { compile_and_record(code, state) } {
+        Ok(()) => 0,
+        Err(_) => -1,
     }
 }
 

@@ -519,7 +519,7 @@ mod tests {
             word("LOAD_FAST", 1),
             word("COMPARE_OP", 0),
         ];
-        units.extend(std::iter::repeat(0).take(caches));
+        units.extend(std::iter::repeat_n(0, caches));
         let branch_unit = units.len();
         units.extend([
             word("POP_JUMP_FORWARD_IF_FALSE", 1),

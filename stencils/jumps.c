@@ -27,6 +27,18 @@ STENCIL(JUMP_BACKWARD_NO_INTERRUPT)
     JUMP();
 }
 
+/* Jump; a backward conditional jump serves the eval breaker first, as ceval does. */
+#define TAKE_JUMP(CHECK_BREAKER)                                                               \
+    do {                                                                                       \
+        if ((CHECK_BREAKER) && EVAL_BREAKER_SET()) {                                           \
+            SAVE_IP();                                                                         \
+            if (cpjit_handle_pending(tstate) < 0) {                                            \
+                ERROR();                                                                       \
+            }                                                                                  \
+        }                                                                                      \
+        JUMP();                                                                                \
+    } while (0)
+
 /* Shared shape of POP_JUMP_{FORWARD,BACKWARD}_IF_{TRUE,FALSE}. */
 #define POP_JUMP_IF_BOOL(NAME, JUMP_WHEN, CHECK_BREAKER)                                        \
     STENCIL_FN(cpjit_op_##NAME)                                                                \
@@ -50,13 +62,7 @@ STENCIL(JUMP_BACKWARD_NO_INTERRUPT)
             }                                                                                  \
         }                                                                                      \
         if (truth == (JUMP_WHEN)) {                                                            \
-            if ((CHECK_BREAKER) && EVAL_BREAKER_SET()) {                                       \
-                SAVE_IP();                                                                     \
-                if (cpjit_handle_pending(tstate) < 0) {                                        \
-                    ERROR();                                                                   \
-                }                                                                              \
-            }                                                                                  \
-            JUMP();                                                                            \
+            TAKE_JUMP(CHECK_BREAKER);                                                          \
         }                                                                                      \
         CONTINUE();                                                                            \
     }
@@ -79,13 +85,7 @@ POP_JUMP_IF_BOOL(POP_JUMP_BACKWARD_IF_FALSE, 0, 1)
             Py_DECREF(value);                                                                  \
         }                                                                                      \
         if (is_none == (JUMP_WHEN_NONE)) {                                                     \
-            if ((CHECK_BREAKER) && EVAL_BREAKER_SET()) {                                       \
-                SAVE_IP();                                                                     \
-                if (cpjit_handle_pending(tstate) < 0) {                                        \
-                    ERROR();                                                                   \
-                }                                                                              \
-            }                                                                                  \
-            JUMP();                                                                            \
+            TAKE_JUMP(CHECK_BREAKER);                                                          \
         }                                                                                      \
         CONTINUE();                                                                            \
     }

@@ -32,6 +32,8 @@ enum cpjit_reason {
 typedef struct {
     uint64_t frames_native;             /* frames entered in native code */
     uint64_t handovers[CPJIT_R_COUNT];  /* frames (or frame tails) run by the interpreter */
+    uint64_t exceptions_native;         /* exceptions unwound by native code (caught in the
+                                           frame, or leaving it), incl. generator throw() */
 } CpjitStats;
 
 extern CpjitStats cpjit_stats;

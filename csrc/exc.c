@@ -358,7 +358,14 @@ PyObject *cpjit_prep_reraise_star(PyObject *orig, PyObject *excs)
         if (res < 0) {
             goto done;
         }
-        result = create_exception_group("", raised_list);
+        /* One exception in all is raised as itself, not wrapped in a group (3.11.4+,
+         * gh-103590). */
+        if (PyList_GET_SIZE(raised_list) > 1) {
+            result = create_exception_group("", raised_list);
+        }
+        else {
+            result = Py_NewRef(PyList_GET_ITEM(raised_list, 0));
+        }
     }
 done:
     Py_DECREF(raised_list);
@@ -528,6 +535,38 @@ cpjit_native_fn cpjit_unwind_reraise(_PyInterpreterFrame *frame, PyObject **stac
         *result = cpjit_handover(frame, stack_pointer, tstate, 0, CPJIT_R_EXCEPTION);
         return NULL;
     }
+}
+
+/* The frame's PyFrameObject, made if it has none yet (_PyFrame_GetFrameObject, which libpython
+ * does not export; PyEval_GetFrame makes it for the thread's current frame, which a native frame
+ * is while it runs). The pending exception survives: PyEval_GetFrame clears errors. */
+static PyFrameObject *frame_object(_PyInterpreterFrame *frame, PyThreadState *tstate)
+{
+    if (frame->frame_obj != NULL || tstate->cframe->current_frame != frame) {
+        return frame->frame_obj;
+    }
+    PyObject *type, *value, *tb;
+    _PyErr_Fetch(tstate, &type, &value, &tb);
+    PyFrameObject *f = PyEval_GetFrame();
+    _PyErr_Restore(tstate, type, value, tb);
+    return f;
+}
+
+cpjit_native_fn cpjit_unwind_error(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                                   PyThreadState *tstate, int reason, PyObject **result)
+{
+    if (tstate->c_tracefunc != NULL || tstate->cframe->use_tracing || !_PyErr_Occurred(tstate)) {
+        *result = cpjit_handover(frame, stack_pointer, tstate, 1, reason);
+        return NULL;
+    }
+    if (!_PyFrame_IsIncomplete(frame)) {
+        PyFrameObject *f = frame_object(frame, tstate);
+        if (f != NULL) {
+            PyTraceBack_Here(f);
+        }
+    }
+    cpjit_stats.exceptions_native++;
+    return cpjit_unwind_reraise(frame, stack_pointer, tstate, frame->prev_instr, result);
 }
 
 /* ---- pattern matching (PEP 634) ---- */

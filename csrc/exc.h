@@ -45,6 +45,14 @@ cpjit_native_fn cpjit_unwind_reraise(_PyInterpreterFrame *frame, PyObject **stac
                                      PyThreadState *tstate, _Py_CODEUNIT *instr,
                                      PyObject **result);
 
+/* ceval.c's `error:` label followed by `exception_unwind:`, natively: records this frame in the
+ * traceback and unwinds as cpjit_unwind_reraise does (same results), looking the handler up at
+ * frame->prev_instr (the raising instruction). When a trace function is set (it must see the
+ * 'exception' event and the handler's lines) or no exception is set, the interpreter does all of
+ * it instead: returns NULL with the frame's result in *result, counted under `reason`. */
+cpjit_native_fn cpjit_unwind_error(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                                   PyThreadState *tstate, int reason, PyObject **result);
+
 /* ceval.c's match_keys (MATCH_KEYS): tuple of values, None when a key is missing, NULL on error. */
 PyObject *cpjit_match_keys(PyThreadState *tstate, PyObject *map, PyObject *keys);
 

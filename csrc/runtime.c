@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE 1
 #include "cpjit_rt.h"
+#include "exc.h"
 
 #include <pthread.h>
 
@@ -188,9 +189,12 @@ int cpjit_rt_c_stack_low(void)
     return c_stack_low(64 * 1024);
 }
 
-/* Run `frame` natively from `target`, doing what _PyEval_EvalFrameDefault does on entry:
- * link the frame as the thread's current one and count it against the recursion limit. */
-static PyObject *run_native(PyThreadState *tstate, _PyInterpreterFrame *frame, const char *target)
+/* What _PyEval_EvalFrameDefault does on entry: link the frame as the thread's current one and
+ * count it against the recursion limit. Returns 0, or -1 with an exception set (frame unlinked).
+ * On success the frame's stack pointer is returned in *stack_pointer and its stack depth is -1,
+ * as in the interpreter: the cycle GC must not look at stack slots native code keeps in flux. */
+static int enter_native(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                        PyObject ***stack_pointer)
 {
     _PyCFrame *cframe = tstate->cframe;
     frame->previous = cframe->current_frame;
@@ -198,7 +202,7 @@ static PyObject *run_native(PyThreadState *tstate, _PyInterpreterFrame *frame, c
     if (tstate->recursion_remaining-- <= 0 && _Py_CheckRecursiveCall(tstate, "")) {
         /* _Py_CheckRecursiveCall gave the count back; unlink and fail like the interpreter. */
         cframe->current_frame = frame->previous;
-        return NULL;
+        return -1;
     }
     if (c_stack_low(0)) {
         tstate->recursion_remaining++;
@@ -206,14 +210,42 @@ static PyObject *run_native(PyThreadState *tstate, _PyInterpreterFrame *frame, c
         PyErr_SetString(PyExc_RecursionError,
                         "maximum recursion depth exceeded (C stack nearly exhausted; cpjit runs "
                         "each Python call on the C stack)");
-        return NULL;
+        return -1;
     }
     cpjit_stats.frames_native++;
-    PyObject **stack_pointer = _PyFrame_GetStackPointer(frame);
-    /* While a frame runs, its stack depth is -1, as in the interpreter: the cycle GC must not
-     * look at stack slots the native code keeps in flux. */
+    *stack_pointer = _PyFrame_GetStackPointer(frame);
     frame->stacktop = -1;
+    return 0;
+}
+
+/* Run `frame` natively from `target`. */
+static PyObject *run_native(PyThreadState *tstate, _PyInterpreterFrame *frame, const char *target)
+{
+    PyObject **stack_pointer;
+    if (enter_native(tstate, frame, &stack_pointer) < 0) {
+        return NULL;
+    }
     return ((cpjit_native_fn)target)(frame, stack_pointer, tstate);
+}
+
+/* generator.throw() (and the interpreter's other throwflag entries): the exception is set and
+ * frame->prev_instr is where the frame was suspended. As ceval's `resume_with_error`: record the
+ * traceback entry and unwind, then go on natively at the handler, if any. */
+static PyObject *run_native_throw(PyThreadState *tstate, _PyInterpreterFrame *frame)
+{
+    PyObject **stack_pointer;
+    if (enter_native(tstate, frame, &stack_pointer) < 0) {
+        return NULL;
+    }
+    PyObject *result;
+    cpjit_native_fn handler =
+        cpjit_unwind_error(frame, stack_pointer, tstate, CPJIT_R_THROW, &result);
+    if (handler == NULL) {
+        return result;
+    }
+    stack_pointer = _PyFrame_GetStackPointer(frame);
+    frame->stacktop = -1;
+    return handler(frame, stack_pointer, tstate);
 }
 
 /* A frame pushed by native code (calls.c) starts at its first instruction. */
@@ -254,13 +286,18 @@ PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, in
         && (previous_eval == NULL || previous_eval == _PyEval_EvalFrameDefault)) {
         return run_unhooked(tstate, frame, throwflag);
     }
-    if (throwflag) {
-        return interpret(tstate, frame, throwflag, CPJIT_R_THROW);
-    }
     if (tstate->cframe->use_tracing) {
-        return interpret(tstate, frame, throwflag, CPJIT_R_TRACING);
+        return interpret(tstate, frame, throwflag, throwflag ? CPJIT_R_THROW : CPJIT_R_TRACING);
     }
     PyCodeObject *code = frame->f_code;
+    if (throwflag) {
+        /* Thrown into: natively only if already compiled (a throw is not a call to count). */
+        CpjitCodeState *st = cpjit_rt_state_for(code, 0);
+        if (st == NULL || st->state != CPJIT_COMPILED) {
+            return interpret(tstate, frame, throwflag, CPJIT_R_THROW);
+        }
+        return run_native_throw(tstate, frame);
+    }
     CpjitCodeState *st = cpjit_rt_state_for(code, 1);
     if (st == NULL) {
         return interpret(tstate, frame, throwflag, CPJIT_R_COMPILE_FAILED);

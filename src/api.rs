@@ -167,6 +167,7 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         h.set_item(*name, *n)?;
     }
     d.set_item("frames_interpreted", h)?;
+    d.set_item("exceptions_native", c.exceptions_native)?;
     let u = PyDict::new_bound(py);
     for (name, n) in runtime::unsupported_opcodes()
         .lock()

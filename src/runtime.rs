@@ -53,6 +53,7 @@ pub const REASONS: [&str; 9] = [
 pub struct CStats {
     pub frames_native: u64,
     pub handovers: [u64; REASONS.len()],
+    pub exceptions_native: u64,
 }
 
 extern "C" {

@@ -1,5 +1,6 @@
 /* frame.c: frame entry and exit, the error exit, and instructions that only mark places. */
 #include "stencil.h"
+#include "exc.h"
 
 /* Function entry (oparg 0) and resumption points: the eval breaker, as in RESUME_QUICK. */
 STENCIL(RESUME)
@@ -36,10 +37,19 @@ STENCIL(RETURN_VALUE)
     return retval;
 }
 
-/* The code object's error exit: the interpreter records the traceback entry and unwinds. */
+/* The code object's error exit: record the traceback entry and unwind to the handler, natively
+ * when there is one (and no tracer needs to see it), else leave the frame with the exception. */
 STENCIL(EXIT_ERROR)
 {
-    return cpjit_handover(frame, stack_pointer, tstate, 1, CPJIT_R_EXCEPTION);
+    PyObject *result;
+    cpjit_native_fn handler =
+        cpjit_unwind_error(frame, stack_pointer, tstate, CPJIT_R_EXCEPTION, &result);
+    if (handler == NULL) {
+        return result;
+    }
+    stack_pointer = _PyFrame_GetStackPointer(frame);
+    frame->stacktop = -1; /* running again: keep the GC off the stack */
+    __attribute__((musttail)) return handler(frame, stack_pointer, tstate);
 }
 
 /* An instruction this build has no stencil for: the interpreter runs it and the rest of the

@@ -269,6 +269,7 @@ def test_except_star():
             f(KeyError('naked key')),
             f(OSError('os')),
             f(ExceptionGroup('eg', [OSError(1), KeyError(2)])),
+            f(ExceptionGroup('eg', [OSError(1), OSError(2)])),  # one raised: not wrapped
             f(TypeError('unmatched')),
         ]
     """)
@@ -820,4 +821,103 @@ def test_generator_reraise_into_except():
                     result.append(v)
             except Exception as e:
                 result.append(describe(e))
+    """)
+
+
+def _interpreted(stats):
+    return sum(stats["frames_interpreted"].values())
+
+
+def test_exceptions_are_unwound_natively():
+    # Caught, re-raised, escaping and nested exceptions: the frames stay native throughout (no
+    # frame is handed to the interpreter), with the same results and tracebacks.
+    from differential import run_jit
+    source = HELPERS + textwrap.dedent("""
+        def inner(i):
+            if i % 3 == 0:
+                raise KeyError(i)
+            if i % 3 == 1:
+                return {}[i]
+            return i
+        def outer(n):
+            caught = []
+            for i in range(n):
+                try:
+                    try:
+                        inner(i)
+                    finally:
+                        caught.append('f')
+                except KeyError as e:
+                    caught.append(describe(e))
+            return caught
+        def escapes():
+            try:
+                inner(0)
+            except ValueError:
+                return 'wrong handler'
+        result = outer(12)
+        try:
+            escapes()
+        except KeyError as e:
+            result.append(describe(e))
+    """)
+    check(source)
+    outcome, before, after = run_jit(source)
+    assert _interpreted(after) == _interpreted(before)
+    assert after["exceptions_native"] - before["exceptions_native"] >= 12
+
+
+def test_throw_runs_natively():
+    from differential import run_jit
+    source = HELPERS + textwrap.dedent("""
+        def gen():
+            while True:
+                try:
+                    yield 1
+                except KeyError as e:
+                    yield describe(e)
+                except ValueError:
+                    return 'done'
+        g = gen()
+        next(g)
+        result = []
+        for i in range(5):
+            result.append(g.throw(KeyError(i)))
+            next(g)
+        try:
+            g.throw(ValueError)
+        except StopIteration as e:
+            result.append(e.value)
+    """)
+    check(source)
+    outcome, before, after = run_jit(source)
+    assert after["frames_interpreted"]["throw"] == before["frames_interpreted"]["throw"]
+    assert _interpreted(after) == _interpreted(before)
+
+
+def test_exception_events_under_trace_function():
+    # With a trace function set, raising hands the frame to the interpreter, which reports the
+    # 'exception' event and the handler's lines exactly as without cpjit.
+    check("""
+        import sys
+        def work():
+            for i in range(3):
+                try:
+                    raise ValueError(i)
+                except ValueError:
+                    pass
+            return i
+        events = []
+        def tracer(frame, event, arg):
+            if frame.f_code.co_name == 'work':
+                events.append((event, frame.f_lineno,
+                               arg[0].__name__ if event == 'exception' else None))
+            return tracer
+        work()
+        sys.settrace(tracer)
+        try:
+            work()
+        finally:
+            sys.settrace(None)
+        result = events
     """)

@@ -36,7 +36,7 @@ struct CodeInfo {
 }
 
 /// Hand-over reasons, in `enum cpjit_reason` order.
-pub const REASONS: [&str; 9] = [
+pub const REASONS: [&str; 10] = [
     "cold",
     "compile_failed",
     "tracing",
@@ -46,6 +46,7 @@ pub const REASONS: [&str; 9] = [
     "tracing_midframe",
     "unsupported",
     "deep_recursion",
+    "quickening",
 ];
 
 /// `CpjitStats` (cpjit_rt.h).

@@ -2,10 +2,25 @@
 #include "stencil.h"
 #include "exc.h"
 
-/* Function entry (oparg 0) and resumption points: the eval breaker, as in RESUME_QUICK. */
+/* Function entry (oparg 0) and resumption points: the eval breaker, as in RESUME_QUICK.
+ *
+ * The interpreter quickens a code object at the RESUME or backward jump that ends its warm-up
+ * countdown, and specialises each instruction the first time it runs after that; dis(adaptive=
+ * True) and later interpreted frames see the result. When that point is a RESUME run natively,
+ * the rest of this call (or of this generator step) is the interpreter's: it quickens and
+ * specialises the code exactly as it would have, once per code object, after which native
+ * calls resume. (When a native loop ends the countdown, the loop stays native and the code
+ * stays unquickened.) */
 STENCIL(RESUME)
 {
-    WARMUP();
+    CpjitCodeState *st = STATE;
+    if (st->warmup < 0 && ++st->warmup == 0) {
+        PyCodeObject *code = CODE;
+        if (code->co_warmup != 0) {
+            code->co_warmup = -1; /* the interpreter's RESUME takes it to 0 and quickens */
+            HANDOVER_BEFORE(CPJIT_R_QUICKENING);
+        }
+    }
     if (OPARG < 2 && EVAL_BREAKER_SET()) {
         SAVE_IP();
         if (cpjit_handle_pending(tstate) < 0) {

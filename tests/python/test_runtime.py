@@ -481,3 +481,24 @@ def test_recursion_depth_seen_through_builtins_matches_cold_and_warm_interpreter
             return next(gen()), sorted([3, 1], key=lambda x: get_recursion_depth() - base + x)
         result = [probe() for _ in range(20)]
     """)
+
+
+def test_quickening_and_specialisation_as_in_the_interpreter():
+    # The call that ends a code object's warm-up countdown runs in the interpreter, which
+    # quickens and specialises the bytecode: dis(adaptive=True) shows what it shows without cpjit
+    # (super-instructions, specialised BINARY_OP / LOAD_ATTR / CALL forms).
+    check("""
+        import dis, io
+        class P:
+            def __init__(self):
+                self.v = 3
+        def f(a, b, p):
+            x, y = a, b
+            return str(x + y) + str(p.v)
+        for _ in range(8):
+            f(1, 2, P())
+        out = io.StringIO()
+        dis.dis(f, adaptive=True, file=out)
+        result = out.getvalue()
+        assert 'RESUME_QUICK' in result and 'BINARY_OP_ADD_INT' in result, result
+    """)

@@ -270,7 +270,8 @@ def format_counters(st):
         f"{st.get('native_bytes')} bytes, {1e3 * st.get('compile_seconds', 0):.1f} ms), "
         f"{st.get('compile_failed')} failed",
         f"    frames native {st.get('frames_native')}, interpreted: "
-        + (", ".join(f"{k} {v}" for k, v in interp.items()) or "none"),
+        + (", ".join(f"{k} {v}" for k, v in interp.items()) or "none")
+        + f"; exceptions unwound natively {st.get('exceptions_native', 0)}",
     ]
     if unsup:
         lines.append("    instructions without stencil: " + ", ".join(f"{k} {v}" for k, v in unsup[:10])

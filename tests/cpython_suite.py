@@ -294,15 +294,22 @@ def regrtest_command(config: SuiteConfig, module: str, junit_path: Path) -> list
 
 
 class ProcessGroups:
-    """The process groups of the running jobs, so that all can be killed on Ctrl-C."""
+    """The process groups of the running jobs, so that all can be killed on Ctrl-C.
+
+    After kill_all(), a group added by a job that was just starting is killed at once.
+    """
 
     def __init__(self):
         self._lock = threading.Lock()
         self._running: set[int] = set()
+        self._stopped = False
 
     def add(self, pgid: int) -> None:
         with self._lock:
             self._running.add(pgid)
+            stopped = self._stopped
+        if stopped:
+            kill_process_group(pgid)
 
     def discard(self, pgid: int) -> None:
         with self._lock:
@@ -310,6 +317,7 @@ class ProcessGroups:
 
     def kill_all(self) -> None:
         with self._lock:
+            self._stopped = True
             groups = list(self._running)
         for pgid in groups:
             kill_process_group(pgid)
@@ -625,8 +633,8 @@ def run_all(config: SuiteConfig, jobs: list[tuple[str, str]],
     groups = ProcessGroups()
     results = []
     executor = concurrent.futures.ThreadPoolExecutor(max_workers=parallelism)
-    futures = {executor.submit(run_job_safely, config, module, mode, groups): (module, mode)
-               for module, mode in jobs}
+    futures = [executor.submit(run_job_safely, config, module, mode, groups)
+               for module, mode in jobs]
     try:
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
             result = future.result()
@@ -653,7 +661,7 @@ def progress_line(done: int, total: int, result: RunResult) -> str:
     line = f"[{done}/{total}] {result.module} {result.mode}: {result.status} in {result.duration:.1f}s"
     if result.failing_cases:
         line += f" ({len(result.failing_cases)} failing cases)"
-    elif result.status in (CRASHED, TIMED_OUT, RUNNER_ERROR):
+    elif result.detail and result.status not in PASSING_STATUSES:
         line += f" ({result.detail})"
     return line
 
@@ -802,23 +810,27 @@ def markdown_warnings(report: dict) -> str:
 def markdown_stats(stats: dict) -> str:
     if not stats:
         return ""
-    interpreted = stats.get("frames_interpreted", {})
+    interpreted = stats.get("frames_interpreted") or {}
     lines = [
         "## cpjit statistics (all processes of all cpjit runs)", "",
         f"- frames run natively: {stats.get('frames_native', 0):,}",
-        f"- frames interpreted: {sum(interpreted.values()):,} "
-        f"({', '.join(f'{reason} {count:,}' for reason, count in sorted(interpreted.items(), key=lambda kv: -kv[1]) if count) or 'none'})",
+        f"- frames interpreted: {sum(interpreted.values()):,} ({largest_first(interpreted)})",
         f"- code objects compiled: {stats.get('compiled', 0):,}, compile failures: "
         f"{stats.get('compile_failed', 0):,}, native code {stats.get('native_bytes', 0):,} bytes, "
         f"compile time {stats.get('compile_seconds', 0):.1f} s",
     ]
     unsupported = stats.get("unsupported_opcodes") or {}
     if unsupported:
-        top = sorted(unsupported.items(), key=lambda kv: -kv[1])[:10]
-        lines.append("- unsupported opcodes: " + ", ".join(f"{name} {count:,}" for name, count in top))
+        lines.append(f"- unsupported opcodes: {largest_first(unsupported, limit=10)}")
     for error in stats.get("recent_compile_errors") or []:
         lines.append(f"- compile error: `{error}`")
     return "\n".join(lines) + "\n"
+
+
+def largest_first(counts: dict[str, int], limit: int | None = None) -> str:
+    """'exception 12, throw 3' from {'throw': 3, 'exception': 12, 'cold': 0}."""
+    ordered = sorted(((n, k) for k, n in counts.items() if n), reverse=True)[:limit]
+    return ", ".join(f"{key} {count:,}" for count, key in ordered) or "none"
 
 
 def markdown_modules(report: dict) -> str:
@@ -827,12 +839,18 @@ def markdown_modules(report: dict) -> str:
              "|---|---|---|---|---|---|---|"]
     for module, entry in report["modules"].items():
         plain, cpjit = entry["runs"].get("plain"), entry["runs"].get("cpjit")
-        stats = (cpjit or {}).get("stats") or {}
-        interpreted = sum((stats.get("frames_interpreted") or {}).values())
         lines.append(f"| {module} | {run_cell(plain)} | {duration_cell(plain)} | {run_cell(cpjit)} "
-                     f"| {duration_cell(cpjit)} | {stats.get('frames_native', '—') if stats else '—'} "
-                     f"| {interpreted if stats else '—'} |")
+                     f"| {duration_cell(cpjit)} | {frames_cells(cpjit)} |")
     return "\n".join(lines) + "\n"
+
+
+def frames_cells(cpjit_run: dict | None) -> str:
+    """'native | interpreted' frame counts of a cpjit run, dashes when it left no stats."""
+    stats = (cpjit_run or {}).get("stats")
+    if not stats:
+        return "— | —"
+    interpreted = sum((stats.get("frames_interpreted") or {}).values())
+    return f"{stats.get('frames_native', 0)} | {interpreted}"
 
 
 def run_cell(run: dict | None) -> str:
@@ -876,6 +894,8 @@ def exit_status(report: dict) -> int:
 
 def print_summary(report: dict, out_dir: Path) -> None:
     print()
+    if report["interrupted"]:
+        print("Interrupted: the reports cover only the runs that finished.")
     print(summary_sentence(report))
     for diff in report["differences"]:
         print(f"  DIFFERENCE {diff['module']}: {'; '.join(diff['reasons'])}")

@@ -281,6 +281,11 @@ def test_schedule_puts_slow_modules_first_and_modes_together():
                     ("test_a", "plain"), ("test_a", "cpjit")]
 
 
+def test_schedule_keeps_the_order_of_the_known_slow_list():
+    jobs = suite.schedule(["test_signal", "test_multiprocessing_spawn"], ("cpjit",), history={})
+    assert jobs == [("test_multiprocessing_spawn", "cpjit"), ("test_signal", "cpjit")]
+
+
 def test_cpjit_environment_and_plain_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("CPJIT", "1")
     monkeypatch.setenv("CPJIT_THRESHOLD", "7")

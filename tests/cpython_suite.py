@@ -655,12 +655,13 @@ def run_job_safely(config: SuiteConfig, module: str, mode: str,
     """run_job, with a failure of the runner itself recorded as that run's status."""
     try:
         return run_job(config, module, mode, groups)
-    except Exception as exc:  # noqa: BLE001 - reported in the run's result
+    except Exception as exc:  # reported as the run's status, the other runs go on
         return RunResult(module, mode, RUNNER_ERROR, f"{type(exc).__name__}: {exc}")
 
 
 def progress_line(done: int, total: int, result: RunResult) -> str:
-    line = f"[{done}/{total}] {result.module} {result.mode}: {result.status} in {result.duration:.1f}s"
+    line = (f"[{done}/{total}] {result.module} {result.mode}: "
+            f"{result.status} in {result.duration:.1f}s")
     if result.failing_cases:
         line += f" ({len(result.failing_cases)} failing cases)"
     elif result.detail and result.status not in PASSING_STATUSES:
@@ -775,7 +776,8 @@ def markdown_differences(report: dict) -> str:
         return ""
     if not report["differences"]:
         return "## Differences\n\nNone.\n"
-    lines = ["## Differences", "", "| module | plain | cpjit | why | test cases failing only under cpjit |",
+    lines = ["## Differences", "",
+             "| module | plain | cpjit | why | test cases failing only under cpjit |",
              "|---|---|---|---|---|"]
     for diff in report["differences"]:
         why = "; ".join(diff["reasons"] + ([diff["cpjit_detail"]] if diff["cpjit_detail"] else []))

@@ -210,3 +210,18 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
     cache->cooldown = 16;
     return v;
 }
+
+int cpjit_few_items_left(PyObject *it, Py_ssize_t limit)
+{
+    PyTypeObject *type = Py_TYPE(it);
+    if (type != &PyListIter_Type && type != &PyListRevIter_Type && type != &PyTupleIter_Type
+        && type != &PyRangeIter_Type && type != &PyLongRangeIter_Type) {
+        return 0;
+    }
+    Py_ssize_t left = PyObject_LengthHint(it, -1);
+    if (left < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    return left <= limit;
+}

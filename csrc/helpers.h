@@ -51,6 +51,11 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
 
 /* FOR_ITER's end-of-iteration check: 0 when the iterator is simply exhausted (error cleared,
  * trace hook called like ceval's), -1 when a real error is pending. */
+/* Whether `it` is a built-in sequence or range iterator with at most `limit` items left (its
+ * C __length_hint__ tells, no Python code runs). Used to bound the interpreted rest of a loop
+ * that ends a code object's warm-up (JUMP_BACKWARD_LAST_FOR, stencils/jumps.c). */
+int cpjit_few_items_left(PyObject *it, Py_ssize_t limit);
+
 int cpjit_for_iter_exhausted(PyThreadState *tstate, _PyInterpreterFrame *frame);
 
 #endif

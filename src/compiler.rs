@@ -121,6 +121,8 @@ struct Selection {
     pairs: HashMap<(u8, u32, u8), &'static Stencil>,
     unsupported: &'static Stencil,
     exit_error: &'static Stencil,
+    /// JUMP_BACKWARD of a code object's last loop when it is a `for` loop (stencils/jumps.c).
+    last_for_jump: Option<&'static Stencil>,
 }
 
 fn selection() -> Result<&'static Selection, CompileError> {
@@ -154,10 +156,25 @@ fn selection() -> Result<&'static Selection, CompileError> {
                 pairs,
                 unsupported: stencils::by_name("UNSUPPORTED")?,
                 exit_error: stencils::by_name("EXIT_ERROR")?,
+                last_for_jump: stencils::by_name("JUMP_BACKWARD_LAST_FOR"),
             })
         })
         .as_ref()
         .ok_or(CompileError::MissingStencil("UNSUPPORTED or EXIT_ERROR"))
+}
+
+/// The JUMP_BACKWARD that closes the code object's last loop, if no backward jump of any kind
+/// follows it and it jumps back to a FOR_ITER: the only jump where handing the rest of the frame
+/// to the interpreter is bounded by the loop's iterator.
+fn last_for_loop_jump(plan: &Plan) -> Option<usize> {
+    let last_backward = plan
+        .instructions
+        .iter()
+        .rposition(|ins| opcodes::jump_kind(ins.opcode) == Some(opcodes::Jump::Backward))?;
+    let ins = &plan.instructions[last_backward];
+    let target = &plan.instructions[ins.jump_target?];
+    let is = |op: u8, name: &str| opcodes::by_name(name) == Some(op);
+    (is(ins.opcode, "JUMP_BACKWARD") && is(target.opcode, "FOR_ITER")).then_some(last_backward)
 }
 
 /// x86-64 `ud2`: what follows the last instruction, which never falls through.
@@ -190,6 +207,7 @@ fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileE
     let mut code_offset: Vec<usize> = Vec::with_capacity(n + 2);
     let mut at = 0usize;
     let mut paired: Vec<bool> = vec![false; n];
+    let last_for_jump = last_for_loop_jump(plan);
     for (i, ins) in plan.instructions.iter().enumerate() {
         let pair = plan
             .instructions
@@ -198,6 +216,11 @@ fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileE
             .copied();
         paired[i] = pair.is_some();
         let s = pair
+            .or(if Some(i) == last_for_jump {
+                sel.last_for_jump
+            } else {
+                None
+            })
             .or_else(|| sel.variants.get(&(ins.opcode, ins.oparg)).copied())
             .or(sel.generic[ins.opcode as usize])
             .unwrap_or_else(|| {
@@ -483,6 +506,33 @@ mod tests {
         assert_eq!(c.entries[0], 0);
         assert!(c.entries[1] > 0 && c.entries[2] > c.entries[1]);
         assert!(c.native_bytes() >= c.entries[2] as usize);
+    }
+
+    #[test]
+    fn only_a_last_for_loop_gets_the_quickening_jump() {
+        let plan_of = |units: &[u16]| analysis::analyse(units).unwrap();
+        let for_loop = [
+            word("LOAD_FAST", 0),
+            word("GET_ITER", 0),
+            word("FOR_ITER", 2),
+            word("STORE_FAST", 1),
+            word("JUMP_BACKWARD", 3),
+            word("LOAD_CONST", 0),
+            word("RETURN_VALUE", 0),
+        ];
+        assert_eq!(last_for_loop_jump(&plan_of(&for_loop)), Some(4));
+        // A loop follows it: the rest of the frame is not bounded by the iterator.
+        let mut then_while = for_loop[..5].to_vec();
+        then_while.extend([
+            word("LOAD_CONST", 0),
+            word("POP_JUMP_BACKWARD_IF_TRUE", 2),
+            word("LOAD_CONST", 0),
+            word("RETURN_VALUE", 0),
+        ]);
+        assert_eq!(last_for_loop_jump(&plan_of(&then_while)), None);
+        // `while True:` jumps back to something else than FOR_ITER.
+        let while_true = [word("NOP", 0), word("JUMP_BACKWARD", 2)];
+        assert_eq!(last_for_loop_jump(&plan_of(&while_true)), None);
     }
 
     #[test]

@@ -22,6 +22,36 @@ STENCIL(JUMP_BACKWARD)
     JUMP();
 }
 
+/* The backward jump of a code object's last loop (no backward jump follows it) when that loop
+ * is a `for` loop, so the iterator is on top of the stack. If this jump ends the warm-up
+ * countdown (see RESUME in frame.c) and the iterator is a built-in one with few items left, the
+ * interpreter runs the rest of the frame, quickening and specialising the code as it would
+ * have: a bounded amount of interpreted work (those iterations and the straight code after the
+ * loop). Otherwise the loop stays native and the code unquickened. */
+#define CPJIT_QUICKEN_ITEMS_LEFT 64
+
+STENCIL(JUMP_BACKWARD_LAST_FOR)
+{
+    CpjitCodeState *st = STATE;
+    if (st->warmup < 0 && ++st->warmup == 0) {
+        PyCodeObject *code = CODE;
+        if (code->co_warmup != 0 && cpjit_few_items_left(TOP(), CPJIT_QUICKEN_ITEMS_LEFT)) {
+            code->co_warmup = -1; /* the interpreter's JUMP_BACKWARD takes it to 0 */
+            HANDOVER_BEFORE(CPJIT_R_QUICKENING);
+        }
+    }
+    if (EVAL_BREAKER_SET()) {
+        SAVE_IP();
+        if (cpjit_handle_pending(tstate) < 0) {
+            ERROR();
+        }
+        if (tstate->cframe->use_tracing) {
+            HANDOVER_BEFORE(CPJIT_R_TRACING_MIDFRAME);
+        }
+    }
+    JUMP();
+}
+
 STENCIL(JUMP_BACKWARD_NO_INTERRUPT)
 {
     JUMP();

@@ -502,3 +502,38 @@ def test_quickening_and_specialisation_as_in_the_interpreter():
         result = out.getvalue()
         assert 'RESUME_QUICK' in result and 'BINARY_OP_ADD_INT' in result, result
     """)
+
+
+def test_quickening_in_a_short_last_loop_as_in_the_interpreter():
+    # A loop that ends the warm-up countdown with few items left: the interpreter runs the rest
+    # of the frame and specialises the loop body as it would have (LIST_APPEND, LOAD_FAST__...).
+    check("""
+        import dis, io
+        def f():
+            l = []
+            for i in range(42):
+                l.append(i)
+            return l
+        f()
+        out = io.StringIO()
+        dis.dis(f, adaptive=True, show_caches=True, file=out)
+        result = out.getvalue()
+        assert 'PRECALL_NO_KW_LIST_APPEND' in result, result
+    """)
+
+
+def test_long_loop_that_ends_warm_up_stays_native():
+    # The same loop with many items left: native to the end (nothing handed over), so the loop
+    # keeps its speed; the code stays unquickened.
+    from differential import run_jit
+    source = textwrap.dedent("""
+        def f(n):
+            total = 0
+            for i in range(n):
+                total += i
+            return total
+        result = f(100_000)
+    """)
+    outcome, before, after = run_jit(source)
+    assert outcome.result == repr(sum(range(100_000)))
+    assert after["frames_interpreted"] == before["frames_interpreted"]

@@ -87,6 +87,7 @@ KNOWN_SLOW_MODULES = (
 KNOWN_SLOW_SECONDS = 300.0
 
 DEFAULT_TIMEOUT = 600
+DEFAULT_KNOWN_FILE = Path(__file__).with_name("cpython_suite_known.txt")
 KILL_GRACE_SECONDS = 120
 
 PASSED = "passed"
@@ -603,20 +604,41 @@ def cpjit_activity_warnings(result: RunResult) -> list[str]:
 
 # ---------------------------------------------------------------------------- comparison
 
-def compare_module(plain: RunResult, cpjit: RunResult) -> dict | None:
-    """The difference between the two runs of a module, or None when cpjit did no worse."""
+def read_known_differences(path: Path) -> dict[str, str]:
+    """Known cpjit-only failing test cases (see tests/cpython_suite_known.txt): id -> cause."""
+    known = {}
+    for line in path.read_text().splitlines():
+        case, _, cause = line.partition("#")
+        if case.strip():
+            known[case.strip()] = cause.strip()
+    return known
+
+
+def compare_module(plain: RunResult, cpjit: RunResult,
+                   known: dict[str, str] | None = None) -> dict | None:
+    """The difference between the two runs of a module, or None when cpjit did no worse.
+
+    A module whose cpjit run failed only by test cases listed in `known` is a known difference
+    (`"known": True`): reported, but not counted as a difference.
+    """
+    known = known or {}
     reasons = []
+    new_cases = sorted(set(cpjit.failing_cases) - set(plain.failing_cases))
+    unexplained = [case for case in new_cases if case not in known]
+    only_known = bool(new_cases) and not unexplained and cpjit.status == FAILED
     if plain.status in PASSING_STATUSES and cpjit.status not in PASSING_STATUSES:
         reasons.append(f"passes plainly, {cpjit.status} under cpjit")
     elif cpjit.status == CRASHED:
         reasons.append(f"crashed under cpjit (plain: {plain.status})")
-    new_cases = sorted(set(cpjit.failing_cases) - set(plain.failing_cases))
     if new_cases:
-        reasons.append(f"{len(new_cases)} test cases fail only under cpjit")
+        reasons.append(f"{len(new_cases)} test cases fail only under cpjit"
+                       + (" (all known)" if only_known else ""))
     if not reasons:
         return None
     return {"module": plain.module, "plain": plain.status, "cpjit": cpjit.status,
-            "cpjit_detail": cpjit.detail, "reasons": reasons, "new_failing_cases": new_cases}
+            "cpjit_detail": cpjit.detail, "reasons": reasons, "new_failing_cases": new_cases,
+            "known": only_known, "known_causes": {case: known[case] for case in new_cases
+                                                  if case in known}}
 
 
 def broken_plainly(plain: RunResult) -> bool:
@@ -672,19 +694,19 @@ def progress_line(done: int, total: int, result: RunResult) -> str:
 # ---------------------------------------------------------------------------- reports
 
 def build_report(meta: dict, modes: tuple[str, ...], results: list[RunResult],
-                 not_run: dict[str, str]) -> dict:
+                 not_run: dict[str, str], known: dict[str, str] | None = None) -> dict:
     """Everything about the run, as written to report.json."""
     runs: dict[str, dict[str, RunResult]] = {}
     for result in results:
         runs.setdefault(result.module, {})[result.mode] = result
-    modules, differences, broken = {}, [], {}
+    modules, differences, known_differences, broken = {}, [], [], {}
     for module in sorted(runs):
         by_mode = runs[module]
         difference = None
         if "plain" in by_mode and "cpjit" in by_mode:
-            difference = compare_module(by_mode["plain"], by_mode["cpjit"])
+            difference = compare_module(by_mode["plain"], by_mode["cpjit"], known)
         if difference:
-            differences.append(difference)
+            (known_differences if difference["known"] else differences).append(difference)
         if "plain" in by_mode and broken_plainly(by_mode["plain"]):
             broken[module] = {"status": by_mode["plain"].status,
                               "detail": by_mode["plain"].detail}
@@ -696,6 +718,7 @@ def build_report(meta: dict, modes: tuple[str, ...], results: list[RunResult],
         "modes": list(modes),
         "summary": summary_counts(runs, differences, not_run),
         "differences": differences,
+        "known_differences": known_differences,
         "broken_plainly": broken,
         "not_run": not_run,
         "warnings": [f"{run.module} {run.mode}: {warning}"
@@ -725,6 +748,10 @@ def summary_counts(runs: dict[str, dict[str, RunResult]], differences: list,
     }
 
 
+def count_known(report: dict) -> int:
+    return len(report.get("known_differences", []))
+
+
 def summary_sentence(report: dict) -> str:
     totals = report["summary"]
     parts = [f"{totals['modules_run']} modules run"]
@@ -732,6 +759,7 @@ def summary_sentence(report: dict) -> str:
         parts.append(f"{mode} passed {totals[f'{mode}_passed']}")
     if len(report["modes"]) == 2:
         parts.append(f"differences {totals['differences']}")
+        parts.append(f"known differences {count_known(report)}")
     return "; ".join(parts)
 
 
@@ -740,6 +768,7 @@ def render_markdown(report: dict) -> str:
     sections = [
         markdown_header(report),
         markdown_differences(report),
+        markdown_known_differences(report),
         markdown_broken(report),
         markdown_not_run(report),
         markdown_warnings(report),
@@ -783,6 +812,17 @@ def markdown_differences(report: dict) -> str:
         why = "; ".join(diff["reasons"] + ([diff["cpjit_detail"]] if diff["cpjit_detail"] else []))
         lines.append(f"| {diff['module']} | {diff['plain']} | {diff['cpjit']} | {escape_cell(why)} "
                      f"| {escape_cell(abbreviated(diff['new_failing_cases']))} |")
+    return "\n".join(lines) + "\n"
+
+
+def markdown_known_differences(report: dict) -> str:
+    known = report.get("known_differences", [])
+    if not known:
+        return ""
+    lines = ["## Known differences (tests/cpython_suite_known.txt)", ""]
+    for diff in known:
+        for case, cause in diff["known_causes"].items():
+            lines.append(f"- {case}: {cause}")
     return "\n".join(lines) + "\n"
 
 
@@ -903,6 +943,8 @@ def print_summary(report: dict, out_dir: Path) -> None:
     print(summary_sentence(report))
     for diff in report["differences"]:
         print(f"  DIFFERENCE {diff['module']}: {'; '.join(diff['reasons'])}")
+    for diff in report.get("known_differences", []):
+        print(f"  known difference {diff['module']}: {', '.join(diff['new_failing_cases'])}")
     for problem in report["runner_errors"]:
         print(f"  RUNNER ERROR {problem}")
     print(f"Reports: {out_dir / 'report.md'}, {out_dir / 'report.json'}")
@@ -923,6 +965,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("target/cpython-suite"))
     parser.add_argument("--only", choices=MODES, help="run one mode only, no comparison")
     parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--known", type=Path, default=DEFAULT_KNOWN_FILE,
+                        help="known cpjit-only failing test cases (default %(default)s)")
     parser.add_argument("-u", dest="resources", action="append", default=[], metavar="RES",
                         help="regrtest resources (repeatable or comma-separated)")
     return parser.parse_args(argv)
@@ -946,6 +990,10 @@ def main(argv: list[str]) -> int:
             preflight(args.python)
         info = interpreter_info(args.python)
         modules, not_run = select_modules(requested_modules(args), args.exclude)
+        known = read_known_differences(args.known) if args.known else {}
+    except OSError as exc:
+        print(f"cpython_suite: cannot read --known file: {exc}", file=sys.stderr)
+        return 2
     except RunnerError as exc:
         print(f"cpython_suite: {exc}", file=sys.stderr)
         return 2
@@ -959,7 +1007,7 @@ def main(argv: list[str]) -> int:
     meta = {"command": [sys.argv[0]] + argv, "python": info, "started": started,
             "duration_seconds": round(time.monotonic() - start, 1), "jobs": args.jobs,
             "timeout": args.timeout, "resources": args.resources, "interrupted": interrupted}
-    report = build_report(meta, modes, results, not_run)
+    report = build_report(meta, modes, results, not_run, known)
     write_reports(out_dir, report)
     print_summary(report, out_dir)
     return exit_status(report)

@@ -327,7 +327,7 @@ def test_report_and_exit_status():
     ]
     report = make_report(results, not_run={"test_interpreters": suite.HANGS_WITHOUT_CPJIT})
     assert suite.summary_sentence(report) == (
-        "3 modules run; plain passed 2; cpjit passed 1; differences 1")
+        "3 modules run; plain passed 2; cpjit passed 1; differences 1; known differences 0")
     assert [diff["module"] for diff in report["differences"]] == ["test_b"]
     assert list(report["broken_plainly"]) == ["test_c"]
     assert report["cpjit_stats_total"] == {"frames_native": 10,
@@ -344,3 +344,18 @@ def test_exit_status_of_one_mode_and_of_clean_runs():
     assert suite.exit_status(make_report(both_pass)) == 0
     runner_error = [run(suite.PASSED), run(suite.RUNNER_ERROR, mode="cpjit")]
     assert suite.exit_status(make_report(runner_error)) == 2
+
+
+def test_known_cpjit_only_failures_are_reported_apart(tmp_path):
+    known_file = tmp_path / "known.txt"
+    known_file.write_text("# comment\na.T.known  # why it differs\n\n")
+    known = suite.read_known_differences(known_file)
+    assert known == {"a.T.known": "why it differs"}
+    diff = suite.compare_module(run(suite.PASSED), run(suite.FAILED, ["a.T.known"], "cpjit"), known)
+    assert diff["known"] and diff["known_causes"] == {"a.T.known": "why it differs"}
+    # One unlisted case makes it a difference again; so does a crash.
+    diff = suite.compare_module(run(suite.PASSED),
+                                run(suite.FAILED, ["a.T.known", "a.T.new"], "cpjit"), known)
+    assert not diff["known"]
+    diff = suite.compare_module(run(suite.PASSED), run(suite.CRASHED, ["a.T.known"], "cpjit"), known)
+    assert not diff["known"]

@@ -149,6 +149,7 @@ class RunResult:
     stats: dict | None = None
     stats_files: int = 0
     warnings: list[str] = dataclasses.field(default_factory=list)
+    first_attempt: str = ""  # set when this is a retry: how the first attempt ended
 
 
 # ---------------------------------------------------------------------------- module selection
@@ -672,6 +673,34 @@ def run_all(config: SuiteConfig, jobs: list[tuple[str, str]],
     return results, False
 
 
+def retry_differences(config: SuiteConfig, results: list[RunResult],
+                      known: dict[str, str]) -> list[RunResult]:
+    """Run the cpjit side of every differing module once more, as CPython's CI re-runs failed
+    tests: timing-sensitive tests fail now and then on a loaded machine, JIT or not. A crash is
+    never retried. When the retry shows no difference it replaces the first attempt, which
+    stays on record in `first_attempt` (the report lists such modules as flaky) and in the
+    first attempt's log, kept as <module>.cpjit.attempt1.log."""
+    plain = {r.module: r for r in results if r.mode == "plain"}
+    retried = []
+    for index, result in enumerate(results):
+        first = plain.get(result.module)
+        if result.mode != "cpjit" or first is None or result.status == CRASHED:
+            continue
+        difference = compare_module(first, result, known)
+        if difference is None or difference["known"]:
+            continue
+        log = Path(result.log) if result.log else None
+        if log and log.exists():
+            shutil.copy(log, log.with_suffix(".attempt1.log"))
+        again = run_job_safely(config, result.module, "cpjit", ProcessGroups())
+        print(f"[retry] {progress_line(1, 1, again).split('] ', 1)[1]}", flush=True)
+        again.first_attempt = f"{result.status}: {result.detail}".strip(": ")
+        if compare_module(first, again, known) is None:
+            results[index] = again
+            retried.append(again)
+    return retried
+
+
 def run_job_safely(config: SuiteConfig, module: str, mode: str,
                    groups: ProcessGroups) -> RunResult:
     """run_job, with a failure of the runner itself recorded as that run's status."""
@@ -721,6 +750,7 @@ def build_report(meta: dict, modes: tuple[str, ...], results: list[RunResult],
         "known_differences": known_differences,
         "broken_plainly": broken,
         "not_run": not_run,
+        "flaky": {run.module: run.first_attempt for run in results if run.first_attempt},
         "warnings": [f"{run.module} {run.mode}: {warning}"
                      for run in results for warning in run.warnings],
         "runner_errors": [f"{run.module} {run.mode}: {run.detail}"
@@ -769,6 +799,7 @@ def render_markdown(report: dict) -> str:
         markdown_header(report),
         markdown_differences(report),
         markdown_known_differences(report),
+        markdown_flaky(report),
         markdown_broken(report),
         markdown_not_run(report),
         markdown_warnings(report),
@@ -823,6 +854,15 @@ def markdown_known_differences(report: dict) -> str:
     for diff in known:
         for case, cause in diff["known_causes"].items():
             lines.append(f"- {case}: {cause}")
+    return "\n".join(lines) + "\n"
+
+
+def markdown_flaky(report: dict) -> str:
+    flaky = report.get("flaky", {})
+    if not flaky:
+        return ""
+    lines = ["## Flaky under cpjit (differed, then passed on a retry)", ""]
+    lines += [f"- {module}: first attempt {first}" for module, first in flaky.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -943,6 +983,8 @@ def print_summary(report: dict, out_dir: Path) -> None:
     print(summary_sentence(report))
     for diff in report["differences"]:
         print(f"  DIFFERENCE {diff['module']}: {'; '.join(diff['reasons'])}")
+    for module, first in report.get("flaky", {}).items():
+        print(f"  flaky {module}: passed on retry (first attempt {first})")
     for diff in report.get("known_differences", []):
         print(f"  known difference {diff['module']}: {', '.join(diff['new_failing_cases'])}")
     for problem in report["runner_errors"]:
@@ -965,6 +1007,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("target/cpython-suite"))
     parser.add_argument("--only", choices=MODES, help="run one mode only, no comparison")
     parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--no-retry", action="store_true",
+                        help="do not run differing modules' cpjit side a second time")
     parser.add_argument("--known", type=Path, default=DEFAULT_KNOWN_FILE,
                         help="known cpjit-only failing test cases (default %(default)s)")
     parser.add_argument("-u", dest="resources", action="append", default=[], metavar="RES",
@@ -1004,6 +1048,8 @@ def main(argv: list[str]) -> int:
     jobs = schedule(modules, modes, previous_durations(out_dir / "report.json"))
     started, start = datetime.datetime.now().isoformat(timespec="seconds"), time.monotonic()
     results, interrupted = run_all(config, jobs, max(1, args.jobs))
+    if not interrupted and len(modes) == 2 and not args.no_retry:
+        retry_differences(config, results, known)
     meta = {"command": [sys.argv[0]] + argv, "python": info, "started": started,
             "duration_seconds": round(time.monotonic() - start, 1), "jobs": args.jobs,
             "timeout": args.timeout, "resources": args.resources, "interrupted": interrupted}

@@ -359,3 +359,24 @@ def test_known_cpjit_only_failures_are_reported_apart(tmp_path):
     assert not diff["known"]
     diff = suite.compare_module(run(suite.PASSED), run(suite.CRASHED, ["a.T.known"], "cpjit"), known)
     assert not diff["known"]
+
+
+def test_a_differing_module_is_retried_once_and_a_crash_never(monkeypatch):
+    calls = []
+
+    def rerun(config, module, mode, groups):
+        calls.append((module, mode))
+        return suite.RunResult(module, mode, suite.PASSED)
+
+    monkeypatch.setattr(suite, "run_job_safely", rerun)
+    results = [
+        run(suite.PASSED, module="test_flaky"),
+        suite.RunResult("test_flaky", "cpjit", suite.FAILED, "1 failure", failing_cases=["x.T.t"]),
+        run(suite.PASSED, module="test_crash"),
+        suite.RunResult("test_crash", "cpjit", suite.CRASHED, "SIGSEGV"),
+    ]
+    retried = suite.retry_differences(None, results, {})
+    assert calls == [("test_flaky", "cpjit")]
+    assert [r.module for r in retried] == ["test_flaky"]
+    assert results[1].status == suite.PASSED and results[1].first_attempt == "failed: 1 failure"
+    assert results[3].status == suite.CRASHED

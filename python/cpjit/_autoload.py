@@ -34,7 +34,7 @@ def _write_stats(path):
     import cpjit
 
     try:
-        with open(path, "w") as f:
+        with open(path, "w", encoding="utf-8") as f:
             json.dump(cpjit.stats(), f, default=repr)
     except OSError as exc:
         print(f"cpjit: cannot write stats to {path}: {exc}", file=sys.stderr)

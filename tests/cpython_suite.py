@@ -86,6 +86,11 @@ KNOWN_SLOW_MODULES = (
 )
 KNOWN_SLOW_SECONDS = 300.0
 
+# Modules that bind fixed ports (test_socket's VSOCK tests use port 1234): their plain and cpjit
+# runs must not overlap, or each sees "Address already in use" from the other.
+FIXED_PORT_MODULES = {"test_socket"}
+_fixed_port_lock = threading.Lock()
+
 DEFAULT_TIMEOUT = 600
 DEFAULT_KNOWN_FILE = Path(__file__).with_name("cpython_suite_known.txt")
 KILL_GRACE_SECONDS = 120
@@ -705,6 +710,9 @@ def run_job_safely(config: SuiteConfig, module: str, mode: str,
                    groups: ProcessGroups) -> RunResult:
     """run_job, with a failure of the runner itself recorded as that run's status."""
     try:
+        if module in FIXED_PORT_MODULES:
+            with _fixed_port_lock:
+                return run_job(config, module, mode, groups)
         return run_job(config, module, mode, groups)
     except Exception as exc:  # reported as the run's status, the other runs go on
         return RunResult(module, mode, RUNNER_ERROR, f"{type(exc).__name__}: {exc}")

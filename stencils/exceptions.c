@@ -20,12 +20,7 @@
         PyObject *result_;                                                                     \
         cpjit_native_fn next_ =                                                                \
             cpjit_unwind_reraise(frame, stack_pointer, tstate, INSTR, &result_);               \
-        if (next_ == NULL) {                                                                   \
-            return result_;                                                                    \
-        }                                                                                      \
-        stack_pointer = _PyFrame_GetStackPointer(frame);                                       \
-        frame->stacktop = -1; /* running again: keep the GC off the stack */                   \
-        __attribute__((musttail)) return next_(frame, stack_pointer, tstate);                  \
+        CONTINUE_AT_HANDLER(next_, result_);                                                   \
     } while (0)
 
 STENCIL(PUSH_EXC_INFO)

@@ -2,25 +2,12 @@
 #include "stencil.h"
 #include "exc.h"
 
-/* Function entry (oparg 0) and resumption points: the eval breaker, as in RESUME_QUICK.
- *
- * The interpreter quickens a code object at the RESUME or backward jump that ends its warm-up
- * countdown, and specialises each instruction the first time it runs after that; dis(adaptive=
- * True) and later interpreted frames see the result. When that point is a RESUME run natively,
- * the rest of this call (or of this generator step) is the interpreter's: it quickens and
- * specialises the code exactly as it would have, once per code object, after which native
- * calls resume. (When a native loop ends the countdown, the loop stays native and the code
- * stays unquickened.) */
+/* Function entry (oparg 0) and resumption points: the eval breaker, as in RESUME_QUICK. When
+ * this RESUME ends the warm-up countdown, the rest of this call (or generator step) runs in the
+ * interpreter, which quickens the code (see WARMUP). */
 STENCIL(RESUME)
 {
-    CpjitCodeState *st = STATE;
-    if (st->warmup < 0 && ++st->warmup == 0) {
-        PyCodeObject *code = CODE;
-        if (code->co_warmup != 0) {
-            code->co_warmup = -1; /* the interpreter's RESUME takes it to 0 and quickens */
-            HANDOVER_BEFORE(CPJIT_R_QUICKENING);
-        }
-    }
+    WARMUP(1);
     if (OPARG < 2 && EVAL_BREAKER_SET()) {
         SAVE_IP();
         if (cpjit_handle_pending(tstate) < 0) {
@@ -59,12 +46,7 @@ STENCIL(EXIT_ERROR)
     PyObject *result;
     cpjit_native_fn handler =
         cpjit_unwind_error(frame, stack_pointer, tstate, CPJIT_R_EXCEPTION, &result);
-    if (handler == NULL) {
-        return result;
-    }
-    stack_pointer = _PyFrame_GetStackPointer(frame);
-    frame->stacktop = -1; /* running again: keep the GC off the stack */
-    __attribute__((musttail)) return handler(frame, stack_pointer, tstate);
+    CONTINUE_AT_HANDLER(handler, result);
 }
 
 /* An instruction this build has no stencil for: the interpreter runs it and the rest of the

@@ -6,49 +6,41 @@ STENCIL(JUMP_FORWARD)
     JUMP();
 }
 
+/* The eval breaker, as JUMP_BACKWARD_QUICK serves it; if tracing was switched on meanwhile, the
+ * interpreter re-runs this jump (the breaker is served) and traces on. */
+#define SERVE_BREAKER_BEFORE_JUMP()                                                            \
+    do {                                                                                       \
+        if (EVAL_BREAKER_SET()) {                                                              \
+            SAVE_IP();                                                                         \
+            if (cpjit_handle_pending(tstate) < 0) {                                            \
+                ERROR();                                                                       \
+            }                                                                                  \
+            if (tstate->cframe->use_tracing) {                                                 \
+                HANDOVER_BEFORE(CPJIT_R_TRACING_MIDFRAME);                                     \
+            }                                                                                  \
+        }                                                                                      \
+    } while (0)
+
+/* A loop stays native when its jump ends the warm-up countdown: the rest of the frame may be
+ * long, and there is no way back from the interpreter into native code mid-frame. */
 STENCIL(JUMP_BACKWARD)
 {
-    WARMUP();
-    if (EVAL_BREAKER_SET()) {
-        SAVE_IP();
-        if (cpjit_handle_pending(tstate) < 0) {
-            ERROR();
-        }
-        if (tstate->cframe->use_tracing) {
-            /* The interpreter re-runs this jump (the breaker is served) and traces on. */
-            HANDOVER_BEFORE(CPJIT_R_TRACING_MIDFRAME);
-        }
-    }
+    WARMUP(0);
+    SERVE_BREAKER_BEFORE_JUMP();
     JUMP();
 }
 
 /* The backward jump of a code object's last loop (no backward jump follows it) when that loop
  * is a `for` loop, so the iterator is on top of the stack. If this jump ends the warm-up
- * countdown (see RESUME in frame.c) and the iterator is a built-in one with few items left, the
- * interpreter runs the rest of the frame, quickening and specialising the code as it would
- * have: a bounded amount of interpreted work (those iterations and the straight code after the
- * loop). Otherwise the loop stays native and the code unquickened. */
+ * countdown and the iterator is a built-in one with few items left, the interpreter runs the
+ * rest of the frame (see WARMUP): a bounded amount of interpreted work, those iterations and
+ * the straight code after the loop. */
 #define CPJIT_QUICKEN_ITEMS_LEFT 64
 
 STENCIL(JUMP_BACKWARD_LAST_FOR)
 {
-    CpjitCodeState *st = STATE;
-    if (st->warmup < 0 && ++st->warmup == 0) {
-        PyCodeObject *code = CODE;
-        if (code->co_warmup != 0 && cpjit_few_items_left(TOP(), CPJIT_QUICKEN_ITEMS_LEFT)) {
-            code->co_warmup = -1; /* the interpreter's JUMP_BACKWARD takes it to 0 */
-            HANDOVER_BEFORE(CPJIT_R_QUICKENING);
-        }
-    }
-    if (EVAL_BREAKER_SET()) {
-        SAVE_IP();
-        if (cpjit_handle_pending(tstate) < 0) {
-            ERROR();
-        }
-        if (tstate->cframe->use_tracing) {
-            HANDOVER_BEFORE(CPJIT_R_TRACING_MIDFRAME);
-        }
-    }
+    WARMUP(cpjit_few_items_left(TOP(), CPJIT_QUICKEN_ITEMS_LEFT));
+    SERVE_BREAKER_BEFORE_JUMP();
     JUMP();
 }
 

@@ -87,15 +87,22 @@ static inline __attribute__((always_inline)) uintptr_t cpjit_hole(uintptr_t v)
 #define KWNAMES ((PyObject *)cpjit_hole((uintptr_t)_JIT_KWNAMES))
 #define STATE ((CpjitCodeState *)cpjit_hole((uintptr_t)_JIT_STATE))
 
-/* The interpreter quickens a code object after QUICKENING_WARMUP_DELAY RESUMEs and backward
- * jumps, and only then specialises its instructions. Where that is observable (how builtins are
- * called counts toward the recursion depth), native code behaves like the interpreter would at
- * the same point: cold until the emulated countdown in the code's state reaches 0. */
-#define WARMUP()                                                                               \
+/* The interpreter quickens a code object at the RESUME or JUMP_BACKWARD that ends its warm-up
+ * countdown (QUICKENING_WARMUP_DELAY of them), and specialises each instruction the first time
+ * it runs after that. Native code keeps the same countdown in the code's state: until it ends,
+ * builtins are called the way the cold interpreter calls them (that counts toward the recursion
+ * depth). At the instruction that ends it, when HAND_OVER_IF holds, the interpreter runs the
+ * rest of the frame from this instruction: it quickens the code and specialises what it runs
+ * exactly as without cpjit (once per code object; RESUME and JUMP_BACKWARD_LAST_FOR say when). */
+#define WARMUP(HAND_OVER_IF)                                                                   \
     do {                                                                                       \
         CpjitCodeState *st_ = STATE;                                                           \
-        if (st_->warmup < 0) {                                                                 \
-            st_->warmup++;                                                                     \
+        if (st_->warmup < 0 && ++st_->warmup == 0) {                                           \
+            PyCodeObject *code_ = CODE;                                                        \
+            if (code_->co_warmup != 0 && (HAND_OVER_IF)) {                                     \
+                code_->co_warmup = -1; /* the interpreter's own count takes it to 0 */         \
+                HANDOVER_BEFORE(CPJIT_R_QUICKENING);                                           \
+            }                                                                                  \
         }                                                                                      \
     } while (0)
 #define IS_WARM() (STATE->warmup >= 0)
@@ -114,6 +121,18 @@ extern PRESERVE_NONE PyObject *_JIT_SKIP(_PyInterpreterFrame *, PyObject **,
 #define JUMP() __attribute__((musttail)) return _JIT_JUMP_TARGET(frame, stack_pointer, tstate)
 /* Pair stencils only: continue after the second instruction of the pair. */
 #define SKIP() __attribute__((musttail)) return _JIT_SKIP(frame, stack_pointer, tstate)
+/* Go on at an exception handler an unwind helper (csrc/exc.h) returned, or, when it returned
+ * NULL, return `result`: the helper (or the interpreter) has finished the frame. The helper
+ * stored the stack pointer in the frame; running again, the stack depth is -1 (GC off). */
+#define CONTINUE_AT_HANDLER(handler, result)                                                   \
+    do {                                                                                       \
+        if ((handler) == NULL) {                                                               \
+            return (result);                                                                   \
+        }                                                                                      \
+        stack_pointer = _PyFrame_GetStackPointer(frame);                                       \
+        frame->stacktop = -1;                                                                  \
+        __attribute__((musttail)) return (handler)(frame, stack_pointer, tstate);              \
+    } while (0)
 /* Raise: the exception is set and the stack holds exactly what the interpreter's would at
  * `goto error`. prev_instr must point at this instruction (SAVE_IP did that). */
 #define ERROR() __attribute__((musttail)) return _JIT_ERROR(frame, stack_pointer, tstate)

@@ -56,20 +56,27 @@ fn get_threshold() -> u32 {
     unsafe { runtime::cpjit_rt_get_threshold() }
 }
 
-/// Compile a function's (or a code object's) code now. Returns True when it has native code.
-#[pyfunction]
-fn compile(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
-    init_runtime()?;
+/// The code object of `obj`, a function (anything with `__code__`) or a code object; else a
+/// TypeError naming `cpjit.<api>()`.
+fn code_of<'py>(obj: &Bound<'py, PyAny>, api: &str) -> PyResult<Bound<'py, PyAny>> {
     let code = if obj.hasattr("__code__")? {
         obj.getattr("__code__")?
     } else {
         obj.clone()
     };
     if code.get_type().name()? != "code" {
-        return Err(PyTypeError::new_err(
-            "cpjit.compile() takes a function or a code object",
-        ));
+        return Err(PyTypeError::new_err(format!(
+            "cpjit.{api}() takes a function or a code object"
+        )));
     }
+    Ok(code)
+}
+
+/// Compile a function's (or a code object's) code now. Returns True when it has native code.
+#[pyfunction]
+fn compile(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    init_runtime()?;
+    let code = code_of(obj, "compile")?;
     let ptr = code.as_ptr() as *mut std::ffi::c_void;
     // SAFETY: GIL held, `ptr` is a live code object we hold a reference to.
     let state = unsafe { runtime::cpjit_rt_state_for(ptr, 1) };
@@ -100,16 +107,7 @@ fn code_info<'py>(
     py: Python<'py>,
     obj: &Bound<'py, PyAny>,
 ) -> PyResult<Option<Bound<'py, PyDict>>> {
-    let code = if obj.hasattr("__code__")? {
-        obj.getattr("__code__")?
-    } else {
-        obj.clone()
-    };
-    if code.get_type().name()? != "code" {
-        return Err(PyTypeError::new_err(
-            "cpjit.code_info() takes a function or a code object",
-        ));
-    }
+    let code = code_of(obj, "code_info")?;
     // SAFETY: GIL held; `code` is a live code object.
     let state = unsafe { runtime::cpjit_rt_state_for(code.as_ptr() as *mut std::ffi::c_void, 0) };
     if state.is_null() {

@@ -33,8 +33,9 @@ enum cpjit_reason {
 typedef struct {
     uint64_t frames_native;             /* frames entered in native code */
     uint64_t handovers[CPJIT_R_COUNT];  /* frames (or frame tails) run by the interpreter */
-    uint64_t exceptions_native;         /* exceptions unwound by native code (caught in the
-                                           frame, or leaving it), incl. generator throw() */
+    uint64_t exceptions_native;         /* raised exceptions (incl. generator throw()) whose
+                                           unwinding native code did: caught in the frame or
+                                           leaving it; re-raises are not counted */
 } CpjitStats;
 
 extern CpjitStats cpjit_stats;

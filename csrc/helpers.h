@@ -27,27 +27,9 @@ PyObject *cpjit_inplace_power(PyObject *base, PyObject *exp);
 /* BINARY_OP's generic path: the binary_ops[] table of ceval.c. NULL with an error on failure. */
 PyObject *cpjit_binary_op(int oparg, PyObject *lhs, PyObject *rhs);
 
-/* LOAD_GLOBAL's lookup: globals, then builtins; NameError when missing. New reference or NULL. */
+/* LOAD_GLOBAL's lookup: globals, then builtins; NameError when missing. New reference or NULL.
+ * (LOAD_GLOBAL's cache is in names.h.) */
 PyObject *cpjit_load_global(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name);
-
-/* Entry index of `name` in unicode dict keys (split or combined), or -1. Linear: it runs only
- * when a cache is filled. Code names are interned, so identity usually decides. */
-Py_ssize_t cpjit_unicode_keys_index(PyDictKeysObject *keys, PyObject *name);
-
-/* LOAD_GLOBAL's cache (in JIT_CACHE). Valid while the globals dict's keys still have
- * dk_version == globals_version (no key added or removed since) and, for a builtin, the
- * builtins' keys have builtins_version; `index` is the entry in the dict that held the value.
- * Versions are assigned as CPython's specialiser does, from a separate range (see helpers.c). */
-typedef struct {
-    uint32_t globals_version;
-    uint32_t builtins_version;  /* 0: the value lives in globals */
-    uint32_t index;
-    uint32_t cooldown;
-} CpjitGlobalCache;
-
-/* LOAD_GLOBAL's slow path: the lookup, then (re)fill `cache` when the dicts allow it. */
-PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *frame,
-                                   PyObject *name, CpjitGlobalCache *cache);
 
 /* FOR_ITER's end-of-iteration check: 0 when the iterator is simply exhausted (error cleared,
  * trace hook called like ceval's), -1 when a real error is pending. */

@@ -422,6 +422,127 @@ PyObject *cpjit_ex_callargs(PyThreadState *tstate, PyObject *func, PyObject *cal
     return t;
 }
 
+/* ---- dict keys lookup and LOAD_GLOBAL's cache (see names.h) ---- */
+
+/* Slot `i` of the keys' hash index: an entry index, DKIX_EMPTY or DKIX_DUMMY (dictobject.c's
+ * dictkeys_get_index; the index width grows with the table). */
+static inline Py_ssize_t keys_slot(PyDictKeysObject *keys, size_t i)
+{
+    uint8_t log2size = DK_LOG_SIZE(keys);
+    if (log2size < 8) {
+        return ((const int8_t *)keys->dk_indices)[i];
+    }
+    if (log2size < 16) {
+        return ((const int16_t *)keys->dk_indices)[i];
+    }
+    if (log2size >= 32) {
+        return ((const int64_t *)keys->dk_indices)[i];
+    }
+    return ((const int32_t *)keys->dk_indices)[i];
+}
+
+Py_ssize_t cpjit_keys_lookup(PyDictKeysObject *keys, PyObject *name)
+{
+    if (keys == NULL || !DK_IS_UNICODE(keys) || !PyUnicode_CheckExact(name)) {
+        return -1;
+    }
+    Py_hash_t hash = ((PyASCIIObject *)name)->hash;
+    if (hash == -1) {
+        hash = PyObject_Hash(name);
+        if (hash == -1) {
+            PyErr_Clear();
+            return -1;
+        }
+    }
+    PyDictUnicodeEntry *entries = DK_UNICODE_ENTRIES(keys);
+    size_t mask = (size_t)DK_SIZE(keys) - 1;
+    size_t perturb = (size_t)hash;
+    size_t i = (size_t)hash & mask;
+    /* The same probe sequence as dictobject.c (PERTURB_SHIFT 5); the table always has an empty
+     * slot, so the loop ends. */
+    for (;;) {
+        Py_ssize_t ix = keys_slot(keys, i);
+        if (ix >= 0) {
+            PyObject *key = entries[ix].me_key;
+            if (key == name
+                || (((PyASCIIObject *)key)->hash == hash && _PyUnicode_EQ(key, name))) {
+                return ix;
+            }
+        }
+        else if (ix == DKIX_EMPTY) {
+            return -1;
+        }
+        perturb >>= 5;
+        i = (i * 5 + perturb + 1) & mask;
+    }
+}
+
+/* Keys versions. CPython 3.11 hands out dk_version values from a private counter that starts at
+ * 2 (_PyDictKeys_GetVersionForCurrentState, not exported) and resets a keys object's version to
+ * 0 whenever a key is added or removed. cpjit assigns versions to keys that have none from a
+ * counter of its own starting at 2**31, so the two never hand out the same number (CPython's
+ * would have to count past two billion keys changes). Either side's version identifies the same
+ * thing: this set of keys, unchanged. (A combined dict's copy may clone its keys, version
+ * included: same keys, same layout, each read from its own entries, so still the same answer.) */
+static uint32_t next_keys_version = 0x80000000u;
+
+static uint32_t keys_version(PyDictKeysObject *keys)
+{
+    if (keys->dk_version == 0 && next_keys_version != 0) {
+        keys->dk_version = next_keys_version++;
+    }
+    return keys->dk_version;
+}
+
+/* Whether LOAD_GLOBAL may cache lookups in `d` (see CpjitGlobalCache). */
+static int global_dict_cacheable(PyObject *d)
+{
+    return PyDict_CheckExact(d) && ((PyDictObject *)d)->ma_values == NULL
+           && DK_IS_UNICODE(((PyDictObject *)d)->ma_keys);
+}
+
+PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                   PyObject *name, CpjitGlobalCache *cache)
+{
+    PyObject *v = cpjit_load_global(tstate, frame, name);
+    if (v == NULL) {
+        return NULL;
+    }
+    if (cache->cooldown > 0) {
+        cache->cooldown--;
+        return v;
+    }
+    cache->globals_version = 0;
+    if (!global_dict_cacheable(frame->f_globals) || !global_dict_cacheable(frame->f_builtins)
+        || !PyUnicode_CheckExact(name)) {
+        cache->cooldown = 1024;
+        return v;
+    }
+    PyDictKeysObject *gkeys = ((PyDictObject *)frame->f_globals)->ma_keys;
+    PyDictKeysObject *bkeys = ((PyDictObject *)frame->f_builtins)->ma_keys;
+    PyDictKeysObject *home = gkeys;
+    Py_ssize_t ix = cpjit_keys_lookup(gkeys, name);
+    cache->builtins_version = 0;
+    if (ix < 0) {
+        home = bkeys;
+        ix = cpjit_keys_lookup(bkeys, name);
+    }
+    /* The entry found must hold what the generic lookup just returned (nothing ran between). */
+    if (ix < 0 || ix > UINT32_MAX || DK_UNICODE_ENTRIES(home)[ix].me_value != v) {
+        cache->cooldown = 1024;
+        return v;
+    }
+    if (home == bkeys && (cache->builtins_version = keys_version(bkeys)) == 0) {
+        cache->cooldown = 1024;
+        return v;
+    }
+    cache->index = (uint32_t)ix;
+    cache->globals_version = keys_version(gkeys);
+    /* A site that keeps missing (globals being added/removed all the time) backs off. */
+    cache->cooldown = 16;
+    return v;
+}
+
 /* ---- attribute caches (see CpjitAttrCache in names.h) ---- */
 
 
@@ -457,7 +578,7 @@ static void fill_values_cache(PyObject *owner, PyObject *name, int store, CpjitA
         || !instance_may_shadow(tp, name, store, &descr) || !has_version(tp)) {
         return;
     }
-    Py_ssize_t index = cpjit_unicode_keys_index(((PyHeapTypeObject *)tp)->ht_cached_keys, name);
+    Py_ssize_t index = cpjit_keys_lookup(((PyHeapTypeObject *)tp)->ht_cached_keys, name);
     if (index < 0 || index != (uint16_t)index) {
         return;
     }
@@ -466,7 +587,8 @@ static void fill_values_cache(PyObject *owner, PyObject *name, int store, CpjitA
     cache->version = tp->tp_version_tag;
 }
 
-static void fill_attr_cache_now(PyObject *owner, PyObject *name, int store, CpjitAttrCache *cache);
+static void fill_attr_cache_now(PyObject *owner, PyObject *name, PyObject *res, int store,
+                                CpjitAttrCache *cache);
 static void fill_method_cache(PyObject *obj, PyObject *name, int found, PyObject *meth,
                               CpjitAttrCache *cache);
 
@@ -507,7 +629,7 @@ static void fill_hint_cache(PyObject *owner, PyObject *name, CpjitAttrCache *cac
     if (dict == NULL || !PyDict_CheckExact(dict)) {
         return;
     }
-    Py_ssize_t index = cpjit_unicode_keys_index(dict->ma_keys, name);
+    Py_ssize_t index = cpjit_keys_lookup(dict->ma_keys, name);
     if (index < 0 || index != (uint16_t)index || cpjit_dict_hint_value(dict, index, name) == NULL) {
         return;
     }
@@ -517,17 +639,31 @@ static void fill_hint_cache(PyObject *owner, PyObject *name, CpjitAttrCache *cac
     cache->version = tp->tp_version_tag;
 }
 
-/* An attribute of a plain module, looked up in its dict (what LOAD_ATTR_MODULE handles). */
-static void fill_module_cache(PyObject *owner, PyObject *name, CpjitAttrCache *cache)
+/* An attribute of a plain module, looked up in its dict (what LOAD_ATTR_MODULE handles), when
+ * the generic lookup just returned `res`. Only for an exact ModuleType (immutable, so its own
+ * attributes never change; a module whose __class__ is set to a subclass fails the type check
+ * on use) and only when no data descriptor of ModuleType (__class__, __dict__, __annotations__)
+ * takes precedence over the dict. 3.11's specialiser skips that last check, so plain CPython
+ * serves `m.__dict__['__class__']` for `m.__class__` once the site is specialised; cpjit gives
+ * the unspecialised (documented) answer. */
+static void fill_module_cache(PyObject *owner, PyObject *name, PyObject *res,
+                              CpjitAttrCache *cache)
 {
     PyObject *dict = ((PyModuleObject *)owner)->md_dict;
-    if (!PyUnicode_CheckExact(name) || Py_TYPE(owner)->tp_getattro != PyModule_Type.tp_getattro
-        || dict == NULL || !PyDict_CheckExact(dict)) {
+    if (!PyUnicode_CheckExact(name) || !Py_IS_TYPE(owner, &PyModule_Type) || dict == NULL
+        || !PyDict_CheckExact(dict)) {
+        return;
+    }
+    PyObject *descr = _PyType_Lookup(&PyModule_Type, name);
+    if (descr != NULL && Py_TYPE(descr)->tp_descr_set != NULL) {
         return;
     }
     PyObject *value = PyDict_GetItemWithError(dict, name);
     if (value == NULL) {
         PyErr_Clear();
+        return;
+    }
+    if (value != res) {
         return;
     }
     cache->version = 0;
@@ -558,23 +694,26 @@ static void fill_done(CpjitAttrCache *cache, int had_entry)
     }
 }
 
-static void fill_attr_cache(PyObject *owner, PyObject *name, int store, CpjitAttrCache *cache)
+/* `res` is what the generic load returned (NULL for a store). */
+static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int store,
+                            CpjitAttrCache *cache)
 {
     if (!fill_allowed(cache)) {
         return;
     }
     int had_entry = cache->kind != CPJIT_ATTR_NONE;
-    fill_attr_cache_now(owner, name, store, cache);
+    fill_attr_cache_now(owner, name, res, store, cache);
     fill_done(cache, had_entry);
 }
 
-static void fill_attr_cache_now(PyObject *owner, PyObject *name, int store, CpjitAttrCache *cache)
+static void fill_attr_cache_now(PyObject *owner, PyObject *name, PyObject *res, int store,
+                                CpjitAttrCache *cache)
 {
     cache->kind = CPJIT_ATTR_NONE;
     cache->version = 0;
     if (PyModule_CheckExact(owner)) {
         if (!store) {
-            fill_module_cache(owner, name, cache);
+            fill_module_cache(owner, name, res, cache);
         }
         return;
     }
@@ -591,7 +730,7 @@ PyObject *cpjit_load_attr_fill(PyObject *owner, PyObject *name, CpjitAttrCache *
 {
     PyObject *res = PyObject_GetAttr(owner, name);
     if (res != NULL) {
-        fill_attr_cache(owner, name, 0, cache);
+        fill_attr_cache(owner, name, res, 0, cache);
     }
     return res;
 }
@@ -600,7 +739,7 @@ int cpjit_store_attr_fill(PyObject *owner, PyObject *name, PyObject *v, CpjitAtt
 {
     int err = PyObject_SetAttr(owner, name, v);
     if (err == 0) {
-        fill_attr_cache(owner, name, 1, cache);
+        fill_attr_cache(owner, name, NULL, 1, cache);
     }
     return err;
 }
@@ -623,7 +762,7 @@ static void fill_method_cache(PyObject *obj, PyObject *name, int found, PyObject
     cache->kind = CPJIT_ATTR_NONE;
     cache->version = 0;
     if (!found && PyModule_CheckExact(obj)) {
-        fill_module_cache(obj, name, cache);
+        fill_module_cache(obj, name, meth, cache);
         return;
     }
     if (!found || !PyUnicode_CheckExact(name)) {
@@ -650,7 +789,7 @@ static void fill_method_cache(PyObject *obj, PyObject *name, int found, PyObject
                 return; /* an instance dict of its own: the name could be in it */
             }
         }
-        if (keys == NULL || cpjit_unicode_keys_index(keys, name) >= 0) {
+        if (keys == NULL || cpjit_keys_lookup(keys, name) >= 0) {
             return;
         }
         cache->nentries = keys->dk_nentries;

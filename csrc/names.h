@@ -47,6 +47,37 @@ int cpjit_import_all_from(PyThreadState *tstate, PyObject *locals, PyObject *v);
 PyObject *cpjit_ex_kwargs(PyThreadState *tstate, PyObject *func, PyObject *kwargs);
 PyObject *cpjit_ex_callargs(PyThreadState *tstate, PyObject *func, PyObject *callargs);
 
+/* Entry index of `name` (an exact str) in unicode dict keys, split or combined, or -1 when it
+ * is absent or the keys are general. A hash-table probe like dictobject.c's
+ * unicodekeys_lookup_unicode: O(1), no Python code runs (str hash and equality). Filling a
+ * cache costs one such probe per dict, whatever the dict's size. */
+Py_ssize_t cpjit_keys_lookup(PyDictKeysObject *keys, PyObject *name);
+
+/* LOAD_GLOBAL's cache (in JIT_CACHE), like 3.11's LOAD_GLOBAL_MODULE / LOAD_GLOBAL_BUILTIN.
+ * Only *cacheable* dicts are cached: exact dicts, combined (values in the keys' entries, not
+ * split), unicode keys. For those, a keys version identifies one key set and layout: CPython
+ * resets dk_version whenever a key is added or removed, a dict that gains a non-str key or is
+ * resized gets a new keys object, and split keys (whose values live outside the entries, so a
+ * value can appear under an existing key without any keys change) are never cached. The value
+ * itself is read from the current dict's entry on every use, so rebinding a global needs no
+ * invalidation.
+ *   globals_version != 0: the frame's globals keys had this version when the name was entry
+ *                         `index` of them (builtins_version == 0), or was absent from them and
+ *                         entry `index` of the builtins keys, which had builtins_version.
+ * Any other globals or builtins (a dict subclass, split or general keys, a different builtins
+ * dict) fails the version check and takes the generic path. Versions are assigned as CPython's
+ * specialiser does, from a separate range (see names.c). */
+typedef struct {
+    uint32_t globals_version;
+    uint32_t builtins_version;  /* 0: the value lives in globals */
+    uint32_t index;
+    uint32_t cooldown;
+} CpjitGlobalCache;
+
+/* LOAD_GLOBAL's slow path: the lookup, then (re)fill `cache` when the dicts allow it. */
+PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                   PyObject *name, CpjitGlobalCache *cache);
+
 /* Attribute caches (in an instruction's JIT_CACHE). A cache is valid only while the owner's
  * type still has tp_version_tag == version (non-zero); any change to the type or its bases
  * changes the tag, so the borrowed `descr` is never used after it could have died.
@@ -71,9 +102,12 @@ PyObject *cpjit_ex_callargs(PyThreadState *tstate, PyObject *func, PyObject *cal
  *                       go stale but never wrong (LOAD_ATTR_WITH_HINT).
  * One kind is not guarded by a type version (`version` stays 0):
  *   CPJIT_ATTR_MODULE:  (LOAD_ATTR, LOAD_METHOD) `descr` is the module object (compared by
- *                       identity only) whose md_dict had ma_version_tag `dict_version` when it
- *                       held `value` (borrowed) under the name; any change to the dict changes
- *                       the tag. */
+ *                       identity), still of exact type ModuleType (a static, immutable type:
+ *                       setting __class__ to a subclass with properties fails this check),
+ *                       whose md_dict had ma_version_tag `dict_version` when it held `value`
+ *                       (borrowed) under the name; any change to the dict changes the tag, and
+ *                       tags are never reused (a global counter), so a dead module's entry can
+ *                       never match a new one. */
 enum {
     CPJIT_ATTR_NONE = 0,
     CPJIT_ATTR_VALUES,
@@ -160,7 +194,8 @@ cpjit_method_not_shadowed(CpjitAttrCache *cache, PyObject *obj)
 static inline __attribute__((always_inline)) PyObject *
 cpjit_module_attr_cached(CpjitAttrCache *cache, PyObject *owner)
 {
-    if (cache->kind != CPJIT_ATTR_MODULE || owner != cache->descr) {
+    if (cache->kind != CPJIT_ATTR_MODULE || owner != cache->descr
+        || !Py_IS_TYPE(owner, &PyModule_Type)) {
         return NULL;
     }
     PyObject *dict = ((PyModuleObject *)owner)->md_dict;

@@ -2,6 +2,7 @@
  * LOAD_GLOBAL_BUILTIN: keyed by the dicts' *keys* versions, so rebinding an existing global
  * (`global counter; counter += 1`) does not invalidate every cached global of the module. */
 #include "stencil.h"
+#include "names.h"
 
 STENCIL(LOAD_GLOBAL)
 {

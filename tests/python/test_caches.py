@@ -105,3 +105,449 @@ def test_attribute_site_sees_inline_and_dict_backed_instances():
             out.append(str(e))
         result = out
     """)
+
+
+# ---- LOAD_GLOBAL: which dicts may be cached (issue 7 item 2) ----
+
+def test_global_from_split_keys_dict_sees_assignment_to_instance():
+    # vars(obj) of a plain instance is a split dict: a value can appear under a key the shared
+    # keys already hold without any keys-version change.
+    check("""
+        import types
+        class NS: pass
+        other = NS(); other.len = 'x'      # the shared keys now hold 'len'
+        obj = NS(); obj.a = 1
+        def f():
+            return len
+        g = types.FunctionType(f.__code__, vars(obj))
+        out = [g() is len for _ in range(3)]
+        obj.len = 'mine'
+        out += [g() for _ in range(3)]
+        del obj.len
+        out += [g() is len for _ in range(3)]
+        result = out
+    """)
+
+
+def test_global_present_in_split_keys_dict_shadows_builtin():
+    check("""
+        import types
+        class NS: pass
+        obj = NS(); obj.len = 'mine'
+        def f():
+            return len
+        g = types.FunctionType(f.__code__, vars(obj))
+        result = [g() for _ in range(4)]
+    """)
+
+
+def test_global_in_dict_with_non_str_keys_shadows_builtin():
+    check("""
+        import types
+        def f():
+            return len
+        g = {'__builtins__': __builtins__, 1: 'one', 'len': 'mine'}
+        h = types.FunctionType(f.__code__, g)
+        result = [h() for _ in range(4)]
+    """)
+
+
+def test_globals_dict_gains_non_str_key_then_shadows_builtin():
+    check("""
+        import types
+        def f():
+            return len
+        g = {'__builtins__': __builtins__}
+        h = types.FunctionType(f.__code__, g)
+        out = [h() is len for _ in range(3)]
+        g[1] = 'one'
+        out += [h() is len for _ in range(3)]
+        g['len'] = 'mine'
+        out += [h() for _ in range(3)]
+        result = out
+    """)
+
+
+def test_global_shadowing_builtin_added_deleted_readded():
+    check("""
+        def f():
+            return len
+        out = [f() is len for _ in range(3)]
+        globals()['len'] = 'mine'
+        out += [f() for _ in range(3)]
+        del globals()['len']
+        out += [f() is len for _ in range(3)]
+        globals()['len'] = 'again'
+        out += [f() for _ in range(3)]
+        result = out
+    """)
+
+
+def test_global_rebound_and_builtin_rebound_are_seen():
+    check("""
+        import builtins
+        counter = 0
+        def f():
+            return counter, abs(-1)
+        out = []
+        for i in range(4):
+            counter = i
+            out.append(f())
+        saved = builtins.abs
+        builtins.abs = lambda x: 'patched'
+        try:
+            out += [f() for _ in range(3)]
+        finally:
+            builtins.abs = saved
+        out += [f() for _ in range(3)]
+        result = out
+    """)
+
+
+def test_builtins_per_function_dict_module_and_split():
+    # f_builtins comes from the function's globals['__builtins__'] (a module or a dict): one code
+    # object run with several builtins must read each one's own.
+    check("""
+        import types, builtins
+        def f():
+            return len
+        b1 = dict(vars(builtins)); b1['len'] = 'b1'
+        h1 = types.FunctionType(f.__code__, {'__builtins__': b1})
+        h2 = types.FunctionType(f.__code__, {'__builtins__': builtins})
+        class NS: pass
+        b3 = NS(); b3.x = 1; NS().len = 0
+        h3 = types.FunctionType(f.__code__, {'__builtins__': vars(b3)})
+        def call(h):
+            try:
+                return h()
+            except NameError as e:
+                return str(e)
+        out = []
+        for i in range(3):
+            out += [call(h1), call(h2) is len, call(h3)]
+        b1['len'] = 'b1b'
+        b3.len = 'b3'
+        for i in range(3):
+            out += [call(h1), call(h2) is len, call(h3)]
+        result = out
+    """)
+
+
+def test_globals_dict_subclass_goes_through_getitem():
+    check("""
+        class G(dict):
+            def __missing__(self, key):
+                return 'missing:' + key
+        src = 'def f():\\n    return nothere, len\\n'
+        g = G(__builtins__=__builtins__)
+        exec(src, g)
+        result = [g['f']() for _ in range(3)]
+    """)
+
+
+def test_global_lookup_in_large_dicts_with_deleted_entries():
+    # Filling a global cache probes the dict's hash table: exercise 8-, 16- and 32-bit index
+    # tables and deleted (dummy) slots.
+    check("""
+        import types
+        def f():
+            return (v0, v99, v5000, v69999, len)
+        out = []
+        for n in (100, 6000, 70000):
+            g = {f'v{i}': i for i in range(n)}
+            for i in range(1, n, 2):
+                del g[f'v{i}']
+            g.update(v99=99, v5000=5000, v69999=69999)
+            g['__builtins__'] = __builtins__
+            h = types.FunctionType(f.__code__, g)
+            out += [h()[:4] for _ in range(3)]
+        result = out
+    """)
+
+
+def test_first_call_reading_many_globals():
+    # Each site's fill is one hash probe (it used to scan the whole dict: quadratic).
+    check("""
+        n = 3000
+        src = '\\n'.join(f'g{i} = {i}' for i in range(n))
+        src += '\\ndef f():\\n    s = 0\\n' + ''.join(f'    s += g{i}\\n' for i in range(n)) + '    return s\\n'
+        ns = {}
+        exec(src, ns)
+        result = [ns['f']() for _ in range(2)]
+    """)
+
+
+# ---- module attributes (issue 7 item 3) ----
+
+def test_module_class_set_to_subclass_with_properties():
+    check("""
+        import types
+        class PM(types.ModuleType):
+            @property
+            def x(self):
+                return 'prop'
+            @property
+            def meth(self):
+                return lambda: 'prop meth'
+        m = types.ModuleType('m')
+        m.x = 'dict'
+        m.meth = lambda: 'dict meth'
+        def get():
+            return m.x
+        def call():
+            return m.meth()
+        out = [(get(), call()) for _ in range(3)]
+        m.__class__ = PM
+        out += [(get(), call()) for _ in range(3)]
+        m.__class__ = types.ModuleType
+        out += [(get(), call()) for _ in range(3)]
+        result = out
+    """)
+
+
+def test_module_type_data_descriptors_win_over_module_dict():
+    # Only two reads: CPython 3.11's own LOAD_ATTR_MODULE serves the dict value once specialised.
+    check("""
+        import types
+        m = types.ModuleType('m')
+        m.__dict__['__class__'] = 5
+        m.__dict__['__dict__'] = 6
+        def get():
+            return m.__class__, type(m.__dict__).__name__
+        result = [get() for _ in range(2)]
+    """)
+
+
+def test_module_getattr_hook_and_late_attribute():
+    check("""
+        import types
+        m = types.ModuleType('m')
+        m.__getattr__ = lambda name: 'hook:' + name
+        def get():
+            return m.a
+        out = [get() for _ in range(3)]
+        m.a = 'real'
+        out += [get() for _ in range(3)]
+        del m.a
+        out += [get() for _ in range(3)]
+        result = out
+    """)
+
+
+# ---- attribute and method caches: every way the answer can change (issue 7 audit) ----
+
+def test_property_added_to_base_class_after_instance_value_cached():
+    check("""
+        class Base: pass
+        class C(Base):
+            def __init__(self):
+                self.x = 'instance'
+        def get(o):
+            return o.x
+        def put(o, v):
+            o.x = v
+        c = C()
+        out = [get(c) for _ in range(3)]
+        put(c, 'stored')
+        out.append(get(c))
+        seen = []
+        Base.x = property(lambda self: 'property', lambda self, v: seen.append(v))
+        out += [get(c) for _ in range(3)]
+        put(c, 'through setter')
+        out += [get(c), seen, vars(c)]
+        del Base.x
+        out += [get(c) for _ in range(2)]
+        result = out
+    """)
+
+
+def test_bases_assignment_changes_method_and_attribute():
+    check("""
+        class A:
+            def m(self): return 'A.m'
+            k = 'A.k'
+        class B:
+            def m(self): return 'B.m'
+            k = 'B.k'
+        class C(A):
+            __slots__ = ()
+        class D(A): pass
+        def call(o):
+            return o.m(), o.k
+        c, d = C(), D()
+        out = [(call(c), call(d)) for _ in range(3)]
+        C.__bases__ = (B,)
+        D.__bases__ = (B,)
+        out += [(call(c), call(d)) for _ in range(3)]
+        result = out
+    """)
+
+
+def test_class_assignment_on_instance_switches_methods_and_slots():
+    check("""
+        class P:
+            __slots__ = ('a',)
+            def m(self): return 'P.m'
+        class Q:
+            __slots__ = ('a',)
+            def m(self): return 'Q.m'
+            @property
+            def a(self): return 'Q.a property'
+        class R:
+            def m(self): return 'R.m'
+        class S:
+            m = property(lambda self: (lambda: 'S.m property'))
+        def get(o):
+            return o.m(), o.a
+        p = P(); p.a = 'slot'
+        out = [get(p) for _ in range(3)]
+        try:
+            p.__class__ = Q
+        except TypeError as e:
+            out.append(str(e))
+        out += [get(p) for _ in range(2)]
+        r = R(); r.a = 'value'
+        out += [get(r) for _ in range(3)]
+        r.__class__ = S
+        out += [get(r) for _ in range(3)]
+        result = out
+    """)
+
+
+def test_descriptor_type_gains_set_after_cache_fill():
+    # A descriptor whose own type is mutable can become a data descriptor without the owner's
+    # type changing: caches must not rely on such a descriptor staying non-data.
+    check("""
+        class D:
+            def __get__(self, obj, objtype=None):
+                return 'descriptor'
+        class C:
+            x = D()
+        def get(o):
+            return o.x
+        c = C()
+        c.__dict__['x'] = 'instance'
+        out = [get(c) for _ in range(3)]
+        D.__set__ = lambda self, obj, value: None
+        out += [get(c) for _ in range(3)]
+        del D.__set__
+        out += [get(c) for _ in range(3)]
+        result = out
+    """)
+
+
+def test_method_shadowed_by_instance_attribute_later():
+    check("""
+        class C:
+            def __init__(self):
+                self.v = 1
+            def m(self):
+                return 'method'
+        def call(o):
+            return o.m()
+        a, b = C(), C()
+        out = [(call(a), call(b)) for _ in range(3)]
+        b.m = lambda: 'b attribute'          # a new key in the shared keys
+        out += [(call(a), call(b)) for _ in range(3)]
+        a.m = lambda: 'a attribute'          # an existing key, a new value
+        out += [(call(a), call(b)) for _ in range(3)]
+        del a.m
+        out += [(call(a), call(b)) for _ in range(3)]
+        vars(a)['m'] = lambda: 'via vars'
+        out += [(call(a), call(b)) for _ in range(3)]
+        result = out
+    """)
+
+
+def test_getattribute_and_setattr_added_to_class_later():
+    check("""
+        class C:
+            def __init__(self):
+                self.x = 'x'
+            def m(self):
+                return 'method'
+        def use(o):
+            o.y = 'y'
+            return o.x, o.y, o.m()
+        c = C()
+        out = [use(c) for _ in range(3)]
+        C.__getattribute__ = lambda self, name: 'intercepted ' + name
+        out += [use(c) for _ in range(3)]
+        del C.__getattribute__
+        log = []
+        C.__setattr__ = lambda self, name, v: log.append((name, v))
+        out += [use(c) for _ in range(3)]
+        out.append(log)
+        result = out
+    """)
+
+
+def test_instance_dict_replaced_or_given_non_str_keys():
+    check("""
+        class C:
+            def __init__(self):
+                self.a = 'a'
+            def m(self):
+                return 'method'
+        def get(o):
+            return o.a, o.m()
+        c = C()
+        out = [get(c) for _ in range(3)]
+        c.__dict__ = {'a': 'replaced', 'm': lambda: 'dict m'}
+        out += [get(c) for _ in range(3)]
+        vars(c)[1] = 'non-str key'
+        vars(c)['a'] = 'general keys'
+        out += [get(c) for _ in range(3)]
+        class S(str): pass
+        c.__dict__ = {S('a'): 'str subclass key'}
+        out += [get(c) for _ in range(3)]
+        result = out
+    """)
+
+
+def test_metaclass_and_class_attribute_changes():
+    check("""
+        class Meta(type):
+            def m(cls):
+                return 'Meta.m'
+        class C(metaclass=Meta):
+            k = 'C.k'
+            def m(self):
+                return 'C.m'
+        def get(o):
+            return o.k, o.m()
+        c = C()
+        out = [(get(c), get(C) if False else C.m(c), C.k) for _ in range(3)]
+        Meta.k = property(lambda cls: 'Meta.k property')
+        out += [(get(c), C.k) for _ in range(3)]
+        C.k = 'C.k rebound'
+        out += [(get(c), C.k) for _ in range(3)]
+        del C.m
+        out += [(C.m(), c.k) for _ in range(3)]
+        result = out
+    """)
+
+
+def test_slot_replaced_by_property_in_subclass_and_readonly_member():
+    check("""
+        import types
+        class P:
+            __slots__ = ('x',)
+        class Q(P):
+            pass
+        def get(o):
+            return o.x
+        def put(o, v):
+            try:
+                o.x = v
+                return 'stored'
+            except AttributeError as e:
+                return str(e)
+        q = Q(); q.x = 'slot'
+        out = [(get(q), put(q, 'slot2')) for _ in range(3)]
+        Q.x = property(lambda self: 'Q property')
+        out += [(get(q), put(q, 'through property')) for _ in range(3)]
+        sn = types.SimpleNamespace(x=1)
+        out += [get(sn) for _ in range(2)]
+        result = out
+    """)

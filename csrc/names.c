@@ -545,19 +545,26 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
 
 /* ---- attribute caches (see CpjitAttrCache in names.h) ---- */
 
+/* One way's worth of cache: what a fill found for one owner type. kind == CPJIT_ATTR_NONE when
+ * the access cannot be cached. */
+typedef struct {
+    uint32_t version;
+    uint16_t index;
+    uint8_t kind;
+    PyObject *descr;
+} AttrEntry;
 
 /* The type attribute `name` resolves to, classified as specialize.c's analyze_descriptor does.
  * Returns 1 when instance values may be used for it (no attribute on the type, or one whose type
  * is immutable and has no __set__), 0 otherwise. Also leaves the type with a valid version tag
  * when it can have one (_PyType_Lookup assigns it). */
-static int instance_may_shadow(PyTypeObject *tp, PyObject *name, int store, PyObject **descr)
+static int instance_may_shadow(PyTypeObject *tp, PyObject *name, int store)
 {
     if (store ? tp->tp_setattro != PyObject_GenericSetAttr
               : tp->tp_getattro != PyObject_GenericGetAttr) {
         return 0;
     }
     PyObject *d = _PyType_Lookup(tp, name);
-    *descr = d;
     if (d == NULL) {
         return 1;
     }
@@ -570,34 +577,33 @@ static int has_version(PyTypeObject *tp)
     return (tp->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) && tp->tp_version_tag != 0;
 }
 
-static void fill_values_cache(PyObject *owner, PyObject *name, int store, CpjitAttrCache *cache)
+static void set_entry(AttrEntry *e, PyTypeObject *tp, uint8_t kind, Py_ssize_t index)
+{
+    e->kind = kind;
+    e->index = (uint16_t)index;
+    e->version = tp->tp_version_tag;
+}
+
+/* An attribute in the instance's inline values (LOAD_ATTR_INSTANCE_VALUE). */
+static void values_entry(PyObject *owner, PyObject *name, int store, AttrEntry *e)
 {
     PyTypeObject *tp = Py_TYPE(owner);
-    PyObject *descr;
-    if (!PyUnicode_CheckExact(name) || !(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
-        || !instance_may_shadow(tp, name, store, &descr) || !has_version(tp)) {
+    if (!(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) || !instance_may_shadow(tp, name, store)
+        || !has_version(tp)) {
         return;
     }
     Py_ssize_t index = cpjit_keys_lookup(((PyHeapTypeObject *)tp)->ht_cached_keys, name);
     if (index < 0 || index != (uint16_t)index) {
         return;
     }
-    cache->kind = CPJIT_ATTR_VALUES;
-    cache->index = (uint16_t)index;
-    cache->version = tp->tp_version_tag;
+    set_entry(e, tp, CPJIT_ATTR_VALUES, index);
 }
 
-static void fill_attr_cache_now(PyObject *owner, PyObject *name, PyObject *res, int store,
-                                CpjitAttrCache *cache);
-static void fill_method_cache(PyObject *obj, PyObject *name, int found, PyObject *meth,
-                              CpjitAttrCache *cache);
-
 /* A __slots__ member of `owner`'s type holding an object (what LOAD_ATTR_SLOT handles). */
-static void fill_slot_cache(PyObject *owner, PyObject *name, int store, CpjitAttrCache *cache)
+static void slot_entry(PyObject *owner, PyObject *name, int store, AttrEntry *e)
 {
     PyTypeObject *tp = Py_TYPE(owner);
-    if (!PyUnicode_CheckExact(name)
-        || tp->tp_getattro != PyObject_GenericGetAttr
+    if (tp->tp_getattro != PyObject_GenericGetAttr
         || (store && tp->tp_setattro != PyObject_GenericSetAttr)) {
         return;
     }
@@ -610,19 +616,15 @@ static void fill_slot_cache(PyObject *owner, PyObject *name, int store, CpjitAtt
         || m->offset != (uint16_t)m->offset) {
         return;
     }
-    cache->kind = CPJIT_ATTR_SLOT;
-    cache->index = (uint16_t)m->offset;
-    cache->version = tp->tp_version_tag;
+    set_entry(e, tp, CPJIT_ATTR_SLOT, m->offset);
 }
 
 /* An instance whose inline values became a real dict (LOAD_ATTR_WITH_HINT). */
-static void fill_hint_cache(PyObject *owner, PyObject *name, CpjitAttrCache *cache)
+static void hint_entry(PyObject *owner, PyObject *name, AttrEntry *e)
 {
     PyTypeObject *tp = Py_TYPE(owner);
-    PyObject *descr;
-    if (!PyUnicode_CheckExact(name) || !(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
-        || *_PyObject_ValuesPointer(owner) != NULL || !instance_may_shadow(tp, name, 0, &descr)
-        || !has_version(tp)) {
+    if (!(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) || *_PyObject_ValuesPointer(owner) != NULL
+        || !instance_may_shadow(tp, name, 0) || !has_version(tp)) {
         return;
     }
     PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
@@ -633,10 +635,121 @@ static void fill_hint_cache(PyObject *owner, PyObject *name, CpjitAttrCache *cac
     if (index < 0 || index != (uint16_t)index || cpjit_dict_hint_value(dict, index, name) == NULL) {
         return;
     }
-    cache->kind = dict->ma_keys == ((PyHeapTypeObject *)tp)->ht_cached_keys ? CPJIT_ATTR_HINT
-                                                                             : CPJIT_ATTR_DICT_HINT;
-    cache->index = (uint16_t)index;
-    cache->version = tp->tp_version_tag;
+    set_entry(e, tp,
+              dict->ma_keys == ((PyHeapTypeObject *)tp)->ht_cached_keys ? CPJIT_ATTR_HINT
+                                                                         : CPJIT_ATTR_DICT_HINT,
+              index);
+}
+
+/* A plain method (LOAD_METHOD_WITH_VALUES, LOAD_METHOD_NO_DICT) that _PyObject_GetMethod just
+ * returned as `meth`. */
+static void method_entry(PyObject *obj, PyObject *name, PyObject *meth, AttrEntry *e)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    if (tp->tp_getattro != PyObject_GenericGetAttr) {
+        return;
+    }
+    PyObject *descr = _PyType_Lookup(tp, name);
+    /* Only the descriptor _PyObject_GetMethod itself returned, and only if it is a method
+     * descriptor of an immutable type (so it cannot grow a __set__ behind our back). */
+    if (descr != meth || !has_version(tp)
+        || !(Py_TYPE(descr)->tp_flags & Py_TPFLAGS_METHOD_DESCRIPTOR)
+        || !(Py_TYPE(descr)->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)) {
+        return;
+    }
+    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
+        PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+        if (*_PyObject_ValuesPointer(obj) == NULL) {
+            PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
+            if (dict == NULL || dict->ma_keys != keys) {
+                return; /* an instance dict of its own: the name could be in it */
+            }
+        }
+        if (keys == NULL || cpjit_keys_lookup(keys, name) >= 0
+            || keys->dk_nentries != (uint16_t)keys->dk_nentries) {
+            return;
+        }
+        set_entry(e, tp, CPJIT_METHOD_VALUES, keys->dk_nentries);
+    }
+    else if (tp->tp_dictoffset == 0) {
+        set_entry(e, tp, CPJIT_METHOD_NO_DICT, 0);
+    }
+    else {
+        return;
+    }
+    e->descr = descr;
+}
+
+/* Whether this miss may try to fill the cache (see the back-off in names.h). */
+static int fill_allowed(CpjitAttrCache *cache)
+{
+    if (cache->cooldown > 0) {
+        cache->cooldown--;
+        return 0;
+    }
+    return 1;
+}
+
+/* A fill that failed, or evicted a valid entry, or found exactly the entry that just missed:
+ * back off. */
+static void fill_backoff(CpjitAttrCache *cache)
+{
+    if (cache->refills < 12) {
+        cache->refills++;
+    }
+    cache->cooldown = (uint16_t)(1u << cache->refills);
+}
+
+static void clear_ways(CpjitAttrCache *cache)
+{
+    for (int i = 0; i < CPJIT_ATTR_WAYS; i++) {
+        cache->version[i] = 0;
+        cache->kind[i] = CPJIT_ATTR_NONE;
+        cache->descr[i] = NULL;
+    }
+}
+
+/* Put `e` in the way of its type, else an empty way, else evict one. */
+static void install_entry(CpjitAttrCache *cache, AttrEntry *e)
+{
+    if (e->kind == CPJIT_ATTR_NONE) {
+        fill_backoff(cache);
+        return;
+    }
+    if (cache->kind[0] == CPJIT_ATTR_MODULE) {
+        clear_ways(cache);
+        fill_backoff(cache);
+    }
+    int way = -1;
+    for (int i = 0; i < CPJIT_ATTR_WAYS && way < 0; i++) {
+        if (cache->version[i] == e->version) {
+            /* This type's way missed: the same entry would miss again, and a different one
+             * (instances of one class laid out differently) may thrash. */
+            way = i;
+            fill_backoff(cache);
+            if (cache->kind[i] == e->kind && cache->index[i] == e->index
+                && cache->descr[i] == e->descr) {
+                return;
+            }
+        }
+    }
+    for (int i = 0; i < CPJIT_ATTR_WAYS && way < 0; i++) {
+        if (cache->version[i] == 0) {
+            way = i;
+        }
+    }
+    if (way < 0) {
+        way = cache->next;
+        cache->next = (uint8_t)((cache->next + 1) % CPJIT_ATTR_WAYS);
+        fill_backoff(cache);
+    }
+    /* The version goes last: a way is never valid with a half-written entry (the GIL makes
+     * this moot today, but it costs nothing). */
+    cache->version[way] = 0;
+    cache->kind[way] = e->kind;
+    cache->index[way] = e->index;
+    cache->descr[way] = e->descr;
+    cache->version[way] = e->version;
 }
 
 /* An attribute of a plain module, looked up in its dict (what LOAD_ATTR_MODULE handles), when
@@ -650,48 +763,31 @@ static void fill_module_cache(PyObject *owner, PyObject *name, PyObject *res,
                               CpjitAttrCache *cache)
 {
     PyObject *dict = ((PyModuleObject *)owner)->md_dict;
-    if (!PyUnicode_CheckExact(name) || !Py_IS_TYPE(owner, &PyModule_Type) || dict == NULL
-        || !PyDict_CheckExact(dict)) {
+    if (!Py_IS_TYPE(owner, &PyModule_Type) || dict == NULL || !PyDict_CheckExact(dict)) {
+        fill_backoff(cache);
         return;
     }
     PyObject *descr = _PyType_Lookup(&PyModule_Type, name);
     if (descr != NULL && Py_TYPE(descr)->tp_descr_set != NULL) {
+        fill_backoff(cache);
         return;
     }
     PyObject *value = PyDict_GetItemWithError(dict, name);
     if (value == NULL) {
         PyErr_Clear();
+    }
+    if (value == NULL || value != res) {
+        fill_backoff(cache);
         return;
     }
-    if (value != res) {
-        return;
+    if (cache->kind[0] == CPJIT_ATTR_MODULE || cache->version[0] != 0) {
+        fill_backoff(cache); /* replaces a valid entry */
     }
-    cache->version = 0;
-    cache->kind = CPJIT_ATTR_MODULE;
-    cache->descr = owner;
-    cache->value = value;
-    cache->dict_version = ((PyDictObject *)dict)->ma_version_tag;
-}
-
-/* Whether this miss may try to fill the cache (see the back-off in names.h). */
-static int fill_allowed(CpjitAttrCache *cache)
-{
-    if (cache->cooldown > 0) {
-        cache->cooldown--;
-        return 0;
-    }
-    return 1;
-}
-
-/* After a fill attempt: back off if it failed or displaced a valid entry. */
-static void fill_done(CpjitAttrCache *cache, int had_entry)
-{
-    if (cache->kind == CPJIT_ATTR_NONE || had_entry) {
-        if (cache->refills < 12) {
-            cache->refills++;
-        }
-        cache->cooldown = 1u << cache->refills;
-    }
+    clear_ways(cache);
+    cache->kind[0] = CPJIT_ATTR_MODULE;
+    cache->mod.module = owner;
+    cache->mod.value = value;
+    cache->mod.dict_version = ((PyDictObject *)dict)->ma_version_tag;
 }
 
 /* `res` is what the generic load returned (NULL for a store). */
@@ -701,29 +797,28 @@ static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int 
     if (!fill_allowed(cache)) {
         return;
     }
-    int had_entry = cache->kind != CPJIT_ATTR_NONE;
-    fill_attr_cache_now(owner, name, res, store, cache);
-    fill_done(cache, had_entry);
-}
-
-static void fill_attr_cache_now(PyObject *owner, PyObject *name, PyObject *res, int store,
-                                CpjitAttrCache *cache)
-{
-    cache->kind = CPJIT_ATTR_NONE;
-    cache->version = 0;
+    if (!PyUnicode_CheckExact(name)) {
+        fill_backoff(cache);
+        return;
+    }
     if (PyModule_CheckExact(owner)) {
-        if (!store) {
+        if (store) {
+            fill_backoff(cache);
+        }
+        else {
             fill_module_cache(owner, name, res, cache);
         }
         return;
     }
-    fill_values_cache(owner, name, store, cache);
-    if (cache->kind == CPJIT_ATTR_NONE) {
-        fill_slot_cache(owner, name, store, cache);
+    AttrEntry e = {0};
+    values_entry(owner, name, store, &e);
+    if (e.kind == CPJIT_ATTR_NONE) {
+        slot_entry(owner, name, store, &e);
     }
-    if (cache->kind == CPJIT_ATTR_NONE && !store) {
-        fill_hint_cache(owner, name, cache);
+    if (e.kind == CPJIT_ATTR_NONE && !store) {
+        hint_entry(owner, name, &e);
     }
+    install_entry(cache, &e);
 }
 
 PyObject *cpjit_load_attr_fill(PyObject *owner, PyObject *name, CpjitAttrCache *cache)
@@ -750,58 +845,18 @@ int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, Cpjit
     if (*meth == NULL || !fill_allowed(cache)) {
         return found;
     }
-    int had_entry = cache->kind != CPJIT_ATTR_NONE;
-    fill_method_cache(obj, name, found, *meth, cache);
-    fill_done(cache, had_entry);
-    return found;
-}
-
-static void fill_method_cache(PyObject *obj, PyObject *name, int found, PyObject *meth,
-                              CpjitAttrCache *cache)
-{
-    cache->kind = CPJIT_ATTR_NONE;
-    cache->version = 0;
-    if (!found && PyModule_CheckExact(obj)) {
-        fill_module_cache(obj, name, meth, cache);
-        return;
+    if (!PyUnicode_CheckExact(name)) {
+        fill_backoff(cache);
     }
-    if (!found || !PyUnicode_CheckExact(name)) {
-        return;
-    }
-    PyTypeObject *tp = Py_TYPE(obj);
-    PyObject *descr;
-    if (tp->tp_getattro != PyObject_GenericGetAttr) {
-        return;
-    }
-    descr = _PyType_Lookup(tp, name);
-    /* Only the descriptor _PyObject_GetMethod itself returned, and only if it is a method
-     * descriptor of an immutable type (so it cannot grow a __set__ behind our back). */
-    if (descr != meth || !has_version(tp)
-        || !(Py_TYPE(descr)->tp_flags & Py_TPFLAGS_METHOD_DESCRIPTOR)
-        || !(Py_TYPE(descr)->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)) {
-        return;
-    }
-    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
-        PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
-        if (*_PyObject_ValuesPointer(obj) == NULL) {
-            PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
-            if (dict == NULL || dict->ma_keys != keys) {
-                return; /* an instance dict of its own: the name could be in it */
-            }
-        }
-        if (keys == NULL || cpjit_keys_lookup(keys, name) >= 0) {
-            return;
-        }
-        cache->nentries = keys->dk_nentries;
-        cache->kind = CPJIT_METHOD_VALUES;
-    }
-    else if (tp->tp_dictoffset == 0) {
-        cache->kind = CPJIT_METHOD_NO_DICT;
+    else if (!found && PyModule_CheckExact(obj)) {
+        fill_module_cache(obj, name, *meth, cache);
     }
     else {
-        return;
+        AttrEntry e = {0};
+        if (found) {
+            method_entry(obj, name, *meth, &e);
+        }
+        install_entry(cache, &e);
     }
-    cache->descr = descr;
-    cache->version = tp->tp_version_tag;
-    return;
+    return found;
 }

@@ -78,36 +78,44 @@ typedef struct {
 PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                    PyObject *name, CpjitGlobalCache *cache);
 
-/* Attribute caches (in an instruction's JIT_CACHE). A cache is valid only while the owner's
- * type still has tp_version_tag == version (non-zero); any change to the type or its bases
- * changes the tag, so the borrowed `descr` is never used after it could have died.
+/* Attribute caches (in an instruction's JIT_CACHE): up to CPJIT_ATTR_WAYS entries ("ways") per
+ * site, so a site that sees instances of a few classes (a polymorphic site) is served natively
+ * for each of them. Way i is valid only while the owner's type still has tp_version_tag ==
+ * version[i] (non-zero); any change to the type or its bases (attribute assignment, __bases__,
+ * a base's change) resets the tag (PyType_Modified), tags are never reused, and a new __class__
+ * is a different type, so the borrowed `descr[i]` is never used after it could have died. The
+ * kinds, each keyed on what changes whenever its answer can change:
  *   CPJIT_ATTR_VALUES:  (LOAD_ATTR, STORE_ATTR) the attribute lives in the instance's inline
- *                       values at `index` and no data descriptor on the type overrides it.
+ *                       values at `index` and no data descriptor on the type overrides it (a
+ *                       descriptor whose own type is mutable is never trusted: it could grow a
+ *                       __set__ without the owner's type changing).
  *   CPJIT_METHOD_VALUES: (LOAD_METHOD) `descr` is a method descriptor on the type and the name
  *                       was absent from the type's shared instance keys when they had
- *                       `nentries` entries (keys are only ever appended to).
+ *                       `index` entries (keys are only ever appended to); the instance keeps
+ *                       its attributes inline or in a dict sharing those keys.
  *   CPJIT_METHOD_NO_DICT: (LOAD_METHOD) `descr` is a method descriptor, instances have no dict.
  *   CPJIT_ATTR_SLOT:    (LOAD_ATTR, STORE_ATTR) a __slots__ member (T_OBJECT_EX) stored at byte
  *                       offset `index` in the object; a member descriptor is a data
  *                       descriptor, so no instance dict can shadow it.
- * Filling costs a type lookup and a scan of the shared keys, so a site whose fills keep failing
- * or keep replacing each other (a polymorphic site) backs off exponentially: after the n-th such
- * fill, the next 2**n (at most 4096) misses go straight to the generic path.
  *   CPJIT_ATTR_HINT:    (LOAD_ATTR) the instance's values were turned into a real dict that
  *                       still shares the class's keys; the name is entry `index` of them.
  *                       Served from inline values or such a dict, like CPJIT_ATTR_VALUES.
  *   CPJIT_ATTR_DICT_HINT: (LOAD_ATTR) the name was entry `index` of an instance's own
  *                       (combined) dict; only other dicts are checked against the hint.
- *                       Dict entries are re-checked on every use (key identity), so a hint may
- *                       go stale but never wrong (LOAD_ATTR_WITH_HINT).
- * One kind is not guarded by a type version (`version` stays 0):
- *   CPJIT_ATTR_MODULE:  (LOAD_ATTR, LOAD_METHOD) `descr` is the module object (compared by
+ * Dict entries are re-checked on every use (key identity at the entry, unicode keys), so a hint
+ * may go stale but never wrong (LOAD_ATTR_WITH_HINT).
+ * One kind is not guarded by a type version and fills the whole cache (kind[0], no ways):
+ *   CPJIT_ATTR_MODULE:  (LOAD_ATTR, LOAD_METHOD) `module` is the module object (compared by
  *                       identity), still of exact type ModuleType (a static, immutable type:
  *                       setting __class__ to a subclass with properties fails this check),
  *                       whose md_dict had ma_version_tag `dict_version` when it held `value`
  *                       (borrowed) under the name; any change to the dict changes the tag, and
  *                       tags are never reused (a global counter), so a dead module's entry can
- *                       never match a new one. */
+ *                       never match a new one.
+ * Filling costs a type lookup and a keys probe. A fill goes to the way of the same type, else an
+ * empty way, else evicts one (round robin). A site whose fills keep failing or evicting backs
+ * off exponentially: after the n-th such fill, the next 2**n (at most 4096) misses go straight
+ * to the generic path. */
 enum {
     CPJIT_ATTR_NONE = 0,
     CPJIT_ATTR_VALUES,
@@ -118,16 +126,22 @@ enum {
     CPJIT_ATTR_HINT,
     CPJIT_ATTR_DICT_HINT,
 };
+#define CPJIT_ATTR_WAYS 4
 typedef struct {
-    uint32_t version;
-    uint16_t index;
-    uint8_t kind;
-    uint8_t refills;            /* fill attempts that failed or replaced a valid entry */
-    uint32_t cooldown;          /* generic lookups left before the next fill attempt */
-    Py_ssize_t nentries;
-    PyObject *descr;
-    PyObject *value;
-    uint64_t dict_version;
+    uint32_t version[CPJIT_ATTR_WAYS];  /* 0: an empty way */
+    uint16_t index[CPJIT_ATTR_WAYS];
+    uint8_t kind[CPJIT_ATTR_WAYS];
+    uint8_t refills;            /* fill attempts that failed or evicted a valid entry */
+    uint8_t next;               /* the way the next eviction replaces */
+    uint16_t cooldown;          /* generic lookups left before the next fill attempt */
+    union {
+        PyObject *descr[CPJIT_ATTR_WAYS];     /* the method kinds */
+        struct {
+            PyObject *module;
+            PyObject *value;
+            uint64_t dict_version;
+        } mod;                                /* CPJIT_ATTR_MODULE (kind[0]) */
+    };
 } CpjitAttrCache;
 _Static_assert(sizeof(CpjitAttrCache) <= 64, "attribute cache must fit in JIT_CACHE");
 
@@ -146,41 +160,62 @@ cpjit_dict_hint_value(PyDictObject *dict, Py_ssize_t hint, PyObject *name)
     return dict->ma_values != NULL ? dict->ma_values->values[hint] : ep->me_value;
 }
 
+/* The way whose version is the owner type's tag, or -1. Unrolled: a monomorphic site pays one
+ * compare. */
+static inline __attribute__((always_inline)) int
+cpjit_attr_way(CpjitAttrCache *cache, PyTypeObject *tp)
+{
+    uint32_t tag = tp->tp_version_tag;
+    if (tag == 0) {
+        return -1;
+    }
+#pragma clang loop unroll(full)
+    for (int i = 0; i < CPJIT_ATTR_WAYS; i++) {
+        if (cache->version[i] == tag) {
+            return i;
+        }
+    }
+    return -1;
+}
+
 /* LOAD_ATTR's cached lookup for the type-version-guarded kinds: a borrowed value or NULL. */
 static inline __attribute__((always_inline)) PyObject *
 cpjit_attr_cached_load(CpjitAttrCache *cache, PyObject *owner, PyObject *name)
 {
-    if (Py_TYPE(owner)->tp_version_tag != cache->version || cache->version == 0) {
+    int way = cpjit_attr_way(cache, Py_TYPE(owner));
+    if (way < 0) {
         return NULL;
     }
-    if (cache->kind == CPJIT_ATTR_VALUES || cache->kind == CPJIT_ATTR_HINT) {
+    uint8_t kind = cache->kind[way];
+    Py_ssize_t index = cache->index[way];
+    if (kind == CPJIT_ATTR_VALUES || kind == CPJIT_ATTR_HINT) {
         /* Instances of one class may hold their attributes inline or in a real dict (made
          * from the inline values, so the same entry index): serve both. */
         PyDictValues *values = *_PyObject_ValuesPointer(owner);
         if (values != NULL) {
-            return values->values[cache->index];
+            return values->values[index];
         }
         PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
-        return dict != NULL ? cpjit_dict_hint_value(dict, cache->index, name) : NULL;
+        return dict != NULL ? cpjit_dict_hint_value(dict, index, name) : NULL;
     }
-    if (cache->kind == CPJIT_ATTR_DICT_HINT) {
+    if (kind == CPJIT_ATTR_DICT_HINT) {
         PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
-        return dict != NULL ? cpjit_dict_hint_value(dict, cache->index, name) : NULL;
+        return dict != NULL ? cpjit_dict_hint_value(dict, index, name) : NULL;
     }
-    if (cache->kind == CPJIT_ATTR_SLOT) {
-        return *(PyObject **)((char *)owner + cache->index);
+    if (kind == CPJIT_ATTR_SLOT) {
+        return *(PyObject **)((char *)owner + index);
     }
     return NULL;
 }
 
-/* CPJIT_METHOD_VALUES's guard (type version already checked): the instance keeps its
- * attributes inline or in a dict sharing the class's keys, and those keys still lack the name
- * (they only grow, so an unchanged count means unchanged). */
+/* CPJIT_METHOD_VALUES's guard for way `way` (type version already checked): the instance keeps
+ * its attributes inline or in a dict sharing the class's keys, and those keys still lack the
+ * name (they only grow, so an unchanged count means unchanged). */
 static inline __attribute__((always_inline)) int
-cpjit_method_not_shadowed(CpjitAttrCache *cache, PyObject *obj)
+cpjit_method_not_shadowed(CpjitAttrCache *cache, int way, PyObject *obj)
 {
     PyDictKeysObject *keys = ((PyHeapTypeObject *)Py_TYPE(obj))->ht_cached_keys;
-    if (keys->dk_nentries != cache->nentries) {
+    if (keys->dk_nentries != cache->index[way]) {
         return 0;
     }
     if (*_PyObject_ValuesPointer(obj) != NULL) {
@@ -190,19 +225,35 @@ cpjit_method_not_shadowed(CpjitAttrCache *cache, PyObject *obj)
     return dict != NULL && dict->ma_keys == keys;
 }
 
+/* LOAD_METHOD's cached lookup: the borrowed method descriptor for `obj`'s type, or NULL. */
+static inline __attribute__((always_inline)) PyObject *
+cpjit_method_cached(CpjitAttrCache *cache, PyObject *obj)
+{
+    int way = cpjit_attr_way(cache, Py_TYPE(obj));
+    if (way < 0) {
+        return NULL;
+    }
+    uint8_t kind = cache->kind[way];
+    if (kind == CPJIT_METHOD_NO_DICT
+        || (kind == CPJIT_METHOD_VALUES && cpjit_method_not_shadowed(cache, way, obj))) {
+        return cache->descr[way];
+    }
+    return NULL;
+}
+
 /* Module attribute fast path (CPJIT_ATTR_MODULE): a borrowed value, or NULL on a miss. */
 static inline __attribute__((always_inline)) PyObject *
 cpjit_module_attr_cached(CpjitAttrCache *cache, PyObject *owner)
 {
-    if (cache->kind != CPJIT_ATTR_MODULE || owner != cache->descr
+    if (cache->kind[0] != CPJIT_ATTR_MODULE || owner != cache->mod.module
         || !Py_IS_TYPE(owner, &PyModule_Type)) {
         return NULL;
     }
     PyObject *dict = ((PyModuleObject *)owner)->md_dict;
-    if (((PyDictObject *)dict)->ma_version_tag != cache->dict_version) {
+    if (((PyDictObject *)dict)->ma_version_tag != cache->mod.dict_version) {
         return NULL;
     }
-    return cache->value;
+    return cache->mod.value;
 }
 
 /* LOAD_ATTR's generic path: PyObject_GetAttr, then (on success) fill `cache` if the access can

@@ -2,10 +2,12 @@
  * (which pushes [meth, self] or [NULL, attr] for the PRECALL/CALL that follows).
  *
  * LOAD_ATTR, STORE_ATTR and LOAD_METHOD keep a per-instruction cache (CpjitAttrCache in the
- * instruction's JIT_CACHE, filled by csrc/names.c's generic paths) that serves instance
- * attributes in inline values and plain methods with one type-version check, like 3.11's
- * LOAD_ATTR_INSTANCE_VALUE, STORE_ATTR_INSTANCE_VALUE, LOAD_METHOD_WITH_VALUES and
- * LOAD_METHOD_NO_DICT. Everything else goes through the generic C-API path. */
+ * instruction's JIT_CACHE, filled by csrc/names.c's generic paths) of up to four entries, one
+ * per owner type, each guarded by a type version, that serves instance attributes (inline
+ * values, dicts by hint, __slots__), plain methods and module attributes like 3.11's
+ * LOAD_ATTR_INSTANCE_VALUE / _WITH_HINT / _SLOT / _MODULE, STORE_ATTR_INSTANCE_VALUE / _SLOT,
+ * LOAD_METHOD_WITH_VALUES / _NO_DICT / _MODULE, but for polymorphic sites too. Everything else
+ * goes through the generic C-API path. */
 #include "stencil.h"
 #include "names.h"
 
@@ -46,19 +48,19 @@ STENCIL(STORE_ATTR)
     PyObject *v = SECOND();
     STACK_SHRINK(2);
     CpjitAttrCache *cache = ATTR_CACHE;
-    if (Py_TYPE(owner)->tp_version_tag == cache->version && cache->version != 0
-        && cache->kind == CPJIT_ATTR_SLOT) {
-        PyObject **slot = (PyObject **)((char *)owner + cache->index);
+    int way = cpjit_attr_way(cache, Py_TYPE(owner));
+    if (way >= 0 && cache->kind[way] == CPJIT_ATTR_SLOT) {
+        PyObject **slot = (PyObject **)((char *)owner + cache->index[way]);
         PyObject *old_value = *slot;
         *slot = v; /* the stack's reference moves into the object */
         Py_XDECREF(old_value);
         Py_DECREF(owner);
         CONTINUE();
     }
-    if (Py_TYPE(owner)->tp_version_tag == cache->version && cache->version != 0) {
+    if (way >= 0 && cache->kind[way] == CPJIT_ATTR_VALUES) {
         PyDictValues *values = *_PyObject_ValuesPointer(owner);
         if (values != NULL) {
-            Py_ssize_t index = cache->index;
+            Py_ssize_t index = cache->index[way];
             PyObject *old_value = values->values[index];
             values->values[index] = v; /* the stack's reference moves into the object */
             if (old_value == NULL) {
@@ -98,7 +100,6 @@ STENCIL(LOAD_METHOD)
 {
     PyObject *obj = TOP();
     CpjitAttrCache *cache = ATTR_CACHE;
-    PyTypeObject *tp = Py_TYPE(obj);
     PyObject *attr = cpjit_module_attr_cached(cache, obj);
     if (attr != NULL) {
         Py_INCREF(attr);
@@ -108,14 +109,12 @@ STENCIL(LOAD_METHOD)
         Py_DECREF(obj);
         CONTINUE();
     }
-    if (tp->tp_version_tag == cache->version && cache->version != 0) {
-        if (cache->kind == CPJIT_METHOD_NO_DICT || cpjit_method_not_shadowed(cache, obj)) {
-            PyObject *meth = cache->descr;
-            Py_INCREF(meth);
-            SET_TOP(meth);
-            PUSH(obj);
-            CONTINUE();
-        }
+    PyObject *cached = cpjit_method_cached(cache, obj);
+    if (cached != NULL) {
+        Py_INCREF(cached);
+        SET_TOP(cached);
+        PUSH(obj);
+        CONTINUE();
     }
     SAVE_IP();
     PyObject *meth = NULL;

@@ -551,3 +551,84 @@ def test_slot_replaced_by_property_in_subclass_and_readonly_member():
         out += [get(sn) for _ in range(2)]
         result = out
     """)
+
+
+# ---- polymorphic sites: several entries per site, each keyed on its own type ----
+
+def test_polymorphic_attribute_and_method_sites_with_eviction():
+    check("""
+        import types
+        classes = []
+        for i in range(6):
+            ns = {'__init__': (lambda i: lambda self: setattr(self, 'x', i))(i),
+                  'm': (lambda i: lambda self: ('m', i))(i)}
+            if i % 3 == 1:
+                ns['__slots__'] = ('x',)
+            classes.append(type(f'C{i}', (), ns))
+        objs = [c() for c in classes]
+        objs[2].__dict__                  # a dict-backed instance
+        def get(o):
+            return o.x, o.m()
+        def put(o, v):
+            o.x = v
+        out = []
+        for rnd in range(4):
+            for o in objs[:4] if rnd < 2 else objs:
+                put(o, (rnd, type(o).__name__))
+                out.append(get(o))
+        classes[1].m = lambda self: 'rebound C1.m'
+        classes[3].x = property(lambda self: 'C3 property')
+        for o in objs:
+            try:
+                out.append(get(o))
+            except AttributeError as e:
+                out.append(str(e))
+        result = out
+    """)
+
+
+def test_site_alternating_modules_and_instances():
+    check("""
+        import types, math
+        m1 = types.ModuleType('m1'); m1.f = lambda: 'm1.f'; m1.v = 'm1.v'
+        m2 = types.ModuleType('m2'); m2.f = lambda: 'm2.f'; m2.v = 'm2.v'
+        class C:
+            def __init__(self): self.v = 'C.v'
+            def f(self): return 'C.f'
+        class D:
+            __slots__ = ('v',)
+            def f(self): return 'D.f'
+        d = D(); d.v = 'D.v'
+        def use(o):
+            return o.f(), o.v
+        out = []
+        for o in [m1, C(), m2, d, m1, m1, C(), d, m2] * 3:
+            out.append(use(o))
+        m1.f = lambda: 'm1.f rebound'
+        m2.__class__ = type('M', (types.ModuleType,), {'v': property(lambda s: 'M.v')})
+        for o in [m1, C(), m2, d]:
+            out.append(use(o))
+        result = out
+    """)
+
+
+def test_polymorphic_method_site_shadowed_per_instance():
+    check("""
+        class A:
+            def __init__(self): self.a = 1
+            def m(self): return 'A.m'
+        class B:
+            def __init__(self): self.b = 1
+            def m(self): return 'B.m'
+        class S:
+            __slots__ = ()
+            def m(self): return 'S.m'
+        def call(o):
+            return o.m()
+        objs = [A(), B(), S(), A(), B()]
+        out = [[call(o) for o in objs] for _ in range(3)]
+        objs[3].m = lambda: 'instance m'
+        B.m = lambda self: 'B.m rebound'
+        out += [[call(o) for o in objs] for _ in range(3)]
+        result = out
+    """)

@@ -91,12 +91,44 @@ def test_env_switch_enables_at_startup_and_is_inherited(tmp_path):
     assert off.stdout == "False\n"
 
 
-def test_bad_threshold_is_reported_not_fatal(tmp_path):
-    env = {"PYTHONUSERBASE": userbase_with_pth(tmp_path), "CPJIT": "1", "CPJIT_THRESHOLD": "lots"}
+@pytest.mark.parametrize("value", ["0", "", "false", "False", "OFF", "off", "no", "No", " 0 "])
+def test_env_switch_off_spellings(tmp_path, value):
+    env = {"PYTHONUSERBASE": userbase_with_pth(tmp_path), "CPJIT": value}
     r = run(["-c", "import cpjit; print(cpjit.is_enabled())"], env)
-    assert r.returncode == 0
-    assert r.stdout == "False\n"
-    assert "CPJIT_THRESHOLD" in r.stderr
+    assert (r.returncode, r.stdout, r.stderr) == (0, "False\n", "")
+
+
+@pytest.mark.parametrize("value", ["1", "true", "True", "ON", "yes", "YES"])
+def test_env_switch_on_spellings(tmp_path, value):
+    env = {"PYTHONUSERBASE": userbase_with_pth(tmp_path), "CPJIT": value}
+    r = run(["-c", "import cpjit; print(cpjit.is_enabled())"], env)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "True\n", "")
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", "jit", "offf"])
+def test_env_switch_unrecognised_warns_once_and_stays_off(tmp_path, value):
+    env = {"PYTHONUSERBASE": userbase_with_pth(tmp_path), "CPJIT": value}
+    r = run(["-c", "import cpjit; print(cpjit.is_enabled())"], env)
+    assert r.returncode == 0 and r.stdout == "False\n"
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and "CPJIT" in lines[0] and repr(value) in lines[0], r.stderr
+
+
+@pytest.mark.parametrize("value", ["lots", "-1", "1.5", "99999999999"])
+def test_bad_threshold_warns_once_and_uses_the_default(tmp_path, value):
+    env = {"PYTHONUSERBASE": userbase_with_pth(tmp_path), "CPJIT": "1", "CPJIT_THRESHOLD": value}
+    code = "import cpjit; cpjit.enable(); print(cpjit.is_enabled(), cpjit._cpjit.get_threshold())"
+    r = run(["-c", code], env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"True {__import__('cpjit').DEFAULT_THRESHOLD}\n"
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and "CPJIT_THRESHOLD" in lines[0] and repr(value) in lines[0], r.stderr
+
+
+def test_good_threshold_is_used(tmp_path):
+    env = {"PYTHONUSERBASE": userbase_with_pth(tmp_path), "CPJIT": "1", "CPJIT_THRESHOLD": " 7 "}
+    r = run(["-c", "import cpjit; print(cpjit._cpjit.get_threshold())"], env)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "7\n", "")
 
 
 def test_stats_file_is_written_at_exit(tmp_path):

@@ -23,6 +23,11 @@ from ._cpjit import code_info, compile, disable, is_enabled, stats  # noqa: F401
 __all__ = ["enable", "disable", "is_enabled", "compile", "stats", "code_info", "dis", "threshold_from_env"]
 
 DEFAULT_THRESHOLD = 0
+# Executable memory cpjit maps at most (CPJIT_MAX_CODE_MB; 0: no cap). Past it, code objects not
+# yet compiled stay interpreted and stats()["code_cap_reached"] counts the refusals.
+DEFAULT_MAX_CODE_MB = 256
+
+_cpjit.set_max_code_bytes(_env.integer("CPJIT_MAX_CODE_MB", DEFAULT_MAX_CODE_MB, 0, 2**40) << 20)
 
 
 def threshold_from_env(default=DEFAULT_THRESHOLD):

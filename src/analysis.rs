@@ -4,6 +4,12 @@
 //! Reads every opcode through the deopt table (the interpreter keeps specialising in place),
 //! folds EXTENDED_ARG prefixes into the oparg, skips inline CACHE entries, and resolves jump
 //! targets to instruction indices.
+//!
+//! Entering an instruction after its first EXTENDED_ARG prefix makes the interpreter read a
+//! shorter oparg (it folds only the prefixes it executes). Native code has one oparg per
+//! instruction, so only an instruction's first code unit is an entry: a jump to any other unit
+//! of it refuses the code object ([`AnalysisError::JumpIntoPrefix`]), and exception handlers or
+//! resume points there find no native entry and hand the frame to the interpreter.
 
 use crate::opcodes::{self, Jump};
 use std::fmt;
@@ -39,6 +45,13 @@ pub enum AnalysisError {
     Truncated,
     /// An opcode that is not a CPython 3.11 instruction.
     UnknownOpcode { unit: usize, opcode: u8 },
+    /// A jump lands after the first EXTENDED_ARG prefix of the instruction at code unit
+    /// `instruction` (hand-made bytecode): the interpreter would run it with a shorter oparg.
+    JumpIntoPrefix {
+        unit: usize,
+        target: usize,
+        instruction: usize,
+    },
 }
 
 impl fmt::Display for AnalysisError {
@@ -54,6 +67,15 @@ impl fmt::Display for AnalysisError {
             AnalysisError::UnknownOpcode { unit, opcode } => {
                 write!(f, "unknown opcode {opcode} at code unit {unit}")
             }
+            AnalysisError::JumpIntoPrefix {
+                unit,
+                target,
+                instruction,
+            } => write!(
+                f,
+                "jump at code unit {unit} to {target} skips EXTENDED_ARG prefixes of the \
+                 instruction at {instruction} (the interpreter would read a shorter oparg)"
+            ),
         }
     }
 }
@@ -64,7 +86,8 @@ impl std::error::Error for AnalysisError {}
 #[derive(Debug)]
 pub struct Plan {
     pub instructions: Vec<Instruction>,
-    /// For each code unit: the instruction whose prefix or opcode occupies it (None for caches).
+    /// For each code unit: the instruction that starts there, None for caches and for the
+    /// units of an instruction after its first (they are not native entries: see module doc).
     pub unit_to_instruction: Vec<Option<usize>>,
 }
 
@@ -98,10 +121,7 @@ pub fn analyse(units: &[u16]) -> Result<Plan, AnalysisError> {
         if next > units.len() {
             return Err(AnalysisError::Truncated);
         }
-        let index = instructions.len();
-        for slot in &mut unit_to_instruction[start..=unit] {
-            *slot = Some(index);
-        }
+        unit_to_instruction[start] = Some(instructions.len());
         instructions.push(Instruction {
             start,
             unit,
@@ -112,6 +132,8 @@ pub fn analyse(units: &[u16]) -> Result<Plan, AnalysisError> {
         });
         i = next;
     }
+    let starts: Vec<usize> = instructions.iter().map(|i| i.start).collect();
+    let units_of: Vec<usize> = instructions.iter().map(|i| i.unit).collect();
     for ins in &mut instructions {
         let Some(kind) = opcodes::jump_kind(ins.opcode) else {
             continue;
@@ -120,14 +142,29 @@ pub fn analyse(units: &[u16]) -> Result<Plan, AnalysisError> {
             Jump::Forward => ins.next as i64 + ins.oparg as i64,
             Jump::Backward => ins.next as i64 - ins.oparg as i64,
         };
-        let idx = usize::try_from(target)
-            .ok()
-            .and_then(|t| unit_to_instruction.get(t).copied().flatten())
-            .ok_or(AnalysisError::BadJump {
+        let bad = AnalysisError::BadJump {
+            unit: ins.unit,
+            target,
+        };
+        let t = usize::try_from(target).map_err(|_| bad.clone())?;
+        if let Some(idx) = unit_to_instruction.get(t).copied().flatten() {
+            ins.jump_target = Some(idx);
+            continue;
+        }
+        // Not a start: inside an instruction (the units after its first) or in caches.
+        let inside = starts
+            .partition_point(|&s| s <= t)
+            .checked_sub(1)
+            .map(|i| (starts[i], units_of[i]))
+            .filter(|&(start, unit)| start < t && t <= unit);
+        return Err(match inside {
+            Some((instruction, _)) => AnalysisError::JumpIntoPrefix {
                 unit: ins.unit,
-                target,
-            })?;
-        ins.jump_target = Some(idx);
+                target: t,
+                instruction,
+            },
+            None => bad,
+        });
     }
     Ok(Plan {
         instructions,
@@ -174,7 +211,50 @@ mod tests {
         assert_eq!(plan.instructions[0].oparg, 0x010203);
         assert_eq!(plan.instructions[0].start, 0);
         assert_eq!(plan.instructions[0].unit, 2);
-        assert_eq!(plan.unit_to_instruction[..3], [Some(0), Some(0), Some(0)]);
+        assert_eq!(plan.unit_to_instruction[..3], [Some(0), None, None]);
+    }
+
+    #[test]
+    fn jumps_past_extended_arg_prefixes_are_refused() {
+        // 0 NOP; 1 JUMP_FORWARD -> 3 (the second prefix) or 4 (the opcode); 2 EXTENDED_ARG 1;
+        // 3 EXTENDED_ARG 2; 4 LOAD_CONST 3; 5 RETURN_VALUE
+        for skip in [1u8, 2] {
+            let code = [
+                word("NOP", 0),
+                word("JUMP_FORWARD", skip),
+                word("EXTENDED_ARG", 1),
+                word("EXTENDED_ARG", 2),
+                word("LOAD_CONST", 3),
+                word("RETURN_VALUE", 0),
+            ];
+            assert_eq!(
+                analyse(&code).unwrap_err(),
+                AnalysisError::JumpIntoPrefix {
+                    unit: 1,
+                    target: 2 + skip as usize,
+                    instruction: 2
+                }
+            );
+        }
+        // Backward, to the opcode after a single prefix.
+        let code = [
+            word("EXTENDED_ARG", 1),
+            word("LOAD_CONST", 0),
+            word("POP_TOP", 0),
+            word("JUMP_BACKWARD", 3),
+        ];
+        assert!(matches!(
+            analyse(&code),
+            Err(AnalysisError::JumpIntoPrefix { target: 1, .. })
+        ));
+        // To the first prefix: fine.
+        let code = [
+            word("JUMP_FORWARD", 0),
+            word("EXTENDED_ARG", 1),
+            word("LOAD_CONST", 0),
+            word("RETURN_VALUE", 0),
+        ];
+        assert_eq!(analyse(&code).unwrap().instructions[0].jump_target, Some(1));
     }
 
     #[test]

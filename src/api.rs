@@ -166,6 +166,12 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     }
     d.set_item("frames_interpreted", h)?;
     d.set_item("exceptions_native", c.exceptions_native)?;
+    let mem = crate::memory::stats();
+    d.set_item("code_mapped_bytes", mem.mapped_bytes)?;
+    d.set_item("code_live_bytes", mem.live_bytes)?;
+    d.set_item("code_reserved_bytes", mem.reserved_bytes)?;
+    d.set_item("max_code_bytes", crate::memory::max_executable_bytes())?;
+    d.set_item("code_cap_reached", mem.cap_refusals)?;
     let u = PyDict::new_bound(py);
     for (name, n) in runtime::unsupported_opcodes()
         .lock()
@@ -183,6 +189,12 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     Ok(d)
 }
 
+/// Cap the executable memory cpjit maps (bytes, 0: no cap); past it, code stays interpreted.
+#[pyfunction]
+fn set_max_code_bytes(bytes: usize) {
+    crate::memory::set_max_executable_bytes(bytes);
+}
+
 #[pymodule]
 fn _cpjit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     init_runtime()?;
@@ -193,6 +205,8 @@ fn _cpjit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(compile, m)?)?;
     m.add_function(wrap_pyfunction!(stats, m)?)?;
     m.add_function(wrap_pyfunction!(code_info, m)?)?;
+    m.add_function(wrap_pyfunction!(set_max_code_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(crate::toplevel::run_toplevel, m)?)?;
     m.add("STENCIL_COUNT", crate::stencils::STENCILS.len())?;
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! - [`opcodes`], [`analysis`]: reading CPython 3.11 bytecode.
 //! - [`memory`], [`compiler`]: laying out, patching and sealing machine code.
 //! - [`runtime`]: the bridge to the C runtime in csrc/ (frame-eval hook, entry, hand-over).
-//! - [`api`]: the `cpjit._cpjit` Python module.
+//! - [`api`]: the `cpjit._cpjit` Python module; [`toplevel`]: running `python -m cpjit`'s program.
 
 pub mod analysis;
 pub mod api;
@@ -16,3 +16,4 @@ pub mod opcodes;
 pub mod patch;
 pub mod runtime;
 pub mod stencils;
+pub mod toplevel;

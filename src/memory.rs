@@ -1,82 +1,364 @@
-//! Executable memory, W^X as a type, packed into shared chunks.
+//! Executable memory: W^X as a type, packed into shared chunks, freed space reused.
 //!
 //! [`WritableCode`] is read-write memory the compiler fills; [`WritableCode::seal`] consumes it
 //! and returns [`ExecutableCode`], read-execute. No page is ever writable and executable at once.
 //!
-//! Small code objects share 256 KiB chunks so that thousands of little functions do not cost a
-//! page (and a mapping) each. A chunk is read-execute at rest; to add code, the chunk is made
-//! read-write (memmap2's `make_mut`), written, and made read-execute again (`make_exec`) before
-//! the compiler returns. That is safe because native code only runs with the GIL held and the
-//! compiler holds it: no thread executes in the chunk while it is writable. A chunk is unmapped
-//! when every code object in it has died and no new code goes into it. Code larger than a chunk
-//! gets a mapping of its own. Chunks keep a stencil's data within ±2 GiB of its code because code
-//! and data of one compiled object always live in one region.
+//! Code objects share 256 KiB chunks of address space, reserved with no access. A region is
+//! placed best-fit in the free space of all chunks (64-byte aligned); only the pages it touches
+//! become read-write while the compiler fills it and read-execute when it is sealed. That is safe
+//! because native code only runs with the GIL held and the compiler holds it: no thread executes
+//! in a page while it is writable. Freed regions go back to their chunk's free list (coalesced
+//! with their neighbours); a page no live region touches any more is discarded (`MADV_DONTNEED`)
+//! and made inaccessible again, and a chunk with no live region is unmapped. So the executable
+//! memory mapped at any time is the pages live code touches: a few survivors keep a few pages,
+//! not whole chunks. Code larger than a quarter chunk gets a mapping of its own. A stencil's data
+//! stays within ±2 GiB of its code because code and data of one compiled object are one region.
+//!
+//! A cap ([`set_max_executable_bytes`]) bounds the executable pages; an allocation that would
+//! pass it fails with [`CapReached`] and is counted, and the caller leaves the code interpreted.
 
-use memmap2::{Mmap, MmapMut};
+use std::collections::BTreeMap;
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// Size of a shared chunk.
 pub const CHUNK_SIZE: usize = 256 * 1024;
-/// Alignment of each region inside a chunk.
+/// Alignment (and size granule) of each region inside a chunk.
 const REGION_ALIGN: usize = 64;
 
-/// One mapping, executable at rest. `None` only while it is being written.
+fn page_size() -> usize {
+    static PAGE: AtomicUsize = AtomicUsize::new(0);
+    let p = PAGE.load(Ordering::Relaxed);
+    if p != 0 {
+        return p;
+    }
+    // SAFETY: sysconf has no preconditions.
+    let p = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        n if n > 0 => n as usize,
+        _ => 4096,
+    };
+    PAGE.store(p, Ordering::Relaxed);
+    p
+}
+
+/// One reservation of address space. Offsets are relative to `base`.
 struct Chunk {
-    map: Mutex<ChunkState>,
+    base: usize,
+    size: usize,
+    /// Free byte ranges (offset, length), sorted by offset, never adjacent (coalesced).
+    free: Vec<(usize, usize)>,
+    /// Per page: read-execute (or being written) rather than inaccessible.
+    mapped: Vec<bool>,
+    /// Regions allocated and not yet freed.
+    regions: usize,
+    /// Shared chunks take many regions; a large region's own mapping takes one.
+    shared: bool,
 }
 
-struct ChunkState {
-    exec: Option<Mmap>,
-    used: usize,
-    live: usize,
-    /// Still taking new regions.
-    open: bool,
+struct Heap {
+    chunks: BTreeMap<usize, Chunk>,
+    mapped_bytes: usize,
+    live_bytes: usize,
+    reserved_bytes: usize,
 }
 
-impl Chunk {
-    fn new(len: usize) -> io::Result<Arc<Chunk>> {
-        let exec = MmapMut::map_anon(len)?.make_exec()?;
-        Ok(Arc::new(Chunk {
-            map: Mutex::new(ChunkState {
-                exec: Some(exec),
-                used: 0,
-                live: 0,
-                open: true,
-            }),
-        }))
+static HEAP: Mutex<Heap> = Mutex::new(Heap {
+    chunks: BTreeMap::new(),
+    mapped_bytes: 0,
+    live_bytes: 0,
+    reserved_bytes: 0,
+});
+
+/// Serialises fills: one region is writable at a time. In the extension the GIL already does
+/// (compiles run no Python code), but the API must not depend on it.
+static FILL: Mutex<()> = Mutex::new(());
+
+/// The cap on executable bytes (0: none), and how many allocations it refused.
+static MAX_EXECUTABLE: AtomicUsize = AtomicUsize::new(0);
+static CAP_REFUSALS: AtomicU64 = AtomicU64::new(0);
+
+/// Cap the executable pages cpjit maps at `bytes` (0: no cap).
+pub fn set_max_executable_bytes(bytes: usize) {
+    MAX_EXECUTABLE.store(bytes, Ordering::Relaxed);
+}
+
+pub fn max_executable_bytes() -> usize {
+    MAX_EXECUTABLE.load(Ordering::Relaxed)
+}
+
+/// The error an allocation past the cap fails with (inside an `io::Error`).
+#[derive(Debug)]
+pub struct CapReached {
+    pub cap: usize,
+}
+
+impl std::fmt::Display for CapReached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "executable memory cap of {} bytes reached (CPJIT_MAX_CODE_MB)",
+            self.cap
+        )
     }
 }
 
-fn current_chunk() -> &'static Mutex<Option<Arc<Chunk>>> {
-    static CURRENT: Mutex<Option<Arc<Chunk>>> = Mutex::new(None);
-    &CURRENT
+impl std::error::Error for CapReached {}
+
+/// Is `e` the cap refusing an allocation?
+pub fn is_cap_reached(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<CapReached>())
 }
 
-/// Serialises fills: a chunk is writable for one fill at a time. In the extension the GIL
-/// already does (compiles run no Python code), but the API must not depend on it.
-static FILL: Mutex<()> = Mutex::new(());
+/// What the allocator holds now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryStats {
+    /// Bytes of pages mapped executable (or being written): what live code touches.
+    pub mapped_bytes: usize,
+    /// Bytes of live regions (rounded to the region granule).
+    pub live_bytes: usize,
+    /// Address space reserved by chunks (inaccessible where no code is).
+    pub reserved_bytes: usize,
+    /// Allocations the cap refused since start.
+    pub cap_refusals: u64,
+}
+
+pub fn stats() -> MemoryStats {
+    let h = lock(&HEAP);
+    MemoryStats {
+        mapped_bytes: h.mapped_bytes,
+        live_bytes: h.live_bytes,
+        reserved_bytes: h.reserved_bytes,
+        cap_refusals: CAP_REFUSALS.load(Ordering::Relaxed),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn protect(addr: usize, len: usize, prot: libc::c_int) -> io::Result<()> {
+    // SAFETY: callers pass whole pages of a chunk this module mapped and still owns; changing
+    // their protection affects no memory outside it.
+    if unsafe { libc::mprotect(addr as *mut libc::c_void, len, prot) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+impl Heap {
+    /// Pages [first, last) of the region [off, off + len).
+    fn pages(off: usize, len: usize) -> (usize, usize) {
+        let p = page_size();
+        (off / p, (off + len).div_ceil(p))
+    }
+
+    /// Bytes of pages the region would newly map.
+    fn new_pages(chunk: &Chunk, off: usize, len: usize) -> usize {
+        let (a, b) = Self::pages(off, len);
+        chunk.mapped[a..b].iter().filter(|m| !**m).count() * page_size()
+    }
+
+    fn map_chunk(&mut self, size: usize, shared: bool) -> io::Result<usize> {
+        // SAFETY: an anonymous private reservation with no access; no existing memory is touched.
+        let addr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if addr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let base = addr as usize;
+        self.chunks.insert(
+            base,
+            Chunk {
+                base,
+                size,
+                free: vec![(0, size)],
+                mapped: vec![false; size / page_size()],
+                regions: 0,
+                shared,
+            },
+        );
+        self.reserved_bytes += size;
+        Ok(base)
+    }
+
+    /// Best fit among the shared chunks' free ranges: (chunk base, index in its free list).
+    fn best_fit(&self, len: usize) -> Option<(usize, usize)> {
+        let mut best: Option<(usize, usize, usize)> = None; // (range len, base, index)
+        for c in self.chunks.values().filter(|c| c.shared) {
+            for (i, &(_, flen)) in c.free.iter().enumerate() {
+                if flen >= len && best.is_none_or(|(b, _, _)| flen < b) {
+                    best = Some((flen, c.base, i));
+                }
+            }
+        }
+        best.map(|(_, base, i)| (base, i))
+    }
+
+    /// Reserve `len` bytes, make their pages read-write. Returns the region's address.
+    fn allocate(&mut self, len: usize) -> io::Result<usize> {
+        let len = len.div_ceil(REGION_ALIGN) * REGION_ALIGN;
+        let (base, index) = if len > CHUNK_SIZE / 4 {
+            let size = len.div_ceil(page_size()) * page_size();
+            self.check_cap(size)?;
+            (self.map_chunk(size, false)?, 0)
+        } else if let Some(found) = self.best_fit(len) {
+            found
+        } else {
+            self.check_cap(len.div_ceil(page_size()) * page_size())?;
+            (self.map_chunk(CHUNK_SIZE, true)?, 0)
+        };
+        let chunk = self.chunks.get_mut(&base).expect("chunk just chosen");
+        let (off, flen) = chunk.free[index];
+        let new = Self::new_pages(chunk, off, len);
+        let cap = max_executable_bytes();
+        if cap != 0 && self.mapped_bytes + new > cap {
+            CAP_REFUSALS.fetch_add(1, Ordering::Relaxed);
+            let empty = chunk.regions == 0;
+            if empty {
+                self.unmap(base);
+            }
+            return Err(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                CapReached { cap },
+            ));
+        }
+        let (a, b) = Self::pages(off, len);
+        let p = page_size();
+        protect(
+            base + a * p,
+            (b - a) * p,
+            libc::PROT_READ | libc::PROT_WRITE,
+        )?;
+        for m in &mut chunk.mapped[a..b] {
+            *m = true;
+        }
+        if flen == len {
+            chunk.free.remove(index);
+        } else {
+            chunk.free[index] = (off + len, flen - len);
+        }
+        chunk.regions += 1;
+        self.mapped_bytes += new;
+        self.live_bytes += len;
+        let addr = base + off;
+        // SAFETY: [addr, addr + len) lies in pages just made read-write, owned by this region.
+        unsafe { std::ptr::write_bytes(addr as *mut u8, 0, len) };
+        Ok(addr)
+    }
+
+    fn check_cap(&self, bytes: usize) -> io::Result<()> {
+        let cap = max_executable_bytes();
+        if cap != 0 && self.mapped_bytes + bytes > cap {
+            CAP_REFUSALS.fetch_add(1, Ordering::Relaxed);
+            return Err(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                CapReached { cap },
+            ));
+        }
+        Ok(())
+    }
+
+    fn chunk_of(&mut self, addr: usize) -> &mut Chunk {
+        self.chunks
+            .range_mut(..=addr)
+            .next_back()
+            .map(|(_, c)| c)
+            .filter(|c| addr < c.base + c.size)
+            .expect("address inside a chunk")
+    }
+
+    /// Make the pages of a filled region read-execute.
+    fn seal(&mut self, addr: usize, len: usize) -> io::Result<()> {
+        let len = len.div_ceil(REGION_ALIGN) * REGION_ALIGN;
+        let chunk = self.chunk_of(addr);
+        let (a, b) = Self::pages(addr - chunk.base, len);
+        let p = page_size();
+        protect(
+            chunk.base + a * p,
+            (b - a) * p,
+            libc::PROT_READ | libc::PROT_EXEC,
+        )
+    }
+
+    /// Give a region back: coalesce, discard pages no region touches, unmap an empty chunk.
+    fn free(&mut self, addr: usize, len: usize) {
+        let len = len.div_ceil(REGION_ALIGN) * REGION_ALIGN;
+        self.live_bytes -= len;
+        let chunk = self.chunk_of(addr);
+        let base = chunk.base;
+        chunk.regions -= 1;
+        if chunk.regions == 0 {
+            self.unmap(base);
+            return;
+        }
+        let off = addr - base;
+        let i = chunk.free.partition_point(|&(o, _)| o < off);
+        chunk.free.insert(i, (off, len));
+        // Coalesce with the next, then the previous range.
+        if i + 1 < chunk.free.len() && chunk.free[i].0 + chunk.free[i].1 == chunk.free[i + 1].0 {
+            chunk.free[i].1 += chunk.free[i + 1].1;
+            chunk.free.remove(i + 1);
+        }
+        let i = if i > 0 && chunk.free[i - 1].0 + chunk.free[i - 1].1 == chunk.free[i].0 {
+            chunk.free[i - 1].1 += chunk.free[i].1;
+            chunk.free.remove(i);
+            i - 1
+        } else {
+            i
+        };
+        // Whole pages inside the coalesced free range hold no live code: discard them.
+        let (foff, flen) = chunk.free[i];
+        let p = page_size();
+        let (a, b) = (foff.div_ceil(p), (foff + flen) / p);
+        let mut released = 0;
+        if a < b && chunk.mapped[a..b].iter().any(|m| *m) {
+            let (start, bytes) = (base + a * p, (b - a) * p);
+            // SAFETY: these pages belong to this chunk and no live region overlaps them; their
+            // contents are garbage from now on (a later region zero-fills what it uses).
+            unsafe { libc::madvise(start as *mut libc::c_void, bytes, libc::MADV_DONTNEED) };
+            if protect(start, bytes, libc::PROT_NONE).is_ok() {
+                for m in &mut chunk.mapped[a..b] {
+                    if *m {
+                        released += p;
+                        *m = false;
+                    }
+                }
+            }
+        }
+        self.mapped_bytes -= released;
+    }
+
+    fn unmap(&mut self, base: usize) {
+        let chunk = self.chunks.remove(&base).expect("chunk to unmap");
+        self.mapped_bytes -= chunk.mapped.iter().filter(|m| **m).count() * page_size();
+        self.reserved_bytes -= chunk.size;
+        // SAFETY: the chunk holds no live region; nothing refers to its memory any more.
+        unsafe { libc::munmap(chunk.base as *mut libc::c_void, chunk.size) };
+    }
+}
 
 /// A reserved region being filled: readable and writable, never executable.
 pub struct WritableCode {
-    chunk: Arc<Chunk>,
-    offset: usize,
+    address: usize,
     len: usize,
-    /// The chunk made writable for the duration of the fill.
-    map: Option<MmapMut>,
-    /// Held from reservation to sealing (declared last: released after `map` is given back).
+    sealed: bool,
+    /// Held from reservation to sealing.
     _fill: std::sync::MutexGuard<'static, ()>,
 }
 
 /// Sealed machine code: readable and executable, never writable. Dropping it releases the region.
 pub struct ExecutableCode {
-    chunk: Arc<Chunk>,
     address: u64,
     len: usize,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl WritableCode {
@@ -84,69 +366,32 @@ impl WritableCode {
     pub fn new(len: usize) -> io::Result<WritableCode> {
         let fill = lock(&FILL);
         let len = len.max(1);
-        let (chunk, offset) = if len > CHUNK_SIZE / 4 {
-            (Chunk::new(len)?, 0)
-        } else {
-            let mut current = lock(current_chunk());
-            let fits = current.as_ref().map(|c| {
-                let st = lock(&c.map);
-                st.used.div_ceil(REGION_ALIGN) * REGION_ALIGN + len <= CHUNK_SIZE
-            });
-            if fits != Some(true) {
-                if let Some(old) = current.take() {
-                    lock(&old.map).open = false;
-                }
-                *current = Some(Chunk::new(CHUNK_SIZE)?);
-            }
-            let chunk = current.as_ref().expect("a current chunk").clone();
-            let offset = {
-                let mut st = lock(&chunk.map);
-                let off = st.used.div_ceil(REGION_ALIGN) * REGION_ALIGN;
-                st.used = off + len;
-                off
-            };
-            (chunk, offset)
-        };
-        let map = {
-            let mut st = lock(&chunk.map);
-            st.live += 1;
-            let exec = st.exec.take().expect("chunk is not being written");
-            match exec.make_mut() {
-                Ok(m) => m,
-                Err(e) => {
-                    st.live -= 1;
-                    return Err(e);
-                }
-            }
-        };
+        let address = lock(&HEAP).allocate(len)?;
         Ok(WritableCode {
-            chunk,
-            offset,
+            address,
             len,
-            map: Some(map),
+            sealed: false,
             _fill: fill,
         })
     }
 
     /// Address of the first byte: where the code will execute from once sealed.
     pub fn address(&self) -> u64 {
-        self.map.as_ref().expect("mapped").as_ptr() as u64 + self.offset as u64
+        self.address as u64
     }
 
     pub fn bytes_mut(&mut self) -> &mut [u8] {
-        let (off, len) = (self.offset, self.len);
-        &mut self.map.as_mut().expect("mapped")[off..off + len]
+        // SAFETY: the region's pages are read-write while this WritableCode exists, and no one
+        // else reads or writes the region (it is not free and not yet sealed).
+        unsafe { std::slice::from_raw_parts_mut(self.address as *mut u8, self.len) }
     }
 
-    /// Make the chunk executable and read-only again. The address does not change.
+    /// Make the region executable and read-only. The address does not change.
     pub fn seal(mut self) -> io::Result<ExecutableCode> {
-        let address = self.address();
-        let map = self.map.take().expect("mapped");
-        let exec = map.make_exec()?;
-        lock(&self.chunk.map).exec = Some(exec);
+        lock(&HEAP).seal(self.address, self.len)?;
+        self.sealed = true;
         Ok(ExecutableCode {
-            chunk: self.chunk.clone(),
-            address,
+            address: self.address as u64,
             len: self.len,
         })
     }
@@ -154,13 +399,11 @@ impl WritableCode {
 
 impl Drop for WritableCode {
     fn drop(&mut self) {
-        // An abandoned fill (compile error): give the region back, restore execute permission.
-        if let Some(map) = self.map.take() {
-            let mut st = lock(&self.chunk.map);
-            st.live -= 1;
-            if let Ok(exec) = map.make_exec() {
-                st.exec = Some(exec);
-            }
+        // An abandoned fill (compile error): give the region back.
+        if !self.sealed {
+            let mut heap = lock(&HEAP);
+            let _ = heap.seal(self.address, self.len);
+            heap.free(self.address, self.len);
         }
     }
 }
@@ -179,20 +422,16 @@ impl ExecutableCode {
     }
 
     pub fn bytes(&self) -> &[u8] {
-        // SAFETY: the region lies inside the chunk's mapping, which stays mapped while this
-        // ExecutableCode holds the chunk; it is readable, and only written while a WritableCode
-        // of another region fills the chunk, which happens with the GIL held by the writer.
+        // SAFETY: the region's pages stay mapped and readable while this ExecutableCode lives
+        // (a page is discarded only when no live region touches it); they are only written while
+        // a WritableCode fills a neighbouring region, which happens with the GIL held.
         unsafe { std::slice::from_raw_parts(self.address as *const u8, self.len) }
     }
 }
 
 impl Drop for ExecutableCode {
     fn drop(&mut self) {
-        let mut st = lock(&self.chunk.map);
-        st.live -= 1;
-        if st.live == 0 && !st.open {
-            st.exec = None; // unmap
-        }
+        lock(&HEAP).free(self.address as usize, self.len);
     }
 }
 
@@ -234,6 +473,9 @@ mod tests {
                         let byte = (t * 31 + i) as u8;
                         w.bytes_mut().fill(byte);
                         kept.push((w.seal().unwrap(), byte));
+                        if i % 3 == 0 {
+                            kept.remove(kept.len() / 2); // free some: reuse and coalescing
+                        }
                     }
                     for (code, byte) in &kept {
                         assert!(code.bytes().iter().all(|b| b == byte));

@@ -9,7 +9,6 @@
 Anything native code cannot do, the interpreter does: results, output, exceptions, tracebacks,
 tracing and debuggers behave as without cpjit.
 """
-import os as _os
 import sys as _sys
 
 if _sys.implementation.name != "cpython" or _sys.version_info[:2] != (3, 11):
@@ -18,26 +17,23 @@ if _sys.implementation.name != "cpython" or _sys.version_info[:2] != (3, 11):
         f"{_sys.version_info[0]}.{_sys.version_info[1]}"
     )
 
-from . import _cpjit
+from . import _cpjit, _env
 from ._cpjit import code_info, compile, disable, is_enabled, stats  # noqa: F401
 
 __all__ = ["enable", "disable", "is_enabled", "compile", "stats", "code_info", "dis", "threshold_from_env"]
 
 DEFAULT_THRESHOLD = 0
+# Executable memory cpjit maps at most (CPJIT_MAX_CODE_MB; 0: no cap). Past it, code objects not
+# yet compiled stay interpreted and stats()["code_cap_reached"] counts the refusals.
+DEFAULT_MAX_CODE_MB = 256
+
+_cpjit.set_max_code_bytes(_env.integer("CPJIT_MAX_CODE_MB", DEFAULT_MAX_CODE_MB, 0, 2**40) << 20)
 
 
 def threshold_from_env(default=DEFAULT_THRESHOLD):
-    """The threshold named by CPJIT_THRESHOLD, or `default`."""
-    raw = _os.environ.get("CPJIT_THRESHOLD")
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"CPJIT_THRESHOLD must be a non-negative integer, not {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"CPJIT_THRESHOLD must be a non-negative integer, not {raw!r}")
-    return value
+    """The threshold named by CPJIT_THRESHOLD, or `default` (also, with a one-line warning on
+    stderr, when the value is not a non-negative integer)."""
+    return _env.integer("CPJIT_THRESHOLD", default)
 
 
 def enable(threshold=None):

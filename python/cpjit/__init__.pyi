@@ -2,6 +2,7 @@ from typing import Any, Callable, TextIO
 from types import CodeType
 
 DEFAULT_THRESHOLD: int
+DEFAULT_MAX_CODE_MB: int
 
 def enable(threshold: int | None = ...) -> None: ...
 def disable() -> None: ...

@@ -1,7 +1,8 @@
 """Switch cpjit on at interpreter start when CPJIT is set (imported by cpjit-autoload.pth).
 
-CPJIT=1 (or any value but 0/empty) enables the JIT in this interpreter and, because the
-environment is inherited, in its subprocesses and multiprocessing workers too.
+CPJIT=1 (also true/on/yes, any case) enables the JIT in this interpreter and, because the
+environment is inherited, in its subprocesses and multiprocessing workers too. CPJIT unset,
+empty, 0, false, off or no leaves it off; any other value leaves it off with a one-line warning.
 
 CPJIT_STATS_FILE=PATH additionally writes cpjit.stats() as JSON to PATH.<pid> when the process
 exits, so that benchmark runners can collect what happened in worker processes.
@@ -11,10 +12,13 @@ import sys
 
 
 def autoload():
-    flag = os.environ.get("CPJIT", "")
-    if flag in ("", "0"):
+    if "CPJIT" not in os.environ:
         return
     try:
+        from cpjit import _env
+
+        if not _env.flag("CPJIT"):
+            return
         import cpjit
 
         cpjit.enable()

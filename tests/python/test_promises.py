@@ -1,0 +1,294 @@
+"""The promises cpjit makes about the process it runs in, tested as a user would see them:
+
+* no mapping is ever writable and executable, even while one thread compiles and others run
+  native code (read from /proc/self/maps);
+* executable memory stays within a small factor of live code when most code dies and a few
+  survivors stay (freed space is discarded and reused, survivors do not pin whole chunks);
+* past CPJIT_MAX_CODE_MB cpjit stops compiling, says so in stats(), and the program runs on
+  in the interpreter with the same results;
+* native code leaks no memory: sys.getallocatedblocks() stays flat over thousands of runs of
+  snippets that call, raise, yield, close over, build classes and comprehensions.
+"""
+import gc
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+import cpjit
+
+FUNC = """
+def f{i}(x):
+    y = x + {i}
+    z = [y, x, 2]
+    for i in z:
+        y = y * 2 + i
+    if y > 10:
+        return y - x
+    return (y, z)
+"""
+
+
+def run_python(code, env_extra=None):
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, env=env, timeout=300)
+
+
+def executable_mappings():
+    """(start, end, perms, path) of every mapping with execute or write+execute permission."""
+    out = []
+    with open("/proc/self/maps") as f:
+        for line in f:
+            parts = line.split()
+            lo, hi = (int(x, 16) for x in parts[0].split("-"))
+            out.append((lo, hi, parts[1], parts[5] if len(parts) > 5 else ""))
+    return out
+
+
+def test_no_mapping_is_ever_writable_and_executable():
+    assert not [m for m in executable_mappings() if "w" in m[2] and "x" in m[2]], "before cpjit"
+    stop = threading.Event()
+    errors = []
+    compiled = [0]
+
+    def compiler():
+        i = 0
+        while not stop.is_set():
+            ns = {}
+            exec(FUNC.format(i=i), ns)
+            if cpjit.compile(ns[f"f{i}"]):
+                compiled[0] += 1
+            i += 1
+
+    def runner():
+        ns = {}
+        exec(FUNC.format(i=0) + "\ndef loop(n):\n    t = []\n    for k in range(n):\n"
+             "        t.append(f0(k))\n    return t\n", ns)
+        expected = ns["loop"](200)
+        cpjit.compile(ns["f0"])
+        cpjit.compile(ns["loop"])
+        while not stop.is_set():
+            try:
+                if ns["loop"](200) != expected:
+                    errors.append("wrong result")
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(repr(exc))
+                return
+
+    cpjit.enable(0)
+    threads = [threading.Thread(target=compiler)] + [threading.Thread(target=runner) for _ in range(2)]
+    try:
+        for t in threads:
+            t.start()
+        bad = []
+        reads = 0
+        while compiled[0] < 200 or reads < 50:
+            reads += 1
+            bad += [m for m in executable_mappings() if "w" in m[2] and "x" in m[2]]
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        cpjit.disable()
+    assert not bad, f"writable and executable mappings: {bad[:5]}"
+    assert not errors
+    assert compiled[0] > 10
+
+
+def test_survivors_do_not_pin_executable_memory():
+    # The issue's case scaled down: compile 3,000 functions, keep 1 in 100 alive.
+    r = run_python("""
+        import gc, cpjit
+        FUNC = %r
+        def anon_exec():
+            total = 0
+            with open("/proc/self/maps") as f:
+                for line in f:
+                    parts = line.split()
+                    if "x" in parts[1] and len(parts) == 5:
+                        lo, hi = (int(x, 16) for x in parts[0].split("-"))
+                        total += hi - lo
+            return total
+        base = anon_exec()
+        funcs = []
+        for i in range(3000):
+            ns = {}
+            exec(FUNC.format(i=i), ns)
+            assert cpjit.compile(ns["f%%d" %% i])
+            funcs.append(ns["f%%d" %% i])
+        full = anon_exec() - base
+        survivors = funcs[::100]
+        del funcs, ns
+        gc.collect()
+        after = anon_exec() - base
+        s = cpjit.stats()
+        live = sum(cpjit.code_info(f)["native_bytes"] for f in survivors)
+        print(full, after, live, s["code_mapped_bytes"], s["code_live_bytes"])
+        expected = [f(1) for f in survivors]  # not enabled: the interpreter
+        cpjit.enable(0)
+        assert [f(1) for f in survivors] == expected
+        cpjit.disable()
+    """ % FUNC)
+    assert r.returncode == 0, r.stderr
+    full, after, live, mapped, live_stat = map(int, r.stdout.split())
+    assert full >= 3000 * 4096, (full, live)
+    # Survivors keep the pages they touch, not their chunks: within a small factor of live code.
+    assert after <= 3 * live, f"{after} bytes executable for {live} bytes of live code"
+    assert mapped <= 3 * live_stat, (mapped, live_stat)
+
+
+def test_code_cap_stops_compiling_and_the_program_runs_on():
+    r = run_python("""
+        import cpjit
+        FUNC = %r
+        plain = []
+        funcs = []
+        for i in range(400):
+            ns = {}
+            exec(FUNC.format(i=i), ns)
+            funcs.append(ns["f%%d" %% i])
+            plain.append(funcs[-1](3))
+        cpjit.enable(0)
+        jit = [f(3) for f in funcs] + [f(3) for f in funcs]
+        cpjit.disable()
+        s = cpjit.stats()
+        states = [cpjit.code_info(f)["state"] for f in funcs]
+        assert jit == plain + plain
+        print(s["max_code_bytes"], s["code_mapped_bytes"], s["code_cap_reached"],
+              states.count("compiled"), states.count("failed"),
+              s["frames_interpreted"]["compile_failed"])
+        print(s["recent_compile_errors"][-1])
+    """ % FUNC, {"CPJIT_MAX_CODE_MB": "1"})
+    assert r.returncode == 0, r.stderr
+    first, message = r.stdout.splitlines()
+    cap, mapped, refused, compiled, failed, handed_over = map(int, first.split())
+    assert cap == 1 << 20
+    assert mapped <= cap
+    assert refused >= 1 and failed >= 1 and compiled >= 50
+    assert handed_over >= failed
+    assert "CPJIT_MAX_CODE_MB" in message
+
+
+def test_code_cap_of_zero_means_no_cap():
+    r = run_python("import cpjit; print(cpjit.stats()['max_code_bytes'])", {"CPJIT_MAX_CODE_MB": "0"})
+    assert (r.returncode, r.stdout) == (0, "0\n")
+
+
+def test_bad_code_cap_warns_and_uses_the_default():
+    r = run_python("import cpjit; print(cpjit.stats()['max_code_bytes'])", {"CPJIT_MAX_CODE_MB": "big"})
+    assert r.returncode == 0 and r.stdout == f"{cpjit.DEFAULT_MAX_CODE_MB << 20}\n"
+    assert len(r.stderr.splitlines()) == 1 and "CPJIT_MAX_CODE_MB" in r.stderr
+
+
+LEAK_SNIPPETS = {
+    "calls": """
+        def add(a, b=2, *args, k=1, **kw):
+            return a + b + k + len(args) + len(kw)
+        def run():
+            return add(1) + add(1, 2, 3, k=4, z=5) + add(*(1, 2), **{"k": 3})
+    """,
+    "exceptions": """
+        class E(Exception):
+            pass
+        def run():
+            n = 0
+            for i in range(5):
+                try:
+                    try:
+                        raise E(i)
+                    finally:
+                        n += 1
+                except E as e:
+                    n += e.args[0]
+            try:
+                {}["missing"]
+            except KeyError:
+                n += 1
+            return n
+    """,
+    "generators": """
+        def gen(n):
+            for i in range(n):
+                x = yield i
+                if x:
+                    yield x
+        def deleg(n):
+            r = yield from gen(n)
+            return r
+        def run():
+            g = gen(5)
+            out = [next(g), g.send(7), next(g)]
+            g.close()
+            out += list(deleg(4))
+            t = gen(3); next(t)
+            try:
+                t.throw(ValueError("v"))
+            except ValueError:
+                out.append(-1)
+            return out
+    """,
+    "closures": """
+        def outer(a):
+            b = [a]
+            def inner(c):
+                nonlocal a
+                a += c
+                return a + b[0]
+            return inner
+        def run():
+            f = outer(1)
+            return [f(i) for i in range(4)]
+    """,
+    "classes": """
+        def run():
+            class A:
+                __slots__ = ("x",)
+                def __init__(self, x):
+                    self.x = x
+                @property
+                def double(self):
+                    return self.x * 2
+            class B(A):
+                __slots__ = ()
+                def __init__(self, x):
+                    super().__init__(x + 1)
+                def __add__(self, other):
+                    return B(self.x + other.x)
+            b = B(1) + B(2)
+            return b.double, isinstance(b, A)
+    """,
+    "comprehensions": """
+        def run():
+            d = {i: [j * j for j in range(i)] for i in range(6)}
+            s = {k % 3 for k in d}
+            g = sum(x for v in d.values() for x in v if x % 2)
+            return len(d), sorted(s), g, [*map(str, range(3))], f"{g:>5}"
+    """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(LEAK_SNIPPETS))
+def test_no_memory_leak_over_thousands_of_runs(name):
+    ns = {"__name__": "leak"}
+    exec(compile(textwrap.dedent(LEAK_SNIPPETS[name]), f"<{name}>", "exec"), ns)
+    run = ns["run"]
+    expected = run()
+    cpjit.enable(0)
+    try:
+        for _ in range(300):  # compile, quicken, fill caches
+            assert run() == expected
+        gc.collect()
+        before = sys.getallocatedblocks()
+        for _ in range(3000):
+            run()
+        gc.collect()
+        after = sys.getallocatedblocks()
+    finally:
+        cpjit.disable()
+    assert cpjit.code_info(run)["state"] == "compiled"
+    assert after - before < 100, f"{after - before} blocks more after 3000 runs"

@@ -243,15 +243,20 @@ def _report_at_exit(exc, tb, after):
     """Let `exc` escape as an unhandled exception (so that the interpreter exits as `python`
     does: status 1, or SIGINT for KeyboardInterrupt), but have sys.excepthook report it with
     the program's own traceback `tb`, without cpjit's frames."""
-    hook = sys.excepthook
+    hook = getattr(sys, "excepthook", None)
 
     def excepthook(exc_type, value, traceback, /):
-        sys.excepthook = hook
         if value is exc:
             value.__traceback__ = traceback = tb
             sys.last_traceback = tb
         try:
-            hook(exc_type, value, traceback)
+            if hook is None:  # the program deleted it: what PyErr_Print does then
+                del sys.excepthook
+                print("sys.excepthook is missing", file=sys.stderr)
+                sys.__excepthook__(exc_type, value, traceback)
+            else:
+                sys.excepthook = hook
+                hook(exc_type, value, traceback)
         finally:
             if after is not None:
                 after()

@@ -17,7 +17,7 @@
 //! A cap ([`set_max_executable_bytes`]) bounds the executable pages; an allocation that would
 //! pass it fails with [`CapReached`] and is counted, and the caller leaves the code interpreted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -58,6 +58,8 @@ struct Chunk {
 
 struct Heap {
     chunks: BTreeMap<usize, Chunk>,
+    /// Every free range of the shared chunks as (length, address): best fit is one lookup.
+    by_size: BTreeSet<(usize, usize)>,
     mapped_bytes: usize,
     live_bytes: usize,
     reserved_bytes: usize,
@@ -65,6 +67,7 @@ struct Heap {
 
 static HEAP: Mutex<Heap> = Mutex::new(Heap {
     chunks: BTreeMap::new(),
+    by_size: BTreeSet::new(),
     mapped_bytes: 0,
     live_bytes: 0,
     reserved_bytes: 0,
@@ -187,20 +190,23 @@ impl Heap {
             },
         );
         self.reserved_bytes += size;
+        if shared {
+            self.by_size.insert((size, base));
+        }
         Ok(base)
     }
 
-    /// Best fit among the shared chunks' free ranges: (chunk base, index in its free list).
-    fn best_fit(&self, len: usize) -> Option<(usize, usize)> {
-        let mut best: Option<(usize, usize, usize)> = None; // (range len, base, index)
-        for c in self.chunks.values().filter(|c| c.shared) {
-            for (i, &(_, flen)) in c.free.iter().enumerate() {
-                if flen >= len && best.is_none_or(|(b, _, _)| flen < b) {
-                    best = Some((flen, c.base, i));
-                }
-            }
-        }
-        best.map(|(_, base, i)| (base, i))
+    /// Best fit among the shared chunks' free ranges (the smallest that holds `len`, lowest
+    /// address first): (chunk base, index in its free list).
+    fn best_fit(&mut self, len: usize) -> Option<(usize, usize)> {
+        let &(_, addr) = self.by_size.range((len, 0)..).next()?;
+        let chunk = self.chunk_of(addr);
+        let off = addr - chunk.base;
+        let i = chunk
+            .free
+            .binary_search_by_key(&off, |&(o, _)| o)
+            .expect("indexed range is in its chunk's free list");
+        Some((chunk.base, i))
     }
 
     /// Reserve `len` bytes, make their pages read-write. Returns the region's address.
@@ -218,6 +224,7 @@ impl Heap {
         };
         let chunk = self.chunks.get_mut(&base).expect("chunk just chosen");
         let (off, flen) = chunk.free[index];
+        let shared = chunk.shared;
         let new = Self::new_pages(chunk, off, len);
         let cap = max_executable_bytes();
         if cap != 0 && self.mapped_bytes + new > cap {
@@ -246,6 +253,12 @@ impl Heap {
         } else {
             chunk.free[index] = (off + len, flen - len);
         }
+        if shared {
+            self.by_size.remove(&(flen, base + off));
+            if flen > len {
+                self.by_size.insert((flen - len, base + off + len));
+            }
+        }
         chunk.regions += 1;
         self.mapped_bytes += new;
         self.live_bytes += len;
@@ -268,12 +281,7 @@ impl Heap {
     }
 
     fn chunk_of(&mut self, addr: usize) -> &mut Chunk {
-        self.chunks
-            .range_mut(..=addr)
-            .next_back()
-            .map(|(_, c)| c)
-            .filter(|c| addr < c.base + c.size)
-            .expect("address inside a chunk")
+        chunk_in(&mut self.chunks, addr)
     }
 
     /// Make the pages of a filled region read-execute.
@@ -293,7 +301,7 @@ impl Heap {
     fn free(&mut self, addr: usize, len: usize) {
         let len = len.div_ceil(REGION_ALIGN) * REGION_ALIGN;
         self.live_bytes -= len;
-        let chunk = self.chunk_of(addr);
+        let chunk = chunk_in(&mut self.chunks, addr);
         let base = chunk.base;
         chunk.regions -= 1;
         if chunk.regions == 0 {
@@ -305,18 +313,22 @@ impl Heap {
         chunk.free.insert(i, (off, len));
         // Coalesce with the next, then the previous range.
         if i + 1 < chunk.free.len() && chunk.free[i].0 + chunk.free[i].1 == chunk.free[i + 1].0 {
-            chunk.free[i].1 += chunk.free[i + 1].1;
-            chunk.free.remove(i + 1);
+            let (noff, nlen) = chunk.free.remove(i + 1);
+            chunk.free[i].1 += nlen;
+            self.by_size.remove(&(nlen, base + noff));
         }
         let i = if i > 0 && chunk.free[i - 1].0 + chunk.free[i - 1].1 == chunk.free[i].0 {
+            let (poff, plen) = chunk.free[i - 1];
+            self.by_size.remove(&(plen, base + poff));
             chunk.free[i - 1].1 += chunk.free[i].1;
             chunk.free.remove(i);
             i - 1
         } else {
             i
         };
-        // Whole pages inside the coalesced free range hold no live code: discard them.
         let (foff, flen) = chunk.free[i];
+        self.by_size.insert((flen, base + foff));
+        // Whole pages inside the coalesced free range hold no live code: discard them.
         let p = page_size();
         let (a, b) = (foff.div_ceil(p), (foff + flen) / p);
         let mut released = 0;
@@ -337,13 +349,51 @@ impl Heap {
         self.mapped_bytes -= released;
     }
 
+    /// The allocator's invariants (tests).
+    #[cfg(test)]
+    fn check(&self) {
+        let mut indexed = 0;
+        let mut mapped = 0;
+        for c in self.chunks.values() {
+            for w in c.free.windows(2) {
+                assert!(w[0].0 + w[0].1 < w[1].0, "free ranges sorted, apart: {w:?}");
+            }
+            for &(off, len) in &c.free {
+                assert!(len > 0 && off + len <= c.size);
+                if c.shared {
+                    assert!(self.by_size.contains(&(len, c.base + off)));
+                    indexed += 1;
+                }
+            }
+            assert!(c.regions > 0, "an empty chunk is unmapped");
+            mapped += c.mapped.iter().filter(|m| **m).count() * page_size();
+        }
+        assert_eq!(indexed, self.by_size.len());
+        assert_eq!(mapped, self.mapped_bytes);
+    }
+
     fn unmap(&mut self, base: usize) {
         let chunk = self.chunks.remove(&base).expect("chunk to unmap");
+        if chunk.shared {
+            for &(off, len) in &chunk.free {
+                self.by_size.remove(&(len, base + off));
+            }
+        }
         self.mapped_bytes -= chunk.mapped.iter().filter(|m| **m).count() * page_size();
         self.reserved_bytes -= chunk.size;
         // SAFETY: the chunk holds no live region; nothing refers to its memory any more.
         unsafe { libc::munmap(chunk.base as *mut libc::c_void, chunk.size) };
     }
+}
+
+/// The chunk holding `addr`.
+fn chunk_in(chunks: &mut BTreeMap<usize, Chunk>, addr: usize) -> &mut Chunk {
+    chunks
+        .range_mut(..=addr)
+        .next_back()
+        .map(|(_, c)| c)
+        .filter(|c| addr < c.base + c.size)
+        .expect("address inside a chunk")
 }
 
 /// A reserved region being filled: readable and writable, never executable.
@@ -486,6 +536,38 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
+    }
+
+    #[test]
+    fn random_allocations_and_frees_keep_the_invariants() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut live: Vec<(ExecutableCode, u8)> = Vec::new();
+        for i in 0..3000 {
+            if !live.is_empty() && next() % 3 == 0 {
+                let k = next() as usize % live.len();
+                live.swap_remove(k);
+            } else {
+                let len = 1 + next() as usize % if i % 50 == 0 { 100_000 } else { 5000 };
+                let mut w = WritableCode::new(len).unwrap();
+                let byte = next() as u8;
+                w.bytes_mut().fill(byte);
+                live.push((w.seal().unwrap(), byte));
+            }
+            if i % 100 == 0 {
+                lock(&HEAP).check();
+            }
+        }
+        for (code, byte) in &live {
+            assert!(code.bytes().iter().all(|b| b == byte));
+        }
+        drop(live);
+        lock(&HEAP).check();
     }
 
     #[test]

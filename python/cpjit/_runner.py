@@ -72,7 +72,8 @@ def main(argv=None):
 def _fresh_main():
     """Make the __main__ module (runpy ran cpjit's __main__.py in it) what it is at start-up."""
     import builtins
-    from importlib.machinery import BuiltinImporter
+
+    from _frozen_importlib import BuiltinImporter  # not importlib: import no more than needed
 
     d = sys.modules["__main__"].__dict__
     d.clear()
@@ -155,12 +156,12 @@ def _run_path(script, main_dict):
             print(f"{program}: {filename!r} is a directory, cannot continue", file=sys.stderr)
             sys.exit(1)
         data = f.read()
-    from importlib.util import MAGIC_NUMBER
+    from _frozen_importlib_external import MAGIC_NUMBER
 
     main_dict["__file__"] = filename
     main_dict["__cached__"] = None
     if filename.endswith(".pyc") or data[:2] == MAGIC_NUMBER[:2]:
-        from importlib.machinery import SourcelessFileLoader
+        from _frozen_importlib_external import SourcelessFileLoader
 
         main_dict["__loader__"] = SourcelessFileLoader("__main__", filename)
 
@@ -174,7 +175,7 @@ def _run_path(script, main_dict):
                 raise RuntimeError("Bad code object in .pyc file")
             return code
     else:
-        from importlib.machinery import SourceFileLoader
+        from _frozen_importlib_external import SourceFileLoader
 
         main_dict["__loader__"] = SourceFileLoader("__main__", filename)
 
@@ -243,15 +244,20 @@ def _report_at_exit(exc, tb, after):
     """Let `exc` escape as an unhandled exception (so that the interpreter exits as `python`
     does: status 1, or SIGINT for KeyboardInterrupt), but have sys.excepthook report it with
     the program's own traceback `tb`, without cpjit's frames."""
-    hook = sys.excepthook
+    hook = getattr(sys, "excepthook", None)
 
     def excepthook(exc_type, value, traceback, /):
-        sys.excepthook = hook
         if value is exc:
             value.__traceback__ = traceback = tb
             sys.last_traceback = tb
         try:
-            hook(exc_type, value, traceback)
+            if hook is None:  # the program deleted it: what PyErr_Print does then
+                del sys.excepthook
+                print("sys.excepthook is missing", file=sys.stderr)
+                sys.__excepthook__(exc_type, value, traceback)
+            else:
+                sys.excepthook = hook
+                hook(exc_type, value, traceback)
         finally:
             if after is not None:
                 after()

@@ -339,3 +339,14 @@ def test_cli_excepthook_set_by_the_program_gets_the_programs_traceback(tmp_path)
         f()
     """)
     both(["hook.py"], tmp_path)
+
+
+def test_cli_program_that_deleted_excepthook(tmp_path):
+    write(tmp_path / "nohook.py", """
+        import sys
+        del sys.excepthook
+        def f():
+            raise ValueError(1)
+        f()
+    """)
+    both(["nohook.py"], tmp_path)

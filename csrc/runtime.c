@@ -11,6 +11,11 @@
 #include "exc.h"
 
 #include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "internal/pycore_atomic.h"
 #include "internal/pycore_code.h"
@@ -139,54 +144,152 @@ void cpjit_rt_code_info(PyCodeObject *code, CpjitCodeInfo *out)
     out->flags = code->co_flags;
 }
 
-/* C stack guard. CPython 3.11 runs Python-to-Python calls without C recursion, but with a
- * PEP 523 hook installed every Python call is a C call, so a program that raises the recursion
- * limit far enough could run out of C stack where plain CPython would not. Native frames are
- * refused with RecursionError once less than CPJIT_STACK_MARGIN bytes of the thread's stack are
- * left: an exception instead of a crash. */
-#define CPJIT_STACK_MARGIN (256 * 1024)
-/* Python call depth below which the C stack is certainly sufficient (a native Python call uses
- * well under 1 KiB of C stack; threads get at least 1 MiB here). */
-#define CPJIT_STACK_CHECK_DEPTH 500
-static _Thread_local char *stack_floor; /* lowest usable address + margin; NULL: unknown yet */
-static _Thread_local int stack_floor_known;
+/* C stack guard. CPython 3.11 runs Python-to-Python calls without C recursion, but native code
+ * (and, with a PEP 523 hook installed, the interpreter too) calls each Python frame on the C
+ * stack. Before a new frame runs natively the stack pointer is compared with the thread's stack:
+ * below its soft floor, the hook and direct calls hand the frame to the interpreter with the hook
+ * taken out (run_unhooked), which runs the calls beneath without C recursion as plain CPython
+ * does; below the hard floor (only reachable when another evaluator was installed before cpjit,
+ * so the hook cannot be taken out) native entry raises RecursionError. The floors scale with the
+ * stack: small stacks (threading.stack_size, ulimit -s) keep most of theirs for the interpreter
+ * and C code, large ones keep a fixed reserve. Whatever the size, every frame is checked.
+ *
+ * A thread's stack range comes from pthread_getattr_np (for the main thread glibc derives it
+ * from RLIMIT_STACK and the mappings; the kernel keeps a guard gap below a growing stack, so
+ * that is left out too). When the stack pointer is outside the known range (a coroutine library
+ * switched stacks), the range is looked up again: the thread's own, else the mapping that holds
+ * the stack pointer (/proc/self/maps); a stack that cannot be located counts as exhausted (the
+ * interpreter runs it: slower, never wrong). */
+typedef struct {
+    uintptr_t lo, hi;     /* usable range [lo, hi); lo == hi: none */
+    uintptr_t soft, hard; /* floors, lo < hard < soft < hi */
+} StackRange;
 
-static void find_stack_floor(void)
+static _Thread_local StackRange thread_range;  /* the thread's own stack */
+static _Thread_local StackRange foreign_range; /* the last other stack seen on this thread */
+static _Thread_local int thread_range_known;
+
+/* A one-entry cache in front of the thread-locals, valid under the GIL: which thread (tstate
+ * address, its unique id and its OS thread: a new thread never matches all three of a dead one)
+ * and which of its ranges was used last. */
+static PyThreadState *cached_tstate;
+static uint64_t cached_tstate_id;
+static unsigned long cached_thread_id;
+static StackRange cached_range;
+
+static void set_floors(StackRange *r, uintptr_t lo, uintptr_t hi)
 {
-    stack_floor_known = 1;
+    size_t size = hi - lo;
+    /* The reserve kept below native frames: three quarters of a small stack, at least 384 KiB
+     * of a larger one, an eighth of a large one. */
+    size_t reserve = size * 3 / 4;
+    if (reserve > 384 * 1024) {
+        reserve = 384 * 1024;
+    }
+    if (reserve < size / 8) {
+        reserve = size / 8;
+    }
+    r->lo = lo;
+    r->hi = hi;
+    r->soft = lo + reserve;
+    r->hard = lo + reserve / 2;
+}
+
+static void find_thread_range(void)
+{
+    thread_range_known = 1;
+    memset(&thread_range, 0, sizeof(thread_range));
     pthread_attr_t attr;
     void *addr;
     size_t size;
     if (pthread_getattr_np(pthread_self(), &attr) != 0) {
         return;
     }
-    if (pthread_attr_getstack(&attr, &addr, &size) == 0 && size > 2 * CPJIT_STACK_MARGIN) {
-        stack_floor = (char *)addr + CPJIT_STACK_MARGIN;
+    if (pthread_attr_getstack(&attr, &addr, &size) == 0 && size > 0) {
+        uintptr_t lo = (uintptr_t)addr, hi = lo + size;
+        if (getpid() == (pid_t)syscall(SYS_gettid)) {
+            /* The main thread: glibc caps the size at the gap to the next mapping below when
+             * RLIMIT_STACK allows more; the kernel then stops the stack a guard gap (1 MiB by
+             * default) short of that mapping. */
+            struct rlimit rl;
+            if (getrlimit(RLIMIT_STACK, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY
+                || rl.rlim_cur > size + 64 * 1024) {
+                size_t gap = 1024 * 1024;
+                lo += gap < size / 2 ? gap : size / 2;
+            }
+        }
+        set_floors(&thread_range, lo, hi);
     }
     pthread_attr_destroy(&attr);
 }
 
-/* Whether less than the margin (plus `extra` bytes) of C stack is left. The hook and direct
- * calls ask with extra room, so they divert to the interpreter before run_native's last-resort
- * check (no extra) would have to raise. */
-static int c_stack_low(size_t extra)
+/* The mapping that holds `sp`, from /proc/self/maps; 0 when not found. */
+static int find_mapping(uintptr_t sp, StackRange *out)
 {
-    /* Only deep Python recursion uses much C stack: skip the (thread-local) check until the
-     * Python depth says it could matter. */
-    PyThreadState *tstate = _PyThreadState_GET();
-    if (tstate->recursion_limit - tstate->recursion_remaining < CPJIT_STACK_CHECK_DEPTH) {
+    FILE *maps = fopen("/proc/self/maps", "re");
+    if (maps == NULL) {
         return 0;
     }
-    if (!stack_floor_known) {
-        find_stack_floor();
+    char line[512];
+    int found = 0;
+    while (fgets(line, sizeof(line), maps) != NULL) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo <= sp && sp < hi) {
+            set_floors(out, lo, hi);
+            found = 1;
+            break;
+        }
     }
-    char here;
-    return stack_floor != NULL && &here < stack_floor + extra;
+    fclose(maps);
+    return found;
+}
+
+static inline int in_range(const StackRange *r, uintptr_t sp)
+{
+    return sp - r->lo < r->hi - r->lo;
+}
+
+/* The range holding `sp` (the thread's own stack, or a foreign one), NULL when unknown. */
+static const StackRange *range_for(PyThreadState *tstate, uintptr_t sp)
+{
+    if (tstate == cached_tstate && tstate->id == cached_tstate_id
+        && tstate->thread_id == cached_thread_id && in_range(&cached_range, sp)) {
+        return &cached_range;
+    }
+    if (!thread_range_known) {
+        find_thread_range();
+    }
+    const StackRange *r = NULL;
+    if (in_range(&thread_range, sp)) {
+        r = &thread_range;
+    }
+    else if (in_range(&foreign_range, sp) || find_mapping(sp, &foreign_range)) {
+        r = &foreign_range;
+    }
+    else {
+        return NULL;
+    }
+    cached_tstate = tstate;
+    cached_tstate_id = tstate->id;
+    cached_thread_id = tstate->thread_id;
+    cached_range = *r;
+    return &cached_range;
+}
+
+/* Whether the stack pointer of the caller is below the soft (hard == 0) or hard floor. */
+static inline __attribute__((always_inline)) int c_stack_low(PyThreadState *tstate, int hard)
+{
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    const StackRange *r = range_for(tstate, sp);
+    if (r == NULL) {
+        return 1;
+    }
+    return sp < (hard ? r->hard : r->soft);
 }
 
 int cpjit_rt_c_stack_low(void)
 {
-    return c_stack_low(64 * 1024);
+    return c_stack_low(_PyThreadState_GET(), 0);
 }
 
 /* What _PyEval_EvalFrameDefault does on entry: link the frame as the thread's current one and
@@ -204,7 +307,7 @@ static int enter_native(PyThreadState *tstate, _PyInterpreterFrame *frame,
         cframe->current_frame = frame->previous;
         return -1;
     }
-    if (c_stack_low(0)) {
+    if (c_stack_low(tstate, 1)) {
         tstate->recursion_remaining++;
         cframe->current_frame = frame->previous;
         PyErr_SetString(PyExc_RecursionError,

@@ -1,0 +1,126 @@
+"""Frame state and resource accounting as plain CPython 3.11 has them: C stack use on small
+stacks, the recursion budget, f_lasti of callers, and the order in which a returning call
+releases its arguments. Each test runs the same program under plain `python` and with cpjit
+enabled (threshold 0) in subprocesses and compares what they print and how they exit."""
+import os
+import resource
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PYTHON_DIR = os.path.join(ROOT, "python")
+
+PRELUDE = """\
+import os, sys
+if os.environ.get("CPJIT_TEST_JIT"):
+    import cpjit
+    cpjit.enable(int(os.environ.get("CPJIT_TEST_THRESHOLD", "0")))
+"""
+
+
+def run(code, jit, args=(), stack_limit=None, threshold=0, timeout=120):
+    env = dict(os.environ)
+    env.pop("CPJIT", None)
+    env["PYTHONPATH"] = PYTHON_DIR + os.pathsep + env.get("PYTHONPATH", "")
+    if jit:
+        env["CPJIT_TEST_JIT"] = "1"
+        env["CPJIT_TEST_THRESHOLD"] = str(threshold)
+    else:
+        env.pop("CPJIT_TEST_JIT", None)
+
+    def limit_stack():
+        if stack_limit is not None:
+            _, hard = resource.getrlimit(resource.RLIMIT_STACK)
+            resource.setrlimit(resource.RLIMIT_STACK, (stack_limit, hard))
+
+    p = subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent(code), *map(str, args)],
+                       capture_output=True, text=True, env=env, timeout=timeout,
+                       preexec_fn=limit_stack)
+    return p.returncode, p.stdout, p.stderr
+
+
+def differential(code, args=(), **kw):
+    plain = run(code, False, args, **kw)
+    assert plain[0] == 0, f"the program fails without cpjit: {plain}"
+    jit = run(code, True, args, **kw)
+    assert jit[:2] == plain[:2], f"cpjit differs:\n  plain: {plain}\n  cpjit: {jit}"
+    return plain[1]
+
+
+# ---- C stack: every stack size gives the interpreter's answer (issue 7 item 1) ----
+
+STACK_PROGRAM = """
+import threading
+size, depth = int(sys.argv[1]), int(sys.argv[2])
+shapes = sys.argv[3].split(",")
+def direct(n):
+    return 0 if n == 0 else direct(n - 1) + 1
+class K:
+    def m(self, n):
+        return 0 if n == 0 else self.m(n - 1) + 1
+def kw(n, step=1, *, extra=0):
+    return extra if n == 0 else kw(n - step, step=step, extra=extra + 1)
+def caught(n):
+    try:
+        return caught(n + 1)
+    except RecursionError:
+        return n
+def gen(n):
+    if n:
+        yield from gen(n - 1)
+    yield n
+def too_deep():
+    sys.setrecursionlimit(depth // 2)
+    return direct(depth)
+programs = {
+    "direct": lambda: direct(depth),
+    "method": lambda: K().m(depth),
+    "kw": lambda: kw(depth),
+    "caught": lambda: caught(0) > depth // 2,
+    "sorted": lambda: sorted([3, 1, 2], key=lambda x: direct(depth) + x),
+    "too_deep": too_deep,
+    "gen": lambda: sum(1 for _ in gen(depth)),
+}
+out = []
+def run(shape):
+    sys.setrecursionlimit(depth + 200)
+    try:
+        out.append((shape, programs[shape]()))
+    except RecursionError as e:
+        out.append((shape, "RecursionError"))
+if size:
+    threading.stack_size(size * 1024)
+for shape in shapes:
+    if size:
+        t = threading.Thread(target=run, args=(shape,))
+        t.start()
+        t.join()
+    else:
+        run(shape)
+    print(out[-1], flush=True)
+"""
+
+SHAPES = "direct,method,kw,caught,sorted,too_deep"
+
+
+@pytest.mark.parametrize("size,depth", [(64, 600), (64, 3000), (256, 3000), (512, 5000),
+                                        (1024, 12000)])
+def test_deep_recursion_in_threads_with_small_stacks(size, depth):
+    out = differential(STACK_PROGRAM, (size, depth, SHAPES))
+    assert len(out.splitlines()) == len(SHAPES.split(","))
+
+
+def test_deep_recursion_in_the_main_thread_under_a_small_stack_limit():
+    differential(STACK_PROGRAM, (0, 10000, SHAPES), stack_limit=512 * 1024)
+
+
+def test_deep_recursion_in_the_main_thread_without_a_stack_limit():
+    differential(STACK_PROGRAM, (0, 100000, "direct,caught"), stack_limit=resource.RLIM_INFINITY)
+
+
+def test_c_recursion_through_generators_on_a_small_stack():
+    # Plain CPython recurses in C here too (one gen_send_ex per level): pick a depth it survives.
+    differential(STACK_PROGRAM, (64, 100, "gen"))

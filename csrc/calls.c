@@ -14,6 +14,7 @@
 #include "internal/pycore_object.h"
 #include "internal/pycore_pystate.h"
 #include "internal/pycore_ceval.h"
+#include "opcode.h"
 
 #include <string.h>
 
@@ -152,11 +153,32 @@ void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject
  * faster than vectorcall and keeps the recursion depth a program observes the same as in the
  * (warmed-up) interpreter. Returns 1 with *res set when it handled the call. */
 static int call_builtin(PyThreadState *tstate, PyObject *callable, PyObject *const *args,
-                        Py_ssize_t nargs, PyObject *kwnames, PyObject **res)
+                        Py_ssize_t nargs, PyObject *kwnames, int site, PyObject **res)
 {
     PyObject *self;
     PyCFunction cfunc;
     int flags;
+    struct callable_cache *cache = &tstate->interp->callable_cache;
+    /* The specialisations that call without counting a recursion level although the
+     * vectorcall they replace counts one: PRECALL_NO_KW_LEN, PRECALL_NO_KW_LIST_APPEND (only
+     * `lst.append(x)` as a statement) and PRECALL_NO_KW_STR_1 (`str(x)`: str has no
+     * vectorcall, so the generic call goes through tp_call, which counts). */
+    if (kwnames == NULL) {
+        if (callable == cache->len && nargs == 1) {
+            Py_ssize_t n = PyObject_Length(args[0]);
+            *res = n < 0 ? NULL : PyLong_FromSsize_t(n);
+            return 1;
+        }
+        if (callable == cache->list_append && (site & CPJIT_CALL_APPEND_SHAPE) && nargs == 2
+            && PyList_Check(args[0])) {
+            *res = PyList_Append(args[0], args[1]) < 0 ? NULL : Py_NewRef(Py_None);
+            return 1;
+        }
+        if (callable == (PyObject *)&PyUnicode_Type && (site & CPJIT_CALL_ONE_ARG) && nargs == 1) {
+            *res = PyObject_Str(args[0]);
+            return 1;
+        }
+    }
     if (Py_TYPE(callable) == &PyCFunction_Type) {
         flags = PyCFunction_GET_FLAGS(callable);
         cfunc = PyCFunction_GET_FUNCTION(callable);
@@ -216,11 +238,12 @@ static int call_builtin(PyThreadState *tstate, PyObject *callable, PyObject *con
 }
 
 PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const *args,
-                     Py_ssize_t nargs, PyObject *kwnames, int warm)
+                     Py_ssize_t nargs, PyObject *kwnames, int site)
 {
     PyObject *res;
     if (Py_TYPE(callable) != &PyFunction_Type) {
-        if (warm && !tstate->cframe->use_tracing && call_builtin(tstate, callable, args, nargs, kwnames, &res)) {
+        if ((site & CPJIT_CALL_WARM) && !tstate->cframe->use_tracing
+            && call_builtin(tstate, callable, args, nargs, kwnames, site, &res)) {
             /* As vectorcall does: a C function returning NULL without an exception (or a
              * result with one set) becomes SystemError. */
             return _Py_CheckFunctionResult(tstate, callable, res, NULL);
@@ -286,7 +309,14 @@ PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
     if (PyFunction_Check(function)) {
         frame->prev_instr = done;
     }
-    PyObject *res = cpjit_call(tstate, function, args, positional, kwnames, warm);
+    int site = warm ? CPJIT_CALL_WARM : 0;
+    if (oparg == 1 && !is_meth) {
+        site |= CPJIT_CALL_ONE_ARG;
+    }
+    else if (oparg == 1 && _Py_OPCODE(done[1]) == POP_TOP) {
+        site |= CPJIT_CALL_APPEND_SHAPE;
+    }
+    PyObject *res = cpjit_call(tstate, function, args, positional, kwnames, site);
     frame->prev_instr = at_call;
     Py_DECREF(function);
     for (int i = 0; i < total_args; i++) {

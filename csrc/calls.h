@@ -5,12 +5,20 @@
 #include "cpjit_rt.h"
 #include "internal/pycore_interp.h"
 
+/* What cpjit_call knows about the call site, to call built-ins as the interpreter's specialised
+ * instruction for that site would (counting recursion levels as it does). */
+enum {
+    CPJIT_CALL_WARM = 1,         /* the interpreter would have specialised the site by now */
+    CPJIT_CALL_ONE_ARG = 2,      /* `f(x)`: oparg 1, not a method call */
+    CPJIT_CALL_APPEND_SHAPE = 4, /* `o.m(x)` as a statement: method call, oparg 1, POP_TOP next */
+};
+
 /* CALL's core: call `callable` with `nargs` positional arguments at `args` (+ keyword names),
  * borrowing everything. A Python function whose code is compiled and whose arguments match its
  * parameters exactly is entered natively on a frame pushed here (no _PyEval_Vector, no frame-eval
- * hook); anything else goes through PyObject_Vectorcall. */
+ * hook); anything else goes through PyObject_Vectorcall. `site`: CPJIT_CALL_* flags. */
 PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const *args,
-                     Py_ssize_t nargs, PyObject *kwnames, int warm);
+                     Py_ssize_t nargs, PyObject *kwnames, int site);
 
 /* CALL's general case: the oparg + 2 value-stack slots below `stack_pointer` hold
  * [NULL or method, callable or self, args...] (owned); unpack a bound method, call (directly for
@@ -23,8 +31,9 @@ PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
 
 /* The frame-eval function (runtime.c). */
 PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);
-/* Whether the thread's C stack is nearly exhausted (runtime.c; cheap below 500 Python frames). */
-int cpjit_rt_c_stack_low(void);
+/* Whether the thread's C stack is too low for another native frame (runtime.c): below that,
+ * calls go the generic way and the hook runs the frame in the interpreter, unhooked. */
+int cpjit_rt_c_stack_low(PyThreadState *tstate);
 
 /* The state of `code` when native code may call it directly right now, else NULL (make a
  * generic call). Direct calls need: cpjit's evaluator to be the current one (a profiler or
@@ -40,7 +49,7 @@ cpjit_direct_callee(PyThreadState *tstate, PyCodeObject *code)
         return NULL;
     }
     CpjitCodeState *st = cpjit_state_fast(code);
-    if (st == NULL || st->state != CPJIT_COMPILED || cpjit_rt_c_stack_low()) {
+    if (st == NULL || st->state != CPJIT_COMPILED || cpjit_rt_c_stack_low(tstate)) {
         return NULL;
     }
     return st;

@@ -287,9 +287,9 @@ static inline __attribute__((always_inline)) int c_stack_low(PyThreadState *tsta
     return sp < (hard ? r->hard : r->soft);
 }
 
-int cpjit_rt_c_stack_low(void)
+int cpjit_rt_c_stack_low(PyThreadState *tstate)
 {
-    return c_stack_low(_PyThreadState_GET(), 0);
+    return c_stack_low(tstate, 0);
 }
 
 /* What _PyEval_EvalFrameDefault does on entry: link the frame as the thread's current one and
@@ -385,7 +385,7 @@ static PyObject *run_unhooked(PyThreadState *tstate, _PyInterpreterFrame *frame,
 
 PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
 {
-    if (cpjit_rt_c_stack_low()
+    if (cpjit_rt_c_stack_low(tstate)
         && (previous_eval == NULL || previous_eval == _PyEval_EvalFrameDefault)) {
         return run_unhooked(tstate, frame, throwflag);
     }

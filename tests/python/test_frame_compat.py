@@ -124,3 +124,103 @@ def test_deep_recursion_in_the_main_thread_without_a_stack_limit():
 def test_c_recursion_through_generators_on_a_small_stack():
     # Plain CPython recurses in C here too (one gen_send_ex per level): pick a depth it survives.
     differential(STACK_PROGRAM, (64, 100, "gen"))
+
+
+# ---- the recursion budget is counted as the interpreter counts it (issue 7 item 11) ----
+
+RECURSION_PROGRAM = """
+limit = int(sys.argv[1])
+sys.setrecursionlimit(limit)
+log = []
+def plain_rec(n):
+    try:
+        return plain_rec(n + 1)
+    except RecursionError:
+        return n
+def append_rec(n):
+    try:
+        append_rec(n + 1)
+    except RecursionError:
+        log.append(n)
+def append_value_rec(n):
+    try:
+        append_value_rec(n + 1)
+    except RecursionError:
+        x = log.append(n)
+def len_rec(n):
+    try:
+        return len_rec(n + 1)
+    except RecursionError:
+        return len(log) + n
+def str_rec(n):
+    try:
+        return str_rec(n + 1)
+    except RecursionError:
+        return str(n)
+class S:
+    def __str__(self):
+        return str(S())
+class L:
+    def __len__(self):
+        return len(L())
+class K:
+    def m(self, n):
+        try:
+            return self.m(n + 1)
+        except RecursionError:
+            return n
+class I:
+    def __init__(self, n):
+        log.append(n)
+        I(n + 1)
+def gen(n):
+    try:
+        yield from gen(n + 1)
+    except RecursionError:
+        yield n
+def helper(f):
+    return f()
+def abs_rec(n):
+    try:
+        return abs_rec(n + 1)
+    except RecursionError:
+        return abs(n)
+def upper_rec(n):
+    try:
+        return upper_rec(n + 1)
+    except RecursionError:
+        return "x".upper() + str(n)
+def catch(f, *args):
+    try:
+        return f(*args)
+    except RecursionError:
+        return "RecursionError", len(log), log[-1] if log else None
+shapes = [
+    ("direct", lambda: plain_rec(0)),
+    ("helper", lambda: helper(lambda: plain_rec(0))),
+    ("append", lambda: (append_rec(0), log[-1])),
+    ("append_value", lambda: (append_value_rec(0), log[-1])),
+    ("len", lambda: len_rec(0)),
+    ("str", lambda: str_rec(0)),
+    ("str_dunder", lambda: catch(str, S())),
+    ("len_dunder", lambda: catch(len, L())),
+    ("method", lambda: K().m(0)),
+    ("init", lambda: catch(I, 0)),
+    ("gen", lambda: next(gen(0))),
+    ("abs", lambda: abs_rec(0)),
+    ("upper", lambda: upper_rec(0)),
+    ("sorted", lambda: sorted([2, 1], key=lambda x: plain_rec(0) - x)),
+]
+def main():
+    for name, shape in shapes:
+        for _ in range(3):      # cold, then warm (quickened) code
+            log.clear()
+            print(name, shape())
+main()
+"""
+
+
+@pytest.mark.parametrize("threshold", [0, 2])
+@pytest.mark.parametrize("limit", [1000, 300, 2500])
+def test_recursion_budget_matches_the_interpreter(limit, threshold):
+    differential(RECURSION_PROGRAM, (limit,), threshold=threshold)

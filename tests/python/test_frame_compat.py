@@ -224,3 +224,64 @@ main()
 @pytest.mark.parametrize("limit", [1000, 300, 2500])
 def test_recursion_budget_matches_the_interpreter(limit, threshold):
     differential(RECURSION_PROGRAM, (limit,), threshold=threshold)
+
+
+# ---- a returning call releases its arguments as the interpreter's inlined call does (item 10) ----
+
+FINALIZER_PROGRAM = """
+import gc, weakref
+class C0:
+    def __init__(self, n): self.n = n
+    def __del__(self): print("del C0", self.n)
+class C1:
+    def __init__(self, n): self.n = n
+    def __del__(self): print("del C1", self.n)
+    def m(self, k):
+        c = C0(k)
+        return k
+    def kw(self, k, *, j=0):
+        c = C0(k)
+        return k
+    def boom(self, k):
+        c = C0(k)
+        raise ValueError(k)
+def f(a, b=None):
+    c = C0(2)
+    return 1
+def g(a, b):
+    yield C0(a.n)
+def notify(n):
+    return lambda ref: print("weakref", n)
+def main():
+    for i in range(3):
+        print(C1(1).m(0))                  # method, exact arguments
+        print(C1(3).kw(0, j=1))            # keyword-only argument
+        print(C1(3).kw(0))                 # keyword-only default
+        print(f(C1(4)))                    # positional default
+        print(f(b=C1(5), a=C1(6)))         # keywords, bound in parameter order
+        print(C1(7).m(k=0))                # method called with a keyword
+        bound = C1(8).m
+        print(bound(0))                    # bound method object
+        try:
+            C1(9).boom(1)
+        except ValueError as e:
+            print("caught", e)
+        try:
+            f(C1(10), 11, 12)              # too many arguments: TypeError
+        except TypeError as e:
+            print("TypeError")
+        for x in g(C1(13), C1(14)):        # generator function
+            print("got", x.n)
+            del x
+        o = C1(15)
+        r = weakref.ref(o, notify(15))
+        print(f(o, C1(16)))
+        del o
+        print("--", i)
+main()
+"""
+
+
+@pytest.mark.parametrize("threshold", [0])
+def test_finalizers_run_in_the_interpreters_order(threshold):
+    differential(FINALIZER_PROGRAM, threshold=threshold)

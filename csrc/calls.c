@@ -321,6 +321,56 @@ PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObjec
     return res;
 }
 
+/* Whether the warm interpreter calls `callable` from a specialised PRECALL instruction (so with
+ * prev_instr, f_lasti, at the PRECALL), as _Py_Specialize_Precall decides for these arguments. */
+static int called_from_precall(PyObject *callable, PyObject *const *args, int total_args,
+                               PyObject *kwnames, int oparg)
+{
+    if (Py_TYPE(callable) == &PyCFunction_Type) {
+        switch (PyCFunction_GET_FLAGS(callable) & (METH_VARARGS | METH_FASTCALL | METH_NOARGS
+                                                   | METH_O | METH_KEYWORDS | METH_METHOD)) {
+        case METH_O:
+            return kwnames == NULL && total_args == 1;
+        case METH_FASTCALL:
+            return kwnames == NULL;
+        case METH_FASTCALL | METH_KEYWORDS:
+            return 1;
+        default:
+            return 0;
+        }
+    }
+    if (Py_TYPE(callable) == &PyMethodDescr_Type) {
+        PyMethodDescrObject *descr = (PyMethodDescrObject *)callable;
+        if (kwnames != NULL || total_args < 1 || !Py_IS_TYPE(args[0], descr->d_common.d_type)) {
+            return 0;
+        }
+        switch (descr->d_method->ml_flags & (METH_VARARGS | METH_FASTCALL | METH_NOARGS | METH_O
+                                             | METH_KEYWORDS | METH_METHOD)) {
+        case METH_NOARGS:
+            return total_args == 1;
+        case METH_O:
+            return total_args == 2;
+        case METH_FASTCALL:
+        case METH_FASTCALL | METH_KEYWORDS:
+            return 1;
+        default:
+            return 0;
+        }
+    }
+    if (PyType_Check(callable)) {
+        PyTypeObject *tp = (PyTypeObject *)callable;
+        if (tp->tp_new == PyBaseObject_Type.tp_new || !(tp->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)) {
+            return 0;
+        }
+        if (total_args == 1 && kwnames == NULL && oparg == 1
+            && (tp == &PyUnicode_Type || tp == &PyType_Type || tp == &PyTuple_Type)) {
+            return 1;
+        }
+        return tp->tp_vectorcall != NULL;
+    }
+    return 0;
+}
+
 PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
                              PyObject **stack_pointer, int oparg, PyObject *kwnames,
                              _Py_CODEUNIT *done, int warm)
@@ -345,7 +395,10 @@ PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
          * while the callee runs, and the callee's frame takes over the arguments. */
         frame->prev_instr = done;
         res = cpjit_call_function(tstate, function, args, positional, kwnames);
-        frame->prev_instr = at_call;
+        if (res != NULL) {
+            frame->prev_instr = at_call;
+        }
+        /* else the exception comes from the inlined call: the traceback entry is at `done` */
         return res;
     }
     int site = warm ? CPJIT_CALL_WARM : 0;
@@ -355,7 +408,18 @@ PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
     else if (oparg == 1 && _Py_OPCODE(done[1]) == POP_TOP) {
         site |= CPJIT_CALL_APPEND_SHAPE;
     }
+    _Py_CODEUNIT *precall = NULL;
+    if (warm && !tstate->cframe->use_tracing
+        && called_from_precall(function, args, total_args, kwnames, oparg)) {
+        /* PRECALL, its cache entry, the CALL's EXTENDED_ARG prefixes, the CALL. */
+        precall = done - INLINE_CACHE_ENTRIES_CALL - 1 - INLINE_CACHE_ENTRIES_PRECALL
+                  - (oparg > 0xff) - (oparg > 0xffff) - (oparg > 0xffffff);
+        frame->prev_instr = precall;
+    }
     res = cpjit_call(tstate, function, args, positional, kwnames, site);
+    if (precall != NULL && res != NULL) {
+        frame->prev_instr = at_call;
+    }
     Py_DECREF(function);
     for (int i = 0; i < total_args; i++) {
         Py_DECREF(args[i]);

@@ -30,7 +30,8 @@ PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObjec
 /* CALL's general case: the oparg + 2 value-stack slots below `stack_pointer` hold
  * [NULL or method, callable or self, args...] (owned); unpack a bound method, call (directly for
  * compiled Python functions, see cpjit_call), release every slot, return the result or NULL.
- * `done` is the prev_instr the interpreter leaves while a Python callee runs; `warm` says whether
+ * `done` is the prev_instr the interpreter leaves while a Python callee runs (and, when the
+ * callee raised, where it leaves it: the traceback entry points there); `warm` says whether
  * the interpreter would have specialised this call site by now (see WARMUP in stencil.h). */
 PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
                              PyObject **stack_pointer, int oparg, PyObject *kwnames,

@@ -9,6 +9,8 @@
 #define _GNU_SOURCE 1
 #include "cpjit_rt.h"
 #include "exc.h"
+#include "callsite.h"
+#include "opcode.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -46,6 +48,7 @@ static void free_state(void *ptr)
     if (st->native != NULL) {
         cpjit_rust_release(st->native);
     }
+    cpjit_call_sites_free(st->call_sites);
     PyMem_RawFree(st);
 }
 
@@ -383,7 +386,7 @@ static PyObject *run_unhooked(PyThreadState *tstate, _PyInterpreterFrame *frame,
     return res;
 }
 
-PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
+static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
 {
     if (cpjit_rt_c_stack_low(tstate)
         && (previous_eval == NULL || previous_eval == _PyEval_EvalFrameDefault)) {
@@ -426,6 +429,111 @@ PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, in
         return interpret(tstate, frame, throwflag, CPJIT_R_NO_ENTRY);
     }
     return run_native(tstate, frame, st->base + st->entries[unit]);
+}
+
+/* Whether the new frame (as _PyEval_Vector bound it) holds a reference to `arg`: in a parameter,
+ * in the *args tuple or among the **kwargs values. */
+static int callee_holds(_PyInterpreterFrame *frame, PyObject *arg)
+{
+    PyCodeObject *code = frame->f_code;
+    int n = code->co_argcount + code->co_kwonlyargcount;
+    for (int i = 0; i < n; i++) {
+        if (frame->localsplus[i] == arg) {
+            return 1;
+        }
+    }
+    if (code->co_flags & CO_VARARGS) {
+        PyObject *t = frame->localsplus[n++];
+        if (t != NULL && PyTuple_CheckExact(t)) {
+            for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(t); i++) {
+                if (PyTuple_GET_ITEM(t, i) == arg) {
+                    return 1;
+                }
+            }
+        }
+    }
+    if (code->co_flags & CO_VARKEYWORDS) {
+        PyObject *d = frame->localsplus[n];
+        Py_ssize_t pos = 0;
+        PyObject *key, *value;
+        while (d != NULL && PyDict_CheckExact(d) && PyDict_Next(d, &pos, &key, &value)) {
+            if (value == arg) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* A new frame called from an interpreter-run frame's CALL whose callable is exactly the new
+ * frame's function: without a hook the interpreter would have inlined that call. It would then
+ * have advanced the caller's prev_instr to the CALL's last cache entry (f_lasti while the callee
+ * runs, and where an exception from it is seen to come from) and moved the arguments into the
+ * callee's frame (the caller's stack no longer holds them, so they go with the callee's locals,
+ * in their order). Under the hook the interpreter
+ * calls through _PyEval_Vector instead, which gave the callee references of its own. Make the
+ * caller look as plain CPython's would: prev_instr at the last cache entry until the callee
+ * returns normally, and the caller's argument slots holding None (released by the interpreter after the
+ * call as it releases arguments), leaving the callee the only references. Returns the caller (to
+ * restore its prev_instr to *at_call afterwards) or NULL when nothing was changed. */
+static _PyInterpreterFrame *as_inlined_call(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                            _Py_CODEUNIT **at_call)
+{
+    _PyInterpreterFrame *caller = tstate->cframe->current_frame;
+    PyCodeObject *callee_code = frame->f_code;
+    if (caller == NULL || frame->prev_instr != _PyCode_CODE(callee_code) - 1
+        || _PyFrame_IsIncomplete(caller)) {
+        return NULL;
+    }
+    _Py_CODEUNIT *instr = caller->prev_instr;
+    int op = _Py_OPCODE(*instr);
+    if (op != CALL && op != CALL_ADAPTIVE && op != CALL_PY_EXACT_ARGS
+        && op != CALL_PY_WITH_DEFAULTS) {
+        return NULL;
+    }
+    PyCodeObject *code = caller->f_code;
+    CpjitCodeState *st = cpjit_rt_state_for(code, 1);
+    int oparg, depth;
+    if (st == NULL || !cpjit_call_site(code, st, instr, &oparg, &depth) || depth < oparg + 2) {
+        return NULL;
+    }
+    PyObject **stack = caller->localsplus + code->co_nlocalsplus;
+    int is_meth = stack[depth - oparg - 2] != NULL;
+    int total = oparg + is_meth;
+    if (stack[depth - total - 1] != (PyObject *)frame->f_func) {
+        return NULL;
+    }
+    for (int i = depth - total; i < depth; i++) {
+        if (!callee_holds(frame, stack[i])) {
+            goto prev_instr_only; /* not the call _PyEval_Vector bound: leave the slots */
+        }
+    }
+    for (int i = depth - total; i < depth; i++) {
+        PyObject *arg = stack[i];
+        stack[i] = Py_NewRef(Py_None);
+        Py_DECREF(arg); /* the callee's frame holds a reference of its own */
+    }
+prev_instr_only:
+    *at_call = instr;
+    caller->prev_instr = instr + INLINE_CACHE_ENTRIES_CALL;
+    return caller;
+}
+
+PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
+{
+    _Py_CODEUNIT *at_call;
+    _PyInterpreterFrame *caller = throwflag ? NULL : as_inlined_call(tstate, frame, &at_call);
+    if (caller == NULL) {
+        return eval_frame(tstate, frame, throwflag);
+    }
+    PyObject *res = eval_frame(tstate, frame, throwflag);
+    if (res != NULL) {
+        caller->prev_instr = at_call;
+    }
+    /* On an exception the interpreter's inlined call leaves prev_instr at the last cache entry:
+     * the caller's traceback entry (tb_lasti) and a handler's lasti say so. The interpreter
+     * looks the handler up from its own instruction pointer, in the same range. */
+    return res;
 }
 
 int cpjit_rt_install(void)

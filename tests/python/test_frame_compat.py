@@ -282,6 +282,51 @@ main()
 """
 
 
-@pytest.mark.parametrize("threshold", [0])
+@pytest.mark.parametrize("threshold", [0, 1, 3])
 def test_finalizers_run_in_the_interpreters_order(threshold):
     differential(FINALIZER_PROGRAM, threshold=threshold)
+
+
+# ---- f_lasti of a caller while a Python callee runs, and of its traceback entry (item 9) ----
+
+LASTI_PROGRAM = """
+def _lasti():
+    return sys._getframe(1).f_lasti
+def _lasti2():
+    return sys._getframe(2).f_lasti
+def f3():
+    log = []
+    log.append(_lasti())
+    return (log,)
+def kw(a=1, *args, **kws):
+    return sys._getframe(1).f_lasti
+def f4():
+    return kw(a=2), kw(), kw(1, 2, x=3), _lasti(), [_lasti() for _ in range(2)]
+class C:
+    def m(self):
+        return sys._getframe(1).f_lasti
+def f5():
+    c = C()
+    return c.m(), C.m(c), (lambda: _lasti2())()
+def boom():
+    raise ValueError
+def f6():
+    try:
+        boom()
+    except ValueError as e:
+        tb = e.__traceback__
+        return tb.tb_lasti, tb.tb_lineno
+def gen():
+    yield sys._getframe(1).f_lasti
+def f7():
+    return next(gen()), [x for x in gen()]
+def main():
+    for i in range(12):     # cold, quickening and warm calls
+        print(i, f3(), f4(), f5(), f6(), f7())
+main()
+"""
+
+
+@pytest.mark.parametrize("threshold", [0, 1, 3])
+def test_f_lasti_of_callers_matches_plain_cpython(threshold):
+    differential(LASTI_PROGRAM, threshold=threshold)

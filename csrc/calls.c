@@ -14,6 +14,7 @@
 #include "internal/pycore_object.h"
 #include "internal/pycore_pystate.h"
 #include "internal/pycore_ceval.h"
+#include "opcode.h"
 
 #include <string.h>
 
@@ -72,16 +73,19 @@ static void clear_frame(PyThreadState *tstate, _PyInterpreterFrame *frame)
 #define MAX_DIRECT_PARAMS 64
 
 /* Bind the call's arguments to `code`'s parameters the way initialize_locals() would, into
- * `slots` (borrowed references), for the cases that cannot fail: no varargs or varkeywords parameters,
- * keywords naming positional-or-keyword or keyword-only parameters exactly once (by identity:
- * names in code objects and KW_NAMES are interned), and every missing parameter having a
- * default. Returns 0 when it bound everything, -1 when the generic path must handle the call
- * (including every case that raises). */
+ * `slots` (borrowed references; bit i of *defaults says slot i holds a default, not an argument),
+ * for the cases that cannot fail: no varargs or varkeywords parameters, keywords naming
+ * positional-or-keyword or keyword-only parameters exactly once (by identity: names in code
+ * objects and KW_NAMES are interned), and every missing parameter having a default. Returns 0
+ * when it bound everything, -1 when the generic path must handle the call (including every case
+ * that raises). */
 static int bind_arguments(PyFunctionObject *func, PyCodeObject *code, PyObject *const *args,
-                          Py_ssize_t npos, PyObject *kwnames, PyObject **slots)
+                          Py_ssize_t npos, PyObject *kwnames, PyObject **slots,
+                          uint64_t *defaults)
 {
     int argcount = code->co_argcount;
     int total = argcount + code->co_kwonlyargcount;
+    *defaults = 0;
     if (npos > argcount || total > MAX_DIRECT_PARAMS) {
         return -1;
     }
@@ -107,15 +111,16 @@ static int bind_arguments(PyFunctionObject *func, PyCodeObject *code, PyObject *
         }
     }
     if (npos < argcount) {
-        PyObject *defaults = func->func_defaults;
-        Py_ssize_t ndefs = defaults ? PyTuple_GET_SIZE(defaults) : 0;
+        PyObject *defs = func->func_defaults;
+        Py_ssize_t ndefs = defs ? PyTuple_GET_SIZE(defs) : 0;
         int first_default = argcount - (int)ndefs;
         for (int i = (int)npos; i < argcount; i++) {
             if (slots[i] == NULL) {
                 if (i < first_default) {
                     return -1;
                 }
-                slots[i] = PyTuple_GET_ITEM(defaults, i - first_default);
+                slots[i] = PyTuple_GET_ITEM(defs, i - first_default);
+                *defaults |= (uint64_t)1 << i;
             }
         }
     }
@@ -133,9 +138,50 @@ static int bind_arguments(PyFunctionObject *func, PyCodeObject *code, PyObject *
                 return -1;
             }
             slots[i] = def;
+            *defaults |= (uint64_t)1 << i;
         }
     }
     return 0;
+}
+
+/* What the interpreter's inlined CALL does before it runs the callee: push a frame for `func`
+ * on the thread's data stack and move the arguments into it. On success the frame owns the
+ * references to `func` and to every argument (the caller's slots no longer do), defaults are
+ * new references, and `*base` is where the frame starts (for cpjit_pop_frame). Returns NULL,
+ * changing nothing, when the call cannot be bound here (see bind_arguments) or the data stack's
+ * current chunk has no room: the caller then makes a generic call. */
+static _PyInterpreterFrame *push_frame_moving_args(PyThreadState *tstate, PyFunctionObject *func,
+                                                   PyObject *const *args, Py_ssize_t npos,
+                                                   PyObject *kwnames, PyObject ***base)
+{
+    PyCodeObject *code = (PyCodeObject *)func->func_code;
+    if (code->co_flags & (CO_VARARGS | CO_VARKEYWORDS)) {
+        return NULL;
+    }
+    PyObject **top;
+    _PyInterpreterFrame *frame = cpjit_frame_room(tstate, code, &top);
+    if (frame == NULL) {
+        return NULL;
+    }
+    uint64_t defaults;
+    if (bind_arguments(func, code, args, npos, kwnames, frame->localsplus, &defaults) < 0) {
+        return NULL;
+    }
+    int total = code->co_argcount + code->co_kwonlyargcount;
+    *base = tstate->datastack_top;
+    tstate->datastack_top = top;
+    for (int i = 0; i < total; i++) {
+        if (defaults & ((uint64_t)1 << i)) {
+            Py_INCREF(frame->localsplus[i]);
+        }
+    }
+    /* As _PyFunction_Vectorcall: code that is not CO_OPTIMIZED gets the globals as locals. */
+    PyObject *locals = (code->co_flags & CO_OPTIMIZED) ? NULL : func->func_globals;
+    _PyFrame_InitializeSpecials(frame, func, locals, code->co_nlocalsplus);
+    for (int i = total; i < code->co_nlocalsplus; i++) {
+        frame->localsplus[i] = NULL;
+    }
+    return frame;
 }
 
 void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **base)
@@ -152,11 +198,32 @@ void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject
  * faster than vectorcall and keeps the recursion depth a program observes the same as in the
  * (warmed-up) interpreter. Returns 1 with *res set when it handled the call. */
 static int call_builtin(PyThreadState *tstate, PyObject *callable, PyObject *const *args,
-                        Py_ssize_t nargs, PyObject *kwnames, PyObject **res)
+                        Py_ssize_t nargs, PyObject *kwnames, int site, PyObject **res)
 {
     PyObject *self;
     PyCFunction cfunc;
     int flags;
+    struct callable_cache *cache = &tstate->interp->callable_cache;
+    /* The specialisations that call without counting a recursion level although the
+     * vectorcall they replace counts one: PRECALL_NO_KW_LEN, PRECALL_NO_KW_LIST_APPEND (only
+     * `lst.append(x)` as a statement) and PRECALL_NO_KW_STR_1 (`str(x)`: str has no
+     * vectorcall, so the generic call goes through tp_call, which counts). */
+    if (kwnames == NULL) {
+        if (callable == cache->len && nargs == 1) {
+            Py_ssize_t n = PyObject_Length(args[0]);
+            *res = n < 0 ? NULL : PyLong_FromSsize_t(n);
+            return 1;
+        }
+        if (callable == cache->list_append && (site & CPJIT_CALL_APPEND_SHAPE) && nargs == 2
+            && PyList_Check(args[0])) {
+            *res = PyList_Append(args[0], args[1]) < 0 ? NULL : Py_NewRef(Py_None);
+            return 1;
+        }
+        if (callable == (PyObject *)&PyUnicode_Type && (site & CPJIT_CALL_ONE_ARG) && nargs == 1) {
+            *res = PyObject_Str(args[0]);
+            return 1;
+        }
+    }
     if (Py_TYPE(callable) == &PyCFunction_Type) {
         flags = PyCFunction_GET_FLAGS(callable);
         cfunc = PyCFunction_GET_FUNCTION(callable);
@@ -216,51 +283,92 @@ static int call_builtin(PyThreadState *tstate, PyObject *callable, PyObject *con
 }
 
 PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const *args,
-                     Py_ssize_t nargs, PyObject *kwnames, int warm)
+                     Py_ssize_t nargs, PyObject *kwnames, int site)
 {
     PyObject *res;
-    if (Py_TYPE(callable) != &PyFunction_Type) {
-        if (warm && !tstate->cframe->use_tracing && call_builtin(tstate, callable, args, nargs, kwnames, &res)) {
-            /* As vectorcall does: a C function returning NULL without an exception (or a
-             * result with one set) becomes SystemError. */
-            return _Py_CheckFunctionResult(tstate, callable, res, NULL);
-        }
-        goto generic;
+    if ((site & CPJIT_CALL_WARM) && !tstate->cframe->use_tracing
+        && call_builtin(tstate, callable, args, nargs, kwnames, site, &res)) {
+        /* As vectorcall does: a C function returning NULL without an exception (or a result
+         * with one set) becomes SystemError. */
+        return _Py_CheckFunctionResult(tstate, callable, res, NULL);
     }
-    PyFunctionObject *func = (PyFunctionObject *)callable;
-    PyCodeObject *code = (PyCodeObject *)func->func_code;
-    CpjitCodeState *st = cpjit_direct_callee(tstate, code);
-    PyObject **top;
-    _PyInterpreterFrame *frame = st != NULL ? cpjit_frame_room(tstate, code, &top) : NULL;
+    return PyObject_Vectorcall(callable, args, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
+}
+
+PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args,
+                              Py_ssize_t npos, PyObject *kwnames)
+{
+    PyFunctionObject *func = (PyFunctionObject *)function;
+    PyObject **base;
+    _PyInterpreterFrame *frame = push_frame_moving_args(tstate, func, args, npos, kwnames, &base);
     if (frame == NULL) {
-        goto generic; /* the hook counts, compiles and handles the limits */
-    }
-    int total = code->co_argcount + code->co_kwonlyargcount;
-    /* Bind into the (not yet pushed) frame's slots: borrowed first, owned once it is certain. */
-    if (kwnames == NULL && nargs == code->co_argcount && code->co_kwonlyargcount == 0) {
-        for (int i = 0; i < total; i++) {
-            frame->localsplus[i] = args[i];
+        PyObject *res = PyObject_Vectorcall(function, args, npos | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                            kwnames);
+        Py_DECREF(function);
+        Py_ssize_t total = npos + (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
+        for (Py_ssize_t i = 0; i < total; i++) {
+            Py_DECREF(args[i]);
         }
+        return res;
     }
-    else if (bind_arguments(func, code, args, nargs, kwnames, frame->localsplus) < 0) {
-        goto generic;
-    }
-    PyObject **base = tstate->datastack_top;
-    tstate->datastack_top = top;
-    for (int i = 0; i < total; i++) {
-        Py_INCREF(frame->localsplus[i]);
-    }
-    Py_INCREF(func);
-    _PyFrame_InitializeSpecials(frame, func, NULL, code->co_nlocalsplus);
-    for (int i = total; i < code->co_nlocalsplus; i++) {
-        frame->localsplus[i] = NULL;
-    }
-    res = cpjit_rt_run_new_frame(tstate, frame, st);
+    /* Compiled and nothing in the way: natively, as the CALL stencil does. Otherwise through
+     * the frame evaluator, as _PyEval_Vector would (the hook counts calls, compiles, or hands the
+     * frame to the interpreter; another evaluator installed over cpjit sees the call). */
+    CpjitCodeState *st = cpjit_direct_callee(tstate, (PyCodeObject *)func->func_code);
+    PyObject *res = st != NULL ? cpjit_rt_run_new_frame(tstate, frame, st)
+                               : _PyEval_EvalFrame(tstate, frame, 0);
     cpjit_pop_frame(tstate, frame, base);
     return res;
+}
 
-generic:
-    return PyObject_Vectorcall(callable, args, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
+/* Whether the warm interpreter calls `callable` from a specialised PRECALL instruction (so with
+ * prev_instr, f_lasti, at the PRECALL), as _Py_Specialize_Precall decides for these arguments. */
+static int called_from_precall(PyObject *callable, PyObject *const *args, int total_args,
+                               PyObject *kwnames, int oparg)
+{
+    if (Py_TYPE(callable) == &PyCFunction_Type) {
+        switch (PyCFunction_GET_FLAGS(callable) & (METH_VARARGS | METH_FASTCALL | METH_NOARGS
+                                                   | METH_O | METH_KEYWORDS | METH_METHOD)) {
+        case METH_O:
+            return kwnames == NULL && total_args == 1;
+        case METH_FASTCALL:
+            return kwnames == NULL;
+        case METH_FASTCALL | METH_KEYWORDS:
+            return 1;
+        default:
+            return 0;
+        }
+    }
+    if (Py_TYPE(callable) == &PyMethodDescr_Type) {
+        PyMethodDescrObject *descr = (PyMethodDescrObject *)callable;
+        if (kwnames != NULL || total_args < 1 || !Py_IS_TYPE(args[0], descr->d_common.d_type)) {
+            return 0;
+        }
+        switch (descr->d_method->ml_flags & (METH_VARARGS | METH_FASTCALL | METH_NOARGS | METH_O
+                                             | METH_KEYWORDS | METH_METHOD)) {
+        case METH_NOARGS:
+            return total_args == 1;
+        case METH_O:
+            return total_args == 2;
+        case METH_FASTCALL:
+        case METH_FASTCALL | METH_KEYWORDS:
+            return 1;
+        default:
+            return 0;
+        }
+    }
+    if (PyType_Check(callable)) {
+        PyTypeObject *tp = (PyTypeObject *)callable;
+        if (tp->tp_new == PyBaseObject_Type.tp_new || !(tp->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)) {
+            return 0;
+        }
+        if (total_args == 1 && kwnames == NULL && oparg == 1
+            && (tp == &PyUnicode_Type || tp == &PyType_Type || tp == &PyTuple_Type)) {
+            return 1;
+        }
+        return tp->tp_vectorcall != NULL;
+    }
+    return 0;
 }
 
 PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
@@ -280,14 +388,38 @@ PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
     function = slots[1 - is_meth];
     PyObject **args = slots + 2 - is_meth;
     Py_ssize_t positional = total_args - (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
-    /* Where the interpreter leaves prev_instr: at the CALL for C callables, at its last cache
-     * entry for Python functions (which it inlines). f_lasti and tracebacks agree. */
     _Py_CODEUNIT *at_call = frame->prev_instr;
-    if (PyFunction_Check(function)) {
+    PyObject *res;
+    if (Py_TYPE(function) == &PyFunction_Type) {
+        /* The interpreter inlines this call: prev_instr (f_lasti) at the CALL's last cache entry
+         * while the callee runs, and the callee's frame takes over the arguments. */
         frame->prev_instr = done;
+        res = cpjit_call_function(tstate, function, args, positional, kwnames);
+        if (res != NULL) {
+            frame->prev_instr = at_call;
+        }
+        /* else the exception comes from the inlined call: the traceback entry is at `done` */
+        return res;
     }
-    PyObject *res = cpjit_call(tstate, function, args, positional, kwnames, warm);
-    frame->prev_instr = at_call;
+    int site = warm ? CPJIT_CALL_WARM : 0;
+    if (oparg == 1 && !is_meth) {
+        site |= CPJIT_CALL_ONE_ARG;
+    }
+    else if (oparg == 1 && _Py_OPCODE(done[1]) == POP_TOP) {
+        site |= CPJIT_CALL_APPEND_SHAPE;
+    }
+    _Py_CODEUNIT *precall = NULL;
+    if (warm && !tstate->cframe->use_tracing
+        && called_from_precall(function, args, total_args, kwnames, oparg)) {
+        /* PRECALL, its cache entry, the CALL's EXTENDED_ARG prefixes, the CALL. */
+        precall = done - INLINE_CACHE_ENTRIES_CALL - 1 - INLINE_CACHE_ENTRIES_PRECALL
+                  - (oparg > 0xff) - (oparg > 0xffff) - (oparg > 0xffffff);
+        frame->prev_instr = precall;
+    }
+    res = cpjit_call(tstate, function, args, positional, kwnames, site);
+    if (precall != NULL && res != NULL) {
+        frame->prev_instr = at_call;
+    }
     Py_DECREF(function);
     for (int i = 0; i < total_args; i++) {
         Py_DECREF(args[i]);

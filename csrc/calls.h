@@ -5,17 +5,33 @@
 #include "cpjit_rt.h"
 #include "internal/pycore_interp.h"
 
-/* CALL's core: call `callable` with `nargs` positional arguments at `args` (+ keyword names),
- * borrowing everything. A Python function whose code is compiled and whose arguments match its
- * parameters exactly is entered natively on a frame pushed here (no _PyEval_Vector, no frame-eval
- * hook); anything else goes through PyObject_Vectorcall. */
+/* What cpjit_call knows about the call site, to call built-ins as the interpreter's specialised
+ * instruction for that site would (counting recursion levels as it does). */
+enum {
+    CPJIT_CALL_WARM = 1,         /* the interpreter would have specialised the site by now */
+    CPJIT_CALL_ONE_ARG = 2,      /* `f(x)`: oparg 1, not a method call */
+    CPJIT_CALL_APPEND_SHAPE = 4, /* `o.m(x)` as a statement: method call, oparg 1, POP_TOP next */
+};
+
+/* Call a callable that is not a Python function with `nargs` positional arguments at `args`
+ * (+ keyword names), borrowing everything: warm built-ins the way the interpreter's specialised
+ * instructions call them, anything else through PyObject_Vectorcall. `site`: CPJIT_CALL_*. */
 PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const *args,
-                     Py_ssize_t nargs, PyObject *kwnames, int warm);
+                     Py_ssize_t nargs, PyObject *kwnames, int site);
+
+/* Call the Python function `function` as the interpreter's inlined CALL does, consuming the
+ * references to it and to every argument: when the arguments bind without error they move into
+ * the callee's frame (so they are released with its locals, in their order, when it returns, as
+ * in plain CPython), and the frame runs natively when compiled, else through the frame
+ * evaluator; any other case is a generic call followed by releasing the references. */
+PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args,
+                              Py_ssize_t npos, PyObject *kwnames);
 
 /* CALL's general case: the oparg + 2 value-stack slots below `stack_pointer` hold
  * [NULL or method, callable or self, args...] (owned); unpack a bound method, call (directly for
  * compiled Python functions, see cpjit_call), release every slot, return the result or NULL.
- * `done` is the prev_instr the interpreter leaves while a Python callee runs; `warm` says whether
+ * `done` is the prev_instr the interpreter leaves while a Python callee runs (and, when the
+ * callee raised, where it leaves it: the traceback entry points there); `warm` says whether
  * the interpreter would have specialised this call site by now (see WARMUP in stencil.h). */
 PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
                              PyObject **stack_pointer, int oparg, PyObject *kwnames,
@@ -23,24 +39,26 @@ PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
 
 /* The frame-eval function (runtime.c). */
 PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);
-/* Whether the thread's C stack is nearly exhausted (runtime.c; cheap below 500 Python frames). */
-int cpjit_rt_c_stack_low(void);
+/* Whether the thread's C stack is too low for another native frame (runtime.c): below that,
+ * calls go the generic way and the hook runs the frame in the interpreter, unhooked. */
+int cpjit_rt_c_stack_low(PyThreadState *tstate);
 
 /* The state of `code` when native code may call it directly right now, else NULL (make a
  * generic call). Direct calls need: cpjit's evaluator to be the current one (a profiler or
- * another PEP 523 hook installed over it must see every call), no tracing, compiled code, no
- * varargs or varkeywords parameters, and recursion depth and C stack to spare (at the limits the
+ * another PEP 523 hook installed over it must see every call), no tracing, compiled code, an
+ * optimised code object (its frame has no locals dict), no varargs or varkeywords parameters, and recursion depth and C stack to spare (at the limits the
  * generic path raises RecursionError, or runs the frame unhooked, as runtime.c decides). */
 static inline __attribute__((always_inline)) CpjitCodeState *
 cpjit_direct_callee(PyThreadState *tstate, PyCodeObject *code)
 {
-    if ((code->co_flags & (CO_VARARGS | CO_VARKEYWORDS)) || !cpjit_direct_extra_ok
+    if ((code->co_flags & (CO_VARARGS | CO_VARKEYWORDS)) || !(code->co_flags & CO_OPTIMIZED)
+        || !cpjit_direct_extra_ok
         || tstate->interp->eval_frame != cpjit_eval_frame || tstate->cframe->use_tracing
         || tstate->recursion_remaining <= 1) {
         return NULL;
     }
     CpjitCodeState *st = cpjit_state_fast(code);
-    if (st == NULL || st->state != CPJIT_COMPILED || cpjit_rt_c_stack_low()) {
+    if (st == NULL || st->state != CPJIT_COMPILED || cpjit_rt_c_stack_low(tstate)) {
         return NULL;
     }
     return st;

@@ -56,6 +56,7 @@ typedef struct {
                                   -QUICKENING_WARMUP_DELAY, +1 per RESUME and backward jump run
                                   natively; at 0 the interpreter would have quickened the code */
     void *native;              /* Rust-owned compiled code; NULL unless COMPILED */
+    void *call_sites;          /* C-owned (callsite.c): stack depth at each CALL, once needed */
 } CpjitCodeState;
 
 #define CPJIT_NO_ENTRY UINT32_MAX

@@ -9,8 +9,15 @@
 #define _GNU_SOURCE 1
 #include "cpjit_rt.h"
 #include "exc.h"
+#include "callsite.h"
+#include "opcode.h"
 
 #include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "internal/pycore_atomic.h"
 #include "internal/pycore_code.h"
@@ -41,6 +48,7 @@ static void free_state(void *ptr)
     if (st->native != NULL) {
         cpjit_rust_release(st->native);
     }
+    cpjit_call_sites_free(st->call_sites);
     PyMem_RawFree(st);
 }
 
@@ -139,54 +147,152 @@ void cpjit_rt_code_info(PyCodeObject *code, CpjitCodeInfo *out)
     out->flags = code->co_flags;
 }
 
-/* C stack guard. CPython 3.11 runs Python-to-Python calls without C recursion, but with a
- * PEP 523 hook installed every Python call is a C call, so a program that raises the recursion
- * limit far enough could run out of C stack where plain CPython would not. Native frames are
- * refused with RecursionError once less than CPJIT_STACK_MARGIN bytes of the thread's stack are
- * left: an exception instead of a crash. */
-#define CPJIT_STACK_MARGIN (256 * 1024)
-/* Python call depth below which the C stack is certainly sufficient (a native Python call uses
- * well under 1 KiB of C stack; threads get at least 1 MiB here). */
-#define CPJIT_STACK_CHECK_DEPTH 500
-static _Thread_local char *stack_floor; /* lowest usable address + margin; NULL: unknown yet */
-static _Thread_local int stack_floor_known;
+/* C stack guard. CPython 3.11 runs Python-to-Python calls without C recursion, but native code
+ * (and, with a PEP 523 hook installed, the interpreter too) calls each Python frame on the C
+ * stack. Before a new frame runs natively the stack pointer is compared with the thread's stack:
+ * below its soft floor, the hook and direct calls hand the frame to the interpreter with the hook
+ * taken out (run_unhooked), which runs the calls beneath without C recursion as plain CPython
+ * does; below the hard floor (only reachable when another evaluator was installed before cpjit,
+ * so the hook cannot be taken out) native entry raises RecursionError. The floors scale with the
+ * stack: small stacks (threading.stack_size, ulimit -s) keep most of theirs for the interpreter
+ * and C code, large ones keep a fixed reserve. Whatever the size, every frame is checked.
+ *
+ * A thread's stack range comes from pthread_getattr_np (for the main thread glibc derives it
+ * from RLIMIT_STACK and the mappings; the kernel keeps a guard gap below a growing stack, so
+ * that is left out too). When the stack pointer is outside the known range (a coroutine library
+ * switched stacks), the range is looked up again: the thread's own, else the mapping that holds
+ * the stack pointer (/proc/self/maps); a stack that cannot be located counts as exhausted (the
+ * interpreter runs it: slower, never wrong). */
+typedef struct {
+    uintptr_t lo, hi;     /* usable range [lo, hi); lo == hi: none */
+    uintptr_t soft, hard; /* floors, lo < hard < soft < hi */
+} StackRange;
 
-static void find_stack_floor(void)
+static _Thread_local StackRange thread_range;  /* the thread's own stack */
+static _Thread_local StackRange foreign_range; /* the last other stack seen on this thread */
+static _Thread_local int thread_range_known;
+
+/* A one-entry cache in front of the thread-locals, valid under the GIL: which thread (tstate
+ * address, its unique id and its OS thread: a new thread never matches all three of a dead one)
+ * and which of its ranges was used last. */
+static PyThreadState *cached_tstate;
+static uint64_t cached_tstate_id;
+static unsigned long cached_thread_id;
+static StackRange cached_range;
+
+static void set_floors(StackRange *r, uintptr_t lo, uintptr_t hi)
 {
-    stack_floor_known = 1;
+    size_t size = hi - lo;
+    /* The reserve kept below native frames: three quarters of a small stack, at least 384 KiB
+     * of a larger one, an eighth of a large one. */
+    size_t reserve = size * 3 / 4;
+    if (reserve > 384 * 1024) {
+        reserve = 384 * 1024;
+    }
+    if (reserve < size / 8) {
+        reserve = size / 8;
+    }
+    r->lo = lo;
+    r->hi = hi;
+    r->soft = lo + reserve;
+    r->hard = lo + reserve / 2;
+}
+
+static void find_thread_range(void)
+{
+    thread_range_known = 1;
+    memset(&thread_range, 0, sizeof(thread_range));
     pthread_attr_t attr;
     void *addr;
     size_t size;
     if (pthread_getattr_np(pthread_self(), &attr) != 0) {
         return;
     }
-    if (pthread_attr_getstack(&attr, &addr, &size) == 0 && size > 2 * CPJIT_STACK_MARGIN) {
-        stack_floor = (char *)addr + CPJIT_STACK_MARGIN;
+    if (pthread_attr_getstack(&attr, &addr, &size) == 0 && size > 0) {
+        uintptr_t lo = (uintptr_t)addr, hi = lo + size;
+        if (getpid() == (pid_t)syscall(SYS_gettid)) {
+            /* The main thread: glibc caps the size at the gap to the next mapping below when
+             * RLIMIT_STACK allows more; the kernel then stops the stack a guard gap (1 MiB by
+             * default) short of that mapping. */
+            struct rlimit rl;
+            if (getrlimit(RLIMIT_STACK, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY
+                || rl.rlim_cur > size + 64 * 1024) {
+                size_t gap = 1024 * 1024;
+                lo += gap < size / 2 ? gap : size / 2;
+            }
+        }
+        set_floors(&thread_range, lo, hi);
     }
     pthread_attr_destroy(&attr);
 }
 
-/* Whether less than the margin (plus `extra` bytes) of C stack is left. The hook and direct
- * calls ask with extra room, so they divert to the interpreter before run_native's last-resort
- * check (no extra) would have to raise. */
-static int c_stack_low(size_t extra)
+/* The mapping that holds `sp`, from /proc/self/maps; 0 when not found. */
+static int find_mapping(uintptr_t sp, StackRange *out)
 {
-    /* Only deep Python recursion uses much C stack: skip the (thread-local) check until the
-     * Python depth says it could matter. */
-    PyThreadState *tstate = _PyThreadState_GET();
-    if (tstate->recursion_limit - tstate->recursion_remaining < CPJIT_STACK_CHECK_DEPTH) {
+    FILE *maps = fopen("/proc/self/maps", "re");
+    if (maps == NULL) {
         return 0;
     }
-    if (!stack_floor_known) {
-        find_stack_floor();
+    char line[512];
+    int found = 0;
+    while (fgets(line, sizeof(line), maps) != NULL) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo <= sp && sp < hi) {
+            set_floors(out, lo, hi);
+            found = 1;
+            break;
+        }
     }
-    char here;
-    return stack_floor != NULL && &here < stack_floor + extra;
+    fclose(maps);
+    return found;
 }
 
-int cpjit_rt_c_stack_low(void)
+static inline int in_range(const StackRange *r, uintptr_t sp)
 {
-    return c_stack_low(64 * 1024);
+    return sp - r->lo < r->hi - r->lo;
+}
+
+/* The range holding `sp` (the thread's own stack, or a foreign one), NULL when unknown. */
+static const StackRange *range_for(PyThreadState *tstate, uintptr_t sp)
+{
+    if (tstate == cached_tstate && tstate->id == cached_tstate_id
+        && tstate->thread_id == cached_thread_id && in_range(&cached_range, sp)) {
+        return &cached_range;
+    }
+    if (!thread_range_known) {
+        find_thread_range();
+    }
+    const StackRange *r = NULL;
+    if (in_range(&thread_range, sp)) {
+        r = &thread_range;
+    }
+    else if (in_range(&foreign_range, sp) || find_mapping(sp, &foreign_range)) {
+        r = &foreign_range;
+    }
+    else {
+        return NULL;
+    }
+    cached_tstate = tstate;
+    cached_tstate_id = tstate->id;
+    cached_thread_id = tstate->thread_id;
+    cached_range = *r;
+    return &cached_range;
+}
+
+/* Whether the stack pointer of the caller is below the soft (hard == 0) or hard floor. */
+static inline __attribute__((always_inline)) int c_stack_low(PyThreadState *tstate, int hard)
+{
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    const StackRange *r = range_for(tstate, sp);
+    if (r == NULL) {
+        return 1;
+    }
+    return sp < (hard ? r->hard : r->soft);
+}
+
+int cpjit_rt_c_stack_low(PyThreadState *tstate)
+{
+    return c_stack_low(tstate, 0);
 }
 
 /* What _PyEval_EvalFrameDefault does on entry: link the frame as the thread's current one and
@@ -204,7 +310,7 @@ static int enter_native(PyThreadState *tstate, _PyInterpreterFrame *frame,
         cframe->current_frame = frame->previous;
         return -1;
     }
-    if (c_stack_low(0)) {
+    if (c_stack_low(tstate, 1)) {
         tstate->recursion_remaining++;
         cframe->current_frame = frame->previous;
         PyErr_SetString(PyExc_RecursionError,
@@ -280,9 +386,9 @@ static PyObject *run_unhooked(PyThreadState *tstate, _PyInterpreterFrame *frame,
     return res;
 }
 
-PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
+static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
 {
-    if (cpjit_rt_c_stack_low()
+    if (cpjit_rt_c_stack_low(tstate)
         && (previous_eval == NULL || previous_eval == _PyEval_EvalFrameDefault)) {
         return run_unhooked(tstate, frame, throwflag);
     }
@@ -323,6 +429,111 @@ PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, in
         return interpret(tstate, frame, throwflag, CPJIT_R_NO_ENTRY);
     }
     return run_native(tstate, frame, st->base + st->entries[unit]);
+}
+
+/* Whether the new frame (as _PyEval_Vector bound it) holds a reference to `arg`: in a parameter,
+ * in the *args tuple or among the **kwargs values. */
+static int callee_holds(_PyInterpreterFrame *frame, PyObject *arg)
+{
+    PyCodeObject *code = frame->f_code;
+    int n = code->co_argcount + code->co_kwonlyargcount;
+    for (int i = 0; i < n; i++) {
+        if (frame->localsplus[i] == arg) {
+            return 1;
+        }
+    }
+    if (code->co_flags & CO_VARARGS) {
+        PyObject *t = frame->localsplus[n++];
+        if (t != NULL && PyTuple_CheckExact(t)) {
+            for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(t); i++) {
+                if (PyTuple_GET_ITEM(t, i) == arg) {
+                    return 1;
+                }
+            }
+        }
+    }
+    if (code->co_flags & CO_VARKEYWORDS) {
+        PyObject *d = frame->localsplus[n];
+        Py_ssize_t pos = 0;
+        PyObject *key, *value;
+        while (d != NULL && PyDict_CheckExact(d) && PyDict_Next(d, &pos, &key, &value)) {
+            if (value == arg) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* A new frame called from an interpreter-run frame's CALL whose callable is exactly the new
+ * frame's function: without a hook the interpreter would have inlined that call. It would then
+ * have advanced the caller's prev_instr to the CALL's last cache entry (f_lasti while the callee
+ * runs, and where an exception from it is seen to come from) and moved the arguments into the
+ * callee's frame (the caller's stack no longer holds them, so they go with the callee's locals,
+ * in their order). Under the hook the interpreter
+ * calls through _PyEval_Vector instead, which gave the callee references of its own. Make the
+ * caller look as plain CPython's would: prev_instr at the last cache entry until the callee
+ * returns normally, and the caller's argument slots holding None (released by the interpreter after the
+ * call as it releases arguments), leaving the callee the only references. Returns the caller (to
+ * restore its prev_instr to *at_call afterwards) or NULL when nothing was changed. */
+static _PyInterpreterFrame *as_inlined_call(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                            _Py_CODEUNIT **at_call)
+{
+    _PyInterpreterFrame *caller = tstate->cframe->current_frame;
+    PyCodeObject *callee_code = frame->f_code;
+    if (caller == NULL || frame->prev_instr != _PyCode_CODE(callee_code) - 1
+        || _PyFrame_IsIncomplete(caller)) {
+        return NULL;
+    }
+    _Py_CODEUNIT *instr = caller->prev_instr;
+    int op = _Py_OPCODE(*instr);
+    if (op != CALL && op != CALL_ADAPTIVE && op != CALL_PY_EXACT_ARGS
+        && op != CALL_PY_WITH_DEFAULTS) {
+        return NULL;
+    }
+    PyCodeObject *code = caller->f_code;
+    CpjitCodeState *st = cpjit_rt_state_for(code, 1);
+    int oparg, depth;
+    if (st == NULL || !cpjit_call_site(code, st, instr, &oparg, &depth) || depth < oparg + 2) {
+        return NULL;
+    }
+    PyObject **stack = caller->localsplus + code->co_nlocalsplus;
+    int is_meth = stack[depth - oparg - 2] != NULL;
+    int total = oparg + is_meth;
+    if (stack[depth - total - 1] != (PyObject *)frame->f_func) {
+        return NULL;
+    }
+    for (int i = depth - total; i < depth; i++) {
+        if (!callee_holds(frame, stack[i])) {
+            goto prev_instr_only; /* not the call _PyEval_Vector bound: leave the slots */
+        }
+    }
+    for (int i = depth - total; i < depth; i++) {
+        PyObject *arg = stack[i];
+        stack[i] = Py_NewRef(Py_None);
+        Py_DECREF(arg); /* the callee's frame holds a reference of its own */
+    }
+prev_instr_only:
+    *at_call = instr;
+    caller->prev_instr = instr + INLINE_CACHE_ENTRIES_CALL;
+    return caller;
+}
+
+PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
+{
+    _Py_CODEUNIT *at_call;
+    _PyInterpreterFrame *caller = throwflag ? NULL : as_inlined_call(tstate, frame, &at_call);
+    if (caller == NULL) {
+        return eval_frame(tstate, frame, throwflag);
+    }
+    PyObject *res = eval_frame(tstate, frame, throwflag);
+    if (res != NULL) {
+        caller->prev_instr = at_call;
+    }
+    /* On an exception the interpreter's inlined call leaves prev_instr at the last cache entry:
+     * the caller's traceback entry (tb_lasti) and a handler's lasti say so. The interpreter
+     * looks the handler up from its own instruction pointer, in the same range. */
+    return res;
 }
 
 int cpjit_rt_install(void)

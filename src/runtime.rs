@@ -21,6 +21,8 @@ pub struct CodeState {
     pub n_units: u32,
     pub warmup: i32,
     pub native: *mut c_void,
+    /// C-owned (csrc/callsite.c); never touched from Rust.
+    pub call_sites: *mut c_void,
 }
 
 /// `CpjitCodeInfo` (cpjit_rt.h).

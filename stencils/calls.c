@@ -86,10 +86,12 @@ STENCIL(CALL)
     STACK_SHRINK(oparg + 2);
 done:
     PUSH(res);
-    SAVE_IP();
     if (res == NULL) {
+        /* prev_instr is where the interpreter has it: at the CALL, or at its last cache entry
+         * when the callee was a Python function (an inlined call there). */
         ERROR();
     }
+    SAVE_IP();
     AFTER_CALL();
     CONTINUE();
 }

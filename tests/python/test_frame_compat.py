@@ -1,0 +1,332 @@
+"""Frame state and resource accounting as plain CPython 3.11 has them: C stack use on small
+stacks, the recursion budget, f_lasti of callers, and the order in which a returning call
+releases its arguments. Each test runs the same program under plain `python` and with cpjit
+enabled (threshold 0) in subprocesses and compares what they print and how they exit."""
+import os
+import resource
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PYTHON_DIR = os.path.join(ROOT, "python")
+
+PRELUDE = """\
+import os, sys
+if os.environ.get("CPJIT_TEST_JIT"):
+    import cpjit
+    cpjit.enable(int(os.environ.get("CPJIT_TEST_THRESHOLD", "0")))
+"""
+
+
+def run(code, jit, args=(), stack_limit=None, threshold=0, timeout=120):
+    env = dict(os.environ)
+    env.pop("CPJIT", None)
+    env["PYTHONPATH"] = PYTHON_DIR + os.pathsep + env.get("PYTHONPATH", "")
+    if jit:
+        env["CPJIT_TEST_JIT"] = "1"
+        env["CPJIT_TEST_THRESHOLD"] = str(threshold)
+    else:
+        env.pop("CPJIT_TEST_JIT", None)
+
+    def limit_stack():
+        if stack_limit is not None:
+            _, hard = resource.getrlimit(resource.RLIMIT_STACK)
+            resource.setrlimit(resource.RLIMIT_STACK, (stack_limit, hard))
+
+    p = subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent(code), *map(str, args)],
+                       capture_output=True, text=True, env=env, timeout=timeout,
+                       preexec_fn=limit_stack)
+    return p.returncode, p.stdout, p.stderr
+
+
+def differential(code, args=(), **kw):
+    plain = run(code, False, args, **kw)
+    assert plain[0] == 0, f"the program fails without cpjit: {plain}"
+    jit = run(code, True, args, **kw)
+    assert jit[:2] == plain[:2], f"cpjit differs:\n  plain: {plain}\n  cpjit: {jit}"
+    return plain[1]
+
+
+# ---- C stack: every stack size gives the interpreter's answer (issue 7 item 1) ----
+
+STACK_PROGRAM = """
+import threading
+size, depth = int(sys.argv[1]), int(sys.argv[2])
+shapes = sys.argv[3].split(",")
+def direct(n):
+    return 0 if n == 0 else direct(n - 1) + 1
+class K:
+    def m(self, n):
+        return 0 if n == 0 else self.m(n - 1) + 1
+def kw(n, step=1, *, extra=0):
+    return extra if n == 0 else kw(n - step, step=step, extra=extra + 1)
+def caught(n):
+    try:
+        return caught(n + 1)
+    except RecursionError:
+        return n
+def gen(n):
+    if n:
+        yield from gen(n - 1)
+    yield n
+def too_deep():
+    sys.setrecursionlimit(depth // 2)
+    return direct(depth)
+programs = {
+    "direct": lambda: direct(depth),
+    "method": lambda: K().m(depth),
+    "kw": lambda: kw(depth),
+    "caught": lambda: caught(0) > depth // 2,
+    "sorted": lambda: sorted([3, 1, 2], key=lambda x: direct(depth) + x),
+    "too_deep": too_deep,
+    "gen": lambda: sum(1 for _ in gen(depth)),
+}
+out = []
+def run(shape):
+    sys.setrecursionlimit(depth + 200)
+    try:
+        out.append((shape, programs[shape]()))
+    except RecursionError as e:
+        out.append((shape, "RecursionError"))
+if size:
+    threading.stack_size(size * 1024)
+for shape in shapes:
+    if size:
+        t = threading.Thread(target=run, args=(shape,))
+        t.start()
+        t.join()
+    else:
+        run(shape)
+    print(out[-1], flush=True)
+"""
+
+SHAPES = "direct,method,kw,caught,sorted,too_deep"
+
+
+@pytest.mark.parametrize("size,depth", [(64, 600), (64, 3000), (256, 3000), (512, 5000),
+                                        (1024, 12000)])
+def test_deep_recursion_in_threads_with_small_stacks(size, depth):
+    out = differential(STACK_PROGRAM, (size, depth, SHAPES))
+    assert len(out.splitlines()) == len(SHAPES.split(","))
+
+
+def test_deep_recursion_in_the_main_thread_under_a_small_stack_limit():
+    differential(STACK_PROGRAM, (0, 10000, SHAPES), stack_limit=512 * 1024)
+
+
+def test_deep_recursion_in_the_main_thread_without_a_stack_limit():
+    differential(STACK_PROGRAM, (0, 100000, "direct,caught"), stack_limit=resource.RLIM_INFINITY)
+
+
+def test_c_recursion_through_generators_on_a_small_stack():
+    # Plain CPython recurses in C here too (one gen_send_ex per level): pick a depth it survives.
+    differential(STACK_PROGRAM, (64, 100, "gen"))
+
+
+# ---- the recursion budget is counted as the interpreter counts it (issue 7 item 11) ----
+
+RECURSION_PROGRAM = """
+limit = int(sys.argv[1])
+sys.setrecursionlimit(limit)
+log = []
+def plain_rec(n):
+    try:
+        return plain_rec(n + 1)
+    except RecursionError:
+        return n
+def append_rec(n):
+    try:
+        append_rec(n + 1)
+    except RecursionError:
+        log.append(n)
+def append_value_rec(n):
+    try:
+        append_value_rec(n + 1)
+    except RecursionError:
+        x = log.append(n)
+def len_rec(n):
+    try:
+        return len_rec(n + 1)
+    except RecursionError:
+        return len(log) + n
+def str_rec(n):
+    try:
+        return str_rec(n + 1)
+    except RecursionError:
+        return str(n)
+class S:
+    def __str__(self):
+        return str(S())
+class L:
+    def __len__(self):
+        return len(L())
+class K:
+    def m(self, n):
+        try:
+            return self.m(n + 1)
+        except RecursionError:
+            return n
+class I:
+    def __init__(self, n):
+        log.append(n)
+        I(n + 1)
+def gen(n):
+    try:
+        yield from gen(n + 1)
+    except RecursionError:
+        yield n
+def helper(f):
+    return f()
+def abs_rec(n):
+    try:
+        return abs_rec(n + 1)
+    except RecursionError:
+        return abs(n)
+def upper_rec(n):
+    try:
+        return upper_rec(n + 1)
+    except RecursionError:
+        return "x".upper() + str(n)
+def catch(f, *args):
+    try:
+        return f(*args)
+    except RecursionError:
+        return "RecursionError", len(log), log[-1] if log else None
+shapes = [
+    ("direct", lambda: plain_rec(0)),
+    ("helper", lambda: helper(lambda: plain_rec(0))),
+    ("append", lambda: (append_rec(0), log[-1])),
+    ("append_value", lambda: (append_value_rec(0), log[-1])),
+    ("len", lambda: len_rec(0)),
+    ("str", lambda: str_rec(0)),
+    ("str_dunder", lambda: catch(str, S())),
+    ("len_dunder", lambda: catch(len, L())),
+    ("method", lambda: K().m(0)),
+    ("init", lambda: catch(I, 0)),
+    ("gen", lambda: next(gen(0))),
+    ("abs", lambda: abs_rec(0)),
+    ("upper", lambda: upper_rec(0)),
+    ("sorted", lambda: sorted([2, 1], key=lambda x: plain_rec(0) - x)),
+]
+def main():
+    for name, shape in shapes:
+        for _ in range(3):      # cold, then warm (quickened) code
+            log.clear()
+            print(name, shape())
+main()
+"""
+
+
+@pytest.mark.parametrize("threshold", [0, 2])
+@pytest.mark.parametrize("limit", [1000, 300, 2500])
+def test_recursion_budget_matches_the_interpreter(limit, threshold):
+    differential(RECURSION_PROGRAM, (limit,), threshold=threshold)
+
+
+# ---- a returning call releases its arguments as the interpreter's inlined call does (item 10) ----
+
+FINALIZER_PROGRAM = """
+import gc, weakref
+class C0:
+    def __init__(self, n): self.n = n
+    def __del__(self): print("del C0", self.n)
+class C1:
+    def __init__(self, n): self.n = n
+    def __del__(self): print("del C1", self.n)
+    def m(self, k):
+        c = C0(k)
+        return k
+    def kw(self, k, *, j=0):
+        c = C0(k)
+        return k
+    def boom(self, k):
+        c = C0(k)
+        raise ValueError(k)
+def f(a, b=None):
+    c = C0(2)
+    return 1
+def g(a, b):
+    yield C0(a.n)
+def notify(n):
+    return lambda ref: print("weakref", n)
+def main():
+    for i in range(3):
+        print(C1(1).m(0))                  # method, exact arguments
+        print(C1(3).kw(0, j=1))            # keyword-only argument
+        print(C1(3).kw(0))                 # keyword-only default
+        print(f(C1(4)))                    # positional default
+        print(f(b=C1(5), a=C1(6)))         # keywords, bound in parameter order
+        print(C1(7).m(k=0))                # method called with a keyword
+        bound = C1(8).m
+        print(bound(0))                    # bound method object
+        try:
+            C1(9).boom(1)
+        except ValueError as e:
+            print("caught", e)
+        try:
+            f(C1(10), 11, 12)              # too many arguments: TypeError
+        except TypeError as e:
+            print("TypeError")
+        for x in g(C1(13), C1(14)):        # generator function
+            print("got", x.n)
+            del x
+        o = C1(15)
+        r = weakref.ref(o, notify(15))
+        print(f(o, C1(16)))
+        del o
+        print("--", i)
+main()
+"""
+
+
+@pytest.mark.parametrize("threshold", [0, 1, 3])
+def test_finalizers_run_in_the_interpreters_order(threshold):
+    differential(FINALIZER_PROGRAM, threshold=threshold)
+
+
+# ---- f_lasti of a caller while a Python callee runs, and of its traceback entry (item 9) ----
+
+LASTI_PROGRAM = """
+def _lasti():
+    return sys._getframe(1).f_lasti
+def _lasti2():
+    return sys._getframe(2).f_lasti
+def f3():
+    log = []
+    log.append(_lasti())
+    return (log,)
+def kw(a=1, *args, **kws):
+    return sys._getframe(1).f_lasti
+def f4():
+    return kw(a=2), kw(), kw(1, 2, x=3), _lasti(), [_lasti() for _ in range(2)]
+class C:
+    def m(self):
+        return sys._getframe(1).f_lasti
+def f5():
+    c = C()
+    return c.m(), C.m(c), (lambda: _lasti2())()
+def boom():
+    raise ValueError
+def f6():
+    try:
+        boom()
+    except ValueError as e:
+        tb = e.__traceback__
+        return tb.tb_lasti, tb.tb_lineno
+def gen():
+    yield sys._getframe(1).f_lasti
+def f7():
+    return next(gen()), [x for x in gen()]
+def main():
+    for i in range(12):     # cold, quickening and warm calls
+        print(i, f3(), f4(), f5(), f6(), f7())
+main()
+"""
+
+
+@pytest.mark.parametrize("threshold", [0, 1, 3])
+def test_f_lasti_of_callers_matches_plain_cpython(threshold):
+    differential(LASTI_PROGRAM, threshold=threshold)

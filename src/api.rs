@@ -194,5 +194,6 @@ fn _cpjit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(stats, m)?)?;
     m.add_function(wrap_pyfunction!(code_info, m)?)?;
     m.add("STENCIL_COUNT", crate::stencils::STENCILS.len())?;
+    crate::tools_api::register(m)?;
     Ok(())
 }

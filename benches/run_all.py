@@ -278,8 +278,7 @@ def compile_bench():
     log("cargo bench --bench compile_speed")
     p = subprocess.run(["cargo", "bench", "--bench", "compile_speed"], cwd=REPO, capture_output=True,
                        text=True, env=dict(os.environ, PYO3_PYTHON=sys.executable))
-    lines = [ln for ln in (p.stderr + p.stdout).splitlines()
-             if any(k in ln for k in ("per instruction", "instructions", "code objects", "bytes"))]
+    lines = [ln for ln in (p.stdout + p.stderr).splitlines() if ln.startswith("compile_stdlib: ")]
     return lines[:12] or [f"cargo bench failed: {(p.stderr or p.stdout)[-500:]}"]
 
 
@@ -467,7 +466,10 @@ def main(argv=None):
     ap.add_argument("--tools", default=str(REPO / "bench-deps" / "tools"))
     ap.add_argument("--output", default=str(REPO / "BENCHMARKS.md"))
     ap.add_argument("--chart", default=str(HERE / "speedups.png"))
-    ap.add_argument("--json", default=None, help="also write all figures as JSON here")
+    ap.add_argument("--json", default=str(REPO / "bench-results" / time.strftime("run_all-%Y%m%d-%H%M%S.json")),
+                    help="where all figures go as JSON too (default: bench-results/run_all-<time>.json)")
+    ap.add_argument("--from-json", default=None,
+                    help="measure nothing: rewrite the report and chart from a --json file of an earlier run")
     args = ap.parse_args(argv)
     args.rounds_real = args.rounds_real or (1 if args.quick else 5)
     args.rounds_startup = args.rounds_startup or (5 if args.quick else 20)
@@ -480,6 +482,15 @@ def main(argv=None):
     if not list(Path(args.cpjit_path, "cpjit").glob("_cpjit*.so")):
         sys.exit(f"run_all.py: no built extension in {args.cpjit_path}/cpjit (run .ci/dev-build)")
 
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text())
+        args.command = saved["command"]
+        for k in ("rounds_real", "rounds_startup", "quick", "threshold"):
+            setattr(args, k, saved["settings"][k])
+        write(args, saved["machine"], datetime.datetime.fromisoformat(saved["started"]),
+              datetime.datetime.fromisoformat(saved["finished"]), saved["pyperformance"], saved["real"],
+              saved["startup"], saved["compile"], saved.get("compile_bench"), saved["loads"])
+        return 0
     started = datetime.datetime.now(datetime.timezone.utc)
     loads = [os.getloadavg()[0]]
     info = machine()
@@ -495,15 +506,24 @@ def main(argv=None):
     cbench = compile_bench() if args.compile_bench else None
     loads.append(os.getloadavg()[0])
     finished = datetime.datetime.now(datetime.timezone.utc)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        settings = {k: getattr(args, k) for k in ("rounds_real", "rounds_startup", "quick", "threshold")}
+        Path(args.json).write_text(json.dumps({
+            "command": args.command, "settings": settings, "machine": info, "started": started.isoformat(),
+            "finished": finished.isoformat(), "loads": loads, "pyperformance": pp, "real": real,
+            "startup": start, "compile": comp, "compile_bench": cbench}, indent=1, default=str))
+    write(args, info, started, finished, pp, real, start, comp, cbench, loads)
+    return 0
+
+
+def write(args, info, started, finished, pp, real, start, comp, cbench, loads):
     try:
         chart(args.chart, pp.get("rows", []), real, start)
     except ImportError as exc:
         log(f"no chart: {exc} (pip install --target bench-deps/tools -r benches/requirements-bench.txt)")
     text = report(args, info, started, finished, pp, real, start, comp, cbench, args.chart, loads)
     Path(args.output).write_text(text)
-    if args.json:
-        Path(args.json).write_text(json.dumps({"machine": info, "pyperformance": pp, "real": real,
-                                               "startup": start, "compile": comp}, indent=1, default=str))
     print(text)
     return 0
 

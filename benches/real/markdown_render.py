@@ -1,4 +1,4 @@
-"""Real program: render a generated 3,000-section Markdown document to HTML with Python-Markdown
+"""Real program: render a generated 300-section Markdown document three times to HTML with Python-Markdown
 (tables, fenced code, table of contents). Prints the size and a digest of the HTML."""
 import hashlib
 import sys

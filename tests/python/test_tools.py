@@ -191,3 +191,63 @@ def test_machine_code_of_uncompiled_code_is_none():
     def never():
         pass
     assert cpjit.machine_code(never) is None
+
+
+# benches/run_all.py: the parts that do not need a long run.
+
+def _run_all():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benches" / "run_all.py"
+    spec = importlib.util.spec_from_file_location("run_all", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_run_all_measures_cpu_time_output_and_status_of_a_child():
+    ra = _run_all()
+    r = ra.run_once([sys.executable, "-c", "import sys; sum(range(3_000_000)); print('hi'); sys.exit(3)"],
+                    dict(os.environ))
+    assert r.code == 3 and r.out == "hi\n"
+    assert 0 < r.cpu and 0 < r.wall and r.rss_kb > 1000
+
+
+def test_run_all_real_programs_exist_and_their_libraries_are_pinned():
+    ra = _run_all()
+    pins = [ln.split("==") for ln in (ra.HERE / "requirements-real.txt").read_text().splitlines()
+            if ln.strip() and not ln.startswith("#")]
+    assert all(len(p) == 2 and p[1].strip() for p in pins), pins
+    assert len(ra.REAL_PROGRAMS) >= 6
+    for name, (script, what) in ra.REAL_PROGRAMS.items():
+        assert (ra.REAL / script).is_file(), script
+        assert what
+
+
+def test_run_all_report_renders_tables_and_geomeans():
+    import datetime
+
+    ra = _run_all()
+
+    class Args:
+        quick, rounds_real, rounds_startup, threshold = False, 5, 20, None
+        command, output, chart, tools = "python3 benches/run_all.py", "/tmp/B.md", "/tmp/s.png", "/nonexistent"
+
+    side = lambda t: {"wall": t, "cpu": t, "rss_kb": 2048, "n": 5, "outputs": ["x"]}  # noqa: E731
+    pp = {"rows": [{"name": "nbody", "plain": [2.0, 0.1, 3], "cpjit": [1.0, 0.1, 3], "speedup": 2.0},
+                   {"name": "float", "plain": [1.0, 0.1, 3], "cpjit": [2.0, 0.1, 3], "speedup": 0.5}],
+          "settings": {"rounds": 3, "processes": 2, "values": 3}}
+    real = [{"name": "markdown", "what": "render", "plain": side(2.0), "cpjit": side(1.0), "speedup": 2.0,
+             "speedup_wall": 2.0, "same_output": True}]
+    start = [{"name": "python -c pass", "plain": side(0.02), "cpjit": side(0.021), "speedup": 0.95,
+              "extra_ms": 1.0}]
+    comp = [{"name": "markdown", "compiled": 10, "failed": 0, "instructions": 1000, "compile_ms": 0.1,
+             "ns_per_instruction": 100.0, "native_bytes": 80000, "bytes_per_instruction": 80.0,
+             "frames_native": 5, "frames_interpreted": 1}]
+    now = datetime.datetime.now(datetime.timezone.utc)
+    text = ra.report(Args, {"cores": 2, "cpu": "x"}, now, now, pp, real, start, comp, None, "/tmp/s.png", [1.0, 2.0])
+    assert "| nbody | 2 s | 1 s | 2.00x |" in text
+    assert "| **geometric mean** | | | **1.00x** |" in text
+    assert "| markdown | render | 2000 ms | 1000 ms | 2.00x | 2.00x | 2 / 2 MiB | same |" in text
+    assert "+1.0 ms" in text and "| 100 ns |" in text

@@ -63,13 +63,30 @@ fn find(items: &Bound<'_, PyTuple>, value: u64) -> Option<String> {
         .map(|o| short_repr(&o))
 }
 
+/// Where `co_code_adaptive` starts, from any `_JIT_INSTR` hole (it holds the address of its
+/// instruction's code unit).
+fn units_base(blocks: &[disasm::Block]) -> Option<u64> {
+    blocks.iter().find_map(|b| {
+        b.lines.iter().flat_map(|l| &l.notes).find_map(|n| match n {
+            Note::Value(HoleValue::Instr, v) => Some(v.wrapping_sub(2 * b.unit as u64)),
+            _ => None,
+        })
+    })
+}
+
 /// One note as text: what fills the hole, named.
 fn describe(
     note: &Note,
     c: &CompiledCode,
     consts: &Bound<'_, PyTuple>,
     names: &Bound<'_, PyTuple>,
+    units: Option<u64>,
 ) -> String {
+    // A `prev_instr` value as the bytecode offset the interpreter resumes at (prev_instr + 1).
+    let resume_at = |v: u64| match units {
+        Some(base) => format!("{}", (v.wrapping_sub(base) as i64) + 2),
+        None => format!("{v:#x}"),
+    };
     let at_block = |off: u64| match disasm::block_at(c, off) {
         Some(i) if i + 1 == c.layout.len() => "error exit".to_string(),
         Some(i) => format!("{} {}", c.layout[i].0 * 2, c.layout[i].1),
@@ -103,9 +120,12 @@ fn describe(
             HoleValue::Cache => format!("inline cache {v:#x}"),
             HoleValue::Code => "code object".into(),
             HoleValue::State => "cpjit code state".into(),
-            HoleValue::Instr => "this instruction's address".into(),
-            HoleValue::Redo => "prev_instr to redo it in the interpreter".into(),
-            HoleValue::Done => "prev_instr after it".into(),
+            HoleValue::Instr => match units {
+                Some(base) => format!("instruction address (@{})", v.wrapping_sub(base) as i64),
+                None => "instruction address".into(),
+            },
+            HoleValue::Redo => format!("prev_instr: interpreter redoes it from {}", resume_at(*v)),
+            HoleValue::Done => format!("prev_instr: interpreter resumes at {}", resume_at(*v)),
             other => format!("{} {v:#x}", other.symbol()),
         },
     }
@@ -146,13 +166,15 @@ fn machine_code<'py>(
     let names = code.getattr("co_names")?.downcast_into::<PyTuple>()?;
     let out = PyList::empty_bound(py);
     let n = c.layout.len();
-    for (i, b) in disasm::listing(c).into_iter().enumerate() {
+    let blocks = disasm::listing(c);
+    let units = units_base(&blocks);
+    for (i, b) in blocks.into_iter().enumerate() {
         let lines = PyList::empty_bound(py);
         for l in &b.lines {
             let notes: Vec<String> = l
                 .notes
                 .iter()
-                .map(|nt| describe(nt, c, &consts, &names))
+                .map(|nt| describe(nt, c, &consts, &names, units))
                 .collect();
             let hex: Vec<String> = l.bytes.iter().map(|x| format!("{x:02x}")).collect();
             lines.append((l.address, hex.join(" "), l.text.as_str(), notes))?;

@@ -160,6 +160,7 @@ def test_dis_shows_machine_code_with_named_holes():
     assert "next: " in text and "error exit" in text
     assert "inline cache" in text
     assert "oparg " in text
+    assert "instruction address (@" in text
     # Machine code under each bytecode line; the compact form still has the layout only.
     out = io.StringIO()
     cpjit.dis(sample, file=out, machine_code=False)

@@ -5,15 +5,20 @@
 //! - [`opcodes`], [`analysis`]: reading CPython 3.11 bytecode.
 //! - [`memory`], [`compiler`]: laying out, patching and sealing machine code.
 //! - [`runtime`]: the bridge to the C runtime in csrc/ (frame-eval hook, entry, hand-over).
-//! - [`api`]: the `cpjit._cpjit` Python module; [`toplevel`]: running `python -m cpjit`'s program.
+//! - [`api`]: the `cpjit._cpjit` Python module; [`toplevel`]: running `python -m cpjit`'s program;
+//!   [`tools_api`]: its perf-map and machine-code functions.
+//! - [`perfmap`], [`disasm`]: `/tmp/perf-<pid>.map` entries and annotated machine code.
 
 pub mod analysis;
 pub mod api;
 pub mod compiler;
+pub mod disasm;
 pub mod holes;
 pub mod memory;
 pub mod opcodes;
 pub mod patch;
+pub mod perfmap;
 pub mod runtime;
 pub mod stencils;
 pub mod toplevel;
+pub mod tools_api;

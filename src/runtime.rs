@@ -202,7 +202,11 @@ pub unsafe fn compile_and_record(code: *mut c_void, state: *mut CodeState) -> Re
     // SAFETY: `state` is the code object's live state (caller's contract).
     let st = unsafe { &mut *state };
     match &result {
-        Ok(()) => st.state = STATE_COMPILED,
+        Ok(()) => {
+            st.state = STATE_COMPILED;
+            // SAFETY: GIL held, `code` live, `st.native` its CompiledCode (just set).
+            unsafe { crate::perfmap::on_compiled(code, st.native) };
+        }
         Err(msg) => {
             st.state = STATE_FAILED;
             record_failure(msg.clone());

@@ -20,7 +20,8 @@ if _sys.implementation.name != "cpython" or _sys.version_info[:2] != (3, 11):
 from . import _cpjit, _env
 from ._cpjit import code_info, compile, disable, is_enabled, stats  # noqa: F401
 
-__all__ = ["enable", "disable", "is_enabled", "compile", "stats", "code_info", "dis", "threshold_from_env"]
+__all__ = ["enable", "disable", "is_enabled", "compile", "stats", "code_info", "dis", "machine_code",
+           "threshold_from_env"]
 
 DEFAULT_THRESHOLD = 0
 # Executable memory cpjit maps at most (CPJIT_MAX_CODE_MB; 0: no cap). Past it, code objects not
@@ -36,20 +37,37 @@ def threshold_from_env(default=DEFAULT_THRESHOLD):
     return _env.integer("CPJIT_THRESHOLD", default)
 
 
-def enable(threshold=None):
+def enable(threshold=None, perf=None):
     """Run Python frames natively from now on.
 
     `threshold` is how many calls a code object runs in the interpreter before it is compiled;
     0 compiles at the first call. By default it comes from CPJIT_THRESHOLD, else 0.
+
+    `perf` writes /tmp/perf-<pid>.map entries for code compiled from now on, so that
+    `perf report` names native code: True (or "code") one per code object
+    (`py::qualname:file:line`), "instructions" one per bytecode instruction
+    (`STENCIL@qualname:offset`), False none. By default it comes from CPJIT_PERF (read when
+    the extension loads), else off.
     """
     if threshold is None:
         threshold = threshold_from_env()
+    if perf is not None:
+        _cpjit.set_perf(perf)
     _cpjit.enable(threshold)
 
 
-def dis(obj, file=None):
+def machine_code(obj):
+    """The annotated machine code of a compiled function or code object (None if it has none):
+    one tuple per bytecode instruction, the error exit last,
+    `(bytecode offset or None, stencil, start, size, [(address, hex bytes, asm, [notes])])`,
+    where the notes name each patched hole (constant, name, cache, jump target, helper)."""
+    return _cpjit.machine_code(getattr(obj, "__code__", obj))
+
+
+def dis(obj, file=None, machine_code=True):
     """Print how cpjit compiled a function or code object: for each bytecode instruction, the
-    stencil copied for it, and where its machine code starts and how long it is."""
+    stencil copied for it, where its machine code starts and how long it is, and (unless
+    `machine_code` is false) its x86-64 instructions with each patched hole named."""
     import dis as _dis
 
     if file is None:
@@ -60,12 +78,16 @@ def dis(obj, file=None):
         state = info["state"] if info else "never called"
         print(f"{code.co_qualname}: not compiled ({state})", file=file)
         return
-    layout = info["layout"]
     print(f"{code.co_qualname}: {info['instructions']} instructions, {info['code_bytes']} bytes of "
           f"code ({info['native_bytes']} with data) at {info['address']:#x}", file=file)
-    by_offset = {ins.offset // 2: ins for ins in _dis.get_instructions(code)}
-    for i, (unit, stencil, native) in enumerate(layout):
-        size = (layout[i + 1][2] if i + 1 < len(layout) else info["code_bytes"]) - native
-        ins = by_offset.get(unit)
+    by_offset = {ins.offset: ins for ins in _dis.get_instructions(code)}
+    for offset, stencil, start, size, lines in _cpjit.machine_code(code) or ():
+        ins = by_offset.get(offset)
         text = f"{ins.opname} {ins.argrepr or ''}".rstrip() if ins else ""
-        print(f"  {unit * 2:6d}  {text:40.40s} {stencil:28s} +{native:#07x} {size:5d}", file=file)
+        where = f"{offset:6d}" if offset is not None else " " * 6
+        print(f"  {where}  {text:40.40s} {stencil:28s} +{start:#07x} {size:5d}", file=file)
+        if not machine_code:
+            continue
+        for address, hexbytes, asm, notes in lines:
+            note = f"  ; {'; '.join(notes)}" if notes else ""
+            print(f"            {address:x}  {hexbytes:<30.30s} {asm:<40s}{note}".rstrip(), file=file)

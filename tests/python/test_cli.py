@@ -261,6 +261,7 @@ def test_cli_errors_before_the_program_runs(tmp_path):
     write(tmp_path / "pkg" / "__init__.py", "")
     write(tmp_path / "bad.py", "x = 1\ndef (:\n")
     write(tmp_path / "badmod.py", "x = (\n")
+    (tmp_path / "nul.py").write_bytes(b"x = 1\0\n")
     cases = [
         ["nosuch.py"],              # can't open file, exit 2
         [str(tmp_path / "nosuch.py")],
@@ -271,9 +272,18 @@ def test_cli_errors_before_the_program_runs(tmp_path):
         ["bad.py"],                 # SyntaxError: no Traceback header
         ["-c", "def (:"],
         ["-m", "badmod"],           # SyntaxError through runpy
+        ["nul.py"],                 # the file tokenizer's own message
     ]
     status = [both(args, tmp_path)[0] for args in cases]
-    assert status == [2, 2, 1, 1, 1, 1, 1, 1, 1]
+    assert status == [2, 2, 1, 1, 1, 1, 1, 1, 1, 1]
+
+
+def test_cli_source_encodings(tmp_path):
+    (tmp_path / "latin.py").write_bytes(b"# -*- coding: latin-1 -*-\nprint('caf\xe9')\n")
+    (tmp_path / "bom.py").write_bytes(b"\xef\xbb\xbfprint('bom')\n")
+    (tmp_path / "wrong.py").write_bytes(b"print('caf\xe9')\n")
+    for name in ("latin.py", "bom.py", "wrong.py"):
+        both([name], tmp_path)
 
 
 PROGRAM = """

@@ -9,8 +9,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyCode, PyDict, PyString, PyTuple};
 
 extern "C" {
-    fn cpjit_run_toplevel(target: *mut ffi::PyObject, arg: *mut ffi::PyObject)
-        -> *mut ffi::PyObject;
+    fn cpjit_run_toplevel(
+        target: *mut ffi::PyObject,
+        arg: *mut ffi::PyObject,
+    ) -> *mut ffi::PyObject;
 }
 
 /// Run `target` at the top of the frame stack: a source file name (str), None (the program on

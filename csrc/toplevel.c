@@ -12,8 +12,10 @@
 
 #include "internal/pycore_pystate.h"
 
-/* `target` is a code object (run with `arg` as globals and locals, as PyRun_* does) or a
- * callable (called with the tuple `arg`, as pymain_run_module calls runpy). */
+/* `target` is a source file name (parsed from the file and run with `arg` as globals and
+ * locals, as pymain_run_file does: same tokenizer, same errors), None for the program on stdin,
+ * a code object (run with `arg` as globals and locals, as run_pyc_file does) or a callable
+ * (called with the tuple `arg`, as pymain_run_module calls runpy). */
 PyObject *cpjit_run_toplevel(PyObject *target, PyObject *arg)
 {
     PyThreadState *tstate = PyThreadState_Get();
@@ -23,9 +25,23 @@ PyObject *cpjit_run_toplevel(PyObject *target, PyObject *arg)
 
     cframe->current_frame = NULL;
     tstate->recursion_remaining = tstate->recursion_limit;
-    PyObject *result;
+    PyObject *result = NULL;
+    PyCompilerFlags cf = _PyCompilerFlags_INIT;
     if (PyCode_Check(target)) {
         result = PyEval_EvalCode(target, arg, arg);
+    }
+    else if (target == Py_None) {
+        result = PyRun_FileExFlags(stdin, "<stdin>", Py_file_input, arg, arg, 0, &cf);
+    }
+    else if (PyUnicode_Check(target)) {
+        PyObject *name = PyUnicode_EncodeFSDefault(target);
+        FILE *fp = name != NULL ? _Py_fopen_obj(target, "rb") : NULL;
+        if (fp != NULL) {
+            /* closeit=1: closed before the code runs, as python does */
+            result = PyRun_FileExFlags(fp, PyBytes_AS_STRING(name), Py_file_input, arg, arg, 1,
+                                       &cf);
+        }
+        Py_XDECREF(name);
     }
     else {
         result = PyObject_Call(target, arg, NULL);

@@ -82,6 +82,18 @@ impl fmt::Display for AnalysisError {
 
 impl std::error::Error for AnalysisError {}
 
+impl AnalysisError {
+    /// A short name for the stats (`cpjit.stats()["compile_failed_reasons"]`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AnalysisError::BadJump { .. } => "bad_jump",
+            AnalysisError::Truncated => "truncated_code",
+            AnalysisError::UnknownOpcode { .. } => "unknown_opcode",
+            AnalysisError::JumpIntoPrefix { .. } => "jump_into_extended_arg",
+        }
+    }
+}
+
 /// The instructions of a code object and, per code unit, which instruction starts there.
 #[derive(Debug)]
 pub struct Plan {

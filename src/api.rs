@@ -172,6 +172,15 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("code_reserved_bytes", mem.reserved_bytes)?;
     d.set_item("max_code_bytes", crate::memory::max_executable_bytes())?;
     d.set_item("code_cap_reached", mem.cap_refusals)?;
+    let reasons = PyDict::new_bound(py);
+    for (name, n) in runtime::failure_reasons()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+    {
+        reasons.set_item(*name, *n)?;
+    }
+    d.set_item("compile_failed_reasons", reasons)?;
     let u = PyDict::new_bound(py);
     for (name, n) in runtime::unsupported_opcodes()
         .lock()

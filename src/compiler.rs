@@ -108,6 +108,20 @@ impl fmt::Display for CompileError {
 
 impl std::error::Error for CompileError {}
 
+impl CompileError {
+    /// A short name for the stats (`cpjit.stats()["compile_failed_reasons"]`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            CompileError::Analysis(e) => e.reason(),
+            CompileError::Patch { .. } => "patch",
+            CompileError::TooLarge { .. } => "too_large",
+            CompileError::MissingStencil(_) => "missing_stencil",
+            CompileError::Memory(e) if crate::memory::is_cap_reached(e) => "code_cap_reached",
+            CompileError::Memory(_) => "memory",
+        }
+    }
+}
+
 impl From<AnalysisError> for CompileError {
     fn from(e: AnalysisError) -> Self {
         CompileError::Analysis(e)

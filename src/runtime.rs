@@ -95,6 +95,18 @@ pub fn recent_failures() -> &'static Mutex<Vec<String>> {
     FAILURES.get_or_init(|| Mutex::new(Vec::new()))
 }
 
+/// Compile failures by reason ([`compiler::CompileError::reason`]), with counts.
+pub fn failure_reasons() -> &'static Mutex<std::collections::BTreeMap<&'static str, u64>> {
+    static REASONS: OnceLock<Mutex<std::collections::BTreeMap<&'static str, u64>>> =
+        OnceLock::new();
+    REASONS.get_or_init(|| Mutex::new(Default::default()))
+}
+
+fn count_failure_reason(reason: &'static str) {
+    let mut map = failure_reasons().lock().unwrap_or_else(|p| p.into_inner());
+    *map.entry(reason).or_default() += 1;
+}
+
 /// Opcodes that got the UNSUPPORTED stencil, with counts.
 pub fn unsupported_opcodes() -> &'static Mutex<std::collections::BTreeMap<&'static str, u64>> {
     static UNSUPPORTED: OnceLock<Mutex<std::collections::BTreeMap<&'static str, u64>>> =
@@ -155,7 +167,10 @@ pub unsafe fn compile_code(code: *mut c_void, state: *mut CodeState) -> Result<(
         state_address: state as u64,
         symbols: symbol_addresses(),
     };
-    let compiled: CompiledCode = compiler::compile(&input).map_err(|e| e.to_string())?;
+    let compiled: CompiledCode = compiler::compile(&input).map_err(|e| {
+        count_failure_reason(e.reason());
+        e.to_string()
+    })?;
     let stats = &COMPILE_STATS;
     stats.compiled.fetch_add(1, Ordering::Relaxed);
     stats

@@ -6,22 +6,26 @@
 
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyCode, PyDict, PyTuple};
+use pyo3::types::{PyCode, PyDict, PyString, PyTuple};
 
 extern "C" {
-    fn cpjit_run_toplevel(target: *mut ffi::PyObject, arg: *mut ffi::PyObject)
-        -> *mut ffi::PyObject;
+    fn cpjit_run_toplevel(
+        target: *mut ffi::PyObject,
+        arg: *mut ffi::PyObject,
+    ) -> *mut ffi::PyObject;
 }
 
-/// Run `target` at the top of the frame stack: a code object with `arg` (a dict) as its globals,
-/// or a callable with `arg` (a tuple) as its arguments. Returns what it returns.
+/// Run `target` at the top of the frame stack: a source file name (str), None (the program on
+/// stdin) or a code object, with `arg` (a dict) as its globals; or a callable with `arg` (a
+/// tuple) as its arguments. Returns what it returns.
 #[pyfunction]
 pub fn run_toplevel<'py>(
     py: Python<'py>,
     target: &Bound<'py, PyAny>,
     arg: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    if target.is_instance_of::<PyCode>() {
+    if target.is_instance_of::<PyCode>() || target.is_instance_of::<PyString>() || target.is_none()
+    {
         arg.downcast::<PyDict>()?;
     } else {
         arg.downcast::<PyTuple>()?;

@@ -8,6 +8,12 @@
 
 Anything native code cannot do, the interpreter does: results, output, exceptions, tracebacks,
 tracing and debuggers behave as without cpjit.
+
+Environment (a value cpjit does not understand gets a one-line warning and the default):
+    CPJIT=1|true|on|yes          enable at start-up (0/false/off/no/empty: off)
+    CPJIT_THRESHOLD=N            calls before a code object is compiled (default 0)
+    CPJIT_MAX_CODE_MB=N          executable memory cap in MiB (default 256, 0: none)
+    CPJIT_STATS_FILE=PATH        write stats() as JSON to PATH.<pid> at exit
 """
 import sys as _sys
 

@@ -62,8 +62,7 @@ def main(argv=None):
         _set_path0("")
         main_dict["__file__"] = "<stdin>"
         main_dict["__cached__"] = None
-        _run_code(lambda: compile(sys.stdin.buffer.read(), "<stdin>", "exec", dont_inherit=True),
-                  main_dict, filename="<stdin>", flush=True)
+        _run_toplevel(None, main_dict, flush=True, after=_forget(main_dict))
     else:
         sys.argv = argv[:]
         _run_path(argv[0], main_dict)
@@ -155,7 +154,7 @@ def _run_path(script, main_dict):
         if os.path.isdir(filename):
             print(f"{program}: {filename!r} is a directory, cannot continue", file=sys.stderr)
             sys.exit(1)
-        data = f.read()
+        data = f.read(2)
     from _frozen_importlib_external import MAGIC_NUMBER
 
     main_dict["__file__"] = filename
@@ -168,6 +167,8 @@ def _run_path(script, main_dict):
         def load():
             import marshal
 
+            with open(filename, "rb") as f:
+                data = f.read()
             if data[:4] != MAGIC_NUMBER:
                 raise RuntimeError("Bad magic number in .pyc file")
             code = marshal.loads(data[16:])
@@ -178,10 +179,9 @@ def _run_path(script, main_dict):
         from _frozen_importlib_external import SourceFileLoader
 
         main_dict["__loader__"] = SourceFileLoader("__main__", filename)
-
-        def load():
-            return compile(data, filename, "exec", dont_inherit=True)
-
+        # Parsed from the file by CPython's own file tokenizer, as python does.
+        _run_toplevel(filename, main_dict, flush=True, after=_forget(main_dict))
+        return
     _run_code(load, main_dict, filename=filename, flush=True)
 
 
@@ -203,6 +203,14 @@ def _run_code(load, main_dict, filename=None, flush=False):
         _report_at_exit(exc, None, forget_file)
         raise
     _run_toplevel(code, main_dict, flush=flush, after=forget_file)
+
+
+def _forget(main_dict):
+    """After a file ran: PyRun_SimpleFile takes __file__ and __cached__ away again."""
+    def forget():
+        main_dict.pop("__file__", None)
+        main_dict.pop("__cached__", None)
+    return forget
 
 
 def _run_toplevel(target, arg, flush=False, after=None):

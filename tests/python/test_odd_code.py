@@ -142,6 +142,9 @@ def test_forward_jump_past_an_extended_arg_prefix_runs_as_the_interpreter_does()
                                  _op("LOAD_CONST", 2), _op("RETURN_VALUE")]))
     assert after["compile_failed"] > before["compile_failed"]
     assert any("skips EXTENDED_ARG" in e for e in after["recent_compile_errors"])
+    reasons = cpjit.stats()["compile_failed_reasons"]
+    assert reasons["jump_into_extended_arg"] > before["compile_failed_reasons"].get(
+        "jump_into_extended_arg", 0)
 
 
 def test_backward_jump_past_an_extended_arg_prefix_runs_as_the_interpreter_does():

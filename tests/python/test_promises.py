@@ -161,12 +161,13 @@ def test_code_cap_stops_compiling_and_the_program_runs_on():
         assert jit == plain + plain
         print(s["max_code_bytes"], s["code_mapped_bytes"], s["code_cap_reached"],
               states.count("compiled"), states.count("failed"),
-              s["frames_interpreted"]["compile_failed"])
+              s["frames_interpreted"]["compile_failed"], s["compile_failed_reasons"]["code_cap_reached"])
         print(s["recent_compile_errors"][-1])
     """ % FUNC, {"CPJIT_MAX_CODE_MB": "1"})
     assert r.returncode == 0, r.stderr
     first, message = r.stdout.splitlines()
-    cap, mapped, refused, compiled, failed, handed_over = map(int, first.split())
+    cap, mapped, refused, compiled, failed, handed_over, reason = map(int, first.split())
+    assert reason == failed
     assert cap == 1 << 20
     assert mapped <= cap
     assert refused >= 1 and failed >= 1 and compiled >= 50

@@ -44,6 +44,9 @@ fn page_size() -> usize {
 
 /// One reservation of address space. Offsets are relative to `base`.
 struct Chunk {
+    /// The mapping itself (memmap2 owns it and unmaps it when the chunk is dropped); its pages'
+    /// protection is changed here with mprotect, page by page.
+    _map: memmap2::MmapMut,
     base: usize,
     size: usize,
     /// Free byte ranges (offset, length), sorted by offset, never adjacent (coalesced).
@@ -163,24 +166,15 @@ impl Heap {
     }
 
     fn map_chunk(&mut self, size: usize, shared: bool) -> io::Result<usize> {
-        // SAFETY: an anonymous private reservation with no access; no existing memory is touched.
-        let addr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                size,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if addr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let base = addr as usize;
+        // An anonymous mapping, made inaccessible at once: address space only, until a region's
+        // pages are made read-write to be filled. memmap2 owns it (unmapped on drop).
+        let map = memmap2::MmapOptions::new().len(size).map_anon()?;
+        let base = map.as_ptr() as usize;
+        protect(base, size, libc::PROT_NONE)?;
         self.chunks.insert(
             base,
             Chunk {
+                _map: map,
                 base,
                 size,
                 free: vec![(0, size)],
@@ -381,8 +375,9 @@ impl Heap {
         }
         self.mapped_bytes -= chunk.mapped.iter().filter(|m| **m).count() * page_size();
         self.reserved_bytes -= chunk.size;
-        // SAFETY: the chunk holds no live region; nothing refers to its memory any more.
-        unsafe { libc::munmap(chunk.base as *mut libc::c_void, chunk.size) };
+        // The chunk holds no live region and nothing refers to its memory any more: dropping it
+        // unmaps it.
+        drop(chunk);
     }
 }
 

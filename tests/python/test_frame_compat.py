@@ -250,6 +250,9 @@ def f(a, b=None):
     return 1
 def g(a, b):
     yield C0(a.n)
+def va(a, *args, **kw):
+    c = C0(0)
+    return len(args) + len(kw)
 def notify(n):
     return lambda ref: print("weakref", n)
 def main():
@@ -273,6 +276,9 @@ def main():
         for x in g(C1(13), C1(14)):        # generator function
             print("got", x.n)
             del x
+        print(va(C1(17), C1(18), k=C1(19)))  # *args and **kwargs
+        print(va(C1(20)))
+        print(va(a=C1(21), z=C1(22)))
         o = C1(15)
         r = weakref.ref(o, notify(15))
         print(f(o, C1(16)))

@@ -190,9 +190,9 @@ static _PyInterpreterFrame *push_frame_moving_args(PyThreadState *tstate, PyFunc
         if (varkw == NULL) {
             goto no_memory;
         }
-        for (int k = 0; k < 64; k++) {
-            if ((extra_kw & ((uint64_t)1 << k))
-                && PyDict_SetItem(varkw, PyTuple_GET_ITEM(kwnames, k), args[npos + k]) < 0) {
+        for (uint64_t rest = extra_kw; rest != 0; rest &= rest - 1) {
+            int k = __builtin_ctzll(rest);
+            if (PyDict_SetItem(varkw, PyTuple_GET_ITEM(kwnames, k), args[npos + k]) < 0) {
                 goto no_memory;
             }
         }
@@ -200,10 +200,8 @@ static _PyInterpreterFrame *push_frame_moving_args(PyThreadState *tstate, PyFunc
     /* Committed: nothing below fails. */
     *base = tstate->datastack_top;
     tstate->datastack_top = top;
-    for (int i = 0; i < total; i++) {
-        if (defaults & ((uint64_t)1 << i)) {
-            Py_INCREF(frame->localsplus[i]);
-        }
+    for (uint64_t rest = defaults; rest != 0; rest &= rest - 1) {
+        Py_INCREF(frame->localsplus[__builtin_ctzll(rest)]);
     }
     int n = total;
     if (varargs != NULL) {
@@ -213,10 +211,8 @@ static _PyInterpreterFrame *push_frame_moving_args(PyThreadState *tstate, PyFunc
         frame->localsplus[n++] = varargs;
     }
     if (varkw != NULL) {
-        for (int k = 0; k < 64; k++) {
-            if (extra_kw & ((uint64_t)1 << k)) {
-                Py_DECREF(args[npos + k]); /* moved: the dict holds it now */
-            }
+        for (uint64_t rest = extra_kw; rest != 0; rest &= rest - 1) {
+            Py_DECREF(args[npos + __builtin_ctzll(rest)]); /* moved: the dict holds it now */
         }
         frame->localsplus[n++] = varkw;
     }

@@ -73,24 +73,26 @@ static void clear_frame(PyThreadState *tstate, _PyInterpreterFrame *frame)
 #define MAX_DIRECT_PARAMS 64
 
 /* Bind the call's arguments to `code`'s parameters the way initialize_locals() would, into
- * `slots` (borrowed references; bit i of *defaults says slot i holds a default, not an argument),
- * for the cases that cannot fail: no varargs or varkeywords parameters, keywords naming
- * positional-or-keyword or keyword-only parameters exactly once (by identity: names in code
- * objects and KW_NAMES are interned), and every missing parameter having a default. Returns 0
- * when it bound everything, -1 when the generic path must handle the call (including every case
- * that raises). */
+ * `slots` (borrowed references; bit i of *defaults says slot i holds a default, not an argument;
+ * bit k of *extra_kw says keyword k goes to the **kwargs dict), for the cases that cannot fail:
+ * keywords naming positional-or-keyword or keyword-only parameters at most once (by identity:
+ * names in code objects and KW_NAMES are interned) or, with **kwargs, anything else, extra
+ * positional arguments only with *args, and every missing parameter having a default. Returns
+ * 0 when it bound everything, -1 when the generic path must handle the call (including every
+ * case that raises). */
 static int bind_arguments(PyFunctionObject *func, PyCodeObject *code, PyObject *const *args,
                           Py_ssize_t npos, PyObject *kwnames, PyObject **slots,
-                          uint64_t *defaults)
+                          uint64_t *defaults, uint64_t *extra_kw)
 {
     int argcount = code->co_argcount;
     int total = argcount + code->co_kwonlyargcount;
     *defaults = 0;
-    if (npos > argcount || total > MAX_DIRECT_PARAMS) {
+    *extra_kw = 0;
+    if ((npos > argcount && !(code->co_flags & CO_VARARGS)) || total > MAX_DIRECT_PARAMS) {
         return -1;
     }
     for (int i = 0; i < total; i++) {
-        slots[i] = i < npos ? args[i] : NULL;
+        slots[i] = i < npos && i < argcount ? args[i] : NULL;
     }
     if (kwnames != NULL) {
         Py_ssize_t nkw = PyTuple_GET_SIZE(kwnames);
@@ -104,7 +106,14 @@ static int bind_arguments(PyFunctionObject *func, PyCodeObject *code, PyObject *
                     break;
                 }
             }
-            if (found < 0 || slots[found] != NULL) {
+            if (found < 0) {
+                if (!(code->co_flags & CO_VARKEYWORDS) || k >= 64 || !PyUnicode_CheckExact(key)) {
+                    return -1;
+                }
+                *extra_kw |= (uint64_t)1 << k;
+                continue;
+            }
+            if (slots[found] != NULL) {
                 return -1;
             }
             slots[found] = args[npos + k];
@@ -145,43 +154,81 @@ static int bind_arguments(PyFunctionObject *func, PyCodeObject *code, PyObject *
 }
 
 /* What the interpreter's inlined CALL does before it runs the callee: push a frame for `func`
- * on the thread's data stack and move the arguments into it. On success the frame owns the
- * references to `func` and to every argument (the caller's slots no longer do), defaults are
- * new references, and `*base` is where the frame starts (for cpjit_pop_frame). Returns NULL,
- * changing nothing, when the call cannot be bound here (see bind_arguments) or the data stack's
- * current chunk has no room: the caller then makes a generic call. */
+ * on the thread's data stack and move the arguments into it (extra positional ones into the
+ * *args tuple, unmatched keywords into the **kwargs dict, as initialize_locals does). On success
+ * the frame owns the references to `func` and to every argument (the caller's slots no longer
+ * do), defaults are new references, and `*base` is where the frame starts (for cpjit_pop_frame).
+ * Returns NULL, changing nothing, when the call cannot be bound here (see bind_arguments), memory
+ * runs out, or the data stack's current chunk has no room: the caller then makes a generic
+ * call. */
 static _PyInterpreterFrame *push_frame_moving_args(PyThreadState *tstate, PyFunctionObject *func,
                                                    PyObject *const *args, Py_ssize_t npos,
                                                    PyObject *kwnames, PyObject ***base)
 {
     PyCodeObject *code = (PyCodeObject *)func->func_code;
-    if (code->co_flags & (CO_VARARGS | CO_VARKEYWORDS)) {
-        return NULL;
-    }
     PyObject **top;
     _PyInterpreterFrame *frame = cpjit_frame_room(tstate, code, &top);
     if (frame == NULL) {
         return NULL;
     }
-    uint64_t defaults;
-    if (bind_arguments(func, code, args, npos, kwnames, frame->localsplus, &defaults) < 0) {
+    uint64_t defaults, extra_kw;
+    if (bind_arguments(func, code, args, npos, kwnames, frame->localsplus, &defaults,
+                       &extra_kw) < 0) {
         return NULL;
     }
-    int total = code->co_argcount + code->co_kwonlyargcount;
+    int argcount = code->co_argcount;
+    int total = argcount + code->co_kwonlyargcount;
+    PyObject *varargs = NULL, *varkw = NULL;
+    if (code->co_flags & CO_VARARGS) {
+        varargs = PyTuple_New(npos > argcount ? npos - argcount : 0);
+        if (varargs == NULL) {
+            goto no_memory;
+        }
+    }
+    if (code->co_flags & CO_VARKEYWORDS) {
+        varkw = PyDict_New();
+        if (varkw == NULL) {
+            goto no_memory;
+        }
+        for (uint64_t rest = extra_kw; rest != 0; rest &= rest - 1) {
+            int k = __builtin_ctzll(rest);
+            if (PyDict_SetItem(varkw, PyTuple_GET_ITEM(kwnames, k), args[npos + k]) < 0) {
+                goto no_memory;
+            }
+        }
+    }
+    /* Committed: nothing below fails. */
     *base = tstate->datastack_top;
     tstate->datastack_top = top;
-    for (int i = 0; i < total; i++) {
-        if (defaults & ((uint64_t)1 << i)) {
-            Py_INCREF(frame->localsplus[i]);
+    for (uint64_t rest = defaults; rest != 0; rest &= rest - 1) {
+        Py_INCREF(frame->localsplus[__builtin_ctzll(rest)]);
+    }
+    int n = total;
+    if (varargs != NULL) {
+        for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(varargs); j++) {
+            PyTuple_SET_ITEM(varargs, j, args[argcount + j]); /* moved */
         }
+        frame->localsplus[n++] = varargs;
+    }
+    if (varkw != NULL) {
+        for (uint64_t rest = extra_kw; rest != 0; rest &= rest - 1) {
+            Py_DECREF(args[npos + __builtin_ctzll(rest)]); /* moved: the dict holds it now */
+        }
+        frame->localsplus[n++] = varkw;
     }
     /* As _PyFunction_Vectorcall: code that is not CO_OPTIMIZED gets the globals as locals. */
     PyObject *locals = (code->co_flags & CO_OPTIMIZED) ? NULL : func->func_globals;
     _PyFrame_InitializeSpecials(frame, func, locals, code->co_nlocalsplus);
-    for (int i = total; i < code->co_nlocalsplus; i++) {
+    for (int i = n; i < code->co_nlocalsplus; i++) {
         frame->localsplus[i] = NULL;
     }
     return frame;
+
+no_memory:
+    PyErr_Clear(); /* the generic call meets the same condition and reports it */
+    Py_XDECREF(varargs);
+    Py_XDECREF(varkw);
+    return NULL;
 }
 
 void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **base)

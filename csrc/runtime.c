@@ -252,13 +252,11 @@ static inline int in_range(const StackRange *r, uintptr_t sp)
     return sp - r->lo < r->hi - r->lo;
 }
 
-/* The range holding `sp` (the thread's own stack, or a foreign one), NULL when unknown. */
-static const StackRange *range_for(PyThreadState *tstate, uintptr_t sp)
+/* The range holding `sp` (the thread's own stack, or a foreign one) when the one-entry cache
+ * does not have it; NULL when unknown. */
+static __attribute__((noinline)) const StackRange *range_for_slow(PyThreadState *tstate,
+                                                                  uintptr_t sp)
 {
-    if (tstate == cached_tstate && tstate->id == cached_tstate_id
-        && tstate->thread_id == cached_thread_id && in_range(&cached_range, sp)) {
-        return &cached_range;
-    }
     if (!thread_range_known) {
         find_thread_range();
     }
@@ -283,9 +281,13 @@ static const StackRange *range_for(PyThreadState *tstate, uintptr_t sp)
 static inline __attribute__((always_inline)) int c_stack_low(PyThreadState *tstate, int hard)
 {
     uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-    const StackRange *r = range_for(tstate, sp);
-    if (r == NULL) {
-        return 1;
+    const StackRange *r = &cached_range;
+    if (__builtin_expect(tstate != cached_tstate || tstate->id != cached_tstate_id
+                         || tstate->thread_id != cached_thread_id || !in_range(r, sp), 0)) {
+        r = range_for_slow(tstate, sp);
+        if (r == NULL) {
+            return 1;
+        }
     }
     return sp < (hard ? r->hard : r->soft);
 }

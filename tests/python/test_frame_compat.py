@@ -250,6 +250,9 @@ def f(a, b=None):
     return 1
 def g(a, b):
     yield C0(a.n)
+def va(a, *args, **kw):
+    c = C0(0)
+    return len(args) + len(kw)
 def notify(n):
     return lambda ref: print("weakref", n)
 def main():
@@ -273,6 +276,9 @@ def main():
         for x in g(C1(13), C1(14)):        # generator function
             print("got", x.n)
             del x
+        print(va(C1(17), C1(18), k=C1(19)))  # *args and **kwargs
+        print(va(C1(20)))
+        print(va(a=C1(21), z=C1(22)))
         o = C1(15)
         r = weakref.ref(o, notify(15))
         print(f(o, C1(16)))
@@ -330,3 +336,36 @@ main()
 @pytest.mark.parametrize("threshold", [0, 1, 3])
 def test_f_lasti_of_callers_matches_plain_cpython(threshold):
     differential(LASTI_PROGRAM, threshold=threshold)
+
+
+FOREIGN_STACK_PROGRAM = """
+import ctypes, mmap
+# Run Python code on a stack of our own (as coroutine libraries do): glibc x86-64 ucontext_t,
+# uc_link at offset 8, uc_stack.ss_sp at 16, uc_stack.ss_size at 32.
+libc = ctypes.CDLL(None)
+STACK = 1024 * 1024
+stack = mmap.mmap(-1, STACK, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+stack_addr = ctypes.addressof(ctypes.c_char.from_buffer(stack))
+main_ctx = ctypes.create_string_buffer(4096)
+co_ctx = ctypes.create_string_buffer(4096)
+sys.setrecursionlimit(100000)
+def rec(n):
+    return 0 if n == 0 else rec(n - 1) + 1
+result = []
+def body():
+    result.append(rec(int(sys.argv[1])))
+    result.append(sorted([2, 1], key=lambda x: rec(2000) + x))
+cb = ctypes.CFUNCTYPE(None)(body)
+libc.getcontext(co_ctx)
+ctypes.c_void_p.from_buffer(co_ctx, 8).value = ctypes.addressof(main_ctx)
+ctypes.c_void_p.from_buffer(co_ctx, 16).value = stack_addr
+ctypes.c_size_t.from_buffer(co_ctx, 32).value = STACK
+libc.makecontext(co_ctx, cb, 0)
+libc.swapcontext(main_ctx, co_ctx)
+print(result)
+"""
+
+
+def test_deep_recursion_on_a_stack_the_thread_switched_to():
+    # The stack pointer is outside the thread's stack: the guard finds the mapping it is in.
+    differential(FOREIGN_STACK_PROGRAM, (20000,))

@@ -370,7 +370,11 @@ def report(args, info, started, finished, pp, real, start, comp, cbench, chart_p
     gm = geomean([r.get("speedup") for r in pp.get("rows", [])])
     worst = min(pp.get("rows", []), key=lambda r: r.get("speedup") or 9e9, default=None)
     if gm:
+        rows = pp.get("rows", [])
         add(f"| **geometric mean** | | | **{gm:.2f}x** |\n")
+        add(f"The geometric mean is over the {len([r for r in rows if r.get('speedup')])} results of "
+            f"{len(args.pyperformance or []) or '?'} benchmark scripts (deepcopy and logging time "
+            "three workloads each).\n")
         add(f"Bar (issue 8): none below 1.0x, geometric mean at least 1.1x. Slowest here: "
             f"{worst['name']} {worst['speedup']:.2f}x.\n")
     for e in pp.get("errors", []):
@@ -403,13 +407,14 @@ def report(args, info, started, finished, pp, real, start, comp, cbench, chart_p
     add("## Start-up\n")
     add(f"Wall and CPU time of the whole process, medians of {args.rounds_startup} interleaved rounds. "
         f"The import-heavy program is `python -c \"{IMPORTS}\"`.\n")
-    add("| program | interpreter wall | cpjit wall | cpjit extra | interpreter CPU | cpjit CPU | peak RSS plain / cpjit |")
-    add("|---|---:|---:|---:|---:|---:|---:|")
+    add("| program | interpreter wall | cpjit wall | cpjit extra | interpreter CPU | cpjit CPU | cpjit extra CPU | peak RSS plain / cpjit |")
+    add("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in start:
         p, c = r["plain"], r["cpjit"]
         if isinstance(p, dict) and isinstance(c, dict):
             add(f"| `{r['name']}` | {p['wall'] * 1e3:.1f} ms | {c['wall'] * 1e3:.1f} ms | {r['extra_ms']:+.1f} ms | "
-                f"{p['cpu'] * 1e3:.1f} ms | {c['cpu'] * 1e3:.1f} ms | {p['rss_kb'] / 1024:.1f} / {c['rss_kb'] / 1024:.1f} MiB |")
+                f"{p['cpu'] * 1e3:.1f} ms | {c['cpu'] * 1e3:.1f} ms | {1e3 * (c['cpu'] - p['cpu']):+.1f} ms | "
+                f"{p['rss_kb'] / 1024:.1f} / {c['rss_kb'] / 1024:.1f} MiB |")
         else:
             add(f"| `{r['name']}` | {p} | {c} | | | | |")
     add("\nBar (issue 8): `python -m cpjit -c pass` within 3 ms of `python -c pass`; short programs no slower.\n")
@@ -485,6 +490,7 @@ def main(argv=None):
     if args.from_json:
         saved = json.loads(Path(args.from_json).read_text())
         args.command = saved["command"]
+        args.pyperformance = saved.get("pyperformance_names", args.pyperformance)
         for k in ("rounds_real", "rounds_startup", "quick", "threshold"):
             setattr(args, k, saved["settings"][k])
         write(args, saved["machine"], datetime.datetime.fromisoformat(saved["started"]),
@@ -510,7 +516,7 @@ def main(argv=None):
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         settings = {k: getattr(args, k) for k in ("rounds_real", "rounds_startup", "quick", "threshold")}
         Path(args.json).write_text(json.dumps({
-            "command": args.command, "settings": settings, "machine": info, "started": started.isoformat(),
+            "command": args.command, "settings": settings, "pyperformance_names": args.pyperformance, "machine": info, "started": started.isoformat(),
             "finished": finished.isoformat(), "loads": loads, "pyperformance": pp, "real": real,
             "startup": start, "compile": comp, "compile_bench": cbench}, indent=1, default=str))
     write(args, info, started, finished, pp, real, start, comp, cbench, loads)

@@ -234,6 +234,7 @@ def test_run_all_report_renders_tables_and_geomeans():
     class Args:
         quick, rounds_real, rounds_startup, threshold = False, 5, 20, None
         command, output, chart, tools = "python3 benches/run_all.py", "/tmp/B.md", "/tmp/s.png", "/nonexistent"
+        pyperformance = ["nbody", "float"]
 
     side = lambda t: {"wall": t, "cpu": t, "rss_kb": 2048, "n": 5, "outputs": ["x"]}  # noqa: E731
     pp = {"rows": [{"name": "nbody", "plain": [2.0, 0.1, 3], "cpjit": [1.0, 0.1, 3], "speedup": 2.0},

@@ -56,7 +56,13 @@ typedef struct {
                                   -QUICKENING_WARMUP_DELAY, +1 per RESUME and backward jump run
                                   natively; at 0 the interpreter would have quickened the code */
     void *native;              /* Rust-owned compiled code; NULL unless COMPILED */
+    uint32_t tier;             /* CPJIT_TIER_* bits, set when the state is created */
 } CpjitCodeState;
+
+/* CpjitCodeState.tier: a function (CO_OPTIMIZED) whose bytecode has a backward jump. It compiles
+ * at its first call whatever the threshold: no on-stack replacement out of the interpreter
+ * exists, so a loop that runs once (in a main()) is native only if its call starts native. */
+#define CPJIT_TIER_LOOP 1u
 
 #define CPJIT_NO_ENTRY UINT32_MAX
 
@@ -87,6 +93,7 @@ static inline CpjitCodeState *cpjit_state_fast(PyCodeObject *code)
 
 /* ---- implemented in Rust (src/runtime.rs) ---- */
 int cpjit_rust_compile(PyCodeObject *code, CpjitCodeState *state);
+int cpjit_rust_has_backward_jump(const _Py_CODEUNIT *units, Py_ssize_t n_units);
 void cpjit_rust_release(void *native);
 
 /* ---- runtime entry points (csrc/runtime.c), called from Rust ---- */

@@ -79,6 +79,31 @@ int cpjit_rt_init(void)
 void cpjit_rt_set_threshold(uint32_t t) { threshold = t; }
 uint32_t cpjit_rt_get_threshold(void) { return threshold; }
 
+/* The tiering class of a code object (CpjitCodeState.tier), decided once when its state is
+ * created. Only functions get the loop class: a module or class body runs once however many
+ * loops it has, and without on-stack replacement compiling it could only pay off on a later run
+ * of the same body. */
+static uint32_t tier_of(PyCodeObject *code)
+{
+    if ((code->co_flags & CO_OPTIMIZED)
+        && cpjit_rust_has_backward_jump(_PyCode_CODE(code), Py_SIZE(code))) {
+        return CPJIT_TIER_LOOP;
+    }
+    return 0;
+}
+
+/* Whether this call of a not yet compiled code object still runs in the interpreter (and counts
+ * toward the threshold). Loop functions compile at their first call (see CPJIT_TIER_LOOP),
+ * anything else after `threshold` interpreted calls. */
+static inline int stays_cold(CpjitCodeState *st)
+{
+    if (st->calls < threshold && !(st->tier & CPJIT_TIER_LOOP)) {
+        st->calls++;
+        return 1;
+    }
+    return 0;
+}
+
 CpjitCodeState *cpjit_rt_state_for(PyCodeObject *code, int create)
 {
     void *found = NULL;
@@ -99,6 +124,7 @@ CpjitCodeState *cpjit_rt_state_for(PyCodeObject *code, int create)
         return NULL;
     }
     st->warmup = code->co_warmup; /* the interpreter's countdown so far (see cpjit_rt.h) */
+    st->tier = tier_of(code);
     if (cpjit_direct_extra_ok && code->co_extra == NULL) {
         /* _PyCode_SetExtra would size the array for every co_extra user registered so far, and
          * code_dealloc calls every one of their free functions (with NULL) for every slot: users
@@ -306,8 +332,7 @@ PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, in
         if (st->state == CPJIT_FAILED) {
             return interpret(tstate, frame, throwflag, CPJIT_R_COMPILE_FAILED);
         }
-        if (st->calls < threshold) {
-            st->calls++;
+        if (stays_cold(st)) {
             return interpret(tstate, frame, throwflag, CPJIT_R_COLD);
         }
         if (cpjit_rust_compile(code, st) < 0) { /* sets st->state either way */

@@ -21,6 +21,7 @@ pub struct CodeState {
     pub n_units: u32,
     pub warmup: i32,
     pub native: *mut c_void,
+    pub tier: u32,
 }
 
 /// `CpjitCodeInfo` (cpjit_rt.h).
@@ -220,6 +221,22 @@ pub unsafe extern "C" fn cpjit_rust_compile(code: *mut c_void, state: *mut CodeS
         Ok(()) => 0,
         Err(_) => -1,
     }
+}
+
+/// Whether `units` (`n_units` code units of `co_code_adaptive`) contain a backward jump: the
+/// tiering class of csrc/runtime.c's `tier_of`. Reads opcodes through the deopt table and skips
+/// inline caches (whose words are not opcodes); stops at anything it cannot decode.
+///
+/// # Safety
+/// `units` points to `n_units` readable code units (a live code object's bytecode).
+#[no_mangle]
+pub unsafe extern "C" fn cpjit_rust_has_backward_jump(units: *const u16, n_units: isize) -> c_int {
+    if units.is_null() || n_units <= 0 {
+        return 0;
+    }
+    // SAFETY: the caller's contract.
+    let units = unsafe { std::slice::from_raw_parts(units, n_units as usize) };
+    crate::analysis::has_backward_jump(units) as c_int
 }
 
 fn record_failure(msg: String) {

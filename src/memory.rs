@@ -4,15 +4,19 @@
 //! and returns [`ExecutableCode`], read-execute. No page is ever writable and executable at once.
 //!
 //! Small code objects share 256 KiB chunks so that thousands of little functions do not cost a
-//! page (and a mapping) each. A chunk is read-execute at rest; to add code, the chunk is made
-//! read-write (memmap2's `make_mut`), written, and made read-execute again (`make_exec`) before
-//! the compiler returns. That is safe because native code only runs with the GIL held and the
-//! compiler holds it: no thread executes in the chunk while it is writable. A chunk is unmapped
-//! when every code object in it has died and no new code goes into it. Code larger than a chunk
-//! gets a mapping of its own. Chunks keep a stencil's data within ±2 GiB of its code because code
-//! and data of one compiled object always live in one region.
+//! page (and a mapping) each. A chunk is mapped read-write and populated up front (one
+//! `MAP_POPULATE` instead of a page fault per page). Its *sealed* part, the pages holding code,
+//! is read-execute; its tail, never yet used, stays read-write (it holds no code). A fill
+//! changes the protection of its own pages only: the one page it shares with sealed code, if
+//! any, goes read-write for the fill, and sealing makes the fill's pages read-execute (at most
+//! two `mprotect` calls of a page or two, never the whole chunk). That is safe because native
+//! code only runs with the GIL held and the compiler holds it: no thread executes in the chunk
+//! while one of its pages is writable. A chunk whose code objects have all died (and that takes
+//! no new code) goes to a small pool and is reused, pages already populated; beyond the pool it
+//! is unmapped. Code larger than a quarter chunk gets a mapping of its own. Code and data of one
+//! compiled object always live in one region, so a stencil's data is within ±2 GiB of its code.
 
-use memmap2::{Mmap, MmapMut};
+use memmap2::{MmapMut, MmapOptions};
 use std::io;
 use std::sync::{Arc, Mutex};
 
@@ -20,37 +24,107 @@ use std::sync::{Arc, Mutex};
 pub const CHUNK_SIZE: usize = 256 * 1024;
 /// Alignment of each region inside a chunk.
 const REGION_ALIGN: usize = 64;
+/// The protection unit.
+const PAGE: usize = 4096;
+/// Empty chunks kept for reuse.
+const POOL: usize = 8;
 
-/// One mapping, executable at rest. `None` only while it is being written.
 struct Chunk {
     map: Mutex<ChunkState>,
 }
 
 struct ChunkState {
-    exec: Option<Mmap>,
+    /// The mapping (its protection is managed here, page by page, with mprotect).
+    mem: Option<MmapMut>,
+    /// Bytes handed out.
     used: usize,
+    /// Pages below this offset are read-execute; from it on, read-write and unused.
+    sealed: usize,
+    /// Bytes below this offset may hold old code (a reused chunk): zeroed before a fill.
+    dirty: usize,
+    /// Regions alive.
     live: usize,
     /// Still taking new regions.
     open: bool,
+    /// A chunk of its own for one large region (never pooled).
+    single: bool,
+}
+
+fn page_down(n: usize) -> usize {
+    n & !(PAGE - 1)
+}
+
+fn page_up(n: usize) -> usize {
+    n.div_ceil(PAGE) * PAGE
+}
+
+/// Set the protection of `len` bytes from `offset` in `mem` (page-aligned).
+fn protect(mem: &MmapMut, offset: usize, len: usize, exec: bool) -> io::Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    let prot = if exec {
+        libc::PROT_READ | libc::PROT_EXEC
+    } else {
+        libc::PROT_READ | libc::PROT_WRITE
+    };
+    debug_assert!(offset % PAGE == 0 && offset + len <= mem.len());
+    // SAFETY: the range lies inside this mapping (page-aligned, checked above in debug builds;
+    // callers pass page_down/page_up of offsets within it); only its permissions change, and no
+    // Rust reference into it is used against the new permission (writes happen only between
+    // the read-write flip and the seal, by the one WritableCode filling that range).
+    let rc = unsafe { libc::mprotect(mem.as_ptr().add(offset) as *mut libc::c_void, len, prot) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 impl Chunk {
-    fn new(len: usize) -> io::Result<Arc<Chunk>> {
-        let exec = MmapMut::map_anon(len)?.make_exec()?;
+    fn new(len: usize, single: bool) -> io::Result<Arc<Chunk>> {
+        let mem = MmapOptions::new().len(len).populate().map_anon()?;
         Ok(Arc::new(Chunk {
             map: Mutex::new(ChunkState {
-                exec: Some(exec),
+                mem: Some(mem),
                 used: 0,
+                sealed: 0,
+                dirty: 0,
                 live: 0,
                 open: true,
+                single,
             }),
         }))
+    }
+
+    /// A shared chunk: from the pool when one is there, else a new mapping.
+    fn shared() -> io::Result<Arc<Chunk>> {
+        let pooled = lock(pool()).pop();
+        if let Some(chunk) = pooled {
+            let mut guard = lock(&chunk.map);
+            let st = &mut *guard;
+            let mem = st.mem.as_ref().expect("pooled chunks are mapped");
+            protect(mem, 0, page_up(st.sealed), false)?;
+            st.dirty = st.used.max(st.dirty);
+            st.used = 0;
+            st.sealed = 0;
+            st.open = true;
+            drop(guard);
+            return Ok(chunk);
+        }
+        Chunk::new(CHUNK_SIZE, false)
     }
 }
 
 fn current_chunk() -> &'static Mutex<Option<Arc<Chunk>>> {
     static CURRENT: Mutex<Option<Arc<Chunk>>> = Mutex::new(None);
     &CURRENT
+}
+
+/// Empty shared chunks waiting for reuse.
+fn pool() -> &'static Mutex<Vec<Arc<Chunk>>> {
+    static POOLED: Mutex<Vec<Arc<Chunk>>> = Mutex::new(Vec::new());
+    &POOLED
 }
 
 /// Serialises fills: a chunk is writable for one fill at a time. In the extension the GIL
@@ -62,9 +136,11 @@ pub struct WritableCode {
     chunk: Arc<Chunk>,
     offset: usize,
     len: usize,
-    /// The chunk made writable for the duration of the fill.
-    map: Option<MmapMut>,
-    /// Held from reservation to sealing (declared last: released after `map` is given back).
+    /// Address of the region's first byte.
+    address: u64,
+    /// Whether the region is still writable (not sealed, not given back).
+    filling: bool,
+    /// Held from reservation to sealing (declared last: released after the region is sealed).
     _fill: std::sync::MutexGuard<'static, ()>,
 }
 
@@ -85,7 +161,7 @@ impl WritableCode {
         let fill = lock(&FILL);
         let len = len.max(1);
         let (chunk, offset) = if len > CHUNK_SIZE / 4 {
-            (Chunk::new(len)?, 0)
+            (Chunk::new(page_up(len), true)?, 0)
         } else {
             let mut current = lock(current_chunk());
             let fits = current.as_ref().map(|c| {
@@ -94,59 +170,76 @@ impl WritableCode {
             });
             if fits != Some(true) {
                 if let Some(old) = current.take() {
-                    lock(&old.map).open = false;
+                    close(&old);
                 }
-                *current = Some(Chunk::new(CHUNK_SIZE)?);
+                *current = Some(Chunk::shared()?);
             }
             let chunk = current.as_ref().expect("a current chunk").clone();
-            let offset = {
-                let mut st = lock(&chunk.map);
-                let off = st.used.div_ceil(REGION_ALIGN) * REGION_ALIGN;
-                st.used = off + len;
-                off
-            };
+            let offset = lock(&chunk.map).used.div_ceil(REGION_ALIGN) * REGION_ALIGN;
             (chunk, offset)
         };
-        let map = {
-            let mut st = lock(&chunk.map);
-            st.live += 1;
-            let exec = st.exec.take().expect("chunk is not being written");
-            match exec.make_mut() {
-                Ok(m) => m,
-                Err(e) => {
-                    st.live -= 1;
-                    return Err(e);
-                }
+        let address = {
+            let mut guard = lock(&chunk.map);
+            let st = &mut *guard;
+            let mem = st.mem.as_ref().expect("chunk is mapped");
+            // The page shared with sealed code (at most one: regions follow each other).
+            if offset < st.sealed {
+                protect(mem, page_down(offset), PAGE, false)?;
+                st.sealed = page_down(offset);
             }
+            let address = mem.as_ptr() as u64 + offset as u64;
+            if offset < st.dirty {
+                let end = (offset + len).min(st.dirty);
+                // SAFETY: [offset, end) lies inside the mapping and is read-write now (its
+                // pages are at or past `sealed`); no other reference to it exists (FILL held,
+                // the region is not handed out yet).
+                unsafe { std::ptr::write_bytes(address as *mut u8, 0, end - offset) };
+            }
+            st.used = offset + len;
+            if st.single {
+                st.open = false;
+            }
+            st.live += 1;
+            address
         };
         Ok(WritableCode {
             chunk,
             offset,
             len,
-            map: Some(map),
+            address,
+            filling: true,
             _fill: fill,
         })
     }
 
     /// Address of the first byte: where the code will execute from once sealed.
     pub fn address(&self) -> u64 {
-        self.map.as_ref().expect("mapped").as_ptr() as u64 + self.offset as u64
+        self.address
     }
 
     pub fn bytes_mut(&mut self) -> &mut [u8] {
-        let (off, len) = (self.offset, self.len);
-        &mut self.map.as_mut().expect("mapped")[off..off + len]
+        // SAFETY: the region [address, address + len) lies inside the chunk's mapping, which the
+        // Arc keeps mapped; its pages are read-write until `seal` (only this WritableCode
+        // changes them back, and FILL keeps other fills out); `&mut self` makes the slice the
+        // only reference.
+        unsafe { std::slice::from_raw_parts_mut(self.address as *mut u8, self.len) }
     }
 
-    /// Make the chunk executable and read-only again. The address does not change.
+    /// Make the region's pages read-execute. The address does not change.
     pub fn seal(mut self) -> io::Result<ExecutableCode> {
-        let address = self.address();
-        let map = self.map.take().expect("mapped");
-        let exec = map.make_exec()?;
-        lock(&self.chunk.map).exec = Some(exec);
+        let end = page_up(self.offset + self.len);
+        {
+            let mut guard = lock(&self.chunk.map);
+            let st = &mut *guard;
+            let mem = st.mem.as_ref().expect("chunk is mapped");
+            let from = page_down(self.offset);
+            protect(mem, from, end - from, true)?;
+            st.sealed = st.sealed.max(end);
+        }
+        self.filling = false;
         Ok(ExecutableCode {
             chunk: self.chunk.clone(),
-            address,
+            address: self.address,
             len: self.len,
         })
     }
@@ -154,15 +247,51 @@ impl WritableCode {
 
 impl Drop for WritableCode {
     fn drop(&mut self) {
-        // An abandoned fill (compile error): give the region back, restore execute permission.
-        if let Some(map) = self.map.take() {
-            let mut st = lock(&self.chunk.map);
-            st.live -= 1;
-            if let Ok(exec) = map.make_exec() {
-                st.exec = Some(exec);
+        // An abandoned fill (compile error): seal its pages as if it had succeeded (the first
+        // one may hold older code that must stay executable), and give the region back.
+        if self.filling {
+            let mut guard = lock(&self.chunk.map);
+            let st = &mut *guard;
+            if let Some(mem) = st.mem.as_ref() {
+                let from = page_down(self.offset);
+                let end = page_up(self.offset + self.len);
+                if protect(mem, from, end - from, true).is_ok() {
+                    st.sealed = st.sealed.max(end);
+                }
             }
+            release(&self.chunk, guard);
         }
     }
+}
+
+/// One region of `chunk` died.
+fn release(chunk: &Arc<Chunk>, mut st: std::sync::MutexGuard<'_, ChunkState>) {
+    st.live -= 1;
+    if st.live == 0 && !st.open {
+        retire(chunk, st);
+    }
+}
+
+/// The chunk takes no new regions.
+fn close(chunk: &Arc<Chunk>) {
+    let mut st = lock(&chunk.map);
+    st.open = false;
+    if st.live == 0 {
+        retire(chunk, st);
+    }
+}
+
+/// An empty, closed chunk: into the pool, or unmapped.
+fn retire(chunk: &Arc<Chunk>, mut st: std::sync::MutexGuard<'_, ChunkState>) {
+    if !st.single {
+        let mut pooled = lock(pool());
+        if pooled.len() < POOL {
+            drop(st);
+            pooled.push(chunk.clone());
+            return;
+        }
+    }
+    st.mem = None; // unmap
 }
 
 impl ExecutableCode {
@@ -188,11 +317,8 @@ impl ExecutableCode {
 
 impl Drop for ExecutableCode {
     fn drop(&mut self) {
-        let mut st = lock(&self.chunk.map);
-        st.live -= 1;
-        if st.live == 0 && !st.open {
-            st.exec = None; // unmap
-        }
+        let st = lock(&self.chunk.map);
+        release(&self.chunk, st);
     }
 }
 

@@ -23,7 +23,7 @@ from ._cpjit import code_info, compile, disable, is_enabled, stats  # noqa: F401
 
 __all__ = ["enable", "disable", "is_enabled", "compile", "stats", "code_info", "dis", "threshold_from_env"]
 
-DEFAULT_THRESHOLD = 0
+DEFAULT_THRESHOLD = 64
 
 
 def threshold_from_env(default=DEFAULT_THRESHOLD):

@@ -85,6 +85,8 @@ pub enum CompileError {
         units: usize,
     },
     MissingStencil(&'static str),
+    /// `CodeInput::symbols` is shorter than the stencils' symbol table.
+    SymbolTable { have: usize, need: usize },
     Memory(std::io::Error),
 }
 
@@ -100,6 +102,9 @@ impl fmt::Display for CompileError {
                 )
             }
             CompileError::MissingStencil(n) => write!(f, "stencil {n} is missing from this build"),
+            CompileError::SymbolTable { have, need } => {
+                write!(f, "{have} symbol addresses given, the stencils use {need}")
+            }
             CompileError::Memory(e) => write!(f, "cannot map executable memory: {e}"),
         }
     }
@@ -290,6 +295,12 @@ fn compile_with(
     let sel = selection()?;
     let n = plan.instructions.len();
     let n_symbols = input.symbols.len();
+    if n_symbols < stencils::SYMBOLS.len() {
+        return Err(CompileError::SymbolTable {
+            have: n_symbols,
+            need: stencils::SYMBOLS.len(),
+        });
+    }
     sc.start(n_symbols);
     let stamp = sc.stamp;
     let mut unsupported = Vec::new();
@@ -343,32 +354,24 @@ fn compile_with(
             at = align(at + s.data.len(), 16);
         }
         sc.cache_slot.push(caches_used);
-        let mut uses_cache = false;
-        for h in s.holes {
-            match (h.kind, h.target) {
-                (_, Target::Hole(HoleValue::Cache)) => uses_cache = true,
-                (PatchKind::GotPc32, Target::Symbol(i)) => {
-                    let i = i as usize;
-                    if i < n_symbols && sc.got_stamp[i] != stamp {
-                        sc.got_stamp[i] = stamp;
-                        sc.got_slot[i] = sc.got.len() as u32;
-                        sc.got.push(input.symbols[i]);
-                    }
-                }
-                (PatchKind::Pc32, Target::Symbol(i)) => {
-                    let i = i as usize;
-                    if i < n_symbols && sc.veneer_stamp[i] != stamp {
-                        sc.veneer_stamp[i] = stamp;
-                        sc.veneer_slot[i] = sc.veneers.len() as u32;
-                        sc.veneers.push(input.symbols[i]);
-                    }
-                }
-                // Values of these depend on the instruction; they get private slots below.
-                (PatchKind::GotPc32, _) => private_got += 1,
-                _ => {}
+        caches_used += s.uses_cache as u32;
+        for &i in s.got_symbols {
+            let i = i as usize;
+            if sc.got_stamp[i] != stamp {
+                sc.got_stamp[i] = stamp;
+                sc.got_slot[i] = sc.got.len() as u32;
+                sc.got.push(input.symbols[i]);
             }
         }
-        caches_used += uses_cache as u32;
+        for &i in s.pc32_symbols {
+            let i = i as usize;
+            if sc.veneer_stamp[i] != stamp {
+                sc.veneer_stamp[i] = stamp;
+                sc.veneer_slot[i] = sc.veneers.len() as u32;
+                sc.veneers.push(input.symbols[i]);
+            }
+        }
+        private_got += s.private_got as usize;
     }
     let caches = vec![0u8; caches_used as usize * CACHE_BYTES].into_boxed_slice();
     let caches_address = caches.as_ptr() as u64;

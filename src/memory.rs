@@ -27,7 +27,7 @@ const REGION_ALIGN: usize = 64;
 /// The protection unit.
 const PAGE: usize = 4096;
 /// Empty chunks kept for reuse.
-const POOL: usize = 8;
+const POOL: usize = 16;
 
 struct Chunk {
     map: Mutex<ChunkState>,

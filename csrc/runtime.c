@@ -92,16 +92,42 @@ static uint32_t tier_of(PyCodeObject *code)
     return 0;
 }
 
-/* Whether this call of a not yet compiled code object still runs in the interpreter (and counts
- * toward the threshold). Loop functions compile at their first call (see CPJIT_TIER_LOOP),
- * anything else after `threshold` interpreted calls. */
-static inline int stays_cold(CpjitCodeState *st)
+/* Whether the thread is initialising a module other than __main__: the innermost module or
+ * class body (or exec'd code) on the frame stack has globals whose __name__ is not "__main__".
+ * Functions called from there are start-up code (run once per import, typically), so their
+ * loops do not earn them a compile at the first call. A program's own main() is called from
+ * __main__'s body (scripts, -m, -c, runpy) or from functions, and keeps the loop rule. */
+static int initialising_a_module(PyThreadState *tstate)
 {
-    if (st->calls < threshold && !(st->tier & CPJIT_TIER_LOOP)) {
-        st->calls++;
-        return 1;
+    for (_PyInterpreterFrame *f = tstate->cframe->current_frame; f != NULL; f = f->previous) {
+        if (f->f_code->co_flags & CO_OPTIMIZED) {
+            continue;
+        }
+        PyObject *name = PyDict_Check(f->f_globals)
+                             ? PyDict_GetItemWithError(f->f_globals, &_Py_ID(__name__))
+                             : NULL;
+        if (name == NULL) {
+            PyErr_Clear();
+            return 1;
+        }
+        return !(PyUnicode_Check(name) && _PyUnicode_EqualToASCIIString(name, "__main__"));
     }
     return 0;
+}
+
+/* Whether this call of a not yet compiled code object still runs in the interpreter (and counts
+ * toward the threshold). Loop functions compile at their first call (see CPJIT_TIER_LOOP) unless
+ * a module is being initialised; anything else after `threshold` interpreted calls. */
+static inline int stays_cold(PyThreadState *tstate, CpjitCodeState *st)
+{
+    if (st->calls >= threshold) {
+        return 0;
+    }
+    if ((st->tier & CPJIT_TIER_LOOP) && !initialising_a_module(tstate)) {
+        return 0;
+    }
+    st->calls++;
+    return 1;
 }
 
 CpjitCodeState *cpjit_rt_state_for(PyCodeObject *code, int create)
@@ -332,7 +358,7 @@ PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, in
         if (st->state == CPJIT_FAILED) {
             return interpret(tstate, frame, throwflag, CPJIT_R_COMPILE_FAILED);
         }
-        if (stays_cold(st)) {
+        if (stays_cold(tstate, st)) {
             return interpret(tstate, frame, throwflag, CPJIT_R_COLD);
         }
         if (cpjit_rust_compile(code, st) < 0) { /* sets st->state either way */

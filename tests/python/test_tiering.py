@@ -195,3 +195,30 @@ def test_python_m_cpjit_uses_the_tiered_default(tmp_path):
                        text=True, env=env, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "True counting counting compiled"
+
+
+def _exec_as_module(name, threshold):
+    source = textwrap.dedent("""
+        def setup(n):
+            table = {}
+            for i in range(n):
+                table[i] = i * i
+            return table
+        TABLE = setup(50)
+    """)
+    ns = {"__name__": name}
+    cpjit.enable(threshold=threshold)
+    try:
+        exec(compile(source, f"<{name}>", "exec"), ns)
+    finally:
+        cpjit.disable()
+    assert ns["TABLE"][7] == 49
+    return state(ns["setup"])
+
+
+def test_loops_run_while_a_module_initialises_wait_for_the_threshold():
+    # Start-up code: a loop function called by an imported module's body is not compiled at
+    # its first call; called by __main__'s body (a script's main()), it is.
+    assert _exec_as_module("some_library", 5) == "counting"
+    assert _exec_as_module("__main__", 5) == "compiled"
+    assert _exec_as_module("some_library", 0) == "compiled"

@@ -63,6 +63,9 @@ typedef struct {
  * at its first call whatever the threshold: no on-stack replacement out of the interpreter
  * exists, so a loop that runs once (in a main()) is native only if its call starts native. */
 #define CPJIT_TIER_LOOP 1u
+/* A module or class body (not CO_OPTIMIZED) with a backward jump: compiled at its first call when
+ * it runs as the body of __main__ (a script's top-level loop), else counted like any code. */
+#define CPJIT_TIER_BODY_LOOP 2u
 
 #define CPJIT_NO_ENTRY UINT32_MAX
 

@@ -5,6 +5,20 @@
  * (frame linkage, recursion limit), handing a frame over to the interpreter, and the eval-breaker
  * work native code does at function entry and backward jumps. Leaves compiling to Rust and opcode
  * semantics to stencils.
+ *
+ * Tiering (stays_cold): code runs in the interpreter until it is warm. A code object compiles
+ * after `threshold` interpreted calls (CPJIT_THRESHOLD / enable(threshold=N); the package's
+ * default is 64), except a function whose bytecode has a loop, which compiles at its first call:
+ * no on-stack replacement out of the interpreter exists, so a hot loop in a function called once
+ * (a main()) is native only if that call starts native. Loop functions called while a module
+ * other than __main__ initialises are start-up code and count like the rest. A module or class
+ * body gets the loop rule only as the top level of a script (the module body of __main__ with a
+ * loop); other bodies run once. Threshold 0 compiles everything at its first call (the test
+ * suites). With a threshold of 8 or more the interpreter has quickened a loopless code object
+ * before it compiles, so the quickening hand-over (WARMUP in stencils/stencil.h) never costs it a
+ * further interpreted call. The cold path is a co_extra load, two compares and a counter
+ * increment; the frame walk of initialising_a_module runs only for loop functions still counting.
+ * Measurements behind the default: see THRESHOLD_NOTES below.
  */
 #define _GNU_SOURCE 1
 #include "cpjit_rt.h"
@@ -85,11 +99,23 @@ uint32_t cpjit_rt_get_threshold(void) { return threshold; }
  * of the same body. */
 static uint32_t tier_of(PyCodeObject *code)
 {
-    if ((code->co_flags & CO_OPTIMIZED)
-        && cpjit_rust_has_backward_jump(_PyCode_CODE(code), Py_SIZE(code))) {
-        return CPJIT_TIER_LOOP;
+    if (!cpjit_rust_has_backward_jump(_PyCode_CODE(code), Py_SIZE(code))) {
+        return 0;
     }
-    return 0;
+    return (code->co_flags & CO_OPTIMIZED) ? CPJIT_TIER_LOOP : CPJIT_TIER_BODY_LOOP;
+}
+
+/* Whether `globals` is the namespace of __main__ (by its __name__). */
+static int is_main_namespace(PyObject *globals)
+{
+    PyObject *name = PyDict_Check(globals)
+                         ? PyDict_GetItemWithError(globals, &_Py_ID(__name__))
+                         : NULL;
+    if (name == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    return PyUnicode_Check(name) && _PyUnicode_EqualToASCIIString(name, "__main__");
 }
 
 /* Whether the thread is initialising a module other than __main__: the innermost module or
@@ -103,14 +129,7 @@ static int initialising_a_module(PyThreadState *tstate)
         if (f->f_code->co_flags & CO_OPTIMIZED) {
             continue;
         }
-        PyObject *name = PyDict_Check(f->f_globals)
-                             ? PyDict_GetItemWithError(f->f_globals, &_Py_ID(__name__))
-                             : NULL;
-        if (name == NULL) {
-            PyErr_Clear();
-            return 1;
-        }
-        return !(PyUnicode_Check(name) && _PyUnicode_EqualToASCIIString(name, "__main__"));
+        return !is_main_namespace(f->f_globals);
     }
     return 0;
 }
@@ -118,12 +137,18 @@ static int initialising_a_module(PyThreadState *tstate)
 /* Whether this call of a not yet compiled code object still runs in the interpreter (and counts
  * toward the threshold). Loop functions compile at their first call (see CPJIT_TIER_LOOP) unless
  * a module is being initialised; anything else after `threshold` interpreted calls. */
-static inline int stays_cold(PyThreadState *tstate, CpjitCodeState *st)
+static inline int stays_cold(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                             CpjitCodeState *st)
 {
     if (st->calls >= threshold) {
         return 0;
     }
     if ((st->tier & CPJIT_TIER_LOOP) && !initialising_a_module(tstate)) {
+        return 0;
+    }
+    /* The top level of a script (the module body of __main__, not a class body in it). */
+    if ((st->tier & CPJIT_TIER_BODY_LOOP) && frame->f_locals == frame->f_globals
+        && is_main_namespace(frame->f_globals)) {
         return 0;
     }
     st->calls++;
@@ -358,7 +383,7 @@ PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, in
         if (st->state == CPJIT_FAILED) {
             return interpret(tstate, frame, throwflag, CPJIT_R_COMPILE_FAILED);
         }
-        if (stays_cold(tstate, st)) {
+        if (stays_cold(tstate, frame, st)) {
             return interpret(tstate, frame, throwflag, CPJIT_R_COLD);
         }
         if (cpjit_rust_compile(code, st) < 0) { /* sets st->state either way */

@@ -1,7 +1,7 @@
 """cpjit: a copy-and-patch JIT compiler for stock CPython 3.11.
 
     import cpjit
-    cpjit.enable()          # compile code objects at their first call (threshold 0)
+    cpjit.enable()          # tiered: warm code compiles (see enable())
     ...
     cpjit.disable()         # restore the previous frame evaluator
     cpjit.stats()           # what was compiled and where frames ran
@@ -44,7 +44,10 @@ def enable(threshold=None):
     """Run Python frames natively from now on.
 
     `threshold` is how many calls a code object runs in the interpreter before it is compiled;
-    0 compiles at the first call. By default it comes from CPJIT_THRESHOLD, else 0.
+    a function containing a loop compiles at its first call (unless it is called while a module
+    other than __main__ initialises); 0 compiles everything at its first call. By default it
+    comes from CPJIT_THRESHOLD, else DEFAULT_THRESHOLD (64, chosen by measuring start-up-heavy
+    programs: see csrc/runtime.c).
     """
     if threshold is None:
         threshold = threshold_from_env()

@@ -222,3 +222,31 @@ def test_loops_run_while_a_module_initialises_wait_for_the_threshold():
     assert _exec_as_module("some_library", 5) == "counting"
     assert _exec_as_module("__main__", 5) == "compiled"
     assert _exec_as_module("some_library", 0) == "compiled"
+
+
+def test_a_scripts_top_level_loop_compiles_at_first_call():
+    # The module body of __main__ with a loop (a script's top-level hot loop) compiles at its
+    # first call; the same body as another module's, or a class body in __main__, does not.
+    source = textwrap.dedent("""
+        def step(x):
+            return x + 1
+        n = 0
+        for i in range(100):
+            n = step(n)
+        class K:
+            for j in range(3):
+                pass
+    """)
+    states = {}
+    for name in ("__main__", "other"):
+        code = compile(source, f"<{name}>", "exec")
+        ns = {"__name__": name}
+        cpjit.enable(threshold=5)
+        try:
+            exec(code, ns)
+        finally:
+            cpjit.disable()
+        assert ns["n"] == 100
+        class_body = next(c for c in code.co_consts if isinstance(c, types.CodeType) and c.co_name == "K")
+        states[name] = (state(code), state(class_body))
+    assert states == {"__main__": ("compiled", "counting"), "other": ("counting", "counting")}

@@ -8,7 +8,7 @@
  *
  * Tiering (stays_cold): code runs in the interpreter until it is warm. A code object compiles
  * after `threshold` interpreted calls (CPJIT_THRESHOLD / enable(threshold=N); the package's
- * default is 64), except a function whose bytecode has a loop, which compiles at its first call:
+ * default is 256), except a function whose bytecode has a loop, which compiles at its first call:
  * no on-stack replacement out of the interpreter exists, so a hot loop in a function called once
  * (a main()) is native only if that call starts native. Loop functions called while a module
  * other than __main__ initialises are start-up code and count like the rest. A module or class
@@ -18,7 +18,13 @@
  * before it compiles, so the quickening hand-over (WARMUP in stencils/stencil.h) never costs it a
  * further interpreted call. The cold path is a co_extra load, two compares and a counter
  * increment; the frame walk of initialising_a_module runs only for loop functions still counting.
- * Measurements behind the default: see THRESHOLD_NOTES below.
+ * The default, by measurement (child CPU time, median of 11 interleaved runs, shared 2-core
+ * machine) of `python -c "import asyncio, json, email, http.client, decimal, argparse, logging,
+ * typing, dataclasses, unittest"` against plain python: threshold 0 +37% (1,240 code objects,
+ * 76.8k instructions compiled), 16 +13% (202, 15.4k), 64 +7..11% (126, 9.8k), 256 -3..+1%
+ * (49, 2.4k), 1000 +1% (17, 1.3k), 1000000 -2%. Native code run a few dozen times at start-up
+ * does not repay its compile (and its cold caches); loopless code that is hot runs millions of
+ * times, so 256 interpreted calls cost it nothing measurable.
  */
 #define _GNU_SOURCE 1
 #include "cpjit_rt.h"

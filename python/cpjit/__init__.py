@@ -23,7 +23,7 @@ from ._cpjit import code_info, compile, disable, is_enabled, stats  # noqa: F401
 
 __all__ = ["enable", "disable", "is_enabled", "compile", "stats", "code_info", "dis", "threshold_from_env"]
 
-DEFAULT_THRESHOLD = 64
+DEFAULT_THRESHOLD = 256
 
 
 def threshold_from_env(default=DEFAULT_THRESHOLD):
@@ -46,7 +46,7 @@ def enable(threshold=None):
     `threshold` is how many calls a code object runs in the interpreter before it is compiled;
     a function containing a loop compiles at its first call (unless it is called while a module
     other than __main__ initialises); 0 compiles everything at its first call. By default it
-    comes from CPJIT_THRESHOLD, else DEFAULT_THRESHOLD (64, chosen by measuring start-up-heavy
+    comes from CPJIT_THRESHOLD, else DEFAULT_THRESHOLD (256, chosen by measuring start-up-heavy
     programs: see csrc/runtime.c).
     """
     if threshold is None:

@@ -71,7 +71,7 @@ pub struct Plan {
 /// Decode `units` (the 16-bit words of `co_code_adaptive`).
 pub fn analyse(units: &[u16]) -> Result<Plan, AnalysisError> {
     let extended_arg = opcodes::by_name("EXTENDED_ARG").expect("EXTENDED_ARG exists");
-    let mut instructions = Vec::new();
+    let mut instructions = Vec::with_capacity(units.len() / 2 + 1);
     let mut unit_to_instruction = vec![None; units.len()];
     let mut i = 0;
     while i < units.len() {

@@ -136,20 +136,20 @@ pub unsafe fn compile_code(code: *mut c_void, state: *mut CodeState) -> Result<(
     // SAFETY: `code` is a live code object (caller's contract); the function only reads it.
     unsafe { cpjit_rt_code_info(code, &mut info) };
     // SAFETY: the code object owns these arrays and outlives this call; lengths come from it.
+    // The object pointer arrays are read as addresses (u64 has the size and alignment of a
+    // pointer on x86-64), without a copy.
     let (units, consts, names) = unsafe {
         (
             std::slice::from_raw_parts(info.units, info.n_units as usize),
-            std::slice::from_raw_parts(info.consts, info.n_consts as usize),
-            std::slice::from_raw_parts(info.names, info.n_names as usize),
+            std::slice::from_raw_parts(info.consts as *const u64, info.n_consts as usize),
+            std::slice::from_raw_parts(info.names as *const u64, info.n_names as usize),
         )
     };
-    let consts: Vec<u64> = consts.iter().map(|p| *p as u64).collect();
-    let names: Vec<u64> = names.iter().map(|p| *p as u64).collect();
     let input = CodeInput {
         units,
         units_address: info.units as u64,
-        consts: &consts,
-        names: &names,
+        consts,
+        names,
         code_address: code as u64,
         state_address: state as u64,
         symbols: symbol_addresses(),

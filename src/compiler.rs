@@ -428,14 +428,59 @@ fn compile_with(
     let code_address = |i: usize| base + sc.code_offset[i] as u64;
     let trap = base + trap_offset as u64;
     for (i, s) in sc.chosen.iter().enumerate() {
-        let ins = instructions.get(i);
         let code_at = sc.code_offset[i] as usize;
+        // Every hole value of this instruction, indexed by `HoleValue as usize`: computed once,
+        // so patching a hole is a load, not a dispatch on its kind.
+        let vals: [u64; HoleValue::ALL.len()] = match instructions.get(i) {
+            None => [0; HoleValue::ALL.len()],
+            Some(ins) => {
+                let jumper = if sc.paired[i] {
+                    &instructions[i + 1]
+                } else {
+                    ins
+                };
+                let mut v = [0u64; HoleValue::ALL.len()];
+                v[HoleValue::Oparg as usize] = ins.oparg as u64;
+                v[HoleValue::Instr as usize] = unit_addr(ins.unit);
+                v[HoleValue::Redo as usize] = unit_addr(ins.start).wrapping_sub(2);
+                v[HoleValue::Done as usize] = unit_addr(ins.next - 1);
+                v[HoleValue::Const as usize] =
+                    input.consts.get(ins.oparg as usize).copied().unwrap_or(0);
+                v[HoleValue::Name as usize] =
+                    input.names.get(ins.oparg as usize).copied().unwrap_or(0);
+                v[HoleValue::NameHalf as usize] = input
+                    .names
+                    .get((ins.oparg >> 1) as usize)
+                    .copied()
+                    .unwrap_or(0);
+                v[HoleValue::Cache as usize] =
+                    caches_address + sc.cache_slot[i] as u64 * CACHE_BYTES as u64;
+                v[HoleValue::Code as usize] = input.code_address;
+                v[HoleValue::KwNames as usize] = sc.kwnames_for[i];
+                v[HoleValue::State as usize] = input.state_address;
+                v[HoleValue::Continue as usize] = if i + 1 < n {
+                    code_address(i + 1)
+                } else {
+                    trap
+                };
+                v[HoleValue::JumpTarget as usize] = match jumper.jump_target {
+                    Some(t) => code_address(t),
+                    None => trap,
+                };
+                v[HoleValue::Skip as usize] = if i + 2 < n {
+                    code_address(i + 2)
+                } else {
+                    trap
+                };
+                v[HoleValue::Error as usize] = base + error_offset as u64;
+                v
+            }
+        };
+        let has_instruction = i < n;
         for h in s.holes {
             let value = match h.target {
-                Target::Symbol(idx) => symbol(idx),
-                Target::Data(off) => base + sc.data_offset[i] as u64 + off,
                 Target::Hole(hole) => {
-                    let Some(ins) = ins else {
+                    if !has_instruction {
                         // The error exit uses no per-instruction holes.
                         return Err(CompileError::Patch {
                             stencil: s.name,
@@ -445,57 +490,11 @@ fn compile_with(
                                 len: 0,
                             },
                         });
-                    };
-                    match hole {
-                        HoleValue::Oparg => ins.oparg as u64,
-                        HoleValue::Instr => unit_addr(ins.unit),
-                        HoleValue::Redo => unit_addr(ins.start).wrapping_sub(2),
-                        HoleValue::Done => unit_addr(ins.next - 1),
-                        HoleValue::Const => {
-                            input.consts.get(ins.oparg as usize).copied().unwrap_or(0)
-                        }
-                        HoleValue::Name => {
-                            input.names.get(ins.oparg as usize).copied().unwrap_or(0)
-                        }
-                        HoleValue::NameHalf => input
-                            .names
-                            .get((ins.oparg >> 1) as usize)
-                            .copied()
-                            .unwrap_or(0),
-                        HoleValue::Cache => {
-                            caches_address + sc.cache_slot[i] as u64 * CACHE_BYTES as u64
-                        }
-                        HoleValue::Code => input.code_address,
-                        HoleValue::KwNames => sc.kwnames_for[i],
-                        HoleValue::State => input.state_address,
-                        HoleValue::Continue => {
-                            if i + 1 < n {
-                                code_address(i + 1)
-                            } else {
-                                trap
-                            }
-                        }
-                        HoleValue::JumpTarget => {
-                            let jumper = if sc.paired[i] {
-                                &instructions[i + 1]
-                            } else {
-                                ins
-                            };
-                            match jumper.jump_target {
-                                Some(t) => code_address(t),
-                                None => trap,
-                            }
-                        }
-                        HoleValue::Skip => {
-                            if i + 2 < n {
-                                code_address(i + 2)
-                            } else {
-                                trap
-                            }
-                        }
-                        HoleValue::Error => base + error_offset as u64,
                     }
+                    vals[hole as usize]
                 }
+                Target::Symbol(idx) => symbol(idx),
+                Target::Data(off) => base + sc.data_offset[i] as u64 + off,
             };
             let offset = code_at + h.offset as usize;
             let place = base + offset as u64;

@@ -373,6 +373,39 @@ mod tests {
     }
 
     #[test]
+    fn new_regions_are_zeroed_even_in_reused_chunks() {
+        // Fill and free more than a chunk, so that later regions come from a pooled chunk.
+        for round in 0..3u8 {
+            let mut kept = Vec::new();
+            for _ in 0..(CHUNK_SIZE / 4096 + 8) {
+                let mut w = WritableCode::new(4000).unwrap();
+                assert!(w.bytes_mut().iter().all(|b| *b == 0), "round {round}");
+                w.bytes_mut().fill(0xcc);
+                kept.push(w.seal().unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn code_sharing_a_page_with_a_later_fill_still_runs() {
+        // mov eax, imm32; ret
+        let function = |v: u8| [0xb8, v, 0, 0, 0, 0xc3];
+        let mut a = WritableCode::new(16).unwrap();
+        a.bytes_mut()[..6].copy_from_slice(&function(7));
+        let a = a.seal().unwrap();
+        let mut b = WritableCode::new(16).unwrap();
+        b.bytes_mut()[..6].copy_from_slice(&function(9));
+        let b = b.seal().unwrap();
+        let _no_fill = lock(&FILL);
+        for (code, want) in [(&a, 7), (&b, 9)] {
+            // SAFETY: each region holds a complete C-ABI function in sealed (read-execute)
+            // memory that stays mapped while `code` lives; FILL keeps other fills out.
+            let f: extern "C" fn() -> i32 = unsafe { std::mem::transmute(code.address() as usize) };
+            assert_eq!(f(), want);
+        }
+    }
+
+    #[test]
     fn large_code_gets_its_own_mapping() {
         let mut w = WritableCode::new(CHUNK_SIZE + 5).unwrap();
         w.bytes_mut()[CHUNK_SIZE + 4] = 7;

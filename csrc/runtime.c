@@ -114,11 +114,13 @@ static uint32_t tier_of(PyCodeObject *code)
 /* Whether `globals` is the namespace of __main__ (by its __name__). */
 static int is_main_namespace(PyObject *globals)
 {
-    PyObject *name = PyDict_Check(globals)
+    PyObject *name = globals != NULL && PyDict_Check(globals)
                          ? PyDict_GetItemWithError(globals, &_Py_ID(__name__))
                          : NULL;
     if (name == NULL) {
-        PyErr_Clear();
+        if (PyErr_Occurred()) {
+            PyErr_Clear();
+        }
         return 0;
     }
     return PyUnicode_Check(name) && _PyUnicode_EqualToASCIIString(name, "__main__");

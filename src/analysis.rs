@@ -240,7 +240,10 @@ mod tests {
             cache,
             word("RETURN_VALUE", 0)
         ]));
-        assert!(has_backward_jump(&[word("NOP", 0), word("JUMP_BACKWARD", 2)]));
+        assert!(has_backward_jump(&[
+            word("NOP", 0),
+            word("JUMP_BACKWARD", 2)
+        ]));
         assert!(has_backward_jump(&[
             word("NOP", 0),
             word("POP_JUMP_BACKWARD_IF_TRUE", 2)

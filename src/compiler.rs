@@ -86,7 +86,10 @@ pub enum CompileError {
     },
     MissingStencil(&'static str),
     /// `CodeInput::symbols` is shorter than the stencils' symbol table.
-    SymbolTable { have: usize, need: usize },
+    SymbolTable {
+        have: usize,
+        need: usize,
+    },
     Memory(std::io::Error),
 }
 
@@ -118,6 +121,9 @@ impl From<AnalysisError> for CompileError {
     }
 }
 
+/// Pair stencils of one opcode: (oparg, next opcode, stencil).
+type Pairs = Box<[(u32, u8, &'static Stencil)]>;
+
 /// Stencil choice per opcode, computed once. Plain arrays: the compiler looks a stencil up per
 /// instruction, so no hashing.
 struct Selection {
@@ -125,7 +131,7 @@ struct Selection {
     /// Per opcode, indexed by oparg: the `<OPCODE>__<oparg>` variants (empty: none).
     variants: [Box<[Option<&'static Stencil>]>; 256],
     /// Per opcode: the pair stencils `<OPCODE>__<oparg>__<NEXT>` as (oparg, next, stencil).
-    pairs: [Box<[(u32, u8, &'static Stencil)]>; 256],
+    pairs: [Pairs; 256],
     unsupported: &'static Stencil,
     exit_error: &'static Stencil,
     /// JUMP_BACKWARD of a code object's last loop when it is a `for` loop (stencils/jumps.c).
@@ -458,20 +464,13 @@ fn compile_with(
                 v[HoleValue::Code as usize] = input.code_address;
                 v[HoleValue::KwNames as usize] = sc.kwnames_for[i];
                 v[HoleValue::State as usize] = input.state_address;
-                v[HoleValue::Continue as usize] = if i + 1 < n {
-                    code_address(i + 1)
-                } else {
-                    trap
-                };
+                v[HoleValue::Continue as usize] =
+                    if i + 1 < n { code_address(i + 1) } else { trap };
                 v[HoleValue::JumpTarget as usize] = match jumper.jump_target {
                     Some(t) => code_address(t),
                     None => trap,
                 };
-                v[HoleValue::Skip as usize] = if i + 2 < n {
-                    code_address(i + 2)
-                } else {
-                    trap
-                };
+                v[HoleValue::Skip as usize] = if i + 2 < n { code_address(i + 2) } else { trap };
                 v[HoleValue::Error as usize] = base + error_offset as u64;
                 v
             }

@@ -68,7 +68,7 @@ fn protect(mem: &MmapMut, offset: usize, len: usize, exec: bool) -> io::Result<(
     } else {
         libc::PROT_READ | libc::PROT_WRITE
     };
-    debug_assert!(offset % PAGE == 0 && offset + len <= mem.len());
+    debug_assert!(offset.is_multiple_of(PAGE) && offset + len <= mem.len());
     // SAFETY: the range lies inside this mapping (page-aligned, checked above in debug builds;
     // callers pass page_down/page_up of offsets within it); only its permissions change, and no
     // Rust reference into it is used against the new permission (writes happen only between

@@ -468,15 +468,41 @@ fn main() {
             bytes_literal(&s.data)
         )
         .unwrap();
+        // Precomputed for the compiler's layout pass (no per-hole scan at run time).
+        let mut got_symbols: Vec<usize> = Vec::new();
+        let mut pc32_symbols: Vec<usize> = Vec::new();
+        let mut private_got = 0usize;
+        let mut uses_cache = false;
         for r in &s.relocs {
             let target = match &r.target {
-                Target::Hole(h) => format!("Target::Hole({})", h.rust_path()),
-                Target::Data(off) => format!("Target::Data({off})"),
+                Target::Hole(h) => {
+                    uses_cache |= *h == HoleValue::Cache;
+                    if r.kind == PatchKind::GotPc32 {
+                        private_got += 1;
+                    }
+                    format!("Target::Hole({})", h.rust_path())
+                }
+                Target::Data(off) => {
+                    if r.kind == PatchKind::GotPc32 {
+                        private_got += 1;
+                    }
+                    format!("Target::Data({off})")
+                }
                 Target::Symbol(name) => {
                     let i = symbols.iter().position(|x| x == name).unwrap_or_else(|| {
                         symbols.push(name.clone());
                         symbols.len() - 1
                     });
+                    let list = match r.kind {
+                        PatchKind::GotPc32 => Some(&mut got_symbols),
+                        PatchKind::Pc32 => Some(&mut pc32_symbols),
+                        PatchKind::Abs64 => None,
+                    };
+                    if let Some(list) = list {
+                        if !list.contains(&i) {
+                            list.push(i);
+                        }
+                    }
                     format!("Target::Symbol({i})")
                 }
             };
@@ -487,7 +513,12 @@ fn main() {
             )
             .unwrap();
         }
-        writeln!(rs, "  ] }},").unwrap();
+        writeln!(
+            rs,
+            "  ], got_symbols: &{got_symbols:?}, pc32_symbols: &{pc32_symbols:?}, \
+             private_got: {private_got}, uses_cache: {uses_cache} }},"
+        )
+        .unwrap();
     }
     writeln!(rs, "];").unwrap();
     writeln!(rs, "pub static SYMBOLS: &[&str] = &{:?};", symbols).unwrap();

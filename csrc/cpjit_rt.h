@@ -57,7 +57,16 @@ typedef struct {
                                   natively; at 0 the interpreter would have quickened the code */
     void *native;              /* Rust-owned compiled code; NULL unless COMPILED */
     void *call_sites;          /* C-owned (callsite.c): stack depth at each CALL, once needed */
+    uint32_t tier;             /* CPJIT_TIER_* bits, set when the state is created */
 } CpjitCodeState;
+
+/* CpjitCodeState.tier: a function (CO_OPTIMIZED) whose bytecode has a backward jump. It compiles
+ * at its first call whatever the threshold: no on-stack replacement out of the interpreter
+ * exists, so a loop that runs once (in a main()) is native only if its call starts native. */
+#define CPJIT_TIER_LOOP 1u
+/* A module or class body (not CO_OPTIMIZED) with a backward jump: compiled at its first call when
+ * it runs as the body of __main__ (a script's top-level loop), else counted like any code. */
+#define CPJIT_TIER_BODY_LOOP 2u
 
 #define CPJIT_NO_ENTRY UINT32_MAX
 
@@ -88,6 +97,7 @@ static inline CpjitCodeState *cpjit_state_fast(PyCodeObject *code)
 
 /* ---- implemented in Rust (src/runtime.rs) ---- */
 int cpjit_rust_compile(PyCodeObject *code, CpjitCodeState *state);
+int cpjit_rust_has_backward_jump(const _Py_CODEUNIT *units, Py_ssize_t n_units);
 void cpjit_rust_release(void *native);
 
 /* ---- runtime entry points (csrc/runtime.c), called from Rust ---- */

@@ -106,7 +106,7 @@ pub struct Plan {
 /// Decode `units` (the 16-bit words of `co_code_adaptive`).
 pub fn analyse(units: &[u16]) -> Result<Plan, AnalysisError> {
     let extended_arg = opcodes::by_name("EXTENDED_ARG").expect("EXTENDED_ARG exists");
-    let mut instructions = Vec::new();
+    let mut instructions = Vec::with_capacity(units.len() / 2 + 1);
     let mut unit_to_instruction = vec![None; units.len()];
     let mut i = 0;
     while i < units.len() {
@@ -182,6 +182,23 @@ pub fn analyse(units: &[u16]) -> Result<Plan, AnalysisError> {
         instructions,
         unit_to_instruction,
     })
+}
+
+/// Whether `units` hold a backward jump (a loop). A quick scan for the tiering decision, not an
+/// analysis: it stops quietly at anything it cannot decode.
+pub fn has_backward_jump(units: &[u16]) -> bool {
+    let mut i = 0;
+    while let Some(&word) = units.get(i) {
+        let op = opcodes::deopt((word & 0xff) as u8);
+        if op == 0 {
+            return false;
+        }
+        if opcodes::jump_kind(op) == Some(Jump::Backward) {
+            return true;
+        }
+        i += 1 + opcodes::cache_entries(op);
+    }
+    false
 }
 
 #[cfg(test)]
@@ -303,6 +320,27 @@ mod tests {
         );
         let code = [word("JUMP_BACKWARD", 5)];
         assert!(matches!(analyse(&code), Err(AnalysisError::BadJump { .. })));
+    }
+
+    #[test]
+    fn backward_jumps_are_found_past_caches() {
+        // A cache word that reads as JUMP_BACKWARD is not a loop.
+        let cache = word("JUMP_BACKWARD", 0);
+        assert!(!has_backward_jump(&[
+            word("LOAD_FAST", 0),
+            word("BINARY_OP", 0),
+            cache,
+            word("RETURN_VALUE", 0)
+        ]));
+        assert!(has_backward_jump(&[
+            word("NOP", 0),
+            word("JUMP_BACKWARD", 2)
+        ]));
+        assert!(has_backward_jump(&[
+            word("NOP", 0),
+            word("POP_JUMP_BACKWARD_IF_TRUE", 2)
+        ]));
+        assert!(!has_backward_jump(&[]));
     }
 
     #[test]

@@ -23,7 +23,6 @@ use crate::memory::{ExecutableCode, WritableCode};
 use crate::opcodes;
 use crate::patch::{self, PatchError, PatchKind};
 use crate::stencils::{self, Stencil, Target};
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -86,6 +85,11 @@ pub enum CompileError {
         units: usize,
     },
     MissingStencil(&'static str),
+    /// `CodeInput::symbols` is shorter than the stencils' symbol table.
+    SymbolTable {
+        have: usize,
+        need: usize,
+    },
     Memory(std::io::Error),
 }
 
@@ -101,6 +105,9 @@ impl fmt::Display for CompileError {
                 )
             }
             CompileError::MissingStencil(n) => write!(f, "stencil {n} is missing from this build"),
+            CompileError::SymbolTable { have, need } => {
+                write!(f, "{have} symbol addresses given, the stencils use {need}")
+            }
             CompileError::Memory(e) => write!(f, "cannot map executable memory: {e}"),
         }
     }
@@ -116,6 +123,7 @@ impl CompileError {
             CompileError::Patch { .. } => "patch",
             CompileError::TooLarge { .. } => "too_large",
             CompileError::MissingStencil(_) => "missing_stencil",
+            CompileError::SymbolTable { .. } => "symbol_table",
             CompileError::Memory(e) if crate::memory::is_cap_reached(e) => "code_cap_reached",
             CompileError::Memory(_) => "memory",
         }
@@ -128,15 +136,37 @@ impl From<AnalysisError> for CompileError {
     }
 }
 
-/// Stencil choice per opcode, computed once.
+/// Pair stencils of one opcode: (oparg, next opcode, stencil).
+type Pairs = Box<[(u32, u8, &'static Stencil)]>;
+
+/// Stencil choice per opcode, computed once. Plain arrays: the compiler looks a stencil up per
+/// instruction, so no hashing.
 struct Selection {
     generic: [Option<&'static Stencil>; 256],
-    variants: HashMap<(u8, u32), &'static Stencil>,
-    pairs: HashMap<(u8, u32, u8), &'static Stencil>,
+    /// Per opcode, indexed by oparg: the `<OPCODE>__<oparg>` variants (empty: none).
+    variants: [Box<[Option<&'static Stencil>]>; 256],
+    /// Per opcode: the pair stencils `<OPCODE>__<oparg>__<NEXT>` as (oparg, next, stencil).
+    pairs: [Pairs; 256],
     unsupported: &'static Stencil,
     exit_error: &'static Stencil,
     /// JUMP_BACKWARD of a code object's last loop when it is a `for` loop (stencils/jumps.c).
     last_for_jump: Option<&'static Stencil>,
+}
+
+impl Selection {
+    fn variant(&self, op: u8, oparg: u32) -> Option<&'static Stencil> {
+        self.variants[op as usize]
+            .get(oparg as usize)
+            .copied()
+            .flatten()
+    }
+
+    fn pair(&self, op: u8, oparg: u32, next: u8) -> Option<&'static Stencil> {
+        self.pairs[op as usize]
+            .iter()
+            .find(|(a, n, _)| *a == oparg && *n == next)
+            .map(|(_, _, s)| *s)
+    }
 }
 
 fn selection() -> Result<&'static Selection, CompileError> {
@@ -144,8 +174,8 @@ fn selection() -> Result<&'static Selection, CompileError> {
     SELECTION
         .get_or_init(|| {
             let mut generic = [None; 256];
-            let mut variants = HashMap::new();
-            let mut pairs = HashMap::new();
+            let mut variants: Vec<Vec<Option<&'static Stencil>>> = vec![Vec::new(); 256];
+            let mut pairs: Vec<Vec<(u32, u8, &'static Stencil)>> = vec![Vec::new(); 256];
             for s in stencils::STENCILS {
                 let parts: Vec<&str> = s.name.split("__").collect();
                 if let [first, arg, second] = parts[..] {
@@ -154,20 +184,26 @@ fn selection() -> Result<&'static Selection, CompileError> {
                         arg.parse::<u32>(),
                         opcodes::by_name(second),
                     ) {
-                        pairs.insert((op, arg, next), s);
+                        pairs[op as usize].push((arg, next, s));
                     }
                 } else if let Some((base, arg)) = s.name.split_once("__") {
-                    if let (Some(op), Ok(arg)) = (opcodes::by_name(base), arg.parse::<u32>()) {
-                        variants.insert((op, arg), s);
+                    if let (Some(op), Ok(arg)) = (opcodes::by_name(base), arg.parse::<usize>()) {
+                        let v = &mut variants[op as usize];
+                        if v.len() <= arg {
+                            v.resize(arg + 1, None);
+                        }
+                        v[arg] = Some(s);
                     }
                 } else if let Some(op) = opcodes::by_name(s.name) {
                     generic[op as usize] = Some(s);
                 }
             }
+            let mut variants = variants.into_iter().map(Vec::into_boxed_slice);
+            let mut pairs = pairs.into_iter().map(Vec::into_boxed_slice);
             Some(Selection {
                 generic,
-                variants,
-                pairs,
+                variants: std::array::from_fn(|_| variants.next().unwrap_or_default()),
+                pairs: std::array::from_fn(|_| pairs.next().unwrap_or_default()),
                 unsupported: stencils::by_name("UNSUPPORTED")?,
                 exit_error: stencils::by_name("EXIT_ERROR")?,
                 last_for_jump: stencils::by_name("JUMP_BACKWARD_LAST_FOR"),
@@ -211,124 +247,174 @@ pub fn compile(input: &CodeInput) -> Result<CompiledCode, CompileError> {
     compile_plan(input, &plan)
 }
 
+/// Per-compile working memory, kept between compiles (no allocation churn). Symbol-indexed
+/// tables are valid where their stamp equals the current compile's, so they are never cleared.
+#[derive(Default)]
+struct Scratch {
+    chosen: Vec<&'static Stencil>,
+    code_offset: Vec<u32>,
+    data_offset: Vec<u32>,
+    paired: Vec<bool>,
+    cache_slot: Vec<u32>,
+    kwnames_for: Vec<u64>,
+    /// GOT slot values, in slot order.
+    got: Vec<u64>,
+    /// Per symbol: its GOT slot, or its veneer, when the stamp matches.
+    got_slot: Vec<u32>,
+    got_stamp: Vec<u32>,
+    veneers: Vec<u64>,
+    veneer_slot: Vec<u32>,
+    veneer_stamp: Vec<u32>,
+    stamp: u32,
+}
+
+impl Scratch {
+    fn start(&mut self, symbols: usize) {
+        self.chosen.clear();
+        self.code_offset.clear();
+        self.data_offset.clear();
+        self.paired.clear();
+        self.cache_slot.clear();
+        self.kwnames_for.clear();
+        self.got.clear();
+        self.veneers.clear();
+        for v in [&mut self.got_stamp, &mut self.veneer_stamp] {
+            if v.len() < symbols {
+                v.resize(symbols, 0);
+            }
+        }
+        for v in [&mut self.got_slot, &mut self.veneer_slot] {
+            if v.len() < symbols {
+                v.resize(symbols, 0);
+            }
+        }
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.got_stamp.fill(0);
+            self.veneer_stamp.fill(0);
+            self.stamp = 1;
+        }
+    }
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
 fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileError> {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => compile_with(input, plan, &mut scratch),
+        Err(_) => compile_with(input, plan, &mut Scratch::default()),
+    })
+}
+
+fn compile_with(
+    input: &CodeInput,
+    plan: &Plan,
+    sc: &mut Scratch,
+) -> Result<CompiledCode, CompileError> {
     let sel = selection()?;
     let n = plan.instructions.len();
+    let n_symbols = input.symbols.len();
+    if n_symbols < stencils::SYMBOLS.len() {
+        return Err(CompileError::SymbolTable {
+            have: n_symbols,
+            need: stencils::SYMBOLS.len(),
+        });
+    }
+    sc.start(n_symbols);
+    let stamp = sc.stamp;
     let mut unsupported = Vec::new();
 
     // Choose stencils and lay out code.
-    let mut chosen: Vec<&'static Stencil> = Vec::with_capacity(n + 1);
-    let mut code_offset: Vec<usize> = Vec::with_capacity(n + 2);
     let mut at = 0usize;
-    let mut paired: Vec<bool> = vec![false; n];
     let last_for_jump = last_for_loop_jump(plan);
-    for (i, ins) in plan.instructions.iter().enumerate() {
-        let pair = plan
-            .instructions
-            .get(i + 1)
-            .and_then(|next| sel.pairs.get(&(ins.opcode, ins.oparg, next.opcode)))
-            .copied();
-        paired[i] = pair.is_some();
-        let s = pair
-            .or(if Some(i) == last_for_jump {
-                sel.last_for_jump
-            } else {
-                None
-            })
-            .or_else(|| sel.variants.get(&(ins.opcode, ins.oparg)).copied())
-            .or(sel.generic[ins.opcode as usize])
-            .unwrap_or_else(|| {
-                unsupported.push(ins.name());
-                sel.unsupported
-            });
-        code_offset.push(at);
+    let instructions = &plan.instructions;
+    for (i, ins) in instructions.iter().enumerate() {
+        let pair = match instructions.get(i + 1) {
+            Some(next) if !sel.pairs[ins.opcode as usize].is_empty() => {
+                sel.pair(ins.opcode, ins.oparg, next.opcode)
+            }
+            _ => None,
+        };
+        sc.paired.push(pair.is_some());
+        let s = match pair {
+            Some(s) => s,
+            None => match (Some(i) == last_for_jump, sel.last_for_jump) {
+                (true, Some(s)) => s,
+                _ => match sel.variant(ins.opcode, ins.oparg) {
+                    Some(s) => s,
+                    None => match sel.generic[ins.opcode as usize] {
+                        Some(s) => s,
+                        None => {
+                            unsupported.push(ins.name());
+                            sel.unsupported
+                        }
+                    },
+                },
+            },
+        };
+        sc.code_offset.push(at as u32);
         at += s.code.len();
-        chosen.push(s);
+        sc.chosen.push(s);
     }
     let trap_offset = at;
     at += TRAP.len();
     let error_offset = at;
     at += sel.exit_error.code.len();
-    chosen.push(sel.exit_error);
-    code_offset.push(error_offset);
+    sc.chosen.push(sel.exit_error);
+    sc.code_offset.push(error_offset as u32);
 
-    // Stencil data, GOT, veneers.
-    let mut data_offset = Vec::with_capacity(chosen.len());
+    // Stencil data, caches, GOT slots and veneers (values known before placement).
     at = align(at, 16);
-    for s in &chosen {
-        data_offset.push(at);
-        at = align(at + s.data.len(), 16);
-    }
-    let mut got: Vec<u64> = Vec::new();
-    let mut got_index: HashMap<u64, usize> = HashMap::new();
-    let mut veneer_index: HashMap<u64, usize> = HashMap::new();
-    let cache_users: Vec<bool> = chosen.iter().map(|s| s.uses(HoleValue::Cache)).collect();
-    let cache_slot: Vec<usize> = cache_users
-        .iter()
-        .scan(0usize, |next, used| {
-            let slot = *next;
-            if *used {
-                *next += 1;
+    let mut caches_used = 0u32;
+    let mut private_got = 0usize;
+    for s in &sc.chosen {
+        sc.data_offset.push(at as u32);
+        if !s.data.is_empty() {
+            at = align(at + s.data.len(), 16);
+        }
+        sc.cache_slot.push(caches_used);
+        caches_used += s.uses_cache as u32;
+        for &i in s.got_symbols {
+            let i = i as usize;
+            if sc.got_stamp[i] != stamp {
+                sc.got_stamp[i] = stamp;
+                sc.got_slot[i] = sc.got.len() as u32;
+                sc.got.push(input.symbols[i]);
             }
-            Some(slot)
-        })
-        .collect();
-    let caches =
-        vec![0u8; cache_users.iter().filter(|u| **u).count() * CACHE_BYTES].into_boxed_slice();
+        }
+        for &i in s.pc32_symbols {
+            let i = i as usize;
+            if sc.veneer_stamp[i] != stamp {
+                sc.veneer_stamp[i] = stamp;
+                sc.veneer_slot[i] = sc.veneers.len() as u32;
+                sc.veneers.push(input.symbols[i]);
+            }
+        }
+        private_got += s.private_got as usize;
+    }
+    let caches = vec![0u8; caches_used as usize * CACHE_BYTES].into_boxed_slice();
     let caches_address = caches.as_ptr() as u64;
 
-    // First pass over holes: collect GOT slots and veneers (values known before placement).
-    let mut kwnames_for: Vec<u64> = vec![0; n];
-    {
-        let kw_names = opcodes::by_name("KW_NAMES");
-        let call = opcodes::by_name("CALL");
-        let mut pending = 0u64;
-        for (i, ins) in plan.instructions.iter().enumerate() {
-            if Some(ins.opcode) == kw_names {
-                pending = input.consts.get(ins.oparg as usize).copied().unwrap_or(0);
-            } else if Some(ins.opcode) == call {
-                kwnames_for[i] = pending;
-                pending = 0;
-            }
+    let mut pending_kwnames = 0u64;
+    let kw_names = opcodes::by_name("KW_NAMES");
+    let call = opcodes::by_name("CALL");
+    for ins in instructions {
+        let mut v = 0;
+        if Some(ins.opcode) == kw_names {
+            pending_kwnames = input.consts.get(ins.oparg as usize).copied().unwrap_or(0);
+        } else if Some(ins.opcode) == call {
+            v = pending_kwnames;
+            pending_kwnames = 0;
         }
+        sc.kwnames_for.push(v);
     }
-    let symbol = |i: u16| input.symbols.get(i as usize).copied().unwrap_or(0);
-    for s in &chosen {
-        for h in s.holes {
-            match (h.kind, h.target) {
-                (PatchKind::GotPc32, Target::Symbol(i)) => {
-                    let v = symbol(i);
-                    got_index.entry(v).or_insert_with(|| {
-                        got.push(v);
-                        got.len() - 1
-                    });
-                }
-                (PatchKind::Pc32, Target::Symbol(i)) => {
-                    let v = symbol(i);
-                    let next = veneer_index.len();
-                    veneer_index.entry(v).or_insert(next);
-                }
-                (PatchKind::GotPc32, Target::Hole(_)) | (PatchKind::GotPc32, Target::Data(_)) => {
-                    // Values of these depend on the instruction; they get private slots below.
-                }
-                _ => {}
-            }
-        }
-    }
-    // GOT slots for instruction-dependent GOT references (rare; clang uses movabs for holes).
-    let private_got: usize = chosen
-        .iter()
-        .map(|s| {
-            s.holes
-                .iter()
-                .filter(|h| h.kind == PatchKind::GotPc32 && !matches!(h.target, Target::Symbol(_)))
-                .count()
-        })
-        .sum();
+
     let got_offset = align(at, 8);
-    at = got_offset + 8 * (got.len() + private_got);
+    at = got_offset + 8 * (sc.got.len() + private_got);
     let veneer_offset = align(at, 16);
-    at = veneer_offset + VENEER_SIZE * veneer_index.len();
+    at = veneer_offset + VENEER_SIZE * sc.veneers.len();
     let total = at;
 
     let mut mem = WritableCode::new(total).map_err(CompileError::Memory)?;
@@ -336,16 +422,20 @@ fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileE
     let buf = mem.bytes_mut();
 
     // Copy.
-    for (i, s) in chosen.iter().enumerate() {
-        buf[code_offset[i]..code_offset[i] + s.code.len()].copy_from_slice(s.code);
-        buf[data_offset[i]..data_offset[i] + s.data.len()].copy_from_slice(s.data);
+    for (i, s) in sc.chosen.iter().enumerate() {
+        let c = sc.code_offset[i] as usize;
+        buf[c..c + s.code.len()].copy_from_slice(s.code);
+        if !s.data.is_empty() {
+            let d = sc.data_offset[i] as usize;
+            buf[d..d + s.data.len()].copy_from_slice(s.data);
+        }
     }
     buf[trap_offset..trap_offset + TRAP.len()].copy_from_slice(&TRAP);
-    for (v, idx) in &got_index {
+    for (idx, v) in sc.got.iter().enumerate() {
         let o = got_offset + 8 * idx;
         buf[o..o + 8].copy_from_slice(&v.to_le_bytes());
     }
-    for (v, idx) in &veneer_index {
+    for (idx, v) in sc.veneers.iter().enumerate() {
         let o = veneer_offset + VENEER_SIZE * idx;
         buf[o..o + 6].copy_from_slice(&[0xff, 0x25, 0, 0, 0, 0]);
         buf[o + 6..o + 14].copy_from_slice(&v.to_le_bytes());
@@ -353,21 +443,58 @@ fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileE
     }
 
     // Patch.
-    let mut next_private_got = got.len();
-    for (i, s) in chosen.iter().enumerate() {
-        let ins = plan.instructions.get(i);
-        let code_at = code_offset[i];
-        let next_code = if i + 1 < n {
-            code_offset[i + 1]
-        } else {
-            trap_offset
+    let mut next_private_got = sc.got.len();
+    let symbol = |i: u16| input.symbols.get(i as usize).copied().unwrap_or(0);
+    let unit_addr = |u: usize| input.units_address.wrapping_add(2 * u as u64);
+    let code_address = |i: usize| base + sc.code_offset[i] as u64;
+    let trap = base + trap_offset as u64;
+    for (i, s) in sc.chosen.iter().enumerate() {
+        let code_at = sc.code_offset[i] as usize;
+        // Every hole value of this instruction, indexed by `HoleValue as usize`: computed once,
+        // so patching a hole is a load, not a dispatch on its kind.
+        let vals: [u64; HoleValue::ALL.len()] = match instructions.get(i) {
+            None => [0; HoleValue::ALL.len()],
+            Some(ins) => {
+                let jumper = if sc.paired[i] {
+                    &instructions[i + 1]
+                } else {
+                    ins
+                };
+                let mut v = [0u64; HoleValue::ALL.len()];
+                v[HoleValue::Oparg as usize] = ins.oparg as u64;
+                v[HoleValue::Instr as usize] = unit_addr(ins.unit);
+                v[HoleValue::Redo as usize] = unit_addr(ins.start).wrapping_sub(2);
+                v[HoleValue::Done as usize] = unit_addr(ins.next - 1);
+                v[HoleValue::Const as usize] =
+                    input.consts.get(ins.oparg as usize).copied().unwrap_or(0);
+                v[HoleValue::Name as usize] =
+                    input.names.get(ins.oparg as usize).copied().unwrap_or(0);
+                v[HoleValue::NameHalf as usize] = input
+                    .names
+                    .get((ins.oparg >> 1) as usize)
+                    .copied()
+                    .unwrap_or(0);
+                v[HoleValue::Cache as usize] =
+                    caches_address + sc.cache_slot[i] as u64 * CACHE_BYTES as u64;
+                v[HoleValue::Code as usize] = input.code_address;
+                v[HoleValue::KwNames as usize] = sc.kwnames_for[i];
+                v[HoleValue::State as usize] = input.state_address;
+                v[HoleValue::Continue as usize] =
+                    if i + 1 < n { code_address(i + 1) } else { trap };
+                v[HoleValue::JumpTarget as usize] = match jumper.jump_target {
+                    Some(t) => code_address(t),
+                    None => trap,
+                };
+                v[HoleValue::Skip as usize] = if i + 2 < n { code_address(i + 2) } else { trap };
+                v[HoleValue::Error as usize] = base + error_offset as u64;
+                v
+            }
         };
+        let has_instruction = i < n;
         for h in s.holes {
             let value = match h.target {
-                Target::Symbol(idx) => symbol(idx),
-                Target::Data(off) => base + (data_offset[i] as u64) + off,
                 Target::Hole(hole) => {
-                    let Some(ins) = ins else {
+                    if !has_instruction {
                         // The error exit uses no per-instruction holes.
                         return Err(CompileError::Patch {
                             stencil: s.name,
@@ -377,51 +504,11 @@ fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileE
                                 len: 0,
                             },
                         });
-                    };
-                    let unit_addr = |u: usize| input.units_address.wrapping_add(2 * u as u64);
-                    match hole {
-                        HoleValue::Oparg => ins.oparg as u64,
-                        HoleValue::Instr => unit_addr(ins.unit),
-                        HoleValue::Redo => unit_addr(ins.start).wrapping_sub(2),
-                        HoleValue::Done => unit_addr(ins.next - 1),
-                        HoleValue::Const => {
-                            input.consts.get(ins.oparg as usize).copied().unwrap_or(0)
-                        }
-                        HoleValue::Name => {
-                            input.names.get(ins.oparg as usize).copied().unwrap_or(0)
-                        }
-                        HoleValue::NameHalf => input
-                            .names
-                            .get((ins.oparg >> 1) as usize)
-                            .copied()
-                            .unwrap_or(0),
-                        HoleValue::Cache => caches_address + (cache_slot[i] * CACHE_BYTES) as u64,
-                        HoleValue::Code => input.code_address,
-                        HoleValue::KwNames => kwnames_for[i],
-                        HoleValue::State => input.state_address,
-                        HoleValue::Continue => base + next_code as u64,
-                        HoleValue::JumpTarget => {
-                            let jumper = if paired[i] {
-                                &plan.instructions[i + 1]
-                            } else {
-                                ins
-                            };
-                            match jumper.jump_target {
-                                Some(t) => base + code_offset[t] as u64,
-                                None => base + trap_offset as u64,
-                            }
-                        }
-                        HoleValue::Skip => {
-                            let after = if i + 2 < n {
-                                code_offset[i + 2]
-                            } else {
-                                trap_offset
-                            };
-                            base + after as u64
-                        }
-                        HoleValue::Error => base + error_offset as u64,
                     }
+                    vals[hole as usize]
                 }
+                Target::Symbol(idx) => symbol(idx),
+                Target::Data(off) => base + sc.data_offset[i] as u64 + off,
             };
             let offset = code_at + h.offset as usize;
             let place = base + offset as u64;
@@ -429,18 +516,18 @@ fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileE
                 (PatchKind::Abs64, _) => {
                     patch::patch_abs64(buf, offset, value.wrapping_add(h.addend as u64))
                 }
-                (PatchKind::Pc32, Target::Symbol(_)) => {
+                (PatchKind::Pc32, Target::Symbol(idx)) => {
                     let direct = patch::patch_pc32(buf, offset, place, value, h.addend);
                     if direct.is_ok() {
                         direct
                     } else {
-                        let v = veneer_offset + VENEER_SIZE * veneer_index[&value];
+                        let v = veneer_offset + VENEER_SIZE * sc.veneer_slot[idx as usize] as usize;
                         patch::patch_pc32(buf, offset, place, base + v as u64, h.addend)
                     }
                 }
                 (PatchKind::Pc32, _) => patch::patch_pc32(buf, offset, place, value, h.addend),
-                (PatchKind::GotPc32, Target::Symbol(_)) => {
-                    let slot = got_offset + 8 * got_index[&value];
+                (PatchKind::GotPc32, Target::Symbol(idx)) => {
+                    let slot = got_offset + 8 * sc.got_slot[idx as usize] as usize;
                     patch::patch_pc32(buf, offset, place, base + slot as u64, h.addend)
                 }
                 (PatchKind::GotPc32, _) => {
@@ -460,14 +547,13 @@ fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileE
     let mut entries = vec![NO_ENTRY; input.units.len()].into_boxed_slice();
     for (unit, ins) in plan.unit_to_instruction.iter().enumerate() {
         if let Some(i) = ins {
-            entries[unit] = code_offset[*i] as u32;
+            entries[unit] = sc.code_offset[*i];
         }
     }
-    let layout = plan
-        .instructions
+    let layout = instructions
         .iter()
         .enumerate()
-        .map(|(i, ins)| (ins.unit as u32, chosen[i].name, code_offset[i] as u32))
+        .map(|(i, ins)| (ins.unit as u32, sc.chosen[i].name, sc.code_offset[i]))
         .chain(std::iter::once((
             input.units.len() as u32,
             sel.exit_error.name,

@@ -100,3 +100,16 @@ impl HoleValue {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_is_in_discriminant_order() {
+        // The compiler indexes per-instruction value tables by `hole as usize`.
+        for (i, h) in HoleValue::ALL.iter().enumerate() {
+            assert_eq!(*h as usize, i, "{h:?}");
+        }
+    }
+}

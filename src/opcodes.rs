@@ -29,7 +29,14 @@ pub enum Jump {
     Backward,
 }
 
+/// How an instruction's oparg turns into a jump target, if it jumps (a table lookup: the
+/// compiler asks once per instruction).
 pub fn jump_kind(op: u8) -> Option<Jump> {
+    static TABLE: std::sync::OnceLock<[Option<Jump>; 256]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| std::array::from_fn(|op| jump_kind_of(op as u8)))[op as usize]
+}
+
+fn jump_kind_of(op: u8) -> Option<Jump> {
     let n = name(deopt(op));
     match n {
         "JUMP_BACKWARD"

@@ -23,6 +23,7 @@ pub struct CodeState {
     pub native: *mut c_void,
     /// C-owned (csrc/callsite.c); never touched from Rust.
     pub call_sites: *mut c_void,
+    pub tier: u32,
 }
 
 /// `CpjitCodeInfo` (cpjit_rt.h).
@@ -149,20 +150,20 @@ pub unsafe fn compile_code(code: *mut c_void, state: *mut CodeState) -> Result<(
     // SAFETY: `code` is a live code object (caller's contract); the function only reads it.
     unsafe { cpjit_rt_code_info(code, &mut info) };
     // SAFETY: the code object owns these arrays and outlives this call; lengths come from it.
+    // The object pointer arrays are read as addresses (u64 has the size and alignment of a
+    // pointer on x86-64), without a copy.
     let (units, consts, names) = unsafe {
         (
             std::slice::from_raw_parts(info.units, info.n_units as usize),
-            std::slice::from_raw_parts(info.consts, info.n_consts as usize),
-            std::slice::from_raw_parts(info.names, info.n_names as usize),
+            std::slice::from_raw_parts(info.consts as *const u64, info.n_consts as usize),
+            std::slice::from_raw_parts(info.names as *const u64, info.n_names as usize),
         )
     };
-    let consts: Vec<u64> = consts.iter().map(|p| *p as u64).collect();
-    let names: Vec<u64> = names.iter().map(|p| *p as u64).collect();
     let input = CodeInput {
         units,
         units_address: info.units as u64,
-        consts: &consts,
-        names: &names,
+        consts,
+        names,
         code_address: code as u64,
         state_address: state as u64,
         symbols: symbol_addresses(),
@@ -241,6 +242,22 @@ pub unsafe extern "C" fn cpjit_rust_compile(code: *mut c_void, state: *mut CodeS
         Ok(()) => 0,
         Err(_) => -1,
     }
+}
+
+/// Whether `units` (`n_units` code units of `co_code_adaptive`) contain a backward jump: the
+/// tiering class of csrc/runtime.c's `tier_of`. Reads opcodes through the deopt table and skips
+/// inline caches (whose words are not opcodes); stops at anything it cannot decode.
+///
+/// # Safety
+/// `units` points to `n_units` readable code units (a live code object's bytecode).
+#[no_mangle]
+pub unsafe extern "C" fn cpjit_rust_has_backward_jump(units: *const u16, n_units: isize) -> c_int {
+    if units.is_null() || n_units <= 0 {
+        return 0;
+    }
+    // SAFETY: the caller's contract.
+    let units = unsafe { std::slice::from_raw_parts(units, n_units as usize) };
+    crate::analysis::has_backward_jump(units) as c_int
 }
 
 fn record_failure(msg: String) {

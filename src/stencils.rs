@@ -35,6 +35,14 @@ pub struct Stencil {
     pub code: &'static [u8],
     pub data: &'static [u8],
     pub holes: &'static [Hole],
+    /// External symbols this stencil reaches through a GOT slot (each once, build-time order).
+    pub got_symbols: &'static [u16],
+    /// External symbols this stencil reaches PC-relative (a veneer if out of range).
+    pub pc32_symbols: &'static [u16],
+    /// GOT references to per-instruction values (each gets a slot of its own).
+    pub private_got: u16,
+    /// Whether a hole is `_JIT_CACHE`.
+    pub uses_cache: bool,
 }
 
 impl Stencil {
@@ -100,6 +108,27 @@ mod tests {
                     h.offset as usize == n - 4 && h.target == Target::Hole(HoleValue::Continue)
                 });
             assert!(!tail_jump, "{} still ends in jmp _JIT_CONTINUE", s.name);
+        }
+    }
+
+    #[test]
+    fn precomputed_summaries_match_the_holes() {
+        for s in STENCILS {
+            assert_eq!(s.uses_cache, s.uses(HoleValue::Cache), "{}", s.name);
+            let mut got: Vec<u16> = Vec::new();
+            let mut pc32: Vec<u16> = Vec::new();
+            let mut private = 0;
+            for h in s.holes {
+                match (h.kind, h.target) {
+                    (PatchKind::GotPc32, Target::Symbol(i)) if !got.contains(&i) => got.push(i),
+                    (PatchKind::Pc32, Target::Symbol(i)) if !pc32.contains(&i) => pc32.push(i),
+                    (PatchKind::GotPc32, Target::Hole(_) | Target::Data(_)) => private += 1,
+                    _ => {}
+                }
+            }
+            assert_eq!(s.got_symbols, &got[..], "{}", s.name);
+            assert_eq!(s.pc32_symbols, &pc32[..], "{}", s.name);
+            assert_eq!(s.private_got as usize, private, "{}", s.name);
         }
     }
 

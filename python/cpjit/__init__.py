@@ -1,7 +1,7 @@
 """cpjit: a copy-and-patch JIT compiler for stock CPython 3.11.
 
     import cpjit
-    cpjit.enable()          # compile code objects at their first call (threshold 0)
+    cpjit.enable()          # tiered: warm code compiles (see enable())
     ...
     cpjit.disable()         # restore the previous frame evaluator
     cpjit.stats()           # what was compiled and where frames ran
@@ -29,7 +29,7 @@ from ._cpjit import code_info, compile, disable, is_enabled, stats  # noqa: F401
 __all__ = ["enable", "disable", "is_enabled", "compile", "stats", "code_info", "dis", "machine_code",
            "threshold_from_env"]
 
-DEFAULT_THRESHOLD = 0
+DEFAULT_THRESHOLD = 256
 # Executable memory cpjit maps at most (CPJIT_MAX_CODE_MB; 0: no cap). Past it, code objects not
 # yet compiled stay interpreted and stats()["code_cap_reached"] counts the refusals.
 DEFAULT_MAX_CODE_MB = 256
@@ -47,7 +47,10 @@ def enable(threshold=None, perf=None):
     """Run Python frames natively from now on.
 
     `threshold` is how many calls a code object runs in the interpreter before it is compiled;
-    0 compiles at the first call. By default it comes from CPJIT_THRESHOLD, else 0.
+    a function containing a loop compiles at its first call (unless it is called while a module
+    other than __main__ initialises); 0 compiles everything at its first call. By default it
+    comes from CPJIT_THRESHOLD, else DEFAULT_THRESHOLD (256, chosen by measuring start-up-heavy
+    programs: see csrc/runtime.c).
 
     `perf` writes /tmp/perf-<pid>.map entries for code compiled from now on, so that
     `perf report` names native code: True (or "code") one per code object

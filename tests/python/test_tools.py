@@ -14,6 +14,8 @@ PYTHON_DIR = os.path.dirname(os.path.dirname(cpjit.__file__))
 def run(code, env_extra=None, args=("-m", "cpjit", "-c")):
     env = dict(os.environ)
     env.pop("CPJIT_PERF", None)
+    # Every code object compiled at its first call, so the programs' small functions have code.
+    env["CPJIT_THRESHOLD"] = "0"
     env["PYTHONPATH"] = PYTHON_DIR + os.pathsep + env.get("PYTHONPATH", "")
     env.update(env_extra or {})
     p = subprocess.run([sys.executable, *args, textwrap.dedent(code)], capture_output=True,

@@ -1,0 +1,252 @@
+"""Tiering: code runs in the interpreter until it is warm; only warm code is compiled.
+
+Under a threshold N > 0 (the default for `cpjit.enable()`, `CPJIT=1` and `python -m cpjit`):
+a function whose bytecode has a loop compiles at its first call (no on-stack replacement out of
+the interpreter exists, so a loop in a function called once must start native); anything else
+(module and class bodies included, loops or not) compiles after N interpreted calls. Threshold 0
+compiles every code object at its first call.
+"""
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import textwrap
+import types
+
+import pytest
+
+import cpjit
+from differential import check
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def state(obj):
+    info = cpjit.code_info(obj)
+    return info["state"] if info else None
+
+
+@pytest.fixture
+def tiered():
+    """cpjit enabled with threshold 5, disabled afterwards."""
+    cpjit.enable(threshold=5)
+    try:
+        yield 5
+    finally:
+        cpjit.disable()
+
+
+def test_default_threshold_is_tiered():
+    assert cpjit.DEFAULT_THRESHOLD > 0
+    env = {k: v for k, v in os.environ.items() if k != "CPJIT_THRESHOLD"}
+    r = subprocess.run([sys.executable, "-c", "import cpjit; print(cpjit.threshold_from_env())"],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.stdout.strip() == str(cpjit.DEFAULT_THRESHOLD), r.stderr
+
+
+def test_loop_function_called_once_is_compiled(tiered):
+    def main(n):
+        total = 0
+        for i in range(n):
+            total += i * i
+        return total
+
+    assert main(1000) == sum(i * i for i in range(1000))
+    assert state(main) == "compiled"
+
+
+def test_while_loop_and_generator_with_loops_compile_at_first_call(tiered):
+    def countdown(n):
+        while n:
+            n -= 1
+        return n
+
+    def gen(n):
+        for i in range(n):
+            yield i
+
+    assert countdown(50) == 0
+    assert list(gen(4)) == [0, 1, 2, 3]
+    assert state(countdown) == "compiled"
+    assert state(gen) == "compiled"
+
+
+def test_loopless_function_waits_for_the_threshold(tiered):
+    def leaf(x):
+        return x + 1
+
+    for i in range(tiered):
+        assert leaf(i) == i + 1
+        assert state(leaf) == "counting"
+    assert leaf(1) == 2
+    assert state(leaf) == "compiled"
+
+
+def test_module_and_class_bodies_are_not_compiled(tiered):
+    source = textwrap.dedent("""
+        squares = []
+        for i in range(100):
+            squares.append(i * i)
+        class C:
+            for j in range(3):
+                pass
+            def method(self):
+                return 1
+        result = (sum(squares), C().method())
+    """)
+    code = compile(source, "<tiering>", "exec")
+    ns = {}
+    exec(code, ns)
+    assert ns["result"] == (328350, 1)
+    class_body = next(c for c in code.co_consts if isinstance(c, types.CodeType) and c.co_name == "C")
+    assert state(code) == "counting", "a module body with a loop must stay interpreted"
+    assert state(class_body) == "counting", "a class body with a loop must stay interpreted"
+
+
+def test_threshold_zero_compiles_everything_at_first_call():
+    code = compile("result = [i for i in range(3)]\ndef f():\n    return 1\nresult.append(f())",
+                   "<tiering>", "exec")
+    ns = {}
+    cpjit.enable(threshold=0)
+    try:
+        exec(code, ns)
+    finally:
+        cpjit.disable()
+    assert ns["result"] == [0, 1, 2, 1]
+    assert state(code) == "compiled"
+    assert state(ns["f"]) == "compiled"
+
+
+def test_a_lowered_threshold_applies_to_code_already_counting():
+    def leaf(x):
+        return x * 2
+
+    cpjit.enable(threshold=100)
+    try:
+        leaf(1)
+        assert state(leaf) == "counting"
+        cpjit.enable(threshold=0)
+        assert leaf(2) == 4
+        assert state(leaf) == "compiled"
+    finally:
+        cpjit.disable()
+
+
+def test_results_agree_under_the_default_threshold():
+    check("""
+        def fib(n):
+            return n if n < 2 else fib(n - 1) + fib(n - 2)
+        def main():
+            out = []
+            for k in range(12):
+                out.append(fib(k))
+            return out
+        class Point:
+            def __init__(self, x):
+                self.x = x
+        result = (main(), [Point(i).x for i in range(5)])
+    """, threshold=cpjit.DEFAULT_THRESHOLD)
+
+
+def _userbase_with_pth(tmp_path):
+    site = tmp_path / "userbase" / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    site.mkdir(parents=True)
+    shutil.copy(ROOT / "python" / "cpjit-autoload.pth", site)
+    return str(tmp_path / "userbase")
+
+
+PROBE = textwrap.dedent("""
+    import sys, cpjit
+    def leaf():
+        return 1
+    def loop():
+        t = 0
+        for i in range(10):
+            t += i
+        return t
+    leaf(); loop()
+    print(cpjit.is_enabled(), cpjit.code_info(sys._getframe().f_code)["state"],
+          cpjit.code_info(leaf)["state"], cpjit.code_info(loop)["state"])
+""")
+
+
+@pytest.mark.parametrize("threshold, expect", [
+    (None, "True counting counting compiled"),
+    ("0", "True compiled compiled compiled"),
+    ("3", "True counting counting compiled"),
+])
+def test_env_threshold_is_honoured(tmp_path, threshold, expect):
+    env = dict(os.environ, CPJIT="1", PYTHONUSERBASE=_userbase_with_pth(tmp_path),
+               PYTHONPATH=str(ROOT / "python"))
+    env.pop("CPJIT_THRESHOLD", None)
+    if threshold is not None:
+        env["CPJIT_THRESHOLD"] = threshold
+    r = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=env,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == expect
+
+
+def test_python_m_cpjit_uses_the_tiered_default(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    env.pop("CPJIT_THRESHOLD", None)
+    r = subprocess.run([sys.executable, "-m", "cpjit", "-c", PROBE], capture_output=True,
+                       text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "True counting counting compiled"
+
+
+def _exec_as_module(name, threshold):
+    source = textwrap.dedent("""
+        def setup(n):
+            table = {}
+            for i in range(n):
+                table[i] = i * i
+            return table
+        TABLE = setup(50)
+    """)
+    ns = {"__name__": name}
+    cpjit.enable(threshold=threshold)
+    try:
+        exec(compile(source, f"<{name}>", "exec"), ns)
+    finally:
+        cpjit.disable()
+    assert ns["TABLE"][7] == 49
+    return state(ns["setup"])
+
+
+def test_loops_run_while_a_module_initialises_wait_for_the_threshold():
+    # Start-up code: a loop function called by an imported module's body is not compiled at
+    # its first call; called by __main__'s body (a script's main()), it is.
+    assert _exec_as_module("some_library", 5) == "counting"
+    assert _exec_as_module("__main__", 5) == "compiled"
+    assert _exec_as_module("some_library", 0) == "compiled"
+
+
+def test_a_scripts_top_level_loop_compiles_at_first_call():
+    # The module body of __main__ with a loop (a script's top-level hot loop) compiles at its
+    # first call; the same body as another module's, or a class body in __main__, does not.
+    source = textwrap.dedent("""
+        def step(x):
+            return x + 1
+        n = 0
+        for i in range(100):
+            n = step(n)
+        class K:
+            for j in range(3):
+                pass
+    """)
+    states = {}
+    for name in ("__main__", "other"):
+        code = compile(source, f"<{name}>", "exec")
+        ns = {"__name__": name}
+        cpjit.enable(threshold=5)
+        try:
+            exec(code, ns)
+        finally:
+            cpjit.disable()
+        assert ns["n"] == 100
+        class_body = next(c for c in code.co_consts if isinstance(c, types.CodeType) and c.co_name == "K")
+        states[name] = (state(code), state(class_body))
+    assert states == {"__main__": ("compiled", "counting"), "other": ("counting", "counting")}

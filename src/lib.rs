@@ -20,5 +20,5 @@ pub mod patch;
 pub mod perfmap;
 pub mod runtime;
 pub mod stencils;
-pub mod toplevel;
 pub mod tools_api;
+pub mod toplevel;

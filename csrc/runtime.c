@@ -385,9 +385,12 @@ int cpjit_rt_c_stack_low(PyThreadState *tstate)
 /* What _PyEval_EvalFrameDefault does on entry: link the frame as the thread's current one and
  * count it against the recursion limit. Returns 0, or -1 with an exception set (frame unlinked).
  * On success the frame's stack pointer is returned in *stack_pointer and its stack depth is -1,
- * as in the interpreter: the cycle GC must not look at stack slots native code keeps in flux. */
-static int enter_native(PyThreadState *tstate, _PyInterpreterFrame *frame,
-                        PyObject ***stack_pointer)
+ * as in the interpreter: the cycle GC must not look at stack slots native code keeps in flux.
+ * `check_stack` is 0 when the caller has just found the C stack above its soft floor (which is
+ * above the hard floor checked here), so the check would be a repeat. */
+static inline __attribute__((always_inline)) int
+enter_native(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject ***stack_pointer,
+             int check_stack)
 {
     _PyCFrame *cframe = tstate->cframe;
     frame->previous = cframe->current_frame;
@@ -397,7 +400,7 @@ static int enter_native(PyThreadState *tstate, _PyInterpreterFrame *frame,
         cframe->current_frame = frame->previous;
         return -1;
     }
-    if (c_stack_low(tstate, 1)) {
+    if (check_stack && c_stack_low(tstate, 1)) {
         tstate->recursion_remaining++;
         cframe->current_frame = frame->previous;
         PyErr_SetString(PyExc_RecursionError,
@@ -415,7 +418,7 @@ static int enter_native(PyThreadState *tstate, _PyInterpreterFrame *frame,
 static PyObject *run_native(PyThreadState *tstate, _PyInterpreterFrame *frame, const char *target)
 {
     PyObject **stack_pointer;
-    if (enter_native(tstate, frame, &stack_pointer) < 0) {
+    if (enter_native(tstate, frame, &stack_pointer, 1) < 0) {
         return NULL;
     }
     return ((cpjit_native_fn)target)(frame, stack_pointer, tstate);
@@ -427,7 +430,7 @@ static PyObject *run_native(PyThreadState *tstate, _PyInterpreterFrame *frame, c
 static PyObject *run_native_throw(PyThreadState *tstate, _PyInterpreterFrame *frame)
 {
     PyObject **stack_pointer;
-    if (enter_native(tstate, frame, &stack_pointer) < 0) {
+    if (enter_native(tstate, frame, &stack_pointer, 1) < 0) {
         return NULL;
     }
     PyObject *result;
@@ -605,8 +608,57 @@ prev_instr_only:
     return caller;
 }
 
+/* The hook's common case, kept to one function with nothing out of line: a compiled code object
+ * entered or resumed (a generator or coroutine after a yield) without tracing, with C stack to
+ * spare, not called from an interpreter-run CALL. Returns NULL with *handled = 0 when the
+ * general path must decide. */
+static inline __attribute__((always_inline)) PyObject *
+enter_compiled(PyThreadState *tstate, _PyInterpreterFrame *frame, int *handled)
+{
+    *handled = 0;
+    if (tstate->cframe->use_tracing || !cpjit_direct_extra_ok) {
+        return NULL;
+    }
+    PyCodeObject *code = frame->f_code;
+    CpjitCodeState *st = cpjit_state_fast(code);
+    if (st == NULL || st->state != CPJIT_COMPILED) {
+        return NULL;
+    }
+    Py_ssize_t unit = (frame->prev_instr + 1) - _PyCode_CODE(code);
+    if (unit < 0 || unit >= (Py_ssize_t)st->n_units || st->entries[unit] == CPJIT_NO_ENTRY
+        || c_stack_low(tstate, 0)) {
+        return NULL;
+    }
+    if (unit == 0) {
+        /* A new frame: one called from an interpreter-run CALL goes the general way, which
+         * makes the call look inlined (as_inlined_call). Native callers leave prev_instr on a
+         * cache entry, never on a CALL. */
+        _PyInterpreterFrame *caller = tstate->cframe->current_frame;
+        if (caller != NULL && !_PyFrame_IsIncomplete(caller)) {
+            int op = _Py_OPCODE(*caller->prev_instr);
+            if (op == CALL || op == CALL_ADAPTIVE || op == CALL_PY_EXACT_ARGS
+                || op == CALL_PY_WITH_DEFAULTS) {
+                return NULL;
+            }
+        }
+    }
+    PyObject **stack_pointer;
+    *handled = 1;
+    if (enter_native(tstate, frame, &stack_pointer, 0) < 0) {
+        return NULL;
+    }
+    return ((cpjit_native_fn)(st->base + st->entries[unit]))(frame, stack_pointer, tstate);
+}
+
 PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
 {
+    if (!throwflag) {
+        int handled;
+        PyObject *res = enter_compiled(tstate, frame, &handled);
+        if (handled) {
+            return res;
+        }
+    }
     _Py_CODEUNIT *at_call;
     _PyInterpreterFrame *caller = throwflag ? NULL : as_inlined_call(tstate, frame, &at_call);
     if (caller == NULL) {

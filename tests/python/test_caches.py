@@ -1,4 +1,9 @@
-"""Inline caches must never serve stale values: module attributes, __slots__ members, globals."""
+"""Inline caches must never serve stale values.
+
+Every cache (LOAD_GLOBAL; LOAD_ATTR / STORE_ATTR / LOAD_METHOD on instances, slots, dicts and
+modules, with up to four entries per site) is keyed on something that changes whenever its answer
+can change. Each test changes one such thing between runs of a compiled site and compares with the
+interpreter (issue 7: the cache audit)."""
 from differential import check
 
 

@@ -637,3 +637,35 @@ def test_polymorphic_method_site_shadowed_per_instance():
         out += [[call(o) for o in objs] for _ in range(3)]
         result = out
     """)
+
+
+def test_store_to_dict_backed_instances():
+    # Instances whose attributes live in a dict of their own (a materialised __dict__, a
+    # replaced one, or a dict subclass): stores go to that dict until the class changes.
+    check("""
+        class C:
+            def __init__(self, i):
+                self.a = i
+        class MyDict(dict):
+            def __setitem__(self, k, v):
+                raise RuntimeError('not called by attribute stores')
+        objs = [C(i) for i in range(4)]
+        objs[0].__dict__                     # materialised
+        objs[1].__dict__ = {'a': 'replaced'}
+        objs[2].__dict__ = MyDict(a='subclass')
+        def put(o, v):
+            o.a = v
+            o.fresh = v
+        out = []
+        for rnd in range(3):
+            for o in objs:
+                put(o, (rnd, o.a))
+                out.append(sorted(vars(o).items()))
+        log = []
+        C.fresh = property(lambda self: 'prop', lambda self, v: log.append(v))
+        for o in objs:
+            put(o, 'after property')
+            out.append((sorted(vars(o).items()), o.fresh))
+        out.append(log)
+        result = out
+    """)

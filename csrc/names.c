@@ -826,17 +826,20 @@ static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int 
         return;
     }
     AttrEntry e = {0};
-    values_entry(owner, name, store, &e);
+    if (!store && (Py_TYPE(owner)->tp_flags & Py_TPFLAGS_MANAGED_DICT)
+        && *_PyObject_ValuesPointer(owner) == NULL) {
+        /* A dict-backed instance: its own dict's entry index (which may differ from the shared
+         * keys' one once the dict was rebuilt), so that the next read of it hits. */
+        hint_entry(owner, name, &e);
+    }
+    if (e.kind == CPJIT_ATTR_NONE) {
+        values_entry(owner, name, store, &e);
+    }
     if (e.kind == CPJIT_ATTR_NONE) {
         slot_entry(owner, name, store, &e);
     }
-    if (e.kind == CPJIT_ATTR_NONE) {
-        if (store) {
-            store_dict_entry(owner, name, &e);
-        }
-        else {
-            hint_entry(owner, name, &e);
-        }
+    if (e.kind == CPJIT_ATTR_NONE && store) {
+        store_dict_entry(owner, name, &e);
     }
     install_entry(cache, &e);
 }

@@ -619,6 +619,21 @@ static void slot_entry(PyObject *owner, PyObject *name, int store, AttrEntry *e)
     set_entry(e, tp, CPJIT_ATTR_SLOT, m->offset);
 }
 
+/* STORE_ATTR to an instance that keeps its attributes in a dict of its own (the name need not be
+ * in the class's shared keys yet): what _PyObject_GenericSetAttrWithDict does then is
+ * PyDict_SetItem on that dict, given a generic __setattr__ and no data descriptor (both guarded
+ * by the type version). */
+static void store_dict_entry(PyObject *owner, PyObject *name, AttrEntry *e)
+{
+    PyTypeObject *tp = Py_TYPE(owner);
+    if (!(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) || *_PyObject_ValuesPointer(owner) != NULL
+        || *_PyObject_ManagedDictPointer(owner) == NULL || !instance_may_shadow(tp, name, 1)
+        || !has_version(tp)) {
+        return;
+    }
+    set_entry(e, tp, CPJIT_ATTR_DICT_HINT, 0);
+}
+
 /* An instance whose inline values became a real dict (LOAD_ATTR_WITH_HINT). */
 static void hint_entry(PyObject *owner, PyObject *name, AttrEntry *e)
 {
@@ -811,12 +826,20 @@ static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int 
         return;
     }
     AttrEntry e = {0};
-    values_entry(owner, name, store, &e);
+    if (!store && (Py_TYPE(owner)->tp_flags & Py_TPFLAGS_MANAGED_DICT)
+        && *_PyObject_ValuesPointer(owner) == NULL) {
+        /* A dict-backed instance: its own dict's entry index (which may differ from the shared
+         * keys' one once the dict was rebuilt), so that the next read of it hits. */
+        hint_entry(owner, name, &e);
+    }
+    if (e.kind == CPJIT_ATTR_NONE) {
+        values_entry(owner, name, store, &e);
+    }
     if (e.kind == CPJIT_ATTR_NONE) {
         slot_entry(owner, name, store, &e);
     }
-    if (e.kind == CPJIT_ATTR_NONE && !store) {
-        hint_entry(owner, name, &e);
+    if (e.kind == CPJIT_ATTR_NONE && store) {
+        store_dict_entry(owner, name, &e);
     }
     install_entry(cache, &e);
 }

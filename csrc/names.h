@@ -102,6 +102,10 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
  *                       Served from inline values or such a dict, like CPJIT_ATTR_VALUES.
  *   CPJIT_ATTR_DICT_HINT: (LOAD_ATTR) the name was entry `index` of an instance's own
  *                       (combined) dict; only other dicts are checked against the hint.
+ *                       (STORE_ATTR) the instance keeps its attributes in a dict of its own:
+ *                       the store is PyDict_SetItem on it, as the generic path does.
+ *                       STORE_ATTR serves a CPJIT_ATTR_VALUES way that way too when the
+ *                       instance has a dict instead of inline values.
  * Dict entries are re-checked on every use (key identity at the entry, unicode keys), so a hint
  * may go stale but never wrong (LOAD_ATTR_WITH_HINT).
  * One kind is not guarded by a type version and fills the whole cache (kind[0], no ways):

@@ -57,9 +57,23 @@ STENCIL(STORE_ATTR)
         Py_DECREF(owner);
         CONTINUE();
     }
-    if (way >= 0 && cache->kind[way] == CPJIT_ATTR_VALUES) {
+    if (way >= 0 && (cache->kind[way] == CPJIT_ATTR_VALUES
+                     || cache->kind[way] == CPJIT_ATTR_DICT_HINT)) {
         PyDictValues *values = *_PyObject_ValuesPointer(owner);
-        if (values != NULL) {
+        if (values == NULL) {
+            /* Attributes in a dict of the instance's own: the generic path's PyDict_SetItem. */
+            PyObject *dict = *_PyObject_ManagedDictPointer(owner);
+            if (dict != NULL) {
+                int err = PyDict_SetItem(dict, NAME, v);
+                Py_DECREF(v);
+                Py_DECREF(owner);
+                if (err != 0) {
+                    ERROR();
+                }
+                CONTINUE();
+            }
+        }
+        else if (cache->kind[way] == CPJIT_ATTR_VALUES) {
             Py_ssize_t index = cache->index[way];
             PyObject *old_value = values->values[index];
             values->values[index] = v; /* the stack's reference moves into the object */

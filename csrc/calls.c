@@ -239,6 +239,54 @@ void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject
     tstate->datastack_top = base;
 }
 
+cpjit_native_fn cpjit_enter_direct(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                   PyObject **stack_pointer, int oparg, _Py_CODEUNIT *done,
+                                   _PyInterpreterFrame **callee_out)
+{
+    PyObject **slots = stack_pointer - oparg - 2;
+    int is_meth = slots[0] != NULL;
+    int total_args = oparg + is_meth;
+    PyObject *function = slots[1 - is_meth];
+    if (Py_TYPE(function) != &PyFunction_Type) {
+        return NULL;
+    }
+    PyFunctionObject *func = (PyFunctionObject *)function;
+    PyCodeObject *code = (PyCodeObject *)func->func_code;
+    int argcount = code->co_argcount;
+    PyObject *defaults = func->func_defaults;
+    int ndefaults = defaults != NULL ? (int)PyTuple_GET_SIZE(defaults) : 0;
+    CpjitCodeState *st;
+    _PyInterpreterFrame *callee;
+    PyObject **top;
+    if (total_args > argcount || total_args < argcount - ndefaults || code->co_kwonlyargcount != 0
+        || (st = cpjit_direct_callee(tstate, code)) == NULL
+        || (callee = cpjit_frame_room(tstate, code, &top)) == NULL) {
+        return NULL;
+    }
+    tstate->datastack_top = top;
+    _PyFrame_InitializeSpecials(callee, func, NULL, code->co_nlocalsplus);
+    PyObject **args = slots + 2 - is_meth;
+    for (int i = 0; i < total_args; i++) {
+        callee->localsplus[i] = args[i];
+    }
+    /* Missing trailing parameters from the defaults (CALL_PY_WITH_DEFAULTS). */
+    for (int i = total_args; i < argcount; i++) {
+        callee->localsplus[i] = Py_NewRef(PyTuple_GET_ITEM(defaults, i - (argcount - ndefaults)));
+    }
+    for (int i = argcount; i < code->co_nlocalsplus; i++) {
+        callee->localsplus[i] = NULL;
+    }
+    frame->prev_instr = done;
+    _PyFrame_SetStackPointer(frame, slots);
+    callee->previous = frame;
+    tstate->cframe->current_frame = callee;
+    tstate->recursion_remaining--;
+    cpjit_stats.frames_native++;
+    callee->stacktop = -1;
+    *callee_out = callee;
+    return (cpjit_native_fn)(st->base + st->entries[0]);
+}
+
 /* Built-in functions and method descriptors called the way the interpreter's specialised
  * PRECALL_BUILTIN_* / PRECALL_NO_KW_METHOD_DESCRIPTOR_* instructions call them: straight into
  * the C function, counting a recursion level only where they do (METH_O, METH_NOARGS). That is

@@ -81,6 +81,21 @@ cpjit_frame_room(PyThreadState *tstate, PyCodeObject *code,
     *top = base + size;
     return (_PyInterpreterFrame *)base;
 }
+/* CALL's direct path, out of line (CALL_PY_EXACT_ARGS / CALL_PY_WITH_DEFAULTS natively): the
+ * oparg + 2 value-stack slots below `stack_pointer` hold [NULL or function, callable or self,
+ * args...] (owned), and the call has no keyword names. When the callee is a Python function that
+ * takes exactly these positional arguments (missing trailing ones from its defaults), may be
+ * called directly (cpjit_direct_callee) and its frame fits in the data stack's current chunk:
+ * push its frame, move the function and the arguments into it, link it as the thread's current
+ * frame with the caller's prev_instr at `done` and its stack pointer saved without those slots,
+ * count the recursion level, and return the callee's native entry; the caller runs it as
+ * entry(*callee, (*callee)->localsplus + co_nlocalsplus, tstate), then sets its own stacktop to
+ * -1 and pops the callee with cpjit_pop_frame(tstate, *callee, (PyObject **)*callee).
+ * Otherwise return NULL, changing nothing. */
+cpjit_native_fn cpjit_enter_direct(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                   PyObject **stack_pointer, int oparg, _Py_CODEUNIT *done,
+                                   _PyInterpreterFrame **callee);
+
 /* After a directly called frame returned: clear it and pop it off the data stack (`base` is
  * where it started), as _PyEvalFrameClearAndPop does. */
 void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **base);

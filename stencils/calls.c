@@ -33,50 +33,20 @@ STENCIL(CALL)
 {
     int oparg = OPARG;
     PyObject *kwnames = KWNAMES;
-    int is_meth = PEEK(oparg + 2) != NULL;
-    int total_args = oparg + is_meth;
-    PyObject *function = PEEK(total_args + 1);
     PyObject *res;
+    PyObject **slots = stack_pointer - oparg - 2;
+    PyObject *function = slots[0] != NULL ? slots[0] : slots[1];
     if (kwnames == NULL && Py_TYPE(function) == &PyFunction_Type) {
-        /* CALL_PY_EXACT_ARGS / CALL_PY_WITH_DEFAULTS, natively: push the callee's frame, move
-         * the arguments and the function reference into it, and call its native code here. */
-        PyFunctionObject *func = (PyFunctionObject *)function;
-        PyCodeObject *code = (PyCodeObject *)func->func_code;
-        int argcount = code->co_argcount;
-        PyObject *defaults = func->func_defaults;
-        int ndefaults = defaults != NULL ? (int)PyTuple_GET_SIZE(defaults) : 0;
-        CpjitCodeState *st;
+        /* Compiled Python callee, positional arguments: its frame is pushed out of line (the
+         * helper returns NULL for every other case), and its native code is called here. */
         _PyInterpreterFrame *callee;
-        PyObject **top;
-        if (total_args <= argcount && total_args >= argcount - ndefaults
-            && code->co_kwonlyargcount == 0 && (st = cpjit_direct_callee(tstate, code)) != NULL
-            && (callee = cpjit_frame_room(tstate, code, &top)) != NULL) {
-            PyObject **base = tstate->datastack_top;
-            tstate->datastack_top = top;
-            _PyFrame_InitializeSpecials(callee, func, NULL, code->co_nlocalsplus);
-            STACK_SHRINK(total_args);
-            for (int i = 0; i < total_args; i++) {
-                callee->localsplus[i] = stack_pointer[i];
-            }
-            /* Missing trailing parameters from the defaults (CALL_PY_WITH_DEFAULTS). */
-            for (int i = total_args; i < argcount; i++) {
-                callee->localsplus[i] = Py_NewRef(PyTuple_GET_ITEM(defaults, i - (argcount - ndefaults)));
-            }
-            for (int i = argcount; i < code->co_nlocalsplus; i++) {
-                callee->localsplus[i] = NULL;
-            }
-            STACK_SHRINK(2 - is_meth);
-            frame->prev_instr = DONE;
-            _PyFrame_SetStackPointer(frame, stack_pointer);
-            callee->previous = frame;
-            tstate->cframe->current_frame = callee;
-            tstate->recursion_remaining--;
-            cpjit_stats.frames_native++;
-            callee->stacktop = -1;
-            cpjit_native_fn entry = (cpjit_native_fn)(st->base + st->entries[0]);
-            res = entry(callee, callee->localsplus + code->co_nlocalsplus, tstate);
+        cpjit_native_fn entry =
+            cpjit_enter_direct(tstate, frame, stack_pointer, oparg, DONE, &callee);
+        if (entry != NULL) {
+            STACK_SHRINK(oparg + 2);
+            res = entry(callee, callee->localsplus + callee->f_code->co_nlocalsplus, tstate);
             frame->stacktop = -1;
-            cpjit_pop_frame(tstate, callee, base);
+            cpjit_pop_frame(tstate, callee, (PyObject **)callee);
             goto done;
         }
     }

@@ -245,8 +245,20 @@ cpjit_native_fn cpjit_enter_direct(PyThreadState *tstate, _PyInterpreterFrame *f
 {
     PyObject **slots = stack_pointer - oparg - 2;
     int is_meth = slots[0] != NULL;
+    PyObject *function = slots[1];
+    if (!is_meth && Py_TYPE(function) == &PyMethod_Type) {
+        /* What PRECALL does (the stencil has no code for it). */
+        slots[1] = Py_NewRef(((PyMethodObject *)function)->im_self);
+        slots[0] = Py_NewRef(((PyMethodObject *)function)->im_func);
+        if (Py_REFCNT(function) == 1) {
+            /* Its deallocation may run code (weakref callbacks): publish the CALL's address. */
+            frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
+        }
+        Py_DECREF(function);
+        is_meth = 1;
+    }
     int total_args = oparg + is_meth;
-    PyObject *function = slots[1 - is_meth];
+    function = slots[1 - is_meth];
     if (Py_TYPE(function) != &PyFunction_Type) {
         return NULL;
     }

@@ -83,7 +83,8 @@ cpjit_frame_room(PyThreadState *tstate, PyCodeObject *code,
 }
 /* CALL's direct path, out of line (CALL_PY_EXACT_ARGS / CALL_PY_WITH_DEFAULTS natively): the
  * oparg + 2 value-stack slots below `stack_pointer` hold [NULL or function, callable or self,
- * args...] (owned), and the call has no keyword names. When the callee is a Python function that
+ * args...] (owned), and the call has no keyword names. A bound method is first split into
+ * function and self, as PRECALL does (the slots then hold them, whatever follows). When the callee is a Python function that
  * takes exactly these positional arguments (missing trailing ones from its defaults), may be
  * called directly (cpjit_direct_callee) and its frame fits in the data stack's current chunk:
  * push its frame, move the function and the arguments into it, link it as the thread's current

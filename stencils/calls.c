@@ -1,20 +1,11 @@
 /* calls.c: PRECALL and CALL. */
 #include "stencil.h"
 
-/* Bound methods are split into function and self so the CALL can use vectorcall's offset. */
+/* Nothing: the interpreter's PRECALL splits a bound method into function and self, and so
+ * does its CALL; nothing can run between the two, so here CALL alone does it (cpjit_enter_direct
+ * or cpjit_call_generic), which leaves the same stack and the same references. */
 STENCIL(PRECALL)
 {
-    int oparg = OPARG;
-    int is_meth = PEEK(oparg + 2) != NULL;
-    PyObject *callable = PEEK(oparg + 1);
-    if (!is_meth && Py_TYPE(callable) == &PyMethod_Type) {
-        PyObject *self = ((PyMethodObject *)callable)->im_self;
-        PEEK(oparg + 1) = Py_NewRef(self);
-        PyObject *meth = ((PyMethodObject *)callable)->im_func;
-        PEEK(oparg + 2) = Py_NewRef(meth);
-        SAVE_IP();
-        Py_DECREF(callable);
-    }
     CONTINUE();
 }
 
@@ -36,9 +27,11 @@ STENCIL(CALL)
     PyObject *res;
     PyObject **slots = stack_pointer - oparg - 2;
     PyObject *function = slots[0] != NULL ? slots[0] : slots[1];
-    if (kwnames == NULL && Py_TYPE(function) == &PyFunction_Type) {
-        /* Compiled Python callee, positional arguments: its frame is pushed out of line (the
-         * helper returns NULL for every other case), and its native code is called here. */
+    if (kwnames == NULL
+        && (Py_TYPE(function) == &PyFunction_Type || Py_TYPE(function) == &PyMethod_Type)) {
+        /* Compiled Python callee (or a bound method of one), positional arguments: its frame is
+         * pushed out of line (the helper returns NULL for every other case, having split a bound
+         * method as PRECALL would), and its native code is called here. */
         _PyInterpreterFrame *callee;
         cpjit_native_fn entry =
             cpjit_enter_direct(tstate, frame, stack_pointer, oparg, DONE, &callee);

@@ -44,6 +44,7 @@
 #include "cpjit_rt.h"
 #include "helpers.h"
 #include "calls.h"
+#include "slowpaths.h"
 
 #define PRESERVE_NONE __attribute__((preserve_none))
 #define HIDDEN __attribute__((visibility("hidden")))

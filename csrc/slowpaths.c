@@ -1,0 +1,46 @@
+/* slowpaths.c: the out-of-line halves of stencils (see slowpaths.h). */
+#include "slowpaths.h"
+#include "helpers.h"
+#include "opcode.h"
+
+PyObject *cpjit_binary_op_consume(int oparg, PyObject **stack_pointer)
+{
+    PyObject *rhs = stack_pointer[-1], *lhs = stack_pointer[-2];
+    PyObject *res;
+    binaryfunc slot = NULL;
+    if (PyLong_CheckExact(lhs) && PyLong_CheckExact(rhs)) {
+        /* Big ints: int's own slot, skipping the generic binary_op1 dispatch (int has no
+         * in-place slots, so the in-place operators end up there as well). */
+        switch (oparg) {
+        case NB_ADD:
+        case NB_INPLACE_ADD:
+            slot = PyLong_Type.tp_as_number->nb_add;
+            break;
+        case NB_SUBTRACT:
+        case NB_INPLACE_SUBTRACT:
+            slot = PyLong_Type.tp_as_number->nb_subtract;
+            break;
+        case NB_MULTIPLY:
+        case NB_INPLACE_MULTIPLY:
+            slot = PyLong_Type.tp_as_number->nb_multiply;
+            break;
+        default:
+            break;
+        }
+    }
+    res = slot != NULL ? slot(lhs, rhs) : cpjit_binary_op(oparg, lhs, rhs);
+    Py_DECREF(lhs);
+    Py_DECREF(rhs);
+    stack_pointer[-2] = res;
+    return res;
+}
+
+PyObject *cpjit_compare_consume(int oper, PyObject **stack_pointer)
+{
+    PyObject *right = stack_pointer[-1], *left = stack_pointer[-2];
+    PyObject *res = PyObject_RichCompare(left, right, oper);
+    stack_pointer[-2] = res;
+    Py_DECREF(left);
+    Py_DECREF(right);
+    return res;
+}

@@ -68,7 +68,14 @@
         v_;                                                                                    \
     })
 
-#define OPARG ((int)HOLE64(_JIT_OPARG))
+/* The oparg (EXTENDED_ARG folded in) fits in 32 bits: a 5-byte `movl $imm32` (R_X86_64_32). */
+#define OPARG                                                                                  \
+    ({                                                                                         \
+        uint64_t v_; /* writing the 32-bit register zero-extends it */                         \
+        __asm__("movl $_JIT_OPARG, %k0" : "=r"(v_));                                           \
+        __builtin_assume(v_ <= 0x7fffffff);                                                    \
+        (int)v_;                                                                               \
+    })
 #define INSTR ((_Py_CODEUNIT *)HOLE64(_JIT_INSTR))
 #define REDO ((_Py_CODEUNIT *)HOLE64(_JIT_REDO))
 #define DONE ((_Py_CODEUNIT *)HOLE64(_JIT_DONE))

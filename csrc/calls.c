@@ -239,9 +239,10 @@ void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject
     tstate->datastack_top = base;
 }
 
-cpjit_native_fn cpjit_enter_direct(PyThreadState *tstate, _PyInterpreterFrame *frame,
-                                   PyObject **stack_pointer, int oparg, _Py_CODEUNIT *done,
-                                   _PyInterpreterFrame **callee_out)
+/* cpjit_call_start's direct case (see calls.h); NULL when it does not apply. */
+static cpjit_native_fn enter_direct(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                    PyObject **stack_pointer, int oparg, _Py_CODEUNIT *done,
+                                    CpjitCallStart *out)
 {
     PyObject **slots = stack_pointer - oparg - 2;
     int is_meth = slots[0] != NULL;
@@ -295,7 +296,8 @@ cpjit_native_fn cpjit_enter_direct(PyThreadState *tstate, _PyInterpreterFrame *f
     tstate->recursion_remaining--;
     cpjit_stats.frames_native++;
     callee->stacktop = -1;
-    *callee_out = callee;
+    out->callee = callee;
+    out->stack_pointer = callee->localsplus + code->co_nlocalsplus;
     return (cpjit_native_fn)(st->base + st->entries[0]);
 }
 
@@ -532,4 +534,21 @@ PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
         Py_DECREF(args[i]);
     }
     return res;
+}
+
+cpjit_native_fn cpjit_call_start(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                 PyObject **stack_pointer, int oparg, PyObject *kwnames,
+                                 _Py_CODEUNIT *done, CpjitCallStart *out)
+{
+    if (kwnames == NULL) {
+        cpjit_native_fn entry = enter_direct(tstate, frame, stack_pointer, oparg, done, out);
+        if (entry != NULL) {
+            return entry;
+        }
+    }
+    frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
+    CpjitCodeState *me = cpjit_state_fast(frame->f_code);
+    int warm = me != NULL && me->warmup >= 0;
+    out->result = cpjit_call_generic(tstate, frame, stack_pointer, oparg, kwnames, done, warm);
+    return NULL;
 }

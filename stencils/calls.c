@@ -2,8 +2,8 @@
 #include "stencil.h"
 
 /* Nothing: the interpreter's PRECALL splits a bound method into function and self, and so
- * does its CALL; nothing can run between the two, so here CALL alone does it (cpjit_enter_direct
- * or cpjit_call_generic), which leaves the same stack and the same references. */
+ * does its CALL; nothing can run between the two, so here CALL alone does it
+ * (cpjit_call_start), which leaves the same stack and the same references. */
 STENCIL(PRECALL)
 {
     CONTINUE();
@@ -23,31 +23,17 @@ STENCIL(PRECALL)
 STENCIL(CALL)
 {
     int oparg = OPARG;
-    PyObject *kwnames = KWNAMES;
-    PyObject *res;
-    PyObject **slots = stack_pointer - oparg - 2;
-    PyObject *function = slots[0] != NULL ? slots[0] : slots[1];
-    if (kwnames == NULL
-        && (Py_TYPE(function) == &PyFunction_Type || Py_TYPE(function) == &PyMethod_Type)) {
-        /* Compiled Python callee (or a bound method of one), positional arguments: its frame is
-         * pushed out of line (the helper returns NULL for every other case, having split a bound
-         * method as PRECALL would), and its native code is called here. */
-        _PyInterpreterFrame *callee;
-        cpjit_native_fn entry =
-            cpjit_enter_direct(tstate, frame, stack_pointer, oparg, DONE, &callee);
-        if (entry != NULL) {
-            STACK_SHRINK(oparg + 2);
-            res = entry(callee, callee->localsplus + callee->f_code->co_nlocalsplus, tstate);
-            frame->stacktop = -1;
-            cpjit_pop_frame(tstate, callee, (PyObject **)callee);
-            goto done;
-        }
-    }
-    /* Everything else, out of line: the call consumes the oparg + 2 stack slots. */
-    SAVE_IP();
-    res = cpjit_call_generic(tstate, frame, stack_pointer, oparg, kwnames, DONE, IS_WARM());
+    CpjitCallStart out;
+    /* Out of line: a compiled Python callee's frame is pushed (its native code runs here), any
+     * other call is made. Either way the oparg + 2 slots are consumed. */
+    cpjit_native_fn entry = cpjit_call_start(tstate, frame, stack_pointer, oparg, KWNAMES, DONE, &out);
     STACK_SHRINK(oparg + 2);
-done:
+    PyObject *res = out.result;
+    if (entry != NULL) {
+        res = entry(out.callee, out.stack_pointer, tstate);
+        frame->stacktop = -1;
+        cpjit_pop_frame(tstate, out.callee, (PyObject **)out.callee);
+    }
     PUSH(res);
     if (res == NULL) {
         /* prev_instr is where the interpreter has it: at the CALL, or at its last cache entry

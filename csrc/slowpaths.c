@@ -44,3 +44,47 @@ PyObject *cpjit_compare_consume(int oper, PyObject **stack_pointer)
     Py_DECREF(right);
     return res;
 }
+
+PyObject **cpjit_make_function(int oparg, PyObject **stack_pointer, PyObject *globals)
+{
+    PyObject *codeobj = *--stack_pointer;
+    PyFunctionObject *func = (PyFunctionObject *)PyFunction_New(codeobj, globals);
+    Py_DECREF(codeobj);
+    if (func == NULL) {
+        return NULL;
+    }
+    if (oparg & 0x08) {
+        func->func_closure = *--stack_pointer;
+    }
+    if (oparg & 0x04) {
+        func->func_annotations = *--stack_pointer;
+    }
+    if (oparg & 0x02) {
+        func->func_kwdefaults = *--stack_pointer;
+    }
+    if (oparg & 0x01) {
+        func->func_defaults = *--stack_pointer;
+    }
+    *stack_pointer++ = (PyObject *)func;
+    return stack_pointer;
+}
+
+int cpjit_reraise_prepare(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                          PyObject **stack_pointer, int oparg)
+{
+    if (oparg) {
+        /* Restore the lasti of the original raise, so f_lineno and a handler's pushed lasti
+         * are those of the original exception. */
+        PyObject *lasti = stack_pointer[-(oparg + 1)];
+        if (!PyLong_Check(lasti)) {
+            _PyErr_SetString(tstate, PyExc_SystemError, "lasti is not an int");
+            return -1;
+        }
+        frame->prev_instr = _PyCode_CODE(frame->f_code) + PyLong_AsLong(lasti);
+    }
+    PyObject *val = stack_pointer[-1];
+    PyObject *exc = Py_NewRef(PyExceptionInstance_Class(val));
+    PyObject *tb = PyException_GetTraceback(val);
+    _PyErr_Restore(tstate, exc, val, tb); /* steals all three */
+    return 0;
+}

@@ -7,7 +7,8 @@
 #ifndef CPJIT_SLOWPATHS_H
 #define CPJIT_SLOWPATHS_H
 
-#include "Python.h"
+#include "cpjit_rt.h"
+#include "internal/pycore_pyerrors.h"
 
 /* BINARY_OP `oparg` on the two values on top of the stack (owned): the result (new reference,
  * or NULL with an exception) replaces the lower one (stack_pointer[-2]); both operands are
@@ -17,5 +18,19 @@ PyObject *cpjit_binary_op_consume(int oparg, PyObject **stack_pointer);
 /* COMPARE_OP `oper` (Py_LT..Py_GE) the same way: PyObject_RichCompare of the two values on top
  * of the stack, result into stack_pointer[-2], both operands released. */
 PyObject *cpjit_compare_consume(int oper, PyObject **stack_pointer);
+
+/* MAKE_FUNCTION `oparg`: the code object on top of the stack, below it (as the flags in oparg
+ * say) closure, annotations, keyword defaults and defaults, all owned. Returns the stack pointer
+ * after the instruction, with the new function on top; or NULL with an exception set, having
+ * released only the code object (the caller drops that one slot; the others stay for the
+ * unwinder, as in the interpreter). */
+PyObject **cpjit_make_function(int oparg, PyObject **stack_pointer, PyObject *globals);
+
+/* RERAISE `oparg`, up to the unwind: with oparg, prev_instr goes back to the original raise
+ * (the lasti saved below the exception); then the exception on top of the stack is popped and
+ * set as the current one. Returns 0, or -1 with SystemError set (nothing popped) when the saved
+ * lasti is not an int. */
+int cpjit_reraise_prepare(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                          PyObject **stack_pointer, int oparg);
 
 #endif

@@ -88,3 +88,48 @@ int cpjit_reraise_prepare(PyThreadState *tstate, _PyInterpreterFrame *frame,
     _PyErr_Restore(tstate, exc, val, tb); /* steals all three */
     return 0;
 }
+
+PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_pointer)
+{
+    PyObject *sub = stack_pointer[-1];
+    PyObject *container = stack_pointer[-2];
+    PyObject *res;
+    if (PyDict_CheckExact(container)) {
+        res = PyDict_GetItemWithError(container, sub);
+        if (res == NULL) {
+            if (!_PyErr_Occurred(tstate)) {
+                _PyErr_SetKeyError(sub);
+            }
+            Py_DECREF(sub);
+            return NULL;
+        }
+        Py_INCREF(res);
+        stack_pointer[-2] = res;
+        Py_DECREF(sub);
+        Py_DECREF(container);
+        return res;
+    }
+    res = PyObject_GetItem(container, sub);
+    Py_DECREF(container);
+    Py_DECREF(sub);
+    stack_pointer[-2] = res;
+    return res;
+}
+
+int cpjit_store_subscr_consume(PyObject **stack_pointer)
+{
+    PyObject *sub = stack_pointer[-1];
+    PyObject *container = stack_pointer[-2];
+    PyObject *v = stack_pointer[-3];
+    int err;
+    if (PyDict_CheckExact(container)) {
+        err = PyDict_SetItem(container, sub, v);
+    }
+    else {
+        err = PyObject_SetItem(container, sub, v);
+    }
+    Py_DECREF(v);
+    Py_DECREF(container);
+    Py_DECREF(sub);
+    return err != 0 ? -1 : 0;
+}

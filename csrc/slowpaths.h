@@ -33,4 +33,14 @@ PyObject **cpjit_make_function(int oparg, PyObject **stack_pointer, PyObject *gl
 int cpjit_reraise_prepare(PyThreadState *tstate, _PyInterpreterFrame *frame,
                           PyObject **stack_pointer, int oparg);
 
+/* BINARY_SUBSCR's out-of-line path: container[sub] for the two values on top of the stack
+ * (owned). Dicts as BINARY_SUBSCR_DICT (on error the key is released and the dict stays in
+ * stack_pointer[-2], owned, for the unwinder), anything else through PyObject_GetItem (both
+ * released, the result or NULL in stack_pointer[-2]). Returns the result or NULL. */
+PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_pointer);
+
+/* STORE_SUBSCR's out-of-line path: container[sub] = v with v, container, sub (owned) on top of
+ * the stack; all three are released. Returns 0, or -1 with an exception set. */
+int cpjit_store_subscr_consume(PyObject **stack_pointer);
+
 #endif

@@ -184,6 +184,16 @@ extern PRESERVE_NONE PyObject *_JIT_SKIP(_PyInterpreterFrame *, PyObject **,
         GETLOCAL(i) = (value);                                                                 \
         Py_XDECREF(tmp_);                                                                      \
     } while (0)
+/* Py_DECREF that publishes the instruction pointer only when the object is deallocated (a
+ * destructor can run any code, look at the frame, or raise a warning with a line number). */
+#define DECREF_SAVING_IP(op)                                                                   \
+    do {                                                                                       \
+        PyObject *op_ = (op);                                                                  \
+        if (--op_->ob_refcnt == 0) {                                                           \
+            SAVE_IP();                                                                         \
+            _Py_Dealloc(op_);                                                                  \
+        }                                                                                      \
+    } while (0)
 #define GLOBALS() (frame->f_globals)
 #define BUILTINS() (frame->f_builtins)
 #define LOCALS() (frame->f_locals)

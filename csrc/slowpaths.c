@@ -133,25 +133,3 @@ int cpjit_store_subscr_consume(PyObject **stack_pointer)
     Py_DECREF(sub);
     return err != 0 ? -1 : 0;
 }
-
-/* Put `res` in place of the two operands on top of the stack and release them. */
-static PyObject *replace_operands(PyObject *res, PyObject **stack_pointer)
-{
-    if (res != NULL) {
-        PyObject *rhs = stack_pointer[-1], *lhs = stack_pointer[-2];
-        stack_pointer[-2] = res;
-        Py_DECREF(lhs);
-        Py_DECREF(rhs);
-    }
-    return res;
-}
-
-PyObject *cpjit_float_result_consume(double value, PyObject **stack_pointer)
-{
-    return replace_operands(PyFloat_FromDouble(value), stack_pointer);
-}
-
-PyObject *cpjit_int_result_consume(int64_t value, PyObject **stack_pointer)
-{
-    return replace_operands(PyLong_FromLongLong(value), stack_pointer);
-}

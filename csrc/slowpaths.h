@@ -43,10 +43,4 @@ PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_po
  * the stack; all three are released. Returns 0, or -1 with an exception set. */
 int cpjit_store_subscr_consume(PyObject **stack_pointer);
 
-/* BINARY_OP's fast paths when the result needs a new object: a float `value`, or an int
- * `value`, replaces the two operands on top of the stack (released; the result goes to
- * stack_pointer[-2]). When allocation fails: NULL with MemoryError, the operands untouched. */
-PyObject *cpjit_float_result_consume(double value, PyObject **stack_pointer);
-PyObject *cpjit_int_result_consume(int64_t value, PyObject **stack_pointer);
-
 #endif

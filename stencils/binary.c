@@ -11,18 +11,6 @@ static inline __attribute__((always_inline)) int64_t medium_value(PyObject *o)
     return (int64_t)Py_SIZE(o) * (int64_t)((PyLongObject *)o)->ob_digit[0];
 }
 
-/* A new object for the result, made out of line by CALL_EXPR, which replaces both operands (on
- * top of the stack) or, when allocation fails, leaves them and returns NULL. */
-#define FRESH_RESULT(CALL_EXPR)                                                                \
-    do {                                                                                       \
-        if ((CALL_EXPR) == NULL) {                                                             \
-            SAVE_IP();                                                                         \
-            ERROR();                                                                           \
-        }                                                                                      \
-        STACK_SHRINK(1);                                                                       \
-        CONTINUE();                                                                            \
-    } while (0)
-
 /* Replace the two float operands on top of the stack by a float holding `value`. A temporary
  * operand (the stack holds its only reference) is reused instead of allocating: nothing else
  * can see it, so this is unobservable, and it saves an allocation and a deallocation. */
@@ -44,11 +32,28 @@ static inline __attribute__((always_inline)) int64_t medium_value(PyObject *o)
             Py_DECREF(LHS);                                                                                    \
         }                                                                                      \
         else {                                                                                 \
-            STACK_GROW(1);                                                                     \
-            FRESH_RESULT(cpjit_float_result_consume(value_, stack_pointer));                   \
+            res_ = PyFloat_FromDouble(value_);                                                 \
+            if (res_ == NULL) {                                                                \
+                STACK_GROW(1);                                                                 \
+                SAVE_IP();                                                                     \
+                ERROR();                                                                       \
+            }                                                                                  \
+            SET_TOP(res_);                                                                     \
+            Py_DECREF(LHS);                                                                    \
+            Py_DECREF(RHS);                                                                    \
         }                                                                                      \
         CONTINUE();                                                                            \
     } while (0)
+
+/* An int for `value`: a cached small int inline, anything else through PyLong_FromLongLong
+ * (which builds one-digit ints directly). */
+static inline __attribute__((always_inline)) PyObject *make_int(int64_t value)
+{
+    if (value >= -_PY_NSMALLNEGINTS && value < _PY_NSMALLPOSINTS) {
+        return Py_NewRef((PyObject *)&_PyLong_SMALL_INTS[_PY_NSMALLNEGINTS + value]);
+    }
+    return PyLong_FromLongLong(value);
+}
 
 /* Replace two medium int operands by `value` (int64, computed exactly). When the result needs
  * one digit and is not one of the cached small ints (whose identity code may observe), a
@@ -75,14 +80,16 @@ static inline __attribute__((always_inline)) int64_t medium_value(PyObject *o)
             Py_DECREF(reuse_ == (LHS) ? (RHS) : (LHS));                                        \
             CONTINUE();                                                                        \
         }                                                                                      \
-        if (value_ >= -_PY_NSMALLNEGINTS && value_ < _PY_NSMALLPOSINTS) {                     \
-            SET_TOP(Py_NewRef((PyObject *)&_PyLong_SMALL_INTS[_PY_NSMALLNEGINTS + value_]));   \
-            Py_DECREF(LHS);                                                                    \
-            Py_DECREF(RHS);                                                                    \
-            CONTINUE();                                                                        \
+        PyObject *res_ = make_int(value_);                                                    \
+        if (res_ == NULL) {                                                                    \
+            STACK_GROW(1);                                                                     \
+            SAVE_IP();                                                                         \
+            ERROR();                                                                           \
         }                                                                                      \
-        STACK_GROW(1);                                                                         \
-        FRESH_RESULT(cpjit_int_result_consume(value_, stack_pointer));                         \
+        SET_TOP(res_);                                                                         \
+        Py_DECREF(LHS);                                                                        \
+        Py_DECREF(RHS);                                                                        \
+        CONTINUE();                                                                            \
     } while (0)
 
 /* Fast paths for the operators the interpreter specialises: small int and float arithmetic

@@ -279,13 +279,17 @@ static cpjit_native_fn enter_direct(PyThreadState *tstate, _PyInterpreterFrame *
     tstate->datastack_top = top;
     _PyFrame_InitializeSpecials(callee, func, NULL, code->co_nlocalsplus);
     PyObject **args = slots + 2 - is_meth;
+    /* A few slots: a vectorised loop would cost more than it saves. */
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
     for (int i = 0; i < total_args; i++) {
         callee->localsplus[i] = args[i];
     }
     /* Missing trailing parameters from the defaults (CALL_PY_WITH_DEFAULTS). */
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
     for (int i = total_args; i < argcount; i++) {
         callee->localsplus[i] = Py_NewRef(PyTuple_GET_ITEM(defaults, i - (argcount - ndefaults)));
     }
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
     for (int i = argcount; i < code->co_nlocalsplus; i++) {
         callee->localsplus[i] = NULL;
     }

@@ -153,10 +153,10 @@ fn stencil_flags(include: &str) -> Vec<String> {
         "-c",
         "-O2", // small stencils that lay out well end to end
         "-std=c11",
-        "-mcmodel=medium", // code within 2 GiB: jumps between stencils are rel32
-        "-mlarge-data-threshold=0", // but all data (and holes) are 64-bit absolute
-        "-fno-pic",        // no GOT for our own holes
-        "-fno-plt",        // calls to CPython go through a GOT slot we build
+        "-mcmodel=small", // code and its data within 2 GiB: jumps and data are rel32
+        "-fPIC",          // CPython's code and data through the GOT each code object has
+        //                   (holes are explicit 64-bit immediates, see stencil.h)
+        "-fno-plt",       // calls to CPython go through a GOT slot we build
         "-fno-asynchronous-unwind-tables", // no .eh_frame to carry around
         "-fno-unwind-tables",
         "-fno-stack-protector", // no __stack_chk_fail nobody resolves
@@ -496,7 +496,7 @@ fn main() {
                     let list = match r.kind {
                         PatchKind::GotPc32 => Some(&mut got_symbols),
                         PatchKind::Pc32 => Some(&mut pc32_symbols),
-                        PatchKind::Abs64 => None,
+                        PatchKind::Abs64 | PatchKind::Abs32 => None,
                     };
                     if let Some(list) = list {
                         if !list.contains(&i) {

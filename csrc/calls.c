@@ -239,6 +239,72 @@ void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject
     tstate->datastack_top = base;
 }
 
+/* cpjit_call_start's direct case (see calls.h); NULL when it does not apply. */
+static cpjit_native_fn enter_direct(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                    PyObject **stack_pointer, int oparg, _Py_CODEUNIT *done,
+                                    CpjitCallStart *out)
+{
+    PyObject **slots = stack_pointer - oparg - 2;
+    int is_meth = slots[0] != NULL;
+    PyObject *function = slots[1];
+    if (!is_meth && Py_TYPE(function) == &PyMethod_Type) {
+        /* What PRECALL does (the stencil has no code for it). */
+        slots[1] = Py_NewRef(((PyMethodObject *)function)->im_self);
+        slots[0] = Py_NewRef(((PyMethodObject *)function)->im_func);
+        if (Py_REFCNT(function) == 1) {
+            /* Its deallocation may run code (weakref callbacks): publish the CALL's address. */
+            frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
+        }
+        Py_DECREF(function);
+        is_meth = 1;
+    }
+    int total_args = oparg + is_meth;
+    function = slots[1 - is_meth];
+    if (Py_TYPE(function) != &PyFunction_Type) {
+        return NULL;
+    }
+    PyFunctionObject *func = (PyFunctionObject *)function;
+    PyCodeObject *code = (PyCodeObject *)func->func_code;
+    int argcount = code->co_argcount;
+    PyObject *defaults = func->func_defaults;
+    int ndefaults = defaults != NULL ? (int)PyTuple_GET_SIZE(defaults) : 0;
+    CpjitCodeState *st;
+    _PyInterpreterFrame *callee;
+    PyObject **top;
+    if (total_args > argcount || total_args < argcount - ndefaults || code->co_kwonlyargcount != 0
+        || (st = cpjit_direct_callee(tstate, code)) == NULL
+        || (callee = cpjit_frame_room(tstate, code, &top)) == NULL) {
+        return NULL;
+    }
+    tstate->datastack_top = top;
+    _PyFrame_InitializeSpecials(callee, func, NULL, code->co_nlocalsplus);
+    PyObject **args = slots + 2 - is_meth;
+    /* A few slots: a vectorised loop would cost more than it saves. */
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = 0; i < total_args; i++) {
+        callee->localsplus[i] = args[i];
+    }
+    /* Missing trailing parameters from the defaults (CALL_PY_WITH_DEFAULTS). */
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = total_args; i < argcount; i++) {
+        callee->localsplus[i] = Py_NewRef(PyTuple_GET_ITEM(defaults, i - (argcount - ndefaults)));
+    }
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = argcount; i < code->co_nlocalsplus; i++) {
+        callee->localsplus[i] = NULL;
+    }
+    frame->prev_instr = done;
+    _PyFrame_SetStackPointer(frame, slots);
+    callee->previous = frame;
+    tstate->cframe->current_frame = callee;
+    tstate->recursion_remaining--;
+    cpjit_stats.frames_native++;
+    callee->stacktop = -1;
+    out->callee = callee;
+    out->stack_pointer = callee->localsplus + code->co_nlocalsplus;
+    return (cpjit_native_fn)(st->base + st->entries[0]);
+}
+
 /* Built-in functions and method descriptors called the way the interpreter's specialised
  * PRECALL_BUILTIN_* / PRECALL_NO_KW_METHOD_DESCRIPTOR_* instructions call them: straight into
  * the C function, counting a recursion level only where they do (METH_O, METH_NOARGS). That is
@@ -472,4 +538,21 @@ PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
         Py_DECREF(args[i]);
     }
     return res;
+}
+
+cpjit_native_fn cpjit_call_start(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                 PyObject **stack_pointer, int oparg, PyObject *kwnames,
+                                 _Py_CODEUNIT *done, CpjitCallStart *out)
+{
+    if (kwnames == NULL) {
+        cpjit_native_fn entry = enter_direct(tstate, frame, stack_pointer, oparg, done, out);
+        if (entry != NULL) {
+            return entry;
+        }
+    }
+    frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
+    CpjitCodeState *me = cpjit_state_fast(frame->f_code);
+    int warm = me != NULL && me->warmup >= 0;
+    out->result = cpjit_call_generic(tstate, frame, stack_pointer, oparg, kwnames, done, warm);
+    return NULL;
 }

@@ -81,6 +81,30 @@ cpjit_frame_room(PyThreadState *tstate, PyCodeObject *code,
     *top = base + size;
     return (_PyInterpreterFrame *)base;
 }
+/* CALL, out of line, up to running the callee: the oparg + 2 value-stack slots below
+ * `stack_pointer` hold [NULL or function, callable or self, args...] (owned); `kwnames` is the
+ * KW_NAMES tuple or NULL; `done` is the CALL's last cache entry (the CALL itself is
+ * done - INLINE_CACHE_ENTRIES_CALL). A bound method is first split into function and self, as
+ * PRECALL does. When the call has no keyword names and the callee is a Python function that
+ * takes exactly these positional arguments (missing trailing ones from its defaults), may be
+ * called directly (cpjit_direct_callee) and its frame fits in the data stack's current chunk
+ * (CALL_PY_EXACT_ARGS / CALL_PY_WITH_DEFAULTS): push its frame, move the function and the
+ * arguments into it, link it as the thread's current frame with the caller's prev_instr at
+ * `done` and its stack pointer saved without the slots, count the recursion level, and return
+ * the callee's native entry with out->callee and out->stack_pointer set; the caller runs
+ * entry(out->callee, out->stack_pointer, tstate), sets its own stacktop to -1 and pops the
+ * callee with cpjit_pop_frame(tstate, out->callee, (PyObject **)out->callee). Otherwise make
+ * the call (cpjit_call_generic, with prev_instr at the CALL), consuming the slots, and return
+ * NULL with out->result set (NULL with an exception set when it raised). */
+typedef struct {
+    _PyInterpreterFrame *callee;
+    PyObject **stack_pointer;
+    PyObject *result;
+} CpjitCallStart;
+cpjit_native_fn cpjit_call_start(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                 PyObject **stack_pointer, int oparg, PyObject *kwnames,
+                                 _Py_CODEUNIT *done, CpjitCallStart *out);
+
 /* After a directly called frame returned: clear it and pop it off the data stack (`base` is
  * where it started), as _PyEvalFrameClearAndPop does. */
 void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **base);

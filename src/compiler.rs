@@ -516,6 +516,9 @@ fn compile_with(
                 (PatchKind::Abs64, _) => {
                     patch::patch_abs64(buf, offset, value.wrapping_add(h.addend as u64))
                 }
+                (PatchKind::Abs32, _) => {
+                    patch::patch_abs32(buf, offset, value.wrapping_add(h.addend as u64))
+                }
                 (PatchKind::Pc32, Target::Symbol(idx)) => {
                     let direct = patch::patch_pc32(buf, offset, place, value, h.addend);
                     if direct.is_ok() {

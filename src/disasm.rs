@@ -83,6 +83,7 @@ fn note(
     };
     let value = match kind {
         PatchKind::Abs64 => read_u64(bytes, place)?.wrapping_sub(addend as u64),
+        PatchKind::Abs32 => (read_i32(bytes, place)? as u32 as u64).wrapping_sub(addend as u64),
         PatchKind::Pc32 => (base + place as u64)
             .wrapping_add(read_i32(bytes, place)? as i64 as u64)
             .wrapping_sub(addend as u64),

@@ -11,6 +11,8 @@ use std::fmt;
 pub enum PatchKind {
     /// 64-bit absolute value (`R_X86_64_64`).
     Abs64,
+    /// 32-bit zero-extended absolute value (`R_X86_64_32`): small hole values such as the oparg.
+    Abs32,
     /// 32-bit PC-relative displacement (`R_X86_64_PC32`, `R_X86_64_PLT32`).
     Pc32,
     /// 32-bit PC-relative displacement to a GOT slot holding the value
@@ -23,6 +25,7 @@ impl PatchKind {
     pub const fn from_elf_x86_64(r_type: u32) -> Option<PatchKind> {
         match r_type {
             1 => Some(PatchKind::Abs64),             // R_X86_64_64
+            10 => Some(PatchKind::Abs32),            // R_X86_64_32
             2 | 4 => Some(PatchKind::Pc32),          // R_X86_64_PC32, R_X86_64_PLT32
             9 | 41 | 42 => Some(PatchKind::GotPc32), // GOTPCREL, GOTPCRELX, REX_GOTPCRELX
             _ => None,
@@ -33,7 +36,7 @@ impl PatchKind {
     pub const fn width(self) -> usize {
         match self {
             PatchKind::Abs64 => 8,
-            PatchKind::Pc32 | PatchKind::GotPc32 => 4,
+            PatchKind::Abs32 | PatchKind::Pc32 | PatchKind::GotPc32 => 4,
         }
     }
 }
@@ -92,6 +95,16 @@ pub fn patch_abs64(buf: &mut [u8], offset: usize, value: u64) -> Result<(), Patc
 
 /// Write `target + addend - place` as a signed 32-bit displacement at `offset`, where `place` is
 /// the run-time address of byte `offset`.
+/// Write `value` as a 32-bit zero-extended immediate; values that do not fit are refused.
+pub fn patch_abs32(buf: &mut [u8], offset: usize, value: u64) -> Result<(), PatchError> {
+    let v = u32::try_from(value).map_err(|_| PatchError::OutOfRange {
+        offset,
+        displacement: value as i64,
+    })?;
+    slot(buf, offset, 4)?.copy_from_slice(&v.to_le_bytes());
+    Ok(())
+}
+
 pub fn patch_pc32(
     buf: &mut [u8],
     offset: usize,
@@ -135,6 +148,16 @@ mod tests {
                 len: 8
             })
         );
+    }
+
+    #[test]
+    fn abs32_writes_small_values_and_refuses_large_ones() {
+        let mut buf = [0u8; 6];
+        patch_abs32(&mut buf, 1, 0x1234_5678).unwrap();
+        assert_eq!(&buf, &[0, 0x78, 0x56, 0x34, 0x12, 0]);
+        let err = patch_abs32(&mut buf, 1, 1 << 32).unwrap_err();
+        assert!(matches!(err, PatchError::OutOfRange { .. }), "{err}");
+        assert_eq!(&buf, &[0, 0x78, 0x56, 0x34, 0x12, 0], "a failed patch leaves the bytes alone");
     }
 
     #[test]
@@ -182,11 +205,7 @@ mod tests {
         assert_eq!(PatchKind::from_elf_x86_64(1), Some(PatchKind::Abs64));
         assert_eq!(PatchKind::from_elf_x86_64(4), Some(PatchKind::Pc32));
         assert_eq!(PatchKind::from_elf_x86_64(42), Some(PatchKind::GotPc32));
-        assert_eq!(
-            PatchKind::from_elf_x86_64(10),
-            None,
-            "R_X86_64_32 is not accepted"
-        );
+        assert_eq!(PatchKind::from_elf_x86_64(10), Some(PatchKind::Abs32));
         assert_eq!(
             PatchKind::from_elf_x86_64(11),
             None,

@@ -45,20 +45,12 @@ static inline __attribute__((always_inline)) int64_t medium_value(PyObject *o)
         CONTINUE();                                                                            \
     } while (0)
 
-/* An int for `value` (|value| == mag): a cached small int, a one-digit int built directly
- * (longobject.c's _PyLong_FromMedium is static), or PyLong_FromLongLong for the rest. */
-static inline __attribute__((always_inline)) PyObject *make_int(int64_t value, uint64_t mag)
+/* An int for `value`: a cached small int inline, anything else through PyLong_FromLongLong
+ * (which builds one-digit ints directly). */
+static inline __attribute__((always_inline)) PyObject *make_int(int64_t value)
 {
     if (value >= -_PY_NSMALLNEGINTS && value < _PY_NSMALLPOSINTS) {
         return Py_NewRef((PyObject *)&_PyLong_SMALL_INTS[_PY_NSMALLNEGINTS + value]);
-    }
-    if (mag < ((uint64_t)1 << PyLong_SHIFT)) {
-        PyLongObject *r = _PyLong_New(1);
-        if (r != NULL) {
-            Py_SET_SIZE(r, value < 0 ? -1 : 1);
-            r->ob_digit[0] = (digit)mag;
-        }
-        return (PyObject *)r;
     }
     return PyLong_FromLongLong(value);
 }
@@ -88,7 +80,7 @@ static inline __attribute__((always_inline)) PyObject *make_int(int64_t value, u
             Py_DECREF(reuse_ == (LHS) ? (RHS) : (LHS));                                        \
             CONTINUE();                                                                        \
         }                                                                                      \
-        PyObject *res_ = make_int(value_, mag_);                                               \
+        PyObject *res_ = make_int(value_);                                                    \
         if (res_ == NULL) {                                                                    \
             STACK_GROW(1);                                                                     \
             SAVE_IP();                                                                         \
@@ -102,38 +94,14 @@ static inline __attribute__((always_inline)) PyObject *make_int(int64_t value, u
 
 /* Fast paths for the operators the interpreter specialises: small int and float arithmetic
  * computed inline. They produce exactly what the generic operator would. */
-#define FAST_INT_FLOAT(OPER, SLOT)                                                             \
+#define FAST_INT_FLOAT(OPER)                                                                   \
     {                                                                                          \
         PyObject *rhs_ = TOP(), *lhs_ = SECOND();                                              \
-        PyObject *res_ = NULL;                                                                 \
-        int fast_ = 0;                                                                         \
         if (is_medium(lhs_) && is_medium(rhs_)) {                                              \
             INT_RESULT(lhs_, rhs_, medium_value(lhs_) OPER medium_value(rhs_));                \
         }                                                                                      \
         else if (PyFloat_CheckExact(lhs_) && PyFloat_CheckExact(rhs_)) {                       \
             FLOAT_RESULT(lhs_, rhs_, PyFloat_AS_DOUBLE(lhs_) OPER PyFloat_AS_DOUBLE(rhs_));    \
-        }                                                                                      \
-        else if (PyLong_CheckExact(lhs_) && PyLong_CheckExact(rhs_)) {                         \
-            /* Big ints: int's own slot, skipping the generic binary_op1 dispatch. */          \
-            fast_ = 1;                                                                         \
-            SAVE_IP();                                                                         \
-            res_ = PyLong_Type.tp_as_number->SLOT(lhs_, rhs_);                                 \
-        }                                                                                      \
-        if (fast_) {                                                                           \
-            if (res_ == NULL) {                                                                \
-                SAVE_IP();                                                                     \
-                STACK_SHRINK(1);                                                               \
-                SET_TOP(NULL);                                                                 \
-                Py_DECREF(lhs_);                                                               \
-                Py_DECREF(rhs_);                                                               \
-                ERROR();                                                                       \
-            }                                                                                  \
-            STACK_SHRINK(1);                                                                   \
-            SET_TOP(res_);                                                                     \
-            SAVE_IP();                                                                         \
-            Py_DECREF(lhs_);                                                                   \
-            Py_DECREF(rhs_);                                                                   \
-            CONTINUE();                                                                        \
         }                                                                                      \
     }
 #define NO_FAST_PATH
@@ -148,48 +116,45 @@ static inline __attribute__((always_inline)) PyObject *make_int(int64_t value, u
         }                                                                                      \
     }
 
-/* Each operator gets its own stencil (BINARY_OP__<oparg>), so the call is direct. */
+/* Each operator gets its own stencil (BINARY_OP__<oparg>): its fast path in line, anything else
+ * (big ints included) out of line. */
 #define BINARY_VARIANT(ARG, FUNC, FAST)                                                        \
     STENCIL(BINARY_OP__##ARG)                                                                  \
     {                                                                                          \
         FAST                                                                                   \
         SAVE_IP();                                                                             \
-        PyObject *rhs = POP();                                                                 \
-        PyObject *lhs = TOP();                                                                 \
-        PyObject *res = FUNC(lhs, rhs);                                                        \
-        Py_DECREF(lhs);                                                                        \
-        Py_DECREF(rhs);                                                                        \
-        SET_TOP(res);                                                                          \
+        PyObject *res = cpjit_binary_op_consume((ARG), stack_pointer);                         \
+        STACK_SHRINK(1);                                                                       \
         if (res == NULL) {                                                                     \
             ERROR();                                                                           \
         }                                                                                      \
         CONTINUE();                                                                            \
     }
 
-BINARY_VARIANT(0, PyNumber_Add, FAST_INT_FLOAT(+, nb_add))
+BINARY_VARIANT(0, PyNumber_Add, FAST_INT_FLOAT(+))
 BINARY_VARIANT(1, PyNumber_And, NO_FAST_PATH)
 BINARY_VARIANT(2, PyNumber_FloorDivide, NO_FAST_PATH)
 BINARY_VARIANT(3, PyNumber_Lshift, NO_FAST_PATH)
 BINARY_VARIANT(4, PyNumber_MatrixMultiply, NO_FAST_PATH)
-BINARY_VARIANT(5, PyNumber_Multiply, FAST_INT_FLOAT(*, nb_multiply))
+BINARY_VARIANT(5, PyNumber_Multiply, FAST_INT_FLOAT(*))
 BINARY_VARIANT(6, PyNumber_Remainder, NO_FAST_PATH)
 BINARY_VARIANT(7, PyNumber_Or, NO_FAST_PATH)
 BINARY_VARIANT(8, cpjit_power, NO_FAST_PATH)
 BINARY_VARIANT(9, PyNumber_Rshift, NO_FAST_PATH)
-BINARY_VARIANT(10, PyNumber_Subtract, FAST_INT_FLOAT(-, nb_subtract))
+BINARY_VARIANT(10, PyNumber_Subtract, FAST_INT_FLOAT(-))
 BINARY_VARIANT(11, PyNumber_TrueDivide, FAST_FLOAT_DIV)
 BINARY_VARIANT(12, PyNumber_Xor, NO_FAST_PATH)
-BINARY_VARIANT(13, PyNumber_InPlaceAdd, FAST_INT_FLOAT(+, nb_add))
+BINARY_VARIANT(13, PyNumber_InPlaceAdd, FAST_INT_FLOAT(+))
 BINARY_VARIANT(14, PyNumber_InPlaceAnd, NO_FAST_PATH)
 BINARY_VARIANT(15, PyNumber_InPlaceFloorDivide, NO_FAST_PATH)
 BINARY_VARIANT(16, PyNumber_InPlaceLshift, NO_FAST_PATH)
 BINARY_VARIANT(17, PyNumber_InPlaceMatrixMultiply, NO_FAST_PATH)
-BINARY_VARIANT(18, PyNumber_InPlaceMultiply, FAST_INT_FLOAT(*, nb_multiply))
+BINARY_VARIANT(18, PyNumber_InPlaceMultiply, FAST_INT_FLOAT(*))
 BINARY_VARIANT(19, PyNumber_InPlaceRemainder, NO_FAST_PATH)
 BINARY_VARIANT(20, PyNumber_InPlaceOr, NO_FAST_PATH)
 BINARY_VARIANT(21, cpjit_inplace_power, NO_FAST_PATH)
 BINARY_VARIANT(22, PyNumber_InPlaceRshift, NO_FAST_PATH)
-BINARY_VARIANT(23, PyNumber_InPlaceSubtract, FAST_INT_FLOAT(-, nb_subtract))
+BINARY_VARIANT(23, PyNumber_InPlaceSubtract, FAST_INT_FLOAT(-))
 BINARY_VARIANT(24, PyNumber_InPlaceTrueDivide, FAST_FLOAT_DIV)
 BINARY_VARIANT(25, PyNumber_InPlaceXor, NO_FAST_PATH)
 
@@ -234,19 +199,14 @@ STENCIL(BINARY_OP)
         if (truth >= 0) {                                                                      \
             STACK_SHRINK(1);                                                                   \
             SET_TOP(truth ? Py_NewRef(Py_True) : Py_NewRef(Py_False));                         \
-            /* Deallocating an int or float runs no Python code, but it is still a call. */    \
-            SAVE_IP();                                                                         \
+            /* Deallocating an int or float runs no code that looks at the frame. */           \
             Py_DECREF(l);                                                                      \
             Py_DECREF(r);                                                                      \
             CONTINUE();                                                                        \
         }                                                                                      \
         SAVE_IP();                                                                             \
-        PyObject *right = POP();                                                               \
-        PyObject *left = TOP();                                                                \
-        PyObject *res = PyObject_RichCompare(left, right, (OPER));                             \
-        SET_TOP(res);                                                                          \
-        Py_DECREF(left);                                                                       \
-        Py_DECREF(right);                                                                      \
+        PyObject *res = cpjit_compare_consume((OPER), stack_pointer);                          \
+        STACK_SHRINK(1);                                                                       \
         if (res == NULL) {                                                                     \
             ERROR();                                                                           \
         }                                                                                      \
@@ -275,8 +235,7 @@ STENCIL(COMPARE_OP__5) COMPARE_BODY(Py_GE)
             truth = COMPARE(OPER, PyFloat_AS_DOUBLE(l), PyFloat_AS_DOUBLE(r));                 \
         }                                                                                      \
         if (truth >= 0) {                                                                      \
-            STACK_SHRINK(2);                                                                   \
-            SAVE_IP();                                                                         \
+            STACK_SHRINK(2); /* no SAVE_IP: as above, int and float deallocation */            \
             Py_DECREF(l);                                                                      \
             Py_DECREF(r);                                                                      \
             if (truth == (JUMP_WHEN)) {                                                        \
@@ -285,12 +244,8 @@ STENCIL(COMPARE_OP__5) COMPARE_BODY(Py_GE)
             SKIP();                                                                            \
         }                                                                                      \
         SAVE_IP();                                                                             \
-        PyObject *right = POP();                                                               \
-        PyObject *left = TOP();                                                                \
-        PyObject *res = PyObject_RichCompare(left, right, (OPER));                             \
-        SET_TOP(res);                                                                          \
-        Py_DECREF(left);                                                                       \
-        Py_DECREF(right);                                                                      \
+        PyObject *res = cpjit_compare_consume((OPER), stack_pointer);                          \
+        STACK_SHRINK(1);                                                                       \
         if (res == NULL) {                                                                     \
             ERROR();                                                                           \
         }                                                                                      \

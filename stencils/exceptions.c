@@ -113,22 +113,11 @@ STENCIL(RERAISE)
         /* The interpreter's unwind reports the frame's exit to the tracer: let it do this one. */
         HANDOVER_BEFORE(CPJIT_R_TRACING_MIDFRAME);
     }
-    int oparg = OPARG;
     SAVE_IP();
-    if (oparg) {
-        /* Restore the lasti of the original raise, so f_lineno and a handler's pushed lasti
-         * are those of the original exception. */
-        PyObject *lasti = PEEK(oparg + 1);
-        if (!PyLong_Check(lasti)) {
-            _PyErr_SetString(tstate, PyExc_SystemError, "lasti is not an int");
-            ERROR();
-        }
-        frame->prev_instr = _PyCode_CODE(frame->f_code) + PyLong_AsLong(lasti);
+    if (cpjit_reraise_prepare(tstate, frame, stack_pointer, OPARG) < 0) {
+        ERROR();
     }
-    PyObject *val = POP();
-    PyObject *exc = Py_NewRef(PyExceptionInstance_Class(val));
-    PyObject *tb = PyException_GetTraceback(val);
-    _PyErr_Restore(tstate, exc, val, tb); /* steals all three */
+    STACK_SHRINK(1);
     UNWIND_RERAISE();
 }
 

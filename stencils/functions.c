@@ -8,26 +8,12 @@
 STENCIL(MAKE_FUNCTION)
 {
     SAVE_IP();
-    int oparg = OPARG;
-    PyObject *codeobj = POP();
-    PyFunctionObject *func = (PyFunctionObject *)PyFunction_New(codeobj, GLOBALS());
-    Py_DECREF(codeobj);
-    if (func == NULL) {
+    PyObject **sp = cpjit_make_function(OPARG, stack_pointer, GLOBALS());
+    if (sp == NULL) {
+        STACK_SHRINK(1); /* the code object; the operands below stay for the unwinder */
         ERROR();
     }
-    if (oparg & 0x08) {
-        func->func_closure = POP();
-    }
-    if (oparg & 0x04) {
-        func->func_annotations = POP();
-    }
-    if (oparg & 0x02) {
-        func->func_kwdefaults = POP();
-    }
-    if (oparg & 0x01) {
-        func->func_defaults = POP();
-    }
-    PUSH((PyObject *)func);
+    stack_pointer = sp;
     CONTINUE();
 }
 

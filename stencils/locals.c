@@ -29,9 +29,12 @@ STENCIL(LOAD_CONST)
 
 STENCIL(STORE_FAST)
 {
-    SAVE_IP();
     PyObject *value = POP();
-    SETLOCAL(OPARG, value);
+    PyObject *old = GETLOCAL(OPARG);
+    GETLOCAL(OPARG) = value;
+    if (old != NULL) {
+        DECREF_SAVING_IP(old);
+    }
     CONTINUE();
 }
 
@@ -49,9 +52,8 @@ STENCIL(DELETE_FAST)
 
 STENCIL(POP_TOP)
 {
-    SAVE_IP();
     PyObject *value = POP();
-    Py_DECREF(value);
+    DECREF_SAVING_IP(value);
     CONTINUE();
 }
 

@@ -44,6 +44,7 @@
 #include "cpjit_rt.h"
 #include "helpers.h"
 #include "calls.h"
+#include "slowpaths.h"
 
 #define PRESERVE_NONE __attribute__((preserve_none))
 #define HIDDEN __attribute__((visibility("hidden")))
@@ -55,37 +56,36 @@
     PRESERVE_NONE PyObject *FULLNAME(_PyInterpreterFrame *frame, PyObject **stack_pointer,     \
                                      PyThreadState *tstate)
 
-/* Value holes: the address of the symbol is the value. The empty asm keeps clang from assuming
- * anything about it (such as "an extern symbol's address is never zero"). */
-extern char _JIT_OPARG[] HIDDEN;
-extern char _JIT_INSTR[] HIDDEN;
-extern char _JIT_REDO[] HIDDEN;
-extern char _JIT_DONE[] HIDDEN;
-extern char _JIT_CONST[] HIDDEN;
-extern char _JIT_NAME[] HIDDEN;
-extern char _JIT_NAME_HALF[] HIDDEN;
-extern char _JIT_CACHE[] HIDDEN;
-extern char _JIT_CODE[] HIDDEN;
-extern char _JIT_KWNAMES[] HIDDEN;
-extern char _JIT_STATE[] HIDDEN;
+/* Value holes: the address of the symbol is the value. Stencils are position-independent code
+ * (so CPython's data is reached through the code object's GOT, in 7 bytes instead of a 10-byte
+ * movabs), but a hole is a value, not a place: it is loaded with an explicit 64-bit immediate
+ * (R_X86_64_64), which also keeps clang from assuming anything about it (such as "an extern
+ * symbol's address is never zero"). */
+#define HOLE64(SYM)                                                                            \
+    ({                                                                                         \
+        uintptr_t v_;                                                                          \
+        __asm__("movabsq $" #SYM ", %0" : "=r"(v_));                                           \
+        v_;                                                                                    \
+    })
 
-static inline __attribute__((always_inline)) uintptr_t cpjit_hole(uintptr_t v)
-{
-    __asm__("" : "+r"(v));
-    return v;
-}
-
-#define OPARG ((int)cpjit_hole((uintptr_t)_JIT_OPARG))
-#define INSTR ((_Py_CODEUNIT *)cpjit_hole((uintptr_t)_JIT_INSTR))
-#define REDO ((_Py_CODEUNIT *)cpjit_hole((uintptr_t)_JIT_REDO))
-#define DONE ((_Py_CODEUNIT *)cpjit_hole((uintptr_t)_JIT_DONE))
-#define CONST ((PyObject *)cpjit_hole((uintptr_t)_JIT_CONST))
-#define NAME ((PyObject *)cpjit_hole((uintptr_t)_JIT_NAME))
-#define NAME_HALF ((PyObject *)cpjit_hole((uintptr_t)_JIT_NAME_HALF))
-#define JIT_CACHE ((void *)cpjit_hole((uintptr_t)_JIT_CACHE))
-#define CODE ((PyCodeObject *)cpjit_hole((uintptr_t)_JIT_CODE))
-#define KWNAMES ((PyObject *)cpjit_hole((uintptr_t)_JIT_KWNAMES))
-#define STATE ((CpjitCodeState *)cpjit_hole((uintptr_t)_JIT_STATE))
+/* The oparg (EXTENDED_ARG folded in) fits in 32 bits: a 5-byte `movl $imm32` (R_X86_64_32). */
+#define OPARG                                                                                  \
+    ({                                                                                         \
+        uint64_t v_; /* writing the 32-bit register zero-extends it */                         \
+        __asm__("movl $_JIT_OPARG, %k0" : "=r"(v_));                                           \
+        __builtin_assume(v_ <= 0x7fffffff);                                                    \
+        (int)v_;                                                                               \
+    })
+#define INSTR ((_Py_CODEUNIT *)HOLE64(_JIT_INSTR))
+#define REDO ((_Py_CODEUNIT *)HOLE64(_JIT_REDO))
+#define DONE ((_Py_CODEUNIT *)HOLE64(_JIT_DONE))
+#define CONST ((PyObject *)HOLE64(_JIT_CONST))
+#define NAME ((PyObject *)HOLE64(_JIT_NAME))
+#define NAME_HALF ((PyObject *)HOLE64(_JIT_NAME_HALF))
+#define JIT_CACHE ((void *)HOLE64(_JIT_CACHE))
+#define CODE ((PyCodeObject *)HOLE64(_JIT_CODE))
+#define KWNAMES ((PyObject *)HOLE64(_JIT_KWNAMES))
+#define STATE ((CpjitCodeState *)HOLE64(_JIT_STATE))
 
 /* The interpreter quickens a code object at the RESUME or JUMP_BACKWARD that ends its warm-up
  * countdown (QUICKENING_WARMUP_DELAY of them), and specialises each instruction the first time
@@ -183,6 +183,16 @@ extern PRESERVE_NONE PyObject *_JIT_SKIP(_PyInterpreterFrame *, PyObject **,
         PyObject *tmp_ = GETLOCAL(i);                                                          \
         GETLOCAL(i) = (value);                                                                 \
         Py_XDECREF(tmp_);                                                                      \
+    } while (0)
+/* Py_DECREF that publishes the instruction pointer only when the object is deallocated (a
+ * destructor can run any code, look at the frame, or raise a warning with a line number). */
+#define DECREF_SAVING_IP(op)                                                                   \
+    do {                                                                                       \
+        PyObject *op_ = (op);                                                                  \
+        if (--op_->ob_refcnt == 0) {                                                           \
+            SAVE_IP();                                                                         \
+            _Py_Dealloc(op_);                                                                  \
+        }                                                                                      \
     } while (0)
 #define GLOBALS() (frame->f_globals)
 #define BUILTINS() (frame->f_builtins)

@@ -36,26 +36,9 @@ STENCIL(BINARY_SUBSCR)
             goto fast;
         }
     }
-    if (PyDict_CheckExact(container)) {
-        res = PyDict_GetItemWithError(container, sub);
-        if (res == NULL) {
-            /* As BINARY_SUBSCR_DICT: the key is popped and released, the dict stays on the
-             * stack (owned) for the unwinder. */
-            STACK_SHRINK(1);
-            if (!_PyErr_Occurred(tstate)) {
-                _PyErr_SetKeyError(sub);
-            }
-            Py_DECREF(sub);
-            ERROR();
-        }
-        Py_INCREF(res);
-        goto fast;
-    }
+    /* Dicts and everything else, out of line. */
+    res = cpjit_binary_subscr_consume(tstate, stack_pointer);
     STACK_SHRINK(1);
-    res = PyObject_GetItem(container, sub);
-    Py_DECREF(container);
-    Py_DECREF(sub);
-    SET_TOP(res);
     if (res == NULL) {
         ERROR();
     }
@@ -89,17 +72,9 @@ STENCIL(STORE_SUBSCR)
             CONTINUE();
         }
     }
-    int err;
-    if (PyDict_CheckExact(container)) {
-        err = PyDict_SetItem(container, sub, v);
-    }
-    else {
-        err = PyObject_SetItem(container, sub, v);
-    }
-    Py_DECREF(v);
-    Py_DECREF(container);
-    Py_DECREF(sub);
-    if (err != 0) {
+    /* Dicts and everything else, out of line (the stack pointer has already dropped the
+     * three slots; their references are released there). */
+    if (cpjit_store_subscr_consume(stack_pointer + 3) < 0) {
         ERROR();
     }
     CONTINUE();

@@ -1,0 +1,46 @@
+/* slowpaths.h: the out-of-line halves of stencils (csrc/slowpaths.c).
+ *
+ * A stencil keeps its fast path in line and calls one of these for everything else, so the
+ * machine code copied for each instruction stays small. Each works on the value stack as the
+ * interpreter's instruction does, so the stencil only moves the stack pointer and checks for NULL.
+ */
+#ifndef CPJIT_SLOWPATHS_H
+#define CPJIT_SLOWPATHS_H
+
+#include "cpjit_rt.h"
+#include "internal/pycore_pyerrors.h"
+
+/* BINARY_OP `oparg` on the two values on top of the stack (owned): the result (new reference,
+ * or NULL with an exception) replaces the lower one (stack_pointer[-2]); both operands are
+ * released. Exact ints of any size go straight to int's slot for + - *. */
+PyObject *cpjit_binary_op_consume(int oparg, PyObject **stack_pointer);
+
+/* COMPARE_OP `oper` (Py_LT..Py_GE) the same way: PyObject_RichCompare of the two values on top
+ * of the stack, result into stack_pointer[-2], both operands released. */
+PyObject *cpjit_compare_consume(int oper, PyObject **stack_pointer);
+
+/* MAKE_FUNCTION `oparg`: the code object on top of the stack, below it (as the flags in oparg
+ * say) closure, annotations, keyword defaults and defaults, all owned. Returns the stack pointer
+ * after the instruction, with the new function on top; or NULL with an exception set, having
+ * released only the code object (the caller drops that one slot; the others stay for the
+ * unwinder, as in the interpreter). */
+PyObject **cpjit_make_function(int oparg, PyObject **stack_pointer, PyObject *globals);
+
+/* RERAISE `oparg`, up to the unwind: with oparg, prev_instr goes back to the original raise
+ * (the lasti saved below the exception); then the exception on top of the stack is popped and
+ * set as the current one. Returns 0, or -1 with SystemError set (nothing popped) when the saved
+ * lasti is not an int. */
+int cpjit_reraise_prepare(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                          PyObject **stack_pointer, int oparg);
+
+/* BINARY_SUBSCR's out-of-line path: container[sub] for the two values on top of the stack
+ * (owned). Dicts as BINARY_SUBSCR_DICT (on error the key is released and the dict stays in
+ * stack_pointer[-2], owned, for the unwinder), anything else through PyObject_GetItem (both
+ * released, the result or NULL in stack_pointer[-2]). Returns the result or NULL. */
+PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_pointer);
+
+/* STORE_SUBSCR's out-of-line path: container[sub] = v with v, container, sub (owned) on top of
+ * the stack; all three are released. Returns 0, or -1 with an exception set. */
+int cpjit_store_subscr_consume(PyObject **stack_pointer);
+
+#endif

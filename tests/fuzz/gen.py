@@ -32,21 +32,21 @@ LOOP_SAFE_AUG = {"int": ("+=", "-=", "^=", "|=", "&=", "//=", "%="), "float": ("
 
 INT_LITS = ("0", "1", "-1", "2", "3", "5", "7", "-7", "10", "255", "256", "-256", "1000",
             "2 ** 31", "2 ** 63", "-2 ** 63", "2 ** 64 + 1", "10 ** 20", "-(10 ** 30)",
-            "12345678901234567890123", "0x7fffffff", "-0b1010", "True", "False")
+            "12345678901234567890123", "0x7fffffff", "-0b1010", "True", "False", "I0(3)", "I0(-2 ** 64)")
 FLOAT_LITS = ("0.0", "-0.0", "1.5", "-2.25", "0.1", "1e300", "-1e-300", "3.141592653589793",
-              "float('inf')", "float('-inf')", "float('nan')", "2.5e-5", "1e16", "-7.0")
+              "float('inf')", "float('-inf')", "float('nan')", "2.5e-5", "1e16", "-7.0", "F0(1.25)")
 STR_LITS = ("''", "'a'", "'abc'", "'h\\xe9llo'", "'\\u20acuro'", "'x y z'", "'\\n'", "'tab\\t'",
-            "'AbC'", "'123'", "'-4'", "'  pad  '", "'\\U0001f600'", "'a,b,,c'")
+            "'AbC'", "'123'", "'-4'", "'  pad  '", "'\\U0001f600'", "'a,b,,c'", "S0('sub')")
 BYTES_LITS = ("b''", "b'ab'", "b'\\x00\\xff'", "b'xyz'", "bytes(range(5))", "b'A' * 3")
 EXC_TYPES = ("ValueError", "TypeError", "KeyError", "IndexError", "ZeroDivisionError",
              "RuntimeError", "ArithmeticError", "LookupError", "E0", "E1")
 
 LEAVES = {
     "int": INT_LITS, "float": FLOAT_LITS[:8] + FLOAT_LITS[11:], "str": STR_LITS, "bytes": BYTES_LITS, "bool": ("True", "False"),
-    "li": ("[]", "[1, 2, 3]", "[-5, 0, 2 ** 65]", "list(range(4))", "[7]"),
+    "li": ("[]", "[1, 2, 3]", "[-5, 0, 2 ** 65]", "list(range(4))", "[7]", "L0([3, 4, 5])"),
     "ls": ("[]", "['a', 'b']", "['x', 'yy', 'zzz']", "list('hey')"),
     "tup": ("()", "(1,)", "(1, 'a', 2.5)", "(None, True)"),
-    "dsi": ("{}", "{'a': 1}", "{'a': 1, 'b': -2, 'c': 3}"),
+    "dsi": ("{}", "{'a': 1}", "{'a': 1, 'b': -2, 'c': 3}", "D0({'a': 5, 'abc': 6})"),
     "si": ("set()", "{1, 2, 3}", "{0, -1, 2 ** 70}"),
 }
 
@@ -81,6 +81,67 @@ class E1(E0, ValueError):
 def _setg(name, value):
     globals()[name] = value
     return value
+
+
+class I0(int):
+    def __add__(self, o):
+        return int(self) + int(o) + 1000
+    __radd__ = __add__
+
+    def __lt__(self, o):
+        return int(self) > o
+
+
+class F0(float):
+    def __mul__(self, o):
+        return float(self) * o * 2
+    __rmul__ = __mul__
+
+    def __sub__(self, o):
+        return -1.5
+
+
+class S0(str):
+    def __add__(self, o):
+        return str(self) + '+' + str(o)
+
+    def __getitem__(self, i):
+        return str.__getitem__(self, i) * 2
+
+
+class L0(list):
+    def __getitem__(self, i):
+        r = list.__getitem__(self, i)
+        return r * 2 if isinstance(i, int) else r
+
+
+class D0(dict):
+    def __missing__(self, k):
+        return -1
+
+
+class _Aw:
+    def __init__(self, v):
+        self.v = v
+
+    def __await__(self):
+        x = yield self.v
+        return (x or 0) + self.v
+
+
+def _drive(coro, sends):
+    out = []
+    try:
+        v = coro.send(None)
+        for s in sends:
+            out.append(v)
+            v = coro.send(s)
+        out.append(v)
+    except StopIteration as e:
+        out.append(('done', e.value))
+    finally:
+        coro.close()
+    return out
 '''
 
 
@@ -103,6 +164,8 @@ class _Block:
 class Ctx:
     """Where a statement is generated: what control flow is legal there."""
 
+    coro = False                    # await allowed
+
     def __init__(self, func=None, loop=False, gen=False, except_star=False, ret="int", depth=0,
                  method=None):
         self.func = func            # name of the enclosing function, None at module level
@@ -115,6 +178,7 @@ class Ctx:
 
     def child(self, **kw):
         c = Ctx(self.func, self.loop, self.gen, self.except_star, self.ret, self.depth + 1, self.method)
+        c.coro = self.coro
         for k, v in kw.items():
             setattr(c, k, v)
         return c
@@ -145,6 +209,7 @@ class Gen:
         self.classes: list[str] = []      # instance types usable in expressions
         self.class_info: dict[str, dict] = {}
         self.gens: list[str] = []
+        self.coros: list[str] = []
         self.cms: list[str] = []
         self.globals: list[str] = []      # int globals
         self.nonlocals: list[list[str]] = []  # per closure: outer int vars it may rebind
@@ -276,6 +341,8 @@ class Gen:
             arg = self.pick(STR_LITS) if self.chance(0.2) else self.pick(("str(" + e("int", d) + ")", "'12'", "' -3 '", "'1_000'"))
             return f"int({arg})"
         if k == 22:
+            if self.chance(0.5):
+                return f"D0({e('dsi', d)})[{e('str', d)}]"
             return f"({e('dsi', d)}).get({e('str', d)}, {e('int', d)})"
         if k == 23 and self.classes:
             c = self.pick(self.classes)
@@ -519,7 +586,8 @@ class Gen:
         ("except_star", 2), ("with", 3), ("closure", 2), ("match", 3), ("call", 4),
         ("global", 3), ("mutate", 4), ("raise", 2), ("return", 2), ("break", 3), ("continue", 2),
         ("yield", 6), ("unpack", 2), ("assert", 1), ("gen_use", 3), ("obj", 4), ("del", 1),
-        ("walrus", 1), ("builtin_shadow", 1), ("class_mutate", 1), ("star_call", 2),
+        ("walrus", 1), ("builtin_shadow", 1), ("class_mutate", 1), ("star_call", 2), ("await", 6),
+        ("late_binding", 1),
     )
 
     def _stmt_allowed(self, name, ctx):
@@ -529,8 +597,10 @@ class Gen:
             return ctx.func is not None and not ctx.except_star
         if name == "yield":
             return ctx.gen
+        if name == "await":
+            return ctx.coro
         if name in ("closure",):
-            return ctx.depth < 2 and ctx.func is not None and not ctx.gen
+            return ctx.depth < 2 and ctx.func is not None and not ctx.gen and not ctx.coro
         if name in ("if", "for", "while", "try", "except_star", "with", "match"):
             return ctx.depth < 3
         if name == "class_mutate":
@@ -905,6 +975,22 @@ class Gen:
         else:
             self.emit(f"yield {self.expr('int')}")
 
+    def _stmt_await(self, ctx):
+        v = self.fresh("aw")
+        if self.coros and ctx.func not in self.coros and self.chance(0.3):
+            self.emit(f"{v} = await {self.pick(self.coros)}({self.small(0, 3)})")
+        else:
+            self.emit(f"{v} = await _Aw({self.expr('int')})")
+        self.declare(v, "int")
+
+    def _stmt_late_binding(self, ctx):
+        v = self.fresh("fs")
+        self.emit(f"{v} = [lambda: i * {self.small(1, 4)} for i in range({self.small(0, 4)})]")
+        self.emit(f"print({v!r}, [f() for f in {v}])")
+        w = self.fresh("fs")
+        self.emit(f"{w} = [lambda i=i: i - {self.small(0, 4)} for i in {self.expr('li')}[:3]]")
+        self.emit(f"print({w!r}, [f() for f in {w}])")
+
     def _stmt_unpack(self, ctx):
         a, b, c = self.fresh(), self.fresh(), self.fresh()
         k = self.small(0, 2)
@@ -927,7 +1013,11 @@ class Gen:
         self.emit(f"assert {self.expr('bool')}, {self.expr('str')}")
 
     def _stmt_gen_use(self, ctx):
-        if not self.gens or ctx.gen:
+        if self.coros and not ctx.gen and not ctx.coro and (not self.gens or self.chance(0.4)):
+            sends = ", ".join(self.expr("int") for _ in range(self.small(0, 3)))
+            self.emit(f"print('drive', _drive({self.pick(self.coros)}({self.small(0, 3)}), [{sends}]))")
+            return
+        if not self.gens or ctx.gen or ctx.coro:
             return self._stmt_print(ctx)
         g = self.fresh("g")
         self.emit(f"{g} = {self.pick(self.gens)}({self.small(0, 4)})")
@@ -1063,6 +1153,13 @@ class Gen:
             self.emit("def __repr__(self):")
             with self.block():
                 self.emit(f"return f'{name}({{self.a!r}}, {{self.b!r}})'")
+            if self.chance(0.4):
+                self.emit("def __getattr__(self, name):")
+                with self.block():
+                    self.emit("if name.startswith('z'):")
+                    with self.block():
+                        self.emit(f"return len(name) * {self.small(1, 9)}")
+                    self.emit("raise AttributeError(name)")
             self.emit("@property")
             self.emit("def p(self):")
             with self.block():
@@ -1206,6 +1303,31 @@ class Gen:
         self.emit("")
         self.gens.append(name)
 
+    def gen_coroutine(self, idx):
+        name = f"co{idx}"
+        self.emit(f"async def {name}(n):")
+        with self.block():
+            self.declare("n", "int")
+            self.emit("t = 0")
+            self.declare("t", "int")
+            self.emit("for i in range(n):")
+            with self.block():
+                self.emit(f"t += await _Aw(i * {self.small(1, 5)})")
+            saved = self.budget
+            self.budget = 5
+            c = Ctx(func=name, ret="int", depth=1)
+            c.coro = True
+            self.emit("try:")
+            with self.block():
+                self.body(c, 1, 4)
+            self.emit(f"except {self.pick(EXC_TYPES[:6])} as e:")
+            with self.block():
+                self.emit(f"print({name!r}, 'caught', type(e).__name__, e)")
+            self.budget = saved
+            self.emit("return t")
+        self.emit("")
+        self.coros.append(name)
+
     def gen_function(self, idx):
         self.cost = 0
         self.loop_mult = 1
@@ -1286,6 +1408,8 @@ class Gen:
             self.gen_cm(i)
         for i in range(self.small(0, 2)):
             self.gen_generator(i)
+        for i in range(self.small(0, 1)):
+            self.gen_coroutine(i)
         nf = self.small(2, 5)
         for i in range(nf):
             self.gen_function(i)
@@ -1313,6 +1437,12 @@ class Gen:
             self.emit("def _fail(n):")
             self.emit("    if n:")
             self.emit("        return _fail(n - 1)")
+            if self.chance(0.5):
+                self.emit("    try:")
+                inner = self.pick(("1 // 0", "[][1]", "int('x')", f"{f.name}()"))
+                self.emit(f"        {inner}")
+                self.emit("    except Exception as e:")
+                self.emit(f"        raise {self.pick(('ValueError', 'E1', 'KeyError'))}({f.name!r}){self.pick(('', ' from e', ' from None'))}")
             self.emit(f"    raise {self.pick(('ValueError', 'E1', 'KeyError'))}({f.name!r})")
             self.emit(f"_fail({self.small(0, 3)})")
         return "\n".join(self.lines) + "\n"

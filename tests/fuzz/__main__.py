@@ -37,7 +37,7 @@ class Fuzz:
         self.shrunk = 0
 
     def generate(self, i):
-        src = gen.generate(self.args.seed, i, self.args.size)
+        src = gen.generate(self.args.seed, i, self.args.size, self.args.feature or ())
         try:
             return runner.make_program(i, src, filename_for(self.args.seed, i))
         except SyntaxError as exc:
@@ -187,6 +187,9 @@ def parse(argv):
     p.add_argument("--size", type=int, default=6, help="statements per function body (roughly)")
     p.add_argument("--mode", action="append", help="JIT mode NAME:VAR=VALUE,... (repeatable; "
                    "default jit0:CPJIT_THRESHOLD=0 and jit2:CPJIT_THRESHOLD=2)")
+    p.add_argument("--feature", action="append", choices=sorted(gen.FEATURES),
+                   help="also generate constructs that hit known differences: " +
+                   "; ".join(f"{k}: {v}" for k, v in gen.FEATURES.items()))
     p.add_argument("--out", default=os.path.join(runner.ROOT, "target", "fuzz"))
     p.add_argument("--workdir", default=None, help="scratch directory (default: a new temporary one)")
     p.add_argument("--standalone-every", type=int, default=500,

@@ -129,6 +129,17 @@ class _Aw:
         return (x or 0) + self.v
 
 
+def _lasti():
+    return sys._getframe(1).f_lasti
+
+
+def _deep(n):
+    try:
+        return _deep(n + 1)
+    except RecursionError:
+        return n
+
+
 def _drive(coro, sends):
     out = []
     try:
@@ -194,8 +205,9 @@ class Func:
 
 
 class Gen:
-    def __init__(self, rng: random.Random, size: int = 6):
+    def __init__(self, rng: random.Random, size: int = 6, features=()):
         self.r = rng
+        self.features = frozenset(features)
         self.size = size
         self.lines: list[str] = []
         self.indent = 0
@@ -587,7 +599,7 @@ class Gen:
         ("global", 3), ("mutate", 4), ("raise", 2), ("return", 2), ("break", 3), ("continue", 2),
         ("yield", 6), ("unpack", 2), ("assert", 1), ("gen_use", 3), ("obj", 4), ("del", 1),
         ("walrus", 1), ("builtin_shadow", 1), ("class_mutate", 1), ("star_call", 2), ("await", 6),
-        ("late_binding", 1),
+        ("late_binding", 1), ("lasti", 2), ("deep", 1),
     )
 
     def _stmt_allowed(self, name, ctx):
@@ -599,6 +611,8 @@ class Gen:
             return ctx.gen
         if name == "await":
             return ctx.coro
+        if name in ("lasti", "deep"):
+            return name in self.features
         if name in ("closure",):
             return ctx.depth < 2 and ctx.func is not None and not ctx.gen and not ctx.coro
         if name in ("if", "for", "while", "try", "except_star", "with", "match"):
@@ -991,6 +1005,12 @@ class Gen:
         self.emit(f"{w} = [lambda i=i: i - {self.small(0, 4)} for i in {self.expr('li')}[:3]]")
         self.emit(f"print({w!r}, [f() for f in {w}])")
 
+    def _stmt_lasti(self, ctx):
+        self.emit(f"print('lasti', [sys._getframe(0).f_lineno, _lasti()], {self.expr('int')})")
+
+    def _stmt_deep(self, ctx):
+        self.emit(f"print('deep', _deep({self.small(0, 3)}))")
+
     def _stmt_unpack(self, ctx):
         a, b, c = self.fresh(), self.fresh(), self.fresh()
         k = self.small(0, 2)
@@ -1153,6 +1173,10 @@ class Gen:
             self.emit("def __repr__(self):")
             with self.block():
                 self.emit(f"return f'{name}({{self.a!r}}, {{self.b!r}})'")
+            if "del" in self.features and self.chance(0.5):
+                self.emit("def __del__(self):")
+                with self.block():
+                    self.emit(f"print('del', {name!r}, self.a)")
             if self.chance(0.4):
                 self.emit("def __getattr__(self, name):")
                 with self.block():
@@ -1448,10 +1472,19 @@ class Gen:
         return "\n".join(self.lines) + "\n"
 
 
-def generate(seed: int, index: int, size: int = 6) -> str:
-    """The source of program `index` of the run seeded with `seed`."""
+FEATURES = {
+    # constructs off by default because they hit known, tracked differences (issue 7)
+    "del": "classes with __del__ (finalizer order, item 10)",
+    "lasti": "print sys._getframe(1).f_lasti from a callee (item 9)",
+    "deep": "recursion until RecursionError (item 11)",
+}
+
+
+def generate(seed: int, index: int, size: int = 6, features=()) -> str:
+    """The source of program `index` of the run seeded with `seed` (with the optional
+    `features`, see FEATURES, the same pair gives a different program)."""
     rng = random.Random(f"cpjit-fuzz:{seed}:{index}")
-    return Gen(rng, size).program()
+    return Gen(rng, size, features).program()
 
 
 if __name__ == "__main__":

@@ -129,6 +129,19 @@ class _Aw:
         return (x or 0) + self.v
 
 
+import types as _types
+_M = _types.ModuleType('_M')
+_M.x = 1
+_M.f = abs
+
+
+def _mread():
+    t = 0
+    for _ in range(3):
+        t += getattr(_M, 'x', 0) if _ % 2 else _M.f(-2)
+    return t
+
+
 def _lasti():
     return sys._getframe(1).f_lasti
 
@@ -599,7 +612,8 @@ class Gen:
         ("global", 3), ("mutate", 4), ("raise", 2), ("return", 2), ("break", 3), ("continue", 2),
         ("yield", 6), ("unpack", 2), ("assert", 1), ("gen_use", 3), ("obj", 4), ("del", 1),
         ("walrus", 1), ("builtin_shadow", 1), ("class_mutate", 1), ("star_call", 2), ("await", 6),
-        ("late_binding", 1), ("lasti", 2), ("deep", 1),
+        ("late_binding", 1), ("lasti", 2), ("deep", 1), ("flood", 1), ("module_attr", 2),
+        ("class_swap", 1), ("exc_info", 1), ("str_concat", 2),
     )
 
     def _stmt_allowed(self, name, ctx):
@@ -1004,6 +1018,64 @@ class Gen:
         w = self.fresh("fs")
         self.emit(f"{w} = [lambda i=i: i - {self.small(0, 4)} for i in {self.expr('li')}[:3]]")
         self.emit(f"print({w!r}, [f() for f in {w}])")
+
+    def _stmt_flood(self, ctx):
+        # many new globals (the globals dict's keys are rebuilt), then one that code reads changes
+        self.emit(f"for _fi in range({self.pick(('3', '40', '200'))}):")
+        self.emit(f"    globals()['_flood%d' % _fi] = _fi")
+        if self.globals:
+            g = self.pick(self.globals)
+            self.emit(f"_setg({g!r}, {self.expr('int')} % 100)")
+            self.emit(f"print('flood', {g}, _useg_{g}())")
+        if self.chance(0.5):
+            self.emit(f"for _fi in range({self.pick(('3', '40'))}):")
+            self.emit(f"    globals().pop('_flood%d' % _fi, None)")
+
+    def _stmt_module_attr(self, ctx):
+        k = self.small(0, 4)
+        if k == 0:
+            self.emit(f"_M.x = {self.expr('int')}")
+        elif k == 1:
+            self.emit("try:")
+            self.emit("    del _M.x")
+            self.emit("except AttributeError as e:")
+            self.emit("    print('modattr', e)")
+        elif k == 2:
+            self.emit(f"_M.f = lambda v: v * {self.small(1, 5)}")
+        self.emit(f"print('mod', getattr(_M, 'x', None), _M.f({self.expr('int')}), _mread())")
+
+    def _stmt_class_swap(self, ctx):
+        plain = [c for c in self.classes if not self.class_info[c]["slots"]]
+        objs = [v for c in plain for v in self.vars_of(c)]
+        if len(plain) < 2 or not objs:
+            return self._stmt_obj(ctx) if self.classes else self._stmt_print(ctx)
+        o = self.pick(objs)
+        self.emit(f"{o}.__class__ = {self.pick(plain)}")
+        self.emit(f"print('swap', type({o}).__name__, {o}.m({self.small(0, 3)}), {o}.p)")
+
+    def _stmt_exc_info(self, ctx):
+        self.emit("try:")
+        with self.block():
+            self.emit(f"{self.expr('int')} // {self.pick(('0', '1'))}")
+            self.emit("print('exc_info', sys.exc_info()[0])")
+        self.emit(f"except {self._handler_type()} as ei:")
+        with self.block():
+            self.emit("print('exc_info', sys.exc_info()[0].__name__, type(ei.__context__).__name__)")
+            self.emit("try:")
+            with self.block():
+                self.emit(f"raise KeyError({self.expr('int')})")
+            self.emit("except KeyError as e2:")
+            with self.block():
+                self.emit("print('ctx', type(e2.__context__).__name__, sys.exc_info()[0].__name__)")
+            self.emit("print('exc_info', sys.exc_info()[0].__name__)")
+        self.emit("print('exc_info', sys.exc_info())")
+
+    def _stmt_str_concat(self, ctx):
+        names = self.vars_of("str", local=True)
+        if not names:
+            return self._stmt_assign(ctx)
+        n = self.pick(names)
+        self.emit(f"{n} = {n} + {self.expr('str')}[:5]")
 
     def _stmt_lasti(self, ctx):
         self.emit(f"print('lasti', [sys._getframe(0).f_lineno, _lasti()], {self.expr('int')})")
@@ -1424,6 +1496,8 @@ class Gen:
         for i in range(self.small(1, 3)):
             g = f"G{i}"
             self.emit(f"{g} = {self.pick(INT_LITS[:12])}")
+            self.emit(f"def _useg_{g}():")
+            self.emit(f"    return {g} * 2")
             self.globals.append(g)
         self.emit("")
         for i in range(self.small(0, 3)):

@@ -35,9 +35,11 @@ class Fuzz:
         self.standalone = 0
         self.mismatches = []   # dicts: seed, index, mode, kind, where, files
         self.shrunk = 0
+        self.native = {}       # mode -> programs with at least one native frame
 
     def generate(self, i):
-        src = gen.generate(self.args.seed, i, self.args.size, self.args.feature or ())
+        src = gen.generate(self.args.seed, i, self.args.size,
+                           tuple(self.args.feature or ()) + tuple(f"focus:{f}" for f in self.args.focus or ()))
         try:
             return runner.make_program(i, src, filename_for(self.args.seed, i))
         except SyntaxError as exc:
@@ -50,6 +52,11 @@ class Fuzz:
         progs = [p for p in (self.generate(i) for i in range(start, start + count)) if p]
         plain = runner.run_worker(self.env, progs, None, "plain")
         results = {m: runner.run_worker(self.env, progs, e, m) for m, e in self.modes.items()}
+        for m, res in results.items():
+            native = [r.get("native", 0) for r in res.values()]
+            self.native[m] = self.native.get(m, 0) + sum(1 for n in native if n > 0)
+            if progs and not any(native):
+                raise SystemExit(f"fuzz: no frame ran natively in mode {m}: cpjit is not running (build it: .ci/dev-build)")
         for p in progs:
             self.ran += 1
             ref = plain.get(p["id"])
@@ -159,6 +166,7 @@ class Fuzz:
         line = (f"fuzz seed {self.args.seed}: {self.ran} programs (ids {self.args.start}..{self.args.start + self.ran - 1}) "
                 f"x modes plain,{','.join(self.modes)}: {len(self.mismatches)} mismatches, {self.timeouts} timed out, "
                 f"{self.gen_errors} generator errors, {self.standalone} also run standalone; "
+                f"ran native frames: {', '.join(f'{m} {100 * n / max(self.ran, 1):.0f}%' for m, n in self.native.items())}; "
                 f"{wall:.0f} s wall, {cpu:.0f} s CPU, {self.ran / max(cpu, 1e-9):.1f} programs per CPU second")
         log(("" if final else "progress: ") + line)
         if final:
@@ -190,6 +198,8 @@ def parse(argv):
     p.add_argument("--feature", action="append", choices=sorted(gen.FEATURES),
                    help="also generate constructs that hit known differences: " +
                    "; ".join(f"{k}: {v}" for k, v in gen.FEATURES.items()))
+    p.add_argument("--focus", action="append", choices=sorted(n for n, _ in gen.Gen.STATEMENTS),
+                   help="make this statement ten times as frequent (repeatable)")
     p.add_argument("--out", default=os.path.join(runner.ROOT, "target", "fuzz"))
     p.add_argument("--workdir", default=None, help="scratch directory (default: a new temporary one)")
     p.add_argument("--standalone-every", type=int, default=500,

@@ -142,6 +142,15 @@ def _mread():
     return t
 
 
+_events = []
+
+
+def _tracer(frame, event, arg):
+    if frame.f_code.co_filename == __file__ and frame.f_code.co_name != '_tracer':
+        _events.append((event[0], frame.f_code.co_name, frame.f_lineno))
+    return _tracer
+
+
 def _lasti():
     return sys._getframe(1).f_lasti
 
@@ -220,7 +229,8 @@ class Func:
 class Gen:
     def __init__(self, rng: random.Random, size: int = 6, features=()):
         self.r = rng
-        self.features = frozenset(features)
+        self.features = frozenset(f for f in features if f in FEATURES)
+        self.focus = frozenset(f[6:] for f in features if f.startswith("focus:"))
         self.size = size
         self.lines: list[str] = []
         self.indent = 0
@@ -613,7 +623,7 @@ class Gen:
         ("yield", 6), ("unpack", 2), ("assert", 1), ("gen_use", 3), ("obj", 4), ("del", 1),
         ("walrus", 1), ("builtin_shadow", 1), ("class_mutate", 1), ("star_call", 2), ("await", 6),
         ("late_binding", 1), ("lasti", 2), ("deep", 1), ("flood", 1), ("module_attr", 2),
-        ("class_swap", 1), ("exc_info", 1), ("str_concat", 2),
+        ("class_swap", 1), ("exc_info", 1), ("str_concat", 2), ("trace", 1), ("frame", 1),
     )
 
     def _stmt_allowed(self, name, ctx):
@@ -641,7 +651,7 @@ class Gen:
 
     def stmt(self, ctx):
         self.budget -= 1
-        choices = [(n, w) for n, w in self.STATEMENTS if self._stmt_allowed(n, ctx)]
+        choices = [(n, w * (10 if n in self.focus else 1)) for n, w in self.STATEMENTS if self._stmt_allowed(n, ctx)]
         if self.budget < 0:
             choices = [(n, w) for n, w in choices if n in ("assign", "print", "aug", "mutate")]
         total = sum(w for _, w in choices)
@@ -1077,6 +1087,34 @@ class Gen:
         n = self.pick(names)
         self.emit(f"{n} = {n} + {self.expr('str')}[:5]")
 
+    def _stmt_trace(self, ctx):
+        # tracing switched on for calls, and for the running frame mid-way
+        call = self._call_of(self.pick(("int", "str", "li")), 0) or self.expr("int")
+        self.emit("_events.clear()")
+        self.emit("sys.settrace(_tracer)")
+        self.emit("try:")
+        with self.block():
+            if self.chance(0.5) and not ctx.gen and not ctx.coro:
+                self.emit("sys._getframe().f_trace = _tracer")
+            self.emit(f"print('traced', {call})")
+            if self.chance(0.5):
+                self.stmt(ctx.child())
+        self.emit("finally:")
+        with self.block():
+            self.emit("sys.settrace(None)")
+        self.emit("print('events', _events[:60])")
+
+    def _stmt_frame(self, ctx):
+        if ctx.gen or ctx.coro or self.chance(0.5):
+            self.emit("print('frame', sys._getframe().f_lineno, sys._getframe().f_code.co_name, sorted(sys._getframe().f_locals)[:8])")
+        elif self.gens:
+            g = self.fresh("g")
+            self.emit(f"{g} = {self.pick(self.gens)}({self.small(1, 3)})")
+            self.emit(f"print('gstate', inspect.getgeneratorstate({g}), {g}.gi_frame.f_lineno, next({g}, None), {g}.gi_frame and {g}.gi_frame.f_lineno, inspect.getgeneratorstate({g}))")
+            self.emit(f"{g}.close()")
+        else:
+            self.emit("print('caller', sys._getframe(1).f_code.co_name, sys._getframe(1).f_lineno)")
+
     def _stmt_lasti(self, ctx):
         self.emit(f"print('lasti', [sys._getframe(0).f_lineno, _lasti()], {self.expr('int')})")
 
@@ -1488,6 +1526,7 @@ class Gen:
         self.lines = HELPERS.splitlines()
         self.emit("import contextlib")
         self.emit("import math")
+        self.emit("import inspect")
         self.emit("")
         for b in ("len", "abs", "min", "max", "sum"):
             self.emit(f"def _useb_{b}(x):")
@@ -1556,7 +1595,8 @@ FEATURES = {
 
 def generate(seed: int, index: int, size: int = 6, features=()) -> str:
     """The source of program `index` of the run seeded with `seed` (with the optional
-    `features`, see FEATURES, the same pair gives a different program)."""
+    `features`, see FEATURES, the same pair gives a different program; a feature "focus:NAME"
+    makes statement NAME ten times as frequent)."""
     rng = random.Random(f"cpjit-fuzz:{seed}:{index}")
     return Gen(rng, size, features).program()
 

@@ -32,7 +32,8 @@ LOOP_SAFE_AUG = {"int": ("+=", "-=", "^=", "|=", "&=", "//=", "%="), "float": ("
 
 INT_LITS = ("0", "1", "-1", "2", "3", "5", "7", "-7", "10", "255", "256", "-256", "1000",
             "2 ** 31", "2 ** 63", "-2 ** 63", "2 ** 64 + 1", "10 ** 20", "-(10 ** 30)",
-            "12345678901234567890123", "0x7fffffff", "-0b1010", "True", "False", "I0(3)", "I0(-2 ** 64)")
+            "12345678901234567890123", "0x7fffffff", "-0b1010", "True", "False", "I0(3)", "I0(-2 ** 64)",
+            "2 ** 30 - 1", "2 ** 30", "-2 ** 30", "2 ** 62", "257", "-5", "-6", "sys.maxsize", "2 ** 53 + 1")
 FLOAT_LITS = ("0.0", "-0.0", "1.5", "-2.25", "0.1", "1e300", "-1e-300", "3.141592653589793",
               "float('inf')", "float('-inf')", "float('nan')", "2.5e-5", "1e16", "-7.0", "F0(1.25)")
 STR_LITS = ("''", "'a'", "'abc'", "'h\\xe9llo'", "'\\u20acuro'", "'x y z'", "'\\n'", "'tab\\t'",
@@ -329,7 +330,7 @@ class Gen:
         return f"{f.name}({', '.join(args)})"
 
     def _expr_int(self, d):
-        k = self.r.randint(0, 27)
+        k = self.r.randint(0, 28)
         e = self.expr
         if k == 0:
             return self.pick(INT_LITS)
@@ -389,7 +390,11 @@ class Gen:
         if k == 26:
             return f"sum(x * {self.small(1, 3)} for x in {e('li', d)} if x % 2)"
         if k == 27:
-            return f"(lambda x, y=2: x * y - 1)({e('int', d)})"
+            if self.chance(0.5):
+                return f"(lambda x, y=2: x * y - 1)({e('int', d)})"
+            return f"({e('li', d)})[{self.pick(('-1', '0', '1', '-2'))}]"
+        if k == 28:
+            return f"(float({e('int', d)}) == {e('int', d)})"
         return self._leaf("int")
 
     def _expr_float(self, d):
@@ -1123,7 +1128,7 @@ class Gen:
 
     def _stmt_unpack(self, ctx):
         a, b, c = self.fresh(), self.fresh(), self.fresh()
-        k = self.small(0, 2)
+        k = self.small(0, 3)
         if k == 0:
             self.emit(f"{a}, *{b} = {self.expr('li')} + [{self.expr('int')}]")
             self.declare(a, "int")
@@ -1133,11 +1138,17 @@ class Gen:
             self.emit(f"{a}, {b} = {b}, {a}")
             self.declare(a, "int")
             self.declare(b, "int")
-        else:
+        elif k == 2:
             self.emit(f"({a}, {b}), {c} = divmod({self.expr('int')}, {self.expr('int')}), {self.expr('str')}")
             self.declare(a, "int")
             self.declare(b, "int")
             self.declare(c, "str")
+        else:
+            # may raise: too many / not enough values to unpack
+            src = self.pick((f"{self.expr('li')}", f"tuple({self.expr('li')})", f"{self.expr('str')}[:2]",
+                             f"{self.expr('dsi')}"))
+            self.emit(f"{a}, {b} = {src}")
+            self.emit(f"print('unpacked', {a}, {b})")
 
     def _stmt_assert(self, ctx):
         self.emit(f"assert {self.expr('bool')}, {self.expr('str')}")
@@ -1199,7 +1210,13 @@ class Gen:
         elif k == 6:
             self.emit(f"print('objin', {self.expr('int')} in {o})")
         elif k == 7:
-            self.emit(f"print('objattr', getattr({o}, {self.pick(('a', 'b', 'zz', 'c'))!r}, 'none'))")
+            if self.chance(0.5):
+                self.emit(f"print('objattr', getattr({o}, {self.pick(('a', 'b', 'zz', 'c'))!r}, 'none'))")
+            else:
+                v = self.vars_of(c)
+                if v:
+                    self.emit(f"vars({self.pick(v)})['a'] = {self.expr('int')}")
+                    self.emit(f"print('vars', {self.pick(v)}.a, {self.pick(v)}.p)")
         elif k == 8:
             self.emit(f"print('objcls', {c}.cm({self.expr('int')}), {o}.sm({self.expr('int')}), type({o}).__name__)")
         else:

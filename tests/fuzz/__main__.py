@@ -18,16 +18,14 @@ def log(msg):
     print(msg, flush=True)
 
 
-def filename_for(seed, i):
-    return f"/nonexistent/fuzz/s{seed}/p{i}.py"
-
-
 class Fuzz:
     def __init__(self, args):
         self.args = args
         self.env = runner.Env(args.workdir)
         self.modes = dict(runner.DEFAULT_MODES) if not args.mode else dict(map(runner.parse_mode, args.mode))
         self.out = os.path.abspath(args.out)
+        self.progdir = os.path.join(self.env.dir, "progs")
+        os.makedirs(self.progdir, exist_ok=True)
         os.makedirs(self.out, exist_ok=True)
         self.ran = 0
         self.timeouts = 0
@@ -40,8 +38,12 @@ class Fuzz:
     def generate(self, i):
         src = gen.generate(self.args.seed, i, self.args.size,
                            tuple(self.args.feature or ()) + tuple(f"focus:{f}" for f in self.args.focus or ()))
+        # a real file, so that tracebacks show the source line with the ^^^ of the instruction
+        path = os.path.join(self.progdir, f"p{i % 1000}.py")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(src)
         try:
-            return runner.make_program(i, src, filename_for(self.args.seed, i))
+            return runner.make_program(i, src, path)
         except SyntaxError as exc:
             self.gen_errors += 1
             if self.gen_errors <= 5:
@@ -116,7 +118,7 @@ class Fuzz:
             log(f"shrinking {self.args.seed}:{p['id']} ({mode}, {kind})")
             minimised = shrink.shrink(p["src"], self.env, mode, mode_env, kind if akind else None,
                                       seconds=self.args.shrink_seconds, log=log)
-            mp = runner.make_program(0, minimised, "/nonexistent/fuzz/min.py")
+            mp = runner.program_file(self.env, 0, minimised, "min")
             a = runner.run_worker(self.env, [mp], None, "min-plain")[0]
             b = runner.run_worker(self.env, [mp], mode_env, "min")[0]
             report += f"\n\nminimised ({runner.differs(a, b)}):\n" + runner.diff_text(a["out"], b["out"])

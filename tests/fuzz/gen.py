@@ -57,7 +57,8 @@ import traceback as _traceback
 
 
 def _tb(e):
-    return [f.lineno for f in _traceback.extract_tb(e.__traceback__) if f.filename == __file__]
+    # line and columns of each frame's instruction (co_positions at tb_lasti)
+    return [(f.lineno, f.colno, f.end_colno) for f in _traceback.extract_tb(e.__traceback__) if f.filename == __file__]
 
 
 def _show(tag, f, *a, **k):

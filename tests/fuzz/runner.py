@@ -133,6 +133,16 @@ def normal(text: str) -> str:
     return _ADDRESS.sub("0x?", text)
 
 
+def program_file(env: Env, pid, src: str, sub: str) -> dict:
+    """make_program() for a source written to a real file (tracebacks then show its lines)."""
+    d = os.path.join(env.dir, sub)
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, f"c{pid}.py")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(src)
+    return make_program(pid, src, path)
+
+
 def differs(ref: dict, got: dict) -> str | None:
     """The kind of difference between two worker results, or None."""
     if ref is None or got is None:

@@ -175,7 +175,7 @@ def shrink(src: str, env: runner.Env, mode: str, mode_env: dict, kind: str | Non
                 break
         if not cands:
             break
-        progs = [runner.make_program(i, c, f"/nonexistent/shrink/c{i}.py") for i, c in enumerate(cands)]
+        progs = [runner.program_file(env, i, c, "shrink") for i, c in enumerate(cands)]
         plain = runner.run_worker(env, progs, None, "shrink-plain")
         jit = runner.run_worker(env, progs, mode_env, "shrink-" + mode)
         good = [c for i, c in enumerate(cands) if interesting(plain, jit, i)]
@@ -188,7 +188,7 @@ def shrink(src: str, env: runner.Env, mode: str, mode_env: dict, kind: str | Non
             log(f"  shrink round {rounds}: {len(cands)} candidates, {len(good)} still differ, {len(best)} chars")
     tidy = _tidy(best)
     if tidy != best:
-        progs = [runner.make_program(0, tidy, "/nonexistent/shrink/tidy.py")]
+        progs = [runner.program_file(env, 0, tidy, "shrink")]
         if interesting(runner.run_worker(env, progs, None, "shrink-plain"),
                        runner.run_worker(env, progs, mode_env, "shrink-" + mode), 0):
             best = tidy

@@ -670,8 +670,9 @@ class Gen:
 
     def body(self, ctx, lo=1, hi=3):
         n = self.small(lo, hi)
+        before = len(self.lines)
         self.stmts(ctx, n)
-        if n == 0:
+        if len(self.lines) == before:
             self.emit("pass")
 
     def _stmt_assign(self, ctx):

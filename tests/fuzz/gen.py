@@ -147,6 +147,16 @@ def _mread():
 _events = []
 
 
+def _stack():
+    f = sys._getframe(1)
+    out = []
+    while f is not None:
+        if f.f_code.co_filename == __file__:
+            out.append((f.f_code.co_name, f.f_lineno))
+        f = f.f_back
+    return out
+
+
 def _tracer(frame, event, arg):
     if frame.f_code.co_filename == __file__ and frame.f_code.co_name != '_tracer':
         _events.append((event[0], frame.f_code.co_name, frame.f_lineno))
@@ -630,6 +640,7 @@ class Gen:
         ("walrus", 1), ("builtin_shadow", 1), ("class_mutate", 1), ("star_call", 2), ("await", 6),
         ("late_binding", 1), ("lasti", 2), ("deep", 1), ("flood", 1), ("module_attr", 2),
         ("class_swap", 1), ("exc_info", 1), ("str_concat", 2), ("trace", 1), ("frame", 1),
+        ("gen_multi", 2), ("stack", 1),
     )
 
     def _stmt_allowed(self, name, ctx):
@@ -1093,6 +1104,32 @@ class Gen:
             return self._stmt_assign(ctx)
         n = self.pick(names)
         self.emit(f"{n} = {n} + {self.expr('str')}[:5]")
+
+    def _stmt_gen_multi(self, ctx):
+        # several generators suspended at once, resumed after more calls of the same code (under a
+        # threshold, the code is compiled while older frames are suspended in the interpreter)
+        if not self.gens or ctx.gen or ctx.coro:
+            return self._stmt_gen_use(ctx)
+        gs = self.fresh("gs")
+        g = self.pick(self.gens)
+        self.emit(f"{gs} = [{g}({self.small(1, 4)}) for _ in range({self.small(2, 5)})]")
+        self.emit(f"print({gs!r}, [next(x, 'done') for x in {gs}])")
+        op = self.pick(("x.send(k)", "next(x, 'done')", "x.throw(ValueError(k)) if k % 2 else x.send(k)", "list(x)"))
+        self.emit(f"for k, x in enumerate({gs}):")
+        with self.block():
+            self.emit("try:")
+            self.emit(f"    print({gs!r}, k, {op})")
+            self.emit("except Exception as ge:")
+            self.emit(f"    print({gs!r}, k, type(ge).__name__, getattr(ge, 'value', None), _tb(ge))")
+        self.emit(f"for x in {gs}:")
+        self.emit("    x.close()")
+
+    def _stmt_stack(self, ctx):
+        self.emit("print('stack', _stack())")
+        names = self.vars_of("int", local=True)
+        if names:
+            v = self.pick(names)
+            self.emit(f"print('eval', eval({v + ' * 2 + 1'!r}), sorted(k for k in locals() if k.startswith('v'))[:5])")
 
     def _stmt_trace(self, ctx):
         # tracing switched on for calls, and for the running frame mid-way

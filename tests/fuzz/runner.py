@@ -96,20 +96,17 @@ def run_worker(env: Env, progs: list[dict], mode_env: dict | None, tag: str) -> 
     start = 0
     args = [sys.executable, WORKER, path, res_path] + (["--jit"] if mode_env is not None else [])
     while start < len(progs):
-        proc = subprocess.run(args + ["--start", str(start)], env=env.env(mode_env),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
-                              timeout=60 + 10 * (len(progs) - start))
+        returncode, output = _run_watched(args + ["--start", str(start)], env.env(mode_env), res_path)
         with open(res_path, encoding="utf-8") as f:
             for line in f:
                 r = json.loads(line)
                 results[r["id"]] = r
         done = sum(1 for p in progs if p["id"] in results)
-        if proc.returncode == 0 and done == len(progs):
+        if returncode == 0 and done == len(progs):
             break
-        # the first program without a result killed the worker
+        # the first program without a result killed (or hung) the worker
         crashed = next(p for p in progs if p["id"] not in results)
-        results[crashed["id"]] = {"id": crashed["id"], "crash": proc.returncode,
-                                  "out": proc.stdout[-2000:] + proc.stderr[-2000:], "status": None,
+        results[crashed["id"]] = {"id": crashed["id"], "crash": returncode, "out": output, "status": None,
                                   "timeout": False}
         start = progs.index(crashed) + 1
     os.unlink(res_path)
@@ -141,6 +138,34 @@ def program_file(env: Env, pid, src: str, sub: str) -> dict:
     with open(path, "w", encoding="utf-8") as f:
         f.write(src)
     return make_program(pid, src, path)
+
+
+HANG_SECONDS = 120
+
+
+def _run_watched(args, env, res_path):
+    """Run a worker; kill it when no program has finished for HANG_SECONDS (a program's own
+    time limit is 5 s, so that is a hang: returncode "hang")."""
+    open(res_path, "a").close()
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+        last_size, last_change = -1, time.monotonic()
+        while True:
+            try:
+                proc.wait(timeout=0.2)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            size = os.path.getsize(res_path)
+            if size != last_size:
+                last_size, last_change = size, time.monotonic()
+            elif time.monotonic() - last_change > HANG_SECONDS:
+                proc.kill()
+                proc.wait()
+                out.seek(0)
+                return "hang", out.read()[-4000:].decode("utf-8", "replace")
+        out.seek(0)
+        return proc.returncode, out.read()[-4000:].decode("utf-8", "replace")
 
 
 def differs(ref: dict, got: dict) -> str | None:

@@ -1261,7 +1261,18 @@ class Gen:
         else:
             v = self.vars_of(c)
             if v:
-                self.emit(f"{self.pick(v)}.{self.pick(('a', 'b', 'zz'))} = {self.expr('int')}")
+                o = self.pick(v)
+                attr = self.pick(('a', 'b', 'zz'))
+                if self.chance(0.5):
+                    self.emit(f"{o}.{attr} = {self.expr('int')}")
+                else:
+                    # delete and re-add (the instance dict's order and keys change under caches)
+                    self.emit("try:")
+                    self.emit(f"    del {o}.{attr}")
+                    self.emit(f"    print('delattr', getattr({o}, {attr!r}, 'gone'))")
+                    self.emit(f"    {o}.{attr} = {self.expr(self.pick(('int', 'str')))}")
+                    self.emit("except AttributeError as ae:")
+                    self.emit("    print('delattr', ae)")
             else:
                 self.emit(f"print('obj', {o}.m({self.expr('int')}))")
 

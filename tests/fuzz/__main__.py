@@ -33,6 +33,7 @@ class Fuzz:
         self.standalone = 0
         self.mismatches = []   # dicts: seed, index, mode, kind, where, files
         self.shrunk = 0
+        self.next_id = args.start
         self.native = {}       # mode -> programs with at least one native frame
 
     def generate(self, i):
@@ -157,6 +158,7 @@ class Fuzz:
             count = a.batch if a.programs is None else min(a.batch, a.start + a.programs - i)
             self.run_batch(i, count)
             i += count
+            self.next_id = i
             if a.progress and (i - a.start) % a.progress < count:
                 self.summary(t0, c0, final=False)
         return self.summary(t0, c0)
@@ -165,7 +167,7 @@ class Fuzz:
         wall = time.monotonic() - t0
         ch = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = time.process_time() - c0 + ch.ru_utime + ch.ru_stime
-        line = (f"fuzz seed {self.args.seed}: {self.ran} programs (ids {self.args.start}..{self.args.start + self.ran - 1}) "
+        line = (f"fuzz seed {self.args.seed}: {self.ran} programs (ids {self.args.start}..{self.next_id - 1}) "
                 f"x modes plain,{','.join(self.modes)}: {len(self.mismatches)} mismatches, {self.timeouts} timed out, "
                 f"{self.gen_errors} generator errors, {self.standalone} also run standalone; "
                 f"ran native frames: {', '.join(f'{m} {100 * n / max(self.ran, 1):.0f}%' for m, n in self.native.items())}; "

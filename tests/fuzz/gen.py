@@ -174,6 +174,29 @@ def _deep(n):
         return n
 
 
+async def _agen(n):
+    try:
+        for i in range(n):
+            x = await _Aw(i)
+            yield x * 10
+    finally:
+        print('agen finally', n)
+
+
+class _ACM:
+    def __init__(self, tag, suppress):
+        self.tag, self.suppress = tag, suppress
+
+    async def __aenter__(self):
+        await _Aw(self.tag)
+        print('aenter', self.tag)
+        return self.tag
+
+    async def __aexit__(self, et, ev, tb):
+        print('aexit', self.tag, et.__name__ if et else None)
+        return self.suppress and et is not None and issubclass(et, Exception)
+
+
 def _drive(coro, sends):
     out = []
     try:
@@ -640,7 +663,7 @@ class Gen:
         ("walrus", 1), ("builtin_shadow", 1), ("class_mutate", 1), ("star_call", 2), ("await", 6),
         ("late_binding", 1), ("lasti", 2), ("deep", 1), ("flood", 1), ("module_attr", 2),
         ("class_swap", 1), ("exc_info", 1), ("str_concat", 2), ("trace", 1), ("frame", 1),
-        ("gen_multi", 2), ("stack", 1),
+        ("gen_multi", 2), ("stack", 1), ("local_class", 2), ("del_global", 1), ("async_for", 4),
     )
 
     def _stmt_allowed(self, name, ctx):
@@ -650,7 +673,7 @@ class Gen:
             return ctx.func is not None and not ctx.except_star
         if name == "yield":
             return ctx.gen
-        if name == "await":
+        if name in ("await", "async_for"):
             return ctx.coro
         if name in ("lasti", "deep"):
             return name in self.features
@@ -1130,6 +1153,65 @@ class Gen:
         if names:
             v = self.pick(names)
             self.emit(f"print('eval', eval({v + ' * 2 + 1'!r}), sorted(k for k in locals() if k.startswith('v'))[:5])")
+
+    def _stmt_local_class(self, ctx):
+        # a class body that reads an enclosing function's variable (LOAD_CLASSDEREF), with
+        # annotations, a comprehension and a method closing over the same variable
+        if ctx.gen or ctx.coro:
+            return self._stmt_print(ctx)
+        cell = self.fresh("lc")
+        cls = self.fresh("LC")
+        self.emit(f"{cell} = {self.expr('int')}")
+        self.emit(f"class {cls}:")
+        with self.block():
+            self.emit(f"k: int = {cell} + 1")
+            self.emit(f"sq = [{cell} * j for j in range(3)]")
+            self.emit("def get(self, d=2):")
+            self.emit(f"    return {cell} * d + self.k")
+        self.emit(f"print({cls!r}, {cls}.k, {cls}.sq, {cls}().get(), {cls}.__annotations__)")
+        if self.chance(0.3):
+            self.emit(f"{cell} = {self.expr('int')}")
+            self.emit(f"print({cls!r}, {cls}().get(3))")
+            self.emit(f"del {cell}")
+            self.emit("try:")
+            self.emit(f"    print({cls}().get())")
+            self.emit("except NameError as ne:")
+            self.emit("    print('cell', ne)")
+        else:
+            self.declare(cell, "int")
+
+    def _stmt_del_global(self, ctx):
+        if not self.globals or ctx.func is None:
+            return self._stmt_print(ctx)
+        g = self.pick(self.globals)
+        self.emit(f"_old_{g} = {g}")
+        self.emit(f"_setg('_dg', {g})")
+        self.emit("def _delg():")
+        self.emit(f"    global {g}")
+        self.emit(f"    del {g}")
+        self.emit("_delg()")
+        self.emit("try:")
+        self.emit(f"    print('delglobal', _useg_{g}())")
+        self.emit("except NameError as ne:")
+        self.emit("    print('delglobal', ne)")
+        self.emit(f"_setg({g!r}, _old_{g} + 1)")
+        self.emit(f"print('delglobal', _useg_{g}())")
+
+    def _stmt_async_for(self, ctx):
+        k = self.small(0, 1)
+        v = self.fresh("af")
+        if k == 0:
+            self.emit(f"async for {v} in _agen({self.small(0, 4)}):")
+            with self.block():
+                self.declare(v, "int")
+                self.body(ctx.child(loop=True), 1, 2)
+        else:
+            self.emit(f"async with _ACM({self.small(0, 9)}, {self.pick(('True', 'False'))}) as {v}:")
+            with self.block():
+                self.declare(v, "int")
+                self.body(ctx.child(), 1, 2)
+                if self.chance(0.3):
+                    self._stmt_raise(ctx)
 
     def _stmt_trace(self, ctx):
         # tracing switched on for calls, and for the running frame mid-way

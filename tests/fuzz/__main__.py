@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import signal
 import sys
 import time
 
@@ -147,8 +148,8 @@ class Fuzz:
 
     def run(self):
         a = self.args
-        t0 = time.monotonic()
-        c0 = time.process_time()
+        t0 = self.t0 = time.monotonic()
+        c0 = self.c0 = time.process_time()
         i = a.start
         while True:
             if a.programs is not None and i >= a.start + a.programs:
@@ -220,7 +221,17 @@ def parse(argv):
 
 
 def main(argv=None):
-    return Fuzz(parse(sys.argv[1:] if argv is None else argv)).run()
+    fuzz = Fuzz(parse(sys.argv[1:] if argv is None else argv))
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        return fuzz.run()
+    except KeyboardInterrupt:
+        log("interrupted: the counts below are of completed batches")
+        return fuzz.summary(fuzz.t0, fuzz.c0)
 
 
 if __name__ == "__main__":

@@ -156,6 +156,10 @@ def _run_watched(args, env, res_path):
                 break
             except subprocess.TimeoutExpired:
                 pass
+            except BaseException:
+                proc.kill()
+                proc.wait()
+                raise
             size = os.path.getsize(res_path)
             if size != last_size:
                 last_size, last_change = size, time.monotonic()

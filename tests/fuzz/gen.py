@@ -919,7 +919,7 @@ class Gen:
         with self.block():
             if typ == "int":
                 cases = [(f"{self.small(0, 3)} | {self.small(4, 7)}", ()), ("-1", ()),
-                         (f"int(n) if n > {self.small(0, 9)}", ("n",)), ("n if n % 2", ("n",))]
+                         (f"int(cn) if cn > {self.small(0, 9)}", ("cn",)), ("cn if cn % 2", ("cn",))]
             elif typ == "str":
                 cases = [("'abc' | 'a'", ()), ("str(s) if len(s) > 2", ("s",)), ("''", ())]
             elif typ == "li":
@@ -1621,7 +1621,7 @@ class Gen:
             # recursion with a depth parameter
             self.emit(f"def {name}(n, acc=0):")
             with self.block():
-                self.declare("n", "int")
+                # n is not declared: nothing in the body may rebind it (the recursion must end)
                 self.declare("acc", "int")
                 self.emit("if n <= 0:")
                 with self.block():

@@ -169,9 +169,13 @@ def _lasti():
 
 def _deep(n):
     try:
+        len('a')
+    except RecursionError:
+        return ('c call', n)
+    try:
         return _deep(n + 1)
     except RecursionError:
-        return n
+        return ('py call', n)
 
 
 async def _agen(n):

@@ -1709,17 +1709,24 @@ class Gen:
         with self.block():
             self.budget = self.size
             self.body(Ctx(func="main", ret="int"), 1, 4)
-            for f in self.funcs:
-                args = [self.expr(t) for t in f.params]
-                if f.kind == "rec":
-                    args = [str(self.small(0, 8))]
-                elif f.kind == "kw":
-                    args = [self.expr("int"), f"c={self.expr('int')}"]
-                self.emit(f"_show({f.name!r}, {f.name}, {', '.join(args)})".replace(", )", ")"))
             self.emit("return 0")
         self.emit("")
         self.emit("")
         self.emit("_show('main', main)")
+        # every function is called whatever main() did; some three times, so that under a
+        # threshold they are compiled between calls (and see globals earlier calls changed)
+        for f in self.funcs:
+            args = [self.expr(t) for t in f.params]
+            if f.kind == "rec":
+                args = [str(self.small(0, 8))]
+            elif f.kind == "kw":
+                args = [self.expr("int"), f"c={self.expr('int')}"]
+            call = f"_show({f.name!r}, lambda: {f.name}({', '.join(args)}))"
+            if self.chance(0.5):
+                self.emit("for _r in range(3):")
+                self.emit("    " + call)
+            else:
+                self.emit(call)
         if self.chance(0.1):
             # end with an uncaught exception: traceback on stderr, exit status 1
             f = self.pick(self.funcs)

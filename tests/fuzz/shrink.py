@@ -1,14 +1,15 @@
 """Shrink a program on which cpjit and the interpreter differ, keeping the difference.
 
-Greedy reduction over the AST: each round builds candidates (drop a top-level definition, drop
-one statement or a run of statements from any block, replace a compound statement by its body,
-drop an except handler, an else or finally block, replace an expression by one of its operands
-or by a constant), runs them all in one batch per mode (worker.py, so one process start per
-round and mode), keeps the smallest candidate that still differs in the same way, and repeats
-until no candidate does or the time is up. The result is then confirmed on its own.
+Greedy reduction of the program text at positions its AST gives: each round builds candidates
+(drop a whole block, halves, quarters ... single statements of any block; replace a compound
+statement by one of its blocks, i.e. body, else, finally, a handler or a case; replace a
+one-line expression by one of its operands or by 0), runs up to 60 of them in one batch per
+mode (worker.py, so one process start per round and mode), keeps the smallest candidate that
+still differs, and repeats until no candidate does or the time is up. Unneeded `pass` lines and
+blank runs are then tidied away if that keeps the difference.
 
-`is_interesting(results_plain, results_jit)` decides what "still differs" means: by default the
-same kind of difference (crash, exit status, output) as the original.
+"Still differs" means the same kind of difference (crash, exit status, output) as the original
+when `kind` is given, any difference otherwise.
 
 Statements that keep a loop bounded (`_wN -= 1` in the generated while loops) are never dropped.
 """
@@ -160,7 +161,6 @@ def shrink(src: str, env: runner.Env, mode: str, mode_env: dict, kind: str | Non
         d = runner.differs(results_plain.get(pid), results_jit.get(pid))
         return d is not None and (kind is None or d == kind)
 
-    # normalise first (ast.unparse), if that keeps the difference
     tried = {src}
     while time.monotonic() < deadline:
         rounds += 1

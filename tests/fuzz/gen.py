@@ -365,6 +365,12 @@ class Gen:
         args = [self.expr(t, depth + 1) for t in f.params]
         if f.kind == "rec":
             args[0] = str(self.small(0, 6))
+        elif f.kind == "plain" and args and self.chance(0.3):
+            # the last parameters by keyword, in either order
+            j = self.small(0, len(args) - 1)
+            kws = [f"a{i}={a}" for i, a in enumerate(args) if i >= j]
+            self.r.shuffle(kws)
+            args = args[:j] + kws
         return f"{f.name}({', '.join(args)})"
 
     def _expr_int(self, d):
@@ -668,6 +674,7 @@ class Gen:
         ("late_binding", 1), ("lasti", 2), ("deep", 1), ("flood", 1), ("module_attr", 2),
         ("class_swap", 1), ("exc_info", 1), ("str_concat", 2), ("trace", 1), ("frame", 1),
         ("gen_multi", 2), ("stack", 1), ("local_class", 2), ("del_global", 1), ("async_for", 4),
+        ("mutate_iter", 2),
     )
 
     def _stmt_allowed(self, name, ctx):
@@ -1216,6 +1223,35 @@ class Gen:
                 self.body(ctx.child(), 1, 2)
                 if self.chance(0.3):
                     self._stmt_raise(ctx)
+
+    def _stmt_mutate_iter(self, ctx):
+        # containers changed while a for loop iterates over them
+        v = self.fresh("mi")
+        it = self.fresh("i")
+        k = self.small(0, 2)
+        if k == 0:
+            self.emit(f"{v} = {self.expr('li')}[:5] + [1, 2]")
+            self.emit(f"for {it} in {v}:")
+            self.emit(f"    if len({v}) < 9 and {it} % 2:")
+            self.emit(f"        {v}.append({it} + 1)")
+            self.emit("    else:")
+            self.emit(f"        {v}.pop(0)")
+            self.emit(f"print({v!r}, {v})")
+        elif k == 1:
+            self.emit(f"{v} = {self.expr('dsi')}")
+            self.emit("try:")
+            self.emit(f"    for {it} in {v}:")
+            self.emit(f"        {v}[{it} + 'x'] = 1")
+            self.emit("except RuntimeError as re_:")
+            self.emit(f"    print({v!r}, re_)")
+        else:
+            self.emit(f"{v} = {self.expr('si')}")
+            self.emit("try:")
+            self.emit(f"    for {it} in {v}:")
+            self.emit(f"        {v}.discard({it})")
+            self.emit(f"        {v}.add({it} + 100)")
+            self.emit("except RuntimeError as re_:")
+            self.emit(f"    print({v!r}, re_)")
 
     def _stmt_trace(self, ctx):
         # tracing switched on for calls, and for the running frame mid-way

@@ -122,6 +122,63 @@ class D0(dict):
         return -1
 
 
+class W:
+    """Protocol methods that can fail or decline (NotImplemented), as `bad` says."""
+
+    def __init__(self, v, bad=''):
+        self.v = v
+        self.bad = bad
+
+    def __repr__(self):
+        return f'W({self.v!r})'
+
+    def __bool__(self):
+        if 'bool' in self.bad:
+            raise ValueError('bool')
+        return bool(self.v)
+
+    def __index__(self):
+        if 'index' in self.bad:
+            raise TypeError('index')
+        return self.v
+
+    def __eq__(self, o):
+        if 'eq' in self.bad:
+            raise KeyError('eq')
+        return (o.v if isinstance(o, W) else o) == self.v
+
+    def __hash__(self):
+        if 'hash' in self.bad:
+            raise RuntimeError('hash')
+        return hash(self.v)
+
+    def __iter__(self):
+        for i in range(abs(self.v) % 5):
+            if 'iter' in self.bad and i == 2:
+                raise IndexError('iter')
+            yield i
+
+    def __len__(self):
+        if 'len' in self.bad:
+            return -1
+        return abs(self.v) % 5
+
+    def __add__(self, o):
+        if isinstance(o, W):
+            return W(self.v + o.v, self.bad)
+        return NotImplemented
+
+    def __radd__(self, o):
+        if isinstance(o, int):
+            return W(self.v + o, self.bad)
+        return NotImplemented
+
+    def __lt__(self, o):
+        if isinstance(o, W):
+            return self.v < o.v
+        return NotImplemented
+
+
 class _Aw:
     def __init__(self, v):
         self.v = v
@@ -674,7 +731,7 @@ class Gen:
         ("late_binding", 1), ("lasti", 2), ("deep", 1), ("flood", 1), ("module_attr", 2),
         ("class_swap", 1), ("exc_info", 1), ("str_concat", 2), ("trace", 1), ("frame", 1),
         ("gen_multi", 2), ("stack", 1), ("local_class", 2), ("del_global", 1), ("async_for", 4),
-        ("mutate_iter", 2),
+        ("mutate_iter", 2), ("protocol", 4),
     )
 
     def _stmt_allowed(self, name, ctx):
@@ -1252,6 +1309,26 @@ class Gen:
             self.emit(f"        {v}.add({it} + 100)")
             self.emit("except RuntimeError as re_:")
             self.emit(f"    print({v!r}, re_)")
+
+    def _stmt_protocol(self, ctx):
+        # protocol methods that raise or return NotImplemented, used by every kind of instruction
+        w = f"W({self.pick(('0', '1', '2', '3', '-1', '7'))}, {self.pick(('', 'bool', 'index', 'eq', 'hash', 'iter', 'len', 'bool index'))!r})"
+        uses = (
+            f"'yes' if {w} else 'no'", f"[10, 20, 30, 40][{w}]", f"list(range({w}))", f"{w} in [1, 2, W(3)]",
+            f"{{{w}: 1}}", f"[i for i in {w}]", f"len({w})", f"{w} + W(2)", f"{self.small(0, 3)} + {w}",
+            f"{w} + 'a'", f"{w} < 3", f"sorted([{w}, W(1), W(-2)])", f"'abcdef'[{w}:{w}]", f"not {w}",
+            f"{w} == {w}", f"{{1: 2}}.get({w})", f"(1, 2, 3).index({w})", f"divmod(7, {w})",
+            f"[*{w}]", f"{w} and {w}", f"bytes({w})", f"hex({w})",
+        )
+        v = self.fresh("pr")
+        self.emit("try:")
+        self.emit(f"    {v} = {self.pick(uses)}")
+        self.emit(f"    print({v!r}, {v})")
+        self.emit("except Exception as pe:")
+        self.emit(f"    print({v!r}, type(pe).__name__, pe, _tb(pe))")
+        if ctx.loop and self.chance(0.3):
+            self.emit(f"while {w}:")
+            self.emit("    break")
 
     def _stmt_trace(self, ctx):
         # tracing switched on for calls, and for the running frame mid-way

@@ -574,7 +574,7 @@ class Gen:
             x = self.expr(typ, 2)
             if "'" not in x and '"' not in x and "\\" not in x and "{" not in x and "!=" not in x:
                 return x
-        return {"int": "7", "float": "2.5", "str": "len"}[typ]
+        return {"int": "7", "float": "2.5", "str": "str(7)"}[typ]
 
     def _expr_bytes(self, d):
         k = self.r.randint(0, 6)

@@ -1,0 +1,113 @@
+"""Run many fuzz programs in one process and record what each one printed.
+
+    python3 worker.py PROGRAMS.pickle RESULTS.jsonl [--jit] [--start K]
+
+PROGRAMS.pickle is a list of {"id": ..., "file": ..., "src": ..., "code": marshalled code or None}. Each program is compiled with
+its own file name and executed in a fresh module namespace named `__main__`, with sys.stdout and
+sys.stderr captured; an exception escaping the program is formatted as the interpreter's
+excepthook would print it (traceback text and all), and the "exit status" is 1 then, else 0.
+After each program the garbage collector runs (it is disabled while the program runs, so that
+finalizers run at the same point in both runs). A program that runs longer than the time limit
+is marked as timed out and is not compared. In a JIT mode each result also says how many frames
+ran natively, so that a run in which cpjit did nothing cannot pass for agreement. One JSON line per program is appended to
+RESULTS.jsonl and flushed at once, so that when the process dies (a crash in native code) the
+runner knows which program killed it and can resume after it with --start.
+
+With --jit, cpjit is enabled (threshold from CPJIT_THRESHOLD, like `CPJIT=1`) before the first
+program runs; without it cpjit is never imported.
+"""
+import gc
+import io
+import json
+import marshal
+import pickle
+import signal
+import sys
+import traceback
+import types
+
+TIME_LIMIT = 5.0
+
+
+class FuzzTimeout(BaseException):
+    pass
+
+
+def _alarm(signum, frame):
+    raise FuzzTimeout()
+
+
+def run_one(src, filename):
+    out = io.StringIO()
+    module = types.ModuleType("__main__")
+    module.__file__ = filename
+    ns = module.__dict__
+    saved_main = sys.modules.get("__main__")
+    saved = sys.stdout, sys.stderr
+    status = 0
+    timeout = False
+    gc.disable()
+    sys.modules["__main__"] = module
+    sys.stdout = sys.stderr = out
+    try:
+        signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT)
+        try:
+            code = marshal.loads(src) if isinstance(src, bytes) else compile(src, filename, "exec")
+            exec(code, ns)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except FuzzTimeout:
+        timeout = True
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else 1
+    except BaseException as exc:  # noqa: BLE001 - the exception is the observation
+        status = 1
+        try:
+            out.write("".join(traceback.format_exception(exc)))
+        except Exception as exc2:  # noqa: BLE001
+            out.write(f"<traceback formatting failed: {type(exc2).__name__}>\n")
+    try:
+        ns.clear()
+        del module, ns
+        gc.collect()
+    except FuzzTimeout:
+        timeout = True
+    except BaseException as exc:  # noqa: BLE001
+        out.write(f"<after: {type(exc).__name__}>")
+    finally:
+        sys.stdout, sys.stderr = saved
+        if saved_main is not None:
+            sys.modules["__main__"] = saved_main
+    gc.enable()
+    return {"out": out.getvalue(), "status": status, "timeout": timeout}
+
+
+def main(argv):
+    progs_path, results_path = argv[0], argv[1]
+    jit = "--jit" in argv
+    start = int(argv[argv.index("--start") + 1]) if "--start" in argv else 0
+    with open(progs_path, "rb") as f:
+        progs = pickle.load(f)
+    signal.signal(signal.SIGALRM, _alarm)
+    if jit:
+        import cpjit
+
+        cpjit.enable()
+    else:
+        cpjit = None
+    stats = cpjit.stats if jit else None
+    with open(results_path, "a", encoding="utf-8") as res:
+        for prog in progs[start:]:
+            before = stats()["frames_native"] if stats else 0
+            r = run_one(prog.get("code") or prog["src"], prog["file"])
+            r["id"] = prog["id"]
+            r["native"] = stats()["frames_native"] - before if stats else 0
+            res.write(json.dumps(r) + "\n")
+            res.flush()
+    if jit:
+        cpjit.disable()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

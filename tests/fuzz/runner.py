@@ -31,7 +31,21 @@ import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.environ.get("CPJIT_FUZZ_ROOT") or os.path.dirname(os.path.dirname(HERE))
-PYTHON_DIR = os.path.join(ROOT, "python")
+def _cpjit_dir():
+    """Where the cpjit to fuzz lives: this tree's python/ when it holds a build (.ci/dev-build),
+    else wherever `import cpjit` finds it (pip install)."""
+    local = os.path.join(ROOT, "python")
+    pkg = os.path.join(local, "cpjit")
+    if os.path.isdir(pkg) and any(n.startswith("_cpjit") and n.endswith(".so") for n in os.listdir(pkg)):
+        return local
+    import importlib.util
+    spec = importlib.util.find_spec("cpjit")
+    if spec is None or spec.origin is None:
+        return local
+    return os.path.dirname(os.path.dirname(spec.origin))
+
+
+PYTHON_DIR = _cpjit_dir()
 WORKER = os.path.join(HERE, "worker.py")
 
 DEFAULT_MODES = {

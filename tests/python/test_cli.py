@@ -9,14 +9,20 @@ import textwrap
 
 import pytest
 
+import cpjit
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PTH = ROOT / "python" / "cpjit-autoload.pth"
+# Where the cpjit under test lives: this tree's python/ after .ci/dev-build (PYTHONPATH=python),
+# site-packages after pip install (CI). Subprocesses get it on PYTHONPATH, never the tree's python/
+# unconditionally: without a build there, it would shadow the installed package.
+CPJIT_DIR = pathlib.Path(cpjit.__file__).resolve().parents[1]
 
 
 def run(args, env_extra=None, **kw):
     env = dict(os.environ)
     # Absolute: some tests run in another working directory.
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "python")] + [
+    env["PYTHONPATH"] = os.pathsep.join([str(CPJIT_DIR)] + [
         os.path.abspath(p) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     env.update(env_extra or {})
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env,
@@ -69,7 +75,7 @@ def test_dash_c_and_dash_m(script):
 
 def test_relative_pythonpath_still_finds_cpjit(script):
     # PYTHONPATH relative to the working directory, as `PYTHONPATH=python ...` in the README.
-    rel = os.path.relpath(ROOT / "python", script.parent)
+    rel = os.path.relpath(CPJIT_DIR, script.parent)
     m = run(["-m", "cpjit", "-m", "prog", "y"], {"PYTHONPATH": rel}, cwd=script.parent)
     assert m.returncode == 0, m.stderr
     assert m.stdout == "__main__ ['y'] 285 True\n"
@@ -175,7 +181,7 @@ def both(args, cwd, stdin=None, merged=False):
     procs = []
     for prefix in ([], ["-m", "cpjit"]):  # side by side: half the wall time
         env = dict(os.environ)
-        env["PYTHONPATH"] = str(ROOT / "python")
+        env["PYTHONPATH"] = str(CPJIT_DIR)
         procs.append(subprocess.Popen(
             [sys.executable, *prefix, *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,

@@ -10,8 +10,11 @@ import textwrap
 
 import pytest
 
+import cpjit
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PYTHON_DIR = os.path.join(ROOT, "python")
+# The cpjit under test (this tree's python/ after .ci/dev-build, site-packages after pip install).
+PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(cpjit.__file__)))
 
 PRELUDE = """\
 import os, sys

@@ -20,6 +20,8 @@ import cpjit
 from differential import check
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+# The cpjit under test (this tree's python/ after .ci/dev-build, site-packages after pip install).
+CPJIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(cpjit.__file__)))
 
 
 def state(obj):
@@ -178,7 +180,7 @@ PROBE = textwrap.dedent("""
 ])
 def test_env_threshold_is_honoured(tmp_path, threshold, expect):
     env = dict(os.environ, CPJIT="1", PYTHONUSERBASE=_userbase_with_pth(tmp_path),
-               PYTHONPATH=str(ROOT / "python"))
+               PYTHONPATH=CPJIT_DIR)
     env.pop("CPJIT_THRESHOLD", None)
     if threshold is not None:
         env["CPJIT_THRESHOLD"] = threshold
@@ -189,7 +191,7 @@ def test_env_threshold_is_honoured(tmp_path, threshold, expect):
 
 
 def test_python_m_cpjit_uses_the_tiered_default(tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    env = dict(os.environ, PYTHONPATH=CPJIT_DIR)
     env.pop("CPJIT_THRESHOLD", None)
     r = subprocess.run([sys.executable, "-m", "cpjit", "-c", PROBE], capture_output=True,
                        text=True, env=env, timeout=60)

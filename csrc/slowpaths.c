@@ -45,6 +45,63 @@ PyObject *cpjit_compare_consume(int oper, PyObject **stack_pointer)
     return res;
 }
 
+/* Whether the warm interpreter runs this COMPARE_OP (followed by a conditional jump) as one of
+ * its specialised forms, which count no recursion level: COMPARE_OP_FLOAT_JUMP (two exact floats,
+ * neither a NaN: a NaN deoptimises), COMPARE_OP_INT_JUMP (two exact ints of at most one digit),
+ * COMPARE_OP_STR_JUMP (two exact strs, == or !=). The interpreter specialises a site for the
+ * operands it first meets once the code is quickened, and never while tracing; cpjit takes the
+ * site as specialised for the operands it has now. */
+static int compare_is_specialised(PyThreadState *tstate, _PyInterpreterFrame *frame, int oper,
+                                  PyObject *left, PyObject *right)
+{
+    if (tstate->cframe->use_tracing || Py_TYPE(left) != Py_TYPE(right)) {
+        return 0;
+    }
+    CpjitCodeState *st = cpjit_state_fast(frame->f_code);
+    if (st == NULL || st->warmup < 0) {
+        return 0; /* not quickened yet: the adaptive COMPARE_OP runs unspecialised */
+    }
+    if (PyFloat_CheckExact(left)) {
+        return !isnan(PyFloat_AS_DOUBLE(left)) && !isnan(PyFloat_AS_DOUBLE(right));
+    }
+    if (PyLong_CheckExact(left)) {
+        return (size_t)(Py_SIZE(left) + 1) < 3 && (size_t)(Py_SIZE(right) + 1) < 3;
+    }
+    return PyUnicode_CheckExact(left) && (oper == Py_EQ || oper == Py_NE);
+}
+
+PyObject *cpjit_compare_jump_consume(PyThreadState *tstate, _PyInterpreterFrame *frame, int oper,
+                                     PyObject **stack_pointer)
+{
+    PyObject *right = stack_pointer[-1], *left = stack_pointer[-2];
+    if (tstate->recursion_remaining > 0
+        || !compare_is_specialised(tstate, frame, oper, left, right)) {
+        /* With budget left, counting a level is unobservable for the specialised operand
+         * types (their comparison runs no Python code); everything else counts one. */
+        return cpjit_compare_consume(oper, stack_pointer);
+    }
+    int truth;
+    if (PyUnicode_CheckExact(left)) {
+        truth = _PyUnicode_Equal(left, right) == (oper == Py_EQ);
+    }
+    else if (PyFloat_CheckExact(left)) {
+        double l = PyFloat_AS_DOUBLE(left), r = PyFloat_AS_DOUBLE(right);
+        truth = oper == Py_LT ? l < r : oper == Py_LE ? l <= r : oper == Py_EQ ? l == r
+              : oper == Py_NE ? l != r : oper == Py_GT ? l > r : l >= r;
+    }
+    else {
+        int64_t l = (int64_t)Py_SIZE(left) * ((PyLongObject *)left)->ob_digit[0];
+        int64_t r = (int64_t)Py_SIZE(right) * ((PyLongObject *)right)->ob_digit[0];
+        truth = oper == Py_LT ? l < r : oper == Py_LE ? l <= r : oper == Py_EQ ? l == r
+              : oper == Py_NE ? l != r : oper == Py_GT ? l > r : l >= r;
+    }
+    PyObject *res = truth ? Py_NewRef(Py_True) : Py_NewRef(Py_False);
+    stack_pointer[-2] = res;
+    Py_DECREF(left);
+    Py_DECREF(right);
+    return res;
+}
+
 PyObject **cpjit_make_function(int oparg, PyObject **stack_pointer, PyObject *globals)
 {
     PyObject *codeobj = *--stack_pointer;

@@ -19,6 +19,14 @@ PyObject *cpjit_binary_op_consume(int oparg, PyObject **stack_pointer);
  * of the stack, result into stack_pointer[-2], both operands released. */
 PyObject *cpjit_compare_consume(int oper, PyObject **stack_pointer);
 
+/* The same for a COMPARE_OP followed by a conditional jump, counting recursion levels as the
+ * interpreter's instruction there does: with no budget left, a comparison its warm specialised
+ * forms would make (small ints, non-NaN floats, str == / != str) counts none, anything else one
+ * (PyObject_RichCompare, which raises RecursionError "in comparison"). The stencils' own inline
+ * comparisons run only with budget left, where a level counted or not cannot be observed. */
+PyObject *cpjit_compare_jump_consume(PyThreadState *tstate, _PyInterpreterFrame *frame, int oper,
+                                     PyObject **stack_pointer);
+
 /* MAKE_FUNCTION `oparg`: the code object on top of the stack, below it (as the flags in oparg
  * say) closure, annotations, keyword defaults and defaults, all owned. Returns the stack pointer
  * after the instruction, with the new function on top; or NULL with an exception set, having

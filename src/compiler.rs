@@ -331,8 +331,11 @@ fn compile_with(
     let last_for_jump = last_for_loop_jump(plan);
     let instructions = &plan.instructions;
     for (i, ins) in instructions.iter().enumerate() {
+        // A pair is the interpreter's superinstruction (COMPARE_OP + conditional jump, which
+        // its specialised forms fuse); it fuses nothing when EXTENDED_ARG comes between, so
+        // neither does cpjit (the two count recursion levels differently: stencils/binary.c).
         let pair = match instructions.get(i + 1) {
-            Some(next) if !sel.pairs[ins.opcode as usize].is_empty() => {
+            Some(next) if !sel.pairs[ins.opcode as usize].is_empty() && next.start == next.unit => {
                 sel.pair(ins.opcode, ins.oparg, next.opcode)
             }
             _ => None,

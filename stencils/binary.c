@@ -184,17 +184,25 @@ STENCIL(BINARY_OP)
      : (OPER) == Py_GT ? (A) > (B)                                                             \
                        : (A) >= (B))
 
-/* COMPARE_OP for comparison OPER: small ints and floats compared inline (the operator is a
- * constant in each variant), anything else through PyObject_RichCompare. */
-#define COMPARE_BODY(OPER)                                                                     \
+/* Whether an inline comparison may skip the recursion level the interpreter's instruction would
+ * count: only with budget left, where that level cannot be observed (the operands compared
+ * inline run no code). With none left, the slow path counts exactly as the interpreter does. */
+#define BUDGET_LEFT() __builtin_expect(tstate->recursion_remaining > 0, 1)
+
+/* COMPARE_OP for comparison OPER, its result pushed: small ints and floats compared inline (the
+ * operator is a constant in each variant), anything else through SLOW (which counts recursion
+ * levels as the interpreter's instruction at that site does). */
+#define COMPARE_VALUE(OPER, SLOW)                                                              \
     {                                                                                          \
         PyObject *r = TOP(), *l = SECOND();                                                    \
         int truth = -1;                                                                        \
-        if (is_medium(l) && is_medium(r)) {                                                    \
-            truth = COMPARE(OPER, medium_value(l), medium_value(r));                           \
-        }                                                                                      \
-        else if (PyFloat_CheckExact(l) && PyFloat_CheckExact(r)) {                             \
-            truth = COMPARE(OPER, PyFloat_AS_DOUBLE(l), PyFloat_AS_DOUBLE(r));                 \
+        if (BUDGET_LEFT()) {                                                                   \
+            if (is_medium(l) && is_medium(r)) {                                                \
+                truth = COMPARE(OPER, medium_value(l), medium_value(r));                       \
+            }                                                                                  \
+            else if (PyFloat_CheckExact(l) && PyFloat_CheckExact(r)) {                         \
+                truth = COMPARE(OPER, PyFloat_AS_DOUBLE(l), PyFloat_AS_DOUBLE(r));             \
+            }                                                                                  \
         }                                                                                      \
         if (truth >= 0) {                                                                      \
             STACK_SHRINK(1);                                                                   \
@@ -205,13 +213,17 @@ STENCIL(BINARY_OP)
             CONTINUE();                                                                        \
         }                                                                                      \
         SAVE_IP();                                                                             \
-        PyObject *res = cpjit_compare_consume((OPER), stack_pointer);                          \
+        PyObject *res = (SLOW);                                                                \
         STACK_SHRINK(1);                                                                       \
         if (res == NULL) {                                                                     \
             ERROR();                                                                           \
         }                                                                                      \
         CONTINUE();                                                                            \
     }
+
+/* Not followed by a conditional jump (or by one behind EXTENDED_ARG): the interpreter never
+ * specialises the site, so its comparison always counts a recursion level. */
+#define COMPARE_BODY(OPER) COMPARE_VALUE(OPER, cpjit_compare_consume((OPER), stack_pointer))
 
 STENCIL(COMPARE_OP__0) COMPARE_BODY(Py_LT)
 STENCIL(COMPARE_OP__1) COMPARE_BODY(Py_LE)
@@ -228,11 +240,13 @@ STENCIL(COMPARE_OP__5) COMPARE_BODY(Py_GE)
     {                                                                                          \
         PyObject *r = TOP(), *l = SECOND();                                                    \
         int truth = -1;                                                                        \
-        if (is_medium(l) && is_medium(r)) {                                                    \
-            truth = COMPARE(OPER, medium_value(l), medium_value(r));                           \
-        }                                                                                      \
-        else if (PyFloat_CheckExact(l) && PyFloat_CheckExact(r)) {                             \
-            truth = COMPARE(OPER, PyFloat_AS_DOUBLE(l), PyFloat_AS_DOUBLE(r));                 \
+        if (BUDGET_LEFT()) {                                                                   \
+            if (is_medium(l) && is_medium(r)) {                                                \
+                truth = COMPARE(OPER, medium_value(l), medium_value(r));                       \
+            }                                                                                  \
+            else if (PyFloat_CheckExact(l) && PyFloat_CheckExact(r)) {                         \
+                truth = COMPARE(OPER, PyFloat_AS_DOUBLE(l), PyFloat_AS_DOUBLE(r));             \
+            }                                                                                  \
         }                                                                                      \
         if (truth >= 0) {                                                                      \
             STACK_SHRINK(2); /* no SAVE_IP: as above, int and float deallocation */            \
@@ -244,7 +258,7 @@ STENCIL(COMPARE_OP__5) COMPARE_BODY(Py_GE)
             SKIP();                                                                            \
         }                                                                                      \
         SAVE_IP();                                                                             \
-        PyObject *res = cpjit_compare_consume((OPER), stack_pointer);                          \
+        PyObject *res = cpjit_compare_jump_consume(tstate, frame, (OPER), stack_pointer);      \
         STACK_SHRINK(1);                                                                       \
         if (res == NULL) {                                                                     \
             ERROR();                                                                           \
@@ -252,9 +266,18 @@ STENCIL(COMPARE_OP__5) COMPARE_BODY(Py_GE)
         CONTINUE();                                                                            \
     }
 
+/* COMPARE_OP followed by POP_JUMP_BACKWARD_IF_FALSE / _TRUE (a `while` loop's test at its
+ * bottom): the bool is pushed and the jump's own stencil (with its eval-breaker check) jumps;
+ * paired only to count recursion levels as the interpreter's specialised forms do. */
+#define COMPARE_JUMP_BACK(ARG, OPER, JUMP_NAME)                                                \
+    STENCIL_FN(cpjit_op_COMPARE_OP__##ARG##__##JUMP_NAME)                                      \
+    COMPARE_VALUE(OPER, cpjit_compare_jump_consume(tstate, frame, (OPER), stack_pointer))
+
 #define COMPARE_JUMPS(ARG, OPER)                                                               \
     COMPARE_JUMP(ARG, OPER, POP_JUMP_FORWARD_IF_FALSE, 0)                                      \
-    COMPARE_JUMP(ARG, OPER, POP_JUMP_FORWARD_IF_TRUE, 1)
+    COMPARE_JUMP(ARG, OPER, POP_JUMP_FORWARD_IF_TRUE, 1)                                       \
+    COMPARE_JUMP_BACK(ARG, OPER, POP_JUMP_BACKWARD_IF_FALSE)                                   \
+    COMPARE_JUMP_BACK(ARG, OPER, POP_JUMP_BACKWARD_IF_TRUE)
 
 COMPARE_JUMPS(0, Py_LT)
 COMPARE_JUMPS(1, Py_LE)

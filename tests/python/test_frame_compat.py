@@ -372,3 +372,117 @@ print(result)
 def test_deep_recursion_on_a_stack_the_thread_switched_to():
     # The stack pointer is outside the thread's stack: the guard finds the mapping it is in.
     differential(FOREIGN_STACK_PROGRAM, (20000,))
+
+
+# ---- COMPARE_OP counts a recursion level exactly when the interpreter's instruction does ----
+# (issue 7 item 11's class). The interpreter's COMPARE_OP counts one level (PyObject_RichCompare)
+# unless the warm site is followed by a conditional jump and was specialised for its operands
+# (COMPARE_OP_INT/FLOAT/STR_JUMP, which count none). Each shape calls a comparing function at
+# every level of an unbounded recursion, so at the deepest level the comparison runs with no
+# budget left: whether it counts decides where RecursionError is raised and with which message.
+
+COMPARE_LIMIT_PROGRAM = """
+limit = int(sys.argv[1])
+sys.setrecursionlimit(limit)
+nan = float("nan")
+# Each (shape, operands) case gets its own code object: a comparison site the interpreter has
+# seen other operand types at keeps its own history (deoptimised, backed off), which cpjit does
+# not replay (COMPATIBILITY.md).
+SHAPES = '''
+def value(a, b):
+    return a < b                      # no jump: never specialised, always counts
+def value_eq(a, b):
+    return a == b
+def jump(a, b):
+    if a == b:                        # COMPARE_OP + POP_JUMP_FORWARD_IF_FALSE
+        return 1
+    return 0
+def jump_lt(a, b):
+    if a < b:
+        return 1
+    return 0
+def jump_back(a, b):
+    i = 0
+    while a == b:                     # the loop's test at the bottom: POP_JUMP_BACKWARD_IF_TRUE
+        i += 1
+        if i == 2:
+            break
+    return i
+def jump_far(a, b):
+    if a == b:                        # the jump needs EXTENDED_ARG: never specialised
+        x = [b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b]
+        x = [b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b]
+        x = [b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b]
+        x = [b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b]
+        x = [b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b]
+        x = [b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b]
+        x = [b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b]
+        x = [b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b]
+        x = [b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b]
+        return x
+    return 0
+'''
+class Mine(str):
+    pass
+def rec(f, a, b, n, seen):
+    seen[0] = n
+    f(a, b)
+    return rec(f, a, b, n + 1, seen)
+def shape(f, a, b):
+    seen = [0]
+    try:
+        rec(f, a, b, 0, seen)
+    except RecursionError as e:
+        return seen[0], str(e)
+for name in ("value", "value_eq", "jump", "jump_lt", "jump_back", "jump_far"):
+    for a, b in ((1, 2), (2, 2), (1.5, 2.5), (nan, 1.0), (2**40, 2**41), (1, 2.0),
+                 ("a", "b"), ("a", "a"), (Mine("a"), "a"), (None, None)):
+        space = {}
+        exec(SHAPES, space)
+        f = space[name]
+        try:
+            f(a, b)
+        except TypeError:
+            continue
+        for _ in range(3):
+            print(name, repr(a), repr(b), shape(f, a, b))
+"""
+
+
+@pytest.mark.parametrize("threshold", [0, 2])
+@pytest.mark.parametrize("limit", [1000, 300])
+def test_comparison_at_the_recursion_limit_counts_as_the_interpreter(limit, threshold):
+    differential(COMPARE_LIMIT_PROGRAM, (limit,), threshold=threshold)
+
+
+# A native frame switches tracing on, then recurses without bound: every frame's 'call' event
+# runs the (warm, natively compiled) trace function at the deepest level, where its `if str ==
+# str` is the interpreter's COMPARE_OP_STR_JUMP (no recursion level): RecursionError comes from
+# the trace call itself, not from the comparison (fuzzer seed 77, programs 181, 259, 344).
+TRACE_LIMIT_PROGRAM = """
+def tracer(frame, event, arg):
+    if frame.f_code.co_filename == "<string>":
+        pass
+def deep(n):
+    return deep(0)
+def start():
+    sys.settrace(tracer)
+    try:
+        deep(0)
+    except RecursionError as e:
+        sys.settrace(None)
+        print("RecursionError", e)
+        tb = e.__traceback__
+        frames = 0
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+            frames += 1
+        print(frames, tb.tb_frame.f_code.co_name, tb.tb_lineno)
+start()
+start()
+"""
+
+
+@pytest.mark.parametrize("threshold", [0, 2])
+def test_trace_function_at_the_recursion_limit(threshold):
+    differential(TRACE_LIMIT_PROGRAM, threshold=threshold)

@@ -156,7 +156,7 @@ fn stencil_flags(include: &str) -> Vec<String> {
         "-mcmodel=small", // code and its data within 2 GiB: jumps and data are rel32
         "-fPIC",          // CPython's code and data through the GOT each code object has
         //                   (holes are explicit 64-bit immediates, see stencil.h)
-        "-fno-plt",       // calls to CPython go through a GOT slot we build
+        "-fno-plt", // calls to CPython go through a GOT slot we build
         "-fno-asynchronous-unwind-tables", // no .eh_frame to carry around
         "-fno-unwind-tables",
         "-fno-stack-protector", // no __stack_chk_fail nobody resolves

@@ -157,7 +157,11 @@ mod tests {
         assert_eq!(&buf, &[0, 0x78, 0x56, 0x34, 0x12, 0]);
         let err = patch_abs32(&mut buf, 1, 1 << 32).unwrap_err();
         assert!(matches!(err, PatchError::OutOfRange { .. }), "{err}");
-        assert_eq!(&buf, &[0, 0x78, 0x56, 0x34, 0x12, 0], "a failed patch leaves the bytes alone");
+        assert_eq!(
+            &buf,
+            &[0, 0x78, 0x56, 0x34, 0x12, 0],
+            "a failed patch leaves the bytes alone"
+        );
     }
 
     #[test]

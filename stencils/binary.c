@@ -192,18 +192,19 @@ STENCIL(BINARY_OP)
 /* COMPARE_OP for comparison OPER, its result pushed: small ints and floats compared inline (the
  * operator is a constant in each variant), anything else through SLOW (which counts recursion
  * levels as the interpreter's instruction at that site does). */
+/* The truth of `l OPER r` computed inline for two small ints or two floats while recursion
+ * budget is left (then counting a level or not cannot be observed); -1 otherwise. */
+#define INLINE_TRUTH(OPER, l, r)                                                               \
+    (!BUDGET_LEFT() ? -1                                                                       \
+     : is_medium(l) && is_medium(r) ? COMPARE(OPER, medium_value(l), medium_value(r))         \
+     : PyFloat_CheckExact(l) && PyFloat_CheckExact(r)                                         \
+         ? COMPARE(OPER, PyFloat_AS_DOUBLE(l), PyFloat_AS_DOUBLE(r))                           \
+         : -1)
+
 #define COMPARE_VALUE(OPER, SLOW)                                                              \
     {                                                                                          \
         PyObject *r = TOP(), *l = SECOND();                                                    \
-        int truth = -1;                                                                        \
-        if (BUDGET_LEFT()) {                                                                   \
-            if (is_medium(l) && is_medium(r)) {                                                \
-                truth = COMPARE(OPER, medium_value(l), medium_value(r));                       \
-            }                                                                                  \
-            else if (PyFloat_CheckExact(l) && PyFloat_CheckExact(r)) {                         \
-                truth = COMPARE(OPER, PyFloat_AS_DOUBLE(l), PyFloat_AS_DOUBLE(r));             \
-            }                                                                                  \
-        }                                                                                      \
+        int truth = INLINE_TRUTH(OPER, l, r);                                                  \
         if (truth >= 0) {                                                                      \
             STACK_SHRINK(1);                                                                   \
             SET_TOP(truth ? Py_NewRef(Py_True) : Py_NewRef(Py_False));                         \
@@ -239,15 +240,7 @@ STENCIL(COMPARE_OP__5) COMPARE_BODY(Py_GE)
     STENCIL_FN(cpjit_op_COMPARE_OP__##ARG##__##JUMP_NAME)                                      \
     {                                                                                          \
         PyObject *r = TOP(), *l = SECOND();                                                    \
-        int truth = -1;                                                                        \
-        if (BUDGET_LEFT()) {                                                                   \
-            if (is_medium(l) && is_medium(r)) {                                                \
-                truth = COMPARE(OPER, medium_value(l), medium_value(r));                       \
-            }                                                                                  \
-            else if (PyFloat_CheckExact(l) && PyFloat_CheckExact(r)) {                         \
-                truth = COMPARE(OPER, PyFloat_AS_DOUBLE(l), PyFloat_AS_DOUBLE(r));             \
-            }                                                                                  \
-        }                                                                                      \
+        int truth = INLINE_TRUTH(OPER, l, r);                                                  \
         if (truth >= 0) {                                                                      \
             STACK_SHRINK(2); /* no SAVE_IP: as above, int and float deallocation */            \
             Py_DECREF(l);                                                                      \

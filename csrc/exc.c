@@ -555,6 +555,13 @@ static PyFrameObject *frame_object(_PyInterpreterFrame *frame, PyThreadState *ts
 cpjit_native_fn cpjit_unwind_error(_PyInterpreterFrame *frame, PyObject **stack_pointer,
                                    PyThreadState *tstate, int reason, PyObject **result)
 {
+    return cpjit_unwind_error_at(frame, stack_pointer, tstate, reason, frame->prev_instr, result);
+}
+
+cpjit_native_fn cpjit_unwind_error_at(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                                      PyThreadState *tstate, int reason, _Py_CODEUNIT *raised_at,
+                                      PyObject **result)
+{
     if (tstate->c_tracefunc != NULL || tstate->cframe->use_tracing || !_PyErr_Occurred(tstate)) {
         *result = cpjit_handover(frame, stack_pointer, tstate, 1, reason);
         return NULL;
@@ -566,7 +573,7 @@ cpjit_native_fn cpjit_unwind_error(_PyInterpreterFrame *frame, PyObject **stack_
         }
     }
     cpjit_stats.exceptions_native++;
-    return cpjit_unwind_reraise(frame, stack_pointer, tstate, frame->prev_instr, result);
+    return cpjit_unwind_reraise(frame, stack_pointer, tstate, raised_at, result);
 }
 
 /* ---- pattern matching (PEP 634) ---- */

@@ -53,6 +53,14 @@ cpjit_native_fn cpjit_unwind_reraise(_PyInterpreterFrame *frame, PyObject **stac
 cpjit_native_fn cpjit_unwind_error(_PyInterpreterFrame *frame, PyObject **stack_pointer,
                                    PyThreadState *tstate, int reason, PyObject **result);
 
+/* cpjit_unwind_error with the handler looked up at `raised_at` while the traceback records
+ * frame->prev_instr: 3.11's superinstructions raise from their second half with prev_instr still
+ * on the first (stencils/fused.c). When the interpreter does the unwinding (tracing) it uses
+ * prev_instr for both, as it does itself then. */
+cpjit_native_fn cpjit_unwind_error_at(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                                      PyThreadState *tstate, int reason, _Py_CODEUNIT *raised_at,
+                                      PyObject **result);
+
 /* ceval.c's match_keys (MATCH_KEYS): tuple of values, None when a key is missing, NULL on error. */
 PyObject *cpjit_match_keys(PyThreadState *tstate, PyObject *map, PyObject *keys);
 

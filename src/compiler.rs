@@ -23,6 +23,7 @@ use crate::memory::{ExecutableCode, WritableCode};
 use crate::opcodes;
 use crate::patch::{self, PatchError, PatchKind};
 use crate::stencils::{self, Stencil, Target};
+use crate::superinstructions::{self, Mode};
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -151,6 +152,9 @@ struct Selection {
     exit_error: &'static Stencil,
     /// JUMP_BACKWARD of a code object's last loop when it is a `for` loop (stencils/jumps.c).
     last_for_jump: Option<&'static Stencil>,
+    /// Per opcode: `<OPCODE>_TAIL`, for an instruction the interpreter runs as the second half
+    /// of a superinstruction (stencils/fused.c, src/superinstructions.rs).
+    tails: [Option<&'static Stencil>; 256],
 }
 
 impl Selection {
@@ -198,6 +202,12 @@ fn selection() -> Result<&'static Selection, CompileError> {
                     generic[op as usize] = Some(s);
                 }
             }
+            let mut tails = [None; 256];
+            for s in stencils::STENCILS {
+                if let Some(op) = s.name.strip_suffix("_TAIL").and_then(opcodes::by_name) {
+                    tails[op as usize] = Some(s);
+                }
+            }
             let mut variants = variants.into_iter().map(Vec::into_boxed_slice);
             let mut pairs = pairs.into_iter().map(Vec::into_boxed_slice);
             Some(Selection {
@@ -207,6 +217,7 @@ fn selection() -> Result<&'static Selection, CompileError> {
                 unsupported: stencils::by_name("UNSUPPORTED")?,
                 exit_error: stencils::by_name("EXIT_ERROR")?,
                 last_for_jump: stencils::by_name("JUMP_BACKWARD_LAST_FOR"),
+                tails,
             })
         })
         .as_ref()
@@ -231,6 +242,8 @@ fn last_for_loop_jump(plan: &Plan) -> Option<usize> {
 const TRAP: [u8; 2] = [0x0f, 0x0b];
 /// `jmp *[rip+0]` followed by the 8-byte target.
 const VENEER_SIZE: usize = 16;
+/// `jmp rel32`: how an out-of-line copy of a superinstruction chain rejoins the code.
+const JMP_REL32_SIZE: usize = 5;
 
 fn align(n: usize, a: usize) -> usize {
     n.div_ceil(a) * a
@@ -257,6 +270,16 @@ struct Scratch {
     paired: Vec<bool>,
     cache_slot: Vec<u32>,
     kwnames_for: Vec<u64>,
+    /// Superinstruction heads and fall-through modes (src/superinstructions.rs), per instruction.
+    heads: Vec<bool>,
+    modes: Vec<Mode>,
+    is_target: Vec<bool>,
+    /// Per instruction: where its alone-parity copy starts, or NO_ENTRY.
+    alone_start: Vec<u32>,
+    /// Per instruction: whether arriving alone needs a copy (its fall-through code is a tail).
+    needs_copy: Vec<bool>,
+    /// For each stencil after EXIT_ERROR: (its instruction, whether it ends its copy).
+    copy_of: Vec<(usize, bool)>,
     /// GOT slot values, in slot order.
     got: Vec<u64>,
     /// Per symbol: its GOT slot, or its veneer, when the stamp matches.
@@ -276,6 +299,7 @@ impl Scratch {
         self.paired.clear();
         self.cache_slot.clear();
         self.kwnames_for.clear();
+        self.copy_of.clear();
         self.got.clear();
         self.veneers.clear();
         for v in [&mut self.got_stamp, &mut self.veneer_stamp] {
@@ -330,31 +354,54 @@ fn compile_with(
     let mut at = 0usize;
     let last_for_jump = last_for_loop_jump(plan);
     let instructions = &plan.instructions;
+    superinstructions::heads(instructions, &mut sc.heads);
+    superinstructions::fallthrough_modes(&sc.heads, &mut sc.modes);
+    sc.is_target.clear();
+    sc.is_target.resize(n, false);
+    for ins in instructions {
+        if let Some(t) = ins.jump_target {
+            sc.is_target[t] = true;
+        }
+    }
+    let tail_stencil = |i: usize, mode: Mode| match mode {
+        Mode::Tail => sel.tails[instructions[i].opcode as usize],
+        Mode::Alone => None,
+    };
+    let lone_stencil = |ins: &analysis::Instruction, unsupported: &mut Vec<&'static str>| match sel
+        .variant(ins.opcode, ins.oparg)
+    {
+        Some(s) => s,
+        None => match sel.generic[ins.opcode as usize] {
+            Some(s) => s,
+            None => {
+                unsupported.push(ins.name());
+                sel.unsupported
+            }
+        },
+    };
     for (i, ins) in instructions.iter().enumerate() {
         // A pair is the interpreter's superinstruction (COMPARE_OP + conditional jump, which
         // its specialised forms fuse); it fuses nothing when EXTENDED_ARG comes between, so
         // neither does cpjit (the two count recursion levels differently: stencils/binary.c).
+        // A second half of a superinstruction never has its work done by a pair stencil.
+        let tail = tail_stencil(i, sc.modes[i]);
         let pair = match instructions.get(i + 1) {
-            Some(next) if !sel.pairs[ins.opcode as usize].is_empty() && next.start == next.unit => {
+            Some(next)
+                if !sel.pairs[ins.opcode as usize].is_empty()
+                    && next.start == next.unit
+                    && tail.is_none()
+                    && tail_stencil(i + 1, sc.modes[i + 1]).is_none() =>
+            {
                 sel.pair(ins.opcode, ins.oparg, next.opcode)
             }
             _ => None,
         };
         sc.paired.push(pair.is_some());
-        let s = match pair {
-            Some(s) => s,
-            None => match (Some(i) == last_for_jump, sel.last_for_jump) {
+        let s = match (tail, pair) {
+            (Some(s), _) | (None, Some(s)) => s,
+            (None, None) => match (Some(i) == last_for_jump, sel.last_for_jump) {
                 (true, Some(s)) => s,
-                _ => match sel.variant(ins.opcode, ins.oparg) {
-                    Some(s) => s,
-                    None => match sel.generic[ins.opcode as usize] {
-                        Some(s) => s,
-                        None => {
-                            unsupported.push(ins.name());
-                            sel.unsupported
-                        }
-                    },
-                },
+                _ => lone_stencil(ins, &mut unsupported),
             },
         };
         sc.code_offset.push(at as u32);
@@ -367,6 +414,42 @@ fn compile_with(
     at += sel.exit_error.code.len();
     sc.chosen.push(sel.exit_error);
     sc.code_offset.push(error_offset as u32);
+
+    // Out-of-line copies for jumps into superinstruction chains in the other parity: from the
+    // target to where both parities agree again, then a jump back (src/superinstructions.rs).
+    sc.alone_start.clear();
+    sc.alone_start.resize(n, NO_ENTRY);
+    sc.needs_copy.clear();
+    sc.needs_copy.resize(n, false);
+    for q in 0..n {
+        if sc.modes[q] != Mode::Tail {
+            continue;
+        }
+        let Some(last) = superinstructions::alone_copy(instructions, &sc.heads, q) else {
+            continue;
+        };
+        sc.needs_copy[q] = true;
+        if !sc.is_target[q] {
+            continue;
+        }
+        sc.alone_start[q] = at as u32;
+        let mut mode = Mode::Alone;
+        for j in q..=last {
+            let s = tail_stencil(j, mode)
+                .unwrap_or_else(|| lone_stencil(&instructions[j], &mut unsupported));
+            sc.code_offset.push(at as u32);
+            at += s.code.len();
+            sc.chosen.push(s);
+            sc.copy_of.push((j, j == last));
+            mode = if sc.heads[j] && mode == Mode::Alone {
+                Mode::Tail
+            } else {
+                Mode::Alone
+            };
+        }
+        at += JMP_REL32_SIZE;
+    }
+    let code_end = at;
 
     // Stencil data, caches, GOT slots and veneers (values known before placement).
     at = align(at, 16);
@@ -451,14 +534,32 @@ fn compile_with(
     let unit_addr = |u: usize| input.units_address.wrapping_add(2 * u as u64);
     let code_address = |i: usize| base + sc.code_offset[i] as u64;
     let trap = base + trap_offset as u64;
+    // Where control arriving at instruction `i` on its own (a jump) goes.
+    let alone_address = |i: usize| match sc.alone_start[i] {
+        NO_ENTRY => code_address(i),
+        off => base + off as u64,
+    };
+    // Main-line code of instruction `i`, or the trap past the end.
+    let main_address = |i: usize| if i < n { code_address(i) } else { trap };
     for (i, s) in sc.chosen.iter().enumerate() {
         let code_at = sc.code_offset[i] as usize;
+        // The instruction this stencil copy runs (None for EXIT_ERROR), and for out-of-line
+        // copies whether it ends its copy (then a `jmp` back to the main line follows it).
+        let (index, copy_end) = match i.cmp(&n) {
+            std::cmp::Ordering::Less => (Some(i), None),
+            std::cmp::Ordering::Equal => (None, None),
+            std::cmp::Ordering::Greater => {
+                let (j, last) = sc.copy_of[i - n - 1];
+                (Some(j), Some(last))
+            }
+        };
         // Every hole value of this instruction, indexed by `HoleValue as usize`: computed once,
         // so patching a hole is a load, not a dispatch on its kind.
-        let vals: [u64; HoleValue::ALL.len()] = match instructions.get(i) {
+        let vals: [u64; HoleValue::ALL.len()] = match index {
             None => [0; HoleValue::ALL.len()],
-            Some(ins) => {
-                let jumper = if sc.paired[i] {
+            Some(ix) => {
+                let ins = &instructions[ix];
+                let jumper = if i < n && sc.paired[i] {
                     &instructions[i + 1]
                 } else {
                     ins
@@ -480,20 +581,31 @@ fn compile_with(
                 v[HoleValue::Cache as usize] =
                     caches_address + sc.cache_slot[i] as u64 * CACHE_BYTES as u64;
                 v[HoleValue::Code as usize] = input.code_address;
-                v[HoleValue::KwNames as usize] = sc.kwnames_for[i];
+                v[HoleValue::KwNames as usize] = sc.kwnames_for[ix];
                 v[HoleValue::State as usize] = input.state_address;
-                v[HoleValue::Continue as usize] =
-                    if i + 1 < n { code_address(i + 1) } else { trap };
+                v[HoleValue::Continue as usize] = match copy_end {
+                    None => main_address(ix + 1),
+                    Some(false) => code_address(i + 1),
+                    Some(true) => main_address(ix + 1),
+                };
                 v[HoleValue::JumpTarget as usize] = match jumper.jump_target {
-                    Some(t) => code_address(t),
+                    Some(t) => alone_address(t),
                     None => trap,
                 };
-                v[HoleValue::Skip as usize] = if i + 2 < n { code_address(i + 2) } else { trap };
+                v[HoleValue::Skip as usize] = main_address(ix + 2);
                 v[HoleValue::Error as usize] = base + error_offset as u64;
                 v
             }
         };
-        let has_instruction = i < n;
+        if copy_end == Some(true) {
+            let at = code_at + s.code.len();
+            let from = base + (at + JMP_REL32_SIZE) as u64;
+            let rel = main_address(index.unwrap_or(0) + 1).wrapping_sub(from) as i64;
+            let rel = i32::try_from(rel).expect("one mapping is far smaller than 2 GiB");
+            buf[at] = 0xe9;
+            buf[at + 1..at + JMP_REL32_SIZE].copy_from_slice(&rel.to_le_bytes());
+        }
+        let has_instruction = index.is_some();
         for h in s.holes {
             let value = match h.target {
                 Target::Hole(hole) => {
@@ -552,8 +664,14 @@ fn compile_with(
 
     let mut entries = vec![NO_ENTRY; input.units.len()].into_boxed_slice();
     for (unit, ins) in plan.unit_to_instruction.iter().enumerate() {
-        if let Some(i) = ins {
-            entries[unit] = sc.code_offset[*i];
+        if let Some(i) = *ins {
+            // Arriving here alone: the main line unless that runs it as a second half that
+            // behaves differently; then its out-of-line copy, or no native entry at all.
+            entries[unit] = if sc.needs_copy[i] {
+                sc.alone_start[i]
+            } else {
+                sc.code_offset[i]
+            };
         }
     }
     let layout = instructions
@@ -565,9 +683,17 @@ fn compile_with(
             sel.exit_error.name,
             error_offset as u32,
         )))
+        .chain(sc.copy_of.iter().enumerate().map(|(k, &(j, _))| {
+            let c = n + 1 + k;
+            (
+                instructions[j].unit as u32,
+                sc.chosen[c].name,
+                sc.code_offset[c],
+            )
+        }))
         .collect();
     let code = mem.seal().map_err(CompileError::Memory)?;
-    let code_end = (error_offset + sel.exit_error.code.len()) as u32;
+    let code_end = code_end as u32;
     Ok(CompiledCode {
         code,
         entries,
@@ -657,6 +783,34 @@ mod tests {
     }
 
     #[test]
+    fn a_jump_into_a_superinstruction_chain_enters_an_out_of_line_copy() {
+        let symbols = vec![0x7000_0000_0000u64; stencils::SYMBOLS.len()];
+        // 0 STORE_FAST; 1 LOAD_FAST (jump target); 2 LOAD_FAST; 3 POP_TOP; 4 POP_TOP;
+        // 5 JUMP_BACKWARD to 1.
+        let units = [
+            word("STORE_FAST", 0),
+            word("LOAD_FAST", 1),
+            word("LOAD_FAST", 2),
+            word("POP_TOP", 0),
+            word("POP_TOP", 0),
+            word("JUMP_BACKWARD", 5),
+        ];
+        let c = compile(&input(&units, &symbols)).unwrap();
+        let names: Vec<(u32, &str)> = c.layout.iter().map(|(u, name, _)| (*u, *name)).collect();
+        // Falling through: STORE_FAST__LOAD_FAST, then LOAD_FAST 2 alone. Jumping to 1:
+        // LOAD_FAST__LOAD_FAST, so 2 is a second half there.
+        assert_eq!(names[1], (1, "LOAD_FAST_TAIL"));
+        assert_eq!(names[2], (2, "LOAD_FAST"));
+        assert_eq!(
+            names[names.len() - 2..],
+            [(1, "LOAD_FAST"), (2, "LOAD_FAST_TAIL")]
+        );
+        let copy_at = c.layout[c.layout.len() - 2].2;
+        assert_eq!(c.entries[1], copy_at);
+        assert_eq!(c.entries[2], c.layout[2].2);
+    }
+
+    #[test]
     fn bad_bytecode_is_an_error_not_a_crash() {
         let symbols = vec![0u64; stencils::SYMBOLS.len()];
         let units = [word("JUMP_FORWARD", 9)];
@@ -688,7 +842,7 @@ mod tests {
             names[..5],
             [
                 "LOAD_FAST",
-                "LOAD_FAST",
+                "LOAD_FAST_TAIL", // the second half of LOAD_FAST__LOAD_FAST
                 "COMPARE_OP__0__POP_JUMP_FORWARD_IF_FALSE",
                 "POP_JUMP_FORWARD_IF_FALSE",
                 "LOAD_CONST"

@@ -20,5 +20,6 @@ pub mod patch;
 pub mod perfmap;
 pub mod runtime;
 pub mod stencils;
+pub mod superinstructions;
 pub mod tools_api;
 pub mod toplevel;

@@ -31,3 +31,88 @@ def g(n):
 for _ in range(3):      # warm: the interpreter's specialised calls take over
     print(g(0))
 """, threshold=threshold)
+
+
+# Seed 20261202, program 80,012: once warm, 3.11 runs some adjacent pairs as one superinstruction
+# (STORE_FAST__LOAD_FAST, LOAD_FAST__LOAD_FAST, LOAD_CONST__LOAD_FAST, STORE_FAST__STORE_FAST)
+# and reports what the second half raises or frees at the first half: its line and tb_lasti,
+# while the handler is looked up at the second. Falling through fuses; jumping to the second
+# half does not; in longer chains fused and lone instructions alternate from the entry point.
+SUPERINSTRUCTION_TAILS = r'''
+import sys
+
+def where(e):
+    tb = e.__traceback__
+    while tb.tb_next:
+        tb = tb.tb_next
+    return (type(e).__name__, tb.tb_lineno, tb.tb_lasti)
+
+def store_then_load(k):
+    v41 = 0
+    v28 |= k
+
+def load_const_then_load(k):
+    v = (1,
+         w)
+    w = 0
+
+def jump_or_fall(c):
+    if c:
+        v = 1
+    w |= 0
+
+def chain(c):
+    a = 1
+    if c:
+        b = 2
+    return (a,
+            b,
+            a)
+
+def chain_jump_in(c):
+    a = b = 1
+    if c:
+        del b
+    x = a
+    return (x,
+            a,
+            b)
+
+def handler_on_second_half():
+    x = 1
+    try: y
+    except UnboundLocalError as e: return ('caught', where(e)[1:])
+    y = 2
+
+seen = []
+class Tell:
+    def __del__(self):
+        f = sys._getframe(1)
+        seen.append((f.f_code.co_name, f.f_lineno, f.f_lasti))
+
+def store_store():
+    a = Tell()
+    b = Tell()
+    (a,
+     b) = (1, 2)
+    return a + b
+
+for round in range(12):
+    out = []
+    for f, args in [(store_then_load, (1,)), (load_const_then_load, (1,)),
+                    (jump_or_fall, (True,)), (jump_or_fall, (False,)),
+                    (chain, (True,)), (chain, (False,)),
+                    (chain_jump_in, (True,)), (chain_jump_in, (False,)),
+                    (handler_on_second_half, ()), (store_store, ())]:
+        try:
+            out.append(f(*args))
+        except Exception as e:
+            out.append(where(e))
+    print(round, out, seen)
+    seen.clear()
+'''
+
+
+@pytest.mark.parametrize("threshold", [0, 3, 256])
+def test_superinstruction_second_halves(threshold):
+    differential(SUPERINSTRUCTION_TAILS, threshold=threshold)

@@ -1,0 +1,19 @@
+/* Out-of-line paths of the superinstruction second halves (stencils/fused.c). */
+#ifndef CPJIT_FUSED_H
+#define CPJIT_FUSED_H
+
+#include "cpjit_rt.h"
+
+/* LOAD_FAST run as a second half found its local unbound; prev_instr is that LOAD_FAST. Raises
+ * UnboundLocalError reported at the first half (when the pair runs fused) and unwinds with the
+ * handler looked up at the LOAD_FAST: continues at the handler, or returns the frame's result.
+ * Native calling convention: stencils tail-call it. */
+__attribute__((preserve_none)) PyObject *
+cpjit_tail_unbound_local(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                         PyThreadState *tstate);
+
+/* STORE_FAST run as a second half frees the local's old value `op`; prev_instr is that
+ * STORE_FAST, moved to where plain CPython has it (the finalizer may look at the frame). */
+void cpjit_tail_dealloc(_PyInterpreterFrame *frame, PyThreadState *tstate, PyObject *op);
+
+#endif

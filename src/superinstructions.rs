@@ -1,0 +1,189 @@
+//! 3.11's superinstructions as the quickened interpreter runs them: which instructions it runs
+//! as the second half of a fused pair, so native code can report what the second half raises
+//! (or frees) at the first half's `prev_instr`, as plain CPython does (stencils/fused.c).
+//!
+//! `_PyCode_Quicken` rewrites the first of two adjacent instructions into a superinstruction
+//! (LOAD_FAST__LOAD_FAST, STORE_FAST__LOAD_FAST, LOAD_CONST__LOAD_FAST, STORE_FAST__STORE_FAST,
+//! LOAD_FAST__LOAD_CONST) and leaves the second as it was. Running the first runs both, so the
+//! second runs fused only when control reaches the first as an instruction of its own: in a
+//! chain of such pairs, fused and lone instructions alternate from wherever control entered.
+//! A jump into the middle of a chain therefore sees the other parity than falling through does.
+//! The compiler lays the chain out in fall-through parity and, for each jump target where the
+//! parity differs, an out-of-line copy of the rest of the chain in the jump's parity.
+
+use crate::analysis::Instruction;
+use crate::opcodes;
+use std::sync::OnceLock;
+
+/// How the quickened interpreter runs an instruction when control gets there one way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// As an instruction of its own (`prev_instr` points at it).
+    Alone,
+    /// As the second half of the superinstruction the previous instruction became.
+    Tail,
+}
+
+struct Ops {
+    load_fast: u8,
+    store_fast: u8,
+    load_const: u8,
+}
+
+fn ops() -> &'static Ops {
+    static OPS: OnceLock<Ops> = OnceLock::new();
+    OPS.get_or_init(|| {
+        let op = |n| opcodes::by_name(n).expect("3.11 opcode");
+        Ops {
+            load_fast: op("LOAD_FAST"),
+            store_fast: op("STORE_FAST"),
+            load_const: op("LOAD_CONST"),
+        }
+    })
+}
+
+/// Whether the second half of a pair behaves differently from the instruction alone: what it
+/// raises or frees is seen at the first half (LOAD_FAST, STORE_FAST; a LOAD_CONST cannot).
+pub fn tail_differs(opcode: u8) -> bool {
+    let o = ops();
+    opcode == o.load_fast || opcode == o.store_fast
+}
+
+/// `heads[i]`: quickening turns instruction `i` into the first half of a superinstruction.
+/// Mirrors `_PyCode_Quicken`: an instruction with inline caches, or an EXTENDED_ARG prefix,
+/// breaks a pair.
+pub fn heads(instructions: &[Instruction], heads: &mut Vec<bool>) {
+    let o = ops();
+    heads.clear();
+    heads.resize(instructions.len(), false);
+    for i in 1..instructions.len() {
+        let (prev, ins) = (&instructions[i - 1], &instructions[i]);
+        if ins.start != ins.unit {
+            continue; // the quickener saw EXTENDED_ARG just before this opcode
+        }
+        let (a, b) = (prev.opcode, ins.opcode);
+        heads[i - 1] = (b == o.load_fast
+            && (a == o.load_fast || a == o.store_fast || a == o.load_const))
+            || (b == o.store_fast && a == o.store_fast)
+            || (b == o.load_const && a == o.load_fast);
+    }
+}
+
+/// The mode of each instruction when control falls through to it from the code's start
+/// (instruction 0 is entered alone; a head reached alone makes its successor a tail).
+pub fn fallthrough_modes(heads: &[bool], modes: &mut Vec<Mode>) {
+    modes.clear();
+    let mut prev = None;
+    for &head in heads {
+        let mode = match prev {
+            Some((true, Mode::Alone)) => Mode::Tail,
+            _ => Mode::Alone,
+        };
+        modes.push(mode);
+        prev = Some((head, mode));
+    }
+}
+
+/// For an instruction `q` that falls-through code runs as a tail, the instructions to copy out
+/// of line so that control arriving at `q` on its own (a jump, an exception handler) runs them
+/// in the other parity: `q..=last`, after which both parities agree again. None when no
+/// instruction in that range behaves differently (the fall-through code serves both).
+pub fn alone_copy(instructions: &[Instruction], heads: &[bool], q: usize) -> Option<usize> {
+    let mut end = q;
+    while heads.get(end) == Some(&true) {
+        end += 1;
+    }
+    // `end` is the chain's last instruction: not a head, so its successor is alone either way.
+    let last = if end < instructions.len() && tail_differs(instructions[end].opcode) {
+        end
+    } else {
+        end.checked_sub(1)?
+    };
+    (last >= q && (q..=last).any(|i| tail_differs(instructions[i].opcode))).then_some(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ins(name: &str, unit: usize) -> Instruction {
+        Instruction {
+            start: unit,
+            unit,
+            opcode: opcodes::by_name(name).unwrap(),
+            oparg: 0,
+            next: unit + 1,
+            jump_target: None,
+        }
+    }
+
+    fn plan(names: &[&str]) -> Vec<Instruction> {
+        names.iter().enumerate().map(|(i, n)| ins(n, i)).collect()
+    }
+
+    fn modes_of(names: &[&str]) -> (Vec<bool>, Vec<Mode>) {
+        let p = plan(names);
+        let (mut h, mut m) = (Vec::new(), Vec::new());
+        heads(&p, &mut h);
+        fallthrough_modes(&h, &mut m);
+        (h, m)
+    }
+
+    use Mode::{Alone as A, Tail as T};
+
+    #[test]
+    fn the_quickeners_pairs() {
+        let (h, m) = modes_of(&["STORE_FAST", "LOAD_FAST", "RETURN_VALUE"]);
+        assert_eq!(h, [true, false, false]);
+        assert_eq!(m, [A, T, A]);
+        let (h, _) = modes_of(&["LOAD_FAST", "STORE_FAST", "LOAD_CONST", "STORE_FAST"]);
+        assert_eq!(h, [false, false, false, false]);
+        let (h, m) = modes_of(&["STORE_FAST", "STORE_FAST", "LOAD_CONST", "LOAD_FAST"]);
+        assert_eq!(h, [true, false, true, false]);
+        assert_eq!(m, [A, T, A, T]);
+    }
+
+    #[test]
+    fn chains_alternate() {
+        // LF a; LF b; LF c; LF d: pairs (a,b) and (c,d) when entered at a.
+        let (h, m) = modes_of(&[
+            "LOAD_FAST",
+            "LOAD_FAST",
+            "LOAD_FAST",
+            "LOAD_FAST",
+            "POP_TOP",
+        ]);
+        assert_eq!(h, [true, true, true, false, false]);
+        assert_eq!(m, [A, T, A, T, A]);
+        // LF a; LC 1; LF b: LOAD_FAST__LOAD_CONST consumes the LOAD_CONST, so b runs alone.
+        let (_, m) = modes_of(&["LOAD_FAST", "LOAD_CONST", "LOAD_FAST", "POP_TOP"]);
+        assert_eq!(m, [A, T, A, A]);
+    }
+
+    #[test]
+    fn extended_arg_breaks_a_pair() {
+        let mut p = plan(&["STORE_FAST", "LOAD_FAST", "POP_TOP"]);
+        p[1].start = 0; // pretend an EXTENDED_ARG sits between
+        let mut h = Vec::new();
+        heads(&p, &mut h);
+        assert_eq!(h, [false, false, false]);
+    }
+
+    #[test]
+    fn jumps_into_a_chain_get_the_other_parity_copied() {
+        let names = ["STORE_FAST", "LOAD_FAST", "LOAD_FAST", "BINARY_OP"];
+        let p = plan(&names);
+        let (h, m) = modes_of(&names);
+        assert_eq!(m, [A, T, A, A]);
+        // Entering at 1 alone: (1,2) fuse, so 2 is a tail there: copy 1..=2.
+        assert_eq!(alone_copy(&p, &h, 1), Some(2));
+        // A tail LOAD_CONST that ends its chain behaves the same either way.
+        let names = ["LOAD_FAST", "LOAD_CONST", "BINARY_OP"];
+        let (h, _) = modes_of(&names);
+        assert_eq!(alone_copy(&plan(&names), &h, 1), None);
+        // The common case: a jump target LOAD_FAST after a STORE_FAST, then something else.
+        let names = ["STORE_FAST", "LOAD_FAST", "POP_JUMP_FORWARD_IF_TRUE"];
+        let (h, _) = modes_of(&names);
+        assert_eq!(alone_copy(&plan(&names), &h, 1), Some(1));
+    }
+}

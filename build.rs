@@ -469,11 +469,41 @@ fn main() {
         )
         .unwrap();
         // Precomputed for the compiler's layout pass (no per-hole scan at run time).
+        // The common holes, sorted by kind into flat lists the compiler patches without a
+        // per-hole dispatch: (offset, hole value or symbol index, addend).
+        let mut flat: [Vec<String>; 4] = Default::default();
+        let mut other: Vec<usize> = Vec::new();
         let mut got_symbols: Vec<usize> = Vec::new();
         let mut pc32_symbols: Vec<usize> = Vec::new();
         let mut private_got = 0usize;
         let mut uses_cache = false;
-        for r in &s.relocs {
+        for (ri, r) in s.relocs.iter().enumerate() {
+            let fix = |value: usize| {
+                let addend = i32::try_from(r.addend).unwrap_or_else(|_| {
+                    fail(format!(
+                        "{}: addend {} does not fit 32 bits",
+                        s.name, r.addend
+                    ))
+                });
+                format!(
+                    "Fix {{ offset: {}, value: {value}, addend: {addend} }}",
+                    r.offset
+                )
+            };
+            let class = match (&r.target, r.kind) {
+                (Target::Hole(h), PatchKind::Abs64) => Some((0, *h as usize)),
+                (Target::Hole(h), PatchKind::Abs32) => Some((1, *h as usize)),
+                (Target::Hole(h), PatchKind::Pc32) => Some((2, *h as usize)),
+                _ => None,
+            };
+            match class {
+                Some((list, value)) => flat[list].push(fix(value)),
+                None => {
+                    if !matches!((&r.target, r.kind), (Target::Symbol(_), PatchKind::GotPc32)) {
+                        other.push(ri);
+                    }
+                }
+            }
             let target = match &r.target {
                 Target::Hole(h) => {
                     uses_cache |= *h == HoleValue::Cache;
@@ -503,6 +533,9 @@ fn main() {
                             list.push(i);
                         }
                     }
+                    if r.kind == PatchKind::GotPc32 {
+                        flat[3].push(fix(i));
+                    }
                     format!("Target::Symbol({i})")
                 }
             };
@@ -513,10 +546,13 @@ fn main() {
             )
             .unwrap();
         }
+        let [abs64, abs32, rel32, got] = flat.map(|v| v.join(", "));
         writeln!(
             rs,
             "  ], got_symbols: &{got_symbols:?}, pc32_symbols: &{pc32_symbols:?}, \
-             private_got: {private_got}, uses_cache: {uses_cache} }},"
+             private_got: {private_got}, uses_cache: {uses_cache},\n    \
+             abs64: &[{abs64}], abs32: &[{abs32}], rel32: &[{rel32}], got: &[{got}], \
+             other: &{other:?} }},"
         )
         .unwrap();
     }
@@ -538,6 +574,21 @@ fn main() {
         py.caches
     )
     .unwrap();
+    writeln!(
+        ops,
+        "/// Opcode numbers by name (no name lookup at run time)."
+    )
+    .unwrap();
+    writeln!(ops, "pub mod op {{").unwrap();
+    for (i, n) in py.opname.iter().enumerate() {
+        if n.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            && n.starts_with(|c: char| c.is_ascii_uppercase())
+        {
+            writeln!(ops, "    pub const {n}: u8 = {i};").unwrap();
+        }
+    }
+    writeln!(ops, "}}").unwrap();
     fs::write(out_dir.join("opcodes.rs"), ops).unwrap();
 
     // The address of every external symbol, taken by the dynamic linker when the extension loads:

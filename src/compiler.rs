@@ -17,12 +17,13 @@
 //! goes through a veneer (`jmp *[rip]`). Inputs are plain addresses, so this module is tested
 //! without an interpreter; reading them off a code object is the runtime's job.
 
-use crate::analysis::{self, AnalysisError, Plan};
+use crate::analysis::{self, AnalysisError};
 use crate::holes::HoleValue;
 use crate::memory::{ExecutableCode, WritableCode};
 use crate::opcodes;
 use crate::patch::{self, PatchError, PatchKind};
 use crate::stencils::{self, Stencil, Target};
+use analysis::Plan;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -223,8 +224,8 @@ fn last_for_loop_jump(plan: &Plan) -> Option<usize> {
         .rposition(|ins| opcodes::jump_kind(ins.opcode) == Some(opcodes::Jump::Backward))?;
     let ins = &plan.instructions[last_backward];
     let target = &plan.instructions[ins.jump_target?];
-    let is = |op: u8, name: &str| opcodes::by_name(name) == Some(op);
-    (is(ins.opcode, "JUMP_BACKWARD") && is(target.opcode, "FOR_ITER")).then_some(last_backward)
+    (ins.opcode == opcodes::op::JUMP_BACKWARD && target.opcode == opcodes::op::FOR_ITER)
+        .then_some(last_backward)
 }
 
 /// x86-64 `ud2`: what follows the last instruction, which never falls through.
@@ -243,20 +244,32 @@ pub fn compile(input: &CodeInput) -> Result<CompiledCode, CompileError> {
             units: input.units.len(),
         });
     }
-    let plan = analysis::analyse(input.units)?;
-    compile_plan(input, &plan)
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => compile_with(input, &mut scratch),
+        Err(_) => compile_with(input, &mut Scratch::default()),
+    })
+}
+
+/// One instruction's (or the error exit's) place in the compiled code.
+struct Slot {
+    stencil: &'static Stencil,
+    /// Offset of its code, and of its data (the code's offset when it has none).
+    code: u32,
+    data: u32,
+    /// Its `_JIT_CACHE` slot number.
+    cache: u32,
+    /// A pair stencil: jumps are the next instruction's.
+    paired: bool,
+    /// `_JIT_KWNAMES`.
+    kwnames: u64,
 }
 
 /// Per-compile working memory, kept between compiles (no allocation churn). Symbol-indexed
 /// tables are valid where their stamp equals the current compile's, so they are never cleared.
 #[derive(Default)]
 struct Scratch {
-    chosen: Vec<&'static Stencil>,
-    code_offset: Vec<u32>,
-    data_offset: Vec<u32>,
-    paired: Vec<bool>,
-    cache_slot: Vec<u32>,
-    kwnames_for: Vec<u64>,
+    plan: Plan,
+    slots: Vec<Slot>,
     /// GOT slot values, in slot order.
     got: Vec<u64>,
     /// Per symbol: its GOT slot, or its veneer, when the stamp matches.
@@ -270,20 +283,15 @@ struct Scratch {
 
 impl Scratch {
     fn start(&mut self, symbols: usize) {
-        self.chosen.clear();
-        self.code_offset.clear();
-        self.data_offset.clear();
-        self.paired.clear();
-        self.cache_slot.clear();
-        self.kwnames_for.clear();
+        self.slots.clear();
         self.got.clear();
         self.veneers.clear();
-        for v in [&mut self.got_stamp, &mut self.veneer_stamp] {
-            if v.len() < symbols {
-                v.resize(symbols, 0);
-            }
-        }
-        for v in [&mut self.got_slot, &mut self.veneer_slot] {
+        for v in [
+            &mut self.got_stamp,
+            &mut self.veneer_stamp,
+            &mut self.got_slot,
+            &mut self.veneer_slot,
+        ] {
             if v.len() < symbols {
                 v.resize(symbols, 0);
             }
@@ -301,20 +309,34 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
-fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileError> {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut scratch) => compile_with(input, plan, &mut scratch),
-        Err(_) => compile_with(input, plan, &mut Scratch::default()),
-    })
+fn compile_with(input: &CodeInput, sc: &mut Scratch) -> Result<CompiledCode, CompileError> {
+    let mut plan = std::mem::take(&mut sc.plan);
+    let result = match analysis::analyse_into(input.units, &mut plan) {
+        Ok(()) => compile_plan(input, &plan, sc),
+        Err(e) => Err(e.into()),
+    };
+    sc.plan = plan;
+    result
 }
 
-fn compile_with(
+fn patch_error(stencil: &'static Stencil, offset: usize, displacement: i64) -> CompileError {
+    CompileError::Patch {
+        stencil: stencil.name,
+        error: PatchError::OutOfRange {
+            offset,
+            displacement,
+        },
+    }
+}
+
+fn compile_plan(
     input: &CodeInput,
     plan: &Plan,
     sc: &mut Scratch,
 ) -> Result<CompiledCode, CompileError> {
     let sel = selection()?;
-    let n = plan.instructions.len();
+    let instructions = &plan.instructions;
+    let n = instructions.len();
     let n_symbols = input.symbols.len();
     if n_symbols < stencils::SYMBOLS.len() {
         return Err(CompileError::SymbolTable {
@@ -326,10 +348,10 @@ fn compile_with(
     let stamp = sc.stamp;
     let mut unsupported = Vec::new();
 
-    // Choose stencils and lay out code.
+    // Choose stencils and lay out code, in one pass over the instructions.
     let mut at = 0usize;
     let last_for_jump = last_for_loop_jump(plan);
-    let instructions = &plan.instructions;
+    let mut pending_kwnames = 0u64;
     for (i, ins) in instructions.iter().enumerate() {
         // A pair is the interpreter's superinstruction (COMPARE_OP + conditional jump, which
         // its specialised forms fuse); it fuses nothing when EXTENDED_ARG comes between, so
@@ -340,7 +362,6 @@ fn compile_with(
             }
             _ => None,
         };
-        sc.paired.push(pair.is_some());
         let s = match pair {
             Some(s) => s,
             None => match (Some(i) == last_for_jump, sel.last_for_jump) {
@@ -357,27 +378,47 @@ fn compile_with(
                 },
             },
         };
-        sc.code_offset.push(at as u32);
+        let mut kwnames = 0;
+        if ins.opcode == opcodes::op::KW_NAMES {
+            pending_kwnames = input.consts.get(ins.oparg as usize).copied().unwrap_or(0);
+        } else if ins.opcode == opcodes::op::CALL {
+            kwnames = pending_kwnames;
+            pending_kwnames = 0;
+        }
+        sc.slots.push(Slot {
+            stencil: s,
+            code: at as u32,
+            data: 0,
+            cache: 0,
+            paired: pair.is_some(),
+            kwnames,
+        });
         at += s.code.len();
-        sc.chosen.push(s);
     }
     let trap_offset = at;
     at += TRAP.len();
     let error_offset = at;
     at += sel.exit_error.code.len();
-    sc.chosen.push(sel.exit_error);
-    sc.code_offset.push(error_offset as u32);
+    sc.slots.push(Slot {
+        stencil: sel.exit_error,
+        code: error_offset as u32,
+        data: 0,
+        cache: 0,
+        paired: false,
+        kwnames: 0,
+    });
 
     // Stencil data, caches, GOT slots and veneers (values known before placement).
     at = align(at, 16);
     let mut caches_used = 0u32;
     let mut private_got = 0usize;
-    for s in &sc.chosen {
-        sc.data_offset.push(at as u32);
+    for slot in sc.slots.iter_mut() {
+        let s = slot.stencil;
+        slot.data = at as u32;
         if !s.data.is_empty() {
             at = align(at + s.data.len(), 16);
         }
-        sc.cache_slot.push(caches_used);
+        slot.cache = caches_used;
         caches_used += s.uses_cache as u32;
         for &i in s.got_symbols {
             let i = i as usize;
@@ -400,20 +441,6 @@ fn compile_with(
     let caches = vec![0u8; caches_used as usize * CACHE_BYTES].into_boxed_slice();
     let caches_address = caches.as_ptr() as u64;
 
-    let mut pending_kwnames = 0u64;
-    let kw_names = opcodes::by_name("KW_NAMES");
-    let call = opcodes::by_name("CALL");
-    for ins in instructions {
-        let mut v = 0;
-        if Some(ins.opcode) == kw_names {
-            pending_kwnames = input.consts.get(ins.oparg as usize).copied().unwrap_or(0);
-        } else if Some(ins.opcode) == call {
-            v = pending_kwnames;
-            pending_kwnames = 0;
-        }
-        sc.kwnames_for.push(v);
-    }
-
     let got_offset = align(at, 8);
     at = got_offset + 8 * (sc.got.len() + private_got);
     let veneer_offset = align(at, 16);
@@ -424,15 +451,6 @@ fn compile_with(
     let base = mem.address();
     let buf = mem.bytes_mut();
 
-    // Copy.
-    for (i, s) in sc.chosen.iter().enumerate() {
-        let c = sc.code_offset[i] as usize;
-        buf[c..c + s.code.len()].copy_from_slice(s.code);
-        if !s.data.is_empty() {
-            let d = sc.data_offset[i] as usize;
-            buf[d..d + s.data.len()].copy_from_slice(s.data);
-        }
-    }
     buf[trap_offset..trap_offset + TRAP.len()].copy_from_slice(&TRAP);
     for (idx, v) in sc.got.iter().enumerate() {
         let o = got_offset + 8 * idx;
@@ -445,73 +463,101 @@ fn compile_with(
         buf[o + 14..o + 16].copy_from_slice(&TRAP);
     }
 
-    // Patch.
+    // Copy and patch, one stencil at a time.
     let mut next_private_got = sc.got.len();
-    let symbol = |i: u16| input.symbols.get(i as usize).copied().unwrap_or(0);
     let unit_addr = |u: usize| input.units_address.wrapping_add(2 * u as u64);
-    let code_address = |i: usize| base + sc.code_offset[i] as u64;
     let trap = base + trap_offset as u64;
-    for (i, s) in sc.chosen.iter().enumerate() {
-        let code_at = sc.code_offset[i] as usize;
+    let error = base + error_offset as u64;
+    let slots = &sc.slots;
+    let code_address = |i: usize| base + slots[i].code as u64;
+    for (i, slot) in slots.iter().enumerate() {
+        let s = slot.stencil;
+        let code_at = slot.code as usize;
+        if !s.data.is_empty() {
+            let d = slot.data as usize;
+            buf[d..d + s.data.len()].copy_from_slice(s.data);
+        }
         // Every hole value of this instruction, indexed by `HoleValue as usize`: computed once,
         // so patching a hole is a load, not a dispatch on its kind.
-        let vals: [u64; HoleValue::ALL.len()] = match instructions.get(i) {
-            None => [0; HoleValue::ALL.len()],
-            Some(ins) => {
-                let jumper = if sc.paired[i] {
-                    &instructions[i + 1]
-                } else {
-                    ins
-                };
-                let mut v = [0u64; HoleValue::ALL.len()];
-                v[HoleValue::Oparg as usize] = ins.oparg as u64;
-                v[HoleValue::Instr as usize] = unit_addr(ins.unit);
-                v[HoleValue::Redo as usize] = unit_addr(ins.start).wrapping_sub(2);
-                v[HoleValue::Done as usize] = unit_addr(ins.next - 1);
-                v[HoleValue::Const as usize] =
-                    input.consts.get(ins.oparg as usize).copied().unwrap_or(0);
-                v[HoleValue::Name as usize] =
-                    input.names.get(ins.oparg as usize).copied().unwrap_or(0);
-                v[HoleValue::NameHalf as usize] = input
-                    .names
-                    .get((ins.oparg >> 1) as usize)
-                    .copied()
-                    .unwrap_or(0);
-                v[HoleValue::Cache as usize] =
-                    caches_address + sc.cache_slot[i] as u64 * CACHE_BYTES as u64;
-                v[HoleValue::Code as usize] = input.code_address;
-                v[HoleValue::KwNames as usize] = sc.kwnames_for[i];
-                v[HoleValue::State as usize] = input.state_address;
-                v[HoleValue::Continue as usize] =
-                    if i + 1 < n { code_address(i + 1) } else { trap };
-                v[HoleValue::JumpTarget as usize] = match jumper.jump_target {
-                    Some(t) => code_address(t),
-                    None => trap,
-                };
-                v[HoleValue::Skip as usize] = if i + 2 < n { code_address(i + 2) } else { trap };
-                v[HoleValue::Error as usize] = base + error_offset as u64;
-                v
-            }
-        };
-        let has_instruction = i < n;
-        for h in s.holes {
+        let mut vals = [0u64; HoleValue::ALL.len()];
+        vals[HoleValue::Code as usize] = input.code_address;
+        vals[HoleValue::State as usize] = input.state_address;
+        vals[HoleValue::Error as usize] = error;
+        if let Some(ins) = instructions.get(i) {
+            let jumper = if slot.paired {
+                &instructions[i + 1]
+            } else {
+                ins
+            };
+            let oparg = ins.oparg as usize;
+            vals[HoleValue::Oparg as usize] = ins.oparg as u64;
+            vals[HoleValue::Instr as usize] = unit_addr(ins.unit);
+            vals[HoleValue::Redo as usize] = unit_addr(ins.start).wrapping_sub(2);
+            vals[HoleValue::Done as usize] = unit_addr(ins.next - 1);
+            vals[HoleValue::Const as usize] = input.consts.get(oparg).copied().unwrap_or(0);
+            vals[HoleValue::Name as usize] = input.names.get(oparg).copied().unwrap_or(0);
+            vals[HoleValue::NameHalf as usize] = input.names.get(oparg >> 1).copied().unwrap_or(0);
+            vals[HoleValue::Cache as usize] =
+                caches_address + slot.cache as u64 * CACHE_BYTES as u64;
+            vals[HoleValue::KwNames as usize] = slot.kwnames;
+            vals[HoleValue::Continue as usize] = if i + 1 < n { code_address(i + 1) } else { trap };
+            vals[HoleValue::JumpTarget as usize] = match jumper.jump_target {
+                Some(t) => code_address(t),
+                None => trap,
+            };
+            vals[HoleValue::Skip as usize] = if i + 2 < n { code_address(i + 2) } else { trap };
+        } else if !(s.abs64.is_empty() && s.abs32.is_empty() && s.rel32.is_empty()) {
+            // The error exit has no instruction: it may use no per-instruction hole.
+            return Err(CompileError::Patch {
+                stencil: s.name,
+                error: PatchError::OutOfBounds {
+                    offset: 0,
+                    width: 0,
+                    len: 0,
+                },
+            });
+        }
+        let code = &mut buf[code_at..code_at + s.code.len()];
+        code.copy_from_slice(s.code);
+        let place = base + code_at as u64;
+        for f in s.abs64 {
+            let v = vals[f.value as usize].wrapping_add(f.addend as i64 as u64);
+            code[f.offset as usize..][..8].copy_from_slice(&v.to_le_bytes());
+        }
+        for f in s.abs32 {
+            let v = vals[f.value as usize].wrapping_add(f.addend as i64 as u64);
+            let Ok(v) = u32::try_from(v) else {
+                return Err(patch_error(s, code_at + f.offset as usize, v as i64));
+            };
+            code[f.offset as usize..][..4].copy_from_slice(&v.to_le_bytes());
+        }
+        for f in s.rel32 {
+            let d = (vals[f.value as usize] as i64)
+                .wrapping_add(f.addend as i64)
+                .wrapping_sub((place + f.offset as u64) as i64);
+            let Ok(d) = i32::try_from(d) else {
+                return Err(patch_error(s, code_at + f.offset as usize, d));
+            };
+            code[f.offset as usize..][..4].copy_from_slice(&d.to_le_bytes());
+        }
+        let got_base = base as i64 + got_offset as i64;
+        for f in s.got {
+            let slot_address = got_base + 8 * sc.got_slot[f.value as usize] as i64;
+            let d = slot_address
+                .wrapping_add(f.addend as i64)
+                .wrapping_sub((place + f.offset as u64) as i64);
+            let Ok(d) = i32::try_from(d) else {
+                return Err(patch_error(s, code_at + f.offset as usize, d));
+            };
+            code[f.offset as usize..][..4].copy_from_slice(&d.to_le_bytes());
+        }
+        // The rare kinds, by the general path.
+        for &k in s.other {
+            let h = &s.holes[k as usize];
             let value = match h.target {
-                Target::Hole(hole) => {
-                    if !has_instruction {
-                        // The error exit uses no per-instruction holes.
-                        return Err(CompileError::Patch {
-                            stencil: s.name,
-                            error: PatchError::OutOfBounds {
-                                offset: h.offset as usize,
-                                width: 0,
-                                len: 0,
-                            },
-                        });
-                    }
-                    vals[hole as usize]
-                }
-                Target::Symbol(idx) => symbol(idx),
-                Target::Data(off) => base + sc.data_offset[i] as u64 + off,
+                Target::Hole(hole) => vals[hole as usize],
+                Target::Symbol(idx) => input.symbols.get(idx as usize).copied().unwrap_or(0),
+                Target::Data(off) => base + slot.data as u64 + off,
             };
             let offset = code_at + h.offset as usize;
             let place = base + offset as u64;
@@ -550,16 +596,18 @@ fn compile_with(
         }
     }
 
-    let mut entries = vec![NO_ENTRY; input.units.len()].into_boxed_slice();
-    for (unit, ins) in plan.unit_to_instruction.iter().enumerate() {
-        if let Some(i) = ins {
-            entries[unit] = sc.code_offset[*i];
-        }
-    }
+    let entries: Box<[u32]> = plan
+        .unit_to_instruction
+        .iter()
+        .map(|&i| match slots.get(i as usize) {
+            Some(slot) if i != analysis::NO_INSTRUCTION => slot.code,
+            _ => NO_ENTRY,
+        })
+        .collect();
     let layout = instructions
         .iter()
-        .enumerate()
-        .map(|(i, ins)| (ins.unit as u32, sc.chosen[i].name, sc.code_offset[i]))
+        .zip(slots)
+        .map(|(ins, slot)| (ins.unit as u32, slot.stencil.name, slot.code))
         .chain(std::iter::once((
             input.units.len() as u32,
             sel.exit_error.name,

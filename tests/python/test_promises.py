@@ -175,6 +175,59 @@ def test_code_cap_stops_compiling_and_the_program_runs_on():
     assert "CPJIT_MAX_CODE_MB" in message
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_and_parent_keep_their_own_code():
+    # Code is written into read-execute pages by sealing (a forced write through
+    # /proc/self/mem): after fork each process must write only its own copy. Both sides compile
+    # new code into the space the other's code was freed from, then check all their code.
+    r = run_python("""
+        import gc, os, cpjit
+        FUNC = %r
+        def make(lo, hi):
+            out = []
+            for i in range(lo, hi):
+                ns = {}
+                exec(FUNC.format(i=i), ns)
+                assert cpjit.compile(ns["f%%d" %% i])
+                out.append((ns["f%%d" %% i], i))
+            return out
+        def check(funcs):
+            cpjit.enable(0)
+            try:
+                for f, i in funcs:
+                    y = 3 + i
+                    for k in [y, 3, 2]:
+                        y = y * 2 + k
+                    assert f(3) == (y - 3 if y > 10 else (y, [3 + i, 3, 2])), i
+            finally:
+                cpjit.disable()
+        kept = make(0, 300)
+        doomed = make(300, 600)
+        pid = os.fork()
+        if pid == 0:
+            status = 1
+            try:
+                mine = make(1000, 1300)   # into fresh space the parent may also fill
+                del doomed[:]
+                gc.collect()
+                mine += make(1300, 1600)  # into space the parent still uses for `doomed`
+                check(kept + mine)
+                status = 0
+            finally:
+                os._exit(status)
+        del doomed[:]
+        gc.collect()
+        ours = make(2000, 2600)           # into space the child still uses
+        _, status = os.waitpid(pid, 0)
+        check(kept + ours)
+        print(os.waitstatus_to_exitcode(status), cpjit.stats()["code_write_method"])
+    """ % FUNC)
+    assert r.returncode == 0, r.stderr
+    code, method = r.stdout.split()
+    assert code == "0"
+    assert method in ("proc_mem", "mprotect")
+
+
 def test_code_cap_of_zero_means_no_cap():
     r = run_python("import cpjit; print(cpjit.stats()['max_code_bytes'])", {"CPJIT_MAX_CODE_MB": "0"})
     assert (r.returncode, r.stdout) == (0, "0\n")

@@ -420,14 +420,6 @@ fn compile_plan(
         }
         slot.cache = caches_used;
         caches_used += s.uses_cache as u32;
-        for &i in s.got_symbols {
-            let i = i as usize;
-            if sc.got_stamp[i] != stamp {
-                sc.got_stamp[i] = stamp;
-                sc.got_slot[i] = sc.got.len() as u32;
-                sc.got.push(input.symbols[i]);
-            }
-        }
         for &i in s.pc32_symbols {
             let i = i as usize;
             if sc.veneer_stamp[i] != stamp {
@@ -441,15 +433,47 @@ fn compile_plan(
     let caches = vec![0u8; caches_used as usize * CACHE_BYTES].into_boxed_slice();
     let caches_address = caches.as_ptr() as u64;
 
-    let got_offset = align(at, 8);
-    at = got_offset + 8 * (sc.got.len() + private_got);
-    let veneer_offset = align(at, 16);
-    at = veneer_offset + VENEER_SIZE * sc.veneers.len();
-    let total = at;
-
-    let mut mem = WritableCode::new(total).map_err(CompileError::Memory)?;
+    // Symbols are reached through the table every chunk holds (memory.rs); only a region that
+    // lands where that table is not ours gets a GOT of its own (the symbols its stencils use).
+    let data_end = at;
+    let layout_tail = |got_slots: usize| {
+        let got_offset = align(data_end, 8);
+        let veneer_offset = align(got_offset + 8 * got_slots, 16);
+        (
+            got_offset,
+            veneer_offset,
+            veneer_offset + VENEER_SIZE * sc.veneers.len(),
+        )
+    };
+    let (mut got_offset, mut veneer_offset, total) = layout_tail(private_got);
+    let mut mem = WritableCode::new_near(total, input.symbols).map_err(CompileError::Memory)?;
+    let shared_got = mem.symbols_address();
+    if shared_got == 0 {
+        drop(mem);
+        for slot in &sc.slots {
+            for &i in slot.stencil.got_symbols {
+                let i = i as usize;
+                if sc.got_stamp[i] != stamp {
+                    sc.got_stamp[i] = stamp;
+                    sc.got_slot[i] = sc.got.len() as u32;
+                    sc.got.push(input.symbols[i]);
+                }
+            }
+        }
+        let total;
+        (got_offset, veneer_offset, total) = layout_tail(sc.got.len() + private_got);
+        mem = WritableCode::new(total).map_err(CompileError::Memory)?;
+    }
     let base = mem.address();
     let buf = mem.bytes_mut();
+    // Where the GOT slot of symbol `i` is.
+    let got_slot_address = |i: u16| -> u64 {
+        if shared_got != 0 {
+            shared_got + 8 * i as u64
+        } else {
+            base + got_offset as u64 + 8 * sc.got_slot[i as usize] as u64
+        }
+    };
 
     buf[trap_offset..trap_offset + TRAP.len()].copy_from_slice(&TRAP);
     for (idx, v) in sc.got.iter().enumerate() {
@@ -540,10 +564,8 @@ fn compile_plan(
             };
             code[f.offset as usize..][..4].copy_from_slice(&d.to_le_bytes());
         }
-        let got_base = base as i64 + got_offset as i64;
         for f in s.got {
-            let slot_address = got_base + 8 * sc.got_slot[f.value as usize] as i64;
-            let d = slot_address
+            let d = (got_slot_address(f.value) as i64)
                 .wrapping_add(f.addend as i64)
                 .wrapping_sub((place + f.offset as u64) as i64);
             let Ok(d) = i32::try_from(d) else {
@@ -579,8 +601,7 @@ fn compile_plan(
                 }
                 (PatchKind::Pc32, _) => patch::patch_pc32(buf, offset, place, value, h.addend),
                 (PatchKind::GotPc32, Target::Symbol(idx)) => {
-                    let slot = got_offset + 8 * sc.got_slot[idx as usize] as usize;
-                    patch::patch_pc32(buf, offset, place, base + slot as u64, h.addend)
+                    patch::patch_pc32(buf, offset, place, got_slot_address(idx), h.addend)
                 }
                 (PatchKind::GotPc32, _) => {
                     let slot = got_offset + 8 * next_private_got;
@@ -746,6 +767,55 @@ mod tests {
             c.entries[branch_unit], NO_ENTRY,
             "the branch keeps its own entry"
         );
+    }
+
+    /// The symbol every GOT reference of `c` reaches, read through its slot.
+    fn got_targets(c: &CompiledCode) -> Vec<(u16, u64)> {
+        let bytes = c.code.bytes();
+        let mut out = Vec::new();
+        for &(_, name, start) in &c.layout {
+            for f in stencils::by_name(name).unwrap().got {
+                let place = c.code.address() + start as u64 + f.offset as u64;
+                let at = (start + f.offset) as usize;
+                let d = i32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+                let slot = (place as i64 + d as i64 - f.addend as i64) as usize;
+                // SAFETY: the slot is in the code's own GOT or its chunk's symbol table, both
+                // mapped readable while `c` lives.
+                out.push((f.value, unsafe {
+                    std::ptr::read_unaligned(slot as *const u64)
+                }));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn symbols_are_reached_through_a_table_holding_this_compiles_symbols() {
+        // Two symbol tables alternate: code compiled for the second lands in chunks made for
+        // the first, where it needs a GOT of its own; every slot holds its own table's value.
+        let tables: Vec<Vec<u64>> = (1..=2u64)
+            .map(|t| {
+                (0..stencils::SYMBOLS.len() as u64)
+                    .map(|i| t << 40 | i << 4)
+                    .collect()
+            })
+            .collect();
+        let units = [
+            word("RESUME", 0),
+            word("LOAD_FAST", 0),
+            word("RETURN_VALUE", 0),
+        ];
+        let mut kept = Vec::new();
+        for round in 0..6 {
+            let symbols = &tables[round % 2];
+            let c = compile(&input(&units, symbols)).unwrap();
+            let targets = got_targets(&c);
+            assert!(!targets.is_empty());
+            for (i, value) in targets {
+                assert_eq!(value, symbols[i as usize], "round {round}, symbol {i}");
+            }
+            kept.push(c);
+        }
     }
 
     #[test]

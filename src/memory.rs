@@ -26,6 +26,11 @@
 //! gets a mapping of its own. A stencil's data stays within ±2 GiB of its code because code and
 //! data of one compiled object are one region.
 //!
+//! Each chunk begins with a copy of the symbol table the compiler passes to
+//! [`WritableCode::new_near`] (the addresses of the CPython functions and data stencils use), so
+//! code reaches CPython through its chunk's table and needs no GOT of its own; the table counts as
+//! a region of the chunk and goes with it.
+//!
 //! A cap ([`set_max_executable_bytes`]) bounds the pages live code touches; an allocation that
 //! would pass it fails with [`CapReached`] and is counted, and the caller leaves the code
 //! interpreted.
@@ -69,8 +74,11 @@ struct Chunk {
     committed: Vec<bool>,
     /// Per page: read-execute rather than inaccessible. Every committed page is open.
     open: Vec<bool>,
-    /// Regions allocated and not yet freed.
+    /// Regions allocated and not yet freed (the symbol table counts as one).
     regions: usize,
+    /// The chunk's symbol table (see [`WritableCode::new_near`]): its address, its length and
+    /// the generation of [`Heap::symbols`] it holds.
+    got: Option<(usize, usize, u32)>,
     /// Shared chunks take many regions; a large region's own mapping takes one.
     shared: bool,
 }
@@ -85,6 +93,10 @@ impl Drop for Chunk {
 
 struct Heap {
     chunks: BTreeMap<usize, Chunk>,
+    /// The symbol table chunks made for [`WritableCode::new_near`] hold, and its generation
+    /// (bumped when a different table is asked for).
+    symbols: Vec<u64>,
+    symbols_generation: u32,
     /// Every free range of the shared chunks as (length, address): best fit is one lookup.
     by_size: BTreeSet<(usize, usize)>,
     mapped_bytes: usize,
@@ -94,6 +106,8 @@ struct Heap {
 
 static HEAP: Mutex<Heap> = Mutex::new(Heap {
     chunks: BTreeMap::new(),
+    symbols: Vec::new(),
+    symbols_generation: 0,
     by_size: BTreeSet::new(),
     mapped_bytes: 0,
     live_bytes: 0,
@@ -216,6 +230,7 @@ impl Heap {
                 committed: vec![false; pages],
                 open: vec![true; pages],
                 regions: 0,
+                got: None,
                 shared,
             },
         );
@@ -239,18 +254,31 @@ impl Heap {
         Some((chunk.base, i))
     }
 
-    /// Reserve `len` bytes whose pages are read-execute. Returns the region's address.
-    fn allocate(&mut self, len: usize) -> io::Result<usize> {
+    /// Reserve `len` bytes whose pages are read-execute. Returns the region's address and,
+    /// when `symbols` is given, the address of a copy of it in the region's chunk (0: none
+    /// there).
+    fn allocate(&mut self, len: usize, symbols: Option<&[u64]>) -> io::Result<(usize, usize)> {
         let len = len.div_ceil(REGION_ALIGN) * REGION_ALIGN;
+        if let Some(table) = symbols {
+            if self.symbols[..] != *table {
+                self.symbols = table.to_vec();
+                self.symbols_generation = self.symbols_generation.wrapping_add(1);
+            }
+        }
+        let got_len = symbols.map_or(0, |t| (8 * t.len()).div_ceil(REGION_ALIGN) * REGION_ALIGN);
         let (base, index) = if len > CHUNK_SIZE / 4 {
-            let size = len.div_ceil(page_size()) * page_size();
+            let size = (len + got_len).div_ceil(page_size()) * page_size();
             self.check_cap(size)?;
-            (self.map_chunk(size, false)?, 0)
+            let base = self.map_chunk(size, false)?;
+            self.install_got(base, got_len)?;
+            (base, 0)
         } else if let Some(found) = self.best_fit(len) {
             found
         } else {
-            self.check_cap(len.div_ceil(page_size()) * page_size())?;
-            (self.map_chunk(CHUNK_SIZE, true)?, 0)
+            self.check_cap((len + got_len).div_ceil(page_size()) * page_size())?;
+            let base = self.map_chunk(CHUNK_SIZE, true)?;
+            self.install_got(base, got_len)?;
+            (base, 0)
         };
         let chunk = self.chunks.get_mut(&base).expect("chunk just chosen");
         let (off, flen) = chunk.free[index];
@@ -259,7 +287,7 @@ impl Heap {
         let cap = max_executable_bytes();
         if cap != 0 && self.mapped_bytes + new > cap {
             CAP_REFUSALS.fetch_add(1, Ordering::Relaxed);
-            let empty = chunk.regions == 0;
+            let empty = chunk.regions == chunk.got.is_some() as usize;
             if empty {
                 self.unmap(base);
             }
@@ -298,9 +326,41 @@ impl Heap {
             }
         }
         chunk.regions += 1;
+        let got = match (symbols, chunk.got) {
+            (Some(_), Some((address, _, generation))) if generation == self.symbols_generation => {
+                address
+            }
+            _ => 0,
+        };
         self.mapped_bytes += new;
         self.live_bytes += len;
-        Ok(base + off)
+        Ok((base + off, got))
+    }
+
+    /// Put the current symbol table at the start of the fresh chunk at `base` (nothing when
+    /// `got_len` is 0). It counts as one region, freed with the chunk.
+    fn install_got(&mut self, base: usize, got_len: usize) -> io::Result<()> {
+        if got_len == 0 {
+            return Ok(());
+        }
+        let generation = self.symbols_generation;
+        let chunk = self.chunks.get_mut(&base).expect("chunk just made");
+        let p = page_size();
+        let pages = got_len.div_ceil(p);
+        for m in &mut chunk.committed[..pages] {
+            *m = true;
+        }
+        chunk.free[0] = (got_len, chunk.size - got_len);
+        if chunk.shared {
+            self.by_size.remove(&(chunk.size, base));
+            self.by_size.insert((chunk.size - got_len, base + got_len));
+        }
+        chunk.regions = 1;
+        chunk.got = Some((base, got_len, generation));
+        self.mapped_bytes += pages * p;
+        self.live_bytes += got_len;
+        let bytes: Vec<u8> = self.symbols.iter().flat_map(|v| v.to_le_bytes()).collect();
+        write_code(base, &bytes, Some(self))
     }
 
     fn check_cap(&self, bytes: usize) -> io::Result<()> {
@@ -340,7 +400,7 @@ impl Heap {
         let chunk = chunk_in(&mut self.chunks, addr);
         let base = chunk.base;
         chunk.regions -= 1;
-        if chunk.regions == 0 {
+        if chunk.regions == chunk.got.is_some() as usize {
             self.unmap(base);
             return;
         }
@@ -405,7 +465,10 @@ impl Heap {
                     indexed += 1;
                 }
             }
-            assert!(c.regions > 0, "an empty chunk is unmapped");
+            assert!(
+                c.regions > c.got.is_some() as usize,
+                "an empty chunk is unmapped"
+            );
             for (m, o) in c.committed.iter().zip(&c.open) {
                 assert!(!*m || *o, "a committed page is open");
             }
@@ -424,6 +487,9 @@ impl Heap {
         }
         self.mapped_bytes -= chunk.committed.iter().filter(|m| **m).count() * page_size();
         self.reserved_bytes -= chunk.size;
+        if let Some((_, got_len, _)) = chunk.got {
+            self.live_bytes -= got_len;
+        }
         // The chunk holds no live region and nothing refers to its memory any more: dropping it
         // unmaps it.
         drop(chunk);
@@ -515,8 +581,9 @@ fn write_by_proc_mem(addr: usize, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// Write a region's bytes: through `/proc/self/mem`, or by mprotect when that is refused.
-fn write_code(addr: usize, bytes: &[u8]) -> io::Result<()> {
+/// Write a region's bytes: through `/proc/self/mem`, or by mprotect when that is refused
+/// (`heap`: the heap, when the caller holds its lock).
+fn write_code(addr: usize, bytes: &[u8], heap: Option<&mut Heap>) -> io::Result<()> {
     if !USE_MPROTECT.load(Ordering::Relaxed) {
         match write_by_proc_mem(addr, bytes) {
             Ok(()) => {
@@ -529,7 +596,10 @@ fn write_code(addr: usize, bytes: &[u8]) -> io::Result<()> {
             Err(_) => USE_MPROTECT.store(true, Ordering::Relaxed),
         }
     }
-    lock(&HEAP).write_by_mprotect(addr, bytes)
+    match heap {
+        Some(heap) => heap.write_by_mprotect(addr, bytes),
+        None => lock(&HEAP).write_by_mprotect(addr, bytes),
+    }
 }
 
 thread_local! {
@@ -563,6 +633,8 @@ pub struct WritableCode {
     len: usize,
     buf: Vec<u8>,
     sealed: bool,
+    /// See [`WritableCode::symbols_address`].
+    symbols: u64,
 }
 
 /// Sealed machine code: readable and executable, never writable. Dropping it releases the region.
@@ -575,13 +647,36 @@ impl WritableCode {
     /// Reserve `len` bytes and a zero-filled buffer of that size to fill.
     pub fn new(len: usize) -> io::Result<WritableCode> {
         let len = len.max(1);
-        let address = lock(&HEAP).allocate(len)?;
+        let (address, _) = lock(&HEAP).allocate(len, None)?;
         Ok(WritableCode {
             address,
             len,
             buf: take_staging(len),
             sealed: false,
+            symbols: 0,
         })
+    }
+
+    /// [`WritableCode::new`], placed where a copy of `symbols` lies within reach of 32-bit
+    /// PC-relative references from the region: code then reaches symbol `i` at
+    /// [`WritableCode::symbols_address`] + 8 i and needs no table of its own. Every chunk gets
+    /// that copy when it is made, so this fails (address 0) only where the region lands in a
+    /// chunk made for another table or for plain [`WritableCode::new`] (tests).
+    pub fn new_near(len: usize, symbols: &[u64]) -> io::Result<WritableCode> {
+        let len = len.max(1);
+        let (address, table) = lock(&HEAP).allocate(len, Some(symbols))?;
+        Ok(WritableCode {
+            address,
+            len,
+            buf: take_staging(len),
+            sealed: false,
+            symbols: table as u64,
+        })
+    }
+
+    /// The address of the shared symbol table [`WritableCode::new_near`] found (0: none).
+    pub fn symbols_address(&self) -> u64 {
+        self.symbols
     }
 
     /// Address of the first byte: where the code will execute from once sealed.
@@ -596,7 +691,7 @@ impl WritableCode {
 
     /// Write the bytes into the region, which stays read-execute. The address does not change.
     pub fn seal(mut self) -> io::Result<ExecutableCode> {
-        write_code(self.address, &self.buf)?;
+        write_code(self.address, &self.buf, None)?;
         self.sealed = true;
         Ok(ExecutableCode {
             address: self.address as u64,

@@ -157,9 +157,10 @@ pub fn analyse_into(units: &[u16], plan: &mut Plan) -> Result<(), AnalysisError>
         });
         i = next;
     }
+    let jumps = opcodes::jump_table();
     for k in 0..instructions.len() {
         let ins = &instructions[k];
-        let Some(kind) = opcodes::jump_kind(ins.opcode) else {
+        let Some(kind) = jumps[ins.opcode as usize] else {
             continue;
         };
         let target = match kind {

@@ -174,6 +174,9 @@ fn selection() -> Result<&'static Selection, CompileError> {
     static SELECTION: OnceLock<Option<Selection>> = OnceLock::new();
     SELECTION
         .get_or_init(|| {
+            if !stencils::STENCILS.iter().all(fixes_are_sound) {
+                return None;
+            }
             let mut generic = [None; 256];
             let mut variants: Vec<Vec<Option<&'static Stencil>>> = vec![Vec::new(); 256];
             let mut pairs: Vec<Vec<(u32, u8, &'static Stencil)>> = vec![Vec::new(); 256];
@@ -211,17 +214,20 @@ fn selection() -> Result<&'static Selection, CompileError> {
             })
         })
         .as_ref()
-        .ok_or(CompileError::MissingStencil("UNSUPPORTED or EXIT_ERROR"))
+        .ok_or(CompileError::MissingStencil(
+            "UNSUPPORTED or EXIT_ERROR (or a stencil with a hole outside its code)",
+        ))
 }
 
 /// The JUMP_BACKWARD that closes the code object's last loop, if no backward jump of any kind
 /// follows it and it jumps back to a FOR_ITER: the only jump where handing the rest of the frame
 /// to the interpreter is bounded by the loop's iterator.
 fn last_for_loop_jump(plan: &Plan) -> Option<usize> {
+    let jumps = opcodes::jump_table();
     let last_backward = plan
         .instructions
         .iter()
-        .rposition(|ins| opcodes::jump_kind(ins.opcode) == Some(opcodes::Jump::Backward))?;
+        .rposition(|ins| jumps[ins.opcode as usize] == Some(opcodes::Jump::Backward))?;
     let ins = &plan.instructions[last_backward];
     let target = &plan.instructions[ins.jump_target?];
     (ins.opcode == opcodes::op::JUMP_BACKWARD && target.opcode == opcodes::op::FOR_ITER)
@@ -317,6 +323,32 @@ fn compile_with(input: &CodeInput, sc: &mut Scratch) -> Result<CompiledCode, Com
     };
     sc.plan = plan;
     result
+}
+
+/// Write `bytes` into `code` at `offset`.
+///
+/// # Safety
+/// `offset + N <= code.len()`.
+#[inline(always)]
+unsafe fn put<const N: usize>(code: &mut [u8], offset: u32, bytes: [u8; N]) {
+    debug_assert!(offset as usize + N <= code.len());
+    // SAFETY: the caller's contract keeps the N bytes inside `code`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), code.as_mut_ptr().add(offset as usize), N)
+    }
+}
+
+/// Whether the flat fix lists of `s` can be patched unchecked: every fix lies inside the code and
+/// names a hole value (or a symbol) that exists. Checked once per stencil, at first compile.
+fn fixes_are_sound(s: &Stencil) -> bool {
+    let inside = |f: &stencils::Fix, width: usize| f.offset as usize + width <= s.code.len();
+    let hole = |f: &stencils::Fix| (f.value as usize) < HoleValue::ALL.len();
+    s.abs64.iter().all(|f| inside(f, 8) && hole(f))
+        && s.abs32.iter().all(|f| inside(f, 4) && hole(f))
+        && s.rel32.iter().all(|f| inside(f, 4) && hole(f))
+        && s.got
+            .iter()
+            .all(|f| inside(f, 4) && (f.value as usize) < stencils::SYMBOLS.len())
 }
 
 fn patch_error(stencil: &'static Stencil, offset: usize, displacement: i64) -> CompileError {
@@ -494,6 +526,7 @@ fn compile_plan(
     let error = base + error_offset as u64;
     let slots = &sc.slots;
     let code_address = |i: usize| base + slots[i].code as u64;
+    let mut layout = Vec::with_capacity(slots.len());
     for (i, slot) in slots.iter().enumerate() {
         let s = slot.stencil;
         let code_at = slot.code as usize;
@@ -541,28 +574,46 @@ fn compile_plan(
                 },
             });
         }
+        layout.push((
+            instructions
+                .get(i)
+                .map_or(input.units.len(), |ins| ins.unit) as u32,
+            s.name,
+            slot.code,
+        ));
         let code = &mut buf[code_at..code_at + s.code.len()];
         code.copy_from_slice(s.code);
         let place = base + code_at as u64;
+        // The flat lists were checked once (`fixes_are_sound`): every fix lies inside its
+        // stencil's code and names a hole value in `vals`, so they are written unchecked.
         for f in s.abs64 {
-            let v = vals[f.value as usize].wrapping_add(f.addend as i64 as u64);
-            code[f.offset as usize..][..8].copy_from_slice(&v.to_le_bytes());
+            // SAFETY: f.value < vals.len() (fixes_are_sound).
+            let v = unsafe { *vals.get_unchecked(f.value as usize) };
+            let v = v.wrapping_add(f.addend as i64 as u64);
+            // SAFETY: f.offset + 8 <= code.len() (fixes_are_sound).
+            unsafe { put(code, f.offset, v.to_le_bytes()) };
         }
         for f in s.abs32 {
-            let v = vals[f.value as usize].wrapping_add(f.addend as i64 as u64);
+            // SAFETY: f.value < vals.len() (fixes_are_sound).
+            let v = unsafe { *vals.get_unchecked(f.value as usize) };
+            let v = v.wrapping_add(f.addend as i64 as u64);
             let Ok(v) = u32::try_from(v) else {
                 return Err(patch_error(s, code_at + f.offset as usize, v as i64));
             };
-            code[f.offset as usize..][..4].copy_from_slice(&v.to_le_bytes());
+            // SAFETY: f.offset + 4 <= code.len() (fixes_are_sound).
+            unsafe { put(code, f.offset, v.to_le_bytes()) };
         }
         for f in s.rel32 {
-            let d = (vals[f.value as usize] as i64)
+            // SAFETY: f.value < vals.len() (fixes_are_sound).
+            let v = unsafe { *vals.get_unchecked(f.value as usize) };
+            let d = (v as i64)
                 .wrapping_add(f.addend as i64)
                 .wrapping_sub((place + f.offset as u64) as i64);
             let Ok(d) = i32::try_from(d) else {
                 return Err(patch_error(s, code_at + f.offset as usize, d));
             };
-            code[f.offset as usize..][..4].copy_from_slice(&d.to_le_bytes());
+            // SAFETY: f.offset + 4 <= code.len() (fixes_are_sound).
+            unsafe { put(code, f.offset, d.to_le_bytes()) };
         }
         for f in s.got {
             let d = (got_slot_address(f.value) as i64)
@@ -571,7 +622,8 @@ fn compile_plan(
             let Ok(d) = i32::try_from(d) else {
                 return Err(patch_error(s, code_at + f.offset as usize, d));
             };
-            code[f.offset as usize..][..4].copy_from_slice(&d.to_le_bytes());
+            // SAFETY: f.offset + 4 <= code.len() (fixes_are_sound).
+            unsafe { put(code, f.offset, d.to_le_bytes()) };
         }
         // The rare kinds, by the general path.
         for &k in s.other {
@@ -617,24 +669,11 @@ fn compile_plan(
         }
     }
 
-    let entries: Box<[u32]> = plan
-        .unit_to_instruction
-        .iter()
-        .map(|&i| match slots.get(i as usize) {
-            Some(slot) if i != analysis::NO_INSTRUCTION => slot.code,
-            _ => NO_ENTRY,
-        })
-        .collect();
-    let layout = instructions
-        .iter()
-        .zip(slots)
-        .map(|(ins, slot)| (ins.unit as u32, slot.stencil.name, slot.code))
-        .chain(std::iter::once((
-            input.units.len() as u32,
-            sel.exit_error.name,
-            error_offset as u32,
-        )))
-        .collect();
+    // Native entries: an instruction's first code unit (module doc of analysis.rs).
+    let mut entries = vec![NO_ENTRY; input.units.len()].into_boxed_slice();
+    for (ins, slot) in instructions.iter().zip(slots) {
+        entries[ins.start] = slot.code;
+    }
     let code = mem.seal().map_err(CompileError::Memory)?;
     let code_end = (error_offset + sel.exit_error.code.len()) as u32;
     Ok(CompiledCode {

@@ -558,6 +558,32 @@ fn main() {
     }
     writeln!(rs, "];").unwrap();
     writeln!(rs, "pub static SYMBOLS: &[&str] = &{:?};", symbols).unwrap();
+    // What each stencil is for, from its name (the compiler's stencil choice, without parsing
+    // names at run time): (stencil index, kind, opcode, oparg, next opcode) where kind 0 is an
+    // opcode's generic stencil, 1 its `<OPCODE>__<oparg>` variant, 2 a pair
+    // `<OPCODE>__<oparg>__<NEXT>`.
+    let op_of = |n: &str| py.opname.iter().position(|x| x == n);
+    writeln!(rs, "pub static SELECT: &[(usize, u8, u8, u32, u8)] = &[").unwrap();
+    for (idx, st) in stencils.iter().enumerate() {
+        let parts: Vec<&str> = st.name.split("__").collect();
+        let row = if let [first, arg, second] = parts[..] {
+            match (op_of(first), arg.parse::<u32>(), op_of(second)) {
+                (Some(op), Ok(arg), Some(next)) => Some((2, op, arg, next)),
+                _ => None,
+            }
+        } else if let Some((base, arg)) = st.name.split_once("__") {
+            match (op_of(base), arg.parse::<u32>()) {
+                (Some(op), Ok(arg)) => Some((1, op, arg, 0)),
+                _ => None,
+            }
+        } else {
+            op_of(&st.name).map(|op| (0, op, 0, 0))
+        };
+        if let Some((kind, op, arg, next)) = row {
+            writeln!(rs, "  ({idx}, {kind}, {op}, {arg}, {next}),").unwrap();
+        }
+    }
+    writeln!(rs, "];").unwrap();
     fs::write(out_dir.join("stencils.rs"), rs).unwrap();
 
     let mut ops = String::new();

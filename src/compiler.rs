@@ -180,26 +180,19 @@ fn selection() -> Result<&'static Selection, CompileError> {
             let mut generic = [None; 256];
             let mut variants: Vec<Vec<Option<&'static Stencil>>> = vec![Vec::new(); 256];
             let mut pairs: Vec<Vec<(u32, u8, &'static Stencil)>> = vec![Vec::new(); 256];
-            for s in stencils::STENCILS {
-                let parts: Vec<&str> = s.name.split("__").collect();
-                if let [first, arg, second] = parts[..] {
-                    if let (Some(op), Ok(arg), Some(next)) = (
-                        opcodes::by_name(first),
-                        arg.parse::<u32>(),
-                        opcodes::by_name(second),
-                    ) {
-                        pairs[op as usize].push((arg, next, s));
-                    }
-                } else if let Some((base, arg)) = s.name.split_once("__") {
-                    if let (Some(op), Ok(arg)) = (opcodes::by_name(base), arg.parse::<usize>()) {
+            // build.rs classified the stencils by name (stencils::SELECT).
+            for &(index, kind, op, arg, next) in stencils::SELECT {
+                let s = &stencils::STENCILS[index];
+                match kind {
+                    0 => generic[op as usize] = Some(s),
+                    1 => {
                         let v = &mut variants[op as usize];
-                        if v.len() <= arg {
-                            v.resize(arg + 1, None);
+                        if v.len() <= arg as usize {
+                            v.resize(arg as usize + 1, None);
                         }
-                        v[arg] = Some(s);
+                        v[arg as usize] = Some(s);
                     }
-                } else if let Some(op) = opcodes::by_name(s.name) {
-                    generic[op as usize] = Some(s);
+                    _ => pairs[op as usize].push((arg, next, s)),
                 }
             }
             let mut variants = variants.into_iter().map(Vec::into_boxed_slice);
@@ -855,6 +848,36 @@ mod tests {
             }
             kept.push(c);
         }
+    }
+
+    #[test]
+    fn build_time_stencil_classes_match_the_names() {
+        let mut expected = Vec::new();
+        for (index, s) in stencils::STENCILS.iter().enumerate() {
+            let parts: Vec<&str> = s.name.split("__").collect();
+            let row = if let [first, arg, second] = parts[..] {
+                match (
+                    opcodes::by_name(first),
+                    arg.parse(),
+                    opcodes::by_name(second),
+                ) {
+                    (Some(op), Ok(arg), Some(next)) => Some((2, op, arg, next)),
+                    _ => None,
+                }
+            } else if let Some((base, arg)) = s.name.split_once("__") {
+                match (opcodes::by_name(base), arg.parse()) {
+                    (Some(op), Ok(arg)) => Some((1, op, arg, 0)),
+                    _ => None,
+                }
+            } else {
+                opcodes::by_name(s.name).map(|op| (0, op, 0, 0))
+            };
+            if let Some((kind, op, arg, next)) = row {
+                expected.push((index, kind, op, arg, next));
+            }
+        }
+        assert_eq!(stencils::SELECT, &expected[..]);
+        assert!(expected.iter().any(|r| r.1 == 2), "pair stencils exist");
     }
 
     #[test]

@@ -259,8 +259,6 @@ struct Slot {
     cache: u32,
     /// A pair stencil: jumps are the next instruction's.
     paired: bool,
-    /// `_JIT_KWNAMES`.
-    kwnames: u64,
 }
 
 /// Per-compile working memory, kept between compiles (no allocation churn). Symbol-indexed
@@ -376,7 +374,7 @@ fn compile_plan(
     // Choose stencils and lay out code, in one pass over the instructions.
     let mut at = 0usize;
     let last_for_jump = last_for_loop_jump(plan);
-    let mut pending_kwnames = 0u64;
+    sc.slots.reserve(n + 1);
     for (i, ins) in instructions.iter().enumerate() {
         // A pair is the interpreter's superinstruction (COMPARE_OP + conditional jump, which
         // its specialised forms fuse); it fuses nothing when EXTENDED_ARG comes between, so
@@ -403,20 +401,12 @@ fn compile_plan(
                 },
             },
         };
-        let mut kwnames = 0;
-        if ins.opcode == opcodes::op::KW_NAMES {
-            pending_kwnames = input.consts.get(ins.oparg as usize).copied().unwrap_or(0);
-        } else if ins.opcode == opcodes::op::CALL {
-            kwnames = pending_kwnames;
-            pending_kwnames = 0;
-        }
         sc.slots.push(Slot {
             stencil: s,
             code: at as u32,
             data: 0,
             cache: 0,
             paired: pair.is_some(),
-            kwnames,
         });
         at += s.code.len();
     }
@@ -430,7 +420,6 @@ fn compile_plan(
         data: 0,
         cache: 0,
         paired: false,
-        kwnames: 0,
     });
 
     // Stencil data, caches, GOT slots and veneers (values known before placement).
@@ -520,6 +509,7 @@ fn compile_plan(
     let slots = &sc.slots;
     let code_address = |i: usize| base + slots[i].code as u64;
     let mut layout = Vec::with_capacity(slots.len());
+    let mut pending_kwnames = 0u64;
     for (i, slot) in slots.iter().enumerate() {
         let s = slot.stencil;
         let code_at = slot.code as usize;
@@ -549,7 +539,14 @@ fn compile_plan(
             vals[HoleValue::NameHalf as usize] = input.names.get(oparg >> 1).copied().unwrap_or(0);
             vals[HoleValue::Cache as usize] =
                 caches_address + slot.cache as u64 * CACHE_BYTES as u64;
-            vals[HoleValue::KwNames as usize] = slot.kwnames;
+            // `_JIT_KWNAMES`: the tuple of the KW_NAMES before a CALL (instructions are patched
+            // in order).
+            if ins.opcode == opcodes::op::KW_NAMES {
+                pending_kwnames = input.consts.get(oparg).copied().unwrap_or(0);
+            } else if ins.opcode == opcodes::op::CALL {
+                vals[HoleValue::KwNames as usize] = pending_kwnames;
+                pending_kwnames = 0;
+            }
             vals[HoleValue::Continue as usize] = if i + 1 < n { code_address(i + 1) } else { trap };
             vals[HoleValue::JumpTarget as usize] = match jumper.jump_target {
                 Some(t) => code_address(t),

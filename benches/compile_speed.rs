@@ -13,8 +13,12 @@
 //! time and in thread CPU time (the figure to compare on a shared machine), code
 //! objects per second, failures grouped by reason, instructions left to the interpreter) and
 //! runs the criterion group `compile_stdlib` with throughput in instructions. Timed: the
-//! compile itself (analysis, layout, copy, patch, mmap + seal); not timed: unmapping the result,
-//! which happens in chunks outside the clock.
+//! compile itself, by the same `compiler::compile` the runtime calls (analysis, layout, copy,
+//! patch, placing the region, mapping chunks and the sealing write, with the page faults of fresh
+//! memory); not timed: freeing the results, which happens in chunks outside the clock (their
+//! chunks are unmapped, so every pass writes into fresh pages as a process's first compiles do).
+//! The CPU figure is split into user and system time (getrusage): system time is the kernel's
+//! part (fresh pages, the write through /proc/self/mem).
 
 use cpjit::compiler::{compile, CodeInput, CompileError};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

@@ -506,14 +506,32 @@ fn chunk_in(chunks: &mut BTreeMap<usize, Chunk>, addr: usize) -> &mut Chunk {
         .expect("address inside a chunk")
 }
 
-/// Writing through `/proc/self/mem`: the file, and the process it was opened in (a forked child
-/// inherits the descriptor, which still names its parent's memory).
+/// Writing through `/proc/self/mem`: the descriptor, the process it was opened in (a forked child
+/// inherits the descriptor, which still names its parent's memory) and the file's identity (a
+/// program may close descriptors it does not own, `os.closerange`, and the number be reused for
+/// another file, which must never be written).
 struct ProcMem {
     fd: libc::c_int,
     pid: libc::pid_t,
+    file: (u64, u64),
 }
 
-static PROC_MEM: Mutex<ProcMem> = Mutex::new(ProcMem { fd: -1, pid: 0 });
+static PROC_MEM: Mutex<ProcMem> = Mutex::new(ProcMem {
+    fd: -1,
+    pid: 0,
+    file: (0, 0),
+});
+
+/// (device, inode) of the file open as `fd`, if it is open.
+fn file_identity(fd: libc::c_int) -> Option<(u64, u64)> {
+    // SAFETY: an all-zero stat is a valid value for fstat to overwrite.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat writes one stat through a valid pointer; a bad descriptor is an error.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return None;
+    }
+    Some((st.st_dev, st.st_ino))
+}
 /// Set once `/proc/self/mem` refused a write or could not be opened: seal by mprotect from then
 /// on.
 static USE_MPROTECT: AtomicBool = AtomicBool::new(false);
@@ -539,19 +557,27 @@ fn write_by_proc_mem(addr: usize, bytes: &[u8]) -> io::Result<()> {
     let mut pm = lock(&PROC_MEM);
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() };
-    if pm.fd < 0 || pm.pid != pid {
-        if pm.fd >= 0 {
-            // SAFETY: the descriptor is ours (opened below in the parent, inherited here); it
-            // names the parent's memory, so it must never be written through in this process.
+    let same_file = pm.fd >= 0 && file_identity(pm.fd) == Some(pm.file);
+    if !same_file || pm.pid != pid {
+        if same_file {
+            // SAFETY: the descriptor is still the file opened below, inherited from the parent
+            // this process was forked from: it names the parent's memory, so it is closed, never
+            // written through. (A descriptor that is no longer that file is someone else's.)
             unsafe { libc::close(pm.fd) };
-            pm.fd = -1;
         }
+        pm.fd = -1;
         // SAFETY: a NUL-terminated path; the descriptor is owned by PROC_MEM from here on.
         let fd = unsafe { libc::open(c"/proc/self/mem".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
         if fd < 0 {
             return Err(io::Error::last_os_error());
         }
-        *pm = ProcMem { fd, pid };
+        let Some(file) = file_identity(fd) else {
+            let e = io::Error::last_os_error();
+            // SAFETY: the descriptor was just opened here and is not kept.
+            unsafe { libc::close(fd) };
+            return Err(e);
+        };
+        *pm = ProcMem { fd, pid, file };
     }
     let mut done = 0;
     while done < bytes.len() {

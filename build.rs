@@ -469,11 +469,41 @@ fn main() {
         )
         .unwrap();
         // Precomputed for the compiler's layout pass (no per-hole scan at run time).
+        // The common holes, sorted by kind into flat lists the compiler patches without a
+        // per-hole dispatch: (offset, hole value or symbol index, addend).
+        let mut flat: [Vec<String>; 4] = Default::default();
+        let mut other: Vec<usize> = Vec::new();
         let mut got_symbols: Vec<usize> = Vec::new();
         let mut pc32_symbols: Vec<usize> = Vec::new();
         let mut private_got = 0usize;
         let mut uses_cache = false;
-        for r in &s.relocs {
+        for (ri, r) in s.relocs.iter().enumerate() {
+            let fix = |value: usize| {
+                let addend = i32::try_from(r.addend).unwrap_or_else(|_| {
+                    fail(format!(
+                        "{}: addend {} does not fit 32 bits",
+                        s.name, r.addend
+                    ))
+                });
+                format!(
+                    "Fix {{ offset: {}, value: {value}, addend: {addend} }}",
+                    r.offset
+                )
+            };
+            let class = match (&r.target, r.kind) {
+                (Target::Hole(h), PatchKind::Abs64) => Some((0, *h as usize)),
+                (Target::Hole(h), PatchKind::Abs32) => Some((1, *h as usize)),
+                (Target::Hole(h), PatchKind::Pc32) => Some((2, *h as usize)),
+                _ => None,
+            };
+            match class {
+                Some((list, value)) => flat[list].push(fix(value)),
+                None => {
+                    if !matches!((&r.target, r.kind), (Target::Symbol(_), PatchKind::GotPc32)) {
+                        other.push(ri);
+                    }
+                }
+            }
             let target = match &r.target {
                 Target::Hole(h) => {
                     uses_cache |= *h == HoleValue::Cache;
@@ -503,6 +533,9 @@ fn main() {
                             list.push(i);
                         }
                     }
+                    if r.kind == PatchKind::GotPc32 {
+                        flat[3].push(fix(i));
+                    }
                     format!("Target::Symbol({i})")
                 }
             };
@@ -513,15 +546,44 @@ fn main() {
             )
             .unwrap();
         }
+        let [abs64, abs32, rel32, got] = flat.map(|v| v.join(", "));
         writeln!(
             rs,
             "  ], got_symbols: &{got_symbols:?}, pc32_symbols: &{pc32_symbols:?}, \
-             private_got: {private_got}, uses_cache: {uses_cache} }},"
+             private_got: {private_got}, uses_cache: {uses_cache},\n    \
+             abs64: &[{abs64}], abs32: &[{abs32}], rel32: &[{rel32}], got: &[{got}], \
+             other: &{other:?} }},"
         )
         .unwrap();
     }
     writeln!(rs, "];").unwrap();
     writeln!(rs, "pub static SYMBOLS: &[&str] = &{:?};", symbols).unwrap();
+    // What each stencil is for, from its name (the compiler's stencil choice, without parsing
+    // names at run time): (stencil index, kind, opcode, oparg, next opcode) where kind 0 is an
+    // opcode's generic stencil, 1 its `<OPCODE>__<oparg>` variant, 2 a pair
+    // `<OPCODE>__<oparg>__<NEXT>`.
+    let op_of = |n: &str| py.opname.iter().position(|x| x == n);
+    writeln!(rs, "pub static SELECT: &[(usize, u8, u8, u32, u8)] = &[").unwrap();
+    for (idx, st) in stencils.iter().enumerate() {
+        let parts: Vec<&str> = st.name.split("__").collect();
+        let row = if let [first, arg, second] = parts[..] {
+            match (op_of(first), arg.parse::<u32>(), op_of(second)) {
+                (Some(op), Ok(arg), Some(next)) => Some((2, op, arg, next)),
+                _ => None,
+            }
+        } else if let Some((base, arg)) = st.name.split_once("__") {
+            match (op_of(base), arg.parse::<u32>()) {
+                (Some(op), Ok(arg)) => Some((1, op, arg, 0)),
+                _ => None,
+            }
+        } else {
+            op_of(&st.name).map(|op| (0, op, 0, 0))
+        };
+        if let Some((kind, op, arg, next)) = row {
+            writeln!(rs, "  ({idx}, {kind}, {op}, {arg}, {next}),").unwrap();
+        }
+    }
+    writeln!(rs, "];").unwrap();
     fs::write(out_dir.join("stencils.rs"), rs).unwrap();
 
     let mut ops = String::new();
@@ -538,6 +600,21 @@ fn main() {
         py.caches
     )
     .unwrap();
+    writeln!(
+        ops,
+        "/// Opcode numbers by name (no name lookup at run time)."
+    )
+    .unwrap();
+    writeln!(ops, "pub mod op {{").unwrap();
+    for (i, n) in py.opname.iter().enumerate() {
+        if n.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            && n.starts_with(|c: char| c.is_ascii_uppercase())
+        {
+            writeln!(ops, "    pub const {n}: u8 = {i};").unwrap();
+        }
+    }
+    writeln!(ops, "}}").unwrap();
     fs::write(out_dir.join("opcodes.rs"), ops).unwrap();
 
     // The address of every external symbol, taken by the dynamic linker when the extension loads:

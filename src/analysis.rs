@@ -94,20 +94,33 @@ impl AnalysisError {
     }
 }
 
+/// Per code unit, in [`Plan::unit_to_instruction`]: no instruction starts here.
+pub const NO_INSTRUCTION: u32 = u32::MAX;
+
 /// The instructions of a code object and, per code unit, which instruction starts there.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Plan {
     pub instructions: Vec<Instruction>,
-    /// For each code unit: the instruction that starts there, None for caches and for the
-    /// units of an instruction after its first (they are not native entries: see module doc).
-    pub unit_to_instruction: Vec<Option<usize>>,
+    /// For each code unit: the index of the instruction that starts there, or
+    /// [`NO_INSTRUCTION`] for caches and for the units of an instruction after its first (they
+    /// are not native entries: see module doc).
+    pub unit_to_instruction: Vec<u32>,
 }
 
 /// Decode `units` (the 16-bit words of `co_code_adaptive`).
 pub fn analyse(units: &[u16]) -> Result<Plan, AnalysisError> {
-    let extended_arg = opcodes::by_name("EXTENDED_ARG").expect("EXTENDED_ARG exists");
-    let mut instructions = Vec::with_capacity(units.len() / 2 + 1);
-    let mut unit_to_instruction = vec![None; units.len()];
+    let mut plan = Plan::default();
+    analyse_into(units, &mut plan)?;
+    Ok(plan)
+}
+
+/// [`analyse`] into a plan whose buffers are reused (the compiler keeps one per thread).
+pub fn analyse_into(units: &[u16], plan: &mut Plan) -> Result<(), AnalysisError> {
+    let instructions = &mut plan.instructions;
+    let unit_to_instruction = &mut plan.unit_to_instruction;
+    instructions.clear();
+    unit_to_instruction.clear();
+    unit_to_instruction.resize(units.len(), NO_INSTRUCTION);
     let mut i = 0;
     while i < units.len() {
         let start = i;
@@ -124,7 +137,7 @@ pub fn analyse(units: &[u16]) -> Result<Plan, AnalysisError> {
                     opcode: (word & 0xff) as u8,
                 });
             }
-            if op != extended_arg {
+            if op != opcodes::op::EXTENDED_ARG {
                 break (op, i);
             }
             i += 1;
@@ -133,7 +146,7 @@ pub fn analyse(units: &[u16]) -> Result<Plan, AnalysisError> {
         if next > units.len() {
             return Err(AnalysisError::Truncated);
         }
-        unit_to_instruction[start] = Some(instructions.len());
+        unit_to_instruction[start] = instructions.len() as u32;
         instructions.push(Instruction {
             start,
             unit,
@@ -144,44 +157,49 @@ pub fn analyse(units: &[u16]) -> Result<Plan, AnalysisError> {
         });
         i = next;
     }
-    let starts: Vec<usize> = instructions.iter().map(|i| i.start).collect();
-    let units_of: Vec<usize> = instructions.iter().map(|i| i.unit).collect();
-    for ins in &mut instructions {
-        let Some(kind) = opcodes::jump_kind(ins.opcode) else {
+    let jumps = opcodes::jump_table();
+    for k in 0..instructions.len() {
+        let ins = &instructions[k];
+        let Some(kind) = jumps[ins.opcode as usize] else {
             continue;
         };
         let target = match kind {
             Jump::Forward => ins.next as i64 + ins.oparg as i64,
             Jump::Backward => ins.next as i64 - ins.oparg as i64,
         };
-        let bad = AnalysisError::BadJump {
-            unit: ins.unit,
-            target,
-        };
-        let t = usize::try_from(target).map_err(|_| bad.clone())?;
-        if let Some(idx) = unit_to_instruction.get(t).copied().flatten() {
-            ins.jump_target = Some(idx);
+        let found = usize::try_from(target)
+            .ok()
+            .and_then(|t| unit_to_instruction.get(t))
+            .filter(|&&idx| idx != NO_INSTRUCTION);
+        if let Some(&idx) = found {
+            instructions[k].jump_target = Some(idx as usize);
             continue;
         }
-        // Not a start: inside an instruction (the units after its first) or in caches.
-        let inside = starts
-            .partition_point(|&s| s <= t)
-            .checked_sub(1)
-            .map(|i| (starts[i], units_of[i]))
-            .filter(|&(start, unit)| start < t && t <= unit);
-        return Err(match inside {
-            Some((instruction, _)) => AnalysisError::JumpIntoPrefix {
-                unit: ins.unit,
-                target: t,
-                instruction,
-            },
-            None => bad,
-        });
+        return Err(bad_jump(instructions, ins.unit, target));
     }
-    Ok(Plan {
-        instructions,
-        unit_to_instruction,
-    })
+    Ok(())
+}
+
+/// Why a jump from `unit` to `target` lands on no instruction start: inside an instruction (the
+/// units after its first) or in caches or outside the code.
+fn bad_jump(instructions: &[Instruction], unit: usize, target: i64) -> AnalysisError {
+    let bad = AnalysisError::BadJump { unit, target };
+    let Ok(t) = usize::try_from(target) else {
+        return bad;
+    };
+    let inside = instructions
+        .partition_point(|ins| ins.start <= t)
+        .checked_sub(1)
+        .map(|i| &instructions[i])
+        .filter(|ins| ins.start < t && t <= ins.unit);
+    match inside {
+        Some(ins) => AnalysisError::JumpIntoPrefix {
+            unit,
+            target: t,
+            instruction: ins.start,
+        },
+        None => bad,
+    }
 }
 
 /// Whether `units` hold a backward jump (a loop). A quick scan for the tiering decision, not an
@@ -224,7 +242,7 @@ mod tests {
         let plan = analyse(&code).unwrap();
         let names: Vec<_> = plan.instructions.iter().map(|i| i.name()).collect();
         assert_eq!(names, ["LOAD_FAST", "BINARY_OP", "RETURN_VALUE"]);
-        assert_eq!(plan.unit_to_instruction, [Some(0), Some(1), None, Some(2)]);
+        assert_eq!(plan.unit_to_instruction, [0, 1, NO_INSTRUCTION, 2]);
         assert_eq!(plan.instructions[1].next, 3);
     }
 
@@ -240,7 +258,10 @@ mod tests {
         assert_eq!(plan.instructions[0].oparg, 0x010203);
         assert_eq!(plan.instructions[0].start, 0);
         assert_eq!(plan.instructions[0].unit, 2);
-        assert_eq!(plan.unit_to_instruction[..3], [Some(0), None, None]);
+        assert_eq!(
+            plan.unit_to_instruction[..3],
+            [0, NO_INSTRUCTION, NO_INSTRUCTION]
+        );
     }
 
     #[test]

@@ -17,13 +17,14 @@
 //! goes through a veneer (`jmp *[rip]`). Inputs are plain addresses, so this module is tested
 //! without an interpreter; reading them off a code object is the runtime's job.
 
-use crate::analysis::{self, AnalysisError, Plan};
+use crate::analysis::{self, AnalysisError};
 use crate::holes::HoleValue;
 use crate::memory::{ExecutableCode, WritableCode};
 use crate::opcodes;
 use crate::patch::{self, PatchError, PatchKind};
 use crate::stencils::{self, Stencil, Target};
 use crate::superinstructions::{self, Mode};
+use analysis::Plan;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -177,29 +178,25 @@ fn selection() -> Result<&'static Selection, CompileError> {
     static SELECTION: OnceLock<Option<Selection>> = OnceLock::new();
     SELECTION
         .get_or_init(|| {
+            if !stencils::STENCILS.iter().all(fixes_are_sound) {
+                return None;
+            }
             let mut generic = [None; 256];
             let mut variants: Vec<Vec<Option<&'static Stencil>>> = vec![Vec::new(); 256];
             let mut pairs: Vec<Vec<(u32, u8, &'static Stencil)>> = vec![Vec::new(); 256];
-            for s in stencils::STENCILS {
-                let parts: Vec<&str> = s.name.split("__").collect();
-                if let [first, arg, second] = parts[..] {
-                    if let (Some(op), Ok(arg), Some(next)) = (
-                        opcodes::by_name(first),
-                        arg.parse::<u32>(),
-                        opcodes::by_name(second),
-                    ) {
-                        pairs[op as usize].push((arg, next, s));
-                    }
-                } else if let Some((base, arg)) = s.name.split_once("__") {
-                    if let (Some(op), Ok(arg)) = (opcodes::by_name(base), arg.parse::<usize>()) {
+            // build.rs classified the stencils by name (stencils::SELECT).
+            for &(index, kind, op, arg, next) in stencils::SELECT {
+                let s = &stencils::STENCILS[index];
+                match kind {
+                    0 => generic[op as usize] = Some(s),
+                    1 => {
                         let v = &mut variants[op as usize];
-                        if v.len() <= arg {
-                            v.resize(arg + 1, None);
+                        if v.len() <= arg as usize {
+                            v.resize(arg as usize + 1, None);
                         }
-                        v[arg] = Some(s);
+                        v[arg as usize] = Some(s);
                     }
-                } else if let Some(op) = opcodes::by_name(s.name) {
-                    generic[op as usize] = Some(s);
+                    _ => pairs[op as usize].push((arg, next, s)),
                 }
             }
             let mut tails = [None; 256];
@@ -221,21 +218,24 @@ fn selection() -> Result<&'static Selection, CompileError> {
             })
         })
         .as_ref()
-        .ok_or(CompileError::MissingStencil("UNSUPPORTED or EXIT_ERROR"))
+        .ok_or(CompileError::MissingStencil(
+            "UNSUPPORTED or EXIT_ERROR (or a stencil with a hole outside its code)",
+        ))
 }
 
 /// The JUMP_BACKWARD that closes the code object's last loop, if no backward jump of any kind
 /// follows it and it jumps back to a FOR_ITER: the only jump where handing the rest of the frame
 /// to the interpreter is bounded by the loop's iterator.
 fn last_for_loop_jump(plan: &Plan) -> Option<usize> {
+    let jumps = opcodes::jump_table();
     let last_backward = plan
         .instructions
         .iter()
-        .rposition(|ins| opcodes::jump_kind(ins.opcode) == Some(opcodes::Jump::Backward))?;
+        .rposition(|ins| jumps[ins.opcode as usize] == Some(opcodes::Jump::Backward))?;
     let ins = &plan.instructions[last_backward];
     let target = &plan.instructions[ins.jump_target?];
-    let is = |op: u8, name: &str| opcodes::by_name(name) == Some(op);
-    (is(ins.opcode, "JUMP_BACKWARD") && is(target.opcode, "FOR_ITER")).then_some(last_backward)
+    (ins.opcode == opcodes::op::JUMP_BACKWARD && target.opcode == opcodes::op::FOR_ITER)
+        .then_some(last_backward)
 }
 
 /// x86-64 `ud2`: what follows the last instruction, which never falls through.
@@ -256,20 +256,45 @@ pub fn compile(input: &CodeInput) -> Result<CompiledCode, CompileError> {
             units: input.units.len(),
         });
     }
-    let plan = analysis::analyse(input.units)?;
-    compile_plan(input, &plan)
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => compile_with(input, &mut scratch),
+        Err(_) => compile_with(input, &mut Scratch::default()),
+    })
 }
+
+/// One instruction's (or the error exit's) place in the compiled code.
+struct Slot {
+    stencil: &'static Stencil,
+    /// Offset of its code, and of its data (the code's offset when it has none).
+    code: u32,
+    data: u32,
+    /// Its `_JIT_CACHE` slot number.
+    cache: u32,
+    /// A pair stencil: jumps are the next instruction's.
+    paired: bool,
+    /// The instruction it runs ([`NO_INSTRUCTION`] for the error exit).
+    index: u32,
+    /// Part of an out-of-line copy of a superinstruction chain (src/superinstructions.rs);
+    /// the last stencil of a copy is followed by a `jmp` back to the main line.
+    copy: Placement,
+}
+
+/// Where a stencil sits: in the main line, or in an out-of-line copy.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    Main,
+    Inside,
+    Last,
+}
+
+const NO_INSTRUCTION: u32 = u32::MAX;
 
 /// Per-compile working memory, kept between compiles (no allocation churn). Symbol-indexed
 /// tables are valid where their stamp equals the current compile's, so they are never cleared.
 #[derive(Default)]
 struct Scratch {
-    chosen: Vec<&'static Stencil>,
-    code_offset: Vec<u32>,
-    data_offset: Vec<u32>,
-    paired: Vec<bool>,
-    cache_slot: Vec<u32>,
-    kwnames_for: Vec<u64>,
+    plan: Plan,
+    slots: Vec<Slot>,
     /// Superinstruction heads and fall-through modes (src/superinstructions.rs), per instruction.
     heads: Vec<bool>,
     modes: Vec<Mode>,
@@ -278,8 +303,6 @@ struct Scratch {
     alone_start: Vec<u32>,
     /// Per instruction: whether arriving alone needs a copy (its fall-through code is a tail).
     needs_copy: Vec<bool>,
-    /// For each stencil after EXIT_ERROR: (its instruction, whether it ends its copy).
-    copy_of: Vec<(usize, bool)>,
     /// GOT slot values, in slot order.
     got: Vec<u64>,
     /// Per symbol: its GOT slot, or its veneer, when the stamp matches.
@@ -293,21 +316,15 @@ struct Scratch {
 
 impl Scratch {
     fn start(&mut self, symbols: usize) {
-        self.chosen.clear();
-        self.code_offset.clear();
-        self.data_offset.clear();
-        self.paired.clear();
-        self.cache_slot.clear();
-        self.kwnames_for.clear();
-        self.copy_of.clear();
+        self.slots.clear();
         self.got.clear();
         self.veneers.clear();
-        for v in [&mut self.got_stamp, &mut self.veneer_stamp] {
-            if v.len() < symbols {
-                v.resize(symbols, 0);
-            }
-        }
-        for v in [&mut self.got_slot, &mut self.veneer_slot] {
+        for v in [
+            &mut self.got_stamp,
+            &mut self.veneer_stamp,
+            &mut self.got_slot,
+            &mut self.veneer_slot,
+        ] {
             if v.len() < symbols {
                 v.resize(symbols, 0);
             }
@@ -325,20 +342,60 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
-fn compile_plan(input: &CodeInput, plan: &Plan) -> Result<CompiledCode, CompileError> {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut scratch) => compile_with(input, plan, &mut scratch),
-        Err(_) => compile_with(input, plan, &mut Scratch::default()),
-    })
+fn compile_with(input: &CodeInput, sc: &mut Scratch) -> Result<CompiledCode, CompileError> {
+    let mut plan = std::mem::take(&mut sc.plan);
+    let result = match analysis::analyse_into(input.units, &mut plan) {
+        Ok(()) => compile_plan(input, &plan, sc),
+        Err(e) => Err(e.into()),
+    };
+    sc.plan = plan;
+    result
 }
 
-fn compile_with(
+/// Write `bytes` into `code` at `offset`.
+///
+/// # Safety
+/// `offset + N <= code.len()`.
+#[inline(always)]
+unsafe fn put<const N: usize>(code: &mut [u8], offset: u32, bytes: [u8; N]) {
+    debug_assert!(offset as usize + N <= code.len());
+    // SAFETY: the caller's contract keeps the N bytes inside `code`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), code.as_mut_ptr().add(offset as usize), N)
+    }
+}
+
+/// Whether the flat fix lists of `s` can be patched unchecked: every fix lies inside the code and
+/// names a hole value (or a symbol) that exists. Checked once per stencil, at first compile.
+fn fixes_are_sound(s: &Stencil) -> bool {
+    let inside = |f: &stencils::Fix, width: usize| f.offset as usize + width <= s.code.len();
+    let hole = |f: &stencils::Fix| (f.value as usize) < HoleValue::ALL.len();
+    s.abs64.iter().all(|f| inside(f, 8) && hole(f))
+        && s.abs32.iter().all(|f| inside(f, 4) && hole(f))
+        && s.rel32.iter().all(|f| inside(f, 4) && hole(f))
+        && s.got
+            .iter()
+            .all(|f| inside(f, 4) && (f.value as usize) < stencils::SYMBOLS.len())
+}
+
+fn patch_error(stencil: &'static Stencil, offset: usize, displacement: i64) -> CompileError {
+    CompileError::Patch {
+        stencil: stencil.name,
+        error: PatchError::OutOfRange {
+            offset,
+            displacement,
+        },
+    }
+}
+
+fn compile_plan(
     input: &CodeInput,
     plan: &Plan,
     sc: &mut Scratch,
 ) -> Result<CompiledCode, CompileError> {
     let sel = selection()?;
-    let n = plan.instructions.len();
+    let instructions = &plan.instructions;
+    let n = instructions.len();
     let n_symbols = input.symbols.len();
     if n_symbols < stencils::SYMBOLS.len() {
         return Err(CompileError::SymbolTable {
@@ -350,10 +407,10 @@ fn compile_with(
     let stamp = sc.stamp;
     let mut unsupported = Vec::new();
 
-    // Choose stencils and lay out code.
+    // Choose stencils and lay out code, in one pass over the instructions.
     let mut at = 0usize;
     let last_for_jump = last_for_loop_jump(plan);
-    let instructions = &plan.instructions;
+    sc.slots.reserve(n + 1);
     superinstructions::heads(instructions, &mut sc.heads);
     superinstructions::fallthrough_modes(&sc.heads, &mut sc.modes);
     sc.is_target.clear();
@@ -396,7 +453,6 @@ fn compile_with(
             }
             _ => None,
         };
-        sc.paired.push(pair.is_some());
         let s = match (tail, pair) {
             (Some(s), _) | (None, Some(s)) => s,
             (None, None) => match (Some(i) == last_for_jump, sel.last_for_jump) {
@@ -404,16 +460,30 @@ fn compile_with(
                 _ => lone_stencil(ins, &mut unsupported),
             },
         };
-        sc.code_offset.push(at as u32);
+        sc.slots.push(Slot {
+            stencil: s,
+            code: at as u32,
+            data: 0,
+            cache: 0,
+            paired: pair.is_some(),
+            index: i as u32,
+            copy: Placement::Main,
+        });
         at += s.code.len();
-        sc.chosen.push(s);
     }
     let trap_offset = at;
     at += TRAP.len();
     let error_offset = at;
     at += sel.exit_error.code.len();
-    sc.chosen.push(sel.exit_error);
-    sc.code_offset.push(error_offset as u32);
+    sc.slots.push(Slot {
+        stencil: sel.exit_error,
+        code: error_offset as u32,
+        data: 0,
+        cache: 0,
+        paired: false,
+        index: NO_INSTRUCTION,
+        copy: Placement::Main,
+    });
 
     // Out-of-line copies for jumps into superinstruction chains in the other parity: from the
     // target to where both parities agree again, then a jump back (src/superinstructions.rs).
@@ -437,10 +507,20 @@ fn compile_with(
         for j in q..=last {
             let s = tail_stencil(j, mode)
                 .unwrap_or_else(|| lone_stencil(&instructions[j], &mut unsupported));
-            sc.code_offset.push(at as u32);
+            sc.slots.push(Slot {
+                stencil: s,
+                code: at as u32,
+                data: 0,
+                cache: 0,
+                paired: false,
+                index: j as u32,
+                copy: if j == last {
+                    Placement::Last
+                } else {
+                    Placement::Inside
+                },
+            });
             at += s.code.len();
-            sc.chosen.push(s);
-            sc.copy_of.push((j, j == last));
             mode = if sc.heads[j] && mode == Mode::Alone {
                 Mode::Tail
             } else {
@@ -455,21 +535,14 @@ fn compile_with(
     at = align(at, 16);
     let mut caches_used = 0u32;
     let mut private_got = 0usize;
-    for s in &sc.chosen {
-        sc.data_offset.push(at as u32);
+    for slot in sc.slots.iter_mut() {
+        let s = slot.stencil;
+        slot.data = at as u32;
         if !s.data.is_empty() {
             at = align(at + s.data.len(), 16);
         }
-        sc.cache_slot.push(caches_used);
+        slot.cache = caches_used;
         caches_used += s.uses_cache as u32;
-        for &i in s.got_symbols {
-            let i = i as usize;
-            if sc.got_stamp[i] != stamp {
-                sc.got_stamp[i] = stamp;
-                sc.got_slot[i] = sc.got.len() as u32;
-                sc.got.push(input.symbols[i]);
-            }
-        }
         for &i in s.pc32_symbols {
             let i = i as usize;
             if sc.veneer_stamp[i] != stamp {
@@ -483,39 +556,48 @@ fn compile_with(
     let caches = vec![0u8; caches_used as usize * CACHE_BYTES].into_boxed_slice();
     let caches_address = caches.as_ptr() as u64;
 
-    let mut pending_kwnames = 0u64;
-    let kw_names = opcodes::by_name("KW_NAMES");
-    let call = opcodes::by_name("CALL");
-    for ins in instructions {
-        let mut v = 0;
-        if Some(ins.opcode) == kw_names {
-            pending_kwnames = input.consts.get(ins.oparg as usize).copied().unwrap_or(0);
-        } else if Some(ins.opcode) == call {
-            v = pending_kwnames;
-            pending_kwnames = 0;
+    // Symbols are reached through the table every chunk holds (memory.rs); only a region that
+    // lands where that table is not ours gets a GOT of its own (the symbols its stencils use).
+    let data_end = at;
+    let layout_tail = |got_slots: usize| {
+        let got_offset = align(data_end, 8);
+        let veneer_offset = align(got_offset + 8 * got_slots, 16);
+        (
+            got_offset,
+            veneer_offset,
+            veneer_offset + VENEER_SIZE * sc.veneers.len(),
+        )
+    };
+    let (mut got_offset, mut veneer_offset, total) = layout_tail(private_got);
+    let mut mem = WritableCode::new_near(total, input.symbols).map_err(CompileError::Memory)?;
+    let shared_got = mem.symbols_address();
+    if shared_got == 0 {
+        drop(mem);
+        for slot in &sc.slots {
+            for &i in slot.stencil.got_symbols {
+                let i = i as usize;
+                if sc.got_stamp[i] != stamp {
+                    sc.got_stamp[i] = stamp;
+                    sc.got_slot[i] = sc.got.len() as u32;
+                    sc.got.push(input.symbols[i]);
+                }
+            }
         }
-        sc.kwnames_for.push(v);
+        let total;
+        (got_offset, veneer_offset, total) = layout_tail(sc.got.len() + private_got);
+        mem = WritableCode::new(total).map_err(CompileError::Memory)?;
     }
-
-    let got_offset = align(at, 8);
-    at = got_offset + 8 * (sc.got.len() + private_got);
-    let veneer_offset = align(at, 16);
-    at = veneer_offset + VENEER_SIZE * sc.veneers.len();
-    let total = at;
-
-    let mut mem = WritableCode::new(total).map_err(CompileError::Memory)?;
     let base = mem.address();
     let buf = mem.bytes_mut();
-
-    // Copy.
-    for (i, s) in sc.chosen.iter().enumerate() {
-        let c = sc.code_offset[i] as usize;
-        buf[c..c + s.code.len()].copy_from_slice(s.code);
-        if !s.data.is_empty() {
-            let d = sc.data_offset[i] as usize;
-            buf[d..d + s.data.len()].copy_from_slice(s.data);
+    // Where the GOT slot of symbol `i` is.
+    let got_slot_address = |i: u16| -> u64 {
+        if shared_got != 0 {
+            shared_got + 8 * i as u64
+        } else {
+            base + got_offset as u64 + 8 * sc.got_slot[i as usize] as u64
         }
-    }
+    };
+
     buf[trap_offset..trap_offset + TRAP.len()].copy_from_slice(&TRAP);
     for (idx, v) in sc.got.iter().enumerate() {
         let o = got_offset + 8 * idx;
@@ -528,12 +610,13 @@ fn compile_with(
         buf[o + 14..o + 16].copy_from_slice(&TRAP);
     }
 
-    // Patch.
+    // Copy and patch, one stencil at a time.
     let mut next_private_got = sc.got.len();
-    let symbol = |i: u16| input.symbols.get(i as usize).copied().unwrap_or(0);
     let unit_addr = |u: usize| input.units_address.wrapping_add(2 * u as u64);
-    let code_address = |i: usize| base + sc.code_offset[i] as u64;
     let trap = base + trap_offset as u64;
+    let error = base + error_offset as u64;
+    let slots = &sc.slots;
+    let code_address = |i: usize| base + slots[i].code as u64;
     // Where control arriving at instruction `i` on its own (a jump) goes.
     let alone_address = |i: usize| match sc.alone_start[i] {
         NO_ENTRY => code_address(i),
@@ -541,89 +624,134 @@ fn compile_with(
     };
     // Main-line code of instruction `i`, or the trap past the end.
     let main_address = |i: usize| if i < n { code_address(i) } else { trap };
-    for (i, s) in sc.chosen.iter().enumerate() {
-        let code_at = sc.code_offset[i] as usize;
-        // The instruction this stencil copy runs (None for EXIT_ERROR), and for out-of-line
-        // copies whether it ends its copy (then a `jmp` back to the main line follows it).
-        let (index, copy_end) = match i.cmp(&n) {
-            std::cmp::Ordering::Less => (Some(i), None),
-            std::cmp::Ordering::Equal => (None, None),
-            std::cmp::Ordering::Greater => {
-                let (j, last) = sc.copy_of[i - n - 1];
-                (Some(j), Some(last))
-            }
-        };
+    let mut layout = Vec::with_capacity(slots.len());
+    let mut pending_kwnames = 0u64;
+    for (i, slot) in slots.iter().enumerate() {
+        let s = slot.stencil;
+        let code_at = slot.code as usize;
+        if !s.data.is_empty() {
+            let d = slot.data as usize;
+            buf[d..d + s.data.len()].copy_from_slice(s.data);
+        }
         // Every hole value of this instruction, indexed by `HoleValue as usize`: computed once,
         // so patching a hole is a load, not a dispatch on its kind.
-        let vals: [u64; HoleValue::ALL.len()] = match index {
-            None => [0; HoleValue::ALL.len()],
-            Some(ix) => {
-                let ins = &instructions[ix];
-                let jumper = if i < n && sc.paired[i] {
-                    &instructions[i + 1]
-                } else {
-                    ins
-                };
-                let mut v = [0u64; HoleValue::ALL.len()];
-                v[HoleValue::Oparg as usize] = ins.oparg as u64;
-                v[HoleValue::Instr as usize] = unit_addr(ins.unit);
-                v[HoleValue::Redo as usize] = unit_addr(ins.start).wrapping_sub(2);
-                v[HoleValue::Done as usize] = unit_addr(ins.next - 1);
-                v[HoleValue::Const as usize] =
-                    input.consts.get(ins.oparg as usize).copied().unwrap_or(0);
-                v[HoleValue::Name as usize] =
-                    input.names.get(ins.oparg as usize).copied().unwrap_or(0);
-                v[HoleValue::NameHalf as usize] = input
-                    .names
-                    .get((ins.oparg >> 1) as usize)
-                    .copied()
-                    .unwrap_or(0);
-                v[HoleValue::Cache as usize] =
-                    caches_address + sc.cache_slot[i] as u64 * CACHE_BYTES as u64;
-                v[HoleValue::Code as usize] = input.code_address;
-                v[HoleValue::KwNames as usize] = sc.kwnames_for[ix];
-                v[HoleValue::State as usize] = input.state_address;
-                v[HoleValue::Continue as usize] = match copy_end {
-                    None => main_address(ix + 1),
-                    Some(false) => code_address(i + 1),
-                    Some(true) => main_address(ix + 1),
-                };
-                v[HoleValue::JumpTarget as usize] = match jumper.jump_target {
-                    Some(t) => alone_address(t),
-                    None => trap,
-                };
-                v[HoleValue::Skip as usize] = main_address(ix + 2);
-                v[HoleValue::Error as usize] = base + error_offset as u64;
-                v
+        let mut vals = [0u64; HoleValue::ALL.len()];
+        vals[HoleValue::Code as usize] = input.code_address;
+        vals[HoleValue::State as usize] = input.state_address;
+        vals[HoleValue::Error as usize] = error;
+        let ix = slot.index as usize;
+        if let Some(ins) = instructions.get(ix) {
+            let jumper = if slot.paired {
+                &instructions[ix + 1]
+            } else {
+                ins
+            };
+            let oparg = ins.oparg as usize;
+            vals[HoleValue::Oparg as usize] = ins.oparg as u64;
+            vals[HoleValue::Instr as usize] = unit_addr(ins.unit);
+            vals[HoleValue::Redo as usize] = unit_addr(ins.start).wrapping_sub(2);
+            vals[HoleValue::Done as usize] = unit_addr(ins.next - 1);
+            vals[HoleValue::Const as usize] = input.consts.get(oparg).copied().unwrap_or(0);
+            vals[HoleValue::Name as usize] = input.names.get(oparg).copied().unwrap_or(0);
+            vals[HoleValue::NameHalf as usize] = input.names.get(oparg >> 1).copied().unwrap_or(0);
+            vals[HoleValue::Cache as usize] =
+                caches_address + slot.cache as u64 * CACHE_BYTES as u64;
+            // `_JIT_KWNAMES`: the tuple of the KW_NAMES before a CALL (instructions are patched
+            // in order).
+            if ins.opcode == opcodes::op::KW_NAMES {
+                pending_kwnames = input.consts.get(oparg).copied().unwrap_or(0);
+            } else if ins.opcode == opcodes::op::CALL {
+                vals[HoleValue::KwNames as usize] = pending_kwnames;
+                pending_kwnames = 0;
             }
-        };
-        if copy_end == Some(true) {
+            vals[HoleValue::Continue as usize] = match slot.copy {
+                Placement::Inside => code_address(i + 1),
+                Placement::Main | Placement::Last => main_address(ix + 1),
+            };
+            vals[HoleValue::JumpTarget as usize] = match jumper.jump_target {
+                Some(t) => alone_address(t),
+                None => trap,
+            };
+            vals[HoleValue::Skip as usize] = main_address(ix + 2);
+        } else if !(s.abs64.is_empty() && s.abs32.is_empty() && s.rel32.is_empty()) {
+            // The error exit has no instruction: it may use no per-instruction hole.
+            return Err(CompileError::Patch {
+                stencil: s.name,
+                error: PatchError::OutOfBounds {
+                    offset: 0,
+                    width: 0,
+                    len: 0,
+                },
+            });
+        }
+        layout.push((
+            instructions
+                .get(ix)
+                .map_or(input.units.len(), |ins| ins.unit) as u32,
+            s.name,
+            slot.code,
+        ));
+        if slot.copy == Placement::Last {
             let at = code_at + s.code.len();
             let from = base + (at + JMP_REL32_SIZE) as u64;
-            let rel = main_address(index.unwrap_or(0) + 1).wrapping_sub(from) as i64;
-            let rel = i32::try_from(rel).expect("one mapping is far smaller than 2 GiB");
+            let rel = main_address(ix + 1).wrapping_sub(from) as i64;
+            let Ok(rel) = i32::try_from(rel) else {
+                return Err(patch_error(s, at, rel));
+            };
             buf[at] = 0xe9;
             buf[at + 1..at + JMP_REL32_SIZE].copy_from_slice(&rel.to_le_bytes());
         }
-        let has_instruction = index.is_some();
-        for h in s.holes {
+        let code = &mut buf[code_at..code_at + s.code.len()];
+        code.copy_from_slice(s.code);
+        let place = base + code_at as u64;
+        // The flat lists were checked once (`fixes_are_sound`): every fix lies inside its
+        // stencil's code and names a hole value in `vals`, so they are written unchecked.
+        for f in s.abs64 {
+            // SAFETY: f.value < vals.len() (fixes_are_sound).
+            let v = unsafe { *vals.get_unchecked(f.value as usize) };
+            let v = v.wrapping_add(f.addend as i64 as u64);
+            // SAFETY: f.offset + 8 <= code.len() (fixes_are_sound).
+            unsafe { put(code, f.offset, v.to_le_bytes()) };
+        }
+        for f in s.abs32 {
+            // SAFETY: f.value < vals.len() (fixes_are_sound).
+            let v = unsafe { *vals.get_unchecked(f.value as usize) };
+            let v = v.wrapping_add(f.addend as i64 as u64);
+            let Ok(v) = u32::try_from(v) else {
+                return Err(patch_error(s, code_at + f.offset as usize, v as i64));
+            };
+            // SAFETY: f.offset + 4 <= code.len() (fixes_are_sound).
+            unsafe { put(code, f.offset, v.to_le_bytes()) };
+        }
+        for f in s.rel32 {
+            // SAFETY: f.value < vals.len() (fixes_are_sound).
+            let v = unsafe { *vals.get_unchecked(f.value as usize) };
+            let d = (v as i64)
+                .wrapping_add(f.addend as i64)
+                .wrapping_sub((place + f.offset as u64) as i64);
+            let Ok(d) = i32::try_from(d) else {
+                return Err(patch_error(s, code_at + f.offset as usize, d));
+            };
+            // SAFETY: f.offset + 4 <= code.len() (fixes_are_sound).
+            unsafe { put(code, f.offset, d.to_le_bytes()) };
+        }
+        for f in s.got {
+            let d = (got_slot_address(f.value) as i64)
+                .wrapping_add(f.addend as i64)
+                .wrapping_sub((place + f.offset as u64) as i64);
+            let Ok(d) = i32::try_from(d) else {
+                return Err(patch_error(s, code_at + f.offset as usize, d));
+            };
+            // SAFETY: f.offset + 4 <= code.len() (fixes_are_sound).
+            unsafe { put(code, f.offset, d.to_le_bytes()) };
+        }
+        // The rare kinds, by the general path.
+        for &k in s.other {
+            let h = &s.holes[k as usize];
             let value = match h.target {
-                Target::Hole(hole) => {
-                    if !has_instruction {
-                        // The error exit uses no per-instruction holes.
-                        return Err(CompileError::Patch {
-                            stencil: s.name,
-                            error: PatchError::OutOfBounds {
-                                offset: h.offset as usize,
-                                width: 0,
-                                len: 0,
-                            },
-                        });
-                    }
-                    vals[hole as usize]
-                }
-                Target::Symbol(idx) => symbol(idx),
-                Target::Data(off) => base + sc.data_offset[i] as u64 + off,
+                Target::Hole(hole) => vals[hole as usize],
+                Target::Symbol(idx) => input.symbols.get(idx as usize).copied().unwrap_or(0),
+                Target::Data(off) => base + slot.data as u64 + off,
             };
             let offset = code_at + h.offset as usize;
             let place = base + offset as u64;
@@ -645,8 +773,7 @@ fn compile_with(
                 }
                 (PatchKind::Pc32, _) => patch::patch_pc32(buf, offset, place, value, h.addend),
                 (PatchKind::GotPc32, Target::Symbol(idx)) => {
-                    let slot = got_offset + 8 * sc.got_slot[idx as usize] as usize;
-                    patch::patch_pc32(buf, offset, place, base + slot as u64, h.addend)
+                    patch::patch_pc32(buf, offset, place, got_slot_address(idx), h.addend)
                 }
                 (PatchKind::GotPc32, _) => {
                     let slot = got_offset + 8 * next_private_got;
@@ -662,36 +789,17 @@ fn compile_with(
         }
     }
 
+    // Native entries: an instruction's first code unit (module doc of analysis.rs).
     let mut entries = vec![NO_ENTRY; input.units.len()].into_boxed_slice();
-    for (unit, ins) in plan.unit_to_instruction.iter().enumerate() {
-        if let Some(i) = *ins {
-            // Arriving here alone: the main line unless that runs it as a second half that
-            // behaves differently; then its out-of-line copy, or no native entry at all.
-            entries[unit] = if sc.needs_copy[i] {
-                sc.alone_start[i]
-            } else {
-                sc.code_offset[i]
-            };
-        }
+    for (i, (ins, slot)) in instructions.iter().zip(slots).enumerate() {
+        // Arriving here alone: the main line, unless that runs it as a second half that behaves
+        // differently; then its out-of-line copy, or no native entry at all.
+        entries[ins.start] = if sc.needs_copy[i] {
+            sc.alone_start[i]
+        } else {
+            slot.code
+        };
     }
-    let layout = instructions
-        .iter()
-        .enumerate()
-        .map(|(i, ins)| (ins.unit as u32, sc.chosen[i].name, sc.code_offset[i]))
-        .chain(std::iter::once((
-            input.units.len() as u32,
-            sel.exit_error.name,
-            error_offset as u32,
-        )))
-        .chain(sc.copy_of.iter().enumerate().map(|(k, &(j, _))| {
-            let c = n + 1 + k;
-            (
-                instructions[j].unit as u32,
-                sc.chosen[c].name,
-                sc.code_offset[c],
-            )
-        }))
-        .collect();
     let code = mem.seal().map_err(CompileError::Memory)?;
     let code_end = code_end as u32;
     Ok(CompiledCode {
@@ -852,6 +960,85 @@ mod tests {
             c.entries[branch_unit], NO_ENTRY,
             "the branch keeps its own entry"
         );
+    }
+
+    /// The symbol every GOT reference of `c` reaches, read through its slot.
+    fn got_targets(c: &CompiledCode) -> Vec<(u16, u64)> {
+        let bytes = c.code.bytes();
+        let mut out = Vec::new();
+        for &(_, name, start) in &c.layout {
+            for f in stencils::by_name(name).unwrap().got {
+                let place = c.code.address() + start as u64 + f.offset as u64;
+                let at = (start + f.offset) as usize;
+                let d = i32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+                let slot = (place as i64 + d as i64 - f.addend as i64) as usize;
+                // SAFETY: the slot is in the code's own GOT or its chunk's symbol table, both
+                // mapped readable while `c` lives.
+                out.push((f.value, unsafe {
+                    std::ptr::read_unaligned(slot as *const u64)
+                }));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn symbols_are_reached_through_a_table_holding_this_compiles_symbols() {
+        // Two symbol tables alternate: code compiled for the second lands in chunks made for
+        // the first, where it needs a GOT of its own; every slot holds its own table's value.
+        let tables: Vec<Vec<u64>> = (1..=2u64)
+            .map(|t| {
+                (0..stencils::SYMBOLS.len() as u64)
+                    .map(|i| t << 40 | i << 4)
+                    .collect()
+            })
+            .collect();
+        let units = [
+            word("RESUME", 0),
+            word("LOAD_FAST", 0),
+            word("RETURN_VALUE", 0),
+        ];
+        let mut kept = Vec::new();
+        for round in 0..6 {
+            let symbols = &tables[round % 2];
+            let c = compile(&input(&units, symbols)).unwrap();
+            let targets = got_targets(&c);
+            assert!(!targets.is_empty());
+            for (i, value) in targets {
+                assert_eq!(value, symbols[i as usize], "round {round}, symbol {i}");
+            }
+            kept.push(c);
+        }
+    }
+
+    #[test]
+    fn build_time_stencil_classes_match_the_names() {
+        let mut expected = Vec::new();
+        for (index, s) in stencils::STENCILS.iter().enumerate() {
+            let parts: Vec<&str> = s.name.split("__").collect();
+            let row = if let [first, arg, second] = parts[..] {
+                match (
+                    opcodes::by_name(first),
+                    arg.parse(),
+                    opcodes::by_name(second),
+                ) {
+                    (Some(op), Ok(arg), Some(next)) => Some((2, op, arg, next)),
+                    _ => None,
+                }
+            } else if let Some((base, arg)) = s.name.split_once("__") {
+                match (opcodes::by_name(base), arg.parse()) {
+                    (Some(op), Ok(arg)) => Some((1, op, arg, 0)),
+                    _ => None,
+                }
+            } else {
+                opcodes::by_name(s.name).map(|op| (0, op, 0, 0))
+            };
+            if let Some((kind, op, arg, next)) = row {
+                expected.push((index, kind, op, arg, next));
+            }
+        }
+        assert_eq!(stencils::SELECT, &expected[..]);
+        assert!(expected.iter().any(|r| r.1 == 2), "pair stencils exist");
     }
 
     #[test]

@@ -1,31 +1,52 @@
 //! Executable memory: W^X as a type, packed into shared chunks, freed space reused.
 //!
-//! [`WritableCode`] is read-write memory the compiler fills; [`WritableCode::seal`] consumes it
-//! and returns [`ExecutableCode`], read-execute. No page is ever writable and executable at once.
+//! [`WritableCode`] is a region reserved for one compiled code object plus a private staging
+//! buffer the compiler fills; [`WritableCode::seal`] writes the buffer into the region and returns
+//! [`ExecutableCode`]. No page is ever writable and executable at once, and no page is ever
+//! writable through a second mapping either: the code pages are read-execute (or inaccessible)
+//! in the page tables at all times.
 //!
-//! Code objects share 256 KiB chunks of address space, reserved with no access. A region is
-//! placed best-fit in the free space of all chunks (64-byte aligned); only the pages it touches
-//! become read-write while the compiler fills it and read-execute when it is sealed. That is safe
-//! because native code only runs with the GIL held and the compiler holds it: no thread executes
-//! in a page while it is writable. Freed regions go back to their chunk's free list (coalesced
-//! with their neighbours); a page no live region touches any more is discarded (`MADV_DONTNEED`)
-//! and made inaccessible again, and a chunk with no live region is unmapped. So the executable
-//! memory mapped at any time is the pages live code touches: a few survivors keep a few pages,
-//! not whole chunks. Code larger than a quarter chunk gets a mapping of its own. A stencil's data
-//! stays within ±2 GiB of its code because code and data of one compiled object are one region.
+//! Sealing writes the bytes with one `pwrite` to `/proc/self/mem`, which the kernel carries out
+//! as a debugger's write into a read-only private page (copy-on-write rules apply, so a forked
+//! child writes its own copies). That is one system call per compile, where flipping the pages
+//! read-write and back costs two `mprotect`s that split and merge mappings and flush the TLB.
+//! Where that write is refused (no /proc, a kernel that forbids forced writes), sealing falls back
+//! for the rest of the process to making the region's pages read-write, copying, and making them
+//! read-execute again; that is safe because native code only runs with the GIL held and the
+//! compiler holds it, so no thread executes in a page while it is writable (and the heap lock
+//! serialises such fills).
 //!
-//! A cap ([`set_max_executable_bytes`]) bounds the executable pages; an allocation that would
-//! pass it fails with [`CapReached`] and is counted, and the caller leaves the code interpreted.
+//! Code objects share 256 KiB chunks, mapped read-execute when made (their pages cost nothing
+//! until written). A region is placed best-fit in the free space of all chunks (64-byte
+//! aligned). Freed regions go back to their chunk's free list (coalesced with their neighbours);
+//! a page no live region touches any more is discarded (`MADV_DONTNEED`) and made inaccessible,
+//! and made read-execute again (with a few pages after it) when a later region lands on it; a
+//! chunk with no live region is unmapped. So the memory code holds is the pages live code
+//! touches: a few survivors keep a few pages, not whole chunks. Code larger than a quarter chunk
+//! gets a mapping of its own. A stencil's data stays within ±2 GiB of its code because code and
+//! data of one compiled object are one region.
+//!
+//! Each chunk begins with a copy of the symbol table the compiler passes to
+//! [`WritableCode::new_near`] (the addresses of the CPython functions and data stencils use), so
+//! code reaches CPython through its chunk's table and needs no GOT of its own; the table counts as
+//! a region of the chunk and goes with it.
+//!
+//! A cap ([`set_max_executable_bytes`]) bounds the pages live code touches; an allocation that
+//! would pass it fails with [`CapReached`] and is counted, and the caller leaves the code
+//! interpreted.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Size of a shared chunk.
 pub const CHUNK_SIZE: usize = 256 * 1024;
 /// Alignment (and size granule) of each region inside a chunk.
 const REGION_ALIGN: usize = 64;
+/// Pages made read-execute at once, past a region, when it lands on inaccessible pages: the
+/// next regions placed after it need no `mprotect`.
+const OPEN_AHEAD_PAGES: usize = 16;
 
 fn page_size() -> usize {
     static PAGE: AtomicUsize = AtomicUsize::new(0);
@@ -42,25 +63,40 @@ fn page_size() -> usize {
     p
 }
 
-/// One reservation of address space. Offsets are relative to `base`.
+/// One mapping of address space. Offsets are relative to `base`.
 struct Chunk {
-    /// The mapping itself (memmap2 owns it and unmaps it when the chunk is dropped); its pages'
-    /// protection is changed here with mprotect, page by page.
-    _map: memmap2::MmapMut,
     base: usize,
     size: usize,
     /// Free byte ranges (offset, length), sorted by offset, never adjacent (coalesced).
     free: Vec<(usize, usize)>,
-    /// Per page: read-execute (or being written) rather than inaccessible.
-    mapped: Vec<bool>,
-    /// Regions allocated and not yet freed.
+    /// Per page: touched by a live region (counted in `mapped_bytes`) since it was last
+    /// discarded.
+    committed: Vec<bool>,
+    /// Per page: read-execute rather than inaccessible. Every committed page is open.
+    open: Vec<bool>,
+    /// Regions allocated and not yet freed (the symbol table counts as one).
     regions: usize,
+    /// The chunk's symbol table (see [`WritableCode::new_near`]): its address, its length and
+    /// the generation of [`Heap::symbols`] it holds.
+    got: Option<(usize, usize, u32)>,
     /// Shared chunks take many regions; a large region's own mapping takes one.
     shared: bool,
 }
 
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        // SAFETY: [base, base + size) is a mapping this chunk made and owns; it is dropped only
+        // when no live region lies in it, so nothing refers to that memory any more.
+        unsafe { libc::munmap(self.base as *mut libc::c_void, self.size) };
+    }
+}
+
 struct Heap {
     chunks: BTreeMap<usize, Chunk>,
+    /// The symbol table chunks made for [`WritableCode::new_near`] hold, and its generation
+    /// (bumped when a different table is asked for).
+    symbols: Vec<u64>,
+    symbols_generation: u32,
     /// Every free range of the shared chunks as (length, address): best fit is one lookup.
     by_size: BTreeSet<(usize, usize)>,
     mapped_bytes: usize,
@@ -70,15 +106,13 @@ struct Heap {
 
 static HEAP: Mutex<Heap> = Mutex::new(Heap {
     chunks: BTreeMap::new(),
+    symbols: Vec::new(),
+    symbols_generation: 0,
     by_size: BTreeSet::new(),
     mapped_bytes: 0,
     live_bytes: 0,
     reserved_bytes: 0,
 });
-
-/// Serialises fills: one region is writable at a time. In the extension the GIL already does
-/// (compiles run no Python code), but the API must not depend on it.
-static FILL: Mutex<()> = Mutex::new(());
 
 /// The cap on executable bytes (0: none), and how many allocations it refused.
 static MAX_EXECUTABLE: AtomicUsize = AtomicUsize::new(0);
@@ -152,6 +186,8 @@ fn protect(addr: usize, len: usize, prot: libc::c_int) -> io::Result<()> {
     Ok(())
 }
 
+const RX: libc::c_int = libc::PROT_READ | libc::PROT_EXEC;
+
 impl Heap {
     /// Pages [first, last) of the region [off, off + len).
     fn pages(off: usize, len: usize) -> (usize, usize) {
@@ -159,27 +195,42 @@ impl Heap {
         (off / p, (off + len).div_ceil(p))
     }
 
-    /// Bytes of pages the region would newly map.
+    /// Bytes of pages the region would newly commit.
     fn new_pages(chunk: &Chunk, off: usize, len: usize) -> usize {
         let (a, b) = Self::pages(off, len);
-        chunk.mapped[a..b].iter().filter(|m| !**m).count() * page_size()
+        chunk.committed[a..b].iter().filter(|m| !**m).count() * page_size()
     }
 
     fn map_chunk(&mut self, size: usize, shared: bool) -> io::Result<usize> {
-        // An anonymous mapping, made inaccessible at once: address space only, until a region's
-        // pages are made read-write to be filled. memmap2 owns it (unmapped on drop).
-        let map = memmap2::MmapOptions::new().len(size).map_anon()?;
-        let base = map.as_ptr() as usize;
-        protect(base, size, libc::PROT_NONE)?;
+        // Read-execute from the start: untouched pages cost nothing, and regions are written
+        // by sealing (see the module doc), never through a writable mapping.
+        // SAFETY: a fresh anonymous private mapping at an address the kernel picks; it
+        // overlaps nothing. The chunk unmaps it on drop.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size,
+                RX,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let base = base as usize;
+        let pages = size / page_size();
         self.chunks.insert(
             base,
             Chunk {
-                _map: map,
                 base,
                 size,
                 free: vec![(0, size)],
-                mapped: vec![false; size / page_size()],
+                committed: vec![false; pages],
+                open: vec![true; pages],
                 regions: 0,
+                got: None,
                 shared,
             },
         );
@@ -203,18 +254,31 @@ impl Heap {
         Some((chunk.base, i))
     }
 
-    /// Reserve `len` bytes, make their pages read-write. Returns the region's address.
-    fn allocate(&mut self, len: usize) -> io::Result<usize> {
+    /// Reserve `len` bytes whose pages are read-execute. Returns the region's address and,
+    /// when `symbols` is given, the address of a copy of it in the region's chunk (0: none
+    /// there).
+    fn allocate(&mut self, len: usize, symbols: Option<&[u64]>) -> io::Result<(usize, usize)> {
         let len = len.div_ceil(REGION_ALIGN) * REGION_ALIGN;
+        if let Some(table) = symbols {
+            if self.symbols[..] != *table {
+                self.symbols = table.to_vec();
+                self.symbols_generation = self.symbols_generation.wrapping_add(1);
+            }
+        }
+        let got_len = symbols.map_or(0, |t| (8 * t.len()).div_ceil(REGION_ALIGN) * REGION_ALIGN);
         let (base, index) = if len > CHUNK_SIZE / 4 {
-            let size = len.div_ceil(page_size()) * page_size();
+            let size = (len + got_len).div_ceil(page_size()) * page_size();
             self.check_cap(size)?;
-            (self.map_chunk(size, false)?, 0)
+            let base = self.map_chunk(size, false)?;
+            self.install_got(base, got_len)?;
+            (base, 0)
         } else if let Some(found) = self.best_fit(len) {
             found
         } else {
-            self.check_cap(len.div_ceil(page_size()) * page_size())?;
-            (self.map_chunk(CHUNK_SIZE, true)?, 0)
+            self.check_cap((len + got_len).div_ceil(page_size()) * page_size())?;
+            let base = self.map_chunk(CHUNK_SIZE, true)?;
+            self.install_got(base, got_len)?;
+            (base, 0)
         };
         let chunk = self.chunks.get_mut(&base).expect("chunk just chosen");
         let (off, flen) = chunk.free[index];
@@ -223,7 +287,7 @@ impl Heap {
         let cap = max_executable_bytes();
         if cap != 0 && self.mapped_bytes + new > cap {
             CAP_REFUSALS.fetch_add(1, Ordering::Relaxed);
-            let empty = chunk.regions == 0;
+            let empty = chunk.regions == chunk.got.is_some() as usize;
             if empty {
                 self.unmap(base);
             }
@@ -233,13 +297,21 @@ impl Heap {
             ));
         }
         let (a, b) = Self::pages(off, len);
-        let p = page_size();
-        protect(
-            base + a * p,
-            (b - a) * p,
-            libc::PROT_READ | libc::PROT_WRITE,
-        )?;
-        for m in &mut chunk.mapped[a..b] {
+        if let Some(first) = (a..b).find(|&i| !chunk.open[i]) {
+            // Pages a free discarded: open them, and a few more of the free range after the
+            // region (never past it), in one call.
+            let free_end = (off + flen) / page_size();
+            let mut end = b.max((first + OPEN_AHEAD_PAGES).min(free_end));
+            while end > b && chunk.open[end - 1] {
+                end -= 1;
+            }
+            let p = page_size();
+            protect(chunk.base + first * p, (end - first) * p, RX)?;
+            for o in &mut chunk.open[first..end] {
+                *o = true;
+            }
+        }
+        for m in &mut chunk.committed[a..b] {
             *m = true;
         }
         if flen == len {
@@ -254,12 +326,41 @@ impl Heap {
             }
         }
         chunk.regions += 1;
+        let got = match (symbols, chunk.got) {
+            (Some(_), Some((address, _, generation))) if generation == self.symbols_generation => {
+                address
+            }
+            _ => 0,
+        };
         self.mapped_bytes += new;
         self.live_bytes += len;
-        let addr = base + off;
-        // SAFETY: [addr, addr + len) lies in pages just made read-write, owned by this region.
-        unsafe { std::ptr::write_bytes(addr as *mut u8, 0, len) };
-        Ok(addr)
+        Ok((base + off, got))
+    }
+
+    /// Put the current symbol table at the start of the fresh chunk at `base` (nothing when
+    /// `got_len` is 0). It counts as one region, freed with the chunk.
+    fn install_got(&mut self, base: usize, got_len: usize) -> io::Result<()> {
+        if got_len == 0 {
+            return Ok(());
+        }
+        let generation = self.symbols_generation;
+        let chunk = self.chunks.get_mut(&base).expect("chunk just made");
+        let p = page_size();
+        let pages = got_len.div_ceil(p);
+        for m in &mut chunk.committed[..pages] {
+            *m = true;
+        }
+        chunk.free[0] = (got_len, chunk.size - got_len);
+        if chunk.shared {
+            self.by_size.remove(&(chunk.size, base));
+            self.by_size.insert((chunk.size - got_len, base + got_len));
+        }
+        chunk.regions = 1;
+        chunk.got = Some((base, got_len, generation));
+        self.mapped_bytes += pages * p;
+        self.live_bytes += got_len;
+        let bytes: Vec<u8> = self.symbols.iter().flat_map(|v| v.to_le_bytes()).collect();
+        write_code(base, &bytes, Some(self))
     }
 
     fn check_cap(&self, bytes: usize) -> io::Result<()> {
@@ -278,17 +379,18 @@ impl Heap {
         chunk_in(&mut self.chunks, addr)
     }
 
-    /// Make the pages of a filled region read-execute.
-    fn seal(&mut self, addr: usize, len: usize) -> io::Result<()> {
-        let len = len.div_ceil(REGION_ALIGN) * REGION_ALIGN;
+    /// The fallback write: make the region's pages read-write, copy, make them read-execute.
+    /// Called with the heap lock held, which serialises it against every other fill.
+    fn write_by_mprotect(&mut self, addr: usize, bytes: &[u8]) -> io::Result<()> {
         let chunk = self.chunk_of(addr);
-        let (a, b) = Self::pages(addr - chunk.base, len);
+        let (a, b) = Self::pages(addr - chunk.base, bytes.len());
         let p = page_size();
-        protect(
-            chunk.base + a * p,
-            (b - a) * p,
-            libc::PROT_READ | libc::PROT_EXEC,
-        )
+        let (start, pages) = (chunk.base + a * p, (b - a) * p);
+        protect(start, pages, libc::PROT_READ | libc::PROT_WRITE)?;
+        // SAFETY: [addr, addr + len) is this live region's, inside pages just made read-write;
+        // no thread runs native code meanwhile (module doc) and no other fill runs (heap lock).
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), addr as *mut u8, bytes.len()) };
+        protect(start, pages, RX)
     }
 
     /// Give a region back: coalesce, discard pages no region touches, unmap an empty chunk.
@@ -298,7 +400,7 @@ impl Heap {
         let chunk = chunk_in(&mut self.chunks, addr);
         let base = chunk.base;
         chunk.regions -= 1;
-        if chunk.regions == 0 {
+        if chunk.regions == chunk.got.is_some() as usize {
             self.unmap(base);
             return;
         }
@@ -322,21 +424,25 @@ impl Heap {
         };
         let (foff, flen) = chunk.free[i];
         self.by_size.insert((flen, base + foff));
-        // Whole pages inside the coalesced free range hold no live code: discard them.
+        // Whole pages inside the coalesced free range hold no live code: discard them and make
+        // them inaccessible.
         let p = page_size();
         let (a, b) = (foff.div_ceil(p), (foff + flen) / p);
         let mut released = 0;
-        if a < b && chunk.mapped[a..b].iter().any(|m| *m) {
+        if a < b && chunk.open[a..b].iter().any(|o| *o) {
             let (start, bytes) = (base + a * p, (b - a) * p);
             // SAFETY: these pages belong to this chunk and no live region overlaps them; their
-            // contents are garbage from now on (a later region zero-fills what it uses).
+            // contents are garbage from now on (sealing writes every byte of a region).
             unsafe { libc::madvise(start as *mut libc::c_void, bytes, libc::MADV_DONTNEED) };
             if protect(start, bytes, libc::PROT_NONE).is_ok() {
-                for m in &mut chunk.mapped[a..b] {
-                    if *m {
-                        released += p;
-                        *m = false;
-                    }
+                for o in &mut chunk.open[a..b] {
+                    *o = false;
+                }
+            }
+            for m in &mut chunk.committed[a..b] {
+                if *m {
+                    released += p;
+                    *m = false;
                 }
             }
         }
@@ -359,8 +465,14 @@ impl Heap {
                     indexed += 1;
                 }
             }
-            assert!(c.regions > 0, "an empty chunk is unmapped");
-            mapped += c.mapped.iter().filter(|m| **m).count() * page_size();
+            assert!(
+                c.regions > c.got.is_some() as usize,
+                "an empty chunk is unmapped"
+            );
+            for (m, o) in c.committed.iter().zip(&c.open) {
+                assert!(!*m || *o, "a committed page is open");
+            }
+            mapped += c.committed.iter().filter(|m| **m).count() * page_size();
         }
         assert_eq!(indexed, self.by_size.len());
         assert_eq!(mapped, self.mapped_bytes);
@@ -373,8 +485,11 @@ impl Heap {
                 self.by_size.remove(&(len, base + off));
             }
         }
-        self.mapped_bytes -= chunk.mapped.iter().filter(|m| **m).count() * page_size();
+        self.mapped_bytes -= chunk.committed.iter().filter(|m| **m).count() * page_size();
         self.reserved_bytes -= chunk.size;
+        if let Some((_, got_len, _)) = chunk.got {
+            self.live_bytes -= got_len;
+        }
         // The chunk holds no live region and nothing refers to its memory any more: dropping it
         // unmaps it.
         drop(chunk);
@@ -391,13 +506,161 @@ fn chunk_in(chunks: &mut BTreeMap<usize, Chunk>, addr: usize) -> &mut Chunk {
         .expect("address inside a chunk")
 }
 
-/// A reserved region being filled: readable and writable, never executable.
+/// Writing through `/proc/self/mem`: the descriptor, the process it was opened in (a forked child
+/// inherits the descriptor, which still names its parent's memory) and the file's identity (a
+/// program may close descriptors it does not own, `os.closerange`, and the number be reused for
+/// another file, which must never be written).
+struct ProcMem {
+    fd: libc::c_int,
+    pid: libc::pid_t,
+    file: (u64, u64),
+}
+
+static PROC_MEM: Mutex<ProcMem> = Mutex::new(ProcMem {
+    fd: -1,
+    pid: 0,
+    file: (0, 0),
+});
+
+/// (device, inode) of the file open as `fd`, if it is open.
+fn file_identity(fd: libc::c_int) -> Option<(u64, u64)> {
+    // SAFETY: an all-zero stat is a valid value for fstat to overwrite.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat writes one stat through a valid pointer; a bad descriptor is an error.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return None;
+    }
+    Some((st.st_dev, st.st_ino))
+}
+/// Set once `/proc/self/mem` refused a write or could not be opened: seal by mprotect from then
+/// on.
+static USE_MPROTECT: AtomicBool = AtomicBool::new(false);
+
+/// Make sealing use the mprotect fallback (tests; a process where forced writes are refused
+/// switches by itself).
+pub fn force_mprotect_fallback(on: bool) {
+    USE_MPROTECT.store(on, Ordering::Relaxed);
+}
+
+/// Which way sealing writes code now: "proc_mem" or "mprotect".
+pub fn write_method() -> &'static str {
+    if USE_MPROTECT.load(Ordering::Relaxed) {
+        "mprotect"
+    } else {
+        "proc_mem"
+    }
+}
+
+/// Write `bytes` at `addr` (a live region's read-execute pages) with a forced write through
+/// `/proc/self/mem`. Err: the kernel refused (the caller falls back).
+fn write_by_proc_mem(addr: usize, bytes: &[u8]) -> io::Result<()> {
+    let mut pm = lock(&PROC_MEM);
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    let same_file = pm.fd >= 0 && file_identity(pm.fd) == Some(pm.file);
+    if !same_file || pm.pid != pid {
+        if same_file {
+            // SAFETY: the descriptor is still the file opened below, inherited from the parent
+            // this process was forked from: it names the parent's memory, so it is closed, never
+            // written through. (A descriptor that is no longer that file is someone else's.)
+            unsafe { libc::close(pm.fd) };
+        }
+        pm.fd = -1;
+        // SAFETY: a NUL-terminated path; the descriptor is owned by PROC_MEM from here on.
+        let fd = unsafe { libc::open(c"/proc/self/mem".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let Some(file) = file_identity(fd) else {
+            let e = io::Error::last_os_error();
+            // SAFETY: the descriptor was just opened here and is not kept.
+            unsafe { libc::close(fd) };
+            return Err(e);
+        };
+        *pm = ProcMem { fd, pid, file };
+    }
+    let mut done = 0;
+    while done < bytes.len() {
+        let rest = &bytes[done..];
+        // SAFETY: writes `rest` into this process's memory at [addr + done, addr + len): pages
+        // of a live region that only its WritableCode writes (it is not sealed yet); the kernel
+        // checks the range is mapped.
+        let n = unsafe {
+            libc::pwrite(
+                pm.fd,
+                rest.as_ptr() as *const libc::c_void,
+                rest.len(),
+                (addr + done) as libc::off_t,
+            )
+        };
+        match n {
+            n if n > 0 => done += n as usize,
+            0 => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+            _ => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Write a region's bytes: through `/proc/self/mem`, or by mprotect when that is refused
+/// (`heap`: the heap, when the caller holds its lock).
+fn write_code(addr: usize, bytes: &[u8], heap: Option<&mut Heap>) -> io::Result<()> {
+    if !USE_MPROTECT.load(Ordering::Relaxed) {
+        match write_by_proc_mem(addr, bytes) {
+            Ok(()) => {
+                debug_assert!(
+                    // SAFETY: the region's pages are readable (read-execute) and live.
+                    unsafe { std::slice::from_raw_parts(addr as *const u8, bytes.len()) } == bytes
+                );
+                return Ok(());
+            }
+            Err(_) => USE_MPROTECT.store(true, Ordering::Relaxed),
+        }
+    }
+    match heap {
+        Some(heap) => heap.write_by_mprotect(addr, bytes),
+        None => lock(&HEAP).write_by_mprotect(addr, bytes),
+    }
+}
+
+thread_local! {
+    /// The staging buffer of the last sealed region on this thread, kept for the next one (no
+    /// allocation per compile).
+    static STAGING: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+fn take_staging(len: usize) -> Vec<u8> {
+    let mut v = STAGING.try_with(|c| c.take()).unwrap_or_default();
+    v.clear();
+    v.resize(len, 0);
+    v
+}
+
+fn return_staging(v: Vec<u8>) {
+    let _ = STAGING.try_with(|c| {
+        let old = c.take();
+        c.set(if old.capacity() > v.capacity() {
+            old
+        } else {
+            v
+        });
+    });
+}
+
+/// A reserved region and the zero-filled staging buffer the compiler fills for it. The region
+/// itself is never writable: sealing writes the buffer into it.
 pub struct WritableCode {
     address: usize,
     len: usize,
+    buf: Vec<u8>,
     sealed: bool,
-    /// Held from reservation to sealing.
-    _fill: std::sync::MutexGuard<'static, ()>,
+    /// See [`WritableCode::symbols_address`].
+    symbols: u64,
 }
 
 /// Sealed machine code: readable and executable, never writable. Dropping it releases the region.
@@ -407,17 +670,39 @@ pub struct ExecutableCode {
 }
 
 impl WritableCode {
-    /// Reserve `len` bytes (zero-filled) and make them writable.
+    /// Reserve `len` bytes and a zero-filled buffer of that size to fill.
     pub fn new(len: usize) -> io::Result<WritableCode> {
-        let fill = lock(&FILL);
         let len = len.max(1);
-        let address = lock(&HEAP).allocate(len)?;
+        let (address, _) = lock(&HEAP).allocate(len, None)?;
         Ok(WritableCode {
             address,
             len,
+            buf: take_staging(len),
             sealed: false,
-            _fill: fill,
+            symbols: 0,
         })
+    }
+
+    /// [`WritableCode::new`], placed where a copy of `symbols` lies within reach of 32-bit
+    /// PC-relative references from the region: code then reaches symbol `i` at
+    /// [`WritableCode::symbols_address`] + 8 i and needs no table of its own. Every chunk gets
+    /// that copy when it is made, so this fails (address 0) only where the region lands in a
+    /// chunk made for another table or for plain [`WritableCode::new`] (tests).
+    pub fn new_near(len: usize, symbols: &[u64]) -> io::Result<WritableCode> {
+        let len = len.max(1);
+        let (address, table) = lock(&HEAP).allocate(len, Some(symbols))?;
+        Ok(WritableCode {
+            address,
+            len,
+            buf: take_staging(len),
+            sealed: false,
+            symbols: table as u64,
+        })
+    }
+
+    /// The address of the shared symbol table [`WritableCode::new_near`] found (0: none).
+    pub fn symbols_address(&self) -> u64 {
+        self.symbols
     }
 
     /// Address of the first byte: where the code will execute from once sealed.
@@ -425,15 +710,14 @@ impl WritableCode {
         self.address as u64
     }
 
+    /// The bytes to be sealed (a buffer, not the executable region).
     pub fn bytes_mut(&mut self) -> &mut [u8] {
-        // SAFETY: the region's pages are read-write while this WritableCode exists, and no one
-        // else reads or writes the region (it is not free and not yet sealed).
-        unsafe { std::slice::from_raw_parts_mut(self.address as *mut u8, self.len) }
+        &mut self.buf
     }
 
-    /// Make the region executable and read-only. The address does not change.
+    /// Write the bytes into the region, which stays read-execute. The address does not change.
     pub fn seal(mut self) -> io::Result<ExecutableCode> {
-        lock(&HEAP).seal(self.address, self.len)?;
+        write_code(self.address, &self.buf, None)?;
         self.sealed = true;
         Ok(ExecutableCode {
             address: self.address as u64,
@@ -444,11 +728,10 @@ impl WritableCode {
 
 impl Drop for WritableCode {
     fn drop(&mut self) {
+        return_staging(std::mem::take(&mut self.buf));
         // An abandoned fill (compile error): give the region back.
         if !self.sealed {
-            let mut heap = lock(&HEAP);
-            let _ = heap.seal(self.address, self.len);
-            heap.free(self.address, self.len);
+            lock(&HEAP).free(self.address, self.len);
         }
     }
 }
@@ -468,8 +751,8 @@ impl ExecutableCode {
 
     pub fn bytes(&self) -> &[u8] {
         // SAFETY: the region's pages stay mapped and readable while this ExecutableCode lives
-        // (a page is discarded only when no live region touches it); they are only written while
-        // a WritableCode fills a neighbouring region, which happens with the GIL held.
+        // (a page is discarded only when no live region touches it); they are only written
+        // while sealing a neighbouring region, which writes only that region's bytes.
         unsafe { std::slice::from_raw_parts(self.address as *const u8, self.len) }
     }
 }
@@ -582,9 +865,9 @@ mod tests {
         // SAFETY: the region holds a complete C-ABI function (mov eax, imm32; ret) in executable
         // memory that stays mapped while `x` lives.
         let f: extern "C" fn() -> i32 = unsafe { std::mem::transmute(x.address() as usize) };
-        // Other test threads may be filling this chunk; the GIL excludes that in the extension,
-        // here the fill lock does.
-        let _no_fill = lock(&FILL);
+        // With the mprotect fallback another test thread could be filling this page; the GIL
+        // excludes that in the extension, here the heap lock (held by such fills) does.
+        let _no_fill = lock(&HEAP);
         assert_eq!(f(), 42);
     }
 }

@@ -32,8 +32,13 @@ pub enum Jump {
 /// How an instruction's oparg turns into a jump target, if it jumps (a table lookup: the
 /// compiler asks once per instruction).
 pub fn jump_kind(op: u8) -> Option<Jump> {
+    jump_table()[op as usize]
+}
+
+/// [`jump_kind`] of every opcode (for loops: one lookup of the table, then indexing).
+pub fn jump_table() -> &'static [Option<Jump>; 256] {
     static TABLE: std::sync::OnceLock<[Option<Jump>; 256]> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| std::array::from_fn(|op| jump_kind_of(op as u8)))[op as usize]
+    TABLE.get_or_init(|| std::array::from_fn(|op| jump_kind_of(op as u8)))
 }
 
 fn jump_kind_of(op: u8) -> Option<Jump> {

@@ -27,6 +27,15 @@ pub struct Hole {
     pub addend: i64,
 }
 
+/// One hole of a kind the compiler patches from a flat list: at `offset`, the hole value (or
+/// the symbol) numbered `value`, plus `addend`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fix {
+    pub offset: u32,
+    pub value: u16,
+    pub addend: i32,
+}
+
 /// A compiled opcode template.
 #[derive(Debug)]
 pub struct Stencil {
@@ -43,6 +52,15 @@ pub struct Stencil {
     pub private_got: u16,
     /// Whether a hole is `_JIT_CACHE`.
     pub uses_cache: bool,
+    /// The holes again, sorted by kind at build time so that patching needs no per-hole
+    /// dispatch: 64-bit hole values (`value` is a [`HoleValue`] as u16), 32-bit hole values,
+    /// PC-relative hole values, and symbols through the GOT (`value` is a [`SYMBOLS`] index).
+    pub abs64: &'static [Fix],
+    pub abs32: &'static [Fix],
+    pub rel32: &'static [Fix],
+    pub got: &'static [Fix],
+    /// Indices into `holes` of the rest (data, direct symbol references, private GOT slots).
+    pub other: &'static [u16],
 }
 
 impl Stencil {
@@ -129,6 +147,66 @@ mod tests {
             assert_eq!(s.got_symbols, &got[..], "{}", s.name);
             assert_eq!(s.pc32_symbols, &pc32[..], "{}", s.name);
             assert_eq!(s.private_got as usize, private, "{}", s.name);
+        }
+    }
+
+    #[test]
+    fn flat_lists_hold_every_hole_once() {
+        for s in STENCILS {
+            let mut seen: Vec<(u32, PatchKind, Target, i64)> = Vec::new();
+            let hole = |f: &Fix| HoleValue::ALL[f.value as usize];
+            for f in s.abs64 {
+                seen.push((
+                    f.offset,
+                    PatchKind::Abs64,
+                    Target::Hole(hole(f)),
+                    f.addend as i64,
+                ));
+            }
+            for f in s.abs32 {
+                seen.push((
+                    f.offset,
+                    PatchKind::Abs32,
+                    Target::Hole(hole(f)),
+                    f.addend as i64,
+                ));
+            }
+            for f in s.rel32 {
+                seen.push((
+                    f.offset,
+                    PatchKind::Pc32,
+                    Target::Hole(hole(f)),
+                    f.addend as i64,
+                ));
+            }
+            for f in s.got {
+                seen.push((
+                    f.offset,
+                    PatchKind::GotPc32,
+                    Target::Symbol(f.value),
+                    f.addend as i64,
+                ));
+            }
+            for &i in s.other {
+                let h = s.holes[i as usize];
+                seen.push((h.offset, h.kind, h.target, h.addend));
+            }
+            let mut all: Vec<_> = s
+                .holes
+                .iter()
+                .map(|h| (h.offset, h.kind, h.target, h.addend))
+                .collect();
+            let key = |x: &(u32, PatchKind, Target, i64)| x.0;
+            seen.sort_by_key(key);
+            all.sort_by_key(key);
+            assert_eq!(seen.len(), all.len(), "{}", s.name);
+            for (a, b) in seen.iter().zip(&all) {
+                assert!(
+                    a.0 == b.0 && a.1 == b.1 && a.2 == b.2 && a.3 == b.3,
+                    "{}: {a:?} {b:?}",
+                    s.name
+                );
+            }
         }
     }
 

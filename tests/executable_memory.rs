@@ -3,7 +3,8 @@
 //! heap and the cap are process-wide and the library's unit tests allocate concurrently.
 
 use cpjit::memory::{
-    is_cap_reached, set_max_executable_bytes, stats, ExecutableCode, WritableCode,
+    force_mprotect_fallback, is_cap_reached, set_max_executable_bytes, stats, write_method,
+    ExecutableCode, WritableCode,
 };
 use std::sync::Mutex;
 
@@ -82,4 +83,47 @@ fn the_cap_refuses_allocations_past_it() {
     assert!(is_cap_reached(&err), "{err}");
     assert!(stats().cap_refusals >= 1);
     assert!(kept.len() >= 6);
+}
+
+/// The mappings of this process that are writable and executable at once.
+fn writable_and_executable() -> Vec<String> {
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .filter(|l| {
+            let perms = l.split_whitespace().nth(1).unwrap_or("");
+            perms.contains('w') && perms.contains('x')
+        })
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn both_write_methods_seal_code_that_runs_and_keep_w_xor_x() {
+    let _serial = lock(&SERIAL);
+    for fallback in [false, true] {
+        force_mprotect_fallback(fallback);
+        let mut kept = Vec::new();
+        for i in 0..50u8 {
+            // mov eax, i; ret
+            let mut w = WritableCode::new(100 + 37 * i as usize).unwrap();
+            w.bytes_mut()[..6].copy_from_slice(&[0xb8, i, 0, 0, 0, 0xc3]);
+            kept.push((w.seal().unwrap(), i));
+            assert!(writable_and_executable().is_empty());
+            if i % 3 == 0 {
+                kept.remove(kept.len() / 2); // free some: later regions reuse the space
+            }
+        }
+        for (code, i) in &kept {
+            // SAFETY: the region holds a complete C-ABI function (mov eax, imm32; ret) in
+            // executable memory that stays mapped while `code` lives; no other fill runs (SERIAL).
+            let f: extern "C" fn() -> u32 = unsafe { std::mem::transmute(code.address() as usize) };
+            assert_eq!(f(), *i as u32);
+        }
+        assert_eq!(
+            write_method(),
+            if fallback { "mprotect" } else { "proc_mem" }
+        );
+    }
+    force_mprotect_fallback(false);
 }

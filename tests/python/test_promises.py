@@ -175,6 +175,96 @@ def test_code_cap_stops_compiling_and_the_program_runs_on():
     assert "CPJIT_MAX_CODE_MB" in message
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_and_parent_keep_their_own_code():
+    # Code is written into read-execute pages by sealing (a forced write through
+    # /proc/self/mem): after fork each process must write only its own copy. Both sides compile
+    # new code into the space the other's code was freed from, then check all their code.
+    r = run_python("""
+        import gc, os, cpjit
+        FUNC = %r
+        def make(lo, hi):
+            out = []
+            for i in range(lo, hi):
+                ns = {}
+                exec(FUNC.format(i=i), ns)
+                assert cpjit.compile(ns["f%%d" %% i])
+                out.append((ns["f%%d" %% i], i))
+            return out
+        def check(funcs):
+            cpjit.enable(0)
+            try:
+                for f, i in funcs:
+                    y = 3 + i
+                    for k in [y, 3, 2]:
+                        y = y * 2 + k
+                    assert f(3) == (y - 3 if y > 10 else (y, [3 + i, 3, 2])), i
+            finally:
+                cpjit.disable()
+        kept = make(0, 300)
+        doomed = make(300, 600)
+        pid = os.fork()
+        if pid == 0:
+            status = 1
+            try:
+                mine = make(1000, 1300)   # into fresh space the parent may also fill
+                del doomed[:]
+                gc.collect()
+                mine += make(1300, 1600)  # into space the parent still uses for `doomed`
+                check(kept + mine)
+                status = 0
+            finally:
+                os._exit(status)
+        del doomed[:]
+        gc.collect()
+        ours = make(2000, 2600)           # into space the child still uses
+        _, status = os.waitpid(pid, 0)
+        check(kept + ours)
+        print(os.waitstatus_to_exitcode(status), cpjit.stats()["code_write_method"])
+    """ % FUNC)
+    assert r.returncode == 0, r.stderr
+    code, method = r.stdout.split()
+    assert code == "0"
+    assert method in ("proc_mem", "mprotect")
+
+
+def test_closing_descriptors_it_does_not_own_never_redirects_code_writes(tmp_path):
+    # A program may close every descriptor (daemons do: os.closerange) and reuse the numbers;
+    # the descriptor code is written through must then be reopened, never another file written.
+    # tmpfs takes writes at any offset (ext4 would refuse one at a code address with EFBIG).
+    shm = "/dev/shm"
+    base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else str(tmp_path)
+    log = os.path.join(base, f"cpjit-test-{os.getpid()}.log")
+    r = run_python("""
+        import os, cpjit
+        FUNC = %r
+        def make(i):
+            ns = {}
+            exec(FUNC.format(i=i), ns)
+            assert cpjit.compile(ns["f%%d" %% i])
+            return ns["f%%d" %% i]
+        before = [make(i) for i in range(5)]
+        os.closerange(3, 4096)
+        fds = [os.open(%r, os.O_RDWR | os.O_CREAT, 0o600) for _ in range(64)]  # any number
+        fd = fds[0]
+        os.write(fd, b"log line\\n")
+        after = [make(i) for i in range(5, 10)]
+        plain = [f(3) for f in before + after]  # not enabled: the interpreter
+        cpjit.enable(0)
+        jit = [f(3) for f in before + after]
+        cpjit.disable()
+        for fd in fds:
+            os.close(fd)
+        print(jit == plain, os.path.getsize(%r))
+    """ % (FUNC, log, log))
+    try:
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split() == ["True", str(len(b"log line\n"))]
+    finally:
+        if os.path.exists(log):
+            os.unlink(log)
+
+
 def test_code_cap_of_zero_means_no_cap():
     r = run_python("import cpjit; print(cpjit.stats()['max_code_bytes'])", {"CPJIT_MAX_CODE_MB": "0"})
     assert (r.returncode, r.stdout) == (0, "0\n")

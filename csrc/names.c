@@ -528,7 +528,8 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
         ix = cpjit_keys_lookup(bkeys, name);
     }
     /* The entry found must hold what the generic lookup just returned (nothing ran between). */
-    if (ix < 0 || ix > UINT32_MAX || DK_UNICODE_ENTRIES(home)[ix].me_value != v) {
+    if (ix < 0 || ((char *)&DK_UNICODE_ENTRIES(home)[ix].me_value - (char *)home) > UINT32_MAX
+        || DK_UNICODE_ENTRIES(home)[ix].me_value != v) {
         cache->cooldown = 1024;
         return v;
     }
@@ -536,7 +537,8 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
         cache->cooldown = 1024;
         return v;
     }
-    cache->index = (uint32_t)ix;
+    cache->value_offset =
+        (uint32_t)((char *)&DK_UNICODE_ENTRIES(home)[ix].me_value - (char *)home);
     cache->globals_version = keys_version(gkeys);
     /* A site that keeps missing (globals being added/removed all the time) backs off. */
     cache->cooldown = 16;
@@ -882,4 +884,138 @@ int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, Cpjit
         install_entry(cache, &e);
     }
     return found;
+}
+
+/* ---- the stencils' out-of-line paths (see names.h) ---- */
+
+static inline PyObject *code_name(_PyInterpreterFrame *frame, int index)
+{
+    return PyTuple_GET_ITEM(frame->f_code->co_names, index);
+}
+
+int cpjit_load_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+                         _Py_CODEUNIT *instr, int oparg)
+{
+    frame->prev_instr = instr;
+    PyObject *owner = sp[-1];
+    PyObject *name = code_name(frame, oparg);
+    PyObject *res = cpjit_attr_cached_load(cache, owner, name);
+    if (res == NULL) {
+        res = cpjit_module_attr_cached(cache, owner);
+    }
+    if (res != NULL) {
+        Py_INCREF(res);
+    }
+    else {
+        res = cpjit_load_attr_fill(owner, name, cache);
+        if (res == NULL) {
+            return -1;
+        }
+    }
+    sp[-1] = res;
+    Py_DECREF(owner);
+    return 0;
+}
+
+int cpjit_load_method_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+                           _Py_CODEUNIT *instr, int oparg)
+{
+    frame->prev_instr = instr;
+    PyObject *obj = sp[-1];
+    PyObject *attr = cpjit_module_attr_cached(cache, obj);
+    if (attr != NULL) {
+        Py_INCREF(attr);
+        sp[-1] = NULL;
+        sp[0] = attr;
+        Py_DECREF(obj);
+        return 0;
+    }
+    PyObject *meth = cpjit_method_cached(cache, obj);
+    if (meth != NULL) {
+        Py_INCREF(meth);
+        sp[-1] = meth;
+        sp[0] = obj;
+        return 0;
+    }
+    int found = cpjit_load_method_fill(obj, code_name(frame, oparg), &meth, cache);
+    if (meth == NULL) {
+        return -1;
+    }
+    if (found) {
+        sp[-1] = meth;
+        sp[0] = obj;
+    }
+    else {
+        sp[-1] = NULL;
+        Py_DECREF(obj);
+        sp[0] = meth;
+    }
+    return 0;
+}
+
+int cpjit_store_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+                          _Py_CODEUNIT *instr, int oparg)
+{
+    frame->prev_instr = instr;
+    PyObject *owner = sp[1];
+    PyObject *v = sp[0];
+    PyObject *name = code_name(frame, oparg);
+    int way = cpjit_attr_way(cache, Py_TYPE(owner));
+    uint8_t kind = way >= 0 ? cache->kind[way] : CPJIT_ATTR_NONE;
+    if (kind == CPJIT_ATTR_SLOT) {
+        PyObject **slot = (PyObject **)((char *)owner + cache->index[way]);
+        PyObject *old_value = *slot;
+        *slot = v; /* the stack's reference moves into the object */
+        Py_XDECREF(old_value);
+        Py_DECREF(owner);
+        return 0;
+    }
+    if (kind == CPJIT_ATTR_VALUES || kind == CPJIT_ATTR_DICT_HINT) {
+        PyDictValues *values = *_PyObject_ValuesPointer(owner);
+        if (values == NULL) {
+            /* Attributes in a dict of the instance's own: the generic path's PyDict_SetItem. */
+            PyObject *dict = *_PyObject_ManagedDictPointer(owner);
+            if (dict != NULL) {
+                int err = PyDict_SetItem(dict, name, v);
+                Py_DECREF(v);
+                Py_DECREF(owner);
+                return err;
+            }
+        }
+        else if (kind == CPJIT_ATTR_VALUES) {
+            Py_ssize_t index = cache->index[way];
+            PyObject *old_value = values->values[index];
+            values->values[index] = v; /* the stack's reference moves into the object */
+            if (old_value == NULL) {
+                _PyDictValues_AddToInsertionOrder(values, index);
+            }
+            else {
+                Py_DECREF(old_value);
+            }
+            Py_DECREF(owner);
+            return 0;
+        }
+    }
+    int err = cpjit_store_attr_fill(owner, name, v, cache);
+    Py_DECREF(v);
+    Py_DECREF(owner);
+    return err;
+}
+
+int cpjit_load_global_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitGlobalCache *cache,
+                           _Py_CODEUNIT *instr, int oparg)
+{
+    frame->prev_instr = instr;
+    PyObject *v = cpjit_load_global_cached(_PyThreadState_GET(), frame, code_name(frame, oparg >> 1),
+                                           cache);
+    if (v == NULL) {
+        return -1;
+    }
+    if (oparg & 1) {
+        *sp++ = NULL;
+        *sp = v;
+        return 2;
+    }
+    *sp = v;
+    return 1;
 }

@@ -61,16 +61,18 @@ Py_ssize_t cpjit_keys_lookup(PyDictKeysObject *keys, PyObject *name);
  * value can appear under an existing key without any keys change) are never cached. The value
  * itself is read from the current dict's entry on every use, so rebinding a global needs no
  * invalidation.
- *   globals_version != 0: the frame's globals keys had this version when the name was entry
- *                         `index` of them (builtins_version == 0), or was absent from them and
- *                         entry `index` of the builtins keys, which had builtins_version.
+ *   globals_version != 0: the frame's globals keys had this version when the name was an entry
+ *                         of them (builtins_version == 0), or was absent from them and an entry
+ *                         of the builtins keys, which had builtins_version; the entry's value
+ *                         is at byte `value_offset` of those keys (a version also fixes the
+ *                         layout: a keys object never changes size, a copy is a byte copy).
  * Any other globals or builtins (a dict subclass, split or general keys, a different builtins
  * dict) fails the version check and takes the generic path. Versions are assigned as CPython's
  * specialiser does, from a separate range (see names.c). */
 typedef struct {
     uint32_t globals_version;
     uint32_t builtins_version;  /* 0: the value lives in globals */
-    uint32_t index;
+    uint32_t value_offset;      /* byte offset of the entry's me_value from the keys object */
     uint32_t cooldown;
 } CpjitGlobalCache;
 
@@ -182,6 +184,34 @@ cpjit_attr_way(CpjitAttrCache *cache, PyTypeObject *tp)
     return -1;
 }
 
+/* The stencils' (in-line) version of cpjit_attr_way, without the check for a type with no
+ * valid tag (0): a way whose version is 0 is empty (kind CPJIT_ATTR_NONE) or way 0 of a module
+ * cache (CPJIT_ATTR_MODULE), and the in-line paths serve neither kind, so a tag-0 type that
+ * matches one just misses. */
+static inline __attribute__((always_inline)) int
+cpjit_attr_way_hot(CpjitAttrCache *cache, PyTypeObject *tp)
+{
+    uint32_t tag = tp->tp_version_tag;
+#pragma clang loop unroll(disable)
+    for (int i = 0; i < CPJIT_ATTR_WAYS; i++) {
+        if (cache->version[i] == tag) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* 3.11's _PyDictValues_AddToInsertionOrder (pycore_dict.h), for the stencils: a value appears
+ * at index `ix` of inline values that had none there. */
+static inline __attribute__((always_inline)) void
+cpjit_values_add_to_order(PyDictValues *values, Py_ssize_t ix)
+{
+    uint8_t *size_ptr = ((uint8_t *)values) - 2;
+    int size = *size_ptr + 1;
+    size_ptr[-size] = (uint8_t)ix;
+    *size_ptr = (uint8_t)size;
+}
+
 /* LOAD_ATTR's cached lookup for the type-version-guarded kinds: a borrowed value or NULL. */
 static inline __attribute__((always_inline)) PyObject *
 cpjit_attr_cached_load(CpjitAttrCache *cache, PyObject *owner, PyObject *name)
@@ -259,6 +289,28 @@ cpjit_module_attr_cached(CpjitAttrCache *cache, PyObject *owner)
     }
     return cache->mod.value;
 }
+
+/* The stencils' out-of-line paths. Each gets the frame, the stack pointer, the instruction's
+ * cache, its code unit (stored as prev_instr first: everything here may raise or run code) and
+ * its oparg (the name is co_names[oparg]); it serves whatever the stencil's in-line path did not
+ * (cached kinds served by a dict probe, deallocations, the generic path, and refilling the
+ * cache), leaves the stack as the instruction does, and returns 0, or -1 with an exception set
+ * and the stack as ceval.c's `goto error` has it.
+ *   LOAD_ATTR:   sp[-1] owner -> attribute (owner stays on failure).
+ *   LOAD_METHOD: sp[-1] obj -> [meth, self] or [NULL, attr] at sp[-1], sp[0] (the stencil
+ *                grows the stack by one after success; obj stays on failure).
+ *   STORE_ATTR:  sp[1] owner, sp[0] value, just popped (the stencil shrinks the stack by two
+ *                first): both consumed, success or not.
+ *   LOAD_GLOBAL: returns the number of values pushed at sp[0] (1 or 2: NULL first when
+ *                oparg & 1), or -1. */
+int cpjit_load_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+                         _Py_CODEUNIT *instr, int oparg);
+int cpjit_load_method_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+                           _Py_CODEUNIT *instr, int oparg);
+int cpjit_store_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+                          _Py_CODEUNIT *instr, int oparg);
+int cpjit_load_global_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitGlobalCache *cache,
+                           _Py_CODEUNIT *instr, int oparg);
 
 /* LOAD_ATTR's generic path: PyObject_GetAttr, then (on success) fill `cache` if the access can
  * be served from the instance's inline values next time. */

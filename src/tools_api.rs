@@ -74,10 +74,21 @@ fn units_base(blocks: &[disasm::Block]) -> Option<u64> {
     })
 }
 
+/// The co_names index an oparg stands for in the stencils that take a name by oparg.
+fn oparg_name_index(stencil: &str, oparg: u64) -> Option<usize> {
+    let op = stencil.split("__").next().unwrap_or(stencil);
+    match op {
+        "LOAD_ATTR" | "STORE_ATTR" | "LOAD_METHOD" => Some(oparg as usize),
+        "LOAD_GLOBAL" => Some((oparg >> 1) as usize),
+        _ => None,
+    }
+}
+
 /// One note as text: what fills the hole, named.
 fn describe(
     note: &Note,
     c: &CompiledCode,
+    stencil: &str,
     consts: &Bound<'_, PyTuple>,
     names: &Bound<'_, PyTuple>,
     units: Option<u64>,
@@ -103,7 +114,11 @@ fn describe(
         Note::Code(HoleValue::Error, _) => "error exit".into(),
         Note::Code(h, off) => format!("{}: {}", h.symbol(), at_block(*off)),
         Note::Value(h, v) => match h {
-            HoleValue::Oparg => format!("oparg {}", *v as i64),
+            // Stencils that pass their oparg to an out-of-line path which reads co_names.
+            HoleValue::Oparg => match oparg_name_index(stencil, *v).and_then(|i| names.get_item(i).ok()) {
+                Some(r) => format!("oparg {} = name {}", *v as i64, short_repr(&r)),
+                None => format!("oparg {}", *v as i64),
+            },
             HoleValue::Const => match find(consts, *v) {
                 Some(r) => format!("const {r}"),
                 None => format!("const {v:#x}"),
@@ -174,7 +189,7 @@ fn machine_code<'py>(
             let notes: Vec<String> = l
                 .notes
                 .iter()
-                .map(|nt| describe(nt, c, &consts, &names, units))
+                .map(|nt| describe(nt, c, b.stencil, &consts, &names, units))
                 .collect();
             let hex: Vec<String> = l.bytes.iter().map(|x| format!("{x:02x}")).collect();
             lines.append((l.address, hex.join(" "), l.text.as_str(), notes))?;

@@ -678,8 +678,16 @@ static void method_entry(PyObject *obj, PyObject *name, PyObject *meth, AttrEntr
         PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
         if (*_PyObject_ValuesPointer(obj) == NULL) {
             PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
-            if (dict == NULL || dict->ma_keys != keys) {
-                return; /* an instance dict of its own: the name could be in it */
+            if (dict == NULL) {
+                return;
+            }
+            if (dict->ma_keys != keys) {
+                /* An instance dict of its own: probed on every use. */
+                if (cpjit_dict_lacks(dict, name)) {
+                    set_entry(e, tp, CPJIT_METHOD_DICT, 0);
+                    e->descr = descr;
+                }
+                return;
             }
         }
         if (keys == NULL || cpjit_keys_lookup(keys, name) >= 0
@@ -733,7 +741,7 @@ static void install_entry(CpjitAttrCache *cache, AttrEntry *e)
         fill_backoff(cache);
         return;
     }
-    if (cache->kind[0] == CPJIT_ATTR_MODULE) {
+    if (cpjit_attr_whole_cache(cache)) {
         clear_ways(cache);
         fill_backoff(cache);
     }
@@ -797,7 +805,7 @@ static void fill_module_cache(PyObject *owner, PyObject *name, PyObject *res,
         fill_backoff(cache);
         return;
     }
-    if (cache->kind[0] == CPJIT_ATTR_MODULE || cache->version[0] != 0) {
+    if (cpjit_attr_whole_cache(cache) || cache->version[0] != 0) {
         fill_backoff(cache); /* replaces a valid entry */
     }
     clear_ways(cache);
@@ -805,6 +813,47 @@ static void fill_module_cache(PyObject *owner, PyObject *name, PyObject *res,
     cache->mod.module = owner;
     cache->mod.value = value;
     cache->mod.dict_version = ((PyDictObject *)dict)->ma_version_tag;
+}
+
+/* An attribute of a class whose metaclass is exactly `type` (CPJIT_ATTR_CLASS), when the
+ * generic lookup just returned `res`: what type_getattro finds on the class itself, when no data
+ * descriptor of `type` (an immutable type) takes precedence. */
+static void fill_class_cache(PyObject *owner, PyObject *name, PyObject *res,
+                             CpjitAttrCache *cache)
+{
+    PyTypeObject *cls = (PyTypeObject *)owner;
+    PyObject *meta = _PyType_Lookup(&PyType_Type, name);
+    PyObject *value = _PyType_Lookup(cls, name);
+    if (!Py_IS_TYPE(owner, &PyType_Type) || (meta != NULL && Py_TYPE(meta)->tp_descr_set != NULL)
+        || value == NULL || !has_version(cls)
+        || (Py_TYPE(value)->tp_descr_get == NULL && value != res)) {
+        fill_backoff(cache);
+        return;
+    }
+    if (cpjit_attr_whole_cache(cache) || cache->version[0] != 0) {
+        fill_backoff(cache); /* replaces a valid entry */
+    }
+    clear_ways(cache);
+    cache->kind[0] = CPJIT_ATTR_CLASS;
+    cache->mod.module = owner;
+    cache->mod.value = value;
+    cache->mod.dict_version = cls->tp_version_tag;
+}
+
+PyObject *cpjit_class_attr_cached(CpjitAttrCache *cache, PyObject *owner)
+{
+    if (cache->kind[0] != CPJIT_ATTR_CLASS || owner != cache->mod.module
+        || !Py_IS_TYPE(owner, &PyType_Type)
+        || ((PyTypeObject *)owner)->tp_version_tag != cache->mod.dict_version) {
+        return NULL;
+    }
+    PyObject *value = cache->mod.value;
+    descrgetfunc get = Py_TYPE(value)->tp_descr_get;
+    if (get != NULL) {
+        return get(value, NULL, owner);
+    }
+    Py_INCREF(value);
+    return value;
 }
 
 /* `res` is what the generic load returned (NULL for a store). */
@@ -818,12 +867,15 @@ static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int 
         fill_backoff(cache);
         return;
     }
-    if (PyModule_CheckExact(owner)) {
+    if (PyModule_CheckExact(owner) || Py_IS_TYPE(owner, &PyType_Type)) {
         if (store) {
             fill_backoff(cache);
         }
-        else {
+        else if (PyModule_CheckExact(owner)) {
             fill_module_cache(owner, name, res, cache);
+        }
+        else {
+            fill_class_cache(owner, name, res, cache);
         }
         return;
     }
@@ -876,6 +928,9 @@ int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, Cpjit
     else if (!found && PyModule_CheckExact(obj)) {
         fill_module_cache(obj, name, *meth, cache);
     }
+    else if (!found && Py_IS_TYPE(obj, &PyType_Type)) {
+        fill_class_cache(obj, name, *meth, cache);
+    }
     else {
         AttrEntry e = {0};
         if (found) {
@@ -907,9 +962,15 @@ int cpjit_load_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCac
         Py_INCREF(res);
     }
     else {
-        res = cpjit_load_attr_fill(owner, name, cache);
+        res = cpjit_class_attr_cached(cache, owner);
         if (res == NULL) {
-            return -1;
+            if (PyErr_Occurred()) {
+                return -1;
+            }
+            res = cpjit_load_attr_fill(owner, name, cache);
+            if (res == NULL) {
+                return -1;
+            }
         }
     }
     sp[-1] = res;
@@ -930,14 +991,25 @@ int cpjit_load_method_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrC
         Py_DECREF(obj);
         return 0;
     }
-    PyObject *meth = cpjit_method_cached(cache, obj);
+    attr = cpjit_class_attr_cached(cache, obj);
+    if (attr != NULL) {
+        sp[-1] = NULL;
+        sp[0] = attr;
+        Py_DECREF(obj);
+        return 0;
+    }
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    PyObject *name = code_name(frame, oparg);
+    PyObject *meth = cpjit_method_cached(cache, obj, name);
     if (meth != NULL) {
         Py_INCREF(meth);
         sp[-1] = meth;
         sp[0] = obj;
         return 0;
     }
-    int found = cpjit_load_method_fill(obj, code_name(frame, oparg), &meth, cache);
+    int found = cpjit_load_method_fill(obj, name, &meth, cache);
     if (meth == NULL) {
         return -1;
     }

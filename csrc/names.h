@@ -96,6 +96,11 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
  *                       `index` entries (keys are only ever appended to); the instance keeps
  *                       its attributes inline or in a dict sharing those keys.
  *   CPJIT_METHOD_NO_DICT: (LOAD_METHOD) `descr` is a method descriptor, instances have no dict.
+ *   CPJIT_METHOD_DICT:  (LOAD_METHOD) `descr` is a method descriptor on the type and the
+ *                       instance keeps its attributes in a dict of its own (no inline values):
+ *                       served when a probe of that dict (unicode keys only) finds no value
+ *                       under the name. 3.11 does not specialise this case
+ *                       (SPEC_FAIL_LOAD_METHOD_HAS_MANAGED_DICT).
  *   CPJIT_ATTR_SLOT:    (LOAD_ATTR, STORE_ATTR) a __slots__ member (T_OBJECT_EX) stored at byte
  *                       offset `index` in the object; a member descriptor is a data
  *                       descriptor, so no instance dict can shadow it.
@@ -110,7 +115,7 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
  *                       instance has a dict instead of inline values.
  * Dict entries are re-checked on every use (key identity at the entry, unicode keys), so a hint
  * may go stale but never wrong (LOAD_ATTR_WITH_HINT).
- * One kind is not guarded by a type version and fills the whole cache (kind[0], no ways):
+ * Two kinds are not guarded by the owner type's version and fill the whole cache (kind[0], no ways):
  *   CPJIT_ATTR_MODULE:  (LOAD_ATTR, LOAD_METHOD) `module` is the module object (compared by
  *                       identity), still of exact type ModuleType (a static, immutable type:
  *                       setting __class__ to a subclass with properties fails this check),
@@ -118,6 +123,14 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
  *                       (borrowed) under the name; any change to the dict changes the tag, and
  *                       tags are never reused (a global counter), so a dead module's entry can
  *                       never match a new one.
+ *   CPJIT_ATTR_CLASS:   (LOAD_ATTR, LOAD_METHOD, out of line) `module` is a class (compared by
+ *                       identity) whose metaclass is exactly `type`, and whose own
+ *                       tp_version_tag was `dict_version` when `value` (borrowed) was what
+ *                       looking the name up along its MRO found; no data descriptor of `type`
+ *                       (immutable) has the name. The tag changes whenever any attribute of the
+ *                       class or a base changes, and is never reused. The answer is `value`,
+ *                       or, if its type (read at each use) has __get__, what __get__(value,
+ *                       None, class) returns, as type_getattro does.
  * Filling costs a type lookup and a keys probe. A fill goes to the way of the same type, else an
  * empty way, else evicts one (round robin). A site whose fills keep failing or evicting backs
  * off exponentially: after the n-th such fill, the next 2**n (at most 4096) misses go straight
@@ -131,6 +144,8 @@ enum {
     CPJIT_ATTR_MODULE,
     CPJIT_ATTR_HINT,
     CPJIT_ATTR_DICT_HINT,
+    CPJIT_METHOD_DICT,
+    CPJIT_ATTR_CLASS,
 };
 #define CPJIT_ATTR_WAYS 4
 typedef struct {
@@ -259,9 +274,24 @@ cpjit_method_not_shadowed(CpjitAttrCache *cache, int way, PyObject *obj)
     return dict != NULL && dict->ma_keys == keys;
 }
 
+/* Whether `dict` (an instance's own) has no value under `name`, known without running code:
+ * unicode keys probed by hash (combined or split), else unknown (0). */
+static inline int cpjit_dict_lacks(PyDictObject *dict, PyObject *name)
+{
+    PyDictKeysObject *keys = dict->ma_keys;
+    if (!DK_IS_UNICODE(keys)) {
+        return 0;
+    }
+    Py_ssize_t ix = cpjit_keys_lookup(keys, name);
+    if (ix < 0) {
+        return 1;
+    }
+    return dict->ma_values != NULL && dict->ma_values->values[ix] == NULL;
+}
+
 /* LOAD_METHOD's cached lookup: the borrowed method descriptor for `obj`'s type, or NULL. */
 static inline __attribute__((always_inline)) PyObject *
-cpjit_method_cached(CpjitAttrCache *cache, PyObject *obj)
+cpjit_method_cached(CpjitAttrCache *cache, PyObject *obj, PyObject *name)
 {
     int way = cpjit_attr_way(cache, Py_TYPE(obj));
     if (way < 0) {
@@ -271,6 +301,12 @@ cpjit_method_cached(CpjitAttrCache *cache, PyObject *obj)
     if (kind == CPJIT_METHOD_NO_DICT
         || (kind == CPJIT_METHOD_VALUES && cpjit_method_not_shadowed(cache, way, obj))) {
         return cache->descr[way];
+    }
+    if (kind == CPJIT_METHOD_DICT && *_PyObject_ValuesPointer(obj) == NULL) {
+        PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
+        if (dict != NULL && cpjit_dict_lacks(dict, name)) {
+            return cache->descr[way];
+        }
     }
     return NULL;
 }
@@ -311,6 +347,16 @@ int cpjit_store_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCa
                           _Py_CODEUNIT *instr, int oparg);
 int cpjit_load_global_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitGlobalCache *cache,
                            _Py_CODEUNIT *instr, int oparg);
+
+/* Whether the cache holds one of the kinds that fill it whole (kind[0], no ways). */
+static inline int cpjit_attr_whole_cache(CpjitAttrCache *cache)
+{
+    return cache->kind[0] == CPJIT_ATTR_MODULE || cache->kind[0] == CPJIT_ATTR_CLASS;
+}
+
+/* CPJIT_ATTR_CLASS: a new reference, or NULL on a miss (or NULL with an exception raised by
+ * the value's __get__). */
+PyObject *cpjit_class_attr_cached(CpjitAttrCache *cache, PyObject *owner);
 
 /* LOAD_ATTR's generic path: PyObject_GetAttr, then (on success) fill `cache` if the access can
  * be served from the instance's inline values next time. */

@@ -669,3 +669,114 @@ def test_store_to_dict_backed_instances():
         out.append(log)
         result = out
     """)
+
+
+def test_method_on_instances_with_own_dicts():
+    # CPJIT_METHOD_DICT: methods of instances whose attributes live in a dict of their own (each
+    # instance's dict probed on every use): shadowing in one instance's dict, a dict with
+    # non-str keys, a replaced dict, the class's method rebound, a staticmethod.
+    check("""
+        class C:
+            def __init__(self, i):
+                self.i = i
+            def m(self):
+                return ('m', self.i)
+        objs = [C(i) for i in range(4)]
+        for o in objs:
+            o.__dict__ = {'i': o.i, 'extra': o.i}    # a dict of its own (not the class's keys)
+        def call(o):
+            return o.m()
+        out = [[call(o) for o in objs] for _ in range(3)]
+        objs[1].m = lambda: 'shadow'
+        out += [[call(o) for o in objs] for _ in range(3)]
+        vars(objs[2])[5] = 'non-str key'
+        out += [[call(o) for o in objs] for _ in range(3)]
+        objs[3].__dict__ = {'i': 'replaced', 'm': lambda: 'replaced dict m'}
+        out += [[call(o) for o in objs] for _ in range(3)]
+        del objs[1].m
+        C.m = lambda self: ('rebound', self.i)
+        out += [[call(o) for o in objs] for _ in range(3)]
+        C.m = staticmethod(lambda: 'static')
+        out += [[call(o) for o in objs] for _ in range(3)]
+        class S(str): pass
+        objs[0].__dict__ = {S('m'): lambda: 'str subclass key'}
+        out += [[call(o) for o in objs] for _ in range(3)]
+        result = out
+    """)
+
+
+def test_class_attribute_cache():
+    # CPJIT_ATTR_CLASS: attributes read from a class object (metaclass `type`), as constants,
+    # functions, static and class methods, through LOAD_ATTR and LOAD_METHOD, while the class,
+    # a base, the value's own type (gaining __get__), and the metaclass change.
+    check("""
+        class Base:
+            K = 'base K'
+        class C(Base):
+            ONE = 1
+            def f(x):
+                return ('f', x)
+            @staticmethod
+            def s(x):
+                return ('s', x)
+            @classmethod
+            def c(cls, x):
+                return ('c', cls.__name__, x)
+        class V:
+            pass
+        v = V()
+        C.V = v
+        def read(cls):
+            return cls.ONE, cls.K, cls.V is v, cls.f(1), cls.s(2), cls.c(3), cls.__name__
+        out = [read(C) for _ in range(3)]
+        C.ONE = 'one'
+        out += [read(C) for _ in range(3)]
+        Base.K = 'base K rebound'
+        out += [read(C) for _ in range(3)]
+        V.__get__ = lambda self, obj, owner: ('V.__get__', obj, owner.__name__)
+        out += [read(C) for _ in range(3)]
+        del V.__get__
+        del C.ONE
+        try:
+            read(C)
+        except AttributeError as e:
+            out.append(str(e))
+        C.ONE = 1
+        class D(C):
+            ONE = 'D one'
+        out += [read(D), read(C), read(D), read(C)]
+        class Meta(type):
+            pass
+        class M(metaclass=Meta):
+            ONE = 'M'; K = 'MK'; V = v
+            f = C.f; s = C.s; c = C.c
+        out += [read(M) for _ in range(3)]
+        Meta.ONE = property(lambda cls: 'Meta property')
+        out += [read(M) for _ in range(3)]
+        result = out
+    """)
+
+
+def test_class_attribute_cache_class_getattr_raises():
+    # A class attribute whose descriptor raises on __get__ through a cached class site.
+    check("""
+        class Boom:
+            def __get__(self, obj, owner):
+                if owner.fail:
+                    raise ValueError('boom')
+                return 'fine'
+        class C:
+            fail = False
+            b = Boom()
+        def read():
+            return C.b
+        out = [read() for _ in range(3)]
+        Boom.fail = True                     # Boom's class attribute, not C's
+        C.fail = True
+        for _ in range(3):
+            try:
+                out.append(read())
+            except ValueError as e:
+                out.append(str(e))
+        result = out
+    """)

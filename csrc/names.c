@@ -512,6 +512,7 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
         cache->cooldown--;
         return v;
     }
+    cache->dict_type = NULL;
     cache->globals_version = 0;
     if (!global_dict_cacheable(frame->f_globals) || !global_dict_cacheable(frame->f_builtins)
         || !PyUnicode_CheckExact(name)) {
@@ -540,6 +541,9 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
     cache->value_offset =
         (uint32_t)((char *)&DK_UNICODE_ENTRIES(home)[ix].me_value - (char *)home);
     cache->globals_version = keys_version(gkeys);
+    if (cache->globals_version != 0) {
+        cache->dict_type = &PyDict_Type;
+    }
     /* A site that keeps missing (globals being added/removed all the time) backs off. */
     cache->cooldown = 16;
     return v;
@@ -942,6 +946,18 @@ int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, Cpjit
 }
 
 /* ---- the stencils' out-of-line paths (see names.h) ---- */
+
+void cpjit_unbound_local_at(_PyInterpreterFrame *frame, _Py_CODEUNIT *instr, int oparg)
+{
+    frame->prev_instr = instr;
+    cpjit_unbound_local_error(_PyThreadState_GET(), frame, oparg);
+}
+
+void cpjit_dealloc_at(PyObject *op, _PyInterpreterFrame *frame, _Py_CODEUNIT *instr)
+{
+    frame->prev_instr = instr;
+    _Py_Dealloc(op);
+}
 
 static inline PyObject *code_name(_PyInterpreterFrame *frame, int index)
 {

@@ -13,6 +13,14 @@
 #include "internal/pycore_moduleobject.h"
 #include "internal/pycore_object.h"
 
+/* Cold paths of the fast-local stencils (stencils/locals.c), out of line so that each copy of
+ * a stencil carries only a call: publish `instr` as prev_instr, then
+ *   cpjit_unbound_local_at: raise UnboundLocalError for local `oparg`;
+ *   cpjit_dealloc_at:       deallocate `op` (its refcount just reached zero; a destructor can
+ *                           run any code and look at the frame). */
+void cpjit_unbound_local_at(_PyInterpreterFrame *frame, _Py_CODEUNIT *instr, int oparg);
+void cpjit_dealloc_at(PyObject *op, _PyInterpreterFrame *frame, _Py_CODEUNIT *instr);
+
 /* LOAD_NAME: frame locals, then globals, then builtins. */
 PyObject *cpjit_load_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name);
 /* STORE_NAME: stores `v` (borrowed) in the frame's locals. 0 or -1. */
@@ -61,7 +69,9 @@ Py_ssize_t cpjit_keys_lookup(PyDictKeysObject *keys, PyObject *name);
  * value can appear under an existing key without any keys change) are never cached. The value
  * itself is read from the current dict's entry on every use, so rebinding a global needs no
  * invalidation.
- *   globals_version != 0: the frame's globals keys had this version when the name was an entry
+ *   dict_type != NULL:    (then &PyDict_Type, so one compare checks both that the cache is
+ *                         filled and that globals are an exact dict) the frame's globals keys
+ *                         had globals_version when the name was an entry
  *                         of them (builtins_version == 0), or was absent from them and an entry
  *                         of the builtins keys, which had builtins_version; the entry's value
  *                         is at byte `value_offset` of those keys (a version also fixes the
@@ -70,6 +80,7 @@ Py_ssize_t cpjit_keys_lookup(PyDictKeysObject *keys, PyObject *name);
  * dict) fails the version check and takes the generic path. Versions are assigned as CPython's
  * specialiser does, from a separate range (see names.c). */
 typedef struct {
+    PyTypeObject *dict_type;    /* &PyDict_Type when filled, NULL when empty (never a type) */
     uint32_t globals_version;
     uint32_t builtins_version;  /* 0: the value lives in globals */
     uint32_t value_offset;      /* byte offset of the entry's me_value from the keys object */

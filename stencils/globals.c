@@ -10,11 +10,10 @@ STENCIL(LOAD_GLOBAL)
 {
     CpjitGlobalCache *cache = (CpjitGlobalCache *)JIT_CACHE;
     PyDictObject *d = (PyDictObject *)GLOBALS();
-    uint32_t version = cache->globals_version;
-    if (version != 0 && Py_IS_TYPE(d, &PyDict_Type) && d->ma_keys->dk_version == version) {
+    if (Py_TYPE(d) == cache->dict_type && d->ma_keys->dk_version == cache->globals_version) {
         if (cache->builtins_version != 0) {
             d = (PyDictObject *)BUILTINS();
-            if (!Py_IS_TYPE(d, &PyDict_Type)
+            if (Py_TYPE(d) != cache->dict_type
                 || d->ma_keys->dk_version != cache->builtins_version) {
                 goto slow;
             }

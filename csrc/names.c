@@ -80,6 +80,17 @@ int cpjit_store_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject
     return PyObject_SetItem(ns, name, v);
 }
 
+int cpjit_store_name_at(_PyInterpreterFrame *frame, PyObject **sp, _Py_CODEUNIT *instr,
+                        int oparg)
+{
+    frame->prev_instr = instr;
+    PyObject *v = sp[0];
+    int err = cpjit_store_name(_PyThreadState_GET(), frame,
+                               PyTuple_GET_ITEM(frame->f_code->co_names, oparg), v);
+    Py_DECREF(v);
+    return err;
+}
+
 int cpjit_delete_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name)
 {
     PyObject *ns = frame->f_locals;
@@ -603,6 +614,7 @@ static void values_entry(PyObject *owner, PyObject *name, int store, AttrEntry *
         return;
     }
     set_entry(e, tp, CPJIT_ATTR_VALUES, index);
+    e->descr = name;
 }
 
 /* A __slots__ member of `owner`'s type holding an object (what LOAD_ATTR_SLOT handles). */
@@ -660,6 +672,7 @@ static void hint_entry(PyObject *owner, PyObject *name, AttrEntry *e)
               dict->ma_keys == ((PyHeapTypeObject *)tp)->ht_cached_keys ? CPJIT_ATTR_HINT
                                                                          : CPJIT_ATTR_DICT_HINT,
               index);
+    e->descr = name;
 }
 
 /* A plain method (LOAD_METHOD_WITH_VALUES, LOAD_METHOD_NO_DICT) that _PyObject_GetMethod just
@@ -946,6 +959,15 @@ int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, Cpjit
 }
 
 /* ---- the stencils' out-of-line paths (see names.h) ---- */
+
+PyObject *cpjit_attr_hint_load(PyObject *owner, CpjitAttrCache *cache, int way)
+{
+    PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
+    if (dict == NULL) {
+        return NULL;
+    }
+    return cpjit_dict_hint_value(dict, cache->index[way], cache->descr[way]);
+}
 
 void cpjit_unbound_local_at(_PyInterpreterFrame *frame, _Py_CODEUNIT *instr, int oparg)
 {

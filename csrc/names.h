@@ -26,6 +26,10 @@ PyObject *cpjit_load_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyO
 /* STORE_NAME: stores `v` (borrowed) in the frame's locals. 0 or -1. */
 int cpjit_store_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name,
                      PyObject *v);
+/* STORE_NAME as a whole, for the stencil: publish prev_instr, store sp[0] (just popped, then
+ * released whether or not the store worked) under co_names[oparg]. 0 or -1. */
+int cpjit_store_name_at(_PyInterpreterFrame *frame, PyObject **sp, _Py_CODEUNIT *instr,
+                        int oparg);
 /* DELETE_NAME. 0 or -1. */
 int cpjit_delete_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name);
 /* DELETE_GLOBAL. 0 or -1. */
@@ -146,17 +150,18 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
  * empty way, else evicts one (round robin). A site whose fills keep failing or evicting backs
  * off exponentially: after the n-th such fill, the next 2**n (at most 4096) misses go straight
  * to the generic path. */
+/* Numbered so that the stencils test ranges: 1-2 may be in inline values, 1-3 in a dict. */
 enum {
     CPJIT_ATTR_NONE = 0,
-    CPJIT_ATTR_VALUES,
-    CPJIT_METHOD_VALUES,
-    CPJIT_METHOD_NO_DICT,
-    CPJIT_ATTR_SLOT,
-    CPJIT_ATTR_MODULE,
-    CPJIT_ATTR_HINT,
-    CPJIT_ATTR_DICT_HINT,
-    CPJIT_METHOD_DICT,
-    CPJIT_ATTR_CLASS,
+    CPJIT_ATTR_VALUES = 1,
+    CPJIT_ATTR_HINT = 2,
+    CPJIT_ATTR_DICT_HINT = 3,
+    CPJIT_ATTR_SLOT = 4,
+    CPJIT_METHOD_VALUES = 5,
+    CPJIT_METHOD_NO_DICT = 6,
+    CPJIT_METHOD_DICT = 7,
+    CPJIT_ATTR_MODULE = 8,
+    CPJIT_ATTR_CLASS = 9,
 };
 #define CPJIT_ATTR_WAYS 4
 typedef struct {
@@ -167,7 +172,9 @@ typedef struct {
     uint8_t next;               /* the way the next eviction replaces */
     uint16_t cooldown;          /* generic lookups left before the next fill attempt */
     union {
-        PyObject *descr[CPJIT_ATTR_WAYS];     /* the method kinds */
+        PyObject *descr[CPJIT_ATTR_WAYS];     /* the method kinds; the name (borrowed from
+                                                 co_names) for CPJIT_ATTR_VALUES, _HINT and
+                                                 _DICT_HINT */
         struct {
             PyObject *module;
             PyObject *value;
@@ -368,6 +375,11 @@ static inline int cpjit_attr_whole_cache(CpjitAttrCache *cache)
 /* CPJIT_ATTR_CLASS: a new reference, or NULL on a miss (or NULL with an exception raised by
  * the value's __get__). */
 PyObject *cpjit_class_attr_cached(CpjitAttrCache *cache, PyObject *owner);
+
+/* LOAD_ATTR's dict-backed kinds (CPJIT_ATTR_VALUES, _HINT, _DICT_HINT of way `way`, type
+ * version already checked) for an instance whose attributes are in a dict: the borrowed value
+ * at the hint if that entry holds the name, else NULL. A leaf call from the stencil. */
+PyObject *cpjit_attr_hint_load(PyObject *owner, CpjitAttrCache *cache, int way);
 
 /* LOAD_ATTR's generic path: PyObject_GetAttr, then (on success) fill `cache` if the access can
  * be served from the instance's inline values next time. */

@@ -21,8 +21,9 @@
         }                                                                                      \
     } while (0)
 
-/* In line: an attribute in the instance's inline values or a __slots__ member, for any of the
- * cache's ways, when the owner does not die here (a deallocation can run any code: that takes
+/* In line: an attribute in the instance's inline values or a __slots__ member, or (a leaf
+ * call) in its dict at the cached hint, for any of the cache's ways, when the owner does not
+ * die here (a deallocation can run any code: that takes
  * the out-of-line path, which publishes prev_instr first). On failure the owner stays on the
  * stack (owned), as in ceval.c. */
 STENCIL(LOAD_ATTR)
@@ -34,14 +35,15 @@ STENCIL(LOAD_ATTR)
         uint8_t kind = cache->kind[way];
         Py_ssize_t index = cache->index[way];
         PyObject *res = NULL;
-        if (kind == CPJIT_ATTR_VALUES || kind == CPJIT_ATTR_HINT) {
-            PyDictValues *values = *_PyObject_ValuesPointer(owner);
-            if (values != NULL) {
-                res = values->values[index];
-            }
-        }
-        else if (kind == CPJIT_ATTR_SLOT) {
+        PyDictValues *values;
+        if (kind == CPJIT_ATTR_SLOT) {
             res = *(PyObject **)((char *)owner + index);
+        }
+        else if (kind - 1u < 2u && (values = *_PyObject_ValuesPointer(owner)) != NULL) {
+            res = values->values[index]; /* VALUES or HINT, inline */
+        }
+        else if (kind - 1u < 3u) {
+            res = cpjit_attr_hint_load(owner, cache, way); /* the same, from a dict */
         }
         if (res != NULL) {
             Py_INCREF(res);

@@ -649,7 +649,10 @@ static void store_dict_entry(PyObject *owner, PyObject *name, AttrEntry *e)
         || !has_version(tp)) {
         return;
     }
-    set_entry(e, tp, CPJIT_ATTR_DICT_HINT, 0);
+    PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
+    Py_ssize_t index = cpjit_keys_lookup(dict->ma_keys, name);
+    set_entry(e, tp, CPJIT_ATTR_DICT_HINT, index >= 0 && index == (uint16_t)index ? index : 0);
+    e->descr = name;
 }
 
 /* An instance whose inline values became a real dict (LOAD_ATTR_WITH_HINT). */
@@ -1063,6 +1066,39 @@ int cpjit_load_method_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrC
     return 0;
 }
 
+/* Dict versions (ma_version_tag, PEP 509) for dicts changed in place here. CPython's counter
+ * (DICT_NEXT_VERSION) is not exported; this one starts at 2**62, which CPython's 64-bit counter
+ * will never reach, so a version from either side is never handed out twice. */
+static uint64_t next_dict_version = (uint64_t)1 << 62;
+
+/* STORE_ATTR_WITH_HINT: replace the value at entry `hint` of an instance's exact dict when that
+ * entry holds `name` and a value, as insertdict would (same entry, GC tracking, new version).
+ * Takes the reference to `v`. 1 when done, 0 when the hint does not apply. */
+static int dict_hint_store(PyDictObject *dict, Py_ssize_t hint, PyObject *name, PyObject *v)
+{
+    PyDictKeysObject *keys = dict->ma_keys;
+    if (!PyDict_CheckExact(dict) || hint >= keys->dk_nentries || !DK_IS_UNICODE(keys)) {
+        return 0;
+    }
+    PyDictUnicodeEntry *ep = DK_UNICODE_ENTRIES(keys) + hint;
+    if (ep->me_key != name) {
+        return 0;
+    }
+    PyObject **slot = dict->ma_values != NULL ? &dict->ma_values->values[hint] : &ep->me_value;
+    PyObject *old = *slot;
+    if (old == NULL) {
+        return 0;
+    }
+    *slot = v;
+    dict->ma_version_tag = next_dict_version++;
+    if (!_PyObject_GC_IS_TRACKED(dict) && PyObject_IS_GC(v)
+        && (!PyTuple_CheckExact(v) || _PyObject_GC_IS_TRACKED(v))) {
+        PyObject_GC_Track(dict);
+    }
+    Py_DECREF(old);
+    return 1;
+}
+
 int cpjit_store_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
                           _Py_CODEUNIT *instr, int oparg)
 {
@@ -1086,6 +1122,10 @@ int cpjit_store_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCa
             /* Attributes in a dict of the instance's own: the generic path's PyDict_SetItem. */
             PyObject *dict = *_PyObject_ManagedDictPointer(owner);
             if (dict != NULL) {
+                if (dict_hint_store((PyDictObject *)dict, cache->index[way], name, v)) {
+                    Py_DECREF(owner);
+                    return 0;
+                }
                 int err = PyDict_SetItem(dict, name, v);
                 Py_DECREF(v);
                 Py_DECREF(owner);

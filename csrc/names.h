@@ -125,7 +125,10 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
  *   CPJIT_ATTR_DICT_HINT: (LOAD_ATTR) the name was entry `index` of an instance's own
  *                       (combined) dict; only other dicts are checked against the hint.
  *                       (STORE_ATTR) the instance keeps its attributes in a dict of its own:
- *                       the store is PyDict_SetItem on it, as the generic path does.
+ *                       the store replaces the value at entry `index` of it when that entry
+ *                       holds the name and a value (STORE_ATTR_WITH_HINT: GC tracking and a new
+ *                       ma_version_tag as insertdict), else is PyDict_SetItem on it, as the
+ *                       generic path does.
  *                       STORE_ATTR serves a CPJIT_ATTR_VALUES way that way too when the
  *                       instance has a dict instead of inline values.
  * Dict entries are re-checked on every use (key identity at the entry, unicode keys), so a hint

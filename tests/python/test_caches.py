@@ -780,3 +780,43 @@ def test_class_attribute_cache_class_getattr_raises():
                 out.append(str(e))
         result = out
     """)
+
+
+def test_store_by_hint_into_instance_dicts():
+    # STORE_ATTR into an instance's own dict at the cached entry: the value is replaced in
+    # place; a dict shared with a module still invalidates the module's attribute caches; an
+    # untracked dict that gains a container is tracked (the cycle through it is collected).
+    check("""
+        import gc, types, weakref
+        class C:
+            pass
+        m = types.ModuleType('m')
+        m.x = 'module x'
+        objs = []
+        for i in range(3):
+            o = C()
+            # A dict of its own, ints only (untracked), 'x' at the entry it has in m's dict.
+            o.__dict__ = {k: i for k in list(vars(m))[:list(vars(m)).index('x')] + ['x']}
+            objs.append(o)
+        alias = C()
+        alias.__dict__ = m.__dict__
+        def put(o, v):
+            o.x = v
+        def get_m():
+            return m.x
+        out = []
+        for rnd in range(3):
+            for o in objs:
+                put(o, (rnd, o.x))
+            out.append([o.x for o in objs])
+            out.append(get_m())
+            put(alias, ('via alias', rnd))
+            out.append(get_m())
+        o = objs.pop()
+        put(o, [o])                            # a cycle through the dict
+        ref = weakref.ref(o)
+        del o
+        gc.collect()
+        out.append(ref() is None)
+        result = out
+    """)

@@ -80,10 +80,10 @@ int cpjit_store_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject
     return PyObject_SetItem(ns, name, v);
 }
 
-int cpjit_store_name_at(_PyInterpreterFrame *frame, PyObject **sp, _Py_CODEUNIT *instr,
-                        int oparg)
+int cpjit_store_name_at(_PyInterpreterFrame *frame, PyObject **sp, _Py_CODEUNIT *redo)
 {
-    frame->prev_instr = instr;
+    int oparg;
+    frame->prev_instr = cpjit_decode_redo(redo, &oparg);
     PyObject *v = sp[0];
     int err = cpjit_store_name(_PyThreadState_GET(), frame,
                                PyTuple_GET_ITEM(frame->f_code->co_names, oparg), v);
@@ -972,9 +972,10 @@ PyObject *cpjit_attr_hint_load(PyObject *owner, CpjitAttrCache *cache, int way)
     return cpjit_dict_hint_value(dict, cache->index[way], cache->descr[way]);
 }
 
-void cpjit_unbound_local_at(_PyInterpreterFrame *frame, _Py_CODEUNIT *instr, int oparg)
+void cpjit_unbound_local_at(_PyInterpreterFrame *frame, _Py_CODEUNIT *redo)
 {
-    frame->prev_instr = instr;
+    int oparg;
+    frame->prev_instr = cpjit_decode_redo(redo, &oparg);
     cpjit_unbound_local_error(_PyThreadState_GET(), frame, oparg);
 }
 
@@ -990,9 +991,10 @@ static inline PyObject *code_name(_PyInterpreterFrame *frame, int index)
 }
 
 int cpjit_load_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
-                         _Py_CODEUNIT *instr, int oparg)
+                         _Py_CODEUNIT *redo)
 {
-    frame->prev_instr = instr;
+    int oparg;
+    frame->prev_instr = cpjit_decode_redo(redo, &oparg);
     PyObject *owner = sp[-1];
     PyObject *name = code_name(frame, oparg);
     PyObject *res = cpjit_attr_cached_load(cache, owner, name);
@@ -1020,9 +1022,10 @@ int cpjit_load_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCac
 }
 
 int cpjit_load_method_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
-                           _Py_CODEUNIT *instr, int oparg)
+                         _Py_CODEUNIT *redo)
 {
-    frame->prev_instr = instr;
+    int oparg;
+    frame->prev_instr = cpjit_decode_redo(redo, &oparg);
     PyObject *obj = sp[-1];
     PyObject *attr = cpjit_module_attr_cached(cache, obj);
     if (attr != NULL) {
@@ -1100,9 +1103,10 @@ static int dict_hint_store(PyDictObject *dict, Py_ssize_t hint, PyObject *name, 
 }
 
 int cpjit_store_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
-                          _Py_CODEUNIT *instr, int oparg)
+                         _Py_CODEUNIT *redo)
 {
-    frame->prev_instr = instr;
+    int oparg;
+    frame->prev_instr = cpjit_decode_redo(redo, &oparg);
     PyObject *owner = sp[1];
     PyObject *v = sp[0];
     PyObject *name = code_name(frame, oparg);
@@ -1153,9 +1157,10 @@ int cpjit_store_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCa
 }
 
 int cpjit_load_global_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitGlobalCache *cache,
-                           _Py_CODEUNIT *instr, int oparg)
+                         _Py_CODEUNIT *redo)
 {
-    frame->prev_instr = instr;
+    int oparg;
+    frame->prev_instr = cpjit_decode_redo(redo, &oparg);
     PyObject *v = cpjit_load_global_cached(_PyThreadState_GET(), frame, code_name(frame, oparg >> 1),
                                            cache);
     if (v == NULL) {

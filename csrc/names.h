@@ -12,13 +12,32 @@
 #include "internal/pycore_dict.h"
 #include "internal/pycore_moduleobject.h"
 #include "internal/pycore_object.h"
+#include "opcode.h"
+
+/* The instruction a stencil's REDO hole designates (REDO + 1 is its first code unit, EXTENDED_ARG
+ * prefixes included), and its oparg with the prefixes folded in: out-of-line paths get both
+ * from one 64-bit hole. Reading forward from the first prefix is unambiguous (reading backward
+ * from the instruction is not: the unit before it may be a cache entry). Specialisation keeps
+ * opargs, and EXTENDED_ARG is quickened to EXTENDED_ARG_QUICK with its oparg. */
+static inline _Py_CODEUNIT *cpjit_decode_redo(_Py_CODEUNIT *redo, int *oparg)
+{
+    _Py_CODEUNIT *p = redo + 1;
+    int arg = 0;
+    while (_Py_OPCODE(*p) == EXTENDED_ARG || _Py_OPCODE(*p) == EXTENDED_ARG_QUICK) {
+        arg = (arg | _Py_OPARG(*p)) << 8;
+        p++;
+    }
+    *oparg = arg | _Py_OPARG(*p);
+    return p;
+}
 
 /* Cold paths of the fast-local stencils (stencils/locals.c), out of line so that each copy of
- * a stencil carries only a call: publish `instr` as prev_instr, then
- *   cpjit_unbound_local_at: raise UnboundLocalError for local `oparg`;
+ * a stencil carries only a call: publish the instruction as prev_instr, then
+ *   cpjit_unbound_local_at: raise UnboundLocalError for the local the instruction at `redo`
+ *                           (see cpjit_decode_redo) loads;
  *   cpjit_dealloc_at:       deallocate `op` (its refcount just reached zero; a destructor can
  *                           run any code and look at the frame). */
-void cpjit_unbound_local_at(_PyInterpreterFrame *frame, _Py_CODEUNIT *instr, int oparg);
+void cpjit_unbound_local_at(_PyInterpreterFrame *frame, _Py_CODEUNIT *redo);
 void cpjit_dealloc_at(PyObject *op, _PyInterpreterFrame *frame, _Py_CODEUNIT *instr);
 
 /* LOAD_NAME: frame locals, then globals, then builtins. */
@@ -27,9 +46,9 @@ PyObject *cpjit_load_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyO
 int cpjit_store_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name,
                      PyObject *v);
 /* STORE_NAME as a whole, for the stencil: publish prev_instr, store sp[0] (just popped, then
- * released whether or not the store worked) under co_names[oparg]. 0 or -1. */
-int cpjit_store_name_at(_PyInterpreterFrame *frame, PyObject **sp, _Py_CODEUNIT *instr,
-                        int oparg);
+ * released whether or not the store worked) under co_names[oparg] (the instruction and its
+ * oparg from `redo`, see cpjit_decode_redo). 0 or -1. */
+int cpjit_store_name_at(_PyInterpreterFrame *frame, PyObject **sp, _Py_CODEUNIT *redo);
 /* DELETE_NAME. 0 or -1. */
 int cpjit_delete_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name);
 /* DELETE_GLOBAL. 0 or -1. */
@@ -348,8 +367,8 @@ cpjit_module_attr_cached(CpjitAttrCache *cache, PyObject *owner)
 }
 
 /* The stencils' out-of-line paths. Each gets the frame, the stack pointer, the instruction's
- * cache, its code unit (stored as prev_instr first: everything here may raise or run code) and
- * its oparg (the name is co_names[oparg]); it serves whatever the stencil's in-line path did not
+ * cache and its REDO value (cpjit_decode_redo: the instruction, stored as prev_instr first as
+ * everything here may raise or run code, and its oparg: the name is co_names[oparg]); it serves whatever the stencil's in-line path did not
  * (cached kinds served by a dict probe, deallocations, the generic path, and refilling the
  * cache), leaves the stack as the instruction does, and returns 0, or -1 with an exception set
  * and the stack as ceval.c's `goto error` has it.
@@ -361,13 +380,13 @@ cpjit_module_attr_cached(CpjitAttrCache *cache, PyObject *owner)
  *   LOAD_GLOBAL: returns the number of values pushed at sp[0] (1 or 2: NULL first when
  *                oparg & 1), or -1. */
 int cpjit_load_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
-                         _Py_CODEUNIT *instr, int oparg);
+                         _Py_CODEUNIT *redo);
 int cpjit_load_method_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
-                           _Py_CODEUNIT *instr, int oparg);
+                         _Py_CODEUNIT *redo);
 int cpjit_store_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
-                          _Py_CODEUNIT *instr, int oparg);
+                         _Py_CODEUNIT *redo);
 int cpjit_load_global_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitGlobalCache *cache,
-                           _Py_CODEUNIT *instr, int oparg);
+                         _Py_CODEUNIT *redo);
 
 /* Whether the cache holds one of the kinds that fill it whole (kind[0], no ways). */
 static inline int cpjit_attr_whole_cache(CpjitAttrCache *cache)

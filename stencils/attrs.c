@@ -16,7 +16,7 @@
 /* The out-of-line path (csrc/names.c): everything the in-line path below does not serve. */
 #define ATTR_SLOW(FN, CACHE)                                                                   \
     do {                                                                                       \
-        if (FN(frame, stack_pointer, (CACHE), INSTR, OPARG) != 0) {                            \
+        if (FN(frame, stack_pointer, (CACHE), REDO) != 0) {                            \
             ERROR();                                                                           \
         }                                                                                      \
     } while (0)

@@ -29,7 +29,7 @@ STENCIL(LOAD_GLOBAL)
         }
     }
 slow:;
-    int pushed = cpjit_load_global_slow(frame, stack_pointer, cache, INSTR, OPARG);
+    int pushed = cpjit_load_global_slow(frame, stack_pointer, cache, REDO);
     if (pushed < 0) {
         ERROR();
     }

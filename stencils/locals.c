@@ -11,7 +11,7 @@
         /* "Likely" only for the layout: the cold call first, so the hot path ends the       \
          * stencil and its jump to the next instruction is cut (5 bytes). */                  \
         if (__builtin_expect(value == NULL, 1)) {                                              \
-            cpjit_unbound_local_at(frame, INSTR, (I));                                         \
+            cpjit_unbound_local_at(frame, REDO);                                                \
             ERROR();                                                                           \
         }                                                                                      \
         Py_INCREF(value);                                                                      \

@@ -19,7 +19,7 @@ STENCIL(LOAD_NAME)
 STENCIL(STORE_NAME)
 {
     STACK_SHRINK(1);
-    if (cpjit_store_name_at(frame, stack_pointer, INSTR, OPARG) != 0) {
+    if (cpjit_store_name_at(frame, stack_pointer, REDO) != 0) {
         ERROR();
     }
     CONTINUE();

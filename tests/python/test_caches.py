@@ -820,3 +820,45 @@ def test_store_by_hint_into_instance_dicts():
         out.append(ref() is None)
         result = out
     """)
+
+
+def test_out_of_line_paths_with_extended_arg_names_and_locals():
+    # The out-of-line paths decode their instruction's oparg (EXTENDED_ARG prefixes included)
+    # from the bytecode: names and locals past index 255 must still be the right ones, in
+    # results and in error messages.
+    check("""
+        import types
+        n = 300
+        lines = ['def f(o, m, flag):']
+        lines += [f'    v{i} = {i}' for i in range(n)]
+        lines += ['    if flag:', '        del v299']
+        lines += ['    out = []']
+        lines += [f'    o.a{i} = {i}' for i in range(n)]              # STORE_ATTR, names > 255
+        lines += ['    out.append(o.a299 + o.a0)']                     # LOAD_ATTR
+        lines += ['    out.append(m.g299())']                          # LOAD_METHOD on a module
+        lines += ['    for attempt in ("o.zz", "m.zz()", "gzz", "v299"):',
+                  '        try:',
+                  '            out.append(eval(attempt) if False else None)',
+                  '        except Exception as e:',
+                  '            out.append(str(e))']
+        lines += ['    try:', '        out.append(o.zz_missing_attribute)',
+                  '    except AttributeError as e:', '        out.append(str(e))']
+        lines += ['    try:', '        out.append(m.zz_missing_function())',
+                  '    except AttributeError as e:', '        out.append(str(e))']
+        lines += ['    try:', '        out.append(gzz_missing_global)',
+                  '    except NameError as e:', '        out.append(str(e))']
+        lines += ['    try:', '        out.append(v299)',
+                  '    except NameError as e:', '        out.append(type(e).__name__ + str(e))']
+        lines += ['    return out']
+        ns = {}
+        exec(compile('\\n'.join(lines), 'gen', 'exec'), ns)
+        f = ns['f']
+        class O: pass
+        m = types.ModuleType('m')
+        m.g299 = lambda: 'g299'
+        result = [f(O(), m, flag) for flag in (False, True, False, True)]
+        body = ['x0 = 0'] + [f'name{i} = {i}' for i in range(n)] + ['total = name299 + name0']
+        mod = {}
+        exec(compile('\\n'.join(body), 'mod', 'exec'), mod)       # STORE_NAME past 255
+        result.append(mod['total'])
+    """)

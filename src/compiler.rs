@@ -687,8 +687,8 @@ mod tests {
         assert_eq!(
             names[..5],
             [
-                "LOAD_FAST",
-                "LOAD_FAST",
+                "LOAD_FAST__0",
+                "LOAD_FAST__1",
                 "COMPARE_OP__0__POP_JUMP_FORWARD_IF_FALSE",
                 "POP_JUMP_FORWARD_IF_FALSE",
                 "LOAD_CONST"

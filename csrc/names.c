@@ -1005,9 +1005,9 @@ int cpjit_load_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCac
         Py_INCREF(res);
     }
     else {
-        res = cpjit_class_attr_cached(cache, owner);
+        res = cache->kind[0] == CPJIT_ATTR_CLASS ? cpjit_class_attr_cached(cache, owner) : NULL;
         if (res == NULL) {
-            if (PyErr_Occurred()) {
+            if (cache->kind[0] == CPJIT_ATTR_CLASS && PyErr_Occurred()) {
                 return -1;
             }
             res = cpjit_load_attr_fill(owner, name, cache);
@@ -1035,15 +1035,17 @@ int cpjit_load_method_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrC
         Py_DECREF(obj);
         return 0;
     }
-    attr = cpjit_class_attr_cached(cache, obj);
-    if (attr != NULL) {
-        sp[-1] = NULL;
-        sp[0] = attr;
-        Py_DECREF(obj);
-        return 0;
-    }
-    if (PyErr_Occurred()) {
-        return -1;
+    if (cache->kind[0] == CPJIT_ATTR_CLASS) {
+        attr = cpjit_class_attr_cached(cache, obj);
+        if (attr != NULL) {
+            sp[-1] = NULL;
+            sp[0] = attr;
+            Py_DECREF(obj);
+            return 0;
+        }
+        if (PyErr_Occurred()) {
+            return -1;
+        }
     }
     PyObject *name = code_name(frame, oparg);
     PyObject *meth = cpjit_method_cached(cache, obj, name);

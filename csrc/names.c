@@ -80,6 +80,17 @@ int cpjit_store_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject
     return PyObject_SetItem(ns, name, v);
 }
 
+int cpjit_store_name_at(_PyInterpreterFrame *frame, PyObject **sp, _Py_CODEUNIT *redo)
+{
+    int oparg;
+    frame->prev_instr = cpjit_decode_redo(redo, &oparg);
+    PyObject *v = sp[0];
+    int err = cpjit_store_name(_PyThreadState_GET(), frame,
+                               PyTuple_GET_ITEM(frame->f_code->co_names, oparg), v);
+    Py_DECREF(v);
+    return err;
+}
+
 int cpjit_delete_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name)
 {
     PyObject *ns = frame->f_locals;
@@ -512,6 +523,7 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
         cache->cooldown--;
         return v;
     }
+    cache->dict_type = NULL;
     cache->globals_version = 0;
     if (!global_dict_cacheable(frame->f_globals) || !global_dict_cacheable(frame->f_builtins)
         || !PyUnicode_CheckExact(name)) {
@@ -528,7 +540,8 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
         ix = cpjit_keys_lookup(bkeys, name);
     }
     /* The entry found must hold what the generic lookup just returned (nothing ran between). */
-    if (ix < 0 || ix > UINT32_MAX || DK_UNICODE_ENTRIES(home)[ix].me_value != v) {
+    if (ix < 0 || ((char *)&DK_UNICODE_ENTRIES(home)[ix].me_value - (char *)home) > UINT32_MAX
+        || DK_UNICODE_ENTRIES(home)[ix].me_value != v) {
         cache->cooldown = 1024;
         return v;
     }
@@ -536,8 +549,12 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
         cache->cooldown = 1024;
         return v;
     }
-    cache->index = (uint32_t)ix;
+    cache->value_offset =
+        (uint32_t)((char *)&DK_UNICODE_ENTRIES(home)[ix].me_value - (char *)home);
     cache->globals_version = keys_version(gkeys);
+    if (cache->globals_version != 0) {
+        cache->dict_type = &PyDict_Type;
+    }
     /* A site that keeps missing (globals being added/removed all the time) backs off. */
     cache->cooldown = 16;
     return v;
@@ -597,6 +614,7 @@ static void values_entry(PyObject *owner, PyObject *name, int store, AttrEntry *
         return;
     }
     set_entry(e, tp, CPJIT_ATTR_VALUES, index);
+    e->descr = name;
 }
 
 /* A __slots__ member of `owner`'s type holding an object (what LOAD_ATTR_SLOT handles). */
@@ -631,7 +649,10 @@ static void store_dict_entry(PyObject *owner, PyObject *name, AttrEntry *e)
         || !has_version(tp)) {
         return;
     }
-    set_entry(e, tp, CPJIT_ATTR_DICT_HINT, 0);
+    PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
+    Py_ssize_t index = cpjit_keys_lookup(dict->ma_keys, name);
+    set_entry(e, tp, CPJIT_ATTR_DICT_HINT, index >= 0 && index == (uint16_t)index ? index : 0);
+    e->descr = name;
 }
 
 /* An instance whose inline values became a real dict (LOAD_ATTR_WITH_HINT). */
@@ -654,6 +675,7 @@ static void hint_entry(PyObject *owner, PyObject *name, AttrEntry *e)
               dict->ma_keys == ((PyHeapTypeObject *)tp)->ht_cached_keys ? CPJIT_ATTR_HINT
                                                                          : CPJIT_ATTR_DICT_HINT,
               index);
+    e->descr = name;
 }
 
 /* A plain method (LOAD_METHOD_WITH_VALUES, LOAD_METHOD_NO_DICT) that _PyObject_GetMethod just
@@ -676,8 +698,16 @@ static void method_entry(PyObject *obj, PyObject *name, PyObject *meth, AttrEntr
         PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
         if (*_PyObject_ValuesPointer(obj) == NULL) {
             PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
-            if (dict == NULL || dict->ma_keys != keys) {
-                return; /* an instance dict of its own: the name could be in it */
+            if (dict == NULL) {
+                return;
+            }
+            if (dict->ma_keys != keys) {
+                /* An instance dict of its own: probed on every use. */
+                if (cpjit_dict_lacks(dict, name)) {
+                    set_entry(e, tp, CPJIT_METHOD_DICT, 0);
+                    e->descr = descr;
+                }
+                return;
             }
         }
         if (keys == NULL || cpjit_keys_lookup(keys, name) >= 0
@@ -731,7 +761,7 @@ static void install_entry(CpjitAttrCache *cache, AttrEntry *e)
         fill_backoff(cache);
         return;
     }
-    if (cache->kind[0] == CPJIT_ATTR_MODULE) {
+    if (cpjit_attr_whole_cache(cache)) {
         clear_ways(cache);
         fill_backoff(cache);
     }
@@ -795,7 +825,7 @@ static void fill_module_cache(PyObject *owner, PyObject *name, PyObject *res,
         fill_backoff(cache);
         return;
     }
-    if (cache->kind[0] == CPJIT_ATTR_MODULE || cache->version[0] != 0) {
+    if (cpjit_attr_whole_cache(cache) || cache->version[0] != 0) {
         fill_backoff(cache); /* replaces a valid entry */
     }
     clear_ways(cache);
@@ -803,6 +833,47 @@ static void fill_module_cache(PyObject *owner, PyObject *name, PyObject *res,
     cache->mod.module = owner;
     cache->mod.value = value;
     cache->mod.dict_version = ((PyDictObject *)dict)->ma_version_tag;
+}
+
+/* An attribute of a class whose metaclass is exactly `type` (CPJIT_ATTR_CLASS), when the
+ * generic lookup just returned `res`: what type_getattro finds on the class itself, when no data
+ * descriptor of `type` (an immutable type) takes precedence. */
+static void fill_class_cache(PyObject *owner, PyObject *name, PyObject *res,
+                             CpjitAttrCache *cache)
+{
+    PyTypeObject *cls = (PyTypeObject *)owner;
+    PyObject *meta = _PyType_Lookup(&PyType_Type, name);
+    PyObject *value = _PyType_Lookup(cls, name);
+    if (!Py_IS_TYPE(owner, &PyType_Type) || (meta != NULL && Py_TYPE(meta)->tp_descr_set != NULL)
+        || value == NULL || !has_version(cls)
+        || (Py_TYPE(value)->tp_descr_get == NULL && value != res)) {
+        fill_backoff(cache);
+        return;
+    }
+    if (cpjit_attr_whole_cache(cache) || cache->version[0] != 0) {
+        fill_backoff(cache); /* replaces a valid entry */
+    }
+    clear_ways(cache);
+    cache->kind[0] = CPJIT_ATTR_CLASS;
+    cache->mod.module = owner;
+    cache->mod.value = value;
+    cache->mod.dict_version = cls->tp_version_tag;
+}
+
+PyObject *cpjit_class_attr_cached(CpjitAttrCache *cache, PyObject *owner)
+{
+    if (cache->kind[0] != CPJIT_ATTR_CLASS || owner != cache->mod.module
+        || !Py_IS_TYPE(owner, &PyType_Type)
+        || ((PyTypeObject *)owner)->tp_version_tag != cache->mod.dict_version) {
+        return NULL;
+    }
+    PyObject *value = cache->mod.value;
+    descrgetfunc get = Py_TYPE(value)->tp_descr_get;
+    if (get != NULL) {
+        return get(value, NULL, owner);
+    }
+    Py_INCREF(value);
+    return value;
 }
 
 /* `res` is what the generic load returned (NULL for a store). */
@@ -816,12 +887,15 @@ static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int 
         fill_backoff(cache);
         return;
     }
-    if (PyModule_CheckExact(owner)) {
+    if (PyModule_CheckExact(owner) || Py_IS_TYPE(owner, &PyType_Type)) {
         if (store) {
             fill_backoff(cache);
         }
-        else {
+        else if (PyModule_CheckExact(owner)) {
             fill_module_cache(owner, name, res, cache);
+        }
+        else {
+            fill_class_cache(owner, name, res, cache);
         }
         return;
     }
@@ -874,6 +948,9 @@ int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, Cpjit
     else if (!found && PyModule_CheckExact(obj)) {
         fill_module_cache(obj, name, *meth, cache);
     }
+    else if (!found && Py_IS_TYPE(obj, &PyType_Type)) {
+        fill_class_cache(obj, name, *meth, cache);
+    }
     else {
         AttrEntry e = {0};
         if (found) {
@@ -882,4 +959,220 @@ int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, Cpjit
         install_entry(cache, &e);
     }
     return found;
+}
+
+/* ---- the stencils' out-of-line paths (see names.h) ---- */
+
+PyObject *cpjit_attr_hint_load(PyObject *owner, CpjitAttrCache *cache, int way)
+{
+    PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
+    if (dict == NULL) {
+        return NULL;
+    }
+    return cpjit_dict_hint_value(dict, cache->index[way], cache->descr[way]);
+}
+
+void cpjit_unbound_local_at(_PyInterpreterFrame *frame, _Py_CODEUNIT *redo)
+{
+    int oparg;
+    frame->prev_instr = cpjit_decode_redo(redo, &oparg);
+    cpjit_unbound_local_error(_PyThreadState_GET(), frame, oparg);
+}
+
+void cpjit_dealloc_at(PyObject *op, _PyInterpreterFrame *frame, _Py_CODEUNIT *instr)
+{
+    frame->prev_instr = instr;
+    _Py_Dealloc(op);
+}
+
+static inline PyObject *code_name(_PyInterpreterFrame *frame, int index)
+{
+    return PyTuple_GET_ITEM(frame->f_code->co_names, index);
+}
+
+int cpjit_load_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+                         _Py_CODEUNIT *redo)
+{
+    int oparg;
+    frame->prev_instr = cpjit_decode_redo(redo, &oparg);
+    PyObject *owner = sp[-1];
+    PyObject *name = code_name(frame, oparg);
+    PyObject *res = cpjit_attr_cached_load(cache, owner, name);
+    if (res == NULL) {
+        res = cpjit_module_attr_cached(cache, owner);
+    }
+    if (res != NULL) {
+        Py_INCREF(res);
+    }
+    else {
+        res = cache->kind[0] == CPJIT_ATTR_CLASS ? cpjit_class_attr_cached(cache, owner) : NULL;
+        if (res == NULL) {
+            if (cache->kind[0] == CPJIT_ATTR_CLASS && PyErr_Occurred()) {
+                return -1;
+            }
+            res = cpjit_load_attr_fill(owner, name, cache);
+            if (res == NULL) {
+                return -1;
+            }
+        }
+    }
+    sp[-1] = res;
+    Py_DECREF(owner);
+    return 0;
+}
+
+int cpjit_load_method_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+                         _Py_CODEUNIT *redo)
+{
+    int oparg;
+    frame->prev_instr = cpjit_decode_redo(redo, &oparg);
+    PyObject *obj = sp[-1];
+    PyObject *attr = cpjit_module_attr_cached(cache, obj);
+    if (attr != NULL) {
+        Py_INCREF(attr);
+        sp[-1] = NULL;
+        sp[0] = attr;
+        Py_DECREF(obj);
+        return 0;
+    }
+    if (cache->kind[0] == CPJIT_ATTR_CLASS) {
+        attr = cpjit_class_attr_cached(cache, obj);
+        if (attr != NULL) {
+            sp[-1] = NULL;
+            sp[0] = attr;
+            Py_DECREF(obj);
+            return 0;
+        }
+        if (PyErr_Occurred()) {
+            return -1;
+        }
+    }
+    PyObject *name = code_name(frame, oparg);
+    PyObject *meth = cpjit_method_cached(cache, obj, name);
+    if (meth != NULL) {
+        Py_INCREF(meth);
+        sp[-1] = meth;
+        sp[0] = obj;
+        return 0;
+    }
+    int found = cpjit_load_method_fill(obj, name, &meth, cache);
+    if (meth == NULL) {
+        return -1;
+    }
+    if (found) {
+        sp[-1] = meth;
+        sp[0] = obj;
+    }
+    else {
+        sp[-1] = NULL;
+        Py_DECREF(obj);
+        sp[0] = meth;
+    }
+    return 0;
+}
+
+/* Dict versions (ma_version_tag, PEP 509) for dicts changed in place here. CPython's counter
+ * (DICT_NEXT_VERSION) is not exported; this one starts at 2**62, which CPython's 64-bit counter
+ * will never reach, so a version from either side is never handed out twice. */
+static uint64_t next_dict_version = (uint64_t)1 << 62;
+
+/* STORE_ATTR_WITH_HINT: replace the value at entry `hint` of an instance's exact dict when that
+ * entry holds `name` and a value, as insertdict would (same entry, GC tracking, new version).
+ * Takes the reference to `v`. 1 when done, 0 when the hint does not apply. */
+static int dict_hint_store(PyDictObject *dict, Py_ssize_t hint, PyObject *name, PyObject *v)
+{
+    PyDictKeysObject *keys = dict->ma_keys;
+    if (!PyDict_CheckExact(dict) || hint >= keys->dk_nentries || !DK_IS_UNICODE(keys)) {
+        return 0;
+    }
+    PyDictUnicodeEntry *ep = DK_UNICODE_ENTRIES(keys) + hint;
+    if (ep->me_key != name) {
+        return 0;
+    }
+    PyObject **slot = dict->ma_values != NULL ? &dict->ma_values->values[hint] : &ep->me_value;
+    PyObject *old = *slot;
+    if (old == NULL) {
+        return 0;
+    }
+    *slot = v;
+    dict->ma_version_tag = next_dict_version++;
+    if (!_PyObject_GC_IS_TRACKED(dict) && PyObject_IS_GC(v)
+        && (!PyTuple_CheckExact(v) || _PyObject_GC_IS_TRACKED(v))) {
+        PyObject_GC_Track(dict);
+    }
+    Py_DECREF(old);
+    return 1;
+}
+
+int cpjit_store_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+                         _Py_CODEUNIT *redo)
+{
+    int oparg;
+    frame->prev_instr = cpjit_decode_redo(redo, &oparg);
+    PyObject *owner = sp[1];
+    PyObject *v = sp[0];
+    PyObject *name = code_name(frame, oparg);
+    int way = cpjit_attr_way(cache, Py_TYPE(owner));
+    uint8_t kind = way >= 0 ? cache->kind[way] : CPJIT_ATTR_NONE;
+    if (kind == CPJIT_ATTR_SLOT) {
+        PyObject **slot = (PyObject **)((char *)owner + cache->index[way]);
+        PyObject *old_value = *slot;
+        *slot = v; /* the stack's reference moves into the object */
+        Py_XDECREF(old_value);
+        Py_DECREF(owner);
+        return 0;
+    }
+    if (kind == CPJIT_ATTR_VALUES || kind == CPJIT_ATTR_DICT_HINT) {
+        PyDictValues *values = *_PyObject_ValuesPointer(owner);
+        if (values == NULL) {
+            /* Attributes in a dict of the instance's own: the generic path's PyDict_SetItem. */
+            PyObject *dict = *_PyObject_ManagedDictPointer(owner);
+            if (dict != NULL) {
+                if (dict_hint_store((PyDictObject *)dict, cache->index[way], name, v)) {
+                    Py_DECREF(owner);
+                    return 0;
+                }
+                int err = PyDict_SetItem(dict, name, v);
+                Py_DECREF(v);
+                Py_DECREF(owner);
+                return err;
+            }
+        }
+        else if (kind == CPJIT_ATTR_VALUES) {
+            Py_ssize_t index = cache->index[way];
+            PyObject *old_value = values->values[index];
+            values->values[index] = v; /* the stack's reference moves into the object */
+            if (old_value == NULL) {
+                _PyDictValues_AddToInsertionOrder(values, index);
+            }
+            else {
+                Py_DECREF(old_value);
+            }
+            Py_DECREF(owner);
+            return 0;
+        }
+    }
+    int err = cpjit_store_attr_fill(owner, name, v, cache);
+    Py_DECREF(v);
+    Py_DECREF(owner);
+    return err;
+}
+
+int cpjit_load_global_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitGlobalCache *cache,
+                         _Py_CODEUNIT *redo)
+{
+    int oparg;
+    frame->prev_instr = cpjit_decode_redo(redo, &oparg);
+    PyObject *v = cpjit_load_global_cached(_PyThreadState_GET(), frame, code_name(frame, oparg >> 1),
+                                           cache);
+    if (v == NULL) {
+        return -1;
+    }
+    if (oparg & 1) {
+        *sp++ = NULL;
+        *sp = v;
+        return 2;
+    }
+    *sp = v;
+    return 1;
 }

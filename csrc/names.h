@@ -12,12 +12,43 @@
 #include "internal/pycore_dict.h"
 #include "internal/pycore_moduleobject.h"
 #include "internal/pycore_object.h"
+#include "opcode.h"
+
+/* The instruction a stencil's REDO hole designates (REDO + 1 is its first code unit, EXTENDED_ARG
+ * prefixes included), and its oparg with the prefixes folded in: out-of-line paths get both
+ * from one 64-bit hole. Reading forward from the first prefix is unambiguous (reading backward
+ * from the instruction is not: the unit before it may be a cache entry). Specialisation keeps
+ * opargs, and EXTENDED_ARG is quickened to EXTENDED_ARG_QUICK with its oparg. */
+static inline _Py_CODEUNIT *cpjit_decode_redo(_Py_CODEUNIT *redo, int *oparg)
+{
+    _Py_CODEUNIT *p = redo + 1;
+    int arg = 0;
+    while (_Py_OPCODE(*p) == EXTENDED_ARG || _Py_OPCODE(*p) == EXTENDED_ARG_QUICK) {
+        arg = (arg | _Py_OPARG(*p)) << 8;
+        p++;
+    }
+    *oparg = arg | _Py_OPARG(*p);
+    return p;
+}
+
+/* Cold paths of the fast-local stencils (stencils/locals.c), out of line so that each copy of
+ * a stencil carries only a call: publish the instruction as prev_instr, then
+ *   cpjit_unbound_local_at: raise UnboundLocalError for the local the instruction at `redo`
+ *                           (see cpjit_decode_redo) loads;
+ *   cpjit_dealloc_at:       deallocate `op` (its refcount just reached zero; a destructor can
+ *                           run any code and look at the frame). */
+void cpjit_unbound_local_at(_PyInterpreterFrame *frame, _Py_CODEUNIT *redo);
+void cpjit_dealloc_at(PyObject *op, _PyInterpreterFrame *frame, _Py_CODEUNIT *instr);
 
 /* LOAD_NAME: frame locals, then globals, then builtins. */
 PyObject *cpjit_load_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name);
 /* STORE_NAME: stores `v` (borrowed) in the frame's locals. 0 or -1. */
 int cpjit_store_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name,
                      PyObject *v);
+/* STORE_NAME as a whole, for the stencil: publish prev_instr, store sp[0] (just popped, then
+ * released whether or not the store worked) under co_names[oparg] (the instruction and its
+ * oparg from `redo`, see cpjit_decode_redo). 0 or -1. */
+int cpjit_store_name_at(_PyInterpreterFrame *frame, PyObject **sp, _Py_CODEUNIT *redo);
 /* DELETE_NAME. 0 or -1. */
 int cpjit_delete_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name);
 /* DELETE_GLOBAL. 0 or -1. */
@@ -61,16 +92,21 @@ Py_ssize_t cpjit_keys_lookup(PyDictKeysObject *keys, PyObject *name);
  * value can appear under an existing key without any keys change) are never cached. The value
  * itself is read from the current dict's entry on every use, so rebinding a global needs no
  * invalidation.
- *   globals_version != 0: the frame's globals keys had this version when the name was entry
- *                         `index` of them (builtins_version == 0), or was absent from them and
- *                         entry `index` of the builtins keys, which had builtins_version.
+ *   dict_type != NULL:    (then &PyDict_Type, so one compare checks both that the cache is
+ *                         filled and that globals are an exact dict) the frame's globals keys
+ *                         had globals_version when the name was an entry
+ *                         of them (builtins_version == 0), or was absent from them and an entry
+ *                         of the builtins keys, which had builtins_version; the entry's value
+ *                         is at byte `value_offset` of those keys (a version also fixes the
+ *                         layout: a keys object never changes size, a copy is a byte copy).
  * Any other globals or builtins (a dict subclass, split or general keys, a different builtins
  * dict) fails the version check and takes the generic path. Versions are assigned as CPython's
  * specialiser does, from a separate range (see names.c). */
 typedef struct {
+    PyTypeObject *dict_type;    /* &PyDict_Type when filled, NULL when empty (never a type) */
     uint32_t globals_version;
     uint32_t builtins_version;  /* 0: the value lives in globals */
-    uint32_t index;
+    uint32_t value_offset;      /* byte offset of the entry's me_value from the keys object */
     uint32_t cooldown;
 } CpjitGlobalCache;
 
@@ -94,6 +130,11 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
  *                       `index` entries (keys are only ever appended to); the instance keeps
  *                       its attributes inline or in a dict sharing those keys.
  *   CPJIT_METHOD_NO_DICT: (LOAD_METHOD) `descr` is a method descriptor, instances have no dict.
+ *   CPJIT_METHOD_DICT:  (LOAD_METHOD) `descr` is a method descriptor on the type and the
+ *                       instance keeps its attributes in a dict of its own (no inline values):
+ *                       served when a probe of that dict (unicode keys only) finds no value
+ *                       under the name. 3.11 does not specialise this case
+ *                       (SPEC_FAIL_LOAD_METHOD_HAS_MANAGED_DICT).
  *   CPJIT_ATTR_SLOT:    (LOAD_ATTR, STORE_ATTR) a __slots__ member (T_OBJECT_EX) stored at byte
  *                       offset `index` in the object; a member descriptor is a data
  *                       descriptor, so no instance dict can shadow it.
@@ -103,12 +144,15 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
  *   CPJIT_ATTR_DICT_HINT: (LOAD_ATTR) the name was entry `index` of an instance's own
  *                       (combined) dict; only other dicts are checked against the hint.
  *                       (STORE_ATTR) the instance keeps its attributes in a dict of its own:
- *                       the store is PyDict_SetItem on it, as the generic path does.
+ *                       the store replaces the value at entry `index` of it when that entry
+ *                       holds the name and a value (STORE_ATTR_WITH_HINT: GC tracking and a new
+ *                       ma_version_tag as insertdict), else is PyDict_SetItem on it, as the
+ *                       generic path does.
  *                       STORE_ATTR serves a CPJIT_ATTR_VALUES way that way too when the
  *                       instance has a dict instead of inline values.
  * Dict entries are re-checked on every use (key identity at the entry, unicode keys), so a hint
  * may go stale but never wrong (LOAD_ATTR_WITH_HINT).
- * One kind is not guarded by a type version and fills the whole cache (kind[0], no ways):
+ * Two kinds are not guarded by the owner type's version and fill the whole cache (kind[0], no ways):
  *   CPJIT_ATTR_MODULE:  (LOAD_ATTR, LOAD_METHOD) `module` is the module object (compared by
  *                       identity), still of exact type ModuleType (a static, immutable type:
  *                       setting __class__ to a subclass with properties fails this check),
@@ -116,19 +160,30 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
  *                       (borrowed) under the name; any change to the dict changes the tag, and
  *                       tags are never reused (a global counter), so a dead module's entry can
  *                       never match a new one.
+ *   CPJIT_ATTR_CLASS:   (LOAD_ATTR, LOAD_METHOD, out of line) `module` is a class (compared by
+ *                       identity) whose metaclass is exactly `type`, and whose own
+ *                       tp_version_tag was `dict_version` when `value` (borrowed) was what
+ *                       looking the name up along its MRO found; no data descriptor of `type`
+ *                       (immutable) has the name. The tag changes whenever any attribute of the
+ *                       class or a base changes, and is never reused. The answer is `value`,
+ *                       or, if its type (read at each use) has __get__, what __get__(value,
+ *                       None, class) returns, as type_getattro does.
  * Filling costs a type lookup and a keys probe. A fill goes to the way of the same type, else an
  * empty way, else evicts one (round robin). A site whose fills keep failing or evicting backs
  * off exponentially: after the n-th such fill, the next 2**n (at most 4096) misses go straight
  * to the generic path. */
+/* Numbered so that the stencils test ranges: 1-2 may be in inline values, 1-3 in a dict. */
 enum {
     CPJIT_ATTR_NONE = 0,
-    CPJIT_ATTR_VALUES,
-    CPJIT_METHOD_VALUES,
-    CPJIT_METHOD_NO_DICT,
-    CPJIT_ATTR_SLOT,
-    CPJIT_ATTR_MODULE,
-    CPJIT_ATTR_HINT,
-    CPJIT_ATTR_DICT_HINT,
+    CPJIT_ATTR_VALUES = 1,
+    CPJIT_ATTR_HINT = 2,
+    CPJIT_ATTR_DICT_HINT = 3,
+    CPJIT_ATTR_SLOT = 4,
+    CPJIT_METHOD_VALUES = 5,
+    CPJIT_METHOD_NO_DICT = 6,
+    CPJIT_METHOD_DICT = 7,
+    CPJIT_ATTR_MODULE = 8,
+    CPJIT_ATTR_CLASS = 9,
 };
 #define CPJIT_ATTR_WAYS 4
 typedef struct {
@@ -139,7 +194,9 @@ typedef struct {
     uint8_t next;               /* the way the next eviction replaces */
     uint16_t cooldown;          /* generic lookups left before the next fill attempt */
     union {
-        PyObject *descr[CPJIT_ATTR_WAYS];     /* the method kinds */
+        PyObject *descr[CPJIT_ATTR_WAYS];     /* the method kinds; the name (borrowed from
+                                                 co_names) for CPJIT_ATTR_VALUES, _HINT and
+                                                 _DICT_HINT */
         struct {
             PyObject *module;
             PyObject *value;
@@ -180,6 +237,34 @@ cpjit_attr_way(CpjitAttrCache *cache, PyTypeObject *tp)
         }
     }
     return -1;
+}
+
+/* The stencils' (in-line) version of cpjit_attr_way, without the check for a type with no
+ * valid tag (0): a way whose version is 0 is empty (kind CPJIT_ATTR_NONE) or way 0 of a module
+ * cache (CPJIT_ATTR_MODULE), and the in-line paths serve neither kind, so a tag-0 type that
+ * matches one just misses. */
+static inline __attribute__((always_inline)) int
+cpjit_attr_way_hot(CpjitAttrCache *cache, PyTypeObject *tp)
+{
+    uint32_t tag = tp->tp_version_tag;
+#pragma clang loop unroll(disable)
+    for (int i = 0; i < CPJIT_ATTR_WAYS; i++) {
+        if (cache->version[i] == tag) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* 3.11's _PyDictValues_AddToInsertionOrder (pycore_dict.h), for the stencils: a value appears
+ * at index `ix` of inline values that had none there. */
+static inline __attribute__((always_inline)) void
+cpjit_values_add_to_order(PyDictValues *values, Py_ssize_t ix)
+{
+    uint8_t *size_ptr = ((uint8_t *)values) - 2;
+    int size = *size_ptr + 1;
+    size_ptr[-size] = (uint8_t)ix;
+    *size_ptr = (uint8_t)size;
 }
 
 /* LOAD_ATTR's cached lookup for the type-version-guarded kinds: a borrowed value or NULL. */
@@ -229,9 +314,24 @@ cpjit_method_not_shadowed(CpjitAttrCache *cache, int way, PyObject *obj)
     return dict != NULL && dict->ma_keys == keys;
 }
 
+/* Whether `dict` (an instance's own) has no value under `name`, known without running code:
+ * unicode keys probed by hash (combined or split), else unknown (0). */
+static inline int cpjit_dict_lacks(PyDictObject *dict, PyObject *name)
+{
+    PyDictKeysObject *keys = dict->ma_keys;
+    if (!DK_IS_UNICODE(keys)) {
+        return 0;
+    }
+    Py_ssize_t ix = cpjit_keys_lookup(keys, name);
+    if (ix < 0) {
+        return 1;
+    }
+    return dict->ma_values != NULL && dict->ma_values->values[ix] == NULL;
+}
+
 /* LOAD_METHOD's cached lookup: the borrowed method descriptor for `obj`'s type, or NULL. */
 static inline __attribute__((always_inline)) PyObject *
-cpjit_method_cached(CpjitAttrCache *cache, PyObject *obj)
+cpjit_method_cached(CpjitAttrCache *cache, PyObject *obj, PyObject *name)
 {
     int way = cpjit_attr_way(cache, Py_TYPE(obj));
     if (way < 0) {
@@ -241,6 +341,12 @@ cpjit_method_cached(CpjitAttrCache *cache, PyObject *obj)
     if (kind == CPJIT_METHOD_NO_DICT
         || (kind == CPJIT_METHOD_VALUES && cpjit_method_not_shadowed(cache, way, obj))) {
         return cache->descr[way];
+    }
+    if (kind == CPJIT_METHOD_DICT && *_PyObject_ValuesPointer(obj) == NULL) {
+        PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
+        if (dict != NULL && cpjit_dict_lacks(dict, name)) {
+            return cache->descr[way];
+        }
     }
     return NULL;
 }
@@ -259,6 +365,43 @@ cpjit_module_attr_cached(CpjitAttrCache *cache, PyObject *owner)
     }
     return cache->mod.value;
 }
+
+/* The stencils' out-of-line paths. Each gets the frame, the stack pointer, the instruction's
+ * cache and its REDO value (cpjit_decode_redo: the instruction, stored as prev_instr first as
+ * everything here may raise or run code, and its oparg: the name is co_names[oparg]); it serves whatever the stencil's in-line path did not
+ * (cached kinds served by a dict probe, deallocations, the generic path, and refilling the
+ * cache), leaves the stack as the instruction does, and returns 0, or -1 with an exception set
+ * and the stack as ceval.c's `goto error` has it.
+ *   LOAD_ATTR:   sp[-1] owner -> attribute (owner stays on failure).
+ *   LOAD_METHOD: sp[-1] obj -> [meth, self] or [NULL, attr] at sp[-1], sp[0] (the stencil
+ *                grows the stack by one after success; obj stays on failure).
+ *   STORE_ATTR:  sp[1] owner, sp[0] value, just popped (the stencil shrinks the stack by two
+ *                first): both consumed, success or not.
+ *   LOAD_GLOBAL: returns the number of values pushed at sp[0] (1 or 2: NULL first when
+ *                oparg & 1), or -1. */
+int cpjit_load_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+                         _Py_CODEUNIT *redo);
+int cpjit_load_method_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+                         _Py_CODEUNIT *redo);
+int cpjit_store_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+                         _Py_CODEUNIT *redo);
+int cpjit_load_global_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitGlobalCache *cache,
+                         _Py_CODEUNIT *redo);
+
+/* Whether the cache holds one of the kinds that fill it whole (kind[0], no ways). */
+static inline int cpjit_attr_whole_cache(CpjitAttrCache *cache)
+{
+    return cache->kind[0] == CPJIT_ATTR_MODULE || cache->kind[0] == CPJIT_ATTR_CLASS;
+}
+
+/* CPJIT_ATTR_CLASS: a new reference, or NULL on a miss (or NULL with an exception raised by
+ * the value's __get__). */
+PyObject *cpjit_class_attr_cached(CpjitAttrCache *cache, PyObject *owner);
+
+/* LOAD_ATTR's dict-backed kinds (CPJIT_ATTR_VALUES, _HINT, _DICT_HINT of way `way`, type
+ * version already checked) for an instance whose attributes are in a dict: the borrowed value
+ * at the hint if that entry holds the name, else NULL. A leaf call from the stencil. */
+PyObject *cpjit_attr_hint_load(PyObject *owner, CpjitAttrCache *cache, int way);
 
 /* LOAD_ATTR's generic path: PyObject_GetAttr, then (on success) fill `cache` if the access can
  * be served from the instance's inline values next time. */

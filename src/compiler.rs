@@ -908,10 +908,10 @@ mod tests {
         // Falling through: STORE_FAST__LOAD_FAST, then LOAD_FAST 2 alone. Jumping to 1:
         // LOAD_FAST__LOAD_FAST, so 2 is a second half there.
         assert_eq!(names[1], (1, "LOAD_FAST_TAIL"));
-        assert_eq!(names[2], (2, "LOAD_FAST"));
+        assert_eq!(names[2], (2, "LOAD_FAST__2"));
         assert_eq!(
             names[names.len() - 2..],
-            [(1, "LOAD_FAST"), (2, "LOAD_FAST_TAIL")]
+            [(1, "LOAD_FAST__1"), (2, "LOAD_FAST_TAIL")]
         );
         let copy_at = c.layout[c.layout.len() - 2].2;
         assert_eq!(c.entries[1], copy_at);
@@ -949,7 +949,7 @@ mod tests {
         assert_eq!(
             names[..5],
             [
-                "LOAD_FAST",
+                "LOAD_FAST__0",
                 "LOAD_FAST_TAIL", // the second half of LOAD_FAST__LOAD_FAST
                 "COMPARE_OP__0__POP_JUMP_FORWARD_IF_FALSE",
                 "POP_JUMP_FORWARD_IF_FALSE",

@@ -74,10 +74,39 @@ fn units_base(blocks: &[disasm::Block]) -> Option<u64> {
     })
 }
 
+/// The oparg of the instruction at code unit `unit` of `co_code` (the unquickened bytecode, whose
+/// inline cache entries are CACHE, opcode 0), EXTENDED_ARG prefixes folded in.
+fn oparg_at(co_code: &[u8], unit: u32) -> Option<u64> {
+    const EXTENDED_ARG: u8 = 144;
+    let at = |u: usize| co_code.get(2 * u..2 * u + 2);
+    let unit = unit as usize;
+    let mut oparg = at(unit)?[1] as u64;
+    let mut shift = 8;
+    let mut u = unit;
+    while u > 0 && at(u - 1).is_some_and(|w| w[0] == EXTENDED_ARG) {
+        u -= 1;
+        oparg |= (at(u)?[1] as u64) << shift;
+        shift += 8;
+    }
+    Some(oparg)
+}
+
+/// The co_names index an oparg stands for in the stencils whose out-of-line path reads a name.
+fn oparg_name_index(stencil: &str, oparg: u64) -> Option<usize> {
+    let op = stencil.split("__").next().unwrap_or(stencil);
+    match op {
+        "LOAD_ATTR" | "STORE_ATTR" | "LOAD_METHOD" | "STORE_NAME" => Some(oparg as usize),
+        "LOAD_GLOBAL" => Some((oparg >> 1) as usize),
+        _ => None,
+    }
+}
+
 /// One note as text: what fills the hole, named.
 fn describe(
     note: &Note,
     c: &CompiledCode,
+    stencil: &str,
+    oparg: Option<u64>,
     consts: &Bound<'_, PyTuple>,
     names: &Bound<'_, PyTuple>,
     units: Option<u64>,
@@ -124,7 +153,16 @@ fn describe(
                 Some(base) => format!("instruction address (@{})", v.wrapping_sub(base) as i64),
                 None => "instruction address".into(),
             },
-            HoleValue::Redo => format!("prev_instr: interpreter redoes it from {}", resume_at(*v)),
+            // Stencils whose out-of-line path decodes the instruction (and the co_names index
+            // in its oparg) from this value.
+            HoleValue::Redo => match oparg.and_then(|a| oparg_name_index(stencil, a)).and_then(|i| names.get_item(i).ok()) {
+                Some(r) => format!(
+                    "prev_instr: interpreter redoes it from {} (name {})",
+                    resume_at(*v),
+                    short_repr(&r)
+                ),
+                None => format!("prev_instr: interpreter redoes it from {}", resume_at(*v)),
+            },
             HoleValue::Done => format!("prev_instr: interpreter resumes at {}", resume_at(*v)),
             other => format!("{} {v:#x}", other.symbol()),
         },
@@ -164,6 +202,7 @@ fn machine_code<'py>(
     let c = unsafe { &*(st.native as *const CompiledCode) };
     let consts = code.getattr("co_consts")?.downcast_into::<PyTuple>()?;
     let names = code.getattr("co_names")?.downcast_into::<PyTuple>()?;
+    let co_code: Vec<u8> = code.getattr("co_code")?.extract()?;
     let out = PyList::empty_bound(py);
     let n = c.layout.len();
     let blocks = disasm::listing(c);
@@ -174,7 +213,7 @@ fn machine_code<'py>(
             let notes: Vec<String> = l
                 .notes
                 .iter()
-                .map(|nt| describe(nt, c, &consts, &names, units))
+                .map(|nt| describe(nt, c, b.stencil, oparg_at(&co_code, b.unit), &consts, &names, units))
                 .collect();
             let hex: Vec<String> = l.bytes.iter().map(|x| format!("{x:02x}")).collect();
             lines.append((l.address, hex.join(" "), l.text.as_str(), notes))?;

@@ -13,86 +13,89 @@
 
 #define ATTR_CACHE ((CpjitAttrCache *)JIT_CACHE)
 
-/* On failure the owner stays on the stack (owned), as in ceval.c. */
+/* The out-of-line path (csrc/names.c): everything the in-line path below does not serve. */
+#define ATTR_SLOW(FN, CACHE)                                                                   \
+    do {                                                                                       \
+        if (FN(frame, stack_pointer, (CACHE), REDO) != 0) {                            \
+            ERROR();                                                                           \
+        }                                                                                      \
+    } while (0)
+
+/* In line: an attribute in the instance's inline values or a __slots__ member, or (a leaf
+ * call) in its dict at the cached hint, for any of the cache's ways, when the owner does not
+ * die here (a deallocation can run any code: that takes
+ * the out-of-line path, which publishes prev_instr first). On failure the owner stays on the
+ * stack (owned), as in ceval.c. */
 STENCIL(LOAD_ATTR)
 {
     PyObject *owner = TOP();
     CpjitAttrCache *cache = ATTR_CACHE;
-    PyObject *res;
-    res = cpjit_attr_cached_load(cache, owner, NAME);
-    if (res == NULL) {
-        res = cpjit_module_attr_cached(cache, owner);
-    }
-    if (res != NULL) {
-        Py_INCREF(res);
-        SET_TOP(res);
-        SAVE_IP();
-        Py_DECREF(owner);
-        CONTINUE();
-    }
-    SAVE_IP();
-    res = cpjit_load_attr_fill(owner, NAME, cache);
-    if (res == NULL) {
-        ERROR();
-    }
-    Py_DECREF(owner);
-    SET_TOP(res);
-    CONTINUE();
-}
-
-/* Both operands are popped first; they are released whether or not the store worked. */
-STENCIL(STORE_ATTR)
-{
-    SAVE_IP();
-    PyObject *owner = TOP();
-    PyObject *v = SECOND();
-    STACK_SHRINK(2);
-    CpjitAttrCache *cache = ATTR_CACHE;
-    int way = cpjit_attr_way(cache, Py_TYPE(owner));
-    if (way >= 0 && cache->kind[way] == CPJIT_ATTR_SLOT) {
-        PyObject **slot = (PyObject **)((char *)owner + cache->index[way]);
-        PyObject *old_value = *slot;
-        *slot = v; /* the stack's reference moves into the object */
-        Py_XDECREF(old_value);
-        Py_DECREF(owner);
-        CONTINUE();
-    }
-    if (way >= 0 && (cache->kind[way] == CPJIT_ATTR_VALUES
-                     || cache->kind[way] == CPJIT_ATTR_DICT_HINT)) {
-        PyDictValues *values = *_PyObject_ValuesPointer(owner);
-        if (values == NULL) {
-            /* Attributes in a dict of the instance's own: the generic path's PyDict_SetItem. */
-            PyObject *dict = *_PyObject_ManagedDictPointer(owner);
-            if (dict != NULL) {
-                int err = PyDict_SetItem(dict, NAME, v);
-                Py_DECREF(v);
-                Py_DECREF(owner);
-                if (err != 0) {
-                    ERROR();
-                }
-                CONTINUE();
-            }
+    int way = cpjit_attr_way_hot(cache, Py_TYPE(owner));
+    if (way >= 0 && owner->ob_refcnt > 1) {
+        uint8_t kind = cache->kind[way];
+        Py_ssize_t index = cache->index[way];
+        PyObject *res = NULL;
+        PyDictValues *values;
+        if (kind == CPJIT_ATTR_SLOT) {
+            res = *(PyObject **)((char *)owner + index);
         }
-        else if (cache->kind[way] == CPJIT_ATTR_VALUES) {
-            Py_ssize_t index = cache->index[way];
-            PyObject *old_value = values->values[index];
-            values->values[index] = v; /* the stack's reference moves into the object */
-            if (old_value == NULL) {
-                _PyDictValues_AddToInsertionOrder(values, index);
-            }
-            else {
-                Py_DECREF(old_value);
-            }
-            Py_DECREF(owner);
+        else if (kind - 1u < 2u && (values = *_PyObject_ValuesPointer(owner)) != NULL) {
+            res = values->values[index]; /* VALUES or HINT, inline */
+        }
+        else if (kind - 1u < 3u) {
+            res = cpjit_attr_hint_load(owner, cache, way); /* the same, from a dict */
+        }
+        if (res != NULL) {
+            Py_INCREF(res);
+            owner->ob_refcnt--;
+            SET_TOP(res);
             CONTINUE();
         }
     }
-    int err = cpjit_store_attr_fill(owner, NAME, v, cache);
-    Py_DECREF(v);
-    Py_DECREF(owner);
-    if (err != 0) {
-        ERROR();
+    ATTR_SLOW(cpjit_load_attr_slow, cache);
+    CONTINUE();
+}
+
+/* In line: a store to inline values or a __slots__ member that frees nothing. Both operands are
+ * consumed, whether or not the store worked. */
+STENCIL(STORE_ATTR)
+{
+    PyObject *owner = TOP();
+    PyObject *v = SECOND();
+    CpjitAttrCache *cache = ATTR_CACHE;
+    int way = cpjit_attr_way_hot(cache, Py_TYPE(owner));
+    if (way >= 0 && owner->ob_refcnt > 1) {
+        uint8_t kind = cache->kind[way];
+        Py_ssize_t index = cache->index[way];
+        PyObject **slot = NULL;
+        PyDictValues *values = NULL;
+        if (kind == CPJIT_ATTR_VALUES) {
+            values = *_PyObject_ValuesPointer(owner);
+            if (values != NULL) {
+                slot = &values->values[index];
+            }
+        }
+        else if (kind == CPJIT_ATTR_SLOT) {
+            slot = (PyObject **)((char *)owner + index);
+        }
+        if (slot != NULL) {
+            PyObject *old = *slot;
+            if (old == NULL || old->ob_refcnt > 1) {
+                *slot = v; /* the stack's reference moves into the object */
+                if (old != NULL) {
+                    old->ob_refcnt--;
+                }
+                else if (values != NULL) {
+                    cpjit_values_add_to_order(values, index);
+                }
+                owner->ob_refcnt--;
+                STACK_SHRINK(2);
+                CONTINUE();
+            }
+        }
     }
+    STACK_SHRINK(2);
+    ATTR_SLOW(cpjit_store_attr_slow, cache);
     CONTINUE();
 }
 
@@ -108,42 +111,40 @@ STENCIL(DELETE_ATTR)
     CONTINUE();
 }
 
-/* meth | self  when an unbound method was found, else  NULL | attr. On failure the object stays
- * on the stack (owned). */
+/* meth | self  when an unbound method was found, else  NULL | attr. In line: a plain method
+ * (instances without a dict, or whose attributes are inline and lack the name) and a module
+ * attribute. On failure the object stays on the stack (owned). */
 STENCIL(LOAD_METHOD)
 {
     PyObject *obj = TOP();
     CpjitAttrCache *cache = ATTR_CACHE;
-    PyObject *attr = cpjit_module_attr_cached(cache, obj);
-    if (attr != NULL) {
+    PyTypeObject *tp = Py_TYPE(obj);
+    int way = cpjit_attr_way_hot(cache, tp);
+    if (way >= 0) {
+        uint8_t kind = cache->kind[way];
+        if (kind == CPJIT_METHOD_NO_DICT
+            || (kind == CPJIT_METHOD_VALUES
+                && ((PyHeapTypeObject *)tp)->ht_cached_keys->dk_nentries == cache->index[way]
+                && *_PyObject_ValuesPointer(obj) != NULL)) {
+            PyObject *meth = cache->descr[way];
+            Py_INCREF(meth);
+            SET_TOP(meth);
+            PUSH(obj);
+            CONTINUE();
+        }
+    }
+    else if (cache->kind[0] == CPJIT_ATTR_MODULE && obj == cache->mod.module
+             && obj->ob_refcnt > 1 && tp == &PyModule_Type
+             && ((PyDictObject *)((PyModuleObject *)obj)->md_dict)->ma_version_tag
+                    == cache->mod.dict_version) {
+        PyObject *attr = cache->mod.value;
         Py_INCREF(attr);
+        obj->ob_refcnt--;
         SET_TOP(NULL);
         PUSH(attr);
-        SAVE_IP();
-        Py_DECREF(obj);
         CONTINUE();
     }
-    PyObject *cached = cpjit_method_cached(cache, obj);
-    if (cached != NULL) {
-        Py_INCREF(cached);
-        SET_TOP(cached);
-        PUSH(obj);
-        CONTINUE();
-    }
-    SAVE_IP();
-    PyObject *meth = NULL;
-    int meth_found = cpjit_load_method_fill(obj, NAME, &meth, cache);
-    if (meth == NULL) {
-        ERROR();
-    }
-    if (meth_found) {
-        SET_TOP(meth);
-        PUSH(obj);
-    }
-    else {
-        SET_TOP(NULL);
-        Py_DECREF(obj);
-        PUSH(meth);
-    }
+    ATTR_SLOW(cpjit_load_method_slow, cache);
+    STACK_GROW(1);
     CONTINUE();
 }

@@ -4,37 +4,35 @@
 #include "stencil.h"
 #include "names.h"
 
+/* In line: a cached global or builtin that is still there; the rest (including the lookup
+ * that fills the cache) out of line. */
 STENCIL(LOAD_GLOBAL)
 {
     CpjitGlobalCache *cache = (CpjitGlobalCache *)JIT_CACHE;
-    PyDictObject *globals = (PyDictObject *)GLOBALS();
-    PyObject *v = NULL;
-    if (cache->globals_version != 0 && PyDict_CheckExact(globals)
-        && globals->ma_keys->dk_version == cache->globals_version) {
-        if (cache->builtins_version == 0) {
-            v = DK_UNICODE_ENTRIES(globals->ma_keys)[cache->index].me_value;
-        }
-        else {
-            PyDictObject *builtins = (PyDictObject *)BUILTINS();
-            if (PyDict_CheckExact(builtins)
-                && builtins->ma_keys->dk_version == cache->builtins_version) {
-                v = DK_UNICODE_ENTRIES(builtins->ma_keys)[cache->index].me_value;
+    PyDictObject *d = (PyDictObject *)GLOBALS();
+    if (Py_TYPE(d) == cache->dict_type && d->ma_keys->dk_version == cache->globals_version) {
+        if (cache->builtins_version != 0) {
+            d = (PyDictObject *)BUILTINS();
+            if (Py_TYPE(d) != cache->dict_type
+                || d->ma_keys->dk_version != cache->builtins_version) {
+                goto slow;
             }
         }
-    }
-    if (v != NULL) {
-        Py_INCREF(v);
-    }
-    else {
-        SAVE_IP();
-        v = cpjit_load_global_cached(tstate, frame, NAME_HALF, cache);
-        if (v == NULL) {
-            ERROR();
+        PyObject *v = *(PyObject **)((char *)d->ma_keys + cache->value_offset);
+        if (v != NULL) {
+            Py_INCREF(v);
+            if (OPARG & 1) {
+                PUSH(NULL);
+            }
+            PUSH(v);
+            CONTINUE();
         }
     }
-    if (OPARG & 1) {
-        PUSH(NULL);
+slow:;
+    int pushed = cpjit_load_global_slow(frame, stack_pointer, cache, REDO);
+    if (pushed < 0) {
+        ERROR();
     }
-    PUSH(v);
+    STACK_GROW(pushed);
     CONTINUE();
 }

@@ -18,11 +18,8 @@ STENCIL(LOAD_NAME)
 /* The value is popped before the store; on failure ceval.c has already dropped it. */
 STENCIL(STORE_NAME)
 {
-    SAVE_IP();
-    PyObject *v = POP();
-    int err = cpjit_store_name(tstate, frame, NAME, v);
-    Py_DECREF(v);
-    if (err != 0) {
+    STACK_SHRINK(1);
+    if (cpjit_store_name_at(frame, stack_pointer, REDO) != 0) {
         ERROR();
     }
     CONTINUE();

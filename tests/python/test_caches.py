@@ -669,3 +669,196 @@ def test_store_to_dict_backed_instances():
         out.append(log)
         result = out
     """)
+
+
+def test_method_on_instances_with_own_dicts():
+    # CPJIT_METHOD_DICT: methods of instances whose attributes live in a dict of their own (each
+    # instance's dict probed on every use): shadowing in one instance's dict, a dict with
+    # non-str keys, a replaced dict, the class's method rebound, a staticmethod.
+    check("""
+        class C:
+            def __init__(self, i):
+                self.i = i
+            def m(self):
+                return ('m', self.i)
+        objs = [C(i) for i in range(4)]
+        for o in objs:
+            o.__dict__ = {'i': o.i, 'extra': o.i}    # a dict of its own (not the class's keys)
+        def call(o):
+            return o.m()
+        out = [[call(o) for o in objs] for _ in range(3)]
+        objs[1].m = lambda: 'shadow'
+        out += [[call(o) for o in objs] for _ in range(3)]
+        vars(objs[2])[5] = 'non-str key'
+        out += [[call(o) for o in objs] for _ in range(3)]
+        objs[3].__dict__ = {'i': 'replaced', 'm': lambda: 'replaced dict m'}
+        out += [[call(o) for o in objs] for _ in range(3)]
+        del objs[1].m
+        C.m = lambda self: ('rebound', self.i)
+        out += [[call(o) for o in objs] for _ in range(3)]
+        C.m = staticmethod(lambda: 'static')
+        out += [[call(o) for o in objs] for _ in range(3)]
+        class S(str): pass
+        objs[0].__dict__ = {S('m'): lambda: 'str subclass key'}
+        out += [[call(o) for o in objs] for _ in range(3)]
+        result = out
+    """)
+
+
+def test_class_attribute_cache():
+    # CPJIT_ATTR_CLASS: attributes read from a class object (metaclass `type`), as constants,
+    # functions, static and class methods, through LOAD_ATTR and LOAD_METHOD, while the class,
+    # a base, the value's own type (gaining __get__), and the metaclass change.
+    check("""
+        class Base:
+            K = 'base K'
+        class C(Base):
+            ONE = 1
+            def f(x):
+                return ('f', x)
+            @staticmethod
+            def s(x):
+                return ('s', x)
+            @classmethod
+            def c(cls, x):
+                return ('c', cls.__name__, x)
+        class V:
+            pass
+        v = V()
+        C.V = v
+        def read(cls):
+            return cls.ONE, cls.K, cls.V is v, cls.f(1), cls.s(2), cls.c(3), cls.__name__
+        out = [read(C) for _ in range(3)]
+        C.ONE = 'one'
+        out += [read(C) for _ in range(3)]
+        Base.K = 'base K rebound'
+        out += [read(C) for _ in range(3)]
+        V.__get__ = lambda self, obj, owner: ('V.__get__', obj, owner.__name__)
+        out += [read(C) for _ in range(3)]
+        del V.__get__
+        del C.ONE
+        try:
+            read(C)
+        except AttributeError as e:
+            out.append(str(e))
+        C.ONE = 1
+        class D(C):
+            ONE = 'D one'
+        out += [read(D), read(C), read(D), read(C)]
+        class Meta(type):
+            pass
+        class M(metaclass=Meta):
+            ONE = 'M'; K = 'MK'; V = v
+            f = C.f; s = C.s; c = C.c
+        out += [read(M) for _ in range(3)]
+        Meta.ONE = property(lambda cls: 'Meta property')
+        out += [read(M) for _ in range(3)]
+        result = out
+    """)
+
+
+def test_class_attribute_cache_class_getattr_raises():
+    # A class attribute whose descriptor raises on __get__ through a cached class site.
+    check("""
+        class Boom:
+            def __get__(self, obj, owner):
+                if owner.fail:
+                    raise ValueError('boom')
+                return 'fine'
+        class C:
+            fail = False
+            b = Boom()
+        def read():
+            return C.b
+        out = [read() for _ in range(3)]
+        Boom.fail = True                     # Boom's class attribute, not C's
+        C.fail = True
+        for _ in range(3):
+            try:
+                out.append(read())
+            except ValueError as e:
+                out.append(str(e))
+        result = out
+    """)
+
+
+def test_store_by_hint_into_instance_dicts():
+    # STORE_ATTR into an instance's own dict at the cached entry: the value is replaced in
+    # place; a dict shared with a module still invalidates the module's attribute caches; an
+    # untracked dict that gains a container is tracked (the cycle through it is collected).
+    check("""
+        import gc, types, weakref
+        class C:
+            pass
+        m = types.ModuleType('m')
+        m.x = 'module x'
+        objs = []
+        for i in range(3):
+            o = C()
+            # A dict of its own, ints only (untracked), 'x' at the entry it has in m's dict.
+            o.__dict__ = {k: i for k in list(vars(m))[:list(vars(m)).index('x')] + ['x']}
+            objs.append(o)
+        alias = C()
+        alias.__dict__ = m.__dict__
+        def put(o, v):
+            o.x = v
+        def get_m():
+            return m.x
+        out = []
+        for rnd in range(3):
+            for o in objs:
+                put(o, (rnd, o.x))
+            out.append([o.x for o in objs])
+            out.append(get_m())
+            put(alias, ('via alias', rnd))
+            out.append(get_m())
+        o = objs.pop()
+        put(o, [o])                            # a cycle through the dict
+        ref = weakref.ref(o)
+        del o
+        gc.collect()
+        out.append(ref() is None)
+        result = out
+    """)
+
+
+def test_out_of_line_paths_with_extended_arg_names_and_locals():
+    # The out-of-line paths decode their instruction's oparg (EXTENDED_ARG prefixes included)
+    # from the bytecode: names and locals past index 255 must still be the right ones, in
+    # results and in error messages.
+    check("""
+        import types
+        n = 300
+        lines = ['def f(o, m, flag):']
+        lines += [f'    v{i} = {i}' for i in range(n)]
+        lines += ['    if flag:', '        del v299']
+        lines += ['    out = []']
+        lines += [f'    o.a{i} = {i}' for i in range(n)]              # STORE_ATTR, names > 255
+        lines += ['    out.append(o.a299 + o.a0)']                     # LOAD_ATTR
+        lines += ['    out.append(m.g299())']                          # LOAD_METHOD on a module
+        lines += ['    for attempt in ("o.zz", "m.zz()", "gzz", "v299"):',
+                  '        try:',
+                  '            out.append(eval(attempt) if False else None)',
+                  '        except Exception as e:',
+                  '            out.append(str(e))']
+        lines += ['    try:', '        out.append(o.zz_missing_attribute)',
+                  '    except AttributeError as e:', '        out.append(str(e))']
+        lines += ['    try:', '        out.append(m.zz_missing_function())',
+                  '    except AttributeError as e:', '        out.append(str(e))']
+        lines += ['    try:', '        out.append(gzz_missing_global)',
+                  '    except NameError as e:', '        out.append(str(e))']
+        lines += ['    try:', '        out.append(v299)',
+                  '    except NameError as e:', '        out.append(type(e).__name__ + str(e))']
+        lines += ['    return out']
+        ns = {}
+        exec(compile('\\n'.join(lines), 'gen', 'exec'), ns)
+        f = ns['f']
+        class O: pass
+        m = types.ModuleType('m')
+        m.g299 = lambda: 'g299'
+        result = [f(O(), m, flag) for flag in (False, True, False, True)]
+        body = ['x0 = 0'] + [f'name{i} = {i}' for i in range(n)] + ['total = name299 + name0']
+        mod = {}
+        exec(compile('\\n'.join(body), 'mod', 'exec'), mod)       # STORE_NAME past 255
+        result.append(mod['total'])
+    """)

@@ -239,27 +239,37 @@ void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject
     tstate->datastack_top = base;
 }
 
-/* cpjit_call_start's direct case (see calls.h); NULL when it does not apply. */
+uint64_t cpjit_code_epoch;
+
+/* What PRECALL does with a bound method called as `f(...)` (the stencil has no code for it):
+ * the slots [NULL, method, args...] become [function, self, args...]. Its deallocation may run
+ * code (weakref callbacks), so the CALL's address is published first, as the interpreter has
+ * it. */
+static void split_bound_method(_PyInterpreterFrame *frame, PyObject **slots, _Py_CODEUNIT *done)
+{
+    PyObject *function = slots[1];
+    if (slots[0] != NULL || Py_TYPE(function) != &PyMethod_Type) {
+        return;
+    }
+    slots[1] = Py_NewRef(((PyMethodObject *)function)->im_self);
+    slots[0] = Py_NewRef(((PyMethodObject *)function)->im_func);
+    if (Py_REFCNT(function) == 1) {
+        frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
+    }
+    Py_DECREF(function);
+}
+
+/* cpjit_call_start's direct case (see calls.h), after split_bound_method; NULL when it does not
+ * apply. */
 static cpjit_native_fn enter_direct(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                     PyObject **stack_pointer, int oparg, _Py_CODEUNIT *done,
-                                    CpjitCallStart *out)
+                                    CpjitCallCache *cc, _PyInterpreterFrame **out_callee,
+                                    PyObject ***out_sp)
 {
     PyObject **slots = stack_pointer - oparg - 2;
     int is_meth = slots[0] != NULL;
-    PyObject *function = slots[1];
-    if (!is_meth && Py_TYPE(function) == &PyMethod_Type) {
-        /* What PRECALL does (the stencil has no code for it). */
-        slots[1] = Py_NewRef(((PyMethodObject *)function)->im_self);
-        slots[0] = Py_NewRef(((PyMethodObject *)function)->im_func);
-        if (Py_REFCNT(function) == 1) {
-            /* Its deallocation may run code (weakref callbacks): publish the CALL's address. */
-            frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
-        }
-        Py_DECREF(function);
-        is_meth = 1;
-    }
     int total_args = oparg + is_meth;
-    function = slots[1 - is_meth];
+    PyObject *function = slots[1 - is_meth];
     if (Py_TYPE(function) != &PyFunction_Type) {
         return NULL;
     }
@@ -300,9 +310,19 @@ static cpjit_native_fn enter_direct(PyThreadState *tstate, _PyInterpreterFrame *
     tstate->recursion_remaining--;
     cpjit_stats.frames_native++;
     callee->stacktop = -1;
-    out->callee = callee;
-    out->stack_pointer = callee->localsplus + code->co_nlocalsplus;
-    return (cpjit_native_fn)(st->base + st->entries[0]);
+    *out_callee = callee;
+    *out_sp = callee->localsplus + code->co_nlocalsplus;
+    cpjit_native_fn entry = (cpjit_native_fn)(st->base + st->entries[0]);
+    {
+        /* The fast path's conditions that depend on the callee only hold: cache it. */
+        cc->code = code;
+        cc->entry = entry;
+        cc->epoch = cpjit_code_epoch;
+        cc->argcount = argcount;
+        cc->nlocalsplus = code->co_nlocalsplus;
+        cc->framesize = (int32_t)(top - (PyObject **)callee);
+    }
+    return entry;
 }
 
 /* Built-in functions and method descriptors called the way the interpreter's specialised
@@ -489,16 +509,9 @@ PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
                              _Py_CODEUNIT *done, int warm)
 {
     PyObject **slots = stack_pointer - oparg - 2;
-    int is_meth = slots[0] != NULL;
-    PyObject *function = slots[1];
-    if (!is_meth && Py_TYPE(function) == &PyMethod_Type) {
-        slots[1] = Py_NewRef(((PyMethodObject *)function)->im_self);
-        slots[0] = Py_NewRef(((PyMethodObject *)function)->im_func);
-        Py_DECREF(function);
-        is_meth = 1;
-    }
+    int is_meth = slots[0] != NULL; /* a bound method was split already */
     int total_args = oparg + is_meth;
-    function = slots[1 - is_meth];
+    PyObject *function = slots[1 - is_meth];
     PyObject **args = slots + 2 - is_meth;
     Py_ssize_t positional = total_args - (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
     _Py_CODEUNIT *at_call = frame->prev_instr;
@@ -540,19 +553,39 @@ PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
     return res;
 }
 
-cpjit_native_fn cpjit_call_start(PyThreadState *tstate, _PyInterpreterFrame *frame,
-                                 PyObject **stack_pointer, int oparg, PyObject *kwnames,
-                                 _Py_CODEUNIT *done, CpjitCallStart *out)
+PyObject *cpjit_call_slow(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                          PyObject **stack_pointer, int oparg, PyObject *kwnames,
+                          _Py_CODEUNIT *done, CpjitCallCache *cc)
 {
+    split_bound_method(frame, stack_pointer - oparg - 2, done);
     if (kwnames == NULL) {
-        cpjit_native_fn entry = enter_direct(tstate, frame, stack_pointer, oparg, done, out);
+        _PyInterpreterFrame *callee;
+        PyObject **callee_sp;
+        cpjit_native_fn entry =
+            enter_direct(tstate, frame, stack_pointer, oparg, done, cc, &callee, &callee_sp);
         if (entry != NULL) {
-            return entry;
+            PyObject *res = entry(callee, callee_sp, tstate);
+            frame->stacktop = -1;
+            cpjit_pop_direct(tstate, callee);
+            return res;
         }
     }
     frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
     CpjitCodeState *me = cpjit_state_fast(frame->f_code);
     int warm = me != NULL && me->warmup >= 0;
-    out->result = cpjit_call_generic(tstate, frame, stack_pointer, oparg, kwnames, done, warm);
-    return NULL;
+    return cpjit_call_generic(tstate, frame, stack_pointer, oparg, kwnames, done, warm);
+}
+
+__attribute__((preserve_none)) PyObject *
+cpjit_call_cached(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, int oparg,
+                  CpjitCallCache *cc, _Py_CODEUNIT *done)
+{
+    _PyInterpreterFrame *callee = cpjit_push_cached(tstate, frame, slots, oparg, cc, done);
+    if (callee == NULL) {
+        return CPJIT_NOT_HANDLED;
+    }
+    PyObject *res = cc->entry(callee, callee->localsplus + cc->nlocalsplus, tstate);
+    frame->stacktop = -1;
+    cpjit_pop_direct(tstate, callee);
+    return res;
 }

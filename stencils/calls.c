@@ -23,17 +23,31 @@ STENCIL(PRECALL)
 STENCIL(CALL)
 {
     int oparg = OPARG;
-    CpjitCallStart out;
-    /* Out of line: a compiled Python callee's frame is pushed (its native code runs here), any
-     * other call is made. Either way the oparg + 2 slots are consumed. */
-    cpjit_native_fn entry = cpjit_call_start(tstate, frame, stack_pointer, oparg, KWNAMES, DONE, &out);
-    STACK_SHRINK(oparg + 2);
-    PyObject *res = out.result;
-    if (entry != NULL) {
-        res = entry(out.callee, out.stack_pointer, tstate);
-        frame->stacktop = -1;
-        cpjit_pop_frame(tstate, out.callee, (PyObject **)out.callee);
+    PyObject **slots = stack_pointer - oparg - 2;
+    CpjitCallCache *cc = (CpjitCallCache *)JIT_CACHE;
+    PyObject *res;
+    if (KWNAMES == NULL) {
+        /* The compiled Python function this site called last, positional arguments only: as
+         * the interpreter's CALL_PY_EXACT_ARGS / CALL_PY_WITH_DEFAULTS, frame pushed, run and
+         * popped. */
+        res = cpjit_call_cached(frame, slots, tstate, oparg, cc, DONE);
+        if (res != CPJIT_NOT_HANDLED) {
+            stack_pointer = slots;
+            PUSH(res);
+            if (res == NULL) {
+                /* prev_instr at the CALL's last cache entry, as after the interpreter's
+                 * inlined call: the traceback entry points there. */
+                ERROR();
+            }
+            SAVE_IP();
+            /* No eval-breaker check: the callee's RESUME made it, as in the interpreter. */
+            CHECK_TRACING_AFTER();
+            CONTINUE();
+        }
     }
+    /* Out of line, any other call; the oparg + 2 slots are consumed. */
+    res = cpjit_call_slow(tstate, frame, stack_pointer, oparg, KWNAMES, DONE, cc);
+    stack_pointer = slots;
     PUSH(res);
     if (res == NULL) {
         /* prev_instr is where the interpreter has it: at the CALL, or at its last cache entry

@@ -5,20 +5,6 @@
 #include "cpjit_rt.h"
 #include "internal/pycore_interp.h"
 
-/* What cpjit_call knows about the call site, to call built-ins as the interpreter's specialised
- * instruction for that site would (counting recursion levels as it does). */
-enum {
-    CPJIT_CALL_WARM = 1,         /* the interpreter would have specialised the site by now */
-    CPJIT_CALL_ONE_ARG = 2,      /* `f(x)`: oparg 1, not a method call */
-    CPJIT_CALL_APPEND_SHAPE = 4, /* `o.m(x)` as a statement: method call, oparg 1, POP_TOP next */
-};
-
-/* Call a callable that is not a Python function with `nargs` positional arguments at `args`
- * (+ keyword names), borrowing everything: warm built-ins the way the interpreter's specialised
- * instructions call them, anything else through PyObject_Vectorcall. `site`: CPJIT_CALL_*. */
-PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const *args,
-                     Py_ssize_t nargs, PyObject *kwnames, int site);
-
 /* Call the Python function `function` as the interpreter's inlined CALL does, consuming the
  * references to it and to every argument: when the arguments bind without error they move into
  * the callee's frame (so they are released with its locals, in their order, when it returns, as
@@ -26,17 +12,6 @@ PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const 
  * evaluator; any other case is a generic call followed by releasing the references. */
 PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args,
                               Py_ssize_t npos, PyObject *kwnames);
-
-/* CALL's general case: the oparg + 2 value-stack slots below `stack_pointer` hold
- * [NULL or method, callable or self, args...] (owned; a bound method already split into function
- * and self by cpjit_call_start); call (Python functions through cpjit_call_function, anything
- * else through cpjit_call), release every slot, return the result or NULL.
- * `done` is the prev_instr the interpreter leaves while a Python callee runs (and, when the
- * callee raised, where it leaves it: the traceback entry points there); `warm` says whether
- * the interpreter would have specialised this call site by now (see WARMUP in stencil.h). */
-PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
-                             PyObject **stack_pointer, int oparg, PyObject *kwnames,
-                             _Py_CODEUNIT *done, int warm);
 
 /* The frame-eval function (runtime.c). */
 PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);
@@ -108,10 +83,10 @@ static inline __attribute__((always_inline)) int cpjit_c_stack_ok_fast(PyThreadS
  * names a code object by address is valid only while the epoch it was filled in is current. */
 extern uint64_t cpjit_code_epoch;
 
-/* A CALL site's cache (its _JIT_CACHE): the compiled Python function last called directly
- * there (positional arguments only, the missing trailing ones from its defaults; no keyword-only
- * parameters, no *args/**kwargs, optimised code), by code object, and what pushing its frame
- * needs. Filled by cpjit_call_slow. */
+/* A CALL site's cache (its _JIT_CACHE, 64 zeroed bytes): the compiled Python function last
+ * called directly there (positional arguments only, the missing trailing ones from its
+ * defaults; no keyword-only parameters, no varargs or varkeywords, optimised code), by code
+ * object, and what pushing its frame needs. Filled by cpjit_call (calls.c's call_slow). */
 typedef struct {
     PyCodeObject *code;  /* borrowed; valid only while epoch == cpjit_code_epoch */
     cpjit_native_fn entry;
@@ -119,6 +94,7 @@ typedef struct {
     int32_t argcount;    /* co_argcount */
     int32_t nlocalsplus;
     int32_t framesize;   /* data-stack words of its frame */
+    int32_t warm;        /* the caller's code is past the interpreter's warm-up (WARMUP) */
 } CpjitCallCache;
 
 /* CALL's fast path, in line in the stencil: the oparg + 2 value-stack slots at `slots` hold
@@ -225,31 +201,23 @@ cpjit_pop_direct(PyThreadState *tstate, _PyInterpreterFrame *callee)
     tstate->datastack_top = (PyObject **)callee;
 }
 
-/* What cpjit_call_cached returns when the site's cache does not apply. */
-#define CPJIT_NOT_HANDLED ((PyObject *)1)
-
-/* CALL's fast path (preserve_none: the stencil's registers pass straight through): when
- * cpjit_push_cached applies, run the callee natively, pop its frame and return its result (NULL
- * when it raised); otherwise CPJIT_NOT_HANDLED, having changed nothing. `slots` is where the
- * CALL's oparg + 2 value-stack slots start. */
-__attribute__((preserve_none)) PyObject *
-cpjit_call_cached(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, int oparg,
-                  CpjitCallCache *cc, _Py_CODEUNIT *done);
-
-/* CALL's general case: the oparg + 2 value-stack slots below `stack_pointer` hold
- * [NULL or function, callable or self, args...] (owned); `kwnames` is the KW_NAMES tuple or
- * NULL; `done` is the CALL's last cache entry (the CALL itself is done -
- * INLINE_CACHE_ENTRIES_CALL). A bound method is first split into function and self, as
- * PRECALL does. When the call has no keyword names and the callee is a Python function that
- * takes exactly these positional arguments (missing trailing ones from its defaults), may be
- * called directly (cpjit_direct_callee) and its frame fits in the data stack's current chunk
+/* CALL (preserve_none: the stencil's registers pass straight through). `slots` is where the
+ * CALL's oparg + 2 value-stack slots start; `kwnames` is the KW_NAMES tuple or NULL. When
+ * cpjit_push_cached applies (no keyword names), run the callee natively and pop its frame.
+ * Otherwise, out of the way (calls.c's call_slow): a bound method is first split into function
+ * and self, as PRECALL does. When the call has no keyword names and the callee is a Python
+ * function that takes these positional arguments (missing trailing ones from its defaults), may
+ * be called directly (cpjit_direct_callee) and its frame fits in the data stack's current chunk
  * (CALL_PY_EXACT_ARGS / CALL_PY_WITH_DEFAULTS): push its frame, move the function and the
- * arguments into it, run it natively with the caller's prev_instr at `done` and its stack
- * pointer saved without the slots, and pop it (and fill `cc` for cpjit_call_cached). Otherwise make the call (cpjit_call_generic, with
- * prev_instr at the CALL). Either way the slots are consumed; returns the result, or NULL with
- * an exception set; the caller's stacktop is -1 again. */
-PyObject *cpjit_call_slow(PyThreadState *tstate, _PyInterpreterFrame *frame,
-                          PyObject **stack_pointer, int oparg, PyObject *kwnames,
-                          _Py_CODEUNIT *done, CpjitCallCache *cc);
+ * arguments into it, run it natively with the caller's prev_instr at `done` (the CALL's last
+ * cache entry; the CALL itself is done - INLINE_CACHE_ENTRIES_CALL) and its stack pointer saved
+ * without the slots, pop it, and fill `cc` for cpjit_push_cached. Any other Python function:
+ * cpjit_call_function, with prev_instr at `done`. Anything else: as the warm interpreter's
+ * specialised PRECALL or its generic CALL would call it (calls.c's call_other), with prev_instr
+ * at the PRECALL or the CALL. Either way the slots are consumed and the caller's stacktop is -1
+ * again. Returns the result, or NULL with an exception set. */
+__attribute__((preserve_none)) PyObject *
+cpjit_call(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, int oparg,
+           CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames);
 
 #endif

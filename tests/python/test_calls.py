@@ -214,3 +214,62 @@ def test_tracing_switched_on_inside_a_directly_called_function():
             sys.settrace(None)
         result = events
     """)
+
+
+def test_builtins_called_as_the_warm_interpreters_specialised_instructions_call_them():
+    # Enough iterations for the code to be past the interpreter's warm-up: built-ins are then
+    # called straight into their C function (csrc/calls.c's call_other).
+    check("""
+        import sys
+        class Sub(list): pass
+        class C: pass
+        def run():
+            out = []
+            lst = [3, 1, 2]
+            for i in range(40):
+                args = [lst, (1, 2), "ab", Sub([1]), 5, None][i % 6]
+                for f in (len, type, str, tuple, abs, repr, isinstance):
+                    try:
+                        out.append(f(args) if f is not isinstance else f(args, list))
+                    except TypeError as e:
+                        out.append(("TypeError", str(e)))
+                try:
+                    out.append(min(i, 3, key=lambda v: -v))
+                    out.append(sorted(lst, reverse=bool(i % 2)))
+                    out.append(list.__len__(args))
+                    out.append(list.append(args, i))
+                    out.append(dict.fromkeys(lst, i))
+                    out.append("x".join(["a", "b"]))
+                    out.append("x".upper())
+                    out.append(len())
+                except TypeError as e:
+                    out.append(("TypeError", str(e)))
+                lst.append(i)
+                x = lst.append(i)
+                out.append(x)
+                lst.pop()
+                lst.pop()
+                out.append(type(C()).__name__)
+                out.append(sys.getrecursionlimit())
+            return out
+        result = run()
+    """)
+
+
+def test_frame_seen_by_python_code_that_a_builtin_calls_back():
+    check("""
+        import sys
+        seen = []
+        def key(v):
+            f = sys._getframe(1)
+            seen.append((f.f_code.co_name, f.f_lineno))
+            return -v
+        def run():
+            out = []
+            for i in range(30):
+                out.append(sorted([1, 2, 3], key=key))
+                out.append(max(1, 2, key=key))
+                out.append(list(map(key, [i])))
+            return out
+        result = run(), seen[:8], len(seen)
+    """)

@@ -6,7 +6,7 @@
 Each kind makes N * 10 calls of one shape from a loop in a function (so the loop is native under
 cpjit from its first call). Measure with callgrind and divide the instruction difference between
 two N by the calls made (the start-up cost cancels). kinds: plain, method, defaults, kwargs,
-closure, builtin, all (default).
+bound (bound-method objects), closure, builtin, all (default).
 """
 import sys
 
@@ -62,6 +62,15 @@ def run_method(n):
         o.m1(1); o.m1(1); o.m1(1); o.m1(1); o.m1(1)
 
 
+def run_bound(n):
+    o = C()
+    f = o.m0
+    g = o.m1
+    for _ in range(n):
+        f(); f(); f(); f(); f()
+        g(1); g(1); g(1); g(1); g(1)
+
+
 def run_defaults(n):
     for _ in range(n):
         fdef(1); fdef(1); fdef(1); fdef(1); fdef(1)
@@ -92,6 +101,7 @@ def run_builtin(n):
 KINDS = {
     "plain": run_plain,
     "method": run_method,
+    "bound": run_bound,
     "defaults": run_defaults,
     "kwargs": run_kwargs,
     "closure": run_closure,

@@ -99,7 +99,7 @@ typedef struct {
 
 /* CALL's fast path, in line in the stencil: the oparg + 2 value-stack slots at `slots` hold
  * [NULL or function, callable or self, args...]; when the callable is a Python function whose
- * code is the one `cc` names, its positional arguments bind (the missing ones from its defaults,
+ * code is the one `cc` names (or a bound method of one), its positional arguments bind (the missing ones from its defaults,
  * as CALL_PY_WITH_DEFAULTS), and the call may go directly
  * (cpjit_direct_callee's conditions, checked from the cache), push its frame on the data stack
  * with the function and arguments moved in, link it as the current frame (the caller's
@@ -113,12 +113,23 @@ cpjit_push_cached(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **
 {
     PyObject *meth = slots[0];
     PyObject *callable = meth != NULL ? meth : slots[1];
+    PyObject *bound = NULL; /* a bound method called as `f(...)` */
     if (Py_TYPE(callable) != &PyFunction_Type) {
-        return NULL;
+        /* PRECALL's split, when releasing the method cannot run code (it stays referenced
+         * elsewhere): else the general path splits it, publishing prev_instr first. */
+        if (meth != NULL || Py_TYPE(callable) != &PyMethod_Type || Py_REFCNT(callable) == 1) {
+            return NULL;
+        }
+        bound = callable;
+        callable = ((PyMethodObject *)bound)->im_func;
+        if (Py_TYPE(callable) != &PyFunction_Type) {
+            return NULL;
+        }
     }
     PyFunctionObject *func = (PyFunctionObject *)callable;
     PyCodeObject *code = (PyCodeObject *)func->func_code;
-    int total_args = oparg + (meth != NULL);
+    int is_meth = meth != NULL || bound != NULL;
+    int total_args = oparg + is_meth;
     int argcount = cc->argcount;
     if (code != cc->code || cc->epoch != cpjit_code_epoch || total_args > argcount
         || tstate->interp->eval_frame != cpjit_eval_frame || tstate->cframe->use_tracing
@@ -141,6 +152,13 @@ cpjit_push_cached(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **
     }
     tstate->datastack_top = top;
     _PyInterpreterFrame *callee = (_PyInterpreterFrame *)base;
+    PyObject **args = slots + 2 - is_meth;
+    if (bound != NULL) {
+        /* [NULL, method, args...] as PRECALL leaves it: [function, self, args...]. */
+        slots[0] = Py_NewRef(callable);
+        slots[1] = Py_NewRef(((PyMethodObject *)bound)->im_self);
+        Py_DECREF(bound); /* not the last reference */
+    }
     /* _PyFrame_InitializeSpecials, the function's reference moved in from its slot. */
     callee->f_func = func;
     Py_INCREF(code);
@@ -153,7 +171,6 @@ cpjit_push_cached(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **
     callee->is_entry = false;
     callee->owner = FRAME_OWNED_BY_THREAD;
     callee->stacktop = -1; /* running: the cycle GC does not look at its slots */
-    PyObject **args = slots + 2 - (meth != NULL);
     int nlocalsplus = cc->nlocalsplus;
 #pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
     for (int i = 0; i < total_args; i++) {

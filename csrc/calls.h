@@ -19,27 +19,6 @@ PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, in
  * calls go the generic way and the hook runs the frame in the interpreter, unhooked. */
 int cpjit_rt_c_stack_low(PyThreadState *tstate);
 
-/* The state of `code` when native code may call it directly right now, else NULL (make a
- * generic call). Direct calls need: cpjit's evaluator to be the current one (a profiler or
- * another PEP 523 hook installed over it must see every call), no tracing, compiled code, an
- * optimised code object (its frame has no locals dict), no varargs or varkeywords parameters, and recursion depth and C stack to spare (at the limits the
- * generic path raises RecursionError, or runs the frame unhooked, as runtime.c decides). */
-static inline __attribute__((always_inline)) CpjitCodeState *
-cpjit_direct_callee(PyThreadState *tstate, PyCodeObject *code)
-{
-    if ((code->co_flags & (CO_VARARGS | CO_VARKEYWORDS)) || !(code->co_flags & CO_OPTIMIZED)
-        || !cpjit_direct_extra_ok
-        || tstate->interp->eval_frame != cpjit_eval_frame || tstate->cframe->use_tracing
-        || tstate->recursion_remaining <= 1) {
-        return NULL;
-    }
-    CpjitCodeState *st = cpjit_state_fast(code);
-    if (st == NULL || st->state != CPJIT_COMPILED || cpjit_rt_c_stack_low(tstate)) {
-        return NULL;
-    }
-    return st;
-}
-
 /* Where a frame for `code` would go on the thread's data stack, or NULL when the current chunk
  * has no room (the fast path of _PyThreadState_BumpFramePointer; its slow path is not exported,
  * so the generic call handles that case). Nothing is pushed: the caller moves
@@ -77,6 +56,28 @@ static inline __attribute__((always_inline)) int cpjit_c_stack_ok_fast(PyThreadS
     const CpjitStackCache *c = &cpjit_stack_cache;
     return tstate == c->tstate && tstate->id == c->id && tstate->thread_id == c->thread_id
            && sp - c->soft < c->span;
+}
+
+/* The state of `code` when native code may call it directly right now, else NULL (make a
+ * generic call). Direct calls need: cpjit's evaluator to be the current one (a profiler or
+ * another PEP 523 hook installed over it must see every call), no tracing, compiled code, an
+ * optimised code object (its frame has no locals dict), no varargs or varkeywords parameters, and recursion depth and C stack to spare (at the limits the
+ * generic path raises RecursionError, or runs the frame unhooked, as runtime.c decides). */
+static inline __attribute__((always_inline)) CpjitCodeState *
+cpjit_direct_callee(PyThreadState *tstate, PyCodeObject *code)
+{
+    if ((code->co_flags & (CO_VARARGS | CO_VARKEYWORDS)) || !(code->co_flags & CO_OPTIMIZED)
+        || !cpjit_direct_extra_ok
+        || tstate->interp->eval_frame != cpjit_eval_frame || tstate->cframe->use_tracing
+        || tstate->recursion_remaining <= 1) {
+        return NULL;
+    }
+    CpjitCodeState *st = cpjit_state_fast(code);
+    if (st == NULL || st->state != CPJIT_COMPILED
+        || (!cpjit_c_stack_ok_fast(tstate) && cpjit_rt_c_stack_low(tstate))) {
+        return NULL;
+    }
+    return st;
 }
 
 /* Bumped whenever a compiled code object dies (runtime.c's free_state): a call-site cache that

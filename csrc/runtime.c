@@ -453,11 +453,17 @@ static PyObject *run_native_throw(PyThreadState *tstate, _PyInterpreterFrame *fr
     return handler(frame, stack_pointer, tstate);
 }
 
-/* A frame pushed by native code (calls.c) starts at its first instruction. */
+/* A frame pushed by native code (calls.c) starts at its first instruction. The caller has just
+ * found the C stack above its soft floor (cpjit_direct_callee), above the hard one checked in
+ * enter_native. */
 PyObject *cpjit_rt_run_new_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                  CpjitCodeState *st)
 {
-    return run_native(tstate, frame, st->base + st->entries[0]);
+    PyObject **stack_pointer;
+    if (enter_native(tstate, frame, &stack_pointer, 0) < 0) {
+        return NULL;
+    }
+    return ((cpjit_native_fn)(st->base + st->entries[0]))(frame, stack_pointer, tstate);
 }
 
 static inline PyObject *interpret(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag,

@@ -1,11 +1,19 @@
-/* calls.c: direct native-to-native calls of Python functions.
+/* calls.c: the CALL instruction's run-time half, and direct native-to-native calls of Python
+ * functions.
  *
  * With a PEP 523 hook installed, CPython 3.11 no longer inlines Python-to-Python calls: each one
  * goes PyObject_Vectorcall -> _PyFunction_Vectorcall -> _PyEval_Vector -> hook. For the common
- * case (exact positional arguments, compiled callee) this file does what CALL_PY_EXACT_ARGS does
- * in the interpreter: push the callee's frame on the thread's data stack, move the arguments in,
- * run it natively, then clear and pop it. Frame push/clear/pop are static in CPython, so they are
- * re-implemented here from pycore_frame.h and Python/frame.c.
+ * case (positional arguments, compiled callee) this file does what CALL_PY_EXACT_ARGS and
+ * CALL_PY_WITH_DEFAULTS do in the interpreter: push the callee's frame on the thread's data
+ * stack, move the arguments in, run it natively, then clear and pop it. Frame push/clear/pop are
+ * static in CPython, so they are re-implemented here from pycore_frame.h and Python/frame.c.
+ *
+ * The CALL stencil makes one call, to cpjit_call (preserve_none, so the stencil's registers pass
+ * through untouched). Its fast path is the site's one-entry cache (calls.h: CpjitCallCache, the
+ * callee's code object and what its frame needs, valid while no compiled code object has died
+ * since it was filled); everything else jumps to call_slow: bound-method split, direct calls
+ * that fill the cache, keyword arguments (cpjit_call_function), and calls of anything that is
+ * not a Python function (call_other: the warm interpreter's PRECALL specialisations).
  */
 #include "calls.h"
 

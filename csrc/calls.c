@@ -560,12 +560,35 @@ call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, i
     return res;
 }
 
+/* cpjit_call's fast path for a bound-method object called as `f(...)`, kept out of the common
+ * path's registers. */
+static __attribute__((preserve_none, noinline)) PyObject *
+call_bound(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, int oparg,
+           CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
+{
+    _PyInterpreterFrame *callee = cpjit_push_cached(tstate, frame, slots, oparg, cc, done, 1);
+    if (callee == NULL) {
+        __attribute__((musttail)) return call_slow(frame, slots, tstate, oparg, cc, done, kwnames);
+    }
+    PyObject *res = cc->entry(callee, callee->localsplus + cc->nlocalsplus, tstate);
+    frame->stacktop = -1;
+    cpjit_pop_direct(tstate, callee);
+    return res;
+}
+
 __attribute__((preserve_none)) PyObject *
 cpjit_call(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, int oparg,
            CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
 {
     _PyInterpreterFrame *callee;
-    if (kwnames != NULL || (callee = cpjit_push_cached(tstate, frame, slots, oparg, cc, done)) == NULL) {
+    if (kwnames != NULL) {
+        __attribute__((musttail)) return call_slow(frame, slots, tstate, oparg, cc, done, kwnames);
+    }
+    if ((callee = cpjit_push_cached(tstate, frame, slots, oparg, cc, done, 0)) == NULL) {
+        if (slots[0] == NULL && Py_TYPE(slots[1]) == &PyMethod_Type) {
+            __attribute__((musttail)) return call_bound(frame, slots, tstate, oparg, cc, done,
+                                                        kwnames);
+        }
         __attribute__((musttail)) return call_slow(frame, slots, tstate, oparg, cc, done, kwnames);
     }
     PyObject *res = cc->entry(callee, callee->localsplus + cc->nlocalsplus, tstate);

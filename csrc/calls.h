@@ -107,10 +107,11 @@ typedef struct {
  * prev_instr at `done`, its stack pointer saved without the slots), count the recursion level,
  * and return it: the caller runs cc->entry(callee, callee->localsplus + cc->nlocalsplus,
  * tstate), sets its own stacktop to -1 and pops the callee with cpjit_pop_direct. Otherwise
- * NULL, changing nothing. */
+ * NULL, changing nothing. `with_bound` (a constant) says whether a bound method is looked at:
+ * cpjit_call keeps that case out of its common path. */
 static inline __attribute__((always_inline)) _PyInterpreterFrame *
 cpjit_push_cached(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **slots, int oparg,
-                  const CpjitCallCache *cc, _Py_CODEUNIT *done)
+                  const CpjitCallCache *cc, _Py_CODEUNIT *done, const int with_bound)
 {
     PyObject *meth = slots[0];
     PyObject *callable = meth != NULL ? meth : slots[1];
@@ -118,7 +119,8 @@ cpjit_push_cached(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **
     if (Py_TYPE(callable) != &PyFunction_Type) {
         /* PRECALL's split, when releasing the method cannot run code (it stays referenced
          * elsewhere): else the general path splits it, publishing prev_instr first. */
-        if (meth != NULL || Py_TYPE(callable) != &PyMethod_Type || Py_REFCNT(callable) == 1) {
+        if (!with_bound || meth != NULL || Py_TYPE(callable) != &PyMethod_Type
+            || Py_REFCNT(callable) == 1) {
             return NULL;
         }
         bound = callable;

@@ -1,11 +1,19 @@
-/* calls.c: direct native-to-native calls of Python functions.
+/* calls.c: the CALL instruction's run-time half, and direct native-to-native calls of Python
+ * functions.
  *
  * With a PEP 523 hook installed, CPython 3.11 no longer inlines Python-to-Python calls: each one
  * goes PyObject_Vectorcall -> _PyFunction_Vectorcall -> _PyEval_Vector -> hook. For the common
- * case (exact positional arguments, compiled callee) this file does what CALL_PY_EXACT_ARGS does
- * in the interpreter: push the callee's frame on the thread's data stack, move the arguments in,
- * run it natively, then clear and pop it. Frame push/clear/pop are static in CPython, so they are
- * re-implemented here from pycore_frame.h and Python/frame.c.
+ * case (positional arguments, compiled callee) this file does what CALL_PY_EXACT_ARGS and
+ * CALL_PY_WITH_DEFAULTS do in the interpreter: push the callee's frame on the thread's data
+ * stack, move the arguments in, run it natively, then clear and pop it. Frame push/clear/pop are
+ * static in CPython, so they are re-implemented here from pycore_frame.h and Python/frame.c.
+ *
+ * The CALL stencil makes one call, to cpjit_call (preserve_none, so the stencil's registers pass
+ * through untouched). Its fast path is the site's one-entry cache (calls.h: CpjitCallCache, the
+ * callee's code object and what its frame needs, valid while no compiled code object has died
+ * since it was filled); everything else jumps to call_slow: bound-method split, direct calls
+ * that fill the cache, keyword arguments (cpjit_call_function), and calls of anything that is
+ * not a Python function (call_other: the warm interpreter's PRECALL specialisations).
  */
 #include "calls.h"
 
@@ -239,27 +247,37 @@ void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject
     tstate->datastack_top = base;
 }
 
-/* cpjit_call_start's direct case (see calls.h); NULL when it does not apply. */
+uint64_t cpjit_code_epoch;
+
+/* What PRECALL does with a bound method called as `f(...)` (the stencil has no code for it):
+ * the slots [NULL, method, args...] become [function, self, args...]. Its deallocation may run
+ * code (weakref callbacks), so the CALL's address is published first, as the interpreter has
+ * it. */
+static void split_bound_method(_PyInterpreterFrame *frame, PyObject **slots, _Py_CODEUNIT *done)
+{
+    PyObject *function = slots[1];
+    if (slots[0] != NULL || Py_TYPE(function) != &PyMethod_Type) {
+        return;
+    }
+    slots[1] = Py_NewRef(((PyMethodObject *)function)->im_self);
+    slots[0] = Py_NewRef(((PyMethodObject *)function)->im_func);
+    if (Py_REFCNT(function) == 1) {
+        frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
+    }
+    Py_DECREF(function);
+}
+
+/* cpjit_call_start's direct case (see calls.h), after split_bound_method; NULL when it does not
+ * apply. */
 static cpjit_native_fn enter_direct(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                     PyObject **stack_pointer, int oparg, _Py_CODEUNIT *done,
-                                    CpjitCallStart *out)
+                                    CpjitCallCache *cc, _PyInterpreterFrame **out_callee,
+                                    PyObject ***out_sp)
 {
     PyObject **slots = stack_pointer - oparg - 2;
     int is_meth = slots[0] != NULL;
-    PyObject *function = slots[1];
-    if (!is_meth && Py_TYPE(function) == &PyMethod_Type) {
-        /* What PRECALL does (the stencil has no code for it). */
-        slots[1] = Py_NewRef(((PyMethodObject *)function)->im_self);
-        slots[0] = Py_NewRef(((PyMethodObject *)function)->im_func);
-        if (Py_REFCNT(function) == 1) {
-            /* Its deallocation may run code (weakref callbacks): publish the CALL's address. */
-            frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
-        }
-        Py_DECREF(function);
-        is_meth = 1;
-    }
     int total_args = oparg + is_meth;
-    function = slots[1 - is_meth];
+    PyObject *function = slots[1 - is_meth];
     if (Py_TYPE(function) != &PyFunction_Type) {
         return NULL;
     }
@@ -300,112 +318,19 @@ static cpjit_native_fn enter_direct(PyThreadState *tstate, _PyInterpreterFrame *
     tstate->recursion_remaining--;
     cpjit_stats.frames_native++;
     callee->stacktop = -1;
-    out->callee = callee;
-    out->stack_pointer = callee->localsplus + code->co_nlocalsplus;
-    return (cpjit_native_fn)(st->base + st->entries[0]);
-}
-
-/* Built-in functions and method descriptors called the way the interpreter's specialised
- * PRECALL_BUILTIN_* / PRECALL_NO_KW_METHOD_DESCRIPTOR_* instructions call them: straight into
- * the C function, counting a recursion level only where they do (METH_O, METH_NOARGS). That is
- * faster than vectorcall and keeps the recursion depth a program observes the same as in the
- * (warmed-up) interpreter. Returns 1 with *res set when it handled the call. */
-static int call_builtin(PyThreadState *tstate, PyObject *callable, PyObject *const *args,
-                        Py_ssize_t nargs, PyObject *kwnames, int site, PyObject **res)
-{
-    PyObject *self;
-    PyCFunction cfunc;
-    int flags;
-    struct callable_cache *cache = &tstate->interp->callable_cache;
-    /* The specialisations that call without counting a recursion level although the
-     * vectorcall they replace counts one: PRECALL_NO_KW_LEN, PRECALL_NO_KW_LIST_APPEND (only
-     * `lst.append(x)` as a statement) and PRECALL_NO_KW_STR_1 (`str(x)`: str has no
-     * vectorcall, so the generic call goes through tp_call, which counts). */
-    if (kwnames == NULL) {
-        if (callable == cache->len && nargs == 1) {
-            Py_ssize_t n = PyObject_Length(args[0]);
-            *res = n < 0 ? NULL : PyLong_FromSsize_t(n);
-            return 1;
-        }
-        if (callable == cache->list_append && (site & CPJIT_CALL_APPEND_SHAPE) && nargs == 2
-            && PyList_Check(args[0])) {
-            *res = PyList_Append(args[0], args[1]) < 0 ? NULL : Py_NewRef(Py_None);
-            return 1;
-        }
-        if (callable == (PyObject *)&PyUnicode_Type && (site & CPJIT_CALL_ONE_ARG) && nargs == 1) {
-            *res = PyObject_Str(args[0]);
-            return 1;
-        }
+    *out_callee = callee;
+    *out_sp = callee->localsplus + code->co_nlocalsplus;
+    cpjit_native_fn entry = (cpjit_native_fn)(st->base + st->entries[0]);
+    {
+        /* The fast path's conditions that depend on the callee only hold: cache it. */
+        cc->code = code;
+        cc->entry = entry;
+        cc->epoch = cpjit_code_epoch;
+        cc->argcount = argcount;
+        cc->nlocalsplus = code->co_nlocalsplus;
+        cc->framesize = (int32_t)(top - (PyObject **)callee);
     }
-    if (Py_TYPE(callable) == &PyCFunction_Type) {
-        flags = PyCFunction_GET_FLAGS(callable);
-        cfunc = PyCFunction_GET_FUNCTION(callable);
-        self = PyCFunction_GET_SELF(callable);
-    }
-    else if (Py_TYPE(callable) == &PyMethodDescr_Type && nargs >= 1) {
-        PyMethodDef *meth = ((PyMethodDescrObject *)callable)->d_method;
-        /* The descriptor's own type check, as the specialisations do it. */
-        if (!Py_IS_TYPE(args[0], ((PyMethodDescrObject *)callable)->d_common.d_type)) {
-            return 0;
-        }
-        flags = meth->ml_flags;
-        cfunc = meth->ml_meth;
-        self = args[0];
-        args++;
-        nargs--;
-    }
-    else {
-        return 0;
-    }
-    switch (flags & (METH_VARARGS | METH_FASTCALL | METH_NOARGS | METH_O | METH_KEYWORDS
-                     | METH_METHOD)) {
-    case METH_FASTCALL:
-        if (kwnames != NULL) {
-            return 0;
-        }
-        *res = ((_PyCFunctionFast)(void (*)(void))cfunc)(self, args, nargs);
-        return 1;
-    case METH_FASTCALL | METH_KEYWORDS:
-        *res = ((_PyCFunctionFastWithKeywords)(void (*)(void))cfunc)(self, args, nargs, kwnames);
-        return 1;
-    case METH_O:
-        if (kwnames != NULL || nargs != 1) {
-            return 0;
-        }
-        if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
-            *res = NULL;
-            return 1;
-        }
-        *res = cfunc(self, args[0]);
-        _Py_LeaveRecursiveCallTstate(tstate);
-        return 1;
-    case METH_NOARGS:
-        if (kwnames != NULL || nargs != 0) {
-            return 0;
-        }
-        if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
-            *res = NULL;
-            return 1;
-        }
-        *res = cfunc(self, NULL);
-        _Py_LeaveRecursiveCallTstate(tstate);
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const *args,
-                     Py_ssize_t nargs, PyObject *kwnames, int site)
-{
-    PyObject *res;
-    if ((site & CPJIT_CALL_WARM) && !tstate->cframe->use_tracing
-        && call_builtin(tstate, callable, args, nargs, kwnames, site, &res)) {
-        /* As vectorcall does: a C function returning NULL without an exception (or a result
-         * with one set) becomes SystemError. */
-        return _Py_CheckFunctionResult(tstate, callable, res, NULL);
-    }
-    return PyObject_Vectorcall(callable, args, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
+    return entry;
 }
 
 PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args,
@@ -434,125 +359,240 @@ PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObjec
     return res;
 }
 
-/* Whether the warm interpreter calls `callable` from a specialised PRECALL instruction (so with
- * prev_instr, f_lasti, at the PRECALL), as _Py_Specialize_Precall decides for these arguments. */
-static int called_from_precall(PyObject *callable, PyObject *const *args, int total_args,
-                               PyObject *kwnames, int oparg)
+/* As _Py_CheckFunctionResult, its common case in line: a result without an exception set, or
+ * NULL with one. */
+static inline PyObject *check_result(PyThreadState *tstate, PyObject *callable, PyObject *res)
 {
-    if (Py_TYPE(callable) == &PyCFunction_Type) {
-        switch (PyCFunction_GET_FLAGS(callable) & (METH_VARARGS | METH_FASTCALL | METH_NOARGS
-                                                   | METH_O | METH_KEYWORDS | METH_METHOD)) {
-        case METH_O:
-            return kwnames == NULL && total_args == 1;
-        case METH_FASTCALL:
-            return kwnames == NULL;
-        case METH_FASTCALL | METH_KEYWORDS:
-            return 1;
-        default:
-            return 0;
+    if ((res != NULL) == (tstate->curexc_type == NULL)) {
+        return res;
+    }
+    return _Py_CheckFunctionResult(tstate, callable, res, NULL);
+}
+
+/* Where the warm interpreter's prev_instr is while a specialised PRECALL calls: the PRECALL
+ * (then its cache entry, the CALL's EXTENDED_ARG prefixes, the CALL). */
+static inline _Py_CODEUNIT *precall_of(_Py_CODEUNIT *done, int oparg)
+{
+    _Py_CODEUNIT *precall = done - INLINE_CACHE_ENTRIES_CALL - 1 - INLINE_CACHE_ENTRIES_PRECALL;
+    if (__builtin_expect(oparg > 0xff, 0)) {
+        precall -= (oparg > 0xff) + (oparg > 0xffff) + (oparg > 0xffffff);
+    }
+    return precall;
+}
+
+#define METH_MASK (METH_VARARGS | METH_FASTCALL | METH_NOARGS | METH_O | METH_KEYWORDS | METH_METHOD)
+
+/* Call a callable that is not a Python function, borrowing `callable` and the `total_args`
+ * arguments at `args` (the last len(kwnames) of them keyword values). frame->prev_instr is at
+ * the CALL. When the interpreter would have specialised the site by now (`warm`, and no
+ * tracing), built-in functions, method descriptors and built-in classes are called the way its
+ * specialised PRECALL instructions call them: with prev_instr (f_lasti) at the PRECALL, straight
+ * into the C function, counting a recursion level only where they do (METH_O, METH_NOARGS), and
+ * without counting one for len(x), `lst.append(x)` as a statement and str(x) (PRECALL_NO_KW_LEN,
+ * _LIST_APPEND, _STR_1), so the recursion depth a program observes is the warmed-up
+ * interpreter's. Anything else goes through PyObject_Vectorcall, as the interpreter's CALL. */
+static PyObject *call_other(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                            PyObject *callable, PyObject **args, int total_args,
+                            PyObject *kwnames, int oparg, _Py_CODEUNIT *done, int warm)
+{
+    Py_ssize_t nargs = total_args - (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0);
+    if (!warm || tstate->cframe->use_tracing) {
+        goto generic;
+    }
+    PyTypeObject *tp = Py_TYPE(callable);
+    PyObject *res;
+    if (tp == &PyCFunction_Type) {
+        PyCFunction cfunc = PyCFunction_GET_FUNCTION(callable);
+        PyObject *self = PyCFunction_GET_SELF(callable);
+        switch (PyCFunction_GET_FLAGS(callable) & METH_MASK) {
+        case METH_O: /* PRECALL_NO_KW_BUILTIN_O, PRECALL_NO_KW_LEN */
+            if (kwnames != NULL || nargs != 1) {
+                goto generic;
+            }
+            frame->prev_instr = precall_of(done, oparg);
+            if (callable == tstate->interp->callable_cache.len) {
+                Py_ssize_t n = PyObject_Length(args[0]);
+                return n < 0 ? NULL : PyLong_FromSsize_t(n);
+            }
+            if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
+                return NULL;
+            }
+            res = cfunc(self, args[0]);
+            _Py_LeaveRecursiveCallTstate(tstate);
+            return check_result(tstate, callable, res);
+        case METH_FASTCALL: /* PRECALL_BUILTIN_FAST */
+            if (kwnames != NULL) {
+                goto generic;
+            }
+            frame->prev_instr = precall_of(done, oparg);
+            res = ((_PyCFunctionFast)(void (*)(void))cfunc)(self, args, nargs);
+            return check_result(tstate, callable, res);
+        case METH_FASTCALL | METH_KEYWORDS: /* PRECALL_BUILTIN_FAST_WITH_KEYWORDS */
+            frame->prev_instr = precall_of(done, oparg);
+            res = ((_PyCFunctionFastWithKeywords)(void (*)(void))cfunc)(self, args, nargs,
+                                                                         kwnames);
+            return check_result(tstate, callable, res);
+        default: /* not specialised: the generic call */
+            goto generic;
         }
     }
-    if (Py_TYPE(callable) == &PyMethodDescr_Type) {
+    if (tp == &PyMethodDescr_Type) {
         PyMethodDescrObject *descr = (PyMethodDescrObject *)callable;
-        if (kwnames != NULL || total_args < 1 || !Py_IS_TYPE(args[0], descr->d_common.d_type)) {
-            return 0;
+        /* The descriptor's own type check, as the specialisations make it. */
+        if (kwnames != NULL || nargs < 1 || !Py_IS_TYPE(args[0], descr->d_common.d_type)) {
+            goto generic;
         }
-        switch (descr->d_method->ml_flags & (METH_VARARGS | METH_FASTCALL | METH_NOARGS | METH_O
-                                             | METH_KEYWORDS | METH_METHOD)) {
-        case METH_NOARGS:
-            return total_args == 1;
-        case METH_O:
-            return total_args == 2;
-        case METH_FASTCALL:
-        case METH_FASTCALL | METH_KEYWORDS:
-            return 1;
+        PyCFunction cfunc = descr->d_method->ml_meth;
+        PyObject *self = args[0];
+        switch (descr->d_method->ml_flags & METH_MASK) {
+        case METH_NOARGS: /* PRECALL_NO_KW_METHOD_DESCRIPTOR_NOARGS */
+            if (nargs != 1) {
+                goto generic;
+            }
+            frame->prev_instr = precall_of(done, oparg);
+            if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
+                return NULL;
+            }
+            res = cfunc(self, NULL);
+            _Py_LeaveRecursiveCallTstate(tstate);
+            return check_result(tstate, callable, res);
+        case METH_O: /* PRECALL_NO_KW_METHOD_DESCRIPTOR_O, PRECALL_NO_KW_LIST_APPEND */
+            if (nargs != 2) {
+                goto generic;
+            }
+            frame->prev_instr = precall_of(done, oparg);
+            if (callable == tstate->interp->callable_cache.list_append && oparg == 1
+                && _Py_OPCODE(done[1]) == POP_TOP) {
+                return PyList_Append(self, args[1]) < 0 ? NULL : Py_NewRef(Py_None);
+            }
+            if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
+                return NULL;
+            }
+            res = cfunc(self, args[1]);
+            _Py_LeaveRecursiveCallTstate(tstate);
+            return check_result(tstate, callable, res);
+        case METH_FASTCALL: /* PRECALL_NO_KW_METHOD_DESCRIPTOR_FAST */
+            frame->prev_instr = precall_of(done, oparg);
+            res = ((_PyCFunctionFast)(void (*)(void))cfunc)(self, args + 1, nargs - 1);
+            return check_result(tstate, callable, res);
+        case METH_FASTCALL | METH_KEYWORDS: /* PRECALL_METHOD_DESCRIPTOR_FAST_WITH_KEYWORDS */
+            frame->prev_instr = precall_of(done, oparg);
+            res = ((_PyCFunctionFastWithKeywords)(void (*)(void))cfunc)(self, args + 1,
+                                                                         nargs - 1, NULL);
+            return check_result(tstate, callable, res);
         default:
-            return 0;
+            goto generic;
         }
     }
     if (PyType_Check(callable)) {
-        PyTypeObject *tp = (PyTypeObject *)callable;
-        if (tp->tp_new == PyBaseObject_Type.tp_new || !(tp->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)) {
-            return 0;
+        PyTypeObject *type = (PyTypeObject *)callable;
+        if (type->tp_new == PyBaseObject_Type.tp_new
+            || !(type->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)) {
+            goto generic;
         }
-        if (total_args == 1 && kwnames == NULL && oparg == 1
-            && (tp == &PyUnicode_Type || tp == &PyType_Type || tp == &PyTuple_Type)) {
-            return 1;
+        if (total_args == 1 && kwnames == NULL && oparg == 1) {
+            if (type == &PyUnicode_Type) { /* PRECALL_NO_KW_STR_1 */
+                frame->prev_instr = precall_of(done, oparg);
+                return PyObject_Str(args[0]);
+            }
+            if (type == &PyType_Type) { /* PRECALL_NO_KW_TYPE_1: what type_vectorcall does */
+                frame->prev_instr = precall_of(done, oparg);
+                return Py_NewRef(Py_TYPE(args[0]));
+            }
+            if (type == &PyTuple_Type) { /* PRECALL_NO_KW_TUPLE_1 */
+                frame->prev_instr = precall_of(done, oparg);
+                goto generic;
+            }
         }
-        return tp->tp_vectorcall != NULL;
+        if (type->tp_vectorcall != NULL) { /* PRECALL_BUILTIN_CLASS */
+            frame->prev_instr = precall_of(done, oparg);
+        }
     }
-    return 0;
+generic:
+    return PyObject_Vectorcall(callable, args, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
 }
 
-PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
-                             PyObject **stack_pointer, int oparg, PyObject *kwnames,
-                             _Py_CODEUNIT *done, int warm)
+/* cpjit_call's general case (see cpjit_call in calls.h). preserve_none with cpjit_call's
+ * signature: cpjit_call jumps here, and nothing saves registers on the way. */
+static __attribute__((preserve_none, noinline)) PyObject *
+call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, int oparg,
+          CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
 {
-    PyObject **slots = stack_pointer - oparg - 2;
+    PyObject **stack_pointer = slots + oparg + 2;
+    split_bound_method(frame, slots, done);
     int is_meth = slots[0] != NULL;
-    PyObject *function = slots[1];
-    if (!is_meth && Py_TYPE(function) == &PyMethod_Type) {
-        slots[1] = Py_NewRef(((PyMethodObject *)function)->im_self);
-        slots[0] = Py_NewRef(((PyMethodObject *)function)->im_func);
-        Py_DECREF(function);
-        is_meth = 1;
-    }
     int total_args = oparg + is_meth;
-    function = slots[1 - is_meth];
+    PyObject *callable = slots[1 - is_meth];
     PyObject **args = slots + 2 - is_meth;
-    Py_ssize_t positional = total_args - (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
-    _Py_CODEUNIT *at_call = frame->prev_instr;
     PyObject *res;
-    if (Py_TYPE(function) == &PyFunction_Type) {
-        /* The interpreter inlines this call: prev_instr (f_lasti) at the CALL's last cache entry
-         * while the callee runs, and the callee's frame takes over the arguments. */
-        frame->prev_instr = done;
-        res = cpjit_call_function(tstate, function, args, positional, kwnames);
-        if (res != NULL) {
-            frame->prev_instr = at_call;
+    if (Py_TYPE(callable) == &PyFunction_Type) {
+        if (kwnames == NULL) {
+            _PyInterpreterFrame *callee;
+            PyObject **callee_sp;
+            cpjit_native_fn entry =
+                enter_direct(tstate, frame, stack_pointer, oparg, done, cc, &callee, &callee_sp);
+            if (entry != NULL) {
+                res = entry(callee, callee_sp, tstate);
+                frame->stacktop = -1;
+                cpjit_pop_direct(tstate, callee);
+                return res;
+            }
         }
-        /* else the exception comes from the inlined call: the traceback entry is at `done` */
-        return res;
+        /* The interpreter inlines this call: prev_instr (f_lasti) at the CALL's last cache entry
+         * while the callee runs (and where an exception from it is seen to come from), and the
+         * callee's frame takes over the arguments. */
+        frame->prev_instr = done;
+        Py_ssize_t npos = total_args - (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0);
+        return cpjit_call_function(tstate, callable, args, npos, kwnames);
     }
-    int site = warm ? CPJIT_CALL_WARM : 0;
-    if (oparg == 1 && !is_meth) {
-        site |= CPJIT_CALL_ONE_ARG;
+    frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
+    /* Once warm, always warm (the countdown only goes up): remembered per site. */
+    int warm = cc->warm;
+    if (!warm) {
+        CpjitCodeState *me = cpjit_state_fast(frame->f_code);
+        warm = cc->warm = me != NULL && me->warmup >= 0;
     }
-    else if (oparg == 1 && _Py_OPCODE(done[1]) == POP_TOP) {
-        site |= CPJIT_CALL_APPEND_SHAPE;
-    }
-    _Py_CODEUNIT *precall = NULL;
-    if (warm && !tstate->cframe->use_tracing
-        && called_from_precall(function, args, total_args, kwnames, oparg)) {
-        /* PRECALL, its cache entry, the CALL's EXTENDED_ARG prefixes, the CALL. */
-        precall = done - INLINE_CACHE_ENTRIES_CALL - 1 - INLINE_CACHE_ENTRIES_PRECALL
-                  - (oparg > 0xff) - (oparg > 0xffff) - (oparg > 0xffffff);
-        frame->prev_instr = precall;
-    }
-    res = cpjit_call(tstate, function, args, positional, kwnames, site);
-    if (precall != NULL && res != NULL) {
-        frame->prev_instr = at_call;
-    }
-    Py_DECREF(function);
+    res = call_other(tstate, frame, callable, args, total_args, kwnames, oparg, done, warm);
+    Py_DECREF(callable);
     for (int i = 0; i < total_args; i++) {
         Py_DECREF(args[i]);
     }
     return res;
 }
 
-cpjit_native_fn cpjit_call_start(PyThreadState *tstate, _PyInterpreterFrame *frame,
-                                 PyObject **stack_pointer, int oparg, PyObject *kwnames,
-                                 _Py_CODEUNIT *done, CpjitCallStart *out)
+/* cpjit_call's fast path for a bound-method object called as `f(...)`, kept out of the common
+ * path's registers. */
+static __attribute__((preserve_none, noinline)) PyObject *
+call_bound(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, int oparg,
+           CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
 {
-    if (kwnames == NULL) {
-        cpjit_native_fn entry = enter_direct(tstate, frame, stack_pointer, oparg, done, out);
-        if (entry != NULL) {
-            return entry;
-        }
+    _PyInterpreterFrame *callee = cpjit_push_cached(tstate, frame, slots, oparg, cc, done, 1);
+    if (callee == NULL) {
+        __attribute__((musttail)) return call_slow(frame, slots, tstate, oparg, cc, done, kwnames);
     }
-    frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
-    CpjitCodeState *me = cpjit_state_fast(frame->f_code);
-    int warm = me != NULL && me->warmup >= 0;
-    out->result = cpjit_call_generic(tstate, frame, stack_pointer, oparg, kwnames, done, warm);
-    return NULL;
+    PyObject *res = cc->entry(callee, callee->localsplus + cc->nlocalsplus, tstate);
+    frame->stacktop = -1;
+    cpjit_pop_direct(tstate, callee);
+    return res;
+}
+
+__attribute__((preserve_none)) PyObject *
+cpjit_call(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, int oparg,
+           CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
+{
+    _PyInterpreterFrame *callee;
+    if (kwnames != NULL) {
+        __attribute__((musttail)) return call_slow(frame, slots, tstate, oparg, cc, done, kwnames);
+    }
+    if ((callee = cpjit_push_cached(tstate, frame, slots, oparg, cc, done, 0)) == NULL) {
+        if (slots[0] == NULL && Py_TYPE(slots[1]) == &PyMethod_Type) {
+            __attribute__((musttail)) return call_bound(frame, slots, tstate, oparg, cc, done,
+                                                        kwnames);
+        }
+        __attribute__((musttail)) return call_slow(frame, slots, tstate, oparg, cc, done, kwnames);
+    }
+    PyObject *res = cc->entry(callee, callee->localsplus + cc->nlocalsplus, tstate);
+    frame->stacktop = -1;
+    cpjit_pop_direct(tstate, callee);
+    return res;
 }

@@ -5,20 +5,6 @@
 #include "cpjit_rt.h"
 #include "internal/pycore_interp.h"
 
-/* What cpjit_call knows about the call site, to call built-ins as the interpreter's specialised
- * instruction for that site would (counting recursion levels as it does). */
-enum {
-    CPJIT_CALL_WARM = 1,         /* the interpreter would have specialised the site by now */
-    CPJIT_CALL_ONE_ARG = 2,      /* `f(x)`: oparg 1, not a method call */
-    CPJIT_CALL_APPEND_SHAPE = 4, /* `o.m(x)` as a statement: method call, oparg 1, POP_TOP next */
-};
-
-/* Call a callable that is not a Python function with `nargs` positional arguments at `args`
- * (+ keyword names), borrowing everything: warm built-ins the way the interpreter's specialised
- * instructions call them, anything else through PyObject_Vectorcall. `site`: CPJIT_CALL_*. */
-PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const *args,
-                     Py_ssize_t nargs, PyObject *kwnames, int site);
-
 /* Call the Python function `function` as the interpreter's inlined CALL does, consuming the
  * references to it and to every argument: when the arguments bind without error they move into
  * the callee's frame (so they are released with its locals, in their order, when it returns, as
@@ -27,42 +13,11 @@ PyObject *cpjit_call(PyThreadState *tstate, PyObject *callable, PyObject *const 
 PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args,
                               Py_ssize_t npos, PyObject *kwnames);
 
-/* CALL's general case: the oparg + 2 value-stack slots below `stack_pointer` hold
- * [NULL or method, callable or self, args...] (owned); unpack a bound method, call (directly for
- * compiled Python functions, see cpjit_call), release every slot, return the result or NULL.
- * `done` is the prev_instr the interpreter leaves while a Python callee runs (and, when the
- * callee raised, where it leaves it: the traceback entry points there); `warm` says whether
- * the interpreter would have specialised this call site by now (see WARMUP in stencil.h). */
-PyObject *cpjit_call_generic(PyThreadState *tstate, _PyInterpreterFrame *frame,
-                             PyObject **stack_pointer, int oparg, PyObject *kwnames,
-                             _Py_CODEUNIT *done, int warm);
-
 /* The frame-eval function (runtime.c). */
 PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);
 /* Whether the thread's C stack is too low for another native frame (runtime.c): below that,
  * calls go the generic way and the hook runs the frame in the interpreter, unhooked. */
 int cpjit_rt_c_stack_low(PyThreadState *tstate);
-
-/* The state of `code` when native code may call it directly right now, else NULL (make a
- * generic call). Direct calls need: cpjit's evaluator to be the current one (a profiler or
- * another PEP 523 hook installed over it must see every call), no tracing, compiled code, an
- * optimised code object (its frame has no locals dict), no varargs or varkeywords parameters, and recursion depth and C stack to spare (at the limits the
- * generic path raises RecursionError, or runs the frame unhooked, as runtime.c decides). */
-static inline __attribute__((always_inline)) CpjitCodeState *
-cpjit_direct_callee(PyThreadState *tstate, PyCodeObject *code)
-{
-    if ((code->co_flags & (CO_VARARGS | CO_VARKEYWORDS)) || !(code->co_flags & CO_OPTIMIZED)
-        || !cpjit_direct_extra_ok
-        || tstate->interp->eval_frame != cpjit_eval_frame || tstate->cframe->use_tracing
-        || tstate->recursion_remaining <= 1) {
-        return NULL;
-    }
-    CpjitCodeState *st = cpjit_state_fast(code);
-    if (st == NULL || st->state != CPJIT_COMPILED || cpjit_rt_c_stack_low(tstate)) {
-        return NULL;
-    }
-    return st;
-}
 
 /* Where a frame for `code` would go on the thread's data stack, or NULL when the current chunk
  * has no room (the fast path of _PyThreadState_BumpFramePointer; its slow path is not exported,
@@ -81,32 +36,208 @@ cpjit_frame_room(PyThreadState *tstate, PyCodeObject *code,
     *top = base + size;
     return (_PyInterpreterFrame *)base;
 }
-/* CALL, out of line, up to running the callee: the oparg + 2 value-stack slots below
- * `stack_pointer` hold [NULL or function, callable or self, args...] (owned); `kwnames` is the
- * KW_NAMES tuple or NULL; `done` is the CALL's last cache entry (the CALL itself is
- * done - INLINE_CACHE_ENTRIES_CALL). A bound method is first split into function and self, as
- * PRECALL does. When the call has no keyword names and the callee is a Python function that
- * takes exactly these positional arguments (missing trailing ones from its defaults), may be
- * called directly (cpjit_direct_callee) and its frame fits in the data stack's current chunk
- * (CALL_PY_EXACT_ARGS / CALL_PY_WITH_DEFAULTS): push its frame, move the function and the
- * arguments into it, link it as the thread's current frame with the caller's prev_instr at
- * `done` and its stack pointer saved without the slots, count the recursion level, and return
- * the callee's native entry with out->callee and out->stack_pointer set; the caller runs
- * entry(out->callee, out->stack_pointer, tstate), sets its own stacktop to -1 and pops the
- * callee with cpjit_pop_frame(tstate, out->callee, (PyObject **)out->callee). Otherwise make
- * the call (cpjit_call_generic, with prev_instr at the CALL), consuming the slots, and return
- * NULL with out->result set (NULL with an exception set when it raised). */
+/* The C stack guard's one-entry cache (runtime.c): the thread state it was filled for (its
+ * address, unique id and OS thread) and the usable part of that thread's stack above the soft
+ * floor, [soft, soft + span). */
 typedef struct {
-    _PyInterpreterFrame *callee;
-    PyObject **stack_pointer;
-    PyObject *result;
-} CpjitCallStart;
-cpjit_native_fn cpjit_call_start(PyThreadState *tstate, _PyInterpreterFrame *frame,
-                                 PyObject **stack_pointer, int oparg, PyObject *kwnames,
-                                 _Py_CODEUNIT *done, CpjitCallStart *out);
+    PyThreadState *tstate;
+    uint64_t id;
+    unsigned long thread_id;
+    uintptr_t soft, span;
+} CpjitStackCache;
+extern CpjitStackCache cpjit_stack_cache;
 
-/* After a directly called frame returned: clear it and pop it off the data stack (`base` is
- * where it started), as _PyEvalFrameClearAndPop does. */
+/* Whether the C stack is known to have room for another native frame (the cached range holds
+ * the stack pointer above its soft floor). 0 means "ask cpjit_rt_c_stack_low", not "low". */
+static inline __attribute__((always_inline)) int cpjit_c_stack_ok_fast(PyThreadState *tstate)
+{
+    uintptr_t sp;
+    __asm__("movq %%rsp, %0" : "=r"(sp));
+    const CpjitStackCache *c = &cpjit_stack_cache;
+    return tstate == c->tstate && tstate->id == c->id && tstate->thread_id == c->thread_id
+           && sp - c->soft < c->span;
+}
+
+/* The state of `code` when native code may call it directly right now, else NULL (make a
+ * generic call). Direct calls need: cpjit's evaluator to be the current one (a profiler or
+ * another PEP 523 hook installed over it must see every call), no tracing, compiled code, an
+ * optimised code object (its frame has no locals dict), no varargs or varkeywords parameters, and recursion depth and C stack to spare (at the limits the
+ * generic path raises RecursionError, or runs the frame unhooked, as runtime.c decides). */
+static inline __attribute__((always_inline)) CpjitCodeState *
+cpjit_direct_callee(PyThreadState *tstate, PyCodeObject *code)
+{
+    if ((code->co_flags & (CO_VARARGS | CO_VARKEYWORDS)) || !(code->co_flags & CO_OPTIMIZED)
+        || !cpjit_direct_extra_ok
+        || tstate->interp->eval_frame != cpjit_eval_frame || tstate->cframe->use_tracing
+        || tstate->recursion_remaining <= 1) {
+        return NULL;
+    }
+    CpjitCodeState *st = cpjit_state_fast(code);
+    if (st == NULL || st->state != CPJIT_COMPILED
+        || (!cpjit_c_stack_ok_fast(tstate) && cpjit_rt_c_stack_low(tstate))) {
+        return NULL;
+    }
+    return st;
+}
+
+/* Bumped whenever a compiled code object dies (runtime.c's free_state): a call-site cache that
+ * names a code object by address is valid only while the epoch it was filled in is current. */
+extern uint64_t cpjit_code_epoch;
+
+/* A CALL site's cache (its _JIT_CACHE, 64 zeroed bytes): the compiled Python function last
+ * called directly there (positional arguments only, the missing trailing ones from its
+ * defaults; no keyword-only parameters, no varargs or varkeywords, optimised code), by code
+ * object, and what pushing its frame needs. Filled by cpjit_call (calls.c's call_slow). */
+typedef struct {
+    PyCodeObject *code;  /* borrowed; valid only while epoch == cpjit_code_epoch */
+    cpjit_native_fn entry;
+    uint64_t epoch;
+    int32_t argcount;    /* co_argcount */
+    int32_t nlocalsplus;
+    int32_t framesize;   /* data-stack words of its frame */
+    int32_t warm;        /* the caller's code is past the interpreter's warm-up (WARMUP) */
+} CpjitCallCache;
+
+/* CALL's fast path, in line in the stencil: the oparg + 2 value-stack slots at `slots` hold
+ * [NULL or function, callable or self, args...]; when the callable is a Python function whose
+ * code is the one `cc` names (or a bound method of one), its positional arguments bind (the missing ones from its defaults,
+ * as CALL_PY_WITH_DEFAULTS), and the call may go directly
+ * (cpjit_direct_callee's conditions, checked from the cache), push its frame on the data stack
+ * with the function and arguments moved in, link it as the current frame (the caller's
+ * prev_instr at `done`, its stack pointer saved without the slots), count the recursion level,
+ * and return it: the caller runs cc->entry(callee, callee->localsplus + cc->nlocalsplus,
+ * tstate), sets its own stacktop to -1 and pops the callee with cpjit_pop_direct. Otherwise
+ * NULL, changing nothing. `with_bound` (a constant) says whether a bound method is looked at:
+ * cpjit_call keeps that case out of its common path. */
+static inline __attribute__((always_inline)) _PyInterpreterFrame *
+cpjit_push_cached(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **slots, int oparg,
+                  const CpjitCallCache *cc, _Py_CODEUNIT *done, const int with_bound)
+{
+    PyObject *meth = slots[0];
+    PyObject *callable = meth != NULL ? meth : slots[1];
+    PyObject *bound = NULL; /* a bound method called as `f(...)` */
+    if (Py_TYPE(callable) != &PyFunction_Type) {
+        /* PRECALL's split, when releasing the method cannot run code (it stays referenced
+         * elsewhere): else the general path splits it, publishing prev_instr first. */
+        if (!with_bound || meth != NULL || Py_TYPE(callable) != &PyMethod_Type
+            || Py_REFCNT(callable) == 1) {
+            return NULL;
+        }
+        bound = callable;
+        callable = ((PyMethodObject *)bound)->im_func;
+        if (Py_TYPE(callable) != &PyFunction_Type) {
+            return NULL;
+        }
+    }
+    PyFunctionObject *func = (PyFunctionObject *)callable;
+    PyCodeObject *code = (PyCodeObject *)func->func_code;
+    int is_meth = meth != NULL || bound != NULL;
+    int total_args = oparg + is_meth;
+    int argcount = cc->argcount;
+    if (code != cc->code || cc->epoch != cpjit_code_epoch || total_args > argcount
+        || tstate->interp->eval_frame != cpjit_eval_frame || tstate->cframe->use_tracing
+        || tstate->recursion_remaining <= 1 || !cpjit_c_stack_ok_fast(tstate)) {
+        return NULL;
+    }
+    /* Missing trailing parameters come from the defaults (CALL_PY_WITH_DEFAULTS). */
+    PyObject *const *defaults = NULL;
+    if (total_args < argcount) {
+        PyObject *defs = func->func_defaults;
+        if (defs == NULL || total_args < argcount - (int)PyTuple_GET_SIZE(defs)) {
+            return NULL;
+        }
+        defaults = &PyTuple_GET_ITEM(defs, PyTuple_GET_SIZE(defs) - argcount);
+    }
+    PyObject **base = tstate->datastack_top;
+    PyObject **top = base + cc->framesize;
+    if (top >= tstate->datastack_limit || base == &tstate->datastack_chunk->data[0]) {
+        return NULL;
+    }
+    tstate->datastack_top = top;
+    _PyInterpreterFrame *callee = (_PyInterpreterFrame *)base;
+    PyObject **args = slots + 2 - is_meth;
+    if (bound != NULL) {
+        /* [NULL, method, args...] as PRECALL leaves it: [function, self, args...]. */
+        slots[0] = Py_NewRef(callable);
+        slots[1] = Py_NewRef(((PyMethodObject *)bound)->im_self);
+        Py_DECREF(bound); /* not the last reference */
+    }
+    /* _PyFrame_InitializeSpecials, the function's reference moved in from its slot. */
+    callee->f_func = func;
+    Py_INCREF(code);
+    callee->f_code = code;
+    callee->f_builtins = func->func_builtins;
+    callee->f_globals = func->func_globals;
+    callee->f_locals = NULL;
+    callee->frame_obj = NULL;
+    callee->prev_instr = _PyCode_CODE(code) - 1;
+    callee->is_entry = false;
+    callee->owner = FRAME_OWNED_BY_THREAD;
+    callee->stacktop = -1; /* running: the cycle GC does not look at its slots */
+    int nlocalsplus = cc->nlocalsplus;
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = 0; i < total_args; i++) {
+        callee->localsplus[i] = args[i];
+    }
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = total_args; i < argcount; i++) {
+        callee->localsplus[i] = Py_NewRef(defaults[i]);
+    }
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = argcount; i < nlocalsplus; i++) {
+        callee->localsplus[i] = NULL;
+        __asm__("" ::: "memory"); /* a few slots: no call to memset */
+    }
+    frame->prev_instr = done;
+    _PyFrame_SetStackPointer(frame, slots);
+    callee->previous = frame;
+    tstate->cframe->current_frame = callee;
+    tstate->recursion_remaining--;
+    cpjit_stats.frames_native++;
+    return callee;
+}
+
+/* After a directly called frame returned (its RETURN_VALUE or error exit unlinked it): clear it
+ * and pop it off the data stack, as _PyEvalFrameClearAndPop does; the common case (no frame
+ * object) in line. */
 void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **base);
+static inline __attribute__((always_inline)) void
+cpjit_pop_direct(PyThreadState *tstate, _PyInterpreterFrame *callee)
+{
+    if (callee->frame_obj != NULL) {
+        cpjit_pop_frame(tstate, callee, (PyObject **)callee);
+        return;
+    }
+    tstate->recursion_remaining--;
+    int n = callee->stacktop;
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = 0; i < n; i++) {
+        Py_XDECREF(callee->localsplus[i]);
+    }
+    Py_XDECREF(callee->f_locals);
+    Py_DECREF(callee->f_func);
+    Py_DECREF(callee->f_code);
+    tstate->recursion_remaining++;
+    tstate->datastack_top = (PyObject **)callee;
+}
+
+/* CALL (preserve_none: the stencil's registers pass straight through). `slots` is where the
+ * CALL's oparg + 2 value-stack slots start; `kwnames` is the KW_NAMES tuple or NULL. When
+ * cpjit_push_cached applies (no keyword names), run the callee natively and pop its frame.
+ * Otherwise, out of the way (calls.c's call_slow): a bound method is first split into function
+ * and self, as PRECALL does. When the call has no keyword names and the callee is a Python
+ * function that takes these positional arguments (missing trailing ones from its defaults), may
+ * be called directly (cpjit_direct_callee) and its frame fits in the data stack's current chunk
+ * (CALL_PY_EXACT_ARGS / CALL_PY_WITH_DEFAULTS): push its frame, move the function and the
+ * arguments into it, run it natively with the caller's prev_instr at `done` (the CALL's last
+ * cache entry; the CALL itself is done - INLINE_CACHE_ENTRIES_CALL) and its stack pointer saved
+ * without the slots, pop it, and fill `cc` for cpjit_push_cached. Any other Python function:
+ * cpjit_call_function, with prev_instr at `done`. Anything else: as the warm interpreter's
+ * specialised PRECALL or its generic CALL would call it (calls.c's call_other), with prev_instr
+ * at the PRECALL or the CALL. Either way the slots are consumed and the caller's stacktop is -1
+ * again. Returns the result, or NULL with an exception set. */
+__attribute__((preserve_none)) PyObject *
+cpjit_call(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, int oparg,
+           CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames);
 
 #endif

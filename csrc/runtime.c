@@ -30,6 +30,7 @@
 #include "cpjit_rt.h"
 #include "exc.h"
 #include "callsite.h"
+#include "calls.h"
 #include "opcode.h"
 
 #include <pthread.h>
@@ -64,6 +65,10 @@ static void free_state(void *ptr)
     CpjitCodeState *st = (CpjitCodeState *)ptr;
     if (st == NULL) {
         return;
+    }
+    if (st->state == CPJIT_COMPILED) {
+        /* Call-site caches (calls.h) name compiled code objects by address: this one dies. */
+        cpjit_code_epoch++;
     }
     if (st->native != NULL) {
         cpjit_rust_release(st->native);
@@ -259,10 +264,12 @@ static _Thread_local int thread_range_known;
 
 /* A one-entry cache in front of the thread-locals, valid under the GIL: which thread (tstate
  * address, its unique id and its OS thread: a new thread never matches all three of a dead one)
- * and which of its ranges was used last. */
-static PyThreadState *cached_tstate;
-static uint64_t cached_tstate_id;
-static unsigned long cached_thread_id;
+ * and which of its ranges was used last. Global (calls.h): the CALL stencil's direct-call path
+ * checks it in line (cpjit_c_stack_ok_fast). */
+CpjitStackCache cpjit_stack_cache;
+#define cached_tstate (cpjit_stack_cache.tstate)
+#define cached_tstate_id (cpjit_stack_cache.id)
+#define cached_thread_id (cpjit_stack_cache.thread_id)
 static StackRange cached_range;
 
 static void set_floors(StackRange *r, uintptr_t lo, uintptr_t hi)
@@ -359,6 +366,8 @@ static __attribute__((noinline)) const StackRange *range_for_slow(PyThreadState 
     cached_tstate_id = tstate->id;
     cached_thread_id = tstate->thread_id;
     cached_range = *r;
+    cpjit_stack_cache.soft = r->soft;
+    cpjit_stack_cache.span = r->hi - r->soft;
     return &cached_range;
 }
 
@@ -444,11 +453,17 @@ static PyObject *run_native_throw(PyThreadState *tstate, _PyInterpreterFrame *fr
     return handler(frame, stack_pointer, tstate);
 }
 
-/* A frame pushed by native code (calls.c) starts at its first instruction. */
+/* A frame pushed by native code (calls.c) starts at its first instruction. The caller has just
+ * found the C stack above its soft floor (cpjit_direct_callee), above the hard one checked in
+ * enter_native. */
 PyObject *cpjit_rt_run_new_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                  CpjitCodeState *st)
 {
-    return run_native(tstate, frame, st->base + st->entries[0]);
+    PyObject **stack_pointer;
+    if (enter_native(tstate, frame, &stack_pointer, 0) < 0) {
+        return NULL;
+    }
+    return ((cpjit_native_fn)(st->base + st->entries[0]))(frame, stack_pointer, tstate);
 }
 
 static inline PyObject *interpret(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag,

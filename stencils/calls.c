@@ -23,21 +23,17 @@ STENCIL(PRECALL)
 STENCIL(CALL)
 {
     int oparg = OPARG;
-    CpjitCallStart out;
-    /* Out of line: a compiled Python callee's frame is pushed (its native code runs here), any
-     * other call is made. Either way the oparg + 2 slots are consumed. */
-    cpjit_native_fn entry = cpjit_call_start(tstate, frame, stack_pointer, oparg, KWNAMES, DONE, &out);
-    STACK_SHRINK(oparg + 2);
-    PyObject *res = out.result;
-    if (entry != NULL) {
-        res = entry(out.callee, out.stack_pointer, tstate);
-        frame->stacktop = -1;
-        cpjit_pop_frame(tstate, out.callee, (PyObject **)out.callee);
-    }
+    PyObject **slots = stack_pointer - oparg - 2;
+    /* Out of line (csrc/calls.c): the oparg + 2 slots are consumed. A compiled Python callee
+     * runs natively from there, its frame pushed and popped as the interpreter's inlined call
+     * does it. */
+    PyObject *res = cpjit_call(frame, slots, tstate, oparg, (CpjitCallCache *)JIT_CACHE, DONE,
+                               KWNAMES);
+    stack_pointer = slots;
     PUSH(res);
     if (res == NULL) {
-        /* prev_instr is where the interpreter has it: at the CALL, or at its last cache entry
-         * when the callee was a Python function (an inlined call there). */
+        /* prev_instr is where the interpreter has it: at the CALL (or its PRECALL), or at its
+         * last cache entry when the callee was a Python function (an inlined call there). */
         ERROR();
     }
     SAVE_IP();

@@ -1,0 +1,120 @@
+"""Call-heavy micro benchmark: the cost of Python-to-Python calls (issue 8, item 4).
+
+    python3 benches/calls_micro.py [N] [kind]          # plain interpreter
+    python3 -m cpjit benches/calls_micro.py [N] [kind] # with cpjit
+
+Each kind makes N * 10 calls of one shape from a loop in a function (so the loop is native under
+cpjit from its first call). Measure with callgrind and divide the instruction difference between
+two N by the calls made (the start-up cost cancels). kinds: plain, method, defaults, kwargs,
+bound (bound-method objects), closure, builtin, all (default).
+"""
+import sys
+
+
+def f0():
+    return 1
+
+
+def f2(a, b):
+    return a
+
+
+def fdef(a, b=2, c=3):
+    return a
+
+
+def fkw(a, b, *, c=1, d=2):
+    return c
+
+
+class C:
+    __slots__ = ("x",)
+
+    def __init__(self):
+        self.x = 1
+
+    def m0(self):
+        return self.x
+
+    def m1(self, a):
+        return a
+
+
+def make_closure():
+    k = 3
+
+    def inner(a):
+        return a + k
+
+    return inner
+
+
+def run_plain(n):
+    for _ in range(n):
+        f0(); f0(); f0(); f0(); f0()
+        f2(1, 2); f2(1, 2); f2(1, 2); f2(1, 2); f2(1, 2)
+
+
+def run_method(n):
+    o = C()
+    for _ in range(n):
+        o.m0(); o.m0(); o.m0(); o.m0(); o.m0()
+        o.m1(1); o.m1(1); o.m1(1); o.m1(1); o.m1(1)
+
+
+def run_bound(n):
+    o = C()
+    f = o.m0
+    g = o.m1
+    for _ in range(n):
+        f(); f(); f(); f(); f()
+        g(1); g(1); g(1); g(1); g(1)
+
+
+def run_defaults(n):
+    for _ in range(n):
+        fdef(1); fdef(1); fdef(1); fdef(1); fdef(1)
+        fdef(1, 2); fdef(1, 2); fdef(1, 2); fdef(1, 2); fdef(1, 2)
+
+
+def run_kwargs(n):
+    for _ in range(n):
+        fkw(1, 2, c=3); fkw(1, 2, c=3); fkw(1, 2, c=3); fkw(1, 2, c=3); fkw(1, 2, c=3)
+        fdef(1, c=5); fdef(1, c=5); fdef(1, c=5); fdef(1, c=5); fdef(1, c=5)
+
+
+def run_closure(n):
+    g = make_closure()
+    for _ in range(n):
+        g(1); g(1); g(1); g(1); g(1)
+        g(2); g(2); g(2); g(2); g(2)
+
+
+def run_builtin(n):
+    lst = [1, 2, 3]
+    o = C()
+    for _ in range(n):
+        len(lst); len(lst); isinstance(o, C); isinstance(o, C); type(o)
+        lst.__len__(); abs(-1); abs(-1); min(1, 2); hash(o)
+
+
+KINDS = {
+    "plain": run_plain,
+    "method": run_method,
+    "bound": run_bound,
+    "defaults": run_defaults,
+    "kwargs": run_kwargs,
+    "closure": run_closure,
+    "builtin": run_builtin,
+}
+
+
+def main():
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
+    kind = sys.argv[2] if len(sys.argv) > 2 else "all"
+    for name, fn in KINDS.items():
+        if kind in ("all", name):
+            fn(n)
+
+
+main()

@@ -595,12 +595,15 @@ static cpjit_native_fn reraise_value(_PyInterpreterFrame *frame, PyObject **stac
     PyCodeObject *code = frame->f_code;
     PyTypeObject *type = Py_TYPE(val);
     int level, handler, lasti;
+    if (!get_exception_handler(code, (int)(instr - _PyCode_CODE(code)), &level, &handler,
+                               &lasti)) {
+        _PyErr_Restore(tstate, Py_NewRef((PyObject *)type), val, PyException_GetTraceback(val));
+        return leave_unwound(frame, stack_pointer, tstate, result);
+    }
     /* What _PyErr_Restore, _PyErr_Fetch and _PyErr_NormalizeException would do to an exception
      * instance with no other exception pending comes down to nothing when its class's
      * metaclass is exactly `type` (no __subclasscheck__ runs): keep the value in hand. */
-    if (tstate->curexc_type == NULL && PyType_CheckExact((PyObject *)type)
-        && get_exception_handler(code, (int)(instr - _PyCode_CODE(code)), &level, &handler,
-                                 &lasti)) {
+    if (tstate->curexc_type == NULL && PyType_CheckExact((PyObject *)type)) {
         PyObject **top = to_handler_depth(frame, stack_pointer, level, lasti);
         if (top != NULL) {
             PyBaseExceptionObject *exc = (PyBaseExceptionObject *)val;

@@ -495,11 +495,126 @@ static int get_exception_handler(PyCodeObject *code, int index, int *level, int 
     return 0;
 }
 
+/* The exception table decoded once per code object (CpjitCodeState.exc_table), so that an
+ * unwind costs a binary search instead of decoding varints from the start (ceval re-reads the
+ * table at every unwind; long tables cost hundreds of instructions per raise). Only well-formed
+ * tables are decoded: every entry starts with the only byte of it that has bit 7 set, holds four
+ * varints, and entries are sorted by start and do not overlap. There, the entry whose range
+ * holds an offset is the last one starting at or before it, which is what ceval's scan finds.
+ * Any other table (a hand-made code object) keeps ceval's scan (SCAN_TABLE). */
+typedef struct {
+    int32_t start, end, handler, depth_and_lasti;
+} ExcEntry;
+
+typedef struct {
+    int32_t n;
+    ExcEntry e[];
+} ExcTable;
+
+static ExcTable scan_table; /* marker: look the handler up with get_exception_handler */
+#define SCAN_TABLE (&scan_table)
+
+void cpjit_exc_table_free(void *table)
+{
+    if (table != NULL && table != (void *)SCAN_TABLE) {
+        PyMem_RawFree(table);
+    }
+}
+
+/* One varint of a table entry, bounds-checked; NULL when it runs past `end` or into the next
+ * entry's start byte. `first`: this varint starts the entry (its byte has bit 7 set). */
+static unsigned char *read_varint(unsigned char *p, unsigned char *end, int first, int *out)
+{
+    if (p >= end || ((p[0] & 128) != 0) != first) {
+        return NULL;
+    }
+    unsigned int val = p[0] & 63;
+    while (p[0] & 64) {
+        p++;
+        if (p >= end || (p[0] & 128) || val > (1u << 24)) {
+            return NULL;
+        }
+        val = (val << 6) | (p[0] & 63);
+    }
+    *out = (int)val;
+    return p + 1;
+}
+
+static ExcTable *decode_table(PyCodeObject *code)
+{
+    unsigned char *start = (unsigned char *)PyBytes_AS_STRING(code->co_exceptiontable);
+    unsigned char *end = start + PyBytes_GET_SIZE(code->co_exceptiontable);
+    Py_ssize_t count = 0;
+    for (unsigned char *p = start; p < end; p++) {
+        count += (p[0] & 128) != 0;
+    }
+    ExcTable *t = PyMem_RawMalloc(sizeof(ExcTable) + count * sizeof(ExcEntry));
+    if (t == NULL) {
+        return SCAN_TABLE;
+    }
+    t->n = 0;
+    int prev_end = 0;
+    unsigned char *p = start;
+    while (p < end) {
+        int s, size, handler, depth;
+        if ((p = read_varint(p, end, 1, &s)) == NULL || (p = read_varint(p, end, 0, &size)) == NULL
+            || (p = read_varint(p, end, 0, &handler)) == NULL
+            || (p = read_varint(p, end, 0, &depth)) == NULL || s < prev_end
+            || t->n >= count) {
+            PyMem_RawFree(t);
+            return SCAN_TABLE;
+        }
+        prev_end = s + size;
+        t->e[t->n++] = (ExcEntry){s, s + size, handler, depth};
+    }
+    return t;
+}
+
+/* get_exception_handler through the code state's decoded table (made on first use). */
+static int find_handler(PyCodeObject *code, CpjitCodeState *st, int index, int *level,
+                        int *handler, int *lasti)
+{
+    if (st == NULL) {
+        return get_exception_handler(code, index, level, handler, lasti);
+    }
+    ExcTable *t = st->exc_table;
+    if (t == NULL) {
+        t = decode_table(code);
+        st->exc_table = t;
+    }
+    if (t == SCAN_TABLE) {
+        return get_exception_handler(code, index, level, handler, lasti);
+    }
+    int lo = 0, hi = t->n;
+    while (lo < hi) {
+        int mid = (lo + hi) >> 1;
+        if (t->e[mid].start <= index) {
+            lo = mid + 1;
+        }
+        else {
+            hi = mid;
+        }
+    }
+    if (lo == 0 || index >= t->e[lo - 1].end) {
+        return 0;
+    }
+    const ExcEntry *e = &t->e[lo - 1];
+    *handler = e->handler;
+    *level = e->depth_and_lasti >> 1;
+    *lasti = e->depth_and_lasti & 1;
+    return 1;
+}
+
+/* The code object's cpjit state, or NULL. */
+static inline CpjitCodeState *code_state(PyCodeObject *code)
+{
+    return cpjit_direct_extra_ok ? cpjit_state_fast(code) : cpjit_rt_state_for(code, 0);
+}
+
 /* The code object's native code state, when compiled. */
 static inline CpjitCodeState *compiled_state(PyCodeObject *code)
 {
-    CpjitCodeState *st = cpjit_direct_extra_ok ? cpjit_state_fast(code)
-                                               : cpjit_rt_state_for(code, 0);
+    CpjitCodeState *st = code_state(code);
     return st != NULL && st->state == CPJIT_COMPILED ? st : NULL;
 }
 
@@ -565,9 +680,10 @@ cpjit_native_fn cpjit_unwind_reraise(_PyInterpreterFrame *frame, PyObject **stac
     /* ceval looks the handler up at the raising instruction, not at frame->prev_instr, which
      * RERAISE may have moved back to the original raise. */
     int offset = (int)(instr - _PyCode_CODE(code));
+    CpjitCodeState *st = code_state(code);
     for (;;) {
         int level, handler, lasti;
-        if (!get_exception_handler(code, offset, &level, &handler, &lasti)) {
+        if (!find_handler(code, st, offset, &level, &handler, &lasti)) {
             return leave_unwound(frame, stack_pointer, tstate, result);
         }
         PyObject **top = to_handler_depth(frame, stack_pointer, level, lasti);
@@ -595,8 +711,8 @@ static cpjit_native_fn reraise_value(_PyInterpreterFrame *frame, PyObject **stac
     PyCodeObject *code = frame->f_code;
     PyTypeObject *type = Py_TYPE(val);
     int level, handler, lasti;
-    if (!get_exception_handler(code, (int)(instr - _PyCode_CODE(code)), &level, &handler,
-                               &lasti)) {
+    if (!find_handler(code, code_state(code), (int)(instr - _PyCode_CODE(code)), &level,
+                      &handler, &lasti)) {
         _PyErr_Restore(tstate, Py_NewRef((PyObject *)type), val, PyException_GetTraceback(val));
         return leave_unwound(frame, stack_pointer, tstate, result);
     }

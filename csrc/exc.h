@@ -24,6 +24,9 @@ PyObject *cpjit_prep_reraise_star(PyObject *orig, PyObject *excs);
  * always leaves an exception set (the raised one, or the error raising it caused). */
 void cpjit_do_raise(PyThreadState *tstate, PyObject *exc, PyObject *cause);
 
+/* Free a code state's decoded exception table (CpjitCodeState.exc_table; NULL is fine). */
+void cpjit_exc_table_free(void *table);
+
 /* ceval.c's `exception_unwind:` label, for exceptions that already carry their traceback (bare
  * `raise`, RERAISE): no traceback entry is added for this frame. Looks up the handler of the
  * instruction at `instr` in the exception table.

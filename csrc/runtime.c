@@ -70,6 +70,7 @@ static void free_state(void *ptr)
         cpjit_rust_release(st->native);
     }
     cpjit_call_sites_free(st->call_sites);
+    cpjit_exc_table_free(st->exc_table);
     PyMem_RawFree(st);
 }
 

@@ -240,3 +240,22 @@ def f(n):
 
 result = [f(n) for n in (0, 7, 15, 29, 99)]
 """)
+
+
+def test_hand_made_exception_table_keeps_ceval_scan():
+    # Entries out of order (a copy of the first appended after the last): not decoded, looked up
+    # with ceval's scan, which finds the first matching entry.
+    check("""
+        def f(x):
+            try:
+                return 1 / x
+            except ZeroDivisionError:
+                return 'caught'
+
+        table = f.__code__.co_exceptiontable
+        first_end = 1
+        while not table[first_end] & 128:
+            first_end += 1
+        f.__code__ = f.__code__.replace(co_exceptiontable=table + table[:first_end])
+        result = [f(0) for _ in range(3)] + [f(2)]
+    """)

@@ -448,8 +448,8 @@ static unsigned char *scan_back_to_entry_start(unsigned char *p)
 }
 
 /* ceval.c's get_exception_handler: the exception-table entry covering code unit `index`. */
-static int get_exception_handler(PyCodeObject *code, int index, int *level, int *handler,
-                                 int *lasti)
+static __attribute__((noinline)) int get_exception_handler(PyCodeObject *code, int index,
+                                                           int *level, int *handler, int *lasti)
 {
     unsigned char *start = (unsigned char *)PyBytes_AS_STRING(code->co_exceptiontable);
     unsigned char *end = start + PyBytes_GET_SIZE(code->co_exceptiontable);
@@ -540,7 +540,7 @@ static unsigned char *read_varint(unsigned char *p, unsigned char *end, int firs
     return p + 1;
 }
 
-static ExcTable *decode_table(PyCodeObject *code)
+static __attribute__((noinline, cold)) ExcTable *decode_table(PyCodeObject *code)
 {
     unsigned char *start = (unsigned char *)PyBytes_AS_STRING(code->co_exceptiontable);
     unsigned char *end = start + PyBytes_GET_SIZE(code->co_exceptiontable);
@@ -571,8 +571,8 @@ static ExcTable *decode_table(PyCodeObject *code)
 }
 
 /* get_exception_handler through the code state's decoded table (made on first use). */
-static int find_handler(PyCodeObject *code, CpjitCodeState *st, int index, int *level,
-                        int *handler, int *lasti)
+static inline int find_handler(PyCodeObject *code, CpjitCodeState *st, int index, int *level,
+                               int *handler, int *lasti)
 {
     if (st == NULL) {
         return get_exception_handler(code, index, level, handler, lasti);
@@ -611,12 +611,6 @@ static inline CpjitCodeState *code_state(PyCodeObject *code)
     return cpjit_direct_extra_ok ? cpjit_state_fast(code) : cpjit_rt_state_for(code, 0);
 }
 
-/* The code object's native code state, when compiled. */
-static inline CpjitCodeState *compiled_state(PyCodeObject *code)
-{
-    CpjitCodeState *st = code_state(code);
-    return st != NULL && st->state == CPJIT_COMPILED ? st : NULL;
-}
 
 /* exit_unwind: no handler in this frame. Pops the whole stack and leaves the frame with the
  * exception set. */
@@ -638,12 +632,11 @@ static cpjit_native_fn leave_unwound(_PyInterpreterFrame *frame, PyObject **stac
  * push the exception and continue at the handler, natively when this code object's native code
  * has an entry there, else in the interpreter (which resumes at prev_instr + 1). */
 static cpjit_native_fn go_to_handler(_PyInterpreterFrame *frame, PyObject **stack_pointer,
-                                     PyThreadState *tstate, int handler, PyObject *val,
-                                     PyObject **result)
+                                     PyThreadState *tstate, CpjitCodeState *st, int handler,
+                                     PyObject *val, PyObject **result)
 {
     *stack_pointer++ = val;
-    CpjitCodeState *st = compiled_state(frame->f_code);
-    if (st != NULL && (uint32_t)handler < st->n_units && st->entries[handler] != CPJIT_NO_ENTRY) {
+    if (st != NULL && st->state == CPJIT_COMPILED && (uint32_t)handler < st->n_units && st->entries[handler] != CPJIT_NO_ENTRY) {
         _PyFrame_SetStackPointer(frame, stack_pointer);
         return (cpjit_native_fn)(st->base + st->entries[handler]);
     }
@@ -699,7 +692,7 @@ cpjit_native_fn cpjit_unwind_reraise(_PyInterpreterFrame *frame, PyObject **stac
         PyException_SetTraceback(val, tb != NULL ? tb : Py_None);
         Py_XDECREF(tb);
         Py_XDECREF(exc);
-        return go_to_handler(frame, stack_pointer, tstate, handler, val, result);
+        return go_to_handler(frame, stack_pointer, tstate, st, handler, val, result);
     }
 }
 
@@ -711,8 +704,8 @@ static cpjit_native_fn reraise_value(_PyInterpreterFrame *frame, PyObject **stac
     PyCodeObject *code = frame->f_code;
     PyTypeObject *type = Py_TYPE(val);
     int level, handler, lasti;
-    if (!find_handler(code, code_state(code), (int)(instr - _PyCode_CODE(code)), &level,
-                      &handler, &lasti)) {
+    CpjitCodeState *st = code_state(code);
+    if (!find_handler(code, st, (int)(instr - _PyCode_CODE(code)), &level, &handler, &lasti)) {
         _PyErr_Restore(tstate, Py_NewRef((PyObject *)type), val, PyException_GetTraceback(val));
         return leave_unwound(frame, stack_pointer, tstate, result);
     }
@@ -726,7 +719,7 @@ static cpjit_native_fn reraise_value(_PyInterpreterFrame *frame, PyObject **stac
             if (exc->traceback == NULL) {
                 exc->traceback = Py_NewRef(Py_None); /* PyException_SetTraceback(val, None) */
             }
-            return go_to_handler(frame, top, tstate, handler, val, result);
+            return go_to_handler(frame, top, tstate, st, handler, val, result);
         }
         /* MemoryError making lasti: ceval unwinds that error from here. */
         Py_DECREF(val);

@@ -58,6 +58,7 @@ typedef struct {
     void *native;              /* Rust-owned compiled code; NULL unless COMPILED */
     void *call_sites;          /* C-owned (callsite.c): stack depth at each CALL, once needed */
     uint32_t tier;             /* CPJIT_TIER_* bits, set when the state is created */
+    void *exc_table;           /* C-owned (exc.c): the decoded exception table, once needed */
 } CpjitCodeState;
 
 /* CpjitCodeState.tier: a function (CO_OPTIMIZED) whose bytecode has a backward jump. It compiles

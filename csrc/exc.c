@@ -375,21 +375,6 @@ done:
 
 /* ---- raise ---- */
 
-int cpjit_do_reraise(PyThreadState *tstate)
-{
-    _PyErr_StackItem *exc_info = _PyErr_GetTopmostException(tstate);
-    PyObject *value = exc_info->exc_value;
-    if (value == NULL || Py_IsNone(value)) {
-        _PyErr_SetString(tstate, PyExc_RuntimeError, "No active exception to reraise");
-        return 0;
-    }
-    PyObject *type = Py_NewRef(PyExceptionInstance_Class(value));
-    Py_INCREF(value);
-    PyObject *tb = PyException_GetTraceback(value); /* new reference */
-    _PyErr_Restore(tstate, type, value, tb);
-    return 1;
-}
-
 void cpjit_do_raise(PyThreadState *tstate, PyObject *exc, PyObject *cause)
 {
     PyObject *type = NULL, *value = NULL;
@@ -451,14 +436,42 @@ raise_error:
 
 /* ---- exception_unwind without a traceback entry ---- */
 
-/* get_exception_handler: the exception-table entry covering code unit `index`. */
-static int get_exception_handler(PyCodeObject *code, int index, int *level, int *handler,
-                                 int *lasti)
+/* ceval.c's MAX_LINEAR_SEARCH: longer tables are bisected first. */
+#define MAX_LINEAR_SEARCH 40
+
+/* ceval.c's scan_back_to_entry_start. */
+static unsigned char *scan_back_to_entry_start(unsigned char *p)
+{
+    for (; (p[0] & 128) == 0; p--)
+        ;
+    return p;
+}
+
+/* ceval.c's get_exception_handler: the exception-table entry covering code unit `index`. */
+static __attribute__((noinline)) int get_exception_handler(PyCodeObject *code, int index,
+                                                           int *level, int *handler, int *lasti)
 {
     unsigned char *start = (unsigned char *)PyBytes_AS_STRING(code->co_exceptiontable);
     unsigned char *end = start + PyBytes_GET_SIZE(code->co_exceptiontable);
-    /* Entries are sorted by start offset; each begins with a byte that has bit 7 set. A linear
-     * scan is enough here (ceval bisects long tables first; the answer is the same). */
+    /* Entries are sorted by start offset and begin with a byte that has bit 7 set: long
+     * tables are bisected down to a short stretch, which is scanned. */
+    if (end - start > MAX_LINEAR_SEARCH) {
+        int offset;
+        parse_varint(start, &offset);
+        if (offset > index) {
+            return 0;
+        }
+        do {
+            unsigned char *mid = scan_back_to_entry_start(start + ((end - start) >> 1));
+            parse_varint(mid, &offset);
+            if (offset > index) {
+                end = mid;
+            }
+            else {
+                start = mid;
+            }
+        } while (end - start > MAX_LINEAR_SEARCH);
+    }
     unsigned char *scan = start;
     while (scan < end) {
         int start_offset, size;
@@ -482,6 +495,176 @@ static int get_exception_handler(PyCodeObject *code, int index, int *level, int 
     return 0;
 }
 
+/* The exception table decoded once per code object (CpjitCodeState.exc_table), so that an
+ * unwind costs a binary search instead of decoding varints from the start (ceval re-reads the
+ * table at every unwind; long tables cost hundreds of instructions per raise). Only well-formed
+ * tables are decoded: every entry starts with the only byte of it that has bit 7 set, holds four
+ * varints, and entries are sorted by start and do not overlap. There, the entry whose range
+ * holds an offset is the last one starting at or before it, which is what ceval's scan finds.
+ * Any other table (a hand-made code object) keeps ceval's scan (SCAN_TABLE). */
+typedef struct {
+    int32_t start, end, handler, depth_and_lasti;
+} ExcEntry;
+
+typedef struct {
+    int32_t n;
+    ExcEntry e[];
+} ExcTable;
+
+static ExcTable scan_table; /* marker: look the handler up with get_exception_handler */
+#define SCAN_TABLE (&scan_table)
+
+void cpjit_exc_table_free(void *table)
+{
+    if (table != NULL && table != (void *)SCAN_TABLE) {
+        PyMem_RawFree(table);
+    }
+}
+
+/* One varint of a table entry, bounds-checked; NULL when it runs past `end` or into the next
+ * entry's start byte. `first`: this varint starts the entry (its byte has bit 7 set). */
+static unsigned char *read_varint(unsigned char *p, unsigned char *end, int first, int *out)
+{
+    if (p >= end || ((p[0] & 128) != 0) != first) {
+        return NULL;
+    }
+    unsigned int val = p[0] & 63;
+    while (p[0] & 64) {
+        p++;
+        if (p >= end || (p[0] & 128) || val > (1u << 24)) {
+            return NULL;
+        }
+        val = (val << 6) | (p[0] & 63);
+    }
+    *out = (int)val;
+    return p + 1;
+}
+
+static __attribute__((noinline, cold)) ExcTable *decode_table(PyCodeObject *code)
+{
+    unsigned char *start = (unsigned char *)PyBytes_AS_STRING(code->co_exceptiontable);
+    unsigned char *end = start + PyBytes_GET_SIZE(code->co_exceptiontable);
+    Py_ssize_t count = 0;
+    for (unsigned char *p = start; p < end; p++) {
+        count += (p[0] & 128) != 0;
+    }
+    ExcTable *t = PyMem_RawMalloc(sizeof(ExcTable) + count * sizeof(ExcEntry));
+    if (t == NULL) {
+        return SCAN_TABLE;
+    }
+    t->n = 0;
+    int prev_end = 0;
+    unsigned char *p = start;
+    while (p < end) {
+        int s, size, handler, depth;
+        if ((p = read_varint(p, end, 1, &s)) == NULL || (p = read_varint(p, end, 0, &size)) == NULL
+            || (p = read_varint(p, end, 0, &handler)) == NULL
+            || (p = read_varint(p, end, 0, &depth)) == NULL || s < prev_end
+            || t->n >= count) {
+            PyMem_RawFree(t);
+            return SCAN_TABLE;
+        }
+        prev_end = s + size;
+        t->e[t->n++] = (ExcEntry){s, s + size, handler, depth};
+    }
+    return t;
+}
+
+/* get_exception_handler through the code state's decoded table (made on first use). */
+static inline int find_handler(PyCodeObject *code, CpjitCodeState *st, int index, int *level,
+                               int *handler, int *lasti)
+{
+    if (st == NULL) {
+        return get_exception_handler(code, index, level, handler, lasti);
+    }
+    ExcTable *t = st->exc_table;
+    if (t == NULL) {
+        t = decode_table(code);
+        st->exc_table = t;
+    }
+    if (t == SCAN_TABLE) {
+        return get_exception_handler(code, index, level, handler, lasti);
+    }
+    int lo = 0, hi = t->n;
+    while (lo < hi) {
+        int mid = (lo + hi) >> 1;
+        if (t->e[mid].start <= index) {
+            lo = mid + 1;
+        }
+        else {
+            hi = mid;
+        }
+    }
+    if (lo == 0 || index >= t->e[lo - 1].end) {
+        return 0;
+    }
+    const ExcEntry *e = &t->e[lo - 1];
+    *handler = e->handler;
+    *level = e->depth_and_lasti >> 1;
+    *lasti = e->depth_and_lasti & 1;
+    return 1;
+}
+
+/* The code object's cpjit state, or NULL. */
+static inline CpjitCodeState *code_state(PyCodeObject *code)
+{
+    return cpjit_direct_extra_ok ? cpjit_state_fast(code) : cpjit_rt_state_for(code, 0);
+}
+
+
+/* exit_unwind: no handler in this frame. Pops the whole stack and leaves the frame with the
+ * exception set. */
+static cpjit_native_fn leave_unwound(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                                     PyThreadState *tstate, PyObject **result)
+{
+    PyObject **stackbase = _PyFrame_Stackbase(frame);
+    while (stack_pointer > stackbase) {
+        PyObject *o = *--stack_pointer;
+        Py_XDECREF(o);
+    }
+    _PyFrame_SetStackPointer(frame, stack_pointer);
+    cpjit_leave_frame(frame, tstate);
+    *result = NULL;
+    return NULL;
+}
+
+/* exception_unwind's last step: the stack is at the handler's depth (lasti pushed when wanted);
+ * push the exception and continue at the handler, natively when this code object's native code
+ * has an entry there, else in the interpreter (which resumes at prev_instr + 1). */
+static cpjit_native_fn go_to_handler(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                                     PyThreadState *tstate, CpjitCodeState *st, int handler,
+                                     PyObject *val, PyObject **result)
+{
+    *stack_pointer++ = val;
+    if (st != NULL && st->state == CPJIT_COMPILED && (uint32_t)handler < st->n_units && st->entries[handler] != CPJIT_NO_ENTRY) {
+        _PyFrame_SetStackPointer(frame, stack_pointer);
+        return (cpjit_native_fn)(st->base + st->entries[handler]);
+    }
+    frame->prev_instr = _PyCode_CODE(frame->f_code) + handler - 1;
+    *result = cpjit_handover(frame, stack_pointer, tstate, 0, CPJIT_R_EXCEPTION);
+    return NULL;
+}
+
+/* Pop the value stack down to the handler's depth and push lasti when the handler wants it.
+ * NULL on a MemoryError making lasti (then the exception is that error). */
+static PyObject **to_handler_depth(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                                   int level, int lasti)
+{
+    PyObject **new_top = _PyFrame_Stackbase(frame) + level;
+    while (stack_pointer > new_top) {
+        PyObject *v = *--stack_pointer;
+        Py_XDECREF(v);
+    }
+    if (lasti) {
+        PyObject *lasti_obj = PyLong_FromLong(_PyInterpreterFrame_LASTI(frame));
+        if (lasti_obj == NULL) {
+            return NULL;
+        }
+        *stack_pointer++ = lasti_obj;
+    }
+    return stack_pointer;
+}
+
 cpjit_native_fn cpjit_unwind_reraise(_PyInterpreterFrame *frame, PyObject **stack_pointer,
                                      PyThreadState *tstate, _Py_CODEUNIT *instr,
                                      PyObject **result)
@@ -490,65 +673,107 @@ cpjit_native_fn cpjit_unwind_reraise(_PyInterpreterFrame *frame, PyObject **stac
     /* ceval looks the handler up at the raising instruction, not at frame->prev_instr, which
      * RERAISE may have moved back to the original raise. */
     int offset = (int)(instr - _PyCode_CODE(code));
-    PyObject **stackbase = _PyFrame_Stackbase(frame);
+    CpjitCodeState *st = code_state(code);
     for (;;) {
         int level, handler, lasti;
-        if (!get_exception_handler(code, offset, &level, &handler, &lasti)) {
-            /* No handler: pop everything and leave the frame, like exit_unwind. */
-            while (stack_pointer > stackbase) {
-                PyObject *o = *--stack_pointer;
-                Py_XDECREF(o);
-            }
-            _PyFrame_SetStackPointer(frame, stack_pointer);
-            cpjit_leave_frame(frame, tstate);
-            *result = NULL;
-            return NULL;
+        if (!find_handler(code, st, offset, &level, &handler, &lasti)) {
+            return leave_unwound(frame, stack_pointer, tstate, result);
         }
-        PyObject **new_top = stackbase + level;
-        while (stack_pointer > new_top) {
-            PyObject *v = *--stack_pointer;
-            Py_XDECREF(v);
+        PyObject **top = to_handler_depth(frame, stack_pointer, level, lasti);
+        if (top == NULL) {
+            /* ceval: `goto exception_unwind` with the MemoryError */
+            stack_pointer = _PyFrame_Stackbase(frame) + level;
+            continue;
         }
-        if (lasti) {
-            PyObject *lasti_obj = PyLong_FromLong(_PyInterpreterFrame_LASTI(frame));
-            if (lasti_obj == NULL) {
-                continue; /* ceval: `goto exception_unwind` with the MemoryError */
-            }
-            *stack_pointer++ = lasti_obj;
-        }
+        stack_pointer = top;
         PyObject *exc, *val, *tb;
         _PyErr_Fetch(tstate, &exc, &val, &tb);
         _PyErr_NormalizeException(tstate, &exc, &val, &tb);
         PyException_SetTraceback(val, tb != NULL ? tb : Py_None);
         Py_XDECREF(tb);
         Py_XDECREF(exc);
-        *stack_pointer++ = val;
-        /* Continue at the handler: natively when this code object's native code has an entry
-         * there, else in the interpreter (which resumes at prev_instr + 1). */
-        CpjitCodeState *st = cpjit_rt_state_for(code, 0);
-        if (st != NULL && st->state == CPJIT_COMPILED && (uint32_t)handler < st->n_units
-            && st->entries[handler] != CPJIT_NO_ENTRY) {
-            _PyFrame_SetStackPointer(frame, stack_pointer);
-            return (cpjit_native_fn)(st->base + st->entries[handler]);
-        }
-        frame->prev_instr = _PyCode_CODE(code) + handler - 1;
-        *result = cpjit_handover(frame, stack_pointer, tstate, 0, CPJIT_R_EXCEPTION);
-        return NULL;
+        return go_to_handler(frame, stack_pointer, tstate, st, handler, val, result);
     }
+}
+
+/* Re-raise `val` (a reference the caller hands over) from `instr` with its own traceback. */
+static cpjit_native_fn reraise_value(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                                     PyThreadState *tstate, _Py_CODEUNIT *instr, PyObject *val,
+                                     PyObject **result)
+{
+    PyCodeObject *code = frame->f_code;
+    PyTypeObject *type = Py_TYPE(val);
+    int level, handler, lasti;
+    CpjitCodeState *st = code_state(code);
+    if (!find_handler(code, st, (int)(instr - _PyCode_CODE(code)), &level, &handler, &lasti)) {
+        _PyErr_Restore(tstate, Py_NewRef((PyObject *)type), val, PyException_GetTraceback(val));
+        return leave_unwound(frame, stack_pointer, tstate, result);
+    }
+    /* What _PyErr_Restore, _PyErr_Fetch and _PyErr_NormalizeException would do to an exception
+     * instance with no other exception pending comes down to nothing when its class's
+     * metaclass is exactly `type` (no __subclasscheck__ runs): keep the value in hand. */
+    if (tstate->curexc_type == NULL && PyType_CheckExact((PyObject *)type)) {
+        PyObject **top = to_handler_depth(frame, stack_pointer, level, lasti);
+        if (top != NULL) {
+            PyBaseExceptionObject *exc = (PyBaseExceptionObject *)val;
+            if (exc->traceback == NULL) {
+                exc->traceback = Py_NewRef(Py_None); /* PyException_SetTraceback(val, None) */
+            }
+            return go_to_handler(frame, top, tstate, st, handler, val, result);
+        }
+        /* MemoryError making lasti: ceval unwinds that error from here. */
+        Py_DECREF(val);
+        return cpjit_unwind_reraise(frame, _PyFrame_Stackbase(frame) + level, tstate, instr,
+                                    result);
+    }
+    _PyErr_Restore(tstate, Py_NewRef((PyObject *)type), val, PyException_GetTraceback(val));
+    return cpjit_unwind_reraise(frame, stack_pointer, tstate, instr, result);
+}
+
+cpjit_native_fn cpjit_reraise(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                              PyThreadState *tstate, _Py_CODEUNIT *instr, int oparg,
+                              PyObject **result)
+{
+    if (oparg) {
+        /* Restore the lasti of the original raise, so f_lineno and a handler's pushed lasti
+         * are those of the original exception. */
+        PyObject *lasti = stack_pointer[-(oparg + 1)];
+        if (!PyLong_Check(lasti)) {
+            _PyErr_SetString(tstate, PyExc_SystemError, "lasti is not an int");
+            return cpjit_unwind_error(frame, stack_pointer, tstate, CPJIT_R_EXCEPTION, result);
+        }
+        frame->prev_instr = _PyCode_CODE(frame->f_code) + PyLong_AsLong(lasti);
+    }
+    PyObject *val = *--stack_pointer;
+    return reraise_value(frame, stack_pointer, tstate, instr, val, result);
+}
+
+cpjit_native_fn cpjit_reraise_handled(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                                      PyThreadState *tstate, _Py_CODEUNIT *instr,
+                                      PyObject **result)
+{
+    PyObject *value = _PyErr_GetTopmostException(tstate)->exc_value;
+    if (value == NULL || Py_IsNone(value)) {
+        /* An error raised by this instruction: it gets a traceback entry, as in ceval. */
+        _PyErr_SetString(tstate, PyExc_RuntimeError, "No active exception to reraise");
+        return cpjit_unwind_error(frame, stack_pointer, tstate, CPJIT_R_EXCEPTION, result);
+    }
+    return reraise_value(frame, stack_pointer, tstate, instr, Py_NewRef(value), result);
 }
 
 /* The frame's PyFrameObject, made if it has none yet (_PyFrame_GetFrameObject, which libpython
  * does not export; PyEval_GetFrame makes it for the thread's current frame, which a native frame
- * is while it runs). The pending exception survives: PyEval_GetFrame clears errors. */
+ * is while it runs, keeping the pending exception). If making it fails, the exception is that
+ * MemoryError, as in ceval. */
 static PyFrameObject *frame_object(_PyInterpreterFrame *frame, PyThreadState *tstate)
 {
     if (frame->frame_obj != NULL || tstate->cframe->current_frame != frame) {
         return frame->frame_obj;
     }
-    PyObject *type, *value, *tb;
-    _PyErr_Fetch(tstate, &type, &value, &tb);
     PyFrameObject *f = PyEval_GetFrame();
-    _PyErr_Restore(tstate, type, value, tb);
+    if (f == NULL && !_PyErr_Occurred(tstate)) {
+        PyErr_NoMemory();
+    }
     return f;
 }
 

@@ -24,10 +24,8 @@ PyObject *cpjit_prep_reraise_star(PyObject *orig, PyObject *excs);
  * always leaves an exception set (the raised one, or the error raising it caused). */
 void cpjit_do_raise(PyThreadState *tstate, PyObject *exc, PyObject *cause);
 
-/* ceval.c's do_raise for a bare `raise`: restores the exception being handled (with its
- * traceback) and returns 1, or sets RuntimeError("No active exception to reraise") and returns 0.
- */
-int cpjit_do_reraise(PyThreadState *tstate);
+/* Free a code state's decoded exception table (CpjitCodeState.exc_table; NULL is fine). */
+void cpjit_exc_table_free(void *table);
 
 /* ceval.c's `exception_unwind:` label, for exceptions that already carry their traceback (bare
  * `raise`, RERAISE): no traceback entry is added for this frame. Looks up the handler of the
@@ -44,6 +42,21 @@ int cpjit_do_reraise(PyThreadState *tstate);
 cpjit_native_fn cpjit_unwind_reraise(_PyInterpreterFrame *frame, PyObject **stack_pointer,
                                      PyThreadState *tstate, _Py_CODEUNIT *instr,
                                      PyObject **result);
+
+/* RERAISE: the exception on top of the stack is raised again with its traceback (oparg != 0:
+ * the lasti below it is restored first); bare `raise` (cpjit_reraise_handled): the exception
+ * being handled. Both unwind from `instr` as cpjit_unwind_reraise does (same results), an error
+ * of their own (lasti not an int; no active exception) as cpjit_unwind_error does. When a
+ * handler in this frame catches it, the exception object goes straight onto the stack: with no
+ * other exception pending and an exception class whose metaclass is `type`, ceval's
+ * restore / fetch / normalize round trip changes nothing but a NULL __traceback__ to None.
+ * The caller has checked that no tracing is active. */
+cpjit_native_fn cpjit_reraise(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                              PyThreadState *tstate, _Py_CODEUNIT *instr, int oparg,
+                              PyObject **result);
+cpjit_native_fn cpjit_reraise_handled(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                                      PyThreadState *tstate, _Py_CODEUNIT *instr,
+                                      PyObject **result);
 
 /* ceval.c's `error:` label followed by `exception_unwind:`, natively: records this frame in the
  * traceback and unwinds as cpjit_unwind_reraise does (same results), looking the handler up at

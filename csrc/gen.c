@@ -1,6 +1,7 @@
 /* gen.c: generators, coroutines and async generators for native frames (see gen.h).
  *
- * Owns: creating generator objects from a native frame (RETURN_GENERATOR), the awaitable
+ * Owns: creating generator objects from a native frame (RETURN_GENERATOR), releasing the frame
+ * of a generator that finished (the end of gen_send_ex2, for cpjit_gen_send), the awaitable
  * protocol (GET_AWAITABLE, GET_ANEXT), "is this coroutine delegating" (_PyGen_yf) and the
  * async-generator value wrapper. Re-implementations of Objects/genobject.c and Python/ceval.c
  * of CPython 3.11, whose versions are not exported.
@@ -35,10 +36,11 @@ static int gen_type_matches(PyTypeObject *type)
            && type->tp_itemsize == (Py_ssize_t)sizeof(PyObject *);
 }
 
-static int layout = 0; /* 0: not checked yet, 1: matches, -1: does not */
+int cpjit_gen_layout = 0;
 
-int cpjit_gen_layout_ok(void)
+int cpjit_gen_layout_check(void)
 {
+    int layout = cpjit_gen_layout;
     if (layout == 0) {
         int ok = gen_type_matches(&PyGen_Type) && gen_type_matches(&PyCoro_Type)
                  && gen_type_matches(&PyAsyncGen_Type)
@@ -48,6 +50,7 @@ int cpjit_gen_layout_ok(void)
                         == (Py_ssize_t)sizeof(cpjit_wrapped_value)
                  && _PyAsyncGenWrappedValue_Type.tp_itemsize == 0;
         layout = ok ? 1 : -1;
+        cpjit_gen_layout = layout;
     }
     return layout > 0;
 }
@@ -161,6 +164,52 @@ PyObject *cpjit_return_generator(PyThreadState *tstate, _PyInterpreterFrame *fra
     return (PyObject *)gen;
 }
 
+/* ---- the end of a generator's frame ---- */
+
+/* Python/frame.c's take_ownership for a generator frame that gen_send_ex2 has unlinked
+ * (frame->previous is NULL, so there is no f_back to link): the frame object, still referenced
+ * elsewhere, gets a copy of the frame. */
+static void take_ownership(PyFrameObject *f, _PyInterpreterFrame *frame)
+{
+    Py_ssize_t size = ((char *)&frame->localsplus[frame->stacktop]) - (char *)frame;
+    memcpy((_PyInterpreterFrame *)f->_f_frame_data, frame, size);
+    frame = (_PyInterpreterFrame *)f->_f_frame_data;
+    f->f_frame = frame;
+    frame->owner = FRAME_OWNED_BY_FRAME_OBJECT;
+    if (_PyFrame_IsIncomplete(frame)) {
+        PyCodeObject *code = frame->f_code;
+        frame->prev_instr = _PyCode_CODE(code) + code->_co_firsttraceable;
+    }
+    if (!_PyObject_GC_IS_TRACKED((PyObject *)f)) {
+        _PyObject_GC_TRACK((PyObject *)f);
+    }
+}
+
+void cpjit_gen_release_frame(PyGenObject *gen)
+{
+    Py_CLEAR(gen->gi_exc_state.exc_value); /* _PyErr_ClearExcState */
+    gen->gi_frame_state = FRAME_CLEARED;
+    /* _PyFrame_Clear */
+    _PyInterpreterFrame *frame = (_PyInterpreterFrame *)gen->gi_iframe;
+    if (frame->frame_obj) {
+        PyFrameObject *f = frame->frame_obj;
+        frame->frame_obj = NULL;
+        if (Py_REFCNT(f) > 1) {
+            take_ownership(f, frame);
+            Py_DECREF(f);
+            return;
+        }
+        Py_DECREF(f);
+    }
+    for (int i = 0; i < frame->stacktop; i++) {
+        Py_XDECREF(frame->localsplus[i]);
+    }
+    Py_XDECREF(frame->frame_obj);
+    Py_XDECREF(frame->f_locals);
+    Py_DECREF(frame->f_func);
+    Py_DECREF(frame->f_code);
+}
+
 /* ---- awaitables ---- */
 
 /* genobject.c's gen_is_coroutine: a generator decorated with @types.coroutine. */
@@ -224,21 +273,6 @@ PyObject *cpjit_get_awaitable(PyThreadState *tstate, PyObject *iterable, int opa
         }
     }
     return iter;
-}
-
-/* _PyGen_yf(gen) != NULL, for 3.11 frames: a started, not finished generator whose next
- * instruction is a RESUME with oparg >= 2 (the resume point after a yield inside SEND's loop)
- * is delegating to the object on top of its stack. Native frames keep prev_instr at the
- * YIELD_VALUE while suspended, exactly as the interpreter does. */
-int cpjit_gen_is_delegating(PyGenObject *gen)
-{
-    if (gen->gi_frame_state >= FRAME_CLEARED || gen->gi_frame_state == FRAME_CREATED) {
-        return 0;
-    }
-    _PyInterpreterFrame *frame = (_PyInterpreterFrame *)gen->gi_iframe;
-    _Py_CODEUNIT next = frame->prev_instr[1];
-    int op = _Py_OPCODE(next);
-    return (op == RESUME || op == RESUME_QUICK) && _Py_OPARG(next) >= 2;
 }
 
 PyObject *cpjit_get_anext_generic(PyThreadState *tstate, PyObject *aiter)

@@ -29,6 +29,7 @@
 #define _GNU_SOURCE 1
 #include "cpjit_rt.h"
 #include "exc.h"
+#include "gen.h"
 #include "callsite.h"
 #include "calls.h"
 #include "opcode.h"
@@ -74,6 +75,7 @@ static void free_state(void *ptr)
         cpjit_rust_release(st->native);
     }
     cpjit_call_sites_free(st->call_sites);
+    cpjit_exc_table_free(st->exc_table);
     PyMem_RawFree(st);
 }
 
@@ -663,6 +665,74 @@ enter_compiled(PyThreadState *tstate, _PyInterpreterFrame *frame, int *handled)
         return NULL;
     }
     return ((cpjit_native_fn)(st->base + st->entries[unit]))(frame, stack_pointer, tstate);
+}
+
+/* SEND to a generator or coroutine whose frame has native code at its resume point, without the
+ * PyIter_Send -> gen_send_ex2 -> _PyEval_EvalFrame -> hook round trip: Objects/genobject.c's
+ * gen_send_ex2 (exc = 0, closing = 0) with the hook's enter_compiled in the middle, for the two
+ * states a send can resume (suspended; just created with None). Anything else (other receivers,
+ * other states and their errors, tracing, another frame evaluator, no native entry, little C
+ * stack) goes through PyIter_Send, which does the same via the hook. */
+PySendResult cpjit_gen_send(PyThreadState *tstate, PyObject *receiver, PyObject *arg,
+                            PyObject **presult)
+{
+    PyTypeObject *type = Py_TYPE(receiver);
+    if ((type != &PyGen_Type && type != &PyCoro_Type) || tstate->cframe->use_tracing
+        || !cpjit_direct_extra_ok || tstate->interp->eval_frame != cpjit_eval_frame) {
+        return PyIter_Send(receiver, arg, presult);
+    }
+    PyGenObject *gen = (PyGenObject *)receiver;
+    int8_t state = gen->gi_frame_state;
+    if (state != FRAME_SUSPENDED && !(state == FRAME_CREATED && Py_IsNone(arg))) {
+        return PyIter_Send(receiver, arg, presult);
+    }
+    _PyInterpreterFrame *frame = (_PyInterpreterFrame *)gen->gi_iframe;
+    PyCodeObject *code = frame->f_code;
+    CpjitCodeState *st = cpjit_state_fast(code);
+    if (st == NULL || st->state != CPJIT_COMPILED) {
+        return PyIter_Send(receiver, arg, presult);
+    }
+    Py_ssize_t unit = (frame->prev_instr + 1) - _PyCode_CODE(code);
+    if (unit <= 0 || unit >= (Py_ssize_t)st->n_units || st->entries[unit] == CPJIT_NO_ENTRY
+        || c_stack_low(tstate, 0)) {
+        return PyIter_Send(receiver, arg, presult);
+    }
+    /* gen_send_ex2 up to _PyEval_EvalFrame. */
+    _PyFrame_StackPush(frame, Py_NewRef(arg));
+    frame->previous = tstate->cframe->current_frame;
+    gen->gi_exc_state.previous_item = tstate->exc_info;
+    tstate->exc_info = &gen->gi_exc_state;
+    gen->gi_frame_state = FRAME_EXECUTING;
+    /* The hook's enter_compiled. */
+    PyObject *result;
+    PyObject **stack_pointer;
+    if (enter_native(tstate, frame, &stack_pointer, 0) < 0) {
+        result = NULL;
+    }
+    else {
+        result = ((cpjit_native_fn)(st->base + st->entries[unit]))(frame, stack_pointer, tstate);
+    }
+    /* gen_send_ex2 after it. */
+    if (gen->gi_frame_state == FRAME_EXECUTING) {
+        gen->gi_frame_state = FRAME_COMPLETED;
+    }
+    tstate->exc_info = gen->gi_exc_state.previous_item;
+    gen->gi_exc_state.previous_item = NULL;
+    frame->previous = NULL;
+    if (result != NULL) {
+        if (gen->gi_frame_state == FRAME_SUSPENDED) {
+            *presult = result;
+            return PYGEN_NEXT;
+        }
+    }
+    else if (_PyErr_ExceptionMatches(tstate, PyExc_StopIteration)) {
+        _PyErr_FormatFromCause(PyExc_RuntimeError, "%s",
+                               type == &PyCoro_Type ? "coroutine raised StopIteration"
+                                                    : "generator raised StopIteration");
+    }
+    cpjit_gen_release_frame(gen);
+    *presult = result;
+    return result != NULL ? PYGEN_RETURN : PYGEN_ERROR;
 }
 
 PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)

@@ -24,6 +24,8 @@ pub struct CodeState {
     /// C-owned (csrc/callsite.c); never touched from Rust.
     pub call_sites: *mut c_void,
     pub tier: u32,
+    /// C-owned (csrc/exc.c); never touched from Rust.
+    pub exc_table: *mut c_void,
 }
 
 /// `CpjitCodeInfo` (cpjit_rt.h).

@@ -1,27 +1,18 @@
 /* exceptions.c: handler bookkeeping and raising. PUSH_EXC_INFO, POP_EXCEPT, CHECK_EXC_MATCH,
  * CHECK_EG_MATCH, PREP_RERAISE_STAR, RERAISE and RAISE_VARARGS (one variant per form).
  *
- * Handler code normally runs in the interpreter (ERROR() hands the frame over and the interpreter
- * unwinds to the handler); these stencils run when a frame is (re-)entered natively inside a
- * handler, e.g. a generator that yielded in an `except` or `finally` block.
+ * Handlers run natively: the error exit (EXIT_ERROR, stencils/frame.c) records the traceback
+ * entry, unwinds and continues at the handler's native code (csrc/exc.c); the interpreter does it
+ * when a tracer must see it.
  *
  * RERAISE and bare `raise` re-raise an exception that already carries its traceback: ceval goes
  * straight to `exception_unwind` without adding a traceback entry for this frame, which ERROR()
- * (the interpreter's `error:` label) would add. cpjit_unwind_reraise (csrc/exc.c) does that
- * unwind step itself and continues at the handler, natively when it can.
+ * (the interpreter's `error:` label) would add. cpjit_reraise / cpjit_reraise_handled
+ * (csrc/exc.c) do that unwind step themselves and continue at the handler, natively when they
+ * can.
  */
 #include "stencil.h"
 #include "exc.h"
-
-/* Unwind an exception that already has its traceback, and go on at the handler: natively when
- * there is native code for it, else the helper has finished the frame and we return its result. */
-#define UNWIND_RERAISE()                                                                       \
-    do {                                                                                       \
-        PyObject *result_;                                                                     \
-        cpjit_native_fn next_ =                                                                \
-            cpjit_unwind_reraise(frame, stack_pointer, tstate, INSTR, &result_);               \
-        CONTINUE_AT_HANDLER(next_, result_);                                                   \
-    } while (0)
 
 STENCIL(PUSH_EXC_INFO)
 {
@@ -114,24 +105,22 @@ STENCIL(RERAISE)
         HANDOVER_BEFORE(CPJIT_R_TRACING_MIDFRAME);
     }
     SAVE_IP();
-    if (cpjit_reraise_prepare(tstate, frame, stack_pointer, OPARG) < 0) {
-        ERROR();
-    }
-    STACK_SHRINK(1);
-    UNWIND_RERAISE();
+    PyObject *result;
+    cpjit_native_fn next = cpjit_reraise(frame, stack_pointer, tstate, INSTR, OPARG, &result);
+    CONTINUE_AT_HANDLER(next, result);
 }
 
-/* Bare `raise`: re-raise the exception being handled, traceback untouched. */
+/* Bare `raise`: re-raise the exception being handled, traceback untouched ("No active exception
+ * to reraise" gets a traceback entry, as in ceval). */
 STENCIL(RAISE_VARARGS__0)
 {
     if (__builtin_expect(tstate->cframe->use_tracing != 0, 0)) {
         HANDOVER_BEFORE(CPJIT_R_TRACING_MIDFRAME);
     }
     SAVE_IP();
-    if (cpjit_do_reraise(tstate)) {
-        UNWIND_RERAISE();
-    }
-    ERROR(); /* "No active exception to reraise" gets a traceback entry, as in ceval */
+    PyObject *result;
+    cpjit_native_fn next = cpjit_reraise_handled(frame, stack_pointer, tstate, INSTR, &result);
+    CONTINUE_AT_HANDLER(next, result);
 }
 
 /* `raise exc`: do_raise consumes exc and always leaves an exception set. */

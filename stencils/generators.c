@@ -6,9 +6,9 @@
  * Frames: a native frame is always an "entry" frame (the frame-eval hook called it), so
  * RETURN_GENERATOR and YIELD_VALUE leave it like RETURN_VALUE does (cpjit_leave_frame) and
  * return to the hook's caller. A generator resumed by send()/next() re-enters native code at the
- * instruction after its YIELD_VALUE (prev_instr + 1), the RESUME there; throw()/close() go to the
- * interpreter, which can resume a frame suspended by native code because the frame looks
- * exactly as the interpreter would have left it.
+ * instruction after its YIELD_VALUE (prev_instr + 1), the RESUME there: through the hook, or
+ * straight from a native SEND (cpjit_gen_send, csrc/runtime.c). The frame looks exactly as the
+ * interpreter would have left it, so the interpreter can resume it too.
  */
 #include "stencil.h"
 #include "gen.h"
@@ -53,7 +53,8 @@ STENCIL(SEND)
     PyObject *v = POP();
     PyObject *receiver = TOP();
     PyObject *retval;
-    PySendResult status = PyIter_Send(receiver, v, &retval);
+    /* PyIter_Send, resuming a generator or coroutine with native code directly. */
+    PySendResult status = cpjit_gen_send(tstate, receiver, v, &retval);
     Py_DECREF(v);
     if (status == PYGEN_ERROR) {
         ERROR();  /* receiver stays on the stack, as in ceval */
@@ -69,8 +70,12 @@ STENCIL(SEND)
 
 STENCIL(GET_AWAITABLE)
 {
-    SAVE_IP();
     PyObject *iterable = TOP();
+    if (PyCoro_CheckExact(iterable) && !cpjit_gen_is_delegating((PyGenObject *)iterable)) {
+        /* A coroutine is its own awaitable (_PyCoro_GetAwaitableIter); nothing runs. */
+        CONTINUE();
+    }
+    SAVE_IP();
     PyObject *iter = cpjit_get_awaitable(tstate, iterable, OPARG);
     Py_DECREF(iterable);
     if (iter != NULL && PyCoro_CheckExact(iter) && cpjit_gen_is_delegating((PyGenObject *)iter)) {

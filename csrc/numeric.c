@@ -1,0 +1,166 @@
+/* numeric.c: the out-of-line halves of the numeric, subscript, sequence and iteration stencils
+ * (see numeric.h). Each re-implements exactly what the named CPython 3.11 code does for the
+ * operand kinds it accepts, and declines (returns 0) for anything else, so the stencil can take
+ * the generic path with nothing changed. */
+#include "numeric.h"
+#include "data.h"
+#include "internal/pycore_list.h"
+#include "internal/pycore_pyerrors.h"
+#include "internal/pycore_tuple.h"
+
+/* A slice bound that _PyEval_SliceIndex would convert without running code or raising: None
+ * (returns 1, *is_none set) or an exact int that fits a Py_ssize_t. 0 for anything else. */
+static int simple_bound(PyObject *v, Py_ssize_t *out, int *is_none)
+{
+    if (v == Py_None) {
+        *is_none = 1;
+        return 1;
+    }
+    *is_none = 0;
+    if (!PyLong_CheckExact(v)) {
+        return 0;
+    }
+    Py_ssize_t size = Py_SIZE(v);
+    if (size == 0) {
+        *out = 0;
+        return 1;
+    }
+    if (size == 1 || size == -1) {
+        Py_ssize_t d = (Py_ssize_t)((PyLongObject *)v)->ob_digit[0];
+        *out = size < 0 ? -d : d;
+        return 1;
+    }
+    /* Larger ints: _PyEval_SliceIndex clamps them; let the generic path do it. */
+    return 0;
+}
+
+/* PySlice_Unpack for None / small exact int bounds: 1 with start, stop, step set (step != 0),
+ * 0 when the generic path must run (other kinds, or a zero step, which raises there). */
+static int unpack_bounds(PyObject *start_o, PyObject *stop_o, PyObject *step_o,
+                         Py_ssize_t *start, Py_ssize_t *stop, Py_ssize_t *step)
+{
+    int none;
+    if (step_o == NULL) {
+        *step = 1;
+    }
+    else {
+        if (!simple_bound(step_o, step, &none)) {
+            return 0;
+        }
+        if (none) {
+            *step = 1;
+        }
+        else if (*step == 0) {
+            return 0;
+        }
+    }
+    if (!simple_bound(start_o, start, &none)) {
+        return 0;
+    }
+    if (none) {
+        *start = *step < 0 ? PY_SSIZE_T_MAX : 0;
+    }
+    if (!simple_bound(stop_o, stop, &none)) {
+        return 0;
+    }
+    if (none) {
+        *stop = *step < 0 ? PY_SSIZE_T_MIN : PY_SSIZE_T_MAX;
+    }
+    return 1;
+}
+
+/* list_subscript / tuple_subscript for a slice, given its unpacked bounds. */
+static PyObject *seq_slice(PyObject *seq, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step)
+{
+    int is_list = PyList_CheckExact(seq);
+    Py_ssize_t n = PySlice_AdjustIndices(Py_SIZE(seq), &start, &stop, step);
+    if (step == 1 || n <= 0) {
+        if (n <= 0) {
+            stop = start; /* an empty result of the right kind */
+        }
+        return is_list ? PyList_GetSlice(seq, start, stop) : PyTuple_GetSlice(seq, start, stop);
+    }
+    PyObject *res = is_list ? PyList_New(n) : PyTuple_New(n);
+    if (res == NULL) {
+        return NULL;
+    }
+    PyObject **src = is_list ? _PyList_ITEMS(seq) : _PyTuple_ITEMS(seq);
+    PyObject **dst = is_list ? _PyList_ITEMS(res) : _PyTuple_ITEMS(res);
+    size_t cur = (size_t)start;
+    for (Py_ssize_t i = 0; i < n; i++, cur += (size_t)step) {
+        dst[i] = Py_NewRef(src[cur]);
+    }
+    return res;
+}
+
+int cpjit_getslice_consume(PyObject **stack_pointer, int has_step)
+{
+    PyObject *step_o = has_step ? stack_pointer[-1] : NULL;
+    PyObject *stop_o = stack_pointer[-1 - has_step];
+    PyObject *start_o = stack_pointer[-2 - has_step];
+    PyObject **slot = &stack_pointer[-3 - has_step];
+    PyObject *seq = *slot;
+    if (!PyList_CheckExact(seq) && !PyTuple_CheckExact(seq)) {
+        return 0;
+    }
+    Py_ssize_t start, stop, step;
+    if (!unpack_bounds(start_o, stop_o, step_o, &start, &stop, &step)) {
+        return 0;
+    }
+    PyObject *res = seq_slice(seq, start, stop, step);
+    *slot = res;
+    /* BINARY_SUBSCR releases the container, then the slice (its step, start, stop). */
+    Py_DECREF(seq);
+    Py_XDECREF(step_o);
+    Py_DECREF(start_o);
+    Py_DECREF(stop_o);
+    return res != NULL ? 1 : -1;
+}
+
+int cpjit_setslice_consume(PyObject **stack_pointer)
+{
+    PyObject *stop_o = stack_pointer[-1];
+    PyObject *start_o = stack_pointer[-2];
+    PyObject *list = stack_pointer[-3];
+    PyObject *v = stack_pointer[-4];
+    if (!PyList_CheckExact(list) || !(PyList_CheckExact(v) || PyTuple_CheckExact(v))) {
+        return 0;
+    }
+    Py_ssize_t start, stop, step;
+    if (!unpack_bounds(start_o, stop_o, NULL, &start, &stop, &step)) {
+        return 0;
+    }
+    PySlice_AdjustIndices(PyList_GET_SIZE(list), &start, &stop, 1);
+    int err = PyList_SetSlice(list, start, stop, v);
+    /* STORE_SUBSCR releases v, the container, then the slice (its step, start, stop). */
+    Py_DECREF(v);
+    Py_DECREF(list);
+    Py_DECREF(start_o);
+    Py_DECREF(stop_o);
+    return err == 0 ? 1 : -1;
+}
+
+PyObject **cpjit_unpack_sequence_slow(PyThreadState *tstate, PyObject **stack_pointer, int n)
+{
+    PyObject *seq = *--stack_pointer;
+    PyObject **items = NULL;
+    if (PyTuple_CheckExact(seq) && PyTuple_GET_SIZE(seq) == n) {
+        items = _PyTuple_ITEMS(seq);
+    }
+    else if (PyList_CheckExact(seq) && PyList_GET_SIZE(seq) == n) {
+        items = _PyList_ITEMS(seq);
+    }
+    if (items != NULL) {
+        for (int i = n; i-- > 0;) {
+            *stack_pointer++ = Py_NewRef(items[i]);
+        }
+        Py_DECREF(seq);
+        return stack_pointer;
+    }
+    if (!cpjit_unpack_iterable(tstate, seq, n, -1, stack_pointer + n)) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    Py_DECREF(seq);
+    return stack_pointer + n;
+}

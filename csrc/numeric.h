@@ -1,0 +1,47 @@
+/* numeric.h: out-of-line halves of the numeric, subscript, sequence and iteration stencils
+ * (stencils/subscr.c, unpack.c, iter.c, binary.c), implemented in csrc/numeric.c; and mirrors of
+ * the private layouts of CPython 3.11's built-in iterators those stencils read in line.
+ */
+#ifndef CPJIT_NUMERIC_H
+#define CPJIT_NUMERIC_H
+
+#include "cpjit_rt.h"
+
+/* Objects/listobject.c's listiterobject and Objects/tupleobject.c's tupleiterobject (3.11). */
+typedef struct {
+    PyObject_HEAD
+    Py_ssize_t it_index;
+    PyObject *it_seq; /* NULL once exhausted */
+} cpjit_seqiter;
+
+/* Objects/rangeobject.c's rangeiterobject (3.11). These layouts are the same in every 3.11
+ * release (cpjit builds for 3.11 only). */
+typedef struct {
+    PyObject_HEAD
+    long index;
+    long start;
+    long step;
+    long len;
+} cpjit_rangeiter;
+
+/* BUILD_SLICE 2|3 followed by BINARY_SUBSCR: container[start:stop(:step)] with the four (or
+ * three) values on top of the stack (owned), for an exact list or tuple and bounds that are None
+ * or exact ints, without building the slice object (the result is the one list_subscript /
+ * tuple_subscript would give). Returns 1 when done (the result replaces the container, the
+ * others are released: the caller drops has_step + 2 slots); 0 when the operands are of any other
+ * kind (nothing touched); -1 on error (the container's slot holds NULL, all released: the caller
+ * drops the same slots and raises). */
+int cpjit_getslice_consume(PyObject **stack_pointer, int has_step);
+
+/* BUILD_SLICE 2 followed by STORE_SUBSCR: list[start:stop] = v (v an exact list or tuple) with
+ * v, list, start, stop on top of the stack (owned), as list_ass_subscript's step-1 path does.
+ * Returns 1 when done (all four released), 0 when not applicable (nothing touched), -1 on error
+ * (all four released). */
+int cpjit_setslice_consume(PyObject **stack_pointer);
+
+/* UNPACK_SEQUENCE's out-of-line path for everything not unpacked in line: the sequence on top of
+ * the stack (owned) is replaced by its `n` items, last deepest. Returns the new stack pointer,
+ * or NULL with an exception (the sequence popped and released, nothing pushed). */
+PyObject **cpjit_unpack_sequence_slow(PyThreadState *tstate, PyObject **stack_pointer, int n);
+
+#endif

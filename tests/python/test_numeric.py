@@ -1,0 +1,186 @@
+"""Differential tests for the in-line fast paths of the numeric, subscript, sequence and
+iteration stencils (stencils/subscr.c, iter.c, unpack.c, binary.c, jumps.c; csrc/numeric.c):
+every fast path against the generic one on the operand kinds at its edges."""
+from differential import check
+
+
+def test_subscript_negative_and_out_of_range_indices():
+    check("""
+        def get(s, i):
+            try:
+                return s[i]
+            except Exception as e:
+                return (type(e).__name__, str(e))
+        def put(s, i, v):
+            try:
+                s[i] = v
+                return s
+            except Exception as e:
+                return (type(e).__name__, str(e))
+        l = [10, 20, 30]
+        t = (10, 20, 30)
+        idx = [0, 2, 3, -1, -3, -4, 2**30 - 1, -(2**30) + 1, 2**31, -(2**31), 2**70, -(2**70),
+               True, False, 1.0, "1", None]
+        result = [get(l, i) for i in idx] + [get(t, i) for i in idx] + [get([], 0), get((), -1)]
+        result += [put(list(l), i, 'x') for i in idx] + [put(t, 0, 1)]
+        class L(list):
+            def __getitem__(self, i): return ('L', i)
+            def __setitem__(self, i, v): print('set', i, v)
+        result += [get(L(l), -1), put(L(l), -1, 5)]
+    """)
+
+
+def test_subscript_releases_dead_containers_with_finalizers_in_order():
+    check("""
+        class D:
+            def __init__(self, n): self.n = n
+            def __del__(self): print('del', self.n)
+        def f():
+            x = [D(1), D(2)][-1]
+            print('got', x.n)
+            y = (D(3), D(4))[0]
+            print('got', y.n)
+            return [D(5)][0:1]
+        result = len(f())
+    """)
+
+
+def test_slices_with_steps_and_bounds():
+    check("""
+        def get(s, a, b, c):
+            r = []
+            r.append(s[a:b])
+            r.append(s[a:b:c] if c != 'z' else None)
+            r.append(s[a:])
+            r.append(s[:b])
+            r.append(s[::c] if c != 'z' else None)
+            r.append(s[:])
+            return r
+        def safe(s, a, b, c):
+            try:
+                return get(s, a, b, c)
+            except Exception as e:
+                return (type(e).__name__, str(e))
+        vals = [None, 0, 1, 3, -1, -2, 7, -9, 2**40, -(2**40), 2**70, True]
+        steps = [None, 1, 2, -1, -2, 3, 0, 2**40, -(2**70), 'z']
+        result = []
+        for s in ([0, 1, 2, 3, 4, 5], (0, 1, 2, 3, 4, 5), [], (), 'abcdef', range(6)):
+            for a in vals:
+                for b in vals[:6]:
+                    for c in steps:
+                        result.append(safe(s, a, b, c))
+        t = (1, 2, 3)
+        result.append(t[:] is t)
+        result.append(t[0:3] is t)
+        result.append(t[0:3:1] is t)
+        result.append(()[0:0] == ())
+        result.append((1, 2)[5:1] == ())
+        l = [1, 2]
+        result.append(l[:] is l)
+        class Idx:
+            def __index__(self): return 1
+        result.append(safe([1, 2, 3], Idx(), None, None))
+        class S(list):
+            def __getitem__(self, i): return ('S', repr(i))
+        result.append(S([1, 2])[1:2])
+        result.append(S([1, 2])[::-1])
+    """)
+
+
+def test_slice_assignment():
+    check("""
+        def put(l, a, b, v):
+            try:
+                l[a:b] = v
+            except Exception as e:
+                return (type(e).__name__, str(e))
+            return l
+        def gen():
+            yield 1
+            yield 2
+        vals = [None, 0, 1, 3, -1, -2, 7, -9, 2**70]
+        result = []
+        for a in vals:
+            for b in vals:
+                for v in ([], [9], (8, 7), 'ab', gen(), 5, None):
+                    result.append(put([0, 1, 2, 3, 4], a, b, v))
+        l = [1, 2, 3]
+        l[1:] = l
+        result.append(l)
+        result.append(put((1, 2), 0, 1, [3]))
+        perm = list(range(8))
+        k = perm[3]
+        while k:
+            perm[:k + 1] = perm[k::-1]
+            k = perm[0]
+        result.append(perm)
+        class D:
+            def __init__(self, n): self.n = n
+            def __del__(self): print('del', self.n)
+        l = [D(1), D(2), D(3)]
+        l[0:2] = (D(4),)
+        print('after')
+        result.append([d.n for d in l])
+        class L(list):
+            def __setitem__(self, i, v): print('set', repr(i), v)
+        L([1])[0:1] = [2]
+    """)
+
+
+def test_slice_errors_have_the_subscript_line():
+    check("""
+        def f(l, a):
+            x = (
+                l
+                [a:
+                 2]
+            )
+            return x
+        result = f([1, 2, 3], 1)
+        f(5, 1)
+    """)
+
+
+def test_for_loops_over_lists_tuples_ranges():
+    check("""
+        def f(it):
+            out = []
+            for x in it:
+                out.append(x)
+            return out
+        big = 2**62
+        result = [f([1, 2, 3]), f((4, 5)), f([]), f(()), f(range(-10, 300, 7)),
+                  f(range(big, big + 3)), f(range(5, -5, -3)), f(range(2**30 - 2, 2**30 + 2)),
+                  f(range(-(2**63), -(2**63) + 2)), f(range(2**63 - 2, 2**63 + 1)),
+                  f(iter([1, 2])), f(reversed([1, 2])), f('ab'), f({1: 2})]
+        def mutate():
+            l = [1, 2, 3]
+            out = []
+            for x in l:
+                out.append(x)
+                if x == 1:
+                    l.append(4)
+                if x == 2:
+                    del l[0]
+            return out, l
+        result.append(mutate())
+        def resumed():
+            it = iter([1, 2, 3, 4])
+            for x in it:
+                if x == 2:
+                    break
+            rest = []
+            for x in it:
+                rest.append(x)
+            for x in it:
+                rest.append('never')
+            return rest
+        result.append(resumed())
+        class D:
+            def __del__(self): print('del')
+        def drop():
+            for d in [D()]:
+                pass
+            print('loop done')
+        drop()
+    """)

@@ -164,3 +164,42 @@ PyObject **cpjit_unpack_sequence_slow(PyThreadState *tstate, PyObject **stack_po
     Py_DECREF(seq);
     return stack_pointer + n;
 }
+
+int cpjit_truth_consume(PyObject *v)
+{
+    int truth;
+    if (PyLong_CheckExact(v)) {
+        truth = Py_SIZE(v) != 0;
+    }
+    else {
+        truth = PyObject_IsTrue(v);
+    }
+    Py_DECREF(v);
+    return truth;
+}
+
+PyObject *cpjit_int_result_consume(PyObject **stack_pointer, int64_t value)
+{
+    PyObject *res = PyLong_FromLongLong(value); /* cached small ints included */
+    if (res == NULL) {
+        return NULL;
+    }
+    PyObject *lhs = stack_pointer[-2], *rhs = stack_pointer[-1];
+    stack_pointer[-2] = res;
+    Py_DECREF(lhs);
+    Py_DECREF(rhs);
+    return res;
+}
+
+PyObject *cpjit_float_result_consume(PyObject **stack_pointer, double value)
+{
+    PyObject *res = PyFloat_FromDouble(value);
+    if (res == NULL) {
+        return NULL;
+    }
+    PyObject *lhs = stack_pointer[-2], *rhs = stack_pointer[-1];
+    stack_pointer[-2] = res;
+    Py_DECREF(lhs);
+    Py_DECREF(rhs);
+    return res;
+}

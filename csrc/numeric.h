@@ -44,4 +44,15 @@ int cpjit_setslice_consume(PyObject **stack_pointer);
  * or NULL with an exception (the sequence popped and released, nothing pushed). */
 PyObject **cpjit_unpack_sequence_slow(PyThreadState *tstate, PyObject **stack_pointer, int n);
 
+/* BINARY_OP's in-line int and float paths when no operand can be reused: the two operands on
+ * top of the stack (owned) are replaced by a new int / float of `value` in stack_pointer[-2]
+ * (the caller drops one slot) and released. NULL with MemoryError: the operands stay on the
+ * stack, owned, for the unwinder (the caller keeps both slots). */
+PyObject *cpjit_int_result_consume(PyObject **stack_pointer, int64_t value);
+PyObject *cpjit_float_result_consume(PyObject **stack_pointer, double value);
+
+/* The conditional jumps' truth test for anything but True and False: PyObject_IsTrue (exact
+ * ints decided in line), then the value (owned) is released. 1, 0, or -1 with an exception. */
+int cpjit_truth_consume(PyObject *v);
+
 #endif

@@ -6,36 +6,43 @@
  */
 #include "stencil.h"
 #include "data.h"
+#include "numeric.h"
 
+/* The items of an exact tuple or list of the right length are pushed in line; everything else
+ * (and a wrong length, which raises) goes out of line. Releasing the sequence after its items
+ * were taken runs no code (every item keeps a reference), so it needs no instruction pointer. */
 #define UNPACK_SEQUENCE_BODY(N)                                                                \
     do {                                                                                       \
         int n_ = (N);                                                                          \
         PyObject *seq = TOP();                                                                 \
         PyObject **items;                                                                      \
-        if (PyTuple_CheckExact(seq) && PyTuple_GET_SIZE(seq) == n_) {                          \
+        if (PyTuple_CheckExact(seq)) {                                                         \
             items = _PyTuple_ITEMS(seq);                                                       \
         }                                                                                      \
-        else if (PyList_CheckExact(seq) && PyList_GET_SIZE(seq) == n_) {                       \
+        else if (PyList_CheckExact(seq)) {                                                     \
             items = _PyList_ITEMS(seq);                                                        \
         }                                                                                      \
         else {                                                                                 \
-            SAVE_IP();                                                                         \
-            STACK_SHRINK(1);                                                                   \
-            if (!cpjit_unpack_iterable(tstate, seq, n_, -1, stack_pointer + n_)) {             \
-                Py_DECREF(seq);                                                                \
-                ERROR();                                                                       \
-            }                                                                                  \
-            STACK_GROW(n_);                                                                    \
-            Py_DECREF(seq);                                                                    \
-            CONTINUE();                                                                        \
+            goto slow;                                                                         \
+        }                                                                                      \
+        if (Py_SIZE(seq) != n_) {                                                              \
+            goto slow;                                                                         \
         }                                                                                      \
         /* Last item deepest, first item on top. */                                            \
         STACK_SHRINK(1);                                                                       \
         for (int i_ = n_; i_-- > 0;) {                                                         \
             PUSH(Py_NewRef(items[i_]));                                                        \
         }                                                                                      \
-        SAVE_IP();                                                                             \
         Py_DECREF(seq);                                                                        \
+        CONTINUE();                                                                            \
+    slow:                                                                                      \
+        SAVE_IP();                                                                             \
+        PyObject **sp_ = cpjit_unpack_sequence_slow(tstate, stack_pointer, n_);                \
+        if (sp_ == NULL) {                                                                     \
+            STACK_SHRINK(1);                                                                   \
+            ERROR();                                                                           \
+        }                                                                                      \
+        stack_pointer = sp_;                                                                   \
         CONTINUE();                                                                            \
     } while (0)
 

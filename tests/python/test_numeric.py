@@ -184,3 +184,68 @@ def test_for_loops_over_lists_tuples_ranges():
             print('loop done')
         drop()
     """)
+
+
+def test_int_and_float_arithmetic_edges():
+    check("""
+        class F(float):
+            def __add__(self, o): return ('F+', float(self), o)
+            def __radd__(self, o): return ('+F', o, float(self))
+            def __mul__(self, o): return ('F*', float(self), o)
+        class I(int):
+            def __sub__(self, o): return ('I-', int(self), o)
+        def ops(a, b):
+            out = []
+            for f in (lambda: a + b, lambda: a - b, lambda: a * b, lambda: a / b):
+                try:
+                    out.append(f())
+                except Exception as e:
+                    out.append(type(e).__name__)
+            return out
+        M = 2**30
+        vals = [0, 1, -1, 5, -5, 255, 256, 257, -6, -5, M - 1, -(M - 1), M, -M, 2**62, 2**64,
+                0.0, -0.0, 1.5, float('inf'), float('nan'), F(2.5), I(7), True, 1e308]
+        result = []
+        for a in vals:
+            for b in vals:
+                result.append(ops(a, b))
+        def acc(n):
+            s, f, p = 0, 0.0, 1
+            for i in range(n):
+                s += i * i - 3
+                f += i * 0.5
+                p = p * 3 - i
+            return s, f, p
+        result.append(acc(100))
+        x = 1000
+        y = x + 1
+        z = y
+        y += 1
+        result.append((x, y, z))
+    """)
+
+
+def test_truth_of_ints_and_other_objects_in_branches():
+    check("""
+        class B(int):
+            def __bool__(self):
+                print('bool called')
+                return False
+        class L:
+            def __len__(self): return 0
+        class E:
+            def __bool__(self): raise ValueError('no truth')
+        def t(v):
+            if v:
+                return 'yes'
+            return 'no'
+        def w(v):
+            n = 0
+            while v:
+                v -= 1
+                n += 1
+            return n
+        result = [t(0), t(1), t(-1), t(2**80), t(B(5)), t(L()), t([]), t([0]), t(0.0), t(''),
+                  t(None), w(5), w(2**31 + 3 - 2**31)]
+        t(E())
+    """)

@@ -5,7 +5,9 @@
 #include "numeric.h"
 #include "data.h"
 #include "internal/pycore_list.h"
+#include "internal/pycore_code.h"
 #include "internal/pycore_pyerrors.h"
+#include "opcode.h"
 #include "internal/pycore_tuple.h"
 
 /* A slice bound that _PyEval_SliceIndex would convert without running code or raising: None
@@ -202,4 +204,77 @@ PyObject *cpjit_float_result_consume(PyObject **stack_pointer, double value)
     Py_DECREF(lhs);
     Py_DECREF(rhs);
     return res;
+}
+
+_Static_assert(sizeof(cpjit_unpack_store_plan) <= 64, "the plan must fit an instruction's cache");
+
+static void plan_unpack_store(cpjit_unpack_store_plan *plan, CpjitCodeState *st,
+                              PyCodeObject *code, _Py_CODEUNIT *instr, int n)
+{
+    plan->state = CPJIT_PLAN_UNFUSED;
+    Py_ssize_t first = (instr - _PyCode_CODE(code)) + 1 + INLINE_CACHE_ENTRIES_UNPACK_SEQUENCE;
+    Py_ssize_t after = first + n;
+    if (n > CPJIT_PLAN_MAX_SLOTS || first < 0 || after >= (Py_ssize_t)st->n_units
+        || st->entries == NULL || st->entries[after] == CPJIT_NO_ENTRY) {
+        return;
+    }
+    for (int k = 0; k < n; k++) {
+        _Py_CODEUNIT word = _PyCode_CODE(code)[first + k];
+        int op = _Py_OPCODE(word);
+        if (op != STORE_FAST && op != STORE_FAST__LOAD_FAST && op != STORE_FAST__STORE_FAST) {
+            return;
+        }
+        plan->slots[k] = (uint8_t)_Py_OPARG(word);
+    }
+    plan->after = st->base + st->entries[after];
+    plan->state = CPJIT_PLAN_FUSED;
+}
+
+PyObject **cpjit_unpack_store(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                              cpjit_unpack_store_plan *plan, CpjitCodeState *st,
+                              _Py_CODEUNIT *instr, int n)
+{
+    if (plan->state != CPJIT_PLAN_FUSED) {
+        if (plan->state == CPJIT_PLAN_UNKNOWN) {
+            plan_unpack_store(plan, st, frame->f_code, instr, n);
+        }
+        if (plan->state != CPJIT_PLAN_FUSED) {
+            return NULL;
+        }
+    }
+    PyObject *seq = stack_pointer[-1];
+    PyObject **items;
+    if (PyTuple_CheckExact(seq)) {
+        items = _PyTuple_ITEMS(seq);
+    }
+    else if (PyList_CheckExact(seq)) {
+        items = _PyList_ITEMS(seq);
+    }
+    else {
+        return NULL;
+    }
+    if (Py_SIZE(seq) != n) {
+        return NULL;
+    }
+    /* UNPACK_SEQUENCE: the items pushed, last deepest; releasing the sequence runs no code
+     * (every item keeps a reference). */
+    stack_pointer--;
+    for (int i = n; i-- > 0;) {
+        *stack_pointer++ = Py_NewRef(items[i]);
+    }
+    Py_DECREF(seq);
+    /* The STORE_FASTs. */
+    PyObject **locals = frame->localsplus;
+    _Py_CODEUNIT *store = instr + 1 + INLINE_CACHE_ENTRIES_UNPACK_SEQUENCE;
+    for (int k = 0; k < n; k++) {
+        PyObject *value = *--stack_pointer;
+        PyObject **slot = &locals[plan->slots[k]];
+        PyObject *old = *slot;
+        *slot = value;
+        if (old != NULL && --old->ob_refcnt == 0) {
+            frame->prev_instr = store + k;
+            _Py_Dealloc(old);
+        }
+    }
+    return stack_pointer;
 }

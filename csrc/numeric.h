@@ -44,6 +44,26 @@ int cpjit_setslice_consume(PyObject **stack_pointer);
  * or NULL with an exception (the sequence popped and released, nothing pushed). */
 PyObject **cpjit_unpack_sequence_slow(PyThreadState *tstate, PyObject **stack_pointer, int n);
 
+/* What UNPACK_SEQUENCE n + STORE_FAST (stencils/unpack.c) learns, once, about the n instructions
+ * after it; it lives in the instruction's 64-byte cache (zeroed: CPJIT_PLAN_UNKNOWN). */
+enum { CPJIT_PLAN_UNKNOWN = 0, CPJIT_PLAN_FUSED = 1, CPJIT_PLAN_UNFUSED = 2 };
+#define CPJIT_PLAN_MAX_SLOTS 48
+typedef struct {
+    uint64_t state;
+    const char *after; /* native code of the instruction after the n STORE_FASTs */
+    uint8_t slots[CPJIT_PLAN_MAX_SLOTS]; /* their local slots, in order */
+} cpjit_unpack_store_plan;
+
+/* UNPACK_SEQUENCE n at `instr` followed by n STORE_FASTs, fused: the first time, `plan` learns
+ * whether the n code units after its cache entries are STORE_FASTs (plain or quickened, no
+ * EXTENDED_ARG) and native code can be entered after them. When they are and the sequence on
+ * top of the stack is an exact tuple or list of length n, does what the n + 1 instructions do
+ * (prev_instr at each STORE_FAST while its old value is released) and returns the stack pointer
+ * to continue with at plan->after; otherwise returns NULL having done nothing. */
+PyObject **cpjit_unpack_store(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                              cpjit_unpack_store_plan *plan, CpjitCodeState *st,
+                              _Py_CODEUNIT *instr, int n);
+
 /* BINARY_OP's in-line int and float paths when no operand can be reused: the two operands on
  * top of the stack (owned) are replaced by a new int / float of `value` in stack_pointer[-2]
  * (the caller drops one slot) and released. NULL with MemoryError: the operands stay on the

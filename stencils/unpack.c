@@ -61,6 +61,48 @@ STENCIL(UNPACK_SEQUENCE)
     UNPACK_SEQUENCE_BODY(OPARG);
 }
 
+/* UNPACK_SEQUENCE n followed by STORE_FAST (`a, b, c = t`). When all n instructions after it are
+ * STORE_FASTs (csrc/numeric.c checks the bytecode once and keeps their slots and the address of
+ * the code after them in this instruction's cache), an exact tuple or list of length n is
+ * unpacked and stored in line, and the n STORE_FAST stencils are jumped over: the same stores in
+ * the same order as the interpreter's instructions (the items pushed, the sequence released,
+ * then each one popped into its slot), with prev_instr at each STORE_FAST while its old value is
+ * released. Anything else runs UNPACK_SEQUENCE and falls into the STORE_FASTs. */
+typedef PRESERVE_NONE PyObject *(*cpjit_next_fn)(_PyInterpreterFrame *, PyObject **,
+                                                 PyThreadState *);
+
+#define UNPACK_STORE_PAIR(N)                                                                   \
+    STENCIL(UNPACK_SEQUENCE__##N##__STORE_FAST)                                                \
+    {                                                                                          \
+        cpjit_unpack_store_plan *plan = (cpjit_unpack_store_plan *)JIT_CACHE;                  \
+        PyObject **after_ = cpjit_unpack_store(frame, stack_pointer, plan, STATE, INSTR, (N)); \
+        if (after_ != NULL) {                                                                  \
+            __attribute__((musttail)) return ((cpjit_next_fn)plan->after)(frame, after_,      \
+                                                                           tstate);            \
+        }                                                                                      \
+    unfused:                                                                                   \
+        SAVE_IP();                                                                             \
+        PyObject **sp_ = cpjit_unpack_sequence_slow(tstate, stack_pointer, (N));               \
+        if (sp_ == NULL) {                                                                     \
+            STACK_SHRINK(1);                                                                   \
+            ERROR();                                                                           \
+        }                                                                                      \
+        stack_pointer = sp_;                                                                   \
+        CONTINUE();                                                                            \
+    }
+
+UNPACK_STORE_PAIR(2)
+UNPACK_STORE_PAIR(3)
+UNPACK_STORE_PAIR(4)
+UNPACK_STORE_PAIR(5)
+UNPACK_STORE_PAIR(6)
+UNPACK_STORE_PAIR(7)
+UNPACK_STORE_PAIR(8)
+UNPACK_STORE_PAIR(9)
+UNPACK_STORE_PAIR(10)
+UNPACK_STORE_PAIR(11)
+UNPACK_STORE_PAIR(12)
+
 /* a, *b, c = seq: oparg = (values after the star) << 8 | (values before it). */
 STENCIL(UNPACK_EX)
 {

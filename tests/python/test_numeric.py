@@ -249,3 +249,63 @@ def test_truth_of_ints_and_other_objects_in_branches():
                   t(None), w(5), w(2**31 + 3 - 2**31)]
         t(E())
     """)
+
+
+def test_unpack_into_locals():
+    check("""
+        import sys
+        class D:
+            def __init__(self, n): self.n = n
+            def __del__(self):
+                f = sys._getframe(1)
+                print('del', self.n, f.f_lineno, sorted(k for k, v in f.f_locals.items()
+                                                       if isinstance(v, int)))
+        def f(seqs):
+            out = []
+            a = b = c = None
+            for s in seqs:
+                try:
+                    (a,
+                     b,
+                     c) = s
+                except Exception as e:
+                    out.append((type(e).__name__, str(e)))
+                    continue
+                out.append((a, b, c))
+                a = D(1); b = D(2); c = D(3)
+            return out
+        def g():
+            yield 7
+            yield 8
+            yield 9
+        result = f([(1, 2, 3), [4, 5, 6], g(), 'xyz', (1, 2), [1, 2, 3, 4], 5, {1: 0, 2: 0, 3: 0}])
+        def pairs(d):
+            s = 0
+            for k, v in d.items():
+                s += k * v
+            x, y = y, x = 1, 2
+            return s, x, y
+        result.append(pairs({i: i + 1 for i in range(50)}))
+        def many(t):
+            a, b, c, d, e, f, g, h, i, j = t
+            a, b, c, d, e, f, g, h, i, j = j, i, h, g, f, e, d, c, b, a
+            return [a, b, c, d, e, f, g, h, i, j]
+        result.append([many(tuple(range(10))), many(list(range(10, 20)))])
+        def same(t):
+            a, a, a = t
+            return a
+        result.append(same((1, 2, 3)))
+    """)
+
+
+def test_unpack_into_locals_beyond_extended_arg():
+    names = [f"v{i}" for i in range(300)]
+    body = "\n".join(f"    {n} = {i}" for i, n in enumerate(names))
+    check(f"""
+def f(t):
+{body}
+    v0, v299, v1 = t
+    v298, v2 = t[:2]
+    return v0, v299, v1, v298, v2
+result = [f((1, 2, 3)) for _ in range(3)]
+""")

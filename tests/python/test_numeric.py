@@ -121,6 +121,7 @@ def test_slice_assignment():
         l[0:2] = (D(4),)
         print('after')
         result.append([d.n for d in l])
+        del l  # released here, not by a later garbage collection
         class L(list):
             def __setitem__(self, i, v): print('set', repr(i), v)
         L([1])[0:1] = [2]

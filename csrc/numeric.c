@@ -208,11 +208,11 @@ PyObject *cpjit_float_result_consume(PyObject **stack_pointer, double value)
 
 _Static_assert(sizeof(cpjit_unpack_store_plan) <= 64, "the plan must fit an instruction's cache");
 
-static void plan_unpack_store(cpjit_unpack_store_plan *plan, CpjitCodeState *st,
-                              PyCodeObject *code, _Py_CODEUNIT *instr, int n)
+/* The plan for n STORE_FASTs starting at code unit `first`. */
+static void plan_stores(cpjit_unpack_store_plan *plan, CpjitCodeState *st, PyCodeObject *code,
+                        Py_ssize_t first, int n)
 {
     plan->state = CPJIT_PLAN_UNFUSED;
-    Py_ssize_t first = (instr - _PyCode_CODE(code)) + 1 + INLINE_CACHE_ENTRIES_UNPACK_SEQUENCE;
     Py_ssize_t after = first + n;
     if (n > CPJIT_PLAN_MAX_SLOTS || first < 0 || after >= (Py_ssize_t)st->n_units
         || st->entries == NULL || st->entries[after] == CPJIT_NO_ENTRY) {
@@ -228,6 +228,21 @@ static void plan_unpack_store(cpjit_unpack_store_plan *plan, CpjitCodeState *st,
     }
     plan->after = st->base + st->entries[after];
     plan->state = CPJIT_PLAN_FUSED;
+}
+
+static void plan_unpack_store(cpjit_unpack_store_plan *plan, CpjitCodeState *st,
+                              PyCodeObject *code, _Py_CODEUNIT *instr, int n)
+{
+    Py_ssize_t first = (instr - _PyCode_CODE(code)) + 1 + INLINE_CACHE_ENTRIES_UNPACK_SEQUENCE;
+    plan_stores(plan, st, code, first, n);
+}
+
+uint64_t cpjit_plan_for_store(cpjit_unpack_store_plan *plan, CpjitCodeState *st,
+                              PyCodeObject *code, _Py_CODEUNIT *instr)
+{
+    /* FOR_ITER has no cache entries in 3.11. */
+    plan_stores(plan, st, code, (instr - _PyCode_CODE(code)) + 1, 1);
+    return plan->state;
 }
 
 PyObject **cpjit_unpack_store(_PyInterpreterFrame *frame, PyObject **stack_pointer,

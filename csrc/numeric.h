@@ -64,6 +64,13 @@ PyObject **cpjit_unpack_store(_PyInterpreterFrame *frame, PyObject **stack_point
                               cpjit_unpack_store_plan *plan, CpjitCodeState *st,
                               _Py_CODEUNIT *instr, int n);
 
+/* FOR_ITER followed by STORE_FAST (stencils/iter.c): the first time, `plan` learns whether the
+ * code unit after the FOR_ITER at `instr` is a STORE_FAST (plain or quickened, no EXTENDED_ARG)
+ * and native code can be entered after it (FUSED: slots[0] is its local, `after` that code);
+ * UNFUSED otherwise. Returns plan->state. */
+uint64_t cpjit_plan_for_store(cpjit_unpack_store_plan *plan, CpjitCodeState *st,
+                              PyCodeObject *code, _Py_CODEUNIT *instr);
+
 /* BINARY_OP's in-line int and float paths when no operand can be reused: the two operands on
  * top of the stack (owned) are replaced by a new int / float of `value` in stack_pointer[-2]
  * (the caller drops one slot) and released. NULL with MemoryError: the operands stay on the

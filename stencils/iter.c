@@ -7,6 +7,9 @@
 #include "stencil.h"
 #include "numeric.h"
 
+typedef PRESERVE_NONE PyObject *(*cpjit_next_fn)(_PyInterpreterFrame *, PyObject **,
+                                                 PyThreadState *);
+
 STENCIL(GET_ITER)
 {
     SAVE_IP();
@@ -40,15 +43,28 @@ STENCIL(FOR_ITER)
         cpjit_rangeiter *r = (cpjit_rangeiter *)iter;
         if (r->index < r->len) {
             long value = (long)(r->start + (unsigned long)(r->index++) * r->step);
-            if (value >= -_PY_NSMALLNEGINTS && value < _PY_NSMALLPOSINTS) {
-                next = Py_NewRef((PyObject *)&_PyLong_SMALL_INTS[_PY_NSMALLNEGINTS + value]);
-            }
-            else {
-                next = PyLong_FromLong(value);
-                if (next == NULL) {
-                    SAVE_IP();
-                    ERROR();
+            /* Followed by STORE_FAST into a local holding an int nobody else sees (and the
+             * value needs a digit and is not a cached small int): the int is updated in place
+             * and the STORE_FAST stencil skipped, as 3.12's FOR_ITER_RANGE does. */
+            cpjit_unpack_store_plan *plan = (cpjit_unpack_store_plan *)JIT_CACHE;
+            if (plan->state == CPJIT_PLAN_FUSED
+                || (plan->state == CPJIT_PLAN_UNKNOWN
+                    && cpjit_plan_for_store(plan, STATE, CODE, INSTR) == CPJIT_PLAN_FUSED)) {
+                PyObject *old = GETLOCAL(plan->slots[0]);
+                unsigned long mag = value < 0 ? 0UL - (unsigned long)value : (unsigned long)value;
+                if (old != NULL && Py_REFCNT(old) == 1 && PyLong_CheckExact(old)
+                    && mag < (1UL << PyLong_SHIFT)
+                    && (value < -_PY_NSMALLNEGINTS || value >= _PY_NSMALLPOSINTS)) {
+                    Py_SET_SIZE(old, value < 0 ? -1 : 1);
+                    ((PyLongObject *)old)->ob_digit[0] = (digit)mag;
+                    __attribute__((musttail)) return ((cpjit_next_fn)plan->after)(
+                        frame, stack_pointer, tstate);
                 }
+            }
+            next = PyLong_FromLong(value); /* what rangeiter_next returns */
+            if (next == NULL) {
+                SAVE_IP();
+                ERROR();
             }
             PUSH(next);
             CONTINUE();

@@ -310,3 +310,44 @@ def f(t):
     return v0, v299, v1, v298, v2
 result = [f((1, 2, 3)) for _ in range(3)]
 """)
+
+
+def test_range_loop_variable_updated_in_place_only_when_unshared():
+    check("""
+        import sys
+        def f(n):
+            keep = []
+            ids = set()
+            total = 0
+            for i in range(250, 250 + n):
+                total += i
+                if i % 3 == 0:
+                    keep.append(i)
+                if i % 5 == 0:
+                    del i
+            return total, keep
+        def g():
+            out = []
+            for i in range(-10, 2**31, 2**29):
+                out.append(i)
+            for j in range(2**30 - 3, 2**30 + 3):
+                out.append(j)
+            for k in range(300, 310):
+                pass
+            last = k
+            for k in range(5):
+                pass
+            return out, last, k
+        def h():
+            seen = []
+            for i in range(1000, 1003):
+                seen.append(sys._getframe().f_locals['i'])
+                seen.append(i)
+            return seen
+        def closure():
+            fs = []
+            for i in range(1000, 1003):
+                fs.append(lambda: i)
+            return [f() for f in fs]
+        result = [f(40), g(), h(), closure()]
+    """)

@@ -245,6 +245,36 @@ uint64_t cpjit_plan_for_store(cpjit_unpack_store_plan *plan, CpjitCodeState *st,
     return plan->state;
 }
 
+/* The fused UNPACK_SEQUENCE + n STORE_FASTs once the plan and the sequence are known good;
+ * always inlined with a constant n so the loops unroll. */
+static inline __attribute__((always_inline)) PyObject **
+unpack_store_n(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+               cpjit_unpack_store_plan *plan, _Py_CODEUNIT *instr, PyObject *seq,
+               PyObject **items, const int n)
+{
+    /* UNPACK_SEQUENCE: the items pushed, last deepest; releasing the sequence runs no code
+     * (every item keeps a reference). */
+    stack_pointer--;
+    for (int i = n; i-- > 0;) {
+        *stack_pointer++ = Py_NewRef(items[i]);
+    }
+    Py_DECREF(seq);
+    /* The STORE_FASTs. */
+    PyObject **locals = frame->localsplus;
+    _Py_CODEUNIT *store = instr + 1 + INLINE_CACHE_ENTRIES_UNPACK_SEQUENCE;
+    for (int k = 0; k < n; k++) {
+        PyObject *value = *--stack_pointer;
+        PyObject **slot = &locals[plan->slots[k]];
+        PyObject *old = *slot;
+        *slot = value;
+        if (old != NULL && --old->ob_refcnt == 0) {
+            frame->prev_instr = store + k;
+            _Py_Dealloc(old);
+        }
+    }
+    return stack_pointer;
+}
+
 PyObject **cpjit_unpack_store(_PyInterpreterFrame *frame, PyObject **stack_pointer,
                               cpjit_unpack_store_plan *plan, CpjitCodeState *st,
                               _Py_CODEUNIT *instr, int n)
@@ -271,25 +301,23 @@ PyObject **cpjit_unpack_store(_PyInterpreterFrame *frame, PyObject **stack_point
     if (Py_SIZE(seq) != n) {
         return NULL;
     }
-    /* UNPACK_SEQUENCE: the items pushed, last deepest; releasing the sequence runs no code
-     * (every item keeps a reference). */
-    stack_pointer--;
-    for (int i = n; i-- > 0;) {
-        *stack_pointer++ = Py_NewRef(items[i]);
+    switch (n) {
+#define CPJIT_UNPACK_CASE(N)                                                                   \
+    case N:                                                                                    \
+        return unpack_store_n(frame, stack_pointer, plan, instr, seq, items, N);
+        CPJIT_UNPACK_CASE(2)
+        CPJIT_UNPACK_CASE(3)
+        CPJIT_UNPACK_CASE(4)
+        CPJIT_UNPACK_CASE(5)
+        CPJIT_UNPACK_CASE(6)
+        CPJIT_UNPACK_CASE(7)
+        CPJIT_UNPACK_CASE(8)
+        CPJIT_UNPACK_CASE(9)
+        CPJIT_UNPACK_CASE(10)
+        CPJIT_UNPACK_CASE(11)
+        CPJIT_UNPACK_CASE(12)
+#undef CPJIT_UNPACK_CASE
+    default:
+        return unpack_store_n(frame, stack_pointer, plan, instr, seq, items, n);
     }
-    Py_DECREF(seq);
-    /* The STORE_FASTs. */
-    PyObject **locals = frame->localsplus;
-    _Py_CODEUNIT *store = instr + 1 + INLINE_CACHE_ENTRIES_UNPACK_SEQUENCE;
-    for (int k = 0; k < n; k++) {
-        PyObject *value = *--stack_pointer;
-        PyObject **slot = &locals[plan->slots[k]];
-        PyObject *old = *slot;
-        *slot = value;
-        if (old != NULL && --old->ob_refcnt == 0) {
-            frame->prev_instr = store + k;
-            _Py_Dealloc(old);
-        }
-    }
-    return stack_pointer;
 }

@@ -51,8 +51,16 @@ static inline __attribute__((always_inline)) int64_t medium_value(PyObject *o)
         int64_t value_ = (VALUE);                                                              \
         uint64_t mag_ = value_ < 0 ? (uint64_t)0 - (uint64_t)value_ : (uint64_t)value_;       \
         PyObject *reuse_, *other_;                                                             \
-        if (mag_ >= ((uint64_t)1 << PyLong_SHIFT)                                              \
-            || (value_ >= -_PY_NSMALLNEGINTS && value_ < _PY_NSMALLPOSINTS)) {                 \
+        if (value_ >= -_PY_NSMALLNEGINTS && value_ < _PY_NSMALLPOSINTS) {                      \
+            /* A cached small int, in line: the commonest result of loop arithmetic. */        \
+            STACK_SHRINK(1);                                                                   \
+            SET_TOP(Py_NewRef(                                                                 \
+                (PyObject *)&_PyLong_SMALL_INTS[_PY_NSMALLNEGINTS + value_]));                 \
+            Py_DECREF(LHS);                                                                    \
+            Py_DECREF(RHS);                                                                    \
+            CONTINUE();                                                                        \
+        }                                                                                      \
+        if (mag_ >= ((uint64_t)1 << PyLong_SHIFT)) {                                           \
             goto int_new_;                                                                     \
         }                                                                                      \
         if (Py_REFCNT(LHS) == 1) {                                                             \

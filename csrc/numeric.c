@@ -193,19 +193,6 @@ PyObject *cpjit_int_result_consume(PyObject **stack_pointer, int64_t value)
     return res;
 }
 
-PyObject *cpjit_float_result_consume(PyObject **stack_pointer, double value)
-{
-    PyObject *res = PyFloat_FromDouble(value);
-    if (res == NULL) {
-        return NULL;
-    }
-    PyObject *lhs = stack_pointer[-2], *rhs = stack_pointer[-1];
-    stack_pointer[-2] = res;
-    Py_DECREF(lhs);
-    Py_DECREF(rhs);
-    return res;
-}
-
 _Static_assert(sizeof(cpjit_unpack_store_plan) <= 64, "the plan must fit an instruction's cache");
 
 /* The plan for n STORE_FASTs starting at code unit `first`. */

@@ -71,12 +71,11 @@ PyObject **cpjit_unpack_store(_PyInterpreterFrame *frame, PyObject **stack_point
 uint64_t cpjit_plan_for_store(cpjit_unpack_store_plan *plan, CpjitCodeState *st,
                               PyCodeObject *code, _Py_CODEUNIT *instr);
 
-/* BINARY_OP's in-line int and float paths when no operand can be reused: the two operands on
- * top of the stack (owned) are replaced by a new int / float of `value` in stack_pointer[-2]
- * (the caller drops one slot) and released. NULL with MemoryError: the operands stay on the
- * stack, owned, for the unwinder (the caller keeps both slots). */
+/* BINARY_OP's in-line int path when no operand can be reused and the result is not a cached
+ * small int: the two operands on top of the stack (owned) are replaced by a new int of `value`
+ * in stack_pointer[-2] (the caller drops one slot) and released. NULL with MemoryError: the
+ * operands stay on the stack, owned, for the unwinder (the caller keeps both slots). */
 PyObject *cpjit_int_result_consume(PyObject **stack_pointer, int64_t value);
-PyObject *cpjit_float_result_consume(PyObject **stack_pointer, double value);
 
 /* The conditional jumps' truth test for anything but True and False: PyObject_IsTrue (exact
  * ints decided in line), then the value (owned) is released. 1, 0, or -1 with an exception. */

@@ -14,8 +14,8 @@ static inline __attribute__((always_inline)) int64_t medium_value(PyObject *o)
 
 /* Replace the two float operands on top of the stack by a float holding `value`. A temporary
  * operand (the stack holds its only reference) is reused instead of allocating: nothing else
- * can see it, so this is unobservable, and it saves an allocation and a deallocation. With no
- * temporary, a new float is made out of line (csrc/numeric.c). Releasing a float runs no code. */
+ * can see it, so this is unobservable, and it saves an allocation and a deallocation. Releasing
+ * a float runs no code. */
 #define FLOAT_RESULT(LHS, RHS, VALUE)                                                          \
     do {                                                                                       \
         double value_ = (VALUE);                                                               \
@@ -29,10 +29,14 @@ static inline __attribute__((always_inline)) int64_t medium_value(PyObject *o)
             other_ = (LHS);                                                                    \
         }                                                                                      \
         else {                                                                                 \
-            if (cpjit_float_result_consume(stack_pointer, value_) == NULL) {                   \
+            PyObject *res_ = PyFloat_FromDouble(value_);                                       \
+            if (res_ == NULL) {                                                                \
                 goto result_error;                                                             \
             }                                                                                  \
             STACK_SHRINK(1);                                                                   \
+            SET_TOP(res_);                                                                     \
+            Py_DECREF(LHS);                                                                    \
+            Py_DECREF(RHS);                                                                    \
             CONTINUE();                                                                        \
         }                                                                                      \
         ((PyFloatObject *)reuse_)->ob_fval = value_;                                           \

@@ -80,19 +80,11 @@ typedef PRESERVE_NONE PyObject *(*cpjit_next_fn)(_PyInterpreterFrame *, PyObject
             __attribute__((musttail)) return ((cpjit_next_fn)plan->after)(frame, after_,      \
                                                                            tstate);            \
         }                                                                                      \
-    unfused:                                                                                   \
-        SAVE_IP();                                                                             \
-        PyObject **sp_ = cpjit_unpack_sequence_slow(tstate, stack_pointer, (N));               \
-        if (sp_ == NULL) {                                                                     \
-            STACK_SHRINK(1);                                                                   \
-            ERROR();                                                                           \
-        }                                                                                      \
-        stack_pointer = sp_;                                                                   \
-        CONTINUE();                                                                            \
+        /* Not fused, or not an exact tuple or list of n items. */                            \
+        UNPACK_SEQUENCE_BODY(N);                                                               \
     }
 
-UNPACK_STORE_PAIR(2)
-UNPACK_STORE_PAIR(3)
+/* Not for 2 and 3 items: there the call costs more than the separate stencils do. */
 UNPACK_STORE_PAIR(4)
 UNPACK_STORE_PAIR(5)
 UNPACK_STORE_PAIR(6)

@@ -263,23 +263,26 @@ def test_unpack_into_locals():
                                                        if isinstance(v, int)))
         def f(seqs):
             out = []
-            a = b = c = None
+            a = b = c = d = None
             for s in seqs:
                 try:
                     (a,
                      b,
-                     c) = s
+                     c,
+                     d) = s
                 except Exception as e:
                     out.append((type(e).__name__, str(e)))
                     continue
-                out.append((a, b, c))
-                a = D(1); b = D(2); c = D(3)
+                out.append((a, b, c, d))
+                a = D(1); b = D(2); c = D(3); d = D(4)
             return out
         def g():
             yield 7
             yield 8
             yield 9
-        result = f([(1, 2, 3), [4, 5, 6], g(), 'xyz', (1, 2), [1, 2, 3, 4], 5, {1: 0, 2: 0, 3: 0}])
+            yield 10
+        result = f([(1, 2, 3, 0), [4, 5, 6, 0], g(), 'wxyz', (1, 2), [1, 2, 3, 4, 5], 5,
+                    {1: 0, 2: 0, 3: 0, 4: 0}])
         def pairs(d):
             s = 0
             for k, v in d.items():
@@ -293,9 +296,10 @@ def test_unpack_into_locals():
             return [a, b, c, d, e, f, g, h, i, j]
         result.append([many(tuple(range(10))), many(list(range(10, 20)))])
         def same(t):
-            a, a, a = t
-            return a
-        result.append(same((1, 2, 3)))
+            a, a, a, a = t
+            b, c, d = t[:3]
+            return a, b, c, d
+        result.append(same((1, 2, 3, 4)))
     """)
 
 

@@ -16,12 +16,16 @@ static inline __attribute__((always_inline)) Py_ssize_t seq_index(PyObject *sub,
         return -1;
     }
     Py_ssize_t size = Py_SIZE(sub);
-    if ((size_t)(size + 1) > 2) {
-        return -1;
+    Py_ssize_t digit0 = (Py_ssize_t)((PyLongObject *)sub)->ob_digit[0];
+    Py_ssize_t index;
+    if ((size_t)size <= 1) {
+        index = size ? digit0 : 0;
     }
-    Py_ssize_t index = size * (Py_ssize_t)((PyLongObject *)sub)->ob_digit[0];
-    if (index < 0) {
-        index += len;
+    else if (__builtin_expect(size == -1, 0)) {
+        index = len - digit0;
+    }
+    else {
+        return -1;
     }
     return (size_t)index < (size_t)len ? index : -1;
 }

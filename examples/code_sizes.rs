@@ -97,15 +97,19 @@ fn parse(data: &[u8]) -> Vec<Code> {
         .collect()
 }
 
-
 fn main() {
-    let top: usize = std::env::args().nth(1).map(|s| s.parse().unwrap()).unwrap_or(25);
+    let top: usize = std::env::args()
+        .nth(1)
+        .map(|s| s.parse().unwrap())
+        .unwrap_or(25);
     let codes = load_stdlib_code();
     let symbols = cpjit::runtime::symbol_addresses();
     let mut by: HashMap<&'static str, (usize, usize)> = HashMap::new();
     let (mut instrs, mut native, mut code_bytes) = (0usize, 0usize, 0usize);
     for c in &codes {
-        let Ok(cc) = compile(&c.input(symbols)) else { continue };
+        let Ok(cc) = compile(&c.input(symbols)) else {
+            continue;
+        };
         instrs += cc.instructions;
         native += cc.native_bytes();
         code_bytes += cc.code_end as usize;
@@ -118,9 +122,19 @@ fn main() {
     }
     let mut v: Vec<_> = by.into_iter().collect();
     v.sort_by(|a, b| b.1 .1.cmp(&a.1 .1));
-    println!("{:40} {:>8} {:>8} {:>10} {:>6}", "stencil", "count", "B/each", "bytes", "share");
+    println!(
+        "{:40} {:>8} {:>8} {:>10} {:>6}",
+        "stencil", "count", "B/each", "bytes", "share"
+    );
     for (name, (n, b)) in v.iter().take(top) {
-        println!("{:40} {:>8} {:>8.0} {:>10} {:>5.1}%", name, n, *b as f64 / *n as f64, b, 100.0 * *b as f64 / code_bytes as f64);
+        println!(
+            "{:40} {:>8} {:>8.0} {:>10} {:>5.1}%",
+            name,
+            n,
+            *b as f64 / *n as f64,
+            b,
+            100.0 * *b as f64 / code_bytes as f64
+        );
     }
     println!("instructions {instrs}, machine code {code_bytes} B ({:.1} B/instr), with data/GOT/veneers {native} B ({:.1} B/instr)",
         code_bytes as f64 / instrs as f64, native as f64 / instrs as f64);

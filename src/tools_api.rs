@@ -155,7 +155,10 @@ fn describe(
             },
             // Stencils whose out-of-line path decodes the instruction (and the co_names index
             // in its oparg) from this value.
-            HoleValue::Redo => match oparg.and_then(|a| oparg_name_index(stencil, a)).and_then(|i| names.get_item(i).ok()) {
+            HoleValue::Redo => match oparg
+                .and_then(|a| oparg_name_index(stencil, a))
+                .and_then(|i| names.get_item(i).ok())
+            {
                 Some(r) => format!(
                     "prev_instr: interpreter redoes it from {} (name {})",
                     resume_at(*v),
@@ -213,7 +216,17 @@ fn machine_code<'py>(
             let notes: Vec<String> = l
                 .notes
                 .iter()
-                .map(|nt| describe(nt, c, b.stencil, oparg_at(&co_code, b.unit), &consts, &names, units))
+                .map(|nt| {
+                    describe(
+                        nt,
+                        c,
+                        b.stencil,
+                        oparg_at(&co_code, b.unit),
+                        &consts,
+                        &names,
+                        units,
+                    )
+                })
                 .collect();
             let hex: Vec<String> = l.bytes.iter().map(|x| format!("{x:02x}")).collect();
             lines.append((l.address, hex.join(" "), l.text.as_str(), notes))?;

@@ -1,5 +1,6 @@
 /* binary.c: BINARY_OP (one variant per operator) and COMPARE_OP. */
 #include "stencil.h"
+#include "numeric.h"
 
 /* Small ints (at most one 30-bit digit) as 64-bit values, like longobject.c's medium_value. */
 static inline __attribute__((always_inline)) int is_medium(PyObject *o)
@@ -13,82 +14,80 @@ static inline __attribute__((always_inline)) int64_t medium_value(PyObject *o)
 
 /* Replace the two float operands on top of the stack by a float holding `value`. A temporary
  * operand (the stack holds its only reference) is reused instead of allocating: nothing else
- * can see it, so this is unobservable, and it saves an allocation and a deallocation. */
+ * can see it, so this is unobservable, and it saves an allocation and a deallocation. Releasing
+ * a float runs no code. */
 #define FLOAT_RESULT(LHS, RHS, VALUE)                                                          \
     do {                                                                                       \
         double value_ = (VALUE);                                                               \
-        PyObject *res_;                                                                        \
-        STACK_SHRINK(1);                                                                       \
+        PyObject *reuse_, *other_;                                                             \
         if (Py_REFCNT(LHS) == 1) {                                                             \
-            ((PyFloatObject *)(LHS))->ob_fval = value_;                                        \
-            res_ = (LHS);                                                                      \
-            SET_TOP(res_);                                                                     \
-            Py_DECREF(RHS);                                                                                    \
+            reuse_ = (LHS);                                                                    \
+            other_ = (RHS);                                                                    \
         }                                                                                      \
         else if (Py_REFCNT(RHS) == 1) {                                                        \
-            ((PyFloatObject *)(RHS))->ob_fval = value_;                                        \
-            res_ = (RHS);                                                                      \
-            SET_TOP(res_);                                                                     \
-            Py_DECREF(LHS);                                                                                    \
+            reuse_ = (RHS);                                                                    \
+            other_ = (LHS);                                                                    \
         }                                                                                      \
         else {                                                                                 \
-            res_ = PyFloat_FromDouble(value_);                                                 \
+            PyObject *res_ = PyFloat_FromDouble(value_);                                       \
             if (res_ == NULL) {                                                                \
-                STACK_GROW(1);                                                                 \
-                SAVE_IP();                                                                     \
-                ERROR();                                                                       \
+                goto result_error;                                                             \
             }                                                                                  \
+            STACK_SHRINK(1);                                                                   \
             SET_TOP(res_);                                                                     \
             Py_DECREF(LHS);                                                                    \
             Py_DECREF(RHS);                                                                    \
+            CONTINUE();                                                                        \
         }                                                                                      \
+        ((PyFloatObject *)reuse_)->ob_fval = value_;                                           \
+        STACK_SHRINK(1);                                                                       \
+        SET_TOP(reuse_);                                                                       \
+        Py_DECREF(other_);                                                                     \
         CONTINUE();                                                                            \
     } while (0)
 
-/* An int for `value`: a cached small int inline, anything else through PyLong_FromLongLong
- * (which builds one-digit ints directly). */
-static inline __attribute__((always_inline)) PyObject *make_int(int64_t value)
-{
-    if (value >= -_PY_NSMALLNEGINTS && value < _PY_NSMALLPOSINTS) {
-        return Py_NewRef((PyObject *)&_PyLong_SMALL_INTS[_PY_NSMALLNEGINTS + value]);
-    }
-    return PyLong_FromLongLong(value);
-}
-
 /* Replace two medium int operands by `value` (int64, computed exactly). When the result needs
  * one digit and is not one of the cached small ints (whose identity code may observe), a
- * temporary operand is reused in place, as FLOAT_RESULT does for floats. */
+ * temporary operand is reused in place, as FLOAT_RESULT does for floats; any other result is
+ * made out of line (csrc/numeric.c). Releasing an int runs no code. */
 #define INT_RESULT(LHS, RHS, VALUE)                                                            \
     do {                                                                                       \
         int64_t value_ = (VALUE);                                                              \
         uint64_t mag_ = value_ < 0 ? (uint64_t)0 - (uint64_t)value_ : (uint64_t)value_;       \
-        PyObject *reuse_ = NULL;                                                               \
-        if (mag_ < ((uint64_t)1 << PyLong_SHIFT)                                               \
-            && (value_ < -_PY_NSMALLNEGINTS || value_ >= _PY_NSMALLPOSINTS)) {                 \
-            if (Py_REFCNT(LHS) == 1) {                                                         \
-                reuse_ = (LHS);                                                                \
-            }                                                                                  \
-            else if (Py_REFCNT(RHS) == 1) {                                                    \
-                reuse_ = (RHS);                                                                \
-            }                                                                                  \
-        }                                                                                      \
-        STACK_SHRINK(1);                                                                       \
-        if (reuse_ != NULL) {                                                                  \
-            Py_SET_SIZE(reuse_, value_ < 0 ? -1 : 1);                                          \
-            ((PyLongObject *)reuse_)->ob_digit[0] = (digit)mag_;                               \
-            SET_TOP(reuse_);                                                                   \
-            Py_DECREF(reuse_ == (LHS) ? (RHS) : (LHS));                                        \
+        PyObject *reuse_, *other_;                                                             \
+        if (value_ >= -_PY_NSMALLNEGINTS && value_ < _PY_NSMALLPOSINTS) {                      \
+            /* A cached small int, in line: the commonest result of loop arithmetic. */        \
+            STACK_SHRINK(1);                                                                   \
+            SET_TOP(Py_NewRef(                                                                 \
+                (PyObject *)&_PyLong_SMALL_INTS[_PY_NSMALLNEGINTS + value_]));                 \
+            Py_DECREF(LHS);                                                                    \
+            Py_DECREF(RHS);                                                                    \
             CONTINUE();                                                                        \
         }                                                                                      \
-        PyObject *res_ = make_int(value_);                                                    \
-        if (res_ == NULL) {                                                                    \
-            STACK_GROW(1);                                                                     \
-            SAVE_IP();                                                                         \
-            ERROR();                                                                           \
+        if (mag_ >= ((uint64_t)1 << PyLong_SHIFT)) {                                           \
+            goto int_new_;                                                                     \
         }                                                                                      \
-        SET_TOP(res_);                                                                         \
-        Py_DECREF(LHS);                                                                        \
-        Py_DECREF(RHS);                                                                        \
+        if (Py_REFCNT(LHS) == 1) {                                                             \
+            reuse_ = (LHS);                                                                    \
+            other_ = (RHS);                                                                    \
+        }                                                                                      \
+        else if (Py_REFCNT(RHS) == 1) {                                                        \
+            reuse_ = (RHS);                                                                    \
+            other_ = (LHS);                                                                    \
+        }                                                                                      \
+        else {                                                                                 \
+        int_new_:                                                                              \
+            if (cpjit_int_result_consume(stack_pointer, value_) == NULL) {                     \
+                goto result_error;                                                             \
+            }                                                                                  \
+            STACK_SHRINK(1);                                                                   \
+            CONTINUE();                                                                        \
+        }                                                                                      \
+        Py_SET_SIZE(reuse_, value_ < 0 ? -1 : 1);                                              \
+        ((PyLongObject *)reuse_)->ob_digit[0] = (digit)mag_;                                   \
+        STACK_SHRINK(1);                                                                       \
+        SET_TOP(reuse_);                                                                       \
+        Py_DECREF(other_);                                                                     \
         CONTINUE();                                                                            \
     } while (0)
 
@@ -129,6 +128,10 @@ static inline __attribute__((always_inline)) PyObject *make_int(int64_t value)
             ERROR();                                                                           \
         }                                                                                      \
         CONTINUE();                                                                            \
+    result_error: /* no memory for an in-line result: both operands still on the stack */     \
+        __attribute__((unused));                                                               \
+        SAVE_IP();                                                                             \
+        ERROR();                                                                               \
     }
 
 BINARY_VARIANT(0, PyNumber_Add, FAST_INT_FLOAT(+))

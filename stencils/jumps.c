@@ -1,5 +1,6 @@
 /* jumps.c: every jump kind. Backward jumps check the eval breaker, as JUMP_BACKWARD_QUICK does. */
 #include "stencil.h"
+#include "numeric.h"
 
 STENCIL(JUMP_FORWARD)
 {
@@ -77,8 +78,7 @@ STENCIL(JUMP_BACKWARD_NO_INTERRUPT)
         }                                                                                      \
         else {                                                                                 \
             SAVE_IP();                                                                         \
-            truth = PyObject_IsTrue(cond);                                                     \
-            Py_DECREF(cond);                                                                   \
+            truth = cpjit_truth_consume(cond);                                                 \
             if (truth < 0) {                                                                   \
                 ERROR();                                                                       \
             }                                                                                  \

@@ -5,38 +5,56 @@
  * PyObject_GetItem / PyObject_SetItem otherwise; behaviour is the same either way.
  */
 #include "stencil.h"
+#include "numeric.h"
 
-/* A small non-negative exact int (0 <= value < 2**30) as an index, or -1. */
-static inline __attribute__((always_inline)) Py_ssize_t small_index(PyObject *sub)
+/* An exact int of at most one digit (|value| < 2**30) as an index into a sequence of `len`
+ * items, a negative one counted from the end as list and tuple do; -1 when it is not such an int
+ * or is out of range (the generic path raises IndexError or handles other kinds). */
+static inline __attribute__((always_inline)) Py_ssize_t seq_index(PyObject *sub, Py_ssize_t len)
 {
     if (!PyLong_CheckExact(sub)) {
         return -1;
     }
     Py_ssize_t size = Py_SIZE(sub);
-    if ((size_t)size > 1) {
+    Py_ssize_t digit0 = (Py_ssize_t)((PyLongObject *)sub)->ob_digit[0];
+    Py_ssize_t index;
+    if ((size_t)size <= 1) {
+        index = size ? digit0 : 0;
+    }
+    else if (__builtin_expect(size == -1, 0)) {
+        index = len - digit0;
+    }
+    else {
         return -1;
     }
-    return size ? (Py_ssize_t)((PyLongObject *)sub)->ob_digit[0] : 0;
+    return (size_t)index < (size_t)len ? index : -1;
 }
 
 STENCIL(BINARY_SUBSCR)
 {
-    SAVE_IP();
     PyObject *sub = TOP();
     PyObject *container = SECOND();
     PyObject *res;
-    Py_ssize_t index = small_index(sub);
-    if (index >= 0) {
-        if (PyList_CheckExact(container) && index < PyList_GET_SIZE(container)) {
-            res = Py_NewRef(PyList_GET_ITEM(container, index));
-            goto fast;
-        }
-        if (PyTuple_CheckExact(container) && index < PyTuple_GET_SIZE(container)) {
-            res = Py_NewRef(PyTuple_GET_ITEM(container, index));
-            goto fast;
-        }
+    PyObject **items;
+    if (PyList_CheckExact(container)) {
+        items = _PyList_ITEMS(container);
     }
-    /* Dicts and everything else, out of line. */
+    else if (PyTuple_CheckExact(container)) {
+        items = _PyTuple_ITEMS(container);
+    }
+    else {
+        goto slow;
+    }
+    /* Py_SIZE is the item count of both. A container this subscript holds the last reference
+     * to goes out of line, where its deallocation publishes the instruction pointer. */
+    Py_ssize_t index = seq_index(sub, Py_SIZE(container));
+    if (index >= 0 && Py_REFCNT(container) > 1) {
+        res = Py_NewRef(items[index]);
+        goto fast;
+    }
+slow:
+    /* Dicts, dead containers and everything else, out of line. */
+    SAVE_IP();
     res = cpjit_binary_subscr_consume(tstate, stack_pointer);
     STACK_SHRINK(1);
     if (res == NULL) {
@@ -45,9 +63,9 @@ STENCIL(BINARY_SUBSCR)
     CONTINUE();
 fast:
     STACK_SHRINK(1);
-    Py_DECREF(sub);
+    Py_DECREF(sub); /* an int: its deallocation runs no code */
     SET_TOP(res);
-    Py_DECREF(container);
+    _Py_DECREF_NO_DEALLOC(container);
     CONTINUE();
 }
 
@@ -61,8 +79,8 @@ STENCIL(STORE_SUBSCR)
     PyObject *v = THIRD();
     STACK_SHRINK(3);
     if (PyList_CheckExact(container)) {
-        Py_ssize_t index = small_index(sub);
-        if (index >= 0 && index < PyList_GET_SIZE(container)) {
+        Py_ssize_t index = seq_index(sub, PyList_GET_SIZE(container));
+        if (index >= 0) {
             /* The list takes the stack's reference to v. */
             PyObject *old = PyList_GET_ITEM(container, index);
             PyList_SET_ITEM(container, index, v);
@@ -126,4 +144,43 @@ STENCIL(BUILD_SLICE__3)
 STENCIL(BUILD_SLICE)
 {
     BUILD_SLICE_BODY(OPARG == 3);
+}
+
+/* BUILD_SLICE followed by BINARY_SUBSCR (`seq[a:b]`, `seq[a:b:c]`): an exact list or tuple with
+ * None or small-int bounds is sliced without building the slice object; anything else builds
+ * it and falls into BINARY_SUBSCR's own stencil. The pair's second instruction is the code unit
+ * after BUILD_SLICE (no cache entries, no EXTENDED_ARG between), so errors and finalizers see
+ * prev_instr at BINARY_SUBSCR, as in the interpreter. */
+#define SLICE_SUBSCR_PAIR(HAS_STEP)                                                            \
+    {                                                                                          \
+        frame->prev_instr = INSTR + 1;                                                         \
+        int done = cpjit_getslice_consume(stack_pointer, (HAS_STEP));                          \
+        if (done != 0) {                                                                       \
+            STACK_SHRINK(2 + (HAS_STEP));                                                      \
+            if (done < 0) {                                                                    \
+                ERROR();                                                                       \
+            }                                                                                  \
+            SKIP();                                                                            \
+        }                                                                                      \
+        BUILD_SLICE_BODY(HAS_STEP);                                                            \
+    }
+
+STENCIL(BUILD_SLICE__2__BINARY_SUBSCR) SLICE_SUBSCR_PAIR(0)
+STENCIL(BUILD_SLICE__3__BINARY_SUBSCR) SLICE_SUBSCR_PAIR(1)
+
+/* BUILD_SLICE 2 followed by STORE_SUBSCR (`lst[a:b] = v`): an exact list, None or small-int
+ * bounds and an exact list or tuple v are assigned as list_ass_slice does, without the slice
+ * object; anything else builds it and falls into STORE_SUBSCR's own stencil. */
+STENCIL(BUILD_SLICE__2__STORE_SUBSCR)
+{
+    frame->prev_instr = INSTR + 1;
+    int done = cpjit_setslice_consume(stack_pointer);
+    if (done != 0) {
+        STACK_SHRINK(4);
+        if (done < 0) {
+            ERROR();
+        }
+        SKIP();
+    }
+    BUILD_SLICE_BODY(0);
 }

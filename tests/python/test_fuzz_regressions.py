@@ -97,13 +97,24 @@ def store_store():
      b) = (1, 2)
     return a + b
 
+def unpack_store():
+    a = Tell(); b = Tell(); c = Tell(); d = Tell()
+    (a, b,
+     c, d) = (1, 2, 3, 4)
+    return a + d
+
+def range_store_then_load():
+    for i in range(3):
+        total += i
+
 for round in range(12):
     out = []
     for f, args in [(store_then_load, (1,)), (load_const_then_load, (1,)),
                     (jump_or_fall, (True,)), (jump_or_fall, (False,)),
                     (chain, (True,)), (chain, (False,)),
                     (chain_jump_in, (True,)), (chain_jump_in, (False,)),
-                    (handler_on_second_half, ()), (store_store, ())]:
+                    (handler_on_second_half, ()), (store_store, ()),
+                    (unpack_store, ()), (range_store_then_load, ())]:
         try:
             out.append(f(*args))
         except Exception as e:

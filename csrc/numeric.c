@@ -1,0 +1,332 @@
+/* numeric.c: the out-of-line halves of the numeric, subscript, sequence and iteration stencils
+ * (see numeric.h). Each re-implements exactly what the named CPython 3.11 code does for the
+ * operand kinds it accepts, and declines (returns 0) for anything else, so the stencil can take
+ * the generic path with nothing changed. */
+#include "numeric.h"
+#include "data.h"
+#include "internal/pycore_list.h"
+#include "internal/pycore_code.h"
+#include "internal/pycore_opcode.h"
+#include "internal/pycore_pystate.h"
+#include "internal/pycore_pyerrors.h"
+#include "opcode.h"
+#include "internal/pycore_tuple.h"
+
+/* A slice bound that _PyEval_SliceIndex would convert without running code or raising: None
+ * (returns 1, *is_none set) or an exact int that fits a Py_ssize_t. 0 for anything else. */
+static int simple_bound(PyObject *v, Py_ssize_t *out, int *is_none)
+{
+    if (v == Py_None) {
+        *is_none = 1;
+        return 1;
+    }
+    *is_none = 0;
+    if (!PyLong_CheckExact(v)) {
+        return 0;
+    }
+    Py_ssize_t size = Py_SIZE(v);
+    if (size == 0) {
+        *out = 0;
+        return 1;
+    }
+    if (size == 1 || size == -1) {
+        Py_ssize_t d = (Py_ssize_t)((PyLongObject *)v)->ob_digit[0];
+        *out = size < 0 ? -d : d;
+        return 1;
+    }
+    /* Larger ints: _PyEval_SliceIndex clamps them; let the generic path do it. */
+    return 0;
+}
+
+/* PySlice_Unpack for None / small exact int bounds: 1 with start, stop, step set (step != 0),
+ * 0 when the generic path must run (other kinds, or a zero step, which raises there). */
+static int unpack_bounds(PyObject *start_o, PyObject *stop_o, PyObject *step_o,
+                         Py_ssize_t *start, Py_ssize_t *stop, Py_ssize_t *step)
+{
+    int none;
+    if (step_o == NULL) {
+        *step = 1;
+    }
+    else {
+        if (!simple_bound(step_o, step, &none)) {
+            return 0;
+        }
+        if (none) {
+            *step = 1;
+        }
+        else if (*step == 0) {
+            return 0;
+        }
+    }
+    if (!simple_bound(start_o, start, &none)) {
+        return 0;
+    }
+    if (none) {
+        *start = *step < 0 ? PY_SSIZE_T_MAX : 0;
+    }
+    if (!simple_bound(stop_o, stop, &none)) {
+        return 0;
+    }
+    if (none) {
+        *stop = *step < 0 ? PY_SSIZE_T_MIN : PY_SSIZE_T_MAX;
+    }
+    return 1;
+}
+
+/* list_subscript / tuple_subscript for a slice, given its unpacked bounds. */
+static PyObject *seq_slice(PyObject *seq, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step)
+{
+    int is_list = PyList_CheckExact(seq);
+    Py_ssize_t n = PySlice_AdjustIndices(Py_SIZE(seq), &start, &stop, step);
+    if (step == 1 || n <= 0) {
+        if (n <= 0) {
+            stop = start; /* an empty result of the right kind */
+        }
+        return is_list ? PyList_GetSlice(seq, start, stop) : PyTuple_GetSlice(seq, start, stop);
+    }
+    PyObject *res = is_list ? PyList_New(n) : PyTuple_New(n);
+    if (res == NULL) {
+        return NULL;
+    }
+    PyObject **src = is_list ? _PyList_ITEMS(seq) : _PyTuple_ITEMS(seq);
+    PyObject **dst = is_list ? _PyList_ITEMS(res) : _PyTuple_ITEMS(res);
+    size_t cur = (size_t)start;
+    for (Py_ssize_t i = 0; i < n; i++, cur += (size_t)step) {
+        dst[i] = Py_NewRef(src[cur]);
+    }
+    return res;
+}
+
+int cpjit_getslice_consume(PyObject **stack_pointer, int has_step)
+{
+    PyObject *step_o = has_step ? stack_pointer[-1] : NULL;
+    PyObject *stop_o = stack_pointer[-1 - has_step];
+    PyObject *start_o = stack_pointer[-2 - has_step];
+    PyObject **slot = &stack_pointer[-3 - has_step];
+    PyObject *seq = *slot;
+    if (!PyList_CheckExact(seq) && !PyTuple_CheckExact(seq)) {
+        return 0;
+    }
+    Py_ssize_t start, stop, step;
+    if (!unpack_bounds(start_o, stop_o, step_o, &start, &stop, &step)) {
+        return 0;
+    }
+    PyObject *res = seq_slice(seq, start, stop, step);
+    *slot = res;
+    /* BINARY_SUBSCR releases the container, then the slice (its step, start, stop). */
+    Py_DECREF(seq);
+    Py_XDECREF(step_o);
+    Py_DECREF(start_o);
+    Py_DECREF(stop_o);
+    return res != NULL ? 1 : -1;
+}
+
+int cpjit_setslice_consume(PyObject **stack_pointer)
+{
+    PyObject *stop_o = stack_pointer[-1];
+    PyObject *start_o = stack_pointer[-2];
+    PyObject *list = stack_pointer[-3];
+    PyObject *v = stack_pointer[-4];
+    if (!PyList_CheckExact(list) || !(PyList_CheckExact(v) || PyTuple_CheckExact(v))) {
+        return 0;
+    }
+    Py_ssize_t start, stop, step;
+    if (!unpack_bounds(start_o, stop_o, NULL, &start, &stop, &step)) {
+        return 0;
+    }
+    PySlice_AdjustIndices(PyList_GET_SIZE(list), &start, &stop, 1);
+    int err = PyList_SetSlice(list, start, stop, v);
+    /* STORE_SUBSCR releases v, the container, then the slice (its step, start, stop). */
+    Py_DECREF(v);
+    Py_DECREF(list);
+    Py_DECREF(start_o);
+    Py_DECREF(stop_o);
+    return err == 0 ? 1 : -1;
+}
+
+PyObject **cpjit_unpack_sequence_slow(PyThreadState *tstate, PyObject **stack_pointer, int n)
+{
+    PyObject *seq = *--stack_pointer;
+    PyObject **items = NULL;
+    if (PyTuple_CheckExact(seq) && PyTuple_GET_SIZE(seq) == n) {
+        items = _PyTuple_ITEMS(seq);
+    }
+    else if (PyList_CheckExact(seq) && PyList_GET_SIZE(seq) == n) {
+        items = _PyList_ITEMS(seq);
+    }
+    if (items != NULL) {
+        for (int i = n; i-- > 0;) {
+            *stack_pointer++ = Py_NewRef(items[i]);
+        }
+        Py_DECREF(seq);
+        return stack_pointer;
+    }
+    if (!cpjit_unpack_iterable(tstate, seq, n, -1, stack_pointer + n)) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    Py_DECREF(seq);
+    return stack_pointer + n;
+}
+
+int cpjit_truth_consume(PyObject *v)
+{
+    int truth;
+    if (PyLong_CheckExact(v)) {
+        truth = Py_SIZE(v) != 0;
+    }
+    else {
+        truth = PyObject_IsTrue(v);
+    }
+    Py_DECREF(v);
+    return truth;
+}
+
+PyObject *cpjit_int_result_consume(PyObject **stack_pointer, int64_t value)
+{
+    PyObject *res = PyLong_FromLongLong(value); /* cached small ints included */
+    if (res == NULL) {
+        return NULL;
+    }
+    PyObject *lhs = stack_pointer[-2], *rhs = stack_pointer[-1];
+    stack_pointer[-2] = res;
+    Py_DECREF(lhs);
+    Py_DECREF(rhs);
+    return res;
+}
+
+_Static_assert(sizeof(cpjit_unpack_store_plan) <= 64, "the plan must fit an instruction's cache");
+
+/* The plan for n STORE_FASTs starting at code unit `first`. */
+static void plan_stores(cpjit_unpack_store_plan *plan, CpjitCodeState *st, PyCodeObject *code,
+                        Py_ssize_t first, int n)
+{
+    plan->state = CPJIT_PLAN_UNFUSED;
+    Py_ssize_t after = first + n;
+    if (n > CPJIT_PLAN_MAX_SLOTS || first < 0 || after >= (Py_ssize_t)st->n_units
+        || st->entries == NULL || st->entries[after] == CPJIT_NO_ENTRY) {
+        return;
+    }
+    for (int k = 0; k < n; k++) {
+        _Py_CODEUNIT word = _PyCode_CODE(code)[first + k];
+        int op = _Py_OPCODE(word);
+        if (op != STORE_FAST && op != STORE_FAST__LOAD_FAST && op != STORE_FAST__STORE_FAST) {
+            return;
+        }
+        plan->slots[k] = (uint8_t)_Py_OPARG(word);
+    }
+    /* The stores run alone, second half, alone, ... (what precedes the first is no
+     * superinstruction head: UNPACK_SEQUENCE has caches, FOR_ITER pairs with nothing). When the
+     * last runs alone and a LOAD_FAST follows, falling through runs that LOAD_FAST as the second
+     * half of STORE_FAST__LOAD_FAST (src/superinstructions.rs), a mode the native entry at
+     * `after` (arriving alone) does not have: leave those to the stencils. */
+    int after_op = _PyOpcode_Deopt[_Py_OPCODE(_PyCode_CODE(code)[after])];
+    if (n % 2 == 1 && after_op == LOAD_FAST) {
+        return;
+    }
+    plan->after = st->base + st->entries[after];
+    plan->state = CPJIT_PLAN_FUSED;
+}
+
+static void plan_unpack_store(cpjit_unpack_store_plan *plan, CpjitCodeState *st,
+                              PyCodeObject *code, _Py_CODEUNIT *instr, int n)
+{
+    Py_ssize_t first = (instr - _PyCode_CODE(code)) + 1 + INLINE_CACHE_ENTRIES_UNPACK_SEQUENCE;
+    plan_stores(plan, st, code, first, n);
+}
+
+uint64_t cpjit_plan_for_store(cpjit_unpack_store_plan *plan, CpjitCodeState *st,
+                              PyCodeObject *code, _Py_CODEUNIT *instr)
+{
+    /* FOR_ITER has no cache entries in 3.11. */
+    plan_stores(plan, st, code, (instr - _PyCode_CODE(code)) + 1, 1);
+    return plan->state;
+}
+
+/* Whether warm 3.11 runs STORE_FAST pairs as STORE_FAST__STORE_FAST here: once the code is warm
+ * and never under tracing or profiling. Then a finalizer run by an odd-numbered store sees the
+ * pair's first store (csrc/fused.c does the same for the stencils). */
+static int stores_run_fused(_PyInterpreterFrame *frame)
+{
+    PyThreadState *tstate = _PyThreadState_GET();
+    CpjitCodeState *st = cpjit_rt_state_for(frame->f_code, 0);
+    return st != NULL && st->warmup >= 0 && tstate->cframe->use_tracing == 0
+           && tstate->c_tracefunc == NULL;
+}
+
+/* The fused UNPACK_SEQUENCE + n STORE_FASTs once the plan and the sequence are known good;
+ * always inlined with a constant n so the loops unroll. */
+static inline __attribute__((always_inline)) PyObject **
+unpack_store_n(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+               cpjit_unpack_store_plan *plan, _Py_CODEUNIT *instr, PyObject *seq,
+               PyObject **items, const int n)
+{
+    /* UNPACK_SEQUENCE: the items pushed, last deepest; releasing the sequence runs no code
+     * (every item keeps a reference). */
+    stack_pointer--;
+    for (int i = n; i-- > 0;) {
+        *stack_pointer++ = Py_NewRef(items[i]);
+    }
+    Py_DECREF(seq);
+    /* The STORE_FASTs. */
+    PyObject **locals = frame->localsplus;
+    _Py_CODEUNIT *store = instr + 1 + INLINE_CACHE_ENTRIES_UNPACK_SEQUENCE;
+    for (int k = 0; k < n; k++) {
+        PyObject *value = *--stack_pointer;
+        PyObject **slot = &locals[plan->slots[k]];
+        PyObject *old = *slot;
+        *slot = value;
+        if (old != NULL && --old->ob_refcnt == 0) {
+            frame->prev_instr = store + k - ((k & 1) && stores_run_fused(frame));
+            _Py_Dealloc(old);
+        }
+    }
+    return stack_pointer;
+}
+
+PyObject **cpjit_unpack_store(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                              cpjit_unpack_store_plan *plan, CpjitCodeState *st,
+                              _Py_CODEUNIT *instr, int n)
+{
+    if (plan->state != CPJIT_PLAN_FUSED) {
+        if (plan->state == CPJIT_PLAN_UNKNOWN) {
+            plan_unpack_store(plan, st, frame->f_code, instr, n);
+        }
+        if (plan->state != CPJIT_PLAN_FUSED) {
+            return NULL;
+        }
+    }
+    PyObject *seq = stack_pointer[-1];
+    PyObject **items;
+    if (PyTuple_CheckExact(seq)) {
+        items = _PyTuple_ITEMS(seq);
+    }
+    else if (PyList_CheckExact(seq)) {
+        items = _PyList_ITEMS(seq);
+    }
+    else {
+        return NULL;
+    }
+    if (Py_SIZE(seq) != n) {
+        return NULL;
+    }
+    switch (n) {
+#define CPJIT_UNPACK_CASE(N)                                                                   \
+    case N:                                                                                    \
+        return unpack_store_n(frame, stack_pointer, plan, instr, seq, items, N);
+        CPJIT_UNPACK_CASE(2)
+        CPJIT_UNPACK_CASE(3)
+        CPJIT_UNPACK_CASE(4)
+        CPJIT_UNPACK_CASE(5)
+        CPJIT_UNPACK_CASE(6)
+        CPJIT_UNPACK_CASE(7)
+        CPJIT_UNPACK_CASE(8)
+        CPJIT_UNPACK_CASE(9)
+        CPJIT_UNPACK_CASE(10)
+        CPJIT_UNPACK_CASE(11)
+        CPJIT_UNPACK_CASE(12)
+#undef CPJIT_UNPACK_CASE
+    default:
+        return unpack_store_n(frame, stack_pointer, plan, instr, seq, items, n);
+    }
+}

@@ -1,0 +1,84 @@
+/* numeric.h: out-of-line halves of the numeric, subscript, sequence and iteration stencils
+ * (stencils/subscr.c, unpack.c, iter.c, binary.c), implemented in csrc/numeric.c; and mirrors of
+ * the private layouts of CPython 3.11's built-in iterators those stencils read in line.
+ */
+#ifndef CPJIT_NUMERIC_H
+#define CPJIT_NUMERIC_H
+
+#include "cpjit_rt.h"
+
+/* Objects/listobject.c's listiterobject and Objects/tupleobject.c's tupleiterobject (3.11). */
+typedef struct {
+    PyObject_HEAD
+    Py_ssize_t it_index;
+    PyObject *it_seq; /* NULL once exhausted */
+} cpjit_seqiter;
+
+/* Objects/rangeobject.c's rangeiterobject (3.11). These layouts are the same in every 3.11
+ * release (cpjit builds for 3.11 only). */
+typedef struct {
+    PyObject_HEAD
+    long index;
+    long start;
+    long step;
+    long len;
+} cpjit_rangeiter;
+
+/* BUILD_SLICE 2|3 followed by BINARY_SUBSCR: container[start:stop(:step)] with the four (or
+ * three) values on top of the stack (owned), for an exact list or tuple and bounds that are None
+ * or exact ints, without building the slice object (the result is the one list_subscript /
+ * tuple_subscript would give). Returns 1 when done (the result replaces the container, the
+ * others are released: the caller drops has_step + 2 slots); 0 when the operands are of any other
+ * kind (nothing touched); -1 on error (the container's slot holds NULL, all released: the caller
+ * drops the same slots and raises). */
+int cpjit_getslice_consume(PyObject **stack_pointer, int has_step);
+
+/* BUILD_SLICE 2 followed by STORE_SUBSCR: list[start:stop] = v (v an exact list or tuple) with
+ * v, list, start, stop on top of the stack (owned), as list_ass_subscript's step-1 path does.
+ * Returns 1 when done (all four released), 0 when not applicable (nothing touched), -1 on error
+ * (all four released). */
+int cpjit_setslice_consume(PyObject **stack_pointer);
+
+/* UNPACK_SEQUENCE's out-of-line path for everything not unpacked in line: the sequence on top of
+ * the stack (owned) is replaced by its `n` items, last deepest. Returns the new stack pointer,
+ * or NULL with an exception (the sequence popped and released, nothing pushed). */
+PyObject **cpjit_unpack_sequence_slow(PyThreadState *tstate, PyObject **stack_pointer, int n);
+
+/* What UNPACK_SEQUENCE n + STORE_FAST (stencils/unpack.c) learns, once, about the n instructions
+ * after it; it lives in the instruction's 64-byte cache (zeroed: CPJIT_PLAN_UNKNOWN). */
+enum { CPJIT_PLAN_UNKNOWN = 0, CPJIT_PLAN_FUSED = 1, CPJIT_PLAN_UNFUSED = 2 };
+#define CPJIT_PLAN_MAX_SLOTS 48
+typedef struct {
+    uint64_t state;
+    const char *after; /* native code of the instruction after the n STORE_FASTs */
+    uint8_t slots[CPJIT_PLAN_MAX_SLOTS]; /* their local slots, in order */
+} cpjit_unpack_store_plan;
+
+/* UNPACK_SEQUENCE n at `instr` followed by n STORE_FASTs, fused: the first time, `plan` learns
+ * whether the n code units after its cache entries are STORE_FASTs (plain or quickened, no
+ * EXTENDED_ARG) and native code can be entered after them. When they are and the sequence on
+ * top of the stack is an exact tuple or list of length n, does what the n + 1 instructions do
+ * (prev_instr at each STORE_FAST while its old value is released) and returns the stack pointer
+ * to continue with at plan->after; otherwise returns NULL having done nothing. */
+PyObject **cpjit_unpack_store(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                              cpjit_unpack_store_plan *plan, CpjitCodeState *st,
+                              _Py_CODEUNIT *instr, int n);
+
+/* FOR_ITER followed by STORE_FAST (stencils/iter.c): the first time, `plan` learns whether the
+ * code unit after the FOR_ITER at `instr` is a STORE_FAST (plain or quickened, no EXTENDED_ARG)
+ * and native code can be entered after it (FUSED: slots[0] is its local, `after` that code);
+ * UNFUSED otherwise. Returns plan->state. */
+uint64_t cpjit_plan_for_store(cpjit_unpack_store_plan *plan, CpjitCodeState *st,
+                              PyCodeObject *code, _Py_CODEUNIT *instr);
+
+/* BINARY_OP's in-line int path when no operand can be reused and the result is not a cached
+ * small int: the two operands on top of the stack (owned) are replaced by a new int of `value`
+ * in stack_pointer[-2] (the caller drops one slot) and released. NULL with MemoryError: the
+ * operands stay on the stack, owned, for the unwinder (the caller keeps both slots). */
+PyObject *cpjit_int_result_consume(PyObject **stack_pointer, int64_t value);
+
+/* The conditional jumps' truth test for anything but True and False: PyObject_IsTrue (exact
+ * ints decided in line), then the value (owned) is released. 1, 0, or -1 with an exception. */
+int cpjit_truth_consume(PyObject *v);
+
+#endif

@@ -1,0 +1,357 @@
+"""Differential tests for the in-line fast paths of the numeric, subscript, sequence and
+iteration stencils (stencils/subscr.c, iter.c, unpack.c, binary.c, jumps.c; csrc/numeric.c):
+every fast path against the generic one on the operand kinds at its edges."""
+from differential import check
+
+
+def test_subscript_negative_and_out_of_range_indices():
+    check("""
+        def get(s, i):
+            try:
+                return s[i]
+            except Exception as e:
+                return (type(e).__name__, str(e))
+        def put(s, i, v):
+            try:
+                s[i] = v
+                return s
+            except Exception as e:
+                return (type(e).__name__, str(e))
+        l = [10, 20, 30]
+        t = (10, 20, 30)
+        idx = [0, 2, 3, -1, -3, -4, 2**30 - 1, -(2**30) + 1, 2**31, -(2**31), 2**70, -(2**70),
+               True, False, 1.0, "1", None]
+        result = [get(l, i) for i in idx] + [get(t, i) for i in idx] + [get([], 0), get((), -1)]
+        result += [put(list(l), i, 'x') for i in idx] + [put(t, 0, 1)]
+        class L(list):
+            def __getitem__(self, i): return ('L', i)
+            def __setitem__(self, i, v): print('set', i, v)
+        result += [get(L(l), -1), put(L(l), -1, 5)]
+    """)
+
+
+def test_subscript_releases_dead_containers_with_finalizers_in_order():
+    check("""
+        class D:
+            def __init__(self, n): self.n = n
+            def __del__(self): print('del', self.n)
+        def f():
+            x = [D(1), D(2)][-1]
+            print('got', x.n)
+            y = (D(3), D(4))[0]
+            print('got', y.n)
+            return [D(5)][0:1]
+        result = len(f())
+    """)
+
+
+def test_slices_with_steps_and_bounds():
+    check("""
+        def get(s, a, b, c):
+            r = []
+            r.append(s[a:b])
+            r.append(s[a:b:c] if c != 'z' else None)
+            r.append(s[a:])
+            r.append(s[:b])
+            r.append(s[::c] if c != 'z' else None)
+            r.append(s[:])
+            return r
+        def safe(s, a, b, c):
+            try:
+                return get(s, a, b, c)
+            except Exception as e:
+                return (type(e).__name__, str(e))
+        vals = [None, 0, 1, 3, -1, -2, 7, -9, 2**40, -(2**40), 2**70, True]
+        steps = [None, 1, 2, -1, -2, 3, 0, 2**40, -(2**70), 'z']
+        result = []
+        for s in ([0, 1, 2, 3, 4, 5], (0, 1, 2, 3, 4, 5), [], (), 'abcdef', range(6)):
+            for a in vals:
+                for b in vals[:6]:
+                    for c in steps:
+                        result.append(safe(s, a, b, c))
+        t = (1, 2, 3)
+        result.append(t[:] is t)
+        result.append(t[0:3] is t)
+        result.append(t[0:3:1] is t)
+        result.append(()[0:0] == ())
+        result.append((1, 2)[5:1] == ())
+        l = [1, 2]
+        result.append(l[:] is l)
+        class Idx:
+            def __index__(self): return 1
+        result.append(safe([1, 2, 3], Idx(), None, None))
+        class S(list):
+            def __getitem__(self, i): return ('S', repr(i))
+        result.append(S([1, 2])[1:2])
+        result.append(S([1, 2])[::-1])
+    """)
+
+
+def test_slice_assignment():
+    check("""
+        def put(l, a, b, v):
+            try:
+                l[a:b] = v
+            except Exception as e:
+                return (type(e).__name__, str(e))
+            return l
+        def gen():
+            yield 1
+            yield 2
+        vals = [None, 0, 1, 3, -1, -2, 7, -9, 2**70]
+        result = []
+        for a in vals:
+            for b in vals:
+                for v in ([], [9], (8, 7), 'ab', gen(), 5, None):
+                    result.append(put([0, 1, 2, 3, 4], a, b, v))
+        l = [1, 2, 3]
+        l[1:] = l
+        result.append(l)
+        result.append(put((1, 2), 0, 1, [3]))
+        perm = list(range(8))
+        k = perm[3]
+        while k:
+            perm[:k + 1] = perm[k::-1]
+            k = perm[0]
+        result.append(perm)
+        class D:
+            def __init__(self, n): self.n = n
+            def __del__(self): print('del', self.n)
+        l = [D(1), D(2), D(3)]
+        l[0:2] = (D(4),)
+        print('after')
+        result.append([d.n for d in l])
+        del l  # released here, not by a later garbage collection
+        class L(list):
+            def __setitem__(self, i, v): print('set', repr(i), v)
+        L([1])[0:1] = [2]
+    """)
+
+
+def test_slice_errors_have_the_subscript_line():
+    check("""
+        def f(l, a):
+            x = (
+                l
+                [a:
+                 2]
+            )
+            return x
+        result = f([1, 2, 3], 1)
+        f(5, 1)
+    """)
+
+
+def test_for_loops_over_lists_tuples_ranges():
+    check("""
+        def f(it):
+            out = []
+            for x in it:
+                out.append(x)
+            return out
+        big = 2**62
+        result = [f([1, 2, 3]), f((4, 5)), f([]), f(()), f(range(-10, 300, 7)),
+                  f(range(big, big + 3)), f(range(5, -5, -3)), f(range(2**30 - 2, 2**30 + 2)),
+                  f(range(-(2**63), -(2**63) + 2)), f(range(2**63 - 2, 2**63 + 1)),
+                  f(iter([1, 2])), f(reversed([1, 2])), f('ab'), f({1: 2})]
+        def mutate():
+            l = [1, 2, 3]
+            out = []
+            for x in l:
+                out.append(x)
+                if x == 1:
+                    l.append(4)
+                if x == 2:
+                    del l[0]
+            return out, l
+        result.append(mutate())
+        def resumed():
+            it = iter([1, 2, 3, 4])
+            for x in it:
+                if x == 2:
+                    break
+            rest = []
+            for x in it:
+                rest.append(x)
+            for x in it:
+                rest.append('never')
+            return rest
+        result.append(resumed())
+        class D:
+            def __del__(self): print('del')
+        def drop():
+            for d in [D()]:
+                pass
+            print('loop done')
+        drop()
+    """)
+
+
+def test_int_and_float_arithmetic_edges():
+    check("""
+        class F(float):
+            def __add__(self, o): return ('F+', float(self), o)
+            def __radd__(self, o): return ('+F', o, float(self))
+            def __mul__(self, o): return ('F*', float(self), o)
+        class I(int):
+            def __sub__(self, o): return ('I-', int(self), o)
+        def ops(a, b):
+            out = []
+            for f in (lambda: a + b, lambda: a - b, lambda: a * b, lambda: a / b):
+                try:
+                    out.append(f())
+                except Exception as e:
+                    out.append(type(e).__name__)
+            return out
+        M = 2**30
+        vals = [0, 1, -1, 5, -5, 255, 256, 257, -6, -5, M - 1, -(M - 1), M, -M, 2**62, 2**64,
+                0.0, -0.0, 1.5, float('inf'), float('nan'), F(2.5), I(7), True, 1e308]
+        result = []
+        for a in vals:
+            for b in vals:
+                result.append(ops(a, b))
+        def acc(n):
+            s, f, p = 0, 0.0, 1
+            for i in range(n):
+                s += i * i - 3
+                f += i * 0.5
+                p = p * 3 - i
+            return s, f, p
+        result.append(acc(100))
+        x = 1000
+        y = x + 1
+        z = y
+        y += 1
+        result.append((x, y, z))
+    """)
+
+
+def test_truth_of_ints_and_other_objects_in_branches():
+    check("""
+        class B(int):
+            def __bool__(self):
+                print('bool called')
+                return False
+        class L:
+            def __len__(self): return 0
+        class E:
+            def __bool__(self): raise ValueError('no truth')
+        def t(v):
+            if v:
+                return 'yes'
+            return 'no'
+        def w(v):
+            n = 0
+            while v:
+                v -= 1
+                n += 1
+            return n
+        result = [t(0), t(1), t(-1), t(2**80), t(B(5)), t(L()), t([]), t([0]), t(0.0), t(''),
+                  t(None), w(5), w(2**31 + 3 - 2**31)]
+        t(E())
+    """)
+
+
+def test_unpack_into_locals():
+    check("""
+        import sys
+        class D:
+            def __init__(self, n): self.n = n
+            def __del__(self):
+                f = sys._getframe(1)
+                print('del', self.n, f.f_lineno, sorted(k for k, v in f.f_locals.items()
+                                                       if isinstance(v, int)))
+        def f(seqs):
+            out = []
+            a = b = c = d = None
+            for s in seqs:
+                try:
+                    (a,
+                     b,
+                     c,
+                     d) = s
+                except Exception as e:
+                    out.append((type(e).__name__, str(e)))
+                    continue
+                out.append((a, b, c, d))
+                a = D(1); b = D(2); c = D(3); d = D(4)
+            return out
+        def g():
+            yield 7
+            yield 8
+            yield 9
+            yield 10
+        result = f([(1, 2, 3, 0), [4, 5, 6, 0], g(), 'wxyz', (1, 2), [1, 2, 3, 4, 5], 5,
+                    {1: 0, 2: 0, 3: 0, 4: 0}])
+        def pairs(d):
+            s = 0
+            for k, v in d.items():
+                s += k * v
+            x, y = y, x = 1, 2
+            return s, x, y
+        result.append(pairs({i: i + 1 for i in range(50)}))
+        def many(t):
+            a, b, c, d, e, f, g, h, i, j = t
+            a, b, c, d, e, f, g, h, i, j = j, i, h, g, f, e, d, c, b, a
+            return [a, b, c, d, e, f, g, h, i, j]
+        result.append([many(tuple(range(10))), many(list(range(10, 20)))])
+        def same(t):
+            a, a, a, a = t
+            b, c, d = t[:3]
+            return a, b, c, d
+        result.append(same((1, 2, 3, 4)))
+    """)
+
+
+def test_unpack_into_locals_beyond_extended_arg():
+    names = [f"v{i}" for i in range(300)]
+    body = "\n".join(f"    {n} = {i}" for i, n in enumerate(names))
+    check(f"""
+def f(t):
+{body}
+    v0, v299, v1 = t
+    v298, v2 = t[:2]
+    return v0, v299, v1, v298, v2
+result = [f((1, 2, 3)) for _ in range(3)]
+""")
+
+
+def test_range_loop_variable_updated_in_place_only_when_unshared():
+    check("""
+        import sys
+        def f(n):
+            keep = []
+            ids = set()
+            total = 0
+            for i in range(250, 250 + n):
+                total += i
+                if i % 3 == 0:
+                    keep.append(i)
+                if i % 5 == 0:
+                    del i
+            return total, keep
+        def g():
+            out = []
+            for i in range(-10, 2**31, 2**29):
+                out.append(i)
+            for j in range(2**30 - 3, 2**30 + 3):
+                out.append(j)
+            for k in range(300, 310):
+                pass
+            last = k
+            for k in range(5):
+                pass
+            return out, last, k
+        def h():
+            seen = []
+            for i in range(1000, 1003):
+                seen.append(sys._getframe().f_locals['i'])
+                seen.append(i)
+            return seen
+        def closure():
+            fs = []
+            for i in range(1000, 1003):
+                fs.append(lambda: i)
+            return [f() for f in fs]
+        result = [f(40), g(), h(), closure()]
+    """)

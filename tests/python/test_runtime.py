@@ -156,6 +156,9 @@ def test_pdb_set_trace_in_native_frame():
 def test_ctrl_c_stops_a_hot_native_loop():
     code = """
         import cpjit, os, signal, threading, time
+        # A shell runs background jobs with SIGINT ignored, and children inherit that: install
+        # Python's own handler so the test does not depend on how it was started.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         cpjit.enable(0)
         def spin():
             i = 0

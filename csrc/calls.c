@@ -56,8 +56,7 @@ static void take_ownership(PyThreadState *tstate, PyFrameObject *f, _PyInterpret
     }
 }
 
-/* Python/frame.c's _PyFrame_Clear for a thread-owned frame that is no longer current. */
-static void clear_frame(PyThreadState *tstate, _PyInterpreterFrame *frame)
+void cpjit_clear_frame(PyThreadState *tstate, _PyInterpreterFrame *frame)
 {
     if (frame->frame_obj) {
         PyFrameObject *f = frame->frame_obj;
@@ -242,7 +241,7 @@ no_memory:
 void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **base)
 {
     tstate->recursion_remaining--;
-    clear_frame(tstate, frame);
+    cpjit_clear_frame(tstate, frame);
     tstate->recursion_remaining++;
     tstate->datastack_top = base;
 }

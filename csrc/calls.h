@@ -201,6 +201,11 @@ cpjit_push_cached(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **
  * and pop it off the data stack, as _PyEvalFrameClearAndPop does; the common case (no frame
  * object) in line. */
 void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **base);
+
+/* Python/frame.c's _PyFrame_Clear for a frame that is no longer current (a popped thread-owned
+ * frame, or a finished generator's): a frame object still referenced elsewhere takes a copy of
+ * it (f_back linked when the frame still had a previous one). */
+void cpjit_clear_frame(PyThreadState *tstate, _PyInterpreterFrame *frame);
 static inline __attribute__((always_inline)) void
 cpjit_pop_direct(PyThreadState *tstate, _PyInterpreterFrame *callee)
 {

@@ -7,6 +7,7 @@
  * of CPython 3.11, whose versions are not exported.
  */
 #include "gen.h"
+#include "calls.h"
 
 #include "internal/pycore_code.h"
 #include "internal/pycore_frame.h"
@@ -166,48 +167,12 @@ PyObject *cpjit_return_generator(PyThreadState *tstate, _PyInterpreterFrame *fra
 
 /* ---- the end of a generator's frame ---- */
 
-/* Python/frame.c's take_ownership for a generator frame that gen_send_ex2 has unlinked
- * (frame->previous is NULL, so there is no f_back to link): the frame object, still referenced
- * elsewhere, gets a copy of the frame. */
-static void take_ownership(PyFrameObject *f, _PyInterpreterFrame *frame)
-{
-    Py_ssize_t size = ((char *)&frame->localsplus[frame->stacktop]) - (char *)frame;
-    memcpy((_PyInterpreterFrame *)f->_f_frame_data, frame, size);
-    frame = (_PyInterpreterFrame *)f->_f_frame_data;
-    f->f_frame = frame;
-    frame->owner = FRAME_OWNED_BY_FRAME_OBJECT;
-    if (_PyFrame_IsIncomplete(frame)) {
-        PyCodeObject *code = frame->f_code;
-        frame->prev_instr = _PyCode_CODE(code) + code->_co_firsttraceable;
-    }
-    if (!_PyObject_GC_IS_TRACKED((PyObject *)f)) {
-        _PyObject_GC_TRACK((PyObject *)f);
-    }
-}
-
 void cpjit_gen_release_frame(PyGenObject *gen)
 {
     Py_CLEAR(gen->gi_exc_state.exc_value); /* _PyErr_ClearExcState */
     gen->gi_frame_state = FRAME_CLEARED;
-    /* _PyFrame_Clear */
-    _PyInterpreterFrame *frame = (_PyInterpreterFrame *)gen->gi_iframe;
-    if (frame->frame_obj) {
-        PyFrameObject *f = frame->frame_obj;
-        frame->frame_obj = NULL;
-        if (Py_REFCNT(f) > 1) {
-            take_ownership(f, frame);
-            Py_DECREF(f);
-            return;
-        }
-        Py_DECREF(f);
-    }
-    for (int i = 0; i < frame->stacktop; i++) {
-        Py_XDECREF(frame->localsplus[i]);
-    }
-    Py_XDECREF(frame->frame_obj);
-    Py_XDECREF(frame->f_locals);
-    Py_DECREF(frame->f_func);
-    Py_DECREF(frame->f_code);
+    /* _PyFrame_Clear: gen_send_ex2 has unlinked the frame, so there is no f_back to link. */
+    cpjit_clear_frame(_PyThreadState_GET(), (_PyInterpreterFrame *)gen->gi_iframe);
 }
 
 /* ---- awaitables ---- */

@@ -126,26 +126,6 @@ PyObject **cpjit_make_function(int oparg, PyObject **stack_pointer, PyObject *gl
     return stack_pointer;
 }
 
-int cpjit_reraise_prepare(PyThreadState *tstate, _PyInterpreterFrame *frame,
-                          PyObject **stack_pointer, int oparg)
-{
-    if (oparg) {
-        /* Restore the lasti of the original raise, so f_lineno and a handler's pushed lasti
-         * are those of the original exception. */
-        PyObject *lasti = stack_pointer[-(oparg + 1)];
-        if (!PyLong_Check(lasti)) {
-            _PyErr_SetString(tstate, PyExc_SystemError, "lasti is not an int");
-            return -1;
-        }
-        frame->prev_instr = _PyCode_CODE(frame->f_code) + PyLong_AsLong(lasti);
-    }
-    PyObject *val = stack_pointer[-1];
-    PyObject *exc = Py_NewRef(PyExceptionInstance_Class(val));
-    PyObject *tb = PyException_GetTraceback(val);
-    _PyErr_Restore(tstate, exc, val, tb); /* steals all three */
-    return 0;
-}
-
 PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_pointer)
 {
     PyObject *sub = stack_pointer[-1];

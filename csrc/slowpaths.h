@@ -34,13 +34,6 @@ PyObject *cpjit_compare_jump_consume(PyThreadState *tstate, _PyInterpreterFrame 
  * unwinder, as in the interpreter). */
 PyObject **cpjit_make_function(int oparg, PyObject **stack_pointer, PyObject *globals);
 
-/* RERAISE `oparg`, up to the unwind: with oparg, prev_instr goes back to the original raise
- * (the lasti saved below the exception); then the exception on top of the stack is popped and
- * set as the current one. Returns 0, or -1 with SystemError set (nothing popped) when the saved
- * lasti is not an int. */
-int cpjit_reraise_prepare(PyThreadState *tstate, _PyInterpreterFrame *frame,
-                          PyObject **stack_pointer, int oparg);
-
 /* BINARY_SUBSCR's out-of-line path: container[sub] for the two values on top of the stack
  * (owned). Dicts as BINARY_SUBSCR_DICT (on error the key is released and the dict stays in
  * stack_pointer[-2], owned, for the unwinder), anything else through PyObject_GetItem (both

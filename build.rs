@@ -3,10 +3,14 @@
 //! 1. Asks the target Python (PYO3_PYTHON, else `python3`) for its version, include directory and
 //!    opcode tables; anything but CPython 3.11 stops the build.
 //! 2. Finds clang >= 19 (CPJIT_CLANG, else `clang-19`, else `clang`).
-//! 3. Compiles every stencils/*.c to a relocatable object and reads, with goblin, each function
-//!    section `.text.cpjit_op_<NAME>`: its bytes, the read-only data it references, and its
-//!    relocations. An unknown relocation kind, writable data, or a reference to another function
-//!    stops the build with the stencil's name.
+//! 3. Compiles every stencils/*.c to a relocatable object (one section per basic block,
+//!    `-fbasic-block-sections=all`, with clang's frequency estimates in `.llvm_bb_addr_map`) and
+//!    reads, with goblin, the blocks of each stencil `cpjit_op_<NAME>`: their bytes, the read-only
+//!    data they reference, and their relocations. src/split.rs lays each stencil out as a hot part
+//!    and a cold part (branches between them become `_JIT_HOT`/`_JIT_COLD` holes). An unknown
+//!    relocation kind, writable data, a reference to another function, or a relocation against
+//!    a block that is not a branch stops the build with the stencil's name. OUT_DIR/split.txt
+//!    lists every block with its estimates and part.
 //! 4. Writes OUT_DIR/stencils.rs (the tables), OUT_DIR/opcodes.rs, and OUT_DIR/symbols.c (the
 //!    address of every external symbol stencils use, resolved by the dynamic linker at import).
 //! 5. Compiles csrc/*.c and symbols.c with the same clang into the static runtime library.
@@ -19,6 +23,8 @@ mod holes;
 #[path = "src/patch.rs"]
 #[allow(dead_code)]
 mod patch;
+#[path = "src/split.rs"]
+mod split;
 
 use goblin::elf::{section_header, sym, Elf};
 use holes::HoleValue;
@@ -166,6 +172,12 @@ fn stencil_flags(include: &str) -> Vec<String> {
         "-fno-slp-vectorize",   //   make stencils bigger
         "-fno-unroll-loops",    // the same for unrolling
         "-ffunction-sections",  // one section per stencil
+        // One section per basic block, and clang's frequency estimate for each: build.rs lays
+        // each stencil out as a hot part and a cold part (src/split.rs).
+        "-fbasic-block-sections=all",
+        "-fbasic-block-address-map",
+        "-mllvm",
+        "-pgo-analysis-map=bb-freq,br-prob",
         "-fno-strict-aliasing", // CPython's own choice
         "-fomit-frame-pointer",
         "-Wall",
@@ -183,13 +195,14 @@ fn stencil_flags(include: &str) -> Vec<String> {
     v
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Target {
     Hole(HoleValue),
     Symbol(String),
     Data(u64),
 }
 
+#[derive(Debug, Clone)]
 struct Reloc {
     offset: u64,
     kind: PatchKind,
@@ -199,12 +212,131 @@ struct Reloc {
 
 struct Stencil {
     name: String,
+    /// The hot part, then the cold part (src/split.rs).
     code: Vec<u8>,
+    hot_len: usize,
     data: Vec<u8>,
+    /// Offsets into `code`.
     relocs: Vec<Reloc>,
 }
 
-fn extract(obj_path: &Path, source: &str) -> Vec<Stencil> {
+fn uleb(buf: &[u8], pos: &mut usize, what: &str) -> u64 {
+    let mut v = 0u64;
+    let mut shift = 0;
+    loop {
+        let Some(&b) = buf.get(*pos) else {
+            fail(format!("{what}: truncated ULEB128"));
+        };
+        *pos += 1;
+        if shift < 64 {
+            v |= ((b & 0x7f) as u64) << shift;
+        }
+        if b & 0x80 == 0 {
+            return v;
+        }
+        shift += 7;
+    }
+}
+
+/// clang's static estimates for the first block of each basic-block section, from a
+/// `.llvm_bb_addr_map` section (LLVM's BBAddrMap, version 2, with `-mllvm
+/// -pgo-analysis-map=bb-freq,br-prob`): its frequency, and its successors (by section) with the
+/// probability of each edge (numerator over 2^31). Each range's base address is a relocation
+/// against the section it describes. Anything but the expected shape fails the build.
+fn bb_estimates(
+    elf: &Elf,
+    map: &[u8],
+    relocs: &[goblin::elf::Reloc],
+    section_size: impl Fn(usize) -> u64,
+    what: &str,
+) -> BTreeMap<usize, (u64, Vec<(usize, u32)>)> {
+    const FUNC_ENTRY_COUNT: u8 = 1;
+    const BB_FREQ: u8 = 2;
+    const BR_PROB: u8 = 4;
+    const MULTI_BB_RANGE: u8 = 8;
+    let mut freq = BTreeMap::new();
+    let mut pos = 0usize;
+    while pos < map.len() {
+        let version = map[pos];
+        let features = *map.get(pos + 1).unwrap_or(&0);
+        pos += 2;
+        if version != 2 {
+            fail(format!("{what}: .llvm_bb_addr_map version {version}, cpjit reads version 2"));
+        }
+        if features & !(FUNC_ENTRY_COUNT | BB_FREQ | BR_PROB | MULTI_BB_RANGE) != 0
+            || features & BB_FREQ == 0
+            || features & BR_PROB == 0
+        {
+            fail(format!(
+                "{what}: .llvm_bb_addr_map features {features:#x}: cpjit needs block frequencies \
+                 and knows no feature but entry counts, branch probabilities and ranges"
+            ));
+        }
+        // One range per basic-block section (a function of one block has one, not marked).
+        let ranges = if features & MULTI_BB_RANGE != 0 {
+            uleb(map, &mut pos, what)
+        } else {
+            1
+        };
+        // (section, first block of the range?) per block, in map order; sections by block ID.
+        let mut blocks: Vec<(usize, bool)> = Vec::new();
+        let mut by_id: BTreeMap<u64, usize> = BTreeMap::new();
+        for _ in 0..ranges {
+            let base_at = pos as u64;
+            pos += 8;
+            let r = relocs
+                .iter()
+                .find(|r| r.r_offset == base_at && r.r_type == 1)
+                .unwrap_or_else(|| fail(format!("{what}: a range without a base relocation")));
+            let sym = elf
+                .syms
+                .get(r.r_sym)
+                .unwrap_or_else(|| fail(format!("{what}: bad symbol index in the map")));
+            if sym.st_value as i64 + r.r_addend.unwrap_or(0) != 0 {
+                fail(format!("{what}: a range that does not start its section"));
+            }
+            let sec = sym.st_shndx;
+            let n = uleb(map, &mut pos, what);
+            let mut covered = 0u64;
+            for k in 0..n {
+                let id = uleb(map, &mut pos, what);
+                by_id.insert(id, sec);
+                covered += uleb(map, &mut pos, what);
+                covered += uleb(map, &mut pos, what);
+                let _metadata = uleb(map, &mut pos, what);
+                blocks.push((sec, k == 0));
+            }
+            if covered != section_size(sec) {
+                fail(format!(
+                    "{what}: the map's blocks cover {covered} bytes of a {}-byte section",
+                    section_size(sec)
+                ));
+            }
+        }
+        if features & FUNC_ENTRY_COUNT != 0 {
+            uleb(map, &mut pos, what);
+        }
+        for &(sec, first) in &blocks {
+            let f = uleb(map, &mut pos, what);
+            let succs = uleb(map, &mut pos, what);
+            let mut edges = Vec::new();
+            for _ in 0..succs {
+                let id = uleb(map, &mut pos, what);
+                let prob = uleb(map, &mut pos, what);
+                let target = *by_id
+                    .get(&id)
+                    .unwrap_or_else(|| fail(format!("{what}: a successor ID {id} with no block")));
+                edges.push((target, u32::try_from(prob).unwrap_or(u32::MAX)));
+            }
+            if first {
+                freq.insert(sec, (f, edges));
+            }
+        }
+    }
+    freq
+}
+
+fn extract(obj_path: &Path, source: &str, debug: &mut String) -> Vec<Stencil> {
     let bytes =
         fs::read(obj_path).unwrap_or_else(|e| fail(format!("read {}: {e}", obj_path.display())));
     let elf = Elf::parse(&bytes).unwrap_or_else(|e| fail(format!("{source}: bad object: {e}")));
@@ -244,9 +376,24 @@ fn extract(obj_path: &Path, source: &str) -> Vec<Stencil> {
             .collect()
     };
 
-    let mut out = Vec::new();
+    // Every stencil's basic blocks: with -fbasic-block-sections=all each block is a section
+    // named after its function, in clang's block placement order.
+    let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    // Block frequencies, from the map of each function (linked to its entry section).
+    let mut freq: BTreeMap<usize, (u64, Vec<(usize, u32)>)> = BTreeMap::new();
     for (idx, sh) in elf.section_headers.iter().enumerate() {
         let name = sec_name(idx);
+        if name == ".llvm_bb_addr_map" {
+            let what = format!("{source}: map of {}", sec_name(sh.sh_link as usize));
+            freq.extend(bb_estimates(
+                &elf,
+                &sec_bytes(idx),
+                &rela_of(idx),
+                |i| elf.section_headers[i].sh_size,
+                &what,
+            ));
+            continue;
+        }
         let Some(stencil) = name.strip_prefix(".text.cpjit_op_") else {
             if name.starts_with(".text.") && sh.sh_size > 0 {
                 fail(format!(
@@ -272,98 +419,204 @@ fn extract(obj_path: &Path, source: &str) -> Vec<Stencil> {
                  was macro-expanded (use STENCIL_FN(cpjit_op_##NAME) inside macros)"
             ));
         }
-        let mut code = sec_bytes(idx);
+        groups.entry(stencil.to_string()).or_default().push(idx);
+    }
+
+    let mut out = Vec::new();
+    for (stencil, mut sections) in groups {
+        // The entry block is the section holding the function's symbol.
+        let fname = format!("cpjit_op_{stencil}");
+        let entry = elf
+            .syms
+            .iter()
+            .find(|s| s.st_type() == sym::STT_FUNC && elf.strtab.get_at(s.st_name) == Some(&fname))
+            .map(|s| (s.st_shndx, s.st_value))
+            .unwrap_or_else(|| fail(format!("{source}: stencil {stencil}: no function symbol")));
+        match sections.iter().position(|&i| i == entry.0) {
+            Some(p) if entry.1 == 0 => {
+                let e = sections.remove(p);
+                sections.insert(0, e);
+            }
+            _ => fail(format!(
+                "{source}: stencil {stencil}: its symbol does not start one of its sections"
+            )),
+        }
+        let block_of = |sec: usize| sections.iter().position(|&i| i == sec);
         let mut data: Vec<u8> = Vec::new();
         let mut data_base: BTreeMap<usize, u64> = BTreeMap::new();
-        let mut relocs = Vec::new();
-        for r in rela_of(idx) {
-            let Some(kind) = PatchKind::from_elf_x86_64(r.r_type) else {
-                fail(format!(
-                    "{source}: stencil {stencil}: relocation type {} ({}) at offset {:#x} is not handled",
-                    r.r_type,
-                    goblin::elf::reloc::r_to_str(r.r_type, goblin::elf::header::EM_X86_64),
-                    r.r_offset
-                ));
-            };
-            let s = elf
-                .syms
-                .get(r.r_sym)
-                .unwrap_or_else(|| fail(format!("{source}: bad symbol index")));
-            let sname = elf.strtab.get_at(s.st_name).unwrap_or("");
-            let addend = r.r_addend.unwrap_or(0);
-            let target = if s.st_shndx == section_header::SHN_UNDEF as usize {
-                match HoleValue::from_symbol(sname) {
-                    Some(h) => Target::Hole(h),
-                    None if sname.starts_with("_JIT_") => {
-                        fail(format!("{source}: stencil {stencil}: unknown hole {sname}"))
-                    }
-                    None => Target::Symbol(sname.to_string()),
-                }
-            } else {
-                let tsec = s.st_shndx;
-                let tname = sec_name(tsec);
-                if tsec == idx {
+        let mut blocks: Vec<split::Block<Reloc>> = Vec::new();
+        for &idx in &sections {
+            let code = sec_bytes(idx);
+            let mut relocs = Vec::new();
+            let mut branches = Vec::new();
+            for r in rela_of(idx) {
+                let Some(kind) = PatchKind::from_elf_x86_64(r.r_type) else {
                     fail(format!(
-                        "{source}: stencil {stencil}: relocation into its own code is not handled"
+                        "{source}: stencil {stencil}: relocation type {} ({}) at offset {:#x} is not handled",
+                        r.r_type,
+                        goblin::elf::reloc::r_to_str(r.r_type, goblin::elf::header::EM_X86_64),
+                        r.r_offset
                     ));
-                }
-                if tname.starts_with(".text") {
-                    fail(format!(
-                        "{source}: stencil {stencil} references function code in {tname} ({sname}); \
-                         helpers must be always_inline or live in csrc/"
-                    ));
-                }
-                let tsh = &elf.section_headers[tsec];
-                if tsh.sh_flags & section_header::SHF_WRITE as u64 != 0 {
-                    fail(format!(
-                        "{source}: stencil {stencil} uses writable data in {tname}"
-                    ));
-                }
-                if relocs_for.contains_key(&tsec) {
-                    fail(format!(
-                        "{source}: stencil {stencil} uses data with relocations ({tname})"
-                    ));
-                }
-                let base = *data_base.entry(tsec).or_insert_with(|| {
-                    let align = tsh.sh_addralign.max(1) as usize;
-                    while !data.len().is_multiple_of(align) {
-                        data.push(0);
-                    }
-                    let b = data.len() as u64;
-                    data.extend(sec_bytes(tsec));
-                    b
-                });
-                let value = if s.st_type() == sym::STT_SECTION {
-                    0
-                } else {
-                    s.st_value
                 };
-                Target::Data(base + value)
-            };
-            relocs.push(Reloc {
-                offset: r.r_offset,
-                kind,
-                target,
-                addend,
+                let s = elf
+                    .syms
+                    .get(r.r_sym)
+                    .unwrap_or_else(|| fail(format!("{source}: bad symbol index")));
+                let sname = elf.strtab.get_at(s.st_name).unwrap_or("");
+                let addend = r.r_addend.unwrap_or(0);
+                let target = if s.st_shndx == section_header::SHN_UNDEF as usize {
+                    match HoleValue::from_symbol(sname) {
+                        Some(HoleValue::Hot | HoleValue::Cold) => fail(format!(
+                            "{source}: stencil {stencil}: {sname} is the compiler's, not a hole \
+                             stencils may use"
+                        )),
+                        Some(h) => Target::Hole(h),
+                        None if sname.starts_with("_JIT_") => {
+                            fail(format!("{source}: stencil {stencil}: unknown hole {sname}"))
+                        }
+                        None => Target::Symbol(sname.to_string()),
+                    }
+                } else if let Some(b) = block_of(s.st_shndx) {
+                    // A branch to another basic block of this stencil: it must be the rel32 of
+                    // a jmp/jcc reaching the start of the block (split.rs checks the opcode and
+                    // where in its block the branch is).
+                    let o = r.r_offset as usize;
+                    let opcode_ok = kind == PatchKind::Pc32
+                        && o >= 1
+                        && (code[o - 1] == 0xe9
+                            || (o >= 2 && code[o - 2] == 0x0f && code[o - 1] & 0xf0 == 0x80));
+                    if !opcode_ok || s.st_value as i64 + addend != -4 {
+                        fail(format!(
+                            "{source}: stencil {stencil}: the relocation at offset {o:#x} of one \
+                             of its blocks reaches another block ({sname}{addend:+}) but is not \
+                             the rel32 of a jmp (E9) or jcc (0F 8x) to its start"
+                        ));
+                    }
+                    branches.push((r.r_offset, b));
+                    continue;
+                } else {
+                    let tsec = s.st_shndx;
+                    let tname = sec_name(tsec);
+                    if tname.starts_with(".text") {
+                        fail(format!(
+                            "{source}: stencil {stencil} references function code in {tname} ({sname}); \
+                             helpers must be always_inline or live in csrc/"
+                        ));
+                    }
+                    let tsh = &elf.section_headers[tsec];
+                    if tsh.sh_flags & section_header::SHF_WRITE as u64 != 0 {
+                        fail(format!(
+                            "{source}: stencil {stencil} uses writable data in {tname}"
+                        ));
+                    }
+                    if relocs_for.contains_key(&tsec) {
+                        fail(format!(
+                            "{source}: stencil {stencil} uses data with relocations ({tname})"
+                        ));
+                    }
+                    let base = *data_base.entry(tsec).or_insert_with(|| {
+                        let align = tsh.sh_addralign.max(1) as usize;
+                        while !data.len().is_multiple_of(align) {
+                            data.push(0);
+                        }
+                        let b = data.len() as u64;
+                        data.extend(sec_bytes(tsec));
+                        b
+                    });
+                    let value = if s.st_type() == sym::STT_SECTION {
+                        0
+                    } else {
+                        s.st_value
+                    };
+                    Target::Data(base + value)
+                };
+                relocs.push(split::Rel {
+                    offset: r.r_offset,
+                    what: Reloc {
+                        offset: r.r_offset,
+                        kind,
+                        target,
+                        addend,
+                    },
+                });
+            }
+            let (f, edges) = freq.get(&idx).unwrap_or_else(|| {
+                fail(format!(
+                    "{source}: stencil {stencil}: a basic block without a frequency in \
+                     .llvm_bb_addr_map (were the stencils compiled with -fbasic-block-address-map \
+                     -mllvm -pgo-analysis-map=bb-freq,br-prob?)"
+                ))
+            });
+            let probs = edges
+                .iter()
+                .map(|&(sec, p)| {
+                    let b = block_of(sec).unwrap_or_else(|| {
+                        fail(format!(
+                            "{source}: stencil {stencil}: .llvm_bb_addr_map names a successor \
+                             outside the stencil"
+                        ))
+                    });
+                    (b, p)
+                })
+                .collect();
+            blocks.push(split::Block {
+                bytes: code,
+                relocs,
+                branches,
+                freq: *f,
+                probs,
             });
         }
-        // Cut off the final `jmp _JIT_CONTINUE`: the next stencil follows directly.
-        let len = code.len() as u64;
-        if len >= 5 && code[len as usize - 5] == 0xe9 {
-            if let Some(pos) = relocs.iter().position(|r| {
-                r.offset == len - 4
-                    && r.kind == PatchKind::Pc32
-                    && r.addend == -4
-                    && matches!(r.target, Target::Hole(HoleValue::Continue))
-            }) {
-                relocs.remove(pos);
-                code.truncate(len as usize - 5);
+        let hot = split::classify(&blocks);
+        // For reading what the split did: OUT_DIR/split.txt, one line per block.
+        {
+            let mut d = String::new();
+            writeln!(d, "{stencil}").unwrap();
+            for (i, b) in blocks.iter().enumerate() {
+                writeln!(
+                    d,
+                    "  {i:3} {:5} {:>4} B freq {:>20} edges {:?} branches {:?}",
+                    if hot[i] { "hot" } else { "cold" },
+                    b.bytes.len(),
+                    b.freq,
+                    b.probs,
+                    b.branches.iter().map(|x| x.1).collect::<Vec<_>>()
+                )
+                .unwrap();
+            }
+            debug.push_str(&d);
+        }
+        let parts = split::assemble(&blocks, &hot, |r| {
+            r.kind == PatchKind::Pc32
+                && r.addend == -4
+                && matches!(r.target, Target::Hole(HoleValue::Continue))
+        })
+        .unwrap_or_else(|e| fail(format!("{source}: stencil {stencil}: {e}")));
+        let hot_len = parts.hot.code.len();
+        let mut code = parts.hot.code.clone();
+        code.extend_from_slice(&parts.cold.code);
+        let mut relocs: Vec<Reloc> = Vec::new();
+        for (shift, part, other) in [(0, &parts.hot, HoleValue::Cold), (hot_len as u64, &parts.cold, HoleValue::Hot)] {
+            for r in &part.relocs {
+                relocs.push(Reloc {
+                    offset: shift + r.offset,
+                    ..r.what.clone()
+                });
+            }
+            for c in &part.cross {
+                relocs.push(Reloc {
+                    offset: shift + c.offset,
+                    kind: PatchKind::Pc32,
+                    target: Target::Hole(other),
+                    addend: c.target as i64 - 4,
+                });
             }
         }
         relocs.sort_by_key(|r| r.offset);
         out.push(Stencil {
-            name: stencil.to_string(),
+            name: stencil,
             code,
+            hot_len,
             data,
             relocs,
         });
@@ -389,6 +642,7 @@ fn main() {
     println!("cargo:rerun-if-changed=csrc");
     println!("cargo:rerun-if-changed=src/holes.rs");
     println!("cargo:rerun-if-changed=src/patch.rs");
+    println!("cargo:rerun-if-changed=src/split.rs");
     println!("cargo:rerun-if-env-changed=CPJIT_CLANG");
     println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
 
@@ -440,9 +694,11 @@ fn main() {
     }
 
     let mut stencils: Vec<Stencil> = Vec::new();
+    let mut debug = String::new();
     for (src, obj) in &jobs {
-        stencils.extend(extract(obj, &src.display().to_string()));
+        stencils.extend(extract(obj, &src.display().to_string(), &mut debug));
     }
+    fs::write(out_dir.join("split.txt"), debug).unwrap();
     stencils.sort_by(|a, b| a.name.cmp(&b.name));
     for w in stencils.windows(2) {
         if w[0].name == w[1].name {
@@ -462,22 +718,29 @@ fn main() {
     for s in &stencils {
         writeln!(
             rs,
-            "  Stencil {{ name: {:?}, code: &{}, data: &{}, holes: &[",
+            "  Stencil {{ name: {:?}, code: &{}, hot_len: {}, data: &{}, holes: &[",
             s.name,
             bytes_literal(&s.code),
+            s.hot_len,
             bytes_literal(&s.data)
         )
         .unwrap();
         // Precomputed for the compiler's layout pass (no per-hole scan at run time).
         // The common holes, sorted by kind into flat lists the compiler patches without a
         // per-hole dispatch: (offset, hole value or symbol index, addend).
-        let mut flat: [Vec<String>; 4] = Default::default();
+        // Per part (hot, cold), offsets relative to the part.
+        let mut flat: [[Vec<String>; 4]; 2] = Default::default();
         let mut other: Vec<usize> = Vec::new();
         let mut got_symbols: Vec<usize> = Vec::new();
         let mut pc32_symbols: Vec<usize> = Vec::new();
         let mut private_got = 0usize;
         let mut uses_cache = false;
         for (ri, r) in s.relocs.iter().enumerate() {
+            let (part, part_offset) = if (r.offset as usize) < s.hot_len {
+                (0, r.offset)
+            } else {
+                (1, r.offset - s.hot_len as u64)
+            };
             let fix = |value: usize| {
                 let addend = i32::try_from(r.addend).unwrap_or_else(|_| {
                     fail(format!(
@@ -486,8 +749,7 @@ fn main() {
                     ))
                 });
                 format!(
-                    "Fix {{ offset: {}, value: {value}, addend: {addend} }}",
-                    r.offset
+                    "Fix {{ offset: {part_offset}, value: {value}, addend: {addend} }}"
                 )
             };
             let class = match (&r.target, r.kind) {
@@ -497,7 +759,7 @@ fn main() {
                 _ => None,
             };
             match class {
-                Some((list, value)) => flat[list].push(fix(value)),
+                Some((list, value)) => flat[part][list].push(fix(value)),
                 None => {
                     if !matches!((&r.target, r.kind), (Target::Symbol(_), PatchKind::GotPc32)) {
                         other.push(ri);
@@ -534,7 +796,7 @@ fn main() {
                         }
                     }
                     if r.kind == PatchKind::GotPc32 {
-                        flat[3].push(fix(i));
+                        flat[part][3].push(fix(i));
                     }
                     format!("Target::Symbol({i})")
                 }
@@ -546,13 +808,15 @@ fn main() {
             )
             .unwrap();
         }
-        let [abs64, abs32, rel32, got] = flat.map(|v| v.join(", "));
+        let [hot, cold] = flat.map(|lists| {
+            let [abs64, abs32, rel32, got] = lists.map(|v| v.join(", "));
+            format!("Fixes {{ abs64: &[{abs64}], abs32: &[{abs32}], rel32: &[{rel32}], got: &[{got}] }}")
+        });
         writeln!(
             rs,
             "  ], got_symbols: &{got_symbols:?}, pc32_symbols: &{pc32_symbols:?}, \
              private_got: {private_got}, uses_cache: {uses_cache},\n    \
-             abs64: &[{abs64}], abs32: &[{abs32}], rel32: &[{rel32}], got: &[{got}], \
-             other: &{other:?} }},"
+             hot: {hot},\n    cold: {cold},\n    other: &{other:?} }},"
         )
         .unwrap();
     }

@@ -1,6 +1,8 @@
 //! Code size by stencil over the compile bench's code objects (benches/stdlib_code.py):
 //! `PYO3_PYTHON=python3 cargo run --release --example code_sizes [N]` prints the N stencils
-//! with the most bytes in total (count x size), then the total bytes per instruction.
+//! with the most bytes in total (count x size), then the total bytes per instruction, and the
+//! hot bytes per instruction (the hot parts, which run on the common path, without the cold
+//! parts placed after them: src/split.rs).
 use cpjit::compiler::compile;
 use std::collections::HashMap;
 
@@ -16,7 +18,7 @@ fn main() {
     let codes = load_stdlib_code();
     let symbols = cpjit::runtime::symbol_addresses();
     let mut by: HashMap<&'static str, (usize, usize)> = HashMap::new();
-    let (mut instrs, mut native, mut code_bytes) = (0usize, 0usize, 0usize);
+    let (mut instrs, mut native, mut code_bytes, mut hot_bytes) = (0usize, 0usize, 0usize, 0usize);
     for c in &codes {
         let Ok(cc) = compile(&c.input(symbols)) else {
             continue;
@@ -24,8 +26,9 @@ fn main() {
         instrs += cc.instructions;
         native += cc.native_bytes();
         code_bytes += cc.code_end as usize;
+        hot_bytes += cc.hot_end as usize;
         for (i, &(_, name, start)) in cc.layout.iter().enumerate() {
-            let end = cc.layout.get(i + 1).map(|l| l.2).unwrap_or(cc.code_end);
+            let end = cc.layout.get(i + 1).map(|l| l.2).unwrap_or(cc.hot_end);
             let e = by.entry(name).or_default();
             e.0 += 1;
             e.1 += (end - start) as usize;
@@ -35,7 +38,7 @@ fn main() {
     v.sort_by(|a, b| b.1 .1.cmp(&a.1 .1));
     println!(
         "{:40} {:>8} {:>8} {:>10} {:>6}",
-        "stencil", "count", "B/each", "bytes", "share"
+        "stencil (hot parts)", "count", "B/each", "bytes", "share"
     );
     for (name, (n, b)) in v.iter().take(top) {
         println!(
@@ -49,4 +52,7 @@ fn main() {
     }
     println!("instructions {instrs}, machine code {code_bytes} B ({:.1} B/instr), with data/GOT/veneers {native} B ({:.1} B/instr)",
         code_bytes as f64 / instrs as f64, native as f64 / instrs as f64);
+    println!("hot parts {hot_bytes} B ({:.1} B/instr), cold parts {} B ({:.1} B/instr)",
+        hot_bytes as f64 / instrs as f64, code_bytes - hot_bytes,
+        (code_bytes - hot_bytes) as f64 / instrs as f64);
 }

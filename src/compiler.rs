@@ -3,8 +3,14 @@
 //! Layout of one compiled code object (a single mapping):
 //!
 //! ```text
-//! [stencil of instruction 0][stencil 1]...[trap][EXIT_ERROR] [stencil data...] [GOT] [veneers]
+//! [hot 0][hot 1]...[trap][EXIT_ERROR hot][copies] [cold 0][cold 1]... [stencil data...] [GOT] [veneers]
 //! ```
+//!
+//! Every stencil is a hot part and a cold part (hot/cold splitting at build time, src/split.rs):
+//! the hot parts of all instructions come first and fall through into each other, the cold parts
+//! (error exits, hand-overs, deallocation calls) follow all of them in the same order, so the
+//! code a loop runs is dense in the instruction cache. Entries, jumps and the perf map point at
+//! hot parts; a hot part reaches its own cold part (and back) by rel32.
 //!
 //! Each instruction gets the stencil named after its base opcode, or a variant named
 //! `<OPCODE>__<oparg>` when one exists; an opcode without a stencil gets `UNSUPPORTED`, which
@@ -63,8 +69,13 @@ pub struct CompiledCode {
     pub instructions: usize,
     /// Instructions that got the UNSUPPORTED stencil (their names).
     pub unsupported: Vec<&'static str>,
-    /// Per instruction: its code unit, the stencil used and where its code starts.
+    /// Per instruction: its code unit, the stencil used and where its hot part starts, in
+    /// address order (the main line, the error exit, then out-of-line superinstruction copies).
     pub layout: Vec<(u32, &'static str, u32)>,
+    /// The same for the non-empty cold parts, which start at `hot_end`, in address order.
+    pub cold_layout: Vec<(u32, &'static str, u32)>,
+    /// Where the hot parts end and the cold parts start.
+    pub hot_end: u32,
     /// Where the machine code ends (stencil data, GOT and veneers follow).
     pub code_end: u32,
 }
@@ -265,8 +276,9 @@ pub fn compile(input: &CodeInput) -> Result<CompiledCode, CompileError> {
 /// One instruction's (or the error exit's) place in the compiled code.
 struct Slot {
     stencil: &'static Stencil,
-    /// Offset of its code, and of its data (the code's offset when it has none).
+    /// Offset of its hot part, its cold part, and its data (the code's offset when it has none).
     code: u32,
+    cold: u32,
     data: u32,
     /// Its `_JIT_CACHE` slot number.
     cache: u32,
@@ -368,14 +380,79 @@ unsafe fn put<const N: usize>(code: &mut [u8], offset: u32, bytes: [u8; N]) {
 /// Whether the flat fix lists of `s` can be patched unchecked: every fix lies inside the code and
 /// names a hole value (or a symbol) that exists. Checked once per stencil, at first compile.
 fn fixes_are_sound(s: &Stencil) -> bool {
-    let inside = |f: &stencils::Fix, width: usize| f.offset as usize + width <= s.code.len();
     let hole = |f: &stencils::Fix| (f.value as usize) < HoleValue::ALL.len();
-    s.abs64.iter().all(|f| inside(f, 8) && hole(f))
-        && s.abs32.iter().all(|f| inside(f, 4) && hole(f))
-        && s.rel32.iter().all(|f| inside(f, 4) && hole(f))
-        && s.got
+    s.hot_len as usize <= s.code.len()
+        && [(&s.hot, s.hot_code().len()), (&s.cold, s.cold_code().len())]
             .iter()
-            .all(|f| inside(f, 4) && (f.value as usize) < stencils::SYMBOLS.len())
+            .all(|(fixes, len)| {
+                let inside = |f: &stencils::Fix, width: usize| f.offset as usize + width <= *len;
+                fixes.abs64.iter().all(|f| inside(f, 8) && hole(f))
+                    && fixes.abs32.iter().all(|f| inside(f, 4) && hole(f))
+                    && fixes.rel32.iter().all(|f| inside(f, 4) && hole(f))
+                    && fixes
+                        .got
+                        .iter()
+                        .all(|f| inside(f, 4) && (f.value as usize) < stencils::SYMBOLS.len())
+            })
+}
+
+/// Patch the flat fix lists of one part of stencil `s`, copied to `code` (the part's bytes, at
+/// run-time address `place`, offset `at` in the compiled code).
+///
+/// # Safety
+/// `fixes` is one part of `s` and `code` that part's copy (`fixes_are_sound` held for `s`).
+#[inline(always)]
+unsafe fn patch_part(
+    s: &'static Stencil,
+    fixes: &stencils::Fixes,
+    code: &mut [u8],
+    place: u64,
+    at: usize,
+    vals: &[u64; HoleValue::ALL.len()],
+    got_slot_address: impl Fn(u16) -> u64,
+) -> Result<(), CompileError> {
+    // The flat lists were checked once (`fixes_are_sound`): every fix lies inside its part and
+    // names a hole value in `vals`, so they are written unchecked.
+    for f in fixes.abs64 {
+        // SAFETY: f.value < vals.len() (fixes_are_sound).
+        let v = unsafe { *vals.get_unchecked(f.value as usize) };
+        let v = v.wrapping_add(f.addend as i64 as u64);
+        // SAFETY: f.offset + 8 <= code.len() (fixes_are_sound, the caller's contract).
+        unsafe { put(code, f.offset, v.to_le_bytes()) };
+    }
+    for f in fixes.abs32 {
+        // SAFETY: f.value < vals.len() (fixes_are_sound).
+        let v = unsafe { *vals.get_unchecked(f.value as usize) };
+        let v = v.wrapping_add(f.addend as i64 as u64);
+        let Ok(v) = u32::try_from(v) else {
+            return Err(patch_error(s, at + f.offset as usize, v as i64));
+        };
+        // SAFETY: f.offset + 4 <= code.len() (fixes_are_sound, the caller's contract).
+        unsafe { put(code, f.offset, v.to_le_bytes()) };
+    }
+    for f in fixes.rel32 {
+        // SAFETY: f.value < vals.len() (fixes_are_sound).
+        let v = unsafe { *vals.get_unchecked(f.value as usize) };
+        let d = (v as i64)
+            .wrapping_add(f.addend as i64)
+            .wrapping_sub((place + f.offset as u64) as i64);
+        let Ok(d) = i32::try_from(d) else {
+            return Err(patch_error(s, at + f.offset as usize, d));
+        };
+        // SAFETY: f.offset + 4 <= code.len() (fixes_are_sound, the caller's contract).
+        unsafe { put(code, f.offset, d.to_le_bytes()) };
+    }
+    for f in fixes.got {
+        let d = (got_slot_address(f.value) as i64)
+            .wrapping_add(f.addend as i64)
+            .wrapping_sub((place + f.offset as u64) as i64);
+        let Ok(d) = i32::try_from(d) else {
+            return Err(patch_error(s, at + f.offset as usize, d));
+        };
+        // SAFETY: f.offset + 4 <= code.len() (fixes_are_sound, the caller's contract).
+        unsafe { put(code, f.offset, d.to_le_bytes()) };
+    }
+    Ok(())
 }
 
 fn patch_error(stencil: &'static Stencil, offset: usize, displacement: i64) -> CompileError {
@@ -463,21 +540,23 @@ fn compile_plan(
         sc.slots.push(Slot {
             stencil: s,
             code: at as u32,
+            cold: 0,
             data: 0,
             cache: 0,
             paired: pair.is_some(),
             index: i as u32,
             copy: Placement::Main,
         });
-        at += s.code.len();
+        at += s.hot_len as usize;
     }
     let trap_offset = at;
     at += TRAP.len();
     let error_offset = at;
-    at += sel.exit_error.code.len();
+    at += sel.exit_error.hot_len as usize;
     sc.slots.push(Slot {
         stencil: sel.exit_error,
         code: error_offset as u32,
+        cold: 0,
         data: 0,
         cache: 0,
         paired: false,
@@ -510,6 +589,7 @@ fn compile_plan(
             sc.slots.push(Slot {
                 stencil: s,
                 code: at as u32,
+                cold: 0,
                 data: 0,
                 cache: 0,
                 paired: false,
@@ -520,7 +600,7 @@ fn compile_plan(
                     Placement::Inside
                 },
             });
-            at += s.code.len();
+            at += s.hot_len as usize;
             mode = if sc.heads[j] && mode == Mode::Alone {
                 Mode::Tail
             } else {
@@ -528,6 +608,12 @@ fn compile_plan(
             };
         }
         at += JMP_REL32_SIZE;
+    }
+    // The cold parts, in the same order.
+    let hot_end = at;
+    for slot in sc.slots.iter_mut() {
+        slot.cold = at as u32;
+        at += slot.stencil.cold_code().len();
     }
     let code_end = at;
 
@@ -673,7 +759,14 @@ fn compile_plan(
                 None => trap,
             };
             vals[HoleValue::Skip as usize] = main_address(ix + 2);
-        } else if !(s.abs64.is_empty() && s.abs32.is_empty() && s.rel32.is_empty()) {
+        } else if [&s.hot, &s.cold].iter().any(|f| {
+            f.abs64.iter().chain(f.abs32).chain(f.rel32).any(|f| {
+                !matches!(
+                    HoleValue::ALL[f.value as usize],
+                    HoleValue::Code | HoleValue::State | HoleValue::Error | HoleValue::Hot | HoleValue::Cold
+                )
+            })
+        }) {
             // The error exit has no instruction: it may use no per-instruction hole.
             return Err(CompileError::Patch {
                 stencil: s.name,
@@ -692,7 +785,7 @@ fn compile_plan(
             slot.code,
         ));
         if slot.copy == Placement::Last {
-            let at = code_at + s.code.len();
+            let at = code_at + s.hot_len as usize;
             let from = base + (at + JMP_REL32_SIZE) as u64;
             let rel = main_address(ix + 1).wrapping_sub(from) as i64;
             let Ok(rel) = i32::try_from(rel) else {
@@ -701,49 +794,33 @@ fn compile_plan(
             buf[at] = 0xe9;
             buf[at + 1..at + JMP_REL32_SIZE].copy_from_slice(&rel.to_le_bytes());
         }
-        let code = &mut buf[code_at..code_at + s.code.len()];
-        code.copy_from_slice(s.code);
-        let place = base + code_at as u64;
-        // The flat lists were checked once (`fixes_are_sound`): every fix lies inside its
-        // stencil's code and names a hole value in `vals`, so they are written unchecked.
-        for f in s.abs64 {
-            // SAFETY: f.value < vals.len() (fixes_are_sound).
-            let v = unsafe { *vals.get_unchecked(f.value as usize) };
-            let v = v.wrapping_add(f.addend as i64 as u64);
-            // SAFETY: f.offset + 8 <= code.len() (fixes_are_sound).
-            unsafe { put(code, f.offset, v.to_le_bytes()) };
-        }
-        for f in s.abs32 {
-            // SAFETY: f.value < vals.len() (fixes_are_sound).
-            let v = unsafe { *vals.get_unchecked(f.value as usize) };
-            let v = v.wrapping_add(f.addend as i64 as u64);
-            let Ok(v) = u32::try_from(v) else {
-                return Err(patch_error(s, code_at + f.offset as usize, v as i64));
-            };
-            // SAFETY: f.offset + 4 <= code.len() (fixes_are_sound).
-            unsafe { put(code, f.offset, v.to_le_bytes()) };
-        }
-        for f in s.rel32 {
-            // SAFETY: f.value < vals.len() (fixes_are_sound).
-            let v = unsafe { *vals.get_unchecked(f.value as usize) };
-            let d = (v as i64)
-                .wrapping_add(f.addend as i64)
-                .wrapping_sub((place + f.offset as u64) as i64);
-            let Ok(d) = i32::try_from(d) else {
-                return Err(patch_error(s, code_at + f.offset as usize, d));
-            };
-            // SAFETY: f.offset + 4 <= code.len() (fixes_are_sound).
-            unsafe { put(code, f.offset, d.to_le_bytes()) };
-        }
-        for f in s.got {
-            let d = (got_slot_address(f.value) as i64)
-                .wrapping_add(f.addend as i64)
-                .wrapping_sub((place + f.offset as u64) as i64);
-            let Ok(d) = i32::try_from(d) else {
-                return Err(patch_error(s, code_at + f.offset as usize, d));
-            };
-            // SAFETY: f.offset + 4 <= code.len() (fixes_are_sound).
-            unsafe { put(code, f.offset, d.to_le_bytes()) };
+        let hot = s.hot_code();
+        let cold = s.cold_code();
+        let cold_at = slot.cold as usize;
+        vals[HoleValue::Hot as usize] = base + code_at as u64;
+        vals[HoleValue::Cold as usize] = base + cold_at as u64;
+        buf[code_at..code_at + hot.len()].copy_from_slice(hot);
+        buf[cold_at..cold_at + cold.len()].copy_from_slice(cold);
+        // SAFETY: the slices are the two parts' copies (`fixes_are_sound` held at selection).
+        unsafe {
+            patch_part(
+                s,
+                &s.hot,
+                &mut buf[code_at..code_at + hot.len()],
+                base + code_at as u64,
+                code_at,
+                &vals,
+                &got_slot_address,
+            )?;
+            patch_part(
+                s,
+                &s.cold,
+                &mut buf[cold_at..cold_at + cold.len()],
+                base + cold_at as u64,
+                cold_at,
+                &vals,
+                &got_slot_address,
+            )?;
         }
         // The rare kinds, by the general path.
         for &k in s.other {
@@ -753,7 +830,11 @@ fn compile_plan(
                 Target::Symbol(idx) => input.symbols.get(idx as usize).copied().unwrap_or(0),
                 Target::Data(off) => base + slot.data as u64 + off,
             };
-            let offset = code_at + h.offset as usize;
+            let offset = if h.offset < s.hot_len {
+                code_at + h.offset as usize
+            } else {
+                cold_at + (h.offset - s.hot_len) as usize
+            };
             let place = base + offset as u64;
             let result = match (h.kind, h.target) {
                 (PatchKind::Abs64, _) => {
@@ -800,8 +881,14 @@ fn compile_plan(
             slot.code
         };
     }
+    let mut cold_layout: Vec<(u32, &'static str, u32)> = layout
+        .iter()
+        .zip(slots)
+        .filter(|(_, slot)| !slot.stencil.cold_code().is_empty())
+        .map(|(&(unit, name, _), slot)| (unit, name, slot.cold))
+        .collect();
+    cold_layout.sort_by_key(|e| e.2);
     let code = mem.seal().map_err(CompileError::Memory)?;
-    let code_end = code_end as u32;
     Ok(CompiledCode {
         code,
         entries,
@@ -809,7 +896,9 @@ fn compile_plan(
         instructions: n,
         unsupported,
         layout,
-        code_end,
+        cold_layout,
+        hot_end: hot_end as u32,
+        code_end: code_end as u32,
     })
 }
 
@@ -966,8 +1055,13 @@ mod tests {
     fn got_targets(c: &CompiledCode) -> Vec<(u16, u64)> {
         let bytes = c.code.bytes();
         let mut out = Vec::new();
-        for &(_, name, start) in &c.layout {
-            for f in stencils::by_name(name).unwrap().got {
+        let hot = c.layout.iter().map(|&(_, name, start)| (start, &stencils::by_name(name).unwrap().hot));
+        let cold = c
+            .cold_layout
+            .iter()
+            .map(|&(_, name, start)| (start, &stencils::by_name(name).unwrap().cold));
+        for (start, fixes) in hot.chain(cold) {
+            for f in fixes.got {
                 let place = c.code.address() + start as u64 + f.offset as u64;
                 let at = (start + f.offset) as usize;
                 let d = i32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());

@@ -40,12 +40,14 @@ pub struct Line {
     pub notes: Vec<Note>,
 }
 
-/// The machine code of one bytecode instruction (or of the error exit, the last block).
+/// The machine code of one part of one bytecode instruction (or of the error exit).
 #[derive(Clone, Debug)]
 pub struct Block {
     /// Code unit of the bytecode instruction (for the error exit: the number of code units).
     pub unit: u32,
     pub stencil: &'static str,
+    /// The stencil's cold part (placed after the hot parts of all instructions).
+    pub cold: bool,
     /// Offsets of the block in the machine code.
     pub start: u32,
     pub end: u32,
@@ -105,14 +107,20 @@ fn note(
     })
 }
 
-/// The block (index into `c.layout`) whose machine code starts at `offset`, if any.
+/// The hot part (index into `c.layout`) whose machine code starts at `offset`, if any.
 pub fn block_at(c: &CompiledCode, offset: u64) -> Option<usize> {
     c.layout
         .binary_search_by(|(_, _, start)| (*start as u64).cmp(&offset))
         .ok()
 }
 
-/// Decode and annotate the machine code of every instruction of `c`, in layout order.
+/// Whether a layout entry is the error exit's.
+pub fn is_error_exit(c: &CompiledCode, unit: u32) -> bool {
+    unit as usize == c.entries.len()
+}
+
+/// Decode and annotate the machine code of every instruction of `c`, in address order: the hot
+/// parts, then the cold parts.
 pub fn listing(c: &CompiledCode) -> Vec<Block> {
     let bytes = c.code.bytes();
     let base = c.code.address();
@@ -124,15 +132,21 @@ pub fn listing(c: &CompiledCode) -> Vec<Block> {
     formatter.options_mut().set_hex_suffix("");
     formatter.options_mut().set_uppercase_hex(false);
     formatter.options_mut().set_branch_leading_zeros(false);
-    let mut blocks = Vec::with_capacity(c.layout.len());
-    for (i, (unit, name, start)) in c.layout.iter().enumerate() {
-        let end = c.layout.get(i + 1).map_or(c.code_end, |next| next.2);
+    let mut blocks = Vec::with_capacity(c.layout.len() + c.cold_layout.len());
+    let parts = [(&c.layout, c.hot_end, false), (&c.cold_layout, c.code_end, true)];
+    for (layout, part_end, cold) in parts {
+    for (i, (unit, name, start)) in layout.iter().enumerate() {
+        let end = layout.get(i + 1).map_or(part_end, |next| next.2);
         let (s, e) = (*start as usize, (end as usize).min(bytes.len()));
         let holes: Vec<(usize, PatchKind, Target, i64)> = stencils::by_name(name)
             .map(|st| {
                 st.holes
                     .iter()
-                    .map(|h| (s + h.offset as usize, h.kind, h.target, h.addend))
+                    .filter(|h| (h.offset >= st.hot_len) == cold)
+                    .map(|h| {
+                        let off = if cold { h.offset - st.hot_len } else { h.offset };
+                        (s + off as usize, h.kind, h.target, h.addend)
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -162,10 +176,12 @@ pub fn listing(c: &CompiledCode) -> Vec<Block> {
         blocks.push(Block {
             unit: *unit,
             stencil: name,
+            cold,
             start: *start,
             end,
             lines,
         });
+    }
     }
     blocks
 }
@@ -198,7 +214,9 @@ mod tests {
     fn every_byte_decodes_once_and_blocks_follow_the_layout() {
         let c = compiled(&[w("RESUME", 0), w("LOAD_CONST", 1), w("RETURN_VALUE", 0)]);
         let blocks = listing(&c);
-        assert_eq!(blocks.len(), c.layout.len());
+        assert_eq!(blocks.len(), c.layout.len() + c.cold_layout.len());
+        assert!(!c.cold_layout.is_empty(), "stencils have cold parts");
+        assert!(blocks.iter().all(|b| b.cold == (b.start >= c.hot_end)));
         let mut at = c.code.address();
         for b in &blocks {
             assert_eq!(b.lines[0].address, c.code.address() + b.start as u64);
@@ -213,7 +231,9 @@ mod tests {
             }
         }
         assert_eq!(at, c.code.address() + c.code_end as u64);
-        assert_eq!(blocks.last().unwrap().stencil, "EXIT_ERROR");
+        let hot: Vec<&Block> = blocks.iter().filter(|b| !b.cold).collect();
+        assert_eq!(hot.last().unwrap().stencil, "EXIT_ERROR");
+        assert!(is_error_exit(&c, hot.last().unwrap().unit));
     }
 
     #[test]
@@ -223,9 +243,13 @@ mod tests {
         for b in &blocks {
             let st = stencils::by_name(b.stencil).unwrap();
             let n: usize = b.lines.iter().map(|l| l.notes.len()).sum();
+            let in_part = st
+                .holes
+                .iter()
+                .filter(|h| (h.offset >= st.hot_len) == b.cold)
+                .count();
             assert_eq!(
-                n,
-                st.holes.len(),
+                n, in_part,
                 "{}: each hole lies in one instruction",
                 b.stencil
             );
@@ -240,11 +264,25 @@ mod tests {
                 "{notes:?}"
             );
         }
-        // Every code hole lands on the start of a block (or the trap after the last one).
+        // Every code hole lands on the start of a block (or the trap after the last one); a
+        // branch between the parts of a stencil lands inside its other part.
+        for b in &blocks {
+            for n in b.lines.iter().flat_map(|l| &l.notes) {
+                match n {
+                    Note::Code(HoleValue::Cold, off) => {
+                        assert!(!b.cold && *off >= c.hot_end as u64 && *off < c.code_end as u64)
+                    }
+                    Note::Code(HoleValue::Hot, off) => {
+                        assert!(b.cold && *off < c.hot_end as u64)
+                    }
+                    _ => {}
+                }
+            }
+        }
         for n in blocks.iter().flat_map(|b| &b.lines).flat_map(|l| &l.notes) {
-            if let Note::Code(_, off) = n {
+            if let Note::Code(HoleValue::Continue | HoleValue::JumpTarget | HoleValue::Skip, off) = n {
                 assert!(
-                    block_at(&c, *off).is_some() || *off < c.code_end as u64,
+                    block_at(&c, *off).is_some() || *off < c.hot_end as u64,
                     "{n:?}"
                 );
             }

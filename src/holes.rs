@@ -39,11 +39,18 @@ pub enum HoleValue {
     Skip,
     /// `_JIT_ERROR`: the code object's error exit.
     Error,
+    /// `_JIT_HOT`: where this stencil's hot part was placed. Never written in a stencil: build.rs
+    /// makes a branch from the cold part back into the hot part (hot-cold splitting, src/split.rs)
+    /// a rel32 to this, the offset in the hot part in its addend.
+    Hot,
+    /// `_JIT_COLD`: where this stencil's cold part was placed (branches from the hot part out to
+    /// its cold blocks; the offset in the cold part in the addend).
+    Cold,
 }
 
 impl HoleValue {
     /// Every hole, in a fixed order.
-    pub const ALL: [HoleValue; 15] = [
+    pub const ALL: [HoleValue; 17] = [
         HoleValue::Oparg,
         HoleValue::Instr,
         HoleValue::Redo,
@@ -59,6 +66,8 @@ impl HoleValue {
         HoleValue::JumpTarget,
         HoleValue::Skip,
         HoleValue::Error,
+        HoleValue::Hot,
+        HoleValue::Cold,
     ];
 
     /// The symbol stencils use for this hole.
@@ -79,6 +88,8 @@ impl HoleValue {
             HoleValue::JumpTarget => "_JIT_JUMP_TARGET",
             HoleValue::Skip => "_JIT_SKIP",
             HoleValue::Error => "_JIT_ERROR",
+            HoleValue::Hot => "_JIT_HOT",
+            HoleValue::Cold => "_JIT_COLD",
         }
     }
 
@@ -96,7 +107,12 @@ impl HoleValue {
     pub const fn is_code_target(self) -> bool {
         matches!(
             self,
-            HoleValue::Continue | HoleValue::JumpTarget | HoleValue::Skip | HoleValue::Error
+            HoleValue::Continue
+                | HoleValue::JumpTarget
+                | HoleValue::Skip
+                | HoleValue::Error
+                | HoleValue::Hot
+                | HoleValue::Cold
         )
     }
 }

@@ -20,6 +20,8 @@ pub mod patch;
 pub mod perfmap;
 pub mod runtime;
 pub mod stencils;
+#[cfg(test)]
+mod split;
 pub mod superinstructions;
 pub mod tools_api;
 pub mod toplevel;

@@ -91,17 +91,25 @@ pub fn entries(mode: Mode, c: &CompiledCode, qualname: &str, filename: &str, lin
             );
         }
         Mode::Instructions => {
-            for (i, (unit, stencil, start)) in c.layout.iter().enumerate() {
-                let end = c.layout.get(i + 1).map_or(c.code_end, |next| next.2);
-                let size = end.saturating_sub(*start);
-                if size == 0 {
-                    continue;
-                }
-                let at = base + *start as u64;
-                if i + 1 == c.layout.len() {
-                    let _ = writeln!(out, "{at:x} {size:x} {stencil}@{qualname}");
-                } else {
-                    let _ = writeln!(out, "{at:x} {size:x} {stencil}@{qualname}:{}", unit * 2);
+            // The hot parts, then the cold parts (named with " (cold)").
+            let parts = [(&c.layout, c.hot_end, ""), (&c.cold_layout, c.code_end, " (cold)")];
+            for (layout, part_end, suffix) in parts {
+                for (i, (unit, stencil, start)) in layout.iter().enumerate() {
+                    let end = layout.get(i + 1).map_or(part_end, |next| next.2);
+                    let size = end.saturating_sub(*start);
+                    if size == 0 {
+                        continue;
+                    }
+                    let at = base + *start as u64;
+                    if crate::disasm::is_error_exit(c, *unit) {
+                        let _ = writeln!(out, "{at:x} {size:x} {stencil}@{qualname}{suffix}");
+                    } else {
+                        let _ = writeln!(
+                            out,
+                            "{at:x} {size:x} {stencil}@{qualname}:{}{suffix}",
+                            unit * 2
+                        );
+                    }
                 }
             }
         }
@@ -262,5 +270,8 @@ mod tests {
         assert_eq!(names[1], "LOAD_CONST@f:2");
         assert_eq!(names[2], "RETURN_VALUE@f:4");
         assert_eq!(names[3], "EXIT_ERROR@f");
+        // Then the cold parts, after all the hot ones.
+        assert!(names.len() > 4, "{names:?}");
+        assert!(names[4..].iter().all(|n| n.ends_with(" (cold)")), "{names:?}");
     }
 }

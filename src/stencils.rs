@@ -1,7 +1,11 @@
 //! The stencil tables build.rs generated from stencils/*.c, and lookup by name.
 //!
 //! A stencil is machine code for one instruction (or one variant of it) with holes. Its code is
-//! copied once per instruction; its read-only data (constant pools) is copied beside it.
+//! copied once per instruction; its read-only data (constant pools) is copied beside it. The code
+//! is two parts (hot/cold splitting at build time, src/split.rs): the hot part, which falls
+//! through into the next instruction's, and the cold part (error exits, hand-overs, deallocation
+//! calls), which the compiler places after the hot parts of all instructions. The two reach each
+//! other through `_JIT_HOT`/`_JIT_COLD` holes.
 
 use crate::holes::HoleValue;
 use crate::patch::PatchKind;
@@ -36,13 +40,28 @@ pub struct Fix {
     pub addend: i32,
 }
 
+/// The holes of one part of a stencil, sorted by kind at build time so that patching needs no
+/// per-hole dispatch; offsets are relative to the part: 64-bit hole values (`value` is a
+/// [`HoleValue`] as u16), 32-bit hole values, PC-relative hole values, and symbols through the
+/// GOT (`value` is a [`SYMBOLS`] index).
+#[derive(Debug)]
+pub struct Fixes {
+    pub abs64: &'static [Fix],
+    pub abs32: &'static [Fix],
+    pub rel32: &'static [Fix],
+    pub got: &'static [Fix],
+}
+
 /// A compiled opcode template.
 #[derive(Debug)]
 pub struct Stencil {
     /// `LOAD_FAST`, `BINARY_OP__0` (a variant for oparg 0), `EXIT_ERROR`, ...
     pub name: &'static str,
+    /// The hot part (`code[..hot_len]`), then the cold part.
     pub code: &'static [u8],
+    pub hot_len: u32,
     pub data: &'static [u8],
+    /// Every relocation, offsets into `code`.
     pub holes: &'static [Hole],
     /// External symbols this stencil reaches through a GOT slot (each once, build-time order).
     pub got_symbols: &'static [u16],
@@ -52,18 +71,24 @@ pub struct Stencil {
     pub private_got: u16,
     /// Whether a hole is `_JIT_CACHE`.
     pub uses_cache: bool,
-    /// The holes again, sorted by kind at build time so that patching needs no per-hole
-    /// dispatch: 64-bit hole values (`value` is a [`HoleValue`] as u16), 32-bit hole values,
-    /// PC-relative hole values, and symbols through the GOT (`value` is a [`SYMBOLS`] index).
-    pub abs64: &'static [Fix],
-    pub abs32: &'static [Fix],
-    pub rel32: &'static [Fix],
-    pub got: &'static [Fix],
+    /// The common holes again, per part.
+    pub hot: Fixes,
+    pub cold: Fixes,
     /// Indices into `holes` of the rest (data, direct symbol references, private GOT slots).
     pub other: &'static [u16],
 }
 
 impl Stencil {
+    /// The hot part's code.
+    pub fn hot_code(&self) -> &'static [u8] {
+        &self.code[..self.hot_len as usize]
+    }
+
+    /// The cold part's code.
+    pub fn cold_code(&self) -> &'static [u8] {
+        &self.code[self.hot_len as usize..]
+    }
+
     /// Whether any relocation of this stencil reads the given hole.
     pub fn uses(&self, hole: HoleValue) -> bool {
         self.holes.iter().any(|h| h.target == Target::Hole(hole))
@@ -119,7 +144,7 @@ mod tests {
     #[test]
     fn no_stencil_ends_in_a_jump_to_its_successor() {
         for s in STENCILS {
-            let n = s.code.len();
+            let n = s.hot_len as usize;
             let tail_jump = n >= 5
                 && s.code[n - 5] == 0xe9
                 && s.holes.iter().any(|h| {
@@ -155,37 +180,40 @@ mod tests {
         for s in STENCILS {
             let mut seen: Vec<(u32, PatchKind, Target, i64)> = Vec::new();
             let hole = |f: &Fix| HoleValue::ALL[f.value as usize];
-            for f in s.abs64 {
-                seen.push((
-                    f.offset,
-                    PatchKind::Abs64,
-                    Target::Hole(hole(f)),
-                    f.addend as i64,
-                ));
-            }
-            for f in s.abs32 {
-                seen.push((
-                    f.offset,
-                    PatchKind::Abs32,
-                    Target::Hole(hole(f)),
-                    f.addend as i64,
-                ));
-            }
-            for f in s.rel32 {
-                seen.push((
-                    f.offset,
-                    PatchKind::Pc32,
-                    Target::Hole(hole(f)),
-                    f.addend as i64,
-                ));
-            }
-            for f in s.got {
-                seen.push((
-                    f.offset,
-                    PatchKind::GotPc32,
-                    Target::Symbol(f.value),
-                    f.addend as i64,
-                ));
+            for (fixes, shift) in [(&s.hot, 0), (&s.cold, s.hot_len)] {
+                for f in fixes.abs64 {
+                    assert!(shift == 0 || f.offset + 8 <= s.code.len() as u32 - shift);
+                    seen.push((
+                        f.offset + shift,
+                        PatchKind::Abs64,
+                        Target::Hole(hole(f)),
+                        f.addend as i64,
+                    ));
+                }
+                for f in fixes.abs32 {
+                    seen.push((
+                        f.offset + shift,
+                        PatchKind::Abs32,
+                        Target::Hole(hole(f)),
+                        f.addend as i64,
+                    ));
+                }
+                for f in fixes.rel32 {
+                    seen.push((
+                        f.offset + shift,
+                        PatchKind::Pc32,
+                        Target::Hole(hole(f)),
+                        f.addend as i64,
+                    ));
+                }
+                for f in fixes.got {
+                    seen.push((
+                        f.offset + shift,
+                        PatchKind::GotPc32,
+                        Target::Symbol(f.value),
+                        f.addend as i64,
+                    ));
+                }
             }
             for &i in s.other {
                 let h = s.holes[i as usize];

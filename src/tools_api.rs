@@ -117,9 +117,9 @@ fn describe(
         None => format!("{v:#x}"),
     };
     let at_block = |off: u64| match disasm::block_at(c, off) {
-        Some(i) if i + 1 == c.layout.len() => "error exit".to_string(),
+        Some(i) if disasm::is_error_exit(c, c.layout[i].0) => "error exit".to_string(),
         Some(i) => format!("{} {}", c.layout[i].0 * 2, c.layout[i].1),
-        None if off < c.code_end as u64 => format!("+{off:#x} (trap)"),
+        None if off < c.hot_end as u64 => format!("+{off:#x} (trap)"),
         None => format!("+{off:#x}"),
     };
     match note {
@@ -130,6 +130,8 @@ fn describe(
         Note::Code(HoleValue::JumpTarget, off) => format!("jump target: {}", at_block(*off)),
         Note::Code(HoleValue::Skip, off) => format!("after pair: {}", at_block(*off)),
         Note::Code(HoleValue::Error, _) => "error exit".into(),
+        Note::Code(HoleValue::Cold, off) => format!("cold part: +{off:#x}"),
+        Note::Code(HoleValue::Hot, off) => format!("back to the hot part: +{off:#x}"),
         Note::Code(h, off) => format!("{}: {}", h.symbol(), at_block(*off)),
         Note::Value(h, v) => match h {
             HoleValue::Oparg => format!("oparg {}", *v as i64),
@@ -173,8 +175,10 @@ fn describe(
 }
 
 /// The annotated machine code of a compiled function or code object: None if it has none, else
-/// a list with one tuple per bytecode instruction (the last is the error exit):
-/// `(bytecode offset or None, stencil, start, size, [(address, bytes, text, [notes])])`.
+/// a list with one tuple per part of each bytecode instruction in address order (the hot parts,
+/// the error exit's among them, then the cold parts):
+/// `(bytecode offset or None for the error exit, stencil, start, size,
+///   [(address, bytes, text, [notes])], cold)`.
 #[pyfunction]
 fn machine_code<'py>(
     py: Python<'py>,
@@ -207,10 +211,9 @@ fn machine_code<'py>(
     let names = code.getattr("co_names")?.downcast_into::<PyTuple>()?;
     let co_code: Vec<u8> = code.getattr("co_code")?.extract()?;
     let out = PyList::empty_bound(py);
-    let n = c.layout.len();
     let blocks = disasm::listing(c);
     let units = units_base(&blocks);
-    for (i, b) in blocks.into_iter().enumerate() {
+    for b in blocks {
         let lines = PyList::empty_bound(py);
         for l in &b.lines {
             let notes: Vec<String> = l
@@ -231,8 +234,12 @@ fn machine_code<'py>(
             let hex: Vec<String> = l.bytes.iter().map(|x| format!("{x:02x}")).collect();
             lines.append((l.address, hex.join(" "), l.text.as_str(), notes))?;
         }
-        let offset = if i + 1 == n { None } else { Some(b.unit * 2) };
-        out.append((offset, b.stencil, b.start, b.end - b.start, lines))?;
+        let offset = if disasm::is_error_exit(c, b.unit) {
+            None
+        } else {
+            Some(b.unit * 2)
+        };
+        out.append((offset, b.stencil, b.start, b.end - b.start, lines, b.cold))?;
     }
     Ok(Some(out))
 }

@@ -8,9 +8,7 @@
 #define LOAD_SLOT_BODY(I)                                                                      \
     {                                                                                          \
         PyObject *value = GETLOCAL(I);                                                         \
-        /* "Likely" only for the layout: the cold call first, so the hot path ends the       \
-         * stencil and its jump to the next instruction is cut (5 bytes). */                  \
-        if (__builtin_expect(value == NULL, 1)) {                                              \
+        if (__builtin_expect(value == NULL, 0)) { /* cold part (build.rs splits it out) */    \
             cpjit_unbound_local_at(frame, REDO);                                                \
             ERROR();                                                                           \
         }                                                                                      \

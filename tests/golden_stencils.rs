@@ -20,14 +20,16 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 fn render() -> String {
     let mut out = String::from(
-        "# name: code bytes, data bytes, fnv1a(code)\n#   offset kind target addend\n",
+        "# name: hot code bytes + cold code bytes, data bytes, fnv1a(code)\n\
+         #   offset (into hot part then cold part) kind target addend\n",
     );
     for s in STENCILS {
         writeln!(
             out,
-            "{}: {} code, {} data, {:016x}",
+            "{}: {} hot + {} cold code, {} data, {:016x}",
             s.name,
-            s.code.len(),
+            s.hot_len,
+            s.code.len() - s.hot_len as usize,
             s.data.len(),
             fnv1a(s.code)
         )

@@ -55,7 +55,8 @@ def enable(threshold=None, perf=None):
     `perf` writes /tmp/perf-<pid>.map entries for code compiled from now on, so that
     `perf report` names native code: True (or "code") one per code object
     (`py::qualname:file:line`), "instructions" one per bytecode instruction
-    (`STENCIL@qualname:offset`), False none. By default it comes from CPJIT_PERF (read when
+    (`STENCIL@qualname:offset`, and `STENCIL@qualname:offset (cold)` for the cold part of its
+    code, placed after the hot parts of all instructions), False none. By default it comes from CPJIT_PERF (read when
     the extension loads), else off.
     """
     if threshold is None:
@@ -67,8 +68,10 @@ def enable(threshold=None, perf=None):
 
 def machine_code(obj):
     """The annotated machine code of a compiled function or code object (None if it has none):
-    one tuple per bytecode instruction, the error exit last,
-    `(bytecode offset or None, stencil, start, size, [(address, hex bytes, asm, [notes])])`,
+    one tuple per part of each bytecode instruction, in address order: the hot parts (which
+    fall through into each other; the error exit's is after the last instruction's), then the
+    cold parts (error paths, hand-overs to the interpreter, deallocation calls),
+    `(bytecode offset or None, stencil, start, size, [(address, hex bytes, asm, [notes])], cold)`,
     where the notes name each patched hole (constant, name, cache, jump target, helper)."""
     return _cpjit.machine_code(getattr(obj, "__code__", obj))
 
@@ -88,11 +91,14 @@ def dis(obj, file=None, machine_code=True):
         print(f"{code.co_qualname}: not compiled ({state})", file=file)
         return
     print(f"{code.co_qualname}: {info['instructions']} instructions, {info['code_bytes']} bytes of "
-          f"code ({info['native_bytes']} with data) at {info['address']:#x}", file=file)
+          f"code ({info['hot_bytes']} hot + {info['code_bytes'] - info['hot_bytes']} cold, "
+          f"{info['native_bytes']} with data) at {info['address']:#x}", file=file)
     by_offset = {ins.offset: ins for ins in _dis.get_instructions(code)}
-    for offset, stencil, start, size, lines in _cpjit.machine_code(code) or ():
+    for offset, stencil, start, size, lines, cold in _cpjit.machine_code(code) or ():
         ins = by_offset.get(offset)
         text = f"{ins.opname} {ins.argrepr or ''}".rstrip() if ins else ""
+        if cold:
+            text = f"{ins.opname if ins else ''} (cold)".lstrip()
         where = f"{offset:6d}" if offset is not None else " " * 6
         print(f"  {where}  {text:40.40s} {stencil:28s} +{start:#07x} {size:5d}", file=file)
         if not machine_code:

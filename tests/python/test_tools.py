@@ -43,7 +43,8 @@ PROGRAM = """
     info = cpjit.code_info(f)
     with open(f"/tmp/perf-{os.getpid()}.map") as m:
         seen = m.read()
-    print(json.dumps([os.getpid(), info["address"], info["code_bytes"], info["layout"],
+    print(json.dumps([os.getpid(), info["address"], info["code_bytes"],
+                      [info["layout"], info["cold_layout"], info["hot_bytes"]],
                       f.__code__.co_firstlineno, "py::f:" in seen or "@f:" in seen]))
 """
 
@@ -66,14 +67,20 @@ def test_perf_map_has_one_entry_per_code_object_written_at_compile_time():
 
 def test_perf_map_instructions_tile_the_code_of_each_code_object():
     out = json.loads(run(PROGRAM, {"CPJIT_PERF": "instructions"}).stdout)
-    pid, address, code_bytes, layout, _, _ = out
-    entries = [e for e in map_lines(pid) if e[2].split("@")[1].split(":")[0] == "f"]
-    assert len(entries) == len(layout)
-    for (unit, stencil, offset), (start, size, name) in zip(layout, entries):
+    pid, address, code_bytes, (layout, cold_layout, hot_bytes), _, _ = out
+    entries = [e for e in map_lines(pid) if e[2].split("@")[1].split(" ")[0].split(":")[0] == "f"]
+    # The hot parts (error exit last), then the cold parts after all of them.
+    assert cold_layout, "stencils have cold parts"
+    assert len(entries) == len(layout) + len(cold_layout)
+    for (unit, stencil, offset), (start, size, name) in zip(layout + cold_layout, entries):
         assert int(start, 16) == address + offset
         assert name.startswith(stencil + "@f")
-    assert [e[2] for e in entries[:-1]] == [f"{s}@f:{2 * u}" for u, s, _ in layout[:-1]]
-    assert entries[-1][2] == "EXIT_ERROR@f"
+    hot, cold = entries[:len(layout)], entries[len(layout):]
+    assert [e[2] for e in hot[:-1]] == [f"{s}@f:{2 * u}" for u, s, _ in layout[:-1]]
+    assert hot[-1][2] == "EXIT_ERROR@f"
+    assert [e[2] for e in cold] == [
+        f"{s}@f (cold)" if s == "EXIT_ERROR" else f"{s}@f:{2 * u} (cold)" for u, s, _ in cold_layout]
+    assert int(cold[0][0], 16) == address + hot_bytes
     ends = [int(s, 16) + int(n, 16) for s, n, _ in entries]
     assert ends[:-1] == [int(s, 16) for s, _, _ in entries[1:]], "contiguous"
     assert ends[-1] == address + code_bytes
@@ -176,10 +183,15 @@ def test_machine_code_covers_the_code_and_jump_targets_are_instructions():
     cpjit.compile(sample)
     info = cpjit.code_info(sample)
     blocks = cpjit.machine_code(sample)
-    assert [(b[0], b[1], b[2]) for b in blocks[:-1]] == [(2 * u, s, o) for u, s, o in info["layout"][:-1]]
-    assert blocks[-1][0] is None and blocks[-1][1] == "EXIT_ERROR"
+    hot = [b for b in blocks if not b[5]]
+    cold = [b for b in blocks if b[5]]
+    assert blocks == hot + cold, "the cold parts follow all the hot ones"
+    assert [(b[0], b[1], b[2]) for b in hot[:-1]] == [(2 * u, s, o) for u, s, o in info["layout"][:-1]]
+    assert hot[-1][0] is None and hot[-1][1] == "EXIT_ERROR"
+    assert [b[2] for b in cold] == [o for _, _, o in info["cold_layout"]]
+    assert cold and cold[0][2] == info["hot_bytes"]
     at = info["address"]
-    for offset, stencil, start, size, lines in blocks:
+    for offset, stencil, start, size, lines, _ in blocks:
         # An instruction whose stencil is empty (PRECALL: CALL does its work) has no lines.
         assert (size == 0) == (not lines), stencil
         if lines:

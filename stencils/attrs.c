@@ -16,7 +16,7 @@
 /* The out-of-line path (csrc/names.c): everything the in-line path below does not serve. */
 #define ATTR_SLOW(FN, CACHE)                                                                   \
     do {                                                                                       \
-        if (FN(frame, stack_pointer, (CACHE), REDO) != 0) {                            \
+        if (UNLIKELY(FN(frame, stack_pointer, (CACHE), REDO) != 0)) {                  \
             ERROR();                                                                           \
         }                                                                                      \
     } while (0)
@@ -31,21 +31,21 @@ STENCIL(LOAD_ATTR)
     PyObject *owner = TOP();
     CpjitAttrCache *cache = ATTR_CACHE;
     int way = cpjit_attr_way_hot(cache, Py_TYPE(owner));
-    if (way >= 0 && owner->ob_refcnt > 1) {
+    if (LIKELY(way >= 0 && owner->ob_refcnt > 1)) {
         uint8_t kind = cache->kind[way];
         Py_ssize_t index = cache->index[way];
         PyObject *res = NULL;
         PyDictValues *values;
-        if (kind == CPJIT_ATTR_SLOT) {
-            res = *(PyObject **)((char *)owner + index);
-        }
-        else if (kind - 1u < 2u && (values = *_PyObject_ValuesPointer(owner)) != NULL) {
+        if (LIKELY(kind - 1u < 2u && (values = *_PyObject_ValuesPointer(owner)) != NULL)) {
             res = values->values[index]; /* VALUES or HINT, inline */
+        }
+        else if (kind == CPJIT_ATTR_SLOT) {
+            res = *(PyObject **)((char *)owner + index);
         }
         else if (kind - 1u < 3u) {
             res = cpjit_attr_hint_load(owner, cache, way); /* the same, from a dict */
         }
-        if (res != NULL) {
+        if (LIKELY(res != NULL)) {
             Py_INCREF(res);
             owner->ob_refcnt--;
             SET_TOP(res);
@@ -64,7 +64,7 @@ STENCIL(STORE_ATTR)
     PyObject *v = SECOND();
     CpjitAttrCache *cache = ATTR_CACHE;
     int way = cpjit_attr_way_hot(cache, Py_TYPE(owner));
-    if (way >= 0 && owner->ob_refcnt > 1) {
+    if (LIKELY(way >= 0 && owner->ob_refcnt > 1)) {
         uint8_t kind = cache->kind[way];
         Py_ssize_t index = cache->index[way];
         PyObject **slot = NULL;
@@ -78,9 +78,9 @@ STENCIL(STORE_ATTR)
         else if (kind == CPJIT_ATTR_SLOT) {
             slot = (PyObject **)((char *)owner + index);
         }
-        if (slot != NULL) {
+        if (LIKELY(slot != NULL)) {
             PyObject *old = *slot;
-            if (old == NULL || old->ob_refcnt > 1) {
+            if (LIKELY(old == NULL || old->ob_refcnt > 1)) {
                 *slot = v; /* the stack's reference moves into the object */
                 if (old != NULL) {
                     old->ob_refcnt--;

@@ -17,7 +17,7 @@ STENCIL(GET_ITER)
     PyObject *iter = PyObject_GetIter(iterable);
     Py_DECREF(iterable);
     SET_TOP(iter);
-    if (iter == NULL) {
+    if (UNLIKELY(iter == NULL)) {
         ERROR();
     }
     CONTINUE();
@@ -32,7 +32,7 @@ STENCIL(FOR_ITER)
         cpjit_seqiter *it = (cpjit_seqiter *)iter;
         PyObject *seq = it->it_seq;
         /* Exhausted: tp_iternext below drops the sequence. */
-        if (seq != NULL && it->it_index < Py_SIZE(seq)) {
+        if (LIKELY(seq != NULL && it->it_index < Py_SIZE(seq))) {
             PyObject **items = type == &PyListIter_Type ? _PyList_ITEMS(seq) : _PyTuple_ITEMS(seq);
             next = Py_NewRef(items[it->it_index++]);
             PUSH(next);
@@ -41,14 +41,14 @@ STENCIL(FOR_ITER)
     }
     else if (type == &PyRangeIter_Type) {
         cpjit_rangeiter *r = (cpjit_rangeiter *)iter;
-        if (r->index < r->len) {
+        if (LIKELY(r->index < r->len)) {
             long value = (long)(r->start + (unsigned long)(r->index++) * r->step);
             /* Followed by STORE_FAST into a local holding an int nobody else sees (and the
              * value needs a digit and is not a cached small int): the int is updated in place
              * and the STORE_FAST stencil skipped, as 3.12's FOR_ITER_RANGE does. */
             cpjit_unpack_store_plan *plan = (cpjit_unpack_store_plan *)JIT_CACHE;
             if (plan->state == CPJIT_PLAN_FUSED
-                || (plan->state == CPJIT_PLAN_UNKNOWN
+                || (UNLIKELY(plan->state == CPJIT_PLAN_UNKNOWN)
                     && cpjit_plan_for_store(plan, STATE, CODE, INSTR) == CPJIT_PLAN_FUSED)) {
                 PyObject *old = GETLOCAL(plan->slots[0]);
                 unsigned long mag = value < 0 ? 0UL - (unsigned long)value : (unsigned long)value;
@@ -72,11 +72,11 @@ STENCIL(FOR_ITER)
     }
     SAVE_IP();
     next = (*type->tp_iternext)(iter);
-    if (next != NULL) {
+    if (LIKELY(next != NULL)) {
         PUSH(next);
         CONTINUE();
     }
-    if (cpjit_for_iter_exhausted(tstate, frame) < 0) {
+    if (UNLIKELY(cpjit_for_iter_exhausted(tstate, frame) < 0)) {
         ERROR();
     }
     STACK_SHRINK(1);

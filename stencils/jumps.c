@@ -114,7 +114,7 @@ POP_JUMP_IF_NONE(POP_JUMP_BACKWARD_IF_NOT_NONE, 0, 1)
         else {                                                                                 \
             SAVE_IP();                                                                         \
             truth = PyObject_IsTrue(cond);                                                     \
-            if (truth < 0) {                                                                   \
+            if (UNLIKELY(truth < 0)) {                                                         \
                 ERROR();                                                                       \
             }                                                                                  \
         }                                                                                      \

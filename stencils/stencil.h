@@ -45,6 +45,7 @@
 #include "helpers.h"
 #include "calls.h"
 #include "slowpaths.h"
+#include "names.h"
 
 #define PRESERVE_NONE __attribute__((preserve_none))
 #define HIDDEN __attribute__((visibility("hidden")))
@@ -229,9 +230,8 @@ extern PRESERVE_NONE PyObject *_JIT_SKIP(_PyInterpreterFrame *, PyObject **,
 #define DECREF_SAVING_IP(op)                                                                   \
     do {                                                                                       \
         PyObject *op_ = (op);                                                                  \
-        if (--op_->ob_refcnt == 0) {                                                           \
-            SAVE_IP();                                                                         \
-            _Py_Dealloc(op_);                                                                  \
+        if (UNLIKELY(--op_->ob_refcnt == 0)) {                                                 \
+            cpjit_dealloc_at(op_, frame, INSTR);                                               \
         }                                                                                      \
     } while (0)
 #define GLOBALS() (frame->f_globals)

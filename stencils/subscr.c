@@ -48,7 +48,7 @@ STENCIL(BINARY_SUBSCR)
     /* Py_SIZE is the item count of both. A container this subscript holds the last reference
      * to goes out of line, where its deallocation publishes the instruction pointer. */
     Py_ssize_t index = seq_index(sub, Py_SIZE(container));
-    if (index >= 0 && Py_REFCNT(container) > 1) {
+    if (LIKELY(index >= 0 && Py_REFCNT(container) > 1)) {
         res = Py_NewRef(items[index]);
         goto fast;
     }
@@ -57,7 +57,7 @@ slow:
     SAVE_IP();
     res = cpjit_binary_subscr_consume(tstate, stack_pointer);
     STACK_SHRINK(1);
-    if (res == NULL) {
+    if (UNLIKELY(res == NULL)) {
         ERROR();
     }
     CONTINUE();
@@ -73,26 +73,27 @@ fast:
  * popped and released. */
 STENCIL(STORE_SUBSCR)
 {
-    SAVE_IP();
     PyObject *sub = TOP();
     PyObject *container = SECOND();
     PyObject *v = THIRD();
     STACK_SHRINK(3);
     if (PyList_CheckExact(container)) {
         Py_ssize_t index = seq_index(sub, PyList_GET_SIZE(container));
-        if (index >= 0) {
-            /* The list takes the stack's reference to v. */
+        if (LIKELY(index >= 0)) {
+            /* The list takes the stack's reference to v. Only a deallocation (of the old item
+             * or of the list) can run code that looks at the frame: it publishes prev_instr. */
             PyObject *old = PyList_GET_ITEM(container, index);
             PyList_SET_ITEM(container, index, v);
-            Py_DECREF(old);
-            Py_DECREF(sub);
-            Py_DECREF(container);
+            DECREF_SAVING_IP(old);
+            Py_DECREF(sub); /* an int: its deallocation runs no code */
+            DECREF_SAVING_IP(container);
             CONTINUE();
         }
     }
     /* Dicts and everything else, out of line (the stack pointer has already dropped the
      * three slots; their references are released there). */
-    if (cpjit_store_subscr_consume(stack_pointer + 3) < 0) {
+    SAVE_IP();
+    if (UNLIKELY(cpjit_store_subscr_consume(stack_pointer + 3) < 0)) {
         ERROR();
     }
     CONTINUE();
@@ -107,7 +108,7 @@ STENCIL(DELETE_SUBSCR)
     int err = PyObject_DelItem(container, sub);
     Py_DECREF(container);
     Py_DECREF(sub);
-    if (err != 0) {
+    if (UNLIKELY(err != 0)) {
         ERROR();
     }
     CONTINUE();
@@ -125,7 +126,7 @@ STENCIL(DELETE_SUBSCR)
         Py_DECREF(stop);                                                                       \
         Py_XDECREF(step);                                                                      \
         SET_TOP(slice);                                                                        \
-        if (slice == NULL) {                                                                   \
+        if (UNLIKELY(slice == NULL)) {                                                         \
             ERROR();                                                                           \
         }                                                                                      \
         CONTINUE();                                                                            \
@@ -157,7 +158,7 @@ STENCIL(BUILD_SLICE)
         int done = cpjit_getslice_consume(stack_pointer, (HAS_STEP));                          \
         if (done != 0) {                                                                       \
             STACK_SHRINK(2 + (HAS_STEP));                                                      \
-            if (done < 0) {                                                                    \
+            if (UNLIKELY(done < 0)) {                                                          \
                 ERROR();                                                                       \
             }                                                                                  \
             SKIP();                                                                            \
@@ -177,7 +178,7 @@ STENCIL(BUILD_SLICE__2__STORE_SUBSCR)
     int done = cpjit_setslice_consume(stack_pointer);
     if (done != 0) {
         STACK_SHRINK(4);
-        if (done < 0) {
+        if (UNLIKELY(done < 0)) {
             ERROR();
         }
         SKIP();

@@ -1,6 +1,7 @@
 /* locals.c: fast locals, constants and plain stack shuffling. */
 #include "stencil.h"
 #include "names.h"
+#include "fused.h"
 
 /* Push a fast local (LOAD_FAST), or the cell in its slot (LOAD_CLOSURE: in 3.11 it loads the
  * cell object itself from its fast slot); an unbound slot raises UnboundLocalError (out of
@@ -8,11 +9,14 @@
 #define LOAD_SLOT_BODY(I)                                                                      \
     {                                                                                          \
         PyObject *value = GETLOCAL(I);                                                         \
-        /* "Likely" only for the layout: the cold call first, so the hot path ends the       \
-         * stencil and its jump to the next instruction is cut (5 bytes). */                  \
+        /* "Likely" only for the layout: the cold tail call first, so the hot path ends the  \
+         * stencil and its jump to the next instruction is cut (5 bytes). The cold path is a  \
+         * store and a jump, no call (csrc/fused.c reads REDO back from prev_instr). */       \
         if (__builtin_expect(value == NULL, 1)) {                                              \
-            cpjit_unbound_local_at(frame, REDO);                                                \
-            ERROR();                                                                           \
+            frame->prev_instr = REDO;                                                          \
+            __attribute__((musttail)) return cpjit_tail_unbound_local_redo(frame,              \
+                                                                           stack_pointer,      \
+                                                                           tstate);            \
         }                                                                                      \
         Py_INCREF(value);                                                                      \
         PUSH(value);                                                                           \
@@ -25,7 +29,7 @@
         PyObject *value = POP();                                                               \
         PyObject *old = GETLOCAL(I);                                                           \
         GETLOCAL(I) = value;                                                                   \
-        if (old != NULL && --old->ob_refcnt == 0) {                                            \
+        if (old != NULL && UNLIKELY(--old->ob_refcnt == 0)) {                                  \
             cpjit_dealloc_at(old, frame, INSTR);                                               \
         }                                                                                      \
         CONTINUE();                                                                            \
@@ -71,7 +75,7 @@ STENCIL(DELETE_FAST)
 STENCIL(POP_TOP)
 {
     PyObject *value = POP();
-    if (--value->ob_refcnt == 0) {
+    if (UNLIKELY(--value->ob_refcnt == 0)) {
         cpjit_dealloc_at(value, frame, INSTR);
     }
     CONTINUE();

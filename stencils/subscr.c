@@ -8,26 +8,29 @@
 #include "numeric.h"
 
 /* An exact int of at most one digit (|value| < 2**30) as an index into a sequence of `len`
- * items, a negative one counted from the end as list and tuple do; -1 when it is not such an int
- * or is out of range (the generic path raises IndexError or handles other kinds). */
-static inline __attribute__((always_inline)) Py_ssize_t seq_index(PyObject *sub, Py_ssize_t len)
+ * items, a negative one counted from the end as list and tuple do: 1 with the index in *out, or
+ * 0 when it is not such an int or is out of range (the generic path raises IndexError or
+ * handles other kinds). One unsigned compare checks both ends. */
+static inline __attribute__((always_inline)) int seq_index(PyObject *sub, Py_ssize_t len,
+                                                           Py_ssize_t *out)
 {
-    if (!PyLong_CheckExact(sub)) {
-        return -1;
+    if (UNLIKELY(!PyLong_CheckExact(sub))) {
+        return 0;
     }
     Py_ssize_t size = Py_SIZE(sub);
     Py_ssize_t digit0 = (Py_ssize_t)((PyLongObject *)sub)->ob_digit[0];
     Py_ssize_t index;
-    if ((size_t)size <= 1) {
+    if (LIKELY((size_t)size <= 1)) {
         index = size ? digit0 : 0;
     }
-    else if (__builtin_expect(size == -1, 0)) {
+    else if (size == -1) {
         index = len - digit0;
     }
     else {
-        return -1;
+        return 0;
     }
-    return (size_t)index < (size_t)len ? index : -1;
+    *out = index;
+    return (size_t)index < (size_t)len;
 }
 
 STENCIL(BINARY_SUBSCR)
@@ -47,8 +50,8 @@ STENCIL(BINARY_SUBSCR)
     }
     /* Py_SIZE is the item count of both. A container this subscript holds the last reference
      * to goes out of line, where its deallocation publishes the instruction pointer. */
-    Py_ssize_t index = seq_index(sub, Py_SIZE(container));
-    if (LIKELY(index >= 0 && Py_REFCNT(container) > 1)) {
+    Py_ssize_t index;
+    if (LIKELY(seq_index(sub, Py_SIZE(container), &index) && Py_REFCNT(container) > 1)) {
         res = Py_NewRef(items[index]);
         goto fast;
     }
@@ -78,8 +81,8 @@ STENCIL(STORE_SUBSCR)
     PyObject *v = THIRD();
     STACK_SHRINK(3);
     if (PyList_CheckExact(container)) {
-        Py_ssize_t index = seq_index(sub, PyList_GET_SIZE(container));
-        if (LIKELY(index >= 0)) {
+        Py_ssize_t index;
+        if (LIKELY(seq_index(sub, PyList_GET_SIZE(container), &index))) {
             /* The list takes the stack's reference to v. Only a deallocation (of the old item
              * or of the list) can run code that looks at the frame: it publishes prev_instr. */
             PyObject *old = PyList_GET_ITEM(container, index);

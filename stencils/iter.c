@@ -28,16 +28,24 @@ STENCIL(FOR_ITER)
     PyObject *iter = TOP();
     PyObject *next;
     PyTypeObject *type = Py_TYPE(iter);
-    if (type == &PyListIter_Type || type == &PyTupleIter_Type) {
-        cpjit_seqiter *it = (cpjit_seqiter *)iter;
-        PyObject *seq = it->it_seq;
-        /* Exhausted: tp_iternext below drops the sequence. */
-        if (LIKELY(seq != NULL && it->it_index < Py_SIZE(seq))) {
-            PyObject **items = type == &PyListIter_Type ? _PyList_ITEMS(seq) : _PyTuple_ITEMS(seq);
-            next = Py_NewRef(items[it->it_index++]);
-            PUSH(next);
-            CONTINUE();
-        }
+    /* List and tuple iterators each get their own copy of the few instructions: one type
+     * test each, no second test to find the items. */
+#define SEQ_ITER_NEXT(ITEMS)                                                                   \
+    do {                                                                                       \
+        cpjit_seqiter *it = (cpjit_seqiter *)iter;                                             \
+        PyObject *seq = it->it_seq;                                                            \
+        /* Exhausted: tp_iternext below drops the sequence. */                                 \
+        if (LIKELY(seq != NULL && it->it_index < Py_SIZE(seq))) {                              \
+            next = Py_NewRef(ITEMS(seq)[it->it_index++]);                                      \
+            PUSH(next);                                                                        \
+            CONTINUE();                                                                        \
+        }                                                                                      \
+    } while (0)
+    if (type == &PyListIter_Type) {
+        SEQ_ITER_NEXT(_PyList_ITEMS);
+    }
+    else if (type == &PyTupleIter_Type) {
+        SEQ_ITER_NEXT(_PyTuple_ITEMS);
     }
     else if (type == &PyRangeIter_Type) {
         cpjit_rangeiter *r = (cpjit_rangeiter *)iter;

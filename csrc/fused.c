@@ -5,6 +5,7 @@
 
 #include "exc.h"
 #include "helpers.h"
+#include "names.h"
 
 /* prev_instr as plain CPython has it while it runs `instr` as the second half of a pair: the
  * pairs exist once the code is warm (cpjit's emulation of the interpreter's warm-up, see
@@ -31,6 +32,24 @@ cpjit_tail_unbound_local(_PyInterpreterFrame *frame, PyObject **stack_pointer,
     PyObject *result;
     cpjit_native_fn handler = cpjit_unwind_error_at(frame, stack_pointer, tstate,
                                                     CPJIT_R_EXCEPTION, instr, &result);
+    if (handler == NULL) {
+        return result;
+    }
+    stack_pointer = _PyFrame_GetStackPointer(frame);
+    frame->stacktop = -1;
+    __attribute__((musttail)) return handler(frame, stack_pointer, tstate);
+}
+
+__attribute__((preserve_none)) PyObject *
+cpjit_tail_unbound_local_redo(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                              PyThreadState *tstate)
+{
+    int oparg;
+    frame->prev_instr = cpjit_decode_redo(frame->prev_instr, &oparg);
+    cpjit_unbound_local_error(tstate, frame, oparg);
+    PyObject *result;
+    cpjit_native_fn handler =
+        cpjit_unwind_error(frame, stack_pointer, tstate, CPJIT_R_EXCEPTION, &result);
     if (handler == NULL) {
         return result;
     }

@@ -12,6 +12,15 @@ __attribute__((preserve_none)) PyObject *
 cpjit_tail_unbound_local(_PyInterpreterFrame *frame, PyObject **stack_pointer,
                          PyThreadState *tstate);
 
+/* LOAD_FAST / LOAD_CLOSURE (run alone) found its local unbound; prev_instr holds the
+ * instruction's REDO value (see cpjit_decode_redo). Publish the instruction itself as
+ * prev_instr, raise UnboundLocalError for its local and unwind as the error exit does. The
+ * stencils' whole cold path is a store and a jump to here. Native calling convention: stencils
+ * tail-call it. */
+__attribute__((preserve_none)) PyObject *
+cpjit_tail_unbound_local_redo(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                              PyThreadState *tstate);
+
 /* STORE_FAST run as a second half frees the local's old value `op`; prev_instr is that
  * STORE_FAST, moved to where plain CPython has it (the finalizer may look at the frame). */
 void cpjit_tail_dealloc(_PyInterpreterFrame *frame, PyThreadState *tstate, PyObject *op);

@@ -5,6 +5,9 @@
 #include "internal/pycore_dict.h"
 #include "internal/pycore_pyerrors.h"
 #include "opcode.h"
+#include "names.h"
+#include "internal/pycore_atomic.h"
+#include "internal/pycore_interp.h"
 
 void cpjit_format_exc_check_arg(PyThreadState *tstate, PyObject *exc, const char *format_str,
                                 PyObject *obj)
@@ -148,4 +151,45 @@ int cpjit_few_items_left(PyObject *it, Py_ssize_t limit)
         return 0;
     }
     return left <= limit;
+}
+
+/* Bound of JUMP_BACKWARD_LAST_FOR's hand-over (see stencils/jumps.c). */
+#define CPJIT_QUICKEN_ITEMS_LEFT 64
+
+CpjitLoopExit cpjit_loop_slow(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                              PyThreadState *tstate, CpjitCodeState *st, _Py_CODEUNIT *redo,
+                              int kind)
+{
+    CpjitLoopExit r = {0, NULL};
+    if (st != NULL && st->warmup < 0 && ++st->warmup == 0) {
+        PyCodeObject *code = frame->f_code;
+        if (code->co_warmup != 0
+            && (kind == CPJIT_LOOP_RESUME || kind == CPJIT_LOOP_RESUME_NO_BREAKER
+                || (kind == CPJIT_LOOP_LAST_FOR
+                    && cpjit_few_items_left(stack_pointer[-1], CPJIT_QUICKEN_ITEMS_LEFT)))) {
+            code->co_warmup = -1; /* the interpreter's own count takes it to 0 */
+            frame->prev_instr = redo;
+            r.status = 1;
+            r.result = cpjit_handover(frame, stack_pointer, tstate, 0, CPJIT_R_QUICKENING);
+            return r;
+        }
+    }
+    if (kind == CPJIT_LOOP_RESUME_NO_BREAKER
+        || !_Py_atomic_load_relaxed(&tstate->interp->ceval.eval_breaker)) {
+        return r;
+    }
+    int oparg;
+    _Py_CODEUNIT *instr = cpjit_decode_redo(redo, &oparg);
+    frame->prev_instr = instr;
+    if (cpjit_handle_pending(tstate) < 0) {
+        r.status = -1;
+        return r;
+    }
+    if (kind != CPJIT_LOOP_BREAKER_ONLY && tstate->cframe->use_tracing) {
+        /* RESUME has no cache entries: its DONE is the instruction itself. */
+        frame->prev_instr = kind == CPJIT_LOOP_RESUME ? instr : redo;
+        r.status = 1;
+        r.result = cpjit_handover(frame, stack_pointer, tstate, 0, CPJIT_R_TRACING_MIDFRAME);
+    }
+    return r;
 }

@@ -40,4 +40,34 @@ int cpjit_few_items_left(PyObject *it, Py_ssize_t limit);
 
 int cpjit_for_iter_exhausted(PyThreadState *tstate, _PyInterpreterFrame *frame);
 
+/* The out-of-line half of the instructions that count the warm-up and serve the eval breaker
+ * (RESUME, JUMP_BACKWARD, JUMP_BACKWARD_LAST_FOR, POP_JUMP_BACKWARD_IF_*: stencils/frame.c and
+ * stencils/jumps.c). Their copies keep only the tests in line (the code state's countdown still
+ * running, the eval breaker set) and call this when one holds; it does what the instruction's
+ * slow path does, as the in-line code did before:
+ *   WARMUP: one more step of the countdown (`st`, the code's state; NULL: none); at the step that
+ *           ends it, the interpreter runs the rest of the frame from this instruction (RESUME
+ *           always, JUMP_BACKWARD_LAST_FOR when the iterator on top has few items left: see
+ *           WARMUP in stencils/stencil.h);
+ *   then the eval breaker (prev_instr published), and for all but POP_JUMP_BACKWARD_IF_*, the
+ *           hand-over to the interpreter when tracing was switched on meanwhile (RESUME: after
+ *           the instruction; the jumps: the jump again).
+ * `redo` is the instruction's REDO hole (the instruction and its oparg, see cpjit_decode_redo).
+ * Returns status 0: go on; -1: raise (prev_instr is the instruction); 1: the interpreter
+ * finished the frame, `result` is what it returned. Two registers: no memory traffic. */
+enum {
+    CPJIT_LOOP_RESUME = 0,           /* RESUME 0 and 1: countdown, breaker, tracing */
+    CPJIT_LOOP_RESUME_NO_BREAKER,    /* RESUME 2 and 3: countdown only */
+    CPJIT_LOOP_JUMP,                 /* JUMP_BACKWARD: countdown (never hands over), breaker */
+    CPJIT_LOOP_LAST_FOR,             /* JUMP_BACKWARD_LAST_FOR */
+    CPJIT_LOOP_BREAKER_ONLY,         /* POP_JUMP_BACKWARD_IF_*: breaker only */
+};
+typedef struct {
+    intptr_t status;
+    PyObject *result;
+} CpjitLoopExit;
+CpjitLoopExit cpjit_loop_slow(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                              PyThreadState *tstate, CpjitCodeState *st, _Py_CODEUNIT *redo,
+                              int kind);
+
 #endif

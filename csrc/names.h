@@ -232,7 +232,8 @@ cpjit_attr_way(CpjitAttrCache *cache, PyTypeObject *tp)
     }
 #pragma clang loop unroll(full)
     for (int i = 0; i < CPJIT_ATTR_WAYS; i++) {
-        if (cache->version[i] == tag) {
+        /* Likely: the hit is the hot path, laid out straight after the search. */
+        if (__builtin_expect(cache->version[i] == tag, 1)) {
             return i;
         }
     }
@@ -249,7 +250,8 @@ cpjit_attr_way_hot(CpjitAttrCache *cache, PyTypeObject *tp)
     uint32_t tag = tp->tp_version_tag;
 #pragma clang loop unroll(disable)
     for (int i = 0; i < CPJIT_ATTR_WAYS; i++) {
-        if (cache->version[i] == tag) {
+        /* Likely: the hit is the hot path, laid out straight after the search. */
+        if (__builtin_expect(cache->version[i] == tag, 1)) {
             return i;
         }
     }

@@ -16,7 +16,7 @@
 /* The out-of-line path (csrc/names.c): everything the in-line path below does not serve. */
 #define ATTR_SLOW(FN, CACHE)                                                                   \
     do {                                                                                       \
-        if (FN(frame, stack_pointer, (CACHE), REDO) != 0) {                            \
+        if (UNLIKELY(FN(frame, stack_pointer, (CACHE), REDO) != 0)) {                  \
             ERROR();                                                                           \
         }                                                                                      \
     } while (0)
@@ -31,27 +31,32 @@ STENCIL(LOAD_ATTR)
     PyObject *owner = TOP();
     CpjitAttrCache *cache = ATTR_CACHE;
     int way = cpjit_attr_way_hot(cache, Py_TYPE(owner));
-    if (way >= 0 && owner->ob_refcnt > 1) {
-        uint8_t kind = cache->kind[way];
-        Py_ssize_t index = cache->index[way];
-        PyObject *res = NULL;
-        PyDictValues *values;
-        if (kind == CPJIT_ATTR_SLOT) {
-            res = *(PyObject **)((char *)owner + index);
-        }
-        else if (kind - 1u < 2u && (values = *_PyObject_ValuesPointer(owner)) != NULL) {
-            res = values->values[index]; /* VALUES or HINT, inline */
-        }
-        else if (kind - 1u < 3u) {
-            res = cpjit_attr_hint_load(owner, cache, way); /* the same, from a dict */
-        }
-        if (res != NULL) {
-            Py_INCREF(res);
-            owner->ob_refcnt--;
-            SET_TOP(res);
-            CONTINUE();
-        }
+    if (UNLIKELY(way < 0) || UNLIKELY(owner->ob_refcnt <= 1)) {
+        goto slow;
     }
+    uint8_t kind = cache->kind[way];
+    Py_ssize_t index = cache->index[way];
+    PyObject *res;
+    PyDictValues *values;
+    if (LIKELY(kind - 1u < 2u && (values = *_PyObject_ValuesPointer(owner)) != NULL)) {
+        res = values->values[index]; /* VALUES or HINT, inline */
+    }
+    else if (kind == CPJIT_ATTR_SLOT) {
+        res = *(PyObject **)((char *)owner + index);
+    }
+    else if (UNLIKELY(kind - 1u < 3u)) {
+        res = cpjit_attr_hint_load(owner, cache, way); /* the same, from a dict */
+    }
+    else {
+        goto slow;
+    }
+    if (LIKELY(res != NULL)) {
+        Py_INCREF(res);
+        owner->ob_refcnt--;
+        SET_TOP(res);
+        CONTINUE();
+    }
+slow:
     ATTR_SLOW(cpjit_load_attr_slow, cache);
     CONTINUE();
 }
@@ -64,36 +69,44 @@ STENCIL(STORE_ATTR)
     PyObject *v = SECOND();
     CpjitAttrCache *cache = ATTR_CACHE;
     int way = cpjit_attr_way_hot(cache, Py_TYPE(owner));
-    if (way >= 0 && owner->ob_refcnt > 1) {
-        uint8_t kind = cache->kind[way];
-        Py_ssize_t index = cache->index[way];
-        PyObject **slot = NULL;
-        PyDictValues *values = NULL;
-        if (kind == CPJIT_ATTR_VALUES) {
-            values = *_PyObject_ValuesPointer(owner);
-            if (values != NULL) {
-                slot = &values->values[index];
-            }
+    if (UNLIKELY(way < 0) || UNLIKELY(owner->ob_refcnt <= 1)) {
+        goto slow;
+    }
+    uint8_t kind = cache->kind[way];
+    Py_ssize_t index = cache->index[way];
+    PyObject **slot;
+    PyDictValues *values = NULL;
+    if (LIKELY(kind == CPJIT_ATTR_VALUES)) {
+        values = *_PyObject_ValuesPointer(owner);
+        if (UNLIKELY(values == NULL)) {
+            goto slow;
         }
-        else if (kind == CPJIT_ATTR_SLOT) {
-            slot = (PyObject **)((char *)owner + index);
+        slot = &values->values[index];
+    }
+    else if (kind == CPJIT_ATTR_SLOT) {
+        slot = (PyObject **)((char *)owner + index);
+    }
+    else {
+        goto slow;
+    }
+    PyObject *old = *slot;
+    if (old != NULL) {
+        if (UNLIKELY(old->ob_refcnt <= 1)) {
+            goto slow;
         }
-        if (slot != NULL) {
-            PyObject *old = *slot;
-            if (old == NULL || old->ob_refcnt > 1) {
-                *slot = v; /* the stack's reference moves into the object */
-                if (old != NULL) {
-                    old->ob_refcnt--;
-                }
-                else if (values != NULL) {
-                    cpjit_values_add_to_order(values, index);
-                }
-                owner->ob_refcnt--;
-                STACK_SHRINK(2);
-                CONTINUE();
-            }
+        *slot = v; /* the stack's reference moves into the object */
+        old->ob_refcnt--;
+    }
+    else {
+        *slot = v;
+        if (values != NULL) {
+            cpjit_values_add_to_order(values, index);
         }
     }
+    owner->ob_refcnt--;
+    STACK_SHRINK(2);
+    CONTINUE();
+slow:
     STACK_SHRINK(2);
     ATTR_SLOW(cpjit_store_attr_slow, cache);
     CONTINUE();
@@ -105,7 +118,7 @@ STENCIL(DELETE_ATTR)
     PyObject *owner = POP();
     int err = PyObject_SetAttr(owner, NAME, NULL);
     Py_DECREF(owner);
-    if (err != 0) {
+    if (UNLIKELY(err != 0)) {
         ERROR();
     }
     CONTINUE();
@@ -120,6 +133,7 @@ STENCIL(LOAD_METHOD)
     CpjitAttrCache *cache = ATTR_CACHE;
     PyTypeObject *tp = Py_TYPE(obj);
     int way = cpjit_attr_way_hot(cache, tp);
+    /* Not marked: a module's function (math.sqrt) is as common as an instance's method. */
     if (way >= 0) {
         uint8_t kind = cache->kind[way];
         if (kind == CPJIT_METHOD_NO_DICT

@@ -30,7 +30,7 @@ static inline __attribute__((always_inline)) int64_t medium_value(PyObject *o)
         }                                                                                      \
         else {                                                                                 \
             PyObject *res_ = PyFloat_FromDouble(value_);                                       \
-            if (res_ == NULL) {                                                                \
+            if (UNLIKELY(res_ == NULL)) {                                                      \
                 goto result_error;                                                             \
             }                                                                                  \
             STACK_SHRINK(1);                                                                   \
@@ -64,7 +64,7 @@ static inline __attribute__((always_inline)) int64_t medium_value(PyObject *o)
             Py_DECREF(RHS);                                                                    \
             CONTINUE();                                                                        \
         }                                                                                      \
-        if (mag_ >= ((uint64_t)1 << PyLong_SHIFT)) {                                           \
+        if (UNLIKELY(mag_ >= ((uint64_t)1 << PyLong_SHIFT))) {                                 \
             goto int_new_;                                                                     \
         }                                                                                      \
         if (Py_REFCNT(LHS) == 1) {                                                             \
@@ -77,7 +77,7 @@ static inline __attribute__((always_inline)) int64_t medium_value(PyObject *o)
         }                                                                                      \
         else {                                                                                 \
         int_new_:                                                                              \
-            if (cpjit_int_result_consume(stack_pointer, value_) == NULL) {                     \
+            if (UNLIKELY(cpjit_int_result_consume(stack_pointer, value_) == NULL)) {           \
                 goto result_error;                                                             \
             }                                                                                  \
             STACK_SHRINK(1);                                                                   \
@@ -124,7 +124,7 @@ static inline __attribute__((always_inline)) int64_t medium_value(PyObject *o)
         SAVE_IP();                                                                             \
         PyObject *res = cpjit_binary_op_consume((ARG), stack_pointer);                         \
         STACK_SHRINK(1);                                                                       \
-        if (res == NULL) {                                                                     \
+        if (UNLIKELY(res == NULL)) {                                                           \
             ERROR();                                                                           \
         }                                                                                      \
         CONTINUE();                                                                            \
@@ -171,7 +171,7 @@ STENCIL(BINARY_OP)
     Py_DECREF(lhs);
     Py_DECREF(rhs);
     SET_TOP(res);
-    if (res == NULL) {
+    if (UNLIKELY(res == NULL)) {
         ERROR();
     }
     CONTINUE();
@@ -219,7 +219,7 @@ STENCIL(BINARY_OP)
         SAVE_IP();                                                                             \
         PyObject *res = (SLOW);                                                                \
         STACK_SHRINK(1);                                                                       \
-        if (res == NULL) {                                                                     \
+        if (UNLIKELY(res == NULL)) {                                                           \
             ERROR();                                                                           \
         }                                                                                      \
         CONTINUE();                                                                            \
@@ -256,7 +256,7 @@ STENCIL(COMPARE_OP__5) COMPARE_BODY(Py_GE)
         SAVE_IP();                                                                             \
         PyObject *res = cpjit_compare_jump_consume(tstate, frame, (OPER), stack_pointer);      \
         STACK_SHRINK(1);                                                                       \
-        if (res == NULL) {                                                                     \
+        if (UNLIKELY(res == NULL)) {                                                           \
             ERROR();                                                                           \
         }                                                                                      \
         CONTINUE();                                                                            \

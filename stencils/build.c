@@ -14,7 +14,7 @@ STENCIL(BUILD_TUPLE)
     int oparg = OPARG;
     SAVE_IP();
     PyObject *tup = PyTuple_New(oparg);
-    if (tup == NULL) {
+    if (UNLIKELY(tup == NULL)) {
         ERROR();
     }
     while (--oparg >= 0) {
@@ -29,7 +29,7 @@ STENCIL(BUILD_LIST)
     int oparg = OPARG;
     SAVE_IP();
     PyObject *list = PyList_New(oparg);
-    if (list == NULL) {
+    if (UNLIKELY(list == NULL)) {
         ERROR();
     }
     while (--oparg >= 0) {
@@ -44,7 +44,7 @@ STENCIL(BUILD_SET)
     int oparg = OPARG;
     SAVE_IP();
     PyObject *set = PySet_New(NULL);
-    if (set == NULL) {
+    if (UNLIKELY(set == NULL)) {
         ERROR();
     }
     /* Every item is released even after a failed add (like ceval); the items are popped. */
@@ -69,7 +69,7 @@ STENCIL(BUILD_MAP__0)
 {
     SAVE_IP();
     PyObject *map = PyDict_New();
-    if (map == NULL) {
+    if (UNLIKELY(map == NULL)) {
         ERROR();
     }
     PUSH(map);
@@ -81,7 +81,7 @@ STENCIL(BUILD_MAP)
     int oparg = OPARG;
     SAVE_IP();
     PyObject *map = cpjit_dict_from_pairs(&PEEK(2 * oparg), oparg);
-    if (map == NULL) {
+    if (UNLIKELY(map == NULL)) {
         ERROR();
     }
     while (oparg--) {
@@ -104,7 +104,7 @@ STENCIL(BUILD_CONST_KEY_MAP)
     }
     /* _PyStack_AsDict is _PyDict_FromItems over (keys tuple, values array). */
     PyObject *map = _PyStack_AsDict(&PEEK(oparg + 1), keys);
-    if (map == NULL) {
+    if (UNLIKELY(map == NULL)) {
         ERROR();
     }
     Py_DECREF(POP());
@@ -120,7 +120,7 @@ STENCIL(BUILD_STRING)
     int oparg = OPARG;
     SAVE_IP();
     PyObject *str = cpjit_build_string(stack_pointer - oparg, oparg);
-    if (str == NULL) {
+    if (UNLIKELY(str == NULL)) {
         ERROR();
     }
     while (--oparg >= 0) {
@@ -136,7 +136,7 @@ STENCIL(LIST_TO_TUPLE)
     PyObject *list = POP();
     PyObject *tuple = PyList_AsTuple(list);
     Py_DECREF(list);
-    if (tuple == NULL) {
+    if (UNLIKELY(tuple == NULL)) {
         ERROR();
     }
     PUSH(tuple);
@@ -157,7 +157,7 @@ STENCIL(LIST_APPEND)
     SAVE_IP();
     int err = PyList_Append((PyObject *)list, v);
     Py_DECREF(v);
-    if (err < 0) {
+    if (UNLIKELY(err < 0)) {
         ERROR();
     }
     CONTINUE();
@@ -170,7 +170,7 @@ STENCIL(SET_ADD)
     PyObject *set = PEEK(OPARG);
     int err = PySet_Add(set, v);
     Py_DECREF(v);
-    if (err != 0) {
+    if (UNLIKELY(err != 0)) {
         ERROR();
     }
     CONTINUE();
@@ -187,7 +187,7 @@ STENCIL(MAP_ADD)
     int err = PyDict_SetItem(map, key, value);
     Py_DECREF(key);
     Py_DECREF(value);
-    if (err != 0) {
+    if (UNLIKELY(err != 0)) {
         ERROR();
     }
     CONTINUE();
@@ -216,7 +216,7 @@ STENCIL(SET_UPDATE)
     PyObject *set = PEEK(OPARG);
     int err = _PySet_Update(set, iterable);
     Py_DECREF(iterable);
-    if (err < 0) {
+    if (UNLIKELY(err < 0)) {
         ERROR();
     }
     CONTINUE();

@@ -9,7 +9,7 @@ STENCIL(MAKE_CELL)
     SAVE_IP();
     int oparg = OPARG;
     PyObject *cell = PyCell_New(GETLOCAL(oparg));
-    if (cell == NULL) {
+    if (UNLIKELY(cell == NULL)) {
         ERROR();
     }
     SETLOCAL(oparg, cell);
@@ -74,7 +74,7 @@ STENCIL(LOAD_CLASSDEREF)
 {
     SAVE_IP();
     PyObject *value = cpjit_load_classderef(tstate, frame, OPARG);
-    if (value == NULL) {
+    if (UNLIKELY(value == NULL)) {
         ERROR();
     }
     PUSH(value);

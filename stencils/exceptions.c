@@ -63,7 +63,7 @@ STENCIL(CHECK_EG_MATCH)
     PyObject *match = NULL, *rest = NULL;
     int res = cpjit_exception_group_match(exc_value, match_type, &match, &rest);
     Py_DECREF(match_type);
-    if (res < 0) {
+    if (UNLIKELY(res < 0)) {
         ERROR();
     }
     if (Py_IsNone(match)) {
@@ -90,7 +90,7 @@ STENCIL(PREP_RERAISE_STAR)
     PyObject *val = cpjit_prep_reraise_star(orig, excs);
     Py_DECREF(excs);
     Py_DECREF(orig);
-    if (val == NULL) {
+    if (UNLIKELY(val == NULL)) {
         ERROR();
     }
     PUSH(val);

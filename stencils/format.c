@@ -38,7 +38,7 @@
             result = PyObject_Format(value, fmt_spec);                                         \
             Py_DECREF(value);                                                                  \
             Py_XDECREF(fmt_spec);                                                              \
-            if (result == NULL) {                                                              \
+            if (UNLIKELY(result == NULL)) {                                                    \
                 ERROR();                                                                       \
             }                                                                                  \
         }                                                                                      \
@@ -73,7 +73,7 @@ STENCIL(PRINT_EXPR)
     PyObject *value = POP();
     int err = cpjit_print_expr(tstate, value);
     Py_DECREF(value);
-    if (err < 0) {
+    if (UNLIKELY(err < 0)) {
         ERROR();
     }
     CHECK_TRACING_AFTER();

@@ -4,19 +4,20 @@
 
 /* Function entry (oparg 0) and resumption points: the eval breaker, as in RESUME_QUICK. When
  * this RESUME ends the warm-up countdown, the rest of this call (or generator step) runs in the
- * interpreter, which quickens the code (see WARMUP). */
-STENCIL(RESUME)
-{
-    WARMUP(1);
-    if (OPARG < 2 && EVAL_BREAKER_SET()) {
-        SAVE_IP();
-        if (cpjit_handle_pending(tstate) < 0) {
-            ERROR();
-        }
-        CHECK_TRACING_AFTER();
+ * interpreter, which quickens the code (see WARMUP). In line: two tests; the work out of line
+ * (cpjit_loop_slow). RESUME 0 (function entry) and 1 (after a yield) serve the breaker; 2 and 3
+ * (after yield from / await) do not. */
+#define RESUME_BODY(KIND, BREAKER)                                                             \
+    {                                                                                          \
+        CpjitCodeState *st = STATE;                                                            \
+        if (UNLIKELY(st->warmup < 0) || ((BREAKER) && EVAL_BREAKER_SET())) {                   \
+            LOOP_SLOW(st, (KIND));                                                             \
+        }                                                                                      \
+        CONTINUE();                                                                            \
     }
-    CONTINUE();
-}
+STENCIL(RESUME__0) RESUME_BODY(CPJIT_LOOP_RESUME, 1)
+STENCIL(RESUME__1) RESUME_BODY(CPJIT_LOOP_RESUME, 1)
+STENCIL(RESUME) RESUME_BODY(CPJIT_LOOP_RESUME_NO_BREAKER, 0)
 
 STENCIL(NOP)
 {

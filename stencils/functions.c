@@ -34,7 +34,7 @@ STENCIL(CALL_FUNCTION_EX)
         if (!PyDict_CheckExact(kwargs)) {
             /* SECOND() is func: callargs is on top now. */
             kwargs = cpjit_ex_kwargs(tstate, SECOND(), kwargs);
-            if (kwargs == NULL) {
+            if (UNLIKELY(kwargs == NULL)) {
                 ERROR();
             }
         }
@@ -54,11 +54,11 @@ STENCIL(CALL_FUNCTION_EX)
     Py_XDECREF(kwargs);
     STACK_SHRINK(1);
     SET_TOP(result);
-    if (result == NULL) {
+    if (UNLIKELY(result == NULL)) {
         ERROR();
     }
     if (EVAL_BREAKER_SET()) {
-        if (cpjit_handle_pending(tstate) < 0) {
+        if (UNLIKELY(cpjit_handle_pending(tstate) < 0)) {
             ERROR();
         }
     }

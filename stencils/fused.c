@@ -15,7 +15,9 @@
 STENCIL(LOAD_FAST_TAIL)
 {
     PyObject *value = GETLOCAL(OPARG);
-    if (value == NULL) {
+    /* "Likely" only for the layout, as in LOAD_FAST (stencils/locals.c): the hot path ends the
+     * stencil, so its jump to the next instruction is cut. */
+    if (__builtin_expect(value == NULL, 1)) {
         SAVE_IP();
         __attribute__((musttail)) return cpjit_tail_unbound_local(frame, stack_pointer, tstate);
     }
@@ -29,7 +31,7 @@ STENCIL(STORE_FAST_TAIL)
     PyObject *value = POP();
     PyObject *old = GETLOCAL(OPARG);
     GETLOCAL(OPARG) = value;
-    if (old != NULL && --old->ob_refcnt == 0) {
+    if (old != NULL && UNLIKELY(--old->ob_refcnt == 0)) {
         SAVE_IP();
         cpjit_tail_dealloc(frame, tstate, old);
     }

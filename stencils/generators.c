@@ -24,7 +24,7 @@ STENCIL(RETURN_GENERATOR)
     /* The stack is empty; the generator's frame copies it and resumes after this instruction. */
     _PyFrame_SetStackPointer(frame, stack_pointer);
     PyObject *gen = cpjit_return_generator(tstate, frame);
-    if (gen == NULL) {
+    if (UNLIKELY(gen == NULL)) {
         ERROR();
     }
     cpjit_leave_frame(frame, tstate);
@@ -56,7 +56,7 @@ STENCIL(SEND)
     /* PyIter_Send, resuming a generator or coroutine with native code directly. */
     PySendResult status = cpjit_gen_send(tstate, receiver, v, &retval);
     Py_DECREF(v);
-    if (status == PYGEN_ERROR) {
+    if (UNLIKELY(status == PYGEN_ERROR)) {
         ERROR();  /* receiver stays on the stack, as in ceval */
     }
     if (status == PYGEN_RETURN) {
@@ -84,7 +84,7 @@ STENCIL(GET_AWAITABLE)
         _PyErr_SetString(tstate, PyExc_RuntimeError, "coroutine is being awaited already");
     }
     SET_TOP(iter);  /* NULL on error: the unwinder skips it */
-    if (iter == NULL) {
+    if (UNLIKELY(iter == NULL)) {
         ERROR();
     }
     CHECK_TRACING_AFTER();
@@ -137,7 +137,7 @@ STENCIL(GET_ANEXT)
     else {
         awaitable = cpjit_get_anext_generic(tstate, aiter);
     }
-    if (awaitable == NULL) {
+    if (UNLIKELY(awaitable == NULL)) {
         ERROR();
     }
     PUSH(awaitable);
@@ -153,7 +153,7 @@ STENCIL(ASYNC_GEN_WRAP)
     SAVE_IP();
     PyObject *v = TOP();
     PyObject *w = cpjit_async_gen_wrap(v);
-    if (w == NULL) {
+    if (UNLIKELY(w == NULL)) {
         ERROR();
     }
     SET_TOP(w);
@@ -197,7 +197,7 @@ STENCIL(GET_YIELD_FROM_ITER)
         PyObject *iter = PyObject_GetIter(iterable);
         Py_DECREF(iterable);
         SET_TOP(iter);
-        if (iter == NULL) {
+        if (UNLIKELY(iter == NULL)) {
             ERROR();
         }
     }

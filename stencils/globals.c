@@ -10,16 +10,17 @@ STENCIL(LOAD_GLOBAL)
 {
     CpjitGlobalCache *cache = (CpjitGlobalCache *)JIT_CACHE;
     PyDictObject *d = (PyDictObject *)GLOBALS();
-    if (Py_TYPE(d) == cache->dict_type && d->ma_keys->dk_version == cache->globals_version) {
+    if (LIKELY(Py_TYPE(d) == cache->dict_type
+               && d->ma_keys->dk_version == cache->globals_version)) {
         if (cache->builtins_version != 0) {
             d = (PyDictObject *)BUILTINS();
-            if (Py_TYPE(d) != cache->dict_type
-                || d->ma_keys->dk_version != cache->builtins_version) {
+            if (UNLIKELY(Py_TYPE(d) != cache->dict_type
+                         || d->ma_keys->dk_version != cache->builtins_version)) {
                 goto slow;
             }
         }
         PyObject *v = *(PyObject **)((char *)d->ma_keys + cache->value_offset);
-        if (v != NULL) {
+        if (LIKELY(v != NULL)) {
             Py_INCREF(v);
             if (OPARG & 1) {
                 PUSH(NULL);
@@ -30,7 +31,7 @@ STENCIL(LOAD_GLOBAL)
     }
 slow:;
     int pushed = cpjit_load_global_slow(frame, stack_pointer, cache, REDO);
-    if (pushed < 0) {
+    if (UNLIKELY(pushed < 0)) {
         ERROR();
     }
     STACK_GROW(pushed);

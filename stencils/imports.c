@@ -14,7 +14,7 @@ STENCIL(IMPORT_NAME)
     Py_DECREF(level);
     Py_DECREF(fromlist);
     SET_TOP(res);
-    if (res == NULL) {
+    if (UNLIKELY(res == NULL)) {
         ERROR();
     }
     CHECK_TRACING_AFTER();
@@ -28,7 +28,7 @@ STENCIL(IMPORT_FROM)
     PyObject *from = TOP();
     PyObject *res = cpjit_import_from(tstate, from, NAME);
     PUSH(res);
-    if (res == NULL) {
+    if (UNLIKELY(res == NULL)) {
         ERROR();
     }
     CONTINUE();
@@ -47,7 +47,7 @@ STENCIL(IMPORT_STAR)
     PyObject *from = POP();
     int err = cpjit_import_all_from(tstate, locals, from);
     Py_DECREF(from);
-    if (err != 0) {
+    if (UNLIKELY(err != 0)) {
         ERROR();
     }
     CONTINUE();

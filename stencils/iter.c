@@ -17,7 +17,7 @@ STENCIL(GET_ITER)
     PyObject *iter = PyObject_GetIter(iterable);
     Py_DECREF(iterable);
     SET_TOP(iter);
-    if (iter == NULL) {
+    if (UNLIKELY(iter == NULL)) {
         ERROR();
     }
     CONTINUE();
@@ -28,27 +28,35 @@ STENCIL(FOR_ITER)
     PyObject *iter = TOP();
     PyObject *next;
     PyTypeObject *type = Py_TYPE(iter);
-    if (type == &PyListIter_Type || type == &PyTupleIter_Type) {
-        cpjit_seqiter *it = (cpjit_seqiter *)iter;
-        PyObject *seq = it->it_seq;
-        /* Exhausted: tp_iternext below drops the sequence. */
-        if (seq != NULL && it->it_index < Py_SIZE(seq)) {
-            PyObject **items = type == &PyListIter_Type ? _PyList_ITEMS(seq) : _PyTuple_ITEMS(seq);
-            next = Py_NewRef(items[it->it_index++]);
-            PUSH(next);
-            CONTINUE();
-        }
+    /* List and tuple iterators each get their own copy of the few instructions: one type
+     * test each, no second test to find the items. */
+#define SEQ_ITER_NEXT(ITEMS)                                                                   \
+    do {                                                                                       \
+        cpjit_seqiter *it = (cpjit_seqiter *)iter;                                             \
+        PyObject *seq = it->it_seq;                                                            \
+        /* Exhausted: tp_iternext below drops the sequence. */                                 \
+        if (LIKELY(seq != NULL && it->it_index < Py_SIZE(seq))) {                              \
+            next = Py_NewRef(ITEMS(seq)[it->it_index++]);                                      \
+            PUSH(next);                                                                        \
+            CONTINUE();                                                                        \
+        }                                                                                      \
+    } while (0)
+    if (type == &PyListIter_Type) {
+        SEQ_ITER_NEXT(_PyList_ITEMS);
+    }
+    else if (type == &PyTupleIter_Type) {
+        SEQ_ITER_NEXT(_PyTuple_ITEMS);
     }
     else if (type == &PyRangeIter_Type) {
         cpjit_rangeiter *r = (cpjit_rangeiter *)iter;
-        if (r->index < r->len) {
+        if (LIKELY(r->index < r->len)) {
             long value = (long)(r->start + (unsigned long)(r->index++) * r->step);
             /* Followed by STORE_FAST into a local holding an int nobody else sees (and the
              * value needs a digit and is not a cached small int): the int is updated in place
              * and the STORE_FAST stencil skipped, as 3.12's FOR_ITER_RANGE does. */
             cpjit_unpack_store_plan *plan = (cpjit_unpack_store_plan *)JIT_CACHE;
             if (plan->state == CPJIT_PLAN_FUSED
-                || (plan->state == CPJIT_PLAN_UNKNOWN
+                || (UNLIKELY(plan->state == CPJIT_PLAN_UNKNOWN)
                     && cpjit_plan_for_store(plan, STATE, CODE, INSTR) == CPJIT_PLAN_FUSED)) {
                 PyObject *old = GETLOCAL(plan->slots[0]);
                 unsigned long mag = value < 0 ? 0UL - (unsigned long)value : (unsigned long)value;
@@ -72,11 +80,11 @@ STENCIL(FOR_ITER)
     }
     SAVE_IP();
     next = (*type->tp_iternext)(iter);
-    if (next != NULL) {
+    if (LIKELY(next != NULL)) {
         PUSH(next);
         CONTINUE();
     }
-    if (cpjit_for_iter_exhausted(tstate, frame) < 0) {
+    if (UNLIKELY(cpjit_for_iter_exhausted(tstate, frame) < 0)) {
         ERROR();
     }
     STACK_SHRINK(1);

@@ -7,43 +7,27 @@ STENCIL(JUMP_FORWARD)
     JUMP();
 }
 
-/* The eval breaker, as JUMP_BACKWARD_QUICK serves it; if tracing was switched on meanwhile, the
- * interpreter re-runs this jump (the breaker is served) and traces on. */
-#define SERVE_BREAKER_BEFORE_JUMP()                                                            \
-    do {                                                                                       \
-        if (EVAL_BREAKER_SET()) {                                                              \
-            SAVE_IP();                                                                         \
-            if (cpjit_handle_pending(tstate) < 0) {                                            \
-                ERROR();                                                                       \
-            }                                                                                  \
-            if (tstate->cframe->use_tracing) {                                                 \
-                HANDOVER_BEFORE(CPJIT_R_TRACING_MIDFRAME);                                     \
-            }                                                                                  \
-        }                                                                                      \
-    } while (0)
-
 /* A loop stays native when its jump ends the warm-up countdown: the rest of the frame may be
- * long, and there is no way back from the interpreter into native code mid-frame. */
-STENCIL(JUMP_BACKWARD)
-{
-    WARMUP(0);
-    SERVE_BREAKER_BEFORE_JUMP();
-    JUMP();
-}
+ * long, and there is no way back from the interpreter into native code mid-frame. The eval
+ * breaker is served as JUMP_BACKWARD_QUICK serves it; if tracing was switched on meanwhile, the
+ * interpreter re-runs this jump (the breaker is served) and traces on. In line: two tests; the
+ * work out of line (cpjit_loop_slow). */
+#define JUMP_BACKWARD_BODY(KIND)                                                               \
+    {                                                                                          \
+        CpjitCodeState *st = STATE;                                                            \
+        if (UNLIKELY(st->warmup < 0) || EVAL_BREAKER_SET()) {                                  \
+            LOOP_SLOW(st, (KIND));                                                             \
+        }                                                                                      \
+        JUMP();                                                                                \
+    }
+STENCIL(JUMP_BACKWARD) JUMP_BACKWARD_BODY(CPJIT_LOOP_JUMP)
 
 /* The backward jump of a code object's last loop (no backward jump follows it) when that loop
  * is a `for` loop, so the iterator is on top of the stack. If this jump ends the warm-up
- * countdown and the iterator is a built-in one with few items left, the interpreter runs the
- * rest of the frame (see WARMUP): a bounded amount of interpreted work, those iterations and
- * the straight code after the loop. */
-#define CPJIT_QUICKEN_ITEMS_LEFT 64
-
-STENCIL(JUMP_BACKWARD_LAST_FOR)
-{
-    WARMUP(cpjit_few_items_left(TOP(), CPJIT_QUICKEN_ITEMS_LEFT));
-    SERVE_BREAKER_BEFORE_JUMP();
-    JUMP();
-}
+ * countdown and the iterator is a built-in one with few items left (CPJIT_QUICKEN_ITEMS_LEFT,
+ * csrc/helpers.c), the interpreter runs the rest of the frame (see WARMUP): a bounded amount of
+ * interpreted work, those iterations and the straight code after the loop. */
+STENCIL(JUMP_BACKWARD_LAST_FOR) JUMP_BACKWARD_BODY(CPJIT_LOOP_LAST_FOR)
 
 STENCIL(JUMP_BACKWARD_NO_INTERRUPT)
 {
@@ -54,32 +38,33 @@ STENCIL(JUMP_BACKWARD_NO_INTERRUPT)
 #define TAKE_JUMP(CHECK_BREAKER)                                                               \
     do {                                                                                       \
         if ((CHECK_BREAKER) && EVAL_BREAKER_SET()) {                                           \
-            SAVE_IP();                                                                         \
-            if (cpjit_handle_pending(tstate) < 0) {                                            \
-                ERROR();                                                                       \
-            }                                                                                  \
+            LOOP_SLOW(NULL, CPJIT_LOOP_BREAKER_ONLY);                                          \
         }                                                                                      \
         JUMP();                                                                                \
     } while (0)
 
-/* Shared shape of POP_JUMP_{FORWARD,BACKWARD}_IF_{TRUE,FALSE}. */
+/* Shared shape of POP_JUMP_{FORWARD,BACKWARD}_IF_{TRUE,FALSE}. In line: True and False. */
 #define POP_JUMP_IF_BOOL(NAME, JUMP_WHEN, CHECK_BREAKER)                                        \
     STENCIL_FN(cpjit_op_##NAME)                                                                \
     {                                                                                          \
         PyObject *cond = POP();                                                                \
+        /* True and False are released through the register that holds them: without the     \
+         * barrier clang reloads their address from the GOT (7 bytes). Never to 0. */         \
+        Py_ssize_t *refcnt = &cond->ob_refcnt;                                                 \
+        __asm__("" : "+r"(refcnt));                                                            \
         int truth;                                                                             \
         if (Py_IsTrue(cond)) {                                                                 \
-            _Py_DECREF_NO_DEALLOC(cond);                                                       \
+            (*refcnt)--;                                                                       \
             truth = 1;                                                                         \
         }                                                                                      \
-        else if (Py_IsFalse(cond)) {                                                           \
-            _Py_DECREF_NO_DEALLOC(cond);                                                       \
+        else if (LIKELY(Py_IsFalse(cond))) {                                                   \
+            (*refcnt)--;                                                                       \
             truth = 0;                                                                         \
         }                                                                                      \
         else {                                                                                 \
             SAVE_IP();                                                                         \
             truth = cpjit_truth_consume(cond);                                                 \
-            if (truth < 0) {                                                                   \
+            if (UNLIKELY(truth < 0)) {                                                         \
                 ERROR();                                                                       \
             }                                                                                  \
         }                                                                                      \
@@ -99,12 +84,9 @@ POP_JUMP_IF_BOOL(POP_JUMP_BACKWARD_IF_FALSE, 0, 1)
     {                                                                                          \
         PyObject *value = POP();                                                               \
         int is_none = Py_IsNone(value);                                                        \
-        if (is_none) {                                                                         \
-            _Py_DECREF_NO_DEALLOC(value);                                                      \
-        }                                                                                      \
-        else {                                                                                 \
+        if (UNLIKELY(--value->ob_refcnt == 0)) { /* never None */                              \
             SAVE_IP();                                                                         \
-            Py_DECREF(value);                                                                  \
+            _Py_Dealloc(value);                                                                \
         }                                                                                      \
         if (is_none == (JUMP_WHEN_NONE)) {                                                     \
             TAKE_JUMP(CHECK_BREAKER);                                                          \
@@ -132,7 +114,7 @@ POP_JUMP_IF_NONE(POP_JUMP_BACKWARD_IF_NOT_NONE, 0, 1)
         else {                                                                                 \
             SAVE_IP();                                                                         \
             truth = PyObject_IsTrue(cond);                                                     \
-            if (truth < 0) {                                                                   \
+            if (UNLIKELY(truth < 0)) {                                                         \
                 ERROR();                                                                       \
             }                                                                                  \
         }                                                                                      \

@@ -1,6 +1,7 @@
 /* locals.c: fast locals, constants and plain stack shuffling. */
 #include "stencil.h"
 #include "names.h"
+#include "fused.h"
 
 /* Push a fast local (LOAD_FAST), or the cell in its slot (LOAD_CLOSURE: in 3.11 it loads the
  * cell object itself from its fast slot); an unbound slot raises UnboundLocalError (out of
@@ -8,9 +9,13 @@
 #define LOAD_SLOT_BODY(I)                                                                      \
     {                                                                                          \
         PyObject *value = GETLOCAL(I);                                                         \
-        if (__builtin_expect(value == NULL, 0)) { /* cold part (build.rs splits it out) */    \
-            cpjit_unbound_local_at(frame, REDO);                                                \
-            ERROR();                                                                           \
+        if (__builtin_expect(value == NULL, 0)) {                                              \
+            /* Cold part (build.rs splits it out): a store and a tail jump, no call         \
+             * (csrc/fused.c reads REDO back from prev_instr). */                             \
+            frame->prev_instr = REDO;                                                          \
+            __attribute__((musttail)) return cpjit_tail_unbound_local_redo(frame,              \
+                                                                           stack_pointer,      \
+                                                                           tstate);            \
         }                                                                                      \
         Py_INCREF(value);                                                                      \
         PUSH(value);                                                                           \
@@ -23,7 +28,7 @@
         PyObject *value = POP();                                                               \
         PyObject *old = GETLOCAL(I);                                                           \
         GETLOCAL(I) = value;                                                                   \
-        if (old != NULL && --old->ob_refcnt == 0) {                                            \
+        if (old != NULL && UNLIKELY(--old->ob_refcnt == 0)) {                                  \
             cpjit_dealloc_at(old, frame, INSTR);                                               \
         }                                                                                      \
         CONTINUE();                                                                            \
@@ -69,7 +74,7 @@ STENCIL(DELETE_FAST)
 STENCIL(POP_TOP)
 {
     PyObject *value = POP();
-    if (--value->ob_refcnt == 0) {
+    if (UNLIKELY(--value->ob_refcnt == 0)) {
         cpjit_dealloc_at(value, frame, INSTR);
     }
     CONTINUE();

@@ -25,7 +25,7 @@ STENCIL(MATCH_KEYS)
 {
     SAVE_IP();
     PyObject *values_or_none = cpjit_match_keys(tstate, SECOND(), TOP());
-    if (values_or_none == NULL) {
+    if (UNLIKELY(values_or_none == NULL)) {
         ERROR();
     }
     PUSH(values_or_none);
@@ -46,7 +46,7 @@ STENCIL(MATCH_CLASS)
     if (attrs != NULL) {
         SET_TOP(attrs);
     }
-    else if (_PyErr_Occurred(tstate)) {
+    else if (UNLIKELY(_PyErr_Occurred(tstate))) {
         ERROR(); /* the subject stays on the stack for the unwinder */
     }
     else {

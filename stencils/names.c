@@ -8,7 +8,7 @@ STENCIL(LOAD_NAME)
 {
     SAVE_IP();
     PyObject *v = cpjit_load_name(tstate, frame, NAME);
-    if (v == NULL) {
+    if (UNLIKELY(v == NULL)) {
         ERROR();
     }
     PUSH(v);
@@ -19,7 +19,7 @@ STENCIL(LOAD_NAME)
 STENCIL(STORE_NAME)
 {
     STACK_SHRINK(1);
-    if (cpjit_store_name_at(frame, stack_pointer, REDO) != 0) {
+    if (UNLIKELY(cpjit_store_name_at(frame, stack_pointer, REDO) != 0)) {
         ERROR();
     }
     CONTINUE();
@@ -28,7 +28,7 @@ STENCIL(STORE_NAME)
 STENCIL(DELETE_NAME)
 {
     SAVE_IP();
-    if (cpjit_delete_name(tstate, frame, NAME) != 0) {
+    if (UNLIKELY(cpjit_delete_name(tstate, frame, NAME) != 0)) {
         ERROR();
     }
     CONTINUE();
@@ -40,7 +40,7 @@ STENCIL(STORE_GLOBAL)
     PyObject *v = POP();
     int err = PyDict_SetItem(GLOBALS(), NAME, v);
     Py_DECREF(v);
-    if (err != 0) {
+    if (UNLIKELY(err != 0)) {
         ERROR();
     }
     CONTINUE();
@@ -49,7 +49,7 @@ STENCIL(STORE_GLOBAL)
 STENCIL(DELETE_GLOBAL)
 {
     SAVE_IP();
-    if (cpjit_delete_global(tstate, frame, NAME) != 0) {
+    if (UNLIKELY(cpjit_delete_global(tstate, frame, NAME) != 0)) {
         ERROR();
     }
     CONTINUE();
@@ -59,7 +59,7 @@ STENCIL(LOAD_BUILD_CLASS)
 {
     SAVE_IP();
     PyObject *bc = cpjit_load_build_class(tstate, frame);
-    if (bc == NULL) {
+    if (UNLIKELY(bc == NULL)) {
         ERROR();
     }
     PUSH(bc);
@@ -69,7 +69,7 @@ STENCIL(LOAD_BUILD_CLASS)
 STENCIL(SETUP_ANNOTATIONS)
 {
     SAVE_IP();
-    if (cpjit_setup_annotations(tstate, frame) != 0) {
+    if (UNLIKELY(cpjit_setup_annotations(tstate, frame) != 0)) {
         ERROR();
     }
     CONTINUE();

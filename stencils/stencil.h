@@ -136,6 +136,46 @@ COLD_FN(_PyErr_SetString);
     } while (0)
 #define IS_WARM() (STATE->warmup >= 0)
 
+/* Branch weights: clang lays out an UNLIKELY block after the hot path (and build.rs can move it
+ * out of the instruction's copy), so the instructions a stencil runs when nothing goes wrong are
+ * contiguous. Wrap every rare condition: errors, deallocation, cache misses, hand-overs. */
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Py_DECREF and Py_XDECREF with the deallocation marked unlikely, so that it is laid out (and
+ * split) away from the hot path. Same semantics as object.h's. */
+static inline __attribute__((always_inline)) void cpjit_decref(PyObject *op)
+{
+    if (UNLIKELY(--op->ob_refcnt == 0)) {
+        _Py_Dealloc(op);
+    }
+}
+static inline __attribute__((always_inline)) void cpjit_xdecref(PyObject *op)
+{
+    if (op != NULL) {
+        cpjit_decref(op);
+    }
+}
+#undef Py_DECREF
+#define Py_DECREF(op) cpjit_decref(_PyObject_CAST(op))
+#undef Py_XDECREF
+#define Py_XDECREF(op) cpjit_xdecref(_PyObject_CAST(op))
+
+/* The instructions that count the warm-up and serve the eval breaker keep only the tests in
+ * line and call csrc/helpers.c's cpjit_loop_slow (KIND: CPJIT_LOOP_*) when one holds: the
+ * countdown still runs (`st` the code's state, NULL when KIND counts none) or the breaker is
+ * set. It raises, or the interpreter finishes the frame, or native code goes on. */
+#define LOOP_SLOW(ST, KIND)                                                                    \
+    do {                                                                                       \
+        CpjitLoopExit r_ = cpjit_loop_slow(frame, stack_pointer, tstate, (ST), REDO, (KIND));  \
+        if (UNLIKELY(r_.status != 0)) {                                                        \
+            if (r_.status < 0) {                                                               \
+                ERROR();                                                                       \
+            }                                                                                  \
+            return r_.result;                                                                  \
+        }                                                                                      \
+    } while (0)
+
 /* Code holes: targets of tail calls. Hidden so they are reached PC-relative, never via the GOT. */
 extern PRESERVE_NONE PyObject *_JIT_CONTINUE(_PyInterpreterFrame *, PyObject **,
                                              PyThreadState *) HIDDEN;
@@ -218,9 +258,8 @@ extern PRESERVE_NONE PyObject *_JIT_SKIP(_PyInterpreterFrame *, PyObject **,
 #define DECREF_SAVING_IP(op)                                                                   \
     do {                                                                                       \
         PyObject *op_ = (op);                                                                  \
-        if (--op_->ob_refcnt == 0) {                                                           \
-            SAVE_IP();                                                                         \
-            _Py_Dealloc(op_);                                                                  \
+        if (UNLIKELY(--op_->ob_refcnt == 0)) {                                                 \
+            cpjit_dealloc_at(op_, frame, INSTR);                                               \
         }                                                                                      \
     } while (0)
 #define GLOBALS() (frame->f_globals)

@@ -8,26 +8,29 @@
 #include "numeric.h"
 
 /* An exact int of at most one digit (|value| < 2**30) as an index into a sequence of `len`
- * items, a negative one counted from the end as list and tuple do; -1 when it is not such an int
- * or is out of range (the generic path raises IndexError or handles other kinds). */
-static inline __attribute__((always_inline)) Py_ssize_t seq_index(PyObject *sub, Py_ssize_t len)
+ * items, a negative one counted from the end as list and tuple do: 1 with the index in *out, or
+ * 0 when it is not such an int or is out of range (the generic path raises IndexError or
+ * handles other kinds). One unsigned compare checks both ends. */
+static inline __attribute__((always_inline)) int seq_index(PyObject *sub, Py_ssize_t len,
+                                                           Py_ssize_t *out)
 {
-    if (!PyLong_CheckExact(sub)) {
-        return -1;
+    if (UNLIKELY(!PyLong_CheckExact(sub))) {
+        return 0;
     }
     Py_ssize_t size = Py_SIZE(sub);
     Py_ssize_t digit0 = (Py_ssize_t)((PyLongObject *)sub)->ob_digit[0];
     Py_ssize_t index;
-    if ((size_t)size <= 1) {
+    if (LIKELY((size_t)size <= 1)) {
         index = size ? digit0 : 0;
     }
-    else if (__builtin_expect(size == -1, 0)) {
+    else if (size == -1) {
         index = len - digit0;
     }
     else {
-        return -1;
+        return 0;
     }
-    return (size_t)index < (size_t)len ? index : -1;
+    *out = index;
+    return (size_t)index < (size_t)len;
 }
 
 STENCIL(BINARY_SUBSCR)
@@ -47,8 +50,8 @@ STENCIL(BINARY_SUBSCR)
     }
     /* Py_SIZE is the item count of both. A container this subscript holds the last reference
      * to goes out of line, where its deallocation publishes the instruction pointer. */
-    Py_ssize_t index = seq_index(sub, Py_SIZE(container));
-    if (index >= 0 && Py_REFCNT(container) > 1) {
+    Py_ssize_t index;
+    if (LIKELY(seq_index(sub, Py_SIZE(container), &index) && Py_REFCNT(container) > 1)) {
         res = Py_NewRef(items[index]);
         goto fast;
     }
@@ -57,7 +60,7 @@ slow:
     SAVE_IP();
     res = cpjit_binary_subscr_consume(tstate, stack_pointer);
     STACK_SHRINK(1);
-    if (res == NULL) {
+    if (UNLIKELY(res == NULL)) {
         ERROR();
     }
     CONTINUE();
@@ -73,26 +76,27 @@ fast:
  * popped and released. */
 STENCIL(STORE_SUBSCR)
 {
-    SAVE_IP();
     PyObject *sub = TOP();
     PyObject *container = SECOND();
     PyObject *v = THIRD();
     STACK_SHRINK(3);
     if (PyList_CheckExact(container)) {
-        Py_ssize_t index = seq_index(sub, PyList_GET_SIZE(container));
-        if (index >= 0) {
-            /* The list takes the stack's reference to v. */
+        Py_ssize_t index;
+        if (LIKELY(seq_index(sub, PyList_GET_SIZE(container), &index))) {
+            /* The list takes the stack's reference to v. Only a deallocation (of the old item
+             * or of the list) can run code that looks at the frame: it publishes prev_instr. */
             PyObject *old = PyList_GET_ITEM(container, index);
             PyList_SET_ITEM(container, index, v);
-            Py_DECREF(old);
-            Py_DECREF(sub);
-            Py_DECREF(container);
+            DECREF_SAVING_IP(old);
+            Py_DECREF(sub); /* an int: its deallocation runs no code */
+            DECREF_SAVING_IP(container);
             CONTINUE();
         }
     }
     /* Dicts and everything else, out of line (the stack pointer has already dropped the
      * three slots; their references are released there). */
-    if (cpjit_store_subscr_consume(stack_pointer + 3) < 0) {
+    SAVE_IP();
+    if (UNLIKELY(cpjit_store_subscr_consume(stack_pointer + 3) < 0)) {
         ERROR();
     }
     CONTINUE();
@@ -107,7 +111,7 @@ STENCIL(DELETE_SUBSCR)
     int err = PyObject_DelItem(container, sub);
     Py_DECREF(container);
     Py_DECREF(sub);
-    if (err != 0) {
+    if (UNLIKELY(err != 0)) {
         ERROR();
     }
     CONTINUE();
@@ -125,7 +129,7 @@ STENCIL(DELETE_SUBSCR)
         Py_DECREF(stop);                                                                       \
         Py_XDECREF(step);                                                                      \
         SET_TOP(slice);                                                                        \
-        if (slice == NULL) {                                                                   \
+        if (UNLIKELY(slice == NULL)) {                                                         \
             ERROR();                                                                           \
         }                                                                                      \
         CONTINUE();                                                                            \
@@ -157,7 +161,7 @@ STENCIL(BUILD_SLICE)
         int done = cpjit_getslice_consume(stack_pointer, (HAS_STEP));                          \
         if (done != 0) {                                                                       \
             STACK_SHRINK(2 + (HAS_STEP));                                                      \
-            if (done < 0) {                                                                    \
+            if (UNLIKELY(done < 0)) {                                                          \
                 ERROR();                                                                       \
             }                                                                                  \
             SKIP();                                                                            \
@@ -177,7 +181,7 @@ STENCIL(BUILD_SLICE__2__STORE_SUBSCR)
     int done = cpjit_setslice_consume(stack_pointer);
     if (done != 0) {
         STACK_SHRINK(4);
-        if (done < 0) {
+        if (UNLIKELY(done < 0)) {
             ERROR();
         }
         SKIP();

@@ -9,7 +9,7 @@
         PyObject *res = FUNC(value);                                                           \
         Py_DECREF(value);                                                                      \
         SET_TOP(res);                                                                          \
-        if (res == NULL) {                                                                     \
+        if (UNLIKELY(res == NULL)) {                                                           \
             ERROR();                                                                           \
         }                                                                                      \
         CONTINUE();                                                                            \
@@ -74,7 +74,7 @@ STENCIL(IS_OP)
         int res = PySequence_Contains(right, left);                                            \
         Py_DECREF(left);                                                                       \
         Py_DECREF(right);                                                                      \
-        if (res < 0) {                                                                         \
+        if (UNLIKELY(res < 0)) {                                                               \
             ERROR();                                                                           \
         }                                                                                      \
         PyObject *b = (res ^ (INVERT)) ? Py_True : Py_False;                                   \
@@ -103,11 +103,11 @@ STENCIL(GET_LEN)
 {
     SAVE_IP();
     Py_ssize_t len_i = PyObject_Length(TOP());
-    if (len_i < 0) {
+    if (UNLIKELY(len_i < 0)) {
         ERROR();
     }
     PyObject *len_o = PyLong_FromSsize_t(len_i);
-    if (len_o == NULL) {
+    if (UNLIKELY(len_o == NULL)) {
         ERROR();
     }
     PUSH(len_o);

@@ -25,7 +25,7 @@
         else {                                                                                 \
             goto slow;                                                                         \
         }                                                                                      \
-        if (Py_SIZE(seq) != n_) {                                                              \
+        if (UNLIKELY(Py_SIZE(seq) != n_)) {                                                    \
             goto slow;                                                                         \
         }                                                                                      \
         /* Last item deepest, first item on top. */                                            \
@@ -38,7 +38,7 @@
     slow:                                                                                      \
         SAVE_IP();                                                                             \
         PyObject **sp_ = cpjit_unpack_sequence_slow(tstate, stack_pointer, n_);                \
-        if (sp_ == NULL) {                                                                     \
+        if (UNLIKELY(sp_ == NULL)) {                                                           \
             STACK_SHRINK(1);                                                                   \
             ERROR();                                                                           \
         }                                                                                      \

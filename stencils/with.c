@@ -34,7 +34,7 @@
         Py_DECREF(mgr);                                                                        \
         PyObject *res = PyObject_CallNoArgs(enter);                                            \
         Py_DECREF(enter);                                                                      \
-        if (res == NULL) {                                                                     \
+        if (UNLIKELY(res == NULL)) {                                                           \
             ERROR();                                                                           \
         }                                                                                      \
         PUSH(res);                                                                             \
@@ -58,7 +58,7 @@ STENCIL(WITH_EXCEPT_START)
     PyObject *stack[4] = {NULL, exc, val, tb};
     PyObject *res = PyObject_Vectorcall(exit_func, stack + 1, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET,
                                         NULL);
-    if (res == NULL) {
+    if (UNLIKELY(res == NULL)) {
         ERROR();
     }
     PUSH(res);

@@ -26,6 +26,9 @@
 
 #include <string.h>
 
+#define EVAL_BREAKER_IS_SET(tstate)                                                            \
+    _Py_atomic_load_relaxed(&(tstate)->interp->ceval.eval_breaker)
+
 /* Enter `frame` natively at its first instruction (runtime.c). */
 PyObject *cpjit_rt_run_new_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                  CpjitCodeState *st);
@@ -266,7 +269,7 @@ static void split_bound_method(_PyInterpreterFrame *frame, PyObject **slots, _Py
     Py_DECREF(function);
 }
 
-/* cpjit_call_start's direct case (see calls.h), after split_bound_method; NULL when it does not
+/* call_slow's direct case (see cpjit_call in calls.h), after split_bound_method; NULL when it does not
  * apply. */
 static cpjit_native_fn enter_direct(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                     PyObject **stack_pointer, int oparg, _Py_CODEUNIT *done,
@@ -511,9 +514,9 @@ generic:
     return PyObject_Vectorcall(callable, args, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
 }
 
-/* cpjit_call's general case (see cpjit_call in calls.h). preserve_none with cpjit_call's
- * signature: cpjit_call jumps here, and nothing saves registers on the way. */
-static __attribute__((preserve_none, noinline)) PyObject *
+/* cpjit_call's general case (see cpjit_call in calls.h): the call made, the slots consumed, the
+ * result returned (NULL with an exception set, prev_instr where the interpreter reports it). */
+static __attribute__((noinline)) PyObject *
 call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, int oparg,
           CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
 {
@@ -560,14 +563,14 @@ call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, i
 }
 
 /* cpjit_call's fast path for a bound-method object called as `f(...)`, kept out of the common
- * path's registers. */
-static __attribute__((preserve_none, noinline)) PyObject *
+ * path. */
+static __attribute__((noinline)) PyObject *
 call_bound(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, int oparg,
-           CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
+           CpjitCallCache *cc, _Py_CODEUNIT *done)
 {
     _PyInterpreterFrame *callee = cpjit_push_cached(tstate, frame, slots, oparg, cc, done, 1);
     if (callee == NULL) {
-        __attribute__((musttail)) return call_slow(frame, slots, tstate, oparg, cc, done, kwnames);
+        return call_slow(frame, slots, tstate, oparg, cc, done, NULL);
     }
     PyObject *res = cc->entry(callee, callee->localsplus + cc->nlocalsplus, tstate);
     frame->stacktop = -1;
@@ -575,23 +578,68 @@ call_bound(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, 
     return res;
 }
 
-__attribute__((preserve_none)) PyObject *
-cpjit_call(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, int oparg,
+/* What the CALL stencil did after the call, out of line: the eval breaker, tracing. */
+static __attribute__((noinline)) uintptr_t
+after_call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate,
+                _Py_CODEUNIT *done)
+{
+    if (EVAL_BREAKER_IS_SET(tstate) && cpjit_handle_pending(tstate) < 0) {
+        /* Raised at the CALL, its result on the stack, as in the interpreter. */
+        return (uintptr_t)(slots + 1) | 1;
+    }
+    if (tstate->cframe->use_tracing) {
+        frame->prev_instr = done;
+        return (uintptr_t)(slots + 1) | 1; /* no exception: hand over after the CALL */
+    }
+    return (uintptr_t)(slots + 1);
+}
+
+/* After the call: the result pushed, prev_instr at the CALL, the eval breaker (calls.h). */
+static inline __attribute__((always_inline)) CpjitCallResult
+finish_call(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, _Py_CODEUNIT *done,
+            PyObject *res)
+{
+    if (res == NULL) {
+        /* prev_instr is where the interpreter reports the error. */
+        return (CpjitCallResult){(uintptr_t)slots | 1, tstate};
+    }
+    slots[0] = res;
+    frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
+    if (__builtin_expect(EVAL_BREAKER_IS_SET(tstate) | tstate->cframe->use_tracing, 0)) {
+        return (CpjitCallResult){after_call_slow(frame, slots, tstate, done), tstate};
+    }
+    return (CpjitCallResult){(uintptr_t)(slots + 1), tstate};
+}
+
+/* Everything but cpjit_call's common case, with its signature: cpjit_call jumps here. */
+static __attribute__((preserve_none, noinline)) CpjitCallResult
+call_general(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate,
+             int oparg, CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
+{
+    PyObject **slots = stack_pointer - oparg - 2;
+    PyObject *res;
+    if (kwnames == NULL && slots[0] == NULL && Py_TYPE(slots[1]) == &PyMethod_Type) {
+        res = call_bound(frame, slots, tstate, oparg, cc, done);
+    }
+    else {
+        res = call_slow(frame, slots, tstate, oparg, cc, done, kwnames);
+    }
+    return finish_call(frame, slots, tstate, done, res);
+}
+
+__attribute__((preserve_none)) CpjitCallResult
+cpjit_call(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate, int oparg,
            CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
 {
+    PyObject **slots = stack_pointer - oparg - 2;
     _PyInterpreterFrame *callee;
-    if (kwnames != NULL) {
-        __attribute__((musttail)) return call_slow(frame, slots, tstate, oparg, cc, done, kwnames);
-    }
-    if ((callee = cpjit_push_cached(tstate, frame, slots, oparg, cc, done, 0)) == NULL) {
-        if (slots[0] == NULL && Py_TYPE(slots[1]) == &PyMethod_Type) {
-            __attribute__((musttail)) return call_bound(frame, slots, tstate, oparg, cc, done,
-                                                        kwnames);
-        }
-        __attribute__((musttail)) return call_slow(frame, slots, tstate, oparg, cc, done, kwnames);
+    if (kwnames != NULL
+        || (callee = cpjit_push_cached(tstate, frame, slots, oparg, cc, done, 0)) == NULL) {
+        __attribute__((musttail)) return call_general(frame, stack_pointer, tstate, oparg, cc,
+                                                      done, kwnames);
     }
     PyObject *res = cc->entry(callee, callee->localsplus + cc->nlocalsplus, tstate);
     frame->stacktop = -1;
     cpjit_pop_direct(tstate, callee);
-    return res;
+    return finish_call(frame, slots, tstate, done, res);
 }

@@ -514,6 +514,161 @@ generic:
     return PyObject_Vectorcall(callable, args, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
 }
 
+/* Run `type`'s Python __init__ (the site cache's init_func, valid for the type's current
+ * version) on the new instance `self` directly: its frame pushed on the data stack with `self`
+ * and new references to the `nargs` positional arguments at `args` (missing trailing parameters
+ * from its defaults), run natively, popped, as slot_tp_init -> _PyObject_Call_Prepend ->
+ * _PyFunction_Vectorcall -> the hook would run it (one recursion level for the frame; the
+ * caller counted one for the type call). Returns 1 with __init__'s result in *res (NULL with an
+ * exception set), or 0 when that cannot be done here (the conditions of cpjit_direct_callee,
+ * arguments that do not bind positionally, no room in the data stack's chunk), changing
+ * nothing. */
+static int init_direct(PyThreadState *tstate, _PyInterpreterFrame *frame, PyTypeObject *type,
+                       PyObject *self, PyObject *const *args, int nargs, CpjitCallCache *cc,
+                       PyObject **res)
+{
+    if (type != cc->init_type || type->tp_version_tag != cc->init_version) {
+        return 0; /* changed by the allocation (a finalizer ran): the general path */
+    }
+    PyFunctionObject *func = cc->init_func;
+    PyCodeObject *code = (PyCodeObject *)func->func_code;
+    if (code != cc->code || cc->epoch != cpjit_code_epoch) {
+        CpjitCodeState *st;
+        if (code->co_kwonlyargcount != 0 || (st = cpjit_direct_callee(tstate, code)) == NULL) {
+            return 0;
+        }
+        cc->code = code;
+        cc->entry = (cpjit_native_fn)(st->base + st->entries[0]);
+        cc->epoch = cpjit_code_epoch;
+        cc->argcount = code->co_argcount;
+        cc->nlocalsplus = code->co_nlocalsplus;
+        cc->framesize = code->co_nlocalsplus + code->co_stacksize + FRAME_SPECIALS_SIZE;
+    }
+    else if (tstate->interp->eval_frame != cpjit_eval_frame || tstate->cframe->use_tracing
+             || tstate->recursion_remaining <= 1
+             || (!cpjit_c_stack_ok_fast(tstate) && cpjit_rt_c_stack_low(tstate))) {
+        return 0;
+    }
+    int total_args = nargs + 1;
+    int argcount = cc->argcount;
+    PyObject *const *defaults = NULL;
+    if (total_args > argcount) {
+        return 0;
+    }
+    if (total_args < argcount) {
+        PyObject *defs = func->func_defaults;
+        if (defs == NULL || total_args < argcount - (int)PyTuple_GET_SIZE(defs)) {
+            return 0;
+        }
+        defaults = &PyTuple_GET_ITEM(defs, PyTuple_GET_SIZE(defs) - argcount);
+    }
+    PyObject **base = tstate->datastack_top;
+    PyObject **top = base + cc->framesize;
+    if (base == NULL || top >= tstate->datastack_limit
+        || base == &tstate->datastack_chunk->data[0]) {
+        return 0;
+    }
+    tstate->datastack_top = top;
+    _PyInterpreterFrame *callee = (_PyInterpreterFrame *)base;
+    Py_INCREF(func);
+    _PyFrame_InitializeSpecials(callee, func, NULL, cc->nlocalsplus);
+    callee->localsplus[0] = Py_NewRef(self);
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = 0; i < nargs; i++) {
+        callee->localsplus[i + 1] = Py_NewRef(args[i]);
+    }
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = total_args; i < argcount; i++) {
+        callee->localsplus[i] = Py_NewRef(defaults[i]);
+    }
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = argcount; i < cc->nlocalsplus; i++) {
+        callee->localsplus[i] = NULL;
+    }
+    callee->previous = frame;
+    tstate->cframe->current_frame = callee;
+    tstate->recursion_remaining--;
+    cpjit_stats.frames_native++;
+    callee->stacktop = -1;
+    *res = cc->entry(callee, callee->localsplus + cc->nlocalsplus, tstate);
+    cpjit_pop_direct(tstate, callee);
+    return 1;
+}
+
+/* Calling a class the way type_call does when its __new__ is object.__new__ and its __init__ a
+ * Python function (calls.h: CpjitCallCache), for positional arguments: one recursion level for
+ * the call (_PyObject_MakeTpCall), the instance from object.__new__ (which makes the same checks,
+ * abstract classes included), then __init__ directly when init_direct can, else through the
+ * type's tp_init as type_call calls it; "__init__() should return None" as slot_tp_init raises
+ * it. Returns 0 when `callable` is no such class (the generic call handles it), else 1 with the
+ * call's result in *result (NULL with an exception set). */
+static int call_init(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *callable,
+                     PyObject *const *args, int nargs, CpjitCallCache *cc, PyObject **result)
+{
+    PyTypeObject *type = (PyTypeObject *)callable;
+    /* Called through _PyObject_MakeTpCall -> type_call (no vectorcall, the metaclass's call is
+     * type's), object.__new__ and an __init__ other than object's: checked at every call, as a
+     * metaclass can change without changing the class's version. */
+    if (Py_TYPE(callable)->tp_call != PyType_Type.tp_call || type->tp_vectorcall != NULL
+        || type->tp_new != PyBaseObject_Type.tp_new || type->tp_init == NULL
+        || type->tp_init == PyBaseObject_Type.tp_init) {
+        return 0;
+    }
+    if (type != cc->init_type || type->tp_version_tag != cc->init_version) {
+        if (!(type->tp_flags & Py_TPFLAGS_HEAPTYPE) || type == &PyType_Type) {
+            return 0;
+        }
+        /* What slot_tp_init will find (the lookup also gives the type a version tag). */
+        PyObject *init = _PyType_Lookup(type, &_Py_ID(__init__));
+        if (init == NULL || Py_TYPE(init) != &PyFunction_Type
+            || !(type->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) || type->tp_version_tag == 0) {
+            return 0;
+        }
+        cc->init_type = type;
+        cc->init_func = (PyFunctionObject *)init;
+        cc->init_version = type->tp_version_tag;
+    }
+    if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
+        *result = NULL;
+        return 1;
+    }
+    PyObject *self = PyBaseObject_Type.tp_new(type, (PyObject *)&_Py_SINGLETON(tuple_empty), NULL);
+    if (self != NULL) {
+        PyObject *res;
+        if (!init_direct(tstate, frame, type, self, args, nargs, cc, &res)) {
+            /* type_call's tp_init call, with the arguments as a tuple. */
+            int ok = -1;
+            PyObject *tuple = PyTuple_New(nargs);
+            if (tuple != NULL) {
+                for (int i = 0; i < nargs; i++) {
+                    PyTuple_SET_ITEM(tuple, i, Py_NewRef(args[i]));
+                }
+                initproc init = Py_TYPE(self)->tp_init;
+                ok = init != NULL ? init(self, tuple, NULL) : 0;
+                Py_DECREF(tuple);
+            }
+            if (ok < 0) {
+                Py_CLEAR(self);
+            }
+        }
+        else if (res == NULL) {
+            Py_CLEAR(self);
+        }
+        else if (res != Py_None) {
+            PyErr_Format(PyExc_TypeError, "__init__() should return None, not '%.200s'",
+                         Py_TYPE(res)->tp_name);
+            Py_DECREF(res);
+            Py_CLEAR(self);
+        }
+        else {
+            Py_DECREF(res);
+        }
+    }
+    _Py_LeaveRecursiveCallTstate(tstate);
+    *result = check_result(tstate, callable, self);
+    return 1;
+}
+
 /* cpjit_call's general case (see cpjit_call in calls.h): the call made, the slots consumed, the
  * result returned (NULL with an exception set, prev_instr where the interpreter reports it). */
 static __attribute__((noinline)) PyObject *
@@ -548,6 +703,10 @@ call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, i
         return cpjit_call_function(tstate, callable, args, npos, kwnames);
     }
     frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
+    if (kwnames == NULL && !is_meth && PyType_Check(callable)
+        && call_init(tstate, frame, callable, args, oparg, cc, &res)) {
+        goto release;
+    }
     /* Once warm, always warm (the countdown only goes up): remembered per site. */
     int warm = cc->warm;
     if (!warm) {
@@ -555,6 +714,7 @@ call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, i
         warm = cc->warm = me != NULL && me->warmup >= 0;
     }
     res = call_other(tstate, frame, callable, args, total_args, kwnames, oparg, done, warm);
+release:
     Py_DECREF(callable);
     for (int i = 0; i < total_args; i++) {
         Py_DECREF(args[i]);

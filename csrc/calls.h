@@ -87,7 +87,11 @@ extern uint64_t cpjit_code_epoch;
 /* A CALL site's cache (its _JIT_CACHE, 64 zeroed bytes): the compiled Python function last
  * called directly there (positional arguments only, the missing trailing ones from its
  * defaults; no keyword-only parameters, no varargs or varkeywords, optimised code), by code
- * object, and what pushing its frame needs. Filled by cpjit_call (calls.c's call_slow). */
+ * object, and what pushing its frame needs. Filled by cpjit_call (calls.c's call_slow). The
+ * class last instantiated there whose __init__ is a Python function (calls.c's call_init):
+ * valid while the class's tp_version_tag is the one recorded (any change to the class or its
+ * bases, including its __init__, __new__ or __abstractmethods__, changes it); the __init__'s
+ * code is then `code` when it runs directly. */
 typedef struct {
     PyCodeObject *code;  /* borrowed; valid only while epoch == cpjit_code_epoch */
     cpjit_native_fn entry;
@@ -96,6 +100,9 @@ typedef struct {
     int32_t nlocalsplus;
     int32_t framesize;   /* data-stack words of its frame */
     int32_t warm;        /* the caller's code is past the interpreter's warm-up (WARMUP) */
+    PyTypeObject *init_type;      /* borrowed: compared by address with the version below */
+    PyFunctionObject *init_func;  /* borrowed: the class's __init__ (its dict holds it) */
+    uint32_t init_version;        /* init_type's tp_version_tag when filled, never 0 */
 } CpjitCallCache;
 
 /* CALL's fast path, in line in the stencil: the oparg + 2 value-stack slots at `slots` hold

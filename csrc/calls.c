@@ -384,6 +384,111 @@ static inline _Py_CODEUNIT *precall_of(_Py_CODEUNIT *done, int oparg)
 
 #define METH_MASK (METH_VARARGS | METH_FASTCALL | METH_NOARGS | METH_O | METH_KEYWORDS | METH_METHOD)
 
+/* The warm interpreter's specialised PRECALLs for built-in functions and method descriptors
+ * called without keyword names (see call_other), borrowing `callable` and the `nargs` arguments
+ * at `args`. Returns 1 with the result in *res (NULL with an exception set), or 0 when the call
+ * is not one of those (nothing done). */
+static inline __attribute__((always_inline)) int
+call_builtin(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *callable,
+             PyObject **args, Py_ssize_t nargs, int oparg, _Py_CODEUNIT *done, PyObject **res)
+{
+    PyTypeObject *tp = Py_TYPE(callable);
+    if (tp == &PyCFunction_Type) {
+        PyCFunction cfunc = PyCFunction_GET_FUNCTION(callable);
+        PyObject *self = PyCFunction_GET_SELF(callable);
+        switch (PyCFunction_GET_FLAGS(callable) & METH_MASK) {
+        case METH_O: /* PRECALL_NO_KW_BUILTIN_O, PRECALL_NO_KW_LEN */
+            if (nargs != 1) {
+                return 0;
+            }
+            frame->prev_instr = precall_of(done, oparg);
+            if (callable == tstate->interp->callable_cache.len) {
+                Py_ssize_t n = PyObject_Length(args[0]);
+                *res = n < 0 ? NULL : PyLong_FromSsize_t(n);
+                return 1;
+            }
+            if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
+                *res = NULL;
+                return 1;
+            }
+            *res = cfunc(self, args[0]);
+            _Py_LeaveRecursiveCallTstate(tstate);
+            *res = check_result(tstate, callable, *res);
+            return 1;
+        case METH_FASTCALL: /* PRECALL_BUILTIN_FAST */
+            frame->prev_instr = precall_of(done, oparg);
+            *res = check_result(tstate, callable,
+                                ((_PyCFunctionFast)(void (*)(void))cfunc)(self, args, nargs));
+            return 1;
+        case METH_FASTCALL | METH_KEYWORDS: /* PRECALL_BUILTIN_FAST_WITH_KEYWORDS */
+            frame->prev_instr = precall_of(done, oparg);
+            *res = check_result(tstate, callable,
+                                ((_PyCFunctionFastWithKeywords)(void (*)(void))cfunc)(
+                                    self, args, nargs, NULL));
+            return 1;
+        default: /* not specialised: the generic call */
+            return 0;
+        }
+    }
+    if (tp == &PyMethodDescr_Type) {
+        PyMethodDescrObject *descr = (PyMethodDescrObject *)callable;
+        /* The descriptor's own type check, as the specialisations make it. */
+        if (nargs < 1 || !Py_IS_TYPE(args[0], descr->d_common.d_type)) {
+            return 0;
+        }
+        PyCFunction cfunc = descr->d_method->ml_meth;
+        PyObject *self = args[0];
+        switch (descr->d_method->ml_flags & METH_MASK) {
+        case METH_NOARGS: /* PRECALL_NO_KW_METHOD_DESCRIPTOR_NOARGS */
+            if (nargs != 1) {
+                return 0;
+            }
+            frame->prev_instr = precall_of(done, oparg);
+            if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
+                *res = NULL;
+                return 1;
+            }
+            *res = cfunc(self, NULL);
+            _Py_LeaveRecursiveCallTstate(tstate);
+            *res = check_result(tstate, callable, *res);
+            return 1;
+        case METH_O: /* PRECALL_NO_KW_METHOD_DESCRIPTOR_O, PRECALL_NO_KW_LIST_APPEND */
+            if (nargs != 2) {
+                return 0;
+            }
+            frame->prev_instr = precall_of(done, oparg);
+            if (callable == tstate->interp->callable_cache.list_append && oparg == 1
+                && _Py_OPCODE(done[1]) == POP_TOP) {
+                *res = PyList_Append(self, args[1]) < 0 ? NULL : Py_NewRef(Py_None);
+                return 1;
+            }
+            if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
+                *res = NULL;
+                return 1;
+            }
+            *res = cfunc(self, args[1]);
+            _Py_LeaveRecursiveCallTstate(tstate);
+            *res = check_result(tstate, callable, *res);
+            return 1;
+        case METH_FASTCALL: /* PRECALL_NO_KW_METHOD_DESCRIPTOR_FAST */
+            frame->prev_instr = precall_of(done, oparg);
+            *res = check_result(tstate, callable,
+                                ((_PyCFunctionFast)(void (*)(void))cfunc)(self, args + 1,
+                                                                          nargs - 1));
+            return 1;
+        case METH_FASTCALL | METH_KEYWORDS: /* PRECALL_METHOD_DESCRIPTOR_FAST_WITH_KEYWORDS */
+            frame->prev_instr = precall_of(done, oparg);
+            *res = check_result(tstate, callable,
+                                ((_PyCFunctionFastWithKeywords)(void (*)(void))cfunc)(
+                                    self, args + 1, nargs - 1, NULL));
+            return 1;
+        default:
+            return 0;
+        }
+    }
+    return 0;
+}
+
 /* Call a callable that is not a Python function, borrowing `callable` and the `total_args`
  * arguments at `args` (the last len(kwnames) of them keyword values). frame->prev_instr is at
  * the CALL. When the interpreter would have specialised the site by now (`warm`, and no
@@ -401,90 +506,20 @@ static PyObject *call_other(PyThreadState *tstate, _PyInterpreterFrame *frame,
     if (!warm || tstate->cframe->use_tracing) {
         goto generic;
     }
-    PyTypeObject *tp = Py_TYPE(callable);
     PyObject *res;
-    if (tp == &PyCFunction_Type) {
-        PyCFunction cfunc = PyCFunction_GET_FUNCTION(callable);
-        PyObject *self = PyCFunction_GET_SELF(callable);
-        switch (PyCFunction_GET_FLAGS(callable) & METH_MASK) {
-        case METH_O: /* PRECALL_NO_KW_BUILTIN_O, PRECALL_NO_KW_LEN */
-            if (kwnames != NULL || nargs != 1) {
-                goto generic;
-            }
-            frame->prev_instr = precall_of(done, oparg);
-            if (callable == tstate->interp->callable_cache.len) {
-                Py_ssize_t n = PyObject_Length(args[0]);
-                return n < 0 ? NULL : PyLong_FromSsize_t(n);
-            }
-            if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
-                return NULL;
-            }
-            res = cfunc(self, args[0]);
-            _Py_LeaveRecursiveCallTstate(tstate);
-            return check_result(tstate, callable, res);
-        case METH_FASTCALL: /* PRECALL_BUILTIN_FAST */
-            if (kwnames != NULL) {
-                goto generic;
-            }
-            frame->prev_instr = precall_of(done, oparg);
-            res = ((_PyCFunctionFast)(void (*)(void))cfunc)(self, args, nargs);
-            return check_result(tstate, callable, res);
-        case METH_FASTCALL | METH_KEYWORDS: /* PRECALL_BUILTIN_FAST_WITH_KEYWORDS */
-            frame->prev_instr = precall_of(done, oparg);
-            res = ((_PyCFunctionFastWithKeywords)(void (*)(void))cfunc)(self, args, nargs,
-                                                                         kwnames);
-            return check_result(tstate, callable, res);
-        default: /* not specialised: the generic call */
-            goto generic;
+    if (kwnames == NULL) {
+        if (call_builtin(tstate, frame, callable, args, nargs, oparg, done, &res)) {
+            return res;
         }
     }
-    if (tp == &PyMethodDescr_Type) {
-        PyMethodDescrObject *descr = (PyMethodDescrObject *)callable;
-        /* The descriptor's own type check, as the specialisations make it. */
-        if (kwnames != NULL || nargs < 1 || !Py_IS_TYPE(args[0], descr->d_common.d_type)) {
-            goto generic;
-        }
-        PyCFunction cfunc = descr->d_method->ml_meth;
-        PyObject *self = args[0];
-        switch (descr->d_method->ml_flags & METH_MASK) {
-        case METH_NOARGS: /* PRECALL_NO_KW_METHOD_DESCRIPTOR_NOARGS */
-            if (nargs != 1) {
-                goto generic;
-            }
-            frame->prev_instr = precall_of(done, oparg);
-            if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
-                return NULL;
-            }
-            res = cfunc(self, NULL);
-            _Py_LeaveRecursiveCallTstate(tstate);
-            return check_result(tstate, callable, res);
-        case METH_O: /* PRECALL_NO_KW_METHOD_DESCRIPTOR_O, PRECALL_NO_KW_LIST_APPEND */
-            if (nargs != 2) {
-                goto generic;
-            }
-            frame->prev_instr = precall_of(done, oparg);
-            if (callable == tstate->interp->callable_cache.list_append && oparg == 1
-                && _Py_OPCODE(done[1]) == POP_TOP) {
-                return PyList_Append(self, args[1]) < 0 ? NULL : Py_NewRef(Py_None);
-            }
-            if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
-                return NULL;
-            }
-            res = cfunc(self, args[1]);
-            _Py_LeaveRecursiveCallTstate(tstate);
-            return check_result(tstate, callable, res);
-        case METH_FASTCALL: /* PRECALL_NO_KW_METHOD_DESCRIPTOR_FAST */
-            frame->prev_instr = precall_of(done, oparg);
-            res = ((_PyCFunctionFast)(void (*)(void))cfunc)(self, args + 1, nargs - 1);
-            return check_result(tstate, callable, res);
-        case METH_FASTCALL | METH_KEYWORDS: /* PRECALL_METHOD_DESCRIPTOR_FAST_WITH_KEYWORDS */
-            frame->prev_instr = precall_of(done, oparg);
-            res = ((_PyCFunctionFastWithKeywords)(void (*)(void))cfunc)(self, args + 1,
-                                                                         nargs - 1, NULL);
-            return check_result(tstate, callable, res);
-        default:
-            goto generic;
-        }
+    else if (Py_TYPE(callable) == &PyCFunction_Type
+             && (PyCFunction_GET_FLAGS(callable) & METH_MASK)
+                    == (METH_FASTCALL | METH_KEYWORDS)) {
+        /* PRECALL_BUILTIN_FAST_WITH_KEYWORDS */
+        frame->prev_instr = precall_of(done, oparg);
+        res = ((_PyCFunctionFastWithKeywords)(void (*)(void))PyCFunction_GET_FUNCTION(callable))(
+            PyCFunction_GET_SELF(callable), args, nargs, kwnames);
+        return check_result(tstate, callable, res);
     }
     if (PyType_Check(callable)) {
         PyTypeObject *type = (PyTypeObject *)callable;
@@ -778,7 +813,22 @@ call_general(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState
 {
     PyObject **slots = stack_pointer - oparg - 2;
     PyObject *res;
-    if (kwnames == NULL && slots[0] == NULL && Py_TYPE(slots[1]) == &PyMethod_Type) {
+    PyObject *meth = slots[0];
+    if (kwnames == NULL && cc->warm && !tstate->cframe->use_tracing) {
+        /* Built-in functions and method descriptors, once the site is warm (call_builtin). */
+        int is_meth = meth != NULL;
+        PyObject *callable = is_meth ? meth : slots[1];
+        PyObject **args = slots + 2 - is_meth;
+        int total_args = oparg + is_meth;
+        if (call_builtin(tstate, frame, callable, args, total_args, oparg, done, &res)) {
+            Py_DECREF(callable);
+            for (int i = 0; i < total_args; i++) {
+                Py_DECREF(args[i]);
+            }
+            return finish_call(frame, slots, tstate, done, res);
+        }
+    }
+    if (kwnames == NULL && meth == NULL && Py_TYPE(slots[1]) == &PyMethod_Type) {
         res = call_bound(frame, slots, tstate, oparg, cc, done);
     }
     else {

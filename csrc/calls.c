@@ -816,10 +816,19 @@ call_general(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState
     PyObject *meth = slots[0];
     if (kwnames == NULL && cc->warm && !tstate->cframe->use_tracing) {
         /* Built-in functions and method descriptors, once the site is warm (call_builtin). */
-        int is_meth = meth != NULL;
-        PyObject *callable = is_meth ? meth : slots[1];
-        PyObject **args = slots + 2 - is_meth;
-        int total_args = oparg + is_meth;
+        PyObject *callable;
+        PyObject **args;
+        int total_args;
+        if (meth != NULL) {
+            callable = meth;
+            args = slots + 1;
+            total_args = oparg + 1;
+        }
+        else {
+            callable = slots[1];
+            args = slots + 2;
+            total_args = oparg;
+        }
         if (call_builtin(tstate, frame, callable, args, total_args, oparg, done, &res)) {
             Py_DECREF(callable);
             for (int i = 0; i < total_args; i++) {

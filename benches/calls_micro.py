@@ -6,7 +6,8 @@
 Each kind makes N * 10 calls of one shape from a loop in a function (so the loop is native under
 cpjit from its first call). Measure with callgrind and divide the instruction difference between
 two N by the calls made (the start-up cost cancels). kinds: plain, method, defaults, kwargs,
-bound (bound-method objects), closure, builtin, all (default).
+bound (bound-method objects), closure, builtin, init (class with a Python __init__),
+cmethods (methods of built-in types, min/max), all (default).
 """
 import sys
 
@@ -38,6 +39,12 @@ class C:
 
     def m1(self, a):
         return a
+
+
+class P:
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
 
 
 def make_closure():
@@ -98,6 +105,20 @@ def run_builtin(n):
         lst.__len__(); abs(-1); abs(-1); min(1, 2); hash(o)
 
 
+def run_init(n):
+    for _ in range(n):
+        P(1, 2); P(1, 2); P(1, 2); P(1, 2); P(1, 2)
+        P(3, 4); P(3, 4); P(3, 4); P(3, 4); P(3, 4)
+
+
+def run_methods_c(n):
+    lst = []
+    d = {}
+    for _ in range(n):
+        lst.append(1); lst.append(2); lst.pop(); lst.pop(); d.get(1)
+        max(1, 2); min(3, 4); isinstance(lst, list); len(d); d.get(2, 3)
+
+
 KINDS = {
     "plain": run_plain,
     "method": run_method,
@@ -106,6 +127,8 @@ KINDS = {
     "kwargs": run_kwargs,
     "closure": run_closure,
     "builtin": run_builtin,
+    "init": run_init,
+    "cmethods": run_methods_c,
 }
 
 

@@ -26,6 +26,9 @@
 
 #include <string.h>
 
+#define EVAL_BREAKER_IS_SET(tstate)                                                            \
+    _Py_atomic_load_relaxed(&(tstate)->interp->ceval.eval_breaker)
+
 /* Enter `frame` natively at its first instruction (runtime.c). */
 PyObject *cpjit_rt_run_new_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                  CpjitCodeState *st);
@@ -266,7 +269,7 @@ static void split_bound_method(_PyInterpreterFrame *frame, PyObject **slots, _Py
     Py_DECREF(function);
 }
 
-/* cpjit_call_start's direct case (see calls.h), after split_bound_method; NULL when it does not
+/* call_slow's direct case (see cpjit_call in calls.h), after split_bound_method; NULL when it does not
  * apply. */
 static cpjit_native_fn enter_direct(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                     PyObject **stack_pointer, int oparg, _Py_CODEUNIT *done,
@@ -381,6 +384,111 @@ static inline _Py_CODEUNIT *precall_of(_Py_CODEUNIT *done, int oparg)
 
 #define METH_MASK (METH_VARARGS | METH_FASTCALL | METH_NOARGS | METH_O | METH_KEYWORDS | METH_METHOD)
 
+/* The warm interpreter's specialised PRECALLs for built-in functions and method descriptors
+ * called without keyword names (see call_other), borrowing `callable` and the `nargs` arguments
+ * at `args`. Returns 1 with the result in *res (NULL with an exception set), or 0 when the call
+ * is not one of those (nothing done). */
+static inline __attribute__((always_inline)) int
+call_builtin(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *callable,
+             PyObject **args, Py_ssize_t nargs, int oparg, _Py_CODEUNIT *done, PyObject **res)
+{
+    PyTypeObject *tp = Py_TYPE(callable);
+    if (tp == &PyCFunction_Type) {
+        PyCFunction cfunc = PyCFunction_GET_FUNCTION(callable);
+        PyObject *self = PyCFunction_GET_SELF(callable);
+        switch (PyCFunction_GET_FLAGS(callable) & METH_MASK) {
+        case METH_O: /* PRECALL_NO_KW_BUILTIN_O, PRECALL_NO_KW_LEN */
+            if (nargs != 1) {
+                return 0;
+            }
+            frame->prev_instr = precall_of(done, oparg);
+            if (callable == tstate->interp->callable_cache.len) {
+                Py_ssize_t n = PyObject_Length(args[0]);
+                *res = n < 0 ? NULL : PyLong_FromSsize_t(n);
+                return 1;
+            }
+            if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
+                *res = NULL;
+                return 1;
+            }
+            *res = cfunc(self, args[0]);
+            _Py_LeaveRecursiveCallTstate(tstate);
+            *res = check_result(tstate, callable, *res);
+            return 1;
+        case METH_FASTCALL: /* PRECALL_BUILTIN_FAST */
+            frame->prev_instr = precall_of(done, oparg);
+            *res = check_result(tstate, callable,
+                                ((_PyCFunctionFast)(void (*)(void))cfunc)(self, args, nargs));
+            return 1;
+        case METH_FASTCALL | METH_KEYWORDS: /* PRECALL_BUILTIN_FAST_WITH_KEYWORDS */
+            frame->prev_instr = precall_of(done, oparg);
+            *res = check_result(tstate, callable,
+                                ((_PyCFunctionFastWithKeywords)(void (*)(void))cfunc)(
+                                    self, args, nargs, NULL));
+            return 1;
+        default: /* not specialised: the generic call */
+            return 0;
+        }
+    }
+    if (tp == &PyMethodDescr_Type) {
+        PyMethodDescrObject *descr = (PyMethodDescrObject *)callable;
+        /* The descriptor's own type check, as the specialisations make it. */
+        if (nargs < 1 || !Py_IS_TYPE(args[0], descr->d_common.d_type)) {
+            return 0;
+        }
+        PyCFunction cfunc = descr->d_method->ml_meth;
+        PyObject *self = args[0];
+        switch (descr->d_method->ml_flags & METH_MASK) {
+        case METH_NOARGS: /* PRECALL_NO_KW_METHOD_DESCRIPTOR_NOARGS */
+            if (nargs != 1) {
+                return 0;
+            }
+            frame->prev_instr = precall_of(done, oparg);
+            if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
+                *res = NULL;
+                return 1;
+            }
+            *res = cfunc(self, NULL);
+            _Py_LeaveRecursiveCallTstate(tstate);
+            *res = check_result(tstate, callable, *res);
+            return 1;
+        case METH_O: /* PRECALL_NO_KW_METHOD_DESCRIPTOR_O, PRECALL_NO_KW_LIST_APPEND */
+            if (nargs != 2) {
+                return 0;
+            }
+            frame->prev_instr = precall_of(done, oparg);
+            if (callable == tstate->interp->callable_cache.list_append && oparg == 1
+                && _Py_OPCODE(done[1]) == POP_TOP) {
+                *res = PyList_Append(self, args[1]) < 0 ? NULL : Py_NewRef(Py_None);
+                return 1;
+            }
+            if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
+                *res = NULL;
+                return 1;
+            }
+            *res = cfunc(self, args[1]);
+            _Py_LeaveRecursiveCallTstate(tstate);
+            *res = check_result(tstate, callable, *res);
+            return 1;
+        case METH_FASTCALL: /* PRECALL_NO_KW_METHOD_DESCRIPTOR_FAST */
+            frame->prev_instr = precall_of(done, oparg);
+            *res = check_result(tstate, callable,
+                                ((_PyCFunctionFast)(void (*)(void))cfunc)(self, args + 1,
+                                                                          nargs - 1));
+            return 1;
+        case METH_FASTCALL | METH_KEYWORDS: /* PRECALL_METHOD_DESCRIPTOR_FAST_WITH_KEYWORDS */
+            frame->prev_instr = precall_of(done, oparg);
+            *res = check_result(tstate, callable,
+                                ((_PyCFunctionFastWithKeywords)(void (*)(void))cfunc)(
+                                    self, args + 1, nargs - 1, NULL));
+            return 1;
+        default:
+            return 0;
+        }
+    }
+    return 0;
+}
+
 /* Call a callable that is not a Python function, borrowing `callable` and the `total_args`
  * arguments at `args` (the last len(kwnames) of them keyword values). frame->prev_instr is at
  * the CALL. When the interpreter would have specialised the site by now (`warm`, and no
@@ -398,90 +506,20 @@ static PyObject *call_other(PyThreadState *tstate, _PyInterpreterFrame *frame,
     if (!warm || tstate->cframe->use_tracing) {
         goto generic;
     }
-    PyTypeObject *tp = Py_TYPE(callable);
     PyObject *res;
-    if (tp == &PyCFunction_Type) {
-        PyCFunction cfunc = PyCFunction_GET_FUNCTION(callable);
-        PyObject *self = PyCFunction_GET_SELF(callable);
-        switch (PyCFunction_GET_FLAGS(callable) & METH_MASK) {
-        case METH_O: /* PRECALL_NO_KW_BUILTIN_O, PRECALL_NO_KW_LEN */
-            if (kwnames != NULL || nargs != 1) {
-                goto generic;
-            }
-            frame->prev_instr = precall_of(done, oparg);
-            if (callable == tstate->interp->callable_cache.len) {
-                Py_ssize_t n = PyObject_Length(args[0]);
-                return n < 0 ? NULL : PyLong_FromSsize_t(n);
-            }
-            if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
-                return NULL;
-            }
-            res = cfunc(self, args[0]);
-            _Py_LeaveRecursiveCallTstate(tstate);
-            return check_result(tstate, callable, res);
-        case METH_FASTCALL: /* PRECALL_BUILTIN_FAST */
-            if (kwnames != NULL) {
-                goto generic;
-            }
-            frame->prev_instr = precall_of(done, oparg);
-            res = ((_PyCFunctionFast)(void (*)(void))cfunc)(self, args, nargs);
-            return check_result(tstate, callable, res);
-        case METH_FASTCALL | METH_KEYWORDS: /* PRECALL_BUILTIN_FAST_WITH_KEYWORDS */
-            frame->prev_instr = precall_of(done, oparg);
-            res = ((_PyCFunctionFastWithKeywords)(void (*)(void))cfunc)(self, args, nargs,
-                                                                         kwnames);
-            return check_result(tstate, callable, res);
-        default: /* not specialised: the generic call */
-            goto generic;
+    if (kwnames == NULL) {
+        if (call_builtin(tstate, frame, callable, args, nargs, oparg, done, &res)) {
+            return res;
         }
     }
-    if (tp == &PyMethodDescr_Type) {
-        PyMethodDescrObject *descr = (PyMethodDescrObject *)callable;
-        /* The descriptor's own type check, as the specialisations make it. */
-        if (kwnames != NULL || nargs < 1 || !Py_IS_TYPE(args[0], descr->d_common.d_type)) {
-            goto generic;
-        }
-        PyCFunction cfunc = descr->d_method->ml_meth;
-        PyObject *self = args[0];
-        switch (descr->d_method->ml_flags & METH_MASK) {
-        case METH_NOARGS: /* PRECALL_NO_KW_METHOD_DESCRIPTOR_NOARGS */
-            if (nargs != 1) {
-                goto generic;
-            }
-            frame->prev_instr = precall_of(done, oparg);
-            if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
-                return NULL;
-            }
-            res = cfunc(self, NULL);
-            _Py_LeaveRecursiveCallTstate(tstate);
-            return check_result(tstate, callable, res);
-        case METH_O: /* PRECALL_NO_KW_METHOD_DESCRIPTOR_O, PRECALL_NO_KW_LIST_APPEND */
-            if (nargs != 2) {
-                goto generic;
-            }
-            frame->prev_instr = precall_of(done, oparg);
-            if (callable == tstate->interp->callable_cache.list_append && oparg == 1
-                && _Py_OPCODE(done[1]) == POP_TOP) {
-                return PyList_Append(self, args[1]) < 0 ? NULL : Py_NewRef(Py_None);
-            }
-            if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
-                return NULL;
-            }
-            res = cfunc(self, args[1]);
-            _Py_LeaveRecursiveCallTstate(tstate);
-            return check_result(tstate, callable, res);
-        case METH_FASTCALL: /* PRECALL_NO_KW_METHOD_DESCRIPTOR_FAST */
-            frame->prev_instr = precall_of(done, oparg);
-            res = ((_PyCFunctionFast)(void (*)(void))cfunc)(self, args + 1, nargs - 1);
-            return check_result(tstate, callable, res);
-        case METH_FASTCALL | METH_KEYWORDS: /* PRECALL_METHOD_DESCRIPTOR_FAST_WITH_KEYWORDS */
-            frame->prev_instr = precall_of(done, oparg);
-            res = ((_PyCFunctionFastWithKeywords)(void (*)(void))cfunc)(self, args + 1,
-                                                                         nargs - 1, NULL);
-            return check_result(tstate, callable, res);
-        default:
-            goto generic;
-        }
+    else if (Py_TYPE(callable) == &PyCFunction_Type
+             && (PyCFunction_GET_FLAGS(callable) & METH_MASK)
+                    == (METH_FASTCALL | METH_KEYWORDS)) {
+        /* PRECALL_BUILTIN_FAST_WITH_KEYWORDS */
+        frame->prev_instr = precall_of(done, oparg);
+        res = ((_PyCFunctionFastWithKeywords)(void (*)(void))PyCFunction_GET_FUNCTION(callable))(
+            PyCFunction_GET_SELF(callable), args, nargs, kwnames);
+        return check_result(tstate, callable, res);
     }
     if (PyType_Check(callable)) {
         PyTypeObject *type = (PyTypeObject *)callable;
@@ -511,9 +549,164 @@ generic:
     return PyObject_Vectorcall(callable, args, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
 }
 
-/* cpjit_call's general case (see cpjit_call in calls.h). preserve_none with cpjit_call's
- * signature: cpjit_call jumps here, and nothing saves registers on the way. */
-static __attribute__((preserve_none, noinline)) PyObject *
+/* Run `type`'s Python __init__ (the site cache's init_func, valid for the type's current
+ * version) on the new instance `self` directly: its frame pushed on the data stack with `self`
+ * and new references to the `nargs` positional arguments at `args` (missing trailing parameters
+ * from its defaults), run natively, popped, as slot_tp_init -> _PyObject_Call_Prepend ->
+ * _PyFunction_Vectorcall -> the hook would run it (one recursion level for the frame; the
+ * caller counted one for the type call). Returns 1 with __init__'s result in *res (NULL with an
+ * exception set), or 0 when that cannot be done here (the conditions of cpjit_direct_callee,
+ * arguments that do not bind positionally, no room in the data stack's chunk), changing
+ * nothing. */
+static int init_direct(PyThreadState *tstate, _PyInterpreterFrame *frame, PyTypeObject *type,
+                       PyObject *self, PyObject *const *args, int nargs, CpjitCallCache *cc,
+                       PyObject **res)
+{
+    if (type != cc->init_type || type->tp_version_tag != cc->init_version) {
+        return 0; /* changed by the allocation (a finalizer ran): the general path */
+    }
+    PyFunctionObject *func = cc->init_func;
+    PyCodeObject *code = (PyCodeObject *)func->func_code;
+    if (code != cc->code || cc->epoch != cpjit_code_epoch) {
+        CpjitCodeState *st;
+        if (code->co_kwonlyargcount != 0 || (st = cpjit_direct_callee(tstate, code)) == NULL) {
+            return 0;
+        }
+        cc->code = code;
+        cc->entry = (cpjit_native_fn)(st->base + st->entries[0]);
+        cc->epoch = cpjit_code_epoch;
+        cc->argcount = code->co_argcount;
+        cc->nlocalsplus = code->co_nlocalsplus;
+        cc->framesize = code->co_nlocalsplus + code->co_stacksize + FRAME_SPECIALS_SIZE;
+    }
+    else if (tstate->interp->eval_frame != cpjit_eval_frame || tstate->cframe->use_tracing
+             || tstate->recursion_remaining <= 1
+             || (!cpjit_c_stack_ok_fast(tstate) && cpjit_rt_c_stack_low(tstate))) {
+        return 0;
+    }
+    int total_args = nargs + 1;
+    int argcount = cc->argcount;
+    PyObject *const *defaults = NULL;
+    if (total_args > argcount) {
+        return 0;
+    }
+    if (total_args < argcount) {
+        PyObject *defs = func->func_defaults;
+        if (defs == NULL || total_args < argcount - (int)PyTuple_GET_SIZE(defs)) {
+            return 0;
+        }
+        defaults = &PyTuple_GET_ITEM(defs, PyTuple_GET_SIZE(defs) - argcount);
+    }
+    PyObject **base = tstate->datastack_top;
+    PyObject **top = base + cc->framesize;
+    if (base == NULL || top >= tstate->datastack_limit
+        || base == &tstate->datastack_chunk->data[0]) {
+        return 0;
+    }
+    tstate->datastack_top = top;
+    _PyInterpreterFrame *callee = (_PyInterpreterFrame *)base;
+    Py_INCREF(func);
+    _PyFrame_InitializeSpecials(callee, func, NULL, cc->nlocalsplus);
+    callee->localsplus[0] = Py_NewRef(self);
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = 0; i < nargs; i++) {
+        callee->localsplus[i + 1] = Py_NewRef(args[i]);
+    }
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = total_args; i < argcount; i++) {
+        callee->localsplus[i] = Py_NewRef(defaults[i]);
+    }
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = argcount; i < cc->nlocalsplus; i++) {
+        callee->localsplus[i] = NULL;
+    }
+    callee->previous = frame;
+    tstate->cframe->current_frame = callee;
+    tstate->recursion_remaining--;
+    cpjit_stats.frames_native++;
+    callee->stacktop = -1;
+    *res = cc->entry(callee, callee->localsplus + cc->nlocalsplus, tstate);
+    cpjit_pop_direct(tstate, callee);
+    return 1;
+}
+
+/* Calling a class the way type_call does when its __new__ is object.__new__ and its __init__ a
+ * Python function (calls.h: CpjitCallCache), for positional arguments: one recursion level for
+ * the call (_PyObject_MakeTpCall), the instance from object.__new__ (which makes the same checks,
+ * abstract classes included), then __init__ directly when init_direct can, else through the
+ * type's tp_init as type_call calls it; "__init__() should return None" as slot_tp_init raises
+ * it. Returns 0 when `callable` is no such class (the generic call handles it), else 1 with the
+ * call's result in *result (NULL with an exception set). */
+static int call_init(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *callable,
+                     PyObject *const *args, int nargs, CpjitCallCache *cc, PyObject **result)
+{
+    PyTypeObject *type = (PyTypeObject *)callable;
+    /* Called through _PyObject_MakeTpCall -> type_call (no vectorcall, the metaclass's call is
+     * type's), object.__new__ and an __init__ other than object's: checked at every call, as a
+     * metaclass can change without changing the class's version. */
+    if (Py_TYPE(callable)->tp_call != PyType_Type.tp_call || type->tp_vectorcall != NULL
+        || type->tp_new != PyBaseObject_Type.tp_new || type->tp_init == NULL
+        || type->tp_init == PyBaseObject_Type.tp_init) {
+        return 0;
+    }
+    if (type != cc->init_type || type->tp_version_tag != cc->init_version) {
+        if (!(type->tp_flags & Py_TPFLAGS_HEAPTYPE) || type == &PyType_Type) {
+            return 0;
+        }
+        /* What slot_tp_init will find (the lookup also gives the type a version tag). */
+        PyObject *init = _PyType_Lookup(type, &_Py_ID(__init__));
+        if (init == NULL || Py_TYPE(init) != &PyFunction_Type
+            || !(type->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) || type->tp_version_tag == 0) {
+            return 0;
+        }
+        cc->init_type = type;
+        cc->init_func = (PyFunctionObject *)init;
+        cc->init_version = type->tp_version_tag;
+    }
+    if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
+        *result = NULL;
+        return 1;
+    }
+    PyObject *self = PyBaseObject_Type.tp_new(type, (PyObject *)&_Py_SINGLETON(tuple_empty), NULL);
+    if (self != NULL) {
+        PyObject *res;
+        if (!init_direct(tstate, frame, type, self, args, nargs, cc, &res)) {
+            /* type_call's tp_init call, with the arguments as a tuple. */
+            int ok = -1;
+            PyObject *tuple = PyTuple_New(nargs);
+            if (tuple != NULL) {
+                for (int i = 0; i < nargs; i++) {
+                    PyTuple_SET_ITEM(tuple, i, Py_NewRef(args[i]));
+                }
+                initproc init = Py_TYPE(self)->tp_init;
+                ok = init != NULL ? init(self, tuple, NULL) : 0;
+                Py_DECREF(tuple);
+            }
+            if (ok < 0) {
+                Py_CLEAR(self);
+            }
+        }
+        else if (res == NULL) {
+            Py_CLEAR(self);
+        }
+        else if (res != Py_None) {
+            PyErr_Format(PyExc_TypeError, "__init__() should return None, not '%.200s'",
+                         Py_TYPE(res)->tp_name);
+            Py_DECREF(res);
+            Py_CLEAR(self);
+        }
+        else {
+            Py_DECREF(res);
+        }
+    }
+    _Py_LeaveRecursiveCallTstate(tstate);
+    *result = check_result(tstate, callable, self);
+    return 1;
+}
+
+/* cpjit_call's general case (see cpjit_call in calls.h): the call made, the slots consumed, the
+ * result returned (NULL with an exception set, prev_instr where the interpreter reports it). */
+static __attribute__((noinline)) PyObject *
 call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, int oparg,
           CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
 {
@@ -545,6 +738,10 @@ call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, i
         return cpjit_call_function(tstate, callable, args, npos, kwnames);
     }
     frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
+    if (kwnames == NULL && !is_meth && PyType_Check(callable)
+        && call_init(tstate, frame, callable, args, oparg, cc, &res)) {
+        goto release;
+    }
     /* Once warm, always warm (the countdown only goes up): remembered per site. */
     int warm = cc->warm;
     if (!warm) {
@@ -552,6 +749,7 @@ call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, i
         warm = cc->warm = me != NULL && me->warmup >= 0;
     }
     res = call_other(tstate, frame, callable, args, total_args, kwnames, oparg, done, warm);
+release:
     Py_DECREF(callable);
     for (int i = 0; i < total_args; i++) {
         Py_DECREF(args[i]);
@@ -560,14 +758,14 @@ call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, i
 }
 
 /* cpjit_call's fast path for a bound-method object called as `f(...)`, kept out of the common
- * path's registers. */
-static __attribute__((preserve_none, noinline)) PyObject *
+ * path. */
+static __attribute__((noinline)) PyObject *
 call_bound(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, int oparg,
-           CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
+           CpjitCallCache *cc, _Py_CODEUNIT *done)
 {
     _PyInterpreterFrame *callee = cpjit_push_cached(tstate, frame, slots, oparg, cc, done, 1);
     if (callee == NULL) {
-        __attribute__((musttail)) return call_slow(frame, slots, tstate, oparg, cc, done, kwnames);
+        return call_slow(frame, slots, tstate, oparg, cc, done, NULL);
     }
     PyObject *res = cc->entry(callee, callee->localsplus + cc->nlocalsplus, tstate);
     frame->stacktop = -1;
@@ -575,23 +773,92 @@ call_bound(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, 
     return res;
 }
 
-__attribute__((preserve_none)) PyObject *
-cpjit_call(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, int oparg,
+/* What the CALL stencil did after the call, out of line: the eval breaker, tracing. */
+static __attribute__((noinline)) uintptr_t
+after_call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate,
+                _Py_CODEUNIT *done)
+{
+    if (EVAL_BREAKER_IS_SET(tstate) && cpjit_handle_pending(tstate) < 0) {
+        /* Raised at the CALL, its result on the stack, as in the interpreter. */
+        return (uintptr_t)(slots + 1) | 1;
+    }
+    if (tstate->cframe->use_tracing) {
+        frame->prev_instr = done;
+        return (uintptr_t)(slots + 1) | 1; /* no exception: hand over after the CALL */
+    }
+    return (uintptr_t)(slots + 1);
+}
+
+/* After the call: the result pushed, prev_instr at the CALL, the eval breaker (calls.h). */
+static inline __attribute__((always_inline)) CpjitCallResult
+finish_call(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, _Py_CODEUNIT *done,
+            PyObject *res)
+{
+    if (res == NULL) {
+        /* prev_instr is where the interpreter reports the error. */
+        return (CpjitCallResult){(uintptr_t)slots | 1, tstate};
+    }
+    slots[0] = res;
+    frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
+    if (__builtin_expect(EVAL_BREAKER_IS_SET(tstate) | tstate->cframe->use_tracing, 0)) {
+        return (CpjitCallResult){after_call_slow(frame, slots, tstate, done), tstate};
+    }
+    return (CpjitCallResult){(uintptr_t)(slots + 1), tstate};
+}
+
+/* Everything but cpjit_call's common case, with its signature: cpjit_call jumps here. */
+static __attribute__((preserve_none, noinline)) CpjitCallResult
+call_general(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate,
+             int oparg, CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
+{
+    PyObject **slots = stack_pointer - oparg - 2;
+    PyObject *res;
+    PyObject *meth = slots[0];
+    if (kwnames == NULL && cc->warm && !tstate->cframe->use_tracing) {
+        /* Built-in functions and method descriptors, once the site is warm (call_builtin). */
+        PyObject *callable;
+        PyObject **args;
+        int total_args;
+        if (meth != NULL) {
+            callable = meth;
+            args = slots + 1;
+            total_args = oparg + 1;
+        }
+        else {
+            callable = slots[1];
+            args = slots + 2;
+            total_args = oparg;
+        }
+        if (call_builtin(tstate, frame, callable, args, total_args, oparg, done, &res)) {
+            Py_DECREF(callable);
+            for (int i = 0; i < total_args; i++) {
+                Py_DECREF(args[i]);
+            }
+            return finish_call(frame, slots, tstate, done, res);
+        }
+    }
+    if (kwnames == NULL && meth == NULL && Py_TYPE(slots[1]) == &PyMethod_Type) {
+        res = call_bound(frame, slots, tstate, oparg, cc, done);
+    }
+    else {
+        res = call_slow(frame, slots, tstate, oparg, cc, done, kwnames);
+    }
+    return finish_call(frame, slots, tstate, done, res);
+}
+
+__attribute__((preserve_none)) CpjitCallResult
+cpjit_call(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate, int oparg,
            CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
 {
+    PyObject **slots = stack_pointer - oparg - 2;
     _PyInterpreterFrame *callee;
-    if (kwnames != NULL) {
-        __attribute__((musttail)) return call_slow(frame, slots, tstate, oparg, cc, done, kwnames);
-    }
-    if ((callee = cpjit_push_cached(tstate, frame, slots, oparg, cc, done, 0)) == NULL) {
-        if (slots[0] == NULL && Py_TYPE(slots[1]) == &PyMethod_Type) {
-            __attribute__((musttail)) return call_bound(frame, slots, tstate, oparg, cc, done,
-                                                        kwnames);
-        }
-        __attribute__((musttail)) return call_slow(frame, slots, tstate, oparg, cc, done, kwnames);
+    if (kwnames != NULL
+        || (callee = cpjit_push_cached(tstate, frame, slots, oparg, cc, done, 0)) == NULL) {
+        __attribute__((musttail)) return call_general(frame, stack_pointer, tstate, oparg, cc,
+                                                      done, kwnames);
     }
     PyObject *res = cc->entry(callee, callee->localsplus + cc->nlocalsplus, tstate);
     frame->stacktop = -1;
     cpjit_pop_direct(tstate, callee);
-    return res;
+    return finish_call(frame, slots, tstate, done, res);
 }

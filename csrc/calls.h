@@ -87,7 +87,11 @@ extern uint64_t cpjit_code_epoch;
 /* A CALL site's cache (its _JIT_CACHE, 64 zeroed bytes): the compiled Python function last
  * called directly there (positional arguments only, the missing trailing ones from its
  * defaults; no keyword-only parameters, no varargs or varkeywords, optimised code), by code
- * object, and what pushing its frame needs. Filled by cpjit_call (calls.c's call_slow). */
+ * object, and what pushing its frame needs. Filled by cpjit_call (calls.c's call_slow). The
+ * class last instantiated there whose __init__ is a Python function (calls.c's call_init):
+ * valid while the class's tp_version_tag is the one recorded (any change to the class or its
+ * bases, including its __init__, __new__ or __abstractmethods__, changes it); the __init__'s
+ * code is then `code` when it runs directly. */
 typedef struct {
     PyCodeObject *code;  /* borrowed; valid only while epoch == cpjit_code_epoch */
     cpjit_native_fn entry;
@@ -96,6 +100,9 @@ typedef struct {
     int32_t nlocalsplus;
     int32_t framesize;   /* data-stack words of its frame */
     int32_t warm;        /* the caller's code is past the interpreter's warm-up (WARMUP) */
+    PyTypeObject *init_type;      /* borrowed: compared by address with the version below */
+    PyFunctionObject *init_func;  /* borrowed: the class's __init__ (its dict holds it) */
+    uint32_t init_version;        /* init_type's tp_version_tag when filled, never 0 */
 } CpjitCallCache;
 
 /* CALL's fast path, in line in the stencil: the oparg + 2 value-stack slots at `slots` hold
@@ -226,9 +233,17 @@ cpjit_pop_direct(PyThreadState *tstate, _PyInterpreterFrame *callee)
     tstate->datastack_top = (PyObject **)callee;
 }
 
-/* CALL (preserve_none: the stencil's registers pass straight through). `slots` is where the
- * CALL's oparg + 2 value-stack slots start; `kwnames` is the KW_NAMES tuple or NULL. When
- * cpjit_push_cached applies (no keyword names), run the callee natively and pop its frame.
+/* What cpjit_call returns (in rax:rdx, so the stencil need not keep the thread state across
+ * the call): the CALL's stack pointer after it, tagged in bit 0 when the stencil must leave, and
+ * the thread state. */
+typedef struct {
+    uintptr_t sp;
+    PyThreadState *tstate;
+} CpjitCallResult;
+
+/* CALL (preserve_none: the stencil's registers pass straight through). `stack_pointer` is the
+ * CALL's; its oparg + 2 top slots are the callable's; `kwnames` is the KW_NAMES tuple or NULL.
+ * When cpjit_push_cached applies (no keyword names), run the callee natively and pop its frame.
  * Otherwise, out of the way (calls.c's call_slow): a bound method is first split into function
  * and self, as PRECALL does. When the call has no keyword names and the callee is a Python
  * function that takes these positional arguments (missing trailing ones from its defaults), may
@@ -240,9 +255,17 @@ cpjit_pop_direct(PyThreadState *tstate, _PyInterpreterFrame *callee)
  * cpjit_call_function, with prev_instr at `done`. Anything else: as the warm interpreter's
  * specialised PRECALL or its generic CALL would call it (calls.c's call_other), with prev_instr
  * at the PRECALL or the CALL. Either way the slots are consumed and the caller's stacktop is -1
- * again. Returns the result, or NULL with an exception set. */
-__attribute__((preserve_none)) PyObject *
-cpjit_call(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, int oparg,
+ * again.
+ *
+ * Then what the interpreter does after CALL: the result pushed at the first slot, prev_instr at
+ * the CALL, the eval breaker served. Returns the stack pointer after the result. Tagged (bit 0)
+ * when the stencil must leave with the (untagged) stack pointer: with an exception set, raise
+ * (prev_instr where the interpreter reports it: the CALL, its PRECALL, or its last cache entry
+ * after a Python callee; the result stays on the stack when the eval breaker raised); without
+ * one, tracing was switched on during the call: prev_instr is at `done`, hand the frame over
+ * after the CALL. */
+__attribute__((preserve_none)) CpjitCallResult
+cpjit_call(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate, int oparg,
            CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames);
 
 #endif

@@ -273,3 +273,309 @@ def test_frame_seen_by_python_code_that_a_builtin_calls_back():
             return out
         result = run(), seen[:8], len(seen)
     """)
+
+
+# Classes with a Python __init__, instantiated through the site's class cache (csrc/calls.c:
+# call_init / init_direct): one test per guard of that cache, and the behaviour type_call has.
+
+def test_class_cache_follows_init_reassigned_on_the_class_and_on_a_base():
+    check("""
+        class Base:
+            def __init__(self, x): self.v = ("base", x)
+        class C(Base):
+            def __init__(self, x, y=2): self.v = ("C", x, y)
+        class D(Base): pass
+        def other(self, x): self.v = ("other", x)
+        def run():
+            out = []
+            for i in range(12):
+                if i == 3: C.__init__ = other
+                if i == 5: Base.__init__ = lambda self, x: setattr(self, "v", ("lambda", x))
+                if i == 7: del C.__init__
+                if i == 9: C.__bases__ = (object,)
+                for cls in (C, D):
+                    try:
+                        out.append(cls(i).v)
+                    except (TypeError, AttributeError) as e:
+                        out.append((type(e).__name__, str(e)))
+            return out
+        result = run()
+    """)
+
+
+def test_class_cache_follows_init_code_and_defaults_reassigned():
+    check("""
+        class C:
+            def __init__(self, a, b=1): self.v = (a, b)
+        def g(self, a, b, c): self.v = (a * b * c,)
+        def run():
+            out = []
+            for i in range(10):
+                if i == 3: C.__init__.__defaults__ = (7,)
+                if i == 5: C.__init__.__defaults__ = None
+                if i == 7: C.__init__.__code__ = g.__code__
+                try:
+                    out.append(C(i).v if i % 2 else C(i, 2).v)
+                except TypeError as e:
+                    out.append(str(e))
+            return out
+        result = run()
+    """)
+
+
+def test_class_cache_sees_a_metaclass_call_added_later():
+    # Setting Meta.__call__ changes Meta's version, not C's: the metaclass is checked per call.
+    check("""
+        class Meta(type): pass
+        class C(metaclass=Meta):
+            def __init__(self, x): self.x = x
+        def run():
+            out = []
+            for i in range(6):
+                if i == 3: Meta.__call__ = lambda cls, *a: ("meta", a)
+                r = C(i)
+                out.append(getattr(r, "x", r))
+            return out
+        result = run()
+    """)
+
+
+def test_class_cache_sees_new_and_abstract_methods_set_later():
+    check("""
+        class C:
+            def __init__(self, x): self.x = x
+        class E:
+            def __init__(self, x): self.x = x
+        def run():
+            out = []
+            for i in range(10):
+                if i == 2: C.__new__ = staticmethod(lambda cls, *a: "from __new__")
+                if i == 4: del C.__new__
+                if i == 6: E.__abstractmethods__ = frozenset({"f", "g"})
+                if i == 8: E.__abstractmethods__ = frozenset()
+                for cls in (C, E):
+                    try:
+                        r = cls(i)
+                        out.append(getattr(r, "x", r))
+                    except TypeError as e:
+                        out.append(str(e))
+            return out
+        result = run()
+    """)
+
+
+def test_class_cache_with_custom_new_object_init_and_builtin_bases():
+    check("""
+        class N:
+            def __new__(cls, x): return super().__new__(cls)
+            def __init__(self, x): self.x = x
+        class O: pass
+        class L(list):
+            def __init__(self, x): super().__init__([x, x])
+        class DI(dict): pass
+        class S:
+            __slots__ = ("a",)
+            def __init__(self, a): self.a = a
+        def run():
+            out = []
+            for i in range(4):
+                out.append(N(i).x)
+                out.append(type(O()).__name__)
+                out.append(L(i))
+                out.append(DI(a=i))
+                out.append(S(i).a)
+                for bad in (lambda: O(i), lambda: S(), lambda: S(1, 2), lambda: N()):
+                    try:
+                        bad()
+                    except TypeError as e:
+                        out.append(str(e))
+            return out
+        result = run()
+    """)
+
+
+def test_init_returning_something_else_and_raising():
+    check("""
+        class R:
+            def __init__(self, x):
+                if x == 1: return 5
+                if x == 2: return None
+                if x == 3: raise ValueError("bad %d" % x)
+                self.x = x
+        def run():
+            out = []
+            for i in range(5):
+                try:
+                    out.append(vars(R(i)))
+                except (TypeError, ValueError) as e:
+                    out.append((type(e).__name__, str(e)))
+            return out
+        result = run()
+        R(3)
+    """)
+
+
+def test_frames_and_tracebacks_seen_from_init():
+    check("""
+        import sys
+        class P:
+            def __init__(self, x):
+                f = sys._getframe(1)
+                self.seen = (f.f_code.co_name, f.f_lineno, f.f_lasti, sys._getframe().f_code.co_name)
+                if x > 2:
+                    self.fail(x)
+            def fail(self, x):
+                raise KeyError(x)
+        def make(x):
+            return P(x).seen
+        def run():
+            out = [make(i) for i in range(3)]
+            try:
+                make(5)
+            except KeyError as e:
+                tb = e.__traceback__
+                lines = []
+                while tb:
+                    lines.append((tb.tb_frame.f_code.co_name, tb.tb_lineno, tb.tb_lasti))
+                    tb = tb.tb_next
+                out.append(lines)
+            return out
+        result = run()
+    """)
+
+
+@pytest.mark.parametrize("limit", [60, 100])
+def test_recursion_limit_through_the_class_cache(limit):
+    # Each level costs two (the type call and __init__'s frame), so the depth reached moves by
+    # one for every two frames below: measured with and without one more frame below, the larger
+    # of 2 * depth + frames below does not depend on the harness.
+    check(f"""
+        import sys
+        class Node:
+            def __init__(self, n):
+                self.child = Node(n - 1) if n else None
+        def search():
+            below, f = 0, sys._getframe()
+            while f is not None:
+                below, f = below + 1, f.f_back
+            depth = 0
+            while True:
+                try:
+                    Node(depth)
+                except RecursionError:
+                    return 2 * depth + below
+                depth += 1
+        def wrapped():
+            return search()
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit({limit})
+        try:
+            result = max(search(), wrapped())
+        finally:
+            sys.setrecursionlimit(old)
+    """)
+
+
+def test_class_instantiation_under_a_tracer_and_a_tracer_set_in_init():
+    check("""
+        import sys
+        events = []
+        def tracer(frame, event, arg):
+            if frame.f_code.co_name in ("__init__", "run"):
+                events.append((frame.f_code.co_name, event, frame.f_lineno))
+            return tracer
+        class T:
+            def __init__(self, on):
+                if on:
+                    sys.settrace(tracer)
+                self.on = on
+        def run():
+            out = []
+            for i in range(5):
+                out.append(T(i == 2).on)
+            return out
+        try:
+            result = run()
+            result = result, run()
+        finally:
+            sys.settrace(None)
+        result = result, events
+    """)
+
+
+def test_init_arguments_and_instance_released_as_the_interpreter_does():
+    check("""
+        log = []
+        class Noisy:
+            def __init__(self, name): self.name = name
+            def __del__(self): log.append(self.name)
+        class Holder:
+            def __init__(self, a, b=None):
+                tmp = Noisy("local")
+                log.append("init")
+            def __del__(self): log.append("holder")
+        def run():
+            for i in range(3):
+                Holder(Noisy("a%d" % i), Noisy("b%d" % i))
+                log.append("between")
+                h = Holder(Noisy("x"))
+                del h
+            log.append("end")
+        run()
+        result = log
+    """)
+
+
+def test_class_changed_by_a_finalizer_while_the_instance_is_allocated():
+    # type_call looks __init__ up after allocating: a collection run by the allocation may have
+    # replaced it (init_direct checks the class's version again after the allocation).
+    check("""
+        import gc
+        class C:
+            def __init__(self, x): self.v = ("old", x)
+        def new_init(self, x): self.v = ("new", x)
+        class Trap:
+            def __del__(self):
+                C.__init__ = new_init
+        def run():
+            out = []
+            old = gc.get_threshold()
+            try:
+                for i in range(6):
+                    if i == 3:
+                        t = Trap(); t.me = t; del t
+                        gc.set_threshold(1)
+                    out.append(C(i).v)
+                    gc.set_threshold(*old)
+            finally:
+                gc.set_threshold(*old)
+            return out
+        result = run()
+    """)
+
+
+def test_exception_from_the_eval_breaker_after_a_call():
+    # A signal handler that raises runs at the eval-breaker check after the call that tripped it.
+    check("""
+        import signal, _thread
+        class Stop(Exception): pass
+        def handler(signum, frame):
+            raise Stop("stopped")
+        def callee(i):
+            if i == 3:
+                _thread.interrupt_main()
+            return i
+        def run():
+            out = []
+            try:
+                for i in range(6):
+                    out.append(callee(i))
+            except Stop as e:
+                out.append(str(e))
+            return out
+        old = signal.signal(signal.SIGINT, handler)
+        try:
+            result = run()
+        finally:
+            signal.signal(signal.SIGINT, old)
+    """)

@@ -8,6 +8,14 @@
  * it to make a frame the interpreter runs under cpjit's hook look as plain CPython's inlined call
  * leaves it. Any inconsistency (depth outside the code's stack size, two paths disagreeing)
  * leaves the table empty: the caller then changes nothing.
+ *
+ * Every code object an interpreted frame calls a Python function from is analysed once (at
+ * start-up that is most module bodies, some thousands of instructions each), so the common case
+ * is one linear pass in code order (analyse_linear): CPython's compiler places every block after
+ * a block that falls or jumps forward into it, so each instruction's depth is known when the
+ * pass reaches it, and backward jumps only need checking. Code where that does not hold (a block
+ * reached only by a backward jump) goes to the general worklist walk (analyse_worklist); both
+ * give the same table (tests/python/test_callsite.py checks it on the standard library).
  */
 #define NEED_OPCODE_TABLES
 #include "callsite.h"
@@ -17,6 +25,7 @@
 #include "opcode.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
     uint32_t unit;  /* code unit of the CALL opcode */
@@ -70,7 +79,7 @@ static int reach(int32_t *depth, uint32_t *work, int *nwork, int u, int d, int n
     return 0;
 }
 
-static CallSites *analyse(PyCodeObject *code)
+static CallSites *analyse_worklist(PyCodeObject *code)
 {
     const _Py_CODEUNIT *units = _PyCode_CODE(code);
     int n = (int)Py_SIZE(code);
@@ -215,6 +224,196 @@ done:
     PyMem_RawFree(depth);
     PyMem_RawFree(work);
     return out;
+}
+
+/* The linear pass (see the top of the file). Returns the table, NULL when the code is
+ * inconsistent (as analyse_worklist), or &needs_worklist when a backward jump goes to an
+ * instruction the pass had not reached. */
+static CallSites needs_worklist = {0};
+
+static CallSites *analyse_linear(PyCodeObject *code)
+{
+    const _Py_CODEUNIT *units = _PyCode_CODE(code);
+    int n = (int)Py_SIZE(code);
+    int max = code->co_stacksize;
+    /* A CALL is at least 5 code units with its PRECALL and caches: at most n / 5 + 1 of them. */
+    int cap = n / 5 + 1;
+    int32_t *depth = PyMem_RawMalloc(sizeof(int32_t) * (size_t)n);
+    CallSites *out = PyMem_RawMalloc(sizeof(CallSites) + sizeof(CallSite) * (size_t)cap);
+    if (depth == NULL || out == NULL || n == 0) {
+        goto fail;
+    }
+    out->n = 0;
+    memset(depth, 0xff, sizeof(int32_t) * (size_t)n); /* -1: not reached */
+    depth[0] = 0;
+    /* Exception handlers start at the depth the table gives, plus lasti, plus the exception. */
+    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(code->co_exceptiontable);
+    const unsigned char *end = p + PyBytes_GET_SIZE(code->co_exceptiontable);
+    while (p < end) {
+        int start, size, target, dl;
+        if (read_varint(&p, end, &start) || read_varint(&p, end, &size)
+            || read_varint(&p, end, &target) || read_varint(&p, end, &dl)) {
+            goto fail;
+        }
+        int d = (dl >> 1) + (dl & 1) + 1;
+        if (target < 0 || target >= n || d > max || (depth[target] >= 0 && depth[target] != d)) {
+            goto fail;
+        }
+        depth[target] = d;
+    }
+    int u = 0;
+    while (u < n) {
+        int d = depth[u];
+        if (d < 0) {
+            u++; /* not reached so far: dead code, or reached only backwards (checked there) */
+            continue;
+        }
+        /* Decode one instruction, EXTENDED_ARG prefixes folded in; they share its depth. */
+        int oparg = 0, op;
+        int i = u;
+        for (;;) {
+            op = _PyOpcode_Deopt[_Py_OPCODE(units[i])];
+            oparg = (oparg << 8) | _Py_OPARG(units[i]);
+            if (op != EXTENDED_ARG) {
+                break;
+            }
+            if (++i >= n) {
+                goto fail;
+            }
+            if (depth[i] >= 0) {
+                goto odd; /* a jump past a prefix: the worklist decodes it as it runs */
+            }
+            depth[i] = d;
+        }
+        int next = i + 1 + _PyOpcode_Caches[op];
+        for (int k = i + 1; k < next && k < n; k++) {
+            if (depth[k] >= 0) {
+                goto odd; /* a jump into inline cache entries */
+            }
+        }
+        int fall = 1, target = -1, effect;
+        switch (op) {
+        case CALL:
+            if (out->n >= (uint32_t)cap) {
+                goto fail;
+            }
+            out->sites[out->n].unit = (uint32_t)i;
+            out->sites[out->n].depth = d;
+            out->sites[out->n].oparg = oparg;
+            out->n++;
+            break;
+        case JUMP_FORWARD:
+            fall = 0;
+            target = i + 1 + oparg;
+            break;
+        case JUMP_BACKWARD:
+        case JUMP_BACKWARD_NO_INTERRUPT:
+            fall = 0;
+            target = i + 1 - oparg;
+            break;
+        case POP_JUMP_FORWARD_IF_FALSE: case POP_JUMP_FORWARD_IF_TRUE:
+        case POP_JUMP_FORWARD_IF_NONE: case POP_JUMP_FORWARD_IF_NOT_NONE:
+        case JUMP_IF_FALSE_OR_POP: case JUMP_IF_TRUE_OR_POP:
+        case FOR_ITER: case SEND:
+            target = i + 1 + oparg;
+            break;
+        case POP_JUMP_BACKWARD_IF_FALSE: case POP_JUMP_BACKWARD_IF_TRUE:
+        case POP_JUMP_BACKWARD_IF_NONE: case POP_JUMP_BACKWARD_IF_NOT_NONE:
+            target = i + 1 - oparg;
+            break;
+        case RETURN_VALUE: case RAISE_VARARGS: case RERAISE:
+            fall = 0;
+            break;
+        default:
+            break;
+        }
+        if (target >= 0 || op == JUMP_BACKWARD || op == JUMP_BACKWARD_NO_INTERRUPT) {
+            effect = PyCompile_OpcodeStackEffectWithJump(op, oparg, 1);
+            int td = d + effect;
+            if (effect == PY_INVALID_STACK_EFFECT || target < 0 || target >= n || td < 0
+                || td > max) {
+                goto fail;
+            }
+            if (target <= i) {
+                if (depth[target] < 0) {
+                    goto odd; /* reached only backwards */
+                }
+                if (depth[target] != td) {
+                    goto fail;
+                }
+            }
+            else if (depth[target] >= 0 && depth[target] != td) {
+                goto fail;
+            }
+            else {
+                depth[target] = td;
+            }
+        }
+        if (fall && next < n) {
+            if (op == RETURN_GENERATOR) {
+                effect = 1; /* the first resumption pushes the value sent in */
+            }
+            else if (op == PRECALL) {
+                effect = 0; /* the compiler counts the arguments here, the interpreter at CALL */
+            }
+            else if (op == CALL) {
+                effect = -1 - oparg;
+            }
+            else {
+                effect = PyCompile_OpcodeStackEffectWithJump(op, oparg, 0);
+                if (effect == PY_INVALID_STACK_EFFECT) {
+                    goto fail;
+                }
+            }
+            int nd = d + effect;
+            if (nd < 0 || nd > max || (depth[next] >= 0 && depth[next] != nd)) {
+                goto fail;
+            }
+            depth[next] = nd;
+        }
+        u = next;
+    }
+    PyMem_RawFree(depth);
+    return out;
+odd:
+    PyMem_RawFree(depth);
+    PyMem_RawFree(out);
+    return &needs_worklist;
+fail:
+    PyMem_RawFree(depth);
+    PyMem_RawFree(out);
+    return NULL;
+}
+
+static CallSites *analyse(PyCodeObject *code)
+{
+    CallSites *t = analyse_linear(code);
+    return t == &needs_worklist ? analyse_worklist(code) : t;
+}
+
+PyObject *cpjit_call_sites_list(PyCodeObject *code, int method)
+{
+    CallSites *t = method == 0 ? analyse(code)
+                 : method == 1 ? analyse_linear(code)
+                               : analyse_worklist(code);
+    if (t == &needs_worklist) {
+        return PyUnicode_FromString("needs_worklist");
+    }
+    if (t == NULL) {
+        Py_RETURN_NONE;
+    }
+    PyObject *list = PyList_New((Py_ssize_t)t->n);
+    for (uint32_t k = 0; list != NULL && k < t->n; k++) {
+        PyObject *item = Py_BuildValue("(iii)", (int)t->sites[k].unit, t->sites[k].depth,
+                                       t->sites[k].oparg);
+        if (item == NULL) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)k, item);
+    }
+    PyMem_RawFree(t);
+    return list;
 }
 
 int cpjit_call_site(PyCodeObject *code, CpjitCodeState *st, const _Py_CODEUNIT *instr,

@@ -11,6 +11,11 @@
 int cpjit_call_site(PyCodeObject *code, CpjitCodeState *st, const _Py_CODEUNIT *instr,
                     int *oparg, int *depth);
 
+/* The table of `code` as a new list of (unit, depth, oparg), computed afresh: method 0 as
+ * cpjit_call_site does, 1 the linear pass only, 2 the worklist walk only. None when the code is
+ * inconsistent; "needs_worklist" when method 1 cannot decide. For tests (_cpjit._call_sites). */
+PyObject *cpjit_call_sites_list(PyCodeObject *code, int method);
+
 /* Free a table cpjit_call_site stored in a code state (runtime.c's free function). */
 void cpjit_call_sites_free(void *table);
 

@@ -113,3 +113,12 @@ def test_inconsistent_code_has_no_table(units):
     assert _cpjit._call_sites(code, 1) is None
     assert _cpjit._call_sites(code, 2) is None
     assert _cpjit._call_sites(code, 0) is None
+
+
+def test_a_jump_past_an_extended_arg_prefix_goes_to_the_worklist():
+    # 3 EXTENDED_ARG is reached by falling through, 4 NOP (its instruction) also by the jump at 2.
+    code = crafted([("RESUME", 0), ("LOAD_CONST", 0), ("POP_JUMP_FORWARD_IF_NONE", 1),
+                    ("EXTENDED_ARG", 0), ("NOP", 0), ("LOAD_CONST", 0), ("RETURN_VALUE", 0)])
+    assert _cpjit._call_sites(code, 1) == "needs_worklist"
+    assert _cpjit._call_sites(code, 2) == []
+    assert _cpjit._call_sites(code, 0) == []

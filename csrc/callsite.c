@@ -30,10 +30,7 @@
 /* The table kept per code object: the value-stack depth before every instruction, by code
  * unit (-1 for inline cache entries and unreachable code; EXTENDED_ARG prefixes share their
  * instruction's depth), so that a CALL's entry is one load. */
-typedef struct {
-    int32_t n;
-    int16_t depth[];
-} Depths;
+typedef CpjitDepths Depths;
 
 static Depths no_depths = {0};
 
@@ -390,26 +387,6 @@ static Depths *analyse(PyCodeObject *code)
     return t == &needs_worklist ? analyse_worklist(code) : t;
 }
 
-/* Whether unit `u` of `t` is a CALL instruction reached by the analysis: its oparg (prefixes
- * folded in) and depth. */
-static inline int call_at(const Depths *t, const _Py_CODEUNIT *units, Py_ssize_t u, int *oparg,
-                          int *depth)
-{
-    if (u < 0 || u >= t->n || t->depth[u] < 0 || _PyOpcode_Deopt[_Py_OPCODE(units[u])] != CALL) {
-        return 0;
-    }
-    int arg = _Py_OPARG(units[u]);
-    int shift = 8;
-    for (Py_ssize_t k = u - 1; k >= 0 && t->depth[k] == t->depth[u]
-                               && _PyOpcode_Deopt[_Py_OPCODE(units[k])] == EXTENDED_ARG; k--) {
-        arg |= _Py_OPARG(units[k]) << shift;
-        shift += 8;
-    }
-    *oparg = arg;
-    *depth = t->depth[u];
-    return 1;
-}
-
 PyObject *cpjit_call_sites_list(PyCodeObject *code, int method)
 {
     if (!fixed_effect_ready) {
@@ -426,9 +403,11 @@ PyObject *cpjit_call_sites_list(PyCodeObject *code, int method)
     }
     PyObject *list = PyList_New(0);
     const _Py_CODEUNIT *units = _PyCode_CODE(code);
+    CpjitCodeState scratch = {0};
+    scratch.call_sites = t;
     for (Py_ssize_t u = 0; list != NULL && u < t->n; u++) {
         int oparg, depth;
-        if (!call_at(t, units, u, &oparg, &depth)) {
+        if (!cpjit_call_site(code, &scratch, units + u, &oparg, &depth)) {
             continue;
         }
         PyObject *item = Py_BuildValue("(nii)", u, depth, oparg);
@@ -443,13 +422,11 @@ PyObject *cpjit_call_sites_list(PyCodeObject *code, int method)
     return list;
 }
 
-int cpjit_call_site(PyCodeObject *code, CpjitCodeState *st, const _Py_CODEUNIT *instr,
-                    int *oparg, int *depth)
+const CpjitDepths *cpjit_call_site_table(PyCodeObject *code, CpjitCodeState *st)
 {
     if (st->call_sites == NULL) {
         Depths *t = analyse(code);
         st->call_sites = t != NULL ? t : &no_depths;
     }
-    const _Py_CODEUNIT *units = _PyCode_CODE(code);
-    return call_at((const Depths *)st->call_sites, units, instr - units, oparg, depth);
+    return (const CpjitDepths *)st->call_sites;
 }

@@ -178,6 +178,22 @@ static inline int stays_cold(PyThreadState *tstate, _PyInterpreterFrame *frame,
     return 1;
 }
 
+static CpjitCodeState *state_create(PyCodeObject *code);
+
+/* cpjit_rt_state_for for the hook's own paths: the lookup in line, creation out of line. */
+static inline __attribute__((always_inline)) CpjitCodeState *state_for(PyCodeObject *code,
+                                                                       int create)
+{
+    if (cpjit_direct_extra_ok) {
+        CpjitCodeState *st = cpjit_state_fast(code);
+        if (st != NULL || !create) {
+            return st;
+        }
+        return state_create(code);
+    }
+    return cpjit_rt_state_for(code, create);
+}
+
 CpjitCodeState *cpjit_rt_state_for(PyCodeObject *code, int create)
 {
     void *found = NULL;
@@ -193,6 +209,12 @@ CpjitCodeState *cpjit_rt_state_for(PyCodeObject *code, int create)
     if (!create) {
         return NULL;
     }
+    return state_create(code);
+}
+
+/* A new state for a code object that has none. */
+static __attribute__((noinline)) CpjitCodeState *state_create(PyCodeObject *code)
+{
     CpjitCodeState *st = PyMem_RawCalloc(1, sizeof(CpjitCodeState));
     if (st == NULL) {
         return NULL;
@@ -495,7 +517,7 @@ static PyObject *run_unhooked(PyThreadState *tstate, _PyInterpreterFrame *frame,
 
 static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
 {
-    if (cpjit_rt_c_stack_low(tstate)
+    if (c_stack_low(tstate, 0)
         && (previous_eval == NULL || previous_eval == _PyEval_EvalFrameDefault)) {
         return run_unhooked(tstate, frame, throwflag);
     }
@@ -505,13 +527,13 @@ static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, i
     PyCodeObject *code = frame->f_code;
     if (throwflag) {
         /* Thrown into: natively only if already compiled (a throw is not a call to count). */
-        CpjitCodeState *st = cpjit_rt_state_for(code, 0);
+        CpjitCodeState *st = state_for(code, 0);
         if (st == NULL || st->state != CPJIT_COMPILED) {
             return interpret(tstate, frame, throwflag, CPJIT_R_THROW);
         }
         return run_native_throw(tstate, frame);
     }
-    CpjitCodeState *st = cpjit_rt_state_for(code, 1);
+    CpjitCodeState *st = state_for(code, 1);
     if (st == NULL) {
         return interpret(tstate, frame, throwflag, CPJIT_R_COMPILE_FAILED);
     }
@@ -598,7 +620,7 @@ static _PyInterpreterFrame *as_inlined_call(PyThreadState *tstate, _PyInterprete
         return NULL;
     }
     PyCodeObject *code = caller->f_code;
-    CpjitCodeState *st = cpjit_rt_state_for(code, 1);
+    CpjitCodeState *st = state_for(code, 1);
     int oparg, depth;
     if (st == NULL || !cpjit_call_site(code, st, instr, &oparg, &depth) || depth < oparg + 2) {
         return NULL;

@@ -8,6 +8,14 @@
  * it to make a frame the interpreter runs under cpjit's hook look as plain CPython's inlined call
  * leaves it. Any inconsistency (depth outside the code's stack size, two paths disagreeing)
  * leaves the table empty: the caller then changes nothing.
+ *
+ * Every code object an interpreted frame calls a Python function from is analysed once (at
+ * start-up that is most module bodies, some thousands of instructions each), so the common case
+ * is one linear pass in code order (analyse_linear): CPython's compiler places every block after
+ * a block that falls or jumps forward into it, so each instruction's depth is known when the
+ * pass reaches it, and backward jumps only need checking. Code where that does not hold (a block
+ * reached only by a backward jump) goes to the general worklist walk (analyse_worklist); both
+ * give the same table (tests/python/test_callsite.py checks it on the standard library).
  */
 #define NEED_OPCODE_TABLES
 #include "callsite.h"
@@ -17,25 +25,75 @@
 #include "opcode.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-typedef struct {
-    uint32_t unit;  /* code unit of the CALL opcode */
-    int32_t depth;  /* stack depth before the PRECALL/CALL pair */
-    int32_t oparg;
-} CallSite;
+/* The table kept per code object: the value-stack depth before every instruction, by code
+ * unit (-1 for inline cache entries and unreachable code; EXTENDED_ARG prefixes share their
+ * instruction's depth), so that a CALL's entry is one load. */
+typedef CpjitDepths Depths;
 
-typedef struct {
-    uint32_t n;
-    CallSite sites[];
-} CallSites;
-
-static CallSites no_sites = {0};
+static Depths no_depths = {0};
 
 void cpjit_call_sites_free(void *table)
 {
-    if (table != NULL && table != &no_sites) {
+    if (table != NULL && table != &no_depths) {
         PyMem_RawFree(table);
     }
+}
+
+static Depths *new_depths(int n)
+{
+    Depths *t = PyMem_RawMalloc(sizeof(Depths) + sizeof(int16_t) * (size_t)n);
+    if (t != NULL) {
+        t->n = n;
+        memset(t->depth, 0xff, sizeof(int16_t) * (size_t)n); /* -1: not reached */
+    }
+    return t;
+}
+
+/* Stack effects of the commonest opcodes whose effect does not depend on their oparg (and which
+ * never jump), taken from PyCompile_OpcodeStackEffectWithJump once; INT8_MIN: ask it. */
+static int8_t fixed_effect[256];
+static int fixed_effect_ready;
+
+static void init_fixed_effects(void)
+{
+    static const uint8_t ops[] = {
+        LOAD_FAST, LOAD_CONST, LOAD_NAME, LOAD_DEREF, LOAD_CLOSURE, LOAD_METHOD, LOAD_ATTR,
+        LOAD_ASSERTION_ERROR, STORE_FAST, STORE_NAME, STORE_ATTR, STORE_GLOBAL, STORE_DEREF,
+        STORE_SUBSCR, DELETE_FAST, DELETE_NAME, DELETE_ATTR, DELETE_SUBSCR, POP_TOP, PUSH_NULL,
+        COPY, SWAP, NOP, RESUME, BINARY_SUBSCR, BINARY_OP, COMPARE_OP, IS_OP, CONTAINS_OP,
+        GET_ITER, IMPORT_NAME, IMPORT_FROM, KW_NAMES, UNARY_NOT, UNARY_NEGATIVE, UNARY_INVERT,
+        UNARY_POSITIVE, LIST_APPEND, SET_ADD, MAP_ADD, LIST_EXTEND, SET_UPDATE, DICT_UPDATE,
+        DICT_MERGE,
+    };
+    memset(fixed_effect, INT8_MIN, sizeof(fixed_effect));
+    for (size_t k = 0; k < sizeof(ops); k++) {
+        int e = PyCompile_OpcodeStackEffectWithJump(ops[k], 0, 0);
+        if (e != PY_INVALID_STACK_EFFECT && e > INT8_MIN && e <= INT8_MAX) {
+            fixed_effect[ops[k]] = (int8_t)e;
+        }
+    }
+    fixed_effect_ready = 1;
+}
+
+/* The depth after `op` when it falls through to the next instruction. */
+static inline int fall_effect(int op, int oparg)
+{
+    int e = fixed_effect[op];
+    if (e != INT8_MIN) {
+        return e;
+    }
+    if (op == RETURN_GENERATOR) {
+        return 1; /* the first resumption pushes the value sent in */
+    }
+    if (op == PRECALL) {
+        return 0; /* the compiler counts the arguments here, the interpreter at CALL */
+    }
+    if (op == CALL) {
+        return -1 - oparg;
+    }
+    return PyCompile_OpcodeStackEffectWithJump(op, oparg, 0);
 }
 
 static int read_varint(const unsigned char **p, const unsigned char *end, int *out)
@@ -70,15 +128,15 @@ static int reach(int32_t *depth, uint32_t *work, int *nwork, int u, int d, int n
     return 0;
 }
 
-static CallSites *analyse(PyCodeObject *code)
+static Depths *analyse_worklist(PyCodeObject *code)
 {
     const _Py_CODEUNIT *units = _PyCode_CODE(code);
     int n = (int)Py_SIZE(code);
     int max = code->co_stacksize;
     int32_t *depth = PyMem_RawMalloc(sizeof(int32_t) * (size_t)n);
     uint32_t *work = PyMem_RawMalloc(sizeof(uint32_t) * (size_t)n);
-    CallSites *out = NULL;
-    if (depth == NULL || work == NULL) {
+    Depths *out = NULL;
+    if (depth == NULL || work == NULL || n == 0 || max > INT16_MAX) {
         goto done;
     }
     for (int i = 0; i < n; i++) {
@@ -99,7 +157,6 @@ static CallSites *analyse(PyCodeObject *code)
             goto done;
         }
     }
-    int ncalls = 0;
     while (nwork > 0) {
         int u = (int)work[--nwork];
         int d = depth[u];
@@ -127,9 +184,6 @@ static CallSites *analyse(PyCodeObject *code)
             }
         }
         int next = i + 1 + _PyOpcode_Caches[op];
-        if (op == CALL) {
-            ncalls++;
-        }
         int fall = 1, target = -1, effect;
         switch (op) {
         case JUMP_FORWARD:
@@ -165,51 +219,16 @@ static CallSites *analyse(PyCodeObject *code)
             }
         }
         if (fall && next < n) {
-            if (op == RETURN_GENERATOR) {
-                effect = 1; /* the first resumption pushes the value sent in */
-            }
-            else if (op == PRECALL) {
-                effect = 0; /* the compiler counts the arguments here, the interpreter at CALL */
-            }
-            else if (op == CALL) {
-                effect = -1 - oparg;
-            }
-            else {
-                effect = PyCompile_OpcodeStackEffectWithJump(op, oparg, 0);
-                if (effect == PY_INVALID_STACK_EFFECT) {
-                    goto done;
-                }
-            }
-            if (reach(depth, work, &nwork, next, d + effect, n, max) < 0) {
+            effect = fall_effect(op, oparg);
+            if (effect == PY_INVALID_STACK_EFFECT
+                || reach(depth, work, &nwork, next, d + effect, n, max) < 0) {
                 goto done;
             }
         }
     }
-    out = PyMem_RawMalloc(sizeof(CallSites) + sizeof(CallSite) * (size_t)ncalls);
-    if (out == NULL) {
-        goto done;
-    }
-    out->n = 0;
-    for (int i = 0; i < n; i++) {
-        /* Units in increasing order: the table is sorted for the binary search. */
-        if (depth[i] < 0 || _PyOpcode_Deopt[_Py_OPCODE(units[i])] != CALL) {
-            continue;
-        }
-        /* Skip units that are EXTENDED_ARG prefixes' shared depth entries of other opcodes:
-         * only an opcode unit reached by decoding counts; recompute its oparg. */
-        int oparg = _Py_OPARG(units[i]);
-        int shift = 8;
-        for (int k = i - 1; k >= 0 && depth[k] >= 0
-                            && _PyOpcode_Deopt[_Py_OPCODE(units[k])] == EXTENDED_ARG; k--) {
-            oparg |= _Py_OPARG(units[k]) << shift;
-            shift += 8;
-        }
-        if (out->n < (uint32_t)ncalls) {
-            out->sites[out->n].unit = (uint32_t)i;
-            out->sites[out->n].depth = depth[i];
-            out->sites[out->n].oparg = oparg;
-            out->n++;
-        }
+    out = new_depths(n);
+    for (int i = 0; out != NULL && i < n; i++) {
+        out->depth[i] = (int16_t)depth[i];
     }
 done:
     PyMem_RawFree(depth);
@@ -217,32 +236,197 @@ done:
     return out;
 }
 
-int cpjit_call_site(PyCodeObject *code, CpjitCodeState *st, const _Py_CODEUNIT *instr,
-                    int *oparg, int *depth)
+/* The linear pass (see the top of the file). Returns the table, NULL when the code is
+ * inconsistent (as analyse_worklist), or &needs_worklist when it cannot decide: a backward jump
+ * to an instruction the pass had not reached, or a jump past an EXTENDED_ARG prefix (which the
+ * worklist decodes as it finds it). */
+static Depths needs_worklist = {0};
+
+static Depths *analyse_linear(PyCodeObject *code)
 {
-    Py_ssize_t unit = instr - _PyCode_CODE(code);
-    if (unit < 0 || unit >= Py_SIZE(code)) {
-        return 0;
+    const _Py_CODEUNIT *units = _PyCode_CODE(code);
+    int n = (int)Py_SIZE(code);
+    int max = code->co_stacksize;
+    if (n == 0 || max > INT16_MAX) {
+        return NULL;
     }
+    Depths *out = new_depths(n);
+    if (out == NULL) {
+        return NULL;
+    }
+    int16_t *depth = out->depth;
+    depth[0] = 0;
+    /* Exception handlers start at the depth the table gives, plus lasti, plus the exception. */
+    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(code->co_exceptiontable);
+    const unsigned char *end = p + PyBytes_GET_SIZE(code->co_exceptiontable);
+    while (p < end) {
+        int start, size, target, dl;
+        if (read_varint(&p, end, &start) || read_varint(&p, end, &size)
+            || read_varint(&p, end, &target) || read_varint(&p, end, &dl)) {
+            goto fail;
+        }
+        int d = (dl >> 1) + (dl & 1) + 1;
+        if (target < 0 || target >= n || d > max || (depth[target] >= 0 && depth[target] != d)) {
+            goto fail;
+        }
+        depth[target] = (int16_t)d;
+    }
+    int u = 0;
+    while (u < n) {
+        int d = depth[u];
+        if (d < 0) {
+            u++; /* not reached so far: dead code, or reached only backwards (checked there) */
+            continue;
+        }
+        /* Decode one instruction, EXTENDED_ARG prefixes folded in; they share its depth. */
+        int oparg = _Py_OPARG(units[u]);
+        int op = _PyOpcode_Deopt[_Py_OPCODE(units[u])];
+        int i = u;
+        while (op == EXTENDED_ARG) {
+            if (++i >= n) {
+                goto fail;
+            }
+            if (depth[i] >= 0) {
+                goto odd; /* a jump past a prefix */
+            }
+            depth[i] = (int16_t)d;
+            op = _PyOpcode_Deopt[_Py_OPCODE(units[i])];
+            oparg = (oparg << 8) | _Py_OPARG(units[i]);
+        }
+        /* (A jump into inline cache entries is not checked for: the interpreter cannot run
+         * such code, 3.11's CACHE opcode is unreachable, so no frame of it calls anything.) */
+        int next = i + 1 + _PyOpcode_Caches[op];
+        int effect = fixed_effect[op];
+        if (effect != INT8_MIN) {
+            /* The common case: no jump, an effect known in advance. */
+            int nd = d + effect;
+            if (next < n) {
+                if (nd < 0 || nd > max || (depth[next] >= 0 && depth[next] != nd)) {
+                    goto fail;
+                }
+                depth[next] = (int16_t)nd;
+            }
+            u = next;
+            continue;
+        }
+        int fall = 1, target = -1;
+        switch (op) {
+        case JUMP_FORWARD:
+            fall = 0;
+            target = i + 1 + oparg;
+            break;
+        case JUMP_BACKWARD:
+        case JUMP_BACKWARD_NO_INTERRUPT:
+            fall = 0;
+            target = i + 1 - oparg;
+            break;
+        case POP_JUMP_FORWARD_IF_FALSE: case POP_JUMP_FORWARD_IF_TRUE:
+        case POP_JUMP_FORWARD_IF_NONE: case POP_JUMP_FORWARD_IF_NOT_NONE:
+        case JUMP_IF_FALSE_OR_POP: case JUMP_IF_TRUE_OR_POP:
+        case FOR_ITER: case SEND:
+            target = i + 1 + oparg;
+            break;
+        case POP_JUMP_BACKWARD_IF_FALSE: case POP_JUMP_BACKWARD_IF_TRUE:
+        case POP_JUMP_BACKWARD_IF_NONE: case POP_JUMP_BACKWARD_IF_NOT_NONE:
+            target = i + 1 - oparg;
+            break;
+        case RETURN_VALUE: case RAISE_VARARGS: case RERAISE:
+            fall = 0;
+            break;
+        default:
+            break;
+        }
+        if (target >= 0 || op == JUMP_BACKWARD || op == JUMP_BACKWARD_NO_INTERRUPT) {
+            effect = PyCompile_OpcodeStackEffectWithJump(op, oparg, 1);
+            int td = d + effect;
+            if (effect == PY_INVALID_STACK_EFFECT || target < 0 || target >= n || td < 0
+                || td > max) {
+                goto fail;
+            }
+            if (target <= i) {
+                if (depth[target] < 0) {
+                    goto odd; /* reached only backwards */
+                }
+                if (depth[target] != td) {
+                    goto fail;
+                }
+            }
+            else if (depth[target] >= 0 && depth[target] != td) {
+                goto fail;
+            }
+            else {
+                depth[target] = (int16_t)td;
+            }
+        }
+        if (fall && next < n) {
+            effect = fall_effect(op, oparg);
+            int nd = d + effect;
+            if (effect == PY_INVALID_STACK_EFFECT || nd < 0 || nd > max
+                || (depth[next] >= 0 && depth[next] != nd)) {
+                goto fail;
+            }
+            depth[next] = (int16_t)nd;
+        }
+        u = next;
+    }
+    return out;
+odd:
+    PyMem_RawFree(out);
+    return &needs_worklist;
+fail:
+    PyMem_RawFree(out);
+    return NULL;
+}
+
+static Depths *analyse(PyCodeObject *code)
+{
+    if (!fixed_effect_ready) {
+        init_fixed_effects();
+    }
+    Depths *t = analyse_linear(code);
+    return t == &needs_worklist ? analyse_worklist(code) : t;
+}
+
+PyObject *cpjit_call_sites_list(PyCodeObject *code, int method)
+{
+    if (!fixed_effect_ready) {
+        init_fixed_effects();
+    }
+    Depths *t = method == 0 ? analyse(code)
+              : method == 1 ? analyse_linear(code)
+                            : analyse_worklist(code);
+    if (t == &needs_worklist) {
+        return PyUnicode_FromString("needs_worklist");
+    }
+    if (t == NULL) {
+        Py_RETURN_NONE;
+    }
+    PyObject *list = PyList_New(0);
+    const _Py_CODEUNIT *units = _PyCode_CODE(code);
+    CpjitCodeState scratch = {0};
+    scratch.call_sites = t;
+    for (Py_ssize_t u = 0; list != NULL && u < t->n; u++) {
+        int oparg, depth;
+        if (!cpjit_call_site(code, &scratch, units + u, &oparg, &depth)) {
+            continue;
+        }
+        PyObject *item = Py_BuildValue("(nii)", u, depth, oparg);
+        if (item == NULL || PyList_Append(list, item) < 0) {
+            Py_XDECREF(item);
+            Py_CLEAR(list);
+            break;
+        }
+        Py_DECREF(item);
+    }
+    PyMem_RawFree(t);
+    return list;
+}
+
+const CpjitDepths *cpjit_call_site_table(PyCodeObject *code, CpjitCodeState *st)
+{
     if (st->call_sites == NULL) {
-        CallSites *t = analyse(code);
-        st->call_sites = t != NULL ? t : &no_sites;
+        Depths *t = analyse(code);
+        st->call_sites = t != NULL ? t : &no_depths;
     }
-    const CallSites *t = st->call_sites;
-    uint32_t lo = 0, hi = t->n;
-    while (lo < hi) {
-        uint32_t mid = (lo + hi) / 2;
-        if (t->sites[mid].unit < (uint32_t)unit) {
-            lo = mid + 1;
-        }
-        else {
-            hi = mid;
-        }
-    }
-    if (lo < t->n && t->sites[lo].unit == (uint32_t)unit) {
-        *oparg = t->sites[lo].oparg;
-        *depth = t->sites[lo].depth;
-        return 1;
-    }
-    return 0;
+    return (const CpjitDepths *)st->call_sites;
 }

@@ -27,6 +27,7 @@ enum cpjit_reason {
     CPJIT_R_UNSUPPORTED,       /* an instruction form native code does not handle */
     CPJIT_R_DEEP_RECURSION,    /* C stack nearly exhausted: run the subtree without the hook */
     CPJIT_R_QUICKENING,        /* the call whose RESUME quickens the code object, as in CPython */
+    CPJIT_R_IMPORT,            /* a module's body while it is imported: run without the hook */
     CPJIT_R_COUNT
 };
 

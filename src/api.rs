@@ -202,6 +202,28 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     Ok(d)
 }
 
+extern "C" {
+    fn cpjit_call_sites_list(code: *mut pyo3::ffi::PyObject, method: i32) -> *mut pyo3::ffi::PyObject;
+}
+
+/// The value-stack depth at each CALL of a code object, as csrc/callsite.c computes it for
+/// interpreted callers: a list of (code unit, depth, oparg), None when the code cannot be
+/// analysed. `method`: 0 as the runtime does, 1 the linear pass only ("needs_worklist" when it
+/// cannot decide), 2 the worklist walk only. For tests.
+#[pyfunction]
+fn _call_sites(py: Python<'_>, obj: &Bound<'_, PyAny>, method: i32) -> PyResult<PyObject> {
+    let code = code_of(obj, "_call_sites")?;
+    if !(0..=2).contains(&method) {
+        return Err(PyValueError::new_err("method must be 0, 1 or 2"));
+    }
+    // SAFETY: GIL held; `code` is a live code object; the C function returns a new reference
+    // or NULL with an exception set.
+    unsafe {
+        let r = cpjit_call_sites_list(code.as_ptr(), method);
+        Bound::from_owned_ptr_or_err(py, r).map(|b| b.unbind())
+    }
+}
+
 /// Cap the executable memory cpjit maps (bytes, 0: no cap); past it, code stays interpreted.
 #[pyfunction]
 fn set_max_code_bytes(bytes: usize) {
@@ -219,6 +241,7 @@ fn _cpjit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(stats, m)?)?;
     m.add_function(wrap_pyfunction!(code_info, m)?)?;
     m.add_function(wrap_pyfunction!(set_max_code_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(_call_sites, m)?)?;
     m.add_function(wrap_pyfunction!(crate::toplevel::run_toplevel, m)?)?;
     m.add("STENCIL_COUNT", crate::stencils::STENCILS.len())?;
     crate::tools_api::register(m)?;

@@ -41,7 +41,7 @@ struct CodeInfo {
 }
 
 /// Hand-over reasons, in `enum cpjit_reason` order.
-pub const REASONS: [&str; 10] = [
+pub const REASONS: [&str; 11] = [
     "cold",
     "compile_failed",
     "tracing",
@@ -52,6 +52,7 @@ pub const REASONS: [&str; 10] = [
     "unsupported",
     "deep_recursion",
     "quickening",
+    "import",
 ];
 
 /// `CpjitStats` (cpjit_rt.h).

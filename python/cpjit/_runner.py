@@ -43,7 +43,6 @@ def main(argv=None):
         import atexit
 
         atexit.register(lambda: print(f"cpjit stats: {cpjit.stats()}", file=sys.stderr))
-    cpjit.enable()
     main_dict = _fresh_main()
     kind = argv[0]
     if kind == "-c":
@@ -214,38 +213,52 @@ def _forget(main_dict):
 
 
 def _run_toplevel(target, arg, flush=False, after=None):
+    """Run the program (`target`, see toplevel.rs) with the JIT on. The JIT is switched on here,
+    just before the program's first frame, so that the runner's own code stays interpreted:
+    the functions that still run after this point (here, _flush_io, _report_at_exit) have no
+    loops, so none of them is compiled (a function with a loop compiles at its first call)."""
+    import cpjit
     from cpjit import _cpjit
 
     here = sys._getframe()
+    cpjit.enable()
     try:
         _cpjit.run_toplevel(target, arg)
     except SystemExit:
         raise
     except BaseException as exc:
-        # The program's traceback: the entries after this frame's, if they start at the top.
-        tb = exc.__traceback__
-        while tb is not None and tb.tb_frame is not here:
-            tb = tb.tb_next
-        tb = tb.tb_next if tb is not None else None
-        if tb is not None and tb.tb_frame.f_back is not None:
-            tb = None
         _flush_io(flush)
-        _report_at_exit(exc, tb, after)
+        _report_at_exit(exc, _program_traceback(exc, here), after)
         raise
     _flush_io(flush)
     if after is not None:
         after()
 
 
+def _program_traceback(exc, here):
+    """The program's traceback: the entries after `here`'s, if they start at the top."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame is not here:
+        tb = tb.tb_next
+    tb = tb.tb_next if tb is not None else None
+    if tb is not None and tb.tb_frame.f_back is not None:
+        tb = None
+    return tb
+
+
 def _flush_io(flush):
-    if not flush:
-        return
-    for stream in (sys.stderr, sys.stdout):
-        try:
-            if stream is not None:
-                stream.flush()
-        except Exception:  # flush_io ignores errors
-            pass
+    """flush_io in Python/pythonrun.c: stderr, then stdout, errors ignored."""
+    if flush:
+        _flush(sys.stderr)
+        _flush(sys.stdout)
+
+
+def _flush(stream):
+    try:
+        if stream is not None:
+            stream.flush()
+    except Exception:  # flush_io ignores errors
+        pass
 
 
 def _report_at_exit(exc, tb, after):

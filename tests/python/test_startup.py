@@ -1,0 +1,115 @@
+"""Start-up under cpjit: a module's body, while the module is imported, runs with cpjit's frame
+evaluator taken out (csrc/runtime.c, CPJIT_R_IMPORT), so import-time code runs exactly as plain
+python runs it (inlined calls, no counting, no compiling) and the hook is back once the body
+returns or raises. Threshold 0 (the test suites) keeps compiling everything at its first call."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import cpjit
+
+CPJIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(cpjit.__file__)))
+
+MODULE = """
+import cpjit
+def sq(x):                  # loopless, called 600 times by the body
+    return x * x
+def table(n):               # a loop function, called once by the body
+    return [sq(i) for i in range(n)]
+T = table(600)
+ENABLED = cpjit.is_enabled()
+def state(f):
+    info = cpjit.code_info(f)
+    return info and info["state"]
+STATES = (state(sq), state(table))
+"""
+
+MAIN = """
+import sys, cpjit
+import startmod
+print(startmod.T[7], startmod.ENABLED, startmod.STATES)
+for i in range(600):        # after the import, the hook counts and compiles again
+    startmod.sq(i)
+print(startmod.state(startmod.sq), cpjit.stats()["frames_interpreted"]["import"] >= 1)
+try:
+    import badmod
+except ZeroDivisionError as e:
+    print("caught", type(e).__name__, e.__traceback__.tb_next.tb_next is not None)
+def loop(n):
+    s = 0
+    for i in range(n):
+        s += i
+    return s
+print(loop(10), startmod.state(loop), cpjit.is_enabled())
+"""
+
+BAD = """
+def f():
+    return 1 / 0
+X = f()
+"""
+
+
+def run(tmp_path, args, env_extra=None):
+    (tmp_path / "startmod.py").write_text(textwrap.dedent(MODULE))
+    (tmp_path / "badmod.py").write_text(textwrap.dedent(BAD))
+    (tmp_path / "main.py").write_text(textwrap.dedent(MAIN))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
+    env["PYTHONPATH"] = CPJIT_DIR
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=120)
+
+
+def test_an_imported_modules_body_runs_without_the_hook(tmp_path):
+    r = run(tmp_path, ["-m", "cpjit", "main.py"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "49 True (None, None)",     # enabled, but nothing the body ran was seen by the hook
+        "compiled True",
+        "caught ZeroDivisionError True",
+        "45 compiled True",         # the hook is back after an import that raised
+    ]
+
+
+def test_the_autoload_path_does_the_same(tmp_path):
+    r = run(tmp_path, ["main.py"], {"CPJIT": "1"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0] == "49 True (None, None)"
+    assert r.stdout.splitlines()[3] == "45 compiled True"
+
+
+def test_threshold_zero_still_compiles_import_time_code(tmp_path):
+    r = run(tmp_path, ["-m", "cpjit", "main.py"], {"CPJIT_THRESHOLD": "0"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0] == "49 True ('compiled', 'compiled')"
+
+
+def test_same_output_and_traceback_as_plain_python(tmp_path):
+    (tmp_path / "startmod.py").write_text(textwrap.dedent(MODULE))
+    (tmp_path / "prog.py").write_text("import startmod, sys\nprint(startmod.T[-1])\nimport badmod\n")
+    (tmp_path / "badmod.py").write_text(textwrap.dedent(BAD))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
+    env["PYTHONPATH"] = CPJIT_DIR
+    plain = subprocess.run([sys.executable, "prog.py"], capture_output=True, text=True, env=env,
+                           cwd=tmp_path, timeout=120)
+    jit = subprocess.run([sys.executable, "-m", "cpjit", "prog.py"], capture_output=True,
+                         text=True, env=env, cwd=tmp_path, timeout=120)
+    assert plain.returncode == jit.returncode == 1
+    assert plain.stdout == jit.stdout == "358801\n"
+    assert plain.stderr == jit.stderr
+
+
+@pytest.mark.parametrize("call, after", [("disable", False), ("enable", True)])
+def test_enable_and_disable_inside_an_imported_module(tmp_path, call, after):
+    (tmp_path / "switch.py").write_text(f"import cpjit\ncpjit.{call}()\nINSIDE = cpjit.is_enabled()\n")
+    (tmp_path / "main2.py").write_text("import cpjit, switch\nprint(switch.INSIDE, cpjit.is_enabled())\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
+    env["PYTHONPATH"] = CPJIT_DIR
+    r = subprocess.run([sys.executable, "-m", "cpjit", "main2.py"], capture_output=True,
+                       text=True, env=env, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"{after} {after}\n"

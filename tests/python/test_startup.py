@@ -3,6 +3,7 @@ evaluator taken out (csrc/runtime.c, CPJIT_R_IMPORT), so import-time code runs e
 python runs it (inlined calls, no counting, no compiling) and the hook is back once the body
 returns or raises. Threshold 0 (the test suites) keeps compiling everything at its first call."""
 import os
+from pathlib import Path
 import subprocess
 import sys
 import textwrap
@@ -113,3 +114,46 @@ def test_enable_and_disable_inside_an_imported_module(tmp_path, call, after):
                        text=True, env=env, cwd=tmp_path, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout == f"{after} {after}\n"
+
+
+SUBINTERPRETER = """
+import site, sys
+site.addsitedir({pth_dir!r})          # processes cpjit-autoload.pth, as an installed cpjit's is
+import _testcapi, cpjit
+print("main", cpjit.is_enabled())
+code = "import site; site.addsitedir({pth_dir!r}); print('sub', 'cpjit' in __import__('sys').modules)"
+print("rc", _testcapi.run_in_subinterp(code))
+"""
+
+
+def test_autoload_is_silent_in_subinterpreters(tmp_path):
+    # cpjit's extension cannot load in a subinterpreter (PyO3 refuses): with CPJIT=1 the .pth
+    # line must leave such interpreters alone, without an error on stderr, as plain python does.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
+    env["CPJIT"] = "1"
+    env.pop("PYTHONPATH", None)
+    script = SUBINTERPRETER.format(pth_dir=CPJIT_DIR)
+    r = subprocess.run([sys.executable, "-S", "-c", script], capture_output=True, text=True,
+                       env=env, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["main True", "sub False", "rc 0"]
+    assert r.stderr == ""
+
+
+def test_autoload_reports_a_broken_install_in_the_main_interpreter(tmp_path):
+    broken = tmp_path / "broken" / "cpjit"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise ImportError('broken build')\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
+    env["CPJIT"] = "1"
+    env["PYTHONPATH"] = str(tmp_path / "broken")
+    pth_dir = tmp_path / "site"
+    pth_dir.mkdir()
+    (pth_dir / "cpjit-autoload.pth").write_text(
+        (Path(CPJIT_DIR) / "cpjit-autoload.pth").read_text())
+    r = subprocess.run([sys.executable, "-S", "-c",
+                        f"import site; site.addsitedir({str(pth_dir)!r}); print('ran')"],
+                       capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "ran\n"
+    assert r.stderr == "cpjit: not enabled: broken build\n"

@@ -102,6 +102,11 @@ fn note(
     Some(match target {
         Target::Symbol(i) => symbol(i),
         Target::Data(off) => Note::Data(off),
+        // A branch between the parts of a stencil: the hole is the part, the addend holds the
+        // offset in it (less the 4 bytes of the displacement); name the branch's target.
+        Target::Hole(h @ (HoleValue::Hot | HoleValue::Cold)) => {
+            Note::Code(h, value.wrapping_add(addend as u64).wrapping_add(4).wrapping_sub(base))
+        }
         Target::Hole(h) if h.is_code_target() => Note::Code(h, value.wrapping_sub(base)),
         Target::Hole(h) => Note::Value(h, value),
     })
@@ -268,12 +273,23 @@ mod tests {
         // branch between the parts of a stencil lands inside its other part.
         for b in &blocks {
             for n in b.lines.iter().flat_map(|l| &l.notes) {
+                // The other part of the same instruction's stencil (a branch back may reach
+                // the end of the hot part: the next instruction).
+                let other = |cold: bool| {
+                    blocks
+                        .iter()
+                        .find(|o| o.cold == cold && o.unit == b.unit && o.stencil == b.stencil)
+                        .map(|o| (o.start as u64, o.end as u64))
+                        .expect("the other part")
+                };
                 match n {
                     Note::Code(HoleValue::Cold, off) => {
-                        assert!(!b.cold && *off >= c.hot_end as u64 && *off < c.code_end as u64)
+                        let (start, end) = other(true);
+                        assert!(!b.cold && start <= *off && *off < end, "{n:?}");
                     }
                     Note::Code(HoleValue::Hot, off) => {
-                        assert!(b.cold && *off < c.hot_end as u64)
+                        let (start, end) = other(false);
+                        assert!(b.cold && start <= *off && *off <= end, "{n:?}");
                     }
                     _ => {}
                 }

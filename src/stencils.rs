@@ -128,6 +128,13 @@ mod tests {
                     h.offset,
                     s.code.len()
                 );
+                assert!(
+                    h.offset >= s.hot_len || h.offset as usize + h.kind.width() <= s.hot_len as usize,
+                    "{}: hole at {} straddles the end of the hot part ({})",
+                    s.name,
+                    h.offset,
+                    s.hot_len
+                );
                 match h.target {
                     Target::Symbol(i) => assert!((i as usize) < SYMBOLS.len()),
                     Target::Data(off) => assert!((off as usize) <= s.data.len(), "{}", s.name),

@@ -130,7 +130,7 @@ fn describe(
         Note::Code(HoleValue::JumpTarget, off) => format!("jump target: {}", at_block(*off)),
         Note::Code(HoleValue::Skip, off) => format!("after pair: {}", at_block(*off)),
         Note::Code(HoleValue::Error, _) => "error exit".into(),
-        Note::Code(HoleValue::Cold, off) => format!("cold part: +{off:#x}"),
+        Note::Code(HoleValue::Cold, off) => format!("to the cold part: +{off:#x}"),
         Note::Code(HoleValue::Hot, off) => format!("back to the hot part: +{off:#x}"),
         Note::Code(h, off) => format!("{}: {}", h.symbol(), at_block(*off)),
         Note::Value(h, v) => match h {

@@ -185,9 +185,14 @@ CpjitLoopExit cpjit_loop_slow(_PyInterpreterFrame *frame, PyObject **stack_point
         r.status = -1;
         return r;
     }
-    if (kind != CPJIT_LOOP_BREAKER_ONLY && tstate->cframe->use_tracing) {
-        /* RESUME has no cache entries: its DONE is the instruction itself. */
-        frame->prev_instr = kind == CPJIT_LOOP_RESUME ? instr : redo;
+    if (tstate->cframe->use_tracing) {
+        /* RESUME has no cache entries: its DONE is the instruction itself. JUMP_BACKWARD has no
+         * stack effect: the interpreter runs it again. POP_JUMP_BACKWARD_IF_* has popped its
+         * condition and jumped: the interpreter goes on at the target, instr + 1 - oparg (no
+         * cache entries), so prev_instr is the unit before it. */
+        frame->prev_instr = kind == CPJIT_LOOP_RESUME         ? instr
+                            : kind == CPJIT_LOOP_BREAKER_ONLY ? instr - oparg
+                                                              : redo;
         r.status = 1;
         r.result = cpjit_handover(frame, stack_pointer, tstate, 0, CPJIT_R_TRACING_MIDFRAME);
     }

@@ -49,9 +49,9 @@ int cpjit_for_iter_exhausted(PyThreadState *tstate, _PyInterpreterFrame *frame);
  *           ends it, the interpreter runs the rest of the frame from this instruction (RESUME
  *           always, JUMP_BACKWARD_LAST_FOR when the iterator on top has few items left: see
  *           WARMUP in stencils/stencil.h);
- *   then the eval breaker (prev_instr published), and for all but POP_JUMP_BACKWARD_IF_*, the
- *           hand-over to the interpreter when tracing was switched on meanwhile (RESUME: after
- *           the instruction; the jumps: the jump again).
+ *   then the eval breaker (prev_instr published), and the hand-over to the interpreter when
+ *           tracing was switched on meanwhile (RESUME: after the instruction; JUMP_BACKWARD: the
+ *           jump again; POP_JUMP_BACKWARD_IF_*, which has popped its condition: at the target).
  * `redo` is the instruction's REDO hole (the instruction and its oparg, see cpjit_decode_redo).
  * Returns status 0: go on; -1: raise (prev_instr is the instruction); 1: the interpreter
  * finished the frame, `result` is what it returned. Two registers: no memory traffic. */
@@ -60,7 +60,7 @@ enum {
     CPJIT_LOOP_RESUME_NO_BREAKER,    /* RESUME 2 and 3: countdown only */
     CPJIT_LOOP_JUMP,                 /* JUMP_BACKWARD: countdown (never hands over), breaker */
     CPJIT_LOOP_LAST_FOR,             /* JUMP_BACKWARD_LAST_FOR */
-    CPJIT_LOOP_BREAKER_ONLY,         /* POP_JUMP_BACKWARD_IF_*: breaker only */
+    CPJIT_LOOP_BREAKER_ONLY,         /* POP_JUMP_BACKWARD_IF_* (jump taken): breaker, tracing */
 };
 typedef struct {
     intptr_t status;

@@ -167,6 +167,9 @@ struct Selection {
     /// Per opcode: `<OPCODE>_TAIL`, for an instruction the interpreter runs as the second half
     /// of a superinstruction (stencils/fused.c, src/superinstructions.rs).
     tails: [Option<&'static Stencil>; 256],
+    /// LOAD_GLOBAL by its oparg's low bit (push a NULL first or not): LOAD_GLOBAL__VALUE,
+    /// LOAD_GLOBAL__NULL_VALUE (stencils/globals.c), so the stencil does not test it.
+    load_global: [Option<&'static Stencil>; 2],
 }
 
 impl Selection {
@@ -226,6 +229,10 @@ fn selection() -> Result<&'static Selection, CompileError> {
                 exit_error: stencils::by_name("EXIT_ERROR")?,
                 last_for_jump: stencils::by_name("JUMP_BACKWARD_LAST_FOR"),
                 tails,
+                load_global: [
+                    stencils::by_name("LOAD_GLOBAL__VALUE"),
+                    stencils::by_name("LOAD_GLOBAL__NULL_VALUE"),
+                ],
             })
         })
         .as_ref()
@@ -501,9 +508,14 @@ fn compile_plan(
         Mode::Tail => sel.tails[instructions[i].opcode as usize],
         Mode::Alone => None,
     };
+    let load_global = opcodes::by_name("LOAD_GLOBAL");
     let lone_stencil = |ins: &analysis::Instruction, unsupported: &mut Vec<&'static str>| match sel
         .variant(ins.opcode, ins.oparg)
-    {
+        .or_else(|| {
+            (Some(ins.opcode) == load_global)
+                .then(|| sel.load_global[(ins.oparg & 1) as usize])
+                .flatten()
+        }) {
         Some(s) => s,
         None => match sel.generic[ins.opcode as usize] {
             Some(s) => s,

@@ -266,7 +266,7 @@ mod tests {
             names.push(f[2].to_string());
         }
         assert_eq!(expect, c.code.address() + c.code_end as u64);
-        assert_eq!(names[0], "RESUME@f:0");
+        assert_eq!(names[0], "RESUME__0@f:0"); // RESUME 0: the function-entry variant
         assert_eq!(names[1], "LOAD_CONST@f:2");
         assert_eq!(names[2], "RETURN_VALUE@f:4");
         assert_eq!(names[3], "EXIT_ERROR@f");

@@ -132,6 +132,39 @@ def test_tracing_switched_on_mid_frame_traces_the_rest_of_it():
     assert "'line'" in plain.stdout
 
 
+def test_tracing_switched_on_by_a_signal_at_a_conditional_backward_jump():
+    # A `while` loop whose test is at its bottom (POP_JUMP_BACKWARD_IF_TRUE) serves the eval
+    # breaker when it jumps: a signal handler that switches tracing on there must see the rest
+    # of the frame traced, from the jump's target on, as in the interpreter.
+    code = """
+        import signal, sys, cpjit
+        events = []
+        def tracer(frame, event, arg):
+            if frame.f_code.co_name == 'loop':
+                events.append((event, frame.f_lineno - frame.f_code.co_firstlineno))
+            return tracer
+        def on_alarm(signum, frame):
+            frame.f_trace = tracer
+            sys.settrace(tracer)
+        def loop():
+            n = 0
+            while not events and n < 500_000_000:
+                n += 1
+            return n < 500_000_000
+        signal.signal(signal.SIGALRM, on_alarm)
+        if JIT: cpjit.enable(0)
+        signal.setitimer(signal.ITIMER_REAL, 0.02)
+        stopped = loop()
+        sys.settrace(None)
+        print(stopped, events)
+    """
+    plain = run_python("JIT = False\n" + textwrap.dedent(code))
+    jit = run_python("JIT = True\n" + textwrap.dedent(code))
+    assert plain.returncode == 0 and jit.returncode == 0, (plain.stderr, jit.stderr)
+    assert plain.stdout.startswith("True [('line'"), plain.stdout
+    assert jit.stdout == plain.stdout
+
+
 def test_pdb_set_trace_in_native_frame():
     code = """
         import cpjit

@@ -549,22 +549,13 @@ generic:
     return PyObject_Vectorcall(callable, args, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
 }
 
-/* Run `type`'s Python __init__ (the site cache's init_func, valid for the type's current
- * version) on the new instance `self` directly: its frame pushed on the data stack with `self`
- * and new references to the `nargs` positional arguments at `args` (missing trailing parameters
- * from its defaults), run natively, popped, as slot_tp_init -> _PyObject_Call_Prepend ->
- * _PyFunction_Vectorcall -> the hook would run it (one recursion level for the frame; the
- * caller counted one for the type call). Returns 1 with __init__'s result in *res (NULL with an
- * exception set), or 0 when that cannot be done here (the conditions of cpjit_direct_callee,
- * arguments that do not bind positionally, no room in the data stack's chunk), changing
- * nothing. */
-static int init_direct(PyThreadState *tstate, _PyInterpreterFrame *frame, PyTypeObject *type,
-                       PyObject *self, PyObject *const *args, int nargs, CpjitCallCache *cc,
-                       PyObject **res)
+/* Whether the site cache's Python function (init_func, one of the class's slots) may run
+ * directly now with `total_args` positional arguments (its first the instance): the conditions
+ * of cpjit_direct_callee (filling the cache's code part when its code changed), arguments that
+ * bind positionally (missing trailing ones from its defaults), room in the data stack's chunk,
+ * and `levels` recursion levels to spare beyond the frame's own. */
+static int slot_ready(PyThreadState *tstate, CpjitCallCache *cc, int total_args, int levels)
 {
-    if (type != cc->init_type || type->tp_version_tag != cc->init_version) {
-        return 0; /* changed by the allocation (a finalizer ran): the general path */
-    }
     PyFunctionObject *func = cc->init_func;
     PyCodeObject *code = (PyCodeObject *)func->func_code;
     if (code != cc->code || cc->epoch != cpjit_code_epoch) {
@@ -580,13 +571,13 @@ static int init_direct(PyThreadState *tstate, _PyInterpreterFrame *frame, PyType
         cc->framesize = code->co_nlocalsplus + code->co_stacksize + FRAME_SPECIALS_SIZE;
     }
     else if (tstate->interp->eval_frame != cpjit_eval_frame || tstate->cframe->use_tracing
-             || tstate->recursion_remaining <= 1
              || (!cpjit_c_stack_ok_fast(tstate) && cpjit_rt_c_stack_low(tstate))) {
         return 0;
     }
-    int total_args = nargs + 1;
+    if (tstate->recursion_remaining <= 1 + levels) {
+        return 0;
+    }
     int argcount = cc->argcount;
-    PyObject *const *defaults = NULL;
     if (total_args > argcount) {
         return 0;
     }
@@ -595,16 +586,25 @@ static int init_direct(PyThreadState *tstate, _PyInterpreterFrame *frame, PyType
         if (defs == NULL || total_args < argcount - (int)PyTuple_GET_SIZE(defs)) {
             return 0;
         }
-        defaults = &PyTuple_GET_ITEM(defs, PyTuple_GET_SIZE(defs) - argcount);
     }
     PyObject **base = tstate->datastack_top;
-    PyObject **top = base + cc->framesize;
-    if (base == NULL || top >= tstate->datastack_limit
-        || base == &tstate->datastack_chunk->data[0]) {
-        return 0;
-    }
-    tstate->datastack_top = top;
-    _PyInterpreterFrame *callee = (_PyInterpreterFrame *)base;
+    return base != NULL && base + cc->framesize < tstate->datastack_limit
+           && base != &tstate->datastack_chunk->data[0];
+}
+
+/* Run the site cache's function (slot_ready said it may) on `self` and the `nargs` positional
+ * arguments at `args` (new references to them in its frame; `self` first): its frame pushed on
+ * the data stack, run natively, popped, as _PyObject_Call_Prepend -> _PyFunction_Vectorcall ->
+ * the hook would run it (one recursion level for the frame). Returns its result (NULL with an
+ * exception set). */
+static PyObject *slot_run(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCallCache *cc,
+                          PyObject *self, PyObject *const *args, int nargs)
+{
+    PyFunctionObject *func = cc->init_func;
+    int total_args = nargs + 1;
+    int argcount = cc->argcount;
+    _PyInterpreterFrame *callee = (_PyInterpreterFrame *)tstate->datastack_top;
+    tstate->datastack_top += cc->framesize;
     Py_INCREF(func);
     _PyFrame_InitializeSpecials(callee, func, NULL, cc->nlocalsplus);
     callee->localsplus[0] = Py_NewRef(self);
@@ -612,9 +612,13 @@ static int init_direct(PyThreadState *tstate, _PyInterpreterFrame *frame, PyType
     for (int i = 0; i < nargs; i++) {
         callee->localsplus[i + 1] = Py_NewRef(args[i]);
     }
+    if (total_args < argcount) {
+        PyObject *defs = func->func_defaults;
+        PyObject *const *defaults = &PyTuple_GET_ITEM(defs, PyTuple_GET_SIZE(defs) - argcount);
 #pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
-    for (int i = total_args; i < argcount; i++) {
-        callee->localsplus[i] = Py_NewRef(defaults[i]);
+        for (int i = total_args; i < argcount; i++) {
+            callee->localsplus[i] = Py_NewRef(defaults[i]);
+        }
     }
 #pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
     for (int i = argcount; i < cc->nlocalsplus; i++) {
@@ -625,15 +629,62 @@ static int init_direct(PyThreadState *tstate, _PyInterpreterFrame *frame, PyType
     tstate->recursion_remaining--;
     cpjit_stats.frames_native++;
     callee->stacktop = -1;
-    *res = cc->entry(callee, callee->localsplus + cc->nlocalsplus, tstate);
+    PyObject *res = cc->entry(callee, callee->localsplus + cc->nlocalsplus, tstate);
     cpjit_pop_direct(tstate, callee);
+    return res;
+}
+
+/* The site cache's entry for `type`'s `kind` slot (CPJIT_SLOT_INIT: __init__, CPJIT_SLOT_CALL:
+ * __call__) when it is a Python function, filled from `type` when needed (the function
+ * slot_tp_init / slot_tp_call would look up). Returns 1 when the cache holds it. */
+static int slot_cached(CpjitCallCache *cc, PyTypeObject *type, int kind)
+{
+    if (type == cc->init_type && type->tp_version_tag == cc->init_version
+        && cc->slot_kind == kind) {
+        return 1;
+    }
+    if (!(type->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+        return 0;
+    }
+    /* What the slot function will find (the lookup also gives the type a version tag). */
+    PyObject *f = _PyType_Lookup(type, kind == CPJIT_SLOT_INIT ? &_Py_ID(__init__)
+                                                               : &_Py_ID(__call__));
+    if (f == NULL || Py_TYPE(f) != &PyFunction_Type
+        || !(type->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) || type->tp_version_tag == 0) {
+        return 0;
+    }
+    cc->init_type = type;
+    cc->init_func = (PyFunctionObject *)f;
+    cc->init_version = type->tp_version_tag;
+    cc->slot_kind = kind;
+    return 1;
+}
+
+/* Calling an instance of a class whose __call__ is a Python function (a heap type without
+ * vectorcall: _PyObject_MakeTpCall -> slot_tp_call), for positional arguments: one recursion
+ * level for the call, then __call__'s frame with the instance first, run natively. Returns 0
+ * when that cannot be done here (the generic call does it, exactly), else 1 with the result in
+ * *result (NULL with an exception set). */
+static int call_slot(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *callable,
+                     PyObject *const *args, int nargs, CpjitCallCache *cc, PyObject **result)
+{
+    PyTypeObject *tp = Py_TYPE(callable);
+    if ((tp->tp_flags & Py_TPFLAGS_HAVE_VECTORCALL) || tp->tp_call == NULL
+        || !slot_cached(cc, tp, CPJIT_SLOT_CALL) || !slot_ready(tstate, cc, nargs + 1, 1)) {
+        return 0;
+    }
+    /* _PyObject_MakeTpCall's level: cannot fail here (slot_ready saw two to spare). */
+    tstate->recursion_remaining--;
+    PyObject *res = slot_run(tstate, frame, cc, callable, args, nargs);
+    tstate->recursion_remaining++;
+    *result = check_result(tstate, callable, res);
     return 1;
 }
 
 /* Calling a class the way type_call does when its __new__ is object.__new__ and its __init__ a
  * Python function (calls.h: CpjitCallCache), for positional arguments: one recursion level for
  * the call (_PyObject_MakeTpCall), the instance from object.__new__ (which makes the same checks,
- * abstract classes included), then __init__ directly when init_direct can, else through the
+ * abstract classes included), then __init__ directly when slot_ready says so, else through the
  * type's tp_init as type_call calls it; "__init__() should return None" as slot_tp_init raises
  * it. Returns 0 when `callable` is no such class (the generic call handles it), else 1 with the
  * call's result in *result (NULL with an exception set). */
@@ -649,19 +700,8 @@ static int call_init(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject
         || type->tp_init == PyBaseObject_Type.tp_init) {
         return 0;
     }
-    if (type != cc->init_type || type->tp_version_tag != cc->init_version) {
-        if (!(type->tp_flags & Py_TPFLAGS_HEAPTYPE) || type == &PyType_Type) {
-            return 0;
-        }
-        /* What slot_tp_init will find (the lookup also gives the type a version tag). */
-        PyObject *init = _PyType_Lookup(type, &_Py_ID(__init__));
-        if (init == NULL || Py_TYPE(init) != &PyFunction_Type
-            || !(type->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) || type->tp_version_tag == 0) {
-            return 0;
-        }
-        cc->init_type = type;
-        cc->init_func = (PyFunctionObject *)init;
-        cc->init_version = type->tp_version_tag;
+    if (type == &PyType_Type || !slot_cached(cc, type, CPJIT_SLOT_INIT)) {
+        return 0;
     }
     if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
         *result = NULL;
@@ -669,8 +709,15 @@ static int call_init(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject
     }
     PyObject *self = PyBaseObject_Type.tp_new(type, (PyObject *)&_Py_SINGLETON(tuple_empty), NULL);
     if (self != NULL) {
-        PyObject *res;
-        if (!init_direct(tstate, frame, type, self, args, nargs, cc, &res)) {
+        PyObject *res = NULL;
+        /* The allocation may have run code (a finalizer) that changed the class: the cache is
+         * checked again. */
+        int direct = type == cc->init_type && type->tp_version_tag == cc->init_version
+                     && cc->slot_kind == CPJIT_SLOT_INIT && slot_ready(tstate, cc, nargs + 1, 0);
+        if (direct) {
+            res = slot_run(tstate, frame, cc, self, args, nargs);
+        }
+        if (!direct) {
             /* type_call's tp_init call, with the arguments as a tuple. */
             int ok = -1;
             PyObject *tuple = PyTuple_New(nargs);
@@ -738,8 +785,9 @@ call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, i
         return cpjit_call_function(tstate, callable, args, npos, kwnames);
     }
     frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
-    if (kwnames == NULL && !is_meth && PyType_Check(callable)
-        && call_init(tstate, frame, callable, args, oparg, cc, &res)) {
+    if (kwnames == NULL && !is_meth
+        && (PyType_Check(callable) ? call_init(tstate, frame, callable, args, oparg, cc, &res)
+                                   : call_slot(tstate, frame, callable, args, oparg, cc, &res))) {
         goto release;
     }
     /* Once warm, always warm (the countdown only goes up): remembered per site. */

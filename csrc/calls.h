@@ -88,10 +88,11 @@ extern uint64_t cpjit_code_epoch;
  * called directly there (positional arguments only, the missing trailing ones from its
  * defaults; no keyword-only parameters, no varargs or varkeywords, optimised code), by code
  * object, and what pushing its frame needs. Filled by cpjit_call (calls.c's call_slow). The
- * class last instantiated there whose __init__ is a Python function (calls.c's call_init):
+ * class last instantiated there whose __init__ is a Python function (calls.c's call_init), or
+ * the class of the instance last called there whose __call__ is a Python function (call_slot):
  * valid while the class's tp_version_tag is the one recorded (any change to the class or its
- * bases, including its __init__, __new__ or __abstractmethods__, changes it); the __init__'s
- * code is then `code` when it runs directly. */
+ * bases, including its __init__, __call__, __new__ or __abstractmethods__, changes it); that
+ * function's code is then `code` when it runs directly. */
 typedef struct {
     PyCodeObject *code;  /* borrowed; valid only while epoch == cpjit_code_epoch */
     cpjit_native_fn entry;
@@ -103,7 +104,11 @@ typedef struct {
     PyTypeObject *init_type;      /* borrowed: compared by address with the version below */
     PyFunctionObject *init_func;  /* borrowed: the class's __init__ (its dict holds it) */
     uint32_t init_version;        /* init_type's tp_version_tag when filled, never 0 */
+    int32_t slot_kind;            /* CPJIT_SLOT_INIT: init_func is the class's __init__;
+                                   * CPJIT_SLOT_CALL: the __call__ of the callable's class */
 } CpjitCallCache;
+_Static_assert(sizeof(CpjitCallCache) <= 64, "a CALL's cache must fit in its JIT_CACHE");
+enum { CPJIT_SLOT_INIT = 1, CPJIT_SLOT_CALL = 2 };
 
 /* CALL's fast path, in line in the stencil: the oparg + 2 value-stack slots at `slots` hold
  * [NULL or function, callable or self, args...]; when the callable is a Python function whose

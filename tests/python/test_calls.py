@@ -579,3 +579,162 @@ def test_exception_from_the_eval_breaker_after_a_call():
         finally:
             signal.signal(signal.SIGINT, old)
     """)
+
+
+# Instances of classes with a Python __call__ (csrc/calls.c: call_slot), one test per guard.
+
+def test_call_cache_follows_call_reassigned_class_changed_and_instance_attributes():
+    check("""
+        class A:
+            def __call__(self, x, y=1): return ("A", x, y)
+        class B(A): pass
+        class C:
+            def __call__(self, x): return ("C", x)
+        def other(self, x): return ("other", x)
+        def run():
+            out = []
+            a, b = A(), B()
+            a.__call__ = lambda x: "instance attribute: not used by a call"
+            for i in range(12):
+                if i == 3: A.__call__ = other
+                if i == 5: B.__call__ = lambda self, x: ("B", x)
+                if i == 7: b.__class__ = C
+                if i == 9: del A.__call__
+                for f in (a, b):
+                    try:
+                        out.append(f(i))
+                    except TypeError as e:
+                        out.append(str(e))
+            return out
+        result = run()
+    """)
+
+
+def test_call_cache_code_defaults_generators_and_errors():
+    check("""
+        import functools
+        class G:
+            def __call__(self, n):
+                yield from range(n)
+        class E:
+            def __call__(self, x):
+                if x == 2: raise ValueError(x)
+                return x
+        class P(functools.partial): pass
+        def g(self, a, b, c): return (a, b, c)
+        class D:
+            def __call__(self, a, b=5): return (a, b)
+        def run():
+            out = []
+            d, e, gen = D(), E(), G()
+            p = P(max, 3)
+            for i in range(8):
+                if i == 4: D.__call__.__defaults__ = (6,)
+                if i == 6: D.__call__.__code__ = g.__code__; D.__call__.__defaults__ = (1, 2)
+                try:
+                    out.append(d(i))
+                    out.append(list(gen(i)))
+                    out.append(p(i))
+                    out.append(e(i))
+                except (TypeError, ValueError) as ex:
+                    out.append((type(ex).__name__, str(ex)))
+            return out
+        result = run()
+        E()(2)
+    """)
+
+
+@pytest.mark.parametrize("limit", [60, 100])
+def test_recursion_limit_through_the_call_cache(limit):
+    check(f"""
+        import sys
+        class Down:
+            def __call__(self, n):
+                return self(n - 1) if n else 0
+        down = Down()
+        def search():
+            below, f = 0, sys._getframe()
+            while f is not None:
+                below, f = below + 1, f.f_back
+            depth = 0
+            while True:
+                try:
+                    down(depth)
+                except RecursionError:
+                    return 2 * depth + below
+                depth += 1
+        def wrapped():
+            return search()
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit({limit})
+        try:
+            result = max(search(), wrapped())
+        finally:
+            sys.setrecursionlimit(old)
+    """)
+
+
+def test_frames_seen_from_call_and_a_tracer_set_there():
+    check("""
+        import sys
+        events = []
+        def tracer(frame, event, arg):
+            if frame.f_code.co_name in ("__call__", "run"):
+                events.append((frame.f_code.co_name, event, frame.f_lineno))
+            return tracer
+        class T:
+            def __call__(self, on):
+                f = sys._getframe(1)
+                if on:
+                    sys.settrace(tracer)
+                return (f.f_code.co_name, f.f_lineno, f.f_lasti)
+        def run():
+            t = T()
+            return [t(i == 2) for i in range(4)]
+        try:
+            result = run()
+        finally:
+            sys.settrace(None)
+        result = result, events
+    """)
+
+
+def test_call_cache_at_one_site_sees_call_reassigned():
+    # One instance per site: the cache is filled once and must notice the class changing.
+    check("""
+        class A:
+            def __call__(self, x): return ("A", x)
+        class B(A): pass
+        def other(self, x): return ("other", x)
+        def run(f):
+            out = []
+            for i in range(10):
+                if i == 3: A.__call__ = other
+                if i == 5: B.__call__ = lambda self, x: ("B", x)
+                if i == 7: del A.__call__
+                try:
+                    out.append(f(i))
+                except TypeError as e:
+                    out.append(str(e))
+            return out
+        result = run(B()), run(A())
+    """)
+
+
+def test_one_site_calling_a_class_and_its_instances():
+    # The class's __init__ and its __call__ share the class (and its version): the site cache
+    # records which of the two it holds.
+    check("""
+        class T:
+            def __init__(self, x): self.x = x
+            def __call__(self, x): return ("call", self.x, x)
+        def run():
+            out = []
+            t = T(-1)
+            for i in range(6):
+                for f in (T, t, t, T):
+                    r = f(i)
+                    out.append(r if isinstance(r, tuple) else ("init", r.x))
+            return out
+        result = run()
+    """)

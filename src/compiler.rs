@@ -357,7 +357,7 @@ thread_local! {
 fn compile_with(input: &CodeInput, sc: &mut Scratch) -> Result<CompiledCode, CompileError> {
     let mut plan = std::mem::take(&mut sc.plan);
     let result = match analysis::analyse_into(input.units, &mut plan) {
-        Ok(()) => compile_plan(input, &plan, sc),
+        Ok(()) => compile_plan(input, &plan, sc, None, &mut None),
         Err(e) => Err(e.into()),
     };
     sc.plan = plan;
@@ -465,10 +465,62 @@ fn patch_error(stencil: &'static Stencil, offset: usize, displacement: i64) -> C
     }
 }
 
+/// Where compiled bytes go: a region that sealing makes executable, or (tests, the compile
+/// bench's identity check) a plain buffer standing at made-up addresses.
+enum Emit {
+    Region(WritableCode),
+    Detached(Vec<u8>, Detached),
+}
+
+impl Emit {
+    fn symbols_address(&self) -> u64 {
+        match self {
+            Emit::Region(m) => m.symbols_address(),
+            Emit::Detached(_, d) => d.symbols,
+        }
+    }
+    fn address(&self) -> u64 {
+        match self {
+            Emit::Region(m) => m.address(),
+            Emit::Detached(_, d) => d.base,
+        }
+    }
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        match self {
+            Emit::Region(m) => m.bytes_mut(),
+            Emit::Detached(b, _) => b,
+        }
+    }
+}
+
+/// Made-up addresses for [`compile_detached`].
+#[derive(Clone, Copy, Debug)]
+pub struct Detached {
+    /// Where the code would start.
+    pub base: u64,
+    /// Where the chunk's symbol table would be (0: none, the code gets a GOT of its own).
+    pub symbols: u64,
+    /// Where the per-instruction caches would be.
+    pub caches: u64,
+}
+
+/// Compile `input` as [`compile`] does, but into a plain buffer as if it stood at `at.base`
+/// (nothing is mapped or sealed): the machine code bytes, for comparing compilers' output
+/// byte for byte independently of where memory lands.
+pub fn compile_detached(input: &CodeInput, at: Detached) -> Result<Vec<u8>, CompileError> {
+    let mut plan = Plan::default();
+    analysis::analyse_into(input.units, &mut plan)?;
+    let mut out = None;
+    compile_plan(input, &plan, &mut Scratch::default(), Some(at), &mut out)?;
+    Ok(out.expect("detached compile yields bytes").1)
+}
+
 fn compile_plan(
     input: &CodeInput,
     plan: &Plan,
     sc: &mut Scratch,
+    detached: Option<Detached>,
+    detached_out: &mut Option<(u64, Vec<u8>)>,
 ) -> Result<CompiledCode, CompileError> {
     let sel = selection()?;
     let instructions = &plan.instructions;
@@ -640,7 +692,10 @@ fn compile_plan(
         private_got += s.private_got as usize;
     }
     let caches = vec![0u8; caches_used as usize * CACHE_BYTES].into_boxed_slice();
-    let caches_address = caches.as_ptr() as u64;
+    let caches_address = match detached {
+        Some(d) => d.caches,
+        None => caches.as_ptr() as u64,
+    };
 
     // Symbols are reached through the table every chunk holds (memory.rs); only a region that
     // lands where that table is not ours gets a GOT of its own (the symbols its stencils use).
@@ -655,7 +710,12 @@ fn compile_plan(
         )
     };
     let (mut got_offset, mut veneer_offset, total) = layout_tail(private_got);
-    let mut mem = WritableCode::new_near(total, input.symbols).map_err(CompileError::Memory)?;
+    let mut mem = match detached {
+        Some(d) => Emit::Detached(vec![0; total.max(1)], d),
+        None => Emit::Region(
+            WritableCode::new_near(total, input.symbols).map_err(CompileError::Memory)?,
+        ),
+    };
     let shared_got = mem.symbols_address();
     if shared_got == 0 {
         drop(mem);
@@ -671,7 +731,10 @@ fn compile_plan(
         }
         let total;
         (got_offset, veneer_offset, total) = layout_tail(sc.got.len() + private_got);
-        mem = WritableCode::new(total).map_err(CompileError::Memory)?;
+        mem = match detached {
+            Some(d) => Emit::Detached(vec![0; total.max(1)], d),
+            None => Emit::Region(WritableCode::new(total).map_err(CompileError::Memory)?),
+        };
     }
     let base = mem.address();
     let buf = mem.bytes_mut();
@@ -888,7 +951,13 @@ fn compile_plan(
         .map(|(&(unit, name, _), slot)| (unit, name, slot.cold))
         .collect();
     cold_layout.sort_by_key(|e| e.2);
-    let code = mem.seal().map_err(CompileError::Memory)?;
+    let code = match mem {
+        Emit::Region(mem) => mem.seal().map_err(CompileError::Memory)?,
+        Emit::Detached(bytes, d) => {
+            *detached_out = Some((d.base, bytes));
+            ExecutableCode::empty()
+        }
+    };
     Ok(CompiledCode {
         code,
         entries,

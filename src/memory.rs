@@ -737,6 +737,14 @@ impl Drop for WritableCode {
 }
 
 impl ExecutableCode {
+    /// No code at all (holds no region; the compiler's detached mode).
+    pub fn empty() -> ExecutableCode {
+        ExecutableCode {
+            address: std::ptr::NonNull::<u8>::dangling().as_ptr() as u64,
+            len: 0,
+        }
+    }
+
     pub fn address(&self) -> u64 {
         self.address
     }
@@ -759,6 +767,9 @@ impl ExecutableCode {
 
 impl Drop for ExecutableCode {
     fn drop(&mut self) {
+        if self.len == 0 {
+            return; // ExecutableCode::empty (every region has at least one byte)
+        }
         lock(&HEAP).free(self.address as usize, self.len);
     }
 }

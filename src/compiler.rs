@@ -493,6 +493,10 @@ impl Emit {
     }
 }
 
+/// What a detached compile's buffer starts as: not zero, so that a byte the compiler forgot to
+/// write changes the output (the compile bench's hash) instead of passing unseen.
+const JUNK: u8 = 0xa5;
+
 /// Made-up addresses for [`compile_detached`].
 #[derive(Clone, Copy, Debug)]
 pub struct Detached {
@@ -711,9 +715,10 @@ fn compile_plan(
     };
     let (mut got_offset, mut veneer_offset, total) = layout_tail(private_got);
     let mut mem = match detached {
-        Some(d) => Emit::Detached(vec![0; total.max(1)], d),
+        Some(d) => Emit::Detached(vec![JUNK; total.max(1)], d),
         None => Emit::Region(
-            WritableCode::new_near(total, input.symbols).map_err(CompileError::Memory)?,
+            WritableCode::new_near_unfilled(total, input.symbols)
+                .map_err(CompileError::Memory)?,
         ),
     };
     let shared_got = mem.symbols_address();
@@ -732,8 +737,8 @@ fn compile_plan(
         let total;
         (got_offset, veneer_offset, total) = layout_tail(sc.got.len() + private_got);
         mem = match detached {
-            Some(d) => Emit::Detached(vec![0; total.max(1)], d),
-            None => Emit::Region(WritableCode::new(total).map_err(CompileError::Memory)?),
+            Some(d) => Emit::Detached(vec![JUNK; total.max(1)], d),
+            None => Emit::Region(WritableCode::new_unfilled(total).map_err(CompileError::Memory)?),
         };
     }
     let base = mem.address();
@@ -747,6 +752,10 @@ fn compile_plan(
         }
     };
 
+    // The buffer holds arbitrary bytes (no zeroing of what is overwritten anyway): the code is
+    // written whole below (hot parts, trap, copies' jumps, cold parts are contiguous); past it,
+    // padding and private GOT slots are zero unless written.
+    buf[code_end..].fill(0);
     buf[trap_offset..trap_offset + TRAP.len()].copy_from_slice(&TRAP);
     for (idx, v) in sc.got.iter().enumerate() {
         let o = got_offset + 8 * idx;
@@ -774,6 +783,8 @@ fn compile_plan(
     // Main-line code of instruction `i`, or the trap past the end.
     let main_address = |i: usize| if i < n { code_address(i) } else { trap };
     let mut layout = Vec::with_capacity(slots.len());
+    // Cold parts were placed in slot order, so this is in address order as it is pushed.
+    let mut cold_layout: Vec<(u32, &'static str, u32)> = Vec::with_capacity(slots.len());
     let mut pending_kwnames = 0u64;
     for (i, slot) in slots.iter().enumerate() {
         let s = slot.stencil;
@@ -840,13 +851,13 @@ fn compile_plan(
                 },
             });
         }
-        layout.push((
-            instructions
-                .get(ix)
-                .map_or(input.units.len(), |ins| ins.unit) as u32,
-            s.name,
-            slot.code,
-        ));
+        let unit = instructions
+            .get(ix)
+            .map_or(input.units.len(), |ins| ins.unit) as u32;
+        layout.push((unit, s.name, slot.code));
+        if !s.cold_code().is_empty() {
+            cold_layout.push((unit, s.name, slot.cold));
+        }
         if slot.copy == Placement::Last {
             let at = code_at + s.hot_len as usize;
             let from = base + (at + JMP_REL32_SIZE) as u64;
@@ -944,13 +955,6 @@ fn compile_plan(
             slot.code
         };
     }
-    let mut cold_layout: Vec<(u32, &'static str, u32)> = layout
-        .iter()
-        .zip(slots)
-        .filter(|(_, slot)| !slot.stencil.cold_code().is_empty())
-        .map(|(&(unit, name, _), slot)| (unit, name, slot.cold))
-        .collect();
-    cold_layout.sort_by_key(|e| e.2);
     let code = match mem {
         Emit::Region(mem) => mem.seal().map_err(CompileError::Memory)?,
         Emit::Detached(bytes, d) => {

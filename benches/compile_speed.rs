@@ -19,8 +19,12 @@
 //! chunks are unmapped, so every pass writes into fresh pages as a process's first compiles do).
 //! The CPU figure is split into user and system time (getrusage): system time is the kernel's
 //! part (fresh pages, the write through /proc/self/mem).
+//!
+//! It also prints a hash of the machine code of every code object compiled at made-up addresses
+//! (`compiler::compile_detached`): equal hashes mean byte-identical code. With
+//! `COMPILE_SPEED_HASH_ONLY=1` it stops after the survey and the hash.
 
-use cpjit::compiler::{compile, CompileError};
+use cpjit::compiler::{compile, compile_detached, CompileError, Detached};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -147,10 +151,44 @@ fn timed_pass(codes: &[Code], symbols: &[u64]) -> Duration {
     timed_pass_cpu(codes, symbols).0
 }
 
+/// FNV-1a over the machine code of every code object, compiled detached at made-up addresses
+/// (fixed symbol table, bases near it, with and without the chunk's symbol table): the same for
+/// two builds exactly when they generate the same bytes, wherever memory lands. Printed so that
+/// a change meant to speed up compiling can show it changed no byte.
+fn code_hash(codes: &[Code]) -> u64 {
+    let n = cpjit::stencils::SYMBOLS.len() as u64;
+    let symbols: Vec<u64> = (0..n).map(|i| 0x7f00_0000_0000 + 0x40 * i).collect();
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    };
+    for (k, c) in codes.iter().enumerate() {
+        let at = Detached {
+            base: 0x7f00_4000_0000 + 0x10_0000 * k as u64,
+            symbols: if k % 7 == 3 { 0 } else { 0x7f00_3fff_0000 },
+            caches: 0x5555_0000_0000 + 0x1_0000 * k as u64,
+        };
+        match compile_detached(&c.input(&symbols), at) {
+            Ok(bytes) => {
+                eat(&(bytes.len() as u64).to_le_bytes());
+                eat(&bytes);
+            }
+            Err(e) => eat(e.to_string().as_bytes()),
+        }
+    }
+    h
+}
+
 fn bench(cr: &mut Criterion) {
     let codes = load_stdlib_code();
     let symbols = cpjit::runtime::symbol_addresses();
     let instructions = survey(&codes, symbols);
+    println!("compile_stdlib: machine code hash {:016x}", code_hash(&codes));
+    if std::env::var_os("COMPILE_SPEED_HASH_ONLY").is_some() {
+        return;
+    }
 
     // Our own figure, printed explicitly: median of 11 passes after 2 warm-up passes.
     for _ in 0..2 {

@@ -364,7 +364,7 @@ thread_local! {
 fn compile_with(input: &CodeInput, sc: &mut Scratch) -> Result<CompiledCode, CompileError> {
     let mut plan = std::mem::take(&mut sc.plan);
     let result = match analysis::analyse_into(input.units, &mut plan) {
-        Ok(()) => compile_plan(input, &plan, sc),
+        Ok(()) => compile_plan(input, &plan, sc, None, &mut None),
         Err(e) => Err(e.into()),
     };
     sc.plan = plan;
@@ -472,10 +472,66 @@ fn patch_error(stencil: &'static Stencil, offset: usize, displacement: i64) -> C
     }
 }
 
+/// Where compiled bytes go: a region that sealing makes executable, or (tests, the compile
+/// bench's identity check) a plain buffer standing at made-up addresses.
+enum Emit {
+    Region(WritableCode),
+    Detached(Vec<u8>, Detached),
+}
+
+impl Emit {
+    fn symbols_address(&self) -> u64 {
+        match self {
+            Emit::Region(m) => m.symbols_address(),
+            Emit::Detached(_, d) => d.symbols,
+        }
+    }
+    fn address(&self) -> u64 {
+        match self {
+            Emit::Region(m) => m.address(),
+            Emit::Detached(_, d) => d.base,
+        }
+    }
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        match self {
+            Emit::Region(m) => m.bytes_mut(),
+            Emit::Detached(b, _) => b,
+        }
+    }
+}
+
+/// What a detached compile's buffer starts as: not zero, so that a byte the compiler forgot to
+/// write changes the output (the compile bench's hash) instead of passing unseen.
+const JUNK: u8 = 0xa5;
+
+/// Made-up addresses for [`compile_detached`].
+#[derive(Clone, Copy, Debug)]
+pub struct Detached {
+    /// Where the code would start.
+    pub base: u64,
+    /// Where the chunk's symbol table would be (0: none, the code gets a GOT of its own).
+    pub symbols: u64,
+    /// Where the per-instruction caches would be.
+    pub caches: u64,
+}
+
+/// Compile `input` as [`compile`] does, but into a plain buffer as if it stood at `at.base`
+/// (nothing is mapped or sealed): the machine code bytes, for comparing compilers' output
+/// byte for byte independently of where memory lands.
+pub fn compile_detached(input: &CodeInput, at: Detached) -> Result<Vec<u8>, CompileError> {
+    let mut plan = Plan::default();
+    analysis::analyse_into(input.units, &mut plan)?;
+    let mut out = None;
+    compile_plan(input, &plan, &mut Scratch::default(), Some(at), &mut out)?;
+    Ok(out.expect("detached compile yields bytes").1)
+}
+
 fn compile_plan(
     input: &CodeInput,
     plan: &Plan,
     sc: &mut Scratch,
+    detached: Option<Detached>,
+    detached_out: &mut Option<(u64, Vec<u8>)>,
 ) -> Result<CompiledCode, CompileError> {
     let sel = selection()?;
     let instructions = &plan.instructions;
@@ -652,7 +708,10 @@ fn compile_plan(
         private_got += s.private_got as usize;
     }
     let caches = vec![0u8; caches_used as usize * CACHE_BYTES].into_boxed_slice();
-    let caches_address = caches.as_ptr() as u64;
+    let caches_address = match detached {
+        Some(d) => d.caches,
+        None => caches.as_ptr() as u64,
+    };
 
     // Symbols are reached through the table every chunk holds (memory.rs); only a region that
     // lands where that table is not ours gets a GOT of its own (the symbols its stencils use).
@@ -667,7 +726,13 @@ fn compile_plan(
         )
     };
     let (mut got_offset, mut veneer_offset, total) = layout_tail(private_got);
-    let mut mem = WritableCode::new_near(total, input.symbols).map_err(CompileError::Memory)?;
+    let mut mem = match detached {
+        Some(d) => Emit::Detached(vec![JUNK; total.max(1)], d),
+        None => Emit::Region(
+            WritableCode::new_near_unfilled(total, input.symbols)
+                .map_err(CompileError::Memory)?,
+        ),
+    };
     let shared_got = mem.symbols_address();
     if shared_got == 0 {
         drop(mem);
@@ -683,7 +748,10 @@ fn compile_plan(
         }
         let total;
         (got_offset, veneer_offset, total) = layout_tail(sc.got.len() + private_got);
-        mem = WritableCode::new(total).map_err(CompileError::Memory)?;
+        mem = match detached {
+            Some(d) => Emit::Detached(vec![JUNK; total.max(1)], d),
+            None => Emit::Region(WritableCode::new_unfilled(total).map_err(CompileError::Memory)?),
+        };
     }
     let base = mem.address();
     let buf = mem.bytes_mut();
@@ -696,6 +764,10 @@ fn compile_plan(
         }
     };
 
+    // The buffer holds arbitrary bytes (no zeroing of what is overwritten anyway): the code is
+    // written whole below (hot parts, trap, copies' jumps, cold parts are contiguous); past it,
+    // padding and private GOT slots are zero unless written.
+    buf[code_end..].fill(0);
     buf[trap_offset..trap_offset + TRAP.len()].copy_from_slice(&TRAP);
     for (idx, v) in sc.got.iter().enumerate() {
         let o = got_offset + 8 * idx;
@@ -723,6 +795,8 @@ fn compile_plan(
     // Main-line code of instruction `i`, or the trap past the end.
     let main_address = |i: usize| if i < n { code_address(i) } else { trap };
     let mut layout = Vec::with_capacity(slots.len());
+    // Cold parts were placed in slot order, so this is in address order as it is pushed.
+    let mut cold_layout: Vec<(u32, &'static str, u32)> = Vec::with_capacity(slots.len());
     let mut pending_kwnames = 0u64;
     for (i, slot) in slots.iter().enumerate() {
         let s = slot.stencil;
@@ -789,13 +863,13 @@ fn compile_plan(
                 },
             });
         }
-        layout.push((
-            instructions
-                .get(ix)
-                .map_or(input.units.len(), |ins| ins.unit) as u32,
-            s.name,
-            slot.code,
-        ));
+        let unit = instructions
+            .get(ix)
+            .map_or(input.units.len(), |ins| ins.unit) as u32;
+        layout.push((unit, s.name, slot.code));
+        if !s.cold_code().is_empty() {
+            cold_layout.push((unit, s.name, slot.cold));
+        }
         if slot.copy == Placement::Last {
             let at = code_at + s.hot_len as usize;
             let from = base + (at + JMP_REL32_SIZE) as u64;
@@ -893,14 +967,13 @@ fn compile_plan(
             slot.code
         };
     }
-    let mut cold_layout: Vec<(u32, &'static str, u32)> = layout
-        .iter()
-        .zip(slots)
-        .filter(|(_, slot)| !slot.stencil.cold_code().is_empty())
-        .map(|(&(unit, name, _), slot)| (unit, name, slot.cold))
-        .collect();
-    cold_layout.sort_by_key(|e| e.2);
-    let code = mem.seal().map_err(CompileError::Memory)?;
+    let code = match mem {
+        Emit::Region(mem) => mem.seal().map_err(CompileError::Memory)?,
+        Emit::Detached(bytes, d) => {
+            *detached_out = Some((d.base, bytes));
+            ExecutableCode::empty()
+        }
+    };
     Ok(CompiledCode {
         code,
         entries,

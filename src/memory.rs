@@ -634,10 +634,16 @@ thread_local! {
     static STAGING: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
-fn take_staging(len: usize) -> Vec<u8> {
+/// The staging buffer, at least `len` long: zero-filled (`zero`), or holding whatever the last
+/// region left in it (the caller writes every byte of `[..len]`, so none is zeroed in vain).
+fn take_staging(len: usize, zero: bool) -> Vec<u8> {
     let mut v = STAGING.try_with(|c| c.take()).unwrap_or_default();
-    v.clear();
-    v.resize(len, 0);
+    if zero {
+        v.clear();
+        v.resize(len, 0);
+    } else if v.len() < len {
+        v.resize(len, 0);
+    }
     v
 }
 
@@ -652,8 +658,9 @@ fn return_staging(v: Vec<u8>) {
     });
 }
 
-/// A reserved region and the zero-filled staging buffer the compiler fills for it. The region
-/// itself is never writable: sealing writes the buffer into it.
+/// A reserved region and the staging buffer the compiler fills for it (zero-filled, or left as
+/// it is for a caller that writes every byte). The region itself is never writable: sealing
+/// writes the buffer into it.
 pub struct WritableCode {
     address: usize,
     len: usize,
@@ -672,14 +679,29 @@ pub struct ExecutableCode {
 impl WritableCode {
     /// Reserve `len` bytes and a zero-filled buffer of that size to fill.
     pub fn new(len: usize) -> io::Result<WritableCode> {
+        Self::new_in(len, None, true)
+    }
+
+    /// [`WritableCode::new`] with a buffer of arbitrary bytes: the caller writes every one.
+    pub fn new_unfilled(len: usize) -> io::Result<WritableCode> {
+        Self::new_in(len, None, false)
+    }
+
+    /// [`WritableCode::new_near`] with a buffer of arbitrary bytes: the caller writes every
+    /// one (the compiler: no zeroing of bytes it then overwrites).
+    pub fn new_near_unfilled(len: usize, symbols: &[u64]) -> io::Result<WritableCode> {
+        Self::new_in(len, Some(symbols), false)
+    }
+
+    fn new_in(len: usize, symbols: Option<&[u64]>, zero: bool) -> io::Result<WritableCode> {
         let len = len.max(1);
-        let (address, _) = lock(&HEAP).allocate(len, None)?;
+        let (address, table) = lock(&HEAP).allocate(len, symbols)?;
         Ok(WritableCode {
             address,
             len,
-            buf: take_staging(len),
+            buf: take_staging(len, zero),
             sealed: false,
-            symbols: 0,
+            symbols: table as u64,
         })
     }
 
@@ -689,15 +711,7 @@ impl WritableCode {
     /// that copy when it is made, so this fails (address 0) only where the region lands in a
     /// chunk made for another table or for plain [`WritableCode::new`] (tests).
     pub fn new_near(len: usize, symbols: &[u64]) -> io::Result<WritableCode> {
-        let len = len.max(1);
-        let (address, table) = lock(&HEAP).allocate(len, Some(symbols))?;
-        Ok(WritableCode {
-            address,
-            len,
-            buf: take_staging(len),
-            sealed: false,
-            symbols: table as u64,
-        })
+        Self::new_in(len, Some(symbols), true)
     }
 
     /// The address of the shared symbol table [`WritableCode::new_near`] found (0: none).
@@ -712,12 +726,12 @@ impl WritableCode {
 
     /// The bytes to be sealed (a buffer, not the executable region).
     pub fn bytes_mut(&mut self) -> &mut [u8] {
-        &mut self.buf
+        &mut self.buf[..self.len]
     }
 
     /// Write the bytes into the region, which stays read-execute. The address does not change.
     pub fn seal(mut self) -> io::Result<ExecutableCode> {
-        write_code(self.address, &self.buf, None)?;
+        write_code(self.address, &self.buf[..self.len], None)?;
         self.sealed = true;
         Ok(ExecutableCode {
             address: self.address as u64,
@@ -737,6 +751,14 @@ impl Drop for WritableCode {
 }
 
 impl ExecutableCode {
+    /// No code at all (holds no region; the compiler's detached mode).
+    pub fn empty() -> ExecutableCode {
+        ExecutableCode {
+            address: std::ptr::NonNull::<u8>::dangling().as_ptr() as u64,
+            len: 0,
+        }
+    }
+
     pub fn address(&self) -> u64 {
         self.address
     }
@@ -759,6 +781,9 @@ impl ExecutableCode {
 
 impl Drop for ExecutableCode {
     fn drop(&mut self) {
+        if self.len == 0 {
+            return; // ExecutableCode::empty (every region has at least one byte)
+        }
         lock(&HEAP).free(self.address as usize, self.len);
     }
 }

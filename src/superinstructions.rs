@@ -13,7 +13,6 @@
 
 use crate::analysis::Instruction;
 use crate::opcodes;
-use std::sync::OnceLock;
 
 /// How the quickened interpreter runs an instruction when control gets there one way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,16 +29,13 @@ struct Ops {
     load_const: u8,
 }
 
-fn ops() -> &'static Ops {
-    static OPS: OnceLock<Ops> = OnceLock::new();
-    OPS.get_or_init(|| {
-        let op = |n| opcodes::by_name(n).expect("3.11 opcode");
-        Ops {
-            load_fast: op("LOAD_FAST"),
-            store_fast: op("STORE_FAST"),
-            load_const: op("LOAD_CONST"),
-        }
-    })
+/// The opcodes superinstructions are made of (build-time constants: no lookup per compile).
+const fn ops() -> &'static Ops {
+    &Ops {
+        load_fast: opcodes::op::LOAD_FAST,
+        store_fast: opcodes::op::STORE_FAST,
+        load_const: opcodes::op::LOAD_CONST,
+    }
 }
 
 /// Whether the second half of a pair behaves differently from the instruction alone: what it

@@ -881,13 +881,14 @@ fn compile_plan(
             slot.code
         };
     }
-    let mut cold_layout: Vec<(u32, &'static str, u32)> = layout
+    // Cold parts were placed in slot order, so this is in address order too.
+    let cold_layout: Vec<(u32, &'static str, u32)> = layout
         .iter()
         .zip(slots)
-        .filter(|(_, slot)| !slot.stencil.cold_code().is_empty())
+        .filter(|(_, slot)| slot.stencil.hot_len as usize != slot.stencil.code.len())
         .map(|(&(unit, name, _), slot)| (unit, name, slot.cold))
         .collect();
-    cold_layout.sort_by_key(|e| e.2);
+    debug_assert!(cold_layout.windows(2).all(|w| w[0].2 < w[1].2));
     let code = mem.seal().map_err(CompileError::Memory)?;
     Ok(CompiledCode {
         code,

@@ -12,10 +12,14 @@
 //!    1/[`UNLIKELY_EDGE`] and its target's frequency below 1/[`HINTED_RATIO`] of the entry's
 //!    (the second condition keeps the exit of a loop inside a stencil hot, which clang also
 //!    gives a low probability), or when its target's frequency is below 1/[`COLD_RATIO`] of the
-//!    entry's whatever the hints (the tail of a deep tree of plain `if`s: clang gives each
-//!    37.5-62.5%, so it takes five or more). The hot blocks are those reachable from the entry
-//!    without crossing an unlikely edge; everything else (error exits, hand-overs, cache-miss
-//!    paths, and whatever only they reach) is cold.
+//!    entry's whatever the hints (only the far tail of a deep tree of plain `if`s: clang gives
+//!    each 37.5-62.5%, so it takes six to eight). The hot blocks are those reachable from the
+//!    entry without crossing an unlikely edge; everything else (error exits, hand-overs,
+//!    cache-miss paths, and whatever only they reach) is cold. Plain `if`s are left hot on
+//!    purpose: with COLD_RATIO 32 instead, the small-int result, float deallocation and
+//!    right-operand reuse paths of BINARY_OP went cold too; chaos then had 2.5% fewer I1 misses
+//!    under callgrind but was slower in wall time (interleaved medians 187 vs 169 ms), since
+//!    those paths run on every operation of some programs and each visit jumps out and back.
 //! 2. [`assemble`]: lays out the hot blocks in clang's order, the one that ends in
 //!    `jmp _JIT_CONTINUE` last (the compiler cuts that jump so instructions fall through into each
 //!    other), and the cold blocks after them in clang's order, as two separate parts. A `jmp` to
@@ -34,7 +38,7 @@ pub const UNLIKELY_EDGE: u64 = 10;
 /// ...and its target's estimated frequency is below the entry's divided by this...
 pub const HINTED_RATIO: u64 = 4;
 /// ...or, hints or not, when its target's frequency is below the entry's divided by this.
-pub const COLD_RATIO: u64 = 32;
+pub const COLD_RATIO: u64 = 256;
 /// clang's probabilities are numerators over 2^31.
 const PROB_ONE: u64 = 1 << 31;
 

@@ -121,9 +121,8 @@ POP_JUMP_IF_NONE(POP_JUMP_BACKWARD_IF_NOT_NONE, 0, 1)
         if (truth == (JUMP_WHEN)) {                                                            \
             JUMP();                                                                            \
         }                                                                                      \
-        SAVE_IP();                                                                             \
         STACK_SHRINK(1);                                                                       \
-        Py_DECREF(cond);                                                                       \
+        DECREF_SAVING_IP(cond); /* a deallocation publishes prev_instr */                      \
         CONTINUE();                                                                            \
     }
 

@@ -44,9 +44,9 @@ STENCIL(UNARY_NOT)
         PyObject *b = (Py_Is(left, right) ^ (INVERT)) ? Py_True : Py_False;                    \
         Py_INCREF(b);                                                                          \
         SET_TOP(b);                                                                            \
-        SAVE_IP(); /* the decrefs may run __del__ */                                           \
-        Py_DECREF(left);                                                                       \
-        Py_DECREF(right);                                                                      \
+        /* Only a deallocation may run code (__del__): it publishes prev_instr. */            \
+        DECREF_SAVING_IP(left);                                                                \
+        DECREF_SAVING_IP(right);                                                               \
         CONTINUE();                                                                            \
     } while (0)
 

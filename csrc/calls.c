@@ -805,22 +805,6 @@ release:
     return res;
 }
 
-/* cpjit_call's fast path for a bound-method object called as `f(...)`, kept out of the common
- * path. */
-static __attribute__((noinline)) PyObject *
-call_bound(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, int oparg,
-           CpjitCallCache *cc, _Py_CODEUNIT *done)
-{
-    _PyInterpreterFrame *callee = cpjit_push_cached(tstate, frame, slots, oparg, cc, done, 1);
-    if (callee == NULL) {
-        return call_slow(frame, slots, tstate, oparg, cc, done, NULL);
-    }
-    PyObject *res = cc->entry(callee, callee->localsplus + cc->nlocalsplus, tstate);
-    frame->stacktop = -1;
-    cpjit_pop_direct(tstate, callee);
-    return res;
-}
-
 /* What the CALL stencil did after the call, out of line: the eval breaker, tracing. */
 static __attribute__((noinline)) uintptr_t
 after_call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate,
@@ -885,12 +869,25 @@ call_general(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState
             return finish_call(frame, slots, tstate, done, res);
         }
     }
-    if (kwnames == NULL && meth == NULL && Py_TYPE(slots[1]) == &PyMethod_Type) {
-        res = call_bound(frame, slots, tstate, oparg, cc, done);
+    res = call_slow(frame, slots, tstate, oparg, cc, done, kwnames);
+    return finish_call(frame, slots, tstate, done, res);
+}
+
+/* cpjit_call's fast path for a bound-method object called as `f(...)`, kept out of the common
+ * path's registers, with its signature: cpjit_call jumps here. */
+static __attribute__((preserve_none, noinline)) CpjitCallResult
+call_bound(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate,
+           int oparg, CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
+{
+    PyObject **slots = stack_pointer - oparg - 2;
+    _PyInterpreterFrame *callee = cpjit_push_cached(tstate, frame, slots, oparg, cc, done, 1);
+    if (callee == NULL) {
+        __attribute__((musttail)) return call_general(frame, stack_pointer, tstate, oparg, cc,
+                                                      done, kwnames);
     }
-    else {
-        res = call_slow(frame, slots, tstate, oparg, cc, done, kwnames);
-    }
+    PyObject *res = cc->entry(callee, callee->localsplus + cc->nlocalsplus, tstate);
+    frame->stacktop = -1;
+    cpjit_pop_direct(tstate, callee);
     return finish_call(frame, slots, tstate, done, res);
 }
 
@@ -900,8 +897,15 @@ cpjit_call(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *
 {
     PyObject **slots = stack_pointer - oparg - 2;
     _PyInterpreterFrame *callee;
-    if (kwnames != NULL
-        || (callee = cpjit_push_cached(tstate, frame, slots, oparg, cc, done, 0)) == NULL) {
+    if (kwnames != NULL) {
+        __attribute__((musttail)) return call_general(frame, stack_pointer, tstate, oparg, cc,
+                                                      done, kwnames);
+    }
+    if ((callee = cpjit_push_cached(tstate, frame, slots, oparg, cc, done, 0)) == NULL) {
+        if (slots[0] == NULL && Py_TYPE(slots[1]) == &PyMethod_Type) {
+            __attribute__((musttail)) return call_bound(frame, stack_pointer, tstate, oparg, cc,
+                                                        done, kwnames);
+        }
         __attribute__((musttail)) return call_general(frame, stack_pointer, tstate, oparg, cc,
                                                       done, kwnames);
     }

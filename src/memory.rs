@@ -359,7 +359,10 @@ impl Heap {
         chunk.got = Some((base, got_len, generation));
         self.mapped_bytes += pages * p;
         self.live_bytes += got_len;
-        let bytes: Vec<u8> = self.symbols.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut bytes = Vec::with_capacity(8 * self.symbols.len());
+        for v in &self.symbols {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
         write_code(base, &bytes, Some(self))
     }
 

@@ -359,11 +359,15 @@ impl Heap {
         chunk.got = Some((base, got_len, generation));
         self.mapped_bytes += pages * p;
         self.live_bytes += got_len;
-        let mut bytes = Vec::with_capacity(8 * self.symbols.len());
-        for v in &self.symbols {
-            bytes.extend_from_slice(&v.to_le_bytes());
-        }
-        write_code(base, &bytes, Some(self))
+        let table = std::mem::take(&mut self.symbols);
+        // SAFETY: the table's u64s viewed as their bytes (u8 has no alignment or validity
+        // requirement; x86-64 is little-endian, the order the code reads them in).
+        let bytes = unsafe {
+            std::slice::from_raw_parts(table.as_ptr() as *const u8, 8 * table.len())
+        };
+        let written = write_code(base, bytes, Some(self));
+        self.symbols = table;
+        written
     }
 
     fn check_cap(&self, bytes: usize) -> io::Result<()> {

@@ -529,6 +529,37 @@ static PROC_MEM: Mutex<ProcMem> = Mutex::new(ProcMem {
     file: (0, 0),
 });
 
+/// This process's id, kept between writes (`getpid` is a system call): a fork's child forgets it
+/// (`pthread_atfork`, which every fork through the C library runs: `os.fork`, multiprocessing,
+/// `pty.fork`), so the child asks again and reopens `/proc/self/mem` for itself.
+static PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn forget_pid_in_child() {
+    PID.store(0, Ordering::Relaxed);
+}
+
+fn current_pid() -> libc::pid_t {
+    static AT_FORK: std::sync::Once = std::sync::Once::new();
+    static HANDLER: AtomicBool = AtomicBool::new(false);
+    let pid = PID.load(Ordering::Relaxed);
+    if pid != 0 {
+        return pid;
+    }
+    AT_FORK.call_once(|| {
+        // SAFETY: registers a handler that only stores to an atomic (async-signal-safe, as a
+        // fork child handler must be); it is never unregistered and the function lives forever.
+        let ok = unsafe { libc::pthread_atfork(None, None, Some(forget_pid_in_child)) } == 0;
+        HANDLER.store(ok, Ordering::Relaxed);
+    });
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    // Kept only once the handler is in place: a fork after this point clears it in the child.
+    if HANDLER.load(Ordering::Relaxed) {
+        PID.store(pid, Ordering::Relaxed);
+    }
+    pid
+}
+
 /// (device, inode) of the file open as `fd`, if it is open.
 fn file_identity(fd: libc::c_int) -> Option<(u64, u64)> {
     // SAFETY: an all-zero stat is a valid value for fstat to overwrite.
@@ -562,8 +593,7 @@ pub fn write_method() -> &'static str {
 /// `/proc/self/mem`. Err: the kernel refused (the caller falls back).
 fn write_by_proc_mem(addr: usize, bytes: &[u8]) -> io::Result<()> {
     let mut pm = lock(&PROC_MEM);
-    // SAFETY: getpid has no preconditions.
-    let pid = unsafe { libc::getpid() };
+    let pid = current_pid();
     let same_file = pm.fd >= 0 && file_identity(pm.fd) == Some(pm.file);
     if !same_file || pm.pid != pid {
         if same_file {

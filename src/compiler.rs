@@ -283,7 +283,8 @@ pub fn compile(input: &CodeInput) -> Result<CompiledCode, CompileError> {
 /// One instruction's (or the error exit's) place in the compiled code.
 struct Slot {
     stencil: &'static Stencil,
-    /// Offset of its hot part, its cold part, and its data (the code's offset when it has none).
+    /// Offset of its hot part; of its cold part from the end of the hot parts; of its data from
+    /// the start of the data (where the next data goes when it has none).
     code: u32,
     cold: u32,
     data: u32,
@@ -327,9 +328,7 @@ struct Scratch {
     /// Per symbol: its GOT slot, or its veneer, when the stamp matches.
     got_slot: Vec<u32>,
     got_stamp: Vec<u32>,
-    veneers: Vec<u64>,
-    veneer_slot: Vec<u32>,
-    veneer_stamp: Vec<u32>,
+    veneers: Veneers,
     stamp: u32,
 }
 
@@ -337,12 +336,12 @@ impl Scratch {
     fn start(&mut self, symbols: usize) {
         self.slots.clear();
         self.got.clear();
-        self.veneers.clear();
+        self.veneers.values.clear();
         for v in [
             &mut self.got_stamp,
-            &mut self.veneer_stamp,
+            &mut self.veneers.stamp,
             &mut self.got_slot,
-            &mut self.veneer_slot,
+            &mut self.veneers.slot,
         ] {
             if v.len() < symbols {
                 v.resize(symbols, 0);
@@ -351,9 +350,70 @@ impl Scratch {
         self.stamp = self.stamp.wrapping_add(1);
         if self.stamp == 0 {
             self.got_stamp.fill(0);
-            self.veneer_stamp.fill(0);
+            self.veneers.stamp.fill(0);
             self.stamp = 1;
         }
+    }
+}
+
+/// The veneers of one compile: their targets in slot order, and per symbol its veneer when the
+/// stamp matches the compile's.
+#[derive(Default)]
+struct Veneers {
+    values: Vec<u64>,
+    slot: Vec<u32>,
+    stamp: Vec<u32>,
+}
+
+impl Veneers {
+    /// Give every symbol `s` may reach by PC-relative reference a veneer (in case it is out of
+    /// reach), the first time this compile sees it.
+    #[inline(always)]
+    fn note(&mut self, s: &Stencil, symbols: &[u64], stamp: u32) {
+        for &i in s.pc32_symbols {
+            let i = i as usize;
+            if self.stamp[i] != stamp {
+                self.stamp[i] = stamp;
+                self.slot[i] = self.values.len() as u32;
+                self.values.push(symbols[i]);
+            }
+        }
+    }
+}
+
+/// Running offsets while slots are laid out: the hot code's, and relative to the starts of their
+/// sections, the cold code's and the data's; cache slots and private GOT slots used so far.
+#[derive(Default)]
+struct Cursor {
+    hot: usize,
+    cold: usize,
+    data: usize,
+    caches: u32,
+    private_got: usize,
+}
+
+impl Cursor {
+    /// The next slot, holding `s` (its `cold` and `data` relative to their sections).
+    #[inline(always)]
+    fn slot(&mut self, s: &'static Stencil, paired: bool, index: u32, copy: Placement) -> Slot {
+        let slot = Slot {
+            stencil: s,
+            code: self.hot as u32,
+            cold: self.cold as u32,
+            data: self.data as u32,
+            cache: self.caches,
+            paired,
+            index,
+            copy,
+        };
+        self.hot += s.hot_len as usize;
+        self.cold += s.code.len() - s.hot_len as usize;
+        if !s.data.is_empty() {
+            self.data = align(self.data + s.data.len(), 16);
+        }
+        self.caches += s.uses_cache as u32;
+        self.private_got += s.private_got as usize;
+        slot
     }
 }
 
@@ -547,8 +607,9 @@ fn compile_plan(
     let stamp = sc.stamp;
     let mut unsupported = Vec::new();
 
-    // Choose stencils and lay out code, in one pass over the instructions.
-    let mut at = 0usize;
+    // Choose stencils and lay out code, data, caches and veneers, in one pass over the
+    // instructions.
+    let mut cur = Cursor::default();
     let last_for_jump = last_for_loop_jump(plan);
     sc.slots.reserve(n + 1);
     superinstructions::heads(instructions, &mut sc.heads);
@@ -605,32 +666,16 @@ fn compile_plan(
                 _ => lone_stencil(ins, &mut unsupported),
             },
         };
-        sc.slots.push(Slot {
-            stencil: s,
-            code: at as u32,
-            cold: 0,
-            data: 0,
-            cache: 0,
-            paired: pair.is_some(),
-            index: i as u32,
-            copy: Placement::Main,
-        });
-        at += s.hot_len as usize;
+        sc.slots
+            .push(cur.slot(s, pair.is_some(), i as u32, Placement::Main));
+        sc.veneers.note(s, input.symbols, stamp);
     }
-    let trap_offset = at;
-    at += TRAP.len();
-    let error_offset = at;
-    at += sel.exit_error.hot_len as usize;
-    sc.slots.push(Slot {
-        stencil: sel.exit_error,
-        code: error_offset as u32,
-        cold: 0,
-        data: 0,
-        cache: 0,
-        paired: false,
-        index: NO_INSTRUCTION,
-        copy: Placement::Main,
-    });
+    let trap_offset = cur.hot;
+    cur.hot += TRAP.len();
+    let error_offset = cur.hot;
+    sc.slots
+        .push(cur.slot(sel.exit_error, false, NO_INSTRUCTION, Placement::Main));
+    sc.veneers.note(sel.exit_error, input.symbols, stamp);
 
     // Out-of-line copies for jumps into superinstruction chains in the other parity: from the
     // target to where both parities agree again, then a jump back (src/superinstructions.rs).
@@ -649,64 +694,34 @@ fn compile_plan(
         if !sc.is_target[q] {
             continue;
         }
-        sc.alone_start[q] = at as u32;
+        sc.alone_start[q] = cur.hot as u32;
         let mut mode = Mode::Alone;
         for j in q..=last {
             let s = tail_stencil(j, mode)
                 .unwrap_or_else(|| lone_stencil(&instructions[j], &mut unsupported));
-            sc.slots.push(Slot {
-                stencil: s,
-                code: at as u32,
-                cold: 0,
-                data: 0,
-                cache: 0,
-                paired: false,
-                index: j as u32,
-                copy: if j == last {
-                    Placement::Last
-                } else {
-                    Placement::Inside
-                },
-            });
-            at += s.hot_len as usize;
+            let copy = if j == last {
+                Placement::Last
+            } else {
+                Placement::Inside
+            };
+            sc.slots.push(cur.slot(s, false, j as u32, copy));
+            sc.veneers.note(s, input.symbols, stamp);
             mode = if sc.heads[j] && mode == Mode::Alone {
                 Mode::Tail
             } else {
                 Mode::Alone
             };
         }
-        at += JMP_REL32_SIZE;
+        cur.hot += JMP_REL32_SIZE;
     }
-    // The cold parts, in the same order.
-    let hot_end = at;
-    for slot in sc.slots.iter_mut() {
-        slot.cold = at as u32;
-        at += slot.stencil.cold_code().len();
-    }
-    let code_end = at;
-
-    // Stencil data, caches, GOT slots and veneers (values known before placement).
-    at = align(at, 16);
-    let mut caches_used = 0u32;
-    let mut private_got = 0usize;
-    for slot in sc.slots.iter_mut() {
-        let s = slot.stencil;
-        slot.data = at as u32;
-        if !s.data.is_empty() {
-            at = align(at + s.data.len(), 16);
-        }
-        slot.cache = caches_used;
-        caches_used += s.uses_cache as u32;
-        for &i in s.pc32_symbols {
-            let i = i as usize;
-            if sc.veneer_stamp[i] != stamp {
-                sc.veneer_stamp[i] = stamp;
-                sc.veneer_slot[i] = sc.veneers.len() as u32;
-                sc.veneers.push(input.symbols[i]);
-            }
-        }
-        private_got += s.private_got as usize;
-    }
+    // The cold parts follow the hot ones in the same order, then the stencil data (16-aligned),
+    // GOT slots and veneers (values known before placement).
+    let hot_end = cur.hot;
+    let code_end = hot_end + cur.cold;
+    let data_start = align(code_end, 16);
+    let caches_used = cur.caches;
+    let private_got = cur.private_got;
+    let at = data_start + cur.data;
     let caches = vec![0u8; caches_used as usize * CACHE_BYTES].into_boxed_slice();
     let caches_address = match detached {
         Some(d) => d.caches,
@@ -722,7 +737,7 @@ fn compile_plan(
         (
             got_offset,
             veneer_offset,
-            veneer_offset + VENEER_SIZE * sc.veneers.len(),
+            veneer_offset + VENEER_SIZE * sc.veneers.values.len(),
         )
     };
     let (mut got_offset, mut veneer_offset, total) = layout_tail(private_got);
@@ -773,7 +788,7 @@ fn compile_plan(
         let o = got_offset + 8 * idx;
         buf[o..o + 8].copy_from_slice(&v.to_le_bytes());
     }
-    for (idx, v) in sc.veneers.iter().enumerate() {
+    for (idx, v) in sc.veneers.values.iter().enumerate() {
         let o = veneer_offset + VENEER_SIZE * idx;
         buf[o..o + 6].copy_from_slice(&[0xff, 0x25, 0, 0, 0, 0]);
         buf[o + 6..o + 14].copy_from_slice(&v.to_le_bytes());
@@ -802,7 +817,7 @@ fn compile_plan(
         let s = slot.stencil;
         let code_at = slot.code as usize;
         if !s.data.is_empty() {
-            let d = slot.data as usize;
+            let d = data_start + slot.data as usize;
             buf[d..d + s.data.len()].copy_from_slice(s.data);
         }
         // Every hole value of this instruction, indexed by `HoleValue as usize`: computed once,
@@ -863,12 +878,13 @@ fn compile_plan(
                 },
             });
         }
+        let cold_at = hot_end + slot.cold as usize;
         let unit = instructions
             .get(ix)
             .map_or(input.units.len(), |ins| ins.unit) as u32;
         layout.push((unit, s.name, slot.code));
         if !s.cold_code().is_empty() {
-            cold_layout.push((unit, s.name, slot.cold));
+            cold_layout.push((unit, s.name, cold_at as u32));
         }
         if slot.copy == Placement::Last {
             let at = code_at + s.hot_len as usize;
@@ -882,7 +898,6 @@ fn compile_plan(
         }
         let hot = s.hot_code();
         let cold = s.cold_code();
-        let cold_at = slot.cold as usize;
         vals[HoleValue::Hot as usize] = base + code_at as u64;
         vals[HoleValue::Cold as usize] = base + cold_at as u64;
         buf[code_at..code_at + hot.len()].copy_from_slice(hot);
@@ -914,7 +929,7 @@ fn compile_plan(
             let value = match h.target {
                 Target::Hole(hole) => vals[hole as usize],
                 Target::Symbol(idx) => input.symbols.get(idx as usize).copied().unwrap_or(0),
-                Target::Data(off) => base + slot.data as u64 + off,
+                Target::Data(off) => base + (data_start + slot.data as usize) as u64 + off,
             };
             let offset = if h.offset < s.hot_len {
                 code_at + h.offset as usize
@@ -934,7 +949,7 @@ fn compile_plan(
                     if direct.is_ok() {
                         direct
                     } else {
-                        let v = veneer_offset + VENEER_SIZE * sc.veneer_slot[idx as usize] as usize;
+                        let v = veneer_offset + VENEER_SIZE * sc.veneers.slot[idx as usize] as usize;
                         patch::patch_pc32(buf, offset, place, base + v as u64, h.addend)
                     }
                 }

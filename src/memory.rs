@@ -359,8 +359,15 @@ impl Heap {
         chunk.got = Some((base, got_len, generation));
         self.mapped_bytes += pages * p;
         self.live_bytes += got_len;
-        let bytes: Vec<u8> = self.symbols.iter().flat_map(|v| v.to_le_bytes()).collect();
-        write_code(base, &bytes, Some(self))
+        let table = std::mem::take(&mut self.symbols);
+        // SAFETY: the table's u64s viewed as their bytes (u8 has no alignment or validity
+        // requirement; x86-64 is little-endian, the order the code reads them in).
+        let bytes = unsafe {
+            std::slice::from_raw_parts(table.as_ptr() as *const u8, 8 * table.len())
+        };
+        let written = write_code(base, bytes, Some(self));
+        self.symbols = table;
+        written
     }
 
     fn check_cap(&self, bytes: usize) -> io::Result<()> {
@@ -522,6 +529,37 @@ static PROC_MEM: Mutex<ProcMem> = Mutex::new(ProcMem {
     file: (0, 0),
 });
 
+/// This process's id, kept between writes (`getpid` is a system call): a fork's child forgets it
+/// (`pthread_atfork`, which every fork through the C library runs: `os.fork`, multiprocessing,
+/// `pty.fork`), so the child asks again and reopens `/proc/self/mem` for itself.
+static PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn forget_pid_in_child() {
+    PID.store(0, Ordering::Relaxed);
+}
+
+fn current_pid() -> libc::pid_t {
+    static AT_FORK: std::sync::Once = std::sync::Once::new();
+    static HANDLER: AtomicBool = AtomicBool::new(false);
+    let pid = PID.load(Ordering::Relaxed);
+    if pid != 0 {
+        return pid;
+    }
+    AT_FORK.call_once(|| {
+        // SAFETY: registers a handler that only stores to an atomic (async-signal-safe, as a
+        // fork child handler must be); it is never unregistered and the function lives forever.
+        let ok = unsafe { libc::pthread_atfork(None, None, Some(forget_pid_in_child)) } == 0;
+        HANDLER.store(ok, Ordering::Relaxed);
+    });
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    // Kept only once the handler is in place: a fork after this point clears it in the child.
+    if HANDLER.load(Ordering::Relaxed) {
+        PID.store(pid, Ordering::Relaxed);
+    }
+    pid
+}
+
 /// (device, inode) of the file open as `fd`, if it is open.
 fn file_identity(fd: libc::c_int) -> Option<(u64, u64)> {
     // SAFETY: an all-zero stat is a valid value for fstat to overwrite.
@@ -555,8 +593,7 @@ pub fn write_method() -> &'static str {
 /// `/proc/self/mem`. Err: the kernel refused (the caller falls back).
 fn write_by_proc_mem(addr: usize, bytes: &[u8]) -> io::Result<()> {
     let mut pm = lock(&PROC_MEM);
-    // SAFETY: getpid has no preconditions.
-    let pid = unsafe { libc::getpid() };
+    let pid = current_pid();
     let same_file = pm.fd >= 0 && file_identity(pm.fd) == Some(pm.file);
     if !same_file || pm.pid != pid {
         if same_file {

@@ -32,6 +32,22 @@ def f{i}(x):
 """
 
 
+# A function whose machine code spans more than a page (the memory tests below measure pages).
+BIG_FUNC = """
+def f{i}(x):
+    y = x + {i}
+    z = [y, x, 2]
+    for i in z:
+        y = y * 2 + i
+        z[0] = z[1] // 3 + y % 7
+    w = {{"a": y, "b": x}}
+    w["c"] = w["a"] - w["b"]
+    if y > 10:
+        return y - x, w, str(y).upper()
+    return (y, z, w)
+"""
+
+
 def run_python(code, env_extra=None):
     env = dict(os.environ)
     env.update(env_extra or {})
@@ -133,7 +149,7 @@ def test_survivors_do_not_pin_executable_memory():
         cpjit.enable(0)
         assert [f(1) for f in survivors] == expected
         cpjit.disable()
-    """ % FUNC)
+    """ % BIG_FUNC)
     assert r.returncode == 0, r.stderr
     full, after, live, mapped, live_stat = map(int, r.stdout.split())
     assert full >= 3000 * 4096, (full, live)
@@ -163,7 +179,7 @@ def test_code_cap_stops_compiling_and_the_program_runs_on():
               states.count("compiled"), states.count("failed"),
               s["frames_interpreted"]["compile_failed"], s["compile_failed_reasons"]["code_cap_reached"])
         print(s["recent_compile_errors"][-1])
-    """ % FUNC, {"CPJIT_MAX_CODE_MB": "1"})
+    """ % BIG_FUNC, {"CPJIT_MAX_CODE_MB": "1"})
     assert r.returncode == 0, r.stderr
     first, message = r.stdout.splitlines()
     cap, mapped, refused, compiled, failed, handed_over, reason = map(int, first.split())

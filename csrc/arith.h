@@ -1,0 +1,23 @@
+/* arith.h: BINARY_OP's arithmetic for the operators CPython 3.11 specialises (+, -, *, / and
+ * their in-place forms), shared by every site (implemented in csrc/arith.c).
+ */
+#ifndef CPJIT_ARITH_H
+#define CPJIT_ARITH_H
+
+#include "cpjit_rt.h"
+
+/* Each takes the two operands on top of the value stack (stack_pointer[-2] op
+ * stack_pointer[-1], both owned), computes what PyNumber_<op> would, stores the result (or NULL)
+ * in stack_pointer[-2] and releases the operands: small ints and floats in line (an operand the
+ * stack alone holds may be reused for the result, which nothing can observe), anything else
+ * through cpjit_binary_op_consume. Returns the result, NULL with an exception set. */
+PyObject *cpjit_arith_add(PyObject **stack_pointer);
+PyObject *cpjit_arith_subtract(PyObject **stack_pointer);
+PyObject *cpjit_arith_multiply(PyObject **stack_pointer);
+PyObject *cpjit_arith_true_divide(PyObject **stack_pointer);
+PyObject *cpjit_arith_inplace_add(PyObject **stack_pointer);
+PyObject *cpjit_arith_inplace_subtract(PyObject **stack_pointer);
+PyObject *cpjit_arith_inplace_multiply(PyObject **stack_pointer);
+PyObject *cpjit_arith_inplace_true_divide(PyObject **stack_pointer);
+
+#endif

@@ -15,9 +15,7 @@
 STENCIL(LOAD_FAST_TAIL)
 {
     PyObject *value = GETLOCAL(OPARG);
-    /* "Likely" only for the layout, as in LOAD_FAST (stencils/locals.c): the hot path ends the
-     * stencil, so its jump to the next instruction is cut. */
-    if (__builtin_expect(value == NULL, 1)) {
+    if (UNLIKELY(value == NULL)) { /* the cold part (build.rs splits it out) */
         SAVE_IP();
         __attribute__((musttail)) return cpjit_tail_unbound_local(frame, stack_pointer, tstate);
     }

@@ -261,7 +261,9 @@ fn bb_estimates(
         let features = *map.get(pos + 1).unwrap_or(&0);
         pos += 2;
         if version != 2 {
-            fail(format!("{what}: .llvm_bb_addr_map version {version}, cpjit reads version 2"));
+            fail(format!(
+                "{what}: .llvm_bb_addr_map version {version}, cpjit reads version 2"
+            ));
         }
         if features & !(FUNC_ENTRY_COUNT | BB_FREQ | BR_PROB | MULTI_BB_RANGE) != 0
             || features & BB_FREQ == 0
@@ -596,7 +598,10 @@ fn extract(obj_path: &Path, source: &str, debug: &mut String) -> Vec<Stencil> {
         let mut code = parts.hot.code.clone();
         code.extend_from_slice(&parts.cold.code);
         let mut relocs: Vec<Reloc> = Vec::new();
-        for (shift, part, other) in [(0, &parts.hot, HoleValue::Cold), (hot_len as u64, &parts.cold, HoleValue::Hot)] {
+        for (shift, part, other) in [
+            (0, &parts.hot, HoleValue::Cold),
+            (hot_len as u64, &parts.cold, HoleValue::Hot),
+        ] {
             for r in &part.relocs {
                 relocs.push(Reloc {
                     offset: shift + r.offset,
@@ -748,9 +753,7 @@ fn main() {
                         s.name, r.addend
                     ))
                 });
-                format!(
-                    "Fix {{ offset: {part_offset}, value: {value}, addend: {addend} }}"
-                )
+                format!("Fix {{ offset: {part_offset}, value: {value}, addend: {addend} }}")
             };
             let class = match (&r.target, r.kind) {
                 (Target::Hole(h), PatchKind::Abs64) => Some((0, *h as usize)),

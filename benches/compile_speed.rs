@@ -185,7 +185,10 @@ fn bench(cr: &mut Criterion) {
     let codes = load_stdlib_code();
     let symbols = cpjit::runtime::symbol_addresses();
     let instructions = survey(&codes, symbols);
-    println!("compile_stdlib: machine code hash {:016x}", code_hash(&codes));
+    println!(
+        "compile_stdlib: machine code hash {:016x}",
+        code_hash(&codes)
+    );
     if std::env::var_os("COMPILE_SPEED_HASH_ONLY").is_some() {
         return;
     }

@@ -52,7 +52,10 @@ fn main() {
     }
     println!("instructions {instrs}, machine code {code_bytes} B ({:.1} B/instr), with data/GOT/veneers {native} B ({:.1} B/instr)",
         code_bytes as f64 / instrs as f64, native as f64 / instrs as f64);
-    println!("hot parts {hot_bytes} B ({:.1} B/instr), cold parts {} B ({:.1} B/instr)",
-        hot_bytes as f64 / instrs as f64, code_bytes - hot_bytes,
-        (code_bytes - hot_bytes) as f64 / instrs as f64);
+    println!(
+        "hot parts {hot_bytes} B ({:.1} B/instr), cold parts {} B ({:.1} B/instr)",
+        hot_bytes as f64 / instrs as f64,
+        code_bytes - hot_bytes,
+        (code_bytes - hot_bytes) as f64 / instrs as f64
+    );
 }

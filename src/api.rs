@@ -203,7 +203,10 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 }
 
 extern "C" {
-    fn cpjit_call_sites_list(code: *mut pyo3::ffi::PyObject, method: i32) -> *mut pyo3::ffi::PyObject;
+    fn cpjit_call_sites_list(
+        code: *mut pyo3::ffi::PyObject,
+        method: i32,
+    ) -> *mut pyo3::ffi::PyObject;
 }
 
 /// The value-stack depth at each CALL of a code object, as csrc/callsite.c computes it for

@@ -744,8 +744,7 @@ fn compile_plan(
     let mut mem = match detached {
         Some(d) => Emit::Detached(vec![JUNK; total.max(1)], d),
         None => Emit::Region(
-            WritableCode::new_near_unfilled(total, input.symbols)
-                .map_err(CompileError::Memory)?,
+            WritableCode::new_near_unfilled(total, input.symbols).map_err(CompileError::Memory)?,
         ),
     };
     let shared_got = mem.symbols_address();
@@ -864,7 +863,11 @@ fn compile_plan(
             f.abs64.iter().chain(f.abs32).chain(f.rel32).any(|f| {
                 !matches!(
                     HoleValue::ALL[f.value as usize],
-                    HoleValue::Code | HoleValue::State | HoleValue::Error | HoleValue::Hot | HoleValue::Cold
+                    HoleValue::Code
+                        | HoleValue::State
+                        | HoleValue::Error
+                        | HoleValue::Hot
+                        | HoleValue::Cold
                 )
             })
         }) {
@@ -949,7 +952,8 @@ fn compile_plan(
                     if direct.is_ok() {
                         direct
                     } else {
-                        let v = veneer_offset + VENEER_SIZE * sc.veneers.slot[idx as usize] as usize;
+                        let v =
+                            veneer_offset + VENEER_SIZE * sc.veneers.slot[idx as usize] as usize;
                         patch::patch_pc32(buf, offset, place, base + v as u64, h.addend)
                     }
                 }
@@ -1155,7 +1159,10 @@ mod tests {
     fn got_targets(c: &CompiledCode) -> Vec<(u16, u64)> {
         let bytes = c.code.bytes();
         let mut out = Vec::new();
-        let hot = c.layout.iter().map(|&(_, name, start)| (start, &stencils::by_name(name).unwrap().hot));
+        let hot = c
+            .layout
+            .iter()
+            .map(|&(_, name, start)| (start, &stencils::by_name(name).unwrap().hot));
         let cold = c
             .cold_layout
             .iter()

@@ -104,9 +104,13 @@ fn note(
         Target::Data(off) => Note::Data(off),
         // A branch between the parts of a stencil: the hole is the part, the addend holds the
         // offset in it (less the 4 bytes of the displacement); name the branch's target.
-        Target::Hole(h @ (HoleValue::Hot | HoleValue::Cold)) => {
-            Note::Code(h, value.wrapping_add(addend as u64).wrapping_add(4).wrapping_sub(base))
-        }
+        Target::Hole(h @ (HoleValue::Hot | HoleValue::Cold)) => Note::Code(
+            h,
+            value
+                .wrapping_add(addend as u64)
+                .wrapping_add(4)
+                .wrapping_sub(base),
+        ),
         Target::Hole(h) if h.is_code_target() => Note::Code(h, value.wrapping_sub(base)),
         Target::Hole(h) => Note::Value(h, value),
     })
@@ -138,55 +142,63 @@ pub fn listing(c: &CompiledCode) -> Vec<Block> {
     formatter.options_mut().set_uppercase_hex(false);
     formatter.options_mut().set_branch_leading_zeros(false);
     let mut blocks = Vec::with_capacity(c.layout.len() + c.cold_layout.len());
-    let parts = [(&c.layout, c.hot_end, false), (&c.cold_layout, c.code_end, true)];
+    let parts = [
+        (&c.layout, c.hot_end, false),
+        (&c.cold_layout, c.code_end, true),
+    ];
     for (layout, part_end, cold) in parts {
-    for (i, (unit, name, start)) in layout.iter().enumerate() {
-        let end = layout.get(i + 1).map_or(part_end, |next| next.2);
-        let (s, e) = (*start as usize, (end as usize).min(bytes.len()));
-        let holes: Vec<(usize, PatchKind, Target, i64)> = stencils::by_name(name)
-            .map(|st| {
-                st.holes
-                    .iter()
-                    .filter(|h| (h.offset >= st.hot_len) == cold)
-                    .map(|h| {
-                        let off = if cold { h.offset - st.hot_len } else { h.offset };
-                        (s + off as usize, h.kind, h.target, h.addend)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut lines = Vec::new();
-        let mut decoder = Decoder::with_ip(64, &bytes[s..e], base + s as u64, DecoderOptions::NONE);
-        let mut ins = Instruction::default();
-        while decoder.can_decode() {
-            decoder.decode_out(&mut ins);
-            let at = (ins.ip() - base) as usize;
-            let len = ins.len();
-            let mut text = String::new();
-            formatter.format(&ins, &mut text);
-            let notes = holes
-                .iter()
-                .filter(|(place, ..)| (at..at + len).contains(place))
-                .filter_map(|&(place, kind, target, addend)| {
-                    note(c, bytes, place, kind, target, addend)
+        for (i, (unit, name, start)) in layout.iter().enumerate() {
+            let end = layout.get(i + 1).map_or(part_end, |next| next.2);
+            let (s, e) = (*start as usize, (end as usize).min(bytes.len()));
+            let holes: Vec<(usize, PatchKind, Target, i64)> = stencils::by_name(name)
+                .map(|st| {
+                    st.holes
+                        .iter()
+                        .filter(|h| (h.offset >= st.hot_len) == cold)
+                        .map(|h| {
+                            let off = if cold {
+                                h.offset - st.hot_len
+                            } else {
+                                h.offset
+                            };
+                            (s + off as usize, h.kind, h.target, h.addend)
+                        })
+                        .collect()
                 })
-                .collect();
-            lines.push(Line {
-                address: ins.ip(),
-                bytes: bytes[at..at + len].to_vec(),
-                text,
-                notes,
+                .unwrap_or_default();
+            let mut lines = Vec::new();
+            let mut decoder =
+                Decoder::with_ip(64, &bytes[s..e], base + s as u64, DecoderOptions::NONE);
+            let mut ins = Instruction::default();
+            while decoder.can_decode() {
+                decoder.decode_out(&mut ins);
+                let at = (ins.ip() - base) as usize;
+                let len = ins.len();
+                let mut text = String::new();
+                formatter.format(&ins, &mut text);
+                let notes = holes
+                    .iter()
+                    .filter(|(place, ..)| (at..at + len).contains(place))
+                    .filter_map(|&(place, kind, target, addend)| {
+                        note(c, bytes, place, kind, target, addend)
+                    })
+                    .collect();
+                lines.push(Line {
+                    address: ins.ip(),
+                    bytes: bytes[at..at + len].to_vec(),
+                    text,
+                    notes,
+                });
+            }
+            blocks.push(Block {
+                unit: *unit,
+                stencil: name,
+                cold,
+                start: *start,
+                end,
+                lines,
             });
         }
-        blocks.push(Block {
-            unit: *unit,
-            stencil: name,
-            cold,
-            start: *start,
-            end,
-            lines,
-        });
-    }
     }
     blocks
 }
@@ -217,7 +229,8 @@ mod tests {
 
     #[test]
     fn every_byte_decodes_once_and_blocks_follow_the_layout() {
-        let c = compiled(&[w("RESUME", 0), w("LOAD_CONST", 1), w("RETURN_VALUE", 0)]);
+        // LOAD_FAST has a cold part (the unbound-local path).
+        let c = compiled(&[w("RESUME", 0), w("LOAD_FAST", 0), w("RETURN_VALUE", 0)]);
         let blocks = listing(&c);
         assert_eq!(blocks.len(), c.layout.len() + c.cold_layout.len());
         assert!(!c.cold_layout.is_empty(), "stencils have cold parts");
@@ -296,7 +309,9 @@ mod tests {
             }
         }
         for n in blocks.iter().flat_map(|b| &b.lines).flat_map(|l| &l.notes) {
-            if let Note::Code(HoleValue::Continue | HoleValue::JumpTarget | HoleValue::Skip, off) = n {
+            if let Note::Code(HoleValue::Continue | HoleValue::JumpTarget | HoleValue::Skip, off) =
+                n
+            {
                 assert!(
                     block_at(&c, *off).is_some() || *off < c.hot_end as u64,
                     "{n:?}"

@@ -19,9 +19,9 @@ pub mod opcodes;
 pub mod patch;
 pub mod perfmap;
 pub mod runtime;
-pub mod stencils;
 #[cfg(test)]
 mod split;
+pub mod stencils;
 pub mod superinstructions;
 pub mod tools_api;
 pub mod toplevel;

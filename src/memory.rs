@@ -362,9 +362,8 @@ impl Heap {
         let table = std::mem::take(&mut self.symbols);
         // SAFETY: the table's u64s viewed as their bytes (u8 has no alignment or validity
         // requirement; x86-64 is little-endian, the order the code reads them in).
-        let bytes = unsafe {
-            std::slice::from_raw_parts(table.as_ptr() as *const u8, 8 * table.len())
-        };
+        let bytes =
+            unsafe { std::slice::from_raw_parts(table.as_ptr() as *const u8, 8 * table.len()) };
         let written = write_code(base, bytes, Some(self));
         self.symbols = table;
         written

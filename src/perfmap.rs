@@ -92,7 +92,10 @@ pub fn entries(mode: Mode, c: &CompiledCode, qualname: &str, filename: &str, lin
         }
         Mode::Instructions => {
             // The hot parts, then the cold parts (named with " (cold)").
-            let parts = [(&c.layout, c.hot_end, ""), (&c.cold_layout, c.code_end, " (cold)")];
+            let parts = [
+                (&c.layout, c.hot_end, ""),
+                (&c.cold_layout, c.code_end, " (cold)"),
+            ];
             for (layout, part_end, suffix) in parts {
                 for (i, (unit, stencil, start)) in layout.iter().enumerate() {
                     let end = layout.get(i + 1).map_or(part_end, |next| next.2);
@@ -215,7 +218,8 @@ mod tests {
     fn compiled() -> CompiledCode {
         let symbols = vec![0x7000_0000_0000u64; stencils::SYMBOLS.len()];
         let w = |name: &str, arg: u16| opcodes::by_name(name).unwrap() as u16 | arg << 8;
-        let units = [w("RESUME", 0), w("LOAD_CONST", 0), w("RETURN_VALUE", 0)];
+        // LOAD_FAST has a cold part (the unbound-local path).
+        let units = [w("RESUME", 0), w("LOAD_FAST", 0), w("RETURN_VALUE", 0)];
         compile(&CodeInput {
             units: &units,
             units_address: 0x10_0000,
@@ -267,11 +271,14 @@ mod tests {
         }
         assert_eq!(expect, c.code.address() + c.code_end as u64);
         assert_eq!(names[0], "RESUME__0@f:0"); // RESUME 0: the function-entry variant
-        assert_eq!(names[1], "LOAD_CONST@f:2");
+        assert_eq!(names[1], "LOAD_FAST__0@f:2");
         assert_eq!(names[2], "RETURN_VALUE@f:4");
         assert_eq!(names[3], "EXIT_ERROR@f");
         // Then the cold parts, after all the hot ones.
         assert!(names.len() > 4, "{names:?}");
-        assert!(names[4..].iter().all(|n| n.ends_with(" (cold)")), "{names:?}");
+        assert!(
+            names[4..].iter().all(|n| n.ends_with(" (cold)")),
+            "{names:?}"
+        );
     }
 }

@@ -267,9 +267,7 @@ pub fn assemble<P: Clone>(
             }
         }
     }
-    let ends_in_continue = |c: &Cut<P>| {
-        matches!(c.terms.last(), Some(Term { cond: None, dest: Dest::Reloc(p) }) if is_continue(p))
-    };
+    let ends_in_continue = |c: &Cut<P>| matches!(c.terms.last(), Some(Term { cond: None, dest: Dest::Reloc(p) }) if is_continue(p));
     // Orders: clang's, the entry first, and last the most frequent hot block that ends in
     // `jmp _JIT_CONTINUE` (of equals, the latest in clang's order), so that the common path
     // falls through into the next instruction.
@@ -453,7 +451,12 @@ mod tests {
     /// Relocation payloads in the tests: "C" is `_JIT_CONTINUE`.
     type P = &'static str;
 
-    fn block(bytes: Vec<u8>, relocs: Vec<(u64, P)>, branches: Vec<(u64, usize)>, freq: u64) -> Block<P> {
+    fn block(
+        bytes: Vec<u8>,
+        relocs: Vec<(u64, P)>,
+        branches: Vec<(u64, usize)>,
+        freq: u64,
+    ) -> Block<P> {
         Block {
             probs: Vec::new(),
             bytes,
@@ -530,10 +533,18 @@ mod tests {
         // A loop (1 runs 32 times per entry) whose exit 2 has probability 1/32 but runs once.
         let mut l = vec![
             block(jmp(), vec![], vec![(1, 1)], 1 << 10),
-            block(jcc(5).into_iter().chain(jmp()).collect(), vec![], vec![(2, 1), (7, 2)], 1 << 15),
+            block(
+                jcc(5).into_iter().chain(jmp()).collect(),
+                vec![],
+                vec![(2, 1), (7, 2)],
+                1 << 15,
+            ),
             block(jmp(), vec![(1, "C")], vec![], 1 << 10),
         ];
-        l[1].probs = vec![(1, (PROB_ONE * 31 / 32) as u32), (2, (PROB_ONE / 32) as u32)];
+        l[1].probs = vec![
+            (1, (PROB_ONE * 31 / 32) as u32),
+            (2, (PROB_ONE / 32) as u32),
+        ];
         l[0].probs = vec![(1, PROB_ONE as u32)];
         assert_eq!(classify(&l), vec![true; 3]);
     }
@@ -546,10 +557,22 @@ mod tests {
         // entry: 4 bytes, `je cold` (inverted jne, rel32 across parts); hot: 3 bytes, jump cut.
         assert_eq!(&s.hot.code[..6], &[0x90, 0x90, 0x90, 0x90, 0x0f, 0x84]);
         assert_eq!(s.hot.code.len(), 4 + 6 + 3);
-        assert_eq!(s.hot.cross, vec![Cross { offset: 6, target: 0 }]);
+        assert_eq!(
+            s.hot.cross,
+            vec![Cross {
+                offset: 6,
+                target: 0
+            }]
+        );
         assert!(s.hot.relocs.is_empty());
         assert_eq!(s.cold.code.len(), 13);
-        assert_eq!(s.cold.relocs, vec![Rel { offset: 9, what: "E" }]);
+        assert_eq!(
+            s.cold.relocs,
+            vec![Rel {
+                offset: 9,
+                what: "E"
+            }]
+        );
     }
 
     #[test]
@@ -594,8 +617,17 @@ mod tests {
         ];
         let s = assemble(&blocks, &[true; 3], |p| *p == "C").unwrap();
         // entry: 2 + `je E` (rel32, relocated), falls into 2 whose jump is cut.
-        assert_eq!(s.hot.code, vec![0x90, 0x90, 0x0f, 0x84, 0, 0, 0, 0, 0x91, 0x91, 0x91]);
-        assert_eq!(s.hot.relocs, vec![Rel { offset: 4, what: "E" }]);
+        assert_eq!(
+            s.hot.code,
+            vec![0x90, 0x90, 0x0f, 0x84, 0, 0, 0, 0, 0x91, 0x91, 0x91]
+        );
+        assert_eq!(
+            s.hot.relocs,
+            vec![Rel {
+                offset: 4,
+                what: "E"
+            }]
+        );
         assert!(s.falls_through);
     }
 
@@ -636,6 +668,12 @@ mod tests {
         let s = assemble(&blocks, &[true, true], |p| *p == "C").unwrap();
         // jne 1 followed by jmp E: 1 is next, so `je E` and fall through.
         assert_eq!(s.hot.code, vec![0x0f, 0x84, 0, 0, 0, 0]);
-        assert_eq!(s.hot.relocs, vec![Rel { offset: 2, what: "E" }]);
+        assert_eq!(
+            s.hot.relocs,
+            vec![Rel {
+                offset: 2,
+                what: "E"
+            }]
+        );
     }
 }

@@ -129,7 +129,8 @@ mod tests {
                     s.code.len()
                 );
                 assert!(
-                    h.offset >= s.hot_len || h.offset as usize + h.kind.width() <= s.hot_len as usize,
+                    h.offset >= s.hot_len
+                        || h.offset as usize + h.kind.width() <= s.hot_len as usize,
                     "{}: hole at {} straddles the end of the hot part ({})",
                     s.name,
                     h.offset,

@@ -114,6 +114,39 @@ static int read_varint(const unsigned char **p, const unsigned char *end, int *o
     return 0;
 }
 
+/* Where instruction `op` at code unit i (argument oparg) goes next: *fall is whether it can fall
+ * through to the next instruction, *target the code unit it can jump to (left as is when it does
+ * not jump). Both depth walks below use it. */
+static inline void control_flow(int op, int oparg, int i, int *fall, int *target)
+{
+    switch (op) {
+    case JUMP_FORWARD:
+        *fall = 0;
+        *target = i + 1 + oparg;
+        break;
+    case JUMP_BACKWARD:
+    case JUMP_BACKWARD_NO_INTERRUPT:
+        *fall = 0;
+        *target = i + 1 - oparg;
+        break;
+    case POP_JUMP_FORWARD_IF_FALSE: case POP_JUMP_FORWARD_IF_TRUE:
+    case POP_JUMP_FORWARD_IF_NONE: case POP_JUMP_FORWARD_IF_NOT_NONE:
+    case JUMP_IF_FALSE_OR_POP: case JUMP_IF_TRUE_OR_POP:
+    case FOR_ITER: case SEND:
+        *target = i + 1 + oparg;
+        break;
+    case POP_JUMP_BACKWARD_IF_FALSE: case POP_JUMP_BACKWARD_IF_TRUE:
+    case POP_JUMP_BACKWARD_IF_NONE: case POP_JUMP_BACKWARD_IF_NOT_NONE:
+        *target = i + 1 - oparg;
+        break;
+    case RETURN_VALUE: case RAISE_VARARGS: case RERAISE:
+        *fall = 0;
+        break;
+    default:
+        break;
+    }
+}
+
 /* Record `depth` for unit `u`; -1 on a conflict or an impossible depth. */
 static int reach(int32_t *depth, uint32_t *work, int *nwork, int u, int d, int n, int max)
 {
@@ -185,32 +218,7 @@ static Depths *analyse_worklist(PyCodeObject *code)
         }
         int next = i + 1 + _PyOpcode_Caches[op];
         int fall = 1, target = -1, effect;
-        switch (op) {
-        case JUMP_FORWARD:
-            fall = 0;
-            target = i + 1 + oparg;
-            break;
-        case JUMP_BACKWARD:
-        case JUMP_BACKWARD_NO_INTERRUPT:
-            fall = 0;
-            target = i + 1 - oparg;
-            break;
-        case POP_JUMP_FORWARD_IF_FALSE: case POP_JUMP_FORWARD_IF_TRUE:
-        case POP_JUMP_FORWARD_IF_NONE: case POP_JUMP_FORWARD_IF_NOT_NONE:
-        case JUMP_IF_FALSE_OR_POP: case JUMP_IF_TRUE_OR_POP:
-        case FOR_ITER: case SEND:
-            target = i + 1 + oparg;
-            break;
-        case POP_JUMP_BACKWARD_IF_FALSE: case POP_JUMP_BACKWARD_IF_TRUE:
-        case POP_JUMP_BACKWARD_IF_NONE: case POP_JUMP_BACKWARD_IF_NOT_NONE:
-            target = i + 1 - oparg;
-            break;
-        case RETURN_VALUE: case RAISE_VARARGS: case RERAISE:
-            fall = 0;
-            break;
-        default:
-            break;
-        }
+        control_flow(op, oparg, i, &fall, &target);
         if (target >= 0 || op == JUMP_BACKWARD || op == JUMP_BACKWARD_NO_INTERRUPT) {
             effect = PyCompile_OpcodeStackEffectWithJump(op, oparg, 1);
             if (effect == PY_INVALID_STACK_EFFECT
@@ -310,32 +318,7 @@ static Depths *analyse_linear(PyCodeObject *code)
             continue;
         }
         int fall = 1, target = -1;
-        switch (op) {
-        case JUMP_FORWARD:
-            fall = 0;
-            target = i + 1 + oparg;
-            break;
-        case JUMP_BACKWARD:
-        case JUMP_BACKWARD_NO_INTERRUPT:
-            fall = 0;
-            target = i + 1 - oparg;
-            break;
-        case POP_JUMP_FORWARD_IF_FALSE: case POP_JUMP_FORWARD_IF_TRUE:
-        case POP_JUMP_FORWARD_IF_NONE: case POP_JUMP_FORWARD_IF_NOT_NONE:
-        case JUMP_IF_FALSE_OR_POP: case JUMP_IF_TRUE_OR_POP:
-        case FOR_ITER: case SEND:
-            target = i + 1 + oparg;
-            break;
-        case POP_JUMP_BACKWARD_IF_FALSE: case POP_JUMP_BACKWARD_IF_TRUE:
-        case POP_JUMP_BACKWARD_IF_NONE: case POP_JUMP_BACKWARD_IF_NOT_NONE:
-            target = i + 1 - oparg;
-            break;
-        case RETURN_VALUE: case RAISE_VARARGS: case RERAISE:
-            fall = 0;
-            break;
-        default:
-            break;
-        }
+        control_flow(op, oparg, i, &fall, &target);
         if (target >= 0 || op == JUMP_BACKWARD || op == JUMP_BACKWARD_NO_INTERRUPT) {
             effect = PyCompile_OpcodeStackEffectWithJump(op, oparg, 1);
             int td = d + effect;

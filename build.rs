@@ -570,16 +570,19 @@ fn extract(obj_path: &Path, source: &str, debug: &mut String) -> Vec<Stencil> {
             });
         }
         let hot = split::classify(&blocks);
-        // For reading what the split did: OUT_DIR/split.txt, one line per block.
+        // For reading what the split did: OUT_DIR/split.txt, one line per block (`freq`:
+        // split.rs's estimate, the entry's 1; `clang`: clang's, which split.rs does not use).
         {
             let mut d = String::new();
             writeln!(d, "{stencil}").unwrap();
+            let freq = split::frequencies(&blocks);
             for (i, b) in blocks.iter().enumerate() {
                 writeln!(
                     d,
-                    "  {i:3} {:5} {:>4} B freq {:>20} edges {:?} branches {:?}",
+                    "  {i:3} {:5} {:>4} B freq {:10.6} clang {:>20} edges {:?} branches {:?}",
                     if hot[i] { "hot" } else { "cold" },
                     b.bytes.len(),
+                    freq[i],
                     b.freq,
                     b.probs,
                     b.branches.iter().map(|x| x.1).collect::<Vec<_>>()

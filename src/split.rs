@@ -6,9 +6,10 @@
 //! its tests run with `cargo test`) does the rest, on plain bytes, without ELF:
 //!
 //! 1. [`classify`]: from clang's static estimates (read from `.llvm_bb_addr_map` by build.rs:
-//!    block frequencies and edge probabilities, which come from `__builtin_expect` and from calls
-//!    to functions declared `cold`, such as the error exit and the hand-over to the interpreter,
-//!    see stencils/stencil.h), an edge is *unlikely* when its probability is below
+//!    edge probabilities, which come from `__builtin_expect` and from calls to functions
+//!    declared `cold`, such as the error exit and the hand-over to the interpreter, see
+//!    stencils/stencil.h; block frequencies are computed from them by [`frequencies`], not
+//!    taken from clang), an edge is *unlikely* when its probability is below
 //!    1/[`UNLIKELY_EDGE`] and its target's frequency below 1/[`HINTED_RATIO`] of the entry's
 //!    (the second condition keeps the exit of a loop inside a stencil hot, which clang also
 //!    gives a low probability), or when its target's frequency is below 1/[`COLD_RATIO`] of the
@@ -57,7 +58,8 @@ pub struct Block<P> {
     pub relocs: Vec<Rel<P>>,
     /// Branches to blocks of this stencil: (offset of the rel32, target block index).
     pub branches: Vec<(u64, usize)>,
-    /// clang's static frequency estimate (any scale; the entry block's is the reference).
+    /// clang's static frequency estimate (any scale; the entry block's is the reference). Only
+    /// for reading (split.txt): [`frequencies`] says why the split computes its own.
     pub freq: u64,
     /// clang's probability of each edge to a successor block (numerator over 2^31).
     pub probs: Vec<(usize, u32)>,
@@ -97,6 +99,52 @@ pub struct Split<P> {
     pub falls_through: bool,
 }
 
+/// How often each block runs per run of the stencil (the entry's is 1), from the edge
+/// probabilities alone: the solution of `f = entry + sum over edges p -> b of f[p] * prob`.
+///
+/// clang's own block frequencies are not used: clang folds a branch to a block that is only a
+/// tail call (`jmp _JIT_CONTINUE`) into a conditional tail call (`je _JIT_CONTINUE`) and drops
+/// that edge, and its frequencies, computed after, share a block's whole frequency among the
+/// edges left. A block's one remaining successor then looks as frequent as the block itself
+/// even when its edge has probability 1/2001 (the eval-breaker call of RESUME ran "always").
+/// Here the probability missing from a block's edges leaves the stencil (through such a tail
+/// call), as it does at run time.
+pub fn frequencies<P>(blocks: &[Block<P>]) -> Vec<f64> {
+    let n = blocks.len();
+    // a = I - P^T (probabilities shrunk a hair so that a loop with no exit stays solvable),
+    // right-hand side the entry; Gaussian elimination with partial pivoting.
+    let mut a = vec![vec![0f64; n + 1]; n];
+    for (i, row) in a.iter_mut().enumerate() {
+        row[i] = 1.0;
+    }
+    if n > 0 {
+        a[0][n] = 1.0;
+    }
+    for (from, b) in blocks.iter().enumerate() {
+        for &(to, p) in &b.probs {
+            if to < n {
+                a[to][from] -= p as f64 / PROB_ONE as f64 * (1.0 - 1e-9);
+            }
+        }
+    }
+    for col in 0..n {
+        let pivot = (col..n)
+            .max_by(|&x, &y| a[x][col].abs().total_cmp(&a[y][col].abs()))
+            .expect("rows left");
+        a.swap(col, pivot);
+        let d = a[col][col];
+        for r in 0..n {
+            if r != col && a[r][col] != 0.0 {
+                let k = a[r][col] / d;
+                for c in col..=n {
+                    a[r][c] -= k * a[col][c];
+                }
+            }
+        }
+    }
+    (0..n).map(|i| (a[i][n] / a[i][i]).max(0.0)).collect()
+}
+
 /// Which blocks are hot (block 0 is the entry).
 pub fn classify<P>(blocks: &[Block<P>]) -> Vec<bool> {
     let n = blocks.len();
@@ -104,7 +152,7 @@ pub fn classify<P>(blocks: &[Block<P>]) -> Vec<bool> {
     if n == 0 {
         return hot;
     }
-    let entry = blocks[0].freq.max(1) as u128;
+    let freq = frequencies(blocks);
     let unlikely = |from: &Block<P>, to: usize| {
         let p = from
             .probs
@@ -112,9 +160,9 @@ pub fn classify<P>(blocks: &[Block<P>]) -> Vec<bool> {
             .filter(|(t, _)| *t == to)
             .map(|(_, p)| *p as u64)
             .sum::<u64>();
-        let f = blocks[to].freq as u128;
-        (p * UNLIKELY_EDGE < PROB_ONE && f * (HINTED_RATIO as u128) < entry)
-            || f * (COLD_RATIO as u128) < entry
+        let f = freq[to];
+        (p * UNLIKELY_EDGE < PROB_ONE && f * (HINTED_RATIO as f64) < 1.0)
+            || f * (COLD_RATIO as f64) < 1.0
     };
     let mut work = vec![0usize];
     hot[0] = true;
@@ -267,17 +315,44 @@ pub fn assemble<P: Clone>(
             }
         }
     }
+    // A hot block that ends `jcc hot; jmp cold` becomes `jcc' cold; jmp hot`, so that the hot
+    // successor can follow it (clang leaves `je _JIT_CONTINUE; jmp cold` where it folded a tail
+    // call into a conditional one, so the end of the hot path would be a taken branch).
+    let is_hot_dest = |d: &Dest<P>| match d {
+        Dest::Block(x) => hot[*x],
+        Dest::Reloc(p) => is_continue(p),
+        Dest::End => true,
+    };
+    for b in 0..n {
+        if !hot[b] || !reached[b] {
+            continue;
+        }
+        let terms = &mut cuts[b].terms;
+        let k = terms.len();
+        if k >= 2
+            && terms[k - 1].cond.is_none()
+            && terms[k - 2].cond.is_some()
+            && is_hot_dest(&terms[k - 2].dest)
+            && !is_hot_dest(&terms[k - 1].dest)
+        {
+            let cc = terms[k - 2].cond.expect("jcc") ^ 1;
+            terms.swap(k - 2, k - 1);
+            terms[k - 2].cond = Some(cc);
+            terms[k - 1].cond = None;
+        }
+    }
     let ends_in_continue = |c: &Cut<P>| matches!(c.terms.last(), Some(Term { cond: None, dest: Dest::Reloc(p) }) if is_continue(p));
     // Orders: clang's, the entry first, and last the most frequent hot block that ends in
     // `jmp _JIT_CONTINUE` (of equals, the latest in clang's order), so that the common path
     // falls through into the next instruction.
     let mut hot_order: Vec<usize> = (0..n).filter(|&i| hot[i] && reached[i]).collect();
     let cold_order: Vec<usize> = (0..n).filter(|&i| !hot[i] && reached[i]).collect();
+    let freq = frequencies(blocks);
     let mut last: Option<usize> = None;
     for (pos, &i) in hot_order.iter().enumerate() {
         if i != 0
             && ends_in_continue(&cuts[i])
-            && last.is_none_or(|p| blocks[hot_order[p]].freq <= blocks[i].freq)
+            && last.is_none_or(|p| freq[hot_order[p]] <= freq[i])
         {
             last = Some(pos);
         }
@@ -549,9 +624,68 @@ mod tests {
         assert_eq!(classify(&l), vec![true; 3]);
     }
 
+    /// RESUME's shape as clang emits it, with its estimates: entry `js slow; jmp 1`; 1 `je C;
+    /// jmp slow` (the branch to a `jmp C` block folded into a conditional tail call, which
+    /// leaves 1's one edge with probability 1/2001 and clang's frequency of `slow` as high as
+    /// the entry's); slow `call; je C; jmp 3`; 3 `js E; jmp 4`; 4 `ret`.
+    #[test]
+    fn a_block_reached_only_by_unlikely_edges_is_cold_whatever_clangs_frequency() {
+        const ONE: u64 = 1 << 54;
+        let mut e = vec![0x90; 4];
+        e.extend(jcc(8));
+        e.extend(jmp());
+        let mut b1 = vec![0x90; 3];
+        b1.extend(jcc(4));
+        b1.extend(jmp());
+        let mut slow = vec![0xcc; 8];
+        slow.extend(jcc(4));
+        slow.extend(jmp());
+        let mut b3 = jcc(8);
+        b3.extend(jmp());
+        let mut blocks = vec![
+            block(e, vec![], vec![(6, 2), (11, 1)], ONE),
+            block(b1, vec![(5, "C")], vec![(10, 2)], ONE - ONE / 2001),
+            block(slow, vec![(10, "C")], vec![(15, 3)], ONE),
+            block(b3, vec![(2, "E")], vec![(7, 4)], ONE),
+            block(vec![0xc3], vec![], vec![], ONE),
+        ];
+        let unlikely = 1073205u32;
+        blocks[0].probs = vec![(2, unlikely), (1, PROB_ONE as u32 - unlikely)];
+        blocks[1].probs = vec![(2, unlikely)];
+        blocks[2].probs = vec![(3, unlikely)];
+        blocks[3].probs = vec![(4, 2021162781)];
+        let f = frequencies(&blocks);
+        assert!((f[0] - 1.0).abs() < 1e-6 && (f[1] - 2000.0 / 2001.0).abs() < 1e-6);
+        assert!(f[2] < 1.0 / 1000.0, "{f:?}");
+        assert_eq!(classify(&blocks), vec![true, true, false, false, false]);
+        let s = assemble(&blocks, &classify(&blocks), |p| *p == "C").unwrap();
+        // Hot: entry (4 + `js slow` rel32 across), 1 (3 + `jne slow` rel32 across; its `je C`
+        // becomes the fall-through into the next instruction).
+        assert_eq!(s.hot.code.len(), 4 + 6 + 3 + 6);
+        assert!(s.falls_through);
+        assert_eq!(s.hot.cross.len(), 2);
+        // Cold: slow (8 + `je C`, falls into 3), 3 (`js E`, falls into 4), 4.
+        assert_eq!(s.cold.code.len(), 8 + 6 + 6 + 1);
+    }
+
+    #[test]
+    fn frequencies_follow_loops_and_branches() {
+        // 0 -> 1 (50%) or 2 (50%); 1 -> 1 (75%) or 2 (25%).
+        let mut b = vec![
+            block(vec![], vec![], vec![], 1),
+            block(vec![], vec![], vec![], 1),
+            block(vec![], vec![], vec![], 1),
+        ];
+        let half = (PROB_ONE / 2) as u32;
+        b[0].probs = vec![(1, half), (2, half)];
+        b[1].probs = vec![(1, (PROB_ONE * 3 / 4) as u32), (2, (PROB_ONE / 4) as u32)];
+        let f = frequencies(&b);
+        assert!((f[1] - 2.0).abs() < 1e-6 && (f[2] - 1.0).abs() < 1e-6, "{f:?}");
+    }
+
     #[test]
     fn the_hot_path_falls_through_and_branches_out_to_the_cold_part() {
-        let b = load_fast();
+        let b = with_probs(load_fast());
         let s = assemble(&b, &classify(&b), |p| *p == "C").unwrap();
         assert!(s.falls_through);
         // entry: 4 bytes, `je cold` (inverted jne, rel32 across parts); hot: 3 bytes, jump cut.

@@ -963,15 +963,6 @@ int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, Cpjit
 
 /* ---- the stencils' out-of-line paths (see names.h) ---- */
 
-PyObject *cpjit_attr_hint_load(PyObject *owner, CpjitAttrCache *cache, int way)
-{
-    PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
-    if (dict == NULL) {
-        return NULL;
-    }
-    return cpjit_dict_hint_value(dict, cache->index[way], cache->descr[way]);
-}
-
 void cpjit_unbound_local_at(_PyInterpreterFrame *frame, _Py_CODEUNIT *redo)
 {
     int oparg;
@@ -990,14 +981,45 @@ static inline PyObject *code_name(_PyInterpreterFrame *frame, int index)
     return PyTuple_GET_ITEM(frame->f_code->co_names, index);
 }
 
+/* LOAD_ATTR's and LOAD_METHOD's out-of-line paths are split in two: the second tier (cached
+ * kinds the stencils leave out of line, served without running code) in a leaf function that
+ * saves no registers, and the rest in a separate function it tail-calls. */
+static __attribute__((noinline)) int load_attr_rest(_PyInterpreterFrame *frame, PyObject **sp,
+                                                    CpjitAttrCache *cache, _Py_CODEUNIT *redo,
+                                                    int way);
+
 int cpjit_load_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
                          _Py_CODEUNIT *redo)
 {
+    /* A __slots__ member or a module attribute, of an owner that survives (the stencil serves
+     * only inline values in line). */
+    PyObject *owner = sp[-1];
+    int way = cpjit_attr_way(cache, Py_TYPE(owner));
+    PyObject *res = NULL;
+    if (way >= 0 && cache->kind[way] == CPJIT_ATTR_SLOT) {
+        res = *(PyObject **)((char *)owner + cache->index[way]);
+    }
+    else {
+        res = cpjit_module_attr_cached(cache, owner);
+    }
+    if (res != NULL && Py_REFCNT(owner) > 1) {
+        Py_INCREF(res);
+        owner->ob_refcnt--;
+        sp[-1] = res;
+        return 0;
+    }
+    return load_attr_rest(frame, sp, cache, redo, way);
+}
+
+/* `way`: cpjit_attr_way's for the owner. */
+static int load_attr_rest(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+                          _Py_CODEUNIT *redo, int way)
+{
+    PyObject *owner = sp[-1];
     int oparg;
     frame->prev_instr = cpjit_decode_redo(redo, &oparg);
-    PyObject *owner = sp[-1];
     PyObject *name = code_name(frame, oparg);
-    PyObject *res = cpjit_attr_cached_load(cache, owner, name);
+    PyObject *res = cpjit_attr_cached_load(cache, way, owner, name);
     if (res == NULL) {
         res = cpjit_module_attr_cached(cache, owner);
     }
@@ -1021,13 +1043,33 @@ int cpjit_load_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCac
     return 0;
 }
 
+static __attribute__((noinline)) int load_method_rest(_PyInterpreterFrame *frame, PyObject **sp,
+                                                      CpjitAttrCache *cache, _Py_CODEUNIT *redo,
+                                                      PyObject *attr);
+
 int cpjit_load_method_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
                          _Py_CODEUNIT *redo)
+{
+    /* A module attribute (math.sqrt) of a module that survives. */
+    PyObject *obj = sp[-1];
+    PyObject *attr = cpjit_module_attr_cached(cache, obj);
+    if (attr != NULL && Py_REFCNT(obj) > 1) {
+        Py_INCREF(attr);
+        obj->ob_refcnt--;
+        sp[-1] = NULL;
+        sp[0] = attr;
+        return 0;
+    }
+    return load_method_rest(frame, sp, cache, redo, attr);
+}
+
+/* `attr`: cpjit_module_attr_cached's for the object. */
+static int load_method_rest(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+                            _Py_CODEUNIT *redo, PyObject *attr)
 {
     int oparg;
     frame->prev_instr = cpjit_decode_redo(redo, &oparg);
     PyObject *obj = sp[-1];
-    PyObject *attr = cpjit_module_attr_cached(cache, obj);
     if (attr != NULL) {
         Py_INCREF(attr);
         sp[-1] = NULL;
@@ -1107,13 +1149,28 @@ static int dict_hint_store(PyDictObject *dict, Py_ssize_t hint, PyObject *name, 
 int cpjit_store_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
                          _Py_CODEUNIT *redo)
 {
-    int oparg;
-    frame->prev_instr = cpjit_decode_redo(redo, &oparg);
     PyObject *owner = sp[1];
     PyObject *v = sp[0];
-    PyObject *name = code_name(frame, oparg);
     int way = cpjit_attr_way(cache, Py_TYPE(owner));
     uint8_t kind = way >= 0 ? cache->kind[way] : CPJIT_ATTR_NONE;
+    if (kind == CPJIT_ATTR_SLOT && Py_REFCNT(owner) > 1) {
+        /* First, before publishing prev_instr: a __slots__ member, when the store frees
+         * nothing (the stencil serves only inline values in line). (One function, not a leaf
+         * in front of the rest as for LOAD_ATTR: the stores that free the old value of an
+         * inline attribute come here too, and often.) */
+        PyObject **slot = (PyObject **)((char *)owner + cache->index[way]);
+        PyObject *old_value = *slot;
+        if (old_value == NULL || Py_REFCNT(old_value) > 1) {
+            *slot = v; /* the stack's reference moves into the object */
+            if (old_value != NULL) {
+                old_value->ob_refcnt--;
+            }
+            owner->ob_refcnt--;
+            return 0;
+        }
+    }
+    int oparg;
+    frame->prev_instr = cpjit_decode_redo(redo, &oparg);
     if (kind == CPJIT_ATTR_SLOT) {
         PyObject **slot = (PyObject **)((char *)owner + cache->index[way]);
         PyObject *old_value = *slot;
@@ -1122,6 +1179,7 @@ int cpjit_store_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCa
         Py_DECREF(owner);
         return 0;
     }
+    PyObject *name = code_name(frame, oparg);
     if (kind == CPJIT_ATTR_VALUES || kind == CPJIT_ATTR_DICT_HINT) {
         PyDictValues *values = *_PyObject_ValuesPointer(owner);
         if (values == NULL) {

@@ -269,11 +269,11 @@ cpjit_values_add_to_order(PyDictValues *values, Py_ssize_t ix)
     *size_ptr = (uint8_t)size;
 }
 
-/* LOAD_ATTR's cached lookup for the type-version-guarded kinds: a borrowed value or NULL. */
+/* LOAD_ATTR's cached lookup for the type-version-guarded kinds: a borrowed value or NULL.
+ * `way`: cpjit_attr_way(cache, Py_TYPE(owner)). */
 static inline __attribute__((always_inline)) PyObject *
-cpjit_attr_cached_load(CpjitAttrCache *cache, PyObject *owner, PyObject *name)
+cpjit_attr_cached_load(CpjitAttrCache *cache, int way, PyObject *owner, PyObject *name)
 {
-    int way = cpjit_attr_way(cache, Py_TYPE(owner));
     if (way < 0) {
         return NULL;
     }
@@ -371,8 +371,8 @@ cpjit_module_attr_cached(CpjitAttrCache *cache, PyObject *owner)
 /* The stencils' out-of-line paths. Each gets the frame, the stack pointer, the instruction's
  * cache and its REDO value (cpjit_decode_redo: the instruction, stored as prev_instr first as
  * everything here may raise or run code, and its oparg: the name is co_names[oparg]); it serves whatever the stencil's in-line path did not
- * (cached kinds served by a dict probe, deallocations, the generic path, and refilling the
- * cache), leaves the stack as the instruction does, and returns 0, or -1 with an exception set
+ * (the second-tier cached kinds: __slots__ members, dicts probed at a hint, module and class
+ * attributes; deallocations, the generic path, and refilling the cache), leaves the stack as the instruction does, and returns 0, or -1 with an exception set
  * and the stack as ceval.c's `goto error` has it.
  *   LOAD_ATTR:   sp[-1] owner -> attribute (owner stays on failure).
  *   LOAD_METHOD: sp[-1] obj -> [meth, self] or [NULL, attr] at sp[-1], sp[0] (the stencil
@@ -399,11 +399,6 @@ static inline int cpjit_attr_whole_cache(CpjitAttrCache *cache)
 /* CPJIT_ATTR_CLASS: a new reference, or NULL on a miss (or NULL with an exception raised by
  * the value's __get__). */
 PyObject *cpjit_class_attr_cached(CpjitAttrCache *cache, PyObject *owner);
-
-/* LOAD_ATTR's dict-backed kinds (CPJIT_ATTR_VALUES, _HINT, _DICT_HINT of way `way`, type
- * version already checked) for an instance whose attributes are in a dict: the borrowed value
- * at the hint if that entry holds the name, else NULL. A leaf call from the stencil. */
-PyObject *cpjit_attr_hint_load(PyObject *owner, CpjitAttrCache *cache, int way);
 
 /* LOAD_ATTR's generic path: PyObject_GetAttr, then (on success) fill `cache` if the access can
  * be served from the instance's inline values next time. */

@@ -21,11 +21,12 @@
         }                                                                                      \
     } while (0)
 
-/* In line: an attribute in the instance's inline values or a __slots__ member, or (a leaf
- * call) in its dict at the cached hint, for any of the cache's ways, when the owner does not
- * die here (a deallocation can run any code: that takes
- * the out-of-line path, which publishes prev_instr first). On failure the owner stays on the
- * stack (owned), as in ceval.c. */
+/* In line: the first tier only, an attribute in the instance's inline values (for any of the
+ * cache's ways) when the owner does not die here (a deallocation can run any code: that takes
+ * the out-of-line path, which publishes prev_instr first). Everything else, the second-tier
+ * kinds (a __slots__ member, a dict at the cached hint, a module or class attribute) included,
+ * is served by cpjit_load_attr_slow, shared by all sites, so each site's cold part is one call.
+ * On failure the owner stays on the stack (owned), as in ceval.c. */
 STENCIL(LOAD_ATTR)
 {
     PyObject *owner = TOP();
@@ -36,33 +37,24 @@ STENCIL(LOAD_ATTR)
     }
     uint8_t kind = cache->kind[way];
     Py_ssize_t index = cache->index[way];
-    PyObject *res;
     PyDictValues *values;
     if (LIKELY(kind - 1u < 2u && (values = *_PyObject_ValuesPointer(owner)) != NULL)) {
-        res = values->values[index]; /* VALUES or HINT, inline */
-    }
-    else if (kind == CPJIT_ATTR_SLOT) {
-        res = *(PyObject **)((char *)owner + index);
-    }
-    else if (UNLIKELY(kind - 1u < 3u)) {
-        res = cpjit_attr_hint_load(owner, cache, way); /* the same, from a dict */
-    }
-    else {
-        goto slow;
-    }
-    if (LIKELY(res != NULL)) {
-        Py_INCREF(res);
-        owner->ob_refcnt--;
-        SET_TOP(res);
-        CONTINUE();
+        PyObject *res = values->values[index]; /* VALUES or HINT, inline */
+        if (LIKELY(res != NULL)) {
+            Py_INCREF(res);
+            owner->ob_refcnt--;
+            SET_TOP(res);
+            CONTINUE();
+        }
     }
 slow:
     ATTR_SLOW(cpjit_load_attr_slow, cache);
     CONTINUE();
 }
 
-/* In line: a store to inline values or a __slots__ member that frees nothing. Both operands are
- * consumed, whether or not the store worked. */
+/* In line: the first tier only, a store to inline values that frees nothing. Everything else
+ * (a __slots__ member, a dict, a deallocation, the generic path) is cpjit_store_attr_slow's.
+ * Both operands are consumed, whether or not the store worked. */
 STENCIL(STORE_ATTR)
 {
     PyObject *owner = TOP();
@@ -72,40 +64,26 @@ STENCIL(STORE_ATTR)
     if (UNLIKELY(way < 0) || UNLIKELY(owner->ob_refcnt <= 1)) {
         goto slow;
     }
-    uint8_t kind = cache->kind[way];
-    Py_ssize_t index = cache->index[way];
-    PyObject **slot;
-    PyDictValues *values = NULL;
-    if (LIKELY(kind == CPJIT_ATTR_VALUES)) {
-        values = *_PyObject_ValuesPointer(owner);
-        if (UNLIKELY(values == NULL)) {
-            goto slow;
+    PyDictValues *values;
+    if (LIKELY(cache->kind[way] == CPJIT_ATTR_VALUES
+               && (values = *_PyObject_ValuesPointer(owner)) != NULL)) {
+        Py_ssize_t index = cache->index[way];
+        PyObject *old = values->values[index];
+        if (old != NULL) {
+            if (UNLIKELY(old->ob_refcnt <= 1)) {
+                goto slow;
+            }
+            values->values[index] = v; /* the stack's reference moves into the object */
+            old->ob_refcnt--;
         }
-        slot = &values->values[index];
-    }
-    else if (kind == CPJIT_ATTR_SLOT) {
-        slot = (PyObject **)((char *)owner + index);
-    }
-    else {
-        goto slow;
-    }
-    PyObject *old = *slot;
-    if (old != NULL) {
-        if (UNLIKELY(old->ob_refcnt <= 1)) {
-            goto slow;
-        }
-        *slot = v; /* the stack's reference moves into the object */
-        old->ob_refcnt--;
-    }
-    else {
-        *slot = v;
-        if (values != NULL) {
+        else {
+            values->values[index] = v;
             cpjit_values_add_to_order(values, index);
         }
+        owner->ob_refcnt--;
+        STACK_SHRINK(2);
+        CONTINUE();
     }
-    owner->ob_refcnt--;
-    STACK_SHRINK(2);
-    CONTINUE();
 slow:
     STACK_SHRINK(2);
     ATTR_SLOW(cpjit_store_attr_slow, cache);
@@ -124,16 +102,17 @@ STENCIL(DELETE_ATTR)
     CONTINUE();
 }
 
-/* meth | self  when an unbound method was found, else  NULL | attr. In line: a plain method
- * (instances without a dict, or whose attributes are inline and lack the name) and a module
- * attribute. On failure the object stays on the stack (owned). */
+/* meth | self  when an unbound method was found, else  NULL | attr. In line: the first tier
+ * only, a plain method (instances without a dict, or whose attributes are inline and lack the
+ * name). Everything else, module attributes (math.sqrt) and class attributes included, is served
+ * by cpjit_load_method_slow, shared by all sites, which tests those cached kinds before anything
+ * else. On failure the object stays on the stack (owned). */
 STENCIL(LOAD_METHOD)
 {
     PyObject *obj = TOP();
     CpjitAttrCache *cache = ATTR_CACHE;
     PyTypeObject *tp = Py_TYPE(obj);
     int way = cpjit_attr_way_hot(cache, tp);
-    /* Not marked: a module's function (math.sqrt) is as common as an instance's method. */
     if (way >= 0) {
         uint8_t kind = cache->kind[way];
         if (kind == CPJIT_METHOD_NO_DICT
@@ -146,17 +125,6 @@ STENCIL(LOAD_METHOD)
             PUSH(obj);
             CONTINUE();
         }
-    }
-    else if (cache->kind[0] == CPJIT_ATTR_MODULE && obj == cache->mod.module
-             && obj->ob_refcnt > 1 && tp == &PyModule_Type
-             && ((PyDictObject *)((PyModuleObject *)obj)->md_dict)->ma_version_tag
-                    == cache->mod.dict_version) {
-        PyObject *attr = cache->mod.value;
-        Py_INCREF(attr);
-        obj->ob_refcnt--;
-        SET_TOP(NULL);
-        PUSH(attr);
-        CONTINUE();
     }
     ATTR_SLOW(cpjit_load_method_slow, cache);
     STACK_GROW(1);

@@ -862,3 +862,48 @@ def test_out_of_line_paths_with_extended_arg_names_and_locals():
         exec(compile('\\n'.join(body), 'mod', 'exec'), mod)       # STORE_NAME past 255
         result.append(mod['total'])
     """)
+
+
+def test_second_tier_attribute_kinds_out_of_line():
+    # LOAD_ATTR/STORE_ATTR/LOAD_METHOD serve only their first tier in line; __slots__ members,
+    # module attributes and dict-held attributes go to the shared out-of-line paths, which
+    # serve them first without publishing the instruction: these are the cases where they
+    # must not (an owner or an old value that dies, a finalizer that looks at the frame).
+    check("""
+        import sys, math
+        log = []
+        class Fin:
+            def __del__(self):
+                log.append(sys._getframe(1).f_lineno)
+        class P:
+            __slots__ = ('x', 'y')
+            def __init__(self, x):
+                self.x = x
+        class D:
+            def __init__(self, x):
+                self.x = x
+        def read_tmp(cls, x):
+            return cls(x).x
+        def store(p, v):
+            p.x = v
+        def mod():
+            return math.pi, math.floor(2.5), sys.maxsize > 0
+        def read(o):
+            return o.x
+        out = [read_tmp(P, i) + read_tmp(D, i) for i in range(5)]
+        p = P(Fin())
+        d = D(Fin())
+        for i in range(4):
+            store(p, Fin())
+            store(d, Fin())
+            store(p, i)
+        out.append(log)
+        out.append([mod() for _ in range(5)])
+        d.__dict__  # attributes now in a dict: the hint kinds
+        out.append([type(read(d)).__name__ for _ in range(3)])
+        try:
+            read(P.__new__(P))
+        except AttributeError as e:
+            out.append(str(e))
+        result = out
+    """)

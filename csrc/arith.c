@@ -19,17 +19,6 @@
 #include "internal/pycore_long.h"
 #include "internal/pycore_runtime.h"
 
-/* Small ints (at most one 30-bit digit) as 64-bit values, like longobject.c's medium_value. */
-static inline int is_medium(PyObject *o)
-{
-    return PyLong_CheckExact(o) && (size_t)(Py_SIZE(o) + 1) < 3;
-}
-
-static inline int64_t medium_value(PyObject *o)
-{
-    return (int64_t)Py_SIZE(o) * (int64_t)((PyLongObject *)o)->ob_digit[0];
-}
-
 /* Pick the operand to reuse for the result: one the stack holds the only reference to (then
  * nothing else can see it change). Returns it and sets *other to the operand to release, or
  * NULL when both are shared. */

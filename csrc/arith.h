@@ -6,6 +6,17 @@
 
 #include "cpjit_rt.h"
 
+/* Small ints (at most one 30-bit digit) as 64-bit values, like longobject.c's medium_value
+ * (for csrc/arith.c and the stencils' comparisons). */
+static inline __attribute__((always_inline)) int is_medium(PyObject *o)
+{
+    return PyLong_CheckExact(o) && (size_t)(Py_SIZE(o) + 1) < 3;
+}
+static inline __attribute__((always_inline)) int64_t medium_value(PyObject *o)
+{
+    return (int64_t)Py_SIZE(o) * (int64_t)((PyLongObject *)o)->ob_digit[0];
+}
+
 /* Each takes the two operands on top of the value stack (stack_pointer[-2] op
  * stack_pointer[-1], both owned), computes what PyNumber_<op> would, stores the result (or NULL)
  * in stack_pointer[-2] and releases the operands: small ints and floats in line (an operand the

@@ -3,16 +3,6 @@
 #include "numeric.h"
 #include "arith.h"
 
-/* Small ints (at most one 30-bit digit) as 64-bit values, like longobject.c's medium_value. */
-static inline __attribute__((always_inline)) int is_medium(PyObject *o)
-{
-    return PyLong_CheckExact(o) && (size_t)(Py_SIZE(o) + 1) < 3;
-}
-static inline __attribute__((always_inline)) int64_t medium_value(PyObject *o)
-{
-    return (int64_t)Py_SIZE(o) * (int64_t)((PyLongObject *)o)->ob_digit[0];
-}
-
 /* Each operator gets its own stencil (BINARY_OP__<oparg>) that calls one out-of-line function
  * shared by every site: for +, -, * and / (and their in-place forms) the small-int and float
  * fast paths of csrc/arith.c, for the others the generic operator. Kept out of line on purpose:

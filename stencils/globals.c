@@ -36,7 +36,7 @@
         if (UNLIKELY(pushed < 0)) {                                                            \
             ERROR();                                                                           \
         }                                                                                      \
-        STACK_GROW(pushed);                                                                    \
+        STACK_GROW((PUSH_NULL_IF) ? 2 : 1); /* = pushed, a constant in the variants */        \
         CONTINUE();                                                                            \
     }
 

@@ -23,7 +23,9 @@
 //!    those paths run on every operation of some programs and each visit jumps out and back.
 //! 2. [`assemble`]: lays out the hot blocks in clang's order, the one that ends in
 //!    `jmp _JIT_CONTINUE` last (the compiler cuts that jump so instructions fall through into each
-//!    other), and the cold blocks after them in clang's order, as two separate parts. A `jmp` to
+//!    other), and the cold blocks after them in clang's order, as two separate parts. A hot
+//!    block that ends `jcc hot; jmp cold` becomes `jcc' cold; jmp hot` first (clang leaves
+//!    `je _JIT_CONTINUE; jmp cold` where it made a tail call conditional). A `jmp` to
 //!    the block laid out right after it is dropped, `jcc next; jmp other` becomes
 //!    `jcc' other`, and branches within a part are relaxed to rel8 where the displacement fits
 //!    (to a fixpoint). Branches between the parts stay rel32 and come out as *cross* references,

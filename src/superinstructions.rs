@@ -10,6 +10,9 @@
 //! A jump into the middle of a chain therefore sees the other parity than falling through does.
 //! The compiler lays the chain out in fall-through parity and, for each jump target where the
 //! parity differs, an out-of-line copy of the rest of the chain in the jump's parity.
+//!
+//! It also says which instruction groups one stencil runs whole (`unpack_group`: UNPACK_SEQUENCE
+//! n and the n STORE_FASTs after it), whose stores keep the parity above.
 
 use crate::analysis::Instruction;
 use crate::opcodes;
@@ -98,6 +101,29 @@ pub fn alone_copy(instructions: &[Instruction], heads: &[bool], q: usize) -> Opt
     (last >= q && (q..=last).any(|i| tail_differs(instructions[i].opcode))).then_some(last)
 }
 
+/// Instruction groups one stencil runs whole: UNPACK_SEQUENCE n at `i` followed by n
+/// STORE_FASTs (`a, b, c = t`). Returns n when instruction `i` heads such a group, so that the
+/// stencil for the group (stencils/unpack.c: every case, errors included, with the stores in the
+/// interpreter's order and superinstruction parity) is the only code laid out for the n + 1
+/// instructions, and the code after them follows it directly. The stores must be reachable
+/// only by falling through from the UNPACK_SEQUENCE: no jump targets them, and neither they nor
+/// it have an EXTENDED_ARG (the stencil reads their locals from the bytecode; an EXTENDED_ARG
+/// would also change the quickener's pairs). They get no native entry of their own.
+pub fn unpack_group(instructions: &[Instruction], is_target: &[bool], i: usize) -> Option<usize> {
+    let ins = &instructions[i];
+    if ins.opcode != opcodes::op::UNPACK_SEQUENCE || ins.start != ins.unit || ins.oparg == 0 {
+        return None;
+    }
+    let n = ins.oparg as usize;
+    let stores = instructions.get(i + 1..i + 1 + n)?;
+    let store = ops().store_fast;
+    stores
+        .iter()
+        .zip(&is_target[i + 1..i + 1 + n])
+        .all(|(s, &target)| s.opcode == store && s.start == s.unit && !target)
+        .then_some(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +189,35 @@ mod tests {
         let mut h = Vec::new();
         heads(&p, &mut h);
         assert_eq!(h, [false, false, false]);
+    }
+
+    #[test]
+    fn unpack_groups() {
+        let mut p = plan(&[
+            "LOAD_FAST",
+            "UNPACK_SEQUENCE",
+            "STORE_FAST",
+            "STORE_FAST",
+            "LOAD_FAST",
+        ]);
+        p[1].oparg = 2;
+        let t = vec![false; p.len()];
+        assert_eq!(unpack_group(&p, &t, 1), Some(2));
+        assert_eq!(unpack_group(&p, &t, 0), None);
+        // Three items but only two stores: no group.
+        p[1].oparg = 3;
+        assert_eq!(unpack_group(&p, &t, 1), None);
+        // A store that is a jump target, or has an EXTENDED_ARG, breaks it.
+        p[1].oparg = 2;
+        let mut t2 = t.clone();
+        t2[3] = true;
+        assert_eq!(unpack_group(&p, &t2, 1), None);
+        p[2].start = 1;
+        assert_eq!(unpack_group(&p, &t, 1), None);
+        // Past the end of the code.
+        let mut q = plan(&["UNPACK_SEQUENCE", "STORE_FAST"]);
+        q[0].oparg = 2;
+        assert_eq!(unpack_group(&q, &[false, false], 0), None);
     }
 
     #[test]

@@ -163,12 +163,14 @@ def dies_with_the_tuple():
     a, b = 1, 2
     return a + b
 
-for round in range(12):
-    out = [six((1, 2, 3, 4, 5, 6)), six([1, 2, 3, 4, 5, 6]), peek((1, 2, 3, 4, 5)),
-           peek_second([1, 2, 3]), five_then_load((1, 2, 3, 4, 5)), generic((1, 2, 3)),
-           dies_with_the_tuple()]
-    print(round, out, seen)
-    seen.clear()
+def main():
+    for round in range(12):
+        out = [six((1, 2, 3, 4, 5, 6)), six([1, 2, 3, 4, 5, 6]), peek((1, 2, 3, 4, 5)),
+               peek_second([1, 2, 3]), five_then_load((1, 2, 3, 4, 5)), generic((1, 2, 3)),
+               dies_with_the_tuple()]
+        print(round, out, seen)
+        seen.clear()
+main()
 '''
 
 

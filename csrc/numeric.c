@@ -4,6 +4,7 @@
  * the generic path with nothing changed. */
 #include "numeric.h"
 #include "data.h"
+#include "helpers.h"
 #include "internal/pycore_list.h"
 #include "internal/pycore_code.h"
 #include "internal/pycore_opcode.h"
@@ -288,39 +289,48 @@ store_n(_PyInterpreterFrame *frame, PyObject **stack_pointer, _Py_CODEUNIT *inst
     STORE_N_BODY(_Pragma("clang loop unroll(full)"))
 }
 
-/* The exact tuple or list `seq` of n items on top of the stack: its items pushed, last deepest
- * (what UNPACK_SEQUENCE does; releasing the sequence runs no code, every item keeps a
- * reference), then stored. A constant n (always inlined: the loops unroll). */
+/* The exact tuple or list `seq` of n items: its items pushed at `base`, last deepest (what
+ * UNPACK_SEQUENCE does), the sequence released when it was on the stack (`owned`: that runs no
+ * code, every item keeps a reference), then stored. A constant n (always inlined: the loops
+ * unroll). */
 static inline __attribute__((always_inline)) PyObject **
-unpack_store_n(_PyInterpreterFrame *frame, PyObject **stack_pointer, _Py_CODEUNIT *instr,
-               PyObject *seq, PyObject **items, const int n)
+unpack_store_n(_PyInterpreterFrame *frame, PyObject **base, _Py_CODEUNIT *instr, PyObject *seq,
+               PyObject **items, const int n, const int owned)
 {
-    stack_pointer--;
+    PyObject **stack_pointer = base;
 #pragma clang loop unroll(full)
     for (int i = n; i-- > 0;) {
         *stack_pointer++ = Py_NewRef(items[i]);
     }
-    Py_DECREF(seq);
+    if (owned) {
+        Py_DECREF(seq);
+    }
     return store_n(frame, stack_pointer, instr, n);
 }
 
 /* The same for any n. */
-static PyObject **unpack_store_any(_PyInterpreterFrame *frame, PyObject **stack_pointer,
-                                   _Py_CODEUNIT *instr, PyObject *seq, PyObject **items, int n)
+static PyObject **unpack_store_any(_PyInterpreterFrame *frame, PyObject **base,
+                                   _Py_CODEUNIT *instr, PyObject *seq, PyObject **items, int n,
+                                   int owned)
 {
-    stack_pointer--;
+    PyObject **stack_pointer = base;
     for (int i = n; i-- > 0;) {
         *stack_pointer++ = Py_NewRef(items[i]);
     }
-    Py_DECREF(seq);
+    if (owned) {
+        Py_DECREF(seq);
+    }
     return store_any(frame, stack_pointer, instr, n);
 }
 
-PyObject **cpjit_unpack_into_locals(_PyInterpreterFrame *frame, PyObject **stack_pointer,
-                                    _Py_CODEUNIT *instr)
+/* UNPACK_SEQUENCE at `instr` and its stores, for `seq`: on top of the stack (`owned`), or
+ * borrowed from a local (the LOAD_FAST before it; `stack_pointer` is where it would go). */
+static inline __attribute__((always_inline)) PyObject **
+unpack_into_locals(_PyInterpreterFrame *frame, PyObject **stack_pointer, _Py_CODEUNIT *instr,
+                   PyObject *seq, const int owned)
 {
     int n = _Py_OPARG(*instr); /* no EXTENDED_ARG: unpack_group checked */
-    PyObject *seq = stack_pointer[-1];
+    PyObject **base = owned ? stack_pointer - 1 : stack_pointer;
     PyObject **items;
     if (PyTuple_CheckExact(seq)) {
         items = _PyTuple_ITEMS(seq);
@@ -337,7 +347,7 @@ PyObject **cpjit_unpack_into_locals(_PyInterpreterFrame *frame, PyObject **stack
     switch (n) {
 #define CPJIT_UNPACK_CASE(N)                                                                   \
     case N:                                                                                    \
-        return unpack_store_n(frame, stack_pointer, instr, seq, items, N);
+        return unpack_store_n(frame, base, instr, seq, items, N, owned);
         CPJIT_UNPACK_CASE(1)
         CPJIT_UNPACK_CASE(2)
         CPJIT_UNPACK_CASE(3)
@@ -352,15 +362,37 @@ PyObject **cpjit_unpack_into_locals(_PyInterpreterFrame *frame, PyObject **stack
         CPJIT_UNPACK_CASE(12)
 #undef CPJIT_UNPACK_CASE
     default:
-        return unpack_store_any(frame, stack_pointer, instr, seq, items, n);
+        return unpack_store_any(frame, base, instr, seq, items, n, owned);
     }
 generic:
     /* ceval.c's UNPACK_SEQUENCE for everything else (the iterator's code and the sequence's
      * release see this instruction as prev_instr; so does an error), then the stores. */
+    if (!owned) {
+        *stack_pointer++ = Py_NewRef(seq); /* the LOAD_FAST */
+    }
     frame->prev_instr = instr;
     stack_pointer = cpjit_unpack_sequence_slow(_PyThreadState_GET(), stack_pointer, n);
     if (stack_pointer == NULL) {
         return NULL;
     }
     return store_any(frame, stack_pointer, instr, n);
+}
+
+PyObject **cpjit_unpack_into_locals(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                                    _Py_CODEUNIT *instr)
+{
+    return unpack_into_locals(frame, stack_pointer, instr, stack_pointer[-1], 1);
+}
+
+PyObject **cpjit_load_unpack_into_locals(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                                         _Py_CODEUNIT *load)
+{
+    int local = _Py_OPARG(*load); /* no EXTENDED_ARG: unpack_group checked */
+    PyObject *seq = frame->localsplus[local];
+    if (seq == NULL) {
+        frame->prev_instr = load;
+        cpjit_unbound_local_error(_PyThreadState_GET(), frame, local);
+        return NULL;
+    }
+    return unpack_into_locals(frame, stack_pointer, load + 1, seq, 0);
 }

@@ -65,6 +65,12 @@ typedef struct {
 PyObject **cpjit_unpack_into_locals(_PyInterpreterFrame *frame, PyObject **stack_pointer,
                                     _Py_CODEUNIT *instr);
 
+/* The same with the LOAD_FAST before it (at `load`, no EXTENDED_ARG, run alone) included: the
+ * sequence is that local's (an unbound local raises UnboundLocalError at the LOAD_FAST). NULL
+ * with an exception (prev_instr set), the stack as before the LOAD_FAST. */
+PyObject **cpjit_load_unpack_into_locals(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                                         _Py_CODEUNIT *load);
+
 /* FOR_ITER followed by STORE_FAST (stencils/iter.c): the first time, `plan` learns whether the
  * code unit after the FOR_ITER at `instr` is a STORE_FAST (plain or quickened, no EXTENDED_ARG)
  * and native code can be entered after it (FUSED: slots[0] is its local, `after` that code);

@@ -170,9 +170,10 @@ struct Selection {
     /// LOAD_GLOBAL by its oparg's low bit (push a NULL first or not): LOAD_GLOBAL__VALUE,
     /// LOAD_GLOBAL__NULL_VALUE (stencils/globals.c), so the stencil does not test it.
     load_global: [Option<&'static Stencil>; 2],
-    /// UNPACK_SEQUENCE n with its n STORE_FASTs (src/superinstructions.rs `unpack_group`), and
-    /// the empty stencil of the instructions a group covers.
-    unpack_group: Option<&'static Stencil>,
+    /// Per `superinstructions::Group`: its stencil (UNPACK_SEQUENCE n with its n STORE_FASTs,
+    /// and with the LOAD_FAST before them); and the empty stencil of the instructions a group
+    /// covers.
+    groups: [Option<&'static Stencil>; 2],
     covered: Option<&'static Stencil>,
 }
 
@@ -237,7 +238,10 @@ fn selection() -> Result<&'static Selection, CompileError> {
                     stencils::by_name("LOAD_GLOBAL__VALUE"),
                     stencils::by_name("LOAD_GLOBAL__NULL_VALUE"),
                 ],
-                unpack_group: stencils::by_name("UNPACK_SEQUENCE_INTO_LOCALS"),
+                groups: [
+                    stencils::by_name("UNPACK_SEQUENCE_INTO_LOCALS"),
+                    stencils::by_name("LOAD_FAST_UNPACK_INTO_LOCALS"),
+                ],
                 covered: stencils::by_name("COVERED")
                     .filter(|s| s.hot_len == 0 && s.code.is_empty()),
             })
@@ -659,8 +663,11 @@ fn compile_plan(
                 continue;
             }
         }
-        if let (Some(g), Some(_)) = (sel.unpack_group, sel.covered) {
-            if let Some(k) = superinstructions::unpack_group(instructions, &sc.is_target, i) {
+        if let (Some((kind, k)), Some(_)) = (
+            superinstructions::group(instructions, &sc.is_target, &sc.heads, i),
+            sel.covered,
+        ) {
+            if let Some(g) = sel.groups[kind as usize] {
                 covered_until = i + 1 + k;
                 sc.slots.push(cur.slot(g, false, i as u32, Placement::Main));
                 sc.veneers.note(g, input.symbols, stamp);

@@ -11,8 +11,9 @@
 //! The compiler lays the chain out in fall-through parity and, for each jump target where the
 //! parity differs, an out-of-line copy of the rest of the chain in the jump's parity.
 //!
-//! It also says which instruction groups one stencil runs whole (`unpack_group`: UNPACK_SEQUENCE
-//! n and the n STORE_FASTs after it), whose stores keep the parity above.
+//! It also says which instruction groups one stencil runs whole (`group`: UNPACK_SEQUENCE n and
+//! the n STORE_FASTs after it, with the LOAD_FAST before it or not), whose stores keep the
+//! parity above.
 
 use crate::analysis::Instruction;
 use crate::opcodes;
@@ -101,16 +102,51 @@ pub fn alone_copy(instructions: &[Instruction], heads: &[bool], q: usize) -> Opt
     (last >= q && (q..=last).any(|i| tail_differs(instructions[i].opcode))).then_some(last)
 }
 
-/// Instruction groups one stencil runs whole: UNPACK_SEQUENCE n at `i` followed by n
-/// STORE_FASTs (`a, b, c = t`). Returns n when instruction `i` heads such a group, so that the
-/// stencil for the group (stencils/unpack.c: every case, errors included, with the stores in the
-/// interpreter's order and superinstruction parity) is the only code laid out for the n + 1
-/// instructions, and the code after them follows it directly. The stores must be reachable
-/// only by falling through from the UNPACK_SEQUENCE: no jump targets them, and neither they nor
-/// it have an EXTENDED_ARG (the stencil reads their locals from the bytecode; an EXTENDED_ARG
-/// would also change the quickener's pairs). They get no native entry of their own.
-pub fn unpack_group(instructions: &[Instruction], is_target: &[bool], i: usize) -> Option<usize> {
+/// Instruction groups one stencil runs whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    /// UNPACK_SEQUENCE n and the n STORE_FASTs after it (`a, b, c = t`).
+    Unpack,
+    /// LOAD_FAST (run alone), UNPACK_SEQUENCE n and the n STORE_FASTs (`a, b, c = t`, t a
+    /// local).
+    LoadUnpack,
+}
+
+/// Whether instruction `i` heads a group, and how many instructions after it the group covers:
+/// the stencil for the group (stencils/unpack.c: every case, errors included, with the stores
+/// in the interpreter's order and superinstruction parity) is the only code laid out for them,
+/// and the code after them follows it directly. The covered instructions must be reachable
+/// only by falling through from `i`: no jump targets them, and none has an EXTENDED_ARG (the
+/// stencil reads their opargs from the bytecode; an EXTENDED_ARG would also change the
+/// quickener's pairs). They get no native entry of their own. A LOAD_FAST is included only when
+/// the instruction before it is no superinstruction head (`heads`), so that it runs alone
+/// however control arrives (as a second half, what it raises is reported elsewhere; and no
+/// out-of-line copy of a chain, which rejoins the main line at the instruction after its last,
+/// can end at it).
+pub fn group(
+    instructions: &[Instruction],
+    is_target: &[bool],
+    heads: &[bool],
+    i: usize,
+) -> Option<(Group, usize)> {
     let ins = &instructions[i];
+    if ins.opcode == opcodes::op::UNPACK_SEQUENCE {
+        return unpack_group(instructions, is_target, i).map(|n| (Group::Unpack, n));
+    }
+    if ins.opcode != ops().load_fast
+        || ins.start != ins.unit
+        || (i > 0 && heads[i - 1])
+        || *is_target.get(i + 1)?
+    {
+        return None;
+    }
+    unpack_group(instructions, is_target, i + 1).map(|n| (Group::LoadUnpack, n + 1))
+}
+
+/// UNPACK_SEQUENCE n at `i` followed by n STORE_FASTs, none a jump target and none with an
+/// EXTENDED_ARG: n.
+fn unpack_group(instructions: &[Instruction], is_target: &[bool], i: usize) -> Option<usize> {
+    let ins = instructions.get(i)?;
     if ins.opcode != opcodes::op::UNPACK_SEQUENCE || ins.start != ins.unit || ins.oparg == 0 {
         return None;
     }
@@ -193,31 +229,47 @@ mod tests {
 
     #[test]
     fn unpack_groups() {
-        let mut p = plan(&[
+        let names = [
             "LOAD_FAST",
             "UNPACK_SEQUENCE",
             "STORE_FAST",
             "STORE_FAST",
             "LOAD_FAST",
-        ]);
+        ];
+        let mut p = plan(&names);
         p[1].oparg = 2;
+        let (h, _) = modes_of(&names);
         let t = vec![false; p.len()];
-        assert_eq!(unpack_group(&p, &t, 1), Some(2));
-        assert_eq!(unpack_group(&p, &t, 0), None);
+        assert_eq!(group(&p, &t, &h, 1), Some((Group::Unpack, 2)));
+        assert_eq!(group(&p, &t, &h, 0), Some((Group::LoadUnpack, 3)));
+        assert_eq!(group(&p, &t, &h, 2), None);
+        // The LOAD_FAST is left out when it can run as a second half, or the UNPACK_SEQUENCE
+        // is a jump target.
+        let mut p2 = plan(&["STORE_FAST", "LOAD_FAST", "UNPACK_SEQUENCE", "STORE_FAST"]);
+        p2[2].oparg = 1;
+        let mut h2 = Vec::new();
+        heads(&p2, &mut h2);
+        assert_eq!(group(&p2, &[false; 4], &h2, 1), None);
+        assert_eq!(group(&p2, &[false; 4], &h2, 2), Some((Group::Unpack, 1)));
+        let mut t1 = t.clone();
+        t1[1] = true;
+        assert_eq!(group(&p, &t1, &h, 0), None);
+        assert_eq!(group(&p, &t1, &h, 1), Some((Group::Unpack, 2)));
         // Three items but only two stores: no group.
         p[1].oparg = 3;
-        assert_eq!(unpack_group(&p, &t, 1), None);
+        assert_eq!(group(&p, &t, &h, 1), None);
+        assert_eq!(group(&p, &t, &h, 0), None);
         // A store that is a jump target, or has an EXTENDED_ARG, breaks it.
         p[1].oparg = 2;
         let mut t2 = t.clone();
         t2[3] = true;
-        assert_eq!(unpack_group(&p, &t2, 1), None);
+        assert_eq!(group(&p, &t2, &h, 1), None);
         p[2].start = 1;
-        assert_eq!(unpack_group(&p, &t, 1), None);
+        assert_eq!(group(&p, &t, &h, 1), None);
         // Past the end of the code.
         let mut q = plan(&["UNPACK_SEQUENCE", "STORE_FAST"]);
         q[0].oparg = 2;
-        assert_eq!(unpack_group(&q, &[false, false], 0), None);
+        assert_eq!(group(&q, &[false, false], &[false, false], 0), None);
     }
 
     #[test]

@@ -79,6 +79,19 @@ STENCIL(UNPACK_SEQUENCE_INTO_LOCALS)
     CONTINUE();
 }
 
+/* The same with the LOAD_FAST before it (`a, b, c = t` with t a local): the sequence is read from
+ * the local, and an unbound local raises at the LOAD_FAST. Either error leaves the stack as it
+ * was before the LOAD_FAST. */
+STENCIL(LOAD_FAST_UNPACK_INTO_LOCALS)
+{
+    PyObject **sp = cpjit_load_unpack_into_locals(frame, stack_pointer, INSTR);
+    if (UNLIKELY(sp == NULL)) {
+        ERROR();
+    }
+    stack_pointer = sp;
+    CONTINUE();
+}
+
 /* The instructions a group stencil runs: no code (the jump to the next is cut off). */
 STENCIL(COVERED)
 {

@@ -243,3 +243,35 @@ print(f((1, 2)), f((5, 6)))
 sys.settrace(None)
 print(events)
 ''', threshold=0)
+
+
+def test_the_loaded_local_unbound_deleted_or_overwritten_by_the_stores():
+    # LOAD_FAST t + UNPACK_SEQUENCE + STORE_FASTs run as one: an unbound t raises at the
+    # LOAD_FAST; the stores may overwrite t itself (its old value released at that store).
+    check("""
+        import sys
+        class Tell:
+            def __del__(self):
+                print('del at', sys._getframe(1).f_lineno)
+        def unbound(c):
+            if c:
+                t = (1, 2)
+            try:
+                a, b = t
+            except UnboundLocalError as e:
+                return 'unbound', str(e)
+            return a, b
+        def deleted():
+            t = [1, 2]
+            del t
+            a, b = t
+        def overwrite(k):
+            t = [k, Tell()]
+            t, a = t
+            u = (Tell(), k)
+            (b,
+             u) = u
+            return t, type(a).__name__, type(b).__name__, u
+        result = [unbound(1), unbound(0), [overwrite(i) for i in range(12)]]
+        deleted()
+    """)

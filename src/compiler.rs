@@ -664,7 +664,7 @@ fn compile_plan(
             }
         }
         if let (Some((kind, k)), Some(_)) = (
-            superinstructions::group(instructions, &sc.is_target, &sc.heads, i),
+            superinstructions::group(instructions, &sc.is_target, &sc.heads, &sc.modes, i),
             sel.covered,
         ) {
             if let Some(g) = sel.groups[kind as usize] {

@@ -118,15 +118,16 @@ pub enum Group {
 /// and the code after them follows it directly. The covered instructions must be reachable
 /// only by falling through from `i`: no jump targets them, and none has an EXTENDED_ARG (the
 /// stencil reads their opargs from the bytecode; an EXTENDED_ARG would also change the
-/// quickener's pairs). They get no native entry of their own. A LOAD_FAST is included only when
-/// the instruction before it is no superinstruction head (`heads`), so that it runs alone
-/// however control arrives (as a second half, what it raises is reported elsewhere; and no
-/// out-of-line copy of a chain, which rejoins the main line at the instruction after its last,
-/// can end at it).
+/// quickener's pairs). They get no native entry of their own. A LOAD_FAST is included when
+/// falling through runs it alone (`modes`; as a second half, what it raises is reported
+/// elsewhere) and no jump lands in the chain of superinstruction heads just before it: such a
+/// jump would get an out-of-line copy of the chain in the other parity, ending at the LOAD_FAST
+/// and rejoining the main line after it, where the covered instructions have no code.
 pub fn group(
     instructions: &[Instruction],
     is_target: &[bool],
     heads: &[bool],
+    modes: &[Mode],
     i: usize,
 ) -> Option<(Group, usize)> {
     let ins = &instructions[i];
@@ -135,7 +136,8 @@ pub fn group(
     }
     if ins.opcode != ops().load_fast
         || ins.start != ins.unit
-        || (i > 0 && heads[i - 1])
+        || modes.get(i) != Some(&Mode::Alone)
+        || (0..i).rev().take_while(|&j| heads[j]).any(|j| is_target[j])
         || *is_target.get(i + 1)?
     {
         return None;
@@ -238,38 +240,56 @@ mod tests {
         ];
         let mut p = plan(&names);
         p[1].oparg = 2;
-        let (h, _) = modes_of(&names);
+        let (h, m) = modes_of(&names);
         let t = vec![false; p.len()];
-        assert_eq!(group(&p, &t, &h, 1), Some((Group::Unpack, 2)));
-        assert_eq!(group(&p, &t, &h, 0), Some((Group::LoadUnpack, 3)));
-        assert_eq!(group(&p, &t, &h, 2), None);
-        // The LOAD_FAST is left out when it can run as a second half, or the UNPACK_SEQUENCE
-        // is a jump target.
-        let mut p2 = plan(&["STORE_FAST", "LOAD_FAST", "UNPACK_SEQUENCE", "STORE_FAST"]);
-        p2[2].oparg = 1;
-        let mut h2 = Vec::new();
-        heads(&p2, &mut h2);
-        assert_eq!(group(&p2, &[false; 4], &h2, 1), None);
-        assert_eq!(group(&p2, &[false; 4], &h2, 2), Some((Group::Unpack, 1)));
+        assert_eq!(group(&p, &t, &h, &m, 1), Some((Group::Unpack, 2)));
+        assert_eq!(group(&p, &t, &h, &m, 0), Some((Group::LoadUnpack, 3)));
+        assert_eq!(group(&p, &t, &h, &m, 2), None);
+        // The LOAD_FAST is left out when it runs as a second half, when a jump lands in the
+        // chain before it, or when the UNPACK_SEQUENCE is a jump target.
+        let names2 = [
+            "STORE_FAST",
+            "STORE_FAST",
+            "LOAD_FAST",
+            "UNPACK_SEQUENCE",
+            "STORE_FAST",
+        ];
+        let mut p2 = plan(&names2);
+        p2[3].oparg = 1;
+        let (h2, m2) = modes_of(&names2);
+        assert_eq!(m2[2], Mode::Alone);
+        assert_eq!(
+            group(&p2, &[false; 5], &h2, &m2, 2),
+            Some((Group::LoadUnpack, 2))
+        );
+        let t3 = [false, true, false, false, false];
+        assert_eq!(group(&p2, &t3, &h2, &m2, 2), None);
+        assert_eq!(group(&p2, &t3, &h2, &m2, 3), Some((Group::Unpack, 1)));
+        let mut m3 = m2.clone();
+        m3[2] = Mode::Tail;
+        assert_eq!(group(&p2, &[false; 5], &h2, &m3, 2), None);
         let mut t1 = t.clone();
         t1[1] = true;
-        assert_eq!(group(&p, &t1, &h, 0), None);
-        assert_eq!(group(&p, &t1, &h, 1), Some((Group::Unpack, 2)));
+        assert_eq!(group(&p, &t1, &h, &m, 0), None);
+        assert_eq!(group(&p, &t1, &h, &m, 1), Some((Group::Unpack, 2)));
         // Three items but only two stores: no group.
         p[1].oparg = 3;
-        assert_eq!(group(&p, &t, &h, 1), None);
-        assert_eq!(group(&p, &t, &h, 0), None);
+        assert_eq!(group(&p, &t, &h, &m, 1), None);
+        assert_eq!(group(&p, &t, &h, &m, 0), None);
         // A store that is a jump target, or has an EXTENDED_ARG, breaks it.
         p[1].oparg = 2;
         let mut t2 = t.clone();
         t2[3] = true;
-        assert_eq!(group(&p, &t2, &h, 1), None);
+        assert_eq!(group(&p, &t2, &h, &m, 1), None);
         p[2].start = 1;
-        assert_eq!(group(&p, &t, &h, 1), None);
+        assert_eq!(group(&p, &t, &h, &m, 1), None);
         // Past the end of the code.
         let mut q = plan(&["UNPACK_SEQUENCE", "STORE_FAST"]);
         q[0].oparg = 2;
-        assert_eq!(group(&q, &[false, false], &[false, false], 0), None);
+        assert_eq!(
+            group(&q, &[false, false], &[false, false], &[Mode::Alone; 2], 0),
+            None
+        );
     }
 
     #[test]

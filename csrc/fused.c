@@ -63,3 +63,12 @@ void cpjit_tail_dealloc(_PyInterpreterFrame *frame, PyThreadState *tstate, PyObj
     frame->prev_instr = fused_ip(frame, tstate, frame->prev_instr);
     _Py_Dealloc(op);
 }
+
+__attribute__((preserve_none)) PyObject *
+cpjit_tail_dealloc_then(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                        PyThreadState *tstate, PyObject *op, cpjit_native_fn next)
+{
+    frame->prev_instr = fused_ip(frame, tstate, frame->prev_instr);
+    _Py_Dealloc(op);
+    return next(frame, stack_pointer, tstate); /* a sibling call, as in cpjit_dealloc_then */
+}

@@ -25,4 +25,9 @@ cpjit_tail_unbound_local_redo(_PyInterpreterFrame *frame, PyObject **stack_point
  * STORE_FAST, moved to where plain CPython has it (the finalizer may look at the frame). */
 void cpjit_tail_dealloc(_PyInterpreterFrame *frame, PyThreadState *tstate, PyObject *op);
 
+/* The same as a tail call that goes on at `next` (see cpjit_dealloc_then in names.h). */
+__attribute__((preserve_none)) PyObject *
+cpjit_tail_dealloc_then(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                        PyThreadState *tstate, PyObject *op, cpjit_native_fn next);
+
 #endif

@@ -40,6 +40,15 @@ static inline _Py_CODEUNIT *cpjit_decode_redo(_Py_CODEUNIT *redo, int *oparg)
 void cpjit_unbound_local_at(_PyInterpreterFrame *frame, _Py_CODEUNIT *redo);
 void cpjit_dealloc_at(PyObject *op, _PyInterpreterFrame *frame, _Py_CODEUNIT *instr);
 
+/* A stencil's whole deallocation path as a tail call (stencil.h DEALLOC_THEN_CONTINUE): the
+ * stencil published prev_instr; deallocate `op` (its refcount just reached zero), then go on
+ * with the native code at `next` (the next instruction's), as a tail call. Because the path
+ * never comes back into the stencil, clang leaves it out of the hot part. Native calling
+ * convention. */
+__attribute__((preserve_none)) PyObject *
+cpjit_dealloc_then(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate,
+                   PyObject *op, cpjit_native_fn next);
+
 /* LOAD_NAME: frame locals, then globals, then builtins. */
 PyObject *cpjit_load_name(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name);
 /* STORE_NAME: stores `v` (borrowed) in the frame's locals. 0 or -1. */

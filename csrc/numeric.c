@@ -4,6 +4,7 @@
  * the generic path with nothing changed. */
 #include "numeric.h"
 #include "data.h"
+#include "helpers.h"
 #include "internal/pycore_list.h"
 #include "internal/pycore_code.h"
 #include "internal/pycore_opcode.h"
@@ -228,13 +229,6 @@ static void plan_stores(cpjit_unpack_store_plan *plan, CpjitCodeState *st, PyCod
     plan->state = CPJIT_PLAN_FUSED;
 }
 
-static void plan_unpack_store(cpjit_unpack_store_plan *plan, CpjitCodeState *st,
-                              PyCodeObject *code, _Py_CODEUNIT *instr, int n)
-{
-    Py_ssize_t first = (instr - _PyCode_CODE(code)) + 1 + INLINE_CACHE_ENTRIES_UNPACK_SEQUENCE;
-    plan_stores(plan, st, code, first, n);
-}
-
 uint64_t cpjit_plan_for_store(cpjit_unpack_store_plan *plan, CpjitCodeState *st,
                               PyCodeObject *code, _Py_CODEUNIT *instr)
 {
@@ -254,49 +248,89 @@ static int stores_run_fused(_PyInterpreterFrame *frame)
            && tstate->c_tracefunc == NULL;
 }
 
-/* The fused UNPACK_SEQUENCE + n STORE_FASTs once the plan and the sequence are known good;
- * always inlined with a constant n so the loops unroll. */
-static inline __attribute__((always_inline)) PyObject **
-unpack_store_n(_PyInterpreterFrame *frame, PyObject **stack_pointer,
-               cpjit_unpack_store_plan *plan, _Py_CODEUNIT *instr, PyObject *seq,
-               PyObject **items, const int n)
+/* A store of the group released the last reference to the local's old value `old`: prev_instr
+ * where the interpreter has it then (the store, or the first half of the STORE_FAST__STORE_FAST
+ * pair it runs in as the second half: `second`), then the finalizer may look at the frame. */
+static __attribute__((noinline, cold)) void
+store_dealloc(_PyInterpreterFrame *frame, _Py_CODEUNIT *store, int second, PyObject *old)
 {
-    /* UNPACK_SEQUENCE: the items pushed, last deepest; releasing the sequence runs no code
-     * (every item keeps a reference). */
-    stack_pointer--;
+    frame->prev_instr = store - (second && stores_run_fused(frame));
+    _Py_Dealloc(old);
+}
+
+/* The n STORE_FASTs after the UNPACK_SEQUENCE at `instr`, with their n values on top of the
+ * stack (the first value on top): each popped into its local and the old value released. */
+#define STORE_N_BODY(UNROLL)                                                                   \
+    PyObject **locals = frame->localsplus;                                                     \
+    _Py_CODEUNIT *store = instr + 1 + INLINE_CACHE_ENTRIES_UNPACK_SEQUENCE;                    \
+    UNROLL                                                                                     \
+    for (int k = 0; k < n; k++) {                                                              \
+        PyObject *value = *--stack_pointer;                                                    \
+        PyObject **slot = &locals[_Py_OPARG(store[k])];                                        \
+        PyObject *old = *slot;                                                                 \
+        *slot = value;                                                                         \
+        if (old != NULL && __builtin_expect(--old->ob_refcnt == 0, 0)) {                       \
+            store_dealloc(frame, store + k, k & 1, old);                                       \
+        }                                                                                      \
+    }                                                                                          \
+    return stack_pointer;
+
+/* Any n. */
+static PyObject **
+store_any(_PyInterpreterFrame *frame, PyObject **stack_pointer, _Py_CODEUNIT *instr, int n)
+{
+    STORE_N_BODY()
+}
+
+/* A constant n (always inlined: the loop unrolls). */
+static inline __attribute__((always_inline)) PyObject **
+store_n(_PyInterpreterFrame *frame, PyObject **stack_pointer, _Py_CODEUNIT *instr, const int n)
+{
+    STORE_N_BODY(_Pragma("clang loop unroll(full)"))
+}
+
+/* The exact tuple or list `seq` of n items: its items pushed at `base`, last deepest (what
+ * UNPACK_SEQUENCE does), the sequence released when it was on the stack (`owned`: that runs no
+ * code, every item keeps a reference), then stored. A constant n (always inlined: the loops
+ * unroll). */
+static inline __attribute__((always_inline)) PyObject **
+unpack_store_n(_PyInterpreterFrame *frame, PyObject **base, _Py_CODEUNIT *instr, PyObject *seq,
+               PyObject **items, const int n, const int owned)
+{
+    PyObject **stack_pointer = base;
+#pragma clang loop unroll(full)
     for (int i = n; i-- > 0;) {
         *stack_pointer++ = Py_NewRef(items[i]);
     }
-    Py_DECREF(seq);
-    /* The STORE_FASTs. */
-    PyObject **locals = frame->localsplus;
-    _Py_CODEUNIT *store = instr + 1 + INLINE_CACHE_ENTRIES_UNPACK_SEQUENCE;
-    for (int k = 0; k < n; k++) {
-        PyObject *value = *--stack_pointer;
-        PyObject **slot = &locals[plan->slots[k]];
-        PyObject *old = *slot;
-        *slot = value;
-        if (old != NULL && --old->ob_refcnt == 0) {
-            frame->prev_instr = store + k - ((k & 1) && stores_run_fused(frame));
-            _Py_Dealloc(old);
-        }
+    if (owned) {
+        Py_DECREF(seq);
     }
-    return stack_pointer;
+    return store_n(frame, stack_pointer, instr, n);
 }
 
-PyObject **cpjit_unpack_store(_PyInterpreterFrame *frame, PyObject **stack_pointer,
-                              cpjit_unpack_store_plan *plan, CpjitCodeState *st,
-                              _Py_CODEUNIT *instr, int n)
+/* The same for any n. */
+static PyObject **unpack_store_any(_PyInterpreterFrame *frame, PyObject **base,
+                                   _Py_CODEUNIT *instr, PyObject *seq, PyObject **items, int n,
+                                   int owned)
 {
-    if (plan->state != CPJIT_PLAN_FUSED) {
-        if (plan->state == CPJIT_PLAN_UNKNOWN) {
-            plan_unpack_store(plan, st, frame->f_code, instr, n);
-        }
-        if (plan->state != CPJIT_PLAN_FUSED) {
-            return NULL;
-        }
+    PyObject **stack_pointer = base;
+    for (int i = n; i-- > 0;) {
+        *stack_pointer++ = Py_NewRef(items[i]);
     }
-    PyObject *seq = stack_pointer[-1];
+    if (owned) {
+        Py_DECREF(seq);
+    }
+    return store_any(frame, stack_pointer, instr, n);
+}
+
+/* UNPACK_SEQUENCE at `instr` and its stores, for `seq`: on top of the stack (`owned`), or
+ * borrowed from a local (the LOAD_FAST before it; `stack_pointer` is where it would go). */
+static inline __attribute__((always_inline)) PyObject **
+unpack_into_locals(_PyInterpreterFrame *frame, PyObject **stack_pointer, _Py_CODEUNIT *instr,
+                   PyObject *seq, const int owned)
+{
+    int n = _Py_OPARG(*instr); /* no EXTENDED_ARG: unpack_group checked */
+    PyObject **base = owned ? stack_pointer - 1 : stack_pointer;
     PyObject **items;
     if (PyTuple_CheckExact(seq)) {
         items = _PyTuple_ITEMS(seq);
@@ -305,15 +339,16 @@ PyObject **cpjit_unpack_store(_PyInterpreterFrame *frame, PyObject **stack_point
         items = _PyList_ITEMS(seq);
     }
     else {
-        return NULL;
+        goto generic;
     }
     if (Py_SIZE(seq) != n) {
-        return NULL;
+        goto generic;
     }
     switch (n) {
 #define CPJIT_UNPACK_CASE(N)                                                                   \
     case N:                                                                                    \
-        return unpack_store_n(frame, stack_pointer, plan, instr, seq, items, N);
+        return unpack_store_n(frame, base, instr, seq, items, N, owned);
+        CPJIT_UNPACK_CASE(1)
         CPJIT_UNPACK_CASE(2)
         CPJIT_UNPACK_CASE(3)
         CPJIT_UNPACK_CASE(4)
@@ -327,6 +362,37 @@ PyObject **cpjit_unpack_store(_PyInterpreterFrame *frame, PyObject **stack_point
         CPJIT_UNPACK_CASE(12)
 #undef CPJIT_UNPACK_CASE
     default:
-        return unpack_store_n(frame, stack_pointer, plan, instr, seq, items, n);
+        return unpack_store_any(frame, base, instr, seq, items, n, owned);
     }
+generic:
+    /* ceval.c's UNPACK_SEQUENCE for everything else (the iterator's code and the sequence's
+     * release see this instruction as prev_instr; so does an error), then the stores. */
+    if (!owned) {
+        *stack_pointer++ = Py_NewRef(seq); /* the LOAD_FAST */
+    }
+    frame->prev_instr = instr;
+    stack_pointer = cpjit_unpack_sequence_slow(_PyThreadState_GET(), stack_pointer, n);
+    if (stack_pointer == NULL) {
+        return NULL;
+    }
+    return store_any(frame, stack_pointer, instr, n);
+}
+
+PyObject **cpjit_unpack_into_locals(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                                    _Py_CODEUNIT *instr)
+{
+    return unpack_into_locals(frame, stack_pointer, instr, stack_pointer[-1], 1);
+}
+
+PyObject **cpjit_load_unpack_into_locals(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                                         _Py_CODEUNIT *load)
+{
+    int local = _Py_OPARG(*load); /* no EXTENDED_ARG: unpack_group checked */
+    PyObject *seq = frame->localsplus[local];
+    if (seq == NULL) {
+        frame->prev_instr = load;
+        cpjit_unbound_local_error(_PyThreadState_GET(), frame, local);
+        return NULL;
+    }
+    return unpack_into_locals(frame, stack_pointer, load + 1, seq, 0);
 }

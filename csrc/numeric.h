@@ -44,8 +44,8 @@ int cpjit_setslice_consume(PyObject **stack_pointer);
  * or NULL with an exception (the sequence popped and released, nothing pushed). */
 PyObject **cpjit_unpack_sequence_slow(PyThreadState *tstate, PyObject **stack_pointer, int n);
 
-/* What UNPACK_SEQUENCE n + STORE_FAST (stencils/unpack.c) learns, once, about the n instructions
- * after it; it lives in the instruction's 64-byte cache (zeroed: CPJIT_PLAN_UNKNOWN). */
+/* What FOR_ITER + STORE_FAST (stencils/iter.c) learns, once, about the STORE_FAST after it; it
+ * lives in the instruction's 64-byte cache (zeroed: CPJIT_PLAN_UNKNOWN). */
 enum { CPJIT_PLAN_UNKNOWN = 0, CPJIT_PLAN_FUSED = 1, CPJIT_PLAN_UNFUSED = 2 };
 #define CPJIT_PLAN_MAX_SLOTS 48
 typedef struct {
@@ -54,15 +54,22 @@ typedef struct {
     uint8_t slots[CPJIT_PLAN_MAX_SLOTS]; /* their local slots, in order */
 } cpjit_unpack_store_plan;
 
-/* UNPACK_SEQUENCE n at `instr` followed by n STORE_FASTs, fused: the first time, `plan` learns
- * whether the n code units after its cache entries are STORE_FASTs (plain or quickened, no
- * EXTENDED_ARG) and native code can be entered after them. When they are and the sequence on
- * top of the stack is an exact tuple or list of length n, does what the n + 1 instructions do
- * (prev_instr at each STORE_FAST while its old value is released) and returns the stack pointer
- * to continue with at plan->after; otherwise returns NULL having done nothing. */
-PyObject **cpjit_unpack_store(_PyInterpreterFrame *frame, PyObject **stack_pointer,
-                              cpjit_unpack_store_plan *plan, CpjitCodeState *st,
-                              _Py_CODEUNIT *instr, int n);
+/* UNPACK_SEQUENCE n at `instr` (no EXTENDED_ARG) and the n STORE_FASTs after its cache entries
+ * (none with an EXTENDED_ARG), run as one (stencils/unpack.c): the sequence on top of the stack
+ * (owned) is unpacked as the interpreter does (exact tuples and lists of length n in line, any
+ * other iterable through its iterator) and its items stored into the locals in the interpreter's
+ * order, prev_instr at each store (as the quickened interpreter's pairs have it) while an old
+ * value is released. Returns the stack pointer after the stores (the sequence's slot popped), or
+ * NULL with an exception raised at `instr` (prev_instr set; the sequence popped and released,
+ * nothing pushed or stored). */
+PyObject **cpjit_unpack_into_locals(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                                    _Py_CODEUNIT *instr);
+
+/* The same with the LOAD_FAST before it (at `load`, no EXTENDED_ARG, run alone) included: the
+ * sequence is that local's (an unbound local raises UnboundLocalError at the LOAD_FAST). NULL
+ * with an exception (prev_instr set), the stack as before the LOAD_FAST. */
+PyObject **cpjit_load_unpack_into_locals(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                                         _Py_CODEUNIT *load);
 
 /* FOR_ITER followed by STORE_FAST (stencils/iter.c): the first time, `plan` learns whether the
  * code unit after the FOR_ITER at `instr` is a STORE_FAST (plain or quickened, no EXTENDED_ARG)

@@ -170,6 +170,11 @@ struct Selection {
     /// LOAD_GLOBAL by its oparg's low bit (push a NULL first or not): LOAD_GLOBAL__VALUE,
     /// LOAD_GLOBAL__NULL_VALUE (stencils/globals.c), so the stencil does not test it.
     load_global: [Option<&'static Stencil>; 2],
+    /// Per `superinstructions::Group`: its stencil (UNPACK_SEQUENCE n with its n STORE_FASTs,
+    /// and with the LOAD_FAST before them); and the empty stencil of the instructions a group
+    /// covers.
+    groups: [Option<&'static Stencil>; 2],
+    covered: Option<&'static Stencil>,
 }
 
 impl Selection {
@@ -233,6 +238,12 @@ fn selection() -> Result<&'static Selection, CompileError> {
                     stencils::by_name("LOAD_GLOBAL__VALUE"),
                     stencils::by_name("LOAD_GLOBAL__NULL_VALUE"),
                 ],
+                groups: [
+                    stencils::by_name("UNPACK_SEQUENCE_INTO_LOCALS"),
+                    stencils::by_name("LOAD_FAST_UNPACK_INTO_LOCALS"),
+                ],
+                covered: stencils::by_name("COVERED")
+                    .filter(|s| s.hot_len == 0 && s.code.is_empty()),
             })
         })
         .as_ref()
@@ -642,7 +653,27 @@ fn compile_plan(
             }
         },
     };
+    // Instructions a group stencil runs (src/superinstructions.rs) get the empty stencil: the
+    // group's code continues straight to the code after them.
+    let mut covered_until = 0;
     for (i, ins) in instructions.iter().enumerate() {
+        if i < covered_until {
+            if let Some(s) = sel.covered {
+                sc.slots.push(cur.slot(s, false, i as u32, Placement::Main));
+                continue;
+            }
+        }
+        if let (Some((kind, k)), Some(_)) = (
+            superinstructions::group(instructions, &sc.is_target, &sc.heads, &sc.modes, i),
+            sel.covered,
+        ) {
+            if let Some(g) = sel.groups[kind as usize] {
+                covered_until = i + 1 + k;
+                sc.slots.push(cur.slot(g, false, i as u32, Placement::Main));
+                sc.veneers.note(g, input.symbols, stamp);
+                continue;
+            }
+        }
         // A pair is the interpreter's superinstruction (COMPARE_OP + conditional jump, which
         // its specialised forms fuse); it fuses nothing when EXTENDED_ARG comes between, so
         // neither does cpjit (the two count recursion levels differently: stencils/binary.c).
@@ -885,7 +916,10 @@ fn compile_plan(
         let unit = instructions
             .get(ix)
             .map_or(input.units.len(), |ins| ins.unit) as u32;
-        layout.push((unit, s.name, slot.code));
+        let covered = sel.covered.is_some_and(|c| std::ptr::eq(s, c));
+        if !covered {
+            layout.push((unit, s.name, slot.code));
+        }
         if !s.cold_code().is_empty() {
             cold_layout.push((unit, s.name, cold_at as u32));
         }
@@ -980,7 +1014,10 @@ fn compile_plan(
     for (i, (ins, slot)) in instructions.iter().zip(slots).enumerate() {
         // Arriving here alone: the main line, unless that runs it as a second half that behaves
         // differently; then its out-of-line copy, or no native entry at all.
-        entries[ins.start] = if sc.needs_copy[i] {
+        // An instruction a group covers has no code: no entry (the interpreter runs the frame).
+        entries[ins.start] = if sel.covered.is_some_and(|c| std::ptr::eq(slot.stencil, c)) {
+            NO_ENTRY
+        } else if sc.needs_copy[i] {
             sc.alone_start[i]
         } else {
             slot.code

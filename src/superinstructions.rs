@@ -10,6 +10,10 @@
 //! A jump into the middle of a chain therefore sees the other parity than falling through does.
 //! The compiler lays the chain out in fall-through parity and, for each jump target where the
 //! parity differs, an out-of-line copy of the rest of the chain in the jump's parity.
+//!
+//! It also says which instruction groups one stencil runs whole (`group`: UNPACK_SEQUENCE n and
+//! the n STORE_FASTs after it, with the LOAD_FAST before it or not), whose stores keep the
+//! parity above.
 
 use crate::analysis::Instruction;
 use crate::opcodes;
@@ -98,6 +102,66 @@ pub fn alone_copy(instructions: &[Instruction], heads: &[bool], q: usize) -> Opt
     (last >= q && (q..=last).any(|i| tail_differs(instructions[i].opcode))).then_some(last)
 }
 
+/// Instruction groups one stencil runs whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    /// UNPACK_SEQUENCE n and the n STORE_FASTs after it (`a, b, c = t`).
+    Unpack,
+    /// LOAD_FAST (run alone), UNPACK_SEQUENCE n and the n STORE_FASTs (`a, b, c = t`, t a
+    /// local).
+    LoadUnpack,
+}
+
+/// Whether instruction `i` heads a group, and how many instructions after it the group covers:
+/// the stencil for the group (stencils/unpack.c: every case, errors included, with the stores
+/// in the interpreter's order and superinstruction parity) is the only code laid out for them,
+/// and the code after them follows it directly. The covered instructions must be reachable
+/// only by falling through from `i`: no jump targets them, and none has an EXTENDED_ARG (the
+/// stencil reads their opargs from the bytecode; an EXTENDED_ARG would also change the
+/// quickener's pairs). They get no native entry of their own. A LOAD_FAST is included when
+/// falling through runs it alone (`modes`; as a second half, what it raises is reported
+/// elsewhere) and no jump lands in the chain of superinstruction heads just before it: such a
+/// jump would get an out-of-line copy of the chain in the other parity, ending at the LOAD_FAST
+/// and rejoining the main line after it, where the covered instructions have no code.
+pub fn group(
+    instructions: &[Instruction],
+    is_target: &[bool],
+    heads: &[bool],
+    modes: &[Mode],
+    i: usize,
+) -> Option<(Group, usize)> {
+    let ins = &instructions[i];
+    if ins.opcode == opcodes::op::UNPACK_SEQUENCE {
+        return unpack_group(instructions, is_target, i).map(|n| (Group::Unpack, n));
+    }
+    if ins.opcode != ops().load_fast
+        || ins.start != ins.unit
+        || modes.get(i) != Some(&Mode::Alone)
+        || (0..i).rev().take_while(|&j| heads[j]).any(|j| is_target[j])
+        || *is_target.get(i + 1)?
+    {
+        return None;
+    }
+    unpack_group(instructions, is_target, i + 1).map(|n| (Group::LoadUnpack, n + 1))
+}
+
+/// UNPACK_SEQUENCE n at `i` followed by n STORE_FASTs, none a jump target and none with an
+/// EXTENDED_ARG: n.
+fn unpack_group(instructions: &[Instruction], is_target: &[bool], i: usize) -> Option<usize> {
+    let ins = instructions.get(i)?;
+    if ins.opcode != opcodes::op::UNPACK_SEQUENCE || ins.start != ins.unit || ins.oparg == 0 {
+        return None;
+    }
+    let n = ins.oparg as usize;
+    let stores = instructions.get(i + 1..i + 1 + n)?;
+    let store = ops().store_fast;
+    stores
+        .iter()
+        .zip(&is_target[i + 1..i + 1 + n])
+        .all(|(s, &target)| s.opcode == store && s.start == s.unit && !target)
+        .then_some(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +227,69 @@ mod tests {
         let mut h = Vec::new();
         heads(&p, &mut h);
         assert_eq!(h, [false, false, false]);
+    }
+
+    #[test]
+    fn unpack_groups() {
+        let names = [
+            "LOAD_FAST",
+            "UNPACK_SEQUENCE",
+            "STORE_FAST",
+            "STORE_FAST",
+            "LOAD_FAST",
+        ];
+        let mut p = plan(&names);
+        p[1].oparg = 2;
+        let (h, m) = modes_of(&names);
+        let t = vec![false; p.len()];
+        assert_eq!(group(&p, &t, &h, &m, 1), Some((Group::Unpack, 2)));
+        assert_eq!(group(&p, &t, &h, &m, 0), Some((Group::LoadUnpack, 3)));
+        assert_eq!(group(&p, &t, &h, &m, 2), None);
+        // The LOAD_FAST is left out when it runs as a second half, when a jump lands in the
+        // chain before it, or when the UNPACK_SEQUENCE is a jump target.
+        let names2 = [
+            "STORE_FAST",
+            "STORE_FAST",
+            "LOAD_FAST",
+            "UNPACK_SEQUENCE",
+            "STORE_FAST",
+        ];
+        let mut p2 = plan(&names2);
+        p2[3].oparg = 1;
+        let (h2, m2) = modes_of(&names2);
+        assert_eq!(m2[2], Mode::Alone);
+        assert_eq!(
+            group(&p2, &[false; 5], &h2, &m2, 2),
+            Some((Group::LoadUnpack, 2))
+        );
+        let t3 = [false, true, false, false, false];
+        assert_eq!(group(&p2, &t3, &h2, &m2, 2), None);
+        assert_eq!(group(&p2, &t3, &h2, &m2, 3), Some((Group::Unpack, 1)));
+        let mut m3 = m2.clone();
+        m3[2] = Mode::Tail;
+        assert_eq!(group(&p2, &[false; 5], &h2, &m3, 2), None);
+        let mut t1 = t.clone();
+        t1[1] = true;
+        assert_eq!(group(&p, &t1, &h, &m, 0), None);
+        assert_eq!(group(&p, &t1, &h, &m, 1), Some((Group::Unpack, 2)));
+        // Three items but only two stores: no group.
+        p[1].oparg = 3;
+        assert_eq!(group(&p, &t, &h, &m, 1), None);
+        assert_eq!(group(&p, &t, &h, &m, 0), None);
+        // A store that is a jump target, or has an EXTENDED_ARG, breaks it.
+        p[1].oparg = 2;
+        let mut t2 = t.clone();
+        t2[3] = true;
+        assert_eq!(group(&p, &t2, &h, &m, 1), None);
+        p[2].start = 1;
+        assert_eq!(group(&p, &t, &h, &m, 1), None);
+        // Past the end of the code.
+        let mut q = plan(&["UNPACK_SEQUENCE", "STORE_FAST"]);
+        q[0].oparg = 2;
+        assert_eq!(
+            group(&q, &[false, false], &[false, false], &[Mode::Alone; 2], 0),
+            None
+        );
     }
 
     #[test]

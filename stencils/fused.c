@@ -31,7 +31,8 @@ STENCIL(STORE_FAST_TAIL)
     GETLOCAL(OPARG) = value;
     if (old != NULL && UNLIKELY(--old->ob_refcnt == 0)) {
         SAVE_IP();
-        cpjit_tail_dealloc(frame, tstate, old);
+        return cpjit_tail_dealloc_then(frame, stack_pointer, tstate, old,
+                                       (cpjit_native_fn)&_JIT_CONTINUE);
     }
-    CONTINUE();
+    CONTINUE_JOINED();
 }

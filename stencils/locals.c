@@ -22,16 +22,17 @@
         CONTINUE();                                                                            \
     }
 
-/* Store into a fast local; the old value's deallocation (out of line) publishes prev_instr. */
+/* Store into a fast local; the old value's deallocation (out of line, cold) publishes
+ * prev_instr. */
 #define STORE_SLOT_BODY(I)                                                                     \
     {                                                                                          \
         PyObject *value = POP();                                                               \
         PyObject *old = GETLOCAL(I);                                                           \
         GETLOCAL(I) = value;                                                                   \
         if (old != NULL && UNLIKELY(--old->ob_refcnt == 0)) {                                  \
-            cpjit_dealloc_at(old, frame, INSTR);                                               \
+            DEALLOC_THEN_CONTINUE(old);                                                        \
         }                                                                                      \
-        CONTINUE();                                                                            \
+        CONTINUE_JOINED();                                                                     \
     }
 
 STENCIL(LOAD_FAST) LOAD_SLOT_BODY(OPARG)
@@ -75,9 +76,9 @@ STENCIL(POP_TOP)
 {
     PyObject *value = POP();
     if (UNLIKELY(--value->ob_refcnt == 0)) {
-        cpjit_dealloc_at(value, frame, INSTR);
+        DEALLOC_THEN_CONTINUE(value);
     }
-    CONTINUE();
+    CONTINUE_JOINED();
 }
 
 STENCIL(PUSH_NULL)

@@ -187,6 +187,15 @@ extern PRESERVE_NONE PyObject *_JIT_SKIP(_PyInterpreterFrame *, PyObject **,
                                          PyThreadState *) HIDDEN;
 
 #define CONTINUE() __attribute__((musttail)) return _JIT_CONTINUE(frame, stack_pointer, tstate)
+/* CONTINUE() as a block of its own that the branches before it jump to: without it clang folds
+ * the jump into them as conditional tail calls (`jne _JIT_CONTINUE`), which leaves an unlikely
+ * path that ends in a tail call of its own (DEALLOC_THEN_CONTINUE) without an edge of low
+ * probability to it, so src/split.rs would keep that path hot. (An empty asm is not copied.) */
+#define CONTINUE_JOINED()                                                                      \
+    do {                                                                                       \
+        __asm__ volatile("" ::: "memory");                                                     \
+        CONTINUE();                                                                            \
+    } while (0)
 #define JUMP() __attribute__((musttail)) return _JIT_JUMP_TARGET(frame, stack_pointer, tstate)
 /* Pair stencils only: continue after the second instruction of the pair. */
 #define SKIP() __attribute__((musttail)) return _JIT_SKIP(frame, stack_pointer, tstate)
@@ -261,6 +270,19 @@ extern PRESERVE_NONE PyObject *_JIT_SKIP(_PyInterpreterFrame *, PyObject **,
         if (UNLIKELY(--op_->ob_refcnt == 0)) {                                                 \
             cpjit_dealloc_at(op_, frame, INSTR);                                               \
         }                                                                                      \
+    } while (0)
+/* The deallocation path of a stencil that then continues with the next instruction, for `op`
+ * whose refcount just reached zero: prev_instr published, then a tail call to csrc's
+ * cpjit_dealloc_then (deallocate, go on at _JIT_CONTINUE). Nothing comes back into the stencil,
+ * so the whole path is cold (a path that calls and then falls into the next instruction stays
+ * in the hot part: clang turns the other paths' ends into conditional tail calls). Not
+ * `musttail` (the helper takes two more arguments), but a sibling call all the same. The
+ * stencil's other paths end in CONTINUE_JOINED(). */
+#define DEALLOC_THEN_CONTINUE(op)                                                              \
+    do {                                                                                       \
+        SAVE_IP();                                                                             \
+        return cpjit_dealloc_then(frame, stack_pointer, tstate, (op),                          \
+                                  (cpjit_native_fn)&_JIT_CONTINUE);                            \
     } while (0)
 #define GLOBALS() (frame->f_globals)
 #define BUILTINS() (frame->f_builtins)

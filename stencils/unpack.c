@@ -61,39 +61,42 @@ STENCIL(UNPACK_SEQUENCE)
     UNPACK_SEQUENCE_BODY(OPARG);
 }
 
-/* UNPACK_SEQUENCE n followed by STORE_FAST (`a, b, c = t`). When all n instructions after it are
- * STORE_FASTs (csrc/numeric.c checks the bytecode once and keeps their slots and the address of
- * the code after them in this instruction's cache), an exact tuple or list of length n is
- * unpacked and stored in line, and the n STORE_FAST stencils are jumped over: the same stores in
- * the same order as the interpreter's instructions (the items pushed, the sequence released,
- * then each one popped into its slot), with prev_instr at each STORE_FAST while its old value is
- * released. Anything else runs UNPACK_SEQUENCE and falls into the STORE_FASTs. */
-typedef PRESERVE_NONE PyObject *(*cpjit_next_fn)(_PyInterpreterFrame *, PyObject **,
-                                                 PyThreadState *);
-
-#define UNPACK_STORE_PAIR(N)                                                                   \
-    STENCIL(UNPACK_SEQUENCE__##N##__STORE_FAST)                                                \
-    {                                                                                          \
-        cpjit_unpack_store_plan *plan = (cpjit_unpack_store_plan *)JIT_CACHE;                  \
-        PyObject **after_ = cpjit_unpack_store(frame, stack_pointer, plan, STATE, INSTR, (N)); \
-        if (after_ != NULL) {                                                                  \
-            __attribute__((musttail)) return ((cpjit_next_fn)plan->after)(frame, after_,      \
-                                                                           tstate);            \
-        }                                                                                      \
-        /* Not fused, or not an exact tuple or list of n items. */                            \
-        UNPACK_SEQUENCE_BODY(N);                                                               \
+/* UNPACK_SEQUENCE n with the n STORE_FASTs after it (`a, b, c = t`), one stencil for the group
+ * (src/superinstructions.rs `unpack_group` says when): csrc/numeric.c does what the n + 1
+ * instructions do, every case included (any iterable, wrong lengths and errors, raised at the
+ * UNPACK_SEQUENCE), with the stores in the interpreter's order and prev_instr where the
+ * interpreter has it while an old value is released. The stores have no code of their own (they
+ * get COVERED), so the code after them follows this stencil directly: a statement like
+ * `a, b, c = t` costs one call's worth of bytes however many names it has. */
+STENCIL(UNPACK_SEQUENCE_INTO_LOCALS)
+{
+    PyObject **sp = cpjit_unpack_into_locals(frame, stack_pointer, INSTR);
+    if (UNLIKELY(sp == NULL)) {
+        STACK_SHRINK(1); /* the sequence was popped and released */
+        ERROR();
     }
+    stack_pointer = sp;
+    CONTINUE();
+}
 
-/* Not for 2 and 3 items: there the call costs more than the separate stencils do. */
-UNPACK_STORE_PAIR(4)
-UNPACK_STORE_PAIR(5)
-UNPACK_STORE_PAIR(6)
-UNPACK_STORE_PAIR(7)
-UNPACK_STORE_PAIR(8)
-UNPACK_STORE_PAIR(9)
-UNPACK_STORE_PAIR(10)
-UNPACK_STORE_PAIR(11)
-UNPACK_STORE_PAIR(12)
+/* The same with the LOAD_FAST before it (`a, b, c = t` with t a local): the sequence is read from
+ * the local, and an unbound local raises at the LOAD_FAST. Either error leaves the stack as it
+ * was before the LOAD_FAST. */
+STENCIL(LOAD_FAST_UNPACK_INTO_LOCALS)
+{
+    PyObject **sp = cpjit_load_unpack_into_locals(frame, stack_pointer, INSTR);
+    if (UNLIKELY(sp == NULL)) {
+        ERROR();
+    }
+    stack_pointer = sp;
+    CONTINUE();
+}
+
+/* The instructions a group stencil runs: no code (the jump to the next is cut off). */
+STENCIL(COVERED)
+{
+    CONTINUE();
+}
 
 /* a, *b, c = seq: oparg = (values after the star) << 8 | (values before it). */
 STENCIL(UNPACK_EX)

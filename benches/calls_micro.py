@@ -7,7 +7,13 @@ Each kind makes N * 10 calls of one shape from a loop in a function (so the loop
 cpjit from its first call). Measure with callgrind and divide the instruction difference between
 two N by the calls made (the start-up cost cancels). kinds: plain, method, defaults, kwargs,
 bound (bound-method objects), closure, builtin, init (class with a Python __init__),
-cmethods (methods of built-in types, min/max), all (default).
+cmethods (methods of built-in types, min/max), cold (see below), all (default).
+
+cold: what calls between interpreted code cost under cpjit's PEP 523 hook (code below the
+compile threshold). Run it with CPJIT_THRESHOLD=1000000000 so nothing compiles: its loop is in a
+class body (never compiled) and calls run_cold_body, which makes the 10 calls; divide by 11
+calls per iteration. With a hook installed CPython does not inline Python-to-Python calls, so
+each one goes PyObject_Vectorcall -> _PyEval_Vector -> the hook -> _PyEval_EvalFrameDefault.
 """
 import sys
 
@@ -119,6 +125,17 @@ def run_methods_c(n):
         max(1, 2); min(3, 4); isinstance(lst, list); len(d); d.get(2, 3)
 
 
+def run_cold_body():
+    f0(); f0(); f0(); f0(); f0()
+    f2(1, 2); f2(1, 2); f2(1, 2); f2(1, 2); f2(1, 2)
+
+
+def run_cold(n):
+    class Loop:  # a class body: the loop stays in the interpreter
+        for _ in range(n):
+            run_cold_body()
+
+
 KINDS = {
     "plain": run_plain,
     "method": run_method,
@@ -129,6 +146,7 @@ KINDS = {
     "builtin": run_builtin,
     "init": run_init,
     "cmethods": run_methods_c,
+    "cold": run_cold,
 }
 
 

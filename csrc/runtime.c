@@ -791,10 +791,31 @@ PySendResult cpjit_gen_send(PyThreadState *tstate, PyObject *receiver, PyObject 
     return result != NULL ? PYGEN_RETURN : PYGEN_ERROR;
 }
 
+/* The hook's cold case, decided in line: a function (not a module or class body) that stays in
+ * the interpreter (below the threshold, no loop tier), entered without tracing and with C stack
+ * to spare, is counted and interpreted, as eval_frame would decide (stays_cold), without its
+ * other tests. *handled = 0 when eval_frame must decide. */
+static inline __attribute__((always_inline)) PyObject *
+run_if_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, int *handled)
+{
+    PyCodeObject *code = frame->f_code;
+    CpjitCodeState *st;
+    *handled = 0;
+    if (!cpjit_direct_extra_ok || !(code->co_flags & CO_OPTIMIZED)
+        || (st = cpjit_state_fast(code)) == NULL || st->state != CPJIT_COUNTING
+        || st->calls >= threshold || (st->tier & (CPJIT_TIER_LOOP | CPJIT_TIER_BODY_LOOP))
+        || tstate->cframe->use_tracing || c_stack_low(tstate, 0)) {
+        return NULL;
+    }
+    *handled = 1;
+    st->calls++;
+    return interpret(tstate, frame, 0, CPJIT_R_COLD);
+}
+
 PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
 {
+    int handled = 0;
     if (!throwflag) {
-        int handled;
         PyObject *res = enter_compiled(tstate, frame, &handled);
         if (handled) {
             return res;
@@ -802,11 +823,11 @@ PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, in
     }
     _Py_CODEUNIT *at_call;
     _PyInterpreterFrame *caller = throwflag ? NULL : as_inlined_call(tstate, frame, &at_call);
-    if (caller == NULL) {
-        return eval_frame(tstate, frame, throwflag);
+    PyObject *res = throwflag ? NULL : run_if_cold(tstate, frame, &handled);
+    if (!handled) {
+        res = eval_frame(tstate, frame, throwflag);
     }
-    PyObject *res = eval_frame(tstate, frame, throwflag);
-    if (res != NULL) {
+    if (caller != NULL && res != NULL) {
         caller->prev_instr = at_call;
     }
     /* On an exception the interpreter's inlined call leaves prev_instr at the last cache entry:

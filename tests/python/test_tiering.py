@@ -252,3 +252,86 @@ def test_a_scripts_top_level_loop_compiles_at_first_call():
         class_body = next(c for c in code.co_consts if isinstance(c, types.CodeType) and c.co_name == "K")
         states[name] = (state(code), state(class_body))
     assert states == {"__main__": ("compiled", "counting"), "other": ("counting", "counting")}
+
+
+def _cold_stats():
+    return cpjit.stats()["frames_interpreted"]
+
+
+def test_cold_calls_from_interpreted_code_are_counted_then_compile(tiered):
+    # Calls made by interpreted code (a class body) to a loopless function below the threshold:
+    # the hook's in-line cold case counts each one and interprets it; at the threshold it
+    # compiles, and the results and the caller's view stay the interpreter's.
+    ns = {}
+    exec(textwrap.dedent("""
+        import sys
+        def leaf(x):
+            return (x, sys._getframe(1).f_lasti, sys._getframe(1).f_lineno)
+        class C:
+            seen = []
+            for i in range(12):
+                seen.append(leaf(i))
+    """), ns)
+    leaf = ns["leaf"]
+    assert [s[0] for s in ns["C"].seen] == list(range(12))
+    assert len({s[1:] for s in ns["C"].seen}) == 1  # the same CALL, whichever tier ran leaf
+    assert state(leaf) == "compiled"
+    check("""
+        import sys
+        def leaf(x):
+            return (x, sys._getframe(1).f_lasti, sys._getframe(1).f_lineno)
+        class C:
+            seen = []
+            for i in range(12):
+                seen.append(leaf(i))
+        result = C.seen
+    """, native=False, threshold=5)
+
+
+def test_cold_case_counts_exactly_the_interpreted_calls(tiered):
+    def leaf():
+        return 1
+
+    before = _cold_stats()["cold"]
+    exec("for _ in range(3): leaf()", {"leaf": leaf})
+    assert cpjit.code_info(leaf) == {"state": "counting", "calls": 3}
+    assert _cold_stats()["cold"] - before >= 3
+
+
+def test_cold_case_guards(tiered):
+    # Each condition of the in-line cold case falls back to the general decision: a loop
+    # function compiles at its first call, a module body counts (the general path) and compiles
+    # at the threshold, a traced call is not counted, and a function at the threshold compiles.
+    def loop():
+        t = 0
+        for i in range(3):
+            t += i
+        return t
+
+    def leaf():
+        return 2
+
+    ns = {"__name__": "__main__", "loop": loop, "leaf": leaf}
+    exec("for _ in range(2): loop()", ns)
+    assert state(loop) == "compiled"
+
+    body = compile("x = leaf()", "<body>", "exec")
+    for _ in range(tiered):
+        exec(body, ns)
+        assert state(body) == "counting"
+    exec(body, ns)
+    assert state(body) == "compiled"
+
+    calls = cpjit.code_info(leaf)["calls"]
+    events = []
+    sys.settrace(lambda frame, event, arg: events.append(event) or None)
+    try:
+        exec("leaf()", ns)
+    finally:
+        sys.settrace(None)
+    assert "call" in events
+    assert cpjit.code_info(leaf)["calls"] == calls, "a traced call is not counted"
+
+    for _ in range(tiered):
+        exec("leaf()", ns)
+    assert state(leaf) == "compiled"

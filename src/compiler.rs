@@ -170,6 +170,9 @@ struct Selection {
     /// LOAD_GLOBAL by its oparg's low bit (push a NULL first or not): LOAD_GLOBAL__VALUE,
     /// LOAD_GLOBAL__NULL_VALUE (stencils/globals.c), so the stencil does not test it.
     load_global: [Option<&'static Stencil>; 2],
+    /// Whether the error exit's patch program uses only per-compile values (it runs for no
+    /// instruction).
+    exit_error_sound: bool,
 }
 
 impl Selection {
@@ -192,7 +195,7 @@ fn selection() -> Result<&'static Selection, CompileError> {
     static SELECTION: OnceLock<Option<Selection>> = OnceLock::new();
     SELECTION
         .get_or_init(|| {
-            if !stencils::STENCILS.iter().all(fixes_are_sound) {
+            if !stencils::STENCILS.iter().all(patches_are_sound) {
                 return None;
             }
             let mut generic = [None; 256];
@@ -229,6 +232,17 @@ fn selection() -> Result<&'static Selection, CompileError> {
                 exit_error: stencils::by_name("EXIT_ERROR")?,
                 last_for_jump: stencils::by_name("JUMP_BACKWARD_LAST_FOR"),
                 tails,
+                exit_error_sound: stencils::by_name("EXIT_ERROR")?.patches.iter().all(|p| {
+                    p.value == stencils::GOT_BASE
+                        || matches!(
+                            HoleValue::ALL[p.value as usize],
+                            HoleValue::Code
+                                | HoleValue::State
+                                | HoleValue::Error
+                                | HoleValue::Hot
+                                | HoleValue::Cold
+                        )
+                }),
                 load_global: [
                     stencils::by_name("LOAD_GLOBAL__VALUE"),
                     stencils::by_name("LOAD_GLOBAL__NULL_VALUE"),
@@ -431,95 +445,85 @@ fn compile_with(input: &CodeInput, sc: &mut Scratch) -> Result<CompiledCode, Com
     result
 }
 
-/// Write `bytes` into `code` at `offset`.
-///
-/// # Safety
-/// `offset + N <= code.len()`.
-#[inline(always)]
-unsafe fn put<const N: usize>(code: &mut [u8], offset: u32, bytes: [u8; N]) {
-    debug_assert!(offset as usize + N <= code.len());
-    // SAFETY: the caller's contract keeps the N bytes inside `code`.
-    unsafe {
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), code.as_mut_ptr().add(offset as usize), N)
-    }
-}
+/// Size of the compiler's per-instruction value table: every [`HoleValue`], then
+/// [`stencils::GOT_BASE`].
+const VALUES: usize = stencils::GOT_BASE as usize + 1;
 
-/// Whether the flat fix lists of `s` can be patched unchecked: every fix lies inside the code and
-/// names a hole value (or a symbol) that exists. Checked once per stencil, at first compile.
-fn fixes_are_sound(s: &Stencil) -> bool {
-    let hole = |f: &stencils::Fix| (f.value as usize) < HoleValue::ALL.len();
+/// Whether the patch program of `s` can be applied unchecked: every patch lies inside its part
+/// (8 bytes for the 64-bit ones, 4 for the rest) and names an entry of the value table. Checked
+/// once per stencil, at first compile.
+fn patches_are_sound(s: &Stencil) -> bool {
+    let (n64, n32) = (s.n_abs64 as usize, s.n_abs32 as usize);
     s.hot_len as usize <= s.code.len()
-        && [(&s.hot, s.hot_code().len()), (&s.cold, s.cold_code().len())]
-            .iter()
-            .all(|(fixes, len)| {
-                let inside = |f: &stencils::Fix, width: usize| f.offset as usize + width <= *len;
-                fixes.abs64.iter().all(|f| inside(f, 8) && hole(f))
-                    && fixes.abs32.iter().all(|f| inside(f, 4) && hole(f))
-                    && fixes.rel32.iter().all(|f| inside(f, 4) && hole(f))
-                    && fixes
-                        .got
-                        .iter()
-                        .all(|f| inside(f, 4) && (f.value as usize) < stencils::SYMBOLS.len())
-            })
+        && n64 + n32 <= s.patches.len()
+        && s.patches.iter().enumerate().all(|(k, p)| {
+            let len = match p.part {
+                0 => s.hot_len as usize,
+                1 => s.code.len() - s.hot_len as usize,
+                _ => return false,
+            };
+            let width = if k < n64 { 8 } else { 4 };
+            p.offset as usize + width <= len && (p.value as usize) < VALUES
+        })
 }
 
-/// Patch the flat fix lists of one part of stencil `s`, copied to `code` (the part's bytes, at
-/// run-time address `place`, offset `at` in the compiled code).
+/// Apply the patch program of stencil `s`, whose hot part was copied to `buf[at[0]..]` and cold
+/// part to `buf[at[1]..]`; `base` is the run-time address of `buf[0]`, `vals` the value table.
 ///
 /// # Safety
-/// `fixes` is one part of `s` and `code` that part's copy (`fixes_are_sound` held for `s`).
+/// `patches_are_sound(s)` holds and both copies lie inside `buf`.
 #[inline(always)]
-unsafe fn patch_part(
+unsafe fn apply_patches(
     s: &'static Stencil,
-    fixes: &stencils::Fixes,
-    code: &mut [u8],
-    place: u64,
-    at: usize,
-    vals: &[u64; HoleValue::ALL.len()],
-    got_slot_address: impl Fn(u16) -> u64,
+    buf: &mut [u8],
+    base: u64,
+    at: [usize; 2],
+    vals: &[u64; VALUES],
 ) -> Result<(), CompileError> {
-    // The flat lists were checked once (`fixes_are_sound`): every fix lies inside its part and
-    // names a hole value in `vals`, so they are written unchecked.
-    for f in fixes.abs64 {
-        // SAFETY: f.value < vals.len() (fixes_are_sound).
-        let v = unsafe { *vals.get_unchecked(f.value as usize) };
-        let v = v.wrapping_add(f.addend as i64 as u64);
-        // SAFETY: f.offset + 8 <= code.len() (fixes_are_sound, the caller's contract).
-        unsafe { put(code, f.offset, v.to_le_bytes()) };
+    let (n64, n32) = (s.n_abs64 as usize, s.n_abs32 as usize);
+    // SAFETY: n64 + n32 <= patches.len() (patches_are_sound).
+    let (abs64, rest) = unsafe { (s.patches.get_unchecked(..n64), s.patches.get_unchecked(n64..)) };
+    // SAFETY: as above.
+    let (abs32, rel32) = unsafe { (rest.get_unchecked(..n32), rest.get_unchecked(n32..)) };
+    let buf = buf.as_mut_ptr();
+    // Where a patch goes in `buf`, and the value it is computed from. SAFETY (of the unchecked
+    // reads): part < 2 and value < VALUES (patches_are_sound).
+    let place = |p: &stencils::Patch| unsafe { *at.get_unchecked(p.part as usize) } + p.offset as usize;
+    let value = |p: &stencils::Patch| {
+        (unsafe { *vals.get_unchecked(p.value as usize) }).wrapping_add(p.addend as i64 as u64)
+    };
+    for p in abs64 {
+        // SAFETY: the 8 bytes lie inside the part's copy in `buf` (the caller's contract).
+        unsafe { std::ptr::write_unaligned(buf.add(place(p)) as *mut u64, value(p).to_le()) };
     }
-    for f in fixes.abs32 {
-        // SAFETY: f.value < vals.len() (fixes_are_sound).
-        let v = unsafe { *vals.get_unchecked(f.value as usize) };
-        let v = v.wrapping_add(f.addend as i64 as u64);
+    for p in abs32 {
+        let (at, v) = (place(p), value(p));
         let Ok(v) = u32::try_from(v) else {
-            return Err(patch_error(s, at + f.offset as usize, v as i64));
+            return Err(patch_error(s, at, v as i64));
         };
-        // SAFETY: f.offset + 4 <= code.len() (fixes_are_sound, the caller's contract).
-        unsafe { put(code, f.offset, v.to_le_bytes()) };
+        // SAFETY: the 4 bytes lie inside the part's copy in `buf` (the caller's contract).
+        unsafe { std::ptr::write_unaligned(buf.add(at) as *mut u32, v.to_le()) };
     }
-    for f in fixes.rel32 {
-        // SAFETY: f.value < vals.len() (fixes_are_sound).
-        let v = unsafe { *vals.get_unchecked(f.value as usize) };
-        let d = (v as i64)
-            .wrapping_add(f.addend as i64)
-            .wrapping_sub((place + f.offset as u64) as i64);
+    for p in rel32 {
+        let at = place(p);
+        let d = value(p).wrapping_sub(base + at as u64) as i64;
         let Ok(d) = i32::try_from(d) else {
-            return Err(patch_error(s, at + f.offset as usize, d));
+            return Err(patch_error(s, at, d));
         };
-        // SAFETY: f.offset + 4 <= code.len() (fixes_are_sound, the caller's contract).
-        unsafe { put(code, f.offset, d.to_le_bytes()) };
-    }
-    for f in fixes.got {
-        let d = (got_slot_address(f.value) as i64)
-            .wrapping_add(f.addend as i64)
-            .wrapping_sub((place + f.offset as u64) as i64);
-        let Ok(d) = i32::try_from(d) else {
-            return Err(patch_error(s, at + f.offset as usize, d));
-        };
-        // SAFETY: f.offset + 4 <= code.len() (fixes_are_sound, the caller's contract).
-        unsafe { put(code, f.offset, d.to_le_bytes()) };
+        // SAFETY: the 4 bytes lie inside the part's copy in `buf` (the caller's contract).
+        unsafe { std::ptr::write_unaligned(buf.add(at) as *mut i32, d.to_le()) };
     }
     Ok(())
+}
+
+/// Where byte `offset` of stencil `s` (hot part, then cold part) went, its parts copied to
+/// `code_at` and `cold_at`.
+fn part_offset(s: &Stencil, offset: u32, code_at: usize, cold_at: usize) -> usize {
+    if offset < s.hot_len {
+        code_at + offset as usize
+    } else {
+        cold_at + (offset - s.hot_len) as usize
+    }
 }
 
 fn patch_error(stencil: &'static Stencil, offset: usize, displacement: i64) -> CompileError {
@@ -594,6 +598,17 @@ fn compile_plan(
     detached_out: &mut Option<(u64, Vec<u8>)>,
 ) -> Result<CompiledCode, CompileError> {
     let sel = selection()?;
+    if !sel.exit_error_sound {
+        // The error exit has no instruction: it may use no per-instruction hole.
+        return Err(CompileError::Patch {
+            stencil: sel.exit_error.name,
+            error: PatchError::OutOfBounds {
+                offset: 0,
+                width: 0,
+                len: 0,
+            },
+        });
+    }
     let instructions = &plan.instructions;
     let n = instructions.len();
     let n_symbols = input.symbols.len();
@@ -812,19 +827,24 @@ fn compile_plan(
     // Cold parts were placed in slot order, so this is in address order as it is pushed.
     let mut cold_layout: Vec<(u32, &'static str, u32)> = Vec::with_capacity(slots.len());
     let mut pending_kwnames = 0u64;
+    // Every hole value of the instruction being patched, indexed by `HoleValue as usize` (then
+    // GOT_BASE): so patching a hole is a load, not a dispatch on its kind. The per-compile ones
+    // are set once; the rest are overwritten for each instruction.
+    let mut vals = [0u64; VALUES];
+    vals[HoleValue::Code as usize] = input.code_address;
+    vals[HoleValue::State as usize] = input.state_address;
+    vals[HoleValue::Error as usize] = error;
+    // Without a symbol table in the chunk, GOT references are patched again below (to this
+    // code's own GOT); `base` keeps the first, discarded displacement in range.
+    vals[stencils::GOT_BASE as usize] = if shared_got != 0 { shared_got } else { base };
     for (i, slot) in slots.iter().enumerate() {
         let s = slot.stencil;
         let code_at = slot.code as usize;
+        let cold_at = hot_end + slot.cold as usize;
         if !s.data.is_empty() {
             let d = data_start + slot.data as usize;
             buf[d..d + s.data.len()].copy_from_slice(s.data);
         }
-        // Every hole value of this instruction, indexed by `HoleValue as usize`: computed once,
-        // so patching a hole is a load, not a dispatch on its kind.
-        let mut vals = [0u64; HoleValue::ALL.len()];
-        vals[HoleValue::Code as usize] = input.code_address;
-        vals[HoleValue::State as usize] = input.state_address;
-        vals[HoleValue::Error as usize] = error;
         let ix = slot.index as usize;
         if let Some(ins) = instructions.get(ix) {
             let jumper = if slot.paired {
@@ -844,6 +864,7 @@ fn compile_plan(
                 caches_address + slot.cache as u64 * CACHE_BYTES as u64;
             // `_JIT_KWNAMES`: the tuple of the KW_NAMES before a CALL (instructions are patched
             // in order).
+            vals[HoleValue::KwNames as usize] = 0;
             if ins.opcode == opcodes::op::KW_NAMES {
                 pending_kwnames = input.consts.get(oparg).copied().unwrap_or(0);
             } else if ins.opcode == opcodes::op::CALL {
@@ -859,29 +880,21 @@ fn compile_plan(
                 None => trap,
             };
             vals[HoleValue::Skip as usize] = main_address(ix + 2);
-        } else if [&s.hot, &s.cold].iter().any(|f| {
-            f.abs64.iter().chain(f.abs32).chain(f.rel32).any(|f| {
-                !matches!(
-                    HoleValue::ALL[f.value as usize],
-                    HoleValue::Code
-                        | HoleValue::State
-                        | HoleValue::Error
-                        | HoleValue::Hot
-                        | HoleValue::Cold
-                )
-            })
-        }) {
-            // The error exit has no instruction: it may use no per-instruction hole.
-            return Err(CompileError::Patch {
-                stencil: s.name,
-                error: PatchError::OutOfBounds {
-                    offset: 0,
-                    width: 0,
-                    len: 0,
-                },
-            });
+        } else {
+            // The error exit has no instruction: its per-instruction values are 0 (selection
+            // checked that its patch program uses none of them).
+            for (k, v) in vals.iter_mut().enumerate() {
+                if !matches!(
+                    k,
+                    k if k == HoleValue::Code as usize
+                        || k == HoleValue::State as usize
+                        || k == HoleValue::Error as usize
+                        || k == stencils::GOT_BASE as usize
+                ) {
+                    *v = 0;
+                }
+            }
         }
-        let cold_at = hot_end + slot.cold as usize;
         let unit = instructions
             .get(ix)
             .map_or(input.units.len(), |ins| ins.unit) as u32;
@@ -905,26 +918,22 @@ fn compile_plan(
         vals[HoleValue::Cold as usize] = base + cold_at as u64;
         buf[code_at..code_at + hot.len()].copy_from_slice(hot);
         buf[cold_at..cold_at + cold.len()].copy_from_slice(cold);
-        // SAFETY: the slices are the two parts' copies (`fixes_are_sound` held at selection).
-        unsafe {
-            patch_part(
-                s,
-                &s.hot,
-                &mut buf[code_at..code_at + hot.len()],
-                base + code_at as u64,
-                code_at,
-                &vals,
-                &got_slot_address,
-            )?;
-            patch_part(
-                s,
-                &s.cold,
-                &mut buf[cold_at..cold_at + cold.len()],
-                base + cold_at as u64,
-                cold_at,
-                &vals,
-                &got_slot_address,
-            )?;
+        // SAFETY: the two parts' copies were just written inside `buf`; `patches_are_sound`
+        // held for every stencil at selection.
+        unsafe { apply_patches(s, buf, base, [code_at, cold_at], &vals)? };
+        if shared_got == 0 && !s.got_symbols.is_empty() {
+            // No symbol table in this chunk: the symbols' GOT slots are this code's own.
+            for h in s.holes {
+                if let (PatchKind::GotPc32, Target::Symbol(idx)) = (h.kind, h.target) {
+                    let offset = part_offset(s, h.offset, code_at, cold_at);
+                    let place = base + offset as u64;
+                    patch::patch_pc32(buf, offset, place, got_slot_address(idx), h.addend)
+                        .map_err(|error| CompileError::Patch {
+                            stencil: s.name,
+                            error,
+                        })?;
+                }
+            }
         }
         // The rare kinds, by the general path.
         for &k in s.other {
@@ -934,11 +943,7 @@ fn compile_plan(
                 Target::Symbol(idx) => input.symbols.get(idx as usize).copied().unwrap_or(0),
                 Target::Data(off) => base + (data_start + slot.data as usize) as u64 + off,
             };
-            let offset = if h.offset < s.hot_len {
-                code_at + h.offset as usize
-            } else {
-                cold_at + (h.offset - s.hot_len) as usize
-            };
+            let offset = part_offset(s, h.offset, code_at, cold_at);
             let place = base + offset as u64;
             let result = match (h.kind, h.target) {
                 (PatchKind::Abs64, _) => {
@@ -1159,23 +1164,28 @@ mod tests {
     fn got_targets(c: &CompiledCode) -> Vec<(u16, u64)> {
         let bytes = c.code.bytes();
         let mut out = Vec::new();
-        let hot = c
-            .layout
-            .iter()
-            .map(|&(_, name, start)| (start, &stencils::by_name(name).unwrap().hot));
-        let cold = c
-            .cold_layout
-            .iter()
-            .map(|&(_, name, start)| (start, &stencils::by_name(name).unwrap().cold));
-        for (start, fixes) in hot.chain(cold) {
-            for f in fixes.got {
-                let place = c.code.address() + start as u64 + f.offset as u64;
-                let at = (start + f.offset) as usize;
+        // Each part's GOT references: (where the part starts, the stencil, the part's range).
+        let hot = c.layout.iter().map(|&(_, name, start)| {
+            let s = stencils::by_name(name).unwrap();
+            (start, s, 0..s.hot_len)
+        });
+        let cold = c.cold_layout.iter().map(|&(_, name, start)| {
+            let s = stencils::by_name(name).unwrap();
+            (start, s, s.hot_len..s.code.len() as u32)
+        });
+        for (start, s, range) in hot.chain(cold) {
+            for h in s.holes.iter().filter(|h| range.contains(&h.offset)) {
+                let (PatchKind::GotPc32, Target::Symbol(symbol)) = (h.kind, h.target) else {
+                    continue;
+                };
+                let offset = h.offset - range.start;
+                let place = c.code.address() + start as u64 + offset as u64;
+                let at = (start + offset) as usize;
                 let d = i32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
-                let slot = (place as i64 + d as i64 - f.addend as i64) as usize;
+                let slot = (place as i64 + d as i64 - h.addend) as usize;
                 // SAFETY: the slot is in the code's own GOT or its chunk's symbol table, both
                 // mapped readable while `c` lives.
-                out.push((f.value, unsafe {
+                out.push((symbol, unsafe {
                     std::ptr::read_unaligned(slot as *const u64)
                 }));
             }

@@ -119,8 +119,12 @@ pub fn analyse_into(units: &[u16], plan: &mut Plan) -> Result<(), AnalysisError>
     let instructions = &mut plan.instructions;
     let unit_to_instruction = &mut plan.unit_to_instruction;
     instructions.clear();
+    instructions.reserve(units.len());
     unit_to_instruction.clear();
     unit_to_instruction.resize(units.len(), NO_INSTRUCTION);
+    let jumps = opcodes::jump_table();
+    // Instructions that jump, resolved once all instruction starts are known.
+    let mut any_jump = false;
     let mut i = 0;
     while i < units.len() {
         let start = i;
@@ -142,11 +146,13 @@ pub fn analyse_into(units: &[u16], plan: &mut Plan) -> Result<(), AnalysisError>
             }
             i += 1;
         };
-        let next = unit + 1 + opcodes::cache_entries(opcode);
+        // `opcode` is a base opcode already: its cache entries directly.
+        let next = unit + 1 + opcodes::CACHE_ENTRIES[opcode as usize] as usize;
         if next > units.len() {
             return Err(AnalysisError::Truncated);
         }
         unit_to_instruction[start] = instructions.len() as u32;
+        any_jump |= jumps[opcode as usize].is_some();
         instructions.push(Instruction {
             start,
             unit,
@@ -157,7 +163,9 @@ pub fn analyse_into(units: &[u16], plan: &mut Plan) -> Result<(), AnalysisError>
         });
         i = next;
     }
-    let jumps = opcodes::jump_table();
+    if !any_jump {
+        return Ok(());
+    }
     for k in 0..instructions.len() {
         let ins = &instructions[k];
         let Some(kind) = jumps[ins.opcode as usize] else {

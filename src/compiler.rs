@@ -69,20 +69,47 @@ pub struct CompiledCode {
     pub instructions: usize,
     /// Instructions that got the UNSUPPORTED stencil (their names).
     pub unsupported: Vec<&'static str>,
-    /// Per instruction: its code unit, the stencil used and where its hot part starts, in
-    /// address order (the main line, the error exit, then out-of-line superinstruction copies).
-    pub layout: Vec<(u32, &'static str, u32)>,
-    /// The same for the non-empty cold parts, which start at `hot_end`, in address order.
-    pub cold_layout: Vec<(u32, &'static str, u32)>,
+    /// Every stencil placed, in address order of the hot parts (the main line, the error exit,
+    /// then out-of-line superinstruction copies); the cold parts are in the same order.
+    pub placed: Box<[Placed]>,
     /// Where the hot parts end and the cold parts start.
     pub hot_end: u32,
     /// Where the machine code ends (stencil data, GOT and veneers follow).
     pub code_end: u32,
 }
 
+/// One stencil's place in a compiled code object.
+#[derive(Clone, Copy, Debug)]
+pub struct Placed {
+    pub stencil: &'static Stencil,
+    /// The code unit of the instruction it runs (the code's length for the error exit).
+    pub unit: u32,
+    /// Offset of its hot part; of its cold part from `hot_end`.
+    pub hot: u32,
+    pub cold: u32,
+}
+
 impl CompiledCode {
     pub fn native_bytes(&self) -> usize {
         self.code.len()
+    }
+
+    /// Per instruction: its code unit, the stencil used and where its hot part starts, in
+    /// address order (the main line, the error exit, then out-of-line superinstruction copies).
+    pub fn layout(&self) -> Vec<(u32, &'static str, u32)> {
+        self.placed
+            .iter()
+            .map(|p| (p.unit, p.stencil.name, p.hot))
+            .collect()
+    }
+
+    /// The same for the non-empty cold parts, which start at `hot_end`, in address order.
+    pub fn cold_layout(&self) -> Vec<(u32, &'static str, u32)> {
+        self.placed
+            .iter()
+            .filter(|p| !p.stencil.cold_code().is_empty())
+            .map(|p| (p.unit, p.stencil.name, self.hot_end + p.cold))
+            .collect()
     }
 }
 
@@ -629,18 +656,11 @@ fn compile_plan(
     sc.slots.reserve(n + 1);
     superinstructions::heads(instructions, &mut sc.heads);
     superinstructions::fallthrough_modes(&sc.heads, &mut sc.modes);
-    sc.is_target.clear();
-    sc.is_target.resize(n, false);
-    for ins in instructions {
-        if let Some(t) = ins.jump_target {
-            sc.is_target[t] = true;
-        }
-    }
     let tail_stencil = |i: usize, mode: Mode| match mode {
         Mode::Tail => sel.tails[instructions[i].opcode as usize],
         Mode::Alone => None,
     };
-    let load_global = opcodes::by_name("LOAD_GLOBAL");
+    let load_global = Some(opcodes::op::LOAD_GLOBAL);
     let lone_stencil = |ins: &analysis::Instruction, unsupported: &mut Vec<&'static str>| match sel
         .variant(ins.opcode, ins.oparg)
         .or_else(|| {
@@ -698,6 +718,9 @@ fn compile_plan(
     sc.alone_start.resize(n, NO_ENTRY);
     sc.needs_copy.clear();
     sc.needs_copy.resize(n, false);
+    // Which instructions are jump targets: only asked where a copy may be needed (rare), so
+    // found then.
+    let mut targets_known = false;
     for q in 0..n {
         if sc.modes[q] != Mode::Tail {
             continue;
@@ -706,6 +729,16 @@ fn compile_plan(
             continue;
         };
         sc.needs_copy[q] = true;
+        if !targets_known {
+            sc.is_target.clear();
+            sc.is_target.resize(n, false);
+            for ins in instructions {
+                if let Some(t) = ins.jump_target {
+                    sc.is_target[t] = true;
+                }
+            }
+            targets_known = true;
+        }
         if !sc.is_target[q] {
             continue;
         }
@@ -823,9 +856,6 @@ fn compile_plan(
     };
     // Main-line code of instruction `i`, or the trap past the end.
     let main_address = |i: usize| if i < n { code_address(i) } else { trap };
-    let mut layout = Vec::with_capacity(slots.len());
-    // Cold parts were placed in slot order, so this is in address order as it is pushed.
-    let mut cold_layout: Vec<(u32, &'static str, u32)> = Vec::with_capacity(slots.len());
     let mut pending_kwnames = 0u64;
     // Every hole value of the instruction being patched, indexed by `HoleValue as usize` (then
     // GOT_BASE): so patching a hole is a load, not a dispatch on its kind. The per-compile ones
@@ -894,13 +924,6 @@ fn compile_plan(
                     *v = 0;
                 }
             }
-        }
-        let unit = instructions
-            .get(ix)
-            .map_or(input.units.len(), |ins| ins.unit) as u32;
-        layout.push((unit, s.name, slot.code));
-        if !s.cold_code().is_empty() {
-            cold_layout.push((unit, s.name, cold_at as u32));
         }
         if slot.copy == Placement::Last {
             let at = code_at + s.hot_len as usize;
@@ -1004,8 +1027,17 @@ fn compile_plan(
         caches,
         instructions: n,
         unsupported,
-        layout,
-        cold_layout,
+        placed: slots
+            .iter()
+            .map(|slot| Placed {
+                stencil: slot.stencil,
+                unit: instructions
+                    .get(slot.index as usize)
+                    .map_or(input.units.len(), |ins| ins.unit) as u32,
+                hot: slot.code,
+                cold: slot.cold,
+            })
+            .collect(),
         hot_end: hot_end as u32,
         code_end: code_end as u32,
     })
@@ -1102,7 +1134,7 @@ mod tests {
             word("JUMP_BACKWARD", 5),
         ];
         let c = compile(&input(&units, &symbols)).unwrap();
-        let names: Vec<(u32, &str)> = c.layout.iter().map(|(u, name, _)| (*u, *name)).collect();
+        let names: Vec<(u32, &str)> = c.layout().iter().map(|(u, name, _)| (*u, *name)).collect();
         // Falling through: STORE_FAST__LOAD_FAST, then LOAD_FAST 2 alone. Jumping to 1:
         // LOAD_FAST__LOAD_FAST, so 2 is a second half there.
         assert_eq!(names[1], (1, "LOAD_FAST_TAIL"));
@@ -1111,9 +1143,10 @@ mod tests {
             names[names.len() - 2..],
             [(1, "LOAD_FAST__1"), (2, "LOAD_FAST_TAIL")]
         );
-        let copy_at = c.layout[c.layout.len() - 2].2;
+        let layout = c.layout();
+        let copy_at = layout[layout.len() - 2].2;
         assert_eq!(c.entries[1], copy_at);
-        assert_eq!(c.entries[2], c.layout[2].2);
+        assert_eq!(c.entries[2], layout[2].2);
     }
 
     #[test]
@@ -1143,7 +1176,7 @@ mod tests {
             word("RETURN_VALUE", 0),
         ]);
         let c = compile(&input(&units, &symbols)).unwrap();
-        let names: Vec<&str> = c.layout.iter().map(|(_, name, _)| *name).collect();
+        let names: Vec<&str> = c.layout().iter().map(|(_, name, _)| *name).collect();
         assert_eq!(
             names[..5],
             [
@@ -1165,11 +1198,12 @@ mod tests {
         let bytes = c.code.bytes();
         let mut out = Vec::new();
         // Each part's GOT references: (where the part starts, the stencil, the part's range).
-        let hot = c.layout.iter().map(|&(_, name, start)| {
+        let (layout, cold_layout) = (c.layout(), c.cold_layout());
+        let hot = layout.iter().map(|&(_, name, start)| {
             let s = stencils::by_name(name).unwrap();
             (start, s, 0..s.hot_len)
         });
-        let cold = c.cold_layout.iter().map(|&(_, name, start)| {
+        let cold = cold_layout.iter().map(|&(_, name, start)| {
             let s = stencils::by_name(name).unwrap();
             (start, s, s.hot_len..s.code.len() as u32)
         });

@@ -525,20 +525,20 @@ unsafe fn apply_patches(
     }
     for p in abs32 {
         let (at, v) = (place(p), value(p));
-        let Ok(v) = u32::try_from(v) else {
+        if v >> 32 != 0 {
             return Err(patch_error(s, at, v as i64));
-        };
+        }
         // SAFETY: the 4 bytes lie inside the part's copy in `buf` (the caller's contract).
-        unsafe { std::ptr::write_unaligned(buf.add(at) as *mut u32, v.to_le()) };
+        unsafe { std::ptr::write_unaligned(buf.add(at) as *mut u32, (v as u32).to_le()) };
     }
     for p in rel32 {
         let at = place(p);
         let d = value(p).wrapping_sub(base + at as u64) as i64;
-        let Ok(d) = i32::try_from(d) else {
+        if d as i32 as i64 != d {
             return Err(patch_error(s, at, d));
-        };
+        }
         // SAFETY: the 4 bytes lie inside the part's copy in `buf` (the caller's contract).
-        unsafe { std::ptr::write_unaligned(buf.add(at) as *mut i32, d.to_le()) };
+        unsafe { std::ptr::write_unaligned(buf.add(at) as *mut i32, (d as i32).to_le()) };
     }
     Ok(())
 }

@@ -841,7 +841,7 @@ fn main() {
     // What each stencil is for, from its name (the compiler's stencil choice, without parsing
     // names at run time): (stencil index, kind, opcode, oparg, next opcode) where kind 0 is an
     // opcode's generic stencil, 1 its `<OPCODE>__<oparg>` variant, 2 a pair
-    // `<OPCODE>__<oparg>__<NEXT>`.
+    // `<OPCODE>__<oparg>__<NEXT>`, 3 its `<OPCODE>_TAIL` (the second half of a superinstruction).
     let op_of = |n: &str| py.opname.iter().position(|x| x == n);
     writeln!(rs, "pub static SELECT: &[(usize, u8, u8, u32, u8)] = &[").unwrap();
     for (idx, st) in stencils.iter().enumerate() {
@@ -856,6 +856,8 @@ fn main() {
                 (Some(op), Ok(arg)) => Some((1, op, arg, 0)),
                 _ => None,
             }
+        } else if let Some(op) = st.name.strip_suffix("_TAIL").and_then(|n| op_of(n)) {
+            Some((3, op, 0, 0))
         } else {
             op_of(&st.name).map(|op| (0, op, 0, 0))
         };

@@ -228,6 +228,7 @@ fn selection() -> Result<&'static Selection, CompileError> {
             let mut generic = [None; 256];
             let mut variants: Vec<Vec<Option<&'static Stencil>>> = vec![Vec::new(); 256];
             let mut pairs: Vec<Vec<(u32, u8, &'static Stencil)>> = vec![Vec::new(); 256];
+            let mut tails = [None; 256];
             // build.rs classified the stencils by name (stencils::SELECT).
             for &(index, kind, op, arg, next) in stencils::SELECT {
                 let s = &stencils::STENCILS[index];
@@ -240,13 +241,8 @@ fn selection() -> Result<&'static Selection, CompileError> {
                         }
                         v[arg as usize] = Some(s);
                     }
-                    _ => pairs[op as usize].push((arg, next, s)),
-                }
-            }
-            let mut tails = [None; 256];
-            for s in stencils::STENCILS {
-                if let Some(op) = s.name.strip_suffix("_TAIL").and_then(opcodes::by_name) {
-                    tails[op as usize] = Some(s);
+                    2 => pairs[op as usize].push((arg, next, s)),
+                    _ => tails[op as usize] = Some(s),
                 }
             }
             let mut variants = variants.into_iter().map(Vec::into_boxed_slice);
@@ -1275,6 +1271,8 @@ mod tests {
                     (Some(op), Ok(arg)) => Some((1, op, arg, 0)),
                     _ => None,
                 }
+            } else if let Some(op) = s.name.strip_suffix("_TAIL").and_then(opcodes::by_name) {
+                Some((3, op, 0, 0))
             } else {
                 opcodes::by_name(s.name).map(|op| (0, op, 0, 0))
             };
@@ -1284,6 +1282,7 @@ mod tests {
         }
         assert_eq!(stencils::SELECT, &expected[..]);
         assert!(expected.iter().any(|r| r.1 == 2), "pair stencils exist");
+        assert!(expected.iter().any(|r| r.1 == 3), "tail stencils exist");
     }
 
     #[test]

@@ -329,8 +329,10 @@ struct Slot {
     cache: u32,
     /// A pair stencil: jumps are the next instruction's.
     paired: bool,
-    /// The instruction it runs ([`NO_INSTRUCTION`] for the error exit).
+    /// The instruction it runs ([`NO_INSTRUCTION`] for the error exit), and its code unit
+    /// (the code's length for the error exit).
     index: u32,
+    unit: u32,
     /// Part of an out-of-line copy of a superinstruction chain (src/superinstructions.rs);
     /// the last stencil of a copy is followed by a `jmp` back to the main line.
     copy: Placement,
@@ -432,7 +434,13 @@ struct Cursor {
 impl Cursor {
     /// The next slot, holding `s` (its `cold` and `data` relative to their sections).
     #[inline(always)]
-    fn slot(&mut self, s: &'static Stencil, paired: bool, index: u32, copy: Placement) -> Slot {
+    fn slot(
+        &mut self,
+        s: &'static Stencil,
+        paired: bool,
+        (index, unit): (u32, u32),
+        copy: Placement,
+    ) -> Slot {
         let slot = Slot {
             stencil: s,
             code: self.hot as u32,
@@ -441,6 +449,7 @@ impl Cursor {
             cache: self.caches,
             paired,
             index,
+            unit,
             copy,
         };
         self.hot += s.hot_len as usize;
@@ -698,14 +707,19 @@ fn compile_plan(
             },
         };
         sc.slots
-            .push(cur.slot(s, pair.is_some(), i as u32, Placement::Main));
+            .push(cur.slot(s, pair.is_some(), (i as u32, ins.unit as u32), Placement::Main));
         sc.veneers.note(s, input.symbols, stamp);
     }
     let trap_offset = cur.hot;
     cur.hot += TRAP.len();
     let error_offset = cur.hot;
     sc.slots
-        .push(cur.slot(sel.exit_error, false, NO_INSTRUCTION, Placement::Main));
+        .push(cur.slot(
+        sel.exit_error,
+        false,
+        (NO_INSTRUCTION, input.units.len() as u32),
+        Placement::Main,
+    ));
     sc.veneers.note(sel.exit_error, input.symbols, stamp);
 
     // Out-of-line copies for jumps into superinstruction chains in the other parity: from the
@@ -748,7 +762,8 @@ fn compile_plan(
             } else {
                 Placement::Inside
             };
-            sc.slots.push(cur.slot(s, false, j as u32, copy));
+            let unit = instructions[j].unit as u32;
+            sc.slots.push(cur.slot(s, false, (j as u32, unit), copy));
             sc.veneers.note(s, input.symbols, stamp);
             mode = if sc.heads[j] && mode == Mode::Alone {
                 Mode::Tail
@@ -931,12 +946,19 @@ fn compile_plan(
             buf[at] = 0xe9;
             buf[at + 1..at + JMP_REL32_SIZE].copy_from_slice(&rel.to_le_bytes());
         }
-        let hot = s.hot_code();
-        let cold = s.cold_code();
         vals[HoleValue::Hot as usize] = base + code_at as u64;
         vals[HoleValue::Cold as usize] = base + cold_at as u64;
-        buf[code_at..code_at + hot.len()].copy_from_slice(hot);
-        buf[cold_at..cold_at + cold.len()].copy_from_slice(cold);
+        let hot_len = s.hot_len as usize;
+        let cold_len = s.code.len() - hot_len;
+        assert!(cold_at + cold_len <= code_end && code_at + hot_len <= hot_end && code_end <= buf.len());
+        // SAFETY: the layout put the hot part at [code_at, code_at + hot_len) below hot_end and
+        // the cold part at [cold_at, cold_at + cold_len) below code_end (checked above), both
+        // inside `buf` (its length is past code_end); `hot_len <= code.len()` (patches_are_sound).
+        unsafe {
+            let (src, dst) = (s.code.as_ptr(), buf.as_mut_ptr());
+            std::ptr::copy_nonoverlapping(src, dst.add(code_at), hot_len);
+            std::ptr::copy_nonoverlapping(src.add(hot_len), dst.add(cold_at), cold_len);
+        }
         // SAFETY: the two parts' copies were just written inside `buf`; `patches_are_sound`
         // held for every stencil at selection.
         unsafe { apply_patches(s, buf, base, [code_at, cold_at], &vals)? };
@@ -1027,9 +1049,7 @@ fn compile_plan(
             .iter()
             .map(|slot| Placed {
                 stencil: slot.stencil,
-                unit: instructions
-                    .get(slot.index as usize)
-                    .map_or(input.units.len(), |ins| ins.unit) as u32,
+                unit: slot.unit,
                 hot: slot.code,
                 cold: slot.cold,
             })

@@ -856,7 +856,7 @@ fn main() {
                 (Some(op), Ok(arg)) => Some((1, op, arg, 0)),
                 _ => None,
             }
-        } else if let Some(op) = st.name.strip_suffix("_TAIL").and_then(|n| op_of(n)) {
+        } else if let Some(op) = st.name.strip_suffix("_TAIL").and_then(&op_of) {
             Some((3, op, 0, 0))
         } else {
             op_of(&st.name).map(|op| (0, op, 0, 0))

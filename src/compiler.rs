@@ -514,13 +514,19 @@ unsafe fn apply_patches(
 ) -> Result<(), CompileError> {
     let (n64, n32) = (s.n_abs64 as usize, s.n_abs32 as usize);
     // SAFETY: n64 + n32 <= patches.len() (patches_are_sound).
-    let (abs64, rest) = unsafe { (s.patches.get_unchecked(..n64), s.patches.get_unchecked(n64..)) };
+    let (abs64, rest) = unsafe {
+        (
+            s.patches.get_unchecked(..n64),
+            s.patches.get_unchecked(n64..),
+        )
+    };
     // SAFETY: as above.
     let (abs32, rel32) = unsafe { (rest.get_unchecked(..n32), rest.get_unchecked(n32..)) };
     let buf = buf.as_mut_ptr();
     // Where a patch goes in `buf`, and the value it is computed from. SAFETY (of the unchecked
     // reads): part < 2 and value < VALUES (patches_are_sound).
-    let place = |p: &stencils::Patch| unsafe { *at.get_unchecked(p.part as usize) } + p.offset as usize;
+    let place =
+        |p: &stencils::Patch| unsafe { *at.get_unchecked(p.part as usize) } + p.offset as usize;
     let value = |p: &stencils::Patch| {
         (unsafe { *vals.get_unchecked(p.value as usize) }).wrapping_add(p.addend as i64 as u64)
     };
@@ -706,15 +712,18 @@ fn compile_plan(
                 _ => lone_stencil(ins, &mut unsupported),
             },
         };
-        sc.slots
-            .push(cur.slot(s, pair.is_some(), (i as u32, ins.unit as u32), Placement::Main));
+        sc.slots.push(cur.slot(
+            s,
+            pair.is_some(),
+            (i as u32, ins.unit as u32),
+            Placement::Main,
+        ));
         sc.veneers.note(s, input.symbols, stamp);
     }
     let trap_offset = cur.hot;
     cur.hot += TRAP.len();
     let error_offset = cur.hot;
-    sc.slots
-        .push(cur.slot(
+    sc.slots.push(cur.slot(
         sel.exit_error,
         false,
         (NO_INSTRUCTION, input.units.len() as u32),
@@ -754,16 +763,15 @@ fn compile_plan(
         }
         sc.alone_start[q] = cur.hot as u32;
         let mut mode = Mode::Alone;
-        for j in q..=last {
-            let s = tail_stencil(j, mode)
-                .unwrap_or_else(|| lone_stencil(&instructions[j], &mut unsupported));
+        for (j, ins) in instructions.iter().enumerate().take(last + 1).skip(q) {
+            let s = tail_stencil(j, mode).unwrap_or_else(|| lone_stencil(ins, &mut unsupported));
             let copy = if j == last {
                 Placement::Last
             } else {
                 Placement::Inside
             };
-            let unit = instructions[j].unit as u32;
-            sc.slots.push(cur.slot(s, false, (j as u32, unit), copy));
+            sc.slots
+                .push(cur.slot(s, false, (j as u32, ins.unit as u32), copy));
             sc.veneers.note(s, input.symbols, stamp);
             mode = if sc.heads[j] && mode == Mode::Alone {
                 Mode::Tail
@@ -950,7 +958,9 @@ fn compile_plan(
         vals[HoleValue::Cold as usize] = base + cold_at as u64;
         let hot_len = s.hot_len as usize;
         let cold_len = s.code.len() - hot_len;
-        assert!(cold_at + cold_len <= code_end && code_at + hot_len <= hot_end && code_end <= buf.len());
+        assert!(
+            cold_at + cold_len <= code_end && code_at + hot_len <= hot_end && code_end <= buf.len()
+        );
         // SAFETY: the layout put the hot part at [code_at, code_at + hot_len) below hot_end and
         // the cold part at [cold_at, cold_at + cold_len) below code_end (checked above), both
         // inside `buf` (its length is past code_end); `hot_len <= code.len()` (patches_are_sound).

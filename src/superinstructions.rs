@@ -56,8 +56,7 @@ pub fn heads(instructions: &[Instruction], heads: &mut Vec<bool>) {
         let (a, b) = (w[0].opcode, w[1].opcode);
         // `start != unit`: the quickener saw EXTENDED_ARG just before the second opcode.
         *head = w[1].start == w[1].unit
-            && ((b == o.load_fast
-                && (a == o.load_fast || a == o.store_fast || a == o.load_const))
+            && ((b == o.load_fast && (a == o.load_fast || a == o.store_fast || a == o.load_const))
                 || (b == o.store_fast && a == o.store_fast)
                 || (b == o.load_const && a == o.load_fast));
     }

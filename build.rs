@@ -733,11 +733,15 @@ fn main() {
             bytes_literal(&s.data)
         )
         .unwrap();
-        // Precomputed for the compiler's layout pass (no per-hole scan at run time).
-        // The common holes, sorted by kind into flat lists the compiler patches without a
-        // per-hole dispatch: (offset, hole value or symbol index, addend).
-        // Per part (hot, cold), offsets relative to the part.
-        let mut flat: [[Vec<String>; 4]; 2] = Default::default();
+        // Precomputed for the compiler (no per-hole scan or dispatch at run time): the patch
+        // program, every hole of the common kinds ready to apply, sorted by kind (64-bit hole
+        // values, 32-bit hole values, then PC-relative ones: hole values and symbols through the
+        // chunk's symbol table, whose slot offset `8 * symbol` is folded into the addend), each
+        // as (offset in its part, part, value-table index, addend). Within a kind, the hot part's
+        // holes come first and, among the PC-relative ones of a part, the hole values before the
+        // symbols, each in relocation order: the order the compiler patched them in before the
+        // patch program, so the first hole out of range (the one an error names) is the same.
+        let mut program: [Vec<(u64, u8, usize, i64)>; 3] = Default::default();
         let mut other: Vec<usize> = Vec::new();
         let mut got_symbols: Vec<usize> = Vec::new();
         let mut pc32_symbols: Vec<usize> = Vec::new();
@@ -745,32 +749,22 @@ fn main() {
         let mut uses_cache = false;
         for (ri, r) in s.relocs.iter().enumerate() {
             let (part, part_offset) = if (r.offset as usize) < s.hot_len {
-                (0, r.offset)
+                (0u8, r.offset)
             } else {
-                (1, r.offset - s.hot_len as u64)
+                (1u8, r.offset - s.hot_len as u64)
             };
-            let fix = |value: usize| {
-                let addend = i32::try_from(r.addend).unwrap_or_else(|_| {
-                    fail(format!(
-                        "{}: addend {} does not fit 32 bits",
-                        s.name, r.addend
-                    ))
-                });
-                format!("Fix {{ offset: {part_offset}, value: {value}, addend: {addend} }}")
-            };
-            let class = match (&r.target, r.kind) {
-                (Target::Hole(h), PatchKind::Abs64) => Some((0, *h as usize)),
-                (Target::Hole(h), PatchKind::Abs32) => Some((1, *h as usize)),
-                (Target::Hole(h), PatchKind::Pc32) => Some((2, *h as usize)),
-                _ => None,
-            };
-            match class {
-                Some((list, value)) => flat[part][list].push(fix(value)),
-                None => {
-                    if !matches!((&r.target, r.kind), (Target::Symbol(_), PatchKind::GotPc32)) {
-                        other.push(ri);
-                    }
+            match (&r.target, r.kind) {
+                (Target::Hole(h), PatchKind::Abs64) => {
+                    program[0].push((part_offset, part, *h as usize, r.addend))
                 }
+                (Target::Hole(h), PatchKind::Abs32) => {
+                    program[1].push((part_offset, part, *h as usize, r.addend))
+                }
+                (Target::Hole(h), PatchKind::Pc32) => {
+                    program[2].push((part_offset, part, *h as usize, r.addend))
+                }
+                (Target::Symbol(_), PatchKind::GotPc32) => {} // below, once numbered
+                _ => other.push(ri),
             }
             let target = match &r.target {
                 Target::Hole(h) => {
@@ -802,7 +796,8 @@ fn main() {
                         }
                     }
                     if r.kind == PatchKind::GotPc32 {
-                        flat[part][3].push(fix(i));
+                        let got_base = HoleValue::ALL.len(); // the compiler's GOT_BASE
+                        program[2].push((part_offset, part, got_base, r.addend + 8 * i as i64));
                     }
                     format!("Target::Symbol({i})")
                 }
@@ -814,15 +809,33 @@ fn main() {
             )
             .unwrap();
         }
-        let [hot, cold] = flat.map(|lists| {
-            let [abs64, abs32, rel32, got] = lists.map(|v| v.join(", "));
-            format!("Fixes {{ abs64: &[{abs64}], abs32: &[{abs32}], rel32: &[{rel32}], got: &[{got}] }}")
+        let counts = [program[0].len(), program[1].len()];
+        let mut patches = Vec::new();
+        let got_base = HoleValue::ALL.len();
+        for list in &mut program {
+            list.sort_by_key(|&(_, part, value, _)| (part, value == got_base));
+            for &(offset, part, value, addend) in list.iter() {
+                let (Ok(offset), Ok(addend)) = (u16::try_from(offset), i32::try_from(addend))
+                else {
+                    fail(format!(
+                        "{}: hole at {offset} (addend {addend}) does not fit the patch program",
+                        s.name
+                    ));
+                };
+                patches.push(format!(
+                    "Patch {{ offset: {offset}, part: {part}, value: {value}, addend: {addend} }}"
+                ));
+            }
+        }
+        let [n_abs64, n_abs32] = counts.map(|n| {
+            u8::try_from(n).unwrap_or_else(|_| fail(format!("{}: too many holes", s.name)))
         });
         writeln!(
             rs,
             "  ], got_symbols: &{got_symbols:?}, pc32_symbols: &{pc32_symbols:?}, \
              private_got: {private_got}, uses_cache: {uses_cache},\n    \
-             hot: {hot},\n    cold: {cold},\n    other: &{other:?} }},"
+             patches: &[{}], n_abs64: {n_abs64}, n_abs32: {n_abs32},\n    other: &{other:?} }},",
+            patches.join(", ")
         )
         .unwrap();
     }
@@ -831,7 +844,7 @@ fn main() {
     // What each stencil is for, from its name (the compiler's stencil choice, without parsing
     // names at run time): (stencil index, kind, opcode, oparg, next opcode) where kind 0 is an
     // opcode's generic stencil, 1 its `<OPCODE>__<oparg>` variant, 2 a pair
-    // `<OPCODE>__<oparg>__<NEXT>`.
+    // `<OPCODE>__<oparg>__<NEXT>`, 3 its `<OPCODE>_TAIL` (the second half of a superinstruction).
     let op_of = |n: &str| py.opname.iter().position(|x| x == n);
     writeln!(rs, "pub static SELECT: &[(usize, u8, u8, u32, u8)] = &[").unwrap();
     for (idx, st) in stencils.iter().enumerate() {
@@ -846,6 +859,8 @@ fn main() {
                 (Some(op), Ok(arg)) => Some((1, op, arg, 0)),
                 _ => None,
             }
+        } else if let Some(op) = st.name.strip_suffix("_TAIL").and_then(&op_of) {
+            Some((3, op, 0, 0))
         } else {
             op_of(&st.name).map(|op| (0, op, 0, 0))
         };
@@ -917,6 +932,9 @@ fn main() {
         .flag("-std=c11")
         .flag("-fno-strict-aliasing")
         .flag("-Werror=implicit-function-declaration")
+        // cc adds -fno-omit-frame-pointer when the profile has debug info (line tables here):
+        // a push/mov/pop of rbp in every call helper native code makes, for nothing it uses.
+        .force_frame_pointer(false)
         .define("NDEBUG", None)
         .warnings(true)
         .extra_warnings(false)

@@ -23,6 +23,10 @@
 //! It also prints a hash of the machine code of every code object compiled at made-up addresses
 //! (`compiler::compile_detached`): equal hashes mean byte-identical code. With
 //! `COMPILE_SPEED_HASH_ONLY=1` it stops after the survey and the hash.
+//!
+//! `COMPILE_SPEED_PROFILE=N` runs only N passes as timed (same chunks, fresh pages) and prints
+//! the instructions compiled: the noise-free figure is the instruction count of
+//! `cpjit::compiler::compile` under callgrind divided by that (benches/README.md).
 
 use cpjit::compiler::{compile, compile_detached, CompileError, Detached};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -147,6 +151,27 @@ fn timed_pass_cpu(codes: &[Code], symbols: &[u64]) -> (Duration, Duration, Durat
     (total, cpu, sys)
 }
 
+/// `passes` passes as [`timed_pass_cpu`] makes them (chunks of CHUNK live results), untimed:
+/// the instructions compiled, for dividing a profiler's count of `compiler::compile` by.
+fn profile_passes(codes: &[Code], symbols: &[u64], passes: usize) -> usize {
+    const CHUNK: usize = 256;
+    let mut instructions = 0;
+    let mut alive = Vec::with_capacity(CHUNK);
+    for _ in 0..passes {
+        for chunk in codes.chunks(CHUNK) {
+            for c in chunk {
+                alive.push(compile(&c.input(symbols)));
+            }
+            instructions += alive
+                .iter()
+                .map(|r| r.as_ref().map_or(0, |c| c.instructions))
+                .sum::<usize>();
+            alive.clear();
+        }
+    }
+    instructions
+}
+
 fn timed_pass(codes: &[Code], symbols: &[u64]) -> Duration {
     timed_pass_cpu(codes, symbols).0
 }
@@ -154,10 +179,16 @@ fn timed_pass(codes: &[Code], symbols: &[u64]) -> Duration {
 /// FNV-1a over the machine code of every code object, compiled detached at made-up addresses
 /// (fixed symbol table, bases near it, with and without the chunk's symbol table): the same for
 /// two builds exactly when they generate the same bytes, wherever memory lands. Printed so that
-/// a change meant to speed up compiling can show it changed no byte.
-fn code_hash(codes: &[Code]) -> u64 {
+/// a change meant to speed up compiling can show it changed no byte. `spacing` separates the
+/// code objects' bases: 1 MiB puts most of them out of reach of the symbol table (their compile
+/// fails, and the hash takes the error message); 256 bytes keeps every one within reach (nothing
+/// is mapped, so bases may overlap).
+fn code_hash(codes: &[Code], spacing: u64) -> u64 {
     let n = cpjit::stencils::SYMBOLS.len() as u64;
     let symbols: Vec<u64> = (0..n).map(|i| 0x7f00_0000_0000 + 0x40 * i).collect();
+    // COMPILE_SPEED_HASH_EACH=1: one line per code object (index, name, size, hash), to find
+    // which code objects two builds compile differently.
+    let each = std::env::var_os("COMPILE_SPEED_HASH_EACH").is_some() && spacing < 0x10_0000;
     let mut h = 0xcbf2_9ce4_8422_2325u64;
     let mut eat = |bytes: &[u8]| {
         for &b in bytes {
@@ -166,16 +197,27 @@ fn code_hash(codes: &[Code]) -> u64 {
     };
     for (k, c) in codes.iter().enumerate() {
         let at = Detached {
-            base: 0x7f00_4000_0000 + 0x10_0000 * k as u64,
+            base: 0x7f00_4000_0000 + spacing * k as u64,
             symbols: if k % 7 == 3 { 0 } else { 0x7f00_3fff_0000 },
             caches: 0x5555_0000_0000 + 0x1_0000 * k as u64,
         };
         match compile_detached(&c.input(&symbols), at) {
             Ok(bytes) => {
+                if each {
+                    let h = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+                        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+                    });
+                    println!("code {k} {} {} {h:016x}", c.name, bytes.len());
+                }
                 eat(&(bytes.len() as u64).to_le_bytes());
                 eat(&bytes);
             }
-            Err(e) => eat(e.to_string().as_bytes()),
+            Err(e) => {
+                if each {
+                    println!("code {k} {} error {e}", c.name);
+                }
+                eat(e.to_string().as_bytes())
+            }
         }
     }
     h
@@ -184,10 +226,22 @@ fn code_hash(codes: &[Code]) -> u64 {
 fn bench(cr: &mut Criterion) {
     let codes = load_stdlib_code();
     let symbols = cpjit::runtime::symbol_addresses();
+    if let Some(n) = std::env::var("COMPILE_SPEED_PROFILE")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let instructions = profile_passes(&codes, symbols, n);
+        println!("compile_stdlib: profile: {n} passes, {instructions} instructions compiled");
+        return;
+    }
     let instructions = survey(&codes, symbols);
     println!(
         "compile_stdlib: machine code hash {:016x}",
-        code_hash(&codes)
+        code_hash(&codes, 0x10_0000)
+    );
+    println!(
+        "compile_stdlib: machine code hash, every code object within reach {:016x}",
+        code_hash(&codes, 0x100)
     );
     if std::env::var_os("COMPILE_SPEED_HASH_ONLY").is_some() {
         return;

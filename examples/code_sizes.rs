@@ -28,8 +28,9 @@ fn main() {
         native += cc.native_bytes();
         code_bytes += cc.code_end as usize;
         hot_bytes += cc.hot_end as usize;
-        for (i, &(_, name, start)) in cc.layout.iter().enumerate() {
-            let end = cc.layout.get(i + 1).map(|l| l.2).unwrap_or(cc.hot_end);
+        let layout = cc.layout();
+        for (i, &(_, name, start)) in layout.iter().enumerate() {
+            let end = layout.get(i + 1).map(|l| l.2).unwrap_or(cc.hot_end);
             let e = by.entry(name).or_default();
             e.0 += 1;
             e.1 += (end - start) as usize;

@@ -119,19 +119,32 @@ pub fn analyse_into(units: &[u16], plan: &mut Plan) -> Result<(), AnalysisError>
     let instructions = &mut plan.instructions;
     let unit_to_instruction = &mut plan.unit_to_instruction;
     instructions.clear();
+    instructions.reserve(units.len());
     unit_to_instruction.clear();
     unit_to_instruction.resize(units.len(), NO_INSTRUCTION);
+    let jumps = opcodes::jump_table();
+    // Whether any instruction jumps (its target is resolved once all starts are known).
+    let mut any_jump = false;
+    // Written through raw pointers into the reserved capacity (at most one instruction per code
+    // unit), the length kept in a local: the loop runs once per instruction of every compile.
+    let out = instructions.as_mut_ptr();
+    let map = unit_to_instruction.as_mut_ptr();
+    let mut count = 0usize;
     let mut i = 0;
     while i < units.len() {
         let start = i;
         let mut oparg: u32 = 0;
         let (opcode, unit) = loop {
             let Some(&word) = units.get(i) else {
+                // SAFETY: `count` instructions were written below.
+                unsafe { instructions.set_len(count) };
                 return Err(AnalysisError::Truncated);
             };
             let op = opcodes::deopt((word & 0xff) as u8);
             oparg = (oparg << 8) | (word >> 8) as u32;
             if op == 0 {
+                // SAFETY: as above.
+                unsafe { instructions.set_len(count) };
                 return Err(AnalysisError::UnknownOpcode {
                     unit: i,
                     opcode: (word & 0xff) as u8,
@@ -142,22 +155,36 @@ pub fn analyse_into(units: &[u16], plan: &mut Plan) -> Result<(), AnalysisError>
             }
             i += 1;
         };
-        let next = unit + 1 + opcodes::cache_entries(opcode);
+        // `opcode` is a base opcode already: its cache entries directly.
+        let next = unit + 1 + opcodes::CACHE_ENTRIES[opcode as usize] as usize;
         if next > units.len() {
+            // SAFETY: as above.
+            unsafe { instructions.set_len(count) };
             return Err(AnalysisError::Truncated);
         }
-        unit_to_instruction[start] = instructions.len() as u32;
-        instructions.push(Instruction {
-            start,
-            unit,
-            opcode,
-            oparg,
-            next,
-            jump_target: None,
-        });
+        any_jump |= jumps[opcode as usize].is_some();
+        // SAFETY: start < units.len() (the unit read above), the length of
+        // `unit_to_instruction`; count < units.len() <= the reserved capacity, since every
+        // instruction takes at least one code unit.
+        unsafe {
+            *map.add(start) = count as u32;
+            out.add(count).write(Instruction {
+                start,
+                unit,
+                opcode,
+                oparg,
+                next,
+                jump_target: None,
+            });
+        }
+        count += 1;
         i = next;
     }
-    let jumps = opcodes::jump_table();
+    // SAFETY: `count` instructions were written, within the capacity.
+    unsafe { instructions.set_len(count) };
+    if !any_jump {
+        return Ok(());
+    }
     for k in 0..instructions.len() {
         let ins = &instructions[k];
         let Some(kind) = jumps[ins.opcode as usize] else {

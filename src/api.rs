@@ -136,9 +136,9 @@ fn code_info<'py>(
         d.set_item("address", c.code.address())?;
         d.set_item("code_bytes", c.code_end)?;
         d.set_item("hot_bytes", c.hot_end)?;
-        let layout: Vec<(u32, &str, u32)> = c.layout.clone();
+        let layout: Vec<(u32, &str, u32)> = c.layout();
         d.set_item("layout", layout)?;
-        let cold: Vec<(u32, &str, u32)> = c.cold_layout.clone();
+        let cold: Vec<(u32, &str, u32)> = c.cold_layout();
         d.set_item("cold_layout", cold)?;
     }
     Ok(Some(d))

@@ -69,20 +69,47 @@ pub struct CompiledCode {
     pub instructions: usize,
     /// Instructions that got the UNSUPPORTED stencil (their names).
     pub unsupported: Vec<&'static str>,
-    /// Per instruction: its code unit, the stencil used and where its hot part starts, in
-    /// address order (the main line, the error exit, then out-of-line superinstruction copies).
-    pub layout: Vec<(u32, &'static str, u32)>,
-    /// The same for the non-empty cold parts, which start at `hot_end`, in address order.
-    pub cold_layout: Vec<(u32, &'static str, u32)>,
+    /// Every stencil placed, in address order of the hot parts (the main line, the error exit,
+    /// then out-of-line superinstruction copies); the cold parts are in the same order.
+    pub placed: Box<[Placed]>,
     /// Where the hot parts end and the cold parts start.
     pub hot_end: u32,
     /// Where the machine code ends (stencil data, GOT and veneers follow).
     pub code_end: u32,
 }
 
+/// One stencil's place in a compiled code object.
+#[derive(Clone, Copy, Debug)]
+pub struct Placed {
+    pub stencil: &'static Stencil,
+    /// The code unit of the instruction it runs (the code's length for the error exit).
+    pub unit: u32,
+    /// Offset of its hot part; of its cold part from `hot_end`.
+    pub hot: u32,
+    pub cold: u32,
+}
+
 impl CompiledCode {
     pub fn native_bytes(&self) -> usize {
         self.code.len()
+    }
+
+    /// Per instruction: its code unit, the stencil used and where its hot part starts, in
+    /// address order (the main line, the error exit, then out-of-line superinstruction copies).
+    pub fn layout(&self) -> Vec<(u32, &'static str, u32)> {
+        self.placed
+            .iter()
+            .map(|p| (p.unit, p.stencil.name, p.hot))
+            .collect()
+    }
+
+    /// The same for the non-empty cold parts, which start at `hot_end`, in address order.
+    pub fn cold_layout(&self) -> Vec<(u32, &'static str, u32)> {
+        self.placed
+            .iter()
+            .filter(|p| !p.stencil.cold_code().is_empty())
+            .map(|p| (p.unit, p.stencil.name, self.hot_end + p.cold))
+            .collect()
     }
 }
 
@@ -175,6 +202,9 @@ struct Selection {
     /// covers.
     groups: [Option<&'static Stencil>; 2],
     covered: Option<&'static Stencil>,
+    /// Whether the error exit's patch program uses only per-compile values (it runs for no
+    /// instruction).
+    exit_error_sound: bool,
 }
 
 impl Selection {
@@ -197,12 +227,13 @@ fn selection() -> Result<&'static Selection, CompileError> {
     static SELECTION: OnceLock<Option<Selection>> = OnceLock::new();
     SELECTION
         .get_or_init(|| {
-            if !stencils::STENCILS.iter().all(fixes_are_sound) {
+            if !stencils::STENCILS.iter().all(patches_are_sound) {
                 return None;
             }
             let mut generic = [None; 256];
             let mut variants: Vec<Vec<Option<&'static Stencil>>> = vec![Vec::new(); 256];
             let mut pairs: Vec<Vec<(u32, u8, &'static Stencil)>> = vec![Vec::new(); 256];
+            let mut tails = [None; 256];
             // build.rs classified the stencils by name (stencils::SELECT).
             for &(index, kind, op, arg, next) in stencils::SELECT {
                 let s = &stencils::STENCILS[index];
@@ -215,13 +246,8 @@ fn selection() -> Result<&'static Selection, CompileError> {
                         }
                         v[arg as usize] = Some(s);
                     }
-                    _ => pairs[op as usize].push((arg, next, s)),
-                }
-            }
-            let mut tails = [None; 256];
-            for s in stencils::STENCILS {
-                if let Some(op) = s.name.strip_suffix("_TAIL").and_then(opcodes::by_name) {
-                    tails[op as usize] = Some(s);
+                    2 => pairs[op as usize].push((arg, next, s)),
+                    _ => tails[op as usize] = Some(s),
                 }
             }
             let mut variants = variants.into_iter().map(Vec::into_boxed_slice);
@@ -234,6 +260,17 @@ fn selection() -> Result<&'static Selection, CompileError> {
                 exit_error: stencils::by_name("EXIT_ERROR")?,
                 last_for_jump: stencils::by_name("JUMP_BACKWARD_LAST_FOR"),
                 tails,
+                exit_error_sound: stencils::by_name("EXIT_ERROR")?.patches.iter().all(|p| {
+                    p.value == stencils::GOT_BASE
+                        || matches!(
+                            HoleValue::ALL[p.value as usize],
+                            HoleValue::Code
+                                | HoleValue::State
+                                | HoleValue::Error
+                                | HoleValue::Hot
+                                | HoleValue::Cold
+                        )
+                }),
                 load_global: [
                     stencils::by_name("LOAD_GLOBAL__VALUE"),
                     stencils::by_name("LOAD_GLOBAL__NULL_VALUE"),
@@ -303,8 +340,10 @@ struct Slot {
     cache: u32,
     /// A pair stencil: jumps are the next instruction's.
     paired: bool,
-    /// The instruction it runs ([`NO_INSTRUCTION`] for the error exit).
+    /// The instruction it runs ([`NO_INSTRUCTION`] for the error exit), and its code unit
+    /// (the code's length for the error exit).
     index: u32,
+    unit: u32,
     /// Part of an out-of-line copy of a superinstruction chain (src/superinstructions.rs);
     /// the last stencil of a copy is followed by a `jmp` back to the main line.
     copy: Placement,
@@ -406,7 +445,13 @@ struct Cursor {
 impl Cursor {
     /// The next slot, holding `s` (its `cold` and `data` relative to their sections).
     #[inline(always)]
-    fn slot(&mut self, s: &'static Stencil, paired: bool, index: u32, copy: Placement) -> Slot {
+    fn slot(
+        &mut self,
+        s: &'static Stencil,
+        paired: bool,
+        (index, unit): (u32, u32),
+        copy: Placement,
+    ) -> Slot {
         let slot = Slot {
             stencil: s,
             code: self.hot as u32,
@@ -415,6 +460,7 @@ impl Cursor {
             cache: self.caches,
             paired,
             index,
+            unit,
             copy,
         };
         self.hot += s.hot_len as usize;
@@ -442,95 +488,91 @@ fn compile_with(input: &CodeInput, sc: &mut Scratch) -> Result<CompiledCode, Com
     result
 }
 
-/// Write `bytes` into `code` at `offset`.
-///
-/// # Safety
-/// `offset + N <= code.len()`.
-#[inline(always)]
-unsafe fn put<const N: usize>(code: &mut [u8], offset: u32, bytes: [u8; N]) {
-    debug_assert!(offset as usize + N <= code.len());
-    // SAFETY: the caller's contract keeps the N bytes inside `code`.
-    unsafe {
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), code.as_mut_ptr().add(offset as usize), N)
-    }
-}
+/// Size of the compiler's per-instruction value table: every [`HoleValue`], then
+/// [`stencils::GOT_BASE`].
+const VALUES: usize = stencils::GOT_BASE as usize + 1;
 
-/// Whether the flat fix lists of `s` can be patched unchecked: every fix lies inside the code and
-/// names a hole value (or a symbol) that exists. Checked once per stencil, at first compile.
-fn fixes_are_sound(s: &Stencil) -> bool {
-    let hole = |f: &stencils::Fix| (f.value as usize) < HoleValue::ALL.len();
+/// Whether the patch program of `s` can be applied unchecked: every patch lies inside its part
+/// (8 bytes for the 64-bit ones, 4 for the rest) and names an entry of the value table. Checked
+/// once per stencil, at first compile.
+fn patches_are_sound(s: &Stencil) -> bool {
+    let (n64, n32) = (s.n_abs64 as usize, s.n_abs32 as usize);
     s.hot_len as usize <= s.code.len()
-        && [(&s.hot, s.hot_code().len()), (&s.cold, s.cold_code().len())]
-            .iter()
-            .all(|(fixes, len)| {
-                let inside = |f: &stencils::Fix, width: usize| f.offset as usize + width <= *len;
-                fixes.abs64.iter().all(|f| inside(f, 8) && hole(f))
-                    && fixes.abs32.iter().all(|f| inside(f, 4) && hole(f))
-                    && fixes.rel32.iter().all(|f| inside(f, 4) && hole(f))
-                    && fixes
-                        .got
-                        .iter()
-                        .all(|f| inside(f, 4) && (f.value as usize) < stencils::SYMBOLS.len())
-            })
+        && n64 + n32 <= s.patches.len()
+        && s.patches.iter().enumerate().all(|(k, p)| {
+            let len = match p.part {
+                0 => s.hot_len as usize,
+                1 => s.code.len() - s.hot_len as usize,
+                _ => return false,
+            };
+            let width = if k < n64 { 8 } else { 4 };
+            p.offset as usize + width <= len && (p.value as usize) < VALUES
+        })
 }
 
-/// Patch the flat fix lists of one part of stencil `s`, copied to `code` (the part's bytes, at
-/// run-time address `place`, offset `at` in the compiled code).
+/// Apply the patch program of stencil `s`, whose hot part was copied to `buf[at[0]..]` and cold
+/// part to `buf[at[1]..]`; `base` is the run-time address of `buf[0]`, `vals` the value table.
 ///
 /// # Safety
-/// `fixes` is one part of `s` and `code` that part's copy (`fixes_are_sound` held for `s`).
+/// `patches_are_sound(s)` holds and both copies lie inside `buf`.
 #[inline(always)]
-unsafe fn patch_part(
+unsafe fn apply_patches(
     s: &'static Stencil,
-    fixes: &stencils::Fixes,
-    code: &mut [u8],
-    place: u64,
-    at: usize,
-    vals: &[u64; HoleValue::ALL.len()],
-    got_slot_address: impl Fn(u16) -> u64,
+    buf: &mut [u8],
+    base: u64,
+    at: [usize; 2],
+    vals: &[u64; VALUES],
 ) -> Result<(), CompileError> {
-    // The flat lists were checked once (`fixes_are_sound`): every fix lies inside its part and
-    // names a hole value in `vals`, so they are written unchecked.
-    for f in fixes.abs64 {
-        // SAFETY: f.value < vals.len() (fixes_are_sound).
-        let v = unsafe { *vals.get_unchecked(f.value as usize) };
-        let v = v.wrapping_add(f.addend as i64 as u64);
-        // SAFETY: f.offset + 8 <= code.len() (fixes_are_sound, the caller's contract).
-        unsafe { put(code, f.offset, v.to_le_bytes()) };
+    let (n64, n32) = (s.n_abs64 as usize, s.n_abs32 as usize);
+    // SAFETY: n64 + n32 <= patches.len() (patches_are_sound).
+    let (abs64, rest) = unsafe {
+        (
+            s.patches.get_unchecked(..n64),
+            s.patches.get_unchecked(n64..),
+        )
+    };
+    // SAFETY: as above.
+    let (abs32, rel32) = unsafe { (rest.get_unchecked(..n32), rest.get_unchecked(n32..)) };
+    let buf = buf.as_mut_ptr();
+    // Where a patch goes in `buf`, and the value it is computed from. SAFETY (of the unchecked
+    // reads): part < 2 and value < VALUES (patches_are_sound).
+    let place =
+        |p: &stencils::Patch| unsafe { *at.get_unchecked(p.part as usize) } + p.offset as usize;
+    let value = |p: &stencils::Patch| {
+        (unsafe { *vals.get_unchecked(p.value as usize) }).wrapping_add(p.addend as i64 as u64)
+    };
+    for p in abs64 {
+        // SAFETY: the 8 bytes lie inside the part's copy in `buf` (the caller's contract).
+        unsafe { std::ptr::write_unaligned(buf.add(place(p)) as *mut u64, value(p).to_le()) };
     }
-    for f in fixes.abs32 {
-        // SAFETY: f.value < vals.len() (fixes_are_sound).
-        let v = unsafe { *vals.get_unchecked(f.value as usize) };
-        let v = v.wrapping_add(f.addend as i64 as u64);
-        let Ok(v) = u32::try_from(v) else {
-            return Err(patch_error(s, at + f.offset as usize, v as i64));
-        };
-        // SAFETY: f.offset + 4 <= code.len() (fixes_are_sound, the caller's contract).
-        unsafe { put(code, f.offset, v.to_le_bytes()) };
+    for p in abs32 {
+        let (at, v) = (place(p), value(p));
+        if v >> 32 != 0 {
+            return Err(patch_error(s, at, v as i64));
+        }
+        // SAFETY: the 4 bytes lie inside the part's copy in `buf` (the caller's contract).
+        unsafe { std::ptr::write_unaligned(buf.add(at) as *mut u32, (v as u32).to_le()) };
     }
-    for f in fixes.rel32 {
-        // SAFETY: f.value < vals.len() (fixes_are_sound).
-        let v = unsafe { *vals.get_unchecked(f.value as usize) };
-        let d = (v as i64)
-            .wrapping_add(f.addend as i64)
-            .wrapping_sub((place + f.offset as u64) as i64);
-        let Ok(d) = i32::try_from(d) else {
-            return Err(patch_error(s, at + f.offset as usize, d));
-        };
-        // SAFETY: f.offset + 4 <= code.len() (fixes_are_sound, the caller's contract).
-        unsafe { put(code, f.offset, d.to_le_bytes()) };
-    }
-    for f in fixes.got {
-        let d = (got_slot_address(f.value) as i64)
-            .wrapping_add(f.addend as i64)
-            .wrapping_sub((place + f.offset as u64) as i64);
-        let Ok(d) = i32::try_from(d) else {
-            return Err(patch_error(s, at + f.offset as usize, d));
-        };
-        // SAFETY: f.offset + 4 <= code.len() (fixes_are_sound, the caller's contract).
-        unsafe { put(code, f.offset, d.to_le_bytes()) };
+    for p in rel32 {
+        let at = place(p);
+        let d = value(p).wrapping_sub(base + at as u64) as i64;
+        if d as i32 as i64 != d {
+            return Err(patch_error(s, at, d));
+        }
+        // SAFETY: the 4 bytes lie inside the part's copy in `buf` (the caller's contract).
+        unsafe { std::ptr::write_unaligned(buf.add(at) as *mut i32, (d as i32).to_le()) };
     }
     Ok(())
+}
+
+/// Where byte `offset` of stencil `s` (hot part, then cold part) went, its parts copied to
+/// `code_at` and `cold_at`.
+fn part_offset(s: &Stencil, offset: u32, code_at: usize, cold_at: usize) -> usize {
+    if offset < s.hot_len {
+        code_at + offset as usize
+    } else {
+        cold_at + (offset - s.hot_len) as usize
+    }
 }
 
 fn patch_error(stencil: &'static Stencil, offset: usize, displacement: i64) -> CompileError {
@@ -605,6 +647,17 @@ fn compile_plan(
     detached_out: &mut Option<(u64, Vec<u8>)>,
 ) -> Result<CompiledCode, CompileError> {
     let sel = selection()?;
+    if !sel.exit_error_sound {
+        // The error exit has no instruction: it may use no per-instruction hole.
+        return Err(CompileError::Patch {
+            stencil: sel.exit_error.name,
+            error: PatchError::OutOfBounds {
+                offset: 0,
+                width: 0,
+                len: 0,
+            },
+        });
+    }
     let instructions = &plan.instructions;
     let n = instructions.len();
     let n_symbols = input.symbols.len();
@@ -625,18 +678,11 @@ fn compile_plan(
     sc.slots.reserve(n + 1);
     superinstructions::heads(instructions, &mut sc.heads);
     superinstructions::fallthrough_modes(&sc.heads, &mut sc.modes);
-    sc.is_target.clear();
-    sc.is_target.resize(n, false);
-    for ins in instructions {
-        if let Some(t) = ins.jump_target {
-            sc.is_target[t] = true;
-        }
-    }
     let tail_stencil = |i: usize, mode: Mode| match mode {
         Mode::Tail => sel.tails[instructions[i].opcode as usize],
         Mode::Alone => None,
     };
-    let load_global = opcodes::by_name("LOAD_GLOBAL");
+    let load_global = Some(opcodes::op::LOAD_GLOBAL);
     let lone_stencil = |ins: &analysis::Instruction, unsupported: &mut Vec<&'static str>| match sel
         .variant(ins.opcode, ins.oparg)
         .or_else(|| {
@@ -697,15 +743,23 @@ fn compile_plan(
                 _ => lone_stencil(ins, &mut unsupported),
             },
         };
-        sc.slots
-            .push(cur.slot(s, pair.is_some(), i as u32, Placement::Main));
+        sc.slots.push(cur.slot(
+            s,
+            pair.is_some(),
+            (i as u32, ins.unit as u32),
+            Placement::Main,
+        ));
         sc.veneers.note(s, input.symbols, stamp);
     }
     let trap_offset = cur.hot;
     cur.hot += TRAP.len();
     let error_offset = cur.hot;
-    sc.slots
-        .push(cur.slot(sel.exit_error, false, NO_INSTRUCTION, Placement::Main));
+    sc.slots.push(cur.slot(
+        sel.exit_error,
+        false,
+        (NO_INSTRUCTION, input.units.len() as u32),
+        Placement::Main,
+    ));
     sc.veneers.note(sel.exit_error, input.symbols, stamp);
 
     // Out-of-line copies for jumps into superinstruction chains in the other parity: from the
@@ -714,6 +768,9 @@ fn compile_plan(
     sc.alone_start.resize(n, NO_ENTRY);
     sc.needs_copy.clear();
     sc.needs_copy.resize(n, false);
+    // Which instructions are jump targets: only asked where a copy may be needed (rare), so
+    // found then.
+    let mut targets_known = false;
     for q in 0..n {
         if sc.modes[q] != Mode::Tail {
             continue;
@@ -722,20 +779,30 @@ fn compile_plan(
             continue;
         };
         sc.needs_copy[q] = true;
+        if !targets_known {
+            sc.is_target.clear();
+            sc.is_target.resize(n, false);
+            for ins in instructions {
+                if let Some(t) = ins.jump_target {
+                    sc.is_target[t] = true;
+                }
+            }
+            targets_known = true;
+        }
         if !sc.is_target[q] {
             continue;
         }
         sc.alone_start[q] = cur.hot as u32;
         let mut mode = Mode::Alone;
-        for j in q..=last {
-            let s = tail_stencil(j, mode)
-                .unwrap_or_else(|| lone_stencil(&instructions[j], &mut unsupported));
+        for (j, ins) in instructions.iter().enumerate().take(last + 1).skip(q) {
+            let s = tail_stencil(j, mode).unwrap_or_else(|| lone_stencil(ins, &mut unsupported));
             let copy = if j == last {
                 Placement::Last
             } else {
                 Placement::Inside
             };
-            sc.slots.push(cur.slot(s, false, j as u32, copy));
+            sc.slots
+                .push(cur.slot(s, false, (j as u32, ins.unit as u32), copy));
             sc.veneers.note(s, input.symbols, stamp);
             mode = if sc.heads[j] && mode == Mode::Alone {
                 Mode::Tail
@@ -839,23 +906,25 @@ fn compile_plan(
     };
     // Main-line code of instruction `i`, or the trap past the end.
     let main_address = |i: usize| if i < n { code_address(i) } else { trap };
-    let mut layout = Vec::with_capacity(slots.len());
-    // Cold parts were placed in slot order, so this is in address order as it is pushed.
-    let mut cold_layout: Vec<(u32, &'static str, u32)> = Vec::with_capacity(slots.len());
     let mut pending_kwnames = 0u64;
+    // Every hole value of the instruction being patched, indexed by `HoleValue as usize` (then
+    // GOT_BASE): so patching a hole is a load, not a dispatch on its kind. The per-compile ones
+    // are set once; the rest are overwritten for each instruction.
+    let mut vals = [0u64; VALUES];
+    vals[HoleValue::Code as usize] = input.code_address;
+    vals[HoleValue::State as usize] = input.state_address;
+    vals[HoleValue::Error as usize] = error;
+    // Without a symbol table in the chunk, GOT references are patched again below (to this
+    // code's own GOT); `base` keeps the first, discarded displacement in range.
+    vals[stencils::GOT_BASE as usize] = if shared_got != 0 { shared_got } else { base };
     for (i, slot) in slots.iter().enumerate() {
         let s = slot.stencil;
         let code_at = slot.code as usize;
+        let cold_at = hot_end + slot.cold as usize;
         if !s.data.is_empty() {
             let d = data_start + slot.data as usize;
             buf[d..d + s.data.len()].copy_from_slice(s.data);
         }
-        // Every hole value of this instruction, indexed by `HoleValue as usize`: computed once,
-        // so patching a hole is a load, not a dispatch on its kind.
-        let mut vals = [0u64; HoleValue::ALL.len()];
-        vals[HoleValue::Code as usize] = input.code_address;
-        vals[HoleValue::State as usize] = input.state_address;
-        vals[HoleValue::Error as usize] = error;
         let ix = slot.index as usize;
         if let Some(ins) = instructions.get(ix) {
             let jumper = if slot.paired {
@@ -875,6 +944,7 @@ fn compile_plan(
                 caches_address + slot.cache as u64 * CACHE_BYTES as u64;
             // `_JIT_KWNAMES`: the tuple of the KW_NAMES before a CALL (instructions are patched
             // in order).
+            vals[HoleValue::KwNames as usize] = 0;
             if ins.opcode == opcodes::op::KW_NAMES {
                 pending_kwnames = input.consts.get(oparg).copied().unwrap_or(0);
             } else if ins.opcode == opcodes::op::CALL {
@@ -890,38 +960,20 @@ fn compile_plan(
                 None => trap,
             };
             vals[HoleValue::Skip as usize] = main_address(ix + 2);
-        } else if [&s.hot, &s.cold].iter().any(|f| {
-            f.abs64.iter().chain(f.abs32).chain(f.rel32).any(|f| {
-                !matches!(
-                    HoleValue::ALL[f.value as usize],
-                    HoleValue::Code
-                        | HoleValue::State
-                        | HoleValue::Error
-                        | HoleValue::Hot
-                        | HoleValue::Cold
-                )
-            })
-        }) {
-            // The error exit has no instruction: it may use no per-instruction hole.
-            return Err(CompileError::Patch {
-                stencil: s.name,
-                error: PatchError::OutOfBounds {
-                    offset: 0,
-                    width: 0,
-                    len: 0,
-                },
-            });
-        }
-        let cold_at = hot_end + slot.cold as usize;
-        let unit = instructions
-            .get(ix)
-            .map_or(input.units.len(), |ins| ins.unit) as u32;
-        let covered = sel.covered.is_some_and(|c| std::ptr::eq(s, c));
-        if !covered {
-            layout.push((unit, s.name, slot.code));
-        }
-        if !s.cold_code().is_empty() {
-            cold_layout.push((unit, s.name, cold_at as u32));
+        } else {
+            // The error exit has no instruction: its per-instruction values are 0 (selection
+            // checked that its patch program uses none of them).
+            for (k, v) in vals.iter_mut().enumerate() {
+                if !matches!(
+                    k,
+                    k if k == HoleValue::Code as usize
+                        || k == HoleValue::State as usize
+                        || k == HoleValue::Error as usize
+                        || k == stencils::GOT_BASE as usize
+                ) {
+                    *v = 0;
+                }
+            }
         }
         if slot.copy == Placement::Last {
             let at = code_at + s.hot_len as usize;
@@ -933,32 +985,37 @@ fn compile_plan(
             buf[at] = 0xe9;
             buf[at + 1..at + JMP_REL32_SIZE].copy_from_slice(&rel.to_le_bytes());
         }
-        let hot = s.hot_code();
-        let cold = s.cold_code();
         vals[HoleValue::Hot as usize] = base + code_at as u64;
         vals[HoleValue::Cold as usize] = base + cold_at as u64;
-        buf[code_at..code_at + hot.len()].copy_from_slice(hot);
-        buf[cold_at..cold_at + cold.len()].copy_from_slice(cold);
-        // SAFETY: the slices are the two parts' copies (`fixes_are_sound` held at selection).
+        let hot_len = s.hot_len as usize;
+        let cold_len = s.code.len() - hot_len;
+        assert!(
+            cold_at + cold_len <= code_end && code_at + hot_len <= hot_end && code_end <= buf.len()
+        );
+        // SAFETY: the layout put the hot part at [code_at, code_at + hot_len) below hot_end and
+        // the cold part at [cold_at, cold_at + cold_len) below code_end (checked above), both
+        // inside `buf` (its length is past code_end); `hot_len <= code.len()` (patches_are_sound).
         unsafe {
-            patch_part(
-                s,
-                &s.hot,
-                &mut buf[code_at..code_at + hot.len()],
-                base + code_at as u64,
-                code_at,
-                &vals,
-                &got_slot_address,
-            )?;
-            patch_part(
-                s,
-                &s.cold,
-                &mut buf[cold_at..cold_at + cold.len()],
-                base + cold_at as u64,
-                cold_at,
-                &vals,
-                &got_slot_address,
-            )?;
+            let (src, dst) = (s.code.as_ptr(), buf.as_mut_ptr());
+            std::ptr::copy_nonoverlapping(src, dst.add(code_at), hot_len);
+            std::ptr::copy_nonoverlapping(src.add(hot_len), dst.add(cold_at), cold_len);
+        }
+        // SAFETY: the two parts' copies were just written inside `buf`; `patches_are_sound`
+        // held for every stencil at selection.
+        unsafe { apply_patches(s, buf, base, [code_at, cold_at], &vals)? };
+        if shared_got == 0 && !s.got_symbols.is_empty() {
+            // No symbol table in this chunk: the symbols' GOT slots are this code's own.
+            for h in s.holes {
+                if let (PatchKind::GotPc32, Target::Symbol(idx)) = (h.kind, h.target) {
+                    let offset = part_offset(s, h.offset, code_at, cold_at);
+                    let place = base + offset as u64;
+                    patch::patch_pc32(buf, offset, place, got_slot_address(idx), h.addend)
+                        .map_err(|error| CompileError::Patch {
+                            stencil: s.name,
+                            error,
+                        })?;
+                }
+            }
         }
         // The rare kinds, by the general path.
         for &k in s.other {
@@ -968,11 +1025,7 @@ fn compile_plan(
                 Target::Symbol(idx) => input.symbols.get(idx as usize).copied().unwrap_or(0),
                 Target::Data(off) => base + (data_start + slot.data as usize) as u64 + off,
             };
-            let offset = if h.offset < s.hot_len {
-                code_at + h.offset as usize
-            } else {
-                cold_at + (h.offset - s.hot_len) as usize
-            };
+            let offset = part_offset(s, h.offset, code_at, cold_at);
             let place = base + offset as u64;
             let result = match (h.kind, h.target) {
                 (PatchKind::Abs64, _) => {
@@ -1036,8 +1089,17 @@ fn compile_plan(
         caches,
         instructions: n,
         unsupported,
-        layout,
-        cold_layout,
+        // The instructions a group covers have no code of their own: not placed.
+        placed: slots
+            .iter()
+            .filter(|slot| !sel.covered.is_some_and(|c| std::ptr::eq(slot.stencil, c)))
+            .map(|slot| Placed {
+                stencil: slot.stencil,
+                unit: slot.unit,
+                hot: slot.code,
+                cold: slot.cold,
+            })
+            .collect(),
         hot_end: hot_end as u32,
         code_end: code_end as u32,
     })
@@ -1134,7 +1196,7 @@ mod tests {
             word("JUMP_BACKWARD", 5),
         ];
         let c = compile(&input(&units, &symbols)).unwrap();
-        let names: Vec<(u32, &str)> = c.layout.iter().map(|(u, name, _)| (*u, *name)).collect();
+        let names: Vec<(u32, &str)> = c.layout().iter().map(|(u, name, _)| (*u, *name)).collect();
         // Falling through: STORE_FAST__LOAD_FAST, then LOAD_FAST 2 alone. Jumping to 1:
         // LOAD_FAST__LOAD_FAST, so 2 is a second half there.
         assert_eq!(names[1], (1, "LOAD_FAST_TAIL"));
@@ -1143,9 +1205,10 @@ mod tests {
             names[names.len() - 2..],
             [(1, "LOAD_FAST__1"), (2, "LOAD_FAST_TAIL")]
         );
-        let copy_at = c.layout[c.layout.len() - 2].2;
+        let layout = c.layout();
+        let copy_at = layout[layout.len() - 2].2;
         assert_eq!(c.entries[1], copy_at);
-        assert_eq!(c.entries[2], c.layout[2].2);
+        assert_eq!(c.entries[2], layout[2].2);
     }
 
     #[test]
@@ -1175,7 +1238,7 @@ mod tests {
             word("RETURN_VALUE", 0),
         ]);
         let c = compile(&input(&units, &symbols)).unwrap();
-        let names: Vec<&str> = c.layout.iter().map(|(_, name, _)| *name).collect();
+        let names: Vec<&str> = c.layout().iter().map(|(_, name, _)| *name).collect();
         assert_eq!(
             names[..5],
             [
@@ -1196,23 +1259,29 @@ mod tests {
     fn got_targets(c: &CompiledCode) -> Vec<(u16, u64)> {
         let bytes = c.code.bytes();
         let mut out = Vec::new();
-        let hot = c
-            .layout
-            .iter()
-            .map(|&(_, name, start)| (start, &stencils::by_name(name).unwrap().hot));
-        let cold = c
-            .cold_layout
-            .iter()
-            .map(|&(_, name, start)| (start, &stencils::by_name(name).unwrap().cold));
-        for (start, fixes) in hot.chain(cold) {
-            for f in fixes.got {
-                let place = c.code.address() + start as u64 + f.offset as u64;
-                let at = (start + f.offset) as usize;
+        // Each part's GOT references: (where the part starts, the stencil, the part's range).
+        let (layout, cold_layout) = (c.layout(), c.cold_layout());
+        let hot = layout.iter().map(|&(_, name, start)| {
+            let s = stencils::by_name(name).unwrap();
+            (start, s, 0..s.hot_len)
+        });
+        let cold = cold_layout.iter().map(|&(_, name, start)| {
+            let s = stencils::by_name(name).unwrap();
+            (start, s, s.hot_len..s.code.len() as u32)
+        });
+        for (start, s, range) in hot.chain(cold) {
+            for h in s.holes.iter().filter(|h| range.contains(&h.offset)) {
+                let (PatchKind::GotPc32, Target::Symbol(symbol)) = (h.kind, h.target) else {
+                    continue;
+                };
+                let offset = h.offset - range.start;
+                let place = c.code.address() + start as u64 + offset as u64;
+                let at = (start + offset) as usize;
                 let d = i32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
-                let slot = (place as i64 + d as i64 - f.addend as i64) as usize;
+                let slot = (place as i64 + d as i64 - h.addend) as usize;
                 // SAFETY: the slot is in the code's own GOT or its chunk's symbol table, both
                 // mapped readable while `c` lives.
-                out.push((f.value, unsafe {
+                out.push((symbol, unsafe {
                     std::ptr::read_unaligned(slot as *const u64)
                 }));
             }
@@ -1268,6 +1337,8 @@ mod tests {
                     (Some(op), Ok(arg)) => Some((1, op, arg, 0)),
                     _ => None,
                 }
+            } else if let Some(op) = s.name.strip_suffix("_TAIL").and_then(opcodes::by_name) {
+                Some((3, op, 0, 0))
             } else {
                 opcodes::by_name(s.name).map(|op| (0, op, 0, 0))
             };
@@ -1277,6 +1348,7 @@ mod tests {
         }
         assert_eq!(stencils::SELECT, &expected[..]);
         assert!(expected.iter().any(|r| r.1 == 2), "pair stencils exist");
+        assert!(expected.iter().any(|r| r.1 == 3), "tail stencils exist");
     }
 
     #[test]

@@ -116,10 +116,10 @@ fn note(
     })
 }
 
-/// The hot part (index into `c.layout`) whose machine code starts at `offset`, if any.
+/// The hot part (index into `c.placed`) whose machine code starts at `offset`, if any.
 pub fn block_at(c: &CompiledCode, offset: u64) -> Option<usize> {
-    c.layout
-        .binary_search_by(|(_, _, start)| (*start as u64).cmp(&offset))
+    c.placed
+        .binary_search_by(|p| (p.hot as u64).cmp(&offset))
         .ok()
 }
 
@@ -141,11 +141,9 @@ pub fn listing(c: &CompiledCode) -> Vec<Block> {
     formatter.options_mut().set_hex_suffix("");
     formatter.options_mut().set_uppercase_hex(false);
     formatter.options_mut().set_branch_leading_zeros(false);
-    let mut blocks = Vec::with_capacity(c.layout.len() + c.cold_layout.len());
-    let parts = [
-        (&c.layout, c.hot_end, false),
-        (&c.cold_layout, c.code_end, true),
-    ];
+    let (hot, cold) = (c.layout(), c.cold_layout());
+    let mut blocks = Vec::with_capacity(hot.len() + cold.len());
+    let parts = [(&hot, c.hot_end, false), (&cold, c.code_end, true)];
     for (layout, part_end, cold) in parts {
         for (i, (unit, name, start)) in layout.iter().enumerate() {
             let end = layout.get(i + 1).map_or(part_end, |next| next.2);
@@ -232,8 +230,8 @@ mod tests {
         // LOAD_FAST has a cold part (the unbound-local path).
         let c = compiled(&[w("RESUME", 0), w("LOAD_FAST", 0), w("RETURN_VALUE", 0)]);
         let blocks = listing(&c);
-        assert_eq!(blocks.len(), c.layout.len() + c.cold_layout.len());
-        assert!(!c.cold_layout.is_empty(), "stencils have cold parts");
+        assert_eq!(blocks.len(), c.layout().len() + c.cold_layout().len());
+        assert!(!c.cold_layout().is_empty(), "stencils have cold parts");
         assert!(blocks.iter().all(|b| b.cold == (b.start >= c.hot_end)));
         let mut at = c.code.address();
         for b in &blocks {
@@ -341,7 +339,7 @@ mod tests {
             .collect();
         assert!(!targets.is_empty());
         for t in targets {
-            assert_eq!(block_at(&c, t).map(|i| c.layout[i].0), Some(3));
+            assert_eq!(block_at(&c, t).map(|i| c.placed[i].unit), Some(3));
         }
     }
 }

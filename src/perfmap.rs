@@ -92,10 +92,8 @@ pub fn entries(mode: Mode, c: &CompiledCode, qualname: &str, filename: &str, lin
         }
         Mode::Instructions => {
             // The hot parts, then the cold parts (named with " (cold)").
-            let parts = [
-                (&c.layout, c.hot_end, ""),
-                (&c.cold_layout, c.code_end, " (cold)"),
-            ];
+            let (hot, cold) = (c.layout(), c.cold_layout());
+            let parts = [(&hot, c.hot_end, ""), (&cold, c.code_end, " (cold)")];
             for (layout, part_end, suffix) in parts {
                 for (i, (unit, stencil, start)) in layout.iter().enumerate() {
                     let end = layout.get(i + 1).map_or(part_end, |next| next.2);

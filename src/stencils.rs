@@ -31,26 +31,21 @@ pub struct Hole {
     pub addend: i64,
 }
 
-/// One hole of a kind the compiler patches from a flat list: at `offset`, the hole value (or
-/// the symbol) numbered `value`, plus `addend`.
+/// One hole of the common kinds, ready to patch (build.rs resolves everything it can): at
+/// `offset` in part `part` (0 hot, 1 cold), the compiler's value `value` plus `addend`. `value`
+/// is a [`HoleValue`] as u8, or [`GOT_BASE`] (the address of the chunk's symbol table; the
+/// symbol's slot offset is in the addend).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Fix {
-    pub offset: u32,
-    pub value: u16,
+pub struct Patch {
+    pub offset: u16,
+    pub part: u8,
+    pub value: u8,
     pub addend: i32,
 }
 
-/// The holes of one part of a stencil, sorted by kind at build time so that patching needs no
-/// per-hole dispatch; offsets are relative to the part: 64-bit hole values (`value` is a
-/// [`HoleValue`] as u16), 32-bit hole values, PC-relative hole values, and symbols through the
-/// GOT (`value` is a [`SYMBOLS`] index).
-#[derive(Debug)]
-pub struct Fixes {
-    pub abs64: &'static [Fix],
-    pub abs32: &'static [Fix],
-    pub rel32: &'static [Fix],
-    pub got: &'static [Fix],
-}
+/// [`Patch::value`] of a symbol reached through the chunk's symbol table: its address, plus
+/// `8 * symbol` (folded into the addend at build time).
+pub const GOT_BASE: u8 = HoleValue::ALL.len() as u8;
 
 /// A compiled opcode template.
 #[derive(Debug)]
@@ -71,9 +66,12 @@ pub struct Stencil {
     pub private_got: u16,
     /// Whether a hole is `_JIT_CACHE`.
     pub uses_cache: bool,
-    /// The common holes again, per part.
-    pub hot: Fixes,
-    pub cold: Fixes,
+    /// The patch program: the common holes again (hole values; symbols through the chunk's
+    /// symbol table), `n_abs64` 64-bit absolute ones first, then `n_abs32` 32-bit absolute ones,
+    /// then PC-relative ones.
+    pub patches: &'static [Patch],
+    pub n_abs64: u8,
+    pub n_abs32: u8,
     /// Indices into `holes` of the rest (data, direct symbol references, private GOT slots).
     pub other: &'static [u16],
 }
@@ -183,46 +181,51 @@ mod tests {
         }
     }
 
+    /// The holes a patch program entry stands for (offset in `code`, kind, target, addend).
+    fn patch_holes(s: &Stencil) -> Vec<(u32, PatchKind, Target, i64)> {
+        let (n64, n32) = (s.n_abs64 as usize, s.n_abs32 as usize);
+        s.patches
+            .iter()
+            .enumerate()
+            .map(|(k, p)| {
+                let offset = p.offset as u32 + if p.part == 0 { 0 } else { s.hot_len };
+                let kind = match k {
+                    k if k < n64 => PatchKind::Abs64,
+                    k if k < n64 + n32 => PatchKind::Abs32,
+                    _ if p.value == GOT_BASE => PatchKind::GotPc32,
+                    _ => PatchKind::Pc32,
+                };
+                if p.value == GOT_BASE {
+                    // The slot offset folded into the addend: symbol = (addend - a) / 8 for the
+                    // hole's own addend a; recovered against the hole at that offset below.
+                    let h = s.holes.iter().find(|h| h.offset == offset).unwrap();
+                    let Target::Symbol(i) = h.target else {
+                        panic!("{}: GOT patch at {offset} is not a symbol", s.name)
+                    };
+                    assert_eq!(p.addend as i64, h.addend + 8 * i as i64, "{}", s.name);
+                    (offset, kind, h.target, h.addend)
+                } else {
+                    let target = Target::Hole(HoleValue::ALL[p.value as usize]);
+                    (offset, kind, target, p.addend as i64)
+                }
+            })
+            .collect()
+    }
+
     #[test]
-    fn flat_lists_hold_every_hole_once() {
+    fn patch_programs_hold_every_common_hole_once() {
         for s in STENCILS {
-            let mut seen: Vec<(u32, PatchKind, Target, i64)> = Vec::new();
-            let hole = |f: &Fix| HoleValue::ALL[f.value as usize];
-            for (fixes, shift) in [(&s.hot, 0), (&s.cold, s.hot_len)] {
-                for f in fixes.abs64 {
-                    assert!(shift == 0 || f.offset + 8 <= s.code.len() as u32 - shift);
-                    seen.push((
-                        f.offset + shift,
-                        PatchKind::Abs64,
-                        Target::Hole(hole(f)),
-                        f.addend as i64,
-                    ));
-                }
-                for f in fixes.abs32 {
-                    seen.push((
-                        f.offset + shift,
-                        PatchKind::Abs32,
-                        Target::Hole(hole(f)),
-                        f.addend as i64,
-                    ));
-                }
-                for f in fixes.rel32 {
-                    seen.push((
-                        f.offset + shift,
-                        PatchKind::Pc32,
-                        Target::Hole(hole(f)),
-                        f.addend as i64,
-                    ));
-                }
-                for f in fixes.got {
-                    seen.push((
-                        f.offset + shift,
-                        PatchKind::GotPc32,
-                        Target::Symbol(f.value),
-                        f.addend as i64,
-                    ));
-                }
+            assert!(s.n_abs64 as usize + s.n_abs32 as usize <= s.patches.len());
+            for p in s.patches {
+                let len = if p.part == 0 {
+                    s.hot_len as usize
+                } else {
+                    s.code.len() - s.hot_len as usize
+                };
+                assert!(p.part < 2 && p.offset as usize + 4 <= len, "{}", s.name);
+                assert!(p.value <= GOT_BASE, "{}", s.name);
             }
+            let mut seen = patch_holes(s);
             for &i in s.other {
                 let h = s.holes[i as usize];
                 seen.push((h.offset, h.kind, h.target, h.addend));
@@ -240,6 +243,21 @@ mod tests {
                 assert!(
                     a.0 == b.0 && a.1 == b.1 && a.2 == b.2 && a.3 == b.3,
                     "{}: {a:?} {b:?}",
+                    s.name
+                );
+            }
+            // Only the rare kinds are left to the general path.
+            for &i in s.other {
+                let h = s.holes[i as usize];
+                assert!(
+                    !matches!(
+                        (h.kind, h.target),
+                        (
+                            PatchKind::Abs64 | PatchKind::Abs32 | PatchKind::Pc32,
+                            Target::Hole(_)
+                        ) | (PatchKind::GotPc32, Target::Symbol(_))
+                    ),
+                    "{}: {h:?}",
                     s.name
                 );
             }

@@ -56,16 +56,13 @@ pub fn heads(instructions: &[Instruction], heads: &mut Vec<bool>) {
     let o = ops();
     heads.clear();
     heads.resize(instructions.len(), false);
-    for i in 1..instructions.len() {
-        let (prev, ins) = (&instructions[i - 1], &instructions[i]);
-        if ins.start != ins.unit {
-            continue; // the quickener saw EXTENDED_ARG just before this opcode
-        }
-        let (a, b) = (prev.opcode, ins.opcode);
-        heads[i - 1] = (b == o.load_fast
-            && (a == o.load_fast || a == o.store_fast || a == o.load_const))
-            || (b == o.store_fast && a == o.store_fast)
-            || (b == o.load_const && a == o.load_fast);
+    for (head, w) in heads.iter_mut().zip(instructions.windows(2)) {
+        let (a, b) = (w[0].opcode, w[1].opcode);
+        // `start != unit`: the quickener saw EXTENDED_ARG just before the second opcode.
+        *head = w[1].start == w[1].unit
+            && ((b == o.load_fast && (a == o.load_fast || a == o.store_fast || a == o.load_const))
+                || (b == o.store_fast && a == o.store_fast)
+                || (b == o.load_const && a == o.load_fast));
     }
 }
 
@@ -73,14 +70,16 @@ pub fn heads(instructions: &[Instruction], heads: &mut Vec<bool>) {
 /// (instruction 0 is entered alone; a head reached alone makes its successor a tail).
 pub fn fallthrough_modes(heads: &[bool], modes: &mut Vec<Mode>) {
     modes.clear();
-    let mut prev = None;
-    for &head in heads {
-        let mode = match prev {
-            Some((true, Mode::Alone)) => Mode::Tail,
-            _ => Mode::Alone,
+    modes.resize(heads.len(), Mode::Alone);
+    let mut prev_head_alone = false;
+    for (mode, &head) in modes.iter_mut().zip(heads) {
+        let m = if prev_head_alone {
+            Mode::Tail
+        } else {
+            Mode::Alone
         };
-        modes.push(mode);
-        prev = Some((head, mode));
+        *mode = m;
+        prev_head_alone = head && m == Mode::Alone;
     }
 }
 

@@ -117,8 +117,8 @@ fn describe(
         None => format!("{v:#x}"),
     };
     let at_block = |off: u64| match disasm::block_at(c, off) {
-        Some(i) if disasm::is_error_exit(c, c.layout[i].0) => "error exit".to_string(),
-        Some(i) => format!("{} {}", c.layout[i].0 * 2, c.layout[i].1),
+        Some(i) if disasm::is_error_exit(c, c.placed[i].unit) => "error exit".to_string(),
+        Some(i) => format!("{} {}", c.placed[i].unit * 2, c.placed[i].stencil.name),
         None if off < c.hot_end as u64 => format!("+{off:#x} (trap)"),
         None => format!("+{off:#x}"),
     };

@@ -35,8 +35,9 @@ fn main() {
             e.0 += 1;
             e.1 += (end - start) as usize;
         }
-        for (i, &(_, name, start)) in cc.cold_layout.iter().enumerate() {
-            let end = cc.cold_layout.get(i + 1).map(|l| l.2).unwrap_or(cc.code_end);
+        let cold_layout = cc.cold_layout();
+        for (i, &(_, name, start)) in cold_layout.iter().enumerate() {
+            let end = cold_layout.get(i + 1).map(|l| l.2).unwrap_or(cc.code_end);
             by.entry(name).or_default().2 += (end - start) as usize;
         }
     }

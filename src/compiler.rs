@@ -678,6 +678,14 @@ fn compile_plan(
     sc.slots.reserve(n + 1);
     superinstructions::heads(instructions, &mut sc.heads);
     superinstructions::fallthrough_modes(&sc.heads, &mut sc.modes);
+    // Which instructions are jump targets (unpack groups and out-of-line copies ask).
+    sc.is_target.clear();
+    sc.is_target.resize(n, false);
+    for ins in instructions {
+        if let Some(t) = ins.jump_target {
+            sc.is_target[t] = true;
+        }
+    }
     let tail_stencil = |i: usize, mode: Mode| match mode {
         Mode::Tail => sel.tails[instructions[i].opcode as usize],
         Mode::Alone => None,
@@ -705,7 +713,7 @@ fn compile_plan(
     for (i, ins) in instructions.iter().enumerate() {
         if i < covered_until {
             if let Some(s) = sel.covered {
-                sc.slots.push(cur.slot(s, false, i as u32, Placement::Main));
+                sc.slots.push(cur.slot(s, false, (i as u32, ins.unit as u32), Placement::Main));
                 continue;
             }
         }
@@ -715,7 +723,7 @@ fn compile_plan(
         ) {
             if let Some(g) = sel.groups[kind as usize] {
                 covered_until = i + 1 + k;
-                sc.slots.push(cur.slot(g, false, i as u32, Placement::Main));
+                sc.slots.push(cur.slot(g, false, (i as u32, ins.unit as u32), Placement::Main));
                 sc.veneers.note(g, input.symbols, stamp);
                 continue;
             }
@@ -768,9 +776,6 @@ fn compile_plan(
     sc.alone_start.resize(n, NO_ENTRY);
     sc.needs_copy.clear();
     sc.needs_copy.resize(n, false);
-    // Which instructions are jump targets: only asked where a copy may be needed (rare), so
-    // found then.
-    let mut targets_known = false;
     for q in 0..n {
         if sc.modes[q] != Mode::Tail {
             continue;
@@ -779,16 +784,6 @@ fn compile_plan(
             continue;
         };
         sc.needs_copy[q] = true;
-        if !targets_known {
-            sc.is_target.clear();
-            sc.is_target.resize(n, false);
-            for ins in instructions {
-                if let Some(t) = ins.jump_target {
-                    sc.is_target[t] = true;
-                }
-            }
-            targets_known = true;
-        }
         if !sc.is_target[q] {
             continue;
         }

@@ -133,15 +133,13 @@ pub fn group(
     if ins.opcode == opcodes::op::UNPACK_SEQUENCE {
         return unpack_group(instructions, is_target, i).map(|n| (Group::Unpack, n));
     }
-    if ins.opcode != ops().load_fast
-        || ins.start != ins.unit
-        || modes.get(i) != Some(&Mode::Alone)
-        || (0..i).rev().take_while(|&j| heads[j]).any(|j| is_target[j])
-        || *is_target.get(i + 1)?
-    {
+    if ins.opcode != ops().load_fast || ins.start != ins.unit || *is_target.get(i + 1)? {
         return None;
     }
-    unpack_group(instructions, is_target, i + 1).map(|n| (Group::LoadUnpack, n + 1))
+    let n = unpack_group(instructions, is_target, i + 1)?;
+    (modes.get(i) == Some(&Mode::Alone)
+        && !(0..i).rev().take_while(|&j| heads[j]).any(|j| is_target[j]))
+    .then_some((Group::LoadUnpack, n + 1))
 }
 
 /// UNPACK_SEQUENCE n at `i` followed by n STORE_FASTs, none a jump target and none with an

@@ -828,6 +828,20 @@ PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, in
         res = eval_frame(tstate, frame, throwflag);
     }
     if (caller != NULL && res != NULL) {
+        /* The interpreter's inlined return releases the callee's locals while the caller's
+         * prev_instr is still at the CALL's last cache entry (a finalizer sees that f_lasti);
+         * _PyEval_Vector would release them after this returns, so release them here, in
+         * _PyFrame_Clear's order. A frame object takes the locals over instead when it is
+         * referenced elsewhere: then _PyFrame_Clear does it all, as before. */
+        if (frame->frame_obj == NULL && frame->owner == FRAME_OWNED_BY_THREAD) {
+            int n = frame->stacktop;
+            frame->stacktop = 0;
+            tstate->recursion_remaining--; /* as _PyEvalFrameClearAndPop counts it */
+            for (int i = 0; i < n; i++) {
+                Py_XDECREF(frame->localsplus[i]);
+            }
+            tstate->recursion_remaining++;
+        }
         caller->prev_instr = at_call;
     }
     /* On an exception the interpreter's inlined call leaves prev_instr at the last cache entry:

@@ -341,6 +341,47 @@ def test_f_lasti_of_callers_matches_plain_cpython(threshold):
     differential(LASTI_PROGRAM, threshold=threshold)
 
 
+
+# A callee's locals are released at its return while the caller's f_lasti is still at the CALL's
+# last cache entry, also when the caller runs in the interpreter (a short loop's rest is handed to
+# it to quicken) and calls a native function through the hook.
+RETURN_RELEASE_PROGRAM = """
+kept = []
+class Tell:
+    def __init__(self, tag):
+        self.tag = tag
+    def __del__(self):
+        f = sys._getframe(1)
+        print("del", self.tag, f.f_code.co_name, f.f_lasti)
+def stores(i):
+    a = Tell(i)
+    return 0
+def keeps_frame(i):
+    a = Tell(-i)
+    kept.append(sys._getframe())   # a frame object referenced elsewhere takes the locals over
+    return 1
+def raises(i):
+    a = Tell(100 + i)
+    raise KeyError(i)
+def main():
+    for i in range(12):
+        stores(i)
+        keeps_frame(i)
+        try:
+            raises(i)
+        except KeyError:
+            pass
+    kept.clear()
+main()
+for i in range(3):
+    stores(50 + i)
+"""
+
+
+@pytest.mark.parametrize("threshold", [0, 1, 3, 256])
+def test_locals_released_at_return_see_the_callers_f_lasti(threshold):
+    differential(RETURN_RELEASE_PROGRAM, threshold=threshold)
+
 FOREIGN_STACK_PROGRAM = """
 import ctypes, mmap
 # Run Python code on a stack of our own (as coroutine libraries do): glibc x86-64 ucontext_t,

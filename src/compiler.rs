@@ -713,7 +713,8 @@ fn compile_plan(
     for (i, ins) in instructions.iter().enumerate() {
         if i < covered_until {
             if let Some(s) = sel.covered {
-                sc.slots.push(cur.slot(s, false, (i as u32, ins.unit as u32), Placement::Main));
+                sc.slots
+                    .push(cur.slot(s, false, (i as u32, ins.unit as u32), Placement::Main));
                 continue;
             }
         }
@@ -723,7 +724,8 @@ fn compile_plan(
         ) {
             if let Some(g) = sel.groups[kind as usize] {
                 covered_until = i + 1 + k;
-                sc.slots.push(cur.slot(g, false, (i as u32, ins.unit as u32), Placement::Main));
+                sc.slots
+                    .push(cur.slot(g, false, (i as u32, ins.unit as u32), Placement::Main));
                 sc.veneers.note(g, input.symbols, stamp);
                 continue;
             }

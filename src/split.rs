@@ -682,7 +682,10 @@ mod tests {
         b[0].probs = vec![(1, half), (2, half)];
         b[1].probs = vec![(1, (PROB_ONE * 3 / 4) as u32), (2, (PROB_ONE / 4) as u32)];
         let f = frequencies(&b);
-        assert!((f[1] - 2.0).abs() < 1e-6 && (f[2] - 1.0).abs() < 1e-6, "{f:?}");
+        assert!(
+            (f[1] - 2.0).abs() < 1e-6 && (f[2] - 1.0).abs() < 1e-6,
+            "{f:?}"
+        );
     }
 
     #[test]

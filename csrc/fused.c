@@ -58,12 +58,6 @@ cpjit_tail_unbound_local_redo(_PyInterpreterFrame *frame, PyObject **stack_point
     __attribute__((musttail)) return handler(frame, stack_pointer, tstate);
 }
 
-void cpjit_tail_dealloc(_PyInterpreterFrame *frame, PyThreadState *tstate, PyObject *op)
-{
-    frame->prev_instr = fused_ip(frame, tstate, frame->prev_instr);
-    _Py_Dealloc(op);
-}
-
 __attribute__((preserve_none)) PyObject *
 cpjit_tail_dealloc_then(_PyInterpreterFrame *frame, PyObject **stack_pointer,
                         PyThreadState *tstate, PyObject *op, cpjit_native_fn next)

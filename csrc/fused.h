@@ -21,11 +21,9 @@ __attribute__((preserve_none)) PyObject *
 cpjit_tail_unbound_local_redo(_PyInterpreterFrame *frame, PyObject **stack_pointer,
                               PyThreadState *tstate);
 
-/* STORE_FAST run as a second half frees the local's old value `op`; prev_instr is that
- * STORE_FAST, moved to where plain CPython has it (the finalizer may look at the frame). */
-void cpjit_tail_dealloc(_PyInterpreterFrame *frame, PyThreadState *tstate, PyObject *op);
-
-/* The same as a tail call that goes on at `next` (see cpjit_dealloc_then in names.h). */
+/* STORE_FAST run as a second half frees the local's old value `op`, then goes on at `next` (a
+ * tail call, as cpjit_dealloc_then in names.h); prev_instr is that STORE_FAST, moved to where
+ * plain CPython has it (the finalizer may look at the frame). */
 __attribute__((preserve_none)) PyObject *
 cpjit_tail_dealloc_then(_PyInterpreterFrame *frame, PyObject **stack_pointer,
                         PyThreadState *tstate, PyObject *op, cpjit_native_fn next);

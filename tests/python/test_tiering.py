@@ -258,34 +258,28 @@ def _cold_stats():
     return cpjit.stats()["frames_interpreted"]
 
 
+LEAF_CALLED_FROM_A_CLASS_BODY = """
+    import sys
+    def leaf(x):
+        return (x, sys._getframe(1).f_lasti, sys._getframe(1).f_lineno)
+    class C:
+        seen = []
+        for i in range(12):
+            seen.append(leaf(i))
+"""
+
+
 def test_cold_calls_from_interpreted_code_are_counted_then_compile(tiered):
     # Calls made by interpreted code (a class body) to a loopless function below the threshold:
     # the hook's in-line cold case counts each one and interprets it; at the threshold it
     # compiles, and the results and the caller's view stay the interpreter's.
     ns = {}
-    exec(textwrap.dedent("""
-        import sys
-        def leaf(x):
-            return (x, sys._getframe(1).f_lasti, sys._getframe(1).f_lineno)
-        class C:
-            seen = []
-            for i in range(12):
-                seen.append(leaf(i))
-    """), ns)
+    exec(textwrap.dedent(LEAF_CALLED_FROM_A_CLASS_BODY), ns)
     leaf = ns["leaf"]
     assert [s[0] for s in ns["C"].seen] == list(range(12))
     assert len({s[1:] for s in ns["C"].seen}) == 1  # the same CALL, whichever tier ran leaf
     assert state(leaf) == "compiled"
-    check("""
-        import sys
-        def leaf(x):
-            return (x, sys._getframe(1).f_lasti, sys._getframe(1).f_lineno)
-        class C:
-            seen = []
-            for i in range(12):
-                seen.append(leaf(i))
-        result = C.seen
-    """, native=False, threshold=5)
+    check(LEAF_CALLED_FROM_A_CLASS_BODY + "    result = C.seen\n", native=False, threshold=5)
 
 
 def test_cold_case_counts_exactly_the_interpreted_calls(tiered):

@@ -3,13 +3,15 @@
 //! Layout of one compiled code object (a single mapping):
 //!
 //! ```text
-//! [hot 0][hot 1]...[trap][EXIT_ERROR hot][copies] [cold 0][cold 1]... [stencil data...] [GOT] [veneers]
+//! [hot 0][hot 1]...[trap][EXIT_ERROR hot][copies][aside hot...] [cold 0][cold 1]... [stencil data...] [GOT] [veneers]
 //! ```
 //!
 //! Every stencil is a hot part and a cold part (hot/cold splitting at build time, src/split.rs):
 //! the hot parts of all instructions come first and fall through into each other, the cold parts
 //! (error exits, hand-overs, deallocation calls) follow all of them in the same order, so the
-//! code a loop runs is dense in the instruction cache. Entries, jumps and the perf map point at
+//! code a loop runs is dense in the instruction cache. Blocks the interpreter's warm-up shows
+//! have not run (src/profile.rs) leave the main line: their hot parts follow the copies, in
+//! order, and a `jmp` joins the two lines wherever the code passes from one to the other. Entries, jumps and the perf map point at
 //! hot parts; a hot part reaches its own cold part (and back) by rel32.
 //!
 //! Each instruction gets the stencil named after its base opcode, or a variant named
@@ -27,6 +29,7 @@ use crate::analysis::{self, AnalysisError};
 use crate::holes::HoleValue;
 use crate::memory::{ExecutableCode, WritableCode};
 use crate::opcodes;
+use crate::profile;
 use crate::patch::{self, PatchError, PatchKind};
 use crate::stencils::{self, Stencil, Target};
 use crate::superinstructions::{self, Mode};
@@ -70,7 +73,7 @@ pub struct CompiledCode {
     /// Instructions that got the UNSUPPORTED stencil (their names).
     pub unsupported: Vec<&'static str>,
     /// Every stencil placed, in address order of the hot parts (the main line, the error exit,
-    /// then out-of-line superinstruction copies); the cold parts are in the same order.
+    /// out-of-line superinstruction copies, then the code laid aside).
     pub placed: Box<[Placed]>,
     /// Where the hot parts end and the cold parts start.
     pub hot_end: u32,
@@ -95,7 +98,8 @@ impl CompiledCode {
     }
 
     /// Per instruction: its code unit, the stencil used and where its hot part starts, in
-    /// address order (the main line, the error exit, then out-of-line superinstruction copies).
+    /// address order (the main line, the error exit, out-of-line superinstruction copies, then
+    /// the code laid aside).
     pub fn layout(&self) -> Vec<(u32, &'static str, u32)> {
         self.placed
             .iter()
@@ -105,11 +109,14 @@ impl CompiledCode {
 
     /// The same for the non-empty cold parts, which start at `hot_end`, in address order.
     pub fn cold_layout(&self) -> Vec<(u32, &'static str, u32)> {
-        self.placed
+        let mut cold: Vec<_> = self
+            .placed
             .iter()
             .filter(|p| !p.stencil.cold_code().is_empty())
             .map(|p| (p.unit, p.stencil.name, self.hot_end + p.cold))
-            .collect()
+            .collect();
+        cold.sort_by_key(|c| c.2);
+        cold
     }
 }
 
@@ -347,6 +354,10 @@ struct Slot {
     /// Part of an out-of-line copy of a superinstruction chain (src/superinstructions.rs);
     /// the last stencil of a copy is followed by a `jmp` back to the main line.
     copy: Placement,
+    /// In the main line, laid aside with the code that has not run (src/profile.rs).
+    aside: bool,
+    /// Followed by a `jmp` to the next instruction's code, which is in the other line.
+    jmp_after: bool,
 }
 
 /// Where a stencil sits: in the main line, or in an out-of-line copy.
@@ -369,6 +380,9 @@ struct Scratch {
     heads: Vec<bool>,
     modes: Vec<Mode>,
     is_target: Vec<bool>,
+    /// Per instruction: laid aside (not run since quickening), and the profile's scratch.
+    aside: Vec<bool>,
+    ways_in: Vec<u8>,
     /// Per instruction: where its alone-parity copy starts, or NO_ENTRY.
     alone_start: Vec<u32>,
     /// Per instruction: whether arriving alone needs a copy (its fall-through code is a tail).
@@ -432,10 +446,12 @@ impl Veneers {
 }
 
 /// Running offsets while slots are laid out: the hot code's, and relative to the starts of their
-/// sections, the cold code's and the data's; cache slots and private GOT slots used so far.
+/// sections, the code laid aside's, the cold code's and the data's; cache slots and private GOT
+/// slots used so far.
 #[derive(Default)]
 struct Cursor {
     hot: usize,
+    aside: usize,
     cold: usize,
     data: usize,
     caches: u32,
@@ -443,7 +459,8 @@ struct Cursor {
 }
 
 impl Cursor {
-    /// The next slot, holding `s` (its `cold` and `data` relative to their sections).
+    /// The next slot, holding `s` (its `cold` and `data` relative to their sections; its code
+    /// relative to the code laid aside when `aside`), `jmp_after` leaving room for a `jmp`.
     #[inline(always)]
     fn slot(
         &mut self,
@@ -451,10 +468,18 @@ impl Cursor {
         paired: bool,
         (index, unit): (u32, u32),
         copy: Placement,
+        (aside, jmp_after): (bool, bool),
     ) -> Slot {
+        let line = if aside {
+            &mut self.aside
+        } else {
+            &mut self.hot
+        };
+        let code = *line as u32;
+        *line += s.hot_len as usize + if jmp_after { JMP_REL32_SIZE } else { 0 };
         let slot = Slot {
             stencil: s,
-            code: self.hot as u32,
+            code,
             cold: self.cold as u32,
             data: self.data as u32,
             cache: self.caches,
@@ -462,8 +487,9 @@ impl Cursor {
             index,
             unit,
             copy,
+            aside,
+            jmp_after,
         };
-        self.hot += s.hot_len as usize;
         self.cold += s.code.len() - s.hot_len as usize;
         if !s.data.is_empty() {
             self.data = align(self.data + s.data.len(), 16);
@@ -686,6 +712,22 @@ fn compile_plan(
             sc.is_target[t] = true;
         }
     }
+    // Blocks that have not run since quickening go to a line of their own after the hot code
+    // (src/profile.rs); where the main line passes between the two lines, a `jmp` follows.
+    let any_aside = profile::not_run_since_quickening(
+        input.units,
+        instructions,
+        &sc.is_target,
+        &mut sc.aside,
+        &mut sc.ways_in,
+    );
+    let line_of = |i: usize| -> (bool, bool) {
+        if !any_aside {
+            return (false, false);
+        }
+        let here = sc.aside[i];
+        (here, here != sc.aside.get(i + 1).copied().unwrap_or(false))
+    };
     let tail_stencil = |i: usize, mode: Mode| match mode {
         Mode::Tail => sel.tails[instructions[i].opcode as usize],
         Mode::Alone => None,
@@ -711,10 +753,16 @@ fn compile_plan(
     // group's code continues straight to the code after them.
     let mut covered_until = 0;
     for (i, ins) in instructions.iter().enumerate() {
+        let line = line_of(i);
         if i < covered_until {
             if let Some(s) = sel.covered {
-                sc.slots
-                    .push(cur.slot(s, false, (i as u32, ins.unit as u32), Placement::Main));
+                sc.slots.push(cur.slot(
+                    s,
+                    false,
+                    (i as u32, ins.unit as u32),
+                    Placement::Main,
+                    line,
+                ));
                 continue;
             }
         }
@@ -724,8 +772,13 @@ fn compile_plan(
         ) {
             if let Some(g) = sel.groups[kind as usize] {
                 covered_until = i + 1 + k;
-                sc.slots
-                    .push(cur.slot(g, false, (i as u32, ins.unit as u32), Placement::Main));
+                sc.slots.push(cur.slot(
+                    g,
+                    false,
+                    (i as u32, ins.unit as u32),
+                    Placement::Main,
+                    line,
+                ));
                 sc.veneers.note(g, input.symbols, stamp);
                 continue;
             }
@@ -758,6 +811,7 @@ fn compile_plan(
             pair.is_some(),
             (i as u32, ins.unit as u32),
             Placement::Main,
+            line,
         ));
         sc.veneers.note(s, input.symbols, stamp);
     }
@@ -769,6 +823,7 @@ fn compile_plan(
         false,
         (NO_INSTRUCTION, input.units.len() as u32),
         Placement::Main,
+        (false, false),
     ));
     sc.veneers.note(sel.exit_error, input.symbols, stamp);
 
@@ -798,8 +853,13 @@ fn compile_plan(
             } else {
                 Placement::Inside
             };
-            sc.slots
-                .push(cur.slot(s, false, (j as u32, ins.unit as u32), copy));
+            sc.slots.push(cur.slot(
+                s,
+                false,
+                (j as u32, ins.unit as u32),
+                copy,
+                (false, false),
+            ));
             sc.veneers.note(s, input.symbols, stamp);
             mode = if sc.heads[j] && mode == Mode::Alone {
                 Mode::Tail
@@ -808,6 +868,14 @@ fn compile_plan(
             };
         }
         cur.hot += JMP_REL32_SIZE;
+    }
+    // The code laid aside follows the hot code.
+    if any_aside {
+        let aside_start = cur.hot as u32;
+        for slot in sc.slots.iter_mut().filter(|slot| slot.aside) {
+            slot.code += aside_start;
+        }
+        cur.hot += cur.aside;
     }
     // The cold parts follow the hot ones in the same order, then the stencil data (16-aligned),
     // GOT slots and veneers (values known before placement).
@@ -972,7 +1040,7 @@ fn compile_plan(
                 }
             }
         }
-        if slot.copy == Placement::Last {
+        if slot.copy == Placement::Last || slot.jmp_after {
             let at = code_at + s.hot_len as usize;
             let from = base + (at + JMP_REL32_SIZE) as u64;
             let rel = main_address(ix + 1).wrapping_sub(from) as i64;
@@ -1086,20 +1154,29 @@ fn compile_plan(
         caches,
         instructions: n,
         unsupported,
-        // The instructions a group covers have no code of their own: not placed.
-        placed: slots
-            .iter()
-            .filter(|slot| !sel.covered.is_some_and(|c| std::ptr::eq(slot.stencil, c)))
-            .map(|slot| Placed {
-                stencil: slot.stencil,
-                unit: slot.unit,
-                hot: slot.code,
-                cold: slot.cold,
-            })
-            .collect(),
+        placed: placed(slots, sel.covered),
         hot_end: hot_end as u32,
         code_end: code_end as u32,
     })
+}
+
+/// The stencils placed, in address order of their hot parts. The instructions a group covers
+/// have no code of their own: not placed.
+fn placed(slots: &[Slot], covered: Option<&'static Stencil>) -> Box<[Placed]> {
+    let mut placed: Vec<Placed> = slots
+        .iter()
+        .filter(|slot| !covered.is_some_and(|c| std::ptr::eq(slot.stencil, c)))
+        .map(|slot| Placed {
+            stencil: slot.stencil,
+            unit: slot.unit,
+            hot: slot.code,
+            cold: slot.cold,
+        })
+        .collect();
+    if placed.windows(2).any(|w| w[0].hot > w[1].hot) {
+        placed.sort_by_key(|p| p.hot);
+    }
+    placed.into_boxed_slice()
 }
 
 #[cfg(test)]

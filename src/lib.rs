@@ -18,6 +18,7 @@ pub mod memory;
 pub mod opcodes;
 pub mod patch;
 pub mod perfmap;
+pub mod profile;
 pub mod runtime;
 #[cfg(test)]
 mod split;

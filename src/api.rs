@@ -140,6 +140,7 @@ fn code_info<'py>(
         d.set_item("layout", layout)?;
         let cold: Vec<(u32, &str, u32)> = c.cold_layout();
         d.set_item("cold_layout", cold)?;
+        d.set_item("aside_units", c.aside_units())?;
     }
     Ok(Some(d))
 }

@@ -29,8 +29,8 @@ use crate::analysis::{self, AnalysisError};
 use crate::holes::HoleValue;
 use crate::memory::{ExecutableCode, WritableCode};
 use crate::opcodes;
-use crate::profile;
 use crate::patch::{self, PatchError, PatchKind};
+use crate::profile;
 use crate::stencils::{self, Stencil, Target};
 use crate::superinstructions::{self, Mode};
 use analysis::Plan;
@@ -90,6 +90,8 @@ pub struct Placed {
     /// Offset of its hot part; of its cold part from `hot_end`.
     pub hot: u32,
     pub cold: u32,
+    /// Laid aside with the code that had not run when it compiled (src/profile.rs).
+    pub aside: bool,
 }
 
 impl CompiledCode {
@@ -104,6 +106,15 @@ impl CompiledCode {
         self.placed
             .iter()
             .map(|p| (p.unit, p.stencil.name, p.hot))
+            .collect()
+    }
+
+    /// The code units of the instructions laid aside (src/profile.rs), in address order.
+    pub fn aside_units(&self) -> Vec<u32> {
+        self.placed
+            .iter()
+            .filter(|p| p.aside)
+            .map(|p| p.unit)
             .collect()
     }
 
@@ -853,13 +864,8 @@ fn compile_plan(
             } else {
                 Placement::Inside
             };
-            sc.slots.push(cur.slot(
-                s,
-                false,
-                (j as u32, ins.unit as u32),
-                copy,
-                (false, false),
-            ));
+            sc.slots
+                .push(cur.slot(s, false, (j as u32, ins.unit as u32), copy, (false, false)));
             sc.veneers.note(s, input.symbols, stamp);
             mode = if sc.heads[j] && mode == Mode::Alone {
                 Mode::Tail
@@ -1171,6 +1177,7 @@ fn placed(slots: &[Slot], covered: Option<&'static Stencil>) -> Box<[Placed]> {
             unit: slot.unit,
             hot: slot.code,
             cold: slot.cold,
+            aside: slot.aside,
         })
         .collect();
     if placed.windows(2).any(|w| w[0].hot > w[1].hot) {

@@ -212,7 +212,10 @@ mod tests {
     fn any_sign_of_running_keeps_a_block_in_line() {
         for (global, attr) in [
             (("LOAD_GLOBAL_MODULE", 53), ("LOAD_ATTR_ADAPTIVE", 0)),
-            (("LOAD_GLOBAL_ADAPTIVE", 0), ("LOAD_ATTR_ADAPTIVE", 31 << 4 | 5)),
+            (
+                ("LOAD_GLOBAL_ADAPTIVE", 0),
+                ("LOAD_ATTR_ADAPTIVE", 31 << 4 | 5),
+            ),
             (("LOAD_GLOBAL_ADAPTIVE", 0), ("LOAD_ATTR_INSTANCE_VALUE", 0)),
         ] {
             assert!(aside_of(&branchy(global, attr)).iter().all(|a| !a));

@@ -278,6 +278,13 @@ cpjit_values_add_to_order(PyDictValues *values, Py_ssize_t ix)
     *size_ptr = (uint8_t)size;
 }
 
+/* The cache hits, shared by every site (csrc/hits.c): NULL (0) on a miss, which changes
+ * nothing. */
+PyObject *cpjit_load_global_hit(_PyInterpreterFrame *frame, CpjitGlobalCache *cache);
+PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCache *cache);
+PyObject *cpjit_load_method_hit(PyObject *obj, CpjitAttrCache *cache);
+int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache);
+
 /* LOAD_ATTR's cached lookup for the type-version-guarded kinds: a borrowed value or NULL.
  * `way`: cpjit_attr_way(cache, Py_TYPE(owner)). */
 static inline __attribute__((always_inline)) PyObject *

@@ -215,6 +215,9 @@ struct Selection {
     /// LOAD_GLOBAL by its oparg's low bit (push a NULL first or not): LOAD_GLOBAL__VALUE,
     /// LOAD_GLOBAL__NULL_VALUE (stencils/globals.c), so the stencil does not test it.
     load_global: [Option<&'static Stencil>; 2],
+    /// CALL after a KW_NAMES (its names patched in): CALL__KWNAMES (stencils/calls.c); plain
+    /// CALL passes none.
+    call_kwnames: Option<&'static Stencil>,
     /// Per `superinstructions::Group`: its stencil (UNPACK_SEQUENCE n with its n STORE_FASTs,
     /// and with the LOAD_FAST before them); and the empty stencil of the instructions a group
     /// covers.
@@ -293,6 +296,7 @@ fn selection() -> Result<&'static Selection, CompileError> {
                     stencils::by_name("LOAD_GLOBAL__VALUE"),
                     stencils::by_name("LOAD_GLOBAL__NULL_VALUE"),
                 ],
+                call_kwnames: Some(stencils::by_name("CALL__KWNAMES")?),
                 groups: [
                     stencils::by_name("UNPACK_SEQUENCE_INTO_LOCALS"),
                     stencils::by_name("LOAD_FAST_UNPACK_INTO_LOCALS"),
@@ -763,6 +767,8 @@ fn compile_plan(
     // Instructions a group stencil runs (src/superinstructions.rs) get the empty stencil: the
     // group's code continues straight to the code after them.
     let mut covered_until = 0;
+    // A KW_NAMES since the last CALL: the next CALL passes its names (as patching does).
+    let mut kwnames_pending = false;
     for (i, ins) in instructions.iter().enumerate() {
         let line = line_of(i);
         if i < covered_until {
@@ -816,6 +822,16 @@ fn compile_plan(
                 (true, Some(s)) => s,
                 _ => lone_stencil(ins, &mut unsupported),
             },
+        };
+        let s = match ins.opcode {
+            opcodes::op::KW_NAMES => {
+                kwnames_pending = true;
+                s
+            }
+            opcodes::op::CALL if std::mem::take(&mut kwnames_pending) => {
+                sel.call_kwnames.unwrap_or(s)
+            }
+            _ => s,
         };
         sc.slots.push(cur.slot(
             s,

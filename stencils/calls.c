@@ -9,24 +9,30 @@ STENCIL(PRECALL)
     CONTINUE();
 }
 
-STENCIL(CALL)
-{
-    /* Out of line (csrc/calls.c): the oparg + 2 slots are consumed, the result is pushed, the
-     * eval breaker is served. A compiled Python callee runs natively from there, its frame
-     * pushed and popped as the interpreter's inlined call does it. Only the frame is kept across
-     * the call (in rbp, which preserve_none functions keep); the thread state comes back. */
-    CpjitCallResult r = cpjit_call(frame, stack_pointer, tstate, OPARG,
-                                   (CpjitCallCache *)JIT_CACHE, DONE, KWNAMES);
-    tstate = r.tstate;
-    stack_pointer = (PyObject **)(r.sp & ~(uintptr_t)1);
-    if (__builtin_expect(r.sp & 1, 0)) {
-        if (tstate->curexc_type == NULL) {
-            /* Tracing was switched on in the callee: the interpreter runs the rest. */
-            return cpjit_handover(frame, stack_pointer, tstate, 0, CPJIT_R_TRACING_MIDFRAME);
-        }
-        /* prev_instr is where the interpreter has it: at the CALL (or its PRECALL), or at its
-         * last cache entry when the callee was a Python function (an inlined call there). */
-        ERROR();
+/* Out of line (csrc/calls.c): the oparg + 2 slots are consumed, the result is pushed, the eval
+ * breaker is served. A compiled Python callee runs natively from there, its frame pushed and
+ * popped as the interpreter's inlined call does it. Only the frame is kept across the call (in
+ * rbp, which preserve_none functions keep); the thread state comes back. KWNAMES_OR_NULL: the
+ * names of a KW_NAMES before the CALL (CALL__KWNAMES), or NULL (CALL: the compiler picks it when
+ * there is none, which saves a 10-byte constant). */
+#define CALL_BODY(KWNAMES_OR_NULL)                                                             \
+    {                                                                                          \
+        CpjitCallResult r = cpjit_call(frame, stack_pointer, tstate, OPARG,                    \
+                                       (CpjitCallCache *)JIT_CACHE, DONE, (KWNAMES_OR_NULL));  \
+        tstate = r.tstate;                                                                     \
+        stack_pointer = (PyObject **)(r.sp & ~(uintptr_t)1);                                   \
+        if (__builtin_expect(r.sp & 1, 0)) {                                                   \
+            if (tstate->curexc_type == NULL) {                                                 \
+                /* Tracing was switched on in the callee: the interpreter runs the rest. */    \
+                return cpjit_handover(frame, stack_pointer, tstate, 0,                         \
+                                      CPJIT_R_TRACING_MIDFRAME);                               \
+            }                                                                                  \
+            /* prev_instr is where the interpreter has it: at the CALL (or its PRECALL), or at \
+             * its last cache entry when the callee was a Python function (an inlined call). */ \
+            ERROR();                                                                           \
+        }                                                                                      \
+        CONTINUE();                                                                            \
     }
-    CONTINUE();
-}
+
+STENCIL(CALL) CALL_BODY(NULL)
+STENCIL(CALL__KWNAMES) CALL_BODY(KWNAMES)

@@ -4,34 +4,22 @@
 #include "stencil.h"
 #include "names.h"
 
-/* In line: a cached global or builtin that is still there; the rest (including the lookup
- * that fills the cache) out of line. PUSH_NULL_IF: whether a NULL goes below the value (oparg's
- * low bit). The compiler picks LOAD_GLOBAL__VALUE / LOAD_GLOBAL__NULL_VALUE by that bit, so the
- * test is not made at run time; LOAD_GLOBAL tests it, for any other use. */
+/* A cached global or builtin that is still there (cpjit_load_global_hit, csrc/hits.c, shared by
+ * all sites); the rest (including the lookup that fills the cache) by cpjit_load_global_slow.
+ * PUSH_NULL_IF: whether a NULL goes below the value (oparg's low bit). The compiler picks
+ * LOAD_GLOBAL__VALUE / LOAD_GLOBAL__NULL_VALUE by that bit, so the test is not made at run time;
+ * LOAD_GLOBAL tests it, for any other use. */
 #define LOAD_GLOBAL_BODY(PUSH_NULL_IF)                                                         \
     {                                                                                          \
         CpjitGlobalCache *cache = (CpjitGlobalCache *)JIT_CACHE;                               \
-        PyDictObject *d = (PyDictObject *)GLOBALS();                                           \
-        if (LIKELY(Py_TYPE(d) == cache->dict_type                                              \
-                   && d->ma_keys->dk_version == cache->globals_version)) {                     \
-            if (cache->builtins_version != 0) {                                                \
-                d = (PyDictObject *)BUILTINS();                                                \
-                if (UNLIKELY(Py_TYPE(d) != cache->dict_type                                    \
-                             || d->ma_keys->dk_version != cache->builtins_version)) {          \
-                    goto slow;                                                                 \
-                }                                                                              \
+        PyObject *v = cpjit_load_global_hit(frame, cache);                                     \
+        if (LIKELY(v != NULL)) {                                                               \
+            if (PUSH_NULL_IF) {                                                                \
+                PUSH(NULL);                                                                    \
             }                                                                                  \
-            PyObject *v = *(PyObject **)((char *)d->ma_keys + cache->value_offset);            \
-            if (LIKELY(v != NULL)) {                                                           \
-                Py_INCREF(v);                                                                  \
-                if (PUSH_NULL_IF) {                                                            \
-                    PUSH(NULL);                                                                \
-                }                                                                              \
-                PUSH(v);                                                                       \
-                CONTINUE();                                                                    \
-            }                                                                                  \
+            PUSH(v);                                                                           \
+            CONTINUE();                                                                        \
         }                                                                                      \
-    slow:;                                                                                     \
         int pushed = cpjit_load_global_slow(frame, stack_pointer, cache, REDO);                \
         if (UNLIKELY(pushed < 0)) {                                                            \
             ERROR();                                                                           \

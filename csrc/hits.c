@@ -1,12 +1,19 @@
-/* hits.c: the cache hits of LOAD_GLOBAL, LOAD_ATTR, LOAD_METHOD and STORE_ATTR, shared by every
- * site (stencils/globals.c, stencils/attrs.c).
+/* hits.c: the fast paths of LOAD_GLOBAL, LOAD_ATTR, LOAD_METHOD, STORE_ATTR, BINARY_SUBSCR,
+ * STORE_SUBSCR and COMPARE_OP, one copy shared by every site (stencils/globals.c, attrs.c,
+ * subscr.c, binary.c).
  *
- * Each is what the interpreter's specialised forms do on a hit, for cpjit's per-site caches
- * (csrc/names.h: CpjitGlobalCache, CpjitAttrCache). A site's code is a call here and, on a
- * miss, a call to the generic path: a few dozen bytes instead of a hundred, so code with many
- * sites stays in the instruction cache, and one copy of each hit path serves all of them. A miss
- * changes nothing and returns NULL (0), so the site's generic path starts from the same state. */
+ * Each is what the interpreter's specialised forms do on a hit: for cpjit's per-site caches
+ * (csrc/names.h: CpjitGlobalCache, CpjitAttrCache), for lists and tuples indexed by an int, and
+ * for comparisons of small ints, floats and strs.
+ * A site's code is a call here (and a call to the generic path when this misses): a few dozen
+ * bytes where an in-line copy took 110 to 160, so code with many sites stays in the instruction
+ * cache, and one copy of each fast path serves all of them. A cache miss changes nothing and
+ * returns NULL (0), so the site's generic path starts from the same state. The subscripts go on
+ * to the generic path themselves. */
+#include "arith.h"
 #include "names.h"
+#include "numeric.h"
+#include "slowpaths.h"
 
 #include "internal/pycore_dict.h"
 #include "internal/pycore_object.h"
@@ -108,3 +115,108 @@ __attribute__((hot)) int cpjit_store_attr_hit(PyObject *owner, PyObject *v, Cpji
     }
     return 0;
 }
+
+/* BINARY_SUBSCR: container[sub] with container, sub at stack_pointer[-2], [-1], both consumed;
+ * the result (a new reference, or NULL with an exception) is also left in container's slot. A
+ * list or tuple by an int is served here unless the container dies (its deallocation can run
+ * code: the generic path, with prev_instr published, releases it). */
+__attribute__((hot)) PyObject *cpjit_binary_subscr(_PyInterpreterFrame *frame,
+                                                   PyObject **stack_pointer,
+                                                   PyThreadState *tstate, _Py_CODEUNIT *instr)
+{
+    PyObject *sub = stack_pointer[-1];
+    PyObject *container = stack_pointer[-2];
+    PyObject **items = NULL;
+    if (PyList_CheckExact(container)) {
+        items = _PyList_ITEMS(container);
+    }
+    else if (PyTuple_CheckExact(container)) {
+        items = _PyTuple_ITEMS(container);
+    }
+    /* Py_SIZE is the item count of both. */
+    Py_ssize_t index;
+    if (items != NULL && __builtin_expect(cpjit_seq_index(sub, Py_SIZE(container), &index), 1)
+        && __builtin_expect(Py_REFCNT(container) > 1, 1)) {
+        PyObject *res = Py_NewRef(items[index]);
+        Py_DECREF(sub); /* an int: its deallocation runs no code */
+        _Py_DECREF_NO_DEALLOC(container);
+        stack_pointer[-2] = res;
+        return res;
+    }
+    frame->prev_instr = instr;
+    return cpjit_binary_subscr_consume(tstate, stack_pointer);
+}
+
+/* STORE_SUBSCR: container[sub] = v with v, container, sub at stack_pointer[-3], [-2], [-1], all
+ * consumed. A list by an int is served here (the list takes v's reference; a deallocation, of
+ * the old item or of the list, publishes prev_instr first); everything else by the generic
+ * path. 0, or -1 with an exception. */
+__attribute__((hot)) int cpjit_store_subscr(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                                            _Py_CODEUNIT *instr)
+{
+    PyObject *sub = stack_pointer[-1];
+    PyObject *container = stack_pointer[-2];
+    PyObject *v = stack_pointer[-3];
+    Py_ssize_t index;
+    if (PyList_CheckExact(container)
+        && __builtin_expect(cpjit_seq_index(sub, PyList_GET_SIZE(container), &index), 1)) {
+        PyObject *old = PyList_GET_ITEM(container, index);
+        PyList_SET_ITEM(container, index, v);
+        if (--old->ob_refcnt == 0) {
+            cpjit_dealloc_at(old, frame, instr);
+        }
+        Py_DECREF(sub); /* an int: its deallocation runs no code */
+        if (--container->ob_refcnt == 0) {
+            cpjit_dealloc_at(container, frame, instr);
+        }
+        return 0;
+    }
+    frame->prev_instr = instr;
+    return cpjit_store_subscr_consume(stack_pointer);
+}
+
+/* COMPARE_OP's fast path, one function per operator (the operator a constant in each): the
+ * truth of `l OPER r` for two small ints or two floats (as COMPARE_OP_INT_JUMP and _FLOAT_JUMP
+ * decide), or for == and != two exact strs (as COMPARE_OP_STR_JUMP), with both references
+ * released (their deallocation runs no code); -1, nothing changed, for anything else. Only
+ * while recursion budget is left: the generic comparison counts a level, which is then not
+ * observable (with none left, the generic path counts exactly as the interpreter does). */
+#define COMPARE_TRUTH(OPER, A, B)                                                              \
+    ((OPER) == Py_LT ? (A) < (B)                                                               \
+     : (OPER) == Py_LE ? (A) <= (B)                                                            \
+     : (OPER) == Py_EQ ? (A) == (B)                                                            \
+     : (OPER) == Py_NE ? (A) != (B)                                                            \
+     : (OPER) == Py_GT ? (A) > (B)                                                             \
+                       : (A) >= (B))
+
+#define COMPARE_HIT(NAME, OPER)                                                                \
+    __attribute__((hot)) int NAME(PyObject *l, PyObject *r, PyThreadState *tstate)            \
+    {                                                                                          \
+        int truth;                                                                             \
+        if (__builtin_expect(tstate->recursion_remaining <= 0, 0)) {                           \
+            return -1;                                                                         \
+        }                                                                                      \
+        if (is_medium(l) && is_medium(r)) {                                                    \
+            truth = COMPARE_TRUTH(OPER, medium_value(l), medium_value(r));                     \
+        }                                                                                      \
+        else if (PyFloat_CheckExact(l) && PyFloat_CheckExact(r)) {                             \
+            truth = COMPARE_TRUTH(OPER, PyFloat_AS_DOUBLE(l), PyFloat_AS_DOUBLE(r));           \
+        }                                                                                      \
+        else if (((OPER) == Py_EQ || (OPER) == Py_NE) && PyUnicode_CheckExact(l)               \
+                 && PyUnicode_CheckExact(r)) {                                                 \
+            truth = _PyUnicode_Equal(l, r) == ((OPER) == Py_EQ);                               \
+        }                                                                                      \
+        else {                                                                                 \
+            return -1;                                                                         \
+        }                                                                                      \
+        Py_DECREF(l);                                                                          \
+        Py_DECREF(r);                                                                          \
+        return truth;                                                                          \
+    }
+
+COMPARE_HIT(cpjit_compare_hit_lt, Py_LT)
+COMPARE_HIT(cpjit_compare_hit_le, Py_LE)
+COMPARE_HIT(cpjit_compare_hit_eq, Py_EQ)
+COMPARE_HIT(cpjit_compare_hit_ne, Py_NE)
+COMPARE_HIT(cpjit_compare_hit_gt, Py_GT)
+COMPARE_HIT(cpjit_compare_hit_ge, Py_GE)

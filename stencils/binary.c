@@ -64,43 +64,16 @@ STENCIL(BINARY_OP)
     CONTINUE();
 }
 
-/* Rich comparison of two plain numbers, the way the interpreter's COMPARE_OP_INT/FLOAT_JUMP
- * decide; anything else goes through PyObject_RichCompare. */
-#define COMPARE(OPER, A, B)                                                                    \
-    ((OPER) == Py_LT ? (A) < (B)                                                               \
-     : (OPER) == Py_LE ? (A) <= (B)                                                            \
-     : (OPER) == Py_EQ ? (A) == (B)                                                            \
-     : (OPER) == Py_NE ? (A) != (B)                                                            \
-     : (OPER) == Py_GT ? (A) > (B)                                                             \
-                       : (A) >= (B))
-
-/* Whether an inline comparison may skip the recursion level the interpreter's instruction would
- * count: only with budget left, where that level cannot be observed (the operands compared
- * inline run no code). With none left, the slow path counts exactly as the interpreter does. */
-#define BUDGET_LEFT() __builtin_expect(tstate->recursion_remaining > 0, 1)
-
-/* COMPARE_OP for comparison OPER, its result pushed: small ints and floats compared inline (the
- * operator is a constant in each variant), anything else through SLOW (which counts recursion
- * levels as the interpreter's instruction at that site does). */
-/* The truth of `l OPER r` computed inline for two small ints or two floats while recursion
- * budget is left (then counting a level or not cannot be observed); -1 otherwise. */
-#define INLINE_TRUTH(OPER, l, r)                                                               \
-    (!BUDGET_LEFT() ? -1                                                                       \
-     : is_medium(l) && is_medium(r) ? COMPARE(OPER, medium_value(l), medium_value(r))         \
-     : PyFloat_CheckExact(l) && PyFloat_CheckExact(r)                                         \
-         ? COMPARE(OPER, PyFloat_AS_DOUBLE(l), PyFloat_AS_DOUBLE(r))                           \
-         : -1)
-
+/* COMPARE_OP for comparison OPER, its result pushed: small ints, floats and (== and !=) exact
+ * strs by the shared fast path (CPJIT_COMPARE_HIT, csrc/hits.c; the operator is a constant in
+ * each variant), anything else through SLOW (which counts recursion levels as the interpreter's
+ * instruction at that site does). */
 #define COMPARE_VALUE(OPER, SLOW)                                                              \
     {                                                                                          \
-        PyObject *r = TOP(), *l = SECOND();                                                    \
-        int truth = INLINE_TRUTH(OPER, l, r);                                                  \
+        int truth = CPJIT_COMPARE_HIT(OPER)(SECOND(), TOP(), tstate);                          \
         if (truth >= 0) {                                                                      \
             STACK_SHRINK(1);                                                                   \
             SET_TOP(truth ? Py_NewRef(Py_True) : Py_NewRef(Py_False));                         \
-            /* Deallocating an int or float runs no code that looks at the frame. */           \
-            Py_DECREF(l);                                                                      \
-            Py_DECREF(r);                                                                      \
             CONTINUE();                                                                        \
         }                                                                                      \
         SAVE_IP();                                                                             \
@@ -123,18 +96,15 @@ STENCIL(COMPARE_OP__3) COMPARE_BODY(Py_NE)
 STENCIL(COMPARE_OP__4) COMPARE_BODY(Py_GT)
 STENCIL(COMPARE_OP__5) COMPARE_BODY(Py_GE)
 
-/* COMPARE_OP followed by POP_JUMP_FORWARD_IF_FALSE / _TRUE (how `if a < b:` compiles): for
- * small ints and floats the comparison decides the jump directly, with no bool on the stack;
- * anything else does the comparison here and falls into the jump's own stencil. */
+/* COMPARE_OP followed by POP_JUMP_FORWARD_IF_FALSE / _TRUE (how `if a < b:` compiles): when the
+ * shared fast path decides, the comparison decides the jump directly, with no bool on the
+ * stack; anything else does the comparison here and falls into the jump's own stencil. */
 #define COMPARE_JUMP(ARG, OPER, JUMP_NAME, JUMP_WHEN)                                          \
     STENCIL_FN(cpjit_op_COMPARE_OP__##ARG##__##JUMP_NAME)                                      \
     {                                                                                          \
-        PyObject *r = TOP(), *l = SECOND();                                                    \
-        int truth = INLINE_TRUTH(OPER, l, r);                                                  \
+        int truth = CPJIT_COMPARE_HIT(OPER)(SECOND(), TOP(), tstate);                          \
         if (truth >= 0) {                                                                      \
-            STACK_SHRINK(2); /* no SAVE_IP: as above, int and float deallocation */            \
-            Py_DECREF(l);                                                                      \
-            Py_DECREF(r);                                                                      \
+            STACK_SHRINK(2);                                                                   \
             if (truth == (JUMP_WHEN)) {                                                        \
                 JUMP();                                                                        \
             }                                                                                  \

@@ -88,12 +88,6 @@ PyObject *cpjit_int_result_consume(PyObject **stack_pointer, int64_t value);
  * ints decided in line), then the value (owned) is released. 1, 0, or -1 with an exception. */
 int cpjit_truth_consume(PyObject *v);
 
-/* BINARY_SUBSCR and STORE_SUBSCR, shared by every site (csrc/hits.c): a list or tuple indexed
- * by an int served in line, everything else by the generic paths above. */
-PyObject *cpjit_binary_subscr(_PyInterpreterFrame *frame, PyObject **stack_pointer,
-                              PyThreadState *tstate, _Py_CODEUNIT *instr);
-int cpjit_store_subscr(_PyInterpreterFrame *frame, PyObject **stack_pointer, _Py_CODEUNIT *instr);
-
 /* COMPARE_OP's fast path per operator (csrc/hits.c): the truth of `l OPER r` for small ints,
  * floats, or (== and !=) exact strs, both references released; -1, nothing changed, otherwise.
  * CPJIT_COMPARE_HIT(OPER) names the function of a constant operator. */
@@ -110,31 +104,5 @@ int cpjit_compare_hit_ge(PyObject *l, PyObject *r, PyThreadState *tstate);
      : (OPER) == Py_NE ? cpjit_compare_hit_ne                                                  \
      : (OPER) == Py_GT ? cpjit_compare_hit_gt                                                  \
                        : cpjit_compare_hit_ge)
-
-/* An exact int of at most one digit (|value| < 2**30) as an index into a sequence of `len`
- * items, a negative one counted from the end as list and tuple do: 1 with the index in *out, or
- * 0 when it is not such an int or is out of range (the generic path raises IndexError or
- * handles other kinds). One unsigned compare checks both ends. */
-static inline __attribute__((always_inline)) int cpjit_seq_index(PyObject *sub, Py_ssize_t len,
-                                                                 Py_ssize_t *out)
-{
-    if (__builtin_expect(!PyLong_CheckExact(sub), 0)) {
-        return 0;
-    }
-    Py_ssize_t size = Py_SIZE(sub);
-    Py_ssize_t digit0 = (Py_ssize_t)((PyLongObject *)sub)->ob_digit[0];
-    Py_ssize_t index;
-    if (__builtin_expect((size_t)size <= 1, 1)) {
-        index = size ? digit0 : 0;
-    }
-    else if (size == -1) {
-        index = len - digit0;
-    }
-    else {
-        return 0;
-    }
-    *out = index;
-    return (size_t)index < (size_t)len;
-}
 
 #endif

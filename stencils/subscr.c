@@ -1,34 +1,102 @@
 /* subscr.c: BINARY_SUBSCR, STORE_SUBSCR, DELETE_SUBSCR and BUILD_SLICE.
  *
- * The subscript stencils call one shared copy of the fast paths of 3.11's specialisations
- * (BINARY_SUBSCR_LIST_INT, _TUPLE_INT, _DICT, STORE_SUBSCR_LIST_INT, _DICT; csrc/hits.c), which
- * fall back to the generic PyObject_GetItem / PyObject_SetItem; behaviour is the same either
- * way.
+ * The subscript stencils have the fast paths of 3.11's specialisations (BINARY_SUBSCR_LIST_INT,
+ * _TUPLE_INT, _DICT, STORE_SUBSCR_LIST_INT, _DICT) inline, and fall back to the generic
+ * PyObject_GetItem / PyObject_SetItem otherwise; behaviour is the same either way.
  */
 #include "stencil.h"
 #include "numeric.h"
 
-/* container[sub] with container, sub on the stack (sub on top): cpjit_binary_subscr (csrc/hits.c,
- * shared by all sites) serves a list or tuple by an int in line and everything else by the
- * generic path; it leaves the result (or NULL) in container's slot. */
+/* An exact int of at most one digit (|value| < 2**30) as an index into a sequence of `len`
+ * items, a negative one counted from the end as list and tuple do: 1 with the index in *out, or
+ * 0 when it is not such an int or is out of range (the generic path raises IndexError or
+ * handles other kinds). One unsigned compare checks both ends. */
+static inline __attribute__((always_inline)) int seq_index(PyObject *sub, Py_ssize_t len,
+                                                           Py_ssize_t *out)
+{
+    if (UNLIKELY(!PyLong_CheckExact(sub))) {
+        return 0;
+    }
+    Py_ssize_t size = Py_SIZE(sub);
+    Py_ssize_t digit0 = (Py_ssize_t)((PyLongObject *)sub)->ob_digit[0];
+    Py_ssize_t index;
+    if (LIKELY((size_t)size <= 1)) {
+        index = size ? digit0 : 0;
+    }
+    else if (size == -1) {
+        index = len - digit0;
+    }
+    else {
+        return 0;
+    }
+    *out = index;
+    return (size_t)index < (size_t)len;
+}
+
 STENCIL(BINARY_SUBSCR)
 {
-    PyObject *res = cpjit_binary_subscr(frame, stack_pointer, tstate, INSTR);
+    PyObject *sub = TOP();
+    PyObject *container = SECOND();
+    PyObject *res;
+    PyObject **items;
+    if (PyList_CheckExact(container)) {
+        items = _PyList_ITEMS(container);
+    }
+    else if (PyTuple_CheckExact(container)) {
+        items = _PyTuple_ITEMS(container);
+    }
+    else {
+        goto slow;
+    }
+    /* Py_SIZE is the item count of both. A container this subscript holds the last reference
+     * to goes out of line, where its deallocation publishes the instruction pointer. */
+    Py_ssize_t index;
+    if (LIKELY(seq_index(sub, Py_SIZE(container), &index) && Py_REFCNT(container) > 1)) {
+        res = Py_NewRef(items[index]);
+        goto fast;
+    }
+slow:
+    /* Dicts, dead containers and everything else, out of line. */
+    SAVE_IP();
+    res = cpjit_binary_subscr_consume(tstate, stack_pointer);
     STACK_SHRINK(1);
     if (UNLIKELY(res == NULL)) {
         ERROR();
     }
     CONTINUE();
+fast:
+    STACK_SHRINK(1);
+    Py_DECREF(sub); /* an int: its deallocation runs no code */
+    SET_TOP(res);
+    _Py_DECREF_NO_DEALLOC(container);
+    CONTINUE();
 }
 
-/* container[sub] = v, with v, container, sub on the stack (sub on top): cpjit_store_subscr
- * (csrc/hits.c) serves a list by an int in line and everything else by the generic path. On
- * error all three are popped and released. */
+/* container[sub] = v, with v, container, sub on the stack (sub on top). On error all three are
+ * popped and released. */
 STENCIL(STORE_SUBSCR)
 {
-    int err = cpjit_store_subscr(frame, stack_pointer, INSTR);
+    PyObject *sub = TOP();
+    PyObject *container = SECOND();
+    PyObject *v = THIRD();
     STACK_SHRINK(3);
-    if (UNLIKELY(err < 0)) {
+    if (PyList_CheckExact(container)) {
+        Py_ssize_t index;
+        if (LIKELY(seq_index(sub, PyList_GET_SIZE(container), &index))) {
+            /* The list takes the stack's reference to v. Only a deallocation (of the old item
+             * or of the list) can run code that looks at the frame: it publishes prev_instr. */
+            PyObject *old = PyList_GET_ITEM(container, index);
+            PyList_SET_ITEM(container, index, v);
+            DECREF_SAVING_IP(old);
+            Py_DECREF(sub); /* an int: its deallocation runs no code */
+            DECREF_SAVING_IP(container);
+            CONTINUE();
+        }
+    }
+    /* Dicts and everything else, out of line (the stack pointer has already dropped the
+     * three slots; their references are released there). */
+    SAVE_IP();
+    if (UNLIKELY(cpjit_store_subscr_consume(stack_pointer + 3) < 0)) {
         ERROR();
     }
     CONTINUE();

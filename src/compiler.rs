@@ -1238,6 +1238,42 @@ mod tests {
     }
 
     #[test]
+    fn blocks_not_run_go_after_the_hot_code_joined_by_jumps() {
+        let symbols = vec![0x7000_0000_0000u64; stencils::SYMBOLS.len()];
+        // Code units: 0 RESUME; 1 LOAD_FAST; 2 POP_JUMP_IF_FALSE -> 11; 3 LOAD_GLOBAL (quickened,
+        // never ran) and its caches; 9 NOP; 10 RETURN_VALUE; 11 LOAD_FAST; 12 RETURN_VALUE.
+        let mut units = vec![
+            word("RESUME", 0),
+            word("LOAD_FAST", 0),
+            word("POP_JUMP_FORWARD_IF_FALSE", 8),
+            word("LOAD_GLOBAL_ADAPTIVE", 0),
+        ];
+        units.extend([0; 5]);
+        units.extend([
+            word("NOP", 0),
+            word("RETURN_VALUE", 0),
+            word("LOAD_FAST", 1),
+            word("RETURN_VALUE", 0),
+        ]);
+        let c = compile(&input(&units, &symbols)).unwrap();
+        assert_eq!(c.aside_units(), [3, 9, 10]);
+        let layout = c.layout();
+        let error_exit = layout.iter().find(|p| p.1 == "EXIT_ERROR").unwrap().2;
+        // The main line runs on from the jump to what follows the block laid aside.
+        assert!(c.entries[11] < error_exit && c.entries[2] < c.entries[11]);
+        for unit in [3, 9, 10] {
+            assert!(c.entries[unit] > error_exit, "unit {unit} not laid aside");
+        }
+        // The jump's fall-through reaches the block laid aside by a jmp right after it.
+        let jump = layout.iter().find(|p| p.0 == 2).unwrap();
+        let after = (jump.2 + stencils::by_name(jump.1).unwrap().hot_len) as usize;
+        let bytes = c.code.bytes();
+        assert_eq!(bytes[after], 0xe9);
+        let rel = i32::from_le_bytes(bytes[after + 1..after + 5].try_into().unwrap());
+        assert_eq!((after as i64 + 5 + rel as i64) as u32, c.entries[3]);
+    }
+
+    #[test]
     fn only_a_last_for_loop_gets_the_quickening_jump() {
         let plan_of = |units: &[u16]| analysis::analyse(units).unwrap();
         let for_loop = [

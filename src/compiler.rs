@@ -1176,15 +1176,15 @@ fn compile_plan(
         caches,
         instructions: n,
         unsupported,
-        placed: placed(slots, sel.covered),
+        placed: placed(slots, sel.covered, any_aside),
         hot_end: hot_end as u32,
         code_end: code_end as u32,
     })
 }
 
-/// The stencils placed, in address order of their hot parts. The instructions a group covers
-/// have no code of their own: not placed.
-fn placed(slots: &[Slot], covered: Option<&'static Stencil>) -> Box<[Placed]> {
+/// The stencils placed, in address order of their hot parts (slot order, unless `any_aside`).
+/// The instructions a group covers have no code of their own: not placed.
+fn placed(slots: &[Slot], covered: Option<&'static Stencil>, any_aside: bool) -> Box<[Placed]> {
     let mut placed: Vec<Placed> = slots
         .iter()
         .filter(|slot| !covered.is_some_and(|c| std::ptr::eq(slot.stencil, c)))
@@ -1196,7 +1196,8 @@ fn placed(slots: &[Slot], covered: Option<&'static Stencil>) -> Box<[Placed]> {
             aside: slot.aside,
         })
         .collect();
-    if placed.windows(2).any(|w| w[0].hot > w[1].hot) {
+    // Only code laid aside leaves slot order.
+    if any_aside {
         placed.sort_by_key(|p| p.hot);
     }
     placed.into_boxed_slice()
@@ -1240,10 +1241,10 @@ mod tests {
     #[test]
     fn blocks_not_run_go_after_the_hot_code_joined_by_jumps() {
         let symbols = vec![0x7000_0000_0000u64; stencils::SYMBOLS.len()];
-        // Code units: 0 RESUME; 1 LOAD_FAST; 2 POP_JUMP_IF_FALSE -> 11; 3 LOAD_GLOBAL (quickened,
+        // Code units (quickened): 0 RESUME; 1 LOAD_FAST; 2 POP_JUMP_IF_FALSE -> 11; 3 LOAD_GLOBAL (quickened,
         // never ran) and its caches; 9 NOP; 10 RETURN_VALUE; 11 LOAD_FAST; 12 RETURN_VALUE.
         let mut units = vec![
-            word("RESUME", 0),
+            word("RESUME_QUICK", 0),
             word("LOAD_FAST", 0),
             word("POP_JUMP_FORWARD_IF_FALSE", 8),
             word("LOAD_GLOBAL_ADAPTIVE", 0),

@@ -56,6 +56,19 @@ fn evidence(units: &[u16], ins: &Instruction) -> Evidence {
     }
 }
 
+/// Whether the interpreter has quickened the code: its `RESUME` is `RESUME_QUICK` (most code
+/// compiles before that, at its first call: the check spares it the pass).
+fn quickened(units: &[u16], instructions: &[Instruction]) -> bool {
+    static RESUME_QUICK: OnceLock<Option<u8>> = OnceLock::new();
+    let Some(quick) = *RESUME_QUICK.get_or_init(|| opcodes::by_name("RESUME_QUICK")) else {
+        return false;
+    };
+    instructions
+        .iter()
+        .find(|ins| ins.opcode == opcodes::op::RESUME)
+        .is_some_and(|ins| (units[ins.unit] & 0xff) as u8 == quick)
+}
+
 /// Whether control can go from `ins` to the instruction after it.
 fn falls_through(ins: &Instruction) -> bool {
     !matches!(
@@ -90,6 +103,9 @@ pub fn not_run_since_quickening(
     let n = instructions.len();
     aside.clear();
     aside.resize(n, false);
+    if !quickened(units, instructions) {
+        return false;
+    }
     ways_in.clear();
     ways_in.resize(n, 0);
     for (j, ins) in instructions.iter().enumerate() {
@@ -178,7 +194,7 @@ mod tests {
     /// quickening left them (`global`, `attr`: opcode and counter).
     fn branchy(global: (&str, u16), attr: (&str, u16)) -> Vec<u16> {
         vec![
-            w("RESUME", 0),
+            w("RESUME_QUICK", 0),
             w("LOAD_FAST", 0),
             w("POP_JUMP_FORWARD_IF_FALSE", 12),
             w(global.0, 1),
@@ -226,6 +242,10 @@ mod tests {
     fn code_not_quickened_gives_no_evidence() {
         let units = branchy(("LOAD_GLOBAL", 0), ("LOAD_ATTR", 0));
         assert!(aside_of(&units).iter().all(|a| !a));
+        // A RESUME not quickened: the pass stops before looking at anything else.
+        let mut units = branchy(("LOAD_GLOBAL_ADAPTIVE", 0), ("LOAD_ATTR_ADAPTIVE", 0));
+        units[0] = w("RESUME", 0);
+        assert!(aside_of(&units).iter().all(|a| !a));
     }
 
     #[test]
@@ -234,7 +254,7 @@ mod tests {
         // 4 POP_JUMP_IF_FALSE -> M; 5 NOP; M: 6 NOP; L: 7 LOAD_FAST; 8 RETURN_VALUE.
         // 5 and M are reached only from code that never ran; L also from the jump that ran.
         let units = vec![
-            w("RESUME", 0),
+            w("RESUME_QUICK", 0),
             w("LOAD_FAST", 0),
             w("POP_JUMP_FORWARD_IF_FALSE", 9),
             w("LOAD_GLOBAL_ADAPTIVE", 0),
@@ -260,7 +280,7 @@ mod tests {
         // 0 RESUME; 1 JUMP_FORWARD -> L; H: 2 NOP; 3 RETURN_VALUE; L: 4 LOAD_GLOBAL (never
         // ran); 5 JUMP_BACKWARD -> H. H's only way in is a jump from later code: in line.
         let units = vec![
-            w("RESUME", 0),
+            w("RESUME_QUICK", 0),
             w("JUMP_FORWARD", 2),
             w("NOP", 0),
             w("RETURN_VALUE", 0),

@@ -161,6 +161,10 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         "instructions_compiled",
         s.instructions.load(Ordering::Relaxed),
     )?;
+    d.set_item(
+        "instructions_aside",
+        s.instructions_aside.load(Ordering::Relaxed),
+    )?;
     // SAFETY: GIL held; the C side only writes these counters with the GIL held.
     let c = unsafe { &*std::ptr::addr_of!(runtime::cpjit_stats) };
     d.set_item("frames_native", c.frames_native)?;

@@ -70,6 +70,8 @@ pub struct CompiledCode {
     /// Per-instruction writable caches the code points into.
     pub caches: Box<[u8]>,
     pub instructions: usize,
+    /// Instructions laid aside with the code that had not run (src/profile.rs).
+    pub instructions_aside: usize,
     /// Instructions that got the UNSUPPORTED stencil (their names).
     pub unsupported: Vec<&'static str>,
     /// Every stencil placed, in address order of the hot parts (the main line, the error exit,
@@ -1175,6 +1177,11 @@ fn compile_plan(
         entries,
         caches,
         instructions: n,
+        instructions_aside: if any_aside {
+            sc.aside.iter().filter(|&&a| a).count()
+        } else {
+            0
+        },
         unsupported,
         placed: placed(slots, sel.covered, any_aside),
         hot_end: hot_end as u32,

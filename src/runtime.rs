@@ -83,6 +83,8 @@ pub struct CompileStats {
     pub native_bytes: AtomicU64,
     pub compile_ns: AtomicU64,
     pub instructions: AtomicU64,
+    /// Instructions laid aside (not run since quickening when they compiled: src/profile.rs).
+    pub instructions_aside: AtomicU64,
 }
 
 pub static COMPILE_STATS: CompileStats = CompileStats {
@@ -91,6 +93,7 @@ pub static COMPILE_STATS: CompileStats = CompileStats {
     native_bytes: AtomicU64::new(0),
     compile_ns: AtomicU64::new(0),
     instructions: AtomicU64::new(0),
+    instructions_aside: AtomicU64::new(0),
 };
 
 /// The last compile failures, newest last (at most 20), for `cpjit.stats()`.
@@ -183,6 +186,9 @@ pub unsafe fn compile_code(code: *mut c_void, state: *mut CodeState) -> Result<(
     stats
         .instructions
         .fetch_add(compiled.instructions as u64, Ordering::Relaxed);
+    stats
+        .instructions_aside
+        .fetch_add(compiled.instructions_aside as u64, Ordering::Relaxed);
     if !compiled.unsupported.is_empty() {
         let mut map = unsupported_opcodes()
             .lock()

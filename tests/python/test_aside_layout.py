@@ -15,9 +15,11 @@ THRESHOLD = 20
 
 
 def aside_units_of(source, name, warm_up):
-    """Compile `name` from `source` after `warm_up` (code calling it) and return its aside units."""
+    """Compile `name` from `source` after `warm_up` (code calling it) and return its aside units
+    (which the stats count too)."""
     ns = {}
     exec(compile(source, "<aside>", "exec"), ns)
+    before = cpjit.stats()["instructions_aside"]
     cpjit.enable(threshold=THRESHOLD)
     try:
         exec(warm_up, ns)
@@ -25,6 +27,7 @@ def aside_units_of(source, name, warm_up):
     finally:
         cpjit.disable()
     assert info and info["state"] == "compiled", info
+    assert cpjit.stats()["instructions_aside"] - before == len(info["aside_units"])
     return info["aside_units"]
 
 

@@ -70,7 +70,8 @@ pub struct CompiledCode {
     /// Per-instruction writable caches the code points into.
     pub caches: Box<[u8]>,
     pub instructions: usize,
-    /// Instructions laid aside with the code that had not run (src/profile.rs).
+    /// Instructions laid aside with the code that had not run (src/profile.rs), those a group
+    /// covers (no code of their own) not counted: `aside_units().len()`.
     pub instructions_aside: usize,
     /// Instructions that got the UNSUPPORTED stencil (their names).
     pub unsupported: Vec<&'static str>,
@@ -1165,6 +1166,7 @@ fn compile_plan(
             slot.code
         };
     }
+    let placed = placed(slots, sel.covered, any_aside);
     let code = match mem {
         Emit::Region(mem) => mem.seal().map_err(CompileError::Memory)?,
         Emit::Detached(bytes, d) => {
@@ -1177,13 +1179,9 @@ fn compile_plan(
         entries,
         caches,
         instructions: n,
-        instructions_aside: if any_aside {
-            sc.aside.iter().filter(|&&a| a).count()
-        } else {
-            0
-        },
+        instructions_aside: placed.iter().filter(|p| p.aside).count(),
         unsupported,
-        placed: placed(slots, sel.covered, any_aside),
+        placed,
         hot_end: hot_end as u32,
         code_end: code_end as u32,
     })

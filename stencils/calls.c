@@ -20,8 +20,9 @@ STENCIL(PRECALL)
         CpjitCallResult r = cpjit_call(frame, stack_pointer, tstate, OPARG,                    \
                                        (CpjitCallCache *)JIT_CACHE, DONE, (KWNAMES_OR_NULL));  \
         tstate = r.tstate;                                                                     \
-        stack_pointer = (PyObject **)(r.sp & ~(uintptr_t)1);                                   \
+        stack_pointer = (PyObject **)r.sp; /* exact unless the low bit (a hand-over) is set */ \
         if (__builtin_expect(r.sp & 1, 0)) {                                                   \
+            stack_pointer = (PyObject **)(r.sp & ~(uintptr_t)1);                               \
             if (tstate->curexc_type == NULL) {                                                 \
                 /* Tracing was switched on in the callee: the interpreter runs the rest. */    \
                 return cpjit_handover(frame, stack_pointer, tstate, 0,                         \

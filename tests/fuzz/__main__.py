@@ -199,7 +199,7 @@ def parse(argv):
     p.add_argument("--batch", type=int, default=200, help="programs per worker process")
     p.add_argument("--size", type=int, default=6, help="statements per function body (roughly)")
     p.add_argument("--mode", action="append", help="JIT mode NAME:VAR=VALUE,... (repeatable; "
-                   "default jit0:CPJIT_THRESHOLD=0 and jit2:CPJIT_THRESHOLD=2)")
+                   "default jit0:CPJIT_THRESHOLD=0, jit2:CPJIT_THRESHOLD=2, jit12:CPJIT_THRESHOLD=12)")
     p.add_argument("--feature", action="append", choices=sorted(gen.FEATURES),
                    help="also generate constructs that hit known differences: " +
                    "; ".join(f"{k}: {v}" for k, v in gen.FEATURES.items()))

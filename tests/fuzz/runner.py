@@ -51,6 +51,9 @@ WORKER = os.path.join(HERE, "worker.py")
 DEFAULT_MODES = {
     "jit0": {"CPJIT_THRESHOLD": "0"},
     "jit2": {"CPJIT_THRESHOLD": "2"},
+    # Past the interpreter's quickening (8 calls): compiled code is laid out by what ran
+    # (src/profile.rs), and paths not taken during the warm-up run from code laid aside.
+    "jit12": {"CPJIT_THRESHOLD": "12"},
 }
 
 SITECUSTOMIZE = """\

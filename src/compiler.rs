@@ -11,8 +11,9 @@
 //! (error exits, hand-overs, deallocation calls) follow all of them in the same order, so the
 //! code a loop runs is dense in the instruction cache. Blocks the interpreter's warm-up shows
 //! have not run (src/profile.rs) leave the main line: their hot parts follow the copies, in
-//! order, and a `jmp` joins the two lines wherever the code passes from one to the other. Entries, jumps and the perf map point at
-//! hot parts; a hot part reaches its own cold part (and back) by rel32.
+//! order, and a `jmp` joins the two lines wherever the code passes from one to the other.
+//! Entries, jumps and the perf map point at hot parts; a hot part reaches its own cold part (and
+//! back) by rel32.
 //!
 //! Each instruction gets the stencil named after its base opcode, or a variant named
 //! `<OPCODE>__<oparg>` when one exists; an opcode without a stencil gets `UNSUPPORTED`, which

@@ -249,9 +249,9 @@ cpjit_attr_way(CpjitAttrCache *cache, PyTypeObject *tp)
     return -1;
 }
 
-/* The stencils' (in-line) version of cpjit_attr_way, without the check for a type with no
- * valid tag (0): a way whose version is 0 is empty (kind CPJIT_ATTR_NONE) or way 0 of a module
- * cache (CPJIT_ATTR_MODULE), and the in-line paths serve neither kind, so a tag-0 type that
+/* The first tier's (csrc/hits.c) version of cpjit_attr_way, without the check for a type with
+ * no valid tag (0): a way whose version is 0 is empty (kind CPJIT_ATTR_NONE) or way 0 of a
+ * module cache (CPJIT_ATTR_MODULE), and the first tier serves neither kind, so a tag-0 type that
  * matches one just misses. */
 static inline __attribute__((always_inline)) int
 cpjit_attr_way_hot(CpjitAttrCache *cache, PyTypeObject *tp)

@@ -71,9 +71,6 @@ pub struct CompiledCode {
     /// Per-instruction writable caches the code points into.
     pub caches: Box<[u8]>,
     pub instructions: usize,
-    /// Instructions laid aside with the code that had not run (src/profile.rs), those a group
-    /// covers (no code of their own) not counted: `aside_units().len()`.
-    pub instructions_aside: usize,
     /// Instructions that got the UNSUPPORTED stencil (their names).
     pub unsupported: Vec<&'static str>,
     /// Every stencil placed, in address order of the hot parts (the main line, the error exit,
@@ -120,6 +117,12 @@ impl CompiledCode {
             .filter(|p| p.aside)
             .map(|p| p.unit)
             .collect()
+    }
+
+    /// How many instructions were laid aside (those a group covers, with no code of their own,
+    /// not counted): `aside_units().len()`.
+    pub fn instructions_aside(&self) -> usize {
+        self.placed.iter().filter(|p| p.aside).count()
     }
 
     /// The same for the non-empty cold parts, which start at `hot_end`, in address order.
@@ -1180,7 +1183,6 @@ fn compile_plan(
         entries,
         caches,
         instructions: n,
-        instructions_aside: placed.iter().filter(|p| p.aside).count(),
         unsupported,
         placed,
         hot_end: hot_end as u32,

@@ -16,7 +16,7 @@
 //! away. Code compiled before quickening (threshold 0) gives no evidence and is laid out whole.
 
 use crate::analysis::Instruction;
-use crate::opcodes;
+use crate::opcodes::{self, op};
 use std::sync::OnceLock;
 
 /// What an instruction's specialisation state says about whether it ran since quickening.
@@ -59,26 +59,22 @@ fn evidence(units: &[u16], ins: &Instruction) -> Evidence {
 /// Whether the interpreter has quickened the code: its `RESUME` is `RESUME_QUICK` (most code
 /// compiles before that, at its first call: the check spares it the pass).
 fn quickened(units: &[u16], instructions: &[Instruction]) -> bool {
-    static RESUME_QUICK: OnceLock<Option<u8>> = OnceLock::new();
-    let Some(quick) = *RESUME_QUICK.get_or_init(|| opcodes::by_name("RESUME_QUICK")) else {
-        return false;
-    };
     instructions
         .iter()
-        .find(|ins| ins.opcode == opcodes::op::RESUME)
-        .is_some_and(|ins| (units[ins.unit] & 0xff) as u8 == quick)
+        .find(|ins| ins.opcode == op::RESUME)
+        .is_some_and(|ins| (units[ins.unit] & 0xff) as u8 == op::RESUME_QUICK)
 }
 
 /// Whether control can go from `ins` to the instruction after it.
 fn falls_through(ins: &Instruction) -> bool {
     !matches!(
-        opcodes::name(ins.opcode),
-        "JUMP_FORWARD"
-            | "JUMP_BACKWARD"
-            | "JUMP_BACKWARD_NO_INTERRUPT"
-            | "RETURN_VALUE"
-            | "RAISE_VARARGS"
-            | "RERAISE"
+        ins.opcode,
+        op::JUMP_FORWARD
+            | op::JUMP_BACKWARD
+            | op::JUMP_BACKWARD_NO_INTERRUPT
+            | op::RETURN_VALUE
+            | op::RAISE_VARARGS
+            | op::RERAISE
     )
 }
 

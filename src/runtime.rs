@@ -188,7 +188,7 @@ pub unsafe fn compile_code(code: *mut c_void, state: *mut CodeState) -> Result<(
         .fetch_add(compiled.instructions as u64, Ordering::Relaxed);
     stats
         .instructions_aside
-        .fetch_add(compiled.instructions_aside as u64, Ordering::Relaxed);
+        .fetch_add(compiled.instructions_aside() as u64, Ordering::Relaxed);
     if !compiled.unsupported.is_empty() {
         let mut map = unsupported_opcodes()
             .lock()

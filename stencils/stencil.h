@@ -13,7 +13,7 @@
  *   _JIT_NAME_HALF    co_names[oparg >> 1]        (LOAD_GLOBAL's encoding)
  *   _JIT_CACHE        64 bytes of zeroed writable memory owned by this instruction
  *   _JIT_CODE         the PyCodeObject being compiled
- *   _JIT_KWNAMES      for CALL: the names tuple of the KW_NAMES before it, or NULL
+ *   _JIT_KWNAMES      for CALL__KWNAMES: the names tuple of the KW_NAMES before it
  *   _JIT_STATE        the code object's CpjitCodeState (csrc/cpjit_rt.h)
  *   _JIT_CONTINUE     the next instruction's code (a jump there at the end is cut off)
  *   _JIT_JUMP_TARGET  the code of the instruction this one jumps to (pair stencils: the one

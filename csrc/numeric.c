@@ -145,6 +145,23 @@ int cpjit_setslice_consume(PyObject **stack_pointer)
     return err == 0 ? 1 : -1;
 }
 
+/* The items of a tuple or list subclass that iterates as its base does (its tp_iter is the
+ * base's: tuple_iter and list_iter hand out the items in order and run no code), so unpacking it
+ * may read them in place instead of through an iterator: namedtuples, struct sequences
+ * (os.stat_result, time.struct_time, tokenize's TokenInfo), plain subclasses. NULL for anything
+ * else (an __iter__ of its own, set at class creation or later, changes tp_iter). */
+static inline PyObject **items_iterated_as_base(PyObject *seq)
+{
+    PyTypeObject *tp = Py_TYPE(seq);
+    if (PyTuple_Check(seq) && tp->tp_iter == PyTuple_Type.tp_iter) {
+        return _PyTuple_ITEMS(seq);
+    }
+    if (PyList_Check(seq) && tp->tp_iter == PyList_Type.tp_iter) {
+        return _PyList_ITEMS(seq);
+    }
+    return NULL;
+}
+
 PyObject **cpjit_unpack_sequence_slow(PyThreadState *tstate, PyObject **stack_pointer, int n)
 {
     PyObject *seq = *--stack_pointer;
@@ -154,6 +171,9 @@ PyObject **cpjit_unpack_sequence_slow(PyThreadState *tstate, PyObject **stack_po
     }
     else if (PyList_CheckExact(seq) && PyList_GET_SIZE(seq) == n) {
         items = _PyList_ITEMS(seq);
+    }
+    else if ((items = items_iterated_as_base(seq)) != NULL && Py_SIZE(seq) != n) {
+        items = NULL; /* a wrong length: the iterator path raises as the interpreter does */
     }
     if (items != NULL) {
         for (int i = n; i-- > 0;) {
@@ -337,6 +357,11 @@ unpack_into_locals(_PyInterpreterFrame *frame, PyObject **stack_pointer, _Py_COD
     }
     else if (PyList_CheckExact(seq)) {
         items = _PyList_ITEMS(seq);
+    }
+    else if ((items = items_iterated_as_base(seq)) != NULL) {
+        /* A subclass's instance may run code when released (a __del__): it sees the
+         * UNPACK_SEQUENCE, as on the generic path. */
+        frame->prev_instr = instr;
     }
     else {
         goto generic;

@@ -89,6 +89,55 @@ def test_failures_and_other_iterables(seq):
     """)
 
 
+def test_subclasses_that_iterate_as_their_base():
+    # namedtuples, struct sequences and plain tuple/list subclasses are read in place (their
+    # tp_iter is the base's); one that gains an __iter__ later, or whose length is wrong, goes
+    # through the iterator again. Group and plain UNPACK_SEQUENCE (a starred target in the same
+    # function keeps a plain one), in cold and warm code.
+    check("""
+        import collections, os, sys, time
+        P = collections.namedtuple('P', 'x y z')
+        class T(tuple): pass
+        class L(list): pass
+        class Later(tuple): pass
+        def f(s):
+            try:
+                a, b, c = s
+            except ValueError as e:
+                return ('caught', str(e))
+            return a, b, c
+        def g(s):
+            d = {}
+            d['a'], d['b'], d['c'] = s
+            return sorted(d.items())
+        def h(s):
+            first, *rest = s
+            for x, y, z in [s, s]:
+                pass
+            return first, rest, x, y, z
+        seen = []
+        class Dies(tuple):
+            def __del__(self):
+                fr = sys._getframe(1)
+                seen.append((fr.f_code.co_name, fr.f_lineno, fr.f_lasti))
+        def dies(k):
+            x = 0
+            (a,
+             b, c) = Dies((k, k, k))
+            return a + b + c + x
+        st = os.stat('.')
+        result = [seen]
+        for i in range(20):
+            result.append([f(P(1, 2, 3)), f(T((4, 5, 6))), f(L([7, 8, 9])), f(Later('abc')),
+                           f(P(1, 2, 3)[:2]), f(T((1, 2))), f(L([1, 2, 3, 4])),
+                           g(P('p', 'q', 'r')), h(T((0, 1, 2))), h(P(3, 4, 5)),
+                           f(time.gmtime(0)[:3]), f(tuple(st)[:3]) == f(tuple(st[:3])),
+                           dies(i)])
+            if i == 10:
+                Later.__iter__ = lambda self: iter(['later'] * 3)
+    """)
+
+
 def test_iterator_sees_the_unpacking_instruction():
     check("""
         import sys

@@ -1123,38 +1123,8 @@ static int load_method_rest(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttr
     return 0;
 }
 
-/* Dict versions (ma_version_tag, PEP 509) for dicts changed in place here. CPython's counter
- * (DICT_NEXT_VERSION) is not exported; this one starts at 2**62, which CPython's 64-bit counter
- * will never reach, so a version from either side is never handed out twice. */
-static uint64_t next_dict_version = (uint64_t)1 << 62;
-
-/* STORE_ATTR_WITH_HINT: replace the value at entry `hint` of an instance's exact dict when that
- * entry holds `name` and a value, as insertdict would (same entry, GC tracking, new version).
- * Takes the reference to `v`. 1 when done, 0 when the hint does not apply. */
-static int dict_hint_store(PyDictObject *dict, Py_ssize_t hint, PyObject *name, PyObject *v)
-{
-    PyDictKeysObject *keys = dict->ma_keys;
-    if (!PyDict_CheckExact(dict) || hint >= keys->dk_nentries || !DK_IS_UNICODE(keys)) {
-        return 0;
-    }
-    PyDictUnicodeEntry *ep = DK_UNICODE_ENTRIES(keys) + hint;
-    if (ep->me_key != name) {
-        return 0;
-    }
-    PyObject **slot = dict->ma_values != NULL ? &dict->ma_values->values[hint] : &ep->me_value;
-    PyObject *old = *slot;
-    if (old == NULL) {
-        return 0;
-    }
-    *slot = v;
-    dict->ma_version_tag = next_dict_version++;
-    if (!_PyObject_GC_IS_TRACKED(dict) && PyObject_IS_GC(v)
-        && (!PyTuple_CheckExact(v) || _PyObject_GC_IS_TRACKED(v))) {
-        PyObject_GC_Track(dict);
-    }
-    Py_DECREF(old);
-    return 1;
-}
+/* Dict versions for dicts changed in place here (names.h). */
+uint64_t cpjit_next_dict_version = (uint64_t)1 << 62;
 
 int cpjit_store_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
                          _Py_CODEUNIT *redo)
@@ -1196,7 +1166,7 @@ int cpjit_store_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCa
             /* Attributes in a dict of the instance's own: the generic path's PyDict_SetItem. */
             PyObject *dict = *_PyObject_ManagedDictPointer(owner);
             if (dict != NULL) {
-                if (dict_hint_store((PyDictObject *)dict, cache->index[way], name, v)) {
+                if (cpjit_dict_hint_store((PyDictObject *)dict, cache->index[way], name, v, 0)) {
                     Py_DECREF(owner);
                     return 0;
                 }

@@ -230,6 +230,50 @@ cpjit_dict_hint_value(PyDictObject *dict, Py_ssize_t hint, PyObject *name)
     return dict->ma_values != NULL ? dict->ma_values->values[hint] : ep->me_value;
 }
 
+/* Dict versions (ma_version_tag, PEP 509) for dicts changed in place by cpjit. CPython's
+ * counter (DICT_NEXT_VERSION) is not exported; this one starts at 2**62, which CPython's 64-bit
+ * counter will never reach, so a version from either side is never handed out twice. */
+extern uint64_t cpjit_next_dict_version;
+
+/* Whether releasing the last reference to `op` runs none of the program's code: exact ints,
+ * floats and strs, whose deallocation only frees memory. */
+static inline __attribute__((always_inline)) int cpjit_dies_quietly(PyObject *op)
+{
+    PyTypeObject *tp = Py_TYPE(op);
+    return tp == &PyLong_Type || tp == &PyFloat_Type || tp == &PyUnicode_Type;
+}
+
+/* STORE_ATTR_WITH_HINT: replace the value at entry `hint` of an instance's exact dict when that
+ * entry holds `name` and a value, as insertdict would (same entry, GC tracking, new version),
+ * then release the old value. Takes the reference to `v`. 1 when done, 0 when the hint does not
+ * apply or (`quiet_only`) releasing the old value could run code: nothing changed. */
+static inline __attribute__((always_inline)) int
+cpjit_dict_hint_store(PyDictObject *dict, Py_ssize_t hint, PyObject *name, PyObject *v,
+                      const int quiet_only)
+{
+    PyDictKeysObject *keys = dict->ma_keys;
+    if (!PyDict_CheckExact(dict) || hint >= keys->dk_nentries || !DK_IS_UNICODE(keys)) {
+        return 0;
+    }
+    PyDictUnicodeEntry *ep = DK_UNICODE_ENTRIES(keys) + hint;
+    if (ep->me_key != name) {
+        return 0;
+    }
+    PyObject **slot = dict->ma_values != NULL ? &dict->ma_values->values[hint] : &ep->me_value;
+    PyObject *old = *slot;
+    if (old == NULL || (quiet_only && Py_REFCNT(old) == 1 && !cpjit_dies_quietly(old))) {
+        return 0;
+    }
+    *slot = v;
+    dict->ma_version_tag = cpjit_next_dict_version++;
+    if (!_PyObject_GC_IS_TRACKED(dict) && PyObject_IS_GC(v)
+        && (!PyTuple_CheckExact(v) || _PyObject_GC_IS_TRACKED(v))) {
+        PyObject_GC_Track(dict);
+    }
+    Py_DECREF(old);
+    return 1;
+}
+
 /* The way whose version is the owner type's tag, or -1. Unrolled: a monomorphic site pays one
  * compare. */
 static inline __attribute__((always_inline)) int

@@ -907,3 +907,78 @@ def test_second_tier_attribute_kinds_out_of_line():
             out.append(str(e))
         result = out
     """)
+
+
+def test_first_tier_stores_release_old_values_as_the_interpreter_does():
+    # STORE_ATTR's shared first tier (csrc/hits.c) replaces inline values and dict entries at
+    # the hint, releasing the old value itself only when that runs no code (an exact int, float
+    # or str, or a value referenced elsewhere); an old value whose release runs a __del__ goes
+    # the generic way, which publishes the instruction first: the finalizer sees the frame at the
+    # store (line, f_lasti) as under the interpreter. Inline and dict-backed instances, both
+    # warm and cold.
+    check("""
+        import sys
+        seen = []
+        class Noisy:
+            def __init__(self, tag): self.tag = tag
+            def __del__(self):
+                f = sys._getframe(1)
+                seen.append((self.tag, f.f_code.co_name, f.f_lineno, f.f_lasti))
+        class C:
+            def __init__(self):
+                self.n = 0
+                self.x = 0.5
+                self.s = 'a'
+                self.o = Noisy('init')
+        def bump(c, i):
+            c.n += 10 ** 20          # a big int: the old one dies each time
+            c.x = c.x * 1.5          # a float
+            c.s = c.s + str(i)       # a new str
+            c.o = (
+                Noisy(i))            # the old Noisy dies at this store
+            return c.n, c.x, len(c.s)
+        inline, backed = C(), C()
+        backed.__dict__              # attributes in a real dict from here on
+        own = C()
+        own.__dict__ = dict(own.__dict__)   # a dict of its own
+        out = []
+        for i in range(30):
+            for c in (inline, backed, own):
+                out.append(bump(c, i))
+        result = out, seen
+    """)
+
+
+def test_first_tier_loads_from_dict_backed_instances():
+    # LOAD_ATTR's and LOAD_METHOD's shared first tiers serve instances whose attributes live in
+    # a real dict (sharing the class's keys, or a dict of their own) at the cached hint; the
+    # entry is re-checked on each use: deleted and re-added attributes, a key that is an equal
+    # but different str, attributes added past the class's keys, a method shadowed in one dict.
+    check("""
+        class C:
+            def __init__(self, i):
+                self.a = i
+                self.b = -i
+            def m(self):
+                return ('m', self.a)
+        objs = [C(i) for i in range(5)]
+        objs[1].__dict__                             # a dict sharing the class's keys
+        objs[2].__dict__ = {'b': 'own b', 'a': 'own a'}
+        objs[3].__dict__                             # shared keys, then grown
+        for k in range(40):
+            setattr(objs[3], 'extra%d' % k, k)
+        def read(o):
+            return o.a, o.b, o.m()
+        out = [[read(o) for o in objs] for _ in range(4)]
+        del objs[1].a
+        objs[1].a = 'readded'
+        vars(objs[2])[''.join(['a'])] = 'same text, other str'
+        objs[4].__dict__['m'] = lambda: 'shadowed'
+        out += [[read(o) for o in objs] for _ in range(4)]
+        del objs[0].b
+        try:
+            read(objs[0])
+        except AttributeError as e:
+            out.append(str(e))
+        result = out
+    """)

@@ -390,7 +390,8 @@ static inline _Py_CODEUNIT *precall_of(_Py_CODEUNIT *done, int oparg)
  * is not one of those (nothing done). */
 static inline __attribute__((always_inline)) int
 call_builtin(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *callable,
-             PyObject **args, Py_ssize_t nargs, int oparg, _Py_CODEUNIT *done, PyObject **res)
+             PyObject **args, Py_ssize_t nargs, int oparg, _Py_CODEUNIT *done, PyObject **res,
+             uint8_t *kind)
 {
     PyTypeObject *tp = Py_TYPE(callable);
     if (tp == &PyCFunction_Type) {
@@ -403,10 +404,12 @@ call_builtin(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *callab
             }
             frame->prev_instr = precall_of(done, oparg);
             if (callable == tstate->interp->callable_cache.len) {
+                *kind = CPJIT_C_LEN;
                 Py_ssize_t n = PyObject_Length(args[0]);
                 *res = n < 0 ? NULL : PyLong_FromSsize_t(n);
                 return 1;
             }
+            *kind = CPJIT_C_BUILTIN_O;
             if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
                 *res = NULL;
                 return 1;
@@ -416,6 +419,7 @@ call_builtin(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *callab
             *res = check_result(tstate, callable, *res);
             return 1;
         case METH_FASTCALL: /* PRECALL_BUILTIN_FAST */
+            *kind = CPJIT_C_BUILTIN_FAST;
             frame->prev_instr = precall_of(done, oparg);
             *res = check_result(tstate, callable,
                                 ((_PyCFunctionFast)(void (*)(void))cfunc)(self, args, nargs));
@@ -443,6 +447,7 @@ call_builtin(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *callab
             if (nargs != 1) {
                 return 0;
             }
+            *kind = CPJIT_C_DESCR_NOARGS;
             frame->prev_instr = precall_of(done, oparg);
             if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
                 *res = NULL;
@@ -457,8 +462,20 @@ call_builtin(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *callab
                 return 0;
             }
             frame->prev_instr = precall_of(done, oparg);
+            *kind = CPJIT_C_DESCR_O;
             if (callable == tstate->interp->callable_cache.list_append && oparg == 1
                 && _Py_OPCODE(done[1]) == POP_TOP) {
+                *kind = CPJIT_C_LIST_APPEND;
+                /* _PyList_AppendTakeRef's room-to-spare case in line (PyList_Append's resize
+                 * otherwise); the argument's reference is released by the caller as usual. */
+                PyListObject *list = (PyListObject *)self;
+                Py_ssize_t len = Py_SIZE(list);
+                if (__builtin_expect(list->allocated > len, 1)) {
+                    PyList_SET_ITEM(list, len, Py_NewRef(args[1]));
+                    Py_SET_SIZE(list, len + 1);
+                    *res = Py_NewRef(Py_None);
+                    return 1;
+                }
                 *res = PyList_Append(self, args[1]) < 0 ? NULL : Py_NewRef(Py_None);
                 return 1;
             }
@@ -471,6 +488,7 @@ call_builtin(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *callab
             *res = check_result(tstate, callable, *res);
             return 1;
         case METH_FASTCALL: /* PRECALL_NO_KW_METHOD_DESCRIPTOR_FAST */
+            *kind = CPJIT_C_DESCR_FAST;
             frame->prev_instr = precall_of(done, oparg);
             *res = check_result(tstate, callable,
                                 ((_PyCFunctionFast)(void (*)(void))cfunc)(self, args + 1,
@@ -508,7 +526,8 @@ static PyObject *call_other(PyThreadState *tstate, _PyInterpreterFrame *frame,
     }
     PyObject *res;
     if (kwnames == NULL) {
-        if (call_builtin(tstate, frame, callable, args, nargs, oparg, done, &res)) {
+        uint8_t unused_kind;
+        if (call_builtin(tstate, frame, callable, args, nargs, oparg, done, &res, &unused_kind)) {
             return res;
         }
     }
@@ -861,7 +880,9 @@ call_general(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState
             args = slots + 2;
             total_args = oparg;
         }
-        if (call_builtin(tstate, frame, callable, args, total_args, oparg, done, &res)) {
+        uint8_t kind = CPJIT_C_NONE;
+        if (call_builtin(tstate, frame, callable, args, total_args, oparg, done, &res, &kind)) {
+            cc->c_kind = kind; /* tried first next time (call_c_kind) */
             Py_DECREF(callable);
             for (int i = 0; i < total_args; i++) {
                 Py_DECREF(args[i]);
@@ -871,6 +892,131 @@ call_general(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState
     }
     res = call_slow(frame, slots, tstate, oparg, cc, done, kwnames);
     return finish_call(frame, slots, tstate, done, res);
+}
+
+/* The C call a site made last (cc->c_kind, recorded by call_general from call_builtin), tried
+ * first at its next call: the same guards as call_builtin's case for that form (callable type,
+ * flags, argument count, the descriptor's type check; len and list.append by identity), the
+ * same call, the same releases, then finish_call, without the checks of the other forms on the
+ * way. Any guard failing (another callable at the site, tracing) forgets the kind and starts
+ * over at cpjit_call. */
+static __attribute__((preserve_none, noinline)) CpjitCallResult
+call_c_kind(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate,
+            int oparg, CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
+{
+    PyObject **slots = stack_pointer - oparg - 2;
+    PyObject *meth = slots[0];
+    PyObject *callable = meth != NULL ? meth : slots[1];
+    PyObject **args = meth != NULL ? slots + 1 : slots + 2;
+    int total = oparg + (meth != NULL);
+    PyTypeObject *tp = Py_TYPE(callable);
+    PyObject *res;
+    if (__builtin_expect(tstate->cframe->use_tracing, 0)) {
+        goto miss;
+    }
+    switch (cc->c_kind) {
+    case CPJIT_C_LEN: {
+        if (callable != tstate->interp->callable_cache.len || total != 1) {
+            goto miss;
+        }
+        frame->prev_instr = precall_of(done, oparg);
+        Py_ssize_t n = PyObject_Length(args[0]);
+        res = n < 0 ? NULL : PyLong_FromSsize_t(n);
+        break;
+    }
+    case CPJIT_C_BUILTIN_O:
+        if (tp != &PyCFunction_Type || total != 1
+            || (PyCFunction_GET_FLAGS(callable) & METH_MASK) != METH_O
+            || callable == tstate->interp->callable_cache.len) {
+            goto miss;
+        }
+        frame->prev_instr = precall_of(done, oparg);
+        if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
+            res = NULL;
+            break;
+        }
+        res = PyCFunction_GET_FUNCTION(callable)(PyCFunction_GET_SELF(callable), args[0]);
+        _Py_LeaveRecursiveCallTstate(tstate);
+        res = check_result(tstate, callable, res);
+        break;
+    case CPJIT_C_BUILTIN_FAST:
+        if (tp != &PyCFunction_Type
+            || (PyCFunction_GET_FLAGS(callable) & METH_MASK) != METH_FASTCALL) {
+            goto miss;
+        }
+        frame->prev_instr = precall_of(done, oparg);
+        res = check_result(tstate, callable,
+                           ((_PyCFunctionFast)(void (*)(void))PyCFunction_GET_FUNCTION(callable))(
+                               PyCFunction_GET_SELF(callable), args, total));
+        break;
+    case CPJIT_C_LIST_APPEND: {
+        /* The site's oparg (1) and the POP_TOP after it were checked when it was recorded. */
+        if (callable != tstate->interp->callable_cache.list_append || total != 2
+            || !PyList_CheckExact(args[0])) {
+            goto miss;
+        }
+        PyListObject *list = (PyListObject *)args[0];
+        Py_ssize_t len = Py_SIZE(list);
+        frame->prev_instr = precall_of(done, oparg);
+        if (__builtin_expect(list->allocated > len, 1)) {
+            PyList_SET_ITEM(list, len, Py_NewRef(args[1]));
+            Py_SET_SIZE(list, len + 1);
+            res = Py_NewRef(Py_None);
+        }
+        else {
+            res = PyList_Append((PyObject *)list, args[1]) < 0 ? NULL : Py_NewRef(Py_None);
+        }
+        break;
+    }
+    case CPJIT_C_DESCR_NOARGS:
+    case CPJIT_C_DESCR_O:
+    case CPJIT_C_DESCR_FAST: {
+        PyMethodDescrObject *descr = (PyMethodDescrObject *)callable;
+        if (tp != &PyMethodDescr_Type || total < 1
+            || !Py_IS_TYPE(args[0], descr->d_common.d_type)) {
+            goto miss;
+        }
+        PyCFunction cfunc = descr->d_method->ml_meth;
+        int flags = descr->d_method->ml_flags & METH_MASK;
+        if (cc->c_kind == CPJIT_C_DESCR_FAST) {
+            if (flags != METH_FASTCALL) {
+                goto miss;
+            }
+            frame->prev_instr = precall_of(done, oparg);
+            res = check_result(tstate, callable,
+                               ((_PyCFunctionFast)(void (*)(void))cfunc)(args[0], args + 1,
+                                                                         total - 1));
+            break;
+        }
+        if (cc->c_kind == CPJIT_C_DESCR_NOARGS ? flags != METH_NOARGS || total != 1
+                                               : flags != METH_O || total != 2
+                                                     || callable == tstate->interp
+                                                                        ->callable_cache.list_append) {
+            goto miss;
+        }
+        frame->prev_instr = precall_of(done, oparg);
+        if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
+            res = NULL;
+            break;
+        }
+        res = cfunc(args[0], total == 2 ? args[1] : NULL);
+        _Py_LeaveRecursiveCallTstate(tstate);
+        res = check_result(tstate, callable, res);
+        break;
+    }
+    default:
+        goto miss;
+    }
+    Py_DECREF(callable);
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = 0; i < total; i++) {
+        Py_DECREF(args[i]);
+    }
+    return finish_call(frame, slots, tstate, done, res);
+miss:
+    cc->c_kind = CPJIT_C_NONE;
+    __attribute__((musttail)) return cpjit_call(frame, stack_pointer, tstate, oparg, cc, done,
+                                                kwnames);
 }
 
 /* cpjit_call's fast path for a bound-method object called as `f(...)`, kept out of the common
@@ -900,6 +1046,10 @@ cpjit_call(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *
     if (kwnames != NULL) {
         __attribute__((musttail)) return call_general(frame, stack_pointer, tstate, oparg, cc,
                                                       done, kwnames);
+    }
+    if (cc->c_kind != CPJIT_C_NONE) {
+        __attribute__((musttail)) return call_c_kind(frame, stack_pointer, tstate, oparg, cc,
+                                                     done, kwnames);
     }
     if ((callee = cpjit_push_cached(tstate, frame, slots, oparg, cc, done, 0)) == NULL) {
         if (slots[0] == NULL && Py_TYPE(slots[1]) == &PyMethod_Type) {

@@ -100,7 +100,9 @@ typedef struct {
     int32_t argcount;    /* co_argcount */
     int32_t nlocalsplus;
     int32_t framesize;   /* data-stack words of its frame */
-    int32_t warm;        /* the caller's code is past the interpreter's warm-up (WARMUP) */
+    uint8_t warm;        /* the caller's code is past the interpreter's warm-up (WARMUP) */
+    uint8_t c_kind;      /* CpjitCKind: the C call this site made last (calls.c's call_c_kind) */
+    uint16_t unused;
     PyTypeObject *init_type;      /* borrowed: compared by address with the version below */
     PyFunctionObject *init_func;  /* borrowed: the class's __init__ (its dict holds it) */
     uint32_t init_version;        /* init_type's tp_version_tag when filled, never 0 */
@@ -108,6 +110,18 @@ typedef struct {
                                    * CPJIT_SLOT_CALL: the __call__ of the callable's class */
 } CpjitCallCache;
 _Static_assert(sizeof(CpjitCallCache) <= 64, "a CALL's cache must fit in its JIT_CACHE");
+/* The forms of call_builtin's calls a site remembers (CpjitCallCache.c_kind), each tried first,
+ * under its own guard, at the site's next call (calls.c's call_c_kind). */
+enum {
+    CPJIT_C_NONE = 0,
+    CPJIT_C_LEN,           /* len(x) (PRECALL_NO_KW_LEN) */
+    CPJIT_C_BUILTIN_O,     /* a METH_O built-in function, one argument (..._BUILTIN_O) */
+    CPJIT_C_BUILTIN_FAST,  /* a METH_FASTCALL built-in function (PRECALL_NO_KW_BUILTIN_FAST) */
+    CPJIT_C_LIST_APPEND,   /* lst.append(x) as a statement (PRECALL_NO_KW_LIST_APPEND) */
+    CPJIT_C_DESCR_NOARGS,  /* obj.m() of a METH_NOARGS method descriptor */
+    CPJIT_C_DESCR_O,       /* obj.m(x) of a METH_O method descriptor */
+    CPJIT_C_DESCR_FAST,    /* obj.m(...) of a METH_FASTCALL method descriptor */
+};
 enum { CPJIT_SLOT_INIT = 1, CPJIT_SLOT_CALL = 2 };
 
 /* CALL's fast path, in line in the stencil: the oparg + 2 value-stack slots at `slots` hold

@@ -256,6 +256,129 @@ def test_builtins_called_as_the_warm_interpreters_specialised_instructions_call_
     """)
 
 
+@pytest.mark.parametrize("limit", [80, 200])
+def test_sites_that_remember_their_c_call_see_every_other_callee(limit):
+    # A site that called a built-in or a method descriptor remembers that form (csrc/calls.c's
+    # call_c_kind) and tries it first next time, under the same guards: here every site's
+    # callee changes between forms (built-in <-> Python function <-> bound method <-> class,
+    # len <-> another METH_O built-in, list.append <-> deque.append <-> a list subclass's
+    # append, a descriptor called on an instance of another type, builtins shadowed by a
+    # global), the C functions raise (traceback line and f_lasti of the CALL's PRECALL, as the
+    # warm interpreter reports them), call back into Python that looks at the frame, and run
+    # into the recursion limit.
+    check(f"""
+        import collections, sys
+        class L(list):
+            def append(self, v):
+                list.append(self, ('sub', v))
+        def py_len(x):
+            return 'py_len'
+        class Box:
+            def strip(self):
+                return 'box strip'
+        seen = []
+        class Key:
+            def __init__(self, v): self.v = v
+            def __repr__(self): return 'Key(%d)' % self.v
+            def __len__(self):
+                f = sys._getframe(1)
+                seen.append((f.f_code.co_name, f.f_lineno, f.f_lasti))
+                if self.v < 0:
+                    raise ValueError('negative')
+                return self.v
+        def one(f, x):
+            return f(x)
+        def app(target, v):
+            target.append(v)
+        def meth(o):
+            return o.strip()
+        def get(d, k):
+            return d.get(k)
+        def down_o(n):
+            return abs(-n) if n == 0 else down_o(n - 1)      # METH_O: counts a level
+        def down_len(n):
+            return len('ab') if n == 0 else down_len(n - 1)   # len: counts none
+        def down_fast(n):
+            return isinstance(n, int) if n == 0 else down_fast(n - 1)
+        def probe(down):
+            # Relative to the frames below (the test harness differs between the two runs).
+            below, f = 0, sys._getframe()
+            while f is not None:
+                below, f = below + 1, f.f_back
+            depth = 0
+            while True:
+                try:
+                    for _ in range(3):
+                        down(depth)
+                except RecursionError:
+                    return depth + below
+                depth += 1
+        def run():
+            out = []
+            lists = [[], collections.deque(), L()]
+            for i in range(60):
+                f = [len, abs, py_len, str, len, Box, hex][i % 7]
+                x = [[1, 2], -3, 'abc', Key(i % 5), Key(-1), (1,), 17][i % 7]
+                try:
+                    out.append(one(f, x))
+                except (TypeError, ValueError) as e:
+                    tb = e.__traceback__.tb_next
+                    out.append((type(e).__name__, str(e), tb.tb_lineno, tb.tb_lasti))
+                app(lists[(i // 3) % 3], i)
+                try:
+                    out.append(meth(['  a ', b' b ', Box(), 5][i % 4]))
+                except AttributeError as e:
+                    out.append(('AttributeError', str(e)))
+                try:
+                    out.append(get([{{1: 2}}, {{1: 3}}, collections.OrderedDict({{1: 4}}), 7][i % 4], 1))
+                except AttributeError as e:
+                    out.append(('AttributeError', str(e)))
+                if i == 30:
+                    globals()['len'] = lambda x: 'shadowed len'
+                if i == 40:
+                    del globals()['len']
+            out.append([list(l) for l in lists])
+            # Sites that keep one form while what they are given changes: Python code run by
+            # the C function (__len__, __abs__, __hash__, __eq__) sees the caller at the
+            # PRECALL, and so do tracebacks through it.
+            class Num:
+                def __init__(self, v): self.v = v
+                def __abs__(self):
+                    f = sys._getframe(1)
+                    seen.append(('abs', f.f_lineno, f.f_lasti))
+                    return 1 // self.v
+            class K:
+                def __init__(self, v): self.v = v
+                def __hash__(self):
+                    f = sys._getframe(1)
+                    seen.append(('hash', f.f_lineno, f.f_lasti))
+                    return hash(1 // self.v)
+                def __eq__(self, other): return True
+            def length(x):
+                return len(x)
+            def absolute(x):
+                return abs(x)
+            def lookup(d, k):
+                return d.get(k, 'missing')
+            for i in range(30):
+                for site, arg in ((length, [[1], Key(3), (1, 2), Key(-1)][i % 4]),
+                                  (absolute, [-2, Num(1), 2.5, Num(0)][i % 4]),
+                                  (lookup, ({{1: 'one'}}, [1, K(1), 2, K(0)][i % 4]))):
+                    try:
+                        out.append(site(*arg) if site is lookup else site(arg))
+                    except (ValueError, ZeroDivisionError) as e:
+                        tb = e.__traceback__.tb_next
+                        out.append((type(e).__name__, tb.tb_lineno, tb.tb_lasti))
+            return out
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit({limit})
+        try:
+            result = run(), seen, [probe(d) for d in (down_o, down_len, down_fast)]
+        finally:
+            sys.setrecursionlimit(old)
+    """)
+
+
 def test_frame_seen_by_python_code_that_a_builtin_calls_back():
     check("""
         import sys

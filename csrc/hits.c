@@ -44,24 +44,33 @@ __attribute__((hot)) PyObject *cpjit_load_global_hit(_PyInterpreterFrame *frame,
     return v;
 }
 
-/* LOAD_ATTR's first tier: an instance attribute, the owner not dying here (its reference is
- * released: the caller replaces it on the stack by the result). Inline values (VALUES, HINT)
- * first; then the instance's dict at the cached hint (VALUES and HINT when the values became a
- * real dict, DICT_HINT for a dict of its own), as LOAD_ATTR_WITH_HINT: objects whose attributes
- * outgrew their inline values, or whose __dict__ was asked for, are common enough that a trip
- * through the second tier (cpjit_load_attr_slow) for each of their attributes showed (go:
- * 8.8 million of them, three-quarters of its LOAD_ATTRs). */
+/* LOAD_ATTR's first tier: every cached kind served without running code (all but class
+ * attributes), the owner not dying here (its reference is released: the caller replaces it on
+ * the stack by the result). Inline values (VALUES, HINT) first; a __slots__ member; the
+ * instance's dict at the cached hint (VALUES and HINT when the values became a real dict,
+ * DICT_HINT for a dict of its own), as LOAD_ATTR_WITH_HINT; a module attribute. Objects whose
+ * attributes outgrew their inline values, or whose __dict__ was asked for, are common enough
+ * that a trip through the second tier (cpjit_load_attr_slow) for each of their attributes
+ * showed (go: 8.8 million of them, three-quarters of its LOAD_ATTRs). */
 __attribute__((hot)) PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCache *cache)
 {
     int way = cpjit_attr_way_hot(cache, Py_TYPE(owner));
-    if (__builtin_expect(way < 0, 0) || __builtin_expect(owner->ob_refcnt <= 1, 0)) {
+    PyObject *res;
+    if (__builtin_expect(owner->ob_refcnt <= 1, 0)) {
         return NULL;
+    }
+    if (__builtin_expect(way < 0, 0)) {
+        /* A module attribute (LOAD_ATTR_MODULE; the whole cache, no ways). */
+        res = cpjit_module_attr_cached(cache, owner);
+        goto found;
     }
     uint8_t kind = cache->kind[way];
     PyDictValues *values;
-    PyObject *res;
     if (__builtin_expect(kind - 1u < 2u && (values = *_PyObject_ValuesPointer(owner)) != NULL, 1)) {
         res = values->values[cache->index[way]]; /* VALUES or HINT, inline */
+    }
+    else if (kind == CPJIT_ATTR_SLOT) {
+        res = *(PyObject **)((char *)owner + cache->index[way]); /* LOAD_ATTR_SLOT */
     }
     else if (kind - 1u < 3u) {
         /* VALUES, HINT or DICT_HINT (all of managed-dict types), held in a real dict. */
@@ -74,6 +83,7 @@ __attribute__((hot)) PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCac
     else {
         return NULL;
     }
+found:
     if (__builtin_expect(res != NULL, 1)) {
         Py_INCREF(res);
         owner->ob_refcnt--;

@@ -621,8 +621,11 @@ static void values_entry(PyObject *owner, PyObject *name, int store, AttrEntry *
 static void slot_entry(PyObject *owner, PyObject *name, int store, AttrEntry *e)
 {
     PyTypeObject *tp = Py_TYPE(owner);
-    if (tp->tp_getattro != PyObject_GenericGetAttr
-        || (store && tp->tp_setattro != PyObject_GenericSetAttr)) {
+    /* A load needs the generic __getattribute__, a store only the generic __setattr__ (as
+     * 3.11's analyze_descriptor decides): a class with a __getattr__ hook still has its slots
+     * stored directly. */
+    if (store ? tp->tp_setattro != PyObject_GenericSetAttr
+              : tp->tp_getattro != PyObject_GenericGetAttr) {
         return;
     }
     PyObject *descr = _PyType_Lookup(tp, name);

@@ -982,3 +982,34 @@ def test_first_tier_loads_from_dict_backed_instances():
             out.append(str(e))
         result = out
     """)
+
+
+def test_slot_stores_on_a_class_with_a_getattr_hook():
+    # A __getattr__ hook changes how attributes are read, not how they are stored: STORE_ATTR to
+    # a __slots__ member goes straight to the slot (as 3.11's STORE_ATTR_SLOT), loads still see
+    # the hook for empty slots, and a __setattr__ added later (a new type version) is honoured.
+    check("""
+        log = []
+        class P:
+            __slots__ = ('a', 'b')
+            def __getattr__(self, name):
+                log.append(('getattr', name))
+                return 'hook:' + name
+        def put(p, i):
+            p.a = i
+            p.b = [i]
+            return p.a, p.b
+        def read(p):
+            return p.a, p.b
+        ps = [P() for _ in range(3)]
+        out = [read(ps[0])]
+        for i in range(20):
+            out.append(put(ps[i % 3], i))
+        del ps[1].b
+        out.append(read(ps[1]))
+        P.__setattr__ = lambda self, k, v: (log.append(('setattr', k)),
+                                              object.__setattr__(self, k, v))
+        for i in range(5):
+            out.append(put(ps[i % 3], -i))
+        result = out, log
+    """)

@@ -46,9 +46,10 @@ __attribute__((hot)) PyObject *cpjit_load_global_hit(_PyInterpreterFrame *frame,
 
 /* LOAD_ATTR's first tier: every cached kind served without running code (all but class
  * attributes), the owner not dying here (its reference is released: the caller replaces it on
- * the stack by the result). Inline values (VALUES, HINT) first; a __slots__ member; the
- * instance's dict at the cached hint (VALUES and HINT when the values became a real dict,
- * DICT_HINT for a dict of its own), as LOAD_ATTR_WITH_HINT; a module attribute. Objects whose
+ * the stack by the result). Inline values (VALUES, HINT) first; a __slots__ member; a plain
+ * value on the class (CLASS_VALUES, CLASS_NO_DICT); the instance's dict at the cached hint
+ * (VALUES and HINT when the values became a real dict, DICT_HINT for a dict of its own), as
+ * LOAD_ATTR_WITH_HINT; a module attribute. Objects whose
  * attributes outgrew their inline values, or whose __dict__ was asked for, are common enough
  * that a trip through the second tier (cpjit_load_attr_slow) for each of their attributes
  * showed (go: 8.8 million of them, three-quarters of its LOAD_ATTRs). */
@@ -71,6 +72,10 @@ __attribute__((hot)) PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCac
     }
     else if (kind == CPJIT_ATTR_SLOT) {
         res = *(PyObject **)((char *)owner + cache->index[way]); /* LOAD_ATTR_SLOT */
+    }
+    else if (kind == CPJIT_ATTR_CLASS_NO_DICT
+             || (kind == CPJIT_ATTR_CLASS_VALUES && cpjit_method_not_shadowed(cache, way, owner))) {
+        res = cache->descr[way]; /* a plain value on the class */
     }
     else if (kind - 1u < 3u) {
         /* VALUES, HINT or DICT_HINT (all of managed-dict types), held in a real dict. */

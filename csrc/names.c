@@ -880,6 +880,42 @@ PyObject *cpjit_class_attr_cached(CpjitAttrCache *cache, PyObject *owner)
 }
 
 /* `res` is what the generic load returned (NULL for a store). */
+/* A plain value on the class read through an instance that does not shadow it
+ * (CPJIT_ATTR_CLASS_VALUES / _NO_DICT), when the generic lookup just returned `res`. */
+static void class_value_entry(PyObject *owner, PyObject *name, PyObject *res, AttrEntry *e)
+{
+    PyTypeObject *tp = Py_TYPE(owner);
+    if (tp->tp_getattro != PyObject_GenericGetAttr || !has_version(tp)) {
+        return;
+    }
+    PyObject *value = _PyType_Lookup(tp, name);
+    if (value == NULL || value != res || Py_TYPE(value)->tp_descr_get != NULL
+        || !(Py_TYPE(value)->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)) {
+        return;
+    }
+    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
+        PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+        if (*_PyObject_ValuesPointer(owner) == NULL) {
+            PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
+            if (dict == NULL || dict->ma_keys != keys) {
+                return;
+            }
+        }
+        if (keys == NULL || cpjit_keys_lookup(keys, name) >= 0
+            || keys->dk_nentries != (uint16_t)keys->dk_nentries) {
+            return;
+        }
+        set_entry(e, tp, CPJIT_ATTR_CLASS_VALUES, keys->dk_nentries);
+    }
+    else if (tp->tp_dictoffset == 0) {
+        set_entry(e, tp, CPJIT_ATTR_CLASS_NO_DICT, 0);
+    }
+    else {
+        return;
+    }
+    e->descr = value;
+}
+
 static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int store,
                             CpjitAttrCache *cache)
 {
@@ -917,6 +953,9 @@ static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int 
     }
     if (e.kind == CPJIT_ATTR_NONE && store) {
         store_dict_entry(owner, name, &e);
+    }
+    if (e.kind == CPJIT_ATTR_NONE && !store) {
+        class_value_entry(owner, name, res, &e);
     }
     install_entry(cache, &e);
 }

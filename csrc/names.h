@@ -159,6 +159,15 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
  *                       generic path does.
  *                       STORE_ATTR serves a CPJIT_ATTR_VALUES way that way too when the
  *                       instance has a dict instead of inline values.
+ *   CPJIT_ATTR_CLASS_VALUES, CPJIT_ATTR_CLASS_NO_DICT: (LOAD_ATTR) `descr` is a plain value on
+ *                       the class (found by the type's MRO lookup; its own type is immutable and
+ *                       has no __get__, so no descriptor protocol applies), read through an
+ *                       instance that does not shadow it: one whose attributes are inline or in
+ *                       a dict sharing the class's keys, which lacked the name when they had
+ *                       `index` entries (as CPJIT_METHOD_VALUES), or one with no dict at all (as
+ *                       CPJIT_METHOD_NO_DICT). What 3.12 calls LOAD_ATTR_NONDESCRIPTOR_WITH_VALUES
+ *                       and _NO_DICT; 3.11 does not specialise it (class-level defaults and
+ *                       constants read through self).
  * Dict entries are re-checked on every use (key identity at the entry, unicode keys), so a hint
  * may go stale but never wrong (LOAD_ATTR_WITH_HINT).
  * Two kinds are not guarded by the owner type's version and fill the whole cache (kind[0], no ways):
@@ -193,6 +202,8 @@ enum {
     CPJIT_METHOD_DICT = 7,
     CPJIT_ATTR_MODULE = 8,
     CPJIT_ATTR_CLASS = 9,
+    CPJIT_ATTR_CLASS_VALUES = 10,
+    CPJIT_ATTR_CLASS_NO_DICT = 11,
 };
 #define CPJIT_ATTR_WAYS 4
 typedef struct {

@@ -1013,3 +1013,55 @@ def test_slot_stores_on_a_class_with_a_getattr_hook():
             out.append(put(ps[i % 3], -i))
         result = out, log
     """)
+
+
+def test_class_level_values_read_through_instances():
+    # CPJIT_ATTR_CLASS_VALUES / _NO_DICT: a plain value on the class (or a base) read through an
+    # instance. Every way the answer can change: the instance shadows it (inline, after its
+    # keys grew, through a materialised or replaced __dict__), the class or a base rebinds or
+    # deletes it, the value's class gains a __get__ (only values of immutable types are
+    # cached), __class__ is reassigned, slots-only instances.
+    check("""
+        class Base:
+            limit = 10
+            tag = 'base'
+        class C(Base):
+            color = 'red'
+            items = (1, 2)
+            def __init__(self, i):
+                self.i = i
+        class Slotted(Base):
+            __slots__ = ('x',)
+        class Thing:
+            pass
+        C.thing = Thing()
+        def read(o):
+            return o.limit, o.tag, o.color, o.items, o.thing.__class__.__name__
+        def read_s(s):
+            return s.limit, s.tag
+        objs = [C(i) for i in range(4)]
+        s = Slotted()
+        out = [[read(o) for o in objs] + [read_s(s)] for _ in range(3)]
+        objs[0].color = 'own'                  # shadowed inline (the keys grow)
+        objs[1].__dict__['limit'] = 'dict'     # shadowed in a materialised dict
+        objs[2].__dict__ = {'tag': 'replaced'} # a dict of its own
+        out += [[read(o) for o in objs] + [read_s(s)] for _ in range(3)]
+        C.color = 'blue'
+        Base.limit = 20
+        Thing.__get__ = lambda self, obj, owner: 'got'
+        out += [[read(o) for o in objs] + [read_s(s)] for _ in range(3)]
+        del Base.tag
+        try:
+            read(objs[3])
+        except AttributeError as e:
+            out.append(str(e))
+        try:
+            read_s(s)
+        except AttributeError as e:
+            out.append(str(e))
+        class Other:
+            limit, tag, color, items, thing = 'o', 'o', 'o', 'o', 'o'
+        objs[3].__class__ = Other
+        out.append(read(objs[3])[:4])
+        result = out
+    """)

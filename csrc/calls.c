@@ -770,6 +770,18 @@ static int call_init(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject
     return 1;
 }
 
+/* Whether `callable` is a built-in function or method descriptor taking METH_VARARGS: no
+ * specialised PRECALL of 3.11 takes those (call_builtin handles none of them), so with or
+ * without keyword names the interpreter calls them through PyObject_Vectorcall. */
+static inline __attribute__((always_inline)) int c_varargs(PyObject *callable)
+{
+    PyTypeObject *tp = Py_TYPE(callable);
+    int flags = tp == &PyCFunction_Type     ? PyCFunction_GET_FLAGS(callable)
+                : tp == &PyMethodDescr_Type ? ((PyMethodDescrObject *)callable)->d_method->ml_flags
+                                            : 0;
+    return (flags & METH_VARARGS) != 0;
+}
+
 /* cpjit_call's general case (see cpjit_call in calls.h): the call made, the slots consumed, the
  * result returned (NULL with an exception set, prev_instr where the interpreter reports it). */
 static __attribute__((noinline)) PyObject *
@@ -816,6 +828,9 @@ call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, i
         warm = cc->warm = me != NULL && me->warmup >= 0;
     }
     res = call_other(tstate, frame, callable, args, total_args, kwnames, oparg, done, warm);
+    if (c_varargs(callable)) {
+        cc->c_kind = CPJIT_C_VARARGS; /* the same generic call next time (call_c_kind) */
+    }
 release:
     Py_DECREF(callable);
     for (int i = 0; i < total_args; i++) {
@@ -968,6 +983,16 @@ call_c_kind(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState 
         }
         break;
     }
+    case CPJIT_C_VARARGS: {
+        if (!c_varargs(callable)) {
+            goto miss;
+        }
+        /* call_slow's generic call: prev_instr at the CALL. */
+        frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
+        Py_ssize_t nargs = total - (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0);
+        res = PyObject_Vectorcall(callable, args, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
+        break;
+    }
     case CPJIT_C_DESCR_NOARGS:
     case CPJIT_C_DESCR_O:
     case CPJIT_C_DESCR_FAST: {
@@ -1044,6 +1069,10 @@ cpjit_call(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *
     PyObject **slots = stack_pointer - oparg - 2;
     _PyInterpreterFrame *callee;
     if (kwnames != NULL) {
+        if (cc->c_kind == CPJIT_C_VARARGS) {
+            __attribute__((musttail)) return call_c_kind(frame, stack_pointer, tstate, oparg, cc,
+                                                         done, kwnames);
+        }
         __attribute__((musttail)) return call_general(frame, stack_pointer, tstate, oparg, cc,
                                                       done, kwnames);
     }

@@ -121,6 +121,8 @@ enum {
     CPJIT_C_DESCR_NOARGS,  /* obj.m() of a METH_NOARGS method descriptor */
     CPJIT_C_DESCR_O,       /* obj.m(x) of a METH_O method descriptor */
     CPJIT_C_DESCR_FAST,    /* obj.m(...) of a METH_FASTCALL method descriptor */
+    CPJIT_C_VARARGS,       /* a METH_VARARGS built-in or method descriptor: the generic call,
+                            * keyword names or not (no 3.11 specialisation takes them) */
 };
 enum { CPJIT_SLOT_INIT = 1, CPJIT_SLOT_CALL = 2 };
 

@@ -338,6 +338,30 @@ def test_sites_that_remember_their_c_call_see_every_other_callee(limit):
                 if i == 40:
                     del globals()['len']
             out.append([list(l) for l in lists])
+            # METH_VARARGS callables (str.startswith, min with and without key=) take the
+            # generic call; a site remembers that and re-checks the form each time.
+            def starts(s, p):
+                return s.startswith(p)
+            def smallest(f, *a, **k):
+                return f(*a, **k) if k else f(a[0], a[1])
+            def neg(v):
+                fr = sys._getframe(1)
+                seen.append(('key', fr.f_code.co_name, fr.f_lineno, fr.f_lasti))
+                return -v
+            def smallest_key(f, a, b):
+                return f(a, b, key=neg)
+            for i in range(30):
+                target = ['abc', b'abc', 'xyz', Box()][i % 4]
+                try:
+                    out.append(starts(target, 'a' if i % 4 != 1 else b'a'))
+                except (AttributeError, TypeError) as e:
+                    out.append((type(e).__name__, str(e)))
+                f = [min, max, lambda a, b, **k: ('py', a, b), sorted][i % 4]
+                try:
+                    out.append(smallest(f, i, 3))
+                    out.append(smallest_key(f, i, 3))
+                except TypeError as e:
+                    out.append(('TypeError', str(e)))
             # Sites that keep one form while what they are given changes: Python code run by
             # the C function (__len__, __abs__, __hash__, __eq__) sees the caller at the
             # PRECALL, and so do tracebacks through it.

@@ -916,6 +916,28 @@ static void class_value_entry(PyObject *owner, PyObject *name, PyObject *res, At
     e->descr = value;
 }
 
+/* A data descriptor on the class (CPJIT_ATTR_DATA_DESCR): what the generic lookup calls first,
+ * before the instance dict. Only descriptors of immutable types (property, getset and member
+ * descriptors), which cannot lose their __set__ without the owner's class changing. */
+static void data_descr_entry(PyObject *owner, PyObject *name, AttrEntry *e)
+{
+    PyTypeObject *tp = Py_TYPE(owner);
+    if (tp->tp_getattro != PyObject_GenericGetAttr || !has_version(tp)) {
+        return;
+    }
+    PyObject *descr = _PyType_Lookup(tp, name);
+    if (descr == NULL) {
+        return;
+    }
+    PyTypeObject *dt = Py_TYPE(descr);
+    if (!(dt->tp_flags & Py_TPFLAGS_IMMUTABLETYPE) || dt->tp_descr_get == NULL
+        || dt->tp_descr_set == NULL) {
+        return;
+    }
+    set_entry(e, tp, CPJIT_ATTR_DATA_DESCR, 0);
+    e->descr = descr;
+}
+
 static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int store,
                             CpjitAttrCache *cache)
 {
@@ -956,6 +978,9 @@ static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int 
     }
     if (e.kind == CPJIT_ATTR_NONE && !store) {
         class_value_entry(owner, name, res, &e);
+    }
+    if (e.kind == CPJIT_ATTR_NONE && !store) {
+        data_descr_entry(owner, name, &e);
     }
     install_entry(cache, &e);
 }
@@ -1070,6 +1095,19 @@ static int load_attr_rest(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCa
     PyObject *owner = sp[-1];
     int oparg;
     frame->prev_instr = cpjit_decode_redo(redo, &oparg);
+    if (way >= 0 && cache->kind[way] == CPJIT_ATTR_DATA_DESCR) {
+        /* _PyObject_GenericGetAttrWithDict's first case, the lookup done: the descriptor is held
+         * across its __get__, which can run any code. */
+        PyObject *descr = Py_NewRef(cache->descr[way]);
+        PyObject *res = Py_TYPE(descr)->tp_descr_get(descr, owner, (PyObject *)Py_TYPE(owner));
+        Py_DECREF(descr);
+        if (res == NULL) {
+            return -1;
+        }
+        sp[-1] = res;
+        Py_DECREF(owner);
+        return 0;
+    }
     PyObject *name = code_name(frame, oparg);
     PyObject *res = cpjit_attr_cached_load(cache, way, owner, name);
     if (res == NULL) {

@@ -168,6 +168,12 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
  *                       CPJIT_METHOD_NO_DICT). What 3.12 calls LOAD_ATTR_NONDESCRIPTOR_WITH_VALUES
  *                       and _NO_DICT; 3.11 does not specialise it (class-level defaults and
  *                       constants read through self).
+ *   CPJIT_ATTR_DATA_DESCR: (LOAD_ATTR, out of line) `descr` is a data descriptor on the class
+ *                       (a property, a getset or member descriptor: its own type immutable, with
+ *                       both __get__ and __set__, so no instance dict can shadow it): the answer
+ *                       is its __get__(owner, type(owner)), called as the generic lookup calls
+ *                       it, without the lookup. 3.11 does not specialise it (3.12's
+ *                       LOAD_ATTR_PROPERTY does for properties).
  * Dict entries are re-checked on every use (key identity at the entry, unicode keys), so a hint
  * may go stale but never wrong (LOAD_ATTR_WITH_HINT).
  * Two kinds are not guarded by the owner type's version and fill the whole cache (kind[0], no ways):
@@ -204,6 +210,7 @@ enum {
     CPJIT_ATTR_CLASS = 9,
     CPJIT_ATTR_CLASS_VALUES = 10,
     CPJIT_ATTR_CLASS_NO_DICT = 11,
+    CPJIT_ATTR_DATA_DESCR = 12,
 };
 #define CPJIT_ATTR_WAYS 4
 typedef struct {

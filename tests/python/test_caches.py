@@ -1065,3 +1065,72 @@ def test_class_level_values_read_through_instances():
         out.append(read(objs[3])[:4])
         result = out
     """)
+
+
+def test_data_descriptors_read_through_instances():
+    # CPJIT_ATTR_DATA_DESCR: properties and C getset/member descriptors called without the type
+    # lookup. Everything that can change the answer: the getter raises (AttributeError too), the
+    # getter replaces or deletes its own property while it runs, the property is replaced by a
+    # plain value, a property subclass (a mutable type: not cached), an instance dict holding
+    # the same name (the data descriptor still wins), frames seen by the getter, getset
+    # descriptors of built-in types, __class__ reassigned.
+    check("""
+        import sys
+        seen = []
+        class MyProp(property):
+            pass
+        class C:
+            def __init__(self, i):
+                self.i = i
+            @property
+            def p(self):
+                f = sys._getframe(1)
+                seen.append((f.f_code.co_name, f.f_lineno, f.f_lasti))
+                if self.i == 3:
+                    raise AttributeError('no p for 3')
+                if self.i == 4:
+                    raise ValueError('bad 4')
+                return self.i * 10
+            @property
+            def selfdestruct(self):
+                del C.selfdestruct
+                C.selfdestruct = 'plain now'
+                return 'first'
+            q = MyProp(lambda self: 'q%d' % self.i)
+        def read(o):
+            try:
+                return o.p, o.q
+            except (AttributeError, ValueError) as e:
+                return (type(e).__name__, str(e))
+        def boom(o):
+            return o.selfdestruct
+        def names(f):
+            return f.__name__, f.__qualname__
+        objs = [C(i) for i in range(6)]
+        objs[5].__dict__['p'] = 'shadow?'
+        out = [[read(o) for o in objs] for _ in range(3)]
+        out.append([boom(objs[0]) for _ in range(3)])
+        C.p = property(lambda self: 'replaced')
+        out.append([read(o) for o in objs])
+        C.p = 'plain value'
+        out.append([read(o) for o in objs])
+        out.append([names(f) for f in (read, boom, names, len)])
+        class D:
+            p = property(lambda self: 'D.p')
+            q = 'D.q'
+        objs[1].__class__ = D
+        out.append([read(o) for o in objs])
+        class Desc:                      # a data descriptor of a mutable type
+            def __get__(self, obj, owner): return 'desc'
+            def __set__(self, obj, value): raise AttributeError('read-only')
+        class E:
+            d = Desc()
+        e = E()
+        e.__dict__['d'] = 'instance'
+        def get_d(o):
+            return o.d
+        out.append([get_d(e) for _ in range(3)])
+        del Desc.__set__                 # now a non-data descriptor: the instance dict wins
+        out.append([get_d(e) for _ in range(3)])
+        result = out, seen
+    """)

@@ -571,14 +571,35 @@ typedef struct {
     PyObject *descr;
 } AttrEntry;
 
+/* Whether reading an attribute of `tp`'s instances starts with the generic lookup: its
+ * tp_getattro is PyObject_GenericGetAttr, or it is a class whose __getattribute__ is object's
+ * (the wrapper of PyObject_GenericGetAttr) with a __getattr__ hook, which typeobject.c's
+ * slot_tp_getattr_hook calls only when that lookup raises AttributeError. Whatever the lookup
+ * finds is then the answer, so the kinds that serve only what it would find (inline values,
+ * dicts by hint, slots, plain class values; a miss goes the generic way) apply. Not for data
+ * descriptors, whose __get__ raising AttributeError must reach the hook. 3.11's specialiser
+ * takes only the first case; the hook is common (pyparsing's ParseResults). A change to
+ * __getattribute__ or __getattr__ on the class or a base changes its version tag. */
+static int generic_lookup_first(PyTypeObject *tp)
+{
+    if (tp->tp_getattro == PyObject_GenericGetAttr) {
+        return 1;
+    }
+    if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+        return 0;
+    }
+    PyObject *ga = _PyType_Lookup(tp, &_Py_ID(__getattribute__));
+    return ga != NULL && Py_IS_TYPE(ga, &PyWrapperDescr_Type)
+           && ((PyWrapperDescrObject *)ga)->d_wrapped == (void *)PyObject_GenericGetAttr;
+}
+
 /* The type attribute `name` resolves to, classified as specialize.c's analyze_descriptor does.
  * Returns 1 when instance values may be used for it (no attribute on the type, or one whose type
  * is immutable and has no __set__), 0 otherwise. Also leaves the type with a valid version tag
  * when it can have one (_PyType_Lookup assigns it). */
 static int instance_may_shadow(PyTypeObject *tp, PyObject *name, int store)
 {
-    if (store ? tp->tp_setattro != PyObject_GenericSetAttr
-              : tp->tp_getattro != PyObject_GenericGetAttr) {
+    if (store ? tp->tp_setattro != PyObject_GenericSetAttr : !generic_lookup_first(tp)) {
         return 0;
     }
     PyObject *d = _PyType_Lookup(tp, name);
@@ -621,11 +642,9 @@ static void values_entry(PyObject *owner, PyObject *name, int store, AttrEntry *
 static void slot_entry(PyObject *owner, PyObject *name, int store, AttrEntry *e)
 {
     PyTypeObject *tp = Py_TYPE(owner);
-    /* A load needs the generic __getattribute__, a store only the generic __setattr__ (as
-     * 3.11's analyze_descriptor decides): a class with a __getattr__ hook still has its slots
-     * stored directly. */
-    if (store ? tp->tp_setattro != PyObject_GenericSetAttr
-              : tp->tp_getattro != PyObject_GenericGetAttr) {
+    /* A load needs the generic lookup first (generic_lookup_first), a store only the generic
+     * __setattr__ (as 3.11's analyze_descriptor decides for stores). */
+    if (store ? tp->tp_setattro != PyObject_GenericSetAttr : !generic_lookup_first(tp)) {
         return;
     }
     PyObject *descr = _PyType_Lookup(tp, name);
@@ -885,7 +904,7 @@ PyObject *cpjit_class_attr_cached(CpjitAttrCache *cache, PyObject *owner)
 static void class_value_entry(PyObject *owner, PyObject *name, PyObject *res, AttrEntry *e)
 {
     PyTypeObject *tp = Py_TYPE(owner);
-    if (tp->tp_getattro != PyObject_GenericGetAttr || !has_version(tp)) {
+    if (!generic_lookup_first(tp) || !has_version(tp)) {
         return;
     }
     PyObject *value = _PyType_Lookup(tp, name);

@@ -1134,3 +1134,50 @@ def test_data_descriptors_read_through_instances():
         out.append([get_d(e) for _ in range(3)])
         result = out, seen
     """)
+
+
+def test_classes_with_a_getattr_hook():
+    # A __getattr__ hook runs only when the generic lookup raises AttributeError, so inline
+    # values, slots and plain class values of such classes are served from the cache; a missing
+    # attribute, a deleted one, a property raising AttributeError, and a __getattribute__ added
+    # later (on the class or a base) all reach the hook or the new method as in the interpreter.
+    check("""
+        log = []
+        class Base:
+            pass
+        class H(Base):
+            kind = 'class value'
+            def __init__(self, i):
+                self.i = i
+            def __getattr__(self, name):
+                log.append(('hook', name))
+                return 'hooked ' + name
+            @property
+            def prop(self):
+                if not isinstance(self.i, int) or self.i % 2:
+                    raise AttributeError('odd')
+                return 'even'
+        class S:
+            __slots__ = ('a',)
+            def __getattr__(self, name):
+                return 'slot hook ' + name
+        def read(o):
+            return o.i, o.kind, o.prop, o.missing
+        def read_s(s):
+            return s.a
+        hs = [H(i) for i in range(3)]
+        s = S()
+        out = [[read(h) for h in hs] for _ in range(3)]
+        out.append(read_s(s))
+        s.a = 'set'
+        out += [read_s(s) for _ in range(3)]
+        del s.a
+        out.append(read_s(s))
+        del hs[0].i
+        out.append([read(h) for h in hs])
+        Base.__getattribute__ = lambda self, name: 'base getattribute ' + name
+        out += [[read(h) for h in hs] for _ in range(3)]
+        del Base.__getattribute__
+        out += [[read(h) for h in hs] for _ in range(3)]
+        result = out, log
+    """)

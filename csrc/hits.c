@@ -117,8 +117,9 @@ __attribute__((hot)) PyObject *cpjit_load_method_hit(PyObject *obj, CpjitAttrCac
     return NULL;
 }
 
-/* STORE_ATTR's first tier: a store to the instance's inline values (STORE_ATTR_INSTANCE_VALUE)
- * or to its dict at the cached hint (STORE_ATTR_WITH_HINT), when releasing the old value runs
+/* STORE_ATTR's first tier: a store to the instance's inline values (STORE_ATTR_INSTANCE_VALUE),
+ * a __slots__ member (STORE_ATTR_SLOT) or the instance's dict at the cached hint
+ * (STORE_ATTR_WITH_HINT), when releasing the old value runs
  * no code (it stays referenced elsewhere, or is an exact int, float or str: the common
  * `self.count += 1`, `self.x = x * 0.5` would otherwise take the generic path each time); both
  * references (the value's moves into the object, the owner's is released) consumed on success
@@ -130,6 +131,18 @@ __attribute__((hot)) int cpjit_store_attr_hit(PyObject *owner, PyObject *v, Cpji
         return 0;
     }
     uint8_t kind = cache->kind[way];
+    if (kind == CPJIT_ATTR_SLOT) {
+        /* STORE_ATTR_SLOT. */
+        PyObject **slot = (PyObject **)((char *)owner + cache->index[way]);
+        PyObject *old = *slot;
+        if (old != NULL && old->ob_refcnt <= 1 && !cpjit_dies_quietly(old)) {
+            return 0;
+        }
+        *slot = v;
+        Py_XDECREF(old);
+        owner->ob_refcnt--;
+        return 1;
+    }
     if (kind != CPJIT_ATTR_VALUES && kind != CPJIT_ATTR_DICT_HINT) {
         return 0;
     }

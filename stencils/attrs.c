@@ -41,9 +41,10 @@ STENCIL(LOAD_ATTR)
     CONTINUE();
 }
 
-/* The first tier (cpjit_store_attr_hit): a store to inline values that frees nothing. Everything
- * else (a __slots__ member, a dict, a deallocation, the generic path) is cpjit_store_attr_slow's.
- * Both operands are consumed, whether or not the store worked. */
+/* The first tier (cpjit_store_attr_hit): a store to inline values, a __slots__ member or a dict
+ * at the cached hint whose old value's release runs no code. Everything else (a deallocation
+ * that may run code, the generic path) is cpjit_store_attr_slow's. Both operands are consumed,
+ * whether or not the store worked. */
 STENCIL(STORE_ATTR)
 {
     CpjitAttrCache *cache = ATTR_CACHE;

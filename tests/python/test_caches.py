@@ -922,7 +922,10 @@ def test_first_tier_stores_release_old_values_as_the_interpreter_does():
         class Noisy:
             def __init__(self, tag): self.tag = tag
             def __del__(self):
-                f = sys._getframe(1)
+                try:
+                    f = sys._getframe(1)
+                except ValueError:   # released at interpreter exit, no caller
+                    return
                 seen.append((self.tag, f.f_code.co_name, f.f_lineno, f.f_lasti))
         class C:
             def __init__(self):
@@ -937,13 +940,17 @@ def test_first_tier_stores_release_old_values_as_the_interpreter_does():
             c.o = (
                 Noisy(i))            # the old Noisy dies at this store
             return c.n, c.x, len(c.s)
+        class Slots:
+            __slots__ = ('n', 'x', 's', 'o')
+            __init__ = C.__init__
         inline, backed = C(), C()
         backed.__dict__              # attributes in a real dict from here on
         own = C()
         own.__dict__ = dict(own.__dict__)   # a dict of its own
+        slots = Slots()              # __slots__ members
         out = []
         for i in range(30):
-            for c in (inline, backed, own):
+            for c in (inline, backed, own, slots):
                 out.append(bump(c, i))
         result = out, seen
     """)

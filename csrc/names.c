@@ -700,6 +700,39 @@ static void hint_entry(PyObject *owner, PyObject *name, AttrEntry *e)
     e->descr = name;
 }
 
+/* What is known of whether instance `obj` holds `name` itself, for the kinds that serve a class
+ * attribute when it does not (CPJIT_METHOD_* and CPJIT_ATTR_CLASS_*). */
+enum {
+    LACKS_UNKNOWN,  /* cannot be cached */
+    LACKS_BY_KEYS,  /* attributes inline or in a dict sharing the class's keys, which lack the
+                     * name while they have *nentries entries (keys are only appended to) */
+    LACKS_NO_DICT,  /* instances have no dict at all */
+    OWN_DICT,       /* a dict of its own (managed): only a probe of it can tell */
+};
+static int instance_lacks(PyObject *obj, PyObject *name, Py_ssize_t *nentries)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    if (!(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)) {
+        return tp->tp_dictoffset == 0 ? LACKS_NO_DICT : LACKS_UNKNOWN;
+    }
+    PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+    if (*_PyObject_ValuesPointer(obj) == NULL) {
+        PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
+        if (dict == NULL) {
+            return LACKS_UNKNOWN;
+        }
+        if (dict->ma_keys != keys) {
+            return OWN_DICT;
+        }
+    }
+    if (keys == NULL || cpjit_keys_lookup(keys, name) >= 0
+        || keys->dk_nentries != (uint16_t)keys->dk_nentries) {
+        return LACKS_UNKNOWN;
+    }
+    *nentries = keys->dk_nentries;
+    return LACKS_BY_KEYS;
+}
+
 /* A plain method (LOAD_METHOD_WITH_VALUES, LOAD_METHOD_NO_DICT) that _PyObject_GetMethod just
  * returned as `meth`. */
 static void method_entry(PyObject *obj, PyObject *name, PyObject *meth, AttrEntry *e)
@@ -716,32 +749,22 @@ static void method_entry(PyObject *obj, PyObject *name, PyObject *meth, AttrEntr
         || !(Py_TYPE(descr)->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)) {
         return;
     }
-    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
-        PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
-        if (*_PyObject_ValuesPointer(obj) == NULL) {
-            PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
-            if (dict == NULL) {
-                return;
-            }
-            if (dict->ma_keys != keys) {
-                /* An instance dict of its own: probed on every use. */
-                if (cpjit_dict_lacks(dict, name)) {
-                    set_entry(e, tp, CPJIT_METHOD_DICT, 0);
-                    e->descr = descr;
-                }
-                return;
-            }
-        }
-        if (keys == NULL || cpjit_keys_lookup(keys, name) >= 0
-            || keys->dk_nentries != (uint16_t)keys->dk_nentries) {
+    Py_ssize_t nentries;
+    switch (instance_lacks(obj, name, &nentries)) {
+    case LACKS_BY_KEYS:
+        set_entry(e, tp, CPJIT_METHOD_VALUES, nentries);
+        break;
+    case LACKS_NO_DICT:
+        set_entry(e, tp, CPJIT_METHOD_NO_DICT, 0);
+        break;
+    case OWN_DICT:
+        /* An instance dict of its own: probed on every use. */
+        if (!cpjit_dict_lacks((PyDictObject *)*_PyObject_ManagedDictPointer(obj), name)) {
             return;
         }
-        set_entry(e, tp, CPJIT_METHOD_VALUES, keys->dk_nentries);
-    }
-    else if (tp->tp_dictoffset == 0) {
-        set_entry(e, tp, CPJIT_METHOD_NO_DICT, 0);
-    }
-    else {
+        set_entry(e, tp, CPJIT_METHOD_DICT, 0);
+        break;
+    default:
         return;
     }
     e->descr = descr;
@@ -912,24 +935,15 @@ static void class_value_entry(PyObject *owner, PyObject *name, PyObject *res, At
         || !(Py_TYPE(value)->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)) {
         return;
     }
-    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
-        PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
-        if (*_PyObject_ValuesPointer(owner) == NULL) {
-            PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
-            if (dict == NULL || dict->ma_keys != keys) {
-                return;
-            }
-        }
-        if (keys == NULL || cpjit_keys_lookup(keys, name) >= 0
-            || keys->dk_nentries != (uint16_t)keys->dk_nentries) {
-            return;
-        }
-        set_entry(e, tp, CPJIT_ATTR_CLASS_VALUES, keys->dk_nentries);
-    }
-    else if (tp->tp_dictoffset == 0) {
+    Py_ssize_t nentries;
+    switch (instance_lacks(owner, name, &nentries)) {
+    case LACKS_BY_KEYS:
+        set_entry(e, tp, CPJIT_ATTR_CLASS_VALUES, nentries);
+        break;
+    case LACKS_NO_DICT:
         set_entry(e, tp, CPJIT_ATTR_CLASS_NO_DICT, 0);
-    }
-    else {
+        break;
+    default:
         return;
     }
     e->descr = value;

@@ -880,17 +880,31 @@ static void fill_module_cache(PyObject *owner, PyObject *name, PyObject *res,
     cache->mod.dict_version = ((PyDictObject *)dict)->ma_version_tag;
 }
 
-/* An attribute of a class whose metaclass is exactly `type` (CPJIT_ATTR_CLASS), when the
- * generic lookup just returned `res`: what type_getattro finds on the class itself, when no data
- * descriptor of `type` (an immutable type) takes precedence. */
+/* Whether attribute lookups on `owner` are type_getattro's: a class whose metaclass (`type`, or
+ * a subclass such as ABCMeta or EnumMeta) defines neither __getattribute__ nor __getattr__. */
+static int looked_up_as_a_class(PyObject *owner)
+{
+    return PyType_Check(owner) && Py_TYPE(owner)->tp_getattro == PyType_Type.tp_getattro;
+}
+
+/* The two version tags CPJIT_ATTR_CLASS is keyed on: the metaclass's and the class's. */
+static inline uint64_t class_and_metaclass_versions(PyTypeObject *cls)
+{
+    return (uint64_t)Py_TYPE(cls)->tp_version_tag << 32 | cls->tp_version_tag;
+}
+
+/* An attribute of a class (CPJIT_ATTR_CLASS), when the generic lookup just returned `res`: what
+ * type_getattro finds on the class itself, when no data descriptor of the metaclass takes
+ * precedence. */
 static void fill_class_cache(PyObject *owner, PyObject *name, PyObject *res,
                              CpjitAttrCache *cache)
 {
     PyTypeObject *cls = (PyTypeObject *)owner;
-    PyObject *meta = _PyType_Lookup(&PyType_Type, name);
+    PyTypeObject *metatype = Py_TYPE(owner);
+    PyObject *meta = _PyType_Lookup(metatype, name);
     PyObject *value = _PyType_Lookup(cls, name);
-    if (!Py_IS_TYPE(owner, &PyType_Type) || (meta != NULL && Py_TYPE(meta)->tp_descr_set != NULL)
-        || value == NULL || !has_version(cls)
+    if (!looked_up_as_a_class(owner) || (meta != NULL && Py_TYPE(meta)->tp_descr_set != NULL)
+        || value == NULL || !has_version(cls) || !has_version(metatype)
         || (Py_TYPE(value)->tp_descr_get == NULL && value != res)) {
         fill_backoff(cache);
         return;
@@ -902,14 +916,15 @@ static void fill_class_cache(PyObject *owner, PyObject *name, PyObject *res,
     cache->kind[0] = CPJIT_ATTR_CLASS;
     cache->mod.module = owner;
     cache->mod.value = value;
-    cache->mod.dict_version = cls->tp_version_tag;
+    cache->mod.dict_version = class_and_metaclass_versions(cls);
 }
 
 PyObject *cpjit_class_attr_cached(CpjitAttrCache *cache, PyObject *owner)
 {
-    if (cache->kind[0] != CPJIT_ATTR_CLASS || owner != cache->mod.module
-        || !Py_IS_TYPE(owner, &PyType_Type)
-        || ((PyTypeObject *)owner)->tp_version_tag != cache->mod.dict_version) {
+    /* PyType_Check first: the cached class may have died and its address gone to an object
+     * that is no class (its version tags are never reused, so a new class there misses). */
+    if (cache->kind[0] != CPJIT_ATTR_CLASS || owner != cache->mod.module || !PyType_Check(owner)
+        || class_and_metaclass_versions((PyTypeObject *)owner) != cache->mod.dict_version) {
         return NULL;
     }
     PyObject *value = cache->mod.value;
@@ -981,7 +996,7 @@ static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int 
         fill_backoff(cache);
         return;
     }
-    if (PyModule_CheckExact(owner) || Py_IS_TYPE(owner, &PyType_Type)) {
+    if (PyModule_CheckExact(owner) || looked_up_as_a_class(owner)) {
         if (store) {
             fill_backoff(cache);
         }
@@ -1048,7 +1063,7 @@ int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, Cpjit
     else if (!found && PyModule_CheckExact(obj)) {
         fill_module_cache(obj, name, *meth, cache);
     }
-    else if (!found && Py_IS_TYPE(obj, &PyType_Type)) {
+    else if (!found && looked_up_as_a_class(obj)) {
         fill_class_cache(obj, name, *meth, cache);
     }
     else {

@@ -185,13 +185,16 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
  *                       tags are never reused (a global counter), so a dead module's entry can
  *                       never match a new one.
  *   CPJIT_ATTR_CLASS:   (LOAD_ATTR, LOAD_METHOD, out of line) `module` is a class (compared by
- *                       identity) whose metaclass is exactly `type`, and whose own
- *                       tp_version_tag was `dict_version` when `value` (borrowed) was what
- *                       looking the name up along its MRO found; no data descriptor of `type`
- *                       (immutable) has the name. The tag changes whenever any attribute of the
- *                       class or a base changes, and is never reused. The answer is `value`,
- *                       or, if its type (read at each use) has __get__, what __get__(value,
- *                       None, class) returns, as type_getattro does.
+ *                       identity) whose metaclass looks attributes up with type_getattro
+ *                       (`type`, ABCMeta, EnumMeta...: no __getattribute__ or __getattr__ of
+ *                       its own); `dict_version` holds the metaclass's tp_version_tag (high 32
+ *                       bits) and the class's (low 32 bits) from when `value` (borrowed) was
+ *                       what looking the name up along the class's MRO found and no data
+ *                       descriptor of the metaclass had the name. A tag changes whenever any
+ *                       attribute of its type or a base changes and is never reused, so the
+ *                       metaclass's also catches a __class__ assignment to another metaclass.
+ *                       The answer is `value`, or, if its type (read at each use) has __get__,
+ *                       what __get__(value, None, class) returns, as type_getattro does.
  * Filling costs a type lookup and a keys probe. A fill goes to the way of the same type, else an
  * empty way, else evicts one (round robin). A site whose fills keep failing or evicting backs
  * off exponentially: after the n-th such fill, the next 2**n (at most 4096) misses go straight

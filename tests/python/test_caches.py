@@ -757,6 +757,60 @@ def test_class_attribute_cache():
     """)
 
 
+def test_class_attribute_cache_through_a_metaclass():
+    # CPJIT_ATTR_CLASS for classes whose metaclass is a subclass of type (ABCMeta, a user's):
+    # keyed on the metaclass's version too, so a data descriptor the metaclass gains, the class
+    # moved to another metaclass (__class__ assignment), and metaclasses whose lookups are not
+    # type's (__getattribute__, __getattr__) all answer as in the interpreter.
+    check("""
+        import abc
+        class Base(abc.ABC):
+            shared = 'Base.shared'
+            def meth(self):
+                return 'Base.meth'
+            @classmethod
+            def cm(cls):
+                return ('cm', cls.__name__)
+        class Leaf(Base):
+            own = 'Leaf.own'
+        def read(cls):
+            cm, meth = cls.cm, cls.meth
+            return (cls.shared, cls.own, cm() if callable(cm) else cm,
+                    meth.__name__ if callable(meth) else meth)
+        out = [read(Leaf) for _ in range(3)]
+        Base.shared = 'Base.shared rebound'
+        out += [read(Leaf) for _ in range(3)]
+        abc.ABCMeta.own = 'ABCMeta.own (plain: the class wins)'
+        out += [read(Leaf) for _ in range(3)]
+        abc.ABCMeta.own = property(lambda cls: 'ABCMeta.own property')
+        out += [read(Leaf) for _ in range(3)]
+        del abc.ABCMeta.own
+        out += [read(Leaf) for _ in range(3)]
+
+        class Meta(type):
+            pass
+        class Other(type):
+            shared = property(lambda cls: 'Other.shared property')
+        class C(metaclass=Meta):
+            shared = 'C.shared'
+            own = 'C.own'
+            cm = classmethod(lambda cls: ('lambda cm', cls.__name__))
+            meth = lambda self: None
+        out += [read(C) for _ in range(3)]
+        C.__class__ = Other
+        out += [read(C) for _ in range(3)]
+        C.__class__ = Meta
+        out += [read(C) for _ in range(3)]
+        Meta.__getattribute__ = lambda cls, name: 'Meta.__getattribute__ ' + name
+        out += [read(C) for _ in range(3)]
+        del Meta.__getattribute__
+        Meta.__getattr__ = lambda cls, name: 'Meta.__getattr__ ' + name
+        del C.own
+        out += [read(C) for _ in range(3)]
+        result = out
+    """)
+
+
 def test_class_attribute_cache_class_getattr_raises():
     # A class attribute whose descriptor raises on __get__ through a cached class site.
     check("""

@@ -896,12 +896,27 @@ static inline uint64_t class_and_metaclass_versions(PyTypeObject *cls)
 /* An attribute of a class (CPJIT_ATTR_CLASS), when the generic lookup just returned `res`: what
  * type_getattro finds on the class itself, when no data descriptor of the metaclass takes
  * precedence. */
-static void fill_class_cache(PyObject *owner, PyObject *name, PyObject *res,
+static void fill_class_cache(PyObject *owner, PyObject *name, PyObject *res, int for_method,
                              CpjitAttrCache *cache)
 {
     PyTypeObject *cls = (PyTypeObject *)owner;
     PyTypeObject *metatype = Py_TYPE(owner);
     PyObject *meta = _PyType_Lookup(metatype, name);
+    if (meta != NULL && Py_TYPE(meta)->tp_descr_set != NULL && !for_method) {
+        /* A data descriptor of the metaclass comes first in type_getattro (cls.__name__,
+         * __qualname__, __doc__, __dict__...): served as an instance's data descriptor is
+         * (CPJIT_ATTR_DATA_DESCR, keyed on the metaclass's version, __get__(cls, metaclass)),
+         * when its own type is immutable and has __get__. */
+        PyTypeObject *dt = Py_TYPE(meta);
+        AttrEntry e = {0};
+        if (looked_up_as_a_class(owner) && has_version(metatype)
+            && (dt->tp_flags & Py_TPFLAGS_IMMUTABLETYPE) && dt->tp_descr_get != NULL) {
+            set_entry(&e, metatype, CPJIT_ATTR_DATA_DESCR, 0);
+            e.descr = meta;
+        }
+        install_entry(cache, &e);
+        return;
+    }
     PyObject *value = _PyType_Lookup(cls, name);
     if (!looked_up_as_a_class(owner) || (meta != NULL && Py_TYPE(meta)->tp_descr_set != NULL)
         || value == NULL || !has_version(cls) || !has_version(metatype)
@@ -1004,7 +1019,7 @@ static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int 
             fill_module_cache(owner, name, res, cache);
         }
         else {
-            fill_class_cache(owner, name, res, cache);
+            fill_class_cache(owner, name, res, 0, cache);
         }
         return;
     }
@@ -1029,6 +1044,14 @@ static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int 
     }
     if (e.kind == CPJIT_ATTR_NONE && !store) {
         data_descr_entry(owner, name, &e);
+    }
+    if (e.kind == CPJIT_ATTR_NONE && !store) {
+        /* A method read as a value (`f = obj.method`, `key=self.method`): LOAD_METHOD's entry,
+         * bound in load_attr_rest as the generic lookup binds it. */
+        PyObject *descr = _PyType_Lookup(Py_TYPE(owner), name);
+        if (descr != NULL) {
+            method_entry(owner, name, descr, &e);
+        }
     }
     install_entry(cache, &e);
 }
@@ -1064,7 +1087,7 @@ int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, Cpjit
         fill_module_cache(obj, name, *meth, cache);
     }
     else if (!found && looked_up_as_a_class(obj)) {
-        fill_class_cache(obj, name, *meth, cache);
+        fill_class_cache(obj, name, *meth, 1, cache);
     }
     else {
         AttrEntry e = {0};
@@ -1157,6 +1180,20 @@ static int load_attr_rest(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCa
         return 0;
     }
     PyObject *name = code_name(frame, oparg);
+    PyObject *meth = cpjit_method_cached(cache, owner, name);
+    if (meth != NULL) {
+        /* A method descriptor the instance does not shadow (a CPJIT_METHOD_* entry): bound by
+         * its __get__ as _PyObject_GenericGetAttrWithDict binds it, held across the call. */
+        PyObject *descr = Py_NewRef(meth);
+        PyObject *res = Py_TYPE(descr)->tp_descr_get(descr, owner, (PyObject *)Py_TYPE(owner));
+        Py_DECREF(descr);
+        if (res == NULL) {
+            return -1;
+        }
+        sp[-1] = res;
+        Py_DECREF(owner);
+        return 0;
+    }
     PyObject *res = cpjit_attr_cached_load(cache, way, owner, name);
     if (res == NULL) {
         res = cpjit_module_attr_cached(cache, owner);

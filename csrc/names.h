@@ -144,6 +144,10 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
  *                       served when a probe of that dict (unicode keys only) finds no value
  *                       under the name. 3.11 does not specialise this case
  *                       (SPEC_FAIL_LOAD_METHOD_HAS_MANAGED_DICT).
+ *                       The three METHOD kinds also serve LOAD_ATTR (out of line: a method read
+ *                       as a value, `key=self.method`), which binds `descr` with its __get__
+ *                       (owner, type(owner)) as the generic lookup does; 3.11 does not
+ *                       specialise that (SPEC_FAIL_ATTR_METHOD).
  *   CPJIT_ATTR_SLOT:    (LOAD_ATTR, STORE_ATTR) a __slots__ member (T_OBJECT_EX) stored at byte
  *                       offset `index` in the object; a member descriptor is a data
  *                       descriptor, so no instance dict can shadow it.
@@ -174,6 +178,10 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
  *                       is its __get__(owner, type(owner)), called as the generic lookup calls
  *                       it, without the lookup. 3.11 does not specialise it (3.12's
  *                       LOAD_ATTR_PROPERTY does for properties).
+ *                       For a class owner (metaclass looking attributes up with type_getattro)
+ *                       the way is keyed on the metaclass and `descr` is the metaclass's data
+ *                       descriptor, which type_getattro consults first (cls.__name__); the
+ *                       answer is __get__(cls, metaclass), as type_getattro calls it.
  * Dict entries are re-checked on every use (key identity at the entry, unicode keys), so a hint
  * may go stale but never wrong (LOAD_ATTR_WITH_HINT).
  * Two kinds are not guarded by the owner type's version and fill the whole cache (kind[0], no ways):

@@ -811,6 +811,103 @@ def test_class_attribute_cache_through_a_metaclass():
     """)
 
 
+def test_methods_read_as_values():
+    # LOAD_ATTR of a method (CPJIT_METHOD_* entries, bound out of line): instances with inline
+    # values, with a dict of their own, without a dict, a builtin method descriptor, and every
+    # way the answer can change: the instance shadows the name, the class rebinds or deletes
+    # the method, the method becomes a staticmethod, __class__ changes.
+    check("""
+        class A:
+            def m(self):
+                return ('A.m', self.tag)
+            def __init__(self, tag):
+                self.tag = tag
+        class Own(A):
+            pass
+        class NoDict:
+            __slots__ = ('tag',)
+            def m(self):
+                return ('NoDict.m', self.tag)
+        a, own, nd = A('a'), Own('own'), NoDict()
+        nd.tag = 'nd'
+        for i in range(30):
+            setattr(own, f'extra{i}', i)          # a dict of its own, not the shared keys
+        def take(o):
+            f = o.m
+            return f(), getattr(f, '__self__', None) is o, getattr(f, '__qualname__', None)
+        objs = [a, own, nd]
+        out = [[take(o) for o in objs] for _ in range(3)]
+        a.m = lambda: 'instance a.m'
+        own.m = lambda: 'instance own.m'
+        out += [[take(o) for o in objs] for _ in range(3)]
+        del a.m, own.m
+        out += [[take(o) for o in objs] for _ in range(3)]
+        A.m = lambda self: ('A.m rebound', self.tag)
+        out += [[take(o) for o in objs] for _ in range(3)]
+        A.m = staticmethod(lambda: 'static')
+        out += [[(a.m(), own.m()) for o in objs] for _ in range(3)]
+        del A.m
+        try:
+            a.m
+        except AttributeError as e:
+            out.append(str(e))
+        class B:
+            def m(self):
+                return 'B.m'
+        a.__class__ = B
+        out += [a.m() for _ in range(3)]
+        def upper(s):
+            f = s.upper
+            return f(), f.__self__
+        out += [upper('x'), upper('y'), upper('z')]
+        result = out
+    """)
+
+
+def test_class_data_descriptors_of_the_metaclass():
+    # cls.__name__ and friends: the metaclass's data descriptors come first (CPJIT_ATTR_DATA_DESCR
+    # keyed on the metaclass), through `type` and a metaclass of its own with a property, while
+    # the class is renamed, the property is replaced, the class moves to another metaclass.
+    check("""
+        class Meta(type):
+            @property
+            def tag(cls):
+                return ('Meta.tag', cls.__name__)
+        class Other(type):
+            tag = property(lambda cls: 'Other.tag')
+        class C(metaclass=Meta):
+            'doc of C'
+            tag = 'C.tag (shadowed by the property)'
+        class D:
+            pass
+        def read(cls):
+            return cls.__name__, cls.__qualname__, cls.__doc__, cls.__module__
+        def tag(cls):
+            return cls.tag
+        out = [(read(C), read(D), tag(C)) for _ in range(3)]
+        C.__name__ = 'Renamed'
+        D.__qualname__ = 'D.requalified'
+        out += [(read(C), read(D), tag(C)) for _ in range(3)]
+        Meta.tag = property(lambda cls: 'Meta.tag replaced')
+        out += [tag(C) for _ in range(3)]
+        del Meta.tag
+        out += [tag(C) for _ in range(3)]
+        Meta.tag = property(lambda cls: 'Meta.tag again')
+        out += [tag(C) for _ in range(3)]
+        C.__class__ = Other
+        out += [tag(C) for _ in range(3)]
+        def boom(cls):
+            raise AttributeError('no tag here')
+        Other.tag = property(boom)
+        for _ in range(3):
+            try:
+                out.append(tag(C))
+            except AttributeError as e:
+                out.append(str(e))
+        result = out
+    """)
+
+
 def test_class_attribute_cache_class_getattr_raises():
     # A class attribute whose descriptor raises on __get__ through a cached class site.
     check("""

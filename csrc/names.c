@@ -700,6 +700,27 @@ static void hint_entry(PyObject *owner, PyObject *name, AttrEntry *e)
     e->descr = name;
 }
 
+/* An attribute in an instance dict at the type's tp_dictoffset (CPJIT_ATTR_OFFSET_DICT_HINT):
+ * hint_entry for types whose dict is not managed. */
+static void offset_dict_entry(PyObject *owner, PyObject *name, AttrEntry *e)
+{
+    PyTypeObject *tp = Py_TYPE(owner);
+    if ((tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) || tp->tp_dictoffset <= 0
+        || !instance_may_shadow(tp, name, 0) || !has_version(tp)) {
+        return;
+    }
+    PyDictObject *dict = *(PyDictObject **)((char *)owner + tp->tp_dictoffset);
+    if (dict == NULL || !PyDict_CheckExact(dict)) {
+        return;
+    }
+    Py_ssize_t index = cpjit_keys_lookup(dict->ma_keys, name);
+    if (index < 0 || index != (uint16_t)index || cpjit_dict_hint_value(dict, index, name) == NULL) {
+        return;
+    }
+    set_entry(e, tp, CPJIT_ATTR_OFFSET_DICT_HINT, index);
+    e->descr = name;
+}
+
 /* What is known of whether instance `obj` holds `name` itself, for the kinds that serve a class
  * attribute when it does not (CPJIT_METHOD_* and CPJIT_ATTR_CLASS_*). */
 enum {
@@ -1029,6 +1050,9 @@ static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int 
         /* A dict-backed instance: its own dict's entry index (which may differ from the shared
          * keys' one once the dict was rebuilt), so that the next read of it hits. */
         hint_entry(owner, name, &e);
+    }
+    if (!store && e.kind == CPJIT_ATTR_NONE) {
+        offset_dict_entry(owner, name, &e);
     }
     if (e.kind == CPJIT_ATTR_NONE) {
         values_entry(owner, name, store, &e);

@@ -172,6 +172,11 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
  *                       CPJIT_METHOD_NO_DICT). What 3.12 calls LOAD_ATTR_NONDESCRIPTOR_WITH_VALUES
  *                       and _NO_DICT; 3.11 does not specialise it (class-level defaults and
  *                       constants read through self).
+ *   CPJIT_ATTR_OFFSET_DICT_HINT: (LOAD_ATTR, out of line) as CPJIT_ATTR_DICT_HINT for instances
+ *                       whose dict is not managed but at the type's positive tp_dictoffset
+ *                       (subclasses of C types with a __dict__: ast nodes, exceptions,
+ *                       SimpleNamespace); `descr` is the name, `index` its entry in the dict
+ *                       the fill saw, re-checked on every use.
  *   CPJIT_ATTR_DATA_DESCR: (LOAD_ATTR, out of line) `descr` is a data descriptor on the class
  *                       (a property, a getset or member descriptor: its own type immutable, with
  *                       both __get__ and __set__, so no instance dict can shadow it): the answer
@@ -222,6 +227,7 @@ enum {
     CPJIT_ATTR_CLASS_VALUES = 10,
     CPJIT_ATTR_CLASS_NO_DICT = 11,
     CPJIT_ATTR_DATA_DESCR = 12,
+    CPJIT_ATTR_OFFSET_DICT_HINT = 13,
 };
 #define CPJIT_ATTR_WAYS 4
 typedef struct {
@@ -384,6 +390,11 @@ cpjit_attr_cached_load(CpjitAttrCache *cache, int way, PyObject *owner, PyObject
     }
     if (kind == CPJIT_ATTR_SLOT) {
         return *(PyObject **)((char *)owner + index);
+    }
+    if (kind == CPJIT_ATTR_OFFSET_DICT_HINT) {
+        /* The type's (version-guarded, so unchanged) positive tp_dictoffset. */
+        PyDictObject *dict = *(PyDictObject **)((char *)owner + Py_TYPE(owner)->tp_dictoffset);
+        return dict != NULL ? cpjit_dict_hint_value(dict, index, name) : NULL;
     }
     return NULL;
 }

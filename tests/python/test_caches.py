@@ -908,6 +908,52 @@ def test_class_data_descriptors_of_the_metaclass():
     """)
 
 
+def test_attributes_in_a_dict_at_the_types_dict_offset():
+    # CPJIT_ATTR_OFFSET_DICT_HINT: instances whose __dict__ is not managed but at the type's
+    # tp_dictoffset (ast nodes, exceptions, SimpleNamespace, subclasses of them), while the key
+    # is deleted and re-added, the dict is replaced (by a dict subclass too), the class gains a
+    # property of the name, and the site sees several such types.
+    check("""
+        import ast, types
+        tree = ast.parse('x = y + 1')
+        name = tree.body[0].targets[0]
+        class MyError(Exception):
+            pass
+        err = MyError('boom')
+        err.code = 7
+        ns = types.SimpleNamespace(code='ns', id='ns id')
+        class Node(ast.Name):
+            pass
+        node = Node(id='node id', ctx=ast.Load())
+        def get_id(o):
+            return o.id
+        def get_code(o):
+            return o.code
+        out = [[get_id(o) for o in (name, ns, node)] + [get_code(err), get_code(ns)]
+               for _ in range(3)]
+        name.id = 'renamed'
+        del ns.code
+        ns.code = 'ns re-added'
+        out += [[get_id(o) for o in (name, ns, node)] + [get_code(err), get_code(ns)]
+                for _ in range(3)]
+        class D(dict):
+            pass
+        err.__dict__ = D(other='other', code='from a dict subclass')
+        name.__dict__ = {'ctx': name.ctx, 'id': 'replaced dict'}   # id at another entry
+        out += [[get_id(o) for o in (name, ns, node)] + [get_code(err), get_code(ns)]
+                for _ in range(3)]
+        del name.id
+        try:
+            get_id(name)
+        except AttributeError as e:
+            out.append(str(e))
+        Node.id = property(lambda self: 'Node.id property')
+        MyError.code = property(lambda self: 'MyError.code property')
+        out += [[get_id(node), get_code(err)] for _ in range(3)]
+        result = out
+    """)
+
+
 def test_class_attribute_cache_class_getattr_raises():
     # A class attribute whose descriptor raises on __get__ through a cached class site.
     check("""

@@ -1080,8 +1080,88 @@ static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int 
     install_entry(cache, &e);
 }
 
+/* The value of `name` in a dict found through an instance, as the generic lookup reads it:
+ * 1 with *value set (NULL: absent), or 0 when only the generic lookup can tell (general keys,
+ * whose probe may run __eq__). */
+static int instance_dict_value(PyDictObject *dict, PyObject *name, PyObject **value)
+{
+    PyDictKeysObject *keys = dict->ma_keys;
+    if (!DK_IS_UNICODE(keys)) {
+        return 0;
+    }
+    Py_ssize_t ix = cpjit_keys_lookup(keys, name);
+    *value = ix < 0 ? NULL
+             : dict->ma_values != NULL ? dict->ma_values->values[ix]
+                                       : DK_UNICODE_ENTRIES(keys)[ix].me_value;
+    return 1;
+}
+
+/* _PyObject_GenericGetAttrWithDict for a site whose cache is backing off (more types than ways,
+ * or kinds it cannot hold: `self.debug` read on a dozen subclasses): the same steps without the
+ * call layers, for types that use the generic lookup. A new reference; NULL without an exception
+ * when only the generic lookup can answer (a data descriptor, general dict keys, a missing
+ * attribute); NULL with an exception from a non-data descriptor's __get__. */
+static PyObject *megamorphic_load(PyObject *owner, PyObject *name)
+{
+    PyTypeObject *tp = Py_TYPE(owner);
+    if (tp->tp_getattro != PyObject_GenericGetAttr || !PyUnicode_CheckExact(name)) {
+        return NULL;
+    }
+    PyObject *descr = _PyType_Lookup(tp, name);
+    if (descr != NULL && Py_TYPE(descr)->tp_descr_set != NULL
+        && Py_TYPE(descr)->tp_descr_get != NULL) {
+        return NULL; /* a data descriptor comes first */
+    }
+    PyObject *value = NULL;
+    PyDictObject *dict = NULL;
+    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
+        PyDictValues *values = *_PyObject_ValuesPointer(owner);
+        if (values != NULL) {
+            PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+            Py_ssize_t ix = keys != NULL ? cpjit_keys_lookup(keys, name) : -1;
+            value = ix >= 0 ? values->values[ix] : NULL;
+        }
+        else {
+            dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
+        }
+    }
+    else if (tp->tp_dictoffset > 0) {
+        dict = *(PyDictObject **)((char *)owner + tp->tp_dictoffset);
+    }
+    else if (tp->tp_dictoffset != 0) {
+        return NULL;
+    }
+    if (dict != NULL && !instance_dict_value(dict, name, &value)) {
+        return NULL;
+    }
+    if (value != NULL) {
+        return Py_NewRef(value);
+    }
+    if (descr == NULL) {
+        return NULL; /* __getattr__ cannot be there (generic tp_getattro): the error message */
+    }
+    descrgetfunc get = Py_TYPE(descr)->tp_descr_get;
+    if (get == NULL) {
+        return Py_NewRef(descr);
+    }
+    Py_INCREF(descr); /* its __get__ may run code that drops the type's reference */
+    PyObject *res = get(descr, owner, (PyObject *)tp);
+    Py_DECREF(descr);
+    return res;
+}
+
 PyObject *cpjit_load_attr_fill(PyObject *owner, PyObject *name, CpjitAttrCache *cache)
 {
+    if (cache->cooldown > 0) {
+        /* Backing off: no fill this time (fill_allowed's count), the lookup done here when it
+         * can be. */
+        cache->cooldown--;
+        PyObject *res = megamorphic_load(owner, name);
+        if (res != NULL || PyErr_Occurred()) {
+            return res;
+        }
+        return PyObject_GetAttr(owner, name);
+    }
     PyObject *res = PyObject_GetAttr(owner, name);
     if (res != NULL) {
         fill_attr_cache(owner, name, res, 0, cache);

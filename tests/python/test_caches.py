@@ -954,6 +954,91 @@ def test_attributes_in_a_dict_at_the_types_dict_offset():
     """)
 
 
+def test_megamorphic_attribute_sites():
+    # A site that sees more types than its cache has ways backs off and looks attributes up
+    # itself (megamorphic_load): inline values, dicts of their own, dicts at a tp_dictoffset,
+    # class values, methods, set-only and raising descriptors, properties and __getattr__ (left
+    # to the generic lookup), missing attributes, and changes while the site is backing off.
+    check("""
+        import types
+        class Base:
+            shared = 'Base.shared'
+            def meth(self):
+                return 'Base.meth'
+        kinds = []
+        for i in range(10):
+            kinds.append(type(f'K{i}', (Base,), {'k': i}))
+        objs = []
+        for i, K in enumerate(kinds):
+            o = K()
+            o.attr = f'inline {i}'
+            objs.append(o)
+        for i in range(30):
+            setattr(objs[1], f'extra{i}', i)            # a dict of its own
+        class Err(Exception):
+            shared = 'Err.shared'
+            def meth(self):
+                return 'Err.meth'
+        e = Err()
+        e.attr = 'exception dict'
+        objs.append(e)
+        ns = types.SimpleNamespace(attr='namespace', shared='ns.shared', meth=lambda: 'ns.meth')
+        objs.append(ns)
+        class SetOnly:
+            def __set__(self, obj, value):
+                raise AttributeError('read only')
+        class WithSetOnly(Base):
+            attr = SetOnly()
+        w = WithSetOnly()
+        w.__dict__['attr'] = 'dict beats a set-only descriptor'
+        objs.append(w)
+        class Prop(Base):
+            attr = property(lambda self: 'property')
+        objs.append(Prop())
+        class Hook(Base):
+            def __getattr__(self, name):
+                return 'hook ' + name
+        objs.append(Hook())
+        def read(o):
+            r = []
+            for name in ('attr', 'shared', 'meth', 'k'):
+                try:
+                    v = getattr_site(o, name)
+                    r.append(v() if callable(v) else v)
+                except AttributeError as ex:
+                    r.append('AttributeError: ' + str(ex))
+            return r
+        def getattr_site(o, name):
+            if name == 'attr':
+                return o.attr
+            if name == 'shared':
+                return o.shared
+            if name == 'meth':
+                return o.meth
+            return o.k
+        out = []
+        for round in range(40):
+            out.append([read(o) for o in objs])
+            if round == 10:
+                Base.shared = 'Base.shared rebound'
+            if round == 15:
+                objs[0].shared = 'instance shadows'
+                objs[2].meth = lambda: 'instance meth'
+            if round == 20:
+                del objs[3].attr
+                kinds[4].attr = 'class value behind a deleted one'
+                del objs[4].attr
+            if round == 25:
+                class Raising:
+                    def __get__(self, obj, owner):
+                        raise AttributeError('raising __get__')
+                Base.meth = Raising()
+            if round == 30:
+                e.__dict__ = {'other': 1, 'attr': 'replaced exception dict'}
+        result = out
+    """)
+
+
 def test_class_attribute_cache_class_getattr_raises():
     # A class attribute whose descriptor raises on __get__ through a cached class site.
     check("""

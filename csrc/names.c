@@ -1099,8 +1099,9 @@ static int instance_dict_value(PyDictObject *dict, PyObject *name, PyObject **va
 /* _PyObject_GenericGetAttrWithDict for a site whose cache is backing off (more types than ways,
  * or kinds it cannot hold: `self.debug` read on a dozen subclasses): the same steps without the
  * call layers, for types that use the generic lookup. A new reference; NULL without an exception
- * when only the generic lookup can answer (a data descriptor, general dict keys, a missing
- * attribute); NULL with an exception from a non-data descriptor's __get__. */
+ * when only the generic lookup can answer (general dict keys, a missing attribute); NULL with an
+ * exception from a descriptor's __get__ (an AttributeError there is final: __getattr__ cannot
+ * exist for a type whose tp_getattro is the generic one). */
 static PyObject *megamorphic_load(PyObject *owner, PyObject *name)
 {
     PyTypeObject *tp = Py_TYPE(owner);
@@ -1110,7 +1111,11 @@ static PyObject *megamorphic_load(PyObject *owner, PyObject *name)
     PyObject *descr = _PyType_Lookup(tp, name);
     if (descr != NULL && Py_TYPE(descr)->tp_descr_set != NULL
         && Py_TYPE(descr)->tp_descr_get != NULL) {
-        return NULL; /* a data descriptor comes first */
+        /* A data descriptor comes first (__slots__ members, properties, __class__). */
+        Py_INCREF(descr);
+        PyObject *res = Py_TYPE(descr)->tp_descr_get(descr, owner, (PyObject *)tp);
+        Py_DECREF(descr);
+        return res;
     }
     PyObject *value = NULL;
     PyDictObject *dict = NULL;

@@ -999,8 +999,13 @@ def test_megamorphic_attribute_sites():
             def __getattr__(self, name):
                 return 'hook ' + name
         objs.append(Hook())
+        class Slotted(Base):
+            __slots__ = ('attr',)
+        sl, unset = Slotted(), Slotted()
+        sl.attr = 'slot'
+        objs += [sl, unset]
         def read(o):
-            r = []
+            r = [o.__class__.__name__]
             for name in ('attr', 'shared', 'meth', 'k'):
                 try:
                     v = getattr_site(o, name)
@@ -1035,6 +1040,11 @@ def test_megamorphic_attribute_sites():
                 Base.meth = Raising()
             if round == 30:
                 e.__dict__ = {'other': 1, 'attr': 'replaced exception dict'}
+                sl.attr = 'slot rebound'
+                unset.attr = 'slot set'
+            if round == 35:
+                Prop.attr = property(lambda self: 'property replaced')
+                del sl.attr
         result = out
     """)
 

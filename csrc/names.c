@@ -1102,11 +1102,16 @@ static int instance_dict_value(PyDictObject *dict, PyObject *name, PyObject **va
  * when only the generic lookup can answer (general dict keys, a missing attribute); NULL with an
  * exception from a descriptor's __get__ (an AttributeError there is final: __getattr__ cannot
  * exist for a type whose tp_getattro is the generic one). */
+static PyObject *megamorphic_class_load(PyObject *owner, PyObject *name);
+
 static PyObject *megamorphic_load(PyObject *owner, PyObject *name)
 {
     PyTypeObject *tp = Py_TYPE(owner);
-    if (tp->tp_getattro != PyObject_GenericGetAttr || !PyUnicode_CheckExact(name)) {
+    if (!PyUnicode_CheckExact(name)) {
         return NULL;
+    }
+    if (tp->tp_getattro != PyObject_GenericGetAttr) {
+        return looked_up_as_a_class(owner) ? megamorphic_class_load(owner, name) : NULL;
     }
     PyObject *descr = _PyType_Lookup(tp, name);
     if (descr != NULL && Py_TYPE(descr)->tp_descr_set != NULL
@@ -1153,6 +1158,44 @@ static PyObject *megamorphic_load(PyObject *owner, PyObject *name)
     PyObject *res = get(descr, owner, (PyObject *)tp);
     Py_DECREF(descr);
     return res;
+}
+
+/* megamorphic_load for a class (a site reading cls.NAME on many classes): type_getattro's steps
+ * for a ready class. */
+static PyObject *megamorphic_class_load(PyObject *owner, PyObject *name)
+{
+    PyTypeObject *cls = (PyTypeObject *)owner;
+    PyTypeObject *metatype = Py_TYPE(owner);
+    if (!_PyType_IsReady(cls)) {
+        return NULL;
+    }
+    PyObject *meta = _PyType_Lookup(metatype, name);
+    descrgetfunc meta_get = meta != NULL ? Py_TYPE(meta)->tp_descr_get : NULL;
+    PyObject *res;
+    if (meta_get != NULL && Py_TYPE(meta)->tp_descr_set != NULL) {
+        Py_INCREF(meta);
+        res = meta_get(meta, owner, (PyObject *)metatype);
+        Py_DECREF(meta);
+        return res;
+    }
+    PyObject *value = _PyType_Lookup(cls, name);
+    if (value != NULL) {
+        descrgetfunc get = Py_TYPE(value)->tp_descr_get;
+        if (get == NULL) {
+            return Py_NewRef(value);
+        }
+        Py_INCREF(value);
+        res = get(value, NULL, owner);
+        Py_DECREF(value);
+        return res;
+    }
+    if (meta_get != NULL) {
+        Py_INCREF(meta);
+        res = meta_get(meta, owner, (PyObject *)metatype);
+        Py_DECREF(meta);
+        return res;
+    }
+    return meta != NULL ? Py_NewRef(meta) : NULL;
 }
 
 PyObject *cpjit_load_attr_fill(PyObject *owner, PyObject *name, CpjitAttrCache *cache)

@@ -1049,6 +1049,75 @@ def test_megamorphic_attribute_sites():
     """)
 
 
+def test_megamorphic_class_attribute_sites():
+    # cls.NAME read on more classes than the cache holds: type_getattro's steps run at the site
+    # (megamorphic_class_load): a metaclass data descriptor first, then the class's MRO (values,
+    # functions, classmethods, staticmethods), then the metaclass's other attributes, and the
+    # missing-attribute error from the generic lookup, while classes and metaclasses change.
+    check("""
+        class Meta(type):
+            @property
+            def described(cls):
+                return 'Meta.described ' + cls.__name__
+            meta_plain = 'Meta.meta_plain'
+            def meta_method(cls):
+                return 'Meta.meta_method ' + cls.__name__
+        class Base(metaclass=Meta):
+            value = 'Base.value'
+            described = 'shadowed by the metaclass property'
+            @classmethod
+            def cm(cls):
+                return 'cm ' + cls.__name__
+            @staticmethod
+            def sm():
+                return 'sm'
+        # Each class with a metaclass of its own: the metaclass-keyed ways overflow too.
+        classes = [type(f'M{i}', (Meta,), {})(f'C{i}', (Base,), {'own': i}) for i in range(9)]
+        class Plain:
+            value = 'Plain.value'
+            own = 'Plain.own'
+        classes.append(Plain)
+        def read(cls):
+            r = []
+            for name in ('value', 'own', 'described', 'meta_plain', 'meta_method', 'cm', 'sm'):
+                try:
+                    v = get(cls, name)
+                    r.append(v() if callable(v) else v)
+                except AttributeError as e:
+                    r.append('AttributeError: ' + str(e))
+            return r
+        def get(cls, name):
+            if name == 'value':
+                return cls.value
+            if name == 'own':
+                return cls.own
+            if name == 'described':
+                return cls.described
+            if name == 'meta_plain':
+                return cls.meta_plain
+            if name == 'meta_method':
+                return cls.meta_method
+            if name == 'cm':
+                return cls.cm
+            return cls.sm
+        out = []
+        for round in range(30):
+            out.append([read(c) for c in classes])
+            if round == 8:
+                Base.value = 'Base.value rebound'
+                classes[3].value = 'C3 value'
+            if round == 14:
+                Meta.described = property(lambda cls: 'replaced property')
+                Meta.meta_plain = 'Meta.meta_plain rebound'
+            if round == 20:
+                del Meta.described
+                classes[5].meta_method = 'C5 shadows the metaclass method'
+            if round == 24:
+                Base.cm = classmethod(lambda cls: 'cm rebound ' + cls.__name__)
+        result = out
+    """)
+
+
 def test_class_attribute_cache_class_getattr_raises():
     # A class attribute whose descriptor raises on __get__ through a cached class site.
     check("""

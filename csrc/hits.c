@@ -44,12 +44,12 @@ __attribute__((hot)) PyObject *cpjit_load_global_hit(_PyInterpreterFrame *frame,
     return v;
 }
 
-/* LOAD_ATTR's first tier: every cached kind served without running code (all but class
- * attributes), the owner not dying here (its reference is released: the caller replaces it on
+/* LOAD_ATTR's first tier: every cached kind served without running code (class attributes
+ * only when the value has no __get__), the owner not dying here (its reference is released: the caller replaces it on
  * the stack by the result). Inline values (VALUES, HINT) first; a __slots__ member; a plain
  * value on the class (CLASS_VALUES, CLASS_NO_DICT); the instance's dict at the cached hint
  * (VALUES and HINT when the values became a real dict, DICT_HINT for a dict of its own), as
- * LOAD_ATTR_WITH_HINT; a module attribute. Objects whose
+ * LOAD_ATTR_WITH_HINT; a module attribute; a class constant. Objects whose
  * attributes outgrew their inline values, or whose __dict__ was asked for, are common enough
  * that a trip through the second tier (cpjit_load_attr_slow) for each of their attributes
  * showed (go: 8.8 million of them, three-quarters of its LOAD_ATTRs). */
@@ -61,8 +61,12 @@ __attribute__((hot)) PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCac
         return NULL;
     }
     if (__builtin_expect(way < 0, 0)) {
-        /* A module attribute (LOAD_ATTR_MODULE; the whole cache, no ways). */
+        /* A module attribute (LOAD_ATTR_MODULE) or a class's value without __get__ (the whole
+         * cache, no ways). */
         res = cpjit_module_attr_cached(cache, owner);
+        if (res == NULL) {
+            res = cpjit_class_value_cached(cache, owner);
+        }
         goto found;
     }
     uint8_t kind = cache->kind[way];

@@ -908,12 +908,6 @@ static int looked_up_as_a_class(PyObject *owner)
     return PyType_Check(owner) && Py_TYPE(owner)->tp_getattro == PyType_Type.tp_getattro;
 }
 
-/* The two version tags CPJIT_ATTR_CLASS is keyed on: the metaclass's and the class's. */
-static inline uint64_t class_and_metaclass_versions(PyTypeObject *cls)
-{
-    return (uint64_t)Py_TYPE(cls)->tp_version_tag << 32 | cls->tp_version_tag;
-}
-
 /* An attribute of a class (CPJIT_ATTR_CLASS), when the generic lookup just returned `res`: what
  * type_getattro finds on the class itself, when no data descriptor of the metaclass takes
  * precedence. */
@@ -952,15 +946,14 @@ static void fill_class_cache(PyObject *owner, PyObject *name, PyObject *res, int
     cache->kind[0] = CPJIT_ATTR_CLASS;
     cache->mod.module = owner;
     cache->mod.value = value;
-    cache->mod.dict_version = class_and_metaclass_versions(cls);
+    cache->mod.dict_version = cpjit_class_versions(cls);
 }
 
 PyObject *cpjit_class_attr_cached(CpjitAttrCache *cache, PyObject *owner)
 {
-    /* PyType_Check first: the cached class may have died and its address gone to an object
-     * that is no class (its version tags are never reused, so a new class there misses). */
+    /* PyType_Check first, as in cpjit_class_value_cached. */
     if (cache->kind[0] != CPJIT_ATTR_CLASS || owner != cache->mod.module || !PyType_Check(owner)
-        || class_and_metaclass_versions((PyTypeObject *)owner) != cache->mod.dict_version) {
+        || cpjit_class_versions((PyTypeObject *)owner) != cache->mod.dict_version) {
         return NULL;
     }
     PyObject *value = cache->mod.value;

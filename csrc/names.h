@@ -468,6 +468,28 @@ cpjit_module_attr_cached(CpjitAttrCache *cache, PyObject *owner)
     return cache->mod.value;
 }
 
+/* The two version tags CPJIT_ATTR_CLASS is keyed on: the metaclass's (high) and the class's. */
+static inline uint64_t cpjit_class_versions(PyTypeObject *cls)
+{
+    return (uint64_t)Py_TYPE(cls)->tp_version_tag << 32 | cls->tp_version_tag;
+}
+
+/* CPJIT_ATTR_CLASS when the value has no __get__ (a class constant, ParserElement.packrat_cache,
+ * Token.M_OPEN): borrowed, or NULL on a miss or when its type (read now) has __get__, which
+ * cpjit_class_attr_cached calls out of line. */
+static inline __attribute__((always_inline)) PyObject *
+cpjit_class_value_cached(CpjitAttrCache *cache, PyObject *owner)
+{
+    /* PyType_Check first: the cached class may have died and its address gone to an object
+     * that is no class (its version tags are never reused, so a new class there misses). */
+    if (cache->kind[0] != CPJIT_ATTR_CLASS || owner != cache->mod.module || !PyType_Check(owner)
+        || cpjit_class_versions((PyTypeObject *)owner) != cache->mod.dict_version
+        || Py_TYPE(cache->mod.value)->tp_descr_get != NULL) {
+        return NULL;
+    }
+    return cache->mod.value;
+}
+
 /* The stencils' out-of-line paths. Each gets the frame, the stack pointer, the instruction's
  * cache and its REDO value (cpjit_decode_redo: the instruction, stored as prev_instr first as
  * everything here may raise or run code, and its oparg: the name is co_names[oparg]); it serves whatever the stencil's in-line path did not

@@ -101,13 +101,16 @@ found:
     return NULL;
 }
 
-/* LOAD_METHOD's first tier: a plain method (a new reference) of an instance without a dict, or
- * whose attributes (inline, or in a dict sharing the class's keys) lack the name; the caller
- * pushes it below the object. */
-__attribute__((hot)) PyObject *cpjit_load_method_hit(PyObject *obj, CpjitAttrCache *cache)
+/* LOAD_METHOD's first tier, writing the instruction's two results at sp[-1] and sp[0] (the
+ * stencil grows the stack by one) and returning 1: [meth, obj] for a plain method (a new
+ * reference) of an instance without a dict, or whose attributes (inline, or in a dict sharing
+ * the class's keys) lack the name; [NULL, attr] for a module attribute (math.sqrt) or a class
+ * constant (a value without __get__) of an owner that survives, its reference released.
+ * 0 on a miss, nothing changed. */
+__attribute__((hot)) int cpjit_load_method_hit(PyObject **sp, CpjitAttrCache *cache)
 {
-    PyTypeObject *tp = Py_TYPE(obj);
-    int way = cpjit_attr_way_hot(cache, tp);
+    PyObject *obj = sp[-1];
+    int way = cpjit_attr_way_hot(cache, Py_TYPE(obj));
     if (way >= 0) {
         uint8_t kind = cache->kind[way];
         /* METHOD_VALUES: inline values, or a real dict still sharing the class's keys. */
@@ -115,10 +118,25 @@ __attribute__((hot)) PyObject *cpjit_load_method_hit(PyObject *obj, CpjitAttrCac
             || (kind == CPJIT_METHOD_VALUES && cpjit_method_not_shadowed(cache, way, obj))) {
             PyObject *meth = cache->descr[way];
             Py_INCREF(meth);
-            return meth;
+            sp[-1] = meth;
+            sp[0] = obj;
+            return 1;
         }
+        return 0;
     }
-    return NULL;
+    /* The whole-cache kinds. */
+    PyObject *attr = cpjit_module_attr_cached(cache, obj);
+    if (attr == NULL) {
+        attr = cpjit_class_value_cached(cache, obj);
+    }
+    if (attr == NULL || obj->ob_refcnt <= 1) {
+        return 0;
+    }
+    Py_INCREF(attr);
+    obj->ob_refcnt--;
+    sp[-1] = NULL;
+    sp[0] = attr;
+    return 1;
 }
 
 /* STORE_ATTR's first tier: a store to the instance's inline values (STORE_ATTR_INSTANCE_VALUE),

@@ -361,7 +361,7 @@ cpjit_values_add_to_order(PyDictValues *values, Py_ssize_t ix)
  * nothing. */
 PyObject *cpjit_load_global_hit(_PyInterpreterFrame *frame, CpjitGlobalCache *cache);
 PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCache *cache);
-PyObject *cpjit_load_method_hit(PyObject *obj, CpjitAttrCache *cache);
+int cpjit_load_method_hit(PyObject **sp, CpjitAttrCache *cache);
 int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache);
 
 /* LOAD_ATTR's cached lookup for the type-version-guarded kinds: a borrowed value or NULL.

@@ -68,22 +68,18 @@ STENCIL(DELETE_ATTR)
     CONTINUE();
 }
 
-/* meth | self  when an unbound method was found, else  NULL | attr. The first tier
- * (cpjit_load_method_hit): a plain method (instances without a dict, or whose attributes are
- * inline and lack the name). Everything else, module attributes (math.sqrt) and class
- * attributes included, is served by cpjit_load_method_slow, which tests those cached kinds
- * before anything else. On failure the object stays on the stack (owned). */
+/* meth | self  when an unbound method was found, else  NULL | attr, written by either tier at
+ * the top of the stack and its next slot. The first tier (cpjit_load_method_hit): a plain
+ * method (instances without a dict, or whose attributes are inline and lack the name), a module
+ * attribute (math.sqrt), a class constant. Everything else (class attributes with __get__,
+ * instances with a dict of their own, a dying owner, the generic path) is
+ * cpjit_load_method_slow's. On failure the object stays on the stack (owned). */
 STENCIL(LOAD_METHOD)
 {
     CpjitAttrCache *cache = ATTR_CACHE;
-    PyObject *obj = TOP();
-    PyObject *meth = cpjit_load_method_hit(obj, cache);
-    if (UNLIKELY(meth == NULL)) {
+    if (UNLIKELY(!cpjit_load_method_hit(stack_pointer, cache))) {
         ATTR_SLOW(cpjit_load_method_slow, cache);
-        STACK_GROW(1);
-        CONTINUE();
     }
-    SET_TOP(meth);
-    PUSH(obj);
+    STACK_GROW(1);
     CONTINUE();
 }

@@ -1118,6 +1118,46 @@ def test_megamorphic_class_attribute_sites():
     """)
 
 
+def test_method_calls_on_modules_and_class_constants():
+    # LOAD_METHOD's first tier for the whole-cache kinds: module.func(...) and Cls.CONST(...)
+    # where CONST has no __get__ (a builtin, a callable instance), while the module attribute
+    # and the class constant are rebound, the constant's type gains __get__, and the owner is a
+    # temporary that dies at the call (its last reference on the stack).
+    check("""
+        import types
+        m = types.ModuleType('m')
+        m.f = len
+        class Callable:
+            def __call__(self, *args):
+                return ('Callable', args)
+        class C:
+            f = len
+            g = Callable()
+        def calls(mod, cls):
+            return mod.f([1, 2]), cls.f([1, 2, 3]), cls.g(4)
+        def temp():
+            t = types.ModuleType('t')
+            t.f = lambda: 'temp module'
+            return t
+        def on_temp():
+            return temp().f(), type('T', (), {'f': staticmethod(lambda: 'temp class')}).f()
+        out = [(calls(m, C), on_temp()) for _ in range(3)]
+        m.f = abs
+        C.f = sum
+        out += [(calls(m, C) if False else (m.f(-5), C.f([1, 2, 3]), C.g(5)), on_temp())
+                for _ in range(3)]
+        out += [calls(types.SimpleNamespace(f=len), C) for _ in range(2)]
+        def g_of(cls, x):
+            return cls.g(x)
+        out += [g_of(C, i) for i in range(3)]
+        Callable.__get__ = lambda self, obj, owner: (lambda *a: ('bound by __get__', a))
+        out += [g_of(C, i) for i in range(3)]
+        del Callable.__get__
+        out += [g_of(C, i) for i in range(3)]
+        result = out
+    """)
+
+
 def test_class_attribute_cache_class_getattr_raises():
     # A class attribute whose descriptor raises on __get__ through a cached class site.
     check("""

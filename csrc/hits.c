@@ -53,6 +53,15 @@ __attribute__((hot)) PyObject *cpjit_load_global_hit(_PyInterpreterFrame *frame,
  * attributes outgrew their inline values, or whose __dict__ was asked for, are common enough
  * that a trip through the second tier (cpjit_load_attr_slow) for each of their attributes
  * showed (go: 8.8 million of them, three-quarters of its LOAD_ATTRs). */
+/* The first tiers' answer from the kinds that fill the whole cache (no ways): a module
+ * attribute (LOAD_ATTR_MODULE) or a class's value without __get__; borrowed, or NULL. */
+static inline __attribute__((always_inline)) PyObject *
+whole_cache_value(CpjitAttrCache *cache, PyObject *owner)
+{
+    PyObject *res = cpjit_module_attr_cached(cache, owner);
+    return res != NULL ? res : cpjit_class_value_cached(cache, owner);
+}
+
 __attribute__((hot)) PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCache *cache)
 {
     int way = cpjit_attr_way_hot(cache, Py_TYPE(owner));
@@ -61,12 +70,7 @@ __attribute__((hot)) PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCac
         return NULL;
     }
     if (__builtin_expect(way < 0, 0)) {
-        /* A module attribute (LOAD_ATTR_MODULE) or a class's value without __get__ (the whole
-         * cache, no ways). */
-        res = cpjit_module_attr_cached(cache, owner);
-        if (res == NULL) {
-            res = cpjit_class_value_cached(cache, owner);
-        }
+        res = whole_cache_value(cache, owner);
         goto found;
     }
     uint8_t kind = cache->kind[way];
@@ -124,11 +128,7 @@ __attribute__((hot)) int cpjit_load_method_hit(PyObject **sp, CpjitAttrCache *ca
         }
         return 0;
     }
-    /* The whole-cache kinds. */
-    PyObject *attr = cpjit_module_attr_cached(cache, obj);
-    if (attr == NULL) {
-        attr = cpjit_class_value_cached(cache, obj);
-    }
+    PyObject *attr = whole_cache_value(cache, obj);
     if (attr == NULL || obj->ob_refcnt <= 1) {
         return 0;
     }

@@ -678,6 +678,22 @@ static void store_dict_entry(PyObject *owner, PyObject *name, AttrEntry *e)
 }
 
 /* An instance whose inline values became a real dict (LOAD_ATTR_WITH_HINT). */
+/* A `kind` entry for `name` at its entry in `dict` (an exact dict, else none), the instance
+ * dict of an instance of `tp`. */
+static void dict_hint_entry(PyTypeObject *tp, PyDictObject *dict, PyObject *name, uint8_t kind,
+                            AttrEntry *e)
+{
+    if (dict == NULL || !PyDict_CheckExact(dict)) {
+        return;
+    }
+    Py_ssize_t index = cpjit_keys_lookup(dict->ma_keys, name);
+    if (index < 0 || index != (uint16_t)index || cpjit_dict_hint_value(dict, index, name) == NULL) {
+        return;
+    }
+    set_entry(e, tp, kind, index);
+    e->descr = name;
+}
+
 static void hint_entry(PyObject *owner, PyObject *name, AttrEntry *e)
 {
     PyTypeObject *tp = Py_TYPE(owner);
@@ -686,18 +702,11 @@ static void hint_entry(PyObject *owner, PyObject *name, AttrEntry *e)
         return;
     }
     PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
-    if (dict == NULL || !PyDict_CheckExact(dict)) {
-        return;
-    }
-    Py_ssize_t index = cpjit_keys_lookup(dict->ma_keys, name);
-    if (index < 0 || index != (uint16_t)index || cpjit_dict_hint_value(dict, index, name) == NULL) {
-        return;
-    }
-    set_entry(e, tp,
-              dict->ma_keys == ((PyHeapTypeObject *)tp)->ht_cached_keys ? CPJIT_ATTR_HINT
-                                                                         : CPJIT_ATTR_DICT_HINT,
-              index);
-    e->descr = name;
+    dict_hint_entry(tp, dict, name,
+                    dict != NULL && dict->ma_keys == ((PyHeapTypeObject *)tp)->ht_cached_keys
+                        ? CPJIT_ATTR_HINT
+                        : CPJIT_ATTR_DICT_HINT,
+                    e);
 }
 
 /* An attribute in an instance dict at the type's tp_dictoffset (CPJIT_ATTR_OFFSET_DICT_HINT):
@@ -709,16 +718,8 @@ static void offset_dict_entry(PyObject *owner, PyObject *name, AttrEntry *e)
         || !instance_may_shadow(tp, name, 0) || !has_version(tp)) {
         return;
     }
-    PyDictObject *dict = *(PyDictObject **)((char *)owner + tp->tp_dictoffset);
-    if (dict == NULL || !PyDict_CheckExact(dict)) {
-        return;
-    }
-    Py_ssize_t index = cpjit_keys_lookup(dict->ma_keys, name);
-    if (index < 0 || index != (uint16_t)index || cpjit_dict_hint_value(dict, index, name) == NULL) {
-        return;
-    }
-    set_entry(e, tp, CPJIT_ATTR_OFFSET_DICT_HINT, index);
-    e->descr = name;
+    dict_hint_entry(tp, *(PyDictObject **)((char *)owner + tp->tp_dictoffset), name,
+                    CPJIT_ATTR_OFFSET_DICT_HINT, e);
 }
 
 /* What is known of whether instance `obj` holds `name` itself, for the kinds that serve a class
@@ -1073,22 +1074,6 @@ static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int 
     install_entry(cache, &e);
 }
 
-/* The value of `name` in a dict found through an instance, as the generic lookup reads it:
- * 1 with *value set (NULL: absent), or 0 when only the generic lookup can tell (general keys,
- * whose probe may run __eq__). */
-static int instance_dict_value(PyDictObject *dict, PyObject *name, PyObject **value)
-{
-    PyDictKeysObject *keys = dict->ma_keys;
-    if (!DK_IS_UNICODE(keys)) {
-        return 0;
-    }
-    Py_ssize_t ix = cpjit_keys_lookup(keys, name);
-    *value = ix < 0 ? NULL
-             : dict->ma_values != NULL ? dict->ma_values->values[ix]
-                                       : DK_UNICODE_ENTRIES(keys)[ix].me_value;
-    return 1;
-}
-
 /* _PyObject_GenericGetAttrWithDict for a site whose cache is backing off (more types than ways,
  * or kinds it cannot hold: `self.debug` read on a dozen subclasses): the same steps without the
  * call layers, for types that use the generic lookup. A new reference; NULL without an exception
@@ -1096,6 +1081,17 @@ static int instance_dict_value(PyDictObject *dict, PyObject *name, PyObject **va
  * exception from a descriptor's __get__ (an AttributeError there is final: __getattr__ cannot
  * exist for a type whose tp_getattro is the generic one). */
 static PyObject *megamorphic_class_load(PyObject *owner, PyObject *name);
+
+/* What a descriptor's __get__(obj, type) returns (a new reference, or NULL with an exception),
+ * the descriptor held across the call: __get__ can run code that drops the last reference the
+ * type held. */
+static PyObject *get_holding(PyObject *descr, PyObject *obj, PyObject *type)
+{
+    Py_INCREF(descr);
+    PyObject *res = Py_TYPE(descr)->tp_descr_get(descr, obj, type);
+    Py_DECREF(descr);
+    return res;
+}
 
 static PyObject *megamorphic_load(PyObject *owner, PyObject *name)
 {
@@ -1110,10 +1106,7 @@ static PyObject *megamorphic_load(PyObject *owner, PyObject *name)
     if (descr != NULL && Py_TYPE(descr)->tp_descr_set != NULL
         && Py_TYPE(descr)->tp_descr_get != NULL) {
         /* A data descriptor comes first (__slots__ members, properties, __class__). */
-        Py_INCREF(descr);
-        PyObject *res = Py_TYPE(descr)->tp_descr_get(descr, owner, (PyObject *)tp);
-        Py_DECREF(descr);
-        return res;
+        return get_holding(descr, owner, (PyObject *)tp);
     }
     PyObject *value = NULL;
     PyDictObject *dict = NULL;
@@ -1134,7 +1127,7 @@ static PyObject *megamorphic_load(PyObject *owner, PyObject *name)
     else if (tp->tp_dictoffset != 0) {
         return NULL;
     }
-    if (dict != NULL && !instance_dict_value(dict, name, &value)) {
+    if (dict != NULL && !cpjit_dict_value(dict, name, &value)) {
         return NULL;
     }
     if (value != NULL) {
@@ -1143,14 +1136,10 @@ static PyObject *megamorphic_load(PyObject *owner, PyObject *name)
     if (descr == NULL) {
         return NULL; /* __getattr__ cannot be there (generic tp_getattro): the error message */
     }
-    descrgetfunc get = Py_TYPE(descr)->tp_descr_get;
-    if (get == NULL) {
+    if (Py_TYPE(descr)->tp_descr_get == NULL) {
         return Py_NewRef(descr);
     }
-    Py_INCREF(descr); /* its __get__ may run code that drops the type's reference */
-    PyObject *res = get(descr, owner, (PyObject *)tp);
-    Py_DECREF(descr);
-    return res;
+    return get_holding(descr, owner, (PyObject *)tp);
 }
 
 /* megamorphic_load for a class (a site reading cls.NAME on many classes): type_getattro's steps
@@ -1163,30 +1152,17 @@ static PyObject *megamorphic_class_load(PyObject *owner, PyObject *name)
         return NULL;
     }
     PyObject *meta = _PyType_Lookup(metatype, name);
-    descrgetfunc meta_get = meta != NULL ? Py_TYPE(meta)->tp_descr_get : NULL;
-    PyObject *res;
-    if (meta_get != NULL && Py_TYPE(meta)->tp_descr_set != NULL) {
-        Py_INCREF(meta);
-        res = meta_get(meta, owner, (PyObject *)metatype);
-        Py_DECREF(meta);
-        return res;
+    int meta_get = meta != NULL && Py_TYPE(meta)->tp_descr_get != NULL;
+    if (meta_get && Py_TYPE(meta)->tp_descr_set != NULL) {
+        return get_holding(meta, owner, (PyObject *)metatype);
     }
     PyObject *value = _PyType_Lookup(cls, name);
     if (value != NULL) {
-        descrgetfunc get = Py_TYPE(value)->tp_descr_get;
-        if (get == NULL) {
-            return Py_NewRef(value);
-        }
-        Py_INCREF(value);
-        res = get(value, NULL, owner);
-        Py_DECREF(value);
-        return res;
+        return Py_TYPE(value)->tp_descr_get == NULL ? Py_NewRef(value)
+                                                    : get_holding(value, NULL, owner);
     }
-    if (meta_get != NULL) {
-        Py_INCREF(meta);
-        res = meta_get(meta, owner, (PyObject *)metatype);
-        Py_DECREF(meta);
-        return res;
+    if (meta_get) {
+        return get_holding(meta, owner, (PyObject *)metatype);
     }
     return meta != NULL ? Py_NewRef(meta) : NULL;
 }
@@ -1311,27 +1287,15 @@ static int load_attr_rest(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCa
     PyObject *owner = sp[-1];
     int oparg;
     frame->prev_instr = cpjit_decode_redo(redo, &oparg);
-    if (way >= 0 && cache->kind[way] == CPJIT_ATTR_DATA_DESCR) {
-        /* _PyObject_GenericGetAttrWithDict's first case, the lookup done: the descriptor is held
-         * across its __get__, which can run any code. */
-        PyObject *descr = Py_NewRef(cache->descr[way]);
-        PyObject *res = Py_TYPE(descr)->tp_descr_get(descr, owner, (PyObject *)Py_TYPE(owner));
-        Py_DECREF(descr);
-        if (res == NULL) {
-            return -1;
-        }
-        sp[-1] = res;
-        Py_DECREF(owner);
-        return 0;
-    }
     PyObject *name = code_name(frame, oparg);
-    PyObject *meth = cpjit_method_cached(cache, owner, name);
-    if (meth != NULL) {
-        /* A method descriptor the instance does not shadow (a CPJIT_METHOD_* entry): bound by
-         * its __get__ as _PyObject_GenericGetAttrWithDict binds it, held across the call. */
-        PyObject *descr = Py_NewRef(meth);
-        PyObject *res = Py_TYPE(descr)->tp_descr_get(descr, owner, (PyObject *)Py_TYPE(owner));
-        Py_DECREF(descr);
+    /* _PyObject_GenericGetAttrWithDict's descriptor cases, the lookup done: a data descriptor
+     * (CPJIT_ATTR_DATA_DESCR), or a method descriptor the instance does not shadow (a
+     * CPJIT_METHOD_* entry), bound by its __get__. */
+    PyObject *descr = way >= 0 && cache->kind[way] == CPJIT_ATTR_DATA_DESCR
+                          ? cache->descr[way]
+                          : cpjit_method_cached(cache, owner, name);
+    if (descr != NULL) {
+        PyObject *res = get_holding(descr, owner, (PyObject *)Py_TYPE(owner));
         if (res == NULL) {
             return -1;
         }
@@ -1370,17 +1334,10 @@ static __attribute__((noinline)) int load_method_rest(_PyInterpreterFrame *frame
 int cpjit_load_method_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
                          _Py_CODEUNIT *redo)
 {
-    /* A module attribute (math.sqrt) of a module that survives. */
-    PyObject *obj = sp[-1];
-    PyObject *attr = cpjit_module_attr_cached(cache, obj);
-    if (attr != NULL && Py_REFCNT(obj) > 1) {
-        Py_INCREF(attr);
-        obj->ob_refcnt--;
-        sp[-1] = NULL;
-        sp[0] = attr;
-        return 0;
-    }
-    return load_method_rest(frame, sp, cache, redo, attr);
+    /* The first tier serves a cached module attribute of a module that survives: one that
+     * misses there is dying here, which load_method_rest handles with the instruction
+     * published. */
+    return load_method_rest(frame, sp, cache, redo, cpjit_module_attr_cached(cache, sp[-1]));
 }
 
 /* `attr`: cpjit_module_attr_cached's for the object. */

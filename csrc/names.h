@@ -416,19 +416,28 @@ cpjit_method_not_shadowed(CpjitAttrCache *cache, int way, PyObject *obj)
     return dict != NULL && dict->ma_keys == keys;
 }
 
-/* Whether `dict` (an instance's own) has no value under `name`, known without running code:
- * unicode keys probed by hash (combined or split), else unknown (0). */
-static inline int cpjit_dict_lacks(PyDictObject *dict, PyObject *name)
+/* The value of `name` in `dict` (an instance's own), known without running code: 1 with *value
+ * set (borrowed; NULL: absent) for unicode keys, probed by hash (combined or split); 0 for
+ * general keys, whose probe may run __eq__. */
+static inline int cpjit_dict_value(PyDictObject *dict, PyObject *name, PyObject **value)
 {
     PyDictKeysObject *keys = dict->ma_keys;
     if (!DK_IS_UNICODE(keys)) {
         return 0;
     }
     Py_ssize_t ix = cpjit_keys_lookup(keys, name);
-    if (ix < 0) {
-        return 1;
-    }
-    return dict->ma_values != NULL && dict->ma_values->values[ix] == NULL;
+    *value = ix < 0 ? NULL
+             : dict->ma_values != NULL ? dict->ma_values->values[ix]
+                                       : DK_UNICODE_ENTRIES(keys)[ix].me_value;
+    return 1;
+}
+
+/* Whether `dict` (an instance's own) has no value under `name`, known without running code
+ * (else 0). */
+static inline int cpjit_dict_lacks(PyDictObject *dict, PyObject *name)
+{
+    PyObject *value;
+    return cpjit_dict_value(dict, name, &value) && value == NULL;
 }
 
 /* LOAD_METHOD's cached lookup: the borrowed method descriptor for `obj`'s type, or NULL. */

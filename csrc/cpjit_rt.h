@@ -60,11 +60,15 @@ typedef struct {
     void *call_sites;          /* C-owned (callsite.c): stack depth at each CALL, once needed */
     uint32_t tier;             /* CPJIT_TIER_* bits, set when the state is created */
     void *exc_table;           /* C-owned (exc.c): the decoded exception table, once needed */
+    uint64_t interpreted_ns;   /* CPJIT_TIER_LOOP code outside __main__: wall time its calls
+                                  spent in the interpreter while counting (callees included) */
 } CpjitCodeState;
 
-/* CpjitCodeState.tier: a function (CO_OPTIMIZED) whose bytecode has a backward jump. It compiles
- * at its first call whatever the threshold: no on-stack replacement out of the interpreter
- * exists, so a loop that runs once (in a main()) is native only if its call starts native. */
+/* CpjitCodeState.tier: a function (CO_OPTIMIZED) whose bytecode has a backward jump. Defined in
+ * __main__ (a script's main()), it compiles at its first call whatever the threshold: no
+ * on-stack replacement out of the interpreter exists, so a loop that runs once is native only if
+ * its call starts native. Defined elsewhere (a library), it compiles at the threshold or once its
+ * interpreted calls have taken loop_budget_ns per code unit, whichever comes first. */
 #define CPJIT_TIER_LOOP 1u
 /* A module or class body (not CO_OPTIMIZED) with a backward jump: compiled at its first call when
  * it runs as the body of __main__ (a script's top-level loop), else counted like any code. */
@@ -109,6 +113,8 @@ void cpjit_rt_uninstall(void);             /* restore exactly the previous frame
 int cpjit_rt_is_installed(void);
 void cpjit_rt_set_threshold(uint32_t threshold);
 uint32_t cpjit_rt_get_threshold(void);
+void cpjit_rt_set_loop_budget_ns(uint32_t ns_per_unit);
+uint32_t cpjit_rt_get_loop_budget_ns(void);
 CpjitCodeState *cpjit_rt_state_for(PyCodeObject *code, int create);
 
 /* What the compiler reads of a code object; the arrays are borrowed from it. */

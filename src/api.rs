@@ -56,6 +56,23 @@ fn get_threshold() -> u32 {
     unsafe { runtime::cpjit_rt_get_threshold() }
 }
 
+/// Set how long (interpreted nanoseconds per code unit) a function with a loop, defined outside
+/// `__main__`, runs in the interpreter before it compiles (0: at its first call).
+#[pyfunction]
+fn set_loop_budget_ns(ns_per_unit: i64) -> PyResult<()> {
+    let ns = u32::try_from(ns_per_unit)
+        .map_err(|_| PyValueError::new_err("loop budget must be between 0 and 2**32-1"))?;
+    // SAFETY: GIL held.
+    unsafe { runtime::cpjit_rt_set_loop_budget_ns(ns) };
+    Ok(())
+}
+
+#[pyfunction]
+fn get_loop_budget_ns() -> u32 {
+    // SAFETY: GIL held.
+    unsafe { runtime::cpjit_rt_get_loop_budget_ns() }
+}
+
 /// The code object of `obj`, a function (anything with `__code__`) or a code object; else a
 /// TypeError naming `cpjit.<api>()`.
 fn code_of<'py>(obj: &Bound<'py, PyAny>, api: &str) -> PyResult<Bound<'py, PyAny>> {
@@ -124,6 +141,7 @@ fn code_info<'py>(
             .unwrap_or("?"),
     )?;
     d.set_item("calls", st.calls)?;
+    d.set_item("interpreted_ns", st.interpreted_ns)?;
     if !st.native.is_null() {
         // SAFETY: `native` is the CompiledCode box owned by this state until the code dies.
         let c = unsafe { &*(st.native as *const crate::compiler::CompiledCode) };
@@ -245,6 +263,8 @@ fn _cpjit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(disable, m)?)?;
     m.add_function(wrap_pyfunction!(is_enabled, m)?)?;
     m.add_function(wrap_pyfunction!(get_threshold, m)?)?;
+    m.add_function(wrap_pyfunction!(set_loop_budget_ns, m)?)?;
+    m.add_function(wrap_pyfunction!(get_loop_budget_ns, m)?)?;
     m.add_function(wrap_pyfunction!(compile, m)?)?;
     m.add_function(wrap_pyfunction!(stats, m)?)?;
     m.add_function(wrap_pyfunction!(code_info, m)?)?;

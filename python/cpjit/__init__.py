@@ -11,7 +11,10 @@ tracing and debuggers behave as without cpjit.
 
 Environment (a value cpjit does not understand gets a one-line warning and the default):
     CPJIT=1|true|on|yes          enable at start-up (0/false/off/no/empty: off)
-    CPJIT_THRESHOLD=N            calls before a code object is compiled (default 0)
+    CPJIT_THRESHOLD=N            calls before a code object is compiled (default 256)
+    CPJIT_LOOP_BUDGET_NS=N       interpreted ns per bytecode unit before a function with a loop,
+                                 defined outside __main__, is compiled (default 1000; 0: at its
+                                 first call, as functions with loops in __main__ are)
     CPJIT_MAX_CODE_MB=N          executable memory cap in MiB (default 256, 0: none)
     CPJIT_STATS_FILE=PATH        write stats() as JSON to PATH.<pid> at exit
 """
@@ -27,9 +30,12 @@ from . import _cpjit, _env
 from ._cpjit import code_info, compile, disable, is_enabled, stats  # noqa: F401
 
 __all__ = ["enable", "disable", "is_enabled", "compile", "stats", "code_info", "dis", "machine_code",
-           "threshold_from_env"]
+           "threshold_from_env", "loop_budget_from_env"]
 
 DEFAULT_THRESHOLD = 256
+# Interpreted nanoseconds per bytecode code unit after which a function with a loop that is not
+# defined in __main__ compiles (see enable()).
+DEFAULT_LOOP_BUDGET_NS = 1000
 # Executable memory cpjit maps at most (CPJIT_MAX_CODE_MB; 0: no cap). Past it, code objects not
 # yet compiled stay interpreted and stats()["code_cap_reached"] counts the refusals.
 DEFAULT_MAX_CODE_MB = 256
@@ -43,14 +49,27 @@ def threshold_from_env(default=DEFAULT_THRESHOLD):
     return _env.integer("CPJIT_THRESHOLD", default)
 
 
-def enable(threshold=None, perf=None):
+def loop_budget_from_env(default=DEFAULT_LOOP_BUDGET_NS):
+    """The loop budget named by CPJIT_LOOP_BUDGET_NS, or `default` (also, with a one-line warning
+    on stderr, when the value is not a non-negative integer)."""
+    return _env.integer("CPJIT_LOOP_BUDGET_NS", default)
+
+
+def enable(threshold=None, perf=None, loop_budget_ns=None):
     """Run Python frames natively from now on.
 
     `threshold` is how many calls a code object runs in the interpreter before it is compiled;
-    a function containing a loop compiles at its first call (unless it is called while a module
-    other than __main__ initialises); 0 compiles everything at its first call. By default it
-    comes from CPJIT_THRESHOLD, else DEFAULT_THRESHOLD (256, chosen by measuring start-up-heavy
-    programs: see csrc/runtime.c).
+    0 compiles everything at its first call. By default it comes from CPJIT_THRESHOLD, else
+    DEFAULT_THRESHOLD (256, chosen by measuring start-up-heavy programs: see csrc/runtime.c).
+
+    Functions containing a loop may compile sooner. One defined in __main__ (a script's main())
+    compiles at its first call, unless called while another module initialises: no on-stack
+    replacement exists, so a hot loop in a function called once is native only if that call
+    starts native. One defined elsewhere (a library's) compiles once its interpreted calls have
+    taken `loop_budget_ns` nanoseconds per bytecode code unit in all (callees included): a
+    library loop that runs long compiles at its next call, one that runs a few rounds now and
+    then never pays for compiling. By default the budget comes from CPJIT_LOOP_BUDGET_NS, else
+    DEFAULT_LOOP_BUDGET_NS (1000); 0 treats them as __main__'s.
 
     `perf` writes /tmp/perf-<pid>.map entries for code compiled from now on, so that
     `perf report` names native code: True (or "code") one per code object
@@ -61,6 +80,9 @@ def enable(threshold=None, perf=None):
     """
     if threshold is None:
         threshold = threshold_from_env()
+    if loop_budget_ns is None:
+        loop_budget_ns = loop_budget_from_env()
+    _cpjit.set_loop_budget_ns(loop_budget_ns)
     if perf is not None:
         _cpjit.set_perf(perf)
     _cpjit.enable(threshold)

@@ -1,10 +1,11 @@
 """Tiering: code runs in the interpreter until it is warm; only warm code is compiled.
 
 Under a threshold N > 0 (the default for `cpjit.enable()`, `CPJIT=1` and `python -m cpjit`):
-a function whose bytecode has a loop compiles at its first call (no on-stack replacement out of
-the interpreter exists, so a loop in a function called once must start native); anything else
-(module and class bodies included, loops or not) compiles after N interpreted calls. Threshold 0
-compiles every code object at its first call.
+a function whose bytecode has a loop compiles at its first call if __main__ defines it (no
+on-stack replacement out of the interpreter exists, so a loop in a function called once must
+start native), and once its interpreted calls have spent a time budget if a library does;
+anything else (module and class bodies included, loops or not) compiles after N interpreted
+calls. Threshold 0 compiles every code object at its first call.
 """
 import os
 import pathlib
@@ -47,31 +48,74 @@ def test_default_threshold_is_tiered():
     assert r.stdout.strip() == str(cpjit.DEFAULT_THRESHOLD), r.stderr
 
 
-def test_loop_function_called_once_is_compiled(tiered):
+LOOPS = """
     def main(n):
         total = 0
         for i in range(n):
             total += i * i
         return total
-
-    assert main(1000) == sum(i * i for i in range(1000))
-    assert state(main) == "compiled"
-
-
-def test_while_loop_and_generator_with_loops_compile_at_first_call(tiered):
     def countdown(n):
         while n:
             n -= 1
         return n
-
     def gen(n):
         for i in range(n):
             yield i
+"""
 
-    assert countdown(50) == 0
-    assert list(gen(4)) == [0, 1, 2, 3]
-    assert state(countdown) == "compiled"
-    assert state(gen) == "compiled"
+
+def _define_in(module_name, source):
+    ns = {"__name__": module_name}
+    exec(textwrap.dedent(source), ns)
+    return ns
+
+
+def _run_loops(ns):
+    assert ns["main"](1000) == sum(i * i for i in range(1000))
+    assert ns["countdown"](50) == 0
+    assert list(ns["gen"](4)) == [0, 1, 2, 3]
+    return {name: state(ns[name]) for name in ("main", "countdown", "gen")}
+
+
+def test_loop_functions_of_main_compile_at_first_call(tiered):
+    # A script's main() with a hot loop, called once, must run native.
+    ns = _define_in("__main__", LOOPS)
+    assert _run_loops(ns) == {"main": "compiled", "countdown": "compiled", "gen": "compiled"}
+
+
+def test_library_loop_functions_wait_for_their_time_budget():
+    ns = _define_in("some_library", LOOPS)
+    cpjit.enable(threshold=100, loop_budget_ns=10**9)
+    try:
+        assert _run_loops(ns) == {"main": "counting", "countdown": "counting", "gen": "counting"}
+        info = cpjit.code_info(ns["main"])
+        assert info["calls"] == 1 and info["interpreted_ns"] > 0
+        # A budget of 1 ns per code unit is spent by any call: each compiles at its next call.
+        cpjit.enable(threshold=100, loop_budget_ns=1)
+        assert _run_loops(ns) == {"main": "compiled", "countdown": "compiled", "gen": "compiled"}
+    finally:
+        cpjit.disable()
+
+
+def test_loop_budget_zero_compiles_library_loops_at_first_call():
+    ns = _define_in("some_library", LOOPS)
+    cpjit.enable(threshold=100, loop_budget_ns=0)
+    try:
+        assert _run_loops(ns) == {"main": "compiled", "countdown": "compiled", "gen": "compiled"}
+    finally:
+        cpjit.disable()
+
+
+def test_loop_budget_is_checked_and_read_from_the_environment():
+    with pytest.raises(ValueError):
+        cpjit.enable(loop_budget_ns=-1)
+    assert not cpjit.is_enabled()
+    probe = "import cpjit; print(cpjit.loop_budget_from_env())"
+    for raw, expect, warned in (("250", "250", False), ("lots", str(cpjit.DEFAULT_LOOP_BUDGET_NS), True)):
+        r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, CPJIT_LOOP_BUDGET_NS=raw, PYTHONPATH=CPJIT_DIR))
+        assert r.stdout.strip() == expect
+        assert ("invalid CPJIT_LOOP_BUDGET_NS" in r.stderr) == warned, r.stderr
 
 
 def test_loopless_function_waits_for_the_threshold(tiered):
@@ -288,14 +332,18 @@ def test_cold_case_counts_exactly_the_interpreted_calls(tiered):
 
     before = _cold_stats()["cold"]
     exec("for _ in range(3): leaf()", {"leaf": leaf})
-    assert cpjit.code_info(leaf) == {"state": "counting", "calls": 3}
+    info = cpjit.code_info(leaf)
+    assert (info["state"], info["calls"], info["interpreted_ns"]) == ("counting", 3, 0)
     assert _cold_stats()["cold"] - before >= 3
 
 
 def test_cold_case_guards(tiered):
     # Each condition of the in-line cold case falls back to the general decision: a loop
-    # function compiles at its first call, a module body counts (the general path) and compiles
-    # at the threshold, a traced call is not counted, and a function at the threshold compiles.
+    # function compiles at its first call (here with no time budget), a module body counts (the
+    # general path) and compiles at the threshold, a traced call is not counted, and a function
+    # at the threshold compiles.
+    cpjit.enable(threshold=tiered, loop_budget_ns=0)
+
     def loop():
         t = 0
         for i in range(3):

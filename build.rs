@@ -941,6 +941,11 @@ fn main() {
         .flag("-Wno-unused-parameter")
         .compile("cpjit_rt");
 
+    // Keep the helpers marked CPJIT_HOT (cpjit_rt.h) together: both lld and GNU ld gather the
+    // .text.hot.* sections clang makes for them into one .text.hot output section with this
+    // (lld otherwise merges every .text.* into .text in input order).
+    println!("cargo:rustc-link-arg-cdylib=-Wl,-z,keep-text-section-prefix");
+
     // Test and bench binaries link libpython (the extension itself does not): find it at run time.
     if !py.libdir.is_empty() {
         println!("cargo:rustc-link-arg-tests=-Wl,-rpath,{}", py.libdir);

@@ -58,7 +58,7 @@ static PyObject *float_result(PyObject **sp, PyObject *lhs, PyObject *rhs, doubl
     return reuse;
 }
 
-static PyObject *int_result(PyObject **sp, PyObject *lhs, PyObject *rhs, int64_t value)
+CPJIT_HOT static PyObject *int_result(PyObject **sp, PyObject *lhs, PyObject *rhs, int64_t value)
 {
     if (value >= -_PY_NSMALLNEGINTS && value < _PY_NSMALLPOSINTS) {
         /* A cached small int: code may observe its identity. */
@@ -79,7 +79,7 @@ static PyObject *int_result(PyObject **sp, PyObject *lhs, PyObject *rhs, int64_t
 }
 
 #define ARITH_INT_FLOAT(NAME, OPER, NB)                                                        \
-    PyObject *cpjit_arith_##NAME(PyObject **sp)                                                \
+    CPJIT_HOT PyObject *cpjit_arith_##NAME(PyObject **sp)                                      \
     {                                                                                          \
         PyObject *rhs = sp[-1], *lhs = sp[-2];                                                 \
         if (is_medium(lhs) && is_medium(rhs)) {                                                \
@@ -94,7 +94,7 @@ static PyObject *int_result(PyObject **sp, PyObject *lhs, PyObject *rhs, int64_t
 
 /* True division: two floats and a non-zero divisor (zero raises in the generic path). */
 #define ARITH_FLOAT_DIV(NAME, NB)                                                              \
-    PyObject *cpjit_arith_##NAME(PyObject **sp)                                                \
+    CPJIT_HOT PyObject *cpjit_arith_##NAME(PyObject **sp)                                      \
     {                                                                                          \
         PyObject *rhs = sp[-1], *lhs = sp[-2];                                                 \
         if (PyFloat_CheckExact(lhs) && PyFloat_CheckExact(rhs)                                 \

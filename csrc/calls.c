@@ -59,7 +59,7 @@ static void take_ownership(PyThreadState *tstate, PyFrameObject *f, _PyInterpret
     }
 }
 
-void cpjit_clear_frame(PyThreadState *tstate, _PyInterpreterFrame *frame)
+CPJIT_HOT void cpjit_clear_frame(PyThreadState *tstate, _PyInterpreterFrame *frame)
 {
     if (frame->frame_obj) {
         PyFrameObject *f = frame->frame_obj;
@@ -241,7 +241,7 @@ no_memory:
     return NULL;
 }
 
-void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **base)
+CPJIT_HOT void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **base)
 {
     tstate->recursion_remaining--;
     cpjit_clear_frame(tstate, frame);
@@ -335,7 +335,7 @@ static cpjit_native_fn enter_direct(PyThreadState *tstate, _PyInterpreterFrame *
     return entry;
 }
 
-PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args,
+CPJIT_HOT PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args,
                               Py_ssize_t npos, PyObject *kwnames)
 {
     PyFunctionObject *func = (PyFunctionObject *)function;
@@ -573,7 +573,7 @@ generic:
  * of cpjit_direct_callee (filling the cache's code part when its code changed), arguments that
  * bind positionally (missing trailing ones from its defaults), room in the data stack's chunk,
  * and `levels` recursion levels to spare beyond the frame's own. */
-static int slot_ready(PyThreadState *tstate, CpjitCallCache *cc, int total_args, int levels)
+CPJIT_HOT static int slot_ready(PyThreadState *tstate, CpjitCallCache *cc, int total_args, int levels)
 {
     PyFunctionObject *func = cc->init_func;
     PyCodeObject *code = (PyCodeObject *)func->func_code;
@@ -616,7 +616,7 @@ static int slot_ready(PyThreadState *tstate, CpjitCallCache *cc, int total_args,
  * the data stack, run natively, popped, as _PyObject_Call_Prepend -> _PyFunction_Vectorcall ->
  * the hook would run it (one recursion level for the frame). Returns its result (NULL with an
  * exception set). */
-static PyObject *slot_run(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCallCache *cc,
+CPJIT_HOT static PyObject *slot_run(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCallCache *cc,
                           PyObject *self, PyObject *const *args, int nargs)
 {
     PyFunctionObject *func = cc->init_func;
@@ -784,7 +784,7 @@ static inline __attribute__((always_inline)) int c_varargs(PyObject *callable)
 
 /* cpjit_call's general case (see cpjit_call in calls.h): the call made, the slots consumed, the
  * result returned (NULL with an exception set, prev_instr where the interpreter reports it). */
-static __attribute__((noinline)) PyObject *
+CPJIT_HOT static __attribute__((noinline)) PyObject *
 call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, int oparg,
           CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
 {
@@ -873,7 +873,7 @@ finish_call(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate,
 }
 
 /* Everything but cpjit_call's common case, with its signature: cpjit_call jumps here. */
-static __attribute__((preserve_none, noinline)) CpjitCallResult
+CPJIT_HOT static __attribute__((preserve_none, noinline)) CpjitCallResult
 call_general(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate,
              int oparg, CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
 {
@@ -915,7 +915,7 @@ call_general(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState
  * same call, the same releases, then finish_call, without the checks of the other forms on the
  * way. Any guard failing (another callable at the site, tracing) forgets the kind and starts
  * over at cpjit_call. */
-static __attribute__((preserve_none, noinline)) CpjitCallResult
+CPJIT_HOT static __attribute__((preserve_none, noinline)) CpjitCallResult
 call_c_kind(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate,
             int oparg, CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
 {
@@ -1046,7 +1046,7 @@ miss:
 
 /* cpjit_call's fast path for a bound-method object called as `f(...)`, kept out of the common
  * path's registers, with its signature: cpjit_call jumps here. */
-static __attribute__((preserve_none, noinline)) CpjitCallResult
+CPJIT_HOT static __attribute__((preserve_none, noinline)) CpjitCallResult
 call_bound(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate,
            int oparg, CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
 {
@@ -1062,7 +1062,7 @@ call_bound(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *
     return finish_call(frame, slots, tstate, done, res);
 }
 
-__attribute__((preserve_none)) CpjitCallResult
+CPJIT_HOT __attribute__((preserve_none)) CpjitCallResult
 cpjit_call(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate, int oparg,
            CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
 {

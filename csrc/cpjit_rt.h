@@ -76,6 +76,13 @@ typedef struct {
 
 #define CPJIT_NO_ENTRY UINT32_MAX
 
+/* The helpers native code calls on its common paths (calls, attribute and global caches, frame
+ * push and pop, unpacking, the consuming slow paths every program reaches): clang puts each in a
+ * .text.hot.* section, which the linker gathers in one place, so the few kilobytes every
+ * program runs share instruction-cache lines and pages instead of lying scattered among the
+ * rarely run helpers and the compiler's Rust. */
+#define CPJIT_HOT __attribute__((hot))
+
 /* The signature every stencil has: frame, value-stack pointer and thread state stay in
  * registers from one stencil to the next; the final stencil returns the frame's result. */
 typedef PyObject *(__attribute__((preserve_none)) *cpjit_native_fn)(

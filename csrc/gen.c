@@ -141,7 +141,7 @@ static PyGenObject *make_coro(PyThreadState *tstate, _PyInterpreterFrame *frame)
     return coro;
 }
 
-PyObject *cpjit_return_generator(PyThreadState *tstate, _PyInterpreterFrame *frame)
+CPJIT_HOT PyObject *cpjit_return_generator(PyThreadState *tstate, _PyInterpreterFrame *frame)
 {
     PyGenObject *gen = make_coro(tstate, frame);
     if (gen == NULL) {
@@ -167,7 +167,7 @@ PyObject *cpjit_return_generator(PyThreadState *tstate, _PyInterpreterFrame *fra
 
 /* ---- the end of a generator's frame ---- */
 
-void cpjit_gen_release_frame(PyGenObject *gen)
+CPJIT_HOT void cpjit_gen_release_frame(PyGenObject *gen)
 {
     Py_CLEAR(gen->gi_exc_state.exc_value); /* _PyErr_ClearExcState */
     gen->gi_frame_state = FRAME_CLEARED;

@@ -19,7 +19,7 @@
 #include "internal/pycore_object.h"
 
 /* LOAD_GLOBAL: the cached global or builtin (a new reference), or NULL. */
-__attribute__((hot)) PyObject *cpjit_load_global_hit(_PyInterpreterFrame *frame,
+CPJIT_HOT PyObject *cpjit_load_global_hit(_PyInterpreterFrame *frame,
                                                      CpjitGlobalCache *cache)
 {
     PyDictObject *d = (PyDictObject *)frame->f_globals;
@@ -62,7 +62,7 @@ whole_cache_value(CpjitAttrCache *cache, PyObject *owner)
     return res != NULL ? res : cpjit_class_value_cached(cache, owner);
 }
 
-__attribute__((hot)) PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCache *cache)
+CPJIT_HOT PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCache *cache)
 {
     int way = cpjit_attr_way_hot(cache, Py_TYPE(owner));
     PyObject *res;
@@ -111,7 +111,7 @@ found:
  * the class's keys) lack the name; [NULL, attr] for a module attribute (math.sqrt) or a class
  * constant (a value without __get__) of an owner that survives, its reference released.
  * 0 on a miss, nothing changed. */
-__attribute__((hot)) int cpjit_load_method_hit(PyObject **sp, CpjitAttrCache *cache)
+CPJIT_HOT int cpjit_load_method_hit(PyObject **sp, CpjitAttrCache *cache)
 {
     PyObject *obj = sp[-1];
     int way = cpjit_attr_way_hot(cache, Py_TYPE(obj));
@@ -146,7 +146,7 @@ __attribute__((hot)) int cpjit_load_method_hit(PyObject **sp, CpjitAttrCache *ca
  * `self.count += 1`, `self.x = x * 0.5` would otherwise take the generic path each time); both
  * references (the value's moves into the object, the owner's is released) consumed on success
  * (1), nothing changed otherwise (0). */
-__attribute__((hot)) int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache)
+CPJIT_HOT int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache)
 {
     int way = cpjit_attr_way_hot(cache, Py_TYPE(owner));
     if (__builtin_expect(way < 0, 0) || __builtin_expect(owner->ob_refcnt <= 1, 0)) {
@@ -219,7 +219,7 @@ __attribute__((hot)) int cpjit_store_attr_hit(PyObject *owner, PyObject *v, Cpji
                        : (A) >= (B))
 
 #define COMPARE_HIT(NAME, OPER)                                                                \
-    __attribute__((hot)) int NAME(PyObject *l, PyObject *r, PyThreadState *tstate)            \
+    CPJIT_HOT int NAME(PyObject *l, PyObject *r, PyThreadState *tstate)            \
     {                                                                                          \
         int truth;                                                                             \
         if (__builtin_expect(tstate->recursion_remaining <= 0, 0)) {                           \

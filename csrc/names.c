@@ -452,7 +452,7 @@ static inline Py_ssize_t keys_slot(PyDictKeysObject *keys, size_t i)
     return ((const int32_t *)keys->dk_indices)[i];
 }
 
-Py_ssize_t cpjit_keys_lookup(PyDictKeysObject *keys, PyObject *name)
+CPJIT_HOT Py_ssize_t cpjit_keys_lookup(PyDictKeysObject *keys, PyObject *name)
 {
     if (keys == NULL || !DK_IS_UNICODE(keys) || !PyUnicode_CheckExact(name)) {
         return -1;
@@ -1016,7 +1016,7 @@ static void data_descr_entry(PyObject *owner, PyObject *name, AttrEntry *e)
     e->descr = descr;
 }
 
-static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int store,
+CPJIT_HOT static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int store,
                             CpjitAttrCache *cache)
 {
     if (!fill_allowed(cache)) {
@@ -1167,7 +1167,7 @@ static PyObject *megamorphic_class_load(PyObject *owner, PyObject *name)
     return meta != NULL ? Py_NewRef(meta) : NULL;
 }
 
-PyObject *cpjit_load_attr_fill(PyObject *owner, PyObject *name, CpjitAttrCache *cache)
+CPJIT_HOT PyObject *cpjit_load_attr_fill(PyObject *owner, PyObject *name, CpjitAttrCache *cache)
 {
     if (cache->cooldown > 0) {
         /* Backing off: no fill this time (fill_allowed's count), the lookup done here when it
@@ -1195,7 +1195,7 @@ int cpjit_store_attr_fill(PyObject *owner, PyObject *name, PyObject *v, CpjitAtt
     return err;
 }
 
-int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, CpjitAttrCache *cache)
+CPJIT_HOT int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, CpjitAttrCache *cache)
 {
     int found = _PyObject_GetMethod(obj, name, meth);
     if (*meth == NULL || !fill_allowed(cache)) {
@@ -1257,7 +1257,7 @@ static __attribute__((noinline)) int load_attr_rest(_PyInterpreterFrame *frame, 
                                                     CpjitAttrCache *cache, _Py_CODEUNIT *redo,
                                                     int way);
 
-int cpjit_load_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+CPJIT_HOT int cpjit_load_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
                          _Py_CODEUNIT *redo)
 {
     /* A __slots__ member or a module attribute, of an owner that survives (the stencil serves
@@ -1281,7 +1281,7 @@ int cpjit_load_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCac
 }
 
 /* `way`: cpjit_attr_way's for the owner. */
-static int load_attr_rest(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+CPJIT_HOT static int load_attr_rest(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
                           _Py_CODEUNIT *redo, int way)
 {
     PyObject *owner = sp[-1];
@@ -1341,7 +1341,7 @@ int cpjit_load_method_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrC
 }
 
 /* `attr`: cpjit_module_attr_cached's for the object. */
-static int load_method_rest(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+CPJIT_HOT static int load_method_rest(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
                             _Py_CODEUNIT *redo, PyObject *attr)
 {
     int oparg;
@@ -1393,7 +1393,7 @@ static int load_method_rest(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttr
 /* Dict versions for dicts changed in place here (names.h). */
 uint64_t cpjit_next_dict_version = (uint64_t)1 << 62;
 
-int cpjit_store_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+CPJIT_HOT int cpjit_store_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
                          _Py_CODEUNIT *redo)
 {
     PyObject *owner = sp[1];

@@ -377,3 +377,54 @@ def test_cold_case_guards(tiered):
     for _ in range(tiered):
         exec("leaf()", ns)
     assert state(leaf) == "compiled"
+
+
+SUSPENDED_LIBRARY_GENERATORS = """
+    def walk(items, log):
+        total = 0
+        for i, x in enumerate(items):
+            try:
+                got = yield total + x
+            except KeyError as e:
+                log.append(("caught", i, e.args))
+                got = -1
+            finally:
+                log.append(("step", i))
+            total += got if got is not None else x
+        return total
+    log = []
+    g1 = walk(range(20), log)
+    g2 = walk(range(5, 30), log)
+    out = [next(g1), next(g2)]
+    for k in range(8):
+        out.append(g1.send(k))
+        out.append(next(g2))
+    out.append(g1.throw(KeyError("x")))
+    g2.close()
+    try:
+        while True:
+            out.append(g1.send(1))
+    except StopIteration as stop:
+        out.append(("done", stop.value))
+    result = (out, log)
+"""
+
+
+def test_generators_suspended_in_the_interpreter_resume_natively_once_the_budget_is_spent(
+        monkeypatch):
+    # A library generator with a loop runs interpreted until its resumptions have spent the
+    # budget (here 1 ns per code unit: the first resumption spends it); it then compiles, and
+    # the instances suspended mid-loop in the interpreter resume in native code at their yield,
+    # with the same values, exceptions, finally blocks, throw() and close() as plain python.
+    from differential import _run, run_jit
+    monkeypatch.setenv("CPJIT_LOOP_BUDGET_NS", "1")
+    source = textwrap.dedent(SUSPENDED_LIBRARY_GENERATORS)
+    plain = _run(source)
+    codes = []
+    jit, before, after = run_jit(source, 100, codes)
+    assert jit == plain
+    assert plain.exception is None
+    walk = next(c for c in codes if c.co_name == "walk")
+    info = cpjit.code_info(walk)
+    assert info["state"] == "compiled" and info["calls"] >= 1 and info["interpreted_ns"] > 0
+    assert after["frames_native"] > before["frames_native"]

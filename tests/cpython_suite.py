@@ -3,7 +3,7 @@
 
 Every selected test module runs twice, each time in its own `python -m test` process:
 
-  plain   the environment without CPJIT, CPJIT_THRESHOLD and CPJIT_STATS_FILE;
+  plain   the environment without CPJIT, CPJIT_THRESHOLD, CPJIT_LOOP_BUDGET_NS and CPJIT_STATS_FILE;
   cpjit   CPJIT=1 CPJIT_THRESHOLD=0 (every code object compiled at its first call, in that
           process and in every subprocess it starts) and CPJIT_STATS_FILE, so that each process
           leaves its cpjit.stats() behind for the report.
@@ -51,7 +51,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 MODES = ("plain", "cpjit")
-CPJIT_ENV_VARS = ("CPJIT", "CPJIT_THRESHOLD", "CPJIT_STATS_FILE")
+CPJIT_ENV_VARS = ("CPJIT", "CPJIT_THRESHOLD", "CPJIT_LOOP_BUDGET_NS", "CPJIT_STATS_FILE")
 
 # Modules that never get run. They hang on this machine even without cpjit, so running them
 # would only burn the timeout twice and say nothing about the JIT.

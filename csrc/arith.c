@@ -58,7 +58,8 @@ static PyObject *float_result(PyObject **sp, PyObject *lhs, PyObject *rhs, doubl
     return reuse;
 }
 
-CPJIT_HOT static PyObject *int_result(PyObject **sp, PyObject *lhs, PyObject *rhs, int64_t value)
+CPJIT_HOT
+static PyObject *int_result(PyObject **sp, PyObject *lhs, PyObject *rhs, int64_t value)
 {
     if (value >= -_PY_NSMALLNEGINTS && value < _PY_NSMALLPOSINTS) {
         /* A cached small int: code may observe its identity. */

@@ -59,7 +59,8 @@ static void take_ownership(PyThreadState *tstate, PyFrameObject *f, _PyInterpret
     }
 }
 
-CPJIT_HOT void cpjit_clear_frame(PyThreadState *tstate, _PyInterpreterFrame *frame)
+CPJIT_HOT
+void cpjit_clear_frame(PyThreadState *tstate, _PyInterpreterFrame *frame)
 {
     if (frame->frame_obj) {
         PyFrameObject *f = frame->frame_obj;
@@ -241,7 +242,8 @@ no_memory:
     return NULL;
 }
 
-CPJIT_HOT void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **base)
+CPJIT_HOT
+void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **base)
 {
     tstate->recursion_remaining--;
     cpjit_clear_frame(tstate, frame);
@@ -335,7 +337,8 @@ static cpjit_native_fn enter_direct(PyThreadState *tstate, _PyInterpreterFrame *
     return entry;
 }
 
-CPJIT_HOT PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args,
+CPJIT_HOT
+PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args,
                               Py_ssize_t npos, PyObject *kwnames)
 {
     PyFunctionObject *func = (PyFunctionObject *)function;
@@ -573,7 +576,8 @@ generic:
  * of cpjit_direct_callee (filling the cache's code part when its code changed), arguments that
  * bind positionally (missing trailing ones from its defaults), room in the data stack's chunk,
  * and `levels` recursion levels to spare beyond the frame's own. */
-CPJIT_HOT static int slot_ready(PyThreadState *tstate, CpjitCallCache *cc, int total_args, int levels)
+CPJIT_HOT
+static int slot_ready(PyThreadState *tstate, CpjitCallCache *cc, int total_args, int levels)
 {
     PyFunctionObject *func = cc->init_func;
     PyCodeObject *code = (PyCodeObject *)func->func_code;
@@ -616,7 +620,8 @@ CPJIT_HOT static int slot_ready(PyThreadState *tstate, CpjitCallCache *cc, int t
  * the data stack, run natively, popped, as _PyObject_Call_Prepend -> _PyFunction_Vectorcall ->
  * the hook would run it (one recursion level for the frame). Returns its result (NULL with an
  * exception set). */
-CPJIT_HOT static PyObject *slot_run(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCallCache *cc,
+CPJIT_HOT
+static PyObject *slot_run(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCallCache *cc,
                           PyObject *self, PyObject *const *args, int nargs)
 {
     PyFunctionObject *func = cc->init_func;

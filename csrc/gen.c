@@ -141,7 +141,8 @@ static PyGenObject *make_coro(PyThreadState *tstate, _PyInterpreterFrame *frame)
     return coro;
 }
 
-CPJIT_HOT PyObject *cpjit_return_generator(PyThreadState *tstate, _PyInterpreterFrame *frame)
+CPJIT_HOT
+PyObject *cpjit_return_generator(PyThreadState *tstate, _PyInterpreterFrame *frame)
 {
     PyGenObject *gen = make_coro(tstate, frame);
     if (gen == NULL) {
@@ -167,7 +168,8 @@ CPJIT_HOT PyObject *cpjit_return_generator(PyThreadState *tstate, _PyInterpreter
 
 /* ---- the end of a generator's frame ---- */
 
-CPJIT_HOT void cpjit_gen_release_frame(PyGenObject *gen)
+CPJIT_HOT
+void cpjit_gen_release_frame(PyGenObject *gen)
 {
     Py_CLEAR(gen->gi_exc_state.exc_value); /* _PyErr_ClearExcState */
     gen->gi_frame_state = FRAME_CLEARED;

@@ -80,7 +80,8 @@ static binaryfunc binary_ops[] = {
     [NB_INPLACE_XOR] = PyNumber_InPlaceXor,
 };
 
-CPJIT_HOT PyObject *cpjit_binary_op(int oparg, PyObject *lhs, PyObject *rhs)
+CPJIT_HOT
+PyObject *cpjit_binary_op(int oparg, PyObject *lhs, PyObject *rhs)
 {
     if (oparg < 0 || oparg >= (int)(sizeof(binary_ops) / sizeof(binary_ops[0]))
         || binary_ops[oparg] == NULL) {
@@ -126,7 +127,8 @@ PyObject *cpjit_load_global(PyThreadState *tstate, _PyInterpreterFrame *frame, P
     return v;
 }
 
-CPJIT_HOT int cpjit_for_iter_exhausted(PyThreadState *tstate, _PyInterpreterFrame *frame)
+CPJIT_HOT
+int cpjit_for_iter_exhausted(PyThreadState *tstate, _PyInterpreterFrame *frame)
 {
     if (_PyErr_Occurred(tstate)) {
         if (!_PyErr_ExceptionMatches(tstate, PyExc_StopIteration)) {

@@ -19,8 +19,8 @@
 #include "internal/pycore_object.h"
 
 /* LOAD_GLOBAL: the cached global or builtin (a new reference), or NULL. */
-CPJIT_HOT PyObject *cpjit_load_global_hit(_PyInterpreterFrame *frame,
-                                                     CpjitGlobalCache *cache)
+CPJIT_HOT
+PyObject *cpjit_load_global_hit(_PyInterpreterFrame *frame, CpjitGlobalCache *cache)
 {
     PyDictObject *d = (PyDictObject *)frame->f_globals;
     if (__builtin_expect(Py_TYPE(d) != cache->dict_type
@@ -44,15 +44,6 @@ CPJIT_HOT PyObject *cpjit_load_global_hit(_PyInterpreterFrame *frame,
     return v;
 }
 
-/* LOAD_ATTR's first tier: every cached kind served without running code (class attributes
- * only when the value has no __get__), the owner not dying here (its reference is released: the caller replaces it on
- * the stack by the result). Inline values (VALUES, HINT) first; a __slots__ member; a plain
- * value on the class (CLASS_VALUES, CLASS_NO_DICT); the instance's dict at the cached hint
- * (VALUES and HINT when the values became a real dict, DICT_HINT for a dict of its own), as
- * LOAD_ATTR_WITH_HINT; a module attribute; a class constant. Objects whose
- * attributes outgrew their inline values, or whose __dict__ was asked for, are common enough
- * that a trip through the second tier (cpjit_load_attr_slow) for each of their attributes
- * showed (go: 8.8 million of them, three-quarters of its LOAD_ATTRs). */
 /* The first tiers' answer from the kinds that fill the whole cache (no ways): a module
  * attribute (LOAD_ATTR_MODULE) or a class's value without __get__; borrowed, or NULL. */
 static inline __attribute__((always_inline)) PyObject *
@@ -62,7 +53,17 @@ whole_cache_value(CpjitAttrCache *cache, PyObject *owner)
     return res != NULL ? res : cpjit_class_value_cached(cache, owner);
 }
 
-CPJIT_HOT PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCache *cache)
+/* LOAD_ATTR's first tier: every cached kind served without running code (class attributes
+ * only when the value has no __get__), the owner not dying here (its reference is released:
+ * the caller replaces it on the stack by the result). Inline values (VALUES, HINT) first; a
+ * __slots__ member; a plain value on the class (CLASS_VALUES, CLASS_NO_DICT); the instance's
+ * dict at the cached hint (VALUES and HINT when the values became a real dict, DICT_HINT for a
+ * dict of its own), as LOAD_ATTR_WITH_HINT; a module attribute; a class constant. Objects whose
+ * attributes outgrew their inline values, or whose __dict__ was asked for, are common enough
+ * that a trip through the second tier (cpjit_load_attr_slow) for each of their attributes
+ * showed (go: 8.8 million of them, three-quarters of its LOAD_ATTRs). */
+CPJIT_HOT
+PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCache *cache)
 {
     int way = cpjit_attr_way_hot(cache, Py_TYPE(owner));
     PyObject *res;
@@ -111,7 +112,8 @@ found:
  * the class's keys) lack the name; [NULL, attr] for a module attribute (math.sqrt) or a class
  * constant (a value without __get__) of an owner that survives, its reference released.
  * 0 on a miss, nothing changed. */
-CPJIT_HOT int cpjit_load_method_hit(PyObject **sp, CpjitAttrCache *cache)
+CPJIT_HOT
+int cpjit_load_method_hit(PyObject **sp, CpjitAttrCache *cache)
 {
     PyObject *obj = sp[-1];
     int way = cpjit_attr_way_hot(cache, Py_TYPE(obj));
@@ -146,7 +148,8 @@ CPJIT_HOT int cpjit_load_method_hit(PyObject **sp, CpjitAttrCache *cache)
  * `self.count += 1`, `self.x = x * 0.5` would otherwise take the generic path each time); both
  * references (the value's moves into the object, the owner's is released) consumed on success
  * (1), nothing changed otherwise (0). */
-CPJIT_HOT int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache)
+CPJIT_HOT
+int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache)
 {
     int way = cpjit_attr_way_hot(cache, Py_TYPE(owner));
     if (__builtin_expect(way < 0, 0) || __builtin_expect(owner->ob_refcnt <= 1, 0)) {
@@ -219,7 +222,7 @@ CPJIT_HOT int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache 
                        : (A) >= (B))
 
 #define COMPARE_HIT(NAME, OPER)                                                                \
-    CPJIT_HOT int NAME(PyObject *l, PyObject *r, PyThreadState *tstate)            \
+    CPJIT_HOT int NAME(PyObject *l, PyObject *r, PyThreadState *tstate)                    \
     {                                                                                          \
         int truth;                                                                             \
         if (__builtin_expect(tstate->recursion_remaining <= 0, 0)) {                           \

@@ -452,7 +452,8 @@ static inline Py_ssize_t keys_slot(PyDictKeysObject *keys, size_t i)
     return ((const int32_t *)keys->dk_indices)[i];
 }
 
-CPJIT_HOT Py_ssize_t cpjit_keys_lookup(PyDictKeysObject *keys, PyObject *name)
+CPJIT_HOT
+Py_ssize_t cpjit_keys_lookup(PyDictKeysObject *keys, PyObject *name)
 {
     if (keys == NULL || !DK_IS_UNICODE(keys) || !PyUnicode_CheckExact(name)) {
         return -1;
@@ -677,7 +678,6 @@ static void store_dict_entry(PyObject *owner, PyObject *name, AttrEntry *e)
     e->descr = name;
 }
 
-/* An instance whose inline values became a real dict (LOAD_ATTR_WITH_HINT). */
 /* A `kind` entry for `name` at its entry in `dict` (an exact dict, else none), the instance
  * dict of an instance of `tp`. */
 static void dict_hint_entry(PyTypeObject *tp, PyDictObject *dict, PyObject *name, uint8_t kind,
@@ -694,6 +694,7 @@ static void dict_hint_entry(PyTypeObject *tp, PyDictObject *dict, PyObject *name
     e->descr = name;
 }
 
+/* An instance whose inline values became a real dict (LOAD_ATTR_WITH_HINT). */
 static void hint_entry(PyObject *owner, PyObject *name, AttrEntry *e)
 {
     PyTypeObject *tp = Py_TYPE(owner);
@@ -950,23 +951,30 @@ static void fill_class_cache(PyObject *owner, PyObject *name, PyObject *res, int
     cache->mod.dict_version = cpjit_class_versions(cls);
 }
 
+/* What a descriptor's __get__(obj, type) returns (a new reference, or NULL with an exception),
+ * the descriptor held across the call: __get__ can run code that drops the last reference the
+ * type held. */
+static PyObject *get_holding(PyObject *descr, PyObject *obj, PyObject *type)
+{
+    Py_INCREF(descr);
+    PyObject *res = Py_TYPE(descr)->tp_descr_get(descr, obj, type);
+    Py_DECREF(descr);
+    return res;
+}
+
 PyObject *cpjit_class_attr_cached(CpjitAttrCache *cache, PyObject *owner)
 {
-    /* PyType_Check first, as in cpjit_class_value_cached. */
-    if (cache->kind[0] != CPJIT_ATTR_CLASS || owner != cache->mod.module || !PyType_Check(owner)
-        || cpjit_class_versions((PyTypeObject *)owner) != cache->mod.dict_version) {
+    if (!cpjit_class_entry_holds(cache, owner)) {
         return NULL;
     }
     PyObject *value = cache->mod.value;
-    descrgetfunc get = Py_TYPE(value)->tp_descr_get;
-    if (get != NULL) {
-        return get(value, NULL, owner);
+    if (Py_TYPE(value)->tp_descr_get != NULL) {
+        return get_holding(value, NULL, owner);
     }
     Py_INCREF(value);
     return value;
 }
 
-/* `res` is what the generic load returned (NULL for a store). */
 /* A plain value on the class read through an instance that does not shadow it
  * (CPJIT_ATTR_CLASS_VALUES / _NO_DICT), when the generic lookup just returned `res`. */
 static void class_value_entry(PyObject *owner, PyObject *name, PyObject *res, AttrEntry *e)
@@ -1016,7 +1024,8 @@ static void data_descr_entry(PyObject *owner, PyObject *name, AttrEntry *e)
     e->descr = descr;
 }
 
-CPJIT_HOT static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int store,
+CPJIT_HOT
+static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int store,
                             CpjitAttrCache *cache)
 {
     if (!fill_allowed(cache)) {
@@ -1074,25 +1083,15 @@ CPJIT_HOT static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject 
     install_entry(cache, &e);
 }
 
+static PyObject *megamorphic_class_load(PyObject *owner, PyObject *name);
+
 /* _PyObject_GenericGetAttrWithDict for a site whose cache is backing off (more types than ways,
  * or kinds it cannot hold: `self.debug` read on a dozen subclasses): the same steps without the
- * call layers, for types that use the generic lookup. A new reference; NULL without an exception
+ * call layers, for types that use the generic lookup (and, through megamorphic_class_load, for
+ * classes looked up as type does). A new reference; NULL without an exception
  * when only the generic lookup can answer (general dict keys, a missing attribute); NULL with an
  * exception from a descriptor's __get__ (an AttributeError there is final: __getattr__ cannot
  * exist for a type whose tp_getattro is the generic one). */
-static PyObject *megamorphic_class_load(PyObject *owner, PyObject *name);
-
-/* What a descriptor's __get__(obj, type) returns (a new reference, or NULL with an exception),
- * the descriptor held across the call: __get__ can run code that drops the last reference the
- * type held. */
-static PyObject *get_holding(PyObject *descr, PyObject *obj, PyObject *type)
-{
-    Py_INCREF(descr);
-    PyObject *res = Py_TYPE(descr)->tp_descr_get(descr, obj, type);
-    Py_DECREF(descr);
-    return res;
-}
-
 static PyObject *megamorphic_load(PyObject *owner, PyObject *name)
 {
     PyTypeObject *tp = Py_TYPE(owner);
@@ -1167,7 +1166,8 @@ static PyObject *megamorphic_class_load(PyObject *owner, PyObject *name)
     return meta != NULL ? Py_NewRef(meta) : NULL;
 }
 
-CPJIT_HOT PyObject *cpjit_load_attr_fill(PyObject *owner, PyObject *name, CpjitAttrCache *cache)
+CPJIT_HOT
+PyObject *cpjit_load_attr_fill(PyObject *owner, PyObject *name, CpjitAttrCache *cache)
 {
     if (cache->cooldown > 0) {
         /* Backing off: no fill this time (fill_allowed's count), the lookup done here when it
@@ -1195,7 +1195,8 @@ int cpjit_store_attr_fill(PyObject *owner, PyObject *name, PyObject *v, CpjitAtt
     return err;
 }
 
-CPJIT_HOT int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, CpjitAttrCache *cache)
+CPJIT_HOT
+int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, CpjitAttrCache *cache)
 {
     int found = _PyObject_GetMethod(obj, name, meth);
     if (*meth == NULL || !fill_allowed(cache)) {
@@ -1257,7 +1258,8 @@ static __attribute__((noinline)) int load_attr_rest(_PyInterpreterFrame *frame, 
                                                     CpjitAttrCache *cache, _Py_CODEUNIT *redo,
                                                     int way);
 
-CPJIT_HOT int cpjit_load_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+CPJIT_HOT
+int cpjit_load_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
                          _Py_CODEUNIT *redo)
 {
     /* A __slots__ member or a module attribute, of an owner that survives (the stencil serves
@@ -1281,7 +1283,8 @@ CPJIT_HOT int cpjit_load_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, Cp
 }
 
 /* `way`: cpjit_attr_way's for the owner. */
-CPJIT_HOT static int load_attr_rest(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+CPJIT_HOT
+static int load_attr_rest(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
                           _Py_CODEUNIT *redo, int way)
 {
     PyObject *owner = sp[-1];
@@ -1341,7 +1344,8 @@ int cpjit_load_method_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrC
 }
 
 /* `attr`: cpjit_module_attr_cached's for the object. */
-CPJIT_HOT static int load_method_rest(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+CPJIT_HOT
+static int load_method_rest(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
                             _Py_CODEUNIT *redo, PyObject *attr)
 {
     int oparg;
@@ -1393,7 +1397,8 @@ CPJIT_HOT static int load_method_rest(_PyInterpreterFrame *frame, PyObject **sp,
 /* Dict versions for dicts changed in place here (names.h). */
 uint64_t cpjit_next_dict_version = (uint64_t)1 << 62;
 
-CPJIT_HOT int cpjit_store_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
+CPJIT_HOT
+int cpjit_store_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
                          _Py_CODEUNIT *redo)
 {
     PyObject *owner = sp[1];

@@ -483,16 +483,24 @@ static inline uint64_t cpjit_class_versions(PyTypeObject *cls)
     return (uint64_t)Py_TYPE(cls)->tp_version_tag << 32 | cls->tp_version_tag;
 }
 
+/* Whether the cache's CPJIT_ATTR_CLASS entry answers for `owner`. PyType_Check before the
+ * version tags: the cached class may have died and its address gone to an object that is no
+ * class (version tags are never reused, so a new class there misses). */
+static inline __attribute__((always_inline)) int
+cpjit_class_entry_holds(CpjitAttrCache *cache, PyObject *owner)
+{
+    return cache->kind[0] == CPJIT_ATTR_CLASS && owner == cache->mod.module
+           && PyType_Check(owner)
+           && cpjit_class_versions((PyTypeObject *)owner) == cache->mod.dict_version;
+}
+
 /* CPJIT_ATTR_CLASS when the value has no __get__ (a class constant, ParserElement.packrat_cache,
  * Token.M_OPEN): borrowed, or NULL on a miss or when its type (read now) has __get__, which
  * cpjit_class_attr_cached calls out of line. */
 static inline __attribute__((always_inline)) PyObject *
 cpjit_class_value_cached(CpjitAttrCache *cache, PyObject *owner)
 {
-    /* PyType_Check first: the cached class may have died and its address gone to an object
-     * that is no class (its version tags are never reused, so a new class there misses). */
-    if (cache->kind[0] != CPJIT_ATTR_CLASS || owner != cache->mod.module || !PyType_Check(owner)
-        || cpjit_class_versions((PyTypeObject *)owner) != cache->mod.dict_version
+    if (!cpjit_class_entry_holds(cache, owner)
         || Py_TYPE(cache->mod.value)->tp_descr_get != NULL) {
         return NULL;
     }

@@ -98,7 +98,8 @@ static PyObject *seq_slice(PyObject *seq, Py_ssize_t start, Py_ssize_t stop, Py_
     return res;
 }
 
-CPJIT_HOT int cpjit_getslice_consume(PyObject **stack_pointer, int has_step)
+CPJIT_HOT
+int cpjit_getslice_consume(PyObject **stack_pointer, int has_step)
 {
     PyObject *step_o = has_step ? stack_pointer[-1] : NULL;
     PyObject *stop_o = stack_pointer[-1 - has_step];
@@ -190,7 +191,8 @@ PyObject **cpjit_unpack_sequence_slow(PyThreadState *tstate, PyObject **stack_po
     return stack_pointer + n;
 }
 
-CPJIT_HOT int cpjit_truth_consume(PyObject *v)
+CPJIT_HOT
+int cpjit_truth_consume(PyObject *v)
 {
     int truth;
     if (PyLong_CheckExact(v)) {
@@ -203,7 +205,8 @@ CPJIT_HOT int cpjit_truth_consume(PyObject *v)
     return truth;
 }
 
-CPJIT_HOT PyObject *cpjit_int_result_consume(PyObject **stack_pointer, int64_t value)
+CPJIT_HOT
+PyObject *cpjit_int_result_consume(PyObject **stack_pointer, int64_t value)
 {
     PyObject *res = PyLong_FromLongLong(value); /* cached small ints included */
     if (res == NULL) {
@@ -403,7 +406,8 @@ generic:
     return store_any(frame, stack_pointer, instr, n);
 }
 
-CPJIT_HOT PyObject **cpjit_unpack_into_locals(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+CPJIT_HOT
+PyObject **cpjit_unpack_into_locals(_PyInterpreterFrame *frame, PyObject **stack_pointer,
                                     _Py_CODEUNIT *instr)
 {
     return unpack_into_locals(frame, stack_pointer, instr, stack_pointer[-1], 1);

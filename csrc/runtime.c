@@ -511,7 +511,8 @@ enter_native(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject ***stac
 }
 
 /* Run `frame` natively from `target`. */
-CPJIT_HOT static PyObject *run_native(PyThreadState *tstate, _PyInterpreterFrame *frame, const char *target)
+CPJIT_HOT
+static PyObject *run_native(PyThreadState *tstate, _PyInterpreterFrame *frame, const char *target)
 {
     PyObject **stack_pointer;
     if (enter_native(tstate, frame, &stack_pointer, 1) < 0) {
@@ -772,7 +773,8 @@ enter_compiled(PyThreadState *tstate, _PyInterpreterFrame *frame, int *handled)
  * states a send can resume (suspended; just created with None). Anything else (other receivers,
  * other states and their errors, tracing, another frame evaluator, no native entry, little C
  * stack) goes through PyIter_Send, which does the same via the hook. */
-CPJIT_HOT PySendResult cpjit_gen_send(PyThreadState *tstate, PyObject *receiver, PyObject *arg,
+CPJIT_HOT
+PySendResult cpjit_gen_send(PyThreadState *tstate, PyObject *receiver, PyObject *arg,
                             PyObject **presult)
 {
     PyTypeObject *type = Py_TYPE(receiver);
@@ -855,7 +857,8 @@ run_if_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, int *handled)
     return interpret(tstate, frame, 0, CPJIT_R_COLD);
 }
 
-CPJIT_HOT PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
+CPJIT_HOT
+PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
 {
     int handled = 0;
     if (!throwflag) {

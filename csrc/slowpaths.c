@@ -3,7 +3,8 @@
 #include "helpers.h"
 #include "opcode.h"
 
-CPJIT_HOT PyObject *cpjit_binary_op_consume(int oparg, PyObject **stack_pointer)
+CPJIT_HOT
+PyObject *cpjit_binary_op_consume(int oparg, PyObject **stack_pointer)
 {
     PyObject *rhs = stack_pointer[-1], *lhs = stack_pointer[-2];
     PyObject *res;
@@ -126,7 +127,8 @@ PyObject **cpjit_make_function(int oparg, PyObject **stack_pointer, PyObject *gl
     return stack_pointer;
 }
 
-CPJIT_HOT PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_pointer)
+CPJIT_HOT
+PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_pointer)
 {
     PyObject *sub = stack_pointer[-1];
     PyObject *container = stack_pointer[-2];
@@ -153,7 +155,8 @@ CPJIT_HOT PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject 
     return res;
 }
 
-CPJIT_HOT int cpjit_store_subscr_consume(PyObject **stack_pointer)
+CPJIT_HOT
+int cpjit_store_subscr_consume(PyObject **stack_pointer)
 {
     PyObject *sub = stack_pointer[-1];
     PyObject *container = stack_pointer[-2];

@@ -37,6 +37,9 @@ typedef struct {
     uint64_t exceptions_native;         /* raised exceptions (incl. generator throw()) whose
                                            unwinding native code did: caught in the frame or
                                            leaving it; re-raises are not counted */
+    uint64_t attr_table_filed;          /* entries filed in the shared attribute table
+                                           (csrc/attr_table.h) */
+    uint64_t attr_table_adopted;        /* attribute cache misses a site answered with one */
 } CpjitStats;
 
 extern CpjitStats cpjit_stats;

@@ -1,6 +1,7 @@
 /* names.c: the helpers of names.h. Each function mirrors the named part of CPython 3.11's
  * ceval.c (Python/ceval.c), including the exact error messages and the order of lookups. */
 #include "names.h"
+#include "attr_table.h"
 #include "data.h"
 #include "helpers.h"
 
@@ -563,14 +564,8 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
 
 /* ---- attribute caches (see CpjitAttrCache in names.h) ---- */
 
-/* One way's worth of cache: what a fill found for one owner type. kind == CPJIT_ATTR_NONE when
- * the access cannot be cached. */
-typedef struct {
-    uint32_t version;
-    uint16_t index;
-    uint8_t kind;
-    PyObject *descr;
-} AttrEntry;
+/* One way's worth of cache (attr_table.h). */
+typedef CpjitAttrEntry AttrEntry;
 
 /* Whether reading an attribute of `tp`'s instances starts with the generic lookup: its
  * tp_getattro is PyObject_GenericGetAttr, or it is a class whose __getattribute__ is object's
@@ -1024,11 +1019,108 @@ static void data_descr_entry(PyObject *owner, PyObject *name, AttrEntry *e)
     e->descr = descr;
 }
 
+/* The entry a fill computes for an instance owner (not a module, not a class looked up as one)
+ * whose generic lookup of `name` (an exact str) just returned `res` (NULL for a store): kind
+ * CPJIT_ATTR_NONE when no kind applies. */
+static void instance_entry(PyObject *owner, PyObject *name, PyObject *res, int store,
+                           AttrEntry *e)
+{
+    if (!store && (Py_TYPE(owner)->tp_flags & Py_TPFLAGS_MANAGED_DICT)
+        && *_PyObject_ValuesPointer(owner) == NULL) {
+        /* A dict-backed instance: its own dict's entry index (which may differ from the shared
+         * keys' one once the dict was rebuilt), so that the next read of it hits. */
+        hint_entry(owner, name, e);
+    }
+    if (!store && e->kind == CPJIT_ATTR_NONE) {
+        offset_dict_entry(owner, name, e);
+    }
+    if (e->kind == CPJIT_ATTR_NONE) {
+        values_entry(owner, name, store, e);
+    }
+    if (e->kind == CPJIT_ATTR_NONE) {
+        slot_entry(owner, name, store, e);
+    }
+    if (e->kind == CPJIT_ATTR_NONE && store) {
+        store_dict_entry(owner, name, e);
+    }
+    if (e->kind == CPJIT_ATTR_NONE && !store) {
+        class_value_entry(owner, name, res, e);
+    }
+    if (e->kind == CPJIT_ATTR_NONE && !store) {
+        data_descr_entry(owner, name, e);
+    }
+    if (e->kind == CPJIT_ATTR_NONE && !store) {
+        /* A method read as a value (`f = obj.method`, `key=self.method`): LOAD_METHOD's entry,
+         * bound in load_attr_rest as the generic lookup binds it. */
+        PyObject *descr = _PyType_Lookup(Py_TYPE(owner), name);
+        if (descr != NULL) {
+            method_entry(owner, name, descr, e);
+        }
+    }
+}
+
+/* File a fill's entry in the shared table (attr_table.h) under `access`. */
+static void file_entry(int access, PyObject *name, AttrEntry *e)
+{
+    if (e->kind != CPJIT_ATTR_NONE && e->version != 0) {
+        cpjit_attr_table_put(access, name, e);
+    }
+}
+
+/* A site backing off (no fill of its own ways) still files the entry for an instance owner's
+ * type, once: what other misses of this site, and other sites, then take from the table. */
+static void file_entry_once(int access, PyObject *owner, PyObject *name, PyObject *res)
+{
+    uint32_t tag = Py_TYPE(owner)->tp_version_tag;
+    AttrEntry e = {0};
+    if (tag == 0 || !PyUnicode_CheckExact(name) || PyModule_CheckExact(owner)
+        || looked_up_as_a_class(owner) || cpjit_attr_table_get(access, tag, name, &e)) {
+        return;
+    }
+    if (access == CPJIT_ACCESS_METHOD) {
+        method_entry(owner, name, res, &e);
+    }
+    else {
+        instance_entry(owner, name, res, access == CPJIT_ACCESS_STORE, &e);
+    }
+    file_entry(access, name, &e);
+}
+
+/* A site's ways missed for `tp`: take the shared table's entry for it into a way (an empty one,
+ * else round robin; no back-off, as a refill from the table is cheap) and return the way, or
+ * -1 when the table has none (or the cache holds a kind without ways). */
+static int adopt_entry(CpjitAttrCache *cache, PyTypeObject *tp, PyObject *name, int access)
+{
+    uint32_t tag = tp->tp_version_tag;
+    AttrEntry e;
+    if (tag == 0 || cpjit_attr_whole_cache(cache) || !cpjit_attr_table_get(access, tag, name, &e)) {
+        return -1;
+    }
+    int way = -1;
+    for (int i = 0; i < CPJIT_ATTR_WAYS && way < 0; i++) {
+        if (cache->version[i] == 0) {
+            way = i;
+        }
+    }
+    if (way < 0) {
+        way = cache->next;
+        cache->next = (uint8_t)((cache->next + 1) % CPJIT_ATTR_WAYS);
+    }
+    cache->version[way] = 0;
+    cache->kind[way] = e.kind;
+    cache->index[way] = e.index;
+    cache->descr[way] = e.descr;
+    cache->version[way] = e.version;
+    cpjit_stats.attr_table_adopted++;
+    return way;
+}
+
 CPJIT_HOT
 static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int store,
                             CpjitAttrCache *cache)
 {
     if (!fill_allowed(cache)) {
+        file_entry_once(store ? CPJIT_ACCESS_STORE : CPJIT_ACCESS_LOAD, owner, name, res);
         return;
     }
     if (!PyUnicode_CheckExact(name)) {
@@ -1048,38 +1140,8 @@ static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int 
         return;
     }
     AttrEntry e = {0};
-    if (!store && (Py_TYPE(owner)->tp_flags & Py_TPFLAGS_MANAGED_DICT)
-        && *_PyObject_ValuesPointer(owner) == NULL) {
-        /* A dict-backed instance: its own dict's entry index (which may differ from the shared
-         * keys' one once the dict was rebuilt), so that the next read of it hits. */
-        hint_entry(owner, name, &e);
-    }
-    if (!store && e.kind == CPJIT_ATTR_NONE) {
-        offset_dict_entry(owner, name, &e);
-    }
-    if (e.kind == CPJIT_ATTR_NONE) {
-        values_entry(owner, name, store, &e);
-    }
-    if (e.kind == CPJIT_ATTR_NONE) {
-        slot_entry(owner, name, store, &e);
-    }
-    if (e.kind == CPJIT_ATTR_NONE && store) {
-        store_dict_entry(owner, name, &e);
-    }
-    if (e.kind == CPJIT_ATTR_NONE && !store) {
-        class_value_entry(owner, name, res, &e);
-    }
-    if (e.kind == CPJIT_ATTR_NONE && !store) {
-        data_descr_entry(owner, name, &e);
-    }
-    if (e.kind == CPJIT_ATTR_NONE && !store) {
-        /* A method read as a value (`f = obj.method`, `key=self.method`): LOAD_METHOD's entry,
-         * bound in load_attr_rest as the generic lookup binds it. */
-        PyObject *descr = _PyType_Lookup(Py_TYPE(owner), name);
-        if (descr != NULL) {
-            method_entry(owner, name, descr, &e);
-        }
-    }
+    instance_entry(owner, name, res, store, &e);
+    file_entry(store ? CPJIT_ACCESS_STORE : CPJIT_ACCESS_LOAD, name, &e);
     install_entry(cache, &e);
 }
 
@@ -1174,10 +1236,13 @@ PyObject *cpjit_load_attr_fill(PyObject *owner, PyObject *name, CpjitAttrCache *
          * can be. */
         cache->cooldown--;
         PyObject *res = megamorphic_load(owner, name);
-        if (res != NULL || PyErr_Occurred()) {
-            return res;
+        if (res == NULL && !PyErr_Occurred()) {
+            res = PyObject_GetAttr(owner, name);
         }
-        return PyObject_GetAttr(owner, name);
+        if (res != NULL) {
+            file_entry_once(CPJIT_ACCESS_LOAD, owner, name, res);
+        }
+        return res;
     }
     PyObject *res = PyObject_GetAttr(owner, name);
     if (res != NULL) {
@@ -1199,7 +1264,13 @@ CPJIT_HOT
 int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, CpjitAttrCache *cache)
 {
     int found = _PyObject_GetMethod(obj, name, meth);
-    if (*meth == NULL || !fill_allowed(cache)) {
+    if (*meth == NULL) {
+        return found;
+    }
+    if (!fill_allowed(cache)) {
+        if (found) {
+            file_entry_once(CPJIT_ACCESS_METHOD, obj, name, *meth);
+        }
         return found;
     }
     if (!PyUnicode_CheckExact(name)) {
@@ -1216,6 +1287,7 @@ int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, Cpjit
         if (found) {
             method_entry(obj, name, *meth, &e);
         }
+        file_entry(CPJIT_ACCESS_METHOD, name, &e);
         install_entry(cache, &e);
     }
     return found;
@@ -1267,6 +1339,17 @@ int cpjit_load_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCac
     PyObject *owner = sp[-1];
     int way = cpjit_attr_way(cache, Py_TYPE(owner));
     PyObject *res = NULL;
+    if (way < 0 && !cpjit_attr_whole_cache(cache)) {
+        /* Ways missed: the shared table's entry for the type, served by the first tier when
+         * it can be (runs no code; prev_instr is published only on the paths below). */
+        int oparg;
+        cpjit_decode_redo(redo, &oparg);
+        way = adopt_entry(cache, Py_TYPE(owner), code_name(frame, oparg), CPJIT_ACCESS_LOAD);
+        if (way >= 0 && (res = cpjit_load_attr_hit(owner, cache)) != NULL) {
+            sp[-1] = res;
+            return 0;
+        }
+    }
     if (way >= 0 && cache->kind[way] == CPJIT_ATTR_SLOT) {
         res = *(PyObject **)((char *)owner + cache->index[way]);
     }
@@ -1372,6 +1455,10 @@ static int load_method_rest(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttr
     }
     PyObject *name = code_name(frame, oparg);
     PyObject *meth = cpjit_method_cached(cache, obj, name);
+    if (meth == NULL && cpjit_attr_way(cache, Py_TYPE(obj)) < 0
+        && adopt_entry(cache, Py_TYPE(obj), name, CPJIT_ACCESS_METHOD) >= 0) {
+        meth = cpjit_method_cached(cache, obj, name);
+    }
     if (meth != NULL) {
         Py_INCREF(meth);
         sp[-1] = meth;
@@ -1404,6 +1491,11 @@ int cpjit_store_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCa
     PyObject *owner = sp[1];
     PyObject *v = sp[0];
     int way = cpjit_attr_way(cache, Py_TYPE(owner));
+    if (way < 0 && !cpjit_attr_whole_cache(cache)) {
+        int oparg;
+        cpjit_decode_redo(redo, &oparg);
+        way = adopt_entry(cache, Py_TYPE(owner), code_name(frame, oparg), CPJIT_ACCESS_STORE);
+    }
     uint8_t kind = way >= 0 ? cache->kind[way] : CPJIT_ATTR_NONE;
     if (kind == CPJIT_ATTR_SLOT && Py_REFCNT(owner) > 1) {
         /* First, before publishing prev_instr: a __slots__ member, when the store frees

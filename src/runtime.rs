@@ -62,6 +62,8 @@ pub struct CStats {
     pub frames_native: u64,
     pub handovers: [u64; REASONS.len()],
     pub exceptions_native: u64,
+    pub attr_table_filed: u64,
+    pub attr_table_adopted: u64,
 }
 
 extern "C" {

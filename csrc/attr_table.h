@@ -1,0 +1,82 @@
+/* attr_table.h: one process-wide table of attribute cache entries, keyed by what an entry is
+ * valid for: the owner type's version tag, the attribute name and the kind of access.
+ *
+ * A site's own cache (CpjitAttrCache, names.h) holds CPJIT_ATTR_WAYS entries. A site that sees
+ * more types than that (a base-class method reading `self.children` on a dozen node classes,
+ * `x.__class__` on anything) used to answer each miss with the generic lookup. The entries a
+ * fill computes do not depend on the site: the same (type, name, access) always gets the same
+ * entry, guarded the same way. So every fill also files its entry here, and a site whose ways
+ * miss takes the entry for the owner's type from here into one of its ways (csrc/names.c),
+ * which costs a hash probe instead of a type lookup and a keys probe.
+ *
+ * Soundness is the ways' own: an entry is valid only while its type has that tp_version_tag
+ * (non-zero, reset by any change to the type or a base, never reused), and every per-instance
+ * condition (inline values present, dict entry still holding the name, keys still lacking a
+ * shadowing name) is re-checked on each use by the code that serves a way. The table holds a
+ * reference to each name it files, so a name's address cannot be reused by another string while
+ * an entry is keyed on it; `descr` is borrowed exactly as in a way (guarded by the version).
+ * Callers hold the GIL. */
+#ifndef CPJIT_ATTR_TABLE_H
+#define CPJIT_ATTR_TABLE_H
+
+#include "Python.h"
+#include <stdint.h>
+
+/* What a fill found for one owner type (one way's worth of CpjitAttrCache). kind ==
+ * CPJIT_ATTR_NONE when the access cannot be cached. */
+typedef struct {
+    uint32_t version;
+    uint16_t index;
+    uint8_t kind;
+    PyObject *descr;
+} CpjitAttrEntry;
+
+/* The accesses entries are filed under: their kinds and guards differ (a store's inline-values
+ * entry needs a generic __setattr__, a load's a generic lookup). */
+enum {
+    CPJIT_ACCESS_LOAD = 0,   /* LOAD_ATTR */
+    CPJIT_ACCESS_STORE = 1,  /* STORE_ATTR */
+    CPJIT_ACCESS_METHOD = 2, /* LOAD_METHOD */
+};
+
+/* The table's slots (attr_table.c), visible so that the probe below inlines into the slow paths.
+ * Direct-mapped: a new entry replaces the one in its slot. */
+#define CPJIT_ATTR_TABLE_BITS 12
+typedef struct {
+    uint32_t version;  /* 0: empty */
+    uint16_t index;
+    uint8_t kind;
+    uint8_t access;
+    PyObject *name;    /* a strong reference */
+    PyObject *descr;   /* borrowed, guarded by the version as in a way */
+} CpjitAttrSlot;
+extern CpjitAttrSlot cpjit_attr_table[1u << CPJIT_ATTR_TABLE_BITS];
+
+/* The slot of (access, tag, name): one multiply over the bits that differ between keys. */
+static inline CpjitAttrSlot *cpjit_attr_slot(int access, uint32_t tag, PyObject *name)
+{
+    uint32_t key = tag ^ (uint32_t)((uintptr_t)name >> 4) ^ ((uint32_t)access << 30);
+    return &cpjit_attr_table[(key * 0x9E3779B1u) >> (32 - CPJIT_ATTR_TABLE_BITS)];
+}
+
+/* Whether an entry is filed for (access, type version tag, name); 1 with it copied to *out,
+ * else 0. `tag` must be non-zero. */
+static inline int cpjit_attr_table_get(int access, uint32_t tag, PyObject *name,
+                                       CpjitAttrEntry *out)
+{
+    CpjitAttrSlot *s = cpjit_attr_slot(access, tag, name);
+    if (s->version != tag || s->name != name || s->access != access) {
+        return 0;
+    }
+    out->version = s->version;
+    out->index = s->index;
+    out->kind = s->kind;
+    out->descr = s->descr;
+    return 1;
+}
+
+/* File `e` (kind other than CPJIT_ATTR_NONE, non-zero version) under (access, e->version,
+ * name), replacing whatever shared its slot. */
+void cpjit_attr_table_put(int access, PyObject *name, const CpjitAttrEntry *e);
+
+#endif

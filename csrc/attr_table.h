@@ -40,8 +40,9 @@ enum {
 };
 
 /* The table's slots (attr_table.c), visible so that the probe below inlines into the slow paths.
- * Direct-mapped: a new entry replaces the one in its slot. */
-#define CPJIT_ATTR_TABLE_BITS 12
+ * Four-way set associative: a key lives in one set of four slots. */
+#define CPJIT_ATTR_TABLE_SET_BITS 10
+#define CPJIT_ATTR_TABLE_WAYS 4
 typedef struct {
     uint32_t version;  /* 0: empty */
     uint16_t index;
@@ -50,13 +51,25 @@ typedef struct {
     PyObject *name;    /* a strong reference */
     PyObject *descr;   /* borrowed, guarded by the version as in a way */
 } CpjitAttrSlot;
-extern CpjitAttrSlot cpjit_attr_table[1u << CPJIT_ATTR_TABLE_BITS];
+extern CpjitAttrSlot cpjit_attr_table[1u << CPJIT_ATTR_TABLE_SET_BITS][CPJIT_ATTR_TABLE_WAYS];
 
-/* The slot of (access, tag, name): one multiply over the bits that differ between keys. */
-static inline CpjitAttrSlot *cpjit_attr_slot(int access, uint32_t tag, PyObject *name)
+/* The set of (access, tag, name): one multiply over the bits that differ between keys. */
+static inline CpjitAttrSlot *cpjit_attr_set(int access, uint32_t tag, PyObject *name)
 {
     uint32_t key = tag ^ (uint32_t)((uintptr_t)name >> 4) ^ ((uint32_t)access << 30);
-    return &cpjit_attr_table[(key * 0x9E3779B1u) >> (32 - CPJIT_ATTR_TABLE_BITS)];
+    return cpjit_attr_table[(key * 0x9E3779B1u) >> (32 - CPJIT_ATTR_TABLE_SET_BITS)];
+}
+
+/* The slot filed for (access, tag, name), or NULL. */
+static inline CpjitAttrSlot *cpjit_attr_table_find(int access, uint32_t tag, PyObject *name)
+{
+    CpjitAttrSlot *set = cpjit_attr_set(access, tag, name);
+    for (int i = 0; i < CPJIT_ATTR_TABLE_WAYS; i++) {
+        if (set[i].version == tag && set[i].name == name && set[i].access == access) {
+            return &set[i];
+        }
+    }
+    return NULL;
 }
 
 /* Whether an entry is filed for (access, type version tag, name); 1 with it copied to *out,
@@ -64,8 +77,8 @@ static inline CpjitAttrSlot *cpjit_attr_slot(int access, uint32_t tag, PyObject 
 static inline int cpjit_attr_table_get(int access, uint32_t tag, PyObject *name,
                                        CpjitAttrEntry *out)
 {
-    CpjitAttrSlot *s = cpjit_attr_slot(access, tag, name);
-    if (s->version != tag || s->name != name || s->access != access) {
+    CpjitAttrSlot *s = cpjit_attr_table_find(access, tag, name);
+    if (s == NULL) {
         return 0;
     }
     out->version = s->version;
@@ -75,8 +88,9 @@ static inline int cpjit_attr_table_get(int access, uint32_t tag, PyObject *name,
     return 1;
 }
 
-/* File `e` (kind other than CPJIT_ATTR_NONE, non-zero version) under (access, e->version,
- * name), replacing whatever shared its slot. */
+/* File `e` (non-zero version; kind CPJIT_ATTR_NONE records that nothing can be cached) under
+ * (access, e->version, name): in place of the key's old entry, else in an empty slot of its
+ * set, else in place of the set's least recently filed one. */
 void cpjit_attr_table_put(int access, PyObject *name, const CpjitAttrEntry *e);
 
 #endif

@@ -1068,7 +1068,10 @@ static void file_entry(int access, PyObject *name, AttrEntry *e)
 }
 
 /* A site backing off (no fill of its own ways) still files the entry for an instance owner's
- * type, once: what other misses of this site, and other sites, then take from the table. */
+ * type, once: what other misses of this site, and other sites, then take from the table. An
+ * access no kind serves (a bound method's __name__) is filed too, as kind CPJIT_ATTR_NONE,
+ * which no site adopts: it only spares the next miss working that out again. */
+CPJIT_HOT
 static void file_entry_once(int access, PyObject *owner, PyObject *name, PyObject *res)
 {
     uint32_t tag = Py_TYPE(owner)->tp_version_tag;
@@ -1083,17 +1086,24 @@ static void file_entry_once(int access, PyObject *owner, PyObject *name, PyObjec
     else {
         instance_entry(owner, name, res, access == CPJIT_ACCESS_STORE, &e);
     }
-    file_entry(access, name, &e);
+    if (e.kind == CPJIT_ATTR_NONE) {
+        e.version = tag;
+    }
+    if (e.version == tag) {
+        cpjit_attr_table_put(access, name, &e);
+    }
 }
 
 /* A site's ways missed for `tp`: take the shared table's entry for it into a way (an empty one,
  * else round robin; no back-off, as a refill from the table is cheap) and return the way, or
  * -1 when the table has none (or the cache holds a kind without ways). */
+CPJIT_HOT
 static int adopt_entry(CpjitAttrCache *cache, PyTypeObject *tp, PyObject *name, int access)
 {
     uint32_t tag = tp->tp_version_tag;
     AttrEntry e;
-    if (tag == 0 || cpjit_attr_whole_cache(cache) || !cpjit_attr_table_get(access, tag, name, &e)) {
+    if (tag == 0 || cpjit_attr_whole_cache(cache) || !cpjit_attr_table_get(access, tag, name, &e)
+        || e.kind == CPJIT_ATTR_NONE) {
         return -1;
     }
     int way = -1;

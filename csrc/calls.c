@@ -357,7 +357,7 @@ PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObjec
     /* Compiled and nothing in the way: natively, as the CALL stencil does. Otherwise through
      * the frame evaluator, as _PyEval_Vector would (the hook counts calls, compiles, or hands the
      * frame to the interpreter; another evaluator installed over cpjit sees the call). */
-    CpjitCodeState *st = cpjit_direct_callee(tstate, (PyCodeObject *)func->func_code);
+    CpjitCodeState *st = cpjit_direct_frame_callee(tstate, (PyCodeObject *)func->func_code);
     PyObject *res = st != NULL ? cpjit_rt_run_new_frame(tstate, frame, st)
                                : _PyEval_EvalFrame(tstate, frame, 0);
     cpjit_pop_frame(tstate, frame, base);

@@ -61,13 +61,16 @@ static inline __attribute__((always_inline)) int cpjit_c_stack_ok_fast(PyThreadS
 /* The state of `code` when native code may call it directly right now, else NULL (make a
  * generic call). Direct calls need: cpjit's evaluator to be the current one (a profiler or
  * another PEP 523 hook installed over it must see every call), no tracing, compiled code, an
- * optimised code object (its frame has no locals dict), no varargs or varkeywords parameters, and recursion depth and C stack to spare (at the limits the
- * generic path raises RecursionError, or runs the frame unhooked, as runtime.c decides). */
+ * optimised code object (its frame has no locals dict), and recursion depth and C stack to
+ * spare (at the limits the generic path raises RecursionError, or runs the frame unhooked, as
+ * runtime.c decides): cpjit_direct_frame_callee, for a frame its caller built whole
+ * (cpjit_call_function binds *args and **kwargs too). cpjit_direct_callee, for the callers that
+ * move positional arguments straight into the frame, also needs no varargs or varkeywords
+ * parameters. */
 static inline __attribute__((always_inline)) CpjitCodeState *
-cpjit_direct_callee(PyThreadState *tstate, PyCodeObject *code)
+cpjit_direct_frame_callee(PyThreadState *tstate, PyCodeObject *code)
 {
-    if ((code->co_flags & (CO_VARARGS | CO_VARKEYWORDS)) || !(code->co_flags & CO_OPTIMIZED)
-        || !cpjit_direct_extra_ok
+    if (!(code->co_flags & CO_OPTIMIZED) || !cpjit_direct_extra_ok
         || tstate->interp->eval_frame != cpjit_eval_frame || tstate->cframe->use_tracing
         || tstate->recursion_remaining <= 1) {
         return NULL;
@@ -78,6 +81,15 @@ cpjit_direct_callee(PyThreadState *tstate, PyCodeObject *code)
         return NULL;
     }
     return st;
+}
+
+static inline __attribute__((always_inline)) CpjitCodeState *
+cpjit_direct_callee(PyThreadState *tstate, PyCodeObject *code)
+{
+    if (code->co_flags & (CO_VARARGS | CO_VARKEYWORDS)) {
+        return NULL;
+    }
+    return cpjit_direct_frame_callee(tstate, code);
 }
 
 /* Bumped whenever a compiled code object dies (runtime.c's free_state): a call-site cache that

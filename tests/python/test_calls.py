@@ -885,3 +885,67 @@ def test_one_site_calling_a_class_and_its_instances():
             return out
         result = run()
     """)
+
+
+def test_functions_with_star_args_and_keywords_called_from_native_code():
+    # *args / **kwargs callees and keyword calls: their frame is built whole (cpjit_call_function)
+    # and entered natively; results, frames seen, tracebacks and the order arguments are bound
+    # and released match the interpreter.
+    check("""
+        import sys, traceback
+        log = []
+        class Noisy:
+            def __init__(self, tag): self.tag = tag
+            def __del__(self): log.append(('del', self.tag))
+        def star(a, *args, k=1, **kw):
+            f = sys._getframe()
+            return a, args, k, sorted(kw.items()), f.f_back.f_code.co_name, f.f_lineno
+        def only_kw(**kw):
+            return sorted(kw)
+        def boom(*args, **kw):
+            return args[5]
+        def caller(n):
+            out = []
+            for i in range(n):
+                out.append(star(i))
+                out.append(star(i, 2, 3))
+                out.append(star(i, k=5))
+                out.append(star(i, 2, k=6, z=7))
+                out.append(only_kw(x=i, y=2))
+                star(Noisy(i), Noisy(-i), kw=Noisy(100 + i))
+                log.append(('after', i))
+            try:
+                boom(1, 2)
+            except IndexError:
+                out.append(traceback.format_exc().splitlines()[-3:])
+            return out
+        result = caller(3), log
+    """)
+
+
+@pytest.mark.parametrize("limit", [60, 100])
+def test_recursion_limit_through_star_args_calls(limit):
+    check(f"""
+        import sys
+        def down(n, *rest, **kw):
+            return 0 if n == 0 else 1 + down(n - 1, *rest, **kw)
+        def kw_down(n, acc=0):
+            return acc if n == 0 else kw_down(n - 1, acc=acc + 1)
+        def probe(f):
+            below, fr = 0, sys._getframe()
+            while fr is not None:
+                below, fr = below + 1, fr.f_back
+            depth = 0
+            while True:
+                try:
+                    f(depth)
+                except RecursionError:
+                    return depth + below
+                depth += 1
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit({limit})
+        try:
+            result = probe(down), probe(kw_down), down(10, 1, x=2)
+        finally:
+            sys.setrecursionlimit(old)
+    """)

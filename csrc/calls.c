@@ -364,6 +364,28 @@ PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObjec
     return res;
 }
 
+/* The start of descrobject.c's propertyobject (private in 3.11): the getter comes first. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *prop_get;
+} PropertyHead;
+
+CPJIT_HOT
+PyObject *cpjit_property_get(PyObject *prop, PyObject *obj)
+{
+    PyObject *fget = ((PropertyHead *)prop)->prop_get;
+    if (!Py_IS_TYPE(prop, &PyProperty_Type) || obj == NULL || obj == Py_None || fget == NULL
+        || !Py_IS_TYPE(fget, &PyFunction_Type)) {
+        return NULL;
+    }
+    /* property_descr_get's PyObject_CallOneArg(fget, obj), with the references a call site
+     * would pass (cpjit_call_function takes them over); a slot before the argument for
+     * PY_VECTORCALL_ARGUMENTS_OFFSET. */
+    PyObject *stack[2] = {NULL, Py_NewRef(obj)};
+    Py_INCREF(fget);
+    return cpjit_call_function(_PyThreadState_GET(), fget, stack + 1, 1, NULL);
+}
+
 /* As _Py_CheckFunctionResult, its common case in line: a result without an exception set, or
  * NULL with one. */
 static inline PyObject *check_result(PyThreadState *tstate, PyObject *callable, PyObject *res)

@@ -58,6 +58,14 @@ static inline __attribute__((always_inline)) int cpjit_c_stack_ok_fast(PyThreadS
            && sp - c->soft < c->span;
 }
 
+/* property.__get__ for an instance (or class) `obj` when the property is an exact `property`
+ * whose getter is a Python function: the getter called as property_descr_get calls it
+ * (PyObject_CallOneArg), through cpjit_call_function, so a compiled getter runs natively
+ * without the frame-evaluation hook (what 3.12's LOAD_ATTR_PROPERTY does). Its result, or NULL
+ * with an exception set; NULL without one when this is not such a property (the caller calls
+ * __get__ itself). */
+PyObject *cpjit_property_get(PyObject *prop, PyObject *obj);
+
 /* The state of `code` when native code may call it directly right now, else NULL (make a
  * generic call). Direct calls need: cpjit's evaluator to be the current one (a profiler or
  * another PEP 523 hook installed over it must see every call), no tracing, compiled code, an

@@ -2,6 +2,7 @@
  * ceval.c (Python/ceval.c), including the exact error messages and the order of lookups. */
 #include "names.h"
 #include "attr_table.h"
+#include "calls.h"
 #include "data.h"
 #include "helpers.h"
 
@@ -951,6 +952,13 @@ static void fill_class_cache(PyObject *owner, PyObject *name, PyObject *res, int
  * type held. */
 static PyObject *get_holding(PyObject *descr, PyObject *obj, PyObject *type)
 {
+    if (Py_IS_TYPE(descr, &PyProperty_Type)) {
+        /* Its getter, held by the frame that runs it. */
+        PyObject *res = cpjit_property_get(descr, obj);
+        if (res != NULL || PyErr_Occurred()) {
+            return res;
+        }
+    }
     Py_INCREF(descr);
     PyObject *res = Py_TYPE(descr)->tp_descr_get(descr, obj, type);
     Py_DECREF(descr);

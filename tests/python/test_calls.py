@@ -949,3 +949,82 @@ def test_recursion_limit_through_star_args_calls(limit):
         finally:
             sys.setrecursionlimit(old)
     """)
+
+
+def test_property_getters_run_as_the_interpreter_runs_them():
+    # Exact `property` objects whose getter is a Python function: the getter's frame, its
+    # caller, tracebacks through it, AttributeError from it, a getter that removes its own
+    # property, defaults, metaclass properties and properties on many classes (megamorphic).
+    check("""
+        import sys, traceback
+        class Meta(type):
+            @property
+            def label(cls):
+                return 'meta:' + cls.__name__
+        class P(metaclass=Meta):
+            def __init__(self, v): self.v = v
+            @property
+            def double(self):
+                return self.v * 2, sys._getframe(1).f_code.co_name, sys._getframe().f_lineno
+            @property
+            def broken(self):
+                return self.missing
+            @property
+            def with_default(self, extra=10):
+                return self.v + extra
+            def vanish(self):
+                del P.vanishing
+                return 'gone'
+            vanishing = property(vanish)
+        class Sub(P):
+            pass
+        kinds = [type('K%d' % i, (P,), {}) for i in range(7)]
+        def reader(objs):
+            out = []
+            for o in objs:
+                out.append(o.double)
+                out.append(o.with_default)
+                out.append(type(o).label)
+                try:
+                    o.broken
+                except AttributeError as e:
+                    out.append(('AttributeError', str(e), traceback.format_exc().splitlines()[-4:]))
+            return out
+        objs = [P(1), Sub(2)] + [k(i) for i, k in enumerate(kinds)]
+        out = [reader(objs) for _ in range(3)]
+        out.append(P(5).vanishing)
+        try:
+            P(5).vanishing
+        except AttributeError as e:
+            out.append(str(e))
+        result = out
+    """)
+
+
+@pytest.mark.parametrize("limit", [60, 100])
+def test_recursion_limit_through_property_getters(limit):
+    check(f"""
+        import sys
+        class Node:
+            def __init__(self, n): self.n = n
+            @property
+            def depth(self):
+                return 0 if self.n == 0 else 1 + Node(self.n - 1).depth
+        def probe():
+            below, f = 0, sys._getframe()
+            while f is not None:
+                below, f = below + 1, f.f_back
+            d = 0
+            while True:
+                try:
+                    Node(d).depth
+                except RecursionError:
+                    return d + below
+                d += 1
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit({limit})
+        try:
+            result = probe(), Node(10).depth
+        finally:
+            sys.setrecursionlimit(old)
+    """)

@@ -378,12 +378,41 @@ PyObject *cpjit_property_get(PyObject *prop, PyObject *obj)
         || !Py_IS_TYPE(fget, &PyFunction_Type)) {
         return NULL;
     }
-    /* property_descr_get's PyObject_CallOneArg(fget, obj), with the references a call site
-     * would pass (cpjit_call_function takes them over); a slot before the argument for
+    /* property_descr_get's PyObject_CallOneArg(fget, obj); a slot before the argument for
      * PY_VECTORCALL_ARGUMENTS_OFFSET. */
     PyObject *stack[2] = {NULL, Py_NewRef(obj)};
-    Py_INCREF(fget);
-    return cpjit_call_function(_PyThreadState_GET(), fget, stack + 1, 1, NULL);
+    return cpjit_call_python(_PyThreadState_GET(), fget, stack + 1, 1);
+}
+
+CPJIT_HOT
+PyObject *cpjit_call_python(PyThreadState *tstate, PyObject *function, PyObject **args, int nargs)
+{
+    PyFunctionObject *func = (PyFunctionObject *)function;
+    PyCodeObject *code = (PyCodeObject *)func->func_code;
+    CpjitCodeState *st;
+    _PyInterpreterFrame *callee;
+    PyObject **top;
+    Py_INCREF(function); /* the frame's, or cpjit_call_function's */
+    if (code->co_argcount != nargs || code->co_kwonlyargcount != 0
+        || (st = cpjit_direct_callee(tstate, code)) == NULL
+        || (callee = cpjit_frame_room(tstate, code, &top)) == NULL) {
+        return cpjit_call_function(tstate, function, args, nargs, NULL);
+    }
+    /* The arguments bind exactly: CALL_PY_EXACT_ARGS's frame. */
+    PyObject **base = tstate->datastack_top;
+    tstate->datastack_top = top;
+    _PyFrame_InitializeSpecials(callee, func, NULL, code->co_nlocalsplus);
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = 0; i < nargs; i++) {
+        callee->localsplus[i] = args[i];
+    }
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = nargs; i < code->co_nlocalsplus; i++) {
+        callee->localsplus[i] = NULL;
+    }
+    PyObject *res = cpjit_rt_run_new_frame(tstate, callee, st);
+    cpjit_pop_frame(tstate, callee, base);
+    return res;
 }
 
 /* As _Py_CheckFunctionResult, its common case in line: a result without an exception set, or

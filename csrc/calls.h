@@ -66,6 +66,15 @@ static inline __attribute__((always_inline)) int cpjit_c_stack_ok_fast(PyThreadS
  * __get__ itself). */
 PyObject *cpjit_property_get(PyObject *prop, PyObject *obj);
 
+/* A Python function (an exact function object, borrowed) called from C with `nargs` positional
+ * arguments whose references the call takes over, as PyObject_Vectorcall would call it: its
+ * frame pushed with the arguments in place and run natively when they bind exactly and it may
+ * be called directly (cpjit_direct_callee), else through cpjit_call_function (which binds
+ * anything and enters the interpreter where it must). args[-1] must be writable
+ * (PY_VECTORCALL_ARGUMENTS_OFFSET). The result, or NULL with an exception set. */
+PyObject *cpjit_call_python(PyThreadState *tstate, PyObject *function, PyObject **args,
+                            int nargs);
+
 /* The state of `code` when native code may call it directly right now, else NULL (make a
  * generic call). Direct calls need: cpjit's evaluator to be the current one (a profiler or
  * another PEP 523 hook installed over it must see every call), no tracing, compiled code, an

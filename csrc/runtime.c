@@ -43,6 +43,7 @@
  */
 #define _GNU_SOURCE 1
 #include "cpjit_rt.h"
+#include "slowpaths.h"
 #include "exc.h"
 #include "gen.h"
 #include "callsite.h"
@@ -127,7 +128,7 @@ int cpjit_rt_init(void)
         PyErr_Clear();
     }
     Py_DECREF(probe);
-    return 0;
+    return cpjit_learn_slot_functions();
 }
 
 void cpjit_rt_set_threshold(uint32_t t) { threshold = t; }

@@ -1,7 +1,11 @@
 /* slowpaths.c: the out-of-line halves of stencils (see slowpaths.h). */
 #include "slowpaths.h"
 #include "helpers.h"
+#include "calls.h"
 #include "opcode.h"
+
+#include "internal/pycore_global_strings.h"
+#include "internal/pycore_runtime.h"
 
 CPJIT_HOT
 PyObject *cpjit_binary_op_consume(int oparg, PyObject **stack_pointer)
@@ -127,6 +131,23 @@ PyObject **cpjit_make_function(int oparg, PyObject **stack_pointer, PyObject *gl
     return stack_pointer;
 }
 
+/* typeobject.c's slot_mp_subscript (static there), the mp_subscript of every class that defines
+ * __getitem__ in Python: read at start-up from a probe class (cpjit_learn_slot_functions). */
+static binaryfunc python_mp_subscript;
+
+int cpjit_learn_slot_functions(void)
+{
+    PyObject *probe = PyObject_CallFunction((PyObject *)&PyType_Type, "s(){sO}",
+                                            "cpjit_probe", "__getitem__", Py_None);
+    if (probe == NULL) {
+        return -1;
+    }
+    PyMappingMethods *m = ((PyTypeObject *)probe)->tp_as_mapping;
+    python_mp_subscript = m != NULL ? m->mp_subscript : NULL;
+    Py_DECREF(probe);
+    return 0;
+}
+
 CPJIT_HOT
 PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_pointer)
 {
@@ -147,6 +168,20 @@ PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_po
         Py_DECREF(sub);
         Py_DECREF(container);
         return res;
+    }
+    PyMappingMethods *m = Py_TYPE(container)->tp_as_mapping;
+    if (m != NULL && m->mp_subscript == python_mp_subscript && python_mp_subscript != NULL) {
+        /* A class's Python __getitem__: what slot_mp_subscript calls (the function found on
+         * the type, with the container first), through cpjit_call_function, so a compiled
+         * __getitem__ runs natively without the frame-evaluation hook. The call takes the
+         * container and key references over. */
+        PyObject *getitem = _PyType_Lookup(Py_TYPE(container), &_Py_ID(__getitem__));
+        if (getitem != NULL && Py_IS_TYPE(getitem, &PyFunction_Type)) {
+            PyObject *args[3] = {NULL, container, sub};
+            res = cpjit_call_python(tstate, getitem, args + 1, 2);
+            stack_pointer[-2] = res;
+            return res;
+        }
     }
     res = PyObject_GetItem(container, sub);
     Py_DECREF(container);

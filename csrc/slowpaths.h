@@ -36,9 +36,16 @@ PyObject **cpjit_make_function(int oparg, PyObject **stack_pointer, PyObject *gl
 
 /* BINARY_SUBSCR's out-of-line path: container[sub] for the two values on top of the stack
  * (owned). Dicts as BINARY_SUBSCR_DICT (on error the key is released and the dict stays in
- * stack_pointer[-2], owned, for the unwinder), anything else through PyObject_GetItem (both
- * released, the result or NULL in stack_pointer[-2]). Returns the result or NULL. */
+ * stack_pointer[-2], owned, for the unwinder), a class's Python __getitem__ called as its
+ * mapping slot would call it (natively when compiled, as 3.11's BINARY_SUBSCR_GETITEM inlines
+ * it), anything else through PyObject_GetItem (both released, the result or NULL in
+ * stack_pointer[-2]). Returns the result or NULL. */
 PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_pointer);
+
+/* Learn the addresses of CPython's static slot functions cpjit_binary_subscr_consume compares
+ * with (a class defining __getitem__ gets typeobject.c's slot_mp_subscript). 0, or -1 with an
+ * exception set. Called once at start-up. */
+int cpjit_learn_slot_functions(void);
 
 /* STORE_SUBSCR's out-of-line path: container[sub] = v with v, container, sub (owned) on top of
  * the stack; all three are released. Returns 0, or -1 with an exception set. */

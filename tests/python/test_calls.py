@@ -1028,3 +1028,76 @@ def test_recursion_limit_through_property_getters(limit):
         finally:
             sys.setrecursionlimit(old)
     """)
+
+
+def test_python_getitem_runs_as_the_interpreter_runs_it():
+    # A class's Python __getitem__ called by BINARY_SUBSCR: frames, tracebacks, exceptions from
+    # it, replacement on the class, an instance attribute (ignored: special methods are looked
+    # up on the type), dict subclasses, *args and default parameters, non-function __getitem__.
+    check("""
+        import sys, traceback
+        class Seq:
+            def __getitem__(self, i):
+                if i >= 3:
+                    raise IndexError(i)
+                return i * 10, sys._getframe(1).f_code.co_name, sys._getframe().f_lineno
+        class Star:
+            def __getitem__(self, *k, extra='e'):
+                return k, extra
+        class D(dict):
+            def __getitem__(self, k):
+                return ('D', k, dict.__getitem__(self, k) if k in self else None)
+        class Builtin:
+            __getitem__ = dict.fromkeys
+        def reader():
+            out = []
+            s = Seq()
+            for i in range(5):
+                try:
+                    out.append(s[i])
+                except IndexError as e:
+                    out.append(('IndexError', e.args, traceback.format_exc().splitlines()[-3:]))
+            out.append(Star()[1, 2])
+            d = D(a=1)
+            out.append((d['a'], d['b']))
+            out.append(Builtin()['xy'])
+            s.__getitem__ = lambda i: 'instance'
+            out.append(s[0])
+            return out
+        out = [reader(), reader()]
+        Seq.__getitem__ = lambda self, i: ('replaced', i)
+        out.append(reader())
+        del Seq.__getitem__
+        try:
+            Seq()[0]
+        except TypeError as e:
+            out.append(str(e))
+        result = out
+    """)
+
+
+@pytest.mark.parametrize("limit", [60, 100])
+def test_recursion_limit_through_getitem(limit):
+    check(f"""
+        import sys
+        class Down:
+            def __getitem__(self, n):
+                return 0 if n == 0 else 1 + self[n - 1]
+        def probe():
+            below, f = 0, sys._getframe()
+            while f is not None:
+                below, f = below + 1, f.f_back
+            d = 0
+            while True:
+                try:
+                    Down()[d]
+                except RecursionError:
+                    return d + below
+                d += 1
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit({limit})
+        try:
+            result = probe(), Down()[10]
+        finally:
+            sys.setrecursionlimit(old)
+    """)

@@ -759,10 +759,15 @@ static int call_slot(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject
 /* Calling a class the way type_call does when its __new__ is object.__new__ and its __init__ a
  * Python function (calls.h: CpjitCallCache), for positional arguments: one recursion level for
  * the call (_PyObject_MakeTpCall), the instance from object.__new__ (which makes the same checks,
- * abstract classes included), then __init__ directly when slot_ready says so, else through the
- * type's tp_init as type_call calls it; "__init__() should return None" as slot_tp_init raises
+ * abstract classes included), then __init__ directly when slot_ready says so, or its frame
+ * built whole by cpjit_call_function when the cached __init__ binds the arguments another way
+ * (*args, **kwargs, keyword-only parameters), else through the type's tp_init as type_call
+ * calls it; "__init__() should return None" as slot_tp_init raises
  * it. Returns 0 when `callable` is no such class (the generic call handles it), else 1 with the
  * call's result in *result (NULL with an exception set). */
+/* The most positional arguments call_init passes to an __init__ it binds whole. */
+#define INIT_STACK_ARGS 16
+
 static int call_init(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *callable,
                      PyObject *const *args, int nargs, CpjitCallCache *cc, PyObject **result)
 {
@@ -791,6 +796,23 @@ static int call_init(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject
                      && cc->slot_kind == CPJIT_SLOT_INIT && slot_ready(tstate, cc, nargs + 1, 0);
         if (direct) {
             res = slot_run(tstate, frame, cc, self, args, nargs);
+        }
+        else if (type == cc->init_type && type->tp_version_tag == cc->init_version
+                 && cc->slot_kind == CPJIT_SLOT_INIT && nargs < INIT_STACK_ARGS) {
+            /* An __init__ whose parameters do not take the arguments one to one (**kwargs,
+             * *args, keyword-only ones): the frame built whole, as slot_tp_init ->
+             * _PyObject_Call_Prepend -> _PyFunction_Vectorcall would build it, natively when
+             * compiled. A slot before the arguments for PY_VECTORCALL_ARGUMENTS_OFFSET. */
+            PyObject *stack[INIT_STACK_ARGS + 2];
+            stack[0] = NULL;
+            stack[1] = Py_NewRef(self);
+            for (int i = 0; i < nargs; i++) {
+                stack[i + 2] = Py_NewRef(args[i]);
+            }
+            Py_INCREF(cc->init_func);
+            res = cpjit_call_function(tstate, (PyObject *)cc->init_func, stack + 1, nargs + 1,
+                                      NULL);
+            direct = 1;
         }
         if (!direct) {
             /* type_call's tp_init call, with the arguments as a tuple. */

@@ -1101,3 +1101,43 @@ def test_recursion_limit_through_getitem(limit):
         finally:
             sys.setrecursionlimit(old)
     """)
+
+
+def test_init_with_star_args_keywords_only_and_kwargs():
+    # __init__ methods that do not take the arguments one to one: the frame is built whole.
+    check("""
+        import sys, traceback
+        class Rec:
+            def __init__(self, name, level, *args, flag=False, **kw):
+                self.name, self.level, self.args, self.flag, self.kw = name, level, args, flag, kw
+                self.caller = sys._getframe(1).f_code.co_name
+        class Bad:
+            def __init__(self, *a, **k):
+                return 42
+        class Boom:
+            def __init__(self, *a, **k):
+                raise ValueError(a)
+        class Many:
+            def __init__(self, *a):
+                self.n = len(a)
+        def make(i):
+            out = []
+            r = Rec('n', i)
+            out.append(vars(r))
+            out.append(vars(Rec('n', i, 1, 2, 3)))
+            try:
+                Bad(i)
+            except TypeError as e:
+                out.append(str(e))
+            try:
+                Boom(i, i)
+            except ValueError as e:
+                out.append(traceback.format_exc().splitlines()[-3:])
+            out.append(Many(*range(i * 7)).n)
+            out.append(Many(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17).n)
+            return out
+        out = [make(i) for i in range(4)]
+        Rec.__init__ = lambda self, *a, **k: setattr(self, 'replaced', (a, k))
+        out.append(vars(Rec(1, 2)))
+        result = out
+    """)

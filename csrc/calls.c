@@ -415,6 +415,64 @@ PyObject *cpjit_call_python(PyThreadState *tstate, PyObject *function, PyObject 
     return res;
 }
 
+/* The most arguments (positional and keyword) cpjit_call_ex spreads on the C stack. */
+#define EX_STACK_ARGS 32
+
+CPJIT_HOT
+PyObject *cpjit_call_ex(PyThreadState *tstate, PyObject *callable, PyObject *callargs,
+                        PyObject *kwargs)
+{
+    PyObject *function = callable, *self = NULL;
+    if (Py_IS_TYPE(callable, &PyMethod_Type)) {
+        function = ((PyMethodObject *)callable)->im_func;
+        self = ((PyMethodObject *)callable)->im_self;
+    }
+    Py_ssize_t npos = PyTuple_GET_SIZE(callargs) + (self != NULL);
+    Py_ssize_t nkw = kwargs != NULL ? PyDict_GET_SIZE(kwargs) : 0;
+    if (!Py_IS_TYPE(function, &PyFunction_Type) || npos + nkw > EX_STACK_ARGS) {
+        return PyObject_Call(callable, callargs, kwargs);
+    }
+    /* What PyObject_Call does for a function (PyVectorcall_Call, _PyStack_UnpackDict): the
+     * arguments spread, the keywords' names as a tuple; a method's self first, as
+     * method_vectorcall prepends it. Only str keys: anything else gets PyObject_Call's error. */
+    PyObject *kwnames = NULL;
+    PyObject *stack[EX_STACK_ARGS + 1];
+    PyObject **args = stack + 1;
+    if (nkw > 0) {
+        kwnames = PyTuple_New(nkw);
+        if (kwnames == NULL) {
+            return NULL;
+        }
+        Py_ssize_t pos = 0, i = 0;
+        PyObject *key, *value;
+        while (PyDict_Next(kwargs, &pos, &key, &value)) {
+            if (!PyUnicode_Check(key)) {
+                Py_DECREF(kwnames);
+                return PyObject_Call(callable, callargs, kwargs);
+            }
+            PyTuple_SET_ITEM(kwnames, i, Py_NewRef(key));
+            args[npos + i] = value;
+            i++;
+        }
+    }
+    stack[0] = NULL;
+    Py_ssize_t first = 0;
+    if (self != NULL) {
+        args[first++] = self;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(callargs); i++) {
+        args[first + i] = PyTuple_GET_ITEM(callargs, i);
+    }
+    /* cpjit_call_function takes references to the function and the arguments over. */
+    for (Py_ssize_t i = 0; i < npos + nkw; i++) {
+        Py_INCREF(args[i]);
+    }
+    Py_INCREF(function);
+    PyObject *res = cpjit_call_function(tstate, function, args, npos, kwnames);
+    Py_XDECREF(kwnames);
+    return res;
+}
+
 /* As _Py_CheckFunctionResult, its common case in line: a result without an exception set, or
  * NULL with one. */
 static inline PyObject *check_result(PyThreadState *tstate, PyObject *callable, PyObject *res)

@@ -66,6 +66,13 @@ static inline __attribute__((always_inline)) int cpjit_c_stack_ok_fast(PyThreadS
  * __get__ itself). */
 PyObject *cpjit_property_get(PyObject *prop, PyObject *obj);
 
+/* CALL_FUNCTION_EX's call, PyObject_Call(callable, callargs, kwargs) (an exact tuple, an exact
+ * dict or NULL, all borrowed): a Python function, or a bound method of one, gets its frame built
+ * by cpjit_call_function (natively when compiled, without the frame-evaluation hook); anything
+ * else, and keys that are not strs, PyObject_Call. */
+PyObject *cpjit_call_ex(PyThreadState *tstate, PyObject *callable, PyObject *callargs,
+                        PyObject *kwargs);
+
 /* A Python function (an exact function object, borrowed) called from C with `nargs` positional
  * arguments whose references the call takes over, as PyObject_Vectorcall would call it: its
  * frame pushed with the arguments in place and run natively when they bind exactly and it may

@@ -1,6 +1,7 @@
 /* functions.c (stencils): MAKE_FUNCTION and CALL_FUNCTION_EX (f(*args, **kwargs)). */
 #include "stencil.h"
 #include "names.h"
+#include "calls.h"
 
 /* PyFunction_New takes name and qualname from the code object (3.11); the flags in oparg say
  * which of closure, annotations, kw-defaults and defaults sit on the stack under the code. On
@@ -18,7 +19,8 @@ STENCIL(MAKE_FUNCTION)
 }
 
 /* NULL | func | callargs [| kwargs]  ->  result.
- * ceval.c's do_call_core is PyObject_Call when tracing is off; with tracing on (only possible if
+ * ceval.c's do_call_core is PyObject_Call when tracing is off (cpjit_call_ex: a Python callee's
+ * frame built and entered natively); with tracing on (only possible if
  * it was switched on without a hand-over) the interpreter runs the call so profilers see it.
  * Error paths leave NULL | func [| NULL] like ceval.c (operands already popped are released
  * here, where ceval.c would leak kwargs). */
@@ -48,7 +50,7 @@ STENCIL(CALL_FUNCTION_EX)
             ERROR();
         }
     }
-    PyObject *result = PyObject_Call(func, callargs, kwargs);
+    PyObject *result = cpjit_call_ex(tstate, func, callargs, kwargs);
     Py_DECREF(func);
     Py_DECREF(callargs);
     Py_XDECREF(kwargs);

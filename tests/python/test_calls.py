@@ -1141,3 +1141,44 @@ def test_init_with_star_args_keywords_only_and_kwargs():
         out.append(vars(Rec(1, 2)))
         result = out
     """)
+
+
+def test_calls_with_star_args_and_double_star_kwargs():
+    # CALL_FUNCTION_EX: functions and bound methods get their frame built whole; errors, key
+    # kinds and argument counts as PyObject_Call has them.
+    check("""
+        import sys, traceback
+        class S(str):
+            pass
+        def f(a, b=2, *rest, c=3, **kw):
+            return a, b, rest, c, sorted(kw.items()), sys._getframe(1).f_code.co_name
+        def posonly(a, /, b):
+            return a, b
+        class K:
+            def m(self, *a, **k):
+                return type(self).__name__, a, sorted(k.items())
+        def boom(*a, **k):
+            raise KeyError(a)
+        def caller():
+            out = []
+            args, kw = (1,), {'c': 9, 'z': 0}
+            out.append(f(*args, **kw))
+            out.append(f(*(1, 2, 3, 4)))
+            out.append(f(**{'a': 5}))
+            out.append(K().m(*args, **kw))
+            out.append(f(*range(40)))
+            out.append(f(1, **{S('zz'): 1}))
+            for bad in (lambda: f(1, **{'a': 2}), lambda: posonly(**{'a': 1, 'b': 2}),
+                        lambda: f(*(), **{}), lambda: f(**{1: 2}), lambda: len(*(1, 2))):
+                try:
+                    bad()
+                except TypeError as e:
+                    out.append(str(e))
+            try:
+                boom(*args, **kw)
+            except KeyError:
+                out.append(traceback.format_exc().splitlines()[-3:])
+            out.append(max(*(3, 9, 4), **{'key': lambda v: -v}))
+            return out
+        result = [caller() for _ in range(3)]
+    """)

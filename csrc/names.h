@@ -211,7 +211,9 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
  * Filling costs a type lookup and a keys probe. A fill goes to the way of the same type, else an
  * empty way, else evicts one (round robin). A site whose fills keep failing or evicting backs
  * off exponentially: after the n-th such fill, the next 2**n (at most 4096) misses go straight
- * to the generic path. */
+ * to the generic path. Every fill also files its entry in the process-wide table of
+ * attr_table.h, keyed on (type version tag, name, access); a miss in the ways first takes the
+ * table's entry for the owner's type, if any, into a way (names.c's adopt_entry). */
 /* Numbered so that the stencils test ranges: 1-2 may be in inline values, 1-3 in a dict. */
 enum {
     CPJIT_ATTR_NONE = 0,

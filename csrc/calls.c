@@ -87,7 +87,8 @@ void cpjit_clear_frame(PyThreadState *tstate, _PyInterpreterFrame *frame)
  * `slots` (borrowed references; bit i of *defaults says slot i holds a default, not an argument;
  * bit k of *extra_kw says keyword k goes to the **kwargs dict), for the cases that cannot fail:
  * keywords naming positional-or-keyword or keyword-only parameters at most once (by identity:
- * names in code objects and KW_NAMES are interned) or, with **kwargs, anything else, extra
+ * names in code objects and KW_NAMES are interned) or, with **kwargs, any other interned str
+ * (one that is not interned may still equal a parameter's name), extra
  * positional arguments only with *args, and every missing parameter having a default. Returns
  * 0 when it bound everything, -1 when the generic path must handle the call (including every
  * case that raises). */
@@ -118,7 +119,10 @@ static int bind_arguments(PyFunctionObject *func, PyCodeObject *code, PyObject *
                 }
             }
             if (found < 0) {
-                if (!(code->co_flags & CO_VARKEYWORDS) || k >= 64 || !PyUnicode_CheckExact(key)) {
+                /* Not a parameter by identity: by equality neither only if the name is an
+                 * interned str (parameter names are interned), else the generic call looks. */
+                if (!(code->co_flags & CO_VARKEYWORDS) || k >= 64 || !PyUnicode_CheckExact(key)
+                    || !PyUnicode_CHECK_INTERNED(key)) {
                     return -1;
                 }
                 *extra_kw |= (uint64_t)1 << k;
@@ -434,7 +438,11 @@ PyObject *cpjit_call_ex(PyThreadState *tstate, PyObject *callable, PyObject *cal
     }
     /* What PyObject_Call does for a function (PyVectorcall_Call, _PyStack_UnpackDict): the
      * arguments spread, the keywords' names as a tuple; a method's self first, as
-     * method_vectorcall prepends it. Only str keys: anything else gets PyObject_Call's error. */
+     * method_vectorcall prepends it. Only interned exact str keys: cpjit_call_function matches
+     * names to parameters by identity, which is equality only between interned strs (a key
+     * built at run time, `**{c: 0 for c in 'ab'}`, may equal a parameter's name without being
+     * it); anything else goes to PyObject_Call, which compares by equality and raises for keys
+     * that are not strs. */
     PyObject *kwnames = NULL;
     PyObject *stack[EX_STACK_ARGS + 1];
     PyObject **args = stack + 1;
@@ -446,7 +454,7 @@ PyObject *cpjit_call_ex(PyThreadState *tstate, PyObject *callable, PyObject *cal
         Py_ssize_t pos = 0, i = 0;
         PyObject *key, *value;
         while (PyDict_Next(kwargs, &pos, &key, &value)) {
-            if (!PyUnicode_Check(key)) {
+            if (!PyUnicode_CheckExact(key) || !PyUnicode_CHECK_INTERNED(key)) {
                 Py_DECREF(kwnames);
                 return PyObject_Call(callable, callargs, kwargs);
             }

@@ -7,6 +7,7 @@ run than in its plain run, which moves every recursion limit by one.
 """
 import pytest
 
+from differential import check
 from test_frame_compat import differential
 
 
@@ -127,3 +128,28 @@ for round in range(12):
 @pytest.mark.parametrize("threshold", [0, 3, 256])
 def test_superinstruction_second_halves(threshold):
     differential(SUPERINSTRUCTION_TAILS, threshold=threshold)
+
+
+# CI's seeded batch (2026-12-02, a build of this session): f(**{w: 0 for w in 'tab'}) where `w`
+# is a str equal to a parameter's name but not that interned object. Keyword names were matched
+# to parameters by identity only, so 'b' went into **kw instead of raising "got multiple values
+# for argument 'b'". Also a keyword-only parameter reached through such a key, and the same
+# through a plain call with a keyword dict.
+def test_keyword_names_built_at_run_time_bind_by_equality():
+    check("""
+        def f0(a, b, *rest, c=1, **kw):
+            return a, b, rest, c, sorted(kw)
+        def g(a, *, key=0):
+            return a, key
+        out = []
+        for _ in range(3):
+            for call in (lambda: f0(0, 0, 0, c=0, **{w: 0 for w in ('tab\\t')}),
+                         lambda: f0(1, 2, **{''.join(['c']): 5, 'z': 1}),
+                         lambda: g(1, **{''.join(['k', 'e', 'y']): 7}),
+                         lambda: f0(**{''.join(['a']): 1, ''.join(['b']): 2})):
+                try:
+                    out.append(call())
+                except TypeError as e:
+                    out.append(str(e))
+        result = out
+    """)

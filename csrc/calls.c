@@ -377,9 +377,11 @@ typedef struct {
 CPJIT_HOT
 PyObject *cpjit_property_get(PyObject *prop, PyObject *obj)
 {
+    if (!Py_IS_TYPE(prop, &PyProperty_Type) || obj == NULL || obj == Py_None) {
+        return NULL;
+    }
     PyObject *fget = ((PropertyHead *)prop)->prop_get;
-    if (!Py_IS_TYPE(prop, &PyProperty_Type) || obj == NULL || obj == Py_None || fget == NULL
-        || !Py_IS_TYPE(fget, &PyFunction_Type)) {
+    if (fget == NULL || !Py_IS_TYPE(fget, &PyFunction_Type)) {
         return NULL;
     }
     /* property_descr_get's PyObject_CallOneArg(fget, obj); a slot before the argument for

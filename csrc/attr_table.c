@@ -11,7 +11,7 @@ CpjitAttrSlot cpjit_attr_table[1u << CPJIT_ATTR_TABLE_SET_BITS][CPJIT_ATTR_TABLE
 void cpjit_attr_table_put(int access, PyObject *name, const CpjitAttrEntry *e)
 {
     CpjitAttrSlot *set = cpjit_attr_set(access, e->version, name);
-    CpjitAttrSlot *s = cpjit_attr_table_find(access, e->version, name);
+    CpjitAttrSlot *s = cpjit_attr_set_find(set, access, e->version, name);
     if (s != NULL) {
         /* The key's entry, rewritten in place (the name is already held). */
         s->index = e->index;

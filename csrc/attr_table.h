@@ -60,10 +60,10 @@ static inline CpjitAttrSlot *cpjit_attr_set(int access, uint32_t tag, PyObject *
     return cpjit_attr_table[(key * 0x9E3779B1u) >> (32 - CPJIT_ATTR_TABLE_SET_BITS)];
 }
 
-/* The slot filed for (access, tag, name), or NULL. */
-static inline CpjitAttrSlot *cpjit_attr_table_find(int access, uint32_t tag, PyObject *name)
+/* The slot of `set` (cpjit_attr_set's for the key) filed for (access, tag, name), or NULL. */
+static inline CpjitAttrSlot *cpjit_attr_set_find(CpjitAttrSlot *set, int access, uint32_t tag,
+                                                 PyObject *name)
 {
-    CpjitAttrSlot *set = cpjit_attr_set(access, tag, name);
     for (int i = 0; i < CPJIT_ATTR_TABLE_WAYS; i++) {
         if (set[i].version == tag && set[i].name == name && set[i].access == access) {
             return &set[i];
@@ -77,7 +77,7 @@ static inline CpjitAttrSlot *cpjit_attr_table_find(int access, uint32_t tag, PyO
 static inline int cpjit_attr_table_get(int access, uint32_t tag, PyObject *name,
                                        CpjitAttrEntry *out)
 {
-    CpjitAttrSlot *s = cpjit_attr_table_find(access, tag, name);
+    CpjitAttrSlot *s = cpjit_attr_set_find(cpjit_attr_set(access, tag, name), access, tag, name);
     if (s == NULL) {
         return 0;
     }

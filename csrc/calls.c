@@ -440,11 +440,9 @@ PyObject *cpjit_call_ex(PyThreadState *tstate, PyObject *callable, PyObject *cal
     }
     /* What PyObject_Call does for a function (PyVectorcall_Call, _PyStack_UnpackDict): the
      * arguments spread, the keywords' names as a tuple; a method's self first, as
-     * method_vectorcall prepends it. Only interned exact str keys: cpjit_call_function matches
-     * names to parameters by identity, which is equality only between interned strs (a key
-     * built at run time, `**{c: 0 for c in 'ab'}`, may equal a parameter's name without being
-     * it); anything else goes to PyObject_Call, which compares by equality and raises for keys
-     * that are not strs. */
+     * method_vectorcall prepends it. Only str keys: anything else gets PyObject_Call's error.
+     * (A key that is not interned may equal a parameter's name without being it: the binder
+     * hands such calls to the generic vectorcall, which compares by equality.) */
     PyObject *kwnames = NULL;
     PyObject *stack[EX_STACK_ARGS + 1];
     PyObject **args = stack + 1;
@@ -456,7 +454,7 @@ PyObject *cpjit_call_ex(PyThreadState *tstate, PyObject *callable, PyObject *cal
         Py_ssize_t pos = 0, i = 0;
         PyObject *key, *value;
         while (PyDict_Next(kwargs, &pos, &key, &value)) {
-            if (!PyUnicode_CheckExact(key) || !PyUnicode_CHECK_INTERNED(key)) {
+            if (!PyUnicode_Check(key)) {
                 Py_DECREF(kwnames);
                 return PyObject_Call(callable, callargs, kwargs);
             }

@@ -818,6 +818,33 @@ static void clear_ways(CpjitAttrCache *cache)
     }
 }
 
+/* An empty way of `cache`, else the next one round robin (*evicted set): where a new entry
+ * goes. */
+static int free_or_next_way(CpjitAttrCache *cache, int *evicted)
+{
+    *evicted = 0;
+    for (int i = 0; i < CPJIT_ATTR_WAYS; i++) {
+        if (cache->version[i] == 0) {
+            return i;
+        }
+    }
+    int way = cache->next;
+    cache->next = (uint8_t)((cache->next + 1) % CPJIT_ATTR_WAYS);
+    *evicted = 1;
+    return way;
+}
+
+/* Write `e` into way `way`. The version goes last: a way is never valid with a half-written
+ * entry (the GIL makes this moot today, but it costs nothing). */
+static inline void write_way(CpjitAttrCache *cache, int way, const AttrEntry *e)
+{
+    cache->version[way] = 0;
+    cache->kind[way] = e->kind;
+    cache->index[way] = e->index;
+    cache->descr[way] = e->descr;
+    cache->version[way] = e->version;
+}
+
 /* Put `e` in the way of its type, else an empty way, else evict one. */
 static void install_entry(CpjitAttrCache *cache, AttrEntry *e)
 {
@@ -842,23 +869,14 @@ static void install_entry(CpjitAttrCache *cache, AttrEntry *e)
             }
         }
     }
-    for (int i = 0; i < CPJIT_ATTR_WAYS && way < 0; i++) {
-        if (cache->version[i] == 0) {
-            way = i;
+    if (way < 0) {
+        int evicted;
+        way = free_or_next_way(cache, &evicted);
+        if (evicted) {
+            fill_backoff(cache);
         }
     }
-    if (way < 0) {
-        way = cache->next;
-        cache->next = (uint8_t)((cache->next + 1) % CPJIT_ATTR_WAYS);
-        fill_backoff(cache);
-    }
-    /* The version goes last: a way is never valid with a half-written entry (the GIL makes
-     * this moot today, but it costs nothing). */
-    cache->version[way] = 0;
-    cache->kind[way] = e->kind;
-    cache->index[way] = e->index;
-    cache->descr[way] = e->descr;
-    cache->version[way] = e->version;
+    write_way(cache, way, e);
 }
 
 /* An attribute of a plain module, looked up in its dict (what LOAD_ATTR_MODULE handles), when
@@ -1114,21 +1132,9 @@ static int adopt_entry(CpjitAttrCache *cache, PyTypeObject *tp, PyObject *name, 
         || e.kind == CPJIT_ATTR_NONE) {
         return -1;
     }
-    int way = -1;
-    for (int i = 0; i < CPJIT_ATTR_WAYS && way < 0; i++) {
-        if (cache->version[i] == 0) {
-            way = i;
-        }
-    }
-    if (way < 0) {
-        way = cache->next;
-        cache->next = (uint8_t)((cache->next + 1) % CPJIT_ATTR_WAYS);
-    }
-    cache->version[way] = 0;
-    cache->kind[way] = e.kind;
-    cache->index[way] = e.index;
-    cache->descr[way] = e.descr;
-    cache->version[way] = e.version;
+    int evicted;
+    int way = free_or_next_way(cache, &evicted);
+    write_way(cache, way, &e);
     cpjit_stats.attr_table_adopted++;
     return way;
 }

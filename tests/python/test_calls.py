@@ -1,6 +1,8 @@
 """Calls between compiled Python functions through the CALL stencil's per-site cache
 (csrc/calls.h: cpjit_push_cached / cpjit_call_cached) and the general path behind it: every case
 where what the cache remembers about a site stops being true, compared against the interpreter."""
+import textwrap
+
 import pytest
 
 from differential import check
@@ -923,34 +925,6 @@ def test_functions_with_star_args_and_keywords_called_from_native_code():
     """)
 
 
-@pytest.mark.parametrize("limit", [60, 100])
-def test_recursion_limit_through_star_args_calls(limit):
-    check(f"""
-        import sys
-        def down(n, *rest, **kw):
-            return 0 if n == 0 else 1 + down(n - 1, *rest, **kw)
-        def kw_down(n, acc=0):
-            return acc if n == 0 else kw_down(n - 1, acc=acc + 1)
-        def probe(f):
-            below, fr = 0, sys._getframe()
-            while fr is not None:
-                below, fr = below + 1, fr.f_back
-            depth = 0
-            while True:
-                try:
-                    f(depth)
-                except RecursionError:
-                    return depth + below
-                depth += 1
-        old = sys.getrecursionlimit()
-        sys.setrecursionlimit({limit})
-        try:
-            result = probe(down), probe(kw_down), down(10, 1, x=2)
-        finally:
-            sys.setrecursionlimit(old)
-    """)
-
-
 def test_property_getters_run_as_the_interpreter_runs_them():
     # Exact `property` objects whose getter is a Python function: the getter's frame, its
     # caller, tracebacks through it, AttributeError from it, a getter that removes its own
@@ -1001,35 +975,6 @@ def test_property_getters_run_as_the_interpreter_runs_them():
     """)
 
 
-@pytest.mark.parametrize("limit", [60, 100])
-def test_recursion_limit_through_property_getters(limit):
-    check(f"""
-        import sys
-        class Node:
-            def __init__(self, n): self.n = n
-            @property
-            def depth(self):
-                return 0 if self.n == 0 else 1 + Node(self.n - 1).depth
-        def probe():
-            below, f = 0, sys._getframe()
-            while f is not None:
-                below, f = below + 1, f.f_back
-            d = 0
-            while True:
-                try:
-                    Node(d).depth
-                except RecursionError:
-                    return d + below
-                d += 1
-        old = sys.getrecursionlimit()
-        sys.setrecursionlimit({limit})
-        try:
-            result = probe(), Node(10).depth
-        finally:
-            sys.setrecursionlimit(old)
-    """)
-
-
 def test_python_getitem_runs_as_the_interpreter_runs_it():
     # A class's Python __getitem__ called by BINARY_SUBSCR: frames, tracebacks, exceptions from
     # it, replacement on the class, an instance attribute (ignored: special methods are looked
@@ -1073,33 +1018,6 @@ def test_python_getitem_runs_as_the_interpreter_runs_it():
         except TypeError as e:
             out.append(str(e))
         result = out
-    """)
-
-
-@pytest.mark.parametrize("limit", [60, 100])
-def test_recursion_limit_through_getitem(limit):
-    check(f"""
-        import sys
-        class Down:
-            def __getitem__(self, n):
-                return 0 if n == 0 else 1 + self[n - 1]
-        def probe():
-            below, f = 0, sys._getframe()
-            while f is not None:
-                below, f = below + 1, f.f_back
-            d = 0
-            while True:
-                try:
-                    Down()[d]
-                except RecursionError:
-                    return d + below
-                d += 1
-        old = sys.getrecursionlimit()
-        sys.setrecursionlimit({limit})
-        try:
-            result = probe(), Down()[10]
-        finally:
-            sys.setrecursionlimit(old)
     """)
 
 
@@ -1182,3 +1100,54 @@ def test_calls_with_star_args_and_double_star_kwargs():
             return out
         result = [caller() for _ in range(3)]
     """)
+
+
+# Calls native code enters from C paths (keywords and *args/**kwargs, property getters,
+# __getitem__): the depth reached before RecursionError, relative to the frames below the probe
+# (the test harness differs between the two runs), as the interpreter reaches it.
+RECURSION_CASES = {
+    "star_args": ("""
+        def down(n, *rest, **kw):
+            return 0 if n == 0 else 1 + down(n - 1, *rest, **kw)
+        def kw_down(n, acc=0):
+            return acc if n == 0 else kw_down(n - 1, acc=acc + 1)
+    """, "probe(down), probe(kw_down), down(10, 1, x=2)"),
+    "property_getter": ("""
+        class Node:
+            def __init__(self, n): self.n = n
+            @property
+            def depth(self):
+                return 0 if self.n == 0 else 1 + Node(self.n - 1).depth
+    """, "probe(lambda d: Node(d).depth), Node(10).depth"),
+    "getitem": ("""
+        class Down:
+            def __getitem__(self, n):
+                return 0 if n == 0 else 1 + self[n - 1]
+    """, "probe(lambda d: Down()[d]), Down()[10]"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RECURSION_CASES))
+@pytest.mark.parametrize("limit", [60, 100])
+def test_recursion_limit_through_calls_entered_from_c_paths(case, limit):
+    definitions, measured = RECURSION_CASES[case]
+    check(textwrap.dedent(definitions) + textwrap.dedent(f"""
+        import sys
+        def probe(f):
+            below, fr = 0, sys._getframe()
+            while fr is not None:
+                below, fr = below + 1, fr.f_back
+            depth = 0
+            while True:
+                try:
+                    f(depth)
+                except RecursionError:
+                    return depth + below
+                depth += 1
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit({limit})
+        try:
+            result = {measured}
+        finally:
+            sys.setrecursionlimit(old)
+    """))

@@ -8,6 +8,23 @@ import pytest
 from differential import check
 
 
+# The recursion-limit probes run in a thread of their own. Below the snippet, the harness's own
+# frames can hold a C-level recursion count that depends on the interpreter's warm-up of the
+# harness, not on the snippet: plain CPython counts a level for a built-in called from an
+# unspecialised CALL (`exec` in differential._run) and none once that site is specialised, so
+# the same snippet reached the limit one level apart from run to run. A new thread's count
+# starts from its own bootstrap frames, the same in both runs.
+IN_OWN_THREAD = """
+def in_own_thread(fn, *args):
+    import threading
+    out = []
+    worker = threading.Thread(target=lambda: out.append(fn(*args)))
+    worker.start()
+    worker.join()
+    return out[0]
+"""
+
+
 def test_site_cache_follows_the_callee_when_it_changes():
     check("""
         def a(x): return ("a", x)
@@ -153,7 +170,7 @@ def test_arguments_are_released_with_the_callees_locals_in_order():
 
 @pytest.mark.parametrize("limit", [60, 100])
 def test_recursion_limit_through_the_site_cache(limit):
-    check(f"""
+    check(IN_OWN_THREAD + textwrap.dedent(f"""
         import sys
         def down(n, acc=0):
             return acc if n == 0 else down(n - 1, acc + 1)
@@ -172,10 +189,10 @@ def test_recursion_limit_through_the_site_cache(limit):
         old = sys.getrecursionlimit()
         sys.setrecursionlimit({limit})
         try:
-            result = probe(), down(10)
+            result = in_own_thread(probe), down(10)
         finally:
             sys.setrecursionlimit(old)
-    """)
+    """))
 
 
 def test_code_objects_dying_while_a_site_remembers_one():
@@ -268,7 +285,7 @@ def test_sites_that_remember_their_c_call_see_every_other_callee(limit):
     # global), the C functions raise (traceback line and f_lasti of the CALL's PRECALL, as the
     # warm interpreter reports them), call back into Python that looks at the frame, and run
     # into the recursion limit.
-    check(f"""
+    check(IN_OWN_THREAD + textwrap.dedent(f"""
         import collections, sys
         class L(list):
             def append(self, v):
@@ -399,10 +416,10 @@ def test_sites_that_remember_their_c_call_see_every_other_callee(limit):
         old = sys.getrecursionlimit()
         sys.setrecursionlimit({limit})
         try:
-            result = run(), seen, [probe(d) for d in (down_o, down_len, down_fast)]
+            result = run(), seen, [in_own_thread(probe, d) for d in (down_o, down_len, down_fast)]
         finally:
             sys.setrecursionlimit(old)
-    """)
+    """))
 
 
 def test_frame_seen_by_python_code_that_a_builtin_calls_back():
@@ -598,7 +615,7 @@ def test_recursion_limit_through_the_class_cache(limit):
     # Each level costs two (the type call and __init__'s frame), so the depth reached moves by
     # one for every two frames below: measured with and without one more frame below, the larger
     # of 2 * depth + frames below does not depend on the harness.
-    check(f"""
+    check(IN_OWN_THREAD + textwrap.dedent(f"""
         import sys
         class Node:
             def __init__(self, n):
@@ -619,10 +636,10 @@ def test_recursion_limit_through_the_class_cache(limit):
         old = sys.getrecursionlimit()
         sys.setrecursionlimit({limit})
         try:
-            result = max(search(), wrapped())
+            result = max(in_own_thread(search), in_own_thread(wrapped))
         finally:
             sys.setrecursionlimit(old)
-    """)
+    """))
 
 
 def test_class_instantiation_under_a_tracer_and_a_tracer_set_in_init():
@@ -795,7 +812,7 @@ def test_call_cache_code_defaults_generators_and_errors():
 
 @pytest.mark.parametrize("limit", [60, 100])
 def test_recursion_limit_through_the_call_cache(limit):
-    check(f"""
+    check(IN_OWN_THREAD + textwrap.dedent(f"""
         import sys
         class Down:
             def __call__(self, n):
@@ -817,10 +834,10 @@ def test_recursion_limit_through_the_call_cache(limit):
         old = sys.getrecursionlimit()
         sys.setrecursionlimit({limit})
         try:
-            result = max(search(), wrapped())
+            result = max(in_own_thread(search), in_own_thread(wrapped))
         finally:
             sys.setrecursionlimit(old)
-    """)
+    """))
 
 
 def test_frames_seen_from_call_and_a_tracer_set_there():
@@ -1111,19 +1128,19 @@ RECURSION_CASES = {
             return 0 if n == 0 else 1 + down(n - 1, *rest, **kw)
         def kw_down(n, acc=0):
             return acc if n == 0 else kw_down(n - 1, acc=acc + 1)
-    """, "probe(down), probe(kw_down), down(10, 1, x=2)"),
+    """, "in_own_thread(probe, down), in_own_thread(probe, kw_down), down(10, 1, x=2)"),
     "property_getter": ("""
         class Node:
             def __init__(self, n): self.n = n
             @property
             def depth(self):
                 return 0 if self.n == 0 else 1 + Node(self.n - 1).depth
-    """, "probe(lambda d: Node(d).depth), Node(10).depth"),
+    """, "in_own_thread(probe, lambda d: Node(d).depth), Node(10).depth"),
     "getitem": ("""
         class Down:
             def __getitem__(self, n):
                 return 0 if n == 0 else 1 + self[n - 1]
-    """, "probe(lambda d: Down()[d]), Down()[10]"),
+    """, "in_own_thread(probe, lambda d: Down()[d]), Down()[10]"),
 }
 
 
@@ -1131,7 +1148,7 @@ RECURSION_CASES = {
 @pytest.mark.parametrize("limit", [60, 100])
 def test_recursion_limit_through_calls_entered_from_c_paths(case, limit):
     definitions, measured = RECURSION_CASES[case]
-    check(textwrap.dedent(definitions) + textwrap.dedent(f"""
+    check(IN_OWN_THREAD + textwrap.dedent(definitions) + textwrap.dedent(f"""
         import sys
         def probe(f):
             below, fr = 0, sys._getframe()

@@ -368,6 +368,103 @@ PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObjec
     return res;
 }
 
+/* Whether a call into a new frame comes from an interpreter-run CALL of the current frame: the
+ * interpreter (under a PEP 523 hook) passes the arguments in place on its own value stack, and
+ * the hook makes such a call look inlined (runtime.c's as_inlined_call). Native code never calls
+ * with its prev_instr on a CALL and the arguments on its stack except through C code it called
+ * (then this says yes, and the hook's way is taken: correct either way). */
+static inline int from_interpreted_call(PyThreadState *tstate, PyObject *const *args)
+{
+    _PyInterpreterFrame *caller = tstate->cframe->current_frame;
+    if (caller == NULL || _PyFrame_IsIncomplete(caller)) {
+        return 0;
+    }
+    int op = _Py_OPCODE(*caller->prev_instr);
+    if (op != CALL && op != CALL_ADAPTIVE && op != CALL_PY_EXACT_ARGS
+        && op != CALL_PY_WITH_DEFAULTS) {
+        return 0;
+    }
+    PyCodeObject *code = caller->f_code;
+    PyObject *const *stack = caller->localsplus + code->co_nlocalsplus;
+    return args >= stack - 1 && args <= stack + code->co_stacksize;
+}
+
+/* cpjit_function_vectorcall's common case, as CALL_PY_EXACT_ARGS and CALL_PY_WITH_DEFAULTS bind
+ * it: positional arguments only, none missing that has no default, no extra ones, no *args,
+ * **kwargs or keyword-only parameters. The frame pushed with new references to the arguments
+ * and the defaults used; NULL, changing nothing, otherwise (or without room in the data
+ * stack's current chunk). */
+static inline __attribute__((always_inline)) _PyInterpreterFrame *
+push_frame_positional(PyThreadState *tstate, PyFunctionObject *func, PyObject *const *args,
+                      Py_ssize_t npos)
+{
+    PyCodeObject *code = (PyCodeObject *)func->func_code;
+    int argcount = code->co_argcount;
+    PyObject *defaults = func->func_defaults;
+    int ndefaults = defaults != NULL ? (int)PyTuple_GET_SIZE(defaults) : 0;
+    PyObject **top;
+    _PyInterpreterFrame *frame;
+    if (npos > argcount || npos < argcount - ndefaults || code->co_kwonlyargcount != 0
+        || (code->co_flags & (CO_VARARGS | CO_VARKEYWORDS))
+        || (frame = cpjit_frame_room(tstate, code, &top)) == NULL) {
+        return NULL;
+    }
+    tstate->datastack_top = top;
+    _PyFrame_InitializeSpecials(frame, func, NULL, code->co_nlocalsplus);
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = 0; i < npos; i++) {
+        frame->localsplus[i] = Py_NewRef(args[i]);
+    }
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = (int)npos; i < argcount; i++) {
+        frame->localsplus[i] = Py_NewRef(PyTuple_GET_ITEM(defaults, i - (argcount - ndefaults)));
+    }
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = argcount; i < code->co_nlocalsplus; i++) {
+        frame->localsplus[i] = NULL;
+    }
+    return frame;
+}
+
+CPJIT_HOT
+PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
+                                    PyObject *kwnames)
+{
+    PyThreadState *tstate = _PyThreadState_GET();
+    PyFunctionObject *func = (PyFunctionObject *)callable;
+    CpjitCodeState *st = cpjit_direct_frame_callee(tstate, (PyCodeObject *)func->func_code);
+    if (st == NULL || from_interpreted_call(tstate, args)) {
+        return _PyFunction_Vectorcall(callable, args, nargsf, kwnames);
+    }
+    Py_ssize_t npos = PyVectorcall_NARGS(nargsf);
+    PyObject **base = tstate->datastack_top;
+    _PyInterpreterFrame *frame = kwnames == NULL ? push_frame_positional(tstate, func, args, npos)
+                                                 : NULL;
+    if (frame != NULL) {
+        goto run;
+    }
+    Py_ssize_t total = npos + (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0);
+    /* The frame takes references of its own, as _PyEval_Vector gives it. */
+    for (Py_ssize_t i = 0; i < total; i++) {
+        Py_INCREF(args[i]);
+    }
+    frame = push_frame_moving_args(tstate, func, args, npos, kwnames, &base);
+    if (frame == NULL) {
+        /* Nothing was moved: give the references back (the caller holds its own, so none of
+         * these is the last) and bind the way CPython does, errors included. */
+        for (Py_ssize_t i = 0; i < total; i++) {
+            Py_DECREF(args[i]);
+        }
+        return _PyFunction_Vectorcall(callable, args, nargsf, kwnames);
+    }
+run:
+    Py_INCREF(func); /* the frame's f_func */
+    cpjit_stats.frames_from_c++;
+    PyObject *res = cpjit_rt_run_new_frame(tstate, frame, st);
+    cpjit_pop_frame(tstate, frame, base);
+    return res;
+}
+
 /* The start of descrobject.c's propertyobject (private in 3.11): the getter comes first. */
 typedef struct {
     PyObject_HEAD

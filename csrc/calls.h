@@ -13,6 +13,17 @@
 PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args,
                               Py_ssize_t npos, PyObject *kwnames);
 
+/* The vectorcall of a Python function whose code cpjit has compiled (runtime.c installs it on
+ * the function object at the first native entry of one of its frames; CPython 3.12 has
+ * PyFunction_SetVectorcall for this): C code calling the function (a C function, a type slot
+ * such as __init__, __eq__ or __hash__, functools) enters its native code directly, without
+ * _PyFunction_Vectorcall -> _PyEval_Vector -> the frame-evaluation hook. Everything native code
+ * may not run directly (cpjit_direct_frame_callee: another evaluator, tracing, the recursion
+ * and C stack limits, code not compiled (a new __code__)), arguments that do not bind here, and
+ * calls from an interpreter-run CALL go through _PyFunction_Vectorcall as before. */
+PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
+                                    PyObject *kwnames);
+
 /* The frame-eval function (runtime.c). */
 PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);
 /* Whether the thread's C stack is too low for another native frame (runtime.c): below that,

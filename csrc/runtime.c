@@ -555,6 +555,16 @@ PyObject *cpjit_rt_run_new_frame(PyThreadState *tstate, _PyInterpreterFrame *fra
     return ((cpjit_native_fn)(st->base + st->entries[0]))(frame, stack_pointer, tstate);
 }
 
+/* A new frame of compiled code, entered through the hook: later calls of its function from C
+ * enter native code without the hook (calls.h: cpjit_function_vectorcall). */
+static inline __attribute__((always_inline)) void take_vectorcall(_PyInterpreterFrame *frame)
+{
+    PyFunctionObject *func = frame->f_func;
+    if (func != NULL && func->vectorcall == _PyFunction_Vectorcall) {
+        func->vectorcall = cpjit_function_vectorcall;
+    }
+}
+
 static inline PyObject *interpret(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag,
                                   int reason)
 {
@@ -634,6 +644,9 @@ static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, i
     Py_ssize_t unit = (frame->prev_instr + 1) - _PyCode_CODE(code);
     if (unit < 0 || unit >= (Py_ssize_t)st->n_units || st->entries[unit] == CPJIT_NO_ENTRY) {
         return interpret(tstate, frame, throwflag, CPJIT_R_NO_ENTRY);
+    }
+    if (unit == 0) {
+        take_vectorcall(frame);
     }
     return run_native(tstate, frame, st->base + st->entries[unit]);
 }
@@ -759,6 +772,7 @@ enter_compiled(PyThreadState *tstate, _PyInterpreterFrame *frame, int *handled)
                 return NULL;
             }
         }
+        take_vectorcall(frame);
     }
     PyObject **stack_pointer;
     *handled = 1;

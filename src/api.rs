@@ -194,6 +194,7 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("exceptions_native", c.exceptions_native)?;
     d.set_item("attr_table_filed", c.attr_table_filed)?;
     d.set_item("attr_table_adopted", c.attr_table_adopted)?;
+    d.set_item("frames_from_c", c.frames_from_c)?;
     let mem = crate::memory::stats();
     d.set_item("code_mapped_bytes", mem.mapped_bytes)?;
     d.set_item("code_live_bytes", mem.live_bytes)?;

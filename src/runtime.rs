@@ -64,6 +64,7 @@ pub struct CStats {
     pub exceptions_native: u64,
     pub attr_table_filed: u64,
     pub attr_table_adopted: u64,
+    pub frames_from_c: u64,
 }
 
 extern "C" {

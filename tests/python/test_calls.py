@@ -1141,6 +1141,11 @@ RECURSION_CASES = {
             def __getitem__(self, n):
                 return 0 if n == 0 else 1 + self[n - 1]
     """, "in_own_thread(probe, lambda d: Down()[d]), Down()[10]"),
+    # C code calling a compiled function: through its vectorcall (test_calls_from_c.py)
+    "c_callback": ("""
+        def down(n):
+            return 0 if n == 0 else 1 + sum(map(down, [n - 1]))
+    """, "in_own_thread(probe, down), down(10)"),
 }
 
 

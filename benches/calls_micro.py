@@ -7,7 +7,8 @@ Each kind makes N * 10 calls of one shape from a loop in a function (so the loop
 cpjit from its first call). Measure with callgrind and divide the instruction difference between
 two N by the calls made (the start-up cost cancels). kinds: plain, method, defaults, kwargs,
 bound (bound-method objects), closure, builtin, init (class with a Python __init__),
-cmethods (methods of built-in types, min/max), cold (see below), all (default).
+cmethods (methods of built-in types, min/max), from_c (Python functions called by C code:
+map() and a type slot, 10 per iteration), cold (see below), all (default).
 
 cold: what calls between interpreted code cost under cpjit's PEP 523 hook (code below the
 compile threshold). Run it with CPJIT_THRESHOLD=1000000000 so nothing compiles: its loop is in a
@@ -125,6 +126,27 @@ def run_methods_c(n):
         max(1, 2); min(3, 4); isinstance(lst, list); len(d); d.get(2, 3)
 
 
+class Key:
+    __slots__ = ("v",)
+
+    def __init__(self, v):
+        self.v = v
+
+    def __eq__(self, other):
+        return self.v == other.v
+
+
+def run_from_c(n):
+    # C code calling Python functions: map() calling f2 (five calls per map), list.count()
+    # calling Key.__eq__ through the type slot (five comparisons per count).
+    ones, twos = [1] * 5, [2] * 5
+    keys, k = [Key(1)] * 5, Key(1)
+    for _ in range(n):
+        for _ in map(f2, ones, twos):
+            pass
+        keys.count(k)
+
+
 def run_cold_body():
     f0(); f0(); f0(); f0(); f0()
     f2(1, 2); f2(1, 2); f2(1, 2); f2(1, 2); f2(1, 2)
@@ -146,6 +168,7 @@ KINDS = {
     "builtin": run_builtin,
     "init": run_init,
     "cmethods": run_methods_c,
+    "from_c": run_from_c,
     "cold": run_cold,
 }
 

@@ -361,6 +361,21 @@ def test_known_cpjit_only_failures_are_reported_apart(tmp_path):
     assert not diff["known"]
 
 
+def test_a_module_listed_by_name_is_a_known_difference_even_when_it_crashes(tmp_path):
+    known_file = tmp_path / "known.txt"
+    known_file.write_text("test_mod  # an open bug, with its cause\n")
+    known = suite.read_known_differences(known_file)
+    plain = suite.RunResult("test_mod", "plain", suite.PASSED)
+    diff = suite.compare_module(plain, suite.RunResult("test_mod", "cpjit", suite.CRASHED, "SIGSEGV"),
+                                known)
+    assert diff["known"] and diff["known_causes"] == {"test_mod": "an open bug, with its cause"}
+    assert "crashed" in diff["reasons"][0]  # still reported as what it is
+    # Another module crashing is not covered by that entry.
+    other = suite.compare_module(suite.RunResult("test_other", "plain", suite.PASSED),
+                                 suite.RunResult("test_other", "cpjit", suite.CRASHED), known)
+    assert not other["known"]
+
+
 def test_a_differing_module_is_retried_once_and_a_crash_never(monkeypatch):
     calls = []
 

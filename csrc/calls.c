@@ -379,9 +379,7 @@ static inline int from_interpreted_call(PyThreadState *tstate, PyObject *const *
     if (caller == NULL || _PyFrame_IsIncomplete(caller)) {
         return 0;
     }
-    int op = _Py_OPCODE(*caller->prev_instr);
-    if (op != CALL && op != CALL_ADAPTIVE && op != CALL_PY_EXACT_ARGS
-        && op != CALL_PY_WITH_DEFAULTS) {
+    if (!cpjit_is_interpreter_call_op(_Py_OPCODE(*caller->prev_instr))) {
         return 0;
     }
     PyCodeObject *code = caller->f_code;

@@ -4,6 +4,7 @@
 
 #include "cpjit_rt.h"
 #include "internal/pycore_interp.h"
+#include "opcode.h"
 
 /* Call the Python function `function` as the interpreter's inlined CALL does, consuming the
  * references to it and to every argument: when the arguments bind without error they move into
@@ -23,6 +24,14 @@ PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObjec
  * calls from an interpreter-run CALL go through _PyFunction_Vectorcall as before. */
 PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
                                     PyObject *kwnames);
+
+/* Whether `op` is one of the forms of CALL the interpreter runs a Python-to-Python call from
+ * (the hook makes those calls look inlined: runtime.c's as_inlined_call). */
+static inline int cpjit_is_interpreter_call_op(int op)
+{
+    return op == CALL || op == CALL_ADAPTIVE || op == CALL_PY_EXACT_ARGS
+           || op == CALL_PY_WITH_DEFAULTS;
+}
 
 /* The frame-eval function (runtime.c). */
 PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);

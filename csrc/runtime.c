@@ -706,9 +706,7 @@ static _PyInterpreterFrame *as_inlined_call(PyThreadState *tstate, _PyInterprete
         return NULL;
     }
     _Py_CODEUNIT *instr = caller->prev_instr;
-    int op = _Py_OPCODE(*instr);
-    if (op != CALL && op != CALL_ADAPTIVE && op != CALL_PY_EXACT_ARGS
-        && op != CALL_PY_WITH_DEFAULTS) {
+    if (!cpjit_is_interpreter_call_op(_Py_OPCODE(*instr))) {
         return NULL;
     }
     PyCodeObject *code = caller->f_code;
@@ -765,12 +763,9 @@ enter_compiled(PyThreadState *tstate, _PyInterpreterFrame *frame, int *handled)
          * makes the call look inlined (as_inlined_call). Native callers leave prev_instr on a
          * cache entry, never on a CALL. */
         _PyInterpreterFrame *caller = tstate->cframe->current_frame;
-        if (caller != NULL && !_PyFrame_IsIncomplete(caller)) {
-            int op = _Py_OPCODE(*caller->prev_instr);
-            if (op == CALL || op == CALL_ADAPTIVE || op == CALL_PY_EXACT_ARGS
-                || op == CALL_PY_WITH_DEFAULTS) {
-                return NULL;
-            }
+        if (caller != NULL && !_PyFrame_IsIncomplete(caller)
+            && cpjit_is_interpreter_call_op(_Py_OPCODE(*caller->prev_instr))) {
+            return NULL;
         }
         take_vectorcall(frame);
     }

@@ -175,22 +175,18 @@ static int bind_arguments(PyFunctionObject *func, PyCodeObject *code, PyObject *
  * do), defaults are new references, and `*base` is where the frame starts (for cpjit_pop_frame).
  * Returns NULL, changing nothing, when the call cannot be bound here (see bind_arguments), memory
  * runs out, or the data stack's current chunk has no room: the caller then makes a generic
- * call. */
+ * call.
+ *
+ * The *args tuple and the **kwargs dict are allocated before anything is written into the
+ * frame's room: allocating a container may run a garbage collection, whose finalizers and
+ * weakref callbacks run Python code that pushes its own frames at the data stack's top (the
+ * room is not reserved until the frame commits) and may replace `func`'s defaults. From the
+ * binding to the commit nothing runs code: str keys hash and compare without it. */
 static _PyInterpreterFrame *push_frame_moving_args(PyThreadState *tstate, PyFunctionObject *func,
                                                    PyObject *const *args, Py_ssize_t npos,
                                                    PyObject *kwnames, PyObject ***base)
 {
     PyCodeObject *code = (PyCodeObject *)func->func_code;
-    PyObject **top;
-    _PyInterpreterFrame *frame = cpjit_frame_room(tstate, code, &top);
-    if (frame == NULL) {
-        return NULL;
-    }
-    uint64_t defaults, extra_kw;
-    if (bind_arguments(func, code, args, npos, kwnames, frame->localsplus, &defaults,
-                       &extra_kw) < 0) {
-        return NULL;
-    }
     int argcount = code->co_argcount;
     int total = argcount + code->co_kwonlyargcount;
     PyObject *varargs = NULL, *varkw = NULL;
@@ -205,11 +201,19 @@ static _PyInterpreterFrame *push_frame_moving_args(PyThreadState *tstate, PyFunc
         if (varkw == NULL) {
             goto no_memory;
         }
-        for (uint64_t rest = extra_kw; rest != 0; rest &= rest - 1) {
-            int k = __builtin_ctzll(rest);
-            if (PyDict_SetItem(varkw, PyTuple_GET_ITEM(kwnames, k), args[npos + k]) < 0) {
-                goto no_memory;
-            }
+    }
+    PyObject **top;
+    _PyInterpreterFrame *frame = cpjit_frame_room(tstate, code, &top);
+    uint64_t defaults, extra_kw;
+    if (frame == NULL
+        || bind_arguments(func, code, args, npos, kwnames, frame->localsplus, &defaults,
+                          &extra_kw) < 0) {
+        goto unbound;
+    }
+    for (uint64_t rest = extra_kw; rest != 0; rest &= rest - 1) {
+        int k = __builtin_ctzll(rest);
+        if (PyDict_SetItem(varkw, PyTuple_GET_ITEM(kwnames, k), args[npos + k]) < 0) {
+            goto no_memory;
         }
     }
     /* Committed: nothing below fails. */
@@ -241,6 +245,9 @@ static _PyInterpreterFrame *push_frame_moving_args(PyThreadState *tstate, PyFunc
 
 no_memory:
     PyErr_Clear(); /* the generic call meets the same condition and reports it */
+unbound:
+    /* Empty containers (or a dict of borrowed-then-owned str keys and values the caller still
+     * holds): releasing them runs no code. */
     Py_XDECREF(varargs);
     Py_XDECREF(varkw);
     return NULL;

@@ -1173,3 +1173,64 @@ def test_recursion_limit_through_calls_entered_from_c_paths(case, limit):
         finally:
             sys.setrecursionlimit(old)
     """))
+
+
+# A garbage collection run by the allocation of a callee's *args tuple or **kwargs dict runs
+# finalizers, which push frames of their own at the data stack's top: where the callee's frame
+# was being bound. Each round leaves a cycle with a finalizer that calls a function with many
+# locals (to write over that room); low collection thresholds, each tried, make one of the
+# allocations at the call the one that collects. Found through test_asyncio.test_tasks (a WeakValueDictionary's update, which takes
+# **kwargs, ran with another object as self).
+GC_DURING_BINDING_CASES = {
+    "kwargs_ex": "target(obj, 1, **extra)",
+    "kwargs_names": "target(obj, 1, k=i)",
+    "varargs_ex": "star(obj, *rest)",
+    "varargs": "star(obj, 1, 2, 3)",
+    "method_ex": "holder.method(1, **extra)",
+}
+
+
+@pytest.mark.parametrize("case", sorted(GC_DURING_BINDING_CASES))
+def test_garbage_collection_while_a_callees_frame_is_bound(case):
+    call = GC_DURING_BINDING_CASES[case]
+    check(f"""
+        import gc
+        log = []
+        def scribble(a, b, c, d, e, f, g, h):
+            i = j = k = l = m = n = o = p = q = (a, b, c, d)
+            log.append(len(q))
+        class Cycle:
+            def __init__(self):
+                self.me = self
+            def __del__(self):
+                scribble(1, 2, 3, 4, 5, 6, 7, 8)
+        def target(self, other=None, /, **kwargs):
+            return self, other, sorted(kwargs)
+        def star(self, *args):
+            return self, args
+        class Holder:
+            def method(self, other=None, /, **kwargs):
+                return self, other, sorted(kwargs)
+        holder = Holder()
+        rest = (1, 2, 3)
+        def run():
+            out = []
+            for i in range(60):
+                Cycle()
+                obj = object()
+                extra = {{'k': i}}
+                r = {call}
+                expected = holder if {"holder" in call} else obj
+                out.append(r[0] is expected)
+            return out
+        old = gc.get_threshold()
+        outcome = []
+        try:
+            for threshold in range(1, 9):
+                gc.collect()
+                gc.set_threshold(threshold)
+                outcome += run()
+        finally:
+            gc.set_threshold(*old)
+        result = (len(outcome), all(outcome), len(log) > 0)
+    """)

@@ -22,7 +22,7 @@ def log(msg):
 class Fuzz:
     def __init__(self, args):
         self.args = args
-        self.env = runner.Env(args.workdir)
+        self.env = runner.Env(args.workdir, args.gc_stress)
         self.modes = dict(runner.DEFAULT_MODES) if not args.mode else dict(map(runner.parse_mode, args.mode))
         self.out = os.path.abspath(args.out)
         self.progdir = os.path.join(self.env.dir, "progs")
@@ -205,6 +205,9 @@ def parse(argv):
                    "; ".join(f"{k}: {v}" for k, v in gen.FEATURES.items()))
     p.add_argument("--focus", action="append", choices=sorted(n for n, _ in gen.Gen.STATEMENTS),
                    help="make this statement ten times as frequent (repeatable)")
+    p.add_argument("--gc-stress", type=int, default=0, metavar="N",
+                   help="keep the collector on while programs run (threshold N for generation 0) "
+                        "and run Python code at every collection (worker.py)")
     p.add_argument("--out", default=os.path.join(runner.ROOT, "target", "fuzz"))
     p.add_argument("--workdir", default=None, help="scratch directory (default: a new temporary one)")
     p.add_argument("--standalone-every", type=int, default=500,

@@ -15,7 +15,16 @@ runner knows which program killed it and can resume after it with --start.
 
 With --jit, cpjit is enabled (threshold from CPJIT_THRESHOLD, like `CPJIT=1`) before the first
 program runs; without it cpjit is never imported.
+
+With CPJIT_FUZZ_GC_STRESS=N (the runner's --gc-stress N, set for every mode, the reference
+included) the collector stays on while the programs run, with generation 0's threshold at N, and
+every collection calls Python code (a gc callback that recurses through frames with many
+locals): a collection started by any allocation in the middle of an instruction then runs code
+that pushes frames on the data stack and writes over whatever lies above its top. Generated
+programs define no finalizers and no weakref callbacks, so when collections happen changes
+nothing they print.
 """
+import os
 import gc
 import io
 import json
@@ -37,6 +46,33 @@ def _alarm(signum, frame):
     raise FuzzTimeout()
 
 
+def _scribble(depth, a=None, b=None, c=None, d=None, e=None, f=None, g=None, h=None):
+    """Fill data-stack slots with live objects (a frame of nine locals per level)."""
+    x = (depth, a, b)
+    if depth > 0:
+        _scribble(depth - 1, x, x, x, x, x, x, x, x)
+
+
+def _on_collection(phase, info):
+    _scribble(4)
+
+
+def _gc_stress_threshold():
+    raw = os.environ.get("CPJIT_FUZZ_GC_STRESS", "")
+    if not raw:
+        return 0
+    try:
+        value = int(raw)
+    except ValueError:
+        sys.exit(f"worker: CPJIT_FUZZ_GC_STRESS must be a positive integer, not {raw!r}")
+    if value <= 0:
+        sys.exit(f"worker: CPJIT_FUZZ_GC_STRESS must be a positive integer, not {raw!r}")
+    return value
+
+
+GC_STRESS = _gc_stress_threshold()
+
+
 def run_one(src, filename):
     out = io.StringIO()
     module = types.ModuleType("__main__")
@@ -46,7 +82,12 @@ def run_one(src, filename):
     saved = sys.stdout, sys.stderr
     status = 0
     timeout = False
-    gc.disable()
+    if GC_STRESS:
+        saved_threshold = gc.get_threshold()
+        gc.set_threshold(GC_STRESS)
+        gc.callbacks.append(_on_collection)
+    else:
+        gc.disable()
     sys.modules["__main__"] = module
     sys.stdout = sys.stderr = out
     try:
@@ -66,6 +107,9 @@ def run_one(src, filename):
             out.write("".join(traceback.format_exception(exc)))
         except Exception as exc2:  # noqa: BLE001
             out.write(f"<traceback formatting failed: {type(exc2).__name__}>\n")
+    if GC_STRESS:
+        gc.callbacks.remove(_on_collection)
+        gc.set_threshold(*saved_threshold)
     try:
         ns.clear()
         del module, ns

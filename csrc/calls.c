@@ -246,8 +246,8 @@ static _PyInterpreterFrame *push_frame_moving_args(PyThreadState *tstate, PyFunc
 no_memory:
     PyErr_Clear(); /* the generic call meets the same condition and reports it */
 unbound:
-    /* Empty containers (or a dict of borrowed-then-owned str keys and values the caller still
-     * holds): releasing them runs no code. */
+    /* Empty, or holding str keys and values the caller still references: releasing them runs
+     * no code. */
     Py_XDECREF(varargs);
     Py_XDECREF(varkw);
     return NULL;

@@ -189,6 +189,13 @@ class Fuzz:
         return 1 if self.mismatches else 0
 
 
+def _positive(text):
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
+    return value
+
+
 def parse(argv):
     p = argparse.ArgumentParser(prog="fuzz", description="Differential fuzzer: interpreter vs cpjit")
     g = p.add_mutually_exclusive_group()
@@ -205,7 +212,7 @@ def parse(argv):
                    "; ".join(f"{k}: {v}" for k, v in gen.FEATURES.items()))
     p.add_argument("--focus", action="append", choices=sorted(n for n, _ in gen.Gen.STATEMENTS),
                    help="make this statement ten times as frequent (repeatable)")
-    p.add_argument("--gc-stress", type=int, default=0, metavar="N",
+    p.add_argument("--gc-stress", type=_positive, default=0, metavar="N",
                    help="keep the collector on while programs run (threshold N for generation 0) "
                         "and run Python code at every collection (worker.py)")
     p.add_argument("--out", default=os.path.join(runner.ROOT, "target", "fuzz"))

@@ -24,11 +24,11 @@ that pushes frames on the data stack and writes over whatever lies above its top
 programs define no finalizers and no weakref callbacks, so when collections happen changes
 nothing they print.
 """
-import os
 import gc
 import io
 import json
 import marshal
+import os
 import pickle
 import signal
 import sys
@@ -47,7 +47,7 @@ def _alarm(signum, frame):
 
 
 def _scribble(depth, a=None, b=None, c=None, d=None, e=None, f=None, g=None, h=None):
-    """Fill data-stack slots with live objects (a frame of nine locals per level)."""
+    """Fill data-stack slots with live objects (a frame of ten locals per level)."""
     x = (depth, a, b)
     if depth > 0:
         _scribble(depth - 1, x, x, x, x, x, x, x, x)
@@ -61,13 +61,9 @@ def _gc_stress_threshold():
     raw = os.environ.get("CPJIT_FUZZ_GC_STRESS", "")
     if not raw:
         return 0
-    try:
-        value = int(raw)
-    except ValueError:
+    if not raw.isdigit() or int(raw) <= 0:
         sys.exit(f"worker: CPJIT_FUZZ_GC_STRESS must be a positive integer, not {raw!r}")
-    if value <= 0:
-        sys.exit(f"worker: CPJIT_FUZZ_GC_STRESS must be a positive integer, not {raw!r}")
-    return value
+    return int(raw)
 
 
 GC_STRESS = _gc_stress_threshold()

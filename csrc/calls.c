@@ -431,6 +431,47 @@ push_frame_positional(PyThreadState *tstate, PyFunctionObject *func, PyObject *c
     return frame;
 }
 
+/* cpjit_function_vectorcall for a call from an interpreter-run CALL that plain CPython would
+ * have inlined (the frame is pushed and holds references of its own to the arguments): what the
+ * hook's as_inlined_call and its return path do for such calls, without the call-site table,
+ * since the arguments' place on the caller's stack is `args`. While the callee runs, the caller's
+ * prev_instr is at the CALL's last cache entry and its argument slots hold None (released by the
+ * interpreter after the call as it releases arguments), so the callee holds the only references;
+ * on a normal return the callee's locals are released while prev_instr is still there (a
+ * finalizer sees that f_lasti), then prev_instr goes back to the CALL. On an exception it stays
+ * at the last cache entry, as after a failed inlined call. */
+static __attribute__((noinline)) PyObject *
+run_as_inlined_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st,
+                    PyObject **base, PyObject *const *args, Py_ssize_t npos, PyObject *kwnames)
+{
+    _PyInterpreterFrame *caller = tstate->cframe->current_frame;
+    _Py_CODEUNIT *at_call = caller->prev_instr;
+    Py_ssize_t total = npos + (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0);
+    PyObject **slots = (PyObject **)args; /* the caller's own value stack */
+    for (Py_ssize_t i = 0; i < total; i++) {
+        PyObject *arg = slots[i];
+        slots[i] = Py_NewRef(Py_None);
+        Py_DECREF(arg); /* the callee's frame holds a reference of its own */
+    }
+    caller->prev_instr = at_call + INLINE_CACHE_ENTRIES_CALL;
+    cpjit_stats.frames_from_c++;
+    PyObject *res = cpjit_rt_run_new_frame(tstate, frame, st);
+    if (res != NULL) {
+        if (frame->frame_obj == NULL && frame->owner == FRAME_OWNED_BY_THREAD) {
+            int n = frame->stacktop;
+            frame->stacktop = 0;
+            tstate->recursion_remaining--; /* as _PyEvalFrameClearAndPop counts it */
+            for (int i = 0; i < n; i++) {
+                Py_XDECREF(frame->localsplus[i]);
+            }
+            tstate->recursion_remaining++;
+        }
+        caller->prev_instr = at_call;
+    }
+    cpjit_pop_frame(tstate, frame, base);
+    return res;
+}
+
 CPJIT_HOT
 PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
                                     PyObject *kwnames)
@@ -438,9 +479,15 @@ PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, s
     PyThreadState *tstate = _PyThreadState_GET();
     PyFunctionObject *func = (PyFunctionObject *)callable;
     CpjitCodeState *st = cpjit_direct_frame_callee(tstate, (PyCodeObject *)func->func_code);
-    if (st == NULL || from_interpreted_call(tstate, args)) {
+    if (st == NULL) {
         return _PyFunction_Vectorcall(callable, args, nargsf, kwnames);
     }
+    /* An interpreter-run CALL whose callable slot holds this very function (args[-1]: the
+     * callable, or the method slot when self is args[0]) is a call plain CPython would have
+     * inlined; it is made to look so below (the hook's as_inlined_call does the same for the
+     * calls that reach it). A bound-method object's call (method_vectorcall shifts the
+     * arguments) is no inlined call: nothing is changed for it. */
+    int inlined = from_interpreted_call(tstate, args) && args[-1] == callable;
     Py_ssize_t npos = PyVectorcall_NARGS(nargsf);
     PyObject **base = tstate->datastack_top;
     _PyInterpreterFrame *frame = kwnames == NULL ? push_frame_positional(tstate, func, args, npos)
@@ -464,6 +511,9 @@ PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, s
     }
 run:
     Py_INCREF(func); /* the frame's f_func */
+    if (inlined) {
+        return run_as_inlined_call(tstate, frame, st, base, args, npos, kwnames);
+    }
     cpjit_stats.frames_from_c++;
     PyObject *res = cpjit_rt_run_new_frame(tstate, frame, st);
     cpjit_pop_frame(tstate, frame, base);

@@ -20,8 +20,9 @@ PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObjec
  * such as __init__, __eq__ or __hash__, functools) enters its native code directly, without
  * _PyFunction_Vectorcall -> _PyEval_Vector -> the frame-evaluation hook. Everything native code
  * may not run directly (cpjit_direct_frame_callee: another evaluator, tracing, the recursion
- * and C stack limits, code not compiled (a new __code__)), arguments that do not bind here, and
- * calls from an interpreter-run CALL go through _PyFunction_Vectorcall as before. */
+ * and C stack limits, code not compiled (a new __code__)) and arguments that do not bind here go
+ * through _PyFunction_Vectorcall as before. A call from an interpreter-run CALL that plain CPython
+ * would have inlined is made to look inlined (calls.c's run_as_inlined_call). */
 PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
                                     PyObject *kwnames);
 

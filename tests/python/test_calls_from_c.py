@@ -180,8 +180,8 @@ def test_tracing_switched_on_in_a_function_called_from_c():
 
 def test_interpreted_callers_keep_the_inlined_call_look():
     # At threshold 4, callers still counting run in the interpreter and call compiled functions
-    # through CALL: the hook, not the vectorcall, takes those, so the caller's f_lasti and the
-    # release of the arguments are plain CPython's.
+    # through CALL: the function's vectorcall takes those (run_as_inlined_call) and makes them
+    # look inlined, so the caller's f_lasti and the release of the arguments are plain CPython's.
     check_from_c("""
         import sys
         log = []
@@ -221,3 +221,62 @@ def test_functions_called_from_c_after_cpjit_is_disabled():
         env={"PYTHONPATH": ":".join(p for p in sys.path if p)})
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["True", "6", "True", "True"]
+
+
+def test_interpreted_callers_of_compiled_functions_every_argument_shape():
+    # The callees compile (threshold 2) while the interpreter keeps running the callers (a class
+    # body is never compiled at a threshold above 0), so every call below goes from an
+    # interpreter-run CALL through the callee's vectorcall: positional, defaults, keywords,
+    # keyword-only, *args/**kwargs, methods, bound-method objects, a callee that raises (the
+    # caller's traceback entry and f_lasti), finalizers of arguments the callee drops, and the
+    # caller's f_lasti seen from inside the callee.
+    check_from_c("""
+        import sys, traceback
+        log = []
+        class Noisy:
+            def __init__(self, name): self.name = name
+            def __del__(self): log.append(('del', self.name))
+        def pos(a, b):
+            log.append(('pos', sys._getframe(1).f_lasti))
+            a = None
+            return b.name
+        def dflt(a, b=7):
+            return (a.name, b)
+        def kwonly(a, *, k=1):
+            return (a.name, k)
+        def star(a, *args, **kw):
+            return (a.name, len(args), sorted(kw))
+        def boom(a):
+            raise ValueError(a.name)
+        class K:
+            def m(self, x):
+                log.append(('m', sys._getframe(1).f_lasti))
+                return x.name
+        for warm in range(4):
+            pos(Noisy('w'), Noisy('w')); dflt(Noisy('w')); kwonly(Noisy('w'), k=2)
+            star(Noisy('w'), 1, z=2); K().m(Noisy('w'))
+            try:
+                boom(Noisy('w'))
+            except ValueError:
+                pass
+        log.clear()
+        class Calls:
+            out = []
+            for i in range(3):
+                out.append(pos(Noisy('p1'), Noisy('p2')))
+                out.append(dflt(Noisy('d')))
+                out.append(dflt(Noisy('d'), b=Noisy('e').name))
+                out.append(dflt(b=3, a=Noisy('f')))
+                out.append(kwonly(Noisy('k'), k=Noisy('kk').name))
+                out.append(star(Noisy('s'), Noisy('t'), u=Noisy('u')))
+                out.append(K().m(Noisy('x')))
+                bound = K().m
+                out.append(bound(Noisy('y')))
+                try:
+                    boom(Noisy('b'))
+                except ValueError as e:
+                    tb = e.__traceback__
+                    out.append((str(e), tb.tb_lasti, tb.tb_lineno))
+                    del tb, e
+        result = Calls.out, log
+    """, threshold=2)

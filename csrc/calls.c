@@ -432,7 +432,8 @@ push_frame_positional(PyThreadState *tstate, PyFunctionObject *func, PyObject *c
 }
 
 /* cpjit_function_vectorcall for a call from an interpreter-run CALL that plain CPython would
- * have inlined (the frame is pushed and holds references of its own to the arguments): what the
+ * have inlined (the frame is pushed and holds references of its own to the arguments; `cold`:
+ * the interpreter runs it, counted, else its native code): what the
  * hook's as_inlined_call and its return path do for such calls, without the call-site table,
  * since the arguments' place on the caller's stack is `args`. While the callee runs, the caller's
  * prev_instr is at the CALL's last cache entry and its argument slots hold None (released by the
@@ -442,7 +443,8 @@ push_frame_positional(PyThreadState *tstate, PyFunctionObject *func, PyObject *c
  * at the last cache entry, as after a failed inlined call. */
 static __attribute__((noinline)) PyObject *
 run_as_inlined_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st,
-                    PyObject **base, PyObject *const *args, Py_ssize_t npos, PyObject *kwnames)
+                    PyObject **base, PyObject *const *args, Py_ssize_t npos, PyObject *kwnames,
+                    int cold)
 {
     _PyInterpreterFrame *caller = tstate->cframe->current_frame;
     _Py_CODEUNIT *at_call = caller->prev_instr;
@@ -454,8 +456,14 @@ run_as_inlined_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCode
         Py_DECREF(arg); /* the callee's frame holds a reference of its own */
     }
     caller->prev_instr = at_call + INLINE_CACHE_ENTRIES_CALL;
-    cpjit_stats.frames_from_c++;
-    PyObject *res = cpjit_rt_run_new_frame(tstate, frame, st);
+    PyObject *res;
+    if (cold) {
+        res = cpjit_rt_run_cold_frame(tstate, frame, st);
+    }
+    else {
+        cpjit_stats.frames_from_c++;
+        res = cpjit_rt_run_new_frame(tstate, frame, st);
+    }
     if (res != NULL) {
         if (frame->frame_obj == NULL && frame->owner == FRAME_OWNED_BY_THREAD) {
             int n = frame->stacktop;
@@ -479,8 +487,15 @@ PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, s
     PyThreadState *tstate = _PyThreadState_GET();
     PyFunctionObject *func = (PyFunctionObject *)callable;
     CpjitCodeState *st = cpjit_direct_frame_callee(tstate, (PyCodeObject *)func->func_code);
+    int cold = 0;
     if (st == NULL) {
-        return _PyFunction_Vectorcall(callable, args, nargsf, kwnames);
+        /* Not compiled but staying cold: the frame pushed here and handed to the interpreter,
+         * as the hook would, without _PyEval_Vector and the hook on the way. */
+        st = cpjit_rt_cold_callee(tstate, (PyCodeObject *)func->func_code);
+        if (st == NULL) {
+            return _PyFunction_Vectorcall(callable, args, nargsf, kwnames);
+        }
+        cold = 1;
     }
     /* An interpreter-run CALL whose callable slot holds this very function (args[-1]: the
      * callable, or the method slot when self is args[0]) is a call plain CPython would have
@@ -512,10 +527,16 @@ PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, s
 run:
     Py_INCREF(func); /* the frame's f_func */
     if (inlined) {
-        return run_as_inlined_call(tstate, frame, st, base, args, npos, kwnames);
+        return run_as_inlined_call(tstate, frame, st, base, args, npos, kwnames, cold);
     }
-    cpjit_stats.frames_from_c++;
-    PyObject *res = cpjit_rt_run_new_frame(tstate, frame, st);
+    PyObject *res;
+    if (cold) {
+        res = cpjit_rt_run_cold_frame(tstate, frame, st);
+    }
+    else {
+        cpjit_stats.frames_from_c++;
+        res = cpjit_rt_run_new_frame(tstate, frame, st);
+    }
     cpjit_pop_frame(tstate, frame, base);
     return res;
 }

@@ -542,6 +542,25 @@ static PyObject *run_native_throw(PyThreadState *tstate, _PyInterpreterFrame *fr
     return handler(frame, stack_pointer, tstate);
 }
 
+/* cpjit_function_vectorcall's cold case: the state of `code` when a call of it now stays in the
+ * interpreter and the hook would decide nothing but that (run_if_cold's conditions, and this
+ * call not the one that reaches the threshold: the compile happens in the hook), NULL
+ * otherwise. Generator and coroutine functions always go through the hook. */
+CPJIT_HOT
+CpjitCodeState *cpjit_rt_cold_callee(PyThreadState *tstate, PyCodeObject *code)
+{
+    CpjitCodeState *st;
+    if (!cpjit_direct_extra_ok || tstate->interp->eval_frame != cpjit_eval_frame
+        || tstate->cframe->use_tracing || tstate->recursion_remaining <= 1
+        || (code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))
+        || !(code->co_flags & CO_OPTIMIZED) || (st = cpjit_state_fast(code)) == NULL
+        || st->state != CPJIT_COUNTING || st->calls + 1 >= threshold
+        || (st->tier & (CPJIT_TIER_LOOP | CPJIT_TIER_BODY_LOOP)) || c_stack_low(tstate, 0)) {
+        return NULL;
+    }
+    return st;
+}
+
 /* A frame pushed by native code (calls.c) starts at its first instruction. The caller has just
  * found the C stack above its soft floor (cpjit_direct_callee), above the hard one checked in
  * enter_native. */
@@ -589,6 +608,15 @@ static PyObject *run_unhooked(PyThreadState *tstate, _PyInterpreterFrame *frame,
         _PyInterpreterState_SetEvalFrameFunc(interp, cpjit_eval_frame);
     }
     return res;
+}
+
+/* A new frame (pushed by cpjit_function_vectorcall) of code that cpjit_rt_cold_callee said stays
+ * cold: counted and run by the interpreter, as the hook would. */
+PyObject *cpjit_rt_run_cold_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                  CpjitCodeState *st)
+{
+    st->calls++;
+    return interpret(tstate, frame, 0, CPJIT_R_COLD);
 }
 
 static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
@@ -864,6 +892,10 @@ run_if_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, int *handled)
     }
     *handled = 1;
     st->calls++;
+    if (frame->prev_instr == _PyCode_CODE(code) - 1
+        && !(code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))) {
+        take_vectorcall(frame); /* its next cold calls skip _PyEval_Vector and the hook */
+    }
     return interpret(tstate, frame, 0, CPJIT_R_COLD);
 }
 

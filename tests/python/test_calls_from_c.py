@@ -223,14 +223,7 @@ def test_functions_called_from_c_after_cpjit_is_disabled():
     assert r.stdout.split() == ["True", "6", "True", "True"]
 
 
-def test_interpreted_callers_of_compiled_functions_every_argument_shape():
-    # The callees compile (threshold 2) while the interpreter keeps running the callers (a class
-    # body is never compiled at a threshold above 0), so every call below goes from an
-    # interpreter-run CALL through the callee's vectorcall: positional, defaults, keywords,
-    # keyword-only, *args/**kwargs, methods, bound-method objects, a callee that raises (the
-    # caller's traceback entry and f_lasti), finalizers of arguments the callee drops, and the
-    # caller's f_lasti seen from inside the callee.
-    check_from_c("""
+EVERY_SHAPE_PROGRAM = """
         import sys, traceback
         log = []
         class Noisy:
@@ -279,4 +272,22 @@ def test_interpreted_callers_of_compiled_functions_every_argument_shape():
                     out.append((str(e), tb.tb_lasti, tb.tb_lineno))
                     del tb, e
         result = Calls.out, log
-    """, threshold=2)
+    """
+
+
+def test_interpreted_callers_of_compiled_functions_every_argument_shape():
+    # The callees compile (threshold 2) while the interpreter keeps running the callers (a class
+    # body is never compiled at a threshold above 0), so every call goes from an interpreter-run
+    # CALL through the callee's vectorcall: positional, defaults, keywords, keyword-only,
+    # *args/**kwargs, methods, bound-method objects, a callee that raises (the caller's
+    # traceback entry and f_lasti), finalizers of arguments the callee drops, and the caller's
+    # f_lasti seen from inside the callee.
+    check_from_c(EVERY_SHAPE_PROGRAM, threshold=2)
+
+
+def test_interpreted_callers_of_cold_functions_every_argument_shape():
+    # The same calls with nothing compiled: after its first call (through the hook) each callee
+    # is called through its vectorcall, which pushes the frame and hands it to the interpreter.
+    before = cpjit.stats()["frames_interpreted"]["cold"]
+    check(EVERY_SHAPE_PROGRAM, threshold=10**6)
+    assert cpjit.stats()["frames_interpreted"]["cold"] > before

@@ -40,8 +40,10 @@ typedef struct {
     uint64_t attr_table_filed;          /* entries filed in the shared attribute table
                                            (csrc/attr_table.h) */
     uint64_t attr_table_adopted;        /* attribute cache misses a site answered with one */
-    uint64_t frames_from_c;             /* of frames_native: calls from C code entered through
-                                           cpjit_function_vectorcall (calls.h) */
+    uint64_t frames_from_c;             /* of frames_native: calls entered through the
+                                           function's vectorcall (calls.h:
+                                           cpjit_function_vectorcall), from C code or from an
+                                           interpreter-run CALL */
 } CpjitStats;
 
 extern CpjitStats cpjit_stats;

@@ -431,6 +431,18 @@ push_frame_positional(PyThreadState *tstate, PyFunctionObject *func, PyObject *c
     return frame;
 }
 
+/* A frame cpjit_function_vectorcall pushed: interpreted and counted when its code stays cold,
+ * else entered natively. */
+static inline __attribute__((always_inline)) PyObject *
+run_pushed_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st, int cold)
+{
+    if (cold) {
+        return cpjit_rt_run_cold_frame(tstate, frame, st);
+    }
+    cpjit_stats.frames_from_c++;
+    return cpjit_rt_run_new_frame(tstate, frame, st);
+}
+
 /* cpjit_function_vectorcall for a call from an interpreter-run CALL that plain CPython would
  * have inlined (the frame is pushed and holds references of its own to the arguments; `cold`:
  * the interpreter runs it, counted, else its native code): what the
@@ -456,24 +468,9 @@ run_as_inlined_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCode
         Py_DECREF(arg); /* the callee's frame holds a reference of its own */
     }
     caller->prev_instr = at_call + INLINE_CACHE_ENTRIES_CALL;
-    PyObject *res;
-    if (cold) {
-        res = cpjit_rt_run_cold_frame(tstate, frame, st);
-    }
-    else {
-        cpjit_stats.frames_from_c++;
-        res = cpjit_rt_run_new_frame(tstate, frame, st);
-    }
+    PyObject *res = run_pushed_frame(tstate, frame, st, cold);
     if (res != NULL) {
-        if (frame->frame_obj == NULL && frame->owner == FRAME_OWNED_BY_THREAD) {
-            int n = frame->stacktop;
-            frame->stacktop = 0;
-            tstate->recursion_remaining--; /* as _PyEvalFrameClearAndPop counts it */
-            for (int i = 0; i < n; i++) {
-                Py_XDECREF(frame->localsplus[i]);
-            }
-            tstate->recursion_remaining++;
-        }
+        cpjit_release_locals_as_inlined(tstate, frame);
         caller->prev_instr = at_call;
     }
     cpjit_pop_frame(tstate, frame, base);
@@ -529,14 +526,7 @@ run:
     if (inlined) {
         return run_as_inlined_call(tstate, frame, st, base, args, npos, kwnames, cold);
     }
-    PyObject *res;
-    if (cold) {
-        res = cpjit_rt_run_cold_frame(tstate, frame, st);
-    }
-    else {
-        cpjit_stats.frames_from_c++;
-        res = cpjit_rt_run_new_frame(tstate, frame, st);
-    }
+    PyObject *res = run_pushed_frame(tstate, frame, st, cold);
     cpjit_pop_frame(tstate, frame, base);
     return res;
 }

@@ -44,6 +44,26 @@ CpjitCodeState *cpjit_rt_cold_callee(PyThreadState *tstate, PyCodeObject *code);
 PyObject *cpjit_rt_run_cold_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                   CpjitCodeState *st);
 
+/* A call made to look inlined has returned normally: the interpreter's inlined return releases
+ * the callee's locals while the caller's prev_instr is still at the CALL's last cache entry (a
+ * finalizer sees that f_lasti), so they are released here, in _PyFrame_Clear's order, before the
+ * caller's prev_instr goes back and the frame is popped. A frame object takes the locals over
+ * instead when it is referenced elsewhere: then _PyFrame_Clear does it all. Used by the hook
+ * (runtime.c) and by the function's vectorcall (calls.c's run_as_inlined_call). */
+static inline __attribute__((always_inline)) void
+cpjit_release_locals_as_inlined(PyThreadState *tstate, _PyInterpreterFrame *frame)
+{
+    if (frame->frame_obj == NULL && frame->owner == FRAME_OWNED_BY_THREAD) {
+        int n = frame->stacktop;
+        frame->stacktop = 0;
+        tstate->recursion_remaining--; /* as _PyEvalFrameClearAndPop counts it */
+        for (int i = 0; i < n; i++) {
+            Py_XDECREF(frame->localsplus[i]);
+        }
+        tstate->recursion_remaining++;
+    }
+}
+
 /* The frame-eval function (runtime.c). */
 PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);
 /* Whether the thread's C stack is too low for another native frame (runtime.c): below that,

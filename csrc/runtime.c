@@ -542,6 +542,24 @@ static PyObject *run_native_throw(PyThreadState *tstate, _PyInterpreterFrame *fr
     return handler(frame, stack_pointer, tstate);
 }
 
+/* The state of a function (not a module or class body) whose next call stays in the interpreter
+ * with nothing else for the hook to decide (below the threshold by more than `ahead` calls, no
+ * loop tier), entered without tracing and with C stack to spare; NULL otherwise. The hook's cold
+ * case (run_if_cold, ahead 0) and the function vectorcall's (ahead 1: the call that reaches the
+ * threshold goes through the hook, which compiles) share it. */
+static inline __attribute__((always_inline)) CpjitCodeState *
+cold_function_state(PyThreadState *tstate, PyCodeObject *code, uint32_t ahead)
+{
+    CpjitCodeState *st;
+    if (!cpjit_direct_extra_ok || !(code->co_flags & CO_OPTIMIZED)
+        || (st = cpjit_state_fast(code)) == NULL || st->state != CPJIT_COUNTING
+        || st->calls + ahead >= threshold || (st->tier & (CPJIT_TIER_LOOP | CPJIT_TIER_BODY_LOOP))
+        || tstate->cframe->use_tracing || c_stack_low(tstate, 0)) {
+        return NULL;
+    }
+    return st;
+}
+
 /* cpjit_function_vectorcall's cold case: the state of `code` when a call of it now stays in the
  * interpreter and the hook would decide nothing but that (run_if_cold's conditions, and this
  * call not the one that reaches the threshold: the compile happens in the hook), NULL
@@ -549,16 +567,11 @@ static PyObject *run_native_throw(PyThreadState *tstate, _PyInterpreterFrame *fr
 CPJIT_HOT
 CpjitCodeState *cpjit_rt_cold_callee(PyThreadState *tstate, PyCodeObject *code)
 {
-    CpjitCodeState *st;
-    if (!cpjit_direct_extra_ok || tstate->interp->eval_frame != cpjit_eval_frame
-        || tstate->cframe->use_tracing || tstate->recursion_remaining <= 1
-        || (code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))
-        || !(code->co_flags & CO_OPTIMIZED) || (st = cpjit_state_fast(code)) == NULL
-        || st->state != CPJIT_COUNTING || st->calls + 1 >= threshold
-        || (st->tier & (CPJIT_TIER_LOOP | CPJIT_TIER_BODY_LOOP)) || c_stack_low(tstate, 0)) {
+    if (tstate->interp->eval_frame != cpjit_eval_frame || tstate->recursion_remaining <= 1
+        || (code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))) {
         return NULL;
     }
-    return st;
+    return cold_function_state(tstate, code, 1);
 }
 
 /* A frame pushed by native code (calls.c) starts at its first instruction. The caller has just
@@ -882,12 +895,9 @@ static inline __attribute__((always_inline)) PyObject *
 run_if_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, int *handled)
 {
     PyCodeObject *code = frame->f_code;
-    CpjitCodeState *st;
+    CpjitCodeState *st = cold_function_state(tstate, code, 0);
     *handled = 0;
-    if (!cpjit_direct_extra_ok || !(code->co_flags & CO_OPTIMIZED)
-        || (st = cpjit_state_fast(code)) == NULL || st->state != CPJIT_COUNTING
-        || st->calls >= threshold || (st->tier & (CPJIT_TIER_LOOP | CPJIT_TIER_BODY_LOOP))
-        || tstate->cframe->use_tracing || c_stack_low(tstate, 0)) {
+    if (st == NULL) {
         return NULL;
     }
     *handled = 1;
@@ -916,20 +926,8 @@ PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, in
         res = eval_frame(tstate, frame, throwflag);
     }
     if (caller != NULL && res != NULL) {
-        /* The interpreter's inlined return releases the callee's locals while the caller's
-         * prev_instr is still at the CALL's last cache entry (a finalizer sees that f_lasti);
-         * _PyEval_Vector would release them after this returns, so release them here, in
-         * _PyFrame_Clear's order. A frame object takes the locals over instead when it is
-         * referenced elsewhere: then _PyFrame_Clear does it all, as before. */
-        if (frame->frame_obj == NULL && frame->owner == FRAME_OWNED_BY_THREAD) {
-            int n = frame->stacktop;
-            frame->stacktop = 0;
-            tstate->recursion_remaining--; /* as _PyEvalFrameClearAndPop counts it */
-            for (int i = 0; i < n; i++) {
-                Py_XDECREF(frame->localsplus[i]);
-            }
-            tstate->recursion_remaining++;
-        }
+        /* _PyEval_Vector would release the locals after this returns: too late (calls.h). */
+        cpjit_release_locals_as_inlined(tstate, frame);
         caller->prev_instr = at_call;
     }
     /* On an exception the interpreter's inlined call leaves prev_instr at the last cache entry:

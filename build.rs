@@ -812,9 +812,21 @@ fn main() {
         let counts = [program[0].len(), program[1].len()];
         let mut patches = Vec::new();
         let got_base = HoleValue::ALL.len();
-        for list in &mut program {
+        // The compiler applies patch programs without bounds checks (compiler.rs,
+        // apply_patches): every patch must lie inside its part, 8 bytes wide for the 64-bit
+        // ones and 4 for the rest, and name an entry of the value table (the hole values, then
+        // GOT_BASE). Checked here, where the programs are made, so that no process pays for it.
+        let part_len = [s.hot_len, s.code.len() - s.hot_len];
+        for (kind, list) in program.iter_mut().enumerate() {
             list.sort_by_key(|&(_, part, value, _)| (part, value == got_base));
+            let width = if kind == 0 { 8 } else { 4 };
             for &(offset, part, value, addend) in list.iter() {
+                if offset as usize + width > part_len[part as usize] || value > got_base {
+                    fail(format!(
+                        "{}: patch at {offset} of part {part} (value {value}) lies outside its part",
+                        s.name
+                    ));
+                }
                 let (Ok(offset), Ok(addend)) = (u16::try_from(offset), i32::try_from(addend))
                 else {
                     fail(format!(
@@ -847,6 +859,12 @@ fn main() {
     // `<OPCODE>__<oparg>__<NEXT>`, 3 its `<OPCODE>_TAIL` (the second half of a superinstruction).
     let op_of = |n: &str| py.opname.iter().position(|x| x == n);
     writeln!(rs, "pub static SELECT: &[(usize, u8, u8, u32, u8)] = &[").unwrap();
+    // The same choice as per-opcode tables (the compiler's Selection, with no set-up at run
+    // time): GENERIC and TAILS by opcode, VARIANTS by opcode then oparg, PAIRS by opcode.
+    let mut generic: Vec<Option<usize>> = vec![None; 256];
+    let mut tails: Vec<Option<usize>> = vec![None; 256];
+    let mut variants: Vec<Vec<Option<usize>>> = vec![Vec::new(); 256];
+    let mut pairs: Vec<Vec<(u32, usize, usize)>> = vec![Vec::new(); 256];
     for (idx, st) in stencils.iter().enumerate() {
         let parts: Vec<&str> = st.name.split("__").collect();
         let row = if let [first, arg, second] = parts[..] {
@@ -866,9 +884,46 @@ fn main() {
         };
         if let Some((kind, op, arg, next)) = row {
             writeln!(rs, "  ({idx}, {kind}, {op}, {arg}, {next}),").unwrap();
+            match kind {
+                0 => generic[op] = Some(idx),
+                1 => {
+                    let v = &mut variants[op];
+                    if v.len() <= arg as usize {
+                        v.resize(arg as usize + 1, None);
+                    }
+                    v[arg as usize] = Some(idx);
+                }
+                2 => pairs[op].push((arg, next, idx)),
+                _ => tails[op] = Some(idx),
+            }
         }
     }
     writeln!(rs, "];").unwrap();
+    let stencil_ref = |i: &Option<usize>| match i {
+        Some(i) => format!("Some(&STENCILS[{i}])"),
+        None => "None".to_string(),
+    };
+    for (name, table) in [("GENERIC", &generic), ("TAILS", &tails)] {
+        let items: Vec<String> = table.iter().map(stencil_ref).collect();
+        writeln!(rs, "pub static {name}: [Option<&Stencil>; 256] = [{}];", items.join(", "))
+            .unwrap();
+    }
+    let items: Vec<String> = variants
+        .iter()
+        .map(|v| format!("&[{}]", v.iter().map(stencil_ref).collect::<Vec<_>>().join(", ")))
+        .collect();
+    writeln!(rs, "pub static VARIANTS: [&[Option<&Stencil>]; 256] = [{}];", items.join(", "))
+        .unwrap();
+    let items: Vec<String> = pairs
+        .iter()
+        .map(|v| {
+            let rows: Vec<String> =
+                v.iter().map(|(a, n, i)| format!("({a}, {n}, &STENCILS[{i}])")).collect();
+            format!("&[{}]", rows.join(", "))
+        })
+        .collect();
+    writeln!(rs, "pub static PAIRS: [&[(u32, u8, &Stencil)]; 256] = [{}];", items.join(", "))
+        .unwrap();
     fs::write(out_dir.join("stencils.rs"), rs).unwrap();
 
     let mut ops = String::new();

@@ -201,24 +201,22 @@ impl From<AnalysisError> for CompileError {
     }
 }
 
-/// Pair stencils of one opcode: (oparg, next opcode, stencil).
-type Pairs = Box<[(u32, u8, &'static Stencil)]>;
-
-/// Stencil choice per opcode, computed once. Plain arrays: the compiler looks a stencil up per
-/// instruction, so no hashing.
+/// Stencil choice per opcode: tables build.rs made (src/stencils.rs: GENERIC, VARIANTS, PAIRS,
+/// TAILS) and the few stencils looked up by name once. Plain arrays: the compiler looks a
+/// stencil up per instruction, so no hashing, and nothing to build at the first compile.
 struct Selection {
-    generic: [Option<&'static Stencil>; 256],
+    generic: &'static [Option<&'static Stencil>; 256],
     /// Per opcode, indexed by oparg: the `<OPCODE>__<oparg>` variants (empty: none).
-    variants: [Box<[Option<&'static Stencil>]>; 256],
+    variants: &'static [&'static [Option<&'static Stencil>]; 256],
     /// Per opcode: the pair stencils `<OPCODE>__<oparg>__<NEXT>` as (oparg, next, stencil).
-    pairs: [Pairs; 256],
+    pairs: &'static [&'static [(u32, u8, &'static Stencil)]; 256],
     unsupported: &'static Stencil,
     exit_error: &'static Stencil,
     /// JUMP_BACKWARD of a code object's last loop when it is a `for` loop (stencils/jumps.c).
     last_for_jump: Option<&'static Stencil>,
     /// Per opcode: `<OPCODE>_TAIL`, for an instruction the interpreter runs as the second half
     /// of a superinstruction (stencils/fused.c, src/superinstructions.rs).
-    tails: [Option<&'static Stencil>; 256],
+    tails: &'static [Option<&'static Stencil>; 256],
     /// LOAD_GLOBAL by its oparg's low bit (push a NULL first or not): LOAD_GLOBAL__VALUE,
     /// LOAD_GLOBAL__NULL_VALUE (stencils/globals.c), so the stencil does not test it.
     load_global: [Option<&'static Stencil>; 2],
@@ -255,39 +253,17 @@ fn selection() -> Result<&'static Selection, CompileError> {
     static SELECTION: OnceLock<Option<Selection>> = OnceLock::new();
     SELECTION
         .get_or_init(|| {
-            if !stencils::STENCILS.iter().all(patches_are_sound) {
-                return None;
-            }
-            let mut generic = [None; 256];
-            let mut variants: Vec<Vec<Option<&'static Stencil>>> = vec![Vec::new(); 256];
-            let mut pairs: Vec<Vec<(u32, u8, &'static Stencil)>> = vec![Vec::new(); 256];
-            let mut tails = [None; 256];
-            // build.rs classified the stencils by name (stencils::SELECT).
-            for &(index, kind, op, arg, next) in stencils::SELECT {
-                let s = &stencils::STENCILS[index];
-                match kind {
-                    0 => generic[op as usize] = Some(s),
-                    1 => {
-                        let v = &mut variants[op as usize];
-                        if v.len() <= arg as usize {
-                            v.resize(arg as usize + 1, None);
-                        }
-                        v[arg as usize] = Some(s);
-                    }
-                    2 => pairs[op as usize].push((arg, next, s)),
-                    _ => tails[op as usize] = Some(s),
-                }
-            }
-            let mut variants = variants.into_iter().map(Vec::into_boxed_slice);
-            let mut pairs = pairs.into_iter().map(Vec::into_boxed_slice);
+            // build.rs checked every patch program (the rule patches_are_sound states; a test
+            // checks it again) and classified the stencils by name into these tables.
+            debug_assert!(stencils::STENCILS.iter().all(patches_are_sound));
             Some(Selection {
-                generic,
-                variants: std::array::from_fn(|_| variants.next().unwrap_or_default()),
-                pairs: std::array::from_fn(|_| pairs.next().unwrap_or_default()),
+                generic: &stencils::GENERIC,
+                variants: &stencils::VARIANTS,
+                pairs: &stencils::PAIRS,
                 unsupported: stencils::by_name("UNSUPPORTED")?,
                 exit_error: stencils::by_name("EXIT_ERROR")?,
                 last_for_jump: stencils::by_name("JUMP_BACKWARD_LAST_FOR"),
-                tails,
+                tails: &stencils::TAILS,
                 exit_error_sound: stencils::by_name("EXIT_ERROR")?.patches.iter().all(|p| {
                     p.value == stencils::GOT_BASE
                         || matches!(
@@ -314,7 +290,7 @@ fn selection() -> Result<&'static Selection, CompileError> {
         })
         .as_ref()
         .ok_or(CompileError::MissingStencil(
-            "UNSUPPORTED or EXIT_ERROR (or a stencil with a hole outside its code)",
+            "UNSUPPORTED, EXIT_ERROR or CALL__KWNAMES",
         ))
 }
 
@@ -541,8 +517,9 @@ fn compile_with(input: &CodeInput, sc: &mut Scratch) -> Result<CompiledCode, Com
 const VALUES: usize = stencils::GOT_BASE as usize + 1;
 
 /// Whether the patch program of `s` can be applied unchecked: every patch lies inside its part
-/// (8 bytes for the 64-bit ones, 4 for the rest) and names an entry of the value table. Checked
-/// once per stencil, at first compile.
+/// (8 bytes for the 64-bit ones, 4 for the rest) and names an entry of the value table. build.rs
+/// refuses to build stencils that break it; tests (and debug builds, at the first compile)
+/// check every stencil again.
 fn patches_are_sound(s: &Stencil) -> bool {
     let (n64, n32) = (s.n_abs64 as usize, s.n_abs32 as usize);
     s.hot_len as usize <= s.code.len()
@@ -1095,7 +1072,7 @@ fn compile_plan(
             std::ptr::copy_nonoverlapping(src.add(hot_len), dst.add(cold_at), cold_len);
         }
         // SAFETY: the two parts' copies were just written inside `buf`; `patches_are_sound`
-        // held for every stencil at selection.
+        // holds for every stencil (build.rs made the programs so).
         unsafe { apply_patches(s, buf, base, [code_at, cold_at], &vals)? };
         if shared_got == 0 && !s.got_symbols.is_empty() {
             // No symbol table in this chunk: the symbols' GOT slots are this code's own.
@@ -1461,6 +1438,14 @@ mod tests {
     }
 
     #[test]
+    fn every_patch_program_is_sound() {
+        // What apply_patches relies on without checking (build.rs enforces it).
+        for s in stencils::STENCILS {
+            assert!(patches_are_sound(s), "{}", s.name);
+        }
+    }
+
+    #[test]
     fn build_time_stencil_classes_match_the_names() {
         let mut expected = Vec::new();
         for (index, s) in stencils::STENCILS.iter().enumerate() {
@@ -1489,6 +1474,29 @@ mod tests {
             }
         }
         assert_eq!(stencils::SELECT, &expected[..]);
+        // The per-opcode tables say the same as the rows.
+        let at = |s: Option<&Stencil>| s.map(|s| s as *const Stencil);
+        let stencil = |i: usize| Some(&stencils::STENCILS[i]);
+        for op in 0..256usize {
+            let rows = || expected.iter().filter(move |r| r.2 as usize == op);
+            let of_kind = |k: u8| rows().filter(move |r| r.1 == k);
+            assert_eq!(at(stencils::GENERIC[op]), at(of_kind(0).last().and_then(|r| stencil(r.0))));
+            assert_eq!(at(stencils::TAILS[op]), at(of_kind(3).last().and_then(|r| stencil(r.0))));
+            let variants = stencils::VARIANTS[op];
+            assert_eq!(variants.len(), of_kind(1).map(|r| r.3 as usize + 1).max().unwrap_or(0));
+            for (arg, v) in variants.iter().enumerate() {
+                let want = of_kind(1).find(|r| r.3 as usize == arg).and_then(|r| stencil(r.0));
+                assert_eq!(at(*v), at(want), "{op} variant {arg}");
+            }
+            let pairs: Vec<_> = stencils::PAIRS[op]
+                .iter()
+                .map(|&(a, n, s)| (a, n, s as *const Stencil))
+                .collect();
+            let want: Vec<_> = of_kind(2)
+                .map(|r| (r.3, r.4, &stencils::STENCILS[r.0] as *const Stencil))
+                .collect();
+            assert_eq!(pairs, want, "{op} pairs");
+        }
         assert!(expected.iter().any(|r| r.1 == 2), "pair stencils exist");
         assert!(expected.iter().any(|r| r.1 == 3), "tail stencils exist");
     }

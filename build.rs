@@ -905,25 +905,44 @@ fn main() {
     };
     for (name, table) in [("GENERIC", &generic), ("TAILS", &tails)] {
         let items: Vec<String> = table.iter().map(stencil_ref).collect();
-        writeln!(rs, "pub static {name}: [Option<&Stencil>; 256] = [{}];", items.join(", "))
-            .unwrap();
+        writeln!(
+            rs,
+            "pub static {name}: [Option<&Stencil>; 256] = [{}];",
+            items.join(", ")
+        )
+        .unwrap();
     }
     let items: Vec<String> = variants
         .iter()
-        .map(|v| format!("&[{}]", v.iter().map(stencil_ref).collect::<Vec<_>>().join(", ")))
+        .map(|v| {
+            format!(
+                "&[{}]",
+                v.iter().map(stencil_ref).collect::<Vec<_>>().join(", ")
+            )
+        })
         .collect();
-    writeln!(rs, "pub static VARIANTS: [&[Option<&Stencil>]; 256] = [{}];", items.join(", "))
-        .unwrap();
+    writeln!(
+        rs,
+        "pub static VARIANTS: [&[Option<&Stencil>]; 256] = [{}];",
+        items.join(", ")
+    )
+    .unwrap();
     let items: Vec<String> = pairs
         .iter()
         .map(|v| {
-            let rows: Vec<String> =
-                v.iter().map(|(a, n, i)| format!("({a}, {n}, &STENCILS[{i}])")).collect();
+            let rows: Vec<String> = v
+                .iter()
+                .map(|(a, n, i)| format!("({a}, {n}, &STENCILS[{i}])"))
+                .collect();
             format!("&[{}]", rows.join(", "))
         })
         .collect();
-    writeln!(rs, "pub static PAIRS: [&[(u32, u8, &Stencil)]; 256] = [{}];", items.join(", "))
-        .unwrap();
+    writeln!(
+        rs,
+        "pub static PAIRS: [&[(u32, u8, &Stencil)]; 256] = [{}];",
+        items.join(", ")
+    )
+    .unwrap();
     fs::write(out_dir.join("stencils.rs"), rs).unwrap();
 
     let mut ops = String::new();

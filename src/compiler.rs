@@ -1480,12 +1480,23 @@ mod tests {
         for op in 0..256usize {
             let rows = || expected.iter().filter(move |r| r.2 as usize == op);
             let of_kind = |k: u8| rows().filter(move |r| r.1 == k);
-            assert_eq!(at(stencils::GENERIC[op]), at(of_kind(0).last().and_then(|r| stencil(r.0))));
-            assert_eq!(at(stencils::TAILS[op]), at(of_kind(3).last().and_then(|r| stencil(r.0))));
+            assert_eq!(
+                at(stencils::GENERIC[op]),
+                at(of_kind(0).last().and_then(|r| stencil(r.0)))
+            );
+            assert_eq!(
+                at(stencils::TAILS[op]),
+                at(of_kind(3).last().and_then(|r| stencil(r.0)))
+            );
             let variants = stencils::VARIANTS[op];
-            assert_eq!(variants.len(), of_kind(1).map(|r| r.3 as usize + 1).max().unwrap_or(0));
+            assert_eq!(
+                variants.len(),
+                of_kind(1).map(|r| r.3 as usize + 1).max().unwrap_or(0)
+            );
             for (arg, v) in variants.iter().enumerate() {
-                let want = of_kind(1).find(|r| r.3 as usize == arg).and_then(|r| stencil(r.0));
+                let want = of_kind(1)
+                    .find(|r| r.3 as usize == arg)
+                    .and_then(|r| stencil(r.0));
                 assert_eq!(at(*v), at(want), "{op} variant {arg}");
             }
             let pairs: Vec<_> = stencils::PAIRS[op]

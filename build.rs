@@ -854,13 +854,11 @@ fn main() {
     writeln!(rs, "];").unwrap();
     writeln!(rs, "pub static SYMBOLS: &[&str] = &{:?};", symbols).unwrap();
     // What each stencil is for, from its name (the compiler's stencil choice, without parsing
-    // names at run time): (stencil index, kind, opcode, oparg, next opcode) where kind 0 is an
-    // opcode's generic stencil, 1 its `<OPCODE>__<oparg>` variant, 2 a pair
-    // `<OPCODE>__<oparg>__<NEXT>`, 3 its `<OPCODE>_TAIL` (the second half of a superinstruction).
+    // names at run time), as per-opcode tables: GENERIC (an opcode's generic stencil), VARIANTS
+    // by opcode then oparg (`<OPCODE>__<oparg>`), PAIRS by opcode (`<OPCODE>__<oparg>__<NEXT>`
+    // as (oparg, next opcode, stencil)) and TAILS (`<OPCODE>_TAIL`, the second half of a
+    // superinstruction).
     let op_of = |n: &str| py.opname.iter().position(|x| x == n);
-    writeln!(rs, "pub static SELECT: &[(usize, u8, u8, u32, u8)] = &[").unwrap();
-    // The same choice as per-opcode tables (the compiler's Selection, with no set-up at run
-    // time): GENERIC and TAILS by opcode, VARIANTS by opcode then oparg, PAIRS by opcode.
     let mut generic: Vec<Option<usize>> = vec![None; 256];
     let mut tails: Vec<Option<usize>> = vec![None; 256];
     let mut variants: Vec<Vec<Option<usize>>> = vec![Vec::new(); 256];
@@ -883,7 +881,6 @@ fn main() {
             op_of(&st.name).map(|op| (0, op, 0, 0))
         };
         if let Some((kind, op, arg, next)) = row {
-            writeln!(rs, "  ({idx}, {kind}, {op}, {arg}, {next}),").unwrap();
             match kind {
                 0 => generic[op] = Some(idx),
                 1 => {
@@ -898,7 +895,6 @@ fn main() {
             }
         }
     }
-    writeln!(rs, "];").unwrap();
     let stencil_ref = |i: &Option<usize>| match i {
         Some(i) => format!("Some(&STENCILS[{i}])"),
         None => "None".to_string(),

@@ -201,22 +201,14 @@ impl From<AnalysisError> for CompileError {
     }
 }
 
-/// Stencil choice per opcode: tables build.rs made (src/stencils.rs: GENERIC, VARIANTS, PAIRS,
-/// TAILS) and the few stencils looked up by name once. Plain arrays: the compiler looks a
-/// stencil up per instruction, so no hashing, and nothing to build at the first compile.
+/// The stencils the compiler looks up by name, once. The per-opcode choice is in the tables
+/// build.rs made (stencils::GENERIC, VARIANTS, PAIRS, TAILS): plain arrays, so no hashing per
+/// instruction and nothing to build at the first compile.
 struct Selection {
-    generic: &'static [Option<&'static Stencil>; 256],
-    /// Per opcode, indexed by oparg: the `<OPCODE>__<oparg>` variants (empty: none).
-    variants: &'static [&'static [Option<&'static Stencil>]; 256],
-    /// Per opcode: the pair stencils `<OPCODE>__<oparg>__<NEXT>` as (oparg, next, stencil).
-    pairs: &'static [&'static [(u32, u8, &'static Stencil)]; 256],
     unsupported: &'static Stencil,
     exit_error: &'static Stencil,
     /// JUMP_BACKWARD of a code object's last loop when it is a `for` loop (stencils/jumps.c).
     last_for_jump: Option<&'static Stencil>,
-    /// Per opcode: `<OPCODE>_TAIL`, for an instruction the interpreter runs as the second half
-    /// of a superinstruction (stencils/fused.c, src/superinstructions.rs).
-    tails: &'static [Option<&'static Stencil>; 256],
     /// LOAD_GLOBAL by its oparg's low bit (push a NULL first or not): LOAD_GLOBAL__VALUE,
     /// LOAD_GLOBAL__NULL_VALUE (stencils/globals.c), so the stencil does not test it.
     load_global: [Option<&'static Stencil>; 2],
@@ -235,14 +227,14 @@ struct Selection {
 
 impl Selection {
     fn variant(&self, op: u8, oparg: u32) -> Option<&'static Stencil> {
-        self.variants[op as usize]
+        stencils::VARIANTS[op as usize]
             .get(oparg as usize)
             .copied()
             .flatten()
     }
 
     fn pair(&self, op: u8, oparg: u32, next: u8) -> Option<&'static Stencil> {
-        self.pairs[op as usize]
+        stencils::PAIRS[op as usize]
             .iter()
             .find(|(a, n, _)| *a == oparg && *n == next)
             .map(|(_, _, s)| *s)
@@ -257,13 +249,9 @@ fn selection() -> Result<&'static Selection, CompileError> {
             // checks it again) and classified the stencils by name into these tables.
             debug_assert!(stencils::STENCILS.iter().all(patches_are_sound));
             Some(Selection {
-                generic: &stencils::GENERIC,
-                variants: &stencils::VARIANTS,
-                pairs: &stencils::PAIRS,
                 unsupported: stencils::by_name("UNSUPPORTED")?,
                 exit_error: stencils::by_name("EXIT_ERROR")?,
                 last_for_jump: stencils::by_name("JUMP_BACKWARD_LAST_FOR"),
-                tails: &stencils::TAILS,
                 exit_error_sound: stencils::by_name("EXIT_ERROR")?.patches.iter().all(|p| {
                     p.value == stencils::GOT_BASE
                         || matches!(
@@ -728,7 +716,7 @@ fn compile_plan(
         (here, here != sc.aside.get(i + 1).copied().unwrap_or(false))
     };
     let tail_stencil = |i: usize, mode: Mode| match mode {
-        Mode::Tail => sel.tails[instructions[i].opcode as usize],
+        Mode::Tail => stencils::TAILS[instructions[i].opcode as usize],
         Mode::Alone => None,
     };
     let load_global = Some(opcodes::op::LOAD_GLOBAL);
@@ -740,7 +728,7 @@ fn compile_plan(
                 .flatten()
         }) {
         Some(s) => s,
-        None => match sel.generic[ins.opcode as usize] {
+        None => match stencils::GENERIC[ins.opcode as usize] {
             Some(s) => s,
             None => {
                 unsupported.push(ins.name());
@@ -791,7 +779,7 @@ fn compile_plan(
         let tail = tail_stencil(i, sc.modes[i]);
         let pair = match instructions.get(i + 1) {
             Some(next)
-                if !sel.pairs[ins.opcode as usize].is_empty()
+                if !stencils::PAIRS[ins.opcode as usize].is_empty()
                     && next.start == next.unit
                     && tail.is_none()
                     && tail_stencil(i + 1, sc.modes[i + 1]).is_none() =>
@@ -1473,8 +1461,7 @@ mod tests {
                 expected.push((index, kind, op, arg, next));
             }
         }
-        assert_eq!(stencils::SELECT, &expected[..]);
-        // The per-opcode tables say the same as the rows.
+        // The per-opcode tables build.rs made say what the names say.
         let at = |s: Option<&Stencil>| s.map(|s| s as *const Stencil);
         let stencil = |i: usize| Some(&stencils::STENCILS[i]);
         for op in 0..256usize {

@@ -6,7 +6,7 @@
 Each kind makes N * 10 calls of one shape from a loop in a function (so the loop is native under
 cpjit from its first call). Measure with callgrind and divide the instruction difference between
 two N by the calls made (the start-up cost cancels). kinds: plain, method, defaults, kwargs,
-bound (bound-method objects), closure, builtin, init (class with a Python __init__),
+bound (bound-method objects), varargs (callees with *args and **kwargs), closure, builtin, init (class with a Python __init__),
 cmethods (methods of built-in types, min/max), from_c (Python functions called by C code:
 map() and a type slot, 10 per iteration), cold (see below), all (default).
 
@@ -35,6 +35,10 @@ def fkw(a, b, *, c=1, d=2):
     return c
 
 
+def fva(msg, *args, **kwargs):
+    return msg
+
+
 class C:
     __slots__ = ("x",)
 
@@ -46,6 +50,9 @@ class C:
 
     def m1(self, a):
         return a
+
+    def mva(self, msg, *args, **kwargs):
+        return self.m1(msg)
 
 
 class P:
@@ -95,6 +102,15 @@ def run_kwargs(n):
     for _ in range(n):
         fkw(1, 2, c=3); fkw(1, 2, c=3); fkw(1, 2, c=3); fkw(1, 2, c=3); fkw(1, 2, c=3)
         fdef(1, c=5); fdef(1, c=5); fdef(1, c=5); fdef(1, c=5); fdef(1, c=5)
+
+
+def run_varargs(n):
+    # Callees taking *args and **kwargs (logging's Logger.debug(self, msg, *args, **kwargs)),
+    # called with positional arguments only: with no extra ones, and with two.
+    o = C()
+    for _ in range(n):
+        fva(1); fva(1); fva(1, 2, 3); fva(1, 2, 3); fva(1)
+        o.mva(1); o.mva(1); o.mva(1, 2, 3); o.mva(1, 2, 3); o.mva(1)
 
 
 def run_closure(n):
@@ -164,6 +180,7 @@ KINDS = {
     "bound": run_bound,
     "defaults": run_defaults,
     "kwargs": run_kwargs,
+    "varargs": run_varargs,
     "closure": run_closure,
     "builtin": run_builtin,
     "init": run_init,

@@ -1089,6 +1089,141 @@ static inline __attribute__((always_inline)) int c_varargs(PyObject *callable)
     return (flags & METH_VARARGS) != 0;
 }
 
+/* The site cache (calls.h: CpjitCallCache) names a callee taking *args and/or **kwargs by its
+ * cpjit_code_epoch-checked code object with argcount CPJIT_ARGCOUNT_VARARGS, filled by
+ * call_slow (fill_varargs_cache) when the callee is compiled, optimised and has no keyword-only
+ * parameters. */
+static void fill_varargs_cache(PyThreadState *tstate, CpjitCallCache *cc, PyCodeObject *code)
+{
+    CpjitCodeState *st;
+    if (!(code->co_flags & (CO_VARARGS | CO_VARKEYWORDS)) || code->co_kwonlyargcount != 0
+        || (st = cpjit_direct_frame_callee(tstate, code)) == NULL) {
+        return;
+    }
+    cc->code = code;
+    cc->entry = (cpjit_native_fn)(st->base + st->entries[0]);
+    cc->epoch = cpjit_code_epoch;
+    cc->argcount = CPJIT_ARGCOUNT_VARARGS;
+    cc->nlocalsplus = code->co_nlocalsplus;
+    cc->framesize = code->co_nlocalsplus + code->co_stacksize + FRAME_SPECIALS_SIZE;
+}
+
+/* cpjit_push_cached for the callee a varargs cache entry names, called with positional
+ * arguments only, bound as the interpreter's inlined CALL binds them (initialize_locals): the
+ * first co_argcount arguments to the parameters (missing trailing ones from the defaults), the
+ * rest moved into a new *args tuple (the empty tuple when there are none), and a new empty
+ * **kwargs dict. The frame pushed, linked and counted as cpjit_push_cached does; NULL, changing
+ * nothing, when the site's callee is another one, the arguments would not bind (extra ones
+ * without *args, too few), the call may not go directly, or memory runs out (the general path
+ * then makes the call and reports any error).
+ *
+ * The tuple and the dict are allocated before anything else is decided: an allocation may run
+ * a garbage collection whose finalizers run Python code (which may assign the function's
+ * __code__ or __defaults__, compile or free code objects, switch tracing on). */
+static inline __attribute__((always_inline)) _PyInterpreterFrame *
+push_varargs_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **slots, int oparg,
+                   const CpjitCallCache *cc, _Py_CODEUNIT *done)
+{
+    PyObject *meth = slots[0];
+    PyObject *callable = meth != NULL ? meth : slots[1];
+    if (Py_TYPE(callable) != &PyFunction_Type) {
+        return NULL;
+    }
+    PyFunctionObject *func = (PyFunctionObject *)callable;
+    PyCodeObject *code = (PyCodeObject *)func->func_code;
+    if (code != cc->code || cc->epoch != cpjit_code_epoch) {
+        return NULL;
+    }
+    int total_args = oparg + (meth != NULL);
+    int argcount = code->co_argcount;
+    int nextra = total_args > argcount ? total_args - argcount : 0;
+    int flags = code->co_flags;
+    if (nextra > 0 && !(flags & CO_VARARGS)) {
+        return NULL; /* the general path raises the TypeError */
+    }
+    PyObject *varargs = NULL, *varkw = NULL;
+    if ((flags & CO_VARARGS) && (varargs = PyTuple_New(nextra)) == NULL) {
+        goto fail;
+    }
+    if ((flags & CO_VARKEYWORDS) && (varkw = PyDict_New()) == NULL) {
+        goto fail;
+    }
+    /* What the allocations may have changed, checked after them. */
+    if ((PyCodeObject *)func->func_code != code || cc->epoch != cpjit_code_epoch
+        || tstate->interp->eval_frame != cpjit_eval_frame || tstate->cframe->use_tracing
+        || tstate->recursion_remaining <= 1 || !cpjit_c_stack_ok_fast(tstate)) {
+        goto release;
+    }
+    PyObject *const *defaults = NULL;
+    if (total_args < argcount) {
+        PyObject *defs = func->func_defaults;
+        if (defs == NULL || total_args < argcount - (int)PyTuple_GET_SIZE(defs)) {
+            goto release;
+        }
+        defaults = &PyTuple_GET_ITEM(defs, PyTuple_GET_SIZE(defs) - argcount);
+    }
+    PyObject **base = tstate->datastack_top;
+    PyObject **top = base + cc->framesize;
+    if (top >= tstate->datastack_limit || base == &tstate->datastack_chunk->data[0]) {
+        goto release;
+    }
+    /* Committed: nothing below fails or runs code. */
+    tstate->datastack_top = top;
+    _PyInterpreterFrame *callee = (_PyInterpreterFrame *)base;
+    PyObject **args = slots + 2 - (meth != NULL);
+    callee->f_func = func; /* the function's reference moved in from its slot */
+    Py_INCREF(code);
+    callee->f_code = code;
+    callee->f_builtins = func->func_builtins;
+    callee->f_globals = func->func_globals;
+    callee->f_locals = NULL;
+    callee->frame_obj = NULL;
+    callee->prev_instr = _PyCode_CODE(code) - 1;
+    callee->is_entry = false;
+    callee->owner = FRAME_OWNED_BY_THREAD;
+    callee->stacktop = -1; /* running: the cycle GC does not look at its slots */
+    int nbound = total_args - nextra;
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = 0; i < nbound; i++) {
+        callee->localsplus[i] = args[i]; /* moved */
+    }
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = nbound; i < argcount; i++) {
+        callee->localsplus[i] = Py_NewRef(defaults[i]);
+    }
+    int n = argcount;
+    if (varargs != NULL) {
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+        for (int j = 0; j < nextra; j++) {
+            PyTuple_SET_ITEM(varargs, j, args[argcount + j]); /* moved */
+        }
+        callee->localsplus[n++] = varargs;
+    }
+    if (varkw != NULL) {
+        callee->localsplus[n++] = varkw;
+    }
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = n; i < cc->nlocalsplus; i++) {
+        callee->localsplus[i] = NULL;
+        __asm__("" ::: "memory"); /* a few slots: no call to memset */
+    }
+    frame->prev_instr = done;
+    _PyFrame_SetStackPointer(frame, slots);
+    callee->previous = frame;
+    tstate->cframe->current_frame = callee;
+    tstate->recursion_remaining--;
+    cpjit_stats.frames_native++;
+    return callee;
+
+fail:
+    PyErr_Clear(); /* the general path meets the same condition and reports it */
+release:
+    /* Empty containers: releasing them runs no code. */
+    Py_XDECREF(varargs);
+    Py_XDECREF(varkw);
+    return NULL;
+}
+
 /* cpjit_call's general case (see cpjit_call in calls.h): the call made, the slots consumed, the
  * result returned (NULL with an exception set, prev_instr where the interpreter reports it). */
 CPJIT_HOT static __attribute__((noinline)) PyObject *
@@ -1114,6 +1249,12 @@ call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, i
                 cpjit_pop_direct(tstate, callee);
                 return res;
             }
+        }
+        if (kwnames == NULL) {
+            /* A compiled callee taking *args or **kwargs: bound at the site from its next call
+             * on (call_varargs). */
+            PyFunctionObject *func = (PyFunctionObject *)callable;
+            fill_varargs_cache(tstate, cc, (PyCodeObject *)func->func_code);
         }
         /* The interpreter inlines this call: prev_instr (f_lasti) at the CALL's last cache entry
          * while the callee runs (and where an exception from it is seen to come from), and the
@@ -1369,6 +1510,24 @@ call_bound(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *
     return finish_call(frame, slots, tstate, done, res);
 }
 
+/* cpjit_call for a site whose cache names a callee taking *args or **kwargs: its frame bound
+ * and run natively when push_varargs_frame applies, else the general way. */
+CPJIT_HOT static __attribute__((preserve_none, noinline)) CpjitCallResult
+call_varargs(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate,
+             int oparg, CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
+{
+    PyObject **slots = stack_pointer - oparg - 2;
+    _PyInterpreterFrame *callee = push_varargs_frame(tstate, frame, slots, oparg, cc, done);
+    if (callee == NULL) {
+        __attribute__((musttail)) return call_general(frame, stack_pointer, tstate, oparg, cc,
+                                                      done, kwnames);
+    }
+    PyObject *res = cc->entry(callee, callee->localsplus + cc->nlocalsplus, tstate);
+    frame->stacktop = -1;
+    cpjit_pop_direct(tstate, callee);
+    return finish_call(frame, slots, tstate, done, res);
+}
+
 CPJIT_HOT __attribute__((preserve_none)) CpjitCallResult
 cpjit_call(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate, int oparg,
            CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
@@ -1388,6 +1547,10 @@ cpjit_call(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *
                                                      done, kwnames);
     }
     if ((callee = cpjit_push_cached(tstate, frame, slots, oparg, cc, done, 0)) == NULL) {
+        if (cc->argcount == CPJIT_ARGCOUNT_VARARGS) {
+            __attribute__((musttail)) return call_varargs(frame, stack_pointer, tstate, oparg, cc,
+                                                          done, kwnames);
+        }
         if (slots[0] == NULL && Py_TYPE(slots[1]) == &PyMethod_Type) {
             __attribute__((musttail)) return call_bound(frame, stack_pointer, tstate, oparg, cc,
                                                         done, kwnames);

@@ -184,7 +184,8 @@ typedef struct {
     PyCodeObject *code;  /* borrowed; valid only while epoch == cpjit_code_epoch */
     cpjit_native_fn entry;
     uint64_t epoch;
-    int32_t argcount;    /* co_argcount */
+    int32_t argcount;    /* co_argcount; CPJIT_ARGCOUNT_VARARGS for a callee taking *args or
+                          * **kwargs (calls.c's call_varargs binds those) */
     int32_t nlocalsplus;
     int32_t framesize;   /* data-stack words of its frame */
     uint8_t warm;        /* the caller's code is past the interpreter's warm-up (WARMUP) */
@@ -197,6 +198,9 @@ typedef struct {
                                    * CPJIT_SLOT_CALL: the __call__ of the callable's class */
 } CpjitCallCache;
 _Static_assert(sizeof(CpjitCallCache) <= 64, "a CALL's cache must fit in its JIT_CACHE");
+/* CpjitCallCache.argcount of an entry for a callee taking *args or **kwargs: below every
+ * argument count, so cpjit_push_cached never takes it (calls.c's call_varargs does). */
+#define CPJIT_ARGCOUNT_VARARGS (-1)
 /* The forms of call_builtin's calls a site remembers (CpjitCallCache.c_kind), each tried first,
  * under its own guard, at the site's next call (calls.c's call_c_kind). */
 enum {

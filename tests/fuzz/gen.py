@@ -422,6 +422,8 @@ class Gen:
         args = [self.expr(t, depth + 1) for t in f.params]
         if f.kind == "rec":
             args[0] = str(self.small(0, 6))
+        elif f.kind == "star":
+            args += [self.expr("int", depth + 1) for _ in range(self.small(0, 3))]
         elif f.kind == "plain" and args and self.chance(0.3):
             # the last parameters by keyword, in either order
             j = self.small(0, len(args) - 1)
@@ -1769,6 +1771,21 @@ class Gen:
                 self.emit("return a + b + len(args) + c * d + sum(kw.values())")
             self.funcs.append(Func(name, ["int"], "int", "kw"))
             self.funcs[-1].cost = self.cost + 1
+        elif k == 2:
+            # *args and **kwargs, no keyword-only parameters: called with positional arguments
+            # only (_call_of), which native call sites bind themselves
+            self.emit(f"def {name}(a, b={self.small(0, 5)}, *args, **kw):")
+            with self.block():
+                for p in "ab":
+                    self.declare(p, "int")
+                self.declare("args", "tup")
+                self.emit("kw['n'] = kw.get('n', 0) + 1")
+                self.emit("print('star', a, b, args, sorted(kw.items()))")
+                self.budget = 4
+                self.body(Ctx(func=name, ret="int", depth=1), 0, 2)
+                self.emit("return a + b + len(args) + sum(kw.values())")
+            self.funcs.append(Func(name, ["int"], "int", "star"))
+            self.funcs[-1].cost = self.cost + 1
         else:
             params = [self.pick(("int", "int", "str", "li", "float")) for _ in range(self.small(0, 3))]
             pnames = [f"a{i}" for i in range(len(params))]
@@ -1834,6 +1851,8 @@ class Gen:
                 args = [str(self.small(0, 8))]
             elif f.kind == "kw":
                 args = [self.expr("int"), f"c={self.expr('int')}"]
+            elif f.kind == "star":
+                args += [self.expr("int") for _ in range(self.small(0, 3))]
             call = f"_show({f.name!r}, lambda: {f.name}({', '.join(args)}))"
             if self.chance(0.5):
                 self.emit("for _r in range(3):")

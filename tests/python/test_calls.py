@@ -942,6 +942,133 @@ def test_functions_with_star_args_and_keywords_called_from_native_code():
     """)
 
 
+# Callees taking *args and/or **kwargs called with positional arguments only: the site's cache
+# names the callee (csrc/calls.c: call_varargs) and binds the call there, as initialize_locals
+# binds it. Each test calls from a loop so that the cache is filled and then used.
+def test_varargs_site_cache_binds_as_the_interpreter_binds():
+    check("""
+        def va(a, *args, **kwargs):
+            kwargs.setdefault("seen", 0)
+            kwargs["seen"] += 1
+            return a, args, sorted(kwargs.items()), args is type(args)()
+        def only_star(*args):
+            return args
+        def only_kw(a, b=2, **kwargs):
+            return a, b, kwargs
+        def defaults(a, b=10, c=20, *rest):
+            return a, b, c, rest
+        class K:
+            def m(self, *args, **kw):
+                return type(self).__name__, args, kw
+        def run():
+            out = []
+            k = K()
+            for i in range(6):
+                out.append(va(i))
+                out.append(va(i, i + 1, i + 2))
+                out.append(only_star())
+                out.append(only_star(i, i))
+                out.append(only_kw(i))
+                out.append(only_kw(i, 5))
+                out.append(defaults(i))
+                out.append(defaults(i, 1, 2, 3, 4))
+                out.append(k.m(i, "x"))
+                out.append(k.m())
+                for bad in ((), (1, 2, 3)):
+                    try:
+                        out.append(only_kw(*bad) if not bad else only_kw(bad[0], bad[1], bad[2]))
+                    except TypeError as e:
+                        out.append(str(e))
+                try:
+                    out.append(defaults())
+                except TypeError as e:
+                    out.append(str(e))
+            return out
+        result = run()
+    """)
+
+
+def test_varargs_site_cache_follows_callee_code_and_defaults():
+    check("""
+        def a(x, *rest): return ("a", x, rest)
+        def b(x, y=5, **kw): return ("b", x, y, kw)
+        def c(x): return ("c", x)
+        def d(x, *rest, k=1): return ("d", x, rest, k)
+        class Call:
+            def __call__(self, *args): return ("Call", args)
+        def run():
+            out = []
+            f = a
+            for i in range(16):
+                if i == 4: f = b
+                if i == 6: f = c
+                if i == 8: f = d
+                if i == 9: f = Call()
+                if i == 10: f = a
+                if i == 12: a.__code__ = b.__code__; a.__defaults__ = (9,)
+                if i == 14: a.__defaults__ = None
+                try:
+                    out.append(f(i) if i % 2 else f(i, i))
+                except TypeError as e:
+                    out.append(str(e))
+            return out
+        result = run()
+    """)
+
+
+def test_varargs_callee_frames_tracebacks_and_release_order():
+    check("""
+        import sys, traceback
+        log = []
+        class Noisy:
+            def __init__(self, tag): self.tag = tag
+            def __del__(self): log.append(("del", self.tag))
+        def callee(a, *args, **kw):
+            back = sys._getframe(1)
+            log.append(("body", len(args)))
+            return back.f_code.co_name, back.f_lineno, back.f_lasti == back.f_lasti
+        def boom(a, *args):
+            return args[3]
+        def caller():
+            out = []
+            for i in range(4):
+                out.append(callee(Noisy(i), Noisy(-i), Noisy(10 + i)))
+                log.append(("after", i))
+                out.append(callee(i))
+            try:
+                boom(1, 2)
+            except IndexError:
+                out.append(traceback.format_exc().splitlines()[-4:])
+            return out
+        result = caller(), log
+    """)
+
+
+def test_tracing_switched_on_inside_a_varargs_callee():
+    check("""
+        import sys
+        events = []
+        def tracer(frame, event, arg):
+            if frame.f_code.co_name in ("callee", "caller"):
+                events.append((frame.f_code.co_name, event, frame.f_lineno))
+            return tracer
+        def callee(on, *rest, **kw):
+            if on:
+                sys.settrace(tracer)
+            return on
+        def caller():
+            for i in range(5):
+                callee(i == 3, i)
+            x = 1
+            return x
+        try:
+            caller()
+        finally:
+            sys.settrace(None)
+        result = events
+    """)
+
+
 def test_property_getters_run_as_the_interpreter_runs_them():
     # Exact `property` objects whose getter is a Python function: the getter's frame, its
     # caller, tracebacks through it, AttributeError from it, a getter that removes its own
@@ -1126,9 +1253,12 @@ RECURSION_CASES = {
     "star_args": ("""
         def down(n, *rest, **kw):
             return 0 if n == 0 else 1 + down(n - 1, *rest, **kw)
+        def pos_down(n, *rest, **kw):
+            return 0 if n == 0 else 1 + pos_down(n - 1, 1, 2)
         def kw_down(n, acc=0):
             return acc if n == 0 else kw_down(n - 1, acc=acc + 1)
-    """, "in_own_thread(probe, down), in_own_thread(probe, kw_down), down(10, 1, x=2)"),
+    """, "in_own_thread(probe, down), in_own_thread(probe, kw_down), "
+        "in_own_thread(probe, pos_down), down(10, 1, x=2), pos_down(10)"),
     "property_getter": ("""
         class Node:
             def __init__(self, n): self.n = n
@@ -1184,6 +1314,8 @@ def test_recursion_limit_through_calls_entered_from_c_paths(case, limit):
 GC_DURING_BINDING_CASES = {
     "kwargs_ex": "target(obj, 1, **extra)",
     "kwargs_names": "target(obj, 1, k=i)",
+    "kwargs_positional": "target(obj, 1)",
+    "method_varargs": "holder.star_method(1, 2)",
     "varargs_ex": "star(obj, *rest)",
     "varargs": "star(obj, 1, 2, 3)",
     "method_ex": "holder.method(1, **extra)",
@@ -1211,6 +1343,8 @@ def test_garbage_collection_while_a_callees_frame_is_bound(case):
         class Holder:
             def method(self, other=None, /, **kwargs):
                 return self, other, sorted(kwargs)
+            def star_method(self, *args, **kwargs):
+                return self, args, kwargs
         holder = Holder()
         rest = (1, 2, 3)
         def run():

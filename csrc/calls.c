@@ -708,6 +708,7 @@ call_builtin(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *callab
                                 ((_PyCFunctionFast)(void (*)(void))cfunc)(self, args, nargs));
             return 1;
         case METH_FASTCALL | METH_KEYWORDS: /* PRECALL_BUILTIN_FAST_WITH_KEYWORDS */
+            *kind = CPJIT_C_BUILTIN_FAST_KW;
             frame->prev_instr = precall_of(done, oparg);
             *res = check_result(tstate, callable,
                                 ((_PyCFunctionFastWithKeywords)(void (*)(void))cfunc)(
@@ -778,6 +779,7 @@ call_builtin(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *callab
                                                                           nargs - 1));
             return 1;
         case METH_FASTCALL | METH_KEYWORDS: /* PRECALL_METHOD_DESCRIPTOR_FAST_WITH_KEYWORDS */
+            *kind = CPJIT_C_DESCR_FAST_KW;
             frame->prev_instr = precall_of(done, oparg);
             *res = check_result(tstate, callable,
                                 ((_PyCFunctionFastWithKeywords)(void (*)(void))cfunc)(
@@ -801,7 +803,8 @@ call_builtin(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *callab
  * interpreter's. Anything else goes through PyObject_Vectorcall, as the interpreter's CALL. */
 static PyObject *call_other(PyThreadState *tstate, _PyInterpreterFrame *frame,
                             PyObject *callable, PyObject **args, int total_args,
-                            PyObject *kwnames, int oparg, _Py_CODEUNIT *done, int warm)
+                            PyObject *kwnames, int oparg, _Py_CODEUNIT *done, int warm,
+                            uint8_t *kind)
 {
     Py_ssize_t nargs = total_args - (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0);
     if (!warm || tstate->cframe->use_tracing) {
@@ -809,8 +812,7 @@ static PyObject *call_other(PyThreadState *tstate, _PyInterpreterFrame *frame,
     }
     PyObject *res;
     if (kwnames == NULL) {
-        uint8_t unused_kind;
-        if (call_builtin(tstate, frame, callable, args, nargs, oparg, done, &res, &unused_kind)) {
+        if (call_builtin(tstate, frame, callable, args, nargs, oparg, done, &res, kind)) {
             return res;
         }
     }
@@ -825,25 +827,28 @@ static PyObject *call_other(PyThreadState *tstate, _PyInterpreterFrame *frame,
     }
     if (PyType_Check(callable)) {
         PyTypeObject *type = (PyTypeObject *)callable;
+        if (kwnames == NULL && Py_IS_TYPE(callable, &PyType_Type)
+            && (type->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)) {
+            /* What follows, as call_c_kind does it (str(x) and type(x) record their own). */
+            *kind = CPJIT_C_CLASS;
+        }
         if (type->tp_new == PyBaseObject_Type.tp_new
             || !(type->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)) {
             goto generic;
         }
         if (total_args == 1 && kwnames == NULL && oparg == 1) {
             if (type == &PyUnicode_Type) { /* PRECALL_NO_KW_STR_1 */
+                *kind = CPJIT_C_STR_1;
                 frame->prev_instr = precall_of(done, oparg);
                 return PyObject_Str(args[0]);
             }
             if (type == &PyType_Type) { /* PRECALL_NO_KW_TYPE_1: what type_vectorcall does */
+                *kind = CPJIT_C_TYPE_1;
                 frame->prev_instr = precall_of(done, oparg);
                 return Py_NewRef(Py_TYPE(args[0]));
             }
-            if (type == &PyTuple_Type) { /* PRECALL_NO_KW_TUPLE_1 */
-                frame->prev_instr = precall_of(done, oparg);
-                goto generic;
-            }
         }
-        if (type->tp_vectorcall != NULL) { /* PRECALL_BUILTIN_CLASS */
+        if (type->tp_vectorcall != NULL) { /* PRECALL_BUILTIN_CLASS, PRECALL_NO_KW_TUPLE_1 */
             frame->prev_instr = precall_of(done, oparg);
         }
     }
@@ -1275,9 +1280,14 @@ call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, i
         CpjitCodeState *me = cpjit_state_fast(frame->f_code);
         warm = cc->warm = me != NULL && me->warmup >= 0;
     }
-    res = call_other(tstate, frame, callable, args, total_args, kwnames, oparg, done, warm);
+    uint8_t kind = CPJIT_C_NONE;
+    res = call_other(tstate, frame, callable, args, total_args, kwnames, oparg, done, warm,
+                     &kind);
     if (c_varargs(callable)) {
         cc->c_kind = CPJIT_C_VARARGS; /* the same generic call next time (call_c_kind) */
+    }
+    else if (kind != CPJIT_C_NONE) {
+        cc->c_kind = kind; /* tried first next time (call_c_kind) */
     }
 release:
     Py_DECREF(callable);
@@ -1431,6 +1441,52 @@ call_c_kind(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState 
         }
         break;
     }
+    case CPJIT_C_BUILTIN_FAST_KW:
+        if (tp != &PyCFunction_Type
+            || (PyCFunction_GET_FLAGS(callable) & METH_MASK) != (METH_FASTCALL | METH_KEYWORDS)) {
+            goto miss;
+        }
+        frame->prev_instr = precall_of(done, oparg);
+        res = check_result(tstate, callable,
+                           ((_PyCFunctionFastWithKeywords)(void (*)(void))PyCFunction_GET_FUNCTION(
+                               callable))(PyCFunction_GET_SELF(callable), args, total, NULL));
+        break;
+    case CPJIT_C_TYPE_1:
+        if (callable != (PyObject *)&PyType_Type || total != 1 || oparg != 1) {
+            goto miss;
+        }
+        frame->prev_instr = precall_of(done, oparg);
+        res = Py_NewRef(Py_TYPE(args[0]));
+        break;
+    case CPJIT_C_STR_1:
+        if (callable != (PyObject *)&PyUnicode_Type || total != 1 || oparg != 1) {
+            goto miss;
+        }
+        frame->prev_instr = precall_of(done, oparg);
+        res = PyObject_Str(args[0]);
+        break;
+    case CPJIT_C_CLASS: {
+        /* call_other's call of an immutable class (str(x) and type(x) excepted): prev_instr
+         * at the PRECALL where the interpreter specialises it (PRECALL_BUILTIN_CLASS), else at
+         * the CALL; the call PyObject_Vectorcall's (the metaclass is `type`, so that is the
+         * class's tp_vectorcall when it has one). */
+        PyTypeObject *type = (PyTypeObject *)callable;
+        if (tp != &PyType_Type || !(type->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)
+            || (total == 1 && oparg == 1 && (type == &PyUnicode_Type || type == &PyType_Type))) {
+            goto miss;
+        }
+        vectorcallfunc vectorcall = type->tp_vectorcall;
+        if (vectorcall != NULL && type->tp_new != PyBaseObject_Type.tp_new) {
+            frame->prev_instr = precall_of(done, oparg);
+            res = check_result(tstate, callable,
+                               vectorcall(callable, args, total | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                          NULL));
+            break;
+        }
+        frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
+        res = PyObject_Vectorcall(callable, args, total | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        break;
+    }
     case CPJIT_C_VARARGS: {
         if (!c_varargs(callable)) {
             goto miss;
@@ -1443,7 +1499,8 @@ call_c_kind(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState 
     }
     case CPJIT_C_DESCR_NOARGS:
     case CPJIT_C_DESCR_O:
-    case CPJIT_C_DESCR_FAST: {
+    case CPJIT_C_DESCR_FAST:
+    case CPJIT_C_DESCR_FAST_KW: {
         PyMethodDescrObject *descr = (PyMethodDescrObject *)callable;
         if (tp != &PyMethodDescr_Type || total < 1
             || !Py_IS_TYPE(args[0], descr->d_common.d_type)) {
@@ -1451,6 +1508,16 @@ call_c_kind(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState 
         }
         PyCFunction cfunc = descr->d_method->ml_meth;
         int flags = descr->d_method->ml_flags & METH_MASK;
+        if (cc->c_kind == CPJIT_C_DESCR_FAST_KW) {
+            if (flags != (METH_FASTCALL | METH_KEYWORDS)) {
+                goto miss;
+            }
+            frame->prev_instr = precall_of(done, oparg);
+            res = check_result(tstate, callable,
+                               ((_PyCFunctionFastWithKeywords)(void (*)(void))cfunc)(
+                                   args[0], args + 1, total - 1, NULL));
+            break;
+        }
         if (cc->c_kind == CPJIT_C_DESCR_FAST) {
             if (flags != METH_FASTCALL) {
                 goto miss;

@@ -214,6 +214,15 @@ enum {
     CPJIT_C_DESCR_FAST,    /* obj.m(...) of a METH_FASTCALL method descriptor */
     CPJIT_C_VARARGS,       /* a METH_VARARGS built-in or method descriptor: the generic call,
                             * keyword names or not (no 3.11 specialisation takes them) */
+    CPJIT_C_BUILTIN_FAST_KW, /* a METH_FASTCALL | METH_KEYWORDS built-in function, no keyword
+                              * names (PRECALL_BUILTIN_FAST_WITH_KEYWORDS) */
+    CPJIT_C_DESCR_FAST_KW, /* the same as a method descriptor
+                            * (PRECALL_METHOD_DESCRIPTOR_FAST_WITH_KEYWORDS) */
+    CPJIT_C_TYPE_1,        /* type(x) (PRECALL_NO_KW_TYPE_1) */
+    CPJIT_C_STR_1,         /* str(x) (PRECALL_NO_KW_STR_1) */
+    CPJIT_C_CLASS,         /* an immutable class (built-in), exactly of type `type`, no
+                            * keyword names (PRECALL_BUILTIN_CLASS, PRECALL_NO_KW_TUPLE_1, or
+                            * the generic call for one without a vectorcall) */
 };
 enum { CPJIT_SLOT_INIT = 1, CPJIT_SLOT_CALL = 2 };
 

@@ -422,6 +422,109 @@ def test_sites_that_remember_their_c_call_see_every_other_callee(limit):
     """))
 
 
+def test_sites_that_remember_a_class_call_or_a_keywords_form_see_every_other_callee():
+    # Calls of built-in classes (type(x), str(x), and PRECALL_BUILTIN_CLASS's classes, with or
+    # without a vectorcall) and of METH_FASTCALL | METH_KEYWORDS built-ins and method
+    # descriptors without keyword names are remembered per site too (csrc/calls.c's
+    # call_c_kind): each polymorphic site here sees other classes, Python classes, functions
+    # and instances in turn; Python code the call runs (__str__, __index__, __lt__, __iter__)
+    # sees the caller's frame. f_lasti and tb_lasti are compared at the sites that see one
+    # callable only: where the interpreter de-specialises with back-off they may differ
+    # (COMPATIBILITY.md, "Built-in call sites that see several different callables").
+    check("""
+        import sys
+        seen = []
+        def where(tag, lasti):
+            f = sys._getframe(2)
+            seen.append((tag, f.f_code.co_name, f.f_lineno, f.f_lasti if lasti else None))
+        class S:
+            lasti = False
+            def __repr__(self): return type(self).__name__
+            def __str__(self):
+                where('str', self.lasti)
+                return 'S!'
+            def __index__(self):
+                where('index', self.lasti)
+                return 7
+            def __iter__(self):
+                where('iter', self.lasti)
+                return iter((1, 2))
+        class T(S):
+            lasti = True
+        class Lt:
+            lasti = False
+            def __init__(self, v): self.v = v
+            def __lt__(self, other):
+                where('lt', self.lasti)
+                return self.v < other.v
+            def __repr__(self): return 'Lt(%d)' % self.v
+        class Lt1(Lt):
+            lasti = True
+        class Meta(type):
+            def __call__(cls, *a):
+                return ('Meta call', a)
+        class WithMeta(metaclass=Meta):
+            pass
+        class Py:
+            def __init__(self, *a): self.a = a
+            def __repr__(self): return 'Py%r' % (self.a,)
+        def one(f, x):
+            return f(x)
+        def none(f):
+            return f()
+        def split(s):
+            return s.split(',')
+        def order(f, x):
+            return f(x)
+        def only_str(x):
+            return str(x)
+        def only_int(x):
+            return int(x)
+        def only_tuple(x):
+            return tuple(x)
+        def only_type(x):
+            return type(x)
+        def only_sorted(x):
+            return sorted(x)
+        def only_split(x):
+            return x.split(',')
+        def run():
+            out = []
+            for i in range(70):
+                f = [int, str, type, tuple, bool, list, frozenset, Py, WithMeta, float,
+                     hex, int, str][i % 13]
+                x = [S(), S(), 3.5, S(), [], 'ab', 'ba', 1, 2, 'x', S(), 'z', 12][(i // 13 + i) % 13]
+                try:
+                    out.append(one(f, x))
+                except (TypeError, ValueError) as e:
+                    out.append((type(e).__name__, str(e), e.__traceback__.tb_next.tb_lineno))
+                g = [dict, list, set, object, Py, tuple, int, str][i % 8]
+                r = none(g)
+                out.append(type(r).__name__ if g is object else r)
+                try:
+                    out.append(split(['a,b', b'c,d', 'e', 5][i % 4] if i % 5 else 'x,y'))
+                except (TypeError, AttributeError) as e:
+                    out.append((type(e).__name__, str(e)))
+                h = [sorted, sorted, max, lambda v: ('py', v), sorted][i % 5]
+                try:
+                    out.append(order(h, [Lt(3), Lt(1), Lt(2)] if i % 3 else [3, 'a']))
+                except TypeError as e:
+                    out.append(('TypeError', str(e), e.__traceback__.tb_next.tb_lineno))
+                # one callable per site: f_lasti and tb_lasti as the warm interpreter has them
+                for site, arg in ((only_str, [T(), 5][i % 2]), (only_int, [T(), '9', 'x'][i % 3]),
+                                  (only_tuple, [T(), 'ab', 3][i % 3]), (only_type, i),
+                                  (only_sorted, [[Lt1(2), Lt1(1)], [1, 'a']][i % 2]),
+                                  (only_split, 'p,q')):
+                    try:
+                        out.append(site(arg))
+                    except (TypeError, ValueError) as e:
+                        tb = e.__traceback__.tb_next
+                        out.append((type(e).__name__, str(e), tb.tb_lineno, tb.tb_lasti))
+            return out
+        result = run(), seen
+    """)
+
+
 def test_frame_seen_by_python_code_that_a_builtin_calls_back():
     check("""
         import sys

@@ -701,9 +701,15 @@ call_builtin(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *callab
             _Py_LeaveRecursiveCallTstate(tstate);
             *res = check_result(tstate, callable, *res);
             return 1;
-        case METH_FASTCALL: /* PRECALL_BUILTIN_FAST */
-            *kind = CPJIT_C_BUILTIN_FAST;
+        case METH_FASTCALL: /* PRECALL_BUILTIN_FAST, PRECALL_NO_KW_ISINSTANCE */
             frame->prev_instr = precall_of(done, oparg);
+            if (callable == tstate->interp->callable_cache.isinstance && nargs == 2) {
+                *kind = CPJIT_C_ISINSTANCE;
+                int ok = PyObject_IsInstance(args[0], args[1]);
+                *res = ok < 0 ? NULL : PyBool_FromLong(ok);
+                return 1;
+            }
+            *kind = CPJIT_C_BUILTIN_FAST;
             *res = check_result(tstate, callable,
                                 ((_PyCFunctionFast)(void (*)(void))cfunc)(self, args, nargs));
             return 1;
@@ -829,7 +835,8 @@ static PyObject *call_other(PyThreadState *tstate, _PyInterpreterFrame *frame,
         PyTypeObject *type = (PyTypeObject *)callable;
         if (kwnames == NULL && Py_IS_TYPE(callable, &PyType_Type)
             && (type->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)) {
-            /* What follows, as call_c_kind does it (str(x) and type(x) record their own). */
+            /* What follows, as call_c_kind does it (str(x), type(x) and tuple(x)
+             * record their own). */
             *kind = CPJIT_C_CLASS;
         }
         if (type->tp_new == PyBaseObject_Type.tp_new
@@ -846,6 +853,11 @@ static PyObject *call_other(PyThreadState *tstate, _PyInterpreterFrame *frame,
                 *kind = CPJIT_C_TYPE_1;
                 frame->prev_instr = precall_of(done, oparg);
                 return Py_NewRef(Py_TYPE(args[0]));
+            }
+            if (type == &PyTuple_Type) { /* PRECALL_NO_KW_TUPLE_1: what tuple_vectorcall does */
+                *kind = CPJIT_C_TUPLE_1;
+                frame->prev_instr = precall_of(done, oparg);
+                return PySequence_Tuple(args[0]);
             }
         }
         if (type->tp_vectorcall != NULL) { /* PRECALL_BUILTIN_CLASS, PRECALL_NO_KW_TUPLE_1 */
@@ -1458,6 +1470,22 @@ call_c_kind(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState 
         frame->prev_instr = precall_of(done, oparg);
         res = Py_NewRef(Py_TYPE(args[0]));
         break;
+    case CPJIT_C_TUPLE_1:
+        if (callable != (PyObject *)&PyTuple_Type || total != 1 || oparg != 1) {
+            goto miss;
+        }
+        frame->prev_instr = precall_of(done, oparg);
+        res = PySequence_Tuple(args[0]);
+        break;
+    case CPJIT_C_ISINSTANCE: {
+        if (callable != tstate->interp->callable_cache.isinstance || total != 2) {
+            goto miss;
+        }
+        frame->prev_instr = precall_of(done, oparg);
+        int ok = PyObject_IsInstance(args[0], args[1]);
+        res = ok < 0 ? NULL : PyBool_FromLong(ok);
+        break;
+    }
     case CPJIT_C_STR_1:
         if (callable != (PyObject *)&PyUnicode_Type || total != 1 || oparg != 1) {
             goto miss;
@@ -1466,13 +1494,14 @@ call_c_kind(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState 
         res = PyObject_Str(args[0]);
         break;
     case CPJIT_C_CLASS: {
-        /* call_other's call of an immutable class (str(x) and type(x) excepted): prev_instr
-         * at the PRECALL where the interpreter specialises it (PRECALL_BUILTIN_CLASS), else at
-         * the CALL; the call PyObject_Vectorcall's (the metaclass is `type`, so that is the
-         * class's tp_vectorcall when it has one). */
+        /* call_other's call of an immutable class (str(x), type(x), tuple(x) excepted):
+         * prev_instr at the PRECALL where the interpreter specialises it
+         * (PRECALL_BUILTIN_CLASS), else at the CALL; the call PyObject_Vectorcall's (the
+         * metaclass is `type`, so that is the class's tp_vectorcall when it has one). */
         PyTypeObject *type = (PyTypeObject *)callable;
         if (tp != &PyType_Type || !(type->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)
-            || (total == 1 && oparg == 1 && (type == &PyUnicode_Type || type == &PyType_Type))) {
+            || (total == 1 && oparg == 1
+                && (type == &PyUnicode_Type || type == &PyType_Type || type == &PyTuple_Type))) {
             goto miss;
         }
         vectorcallfunc vectorcall = type->tp_vectorcall;

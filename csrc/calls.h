@@ -219,10 +219,12 @@ enum {
     CPJIT_C_DESCR_FAST_KW, /* the same as a method descriptor
                             * (PRECALL_METHOD_DESCRIPTOR_FAST_WITH_KEYWORDS) */
     CPJIT_C_TYPE_1,        /* type(x) (PRECALL_NO_KW_TYPE_1) */
+    CPJIT_C_TUPLE_1,       /* tuple(x) (PRECALL_NO_KW_TUPLE_1) */
+    CPJIT_C_ISINSTANCE,    /* isinstance(x, cls) (PRECALL_NO_KW_ISINSTANCE) */
     CPJIT_C_STR_1,         /* str(x) (PRECALL_NO_KW_STR_1) */
     CPJIT_C_CLASS,         /* an immutable class (built-in), exactly of type `type`, no
-                            * keyword names (PRECALL_BUILTIN_CLASS, PRECALL_NO_KW_TUPLE_1, or
-                            * the generic call for one without a vectorcall) */
+                            * keyword names (PRECALL_BUILTIN_CLASS, or the generic call for
+                            * one without a vectorcall) */
 };
 enum { CPJIT_SLOT_INIT = 1, CPJIT_SLOT_CALL = 2 };
 

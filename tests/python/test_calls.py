@@ -488,6 +488,18 @@ def test_sites_that_remember_a_class_call_or_a_keywords_form_see_every_other_cal
             return sorted(x)
         def only_split(x):
             return x.split(',')
+        class Check(type):
+            def __instancecheck__(cls, obj):
+                where('instancecheck', True)
+                if obj == 'raise':
+                    raise ValueError('no check')
+                return obj == 1
+        class Checked(metaclass=Check):
+            pass
+        def only_isinstance(x):
+            return isinstance(x, Checked)
+        def two(f, a, b):
+            return f(a, b)
         def run():
             out = []
             for i in range(70):
@@ -505,6 +517,12 @@ def test_sites_that_remember_a_class_call_or_a_keywords_form_see_every_other_cal
                     out.append(split(['a,b', b'c,d', 'e', 5][i % 4] if i % 5 else 'x,y'))
                 except (TypeError, AttributeError) as e:
                     out.append((type(e).__name__, str(e)))
+                k = [isinstance, isinstance, issubclass, getattr, hasattr, isinstance][i % 6]
+                try:
+                    out.append(two(k, [1, int, 'ab', Checked][i % 4],
+                                   [int, (str, int), 'upper', Checked, 'raise'][i % 5]))
+                except (TypeError, ValueError, AttributeError) as e:
+                    out.append((type(e).__name__, str(e)))
                 h = [sorted, sorted, max, lambda v: ('py', v), sorted][i % 5]
                 try:
                     out.append(order(h, [Lt(3), Lt(1), Lt(2)] if i % 3 else [3, 'a']))
@@ -514,7 +532,8 @@ def test_sites_that_remember_a_class_call_or_a_keywords_form_see_every_other_cal
                 for site, arg in ((only_str, [T(), 5][i % 2]), (only_int, [T(), '9', 'x'][i % 3]),
                                   (only_tuple, [T(), 'ab', 3][i % 3]), (only_type, i),
                                   (only_sorted, [[Lt1(2), Lt1(1)], [1, 'a']][i % 2]),
-                                  (only_split, 'p,q')):
+                                  (only_split, 'p,q'),
+                                  (only_isinstance, [1, 2, 'raise'][i % 3])):
                     try:
                         out.append(site(arg))
                     except (TypeError, ValueError) as e:

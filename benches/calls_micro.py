@@ -6,7 +6,7 @@
 Each kind makes N * 10 calls of one shape from a loop in a function (so the loop is native under
 cpjit from its first call). Measure with callgrind and divide the instruction difference between
 two N by the calls made (the start-up cost cancels). kinds: plain, method, defaults, kwargs,
-bound (bound-method objects), varargs (callees with *args and **kwargs), closure, builtin, init (class with a Python __init__),
+bound (bound-method objects), varargs (callees with *args and **kwargs), polymorphic (one site, three callees), closure, builtin, init (class with a Python __init__),
 cmethods (methods of built-in types, min/max), from_c (Python functions called by C code:
 map() and a type slot, 10 per iteration), cold (see below), all (default).
 
@@ -113,6 +113,16 @@ def run_varargs(n):
         o.mva(1); o.mva(1); o.mva(1, 2, 3); o.mva(1, 2, 3); o.mva(1)
 
 
+def run_polymorphic(n):
+    # One call site, three Python functions in turn (a dispatch table's `copier(x, memo)`).
+    fs = (f2, fdef, C().m1)
+    for _ in range(n):
+        for f in fs:
+            f(1, 2) if f is not fs[2] else f(1)
+        for f in fs:
+            f(3, 4) if f is not fs[2] else f(3)
+
+
 def run_closure(n):
     g = make_closure()
     for _ in range(n):
@@ -181,6 +191,7 @@ KINDS = {
     "defaults": run_defaults,
     "kwargs": run_kwargs,
     "varargs": run_varargs,
+    "polymorphic": run_polymorphic,
     "closure": run_closure,
     "builtin": run_builtin,
     "init": run_init,

@@ -11,9 +11,14 @@
  * The CALL stencil makes one call, to cpjit_call (preserve_none, so the stencil's registers pass
  * through untouched). Its fast path is the site's one-entry cache (calls.h: CpjitCallCache, the
  * callee's code object and what its frame needs, valid while no compiled code object has died
- * since it was filled); everything else jumps to call_slow: bound-method split, direct calls
- * that fill the cache, keyword arguments (cpjit_call_function), and calls of anything that is
- * not a Python function (call_other: the warm interpreter's PRECALL specialisations).
+ * since it was filled). Next come the forms a site remembers or can tell at once, each a
+ * function of its own reached by a tail call: the C call it made last (call_c_kind), a bound
+ * method (call_bound), a callee taking *args or **kwargs (call_varargs), another Python
+ * function (call_retarget: called directly, the cache refilled, or its frame built whole by
+ * cpjit_call_function), keyword arguments to a Python function (call_keywords). Everything
+ * else goes through call_general and call_slow: bound-method split, classes and callable
+ * instances with Python __init__ or __call__, and calls of anything that is not a Python
+ * function (call_other: the warm interpreter's PRECALL specialisations).
  */
 #include "calls.h"
 
@@ -282,12 +287,14 @@ static void split_bound_method(_PyInterpreterFrame *frame, PyObject **slots, _Py
     Py_DECREF(function);
 }
 
-/* call_slow's direct case (see cpjit_call in calls.h), after split_bound_method; NULL when it does not
- * apply. */
-static cpjit_native_fn enter_direct(PyThreadState *tstate, _PyInterpreterFrame *frame,
-                                    PyObject **stack_pointer, int oparg, _Py_CODEUNIT *done,
-                                    CpjitCallCache *cc, _PyInterpreterFrame **out_callee,
-                                    PyObject ***out_sp)
+/* call_slow's and call_retarget's direct case (see cpjit_call in calls.h), after
+ * split_bound_method; NULL when it does not apply. */
+CPJIT_HOT static cpjit_native_fn enter_direct(PyThreadState *tstate,
+                                              _PyInterpreterFrame *frame,
+                                              PyObject **stack_pointer, int oparg,
+                                              _Py_CODEUNIT *done, CpjitCallCache *cc,
+                                              _PyInterpreterFrame **out_callee,
+                                              PyObject ***out_sp)
 {
     PyObject **slots = stack_pointer - oparg - 2;
     int is_meth = slots[0] != NULL;
@@ -1606,6 +1613,69 @@ call_bound(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *
     return finish_call(frame, slots, tstate, done, res);
 }
 
+/* A call of a Python function the site's cache does not serve, as call_slow makes it (its
+ * frame built whole by cpjit_call_function, with prev_instr at `done`), then finish_call;
+ * anything but a Python function (in the callable slot or the method slot) goes the general
+ * way. For call_retarget and call_keywords, which reach it without the general path's tests
+ * of every other kind of callable. */
+static inline __attribute__((always_inline, preserve_none)) CpjitCallResult
+call_python_whole(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate,
+                  int oparg, CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
+{
+    PyObject **slots = stack_pointer - oparg - 2;
+    PyObject *meth = slots[0];
+    PyObject *callable = meth != NULL ? meth : slots[1];
+    if (Py_TYPE(callable) != &PyFunction_Type) {
+        __attribute__((musttail)) return call_general(frame, stack_pointer, tstate, oparg, cc,
+                                                      done, kwnames);
+    }
+    if (kwnames == NULL) {
+        PyFunctionObject *func = (PyFunctionObject *)callable;
+        fill_varargs_cache(tstate, cc, (PyCodeObject *)func->func_code);
+    }
+    int total_args = oparg + (meth != NULL);
+    PyObject **args = meth != NULL ? slots + 1 : slots + 2;
+    Py_ssize_t npos = total_args - (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0);
+    frame->prev_instr = done;
+    PyObject *res = cpjit_call_function(tstate, callable, args, npos, kwnames);
+    return finish_call(frame, slots, tstate, done, res);
+}
+
+/* cpjit_call when the site's cache does not name the callee and no other fast form applies
+ * (no keyword names): a compiled Python function the call binds positionally (a site that
+ * calls several, or a callee that was compiled since) is pushed and run here, the cache
+ * refilled for it (enter_direct); another Python function has its frame built whole
+ * (call_python_whole); anything else goes the general way. */
+CPJIT_HOT static __attribute__((preserve_none, noinline)) CpjitCallResult
+call_retarget(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate,
+              int oparg, CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
+{
+    PyObject **slots = stack_pointer - oparg - 2;
+    _PyInterpreterFrame *callee;
+    PyObject **callee_sp;
+    cpjit_native_fn entry =
+        enter_direct(tstate, frame, stack_pointer, oparg, done, cc, &callee, &callee_sp);
+    if (entry == NULL) {
+        __attribute__((musttail)) return call_python_whole(frame, stack_pointer, tstate, oparg,
+                                                           cc, done, kwnames);
+    }
+    PyObject *res = entry(callee, callee_sp, tstate);
+    frame->stacktop = -1;
+    cpjit_pop_direct(tstate, callee);
+    return finish_call(frame, slots, tstate, done, res);
+}
+
+/* cpjit_call with keyword names, when the site does not remember a METH_VARARGS callable:
+ * a Python function has its frame built whole (call_python_whole), anything else goes the
+ * general way. */
+CPJIT_HOT static __attribute__((preserve_none, noinline)) CpjitCallResult
+call_keywords(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate,
+              int oparg, CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
+{
+    __attribute__((musttail)) return call_python_whole(frame, stack_pointer, tstate, oparg, cc,
+                                                       done, kwnames);
+}
+
 /* cpjit_call for a site whose cache names a callee taking *args or **kwargs: its frame bound
  * and run natively when push_varargs_frame applies, else the general way. */
 CPJIT_HOT static __attribute__((preserve_none, noinline)) CpjitCallResult
@@ -1635,8 +1705,8 @@ cpjit_call(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *
             __attribute__((musttail)) return call_c_kind(frame, stack_pointer, tstate, oparg, cc,
                                                          done, kwnames);
         }
-        __attribute__((musttail)) return call_general(frame, stack_pointer, tstate, oparg, cc,
-                                                      done, kwnames);
+        __attribute__((musttail)) return call_keywords(frame, stack_pointer, tstate, oparg, cc,
+                                                       done, kwnames);
     }
     if (cc->c_kind != CPJIT_C_NONE) {
         __attribute__((musttail)) return call_c_kind(frame, stack_pointer, tstate, oparg, cc,
@@ -1651,8 +1721,8 @@ cpjit_call(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *
             __attribute__((musttail)) return call_bound(frame, stack_pointer, tstate, oparg, cc,
                                                         done, kwnames);
         }
-        __attribute__((musttail)) return call_general(frame, stack_pointer, tstate, oparg, cc,
-                                                      done, kwnames);
+        __attribute__((musttail)) return call_retarget(frame, stack_pointer, tstate, oparg, cc,
+                                                       done, kwnames);
     }
     PyObject *res = cc->entry(callee, callee->localsplus + cc->nlocalsplus, tstate);
     frame->stacktop = -1;

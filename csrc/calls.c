@@ -805,6 +805,17 @@ call_builtin(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *callab
     return 0;
 }
 
+/* Whether call_slow gives a call of the class `callable` with positional arguments only
+ * (`is_meth`: the class came from the method slot) straight to call_other, call_init's first
+ * tests turning it down: what call_c_kind's CPJIT_C_CLASS then repeats. */
+static inline int class_call_skips_init(PyObject *callable, int is_meth)
+{
+    PyTypeObject *type = (PyTypeObject *)callable;
+    return is_meth || Py_TYPE(callable)->tp_call != PyType_Type.tp_call
+           || type->tp_vectorcall != NULL || type->tp_new != PyBaseObject_Type.tp_new
+           || type->tp_init == NULL || type->tp_init == PyBaseObject_Type.tp_init;
+}
+
 /* Call a callable that is not a Python function, borrowing `callable` and the `total_args`
  * arguments at `args` (the last len(kwnames) of them keyword values). frame->prev_instr is at
  * the CALL. When the interpreter would have specialised the site by now (`warm`, and no
@@ -840,8 +851,7 @@ static PyObject *call_other(PyThreadState *tstate, _PyInterpreterFrame *frame,
     }
     if (PyType_Check(callable)) {
         PyTypeObject *type = (PyTypeObject *)callable;
-        if (kwnames == NULL && Py_IS_TYPE(callable, &PyType_Type)
-            && (type->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)) {
+        if (kwnames == NULL && class_call_skips_init(callable, total_args != oparg)) {
             /* What follows, as call_c_kind does it (str(x), type(x) and tuple(x)
              * record their own). */
             *kind = CPJIT_C_CLASS;
@@ -1501,25 +1511,32 @@ call_c_kind(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState 
         res = PyObject_Str(args[0]);
         break;
     case CPJIT_C_CLASS: {
-        /* call_other's call of an immutable class (str(x), type(x), tuple(x) excepted):
-         * prev_instr at the PRECALL where the interpreter specialises it
-         * (PRECALL_BUILTIN_CLASS), else at the CALL; the call PyObject_Vectorcall's (the
-         * metaclass is `type`, so that is the class's tp_vectorcall when it has one). */
+        /* call_other's call of a class that call_slow gives it straight away (str(x), type(x)
+         * and tuple(x) excepted): prev_instr at the PRECALL where the interpreter specialises
+         * it (PRECALL_BUILTIN_CLASS), else at the CALL; the call PyObject_Vectorcall's, which
+         * is the class's tp_vectorcall when the metaclass is `type` and it has one. */
         PyTypeObject *type = (PyTypeObject *)callable;
-        if (tp != &PyType_Type || !(type->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)
-            || (total == 1 && oparg == 1
-                && (type == &PyUnicode_Type || type == &PyType_Type || type == &PyTuple_Type))) {
+        if (!PyType_Check(callable) || !class_call_skips_init(callable, meth != NULL)) {
+            goto miss;
+        }
+        int immutable = (type->tp_flags & Py_TPFLAGS_IMMUTABLETYPE) != 0;
+        if (immutable && total == 1 && oparg == 1
+            && (type == &PyUnicode_Type || type == &PyType_Type || type == &PyTuple_Type)) {
             goto miss;
         }
         vectorcallfunc vectorcall = type->tp_vectorcall;
-        if (vectorcall != NULL && type->tp_new != PyBaseObject_Type.tp_new) {
+        if (immutable && vectorcall != NULL && type->tp_new != PyBaseObject_Type.tp_new) {
             frame->prev_instr = precall_of(done, oparg);
-            res = check_result(tstate, callable,
-                               vectorcall(callable, args, total | PY_VECTORCALL_ARGUMENTS_OFFSET,
-                                          NULL));
-            break;
+            if (tp == &PyType_Type) {
+                res = check_result(tstate, callable,
+                                   vectorcall(callable, args,
+                                              total | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL));
+                break;
+            }
         }
-        frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
+        else {
+            frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
+        }
         res = PyObject_Vectorcall(callable, args, total | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
         break;
     }

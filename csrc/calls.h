@@ -222,9 +222,9 @@ enum {
     CPJIT_C_TUPLE_1,       /* tuple(x) (PRECALL_NO_KW_TUPLE_1) */
     CPJIT_C_ISINSTANCE,    /* isinstance(x, cls) (PRECALL_NO_KW_ISINSTANCE) */
     CPJIT_C_STR_1,         /* str(x) (PRECALL_NO_KW_STR_1) */
-    CPJIT_C_CLASS,         /* an immutable class (built-in), exactly of type `type`, no
-                            * keyword names (PRECALL_BUILTIN_CLASS, or the generic call for
-                            * one without a vectorcall) */
+    CPJIT_C_CLASS,         /* a class whose call does not go to a Python __init__ directly
+                            * (calls.c's class_call_skips_init), no keyword names
+                            * (PRECALL_BUILTIN_CLASS, or the generic call) */
 };
 enum { CPJIT_SLOT_INIT = 1, CPJIT_SLOT_CALL = 2 };
 

@@ -468,6 +468,13 @@ def test_sites_that_remember_a_class_call_or_a_keywords_form_see_every_other_cal
         class Py:
             def __init__(self, *a): self.a = a
             def __repr__(self): return 'Py%r' % (self.a,)
+        class D(dict):
+            def __init__(self, *a):
+                where('D init', True)  # mutable class: the CALL, whatever the site saw
+                dict.__init__(self, x=len(a))
+        class N:
+            def __init__(self, *a): self.a = a
+            def __repr__(self): return 'N%r' % (getattr(self, 'a', None),)
         def one(f, x):
             return f(x)
         def none(f):
@@ -504,13 +511,17 @@ def test_sites_that_remember_a_class_call_or_a_keywords_form_see_every_other_cal
             out = []
             for i in range(70):
                 f = [int, str, type, tuple, bool, list, frozenset, Py, WithMeta, float,
-                     hex, int, str][i % 13]
+                     hex, D, N][i % 13]
                 x = [S(), S(), 3.5, S(), [], 'ab', 'ba', 1, 2, 'x', S(), 'z', 12][(i // 13 + i) % 13]
                 try:
                     out.append(one(f, x))
                 except (TypeError, ValueError) as e:
                     out.append((type(e).__name__, str(e), e.__traceback__.tb_next.tb_lineno))
-                g = [dict, list, set, object, Py, tuple, int, str][i % 8]
+                if i == 40:
+                    N.__new__ = staticmethod(lambda cls, *a: ('N new', a))
+                if i == 55:
+                    del N.__new__
+                g = [dict, list, set, object, Py, tuple, int, str, D, N, N][i % 11]
                 r = none(g)
                 out.append(type(r).__name__ if g is object else r)
                 try:

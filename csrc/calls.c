@@ -1111,16 +1111,18 @@ static int call_init(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject
     return 1;
 }
 
-/* Whether `callable` is a built-in function or method descriptor taking METH_VARARGS: no
- * specialised PRECALL of 3.11 takes those (call_builtin handles none of them), so with or
- * without keyword names the interpreter calls them through PyObject_Vectorcall. */
+/* Whether `callable` is a built-in function or method descriptor taking METH_VARARGS, or a
+ * built-in function taking METH_NOARGS (`time.time()`, `os.getpid()`): no specialised PRECALL
+ * of 3.11 takes those (call_builtin handles none of them), so with or without keyword names
+ * the interpreter calls them through PyObject_Vectorcall. */
 static inline __attribute__((always_inline)) int c_varargs(PyObject *callable)
 {
     PyTypeObject *tp = Py_TYPE(callable);
     int flags = tp == &PyCFunction_Type     ? PyCFunction_GET_FLAGS(callable)
                 : tp == &PyMethodDescr_Type ? ((PyMethodDescrObject *)callable)->d_method->ml_flags
                                             : 0;
-    return (flags & METH_VARARGS) != 0;
+    return (flags & METH_VARARGS) != 0
+           || (tp == &PyCFunction_Type && (flags & METH_MASK) == METH_NOARGS);
 }
 
 /* The site cache (calls.h: CpjitCallCache) names a callee taking *args and/or **kwargs by its

@@ -212,8 +212,9 @@ enum {
     CPJIT_C_DESCR_NOARGS,  /* obj.m() of a METH_NOARGS method descriptor */
     CPJIT_C_DESCR_O,       /* obj.m(x) of a METH_O method descriptor */
     CPJIT_C_DESCR_FAST,    /* obj.m(...) of a METH_FASTCALL method descriptor */
-    CPJIT_C_VARARGS,       /* a METH_VARARGS built-in or method descriptor: the generic call,
-                            * keyword names or not (no 3.11 specialisation takes them) */
+    CPJIT_C_VARARGS,       /* a METH_VARARGS built-in or method descriptor, or a METH_NOARGS
+                            * built-in function: the generic call, keyword names or not (no
+                            * 3.11 specialisation takes them) */
     CPJIT_C_BUILTIN_FAST_KW, /* a METH_FASTCALL | METH_KEYWORDS built-in function, no keyword
                               * names (PRECALL_BUILTIN_FAST_WITH_KEYWORDS) */
     CPJIT_C_DESCR_FAST_KW, /* the same as a method descriptor

@@ -507,6 +507,9 @@ def test_sites_that_remember_a_class_call_or_a_keywords_form_see_every_other_cal
             return isinstance(x, Checked)
         def two(f, a, b):
             return f(a, b)
+        import gc
+        def noargs_with(x):
+            return gc.isenabled(x)  # METH_NOARGS: the generic call, never specialised
         def run():
             out = []
             for i in range(70):
@@ -521,7 +524,7 @@ def test_sites_that_remember_a_class_call_or_a_keywords_form_see_every_other_cal
                     N.__new__ = staticmethod(lambda cls, *a: ('N new', a))
                 if i == 55:
                     del N.__new__
-                g = [dict, list, set, object, Py, tuple, int, str, D, N, N][i % 11]
+                g = [dict, list, set, object, Py, tuple, int, str, D, N, N, gc.isenabled][i % 12]
                 r = none(g)
                 out.append(type(r).__name__ if g is object else r)
                 try:
@@ -544,7 +547,8 @@ def test_sites_that_remember_a_class_call_or_a_keywords_form_see_every_other_cal
                                   (only_tuple, [T(), 'ab', 3][i % 3]), (only_type, i),
                                   (only_sorted, [[Lt1(2), Lt1(1)], [1, 'a']][i % 2]),
                                   (only_split, 'p,q'),
-                                  (only_isinstance, [1, 2, 'raise'][i % 3])):
+                                  (only_isinstance, [1, 2, 'raise'][i % 3]),
+                                  (noargs_with, i)):
                     try:
                         out.append(site(arg))
                     except (TypeError, ValueError) as e:

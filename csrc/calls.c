@@ -1670,6 +1670,10 @@ call_retarget(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadStat
               int oparg, CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
 {
     PyObject **slots = stack_pointer - oparg - 2;
+    if (Py_TYPE(slots[0] != NULL ? slots[0] : slots[1]) != &PyFunction_Type) {
+        __attribute__((musttail)) return call_general(frame, stack_pointer, tstate, oparg, cc,
+                                                      done, kwnames);
+    }
     _PyInterpreterFrame *callee;
     PyObject **callee_sp;
     cpjit_native_fn entry =

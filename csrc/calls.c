@@ -15,7 +15,7 @@
  * function of its own reached by a tail call: the C call it made last (call_c_kind), a bound
  * method (call_bound), a callee taking *args or **kwargs (call_varargs), another Python
  * function (call_retarget: called directly, the cache refilled, or its frame built whole by
- * cpjit_call_function), keyword arguments to a Python function (call_keywords). Everything
+ * cpjit_call_function), keyword arguments to a Python function (call_python_whole). Everything
  * else goes through call_general and call_slow: bound-method split, classes and callable
  * instances with Python __init__ or __call__, and calls of anything that is not a Python
  * function (call_other: the warm interpreter's PRECALL specialisations).
@@ -287,6 +287,20 @@ static void split_bound_method(_PyInterpreterFrame *frame, PyObject **slots, _Py
     Py_DECREF(function);
 }
 
+/* The site cache's callee part (calls.h: CpjitCallCache): `code`, compiled (`st`), with the
+ * argument count its fast path checks (CPJIT_ARGCOUNT_VARARGS for call_varargs), valid in the
+ * current code epoch. */
+static void fill_callee_cache(CpjitCallCache *cc, PyCodeObject *code, CpjitCodeState *st,
+                              int32_t argcount)
+{
+    cc->code = code;
+    cc->entry = (cpjit_native_fn)(st->base + st->entries[0]);
+    cc->epoch = cpjit_code_epoch;
+    cc->argcount = argcount;
+    cc->nlocalsplus = code->co_nlocalsplus;
+    cc->framesize = code->co_nlocalsplus + code->co_stacksize + FRAME_SPECIALS_SIZE;
+}
+
 /* call_slow's and call_retarget's direct case (see cpjit_call in calls.h), after
  * split_bound_method; NULL when it does not apply. */
 CPJIT_HOT static cpjit_native_fn enter_direct(PyThreadState *tstate,
@@ -342,17 +356,9 @@ CPJIT_HOT static cpjit_native_fn enter_direct(PyThreadState *tstate,
     callee->stacktop = -1;
     *out_callee = callee;
     *out_sp = callee->localsplus + code->co_nlocalsplus;
-    cpjit_native_fn entry = (cpjit_native_fn)(st->base + st->entries[0]);
-    {
-        /* The fast path's conditions that depend on the callee only hold: cache it. */
-        cc->code = code;
-        cc->entry = entry;
-        cc->epoch = cpjit_code_epoch;
-        cc->argcount = argcount;
-        cc->nlocalsplus = code->co_nlocalsplus;
-        cc->framesize = (int32_t)(top - (PyObject **)callee);
-    }
-    return entry;
+    /* The fast path's conditions that depend on the callee only hold: cache it. */
+    fill_callee_cache(cc, code, st, argcount);
+    return cc->entry;
 }
 
 CPJIT_HOT
@@ -900,12 +906,7 @@ static int slot_ready(PyThreadState *tstate, CpjitCallCache *cc, int total_args,
         if (code->co_kwonlyargcount != 0 || (st = cpjit_direct_callee(tstate, code)) == NULL) {
             return 0;
         }
-        cc->code = code;
-        cc->entry = (cpjit_native_fn)(st->base + st->entries[0]);
-        cc->epoch = cpjit_code_epoch;
-        cc->argcount = code->co_argcount;
-        cc->nlocalsplus = code->co_nlocalsplus;
-        cc->framesize = code->co_nlocalsplus + code->co_stacksize + FRAME_SPECIALS_SIZE;
+        fill_callee_cache(cc, code, st, code->co_argcount);
     }
     else if (tstate->interp->eval_frame != cpjit_eval_frame || tstate->cframe->use_tracing
              || (!cpjit_c_stack_ok_fast(tstate) && cpjit_rt_c_stack_low(tstate))) {
@@ -1136,12 +1137,7 @@ static void fill_varargs_cache(PyThreadState *tstate, CpjitCallCache *cc, PyCode
         || (st = cpjit_direct_frame_callee(tstate, code)) == NULL) {
         return;
     }
-    cc->code = code;
-    cc->entry = (cpjit_native_fn)(st->base + st->entries[0]);
-    cc->epoch = cpjit_code_epoch;
-    cc->argcount = CPJIT_ARGCOUNT_VARARGS;
-    cc->nlocalsplus = code->co_nlocalsplus;
-    cc->framesize = code->co_nlocalsplus + code->co_stacksize + FRAME_SPECIALS_SIZE;
+    fill_callee_cache(cc, code, st, CPJIT_ARGCOUNT_VARARGS);
 }
 
 /* cpjit_push_cached for the callee a varargs cache entry names, called with positional
@@ -1190,34 +1186,16 @@ push_varargs_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *
         || tstate->recursion_remaining <= 1 || !cpjit_c_stack_ok_fast(tstate)) {
         goto release;
     }
-    PyObject *const *defaults = NULL;
-    if (total_args < argcount) {
-        PyObject *defs = func->func_defaults;
-        if (defs == NULL || total_args < argcount - (int)PyTuple_GET_SIZE(defs)) {
-            goto release;
-        }
-        defaults = &PyTuple_GET_ITEM(defs, PyTuple_GET_SIZE(defs) - argcount);
-    }
-    PyObject **base = tstate->datastack_top;
-    PyObject **top = base + cc->framesize;
-    if (top >= tstate->datastack_limit || base == &tstate->datastack_chunk->data[0]) {
+    PyObject *const *defaults;
+    _PyInterpreterFrame *callee;
+    if (!cpjit_trailing_defaults(func, total_args, argcount, &defaults)
+        || (callee = cpjit_cached_room(tstate, cc)) == NULL) {
         goto release;
     }
     /* Committed: nothing below fails or runs code. */
-    tstate->datastack_top = top;
-    _PyInterpreterFrame *callee = (_PyInterpreterFrame *)base;
+    tstate->datastack_top = (PyObject **)callee + cc->framesize;
     PyObject **args = slots + 2 - (meth != NULL);
-    callee->f_func = func; /* the function's reference moved in from its slot */
-    Py_INCREF(code);
-    callee->f_code = code;
-    callee->f_builtins = func->func_builtins;
-    callee->f_globals = func->func_globals;
-    callee->f_locals = NULL;
-    callee->frame_obj = NULL;
-    callee->prev_instr = _PyCode_CODE(code) - 1;
-    callee->is_entry = false;
-    callee->owner = FRAME_OWNED_BY_THREAD;
-    callee->stacktop = -1; /* running: the cycle GC does not look at its slots */
+    cpjit_init_running_frame(callee, func, code);
     int nbound = total_args - nextra;
 #pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
     for (int i = 0; i < nbound; i++) {
@@ -1243,12 +1221,7 @@ push_varargs_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *
         callee->localsplus[i] = NULL;
         __asm__("" ::: "memory"); /* a few slots: no call to memset */
     }
-    frame->prev_instr = done;
-    _PyFrame_SetStackPointer(frame, slots);
-    callee->previous = frame;
-    tstate->cframe->current_frame = callee;
-    tstate->recursion_remaining--;
-    cpjit_stats.frames_native++;
+    cpjit_link_callee(tstate, frame, callee, slots, done);
     return callee;
 
 fail:
@@ -1614,6 +1587,18 @@ miss:
                                                 kwnames);
 }
 
+/* A callee pushed for a direct call (cpjit_push_cached, push_varargs_frame, enter_direct) run
+ * natively from `entry` with its stack pointer `sp`, popped, and the call finished. */
+static inline __attribute__((always_inline)) CpjitCallResult
+run_direct(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate,
+           _Py_CODEUNIT *done, _PyInterpreterFrame *callee, cpjit_native_fn entry, PyObject **sp)
+{
+    PyObject *res = entry(callee, sp, tstate);
+    frame->stacktop = -1;
+    cpjit_pop_direct(tstate, callee);
+    return finish_call(frame, slots, tstate, done, res);
+}
+
 /* cpjit_call's fast path for a bound-method object called as `f(...)`, kept out of the common
  * path's registers, with its signature: cpjit_call jumps here. */
 CPJIT_HOT static __attribute__((preserve_none, noinline)) CpjitCallResult
@@ -1626,18 +1611,17 @@ call_bound(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *
         __attribute__((musttail)) return call_general(frame, stack_pointer, tstate, oparg, cc,
                                                       done, kwnames);
     }
-    PyObject *res = cc->entry(callee, callee->localsplus + cc->nlocalsplus, tstate);
-    frame->stacktop = -1;
-    cpjit_pop_direct(tstate, callee);
-    return finish_call(frame, slots, tstate, done, res);
+    return run_direct(frame, slots, tstate, done, callee, cc->entry,
+                      callee->localsplus + cc->nlocalsplus);
 }
 
 /* A call of a Python function the site's cache does not serve, as call_slow makes it (its
  * frame built whole by cpjit_call_function, with prev_instr at `done`), then finish_call;
  * anything but a Python function (in the callable slot or the method slot) goes the general
- * way. For call_retarget and call_keywords, which reach it without the general path's tests
- * of every other kind of callable. */
-static inline __attribute__((always_inline, preserve_none)) CpjitCallResult
+ * way. cpjit_call jumps here for keyword names (unless the site remembers a METH_VARARGS
+ * callable), call_retarget when the direct call does not apply: neither makes the general
+ * path's tests of every other kind of callable. */
+CPJIT_HOT static __attribute__((preserve_none, noinline)) CpjitCallResult
 call_python_whole(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate,
                   int oparg, CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
 {
@@ -1682,21 +1666,7 @@ call_retarget(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadStat
         __attribute__((musttail)) return call_python_whole(frame, stack_pointer, tstate, oparg,
                                                            cc, done, kwnames);
     }
-    PyObject *res = entry(callee, callee_sp, tstate);
-    frame->stacktop = -1;
-    cpjit_pop_direct(tstate, callee);
-    return finish_call(frame, slots, tstate, done, res);
-}
-
-/* cpjit_call with keyword names, when the site does not remember a METH_VARARGS callable:
- * a Python function has its frame built whole (call_python_whole), anything else goes the
- * general way. */
-CPJIT_HOT static __attribute__((preserve_none, noinline)) CpjitCallResult
-call_keywords(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate,
-              int oparg, CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
-{
-    __attribute__((musttail)) return call_python_whole(frame, stack_pointer, tstate, oparg, cc,
-                                                       done, kwnames);
+    return run_direct(frame, slots, tstate, done, callee, entry, callee_sp);
 }
 
 /* cpjit_call for a site whose cache names a callee taking *args or **kwargs: its frame bound
@@ -1711,10 +1681,8 @@ call_varargs(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState
         __attribute__((musttail)) return call_general(frame, stack_pointer, tstate, oparg, cc,
                                                       done, kwnames);
     }
-    PyObject *res = cc->entry(callee, callee->localsplus + cc->nlocalsplus, tstate);
-    frame->stacktop = -1;
-    cpjit_pop_direct(tstate, callee);
-    return finish_call(frame, slots, tstate, done, res);
+    return run_direct(frame, slots, tstate, done, callee, cc->entry,
+                      callee->localsplus + cc->nlocalsplus);
 }
 
 CPJIT_HOT __attribute__((preserve_none)) CpjitCallResult
@@ -1728,8 +1696,8 @@ cpjit_call(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *
             __attribute__((musttail)) return call_c_kind(frame, stack_pointer, tstate, oparg, cc,
                                                          done, kwnames);
         }
-        __attribute__((musttail)) return call_keywords(frame, stack_pointer, tstate, oparg, cc,
-                                                       done, kwnames);
+        __attribute__((musttail)) return call_python_whole(frame, stack_pointer, tstate, oparg,
+                                                           cc, done, kwnames);
     }
     if (cc->c_kind != CPJIT_C_NONE) {
         __attribute__((musttail)) return call_c_kind(frame, stack_pointer, tstate, oparg, cc,
@@ -1747,8 +1715,6 @@ cpjit_call(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *
         __attribute__((musttail)) return call_retarget(frame, stack_pointer, tstate, oparg, cc,
                                                        done, kwnames);
     }
-    PyObject *res = cc->entry(callee, callee->localsplus + cc->nlocalsplus, tstate);
-    frame->stacktop = -1;
-    cpjit_pop_direct(tstate, callee);
-    return finish_call(frame, slots, tstate, done, res);
+    return run_direct(frame, slots, tstate, done, callee, cc->entry,
+                      callee->localsplus + cc->nlocalsplus);
 }

@@ -229,6 +229,71 @@ enum {
 };
 enum { CPJIT_SLOT_INIT = 1, CPJIT_SLOT_CALL = 2 };
 
+/* The defaults of `func` that a call with `total_args` positional arguments takes for its
+ * missing trailing parameters (CALL_PY_WITH_DEFAULTS): *defaults is indexed by parameter, valid
+ * from total_args to argcount (NULL when none is missing). 0 when the defaults do not cover
+ * them. */
+static inline __attribute__((always_inline)) int
+cpjit_trailing_defaults(PyFunctionObject *func, int total_args, int argcount,
+                        PyObject *const **defaults)
+{
+    *defaults = NULL;
+    if (total_args < argcount) {
+        PyObject *defs = func->func_defaults;
+        if (defs == NULL || total_args < argcount - (int)PyTuple_GET_SIZE(defs)) {
+            return 0;
+        }
+        *defaults = &PyTuple_GET_ITEM(defs, PyTuple_GET_SIZE(defs) - argcount);
+    }
+    return 1;
+}
+
+/* Room for the frame of the callee `cc` names (cc->framesize words) in the data stack's current
+ * chunk, not yet taken (the caller moves datastack_top past it once it commits), or NULL. */
+static inline __attribute__((always_inline)) _PyInterpreterFrame *
+cpjit_cached_room(PyThreadState *tstate, const CpjitCallCache *cc)
+{
+    PyObject **base = tstate->datastack_top;
+    if (base + cc->framesize >= tstate->datastack_limit
+        || base == &tstate->datastack_chunk->data[0]) {
+        return NULL;
+    }
+    return (_PyInterpreterFrame *)base;
+}
+
+/* _PyFrame_InitializeSpecials for a frame native code runs at once (stacktop -1: the cycle GC
+ * does not look at its slots), the function's reference moved in from the caller's slot. */
+static inline __attribute__((always_inline)) void
+cpjit_init_running_frame(_PyInterpreterFrame *callee, PyFunctionObject *func, PyCodeObject *code)
+{
+    callee->f_func = func;
+    Py_INCREF(code);
+    callee->f_code = code;
+    callee->f_builtins = func->func_builtins;
+    callee->f_globals = func->func_globals;
+    callee->f_locals = NULL;
+    callee->frame_obj = NULL;
+    callee->prev_instr = _PyCode_CODE(code) - 1;
+    callee->is_entry = false;
+    callee->owner = FRAME_OWNED_BY_THREAD;
+    callee->stacktop = -1;
+}
+
+/* A pushed callee made the thread's current frame, as the interpreter's inlined CALL links it:
+ * the caller's prev_instr at `done` and its stack pointer saved without the call's slots, one
+ * recursion level counted. */
+static inline __attribute__((always_inline)) void
+cpjit_link_callee(PyThreadState *tstate, _PyInterpreterFrame *frame, _PyInterpreterFrame *callee,
+                  PyObject **slots, _Py_CODEUNIT *done)
+{
+    frame->prev_instr = done;
+    _PyFrame_SetStackPointer(frame, slots);
+    callee->previous = frame;
+    tstate->cframe->current_frame = callee;
+    tstate->recursion_remaining--;
+    cpjit_stats.frames_native++;
+}
+
 /* CALL's fast path, in line in the stencil: the oparg + 2 value-stack slots at `slots` hold
  * [NULL or function, callable or self, args...]; when the callable is a Python function whose
  * code is the one `cc` names (or a bound method of one), its positional arguments bind (the missing ones from its defaults,
@@ -270,22 +335,13 @@ cpjit_push_cached(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **
         || tstate->recursion_remaining <= 1 || !cpjit_c_stack_ok_fast(tstate)) {
         return NULL;
     }
-    /* Missing trailing parameters come from the defaults (CALL_PY_WITH_DEFAULTS). */
-    PyObject *const *defaults = NULL;
-    if (total_args < argcount) {
-        PyObject *defs = func->func_defaults;
-        if (defs == NULL || total_args < argcount - (int)PyTuple_GET_SIZE(defs)) {
-            return NULL;
-        }
-        defaults = &PyTuple_GET_ITEM(defs, PyTuple_GET_SIZE(defs) - argcount);
-    }
-    PyObject **base = tstate->datastack_top;
-    PyObject **top = base + cc->framesize;
-    if (top >= tstate->datastack_limit || base == &tstate->datastack_chunk->data[0]) {
+    PyObject *const *defaults;
+    _PyInterpreterFrame *callee;
+    if (!cpjit_trailing_defaults(func, total_args, argcount, &defaults)
+        || (callee = cpjit_cached_room(tstate, cc)) == NULL) {
         return NULL;
     }
-    tstate->datastack_top = top;
-    _PyInterpreterFrame *callee = (_PyInterpreterFrame *)base;
+    tstate->datastack_top = (PyObject **)callee + cc->framesize;
     PyObject **args = slots + 2 - is_meth;
     if (bound != NULL) {
         /* [NULL, method, args...] as PRECALL leaves it: [function, self, args...]. */
@@ -293,18 +349,7 @@ cpjit_push_cached(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **
         slots[1] = Py_NewRef(((PyMethodObject *)bound)->im_self);
         Py_DECREF(bound); /* not the last reference */
     }
-    /* _PyFrame_InitializeSpecials, the function's reference moved in from its slot. */
-    callee->f_func = func;
-    Py_INCREF(code);
-    callee->f_code = code;
-    callee->f_builtins = func->func_builtins;
-    callee->f_globals = func->func_globals;
-    callee->f_locals = NULL;
-    callee->frame_obj = NULL;
-    callee->prev_instr = _PyCode_CODE(code) - 1;
-    callee->is_entry = false;
-    callee->owner = FRAME_OWNED_BY_THREAD;
-    callee->stacktop = -1; /* running: the cycle GC does not look at its slots */
+    cpjit_init_running_frame(callee, func, code);
     int nlocalsplus = cc->nlocalsplus;
 #pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
     for (int i = 0; i < total_args; i++) {
@@ -319,12 +364,7 @@ cpjit_push_cached(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **
         callee->localsplus[i] = NULL;
         __asm__("" ::: "memory"); /* a few slots: no call to memset */
     }
-    frame->prev_instr = done;
-    _PyFrame_SetStackPointer(frame, slots);
-    callee->previous = frame;
-    tstate->cframe->current_frame = callee;
-    tstate->recursion_remaining--;
-    cpjit_stats.frames_native++;
+    cpjit_link_callee(tstate, frame, callee, slots, done);
     return callee;
 }
 

@@ -10,6 +10,11 @@
  * handler per operator all sites share. Here one copy per operator serves every site; a site
  * keeps a call (stencils/binary.c). The call costs a few instructions; the misses it saves cost
  * far more (callgrind --cache-sim on chaos: see the commit that introduced this file).
+ *
+ * Also owns BINARY_OP followed by STORE_FAST (cpjit_arith_store_*): when the local's old value is
+ * an int or float that nothing but the local (and the stack) can see, the result is written into
+ * that object and the store is done, so a loop that keeps rebinding a numeric local allocates
+ * and frees no object for it.
  */
 #include "arith.h"
 #include "slowpaths.h"
@@ -113,3 +118,93 @@ ARITH_INT_FLOAT(inplace_add, +, NB_INPLACE_ADD)
 ARITH_INT_FLOAT(inplace_subtract, -, NB_INPLACE_SUBTRACT)
 ARITH_INT_FLOAT(inplace_multiply, *, NB_INPLACE_MULTIPLY)
 ARITH_FLOAT_DIV(inplace_true_divide, NB_INPLACE_TRUE_DIVIDE)
+
+/* Whether the local's old value `old` may become the result of lhs OP rhs in place: nothing but
+ * the local holds it (not an operand, one reference), or it is exactly one of the operands and
+ * held by the local and that stack slot alone (two references). Either way no other code can
+ * see the object before or after, so overwriting it is what rebinding the local to a new object
+ * and releasing the old one looks like. */
+static inline int takes_result(PyObject *old, PyObject *lhs, PyObject *rhs)
+{
+    if (old != lhs && old != rhs) {
+        return Py_REFCNT(old) == 1;
+    }
+    return lhs != rhs && Py_REFCNT(old) == 2;
+}
+
+/* The result is in `old` (the local still holds it): the operands' stack references go.
+ * Releasing ints and floats runs no code, so the order is unobservable. */
+static inline void release_operands(PyObject *old, PyObject *lhs, PyObject *rhs)
+{
+    if (old == lhs || old == rhs) {
+        Py_SET_REFCNT(old, 1); /* the stack's reference; never the last */
+        Py_DECREF(old == lhs ? rhs : lhs);
+        return;
+    }
+    Py_DECREF(lhs);
+    Py_DECREF(rhs);
+}
+
+static inline int float_into(PyObject *old, PyObject *lhs, PyObject *rhs, double value)
+{
+    ((PyFloatObject *)old)->ob_fval = value;
+    release_operands(old, lhs, rhs);
+    return 1;
+}
+
+/* An int result goes in place only where int's own slots would make a new object: not a
+ * cached small int (its identity is observable) and one digit at most. */
+static inline int int_into(PyObject *old, PyObject *lhs, PyObject *rhs, int64_t value)
+{
+    uint64_t mag = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+    if (mag >= ((uint64_t)1 << PyLong_SHIFT)
+        || (value >= -_PY_NSMALLNEGINTS && value < _PY_NSMALLPOSINTS)) {
+        return 0;
+    }
+    Py_SET_SIZE(old, value < 0 ? -1 : 1);
+    ((PyLongObject *)old)->ob_digit[0] = (digit)mag;
+    release_operands(old, lhs, rhs);
+    return 1;
+}
+
+/* BINARY_OP + STORE_FAST into `local` (stencils/binary.c): 1 when the result went into the
+ * local's old value in place (both operands released; the caller drops both slots and skips
+ * the STORE_FAST), else the BINARY_OP alone as cpjit_arith_NAME does it: 0 with the result in
+ * stack_pointer[-2], -1 with an exception. */
+#define ARITH_STORE_INT_FLOAT(NAME, OPER)                                                      \
+    CPJIT_HOT int cpjit_arith_store_##NAME(PyObject **sp, PyObject **local)                    \
+    {                                                                                          \
+        PyObject *rhs = sp[-1], *lhs = sp[-2], *old = *local;                                  \
+        if (old != NULL && takes_result(old, lhs, rhs)) {                                      \
+            if (PyFloat_CheckExact(old) && PyFloat_CheckExact(lhs) && PyFloat_CheckExact(rhs)) { \
+                return float_into(old, lhs, rhs,                                               \
+                                  PyFloat_AS_DOUBLE(lhs) OPER PyFloat_AS_DOUBLE(rhs));         \
+            }                                                                                  \
+            if (is_medium(old) && is_medium(lhs) && is_medium(rhs)                             \
+                && int_into(old, lhs, rhs, medium_value(lhs) OPER medium_value(rhs))) {        \
+                return 1;                                                                      \
+            }                                                                                  \
+        }                                                                                      \
+        return cpjit_arith_##NAME(sp) != NULL ? 0 : -1;                                        \
+    }
+
+#define ARITH_STORE_FLOAT_DIV(NAME)                                                            \
+    CPJIT_HOT int cpjit_arith_store_##NAME(PyObject **sp, PyObject **local)                    \
+    {                                                                                          \
+        PyObject *rhs = sp[-1], *lhs = sp[-2], *old = *local;                                  \
+        if (old != NULL && PyFloat_CheckExact(old) && PyFloat_CheckExact(lhs)                  \
+            && PyFloat_CheckExact(rhs) && PyFloat_AS_DOUBLE(rhs) != 0.0                        \
+            && takes_result(old, lhs, rhs)) {                                                  \
+            return float_into(old, lhs, rhs, PyFloat_AS_DOUBLE(lhs) / PyFloat_AS_DOUBLE(rhs));  \
+        }                                                                                      \
+        return cpjit_arith_##NAME(sp) != NULL ? 0 : -1;                                        \
+    }
+
+ARITH_STORE_INT_FLOAT(add, +)
+ARITH_STORE_INT_FLOAT(subtract, -)
+ARITH_STORE_INT_FLOAT(multiply, *)
+ARITH_STORE_FLOAT_DIV(true_divide)
+ARITH_STORE_INT_FLOAT(inplace_add, +)
+ARITH_STORE_INT_FLOAT(inplace_subtract, -)
+ARITH_STORE_INT_FLOAT(inplace_multiply, *)
+ARITH_STORE_FLOAT_DIV(inplace_true_divide)

@@ -31,4 +31,19 @@ PyObject *cpjit_arith_inplace_subtract(PyObject **stack_pointer);
 PyObject *cpjit_arith_inplace_multiply(PyObject **stack_pointer);
 PyObject *cpjit_arith_inplace_true_divide(PyObject **stack_pointer);
 
+/* BINARY_OP followed by STORE_FAST into `local` (stencils/binary.c's pair stencils): when both
+ * operands are exact floats (or small ints with a result int's slots would allocate) and the
+ * local's old value is an object of that type nothing else can see (held by the local alone, or
+ * by the local and one operand's stack slot), the result is written into it: returns 1, both
+ * operands released, the store done. Otherwise the BINARY_OP alone, as above: 0 with the result
+ * in stack_pointer[-2], -1 with an exception. */
+int cpjit_arith_store_add(PyObject **stack_pointer, PyObject **local);
+int cpjit_arith_store_subtract(PyObject **stack_pointer, PyObject **local);
+int cpjit_arith_store_multiply(PyObject **stack_pointer, PyObject **local);
+int cpjit_arith_store_true_divide(PyObject **stack_pointer, PyObject **local);
+int cpjit_arith_store_inplace_add(PyObject **stack_pointer, PyObject **local);
+int cpjit_arith_store_inplace_subtract(PyObject **stack_pointer, PyObject **local);
+int cpjit_arith_store_inplace_multiply(PyObject **stack_pointer, PyObject **local);
+int cpjit_arith_store_inplace_true_divide(PyObject **stack_pointer, PyObject **local);
+
 #endif

@@ -48,6 +48,38 @@ BINARY_VARIANT(23, cpjit_arith_inplace_subtract(stack_pointer))
 BINARY_VARIANT(24, cpjit_arith_inplace_true_divide(stack_pointer))
 BINARY_VARIANT(25, GENERIC(25))
 
+/* BINARY_OP + STORE_FAST for the same operators: the result goes into the local's old int or
+ * float in place when nothing else can see that object (csrc/arith.c), and the STORE_FAST is
+ * skipped; otherwise the BINARY_OP alone, falling into the STORE_FAST's own stencil. The local
+ * is the STORE_FAST's oparg, read from the bytecode after the BINARY_OP's cache entry (the
+ * compiler pairs the two only without an EXTENDED_ARG between them). Nothing observable happens
+ * on the fused path: no code runs, nothing raises. */
+#define BINARY_STORE_PAIR(ARG, NAME)                                                           \
+    STENCIL(BINARY_OP__##ARG##__STORE_FAST)                                                    \
+    {                                                                                          \
+        SAVE_IP();                                                                             \
+        _Py_CODEUNIT store = INSTR[1 + INLINE_CACHE_ENTRIES_BINARY_OP];                        \
+        int done = cpjit_arith_store_##NAME(stack_pointer, &GETLOCAL(_Py_OPARG(store)));       \
+        if (done > 0) {                                                                        \
+            STACK_SHRINK(2);                                                                   \
+            SKIP();                                                                            \
+        }                                                                                      \
+        STACK_SHRINK(1);                                                                       \
+        if (UNLIKELY(done < 0)) {                                                              \
+            ERROR();                                                                           \
+        }                                                                                      \
+        CONTINUE();                                                                            \
+    }
+
+BINARY_STORE_PAIR(0, add)
+BINARY_STORE_PAIR(5, multiply)
+BINARY_STORE_PAIR(10, subtract)
+BINARY_STORE_PAIR(11, true_divide)
+BINARY_STORE_PAIR(13, inplace_add)
+BINARY_STORE_PAIR(18, inplace_multiply)
+BINARY_STORE_PAIR(23, inplace_subtract)
+BINARY_STORE_PAIR(24, inplace_true_divide)
+
 /* Any other oparg (none exist in 3.11): the helper raises SystemError. */
 STENCIL(BINARY_OP)
 {

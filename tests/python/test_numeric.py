@@ -355,3 +355,128 @@ def test_range_loop_variable_updated_in_place_only_when_unshared():
             return [f() for f in fs]
         result = [f(40), g(), h(), closure()]
     """)
+
+
+def test_arithmetic_into_a_rebound_local_every_operator_and_operand_kind():
+    # BINARY_OP + STORE_FAST (stencils/binary.c, csrc/arith.c's cpjit_arith_store_*): the result
+    # may be written into the local's old int or float; every operator, operand kind and result
+    # range against the interpreter, the local rebound many times in a loop.
+    check("""
+        class F(float): pass
+        class I(int): pass
+        def run(a, b, start, n):
+            out = []
+            x = start
+            for i in range(n):
+                x = a + b
+                out.append(x)
+                x = a - b
+                out.append(x)
+                x = a * b
+                out.append(x)
+                try:
+                    x = a / b
+                except ZeroDivisionError as e:
+                    out.append(('ZeroDivisionError', str(e)))
+                out.append((type(x).__name__, x))
+                y = start
+                y += b
+                y -= a
+                y *= b
+                try:
+                    y /= b
+                except ZeroDivisionError as e:
+                    out.append(('ZeroDivisionError', str(e)))
+                out.append((type(y).__name__, y))
+                a, b = b, a
+            return out
+        kinds = [1.5, -2.25, 0.0, -0.0, 1e308, float('inf'), 3, -7, 0, 1, 255, 256, -5, -6,
+                 2**15, 2**29, 2**30 - 1, -(2**30) + 1, 2**30, 2**40, 10**30, True, False,
+                 F(2.5), I(9), 1 + 2j]
+        result = []
+        for a in kinds:
+            for b in kinds:
+                for start in (0.5, 1000, 7, F(1.0), I(1000), None, 'str'):
+                    try:
+                        result.append(run(a, b, start, 3))
+                    except Exception as e:
+                        result.append((type(e).__name__, str(e)))
+    """)
+
+
+def test_rebound_local_never_changes_an_object_others_hold():
+    # The old value is overwritten only when nothing but the local (and one operand's stack
+    # slot) holds it: aliases in other locals, containers, defaults, locals() snapshots and a
+    # generator's caller keep their values; small-int results are the cached objects.
+    check("""
+        SMALL = list(range(-5, 257))
+        def f(n, keep=[]):
+            out = []
+            t = 1000.5
+            k = 5000
+            for i in range(n):
+                alias = t
+                t = t * 1.5            # old value also in `alias`
+                out.append((alias, t))
+                held = [k]
+                k = k + 3              # old value also in a list
+                out.append((held[0], k))
+                k += 1                 # lhs is the old value (local + stack)
+                t = 2.0 - t            # rhs is the old value
+                u = t
+                u = u * u              # both operands are the old value
+                out.append((t, u))
+                snap = dict(locals())
+                t = t + 1.0            # old value in a locals() snapshot
+                out.append((snap['t'], t))
+                keep.append(k)
+                k = k * 2              # old value in a default argument's list
+                m = k + 1              # a fresh int only the local holds
+                m = k - (k - 7)        # 7: the cached small int, not the old object
+                out.append((m, m is SMALL[7 + 5]))
+                z = k * 3              # fresh, only the local
+                z = z - (z - 200)      # 200: cached small int
+                out.append((z is SMALL[200 + 5], z))
+                z = z - 300            # -100: not cached, new object
+                z = z - 200            # -300
+                out.append(z)
+                a = t * 3.0            # fresh floats only `a` and `b` hold
+                b = t * 5.0
+                a2 = a                 # the old value of `a` also in `a2`
+                a = t / 4.0            # not an operand: must not overwrite a2's object
+                lst = [b]
+                b = t - 1.0            # old value of `b` in a list
+                out.append((a2, a, lst, b))
+                n1 = k * 7             # a fresh int in `n1`, also in `n2`
+                n2 = n1
+                n1 = k + 12345
+                out.append((n2, n1))
+            out.append(list(keep))
+            return out
+        def g(n):
+            s = 0.0
+            c = 10**6
+            for i in range(n):
+                s += i * 0.5
+                c -= 1
+                yield s, c
+        result = [f(5), f(3), list(g(6))]
+        it = g(4)
+        first = next(it)
+        result.append((first, list(it)))
+    """)
+
+
+def test_rebound_local_division_by_zero_traceback():
+    check("""
+        import traceback
+        def f(vals):
+            q = 1.0
+            for v in vals:
+                q = 10.0 / v
+            return q
+        try:
+            f([2.0, 4.0, 0.0])
+        except ZeroDivisionError:
+            result = traceback.format_exc().splitlines()[-3:]
+    """)

@@ -167,14 +167,34 @@ static inline int int_into(PyObject *old, PyObject *lhs, PyObject *rhs, int64_t 
     return 1;
 }
 
+/* `s = s + t` and `s += t` for exact strs, `s` a local: appended in place when `s` is
+ * otherwise unshared, as 3.11's BINARY_OP_INPLACE_ADD_UNICODE does (a loop building a string
+ * this way is linear, not quadratic). The stack's reference to `s` is dropped first, so that
+ * only the local's remains for PyUnicode_Append to see; it leaves the local the result, or NULL
+ * with an exception (then stack_pointer[-2] is cleared: both operands are gone). */
+static int str_append_into(PyObject **sp, PyObject **local, PyObject *lhs, PyObject *rhs)
+{
+    Py_SET_REFCNT(lhs, Py_REFCNT(lhs) - 1); /* the stack's; the local still holds it */
+    PyUnicode_Append(local, rhs);
+    Py_DECREF(rhs);
+    if (*local == NULL) {
+        sp[-2] = NULL;
+        return -1;
+    }
+    return 1;
+}
+
 /* BINARY_OP + STORE_FAST into `local` (stencils/binary.c): 1 when the result went into the
  * local's old value in place (both operands released; the caller drops both slots and skips
  * the STORE_FAST), else the BINARY_OP alone as cpjit_arith_NAME does it: 0 with the result in
  * stack_pointer[-2], -1 with an exception. */
-#define ARITH_STORE_INT_FLOAT(NAME, OPER)                                                      \
+#define ARITH_STORE_INT_FLOAT(NAME, OPER, STR)                                                 \
     CPJIT_HOT int cpjit_arith_store_##NAME(PyObject **sp, PyObject **local)                    \
     {                                                                                          \
         PyObject *rhs = sp[-1], *lhs = sp[-2], *old = *local;                                  \
+        if (STR && old == lhs && PyUnicode_CheckExact(lhs) && PyUnicode_CheckExact(rhs)) {     \
+            return str_append_into(sp, local, lhs, rhs);                                       \
+        }                                                                                      \
         if (old != NULL && takes_result(old, lhs, rhs)) {                                      \
             if (PyFloat_CheckExact(old) && PyFloat_CheckExact(lhs) && PyFloat_CheckExact(rhs)) { \
                 return float_into(old, lhs, rhs,                                               \
@@ -200,11 +220,11 @@ static inline int int_into(PyObject *old, PyObject *lhs, PyObject *rhs, int64_t 
         return cpjit_arith_##NAME(sp) != NULL ? 0 : -1;                                        \
     }
 
-ARITH_STORE_INT_FLOAT(add, +)
-ARITH_STORE_INT_FLOAT(subtract, -)
-ARITH_STORE_INT_FLOAT(multiply, *)
+ARITH_STORE_INT_FLOAT(add, +, 1)
+ARITH_STORE_INT_FLOAT(subtract, -, 0)
+ARITH_STORE_INT_FLOAT(multiply, *, 0)
 ARITH_STORE_FLOAT_DIV(true_divide)
-ARITH_STORE_INT_FLOAT(inplace_add, +)
-ARITH_STORE_INT_FLOAT(inplace_subtract, -)
-ARITH_STORE_INT_FLOAT(inplace_multiply, *)
+ARITH_STORE_INT_FLOAT(inplace_add, +, 1)
+ARITH_STORE_INT_FLOAT(inplace_subtract, -, 0)
+ARITH_STORE_INT_FLOAT(inplace_multiply, *, 0)
 ARITH_STORE_FLOAT_DIV(inplace_true_divide)

@@ -36,7 +36,9 @@ PyObject *cpjit_arith_inplace_true_divide(PyObject **stack_pointer);
  * local's old value is an object of that type nothing else can see (held by the local alone, or
  * by the local and one operand's stack slot), the result is written into it: returns 1, both
  * operands released, the store done. Otherwise the BINARY_OP alone, as above: 0 with the result
- * in stack_pointer[-2], -1 with an exception. */
+ * in stack_pointer[-2], -1 with an exception. For + and += on two exact strs whose left one is
+ * the local's value, the str is appended in place as 3.11's BINARY_OP_INPLACE_ADD_UNICODE does
+ * (1, or -1 with an exception, the local cleared and stack_pointer[-2] NULL). */
 int cpjit_arith_store_add(PyObject **stack_pointer, PyObject **local);
 int cpjit_arith_store_subtract(PyObject **stack_pointer, PyObject **local);
 int cpjit_arith_store_multiply(PyObject **stack_pointer, PyObject **local);

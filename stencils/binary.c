@@ -49,11 +49,13 @@ BINARY_VARIANT(24, cpjit_arith_inplace_true_divide(stack_pointer))
 BINARY_VARIANT(25, GENERIC(25))
 
 /* BINARY_OP + STORE_FAST for the same operators: the result goes into the local's old int or
- * float in place when nothing else can see that object (csrc/arith.c), and the STORE_FAST is
- * skipped; otherwise the BINARY_OP alone, falling into the STORE_FAST's own stencil. The local
+ * float in place when nothing else can see that object (csrc/arith.c), and `s = s + t` / `s += t`
+ * on strs appends to the local's str in place when it is unshared (as the interpreter's
+ * BINARY_OP_INPLACE_ADD_UNICODE does: string building stays linear); the STORE_FAST is then
+ * skipped. Otherwise the BINARY_OP alone, falling into the STORE_FAST's own stencil. The local
  * is the STORE_FAST's oparg, read from the bytecode after the BINARY_OP's cache entry (the
- * compiler pairs the two only without an EXTENDED_ARG between them). Nothing observable happens
- * on the fused path: no code runs, nothing raises. */
+ * compiler pairs the two only without an EXTENDED_ARG between them). On the fused path no
+ * code runs; only the str append can raise (MemoryError, at the BINARY_OP, as in CPython). */
 #define BINARY_STORE_PAIR(ARG, NAME)                                                           \
     STENCIL(BINARY_OP__##ARG##__STORE_FAST)                                                    \
     {                                                                                          \

@@ -480,3 +480,60 @@ def test_rebound_local_division_by_zero_traceback():
         except ZeroDivisionError:
             result = traceback.format_exc().splitlines()[-3:]
     """)
+
+
+def test_str_built_in_a_local_by_concatenation():
+    # `s = s + t` and `s += t` on a local str append in place when the local alone holds it
+    # (csrc/arith.c's str_append_into, as BINARY_OP_INPLACE_ADD_UNICODE), which keeps string
+    # building linear (benches/micro/strings.py); aliases keep their values, other operand
+    # kinds and errors are the generic operator's.
+    check("""
+        class S(str): pass
+        def build(parts, start):
+            s = start
+            seen = []
+            for p in parts:
+                before = s
+                s += p
+                seen.append((before, s))
+                s = s + p
+                s += s
+                s = p + s
+                s = s[len(s) // 2:]
+            return s, seen
+        def build_alone(n):
+            s = ''
+            for i in range(n):
+                s += 'ab'
+                s = s + str(i % 10)
+            return s, len(s)
+        def errors(start, other):
+            s = start
+            try:
+                s += other
+            except TypeError as e:
+                return ('TypeError', str(e), s)
+            return s
+        def shared(n):
+            s = 'x' * 3
+            keep = [s]
+            d = {'k': s}
+            for i in range(n):
+                s += 'y'
+                keep.append(s)
+            return s, keep, d
+        result = [build(['a', 'bc', '', 'déf', '\\U0001f600', S('z')], start)
+                  for start in ('', 'q', S('sub'), 'x' * 100)]
+        result.append(build_alone(3000))
+        result += [errors('a', 1), errors('a', None), errors('a', b'b'), errors(S('a'), S('b')),
+                   errors('a', S('b'))]
+        result.append(shared(5))
+        import sys
+        s = 'interned'
+        t = sys.intern('interned')
+        def on_interned(s):
+            for i in range(3):
+                s += '!'
+            return s
+        result += [on_interned(t), t, t is sys.intern('interned')]
+    """)

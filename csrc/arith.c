@@ -228,3 +228,74 @@ ARITH_STORE_INT_FLOAT(inplace_add, +, 1)
 ARITH_STORE_INT_FLOAT(inplace_subtract, -, 0)
 ARITH_STORE_INT_FLOAT(inplace_multiply, *, 0)
 ARITH_STORE_FLOAT_DIV(inplace_true_divide)
+
+/* `c[i] op= v` on a list (stencils/binary.c): the stack holds the list, the index, the item the
+ * BINARY_SUBSCR read and the operand. When the item is still the list's at that index and held by
+ * the list and that stack slot alone, the result goes into the item and the SWAPs and the
+ * STORE_SUBSCR are done: storing the item back where it is changes nothing. The list must
+ * outlive its release here (another reference), so that no finalizer can run. Returns 1 with
+ * the four slots released (the caller drops them), 0 with nothing changed. */
+static inline PyObject *updated_list_item(PyObject **sp)
+{
+    PyObject *list = sp[-4], *index = sp[-3], *item = sp[-2];
+    if (!PyList_CheckExact(list) || Py_REFCNT(list) < 2 || !is_medium(index)
+        || Py_REFCNT(item) != 2) {
+        return NULL;
+    }
+    Py_ssize_t i = (Py_ssize_t)medium_value(index);
+    if (i < 0) {
+        i += PyList_GET_SIZE(list);
+    }
+    if (i < 0 || i >= PyList_GET_SIZE(list) || PyList_GET_ITEM(list, i) != item) {
+        return NULL;
+    }
+    return item;
+}
+
+static inline int release_update(PyObject **sp, PyObject *item)
+{
+    Py_SET_REFCNT(item, 1); /* the stack's reference; the list's stays */
+    Py_DECREF(sp[-1]);      /* an int or a float: no code runs */
+    Py_DECREF(sp[-3]);      /* the index, an int */
+    Py_DECREF(sp[-4]);      /* the list, held elsewhere too */
+    return 1;
+}
+
+#define ARITH_UPDATE_INT_FLOAT(NAME, OPER)                                                     \
+    CPJIT_HOT int cpjit_arith_update_##NAME(PyObject **sp)                                     \
+    {                                                                                          \
+        PyObject *item = updated_list_item(sp), *rhs = sp[-1];                                 \
+        if (item == NULL || item == rhs) {                                                     \
+            return 0;                                                                          \
+        }                                                                                      \
+        if (PyFloat_CheckExact(item) && PyFloat_CheckExact(rhs)) {                             \
+            ((PyFloatObject *)item)->ob_fval = PyFloat_AS_DOUBLE(item) OPER PyFloat_AS_DOUBLE(rhs); \
+            return release_update(sp, item);                                                   \
+        }                                                                                      \
+        if (is_medium(item) && is_medium(rhs)) {                                               \
+            int64_t value = medium_value(item) OPER medium_value(rhs);                         \
+            uint64_t mag = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;        \
+            if (mag < ((uint64_t)1 << PyLong_SHIFT)                                            \
+                && (value < -_PY_NSMALLNEGINTS || value >= _PY_NSMALLPOSINTS)) {               \
+                Py_SET_SIZE(item, value < 0 ? -1 : 1);                                         \
+                ((PyLongObject *)item)->ob_digit[0] = (digit)mag;                              \
+                return release_update(sp, item);                                               \
+            }                                                                                  \
+        }                                                                                      \
+        return 0;                                                                              \
+    }
+
+CPJIT_HOT int cpjit_arith_update_inplace_true_divide(PyObject **sp)
+{
+    PyObject *item = updated_list_item(sp), *rhs = sp[-1];
+    if (item == NULL || item == rhs || !PyFloat_CheckExact(item) || !PyFloat_CheckExact(rhs)
+        || PyFloat_AS_DOUBLE(rhs) == 0.0) {
+        return 0;
+    }
+    ((PyFloatObject *)item)->ob_fval = PyFloat_AS_DOUBLE(item) / PyFloat_AS_DOUBLE(rhs);
+    return release_update(sp, item);
+}
+
+ARITH_UPDATE_INT_FLOAT(inplace_add, +)
+ARITH_UPDATE_INT_FLOAT(inplace_subtract, -)
+ARITH_UPDATE_INT_FLOAT(inplace_multiply, *)

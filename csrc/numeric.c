@@ -260,6 +260,29 @@ uint64_t cpjit_plan_for_store(cpjit_unpack_store_plan *plan, CpjitCodeState *st,
     return plan->state;
 }
 
+uint64_t cpjit_plan_subscr_update(cpjit_unpack_store_plan *plan, CpjitCodeState *st,
+                                  PyCodeObject *code, _Py_CODEUNIT *instr)
+{
+    plan->state = CPJIT_PLAN_UNFUSED;
+    Py_ssize_t first = (instr - _PyCode_CODE(code)) + 1 + INLINE_CACHE_ENTRIES_BINARY_OP;
+    Py_ssize_t store = first + 2;
+    Py_ssize_t after = store + 1 + INLINE_CACHE_ENTRIES_STORE_SUBSCR;
+    if (first < 0 || after >= (Py_ssize_t)st->n_units || st->entries == NULL
+        || st->entries[after] == CPJIT_NO_ENTRY) {
+        return plan->state;
+    }
+    _Py_CODEUNIT *units = _PyCode_CODE(code);
+    if (_PyOpcode_Deopt[_Py_OPCODE(units[first])] != SWAP || _Py_OPARG(units[first]) != 3
+        || _PyOpcode_Deopt[_Py_OPCODE(units[first + 1])] != SWAP
+        || _Py_OPARG(units[first + 1]) != 2
+        || _PyOpcode_Deopt[_Py_OPCODE(units[store])] != STORE_SUBSCR) {
+        return plan->state;
+    }
+    plan->after = st->base + st->entries[after];
+    plan->state = CPJIT_PLAN_FUSED;
+    return plan->state;
+}
+
 /* Whether warm 3.11 runs STORE_FAST pairs as STORE_FAST__STORE_FAST here: once the code is warm
  * and never under tracing or profiling. Then a finalizer run by an odd-numbered store sees the
  * pair's first store (csrc/fused.c does the same for the stencils). */

@@ -78,6 +78,14 @@ PyObject **cpjit_load_unpack_into_locals(_PyInterpreterFrame *frame, PyObject **
 uint64_t cpjit_plan_for_store(cpjit_unpack_store_plan *plan, CpjitCodeState *st,
                               PyCodeObject *code, _Py_CODEUNIT *instr);
 
+/* BINARY_OP followed by SWAP 3, SWAP 2, STORE_SUBSCR: the tail of `c[i] op= v`
+ * (stencils/binary.c). The first time, `plan` learns whether the three code units after the
+ * BINARY_OP at `instr` (and its cache entry) are those instructions (plain or quickened, no
+ * EXTENDED_ARG) and native code can be entered after the STORE_SUBSCR (FUSED: `after` is that
+ * code; slots unused); UNFUSED otherwise. Returns plan->state. */
+uint64_t cpjit_plan_subscr_update(cpjit_unpack_store_plan *plan, CpjitCodeState *st,
+                                  PyCodeObject *code, _Py_CODEUNIT *instr);
+
 /* BINARY_OP's in-line int path when no operand can be reused and the result is not a cached
  * small int: the two operands on top of the stack (owned) are replaced by a new int of `value`
  * in stack_pointer[-2] (the caller drops one slot) and released. NULL with MemoryError: the

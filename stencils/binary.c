@@ -82,6 +82,39 @@ BINARY_STORE_PAIR(18, inplace_multiply)
 BINARY_STORE_PAIR(23, inplace_subtract)
 BINARY_STORE_PAIR(24, inplace_true_divide)
 
+/* The in-place operators followed by SWAP: `c[i] op= v` ends BINARY_OP, SWAP 3, SWAP 2,
+ * STORE_SUBSCR. When the plan (learnt once from the bytecode, csrc/numeric.c) says so and the
+ * list item can take the result in place (csrc/arith.c), the four instructions are done and
+ * native code continues after the STORE_SUBSCR; otherwise the BINARY_OP alone, falling into the
+ * SWAP's own stencil. Nothing observable happens on the fused path: no code runs. */
+typedef PRESERVE_NONE PyObject *(*cpjit_after_fn)(_PyInterpreterFrame *, PyObject **,
+                                                  PyThreadState *);
+#define BINARY_UPDATE_PAIR(ARG, NAME)                                                          \
+    STENCIL(BINARY_OP__##ARG##__SWAP)                                                          \
+    {                                                                                          \
+        cpjit_unpack_store_plan *plan = (cpjit_unpack_store_plan *)JIT_CACHE;                  \
+        if ((plan->state == CPJIT_PLAN_FUSED                                                   \
+             || (UNLIKELY(plan->state == CPJIT_PLAN_UNKNOWN)                                   \
+                 && cpjit_plan_subscr_update(plan, STATE, CODE, INSTR) == CPJIT_PLAN_FUSED))   \
+            && cpjit_arith_update_##NAME(stack_pointer)) {                                     \
+            STACK_SHRINK(4);                                                                   \
+            __attribute__((musttail)) return ((cpjit_after_fn)plan->after)(frame, stack_pointer, \
+                                                                          tstate);             \
+        }                                                                                      \
+        SAVE_IP();                                                                             \
+        PyObject *res = cpjit_arith_##NAME(stack_pointer);                                     \
+        STACK_SHRINK(1);                                                                       \
+        if (UNLIKELY(res == NULL)) {                                                           \
+            ERROR();                                                                           \
+        }                                                                                      \
+        CONTINUE();                                                                            \
+    }
+
+BINARY_UPDATE_PAIR(13, inplace_add)
+BINARY_UPDATE_PAIR(18, inplace_multiply)
+BINARY_UPDATE_PAIR(23, inplace_subtract)
+BINARY_UPDATE_PAIR(24, inplace_true_divide)
+
 /* Any other oparg (none exist in 3.11): the helper raises SystemError. */
 STENCIL(BINARY_OP)
 {

@@ -537,3 +537,91 @@ def test_str_built_in_a_local_by_concatenation():
             return s
         result += [on_interned(t), t, t is sys.intern('interned')]
     """)
+
+
+def test_list_item_updated_in_place_by_augmented_assignment():
+    # `c[i] op= v` (BINARY_OP + SWAP 3, SWAP 2, STORE_SUBSCR; csrc/arith.c's
+    # cpjit_arith_update_*): the list's item may take the result in place when the list and
+    # the stack alone hold it. Aliases, mutation by the operand's own expression, index kinds,
+    # containers that are not exact lists, results at the small-int and digit edges, and errors.
+    check("""
+        class L(list): pass
+        SMALL = list(range(-5, 257))
+        def upd(c, i, v, n):
+            out = []
+            for k in range(n):
+                c[i] += v
+                c[i] -= v * 0.5 if isinstance(v, float) else v // 2
+                c[i] *= v
+                try:
+                    c[i] /= v
+                except ZeroDivisionError as e:
+                    out.append(('ZeroDivisionError', str(e)))
+                out.append(list(c) if isinstance(c, list) else dict(c))
+            return out
+        def safe(*a):
+            try:
+                return upd(*a)
+            except Exception as e:
+                return (type(e).__name__, str(e))
+        result = []
+        for v in (1.5, -0.25, 0.0, 3, -7, 0, 2**29, 2**31, True, 1 + 1j, 'x'):
+            for i in (0, 2, -1, -3, 3, -4, True, 2**40):
+                result.append(safe([10.5, 20, -30.25], i, v, 3))
+            result.append(safe(L([1.0, 2.0]), 0, v, 2))
+            result.append(safe({0: 1.0, 'k': 5}, 0, v, 2))
+            result.append(safe((1.0, 2.0), 0, v, 1))
+        def aliasing(n):
+            out = []
+            v = [1000.5, 2000, 3.25, 4000]
+            for k in range(n):
+                a = v[0]
+                v[0] += 1.0            # the item is also in `a`
+                held = [v[1]]
+                v[1] += 5              # also in another list
+                v[2] += v[2]           # the operand is the item itself
+                v[3] += 0              # the same value
+                v[3] -= 3800 + k       # into the small-int range: the cached objects
+                out.append((a, held, list(v), v[3] is SMALL[v[3] + 5] if -5 <= v[3] <= 256 else None))
+                v[3] = 4000 + k
+                [5.5, 6.5][0] += 1.0   # a list only the stack holds
+            return out
+        def mutating(n):
+            v = [1.0, 2.0, 3.0]
+            def grow():
+                v.append(9.0)
+                return 1.0
+            def replace():
+                v[0] = 100.0
+                return 1.0
+            def clear():
+                v.clear()
+                return 1.0
+            w = []
+            def move():
+                w.append(v[0])
+                v[0] = 100.0
+                return 1.0
+            out = []
+            for k in range(n):
+                v[0] += grow()
+                v[0] += replace()
+                v[0] += move()         # the item now in `w` alone, not in `v`
+                out.append((list(v), list(w)))
+            try:
+                v[1] += clear()
+            except IndexError as e:
+                out.append(('IndexError', str(e)))
+            return out
+        result += [aliasing(4), mutating(3)]
+        import traceback
+        def div(v):
+            for i in range(3):
+                v[0] /= v[1]
+                v[1] -= 1.0
+            return v
+        try:
+            div([8.0, 2.0])
+        except ZeroDivisionError:
+            result.append(traceback.format_exc().splitlines()[-3:])
+    """)

@@ -102,3 +102,24 @@ STENCIL(SWAP)
     PEEK(OPARG) = top;
     CONTINUE();
 }
+
+/* The opargs augmented assignments and comparison chains use (`c[i] += v` is COPY 2, COPY 2,
+ * ..., SWAP 3, SWAP 2): fixed offsets, no arithmetic on the oparg. */
+#define COPY_SWAP_VARIANTS(N)                                                                  \
+    STENCIL(COPY__##N)                                                                         \
+    {                                                                                          \
+        PyObject *peek = PEEK(N);                                                              \
+        Py_INCREF(peek);                                                                       \
+        PUSH(peek);                                                                            \
+        CONTINUE();                                                                            \
+    }                                                                                          \
+    STENCIL(SWAP__##N)                                                                         \
+    {                                                                                          \
+        PyObject *top = TOP();                                                                 \
+        SET_TOP(PEEK(N));                                                                      \
+        PEEK(N) = top;                                                                         \
+        CONTINUE();                                                                            \
+    }
+COPY_SWAP_VARIANTS(1)
+COPY_SWAP_VARIANTS(2)
+COPY_SWAP_VARIANTS(3)

@@ -796,6 +796,11 @@ class Gen:
             self.emit(f"{name} {self.pick(ops)} {self.expr(typ if typ == 'int' else self.pick(('int', 'float')))}")
         elif typ == "str":
             self.emit(f"{name} += ({self.expr('str')})[:8]")
+        elif self.chance(0.5):
+            # An item updated in place (`c[i] op= v`: BINARY_OP, SWAP 3, SWAP 2, STORE_SUBSCR).
+            ops = ("+=", "-=", "/=") + (() if ctx.loop else ("*=",))
+            self.emit(f"if {name}: {name}[({self.expr('int')}) % len({name})] {self.pick(ops)} "
+                      f"{self.expr(self.pick(('int', 'float')))}")
         else:
             self.emit(f"{name} += ({self.expr('li')})[:3]")
 

@@ -21,6 +21,7 @@
 #include "numeric.h"
 #include "opcode.h"
 
+#include "internal/pycore_dict.h"
 #include "internal/pycore_long.h"
 #include "internal/pycore_runtime.h"
 
@@ -229,17 +230,34 @@ ARITH_STORE_INT_FLOAT(inplace_subtract, -, 0)
 ARITH_STORE_INT_FLOAT(inplace_multiply, *, 0)
 ARITH_STORE_FLOAT_DIV(inplace_true_divide)
 
-/* `c[i] op= v` on a list (stencils/binary.c): the stack holds the list, the index, the item the
- * BINARY_SUBSCR read and the operand. When the item is still the list's at that index and held by
- * the list and that stack slot alone, the result goes into the item and the SWAPs and the
- * STORE_SUBSCR are done: storing the item back where it is changes nothing. The list must
- * outlive its release here (another reference), so that no finalizer can run. Returns 1 with
- * the four slots released (the caller drops them), 0 with nothing changed. */
-static inline PyObject *updated_list_item(PyObject **sp)
+/* `d[k] op= v` on an exact dict whose keys are all strs, `k` an exact str with its hash known:
+ * whether the item is still the value at that key (the lookup compares strs only, so no code
+ * runs; the STORE_SUBSCR would store into the same entry). */
+static inline int is_dict_value(PyObject *dict, PyObject *key, PyObject *item)
+{
+    if (!PyUnicode_CheckExact(key) || !DK_IS_UNICODE(((PyDictObject *)dict)->ma_keys)) {
+        return 0;
+    }
+    Py_hash_t hash = ((PyASCIIObject *)key)->hash;
+    return hash != -1 && _PyDict_GetItem_KnownHash(dict, key, hash) == item;
+}
+
+/* `c[i] op= v` on a list or `d[k] op= v` on a dict (stencils/binary.c): the stack holds the
+ * container, the index or key, the item the BINARY_SUBSCR read and the operand. When the item
+ * is still the container's at that index or key and held by the container and that stack slot
+ * alone, the result goes into the item and the SWAPs and the STORE_SUBSCR are done: storing the
+ * item back where it is changes nothing. The container must outlive its release here (another
+ * reference), so that no finalizer can run. Returns the item, or NULL with nothing changed. */
+static inline PyObject *updated_item(PyObject **sp)
 {
     PyObject *list = sp[-4], *index = sp[-3], *item = sp[-2];
-    if (!PyList_CheckExact(list) || Py_REFCNT(list) < 2 || !is_medium(index)
-        || Py_REFCNT(item) != 2) {
+    if (Py_REFCNT(list) < 2 || Py_REFCNT(item) != 2) {
+        return NULL;
+    }
+    if (PyDict_CheckExact(list)) {
+        return is_dict_value(list, index, item) ? item : NULL;
+    }
+    if (!PyList_CheckExact(list) || !is_medium(index)) {
         return NULL;
     }
     Py_ssize_t i = (Py_ssize_t)medium_value(index);
@@ -256,15 +274,15 @@ static inline int release_update(PyObject **sp, PyObject *item)
 {
     Py_SET_REFCNT(item, 1); /* the stack's reference; the list's stays */
     Py_DECREF(sp[-1]);      /* an int or a float: no code runs */
-    Py_DECREF(sp[-3]);      /* the index, an int */
-    Py_DECREF(sp[-4]);      /* the list, held elsewhere too */
+    Py_DECREF(sp[-3]);      /* the index (an int) or the key (a str) */
+    Py_DECREF(sp[-4]);      /* the container, held elsewhere too */
     return 1;
 }
 
 #define ARITH_UPDATE_INT_FLOAT(NAME, OPER)                                                     \
     CPJIT_HOT int cpjit_arith_update_##NAME(PyObject **sp)                                     \
     {                                                                                          \
-        PyObject *item = updated_list_item(sp), *rhs = sp[-1];                                 \
+        PyObject *item = updated_item(sp), *rhs = sp[-1];                                 \
         if (item == NULL || item == rhs) {                                                     \
             return 0;                                                                          \
         }                                                                                      \
@@ -287,7 +305,7 @@ static inline int release_update(PyObject **sp, PyObject *item)
 
 CPJIT_HOT int cpjit_arith_update_inplace_true_divide(PyObject **sp)
 {
-    PyObject *item = updated_list_item(sp), *rhs = sp[-1];
+    PyObject *item = updated_item(sp), *rhs = sp[-1];
     if (item == NULL || item == rhs || !PyFloat_CheckExact(item) || !PyFloat_CheckExact(rhs)
         || PyFloat_AS_DOUBLE(rhs) == 0.0) {
         return 0;

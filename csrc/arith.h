@@ -49,9 +49,10 @@ int cpjit_arith_store_inplace_multiply(PyObject **stack_pointer, PyObject **loca
 int cpjit_arith_store_inplace_true_divide(PyObject **stack_pointer, PyObject **local);
 
 /* `c[i] op= v` (BINARY_OP followed by SWAP 3, SWAP 2, STORE_SUBSCR; stencils/binary.c): with
- * the list, the index, the item and the operand on top of the stack, when the list is an exact
- * list held elsewhere too, the index an int naming the item's place, the item held by the list
- * and the stack alone, and item and operand exact floats (or small ints whose result is neither
+ * the container, the index, the item and the operand on top of the stack, when the container is
+ * an exact list (the index an int naming the item's place) or an exact dict with str keys only
+ * (the key an exact str whose entry holds the item), held elsewhere too, the item held by the
+ * container and the stack alone, and item and operand exact floats (or small ints whose result is neither
  * a cached small int nor over one digit): the result is written into the item, the four slots
  * released, and 1 returned; the caller continues after the STORE_SUBSCR. 0, changing nothing,
  * otherwise. */

@@ -613,7 +613,33 @@ def test_list_item_updated_in_place_by_augmented_assignment():
             except IndexError as e:
                 out.append(('IndexError', str(e)))
             return out
-        result += [aliasing(4), mutating(3)]
+        import sys
+        def dicts(n):
+            class K(str):
+                def __eq__(self, other):
+                    print('K.__eq__ at', sys._getframe(1).f_lasti)
+                    return str.__eq__(self, other)
+                __hash__ = str.__hash__
+            totals = {'a': 1000.5, 'b': 2000, 'c': 0.5}
+            mixed = {1: 1000.5, 'a': 2000.5}
+            out = []
+            for k in range(n):
+                totals['a'] += 1.25
+                totals['b'] += 1000
+                held = totals['c']
+                totals['c'] *= 3.0            # the value also in `held`
+                mixed['a'] += 1.0             # a dict with a non-str key
+                mixed[1] += 2.0
+                sub = {K('a'): k + 3000.5}
+                sub['a'] += 1.0               # the stored key is a str subclass
+                sub[K('a')] += 1.0
+                out.append((dict(totals), held, dict(mixed), list(sub.values())))
+            try:
+                totals['missing'] += 1.0
+            except KeyError as e:
+                out.append(('KeyError', str(e)))
+            return out
+        result += [aliasing(4), mutating(3), dicts(3)]
         import traceback
         def div(v):
             for i in range(3):

@@ -651,3 +651,28 @@ def test_list_item_updated_in_place_by_augmented_assignment():
         except ZeroDivisionError:
             result.append(traceback.format_exc().splitlines()[-3:])
     """)
+
+
+def test_rebound_local_followed_by_an_unbound_local():
+    # The BINARY_OP + STORE_FAST pair skips the STORE_FAST and continues at the next
+    # instruction's code in the mode falling through would reach it: after a warm
+    # STORE_FAST__LOAD_FAST the LOAD_FAST's UnboundLocalError is reported at the store's line,
+    # as the quickened interpreter reports it; cold, at its own.
+    for threshold in (0, 12):
+        check("""
+            import traceback
+            def g(a, b, n):
+                x = a * 1.0
+                for i in range(n):
+                    x = a + b
+                    z = y + x
+                    y = z
+                return x
+            out = []
+            for k in range(20):
+                try:
+                    g(1.5, 2.5, 3)
+                except UnboundLocalError:
+                    out.append(traceback.format_exc().splitlines()[-3:])
+            result = out
+        """, threshold=threshold)

@@ -146,10 +146,11 @@ static inline void release_operands(PyObject *old, PyObject *lhs, PyObject *rhs)
     Py_DECREF(rhs);
 }
 
-static inline void float_into(PyObject *old, PyObject *lhs, PyObject *rhs, double value)
+static inline int float_into(PyObject *old, PyObject *lhs, PyObject *rhs, double value)
 {
     ((PyFloatObject *)old)->ob_fval = value;
     release_operands(old, lhs, rhs);
+    return 1;
 }
 
 /* An int result goes in place only where int's own slots would make a new object: not a
@@ -172,24 +173,24 @@ static inline int int_into(PyObject *old, PyObject *lhs, PyObject *rhs, int64_t 
  * this way is linear, not quadratic). The stack's reference to `s` is dropped first, so that
  * only the local's remains for PyUnicode_Append to see; it leaves the local the result, or NULL
  * with an exception (then stack_pointer[-2] is cleared: both operands are gone). */
-static PyObject *str_append_into(PyObject **sp, PyObject **local, PyObject *lhs, PyObject *rhs)
+static int str_append_into(PyObject **sp, PyObject **local, PyObject *lhs, PyObject *rhs)
 {
     Py_SET_REFCNT(lhs, Py_REFCNT(lhs) - 1); /* the stack's; the local still holds it */
     PyUnicode_Append(local, rhs);
     Py_DECREF(rhs);
     if (*local == NULL) {
         sp[-2] = NULL;
-        return NULL;
+        return -1;
     }
-    return CPJIT_STORED;
+    return 1;
 }
 
-/* BINARY_OP + STORE_FAST into `local` (stencils/binary.c): CPJIT_STORED when the result went
- * into the local's old value in place (both operands released; the caller drops both slots and
- * skips the STORE_FAST), else the BINARY_OP alone, as cpjit_arith_NAME does it (a tail call):
- * the result, also in stack_pointer[-2], or NULL with an exception. */
+/* BINARY_OP + STORE_FAST into `local` (stencils/binary.c): 1 when the result went into the
+ * local's old value in place (both operands released; the caller drops both slots and skips
+ * the STORE_FAST), else the BINARY_OP alone as cpjit_arith_NAME does it: 0 with the result in
+ * stack_pointer[-2], -1 with an exception. */
 #define ARITH_STORE_INT_FLOAT(NAME, OPER, STR)                                                 \
-    CPJIT_HOT PyObject *cpjit_arith_store_##NAME(PyObject **sp, PyObject **local)                    \
+    CPJIT_HOT int cpjit_arith_store_##NAME(PyObject **sp, PyObject **local)                    \
     {                                                                                          \
         PyObject *rhs = sp[-1], *lhs = sp[-2], *old = *local;                                  \
         if (STR && old == lhs && PyUnicode_CheckExact(lhs) && PyUnicode_CheckExact(rhs)) {     \
@@ -197,28 +198,27 @@ static PyObject *str_append_into(PyObject **sp, PyObject **local, PyObject *lhs,
         }                                                                                      \
         if (old != NULL && takes_result(old, lhs, rhs)) {                                      \
             if (PyFloat_CheckExact(old) && PyFloat_CheckExact(lhs) && PyFloat_CheckExact(rhs)) { \
-                float_into(old, lhs, rhs, PyFloat_AS_DOUBLE(lhs) OPER PyFloat_AS_DOUBLE(rhs)); \
-                return CPJIT_STORED;                                                           \
+                return float_into(old, lhs, rhs,                                               \
+                                  PyFloat_AS_DOUBLE(lhs) OPER PyFloat_AS_DOUBLE(rhs));         \
             }                                                                                  \
             if (is_medium(old) && is_medium(lhs) && is_medium(rhs)                             \
                 && int_into(old, lhs, rhs, medium_value(lhs) OPER medium_value(rhs))) {        \
-                return CPJIT_STORED;                                                           \
+                return 1;                                                                      \
             }                                                                                  \
         }                                                                                      \
-        return cpjit_arith_##NAME(sp); /* a sibling call */                                    \
+        return cpjit_arith_##NAME(sp) != NULL ? 0 : -1;                                        \
     }
 
 #define ARITH_STORE_FLOAT_DIV(NAME)                                                            \
-    CPJIT_HOT PyObject *cpjit_arith_store_##NAME(PyObject **sp, PyObject **local)              \
+    CPJIT_HOT int cpjit_arith_store_##NAME(PyObject **sp, PyObject **local)                    \
     {                                                                                          \
         PyObject *rhs = sp[-1], *lhs = sp[-2], *old = *local;                                  \
         if (old != NULL && PyFloat_CheckExact(old) && PyFloat_CheckExact(lhs)                  \
             && PyFloat_CheckExact(rhs) && PyFloat_AS_DOUBLE(rhs) != 0.0                        \
             && takes_result(old, lhs, rhs)) {                                                  \
-            float_into(old, lhs, rhs, PyFloat_AS_DOUBLE(lhs) / PyFloat_AS_DOUBLE(rhs));        \
-            return CPJIT_STORED;                                                               \
+            return float_into(old, lhs, rhs, PyFloat_AS_DOUBLE(lhs) / PyFloat_AS_DOUBLE(rhs));  \
         }                                                                                      \
-        return cpjit_arith_##NAME(sp); /* a sibling call */                                    \
+        return cpjit_arith_##NAME(sp) != NULL ? 0 : -1;                                        \
     }
 
 ARITH_STORE_INT_FLOAT(add, +, 1)

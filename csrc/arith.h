@@ -31,26 +31,22 @@ PyObject *cpjit_arith_inplace_subtract(PyObject **stack_pointer);
 PyObject *cpjit_arith_inplace_multiply(PyObject **stack_pointer);
 PyObject *cpjit_arith_inplace_true_divide(PyObject **stack_pointer);
 
-/* What cpjit_arith_store_* return when the result went into the local in place. */
-#define CPJIT_STORED ((PyObject *)1)
-
 /* BINARY_OP followed by STORE_FAST into `local` (stencils/binary.c's pair stencils): when both
  * operands are exact floats (or small ints with a result int's slots would allocate) and the
  * local's old value is an object of that type nothing else can see (held by the local alone, or
- * by the local and one operand's stack slot), the result is written into it: returns
- * CPJIT_STORED, both operands released, the store done. Otherwise the BINARY_OP alone, as above:
- * the result (in stack_pointer[-2]), or NULL with an exception. For + and += on two exact strs
- * whose left one is the local's value, the str is appended in place as 3.11's
- * BINARY_OP_INPLACE_ADD_UNICODE does (CPJIT_STORED, or NULL with an exception, the local cleared
- * and stack_pointer[-2] NULL). */
-PyObject *cpjit_arith_store_add(PyObject **stack_pointer, PyObject **local);
-PyObject *cpjit_arith_store_subtract(PyObject **stack_pointer, PyObject **local);
-PyObject *cpjit_arith_store_multiply(PyObject **stack_pointer, PyObject **local);
-PyObject *cpjit_arith_store_true_divide(PyObject **stack_pointer, PyObject **local);
-PyObject *cpjit_arith_store_inplace_add(PyObject **stack_pointer, PyObject **local);
-PyObject *cpjit_arith_store_inplace_subtract(PyObject **stack_pointer, PyObject **local);
-PyObject *cpjit_arith_store_inplace_multiply(PyObject **stack_pointer, PyObject **local);
-PyObject *cpjit_arith_store_inplace_true_divide(PyObject **stack_pointer, PyObject **local);
+ * by the local and one operand's stack slot), the result is written into it: returns 1, both
+ * operands released, the store done. Otherwise the BINARY_OP alone, as above: 0 with the result
+ * in stack_pointer[-2], -1 with an exception. For + and += on two exact strs whose left one is
+ * the local's value, the str is appended in place as 3.11's BINARY_OP_INPLACE_ADD_UNICODE does
+ * (1, or -1 with an exception, the local cleared and stack_pointer[-2] NULL). */
+int cpjit_arith_store_add(PyObject **stack_pointer, PyObject **local);
+int cpjit_arith_store_subtract(PyObject **stack_pointer, PyObject **local);
+int cpjit_arith_store_multiply(PyObject **stack_pointer, PyObject **local);
+int cpjit_arith_store_true_divide(PyObject **stack_pointer, PyObject **local);
+int cpjit_arith_store_inplace_add(PyObject **stack_pointer, PyObject **local);
+int cpjit_arith_store_inplace_subtract(PyObject **stack_pointer, PyObject **local);
+int cpjit_arith_store_inplace_multiply(PyObject **stack_pointer, PyObject **local);
+int cpjit_arith_store_inplace_true_divide(PyObject **stack_pointer, PyObject **local);
 
 /* `c[i] op= v` (BINARY_OP followed by SWAP 3, SWAP 2, STORE_SUBSCR; stencils/binary.c): with
  * the container, the index, the item and the operand on top of the stack, when the container is

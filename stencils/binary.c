@@ -61,13 +61,13 @@ BINARY_VARIANT(25, GENERIC(25))
     {                                                                                          \
         SAVE_IP();                                                                             \
         _Py_CODEUNIT store = INSTR[1 + INLINE_CACHE_ENTRIES_BINARY_OP];                        \
-        PyObject *res = cpjit_arith_store_##NAME(stack_pointer, &GETLOCAL(_Py_OPARG(store)));  \
-        if (res == CPJIT_STORED) {                                                             \
+        int done = cpjit_arith_store_##NAME(stack_pointer, &GETLOCAL(_Py_OPARG(store)));       \
+        if (done > 0) {                                                                        \
             STACK_SHRINK(2);                                                                   \
             SKIP();                                                                            \
         }                                                                                      \
         STACK_SHRINK(1);                                                                       \
-        if (UNLIKELY(res == NULL)) {                                                           \
+        if (UNLIKELY(done < 0)) {                                                              \
             ERROR();                                                                           \
         }                                                                                      \
         CONTINUE();                                                                            \

@@ -153,17 +153,26 @@ static inline int float_into(PyObject *old, PyObject *lhs, PyObject *rhs, double
     return 1;
 }
 
-/* An int result goes in place only where int's own slots would make a new object: not a
- * cached small int (its identity is observable) and one digit at most. */
-static inline int int_into(PyObject *old, PyObject *lhs, PyObject *rhs, int64_t value)
+/* An int result goes into an existing int object only where int's own slots would make a new
+ * object: not a cached small int (its identity is observable) and one digit at most. Writes it
+ * into `o` and returns 1 then, else 0. */
+static inline int int_in_place(PyObject *o, int64_t value)
 {
     uint64_t mag = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
     if (mag >= ((uint64_t)1 << PyLong_SHIFT)
         || (value >= -_PY_NSMALLNEGINTS && value < _PY_NSMALLPOSINTS)) {
         return 0;
     }
-    Py_SET_SIZE(old, value < 0 ? -1 : 1);
-    ((PyLongObject *)old)->ob_digit[0] = (digit)mag;
+    Py_SET_SIZE(o, value < 0 ? -1 : 1);
+    ((PyLongObject *)o)->ob_digit[0] = (digit)mag;
+    return 1;
+}
+
+static inline int int_into(PyObject *old, PyObject *lhs, PyObject *rhs, int64_t value)
+{
+    if (!int_in_place(old, value)) {
+        return 0;
+    }
     release_operands(old, lhs, rhs);
     return 1;
 }
@@ -250,13 +259,14 @@ static inline int is_dict_value(PyObject *dict, PyObject *key, PyObject *item)
  * reference), so that no finalizer can run. Returns the item, or NULL with nothing changed. */
 static inline PyObject *updated_item(PyObject **sp)
 {
-    PyObject *list = sp[-4], *index = sp[-3], *item = sp[-2];
-    if (Py_REFCNT(list) < 2 || Py_REFCNT(item) != 2) {
+    PyObject *container = sp[-4], *index = sp[-3], *item = sp[-2];
+    if (Py_REFCNT(container) < 2 || Py_REFCNT(item) != 2) {
         return NULL;
     }
-    if (PyDict_CheckExact(list)) {
-        return is_dict_value(list, index, item) ? item : NULL;
+    if (PyDict_CheckExact(container)) {
+        return is_dict_value(container, index, item) ? item : NULL;
     }
+    PyObject *list = container;
     if (!PyList_CheckExact(list) || !is_medium(index)) {
         return NULL;
     }
@@ -272,7 +282,7 @@ static inline PyObject *updated_item(PyObject **sp)
 
 static inline int release_update(PyObject **sp, PyObject *item)
 {
-    Py_SET_REFCNT(item, 1); /* the stack's reference; the list's stays */
+    Py_SET_REFCNT(item, 1); /* the stack's reference; the container's stays */
     Py_DECREF(sp[-1]);      /* an int or a float: no code runs */
     Py_DECREF(sp[-3]);      /* the index (an int) or the key (a str) */
     Py_DECREF(sp[-4]);      /* the container, held elsewhere too */
@@ -282,7 +292,7 @@ static inline int release_update(PyObject **sp, PyObject *item)
 #define ARITH_UPDATE_INT_FLOAT(NAME, OPER)                                                     \
     CPJIT_HOT int cpjit_arith_update_##NAME(PyObject **sp)                                     \
     {                                                                                          \
-        PyObject *item = updated_item(sp), *rhs = sp[-1];                                 \
+        PyObject *item = updated_item(sp), *rhs = sp[-1];                                      \
         if (item == NULL || item == rhs) {                                                     \
             return 0;                                                                          \
         }                                                                                      \
@@ -290,15 +300,9 @@ static inline int release_update(PyObject **sp, PyObject *item)
             ((PyFloatObject *)item)->ob_fval = PyFloat_AS_DOUBLE(item) OPER PyFloat_AS_DOUBLE(rhs); \
             return release_update(sp, item);                                                   \
         }                                                                                      \
-        if (is_medium(item) && is_medium(rhs)) {                                               \
-            int64_t value = medium_value(item) OPER medium_value(rhs);                         \
-            uint64_t mag = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;        \
-            if (mag < ((uint64_t)1 << PyLong_SHIFT)                                            \
-                && (value < -_PY_NSMALLNEGINTS || value >= _PY_NSMALLPOSINTS)) {               \
-                Py_SET_SIZE(item, value < 0 ? -1 : 1);                                         \
-                ((PyLongObject *)item)->ob_digit[0] = (digit)mag;                              \
-                return release_update(sp, item);                                               \
-            }                                                                                  \
+        if (is_medium(item) && is_medium(rhs)                                                  \
+            && int_in_place(item, medium_value(item) OPER medium_value(rhs))) {                \
+            return release_update(sp, item);                                                   \
         }                                                                                      \
         return 0;                                                                              \
     }

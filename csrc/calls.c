@@ -320,13 +320,12 @@ CPJIT_HOT static cpjit_native_fn enter_direct(PyThreadState *tstate,
     PyFunctionObject *func = (PyFunctionObject *)function;
     PyCodeObject *code = (PyCodeObject *)func->func_code;
     int argcount = code->co_argcount;
-    PyObject *defaults = func->func_defaults;
-    int ndefaults = defaults != NULL ? (int)PyTuple_GET_SIZE(defaults) : 0;
+    PyObject *const *defaults;
     CpjitCodeState *st;
     _PyInterpreterFrame *callee;
     PyObject **top;
-    if (total_args > argcount || total_args < argcount - ndefaults || code->co_kwonlyargcount != 0
-        || (st = cpjit_direct_callee(tstate, code)) == NULL
+    if (total_args > argcount || !cpjit_trailing_defaults(func, total_args, argcount, &defaults)
+        || code->co_kwonlyargcount != 0 || (st = cpjit_direct_callee(tstate, code)) == NULL
         || (callee = cpjit_frame_room(tstate, code, &top)) == NULL) {
         return NULL;
     }
@@ -341,18 +340,13 @@ CPJIT_HOT static cpjit_native_fn enter_direct(PyThreadState *tstate,
     /* Missing trailing parameters from the defaults (CALL_PY_WITH_DEFAULTS). */
 #pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
     for (int i = total_args; i < argcount; i++) {
-        callee->localsplus[i] = Py_NewRef(PyTuple_GET_ITEM(defaults, i - (argcount - ndefaults)));
+        callee->localsplus[i] = Py_NewRef(defaults[i]);
     }
 #pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
     for (int i = argcount; i < code->co_nlocalsplus; i++) {
         callee->localsplus[i] = NULL;
     }
-    frame->prev_instr = done;
-    _PyFrame_SetStackPointer(frame, slots);
-    callee->previous = frame;
-    tstate->cframe->current_frame = callee;
-    tstate->recursion_remaining--;
-    cpjit_stats.frames_native++;
+    cpjit_link_callee(tstate, frame, callee, slots, done);
     callee->stacktop = -1;
     *out_callee = callee;
     *out_sp = callee->localsplus + code->co_nlocalsplus;

@@ -87,8 +87,6 @@ BINARY_STORE_PAIR(24, inplace_true_divide)
  * list item can take the result in place (csrc/arith.c), the four instructions are done and
  * native code continues after the STORE_SUBSCR; otherwise the BINARY_OP alone, falling into the
  * SWAP's own stencil. Nothing observable happens on the fused path: no code runs. */
-typedef PRESERVE_NONE PyObject *(*cpjit_after_fn)(_PyInterpreterFrame *, PyObject **,
-                                                  PyThreadState *);
 #define BINARY_UPDATE_PAIR(ARG, NAME)                                                          \
     STENCIL(BINARY_OP__##ARG##__SWAP)                                                          \
     {                                                                                          \
@@ -98,7 +96,7 @@ typedef PRESERVE_NONE PyObject *(*cpjit_after_fn)(_PyInterpreterFrame *, PyObjec
                  && cpjit_plan_subscr_update(plan, STATE, CODE, INSTR) == CPJIT_PLAN_FUSED))   \
             && cpjit_arith_update_##NAME(stack_pointer)) {                                     \
             STACK_SHRINK(4);                                                                   \
-            __attribute__((musttail)) return ((cpjit_after_fn)plan->after)(frame, stack_pointer, \
+            __attribute__((musttail)) return ((cpjit_native_fn)plan->after)(frame, stack_pointer, \
                                                                           tstate);             \
         }                                                                                      \
         SAVE_IP();                                                                             \

@@ -21,6 +21,7 @@
  * function (call_other: the warm interpreter's PRECALL specialisations).
  */
 #include "calls.h"
+#include "exc.h"
 
 #include "internal/pycore_code.h"
 #include "internal/pycore_frame.h"
@@ -962,6 +963,7 @@ static PyObject *slot_run(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpj
     tstate->recursion_remaining--;
     cpjit_stats.frames_native++;
     callee->stacktop = -1;
+    callee->is_entry = true;
     PyObject *res = cc->entry(callee, callee->localsplus + cc->nlocalsplus, tstate);
     cpjit_pop_direct(tstate, callee);
     return res;
@@ -1247,6 +1249,7 @@ call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, i
             cpjit_native_fn entry =
                 enter_direct(tstate, frame, stack_pointer, oparg, done, cc, &callee, &callee_sp);
             if (entry != NULL) {
+                callee->is_entry = true;
                 res = entry(callee, callee_sp, tstate);
                 frame->stacktop = -1;
                 cpjit_pop_direct(tstate, callee);
@@ -1587,10 +1590,47 @@ static inline __attribute__((always_inline)) CpjitCallResult
 run_direct(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate,
            _Py_CODEUNIT *done, _PyInterpreterFrame *callee, cpjit_native_fn entry, PyObject **sp)
 {
+    callee->is_entry = true;
     PyObject *res = entry(callee, sp, tstate);
     frame->stacktop = -1;
     cpjit_pop_direct(tstate, callee);
     return finish_call(frame, slots, tstate, done, res);
+}
+
+CPJIT_HOT __attribute__((preserve_none)) PyObject *
+cpjit_frame_exit(_PyInterpreterFrame *frame, PyObject **result, PyThreadState *tstate)
+{
+    PyObject *res = (PyObject *)result;
+    if (frame->is_entry) {
+        return res;
+    }
+    _PyInterpreterFrame *caller = frame->previous;
+    PyObject **slots = _PyFrame_GetStackPointer(caller);
+    cpjit_native_fn cont = (cpjit_native_fn)slots[0];
+    cpjit_pop_direct(tstate, frame);
+    caller->stacktop = -1;
+    if (__builtin_expect(res == NULL, 0)) {
+        PyObject *caller_result;
+        cpjit_native_fn handler =
+            cpjit_unwind_error(caller, slots, tstate, CPJIT_R_EXCEPTION, &caller_result);
+        if (handler == NULL) {
+            __attribute__((musttail)) return cpjit_frame_exit(caller, (PyObject **)caller_result,
+                                                              tstate);
+        }
+        PyObject **sp = _PyFrame_GetStackPointer(caller);
+        caller->stacktop = -1;
+        __attribute__((musttail)) return handler(caller, sp, tstate);
+    }
+    slots[0] = res;
+    if (__builtin_expect(tstate->cframe->use_tracing, 0)) {
+        /* prev_instr is at the CALL's last cache entry: the interpreter goes on after it. */
+        PyObject *caller_result =
+            cpjit_handover(caller, slots + 1, tstate, 0, CPJIT_R_TRACING_MIDFRAME);
+        __attribute__((musttail)) return cpjit_frame_exit(caller, (PyObject **)caller_result,
+                                                          tstate);
+    }
+    caller->prev_instr -= INLINE_CACHE_ENTRIES_CALL;
+    __attribute__((musttail)) return cont(caller, slots + 1, tstate);
 }
 
 /* cpjit_call's fast path for a bound-method object called as `f(...)`, kept out of the common
@@ -1709,6 +1749,12 @@ cpjit_call(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *
         __attribute__((musttail)) return call_retarget(frame, stack_pointer, tstate, oparg, cc,
                                                        done, kwnames);
     }
-    return run_direct(frame, slots, tstate, done, callee, cc->entry,
-                      callee->localsplus + cc->nlocalsplus);
+    /* The stencil jumps into the callee (CPJIT_CALL_ENTER): no C frame, no return address for
+     * this Python call. The callee's frame exit (cpjit_frame_exit) goes on at the continuation
+     * the stencil leaves in slots[0]. */
+    PyObject **callee_sp = callee->localsplus + cc->nlocalsplus;
+    callee->is_entry = false;
+    callee_sp[0] = (PyObject *)cc->entry;
+    slots[1] = (PyObject *)callee_sp;
+    return (CpjitCallResult){(uintptr_t)slots | CPJIT_CALL_ENTER, tstate};
 }

@@ -274,7 +274,7 @@ cpjit_init_running_frame(_PyInterpreterFrame *callee, PyFunctionObject *func, Py
     callee->f_locals = NULL;
     callee->frame_obj = NULL;
     callee->prev_instr = _PyCode_CODE(code) - 1;
-    callee->is_entry = false;
+    callee->is_entry = true; /* entered by a C call unless cpjit_call jumps into it */
     callee->owner = FRAME_OWNED_BY_THREAD;
     callee->stacktop = -1;
 }
@@ -399,16 +399,34 @@ cpjit_pop_direct(PyThreadState *tstate, _PyInterpreterFrame *callee)
 
 /* What cpjit_call returns (in rax:rdx, so the stencil need not keep the thread state across
  * the call): the CALL's stack pointer after it, tagged in bit 0 when the stencil must leave, and
- * the thread state. */
+ * the thread state. Tagged CPJIT_CALL_ENTER instead, it is the call's first slot: the callee's
+ * frame is pushed and current, slots[1] holds its stack pointer and that stack's first slot its
+ * entry; the stencil stores its continuation (the code after the CALL) in slots[0] and jumps
+ * into the callee, which returns there through cpjit_frame_exit. */
 typedef struct {
     uintptr_t sp;
     PyThreadState *tstate;
 } CpjitCallResult;
+#define CPJIT_CALL_ENTER 2
+
+/* How a native frame ends, from its frame-exit points (RETURN_VALUE, RETURN_GENERATOR, the
+ * error exit with no handler, hand-overs after the interpreter finished the frame): `result`
+ * (cast: passed where a stack pointer goes, so stencils can tail-call this) is its result, or
+ * NULL with an exception set; the frame is unlinked and not yet popped. An entry frame (its
+ * native code entered by a C call: is_entry) returns `result` to that caller. A frame cpjit_call
+ * jumped into is popped here, as the interpreter's inlined return pops it, and its caller goes
+ * on natively: at the continuation its CALL left in its first slot, with the result pushed and
+ * prev_instr at the CALL; with NULL, the caller raises at the CALL's last cache entry, as after
+ * a failed inlined call; if tracing was switched on meanwhile, the interpreter runs the rest of
+ * the caller. No C stack grows. */
+__attribute__((preserve_none)) PyObject *
+cpjit_frame_exit(_PyInterpreterFrame *frame, PyObject **result, PyThreadState *tstate);
 
 /* CALL (preserve_none: the stencil's registers pass straight through). `stack_pointer` is the
  * CALL's; its oparg + 2 top slots are the callable's; `kwnames` is the KW_NAMES tuple or NULL.
- * When cpjit_push_cached applies (no keyword names), run the callee natively and pop its frame.
- * Otherwise, out of the way (calls.c's call_slow): a bound method is first split into function
+ * When cpjit_push_cached applies (no keyword names), return the callee's frame pushed, tagged
+ * CPJIT_CALL_ENTER, for the stencil to jump into (see CpjitCallResult; the callee's frame exit
+ * pops it and goes on after the CALL). Otherwise, out of the way (calls.c's call_slow): a bound method is first split into function
  * and self, as PRECALL does. When the call has no keyword names and the callee is a Python
  * function that takes these positional arguments (missing trailing ones from its defaults), may
  * be called directly (cpjit_direct_callee) and its frame fits in the data stack's current chunk

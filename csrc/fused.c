@@ -2,6 +2,7 @@
  * raises or frees is seen at the first half (see that file). Kept here so the stencils stay as
  * small as the instructions alone. */
 #include "fused.h"
+#include "calls.h"
 
 #include "exc.h"
 #include "helpers.h"
@@ -33,7 +34,7 @@ cpjit_tail_unbound_local(_PyInterpreterFrame *frame, PyObject **stack_pointer,
     cpjit_native_fn handler = cpjit_unwind_error_at(frame, stack_pointer, tstate,
                                                     CPJIT_R_EXCEPTION, instr, &result);
     if (handler == NULL) {
-        return result;
+        __attribute__((musttail)) return cpjit_frame_exit(frame, (PyObject **)result, tstate);
     }
     stack_pointer = _PyFrame_GetStackPointer(frame);
     frame->stacktop = -1;
@@ -51,7 +52,7 @@ cpjit_tail_unbound_local_redo(_PyInterpreterFrame *frame, PyObject **stack_point
     cpjit_native_fn handler =
         cpjit_unwind_error(frame, stack_pointer, tstate, CPJIT_R_EXCEPTION, &result);
     if (handler == NULL) {
-        return result;
+        __attribute__((musttail)) return cpjit_frame_exit(frame, (PyObject **)result, tstate);
     }
     stack_pointer = _PyFrame_GetStackPointer(frame);
     frame->stacktop = -1;

@@ -506,6 +506,7 @@ enter_native(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject ***stac
         return -1;
     }
     cpjit_stats.frames_native++;
+    frame->is_entry = true; /* its native code returns to this C caller */
     *stack_pointer = _PyFrame_GetStackPointer(frame);
     frame->stacktop = -1;
     return 0;
@@ -996,13 +997,24 @@ static int quiet_profile(PyObject *obj, PyFrameObject *f, int what, PyObject *ar
     return saved_profile(obj, f, what, arg);
 }
 
+/* The interpreter marks the frame it is given as its entry frame; a frame cpjit_call jumped into
+ * must stay marked as such for its frame exit (cpjit_frame_exit). */
+static PyObject *interpret_keeping_entry(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                         int throwflag, int reason)
+{
+    bool is_entry = frame->is_entry;
+    PyObject *res = interpret(tstate, frame, throwflag, reason);
+    frame->is_entry = is_entry;
+    return res;
+}
+
 PyObject *cpjit_handover(_PyInterpreterFrame *frame, PyObject **stack_pointer,
                          PyThreadState *tstate, int throwflag, int reason)
 {
     _PyFrame_SetStackPointer(frame, stack_pointer);
     cpjit_leave_frame(frame, tstate);
     if (!throwflag || !tstate->cframe->use_tracing || tstate->tracing) {
-        return interpret(tstate, frame, throwflag, reason);
+        return interpret_keeping_entry(tstate, frame, throwflag, reason);
     }
     quiet_frame = frame;
     saved_trace = tstate->c_tracefunc;
@@ -1013,7 +1025,7 @@ PyObject *cpjit_handover(_PyInterpreterFrame *frame, PyObject **stack_pointer,
     if (saved_profile != NULL) {
         tstate->c_profilefunc = quiet_profile;
     }
-    PyObject *res = interpret(tstate, frame, throwflag, reason);
+    PyObject *res = interpret_keeping_entry(tstate, frame, throwflag, reason);
     /* If the interpreter never called them (recursion error at entry), unwrap them now. */
     if (tstate->c_tracefunc == quiet_trace) {
         tstate->c_tracefunc = saved_trace;

@@ -10,8 +10,10 @@ STENCIL(PRECALL)
 }
 
 /* Out of line (csrc/calls.c): the oparg + 2 slots are consumed, the result is pushed, the eval
- * breaker is served. A compiled Python callee runs natively from there, its frame pushed and
- * popped as the interpreter's inlined call does it. Only the frame is kept across the call (in
+ * breaker is served. A compiled Python callee the site's cache names is pushed there and jumped
+ * into from here, as the interpreter's inlined call enters it: no C frame per Python call; its
+ * frame exit pops it and comes back to the code after this stencil (csrc/calls.h:
+ * cpjit_frame_exit). Other compiled callees run natively from cpjit_call. Only the frame is kept across the call (in
  * rbp, which preserve_none functions keep); the thread state comes back. KWNAMES_OR_NULL: the
  * names of a KW_NAMES before the CALL (CALL__KWNAMES), or NULL (CALL: the compiler picks it when
  * there is none, which saves a 10-byte constant). */
@@ -20,13 +22,21 @@ STENCIL(PRECALL)
         CpjitCallResult r = cpjit_call(frame, stack_pointer, tstate, OPARG,                    \
                                        (CpjitCallCache *)JIT_CACHE, DONE, (KWNAMES_OR_NULL));  \
         tstate = r.tstate;                                                                     \
+        if (r.sp & CPJIT_CALL_ENTER) {                                                         \
+            /* Into the callee's native code, its return to the code after this stencil. */    \
+            PyObject **slots = (PyObject **)(r.sp & ~(uintptr_t)CPJIT_CALL_ENTER);             \
+            PyObject **callee_sp = (PyObject **)slots[1];                                      \
+            slots[0] = (PyObject *)&_JIT_CONTINUE;                                             \
+            __attribute__((musttail)) return ((cpjit_native_fn)callee_sp[0])(                  \
+                tstate->cframe->current_frame, callee_sp, tstate);                             \
+        }                                                                                      \
         stack_pointer = (PyObject **)r.sp; /* exact unless the low bit (a hand-over) is set */ \
         if (__builtin_expect(r.sp & 1, 0)) {                                                   \
             stack_pointer = (PyObject **)(r.sp & ~(uintptr_t)1);                               \
             if (tstate->curexc_type == NULL) {                                                 \
                 /* Tracing was switched on in the callee: the interpreter runs the rest. */    \
-                return cpjit_handover(frame, stack_pointer, tstate, 0,                         \
-                                      CPJIT_R_TRACING_MIDFRAME);                               \
+                FRAME_EXIT(cpjit_handover(frame, stack_pointer, tstate, 0,                     \
+                                          CPJIT_R_TRACING_MIDFRAME));                          \
             }                                                                                  \
             /* prev_instr is where the interpreter has it: at the CALL (or its PRECALL), or at \
              * its last cache entry when the callee was a Python function (an inlined call). */ \

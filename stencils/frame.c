@@ -37,7 +37,11 @@ STENCIL(RETURN_VALUE)
     frame->prev_instr = INSTR;
     _PyFrame_SetStackPointer(frame, stack_pointer);
     cpjit_leave_frame(frame, tstate);
-    return retval;
+    if (LIKELY(frame->is_entry)) {
+        return retval;
+    }
+    /* A frame cpjit_call jumped into: on in its caller's code after the CALL. */
+    __attribute__((musttail)) return cpjit_frame_exit(frame, (PyObject **)retval, tstate);
 }
 
 /* The code object's error exit: record the traceback entry and unwind to the handler, natively

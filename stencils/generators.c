@@ -3,9 +3,10 @@
  * RETURN_GENERATOR YIELD_VALUE SEND GET_AWAITABLE GET_AITER GET_ANEXT ASYNC_GEN_WRAP
  * END_ASYNC_FOR GET_YIELD_FROM_ITER (BEFORE_ASYNC_WITH is in with.c, beside BEFORE_WITH).
  *
- * Frames: a native frame is always an "entry" frame (the frame-eval hook called it), so
- * RETURN_GENERATOR and YIELD_VALUE leave it like RETURN_VALUE does (cpjit_leave_frame) and
- * return to the hook's caller. A generator resumed by send()/next() re-enters native code at the
+ * Frames: a generator's frame is always an "entry" frame (a C caller resumes it: the hook or
+ * cpjit_gen_send), so YIELD_VALUE leaves it like RETURN_VALUE does (cpjit_leave_frame) and
+ * returns to that caller. RETURN_GENERATOR runs in the function's own frame, which native code
+ * may have jumped into (csrc/calls.h: CPJIT_CALL_ENTER), so it ends through FRAME_EXIT. A generator resumed by send()/next() re-enters native code at the
  * instruction after its YIELD_VALUE (prev_instr + 1), the RESUME there: through the hook, or
  * straight from a native SEND (cpjit_gen_send, csrc/runtime.c). The frame looks exactly as the
  * interpreter would have left it, so the interpreter can resume it too.
@@ -28,7 +29,7 @@ STENCIL(RETURN_GENERATOR)
         ERROR();
     }
     cpjit_leave_frame(frame, tstate);
-    return gen;
+    FRAME_EXIT(gen);
 }
 
 STENCIL(YIELD_VALUE)

@@ -172,7 +172,7 @@ static inline __attribute__((always_inline)) void cpjit_xdecref(PyObject *op)
             if (r_.status < 0) {                                                               \
                 ERROR();                                                                       \
             }                                                                                  \
-            return r_.result;                                                                  \
+            FRAME_EXIT(r_.result);                                                             \
         }                                                                                      \
     } while (0)
 
@@ -187,6 +187,11 @@ extern PRESERVE_NONE PyObject *_JIT_SKIP(_PyInterpreterFrame *, PyObject **,
                                          PyThreadState *) HIDDEN;
 
 #define CONTINUE() __attribute__((musttail)) return _JIT_CONTINUE(frame, stack_pointer, tstate)
+/* The frame is finished (unlinked, not popped) with `result` (NULL: an exception is set): back
+ * to the C caller of an entry frame, or on in the native caller cpjit_call jumped from
+ * (csrc/calls.h: cpjit_frame_exit). */
+#define FRAME_EXIT(result)                                                                     \
+    __attribute__((musttail)) return cpjit_frame_exit(frame, (PyObject **)(result), tstate)
 /* CONTINUE() as a block of its own that the branches before it jump to: without it clang folds
  * the jump into them as conditional tail calls (`jne _JIT_CONTINUE`), which leaves an unlikely
  * path that ends in a tail call of its own (DEALLOC_THEN_CONTINUE) without an edge of low
@@ -205,7 +210,7 @@ extern PRESERVE_NONE PyObject *_JIT_SKIP(_PyInterpreterFrame *, PyObject **,
 #define CONTINUE_AT_HANDLER(handler, result)                                                   \
     do {                                                                                       \
         if ((handler) == NULL) {                                                               \
-            return (result);                                                                   \
+            FRAME_EXIT(result);                                                                \
         }                                                                                      \
         stack_pointer = _PyFrame_GetStackPointer(frame);                                       \
         frame->stacktop = -1;                                                                  \
@@ -222,12 +227,12 @@ extern PRESERVE_NONE PyObject *_JIT_SKIP(_PyInterpreterFrame *, PyObject **,
 #define HANDOVER_BEFORE(reason)                                                                \
     do {                                                                                       \
         frame->prev_instr = REDO;                                                              \
-        return cpjit_handover(frame, stack_pointer, tstate, 0, (reason));                      \
+        FRAME_EXIT(cpjit_handover(frame, stack_pointer, tstate, 0, (reason)));                 \
     } while (0)
 #define HANDOVER_AFTER(reason)                                                                 \
     do {                                                                                       \
         frame->prev_instr = DONE;                                                              \
-        return cpjit_handover(frame, stack_pointer, tstate, 0, (reason));                      \
+        FRAME_EXIT(cpjit_handover(frame, stack_pointer, tstate, 0, (reason)));                 \
     } while (0)
 
 /* After an instruction that ran arbitrary code: if tracing was switched on meanwhile (pdb's

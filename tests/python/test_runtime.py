@@ -429,15 +429,19 @@ def test_dis_shows_the_native_layout():
 
 def test_recursion_deeper_than_the_c_stack_allows_for_native_frames():
     # Plain CPython 3.11 runs Python-to-Python calls without C recursion, so with a raised
-    # recursion limit it goes very deep. cpjit hands the deep part to the interpreter (hook taken
-    # out) instead of overflowing the C stack.
+    # recursion limit it goes very deep. So does native code for the calls it jumps into (no C
+    # frame per call); calls it makes through C (keyword arguments here) hand the deep part to
+    # the interpreter (hook taken out) instead of overflowing the C stack.
     code = """
         import sys, cpjit
         sys.setrecursionlimit(1_000_000)
         def down(n):
             return 0 if n == 0 else down(n - 1) + 1
+        def down_kw(n):
+            return 0 if n == 0 else down_kw(n=n - 1) + 1
         if JIT: cpjit.enable(0)
         print(down(150_000), cpjit.is_enabled() == JIT)
+        print(down_kw(150_000))
         def again(n):
             return 0 if n == 0 else again(n - 1) + 1
         print(again(100))

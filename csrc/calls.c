@@ -1584,17 +1584,19 @@ miss:
                                                 kwnames);
 }
 
-/* A callee pushed for a direct call (cpjit_push_cached, push_varargs_frame, enter_direct) run
- * natively from `entry` with its stack pointer `sp`, popped, and the call finished. */
+/* A callee pushed and linked for a direct call (cpjit_push_cached, push_varargs_frame,
+ * enter_direct: the caller's stack pointer saved at `slots`), handed to the CALL stencil to jump
+ * into at `entry` with its stack pointer `sp` (CPJIT_CALL_ENTER, see CpjitCallResult): no C
+ * frame for the call; the callee's frame exit (cpjit_frame_exit) pops it and finishes the
+ * call. */
 static inline __attribute__((always_inline)) CpjitCallResult
-run_direct(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate,
-           _Py_CODEUNIT *done, _PyInterpreterFrame *callee, cpjit_native_fn entry, PyObject **sp)
+jump_direct(PyObject **slots, PyThreadState *tstate, _PyInterpreterFrame *callee,
+            cpjit_native_fn entry, PyObject **sp)
 {
-    callee->is_entry = true;
-    PyObject *res = entry(callee, sp, tstate);
-    frame->stacktop = -1;
-    cpjit_pop_direct(tstate, callee);
-    return finish_call(frame, slots, tstate, done, res);
+    callee->is_entry = false;
+    sp[0] = (PyObject *)entry;
+    slots[1] = (PyObject *)sp;
+    return (CpjitCallResult){(uintptr_t)slots | CPJIT_CALL_ENTER, tstate};
 }
 
 CPJIT_HOT __attribute__((preserve_none)) PyObject *
@@ -1645,8 +1647,7 @@ call_bound(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *
         __attribute__((musttail)) return call_general(frame, stack_pointer, tstate, oparg, cc,
                                                       done, kwnames);
     }
-    return run_direct(frame, slots, tstate, done, callee, cc->entry,
-                      callee->localsplus + cc->nlocalsplus);
+    return jump_direct(slots, tstate, callee, cc->entry, callee->localsplus + cc->nlocalsplus);
 }
 
 /* A call of a Python function the site's cache does not serve, as call_slow makes it (its
@@ -1700,7 +1701,7 @@ call_retarget(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadStat
         __attribute__((musttail)) return call_python_whole(frame, stack_pointer, tstate, oparg,
                                                            cc, done, kwnames);
     }
-    return run_direct(frame, slots, tstate, done, callee, entry, callee_sp);
+    return jump_direct(slots, tstate, callee, entry, callee_sp);
 }
 
 /* cpjit_call for a site whose cache names a callee taking *args or **kwargs: its frame bound
@@ -1715,8 +1716,7 @@ call_varargs(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState
         __attribute__((musttail)) return call_general(frame, stack_pointer, tstate, oparg, cc,
                                                       done, kwnames);
     }
-    return run_direct(frame, slots, tstate, done, callee, cc->entry,
-                      callee->localsplus + cc->nlocalsplus);
+    return jump_direct(slots, tstate, callee, cc->entry, callee->localsplus + cc->nlocalsplus);
 }
 
 CPJIT_HOT __attribute__((preserve_none)) CpjitCallResult
@@ -1749,12 +1749,6 @@ cpjit_call(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *
         __attribute__((musttail)) return call_retarget(frame, stack_pointer, tstate, oparg, cc,
                                                        done, kwnames);
     }
-    /* The stencil jumps into the callee (CPJIT_CALL_ENTER): no C frame, no return address for
-     * this Python call. The callee's frame exit (cpjit_frame_exit) goes on at the continuation
-     * the stencil leaves in slots[0]. */
-    PyObject **callee_sp = callee->localsplus + cc->nlocalsplus;
-    callee->is_entry = false;
-    callee_sp[0] = (PyObject *)cc->entry;
-    slots[1] = (PyObject *)callee_sp;
-    return (CpjitCallResult){(uintptr_t)slots | CPJIT_CALL_ENTER, tstate};
+    /* The stencil jumps into the callee: no C frame, no return address for this Python call. */
+    return jump_direct(slots, tstate, callee, cc->entry, callee->localsplus + cc->nlocalsplus);
 }

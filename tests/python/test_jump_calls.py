@@ -15,8 +15,6 @@ import textwrap
 
 from differential import check
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 
 def test_results_flow_back_through_nested_jumped_calls():
     check("""
@@ -200,7 +198,7 @@ def test_deep_recursion_with_exceptions_and_generators_in_a_subprocess():
             print(gen_down(2_000))
         run()
     """)
-    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "python"))
+    env = dict(os.environ)  # cpjit importable as it is for this test run
     env.pop("CPJIT", None)
     plain = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            env=env, timeout=300)

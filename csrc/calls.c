@@ -303,13 +303,14 @@ static void fill_callee_cache(CpjitCallCache *cc, PyCodeObject *code, CpjitCodeS
 }
 
 /* call_slow's and call_retarget's direct case (see cpjit_call in calls.h), after
- * split_bound_method; NULL when it does not apply. */
+ * split_bound_method; NULL when it does not apply. `by_jump`: the caller jumps into the callee
+ * (call_retarget), so the C stack need not be checked. */
 CPJIT_HOT static cpjit_native_fn enter_direct(PyThreadState *tstate,
                                               _PyInterpreterFrame *frame,
                                               PyObject **stack_pointer, int oparg,
                                               _Py_CODEUNIT *done, CpjitCallCache *cc,
                                               _PyInterpreterFrame **out_callee,
-                                              PyObject ***out_sp)
+                                              PyObject ***out_sp, int by_jump)
 {
     PyObject **slots = stack_pointer - oparg - 2;
     int is_meth = slots[0] != NULL;
@@ -326,7 +327,9 @@ CPJIT_HOT static cpjit_native_fn enter_direct(PyThreadState *tstate,
     _PyInterpreterFrame *callee;
     PyObject **top;
     if (total_args > argcount || !cpjit_trailing_defaults(func, total_args, argcount, &defaults)
-        || code->co_kwonlyargcount != 0 || (st = cpjit_direct_callee(tstate, code)) == NULL
+        || code->co_kwonlyargcount != 0
+        || (st = by_jump ? cpjit_jump_callee(tstate, code) : cpjit_direct_callee(tstate, code))
+               == NULL
         || (callee = cpjit_frame_room(tstate, code, &top)) == NULL) {
         return NULL;
     }
@@ -1179,7 +1182,7 @@ push_varargs_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *
     /* What the allocations may have changed, checked after them. */
     if ((PyCodeObject *)func->func_code != code || cc->epoch != cpjit_code_epoch
         || tstate->interp->eval_frame != cpjit_eval_frame || tstate->cframe->use_tracing
-        || tstate->recursion_remaining <= 1 || !cpjit_c_stack_ok_fast(tstate)) {
+        || tstate->recursion_remaining <= 1) {
         goto release;
     }
     PyObject *const *defaults;
@@ -1247,7 +1250,7 @@ call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, i
             _PyInterpreterFrame *callee;
             PyObject **callee_sp;
             cpjit_native_fn entry =
-                enter_direct(tstate, frame, stack_pointer, oparg, done, cc, &callee, &callee_sp);
+                enter_direct(tstate, frame, stack_pointer, oparg, done, cc, &callee, &callee_sp, 0);
             if (entry != NULL) {
                 callee->is_entry = true;
                 res = entry(callee, callee_sp, tstate);
@@ -1696,7 +1699,7 @@ call_retarget(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadStat
     _PyInterpreterFrame *callee;
     PyObject **callee_sp;
     cpjit_native_fn entry =
-        enter_direct(tstate, frame, stack_pointer, oparg, done, cc, &callee, &callee_sp);
+        enter_direct(tstate, frame, stack_pointer, oparg, done, cc, &callee, &callee_sp, 1);
     if (entry == NULL) {
         __attribute__((musttail)) return call_python_whole(frame, stack_pointer, tstate, oparg,
                                                            cc, done, kwnames);

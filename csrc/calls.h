@@ -141,9 +141,10 @@ PyObject *cpjit_call_python(PyThreadState *tstate, PyObject *function, PyObject 
  * runtime.c decides): cpjit_direct_frame_callee, for a frame its caller built whole
  * (cpjit_call_function binds *args and **kwargs too). cpjit_direct_callee, for the callers that
  * move positional arguments straight into the frame, also needs no varargs or varkeywords
- * parameters. */
+ * parameters. cpjit_jump_callee is cpjit_direct_callee for a call native code jumps into
+ * (calls.c: jump_direct), which takes no C stack. */
 static inline __attribute__((always_inline)) CpjitCodeState *
-cpjit_direct_frame_callee(PyThreadState *tstate, PyCodeObject *code)
+direct_callee_state(PyThreadState *tstate, PyCodeObject *code, const int uses_c_stack)
 {
     if (!(code->co_flags & CO_OPTIMIZED) || !cpjit_direct_extra_ok
         || tstate->interp->eval_frame != cpjit_eval_frame || tstate->cframe->use_tracing
@@ -152,10 +153,16 @@ cpjit_direct_frame_callee(PyThreadState *tstate, PyCodeObject *code)
     }
     CpjitCodeState *st = cpjit_state_fast(code);
     if (st == NULL || st->state != CPJIT_COMPILED
-        || (!cpjit_c_stack_ok_fast(tstate) && cpjit_rt_c_stack_low(tstate))) {
+        || (uses_c_stack && !cpjit_c_stack_ok_fast(tstate) && cpjit_rt_c_stack_low(tstate))) {
         return NULL;
     }
     return st;
+}
+
+static inline __attribute__((always_inline)) CpjitCodeState *
+cpjit_direct_frame_callee(PyThreadState *tstate, PyCodeObject *code)
+{
+    return direct_callee_state(tstate, code, 1);
 }
 
 static inline __attribute__((always_inline)) CpjitCodeState *
@@ -164,7 +171,16 @@ cpjit_direct_callee(PyThreadState *tstate, PyCodeObject *code)
     if (code->co_flags & (CO_VARARGS | CO_VARKEYWORDS)) {
         return NULL;
     }
-    return cpjit_direct_frame_callee(tstate, code);
+    return direct_callee_state(tstate, code, 1);
+}
+
+static inline __attribute__((always_inline)) CpjitCodeState *
+cpjit_jump_callee(PyThreadState *tstate, PyCodeObject *code)
+{
+    if (code->co_flags & (CO_VARARGS | CO_VARKEYWORDS)) {
+        return NULL;
+    }
+    return direct_callee_state(tstate, code, 0);
 }
 
 /* Bumped whenever a compiled code object dies (runtime.c's free_state): a call-site cache that
@@ -298,12 +314,12 @@ cpjit_link_callee(PyThreadState *tstate, _PyInterpreterFrame *frame, _PyInterpre
  * [NULL or function, callable or self, args...]; when the callable is a Python function whose
  * code is the one `cc` names (or a bound method of one), its positional arguments bind (the missing ones from its defaults,
  * as CALL_PY_WITH_DEFAULTS), and the call may go directly
- * (cpjit_direct_callee's conditions, checked from the cache), push its frame on the data stack
- * with the function and arguments moved in, link it as the current frame (the caller's
- * prev_instr at `done`, its stack pointer saved without the slots), count the recursion level,
- * and return it: the caller runs cc->entry(callee, callee->localsplus + cc->nlocalsplus,
- * tstate), sets its own stacktop to -1 and pops the callee with cpjit_pop_direct. Otherwise
- * NULL, changing nothing. `with_bound` (a constant) says whether a bound method is looked at:
+ * (cpjit_direct_callee's conditions, checked from the cache, but for the C stack: the call is a
+ * jump and takes none), push its frame on the data stack with the function and arguments moved
+ * in, link it as the current frame (the caller's prev_instr at `done`, its stack pointer saved
+ * without the slots), count the recursion level, and return it: the caller jumps into it at
+ * cc->entry (calls.c: jump_direct) and its frame exit pops it. Otherwise NULL, changing
+ * nothing. `with_bound` (a constant) says whether a bound method is looked at:
  * cpjit_call keeps that case out of its common path. */
 static inline __attribute__((always_inline)) _PyInterpreterFrame *
 cpjit_push_cached(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **slots, int oparg,
@@ -332,7 +348,7 @@ cpjit_push_cached(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **
     int argcount = cc->argcount;
     if (code != cc->code || cc->epoch != cpjit_code_epoch || total_args > argcount
         || tstate->interp->eval_frame != cpjit_eval_frame || tstate->cframe->use_tracing
-        || tstate->recursion_remaining <= 1 || !cpjit_c_stack_ok_fast(tstate)) {
+        || tstate->recursion_remaining <= 1) {
         return NULL;
     }
     PyObject *const *defaults;

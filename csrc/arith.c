@@ -177,6 +177,46 @@ static inline int int_into(PyObject *old, PyObject *lhs, PyObject *rhs, int64_t 
     return 1;
 }
 
+/* Exact ints of at most two 30-bit digits (|v| < 2**60): their value in *v. */
+static inline int two_digit_value(PyObject *o, int64_t *v)
+{
+    if (!PyLong_CheckExact(o)) {
+        return 0;
+    }
+    Py_ssize_t size = Py_SIZE(o);
+    const digit *d = ((PyLongObject *)o)->ob_digit;
+    if (size == 2 || size == -2) {
+        int64_t mag = (int64_t)d[0] | ((int64_t)d[1] << PyLong_SHIFT);
+        *v = size < 0 ? -mag : mag;
+        return 1;
+    }
+    if ((size_t)(size + 1) < 3) {
+        *v = (int64_t)size * (int64_t)d[0];
+        return 1;
+    }
+    return 0;
+}
+
+/* int_into for results of up to two digits: the value goes into `old` (an exact int) when its
+ * current digits have room for it (an int's memory holds at least its current digits), and,
+ * as there, never a cached small int. A loop summing past 2**30 (`total += x`) keeps one int. */
+static inline int wide_int_into(PyObject *old, PyObject *lhs, PyObject *rhs, int64_t value)
+{
+    uint64_t mag = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+    Py_ssize_t room = Py_SIZE(old) < 0 ? -Py_SIZE(old) : Py_SIZE(old);
+    if (mag < ((uint64_t)1 << PyLong_SHIFT)) {
+        return int_into(old, lhs, rhs, value);
+    }
+    if (mag >= ((uint64_t)1 << (2 * PyLong_SHIFT)) || room < 2) {
+        return 0;
+    }
+    Py_SET_SIZE(old, value < 0 ? -2 : 2);
+    ((PyLongObject *)old)->ob_digit[0] = (digit)(mag & PyLong_MASK);
+    ((PyLongObject *)old)->ob_digit[1] = (digit)(mag >> PyLong_SHIFT);
+    release_operands(old, lhs, rhs);
+    return 1;
+}
+
 /* `s = s + t` and `s += t` for exact strs, `s` a local: appended in place when `s` is
  * otherwise unshared, as 3.11's BINARY_OP_INPLACE_ADD_UNICODE does (a loop building a string
  * this way is linear, not quadratic). The stack's reference to `s` is dropped first, so that
@@ -198,7 +238,7 @@ static int str_append_into(PyObject **sp, PyObject **local, PyObject *lhs, PyObj
  * local's old value in place (both operands released; the caller drops both slots and skips
  * the STORE_FAST), else the BINARY_OP alone as cpjit_arith_NAME does it: 0 with the result in
  * stack_pointer[-2], -1 with an exception. */
-#define ARITH_STORE_INT_FLOAT(NAME, OPER, STR)                                                 \
+#define ARITH_STORE_INT_FLOAT(NAME, OPER, STR, CHECKED)                                        \
     CPJIT_HOT int cpjit_arith_store_##NAME(PyObject **sp, PyObject **local)                    \
     {                                                                                          \
         PyObject *rhs = sp[-1], *lhs = sp[-2], *old = *local;                                  \
@@ -210,9 +250,18 @@ static int str_append_into(PyObject **sp, PyObject **local, PyObject *lhs, PyObj
                 return float_into(old, lhs, rhs,                                               \
                                   PyFloat_AS_DOUBLE(lhs) OPER PyFloat_AS_DOUBLE(rhs));         \
             }                                                                                  \
-            if (is_medium(old) && is_medium(lhs) && is_medium(rhs)                             \
-                && int_into(old, lhs, rhs, medium_value(lhs) OPER medium_value(rhs))) {        \
-                return 1;                                                                      \
+            if (is_medium(old) && is_medium(lhs) && is_medium(rhs)) {                          \
+                if (int_into(old, lhs, rhs, medium_value(lhs) OPER medium_value(rhs))) {       \
+                    return 1;                                                                  \
+                }                                                                              \
+            }                                                                                  \
+            else {                                                                             \
+                int64_t a_, b_, r_;                                                            \
+                if (PyLong_CheckExact(old) && two_digit_value(lhs, &a_)                        \
+                    && two_digit_value(rhs, &b_) && !CHECKED(a_, b_, &r_)                      \
+                    && wide_int_into(old, lhs, rhs, r_)) {                                     \
+                    return 1;                                                                  \
+                }                                                                              \
             }                                                                                  \
         }                                                                                      \
         return cpjit_arith_##NAME(sp) != NULL ? 0 : -1;                                        \
@@ -230,13 +279,13 @@ static int str_append_into(PyObject **sp, PyObject **local, PyObject *lhs, PyObj
         return cpjit_arith_##NAME(sp) != NULL ? 0 : -1;                                        \
     }
 
-ARITH_STORE_INT_FLOAT(add, +, 1)
-ARITH_STORE_INT_FLOAT(subtract, -, 0)
-ARITH_STORE_INT_FLOAT(multiply, *, 0)
+ARITH_STORE_INT_FLOAT(add, +, 1, __builtin_add_overflow)
+ARITH_STORE_INT_FLOAT(subtract, -, 0, __builtin_sub_overflow)
+ARITH_STORE_INT_FLOAT(multiply, *, 0, __builtin_mul_overflow)
 ARITH_STORE_FLOAT_DIV(true_divide)
-ARITH_STORE_INT_FLOAT(inplace_add, +, 1)
-ARITH_STORE_INT_FLOAT(inplace_subtract, -, 0)
-ARITH_STORE_INT_FLOAT(inplace_multiply, *, 0)
+ARITH_STORE_INT_FLOAT(inplace_add, +, 1, __builtin_add_overflow)
+ARITH_STORE_INT_FLOAT(inplace_subtract, -, 0, __builtin_sub_overflow)
+ARITH_STORE_INT_FLOAT(inplace_multiply, *, 0, __builtin_mul_overflow)
 ARITH_STORE_FLOAT_DIV(inplace_true_divide)
 
 /* `d[k] op= v` on an exact dict whose keys are all strs, `k` an exact str with its hash known:

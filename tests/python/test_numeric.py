@@ -467,6 +467,57 @@ def test_rebound_local_never_changes_an_object_others_hold():
     """)
 
 
+def test_rebound_local_two_digit_ints_across_the_digit_edges():
+    # cpjit_arith_store_*'s two-digit path: operands and results up to 2**60 written into the
+    # local's old int when its digits have room; sums crossing 2**30 and 2**60 both ways,
+    # negatives, products that overflow 64 bits, shrinking to one digit and to cached small
+    # ints, and old values others hold.
+    check("""
+        def run(start, step, n, op):
+            out = []
+            x = start
+            held = []
+            for i in range(n):
+                if op == 0:
+                    x += step
+                elif op == 1:
+                    x -= step
+                elif op == 2:
+                    x *= step
+                elif op == 3:
+                    x = x + step
+                else:
+                    x = step - x
+                if i % 3 == 0:
+                    held.append(x)      # an alias: must keep its value
+                out.append(x)
+            return out, held, [type(v) for v in held[:1]]
+        edges = [2**30 - 3, 2**30, -(2**30) - 2, 2**60 - 5, -(2**60) + 2, 2**59, 3 * 2**31,
+                 10, -10, 0, 2**61, 7]
+        steps = [1, -1, 2**30, -(2**30), 2**29 + 7, 2**59, 3, -3, 2**31 - 1, 0, 2**60, 5]
+        result = []
+        for start in edges:
+            for step in steps:
+                for op in range(5):
+                    result.append(run(start, step, 7, op))
+        def total(n):
+            s = 0
+            for i in range(n):
+                s += i * 1000003
+            small = s
+            for i in range(n):
+                small -= i * 1000003
+            return s, small
+        result.append(total(3000))
+        SMALL = list(range(-5, 257))
+        def back_to_small():
+            x = 2**40
+            x -= 2**40 - 100
+            return x, x is SMALL[105]
+        result.append(back_to_small())
+    """)
+
+
 def test_rebound_local_division_by_zero_traceback():
     check("""
         import traceback

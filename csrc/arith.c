@@ -180,21 +180,18 @@ static inline int int_into(PyObject *old, PyObject *lhs, PyObject *rhs, int64_t 
 /* Exact ints of at most two 30-bit digits (|v| < 2**60): their value in *v. */
 static inline int two_digit_value(PyObject *o, int64_t *v)
 {
-    if (!PyLong_CheckExact(o)) {
-        return 0;
+    if (is_medium(o)) {
+        *v = medium_value(o);
+        return 1;
     }
     Py_ssize_t size = Py_SIZE(o);
+    if (!PyLong_CheckExact(o) || (size != 2 && size != -2)) {
+        return 0;
+    }
     const digit *d = ((PyLongObject *)o)->ob_digit;
-    if (size == 2 || size == -2) {
-        int64_t mag = (int64_t)d[0] | ((int64_t)d[1] << PyLong_SHIFT);
-        *v = size < 0 ? -mag : mag;
-        return 1;
-    }
-    if ((size_t)(size + 1) < 3) {
-        *v = (int64_t)size * (int64_t)d[0];
-        return 1;
-    }
-    return 0;
+    int64_t mag = (int64_t)d[0] | ((int64_t)d[1] << PyLong_SHIFT);
+    *v = size < 0 ? -mag : mag;
+    return 1;
 }
 
 /* int_into for results of up to two digits: the value goes into `old` (an exact int) when its

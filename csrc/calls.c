@@ -328,8 +328,7 @@ CPJIT_HOT static cpjit_native_fn enter_direct(PyThreadState *tstate,
     PyObject **top;
     if (total_args > argcount || !cpjit_trailing_defaults(func, total_args, argcount, &defaults)
         || code->co_kwonlyargcount != 0
-        || (st = by_jump ? cpjit_jump_callee(tstate, code) : cpjit_direct_callee(tstate, code))
-               == NULL
+        || (st = cpjit_positional_callee(tstate, code, !by_jump)) == NULL
         || (callee = cpjit_frame_room(tstate, code, &top)) == NULL) {
         return NULL;
     }

@@ -37,11 +37,7 @@ STENCIL(RETURN_VALUE)
     frame->prev_instr = INSTR;
     _PyFrame_SetStackPointer(frame, stack_pointer);
     cpjit_leave_frame(frame, tstate);
-    if (LIKELY(frame->is_entry)) {
-        return retval;
-    }
-    /* A frame cpjit_call jumped into: on in its caller's code after the CALL. */
-    __attribute__((musttail)) return cpjit_frame_exit(frame, (PyObject **)retval, tstate);
+    FRAME_EXIT(retval); /* to the C caller, or on in the native caller after its CALL */
 }
 
 /* The code object's error exit: record the traceback entry and unwind to the handler, natively

@@ -297,6 +297,58 @@ fn last_for_loop_jump(plan: &Plan) -> Option<usize> {
         .then_some(last_backward)
 }
 
+/// The stencil of the form the interpreter specialised PRECALL `i` to, when it is a call of C
+/// code that stencils/ccalls.c makes in line: named after the form, `<FORM>__<oparg>` for the
+/// commonest argument counts (build.rs files them under the specialised opcode in `VARIANTS`
+/// and `GENERIC`). Only where that form can run: no keyword names, no
+/// EXTENDED_ARG before the PRECALL or its CALL (after one the interpreter runs the generic
+/// form), and the CALL right after it (the stencil continues after the CALL, or falls into the
+/// CALL's own code when a guard fails); `lst.append(x)` only as a statement, as the interpreter
+/// specialises it (its stencil continues at the POP_TOP).
+fn hinted_c_call(
+    units: &[u16],
+    instructions: &[analysis::Instruction],
+    i: usize,
+    kwnames_pending: bool,
+) -> Option<&'static Stencil> {
+    use opcodes::op;
+    let ins = &instructions[i];
+    if ins.opcode != op::PRECALL || kwnames_pending || ins.start != ins.unit {
+        return None;
+    }
+    let call = instructions.get(i + 1)?;
+    if call.opcode != op::CALL || call.start != call.unit {
+        return None;
+    }
+    let form = (units[ins.unit] & 0xff) as u8;
+    if form == op::PRECALL_NO_KW_LIST_APPEND
+        && instructions.get(i + 2).map(|n| n.opcode) != Some(op::POP_TOP)
+    {
+        return None;
+    }
+    match form {
+        op::PRECALL_NO_KW_BUILTIN_O
+        | op::PRECALL_NO_KW_BUILTIN_FAST
+        | op::PRECALL_BUILTIN_FAST_WITH_KEYWORDS
+        | op::PRECALL_NO_KW_LEN
+        | op::PRECALL_NO_KW_ISINSTANCE
+        | op::PRECALL_NO_KW_LIST_APPEND
+        | op::PRECALL_NO_KW_METHOD_DESCRIPTOR_O
+        | op::PRECALL_NO_KW_METHOD_DESCRIPTOR_NOARGS
+        | op::PRECALL_NO_KW_METHOD_DESCRIPTOR_FAST
+        | op::PRECALL_METHOD_DESCRIPTOR_FAST_WITH_KEYWORDS
+        | op::PRECALL_BUILTIN_CLASS
+        | op::PRECALL_NO_KW_TYPE_1
+        | op::PRECALL_NO_KW_STR_1
+        | op::PRECALL_NO_KW_TUPLE_1 => stencils::VARIANTS[form as usize]
+            .get(ins.oparg as usize)
+            .copied()
+            .flatten()
+            .or(stencils::GENERIC[form as usize]),
+        _ => None,
+    }
+}
+
 /// x86-64 `ud2`: what follows the last instruction, which never falls through.
 const TRAP: [u8; 2] = [0x0f, 0x0b];
 /// `jmp *[rip+0]` followed by the 8-byte target.
@@ -792,7 +844,8 @@ fn compile_plan(
             (Some(s), _) | (None, Some(s)) => s,
             (None, None) => match (Some(i) == last_for_jump, sel.last_for_jump) {
                 (true, Some(s)) => s,
-                _ => lone_stencil(ins, &mut unsupported),
+                _ => hinted_c_call(input.units, instructions, i, kwnames_pending)
+                    .unwrap_or_else(|| lone_stencil(ins, &mut unsupported)),
             },
         };
         let s = match ins.opcode {

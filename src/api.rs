@@ -183,6 +183,7 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         "instructions_aside",
         s.instructions_aside.load(Ordering::Relaxed),
     )?;
+    d.set_item("c_calls_in_line", s.c_calls_in_line.load(Ordering::Relaxed))?;
     // SAFETY: GIL held; the C side only writes these counters with the GIL held.
     let c = unsafe { &*std::ptr::addr_of!(runtime::cpjit_stats) };
     d.set_item("frames_native", c.frames_native)?;

@@ -80,6 +80,8 @@ pub struct CompiledCode {
     pub hot_end: u32,
     /// Where the machine code ends (stencil data, GOT and veneers follow).
     pub code_end: u32,
+    /// PRECALLs that got the stencil of their specialised form (a C call made in line).
+    pub c_calls_in_line: u32,
 }
 
 /// One stencil's place in a compiled code object.
@@ -793,6 +795,7 @@ fn compile_plan(
     let mut covered_until = 0;
     // A KW_NAMES since the last CALL: the next CALL passes its names (as patching does).
     let mut kwnames_pending = false;
+    let mut c_calls_in_line = 0u32;
     for (i, ins) in instructions.iter().enumerate() {
         let line = line_of(i);
         if i < covered_until {
@@ -844,8 +847,13 @@ fn compile_plan(
             (Some(s), _) | (None, Some(s)) => s,
             (None, None) => match (Some(i) == last_for_jump, sel.last_for_jump) {
                 (true, Some(s)) => s,
-                _ => hinted_c_call(input.units, instructions, i, kwnames_pending)
-                    .unwrap_or_else(|| lone_stencil(ins, &mut unsupported)),
+                _ => match hinted_c_call(input.units, instructions, i, kwnames_pending) {
+                    Some(s) => {
+                        c_calls_in_line += 1;
+                        s
+                    }
+                    None => lone_stencil(ins, &mut unsupported),
+                },
             },
         };
         let s = match ins.opcode {
@@ -1205,6 +1213,7 @@ fn compile_plan(
         placed,
         hot_end: hot_end as u32,
         code_end: code_end as u32,
+        c_calls_in_line,
     })
 }
 
@@ -1325,6 +1334,61 @@ mod tests {
         // `while True:` jumps back to something else than FOR_ITER.
         let while_true = [word("NOP", 0), word("JUMP_BACKWARD", 2)];
         assert_eq!(last_for_loop_jump(&plan_of(&while_true)), None);
+    }
+
+    #[test]
+    fn a_specialised_c_call_gets_its_forms_stencil_where_the_form_can_run() {
+        let symbols = vec![0x7000_0000_0000u64; stencils::SYMBOLS.len()];
+        let site = |precall: &str, between: &[u16], after: &str| {
+            let mut units = vec![
+                word("PUSH_NULL", 0),
+                word("LOAD_CONST", 0),
+                word("LOAD_CONST", 1),
+            ];
+            units.extend([word(precall, 1), 0]);
+            units.extend(between);
+            units.extend([word("CALL", 1), 0, 0, 0, 0, word(after, 0)]);
+            units.extend([word("LOAD_CONST", 0), word("RETURN_VALUE", 0)]);
+            let c = compile(&input(&units, &symbols)).unwrap();
+            let name = c.layout().iter().find(|p| p.0 == 3).unwrap().1;
+            (name, c.c_calls_in_line)
+        };
+        assert_eq!(
+            site("PRECALL_NO_KW_LEN", &[], "POP_TOP"),
+            ("PRECALL_NO_KW_LEN__1", 1)
+        );
+        assert_eq!(
+            site("PRECALL_NO_KW_LIST_APPEND", &[], "POP_TOP"),
+            ("PRECALL_NO_KW_LIST_APPEND__1", 1)
+        );
+        // The interpreter's list.append form skips the POP_TOP: only as a statement.
+        assert_eq!(
+            site("PRECALL_NO_KW_LIST_APPEND", &[], "NOP"),
+            ("PRECALL", 0)
+        );
+        // After an EXTENDED_ARG the interpreter runs the generic form.
+        assert_eq!(
+            site("PRECALL_NO_KW_LEN", &[word("EXTENDED_ARG", 0)], "POP_TOP"),
+            ("PRECALL", 0)
+        );
+        // Not quickened, or a form that is not a C call.
+        assert_eq!(site("PRECALL", &[], "POP_TOP"), ("PRECALL", 0));
+        assert_eq!(site("PRECALL_PYFUNC", &[], "POP_TOP"), ("PRECALL", 0));
+        // Keyword names: the forms without keywords never run.
+        let mut units = vec![
+            word("PUSH_NULL", 0),
+            word("LOAD_CONST", 0),
+            word("LOAD_CONST", 1),
+        ];
+        units.extend([
+            word("KW_NAMES", 1),
+            word("PRECALL_BUILTIN_FAST_WITH_KEYWORDS", 1),
+            0,
+        ]);
+        units.extend([word("CALL", 1), 0, 0, 0, 0, word("RETURN_VALUE", 0)]);
+        let c = compile(&input(&units, &symbols)).unwrap();
+        assert_eq!(c.c_calls_in_line, 0);
+        assert!(c.layout().iter().any(|p| p.1 == "CALL__KWNAMES"));
     }
 
     #[test]

@@ -91,6 +91,7 @@ pub struct CompileStats {
     pub instructions: AtomicU64,
     /// Instructions laid aside (not run since quickening when they compiled: src/profile.rs).
     pub instructions_aside: AtomicU64,
+    pub c_calls_in_line: AtomicU64,
 }
 
 pub static COMPILE_STATS: CompileStats = CompileStats {
@@ -100,6 +101,7 @@ pub static COMPILE_STATS: CompileStats = CompileStats {
     compile_ns: AtomicU64::new(0),
     instructions: AtomicU64::new(0),
     instructions_aside: AtomicU64::new(0),
+    c_calls_in_line: AtomicU64::new(0),
 };
 
 /// The last compile failures, newest last (at most 20), for `cpjit.stats()`.
@@ -195,6 +197,9 @@ pub unsafe fn compile_code(code: *mut c_void, state: *mut CodeState) -> Result<(
     stats
         .instructions_aside
         .fetch_add(compiled.instructions_aside() as u64, Ordering::Relaxed);
+    stats
+        .c_calls_in_line
+        .fetch_add(compiled.c_calls_in_line as u64, Ordering::Relaxed);
     if !compiled.unsupported.is_empty() {
         let mut map = unsupported_opcodes()
             .lock()

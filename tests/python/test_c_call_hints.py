@@ -19,6 +19,7 @@ def stencils_of(source, name, warm_up):
     """The stencil names of `name` from `source`, compiled after `warm_up` ran."""
     ns = {}
     exec(compile(source, "<hints>", "exec"), ns)
+    before = cpjit.stats()["c_calls_in_line"]
     cpjit.enable(threshold=THRESHOLD)
     try:
         exec(warm_up, ns)
@@ -26,7 +27,10 @@ def stencils_of(source, name, warm_up):
     finally:
         cpjit.disable()
     assert info and info["state"] == "compiled", info
-    return [stencil for _, stencil, _ in info["layout"]]
+    names = [stencil for _, stencil, _ in info["layout"]]
+    in_line = [n for n in names if n.startswith("PRECALL_")]
+    assert cpjit.stats()["c_calls_in_line"] - before == len(in_line)
+    return names
 
 
 FORMS = """

@@ -76,6 +76,17 @@
     }                                                                                          \
     Py_DECREF(args[0]);
 
+/* Release `op`; its deallocation (which can run any code) publishes prev_instr and sets
+ * `ran_code`. */
+#define RELEASE_RUNNING(op, ran_code)                                                          \
+    do {                                                                                       \
+        PyObject *op_ = (op);                                                                  \
+        if (UNLIKELY(--op_->ob_refcnt == 0)) {                                                 \
+            cpjit_dealloc_at(op_, frame, INSTR);                                               \
+            (ran_code) = 1;                                                                    \
+        }                                                                                      \
+    } while (0)
+
 /* f(x) of a built-in METH_O function (abs, ord, repr, ...). */
 #define NO_KW_BUILTIN_O(N)                                                                     \
 {                                                                                              \
@@ -180,15 +191,19 @@ STENCIL(PRECALL_NO_KW_ISINSTANCE__1) NO_KW_ISINSTANCE(1)
 STENCIL(PRECALL_NO_KW_ISINSTANCE__2) NO_KW_ISINSTANCE(2)
 
 /* lst.append(x) as a statement (the interpreter specialises only that): appended, and the None
- * the POP_TOP after the CALL discards pushed for it. */
+ * the POP_TOP after the CALL discards pushed for it. Nothing runs other code but a destructor
+ * (of the list, or when growing fails), so prev_instr is published and tracing checked only on
+ * those paths. */
 #define NO_KW_LIST_APPEND(N)                                                                   \
 {                                                                                              \
-    C_CALL_SITE(N)                                                                             \
-    MISS_IF(oparg != 1 || !is_meth);                                                           \
+    /* [list.append, list, item]: the form is a method call of one argument. */              \
+    PyObject **slots = stack_pointer - 3;                                                      \
+    PyObject **args = slots + 1;                                                               \
+    PyObject *callable = slots[0];                                                             \
+    MISS_IF((N) != 1 || tstate->cframe->use_tracing);                                          \
     MISS_IF(callable != tstate->interp->callable_cache.list_append);                           \
     PyObject *list = args[0];                                                                  \
     MISS_IF(!PyList_Check(list));                                                              \
-    SAVE_IP();                                                                                 \
     PyListObject *l = (PyListObject *)list;                                                    \
     Py_ssize_t len = PyList_GET_SIZE(l);                                                       \
     if (LIKELY(l->allocated > len)) {                                                          \
@@ -197,6 +212,7 @@ STENCIL(PRECALL_NO_KW_ISINSTANCE__2) NO_KW_ISINSTANCE(2)
     }                                                                                          \
     else {                                                                                     \
         /* Growing: the interpreter's _PyList_AppendTakeRef, which is not exported. */         \
+        SAVE_IP();                                                                             \
         int failed = PyList_Append(list, args[1]) < 0;                                         \
         Py_DECREF(args[1]);                                                                    \
         if (UNLIKELY(failed)) {                                                                \
@@ -205,9 +221,16 @@ STENCIL(PRECALL_NO_KW_ISINSTANCE__2) NO_KW_ISINSTANCE(2)
             ERROR();                                                                           \
         }                                                                                      \
     }                                                                                          \
-    Py_DECREF(list);                                                                           \
-    Py_DECREF(callable);                                                                       \
-    C_CALL_DONE(Py_NewRef(Py_None), 0);                                                        \
+    int ran_code = 0;                                                                          \
+    RELEASE_RUNNING(list, ran_code);                                                           \
+    RELEASE_RUNNING(callable, ran_code);                                                       \
+    slots[0] = Py_NewRef(Py_None);                                                             \
+    stack_pointer = slots + 1;                                                                 \
+    if (UNLIKELY(ran_code) && UNLIKELY(tstate->cframe->use_tracing != 0)) {                    \
+        frame->prev_instr = AFTER_CALL;                                                        \
+        FRAME_EXIT(cpjit_handover(frame, stack_pointer, tstate, 0, CPJIT_R_TRACING_MIDFRAME)); \
+    }                                                                                          \
+    SKIP();                                                                                    \
 }
 STENCIL(PRECALL_NO_KW_LIST_APPEND__1) NO_KW_LIST_APPEND(1)
 
@@ -321,11 +344,17 @@ STENCIL(PRECALL_BUILTIN_CLASS__3) BUILTIN_CLASS(3)
     C_CALL_SITE(N)                                                                             \
     MISS_IF(oparg != 1 || is_meth);                                                            \
     MISS_IF(callable != (PyObject *)&PyType_Type);                                             \
-    SAVE_IP();                                                                                 \
     PyObject *res = Py_NewRef(Py_TYPE(args[0]));                                               \
-    Py_DECREF(args[0]);                                                                        \
-    Py_DECREF(callable);                                                                       \
-    C_CALL_DONE(res, 0);                                                                       \
+    int ran_code = 0;                                                                          \
+    RELEASE_RUNNING(args[0], ran_code);                                                        \
+    Py_DECREF(callable); /* type itself: never deallocated */                                  \
+    slots[0] = res;                                                                            \
+    stack_pointer = slots + 1;                                                                 \
+    if (UNLIKELY(ran_code) && UNLIKELY(tstate->cframe->use_tracing != 0)) {                    \
+        frame->prev_instr = AFTER_CALL;                                                        \
+        FRAME_EXIT(cpjit_handover(frame, stack_pointer, tstate, 0, CPJIT_R_TRACING_MIDFRAME)); \
+    }                                                                                          \
+    SKIP();                                                                                    \
 }
 STENCIL(PRECALL_NO_KW_TYPE_1__1) NO_KW_TYPE_1(1)
 

@@ -351,6 +351,24 @@ fn hinted_c_call(
     }
 }
 
+/// The stencil of the form the interpreter specialised an attribute load to, for the forms whose
+/// cache entry stencils/attrs.c tests in line (the entry itself is cpjit's own: the hint only
+/// chooses what to test first, so it holds whatever the site sees later).
+fn hinted_attribute(units: &[u16], ins: &analysis::Instruction) -> Option<&'static Stencil> {
+    use opcodes::op;
+    if ins.opcode != op::LOAD_ATTR && ins.opcode != op::LOAD_METHOD {
+        return None;
+    }
+    let form = (units[ins.unit] & 0xff) as u8;
+    match form {
+        op::LOAD_ATTR_INSTANCE_VALUE
+        | op::LOAD_ATTR_SLOT
+        | op::LOAD_METHOD_NO_DICT
+        | op::LOAD_METHOD_WITH_VALUES => stencils::GENERIC[form as usize],
+        _ => None,
+    }
+}
+
 /// x86-64 `ud2`: what follows the last instruction, which never falls through.
 const TRAP: [u8; 2] = [0x0f, 0x0b];
 /// `jmp *[rip+0]` followed by the 8-byte target.
@@ -847,7 +865,9 @@ fn compile_plan(
             (Some(s), _) | (None, Some(s)) => s,
             (None, None) => match (Some(i) == last_for_jump, sel.last_for_jump) {
                 (true, Some(s)) => s,
-                _ => match hinted_c_call(input.units, instructions, i, kwnames_pending) {
+                _ => match hinted_c_call(input.units, instructions, i, kwnames_pending)
+                    .or_else(|| hinted_attribute(input.units, ins))
+                {
                     Some(s) => {
                         c_calls_in_line += 1;
                         s

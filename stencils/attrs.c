@@ -83,3 +83,83 @@ STENCIL(LOAD_METHOD)
     STACK_GROW(1);
     CONTINUE();
 }
+
+/* Sites the interpreter specialised (the compiler's hint, as for C calls in stencils/ccalls.c):
+ * a monomorphic site fills its cache's first way, so the first way's entry of the kind the
+ * interpreter's form names is tested in line (about ten instructions instead of a call of the
+ * shared first tier); anything else is the generic stencil's two tiers. The cache, its fill and
+ * its guards are the generic stencil's: the hint only says which kind to test in line. */
+
+/* LOAD_ATTR_INSTANCE_VALUE: the attribute in the instance's inline values. */
+STENCIL(LOAD_ATTR_INSTANCE_VALUE)
+{
+    CpjitAttrCache *cache = ATTR_CACHE;
+    PyObject *owner = TOP();
+    PyDictValues *values;
+    PyObject *res;
+    if (LIKELY(Py_TYPE(owner)->tp_version_tag == cache->version[0]
+               && cache->kind[0] - 1u < 2u /* CPJIT_ATTR_VALUES or _HINT */
+               && owner->ob_refcnt > 1 && (values = *_PyObject_ValuesPointer(owner)) != NULL
+               && (res = values->values[cache->index[0]]) != NULL)) {
+        Py_INCREF(res);
+        owner->ob_refcnt--;
+        SET_TOP(res);
+        CONTINUE_JOINED();
+    }
+    res = cpjit_load_attr_hit(owner, cache);
+    if (UNLIKELY(res == NULL)) {
+        ATTR_SLOW(cpjit_load_attr_slow, cache);
+        CONTINUE();
+    }
+    SET_TOP(res);
+    CONTINUE();
+}
+
+/* LOAD_ATTR_SLOT: a __slots__ member at its byte offset. */
+STENCIL(LOAD_ATTR_SLOT)
+{
+    CpjitAttrCache *cache = ATTR_CACHE;
+    PyObject *owner = TOP();
+    PyObject *res;
+    if (LIKELY(Py_TYPE(owner)->tp_version_tag == cache->version[0]
+               && cache->kind[0] == CPJIT_ATTR_SLOT && owner->ob_refcnt > 1
+               && (res = *(PyObject **)((char *)owner + cache->index[0])) != NULL)) {
+        Py_INCREF(res);
+        owner->ob_refcnt--;
+        SET_TOP(res);
+        CONTINUE_JOINED();
+    }
+    res = cpjit_load_attr_hit(owner, cache);
+    if (UNLIKELY(res == NULL)) {
+        ATTR_SLOW(cpjit_load_attr_slow, cache);
+        CONTINUE();
+    }
+    SET_TOP(res);
+    CONTINUE();
+}
+
+/* LOAD_METHOD_NO_DICT and LOAD_METHOD_WITH_VALUES: a plain method of the type, the instance
+ * without a dict, or with its attributes inline (or in a dict sharing the type's keys) lacking
+ * the name. */
+#define LOAD_METHOD_HINTED(NAME, TEST)                                                         \
+    STENCIL_FN(cpjit_op_##NAME)                                                                \
+    {                                                                                          \
+        CpjitAttrCache *cache = ATTR_CACHE;                                                    \
+        PyObject *obj = TOP();                                                                 \
+        if (LIKELY(Py_TYPE(obj)->tp_version_tag == cache->version[0] && (TEST))) {             \
+            PyObject *meth = cache->descr[0];                                                  \
+            Py_INCREF(meth);                                                                   \
+            SET_TOP(meth);                                                                     \
+            PUSH(obj);                                                                         \
+            CONTINUE_JOINED();                                                                 \
+        }                                                                                      \
+        if (UNLIKELY(!cpjit_load_method_hit(stack_pointer, cache))) {                          \
+            ATTR_SLOW(cpjit_load_method_slow, cache);                                          \
+        }                                                                                      \
+        STACK_GROW(1);                                                                         \
+        CONTINUE();                                                                            \
+    }
+LOAD_METHOD_HINTED(LOAD_METHOD_NO_DICT, cache->kind[0] == CPJIT_METHOD_NO_DICT)
+LOAD_METHOD_HINTED(LOAD_METHOD_WITH_VALUES,
+                   cache->kind[0] == CPJIT_METHOD_VALUES
+                       && cpjit_method_not_shadowed(cache, 0, obj))

@@ -6,7 +6,10 @@ Every selected test module runs twice, each time in its own `python -m test` pro
   plain   the environment without CPJIT, CPJIT_THRESHOLD, CPJIT_LOOP_BUDGET_NS and CPJIT_STATS_FILE;
   cpjit   CPJIT=1 CPJIT_THRESHOLD=0 (every code object compiled at its first call, in that
           process and in every subprocess it starts) and CPJIT_STATS_FILE, so that each process
-          leaves its cpjit.stats() behind for the report.
+          leaves its cpjit.stats() behind for the report. `--threshold N` compiles after N
+          interpreted calls instead: with N of 8 or more code compiles after the interpreter has
+          quickened it, so what depends on its specialisation (C calls made in line, code laid
+          aside) is exercised too.
 
 A module "differs" when it passes plainly but not under cpjit, when cpjit has failing test cases
 that are not failing plainly, or when the cpjit run crashes at all.
@@ -246,11 +249,12 @@ def plain_environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key not in CPJIT_ENV_VARS}
 
 
-def job_environment(mode: str, tmpdir: Path, stats_prefix: Path) -> dict[str, str]:
+def job_environment(mode: str, tmpdir: Path, stats_prefix: Path,
+                    threshold: int = 0) -> dict[str, str]:
     env = plain_environment()
     env["TMPDIR"] = str(tmpdir)
     if mode == "cpjit":
-        env.update(CPJIT="1", CPJIT_THRESHOLD="0", CPJIT_STATS_FILE=str(stats_prefix))
+        env.update(CPJIT="1", CPJIT_THRESHOLD=str(threshold), CPJIT_STATS_FILE=str(stats_prefix))
     return env
 
 
@@ -283,6 +287,7 @@ class SuiteConfig:
     out_dir: Path
     timeout: float
     resources: list[str]
+    threshold: int = 0
 
     def log_path(self, module: str, mode: str) -> Path:
         return self.out_dir / "logs" / f"{module}.{mode}.log"
@@ -376,7 +381,7 @@ def run_job(config: SuiteConfig, module: str, mode: str, groups: ProcessGroups) 
     try:
         (scratch / "cwd").mkdir()
         (scratch / "tmp").mkdir()
-        env = job_environment(mode, scratch / "tmp", stats_dir / "s")
+        env = job_environment(mode, scratch / "tmp", stats_dir / "s", config.threshold)
         write_log_header(log_path, command, env)
         start = time.monotonic()
         returncode, killed = run_process(command, env, scratch / "cwd", log_path, limit, groups)
@@ -1021,6 +1026,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("target/cpython-suite"))
     parser.add_argument("--only", choices=MODES, help="run one mode only, no comparison")
     parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--threshold", type=int, default=0, metavar="N",
+                        help="CPJIT_THRESHOLD of the cpjit runs (default 0: compile at first call)")
     parser.add_argument("--no-retry", action="store_true",
                         help="do not run differing modules' cpjit side a second time")
     parser.add_argument("--known", type=Path, default=DEFAULT_KNOWN_FILE,
@@ -1058,7 +1065,7 @@ def main(argv: list[str]) -> int:
     out_dir = args.out.resolve()
     for sub in ("logs", "junit", "stats"):
         (out_dir / sub).mkdir(parents=True, exist_ok=True)
-    config = SuiteConfig(args.python, out_dir, args.timeout, args.resources)
+    config = SuiteConfig(args.python, out_dir, args.timeout, args.resources, args.threshold)
     jobs = schedule(modules, modes, previous_durations(out_dir / "report.json"))
     started, start = datetime.datetime.now().isoformat(timespec="seconds"), time.monotonic()
     results, interrupted = run_all(config, jobs, max(1, args.jobs))
@@ -1066,7 +1073,8 @@ def main(argv: list[str]) -> int:
         retry_differences(config, results, known)
     meta = {"command": [sys.argv[0]] + argv, "python": info, "started": started,
             "duration_seconds": round(time.monotonic() - start, 1), "jobs": args.jobs,
-            "timeout": args.timeout, "resources": args.resources, "interrupted": interrupted}
+            "timeout": args.timeout, "resources": args.resources, "threshold": args.threshold,
+            "interrupted": interrupted}
     report = build_report(meta, modes, results, not_run, known)
     write_reports(out_dir, report)
     print_summary(report, out_dir)

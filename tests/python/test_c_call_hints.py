@@ -29,7 +29,8 @@ def stencils_of(source, name, warm_up):
     assert info and info["state"] == "compiled", info
     names = [stencil for _, stencil, _ in info["layout"]]
     in_line = [n for n in names if n.startswith("PRECALL_")]
-    assert cpjit.stats()["c_calls_in_line"] - before == len(in_line)
+    # Other code warm enough may compile meanwhile (the suite's own): at least these sites.
+    assert cpjit.stats()["c_calls_in_line"] - before >= len(in_line) > 0
     return names
 
 

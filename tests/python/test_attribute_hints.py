@@ -1,0 +1,181 @@
+"""Attribute loads at sites the interpreter specialised (stencils/attrs.c, the hinted forms).
+
+A quickened LOAD_ATTR or LOAD_METHOD carries the form the interpreter specialised it to
+(LOAD_ATTR_INSTANCE_VALUE, LOAD_ATTR_SLOT, LOAD_METHOD_NO_DICT, LOAD_METHOD_WITH_VALUES); the
+compiler gives it the stencil of that form, which tests the first entry of cpjit's own cache for
+that kind in line before the generic two tiers. Each test warms functions up in the interpreter,
+lets them compile, checks the stencils they got, then changes what the sites see (other types,
+class changes, deleted and shadowing attributes, dying owners) and compares everything with the
+interpreter.
+"""
+import cpjit
+
+from differential import check
+
+THRESHOLD = 20
+
+CLASSES = """
+class P:
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+    def total(self):
+        return self.x + self.y
+
+class S:
+    __slots__ = ("a", "b")
+    def __init__(self, a, b):
+        self.a = a
+        self.b = b
+    def both(self):
+        return (self.a, self.b)
+
+def reads(p, s):
+    return p.x, p.y, s.a, s.b, p.total(), s.both()
+"""
+
+WARM = f"""
+for n in range({THRESHOLD + 5}):
+    reads(P(n, 1), S(n, 2))
+"""
+
+
+def test_specialised_attribute_loads_get_their_stencils():
+    ns = {}
+    exec(CLASSES, ns)
+    cpjit.enable(threshold=THRESHOLD)
+    try:
+        exec(WARM, ns)
+        info = cpjit.code_info(ns["reads"])
+    finally:
+        cpjit.disable()
+    assert info and info["state"] == "compiled", info
+    names = {stencil for _, stencil, _ in info["layout"]}
+    assert {"LOAD_ATTR_INSTANCE_VALUE", "LOAD_ATTR_SLOT", "LOAD_METHOD_WITH_VALUES",
+            "LOAD_METHOD_NO_DICT"} <= names, names
+
+
+def test_what_specialised_attribute_sites_see_later_runs_like_the_interpreter():
+    check(CLASSES + WARM + """
+out = []
+out.append(reads(P(1, 2), S(3, 4)))
+
+class Q:                      # another type at every site
+    x = "class x"
+    def __init__(self):
+        self.y = "inst y"
+    def total(self):
+        return "Q.total"
+class T:
+    a = "T.a"
+    b = "T.b"
+    def both(self):
+        return "T.both"
+out.append(reads(Q(), T()))
+
+p = P(5, 6)
+p.total = lambda: "shadowed"  # an instance attribute shadows the method
+out.append(reads(p, S(0, 0)))
+
+p = P(7, 8)
+p.__dict__["z"] = 1           # the values leave the object for a real dict
+out.append(reads(p, S(1, 1)))
+
+P.total = lambda self: "replaced"  # the type changes: its version goes
+out.append(reads(P(1, 1), S(2, 2)))
+
+p = P(1, 2)
+del p.y                       # a hole in the inline values
+try:
+    reads(p, S(1, 2))
+except AttributeError as e:
+    out.append(("AttributeError", str(e)))
+
+s = S.__new__(S)              # an unset slot
+try:
+    reads(P(1, 2), s)
+except AttributeError as e:
+    out.append(("AttributeError", str(e)))
+
+class PP(P):                  # a subclass: another type version
+    pass
+out.append(reads(PP(3, 4), S(5, 6)))
+result = [repr(x) for x in out]
+""", threshold=THRESHOLD)
+
+
+def test_owners_that_die_at_the_load_release_as_in_the_interpreter():
+    check("""
+log = []
+class D:
+    def __init__(self, v):
+        self.v = v
+    def __del__(self):
+        log.append(("del", self.v))
+    def get(self):
+        return self.v
+
+def temp(n):
+    a = D(n).v
+    log.append(("after load", n))
+    b = D(-n).get()
+    log.append(("after call", n))
+    return a, b
+
+for n in range(30):
+    temp(n)
+result = log
+""", threshold=THRESHOLD)
+
+
+def test_polymorphic_specialised_sites():
+    check("""
+class A:
+    def __init__(self): self.v = "a"
+    def m(self): return "A.m"
+class B:
+    __slots__ = ("v",)
+    def __init__(self): self.v = "b"
+    def m(self): return "B.m"
+class C:
+    v = "class v"
+    def m(self): return "C.m"
+
+def site(o):
+    return o.v, o.m()
+
+for n in range(30):
+    site(A())
+out = [site(o) for o in [A(), B(), C(), A(), B()] * 3]
+for n in range(30):
+    site(B())
+out += [site(o) for o in [B(), A(), C()]]
+result = out
+""", threshold=THRESHOLD)
+
+
+def test_a_site_first_filled_by_another_kind_than_its_hint():
+    # Specialised on a __slots__ class in the interpreter, compiled, then first run natively on
+    # a class with inline values: the cache's first way holds another kind than the hint's.
+    check(f"""
+class A:
+    def __init__(self): self.v = "a"
+    def m(self): return "A.m"
+class B:
+    __slots__ = ("v",)
+    def __init__(self): self.v = "b"
+    def m(self): return "B.m"
+
+def method(o):
+    return o.m()
+def attr(o):
+    return o.v
+
+for n in range({THRESHOLD}):
+    method(B()), attr(B())
+out = [method(A()), attr(A())]
+a = A()
+a.m = lambda: "instance m"
+out += [method(a), attr(a), method(B()), attr(B())]
+result = out
+""", threshold=THRESHOLD)

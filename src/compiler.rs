@@ -351,12 +351,12 @@ fn hinted_c_call(
     }
 }
 
-/// The stencil of the form the interpreter specialised an attribute load to, for the forms whose
+/// The stencil of the form the interpreter specialised an attribute access to, for the forms whose
 /// cache entry stencils/attrs.c tests in line (the entry itself is cpjit's own: the hint only
 /// chooses what to test first, so it holds whatever the site sees later).
 fn hinted_attribute(units: &[u16], ins: &analysis::Instruction) -> Option<&'static Stencil> {
     use opcodes::op;
-    if ins.opcode != op::LOAD_ATTR && ins.opcode != op::LOAD_METHOD {
+    if !matches!(ins.opcode, op::LOAD_ATTR | op::LOAD_METHOD | op::STORE_ATTR) {
         return None;
     }
     let form = (units[ins.unit] & 0xff) as u8;
@@ -364,7 +364,9 @@ fn hinted_attribute(units: &[u16], ins: &analysis::Instruction) -> Option<&'stat
         op::LOAD_ATTR_INSTANCE_VALUE
         | op::LOAD_ATTR_SLOT
         | op::LOAD_METHOD_NO_DICT
-        | op::LOAD_METHOD_WITH_VALUES => stencils::GENERIC[form as usize],
+        | op::LOAD_METHOD_WITH_VALUES
+        | op::STORE_ATTR_INSTANCE_VALUE
+        | op::STORE_ATTR_SLOT => stencils::GENERIC[form as usize],
         _ => None,
     }
 }

@@ -163,3 +163,42 @@ LOAD_METHOD_HINTED(LOAD_METHOD_NO_DICT, cache->kind[0] == CPJIT_METHOD_NO_DICT)
 LOAD_METHOD_HINTED(LOAD_METHOD_WITH_VALUES,
                    cache->kind[0] == CPJIT_METHOD_VALUES
                        && cpjit_method_not_shadowed(cache, 0, obj))
+
+/* STORE_ATTR_INSTANCE_VALUE and STORE_ATTR_SLOT: a store over an old value that stays alive
+ * elsewhere, into the instance's inline values or a __slots__ member; anything else (an empty
+ * place, an old value that dies, other kinds) is the generic stencil's two tiers. */
+#define STORE_ATTR_HINTED(NAME, KIND, PLACE)                                                   \
+    STENCIL_FN(cpjit_op_##NAME)                                                                \
+    {                                                                                          \
+        CpjitAttrCache *cache = ATTR_CACHE;                                                    \
+        PyObject *owner = TOP();                                                               \
+        PyObject *v = SECOND();                                                                \
+        PyObject **place;                                                                      \
+        PyObject *old;                                                                         \
+        if (LIKELY(Py_TYPE(owner)->tp_version_tag == cache->version[0]                         \
+                   && cache->kind[0] == (KIND) && owner->ob_refcnt > 1                         \
+                   && (place = (PLACE)) != NULL && (old = *place) != NULL                      \
+                   && old->ob_refcnt > 1)) {                                                   \
+            *place = v;                                                                        \
+            old->ob_refcnt--;                                                                  \
+            owner->ob_refcnt--;                                                                \
+            STACK_SHRINK(2);                                                                   \
+            CONTINUE_JOINED();                                                                 \
+        }                                                                                      \
+        int done = cpjit_store_attr_hit(owner, v, cache);                                      \
+        STACK_SHRINK(2);                                                                       \
+        if (UNLIKELY(!done)) {                                                                 \
+            ATTR_SLOW(cpjit_store_attr_slow, cache);                                           \
+        }                                                                                      \
+        CONTINUE();                                                                            \
+    }
+/* The inline values' place of the attribute, or NULL when the instance has none. */
+static inline __attribute__((always_inline)) PyObject **
+values_place(PyObject *owner, CpjitAttrCache *cache)
+{
+    PyDictValues *values = *_PyObject_ValuesPointer(owner);
+    return values != NULL ? &values->values[cache->index[0]] : NULL;
+}
+STORE_ATTR_HINTED(STORE_ATTR_INSTANCE_VALUE, CPJIT_ATTR_VALUES, values_place(owner, cache))
+STORE_ATTR_HINTED(STORE_ATTR_SLOT, CPJIT_ATTR_SLOT,
+                  (PyObject **)((char *)owner + cache->index[0]))

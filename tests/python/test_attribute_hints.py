@@ -179,3 +179,41 @@ a.m = lambda: "instance m"
 out += [method(a), attr(a), method(B()), attr(B())]
 result = out
 """, threshold=THRESHOLD)
+
+
+def test_specialised_attribute_stores():
+    check(f"""
+log = []
+class D:
+    def __init__(self, v): self.v = v
+    def __del__(self): log.append(("del", self.v))
+class P:
+    def __init__(self, x): self.x = x
+class S:
+    __slots__ = ("a",)
+    def __init__(self, a): self.a = a
+
+def store(p, s, v):
+    p.x = v
+    s.a = v
+    return p.x, s.a
+
+keep = D("kept")
+for n in range({THRESHOLD + 5}):
+    store(P(keep), S(keep), keep)
+out = [store(P(1), S(2), 3)]
+p, s = P(D("old p")), S(D("old s"))
+out.append(repr(store(p, s, "new")))       # the old values die at the store
+log.append("after dying stores")
+q = P(1)
+del q.x                                    # an empty place
+out.append(store(q, S(1), 5))
+s2 = S.__new__(S)                          # an unset slot
+out.append(store(P(1), s2, 6))
+class P2(P):
+    pass
+out.append(store(P2(1), S(1), 7))          # another type at the site
+P.x = property(lambda self: "prop", lambda self, v: log.append(("set", v)))
+out.append(store(P(0), S(1), 8))           # a data descriptor now: the type changed
+result = (out, log)
+""", threshold=THRESHOLD)

@@ -214,6 +214,9 @@ struct Selection {
     /// LOAD_GLOBAL by its oparg's low bit (push a NULL first or not): LOAD_GLOBAL__VALUE,
     /// LOAD_GLOBAL__NULL_VALUE (stencils/globals.c), so the stencil does not test it.
     load_global: [Option<&'static Stencil>; 2],
+    /// LOAD_GLOBAL the interpreter specialised, by form (LOAD_GLOBAL_MODULE, _BUILTIN) and by
+    /// the oparg's low bit: LOAD_GLOBAL_<FORM>__VALUE, __NULL_VALUE (stencils/globals.c).
+    load_global_hinted: [[Option<&'static Stencil>; 2]; 2],
     /// CALL after a KW_NAMES (its names patched in): CALL__KWNAMES (stencils/calls.c); plain
     /// CALL passes none.
     call_kwnames: Option<&'static Stencil>,
@@ -268,6 +271,16 @@ fn selection() -> Result<&'static Selection, CompileError> {
                 load_global: [
                     stencils::by_name("LOAD_GLOBAL__VALUE"),
                     stencils::by_name("LOAD_GLOBAL__NULL_VALUE"),
+                ],
+                load_global_hinted: [
+                    [
+                        stencils::by_name("LOAD_GLOBAL_MODULE__VALUE"),
+                        stencils::by_name("LOAD_GLOBAL_MODULE__NULL_VALUE"),
+                    ],
+                    [
+                        stencils::by_name("LOAD_GLOBAL_BUILTIN__VALUE"),
+                        stencils::by_name("LOAD_GLOBAL_BUILTIN__NULL_VALUE"),
+                    ],
                 ],
                 call_kwnames: Some(stencils::by_name("CALL__KWNAMES")?),
                 groups: [
@@ -369,6 +382,25 @@ fn hinted_attribute(units: &[u16], ins: &analysis::Instruction) -> Option<&'stat
         | op::STORE_ATTR_SLOT => stencils::GENERIC[form as usize],
         _ => None,
     }
+}
+
+/// The stencil of the form the interpreter specialised a LOAD_GLOBAL to (a global of the
+/// module, or a builtin), for the oparg's low bit; its cache is the generic stencil's.
+fn hinted_global(
+    sel: &Selection,
+    units: &[u16],
+    ins: &analysis::Instruction,
+) -> Option<&'static Stencil> {
+    use opcodes::op;
+    if ins.opcode != op::LOAD_GLOBAL {
+        return None;
+    }
+    let form = match (units[ins.unit] & 0xff) as u8 {
+        op::LOAD_GLOBAL_MODULE => 0,
+        op::LOAD_GLOBAL_BUILTIN => 1,
+        _ => return None,
+    };
+    sel.load_global_hinted[form][(ins.oparg & 1) as usize]
 }
 
 /// x86-64 `ud2`: what follows the last instruction, which never falls through.
@@ -869,6 +901,7 @@ fn compile_plan(
                 (true, Some(s)) => s,
                 _ => match hinted_c_call(input.units, instructions, i, kwnames_pending)
                     .or_else(|| hinted_attribute(input.units, ins))
+                    .or_else(|| hinted_global(sel, input.units, ins))
                 {
                     Some(s) => {
                         c_calls_in_line += 1;

@@ -164,10 +164,11 @@ LOAD_METHOD_HINTED(LOAD_METHOD_WITH_VALUES,
                    cache->kind[0] == CPJIT_METHOD_VALUES
                        && cpjit_method_not_shadowed(cache, 0, obj))
 
-/* STORE_ATTR_INSTANCE_VALUE and STORE_ATTR_SLOT: a store over an old value that stays alive
- * elsewhere, into the instance's inline values or a __slots__ member; anything else (an empty
- * place, an old value that dies, other kinds) is the generic stencil's two tiers. */
-#define STORE_ATTR_HINTED(NAME, KIND, PLACE)                                                   \
+/* STORE_ATTR_INSTANCE_VALUE and STORE_ATTR_SLOT: a store into the instance's inline values or
+ * a __slots__ member, over nothing (a first store, as in __init__) or over an old value that
+ * stays alive elsewhere; anything else (an old value that dies, other kinds) is the generic
+ * stencil's two tiers. */
+#define STORE_ATTR_HINTED(NAME, KIND, PLACE, ON_FIRST_STORE)                                   \
     STENCIL_FN(cpjit_op_##NAME)                                                                \
     {                                                                                          \
         CpjitAttrCache *cache = ATTR_CACHE;                                                    \
@@ -177,10 +178,15 @@ LOAD_METHOD_HINTED(LOAD_METHOD_WITH_VALUES,
         PyObject *old;                                                                         \
         if (LIKELY(Py_TYPE(owner)->tp_version_tag == cache->version[0]                         \
                    && cache->kind[0] == (KIND) && owner->ob_refcnt > 1                         \
-                   && (place = (PLACE)) != NULL && (old = *place) != NULL                      \
-                   && old->ob_refcnt > 1)) {                                                   \
+                   && (place = (PLACE)) != NULL                                                \
+                   && ((old = *place) == NULL || old->ob_refcnt > 1))) {                       \
             *place = v;                                                                        \
-            old->ob_refcnt--;                                                                  \
+            if (old != NULL) {                                                                 \
+                old->ob_refcnt--;                                                              \
+            }                                                                                  \
+            else {                                                                             \
+                ON_FIRST_STORE;                                                                \
+            }                                                                                  \
             owner->ob_refcnt--;                                                                \
             STACK_SHRINK(2);                                                                   \
             CONTINUE_JOINED();                                                                 \
@@ -199,6 +205,8 @@ values_place(PyObject *owner, CpjitAttrCache *cache)
     PyDictValues *values = *_PyObject_ValuesPointer(owner);
     return values != NULL ? &values->values[cache->index[0]] : NULL;
 }
-STORE_ATTR_HINTED(STORE_ATTR_INSTANCE_VALUE, CPJIT_ATTR_VALUES, values_place(owner, cache))
+/* A first store into inline values enters the attribute in their insertion order. */
+STORE_ATTR_HINTED(STORE_ATTR_INSTANCE_VALUE, CPJIT_ATTR_VALUES, values_place(owner, cache),
+                  cpjit_values_add_to_order(*_PyObject_ValuesPointer(owner), cache->index[0]))
 STORE_ATTR_HINTED(STORE_ATTR_SLOT, CPJIT_ATTR_SLOT,
-                  (PyObject **)((char *)owner + cache->index[0]))
+                  (PyObject **)((char *)owner + cache->index[0]), (void)0)

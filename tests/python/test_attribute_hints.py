@@ -217,3 +217,29 @@ P.x = property(lambda self: "prop", lambda self, v: log.append(("set", v)))
 out.append(store(P(0), S(1), 8))           # a data descriptor now: the type changed
 result = (out, log)
 """, threshold=THRESHOLD)
+
+
+def test_first_stores_keep_the_attribute_order():
+    # __init__-style stores into empty inline values: vars() must list the attributes in the
+    # order they were first set, as the interpreter's insertion order has them.
+    check(f"""
+class R:
+    def __init__(self, flip):
+        if flip:
+            self.b = 2
+            self.a = 1
+        else:
+            self.a = 1
+            self.b = 2
+        self.c = 3
+
+for n in range({THRESHOLD + 5}):
+    R(n % 2)
+out = [list(vars(R(0))), list(vars(R(1)))]
+r = R(1)
+del r.a
+r.a = "again"
+out.append(list(vars(r)))
+out.append(repr(vars(R(0))))
+result = out
+""", threshold=THRESHOLD)

@@ -295,6 +295,11 @@ def test_cpjit_environment_and_plain_environment(monkeypatch, tmp_path):
     jit = suite.job_environment("cpjit", tmp_path, tmp_path / "s")
     assert (jit["CPJIT"], jit["CPJIT_THRESHOLD"], jit["CPJIT_STATS_FILE"]) == (
         "1", "0", str(tmp_path / "s"))
+    # --threshold N: the cpjit runs compile after N interpreted calls (quickened code).
+    tiered = suite.job_environment("cpjit", tmp_path, tmp_path / "s", 16)
+    assert tiered["CPJIT_THRESHOLD"] == "16"
+    assert suite.parse_args(["--threshold", "16"]).threshold == 16
+    assert suite.parse_args([]).threshold == 0
 
 
 # ---------------------------------------------------------------------------- process and report

@@ -29,31 +29,37 @@
  * so a site is two calls: about 40 bytes of hot code where an in-line first tier took 110, which
  * keeps code with many sites in the instruction cache. On failure the owner stays on the stack
  * (owned), as in ceval.c. */
+#define LOAD_ATTR_TIERS(cache)                                                                 \
+    do {                                                                                       \
+        PyObject *res_ = cpjit_load_attr_hit(TOP(), (cache));                                  \
+        if (UNLIKELY(res_ == NULL)) {                                                          \
+            ATTR_SLOW(cpjit_load_attr_slow, (cache));                                          \
+            CONTINUE();                                                                        \
+        }                                                                                      \
+        SET_TOP(res_);                                                                         \
+        CONTINUE();                                                                            \
+    } while (0)
 STENCIL(LOAD_ATTR)
 {
-    CpjitAttrCache *cache = ATTR_CACHE;
-    PyObject *res = cpjit_load_attr_hit(TOP(), cache);
-    if (UNLIKELY(res == NULL)) {
-        ATTR_SLOW(cpjit_load_attr_slow, cache);
-        CONTINUE();
-    }
-    SET_TOP(res);
-    CONTINUE();
+    LOAD_ATTR_TIERS(ATTR_CACHE);
 }
 
 /* The first tier (cpjit_store_attr_hit): a store to inline values, a __slots__ member or a dict
  * at the cached hint whose old value's release runs no code. Everything else (a deallocation
  * that may run code, the generic path) is cpjit_store_attr_slow's. Both operands are consumed,
  * whether or not the store worked. */
+#define STORE_ATTR_TIERS(cache)                                                                \
+    do {                                                                                       \
+        int done_ = cpjit_store_attr_hit(TOP(), SECOND(), (cache));                            \
+        STACK_SHRINK(2);                                                                       \
+        if (UNLIKELY(!done_)) {                                                                \
+            ATTR_SLOW(cpjit_store_attr_slow, (cache));                                         \
+        }                                                                                      \
+        CONTINUE();                                                                            \
+    } while (0)
 STENCIL(STORE_ATTR)
 {
-    CpjitAttrCache *cache = ATTR_CACHE;
-    int done = cpjit_store_attr_hit(TOP(), SECOND(), cache);
-    STACK_SHRINK(2);
-    if (UNLIKELY(!done)) {
-        ATTR_SLOW(cpjit_store_attr_slow, cache);
-    }
-    CONTINUE();
+    STORE_ATTR_TIERS(ATTR_CACHE);
 }
 
 STENCIL(DELETE_ATTR)
@@ -74,14 +80,17 @@ STENCIL(DELETE_ATTR)
  * attribute (math.sqrt), a class constant. Everything else (class attributes with __get__,
  * instances with a dict of their own, a dying owner, the generic path) is
  * cpjit_load_method_slow's. On failure the object stays on the stack (owned). */
+#define LOAD_METHOD_TIERS(cache)                                                               \
+    do {                                                                                       \
+        if (UNLIKELY(!cpjit_load_method_hit(stack_pointer, (cache)))) {                        \
+            ATTR_SLOW(cpjit_load_method_slow, (cache));                                        \
+        }                                                                                      \
+        STACK_GROW(1);                                                                         \
+        CONTINUE();                                                                            \
+    } while (0)
 STENCIL(LOAD_METHOD)
 {
-    CpjitAttrCache *cache = ATTR_CACHE;
-    if (UNLIKELY(!cpjit_load_method_hit(stack_pointer, cache))) {
-        ATTR_SLOW(cpjit_load_method_slow, cache);
-    }
-    STACK_GROW(1);
-    CONTINUE();
+    LOAD_METHOD_TIERS(ATTR_CACHE);
 }
 
 /* Sites the interpreter specialised (the compiler's hint, as for C calls in stencils/ccalls.c):
@@ -90,53 +99,37 @@ STENCIL(LOAD_METHOD)
  * shared first tier); anything else is the generic stencil's two tiers. The cache, its fill and
  * its guards are the generic stencil's: the hint only says which kind to test in line. */
 
-/* LOAD_ATTR_INSTANCE_VALUE: the attribute in the instance's inline values. */
-STENCIL(LOAD_ATTR_INSTANCE_VALUE)
+/* LOAD_ATTR_INSTANCE_VALUE (the attribute in the instance's inline values, KIND_OK the VALUES
+ * and HINT kinds) and LOAD_ATTR_SLOT (a __slots__ member at its byte offset): PLACE is where the
+ * first way's entry says the value is, NULL when the instance has no inline values. */
+#define LOAD_ATTR_HINTED(NAME, KIND_OK, PLACE)                                                 \
+    STENCIL_FN(cpjit_op_##NAME)                                                                \
+    {                                                                                          \
+        CpjitAttrCache *cache = ATTR_CACHE;                                                    \
+        PyObject *owner = TOP();                                                               \
+        PyObject **place;                                                                      \
+        PyObject *res;                                                                         \
+        if (LIKELY(Py_TYPE(owner)->tp_version_tag == cache->version[0] && (KIND_OK)            \
+                   && owner->ob_refcnt > 1 && (place = (PLACE)) != NULL                        \
+                   && (res = *place) != NULL)) {                                               \
+            Py_INCREF(res);                                                                    \
+            owner->ob_refcnt--;                                                                \
+            SET_TOP(res);                                                                      \
+            CONTINUE_JOINED();                                                                 \
+        }                                                                                      \
+        LOAD_ATTR_TIERS(cache);                                                                \
+    }
+/* The inline values' place of the first way's attribute, or NULL when the instance has none. */
+static inline __attribute__((always_inline)) PyObject **
+values_place(PyObject *owner, CpjitAttrCache *cache)
 {
-    CpjitAttrCache *cache = ATTR_CACHE;
-    PyObject *owner = TOP();
-    PyDictValues *values;
-    PyObject *res;
-    if (LIKELY(Py_TYPE(owner)->tp_version_tag == cache->version[0]
-               && cache->kind[0] - 1u < 2u /* CPJIT_ATTR_VALUES or _HINT */
-               && owner->ob_refcnt > 1 && (values = *_PyObject_ValuesPointer(owner)) != NULL
-               && (res = values->values[cache->index[0]]) != NULL)) {
-        Py_INCREF(res);
-        owner->ob_refcnt--;
-        SET_TOP(res);
-        CONTINUE_JOINED();
-    }
-    res = cpjit_load_attr_hit(owner, cache);
-    if (UNLIKELY(res == NULL)) {
-        ATTR_SLOW(cpjit_load_attr_slow, cache);
-        CONTINUE();
-    }
-    SET_TOP(res);
-    CONTINUE();
+    PyDictValues *values = *_PyObject_ValuesPointer(owner);
+    return values != NULL ? &values->values[cache->index[0]] : NULL;
 }
-
-/* LOAD_ATTR_SLOT: a __slots__ member at its byte offset. */
-STENCIL(LOAD_ATTR_SLOT)
-{
-    CpjitAttrCache *cache = ATTR_CACHE;
-    PyObject *owner = TOP();
-    PyObject *res;
-    if (LIKELY(Py_TYPE(owner)->tp_version_tag == cache->version[0]
-               && cache->kind[0] == CPJIT_ATTR_SLOT && owner->ob_refcnt > 1
-               && (res = *(PyObject **)((char *)owner + cache->index[0])) != NULL)) {
-        Py_INCREF(res);
-        owner->ob_refcnt--;
-        SET_TOP(res);
-        CONTINUE_JOINED();
-    }
-    res = cpjit_load_attr_hit(owner, cache);
-    if (UNLIKELY(res == NULL)) {
-        ATTR_SLOW(cpjit_load_attr_slow, cache);
-        CONTINUE();
-    }
-    SET_TOP(res);
-    CONTINUE();
-}
+LOAD_ATTR_HINTED(LOAD_ATTR_INSTANCE_VALUE, cache->kind[0] - 1u < 2u /* VALUES or HINT */,
+                 values_place(owner, cache))
+LOAD_ATTR_HINTED(LOAD_ATTR_SLOT, cache->kind[0] == CPJIT_ATTR_SLOT,
+                 (PyObject **)((char *)owner + cache->index[0]))
 
 /* LOAD_METHOD_NO_DICT and LOAD_METHOD_WITH_VALUES: a plain method of the type, the instance
  * without a dict, or with its attributes inline (or in a dict sharing the type's keys) lacking
@@ -153,11 +146,7 @@ STENCIL(LOAD_ATTR_SLOT)
             PUSH(obj);                                                                         \
             CONTINUE_JOINED();                                                                 \
         }                                                                                      \
-        if (UNLIKELY(!cpjit_load_method_hit(stack_pointer, cache))) {                          \
-            ATTR_SLOW(cpjit_load_method_slow, cache);                                          \
-        }                                                                                      \
-        STACK_GROW(1);                                                                         \
-        CONTINUE();                                                                            \
+        LOAD_METHOD_TIERS(cache);                                                              \
     }
 LOAD_METHOD_HINTED(LOAD_METHOD_NO_DICT, cache->kind[0] == CPJIT_METHOD_NO_DICT)
 LOAD_METHOD_HINTED(LOAD_METHOD_WITH_VALUES,
@@ -191,20 +180,8 @@ LOAD_METHOD_HINTED(LOAD_METHOD_WITH_VALUES,
             STACK_SHRINK(2);                                                                   \
             CONTINUE_JOINED();                                                                 \
         }                                                                                      \
-        int done = cpjit_store_attr_hit(owner, v, cache);                                      \
-        STACK_SHRINK(2);                                                                       \
-        if (UNLIKELY(!done)) {                                                                 \
-            ATTR_SLOW(cpjit_store_attr_slow, cache);                                           \
-        }                                                                                      \
-        CONTINUE();                                                                            \
+        STORE_ATTR_TIERS(cache);                                                               \
     }
-/* The inline values' place of the attribute, or NULL when the instance has none. */
-static inline __attribute__((always_inline)) PyObject **
-values_place(PyObject *owner, CpjitAttrCache *cache)
-{
-    PyDictValues *values = *_PyObject_ValuesPointer(owner);
-    return values != NULL ? &values->values[cache->index[0]] : NULL;
-}
 /* A first store into inline values enters the attribute in their insertion order. */
 STORE_ATTR_HINTED(STORE_ATTR_INSTANCE_VALUE, CPJIT_ATTR_VALUES, values_place(owner, cache),
                   cpjit_values_add_to_order(*_PyObject_ValuesPointer(owner), cache->index[0]))

@@ -41,6 +41,17 @@
 /* prev_instr that makes the interpreter resume after the CALL (no EXTENDED_ARG before it). */
 #define AFTER_CALL (DONE + 1 + INLINE_CACHE_ENTRIES_CALL)
 
+/* The interpreter runs the rest of the frame from after the CALL when `cond` holds (tracing
+ * was switched on by code the call ran). */
+#define HANDOVER_AFTER_CALL_IF(cond)                                                           \
+    do {                                                                                       \
+        if (UNLIKELY(cond)) {                                                                  \
+            frame->prev_instr = AFTER_CALL;                                                    \
+            FRAME_EXIT(cpjit_handover(frame, stack_pointer, tstate, 0,                         \
+                                      CPJIT_R_TRACING_MIDFRAME));                              \
+        }                                                                                      \
+    } while (0)
+
 /* The call is made and its arguments released: `res` replaces the call's slots. Raise when it
  * is NULL; serve the eval breaker (CHECK_BREAKER) as the form does; hand the frame over after
  * the CALL when the callee switched tracing on (sys.settrace); else go on after the CALL. */
@@ -56,11 +67,7 @@
                 ERROR();                                                                       \
             }                                                                                  \
         }                                                                                      \
-        if (UNLIKELY(tstate->cframe->use_tracing != 0)) {                                      \
-            frame->prev_instr = AFTER_CALL;                                                    \
-            FRAME_EXIT(cpjit_handover(frame, stack_pointer, tstate, 0,                         \
-                                      CPJIT_R_TRACING_MIDFRAME));                              \
-        }                                                                                      \
+        HANDOVER_AFTER_CALL_IF(tstate->cframe->use_tracing != 0);                              \
         SKIP();                                                                                \
     } while (0)
 
@@ -226,10 +233,7 @@ STENCIL(PRECALL_NO_KW_ISINSTANCE__2) NO_KW_ISINSTANCE(2)
     RELEASE_RUNNING(callable, ran_code);                                                       \
     slots[0] = Py_NewRef(Py_None);                                                             \
     stack_pointer = slots + 1;                                                                 \
-    if (UNLIKELY(ran_code) && UNLIKELY(tstate->cframe->use_tracing != 0)) {                    \
-        frame->prev_instr = AFTER_CALL;                                                        \
-        FRAME_EXIT(cpjit_handover(frame, stack_pointer, tstate, 0, CPJIT_R_TRACING_MIDFRAME)); \
-    }                                                                                          \
+    HANDOVER_AFTER_CALL_IF(UNLIKELY(ran_code) && tstate->cframe->use_tracing != 0);           \
     SKIP();                                                                                    \
 }
 STENCIL(PRECALL_NO_KW_LIST_APPEND__1) NO_KW_LIST_APPEND(1)
@@ -350,36 +354,22 @@ STENCIL(PRECALL_BUILTIN_CLASS__3) BUILTIN_CLASS(3)
     Py_DECREF(callable); /* type itself: never deallocated */                                  \
     slots[0] = res;                                                                            \
     stack_pointer = slots + 1;                                                                 \
-    if (UNLIKELY(ran_code) && UNLIKELY(tstate->cframe->use_tracing != 0)) {                    \
-        frame->prev_instr = AFTER_CALL;                                                        \
-        FRAME_EXIT(cpjit_handover(frame, stack_pointer, tstate, 0, CPJIT_R_TRACING_MIDFRAME)); \
-    }                                                                                          \
+    HANDOVER_AFTER_CALL_IF(UNLIKELY(ran_code) && tstate->cframe->use_tracing != 0);           \
     SKIP();                                                                                    \
 }
 STENCIL(PRECALL_NO_KW_TYPE_1__1) NO_KW_TYPE_1(1)
 
-#define NO_KW_STR_1(N)                                                                         \
+/* str(x) and tuple(x): the class `TYPE` called on one argument, made by `CONVERT`. */
+#define NO_KW_CONVERT_1(N, TYPE, CONVERT)                                                      \
 {                                                                                              \
     C_CALL_SITE(N)                                                                             \
     MISS_IF(oparg != 1 || is_meth);                                                            \
-    MISS_IF(callable != (PyObject *)&PyUnicode_Type);                                          \
+    MISS_IF(callable != (PyObject *)&(TYPE));                                                  \
     SAVE_IP();                                                                                 \
-    PyObject *res = PyObject_Str(args[0]);                                                     \
+    PyObject *res = CONVERT(args[0]);                                                          \
     Py_DECREF(args[0]);                                                                        \
     Py_DECREF(callable);                                                                       \
     C_CALL_DONE(res, 1);                                                                       \
 }
-STENCIL(PRECALL_NO_KW_STR_1__1) NO_KW_STR_1(1)
-
-#define NO_KW_TUPLE_1(N)                                                                       \
-{                                                                                              \
-    C_CALL_SITE(N)                                                                             \
-    MISS_IF(oparg != 1 || is_meth);                                                            \
-    MISS_IF(callable != (PyObject *)&PyTuple_Type);                                            \
-    SAVE_IP();                                                                                 \
-    PyObject *res = PySequence_Tuple(args[0]);                                                 \
-    Py_DECREF(args[0]);                                                                        \
-    Py_DECREF(callable);                                                                       \
-    C_CALL_DONE(res, 1);                                                                       \
-}
-STENCIL(PRECALL_NO_KW_TUPLE_1__1) NO_KW_TUPLE_1(1)
+STENCIL(PRECALL_NO_KW_STR_1__1) NO_KW_CONVERT_1(1, PyUnicode_Type, PyObject_Str)
+STENCIL(PRECALL_NO_KW_TUPLE_1__1) NO_KW_CONVERT_1(1, PyTuple_Type, PySequence_Tuple)

@@ -79,3 +79,19 @@ def check(source: str, native: bool = True, threshold: int = 0) -> Outcome:
                 missing[code.co_qualname] = info["unsupported"]
         assert not missing, f"instructions without a stencil in the snippet: {missing}"
     return plain
+
+
+def compiled_after_warm_up(source: str, name: str, warm_up: str, threshold: int) -> dict:
+    """Run `source`, then `warm_up` with cpjit at `threshold`, and return the code_info of the
+    function `name` (asserted compiled): code compiled after the interpreter quickened it."""
+    ns = {}
+    exec(compile(source, "<warm-up>", "exec"), ns)
+    cpjit.enable(threshold=threshold)
+    try:
+        exec(warm_up, ns)
+        info = cpjit.code_info(ns[name])
+    finally:
+        cpjit.disable()
+    assert info and info["state"] == "compiled", info
+    info["function"] = ns[name]
+    return info

@@ -9,7 +9,7 @@ import dis
 
 import cpjit
 
-from differential import check
+from differential import check, compiled_after_warm_up
 
 THRESHOLD = 20
 
@@ -17,16 +17,8 @@ THRESHOLD = 20
 def aside_units_of(source, name, warm_up):
     """Compile `name` from `source` after `warm_up` (code calling it) and return its aside units
     (which the stats count too)."""
-    ns = {}
-    exec(compile(source, "<aside>", "exec"), ns)
     before = cpjit.stats()["instructions_aside"]
-    cpjit.enable(threshold=THRESHOLD)
-    try:
-        exec(warm_up, ns)
-        info = cpjit.code_info(ns[name])
-    finally:
-        cpjit.disable()
-    assert info and info["state"] == "compiled", info
+    info = compiled_after_warm_up(source, name, warm_up, THRESHOLD)
     assert cpjit.stats()["instructions_aside"] - before == len(info["aside_units"])
     return info["aside_units"]
 

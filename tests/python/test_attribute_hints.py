@@ -8,9 +8,7 @@ lets them compile, checks the stencils they got, then changes what the sites see
 class changes, deleted and shadowing attributes, dying owners) and compares everything with the
 interpreter.
 """
-import cpjit
-
-from differential import check
+from differential import check, compiled_after_warm_up
 
 THRESHOLD = 20
 
@@ -41,15 +39,7 @@ for n in range({THRESHOLD + 5}):
 
 
 def test_specialised_attribute_loads_get_their_stencils():
-    ns = {}
-    exec(CLASSES, ns)
-    cpjit.enable(threshold=THRESHOLD)
-    try:
-        exec(WARM, ns)
-        info = cpjit.code_info(ns["reads"])
-    finally:
-        cpjit.disable()
-    assert info and info["state"] == "compiled", info
+    info = compiled_after_warm_up(CLASSES, "reads", WARM, THRESHOLD)
     names = {stencil for _, stencil, _ in info["layout"]}
     assert {"LOAD_ATTR_INSTANCE_VALUE", "LOAD_ATTR_SLOT", "LOAD_METHOD_WITH_VALUES",
             "LOAD_METHOD_NO_DICT"} <= names, names

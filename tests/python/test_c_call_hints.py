@@ -10,23 +10,15 @@ everything with the interpreter.
 """
 import cpjit
 
-from differential import check
+from differential import check, compiled_after_warm_up
 
 THRESHOLD = 20
 
 
 def stencils_of(source, name, warm_up):
     """The stencil names of `name` from `source`, compiled after `warm_up` ran."""
-    ns = {}
-    exec(compile(source, "<hints>", "exec"), ns)
     before = cpjit.stats()["c_calls_in_line"]
-    cpjit.enable(threshold=THRESHOLD)
-    try:
-        exec(warm_up, ns)
-        info = cpjit.code_info(ns[name])
-    finally:
-        cpjit.disable()
-    assert info and info["state"] == "compiled", info
+    info = compiled_after_warm_up(source, name, warm_up, THRESHOLD)
     names = [stencil for _, stencil, _ in info["layout"]]
     in_line = [n for n in names if n.startswith("PRECALL_")]
     # Other code warm enough may compile meanwhile (the suite's own): at least these sites.

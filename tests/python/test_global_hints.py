@@ -7,9 +7,7 @@ rebinds, deletes and shadows what its sites load and compares everything with th
 """
 import dis
 
-import cpjit
-
-from differential import check
+from differential import check, compiled_after_warm_up
 
 THRESHOLD = 20
 
@@ -21,19 +19,12 @@ def site(x):
 
 
 def test_specialised_global_loads_get_their_stencils():
-    ns = {}
-    exec(SOURCE, ns)
-    cpjit.enable(threshold=THRESHOLD)
-    try:
-        exec(f"for n in range({THRESHOLD + 5}): site([n])", ns)
-        info = cpjit.code_info(ns["site"])
-    finally:
-        cpjit.disable()
-    assert info and info["state"] == "compiled", info
+    info = compiled_after_warm_up(SOURCE, "site", f"for n in range({THRESHOLD + 5}): site([n])",
+                                  THRESHOLD)
     # What the interpreter specialised each LOAD_GLOBAL to (a builtin's form can fail in a
     # process whose builtins dict changed shape), and the stencil each got.
     forms = {ins.offset // 2: ins.opname
-             for ins in dis.get_instructions(ns["site"], adaptive=True)
+             for ins in dis.get_instructions(info["function"], adaptive=True)
              if ins.opname.startswith("LOAD_GLOBAL")}
     stencils = {unit: stencil for unit, stencil, _ in info["layout"] if unit in forms}
     assert "LOAD_GLOBAL_MODULE" in forms.values(), forms

@@ -312,6 +312,29 @@ fn last_for_loop_jump(plan: &Plan) -> Option<usize> {
         .then_some(last_backward)
 }
 
+/// The stencil of the form the interpreter specialised instruction `i` to, if it has one: one
+/// test for the common case (an instruction left in its base form), then one dispatch on the
+/// base opcode.
+fn hinted(
+    sel: &Selection,
+    units: &[u16],
+    instructions: &[analysis::Instruction],
+    i: usize,
+    kwnames_pending: bool,
+) -> Option<&'static Stencil> {
+    use opcodes::op;
+    let ins = &instructions[i];
+    if (units[ins.unit] & 0xff) as u8 == ins.opcode {
+        return None;
+    }
+    match ins.opcode {
+        op::PRECALL => hinted_c_call(units, instructions, i, kwnames_pending),
+        op::LOAD_ATTR | op::LOAD_METHOD | op::STORE_ATTR => hinted_attribute(units, ins),
+        op::LOAD_GLOBAL => hinted_global(sel, units, ins),
+        _ => None,
+    }
+}
+
 /// The stencil of the form the interpreter specialised PRECALL `i` to, when it is a call of C
 /// code that stencils/ccalls.c makes in line: named after the form, `<FORM>__<oparg>` for the
 /// commonest argument counts (build.rs files them under the specialised opcode in `VARIANTS`
@@ -899,12 +922,9 @@ fn compile_plan(
             (Some(s), _) | (None, Some(s)) => s,
             (None, None) => match (Some(i) == last_for_jump, sel.last_for_jump) {
                 (true, Some(s)) => s,
-                _ => match hinted_c_call(input.units, instructions, i, kwnames_pending)
-                    .or_else(|| hinted_attribute(input.units, ins))
-                    .or_else(|| hinted_global(sel, input.units, ins))
-                {
+                _ => match hinted(sel, input.units, instructions, i, kwnames_pending) {
                     Some(s) => {
-                        c_calls_in_line += 1;
+                        c_calls_in_line += (ins.opcode == opcodes::op::PRECALL) as u32;
                         s
                     }
                     None => lone_stencil(ins, &mut unsupported),
@@ -1444,6 +1464,11 @@ mod tests {
         let c = compile(&input(&units, &symbols)).unwrap();
         assert_eq!(c.c_calls_in_line, 0);
         assert!(c.layout().iter().any(|p| p.1 == "CALL__KWNAMES"));
+        // Other hinted stencils are not C calls.
+        let units = [word("LOAD_GLOBAL_MODULE", 0), 0, 0, 0, 0, 0, word("RETURN_VALUE", 0)];
+        let c = compile(&input(&units, &symbols)).unwrap();
+        assert_eq!(c.layout()[0].1, "LOAD_GLOBAL_MODULE__VALUE");
+        assert_eq!(c.c_calls_in_line, 0);
     }
 
     #[test]

@@ -331,6 +331,7 @@ fn hinted(
         op::PRECALL => hinted_c_call(units, instructions, i, kwnames_pending),
         op::LOAD_ATTR | op::LOAD_METHOD | op::STORE_ATTR => hinted_attribute(units, ins),
         op::LOAD_GLOBAL => hinted_global(sel, units, ins),
+        op::BINARY_SUBSCR | op::STORE_SUBSCR => hinted_subscript(units, ins),
         _ => None,
     }
 }
@@ -403,6 +404,30 @@ fn hinted_attribute(units: &[u16], ins: &analysis::Instruction) -> Option<&'stat
         | op::LOAD_METHOD_WITH_VALUES
         | op::STORE_ATTR_INSTANCE_VALUE
         | op::STORE_ATTR_SLOT => stencils::GENERIC[form as usize],
+        _ => None,
+    }
+}
+
+/// The stencil of the form the interpreter specialised a subscript (`c[i]`, `c[i] = v`) to
+/// (stencils/subscr.c): the fast path of that form's container in line and nothing else, or no
+/// path in line where the form is a call anyway (dicts, `__getitem__`) or where the site stayed
+/// adaptive (it never ran since quickening, or saw none of those containers). Every stencil
+/// handles every container: the hint only chooses what is in line.
+fn hinted_subscript(units: &[u16], ins: &analysis::Instruction) -> Option<&'static Stencil> {
+    use opcodes::op;
+    let form = (units[ins.unit] & 0xff) as u8;
+    match (ins.opcode, form) {
+        (
+            op::BINARY_SUBSCR,
+            op::BINARY_SUBSCR_LIST_INT
+            | op::BINARY_SUBSCR_TUPLE_INT
+            | op::BINARY_SUBSCR_DICT
+            | op::BINARY_SUBSCR_GETITEM
+            | op::BINARY_SUBSCR_ADAPTIVE,
+        )
+        | (op::STORE_SUBSCR, op::STORE_SUBSCR_DICT | op::STORE_SUBSCR_ADAPTIVE) => {
+            stencils::GENERIC[form as usize]
+        }
         _ => None,
     }
 }

@@ -33,47 +33,82 @@ static inline __attribute__((always_inline)) int seq_index(PyObject *sub, Py_ssi
     return (size_t)index < (size_t)len;
 }
 
-STENCIL(BINARY_SUBSCR)
-{
-    PyObject *sub = TOP();
-    PyObject *container = SECOND();
-    PyObject *res;
-    PyObject **items;
-    if (PyList_CheckExact(container)) {
-        items = _PyList_ITEMS(container);
+/* BINARY_SUBSCR with the fast paths of the sequences IN_LINE_LIST / IN_LINE_TUPLE in line. */
+#define BINARY_SUBSCR_BODY(IN_LINE_LIST, IN_LINE_TUPLE)                                       \
+    {                                                                                          \
+        PyObject *sub = TOP();                                                                 \
+        PyObject *container = SECOND();                                                        \
+        PyObject *res;                                                                         \
+        PyObject **items;                                                                      \
+        if ((IN_LINE_LIST) && PyList_CheckExact(container)) {                                  \
+            items = _PyList_ITEMS(container);                                                  \
+        }                                                                                      \
+        else if ((IN_LINE_TUPLE) && PyTuple_CheckExact(container)) {                           \
+            items = _PyTuple_ITEMS(container);                                                 \
+        }                                                                                      \
+        else {                                                                                 \
+            goto slow;                                                                         \
+        }                                                                                      \
+        /* Py_SIZE is the item count of both. A container this subscript holds the last       \
+         * reference to goes out of line, where its deallocation publishes the instruction     \
+         * pointer. */                                                                         \
+        Py_ssize_t index;                                                                      \
+        if (LIKELY(seq_index(sub, Py_SIZE(container), &index) && Py_REFCNT(container) > 1)) {  \
+            res = Py_NewRef(items[index]);                                                     \
+            goto fast;                                                                         \
+        }                                                                                      \
+    slow:                                                                                      \
+        BINARY_SUBSCR_OUT_OF_LINE();                                                           \
+    fast:                                                                                      \
+        STACK_SHRINK(1);                                                                       \
+        Py_DECREF(sub); /* an int: its deallocation runs no code */                            \
+        SET_TOP(res);                                                                          \
+        _Py_DECREF_NO_DEALLOC(container);                                                      \
+        CONTINUE();                                                                            \
     }
-    else if (PyTuple_CheckExact(container)) {
-        items = _PyTuple_ITEMS(container);
-    }
-    else {
-        goto slow;
-    }
-    /* Py_SIZE is the item count of both. A container this subscript holds the last reference
-     * to goes out of line, where its deallocation publishes the instruction pointer. */
-    Py_ssize_t index;
-    if (LIKELY(seq_index(sub, Py_SIZE(container), &index) && Py_REFCNT(container) > 1)) {
-        res = Py_NewRef(items[index]);
-        goto fast;
-    }
-slow:
-    /* Dicts, dead containers and everything else, out of line. */
-    SAVE_IP();
-    res = cpjit_binary_subscr_consume(tstate, stack_pointer);
-    STACK_SHRINK(1);
-    if (UNLIKELY(res == NULL)) {
-        ERROR();
-    }
-    CONTINUE();
-fast:
-    STACK_SHRINK(1);
-    Py_DECREF(sub); /* an int: its deallocation runs no code */
-    SET_TOP(res);
-    _Py_DECREF_NO_DEALLOC(container);
-    CONTINUE();
-}
+
+/* Dicts, dead containers and everything else: cpjit_binary_subscr_consume does the whole
+ * instruction. */
+#define BINARY_SUBSCR_OUT_OF_LINE()                                                            \
+    do {                                                                                       \
+        SAVE_IP();                                                                             \
+        PyObject *res_ = cpjit_binary_subscr_consume(tstate, stack_pointer);                   \
+        STACK_SHRINK(1);                                                                       \
+        if (UNLIKELY(res_ == NULL)) {                                                          \
+            ERROR();                                                                           \
+        }                                                                                      \
+        CONTINUE();                                                                            \
+    } while (0)
+
+/* Code compiled before the interpreter quickened it: lists and tuples in line. */
+STENCIL(BINARY_SUBSCR) BINARY_SUBSCR_BODY(1, 1)
+
+/* Hints (src/compiler.rs: hinted_subscript). Code compiled after quickening carries the form the
+ * interpreter specialised each subscript to; the stencil for that form keeps in line only the
+ * path that form takes, and every other container goes out of line as before, so a site that
+ * later sees other types behaves the same, only slower. A site left adaptive (it never ran
+ * since quickening, or its containers are none of these: strings, slices, subclasses...) and
+ * the forms whose work is a call anyway (dicts, a class's __getitem__) get no path in line:
+ * about 40 bytes of code instead of 164. */
+STENCIL(BINARY_SUBSCR_LIST_INT) BINARY_SUBSCR_BODY(1, 0)
+STENCIL(BINARY_SUBSCR_TUPLE_INT) BINARY_SUBSCR_BODY(0, 1)
+STENCIL(BINARY_SUBSCR_DICT) { BINARY_SUBSCR_OUT_OF_LINE(); }
+STENCIL(BINARY_SUBSCR_GETITEM) { BINARY_SUBSCR_OUT_OF_LINE(); }
+STENCIL(BINARY_SUBSCR_ADAPTIVE) { BINARY_SUBSCR_OUT_OF_LINE(); }
 
 /* container[sub] = v, with v, container, sub on the stack (sub on top). On error all three are
  * popped and released. */
+/* Dicts and everything else, out of line (the stack pointer has already dropped the three
+ * slots; their references are released there). */
+#define STORE_SUBSCR_OUT_OF_LINE()                                                             \
+    do {                                                                                       \
+        SAVE_IP();                                                                             \
+        if (UNLIKELY(cpjit_store_subscr_consume(stack_pointer + 3) < 0)) {                     \
+            ERROR();                                                                           \
+        }                                                                                      \
+        CONTINUE();                                                                            \
+    } while (0)
+
 STENCIL(STORE_SUBSCR)
 {
     PyObject *sub = TOP();
@@ -93,13 +128,20 @@ STENCIL(STORE_SUBSCR)
             CONTINUE();
         }
     }
-    /* Dicts and everything else, out of line (the stack pointer has already dropped the
-     * three slots; their references are released there). */
-    SAVE_IP();
-    if (UNLIKELY(cpjit_store_subscr_consume(stack_pointer + 3) < 0)) {
-        ERROR();
-    }
-    CONTINUE();
+    STORE_SUBSCR_OUT_OF_LINE();
+}
+
+/* Hints, as for BINARY_SUBSCR: STORE_SUBSCR_LIST_INT keeps the generic stencil (its one path in
+ * line is the list's); dicts and adaptive sites go out of line at once. */
+STENCIL(STORE_SUBSCR_DICT)
+{
+    STACK_SHRINK(3);
+    STORE_SUBSCR_OUT_OF_LINE();
+}
+STENCIL(STORE_SUBSCR_ADAPTIVE)
+{
+    STACK_SHRINK(3);
+    STORE_SUBSCR_OUT_OF_LINE();
 }
 
 STENCIL(DELETE_SUBSCR)

@@ -211,6 +211,9 @@ struct Selection {
     exit_error: &'static Stencil,
     /// JUMP_BACKWARD of a code object's last loop when it is a `for` loop (stencils/jumps.c).
     last_for_jump: Option<&'static Stencil>,
+    /// FOR_ITER without the range iterator's path in line, for loops over a value no call just
+    /// made ([`iterates_a_value`], stencils/iter.c).
+    for_iter_sequence: Option<&'static Stencil>,
     /// LOAD_GLOBAL by its oparg's low bit (push a NULL first or not): LOAD_GLOBAL__VALUE,
     /// LOAD_GLOBAL__NULL_VALUE (stencils/globals.c), so the stencil does not test it.
     load_global: [Option<&'static Stencil>; 2],
@@ -257,6 +260,7 @@ fn selection() -> Result<&'static Selection, CompileError> {
                 unsupported: stencils::by_name("UNSUPPORTED")?,
                 exit_error: stencils::by_name("EXIT_ERROR")?,
                 last_for_jump: stencils::by_name("JUMP_BACKWARD_LAST_FOR"),
+                for_iter_sequence: stencils::by_name("FOR_ITER_SEQUENCE"),
                 exit_error_sound: stencils::by_name("EXIT_ERROR")?.patches.iter().all(|p| {
                     p.value == stencils::GOT_BASE
                         || matches!(
@@ -310,6 +314,21 @@ fn last_for_loop_jump(plan: &Plan) -> Option<usize> {
     let target = &plan.instructions[ins.jump_target?];
     (ins.opcode == opcodes::op::JUMP_BACKWARD && target.opcode == opcodes::op::FOR_ITER)
         .then_some(last_backward)
+}
+
+/// Whether FOR_ITER `i` loops over a value that no call just made: its GET_ITER (the
+/// instruction before it) follows something other than a CALL (`for x in self.items`,
+/// `for k in d`, a constant tuple). Range iterators come from calls (`for i in range(n)`) or
+/// arrive as a comprehension's argument (no GET_ITER before its FOR_ITER), so these loops get
+/// the FOR_ITER without the range path in line; one that does meet a range iterator takes its
+/// tp_iternext, as for any other iterator. A jump into the FOR_ITER from elsewhere is the
+/// loop's own back edge: the iterator is still the one GET_ITER made.
+fn iterates_a_value(instructions: &[analysis::Instruction], i: usize) -> bool {
+    use opcodes::op;
+    i >= 2
+        && instructions[i].opcode == op::FOR_ITER
+        && instructions[i - 1].opcode == op::GET_ITER
+        && instructions[i - 2].opcode != op::CALL
 }
 
 /// The stencil of the form the interpreter specialised instruction `i` to, if it has one: one
@@ -947,12 +966,15 @@ fn compile_plan(
             (Some(s), _) | (None, Some(s)) => s,
             (None, None) => match (Some(i) == last_for_jump, sel.last_for_jump) {
                 (true, Some(s)) => s,
-                _ => match hinted(sel, input.units, instructions, i, kwnames_pending) {
-                    Some(s) => {
-                        c_calls_in_line += (ins.opcode == opcodes::op::PRECALL) as u32;
-                        s
-                    }
-                    None => lone_stencil(ins, &mut unsupported),
+                _ => match sel.for_iter_sequence.filter(|_| iterates_a_value(instructions, i)) {
+                    Some(s) => s,
+                    None => match hinted(sel, input.units, instructions, i, kwnames_pending) {
+                        Some(s) => {
+                            c_calls_in_line += (ins.opcode == opcodes::op::PRECALL) as u32;
+                            s
+                        }
+                        None => lone_stencil(ins, &mut unsupported),
+                    },
                 },
             },
         };

@@ -966,7 +966,10 @@ fn compile_plan(
             (Some(s), _) | (None, Some(s)) => s,
             (None, None) => match (Some(i) == last_for_jump, sel.last_for_jump) {
                 (true, Some(s)) => s,
-                _ => match sel.for_iter_sequence.filter(|_| iterates_a_value(instructions, i)) {
+                _ => match sel
+                    .for_iter_sequence
+                    .filter(|_| iterates_a_value(instructions, i))
+                {
                     Some(s) => s,
                     None => match hinted(sel, input.units, instructions, i, kwnames_pending) {
                         Some(s) => {
@@ -1512,7 +1515,15 @@ mod tests {
         assert_eq!(c.c_calls_in_line, 0);
         assert!(c.layout().iter().any(|p| p.1 == "CALL__KWNAMES"));
         // Other hinted stencils are not C calls.
-        let units = [word("LOAD_GLOBAL_MODULE", 0), 0, 0, 0, 0, 0, word("RETURN_VALUE", 0)];
+        let units = [
+            word("LOAD_GLOBAL_MODULE", 0),
+            0,
+            0,
+            0,
+            0,
+            0,
+            word("RETURN_VALUE", 0),
+        ];
         let c = compile(&input(&units, &symbols)).unwrap();
         assert_eq!(c.layout()[0].1, "LOAD_GLOBAL_MODULE__VALUE");
         assert_eq!(c.c_calls_in_line, 0);

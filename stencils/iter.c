@@ -3,6 +3,7 @@
  * FOR_ITER takes the next item of a list, tuple or range iterator in line (what listiter_next,
  * tupleiter_next and rangeiter_next do, read through the layouts in csrc/numeric.h); any other
  * iterator, and the end of those, goes through tp_iternext as in the interpreter.
+ * FOR_ITER_SEQUENCE is the same without the range path, for loops over a value no call just made.
  */
 #include "stencil.h"
 #include "numeric.h"

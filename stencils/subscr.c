@@ -33,6 +33,19 @@ static inline __attribute__((always_inline)) int seq_index(PyObject *sub, Py_ssi
     return (size_t)index < (size_t)len;
 }
 
+/* Dicts, dead containers and everything else: cpjit_binary_subscr_consume does the whole
+ * instruction. */
+#define BINARY_SUBSCR_OUT_OF_LINE()                                                            \
+    do {                                                                                       \
+        SAVE_IP();                                                                             \
+        PyObject *res_ = cpjit_binary_subscr_consume(tstate, stack_pointer);                   \
+        STACK_SHRINK(1);                                                                       \
+        if (UNLIKELY(res_ == NULL)) {                                                          \
+            ERROR();                                                                           \
+        }                                                                                      \
+        CONTINUE();                                                                            \
+    } while (0)
+
 /* BINARY_SUBSCR with the fast paths of the sequences IN_LINE_LIST / IN_LINE_TUPLE in line. */
 #define BINARY_SUBSCR_BODY(IN_LINE_LIST, IN_LINE_TUPLE)                                       \
     {                                                                                          \
@@ -67,19 +80,6 @@ static inline __attribute__((always_inline)) int seq_index(PyObject *sub, Py_ssi
         CONTINUE();                                                                            \
     }
 
-/* Dicts, dead containers and everything else: cpjit_binary_subscr_consume does the whole
- * instruction. */
-#define BINARY_SUBSCR_OUT_OF_LINE()                                                            \
-    do {                                                                                       \
-        SAVE_IP();                                                                             \
-        PyObject *res_ = cpjit_binary_subscr_consume(tstate, stack_pointer);                   \
-        STACK_SHRINK(1);                                                                       \
-        if (UNLIKELY(res_ == NULL)) {                                                          \
-            ERROR();                                                                           \
-        }                                                                                      \
-        CONTINUE();                                                                            \
-    } while (0)
-
 /* Code compiled before the interpreter quickened it: lists and tuples in line. */
 STENCIL(BINARY_SUBSCR) BINARY_SUBSCR_BODY(1, 1)
 
@@ -96,8 +96,6 @@ STENCIL(BINARY_SUBSCR_DICT) { BINARY_SUBSCR_OUT_OF_LINE(); }
 STENCIL(BINARY_SUBSCR_GETITEM) { BINARY_SUBSCR_OUT_OF_LINE(); }
 STENCIL(BINARY_SUBSCR_ADAPTIVE) { BINARY_SUBSCR_OUT_OF_LINE(); }
 
-/* container[sub] = v, with v, container, sub on the stack (sub on top). On error all three are
- * popped and released. */
 /* Dicts and everything else, out of line (the stack pointer has already dropped the three
  * slots; their references are released there). */
 #define STORE_SUBSCR_OUT_OF_LINE()                                                             \
@@ -109,6 +107,8 @@ STENCIL(BINARY_SUBSCR_ADAPTIVE) { BINARY_SUBSCR_OUT_OF_LINE(); }
         CONTINUE();                                                                            \
     } while (0)
 
+/* container[sub] = v, with v, container, sub on the stack (sub on top). On error all three are
+ * popped and released. */
 STENCIL(STORE_SUBSCR)
 {
     PyObject *sub = TOP();

@@ -8,13 +8,15 @@
 //!
 //! Sealing writes the bytes with one `pwrite` to `/proc/self/mem`, which the kernel carries out
 //! as a debugger's write into a read-only private page (copy-on-write rules apply, so a forked
-//! child writes its own copies). That is one system call per compile, where flipping the pages
-//! read-write and back costs two `mprotect`s that split and merge mappings and flush the TLB.
+//! child writes its own copies). The file is opened for each seal and closed right after, so the
+//! program never sees a descriptor of cpjit's (see `write_by_proc_mem`). That is three system
+//! calls per compile, where flipping the pages read-write and back costs two `mprotect`s that
+//! split and merge mappings and flush the TLB (about twice the system time in the compile bench).
 //! Where that write is refused (no /proc, a kernel that forbids forced writes), sealing falls back
 //! for the rest of the process to making the region's pages read-write, copying, and making them
-//! read-execute again; that is safe because native code only runs with the GIL held and the
-//! compiler holds it, so no thread executes in a page while it is writable (and the heap lock
-//! serialises such fills).
+//! read-execute again (and for one seal when the process has no descriptor to spare); that is
+//! safe because native code only runs with the GIL held and the compiler holds it, so no thread
+//! executes in a page while it is writable (and the heap lock serialises such fills).
 //!
 //! Code objects share 256 KiB chunks, mapped read-execute when made (their pages cost nothing
 //! until written). A region is placed best-fit in the free space of all chunks (64-byte
@@ -516,59 +518,6 @@ fn chunk_in(chunks: &mut BTreeMap<usize, Chunk>, addr: usize) -> &mut Chunk {
 /// inherits the descriptor, which still names its parent's memory) and the file's identity (a
 /// program may close descriptors it does not own, `os.closerange`, and the number be reused for
 /// another file, which must never be written).
-struct ProcMem {
-    fd: libc::c_int,
-    pid: libc::pid_t,
-    file: (u64, u64),
-}
-
-static PROC_MEM: Mutex<ProcMem> = Mutex::new(ProcMem {
-    fd: -1,
-    pid: 0,
-    file: (0, 0),
-});
-
-/// This process's id, kept between writes (`getpid` is a system call): a fork's child forgets it
-/// (`pthread_atfork`, which every fork through the C library runs: `os.fork`, multiprocessing,
-/// `pty.fork`), so the child asks again and reopens `/proc/self/mem` for itself.
-static PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
-
-extern "C" fn forget_pid_in_child() {
-    PID.store(0, Ordering::Relaxed);
-}
-
-fn current_pid() -> libc::pid_t {
-    static AT_FORK: std::sync::Once = std::sync::Once::new();
-    static HANDLER: AtomicBool = AtomicBool::new(false);
-    let pid = PID.load(Ordering::Relaxed);
-    if pid != 0 {
-        return pid;
-    }
-    AT_FORK.call_once(|| {
-        // SAFETY: registers a handler that only stores to an atomic (async-signal-safe, as a
-        // fork child handler must be); it is never unregistered and the function lives forever.
-        let ok = unsafe { libc::pthread_atfork(None, None, Some(forget_pid_in_child)) } == 0;
-        HANDLER.store(ok, Ordering::Relaxed);
-    });
-    // SAFETY: getpid has no preconditions.
-    let pid = unsafe { libc::getpid() };
-    // Kept only once the handler is in place: a fork after this point clears it in the child.
-    if HANDLER.load(Ordering::Relaxed) {
-        PID.store(pid, Ordering::Relaxed);
-    }
-    pid
-}
-
-/// (device, inode) of the file open as `fd`, if it is open.
-fn file_identity(fd: libc::c_int) -> Option<(u64, u64)> {
-    // SAFETY: an all-zero stat is a valid value for fstat to overwrite.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: fstat writes one stat through a valid pointer; a bad descriptor is an error.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        return None;
-    }
-    Some((st.st_dev, st.st_ino))
-}
 /// Set once `/proc/self/mem` refused a write or could not be opened: seal by mprotect from then
 /// on.
 static USE_MPROTECT: AtomicBool = AtomicBool::new(false);
@@ -588,34 +537,34 @@ pub fn write_method() -> &'static str {
     }
 }
 
+/// Why a forced write through `/proc/self/mem` did not happen.
+enum ProcMemError {
+    /// This once (the process is out of file descriptors): seal this region by mprotect.
+    NoDescriptor,
+    /// For good (no /proc, a kernel that refuses forced writes): seal by mprotect from now on.
+    Refused,
+}
+
 /// Write `bytes` at `addr` (a live region's read-execute pages) with a forced write through
-/// `/proc/self/mem`. Err: the kernel refused (the caller falls back).
-fn write_by_proc_mem(addr: usize, bytes: &[u8]) -> io::Result<()> {
-    let mut pm = lock(&PROC_MEM);
-    let pid = current_pid();
-    let same_file = pm.fd >= 0 && file_identity(pm.fd) == Some(pm.file);
-    if !same_file || pm.pid != pid {
-        if same_file {
-            // SAFETY: the descriptor is still the file opened below, inherited from the parent
-            // this process was forked from: it names the parent's memory, so it is closed, never
-            // written through. (A descriptor that is no longer that file is someone else's.)
-            unsafe { libc::close(pm.fd) };
-        }
-        pm.fd = -1;
-        // SAFETY: a NUL-terminated path; the descriptor is owned by PROC_MEM from here on.
-        let fd = unsafe { libc::open(c"/proc/self/mem".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let Some(file) = file_identity(fd) else {
-            let e = io::Error::last_os_error();
-            // SAFETY: the descriptor was just opened here and is not kept.
-            unsafe { libc::close(fd) };
-            return Err(e);
-        };
-        *pm = ProcMem { fd, pid, file };
+/// `/proc/self/mem`, opened for this write and closed after it. No descriptor is held between
+/// writes: a program sees exactly the descriptors it would see without cpjit (the numbers `open`
+/// hands out, what `/proc/self/fd` lists, what a child started with `pass_fds` inherits), a forked
+/// child opens its own file, and a program that closes every descriptor closes none of cpjit's.
+/// The descriptor lives only while the compiler holds the GIL, so no Python code can observe it.
+fn write_by_proc_mem(addr: usize, bytes: &[u8]) -> Result<(), ProcMemError> {
+    // SAFETY: a NUL-terminated path; the descriptor is closed below on every path.
+    let fd = unsafe { libc::open(c"/proc/self/mem".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+    if fd < 0 {
+        let e = io::Error::last_os_error();
+        return Err(match e.raw_os_error() {
+            Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM | libc::EINTR) => {
+                ProcMemError::NoDescriptor
+            }
+            _ => ProcMemError::Refused,
+        });
     }
     let mut done = 0;
+    let mut result = Ok(());
     while done < bytes.len() {
         let rest = &bytes[done..];
         // SAFETY: writes `rest` into this process's memory at [addr + done, addr + len): pages
@@ -623,7 +572,7 @@ fn write_by_proc_mem(addr: usize, bytes: &[u8]) -> io::Result<()> {
         // checks the range is mapped.
         let n = unsafe {
             libc::pwrite(
-                pm.fd,
+                fd,
                 rest.as_ptr() as *const libc::c_void,
                 rest.len(),
                 (addr + done) as libc::off_t,
@@ -631,16 +580,21 @@ fn write_by_proc_mem(addr: usize, bytes: &[u8]) -> io::Result<()> {
         };
         match n {
             n if n > 0 => done += n as usize,
-            0 => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+            0 => {
+                result = Err(ProcMemError::Refused);
+                break;
+            }
             _ => {
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(e);
+                if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                    result = Err(ProcMemError::Refused);
+                    break;
                 }
             }
         }
     }
-    Ok(())
+    // SAFETY: the descriptor was opened above and is not used after this.
+    unsafe { libc::close(fd) };
+    result
 }
 
 /// Write a region's bytes: through `/proc/self/mem`, or by mprotect when that is refused
@@ -655,7 +609,8 @@ fn write_code(addr: usize, bytes: &[u8], heap: Option<&mut Heap>) -> io::Result<
                 );
                 return Ok(());
             }
-            Err(_) => USE_MPROTECT.store(true, Ordering::Relaxed),
+            Err(ProcMemError::Refused) => USE_MPROTECT.store(true, Ordering::Relaxed),
+            Err(ProcMemError::NoDescriptor) => {}
         }
     }
     match heap {

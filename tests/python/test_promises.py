@@ -281,6 +281,68 @@ def test_closing_descriptors_it_does_not_own_never_redirects_code_writes(tmp_pat
             os.unlink(log)
 
 
+# What a child process reports about its own descriptors after compiling: the descriptors
+# /proc/self/fd lists (the listing's own directory descriptor included, on both sides alike), the
+# numbers os.open hands out next, and how many code objects cpjit compiled (0 when it is off).
+DESCRIPTOR_PROBE = """
+import os, sys
+FUNC = %r
+fns = []
+for i in range(40):
+    ns = {}
+    exec(FUNC.format(i=i), ns)
+    fns.append(ns["f%%d" %% i])
+total = [f(3) for f in fns for _ in range(3)]
+opened = [os.open(os.devnull, os.O_RDONLY) for _ in range(3)]
+listed = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
+try:
+    import cpjit
+    compiled = cpjit.stats()["compiled"] if cpjit.is_enabled() else 0
+except ImportError:
+    compiled = 0
+print(total, opened, listed, sys.argv[1:])
+print(compiled)
+""" % FUNC
+
+
+def probe_descriptors(jit, popen_kwargs=None, args=()):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
+    if jit:
+        env.update({"CPJIT": "1", "CPJIT_THRESHOLD": "0"})
+    r = subprocess.run([sys.executable, "-c", DESCRIPTOR_PROBE, *args], capture_output=True,
+                       text=True, env=env, timeout=300, **(popen_kwargs or {}))
+    assert r.returncode == 0, r.stderr
+    seen, compiled = r.stdout.splitlines()
+    return seen, int(compiled)
+
+
+def test_a_program_sees_the_same_descriptors_as_without_cpjit():
+    # cpjit writes code through /proc/self/mem; a descriptor kept open for that would take a
+    # number the program expects to get (os.open), show in /proc/self/fd and in what a child
+    # lists as its own (CPython's test_subprocess: test_pass_fds, test_close_fds).
+    plain, none = probe_descriptors(jit=False)
+    jit, compiled = probe_descriptors(jit=True)
+    assert none == 0 and compiled >= 40
+    assert jit == plain
+
+
+def test_a_child_given_pass_fds_has_exactly_those_descriptors():
+    # As test_subprocess's test_pass_fds_redirected: the child, under cpjit, must report only
+    # 0, 1, 2 and the descriptors passed, whatever numbers the parent had open.
+    r, w = os.pipe()
+    extra = [os.open(os.devnull, os.O_RDONLY) for _ in range(4)]
+    try:
+        kwargs = {"close_fds": True, "pass_fds": (extra[1], extra[3])}
+        args = (str(extra[1]), str(extra[3]))
+        plain, _ = probe_descriptors(False, kwargs, args)
+        jit, compiled = probe_descriptors(True, kwargs, args)
+        assert compiled >= 40
+        assert jit == plain
+    finally:
+        for fd in [r, w, *extra]:
+            os.close(fd)
+
+
 def test_code_cap_of_zero_means_no_cap():
     r = run_python("import cpjit; print(cpjit.stats()['max_code_bytes'])", {"CPJIT_MAX_CODE_MB": "0"})
     assert (r.returncode, r.stdout) == (0, "0\n")

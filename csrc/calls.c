@@ -905,7 +905,7 @@ static int slot_ready(PyThreadState *tstate, CpjitCallCache *cc, int total_args,
         }
         fill_callee_cache(cc, code, st, code->co_argcount);
     }
-    else if (tstate->interp->eval_frame != cpjit_eval_frame || tstate->cframe->use_tracing
+    else if (tstate->interp->eval_frame != cpjit_eval_frame || CPJIT_INTERPRET_ONLY(tstate)
              || (!cpjit_c_stack_ok_fast(tstate) && cpjit_rt_c_stack_low(tstate))) {
         return 0;
     }
@@ -1180,7 +1180,7 @@ push_varargs_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *
     }
     /* What the allocations may have changed, checked after them. */
     if ((PyCodeObject *)func->func_code != code || cc->epoch != cpjit_code_epoch
-        || tstate->interp->eval_frame != cpjit_eval_frame || tstate->cframe->use_tracing
+        || tstate->interp->eval_frame != cpjit_eval_frame || CPJIT_INTERPRET_ONLY(tstate)
         || tstate->recursion_remaining <= 1) {
         goto release;
     }
@@ -1309,7 +1309,7 @@ after_call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tst
         /* Raised at the CALL, its result on the stack, as in the interpreter. */
         return (uintptr_t)(slots + 1) | 1;
     }
-    if (tstate->cframe->use_tracing) {
+    if (CPJIT_INTERPRET_ONLY(tstate)) {
         frame->prev_instr = done;
         return (uintptr_t)(slots + 1) | 1; /* no exception: hand over after the CALL */
     }
@@ -1327,7 +1327,7 @@ finish_call(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate,
     }
     slots[0] = res;
     frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
-    if (__builtin_expect(EVAL_BREAKER_IS_SET(tstate) | tstate->cframe->use_tracing, 0)) {
+    if (__builtin_expect(EVAL_BREAKER_IS_SET(tstate) | CPJIT_INTERPRET_ONLY(tstate), 0)) {
         return (CpjitCallResult){after_call_slow(frame, slots, tstate, done), tstate};
     }
     return (CpjitCallResult){(uintptr_t)(slots + 1), tstate};
@@ -1626,7 +1626,7 @@ cpjit_frame_exit(_PyInterpreterFrame *frame, PyObject **result, PyThreadState *t
         __attribute__((musttail)) return handler(caller, sp, tstate);
     }
     slots[0] = res;
-    if (__builtin_expect(tstate->cframe->use_tracing, 0)) {
+    if (__builtin_expect(CPJIT_INTERPRET_ONLY(tstate), 0)) {
         /* prev_instr is at the CALL's last cache entry: the interpreter goes on after it. */
         PyObject *caller_result =
             cpjit_handover(caller, slots + 1, tstate, 0, CPJIT_R_TRACING_MIDFRAME);

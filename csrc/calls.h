@@ -147,7 +147,7 @@ static inline __attribute__((always_inline)) CpjitCodeState *
 direct_callee_state(PyThreadState *tstate, PyCodeObject *code, const int uses_c_stack)
 {
     if (!(code->co_flags & CO_OPTIMIZED) || !cpjit_direct_extra_ok
-        || tstate->interp->eval_frame != cpjit_eval_frame || tstate->cframe->use_tracing
+        || tstate->interp->eval_frame != cpjit_eval_frame || CPJIT_INTERPRET_ONLY(tstate)
         || tstate->recursion_remaining <= 1) {
         return NULL;
     }
@@ -344,7 +344,7 @@ cpjit_push_cached(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **
     int total_args = oparg + is_meth;
     int argcount = cc->argcount;
     if (code != cc->code || cc->epoch != cpjit_code_epoch || total_args > argcount
-        || tstate->interp->eval_frame != cpjit_eval_frame || tstate->cframe->use_tracing
+        || tstate->interp->eval_frame != cpjit_eval_frame || CPJIT_INTERPRET_ONLY(tstate)
         || tstate->recursion_remaining <= 1) {
         return NULL;
     }

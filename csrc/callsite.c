@@ -37,13 +37,13 @@ static Depths no_depths = {0};
 void cpjit_call_sites_free(void *table)
 {
     if (table != NULL && table != &no_depths) {
-        PyMem_RawFree(table);
+        free(table);
     }
 }
 
 static Depths *new_depths(int n)
 {
-    Depths *t = PyMem_RawMalloc(sizeof(Depths) + sizeof(int16_t) * (size_t)n);
+    Depths *t = malloc(sizeof(Depths) + sizeof(int16_t) * (size_t)n);
     if (t != NULL) {
         t->n = n;
         memset(t->depth, 0xff, sizeof(int16_t) * (size_t)n); /* -1: not reached */
@@ -166,8 +166,8 @@ static Depths *analyse_worklist(PyCodeObject *code)
     const _Py_CODEUNIT *units = _PyCode_CODE(code);
     int n = (int)Py_SIZE(code);
     int max = code->co_stacksize;
-    int32_t *depth = PyMem_RawMalloc(sizeof(int32_t) * (size_t)n);
-    uint32_t *work = PyMem_RawMalloc(sizeof(uint32_t) * (size_t)n);
+    int32_t *depth = malloc(sizeof(int32_t) * (size_t)n);
+    uint32_t *work = malloc(sizeof(uint32_t) * (size_t)n);
     Depths *out = NULL;
     if (depth == NULL || work == NULL || n == 0 || max > INT16_MAX) {
         goto done;
@@ -239,8 +239,8 @@ static Depths *analyse_worklist(PyCodeObject *code)
         out->depth[i] = (int16_t)depth[i];
     }
 done:
-    PyMem_RawFree(depth);
-    PyMem_RawFree(work);
+    free(depth);
+    free(work);
     return out;
 }
 
@@ -354,10 +354,10 @@ static Depths *analyse_linear(PyCodeObject *code)
     }
     return out;
 odd:
-    PyMem_RawFree(out);
+    free(out);
     return &needs_worklist;
 fail:
-    PyMem_RawFree(out);
+    free(out);
     return NULL;
 }
 
@@ -401,7 +401,7 @@ PyObject *cpjit_call_sites_list(PyCodeObject *code, int method)
         }
         Py_DECREF(item);
     }
-    PyMem_RawFree(t);
+    free(t);
     return list;
 }
 

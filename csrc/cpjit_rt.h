@@ -12,8 +12,18 @@
 #endif
 #include "Python.h"
 #include "internal/pycore_frame.h"
+#include "internal/pycore_pymem.h"
 
 #include <stdint.h>
+
+/* Whether frames must run in the interpreter from here on (native code is not entered, and a
+ * native frame hands over at its next check): tracing or profiling is on (sys.settrace,
+ * sys.setprofile), or tracemalloc is tracing. tracemalloc records, for every allocation, the
+ * line of each frame's prev_instr, which native code makes exact only where it calls out or can
+ * raise, not before every allocation (a range iterator's int, a float result): under native code
+ * allocations would be filed under the line before theirs. */
+#define CPJIT_INTERPRET_ONLY(tstate)                                                             \
+    ((tstate)->cframe->use_tracing | _Py_tracemalloc_config.tracing)
 
 /* Why a frame (or the rest of one) ran in the interpreter. Names live in src/runtime.rs. */
 enum cpjit_reason {

@@ -4,6 +4,7 @@
  */
 #define Py_BUILD_CORE 1
 #include "Python.h"
+#include <stdlib.h>
 #include "internal/pycore_pyerrors.h"
 #include "internal/pycore_pystate.h"
 #include "internal/pycore_runtime.h"
@@ -109,7 +110,7 @@ PyObject *cpjit_dict_from_pairs(PyObject *const *items, Py_ssize_t n)
         PyObject *small[16];
         PyObject **values = small;
         if (n > 16) {
-            values = PyMem_Malloc(n * sizeof(PyObject *));
+            values = malloc(n * sizeof(PyObject *));
             if (values == NULL) {
                 Py_DECREF(keys);
                 return PyErr_NoMemory();
@@ -121,7 +122,7 @@ PyObject *cpjit_dict_from_pairs(PyObject *const *items, Py_ssize_t n)
         }
         PyObject *dict = _PyStack_AsDict(values, keys);
         if (values != small) {
-            PyMem_Free(values);
+            free(values);
         }
         Py_DECREF(keys);
         return dict;

@@ -10,6 +10,7 @@
  * Behaviour and messages follow 3.11.
  */
 #include "exc.h"
+#include <stdlib.h>
 
 #include "internal/pycore_call.h"
 #include "internal/pycore_code.h"
@@ -517,7 +518,7 @@ static ExcTable scan_table; /* marker: look the handler up with get_exception_ha
 void cpjit_exc_table_free(void *table)
 {
     if (table != NULL && table != (void *)SCAN_TABLE) {
-        PyMem_RawFree(table);
+        free(table);
     }
 }
 
@@ -548,7 +549,7 @@ static __attribute__((noinline, cold)) ExcTable *decode_table(PyCodeObject *code
     for (unsigned char *p = start; p < end; p++) {
         count += (p[0] & 128) != 0;
     }
-    ExcTable *t = PyMem_RawMalloc(sizeof(ExcTable) + count * sizeof(ExcEntry));
+    ExcTable *t = malloc(sizeof(ExcTable) + count * sizeof(ExcEntry));
     if (t == NULL) {
         return SCAN_TABLE;
     }
@@ -561,7 +562,7 @@ static __attribute__((noinline, cold)) ExcTable *decode_table(PyCodeObject *code
             || (p = read_varint(p, end, 0, &handler)) == NULL
             || (p = read_varint(p, end, 0, &depth)) == NULL || s < prev_end
             || t->n >= count) {
-            PyMem_RawFree(t);
+            free(t);
             return SCAN_TABLE;
         }
         prev_end = s + size;

@@ -187,7 +187,7 @@ CpjitLoopExit cpjit_loop_slow(_PyInterpreterFrame *frame, PyObject **stack_point
         r.status = -1;
         return r;
     }
-    if (tstate->cframe->use_tracing) {
+    if (CPJIT_INTERPRET_ONLY(tstate)) {
         /* RESUME has no cache entries: its DONE is the instruction itself. JUMP_BACKWARD has no
          * stack effect: the interpreter runs it again. POP_JUMP_BACKWARD_IF_* has popped its
          * condition and jumped: the interpreter goes on at the target, instr + 1 - oparg (no

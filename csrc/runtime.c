@@ -43,6 +43,7 @@
  */
 #define _GNU_SOURCE 1
 #include "cpjit_rt.h"
+#include <stdlib.h>
 #include "slowpaths.h"
 #include "exc.h"
 #include "gen.h"
@@ -96,7 +97,7 @@ static void free_state(void *ptr)
     }
     cpjit_call_sites_free(st->call_sites);
     cpjit_exc_table_free(st->exc_table);
-    PyMem_RawFree(st);
+    free(st);
 }
 
 int cpjit_rt_init(void)
@@ -117,14 +118,14 @@ int cpjit_rt_init(void)
         return -1;
     }
     /* A real (empty) state: the probe's death frees it through free_state. */
-    CpjitCodeState *marker = PyMem_RawCalloc(1, sizeof(CpjitCodeState));
+    CpjitCodeState *marker = calloc(1, sizeof(CpjitCodeState));
     if (marker != NULL && _PyCode_SetExtra((PyObject *)probe, cpjit_extra_index, marker) == 0) {
         CodeExtraLayout *extra = (CodeExtraLayout *)probe->co_extra;
         cpjit_direct_extra_ok = extra != NULL && cpjit_extra_index < extra->ce_size
                           && extra->ce_extras[cpjit_extra_index] == marker;
     }
     else {
-        PyMem_RawFree(marker);
+        free(marker);
         PyErr_Clear();
     }
     Py_DECREF(probe);
@@ -279,7 +280,7 @@ CpjitCodeState *cpjit_rt_state_for(PyCodeObject *code, int create)
 /* A new state for a code object that has none. */
 static __attribute__((noinline)) CpjitCodeState *state_create(PyCodeObject *code)
 {
-    CpjitCodeState *st = PyMem_RawCalloc(1, sizeof(CpjitCodeState));
+    CpjitCodeState *st = calloc(1, sizeof(CpjitCodeState));
     if (st == NULL) {
         return NULL;
     }
@@ -295,8 +296,14 @@ static __attribute__((noinline)) CpjitCodeState *state_create(PyCodeObject *code
         CodeExtraLayout *extra = PyMem_Malloc(sizeof(CodeExtraLayout)
                                               + cpjit_extra_index * sizeof(void *));
         if (extra == NULL) {
-            PyMem_RawFree(st);
+            free(st);
             return NULL;
+        }
+        if (_Py_tracemalloc_config.tracing) {
+            /* cpjit's bookkeeping, not the program's memory: tracemalloc files it under no
+             * line (the state itself and every other table of cpjit's come from malloc,
+             * which it does not trace). */
+            PyTraceMalloc_Untrack(0, (uintptr_t)extra);
         }
         extra->ce_size = cpjit_extra_index + 1;
         for (Py_ssize_t i = 0; i < cpjit_extra_index; i++) {
@@ -308,7 +315,7 @@ static __attribute__((noinline)) CpjitCodeState *state_create(PyCodeObject *code
     }
     if (_PyCode_SetExtra((PyObject *)code, cpjit_extra_index, st) < 0) {
         PyErr_Clear();
-        PyMem_RawFree(st);
+        free(st);
         return NULL;
     }
     return st;
@@ -639,7 +646,7 @@ static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, i
         && (previous_eval == NULL || previous_eval == _PyEval_EvalFrameDefault)) {
         return run_unhooked(tstate, frame, throwflag, CPJIT_R_DEEP_RECURSION);
     }
-    if (tstate->cframe->use_tracing) {
+    if (CPJIT_INTERPRET_ONLY(tstate)) {
         return interpret(tstate, frame, throwflag, throwflag ? CPJIT_R_THROW : CPJIT_R_TRACING);
     }
     PyCodeObject *code = frame->f_code;
@@ -787,7 +794,7 @@ static inline __attribute__((always_inline)) PyObject *
 enter_compiled(PyThreadState *tstate, _PyInterpreterFrame *frame, int *handled)
 {
     *handled = 0;
-    if (tstate->cframe->use_tracing || !cpjit_direct_extra_ok) {
+    if (CPJIT_INTERPRET_ONLY(tstate) || !cpjit_direct_extra_ok) {
         return NULL;
     }
     PyCodeObject *code = frame->f_code;
@@ -830,7 +837,7 @@ PySendResult cpjit_gen_send(PyThreadState *tstate, PyObject *receiver, PyObject 
                             PyObject **presult)
 {
     PyTypeObject *type = Py_TYPE(receiver);
-    if ((type != &PyGen_Type && type != &PyCoro_Type) || tstate->cframe->use_tracing
+    if ((type != &PyGen_Type && type != &PyCoro_Type) || CPJIT_INTERPRET_ONLY(tstate)
         || !cpjit_direct_extra_ok || tstate->interp->eval_frame != cpjit_eval_frame) {
         return PyIter_Send(receiver, arg, presult);
     }

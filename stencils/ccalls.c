@@ -67,7 +67,7 @@
                 ERROR();                                                                       \
             }                                                                                  \
         }                                                                                      \
-        HANDOVER_AFTER_CALL_IF(tstate->cframe->use_tracing != 0);                              \
+        HANDOVER_AFTER_CALL_IF(CPJIT_INTERPRET_ONLY(tstate) != 0);                             \
         SKIP();                                                                                \
     } while (0)
 
@@ -233,7 +233,7 @@ STENCIL(PRECALL_NO_KW_ISINSTANCE__2) NO_KW_ISINSTANCE(2)
     RELEASE_RUNNING(callable, ran_code);                                                       \
     slots[0] = Py_NewRef(Py_None);                                                             \
     stack_pointer = slots + 1;                                                                 \
-    HANDOVER_AFTER_CALL_IF(UNLIKELY(ran_code) && tstate->cframe->use_tracing != 0);           \
+    HANDOVER_AFTER_CALL_IF(UNLIKELY(ran_code) && CPJIT_INTERPRET_ONLY(tstate) != 0);          \
     SKIP();                                                                                    \
 }
 STENCIL(PRECALL_NO_KW_LIST_APPEND__1) NO_KW_LIST_APPEND(1)
@@ -354,7 +354,7 @@ STENCIL(PRECALL_BUILTIN_CLASS__3) BUILTIN_CLASS(3)
     Py_DECREF(callable); /* type itself: never deallocated */                                  \
     slots[0] = res;                                                                            \
     stack_pointer = slots + 1;                                                                 \
-    HANDOVER_AFTER_CALL_IF(UNLIKELY(ran_code) && tstate->cframe->use_tracing != 0);           \
+    HANDOVER_AFTER_CALL_IF(UNLIKELY(ran_code) && CPJIT_INTERPRET_ONLY(tstate) != 0);          \
     SKIP();                                                                                    \
 }
 STENCIL(PRECALL_NO_KW_TYPE_1__1) NO_KW_TYPE_1(1)

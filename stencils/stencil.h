@@ -240,7 +240,7 @@ extern PRESERVE_NONE PyObject *_JIT_SKIP(_PyInterpreterFrame *, PyObject **,
  * function sees every line from here on. */
 #define CHECK_TRACING_AFTER()                                                                  \
     do {                                                                                       \
-        if (__builtin_expect(tstate->cframe->use_tracing != 0, 0)) {                           \
+        if (__builtin_expect(CPJIT_INTERPRET_ONLY(tstate) != 0, 0)) {                          \
             HANDOVER_AFTER(CPJIT_R_TRACING_MIDFRAME);                                          \
         }                                                                                      \
     } while (0)

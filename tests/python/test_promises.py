@@ -343,6 +343,37 @@ def test_a_child_given_pass_fds_has_exactly_those_descriptors():
             os.close(fd)
 
 
+def test_compiling_with_no_descriptor_to_spare():
+    # Sealing opens /proc/self/mem for each compile; a process that has used up its descriptors
+    # (EMFILE) must still compile (that seal goes by mprotect) and run the same code.
+    r = run_python("""
+        import os, resource, cpjit
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+        fds = []
+        try:
+            while True:
+                fds.append(os.open(os.devnull, os.O_RDONLY))
+        except OSError as e:
+            assert e.errno == 24
+        src = "def f{i}(x):\\n    s = 0\\n    for k in range(x):\\n        s += k * {i}\\n    return s\\n"
+        total = 0
+        before = cpjit.stats()["compiled"]
+        for i in range(100):
+            ns = {}
+            exec(src.format(i=i), ns)
+            for _ in range(3):
+                total += ns["f%d" % i](50)
+        compiled = cpjit.stats()["compiled"] - before
+        for fd in fds:
+            os.close(fd)
+        print(total, compiled)
+    """, {"CPJIT": "1", "CPJIT_THRESHOLD": "0"})
+    assert r.returncode == 0, r.stderr
+    total, compiled = map(int, r.stdout.split())
+    assert total == sum(sum(k * i for k in range(50)) * 3 for i in range(100))
+    assert compiled >= 100
+
+
 def test_code_cap_of_zero_means_no_cap():
     r = run_python("import cpjit; print(cpjit.stats()['max_code_bytes'])", {"CPJIT_MAX_CODE_MB": "0"})
     assert (r.returncode, r.stdout) == (0, "0\n")

@@ -949,7 +949,15 @@ static void fill_class_cache(PyObject *owner, PyObject *name, PyObject *res, int
         return;
     }
     PyObject *value = _PyType_Lookup(cls, name);
-    if (!looked_up_as_a_class(owner) || (meta != NULL && Py_TYPE(meta)->tp_descr_set != NULL)
+    /* The metaclass's attribute of that name, if any, must never become a data descriptor
+     * behind the versions this entry is keyed on: its type could gain __set__ (or the object
+     * a new __class__ that has one) without the metaclass's or the class's version changing, and
+     * type_getattro would then return its __get__ instead of the class's value. Only an
+     * attribute of an immutable type (which neither can happen to) is left to the key. */
+    if (!looked_up_as_a_class(owner)
+        || (meta != NULL
+            && (Py_TYPE(meta)->tp_descr_set != NULL
+                || !(Py_TYPE(meta)->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)))
         || value == NULL || !has_version(cls) || !has_version(metatype)
         || (Py_TYPE(value)->tp_descr_get == NULL && value != res)) {
         fill_backoff(cache);

@@ -811,6 +811,44 @@ def test_class_attribute_cache_through_a_metaclass():
     """)
 
 
+def test_class_attribute_while_the_metaclass_attribute_may_become_a_data_descriptor():
+    # CPython's test_opcache (test_metaclass_descriptor_added_after_optimization): the
+    # metaclass has an attribute of the name that is no descriptor, so the class's own value
+    # wins; then the attribute's type gains __get__ and __set__ (or the attribute gets a new
+    # __class__ that has them) and type_getattro returns its __get__ instead. Neither the
+    # metaclass's nor the class's version changes: the class entry must not be made at all.
+    for threshold in (0, 16):
+        check("""
+            class Descriptor:
+                pass
+            class Swap:
+                pass
+            class DataDescriptor:
+                def __get__(self, instance, owner):
+                    return ('DataDescriptor.__get__', owner.__name__)
+                def __set__(self, instance, value):
+                    pass
+            class Meta(type):
+                attribute = Descriptor()
+                method = Descriptor()
+                swapped = Swap()
+            class C(metaclass=Meta):
+                attribute = 'C.attribute'
+                def method():
+                    return 'C.method'
+                swapped = 'C.swapped'
+            def read():
+                a, m = C.attribute, C.method
+                return (a() if callable(a) else a, m() if callable(m) else m, C.swapped)
+            out = [read() for _ in range(40)]
+            Descriptor.__get__ = lambda self, instance, owner: lambda: 'Descriptor.__get__'
+            Descriptor.__set__ = lambda self, instance, value: None
+            Meta.swapped.__class__ = DataDescriptor
+            out += [read() for _ in range(40)]
+            result = out
+        """, threshold=threshold)
+
+
 def test_methods_read_as_values():
     # LOAD_ATTR of a method (CPJIT_METHOD_* entries, bound out of line): instances with inline
     # values, with a dict of their own, without a dict, a builtin method descriptor, and every

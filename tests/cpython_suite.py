@@ -579,9 +579,12 @@ def truncate_lists(stats: dict, keep: int = 5) -> dict:
 
 
 def read_stats_files(stats_dir: Path) -> tuple[list[dict], list[str]]:
-    """The stats of every process of one module, and the names of unreadable files."""
+    """The stats of every process of one module, and the names of unreadable files (a process
+    killed while writing leaves only its s.<pid>.tmp, which is skipped)."""
     stats, unreadable = [], []
     for path in sorted(stats_dir.glob("s.*")):
+        if path.suffix == ".tmp":
+            continue
         try:
             stats.append(json.loads(path.read_text()))
         except (OSError, ValueError):

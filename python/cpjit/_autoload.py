@@ -29,16 +29,22 @@ def autoload():
     if path:
         import atexit
 
-        atexit.register(_write_stats, f"{path}.{os.getpid()}")
+        atexit.register(_write_stats, path)
 
 
-def _write_stats(path):
+def _write_stats(prefix):
+    """Write stats() to PREFIX.<pid>: the pid of the process that exits (a forked child that
+    runs its exit handlers writes its own file, not its parent's), through a temporary file
+    renamed into place, so a process killed while writing leaves no truncated file behind."""
     import json
 
     import cpjit
 
+    path = f"{prefix}.{os.getpid()}"
+    tmp = f"{path}.tmp"
     try:
-        with open(path, "w", encoding="utf-8") as f:
+        with open(tmp, "w", encoding="utf-8") as f:
             json.dump(cpjit.stats(), f, default=repr)
+        os.replace(tmp, path)
     except OSError as exc:
         print(f"cpjit: cannot write stats to {path}: {exc}", file=sys.stderr)

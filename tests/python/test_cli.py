@@ -160,6 +160,28 @@ def test_stats_file_is_written_at_exit(tmp_path):
     assert stats["frames_native"] >= 1 and stats["compiled"] >= 1
 
 
+def test_stats_file_of_a_forked_child_is_its_own(tmp_path):
+    # A child forked after start-up that exits through its exit handlers writes stats under its
+    # own pid, never over its parent's file.
+    env = {"PYTHONUSERBASE": userbase_with_pth(tmp_path), "CPJIT": "1",
+           "CPJIT_STATS_FILE": str(tmp_path / "stats")}
+    code = ("import os, sys\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    print('child', os.getpid(), flush=True)\n"
+            "    sys.exit(0)\n"
+            "os.waitpid(pid, 0)\n"
+            "print('parent', os.getpid())\n")
+    r = run(["-c", code], env)
+    assert r.returncode == 0, r.stderr
+    pids = sorted(int(line.split()[1]) for line in r.stdout.splitlines())
+    names = sorted(p.name for p in tmp_path.glob("stats.*"))
+    assert names == sorted(f"stats.{pid}" for pid in pids)
+    import json
+    for name in names:
+        assert "frames_native" in json.loads((tmp_path / name).read_text())
+
+
 def test_type_stub_matches_the_package():
     import ast
 

@@ -201,6 +201,38 @@ def _mread():
     return t
 
 
+class _DescT:
+    pass
+
+
+class _DataD:
+    def __get__(self, obj, owner):
+        return lambda: 'DataD get'
+
+    def __set__(self, obj, value):
+        pass
+
+
+class _Meta(type):
+    ma = _DescT()
+
+
+class _MC(metaclass=_Meta):
+    ma = 'class ma'
+    mb = 'class mb'
+
+    def mm():
+        return 'class mm'
+
+
+def _mcread():
+    out = []
+    for _ in range(2):
+        a, b, m = _MC.ma, _MC.mb, _MC.mm
+        out.append((a() if callable(a) else a, b() if callable(b) else b, m() if callable(m) else m))
+    return out
+
+
 _events = []
 
 
@@ -733,7 +765,7 @@ class Gen:
         ("late_binding", 1), ("lasti", 2), ("deep", 1), ("flood", 1), ("module_attr", 2),
         ("class_swap", 1), ("exc_info", 1), ("str_concat", 2), ("trace", 1), ("frame", 1),
         ("gen_multi", 2), ("stack", 1), ("local_class", 2), ("del_global", 1), ("async_for", 4),
-        ("mutate_iter", 2), ("protocol", 4),
+        ("mutate_iter", 2), ("protocol", 4), ("meta_attr", 1),
     )
 
     def _stmt_allowed(self, name, ctx):
@@ -1169,6 +1201,31 @@ class Gen:
         elif k == 2:
             self.emit(f"_M.f = lambda v: v * {self.small(1, 5)}")
         self.emit(f"print('mod', getattr(_M, 'x', None), _M.f({self.expr('int')}), _mread())")
+
+    def _stmt_meta_attr(self, ctx):
+        # class attributes read through a metaclass while what the metaclass holds under the
+        # same names changes without any version of the class or the metaclass changing: the
+        # type of the metaclass's attribute gains or loses __get__/__set__, or the attribute gets
+        # another __class__; and while the metaclass gains and loses a property
+        k = self.small(0, 6)
+        if k == 0:
+            self.emit("_DescT.__get__ = lambda s, o, t: (lambda: 'DescT get')")
+        elif k == 1:
+            self.emit("_DescT.__set__ = lambda s, o, v: None")
+        elif k == 2:
+            self.emit("for _n in ('__get__', '__set__'):")
+            self.emit("    if _n in _DescT.__dict__:")
+            self.emit("        delattr(_DescT, _n)")
+        elif k == 3:
+            self.emit(f"_Meta.ma.__class__ = {self.pick(('_DataD', '_DescT'))}")
+        elif k == 4:
+            self.emit(f"_Meta.mb = property(lambda c: {self.expr('str')})")
+        elif k == 5:
+            self.emit("if 'mb' in _Meta.__dict__:")
+            self.emit("    del _Meta.mb")
+        else:
+            self.emit(f"_MC.mb = {self.expr('str')}")
+        self.emit("print('meta', _mcread(), _MC.ma if isinstance(_MC.ma, str) else _MC.ma())")
 
     def _stmt_class_swap(self, ctx):
         plain = [c for c in self.classes if not self.class_info[c]["slots"]]

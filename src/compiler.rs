@@ -82,6 +82,9 @@ pub struct CompiledCode {
     pub code_end: u32,
     /// PRECALLs that got the stencil of their specialised form (a C call made in line).
     pub c_calls_in_line: u32,
+    /// The interpreter had quickened the code (its RESUME was RESUME_QUICK): the native RESUMEs
+    /// no longer count the warm-up down, so the caller must set the code's count to done.
+    pub quickened: bool,
 }
 
 /// One stencil's place in a compiled code object.
@@ -351,8 +354,24 @@ fn hinted(
         op::LOAD_ATTR | op::LOAD_METHOD | op::STORE_ATTR => hinted_attribute(units, ins),
         op::LOAD_GLOBAL => hinted_global(sel, units, ins),
         op::BINARY_SUBSCR | op::STORE_SUBSCR => hinted_subscript(units, ins),
+        op::RESUME => hinted_resume(units, ins),
         _ => None,
     }
+}
+
+/// RESUME of code the interpreter has quickened (RESUME_QUICK): its warm-up countdown is over
+/// for good, so the stencil tests only the eval breaker (stencils/frame.c); the runtime brings
+/// cpjit's copy of the countdown to 0 for such code ([`CompiledCode::quickened`]).
+fn hinted_resume(units: &[u16], ins: &analysis::Instruction) -> Option<&'static Stencil> {
+    use opcodes::op;
+    if (units[ins.unit] & 0xff) as u8 != op::RESUME_QUICK {
+        return None;
+    }
+    stencils::VARIANTS[op::RESUME_QUICK as usize]
+        .get(ins.oparg as usize)
+        .copied()
+        .flatten()
+        .or(stencils::GENERIC[op::RESUME_QUICK as usize])
 }
 
 /// The stencil of the form the interpreter specialised PRECALL `i` to, when it is a call of C
@@ -1339,6 +1358,10 @@ fn compile_plan(
         hot_end: hot_end as u32,
         code_end: code_end as u32,
         c_calls_in_line,
+        quickened: instructions.iter().any(|ins| {
+            ins.opcode == opcodes::op::RESUME
+                && (input.units[ins.unit] & 0xff) as u8 == opcodes::op::RESUME_QUICK
+        }),
     })
 }
 

@@ -208,9 +208,16 @@ pub unsafe fn compile_code(code: *mut c_void, state: *mut CodeState) -> Result<(
             *map.entry(name).or_default() += 1;
         }
     }
+    let quickened = compiled.quickened;
     let boxed = Box::new(compiled);
     // SAFETY: `state` is the code object's live co_extra state (caller's contract).
     let st = unsafe { &mut *state };
+    if quickened && st.warmup < 0 {
+        // The interpreter's countdown is over (it quickened the code) and the native RESUMEs
+        // of such code no longer count (stencils/frame.c: RESUME_QUICK): cpjit's copy is done
+        // too, as the hook sets it after a compile.
+        st.warmup = 0;
+    }
     st.base = boxed.code.address() as *const u8;
     st.entries = boxed.entries.as_ptr();
     st.n_units = boxed.entries.len() as u32;

@@ -19,6 +19,21 @@ STENCIL(RESUME__0) RESUME_BODY(CPJIT_LOOP_RESUME, 1)
 STENCIL(RESUME__1) RESUME_BODY(CPJIT_LOOP_RESUME, 1)
 STENCIL(RESUME) RESUME_BODY(CPJIT_LOOP_RESUME_NO_BREAKER, 0)
 
+/* Code compiled after the interpreter quickened it (its RESUMEs became RESUME_QUICK,
+ * src/compiler.rs: hinted): the warm-up countdown is over for good, and the compiler brought
+ * cpjit's copy of it to 0 (src/runtime.rs), so only the eval breaker is tested; RESUME 2 and 3
+ * have nothing left to do. */
+#define RESUME_QUICK_BODY(KIND, BREAKER)                                                       \
+    {                                                                                          \
+        if ((BREAKER) && EVAL_BREAKER_SET()) {                                                 \
+            LOOP_SLOW(STATE, (KIND));                                                          \
+        }                                                                                      \
+        CONTINUE();                                                                            \
+    }
+STENCIL(RESUME_QUICK__0) RESUME_QUICK_BODY(CPJIT_LOOP_RESUME, 1)
+STENCIL(RESUME_QUICK__1) RESUME_QUICK_BODY(CPJIT_LOOP_RESUME, 1)
+STENCIL(RESUME_QUICK) RESUME_QUICK_BODY(CPJIT_LOOP_RESUME_NO_BREAKER, 0)
+
 STENCIL(NOP)
 {
     CONTINUE();

@@ -2,37 +2,29 @@
 #include "stencil.h"
 #include "exc.h"
 
-/* Function entry (oparg 0) and resumption points: the eval breaker, as in RESUME_QUICK. When
- * this RESUME ends the warm-up countdown, the rest of this call (or generator step) runs in the
- * interpreter, which quickens the code (see WARMUP). In line: two tests; the work out of line
- * (cpjit_loop_slow). RESUME 0 (function entry) and 1 (after a yield) serve the breaker; 2 and 3
- * (after yield from / await) do not. */
-#define RESUME_BODY(KIND, BREAKER)                                                             \
+/* Function entry (oparg 0) and resumption points: the eval breaker, as in RESUME_QUICK. While
+ * the code counts its warm-up down (COUNTING), the RESUME that ends the count hands the rest of
+ * this call (or generator step) to the interpreter, which quickens the code (see WARMUP). In
+ * line: two tests; the work out of line (cpjit_loop_slow). RESUME 0 (function entry) and 1
+ * (after a yield) serve the breaker; 2 and 3 (after yield from / await) do not. */
+#define RESUME_BODY(KIND, BREAKER, COUNTING)                                                   \
     {                                                                                          \
-        CpjitCodeState *st = STATE;                                                            \
-        if (UNLIKELY(st->warmup < 0) || ((BREAKER) && EVAL_BREAKER_SET())) {                   \
-            LOOP_SLOW(st, (KIND));                                                             \
-        }                                                                                      \
-        CONTINUE();                                                                            \
-    }
-STENCIL(RESUME__0) RESUME_BODY(CPJIT_LOOP_RESUME, 1)
-STENCIL(RESUME__1) RESUME_BODY(CPJIT_LOOP_RESUME, 1)
-STENCIL(RESUME) RESUME_BODY(CPJIT_LOOP_RESUME_NO_BREAKER, 0)
-
-/* Code compiled after the interpreter quickened it (its RESUMEs became RESUME_QUICK,
- * src/compiler.rs: hinted): the warm-up countdown is over for good, and the compiler brought
- * cpjit's copy of it to 0 (src/runtime.rs), so only the eval breaker is tested; RESUME 2 and 3
- * have nothing left to do. */
-#define RESUME_QUICK_BODY(KIND, BREAKER)                                                       \
-    {                                                                                          \
-        if ((BREAKER) && EVAL_BREAKER_SET()) {                                                 \
+        if (((COUNTING) && UNLIKELY(STATE->warmup < 0)) || ((BREAKER) && EVAL_BREAKER_SET())) { \
             LOOP_SLOW(STATE, (KIND));                                                          \
         }                                                                                      \
         CONTINUE();                                                                            \
     }
-STENCIL(RESUME_QUICK__0) RESUME_QUICK_BODY(CPJIT_LOOP_RESUME, 1)
-STENCIL(RESUME_QUICK__1) RESUME_QUICK_BODY(CPJIT_LOOP_RESUME, 1)
-STENCIL(RESUME_QUICK) RESUME_QUICK_BODY(CPJIT_LOOP_RESUME_NO_BREAKER, 0)
+STENCIL(RESUME__0) RESUME_BODY(CPJIT_LOOP_RESUME, 1, 1)
+STENCIL(RESUME__1) RESUME_BODY(CPJIT_LOOP_RESUME, 1, 1)
+STENCIL(RESUME) RESUME_BODY(CPJIT_LOOP_RESUME_NO_BREAKER, 0, 1)
+
+/* Code compiled after the interpreter quickened it (its RESUMEs became RESUME_QUICK,
+ * src/compiler.rs: hinted): the count is over for good, and the compile brought cpjit's copy of
+ * it to 0 (src/runtime.rs), so only the eval breaker is tested; RESUME 2 and 3 have nothing left
+ * to do. */
+STENCIL(RESUME_QUICK__0) RESUME_BODY(CPJIT_LOOP_RESUME, 1, 0)
+STENCIL(RESUME_QUICK__1) RESUME_BODY(CPJIT_LOOP_RESUME, 1, 0)
+STENCIL(RESUME_QUICK) RESUME_BODY(CPJIT_LOOP_RESUME_NO_BREAKER, 0, 0)
 
 STENCIL(NOP)
 {

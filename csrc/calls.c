@@ -1231,6 +1231,30 @@ release:
     return NULL;
 }
 
+/* Whether calls of `callable` (its type `tp`) take the generic way at every site whatever the
+ * site has seen (no case of call_slow and call_other applies to its type): then the site records
+ * CPJIT_C_OBJECT with the type and its version, and call_c_kind makes its next calls straight
+ * away instead of trying each case again (the __call__ lookup of a heap type on every call
+ * among them). A heap type's version changes when its __call__ is assigned, and the lookup
+ * here gives the type a version tag. Called with no exception set. */
+static int fill_object_kind(CpjitCallCache *cc, PyTypeObject *tp)
+{
+    if (tp == &PyFunction_Type || tp == &PyMethod_Type || tp == &PyCFunction_Type
+        || tp == &PyMethodDescr_Type || PyType_IsSubtype(tp, &PyType_Type)) {
+        return 0;
+    }
+    PyObject *call = _PyType_Lookup(tp, &_Py_ID(__call__));
+    if ((call != NULL && Py_TYPE(call) == &PyFunction_Type)
+        || !(tp->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) || tp->tp_version_tag == 0) {
+        return 0;
+    }
+    cc->init_type = tp;
+    cc->init_func = NULL;
+    cc->init_version = tp->tp_version_tag;
+    cc->slot_kind = CPJIT_SLOT_OBJECT;
+    return 1;
+}
+
 /* cpjit_call's general case (see cpjit_call in calls.h): the call made, the slots consumed, the
  * result returned (NULL with an exception set, prev_instr where the interpreter reports it). */
 CPJIT_HOT static __attribute__((noinline)) PyObject *
@@ -1291,6 +1315,10 @@ call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, i
     }
     else if (kind != CPJIT_C_NONE) {
         cc->c_kind = kind; /* tried first next time (call_c_kind) */
+    }
+    else if (res != NULL && fill_object_kind(cc, Py_TYPE(callable))) {
+        /* (Not after a failed call: _PyType_Lookup would take its exception for its own.) */
+        cc->c_kind = CPJIT_C_OBJECT; /* the same generic call next time (call_c_kind) */
     }
 release:
     Py_DECREF(callable);
@@ -1514,8 +1542,14 @@ call_c_kind(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState 
         res = PyObject_Vectorcall(callable, args, total | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
         break;
     }
+    case CPJIT_C_OBJECT:
+        if (tp != cc->init_type || tp->tp_version_tag != cc->init_version
+            || cc->slot_kind != CPJIT_SLOT_OBJECT) {
+            goto miss;
+        }
+        __attribute__((fallthrough)); /* the generic call, as for CPJIT_C_VARARGS */
     case CPJIT_C_VARARGS: {
-        if (!c_varargs(callable)) {
+        if (cc->c_kind == CPJIT_C_VARARGS && !c_varargs(callable)) {
             goto miss;
         }
         /* call_slow's generic call: prev_instr at the CALL. */
@@ -1728,7 +1762,7 @@ cpjit_call(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *
     PyObject **slots = stack_pointer - oparg - 2;
     _PyInterpreterFrame *callee;
     if (kwnames != NULL) {
-        if (cc->c_kind == CPJIT_C_VARARGS) {
+        if (cc->c_kind == CPJIT_C_VARARGS || cc->c_kind == CPJIT_C_OBJECT) {
             __attribute__((musttail)) return call_c_kind(frame, stack_pointer, tstate, oparg, cc,
                                                          done, kwnames);
         }

@@ -239,8 +239,16 @@ enum {
     CPJIT_C_CLASS,         /* a class whose call does not go to a Python __init__ directly
                             * (calls.c's class_call_skips_init), no keyword names
                             * (PRECALL_BUILTIN_CLASS, or the generic call) */
+    CPJIT_C_OBJECT,        /* an object of a type no case of the general path serves (no
+                            * function, bound method, class, built-in function or method
+                            * descriptor, no Python __call__: an lru_cache wrapper, a partial,
+                            * an itemgetter): the generic call, keyword names or not, guarded
+                            * by the type and its version (init_type, init_version, slot_kind
+                            * CPJIT_SLOT_OBJECT) */
 };
-enum { CPJIT_SLOT_INIT = 1, CPJIT_SLOT_CALL = 2 };
+/* CpjitCallCache.slot_kind: what init_type's entry says. CPJIT_SLOT_OBJECT: the type's instances
+ * are called the generic way (CPJIT_C_OBJECT); init_func is unused. */
+enum { CPJIT_SLOT_INIT = 1, CPJIT_SLOT_CALL = 2, CPJIT_SLOT_OBJECT = 3 };
 
 /* The defaults of `func` that a call with `total_args` positional arguments takes for its
  * missing trailing parameters (CALL_PY_WITH_DEFAULTS): *defaults is indexed by parameter, valid

@@ -1101,13 +1101,24 @@ static void file_entry(int access, PyObject *name, AttrEntry *e)
     }
 }
 
+/* A backing-off site files at most one miss in CPJIT_FILE_EVERY: a type whose version changes
+ * at every use (a class attribute rebound in a loop: `type(self).count += 1`) would otherwise
+ * have each of its misses build and file an entry that no lookup ever finds, about 270
+ * instructions a miss where the lookup itself costs under 100. */
+#define CPJIT_FILE_EVERY 16
+
 /* A site backing off (no fill of its own ways) still files the entry for an instance owner's
  * type, once: what other misses of this site, and other sites, then take from the table. An
  * access no kind serves (a bound method's __name__) is filed too, as kind CPJIT_ATTR_NONE,
- * which no site adopts: it only spares the next miss working that out again. */
+ * which no site adopts: it only spares the next miss working that out again. Called after the
+ * site's cooldown count went down for this miss; files on one count in CPJIT_FILE_EVERY. */
 CPJIT_HOT
-static void file_entry_once(int access, PyObject *owner, PyObject *name, PyObject *res)
+static void file_entry_once(int access, PyObject *owner, PyObject *name, PyObject *res,
+                            const CpjitAttrCache *cache)
 {
+    if (cache->cooldown % CPJIT_FILE_EVERY != 0) {
+        return;
+    }
     uint32_t tag = Py_TYPE(owner)->tp_version_tag;
     AttrEntry e = {0};
     if (tag == 0 || !PyUnicode_CheckExact(name) || PyModule_CheckExact(owner)
@@ -1152,7 +1163,7 @@ static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int 
                             CpjitAttrCache *cache)
 {
     if (!fill_allowed(cache)) {
-        file_entry_once(store ? CPJIT_ACCESS_STORE : CPJIT_ACCESS_LOAD, owner, name, res);
+        file_entry_once(store ? CPJIT_ACCESS_STORE : CPJIT_ACCESS_LOAD, owner, name, res, cache);
         return;
     }
     if (!PyUnicode_CheckExact(name)) {
@@ -1272,7 +1283,7 @@ PyObject *cpjit_load_attr_fill(PyObject *owner, PyObject *name, CpjitAttrCache *
             res = PyObject_GetAttr(owner, name);
         }
         if (res != NULL) {
-            file_entry_once(CPJIT_ACCESS_LOAD, owner, name, res);
+            file_entry_once(CPJIT_ACCESS_LOAD, owner, name, res, cache);
         }
         return res;
     }
@@ -1301,7 +1312,7 @@ int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, Cpjit
     }
     if (!fill_allowed(cache)) {
         if (found) {
-            file_entry_once(CPJIT_ACCESS_METHOD, obj, name, *meth);
+            file_entry_once(CPJIT_ACCESS_METHOD, obj, name, *meth, cache);
         }
         return found;
     }

@@ -1505,3 +1505,68 @@ def test_garbage_collection_while_a_callees_frame_is_bound(case):
             gc.set_threshold(*old)
         result = (len(outcome), all(outcome), len(log) > 0)
     """)
+
+
+def test_sites_that_remember_a_c_object_callee_see_it_change():
+    # A site whose callee is an object no case of the general path serves (an lru_cache
+    # wrapper, a partial, an itemgetter, a subclass of partial) remembers that the call goes
+    # the generic way (CPJIT_C_OBJECT, keyed on the callee's type and its version) and makes
+    # the next ones straight away. Here the type gains a Python __call__ (its version changes),
+    # the site's callee changes to a function, a class, a built-in and a bound method and back,
+    # the calls take keyword arguments, and the callees raise (traceback lines compared).
+    check("""
+        import functools, operator
+        @functools.lru_cache(maxsize=None)
+        def fib(n):
+            return n if n < 2 else fib(n - 1) + fib(n - 2)
+        class P(functools.partial):
+            pass
+        def add(a, b=0, *, c=0):
+            if a == 'boom':
+                raise ValueError('boom')
+            return (a, b, c)
+        def call(f, *a, **k):
+            return f(*a, **k)
+        def call1(f, x):
+            return f(x)
+        def callkw(f, x):
+            return f(x, c=2)
+        out = []
+        for i in range(30):
+            fib.cache_clear()
+            out.append(fib(i))
+        p = P(add, 1)
+        g = operator.itemgetter(1)
+        for i in range(40):
+            if i == 20:
+                P.__call__ = lambda self, *a, **k: ('python call', a, k)
+            if i == 30:
+                del P.__call__
+            out.append(call1(p, i))
+            out.append(callkw(p, i))
+            out.append(call1(g, (i, -i)))
+            f = [p, add, g, len, str, out.append, fib][i % 7] if i % 3 == 0 else p
+            try:
+                out.append(call1(f, (i, i)))
+            except TypeError as e:
+                out.append(('TypeError', str(e)))
+        q = P(add)
+        for i in range(12):
+            try:
+                out.append(call1(q, 'boom' if i % 4 == 3 else i))
+            except ValueError as e:
+                out.append(('ValueError', e.args, e.__traceback__.tb_next.tb_lineno))
+        def first_fails(f, x):
+            return f(x)                # the site's first call raises
+        for x in ('boom', 1, 'boom', 2):
+            try:
+                out.append(first_fails(q, x))
+            except ValueError as e:
+                out.append(('first', e.args))
+        try:
+            first_fails(5, 1)
+        except TypeError as e:
+            out.append(str(e))
+        result = out
+        call1(q, 'boom')
+    """)

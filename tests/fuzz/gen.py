@@ -233,6 +233,33 @@ def _mcread():
     return out
 
 
+import functools as _ft
+import operator as _op
+
+
+def _cof(a, b=1):
+    if a == 13:
+        raise ValueError('cof', a)
+    return a * 2 + b
+
+
+class _PSub(_ft.partial):
+    pass
+
+
+# callables that are C objects (no function, method, class, built-in function or descriptor)
+_COBJS = [_ft.lru_cache(maxsize=4)(_cof), _ft.partial(_cof, b=3), _PSub(_cof), _op.itemgetter(0),
+          _op.methodcaller('__add__', 1), _ft.partial(max, 0), _cof, len]
+
+
+def _cocall(f, x):
+    return f(x)
+
+
+def _cocallkw(f, x):
+    return f(x, b=x)
+
+
 _events = []
 
 
@@ -765,7 +792,7 @@ class Gen:
         ("late_binding", 1), ("lasti", 2), ("deep", 1), ("flood", 1), ("module_attr", 2),
         ("class_swap", 1), ("exc_info", 1), ("str_concat", 2), ("trace", 1), ("frame", 1),
         ("gen_multi", 2), ("stack", 1), ("local_class", 2), ("del_global", 1), ("async_for", 4),
-        ("mutate_iter", 2), ("protocol", 4), ("meta_attr", 1),
+        ("mutate_iter", 2), ("protocol", 4), ("meta_attr", 1), ("c_object", 1),
     )
 
     def _stmt_allowed(self, name, ctx):
@@ -1226,6 +1253,25 @@ class Gen:
         else:
             self.emit(f"_MC.mb = {self.expr('str')}")
         self.emit("print('meta', _mcread(), _MC.ma if isinstance(_MC.ma, str) else _MC.ma())")
+
+    def _stmt_c_object(self, ctx):
+        # call sites whose callees are C objects (an lru_cache wrapper, partials, an itemgetter,
+        # a methodcaller), among other callables, some raising at a site's first call, while a
+        # partial subclass gains and loses a Python __call__
+        k = self.small(0, 3)
+        if k == 0:
+            self.emit(f"_PSub.__call__ = lambda s, *a, **kw: ('psub', a, sorted(kw))")
+        elif k == 1:
+            self.emit("if '__call__' in _PSub.__dict__:")
+            self.emit("    del _PSub.__call__")
+        start, n = self.small(0, 7), self.small(1, 9)
+        call = self.pick(("_cocall", "_cocallkw"))
+        self.emit(f"for _ci in range({n}):")
+        with self.block():
+            self.emit("try:")
+            self.emit(f"    print('cobj', {call}(_COBJS[(_ci + {start}) % 8], {self.expr('int')}))")
+            self.emit("except (ValueError, TypeError) as e:")
+            self.emit("    print('cobj !', type(e).__name__, e, _tb(e))")
 
     def _stmt_class_swap(self, ctx):
         plain = [c for c in self.classes if not self.class_info[c]["slots"]]

@@ -5,6 +5,7 @@
 #include "calls.h"
 #include "data.h"
 #include "helpers.h"
+#include "slowpaths.h"
 
 #include "structmember.h"
 #include "internal/pycore_code.h"
@@ -924,6 +925,27 @@ static int looked_up_as_a_class(PyObject *owner)
     return PyType_Check(owner) && Py_TYPE(owner)->tp_getattro == PyType_Type.tp_getattro;
 }
 
+/* Whether a class's metaclass defines __getattr__ in Python and leaves __getattribute__ to type
+ * (3.11's EnumType, so `Color.RED`): typeobject.c's slot_tp_getattr_hook then calls type's
+ * __getattribute__ (type_getattro) first and __getattr__ only after an AttributeError. A value
+ * found on the class that has no __get__ raises none, so the answer for it is type_getattro's;
+ * a descriptor's __get__ may raise one, so only such values are cached for these classes (and
+ * served only while their type still has no __get__: cpjit_class_attr_cached). Both lookups
+ * here depend on the metaclass's version, which CPJIT_ATTR_CLASS is keyed on. */
+static int looked_up_through_getattr_hook(PyObject *owner)
+{
+    PyTypeObject *metatype = Py_TYPE(owner);
+    return PyType_Check(owner) && cpjit_python_getattr_hook != NULL
+           && metatype->tp_getattro == cpjit_python_getattr_hook
+           && _PyType_Lookup(metatype, &_Py_ID(__getattribute__)) == cpjit_type_getattribute;
+}
+
+/* A class owner whose attribute reads go to fill_class_cache (one of the two above). */
+static int class_owner(PyObject *owner)
+{
+    return looked_up_as_a_class(owner) || looked_up_through_getattr_hook(owner);
+}
+
 /* An attribute of a class (CPJIT_ATTR_CLASS), when the generic lookup just returned `res`: what
  * type_getattro finds on the class itself, when no data descriptor of the metaclass takes
  * precedence. */
@@ -954,7 +976,9 @@ static void fill_class_cache(PyObject *owner, PyObject *name, PyObject *res, int
      * a new __class__ that has one) without the metaclass's or the class's version changing, and
      * type_getattro would then return its __get__ instead of the class's value. Only an
      * attribute of an immutable type (which neither can happen to) is left to the key. */
-    if (!looked_up_as_a_class(owner)
+    if (!(looked_up_as_a_class(owner)
+          || (value != NULL && Py_TYPE(value)->tp_descr_get == NULL
+              && looked_up_through_getattr_hook(owner)))
         || (meta != NULL
             && (Py_TYPE(meta)->tp_descr_set != NULL
                 || !(Py_TYPE(meta)->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)))
@@ -998,6 +1022,12 @@ PyObject *cpjit_class_attr_cached(CpjitAttrCache *cache, PyObject *owner)
     }
     PyObject *value = cache->mod.value;
     if (Py_TYPE(value)->tp_descr_get != NULL) {
+        if (Py_TYPE(owner)->tp_getattro != PyType_Type.tp_getattro) {
+            /* Its type gained __get__ since, under a metaclass's __getattr__
+             * (looked_up_through_getattr_hook): an AttributeError from it goes to __getattr__,
+             * which the generic lookup does. */
+            return NULL;
+        }
         return get_holding(value, NULL, owner);
     }
     Py_INCREF(value);
@@ -1122,7 +1152,7 @@ static void file_entry_once(int access, PyObject *owner, PyObject *name, PyObjec
     uint32_t tag = Py_TYPE(owner)->tp_version_tag;
     AttrEntry e = {0};
     if (tag == 0 || !PyUnicode_CheckExact(name) || PyModule_CheckExact(owner)
-        || looked_up_as_a_class(owner) || cpjit_attr_table_get(access, tag, name, &e)) {
+        || class_owner(owner) || cpjit_attr_table_get(access, tag, name, &e)) {
         return;
     }
     if (access == CPJIT_ACCESS_METHOD) {
@@ -1170,7 +1200,7 @@ static void fill_attr_cache(PyObject *owner, PyObject *name, PyObject *res, int 
         fill_backoff(cache);
         return;
     }
-    if (PyModule_CheckExact(owner) || looked_up_as_a_class(owner)) {
+    if (PyModule_CheckExact(owner) || class_owner(owner)) {
         if (store) {
             fill_backoff(cache);
         }
@@ -1322,7 +1352,7 @@ int cpjit_load_method_fill(PyObject *obj, PyObject *name, PyObject **meth, Cpjit
     else if (!found && PyModule_CheckExact(obj)) {
         fill_module_cache(obj, name, *meth, cache);
     }
-    else if (!found && looked_up_as_a_class(obj)) {
+    else if (!found && class_owner(obj)) {
         fill_class_cache(obj, name, *meth, 1, cache);
     }
     else {

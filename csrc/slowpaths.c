@@ -145,8 +145,27 @@ int cpjit_learn_slot_functions(void)
     PyMappingMethods *m = ((PyTypeObject *)probe)->tp_as_mapping;
     python_mp_subscript = m != NULL ? m->mp_subscript : NULL;
     Py_DECREF(probe);
+    /* A metaclass defining __getattr__ (a Python function; the object's type is what counts). */
+    PyObject *meta = PyObject_CallFunction((PyObject *)&PyType_Type, "s(O){sO}",
+                                           "cpjit_probe_meta", (PyObject *)&PyType_Type,
+                                           "__getattr__", (PyObject *)&PyType_Type);
+    if (meta == NULL) {
+        return -1;
+    }
+    getattrofunc hook = ((PyTypeObject *)meta)->tp_getattro;
+    Py_DECREF(meta);
+    cpjit_python_getattr_hook = hook != PyType_Type.tp_getattro ? hook : NULL;
+    cpjit_type_getattribute = PyDict_GetItemWithError(PyType_Type.tp_dict,
+                                                      &_Py_ID(__getattribute__));
+    if (cpjit_type_getattribute == NULL) {
+        cpjit_python_getattr_hook = NULL;
+        PyErr_Clear();
+    }
     return 0;
 }
+
+getattrofunc cpjit_python_getattr_hook;
+PyObject *cpjit_type_getattribute;
 
 CPJIT_HOT
 PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_pointer)

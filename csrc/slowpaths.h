@@ -47,6 +47,13 @@ PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_po
  * exception set. Called once at start-up. */
 int cpjit_learn_slot_functions(void);
 
+/* typeobject.c's slot_tp_getattr_hook (static there), the tp_getattro of every class that
+ * defines __getattr__ in Python (a metaclass like 3.11's EnumType), and type's own
+ * __getattribute__ (a slot wrapper, borrowed from type's dict): learnt by
+ * cpjit_learn_slot_functions, NULL before (or when the probe found otherwise). */
+extern getattrofunc cpjit_python_getattr_hook;
+extern PyObject *cpjit_type_getattribute;
+
 /* STORE_SUBSCR's out-of-line path: container[sub] = v with v, container, sub (owned) on top of
  * the stack; all three are released. Returns 0, or -1 with an exception set. */
 int cpjit_store_subscr_consume(PyObject **stack_pointer);

@@ -233,6 +233,24 @@ def _mcread():
     return out
 
 
+class _MetaH(type):
+    def __getattr__(cls, name):
+        return 'MetaH getattr ' + name
+
+
+class _MH(metaclass=_MetaH):
+    ha = 'class ha'
+    hd = _DescT()
+
+
+def _mhread():
+    out = []
+    for _ in range(2):
+        a, b, d = _MH.ha, _MH.hb, _MH.hd
+        out.append((a, b, d() if callable(d) else type(d).__name__))
+    return out
+
+
 import functools as _ft
 import operator as _op
 
@@ -1234,7 +1252,7 @@ class Gen:
         # same names changes without any version of the class or the metaclass changing: the
         # type of the metaclass's attribute gains or loses __get__/__set__, or the attribute gets
         # another __class__; and while the metaclass gains and loses a property
-        k = self.small(0, 6)
+        k = self.small(0, 10)
         if k == 0:
             self.emit("_DescT.__get__ = lambda s, o, t: (lambda: 'DescT get')")
         elif k == 1:
@@ -1250,9 +1268,21 @@ class Gen:
         elif k == 5:
             self.emit("if 'mb' in _Meta.__dict__:")
             self.emit("    del _Meta.mb")
-        else:
+        elif k == 6:
             self.emit(f"_MC.mb = {self.expr('str')}")
+        elif k == 7:
+            self.emit(f"_MH.{self.pick(('ha', 'hb'))} = {self.expr('str')}")
+        elif k == 8:
+            self.emit(f"for _n in ('ha', 'hb'):")
+            self.emit("    if _n in _MH.__dict__:")
+            self.emit("        delattr(_MH, _n)")
+        elif k == 9:
+            self.emit("_MetaH.__getattribute__ = lambda c, n: 'MetaH getattribute ' + n")
+        else:
+            self.emit("if '__getattribute__' in _MetaH.__dict__:")
+            self.emit("    del _MetaH.__getattribute__")
         self.emit("print('meta', _mcread(), _MC.ma if isinstance(_MC.ma, str) else _MC.ma())")
+        self.emit("print('metah', _mhread())")
 
     def _stmt_c_object(self, ctx):
         # call sites whose callees are C objects (an lru_cache wrapper, partials, an itemgetter,

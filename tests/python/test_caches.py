@@ -1627,3 +1627,60 @@ def test_classes_with_a_getattr_hook():
         out += [[read(h) for h in hs] for _ in range(3)]
         result = out, log
     """)
+
+
+def test_class_attribute_under_a_metaclass_getattr():
+    # A metaclass defining __getattr__ (3.11's EnumType does): class attributes without __get__
+    # are cached (keyed on the class's and the metaclass's versions), since type's
+    # __getattribute__ answers them before __getattr__ is asked. Here the attribute is rebound
+    # and deleted (then __getattr__ answers), its value's type gains a __get__ that raises
+    # AttributeError (__getattr__ must answer then), the metaclass gains and loses
+    # __getattribute__ and loses __getattr__, and Enum members are read.
+    check("""
+        import enum
+        log = []
+        class Meta(type):
+            def __getattr__(cls, name):
+                log.append(name)
+                return 'getattr ' + name
+        class V:
+            def __init__(self, v): self.v = v
+            def __repr__(self): return 'V(%r)' % self.v
+        class C(metaclass=Meta):
+            a = V(1)
+            b = 'plain'
+        def read():
+            return C.a, C.b, C.missing
+        def meth():
+            return C.b.upper()
+        out = [(read(), meth()) for _ in range(3)]
+        C.a = V(2)
+        out += [read() for _ in range(3)]
+        del C.b
+        out += [read() for _ in range(3)]
+        C.b = 'back'
+        out += [(read(), meth()) for _ in range(3)]
+        def raising_get(self, obj, owner):
+            raise AttributeError('from __get__')
+        V.__get__ = raising_get          # no version of C or Meta changes
+        out += [read() for _ in range(3)]
+        del V.__get__
+        out += [read() for _ in range(3)]
+        Meta.__getattribute__ = lambda cls, name: 'getattribute ' + name
+        out += [read() for _ in range(3)]
+        del Meta.__getattribute__
+        out += [read() for _ in range(3)]
+        del Meta.__getattr__
+        try:
+            read()
+        except AttributeError as e:
+            out.append(str(e))
+        out += [(C.a, C.b) for _ in range(3)]
+        class Color(enum.Enum):
+            RED = 1
+            GREEN = 2
+        def colors():
+            return Color.RED, Color.GREEN.value, Color.RED is Color(1), Color.RED.name
+        out += [colors() for _ in range(3)]
+        result = out, log
+    """)

@@ -727,6 +727,7 @@ unsafe fn apply_patches(
     base: u64,
     at: [usize; 2],
     vals: &[u64; VALUES],
+    symbols: &[u64],
 ) -> Result<(), CompileError> {
     let (n64, n32) = (s.n_abs64 as usize, s.n_abs32 as usize);
     // SAFETY: n64 + n32 <= patches.len() (patches_are_sound).
@@ -760,6 +761,26 @@ unsafe fn apply_patches(
     }
     for p in rel32 {
         let at = place(p);
+        if p.value == stencils::GOT_BASE && !symbols.is_empty() {
+            // The slot's address folds `8 * symbol` into the hole's own addend, which is -4 for
+            // every instruction that ends with its displacement (the only ones relaxed).
+            let symbol = (p.addend as i64 + 4) / 8;
+            let target = match usize::try_from(symbol) {
+                Ok(i) if (p.addend as i64 + 4) % 8 == 0 => symbols.get(i).copied().unwrap_or(0),
+                _ => 0,
+            };
+            // SAFETY: the part's copy starts at `at - p.offset` in `buf` and holds the 4 bytes
+            // of the displacement (the caller's contract); nothing else refers to it meanwhile.
+            let part = unsafe {
+                std::slice::from_raw_parts_mut(
+                    buf.add(at - p.offset as usize),
+                    p.offset as usize + 4,
+                )
+            };
+            if patch::relax_got_reference(part, p.offset as usize, base + at as u64, target) {
+                continue;
+            }
+        }
         let d = value(p).wrapping_sub(base + at as u64) as i64;
         if d as i32 as i64 != d {
             return Err(patch_error(s, at, d));
@@ -1181,6 +1202,9 @@ fn compile_plan(
     // Without a symbol table in the chunk, GOT references are patched again below (to this
     // code's own GOT); `base` keeps the first, discarded displacement in range.
     vals[stencils::GOT_BASE as usize] = if shared_got != 0 { shared_got } else { base };
+    // References through the chunk's symbol table made direct where in range (a private GOT is
+    // patched again below, displacement by displacement: those stay indirect).
+    let relax_symbols: &[u64] = if shared_got != 0 { input.symbols } else { &[] };
     for (i, slot) in slots.iter().enumerate() {
         let s = slot.stencil;
         let code_at = slot.code as usize;
@@ -1266,7 +1290,7 @@ fn compile_plan(
         }
         // SAFETY: the two parts' copies were just written inside `buf`; `patches_are_sound`
         // holds for every stencil (build.rs made the programs so).
-        unsafe { apply_patches(s, buf, base, [code_at, cold_at], &vals)? };
+        unsafe { apply_patches(s, buf, base, [code_at, cold_at], &vals, relax_symbols)? };
         if shared_got == 0 && !s.got_symbols.is_empty() {
             // No symbol table in this chunk: the symbols' GOT slots are this code's own.
             for h in s.holes {

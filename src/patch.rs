@@ -121,6 +121,57 @@ pub fn patch_pc32(
     Ok(())
 }
 
+/// Turn a reference through a GOT slot into a direct one, as ld and lld relax
+/// `R_X86_64_GOTPCRELX`/`R_X86_64_REX_GOTPCRELX`: `call [rip+slot]` becomes `addr32 call sym`,
+/// `jmp [rip+slot]` becomes `jmp sym; nop`, `mov r64, [rip+slot]` becomes `lea r64, [rip+sym]`.
+/// Same length, same effect, no load of the slot; a direct branch's target is known from its
+/// bytes, so the front end follows it even when the branch predictor has forgotten the branch
+/// (it does in programs with megabytes of native code), where an indirect one is mispredicted.
+///
+/// `code[disp_at..disp_at + 4]` is the 32-bit displacement of a RIP-relative operand whose
+/// instruction ends right after it (`addend` -4) and starts in `code`; `place` is the run-time
+/// address of `code[disp_at]`. Returns false, changing nothing, unless the instruction is one of
+/// the three forms and `target` lies within ±2 GiB of it.
+pub fn relax_got_reference(code: &mut [u8], disp_at: usize, place: u64, target: u64) -> bool {
+    if disp_at < 2 || disp_at + 4 > code.len() || target == 0 {
+        return false;
+    }
+    let (opcode, modrm) = (code[disp_at - 2], code[disp_at - 1]);
+    let rex_w = disp_at >= 3 && code[disp_at - 3] & 0xf8 == 0x48;
+    let two_byte_opcode = disp_at >= 3 && code[disp_at - 3] == 0x0f;
+    // Displacement of a 32-bit relative operand ending at `end` (a run-time address).
+    let rel = |end: u64| i32::try_from(target.wrapping_sub(end) as i64).ok();
+    match (opcode, modrm) {
+        (0xff, 0x15) if !two_byte_opcode => {
+            let Some(r) = rel(place + 4) else {
+                return false;
+            };
+            code[disp_at - 2] = 0x67; // addr32: the call keeps its 6 bytes
+            code[disp_at - 1] = 0xe8;
+            code[disp_at..disp_at + 4].copy_from_slice(&r.to_le_bytes());
+            true
+        }
+        (0xff, 0x25) if !two_byte_opcode => {
+            let Some(r) = rel(place + 3) else {
+                return false;
+            };
+            code[disp_at - 2] = 0xe9;
+            code[disp_at - 1..disp_at + 3].copy_from_slice(&r.to_le_bytes());
+            code[disp_at + 3] = 0x90; // never reached: after the jump
+            true
+        }
+        (0x8b, m) if rex_w && m & 0xc7 == 0x05 => {
+            let Some(r) = rel(place + 4) else {
+                return false;
+            };
+            code[disp_at - 2] = 0x8d;
+            code[disp_at..disp_at + 4].copy_from_slice(&r.to_le_bytes());
+            true
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +253,54 @@ mod tests {
         assert_eq!(i32::from_le_bytes(buf), i32::MAX);
         patch_pc32(&mut buf, 0, 1u64 << 31, 0, 0).unwrap();
         assert_eq!(i32::from_le_bytes(buf), i32::MIN);
+    }
+
+    #[test]
+    fn got_calls_jumps_and_loads_become_direct() {
+        // call [rip+d] at 0x1000 (displacement at 0x1002), target 0x5000.
+        let mut call = [0x90, 0xff, 0x15, 1, 2, 3, 4];
+        assert!(relax_got_reference(&mut call, 3, 0x1002, 0x5000));
+        assert_eq!(&call[..3], &[0x90, 0x67, 0xe8]);
+        assert_eq!(
+            i32::from_le_bytes(call[3..7].try_into().unwrap()),
+            0x5000 - 0x1006
+        );
+        // jmp [rip+d] at 0x1000: jmp rel32 then a nop, same 6 bytes.
+        let mut jmp = [0xff, 0x25, 1, 2, 3, 4];
+        assert!(relax_got_reference(&mut jmp, 2, 0x1002, 0x800));
+        assert_eq!(jmp[0], 0xe9);
+        assert_eq!(
+            i32::from_le_bytes(jmp[1..5].try_into().unwrap()),
+            0x800 - 0x1005
+        );
+        assert_eq!(jmp[5], 0x90);
+        // mov r9, [rip+d] (4c 8b 0d) becomes lea r9, [rip+target].
+        let mut mov = [0x4c, 0x8b, 0x0d, 1, 2, 3, 4];
+        assert!(relax_got_reference(&mut mov, 3, 0x2003, 0x2000));
+        assert_eq!(&mov[..3], &[0x4c, 0x8d, 0x0d]);
+        assert_eq!(i32::from_le_bytes(mov[3..7].try_into().unwrap()), -7);
+    }
+
+    #[test]
+    fn other_got_references_and_far_targets_stay_indirect() {
+        let far = 0x1000 + (1u64 << 31) + 16;
+        for (bytes, at) in [
+            (vec![0xff, 0x15, 1, 2, 3, 4], 2), // call, but the target is too far
+            (vec![0x8b, 0x05, 1, 2, 3, 4], 2), // 32-bit mov: no REX.W
+            (vec![0x48, 0x3b, 0x05, 1, 2, 3, 4], 3), // cmp rax, [rip+d]
+            (vec![0x48, 0x8b, 0x04, 0x25, 1, 2, 3, 4], 4), // mov rax, [abs32]: no RIP operand
+            (vec![0x0f, 0xff, 0x15, 1, 2, 3, 4], 3), // a two-byte opcode
+        ] {
+            let mut b = bytes.clone();
+            let target = if b[..2] == [0xff, 0x15] { far } else { 0x1000 };
+            assert!(
+                !relax_got_reference(&mut b, at, 0x1000, target),
+                "{bytes:x?}"
+            );
+            assert_eq!(b, bytes, "bytes left alone");
+        }
+        let mut short = [0x15, 1, 2, 3, 4];
+        assert!(!relax_got_reference(&mut short, 1, 0x1000, 0x1000));
     }
 
     #[test]

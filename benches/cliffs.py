@@ -188,6 +188,39 @@ print(build(200000))
 """
 
 
+# Much code, each piece called a few hundred times a second: 1,500 small classes and functions
+# called round-robin. Compiled, their native code (megabytes) is fetched from L2 or L3 at every
+# call; interpreted, each is a few hundred bytes of bytecode. (Sixteenth session: 1.5-4x slower
+# under cpjit until loopless code had to be called within a time window to compile.)
+PROGRAMS['round_robin'] = """
+N = 1500
+src = []
+for i in range(N):
+    src.append(f\"\"\"
+class K{i}:
+    def __init__(self, v):
+        self.v = v
+    def m(self, o):
+        return self.v + o.v + {i}
+def f{i}(a, b):
+    x = K{i}(a)
+    y = K{i}(b)
+    if x.v > y.v:
+        return x.m(y) * 2
+    return y.m(x) - len(str(a))
+\"\"\")
+ns = {}
+exec("".join(src), ns)
+fs = [ns[f"f{i}"] for i in range(N)]
+def run(fs):
+    t = 0
+    for f in fs:
+        t += f(3, 4)
+    return t
+print(sum(run(fs) for _ in range(800)))
+"""
+
+
 def cpu_run(cmd, env):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)

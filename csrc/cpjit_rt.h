@@ -77,6 +77,9 @@ typedef struct {
     void *call_sites;          /* C-owned (callsite.c): stack depth at each CALL, once needed */
     uint32_t tier;             /* CPJIT_TIER_* bits, set when the state is created */
     void *exc_table;           /* C-owned (exc.c): the decoded exception table, once needed */
+    uint64_t warm_since_ns;    /* other code while counting: when the current window of calls
+                                  began (runtime.c, stays_cold: warm means `threshold` calls
+                                  within warm_window_ms) */
     uint64_t interpreted_ns;   /* CPJIT_TIER_LOOP code outside __main__: wall time its calls
                                   spent in the interpreter while counting (callees included) */
 } CpjitCodeState;
@@ -139,6 +142,8 @@ void cpjit_rt_set_threshold(uint32_t threshold);
 uint32_t cpjit_rt_get_threshold(void);
 void cpjit_rt_set_loop_budget_ns(uint32_t ns_per_unit);
 uint32_t cpjit_rt_get_loop_budget_ns(void);
+void cpjit_rt_set_warm_window_ms(uint32_t ms);
+uint32_t cpjit_rt_get_warm_window_ms(void);
 CpjitCodeState *cpjit_rt_state_for(PyCodeObject *code, int create);
 
 /* What the compiler reads of a code object; the arrays are borrowed from it. */

@@ -40,6 +40,16 @@
  * (49, 2.4k), 1000 +1% (17, 1.3k), 1000000 -2%. Native code run a few dozen times at start-up
  * does not repay its compile (and its cold caches); loopless code that is hot runs millions of
  * times, so 256 interpreted calls cost it nothing measurable.
+ *
+ * Warm window (warm_window_ns, CPJIT_WARM_WINDOW_MS, default 20 ms from the package): loopless
+ * code compiles only when its `threshold` counted calls came within the window; when they took
+ * longer, the count starts again from this call (one clock read per `threshold` calls; the
+ * state's creation starts the first window). What native code saves is dispatch, which pays
+ * only while the code stays in the processor's caches between calls. Code called a few hundred
+ * times a second, among megabytes of other native code, is fetched from L2 or L3 at every call:
+ * 1,500 small classes and functions called round-robin (benches/README.md, sixteenth session)
+ * ran 1.5-4x slower compiled than interpreted. Loop functions keep their own rules (a loop
+ * repeats its own code while it runs).
  */
 #define _GNU_SOURCE 1
 #include "cpjit_rt.h"
@@ -74,6 +84,7 @@ static uint32_t threshold = 0;
 /* Interpreted nanoseconds per code unit after which a loop function defined outside __main__
  * compiles (0: at its first call, as in __main__). See CPJIT_TIER_LOOP and the tiering notes. */
 static uint32_t loop_budget_ns = 1000;
+static uint64_t warm_window_ns = 0; /* 0: no window (the C default; the package sets its own) */
 static int installed = 0; /* enable() is in effect */
 PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);
 static int unhooked = 0; /* frames running with the hook taken out (see run_unhooked) */
@@ -136,6 +147,8 @@ void cpjit_rt_set_threshold(uint32_t t) { threshold = t; }
 uint32_t cpjit_rt_get_threshold(void) { return threshold; }
 void cpjit_rt_set_loop_budget_ns(uint32_t ns_per_unit) { loop_budget_ns = ns_per_unit; }
 uint32_t cpjit_rt_get_loop_budget_ns(void) { return loop_budget_ns; }
+void cpjit_rt_set_warm_window_ms(uint32_t ms) { warm_window_ns = (uint64_t)ms * 1000000u; }
+uint32_t cpjit_rt_get_warm_window_ms(void) { return (uint32_t)(warm_window_ns / 1000000u); }
 
 /* The tiering class of a code object (CpjitCodeState.tier), decided once when its state is
  * created. Only functions get the loop class: a module or class body runs once however many
@@ -222,7 +235,19 @@ static inline int stays_cold(PyThreadState *tstate, _PyInterpreterFrame *frame,
                              CpjitCodeState *st)
 {
     if (st->calls >= threshold) {
-        return 0;
+        if (warm_window_ns == 0 || threshold == 0
+            || (st->tier & (CPJIT_TIER_LOOP | CPJIT_TIER_BODY_LOOP))) {
+            return 0;
+        }
+        /* Loopless code: warm only if these calls came within the window; else a new window
+         * starts with this call. One clock read per `threshold` calls. */
+        uint64_t now = now_ns();
+        if (now - st->warm_since_ns <= warm_window_ns) {
+            return 0;
+        }
+        st->warm_since_ns = now;
+        st->calls = 1;
+        return 1;
     }
     if (st->tier & CPJIT_TIER_LOOP) {
         if (loop_budget_ns == 0 || is_main_namespace(frame->f_globals)) {
@@ -286,6 +311,9 @@ static __attribute__((noinline)) CpjitCodeState *state_create(PyCodeObject *code
     }
     st->warmup = code->co_warmup; /* the interpreter's countdown so far (see cpjit_rt.h) */
     st->tier = tier_of(code);
+    if (warm_window_ns != 0) {
+        st->warm_since_ns = now_ns(); /* the first window starts at the first call */
+    }
     if (cpjit_direct_extra_ok && code->co_extra == NULL) {
         /* _PyCode_SetExtra would size the array for every co_extra user registered so far, and
          * code_dealloc calls every one of their free functions (with NULL) for every slot: users

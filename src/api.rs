@@ -73,6 +73,23 @@ fn get_loop_budget_ns() -> u32 {
     unsafe { runtime::cpjit_rt_get_loop_budget_ns() }
 }
 
+/// Set the window (milliseconds) within which a loopless code object's `threshold` interpreted
+/// calls must fall for it to compile (0: no window, the count alone decides).
+#[pyfunction]
+fn set_warm_window_ms(ms: i64) -> PyResult<()> {
+    let ms = u32::try_from(ms)
+        .map_err(|_| PyValueError::new_err("warm window must be between 0 and 2**32-1 ms"))?;
+    // SAFETY: GIL held.
+    unsafe { runtime::cpjit_rt_set_warm_window_ms(ms) };
+    Ok(())
+}
+
+#[pyfunction]
+fn get_warm_window_ms() -> u32 {
+    // SAFETY: GIL held.
+    unsafe { runtime::cpjit_rt_get_warm_window_ms() }
+}
+
 /// The code object of `obj`, a function (anything with `__code__`) or a code object; else a
 /// TypeError naming `cpjit.<api>()`.
 fn code_of<'py>(obj: &Bound<'py, PyAny>, api: &str) -> PyResult<Bound<'py, PyAny>> {
@@ -269,6 +286,8 @@ fn _cpjit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_threshold, m)?)?;
     m.add_function(wrap_pyfunction!(set_loop_budget_ns, m)?)?;
     m.add_function(wrap_pyfunction!(get_loop_budget_ns, m)?)?;
+    m.add_function(wrap_pyfunction!(set_warm_window_ms, m)?)?;
+    m.add_function(wrap_pyfunction!(get_warm_window_ms, m)?)?;
     m.add_function(wrap_pyfunction!(compile, m)?)?;
     m.add_function(wrap_pyfunction!(stats, m)?)?;
     m.add_function(wrap_pyfunction!(code_info, m)?)?;

@@ -26,6 +26,7 @@ pub struct CodeState {
     pub tier: u32,
     /// C-owned (csrc/exc.c); never touched from Rust.
     pub exc_table: *mut c_void,
+    pub warm_since_ns: u64,
     pub interpreted_ns: u64,
 }
 
@@ -76,6 +77,8 @@ extern "C" {
     pub fn cpjit_rt_get_threshold() -> u32;
     pub fn cpjit_rt_set_loop_budget_ns(ns_per_unit: u32);
     pub fn cpjit_rt_get_loop_budget_ns() -> u32;
+    pub fn cpjit_rt_set_warm_window_ms(ms: u32);
+    pub fn cpjit_rt_get_warm_window_ms() -> u32;
     pub fn cpjit_rt_state_for(code: *mut c_void, create: c_int) -> *mut CodeState;
     fn cpjit_rt_code_info(code: *mut c_void, out: *mut CodeInfo);
     static cpjit_symbol_addresses: [*const c_void; 0];

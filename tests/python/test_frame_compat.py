@@ -20,7 +20,7 @@ PRELUDE = """\
 import os, sys
 if os.environ.get("CPJIT_TEST_JIT"):
     import cpjit
-    cpjit.enable(int(os.environ.get("CPJIT_TEST_THRESHOLD", "0")))
+    cpjit.enable(int(os.environ.get("CPJIT_TEST_THRESHOLD", "0")), warm_window_ms=0)
 """
 
 

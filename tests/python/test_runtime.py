@@ -317,7 +317,7 @@ def test_threshold_delays_compilation():
     def g(x):
         return x * 3
 
-    cpjit.enable(threshold=3)
+    cpjit.enable(threshold=3, warm_window_ms=0)
     try:
         for _ in range(3):
             g(1)

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 import types
 
 import pytest
@@ -32,8 +33,9 @@ def state(obj):
 
 @pytest.fixture
 def tiered():
-    """cpjit enabled with threshold 5, disabled afterwards."""
-    cpjit.enable(threshold=5)
+    """cpjit enabled with threshold 5 (no warm window: the count alone decides, whatever the
+    machine's load), disabled afterwards."""
+    cpjit.enable(threshold=5, warm_window_ms=0)
     try:
         yield 5
     finally:
@@ -118,6 +120,65 @@ def test_loop_budget_is_checked_and_read_from_the_environment():
         assert ("invalid CPJIT_LOOP_BUDGET_NS" in r.stderr) == warned, r.stderr
 
 
+def test_loopless_code_compiles_only_when_its_calls_come_within_the_window():
+    def quick(x):
+        return x + 1
+
+    def seldom(x):
+        return x + 2
+
+    cpjit.enable(threshold=4, warm_window_ms=200)
+    try:
+        assert cpjit._cpjit.get_warm_window_ms() == 200
+        for i in range(6):
+            assert quick(i) == i + 1
+        assert state(quick) == "compiled"
+        # Four calls 100 ms apart take at least 300 ms: never warm, however often called.
+        for i in range(9):
+            assert seldom(i) == i + 2
+            time.sleep(0.1)
+        assert state(seldom) == "counting"
+        # A burst within the window: a new window starts, and it fills.
+        for i in range(8):
+            assert seldom(i) == i + 2
+        assert state(seldom) == "compiled"
+    finally:
+        cpjit.disable()
+
+
+def test_warm_window_zero_leaves_the_count_alone_to_decide():
+    def seldom(x):
+        return -x
+
+    cpjit.enable(threshold=3, warm_window_ms=0)
+    try:
+        for i in range(4):
+            assert seldom(i) == -i
+            time.sleep(0.05)
+        assert state(seldom) == "compiled"
+    finally:
+        cpjit.disable()
+
+
+def test_warm_window_is_checked_and_read_from_the_environment():
+    with pytest.raises(ValueError):
+        cpjit.enable(warm_window_ms=-1)
+    assert not cpjit.is_enabled()
+    probe = "import cpjit; print(cpjit.warm_window_from_env())"
+    for raw, expect, warned in (("75", "75", False), ("0", "0", False),
+                                ("soon", str(cpjit.DEFAULT_WARM_WINDOW_MS), True)):
+        r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, CPJIT_WARM_WINDOW_MS=raw, PYTHONPATH=CPJIT_DIR))
+        assert r.stdout.strip() == expect
+        assert ("invalid CPJIT_WARM_WINDOW_MS" in r.stderr) == warned, r.stderr
+    # `python -m cpjit` (and CPJIT=1, through the same enable()) applies it.
+    probe = "import cpjit; print(cpjit.is_enabled(), cpjit._cpjit.get_warm_window_ms())"
+    r = subprocess.run([sys.executable, "-m", "cpjit", "-c", probe], capture_output=True,
+                       text=True, timeout=60,
+                       env=dict(os.environ, CPJIT_WARM_WINDOW_MS="75", PYTHONPATH=CPJIT_DIR))
+    assert r.stdout.strip() == "True 75", r.stderr
+
+
 def test_loopless_function_waits_for_the_threshold(tiered):
     def leaf(x):
         return x + 1
@@ -168,7 +229,7 @@ def test_a_lowered_threshold_applies_to_code_already_counting():
     def leaf(x):
         return x * 2
 
-    cpjit.enable(threshold=100)
+    cpjit.enable(threshold=100, warm_window_ms=0)
     try:
         leaf(1)
         assert state(leaf) == "counting"
@@ -253,7 +314,7 @@ def _exec_as_module(name, threshold):
         TABLE = setup(50)
     """)
     ns = {"__name__": name}
-    cpjit.enable(threshold=threshold)
+    cpjit.enable(threshold=threshold, warm_window_ms=0)
     try:
         exec(compile(source, f"<{name}>", "exec"), ns)
     finally:
@@ -287,7 +348,7 @@ def test_a_scripts_top_level_loop_compiles_at_first_call():
     for name in ("__main__", "other"):
         code = compile(source, f"<{name}>", "exec")
         ns = {"__name__": name}
-        cpjit.enable(threshold=5)
+        cpjit.enable(threshold=5, warm_window_ms=0)
         try:
             exec(code, ns)
         finally:
@@ -342,7 +403,7 @@ def test_cold_case_guards(tiered):
     # function compiles at its first call (here with no time budget), a module body counts (the
     # general path) and compiles at the threshold, a traced call is not counted, and a function
     # at the threshold compiles.
-    cpjit.enable(threshold=tiered, loop_budget_ns=0)
+    cpjit.enable(threshold=tiered, loop_budget_ns=0, warm_window_ms=0)
 
     def loop():
         t = 0

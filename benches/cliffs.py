@@ -190,7 +190,7 @@ print(build(200000))
 
 # Much code, each piece called a few hundred times a second: 1,500 small classes and functions
 # called round-robin. Compiled, their native code (megabytes) is fetched from L2 or L3 at every
-# call; interpreted, each is a few hundred bytes of bytecode. (Sixteenth session: 1.5-4x slower
+# call; interpreted, each is a few hundred bytes of bytecode. (Seventeenth session: 1.5-4x slower
 # under cpjit until loopless code had to be called within a time window to compile.)
 PROGRAMS['round_robin'] = """
 N = 1500

@@ -47,7 +47,7 @@
  * state's creation starts the first window). What native code saves is dispatch, which pays
  * only while the code stays in the processor's caches between calls. Code called a few hundred
  * times a second, among megabytes of other native code, is fetched from L2 or L3 at every call:
- * 1,500 small classes and functions called round-robin (benches/README.md, sixteenth session)
+ * 1,500 small classes and functions called round-robin (benches/README.md, seventeenth session)
  * ran 1.5-4x slower compiled than interpreted. Loop functions keep their own rules (a loop
  * repeats its own code while it runs).
  */

@@ -86,8 +86,9 @@ def enable(threshold=None, perf=None, loop_budget_ns=None, warm_window_ms=None):
     `warm_window_ms` milliseconds (a new window starts when they take longer): native code
     pays for itself only where it stays in the processor's caches between calls, and code
     called a few hundred times a second among megabytes of other native code does not (it ran
-    up to 3x slower native than interpreted). By default the window comes from
-    CPJIT_WARM_WINDOW_MS, else DEFAULT_WARM_WINDOW_MS (20); 0 lets the count alone decide.
+    twice as slow native as interpreted: benches/cliffs.py round_robin). By default the window
+    comes from CPJIT_WARM_WINDOW_MS, else DEFAULT_WARM_WINDOW_MS (20); 0 lets the count alone
+    decide.
 
     `perf` writes /tmp/perf-<pid>.map entries for code compiled from now on, so that
     `perf report` names native code: True (or "code") one per code object

@@ -272,3 +272,54 @@ def test_run_all_report_renders_tables_and_geomeans():
     assert "| **geometric mean** | | | **1.00x** |" in text
     assert "| markdown | render | 2000 ms | 1000 ms | 2.00x | 2.00x | 2 / 2 MiB | same |" in text
     assert "+1.0 ms" in text and "| 100 ns |" in text
+
+
+def relaxation_sample(xs, d, s):
+    out = []
+    for x in xs:
+        out.append(-x)
+    return [tuple(out), d.get(1), s.upper(), {**d}, not xs, str(xs), x in d, x is None]
+
+
+def _libpython_address(name):
+    """The run-time address of a libpython symbol (function or data), or None."""
+    import ctypes
+
+    try:
+        return ctypes.addressof(ctypes.c_char.in_dll(ctypes.pythonapi, name))
+    except ValueError:
+        return None
+
+
+def test_references_through_the_symbol_table_are_made_direct_where_in_range():
+    # src/patch.rs relax_got_reference: call/jmp [rip+slot] and mov r64, [rip+slot] become
+    # direct calls, jumps and lea when the symbol is within 2 GiB. A direct form must reach the
+    # very symbol its hole names; one helper, one target.
+    import re
+
+    cpjit.compile(relaxation_sample)
+    assert relaxation_sample([1, 2], {1: 5}, "ab") == [(-1, -2), 5, "AB", {1: 5}, False,
+                                                          "[1, 2]", False, False]
+    base = cpjit.code_info(relaxation_sample)["address"]
+    targets, direct, checked, in_range = {}, 0, 0, 0
+    for _, _, _, _, lines, _ in cpjit.machine_code(relaxation_sample):
+        for _, _, asm, notes in lines:
+            names = [n.split()[1] for n in notes if n.startswith("helper ")]
+            if not names:
+                continue
+            name = names[0]
+            m = re.fullmatch(r"(call|jmp) (0x[0-9a-f]+)|lea \w+, \[(0x[0-9a-f]+)\]", asm)
+            real = _libpython_address(name)
+            if real is not None and abs(real - base) < 2**31 - 2**24:
+                in_range += 1
+            if m is None:
+                continue  # still through the table (a compare with a slot, or out of range)
+            target = int(m.group(2) or m.group(3), 16)
+            direct += 1
+            assert targets.setdefault(name, target) == target, name
+            if real is not None:
+                assert target == real, (name, asm)
+                checked += 1
+    assert checked > 0 or in_range == 0
+    if in_range:
+        assert direct > 0 and checked > 0

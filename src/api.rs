@@ -27,8 +27,7 @@ fn init_runtime() -> PyResult<()> {
 fn enable(threshold: Option<i64>) -> PyResult<()> {
     init_runtime()?;
     if let Some(t) = threshold {
-        let t = u32::try_from(t)
-            .map_err(|_| PyValueError::new_err("threshold must be between 0 and 2**32-1"))?;
+        let t = u32_setting(t, "threshold")?;
         // SAFETY: GIL held.
         unsafe { runtime::cpjit_rt_set_threshold(t) };
     }
@@ -60,8 +59,7 @@ fn get_threshold() -> u32 {
 /// `__main__`, runs in the interpreter before it compiles (0: at its first call).
 #[pyfunction]
 fn set_loop_budget_ns(ns_per_unit: i64) -> PyResult<()> {
-    let ns = u32::try_from(ns_per_unit)
-        .map_err(|_| PyValueError::new_err("loop budget must be between 0 and 2**32-1"))?;
+    let ns = u32_setting(ns_per_unit, "loop budget")?;
     // SAFETY: GIL held.
     unsafe { runtime::cpjit_rt_set_loop_budget_ns(ns) };
     Ok(())
@@ -77,8 +75,7 @@ fn get_loop_budget_ns() -> u32 {
 /// calls must fall for it to compile (0: no window, the count alone decides).
 #[pyfunction]
 fn set_warm_window_ms(ms: i64) -> PyResult<()> {
-    let ms = u32::try_from(ms)
-        .map_err(|_| PyValueError::new_err("warm window must be between 0 and 2**32-1 ms"))?;
+    let ms = u32_setting(ms, "warm window")?;
     // SAFETY: GIL held.
     unsafe { runtime::cpjit_rt_set_warm_window_ms(ms) };
     Ok(())
@@ -88,6 +85,12 @@ fn set_warm_window_ms(ms: i64) -> PyResult<()> {
 fn get_warm_window_ms() -> u32 {
     // SAFETY: GIL held.
     unsafe { runtime::cpjit_rt_get_warm_window_ms() }
+}
+
+/// A setting the C runtime holds as a u32; a ValueError naming it when out of range.
+fn u32_setting(value: i64, what: &str) -> PyResult<u32> {
+    u32::try_from(value)
+        .map_err(|_| PyValueError::new_err(format!("{what} must be between 0 and 2**32-1")))
 }
 
 /// The code object of `obj`, a function (anything with `__code__`) or a code object; else a

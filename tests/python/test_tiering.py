@@ -112,12 +112,19 @@ def test_loop_budget_is_checked_and_read_from_the_environment():
     with pytest.raises(ValueError):
         cpjit.enable(loop_budget_ns=-1)
     assert not cpjit.is_enabled()
-    probe = "import cpjit; print(cpjit.loop_budget_from_env())"
-    for raw, expect, warned in (("250", "250", False), ("lots", str(cpjit.DEFAULT_LOOP_BUDGET_NS), True)):
+    _check_env_reader("CPJIT_LOOP_BUDGET_NS", "loop_budget_from_env",
+                      (("250", "250", False), ("lots", str(cpjit.DEFAULT_LOOP_BUDGET_NS), True)))
+
+
+def _check_env_reader(var, reader, cases):
+    """cpjit.<reader>() in a fresh interpreter, for each (value of `var`, printed result, whether
+    a warning names the variable)."""
+    probe = f"import cpjit; print(cpjit.{reader}())"
+    for raw, expect, warned in cases:
         r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
-                           env=dict(os.environ, CPJIT_LOOP_BUDGET_NS=raw, PYTHONPATH=CPJIT_DIR))
+                           env=dict(os.environ, **{var: raw}, PYTHONPATH=CPJIT_DIR))
         assert r.stdout.strip() == expect
-        assert ("invalid CPJIT_LOOP_BUDGET_NS" in r.stderr) == warned, r.stderr
+        assert (f"invalid {var}" in r.stderr) == warned, r.stderr
 
 
 def test_loopless_code_compiles_only_when_its_calls_come_within_the_window():
@@ -164,13 +171,9 @@ def test_warm_window_is_checked_and_read_from_the_environment():
     with pytest.raises(ValueError):
         cpjit.enable(warm_window_ms=-1)
     assert not cpjit.is_enabled()
-    probe = "import cpjit; print(cpjit.warm_window_from_env())"
-    for raw, expect, warned in (("75", "75", False), ("0", "0", False),
-                                ("soon", str(cpjit.DEFAULT_WARM_WINDOW_MS), True)):
-        r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
-                           env=dict(os.environ, CPJIT_WARM_WINDOW_MS=raw, PYTHONPATH=CPJIT_DIR))
-        assert r.stdout.strip() == expect
-        assert ("invalid CPJIT_WARM_WINDOW_MS" in r.stderr) == warned, r.stderr
+    _check_env_reader("CPJIT_WARM_WINDOW_MS", "warm_window_from_env",
+                      (("75", "75", False), ("0", "0", False),
+                       ("soon", str(cpjit.DEFAULT_WARM_WINDOW_MS), True)))
     # `python -m cpjit` (and CPJIT=1, through the same enable()) applies it.
     probe = "import cpjit; print(cpjit.is_enabled(), cpjit._cpjit.get_warm_window_ms())"
     r = subprocess.run([sys.executable, "-m", "cpjit", "-c", probe], capture_output=True,

@@ -1255,12 +1255,25 @@ static int fill_object_kind(CpjitCallCache *cc, PyTypeObject *tp)
     return 1;
 }
 
+/* Whether the interpreter serves the eval breaker right after a C call of this form
+ * (CpjitCallCache.c_kind): its specialised PRECALLs for len, isinstance, type(x) and
+ * list.append do not (the next instruction that checks does), every other C call does, at the
+ * PRECALL for a specialised form (where call_c_kind and call_builtin leave prev_instr) or at the
+ * CALL for the generic one. */
+static inline int c_kind_serves_breaker(uint8_t kind)
+{
+    return !(kind == CPJIT_C_LEN || kind == CPJIT_C_ISINSTANCE || kind == CPJIT_C_TYPE_1
+             || kind == CPJIT_C_LIST_APPEND);
+}
+
 /* cpjit_call's general case (see cpjit_call in calls.h): the call made, the slots consumed, the
  * result returned (NULL with an exception set, prev_instr where the interpreter reports it). */
 CPJIT_HOT static __attribute__((noinline)) PyObject *
 call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, int oparg,
-          CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
+          CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames, int *serve_breaker)
 {
+    /* The interpreter serves the eval breaker after every call it does not inline. */
+    *serve_breaker = 1;
     PyObject **stack_pointer = slots + oparg + 2;
     split_bound_method(frame, slots, done);
     int is_meth = slots[0] != NULL;
@@ -1279,6 +1292,7 @@ call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, i
                 res = entry(callee, callee_sp, tstate);
                 frame->stacktop = -1;
                 cpjit_pop_direct(tstate, callee);
+                *serve_breaker = 0;
                 return res;
             }
         }
@@ -1293,6 +1307,7 @@ call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, i
          * callee's frame takes over the arguments. */
         frame->prev_instr = done;
         Py_ssize_t npos = total_args - (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0);
+        *serve_breaker = 0;
         return cpjit_call_function(tstate, callable, args, npos, kwnames);
     }
     frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
@@ -1315,6 +1330,7 @@ call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, i
     }
     else if (kind != CPJIT_C_NONE) {
         cc->c_kind = kind; /* tried first next time (call_c_kind) */
+        *serve_breaker = c_kind_serves_breaker(kind);
     }
     else if (res != NULL && fill_object_kind(cc, Py_TYPE(callable))) {
         /* (Not after a failed call: _PyType_Lookup would take its exception for its own.) */
@@ -1328,15 +1344,18 @@ release:
     return res;
 }
 
-/* What the CALL stencil did after the call, out of line: the eval breaker, tracing. */
+/* What the CALL stencil did after the call, out of line: the eval breaker (when the call's form
+ * serves it, with prev_instr where that form has it), tracing. */
 static __attribute__((noinline)) uintptr_t
 after_call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate,
-                _Py_CODEUNIT *done)
+                _Py_CODEUNIT *done, int serve_breaker)
 {
-    if (EVAL_BREAKER_IS_SET(tstate) && cpjit_handle_pending(tstate) < 0) {
-        /* Raised at the CALL, its result on the stack, as in the interpreter. */
+    if (serve_breaker && EVAL_BREAKER_IS_SET(tstate) && cpjit_handle_pending(tstate) < 0) {
+        /* Raised where the form serves the breaker, its result on the stack, as in the
+         * interpreter. */
         return (uintptr_t)(slots + 1) | 1;
     }
+    frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
     if (CPJIT_INTERPRET_ONLY(tstate)) {
         frame->prev_instr = done;
         return (uintptr_t)(slots + 1) | 1; /* no exception: hand over after the CALL */
@@ -1344,20 +1363,25 @@ after_call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tst
     return (uintptr_t)(slots + 1);
 }
 
-/* After the call: the result pushed, prev_instr at the CALL, the eval breaker (calls.h). */
+/* After the call: the result pushed, the eval breaker served if `serve_breaker` (the interpreter
+ * serves it after every call but an inlined Python call and the C calls c_kind_serves_breaker
+ * excepts), prev_instr at the CALL (calls.h). */
 static inline __attribute__((always_inline)) CpjitCallResult
 finish_call(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, _Py_CODEUNIT *done,
-            PyObject *res)
+            PyObject *res, int serve_breaker)
 {
     if (res == NULL) {
         /* prev_instr is where the interpreter reports the error. */
         return (CpjitCallResult){(uintptr_t)slots | 1, tstate};
     }
     slots[0] = res;
-    frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
-    if (__builtin_expect(EVAL_BREAKER_IS_SET(tstate) | CPJIT_INTERPRET_ONLY(tstate), 0)) {
-        return (CpjitCallResult){after_call_slow(frame, slots, tstate, done), tstate};
+    if (__builtin_expect((serve_breaker & EVAL_BREAKER_IS_SET(tstate))
+                             | CPJIT_INTERPRET_ONLY(tstate),
+                         0)) {
+        return (CpjitCallResult){after_call_slow(frame, slots, tstate, done, serve_breaker),
+                                 tstate};
     }
+    frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
     return (CpjitCallResult){(uintptr_t)(slots + 1), tstate};
 }
 
@@ -1391,11 +1415,12 @@ call_general(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState
             for (int i = 0; i < total_args; i++) {
                 Py_DECREF(args[i]);
             }
-            return finish_call(frame, slots, tstate, done, res);
+            return finish_call(frame, slots, tstate, done, res, c_kind_serves_breaker(kind));
         }
     }
-    res = call_slow(frame, slots, tstate, oparg, cc, done, kwnames);
-    return finish_call(frame, slots, tstate, done, res);
+    int serve_breaker;
+    res = call_slow(frame, slots, tstate, oparg, cc, done, kwnames, &serve_breaker);
+    return finish_call(frame, slots, tstate, done, res, serve_breaker);
 }
 
 /* The C call a site made last (cc->c_kind, recorded by call_general from call_builtin), tried
@@ -1613,7 +1638,7 @@ call_c_kind(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState 
     for (int i = 0; i < total; i++) {
         Py_DECREF(args[i]);
     }
-    return finish_call(frame, slots, tstate, done, res);
+    return finish_call(frame, slots, tstate, done, res, c_kind_serves_breaker(cc->c_kind));
 miss:
     cc->c_kind = CPJIT_C_NONE;
     __attribute__((musttail)) return cpjit_call(frame, stack_pointer, tstate, oparg, cc, done,
@@ -1712,7 +1737,8 @@ call_python_whole(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThread
     Py_ssize_t npos = total_args - (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0);
     frame->prev_instr = done;
     PyObject *res = cpjit_call_function(tstate, callable, args, npos, kwnames);
-    return finish_call(frame, slots, tstate, done, res);
+    /* The interpreter inlines this call: nothing serves the breaker when it returns. */
+    return finish_call(frame, slots, tstate, done, res, 0);
 }
 
 /* cpjit_call when the site's cache does not name the callee and no other fast form applies

@@ -182,6 +182,17 @@ CpjitLoopExit cpjit_loop_slow(_PyInterpreterFrame *frame, PyObject **stack_point
     }
     int oparg;
     _Py_CODEUNIT *instr = cpjit_decode_redo(redo, &oparg);
+    if (kind == CPJIT_LOOP_COMPARE_BACK) {
+        /* The jump follows the comparison's cache entries. Before the warm-up ends the
+         * interpreter runs the two apart, and the jump serves the breaker. */
+        _Py_CODEUNIT *jump = instr + 1 + INLINE_CACHE_ENTRIES_COMPARE_OP;
+        CpjitCodeState *me = cpjit_rt_state_for(frame->f_code, 0);
+        if (me == NULL || me->warmup < 0) {
+            instr = jump;
+        }
+        /* instr - oparg: the unit before the jump target (jump + 1 - its oparg). */
+        oparg = _Py_OPARG(*jump) - (int)(jump - instr);
+    }
     frame->prev_instr = instr;
     if (cpjit_handle_pending(tstate) < 0) {
         r.status = -1;
@@ -192,9 +203,10 @@ CpjitLoopExit cpjit_loop_slow(_PyInterpreterFrame *frame, PyObject **stack_point
          * stack effect: the interpreter runs it again. POP_JUMP_BACKWARD_IF_* has popped its
          * condition and jumped: the interpreter goes on at the target, instr + 1 - oparg (no
          * cache entries), so prev_instr is the unit before it. */
-        frame->prev_instr = kind == CPJIT_LOOP_RESUME         ? instr
-                            : kind == CPJIT_LOOP_BREAKER_ONLY ? instr - oparg
-                                                              : redo;
+        frame->prev_instr = kind == CPJIT_LOOP_RESUME ? instr
+                            : kind == CPJIT_LOOP_BREAKER_ONLY || kind == CPJIT_LOOP_COMPARE_BACK
+                                ? instr - oparg
+                                : redo;
         r.status = 1;
         r.result = cpjit_handover(frame, stack_pointer, tstate, 0, CPJIT_R_TRACING_MIDFRAME);
     }

@@ -51,7 +51,8 @@ int cpjit_for_iter_exhausted(PyThreadState *tstate, _PyInterpreterFrame *frame);
  *           WARMUP in stencils/stencil.h);
  *   then the eval breaker (prev_instr published), and the hand-over to the interpreter when
  *           tracing was switched on meanwhile (RESUME: after the instruction; JUMP_BACKWARD: the
- *           jump again; POP_JUMP_BACKWARD_IF_*, which has popped its condition: at the target).
+ *           jump again; POP_JUMP_BACKWARD_IF_*, which has popped its condition, and a compare
+ *           paired with one, which has popped its operands: at the target).
  * `redo` is the instruction's REDO hole (the instruction and its oparg, see cpjit_decode_redo).
  * Returns status 0: go on; -1: raise (prev_instr is the instruction); 1: the interpreter
  * finished the frame, `result` is what it returned. Two registers: no memory traffic. */
@@ -61,6 +62,10 @@ enum {
     CPJIT_LOOP_JUMP,                 /* JUMP_BACKWARD: countdown (never hands over), breaker */
     CPJIT_LOOP_LAST_FOR,             /* JUMP_BACKWARD_LAST_FOR */
     CPJIT_LOOP_BREAKER_ONLY,         /* POP_JUMP_BACKWARD_IF_* (jump taken): breaker, tracing */
+    CPJIT_LOOP_COMPARE_BACK,         /* COMPARE_OP + POP_JUMP_BACKWARD_IF_* decided by the shared
+                                      * fast path, jump taken (`redo` the COMPARE_OP's): breaker,
+                                      * tracing; prev_instr at the COMPARE_OP once warm, as the
+                                      * interpreter's COMPARE_OP_*_JUMP has it */
 };
 typedef struct {
     intptr_t status;

@@ -167,6 +167,23 @@ int cpjit_learn_slot_functions(void)
 getattrofunc cpjit_python_getattr_hook;
 PyObject *cpjit_type_getattribute;
 
+/* Whether the interpreter, warm, would have specialised a subscript of a `type` instance to
+ * BINARY_SUBSCR_GETITEM with `getitem` its __getitem__ (specialize.c's conditions: a heap type,
+ * a function with two plain positional parameters and a 16-bit version), so that it pushes the
+ * frame itself as an inlined call rather than calling the class's mapping slot. */
+static int inlined_as_getitem(_PyInterpreterFrame *frame, PyTypeObject *type,
+                              PyFunctionObject *getitem)
+{
+    PyCodeObject *code = (PyCodeObject *)getitem->func_code;
+    if (!(type->tp_flags & Py_TPFLAGS_HEAPTYPE) || code->co_argcount != 2
+        || code->co_kwonlyargcount != 0 || (code->co_flags & (CO_VARARGS | CO_VARKEYWORDS))
+        || !(code->co_flags & CO_OPTIMIZED) || getitem->func_version > 0xffff) {
+        return 0;
+    }
+    CpjitCodeState *st = cpjit_rt_state_for(frame->f_code, 0);
+    return st != NULL && st->warmup >= 0;
+}
+
 CPJIT_HOT
 PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_pointer)
 {
@@ -196,9 +213,20 @@ PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_po
          * container and key references over. */
         PyObject *getitem = _PyType_Lookup(Py_TYPE(container), &_Py_ID(__getitem__));
         if (getitem != NULL && Py_IS_TYPE(getitem, &PyFunction_Type)) {
+            _PyInterpreterFrame *frame = tstate->cframe->current_frame;
+            _Py_CODEUNIT *at = frame->prev_instr;
+            if (inlined_as_getitem(frame, Py_TYPE(container), (PyFunctionObject *)getitem)) {
+                /* The warm interpreter runs this as BINARY_SUBSCR_GETITEM, an inlined call:
+                 * f_lasti at the instruction's last cache entry while __getitem__ runs, and
+                 * where an exception from it is seen to come from. */
+                frame->prev_instr = at + INLINE_CACHE_ENTRIES_BINARY_SUBSCR;
+            }
             PyObject *args[3] = {NULL, container, sub};
             res = cpjit_call_python(tstate, getitem, args + 1, 2);
             stack_pointer[-2] = res;
+            if (res != NULL) {
+                frame->prev_instr = at;
+            }
             return res;
         }
     }

@@ -185,17 +185,38 @@ STENCIL(COMPARE_OP__5) COMPARE_BODY(Py_GE)
     }
 
 /* COMPARE_OP followed by POP_JUMP_BACKWARD_IF_FALSE / _TRUE (a `while` loop's test at its
- * bottom): the bool is pushed and the jump's own stencil (with its eval-breaker check) jumps;
- * paired only to count recursion levels as the interpreter's specialised forms do. */
-#define COMPARE_JUMP_BACK(ARG, OPER, JUMP_NAME)                                                \
+ * bottom): when the shared fast path decides, the comparison decides the jump and serves the eval
+ * breaker as the interpreter's COMPARE_OP_*_JUMP does (prev_instr at the COMPARE_OP: where a
+ * signal handler sees the frame); anything else pushes the bool and falls into the jump's own
+ * stencil, which serves the breaker at the jump, as the unspecialised pair does. */
+#define COMPARE_JUMP_BACK(ARG, OPER, JUMP_NAME, JUMP_WHEN)                                     \
     STENCIL_FN(cpjit_op_COMPARE_OP__##ARG##__##JUMP_NAME)                                      \
-    COMPARE_VALUE(OPER, cpjit_compare_jump_consume(tstate, frame, (OPER), stack_pointer))
+    {                                                                                          \
+        int truth = CPJIT_COMPARE_HIT(OPER)(SECOND(), TOP(), tstate);                          \
+        if (truth >= 0) {                                                                      \
+            STACK_SHRINK(2);                                                                   \
+            if (truth == (JUMP_WHEN)) {                                                        \
+                if (EVAL_BREAKER_SET()) {                                                      \
+                    LOOP_SLOW(NULL, CPJIT_LOOP_COMPARE_BACK);                                  \
+                }                                                                              \
+                JUMP();                                                                        \
+            }                                                                                  \
+            SKIP();                                                                            \
+        }                                                                                      \
+        SAVE_IP();                                                                             \
+        PyObject *res = cpjit_compare_jump_consume(tstate, frame, (OPER), stack_pointer);      \
+        STACK_SHRINK(1);                                                                       \
+        if (UNLIKELY(res == NULL)) {                                                           \
+            ERROR();                                                                           \
+        }                                                                                      \
+        CONTINUE();                                                                            \
+    }
 
 #define COMPARE_JUMPS(ARG, OPER)                                                               \
     COMPARE_JUMP(ARG, OPER, POP_JUMP_FORWARD_IF_FALSE, 0)                                      \
     COMPARE_JUMP(ARG, OPER, POP_JUMP_FORWARD_IF_TRUE, 1)                                       \
-    COMPARE_JUMP_BACK(ARG, OPER, POP_JUMP_BACKWARD_IF_FALSE)                                   \
-    COMPARE_JUMP_BACK(ARG, OPER, POP_JUMP_BACKWARD_IF_TRUE)
+    COMPARE_JUMP_BACK(ARG, OPER, POP_JUMP_BACKWARD_IF_FALSE, 0)                                \
+    COMPARE_JUMP_BACK(ARG, OPER, POP_JUMP_BACKWARD_IF_TRUE, 1)
 
 COMPARE_JUMPS(0, Py_LT)
 COMPARE_JUMPS(1, Py_LE)

@@ -527,3 +527,97 @@ start()
 @pytest.mark.parametrize("threshold", [0, 2])
 def test_trace_function_at_the_recursion_limit(threshold):
     differential(TRACE_LIMIT_PROGRAM, threshold=threshold)
+
+
+# ---- Where a pending signal's handler runs, and the f_lasti it sees ----
+# A signal made pending by C code (a destructor that is a C callable, so no Python frame runs and
+# no eval-breaker check follows) is handled at the next instruction that serves the eval breaker.
+# Which instructions those are depends on the interpreter's specialised forms: len, isinstance,
+# type(x) and list.append do not serve it, the other specialised C calls serve it at their
+# PRECALL, an int or float comparison fused with a backward jump at the COMPARE_OP. cpjit's call
+# sites and comparisons do as those forms do once the code is warm, so the handler sees the same
+# line and f_lasti, and the statements between run (or not) as under the interpreter.
+
+SIGNAL_POSITION_PROGRAM = """
+import ctypes, functools, signal
+
+class Pending:
+    # Makes SIGUSR1 pending when released, from C: kill(2) through ctypes (no Python frame, no
+    # breaker check; signal.raise_signal would run the handler itself).
+    __del__ = functools.partial(ctypes.CDLL(None).kill, os.getpid(), signal.SIGUSR1)
+
+seen = []
+def handler(sig, frame):
+    seen.append((frame.f_code.co_name, frame.f_lineno - frame.f_code.co_firstlineno,
+                 frame.f_lasti))
+signal.signal(signal.SIGUSR1, handler)
+
+lst = [1, 2, 3]
+STATEMENTS = {
+    "len": "len(lst)",
+    "isinstance": "isinstance(lst, list)",
+    "type": "type(lst)",
+    "append": "lst.append(1); lst.pop()",
+    "tuple": "tuple(lst)",
+    "builtin_o": "abs(-1)",
+    "builtin_fast_kw": "sorted(lst, reverse=True)",
+    "method_o": "lst.count(1)",
+    "method_noargs": "lst.copy()",
+    "iter": "iter(lst)",
+    "next": "next(it, None)",
+    "while": "j = 0\\n        while j < 2: j += 1",
+    "class": "int('5')",
+    "python_function": "helper(1)",
+}
+def helper(a):
+    return a
+
+TEMPLATE = '''
+def t_{name}(n):
+    it = iter(range(10 ** 6))
+    x = 0
+    for i in range(n):
+        p = Pending()
+        p = None
+        {statement}
+        x = 1
+        x = 2
+    return x
+'''
+for name, statement in STATEMENTS.items():
+    namespace = dict(globals())
+    exec(TEMPLATE.format(name=name, statement=statement), namespace)
+    for call in range(3):
+        seen.clear()
+        namespace["t_" + name](40)
+        print(name, call, sorted(set(seen)))
+"""
+
+
+@pytest.mark.parametrize("threshold", [0, 16])
+def test_pending_signals_are_handled_where_the_interpreter_handles_them(threshold):
+    out = differential(SIGNAL_POSITION_PROGRAM, threshold=threshold)
+    assert "len 2 [('t_len', 8, " in out  # at the loop's end (after `x = 2`), not at the call
+
+
+GETITEM_LASTI_PROGRAM = """
+class Box:
+    def __getitem__(self, key):
+        return sys._getframe(1).f_lasti   # the caller's, while __getitem__ runs
+
+def read(box, n):
+    seen = []
+    for i in range(n):
+        seen.append(box[i])
+    return sorted(set(seen))
+
+for call in range(3):
+    print(read(Box(), 200))
+"""
+
+
+def test_callers_f_lasti_while_a_python_getitem_runs():
+    # Warm, the interpreter runs the subscript as BINARY_SUBSCR_GETITEM, an inlined call that
+    # leaves the caller's f_lasti at the instruction's last cache entry.
+    out = differential(GETITEM_LASTI_PROGRAM)
+    assert len(out.splitlines()[1].split(",")) == 1, out

@@ -28,7 +28,7 @@ mod split;
 
 use goblin::elf::{section_header, sym, Elf};
 use holes::HoleValue;
-use patch::PatchKind;
+use patch::{GotForm, PatchKind};
 use std::collections::BTreeMap;
 use std::env;
 use std::fmt::Write as _;
@@ -724,11 +724,26 @@ fn main() {
     .unwrap();
     writeln!(rs, "pub static STENCILS: &[Stencil] = &[").unwrap();
     for s in &stencils {
+        // References to symbols through a GOT slot that have a direct form ship in it (src/
+        // patch.rs GotForm): the compiler then writes only the displacement to the symbol.
+        let mut code = s.code.clone();
+        let forms: Vec<Option<GotForm>> = s
+            .relocs
+            .iter()
+            .map(|r| match (&r.target, r.kind) {
+                (Target::Symbol(_), PatchKind::GotPc32) if r.addend == -4 => {
+                    let form = GotForm::of(&code, r.offset as usize)?;
+                    form.relax(&mut code, r.offset as usize);
+                    Some(form)
+                }
+                _ => None,
+            })
+            .collect();
         writeln!(
             rs,
             "  Stencil {{ name: {:?}, code: &{}, hot_len: {}, data: &{}, holes: &[",
             s.name,
-            bytes_literal(&s.code),
+            bytes_literal(&code),
             s.hot_len,
             bytes_literal(&s.data)
         )
@@ -797,7 +812,21 @@ fn main() {
                     }
                     if r.kind == PatchKind::GotPc32 {
                         let got_base = HoleValue::ALL.len(); // the compiler's GOT_BASE
-                        program[2].push((part_offset, part, got_base, r.addend + 8 * i as i64));
+                        match forms[ri] {
+                            // SYMBOL_DIRECT + the form; the addend is the symbol.
+                            Some(form) => program[2].push((
+                                part_offset,
+                                part,
+                                got_base + 1 + form as usize,
+                                i as i64,
+                            )),
+                            None => program[2].push((
+                                part_offset,
+                                part,
+                                got_base,
+                                r.addend + 8 * i as i64,
+                            )),
+                        }
                     }
                     format!("Target::Symbol({i})")
                 }
@@ -818,10 +847,11 @@ fn main() {
         // GOT_BASE). Checked here, where the programs are made, so that no process pays for it.
         let part_len = [s.hot_len, s.code.len() - s.hot_len];
         for (kind, list) in program.iter_mut().enumerate() {
-            list.sort_by_key(|&(_, part, value, _)| (part, value == got_base));
+            list.sort_by_key(|&(_, part, value, _)| (part, value >= got_base));
             let width = if kind == 0 { 8 } else { 4 };
             for &(offset, part, value, addend) in list.iter() {
-                if offset as usize + width > part_len[part as usize] || value > got_base {
+                let last_value = got_base + GotForm::ALL.len(); // SYMBOL_DIRECT's last form
+                if offset as usize + width > part_len[part as usize] || value > last_value {
                     fail(format!(
                         "{}: patch at {offset} of part {part} (value {value}) lies outside its part",
                         s.name

@@ -265,7 +265,7 @@ fn selection() -> Result<&'static Selection, CompileError> {
                 last_for_jump: stencils::by_name("JUMP_BACKWARD_LAST_FOR"),
                 for_iter_sequence: stencils::by_name("FOR_ITER_SEQUENCE"),
                 exit_error_sound: stencils::by_name("EXIT_ERROR")?.patches.iter().all(|p| {
-                    p.value == stencils::GOT_BASE
+                    p.value >= stencils::GOT_BASE
                         || matches!(
                             HoleValue::ALL[p.value as usize],
                             HoleValue::Code
@@ -697,7 +697,8 @@ fn compile_with(input: &CodeInput, sc: &mut Scratch) -> Result<CompiledCode, Com
 const VALUES: usize = stencils::GOT_BASE as usize + 1;
 
 /// Whether the patch program of `s` can be applied unchecked: every patch lies inside its part
-/// (8 bytes for the 64-bit ones, 4 for the rest) and names an entry of the value table. build.rs
+/// (8 bytes for the 64-bit ones, 4 for the rest) and names an entry of the value table, or (a
+/// PC-relative one) a direct symbol reference whose instruction starts in its part. build.rs
 /// refuses to build stencils that break it; tests (and debug builds, at the first compile)
 /// check every stencil again.
 fn patches_are_sound(s: &Stencil) -> bool {
@@ -711,7 +712,11 @@ fn patches_are_sound(s: &Stencil) -> bool {
                 _ => return false,
             };
             let width = if k < n64 { 8 } else { 4 };
-            p.offset as usize + width <= len && (p.value as usize) < VALUES
+            let direct = k >= n64 + n32
+                && p.value >= stencils::SYMBOL_DIRECT
+                && ((p.value - stencils::SYMBOL_DIRECT) as usize) < patch::GotForm::ALL.len()
+                && p.offset >= 2;
+            p.offset as usize + width <= len && ((p.value as usize) < VALUES || direct)
         })
 }
 
@@ -761,25 +766,38 @@ unsafe fn apply_patches(
     }
     for p in rel32 {
         let at = place(p);
-        if p.value == stencils::GOT_BASE && !symbols.is_empty() {
-            // The slot's address folds `8 * symbol` into the hole's own addend, which is -4 for
-            // every instruction that ends with its displacement (the only ones relaxed).
-            let symbol = (p.addend as i64 + 4) / 8;
-            let target = match usize::try_from(symbol) {
-                Ok(i) if (p.addend as i64 + 4) % 8 == 0 => symbols.get(i).copied().unwrap_or(0),
-                _ => 0,
+        if p.value >= stencils::SYMBOL_DIRECT {
+            // A reference build.rs made direct (patch::GotForm), to symbol `p.addend`: the
+            // displacement to the symbol where it is in range and the chunk has the symbol table;
+            // otherwise the indirect form is put back and goes through the slot (a private GOT
+            // is patched again below, at the slot form's offset).
+            // SAFETY: value < SYMBOL_DIRECT + 3 (patches_are_sound).
+            let form = unsafe {
+                *patch::GotForm::ALL.get_unchecked((p.value - stencils::SYMBOL_DIRECT) as usize)
             };
-            // SAFETY: the part's copy starts at `at - p.offset` in `buf` and holds the 4 bytes
-            // of the displacement (the caller's contract); nothing else refers to it meanwhile.
-            let part = unsafe {
-                std::slice::from_raw_parts_mut(
-                    buf.add(at - p.offset as usize),
-                    p.offset as usize + 4,
-                )
-            };
-            if patch::relax_got_reference(part, p.offset as usize, base + at as u64, target) {
+            let symbol = p.addend as usize;
+            let target = symbols.get(symbol).copied().unwrap_or(0);
+            let rel_at = form.rel32_at(at);
+            let d = target.wrapping_sub(base + rel_at as u64 + 4) as i64;
+            if target != 0 && d as i32 as i64 == d {
+                // SAFETY: the direct form's 4 bytes lie inside the instruction, inside the
+                // part's copy in `buf` (the caller's contract).
+                unsafe {
+                    std::ptr::write_unaligned(buf.add(rel_at) as *mut i32, (d as i32).to_le())
+                };
                 continue;
             }
+            // SAFETY: the instruction's bytes from `at - 2` to `at + 4` lie inside the part's
+            // copy in `buf` (build.rs found the form there).
+            form.unrelax(unsafe { std::slice::from_raw_parts_mut(buf, at + 4) }, at);
+            let slot = vals[stencils::GOT_BASE as usize].wrapping_add(8 * symbol as u64);
+            let d = slot.wrapping_sub(base + at as u64 + 4) as i64;
+            if d as i32 as i64 != d {
+                return Err(patch_error(s, at, d));
+            }
+            // SAFETY: as for every displacement below.
+            unsafe { std::ptr::write_unaligned(buf.add(at) as *mut i32, (d as i32).to_le()) };
+            continue;
         }
         let d = value(p).wrapping_sub(base + at as u64) as i64;
         if d as i32 as i64 != d {

@@ -121,54 +121,82 @@ pub fn patch_pc32(
     Ok(())
 }
 
-/// Turn a reference through a GOT slot into a direct one, as ld and lld relax
+/// A reference through a GOT slot that can be made direct, as ld and lld relax
 /// `R_X86_64_GOTPCRELX`/`R_X86_64_REX_GOTPCRELX`: `call [rip+slot]` becomes `addr32 call sym`,
 /// `jmp [rip+slot]` becomes `jmp sym; nop`, `mov r64, [rip+slot]` becomes `lea r64, [rip+sym]`.
 /// Same length, same effect, no load of the slot; a direct branch's target is known from its
 /// bytes, so the front end follows it even when the branch predictor has forgotten the branch
 /// (it does in programs with megabytes of native code), where an indirect one is mispredicted.
 ///
-/// `code[disp_at..disp_at + 4]` is the 32-bit displacement of a RIP-relative operand whose
-/// instruction ends right after it (`addend` -4) and starts in `code`; `place` is the run-time
-/// address of `code[disp_at]`. Returns false, changing nothing, unless the instruction is one of
-/// the three forms and `target` lies within ±2 GiB of it.
-pub fn relax_got_reference(code: &mut [u8], disp_at: usize, place: u64, target: u64) -> bool {
-    if disp_at < 2 || disp_at + 4 > code.len() || target == 0 {
-        return false;
+/// build.rs finds the forms in each stencil ([`GotForm::of`]) and ships the stencil's bytes in
+/// the direct form ([`GotForm::relax`]); the compiler writes the displacement to the symbol where
+/// it lies within ±2 GiB ([`GotForm::rel32_at`]) and otherwise puts the indirect form back
+/// ([`GotForm::unrelax`]) and patches the displacement to the slot. Offsets below are those of
+/// the slot displacement in the original instruction, which ends right after it (addend -4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GotForm {
+    Call,
+    Jmp,
+    Lea,
+}
+
+impl GotForm {
+    pub const ALL: [GotForm; 3] = [GotForm::Call, GotForm::Jmp, GotForm::Lea];
+
+    /// The form of the instruction whose slot displacement is `code[disp_at..disp_at + 4]`, or
+    /// None for every other instruction (those stay indirect).
+    pub fn of(code: &[u8], disp_at: usize) -> Option<GotForm> {
+        if disp_at < 2 || disp_at + 4 > code.len() {
+            return None;
+        }
+        let (opcode, modrm) = (code[disp_at - 2], code[disp_at - 1]);
+        let rex_w = disp_at >= 3 && code[disp_at - 3] & 0xf8 == 0x48;
+        let two_byte_opcode = disp_at >= 3 && code[disp_at - 3] == 0x0f;
+        match (opcode, modrm) {
+            (0xff, 0x15) if !two_byte_opcode => Some(GotForm::Call),
+            (0xff, 0x25) if !two_byte_opcode => Some(GotForm::Jmp),
+            (0x8b, m) if rex_w && m & 0xc7 == 0x05 => Some(GotForm::Lea),
+            _ => None,
+        }
     }
-    let (opcode, modrm) = (code[disp_at - 2], code[disp_at - 1]);
-    let rex_w = disp_at >= 3 && code[disp_at - 3] & 0xf8 == 0x48;
-    let two_byte_opcode = disp_at >= 3 && code[disp_at - 3] == 0x0f;
-    // Displacement of a 32-bit relative operand ending at `end` (a run-time address).
-    let rel = |end: u64| i32::try_from(target.wrapping_sub(end) as i64).ok();
-    match (opcode, modrm) {
-        (0xff, 0x15) if !two_byte_opcode => {
-            let Some(r) = rel(place + 4) else {
-                return false;
-            };
-            code[disp_at - 2] = 0x67; // addr32: the call keeps its 6 bytes
-            code[disp_at - 1] = 0xe8;
-            code[disp_at..disp_at + 4].copy_from_slice(&r.to_le_bytes());
-            true
+
+    /// Rewrite the instruction into its direct form (the displacement is written later).
+    pub fn relax(self, code: &mut [u8], disp_at: usize) {
+        match self {
+            GotForm::Call => {
+                code[disp_at - 2] = 0x67; // addr32: the call keeps its 6 bytes
+                code[disp_at - 1] = 0xe8;
+            }
+            GotForm::Jmp => {
+                code[disp_at - 2] = 0xe9;
+                code[disp_at + 3] = 0x90; // never reached: after the jump
+            }
+            GotForm::Lea => code[disp_at - 2] = 0x8d,
         }
-        (0xff, 0x25) if !two_byte_opcode => {
-            let Some(r) = rel(place + 3) else {
-                return false;
-            };
-            code[disp_at - 2] = 0xe9;
-            code[disp_at - 1..disp_at + 3].copy_from_slice(&r.to_le_bytes());
-            code[disp_at + 3] = 0x90; // never reached: after the jump
-            true
+    }
+
+    /// Put the indirect form back (its displacement is written later).
+    pub fn unrelax(self, code: &mut [u8], disp_at: usize) {
+        match self {
+            GotForm::Call => {
+                code[disp_at - 2] = 0xff;
+                code[disp_at - 1] = 0x15;
+            }
+            GotForm::Jmp => {
+                code[disp_at - 2] = 0xff;
+                code[disp_at - 1] = 0x25;
+            }
+            GotForm::Lea => code[disp_at - 2] = 0x8b,
         }
-        (0x8b, m) if rex_w && m & 0xc7 == 0x05 => {
-            let Some(r) = rel(place + 4) else {
-                return false;
-            };
-            code[disp_at - 2] = 0x8d;
-            code[disp_at..disp_at + 4].copy_from_slice(&r.to_le_bytes());
-            true
+    }
+
+    /// Where the direct form's 32-bit displacement starts; it is relative to its own end
+    /// (`rel32_at + 4`) in every form.
+    pub const fn rel32_at(self, disp_at: usize) -> usize {
+        match self {
+            GotForm::Jmp => disp_at - 1,
+            GotForm::Call | GotForm::Lea => disp_at,
         }
-        _ => false,
     }
 }
 
@@ -255,19 +283,28 @@ mod tests {
         assert_eq!(i32::from_le_bytes(buf), i32::MIN);
     }
 
+    /// Relax `code` as build.rs does and patch the direct displacement to `target` as the
+    /// compiler does, `place` being the run-time address of `code[disp_at]`.
+    fn relaxed(mut code: Vec<u8>, disp_at: usize, place: u64, target: u64) -> Vec<u8> {
+        let form = GotForm::of(&code, disp_at).expect("a relaxable form");
+        form.relax(&mut code, disp_at);
+        let at = form.rel32_at(disp_at);
+        let rel = target as i64 - (place as i64 - disp_at as i64 + at as i64 + 4);
+        code[at..at + 4].copy_from_slice(&(rel as i32).to_le_bytes());
+        code
+    }
+
     #[test]
     fn got_calls_jumps_and_loads_become_direct() {
         // call [rip+d] at 0x1000 (displacement at 0x1002), target 0x5000.
-        let mut call = [0x90, 0xff, 0x15, 1, 2, 3, 4];
-        assert!(relax_got_reference(&mut call, 3, 0x1002, 0x5000));
+        let call = relaxed(vec![0x90, 0xff, 0x15, 1, 2, 3, 4], 3, 0x1002, 0x5000);
         assert_eq!(&call[..3], &[0x90, 0x67, 0xe8]);
         assert_eq!(
             i32::from_le_bytes(call[3..7].try_into().unwrap()),
             0x5000 - 0x1006
         );
         // jmp [rip+d] at 0x1000: jmp rel32 then a nop, same 6 bytes.
-        let mut jmp = [0xff, 0x25, 1, 2, 3, 4];
-        assert!(relax_got_reference(&mut jmp, 2, 0x1002, 0x800));
+        let jmp = relaxed(vec![0xff, 0x25, 1, 2, 3, 4], 2, 0x1002, 0x800);
         assert_eq!(jmp[0], 0xe9);
         assert_eq!(
             i32::from_le_bytes(jmp[1..5].try_into().unwrap()),
@@ -275,32 +312,40 @@ mod tests {
         );
         assert_eq!(jmp[5], 0x90);
         // mov r9, [rip+d] (4c 8b 0d) becomes lea r9, [rip+target].
-        let mut mov = [0x4c, 0x8b, 0x0d, 1, 2, 3, 4];
-        assert!(relax_got_reference(&mut mov, 3, 0x2003, 0x2000));
+        let mov = relaxed(vec![0x4c, 0x8b, 0x0d, 1, 2, 3, 4], 3, 0x2003, 0x2000);
         assert_eq!(&mov[..3], &[0x4c, 0x8d, 0x0d]);
         assert_eq!(i32::from_le_bytes(mov[3..7].try_into().unwrap()), -7);
     }
 
     #[test]
-    fn other_got_references_and_far_targets_stay_indirect() {
-        let far = 0x1000 + (1u64 << 31) + 16;
+    fn unrelax_puts_the_indirect_form_back() {
         for (bytes, at) in [
-            (vec![0xff, 0x15, 1, 2, 3, 4], 2), // call, but the target is too far
-            (vec![0x8b, 0x05, 1, 2, 3, 4], 2), // 32-bit mov: no REX.W
+            (vec![0x90, 0xff, 0x15, 0, 0, 0, 0], 3),
+            (vec![0xff, 0x25, 0, 0, 0, 0], 2),
+            (vec![0x4c, 0x8b, 0x0d, 0, 0, 0, 0], 3),
+        ] {
+            let form = GotForm::of(&bytes, at).unwrap();
+            let mut b = bytes.clone();
+            form.relax(&mut b, at);
+            assert_ne!(b, bytes);
+            form.unrelax(&mut b, at);
+            b[at..at + 4].fill(0);
+            assert_eq!(b, bytes, "{form:?}");
+        }
+    }
+
+    #[test]
+    fn other_got_references_stay_indirect() {
+        for (bytes, at) in [
+            (vec![0x8b, 0x05, 1, 2, 3, 4], 2),       // 32-bit mov: no REX.W
             (vec![0x48, 0x3b, 0x05, 1, 2, 3, 4], 3), // cmp rax, [rip+d]
             (vec![0x48, 0x8b, 0x04, 0x25, 1, 2, 3, 4], 4), // mov rax, [abs32]: no RIP operand
             (vec![0x0f, 0xff, 0x15, 1, 2, 3, 4], 3), // a two-byte opcode
         ] {
-            let mut b = bytes.clone();
-            let target = if b[..2] == [0xff, 0x15] { far } else { 0x1000 };
-            assert!(
-                !relax_got_reference(&mut b, at, 0x1000, target),
-                "{bytes:x?}"
-            );
-            assert_eq!(b, bytes, "bytes left alone");
+            assert_eq!(GotForm::of(&bytes, at), None, "{bytes:x?}");
         }
-        let mut short = [0x15, 1, 2, 3, 4];
-        assert!(!relax_got_reference(&mut short, 1, 0x1000, 0x1000));
+        assert_eq!(GotForm::of(&[0x15, 1, 2, 3, 4], 1), None);
+        assert_eq!(GotForm::of(&[0xff, 0x15, 1, 2, 3], 2), None);
     }
 
     #[test]

@@ -34,7 +34,8 @@ pub struct Hole {
 /// One hole of the common kinds, ready to patch (build.rs resolves everything it can): at
 /// `offset` in part `part` (0 hot, 1 cold), the compiler's value `value` plus `addend`. `value`
 /// is a [`HoleValue`] as u8, or [`GOT_BASE`] (the address of the chunk's symbol table; the
-/// symbol's slot offset is in the addend).
+/// symbol's slot offset is in the addend), or [`SYMBOL_DIRECT`] plus a [`GotForm`](crate::patch::GotForm)'s index (a
+/// reference to a symbol build.rs made direct; the addend is the symbol's index).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Patch {
     pub offset: u16,
@@ -46,6 +47,13 @@ pub struct Patch {
 /// [`Patch::value`] of a symbol reached through the chunk's symbol table: its address, plus
 /// `8 * symbol` (folded into the addend at build time).
 pub const GOT_BASE: u8 = HoleValue::ALL.len() as u8;
+
+/// [`Patch::value`] of a reference to a symbol that build.rs turned from `call`/`jmp`/`mov` through
+/// a GOT slot into the direct form, plus the form's index in
+/// [`GotForm::ALL`](crate::patch::GotForm::ALL); the
+/// patch's offset is the slot displacement's in the original instruction and its addend the
+/// symbol's index.
+pub const SYMBOL_DIRECT: u8 = GOT_BASE + 1;
 
 /// A compiled opcode template.
 #[derive(Debug)]
@@ -106,6 +114,7 @@ pub fn by_name(name: &str) -> Option<&'static Stencil> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::patch::GotForm;
 
     #[test]
     fn tables_are_sorted_and_unique() {
@@ -181,6 +190,28 @@ mod tests {
         }
     }
 
+    #[test]
+    fn direct_symbol_references_ship_in_their_direct_form() {
+        let mut direct = 0;
+        for s in STENCILS {
+            for p in s.patches.iter().filter(|p| p.value >= SYMBOL_DIRECT) {
+                let form = GotForm::ALL[(p.value - SYMBOL_DIRECT) as usize];
+                let at = p.offset as usize + if p.part == 0 { 0 } else { s.hot_len as usize };
+                let mut indirect = s.code.to_vec();
+                form.unrelax(&mut indirect, at);
+                assert_eq!(GotForm::of(&indirect, at), Some(form), "{}", s.name);
+                assert_ne!(
+                    GotForm::of(s.code, at),
+                    Some(form),
+                    "{}: not relaxed",
+                    s.name
+                );
+                direct += 1;
+            }
+        }
+        assert!(direct > 100, "only {direct} direct references");
+    }
+
     /// The holes a patch program entry stands for (offset in `code`, kind, target, addend).
     fn patch_holes(s: &Stencil) -> Vec<(u32, PatchKind, Target, i64)> {
         let (n64, n32) = (s.n_abs64 as usize, s.n_abs32 as usize);
@@ -192,10 +223,17 @@ mod tests {
                 let kind = match k {
                     k if k < n64 => PatchKind::Abs64,
                     k if k < n64 + n32 => PatchKind::Abs32,
-                    _ if p.value == GOT_BASE => PatchKind::GotPc32,
+                    _ if p.value >= GOT_BASE => PatchKind::GotPc32,
                     _ => PatchKind::Pc32,
                 };
-                if p.value == GOT_BASE {
+                if p.value > GOT_BASE {
+                    // Made direct: the symbol's index is the addend; the hole keeps the slot
+                    // form's offset and addend.
+                    let h = s.holes.iter().find(|h| h.offset == offset).unwrap();
+                    assert_eq!(h.target, Target::Symbol(p.addend as u16), "{}", s.name);
+                    assert_eq!(h.addend, -4, "{}", s.name);
+                    (offset, kind, h.target, h.addend)
+                } else if p.value == GOT_BASE {
                     // The slot offset folded into the addend: symbol = (addend - a) / 8 for the
                     // hole's own addend a; recovered against the hole at that offset below.
                     let h = s.holes.iter().find(|h| h.offset == offset).unwrap();
@@ -223,7 +261,11 @@ mod tests {
                     s.code.len() - s.hot_len as usize
                 };
                 assert!(p.part < 2 && p.offset as usize + 4 <= len, "{}", s.name);
-                assert!(p.value <= GOT_BASE, "{}", s.name);
+                assert!(
+                    p.value < SYMBOL_DIRECT + GotForm::ALL.len() as u8,
+                    "{}",
+                    s.name
+                );
             }
             let mut seen = patch_holes(s);
             for &i in s.other {

@@ -292,8 +292,8 @@ def _libpython_address(name):
 
 
 def test_references_through_the_symbol_table_are_made_direct_where_in_range():
-    # src/patch.rs relax_got_reference: call/jmp [rip+slot] and mov r64, [rip+slot] become
-    # direct calls, jumps and lea when the symbol is within 2 GiB. A direct form must reach the
+    # src/patch.rs GotForm: call/jmp [rip+slot] and mov r64, [rip+slot] ship (build.rs) as
+    # direct calls, jumps and lea, patched so when the symbol is within 2 GiB. A direct form must reach the
     # very symbol its hole names; one helper, one target.
     import re
 

@@ -487,22 +487,50 @@ run_as_inlined_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCode
     return res;
 }
 
+/* cpjit_function_vectorcall's callee, in one pass over the checks its two cases share: the
+ * state of `code` when its native code may run directly (*cold 0: cpjit_direct_frame_callee's
+ * conditions), or when the call stays in the interpreter with nothing for the hook to decide
+ * (*cold 1: the hook's cold case, runtime.c's cold_function_state, and not the call that
+ * reaches the threshold, which goes through the hook to compile; never a generator or
+ * coroutine); NULL otherwise (the call goes the way CPython makes it, through the hook). */
+static inline __attribute__((always_inline)) CpjitCodeState *
+vectorcall_callee(PyThreadState *tstate, PyCodeObject *code, int *cold)
+{
+    CpjitCodeState *st;
+    if (!(code->co_flags & CO_OPTIMIZED) || !cpjit_direct_extra_ok
+        || tstate->interp->eval_frame != cpjit_eval_frame || CPJIT_INTERPRET_ONLY(tstate)
+        || tstate->recursion_remaining <= 1 || (st = cpjit_state_fast(code)) == NULL) {
+        return NULL;
+    }
+    if (st->state == CPJIT_COMPILED) {
+        *cold = 0;
+    }
+    else if (st->state == CPJIT_COUNTING && st->calls + 1 < cpjit_threshold
+             && !(st->tier & (CPJIT_TIER_LOOP | CPJIT_TIER_BODY_LOOP))
+             && !(code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))) {
+        *cold = 1;
+    }
+    else {
+        return NULL;
+    }
+    if (!cpjit_c_stack_ok_fast(tstate) && cpjit_rt_c_stack_low(tstate)) {
+        return NULL;
+    }
+    return st;
+}
+
 CPJIT_HOT
 PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
                                     PyObject *kwnames)
 {
     PyThreadState *tstate = _PyThreadState_GET();
     PyFunctionObject *func = (PyFunctionObject *)callable;
-    CpjitCodeState *st = cpjit_direct_frame_callee(tstate, (PyCodeObject *)func->func_code);
-    int cold = 0;
+    /* Compiled: entered natively. Staying cold: the frame pushed here and handed to the
+     * interpreter, as the hook would, without _PyEval_Vector and the hook on the way. */
+    int cold;
+    CpjitCodeState *st = vectorcall_callee(tstate, (PyCodeObject *)func->func_code, &cold);
     if (st == NULL) {
-        /* Not compiled but staying cold: the frame pushed here and handed to the interpreter,
-         * as the hook would, without _PyEval_Vector and the hook on the way. */
-        st = cpjit_rt_cold_callee(tstate, (PyCodeObject *)func->func_code);
-        if (st == NULL) {
-            return _PyFunction_Vectorcall(callable, args, nargsf, kwnames);
-        }
-        cold = 1;
+        return _PyFunction_Vectorcall(callable, args, nargsf, kwnames);
     }
     /* An interpreter-run CALL whose callable slot holds this very function (args[-1]: the
      * callable, or the method slot when self is args[0]) is a call plain CPython would have

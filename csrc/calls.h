@@ -21,7 +21,7 @@ PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObjec
  * _PyFunction_Vectorcall -> _PyEval_Vector -> the frame-evaluation hook. Everything native code
  * may not run directly (cpjit_direct_frame_callee: another evaluator, tracing, the recursion
  * and C stack limits, code not compiled (a new __code__)) and arguments that do not bind here go
- * through _PyFunction_Vectorcall as before. A function that stays cold (cpjit_rt_cold_callee)
+ * through _PyFunction_Vectorcall as before. A function that stays cold (calls.c's vectorcall_callee)
  * gets its frame pushed here and run by the interpreter, counted, as the hook would; the hook
  * sets this vectorcall on such functions at their first cold call. A call from an
  * interpreter-run CALL that plain CPython would have inlined is made to look inlined (calls.c's
@@ -37,10 +37,8 @@ static inline int cpjit_is_interpreter_call_op(int op)
            || op == CALL_PY_WITH_DEFAULTS;
 }
 
-/* cpjit_function_vectorcall's cold case (runtime.c): the code's state when this call stays in
- * the interpreter with nothing else for the hook to decide, else NULL; and the run of such a
- * frame (counted, interpreted). */
-CpjitCodeState *cpjit_rt_cold_callee(PyThreadState *tstate, PyCodeObject *code);
+/* The run of a frame cpjit_function_vectorcall pushed for a call that stays in the interpreter
+ * (runtime.c; counted, interpreted). */
 PyObject *cpjit_rt_run_cold_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                   CpjitCodeState *st);
 

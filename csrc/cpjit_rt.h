@@ -139,6 +139,8 @@ int cpjit_rt_install(void);                /* install the PEP 523 hook; 1 if it 
 void cpjit_rt_uninstall(void);             /* restore exactly the previous frame-eval function */
 int cpjit_rt_is_installed(void);
 void cpjit_rt_set_threshold(uint32_t threshold);
+/* The current threshold, for the hot paths of calls.c (set only through the function above). */
+extern uint32_t cpjit_threshold;
 uint32_t cpjit_rt_get_threshold(void);
 void cpjit_rt_set_loop_budget_ns(uint32_t ns_per_unit);
 uint32_t cpjit_rt_get_loop_budget_ns(void);

@@ -80,7 +80,8 @@
 CpjitStats cpjit_stats;
 
 Py_ssize_t cpjit_extra_index = -1;
-static uint32_t threshold = 0;
+/* Interpreted calls before a code object compiles (cpjit_rt.h: cpjit_threshold). */
+uint32_t cpjit_threshold = 0;
 /* Interpreted nanoseconds per code unit after which a loop function defined outside __main__
  * compiles (0: at its first call, as in __main__). See CPJIT_TIER_LOOP and the tiering notes. */
 static uint32_t loop_budget_ns = 1000;
@@ -143,8 +144,8 @@ int cpjit_rt_init(void)
     return cpjit_learn_slot_functions();
 }
 
-void cpjit_rt_set_threshold(uint32_t t) { threshold = t; }
-uint32_t cpjit_rt_get_threshold(void) { return threshold; }
+void cpjit_rt_set_threshold(uint32_t t) { cpjit_threshold = t; }
+uint32_t cpjit_rt_get_threshold(void) { return cpjit_threshold; }
 void cpjit_rt_set_loop_budget_ns(uint32_t ns_per_unit) { loop_budget_ns = ns_per_unit; }
 uint32_t cpjit_rt_get_loop_budget_ns(void) { return loop_budget_ns; }
 void cpjit_rt_set_warm_window_ms(uint32_t ms) { warm_window_ns = (uint64_t)ms * 1000000u; }
@@ -234,8 +235,8 @@ static inline int loop_budget_spent(PyCodeObject *code, CpjitCodeState *st)
 static inline int stays_cold(PyThreadState *tstate, _PyInterpreterFrame *frame,
                              CpjitCodeState *st)
 {
-    if (st->calls >= threshold) {
-        if (warm_window_ns == 0 || threshold == 0
+    if (st->calls >= cpjit_threshold) {
+        if (warm_window_ns == 0 || cpjit_threshold == 0
             || (st->tier & (CPJIT_TIER_LOOP | CPJIT_TIER_BODY_LOOP))) {
             return 0;
         }
@@ -580,34 +581,21 @@ static PyObject *run_native_throw(PyThreadState *tstate, _PyInterpreterFrame *fr
 
 /* The state of a function (not a module or class body) whose next call stays in the interpreter
  * with nothing else for the hook to decide (below the threshold by more than `ahead` calls, no
- * loop tier), entered without tracing and with C stack to spare; NULL otherwise. The hook's cold
- * case (run_if_cold, ahead 0) and the function vectorcall's (ahead 1: the call that reaches the
- * threshold goes through the hook, which compiles) share it. */
+ * loop tier), entered without tracing and with C stack to spare; NULL otherwise: the hook's cold
+ * case (run_if_cold, ahead 0). The function vectorcall's (calls.c: vectorcall_callee) asks the
+ * same with ahead 1 (the call that reaches the threshold goes through the hook, which
+ * compiles). */
 static inline __attribute__((always_inline)) CpjitCodeState *
 cold_function_state(PyThreadState *tstate, PyCodeObject *code, uint32_t ahead)
 {
     CpjitCodeState *st;
     if (!cpjit_direct_extra_ok || !(code->co_flags & CO_OPTIMIZED)
         || (st = cpjit_state_fast(code)) == NULL || st->state != CPJIT_COUNTING
-        || st->calls + ahead >= threshold || (st->tier & (CPJIT_TIER_LOOP | CPJIT_TIER_BODY_LOOP))
+        || st->calls + ahead >= cpjit_threshold || (st->tier & (CPJIT_TIER_LOOP | CPJIT_TIER_BODY_LOOP))
         || tstate->cframe->use_tracing || c_stack_low(tstate, 0)) {
         return NULL;
     }
     return st;
-}
-
-/* cpjit_function_vectorcall's cold case: the state of `code` when a call of it now stays in the
- * interpreter and the hook would decide nothing but that (run_if_cold's conditions, and this
- * call not the one that reaches the threshold: the compile happens in the hook), NULL
- * otherwise. Generator and coroutine functions always go through the hook. */
-CPJIT_HOT
-CpjitCodeState *cpjit_rt_cold_callee(PyThreadState *tstate, PyCodeObject *code)
-{
-    if (tstate->interp->eval_frame != cpjit_eval_frame || tstate->recursion_remaining <= 1
-        || (code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))) {
-        return NULL;
-    }
-    return cold_function_state(tstate, code, 1);
 }
 
 /* A frame pushed by native code (calls.c) starts at its first instruction. The caller has just
@@ -659,7 +647,7 @@ static PyObject *run_unhooked(PyThreadState *tstate, _PyInterpreterFrame *frame,
     return res;
 }
 
-/* A new frame (pushed by cpjit_function_vectorcall) of code that cpjit_rt_cold_callee said stays
+/* A new frame (pushed by cpjit_function_vectorcall) of code that vectorcall_callee said stays
  * cold: counted and run by the interpreter, as the hook would. */
 PyObject *cpjit_rt_run_cold_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                   CpjitCodeState *st)
@@ -686,7 +674,7 @@ static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, i
         }
         return run_native_throw(tstate, frame);
     }
-    if (!(code->co_flags & CO_OPTIMIZED) && frame->f_locals == frame->f_globals && threshold > 0
+    if (!(code->co_flags & CO_OPTIMIZED) && frame->f_locals == frame->f_globals && cpjit_threshold > 0
         && (previous_eval == NULL || previous_eval == _PyEval_EvalFrameDefault)
         && is_imported_module_namespace(frame->f_globals)) {
         return run_unhooked(tstate, frame, throwflag, CPJIT_R_IMPORT);

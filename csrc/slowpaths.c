@@ -209,24 +209,34 @@ PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_po
     if (m != NULL && m->mp_subscript == python_mp_subscript && python_mp_subscript != NULL) {
         /* A class's Python __getitem__: what slot_mp_subscript calls (the function found on
          * the type, with the container first), through cpjit_call_function, so a compiled
-         * __getitem__ runs natively without the frame-evaluation hook. The call takes the
-         * container and key references over. */
+         * __getitem__ runs natively without the frame-evaluation hook. */
         PyObject *getitem = _PyType_Lookup(Py_TYPE(container), &_Py_ID(__getitem__));
         if (getitem != NULL && Py_IS_TYPE(getitem, &PyFunction_Type)) {
             _PyInterpreterFrame *frame = tstate->cframe->current_frame;
             _Py_CODEUNIT *at = frame->prev_instr;
-            if (inlined_as_getitem(frame, Py_TYPE(container), (PyFunctionObject *)getitem)) {
-                /* The warm interpreter runs this as BINARY_SUBSCR_GETITEM, an inlined call:
-                 * f_lasti at the instruction's last cache entry while __getitem__ runs, and
-                 * where an exception from it is seen to come from. */
-                frame->prev_instr = at + INLINE_CACHE_ENTRIES_BINARY_SUBSCR;
-            }
             PyObject *args[3] = {NULL, container, sub};
-            res = cpjit_call_python(tstate, getitem, args + 1, 2);
-            stack_pointer[-2] = res;
-            if (res != NULL) {
-                frame->prev_instr = at;
+            if (inlined_as_getitem(frame, Py_TYPE(container), (PyFunctionObject *)getitem)) {
+                /* The warm interpreter runs this as BINARY_SUBSCR_GETITEM, an inlined call
+                 * that moves the two references into the callee's frame, with f_lasti at the
+                 * instruction's last cache entry while __getitem__ runs (and where an exception
+                 * from it is seen to come from). */
+                frame->prev_instr = at + INLINE_CACHE_ENTRIES_BINARY_SUBSCR;
+                res = cpjit_call_python(tstate, getitem, args + 1, 2);
+                if (res != NULL) {
+                    frame->prev_instr = at;
+                }
             }
+            else {
+                /* Unspecialised, the interpreter calls the class's mapping slot, whose call
+                 * gives the callee references of its own, and releases the container and the
+                 * key after it. */
+                Py_INCREF(container);
+                Py_INCREF(sub);
+                res = cpjit_call_python(tstate, getitem, args + 1, 2);
+                Py_DECREF(container);
+                Py_DECREF(sub);
+            }
+            stack_pointer[-2] = res;
             return res;
         }
     }

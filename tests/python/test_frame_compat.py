@@ -621,3 +621,26 @@ def test_callers_f_lasti_while_a_python_getitem_runs():
     # leaves the caller's f_lasti at the instruction's last cache entry.
     out = differential(GETITEM_LASTI_PROGRAM)
     assert len(out.splitlines()[1].split(",")) == 1, out
+
+
+GETITEM_REFCOUNT_PROGRAM = """
+class Box:
+    def __getitem__(self, key):
+        return sys.getrefcount(key)   # the caller's references, and the call's
+
+def read(box, key, n):
+    return [box[key] for _ in range(n)]
+
+key = object()
+for call in range(3):
+    counts = read(Box(), key, 200)
+    print(counts[:10], sorted(set(counts)))
+"""
+
+
+def test_references_a_python_getitem_is_called_with():
+    # Cold, the interpreter calls the class's mapping slot, which gives __getitem__ references of
+    # its own; warm (BINARY_SUBSCR_GETITEM) it moves the container and key into the frame.
+    out = differential(GETITEM_REFCOUNT_PROGRAM)
+    first_call = out.splitlines()[0]
+    assert first_call.endswith("]") and len(first_call.rsplit("[", 1)[1].split(",")) == 2, out

@@ -703,6 +703,12 @@ static inline _Py_CODEUNIT *precall_of(_Py_CODEUNIT *done, int oparg)
     return precall;
 }
 
+/* The calling-convention bits of a PyMethodDef's flags. The interpreter specialises a call by
+ * these, but its specialised forms compare the flags whole (`!= METH_O`, ...) and deoptimise to
+ * the generic call, which counts a recursion level for the C call and serves the eval breaker at
+ * the CALL, when any other bit is set (METH_CLASS: dict.fromkeys, int.from_bytes; METH_STATIC:
+ * str.maketrans; METH_COEXIST: dict.__contains__): so call_builtin and call_c_kind compare
+ * them whole, and c_varargs sends those callables the generic way. */
 #define METH_MASK (METH_VARARGS | METH_FASTCALL | METH_NOARGS | METH_O | METH_KEYWORDS | METH_METHOD)
 
 /* The warm interpreter's specialised PRECALLs for built-in functions and method descriptors
@@ -718,7 +724,7 @@ call_builtin(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *callab
     if (tp == &PyCFunction_Type) {
         PyCFunction cfunc = PyCFunction_GET_FUNCTION(callable);
         PyObject *self = PyCFunction_GET_SELF(callable);
-        switch (PyCFunction_GET_FLAGS(callable) & METH_MASK) {
+        switch (PyCFunction_GET_FLAGS(callable)) { /* whole: see METH_MASK */
         case METH_O: /* PRECALL_NO_KW_BUILTIN_O, PRECALL_NO_KW_LEN */
             if (nargs != 1) {
                 return 0;
@@ -770,7 +776,7 @@ call_builtin(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *callab
         }
         PyCFunction cfunc = descr->d_method->ml_meth;
         PyObject *self = args[0];
-        switch (descr->d_method->ml_flags & METH_MASK) {
+        switch (descr->d_method->ml_flags) { /* whole: see METH_MASK */
         case METH_NOARGS: /* PRECALL_NO_KW_METHOD_DESCRIPTOR_NOARGS */
             if (nargs != 1) {
                 return 0;
@@ -872,8 +878,7 @@ static PyObject *call_other(PyThreadState *tstate, _PyInterpreterFrame *frame,
         }
     }
     else if (Py_TYPE(callable) == &PyCFunction_Type
-             && (PyCFunction_GET_FLAGS(callable) & METH_MASK)
-                    == (METH_FASTCALL | METH_KEYWORDS)) {
+             && PyCFunction_GET_FLAGS(callable) == (METH_FASTCALL | METH_KEYWORDS)) {
         /* PRECALL_BUILTIN_FAST_WITH_KEYWORDS */
         frame->prev_instr = precall_of(done, oparg);
         res = ((_PyCFunctionFastWithKeywords)(void (*)(void))PyCFunction_GET_FUNCTION(callable))(
@@ -1139,16 +1144,17 @@ static int call_init(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject
 }
 
 /* Whether `callable` is a built-in function or method descriptor taking METH_VARARGS, or a
- * built-in function taking METH_NOARGS (`time.time()`, `os.getpid()`): no specialised PRECALL
- * of 3.11 takes those (call_builtin handles none of them), so with or without keyword names
- * the interpreter calls them through PyObject_Vectorcall. */
+ * built-in function taking METH_NOARGS (`time.time()`, `os.getpid()`), or either with METH_CLASS,
+ * METH_STATIC or METH_COEXIST among its flags (see METH_MASK): no specialised PRECALL of 3.11
+ * runs those (call_builtin handles none of them), so with or without keyword names the
+ * interpreter calls them through PyObject_Vectorcall. */
 static inline __attribute__((always_inline)) int c_varargs(PyObject *callable)
 {
     PyTypeObject *tp = Py_TYPE(callable);
     int flags = tp == &PyCFunction_Type     ? PyCFunction_GET_FLAGS(callable)
                 : tp == &PyMethodDescr_Type ? ((PyMethodDescrObject *)callable)->d_method->ml_flags
                                             : 0;
-    return (flags & METH_VARARGS) != 0
+    return (flags & (METH_VARARGS | METH_CLASS | METH_STATIC | METH_COEXIST)) != 0
            || (tp == &PyCFunction_Type && (flags & METH_MASK) == METH_NOARGS);
 }
 
@@ -1483,7 +1489,7 @@ call_c_kind(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState 
     }
     case CPJIT_C_BUILTIN_O:
         if (tp != &PyCFunction_Type || total != 1
-            || (PyCFunction_GET_FLAGS(callable) & METH_MASK) != METH_O
+            || PyCFunction_GET_FLAGS(callable) != METH_O
             || callable == tstate->interp->callable_cache.len) {
             goto miss;
         }
@@ -1498,7 +1504,7 @@ call_c_kind(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState 
         break;
     case CPJIT_C_BUILTIN_FAST:
         if (tp != &PyCFunction_Type
-            || (PyCFunction_GET_FLAGS(callable) & METH_MASK) != METH_FASTCALL) {
+            || PyCFunction_GET_FLAGS(callable) != METH_FASTCALL) {
             goto miss;
         }
         frame->prev_instr = precall_of(done, oparg);
@@ -1527,7 +1533,7 @@ call_c_kind(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState 
     }
     case CPJIT_C_BUILTIN_FAST_KW:
         if (tp != &PyCFunction_Type
-            || (PyCFunction_GET_FLAGS(callable) & METH_MASK) != (METH_FASTCALL | METH_KEYWORDS)) {
+            || PyCFunction_GET_FLAGS(callable) != (METH_FASTCALL | METH_KEYWORDS)) {
             goto miss;
         }
         frame->prev_instr = precall_of(done, oparg);
@@ -1621,7 +1627,7 @@ call_c_kind(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState 
             goto miss;
         }
         PyCFunction cfunc = descr->d_method->ml_meth;
-        int flags = descr->d_method->ml_flags & METH_MASK;
+        int flags = descr->d_method->ml_flags; /* whole: see METH_MASK */
         if (cc->c_kind == CPJIT_C_DESCR_FAST_KW) {
             if (flags != (METH_FASTCALL | METH_KEYWORDS)) {
                 goto miss;

@@ -644,3 +644,41 @@ def test_references_a_python_getitem_is_called_with():
     out = differential(GETITEM_REFCOUNT_PROGRAM)
     first_call = out.splitlines()[0]
     assert first_call.endswith("]") and len(first_call.rsplit("[", 1)[1].split(",")) == 2, out
+
+
+# A built-in whose flags carry METH_CLASS, METH_STATIC or METH_COEXIST besides its calling
+# convention (dict.fromkeys, int.from_bytes, dict.__contains__): the interpreter's specialised
+# forms compare the flags whole and fall back to the generic call, which counts a recursion level
+# for the C call, so Python code the built-in calls back gets one level less than under a plain
+# METH_FASTCALL built-in.
+FLAGGED_BUILTIN_PROGRAM = """
+def probe(k=0):
+    try:
+        return probe(k + 1)
+    except RecursionError:
+        return k
+
+def through_classmethod():
+    return list(dict.fromkeys(map(lambda i: probe(), [0])))[0]
+
+def through_classmethod_kw():
+    return int.from_bytes(map(lambda i: probe() % 256, [0]), byteorder="big")
+
+class Key:
+    def __hash__(self):
+        return probe()
+    def __eq__(self, other):
+        return self is other
+
+def through_coexist():
+    return {}.__contains__(Key())
+
+for shape in (through_classmethod, through_classmethod_kw, through_coexist):
+    depths = [shape() for _ in range(40)]   # cold, then warm (quickened) call sites
+    print(shape.__name__, sorted(set(depths)))
+"""
+
+
+@pytest.mark.parametrize("threshold", [0, 16])
+def test_recursion_budget_through_built_ins_with_extra_flags(threshold):
+    differential(FLAGGED_BUILTIN_PROGRAM, threshold=threshold)

@@ -161,42 +161,21 @@ STENCIL(COMPARE_OP__3) COMPARE_BODY(Py_NE)
 STENCIL(COMPARE_OP__4) COMPARE_BODY(Py_GT)
 STENCIL(COMPARE_OP__5) COMPARE_BODY(Py_GE)
 
-/* COMPARE_OP followed by POP_JUMP_FORWARD_IF_FALSE / _TRUE (how `if a < b:` compiles): when the
- * shared fast path decides, the comparison decides the jump directly, with no bool on the
- * stack; anything else does the comparison here and falls into the jump's own stencil. */
-#define COMPARE_JUMP(ARG, OPER, JUMP_NAME, JUMP_WHEN)                                          \
+/* COMPARE_OP followed by a conditional jump: POP_JUMP_FORWARD_IF_FALSE / _TRUE (how `if a < b:`
+ * compiles) or POP_JUMP_BACKWARD_IF_FALSE / _TRUE (a `while` loop's test at its bottom). When
+ * the shared fast path decides, the comparison decides the jump directly, with no bool on the
+ * stack; a backward jump taken serves the eval breaker as the interpreter's COMPARE_OP_*_JUMP
+ * does (prev_instr at the COMPARE_OP: where a signal handler sees the frame). Anything else does
+ * the comparison here, pushes the bool and falls into the jump's own stencil (which serves the
+ * breaker at the jump, as the unspecialised pair does). */
+#define COMPARE_JUMP(ARG, OPER, JUMP_NAME, JUMP_WHEN, BACKWARD)                                \
     STENCIL_FN(cpjit_op_COMPARE_OP__##ARG##__##JUMP_NAME)                                      \
     {                                                                                          \
         int truth = CPJIT_COMPARE_HIT(OPER)(SECOND(), TOP(), tstate);                          \
         if (truth >= 0) {                                                                      \
             STACK_SHRINK(2);                                                                   \
             if (truth == (JUMP_WHEN)) {                                                        \
-                JUMP();                                                                        \
-            }                                                                                  \
-            SKIP();                                                                            \
-        }                                                                                      \
-        SAVE_IP();                                                                             \
-        PyObject *res = cpjit_compare_jump_consume(tstate, frame, (OPER), stack_pointer);      \
-        STACK_SHRINK(1);                                                                       \
-        if (UNLIKELY(res == NULL)) {                                                           \
-            ERROR();                                                                           \
-        }                                                                                      \
-        CONTINUE();                                                                            \
-    }
-
-/* COMPARE_OP followed by POP_JUMP_BACKWARD_IF_FALSE / _TRUE (a `while` loop's test at its
- * bottom): when the shared fast path decides, the comparison decides the jump and serves the eval
- * breaker as the interpreter's COMPARE_OP_*_JUMP does (prev_instr at the COMPARE_OP: where a
- * signal handler sees the frame); anything else pushes the bool and falls into the jump's own
- * stencil, which serves the breaker at the jump, as the unspecialised pair does. */
-#define COMPARE_JUMP_BACK(ARG, OPER, JUMP_NAME, JUMP_WHEN)                                     \
-    STENCIL_FN(cpjit_op_COMPARE_OP__##ARG##__##JUMP_NAME)                                      \
-    {                                                                                          \
-        int truth = CPJIT_COMPARE_HIT(OPER)(SECOND(), TOP(), tstate);                          \
-        if (truth >= 0) {                                                                      \
-            STACK_SHRINK(2);                                                                   \
-            if (truth == (JUMP_WHEN)) {                                                        \
-                if (EVAL_BREAKER_SET()) {                                                      \
+                if ((BACKWARD) && EVAL_BREAKER_SET()) {                                        \
                     LOOP_SLOW(NULL, CPJIT_LOOP_COMPARE_BACK);                                  \
                 }                                                                              \
                 JUMP();                                                                        \
@@ -213,10 +192,10 @@ STENCIL(COMPARE_OP__5) COMPARE_BODY(Py_GE)
     }
 
 #define COMPARE_JUMPS(ARG, OPER)                                                               \
-    COMPARE_JUMP(ARG, OPER, POP_JUMP_FORWARD_IF_FALSE, 0)                                      \
-    COMPARE_JUMP(ARG, OPER, POP_JUMP_FORWARD_IF_TRUE, 1)                                       \
-    COMPARE_JUMP_BACK(ARG, OPER, POP_JUMP_BACKWARD_IF_FALSE, 0)                                \
-    COMPARE_JUMP_BACK(ARG, OPER, POP_JUMP_BACKWARD_IF_TRUE, 1)
+    COMPARE_JUMP(ARG, OPER, POP_JUMP_FORWARD_IF_FALSE, 0, 0)                                   \
+    COMPARE_JUMP(ARG, OPER, POP_JUMP_FORWARD_IF_TRUE, 1, 0)                                    \
+    COMPARE_JUMP(ARG, OPER, POP_JUMP_BACKWARD_IF_FALSE, 0, 1)                                  \
+    COMPARE_JUMP(ARG, OPER, POP_JUMP_BACKWARD_IF_TRUE, 1, 1)
 
 COMPARE_JUMPS(0, Py_LT)
 COMPARE_JUMPS(1, Py_LE)

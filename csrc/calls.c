@@ -487,38 +487,6 @@ run_as_inlined_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCode
     return res;
 }
 
-/* cpjit_function_vectorcall's callee, in one pass over the checks its two cases share: the
- * state of `code` when its native code may run directly (*cold 0: cpjit_direct_frame_callee's
- * conditions), or when the call stays in the interpreter with nothing for the hook to decide
- * (*cold 1: the hook's cold case, runtime.c's cold_function_state, and not the call that
- * reaches the threshold, which goes through the hook to compile; never a generator or
- * coroutine); NULL otherwise (the call goes the way CPython makes it, through the hook). */
-static inline __attribute__((always_inline)) CpjitCodeState *
-vectorcall_callee(PyThreadState *tstate, PyCodeObject *code, int *cold)
-{
-    CpjitCodeState *st;
-    if (!(code->co_flags & CO_OPTIMIZED) || !cpjit_direct_extra_ok
-        || tstate->interp->eval_frame != cpjit_eval_frame || CPJIT_INTERPRET_ONLY(tstate)
-        || tstate->recursion_remaining <= 1 || (st = cpjit_state_fast(code)) == NULL) {
-        return NULL;
-    }
-    if (st->state == CPJIT_COMPILED) {
-        *cold = 0;
-    }
-    else if (st->state == CPJIT_COUNTING && st->calls + 1 < cpjit_threshold
-             && !(st->tier & (CPJIT_TIER_LOOP | CPJIT_TIER_BODY_LOOP))
-             && !(code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))) {
-        *cold = 1;
-    }
-    else {
-        return NULL;
-    }
-    if (!cpjit_c_stack_ok_fast(tstate) && cpjit_rt_c_stack_low(tstate)) {
-        return NULL;
-    }
-    return st;
-}
-
 CPJIT_HOT
 PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
                                     PyObject *kwnames)
@@ -526,9 +494,10 @@ PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, s
     PyThreadState *tstate = _PyThreadState_GET();
     PyFunctionObject *func = (PyFunctionObject *)callable;
     /* Compiled: entered natively. Staying cold: the frame pushed here and handed to the
-     * interpreter, as the hook would, without _PyEval_Vector and the hook on the way. */
+     * interpreter, as the hook would, without _PyEval_Vector and the hook on the way (one pass
+     * over the checks both cases share). */
     int cold;
-    CpjitCodeState *st = vectorcall_callee(tstate, (PyCodeObject *)func->func_code, &cold);
+    CpjitCodeState *st = callee_state(tstate, (PyCodeObject *)func->func_code, 1, &cold);
     if (st == NULL) {
         return _PyFunction_Vectorcall(callable, args, nargsf, kwnames);
     }

@@ -21,7 +21,7 @@ PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObjec
  * _PyFunction_Vectorcall -> _PyEval_Vector -> the frame-evaluation hook. Everything native code
  * may not run directly (cpjit_direct_frame_callee: another evaluator, tracing, the recursion
  * and C stack limits, code not compiled (a new __code__)) and arguments that do not bind here go
- * through _PyFunction_Vectorcall as before. A function that stays cold (calls.c's vectorcall_callee)
+ * through _PyFunction_Vectorcall as before. A function that stays cold (calls.h's callee_state)
  * gets its frame pushed here and run by the interpreter, counted, as the hook would; the hook
  * sets this vectorcall on such functions at their first cold call. A call from an
  * interpreter-run CALL that plain CPython would have inlined is made to look inlined (calls.c's
@@ -141,8 +141,13 @@ PyObject *cpjit_call_python(PyThreadState *tstate, PyObject *function, PyObject 
  * move positional arguments straight into the frame, also needs no varargs or varkeywords
  * parameters; cpjit_positional_callee with `uses_c_stack` 0 is the same for a call native code
  * jumps into (calls.c: jump_direct), which takes no C stack. */
+/* With `cold` non-NULL, also the state of code that is not compiled but whose call stays in the
+ * interpreter with nothing for the hook to decide (*cold set to 1; 0 for compiled code): the
+ * hook's cold case (runtime.c's cold_function_state), and not the call that reaches the
+ * threshold (it goes through the hook, which compiles), never a generator or coroutine
+ * (cpjit_function_vectorcall runs such frames cold itself). */
 static inline __attribute__((always_inline)) CpjitCodeState *
-direct_callee_state(PyThreadState *tstate, PyCodeObject *code, const int uses_c_stack)
+callee_state(PyThreadState *tstate, PyCodeObject *code, const int uses_c_stack, int *cold)
 {
     if (!(code->co_flags & CO_OPTIMIZED) || !cpjit_direct_extra_ok
         || tstate->interp->eval_frame != cpjit_eval_frame || CPJIT_INTERPRET_ONLY(tstate)
@@ -150,11 +155,32 @@ direct_callee_state(PyThreadState *tstate, PyCodeObject *code, const int uses_c_
         return NULL;
     }
     CpjitCodeState *st = cpjit_state_fast(code);
-    if (st == NULL || st->state != CPJIT_COMPILED
-        || (uses_c_stack && !cpjit_c_stack_ok_fast(tstate) && cpjit_rt_c_stack_low(tstate))) {
+    if (st == NULL) {
+        return NULL;
+    }
+    if (st->state == CPJIT_COMPILED) {
+        if (cold != NULL) {
+            *cold = 0;
+        }
+    }
+    else if (cold != NULL && st->state == CPJIT_COUNTING && st->calls + 1 < cpjit_threshold
+             && !(st->tier & (CPJIT_TIER_LOOP | CPJIT_TIER_BODY_LOOP))
+             && !(code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))) {
+        *cold = 1;
+    }
+    else {
+        return NULL;
+    }
+    if (uses_c_stack && !cpjit_c_stack_ok_fast(tstate) && cpjit_rt_c_stack_low(tstate)) {
         return NULL;
     }
     return st;
+}
+
+static inline __attribute__((always_inline)) CpjitCodeState *
+direct_callee_state(PyThreadState *tstate, PyCodeObject *code, const int uses_c_stack)
+{
+    return callee_state(tstate, code, uses_c_stack, NULL);
 }
 
 static inline __attribute__((always_inline)) CpjitCodeState *

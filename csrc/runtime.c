@@ -582,7 +582,7 @@ static PyObject *run_native_throw(PyThreadState *tstate, _PyInterpreterFrame *fr
 /* The state of a function (not a module or class body) whose next call stays in the interpreter
  * with nothing else for the hook to decide (below the threshold by more than `ahead` calls, no
  * loop tier), entered without tracing and with C stack to spare; NULL otherwise: the hook's cold
- * case (run_if_cold, ahead 0). The function vectorcall's (calls.c: vectorcall_callee) asks the
+ * case (run_if_cold, ahead 0). The function vectorcall's (calls.h: callee_state) asks the
  * same with ahead 1 (the call that reaches the threshold goes through the hook, which
  * compiles). */
 static inline __attribute__((always_inline)) CpjitCodeState *
@@ -647,7 +647,7 @@ static PyObject *run_unhooked(PyThreadState *tstate, _PyInterpreterFrame *frame,
     return res;
 }
 
-/* A new frame (pushed by cpjit_function_vectorcall) of code that vectorcall_callee said stays
+/* A new frame (pushed by cpjit_function_vectorcall) of code that callee_state said stays
  * cold: counted and run by the interpreter, as the hook would. */
 PyObject *cpjit_rt_run_cold_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                   CpjitCodeState *st)

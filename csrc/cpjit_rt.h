@@ -147,6 +147,13 @@ uint32_t cpjit_rt_get_loop_budget_ns(void);
 void cpjit_rt_set_warm_window_ms(uint32_t ms);
 uint32_t cpjit_rt_get_warm_window_ms(void);
 CpjitCodeState *cpjit_rt_state_for(PyCodeObject *code, int create);
+/* Whether `code` is past the interpreter's warm-up (cpjit's emulation of its quickening
+ * countdown, CpjitCodeState.warmup): from then on the interpreter runs its specialised forms. */
+static inline int cpjit_code_is_warm(PyCodeObject *code)
+{
+    CpjitCodeState *st = cpjit_rt_state_for(code, 0);
+    return st != NULL && st->warmup >= 0;
+}
 
 /* What the compiler reads of a code object; the arrays are borrowed from it. */
 typedef struct {

@@ -14,9 +14,8 @@
 static _Py_CODEUNIT *fused_ip(_PyInterpreterFrame *frame, PyThreadState *tstate,
                               _Py_CODEUNIT *instr)
 {
-    CpjitCodeState *st = cpjit_rt_state_for(frame->f_code, 0);
-    int warm = st != NULL && st->warmup >= 0;
-    if (warm && tstate->cframe->use_tracing == 0 && tstate->c_tracefunc == NULL) {
+    if (cpjit_code_is_warm(frame->f_code) && tstate->cframe->use_tracing == 0
+        && tstate->c_tracefunc == NULL) {
         return instr - 1;
     }
     return instr;

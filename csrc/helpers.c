@@ -186,8 +186,7 @@ CpjitLoopExit cpjit_loop_slow(_PyInterpreterFrame *frame, PyObject **stack_point
         /* The jump follows the comparison's cache entries. Before the warm-up ends the
          * interpreter runs the two apart, and the jump serves the breaker. */
         _Py_CODEUNIT *jump = instr + 1 + INLINE_CACHE_ENTRIES_COMPARE_OP;
-        CpjitCodeState *me = cpjit_rt_state_for(frame->f_code, 0);
-        if (me == NULL || me->warmup < 0) {
+        if (!cpjit_code_is_warm(frame->f_code)) {
             instr = jump;
         }
         /* instr - oparg: the unit before the jump target (jump + 1 - its oparg). */

@@ -289,8 +289,7 @@ uint64_t cpjit_plan_subscr_update(cpjit_unpack_store_plan *plan, CpjitCodeState 
 static int stores_run_fused(_PyInterpreterFrame *frame)
 {
     PyThreadState *tstate = _PyThreadState_GET();
-    CpjitCodeState *st = cpjit_rt_state_for(frame->f_code, 0);
-    return st != NULL && st->warmup >= 0 && tstate->cframe->use_tracing == 0
+    return cpjit_code_is_warm(frame->f_code) && tstate->cframe->use_tracing == 0
            && tstate->c_tracefunc == NULL;
 }
 

@@ -180,8 +180,7 @@ static int inlined_as_getitem(_PyInterpreterFrame *frame, PyTypeObject *type,
         || !(code->co_flags & CO_OPTIMIZED) || getitem->func_version > 0xffff) {
         return 0;
     }
-    CpjitCodeState *st = cpjit_rt_state_for(frame->f_code, 0);
-    return st != NULL && st->warmup >= 0;
+    return cpjit_code_is_warm(frame->f_code);
 }
 
 CPJIT_HOT

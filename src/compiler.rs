@@ -766,7 +766,7 @@ unsafe fn apply_patches(
     }
     for p in rel32 {
         let at = place(p);
-        if p.value >= stencils::SYMBOL_DIRECT {
+        let value = if p.value >= stencils::SYMBOL_DIRECT {
             // A reference build.rs made direct (patch::GotForm), to symbol `p.addend`: the
             // displacement to the symbol where it is in range and the chunk has the symbol table;
             // otherwise the indirect form is put back and goes through the slot (a private GOT
@@ -790,16 +790,12 @@ unsafe fn apply_patches(
             // SAFETY: the instruction's bytes from `at - 2` to `at + 4` lie inside the part's
             // copy in `buf` (build.rs found the form there).
             form.unrelax(unsafe { std::slice::from_raw_parts_mut(buf, at + 4) }, at);
-            let slot = vals[stencils::GOT_BASE as usize].wrapping_add(8 * symbol as u64);
-            let d = slot.wrapping_sub(base + at as u64 + 4) as i64;
-            if d as i32 as i64 != d {
-                return Err(patch_error(s, at, d));
-            }
-            // SAFETY: as for every displacement below.
-            unsafe { std::ptr::write_unaligned(buf.add(at) as *mut i32, (d as i32).to_le()) };
-            continue;
-        }
-        let d = value(p).wrapping_sub(base + at as u64) as i64;
+            // Its displacement as a GOT_BASE patch has it: to the symbol's slot.
+            vals[stencils::GOT_BASE as usize].wrapping_add(8 * symbol as u64 - 4)
+        } else {
+            value(p)
+        };
+        let d = value.wrapping_sub(base + at as u64) as i64;
         if d as i32 as i64 != d {
             return Err(patch_error(s, at, d));
         }

@@ -1699,6 +1699,15 @@ cpjit_frame_exit(_PyInterpreterFrame *frame, PyObject **result, PyThreadState *t
     __attribute__((musttail)) return cont(caller, slots + 1, tstate);
 }
 
+CPJIT_HOT __attribute__((preserve_none)) PyObject *
+cpjit_return_value(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate)
+{
+    PyObject *retval = stack_pointer[-1];
+    _PyFrame_SetStackPointer(frame, stack_pointer - 1);
+    cpjit_leave_frame(frame, tstate);
+    __attribute__((musttail)) return cpjit_frame_exit(frame, (PyObject **)retval, tstate);
+}
+
 /* cpjit_call's fast path for a bound-method object called as `f(...)`, kept out of the common
  * path's registers, with its signature: cpjit_call jumps here. */
 CPJIT_HOT static __attribute__((preserve_none, noinline)) CpjitCallResult

@@ -467,6 +467,12 @@ typedef struct {
 __attribute__((preserve_none)) PyObject *
 cpjit_frame_exit(_PyInterpreterFrame *frame, PyObject **result, PyThreadState *tstate);
 
+/* RETURN_VALUE after its stencil stored prev_instr: the result popped off `stack_pointer`, the
+ * frame unlinked (cpjit_leave_frame), then cpjit_frame_exit. Shared by every return site, so
+ * the work is one copy in the instruction cache rather than one per compiled return. */
+__attribute__((preserve_none)) PyObject *
+cpjit_return_value(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate);
+
 /* CALL (preserve_none: the stencil's registers pass straight through). `stack_pointer` is the
  * CALL's; its oparg + 2 top slots are the callable's; `kwnames` is the KW_NAMES tuple or NULL.
  * When cpjit_push_cached applies (no keyword names), return the callee's frame pushed, tagged

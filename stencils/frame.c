@@ -38,13 +38,12 @@ STENCIL(KW_NAMES)
     CONTINUE();
 }
 
+/* Only the instruction's own address in line: the rest (pop the result, unlink, leave) is one
+ * shared helper (csrc/calls.h: cpjit_return_value), 20 bytes per site instead of 66. */
 STENCIL(RETURN_VALUE)
 {
-    PyObject *retval = POP();
     frame->prev_instr = INSTR;
-    _PyFrame_SetStackPointer(frame, stack_pointer);
-    cpjit_leave_frame(frame, tstate);
-    FRAME_EXIT(retval); /* to the C caller, or on in the native caller after its CALL */
+    __attribute__((musttail)) return cpjit_return_value(frame, stack_pointer, tstate);
 }
 
 /* The code object's error exit: record the traceback entry and unwind to the handler, natively

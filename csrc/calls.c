@@ -1699,6 +1699,13 @@ cpjit_frame_exit(_PyInterpreterFrame *frame, PyObject **result, PyThreadState *t
     __attribute__((musttail)) return cont(caller, slots + 1, tstate);
 }
 
+__attribute__((preserve_none, cold)) PyObject *
+cpjit_handover_traced(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate)
+{
+    PyObject *res = cpjit_handover(frame, stack_pointer, tstate, 0, CPJIT_R_TRACING_MIDFRAME);
+    __attribute__((musttail)) return cpjit_frame_exit(frame, (PyObject **)res, tstate);
+}
+
 CPJIT_HOT __attribute__((preserve_none)) PyObject *
 cpjit_return_value(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate)
 {

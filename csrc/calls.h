@@ -467,6 +467,11 @@ typedef struct {
 __attribute__((preserve_none)) PyObject *
 cpjit_frame_exit(_PyInterpreterFrame *frame, PyObject **result, PyThreadState *tstate);
 
+/* Tracing was switched on while the frame ran natively (stencils/stencil.h: TRACED_FROM): the
+ * interpreter runs the rest of the frame from prev_instr, then the frame exits. */
+__attribute__((preserve_none)) PyObject *
+cpjit_handover_traced(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate);
+
 /* RETURN_VALUE after its stencil stored prev_instr: the result popped off `stack_pointer`, the
  * frame unlinked (cpjit_leave_frame), then cpjit_frame_exit. Shared by every return site, so
  * the work is one copy in the instruction cache rather than one per compiled return. */

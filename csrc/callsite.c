@@ -413,3 +413,8 @@ const CpjitDepths *cpjit_call_site_table(PyCodeObject *code, CpjitCodeState *st)
     }
     return (const CpjitDepths *)st->call_sites;
 }
+
+_Py_CODEUNIT *cpjit_instruction_last_unit(_Py_CODEUNIT *instr)
+{
+    return instr + _PyOpcode_Caches[_PyOpcode_Deopt[_Py_OPCODE(*instr)]];
+}

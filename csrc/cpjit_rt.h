@@ -13,6 +13,7 @@
 #include "Python.h"
 #include "internal/pycore_frame.h"
 #include "internal/pycore_pymem.h"
+#include "internal/pycore_pystate.h"
 
 #include <stdint.h>
 
@@ -24,6 +25,27 @@
  * allocations would be filed under the line before theirs. */
 #define CPJIT_INTERPRET_ONLY(tstate)                                                             \
     ((tstate)->cframe->use_tracing | _Py_tracemalloc_config.tracing)
+
+/* Python code an instruction runs implicitly (an operator's dunder, __bool__, __hash__, a
+ * property, __getattr__, __next__, a generator resumed by `for`) may switch tracing on; the
+ * interpreter's dispatch notices before the very next instruction. A helper that ran such code on
+ * a generic path and left the value stack exactly as after its instruction reports it by
+ * returning its error value with cpjit_trace_after_pending set (cpjit_trace_after()): the
+ * stencil's error exit then hands the rest of the frame to the interpreter after that
+ * instruction instead of raising (csrc/exc.c: cpjit_unwind_error_at). Only for helpers whose
+ * every caller goes straight to ERROR() on the error value, with the stack as after the
+ * instruction; the flag is consumed there before anything else can run (the GIL is held
+ * throughout). Paths in stencils that call such code themselves check with
+ * CHECK_TRACING_AFTER(). */
+extern int cpjit_trace_after_pending;
+#define CPJIT_TRACING_STARTED() CPJIT_INTERPRET_ONLY(_PyThreadState_GET())
+/* The last code unit of the instruction at `instr` (its inline cache entries included): where
+ * prev_instr stands once it has run (csrc/callsite.c). */
+_Py_CODEUNIT *cpjit_instruction_last_unit(_Py_CODEUNIT *instr);
+static inline void cpjit_trace_after(void)
+{
+    cpjit_trace_after_pending = 1;
+}
 
 /* Why a frame (or the rest of one) ran in the interpreter. Names live in src/runtime.rs. */
 enum cpjit_reason {

@@ -784,11 +784,21 @@ cpjit_native_fn cpjit_unwind_error(_PyInterpreterFrame *frame, PyObject **stack_
     return cpjit_unwind_error_at(frame, stack_pointer, tstate, reason, frame->prev_instr, result);
 }
 
+int cpjit_trace_after_pending;
+
 cpjit_native_fn cpjit_unwind_error_at(_PyInterpreterFrame *frame, PyObject **stack_pointer,
                                       PyThreadState *tstate, int reason, _Py_CODEUNIT *raised_at,
                                       PyObject **result)
 {
-    if (tstate->c_tracefunc != NULL || tstate->cframe->use_tracing || !_PyErr_Occurred(tstate)) {
+    if (__builtin_expect(cpjit_trace_after_pending, 0)) {
+        /* Not an error: the instruction at prev_instr finished and tracing was switched on
+         * meanwhile (cpjit_rt.h: cpjit_trace_after). */
+        cpjit_trace_after_pending = 0;
+        frame->prev_instr = cpjit_instruction_last_unit(frame->prev_instr);
+        *result = cpjit_handover(frame, stack_pointer, tstate, 0, CPJIT_R_TRACING_MIDFRAME);
+        return NULL;
+    }
+    if (tstate->c_tracefunc != NULL || CPJIT_INTERPRET_ONLY(tstate) || !_PyErr_Occurred(tstate)) {
         *result = cpjit_handover(frame, stack_pointer, tstate, 1, reason);
         return NULL;
     }

@@ -425,7 +425,15 @@ generic:
     if (stack_pointer == NULL) {
         return NULL;
     }
-    return store_any(frame, stack_pointer, instr, n);
+    stack_pointer = store_any(frame, stack_pointer, instr, n);
+    if (__builtin_expect(CPJIT_TRACING_STARTED(), 0)) {
+        /* The iteration ran code that switched tracing on: on after the last store, in the
+         * interpreter (cpjit_rt.h: cpjit_trace_after; the stencil's error exit hands over). */
+        frame->prev_instr = instr + INLINE_CACHE_ENTRIES_UNPACK_SEQUENCE + n;
+        cpjit_trace_after();
+        return NULL;
+    }
+    return stack_pointer;
 }
 
 CPJIT_HOT

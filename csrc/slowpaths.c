@@ -7,6 +7,27 @@
 #include "internal/pycore_global_strings.h"
 #include "internal/pycore_runtime.h"
 
+/* A generic path's result (stored where the instruction leaves it), or, when the code it ran
+ * switched tracing on, its error value with cpjit_trace_after() (cpjit_rt.h): the stencil's
+ * error exit then hands over after the instruction. */
+static inline PyObject *traced_result(PyObject *res)
+{
+    if (res != NULL && __builtin_expect(CPJIT_TRACING_STARTED(), 0)) {
+        cpjit_trace_after();
+        return NULL;
+    }
+    return res;
+}
+
+static inline int traced_status(int status)
+{
+    if (status >= 0 && __builtin_expect(CPJIT_TRACING_STARTED(), 0)) {
+        cpjit_trace_after();
+        return -1;
+    }
+    return status;
+}
+
 CPJIT_HOT
 PyObject *cpjit_binary_op_consume(int oparg, PyObject **stack_pointer)
 {
@@ -37,7 +58,7 @@ PyObject *cpjit_binary_op_consume(int oparg, PyObject **stack_pointer)
     Py_DECREF(lhs);
     Py_DECREF(rhs);
     stack_pointer[-2] = res;
-    return res;
+    return slot != NULL ? res : traced_result(res); /* int's own slot runs no Python code */
 }
 
 PyObject *cpjit_compare_consume(int oper, PyObject **stack_pointer)
@@ -47,7 +68,7 @@ PyObject *cpjit_compare_consume(int oper, PyObject **stack_pointer)
     stack_pointer[-2] = res;
     Py_DECREF(left);
     Py_DECREF(right);
-    return res;
+    return traced_result(res);
 }
 
 /* Whether the warm interpreter runs this COMPARE_OP (followed by a conditional jump) as one of
@@ -202,7 +223,7 @@ PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_po
         stack_pointer[-2] = res;
         Py_DECREF(sub);
         Py_DECREF(container);
-        return res;
+        return traced_result(res); /* a key's __eq__ or __hash__ */
     }
     PyMappingMethods *m = Py_TYPE(container)->tp_as_mapping;
     if (m != NULL && m->mp_subscript == python_mp_subscript && python_mp_subscript != NULL) {
@@ -236,14 +257,14 @@ PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_po
                 Py_DECREF(sub);
             }
             stack_pointer[-2] = res;
-            return res;
+            return traced_result(res);
         }
     }
     res = PyObject_GetItem(container, sub);
     Py_DECREF(container);
     Py_DECREF(sub);
     stack_pointer[-2] = res;
-    return res;
+    return traced_result(res);
 }
 
 CPJIT_HOT
@@ -262,5 +283,5 @@ int cpjit_store_subscr_consume(PyObject **stack_pointer)
     Py_DECREF(v);
     Py_DECREF(container);
     Py_DECREF(sub);
-    return err != 0 ? -1 : 0;
+    return traced_status(err != 0 ? -1 : 0);
 }

@@ -34,6 +34,7 @@
         PyObject *res_ = cpjit_load_attr_hit(TOP(), (cache));                                  \
         if (UNLIKELY(res_ == NULL)) {                                                          \
             ATTR_SLOW(cpjit_load_attr_slow, (cache));                                          \
+            CHECK_TRACING_AFTER(); /* a property, __getattr__, a descriptor's __get__ */       \
             CONTINUE();                                                                        \
         }                                                                                      \
         SET_TOP(res_);                                                                         \
@@ -54,6 +55,7 @@ STENCIL(LOAD_ATTR)
         STACK_SHRINK(2);                                                                       \
         if (UNLIKELY(!done_)) {                                                                \
             ATTR_SLOW(cpjit_store_attr_slow, (cache));                                         \
+            CHECK_TRACING_AFTER(); /* __setattr__, a descriptor's __set__ */                   \
         }                                                                                      \
         CONTINUE();                                                                            \
     } while (0)
@@ -71,6 +73,7 @@ STENCIL(DELETE_ATTR)
     if (UNLIKELY(err != 0)) {
         ERROR();
     }
+    CHECK_TRACING_AFTER(); /* __delattr__, a descriptor's __delete__ */
     CONTINUE();
 }
 
@@ -84,6 +87,9 @@ STENCIL(DELETE_ATTR)
     do {                                                                                       \
         if (UNLIKELY(!cpjit_load_method_hit(stack_pointer, (cache)))) {                        \
             ATTR_SLOW(cpjit_load_method_slow, (cache));                                        \
+            STACK_GROW(1);                                                                     \
+            CHECK_TRACING_AFTER(); /* a property, __getattr__, a descriptor's __get__ */       \
+            CONTINUE();                                                                        \
         }                                                                                      \
         STACK_GROW(1);                                                                         \
         CONTINUE();                                                                            \

@@ -62,6 +62,7 @@ STENCIL(BUILD_SET)
         ERROR();
     }
     PUSH(set);
+    CHECK_TRACING_AFTER(); /* a __hash__ or __eq__ */
     CONTINUE();
 }
 
@@ -89,6 +90,7 @@ STENCIL(BUILD_MAP)
         Py_DECREF(POP());
     }
     PUSH(map);
+    CHECK_TRACING_AFTER(); /* a __hash__ or __eq__ */
     CONTINUE();
 }
 
@@ -173,6 +175,7 @@ STENCIL(SET_ADD)
     if (UNLIKELY(err != 0)) {
         ERROR();
     }
+    CHECK_TRACING_AFTER(); /* a __hash__ or __eq__ */
     CONTINUE();
 }
 
@@ -190,6 +193,7 @@ STENCIL(MAP_ADD)
     if (UNLIKELY(err != 0)) {
         ERROR();
     }
+    CHECK_TRACING_AFTER(); /* a __hash__ or __eq__ */
     CONTINUE();
 }
 
@@ -206,6 +210,7 @@ STENCIL(LIST_EXTEND)
     }
     Py_DECREF(none_val);
     Py_DECREF(iterable);
+    CHECK_TRACING_AFTER(); /* an __iter__ or __next__ */
     CONTINUE();
 }
 
@@ -219,6 +224,7 @@ STENCIL(SET_UPDATE)
     if (UNLIKELY(err < 0)) {
         ERROR();
     }
+    CHECK_TRACING_AFTER(); /* an __iter__, __next__, __hash__ or __eq__ */
     CONTINUE();
 }
 
@@ -233,6 +239,7 @@ STENCIL(DICT_UPDATE)
         ERROR();
     }
     Py_DECREF(update);
+    CHECK_TRACING_AFTER(); /* keys() and __getitem__ of a mapping */
     CONTINUE();
 }
 
@@ -250,5 +257,6 @@ STENCIL(DICT_MERGE)
         ERROR();
     }
     Py_DECREF(update);
+    CHECK_TRACING_AFTER(); /* keys() and __getitem__ of a mapping */
     CONTINUE();
 }

@@ -78,5 +78,6 @@ STENCIL(LOAD_CLASSDEREF)
         ERROR();
     }
     PUSH(value);
+    CHECK_TRACING_AFTER(); /* a class namespace's __getitem__ */
     CONTINUE();
 }

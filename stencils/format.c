@@ -33,16 +33,20 @@
         }                                                                                      \
         if (PyUnicode_CheckExact(value) && fmt_spec == NULL) {                                 \
             result = value; /* format(str) is the str itself */                                \
-        }                                                                                      \
-        else {                                                                                 \
-            result = PyObject_Format(value, fmt_spec);                                         \
-            Py_DECREF(value);                                                                  \
-            Py_XDECREF(fmt_spec);                                                              \
-            if (UNLIKELY(result == NULL)) {                                                    \
-                ERROR();                                                                       \
+            PUSH(result);                                                                      \
+            if (which_ != FVC_NONE) {                                                          \
+                CHECK_TRACING_AFTER(); /* a __str__ or __repr__ */                             \
             }                                                                                  \
+            CONTINUE();                                                                        \
+        }                                                                                      \
+        result = PyObject_Format(value, fmt_spec);                                             \
+        Py_DECREF(value);                                                                      \
+        Py_XDECREF(fmt_spec);                                                                  \
+        if (UNLIKELY(result == NULL)) {                                                        \
+            ERROR();                                                                           \
         }                                                                                      \
         PUSH(result);                                                                          \
+        CHECK_TRACING_AFTER(); /* a __format__, __str__ or __repr__ */                         \
         CONTINUE();                                                                            \
     } while (0)
 

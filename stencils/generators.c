@@ -63,9 +63,15 @@ STENCIL(SEND)
     if (status == PYGEN_RETURN) {
         Py_DECREF(receiver);
         SET_TOP(retval);
+        if (UNLIKELY(CPJIT_INTERPRET_ONLY(tstate) != 0)) {
+            /* The delegate's last step switched tracing on: on at the jump's target (DONE +
+             * OPARG is the code unit before it), in the interpreter. */
+            TRACED_FROM(DONE + OPARG);
+        }
         JUMP();
     }
     PUSH(retval);
+    CHECK_TRACING_AFTER(); /* the delegate ran */
     CONTINUE();
 }
 
@@ -201,6 +207,7 @@ STENCIL(GET_YIELD_FROM_ITER)
         if (UNLIKELY(iter == NULL)) {
             ERROR();
         }
+        CHECK_TRACING_AFTER(); /* an __iter__ */
     }
     CONTINUE();
 }

@@ -25,6 +25,7 @@
             ERROR();                                                                           \
         }                                                                                      \
         STACK_GROW((PUSH_NULL_IF) ? 2 : 1); /* = pushed, a constant in the variants */        \
+        CHECK_TRACING_AFTER(); /* a globals or builtins mapping's __getitem__ */               \
         CONTINUE();                                                                            \
     }
 

@@ -31,6 +31,7 @@ STENCIL(IMPORT_FROM)
     if (UNLIKELY(res == NULL)) {
         ERROR();
     }
+    CHECK_TRACING_AFTER(); /* a module __getattr__, an import */
     CONTINUE();
 }
 
@@ -50,5 +51,6 @@ STENCIL(IMPORT_STAR)
     if (UNLIKELY(err != 0)) {
         ERROR();
     }
+    CHECK_TRACING_AFTER(); /* __all__, getattr, a namespace's __setitem__ */
     CONTINUE();
 }

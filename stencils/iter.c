@@ -21,6 +21,7 @@ STENCIL(GET_ITER)
     if (UNLIKELY(iter == NULL)) {
         ERROR();
     }
+    CHECK_TRACING_AFTER(); /* an __iter__ */
     CONTINUE();
 }
 
@@ -85,6 +86,7 @@ STENCIL(GET_ITER)
     next = (*type->tp_iternext)(iter);                                                         \
     if (LIKELY(next != NULL)) {                                                                \
         PUSH(next);                                                                            \
+        CHECK_TRACING_AFTER(); /* a __next__, a generator resumed */                           \
         CONTINUE();                                                                            \
     }                                                                                          \
     if (UNLIKELY(cpjit_for_iter_exhausted(tstate, frame) < 0)) {                               \
@@ -92,6 +94,11 @@ STENCIL(GET_ITER)
     }                                                                                          \
     STACK_SHRINK(1);                                                                           \
     Py_DECREF(iter);                                                                           \
+    if (UNLIKELY(CPJIT_INTERPRET_ONLY(tstate) != 0)) {                                         \
+        /* The iterator's last step ran code that switched tracing on: on after the loop      \
+         * (the jump's target, DONE + OPARG the code unit before it), in the interpreter. */  \
+        TRACED_FROM(DONE + OPARG);                                                             \
+    }                                                                                          \
     JUMP();                                                                                    \
 }
 

@@ -67,6 +67,7 @@ STENCIL(JUMP_BACKWARD_NO_INTERRUPT)
             if (UNLIKELY(truth < 0)) {                                                         \
                 ERROR();                                                                       \
             }                                                                                  \
+            CHECK_TRACING_AFTER_TRUTH(truth, (JUMP_WHEN), (CHECK_BREAKER));                    \
         }                                                                                      \
         if (truth == (JUMP_WHEN)) {                                                            \
             TAKE_JUMP(CHECK_BREAKER);                                                          \
@@ -116,6 +117,16 @@ POP_JUMP_IF_NONE(POP_JUMP_BACKWARD_IF_NOT_NONE, 0, 1)
             truth = PyObject_IsTrue(cond);                                                     \
             if (UNLIKELY(truth < 0)) {                                                         \
                 ERROR();                                                                       \
+            }                                                                                  \
+            if (UNLIKELY(CPJIT_INTERPRET_ONLY(tstate) != 0)) {                                 \
+                /* __bool__ or __len__ switched tracing on: on where the jump goes (it keeps   \
+                 * the value when it jumps; forward only), in the interpreter. */              \
+                if (truth == (JUMP_WHEN)) {                                                    \
+                    TRACED_FROM(DONE + OPARG);                                                 \
+                }                                                                              \
+                STACK_SHRINK(1);                                                               \
+                DECREF_SAVING_IP(cond);                                                        \
+                TRACED_FROM(DONE);                                                             \
             }                                                                                  \
         }                                                                                      \
         if (truth == (JUMP_WHEN)) {                                                            \

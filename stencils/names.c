@@ -31,6 +31,7 @@ STENCIL(DELETE_NAME)
     if (UNLIKELY(cpjit_delete_name(tstate, frame, NAME) != 0)) {
         ERROR();
     }
+    CHECK_TRACING_AFTER(); /* a namespace mapping's __delitem__ */
     CONTINUE();
 }
 
@@ -63,6 +64,7 @@ STENCIL(LOAD_BUILD_CLASS)
         ERROR();
     }
     PUSH(bc);
+    CHECK_TRACING_AFTER(); /* a builtins mapping's __getitem__ */
     CONTINUE();
 }
 
@@ -72,6 +74,7 @@ STENCIL(SETUP_ANNOTATIONS)
     if (UNLIKELY(cpjit_setup_annotations(tstate, frame) != 0)) {
         ERROR();
     }
+    CHECK_TRACING_AFTER(); /* a namespace mapping's methods */
     CONTINUE();
 }
 

@@ -241,7 +241,30 @@ extern PRESERVE_NONE PyObject *_JIT_SKIP(_PyInterpreterFrame *, PyObject **,
 #define CHECK_TRACING_AFTER()                                                                  \
     do {                                                                                       \
         if (__builtin_expect(CPJIT_INTERPRET_ONLY(tstate) != 0, 0)) {                          \
-            HANDOVER_AFTER(CPJIT_R_TRACING_MIDFRAME);                                          \
+            TRACED_FROM(DONE);                                                                 \
+        }                                                                                      \
+    } while (0)
+/* The interpreter runs the rest of the frame from after `at` (the code unit prev_instr takes),
+ * tracing: the hand-over is one shared helper, so each site's cold code is a store and a jump. */
+#define TRACED_FROM(at)                                                                        \
+    do {                                                                                       \
+        frame->prev_instr = (at);                                                              \
+        __attribute__((musttail)) return cpjit_handover_traced(frame, stack_pointer, tstate);  \
+    } while (0)
+
+/* A conditional jump whose truth test ran Python code (__bool__, __len__) that may have switched
+ * tracing on: the interpreter goes on where the jump goes, as its dispatch would notice tracing
+ * at the instruction the jump reaches. The operand is gone (popped and released). A forward
+ * jump's target is known here (DONE + OPARG: the code unit before it); a backward one is run
+ * again by the interpreter on the bool, which serves the eval breaker where ceval serves it. */
+#define CHECK_TRACING_AFTER_TRUTH(truth, JUMP_WHEN, BACKWARD)                                  \
+    do {                                                                                       \
+        if (__builtin_expect(CPJIT_INTERPRET_ONLY(tstate) != 0, 0)) {                          \
+            if (BACKWARD) {                                                                    \
+                PUSH((truth) ? Py_NewRef(Py_True) : Py_NewRef(Py_False));                      \
+                HANDOVER_BEFORE(CPJIT_R_TRACING_MIDFRAME);                                     \
+            }                                                                                  \
+            TRACED_FROM((truth) == (JUMP_WHEN) ? DONE + OPARG : DONE);                         \
         }                                                                                      \
     } while (0)
 

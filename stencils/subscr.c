@@ -156,6 +156,7 @@ STENCIL(DELETE_SUBSCR)
     if (UNLIKELY(err != 0)) {
         ERROR();
     }
+    CHECK_TRACING_AFTER(); /* a __delitem__ */
     CONTINUE();
 }
 

@@ -12,6 +12,7 @@
         if (UNLIKELY(res == NULL)) {                                                           \
             ERROR();                                                                           \
         }                                                                                      \
+        CHECK_TRACING_AFTER(); /* a __neg__, __pos__ or __invert__ */                          \
         CONTINUE();                                                                            \
     }
 
@@ -33,6 +34,7 @@ STENCIL(UNARY_NOT)
     PyObject *res = err ? Py_False : Py_True;
     Py_INCREF(res);
     SET_TOP(res);
+    CHECK_TRACING_AFTER(); /* a __bool__ or __len__ */
     CONTINUE();
 }
 
@@ -80,6 +82,7 @@ STENCIL(IS_OP)
         PyObject *b = (res ^ (INVERT)) ? Py_True : Py_False;                                   \
         Py_INCREF(b);                                                                          \
         PUSH(b);                                                                               \
+        CHECK_TRACING_AFTER(); /* a __contains__, __iter__, __eq__ or __hash__ */              \
         CONTINUE();                                                                            \
     } while (0)
 
@@ -111,5 +114,6 @@ STENCIL(GET_LEN)
         ERROR();
     }
     PUSH(len_o);
+    CHECK_TRACING_AFTER(); /* a __len__ */
     CONTINUE();
 }

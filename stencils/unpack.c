@@ -43,6 +43,7 @@
             ERROR();                                                                           \
         }                                                                                      \
         stack_pointer = sp_;                                                                   \
+        CHECK_TRACING_AFTER(); /* an __iter__ or __next__ */                                   \
         CONTINUE();                                                                            \
     } while (0)
 
@@ -113,5 +114,6 @@ STENCIL(UNPACK_EX)
     }
     STACK_GROW(total);
     Py_DECREF(seq);
+    CHECK_TRACING_AFTER(); /* an __iter__ or __next__ */
     CONTINUE();
 }

@@ -6,6 +6,8 @@ and off in the middle of native frames.
 Line numbers come from the instruction pointer native code publishes before every call (SAVE_IP),
 so each of these must agree with the interpreter to the line.
 """
+import pytest
+
 from differential import check
 
 
@@ -135,3 +137,147 @@ def test_trace_function_set_by_a_callee_sees_the_rest_of_the_caller():
             return b
         result = (work(), work(), lines)
     """)
+
+
+# Python code an instruction runs without a CALL: an operator's dunder, a truth test, a hash, a
+# property, __getattr__, __iter__/__next__, a generator resumed by `for` or by unpacking. Each
+# k_* function switches tracing on inside such code (on its last run only) and then makes a C
+# call on the same line and on the next: the profile function must see both, and a trace
+# function set on the k_* frame every line after it, as under the interpreter, whose dispatch
+# notices tracing before the very next instruction.
+IMPLICIT_CALL_SITES = """
+    import sys
+    ON = [None]
+    def on():
+        if ON[0] is not None:
+            ON[0]()
+    class T:
+        def __add__(self, o): on(); return 1
+        def __iadd__(self, o): on(); return self
+        def __sub__(self, o): on(); return 1
+        def __mul__(self, o): on(); return 1
+        def __truediv__(self, o): on(); return 1
+        def __mod__(self, o): on(); return 1
+        def __getitem__(self, k): on(); return 1
+        def __setitem__(self, k, v): on()
+        def __delitem__(self, k): on()
+        def __eq__(self, o): on(); return True
+        def __lt__(self, o): on(); return True
+        def __bool__(self): on(); return True
+        def __hash__(self): on(); return 1
+        def __contains__(self, k): on(); return True
+        def __neg__(self): on(); return 1
+        def __invert__(self): on(); return 1
+        def __iter__(self): on(); return iter([1, 2])
+        def __len__(self): on(); return 2
+        def __getattr__(self, name): on(); return len
+        @property
+        def prop(self): on(); return 1
+        @prop.setter
+        def prop(self, v): on()
+        @prop.deleter
+        def prop(self): on()
+    class It:
+        def __init__(self): self.n = 0
+        def __iter__(self): return self
+        def __next__(self):
+            self.n += 1
+            if self.n > 2: raise StopIteration
+            on(); return 1
+    def gen():
+        on(); yield 1; yield 2
+    t = T()
+    def k_add(): x = t + 1; abs(-1)
+    def k_iadd():
+        x = t
+        x += 1; abs(-1)
+    def k_sub(): x = t - 1; abs(-1)
+    def k_mul(): x = t * 2; abs(-1)
+    def k_div(): x = t / 2; abs(-1)
+    def k_mod(): x = t % 2; abs(-1)
+    def k_subscr(): x = t[0]; abs(-1)
+    def k_store_subscr(): t[1] = 2; abs(-1)
+    def k_delete_subscr():
+        del t[1]; abs(-1)
+    def k_eq(): x = t == 1; abs(-1)
+    def k_lt():
+        if t < 1: abs(-1)
+        abs(-2)
+    def k_eq_jump():
+        if t == 1: abs(-1)
+        abs(-2)
+    def k_bool():
+        if t: abs(-1)
+        abs(-2)
+    def k_not(): x = not t; abs(-1)
+    def k_and(): x = t and 1; abs(-1)
+    def k_or(): x = t or 1; abs(-1)
+    def k_hash_store():
+        d = {}
+        d[t] = 1; abs(-1)
+    def k_hash_build(): d = {t: 1}; abs(-1)
+    def k_set(): s = {t}; abs(-1)
+    def k_contains(): x = 1 in t; abs(-1)
+    def k_neg(): x = -t; abs(-1)
+    def k_invert(): x = ~t; abs(-1)
+    def k_prop(): x = t.prop; abs(-1)
+    def k_prop_set(): t.prop = 1; abs(-1)
+    def k_prop_del():
+        del t.prop; abs(-1)
+    def k_getattr(): x = t.missing; abs(-1)
+    def k_method(): x = t.missing(()); abs(-1)
+    def k_unpack(): a, b = t; abs(-1)
+    def k_unpack_ex(): a, *b = t; abs(-1)
+    def k_list(): x = [*t]; abs(-1)
+    def k_next():
+        for v in It(): abs(-1)
+        abs(-2)
+    def k_gen():
+        for v in gen(): abs(-1)
+        abs(-2)
+    def k_gen_unpack(): a, b = gen(); abs(-1)
+    def k_match():
+        match t:
+            case [a, b]: abs(-1)
+        abs(-2)
+    def k_loop():
+        total = 0
+        for i in range(3):
+            total += i
+            if i == 1:
+                y = t + 1
+            abs(-i)
+        return total
+    sites = [v for k, v in list(globals().items()) if k.startswith('k_')]
+    for _ in range(40):
+        for f in sites:
+            f()
+    seen = []
+    def profiler(frame, event, arg):
+        if frame.f_code.co_name.startswith('k_') and event.startswith('c_'):
+            seen.append((event, frame.f_code.co_name, frame.f_lineno, arg.__name__))
+    def tracer(frame, event, arg):
+        if frame.f_code.co_name.startswith('k_'):
+            seen.append((event, frame.f_code.co_name, frame.f_lineno))
+        return tracer
+    def start_profile():
+        sys.setprofile(profiler)
+    def start_trace():
+        sys.settrace(tracer)
+        sys._getframe(3).f_trace = tracer  # on <- the dunder <- the k_* frame
+    result = []
+    for start in (start_profile, start_trace):
+        for f in sites:
+            ON[0] = start
+            f()
+            sys.setprofile(None)
+            sys.settrace(None)
+            ON[0] = None
+            result.append((start.__name__, f.__name__, seen[:]))
+            seen.clear()
+"""
+
+
+@pytest.mark.parametrize("threshold", [0, 16])
+def test_tracing_switched_on_by_python_code_an_instruction_runs(threshold):
+    check(IMPLICIT_CALL_SITES, threshold=threshold)

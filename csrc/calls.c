@@ -21,6 +21,7 @@
  * function (call_other: the warm interpreter's PRECALL specialisations).
  */
 #include "calls.h"
+#include "callsite.h"
 #include "exc.h"
 
 #include "internal/pycore_code.h"
@@ -385,23 +386,34 @@ PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObjec
     return res;
 }
 
-/* Whether a call into a new frame comes from an interpreter-run CALL of the current frame: the
- * interpreter (under a PEP 523 hook) passes the arguments in place on its own value stack, and
- * the hook makes such a call look inlined (runtime.c's as_inlined_call). Native code never calls
- * with its prev_instr on a CALL and the arguments on its stack except through C code it called
- * (then this says yes, and the hook's way is taken: correct either way). */
-static inline int from_interpreted_call(PyThreadState *tstate, PyObject *const *args)
+/* Whether a call into a new frame is the one an interpreter-run CALL of the current frame makes
+ * itself: the interpreter (under a PEP 523 hook) passes the arguments in place on its own value
+ * stack, and the hook makes such a call look inlined (runtime.c's as_inlined_call, by the same
+ * test). The call-site table gives the CALL's oparg and stack depth, so the arguments must be
+ * exactly the CALL's (`total` of them, ending at its stack top) with `callable` in the slot
+ * below: C code that forwards a slice of the arguments it was given (operator.call(f, x),
+ * Context.run(f, x)) passes a pointer into the same stack with the function just below, but
+ * fewer arguments than the CALL, and is not taken for it. */
+static inline int from_interpreted_call(PyThreadState *tstate, PyObject *callable,
+                                        PyObject *const *args, Py_ssize_t total)
 {
     _PyInterpreterFrame *caller = tstate->cframe->current_frame;
     if (caller == NULL || _PyFrame_IsIncomplete(caller)) {
         return 0;
     }
-    if (!cpjit_is_interpreter_call_op(_Py_OPCODE(*caller->prev_instr))) {
+    _Py_CODEUNIT *instr = caller->prev_instr;
+    if (!cpjit_is_interpreter_call_op(_Py_OPCODE(*instr))) {
         return 0;
     }
     PyCodeObject *code = caller->f_code;
+    CpjitCodeState *st = cpjit_rt_state_for(code, 1);
+    int oparg, depth;
+    if (st == NULL || !cpjit_call_site(code, st, instr, &oparg, &depth) || depth < oparg + 2) {
+        return 0;
+    }
     PyObject *const *stack = caller->localsplus + code->co_nlocalsplus;
-    return args >= stack - 1 && args <= stack + code->co_stacksize;
+    int n = oparg + (stack[depth - oparg - 2] != NULL);
+    return n == total && args == stack + depth - n && stack[depth - n - 1] == callable;
 }
 
 /* cpjit_function_vectorcall's common case, as CALL_PY_EXACT_ARGS and CALL_PY_WITH_DEFAULTS bind
@@ -506,8 +518,9 @@ PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, s
      * inlined; it is made to look so below (the hook's as_inlined_call does the same for the
      * calls that reach it). A bound-method object's call (method_vectorcall shifts the
      * arguments) is no inlined call: nothing is changed for it. */
-    int inlined = from_interpreted_call(tstate, args) && args[-1] == callable;
     Py_ssize_t npos = PyVectorcall_NARGS(nargsf);
+    int inlined = from_interpreted_call(
+        tstate, callable, args, npos + (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0));
     PyObject **base = tstate->datastack_top;
     _PyInterpreterFrame *frame = kwnames == NULL ? push_frame_positional(tstate, func, args, npos)
                                                  : NULL;

@@ -682,3 +682,32 @@ for shape in (through_classmethod, through_classmethod_kw, through_coexist):
 @pytest.mark.parametrize("threshold", [0, 16])
 def test_recursion_budget_through_built_ins_with_extra_flags(threshold):
     differential(FLAGGED_BUILTIN_PROGRAM, threshold=threshold)
+
+
+@pytest.mark.parametrize("threshold", [0, 16])
+def test_c_functions_that_forward_their_arguments_to_a_python_function(threshold):
+    from differential import check
+
+    # operator.call and Context.run pass a slice of their own arguments, which sit on the
+    # caller's value stack right after the function: not the call the caller's CALL makes, so
+    # the arguments stay the caller's (released after the C function returns, outside the
+    # context) and the caller's f_lasti stays on the CALL.
+    check("""
+        import operator, contextvars, sys
+        out = []
+        v = contextvars.ContextVar('v', default='outer')
+        class D:
+            def __init__(self, n): self.n = n
+            def __del__(self): out.append(('del', self.n, v.get()))
+        def f(a, b=None):
+            v.set('inner')
+            local = D('local')
+            out.append(('lasti', sys._getframe(1).f_lasti))
+        def caller(i):
+            operator.call(f, D(('arg', i)))
+            contextvars.copy_context().run(f, D(('ctx', i)))
+            operator.call(f, D(('two', i)), D(('second', i)))
+        for i in range(12):
+            caller(i)
+        result = out
+    """, threshold=threshold)

@@ -418,3 +418,10 @@ _Py_CODEUNIT *cpjit_instruction_last_unit(_Py_CODEUNIT *instr)
 {
     return instr + _PyOpcode_Caches[_PyOpcode_Deopt[_Py_OPCODE(*instr)]];
 }
+
+int cpjit_same_line(PyCodeObject *code, _Py_CODEUNIT *a, _Py_CODEUNIT *b)
+{
+    _Py_CODEUNIT *base = _PyCode_CODE(code);
+    return PyCode_Addr2Line(code, (int)(a - base) * (int)sizeof(_Py_CODEUNIT))
+           == PyCode_Addr2Line(code, (int)(b - base) * (int)sizeof(_Py_CODEUNIT));
+}

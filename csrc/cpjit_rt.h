@@ -42,6 +42,13 @@ extern int cpjit_trace_after_pending;
 /* The last code unit of the instruction at `instr` (its inline cache entries included): where
  * prev_instr stands once it has run (csrc/callsite.c). */
 _Py_CODEUNIT *cpjit_instruction_last_unit(_Py_CODEUNIT *instr);
+/* Whether the code units `a` and `b` of `code` are on the same line (csrc/callsite.c). */
+int cpjit_same_line(PyCodeObject *code, _Py_CODEUNIT *a, _Py_CODEUNIT *b);
+/* FOR_ITER's end when the iterator's last step switched tracing on: the StopIteration it raised
+ * (if any) taken, and an iterator returned that ends at once giving that same exception back, for
+ * the interpreter to run the end of the loop over (csrc/helpers.c). NULL with the error kept when
+ * the iterator raised something else (or on a memory error). */
+PyObject *cpjit_for_iter_end_replay(PyThreadState *tstate);
 static inline void cpjit_trace_after(void)
 {
     cpjit_trace_after_pending = 1;

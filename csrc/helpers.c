@@ -140,6 +140,71 @@ int cpjit_for_iter_exhausted(PyThreadState *tstate, _PyInterpreterFrame *frame)
     return 0;
 }
 
+/* The iterator cpjit_for_iter_end_replay returns: exhausted, it restores the exception it
+ * holds (NULL: none) once, as the iterator it stands for ended. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *type, *value, *traceback;
+} ReplayEnd;
+
+static PyObject *replay_end_next(PyObject *self)
+{
+    ReplayEnd *r = (ReplayEnd *)self;
+    if (r->type != NULL) {
+        PyErr_Restore(r->type, r->value, r->traceback);
+        r->type = r->value = r->traceback = NULL;
+    }
+    return NULL;
+}
+
+static void replay_end_dealloc(PyObject *self)
+{
+    ReplayEnd *r = (ReplayEnd *)self;
+    Py_XDECREF(r->type);
+    Py_XDECREF(r->value);
+    Py_XDECREF(r->traceback);
+    PyObject_Free(self);
+}
+
+static PyTypeObject ReplayEndType = {
+    PyVarObject_HEAD_INIT(&PyType_Type, 0)
+    .tp_name = "cpjit.replayed_end",
+    .tp_basicsize = sizeof(ReplayEnd),
+    .tp_dealloc = replay_end_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = replay_end_next,
+};
+
+PyObject *cpjit_for_iter_end_replay(PyThreadState *tstate)
+{
+    PyObject *type = NULL, *value = NULL, *traceback = NULL;
+    if (_PyErr_Occurred(tstate)) {
+        if (!_PyErr_ExceptionMatches(tstate, PyExc_StopIteration)) {
+            return NULL;
+        }
+        _PyErr_Fetch(tstate, &type, &value, &traceback);
+    }
+    if (!(ReplayEndType.tp_flags & Py_TPFLAGS_READY) && PyType_Ready(&ReplayEndType) < 0) {
+        goto fail;
+    }
+    ReplayEnd *r = PyObject_Malloc(sizeof(ReplayEnd));
+    if (r == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    (void)PyObject_Init((PyObject *)r, &ReplayEndType);
+    r->type = type;
+    r->value = value;
+    r->traceback = traceback;
+    return (PyObject *)r;
+fail:
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(traceback);
+    return NULL;
+}
+
 int cpjit_few_items_left(PyObject *it, Py_ssize_t limit)
 {
     PyTypeObject *type = Py_TYPE(it);

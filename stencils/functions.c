@@ -49,6 +49,16 @@ STENCIL(CALL_FUNCTION_EX)
             Py_XDECREF(kwargs);
             ERROR();
         }
+        if (UNLIKELY(tstate->cframe->use_tracing != 0)) {
+            /* Iterating `*args` switched tracing on: the interpreter makes the call (so
+             * profilers see it) from the arguments already converted, which it takes as
+             * they are (an exact tuple, an exact dict). */
+            PUSH(callargs);
+            if (OPARG & 0x01) {
+                PUSH(kwargs);
+            }
+            HANDOVER_BEFORE(CPJIT_R_TRACING_MIDFRAME);
+        }
     }
     PyObject *result = cpjit_call_ex(tstate, func, callargs, kwargs);
     Py_DECREF(func);

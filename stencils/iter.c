@@ -89,16 +89,23 @@ STENCIL(GET_ITER)
         CHECK_TRACING_AFTER(); /* a __next__, a generator resumed */                           \
         CONTINUE();                                                                            \
     }                                                                                          \
+    if (UNLIKELY(CPJIT_INTERPRET_ONLY(tstate) != 0)) {                                         \
+        /* The iterator's last step ran code that switched tracing on: the interpreter runs    \
+         * this FOR_ITER's end itself (the StopIteration reported to a trace function, the     \
+         * jump's line event), over an iterator that ends the same way at once. */            \
+        PyObject *end_ = cpjit_for_iter_end_replay(tstate);                                    \
+        if (UNLIKELY(end_ == NULL)) {                                                          \
+            ERROR();                                                                           \
+        }                                                                                      \
+        SET_TOP(end_);                                                                         \
+        Py_DECREF(iter);                                                                       \
+        TRACED_FROM(REDO);                                                                     \
+    }                                                                                          \
     if (UNLIKELY(cpjit_for_iter_exhausted(tstate, frame) < 0)) {                               \
         ERROR();                                                                               \
     }                                                                                          \
     STACK_SHRINK(1);                                                                           \
     Py_DECREF(iter);                                                                           \
-    if (UNLIKELY(CPJIT_INTERPRET_ONLY(tstate) != 0)) {                                         \
-        /* The iterator's last step ran code that switched tracing on: on after the loop      \
-         * (the jump's target, DONE + OPARG the code unit before it), in the interpreter. */  \
-        TRACED_FROM(DONE + OPARG);                                                             \
-    }                                                                                          \
     JUMP();                                                                                    \
 }
 

@@ -253,18 +253,23 @@ extern PRESERVE_NONE PyObject *_JIT_SKIP(_PyInterpreterFrame *, PyObject **,
     } while (0)
 
 /* A conditional jump whose truth test ran Python code (__bool__, __len__) that may have switched
- * tracing on: the interpreter goes on where the jump goes, as its dispatch would notice tracing
- * at the instruction the jump reaches. The operand is gone (popped and released). A forward
- * jump's target is known here (DONE + OPARG: the code unit before it); a backward one is run
- * again by the interpreter on the bool, which serves the eval breaker where ceval serves it. */
+ * tracing on; the operand is gone (popped and released). The interpreter's dispatch would
+ * notice tracing at the instruction the jump reaches, with this jump as the previous
+ * instruction (that decides its `line` event). Not taken: on after the jump, exact. Taken: the
+ * interpreter runs the jump again on the bool (it serves the eval breaker of a backward jump
+ * where ceval does), which is exact when the jump is on its predecessor's line; otherwise a
+ * forward jump goes on at its target (DONE + OPARG: the code unit before it). */
 #define CHECK_TRACING_AFTER_TRUTH(truth, JUMP_WHEN, BACKWARD)                                  \
     do {                                                                                       \
         if (__builtin_expect(CPJIT_INTERPRET_ONLY(tstate) != 0, 0)) {                          \
-            if (BACKWARD) {                                                                    \
-                PUSH((truth) ? Py_NewRef(Py_True) : Py_NewRef(Py_False));                      \
-                HANDOVER_BEFORE(CPJIT_R_TRACING_MIDFRAME);                                     \
+            if ((truth) != (JUMP_WHEN)) {                                                      \
+                TRACED_FROM(DONE);                                                             \
             }                                                                                  \
-            TRACED_FROM((truth) == (JUMP_WHEN) ? DONE + OPARG : DONE);                         \
+            if ((BACKWARD) || cpjit_same_line(CODE, INSTR, REDO)) {                            \
+                PUSH((truth) ? Py_NewRef(Py_True) : Py_NewRef(Py_False));                      \
+                TRACED_FROM(REDO);                                                             \
+            }                                                                                  \
+            TRACED_FROM(DONE + OPARG);                                                         \
         }                                                                                      \
     } while (0)
 

@@ -281,3 +281,95 @@ IMPLICIT_CALL_SITES = """
 @pytest.mark.parametrize("threshold", [0, 16])
 def test_tracing_switched_on_by_python_code_an_instruction_runs(threshold):
     check(IMPLICIT_CALL_SITES, threshold=threshold)
+
+
+# Where the interpreter goes on when tracing was switched on by a conditional jump's own truth
+# test, by a loop iterator's last step, or by the unpacking of `f(*it)`: the events that follow
+# depend on which instruction the interpreter takes as the previous one (a `line` event at a
+# jump's target only when its line differs from the jump's), on FOR_ITER reporting a raised
+# StopIteration to the trace function, and on the call being profiled. (A taken
+# JUMP_IF_TRUE_OR_POP / JUMP_IF_FALSE_OR_POP is the documented exception: COMPATIBILITY.md.)
+JUMP_AND_LOOP_ENDS = """
+    import sys
+    events = []
+    def tr(frame, event, arg):
+        if frame.f_code.co_name.startswith(('k_', '<listcomp>')):
+            events.append((event, frame.f_code.co_name, frame.f_lineno))
+        return tr
+    def prof(frame, event, arg):
+        if frame.f_code.co_name.startswith('k_'):
+            events.append((event, getattr(arg, '__name__', None)))
+    ON = [False]
+    def on(profile=False):
+        if ON[0]:
+            if profile:
+                sys.setprofile(prof)
+            else:
+                sys.settrace(tr)
+                sys._getframe(2).f_trace = tr
+    class B:
+        def __init__(self, v): self.v = v
+        def __bool__(self):
+            on()
+            return self.v
+    class It:
+        def __iter__(self): return self
+        def __next__(self):
+            on()
+            raise StopIteration
+    class Star:
+        def __iter__(self):
+            on(True)
+            return iter([1, 2])
+    def g():
+        yield 1
+        if ON[0]:
+            sys.settrace(tr)
+            sys._getframe(1).f_trace = tr
+    def k_if_last(o):
+        if o:
+            print('no')
+    def k_assert(o, p, n):
+        try:
+            assert o and (p or
+                          n in (1,
+                                2))
+        except AssertionError:
+            pass
+    def k_for_raise(it):
+        for x in it: pass
+        return 1
+    def k_for_gen():
+        for x in g():
+            y = x
+    def k_listcomp(o):
+        return [x for x in [1]
+                if o]
+    def k_while(n):
+        b = B(True)
+        while b:
+            n -= 1
+            b = B(n > 0)
+        return n
+    def k_star(x):
+        return max(*x)
+    calls = [(k_if_last, lambda: (B(False),)), (k_assert, lambda: (B(False), 0, 3)),
+             (k_for_raise, lambda: (It(),)), (k_for_gen, tuple),
+             (k_listcomp, lambda: (B(True),)), (k_while, lambda: (3,)), (k_star, lambda: (Star(),))]
+    for _ in range(40):
+        for f, args in calls:
+            f(*args())
+    result = []
+    ON[0] = True
+    for f, args in calls:
+        f(*args())
+        sys.settrace(None)
+        sys.setprofile(None)
+        result.append((f.__name__, events[:]))
+        events.clear()
+"""
+
+
+@pytest.mark.parametrize("threshold", [0, 16])
+def test_where_the_interpreter_goes_on_after_tracing_starts_in_a_jump_or_a_loop_end(threshold):
+    check(JUMP_AND_LOOP_ENDS, threshold=threshold)

@@ -179,6 +179,72 @@ class W:
         return NotImplemented
 
 
+def _profiler(frame, event, arg):
+    if event.startswith('c_') and frame.f_code.co_filename == __file__:
+        _events.append((event, frame.f_code.co_name, frame.f_lineno, getattr(arg, '__name__', '?')))
+
+
+_TW_ON = [0]
+
+
+def _tw_switch():
+    # Armed by the statement: the first protocol method an instruction runs switches tracing on
+    # (1: a trace function, also on the frame that ran the instruction; 2: a profile function).
+    how, _TW_ON[0] = _TW_ON[0], 0
+    if how == 1:
+        sys.settrace(_tracer)
+        f = sys._getframe(2)
+        if f.f_code.co_filename == __file__:
+            f.f_trace = _tracer
+    elif how == 2:
+        sys.setprofile(_profiler)
+
+
+class TW(W):
+    """W whose protocol methods, run implicitly by an instruction, may switch tracing on."""
+
+    def __bool__(self):
+        _tw_switch()
+        return W.__bool__(self)
+
+    def __index__(self):
+        _tw_switch()
+        return W.__index__(self)
+
+    def __eq__(self, o):
+        _tw_switch()
+        return W.__eq__(self, o)
+
+    def __hash__(self):
+        _tw_switch()
+        return W.__hash__(self)
+
+    def __iter__(self):
+        _tw_switch()
+        return W.__iter__(self)
+
+    def __len__(self):
+        _tw_switch()
+        return W.__len__(self)
+
+    def __add__(self, o):
+        _tw_switch()
+        return W.__add__(self, o)
+
+    def __radd__(self, o):
+        _tw_switch()
+        return W.__radd__(self, o)
+
+    def __lt__(self, o):
+        _tw_switch()
+        return W.__lt__(self, o)
+
+    @property
+    def p(self):
+        _tw_switch()
+        return self.v
+
+
 class _Aw:
     def __init__(self, v):
         self.v = v
@@ -811,6 +877,7 @@ class Gen:
         ("class_swap", 1), ("exc_info", 1), ("str_concat", 2), ("trace", 1), ("frame", 1),
         ("gen_multi", 2), ("stack", 1), ("local_class", 2), ("del_global", 1), ("async_for", 4),
         ("mutate_iter", 2), ("protocol", 4), ("meta_attr", 1), ("c_object", 1),
+        ("trace_implicit", 1),
     )
 
     def _stmt_allowed(self, name, ctx):
@@ -1469,6 +1536,37 @@ class Gen:
         if ctx.loop and self.chance(0.3):
             self.emit(f"while {w}:")
             self.emit("    break")
+
+    def _stmt_trace_implicit(self, ctx):
+        # tracing (a trace function on the running frame too, or a profile function) switched
+        # on by a protocol method an instruction runs without a call: the interpreter sees it
+        # before the next instruction
+        w = f"TW({self.pick(('0', '1', '2', '3', '-1', '7'))}, {self.pick(('',) * 8 + ('bool', 'eq', 'iter', 'len'))!r})"
+        uses = (
+            f"'yes' if {w} else 'no'", f"[10, 20, 30, 40][{w}]", f"{w} in [1, 2, W(3)]",
+            f"{{{w}: 1}}", f"[i for i in {w}]", f"{w} + W(2)", f"{self.small(0, 3)} + {w}",
+            f"{w} < W(3)", f"sorted([{w}, W(1), W(-2)])", f"not {w}", f"{w} == {w}",
+            f"{{1: 2}}.get({w})", f"[*{w}]", f"{w} and {w}", f"{w}.p + 1", f"len({w})",
+            f"{{{w}, 1}}",
+        )
+        v = self.fresh("ti")
+        self.emit("_events.clear()")
+        self.emit(f"_TW_ON[0] = {self.pick(('1', '2'))}")
+        self.emit("try:")
+        with self.block():
+            self.emit(f"{v} = {self.pick(uses)}")
+            self.emit(f"{v}b = {v}")  # a line without a call after the switch
+            self.emit(f"print({v!r}, {v}b)")
+            if self.chance(0.5):
+                self.stmt(ctx.child())
+        self.emit("except Exception as te:")
+        self.emit(f"    print({v!r}, type(te).__name__, te, _tb(te))")
+        self.emit("finally:")
+        with self.block():
+            self.emit("_TW_ON[0] = 0")
+            self.emit("sys.settrace(None)")
+            self.emit("sys.setprofile(None)")
+        self.emit("print('events', _events[:60])")
 
     def _stmt_trace(self, ctx):
         # tracing switched on for calls, and for the running frame mid-way

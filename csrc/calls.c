@@ -388,12 +388,14 @@ PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObjec
 
 /* Whether a call into a new frame is the one an interpreter-run CALL of the current frame makes
  * itself: the interpreter (under a PEP 523 hook) passes the arguments in place on its own value
- * stack, and the hook makes such a call look inlined (runtime.c's as_inlined_call, by the same
- * test). The call-site table gives the CALL's oparg and stack depth, so the arguments must be
- * exactly the CALL's (`total` of them, ending at its stack top) with `callable` in the slot
- * below: C code that forwards a slice of the arguments it was given (operator.call(f, x),
- * Context.run(f, x)) passes a pointer into the same stack with the function just below, but
- * fewer arguments than the CALL, and is not taken for it. */
+ * stack, and the hook makes such a call look inlined (runtime.c's as_inlined_call). With the
+ * CALL's oparg N, the interpreter calls either the slot below N arguments, whose own lower
+ * neighbour is NULL (`total` == N), or the method below self and N arguments (`total` == N + 1);
+ * either way `callable` sits just below `args`. C code that forwards a slice of the arguments it
+ * was given (operator.call(f, x), Context.run(f, x)) passes a pointer into the same stack with
+ * the function just below, but with fewer arguments than that: it is not taken for the CALL's
+ * own call. The oparg comes from the CALL's code unit; behind an EXTENDED_ARG (or a cache entry
+ * that looks like one) from the call-site table, as the hook reads it. */
 static inline int from_interpreted_call(PyThreadState *tstate, PyObject *callable,
                                         PyObject *const *args, Py_ssize_t total)
 {
@@ -402,18 +404,23 @@ static inline int from_interpreted_call(PyThreadState *tstate, PyObject *callabl
         return 0;
     }
     _Py_CODEUNIT *instr = caller->prev_instr;
-    if (!cpjit_is_interpreter_call_op(_Py_OPCODE(*instr))) {
+    if (!cpjit_is_interpreter_call_op(_Py_OPCODE(*instr)) || args[-1] != callable) {
         return 0;
     }
     PyCodeObject *code = caller->f_code;
-    CpjitCodeState *st = cpjit_rt_state_for(code, 1);
-    int oparg, depth;
-    if (st == NULL || !cpjit_call_site(code, st, instr, &oparg, &depth) || depth < oparg + 2) {
+    PyObject *const *stack = caller->localsplus + code->co_nlocalsplus;
+    if (args < stack + 1 || args > stack + code->co_stacksize) {
         return 0;
     }
-    PyObject *const *stack = caller->localsplus + code->co_nlocalsplus;
-    int n = oparg + (stack[depth - oparg - 2] != NULL);
-    return n == total && args == stack + depth - n && stack[depth - n - 1] == callable;
+    int n = _Py_OPARG(*instr);
+    if (__builtin_expect(_Py_OPCODE(instr[-1]) == EXTENDED_ARG, 0)) {
+        CpjitCodeState *st = cpjit_rt_state_for(code, 1);
+        int depth;
+        if (st == NULL || !cpjit_call_site(code, st, instr, &n, &depth)) {
+            return 0;
+        }
+    }
+    return total == n + 1 || (total == n && args - 2 >= stack && args[-2] == NULL);
 }
 
 /* cpjit_function_vectorcall's common case, as CALL_PY_EXACT_ARGS and CALL_PY_WITH_DEFAULTS bind
@@ -516,11 +523,10 @@ PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, s
     /* An interpreter-run CALL whose callable slot holds this very function (args[-1]: the
      * callable, or the method slot when self is args[0]) is a call plain CPython would have
      * inlined; it is made to look so below (the hook's as_inlined_call does the same for the
-     * calls that reach it). A bound-method object's call (method_vectorcall shifts the
-     * arguments) is no inlined call: nothing is changed for it. */
+     * calls that reach it; tested at `run`, after the push, which reads nothing it tests). A
+     * bound-method object's call (method_vectorcall shifts the arguments) is no inlined call:
+     * nothing is changed for it. */
     Py_ssize_t npos = PyVectorcall_NARGS(nargsf);
-    int inlined = from_interpreted_call(
-        tstate, callable, args, npos + (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0));
     PyObject **base = tstate->datastack_top;
     _PyInterpreterFrame *frame = kwnames == NULL ? push_frame_positional(tstate, func, args, npos)
                                                  : NULL;
@@ -543,7 +549,8 @@ PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, s
     }
 run:
     Py_INCREF(func); /* the frame's f_func */
-    if (inlined) {
+    if (from_interpreted_call(tstate, callable, args,
+                              npos + (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0))) {
         return run_as_inlined_call(tstate, frame, st, base, args, npos, kwnames, cold);
     }
     PyObject *res = run_pushed_frame(tstate, frame, st, cold);

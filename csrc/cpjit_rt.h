@@ -46,9 +46,10 @@ _Py_CODEUNIT *cpjit_instruction_last_unit(_Py_CODEUNIT *instr);
 int cpjit_same_line(PyCodeObject *code, _Py_CODEUNIT *a, _Py_CODEUNIT *b);
 /* FOR_ITER's end when the iterator's last step switched tracing on: the StopIteration it raised
  * (if any) taken, and an iterator returned that ends at once giving that same exception back, for
- * the interpreter to run the end of the loop over (csrc/helpers.c). NULL with the error kept when
- * the iterator raised something else (or on a memory error). */
-PyObject *cpjit_for_iter_end_replay(PyThreadState *tstate);
+ * the interpreter to run the end of the loop over (csrc/helpers.c); it takes over the stack's
+ * reference to `iterator`, released with it. NULL with the error kept (and `iterator` left to the
+ * caller) when the iterator raised something else, or on a memory error. */
+PyObject *cpjit_for_iter_end_replay(PyThreadState *tstate, PyObject *iterator);
 static inline void cpjit_trace_after(void)
 {
     cpjit_trace_after_pending = 1;

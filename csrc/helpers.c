@@ -145,6 +145,7 @@ int cpjit_for_iter_exhausted(PyThreadState *tstate, _PyInterpreterFrame *frame)
 typedef struct {
     PyObject_HEAD
     PyObject *type, *value, *traceback;
+    PyObject *iterator; /* the one it stands for, released with it: where the interpreter would */
 } ReplayEnd;
 
 static PyObject *replay_end_next(PyObject *self)
@@ -163,6 +164,7 @@ static void replay_end_dealloc(PyObject *self)
     Py_XDECREF(r->type);
     Py_XDECREF(r->value);
     Py_XDECREF(r->traceback);
+    Py_XDECREF(r->iterator);
     PyObject_Free(self);
 }
 
@@ -176,7 +178,7 @@ static PyTypeObject ReplayEndType = {
     .tp_iternext = replay_end_next,
 };
 
-PyObject *cpjit_for_iter_end_replay(PyThreadState *tstate)
+PyObject *cpjit_for_iter_end_replay(PyThreadState *tstate, PyObject *iterator)
 {
     PyObject *type = NULL, *value = NULL, *traceback = NULL;
     if (_PyErr_Occurred(tstate)) {
@@ -197,6 +199,7 @@ PyObject *cpjit_for_iter_end_replay(PyThreadState *tstate)
     r->type = type;
     r->value = value;
     r->traceback = traceback;
+    r->iterator = iterator;
     return (PyObject *)r;
 fail:
     Py_XDECREF(type);

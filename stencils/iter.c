@@ -93,12 +93,11 @@ STENCIL(GET_ITER)
         /* The iterator's last step ran code that switched tracing on: the interpreter runs    \
          * this FOR_ITER's end itself (the StopIteration reported to a trace function, the     \
          * jump's line event), over an iterator that ends the same way at once. */            \
-        PyObject *end_ = cpjit_for_iter_end_replay(tstate);                                    \
+        PyObject *end_ = cpjit_for_iter_end_replay(tstate, iter);                              \
         if (UNLIKELY(end_ == NULL)) {                                                          \
             ERROR();                                                                           \
         }                                                                                      \
         SET_TOP(end_);                                                                         \
-        Py_DECREF(iter);                                                                       \
         TRACED_FROM(REDO);                                                                     \
     }                                                                                          \
     if (UNLIKELY(cpjit_for_iter_exhausted(tstate, frame) < 0)) {                               \

@@ -317,6 +317,8 @@ JUMP_AND_LOOP_ENDS = """
         def __next__(self):
             on()
             raise StopIteration
+        def __del__(self):
+            events.append('iterator released')
     class Star:
         def __iter__(self):
             on(True)
@@ -339,6 +341,9 @@ JUMP_AND_LOOP_ENDS = """
     def k_for_raise(it):
         for x in it: pass
         return 1
+    def k_for_own():
+        for x in It(): pass
+        return 2
     def k_for_gen():
         for x in g():
             y = x
@@ -354,7 +359,7 @@ JUMP_AND_LOOP_ENDS = """
     def k_star(x):
         return max(*x)
     calls = [(k_if_last, lambda: (B(False),)), (k_assert, lambda: (B(False), 0, 3)),
-             (k_for_raise, lambda: (It(),)), (k_for_gen, tuple),
+             (k_for_raise, lambda: (It(),)), (k_for_own, tuple), (k_for_gen, tuple),
              (k_listcomp, lambda: (B(True),)), (k_while, lambda: (3,)), (k_star, lambda: (Star(),))]
     for _ in range(40):
         for f, args in calls:

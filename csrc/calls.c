@@ -404,12 +404,14 @@ static inline int from_interpreted_call(PyThreadState *tstate, PyObject *callabl
         return 0;
     }
     _Py_CODEUNIT *instr = caller->prev_instr;
-    if (!cpjit_is_interpreter_call_op(_Py_OPCODE(*instr)) || args[-1] != callable) {
+    if (!cpjit_is_interpreter_call_op(_Py_OPCODE(*instr))) {
         return 0;
     }
+    /* Within the caller's value stack before anything is read around it: C callers may pass
+     * NULL (PyObject_CallNoArgs) or an array of their own. */
     PyCodeObject *code = caller->f_code;
     PyObject *const *stack = caller->localsplus + code->co_nlocalsplus;
-    if (args < stack + 1 || args > stack + code->co_stacksize) {
+    if (args < stack + 1 || args > stack + code->co_stacksize || args[-1] != callable) {
         return 0;
     }
     int n = _Py_OPARG(*instr);

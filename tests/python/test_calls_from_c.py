@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import cpjit
+import pytest
 from differential import check
 
 
@@ -291,3 +292,22 @@ def test_interpreted_callers_of_cold_functions_every_argument_shape():
     before = cpjit.stats()["frames_interpreted"]["cold"]
     check(EVERY_SHAPE_PROGRAM, threshold=10**6)
     assert cpjit.stats()["frames_interpreted"]["cold"] > before
+
+
+@pytest.mark.parametrize("threshold", [0, 16])
+def test_python_functions_c_code_calls_with_no_arguments(threshold):
+    # PyObject_CallNoArgs passes no argument array at all (NULL): iter(f, sentinel), a
+    # defaultdict's factory, a Future's loop lookup... made while the caller's CALL is running
+    # (crashed between e26183f and its fix, reading below the NULL).
+    check("""
+        import collections
+        n = [0]
+        def f():
+            n[0] += 1
+            return n[0] if n[0] % 4 else None
+        def g():
+            return list(iter(f, None)), collections.defaultdict(f)['k']
+        out = [g() for _ in range(30)]
+        out.append(list(iter(f, None)))
+        result = out
+    """, threshold=threshold)

@@ -501,8 +501,15 @@ run_as_inlined_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCode
     caller->prev_instr = at_call + INLINE_CACHE_ENTRIES_CALL;
     PyObject *res = run_pushed_frame(tstate, frame, st, cold);
     if (res != NULL) {
-        cpjit_release_locals_as_inlined(tstate, frame);
+        /* Everything the frame holds (its locals, a frame object, a locals() dict, its
+         * function) released while prev_instr is still at the last cache entry, as the
+         * interpreter's inlined return does (a finalizer sees that f_lasti). */
+        tstate->recursion_remaining--;
+        cpjit_clear_frame(tstate, frame);
+        tstate->recursion_remaining++;
         caller->prev_instr = at_call;
+        tstate->datastack_top = base;
+        return res;
     }
     cpjit_pop_frame(tstate, frame, base);
     return res;

@@ -51,7 +51,16 @@ PyObject *cpjit_rt_run_cold_frame(PyThreadState *tstate, _PyInterpreterFrame *fr
 static inline __attribute__((always_inline)) void
 cpjit_release_locals_as_inlined(PyThreadState *tstate, _PyInterpreterFrame *frame)
 {
+    if (frame->frame_obj != NULL && Py_REFCNT(frame->frame_obj) == 1
+        && frame->owner == FRAME_OWNED_BY_THREAD) {
+        /* A frame object nothing else holds dies here, as in _PyFrame_Clear (it does not own
+         * the frame's data), and the locals go as without one. */
+        PyFrameObject *f = frame->frame_obj;
+        frame->frame_obj = NULL;
+        Py_DECREF(f);
+    }
     if (frame->frame_obj == NULL && frame->owner == FRAME_OWNED_BY_THREAD) {
+        Py_CLEAR(frame->f_locals); /* a locals() dict */
         int n = frame->stacktop;
         frame->stacktop = 0;
         tstate->recursion_remaining--; /* as _PyEvalFrameClearAndPop counts it */

@@ -711,3 +711,37 @@ def test_c_functions_that_forward_their_arguments_to_a_python_function(threshold
             caller(i)
         result = out
     """, threshold=threshold)
+
+
+@pytest.mark.parametrize("threshold", [2, 16])
+def test_what_a_finalizer_sees_when_an_interpreted_callers_callee_is_released(threshold):
+    # The interpreter's inlined return releases everything the callee's frame holds (locals, a
+    # frame object, a locals() dict) while the caller's prev_instr is still on the CALL's last
+    # cache entry; a finalizer sees that f_lasti. (A function object that dies with its first
+    # call is the documented exception: COMPATIBILITY.md.)
+    from differential import check
+    check("""
+        import sys
+        out = []
+        class D:
+            def __init__(self, n): self.n = n
+            def __del__(self):
+                f = sys._getframe(1)
+                out.append((self.n, f.f_code.co_name, f.f_lasti))
+        def f(a):
+            sys._getframe(0)
+        def g(a):
+            locals()
+        def h(a):
+            x = D('h-local')
+            return sys._getframe(0).f_lineno
+        def run():
+            f(D('f'))
+            g(D('g'))
+            h(D('h'))
+        for i in range(25):
+            run()
+        class K:
+            f(D('K'))
+        result = out
+    """, threshold=threshold)

@@ -60,13 +60,13 @@ cpjit_release_locals_as_inlined(PyThreadState *tstate, _PyInterpreterFrame *fram
         Py_DECREF(f);
     }
     if (frame->frame_obj == NULL && frame->owner == FRAME_OWNED_BY_THREAD) {
-        Py_CLEAR(frame->f_locals); /* a locals() dict */
         int n = frame->stacktop;
         frame->stacktop = 0;
         tstate->recursion_remaining--; /* as _PyEvalFrameClearAndPop counts it */
         for (int i = 0; i < n; i++) {
             Py_XDECREF(frame->localsplus[i]);
         }
+        Py_CLEAR(frame->f_locals); /* a locals() dict, after the locals as _PyFrame_Clear */
         tstate->recursion_remaining++;
     }
 }

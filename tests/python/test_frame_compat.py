@@ -735,13 +735,47 @@ def test_what_a_finalizer_sees_when_an_interpreted_callers_callee_is_released(th
         def h(a):
             x = D('h-local')
             return sys._getframe(0).f_lineno
+        def rebind(a):
+            sys._getframe(1).f_locals['x'] = D('dict')  # the caller's locals() dict only
+            return a
+        def locals_order():
+            x = D('local')
+            return rebind(x)
         def run():
             f(D('f'))
             g(D('g'))
             h(D('h'))
+        def mk_locals_order():
+            def fresh():  # a new function each time: its first call goes through the hook
+                x = D('fresh local')
+                return rebind(x)
+            return fresh
         for i in range(25):
             run()
+            mk_locals_order()()
+        locals_order()
         class K:
             f(D('K'))
         result = out
+    """, threshold=threshold)
+
+
+@pytest.mark.parametrize("threshold", [2, 16])
+def test_a_callees_locals_go_before_its_locals_dict(threshold):
+    # A first call from code the interpreter runs goes through the hook, which releases the
+    # callee's locals early (as the inlined return would, see above); a locals() dict the frame
+    # holds goes after them, as in _PyFrame_Clear.
+    differential("""
+        class D:
+            def __init__(self, n): self.n = n
+            def __del__(self):
+                print('del', self.n, sys._getframe(1).f_lasti)
+        def rebind(a, b):
+            sys._getframe(1).f_locals['x'] = D('dict')  # the caller's locals() dict only
+            return a
+        def run():
+            x = D('local')
+            r = rebind(x, D('arg'))
+            print('after')
+        run()
     """, threshold=threshold)

@@ -46,9 +46,7 @@
 #define HANDOVER_AFTER_CALL_IF(cond)                                                           \
     do {                                                                                       \
         if (UNLIKELY(cond)) {                                                                  \
-            frame->prev_instr = AFTER_CALL;                                                    \
-            FRAME_EXIT(cpjit_handover(frame, stack_pointer, tstate, 0,                         \
-                                      CPJIT_R_TRACING_MIDFRAME));                              \
+            TRACED_FROM(AFTER_CALL);                                                           \
         }                                                                                      \
     } while (0)
 

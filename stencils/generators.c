@@ -63,11 +63,7 @@ STENCIL(SEND)
     if (status == PYGEN_RETURN) {
         Py_DECREF(receiver);
         SET_TOP(retval);
-        if (UNLIKELY(CPJIT_INTERPRET_ONLY(tstate) != 0)) {
-            /* The delegate's last step switched tracing on: on at the jump's target (DONE +
-             * OPARG is the code unit before it), in the interpreter. */
-            TRACED_FROM(DONE + OPARG);
-        }
+        CHECK_TRACING_FROM(DONE + OPARG); /* the delegate's last step; on at the jump's target */
         JUMP();
     }
     PUSH(retval);

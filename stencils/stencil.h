@@ -229,19 +229,16 @@ extern PRESERVE_NONE PyObject *_JIT_SKIP(_PyInterpreterFrame *, PyObject **,
         frame->prev_instr = REDO;                                                              \
         FRAME_EXIT(cpjit_handover(frame, stack_pointer, tstate, 0, (reason)));                 \
     } while (0)
-#define HANDOVER_AFTER(reason)                                                                 \
-    do {                                                                                       \
-        frame->prev_instr = DONE;                                                              \
-        FRAME_EXIT(cpjit_handover(frame, stack_pointer, tstate, 0, (reason)));                 \
-    } while (0)
 
 /* After an instruction that ran arbitrary code: if tracing was switched on meanwhile (pdb's
  * set_trace, sys.settrace in a callee), the interpreter runs the rest of the frame so the trace
  * function sees every line from here on. */
-#define CHECK_TRACING_AFTER()                                                                  \
+#define CHECK_TRACING_AFTER() CHECK_TRACING_FROM(DONE)
+/* The same, going on from after `at` (a jump's target: DONE + OPARG, the code unit before it). */
+#define CHECK_TRACING_FROM(at)                                                                 \
     do {                                                                                       \
         if (__builtin_expect(CPJIT_INTERPRET_ONLY(tstate) != 0, 0)) {                          \
-            TRACED_FROM(DONE);                                                                 \
+            TRACED_FROM(at);                                                                   \
         }                                                                                      \
     } while (0)
 /* The interpreter runs the rest of the frame from after `at` (the code unit prev_instr takes),

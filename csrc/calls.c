@@ -481,7 +481,7 @@ run_pushed_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeSta
  * since the arguments' place on the caller's stack is `args`. While the callee runs, the caller's
  * prev_instr is at the CALL's last cache entry and its argument slots hold None (released by the
  * interpreter after the call as it releases arguments), so the callee holds the only references;
- * on a normal return the callee's locals are released while prev_instr is still there (a
+ * on a normal return the callee's frame is released while prev_instr is still there (a
  * finalizer sees that f_lasti), then prev_instr goes back to the CALL. On an exception it stays
  * at the last cache entry, as after a failed inlined call. */
 static __attribute__((noinline)) PyObject *
@@ -500,18 +500,13 @@ run_as_inlined_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCode
     }
     caller->prev_instr = at_call + INLINE_CACHE_ENTRIES_CALL;
     PyObject *res = run_pushed_frame(tstate, frame, st, cold);
-    if (res != NULL) {
-        /* Everything the frame holds (its locals, a frame object, a locals() dict, its
-         * function) released while prev_instr is still at the last cache entry, as the
-         * interpreter's inlined return does (a finalizer sees that f_lasti). */
-        tstate->recursion_remaining--;
-        cpjit_clear_frame(tstate, frame);
-        tstate->recursion_remaining++;
-        caller->prev_instr = at_call;
-        tstate->datastack_top = base;
-        return res;
-    }
+    /* Everything the frame holds (its locals, a frame object, a locals() dict, its function)
+     * released while prev_instr is still at the last cache entry, as the interpreter's inlined
+     * return does (a finalizer sees that f_lasti). */
     cpjit_pop_frame(tstate, frame, base);
+    if (res != NULL) {
+        caller->prev_instr = at_call;
+    }
     return res;
 }
 

@@ -42,12 +42,13 @@ static inline int cpjit_is_interpreter_call_op(int op)
 PyObject *cpjit_rt_run_cold_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                   CpjitCodeState *st);
 
-/* A call made to look inlined has returned normally: the interpreter's inlined return releases
- * the callee's locals while the caller's prev_instr is still at the CALL's last cache entry (a
- * finalizer sees that f_lasti), so they are released here, in _PyFrame_Clear's order, before the
- * caller's prev_instr goes back and the frame is popped. A frame object takes the locals over
- * instead when it is referenced elsewhere: then _PyFrame_Clear does it all. Used by the hook
- * (runtime.c) and by the function's vectorcall (calls.c's run_as_inlined_call). */
+/* A call made to look inlined by the hook (runtime.c) has returned normally: the interpreter's
+ * inlined return releases the callee's frame while the caller's prev_instr is still at the
+ * CALL's last cache entry (a finalizer sees that f_lasti), but _PyEval_Vector pops it only after
+ * the hook returned, so what it may release early goes here, in _PyFrame_Clear's order: a frame
+ * object nothing else holds, the locals, a locals() dict. A frame object referenced elsewhere
+ * takes the locals over instead: then _PyFrame_Clear does it all. (calls.c's
+ * run_as_inlined_call pops its own frames whole before prev_instr goes back.) */
 static inline __attribute__((always_inline)) void
 cpjit_release_locals_as_inlined(PyThreadState *tstate, _PyInterpreterFrame *frame)
 {

@@ -200,49 +200,28 @@ def _tw_switch():
         sys.setprofile(_profiler)
 
 
+def _tw_method(name):
+    base = getattr(W, name)
+
+    def method(self, *args):
+        _tw_switch()
+        return base(self, *args)
+    method.__name__ = name
+    return method
+
+
 class TW(W):
     """W whose protocol methods, run implicitly by an instruction, may switch tracing on."""
-
-    def __bool__(self):
-        _tw_switch()
-        return W.__bool__(self)
-
-    def __index__(self):
-        _tw_switch()
-        return W.__index__(self)
-
-    def __eq__(self, o):
-        _tw_switch()
-        return W.__eq__(self, o)
-
-    def __hash__(self):
-        _tw_switch()
-        return W.__hash__(self)
-
-    def __iter__(self):
-        _tw_switch()
-        return W.__iter__(self)
-
-    def __len__(self):
-        _tw_switch()
-        return W.__len__(self)
-
-    def __add__(self, o):
-        _tw_switch()
-        return W.__add__(self, o)
-
-    def __radd__(self, o):
-        _tw_switch()
-        return W.__radd__(self, o)
-
-    def __lt__(self, o):
-        _tw_switch()
-        return W.__lt__(self, o)
 
     @property
     def p(self):
         _tw_switch()
         return self.v
+
+
+for _name in ('__bool__', '__index__', '__eq__', '__hash__', '__iter__', '__len__', '__add__',
+              '__radd__', '__lt__'):
+    setattr(TW, _name, _tw_method(_name))
 
 
 class _Aw:

@@ -174,7 +174,7 @@ callee_state(PyThreadState *tstate, PyCodeObject *code, const int uses_c_stack, 
         }
     }
     else if (cold != NULL && st->state == CPJIT_COUNTING && st->calls + 1 < cpjit_threshold
-             && !(st->tier & (CPJIT_TIER_LOOP | CPJIT_TIER_BODY_LOOP))
+             && !(st->tier & CPJIT_TIER_NOT_PLAIN_COLD)
              && !(code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))) {
         *cold = 1;
     }

@@ -123,6 +123,15 @@ typedef struct {
 /* A module or class body (not CO_OPTIMIZED) with a backward jump: compiled at its first call when
  * it runs as the body of __main__ (a script's top-level loop), else counted like any code. */
 #define CPJIT_TIER_BODY_LOOP 2u
+/* A function of the import system itself (the frozen importlib._bootstrap and
+ * _bootstrap_external: _find_and_load, _handle_fromlist, the finders): with a threshold, it runs
+ * with the hook taken out, and so does everything it calls, as the bodies of imported modules do
+ * (runtime.c, CPJIT_R_IMPORT). Never counted toward a compile: the hooks' cold fast paths leave
+ * it to the hook's general path. */
+#define CPJIT_TIER_IMPORT 4u
+/* The tier bits whose calls the cold fast paths (runtime.c's cold_function_state, calls.h's
+ * callee_state) leave to the hook's general path. */
+#define CPJIT_TIER_NOT_PLAIN_COLD (CPJIT_TIER_LOOP | CPJIT_TIER_BODY_LOOP | CPJIT_TIER_IMPORT)
 
 #define CPJIT_NO_ENTRY UINT32_MAX
 

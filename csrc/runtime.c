@@ -13,8 +13,13 @@
  * hook is back when the body returns or raises. Measured on the import-heavy program below
  * (callgrind, PYTHONHASHSEED=0): 17.3M instructions over plain python with the hook in every
  * import-time frame, 4.4M without (with CPJIT=1; what remains is loading cpjit itself). Other
- * threads run interpreted meanwhile (slower, never wrong). Threshold 0 keeps the hook, so the
- * test suites still compile import-time code at its first call.
+ * threads run interpreted meanwhile (slower, never wrong). The import system's own functions
+ * (CPJIT_TIER_IMPORT: importlib's frozen _bootstrap and _bootstrap_external, which an import
+ * statement in a function or __main__ calls) run the same way, with the finders and loaders
+ * beneath them: their loops call slow callees, so they spent their loop budget and compiled
+ * (_find_spec, PathFinder._get_spec, FileFinder.find_spec: 1.0M of the 5.5M instructions the
+ * import-heavy program ran over plain python). Threshold 0 keeps the hook, so the test suites
+ * still compile import-time code at its first call.
  *
  * Tiering (stays_cold): code runs in the interpreter until it is warm. A code object compiles
  * after `threshold` interpreted calls (CPJIT_THRESHOLD / enable(threshold=N); the package's
@@ -65,6 +70,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/auxv.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -157,10 +163,17 @@ uint32_t cpjit_rt_get_warm_window_ms(void) { return (uint32_t)(warm_window_ns / 
  * of the same body. */
 static uint32_t tier_of(PyCodeObject *code)
 {
-    if (!cpjit_rust_has_backward_jump(_PyCode_CODE(code), Py_SIZE(code))) {
-        return 0;
+    uint32_t tier = 0;
+    PyObject *file = code->co_filename;
+    if ((code->co_flags & CO_OPTIMIZED) && PyUnicode_Check(file)
+        && (_PyUnicode_EqualToASCIIString(file, "<frozen importlib._bootstrap>")
+            || _PyUnicode_EqualToASCIIString(file, "<frozen importlib._bootstrap_external>"))) {
+        tier |= CPJIT_TIER_IMPORT;
     }
-    return (code->co_flags & CO_OPTIMIZED) ? CPJIT_TIER_LOOP : CPJIT_TIER_BODY_LOOP;
+    if (!cpjit_rust_has_backward_jump(_PyCode_CODE(code), Py_SIZE(code))) {
+        return tier;
+    }
+    return tier | ((code->co_flags & CO_OPTIMIZED) ? CPJIT_TIER_LOOP : CPJIT_TIER_BODY_LOOP);
 }
 
 /* Whether `globals` is the namespace of __main__ (by its __name__). */
@@ -414,10 +427,38 @@ static void set_floors(StackRange *r, uintptr_t lo, uintptr_t hi)
     r->hard = lo + reserve / 2;
 }
 
+/* The main thread's stack without reading /proc/self/maps (which glibc's pthread_getattr_np
+ * does for the main thread: 25-80 us, most of a short program's stack-guard cost). The kernel
+ * copies the executable's name (AT_EXECFN) first, so it ends one pointer below the top of the
+ * stack mapping; the stack may grow down from there by RLIMIT_STACK. With a limit of at most
+ * 64 MiB no mapping lies in that range: the kernel keeps mmap_base at least 128 MiB (plus the
+ * stack's randomisation and guard gap) below the highest possible stack top. 0 when this does not
+ * apply (another limit, an odd layout): pthread_getattr_np decides. */
+static int find_main_stack(uintptr_t sp)
+{
+    struct rlimit rl;
+    const char *execfn = (const char *)getauxval(AT_EXECFN);
+    if (execfn == NULL || getrlimit(RLIMIT_STACK, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY
+        || rl.rlim_cur > 64 * 1024 * 1024 || rl.rlim_cur < 64 * 1024) {
+        return 0;
+    }
+    uintptr_t hi = (uintptr_t)execfn + strlen(execfn) + 1 + sizeof(void *);
+    uintptr_t lo = (hi - (uintptr_t)rl.rlim_cur + 4095) & ~(uintptr_t)4095;
+    if ((hi & 4095) != 0 || sp >= hi || sp < lo) {
+        return 0;
+    }
+    set_floors(&thread_range, lo, hi);
+    return 1;
+}
+
 static void find_thread_range(void)
 {
     thread_range_known = 1;
     memset(&thread_range, 0, sizeof(thread_range));
+    if (getpid() == (pid_t)syscall(SYS_gettid)
+        && find_main_stack((uintptr_t)__builtin_frame_address(0))) {
+        return;
+    }
     pthread_attr_t attr;
     void *addr;
     size_t size;
@@ -591,7 +632,7 @@ cold_function_state(PyThreadState *tstate, PyCodeObject *code, uint32_t ahead)
     CpjitCodeState *st;
     if (!cpjit_direct_extra_ok || !(code->co_flags & CO_OPTIMIZED)
         || (st = cpjit_state_fast(code)) == NULL || st->state != CPJIT_COUNTING
-        || st->calls + ahead >= cpjit_threshold || (st->tier & (CPJIT_TIER_LOOP | CPJIT_TIER_BODY_LOOP))
+        || st->calls + ahead >= cpjit_threshold || (st->tier & CPJIT_TIER_NOT_PLAIN_COLD)
         || tstate->cframe->use_tracing || c_stack_low(tstate, 0)) {
         return NULL;
     }
@@ -682,6 +723,10 @@ static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, i
     CpjitCodeState *st = state_for(code, 1);
     if (st == NULL) {
         return interpret(tstate, frame, throwflag, CPJIT_R_COMPILE_FAILED);
+    }
+    if ((st->tier & CPJIT_TIER_IMPORT) && cpjit_threshold > 0 && st->state != CPJIT_COMPILED
+        && (previous_eval == NULL || previous_eval == _PyEval_EvalFrameDefault)) {
+        return run_unhooked(tstate, frame, throwflag, CPJIT_R_IMPORT);
     }
     if (st->state != CPJIT_COMPILED) {
         if (st->state == CPJIT_FAILED) {

@@ -157,3 +157,39 @@ def test_autoload_reports_a_broken_install_in_the_main_interpreter(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout == "ran\n"
     assert r.stderr == "cpjit: not enabled: broken build\n"
+
+
+IMPORTER = """
+import importlib, sys, cpjit
+import importlib._bootstrap as bootstrap, importlib._bootstrap_external as external
+def load_all(n):            # a loop function in __main__: native from its first call
+    total = 0
+    for i in range(n):
+        total += importlib.import_module(f"leaf{i}").VALUE
+    return total
+print(load_all(300))
+def state(f):
+    info = cpjit.code_info(f)
+    return info and info["state"]
+print([state(f) for f in (bootstrap._find_and_load, bootstrap._find_spec,
+                          external.PathFinder._get_spec, external.FileFinder.find_spec)],
+      state(load_all), cpjit.stats()["frames_interpreted"]["import"] >= 300)
+"""
+
+
+def test_the_import_systems_own_functions_run_without_the_hook(tmp_path):
+    # importlib's _find_and_load (which the import statement and import_module call) runs
+    # unhooked with everything beneath it: its finders' loops, whose callees take long, never
+    # spend a loop budget and compile (they compiled, and cost a short program its compile time).
+    for i in range(300):
+        (tmp_path / f"leaf{i}.py").write_text(f"VALUE = {i}\n")
+    (tmp_path / "importer.py").write_text(IMPORTER)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
+    env["PYTHONPATH"] = CPJIT_DIR
+    r = subprocess.run([sys.executable, "-m", "cpjit", "importer.py"], capture_output=True,
+                       text=True, env=env, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        str(sum(range(300))),
+        "[None, None, None, None] compiled True",
+    ]

@@ -195,6 +195,37 @@ static _PyInterpreterFrame *push_frame_moving_args(PyThreadState *tstate, PyFunc
 {
     PyCodeObject *code = (PyCodeObject *)func->func_code;
     int argcount = code->co_argcount;
+    PyObject **top;
+    _PyInterpreterFrame *frame;
+    /* The common shape first, as CALL_PY_EXACT_ARGS and CALL_PY_WITH_DEFAULTS bind it:
+     * positional arguments only, none missing that has no default, no extra ones, no *args,
+     * **kwargs or keyword-only parameters. Nothing is allocated, so nothing runs code. */
+    PyObject *defaults_tuple = func->func_defaults;
+    int ndefaults = defaults_tuple != NULL ? (int)PyTuple_GET_SIZE(defaults_tuple) : 0;
+    if (kwnames == NULL && npos <= argcount && npos >= argcount - ndefaults
+        && code->co_kwonlyargcount == 0 && !(code->co_flags & (CO_VARARGS | CO_VARKEYWORDS))) {
+        if ((frame = cpjit_frame_room(tstate, code, &top)) == NULL) {
+            return NULL;
+        }
+        *base = tstate->datastack_top;
+        tstate->datastack_top = top;
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+        for (int i = 0; i < npos; i++) {
+            frame->localsplus[i] = args[i];
+        }
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+        for (int i = (int)npos; i < argcount; i++) {
+            frame->localsplus[i] =
+                Py_NewRef(PyTuple_GET_ITEM(defaults_tuple, i - (argcount - ndefaults)));
+        }
+        PyObject *locals = (code->co_flags & CO_OPTIMIZED) ? NULL : func->func_globals;
+        _PyFrame_InitializeSpecials(frame, func, locals, code->co_nlocalsplus);
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+        for (int i = argcount; i < code->co_nlocalsplus; i++) {
+            frame->localsplus[i] = NULL;
+        }
+        return frame;
+    }
     int total = argcount + code->co_kwonlyargcount;
     PyObject *varargs = NULL, *varkw = NULL;
     if (code->co_flags & CO_VARARGS) {
@@ -209,8 +240,7 @@ static _PyInterpreterFrame *push_frame_moving_args(PyThreadState *tstate, PyFunc
             goto no_memory;
         }
     }
-    PyObject **top;
-    _PyInterpreterFrame *frame = cpjit_frame_room(tstate, code, &top);
+    frame = cpjit_frame_room(tstate, code, &top);
     uint64_t defaults, extra_kw;
     if (frame == NULL
         || bind_arguments(func, code, args, npos, kwnames, frame->localsplus, &defaults,
@@ -305,13 +335,20 @@ static void fill_callee_cache(CpjitCallCache *cc, PyCodeObject *code, CpjitCodeS
 
 /* call_slow's and call_retarget's direct case (see cpjit_call in calls.h), after
  * split_bound_method; NULL when it does not apply. `by_jump`: the caller jumps into the callee
- * (call_retarget), so the C stack need not be checked. */
+ * (call_retarget), so the C stack need not be checked.
+ *
+ * A callee that stays cold with nothing for the hook to decide (calls.h: callee_state) gets its
+ * frame pushed the same way, with the function and arguments moved in, but not linked: NULL is
+ * returned with *cold_st set to its state and *out_callee to the frame, which the caller runs
+ * with run_cold_callee (the interpreter links it). The caller's prev_instr is then at `done`, as
+ * the interpreter's inlined call has it while the callee runs. */
 CPJIT_HOT static cpjit_native_fn enter_direct(PyThreadState *tstate,
                                               _PyInterpreterFrame *frame,
                                               PyObject **stack_pointer, int oparg,
                                               _Py_CODEUNIT *done, CpjitCallCache *cc,
                                               _PyInterpreterFrame **out_callee,
-                                              PyObject ***out_sp, int by_jump)
+                                              PyObject ***out_sp, int by_jump,
+                                              CpjitCodeState **cold_st)
 {
     PyObject **slots = stack_pointer - oparg - 2;
     int is_meth = slots[0] != NULL;
@@ -327,9 +364,12 @@ CPJIT_HOT static cpjit_native_fn enter_direct(PyThreadState *tstate,
     CpjitCodeState *st;
     _PyInterpreterFrame *callee;
     PyObject **top;
+    int cold = 0;
+    *cold_st = NULL;
     if (total_args > argcount || !cpjit_trailing_defaults(func, total_args, argcount, &defaults)
-        || code->co_kwonlyargcount != 0
-        || (st = cpjit_positional_callee(tstate, code, !by_jump)) == NULL
+        || code->co_kwonlyargcount != 0 || (code->co_flags & (CO_VARARGS | CO_VARKEYWORDS))
+        || (st = callee_state(tstate, code, !by_jump, &cold)) == NULL
+        || (cold && by_jump && !cpjit_c_stack_ok_fast(tstate) && cpjit_rt_c_stack_low(tstate))
         || (callee = cpjit_frame_room(tstate, code, &top)) == NULL) {
         return NULL;
     }
@@ -350,6 +390,12 @@ CPJIT_HOT static cpjit_native_fn enter_direct(PyThreadState *tstate,
     for (int i = argcount; i < code->co_nlocalsplus; i++) {
         callee->localsplus[i] = NULL;
     }
+    if (cold) {
+        frame->prev_instr = done;
+        *out_callee = callee;
+        *cold_st = st;
+        return NULL;
+    }
     cpjit_link_callee(tstate, frame, callee, slots, done);
     callee->stacktop = -1;
     *out_callee = callee;
@@ -357,6 +403,15 @@ CPJIT_HOT static cpjit_native_fn enter_direct(PyThreadState *tstate,
     /* The fast path's conditions that depend on the callee only hold: cache it. */
     fill_callee_cache(cc, code, st, argcount);
     return cc->entry;
+}
+
+/* A cold callee's frame enter_direct pushed: counted and interpreted, then popped; its result. */
+static PyObject *run_cold_callee(PyThreadState *tstate, _PyInterpreterFrame *callee,
+                                 CpjitCodeState *st)
+{
+    PyObject *res = cpjit_rt_run_cold_frame(tstate, callee, st);
+    cpjit_pop_frame(tstate, callee, (PyObject **)callee);
+    return res;
 }
 
 CPJIT_HOT
@@ -376,12 +431,17 @@ PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObjec
         }
         return res;
     }
-    /* Compiled and nothing in the way: natively, as the CALL stencil does. Otherwise through
-     * the frame evaluator, as _PyEval_Vector would (the hook counts calls, compiles, or hands the
-     * frame to the interpreter; another evaluator installed over cpjit sees the call). */
-    CpjitCodeState *st = cpjit_direct_frame_callee(tstate, (PyCodeObject *)func->func_code);
-    PyObject *res = st != NULL ? cpjit_rt_run_new_frame(tstate, frame, st)
-                               : _PyEval_EvalFrame(tstate, frame, 0);
+    /* Compiled and nothing in the way: natively, as the CALL stencil does. Staying cold with
+     * nothing for the hook to decide: counted and interpreted, as the hook would (its cold case,
+     * without the hook's other tests; callers here are native code and C called from it, never
+     * an interpreter-run CALL the hook would make look inlined). Otherwise through the frame
+     * evaluator, as _PyEval_Vector would (the hook counts calls, compiles, or hands the frame to
+     * the interpreter; another evaluator installed over cpjit sees the call). */
+    int cold;
+    CpjitCodeState *st = callee_state(tstate, (PyCodeObject *)func->func_code, 1, &cold);
+    PyObject *res = st == NULL ? _PyEval_EvalFrame(tstate, frame, 0)
+                    : cold     ? cpjit_rt_run_cold_frame(tstate, frame, st)
+                               : cpjit_rt_run_new_frame(tstate, frame, st);
     cpjit_pop_frame(tstate, frame, base);
     return res;
 }
@@ -1312,8 +1372,9 @@ call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, i
         if (kwnames == NULL) {
             _PyInterpreterFrame *callee;
             PyObject **callee_sp;
-            cpjit_native_fn entry =
-                enter_direct(tstate, frame, stack_pointer, oparg, done, cc, &callee, &callee_sp, 0);
+            CpjitCodeState *cold_st;
+            cpjit_native_fn entry = enter_direct(tstate, frame, stack_pointer, oparg, done, cc,
+                                                 &callee, &callee_sp, 0, &cold_st);
             if (entry != NULL) {
                 callee->is_entry = true;
                 res = entry(callee, callee_sp, tstate);
@@ -1321,6 +1382,10 @@ call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, i
                 cpjit_pop_direct(tstate, callee);
                 *serve_breaker = 0;
                 return res;
+            }
+            if (cold_st != NULL) {
+                *serve_breaker = 0; /* an inlined call, as below */
+                return run_cold_callee(tstate, callee, cold_st);
             }
         }
         if (kwnames == NULL) {
@@ -1800,9 +1865,15 @@ call_retarget(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadStat
     }
     _PyInterpreterFrame *callee;
     PyObject **callee_sp;
-    cpjit_native_fn entry =
-        enter_direct(tstate, frame, stack_pointer, oparg, done, cc, &callee, &callee_sp, 1);
+    CpjitCodeState *cold_st;
+    cpjit_native_fn entry = enter_direct(tstate, frame, stack_pointer, oparg, done, cc, &callee,
+                                         &callee_sp, 1, &cold_st);
     if (entry == NULL) {
+        if (cold_st != NULL) {
+            /* The interpreter inlines this call: nothing serves the breaker when it returns. */
+            return finish_call(frame, slots, tstate, done, run_cold_callee(tstate, callee, cold_st),
+                               0);
+        }
         __attribute__((musttail)) return call_python_whole(frame, stack_pointer, tstate, oparg,
                                                            cc, done, kwnames);
     }

@@ -443,6 +443,79 @@ def test_cold_case_guards(tiered):
     assert state(leaf) == "compiled"
 
 
+COLD_CALLEES_OF_NATIVE_CODE = """
+    import sys
+    class K:
+        def meth(self, a, b=2):
+            return (a, b, sys._getframe(1).f_lasti, sys.getrefcount(self) > 1)
+    def leaf(a, b):
+        return (a + b, sys._getframe(1).f_lasti, sys._getframe(1).f_lineno)
+    def with_default(a, b=10, c=20):
+        return a + b + c
+    def fails(n):
+        if n == 3:
+            raise ValueError(n)
+        return n
+    def caller(n):
+        out = []
+        k = K()
+        bound = k.meth
+        for i in range(n):
+            out.append(leaf(i, 1))
+            out.append(with_default(i))
+            out.append(with_default(i, 1))
+            out.append(k.meth(i))
+            out.append(bound(i, 3))
+            try:
+                out.append(fails(i))
+            except ValueError as e:
+                tb = e.__traceback__
+                out.append(("caught", e.args, tb.tb_lineno, tb.tb_lasti, tb.tb_next.tb_lineno))
+        return out
+    result = caller(8)
+"""
+
+
+def test_cold_callees_of_native_code_run_as_the_interpreter_runs_them():
+    # A native caller's call of a Python function that stays cold: the frame is pushed with the
+    # arguments moved in and interpreted, counted (calls.c: enter_direct's cold case); the
+    # callee sees the caller's f_lasti and line as under an inlined call, the arguments' owners
+    # are the same, and an exception unwinds through the same entries.
+    cpjit.enable(threshold=10, loop_budget_ns=0, warm_window_ms=0)
+    try:
+        ns = {"__name__": "__main__"}
+        exec(textwrap.dedent(COLD_CALLEES_OF_NATIVE_CODE.replace("result = caller(8)", "")), ns)
+        ns["caller"](3)
+        assert state(ns["caller"]) == "compiled"
+        for name in ("leaf", "with_default", "fails"):
+            info = cpjit.code_info(ns[name])
+            assert (info["state"], info["calls"]) == ("counting", 3 if name == "leaf" else
+                                                      6 if name == "with_default" else 3), name
+        ns["caller"](3)
+        # The threshold reached through the hook: with_default compiles, leaf counts on.
+        assert (state(ns["with_default"]), cpjit.code_info(ns["leaf"])["calls"]) == ("compiled", 6)
+    finally:
+        cpjit.disable()
+    # Run as __main__, so that `caller` (a loop function) is native from its first call.
+    source = textwrap.dedent(COLD_CALLEES_OF_NATIVE_CODE)
+
+    def run():
+        ns = {"__name__": "__main__"}
+        exec(compile(source, "<cold>", "exec"), ns)  # new code objects, no state yet
+        return ns["result"], state(ns["caller"]), state(ns["leaf"])
+
+    plain = run()[0]
+    for threshold, leaf_state in ((0, "compiled"), (5, "compiled"), (100, "counting")):
+        cpjit.enable(threshold=threshold, warm_window_ms=0)
+        try:
+            cold_before = cpjit.stats()["frames_interpreted"]["cold"]
+            assert run() == (plain, "compiled", leaf_state), threshold
+            cold = cpjit.stats()["frames_interpreted"]["cold"] - cold_before
+        finally:
+            cpjit.disable()
+        assert (cold > 0) == (threshold > 0), (threshold, cold)
+
+
 SUSPENDED_LIBRARY_GENERATORS = """
     def walk(items, log):
         total = 0

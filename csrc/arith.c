@@ -328,6 +328,10 @@ static inline PyObject *updated_item(PyObject **sp)
 
 static inline int release_update(PyObject **sp, PyObject *item)
 {
+    if (PyDict_CheckExact(sp[-4])) {
+        /* The item changed: a new version, as the STORE_SUBSCR's insertdict would give. */
+        ((PyDictObject *)sp[-4])->ma_version_tag = cpjit_next_dict_version++;
+    }
     Py_SET_REFCNT(item, 1); /* the stack's reference; the container's stays */
     Py_DECREF(sp[-1]);      /* an int or a float: no code runs */
     Py_DECREF(sp[-3]);      /* the index (an int) or the key (a str) */

@@ -135,6 +135,12 @@ typedef struct {
 
 #define CPJIT_NO_ENTRY UINT32_MAX
 
+/* Dict versions (ma_version_tag, PEP 509) for dicts changed in place by cpjit (names.h's hinted
+ * attribute store, arith.c's `d[k] op= v`). CPython's counter (DICT_NEXT_VERSION) is not
+ * exported; this one starts at 2**62, which CPython's 64-bit counter will never reach, so a
+ * version from either side is never handed out twice. */
+extern uint64_t cpjit_next_dict_version;
+
 /* The helpers native code calls on its common paths (calls, attribute and global caches, frame
  * push and pop, unpacking, the consuming slow paths every program reaches): clang puts each in a
  * .text.hot.* section, which the linker gathers in one place, so the few kilobytes every

@@ -267,11 +267,6 @@ cpjit_dict_hint_value(PyDictObject *dict, Py_ssize_t hint, PyObject *name)
     return dict->ma_values != NULL ? dict->ma_values->values[hint] : ep->me_value;
 }
 
-/* Dict versions (ma_version_tag, PEP 509) for dicts changed in place by cpjit. CPython's
- * counter (DICT_NEXT_VERSION) is not exported; this one starts at 2**62, which CPython's 64-bit
- * counter will never reach, so a version from either side is never handed out twice. */
-extern uint64_t cpjit_next_dict_version;
-
 /* Whether releasing the last reference to `op` runs none of the program's code: exact ints,
  * floats and strs, whose deallocation only frees memory. */
 static inline __attribute__((always_inline)) int cpjit_dies_quietly(PyObject *op)

@@ -704,6 +704,33 @@ def test_list_item_updated_in_place_by_augmented_assignment():
     """)
 
 
+def test_dict_item_updated_in_place_gets_a_new_dict_version():
+    # `d[k] op= v` whose int or float takes the result in place (cpjit_arith_update_*) skips
+    # the STORE_SUBSCR, whose insertdict gives the dict a new version (PEP 509, what C
+    # extensions caching lookups by version read): every update must still change it. Module
+    # and instance dicts reached through their attributes go the STORE_ATTR way.
+    check("""
+        import types
+        from _testcapi import dict_get_version as version
+        m = types.ModuleType("m")
+        m.z = 100000
+        def changed(d, update):
+            before = version(d)
+            update()
+            return version(d) != before
+        def item_int(d): d["k"] += 1000
+        def item_float(d): d["f"] *= 1.5
+        def module_dict(): m.__dict__["z"] += 7
+        d = {"k": 100000, "f": 2.0}
+        result = [0, 0, 0]
+        for i in range(40):
+            result[0] += changed(d, lambda: item_int(d))
+            result[1] += changed(d, lambda: item_float(d))
+            result[2] += changed(m.__dict__, module_dict)
+        result.append((d, m.z))
+    """)
+
+
 def test_rebound_local_followed_by_an_unbound_local():
     # The BINARY_OP + STORE_FAST pair skips the STORE_FAST and continues at the next
     # instruction's code in the mode falling through would reach it: after a warm

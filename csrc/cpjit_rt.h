@@ -123,11 +123,10 @@ typedef struct {
 /* A module or class body (not CO_OPTIMIZED) with a backward jump: compiled at its first call when
  * it runs as the body of __main__ (a script's top-level loop), else counted like any code. */
 #define CPJIT_TIER_BODY_LOOP 2u
-/* A function of the import system itself (the frozen importlib._bootstrap and
- * _bootstrap_external: _find_and_load, _handle_fromlist, the finders): with a threshold, it runs
- * with the hook taken out, and so does everything it calls, as the bodies of imported modules do
- * (runtime.c, CPJIT_R_IMPORT). Never counted toward a compile: the hooks' cold fast paths leave
- * it to the hook's general path. */
+/* The import system's loading of a module (importlib's _find_and_load_unlocked): with a
+ * threshold, it runs with the hook taken out, and so does everything it calls (the finders, the
+ * loaders, the module's body), as the bodies of imported modules do (runtime.c, CPJIT_R_IMPORT).
+ * Never counted toward a compile: the hook's cold fast paths leave it to its general path. */
 #define CPJIT_TIER_IMPORT 4u
 /* The tier bits whose calls the cold fast paths (runtime.c's cold_function_state, calls.h's
  * callee_state) leave to the hook's general path. */

@@ -13,13 +13,16 @@
  * hook is back when the body returns or raises. Measured on the import-heavy program below
  * (callgrind, PYTHONHASHSEED=0): 17.3M instructions over plain python with the hook in every
  * import-time frame, 4.4M without (with CPJIT=1; what remains is loading cpjit itself). Other
- * threads run interpreted meanwhile (slower, never wrong). The import system's own functions
- * (CPJIT_TIER_IMPORT: importlib's frozen _bootstrap and _bootstrap_external, which an import
- * statement in a function or __main__ calls) run the same way, with the finders and loaders
- * beneath them: their loops call slow callees, so they spent their loop budget and compiled
- * (_find_spec, PathFinder._get_spec, FileFinder.find_spec: 1.0M of the 5.5M instructions the
- * import-heavy program ran over plain python). Threshold 0 keeps the hook, so the test suites
- * still compile import-time code at its first call.
+ * threads run interpreted meanwhile (slower, never wrong). So does the import system's loading
+ * of a module that is not in sys.modules yet (CPJIT_TIER_IMPORT: importlib's
+ * _find_and_load_unlocked, which an import statement in a function or __main__ reaches), with
+ * the finders and loaders beneath it: their loops call slow callees, so they spent their loop
+ * budget and compiled (_find_spec, PathFinder._get_spec, FileFinder.find_spec: 1.0M of the 5.5M
+ * instructions the import-heavy program ran over plain python). The entry points an import
+ * of a loaded module takes again and again (_find_and_load's sys.modules hit, _gcd_import,
+ * _handle_fromlist for `from package import name`) stay ordinary code that compiles when hot.
+ * Threshold 0 keeps the hook, so the test suites still compile import-time code at its first
+ * call.
  *
  * Tiering (stays_cold): code runs in the interpreter until it is warm. A code object compiles
  * after `threshold` interpreted calls (CPJIT_THRESHOLD / enable(threshold=N); the package's
@@ -164,10 +167,10 @@ uint32_t cpjit_rt_get_warm_window_ms(void) { return (uint32_t)(warm_window_ns / 
 static uint32_t tier_of(PyCodeObject *code)
 {
     uint32_t tier = 0;
-    PyObject *file = code->co_filename;
-    if ((code->co_flags & CO_OPTIMIZED) && PyUnicode_Check(file)
-        && (_PyUnicode_EqualToASCIIString(file, "<frozen importlib._bootstrap>")
-            || _PyUnicode_EqualToASCIIString(file, "<frozen importlib._bootstrap_external>"))) {
+    if ((code->co_flags & CO_OPTIMIZED) && PyUnicode_Check(code->co_filename)
+        && PyUnicode_Check(code->co_name)
+        && _PyUnicode_EqualToASCIIString(code->co_name, "_find_and_load_unlocked")
+        && _PyUnicode_EqualToASCIIString(code->co_filename, "<frozen importlib._bootstrap>")) {
         tier |= CPJIT_TIER_IMPORT;
     }
     if (!cpjit_rust_has_backward_jump(_PyCode_CODE(code), Py_SIZE(code))) {

@@ -163,7 +163,8 @@ uint32_t cpjit_rt_get_warm_window_ms(void) { return (uint32_t)(warm_window_ns / 
 /* The tiering class of a code object (CpjitCodeState.tier), decided once when its state is
  * created. Only functions get the loop class: a module or class body runs once however many
  * loops it has, and without on-stack replacement compiling it could only pay off on a later run
- * of the same body. */
+ * of the same body. importlib's module loading (by name and file: the frozen bootstrap's code
+ * objects are the interpreter's own) gets the import class. */
 static uint32_t tier_of(PyCodeObject *code)
 {
     uint32_t tier = 0;

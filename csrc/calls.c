@@ -175,6 +175,44 @@ static int bind_arguments(PyFunctionObject *func, PyCodeObject *code, PyObject *
     return 0;
 }
 
+/* The common shape of a call, as CALL_PY_EXACT_ARGS and CALL_PY_WITH_DEFAULTS bind it:
+ * positional arguments only, none missing that has no default, no extra ones, no *args,
+ * **kwargs or keyword-only parameters. The frame pushed with the arguments (new references when
+ * `new_refs`, else the caller's moved in), new references to the defaults used and `locals`
+ * (NULL for CO_OPTIMIZED code); NULL, changing nothing, otherwise (or without room in the data
+ * stack's current chunk). Nothing is allocated, so nothing runs code. */
+static inline __attribute__((always_inline)) _PyInterpreterFrame *
+push_frame_positional(PyThreadState *tstate, PyFunctionObject *func, PyObject *const *args,
+                      Py_ssize_t npos, const int new_refs, PyObject *locals)
+{
+    PyCodeObject *code = (PyCodeObject *)func->func_code;
+    int argcount = code->co_argcount;
+    PyObject *defaults = func->func_defaults;
+    int ndefaults = defaults != NULL ? (int)PyTuple_GET_SIZE(defaults) : 0;
+    PyObject **top;
+    _PyInterpreterFrame *frame;
+    if (npos > argcount || npos < argcount - ndefaults || code->co_kwonlyargcount != 0
+        || (code->co_flags & (CO_VARARGS | CO_VARKEYWORDS))
+        || (frame = cpjit_frame_room(tstate, code, &top)) == NULL) {
+        return NULL;
+    }
+    tstate->datastack_top = top;
+    _PyFrame_InitializeSpecials(frame, func, locals, code->co_nlocalsplus);
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = 0; i < npos; i++) {
+        frame->localsplus[i] = new_refs ? Py_NewRef(args[i]) : args[i];
+    }
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = (int)npos; i < argcount; i++) {
+        frame->localsplus[i] = Py_NewRef(PyTuple_GET_ITEM(defaults, i - (argcount - ndefaults)));
+    }
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = argcount; i < code->co_nlocalsplus; i++) {
+        frame->localsplus[i] = NULL;
+    }
+    return frame;
+}
+
 /* What the interpreter's inlined CALL does before it runs the callee: push a frame for `func`
  * on the thread's data stack and move the arguments into it (extra positional ones into the
  * *args tuple, unmatched keywords into the **kwargs dict, as initialize_locals does). On success
@@ -195,37 +233,16 @@ static _PyInterpreterFrame *push_frame_moving_args(PyThreadState *tstate, PyFunc
 {
     PyCodeObject *code = (PyCodeObject *)func->func_code;
     int argcount = code->co_argcount;
-    PyObject **top;
+    /* As _PyFunction_Vectorcall: code that is not CO_OPTIMIZED gets the globals as locals. */
+    PyObject *locals = (code->co_flags & CO_OPTIMIZED) ? NULL : func->func_globals;
+    /* The common shape first (push_frame_positional); the general binding otherwise. */
+    *base = tstate->datastack_top;
     _PyInterpreterFrame *frame;
-    /* The common shape first, as CALL_PY_EXACT_ARGS and CALL_PY_WITH_DEFAULTS bind it:
-     * positional arguments only, none missing that has no default, no extra ones, no *args,
-     * **kwargs or keyword-only parameters. Nothing is allocated, so nothing runs code. */
-    PyObject *defaults_tuple = func->func_defaults;
-    int ndefaults = defaults_tuple != NULL ? (int)PyTuple_GET_SIZE(defaults_tuple) : 0;
-    if (kwnames == NULL && npos <= argcount && npos >= argcount - ndefaults
-        && code->co_kwonlyargcount == 0 && !(code->co_flags & (CO_VARARGS | CO_VARKEYWORDS))) {
-        if ((frame = cpjit_frame_room(tstate, code, &top)) == NULL) {
-            return NULL;
-        }
-        *base = tstate->datastack_top;
-        tstate->datastack_top = top;
-#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
-        for (int i = 0; i < npos; i++) {
-            frame->localsplus[i] = args[i];
-        }
-#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
-        for (int i = (int)npos; i < argcount; i++) {
-            frame->localsplus[i] =
-                Py_NewRef(PyTuple_GET_ITEM(defaults_tuple, i - (argcount - ndefaults)));
-        }
-        PyObject *locals = (code->co_flags & CO_OPTIMIZED) ? NULL : func->func_globals;
-        _PyFrame_InitializeSpecials(frame, func, locals, code->co_nlocalsplus);
-#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
-        for (int i = argcount; i < code->co_nlocalsplus; i++) {
-            frame->localsplus[i] = NULL;
-        }
+    if (kwnames == NULL
+        && (frame = push_frame_positional(tstate, func, args, npos, 0, locals)) != NULL) {
         return frame;
     }
+    PyObject **top;
     int total = argcount + code->co_kwonlyargcount;
     PyObject *varargs = NULL, *varkw = NULL;
     if (code->co_flags & CO_VARARGS) {
@@ -272,8 +289,6 @@ static _PyInterpreterFrame *push_frame_moving_args(PyThreadState *tstate, PyFunc
         }
         frame->localsplus[n++] = varkw;
     }
-    /* As _PyFunction_Vectorcall: code that is not CO_OPTIMIZED gets the globals as locals. */
-    PyObject *locals = (code->co_flags & CO_OPTIMIZED) ? NULL : func->func_globals;
     _PyFrame_InitializeSpecials(frame, func, locals, code->co_nlocalsplus);
     for (int i = n; i < code->co_nlocalsplus; i++) {
         frame->localsplus[i] = NULL;
@@ -485,43 +500,6 @@ static inline int from_interpreted_call(PyThreadState *tstate, PyObject *callabl
     return total == n + 1 || (total == n && args - 2 >= stack && args[-2] == NULL);
 }
 
-/* cpjit_function_vectorcall's common case, as CALL_PY_EXACT_ARGS and CALL_PY_WITH_DEFAULTS bind
- * it: positional arguments only, none missing that has no default, no extra ones, no *args,
- * **kwargs or keyword-only parameters. The frame pushed with new references to the arguments
- * and the defaults used; NULL, changing nothing, otherwise (or without room in the data
- * stack's current chunk). */
-static inline __attribute__((always_inline)) _PyInterpreterFrame *
-push_frame_positional(PyThreadState *tstate, PyFunctionObject *func, PyObject *const *args,
-                      Py_ssize_t npos)
-{
-    PyCodeObject *code = (PyCodeObject *)func->func_code;
-    int argcount = code->co_argcount;
-    PyObject *defaults = func->func_defaults;
-    int ndefaults = defaults != NULL ? (int)PyTuple_GET_SIZE(defaults) : 0;
-    PyObject **top;
-    _PyInterpreterFrame *frame;
-    if (npos > argcount || npos < argcount - ndefaults || code->co_kwonlyargcount != 0
-        || (code->co_flags & (CO_VARARGS | CO_VARKEYWORDS))
-        || (frame = cpjit_frame_room(tstate, code, &top)) == NULL) {
-        return NULL;
-    }
-    tstate->datastack_top = top;
-    _PyFrame_InitializeSpecials(frame, func, NULL, code->co_nlocalsplus);
-#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
-    for (int i = 0; i < npos; i++) {
-        frame->localsplus[i] = Py_NewRef(args[i]);
-    }
-#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
-    for (int i = (int)npos; i < argcount; i++) {
-        frame->localsplus[i] = Py_NewRef(PyTuple_GET_ITEM(defaults, i - (argcount - ndefaults)));
-    }
-#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
-    for (int i = argcount; i < code->co_nlocalsplus; i++) {
-        frame->localsplus[i] = NULL;
-    }
-    return frame;
-}
-
 /* A frame cpjit_function_vectorcall pushed: interpreted and counted when its code stays cold,
  * else entered natively. */
 static inline __attribute__((always_inline)) PyObject *
@@ -592,8 +570,8 @@ PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, s
      * nothing is changed for it. */
     Py_ssize_t npos = PyVectorcall_NARGS(nargsf);
     PyObject **base = tstate->datastack_top;
-    _PyInterpreterFrame *frame = kwnames == NULL ? push_frame_positional(tstate, func, args, npos)
-                                                 : NULL;
+    _PyInterpreterFrame *frame =
+        kwnames == NULL ? push_frame_positional(tstate, func, args, npos, 1, NULL) : NULL;
     if (frame != NULL) {
         goto run;
     }

@@ -149,8 +149,8 @@ PyObject *cpjit_call_python(PyThreadState *tstate, PyObject *function, PyObject 
  * runtime.c decides): cpjit_direct_frame_callee, for a frame its caller built whole
  * (cpjit_call_function binds *args and **kwargs too). cpjit_direct_callee, for the callers that
  * move positional arguments straight into the frame, also needs no varargs or varkeywords
- * parameters; cpjit_positional_callee with `uses_c_stack` 0 is the same for a call native code
- * jumps into (calls.c: jump_direct), which takes no C stack. */
+ * parameters. A call native code jumps into (calls.c: enter_direct, jump_direct) takes no C
+ * stack: callee_state with `uses_c_stack` 0. */
 /* With `cold` non-NULL, also the state of code that is not compiled but whose call stays in the
  * interpreter with nothing for the hook to decide (*cold set to 1; 0 for compiled code): the
  * hook's cold case (runtime.c's cold_function_state), and not the call that reaches the
@@ -200,18 +200,12 @@ cpjit_direct_frame_callee(PyThreadState *tstate, PyCodeObject *code)
 }
 
 static inline __attribute__((always_inline)) CpjitCodeState *
-cpjit_positional_callee(PyThreadState *tstate, PyCodeObject *code, const int uses_c_stack)
+cpjit_direct_callee(PyThreadState *tstate, PyCodeObject *code)
 {
     if (code->co_flags & (CO_VARARGS | CO_VARKEYWORDS)) {
         return NULL;
     }
-    return direct_callee_state(tstate, code, uses_c_stack);
-}
-
-static inline __attribute__((always_inline)) CpjitCodeState *
-cpjit_direct_callee(PyThreadState *tstate, PyCodeObject *code)
-{
-    return cpjit_positional_callee(tstate, code, 1);
+    return direct_callee_state(tstate, code, 1);
 }
 
 /* Bumped whenever a compiled code object dies (runtime.c's free_state): a call-site cache that

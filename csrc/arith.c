@@ -330,7 +330,7 @@ static inline int release_update(PyObject **sp, PyObject *item)
 {
     if (PyDict_CheckExact(sp[-4])) {
         /* The item changed: a new version, as the STORE_SUBSCR's insertdict would give. */
-        ((PyDictObject *)sp[-4])->ma_version_tag = cpjit_next_dict_version++;
+        cpjit_dict_new_version((PyDictObject *)sp[-4]);
     }
     Py_SET_REFCNT(item, 1); /* the stack's reference; the container's stays */
     Py_DECREF(sp[-1]);      /* an int or a float: no code runs */

@@ -139,6 +139,10 @@ typedef struct {
  * exported; this one starts at 2**62, which CPython's 64-bit counter will never reach, so a
  * version from either side is never handed out twice. */
 extern uint64_t cpjit_next_dict_version;
+static inline void cpjit_dict_new_version(PyDictObject *dict)
+{
+    dict->ma_version_tag = cpjit_next_dict_version++;
+}
 
 /* The helpers native code calls on its common paths (calls, attribute and global caches, frame
  * push and pop, unpacking, the consuming slow paths every program reaches): clang puts each in a

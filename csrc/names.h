@@ -297,7 +297,7 @@ cpjit_dict_hint_store(PyDictObject *dict, Py_ssize_t hint, PyObject *name, PyObj
         return 0;
     }
     *slot = v;
-    dict->ma_version_tag = cpjit_next_dict_version++;
+    cpjit_dict_new_version(dict);
     if (!_PyObject_GC_IS_TRACKED(dict) && PyObject_IS_GC(v)
         && (!PyTuple_CheckExact(v) || _PyObject_GC_IS_TRACKED(v))) {
         PyObject_GC_Track(dict);

@@ -27,6 +27,7 @@
 #include "internal/pycore_code.h"
 #include "internal/pycore_frame.h"
 #include "internal/pycore_object.h"
+#include "internal/pycore_opcode.h"
 #include "internal/pycore_pystate.h"
 #include "internal/pycore_ceval.h"
 #include "opcode.h"
@@ -127,9 +128,13 @@ static int bind_arguments(PyFunctionObject *func, PyCodeObject *code, PyObject *
             }
             if (found < 0) {
                 /* Not a parameter by identity: by equality neither only if the name is an
-                 * interned str (parameter names are interned), else the generic call looks. */
+                 * interned str (parameter names are interned), else the generic call looks.
+                 * The interpreter compares it with each name (PyObject_RichCompareBool), which
+                 * counts a recursion level: at the limit, the generic call raises as it does. */
                 if (!(code->co_flags & CO_VARKEYWORDS) || k >= 64 || !PyUnicode_CheckExact(key)
-                    || !PyUnicode_CHECK_INTERNED(key)) {
+                    || !PyUnicode_CHECK_INTERNED(key)
+                    || (total > code->co_posonlyargcount
+                        && _PyThreadState_GET()->recursion_remaining <= 0)) {
                     return -1;
                 }
                 *extra_kw |= (uint64_t)1 << k;
@@ -429,6 +434,23 @@ static PyObject *run_cold_callee(PyThreadState *tstate, _PyInterpreterFrame *cal
     return res;
 }
 
+/* A call that failed before its callee started (the arguments did not bind: too many, missing,
+ * unexpected or repeated ones), made by a frame that shows the interpreter's inlined call in
+ * progress (prev_instr on the CALL's last cache entry): the interpreter raises that error before
+ * it moves prev_instr past the CALL, so tb_lasti and dis.distb name the CALL. Only while cpjit's
+ * hook is the evaluator: any other would start frames without counting them. */
+static __attribute__((noinline, cold)) void report_at_the_call(PyThreadState *tstate)
+{
+    _PyInterpreterFrame *caller = tstate->cframe->current_frame;
+    if (caller == NULL || _PyInterpreterState_GetEvalFrameFunc(tstate->interp) != cpjit_eval_frame) {
+        return;
+    }
+    _Py_CODEUNIT *at = caller->prev_instr - INLINE_CACHE_ENTRIES_CALL;
+    if (at >= _PyCode_CODE(caller->f_code) && _PyOpcode_Deopt[_Py_OPCODE(*at)] == CALL) {
+        caller->prev_instr = at;
+    }
+}
+
 CPJIT_HOT
 PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args,
                               Py_ssize_t npos, PyObject *kwnames)
@@ -437,8 +459,12 @@ PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObjec
     PyObject **base;
     _PyInterpreterFrame *frame = push_frame_moving_args(tstate, func, args, npos, kwnames, &base);
     if (frame == NULL) {
+        uint64_t started = cpjit_frames_started;
         PyObject *res = PyObject_Vectorcall(function, args, npos | PY_VECTORCALL_ARGUMENTS_OFFSET,
                                             kwnames);
+        if (res == NULL && cpjit_frames_started == started) {
+            report_at_the_call(tstate);
+        }
         Py_DECREF(function);
         Py_ssize_t total = npos + (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
         for (Py_ssize_t i = 0; i < total; i++) {

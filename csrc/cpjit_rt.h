@@ -88,6 +88,11 @@ typedef struct {
 
 extern CpjitStats cpjit_stats;
 
+/* Frames started through cpjit's entries (the hook, the frames native code and cpjit's function
+ * vectorcall push): a call that returns NULL without moving it failed before its callee started,
+ * that is, in binding its arguments (calls.c, cpjit_call_function). */
+extern uint64_t cpjit_frames_started;
+
 /* Compile states of a code object. */
 enum { CPJIT_COUNTING = 0, CPJIT_COMPILED = 1, CPJIT_FAILED = 2 };
 

@@ -103,6 +103,8 @@ static _PyFrameEvalFunction previous_eval = NULL;
 /* Set by cpjit_rt_init once reading co_extra directly is known to work (see cpjit_rt.h). */
 int cpjit_direct_extra_ok = 0;
 
+uint64_t cpjit_frames_started = 0;
+
 static void free_state(void *ptr)
 {
     CpjitCodeState *st = (CpjitCodeState *)ptr;
@@ -649,6 +651,7 @@ cold_function_state(PyThreadState *tstate, PyCodeObject *code, uint32_t ahead)
 PyObject *cpjit_rt_run_new_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                  CpjitCodeState *st)
 {
+    cpjit_frames_started++;
     PyObject **stack_pointer;
     if (enter_native(tstate, frame, &stack_pointer, 0) < 0) {
         return NULL;
@@ -697,6 +700,7 @@ static PyObject *run_unhooked(PyThreadState *tstate, _PyInterpreterFrame *frame,
 PyObject *cpjit_rt_run_cold_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                   CpjitCodeState *st)
 {
+    cpjit_frames_started++;
     st->calls++;
     return interpret(tstate, frame, 0, CPJIT_R_COLD);
 }
@@ -985,6 +989,7 @@ run_if_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, int *handled)
 CPJIT_HOT
 PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
 {
+    cpjit_frames_started++;
     int handled = 0;
     if (!throwflag) {
         PyObject *res = enter_compiled(tstate, frame, &handled);

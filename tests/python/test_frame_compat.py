@@ -779,3 +779,74 @@ def test_a_callees_locals_go_before_its_locals_dict(threshold):
             print('after')
         run()
     """, threshold=threshold)
+
+
+@pytest.mark.parametrize("threshold", [0, 2, 16])
+def test_where_a_call_whose_arguments_do_not_bind_is_reported(threshold):
+    # The interpreter's inlined call binds the arguments before it moves prev_instr to the
+    # CALL's last cache entry: a TypeError from binding (too many, missing, unexpected or
+    # repeated arguments) is reported at the CALL itself (tb_lasti, dis.distb's marker), while an
+    # exception from the callee's own code is reported at the last cache entry.
+    differential("""
+        import dis, io
+        def two(a, b): return a
+        def kwonly(a, *, k): return k
+        def gen(a): yield a
+        async def coro(a): return a
+        class C:
+            def m(self, a): return a
+            @staticmethod
+            def s(a): return a
+            @classmethod
+            def c(cls, a): return a
+        def raises(a): raise ValueError(a)
+        calls = [lambda: two(1, 2, 3), lambda: two(1), lambda: two(1, b=2, c=3),
+                 lambda: two(1, a=2), lambda: kwonly(1, 2), lambda: kwonly(1),
+                 lambda: gen(), lambda: coro(1, 2), lambda: C().m(), lambda: C.s(1, 2),
+                 lambda: C.c(), lambda: (lambda x: x)(), lambda: raises(1),
+                 lambda: two(*(1,)), lambda: two(**{'a': 1})]
+        seen = []
+        for i in range(40):
+            for n, f in enumerate(calls):
+                try:
+                    f()
+                except (TypeError, ValueError) as e:
+                    tb = e.__traceback__.tb_next
+                    seen.append((n, type(e).__name__, tb.tb_lasti, tb.tb_lineno))
+        print(sorted(set(seen)))
+        def caller(): return two(1, 2, 3)
+        try:
+            caller()
+        except TypeError:
+            out = io.StringIO()
+            dis.distb(sys.exc_info()[2].tb_next, file=out)
+            print([line for line in out.getvalue().splitlines() if '-->' in line])
+    """, threshold=threshold)
+
+
+@pytest.mark.parametrize("threshold", [0, 16])
+def test_a_keyword_bound_to_kwargs_at_the_recursion_limit(threshold):
+    # A keyword that names no parameter is compared with each parameter's name
+    # (PyObject_RichCompareBool), which counts a recursion level: at the limit the call raises
+    # "maximum recursion depth exceeded in comparison", as plain CPython does.
+    differential("""
+        sys.setrecursionlimit(60)
+        def kw(a=1, **k): return a
+        def at(n, how):
+            if n:
+                return at(n - 1, how)
+            try:
+                how()
+                return 'ok'
+            except RecursionError as e:
+                return e.args[0]
+        def probe(n, how):
+            try:
+                return at(n, how)
+            except RecursionError:
+                return 'too deep to try'
+        forms = [lambda: kw(a=1, b=2), lambda: kw(**{'b': 2}), lambda: kw(b=2)]
+        for i in range(40):
+            r = [[probe(n, f) for n in range(40, 60)] for f in forms]
+        print(r)
+    """, threshold=threshold)

@@ -827,8 +827,12 @@ call_builtin(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *callab
     }
     if (tp == &PyMethodDescr_Type) {
         PyMethodDescrObject *descr = (PyMethodDescrObject *)callable;
-        /* The descriptor's own type check, as the specialisations make it. */
-        if (nargs < 1 || !Py_IS_TYPE(args[0], descr->d_common.d_type)) {
+        /* The descriptor's own type check, as the specialisations make it; the one for
+         * `lst.append(x)` as a statement (PRECALL_NO_KW_LIST_APPEND) takes list subclasses too. */
+        if (nargs < 1
+            || (!Py_IS_TYPE(args[0], descr->d_common.d_type)
+                && !(callable == tstate->interp->callable_cache.list_append && nargs == 2
+                     && oparg == 1 && _Py_OPCODE(done[1]) == POP_TOP && PyList_Check(args[0])))) {
             return 0;
         }
         PyCFunction cfunc = descr->d_method->ml_meth;
@@ -1577,7 +1581,7 @@ call_c_kind(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState 
     case CPJIT_C_LIST_APPEND: {
         /* The site's oparg (1) and the POP_TOP after it were checked when it was recorded. */
         if (callable != tstate->interp->callable_cache.list_append || total != 2
-            || !PyList_CheckExact(args[0])) {
+            || !PyList_Check(args[0])) {
             goto miss;
         }
         PyListObject *list = (PyListObject *)args[0];

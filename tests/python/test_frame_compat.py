@@ -850,3 +850,44 @@ def test_a_keyword_bound_to_kwargs_at_the_recursion_limit(threshold):
             r = [[probe(n, f) for n in range(40, 60)] for f in forms]
         print(r)
     """, threshold=threshold)
+
+
+@pytest.mark.parametrize("threshold", [0, 2, 16])
+def test_appending_to_a_list_subclass_as_the_specialised_call_does(threshold):
+    # `lst.append(x)` as a statement is PRECALL_NO_KW_LIST_APPEND once warm, which takes list
+    # subclasses (PyList_Check): no recursion level is counted for the call and the eval breaker
+    # is not served after it (a pending call runs later, in the caller, not right after the
+    # append).
+    differential("""
+        import _testcapi, functools
+        sys.setrecursionlimit(100)
+        class L(list):
+            pass
+        def rec(n, lst):
+            try:
+                return rec(n + 1, lst)
+            except RecursionError:
+                lst.append(n)
+                return n
+        for i in range(20):
+            depths = (rec(0, []), rec(0, L()))
+        print(depths)
+        log = []
+        def cb():
+            log.append(sys._getframe(1).f_code.co_name)
+        class K:
+            __del__ = functools.partial(_testcapi._pending_threadfunc, cb)
+        def f(lst, fire):
+            k = K() if fire else None
+            del k
+            lst.append(0)
+            log.append('after append')
+        def main():  # a loop function of __main__: native from its first call
+            for lst in ([], L()):
+                for i in range(20):
+                    f(lst, False)
+                log.clear()
+                f(lst, True)
+                print(type(lst).__name__, log, len(lst))
+        main()
+    """, threshold=threshold)

@@ -27,7 +27,6 @@
 #include "internal/pycore_code.h"
 #include "internal/pycore_frame.h"
 #include "internal/pycore_object.h"
-#include "internal/pycore_opcode.h"
 #include "internal/pycore_pystate.h"
 #include "internal/pycore_ceval.h"
 #include "opcode.h"
@@ -434,22 +433,10 @@ static PyObject *run_cold_callee(PyThreadState *tstate, _PyInterpreterFrame *cal
     return res;
 }
 
-/* A call that failed before its callee started (the arguments did not bind: too many, missing,
- * unexpected or repeated ones), made by a frame that shows the interpreter's inlined call in
- * progress (prev_instr on the CALL's last cache entry): the interpreter raises that error before
- * it moves prev_instr past the CALL, so tb_lasti and dis.distb name the CALL. Only while cpjit's
- * hook is the evaluator: any other would start frames without counting them. */
-static __attribute__((noinline, cold)) void report_at_the_call(PyThreadState *tstate)
-{
-    _PyInterpreterFrame *caller = tstate->cframe->current_frame;
-    if (caller == NULL || _PyInterpreterState_GetEvalFrameFunc(tstate->interp) != cpjit_eval_frame) {
-        return;
-    }
-    _Py_CODEUNIT *at = caller->prev_instr - INLINE_CACHE_ENTRIES_CALL;
-    if (at >= _PyCode_CODE(caller->f_code) && _PyOpcode_Deopt[_Py_OPCODE(*at)] == CALL) {
-        caller->prev_instr = at;
-    }
-}
+/* Whether cpjit_call_function's last call failed before its callee's frame started (the
+ * arguments did not bind: too many, missing, unexpected or repeated ones). Known only while
+ * cpjit's hook is the evaluator: any other starts frames without counting them. */
+static int last_call_unstarted;
 
 CPJIT_HOT
 PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args,
@@ -462,9 +449,9 @@ PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObjec
         uint64_t started = cpjit_frames_started;
         PyObject *res = PyObject_Vectorcall(function, args, npos | PY_VECTORCALL_ARGUMENTS_OFFSET,
                                             kwnames);
-        if (res == NULL && cpjit_frames_started == started) {
-            report_at_the_call(tstate);
-        }
+        last_call_unstarted =
+            res == NULL && cpjit_frames_started == started
+            && _PyInterpreterState_GetEvalFrameFunc(tstate->interp) == cpjit_eval_frame;
         Py_DECREF(function);
         Py_ssize_t total = npos + (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
         for (Py_ssize_t i = 0; i < total; i++) {
@@ -484,6 +471,24 @@ PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObjec
                     : cold     ? cpjit_rt_run_cold_frame(tstate, frame, st)
                                : cpjit_rt_run_new_frame(tstate, frame, st);
     cpjit_pop_frame(tstate, frame, base);
+    last_call_unstarted = 0;
+    return res;
+}
+
+/* A call of a Python function that the interpreter would inline, by cpjit_call_function: the
+ * caller's prev_instr on the CALL's last cache entry while the callee runs (and where an
+ * exception from it is seen to come from), but on the CALL itself when the arguments do not
+ * bind, since the interpreter raises that error before it moves past the CALL (tb_lasti,
+ * dis.distb's marker). */
+static inline PyObject *call_as_inlined(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                        _Py_CODEUNIT *done, PyObject *callable,
+                                        PyObject *const *args, Py_ssize_t npos, PyObject *kwnames)
+{
+    frame->prev_instr = done;
+    PyObject *res = cpjit_call_function(tstate, callable, args, npos, kwnames);
+    if (res == NULL && last_call_unstarted) {
+        frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
+    }
     return res;
 }
 
@@ -1405,10 +1410,9 @@ call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, i
         /* The interpreter inlines this call: prev_instr (f_lasti) at the CALL's last cache entry
          * while the callee runs (and where an exception from it is seen to come from), and the
          * callee's frame takes over the arguments. */
-        frame->prev_instr = done;
         Py_ssize_t npos = total_args - (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0);
         *serve_breaker = 0;
-        return cpjit_call_function(tstate, callable, args, npos, kwnames);
+        return call_as_inlined(tstate, frame, done, callable, args, npos, kwnames);
     }
     frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
     if (kwnames == NULL && !is_meth
@@ -1851,8 +1855,7 @@ call_python_whole(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThread
     int total_args = oparg + (meth != NULL);
     PyObject **args = meth != NULL ? slots + 1 : slots + 2;
     Py_ssize_t npos = total_args - (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0);
-    frame->prev_instr = done;
-    PyObject *res = cpjit_call_function(tstate, callable, args, npos, kwnames);
+    PyObject *res = call_as_inlined(tstate, frame, done, callable, args, npos, kwnames);
     /* The interpreter inlines this call: nothing serves the breaker when it returns. */
     return finish_call(frame, slots, tstate, done, res, 0);
 }

@@ -249,6 +249,10 @@ static _PyInterpreterFrame *push_frame_moving_args(PyThreadState *tstate, PyFunc
     PyObject **top;
     int total = argcount + code->co_kwonlyargcount;
     PyObject *varargs = NULL, *varkw = NULL;
+    /* The frame's f_code, taken before anything can run code: the interpreter pushes the frame
+     * (with the function's code at that moment) before it binds, so a finalizer that assigns
+     * `func.__code__` meanwhile changes the next call, not this one. */
+    Py_INCREF(code);
     if (code->co_flags & CO_VARARGS) {
         varargs = PyTuple_New(npos > argcount ? npos - argcount : 0);
         if (varargs == NULL) {
@@ -293,7 +297,18 @@ static _PyInterpreterFrame *push_frame_moving_args(PyThreadState *tstate, PyFunc
         }
         frame->localsplus[n++] = varkw;
     }
-    _PyFrame_InitializeSpecials(frame, func, locals, code->co_nlocalsplus);
+    /* _PyFrame_InitializeSpecials, with the code held above (which it would read again from
+     * the function). */
+    frame->f_func = func;
+    frame->f_code = code; /* the reference taken above */
+    frame->f_builtins = func->func_builtins;
+    frame->f_globals = func->func_globals;
+    frame->f_locals = Py_XNewRef(locals);
+    frame->stacktop = code->co_nlocalsplus;
+    frame->frame_obj = NULL;
+    frame->prev_instr = _PyCode_CODE(code) - 1;
+    frame->is_entry = false;
+    frame->owner = FRAME_OWNED_BY_THREAD;
     for (int i = n; i < code->co_nlocalsplus; i++) {
         frame->localsplus[i] = NULL;
     }
@@ -306,6 +321,7 @@ unbound:
      * no code. */
     Py_XDECREF(varargs);
     Py_XDECREF(varkw);
+    Py_DECREF(code);
     return NULL;
 }
 
@@ -438,13 +454,20 @@ static PyObject *run_cold_callee(PyThreadState *tstate, _PyInterpreterFrame *cal
  * cpjit's hook is the evaluator: any other starts frames without counting them. */
 static int last_call_unstarted;
 
-CPJIT_HOT
-PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args,
-                              Py_ssize_t npos, PyObject *kwnames)
+/* cpjit_call_function; for a call made as the interpreter's inlined CALL makes it (`caller`
+ * not NULL, its prev_instr on the CALL), the caller's prev_instr moves to `done`, the CALL's
+ * last cache entry, once the arguments are bound (a finalizer the binding's allocations run
+ * sees the CALL, as in the interpreter). */
+static inline __attribute__((always_inline)) PyObject *
+call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args, Py_ssize_t npos,
+              PyObject *kwnames, _PyInterpreterFrame *caller, _Py_CODEUNIT *done)
 {
     PyFunctionObject *func = (PyFunctionObject *)function;
     PyObject **base;
     _PyInterpreterFrame *frame = push_frame_moving_args(tstate, func, args, npos, kwnames, &base);
+    if (caller != NULL) {
+        caller->prev_instr = done;
+    }
     if (frame == NULL) {
         uint64_t started = cpjit_frames_started;
         PyObject *res = PyObject_Vectorcall(function, args, npos | PY_VECTORCALL_ARGUMENTS_OFFSET,
@@ -466,7 +489,7 @@ PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObjec
      * evaluator, as _PyEval_Vector would (the hook counts calls, compiles, or hands the frame to
      * the interpreter; another evaluator installed over cpjit sees the call). */
     int cold;
-    CpjitCodeState *st = callee_state(tstate, (PyCodeObject *)func->func_code, 1, &cold);
+    CpjitCodeState *st = callee_state(tstate, frame->f_code, 1, &cold);
     PyObject *res = st == NULL ? _PyEval_EvalFrame(tstate, frame, 0)
                     : cold     ? cpjit_rt_run_cold_frame(tstate, frame, st)
                                : cpjit_rt_run_new_frame(tstate, frame, st);
@@ -475,8 +498,16 @@ PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObjec
     return res;
 }
 
-/* A call of a Python function that the interpreter would inline, by cpjit_call_function: the
- * caller's prev_instr on the CALL's last cache entry while the callee runs (and where an
+CPJIT_HOT
+PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args,
+                              Py_ssize_t npos, PyObject *kwnames)
+{
+    return call_function(tstate, function, args, npos, kwnames, NULL, NULL);
+}
+
+/* A call of a Python function that the interpreter would inline, by call_function: the
+ * caller's prev_instr on the CALL while the arguments are bound, on the CALL's last cache entry
+ * while the callee runs (and where an
  * exception from it is seen to come from), but on the CALL itself when the arguments do not
  * bind, since the interpreter raises that error before it moves past the CALL (tb_lasti,
  * dis.distb's marker). */
@@ -484,8 +515,8 @@ static inline PyObject *call_as_inlined(PyThreadState *tstate, _PyInterpreterFra
                                         _Py_CODEUNIT *done, PyObject *callable,
                                         PyObject *const *args, Py_ssize_t npos, PyObject *kwnames)
 {
-    frame->prev_instr = done;
-    PyObject *res = cpjit_call_function(tstate, callable, args, npos, kwnames);
+    frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
+    PyObject *res = call_function(tstate, callable, args, npos, kwnames, frame, done);
     if (res == NULL && last_call_unstarted) {
         frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
     }
@@ -619,6 +650,15 @@ PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, s
             Py_DECREF(args[i]);
         }
         return _PyFunction_Vectorcall(callable, args, nargsf, kwnames);
+    }
+    /* The binding's allocations may have run code (a finalizer that switches tracing on or
+     * assigns __code__; the frame runs the code it was pushed with): asked again. */
+    st = callee_state(tstate, frame->f_code, 1, &cold);
+    if (st == NULL) {
+        Py_INCREF(func); /* the frame's f_func */
+        PyObject *res = _PyEval_EvalFrame(tstate, frame, 0);
+        cpjit_pop_frame(tstate, frame, base);
+        return res;
     }
 run:
     Py_INCREF(func); /* the frame's f_func */
@@ -1272,6 +1312,10 @@ push_varargs_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *
         return NULL; /* the general path raises the TypeError */
     }
     PyObject *varargs = NULL, *varkw = NULL;
+    /* As the interpreter binds: the caller on the CALL, the callee's code held (its frame is
+     * pushed before the allocations, so a finalizer assigning __code__ changes the next call). */
+    frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
+    Py_INCREF(code);
     if ((flags & CO_VARARGS) && (varargs = PyTuple_New(nextra)) == NULL) {
         goto fail;
     }
@@ -1279,9 +1323,8 @@ push_varargs_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *
         goto fail;
     }
     /* What the allocations may have changed, checked after them. */
-    if ((PyCodeObject *)func->func_code != code || cc->epoch != cpjit_code_epoch
-        || tstate->interp->eval_frame != cpjit_eval_frame || CPJIT_INTERPRET_ONLY(tstate)
-        || tstate->recursion_remaining <= 1) {
+    if (cc->epoch != cpjit_code_epoch || tstate->interp->eval_frame != cpjit_eval_frame
+        || CPJIT_INTERPRET_ONLY(tstate) || tstate->recursion_remaining <= 1) {
         goto release;
     }
     PyObject *const *defaults;
@@ -1320,6 +1363,7 @@ push_varargs_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *
         __asm__("" ::: "memory"); /* a few slots: no call to memset */
     }
     cpjit_link_callee(tstate, frame, callee, slots, done);
+    Py_DECREF(code); /* the frame holds its own (cpjit_init_running_frame) */
     return callee;
 
 fail:
@@ -1328,6 +1372,7 @@ release:
     /* Empty containers: releasing them runs no code. */
     Py_XDECREF(varargs);
     Py_XDECREF(varkw);
+    Py_DECREF(code);
     return NULL;
 }
 

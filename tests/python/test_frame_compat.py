@@ -891,3 +891,89 @@ def test_appending_to_a_list_subclass_as_the_specialised_call_does(threshold):
                 print(type(lst).__name__, log, len(lst))
         main()
     """, threshold=threshold)
+
+
+# A garbage collection run by the allocation of a callee's *args tuple or **kwargs dict (more
+# than 20 extra arguments: no free list; gc threshold 1) runs finalizers in the middle of the
+# binding. The interpreter has pushed the callee's frame by then, with the function's code at
+# that moment, and its caller is on the CALL.
+BINDING_FINALIZER_CASES = {
+    # __code__ assigned by the finalizer: this call runs the code it was made with, the next
+    # one the new code (a bigger frame crashed cpjit, which laid out the old one).
+    "code_swapped": """
+        exec("def other(a, *args, **kw):\\n    " + " = ".join(f"v{i}" for i in range(300))
+             + " = [a]\\n    return ('new code', len(args), sorted(kw))\\n")
+        def target(a, *args, **kw):
+            return ('old code', len(args), sorted(kw))
+        old = target.__code__
+        class Swap:
+            def __del__(self):
+                target.__code__ = other.__code__
+        def trial(kw):
+            target.__code__ = old
+            s = Swap(); s.cycle = s; del s
+            if kw:
+                return target(0, *range(21), k=1), target(0)
+            return target(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
+                          20, 21), target(0)
+        gc.set_threshold(1)
+        for i in range(40):
+            print(i, trial(i % 2))
+    """,
+    # tracing switched on by the finalizer: the callee starts traced.
+    "tracing_switched_on": """
+        events = []
+        def tracer(frame, event, arg):
+            events.append((event, frame.f_code.co_name))
+            return tracer
+        def target(a, *args):
+            return len(args)
+        class On:
+            def __del__(self):
+                sys.settrace(tracer)
+        def trial():
+            s = On(); s.cycle = s; del s
+            r = target(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+                       21)
+            sys.settrace(None)
+            return r
+        for i in range(40):
+            target(i)
+        gc.set_threshold(1)
+        for i in range(12):
+            events.clear()
+            print(i, trial(), events)
+    """,
+    # what the finalizer sees of its caller: the CALL.
+    "caller_position": """
+        seen = []
+        def target(a, *args, **kw):
+            return len(args)
+        class C:
+            def m(self, *args):
+                return len(args)
+        class Spy:
+            def __del__(self):
+                f = sys._getframe(1)
+                seen.append((f.f_code.co_name, f.f_lasti, f.f_lineno))
+        def trial(c):
+            gc.disable()
+            s = Spy(); s.cycle = s; del s
+            gc.enable()
+            return (target(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
+                           20, 21)
+                    + c.m(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20)
+                    + target(0, *range(21), k=2))
+        gc.set_threshold(1)
+        for i in range(12):
+            seen.clear()
+            print(i, trial(C()), seen)
+    """,
+}
+
+
+@pytest.mark.parametrize("threshold", [0, 2, 16])
+@pytest.mark.parametrize("case", sorted(BINDING_FINALIZER_CASES))
+def test_a_finalizer_run_while_the_arguments_are_bound(case, threshold):
+    differential("import gc\n" + textwrap.dedent(BINDING_FINALIZER_CASES[case]),
+                 threshold=threshold)

@@ -208,8 +208,9 @@ int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache)
 }
 
 /* COMPARE_OP's fast path, one function per operator (the operator a constant in each): the
- * truth of `l OPER r` for two small ints or two floats (as COMPARE_OP_INT_JUMP and _FLOAT_JUMP
- * decide), or for == and != two exact strs (as COMPARE_OP_STR_JUMP), with both references
+ * truth of `l OPER r` for two small ints or two floats neither of them a NaN (as
+ * COMPARE_OP_INT_JUMP and _FLOAT_JUMP decide; a NaN makes the latter deoptimise, so the
+ * interpreter compares generically and serves the eval breaker at the jump), or for == and != two exact strs (as COMPARE_OP_STR_JUMP), with both references
  * released (their deallocation runs no code); -1, nothing changed, for anything else. Only
  * while recursion budget is left: the generic comparison counts a level, which is then not
  * observable (with none left, the generic path counts exactly as the interpreter does). */
@@ -232,7 +233,11 @@ int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache)
             truth = COMPARE_TRUTH(OPER, medium_value(l), medium_value(r));                     \
         }                                                                                      \
         else if (PyFloat_CheckExact(l) && PyFloat_CheckExact(r)) {                             \
-            truth = COMPARE_TRUTH(OPER, PyFloat_AS_DOUBLE(l), PyFloat_AS_DOUBLE(r));           \
+            double a = PyFloat_AS_DOUBLE(l), b = PyFloat_AS_DOUBLE(r);                         \
+            if (__builtin_isnan(a) || __builtin_isnan(b)) {                                    \
+                return -1; /* COMPARE_OP_FLOAT_JUMP deoptimises: the generic pair */           \
+            }                                                                                  \
+            truth = COMPARE_TRUTH(OPER, a, b);                                                 \
         }                                                                                      \
         else if (((OPER) == Py_EQ || (OPER) == Py_NE) && PyUnicode_CheckExact(l)               \
                  && PyUnicode_CheckExact(r)) {                                                 \

@@ -977,3 +977,30 @@ BINDING_FINALIZER_CASES = {
 def test_a_finalizer_run_while_the_arguments_are_bound(case, threshold):
     differential("import gc\n" + textwrap.dedent(BINDING_FINALIZER_CASES[case]),
                  threshold=threshold)
+
+
+@pytest.mark.parametrize("threshold", [0, 2, 16])
+def test_a_pending_call_at_a_loop_test_that_compares_a_nan(threshold):
+    # COMPARE_OP_FLOAT_JUMP deoptimises on a NaN: the interpreter compares generically, pushes
+    # the bool and serves the eval breaker at the backward jump, not at the COMPARE_OP.
+    differential("""
+        import _testcapi, functools
+        def pending():
+            print('pending call at', sys._getframe(1).f_lasti)
+        class Trigger:
+            __del__ = functools.partial(_testcapi._pending_threadfunc, pending)
+        def loop(x, y):
+            n = 0
+            while x != y:
+                n += 1
+                if n == 2:
+                    Trigger()
+                if n == 4:
+                    break
+            return n
+        def main():
+            nan = float('nan')
+            for r in range(30):
+                print(r, loop(nan, 1.0), loop(1.0, nan))
+        main()
+    """, threshold=threshold)

@@ -6,6 +6,7 @@
 #include "internal/pycore_pyerrors.h"
 #include "opcode.h"
 #include "names.h"
+#include "numeric.h"
 #include "internal/pycore_atomic.h"
 #include "internal/pycore_interp.h"
 
@@ -210,15 +211,25 @@ fail:
 
 int cpjit_few_items_left(PyObject *it, Py_ssize_t limit)
 {
+    /* Read from the iterators' own fields, as their __length_hint__ computes it: calling that
+     * would allocate a bound method, and an allocation may start a garbage collection the
+     * interpreter would not have started here. */
     PyTypeObject *type = Py_TYPE(it);
-    if (type != &PyListIter_Type && type != &PyListRevIter_Type && type != &PyTupleIter_Type
-        && type != &PyRangeIter_Type && type != &PyLongRangeIter_Type) {
-        return 0;
+    Py_ssize_t left;
+    if (type == &PyListIter_Type || type == &PyTupleIter_Type) {
+        cpjit_seqiter *si = (cpjit_seqiter *)it;
+        left = si->it_seq == NULL ? 0 : Py_SIZE(si->it_seq) - si->it_index;
     }
-    Py_ssize_t left = PyObject_LengthHint(it, -1);
-    if (left < 0) {
-        PyErr_Clear();
-        return 0;
+    else if (type == &PyListRevIter_Type) {
+        cpjit_seqiter *si = (cpjit_seqiter *)it;
+        left = si->it_seq == NULL || si->it_index >= Py_SIZE(si->it_seq) ? 0 : si->it_index + 1;
+    }
+    else if (type == &PyRangeIter_Type) {
+        cpjit_rangeiter *ri = (cpjit_rangeiter *)it;
+        left = ri->len - ri->index;
+    }
+    else {
+        return 0; /* a long range iterator counts with ints of its own: not few */
     }
     return left <= limit;
 }

@@ -74,28 +74,51 @@ static int unpack_bounds(PyObject *start_o, PyObject *stop_o, PyObject *step_o,
     return 1;
 }
 
-/* list_subscript / tuple_subscript for a slice, given its unpacked bounds. */
-static PyObject *seq_slice(PyObject *seq, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step)
+/* tuple_subscript for a slice, given its unpacked bounds (a tuple does not change while the
+ * result is allocated). */
+static PyObject *tuple_slice(PyObject *seq, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step)
 {
-    int is_list = PyList_CheckExact(seq);
     Py_ssize_t n = PySlice_AdjustIndices(Py_SIZE(seq), &start, &stop, step);
     if (step == 1 || n <= 0) {
-        if (n <= 0) {
-            stop = start; /* an empty result of the right kind */
-        }
-        return is_list ? PyList_GetSlice(seq, start, stop) : PyTuple_GetSlice(seq, start, stop);
+        return PyTuple_GetSlice(seq, start, n <= 0 ? start : stop);
     }
-    PyObject *res = is_list ? PyList_New(n) : PyTuple_New(n);
+    PyObject *res = PyTuple_New(n);
     if (res == NULL) {
         return NULL;
     }
-    PyObject **src = is_list ? _PyList_ITEMS(seq) : _PyTuple_ITEMS(seq);
-    PyObject **dst = is_list ? _PyList_ITEMS(res) : _PyTuple_ITEMS(res);
+    PyObject **src = _PyTuple_ITEMS(seq), **dst = _PyTuple_ITEMS(res);
     size_t cur = (size_t)start;
     for (Py_ssize_t i = 0; i < n; i++, cur += (size_t)step) {
         dst[i] = Py_NewRef(src[cur]);
     }
     return res;
+}
+
+/* list_subscript for a slice, given its unpacked bounds. Allocating the result may run a
+ * garbage collection whose finalizers change the list: its length is taken again after the
+ * allocation, and the items read then (the interpreter allocates the slice object first, so
+ * its collection runs before the length is taken). */
+static PyObject *list_slice(PyObject *seq, Py_ssize_t start_in, Py_ssize_t stop_in,
+                            Py_ssize_t step)
+{
+    for (;;) {
+        Py_ssize_t size = Py_SIZE(seq), start = start_in, stop = stop_in;
+        Py_ssize_t n = PySlice_AdjustIndices(size, &start, &stop, step);
+        PyObject *res = PyList_New(n > 0 ? n : 0);
+        if (res == NULL || n <= 0) {
+            return res;
+        }
+        if (Py_SIZE(seq) != size) {
+            Py_DECREF(res); /* its items are NULL: releasing it runs no code */
+            continue;
+        }
+        PyObject **src = _PyList_ITEMS(seq), **dst = _PyList_ITEMS(res);
+        size_t cur = (size_t)start;
+        for (Py_ssize_t i = 0; i < n; i++, cur += (size_t)step) {
+            dst[i] = Py_NewRef(src[cur]);
+        }
+        return res;
+    }
 }
 
 CPJIT_HOT
@@ -113,7 +136,8 @@ int cpjit_getslice_consume(PyObject **stack_pointer, int has_step)
     if (!unpack_bounds(start_o, stop_o, step_o, &start, &stop, &step)) {
         return 0;
     }
-    PyObject *res = seq_slice(seq, start, stop, step);
+    PyObject *res = PyList_CheckExact(seq) ? list_slice(seq, start, stop, step)
+                                           : tuple_slice(seq, start, stop, step);
     *slot = res;
     /* BINARY_SUBSCR releases the container, then the slice (its step, start, stop). */
     Py_DECREF(seq);

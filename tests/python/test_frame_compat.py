@@ -1004,3 +1004,71 @@ def test_a_pending_call_at_a_loop_test_that_compares_a_nan(threshold):
                 print(r, loop(nan, 1.0), loop(1.0, nan))
         main()
     """, threshold=threshold)
+
+
+@pytest.mark.parametrize("threshold", [0, 2, 16])
+def test_a_finalizer_that_resizes_a_list_while_it_is_sliced(threshold):
+    # `lst[a:b:c]` without a slice object: a collection run by the allocation of the result
+    # (armed just before: gc threshold set to the current count) whose finalizer shrinks or
+    # grows the list. The result is taken from the list as it is after the allocation, as the
+    # interpreter's is when its slice object's allocation runs the collection (reading the old
+    # length crashed). `keep` holds the interpreter's cached slice object, so plain CPython
+    # allocates one.
+    differential("""
+        import gc
+        data = list(range(60))
+        class Shrink:
+            def __init__(self): self.me = self
+            def __del__(self): del data[5:]
+        class Grow:
+            def __init__(self): self.me = self
+            def __del__(self): data.extend(range(100, 140))
+        def cut(t, how, step):
+            keep = slice(0, 1)
+            if how:
+                gc.collect(); gc.set_threshold(100000)
+                how(); gc.set_threshold(gc.get_count()[0])
+            return t[3:50:step] if step else t[3:50]
+        for step in (None, 2, -1):
+            for how in (Shrink, Grow):
+                for i in range(30):
+                    data[:] = range(60)
+                    cut(data, None, step)
+                data[:] = range(60)
+                r = cut(data, how, step)
+                gc.set_threshold(700)
+                print(step, how.__name__, len(r), r[:5], r[-3:])
+    """, threshold=threshold)
+
+
+@pytest.mark.parametrize("threshold", [0, 16])
+def test_the_loop_warm_up_allocates_nothing(threshold):
+    # Where the warm-up of a short `for` loop ends, cpjit asks the iterator how many items are
+    # left from its fields (its __length_hint__ would allocate a bound method, and with it could
+    # start a garbage collection the interpreter does not start there).
+    differential("""
+        import gc
+        events = []
+        n = [0]
+        def cb(phase, info):
+            if phase == 'start':
+                f = sys._getframe(1)
+                events.append((n[0], f.f_code.co_name, f.f_lasti))
+        def loop(seq):
+            s = 0
+            for x in seq:
+                s += x
+            return s
+        for data in ([1, 2, 3], (1, 2, 3), range(3), reversed([1, 2, 3])):
+            events.clear()
+            gc.collect()
+            gc.callbacks.append(cb)
+            gc.set_threshold(1)
+            for i in range(12):
+                n[0] = i
+                loop(data)
+                t = (i, [i])
+            gc.set_threshold(700)
+            gc.callbacks.remove(cb)
+            print(type(data).__name__, events)
+    """, threshold=threshold)

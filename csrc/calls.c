@@ -449,9 +449,10 @@ static PyObject *run_cold_callee(PyThreadState *tstate, _PyInterpreterFrame *cal
     return res;
 }
 
-/* Whether cpjit_call_function's last call failed before its callee's frame started (the
- * arguments did not bind: too many, missing, unexpected or repeated ones). Known only while
- * cpjit's hook is the evaluator: any other starts frames without counting them. */
+/* Whether call_function's last call failed before its callee's frame started (the arguments
+ * did not bind: too many, missing, unexpected or repeated ones), read by its caller as soon as
+ * it returns. Known only while cpjit's hook is the evaluator: any other starts frames without
+ * counting them. */
 static int last_call_unstarted;
 
 /* cpjit_call_function; for a call made as the interpreter's inlined CALL makes it (`caller`
@@ -472,14 +473,15 @@ call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args, 
         uint64_t started = cpjit_frames_started;
         PyObject *res = PyObject_Vectorcall(function, args, npos | PY_VECTORCALL_ARGUMENTS_OFFSET,
                                             kwnames);
-        last_call_unstarted =
-            res == NULL && cpjit_frames_started == started
-            && _PyInterpreterState_GetEvalFrameFunc(tstate->interp) == cpjit_eval_frame;
+        int unstarted = res == NULL && cpjit_frames_started == started
+                        && _PyInterpreterState_GetEvalFrameFunc(tstate->interp) == cpjit_eval_frame;
         Py_DECREF(function);
         Py_ssize_t total = npos + (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
         for (Py_ssize_t i = 0; i < total; i++) {
             Py_DECREF(args[i]);
         }
+        /* Set last, after the releases above, whose finalizers may make calls of their own. */
+        last_call_unstarted = unstarted;
         return res;
     }
     /* Compiled and nothing in the way: natively, as the CALL stencil does. Staying cold with
@@ -507,10 +509,9 @@ PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObjec
 
 /* A call of a Python function that the interpreter would inline, by call_function: the
  * caller's prev_instr on the CALL while the arguments are bound, on the CALL's last cache entry
- * while the callee runs (and where an
- * exception from it is seen to come from), but on the CALL itself when the arguments do not
- * bind, since the interpreter raises that error before it moves past the CALL (tb_lasti,
- * dis.distb's marker). */
+ * while the callee runs (and where an exception from it is seen to come from), but on the CALL
+ * itself when the arguments do not bind, since the interpreter raises that error before it
+ * moves past the CALL (tb_lasti, dis.distb's marker). */
 static inline PyObject *call_as_inlined(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                         _Py_CODEUNIT *done, PyObject *callable,
                                         PyObject *const *args, Py_ssize_t npos, PyObject *kwnames)

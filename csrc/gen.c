@@ -68,7 +68,9 @@ static PyGenObject *make_gen(PyTypeObject *type, PyFunctionObject *func)
         return NULL;
     }
     gen->gi_frame_state = FRAME_CLEARED;
-    gen->gi_code = (PyCodeObject *)Py_NewRef(code);
+    /* Read again, as make_gen does: a finalizer run by the allocation may have assigned the
+     * function's __code__ (the frame, already pushed, keeps the code it runs). */
+    gen->gi_code = (PyCodeObject *)Py_NewRef(func->func_code);
     gen->gi_weakreflist = NULL;
     gen->gi_exc_state.exc_value = NULL;
     gen->gi_exc_state.previous_item = NULL;

@@ -944,6 +944,37 @@ BINDING_FINALIZER_CASES = {
             events.clear()
             print(i, trial(), events)
     """,
+    # a generator, coroutine or async generator whose allocation runs a finalizer assigning
+    # the function's __code__: gi_code (cr_code, ag_code) is read after the allocation, as
+    # make_gen reads it, and the body run is the one the frame was pushed with.
+    "code_swapped_at_generator_creation": """
+        def g(): yield 'g'
+        def g2(): yield 'g2'
+        async def c(): return 'c'
+        async def c2(): return 'c2'
+        class Swap:
+            def __init__(self, f, code): self.f, self.code, self.me = f, code, self
+            def __del__(self): self.f.__code__ = self.code
+        def make(f, other, armed):
+            if armed:
+                gc.collect(); gc.set_threshold(100000)
+                Swap(f, other.__code__); gc.set_threshold(gc.get_count()[0])
+            return f()
+        def drive(o):
+            if hasattr(o, 'gi_code'):
+                return o.gi_code.co_name, list(o)
+            try:
+                o.send(None)
+            except StopIteration as e:
+                return o.cr_code.co_name, e.value
+        for f, other in ((g, g2), (c, c2)):
+            old = f.__code__
+            for i in range(30):
+                drive(make(f, other, False))
+            print(drive(make(f, other, True)))
+            gc.set_threshold(700)
+            f.__code__ = old
+    """,
     # what the finalizer sees of its caller: the CALL.
     "caller_position": """
         seen = []

@@ -234,7 +234,7 @@ int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache)
         }                                                                                      \
         else if (PyFloat_CheckExact(l) && PyFloat_CheckExact(r)) {                             \
             double a = PyFloat_AS_DOUBLE(l), b = PyFloat_AS_DOUBLE(r);                         \
-            if (__builtin_isnan(a) || __builtin_isnan(b)) {                                    \
+            if (__builtin_isunordered(a, b)) {                                                 \
                 return -1; /* COMPARE_OP_FLOAT_JUMP deoptimises: the generic pair */           \
             }                                                                                  \
             truth = COMPARE_TRUTH(OPER, a, b);                                                 \

@@ -449,19 +449,16 @@ static PyObject *run_cold_callee(PyThreadState *tstate, _PyInterpreterFrame *cal
     return res;
 }
 
-/* Whether call_function's last call failed before its callee's frame started (the arguments
- * did not bind: too many, missing, unexpected or repeated ones), read by its caller as soon as
- * it returns. Known only while cpjit's hook is the evaluator: any other starts frames without
- * counting them. */
-static int last_call_unstarted;
-
 /* cpjit_call_function; for a call made as the interpreter's inlined CALL makes it (`caller`
  * not NULL, its prev_instr on the CALL), the caller's prev_instr moves to `done`, the CALL's
  * last cache entry, once the arguments are bound (a finalizer the binding's allocations run
- * sees the CALL, as in the interpreter). */
+ * sees the CALL, as in the interpreter), and *unstarted says whether the call failed before its
+ * callee's frame started, that is, in binding (cpjit_frames_started unmoved by it; known only
+ * while cpjit's hook is the evaluator, since any other starts frames without counting them). */
 static inline __attribute__((always_inline)) PyObject *
 call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args, Py_ssize_t npos,
-              PyObject *kwnames, _PyInterpreterFrame *caller, _Py_CODEUNIT *done)
+              PyObject *kwnames, _PyInterpreterFrame *caller, _Py_CODEUNIT *done,
+              int *unstarted)
 {
     PyFunctionObject *func = (PyFunctionObject *)function;
     PyObject **base;
@@ -473,15 +470,17 @@ call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args, 
         uint64_t started = cpjit_frames_started;
         PyObject *res = PyObject_Vectorcall(function, args, npos | PY_VECTORCALL_ARGUMENTS_OFFSET,
                                             kwnames);
-        int unstarted = res == NULL && cpjit_frames_started == started
-                        && _PyInterpreterState_GetEvalFrameFunc(tstate->interp) == cpjit_eval_frame;
+        if (caller != NULL) {
+            /* Before the releases below, whose finalizers may start frames of their own. */
+            *unstarted = res == NULL && cpjit_frames_started == started
+                         && _PyInterpreterState_GetEvalFrameFunc(tstate->interp)
+                                == cpjit_eval_frame;
+        }
         Py_DECREF(function);
         Py_ssize_t total = npos + (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
         for (Py_ssize_t i = 0; i < total; i++) {
             Py_DECREF(args[i]);
         }
-        /* Set last, after the releases above, whose finalizers may make calls of their own. */
-        last_call_unstarted = unstarted;
         return res;
     }
     /* Compiled and nothing in the way: natively, as the CALL stencil does. Staying cold with
@@ -496,7 +495,6 @@ call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args, 
                     : cold     ? cpjit_rt_run_cold_frame(tstate, frame, st)
                                : cpjit_rt_run_new_frame(tstate, frame, st);
     cpjit_pop_frame(tstate, frame, base);
-    last_call_unstarted = 0;
     return res;
 }
 
@@ -504,7 +502,7 @@ CPJIT_HOT
 PyObject *cpjit_call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args,
                               Py_ssize_t npos, PyObject *kwnames)
 {
-    return call_function(tstate, function, args, npos, kwnames, NULL, NULL);
+    return call_function(tstate, function, args, npos, kwnames, NULL, NULL, NULL);
 }
 
 /* A call of a Python function that the interpreter would inline, by call_function: the
@@ -517,8 +515,9 @@ static inline PyObject *call_as_inlined(PyThreadState *tstate, _PyInterpreterFra
                                         PyObject *const *args, Py_ssize_t npos, PyObject *kwnames)
 {
     frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
-    PyObject *res = call_function(tstate, callable, args, npos, kwnames, frame, done);
-    if (res == NULL && last_call_unstarted) {
+    int unstarted = 0;
+    PyObject *res = call_function(tstate, callable, args, npos, kwnames, frame, done, &unstarted);
+    if (unstarted) {
         frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
     }
     return res;
@@ -568,6 +567,7 @@ static inline int from_interpreted_call(PyThreadState *tstate, PyObject *callabl
 static inline __attribute__((always_inline)) PyObject *
 run_pushed_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st, int cold)
 {
+    cpjit_frames_started++; /* the frames the hook does not see (cpjit_rt.h) */
     if (cold) {
         return cpjit_rt_run_cold_frame(tstate, frame, st);
     }

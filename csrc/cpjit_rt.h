@@ -88,9 +88,10 @@ typedef struct {
 
 extern CpjitStats cpjit_stats;
 
-/* Frames started through cpjit's entries (the hook, the frames native code and cpjit's function
- * vectorcall push): a call that returns NULL without moving it failed before its callee started,
- * that is, in binding its arguments (calls.c, cpjit_call_function). */
+/* Frames a Python function's vectorcall starts while cpjit's hook is installed: through the
+ * hook, or pushed and run by cpjit's function vectorcall (calls.c, run_pushed_frame). A call of
+ * a function that returns NULL without moving it failed before its callee started, that is, in
+ * binding its arguments (calls.c, call_function). */
 extern uint64_t cpjit_frames_started;
 
 /* Compile states of a code object. */

@@ -210,8 +210,9 @@ int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache)
 /* COMPARE_OP's fast path, one function per operator (the operator a constant in each): the
  * truth of `l OPER r` for two small ints or two floats neither of them a NaN (as
  * COMPARE_OP_INT_JUMP and _FLOAT_JUMP decide; a NaN makes the latter deoptimise, so the
- * interpreter compares generically and serves the eval breaker at the jump), or for == and != two exact strs (as COMPARE_OP_STR_JUMP), with both references
- * released (their deallocation runs no code); -1, nothing changed, for anything else. Only
+ * interpreter compares generically and serves the eval breaker at the jump), or for == and !=
+ * two exact strs (as COMPARE_OP_STR_JUMP), with both references released (their deallocation
+ * runs no code); -1, nothing changed, for anything else. Only
  * while recursion budget is left: the generic comparison counts a level, which is then not
  * observable (with none left, the generic path counts exactly as the interpreter does). */
 #define COMPARE_TRUTH(OPER, A, B)                                                              \

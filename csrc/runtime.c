@@ -651,7 +651,6 @@ cold_function_state(PyThreadState *tstate, PyCodeObject *code, uint32_t ahead)
 PyObject *cpjit_rt_run_new_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                  CpjitCodeState *st)
 {
-    cpjit_frames_started++;
     PyObject **stack_pointer;
     if (enter_native(tstate, frame, &stack_pointer, 0) < 0) {
         return NULL;
@@ -700,7 +699,6 @@ static PyObject *run_unhooked(PyThreadState *tstate, _PyInterpreterFrame *frame,
 PyObject *cpjit_rt_run_cold_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                   CpjitCodeState *st)
 {
-    cpjit_frames_started++;
     st->calls++;
     return interpret(tstate, frame, 0, CPJIT_R_COLD);
 }

@@ -118,6 +118,14 @@ typedef struct {
                                   within warm_window_ms) */
     uint64_t interpreted_ns;   /* CPJIT_TIER_LOOP code outside __main__: wall time its calls
                                   spent in the interpreter while counting (callees included) */
+    uint32_t samples;          /* cold_regions.c: samples that found this code innermost in a
+                                  cold region, within sampling window `sample_window` */
+    uint32_t sample_window;
+    uint32_t root_samples;     /* cold_regions.c: samples in regions this code opened, within
+                                  the window, and how many of them found compiled code */
+    uint32_t root_compiled_samples;
+    uint32_t hooked_callees;   /* cold_regions.c: cold callees of this (compiled) code that kept
+                                  the hook for the compiled code beneath them */
 } CpjitCodeState;
 
 /* CpjitCodeState.tier: a function (CO_OPTIMIZED) whose bytecode has a backward jump. Defined in
@@ -134,6 +142,17 @@ typedef struct {
  * loaders, the module's body), as the bodies of imported modules do (runtime.c, CPJIT_R_IMPORT).
  * Never counted toward a compile: the hook's cold fast paths leave it to its general path. */
 #define CPJIT_TIER_IMPORT 4u
+/* A cold function whose calls keep the hook: a cold region it opened (cold_regions.c) had hot
+ * code beneath it, which runs natively only under the hook. Set by the sampler. */
+#define CPJIT_TIER_KEEPS_HOOK 8u
+/* cold_regions.c: whether the code was defined in __main__ (CPJIT_TIER_IN_MAIN), once known
+ * (CPJIT_TIER_HOME_KNOWN): a script's own functions never open a region, so the loop functions
+ * of __main__ they call start native (no on-stack replacement could take a loop there later). */
+#define CPJIT_TIER_HOME_KNOWN 16u
+#define CPJIT_TIER_IN_MAIN 32u
+/* cold_regions.c: compiled code whose cold callees keep the hook (several of them had compiled
+ * code beneath). */
+#define CPJIT_TIER_CALLEES_KEEP_HOOK 64u
 /* The tier bits whose calls the cold fast paths (runtime.c's cold_function_state, calls.h's
  * callee_state) leave to the hook's general path. */
 #define CPJIT_TIER_NOT_PLAIN_COLD (CPJIT_TIER_LOOP | CPJIT_TIER_BODY_LOOP | CPJIT_TIER_IMPORT)

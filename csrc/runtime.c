@@ -67,6 +67,7 @@
 #include "gen.h"
 #include "callsite.h"
 #include "calls.h"
+#include "cold_regions.h"
 #include "opcode.h"
 
 #include <pthread.h>
@@ -97,7 +98,7 @@ static uint32_t loop_budget_ns = 1000;
 static uint64_t warm_window_ns = 0; /* 0: no window (the C default; the package sets its own) */
 static int installed = 0; /* enable() is in effect */
 PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);
-static int unhooked = 0; /* frames running with the hook taken out (see run_unhooked) */
+int cpjit_unhooked = 0; /* frames running with the hook taken out (run_unhooked, cold_regions.c) */
 static _PyFrameEvalFunction previous_eval = NULL;
 
 /* Set by cpjit_rt_init once reading co_extra directly is known to work (see cpjit_rt.h). */
@@ -183,7 +184,7 @@ static uint32_t tier_of(PyCodeObject *code)
 }
 
 /* Whether `globals` is the namespace of __main__ (by its __name__). */
-static int is_main_namespace(PyObject *globals)
+int cpjit_rt_is_main_namespace(PyObject *globals)
 {
     PyObject *name = globals != NULL && PyDict_Check(globals)
                          ? PyDict_GetItemWithError(globals, &_Py_ID(__name__))
@@ -202,7 +203,7 @@ static int is_main_namespace(PyObject *globals)
  * plain dict, and the program's own __main__, do not count.) */
 static int is_imported_module_namespace(PyObject *globals)
 {
-    if (globals == NULL || !PyDict_CheckExact(globals) || is_main_namespace(globals)) {
+    if (globals == NULL || !PyDict_CheckExact(globals) || cpjit_rt_is_main_namespace(globals)) {
         return 0;
     }
     PyObject *spec = PyDict_GetItemWithError(globals, &_Py_ID(__spec__));
@@ -226,7 +227,7 @@ static int initialising_a_module(PyThreadState *tstate)
         if (f->f_code->co_flags & CO_OPTIMIZED) {
             continue;
         }
-        return !is_main_namespace(f->f_globals);
+        return !cpjit_rt_is_main_namespace(f->f_globals);
     }
     return 0;
 }
@@ -270,7 +271,7 @@ static inline int stays_cold(PyThreadState *tstate, _PyInterpreterFrame *frame,
         return 1;
     }
     if (st->tier & CPJIT_TIER_LOOP) {
-        if (loop_budget_ns == 0 || is_main_namespace(frame->f_globals)) {
+        if (loop_budget_ns == 0 || cpjit_rt_is_main_namespace(frame->f_globals)) {
             if (!initialising_a_module(tstate)) {
                 return 0;
             }
@@ -281,7 +282,7 @@ static inline int stays_cold(PyThreadState *tstate, _PyInterpreterFrame *frame,
     }
     /* The top level of a script (the module body of __main__, not a class body in it). */
     if ((st->tier & CPJIT_TIER_BODY_LOOP) && frame->f_locals == frame->f_globals
-        && is_main_namespace(frame->f_globals)) {
+        && cpjit_rt_is_main_namespace(frame->f_globals)) {
         return 0;
     }
     st->calls++;
@@ -685,22 +686,28 @@ static PyObject *run_unhooked(PyThreadState *tstate, _PyInterpreterFrame *frame,
 {
     PyInterpreterState *interp = tstate->interp;
     _PyInterpreterState_SetEvalFrameFunc(interp, _PyEval_EvalFrameDefault);
-    unhooked++;
+    cpjit_unhooked++;
     PyObject *res = interpret(tstate, frame, throwflag, reason);
-    unhooked--;
+    cpjit_unhooked--;
     if (installed && _PyInterpreterState_GetEvalFrameFunc(interp) == _PyEval_EvalFrameDefault) {
         _PyInterpreterState_SetEvalFrameFunc(interp, cpjit_eval_frame);
     }
     return res;
 }
 
+int cpjit_rt_may_unhook(void)
+{
+    return installed && (previous_eval == NULL || previous_eval == _PyEval_EvalFrameDefault);
+}
+
 /* A new frame (pushed by cpjit_function_vectorcall) of code that callee_state said stays
- * cold: counted and run by the interpreter, as the hook would. */
+ * cold: counted and run by the interpreter, as the hook would (as a cold region when it may
+ * be one: cold_regions.c). */
 PyObject *cpjit_rt_run_cold_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                   CpjitCodeState *st)
 {
     st->calls++;
-    return interpret(tstate, frame, 0, CPJIT_R_COLD);
+    return cpjit_run_cold(tstate, frame, st);
 }
 
 static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
@@ -747,7 +754,10 @@ static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, i
                 st->interpreted_ns += now_ns() - start;
                 return res;
             }
-            return interpret(tstate, frame, throwflag, CPJIT_R_COLD);
+            if (throwflag || frame->prev_instr != _PyCode_CODE(code) - 1) {
+                return interpret(tstate, frame, throwflag, CPJIT_R_COLD);
+            }
+            return cpjit_run_cold(tstate, frame, st);
         }
         if (cpjit_rust_compile(code, st) < 0) { /* sets st->state either way */
             return interpret(tstate, frame, throwflag, CPJIT_R_COMPILE_FAILED);
@@ -980,6 +990,7 @@ run_if_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, int *handled)
     if (frame->prev_instr == _PyCode_CODE(code) - 1
         && !(code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))) {
         take_vectorcall(frame); /* its next cold calls skip _PyEval_Vector and the hook */
+        return cpjit_run_cold(tstate, frame, st);
     }
     return interpret(tstate, frame, 0, CPJIT_R_COLD);
 }
@@ -1027,9 +1038,10 @@ int cpjit_rt_install(void)
 
 void cpjit_rt_uninstall(void)
 {
+    cpjit_cold_regions_stop(); /* before the evaluator changes: the sampler may put the hook back */
     PyInterpreterState *interp = PyInterpreterState_Get();
     _PyFrameEvalFunction current = _PyInterpreterState_GetEvalFrameFunc(interp);
-    if (current == cpjit_eval_frame || (unhooked > 0 && current == _PyEval_EvalFrameDefault)) {
+    if (current == cpjit_eval_frame || (cpjit_unhooked > 0 && current == _PyEval_EvalFrameDefault)) {
         _PyInterpreterState_SetEvalFrameFunc(interp, previous_eval);
     }
     installed = 0;
@@ -1040,7 +1052,7 @@ int cpjit_rt_is_installed(void)
     PyInterpreterState *interp = PyInterpreterState_Get();
     _PyFrameEvalFunction current = _PyInterpreterState_GetEvalFrameFunc(interp);
     return current == cpjit_eval_frame
-           || (installed && unhooked > 0 && current == _PyEval_EvalFrameDefault);
+           || (installed && cpjit_unhooked > 0 && current == _PyEval_EvalFrameDefault);
 }
 
 /* Handing over an exception (throwflag=1) makes the interpreter report a 'call' event to the

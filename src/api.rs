@@ -87,6 +87,22 @@ fn get_warm_window_ms() -> u32 {
     unsafe { runtime::cpjit_rt_get_warm_window_ms() }
 }
 
+/// Set the sampling period (microseconds) of cold regions: loopless cold functions run with the
+/// hook taken out while a sampler looks for hot code beneath them (0: no cold regions).
+#[pyfunction]
+fn set_sample_us(us: i64) -> PyResult<()> {
+    let us = u32_setting(us, "sample period")?;
+    // SAFETY: GIL held.
+    unsafe { runtime::cpjit_cold_regions_set_period_us(us) };
+    Ok(())
+}
+
+#[pyfunction]
+fn get_sample_us() -> u32 {
+    // SAFETY: GIL held.
+    unsafe { runtime::cpjit_cold_regions_get_period_us() }
+}
+
 /// A setting the C runtime holds as a u32; a ValueError naming it when out of range.
 fn u32_setting(value: i64, what: &str) -> PyResult<u32> {
     u32::try_from(value)
@@ -162,6 +178,8 @@ fn code_info<'py>(
     )?;
     d.set_item("calls", st.calls)?;
     d.set_item("interpreted_ns", st.interpreted_ns)?;
+    // CPJIT_TIER_KEEPS_HOOK (csrc/cpjit_rt.h): a cold region of this code had hot code beneath.
+    d.set_item("keeps_hook", st.tier & 8 != 0)?;
     if !st.native.is_null() {
         // SAFETY: `native` is the CompiledCode box owned by this state until the code dies.
         let c = unsafe { &*(st.native as *const crate::compiler::CompiledCode) };
@@ -216,6 +234,12 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("attr_table_filed", c.attr_table_filed)?;
     d.set_item("attr_table_adopted", c.attr_table_adopted)?;
     d.set_item("frames_from_c", c.frames_from_c)?;
+    // SAFETY: GIL held; the sampler thread writes only `stalled`, a counter read here for stats.
+    let r = unsafe { &*std::ptr::addr_of!(runtime::cpjit_cold_region_stats) };
+    d.set_item("cold_regions", r.regions)?;
+    d.set_item("cold_region_samples", r.samples)?;
+    d.set_item("cold_region_hot_found", r.hot_found)?;
+    d.set_item("cold_region_stalled", r.stalled)?;
     let mem = crate::memory::stats();
     d.set_item("code_mapped_bytes", mem.mapped_bytes)?;
     d.set_item("code_live_bytes", mem.live_bytes)?;
@@ -291,6 +315,8 @@ fn _cpjit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_loop_budget_ns, m)?)?;
     m.add_function(wrap_pyfunction!(set_warm_window_ms, m)?)?;
     m.add_function(wrap_pyfunction!(get_warm_window_ms, m)?)?;
+    m.add_function(wrap_pyfunction!(set_sample_us, m)?)?;
+    m.add_function(wrap_pyfunction!(get_sample_us, m)?)?;
     m.add_function(wrap_pyfunction!(compile, m)?)?;
     m.add_function(wrap_pyfunction!(stats, m)?)?;
     m.add_function(wrap_pyfunction!(code_info, m)?)?;

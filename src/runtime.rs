@@ -28,6 +28,12 @@ pub struct CodeState {
     pub exc_table: *mut c_void,
     pub warm_since_ns: u64,
     pub interpreted_ns: u64,
+    /// C-owned (csrc/cold_regions.c): the sampler's counts.
+    pub samples: u32,
+    pub sample_window: u32,
+    pub root_samples: u32,
+    pub root_compiled_samples: u32,
+    pub hooked_callees: u32,
 }
 
 /// `CpjitCodeInfo` (cpjit_rt.h).
@@ -83,6 +89,18 @@ extern "C" {
     fn cpjit_rt_code_info(code: *mut c_void, out: *mut CodeInfo);
     static cpjit_symbol_addresses: [*const c_void; 0];
     pub static mut cpjit_stats: CStats;
+    pub fn cpjit_cold_regions_set_period_us(us: u32);
+    pub fn cpjit_cold_regions_get_period_us() -> u32;
+    pub static mut cpjit_cold_region_stats: ColdRegionStats;
+}
+
+/// `CpjitColdRegionStats` (csrc/cold_regions.h).
+#[repr(C)]
+pub struct ColdRegionStats {
+    pub regions: u64,
+    pub samples: u64,
+    pub hot_found: u64,
+    pub stalled: u64,
 }
 
 /// Compiler-side counters (the C side counts frames).

@@ -32,7 +32,8 @@ from . import _cpjit, _env
 from ._cpjit import code_info, compile, disable, is_enabled, stats  # noqa: F401
 
 __all__ = ["enable", "disable", "is_enabled", "compile", "stats", "code_info", "dis", "machine_code",
-           "threshold_from_env", "loop_budget_from_env", "warm_window_from_env"]
+           "threshold_from_env", "loop_budget_from_env", "warm_window_from_env",
+           "sample_from_env"]
 
 DEFAULT_THRESHOLD = 256
 # Interpreted nanoseconds per bytecode code unit after which a function with a loop that is not
@@ -41,6 +42,8 @@ DEFAULT_LOOP_BUDGET_NS = 1000
 # Milliseconds within which `threshold` calls of a function without loops must come for it to
 # compile (see enable()).
 DEFAULT_WARM_WINDOW_MS = 20
+# Microseconds between the samples that look for hot code beneath cold regions (see enable()).
+DEFAULT_SAMPLE_US = 1000
 # Executable memory cpjit maps at most (CPJIT_MAX_CODE_MB; 0: no cap). Past it, code objects not
 # yet compiled stay interpreted and stats()["code_cap_reached"] counts the refusals.
 DEFAULT_MAX_CODE_MB = 256
@@ -66,7 +69,13 @@ def warm_window_from_env(default=DEFAULT_WARM_WINDOW_MS):
     return _env.integer("CPJIT_WARM_WINDOW_MS", default)
 
 
-def enable(threshold=None, perf=None, loop_budget_ns=None, warm_window_ms=None):
+def sample_from_env(default=DEFAULT_SAMPLE_US):
+    """The sampling period named by CPJIT_SAMPLE_US, or `default` (also, with a one-line warning
+    on stderr, when the value is not a non-negative integer)."""
+    return _env.integer("CPJIT_SAMPLE_US", default)
+
+
+def enable(threshold=None, perf=None, loop_budget_ns=None, warm_window_ms=None, sample_us=None):
     """Run Python frames natively from now on.
 
     `threshold` is how many calls a code object runs in the interpreter before it is compiled;
@@ -90,6 +99,15 @@ def enable(threshold=None, perf=None, loop_budget_ns=None, warm_window_ms=None):
     comes from CPJIT_WARM_WINDOW_MS, else DEFAULT_WARM_WINDOW_MS (20); 0 lets the count alone
     decide.
 
+    A function without loops that stays cold, called on the main thread, runs with everything
+    beneath it as plain python runs it (a "cold region": the frame-evaluation hook taken out, so
+    the interpreter inlines the calls beneath it), while a sampler looks every `sample_us`
+    microseconds at the innermost code on the frame stack; code found there in an eighth of the
+    samples is hot, and the hook goes back in so it can compile (csrc/cold_regions.c). Work spread
+    thin over many functions runs as fast as without cpjit. By default the period comes from
+    CPJIT_SAMPLE_US, else DEFAULT_SAMPLE_US (1000); 0 keeps the hook in for every call. With
+    threshold 0 nothing stays cold, so no region opens.
+
     `perf` writes /tmp/perf-<pid>.map entries for code compiled from now on, so that
     `perf report` names native code: True (or "code") one per code object
     (`py::qualname:file:line`), "instructions" one per bytecode instruction
@@ -105,6 +123,9 @@ def enable(threshold=None, perf=None, loop_budget_ns=None, warm_window_ms=None):
     if warm_window_ms is None:
         warm_window_ms = warm_window_from_env()
     _cpjit.set_warm_window_ms(warm_window_ms)
+    if sample_us is None:
+        sample_us = sample_from_env()
+    _cpjit.set_sample_us(sample_us)
     if perf is not None:
         _cpjit.set_perf(perf)
     _cpjit.enable(threshold)

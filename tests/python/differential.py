@@ -56,7 +56,8 @@ def _run(source: str, codes: list | None = None) -> Outcome:
 def run_jit(source: str, threshold: int = 0, codes: list | None = None) -> tuple[Outcome, dict, dict]:
     """Run under cpjit; return the outcome and the stats before and after."""
     before = cpjit.stats()
-    cpjit.enable(threshold, warm_window_ms=0)  # the count alone decides, whatever the load
+    cpjit.enable(threshold, warm_window_ms=0, sample_us=0)  # the count alone decides, whatever the load;
+    # no cold regions: the code under test is the native code
     try:
         outcome = _run(source, codes)
     finally:
@@ -86,7 +87,7 @@ def compiled_after_warm_up(source: str, name: str, warm_up: str, threshold: int)
     function `name` (asserted compiled): code compiled after the interpreter quickened it."""
     ns = {}
     exec(compile(source, "<warm-up>", "exec"), ns)
-    cpjit.enable(threshold=threshold, warm_window_ms=0)
+    cpjit.enable(threshold=threshold, warm_window_ms=0, sample_us=0)
     try:
         exec(warm_up, ns)
         info = cpjit.code_info(ns[name])

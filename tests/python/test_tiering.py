@@ -6,6 +6,11 @@ on-stack replacement out of the interpreter exists, so a loop in a function call
 start native), and once its interpreted calls have spent a time budget if a library does;
 anything else (module and class bodies included, loops or not) compiles after N interpreted
 calls. Threshold 0 compiles every code object at its first call.
+
+These rules are those of calls that reach cpjit's hook: the tests here run with cold regions
+off (`sample_us=0`), since pytest's and the tests' own helpers are library functions whose
+cold calls would otherwise run the code under test with the hook taken out
+(test_cold_regions.py).
 """
 import os
 import pathlib
@@ -35,7 +40,7 @@ def state(obj):
 def tiered():
     """cpjit enabled with threshold 5 (no warm window: the count alone decides, whatever the
     machine's load), disabled afterwards."""
-    cpjit.enable(threshold=5, warm_window_ms=0)
+    cpjit.enable(threshold=5, warm_window_ms=0, sample_us=0)
     try:
         yield 5
     finally:
@@ -87,13 +92,13 @@ def test_loop_functions_of_main_compile_at_first_call(tiered):
 
 def test_library_loop_functions_wait_for_their_time_budget():
     ns = _define_in("some_library", LOOPS)
-    cpjit.enable(threshold=100, loop_budget_ns=10**9)
+    cpjit.enable(threshold=100, loop_budget_ns=10**9, sample_us=0)
     try:
         assert _run_loops(ns) == {"main": "counting", "countdown": "counting", "gen": "counting"}
         info = cpjit.code_info(ns["main"])
         assert info["calls"] == 1 and info["interpreted_ns"] > 0
         # A budget of 1 ns per code unit is spent by any call: each compiles at its next call.
-        cpjit.enable(threshold=100, loop_budget_ns=1)
+        cpjit.enable(threshold=100, loop_budget_ns=1, sample_us=0)
         assert _run_loops(ns) == {"main": "compiled", "countdown": "compiled", "gen": "compiled"}
     finally:
         cpjit.disable()
@@ -101,7 +106,7 @@ def test_library_loop_functions_wait_for_their_time_budget():
 
 def test_loop_budget_zero_compiles_library_loops_at_first_call():
     ns = _define_in("some_library", LOOPS)
-    cpjit.enable(threshold=100, loop_budget_ns=0)
+    cpjit.enable(threshold=100, loop_budget_ns=0, sample_us=0)
     try:
         assert _run_loops(ns) == {"main": "compiled", "countdown": "compiled", "gen": "compiled"}
     finally:
@@ -134,7 +139,7 @@ def test_loopless_code_compiles_only_when_its_calls_come_within_the_window():
     def seldom(x):
         return x + 2
 
-    cpjit.enable(threshold=4, warm_window_ms=200)
+    cpjit.enable(threshold=4, warm_window_ms=200, sample_us=0)
     try:
         assert cpjit._cpjit.get_warm_window_ms() == 200
         for i in range(6):
@@ -157,7 +162,7 @@ def test_warm_window_zero_leaves_the_count_alone_to_decide():
     def seldom(x):
         return -x
 
-    cpjit.enable(threshold=3, warm_window_ms=0)
+    cpjit.enable(threshold=3, warm_window_ms=0, sample_us=0)
     try:
         for i in range(4):
             assert seldom(i) == -i
@@ -218,7 +223,7 @@ def test_threshold_zero_compiles_everything_at_first_call():
     code = compile("result = [i for i in range(3)]\ndef f():\n    return 1\nresult.append(f())",
                    "<tiering>", "exec")
     ns = {}
-    cpjit.enable(threshold=0)
+    cpjit.enable(threshold=0, sample_us=0)
     try:
         exec(code, ns)
     finally:
@@ -232,11 +237,11 @@ def test_a_lowered_threshold_applies_to_code_already_counting():
     def leaf(x):
         return x * 2
 
-    cpjit.enable(threshold=100, warm_window_ms=0)
+    cpjit.enable(threshold=100, warm_window_ms=0, sample_us=0)
     try:
         leaf(1)
         assert state(leaf) == "counting"
-        cpjit.enable(threshold=0)
+        cpjit.enable(threshold=0, sample_us=0)
         assert leaf(2) == 4
         assert state(leaf) == "compiled"
     finally:
@@ -317,7 +322,7 @@ def _exec_as_module(name, threshold):
         TABLE = setup(50)
     """)
     ns = {"__name__": name}
-    cpjit.enable(threshold=threshold, warm_window_ms=0)
+    cpjit.enable(threshold=threshold, warm_window_ms=0, sample_us=0)
     try:
         exec(compile(source, f"<{name}>", "exec"), ns)
     finally:
@@ -351,7 +356,7 @@ def test_a_scripts_top_level_loop_compiles_at_first_call():
     for name in ("__main__", "other"):
         code = compile(source, f"<{name}>", "exec")
         ns = {"__name__": name}
-        cpjit.enable(threshold=5, warm_window_ms=0)
+        cpjit.enable(threshold=5, warm_window_ms=0, sample_us=0)
         try:
             exec(code, ns)
         finally:
@@ -406,7 +411,7 @@ def test_cold_case_guards(tiered):
     # function compiles at its first call (here with no time budget), a module body counts (the
     # general path) and compiles at the threshold, a traced call is not counted, and a function
     # at the threshold compiles.
-    cpjit.enable(threshold=tiered, loop_budget_ns=0, warm_window_ms=0)
+    cpjit.enable(threshold=tiered, loop_budget_ns=0, warm_window_ms=0, sample_us=0)
 
     def loop():
         t = 0
@@ -481,7 +486,7 @@ def test_cold_callees_of_native_code_run_as_the_interpreter_runs_them():
     # arguments moved in and interpreted, counted (calls.c: enter_direct's cold case); the
     # callee sees the caller's f_lasti and line as under an inlined call, the arguments' owners
     # are the same, and an exception unwinds through the same entries.
-    cpjit.enable(threshold=10, loop_budget_ns=0, warm_window_ms=0)
+    cpjit.enable(threshold=10, loop_budget_ns=0, warm_window_ms=0, sample_us=0)
     try:
         ns = {"__name__": "__main__"}
         exec(textwrap.dedent(COLD_CALLEES_OF_NATIVE_CODE.replace("result = caller(8)", "")), ns)
@@ -506,7 +511,7 @@ def test_cold_callees_of_native_code_run_as_the_interpreter_runs_them():
 
     plain = run()[0]
     for threshold, leaf_state in ((0, "compiled"), (5, "compiled"), (100, "counting")):
-        cpjit.enable(threshold=threshold, warm_window_ms=0)
+        cpjit.enable(threshold=threshold, warm_window_ms=0, sample_us=0)
         try:
             cold_before = cpjit.stats()["frames_interpreted"]["cold"]
             assert run() == (plain, "compiled", leaf_state), threshold

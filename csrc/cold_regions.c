@@ -1,0 +1,437 @@
+/* cold_regions.c: cold calls run as plain CPython runs them, and a sampler that finds the hot
+ * code beneath them.
+ *
+ * Owns: the decision to run a cold function's frame with the hook taken out (a "cold region"),
+ * the sampler thread that asks the main thread for a sample of what runs inside one, and putting
+ * the hook back when a sample finds hot code there.
+ *
+ * Why: with a PEP 523 hook installed, CPython 3.11's interpreter stops inlining Python-to-Python
+ * calls, so every call made by interpreted code goes through _PyEval_Vector, the hook and a new
+ * _PyEval_EvalFrameDefault activation (benches/README.md: 300 instructions more per call, and the
+ * instruction-cache misses of cpjit's call paths on top). A program whose work is spread thin
+ * over thousands of lukewarm functions (sympy's algebra: 600k such calls) loses 8-10% to that and
+ * gains nothing from native code. Without the hook, the interpreter inlines every call beneath a
+ * frame, compiled functions included (its CALL does not consult a function's vectorcall), and
+ * counts nothing, so hot code beneath would stay interpreted for good.
+ *
+ * So: a loopless function that stays cold, called on the main thread while the hook is in, runs
+ * with the hook taken out, and so does everything beneath it, until it returns (the region).
+ * Every `period` (1 ms by default, CPJIT_SAMPLE_US) a thread of cpjit's asks the main thread,
+ * through a pending call (Py_AddPendingCall, served at the interpreter's next eval-breaker
+ * check), for a sample: the code object innermost on the frame stack. A code object that is
+ * innermost in HOT_SAMPLES of a window of WINDOW_SAMPLES samples (an eighth of the time spent in
+ * cold regions, over at least a few milliseconds) is hot: the hook goes back in at once (calls
+ * made from then on count, compile and run natively as usual) and the functions whose regions
+ * are open keep the hook for good (CPJIT_TIER_KEEPS_HOOK), so their later calls find the hot
+ * code the usual way. Work spread thin never concentrates enough to be found, and runs as in
+ * plain python.
+ *
+ * Only the main thread opens regions (pending calls are served there) and only while cpjit's is
+ * the evaluator; other threads that take the GIL during a region run interpreted meanwhile (as
+ * during imports). When the main thread leaves Python code for long inside a region (a join, a
+ * long C call), the pending sample is not served: after STALL_TICKS periods the sampler thread
+ * puts the hook back itself (an atomic compare-and-swap of the interpreter's evaluator, from
+ * "none" to cpjit's), so other threads are not kept from native code.
+ *
+ * The sampler thread blocks every signal (they stay the main thread's), starts at the first
+ * region, sleeps longer while no region opens, stops at cpjit.disable() and at interpreter exit,
+ * and starts again in a forked child at its first region. A program sees no object, descriptor
+ * or Python thread of it.
+ */
+#define _GNU_SOURCE 1
+#include "cold_regions.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+
+#include "internal/pycore_atomic.h"
+#include "internal/pycore_frame.h"
+#include "internal/pycore_interp.h"
+#include "internal/pycore_pystate.h"
+#include "internal/pycore_runtime.h"
+
+PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);
+
+CpjitColdRegionStats cpjit_cold_region_stats;
+
+/* A code object innermost in this many samples of one window is hot. */
+#define HOT_SAMPLES 8
+#define WINDOW_SAMPLES 64
+/* A region whose samples found compiled code (which runs interpreted in it) this many times,
+ * and in a third of them at least, keeps the hook. */
+#define COMPILED_SAMPLES 2
+/* Cold callees of one compiled caller that kept the hook that way, before all of its cold
+ * callees do. */
+#define CALLER_EVIDENCE 2
+/* How long the main thread may leave a sample unserved before the sampler puts the hook back. */
+#define STALL_NS (20u * 1000u * 1000u)
+/* Samples that found nothing to act on before the sampler halves its pace. */
+#define QUIET_SAMPLES 32
+/* Regions open at once on the main thread (nested through C code once the hook is back). */
+#define MAX_ROOTS 32
+/* The sampler's slowest pace, in periods. */
+#define MAX_SLOWDOWN 16
+
+static uint32_t period_us = 0; /* 0: no regions (the C default; the package sets its own) */
+
+/* Main thread, under the GIL. */
+static CpjitCodeState *roots[MAX_ROOTS]; /* states of the functions whose regions are open */
+static _PyInterpreterFrame *root_frames[MAX_ROOTS]; /* and their frames */
+static int depth;
+static uint32_t window = 1, window_samples;
+
+/* Shared with the sampler thread (atomics). */
+static int region_open;        /* the main thread runs inside a region, hook out */
+static uint64_t region_serial; /* regions opened so far */
+static int sample_pending;     /* a sample was asked for and not yet served */
+
+/* The sampler thread (started and stopped under the GIL). */
+static pthread_t sampler;
+static int sampler_running;
+static int shut_down; /* the interpreter is exiting: never start again */
+
+void cpjit_cold_regions_set_period_us(uint32_t us)
+{
+    period_us = us;
+}
+
+uint32_t cpjit_cold_regions_get_period_us(void)
+{
+    return period_us;
+}
+
+/* The pending call: runs on the main thread under the GIL, at an eval-breaker check of the
+ * interpreter or of native code. Reads the innermost frame's code object; never runs Python
+ * code and leaves any exception state as it was. */
+static int take_sample(void *unused)
+{
+    (void)unused;
+    __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
+    PyThreadState *tstate = _PyThreadState_GET();
+    if (!__atomic_load_n(&region_open, __ATOMIC_ACQUIRE) || depth == 0 || tstate == NULL
+        || tstate->interp->eval_frame != NULL || !cpjit_rt_may_unhook()) {
+        return 0;
+    }
+    _PyInterpreterFrame *frame = tstate->cframe->current_frame;
+    if (frame == NULL) {
+        return 0;
+    }
+    cpjit_cold_region_stats.samples++;
+    if (++window_samples >= WINDOW_SAMPLES) {
+        window++;
+        window_samples = 0;
+    }
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    CpjitCodeState *st = cpjit_rt_state_for(frame->f_code, 1);
+    if (st == NULL) {
+        PyErr_Clear();
+    }
+    PyErr_Restore(type, value, tb);
+    if (st == NULL) {
+        return 0;
+    }
+    /* The region being sampled: the innermost open one (outer ones had the hook put back
+     * before an inner one could open). */
+    CpjitCodeState *root = roots[depth - 1];
+    int compiled = st->state == CPJIT_COMPILED;
+    if (root->sample_window != window) {
+        root->sample_window = window;
+        root->root_samples = 0;
+        root->root_compiled_samples = 0;
+    }
+    root->root_samples++;
+    root->root_compiled_samples += compiled;
+    int hot = 0;
+    if (!compiled) {
+        if (st->sample_window != window) {
+            st->sample_window = window;
+            st->samples = 0;
+        }
+        hot = ++st->samples >= HOT_SAMPLES;
+        if (hot) {
+            st->samples = 0;
+        }
+    }
+    /* The region pays when its time goes to compiled code (which runs interpreted in it) or when
+     * it holds hot code not compiled yet (which compiles only under the hook). */
+    if (!hot && !(root->root_compiled_samples >= COMPILED_SAMPLES
+                  && root->root_compiled_samples * 3 >= root->root_samples)) {
+        return 0;
+    }
+    root->tier |= CPJIT_TIER_KEEPS_HOOK;
+    if (!hot) {
+        /* Compiled code beneath a cold callee of compiled code: after CALLER_EVIDENCE such
+         * callees, the caller's other cold callees keep the hook too (the code a hot caller
+         * calls tends to lead to the code that made it hot). */
+        _PyInterpreterFrame *caller = root_frames[depth - 1]->previous;
+        CpjitCodeState *cst = caller != NULL ? cpjit_rt_state_for(caller->f_code, 0) : NULL;
+        if (cst != NULL && cst->state == CPJIT_COMPILED && ++cst->hooked_callees >= CALLER_EVIDENCE) {
+            cst->tier |= CPJIT_TIER_CALLEES_KEEP_HOOK;
+        }
+    }
+    _PyInterpreterState_SetEvalFrameFunc(tstate->interp, cpjit_eval_frame);
+    __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
+    cpjit_cold_region_stats.hot_found++;
+    return 0;
+}
+
+/* Queue take_sample for the main thread: Py_AddPendingCall's own work without its eval-breaker
+ * update. In 3.11 that update (COMPUTE_EVAL_BREAKER) asks whether the *calling* thread can serve
+ * pending calls and signals, so from this thread it would leave the breaker unset, and could
+ * even clear it while a signal is pending. Here the queue is filled under its lock, as
+ * _PyEval_AddPendingCall does, and then the request and the breaker are set: the main thread
+ * serves the call at its next eval-breaker check and recomputes the breaker itself. 0 when
+ * queued; -1 when the queue is full. */
+static int request_sample(PyInterpreterState *interp)
+{
+    struct _pending_calls *pending = &interp->ceval.pending;
+    if (pending->lock == NULL) {
+        return -1;
+    }
+    PyThread_acquire_lock(pending->lock, WAIT_LOCK);
+    int i = pending->last;
+    int j = (i + 1) % NPENDINGCALLS;
+    int queued = j != pending->first;
+    if (queued) {
+        pending->calls[i].func = take_sample;
+        pending->calls[i].arg = NULL;
+        pending->last = j;
+    }
+    PyThread_release_lock(pending->lock);
+    if (!queued) {
+        return -1;
+    }
+    _Py_atomic_store_relaxed(&pending->calls_to_do, 1);
+    _Py_atomic_store_relaxed(&interp->ceval.eval_breaker, 1);
+    return 0;
+}
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Sleep `us` microseconds: the thread's only cancellation point (cpjit_cold_regions_stop). */
+static void sleep_us(uint64_t us)
+{
+    struct timespec ts = {(time_t)(us / 1000000u), (long)(us % 1000000u) * 1000L};
+    pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+    while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR) {
+    }
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+}
+
+/* The sampler thread: never takes the GIL and touches no Python object. Its pace is `period_us`
+ * while samples find something to act on; after QUIET_SAMPLES samples that found nothing it
+ * halves, down to a MAX_SLOWDOWN-th (a program whose cold work is spread thin pays for few
+ * wake-ups), and it sleeps longer still while no region opens. */
+static void *sampler_main(void *unused)
+{
+    (void)unused;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+    uint64_t last_serial = 0, last_acted = 0, asked_at = 0;
+    uint32_t slowdown = 1, quiet = 0, idle = 1;
+    for (;;) {
+        sleep_us((uint64_t)period_us * (slowdown > idle ? slowdown : idle));
+        uint64_t serial = __atomic_load_n(&region_serial, __ATOMIC_ACQUIRE);
+        uint64_t acted = __atomic_load_n(&cpjit_cold_region_stats.hot_found, __ATOMIC_RELAXED);
+        if (acted != last_acted) {
+            last_acted = acted;
+            slowdown = 1;
+            quiet = 0;
+        }
+        if (!__atomic_load_n(&region_open, __ATOMIC_ACQUIRE)) {
+            idle = serial != last_serial ? 1 : idle < MAX_SLOWDOWN ? idle * 2 : MAX_SLOWDOWN;
+        }
+        else if (__atomic_load_n(&sample_pending, __ATOMIC_ACQUIRE)) {
+            idle = 1;
+            if (serial == last_serial && monotonic_ns() - asked_at >= STALL_NS) {
+                /* The main thread has not served its sample for STALL_NS, inside the same
+                 * region: it waits outside Python code. Put the hook back for the other threads
+                 * (only over "no evaluator": never over a different one). */
+                PyInterpreterState *interp = _PyRuntime.interpreters.main;
+                _PyFrameEvalFunction none = NULL;
+                if (interp != NULL && !_Py_IsFinalizing()
+                    && __atomic_compare_exchange_n(&interp->eval_frame, &none, cpjit_eval_frame,
+                                                   0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+                    __atomic_add_fetch(&cpjit_cold_region_stats.stalled, 1, __ATOMIC_RELAXED);
+                }
+                __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
+            }
+        }
+        else if (!_Py_IsFinalizing() && _PyRuntime.interpreters.main != NULL) {
+            idle = 1;
+            __atomic_store_n(&sample_pending, 1, __ATOMIC_RELEASE);
+            asked_at = monotonic_ns();
+            if (request_sample(_PyRuntime.interpreters.main) != 0) {
+                __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
+            }
+            else if (++quiet >= QUIET_SAMPLES && slowdown < MAX_SLOWDOWN) {
+                slowdown *= 2;
+                quiet = 0;
+            }
+        }
+        last_serial = serial;
+    }
+    return NULL;
+}
+
+/* In a forked child only the forking thread exists: the sampler starts again at the next
+ * region, and a region open at the fork ends its sampling here, so the hook goes back in (a
+ * child whose work runs beneath that region, as a forked worker's does, gets native code). */
+static void sampler_after_fork_child(void)
+{
+    sampler_running = 0;
+    sample_pending = 0;
+    if (region_open) {
+        region_open = 0;
+        PyInterpreterState *interp = _PyRuntime.interpreters.main;
+        if (interp != NULL && interp->eval_frame == NULL) {
+            interp->eval_frame = cpjit_eval_frame;
+        }
+    }
+}
+
+static PyObject *stop_at_exit(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    shut_down = 1;
+    cpjit_cold_regions_stop();
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef stop_at_exit_def = {"_cpjit_stop_sampler", stop_at_exit, METH_NOARGS, NULL};
+
+/* Register stop_at_exit with atexit, so the thread is gone before the interpreter finalises
+ * (its pending-call queue among the rest). Returns 0 or -1 (nothing raised). */
+static int register_exit_stop(void)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    int ok = 0;
+    PyObject *fn = PyCFunction_New(&stop_at_exit_def, NULL);
+    PyObject *atexit = fn != NULL ? PyImport_ImportModule("atexit") : NULL;
+    if (atexit != NULL) {
+        PyObject *r = PyObject_CallMethod(atexit, "register", "O", fn);
+        ok = r != NULL;
+        Py_XDECREF(r);
+    }
+    Py_XDECREF(atexit);
+    Py_XDECREF(fn);
+    PyErr_Clear();
+    PyErr_Restore(type, value, tb);
+    return ok ? 0 : -1;
+}
+
+/* Start the sampler thread unless it runs; 0 when it runs. */
+static int ensure_sampler(void)
+{
+    static int hooks_registered;
+    if (sampler_running) {
+        return 0;
+    }
+    if (shut_down) {
+        return -1;
+    }
+    if (!hooks_registered) {
+        if (pthread_atfork(NULL, NULL, sampler_after_fork_child) != 0 || register_exit_stop() < 0) {
+            return -1;
+        }
+        hooks_registered = 1;
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0) {
+        return -1;
+    }
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int err = pthread_create(&sampler, &attr, sampler_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (err != 0) {
+        return -1;
+    }
+    sampler_running = 1;
+    return 0;
+}
+
+void cpjit_cold_regions_stop(void)
+{
+    if (!sampler_running) {
+        return;
+    }
+    /* It is cancellable only while it sleeps, so it never stops holding the pending-call lock.
+     * It never takes the GIL: joining under it cannot deadlock. */
+    pthread_cancel(sampler);
+    pthread_join(sampler, NULL);
+    sampler_running = 0;
+    __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
+}
+
+/* Whether the function runs in __main__'s namespace, learnt at its first region. */
+static int in_main(_PyInterpreterFrame *frame, CpjitCodeState *st)
+{
+    if (!(st->tier & CPJIT_TIER_HOME_KNOWN)) {
+        st->tier |= CPJIT_TIER_HOME_KNOWN
+                    | (cpjit_rt_is_main_namespace(frame->f_globals) ? CPJIT_TIER_IN_MAIN : 0);
+    }
+    return (st->tier & CPJIT_TIER_IN_MAIN) != 0;
+}
+
+/* Whether the caller's cold callees keep the hook (CPJIT_TIER_CALLEES_KEEP_HOOK). */
+static inline int caller_keeps_hook(PyThreadState *tstate)
+{
+    _PyInterpreterFrame *caller = tstate->cframe->current_frame;
+    CpjitCodeState *cst;
+    return caller != NULL && cpjit_direct_extra_ok && (cst = cpjit_state_fast(caller->f_code)) != NULL
+           && (cst->tier & CPJIT_TIER_CALLEES_KEEP_HOOK);
+}
+
+/* Whether this call may open a region: see the file comment. */
+static inline int may_open_region(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                  CpjitCodeState *st)
+{
+    PyCodeObject *code = frame->f_code;
+    return period_us != 0 && depth < MAX_ROOTS
+           && !(st->tier & (CPJIT_TIER_NOT_PLAIN_COLD | CPJIT_TIER_KEEPS_HOOK))
+           && (code->co_flags & CO_OPTIMIZED)
+           && !(code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))
+           && tstate->interp->eval_frame == cpjit_eval_frame
+           && tstate->interp == _PyRuntime.interpreters.main
+           && tstate->thread_id == _PyRuntime.main_thread && cpjit_rt_may_unhook()
+           && !in_main(frame, st) && !caller_keeps_hook(tstate);
+}
+
+PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st)
+{
+    cpjit_stats.handovers[CPJIT_R_COLD]++;
+    if (!may_open_region(tstate, frame, st) || ensure_sampler() < 0) {
+        return _PyEval_EvalFrameDefault(tstate, frame, 0);
+    }
+    PyInterpreterState *interp = tstate->interp;
+    root_frames[depth] = frame;
+    roots[depth++] = st;
+    cpjit_unhooked++;
+    cpjit_cold_region_stats.regions++;
+    _PyInterpreterState_SetEvalFrameFunc(interp, _PyEval_EvalFrameDefault);
+    __atomic_add_fetch(&region_serial, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&region_open, 1, __ATOMIC_RELEASE);
+    PyObject *res = _PyEval_EvalFrameDefault(tstate, frame, 0);
+    /* A region opens only while the hook is in: leaving it, the hook is back in. */
+    __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
+    cpjit_unhooked--;
+    depth--;
+    if (interp->eval_frame == NULL && cpjit_rt_may_unhook()) {
+        _PyInterpreterState_SetEvalFrameFunc(interp, cpjit_eval_frame);
+    }
+    return res;
+}

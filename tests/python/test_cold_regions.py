@@ -1,0 +1,253 @@
+"""Cold regions (csrc/cold_regions.c): a loopless library function that stays cold, called on
+the main thread, runs with everything beneath it as plain python runs it (the hook taken out,
+calls inlined by the interpreter), while a sampler thread asks for samples of the innermost code;
+hot code found there puts the hook back and the function keeps it.
+
+Each test runs a program in a fresh interpreter (`python -m cpjit`) with a library module of its
+own, so the regions, the sampler thread and the hook are the program's and nothing else's.
+"""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import cpjit
+
+CPJIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(cpjit.__file__)))
+
+
+def run(tmp_path, lib, main, jit=True, **env_extra):
+    """Run `main` (a script beside a module `lib` holding `lib`'s source); its stdout."""
+    (tmp_path / "lib.py").write_text(textwrap.dedent(lib))
+    script = tmp_path / "main.py"
+    script.write_text(textwrap.dedent(main))
+    env = dict(os.environ, PYTHONPATH=CPJIT_DIR, PYTHONHASHSEED="0")
+    env.pop("CPJIT", None)
+    env.setdefault("CPJIT_THRESHOLD", "16")
+    env.update(env_extra)
+    command = [sys.executable] + (["-m", "cpjit"] if jit else []) + [str(script)]
+    r = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+CALLER_VIEW_LIB = """
+    import sys
+
+    def outer(x):
+        return inner(x) + inner(x + 1)
+
+    def inner(x):
+        f = sys._getframe(1)
+        return [(x, f.f_code.co_name, f.f_lasti, f.f_lineno)]
+"""
+
+CALLER_VIEW_MAIN = """
+    import lib
+    seen = []
+    for i in range(40):
+        seen += lib.outer(i)
+    print(seen)
+    try:
+        import cpjit
+    except ImportError:
+        pass
+    else:
+        if cpjit.is_enabled():
+            info = cpjit.code_info(lib.inner)
+            s = cpjit.stats()
+            print("REGIONS", s["cold_regions"] >= 16, "INNER", info and info["calls"])
+"""
+
+
+def test_a_region_runs_its_callees_as_plain_python(tmp_path):
+    # Beneath a region the interpreter inlines calls, as plain python does: the callee is not
+    # counted (nothing of cpjit runs for it), and the caller's f_lasti is plain python's (the
+    # CALL's last cache entry), not the hooked interpreter's.
+    plain = run(tmp_path, CALLER_VIEW_LIB, CALLER_VIEW_MAIN, jit=False)
+    jit = run(tmp_path, CALLER_VIEW_LIB, CALLER_VIEW_MAIN, CPJIT_THRESHOLD="1000")
+    assert jit.splitlines()[0] == plain.splitlines()[0]
+    # `outer` stays cold (threshold 1000) and opens a region at each call; `inner` runs inlined
+    # in it, never counted.
+    assert jit.splitlines()[1] == "REGIONS True INNER None"
+
+
+def test_without_sampling_every_cold_call_keeps_the_hook(tmp_path):
+    jit = run(tmp_path, CALLER_VIEW_LIB, CALLER_VIEW_MAIN, CPJIT_SAMPLE_US="0",
+              CPJIT_THRESHOLD="1000")
+    line = jit.splitlines()[1]
+    assert line.startswith("REGIONS False INNER ") and line != "REGIONS False INNER None"
+
+
+HOT_BENEATH_LIB = """
+    def run(n):
+        return work(n)
+
+    def work(n):
+        total = 0
+        for i in range(n):
+            total += step(i)
+        return total
+
+    def step(i):
+        return i * 2 + 1
+"""
+
+HOT_BENEATH_MAIN = """
+    import cpjit, lib
+    results = [lib.run(200_000) for _ in range(12)]
+    print(results[-1], len(set(results)))
+    s = cpjit.stats()
+    run_info = cpjit.code_info(lib.run)
+    print("FOUND", s["cold_region_hot_found"] >= 1, "KEEPS", run_info["keeps_hook"],
+          "WORK", cpjit.code_info(lib.work)["state"], "STEP", cpjit.code_info(lib.step)["state"])
+"""
+
+
+def test_hot_code_beneath_a_region_is_found_and_compiles(tmp_path):
+    # `run` is loopless and cold: its calls open regions, in which `work`'s loop and `step`
+    # run inlined. The sampler (every 100 us here) finds them innermost again and again: the
+    # hook goes back in, `run` keeps it, and `work` (a library loop function, whose calls now
+    # reach the hook and spend its loop budget) and `step` (counted from native code) compile.
+    out = run(tmp_path, HOT_BENEATH_LIB, HOT_BENEATH_MAIN, CPJIT_SAMPLE_US="100")
+    first, second = out.splitlines()
+    assert first == "40000000000 1"
+    assert second == "FOUND True KEEPS True WORK compiled STEP compiled"
+
+
+SIGNAL_MAIN = """
+    import os, signal, lib
+    lib.run(100_000)  # regions have opened: the sampler thread runs
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    print(lib.raise_and_wait(os.getpid()))
+"""
+
+SIGNAL_LIB = HOT_BENEATH_LIB + """
+    import os, signal
+
+    def raise_and_wait(pid):
+        os.kill(pid, signal.SIGUSR1)  # process-directed: any thread not blocking it may take it
+        return signal.sigwait({signal.SIGUSR1}).name
+"""
+
+
+def test_signals_stay_with_the_main_thread(tmp_path):
+    # The sampler thread blocks every signal: a process-directed SIGUSR1 that the main thread
+    # blocks stays pending for its sigwait (delivered to the sampler, its default action would
+    # end the process).
+    assert run(tmp_path, SIGNAL_LIB, SIGNAL_MAIN, CPJIT_SAMPLE_US="100").strip() == "SIGUSR1"
+
+
+FORK_LIB = """
+    import os
+
+    def fork_and_call(callback):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                print("child", callback(), flush=True)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        return "parent"
+"""
+
+FORK_MAIN = """
+    import cpjit, lib
+
+    def count(n):
+        total = 0
+        for i in range(n):
+            total += i
+        return total, cpjit.code_info(count)["state"]
+
+    print(lib.fork_and_call(lambda: count(1000)), flush=True)
+"""
+
+
+def test_a_child_forked_inside_a_region_gets_the_hook_back(tmp_path):
+    # `fork_and_call` is a library function called cold: a region. The child's work runs
+    # beneath it, and its sampler is gone, so the hook goes back in at the fork: the child's
+    # call of a loop function of __main__ compiles at once, as outside any region.
+    out = run(tmp_path, FORK_LIB, FORK_MAIN, CPJIT_SAMPLE_US="1000")
+    assert out.splitlines() == ["child (499500, 'compiled')", "parent"]
+
+
+THREAD_LIB = """
+    def wait_for(thread):
+        thread.join()
+        return "joined"
+"""
+
+THREAD_MAIN = """
+    import threading, cpjit, lib
+
+    def busy(n):
+        total = 0
+        for i in range(n):
+            total += leaf(i)
+        return total
+
+    def leaf(i):
+        return i & 7
+
+    def worker():
+        for _ in range(30):
+            busy(20_000)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    print(lib.wait_for(t))
+    s = cpjit.stats()
+    print("STALLED", s["cold_region_stalled"] >= 1, "LEAF", cpjit.code_info(leaf)["state"])
+"""
+
+
+def test_a_main_thread_waiting_in_a_region_does_not_keep_other_threads_interpreted(tmp_path):
+    # The main thread waits in `join` inside a region, so it serves no sample: after 20 ms the
+    # sampler puts the hook back itself, and the worker's calls reach native code again.
+    out = run(tmp_path, THREAD_LIB, THREAD_MAIN, CPJIT_SAMPLE_US="1000")
+    assert out.splitlines() == ["joined", "STALLED True LEAF compiled"]
+
+
+DISABLE_LIB = """
+    import cpjit
+
+    def switch_off_and_on():
+        cpjit.disable()
+        off = cpjit.is_enabled()
+        cpjit.enable()
+        return off, cpjit.is_enabled()
+
+    def switch_off():
+        cpjit.disable()
+        return cpjit.is_enabled()
+"""
+
+DISABLE_MAIN = """
+    import cpjit, lib
+    print(lib.switch_off_and_on(), cpjit.is_enabled())
+    print(lib.switch_off(), cpjit.is_enabled())
+"""
+
+
+def test_disable_and_enable_inside_a_region(tmp_path):
+    # disable() inside a region leaves cpjit off when the region ends; enable() there puts the
+    # hook in at once.
+    out = run(tmp_path, DISABLE_LIB, DISABLE_MAIN)
+    assert out.splitlines() == ["(False, True) True", "False False"]
+
+
+def test_sample_period_is_checked_and_read_from_the_environment():
+    with pytest.raises(ValueError):
+        cpjit.enable(sample_us=-1)
+    assert not cpjit.is_enabled()
+    probe = "import cpjit; print(cpjit.sample_from_env())"
+    for raw, expect, warned in (("250", "250", False), ("often", str(cpjit.DEFAULT_SAMPLE_US), True)):
+        r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                           timeout=60, env=dict(os.environ, CPJIT_SAMPLE_US=raw, PYTHONPATH=CPJIT_DIR))
+        assert r.stdout.strip() == expect
+        assert ("invalid CPJIT_SAMPLE_US" in r.stderr) == warned, r.stderr

@@ -14,29 +14,50 @@
  * frame, compiled functions included (its CALL does not consult a function's vectorcall), and
  * counts nothing, so hot code beneath would stay interpreted for good.
  *
- * So: a loopless function that stays cold, called on the main thread while the hook is in, runs
- * with the hook taken out, and so does everything beneath it, until it returns (the region).
- * Every `period` (1 ms by default, CPJIT_SAMPLE_US) a thread of cpjit's asks the main thread,
- * through a pending call (Py_AddPendingCall, served at the interpreter's next eval-breaker
- * check), for a sample: the code object innermost on the frame stack. A code object that is
- * innermost in HOT_SAMPLES of a window of WINDOW_SAMPLES samples (an eighth of the time spent in
- * cold regions, over at least a few milliseconds) is hot: the hook goes back in at once (calls
- * made from then on count, compile and run natively as usual) and the functions whose regions
- * are open keep the hook for good (CPJIT_TIER_KEEPS_HOOK), so their later calls find the hot
- * code the usual way. Work spread thin never concentrates enough to be found, and runs as in
- * plain python.
+ * So: a loopless function that stays cold, defined outside __main__ and called on the main
+ * thread while the hook is in, runs with the hook taken out, and so does everything beneath it,
+ * until it returns (the region). A thread of cpjit's asks the main thread, every `period` (1 ms
+ * by default, CPJIT_SAMPLE_US), for a sample through a pending call (served at the
+ * interpreter's next eval-breaker check, or native code's): the code object innermost on the
+ * frame stack, charged to the innermost open region. The hook goes back in at once, and the
+ * region's function keeps it for good (CPJIT_TIER_KEEPS_HOOK), when
+ *  - one code object not compiled yet is innermost in HOT_SAMPLES of a window of
+ *    WINDOW_SAMPLES samples (an eighth of the time spent in regions): hot code, which compiles
+ *    only under the hook (its calls must be counted), or
+ *  - the region's samples found compiled code COMPILED_SAMPLES times and in a third of them:
+ *    compiled code runs interpreted in a region (the interpreter inlines it), and by the cost
+ *    model below the hook pays once a third of the time goes to code that runs natively.
+ * A compiled function CALLER_EVIDENCE of whose cold callees kept the hook the second way has all
+ * of its cold callees keep it (CPJIT_TIER_CALLEES_KEEP_HOOK): sqlparse's grouping calls thirty
+ * small group_* functions, each leading to the same compiled matchers, and finding each by
+ * sampling cost a sample period apiece. Work spread thin over many functions never concentrates
+ * enough to be found, and runs as in plain python.
+ *
+ * The cost model: interpreted code pays the hook's overhead (h, about 0.1-0.15 of its time in
+ * call-heavy code) under the hook and nothing in a region; code that would run natively under
+ * the hook runs 1/s of its time there (s about 1.3-1.5). Keeping the hook pays when the share f
+ * of the region's time in such code exceeds h / (h + 1 - 1/s), about a third.
+ *
+ * A script's own functions (defined in __main__) never open a region: a loop function of
+ * __main__ compiles at its first call because nothing could move a loop already running
+ * interpreted into native code (no on-stack replacement), and beneath a region its call would be
+ * inlined by the interpreter. (A __main__ loop function reached through a library's loopless
+ * function, a callback, has the same fate for the calls made inside a region: interpreted, as
+ * in plain python. Its calls after the sampler put the hook back compile as usual.)
  *
  * Only the main thread opens regions (pending calls are served there) and only while cpjit's is
  * the evaluator; other threads that take the GIL during a region run interpreted meanwhile (as
  * during imports). When the main thread leaves Python code for long inside a region (a join, a
- * long C call), the pending sample is not served: after STALL_TICKS periods the sampler thread
- * puts the hook back itself (an atomic compare-and-swap of the interpreter's evaluator, from
- * "none" to cpjit's), so other threads are not kept from native code.
+ * long C call), the pending sample is not served: after STALL_NS the sampler thread puts the
+ * hook back itself (an atomic compare-and-swap of the interpreter's evaluator, from "none" to
+ * cpjit's), so other threads are not kept from native code.
  *
  * The sampler thread blocks every signal (they stay the main thread's), starts at the first
- * region, sleeps longer while no region opens, stops at cpjit.disable() and at interpreter exit,
- * and starts again in a forked child at its first region. A program sees no object, descriptor
- * or Python thread of it.
+ * region, slows down to a sixteenth of its pace while samples find nothing to act on and while
+ * no region opens, stops at cpjit.disable() and at interpreter exit (atexit), and starts again
+ * in a forked child at its first region (a region open at the fork gets the hook back in the
+ * child). A program sees no Python object, descriptor or Python thread of it; it sees the
+ * thread in /proc/self/task, and atexit holds one more callback.
  */
 #define _GNU_SOURCE 1
 #include "cold_regions.h"

@@ -22,7 +22,7 @@ def log(msg):
 class Fuzz:
     def __init__(self, args):
         self.args = args
-        self.env = runner.Env(args.workdir, args.gc_stress)
+        self.env = runner.Env(args.workdir, args.gc_stress, args.as_library)
         self.modes = dict(runner.DEFAULT_MODES) if not args.mode else dict(map(runner.parse_mode, args.mode))
         self.out = os.path.abspath(args.out)
         self.progdir = os.path.join(self.env.dir, "progs")
@@ -218,6 +218,10 @@ def parse(argv):
     p.add_argument("--gc-stress", type=_positive, default=0, metavar="N",
                    help="keep the collector on while programs run (threshold N for generation 0) "
                         "and run Python code at every collection (worker.py)")
+    p.add_argument("--as-library", metavar="NAME", default=None,
+                   help="run each program in a module namespace named NAME instead of __main__ "
+                        "(every mode, the reference included), so that its functions are library "
+                        "code: cold ones open cold regions (csrc/cold_regions.c)")
     p.add_argument("--out", default=os.path.join(runner.ROOT, "target", "fuzz"))
     p.add_argument("--workdir", default=None, help="scratch directory (default: a new temporary one)")
     p.add_argument("--standalone-every", type=int, default=500,

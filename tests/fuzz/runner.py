@@ -77,7 +77,7 @@ def parse_mode(spec: str) -> tuple[str, dict]:
 class Env:
     """The temporary directory and environments the runs use."""
 
-    def __init__(self, workdir: str | None = None, gc_stress: int = 0):
+    def __init__(self, workdir: str | None = None, gc_stress: int = 0, module: str | None = None):
         self.dir = workdir or tempfile.mkdtemp(prefix="cpjit-fuzz-")
         os.makedirs(self.dir, exist_ok=True)
         self.site = os.path.join(self.dir, "site")
@@ -94,6 +94,8 @@ class Env:
         base["PYTHONPATH"] = os.pathsep.join([self.site, PYTHON_DIR])
         if gc_stress:
             base["CPJIT_FUZZ_GC_STRESS"] = str(gc_stress)
+        if module:
+            base["CPJIT_FUZZ_MODULE"] = module
         self.base = base
 
     def env(self, mode_env: dict | None) -> dict:

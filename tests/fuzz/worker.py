@@ -13,6 +13,9 @@ ran natively, so that a run in which cpjit did nothing cannot pass for agreement
 RESULTS.jsonl and flushed at once, so that when the process dies (a crash in native code) the
 runner knows which program killed it and can resume after it with --start.
 
+With CPJIT_FUZZ_MODULE=NAME (the runner's --as-library NAME) the programs' namespace is named NAME
+instead of __main__.
+
 With --jit, cpjit is enabled (threshold from CPJIT_THRESHOLD, like `CPJIT=1`) before the first
 program runs; without it cpjit is never imported.
 
@@ -67,11 +70,15 @@ def _gc_stress_threshold():
 
 
 GC_STRESS = _gc_stress_threshold()
+# The name of each program's module namespace (the runner's --as-library NAME, set for every mode,
+# the reference included): its functions are then library code to cpjit, and cold ones open cold
+# regions. It is installed as sys.modules["__main__"] either way.
+MODULE_NAME = os.environ.get("CPJIT_FUZZ_MODULE") or "__main__"
 
 
 def run_one(src, filename):
     out = io.StringIO()
-    module = types.ModuleType("__main__")
+    module = types.ModuleType(MODULE_NAME)
     module.__file__ = filename
     ns = module.__dict__
     saved_main = sys.modules.get("__main__")

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Interleaved A/B of the real programs (benches/real/): plain python against cpjit variants,
+whole processes, CPU time (user + system, all threads, from os.wait4) medians.
+
+    python3 benches/ab_real.py ROUNDS PROG[,PROG...] [VARIANT,...]
+    python3 benches/ab_real.py 9 sympy_algebra,sqlparse_format plain,s0,s1000
+
+Each round runs every program once per variant, in turn, so slow drift of a shared machine hits
+every variant alike. Variants: `plain` (python3 alone), `sN` (`python -m cpjit` with
+CPJIT_SAMPLE_US=N: s0 keeps the hook for every cold call, s1000 is the default), `hooked` (= s0),
+`regions` (= s1000). The cpjit under test is this checkout's python/ unless CPJIT_PY names a copy
+(copy it before rebuilding while a run is going). The libraries come from bench-deps/real
+(benches/requirements-real.txt). Prints, per program, each variant's median in ms and its speed-up
+over plain.
+"""
+import os
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PY = sys.executable
+
+
+def variant(name):
+    if name == "plain":
+        return [PY], {}
+    sample = {"hooked": "0", "regions": "1000"}.get(name)
+    if sample is None:
+        if not (name.startswith("s") and name[1:].isdigit()):
+            sys.exit(f"ab_real: unknown variant {name!r} (plain, hooked, regions, sN)")
+        sample = name[1:]
+    return [PY, "-m", "cpjit"], {"CPJIT_SAMPLE_US": sample}
+
+
+def main(argv):
+    if len(argv) < 2:
+        sys.exit(__doc__)
+    rounds, progs = int(argv[0]), argv[1].split(",")
+    names = argv[2].split(",") if len(argv) > 2 else ["plain", "hooked", "regions"]
+    variants = {n: variant(n) for n in names}
+    cpjit_dir = os.environ.get("CPJIT_PY", os.path.join(ROOT, "python"))
+    path = os.pathsep.join([cpjit_dir, os.path.join(ROOT, "bench-deps", "real")])
+    times = {(p, v): [] for p in progs for v in variants}
+    for _ in range(rounds):
+        for p in progs:
+            script = os.path.join(ROOT, "benches", "real", p + ".py")
+            for v, (command, extra) in variants.items():
+                env = {k: val for k, val in os.environ.items() if not k.startswith("CPJIT")}
+                env.update(extra, PYTHONPATH=path)
+                proc = subprocess.Popen(command + [script], env=env, stdout=subprocess.DEVNULL)
+                _, status, usage = os.wait4(proc.pid, 0)
+                if status != 0:
+                    sys.exit(f"ab_real: {p} under {v} failed (wait status {status})")
+                times[(p, v)].append(usage.ru_utime + usage.ru_stime)
+    for p in progs:
+        base = statistics.median(times[(p, "plain")]) if "plain" in variants else None
+        line = f"{p:20s}"
+        for v in variants:
+            m = statistics.median(times[(p, v)])
+            line += f" {v}={m * 1000:7.1f}ms"
+            if base and v != "plain":
+                line += f" ({base / m:.3f}x)"
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

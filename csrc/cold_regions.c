@@ -15,7 +15,7 @@
  * counts nothing, so hot code beneath would stay interpreted for good.
  *
  * So: a loopless function that stays cold, defined outside __main__ and called on the main
- * thread while the hook is in, runs with the hook taken out, and so does everything beneath it,
+ * thread (the only thread) while the hook is in, runs with the hook taken out, and so does everything beneath it,
  * until it returns (the region). A thread of cpjit's asks the main thread, every `period` (1 ms
  * by default, CPJIT_SAMPLE_US), for a sample through a pending call (served at the
  * interpreter's next eval-breaker check, or native code's): the code object innermost on the
@@ -45,9 +45,11 @@
  * function, a callback, has the same fate for the calls made inside a region: interpreted, as
  * in plain python. Its calls after the sampler put the hook back compile as usual.)
  *
- * Only the main thread opens regions (pending calls are served there) and only while cpjit's is
- * the evaluator; other threads that take the GIL during a region run interpreted meanwhile (as
- * during imports). When the main thread leaves Python code for long inside a region (a join, a
+ * Only the main thread opens regions (pending calls are served there), only while it is the
+ * only thread with a Python thread state (a region would make the calls of other threads that
+ * take the GIL meanwhile run interpreted, inlined, for the whole of each call started then) and
+ * only while cpjit's is the evaluator. A thread started inside a region runs interpreted until
+ * the region ends, as during imports. When the main thread leaves Python code for long inside a region (a join, a
  * long C call), the pending sample is not served: after STALL_NS the sampler thread puts the
  * hook back itself (an atomic compare-and-swap of the interpreter's evaluator, from "none" to
  * cpjit's), so other threads are not kept from native code.
@@ -429,6 +431,7 @@ static inline int may_open_region(PyThreadState *tstate, _PyInterpreterFrame *fr
            && tstate->interp->eval_frame == cpjit_eval_frame
            && tstate->interp == _PyRuntime.interpreters.main
            && tstate->thread_id == _PyRuntime.main_thread && cpjit_rt_may_unhook()
+           && tstate->interp->threads.head == tstate && tstate->next == NULL
            && !in_main(frame, st) && !caller_keeps_hook(tstate);
 }
 

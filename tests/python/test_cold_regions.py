@@ -177,9 +177,16 @@ def test_a_child_forked_inside_a_region_gets_the_hook_back(tmp_path):
 
 
 THREAD_LIB = """
-    def wait_for(thread):
+    import threading
+
+    def start_and_wait(target):
+        thread = threading.Thread(target=target)
+        thread.start()
         thread.join()
         return "joined"
+
+    def cold():
+        return 1
 """
 
 THREAD_MAIN = """
@@ -198,19 +205,29 @@ THREAD_MAIN = """
         for _ in range(30):
             busy(20_000)
 
-    t = threading.Thread(target=worker)
-    t.start()
-    print(lib.wait_for(t))
+    print(lib.start_and_wait(worker))
     s = cpjit.stats()
     print("STALLED", s["cold_region_stalled"] >= 1, "LEAF", cpjit.code_info(leaf)["state"])
+    # While another Python thread lives, the main thread opens no region.
+    t = threading.Thread(target=threading.Event().wait, args=(0.2,))
+    t.start()
+    before = cpjit.stats()["cold_regions"]
+    lib.cold()
+    print("WITH A THREAD", cpjit.stats()["cold_regions"] - before)
+    t.join()
+    before = cpjit.stats()["cold_regions"]
+    lib.cold()
+    print("ALONE AGAIN", cpjit.stats()["cold_regions"] - before)
 """
 
 
 def test_a_main_thread_waiting_in_a_region_does_not_keep_other_threads_interpreted(tmp_path):
-    # The main thread waits in `join` inside a region, so it serves no sample: after 20 ms the
-    # sampler puts the hook back itself, and the worker's calls reach native code again.
+    # The worker starts inside a region and the main thread waits in `join` there, serving no
+    # sample: after 20 ms the sampler puts the hook back itself, and the worker's calls reach
+    # native code again. While a second thread lives, no region opens at all.
     out = run(tmp_path, THREAD_LIB, THREAD_MAIN, CPJIT_SAMPLE_US="1000")
-    assert out.splitlines() == ["joined", "STALLED True LEAF compiled"]
+    assert out.splitlines() == ["joined", "STALLED True LEAF compiled", "WITH A THREAD 0",
+                                "ALONE AGAIN 1"]
 
 
 DISABLE_LIB = """

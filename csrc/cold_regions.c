@@ -55,7 +55,7 @@
  * cpjit's), so other threads are not kept from native code.
  *
  * The sampler thread blocks every signal (they stay the main thread's), starts at the first
- * region, slows down to a sixteenth of its pace while samples find nothing to act on and while
+ * region, slows down to a quarter of its pace while samples find nothing to act on and while
  * no region opens, stops at cpjit.disable() and at interpreter exit (atexit), and starts again
  * in a forked child at its first region (a region open at the fork gets the hook back in the
  * child). A program sees no Python object, descriptor or Python thread of it; it sees the
@@ -95,7 +95,10 @@ CpjitColdRegionStats cpjit_cold_region_stats;
 /* Regions open at once on the main thread (nested through C code once the hook is back). */
 #define MAX_ROOTS 32
 /* The sampler's slowest pace, in periods. */
-#define MAX_SLOWDOWN 16
+#define MAX_SLOWDOWN 4
+/* The sampler's longest sleep while no region opens, in periods (an idle program: 4 wake-ups a
+ * second). */
+#define MAX_IDLE 256
 
 static uint32_t period_us = 0; /* 0: no regions (the C default; the package sets its own) */
 
@@ -123,6 +126,23 @@ void cpjit_cold_regions_set_period_us(uint32_t us)
 uint32_t cpjit_cold_regions_get_period_us(void)
 {
     return period_us;
+}
+
+/* Whether the sampled frame is compiled code or runs beneath compiled code within its region
+ * (the frames from `frame` up to the region's own, at most 64 of them): code the interpreter
+ * inlined there that would run natively, or be called from native code, under the hook. */
+static int under_compiled_code(_PyInterpreterFrame *frame, _PyInterpreterFrame *root_frame)
+{
+    int n = 0;
+    for (_PyInterpreterFrame *f = frame; f != NULL && f != root_frame && n < 64;
+         f = f->previous, n++) {
+        CpjitCodeState *st = cpjit_direct_extra_ok ? cpjit_state_fast(f->f_code)
+                                                   : cpjit_rt_state_for(f->f_code, 0);
+        if (st != NULL && st->state == CPJIT_COMPILED) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* The pending call: runs on the main thread under the GIL, at an eval-breaker check of the
@@ -159,7 +179,7 @@ static int take_sample(void *unused)
     /* The region being sampled: the innermost open one (outer ones had the hook put back
      * before an inner one could open). */
     CpjitCodeState *root = roots[depth - 1];
-    int compiled = st->state == CPJIT_COMPILED;
+    int compiled = under_compiled_code(frame, root_frames[depth - 1]);
     if (root->sample_window != window) {
         root->sample_window = window;
         root->root_samples = 0;
@@ -269,7 +289,7 @@ static void *sampler_main(void *unused)
             quiet = 0;
         }
         if (!__atomic_load_n(&region_open, __ATOMIC_ACQUIRE)) {
-            idle = serial != last_serial ? 1 : idle < MAX_SLOWDOWN ? idle * 2 : MAX_SLOWDOWN;
+            idle = serial != last_serial ? 1 : idle < MAX_IDLE ? idle * 2 : MAX_IDLE;
         }
         else if (__atomic_load_n(&sample_pending, __ATOMIC_ACQUIRE)) {
             idle = 1;

@@ -445,7 +445,7 @@ static inline int may_open_region(PyThreadState *tstate, _PyInterpreterFrame *fr
 {
     PyCodeObject *code = frame->f_code;
     return period_us != 0 && depth < MAX_ROOTS
-           && !(st->tier & (CPJIT_TIER_NOT_PLAIN_COLD | CPJIT_TIER_KEEPS_HOOK))
+           && !(st->tier & (CPJIT_TIER_NOT_PLAIN_COLD | CPJIT_TIER_KEEPS_HOOK | CPJIT_TIER_NO_REGION))
            && (code->co_flags & CO_OPTIMIZED)
            && !(code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))
            && tstate->interp->eval_frame == cpjit_eval_frame

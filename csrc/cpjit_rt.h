@@ -153,6 +153,11 @@ typedef struct {
 /* cold_regions.c: compiled code whose cold callees keep the hook (several of them had compiled
  * code beneath). */
 #define CPJIT_TIER_CALLEES_KEEP_HOOK 64u
+/* importlib's own code (<frozen importlib._bootstrap>, _bootstrap_external): never a cold
+ * region's function. Imports have their own rule (the module body and the loading of a new
+ * module run unhooked: CPJIT_R_IMPORT), and a region over _find_and_load would start the
+ * sampler and sample import-time code in every short program. */
+#define CPJIT_TIER_NO_REGION 128u
 /* The tier bits whose calls the cold fast paths (runtime.c's cold_function_state, calls.h's
  * callee_state) leave to the hook's general path. */
 #define CPJIT_TIER_NOT_PLAIN_COLD (CPJIT_TIER_LOOP | CPJIT_TIER_BODY_LOOP | CPJIT_TIER_IMPORT)

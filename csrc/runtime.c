@@ -49,6 +49,11 @@
  * does not repay its compile (and its cold caches); loopless code that is hot runs millions of
  * times, so 256 interpreted calls cost it nothing measurable.
  *
+ * Cold regions (csrc/cold_regions.c): the cold calls the hook's cold case, eval_frame's and
+ * cpjit_rt_run_cold_frame count go to cpjit_run_cold, which runs a loopless library function on
+ * the main thread with the hook taken out and everything beneath it as plain python runs it,
+ * while a sampler looks for hot or compiled code beneath (then the hook goes back in).
+ *
  * Warm window (warm_window_ns, CPJIT_WARM_WINDOW_MS, default 20 ms from the package): loopless
  * code compiles only when its `threshold` counted calls came within the window; when they took
  * longer, the count starts again from this call (one clock read per `threshold` calls; the
@@ -176,6 +181,12 @@ static uint32_t tier_of(PyCodeObject *code)
         && _PyUnicode_EqualToASCIIString(code->co_name, "_find_and_load_unlocked")
         && _PyUnicode_EqualToASCIIString(code->co_filename, "<frozen importlib._bootstrap>")) {
         tier |= CPJIT_TIER_IMPORT;
+    }
+    if (PyUnicode_Check(code->co_filename)
+        && (_PyUnicode_EqualToASCIIString(code->co_filename, "<frozen importlib._bootstrap>")
+            || _PyUnicode_EqualToASCIIString(code->co_filename,
+                                             "<frozen importlib._bootstrap_external>"))) {
+        tier |= CPJIT_TIER_NO_REGION; /* imports have their own rule (CPJIT_R_IMPORT) */
     }
     if (!cpjit_rust_has_backward_jump(_PyCode_CODE(code), Py_SIZE(code))) {
         return tier;

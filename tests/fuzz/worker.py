@@ -9,7 +9,7 @@ excepthook would print it (traceback text and all), and the "exit status" is 1 t
 After each program the garbage collector runs (it is disabled while the program runs, so that
 finalizers run at the same point in both runs). A program that runs longer than the time limit
 is marked as timed out and is not compared. In a JIT mode each result also says how many frames
-ran natively, so that a run in which cpjit did nothing cannot pass for agreement. One JSON line per program is appended to
+ran natively (and how many cold regions it opened), so that a run in which cpjit did nothing cannot pass for agreement. One JSON line per program is appended to
 RESULTS.jsonl and flushed at once, so that when the process dies (a crash in native code) the
 runner knows which program killed it and can resume after it with --start.
 
@@ -145,10 +145,15 @@ def main(argv):
     stats = cpjit.stats if jit else None
     with open(results_path, "a", encoding="utf-8") as res:
         for prog in progs[start:]:
-            before = stats()["frames_native"] if stats else 0
+            before = stats() if stats else None
             r = run_one(prog.get("code") or prog["src"], prog["file"])
             r["id"] = prog["id"]
-            r["native"] = stats()["frames_native"] - before if stats else 0
+            if stats:
+                after = stats()
+                r["native"] = after["frames_native"] - before["frames_native"]
+                r["regions"] = after["cold_regions"] - before["cold_regions"]
+            else:
+                r["native"] = 0
             res.write(json.dumps(r) + "\n")
             res.flush()
     if jit:

@@ -178,8 +178,7 @@ fn code_info<'py>(
     )?;
     d.set_item("calls", st.calls)?;
     d.set_item("interpreted_ns", st.interpreted_ns)?;
-    // CPJIT_TIER_KEEPS_HOOK (csrc/cpjit_rt.h): a cold region of this code had hot code beneath.
-    d.set_item("keeps_hook", st.tier & 8 != 0)?;
+    d.set_item("keeps_hook", st.tier & runtime::TIER_KEEPS_HOOK != 0)?;
     if !st.native.is_null() {
         // SAFETY: `native` is the CompiledCode box owned by this state until the code dies.
         let c = unsafe { &*(st.native as *const crate::compiler::CompiledCode) };

@@ -36,6 +36,9 @@ pub struct CodeState {
     pub hooked_callees: u32,
 }
 
+/// `CPJIT_TIER_KEEPS_HOOK` (cpjit_rt.h): a cold region of this code had hot code beneath it.
+pub const TIER_KEEPS_HOOK: u32 = 8;
+
 /// `CpjitCodeInfo` (cpjit_rt.h).
 #[repr(C)]
 struct CodeInfo {

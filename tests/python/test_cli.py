@@ -393,3 +393,21 @@ def test_cli_program_that_deleted_excepthook(tmp_path):
         f()
     """)
     both(["nohook.py"], tmp_path)
+
+
+@pytest.mark.parametrize("ending", ["", "raise ValueError('x')", "sys.exit(3)"])
+def test_a_program_that_leaves_a_very_low_recursion_limit(tmp_path, ending):
+    # The runner's epilogue (flushing, reporting) runs Python frames below the program's level;
+    # a limit of 5 left by the program made it fail with a RecursionError (exit 1). The limit
+    # is raised for the epilogue and given back before the program's atexit callbacks run.
+    p = tmp_path / "low.py"
+    p.write_text(textwrap.dedent("""
+        import sys, atexit
+        sys.setrecursionlimit(5)
+        atexit.register(lambda: print("atexit sees", sys.getrecursionlimit()))
+        print("ok")
+    """) + ending + "\n")
+    plain = run([str(p)])
+    jit = run(["-m", "cpjit", str(p)])
+    assert (jit.returncode, jit.stdout, jit.stderr.replace(str(p), "P")) == \
+        (plain.returncode, plain.stdout, plain.stderr.replace(str(p), "P"))

@@ -103,8 +103,7 @@ CpjitColdRegionStats cpjit_cold_region_stats;
 static uint32_t period_us = 0; /* 0: no regions (the C default; the package sets its own) */
 
 /* Main thread, under the GIL. */
-static CpjitCodeState *roots[MAX_ROOTS]; /* states of the functions whose regions are open */
-static _PyInterpreterFrame *root_frames[MAX_ROOTS]; /* and their frames */
+static _PyInterpreterFrame *root_frames[MAX_ROOTS]; /* the frames whose regions are open */
 static int depth;
 static uint32_t window = 1, window_samples;
 
@@ -178,7 +177,10 @@ static int take_sample(void *unused)
     }
     /* The region being sampled: the innermost open one (outer ones had the hook put back
      * before an inner one could open). */
-    CpjitCodeState *root = roots[depth - 1];
+    CpjitCodeState *root = cpjit_rt_state_for(root_frames[depth - 1]->f_code, 0);
+    if (root == NULL) {
+        return 0; /* not reached: a region opens with its code's state */
+    }
     int compiled = under_compiled_code(frame, root_frames[depth - 1]);
     if (root->sample_window != window) {
         root->sample_window = window;
@@ -252,13 +254,6 @@ static int request_sample(PyInterpreterState *interp)
     return 0;
 }
 
-static uint64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Sleep `us` microseconds: the thread's only cancellation point (cpjit_cold_regions_stop). */
 static void sleep_us(uint64_t us)
 {
@@ -293,7 +288,7 @@ static void *sampler_main(void *unused)
         }
         else if (__atomic_load_n(&sample_pending, __ATOMIC_ACQUIRE)) {
             idle = 1;
-            if (serial == last_serial && monotonic_ns() - asked_at >= STALL_NS) {
+            if (serial == last_serial && cpjit_now_ns() - asked_at >= STALL_NS) {
                 /* The main thread has not served its sample for STALL_NS, inside the same
                  * region: it waits outside Python code. Put the hook back for the other threads
                  * (only over "no evaluator": never over a different one). */
@@ -310,7 +305,7 @@ static void *sampler_main(void *unused)
         else if (!_Py_IsFinalizing() && _PyRuntime.interpreters.main != NULL) {
             idle = 1;
             __atomic_store_n(&sample_pending, 1, __ATOMIC_RELEASE);
-            asked_at = monotonic_ns();
+            asked_at = cpjit_now_ns();
             if (request_sample(_PyRuntime.interpreters.main) != 0) {
                 __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
             }
@@ -462,8 +457,7 @@ PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpji
         return _PyEval_EvalFrameDefault(tstate, frame, 0);
     }
     PyInterpreterState *interp = tstate->interp;
-    root_frames[depth] = frame;
-    roots[depth++] = st;
+    root_frames[depth++] = frame;
     cpjit_unhooked++;
     cpjit_cold_region_stats.regions++;
     _PyInterpreterState_SetEvalFrameFunc(interp, _PyEval_EvalFrameDefault);

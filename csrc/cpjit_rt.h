@@ -16,6 +16,7 @@
 #include "internal/pycore_pystate.h"
 
 #include <stdint.h>
+#include <time.h>
 
 /* Whether frames must run in the interpreter from here on (native code is not entered, and a
  * native frame hands over at its next check): tracing or profiling is on (sys.settrace,
@@ -204,6 +205,15 @@ static inline CpjitCodeState *cpjit_state_fast(PyCodeObject *code)
         return (CpjitCodeState *)extra->ce_extras[cpjit_extra_index];
     }
     return NULL;
+}
+
+/* Monotonic wall time in nanoseconds (vDSO; no system call): the loop-function budget, the warm
+ * window, the sampler's stall test. */
+static inline uint64_t cpjit_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- implemented in Rust (src/runtime.rs) ---- */

@@ -243,14 +243,6 @@ static int initialising_a_module(PyThreadState *tstate)
     return 0;
 }
 
-/* Wall time, in nanoseconds, for the loop-function budget (vDSO; no system call). */
-static inline uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Whether a library loop function (CPJIT_TIER_LOOP, not defined in __main__) has spent its
  * budget of interpreted time: loop_budget_ns per code unit of its bytecode. */
 static inline int loop_budget_spent(PyCodeObject *code, CpjitCodeState *st)
@@ -273,7 +265,7 @@ static inline int stays_cold(PyThreadState *tstate, _PyInterpreterFrame *frame,
         }
         /* Loopless code: warm only if these calls came within the window; else a new window
          * starts with this call. One clock read per `threshold` calls. */
-        uint64_t now = now_ns();
+        uint64_t now = cpjit_now_ns();
         if (now - st->warm_since_ns <= warm_window_ns) {
             return 0;
         }
@@ -344,7 +336,7 @@ static __attribute__((noinline)) CpjitCodeState *state_create(PyCodeObject *code
     st->warmup = code->co_warmup; /* the interpreter's countdown so far (see cpjit_rt.h) */
     st->tier = tier_of(code);
     if (warm_window_ns != 0) {
-        st->warm_since_ns = now_ns(); /* the first window starts at the first call */
+        st->warm_since_ns = cpjit_now_ns(); /* the first window starts at the first call */
     }
     if (cpjit_direct_extra_ok && code->co_extra == NULL) {
         /* _PyCode_SetExtra would size the array for every co_extra user registered so far, and
@@ -760,9 +752,9 @@ static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, i
             if (st->tier & CPJIT_TIER_LOOP) {
                 /* Timed toward its budget (the state lives as long as the code, which the
                  * frame holds). */
-                uint64_t start = now_ns();
+                uint64_t start = cpjit_now_ns();
                 PyObject *res = interpret(tstate, frame, throwflag, CPJIT_R_COLD);
-                st->interpreted_ns += now_ns() - start;
+                st->interpreted_ns += cpjit_now_ns() - start;
                 return res;
             }
             if (throwflag || frame->prev_instr != _PyCode_CODE(code) - 1) {

@@ -58,7 +58,9 @@ whole_cache_value(CpjitAttrCache *cache, PyObject *owner)
  * the caller replaces it on the stack by the result). Inline values (VALUES, HINT) first; a
  * __slots__ member; a plain value on the class (CLASS_VALUES, CLASS_NO_DICT); the instance's
  * dict at the cached hint (VALUES and HINT when the values became a real dict, DICT_HINT for a
- * dict of its own), as LOAD_ATTR_WITH_HINT; a module attribute; a class constant. Objects whose
+ * dict of its own, OFFSET_DICT_HINT for a dict at tp_dictoffset), as LOAD_ATTR_WITH_HINT; a
+ * module attribute; a class constant; `x.__class__` and a heap type's `__name__` (the two data
+ * descriptors whose getters run no code and allocate nothing, CPJIT_DESCR_*). Objects whose
  * attributes outgrew their inline values, or whose __dict__ was asked for, are common enough
  * that a trip through the second tier (cpjit_load_attr_slow) for each of their attributes
  * showed (go: 8.8 million of them, three-quarters of its LOAD_ATTRs). */
@@ -93,6 +95,21 @@ PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCache *cache)
             return NULL;
         }
         res = cpjit_dict_hint_value(dict, cache->index[way], cache->descr[way]);
+    }
+    else if (kind == CPJIT_ATTR_OFFSET_DICT_HINT) {
+        /* The dict at the type's (version-guarded) tp_dictoffset: ast nodes, exceptions. */
+        PyDictObject *dict = *(PyDictObject **)((char *)owner + Py_TYPE(owner)->tp_dictoffset);
+        if (dict == NULL) {
+            return NULL;
+        }
+        res = cpjit_dict_hint_value(dict, cache->index[way], cache->descr[way]);
+    }
+    else if (kind == CPJIT_ATTR_DATA_DESCR && cache->index[way] == CPJIT_DESCR_OWNER_TYPE) {
+        res = (PyObject *)Py_TYPE(owner); /* x.__class__ */
+    }
+    else if (kind == CPJIT_ATTR_DATA_DESCR && cache->index[way] == CPJIT_DESCR_TYPE_NAME
+             && PyType_HasFeature((PyTypeObject *)owner, Py_TPFLAGS_HEAPTYPE)) {
+        res = ((PyHeapTypeObject *)owner)->ht_name; /* cls.__name__ */
     }
     else {
         return NULL;

@@ -946,6 +946,28 @@ static int class_owner(PyObject *owner)
     return looked_up_as_a_class(owner) || looked_up_through_getattr_hook(owner);
 }
 
+/* CPJIT_ATTR_DATA_DESCR's `index` for data descriptor `descr` found on type `tp` (names.h):
+ * one of the getters the first tier answers for, when getset_get's own check (the owner an
+ * instance of the descriptor's class) holds for every instance of `tp`; else GENERIC. */
+static uint16_t data_descr_form(PyObject *descr, PyTypeObject *tp)
+{
+    if (!Py_IS_TYPE(descr, &PyGetSetDescr_Type)) {
+        return CPJIT_DESCR_GENERIC;
+    }
+    PyGetSetDescrObject *gs = (PyGetSetDescrObject *)descr;
+    getter get = gs->d_getset->get;
+    if (get == NULL || !PyType_IsSubtype(tp, PyDescr_TYPE(gs))) {
+        return CPJIT_DESCR_GENERIC;
+    }
+    if (get == cpjit_object_class_getter) {
+        return CPJIT_DESCR_OWNER_TYPE;
+    }
+    if (get == cpjit_type_name_getter) {
+        return CPJIT_DESCR_TYPE_NAME;
+    }
+    return CPJIT_DESCR_GENERIC;
+}
+
 /* An attribute of a class (CPJIT_ATTR_CLASS), when the generic lookup just returned `res`: what
  * type_getattro finds on the class itself, when no data descriptor of the metaclass takes
  * precedence. */
@@ -964,7 +986,7 @@ static void fill_class_cache(PyObject *owner, PyObject *name, PyObject *res, int
         AttrEntry e = {0};
         if (looked_up_as_a_class(owner) && has_version(metatype)
             && (dt->tp_flags & Py_TPFLAGS_IMMUTABLETYPE) && dt->tp_descr_get != NULL) {
-            set_entry(&e, metatype, CPJIT_ATTR_DATA_DESCR, 0);
+            set_entry(&e, metatype, CPJIT_ATTR_DATA_DESCR, data_descr_form(meta, metatype));
             e.descr = meta;
         }
         install_entry(cache, &e);
@@ -1079,7 +1101,7 @@ static void data_descr_entry(PyObject *owner, PyObject *name, AttrEntry *e)
         || dt->tp_descr_set == NULL) {
         return;
     }
-    set_entry(e, tp, CPJIT_ATTR_DATA_DESCR, 0);
+    set_entry(e, tp, CPJIT_ATTR_DATA_DESCR, data_descr_form(descr, tp));
     e->descr = descr;
 }
 

@@ -182,7 +182,11 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
  *                       both __get__ and __set__, so no instance dict can shadow it): the answer
  *                       is its __get__(owner, type(owner)), called as the generic lookup calls
  *                       it, without the lookup. 3.11 does not specialise it (3.12's
- *                       LOAD_ATTR_PROPERTY does for properties).
+ *                       LOAD_ATTR_PROPERTY does for properties). `index` names the getset
+ *                       descriptors whose getter the first tier runs itself, since it runs no
+ *                       code and allocates nothing (CPJIT_DESCR_*): object's __class__ (the
+ *                       owner's type) and type's __name__ (a heap type's ht_name; a static
+ *                       type's name is made afresh, so that one takes the generic call).
  *                       For a class owner (metaclass looking attributes up with type_getattro)
  *                       the way is keyed on the metaclass and `descr` is the metaclass's data
  *                       descriptor, which type_getattro consults first (cls.__name__); the
@@ -232,6 +236,14 @@ enum {
     CPJIT_ATTR_OFFSET_DICT_HINT = 13,
 };
 #define CPJIT_ATTR_WAYS 4
+/* CPJIT_ATTR_DATA_DESCR's `index`: the descriptor's __get__ is called (GENERIC), or it is one of
+ * the getters the first tier answers for (slowpaths.h: cpjit_object_class_getter,
+ * cpjit_type_name_getter). */
+enum {
+    CPJIT_DESCR_GENERIC = 0,
+    CPJIT_DESCR_OWNER_TYPE = 1, /* object.__class__: Py_TYPE(owner) */
+    CPJIT_DESCR_TYPE_NAME = 2,  /* type.__name__: a heap type's ht_name */
+};
 typedef struct {
     uint32_t version[CPJIT_ATTR_WAYS];  /* 0: an empty way */
     uint16_t index[CPJIT_ATTR_WAYS];

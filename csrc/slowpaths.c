@@ -156,6 +156,17 @@ PyObject **cpjit_make_function(int oparg, PyObject **stack_pointer, PyObject *gl
  * __getitem__ in Python: read at start-up from a probe class (cpjit_learn_slot_functions). */
 static binaryfunc python_mp_subscript;
 
+/* The C getter of the getset descriptor `dict[name]` (a static type's own dict), or NULL. */
+static getter getset_getter(PyObject *dict, PyObject *name)
+{
+    PyObject *descr = PyDict_GetItemWithError(dict, name);
+    if (descr == NULL || !Py_IS_TYPE(descr, &PyGetSetDescr_Type)) {
+        PyErr_Clear();
+        return NULL;
+    }
+    return ((PyGetSetDescrObject *)descr)->d_getset->get;
+}
+
 int cpjit_learn_slot_functions(void)
 {
     PyObject *probe = PyObject_CallFunction((PyObject *)&PyType_Type, "s(){sO}",
@@ -182,11 +193,15 @@ int cpjit_learn_slot_functions(void)
         cpjit_python_getattr_hook = NULL;
         PyErr_Clear();
     }
+    cpjit_object_class_getter = getset_getter(PyBaseObject_Type.tp_dict, &_Py_ID(__class__));
+    cpjit_type_name_getter = getset_getter(PyType_Type.tp_dict, &_Py_ID(__name__));
     return 0;
 }
 
 getattrofunc cpjit_python_getattr_hook;
 PyObject *cpjit_type_getattribute;
+getter cpjit_object_class_getter;
+getter cpjit_type_name_getter;
 
 /* Whether the interpreter, warm, would have specialised a subscript of a `type` instance to
  * BINARY_SUBSCR_GETITEM with `getitem` its __getitem__ (specialize.c's conditions: a heap type,

@@ -53,6 +53,11 @@ int cpjit_learn_slot_functions(void);
  * cpjit_learn_slot_functions, NULL before (or when the probe found otherwise). */
 extern getattrofunc cpjit_python_getattr_hook;
 extern PyObject *cpjit_type_getattribute;
+/* The getters of object's __class__ and of type's __name__ (getset descriptors of static types),
+ * learnt by cpjit_learn_slot_functions: the data descriptors the attribute caches' first tier
+ * answers for itself (names.h, CPJIT_DESCR_*). NULL before, or if the probe found otherwise. */
+extern getter cpjit_object_class_getter;
+extern getter cpjit_type_name_getter;
 
 /* STORE_SUBSCR's out-of-line path: container[sub] = v with v, container, sub (owned) on top of
  * the stack; all three are released. Returns 0, or -1 with an exception set. */

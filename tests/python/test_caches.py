@@ -992,6 +992,69 @@ def test_attributes_in_a_dict_at_the_types_dict_offset():
     """)
 
 
+def test_class_and_name_read_through_their_getters():
+    # x.__class__ and cls.__name__ are data descriptors (getsets of object and type) whose
+    # getters the first tier answers for itself (CPJIT_DESCR_*): across __class__ assignment,
+    # renamed classes, static types (whose name is made afresh), metaclasses, a subclass that
+    # shadows __class__ with a property, a metaclass that defines __name__ (a class moved to it
+    # and back), and the
+    # descriptors copied into classes they do not belong to (type's __name__ then raises).
+    check("""
+        class A:
+            pass
+        class B(A):
+            pass
+        class Meta(type):
+            pass
+        class C(metaclass=Meta):
+            pass
+        class NamedMeta(type):
+            @property
+            def __name__(cls):
+                return 'named by its metaclass'
+        class D(metaclass=NamedMeta):
+            pass
+        class Shadow(A):
+            @property
+            def __class__(self):
+                return 'shadowed'
+        class Weird:
+            __name__ = type.__dict__['__name__']
+        class Copied:
+            __class__ = object.__dict__['__class__']
+        def cls_of(o):
+            return o.__class__
+        def name_of(c):
+            return c.__name__
+        def name_of_weird(o):
+            try:
+                return o.__name__
+            except TypeError as e:
+                return str(e)
+        def cls_of_few(o):
+            return o.__class__
+        def name_of_few(c):
+            return c.__name__
+        objs = [A(), B(), C(), 1, 'str', [], Copied(), Shadow()]
+        classes = [A, B, C, int, str, Meta, type, Copied, D]
+        out = []
+        for i in range(40):
+            # A site of many types backs off; sites of up to four types keep their entries.
+            out.append([cls_of(o) for o in objs])
+            out.append([name_of(c) for c in classes])
+            out.append([cls_of_few(o) for o in objs[i % 3:i % 3 + 3]])
+            out.append([name_of_few(c) for c in classes[i % 5:i % 5 + 3]])
+            out.append(name_of_weird(Weird()))
+            B.__name__ = 'B%d' % (i % 3)
+            if i == 20:
+                objs[0].__class__ = B
+                C.__class__ = NamedMeta
+            if i == 30:
+                C.__class__ = Meta
+        result = out
+    """)
+
+
 def test_megamorphic_attribute_sites():
     # A site that sees more types than its cache has ways backs off and looks attributes up
     # itself (megamorphic_load): inline values, dicts of their own, dicts at a tp_dictoffset,

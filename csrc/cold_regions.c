@@ -19,7 +19,10 @@
  * until it returns (the region). A thread of cpjit's asks the main thread, every `period` (1 ms
  * by default, CPJIT_SAMPLE_US), for a sample through a pending call (served at the
  * interpreter's next eval-breaker check, or native code's): the code object innermost on the
- * frame stack, charged to the innermost open region. The hook goes back in at once, and the
+ * frame stack, charged to the innermost open region. A sample served more than LATE_NS after it
+ * was asked for is dropped: the main thread was in C code and serves it in the frame that called
+ * that code (importlib's _compile_bytecode under marshal, ast.parse under compile()), whose
+ * bytecode the time did not go to. The hook goes back in at once, and the
  * region's function keeps it for good (CPJIT_TIER_KEEPS_HOOK), when
  *  - one code object not compiled yet is innermost in HOT_SAMPLES of a window of
  *    WINDOW_SAMPLES samples (an eighth of the time spent in regions): hot code, which compiles
@@ -91,6 +94,9 @@ CpjitColdRegionStats cpjit_cold_region_stats;
 #define CALLER_EVIDENCE 2
 /* How long the main thread may leave a sample unserved before the sampler puts the hook back. */
 #define STALL_NS (20u * 1000u * 1000u)
+/* A sample served this long after it was asked for waited for C code to return (the interpreter
+ * serves pending calls within microseconds while it runs bytecode). */
+#define LATE_NS (100u * 1000u)
 /* Samples that found nothing to act on before the sampler halves its pace. */
 #define QUIET_SAMPLES 32
 /* Regions open at once on the main thread (nested through C code once the hook is back). */
@@ -117,6 +123,7 @@ static uint32_t window = 1, window_samples;
 static int region_open;        /* the main thread runs inside a region, hook out */
 static uint64_t region_serial; /* regions opened so far */
 static int sample_pending;     /* a sample was asked for and not yet served */
+static uint64_t sample_asked_at; /* when (cpjit_now_ns) */
 
 /* The sampler thread (started and stopped under the GIL). */
 static pthread_t sampler;
@@ -167,6 +174,13 @@ static int take_sample(void *unused)
         return 0;
     }
     cpjit_cold_region_stats.samples++;
+    if (cpjit_now_ns() - __atomic_load_n(&sample_asked_at, __ATOMIC_ACQUIRE) >= LATE_NS) {
+        /* The main thread was in C code (marshal, compile(), a regex over a long text...) and
+         * serves the sample in the frame that called it: that frame's bytecode is not where
+         * the time went, and neither native code nor the hook changes time spent in C. */
+        cpjit_cold_region_stats.late++;
+        return 0;
+    }
     if (++window_samples >= WINDOW_SAMPLES) {
         window++;
         window_samples = 0;
@@ -313,6 +327,7 @@ static void *sampler_main(void *unused)
             idle = 1;
             __atomic_store_n(&sample_pending, 1, __ATOMIC_RELEASE);
             asked_at = cpjit_now_ns();
+            __atomic_store_n(&sample_asked_at, asked_at, __ATOMIC_RELEASE);
             if (request_sample(_PyRuntime.interpreters.main) != 0) {
                 __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
             }

@@ -116,6 +116,34 @@ def test_hot_code_beneath_a_region_is_found_and_compiles(tmp_path):
     assert second == "FOUND True KEEPS True WORK compiled STEP compiled"
 
 
+C_BENEATH_LIB = """
+    def run(n):
+        return crunch(n)
+
+    def crunch(n):
+        return sum(range(n))
+"""
+
+C_BENEATH_MAIN = """
+    import cpjit, lib
+    results = [lib.run(1_000_000) for _ in range(24)]
+    print(results[-1], len(set(results)))
+    s = cpjit.stats()
+    print("LATE", s["cold_region_late_samples"] >= 8, "KEEPS", cpjit.code_info(lib.run)["keeps_hook"])
+"""
+
+
+def test_time_spent_in_c_code_is_not_taken_for_hot_code(tmp_path):
+    # `crunch` spends each call in `sum`, C code that serves no pending call: a sample asked for
+    # meanwhile is served when `sum` returns, in `crunch`, which is innermost in every sample
+    # but whose bytecode took none of the time. Such late samples are dropped, so the region
+    # keeps running as plain python and `run` does not keep the hook.
+    out = run(tmp_path, C_BENEATH_LIB, C_BENEATH_MAIN, CPJIT_SAMPLE_US="100")
+    first, second = out.splitlines()
+    assert first == "499999500000 1"
+    assert second == "LATE True KEEPS False"
+
+
 SIGNAL_MAIN = """
     import os, signal, lib
     lib.run(100_000)  # regions have opened: the sampler thread runs

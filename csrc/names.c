@@ -727,21 +727,21 @@ enum {
     LACKS_BY_KEYS,  /* attributes inline or in a dict sharing the class's keys, which lack the
                      * name while they have *nentries entries (keys are only appended to) */
     LACKS_NO_DICT,  /* instances have no dict at all */
-    OWN_DICT,       /* a dict of its own (managed): only a probe of it can tell */
+    OWN_DICT,       /* a dict of its own, or none at all yet: managed without inline values
+                     * (a subclass of str starts without either), or at the type's
+                     * tp_dictoffset (subclasses of int, Exception, ast nodes); only a probe of
+                     * it can tell (cpjit_own_dict_lacks) */
 };
 static int instance_lacks(PyObject *obj, PyObject *name, Py_ssize_t *nentries)
 {
     PyTypeObject *tp = Py_TYPE(obj);
     if (!(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)) {
-        return tp->tp_dictoffset == 0 ? LACKS_NO_DICT : LACKS_UNKNOWN;
+        return tp->tp_dictoffset == 0 ? LACKS_NO_DICT : OWN_DICT;
     }
     PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
     if (*_PyObject_ValuesPointer(obj) == NULL) {
         PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
-        if (dict == NULL) {
-            return LACKS_UNKNOWN;
-        }
-        if (dict->ma_keys != keys) {
+        if (dict == NULL || dict->ma_keys != keys) {
             return OWN_DICT;
         }
     }
@@ -778,8 +778,8 @@ static void method_entry(PyObject *obj, PyObject *name, PyObject *meth, AttrEntr
         set_entry(e, tp, CPJIT_METHOD_NO_DICT, 0);
         break;
     case OWN_DICT:
-        /* An instance dict of its own: probed on every use. */
-        if (!cpjit_dict_lacks((PyDictObject *)*_PyObject_ManagedDictPointer(obj), name)) {
+        /* An instance dict of its own (or none yet): probed on every use. */
+        if (!cpjit_own_dict_lacks(obj, name)) {
             return;
         }
         set_entry(e, tp, CPJIT_METHOD_DICT, 0);
@@ -1076,6 +1076,12 @@ static void class_value_entry(PyObject *owner, PyObject *name, PyObject *res, At
         break;
     case LACKS_NO_DICT:
         set_entry(e, tp, CPJIT_ATTR_CLASS_NO_DICT, 0);
+        break;
+    case OWN_DICT:
+        if (!cpjit_own_dict_lacks(owner, name)) {
+            return;
+        }
+        set_entry(e, tp, CPJIT_ATTR_CLASS_DICT, 0);
         break;
     default:
         return;

@@ -140,10 +140,12 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
  *                       its attributes inline or in a dict sharing those keys.
  *   CPJIT_METHOD_NO_DICT: (LOAD_METHOD) `descr` is a method descriptor, instances have no dict.
  *   CPJIT_METHOD_DICT:  (LOAD_METHOD) `descr` is a method descriptor on the type and the
- *                       instance keeps its attributes in a dict of its own (no inline values):
- *                       served when a probe of that dict (unicode keys only) finds no value
- *                       under the name. 3.11 does not specialise this case
- *                       (SPEC_FAIL_LOAD_METHOD_HAS_MANAGED_DICT).
+ *                       instance keeps its attributes in a dict of its own (no inline values;
+ *                       managed, or at the type's tp_dictoffset), or has neither yet (a
+ *                       subclass of str starts so): served when a probe of that dict (unicode
+ *                       keys only) finds no value under the name (cpjit_own_dict_lacks). 3.11
+ *                       does not specialise this case (SPEC_FAIL_LOAD_METHOD_HAS_MANAGED_DICT,
+ *                       _HAS_DICT).
  *                       The three METHOD kinds also serve LOAD_ATTR (out of line: a method read
  *                       as a value, `key=self.method`), which binds `descr` with its __get__
  *                       (owner, type(owner)) as the generic lookup does; 3.11 does not
@@ -177,6 +179,11 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
  *                       (subclasses of C types with a __dict__: ast nodes, exceptions,
  *                       SimpleNamespace); `descr` is the name, `index` its entry in the dict
  *                       the fill saw, re-checked on every use.
+ *   CPJIT_ATTR_CLASS_DICT: (LOAD_ATTR, out of line) as CPJIT_ATTR_CLASS_VALUES, read through an
+ *                       instance whose attributes are in a dict of its own, or which has none
+ *                       yet, as CPJIT_METHOD_DICT: the dict is probed for the name on every use
+ *                       (cpjit_own_dict_lacks). Text leaves of a tree of node classes that
+ *                       subclass str read their class's `children = ()` this way.
  *   CPJIT_ATTR_DATA_DESCR: (LOAD_ATTR, out of line) `descr` is a data descriptor on the class
  *                       (a property, a getset or member descriptor: its own type immutable, with
  *                       both __get__ and __set__, so no instance dict can shadow it): the answer
@@ -234,6 +241,7 @@ enum {
     CPJIT_ATTR_CLASS_NO_DICT = 11,
     CPJIT_ATTR_DATA_DESCR = 12,
     CPJIT_ATTR_OFFSET_DICT_HINT = 13,
+    CPJIT_ATTR_CLASS_DICT = 14,
 };
 #define CPJIT_ATTR_WAYS 4
 /* CPJIT_ATTR_DATA_DESCR's `index`: the descriptor's __get__ is called (GENERIC), or it is one of
@@ -373,6 +381,8 @@ PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCache *cache);
 int cpjit_load_method_hit(PyObject **sp, CpjitAttrCache *cache);
 int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache);
 
+static inline int cpjit_own_dict_lacks(PyObject *obj, PyObject *name);
+
 /* LOAD_ATTR's cached lookup for the type-version-guarded kinds: a borrowed value or NULL.
  * `way`: cpjit_attr_way(cache, Py_TYPE(owner)). */
 static inline __attribute__((always_inline)) PyObject *
@@ -404,6 +414,9 @@ cpjit_attr_cached_load(CpjitAttrCache *cache, int way, PyObject *owner, PyObject
         /* The type's (version-guarded, so unchanged) positive tp_dictoffset. */
         PyDictObject *dict = *(PyDictObject **)((char *)owner + Py_TYPE(owner)->tp_dictoffset);
         return dict != NULL ? cpjit_dict_hint_value(dict, index, name) : NULL;
+    }
+    if (kind == CPJIT_ATTR_CLASS_DICT && cpjit_own_dict_lacks(owner, name)) {
+        return cache->descr[way]; /* the class's plain value */
     }
     return NULL;
 }
@@ -449,6 +462,35 @@ static inline int cpjit_dict_lacks(PyDictObject *dict, PyObject *name)
     return cpjit_dict_value(dict, name, &value) && value == NULL;
 }
 
+/* The dict at the tp_dictoffset of `obj`'s type (not a managed dict; a negative offset counts
+ * from the end of a variable-size object, as CPython's _PyObject_GetDictPtr computes), or NULL
+ * when the instance has none yet. */
+static inline PyDictObject *cpjit_offset_dict(PyObject *obj)
+{
+    Py_ssize_t offset = Py_TYPE(obj)->tp_dictoffset;
+    PyObject **p = offset > 0 ? (PyObject **)((char *)obj + offset) : _PyObject_GetDictPtr(obj);
+    return p != NULL ? (PyDictObject *)*p : NULL;
+}
+
+/* Whether instance `obj` holds no value under `name` in a dict of its own, or has no dict and no
+ * inline values at all, known without running code (else 0: also for inline values, which
+ * CPJIT_METHOD_VALUES and CPJIT_ATTR_CLASS_VALUES serve). Its type's dict is managed, or at a
+ * tp_dictoffset. */
+static inline int cpjit_own_dict_lacks(PyObject *obj, PyObject *name)
+{
+    PyDictObject *dict;
+    if (Py_TYPE(obj)->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
+        if (*_PyObject_ValuesPointer(obj) != NULL) {
+            return 0;
+        }
+        dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
+    }
+    else {
+        dict = cpjit_offset_dict(obj);
+    }
+    return dict == NULL || cpjit_dict_lacks(dict, name);
+}
+
 /* LOAD_METHOD's cached lookup: the borrowed method descriptor for `obj`'s type, or NULL. */
 static inline __attribute__((always_inline)) PyObject *
 cpjit_method_cached(CpjitAttrCache *cache, PyObject *obj, PyObject *name)
@@ -462,11 +504,8 @@ cpjit_method_cached(CpjitAttrCache *cache, PyObject *obj, PyObject *name)
         || (kind == CPJIT_METHOD_VALUES && cpjit_method_not_shadowed(cache, way, obj))) {
         return cache->descr[way];
     }
-    if (kind == CPJIT_METHOD_DICT && *_PyObject_ValuesPointer(obj) == NULL) {
-        PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
-        if (dict != NULL && cpjit_dict_lacks(dict, name)) {
-            return cache->descr[way];
-        }
+    if (kind == CPJIT_METHOD_DICT && cpjit_own_dict_lacks(obj, name)) {
+        return cache->descr[way];
     }
     return NULL;
 }

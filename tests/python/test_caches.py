@@ -1055,6 +1055,68 @@ def test_class_and_name_read_through_their_getters():
     """)
 
 
+def test_class_values_and_methods_through_instances_with_dicts_of_their_own():
+    # CPJIT_ATTR_CLASS_DICT and CPJIT_METHOD_DICT serve a class's plain value and its method
+    # through instances whose attributes live in a dict of their own, or that have none yet:
+    # subclasses of str (managed dict, no inline values), int and tuple (a negative
+    # tp_dictoffset), Exception and ast nodes (a positive one), and plain classes whose values
+    # became a dict. Each site sees at most four types, while instances gain the name in their
+    # dict (shadowing the class), lose it again, get a dict with a non-str key, and the class
+    # changes its value.
+    check("""
+        import ast
+        class Node:
+            kids = ()
+            def name(self):
+                return type(self).__name__
+        class Text(Node, str):
+            pass
+        class Num(Node, int):
+            pass
+        class Pair(Node, tuple):
+            pass
+        class Err(Node, Exception):
+            pass
+        class Leaf(Node, ast.Name):
+            pass
+        class Plain(Node):
+            pass
+        def kids(o):
+            return o.kids
+        def name(o):
+            return o.name()
+        def row(objs):
+            return [(kids(o), name(o)) for o in objs]
+        t, n, p, e, l, pl = Text('t'), Num(7), Pair((1, 2)), Err('e'), Leaf(id='x'), Plain()
+        pl.__dict__  # its values become a dict of its own
+        groups = [(t, n, p), (e, l, pl), (t, e, pl)]
+        out = []
+        for i in range(30):
+            out.append([row(g) for g in groups])
+            if i == 5:
+                t.kids = ['own']            # the instance shadows the class's value
+                n.name = lambda: 'own name'  # and the method
+            if i == 10:
+                del t.kids
+                del n.name
+                e.kids = 'err kids'
+            if i == 15:
+                Node.kids = ('new',)
+                l.__dict__[1] = 'a non-str key'
+            if i == 20:
+                Node.name = lambda self: 'replaced'
+                p.extra = 1
+            if i == 25:
+                del e.kids
+        pl.name = 'not callable'
+        try:
+            name(pl)
+        except TypeError as exc:
+            out.append(str(exc))
+        result = out
+    """)
+
+
 def test_megamorphic_attribute_sites():
     # A site that sees more types than its cache has ways backs off and looks attributes up
     # itself (megamorphic_load): inline values, dicts of their own, dicts at a tp_dictoffset,

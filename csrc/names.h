@@ -543,16 +543,20 @@ cpjit_class_entry_holds(CpjitAttrCache *cache, PyObject *owner)
 }
 
 /* CPJIT_ATTR_CLASS when the value has no __get__ (a class constant, ParserElement.packrat_cache,
- * Token.M_OPEN): borrowed, or NULL on a miss or when its type (read now) has __get__, which
- * cpjit_class_attr_cached calls out of line. */
+ * Token.M_OPEN) or is a plain function, whose __get__ with no instance returns it (`Base.method`
+ * read to call it as `Base.method(self)`): borrowed, or NULL on a miss or when its type (read
+ * now) has another __get__, which cpjit_class_attr_cached calls out of line. */
 static inline __attribute__((always_inline)) PyObject *
 cpjit_class_value_cached(CpjitAttrCache *cache, PyObject *owner)
 {
-    if (!cpjit_class_entry_holds(cache, owner)
-        || Py_TYPE(cache->mod.value)->tp_descr_get != NULL) {
+    if (!cpjit_class_entry_holds(cache, owner)) {
         return NULL;
     }
-    return cache->mod.value;
+    PyObject *value = cache->mod.value;
+    if (Py_TYPE(value)->tp_descr_get != NULL && !Py_IS_TYPE(value, &PyFunction_Type)) {
+        return NULL;
+    }
+    return value;
 }
 
 /* The stencils' out-of-line paths. Each gets the frame, the stack pointer, the instruction's

@@ -728,7 +728,14 @@ def test_class_attribute_cache():
         C.V = v
         def read(cls):
             return cls.ONE, cls.K, cls.V is v, cls.f(1), cls.s(2), cls.c(3), cls.__name__
-        out = [read(C) for _ in range(3)]
+        def read_global():
+            # `C.f(x)` is LOAD_GLOBAL (NULL + C) and LOAD_ATTR in 3.11: the function itself.
+            return C.f(4), C.s(5), C.c(6), C.f is C.__dict__['f']
+        out = [(read(C), read_global()) for _ in range(3)]
+        C.f = staticmethod(lambda x: ('static now', x))
+        out += [read_global() for _ in range(3)]
+        C.f = lambda x: ('f again', x)
+        out += [read_global() for _ in range(3)]
         C.ONE = 'one'
         out += [read(C) for _ in range(3)]
         Base.K = 'base K rebound'

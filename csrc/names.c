@@ -1454,6 +1454,14 @@ int cpjit_load_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCac
     if (way >= 0 && cache->kind[way] == CPJIT_ATTR_SLOT) {
         res = *(PyObject **)((char *)owner + cache->index[way]);
     }
+    else if (way >= 0 && cache->kind[way] == CPJIT_ATTR_CLASS_DICT) {
+        /* A class value, unless the instance's own dict has the name (a probe: no code runs). */
+        int oparg;
+        cpjit_decode_redo(redo, &oparg);
+        if (cpjit_own_dict_lacks(owner, code_name(frame, oparg))) {
+            res = cache->descr[way];
+        }
+    }
     else {
         res = cpjit_module_attr_cached(cache, owner);
     }
@@ -1518,13 +1526,29 @@ static __attribute__((noinline)) int load_method_rest(_PyInterpreterFrame *frame
                                                       CpjitAttrCache *cache, _Py_CODEUNIT *redo,
                                                       PyObject *attr);
 
+CPJIT_HOT
 int cpjit_load_method_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
                          _Py_CODEUNIT *redo)
 {
+    /* A method the instance's own dict (or its lack of one) does not shadow, found by a probe
+     * that runs no code, before the instruction is published. */
+    PyObject *obj = sp[-1];
+    int way = cpjit_attr_way(cache, Py_TYPE(obj));
+    if (way >= 0 && cache->kind[way] == CPJIT_METHOD_DICT) {
+        int oparg;
+        cpjit_decode_redo(redo, &oparg);
+        if (cpjit_own_dict_lacks(obj, code_name(frame, oparg))) {
+            PyObject *meth = cache->descr[way];
+            Py_INCREF(meth);
+            sp[-1] = meth;
+            sp[0] = obj;
+            return 0;
+        }
+    }
     /* The first tier serves a cached module attribute of a module that survives: one that
      * misses there is dying here, which load_method_rest handles with the instruction
      * published. */
-    return load_method_rest(frame, sp, cache, redo, cpjit_module_attr_cached(cache, sp[-1]));
+    return load_method_rest(frame, sp, cache, redo, cpjit_module_attr_cached(cache, obj));
 }
 
 /* `attr`: cpjit_module_attr_cached's for the object. */

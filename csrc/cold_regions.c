@@ -22,7 +22,9 @@
  * frame stack, charged to the innermost open region. A sample served more than LATE_NS after it
  * was asked for is dropped: the main thread was in C code and serves it in the frame that called
  * that code (importlib's _compile_bytecode under marshal, ast.parse under compile()), whose
- * bytecode the time did not go to. The hook goes back in at once, and the
+ * bytecode the time did not go to; so is a sample that finds importlib's own code innermost (an
+ * import in progress: short C calls such as a small module's unmarshalling finish within
+ * LATE_NS, and imports have their own rule). The hook goes back in at once, and the
  * region's function keeps it for good (CPJIT_TIER_KEEPS_HOOK), when
  *  - one code object not compiled yet is innermost in HOT_SAMPLES of a window of
  *    WINDOW_SAMPLES samples (an eighth of the time spent in regions): hot code, which compiles
@@ -192,7 +194,10 @@ static int take_sample(void *unused)
         PyErr_Clear();
     }
     PyErr_Restore(type, value, tb);
-    if (st == NULL) {
+    if (st == NULL || (st->tier & CPJIT_TIER_NO_REGION)) {
+        /* importlib's own code innermost: an import in progress (its time goes to reading,
+         * unmarshalling and running a module's body, which imports run unhooked anyway), not
+         * hot code the hook would make native. */
         return 0;
     }
     /* The region being sampled: the innermost open one (outer ones had the hook put back

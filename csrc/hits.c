@@ -59,8 +59,9 @@ whole_cache_value(CpjitAttrCache *cache, PyObject *owner)
  * __slots__ member; a plain value on the class (CLASS_VALUES, CLASS_NO_DICT); the instance's
  * dict at the cached hint (VALUES and HINT when the values became a real dict, DICT_HINT for a
  * dict of its own, OFFSET_DICT_HINT for a dict at tp_dictoffset), as LOAD_ATTR_WITH_HINT; a
- * module attribute; a class constant; `x.__class__` and a heap type's `__name__` (the two data
- * descriptors whose getters run no code and allocate nothing, CPJIT_DESCR_*). Objects whose
+ * module attribute; a class constant; `x.__class__`, a heap type's `__name__` and a namedtuple's
+ * field (data descriptors whose getters run no code and allocate nothing, CPJIT_DESCR_*).
+ * Objects whose
  * attributes outgrew their inline values, or whose __dict__ was asked for, are common enough
  * that a trip through the second tier (cpjit_load_attr_slow) for each of their attributes
  * showed (go: 8.8 million of them, three-quarters of its LOAD_ATTRs). */
@@ -110,6 +111,14 @@ PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCache *cache)
     else if (kind == CPJIT_ATTR_DATA_DESCR && cache->index[way] == CPJIT_DESCR_TYPE_NAME
              && PyType_HasFeature((PyTypeObject *)owner, Py_TPFLAGS_HEAPTYPE)) {
         res = ((PyHeapTypeObject *)owner)->ht_name; /* cls.__name__ */
+    }
+    else if (kind == CPJIT_ATTR_DATA_DESCR && cache->index[way] == CPJIT_DESCR_TUPLE_ITEM) {
+        /* point.x on a namedtuple (a tuple subclass, version-guarded). */
+        Py_ssize_t i = cpjit_tuplegetter_index(cache->descr[way]);
+        if ((size_t)i >= (size_t)PyTuple_GET_SIZE(owner)) {
+            return NULL;
+        }
+        res = PyTuple_GET_ITEM(owner, i);
     }
     else {
         return NULL;

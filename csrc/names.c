@@ -951,6 +951,10 @@ static int class_owner(PyObject *owner)
  * instance of the descriptor's class) holds for every instance of `tp`; else GENERIC. */
 static uint16_t data_descr_form(PyObject *descr, PyTypeObject *tp)
 {
+    if (cpjit_tuplegetter_type != NULL && Py_IS_TYPE(descr, cpjit_tuplegetter_type)) {
+        /* tuplegetter_descr_get's own check: a tuple owner. */
+        return PyType_IsSubtype(tp, &PyTuple_Type) ? CPJIT_DESCR_TUPLE_ITEM : CPJIT_DESCR_GENERIC;
+    }
     if (!Py_IS_TYPE(descr, &PyGetSetDescr_Type)) {
         return CPJIT_DESCR_GENERIC;
     }

@@ -193,7 +193,9 @@ PyObject *cpjit_load_global_cached(PyThreadState *tstate, _PyInterpreterFrame *f
  *                       descriptors whose getter the first tier runs itself, since it runs no
  *                       code and allocates nothing (CPJIT_DESCR_*): object's __class__ (the
  *                       owner's type) and type's __name__ (a heap type's ht_name; a static
- *                       type's name is made afresh, so that one takes the generic call).
+ *                       type's name is made afresh, so that one takes the generic call), and a
+ *                       namedtuple's field (a _tuplegetter on a tuple subclass: the item at its
+ *                       index, when the tuple has one).
  *                       For a class owner (metaclass looking attributes up with type_getattro)
  *                       the way is keyed on the metaclass and `descr` is the metaclass's data
  *                       descriptor, which type_getattro consults first (cls.__name__); the
@@ -251,7 +253,15 @@ enum {
     CPJIT_DESCR_GENERIC = 0,
     CPJIT_DESCR_OWNER_TYPE = 1, /* object.__class__: Py_TYPE(owner) */
     CPJIT_DESCR_TYPE_NAME = 2,  /* type.__name__: a heap type's ht_name */
+    CPJIT_DESCR_TUPLE_ITEM = 3, /* a namedtuple field (_tuplegetter): the owner's item */
 };
+
+/* The index a _tuplegetter holds right after its object header (its layout checked at start-up:
+ * slowpaths.h, cpjit_tuplegetter_type). */
+static inline Py_ssize_t cpjit_tuplegetter_index(PyObject *descr)
+{
+    return *(Py_ssize_t *)((char *)descr + sizeof(PyObject));
+}
 typedef struct {
     uint32_t version[CPJIT_ATTR_WAYS];  /* 0: an empty way */
     uint16_t index[CPJIT_ATTR_WAYS];

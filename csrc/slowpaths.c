@@ -1,5 +1,6 @@
 /* slowpaths.c: the out-of-line halves of stencils (see slowpaths.h). */
 #include "slowpaths.h"
+#include "names.h"
 #include "helpers.h"
 #include "calls.h"
 #include "opcode.h"
@@ -167,6 +168,31 @@ static getter getset_getter(PyObject *dict, PyObject *name)
     return ((PyGetSetDescrObject *)descr)->d_getset->get;
 }
 
+/* _collections._tuplegetter, the type of a namedtuple's field descriptors, when its objects
+ * keep their index right after the object header (checked on probes made with two indices);
+ * else NULL. Nothing raised. */
+static PyTypeObject *learn_tuplegetter(void)
+{
+    PyObject *mod = PyImport_ImportModule("_collections");
+    PyObject *type = mod != NULL ? PyObject_GetAttrString(mod, "_tuplegetter") : NULL;
+    Py_XDECREF(mod);
+    PyTypeObject *found = NULL;
+    if (type != NULL && PyType_Check(type)
+        && (((PyTypeObject *)type)->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)) {
+        PyObject *one = PyObject_CallFunction(type, "nO", (Py_ssize_t)1, Py_None);
+        PyObject *five = PyObject_CallFunction(type, "nO", (Py_ssize_t)5, Py_None);
+        if (one != NULL && five != NULL && cpjit_tuplegetter_index(one) == 1
+            && cpjit_tuplegetter_index(five) == 5) {
+            found = (PyTypeObject *)type;
+        }
+        Py_XDECREF(one);
+        Py_XDECREF(five);
+    }
+    Py_XDECREF(type); /* a static type: it outlives the reference */
+    PyErr_Clear();
+    return found;
+}
+
 int cpjit_learn_slot_functions(void)
 {
     PyObject *probe = PyObject_CallFunction((PyObject *)&PyType_Type, "s(){sO}",
@@ -195,6 +221,7 @@ int cpjit_learn_slot_functions(void)
     }
     cpjit_object_class_getter = getset_getter(PyBaseObject_Type.tp_dict, &_Py_ID(__class__));
     cpjit_type_name_getter = getset_getter(PyType_Type.tp_dict, &_Py_ID(__name__));
+    cpjit_tuplegetter_type = learn_tuplegetter();
     return 0;
 }
 
@@ -202,6 +229,7 @@ getattrofunc cpjit_python_getattr_hook;
 PyObject *cpjit_type_getattribute;
 getter cpjit_object_class_getter;
 getter cpjit_type_name_getter;
+PyTypeObject *cpjit_tuplegetter_type;
 
 /* Whether the interpreter, warm, would have specialised a subscript of a `type` instance to
  * BINARY_SUBSCR_GETITEM with `getitem` its __getitem__ (specialize.c's conditions: a heap type,

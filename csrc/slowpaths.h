@@ -58,6 +58,9 @@ extern PyObject *cpjit_type_getattribute;
  * answers for itself (names.h, CPJIT_DESCR_*). NULL before, or if the probe found otherwise. */
 extern getter cpjit_object_class_getter;
 extern getter cpjit_type_name_getter;
+/* _collections._tuplegetter (a namedtuple's field: the item at its index), learnt likewise, when
+ * its objects keep the index right after the header (cpjit_tuplegetter_index); else NULL. */
+extern PyTypeObject *cpjit_tuplegetter_type;
 
 /* STORE_SUBSCR's out-of-line path: container[sub] = v with v, container, sub (owned) on top of
  * the stack; all three are released. Returns 0, or -1 with an exception set. */

@@ -1124,6 +1124,52 @@ def test_class_values_and_methods_through_instances_with_dicts_of_their_own():
     """)
 
 
+def test_namedtuple_fields():
+    # A namedtuple's field is a _tuplegetter, a data descriptor the first tier answers for
+    # (CPJIT_DESCR_TUPLE_ITEM): the owner's item at the descriptor's index. Across namedtuples
+    # with the field at different indices at one site, a tuple built too short for the field
+    # (IndexError, as the descriptor raises), the field replaced by a property and a plain class
+    # value, __class__ assignment between namedtuple classes, and the descriptor copied into a
+    # class that is no tuple (TypeError, as the descriptor raises).
+    check("""
+        from collections import namedtuple
+        P = namedtuple('P', 'x y')
+        Q = namedtuple('Q', 'y x z')
+        class R(namedtuple('R', 'x')):
+            __slots__ = ()
+        class NotATuple:
+            x = P.x
+        def get_x(o):
+            return o.x
+        def get_y(o):
+            return o.y
+        def safe(f, o):
+            try:
+                return f(o)
+            except (IndexError, TypeError) as e:
+                return type(e).__name__ + ': ' + str(e)
+        items = [P(1, 2), Q(3, 4, 5), R(6)]
+        out = []
+        for i in range(30):
+            out.append([get_x(o) for o in items])
+            out.append([get_y(o) for o in items[:2]])
+            out.append(safe(get_x, tuple.__new__(P, ())))
+            out.append(safe(get_y, tuple.__new__(P, (1,))))
+            out.append(safe(get_x, NotATuple()))
+            if i == 10:
+                items[0] = Q(7, 8, 9)
+            if i == 15:
+                P.x = property(lambda self: ('property', self[0]))
+                items.append(P(10, 11))
+            if i == 20:
+                Q.x = 'plain class value'
+            if i == 25:
+                r = R(12)
+                items.append(r)
+        result = out
+    """)
+
+
 def test_megamorphic_attribute_sites():
     # A site that sees more types than its cache has ways backs off and looks attributes up
     # itself (megamorphic_load): inline values, dicts of their own, dicts at a tp_dictoffset,

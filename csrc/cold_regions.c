@@ -19,12 +19,7 @@
  * until it returns (the region). A thread of cpjit's asks the main thread, every `period` (1 ms
  * by default, CPJIT_SAMPLE_US), for a sample through a pending call (served at the
  * interpreter's next eval-breaker check, or native code's): the code object innermost on the
- * frame stack, charged to the innermost open region. A sample served more than LATE_NS after it
- * was asked for is dropped: the main thread was in C code and serves it in the frame that called
- * that code (importlib's _compile_bytecode under marshal, ast.parse under compile()), whose
- * bytecode the time did not go to; so is a sample that finds importlib's own code innermost (an
- * import in progress: short C calls such as a small module's unmarshalling finish within
- * LATE_NS, and imports have their own rule). The hook goes back in at once, and the
+ * frame stack, charged to the innermost open region. The hook goes back in at once, and the
  * region's function keeps it for good (CPJIT_TIER_KEEPS_HOOK), when
  *  - one code object not compiled yet is innermost in HOT_SAMPLES of a window of
  *    WINDOW_SAMPLES samples (an eighth of the time spent in regions): hot code, which compiles
@@ -64,7 +59,9 @@
  * eighth while the regions it wakes for have all closed again, and further while no region
  * opens; it stops at cpjit.disable() and at interpreter exit (atexit), and starts again
  * in a forked child at its first region (a region open at the fork gets the hook back in the
- * child). A program sees no Python object, descriptor or Python thread of it; it sees the
+ * child); it ends by itself once no Python thread is left (a child forked from a thread other
+ * than the main one ends when that thread does, by the thread's exit, which a native thread
+ * left running would outlive). A program sees no Python object, descriptor or Python thread of it; it sees the
  * thread in /proc/self/task, and atexit holds one more callback.
  */
 #define _GNU_SOURCE 1
@@ -96,9 +93,6 @@ CpjitColdRegionStats cpjit_cold_region_stats;
 #define CALLER_EVIDENCE 2
 /* How long the main thread may leave a sample unserved before the sampler puts the hook back. */
 #define STALL_NS (20u * 1000u * 1000u)
-/* A sample served this long after it was asked for waited for C code to return (the interpreter
- * serves pending calls within microseconds while it runs bytecode). */
-#define LATE_NS (100u * 1000u)
 /* Samples that found nothing to act on before the sampler halves its pace. */
 #define QUIET_SAMPLES 32
 /* Regions open at once on the main thread (nested through C code once the hook is back). */
@@ -125,7 +119,6 @@ static uint32_t window = 1, window_samples;
 static int region_open;        /* the main thread runs inside a region, hook out */
 static uint64_t region_serial; /* regions opened so far */
 static int sample_pending;     /* a sample was asked for and not yet served */
-static uint64_t sample_asked_at; /* when (cpjit_now_ns) */
 
 /* The sampler thread (started and stopped under the GIL). */
 static pthread_t sampler;
@@ -176,13 +169,6 @@ static int take_sample(void *unused)
         return 0;
     }
     cpjit_cold_region_stats.samples++;
-    if (cpjit_now_ns() - __atomic_load_n(&sample_asked_at, __ATOMIC_ACQUIRE) >= LATE_NS) {
-        /* The main thread was in C code (marshal, compile(), a regex over a long text...) and
-         * serves the sample in the frame that called it: that frame's bytecode is not where
-         * the time went, and neither native code nor the hook changes time spent in C. */
-        cpjit_cold_region_stats.late++;
-        return 0;
-    }
     if (++window_samples >= WINDOW_SAMPLES) {
         window++;
         window_samples = 0;
@@ -194,10 +180,7 @@ static int take_sample(void *unused)
         PyErr_Clear();
     }
     PyErr_Restore(type, value, tb);
-    if (st == NULL || (st->tier & CPJIT_TIER_NO_REGION)) {
-        /* importlib's own code innermost: an import in progress (its time goes to reading,
-         * unmarshalling and running a module's body, which imports run unhooked anyway), not
-         * hot code the hook would make native. */
+    if (st == NULL) {
         return 0;
     }
     /* The region being sampled: the innermost open one (outer ones had the hook put back
@@ -301,6 +284,14 @@ static void *sampler_main(void *unused)
     uint32_t slowdown = 1, quiet = 0, idle = 1;
     for (;;) {
         sleep_us((uint64_t)period_us * (slowdown > idle ? slowdown : idle));
+        PyInterpreterState *main_interp = _PyRuntime.interpreters.main;
+        if (main_interp == NULL
+            || __atomic_load_n(&main_interp->threads.head, __ATOMIC_ACQUIRE) == NULL) {
+            /* No Python thread is left. A process forked from a thread other than the main
+             * one ends, once that thread's function returns, by the thread's exit, not by
+             * exit(): a thread still running would keep it alive for good. */
+            return NULL;
+        }
         uint64_t serial = __atomic_load_n(&region_serial, __ATOMIC_ACQUIRE);
         uint64_t acted = __atomic_load_n(&cpjit_cold_region_stats.hot_found, __ATOMIC_RELAXED);
         if (acted != last_acted) {
@@ -332,7 +323,6 @@ static void *sampler_main(void *unused)
             idle = 1;
             __atomic_store_n(&sample_pending, 1, __ATOMIC_RELEASE);
             asked_at = cpjit_now_ns();
-            __atomic_store_n(&sample_asked_at, asked_at, __ATOMIC_RELEASE);
             if (request_sample(_PyRuntime.interpreters.main) != 0) {
                 __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
             }

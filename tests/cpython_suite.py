@@ -653,6 +653,10 @@ def compare_module(plain: RunResult, cpjit: RunResult,
         reasons.append(f"passes plainly, {cpjit.status} under cpjit")
     elif cpjit.status == CRASHED:
         reasons.append(f"crashed under cpjit (plain: {plain.status})")
+    elif cpjit.status == TIMED_OUT and plain.status != TIMED_OUT:
+        # A hang under cpjit where the plain run finished, even failing: the cases after the
+        # hang never ran, so comparing failing cases cannot tell.
+        reasons.append(f"timed out under cpjit (plain: {plain.status})")
     if new_cases:
         reasons.append(f"{len(new_cases)} test cases fail only under cpjit"
                        + (" (all known)" if only_known else ""))

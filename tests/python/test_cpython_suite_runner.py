@@ -194,6 +194,15 @@ def test_extra_failures_of_a_module_broken_plainly():
     assert diff["new_failing_cases"] == ["a.T.u"]
 
 
+def test_cpjit_timeout_is_a_difference_when_plain_finishes_failing():
+    # test_threading: one case failed plainly; under cpjit a child process hung and the module
+    # timed out, its later cases never run (and so not among the failing ones).
+    diff = suite.compare_module(run(suite.FAILED, ["a.T.t"]), run(suite.TIMED_OUT, mode="cpjit"))
+    assert diff is not None and not diff["known"]
+    assert diff["reasons"] == ["timed out under cpjit (plain: failed)"]
+    assert suite.compare_module(run(suite.TIMED_OUT), run(suite.TIMED_OUT, mode="cpjit")) is None
+
+
 def test_cpjit_crash_is_a_difference_even_when_plain_fails():
     diff = suite.compare_module(run(suite.FAILED, ["a.T.t"]), run(suite.CRASHED, mode="cpjit"))
     assert diff["reasons"] == ["crashed under cpjit (plain: failed)"]

@@ -99,7 +99,7 @@ PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCache *cache)
     }
     else if (kind == CPJIT_ATTR_OFFSET_DICT_HINT) {
         /* The dict at the type's (version-guarded) tp_dictoffset: ast nodes, exceptions. */
-        PyDictObject *dict = *(PyDictObject **)((char *)owner + Py_TYPE(owner)->tp_dictoffset);
+        PyDictObject *dict = cpjit_offset_dict(owner);
         if (dict == NULL) {
             return NULL;
         }

@@ -1462,9 +1462,7 @@ int cpjit_load_attr_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCac
         /* A class value, unless the instance's own dict has the name (a probe: no code runs). */
         int oparg;
         cpjit_decode_redo(redo, &oparg);
-        if (cpjit_own_dict_lacks(owner, code_name(frame, oparg))) {
-            res = cache->descr[way];
-        }
+        res = cpjit_attr_cached_load(cache, way, owner, code_name(frame, oparg));
     }
     else {
         res = cpjit_module_attr_cached(cache, owner);
@@ -1541,8 +1539,8 @@ int cpjit_load_method_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrC
     if (way >= 0 && cache->kind[way] == CPJIT_METHOD_DICT) {
         int oparg;
         cpjit_decode_redo(redo, &oparg);
-        if (cpjit_own_dict_lacks(obj, code_name(frame, oparg))) {
-            PyObject *meth = cache->descr[way];
+        PyObject *meth = cpjit_method_cached(cache, obj, code_name(frame, oparg));
+        if (meth != NULL) {
             Py_INCREF(meth);
             sp[-1] = meth;
             sp[0] = obj;

@@ -391,6 +391,16 @@ PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCache *cache);
 int cpjit_load_method_hit(PyObject **sp, CpjitAttrCache *cache);
 int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache);
 
+/* The dict at the tp_dictoffset of `obj`'s type (not a managed dict; a negative offset counts
+ * from the end of a variable-size object, as CPython's _PyObject_GetDictPtr computes), or NULL
+ * when the instance has none yet. */
+static inline PyDictObject *cpjit_offset_dict(PyObject *obj)
+{
+    Py_ssize_t offset = Py_TYPE(obj)->tp_dictoffset;
+    PyObject **p = offset > 0 ? (PyObject **)((char *)obj + offset) : _PyObject_GetDictPtr(obj);
+    return p != NULL ? (PyDictObject *)*p : NULL;
+}
+
 static inline int cpjit_own_dict_lacks(PyObject *obj, PyObject *name);
 
 /* LOAD_ATTR's cached lookup for the type-version-guarded kinds: a borrowed value or NULL.
@@ -422,7 +432,7 @@ cpjit_attr_cached_load(CpjitAttrCache *cache, int way, PyObject *owner, PyObject
     }
     if (kind == CPJIT_ATTR_OFFSET_DICT_HINT) {
         /* The type's (version-guarded, so unchanged) positive tp_dictoffset. */
-        PyDictObject *dict = *(PyDictObject **)((char *)owner + Py_TYPE(owner)->tp_dictoffset);
+        PyDictObject *dict = cpjit_offset_dict(owner);
         return dict != NULL ? cpjit_dict_hint_value(dict, index, name) : NULL;
     }
     if (kind == CPJIT_ATTR_CLASS_DICT && cpjit_own_dict_lacks(owner, name)) {
@@ -470,16 +480,6 @@ static inline int cpjit_dict_lacks(PyDictObject *dict, PyObject *name)
 {
     PyObject *value;
     return cpjit_dict_value(dict, name, &value) && value == NULL;
-}
-
-/* The dict at the tp_dictoffset of `obj`'s type (not a managed dict; a negative offset counts
- * from the end of a variable-size object, as CPython's _PyObject_GetDictPtr computes), or NULL
- * when the instance has none yet. */
-static inline PyDictObject *cpjit_offset_dict(PyObject *obj)
-{
-    Py_ssize_t offset = Py_TYPE(obj)->tp_dictoffset;
-    PyObject **p = offset > 0 ? (PyObject **)((char *)obj + offset) : _PyObject_GetDictPtr(obj);
-    return p != NULL ? (PyDictObject *)*p : NULL;
 }
 
 /* Whether instance `obj` holds no value under `name` in a dict of its own, or has no dict and no

@@ -132,7 +132,6 @@ def _check_env_reader(var, reader, cases):
         assert (f"invalid {var}" in r.stderr) == warned, r.stderr
 
 
-
 def test_sample_period_is_checked_and_read_from_the_environment():
     # Cold regions' sampling period (test_cold_regions.py).
     with pytest.raises(ValueError):
@@ -140,6 +139,7 @@ def test_sample_period_is_checked_and_read_from_the_environment():
     assert not cpjit.is_enabled()
     _check_env_reader("CPJIT_SAMPLE_US", "sample_from_env",
                       (("250", "250", False), ("often", str(cpjit.DEFAULT_SAMPLE_US), True)))
+
 
 def test_loopless_code_compiles_only_when_its_calls_come_within_the_window():
     def quick(x):

@@ -49,10 +49,13 @@
  * only thread with a Python thread state (a region would make the calls of other threads that
  * take the GIL meanwhile run interpreted, inlined, for the whole of each call started then) and
  * only while cpjit's is the evaluator. A thread started inside a region runs interpreted until
- * the region ends, as during imports. When the main thread leaves Python code for long inside a region (a join, a
- * long C call), the pending sample is not served: after STALL_NS the sampler thread puts the
- * hook back itself (an atomic compare-and-swap of the interpreter's evaluator, from "none" to
- * cpjit's), so other threads are not kept from native code.
+ * the region ends, as during imports. A sample is asked for only while the main thread holds
+ * the GIL, and one it left unserved when it let go is taken back: the eval breaker a sample sets
+ * would otherwise stay set for the threads that run meanwhile, which cannot serve it (a traced
+ * thread loops on it for good in 3.11). When the main thread leaves Python code for long inside
+ * a region (a join, a long C call), after STALL_NS the sampler thread puts the hook back itself
+ * (an atomic compare-and-swap of the interpreter's evaluator, from "none" to cpjit's), so other
+ * threads are not kept from native code.
  *
  * The sampler thread blocks every signal (they stay the main thread's), starts at the first
  * region, slows down to a quarter of its pace while samples find nothing to act on, to an
@@ -93,6 +96,9 @@ CpjitColdRegionStats cpjit_cold_region_stats;
 #define CALLER_EVIDENCE 2
 /* How long the main thread may leave a sample unserved before the sampler puts the hook back. */
 #define STALL_NS (20u * 1000u * 1000u)
+/* The sampler's longest sleep while a sample it asked for waits to be served, or while the main
+ * thread is away from Python code inside a region. */
+#define WATCH_US 1000u
 /* Samples that found nothing to act on before the sampler halves its pace. */
 #define QUIET_SAMPLES 32
 /* Regions open at once on the main thread (nested through C code once the hook is back). */
@@ -119,6 +125,7 @@ static uint32_t window = 1, window_samples;
 static int region_open;        /* the main thread runs inside a region, hook out */
 static uint64_t region_serial; /* regions opened so far */
 static int sample_pending;     /* a sample was asked for and not yet served */
+static PyThreadState *region_tstate; /* the main thread's state, set as a region opens */
 
 /* The sampler thread (started and stopped under the GIL). */
 static pthread_t sampler;
@@ -262,14 +269,108 @@ static int request_sample(PyInterpreterState *interp)
     return 0;
 }
 
-/* Sleep `us` microseconds: the thread's only cancellation point (cpjit_cold_regions_stop). */
-static void sleep_us(uint64_t us)
+/* Whether anything but the pending calls asks the eval loop to break: a GIL drop request, a
+ * signal, an asynchronous exception, or pending calls queued by others. */
+static int other_breaker_requests(PyInterpreterState *interp)
 {
-    struct timespec ts = {(time_t)(us / 1000000u), (long)(us % 1000000u) * 1000L};
+    struct _ceval_state *ceval = &interp->ceval;
+    return _Py_atomic_load(&ceval->gil_drop_request) | _Py_atomic_load(&_PyRuntime.ceval.signals_pending)
+           | _Py_atomic_load(&ceval->pending.calls_to_do)
+           | __atomic_load_n(&ceval->pending.async_exc, __ATOMIC_SEQ_CST);
+}
+
+/* Takes back a sample asked for and not served yet: 1 when it was still queued. Why: the eval
+ * breaker it set stays set until the main thread serves it, and every other thread holding the
+ * GIL meanwhile breaks at each check without being able to serve it. That costs a thread
+ * running plain bytecode a detour per check; a thread being traced (sys.settrace) loops for
+ * good, since 3.11's traced RESUME repeats its own breaker check until the breaker clears.
+ * With the queue then empty, the breaker is cleared unless something else asks for it; a
+ * request another thread makes meanwhile is seen by the second look (x86-64: the store of 0 is
+ * ordered before those loads, and their flag before their own store of 1). */
+static int withdraw_sample(PyInterpreterState *interp)
+{
+    struct _pending_calls *pending = &interp->ceval.pending;
+    if (pending->lock == NULL) {
+        return 0;
+    }
+    int found = 0;
+    PyThread_acquire_lock(pending->lock, WAIT_LOCK);
+    for (int i = pending->first; i != pending->last; i = (i + 1) % NPENDINGCALLS) {
+        if (pending->calls[i].func == take_sample) {
+            for (int j = i; (j + 1) % NPENDINGCALLS != pending->last; j = (j + 1) % NPENDINGCALLS) {
+                pending->calls[j] = pending->calls[(j + 1) % NPENDINGCALLS];
+            }
+            pending->last = (pending->last + NPENDINGCALLS - 1) % NPENDINGCALLS;
+            found = 1;
+            break;
+        }
+    }
+    int emptied = found && pending->first == pending->last;
+    if (emptied) {
+        _Py_atomic_store(&pending->calls_to_do, 0);
+    }
+    PyThread_release_lock(pending->lock);
+    if (emptied && !other_breaker_requests(interp)) {
+        _Py_atomic_store(&interp->ceval.eval_breaker, 0);
+        if (other_breaker_requests(interp)) {
+            _Py_atomic_store(&interp->ceval.eval_breaker, 1);
+        }
+    }
+    return found;
+}
+
+/* Whether the main thread holds the GIL, so that a sample asked for is served within
+ * microseconds (or after the C call it is in). The holder's thread state is compared, never
+ * read: another thread's may be freed at any moment. */
+static int main_thread_holds_gil(void)
+{
+    PyThreadState *main_tstate = __atomic_load_n(&region_tstate, __ATOMIC_ACQUIRE);
+    return main_tstate != NULL
+           && (PyThreadState *)_Py_atomic_load(&_PyRuntime.gilstate.tstate_current) == main_tstate;
+}
+
+/* The main thread has left Python code inside the region for STALL_NS (a join, a lock, a long C
+ * call): put the hook back for the other threads (only over "no evaluator": never over a
+ * different one) and stop sampling the region. */
+static void end_stalled_region(PyInterpreterState *interp)
+{
+    _PyFrameEvalFunction none = NULL;
+    if (interp != NULL && !_Py_IsFinalizing()
+        && __atomic_compare_exchange_n(&interp->eval_frame, &none, cpjit_eval_frame, 0,
+                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+        __atomic_add_fetch(&cpjit_cold_region_stats.stalled, 1, __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
+}
+
+/* Longest single sleep of the sampler, whatever its pace: how long a process whose last Python
+ * thread has gone may be kept alive by the sampler. */
+#define LONGEST_NAP_US (50u * 1000u)
+
+static int python_threads_left(void)
+{
+    PyInterpreterState *main_interp = _PyRuntime.interpreters.main;
+    return main_interp != NULL
+        && __atomic_load_n(&main_interp->threads.head, __ATOMIC_ACQUIRE) != NULL;
+}
+
+/* Sleeps `us` microseconds, in naps of at most LONGEST_NAP_US (the sampler thread's only
+ * cancellation point, cpjit_cold_regions_stop); returns 0 as soon as no Python thread is left. A process forked from a thread other than the main one ends, once that
+ * thread's function returns, by the thread's exit, not by exit(): a thread still running (or
+ * sleeping through a long period, CPJIT_SAMPLE_US) would keep it alive. */
+static int sleep_us(uint64_t us)
+{
     pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-    while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR) {
+    int alive = 1;
+    while (us > 0 && (alive = python_threads_left())) {
+        uint64_t nap = us < LONGEST_NAP_US ? us : LONGEST_NAP_US;
+        struct timespec ts = {(time_t)(nap / 1000000u), (long)(nap % 1000000u) * 1000L};
+        while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR) {
+        }
+        us -= nap;
     }
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+    return alive && python_threads_left();
 }
 
 /* The sampler thread: never takes the GIL and touches no Python object. Its pace is `period_us`
@@ -280,17 +381,16 @@ static void *sampler_main(void *unused)
 {
     (void)unused;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-    uint64_t last_serial = 0, last_acted = 0, asked_at = 0;
+    uint64_t last_serial = 0, last_acted = 0, asked_at = 0, away_since = 0;
     uint32_t slowdown = 1, quiet = 0, idle = 1;
     for (;;) {
-        sleep_us((uint64_t)period_us * (slowdown > idle ? slowdown : idle));
-        PyInterpreterState *main_interp = _PyRuntime.interpreters.main;
-        if (main_interp == NULL
-            || __atomic_load_n(&main_interp->threads.head, __ATOMIC_ACQUIRE) == NULL) {
-            /* No Python thread is left. A process forked from a thread other than the main
-             * one ends, once that thread's function returns, by the thread's exit, not by
-             * exit(): a thread still running would keep it alive for good. */
-            return NULL;
+        uint64_t nap = (uint64_t)period_us * (slowdown > idle ? slowdown : idle);
+        if ((__atomic_load_n(&sample_pending, __ATOMIC_ACQUIRE) || away_since != 0)
+            && nap > WATCH_US) {
+            nap = WATCH_US; /* see whether it is served, or the main thread is back */
+        }
+        if (!sleep_us(nap)) {
+            return NULL; /* no Python thread is left */
         }
         uint64_t serial = __atomic_load_n(&region_serial, __ATOMIC_ACQUIRE);
         uint64_t acted = __atomic_load_n(&cpjit_cold_region_stats.hot_found, __ATOMIC_RELAXED);
@@ -299,31 +399,48 @@ static void *sampler_main(void *unused)
             slowdown = 1;
             quiet = 0;
         }
+        PyInterpreterState *interp = _PyRuntime.interpreters.main;
         if (!__atomic_load_n(&region_open, __ATOMIC_ACQUIRE)) {
             uint32_t longest = serial != last_serial ? MAX_SHORT_IDLE : MAX_IDLE;
             idle = idle * 2 < longest ? idle * 2 : longest;
+            away_since = 0;
+        }
+        else if (!main_thread_holds_gil()) {
+            /* The main thread waits outside Python code (a join, a lock, I/O), or another
+             * thread runs meanwhile: no sample is asked for (the thread holding the GIL could
+             * not serve it), one already asked for is taken back, and after STALL_NS of this
+             * inside the same region the hook goes back in for the other threads. */
+            idle = 1;
+            if (__atomic_load_n(&sample_pending, __ATOMIC_ACQUIRE) && withdraw_sample(interp)) {
+                __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
+            }
+            uint64_t now = cpjit_now_ns();
+            if (away_since == 0 || serial != last_serial) {
+                away_since = now;
+            }
+            else if (now - away_since >= STALL_NS) {
+                end_stalled_region(interp);
+                away_since = 0;
+            }
         }
         else if (__atomic_load_n(&sample_pending, __ATOMIC_ACQUIRE)) {
             idle = 1;
+            away_since = 0;
             if (serial == last_serial && cpjit_now_ns() - asked_at >= STALL_NS) {
-                /* The main thread has not served its sample for STALL_NS, inside the same
-                 * region: it waits outside Python code. Put the hook back for the other threads
-                 * (only over "no evaluator": never over a different one). */
-                PyInterpreterState *interp = _PyRuntime.interpreters.main;
-                _PyFrameEvalFunction none = NULL;
-                if (interp != NULL && !_Py_IsFinalizing()
-                    && __atomic_compare_exchange_n(&interp->eval_frame, &none, cpjit_eval_frame,
-                                                   0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
-                    __atomic_add_fetch(&cpjit_cold_region_stats.stalled, 1, __ATOMIC_RELAXED);
+                /* The main thread holds the GIL in one C call (a long computation that may
+                 * release it later). */
+                if (withdraw_sample(interp)) {
+                    __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
                 }
-                __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
+                end_stalled_region(interp);
             }
         }
-        else if (!_Py_IsFinalizing() && _PyRuntime.interpreters.main != NULL) {
+        else if (!_Py_IsFinalizing() && interp != NULL) {
             idle = 1;
+            away_since = 0;
             __atomic_store_n(&sample_pending, 1, __ATOMIC_RELEASE);
             asked_at = cpjit_now_ns();
-            if (request_sample(_PyRuntime.interpreters.main) != 0) {
+            if (request_sample(interp) != 0) {
                 __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
             }
             else if (++quiet >= QUIET_SAMPLES && slowdown < MAX_SLOWDOWN) {
@@ -478,6 +595,7 @@ PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpji
     cpjit_unhooked++;
     cpjit_cold_region_stats.regions++;
     _PyInterpreterState_SetEvalFrameFunc(interp, _PyEval_EvalFrameDefault);
+    __atomic_store_n(&region_tstate, tstate, __ATOMIC_RELEASE);
     __atomic_add_fetch(&region_serial, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&region_open, 1, __ATOMIC_RELEASE);
     PyObject *res = _PyEval_EvalFrameDefault(tstate, frame, 0);

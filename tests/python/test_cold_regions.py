@@ -210,6 +210,13 @@ def test_a_child_forked_from_a_thread_ends_with_its_thread(tmp_path):
     assert out.splitlines() == ["child regions True", "child exited 0"]
 
 
+def test_a_child_forked_from_a_thread_ends_with_a_long_sample_period(tmp_path):
+    # The same with a sampler that sleeps for a long time between samples (CPJIT_SAMPLE_US of
+    # 1000 s): its sleep must not keep the child alive until it wakes (it did).
+    out = run(tmp_path, HOT_BENEATH_LIB, FORK_FROM_THREAD_MAIN, CPJIT_SAMPLE_US="1000000000")
+    assert out.splitlines() == ["child regions True", "child exited 0"]
+
+
 THREAD_LIB = """
     import threading
 
@@ -262,6 +269,39 @@ def test_a_main_thread_waiting_in_a_region_does_not_keep_other_threads_interpret
     out = run(tmp_path, THREAD_LIB, THREAD_MAIN, CPJIT_SAMPLE_US="1000")
     assert out.splitlines() == ["joined", "STALLED True LEAF compiled", "WITH A THREAD 0",
                                 "ALONE AGAIN 1"]
+
+
+TRACED_THREAD_MAIN = """
+    import sys, cpjit, lib
+
+    def leaf(i):
+        return i & 7
+
+    def tracer(frame, event, arg):
+        return None
+
+    def worker():
+        # A traced thread: in 3.11 the interpreter's traced RESUME re-runs its eval-breaker
+        # check until the breaker clears, and a thread other than the main one cannot serve
+        # the main thread's pending calls.
+        sys.settrace(tracer)
+        total = 0
+        for i in range(100_000):
+            total += leaf(i)
+        sys.settrace(None)
+        print("worker", total)
+
+    print(lib.start_and_wait(worker))
+    print("REGIONS", cpjit.stats()["cold_regions"] >= 1)
+"""
+
+
+def test_a_traced_thread_runs_while_the_main_thread_waits_in_a_region(tmp_path):
+    # The main thread waits in `join` inside a region while a traced worker holds the GIL: a
+    # sample asked for then must not leave the eval breaker set for the worker (it looped in
+    # its first traced call for good).
+    out = run(tmp_path, THREAD_LIB, TRACED_THREAD_MAIN, CPJIT_SAMPLE_US="200")
+    assert out.splitlines() == ["worker 350000", "joined", "REGIONS True"]
 
 
 DISABLE_LIB = """

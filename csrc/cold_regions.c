@@ -426,6 +426,11 @@ static void *sampler_main(void *unused)
         else if (__atomic_load_n(&sample_pending, __ATOMIC_ACQUIRE)) {
             idle = 1;
             away_since = 0;
+            if (interp != NULL && !_Py_atomic_load(&interp->ceval.eval_breaker)) {
+                /* Another thread recomputed the breaker for itself (pending calls are not its
+                 * to serve) while the request waited: the main thread is back, set it again. */
+                _Py_atomic_store(&interp->ceval.eval_breaker, 1);
+            }
             if (serial == last_serial && cpjit_now_ns() - asked_at >= STALL_NS) {
                 /* The main thread holds the GIL in one C call (a long computation that may
                  * release it later). */

@@ -8,8 +8,9 @@ whole processes, CPU time (user + system, all threads, from os.wait4) medians.
 Each round runs every program once per variant, in turn, so slow drift of a shared machine hits
 every variant alike. Variants: `plain` (python3 alone), `sN` (`python -m cpjit` with
 CPJIT_SAMPLE_US=N: s0 keeps the hook for every cold call, s1000 is the default), `hooked` (= s0),
-`regions` (= s1000). The cpjit under test is this checkout's python/ unless CPJIT_PY names a copy
-(copy it before rebuilding while a run is going). The libraries come from bench-deps/real
+`regions` (= s1000); any of them but plain may end in `@DIR` to take cpjit from DIR (a copy of
+another build's python/: `regions@/tmp/old`). The cpjit under test is otherwise this checkout's
+python/ unless CPJIT_PY names a copy (copy it before rebuilding while a run is going). The libraries come from bench-deps/real
 (benches/requirements-real.txt). Prints, per program, each variant's median in ms and its speed-up
 over plain.
 """
@@ -25,6 +26,10 @@ PY = sys.executable
 def variant(name):
     if name == "plain":
         return [PY], {}
+    if "@" in name:
+        name, cpjit_dir = name.split("@", 1)
+        command, extra = variant(name)
+        return command, dict(extra, CPJIT_DIR=cpjit_dir)
     sample = {"hooked": "0", "regions": "1000"}.get(name)
     if sample is None:
         if not (name.startswith("s") and name[1:].isdigit()):
@@ -48,6 +53,10 @@ def main(argv):
             for v, (command, extra) in variants.items():
                 env = {k: val for k, val in os.environ.items() if not k.startswith("CPJIT")}
                 env.update(extra, PYTHONPATH=path)
+                if "CPJIT_DIR" in extra:
+                    del env["CPJIT_DIR"]
+                    env["PYTHONPATH"] = os.pathsep.join([extra["CPJIT_DIR"],
+                                                        os.path.join(ROOT, "bench-deps", "real")])
                 proc = subprocess.Popen(command + [script], env=env, stdout=subprocess.DEVNULL)
                 _, status, usage = os.wait4(proc.pid, 0)
                 if status != 0:

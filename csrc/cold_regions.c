@@ -19,7 +19,12 @@
  * until it returns (the region). A thread of cpjit's asks the main thread, every `period` (1 ms
  * by default, CPJIT_SAMPLE_US), for a sample through a pending call (served at the
  * interpreter's next eval-breaker check, or native code's): the code object innermost on the
- * frame stack, charged to the innermost open region. The hook goes back in at once, and the
+ * frame stack, charged to the innermost open region. A sample served more than LATE_NS after it
+ * was asked for is dropped: the main thread was in C code and serves it in the frame that called
+ * that code (importlib's _compile_bytecode under marshal, ast.parse under compile()), whose
+ * bytecode the time did not go to; so is a sample that finds importlib's own code innermost (an
+ * import in progress: short C calls such as a small module's unmarshalling finish within
+ * LATE_NS, and imports have their own rule). The hook goes back in at once, and the
  * region's function keeps it for good (CPJIT_TIER_KEEPS_HOOK), when
  *  - one code object not compiled yet is innermost in HOT_SAMPLES of a window of
  *    WINDOW_SAMPLES samples (an eighth of the time spent in regions): hot code, which compiles
@@ -96,6 +101,9 @@ CpjitColdRegionStats cpjit_cold_region_stats;
 #define CALLER_EVIDENCE 2
 /* How long the main thread may leave a sample unserved before the sampler puts the hook back. */
 #define STALL_NS (20u * 1000u * 1000u)
+/* A sample served this long after it was asked for waited for C code to return (the interpreter
+ * serves pending calls within microseconds while it runs bytecode). */
+#define LATE_NS (100u * 1000u)
 /* The sampler's longest sleep while a sample it asked for waits to be served, or while the main
  * thread is away from Python code inside a region. */
 #define WATCH_US 1000u
@@ -125,6 +133,7 @@ static uint32_t window = 1, window_samples;
 static int region_open;        /* the main thread runs inside a region, hook out */
 static uint64_t region_serial; /* regions opened so far */
 static int sample_pending;     /* a sample was asked for and not yet served */
+static uint64_t sample_asked_at; /* when (cpjit_now_ns) */
 static PyThreadState *region_tstate; /* the main thread's state, set as a region opens */
 
 /* The sampler thread (started and stopped under the GIL). */
@@ -176,6 +185,13 @@ static int take_sample(void *unused)
         return 0;
     }
     cpjit_cold_region_stats.samples++;
+    if (cpjit_now_ns() - __atomic_load_n(&sample_asked_at, __ATOMIC_ACQUIRE) >= LATE_NS) {
+        /* The main thread was in C code (marshal, compile(), a regex over a long text...) and
+         * serves the sample in the frame that called it: that frame's bytecode is not where
+         * the time went, and neither native code nor the hook changes time spent in C. */
+        cpjit_cold_region_stats.late++;
+        return 0;
+    }
     if (++window_samples >= WINDOW_SAMPLES) {
         window++;
         window_samples = 0;
@@ -187,7 +203,10 @@ static int take_sample(void *unused)
         PyErr_Clear();
     }
     PyErr_Restore(type, value, tb);
-    if (st == NULL) {
+    if (st == NULL || (st->tier & CPJIT_TIER_NO_REGION)) {
+        /* importlib's own code innermost: an import in progress (its time goes to reading,
+         * unmarshalling and running a module's body, which imports run unhooked anyway), not
+         * hot code the hook would make native. */
         return 0;
     }
     /* The region being sampled: the innermost open one (outer ones had the hook put back
@@ -445,6 +464,7 @@ static void *sampler_main(void *unused)
             away_since = 0;
             __atomic_store_n(&sample_pending, 1, __ATOMIC_RELEASE);
             asked_at = cpjit_now_ns();
+            __atomic_store_n(&sample_asked_at, asked_at, __ATOMIC_RELEASE);
             if (request_sample(interp) != 0) {
                 __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
             }

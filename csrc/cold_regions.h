@@ -31,6 +31,8 @@ typedef struct {
     uint64_t hot_found;     /* samples that found hot code and put the hook back */
     uint64_t stalled;       /* regions the sampler thread put the hook back in, the main thread
                                being outside Python code for long */
+    uint64_t late;          /* samples served late (the main thread was in C code): not counted
+                               as evidence */
 } CpjitColdRegionStats;
 extern CpjitColdRegionStats cpjit_cold_region_stats;
 

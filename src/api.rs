@@ -239,6 +239,7 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("cold_region_samples", r.samples)?;
     d.set_item("cold_region_hot_found", r.hot_found)?;
     d.set_item("cold_region_stalled", r.stalled)?;
+    d.set_item("cold_region_late_samples", r.late)?;
     let mem = crate::memory::stats();
     d.set_item("code_mapped_bytes", mem.mapped_bytes)?;
     d.set_item("code_live_bytes", mem.live_bytes)?;

@@ -104,6 +104,7 @@ pub struct ColdRegionStats {
     pub samples: u64,
     pub hot_found: u64,
     pub stalled: u64,
+    pub late: u64,
 }
 
 /// Compiler-side counters (the C side counts frames).

@@ -116,6 +116,65 @@ def test_hot_code_beneath_a_region_is_found_and_compiles(tmp_path):
     assert second == "FOUND True KEEPS True WORK compiled STEP compiled"
 
 
+C_BENEATH_LIB = """
+    def run(n):
+        return crunch(n)
+
+    def crunch(n):
+        return sum(range(n))
+"""
+
+C_BENEATH_MAIN = """
+    import cpjit, lib
+    results = [lib.run(1_000_000) for _ in range(24)]
+    print(results[-1], len(set(results)))
+    s = cpjit.stats()
+    print("LATE", s["cold_region_late_samples"] >= 8, "KEEPS", cpjit.code_info(lib.run)["keeps_hook"])
+"""
+
+
+def test_time_spent_in_c_code_is_not_taken_for_hot_code(tmp_path):
+    # `crunch` spends each call in `sum`, C code that serves no pending call: a sample asked for
+    # meanwhile is served when `sum` returns, in `crunch`, which is innermost in every sample
+    # but whose bytecode took none of the time. Such late samples are dropped, so the region
+    # keeps running as plain python and `run` does not keep the hook.
+    out = run(tmp_path, C_BENEATH_LIB, C_BENEATH_MAIN, CPJIT_SAMPLE_US="100")
+    first, second = out.splitlines()
+    assert first == "499999500000 1"
+    assert second == "LATE True KEEPS False"
+
+
+IMPORTS_LIB = """
+    import importlib
+
+    def load_all(names):
+        return [importlib.import_module(name).VALUE for name in names]
+"""
+
+IMPORTS_MAIN = """
+    import os, sys, cpjit, lib
+    os.makedirs("pkgs", exist_ok=True)
+    names = []
+    for i in range(300):
+        with open(os.path.join("pkgs", "m%d.py" % i), "w") as f:
+            f.write("VALUE = %d\\n" % i + "".join("def f%d(x):\\n    return x + %d\\n" % (j, j)
+                                                   for j in range(40)))
+        names.append("m%d" % i)
+    sys.path.insert(0, "pkgs")
+    print(sum(lib.load_all(names)))
+    print("KEEPS", cpjit.code_info(lib.load_all)["keeps_hook"])
+"""
+
+
+def test_an_import_in_progress_is_not_taken_for_hot_code(tmp_path):
+    # `load_all` is a loopless library function whose region spends its time importing: in
+    # importlib's own code and in the C code it calls (reading, unmarshalling), mostly in calls
+    # too short for a sample to be late. importlib's code innermost is an import in progress,
+    # not hot code: the region keeps running as plain python.
+    out = run(tmp_path, IMPORTS_LIB, IMPORTS_MAIN, CPJIT_SAMPLE_US="100")
+    assert out.splitlines() == [str(sum(range(300))), "KEEPS False"]
+
+
 SIGNAL_MAIN = """
     import os, signal, lib
     lib.run(100_000)  # regions have opened: the sampler thread runs

@@ -22,7 +22,12 @@ of work as in a normal run). On docutils it ranked the variants as the A/Bs of s
 default 0.965 (A/B 0.955-0.975), regions never sampled 0.997 (0.97-1.0, even in user time), hook
 always in 0.935 (0.962). It is no speed-up: for pyflakes it gave 0.894 against A/Bs of
 0.92-1.02, the machine hiding part of an instruction-cache miss that the weight of 10 counts in
-full. Use it to rank variants of one program.
+full. Use it to rank variants of one program. And the variants that sample (`regions`, `sN`
+with N > 0) decide by timing, which valgrind changes (it runs one thread at a time): a run of
+the session-32 build kept all of docutils in regions under valgrind (70.4M I1 misses, ratio
+1.002) while its normal runs put the hook back about 21 times as the session-33 build does
+(`cold_region_hot_found` in `benches/with_stats.py`). Compare builds with `s0` (hook always
+in) or a sample period both see alike, and check the stats of a normal run.
 
 A docutils run takes about 3 minutes per variant.
 """

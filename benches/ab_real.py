@@ -10,8 +10,8 @@ every variant alike. Variants: `plain` (python3 alone), `sN` (`python -m cpjit` 
 CPJIT_SAMPLE_US=N: s0 keeps the hook for every cold call, s1000 is the default), `hooked` (= s0),
 `regions` (= s1000); any of them but plain may end in `@DIR` to take cpjit from DIR (a copy of
 another build's python/: `regions@/tmp/old`). The cpjit under test is otherwise this checkout's
-python/ unless CPJIT_PY names a copy (copy it before rebuilding while a run is going). The libraries come from bench-deps/real
-(benches/requirements-real.txt). Prints, per program, each variant's median in ms and its speed-up
+python/ unless CPJIT_PY names a copy (copy it before rebuilding while a run is going). The
+libraries come from bench-deps/real (benches/requirements-real.txt). Prints, per program, each variant's median in ms and its speed-up
 over plain.
 """
 import os
@@ -23,19 +23,22 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = sys.executable
 
 
-def variant(name):
-    if name == "plain":
-        return [PY], {}
+def variant(name, default_cpjit_dir=None, regions_sample="1000"):
+    """What a variant name runs: (cpjit or not, environment additions including PYTHONPATH).
+    `default_cpjit_dir`: where cpjit comes from without `@DIR` (CPJIT_PY, else this checkout's
+    python/); `regions_sample`: the sample period `regions` stands for."""
+    cpjit_dir = default_cpjit_dir or os.environ.get("CPJIT_PY", os.path.join(ROOT, "python"))
     if "@" in name:
         name, cpjit_dir = name.split("@", 1)
-        command, extra = variant(name)
-        return command, dict(extra, CPJIT_DIR=cpjit_dir)
-    sample = {"hooked": "0", "regions": "1000"}.get(name)
+    env = {"PYTHONPATH": os.pathsep.join([cpjit_dir, os.path.join(ROOT, "bench-deps", "real")])}
+    if name == "plain":
+        return False, env
+    sample = {"hooked": "0", "regions": regions_sample}.get(name)
     if sample is None:
         if not (name.startswith("s") and name[1:].isdigit()):
-            sys.exit(f"ab_real: unknown variant {name!r} (plain, hooked, regions, sN)")
+            sys.exit(f"unknown variant {name!r} (plain, hooked, regions, sN, any but plain@DIR)")
         sample = name[1:]
-    return [PY, "-m", "cpjit"], {"CPJIT_SAMPLE_US": sample}
+    return True, dict(env, CPJIT_SAMPLE_US=sample)
 
 
 def main(argv):
@@ -44,19 +47,14 @@ def main(argv):
     rounds, progs = int(argv[0]), argv[1].split(",")
     names = argv[2].split(",") if len(argv) > 2 else ["plain", "hooked", "regions"]
     variants = {n: variant(n) for n in names}
-    cpjit_dir = os.environ.get("CPJIT_PY", os.path.join(ROOT, "python"))
-    path = os.pathsep.join([cpjit_dir, os.path.join(ROOT, "bench-deps", "real")])
     times = {(p, v): [] for p in progs for v in variants}
     for _ in range(rounds):
         for p in progs:
             script = os.path.join(ROOT, "benches", "real", p + ".py")
-            for v, (command, extra) in variants.items():
+            for v, (jit, extra) in variants.items():
                 env = {k: val for k, val in os.environ.items() if not k.startswith("CPJIT")}
-                env.update(extra, PYTHONPATH=path)
-                if "CPJIT_DIR" in extra:
-                    del env["CPJIT_DIR"]
-                    env["PYTHONPATH"] = os.pathsep.join([extra["CPJIT_DIR"],
-                                                        os.path.join(ROOT, "bench-deps", "real")])
+                env.update(extra)
+                command = [PY, "-m", "cpjit"] if jit else [PY]
                 proc = subprocess.Popen(command + [script], env=env, stdout=subprocess.DEVNULL)
                 _, status, usage = os.wait4(proc.pid, 0)
                 if status != 0:

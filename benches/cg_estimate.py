@@ -38,32 +38,17 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
+import ab_real  # its variant names (benches/ is the script's directory)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Samples per unit of work as in a normal run: valgrind runs the program about 50x slower.
 SAMPLE_US_UNDER_VALGRIND = "50000"
 
 
-def variant(name):
-    """(cpjit: bool, environment additions, cpjit directory or None) for a variant name."""
-    cpjit_dir = None
-    if "@" in name:
-        name, cpjit_dir = name.split("@", 1)
-    if name == "plain":
-        return False, {}, None
-    sample = {"hooked": "0", "regions": SAMPLE_US_UNDER_VALGRIND}.get(name)
-    if sample is None:
-        if not (name.startswith("s") and name[1:].isdigit()):
-            sys.exit(f"cg_estimate: unknown variant {name!r} (plain, regions, hooked, sN)")
-        sample = name[1:]
-    return True, {"CPJIT_SAMPLE_US": sample}, cpjit_dir
-
-
 def run(script, name, out_dir):
-    jit, extra, cpjit_dir = variant(name)
+    jit, extra = ab_real.variant(name, os.path.join(ROOT, "python"), SAMPLE_US_UNDER_VALGRIND)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
     env.update(extra, PYTHONHASHSEED="0")
-    env["PYTHONPATH"] = os.pathsep.join([cpjit_dir or os.path.join(ROOT, "python"),
-                                         os.path.join(ROOT, "bench-deps", "real")])
     out = os.path.join(out_dir, re.sub(r"[^A-Za-z0-9]", "_", name) + ".out")
     command = ["valgrind", "--tool=callgrind", "--cache-sim=yes", f"--callgrind-out-file={out}",
                os.path.realpath(sys.executable)] + (["-m", "cpjit"] if jit else []) + [script]

@@ -69,8 +69,8 @@
  * in a forked child at its first region (a region open at the fork gets the hook back in the
  * child); it ends by itself once no Python thread is left (a child forked from a thread other
  * than the main one ends when that thread does, by the thread's exit, which a native thread
- * left running would outlive). A program sees no Python object, descriptor or Python thread of it; it sees the
- * thread in /proc/self/task, and atexit holds one more callback.
+ * left running would outlive). A program sees no Python object, descriptor or Python thread of
+ * it; it sees the thread in /proc/self/task, and atexit holds one more callback.
  */
 #define _GNU_SOURCE 1
 #include "cold_regions.h"
@@ -289,11 +289,14 @@ static int request_sample(PyInterpreterState *interp)
 }
 
 /* Whether anything but the pending calls asks the eval loop to break: a GIL drop request, a
- * signal, an asynchronous exception, or pending calls queued by others. */
+ * signal, an asynchronous exception, or pending calls queued by others. (runtime.c's
+ * recompute_eval_breaker asks what the *calling* thread can serve, which from this thread is no
+ * signal and no pending call: it would clear the breaker under a pending signal.) */
 static int other_breaker_requests(PyInterpreterState *interp)
 {
     struct _ceval_state *ceval = &interp->ceval;
-    return _Py_atomic_load(&ceval->gil_drop_request) | _Py_atomic_load(&_PyRuntime.ceval.signals_pending)
+    return _Py_atomic_load(&ceval->gil_drop_request)
+           | _Py_atomic_load(&_PyRuntime.ceval.signals_pending)
            | _Py_atomic_load(&ceval->pending.calls_to_do)
            | __atomic_load_n(&ceval->pending.async_exc, __ATOMIC_SEQ_CST);
 }
@@ -366,6 +369,7 @@ static void end_stalled_region(PyInterpreterState *interp)
  * thread has gone may be kept alive by the sampler. */
 #define LONGEST_NAP_US (50u * 1000u)
 
+/* Whether the main interpreter still has a Python thread (read without the GIL). */
 static int python_threads_left(void)
 {
     PyInterpreterState *main_interp = _PyRuntime.interpreters.main;
@@ -374,9 +378,10 @@ static int python_threads_left(void)
 }
 
 /* Sleeps `us` microseconds, in naps of at most LONGEST_NAP_US (the sampler thread's only
- * cancellation point, cpjit_cold_regions_stop); returns 0 as soon as no Python thread is left. A process forked from a thread other than the main one ends, once that
- * thread's function returns, by the thread's exit, not by exit(): a thread still running (or
- * sleeping through a long period, CPJIT_SAMPLE_US) would keep it alive. */
+ * cancellation point, cpjit_cold_regions_stop); returns 0 as soon as no Python thread is left.
+ * A process forked from a thread other than the main one ends, once that thread's function
+ * returns, by the thread's exit, not by exit(): a thread still running (or sleeping through a
+ * long period, CPJIT_SAMPLE_US) would keep it alive. */
 static int sleep_us(uint64_t us)
 {
     pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);

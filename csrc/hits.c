@@ -61,10 +61,9 @@ whole_cache_value(CpjitAttrCache *cache, PyObject *owner)
  * dict of its own, OFFSET_DICT_HINT for a dict at tp_dictoffset), as LOAD_ATTR_WITH_HINT; a
  * module attribute; a class constant; `x.__class__`, a heap type's `__name__` and a namedtuple's
  * field (data descriptors whose getters run no code and allocate nothing, CPJIT_DESCR_*).
- * Objects whose
- * attributes outgrew their inline values, or whose __dict__ was asked for, are common enough
- * that a trip through the second tier (cpjit_load_attr_slow) for each of their attributes
- * showed (go: 8.8 million of them, three-quarters of its LOAD_ATTRs). */
+ * Objects whose attributes outgrew their inline values, or whose __dict__ was asked for, are
+ * common enough that a trip through the second tier (cpjit_load_attr_slow) for each of their
+ * attributes showed (go: 8.8 million of them, three-quarters of its LOAD_ATTRs). */
 CPJIT_HOT
 PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCache *cache)
 {

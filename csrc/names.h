@@ -262,6 +262,7 @@ static inline Py_ssize_t cpjit_tuplegetter_index(PyObject *descr)
 {
     return *(Py_ssize_t *)((char *)descr + sizeof(PyObject));
 }
+
 typedef struct {
     uint32_t version[CPJIT_ATTR_WAYS];  /* 0: an empty way */
     uint16_t index[CPJIT_ATTR_WAYS];

@@ -161,15 +161,19 @@ static int bind_arguments(PyFunctionObject *func, PyCodeObject *code, PyObject *
     }
     for (int i = argcount; i < total; i++) {
         if (slots[i] == NULL) {
+            /* Only from a dict whose keys are all exact str: a lookup there compares without
+             * running code. Another key (a str subclass with its own __eq__, set through
+             * __kwdefaults__) may run Python code, whose frames would land on the room this
+             * frame is being bound in, not yet reserved: the generic path binds those. */
             PyObject *kwdefs = func->func_kwdefaults;
-            PyObject *def = NULL;
-            if (kwdefs != NULL && PyDict_CheckExact(kwdefs)) {
-                def = PyDict_GetItemWithError(kwdefs, PyTuple_GET_ITEM(code->co_localsplusnames, i));
-                if (def == NULL && PyErr_Occurred()) {
-                    PyErr_Clear();
-                }
+            if (kwdefs == NULL || !PyDict_CheckExact(kwdefs)
+                || !DK_IS_UNICODE(((PyDictObject *)kwdefs)->ma_keys)) {
+                return -1;
             }
+            PyObject *def =
+                PyDict_GetItemWithError(kwdefs, PyTuple_GET_ITEM(code->co_localsplusnames, i));
             if (def == NULL) {
+                PyErr_Clear(); /* none is raised for an exact str key; the generic path says */
                 return -1;
             }
             slots[i] = def;

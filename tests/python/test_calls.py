@@ -1570,3 +1570,33 @@ def test_sites_that_remember_a_c_object_callee_see_it_change():
         result = out
         call1(q, 'boom')
     """)
+
+
+def test_keyword_only_defaults_from_a_dict_whose_key_runs_python_code():
+    # A __kwdefaults__ key of a str subclass compares by its own __eq__: binding the default
+    # runs Python code, whose frames must not land on the callee's frame being bound (its
+    # locals were overwritten by them: `a + k` saw a str). Also with *args/**kwargs, and a
+    # function called from interpreted code and from native code.
+    check("""
+        seen = []
+        class S(str):
+            def __eq__(self, other):
+                def deep(n):
+                    pad = [n, n, n]
+                    return deep(n - 1) if n else pad
+                deep(12)
+                seen.append(str(self))
+                return str.__eq__(self, other)
+            __hash__ = str.__hash__
+        def f(a, *, k=1, j=2):
+            return a + k + j
+        f.__kwdefaults__ = {S('k'): 5, 'j': 7}
+        def g(a, b=3, *args, k=1, **kw):
+            return (a, b, args, k, sorted(kw))
+        g.__kwdefaults__ = {S('k'): 11}
+        out = [f(i) for i in range(40)]
+        out += [g(i, x=1) for i in range(40)]
+        out += [g(i, 2, 3, y=2) for i in range(40)]
+        out.append(eval("f(100)"))
+        result = (out, len(seen))
+    """)

@@ -90,6 +90,55 @@ void cpjit_clear_frame(PyThreadState *tstate, _PyInterpreterFrame *frame)
 /* The most parameters a directly called function may have (the rest go the generic way). */
 #define MAX_DIRECT_PARAMS 64
 
+/* The keyword-only parameters' defaults of a function, read from its __kwdefaults__ as
+ * initialize_locals reads them (one dict lookup per parameter) but remembered in the code
+ * object's state, keyed on the dict's identity and its PEP 509 version: versions are unique
+ * among all dicts of the process and change with every mutation, so a match means the same dict,
+ * unchanged since, still holding every value read (borrowed here). */
+typedef struct {
+    PyObject *dict;  /* identity only, no reference */
+    uint64_t version;
+    PyObject *values[]; /* per keyword-only parameter; NULL: not in the dict */
+} KeywordOnlyDefaults;
+
+/* Per keyword-only parameter of `code` (in order), its default from `func`'s __kwdefaults__
+ * (borrowed; NULL where the dict has none), or NULL when the generic path must bind: no
+ * __kwdefaults__ dict, or one whose lookups might run code. Only a dict whose keys are all exact
+ * str is read: a key of a str subclass with its own __eq__ would run Python code, whose frames
+ * would land on the room the callee's frame is being bound in, not yet reserved. Without a code
+ * state (or memory for the table), `scratch` (room for co_kwonlyargcount values) is filled. */
+static PyObject *const *keyword_only_defaults(PyFunctionObject *func, PyCodeObject *code,
+                                              PyObject **scratch)
+{
+    PyObject *kwdefs = func->func_kwdefaults;
+    if (kwdefs == NULL || !PyDict_CheckExact(kwdefs)
+        || !DK_IS_UNICODE(((PyDictObject *)kwdefs)->ma_keys)) {
+        return NULL;
+    }
+    uint64_t version = ((PyDictObject *)kwdefs)->ma_version_tag;
+    int n = code->co_kwonlyargcount;
+    CpjitCodeState *st = cpjit_direct_extra_ok ? cpjit_state_fast(code) : NULL;
+    KeywordOnlyDefaults *known = st != NULL ? st->kw_defaults : NULL;
+    if (known != NULL && known->dict == kwdefs && known->version == version) {
+        return known->values;
+    }
+    if (known == NULL && st != NULL) {
+        known = malloc(sizeof(KeywordOnlyDefaults) + (size_t)n * sizeof(PyObject *));
+        st->kw_defaults = known;
+    }
+    PyObject **values = known != NULL ? known->values : scratch;
+    PyObject *names = code->co_localsplusnames;
+    for (int i = 0; i < n; i++) {
+        /* An exact str key in a dict of exact str keys: no code runs, nothing is raised. */
+        values[i] = PyDict_GetItemWithError(kwdefs, PyTuple_GET_ITEM(names, code->co_argcount + i));
+    }
+    if (known != NULL) {
+        known->dict = kwdefs;
+        known->version = version;
+    }
+    return values;
+}
+
 /* Bind the call's arguments to `code`'s parameters the way initialize_locals() would, into
  * `slots` (borrowed references; bit i of *defaults says slot i holds a default, not an argument;
  * bit k of *extra_kw says keyword k goes to the **kwargs dict), for the cases that cannot fail:
@@ -159,21 +208,15 @@ static int bind_arguments(PyFunctionObject *func, PyCodeObject *code, PyObject *
             }
         }
     }
+    PyObject *const *kw_defaults = NULL;
+    PyObject *kw_scratch[MAX_DIRECT_PARAMS];
     for (int i = argcount; i < total; i++) {
         if (slots[i] == NULL) {
-            /* Only from a dict whose keys are all exact str: a lookup there compares without
-             * running code. Another key (a str subclass with its own __eq__, set through
-             * __kwdefaults__) may run Python code, whose frames would land on the room this
-             * frame is being bound in, not yet reserved: the generic path binds those. */
-            PyObject *kwdefs = func->func_kwdefaults;
-            if (kwdefs == NULL || !PyDict_CheckExact(kwdefs)
-                || !DK_IS_UNICODE(((PyDictObject *)kwdefs)->ma_keys)) {
+            if (kw_defaults == NULL && (kw_defaults = keyword_only_defaults(func, code, kw_scratch)) == NULL) {
                 return -1;
             }
-            PyObject *def =
-                PyDict_GetItemWithError(kwdefs, PyTuple_GET_ITEM(code->co_localsplusnames, i));
+            PyObject *def = kw_defaults[i - argcount];
             if (def == NULL) {
-                PyErr_Clear(); /* none is raised for an exact str key; the generic path says */
                 return -1;
             }
             slots[i] = def;

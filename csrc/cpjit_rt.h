@@ -127,6 +127,8 @@ typedef struct {
     uint32_t root_compiled_samples;
     uint32_t hooked_callees;   /* cold_regions.c: cold callees of this (compiled) code that kept
                                   the hook for the compiled code beneath them */
+    void *kw_defaults;         /* C-owned (calls.c): the keyword-only defaults last read from a
+                                  function's __kwdefaults__, once a call needed them */
 } CpjitCodeState;
 
 /* CpjitCodeState.tier: a function (CO_OPTIMIZED) whose bytecode has a backward jump. Defined in

@@ -126,6 +126,7 @@ static void free_state(void *ptr)
     }
     cpjit_call_sites_free(st->call_sites);
     cpjit_exc_table_free(st->exc_table);
+    free(st->kw_defaults);
     free(st);
 }
 

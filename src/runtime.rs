@@ -34,6 +34,8 @@ pub struct CodeState {
     pub root_samples: u32,
     pub root_compiled_samples: u32,
     pub hooked_callees: u32,
+    /// C-owned (csrc/calls.c); never touched from Rust.
+    pub kw_defaults: *mut c_void,
 }
 
 /// `CPJIT_TIER_KEEPS_HOOK` (cpjit_rt.h): a cold region of this code had hot code beneath it.

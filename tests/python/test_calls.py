@@ -1600,3 +1600,45 @@ def test_keyword_only_defaults_from_a_dict_whose_key_runs_python_code():
         out.append(eval("f(100)"))
         result = (out, len(seen))
     """)
+
+
+def test_keyword_only_defaults_follow_their_dict_mutated_replaced_and_shared():
+    # The defaults read from __kwdefaults__ are remembered per code object, keyed on the dict
+    # and its version: every mutation, a new dict at a freed one's address, closures of one
+    # code object with dicts of their own, and a key removed (the TypeError) must show.
+    check("""
+        def make(d):
+            def f(a, *, k=d, j=2, **kw):
+                return (a, k, j, sorted(kw))
+            return f
+        f = make(1)
+        out = []
+        for i in range(30):
+            out.append(f(i))
+            if i == 5:
+                f.__kwdefaults__['k'] = 'mutated'
+            if i == 8:
+                f.__kwdefaults__ = {'k': 'replaced', 'j': 'too'}
+            if i == 11:
+                f.__kwdefaults__['j'] = f.__kwdefaults__['j']  # same value: same answer
+            if i == 13:
+                f.__kwdefaults__ = dict(f.__kwdefaults__, k=i)  # the old dict dies
+            if i == 16:
+                del f.__kwdefaults__['j']
+                try:
+                    f(0)
+                except TypeError as e:
+                    out.append(str(e))
+                f.__kwdefaults__['j'] = 'back'
+            if i == 20:
+                f.__kwdefaults__ = None
+                try:
+                    f(0, x=1)
+                except TypeError as e:
+                    out.append(str(e))
+                f.__kwdefaults__ = {'k': 'none before', 'j': 0}
+        gs = [make(n) for n in range(4)]
+        for i in range(12):
+            out.append(gs[i % 4](i, x=i))
+        result = out
+    """)

@@ -383,11 +383,23 @@ void cpjit_pop_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject
 
 uint64_t cpjit_code_epoch;
 
+/* Where the warm interpreter's prev_instr is while a specialised PRECALL calls: the PRECALL
+ * (then its cache entry, the CALL's EXTENDED_ARG prefixes, the CALL). */
+static inline _Py_CODEUNIT *precall_of(_Py_CODEUNIT *done, int oparg)
+{
+    _Py_CODEUNIT *precall = done - INLINE_CACHE_ENTRIES_CALL - 1 - INLINE_CACHE_ENTRIES_PRECALL;
+    if (__builtin_expect(oparg > 0xff, 0)) {
+        precall -= (oparg > 0xff) + (oparg > 0xffff) + (oparg > 0xffffff);
+    }
+    return precall;
+}
+
 /* What PRECALL does with a bound method called as `f(...)` (the stencil has no code for it):
  * the slots [NULL, method, args...] become [function, self, args...]. Its deallocation may run
- * code (weakref callbacks), so the CALL's address is published first, as the interpreter has
- * it. */
-static void split_bound_method(_PyInterpreterFrame *frame, PyObject **slots, _Py_CODEUNIT *done)
+ * code (a weakref callback), so the PRECALL's address is published first, as the interpreter
+ * has it when its PRECALL releases the method. */
+static void split_bound_method(_PyInterpreterFrame *frame, PyObject **slots, _Py_CODEUNIT *done,
+                               int oparg)
 {
     PyObject *function = slots[1];
     if (slots[0] != NULL || Py_TYPE(function) != &PyMethod_Type) {
@@ -396,7 +408,7 @@ static void split_bound_method(_PyInterpreterFrame *frame, PyObject **slots, _Py
     slots[1] = Py_NewRef(((PyMethodObject *)function)->im_self);
     slots[0] = Py_NewRef(((PyMethodObject *)function)->im_func);
     if (Py_REFCNT(function) == 1) {
-        frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
+        frame->prev_instr = precall_of(done, oparg);
     }
     Py_DECREF(function);
 }
@@ -840,17 +852,6 @@ static inline PyObject *check_result(PyThreadState *tstate, PyObject *callable, 
         return res;
     }
     return _Py_CheckFunctionResult(tstate, callable, res, NULL);
-}
-
-/* Where the warm interpreter's prev_instr is while a specialised PRECALL calls: the PRECALL
- * (then its cache entry, the CALL's EXTENDED_ARG prefixes, the CALL). */
-static inline _Py_CODEUNIT *precall_of(_Py_CODEUNIT *done, int oparg)
-{
-    _Py_CODEUNIT *precall = done - INLINE_CACHE_ENTRIES_CALL - 1 - INLINE_CACHE_ENTRIES_PRECALL;
-    if (__builtin_expect(oparg > 0xff, 0)) {
-        precall -= (oparg > 0xff) + (oparg > 0xffff) + (oparg > 0xffffff);
-    }
-    return precall;
 }
 
 /* The calling-convention bits of a PyMethodDef's flags. The interpreter specialises a call by
@@ -1468,7 +1469,7 @@ call_slow(_PyInterpreterFrame *frame, PyObject **slots, PyThreadState *tstate, i
     /* The interpreter serves the eval breaker after every call it does not inline. */
     *serve_breaker = 1;
     PyObject **stack_pointer = slots + oparg + 2;
-    split_bound_method(frame, slots, done);
+    split_bound_method(frame, slots, done, oparg);
     int is_meth = slots[0] != NULL;
     int total_args = oparg + is_meth;
     PyObject *callable = slots[1 - is_meth];

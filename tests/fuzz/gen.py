@@ -85,6 +85,17 @@ def _setg(name, value):
     return value
 
 
+class _KS(str):
+    # A __kwdefaults__ key that equals a parameter's name by its own __eq__, which runs Python
+    # code (frames of its own) while a call binds that parameter's default.
+    def __eq__(self, o):
+        def deep(n):
+            return deep(n - 1) if n else [n] * 3
+        deep(6)
+        return str.__eq__(self, o)
+    __hash__ = str.__hash__
+
+
 class I0(int):
     def __add__(self, o):
         return int(self) + int(o) + 1000
@@ -1153,7 +1164,7 @@ class Gen:
         if not any(f.kind == "kw" for f in self.funcs):
             return self._stmt_call(ctx)
         f = self.pick([f for f in self.funcs if f.kind == "kw"])
-        k = self.small(0, 5)
+        k = self.small(0, 7)
         e = self.expr
         if k == 0:
             args = f"*{e('li')}, c={e('int')}"
@@ -1165,8 +1176,24 @@ class Gen:
             args = f"{e('int')}, c={e('int')}, d={e('int')}, zz={e('int')}"
         elif k == 4:
             args = f"*({e('int')}, {e('int')}, {e('int')}), **{{'c': {e('int')}}}"
-        else:
+        elif k == 5:
             args = f"{e('int')}"
+        else:
+            # __kwdefaults__ changed before a call that takes d from it: mutated in place,
+            # replaced, keyed by a str subclass whose __eq__ runs code, or d removed (the call
+            # then raises TypeError)
+            kd = f"{f.name}.__kwdefaults__"
+            self.emit(self.pick((f"{kd}['d'] = {e('int')}", f"{kd} = {{'d': {e('int')}}}",
+                                 f"{kd} = {{_KS('d'): {e('int')}}}",
+                                 f"{kd} = dict({kd} or {{}}, d={e('int')})",
+                                 f"({kd} or {{}}).pop('d', None)")))
+            self.emit("try:")
+            with self.block():
+                self.emit(f"print({self.fresh('kwd')!r}, {f.name}({e('int')}, c={e('int')}))")
+            self.emit("except TypeError as _e:")
+            with self.block():
+                self.emit("print('kwd TypeError', _e)")
+            return
         self.emit(f"print({self.fresh('kw')!r}, {f.name}({args}))")
 
     def _stmt_global(self, ctx):

@@ -1103,3 +1103,45 @@ def test_the_loop_warm_up_allocates_nothing(threshold):
             gc.callbacks.remove(cb)
             print(type(data).__name__, events)
     """, threshold=threshold)
+
+
+@pytest.mark.parametrize("threshold", [0, 2, 16])
+def test_a_bound_method_released_by_its_split_is_seen_at_the_precall(threshold):
+    # `getm()(x)` calls a bound-method object held by the stack alone: PRECALL splits it into
+    # function and self and releases it, so a weakref callback on it sees the PRECALL's f_lasti
+    # (4 below the CALL's); with keywords and with EXTENDED_ARG before the PRECALL too.
+    from differential import check
+    check("""
+        import sys, weakref
+        class O:
+            def m(self, x, y=0): return x + y
+        o = O()
+        seen = []
+        def cb(r):
+            f = sys._getframe(1)
+            seen.append((f.f_code.co_name, f.f_lineno, f.f_lasti))
+        def getm():
+            m = o.m
+            getm.w = weakref.ref(m, cb)
+            return m
+        def loop(n):
+            t = 0
+            for i in range(n):
+                t += getm()(i)
+                t += getm()(i, y=3)
+            return t
+        class W:
+            def mw(self, *a): return len(a)
+        w = W()
+        def getmw():
+            m = w.mw
+            getmw.w = weakref.ref(m, cb)
+            return m
+        # 300 arguments: EXTENDED_ARG before the PRECALL and the CALL
+        exec(chr(10).join(["def loop_wide(n):",
+                           "    t = 0",
+                           "    for i in range(n):",
+                           "        t += getmw()(" + ", ".join(["i"] * 300) + ")",
+                           "    return t"]))
+        result = (loop(40), loop_wide(5), sorted(set(seen)))
+    """, threshold=threshold)

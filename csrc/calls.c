@@ -212,7 +212,8 @@ static int bind_arguments(PyFunctionObject *func, PyCodeObject *code, PyObject *
     PyObject *kw_scratch[MAX_DIRECT_PARAMS];
     for (int i = argcount; i < total; i++) {
         if (slots[i] == NULL) {
-            if (kw_defaults == NULL && (kw_defaults = keyword_only_defaults(func, code, kw_scratch)) == NULL) {
+            if (kw_defaults == NULL
+                && (kw_defaults = keyword_only_defaults(func, code, kw_scratch)) == NULL) {
                 return -1;
             }
             PyObject *def = kw_defaults[i - argcount];

@@ -107,6 +107,8 @@ CpjitColdRegionStats cpjit_cold_region_stats;
 /* The sampler's longest sleep while a sample it asked for waits to be served, or while the main
  * thread is away from Python code inside a region. */
 #define WATCH_US 1000u
+/* How much earlier than asked a sleep may end (the timer's slack) and still count as a pace. */
+#define EARLY_NS (100u * 1000u)
 /* Samples that found nothing to act on before the sampler halves its pace. */
 #define QUIET_SAMPLES 32
 /* Regions open at once on the main thread (nested through C code once the hook is back). */
@@ -408,10 +410,21 @@ static void *sampler_main(void *unused)
     uint64_t last_serial = 0, last_acted = 0, asked_at = 0, away_since = 0;
     uint32_t slowdown = 1, quiet = 0, idle = 1;
     for (;;) {
-        uint64_t nap = (uint64_t)period_us * (slowdown > idle ? slowdown : idle);
-        if ((__atomic_load_n(&sample_pending, __ATOMIC_ACQUIRE) || away_since != 0)
-            && nap > WATCH_US) {
-            nap = WATCH_US; /* see whether it is served, or the main thread is back */
+        uint64_t pace = (uint64_t)period_us * (slowdown > idle ? slowdown : idle);
+        uint64_t nap = pace;
+        if (__atomic_load_n(&sample_pending, __ATOMIC_ACQUIRE) || away_since != 0) {
+            if (nap > WATCH_US) {
+                nap = WATCH_US; /* see whether it is served, or the main thread is back */
+            }
+        }
+        else if (asked_at != 0) {
+            /* The last sample was served (a watch nap above saw to it): the next is asked for
+             * a whole pace after it, not a watch nap after it, or the pace would never slow. */
+            uint64_t now = cpjit_now_ns();
+            uint64_t due = asked_at + pace * 1000u;
+            if (due > now && (due - now) / 1000u < nap) {
+                nap = (due - now) / 1000u;
+            }
         }
         if (!sleep_us(nap)) {
             return NULL; /* no Python thread is left */
@@ -464,7 +477,12 @@ static void *sampler_main(void *unused)
                 end_stalled_region(interp);
             }
         }
-        else if (!_Py_IsFinalizing() && interp != NULL) {
+        else if (!_Py_IsFinalizing() && interp != NULL
+                 && (asked_at == 0 || idle > 1
+                     || cpjit_now_ns() + EARLY_NS
+                            >= asked_at + (uint64_t)period_us * slowdown * 1000u)) {
+            /* Asked for a pace after the last sample (the watch nap after a request wakes the
+             * sampler before that: the nap above then sleeps the rest). */
             idle = 1;
             away_since = 0;
             __atomic_store_n(&sample_pending, 1, __ATOMIC_RELEASE);

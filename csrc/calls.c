@@ -1860,6 +1860,17 @@ jump_direct(PyObject **slots, PyThreadState *tstate, _PyInterpreterFrame *callee
 }
 
 CPJIT_HOT __attribute__((preserve_none)) PyObject *
+cpjit_enter_callee(_PyInterpreterFrame *continuation, PyObject **tagged_slots,
+                   PyThreadState *tstate)
+{
+    PyObject **slots = (PyObject **)((uintptr_t)tagged_slots & ~(uintptr_t)CPJIT_CALL_ENTER);
+    PyObject **callee_sp = (PyObject **)slots[1];
+    slots[0] = (PyObject *)continuation;
+    __attribute__((musttail)) return ((cpjit_native_fn)callee_sp[0])(
+        tstate->cframe->current_frame, callee_sp, tstate);
+}
+
+CPJIT_HOT __attribute__((preserve_none)) PyObject *
 cpjit_frame_exit(_PyInterpreterFrame *frame, PyObject **result, PyThreadState *tstate)
 {
     PyObject *res = (PyObject *)result;

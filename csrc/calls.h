@@ -458,6 +458,15 @@ typedef struct {
 } CpjitCallResult;
 #define CPJIT_CALL_ENTER 2
 
+/* The CALL stencil's jump into a callee cpjit_call pushed (its result tagged CPJIT_CALL_ENTER,
+ * passed here as `tagged_slots`): the continuation (the code after the CALL, passed in the frame
+ * argument's register, which the callee's frame replaces) stored in the call's first slot, then
+ * a jump to the callee's entry with its frame and stack pointer. One copy for every CALL, where
+ * each had its own. */
+__attribute__((preserve_none)) PyObject *
+cpjit_enter_callee(_PyInterpreterFrame *continuation, PyObject **tagged_slots,
+                   PyThreadState *tstate);
+
 /* How a native frame ends, from its frame-exit points (RETURN_VALUE, RETURN_GENERATOR, the
  * error exit with no handler, hand-overs after the interpreter finished the frame): `result`
  * (cast: passed where a stack pointer goes, so stencils can tail-call this) is its result, or

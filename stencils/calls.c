@@ -23,12 +23,11 @@ STENCIL(PRECALL)
                                        (CpjitCallCache *)JIT_CACHE, DONE, (KWNAMES_OR_NULL));  \
         tstate = r.tstate;                                                                     \
         if (r.sp & CPJIT_CALL_ENTER) {                                                         \
-            /* Into the callee's native code, its return to the code after this stencil. */    \
-            PyObject **slots = (PyObject **)(r.sp & ~(uintptr_t)CPJIT_CALL_ENTER);             \
-            PyObject **callee_sp = (PyObject **)slots[1];                                      \
-            slots[0] = (PyObject *)&_JIT_CONTINUE;                                             \
-            __attribute__((musttail)) return ((cpjit_native_fn)callee_sp[0])(                  \
-                tstate->cframe->current_frame, callee_sp, tstate);                             \
+            /* Into the callee's native code, its return to the code after this stencil: the  \
+             * jump is shared (cpjit_enter_callee), the continuation passed in the frame's     \
+             * register. */                                                                    \
+            __attribute__((musttail)) return cpjit_enter_callee(                               \
+                (_PyInterpreterFrame *)&_JIT_CONTINUE, (PyObject **)r.sp, tstate);             \
         }                                                                                      \
         stack_pointer = (PyObject **)r.sp; /* exact unless the low bit (a hand-over) is set */ \
         if (__builtin_expect(r.sp & 1, 0)) {                                                   \

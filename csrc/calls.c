@@ -1913,6 +1913,38 @@ cpjit_handover_traced(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyTh
     __attribute__((musttail)) return cpjit_frame_exit(frame, (PyObject **)res, tstate);
 }
 
+__attribute__((preserve_none, cold)) PyObject *
+cpjit_truth_traced(_PyInterpreterFrame *frame, PyObject **tagged_sp, PyThreadState *tstate)
+{
+    int truth = (int)((uintptr_t)tagged_sp & 1);
+    PyObject **stack_pointer = (PyObject **)((uintptr_t)tagged_sp & ~(uintptr_t)1);
+    _Py_CODEUNIT *jump = frame->prev_instr; /* its own DONE: a jump has no cache entries */
+    int opcode = _Py_OPCODE(*jump);
+    int jump_when = opcode == POP_JUMP_FORWARD_IF_TRUE || opcode == POP_JUMP_BACKWARD_IF_TRUE;
+    int backward = opcode == POP_JUMP_BACKWARD_IF_TRUE || opcode == POP_JUMP_BACKWARD_IF_FALSE;
+    if (truth != jump_when) {
+        __attribute__((musttail)) return cpjit_handover_traced(frame, stack_pointer, tstate);
+    }
+    /* The oparg with its EXTENDED_ARG prefixes, and the code unit before the first of them (the
+     * prev_instr that makes the interpreter run the jump again). */
+    _Py_CODEUNIT *first = jump;
+    _Py_CODEUNIT *code_start = _PyCode_CODE(frame->f_code);
+    int oparg = _Py_OPARG(*jump), shift = 8;
+    while (first > code_start && _PyOpcode_Deopt[_Py_OPCODE(first[-1])] == EXTENDED_ARG) {
+        first--;
+        oparg |= _Py_OPARG(*first) << shift;
+        shift += 8;
+    }
+    _Py_CODEUNIT *redo = first - 1;
+    if (backward || cpjit_same_line(frame->f_code, jump, redo)) {
+        *stack_pointer++ = truth ? Py_NewRef(Py_True) : Py_NewRef(Py_False);
+        frame->prev_instr = redo;
+        __attribute__((musttail)) return cpjit_handover_traced(frame, stack_pointer, tstate);
+    }
+    frame->prev_instr = jump + oparg; /* the code unit before the forward jump's target */
+    __attribute__((musttail)) return cpjit_handover_traced(frame, stack_pointer, tstate);
+}
+
 CPJIT_HOT __attribute__((preserve_none)) PyObject *
 cpjit_return_value(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate)
 {

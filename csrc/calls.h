@@ -485,6 +485,17 @@ cpjit_frame_exit(_PyInterpreterFrame *frame, PyObject **result, PyThreadState *t
 __attribute__((preserve_none)) PyObject *
 cpjit_handover_traced(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate);
 
+/* A conditional jump (POP_JUMP_{FORWARD,BACKWARD}_IF_{TRUE,FALSE}) whose truth test ran Python
+ * code that switched tracing on (stencils/stencil.h: CHECK_TRACING_AFTER_TRUTH): the operand
+ * is gone, frame->prev_instr is the jump's code unit, and `tagged_sp` the stack pointer with the
+ * truth in bit 0. The interpreter's dispatch would notice tracing at the instruction the jump
+ * reaches, with this jump as the previous instruction (that decides its `line` event): not
+ * taken, on after the jump, exact; taken, the interpreter runs the jump again on the bool (it
+ * serves the eval breaker of a backward jump where ceval does), which is exact when the jump is
+ * on its predecessor's line; otherwise a forward jump goes on at its target. */
+__attribute__((preserve_none)) PyObject *
+cpjit_truth_traced(_PyInterpreterFrame *frame, PyObject **tagged_sp, PyThreadState *tstate);
+
 /* RETURN_VALUE after its stencil stored prev_instr: the result popped off `stack_pointer`, the
  * frame unlinked (cpjit_leave_frame), then cpjit_frame_exit. Shared by every return site, so
  * the work is one copy in the instruction cache rather than one per compiled return. */

@@ -250,23 +250,17 @@ extern PRESERVE_NONE PyObject *_JIT_SKIP(_PyInterpreterFrame *, PyObject **,
     } while (0)
 
 /* A conditional jump whose truth test ran Python code (__bool__, __len__) that may have switched
- * tracing on; the operand is gone (popped and released). The interpreter's dispatch would
- * notice tracing at the instruction the jump reaches, with this jump as the previous
- * instruction (that decides its `line` event). Not taken: on after the jump, exact. Taken: the
- * interpreter runs the jump again on the bool (it serves the eval breaker of a backward jump
- * where ceval does), which is exact when the jump is on its predecessor's line; otherwise a
- * forward jump goes on at its target (DONE + OPARG: the code unit before it). */
+ * tracing on; the operand is gone (popped and released). The hand-over is one shared helper
+ * (csrc/calls.c: cpjit_truth_traced, which reads the jump's sense, target and redo point from
+ * the jump's code unit, prev_instr since the SAVE_IP before the test), the truth passed in the
+ * stack pointer's bit 0: a tag and a jump per site. JUMP_WHEN and BACKWARD document the call
+ * site; the helper finds both in the opcode. */
 #define CHECK_TRACING_AFTER_TRUTH(truth, JUMP_WHEN, BACKWARD)                                  \
     do {                                                                                       \
         if (__builtin_expect(CPJIT_INTERPRET_ONLY(tstate) != 0, 0)) {                          \
-            if ((truth) != (JUMP_WHEN)) {                                                      \
-                TRACED_FROM(DONE);                                                             \
-            }                                                                                  \
-            if ((BACKWARD) || cpjit_same_line(CODE, INSTR, REDO)) {                            \
-                PUSH((truth) ? Py_NewRef(Py_True) : Py_NewRef(Py_False));                      \
-                TRACED_FROM(REDO);                                                             \
-            }                                                                                  \
-            TRACED_FROM(DONE + OPARG);                                                         \
+            __attribute__((musttail)) return cpjit_truth_traced(                               \
+                frame, (PyObject **)((uintptr_t)stack_pointer | (uintptr_t)((truth) != 0)),    \
+                tstate);                                                                       \
         }                                                                                      \
     } while (0)
 

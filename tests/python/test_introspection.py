@@ -378,3 +378,62 @@ JUMP_AND_LOOP_ENDS = """
 @pytest.mark.parametrize("threshold", [0, 16])
 def test_where_the_interpreter_goes_on_after_tracing_starts_in_a_jump_or_a_loop_end(threshold):
     check(JUMP_AND_LOOP_ENDS, threshold=threshold)
+
+
+# The hand-over after a conditional jump's truth test switched tracing on is one shared helper
+# (csrc/calls.c: cpjit_truth_traced) that reads the jump's sense, target and redo point from its
+# code unit: forward and backward jumps, taken and not, on their predecessor's line and not, and
+# jumps behind EXTENDED_ARG prefixes (bodies of more than 255 code units).
+TRUTH_TRACED_JUMPS = """
+    import sys
+    events = []
+    def tr(frame, event, arg):
+        if frame.f_code.co_name.startswith('k_'):
+            events.append((frame.f_code.co_name, event, frame.f_lineno))
+        return tr
+    ON = [False]
+    class B:
+        def __init__(self, v): self.v = v
+        def __bool__(self):
+            if ON[0]:
+                sys.settrace(tr)
+                sys._getframe(1).f_trace = tr
+            return self.v
+    def k_while(n):
+        i = 0
+        o = B(True)
+        while o:
+            i += 1
+            o = B(i < n)
+        return i
+    body = chr(10).join(f"        x += {i}" for i in range(300))
+    exec(chr(10).join([
+        "def k_big(o, p):", "    x = 0", "    if o:", body, "    if not p:", body, "    return x",
+        "def k_big_back(n):", "    i = 0", "    x = 0", "    o = B(True)", "    while o:", body,
+        "        i += 1", "        o = B(i < n)", "    return x"]))
+    def k_sameline(o): return 1 if o else 2
+    def k_elif(o, p):
+        if o: return 'a'
+        elif p: return 'b'
+        return 'c'
+    def run(flag):
+        for fn, args in [(k_while, (3,)), (k_big, (B(True), B(False))),
+                         (k_big, (B(False), B(True))), (k_big_back, (3,)),
+                         (k_sameline, (B(True),)), (k_sameline, (B(False),)),
+                         (k_elif, (B(False), B(True))), (k_elif, (B(True), B(False)))]:
+            ON[0] = flag
+            r = fn(*args)
+            ON[0] = False
+            sys.settrace(None)
+            events.append((fn.__name__, 'result', r))
+    for i in range(20):
+        run(False)
+    run(True)
+    run(True)
+    result = events
+"""
+
+
+@pytest.mark.parametrize("threshold", [0, 16])
+def test_tracing_switched_on_by_a_jumps_truth_test_in_every_jump_form(threshold):
+    check(TRUTH_TRACED_JUMPS, threshold=threshold)

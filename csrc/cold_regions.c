@@ -441,6 +441,14 @@ static void *sampler_main(void *unused)
             uint32_t longest = serial != last_serial ? MAX_SHORT_IDLE : MAX_IDLE;
             idle = idle * 2 < longest ? idle * 2 : longest;
             away_since = 0;
+            /* A sample asked for just as the region closed and the main thread let go of the
+             * GIL (it was queued after the sampler saw the main thread hold it): taken back as
+             * in a region, or the thread now holding the GIL (which cannot serve it) would keep
+             * meeting its eval breaker, a traced one for good while the main thread waits. */
+            if (__atomic_load_n(&sample_pending, __ATOMIC_ACQUIRE) && interp != NULL
+                && !main_thread_holds_gil() && withdraw_sample(interp)) {
+                __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
+            }
         }
         else if (!main_thread_holds_gil()) {
             /* The main thread waits outside Python code (a join, a lock, I/O), or another

@@ -23,6 +23,7 @@
 #include "calls.h"
 #include "callsite.h"
 #include "exc.h"
+#include "names.h"
 
 #include "internal/pycore_code.h"
 #include "internal/pycore_frame.h"
@@ -1918,30 +1919,23 @@ cpjit_truth_traced(_PyInterpreterFrame *frame, PyObject **tagged_sp, PyThreadSta
 {
     int truth = (int)((uintptr_t)tagged_sp & 1);
     PyObject **stack_pointer = (PyObject **)((uintptr_t)tagged_sp & ~(uintptr_t)1);
-    _Py_CODEUNIT *jump = frame->prev_instr; /* its own DONE: a jump has no cache entries */
+    /* prev_instr is the jump's REDO: its code unit and oparg read forward from there (the unit
+     * before a jump may be a cache entry, so reading backward is ambiguous). */
+    _Py_CODEUNIT *redo = frame->prev_instr;
+    int oparg;
+    _Py_CODEUNIT *jump = cpjit_decode_redo(redo, &oparg); /* also its DONE: no cache entries */
     int opcode = _Py_OPCODE(*jump);
     int jump_when = opcode == POP_JUMP_FORWARD_IF_TRUE || opcode == POP_JUMP_BACKWARD_IF_TRUE;
     int backward = opcode == POP_JUMP_BACKWARD_IF_TRUE || opcode == POP_JUMP_BACKWARD_IF_FALSE;
     if (truth != jump_when) {
-        __attribute__((musttail)) return cpjit_handover_traced(frame, stack_pointer, tstate);
+        frame->prev_instr = jump;
     }
-    /* The oparg with its EXTENDED_ARG prefixes, and the code unit before the first of them (the
-     * prev_instr that makes the interpreter run the jump again). */
-    _Py_CODEUNIT *first = jump;
-    _Py_CODEUNIT *code_start = _PyCode_CODE(frame->f_code);
-    int oparg = _Py_OPARG(*jump), shift = 8;
-    while (first > code_start && _PyOpcode_Deopt[_Py_OPCODE(first[-1])] == EXTENDED_ARG) {
-        first--;
-        oparg |= _Py_OPARG(*first) << shift;
-        shift += 8;
-    }
-    _Py_CODEUNIT *redo = first - 1;
-    if (backward || cpjit_same_line(frame->f_code, jump, redo)) {
+    else if (backward || cpjit_same_line(frame->f_code, jump, redo)) {
         *stack_pointer++ = truth ? Py_NewRef(Py_True) : Py_NewRef(Py_False);
-        frame->prev_instr = redo;
-        __attribute__((musttail)) return cpjit_handover_traced(frame, stack_pointer, tstate);
     }
-    frame->prev_instr = jump + oparg; /* the code unit before the forward jump's target */
+    else {
+        frame->prev_instr = jump + oparg; /* the code unit before the forward jump's target */
+    }
     __attribute__((musttail)) return cpjit_handover_traced(frame, stack_pointer, tstate);
 }
 

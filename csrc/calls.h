@@ -487,8 +487,8 @@ cpjit_handover_traced(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyTh
 
 /* A conditional jump (POP_JUMP_{FORWARD,BACKWARD}_IF_{TRUE,FALSE}) whose truth test ran Python
  * code that switched tracing on (stencils/stencil.h: CHECK_TRACING_AFTER_TRUTH): the operand
- * is gone, frame->prev_instr is the jump's code unit, and `tagged_sp` the stack pointer with the
- * truth in bit 0. The interpreter's dispatch would notice tracing at the instruction the jump
+ * is gone, frame->prev_instr is the jump's REDO (names.h: cpjit_decode_redo), and `tagged_sp`
+ * the stack pointer with the truth in bit 0. The interpreter's dispatch would notice tracing at the instruction the jump
  * reaches, with this jump as the previous instruction (that decides its `line` event): not
  * taken, on after the jump, exact; taken, the interpreter runs the jump again on the bool (it
  * serves the eval breaker of a backward jump where ceval does), which is exact when the jump is

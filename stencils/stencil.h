@@ -251,13 +251,14 @@ extern PRESERVE_NONE PyObject *_JIT_SKIP(_PyInterpreterFrame *, PyObject **,
 
 /* A conditional jump whose truth test ran Python code (__bool__, __len__) that may have switched
  * tracing on; the operand is gone (popped and released). The hand-over is one shared helper
- * (csrc/calls.c: cpjit_truth_traced, which reads the jump's sense, target and redo point from
- * the jump's code unit, prev_instr since the SAVE_IP before the test), the truth passed in the
- * stack pointer's bit 0: a tag and a jump per site. JUMP_WHEN and BACKWARD document the call
- * site; the helper finds both in the opcode. */
+ * (csrc/calls.c: cpjit_truth_traced, which decodes the jump's sense, target and oparg from its
+ * REDO, published as prev_instr as the other out-of-line paths do), the truth passed in the
+ * stack pointer's bit 0: a store, a tag and a jump per site. JUMP_WHEN and BACKWARD document
+ * the call site; the helper finds both in the opcode. */
 #define CHECK_TRACING_AFTER_TRUTH(truth, JUMP_WHEN, BACKWARD)                                  \
     do {                                                                                       \
         if (__builtin_expect(CPJIT_INTERPRET_ONLY(tstate) != 0, 0)) {                          \
+            frame->prev_instr = REDO;                                                          \
             __attribute__((musttail)) return cpjit_truth_traced(                               \
                 frame, (PyObject **)((uintptr_t)stack_pointer | (uintptr_t)((truth) != 0)),    \
                 tstate);                                                                       \

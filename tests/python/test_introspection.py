@@ -437,3 +437,51 @@ TRUTH_TRACED_JUMPS = """
 @pytest.mark.parametrize("threshold", [0, 16])
 def test_tracing_switched_on_by_a_jumps_truth_test_in_every_jump_form(threshold):
     check(TRUTH_TRACED_JUMPS, threshold=threshold)
+
+
+# The same hand-over when the unit before the jump is a cache entry that looks like an
+# EXTENDED_ARG_QUICK prefix: `o.a290`'s LOAD_ATTR keeps the dict hint 290 (0x122) in its last
+# cache entry, whose low byte is EXTENDED_ARG_QUICK's opcode. Read backward from the jump it gave
+# oparg 258 and a redo point inside the caches (a segmentation fault); the helper decodes the
+# jump forward from its REDO, as every out-of-line path does.
+CACHE_ENTRY_BEFORE_A_JUMP = """
+    import sys
+    events = []
+    def tr(frame, event, arg):
+        if frame.f_code.co_name.startswith('k_'):
+            events.append((frame.f_code.co_name, event, frame.f_lineno))
+        return tr
+    ON = [False]
+    class B:
+        def __init__(self, v): self.v = v
+        def __bool__(self):
+            if ON[0]:
+                sys.settrace(tr)
+                sys._getframe(1).f_trace = tr
+            return self.v
+    class O:
+        def __init__(self, v):
+            for i in range(300):
+                setattr(self, f"a{i}", i)
+            self.a290 = v
+    def k_attr(o):
+        if o.a290:
+            return 'yes'
+        return 'no'
+    def run(flag):
+        for v in (True, False):
+            ON[0] = flag
+            r = k_attr(O(B(v)))
+            ON[0] = False
+            sys.settrace(None)
+            events.append(('result', r))
+    for i in range(40):
+        run(False)
+    run(True)
+    result = events
+"""
+
+
+@pytest.mark.parametrize("threshold", [0, 16])
+def test_tracing_switched_on_by_a_jumps_truth_test_after_a_cache_entry_like_a_prefix(threshold):
+    check(CACHE_ENTRY_BEFORE_A_JUMP, threshold=threshold)

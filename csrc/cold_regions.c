@@ -437,28 +437,26 @@ static void *sampler_main(void *unused)
             quiet = 0;
         }
         PyInterpreterState *interp = _PyRuntime.interpreters.main;
+        int main_holds_gil = main_thread_holds_gil();
+        /* A sample the main thread cannot serve now is taken back, region or not (one may be
+         * queued just as the region closed and the main thread let go of the GIL, after the
+         * sampler saw it hold the GIL): the thread holding the GIL cannot serve it and would
+         * keep meeting its eval breaker, a traced one for good while the main thread waits. */
+        if (!main_holds_gil && __atomic_load_n(&sample_pending, __ATOMIC_ACQUIRE)
+            && interp != NULL && withdraw_sample(interp)) {
+            __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
+        }
         if (!__atomic_load_n(&region_open, __ATOMIC_ACQUIRE)) {
             uint32_t longest = serial != last_serial ? MAX_SHORT_IDLE : MAX_IDLE;
             idle = idle * 2 < longest ? idle * 2 : longest;
             away_since = 0;
-            /* A sample asked for just as the region closed and the main thread let go of the
-             * GIL (it was queued after the sampler saw the main thread hold it): taken back as
-             * in a region, or the thread now holding the GIL (which cannot serve it) would keep
-             * meeting its eval breaker, a traced one for good while the main thread waits. */
-            if (__atomic_load_n(&sample_pending, __ATOMIC_ACQUIRE) && interp != NULL
-                && !main_thread_holds_gil() && withdraw_sample(interp)) {
-                __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
-            }
         }
-        else if (!main_thread_holds_gil()) {
+        else if (!main_holds_gil) {
             /* The main thread waits outside Python code (a join, a lock, I/O), or another
              * thread runs meanwhile: no sample is asked for (the thread holding the GIL could
-             * not serve it), one already asked for is taken back, and after STALL_NS of this
-             * inside the same region the hook goes back in for the other threads. */
+             * not serve it; one already asked for was taken back above), and after STALL_NS of
+             * this inside the same region the hook goes back in for the other threads. */
             idle = 1;
-            if (__atomic_load_n(&sample_pending, __ATOMIC_ACQUIRE) && withdraw_sample(interp)) {
-                __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
-            }
             uint64_t now = cpjit_now_ns();
             if (away_since == 0 || serial != last_serial) {
                 away_since = now;

@@ -246,7 +246,6 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("code_reserved_bytes", mem.reserved_bytes)?;
     d.set_item("max_code_bytes", crate::memory::max_executable_bytes())?;
     d.set_item("code_cap_reached", mem.cap_refusals)?;
-    d.set_item("code_write_method", crate::memory::write_method())?;
     let reasons = PyDict::new_bound(py);
     for (name, n) in runtime::failure_reasons()
         .lock()

@@ -1141,7 +1141,7 @@ fn compile_plan(
     let mut mem = match detached {
         Some(d) => Emit::Detached(vec![JUNK; total.max(1)], d),
         None => Emit::Region(
-            WritableCode::new_near_unfilled(total, input.symbols).map_err(CompileError::Memory)?,
+            WritableCode::new_near(total, input.symbols).map_err(CompileError::Memory)?,
         ),
     };
     let shared_got = mem.symbols_address();
@@ -1161,10 +1161,11 @@ fn compile_plan(
         (got_offset, veneer_offset, total) = layout_tail(sc.got.len() + private_got);
         mem = match detached {
             Some(d) => Emit::Detached(vec![JUNK; total.max(1)], d),
-            None => Emit::Region(WritableCode::new_unfilled(total).map_err(CompileError::Memory)?),
+            None => Emit::Region(WritableCode::new(total).map_err(CompileError::Memory)?),
         };
     }
     let base = mem.address();
+    let zeroed = matches!(mem, Emit::Region(_));
     let buf = mem.bytes_mut();
     // Where the GOT slot of symbol `i` is.
     let got_slot_address = |i: u16| -> u64 {
@@ -1175,10 +1176,13 @@ fn compile_plan(
         }
     };
 
-    // The buffer holds arbitrary bytes (no zeroing of what is overwritten anyway): the code is
-    // written whole below (hot parts, trap, copies' jumps, cold parts are contiguous); past it,
-    // padding and private GOT slots are zero unless written.
-    buf[code_end..].fill(0);
+    // The code is written whole below (hot parts, trap, copies' jumps, cold parts are
+    // contiguous); past it, padding and private GOT slots are zero unless written. A region
+    // reads as zeros already (its pages are fresh or discarded, memory.rs); a detached buffer
+    // holds junk.
+    if !zeroed {
+        buf[code_end..].fill(0);
+    }
     buf[trap_offset..trap_offset + TRAP.len()].copy_from_slice(&TRAP);
     for (idx, v) in sc.got.iter().enumerate() {
         let o = got_offset + 8 * idx;

@@ -1,37 +1,31 @@
-//! Executable memory: W^X as a type, packed into shared chunks, freed space reused.
+//! Executable memory: W^X as a type, regions of whole pages in shared chunks, freed space reused.
 //!
-//! [`WritableCode`] is a region reserved for one compiled code object plus a private staging
-//! buffer the compiler fills; [`WritableCode::seal`] writes the buffer into the region and returns
-//! [`ExecutableCode`]. No page is ever writable and executable at once, and no page is ever
-//! writable through a second mapping either: the code pages are read-execute (or inaccessible)
-//! in the page tables at all times.
+//! [`WritableCode`] is a region reserved for one compiled code object. Its pages are read-write
+//! and not executable while the compiler writes the code into them in place;
+//! [`WritableCode::seal`] makes them read-execute with one `mprotect` and returns
+//! [`ExecutableCode`]. No page is ever writable and executable at once, no page is written once
+//! code on it is sealed, and no page has a second, writable mapping.
 //!
-//! Sealing writes the bytes with one `pwrite` to `/proc/self/mem`, which the kernel carries out
-//! as a debugger's write into a read-only private page (copy-on-write rules apply, so a forked
-//! child writes its own copies). The file is opened for each seal and closed right after, so the
-//! program never sees a descriptor of cpjit's (see `write_by_proc_mem`). That is three system
-//! calls per compile, where flipping the pages read-write and back costs two `mprotect`s that
-//! split and merge mappings and flush the TLB (about twice the system time in the compile bench).
-//! Where that write is refused (no /proc, a kernel that forbids forced writes), sealing falls back
-//! for the rest of the process to making the region's pages read-write, copying, and making them
-//! read-execute again (and for one seal when the process has no descriptor to spare); that is
-//! safe because native code only runs with the GIL held and the compiler holds it, so no thread
-//! executes in a page while it is writable (and the heap lock serialises such fills).
+//! So a region takes whole pages of its own (the rest of its last page is padding): sealing one
+//! region never changes a page another region's code is on, and costs one system call. Regions
+//! used to be packed 64 bytes apart into pages that were executable from the start, written
+//! through `/proc/self/mem` (open, pwrite, close: three system calls per compile, half of a
+//! compile's time in a real process; benches/README.md, session 35). If the kernel refuses to
+//! make the pages executable (a policy against memory that was writable becoming executable),
+//! sealing fails with its error and the caller leaves the code interpreted.
 //!
-//! Code objects share 256 KiB chunks, mapped read-execute when made (their pages cost nothing
-//! until written). A region is placed best-fit in the free space of all chunks (64-byte
-//! aligned). Freed regions go back to their chunk's free list (coalesced with their neighbours);
-//! a page no live region touches any more is discarded (`MADV_DONTNEED`) and made inaccessible,
-//! and made read-execute again (with a few pages after it) when a later region lands on it; a
-//! chunk with no live region is unmapped. So the memory code holds is the pages live code
-//! touches: a few survivors keep a few pages, not whole chunks. Code larger than a quarter chunk
-//! gets a mapping of its own. A stencil's data stays within ±2 GiB of its code because code and
-//! data of one compiled object are one region.
+//! Code objects share 256 KiB chunks, mapped read-write, not executable, when made (their pages
+//! cost nothing until written). A region is placed best-fit in the free space of all chunks.
+//! Freed regions go back to their chunk's free list (coalesced with their neighbours); their
+//! pages are discarded (`MADV_DONTNEED`, so they read as zeros and cost nothing) and made
+//! read-write again, never executable; a chunk with no live region is unmapped. Code larger than
+//! a quarter chunk gets a mapping of its own. A stencil's data stays within ±2 GiB of its code
+//! because code and data of one compiled object are one region.
 //!
 //! Each chunk begins with a copy of the symbol table the compiler passes to
-//! [`WritableCode::new_near`] (the addresses of the CPython functions and data stencils use), so
-//! code reaches CPython through its chunk's table and needs no GOT of its own; the table counts as
-//! a region of the chunk and goes with it.
+//! [`WritableCode::new_near`] (the addresses of the CPython functions and data stencils use),
+//! read-only, so code reaches CPython through its chunk's table and needs no GOT of its own; the
+//! table counts as a region of the chunk and goes with it.
 //!
 //! A cap ([`set_max_executable_bytes`]) bounds the pages live code touches; an allocation that
 //! would pass it fails with [`CapReached`] and is counted, and the caller leaves the code
@@ -39,16 +33,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Size of a shared chunk.
 pub const CHUNK_SIZE: usize = 256 * 1024;
-/// Alignment (and size granule) of each region inside a chunk.
-const REGION_ALIGN: usize = 64;
-/// Pages made read-execute at once, past a region, when it lands on inaccessible pages: the
-/// next regions placed after it need no `mprotect`.
-const OPEN_AHEAD_PAGES: usize = 16;
 
 fn page_size() -> usize {
     static PAGE: AtomicUsize = AtomicUsize::new(0);
@@ -71,11 +60,11 @@ struct Chunk {
     size: usize,
     /// Free byte ranges (offset, length), sorted by offset, never adjacent (coalesced).
     free: Vec<(usize, usize)>,
-    /// Per page: touched by a live region (counted in `mapped_bytes`) since it was last
-    /// discarded.
+    /// Per page: part of a live region (counted in `mapped_bytes`).
     committed: Vec<bool>,
-    /// Per page: read-execute rather than inaccessible. Every committed page is open.
-    open: Vec<bool>,
+    /// Per page: sealed, read-execute (or read-only: the symbol table); otherwise read-write and
+    /// not executable. Every sealed page is committed.
+    sealed: Vec<bool>,
     /// Regions allocated and not yet freed (the symbol table counts as one).
     regions: usize,
     /// The chunk's symbol table (see [`WritableCode::new_near`]): its address, its length and
@@ -189,6 +178,12 @@ fn protect(addr: usize, len: usize, prot: libc::c_int) -> io::Result<()> {
 }
 
 const RX: libc::c_int = libc::PROT_READ | libc::PROT_EXEC;
+const RW: libc::c_int = libc::PROT_READ | libc::PROT_WRITE;
+
+/// Round `len` up to whole pages: the granule of every region.
+fn whole_pages(len: usize) -> usize {
+    len.div_ceil(page_size()) * page_size()
+}
 
 impl Heap {
     /// Pages [first, last) of the region [off, off + len).
@@ -204,15 +199,15 @@ impl Heap {
     }
 
     fn map_chunk(&mut self, size: usize, shared: bool) -> io::Result<usize> {
-        // Read-execute from the start: untouched pages cost nothing, and regions are written
-        // by sealing (see the module doc), never through a writable mapping.
+        // Read-write, not executable: untouched pages cost nothing; sealing makes a region's
+        // pages read-execute (module doc).
         // SAFETY: a fresh anonymous private mapping at an address the kernel picks; it
         // overlaps nothing. The chunk unmaps it on drop.
         let base = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
                 size,
-                RX,
+                RW,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
                 -1,
                 0,
@@ -230,7 +225,7 @@ impl Heap {
                 size,
                 free: vec![(0, size)],
                 committed: vec![false; pages],
-                open: vec![true; pages],
+                sealed: vec![false; pages],
                 regions: 0,
                 got: None,
                 shared,
@@ -256,20 +251,21 @@ impl Heap {
         Some((chunk.base, i))
     }
 
-    /// Reserve `len` bytes whose pages are read-execute. Returns the region's address and,
+    /// Reserve `len` bytes (rounded up to whole pages) on read-write pages no other region
+    /// touches. Returns the region's address and,
     /// when `symbols` is given, the address of a copy of it in the region's chunk (0: none
     /// there).
     fn allocate(&mut self, len: usize, symbols: Option<&[u64]>) -> io::Result<(usize, usize)> {
-        let len = len.div_ceil(REGION_ALIGN) * REGION_ALIGN;
+        let len = whole_pages(len);
         if let Some(table) = symbols {
             if self.symbols[..] != *table {
                 self.symbols = table.to_vec();
                 self.symbols_generation = self.symbols_generation.wrapping_add(1);
             }
         }
-        let got_len = symbols.map_or(0, |t| (8 * t.len()).div_ceil(REGION_ALIGN) * REGION_ALIGN);
+        let got_len = symbols.map_or(0, |t| whole_pages(8 * t.len()));
         let (base, index) = if len > CHUNK_SIZE / 4 {
-            let size = (len + got_len).div_ceil(page_size()) * page_size();
+            let size = len + got_len;
             self.check_cap(size)?;
             let base = self.map_chunk(size, false)?;
             self.install_got(base, got_len)?;
@@ -277,7 +273,7 @@ impl Heap {
         } else if let Some(found) = self.best_fit(len) {
             found
         } else {
-            self.check_cap((len + got_len).div_ceil(page_size()) * page_size())?;
+            self.check_cap(len + got_len)?;
             let base = self.map_chunk(CHUNK_SIZE, true)?;
             self.install_got(base, got_len)?;
             (base, 0)
@@ -299,20 +295,10 @@ impl Heap {
             ));
         }
         let (a, b) = Self::pages(off, len);
-        if let Some(first) = (a..b).find(|&i| !chunk.open[i]) {
-            // Pages a free discarded: open them, and a few more of the free range after the
-            // region (never past it), in one call.
-            let free_end = (off + flen) / page_size();
-            let mut end = b.max((first + OPEN_AHEAD_PAGES).min(free_end));
-            while end > b && chunk.open[end - 1] {
-                end -= 1;
-            }
-            let p = page_size();
-            protect(chunk.base + first * p, (end - first) * p, RX)?;
-            for o in &mut chunk.open[first..end] {
-                *o = true;
-            }
-        }
+        debug_assert!(
+            !chunk.sealed[a..b].iter().any(|s| *s),
+            "free pages are writable"
+        );
         for m in &mut chunk.committed[a..b] {
             *m = true;
         }
@@ -366,9 +352,16 @@ impl Heap {
         // requirement; x86-64 is little-endian, the order the code reads them in).
         let bytes =
             unsafe { std::slice::from_raw_parts(table.as_ptr() as *const u8, 8 * table.len()) };
-        let written = write_code(base, bytes, Some(self));
+        // SAFETY: [base, base + got_len) are the fresh chunk's first pages, read-write, and no
+        // other region is on them; the table fits (got_len rounds its size up).
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), base as *mut u8, bytes.len()) };
         self.symbols = table;
-        written
+        protect(base, got_len, libc::PROT_READ)?;
+        let chunk = self.chunks.get_mut(&base).expect("chunk just made");
+        for s in &mut chunk.sealed[..pages] {
+            *s = true;
+        }
+        Ok(())
     }
 
     fn check_cap(&self, bytes: usize) -> io::Result<()> {
@@ -387,32 +380,55 @@ impl Heap {
         chunk_in(&mut self.chunks, addr)
     }
 
-    /// The fallback write: make the region's pages read-write, copy, make them read-execute.
-    /// Called with the heap lock held, which serialises it against every other fill.
-    fn write_by_mprotect(&mut self, addr: usize, bytes: &[u8]) -> io::Result<()> {
+    /// Make a filled region's pages read-execute (the region is live, so its pages are its own).
+    fn seal(&mut self, addr: usize, len: usize) -> io::Result<()> {
         let chunk = self.chunk_of(addr);
-        let (a, b) = Self::pages(addr - chunk.base, bytes.len());
+        let (a, b) = Self::pages(addr - chunk.base, len);
         let p = page_size();
-        let (start, pages) = (chunk.base + a * p, (b - a) * p);
-        protect(start, pages, libc::PROT_READ | libc::PROT_WRITE)?;
-        // SAFETY: [addr, addr + len) is this live region's, inside pages just made read-write;
-        // no thread runs native code meanwhile (module doc) and no other fill runs (heap lock).
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), addr as *mut u8, bytes.len()) };
-        protect(start, pages, RX)
+        protect(chunk.base + a * p, (b - a) * p, RX)?;
+        for s in &mut chunk.sealed[a..b] {
+            *s = true;
+        }
+        Ok(())
     }
 
-    /// Give a region back: coalesce, discard pages no region touches, unmap an empty chunk.
+    /// Give a region back: discard its pages and make them writable again, coalesce, unmap an
+    /// empty chunk.
     fn free(&mut self, addr: usize, len: usize) {
-        let len = len.div_ceil(REGION_ALIGN) * REGION_ALIGN;
-        self.live_bytes -= len;
+        let len = whole_pages(len);
         let chunk = chunk_in(&mut self.chunks, addr);
         let base = chunk.base;
-        chunk.regions -= 1;
-        if chunk.regions == chunk.got.is_some() as usize {
+        if chunk.regions == 1 + chunk.got.is_some() as usize {
+            self.live_bytes -= len;
+            chunk.regions -= 1;
             self.unmap(base);
             return;
         }
+        // The region's pages are its own: discard them (they read as zeros from now on) and,
+        // where sealed, make them read-write, not executable, for the next region.
         let off = addr - base;
+        let p = page_size();
+        let (a, b) = Self::pages(off, len);
+        let (start, bytes) = (base + a * p, (b - a) * p);
+        // SAFETY: these pages belong to this chunk and no live region overlaps them; their
+        // contents are garbage from now on.
+        unsafe { libc::madvise(start as *mut libc::c_void, bytes, libc::MADV_DONTNEED) };
+        if chunk.sealed[a..b].iter().any(|s| *s) {
+            if protect(start, bytes, RW).is_err() {
+                // Not made writable (the process is out of mappings): the pages stay as they
+                // are, allocated to nobody, and are never handed out again.
+                return;
+            }
+            for s in &mut chunk.sealed[a..b] {
+                *s = false;
+            }
+        }
+        for m in &mut chunk.committed[a..b] {
+            *m = false;
+        }
+        self.mapped_bytes -= bytes;
+        self.live_bytes -= len;
+        chunk.regions -= 1;
         let i = chunk.free.partition_point(|&(o, _)| o < off);
         chunk.free.insert(i, (off, len));
         // Coalesce with the next, then the previous range.
@@ -432,29 +448,6 @@ impl Heap {
         };
         let (foff, flen) = chunk.free[i];
         self.by_size.insert((flen, base + foff));
-        // Whole pages inside the coalesced free range hold no live code: discard them and make
-        // them inaccessible.
-        let p = page_size();
-        let (a, b) = (foff.div_ceil(p), (foff + flen) / p);
-        let mut released = 0;
-        if a < b && chunk.open[a..b].iter().any(|o| *o) {
-            let (start, bytes) = (base + a * p, (b - a) * p);
-            // SAFETY: these pages belong to this chunk and no live region overlaps them; their
-            // contents are garbage from now on (sealing writes every byte of a region).
-            unsafe { libc::madvise(start as *mut libc::c_void, bytes, libc::MADV_DONTNEED) };
-            if protect(start, bytes, libc::PROT_NONE).is_ok() {
-                for o in &mut chunk.open[a..b] {
-                    *o = false;
-                }
-            }
-            for m in &mut chunk.committed[a..b] {
-                if *m {
-                    released += p;
-                    *m = false;
-                }
-            }
-        }
-        self.mapped_bytes -= released;
     }
 
     /// The allocator's invariants (tests).
@@ -477,8 +470,8 @@ impl Heap {
                 c.regions > c.got.is_some() as usize,
                 "an empty chunk is unmapped"
             );
-            for (m, o) in c.committed.iter().zip(&c.open) {
-                assert!(!*m || *o, "a committed page is open");
+            for (m, s) in c.committed.iter().zip(&c.sealed) {
+                assert!(*m || !*s, "a sealed page is committed");
             }
             mapped += c.committed.iter().filter(|m| **m).count() * page_size();
         }
@@ -514,148 +507,11 @@ fn chunk_in(chunks: &mut BTreeMap<usize, Chunk>, addr: usize) -> &mut Chunk {
         .expect("address inside a chunk")
 }
 
-/// Writing through `/proc/self/mem`: the descriptor, the process it was opened in (a forked child
-/// inherits the descriptor, which still names its parent's memory) and the file's identity (a
-/// program may close descriptors it does not own, `os.closerange`, and the number be reused for
-/// another file, which must never be written).
-/// Set once `/proc/self/mem` refused a write or could not be opened: seal by mprotect from then
-/// on.
-static USE_MPROTECT: AtomicBool = AtomicBool::new(false);
-
-/// Make sealing use the mprotect fallback (tests; a process where forced writes are refused
-/// switches by itself).
-pub fn force_mprotect_fallback(on: bool) {
-    USE_MPROTECT.store(on, Ordering::Relaxed);
-}
-
-/// Which way sealing writes code now: "proc_mem" or "mprotect".
-pub fn write_method() -> &'static str {
-    if USE_MPROTECT.load(Ordering::Relaxed) {
-        "mprotect"
-    } else {
-        "proc_mem"
-    }
-}
-
-/// Why a forced write through `/proc/self/mem` did not happen.
-enum ProcMemError {
-    /// This once (the process is out of file descriptors): seal this region by mprotect.
-    NoDescriptor,
-    /// For good (no /proc, a kernel that refuses forced writes): seal by mprotect from now on.
-    Refused,
-}
-
-/// Write `bytes` at `addr` (a live region's read-execute pages) with a forced write through
-/// `/proc/self/mem`, opened for this write and closed after it. No descriptor is held between
-/// writes: a program sees exactly the descriptors it would see without cpjit (the numbers `open`
-/// hands out, what `/proc/self/fd` lists, what a child started with `pass_fds` inherits), a forked
-/// child opens its own file, and a program that closes every descriptor closes none of cpjit's.
-/// The descriptor lives only while the compiler holds the GIL, so no Python code can observe it.
-fn write_by_proc_mem(addr: usize, bytes: &[u8]) -> Result<(), ProcMemError> {
-    // SAFETY: a NUL-terminated path; the descriptor is closed below on every path.
-    let fd = unsafe { libc::open(c"/proc/self/mem".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
-    if fd < 0 {
-        let e = io::Error::last_os_error();
-        return Err(match e.raw_os_error() {
-            Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM | libc::EINTR) => {
-                ProcMemError::NoDescriptor
-            }
-            _ => ProcMemError::Refused,
-        });
-    }
-    let mut done = 0;
-    let mut result = Ok(());
-    while done < bytes.len() {
-        let rest = &bytes[done..];
-        // SAFETY: writes `rest` into this process's memory at [addr + done, addr + len): pages
-        // of a live region that only its WritableCode writes (it is not sealed yet); the kernel
-        // checks the range is mapped.
-        let n = unsafe {
-            libc::pwrite(
-                fd,
-                rest.as_ptr() as *const libc::c_void,
-                rest.len(),
-                (addr + done) as libc::off_t,
-            )
-        };
-        match n {
-            n if n > 0 => done += n as usize,
-            0 => {
-                result = Err(ProcMemError::Refused);
-                break;
-            }
-            _ => {
-                if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                    result = Err(ProcMemError::Refused);
-                    break;
-                }
-            }
-        }
-    }
-    // SAFETY: the descriptor was opened above and is not used after this.
-    unsafe { libc::close(fd) };
-    result
-}
-
-/// Write a region's bytes: through `/proc/self/mem`, or by mprotect when that is refused
-/// (`heap`: the heap, when the caller holds its lock).
-fn write_code(addr: usize, bytes: &[u8], heap: Option<&mut Heap>) -> io::Result<()> {
-    if !USE_MPROTECT.load(Ordering::Relaxed) {
-        match write_by_proc_mem(addr, bytes) {
-            Ok(()) => {
-                debug_assert!(
-                    // SAFETY: the region's pages are readable (read-execute) and live.
-                    unsafe { std::slice::from_raw_parts(addr as *const u8, bytes.len()) } == bytes
-                );
-                return Ok(());
-            }
-            Err(ProcMemError::Refused) => USE_MPROTECT.store(true, Ordering::Relaxed),
-            Err(ProcMemError::NoDescriptor) => {}
-        }
-    }
-    match heap {
-        Some(heap) => heap.write_by_mprotect(addr, bytes),
-        None => lock(&HEAP).write_by_mprotect(addr, bytes),
-    }
-}
-
-thread_local! {
-    /// The staging buffer of the last sealed region on this thread, kept for the next one (no
-    /// allocation per compile).
-    static STAGING: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
-/// The staging buffer, at least `len` long: zero-filled (`zero`), or holding whatever the last
-/// region left in it (the caller writes every byte of `[..len]`, so none is zeroed in vain).
-fn take_staging(len: usize, zero: bool) -> Vec<u8> {
-    let mut v = STAGING.try_with(|c| c.take()).unwrap_or_default();
-    if zero {
-        v.clear();
-        v.resize(len, 0);
-    } else if v.len() < len {
-        v.resize(len, 0);
-    }
-    v
-}
-
-fn return_staging(v: Vec<u8>) {
-    let _ = STAGING.try_with(|c| {
-        let old = c.take();
-        c.set(if old.capacity() > v.capacity() {
-            old
-        } else {
-            v
-        });
-    });
-}
-
-/// A reserved region and the staging buffer the compiler fills for it (zero-filled, or left as
-/// it is for a caller that writes every byte). The region itself is never writable: sealing
-/// writes the buffer into it.
+/// A reserved region on read-write pages of its own, which the compiler fills in place; sealing
+/// makes them read-execute.
 pub struct WritableCode {
     address: usize,
     len: usize,
-    buf: Vec<u8>,
     sealed: bool,
     /// See [`WritableCode::symbols_address`].
     symbols: u64,
@@ -668,29 +524,17 @@ pub struct ExecutableCode {
 }
 
 impl WritableCode {
-    /// Reserve `len` bytes and a zero-filled buffer of that size to fill.
+    /// Reserve `len` bytes to fill; they read as zeros until written.
     pub fn new(len: usize) -> io::Result<WritableCode> {
-        Self::new_in(len, None, true)
+        Self::new_in(len, None)
     }
 
-    /// [`WritableCode::new`] with a buffer of arbitrary bytes: the caller writes every one.
-    pub fn new_unfilled(len: usize) -> io::Result<WritableCode> {
-        Self::new_in(len, None, false)
-    }
-
-    /// [`WritableCode::new_near`] with a buffer of arbitrary bytes: the caller writes every
-    /// one (the compiler: no zeroing of bytes it then overwrites).
-    pub fn new_near_unfilled(len: usize, symbols: &[u64]) -> io::Result<WritableCode> {
-        Self::new_in(len, Some(symbols), false)
-    }
-
-    fn new_in(len: usize, symbols: Option<&[u64]>, zero: bool) -> io::Result<WritableCode> {
+    fn new_in(len: usize, symbols: Option<&[u64]>) -> io::Result<WritableCode> {
         let len = len.max(1);
         let (address, table) = lock(&HEAP).allocate(len, symbols)?;
         Ok(WritableCode {
             address,
             len,
-            buf: take_staging(len, zero),
             sealed: false,
             symbols: table as u64,
         })
@@ -702,7 +546,7 @@ impl WritableCode {
     /// that copy when it is made, so this fails (address 0) only where the region lands in a
     /// chunk made for another table or for plain [`WritableCode::new`] (tests).
     pub fn new_near(len: usize, symbols: &[u64]) -> io::Result<WritableCode> {
-        Self::new_in(len, Some(symbols), true)
+        Self::new_in(len, Some(symbols))
     }
 
     /// The address of the shared symbol table [`WritableCode::new_near`] found (0: none).
@@ -715,14 +559,16 @@ impl WritableCode {
         self.address as u64
     }
 
-    /// The bytes to be sealed (a buffer, not the executable region).
+    /// The region's bytes, to fill (zeros until written).
     pub fn bytes_mut(&mut self) -> &mut [u8] {
-        &mut self.buf[..self.len]
+        // SAFETY: [address, address + len) is this live, unsealed region's: mapped read-write,
+        // on pages no other region touches, and borrowed mutably through `self` alone.
+        unsafe { std::slice::from_raw_parts_mut(self.address as *mut u8, self.len) }
     }
 
-    /// Write the bytes into the region, which stays read-execute. The address does not change.
+    /// Make the region read-execute, never writable again. The address does not change.
     pub fn seal(mut self) -> io::Result<ExecutableCode> {
-        write_code(self.address, &self.buf[..self.len], None)?;
+        lock(&HEAP).seal(self.address, self.len)?;
         self.sealed = true;
         Ok(ExecutableCode {
             address: self.address as u64,
@@ -733,8 +579,7 @@ impl WritableCode {
 
 impl Drop for WritableCode {
     fn drop(&mut self) {
-        return_staging(std::mem::take(&mut self.buf));
-        // An abandoned fill (compile error): give the region back.
+        // An abandoned fill (compile error, or sealing refused): give the region back.
         if !self.sealed {
             lock(&HEAP).free(self.address, self.len);
         }
@@ -763,9 +608,9 @@ impl ExecutableCode {
     }
 
     pub fn bytes(&self) -> &[u8] {
-        // SAFETY: the region's pages stay mapped and readable while this ExecutableCode lives
-        // (a page is discarded only when no live region touches it); they are only written
-        // while sealing a neighbouring region, which writes only that region's bytes.
+        // SAFETY: the region's pages stay mapped, readable and unwritten while this
+        // ExecutableCode lives (they are its own; a page is discarded only when its region is
+        // freed).
         unsafe { std::slice::from_raw_parts(self.address as *const u8, self.len) }
     }
 }
@@ -881,9 +726,6 @@ mod tests {
         // SAFETY: the region holds a complete C-ABI function (mov eax, imm32; ret) in executable
         // memory that stays mapped while `x` lives.
         let f: extern "C" fn() -> i32 = unsafe { std::mem::transmute(x.address() as usize) };
-        // With the mprotect fallback another test thread could be filling this page; the GIL
-        // excludes that in the extension, here the heap lock (held by such fills) does.
-        let _no_fill = lock(&HEAP);
         assert_eq!(f(), 42);
     }
 }

@@ -3,8 +3,7 @@
 //! heap and the cap are process-wide and the library's unit tests allocate concurrently.
 
 use cpjit::memory::{
-    force_mprotect_fallback, is_cap_reached, set_max_executable_bytes, stats, write_method,
-    ExecutableCode, WritableCode,
+    is_cap_reached, set_max_executable_bytes, stats, ExecutableCode, WritableCode,
 };
 use std::sync::Mutex;
 
@@ -99,31 +98,48 @@ fn writable_and_executable() -> Vec<String> {
 }
 
 #[test]
-fn both_write_methods_seal_code_that_runs_and_keep_w_xor_x() {
+fn sealed_code_runs_and_no_page_is_writable_and_executable() {
     let _serial = lock(&SERIAL);
-    for fallback in [false, true] {
-        force_mprotect_fallback(fallback);
-        let mut kept = Vec::new();
-        for i in 0..50u8 {
-            // mov eax, i; ret
-            let mut w = WritableCode::new(100 + 37 * i as usize).unwrap();
-            w.bytes_mut()[..6].copy_from_slice(&[0xb8, i, 0, 0, 0, 0xc3]);
-            kept.push((w.seal().unwrap(), i));
-            assert!(writable_and_executable().is_empty());
-            if i % 3 == 0 {
-                kept.remove(kept.len() / 2); // free some: later regions reuse the space
-            }
+    let mut kept = Vec::new();
+    for i in 0..50u8 {
+        // mov eax, i; ret
+        let mut w = WritableCode::new(100 + 137 * i as usize).unwrap();
+        w.bytes_mut()[..6].copy_from_slice(&[0xb8, i, 0, 0, 0, 0xc3]);
+        assert!(writable_and_executable().is_empty());
+        kept.push((w.seal().unwrap(), i));
+        assert!(writable_and_executable().is_empty());
+        if i % 3 == 0 {
+            kept.remove(kept.len() / 2); // free some: later regions reuse the space
         }
-        for (code, i) in &kept {
-            // SAFETY: the region holds a complete C-ABI function (mov eax, imm32; ret) in
-            // executable memory that stays mapped while `code` lives; no other fill runs (SERIAL).
-            let f: extern "C" fn() -> u32 = unsafe { std::mem::transmute(code.address() as usize) };
-            assert_eq!(f(), *i as u32);
-        }
-        assert_eq!(
-            write_method(),
-            if fallback { "mprotect" } else { "proc_mem" }
-        );
     }
-    force_mprotect_fallback(false);
+    for (code, i) in &kept {
+        // SAFETY: the region holds a complete C-ABI function (mov eax, imm32; ret) in executable
+        // memory that stays mapped while `code` lives.
+        let f: extern "C" fn() -> u32 = unsafe { std::mem::transmute(code.address() as usize) };
+        assert_eq!(f(), *i as u32);
+    }
+}
+
+#[test]
+fn a_sealed_region_is_not_writable() {
+    let _serial = lock(&SERIAL);
+    let mut w = WritableCode::new(64).unwrap();
+    w.bytes_mut()[0] = 0xc3;
+    let code = w.seal().unwrap();
+    let a = code.address() as usize;
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let perms = maps
+        .lines()
+        .find_map(|l| {
+            let mut it = l.split_whitespace();
+            let (range, perms) = (it.next()?, it.next()?);
+            let (lo, hi) = range.split_once('-')?;
+            let (lo, hi) = (
+                usize::from_str_radix(lo, 16).ok()?,
+                usize::from_str_radix(hi, 16).ok()?,
+            );
+            (lo <= a && a < hi).then(|| perms.to_string())
+        })
+        .expect("the region is mapped");
+    assert!(perms.starts_with("r-x"), "{perms}");
 }

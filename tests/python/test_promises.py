@@ -177,13 +177,16 @@ def test_code_cap_stops_compiling_and_the_program_runs_on():
         assert jit == plain + plain
         print(s["max_code_bytes"], s["code_mapped_bytes"], s["code_cap_reached"],
               states.count("compiled"), states.count("failed"),
-              s["frames_interpreted"]["compile_failed"], s["compile_failed_reasons"]["code_cap_reached"])
+              s["frames_interpreted"]["compile_failed"], s["compile_failed_reasons"]["code_cap_reached"],
+              s["compile_failed"])
         print(s["recent_compile_errors"][-1])
     """ % BIG_FUNC, {"CPJIT_MAX_CODE_MB": "1"})
     assert r.returncode == 0, r.stderr
     first, message = r.stdout.splitlines()
-    cap, mapped, refused, compiled, failed, handed_over, reason = map(int, first.split())
-    assert reason == failed
+    cap, mapped, refused, compiled, failed, handed_over, reason, all_failed = map(int, first.split())
+    # Every failure is the cap's: the functions', and any other code object's that warmed up
+    # past it (the comprehensions here).
+    assert reason == all_failed and failed <= reason <= failed + 2
     assert cap == 1 << 20
     assert mapped <= cap
     assert refused >= 1 and failed >= 1 and compiled >= 50
@@ -193,8 +196,8 @@ def test_code_cap_stops_compiling_and_the_program_runs_on():
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_forked_child_and_parent_keep_their_own_code():
-    # Code is written into read-execute pages by sealing (a forced write through
-    # /proc/self/mem): after fork each process must write only its own copy. Both sides compile
+    # Code is written into private pages before they are sealed: after fork each process must
+    # write only its own copy (copy on write). Both sides compile
     # new code into the space the other's code was freed from, then check all their code.
     r = run_python("""
         import gc, os, cpjit
@@ -236,17 +239,16 @@ def test_forked_child_and_parent_keep_their_own_code():
         ours = make(2000, 2600)           # into space the child still uses
         _, status = os.waitpid(pid, 0)
         check(kept + ours)
-        print(os.waitstatus_to_exitcode(status), cpjit.stats()["code_write_method"])
+        print(os.waitstatus_to_exitcode(status))
     """ % FUNC)
     assert r.returncode == 0, r.stderr
-    code, method = r.stdout.split()
-    assert code == "0"
-    assert method in ("proc_mem", "mprotect")
+    assert r.stdout.split() == ["0"]
 
 
 def test_closing_descriptors_it_does_not_own_never_redirects_code_writes(tmp_path):
     # A program may close every descriptor (daemons do: os.closerange) and reuse the numbers;
-    # the descriptor code is written through must then be reopened, never another file written.
+    # compiling must never write into the file behind a reused number (sealing once wrote
+    # through a descriptor of /proc/self/mem; it uses none now).
     # tmpfs takes writes at any offset (ext4 would refuse one at a code address with EFBIG).
     shm = "/dev/shm"
     base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else str(tmp_path)
@@ -344,8 +346,8 @@ def test_a_child_given_pass_fds_has_exactly_those_descriptors():
 
 
 def test_compiling_with_no_descriptor_to_spare():
-    # Sealing opens /proc/self/mem for each compile; a process that has used up its descriptors
-    # (EMFILE) must still compile (that seal goes by mprotect) and run the same code.
+    # A process that has used up its descriptors (EMFILE) must still compile and run the same
+    # code (sealing once opened /proc/self/mem for each compile; it now needs no descriptor).
     r = run_python("""
         import os, resource, cpjit
         resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))

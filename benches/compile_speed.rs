@@ -14,11 +14,11 @@
 //! objects per second, failures grouped by reason, instructions left to the interpreter) and
 //! runs the criterion group `compile_stdlib` with throughput in instructions. Timed: the
 //! compile itself, by the same `compiler::compile` the runtime calls (analysis, layout, copy,
-//! patch, placing the region, mapping chunks and the sealing write, with the page faults of fresh
-//! memory); not timed: freeing the results, which happens in chunks outside the clock (their
+//! patch, placing the region, mapping chunks and sealing, with the page faults of fresh memory);
+//! not timed: freeing the results, which happens in chunks outside the clock (their
 //! chunks are unmapped, so every pass writes into fresh pages as a process's first compiles do).
 //! The CPU figure is split into user and system time (getrusage): system time is the kernel's
-//! part (fresh pages, the write through /proc/self/mem).
+//! part (fresh pages, sealing's mprotect).
 //!
 //! It also prints a hash of the machine code of every code object compiled at made-up addresses
 //! (`compiler::compile_detached`): equal hashes mean byte-identical code. With

@@ -7,12 +7,15 @@
  * average code object) one after another into fresh pages of one mapping, as a process's
  * compiles do, and prints the thread CPU time per region:
  *
- *   open+pwrite+close  what cpjit does: /proc/self/mem opened for each seal, written, closed
+ *   open+pwrite+close  what cpjit did until session 35: /proc/self/mem opened for each seal,
+ *                      written, closed
  *   kept descriptor    the same with /proc/self/mem opened once (cpjit may not: the program
  *                      would see the descriptor, COMPATIBILITY.md)
- *   mprotect pair      cpjit's fallback: the pages made read-write, copied, made read-execute
- *   page-granular      each region on pages of its own that were never executable: copied
- *                      while read-write, then one mprotect (wastes the rest of its last page)
+ *   mprotect pair      cpjit's old fallback: the pages made read-write, copied, made
+ *                      read-execute
+ *   page-granular      what cpjit does since session 35: each region on pages of its own that
+ *                      were never executable, written while read-write, then one mprotect
+ *                      (the rest of its pages is padding)
  *
  * Figures in a real process are about twice these (cold kernel paths): see the README. */
 #define _GNU_SOURCE

@@ -105,8 +105,12 @@ CpjitColdRegionStats cpjit_cold_region_stats;
  * serves pending calls within microseconds while it runs bytecode). */
 #define LATE_NS (100u * 1000u)
 /* The sampler's longest sleep while a sample it asked for waits to be served, or while the main
- * thread is away from Python code inside a region. */
+ * thread is away from Python code inside a region; except right after asking, when it sleeps
+ * its pace if that is at most MAX_PACE_UNWATCHED watch naps (the main thread serves a sample
+ * within microseconds while it runs bytecode, so one wake-up per sample does, and a sample it
+ * cannot serve is taken back at most that much later). */
 #define WATCH_US 1000u
+#define MAX_PACE_UNWATCHED 4u
 /* How much earlier than asked a sleep may end (the timer's slack) and still count as a pace. */
 #define EARLY_NS (100u * 1000u)
 /* Samples that found nothing to act on before the sampler halves its pace. */
@@ -409,10 +413,16 @@ static void *sampler_main(void *unused)
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
     uint64_t last_serial = 0, last_acted = 0, asked_at = 0, away_since = 0;
     uint32_t slowdown = 1, quiet = 0, idle = 1;
+    /* A sample was asked for at the last wake-up: the next nap is the whole pace, after which
+     * the next sample is due anyway (one wake-up per sample, not a watch nap and then the rest
+     * of the pace); one still unserved then is watched as below. */
+    int just_asked = 0;
     for (;;) {
         uint64_t pace = (uint64_t)period_us * (slowdown > idle ? slowdown : idle);
         uint64_t nap = pace;
-        if (__atomic_load_n(&sample_pending, __ATOMIC_ACQUIRE) || away_since != 0) {
+        if ((__atomic_load_n(&sample_pending, __ATOMIC_ACQUIRE)
+             && !(just_asked && pace <= MAX_PACE_UNWATCHED * WATCH_US))
+            || away_since != 0) {
             if (nap > WATCH_US) {
                 nap = WATCH_US; /* see whether it is served, or the main thread is back */
             }
@@ -426,6 +436,7 @@ static void *sampler_main(void *unused)
                 nap = (due - now) / 1000u;
             }
         }
+        just_asked = 0;
         if (!sleep_us(nap)) {
             return NULL; /* no Python thread is left */
         }
@@ -497,9 +508,12 @@ static void *sampler_main(void *unused)
             if (request_sample(interp) != 0) {
                 __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
             }
-            else if (++quiet >= QUIET_SAMPLES && slowdown < MAX_SLOWDOWN) {
-                slowdown *= 2;
-                quiet = 0;
+            else {
+                just_asked = 1;
+                if (++quiet >= QUIET_SAMPLES && slowdown < MAX_SLOWDOWN) {
+                    slowdown *= 2;
+                    quiet = 0;
+                }
             }
         }
         last_serial = serial;

@@ -277,16 +277,12 @@ impl Heap {
         let (base, index) = if len > CHUNK_SIZE / 4 {
             let size = len + got_len;
             self.check_cap(size)?;
-            let base = self.map_chunk(size, false)?;
-            self.install_got(base, got_len)?;
-            (base, 0)
+            (self.new_chunk(size, false, got_len)?, 0)
         } else if let Some(found) = self.best_fit(len) {
             found
         } else {
             self.check_cap(len + got_len)?;
-            let base = self.map_chunk(CHUNK_SIZE, true)?;
-            self.install_got(base, got_len)?;
-            (base, 0)
+            (self.new_chunk(CHUNK_SIZE, true, got_len)?, 0)
         };
         let chunk = self.chunks.get_mut(&base).expect("chunk just chosen");
         let (off, flen) = chunk.free[index];
@@ -333,6 +329,17 @@ impl Heap {
         self.mapped_bytes += new;
         self.live_bytes += len;
         Ok((base + off + end_gap, got))
+    }
+
+    /// Map a chunk and put the current symbol table at its start (`got_len` bytes, 0: none);
+    /// a chunk whose table could not be sealed is unmapped again.
+    fn new_chunk(&mut self, size: usize, shared: bool, got_len: usize) -> io::Result<usize> {
+        let base = self.map_chunk(size, shared)?;
+        if let Err(e) = self.install_got(base, got_len) {
+            self.unmap(base);
+            return Err(e);
+        }
+        Ok(base)
     }
 
     /// Put the current symbol table at the start of the fresh chunk at `base` (nothing when

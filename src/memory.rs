@@ -728,6 +728,29 @@ mod tests {
     }
 
     #[test]
+    fn a_region_ends_where_its_last_page_ends_and_starts_64_byte_aligned() {
+        let p = page_size();
+        let mut starts = std::collections::BTreeSet::new();
+        for len in [1, 100, 1000, 4095, 4096, 5000, 70_000] {
+            let w = WritableCode::new(len).unwrap();
+            let a = w.address() as usize;
+            assert_eq!(a % REGION_ALIGN, 0, "{len}");
+            assert_eq!(
+                (a + len.div_ceil(REGION_ALIGN) * REGION_ALIGN) % p,
+                0,
+                "{len}"
+            );
+            starts.insert(a % p);
+            let x = w.seal().unwrap();
+            assert_eq!(x.len(), len);
+        }
+        assert!(
+            starts.len() >= 4,
+            "start offsets vary with the length: {starts:?}"
+        );
+    }
+
+    #[test]
     fn large_code_gets_its_own_mapping() {
         let mut w = WritableCode::new(CHUNK_SIZE + 5).unwrap();
         w.bytes_mut()[CHUNK_SIZE + 4] = 7;

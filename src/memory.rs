@@ -9,12 +9,12 @@
 //! So a region takes whole pages of its own, placed to end where its last page ends (the padding
 //! goes before it, so that regions start at varied offsets within a page; see
 //! `Heap::allocate`): sealing one region never changes a page another region's code is on, and
-//! costs one system call. Regions
-//! used to be packed 64 bytes apart into pages that were executable from the start, written
-//! through `/proc/self/mem` (open, pwrite, close: three system calls per compile, half of a
-//! compile's time in a real process; benches/README.md, session 35). If the kernel refuses to
-//! make the pages executable (a policy against memory that was writable becoming executable),
-//! sealing fails with its error and the caller leaves the code interpreted.
+//! costs one system call. Regions used to be packed 64 bytes apart into pages that were
+//! executable from the start, written through `/proc/self/mem` (open, pwrite, close: three
+//! system calls per compile, half of a compile's time in a real process; benches/README.md,
+//! session 35). If the kernel refuses to make the pages executable (a policy against memory
+//! that was writable becoming executable), sealing fails with its error and the caller leaves
+//! the code interpreted.
 //!
 //! Code objects share 256 KiB chunks, mapped read-write, not executable, when made (their pages
 //! cost nothing until written). A region is placed best-fit in the free space of all chunks.
@@ -260,8 +260,7 @@ impl Heap {
     /// their last page ends (give or take the 64-byte alignment of the start). So regions start
     /// at offsets within a page that vary with their lengths, not all at offset 0, where their
     /// entries would compete for the same few sets of the instruction cache and of the branch
-    /// predictors (session 35: pyflakes 0.92x with every region at a page start, against 0.99x
-    /// packed). Returns the region's address and,
+    /// predictors (benches/README.md, session 35). Returns the region's address and,
     /// when `symbols` is given, the address of a copy of it in the region's chunk (0: none
     /// there).
     fn allocate(&mut self, len: usize, symbols: Option<&[u64]>) -> io::Result<(usize, usize)> {

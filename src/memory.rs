@@ -13,8 +13,9 @@
 //! executable from the start, written through `/proc/self/mem` (open, pwrite, close: three
 //! system calls per compile, half of a compile's time in a real process; benches/README.md,
 //! session 35). If the kernel refuses to make the pages executable (a policy against memory
-//! that was writable becoming executable), sealing fails with its error and the caller leaves
-//! the code interpreted.
+//! that was writable becoming executable: `PR_SET_MDWE`, systemd's `MemoryDenyWriteExecute`, an
+//! SELinux execmem rule), sealing fails with its error, every later allocation fails at once
+//! ([`executable_memory_refused`]), and the caller leaves the code interpreted.
 //!
 //! Code objects share 256 KiB chunks, mapped read-write, not executable, when made (their pages
 //! cost nothing until written). A region is placed best-fit in the free space of all chunks.
@@ -35,7 +36,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Size of a shared chunk.
@@ -106,6 +107,24 @@ static HEAP: Mutex<Heap> = Mutex::new(Heap {
     live_bytes: 0,
     reserved_bytes: 0,
 });
+
+/// Set when the kernel refused to make written pages executable (`EACCES` or `EPERM` from
+/// `mprotect`): a policy of the process, so no region can be sealed from then on.
+static EXEC_REFUSED: AtomicBool = AtomicBool::new(false);
+
+/// Whether the kernel refused to make memory executable in this process (see the module doc);
+/// every allocation fails from then on.
+pub fn executable_memory_refused() -> bool {
+    EXEC_REFUSED.load(Ordering::Relaxed)
+}
+
+/// The error allocations fail with once the kernel refused executable memory.
+fn exec_refused_error() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        "the kernel refuses to make memory executable in this process",
+    )
+}
 
 /// The cap on executable bytes (0: none), and how many allocations it refused.
 static MAX_EXECUTABLE: AtomicUsize = AtomicUsize::new(0);
@@ -264,6 +283,9 @@ impl Heap {
     /// when `symbols` is given, the address of a copy of it in the region's chunk (0: none
     /// there).
     fn allocate(&mut self, len: usize, symbols: Option<&[u64]>) -> io::Result<(usize, usize)> {
+        if executable_memory_refused() {
+            return Err(exec_refused_error());
+        }
         let end_gap = whole_pages(len) - len.div_ceil(REGION_ALIGN) * REGION_ALIGN;
         let len = whole_pages(len);
         if let Some(table) = symbols {
@@ -401,7 +423,12 @@ impl Heap {
         let chunk = self.chunk_of(addr);
         let (a, b) = Self::pages(addr - chunk.base, len);
         let p = page_size();
-        protect(chunk.base + a * p, (b - a) * p, RX)?;
+        if let Err(e) = protect(chunk.base + a * p, (b - a) * p, RX) {
+            if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) {
+                EXEC_REFUSED.store(true, Ordering::Relaxed);
+            }
+            return Err(e);
+        }
         for s in &mut chunk.sealed[a..b] {
             *s = true;
         }

@@ -280,9 +280,30 @@ pub unsafe fn compile_and_record(code: *mut c_void, state: *mut CodeState) -> Re
         Err(msg) => {
             st.state = STATE_FAILED;
             record_failure(msg.clone());
+            if crate::memory::executable_memory_refused() {
+                switch_off_for_good(msg);
+            }
         }
     }
     result
+}
+
+/// The kernel refused to make memory executable (memory.rs): nothing can compile in this
+/// process, and the hook would only cost every call its overhead. Said once on stderr; cpjit
+/// takes itself out as `cpjit.disable()` does, and the program runs on in the interpreter.
+fn switch_off_for_good(msg: &str) {
+    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if SAID.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    eprintln!(
+        "cpjit: no native code in this process ({msg}: a policy such as PR_SET_MDWE, \
+         systemd's MemoryDenyWriteExecute or an SELinux execmem rule); cpjit is switched off \
+         and the program runs interpreted"
+    );
+    // SAFETY: called with the GIL held (compile_and_record's contract); uninstalling restores
+    // the evaluator that was there before, as cpjit.disable() does.
+    unsafe { cpjit_rt_uninstall() };
 }
 
 /// Called by the frame-eval hook when a code object reaches the threshold. 0 or -1.

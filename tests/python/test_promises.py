@@ -494,3 +494,44 @@ def test_no_memory_leak_over_thousands_of_runs(name):
         cpjit.disable()
     assert cpjit.code_info(run)["state"] == "compiled"
     assert after - before < 100, f"{after - before} blocks more after 3000 runs"
+
+
+def test_a_process_that_may_not_make_memory_executable_runs_on_interpreted():
+    # PR_SET_MDWE (what systemd's MemoryDenyWriteExecute and SELinux execmem rules also do): no
+    # mapping may become executable after being writable. Code compiled before the policy keeps
+    # running; the first compile after it fails, cpjit says so once on stderr and takes itself
+    # out (the hook would only cost the program its overhead), and the results stay the same.
+    program = """
+        import ctypes, sys
+        def before(n):
+            return sum(i * i for i in range(n))
+        print(before(100))
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(65, 1, 0, 0, 0) != 0:        # PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN
+            print("no MDWE", ctypes.get_errno())
+            sys.exit(0)
+        src = "def f{i}(x):\\n    s = 0\\n    for k in range(x):\\n        s += k * {i}\\n    return s\\n"
+        total = 0
+        for i in range(200):
+            ns = {}
+            exec(src.format(i=i), ns)
+            total += ns["f%d" % i](30)
+        print(total, before(200))
+        if "cpjit" in sys.modules:
+            import cpjit
+            s = cpjit.stats()
+            print("enabled", cpjit.is_enabled(), "failed", s["compile_failed"], file=sys.stderr)
+    """
+    plain = run_python(program)
+    assert plain.returncode == 0, plain.stderr
+    if plain.stdout.startswith("100") and "no MDWE" in plain.stdout:
+        pytest.skip("this kernel has no PR_SET_MDWE (Linux 6.3 and later)")
+    jit = run_python(program, {"CPJIT": "1", "CPJIT_THRESHOLD": "0"})
+    assert jit.returncode == 0, jit.stderr
+    assert jit.stdout == plain.stdout
+    lines = jit.stderr.splitlines()
+    warnings = [l for l in lines if l.startswith("cpjit: no native code in this process")]
+    assert len(warnings) == 1, jit.stderr
+    assert "Permission denied" in warnings[0]
+    # One compile tried and failed; none after (cpjit took itself out).
+    assert lines[-1] == "enabled False failed 1", jit.stderr

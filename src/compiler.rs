@@ -1287,13 +1287,23 @@ fn compile_plan(
                 ins
             };
             let oparg = ins.oparg as usize;
+            // The values that take lookups are computed only for a stencil whose patch program
+            // reads them (its hole mask); a value left from an earlier stencil is never read.
+            let uses = |h: HoleValue| s.hole_mask & (1 << h as u32) != 0;
             vals[HoleValue::Oparg as usize] = ins.oparg as u64;
             vals[HoleValue::Instr as usize] = unit_addr(ins.unit);
             vals[HoleValue::Redo as usize] = unit_addr(ins.start).wrapping_sub(2);
             vals[HoleValue::Done as usize] = unit_addr(ins.next - 1);
-            vals[HoleValue::Const as usize] = input.consts.get(oparg).copied().unwrap_or(0);
-            vals[HoleValue::Name as usize] = input.names.get(oparg).copied().unwrap_or(0);
-            vals[HoleValue::NameHalf as usize] = input.names.get(oparg >> 1).copied().unwrap_or(0);
+            if uses(HoleValue::Const) {
+                vals[HoleValue::Const as usize] = input.consts.get(oparg).copied().unwrap_or(0);
+            }
+            if uses(HoleValue::Name) {
+                vals[HoleValue::Name as usize] = input.names.get(oparg).copied().unwrap_or(0);
+            }
+            if uses(HoleValue::NameHalf) {
+                vals[HoleValue::NameHalf as usize] =
+                    input.names.get(oparg >> 1).copied().unwrap_or(0);
+            }
             vals[HoleValue::Cache as usize] =
                 caches_address + slot.cache as u64 * CACHE_BYTES as u64;
             // `_JIT_KWNAMES`: the tuple of the KW_NAMES before a CALL (instructions are patched
@@ -1305,15 +1315,21 @@ fn compile_plan(
                 vals[HoleValue::KwNames as usize] = pending_kwnames;
                 pending_kwnames = 0;
             }
-            vals[HoleValue::Continue as usize] = match slot.copy {
-                Placement::Inside => code_address(i + 1),
-                Placement::Main | Placement::Last => main_address(ix + 1),
-            };
-            vals[HoleValue::JumpTarget as usize] = match jumper.jump_target {
-                Some(t) => alone_address(t),
-                None => trap,
-            };
-            vals[HoleValue::Skip as usize] = main_address(ix + 2);
+            if uses(HoleValue::Continue) {
+                vals[HoleValue::Continue as usize] = match slot.copy {
+                    Placement::Inside => code_address(i + 1),
+                    Placement::Main | Placement::Last => main_address(ix + 1),
+                };
+            }
+            if uses(HoleValue::JumpTarget) {
+                vals[HoleValue::JumpTarget as usize] = match jumper.jump_target {
+                    Some(t) => alone_address(t),
+                    None => trap,
+                };
+            }
+            if uses(HoleValue::Skip) {
+                vals[HoleValue::Skip as usize] = main_address(ix + 2);
+            }
         } else {
             // The error exit has no instruction: its per-instruction values are 0 (selection
             // checked that its patch program uses none of them).

@@ -74,6 +74,9 @@ pub struct Stencil {
     pub private_got: u16,
     /// Whether a hole is `_JIT_CACHE`.
     pub uses_cache: bool,
+    /// Bit `h` set when a hole is `HoleValue` number `h`: the per-instruction values the
+    /// compiler must compute for this stencil (the others are never read).
+    pub hole_mask: u32,
     /// The patch program: the common holes again (hole values; symbols through the chunk's
     /// symbol table), `n_abs64` 64-bit absolute ones first, then `n_abs32` 32-bit absolute ones,
     /// then PC-relative ones.

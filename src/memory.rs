@@ -91,6 +91,9 @@ struct Heap {
     /// (bumped when a different table is asked for).
     symbols: Vec<u64>,
     symbols_generation: u32,
+    /// `symbols` came from (or was found equal to) the registered static table
+    /// ([`register_static_symbols`]): a caller passing that table again needs no comparison.
+    symbols_static: bool,
     /// Every free range of the shared chunks as (length, address): best fit is one lookup.
     by_size: BTreeSet<(usize, usize)>,
     mapped_bytes: usize,
@@ -102,6 +105,7 @@ static HEAP: Mutex<Heap> = Mutex::new(Heap {
     chunks: BTreeMap::new(),
     symbols: Vec::new(),
     symbols_generation: 0,
+    symbols_static: false,
     by_size: BTreeSet::new(),
     mapped_bytes: 0,
     live_bytes: 0,
@@ -124,6 +128,16 @@ fn exec_refused_error() -> io::Error {
         io::ErrorKind::PermissionDenied,
         "the kernel refuses to make memory executable in this process",
     )
+}
+
+/// The symbol table the runtime passes to every [`WritableCode::new_near`] (registered once).
+static STATIC_SYMBOLS: std::sync::OnceLock<&'static [u64]> = std::sync::OnceLock::new();
+
+/// Register the table a process passes to [`WritableCode::new_near`] for every compile: being
+/// `'static`, it cannot change, so an allocation passing it again skips comparing it with the
+/// table the chunks hold. A second registration is ignored.
+pub fn register_static_symbols(table: &'static [u64]) {
+    let _ = STATIC_SYMBOLS.set(table);
 }
 
 /// The cap on executable bytes (0: none), and how many allocations it refused.
@@ -289,9 +303,18 @@ impl Heap {
         let end_gap = whole_pages(len) - len.div_ceil(REGION_ALIGN) * REGION_ALIGN;
         let len = whole_pages(len);
         if let Some(table) = symbols {
-            if self.symbols[..] != *table {
-                self.symbols = table.to_vec();
-                self.symbols_generation = self.symbols_generation.wrapping_add(1);
+            // The registered table never changes ('static): passed again, it is the table the
+            // chunks already hold, and comparing its few thousand bytes (cold, in a process
+            // that compiles once in a while) is skipped.
+            let is_static = STATIC_SYMBOLS
+                .get()
+                .is_some_and(|t| std::ptr::eq(*t, table));
+            if !(is_static && self.symbols_static) {
+                if self.symbols[..] != *table {
+                    self.symbols = table.to_vec();
+                    self.symbols_generation = self.symbols_generation.wrapping_add(1);
+                }
+                self.symbols_static = is_static;
             }
         }
         let got_len = symbols.map_or(0, |t| whole_pages(8 * t.len()));

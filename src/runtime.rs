@@ -159,7 +159,8 @@ pub fn unsupported_opcodes() -> &'static Mutex<std::collections::BTreeMap<&'stat
 /// The run-time address of every external symbol stencils use, in SYMBOLS order.
 pub fn symbol_addresses() -> &'static [u64] {
     static ADDRS: OnceLock<Vec<u64>> = OnceLock::new();
-    ADDRS.get_or_init(|| {
+    static REGISTERED: std::sync::Once = std::sync::Once::new();
+    let table = ADDRS.get_or_init(|| {
         // SAFETY: symbols.c (generated with stencils.rs) defines cpjit_symbol_addresses with
         // exactly SYMBOLS.len() entries plus a terminator, in SYMBOLS order; the dynamic linker
         // filled them in when the extension loaded.
@@ -170,7 +171,11 @@ pub fn symbol_addresses() -> &'static [u64] {
             )
         };
         table.iter().map(|p| *p as u64).collect()
-    })
+    });
+    // Registered with the executable-memory heap, which then compares it with its chunks'
+    // copies only once (memory::register_static_symbols).
+    REGISTERED.call_once(|| crate::memory::register_static_symbols(table));
+    table
 }
 
 /// Compile `code` (a `PyCodeObject*`) and record the result in `state`.

@@ -20,8 +20,11 @@
 //! Code objects share 256 KiB chunks, mapped read-write, not executable, when made (their pages
 //! cost nothing until written). A region is placed best-fit in the free space of all chunks.
 //! Freed regions go back to their chunk's free list (coalesced with their neighbours); their
-//! pages are discarded (`MADV_DONTNEED`, so they read as zeros and cost nothing) and made
-//! read-write again, never executable; a chunk with no live region is unmapped. Code larger than
+//! pages are discarded (`MADV_DONTNEED`, so they read as zeros and cost nothing) and keep their
+//! protection until a later region lands on them, which makes them read-write first, or until
+//! they are part of a free stretch of 16 pages or more (or one at an end of the chunk), which is
+//! made read-write, not executable, at once. So a chunk stays a few mappings however its live and dead regions alternate, and dead
+//! code is not left executable in bulk; a chunk with no live region is unmapped. Code larger than
 //! a quarter chunk gets a mapping of its own. A stencil's data stays within ±2 GiB of its code
 //! because code and data of one compiled object are one region.
 //!
@@ -65,8 +68,8 @@ struct Chunk {
     free: Vec<(usize, usize)>,
     /// Per page: part of a live region (counted in `mapped_bytes`).
     committed: Vec<bool>,
-    /// Per page: sealed, read-execute (or read-only: the symbol table); otherwise read-write and
-    /// not executable. Every sealed page is committed.
+    /// Per page: sealed, read-execute (or read-only: the symbol table), whether a live region is
+    /// on it or a freed one left it; otherwise read-write and not executable.
     sealed: Vec<bool>,
     /// Regions allocated and not yet freed (the symbol table counts as one).
     regions: usize,
@@ -218,6 +221,10 @@ const RW: libc::c_int = libc::PROT_READ | libc::PROT_WRITE;
 /// Alignment of a region's start.
 const REGION_ALIGN: usize = 64;
 
+/// Pages of a free stretch (freed regions coalesced) from which it is made non-executable (see
+/// `Heap::free`).
+const DEAD_RUN_PAGES: usize = 16;
+
 /// Round `len` up to whole pages: the granule of every region.
 fn whole_pages(len: usize) -> usize {
     len.div_ceil(page_size()) * page_size()
@@ -345,10 +352,15 @@ impl Heap {
             ));
         }
         let (a, b) = Self::pages(off, len);
-        debug_assert!(
-            !chunk.sealed[a..b].iter().any(|s| *s),
-            "free pages are writable"
-        );
+        if chunk.sealed[a..b].iter().any(|s| *s) {
+            // Pages a freed region left read-execute (see `free`): writable again, not
+            // executable, for the new code. On failure nothing has changed.
+            let p = page_size();
+            protect(chunk.base + a * p, (b - a) * p, RW)?;
+            for s in &mut chunk.sealed[a..b] {
+                *s = false;
+            }
+        }
         for m in &mut chunk.committed[a..b] {
             *m = true;
         }
@@ -471,8 +483,13 @@ impl Heap {
             self.unmap(base);
             return;
         }
-        // The region's pages are its own: discard them (they read as zeros from now on) and,
-        // where sealed, make them read-write, not executable, for the next region.
+        // The region's pages are its own: discard them (they read as zeros from now on, and
+        // cost nothing). Their protection stays as it is (read-execute once sealed) until a
+        // later region lands on them (`allocate` makes them writable then) or they become part
+        // of a long free stretch (below): changing it for each freed region would split the
+        // chunk's mapping there, and a program keeping every other one of many small functions
+        // would use up the process's mappings (`vm.max_map_count`, 65,530; session 35's probe
+        // round reached it).
         let off = addr - base;
         let p = page_size();
         let (a, b) = Self::pages(off, len);
@@ -480,16 +497,6 @@ impl Heap {
         // SAFETY: these pages belong to this chunk and no live region overlaps them; their
         // contents are garbage from now on.
         unsafe { libc::madvise(start as *mut libc::c_void, bytes, libc::MADV_DONTNEED) };
-        if chunk.sealed[a..b].iter().any(|s| *s) {
-            if protect(start, bytes, RW).is_err() {
-                // Not made writable (the process is out of mappings): the pages stay as they
-                // are, allocated to nobody, and are never handed out again.
-                return;
-            }
-            for s in &mut chunk.sealed[a..b] {
-                *s = false;
-            }
-        }
         for m in &mut chunk.committed[a..b] {
             *m = false;
         }
@@ -515,6 +522,22 @@ impl Heap {
         };
         let (foff, flen) = chunk.free[i];
         self.by_size.insert((flen, base + foff));
+        // A free stretch of at least DEAD_RUN_PAGES pages stops being executable (one split
+        // of the mapping per such stretch, not one per freed region): dead code is not left
+        // executable in bulk, and the address space marked executable stays close to live code.
+        // So does one at either end of the chunk (after its symbol table, or up to its end):
+        // that adds at most one split at each end.
+        let (fa, fb) = Self::pages(foff, flen);
+        let got_end = chunk.got.map_or(0, |(_, got_len, _)| got_len);
+        let at_an_end = foff <= got_end || foff + flen == chunk.size;
+        if (fb - fa >= DEAD_RUN_PAGES || at_an_end)
+            && chunk.sealed[fa..fb].iter().any(|s| *s)
+            && protect(base + fa * p, (fb - fa) * p, RW).is_ok()
+        {
+            for s in &mut chunk.sealed[fa..fb] {
+                *s = false;
+            }
+        }
     }
 
     /// The allocator's invariants (tests).
@@ -537,9 +560,6 @@ impl Heap {
                 c.regions > c.got.is_some() as usize,
                 "an empty chunk is unmapped"
             );
-            for (m, s) in c.committed.iter().zip(&c.sealed) {
-                assert!(*m || !*s, "a sealed page is committed");
-            }
             mapped += c.committed.iter().filter(|m| **m).count() * page_size();
         }
         assert_eq!(indexed, self.by_size.len());

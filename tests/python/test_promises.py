@@ -535,3 +535,45 @@ def test_a_process_that_may_not_make_memory_executable_runs_on_interpreted():
     assert "Permission denied" in warnings[0]
     # One compile tried and failed; none after (cpjit took itself out).
     assert lines[-1] == "enabled False failed 1", jit.stderr
+
+
+def test_alternating_live_and_dead_code_keeps_few_mappings():
+    # Every other one of thousands of small compiled functions dropped: each region has pages
+    # of its own, and freeing one must not split the chunk's mapping there, or a program runs
+    # out of mappings (vm.max_map_count, 65,530) and its own mmap calls fail.
+    r = run_python("""
+        import gc, cpjit
+        def mappings():
+            with open("/proc/self/maps") as f:
+                return sum(1 for _ in f)
+        before = mappings()
+        fs = []
+        for i in range(6000):
+            ns = {}
+            exec("def f(x):\\n    return x + %d\\n" % i, ns)
+            assert cpjit.compile(ns["f"])
+            fs.append(ns["f"])
+        live = fs[::2]
+        del fs, ns
+        gc.collect()
+        after_free = mappings()
+        chunks = cpjit.stats()["code_reserved_bytes"] // (256 * 1024)
+        more = []
+        for i in range(1000):                       # new code lands in the freed pages
+            ns = {}
+            exec("def g(x):\\n    return x * %d\\n" % i, ns)
+            assert cpjit.compile(ns["g"])
+            more.append(ns["g"])
+        cpjit.enable(0)
+        total = sum(f(1) for f in live) + sum(g(2) for g in more)
+        cpjit.disable()
+        print(before, after_free, mappings(), total, chunks)
+    """)
+    assert r.returncode == 0, r.stderr
+    before, after_free, after_reuse, total, chunks = map(int, r.stdout.split())
+    assert total == sum(1 + i for i in range(0, 6000, 2)) + sum(2 * i for i in range(1000))
+    # A few mappings per 256 KiB chunk (its symbol table, its code, freed stretches at its
+    # ends), not one per freed region (3,000 here).
+    assert 0 < chunks < 200
+    assert after_free - before <= 5 * chunks, (before, after_free, chunks)
+    assert after_reuse - before <= 5 * chunks, (before, after_reuse, chunks)

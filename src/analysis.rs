@@ -107,6 +107,18 @@ pub struct Plan {
     pub unit_to_instruction: Vec<u32>,
 }
 
+impl Plan {
+    /// Room for a code object of `units` code units, asked for without aborting the process
+    /// when memory is short (the compiler then leaves the code interpreted).
+    pub fn reserve(&mut self, units: usize) -> Result<(), std::collections::TryReserveError> {
+        let more = |len: usize| units.saturating_sub(len);
+        self.instructions
+            .try_reserve(more(self.instructions.len()))?;
+        self.unit_to_instruction
+            .try_reserve(more(self.unit_to_instruction.len()))
+    }
+}
+
 /// Decode `units` (the 16-bit words of `co_code_adaptive`).
 pub fn analyse(units: &[u16]) -> Result<Plan, AnalysisError> {
     let mut plan = Plan::default();

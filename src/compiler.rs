@@ -161,6 +161,9 @@ pub enum CompileError {
         need: usize,
     },
     Memory(std::io::Error),
+    /// The compiler's own working memory or its results could not be allocated (the process is
+    /// out of memory, or at its RLIMIT_AS): the code stays interpreted, as when mapping fails.
+    OutOfMemory,
 }
 
 impl fmt::Display for CompileError {
@@ -179,6 +182,7 @@ impl fmt::Display for CompileError {
                 write!(f, "{have} symbol addresses given, the stencils use {need}")
             }
             CompileError::Memory(e) => write!(f, "cannot map executable memory: {e}"),
+            CompileError::OutOfMemory => write!(f, "out of memory for the compiler's tables"),
         }
     }
 }
@@ -195,7 +199,7 @@ impl CompileError {
             CompileError::MissingStencil(_) => "missing_stencil",
             CompileError::SymbolTable { .. } => "symbol_table",
             CompileError::Memory(e) if crate::memory::is_cap_reached(e) => "code_cap_reached",
-            CompileError::Memory(_) => "memory",
+            CompileError::Memory(_) | CompileError::OutOfMemory => "memory",
         }
     }
 }
@@ -575,6 +579,24 @@ struct Scratch {
 }
 
 impl Scratch {
+    /// Room for a code object of `n` instructions in every per-instruction table, asked for
+    /// without aborting: Rust's allocation failure would end the process, where a compile that
+    /// finds no memory must only leave the code interpreted.
+    fn reserve(&mut self, n: usize) -> Result<(), CompileError> {
+        fn room<T>(v: &mut Vec<T>, n: usize) -> Result<(), CompileError> {
+            v.try_reserve(n.saturating_sub(v.len()))
+                .map_err(|_| CompileError::OutOfMemory)
+        }
+        room(&mut self.slots, n + 1)?;
+        room(&mut self.heads, n)?;
+        room(&mut self.modes, n)?;
+        room(&mut self.is_target, n)?;
+        room(&mut self.aside, n)?;
+        room(&mut self.ways_in, n)?;
+        room(&mut self.alone_start, n)?;
+        room(&mut self.needs_copy, n)
+    }
+
     fn start(&mut self, symbols: usize) {
         self.slots.clear();
         self.got.clear();
@@ -684,7 +706,11 @@ thread_local! {
 
 fn compile_with(input: &CodeInput, sc: &mut Scratch) -> Result<CompiledCode, CompileError> {
     let mut plan = std::mem::take(&mut sc.plan);
-    let result = match analysis::analyse_into(input.units, &mut plan) {
+    let result = match plan
+        .reserve(input.units.len())
+        .map_err(|_| CompileError::OutOfMemory)
+        .and_then(|()| analysis::analyse_into(input.units, &mut plan).map_err(Into::into))
+    {
         Ok(()) => compile_plan(input, &plan, sc, None, &mut None),
         Err(e) => Err(e.into()),
     };
@@ -951,6 +977,7 @@ fn compile_plan(
         });
     }
     sc.start(n_symbols);
+    sc.reserve(n)?;
     let stamp = sc.stamp;
     let mut unsupported = Vec::new();
 
@@ -958,7 +985,6 @@ fn compile_plan(
     // instructions.
     let mut cur = Cursor::default();
     let last_for_jump = last_for_loop_jump(plan);
-    sc.slots.reserve(n + 1);
     superinstructions::heads(instructions, &mut sc.heads);
     superinstructions::fallthrough_modes(&sc.heads, &mut sc.modes);
     // Which instructions are jump targets (unpack groups and out-of-line copies ask).
@@ -1167,7 +1193,7 @@ fn compile_plan(
     let caches_used = cur.caches;
     let private_got = cur.private_got;
     let at = data_start + cur.data;
-    let caches = vec![0u8; caches_used as usize * CACHE_BYTES].into_boxed_slice();
+    let caches = filled(caches_used as usize * CACHE_BYTES, 0u8)?.into_boxed_slice();
     let caches_address = match detached {
         Some(d) => d.caches,
         None => caches.as_ptr() as u64,
@@ -1433,7 +1459,7 @@ fn compile_plan(
     }
 
     // Native entries: an instruction's first code unit (module doc of analysis.rs).
-    let mut entries = vec![NO_ENTRY; input.units.len()].into_boxed_slice();
+    let mut entries = filled(input.units.len(), NO_ENTRY)?.into_boxed_slice();
     for (i, (ins, slot)) in instructions.iter().zip(slots).enumerate() {
         // Arriving here alone: the main line, unless that runs it as a second half that behaves
         // differently; then its out-of-line copy, or no native entry at all.
@@ -1446,7 +1472,7 @@ fn compile_plan(
             slot.code
         };
     }
-    let placed = placed(slots, sel.covered, any_aside);
+    let placed = placed(slots, sel.covered, any_aside)?;
     let code = match mem {
         Emit::Region(mem) => mem.seal().map_err(CompileError::Memory)?,
         Emit::Detached(bytes, d) => {
@@ -1473,11 +1499,18 @@ fn compile_plan(
 
 /// The stencils placed, in address order of their hot parts (slot order, unless `any_aside`).
 /// The instructions a group covers have no code of their own: not placed.
-fn placed(slots: &[Slot], covered: Option<&'static Stencil>, any_aside: bool) -> Vec<Placed> {
+fn placed(
+    slots: &[Slot],
+    covered: Option<&'static Stencil>,
+    any_aside: bool,
+) -> Result<Vec<Placed>, CompileError> {
     // Room for every slot (the few a group covers are left out; kept as a Vec, not shrunk to a
     // boxed slice, which would copy it), and the code laid aside after the rest: it follows
     // everything else in the address space, each line in slot order, so no sort is needed.
-    let mut placed = Vec::with_capacity(slots.len());
+    let mut placed = Vec::new();
+    placed
+        .try_reserve_exact(slots.len())
+        .map_err(|_| CompileError::OutOfMemory)?;
     let mut lines = |aside: bool| {
         for slot in slots {
             if slot.aside == aside && !covered.is_some_and(|c| std::ptr::eq(slot.stencil, c)) {
@@ -1496,7 +1529,16 @@ fn placed(slots: &[Slot], covered: Option<&'static Stencil>, any_aside: bool) ->
         lines(true);
     }
     debug_assert!(placed.windows(2).all(|w| w[0].hot <= w[1].hot));
-    placed
+    Ok(placed)
+}
+
+/// `vec![value; n]`, or [`CompileError::OutOfMemory`] instead of ending the process.
+fn filled<T: Clone>(n: usize, value: T) -> Result<Vec<T>, CompileError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| CompileError::OutOfMemory)?;
+    v.resize(n, value);
+    Ok(v)
 }
 
 #[cfg(test)]

@@ -577,3 +577,44 @@ def test_alternating_live_and_dead_code_keeps_few_mappings():
     assert 0 < chunks < 200
     assert after_free - before <= 5 * chunks, (before, after_free, chunks)
     assert after_reuse - before <= 5 * chunks, (before, after_reuse, chunks)
+
+
+def test_a_compile_that_finds_no_memory_leaves_the_code_interpreted():
+    # RLIMIT_AS a few MiB above the process's size: the compiler's own tables (the list of
+    # placed stencils, the caches, the entries) may not fit. Rust's allocation failure would end
+    # the process (SIGABRT); a compile must fail instead and the code run on interpreted, with
+    # the program's results the same.
+    program = """
+        import gc, resource
+        def mk(i, n):
+            body = "\\n".join(f"    s = (s * 3 + {k} + x) % 100003" for k in range(n))
+            ns = {}
+            exec(f"def f(x):\\n    s = {i}\\n{body}\\n    return s\\n", ns)
+            return ns["f"]
+        def vm():
+            with open("/proc/self/status") as f:
+                for line in f:
+                    if line.startswith("VmSize:"):
+                        return int(line.split()[1]) * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (vm() + 4 * 1024 * 1024, resource.RLIM_INFINITY))
+        total, keep = 0, []
+        for rnd in range(10):
+            try:
+                fs = [mk(rnd * 100 + i, (i * 17) % 200 + 1) for i in range(60)]
+                for _ in range(20):
+                    for i, f in enumerate(fs):
+                        total = (total + f(i)) % 1000000007
+                keep.append(fs[rnd])
+                del fs, f
+                gc.collect()
+            except MemoryError:
+                total = -1
+                break
+        resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        print(total, sum(f(1) for f in keep))
+    """
+    plain = run_python(program)
+    assert plain.returncode == 0, plain.stderr
+    for threshold in ("0", "16"):
+        jit = run_python(program, {"CPJIT": "1", "CPJIT_THRESHOLD": threshold})
+        assert (jit.returncode, jit.stdout) == (0, plain.stdout), (threshold, jit.stderr[-2000:])

@@ -23,7 +23,12 @@ fn freed_space_is_reused_and_zero_filled() {
     let addr = x.address();
     drop(x);
     let w = WritableCode::new(1000).unwrap();
-    assert_eq!(w.address(), addr, "best fit reuses the hole");
+    // The same pages (a region's start within them moves from one region to the next).
+    assert_eq!(
+        w.address() & !4095,
+        addr & !4095,
+        "best fit reuses the hole"
+    );
     let mut w = w;
     assert!(w.bytes_mut().iter().all(|b| *b == 0));
     drop(w);

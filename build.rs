@@ -761,7 +761,6 @@ fn main() {
         let mut got_symbols: Vec<usize> = Vec::new();
         let mut pc32_symbols: Vec<usize> = Vec::new();
         let mut private_got = 0usize;
-        let mut uses_cache = false;
         let mut hole_mask = 0u32;
         for (ri, r) in s.relocs.iter().enumerate() {
             let (part, part_offset) = if (r.offset as usize) < s.hot_len {
@@ -784,7 +783,6 @@ fn main() {
             }
             let target = match &r.target {
                 Target::Hole(h) => {
-                    uses_cache |= *h == HoleValue::Cache;
                     hole_mask |= 1 << (*h as u32);
                     if r.kind == PatchKind::GotPc32 {
                         private_got += 1;
@@ -877,7 +875,7 @@ fn main() {
         writeln!(
             rs,
             "  ], got_symbols: &{got_symbols:?}, pc32_symbols: &{pc32_symbols:?}, \
-             private_got: {private_got}, uses_cache: {uses_cache}, hole_mask: {hole_mask:#x},\n    \
+             private_got: {private_got}, hole_mask: {hole_mask:#x},\n    \
              patches: &[{}], n_abs64: {n_abs64}, n_abs32: {n_abs32},\n    other: &{other:?} }},",
             patches.join(", ")
         )

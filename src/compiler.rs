@@ -329,11 +329,17 @@ fn last_for_loop_jump(plan: &Plan) -> Option<usize> {
 /// arrive as a comprehension's argument (no GET_ITER before its FOR_ITER), so these loops get
 /// the FOR_ITER without the range path in line; one that does meet a range iterator takes its
 /// tp_iternext, as for any other iterator. A jump into the FOR_ITER from elsewhere is the
-/// loop's own back edge: the iterator is still the one GET_ITER made.
-fn iterates_a_value(instructions: &[analysis::Instruction], i: usize) -> bool {
+/// loop's own back edge: the iterator is still the one GET_ITER made. `ins` is instruction `i`
+/// (the caller has it at hand: the opcode test comes first, for every instruction).
+#[inline(always)]
+fn iterates_a_value(
+    ins: &analysis::Instruction,
+    instructions: &[analysis::Instruction],
+    i: usize,
+) -> bool {
     use opcodes::op;
-    i >= 2
-        && instructions[i].opcode == op::FOR_ITER
+    ins.opcode == op::FOR_ITER
+        && i >= 2
         && instructions[i - 1].opcode == op::GET_ITER
         && instructions[i - 2].opcode != op::CALL
 }
@@ -694,7 +700,7 @@ impl Cursor {
         if !s.data.is_empty() {
             self.data = align(self.data + s.data.len(), 16);
         }
-        self.caches += s.uses_cache as u32;
+        self.caches += s.uses(HoleValue::Cache) as u32;
         self.private_got += s.private_got as usize;
         slot
     }
@@ -853,24 +859,34 @@ unsafe fn copy_small(src: *const u8, dst: *mut u8, len: usize) {
             let v = std::ptr::read_unaligned(src.add(len - 16) as *const u128);
             std::ptr::write_unaligned(dst.add(len - 16) as *mut u128, v);
         } else if len >= 8 {
-            let (a, b) = (
-                std::ptr::read_unaligned(src as *const u64),
-                std::ptr::read_unaligned(src.add(len - 8) as *const u64),
-            );
-            std::ptr::write_unaligned(dst as *mut u64, a);
-            std::ptr::write_unaligned(dst.add(len - 8) as *mut u64, b);
+            copy_ends::<u64>(src, dst, len);
         } else if len >= 4 {
-            let (a, b) = (
-                std::ptr::read_unaligned(src as *const u32),
-                std::ptr::read_unaligned(src.add(len - 4) as *const u32),
-            );
-            std::ptr::write_unaligned(dst as *mut u32, a);
-            std::ptr::write_unaligned(dst.add(len - 4) as *mut u32, b);
+            copy_ends::<u32>(src, dst, len);
         } else {
             for k in 0..len {
                 *dst.add(k) = *src.add(k);
             }
         }
+    }
+}
+
+/// Copy the first and the last `size_of::<T>()` bytes of `len` (which overlap when `len` is
+/// under twice that): every byte, for `size_of::<T>() <= len <= 2 * size_of::<T>()`.
+///
+/// # Safety
+/// As [`copy_small`], and `len >= size_of::<T>()`.
+#[inline(always)]
+unsafe fn copy_ends<T: Copy>(src: *const u8, dst: *mut u8, len: usize) {
+    let last = len - std::mem::size_of::<T>();
+    // SAFETY: both pieces lie inside [0, len) of their buffers (the caller's contract);
+    // unaligned accesses are allowed.
+    unsafe {
+        let (a, b) = (
+            std::ptr::read_unaligned(src as *const T),
+            std::ptr::read_unaligned(src.add(last) as *const T),
+        );
+        std::ptr::write_unaligned(dst as *mut T, a);
+        std::ptr::write_unaligned(dst.add(last) as *mut T, b);
     }
 }
 
@@ -1052,12 +1068,7 @@ fn compile_plan(
                 continue;
             }
         }
-        // Only these open a group (superinstructions::group); the test here spares the call.
-        let may_group = matches!(
-            ins.opcode,
-            opcodes::op::UNPACK_SEQUENCE | opcodes::op::LOAD_FAST
-        );
-        if let (true, Some(_)) = (may_group, sel.covered) {
+        if superinstructions::opens_group(ins.opcode) && sel.covered.is_some() {
             if let Some((kind, k)) =
                 superinstructions::group(instructions, &sc.is_target, &sc.heads, &sc.modes, i)
             {
@@ -1095,9 +1106,10 @@ fn compile_plan(
             (Some(s), _) | (None, Some(s)) => s,
             (None, None) => match (Some(i) == last_for_jump, sel.last_for_jump) {
                 (true, Some(s)) => s,
-                _ => match sel.for_iter_sequence.filter(|_| {
-                    ins.opcode == opcodes::op::FOR_ITER && iterates_a_value(instructions, i)
-                }) {
+                _ => match sel
+                    .for_iter_sequence
+                    .filter(|_| iterates_a_value(ins, instructions, i))
+                {
                     Some(s) => s,
                     None => match hinted(sel, input.units, instructions, i, kwnames_pending) {
                         Some(s) => {
@@ -1314,19 +1326,18 @@ fn compile_plan(
             };
             let oparg = ins.oparg as usize;
             // The values that take lookups are computed only for a stencil whose patch program
-            // reads them (its hole mask); a value left from an earlier stencil is never read.
-            let uses = |h: HoleValue| s.hole_mask & (1 << h as u32) != 0;
+            // reads them (Stencil::uses); a value left from an earlier stencil is never read.
             vals[HoleValue::Oparg as usize] = ins.oparg as u64;
             vals[HoleValue::Instr as usize] = unit_addr(ins.unit);
             vals[HoleValue::Redo as usize] = unit_addr(ins.start).wrapping_sub(2);
             vals[HoleValue::Done as usize] = unit_addr(ins.next - 1);
-            if uses(HoleValue::Const) {
+            if s.uses(HoleValue::Const) {
                 vals[HoleValue::Const as usize] = input.consts.get(oparg).copied().unwrap_or(0);
             }
-            if uses(HoleValue::Name) {
+            if s.uses(HoleValue::Name) {
                 vals[HoleValue::Name as usize] = input.names.get(oparg).copied().unwrap_or(0);
             }
-            if uses(HoleValue::NameHalf) {
+            if s.uses(HoleValue::NameHalf) {
                 vals[HoleValue::NameHalf as usize] =
                     input.names.get(oparg >> 1).copied().unwrap_or(0);
             }
@@ -1341,19 +1352,19 @@ fn compile_plan(
                 vals[HoleValue::KwNames as usize] = pending_kwnames;
                 pending_kwnames = 0;
             }
-            if uses(HoleValue::Continue) {
+            if s.uses(HoleValue::Continue) {
                 vals[HoleValue::Continue as usize] = match slot.copy {
                     Placement::Inside => code_address(i + 1),
                     Placement::Main | Placement::Last => main_address(ix + 1),
                 };
             }
-            if uses(HoleValue::JumpTarget) {
+            if s.uses(HoleValue::JumpTarget) {
                 vals[HoleValue::JumpTarget as usize] = match jumper.jump_target {
                     Some(t) => alone_address(t),
                     None => trap,
                 };
             }
-            if uses(HoleValue::Skip) {
+            if s.uses(HoleValue::Skip) {
                 vals[HoleValue::Skip as usize] = main_address(ix + 2);
             }
         } else {

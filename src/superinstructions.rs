@@ -122,6 +122,8 @@ pub enum Group {
 /// elsewhere) and no jump lands in the chain of superinstruction heads just before it: such a
 /// jump would get an out-of-line copy of the chain in the other parity, ending at the LOAD_FAST
 /// and rejoining the main line after it, where the covered instructions have no code.
+/// Only an instruction for which [`opens_group`] holds can open one (the compiler tests that
+/// first, for every instruction, and calls this for those).
 pub fn group(
     instructions: &[Instruction],
     is_target: &[bool],
@@ -140,6 +142,12 @@ pub fn group(
     (modes.get(i) == Some(&Mode::Alone)
         && !(0..i).rev().take_while(|&j| heads[j]).any(|j| is_target[j]))
     .then_some((Group::LoadUnpack, n + 1))
+}
+
+/// Whether an instruction with this opcode can open a group (see [`group`]).
+#[inline(always)]
+pub fn opens_group(opcode: u8) -> bool {
+    opcode == opcodes::op::UNPACK_SEQUENCE || opcode == ops().load_fast
 }
 
 /// UNPACK_SEQUENCE n at `i` followed by n STORE_FASTs, none a jump target and none with an

@@ -7,7 +7,7 @@ use crate::compiler::{self, CodeInput, CompiledCode};
 use crate::stencils;
 use std::ffi::c_void;
 use std::os::raw::c_int;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
@@ -297,7 +297,7 @@ pub unsafe fn compile_and_record(code: *mut c_void, state: *mut CodeState) -> Re
 /// process, and the hook would only cost every call its overhead. Said once on stderr; cpjit
 /// takes itself out as `cpjit.disable()` does, and the program runs on in the interpreter.
 fn switch_off_for_good(msg: &str) {
-    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    static SAID: AtomicBool = AtomicBool::new(false);
     if SAID.swap(true, Ordering::Relaxed) {
         return;
     }

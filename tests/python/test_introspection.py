@@ -384,7 +384,9 @@ def test_where_the_interpreter_goes_on_after_tracing_starts_in_a_jump_or_a_loop_
 # (csrc/calls.c: cpjit_truth_traced) that reads the jump's sense, target and redo point from its
 # code unit: forward and backward jumps, taken and not, on their predecessor's line and not, and
 # jumps behind EXTENDED_ARG prefixes (bodies of more than 255 code units).
-TRUTH_TRACED_JUMPS = """
+# A tracer for functions named k_*, and B, whose __bool__ switches it on (in the caller's frame
+# too) while ON[0] is set: the preamble of the programs below.
+TRUTH_SWITCHES_TRACING_ON = """
     import sys
     events = []
     def tr(frame, event, arg):
@@ -399,6 +401,9 @@ TRUTH_TRACED_JUMPS = """
                 sys.settrace(tr)
                 sys._getframe(1).f_trace = tr
             return self.v
+"""
+
+TRUTH_TRACED_JUMPS = TRUTH_SWITCHES_TRACING_ON + """
     def k_while(n):
         i = 0
         o = B(True)
@@ -444,21 +449,7 @@ def test_tracing_switched_on_by_a_jumps_truth_test_in_every_jump_form(threshold)
 # cache entry, whose low byte is EXTENDED_ARG_QUICK's opcode. Read backward from the jump it gave
 # oparg 258 and a redo point inside the caches (a segmentation fault); the helper decodes the
 # jump forward from its REDO, as every out-of-line path does.
-CACHE_ENTRY_BEFORE_A_JUMP = """
-    import sys
-    events = []
-    def tr(frame, event, arg):
-        if frame.f_code.co_name.startswith('k_'):
-            events.append((frame.f_code.co_name, event, frame.f_lineno))
-        return tr
-    ON = [False]
-    class B:
-        def __init__(self, v): self.v = v
-        def __bool__(self):
-            if ON[0]:
-                sys.settrace(tr)
-                sys._getframe(1).f_trace = tr
-            return self.v
+CACHE_ENTRY_BEFORE_A_JUMP = TRUTH_SWITCHES_TRACING_ON + """
     class O:
         def __init__(self, v):
             for i in range(300):

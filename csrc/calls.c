@@ -643,9 +643,10 @@ run_pushed_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeSta
  * since the arguments' place on the caller's stack is `args`. While the callee runs, the caller's
  * prev_instr is at the CALL's last cache entry and its argument slots hold None (released by the
  * interpreter after the call as it releases arguments), so the callee holds the only references;
- * on a normal return the callee's frame is released while prev_instr is still there (a
- * finalizer sees that f_lasti), then prev_instr goes back to the CALL. On an exception it stays
- * at the last cache entry, as after a failed inlined call. */
+ * the callee's frame is released while prev_instr is there (a finalizer sees that f_lasti), and
+ * it stays there, as after the interpreter's inlined call: the interpreter's CALL releases the
+ * function after this returns (a function that dies with its first call is seen there too), and
+ * after an exception the traceback entry points there. */
 static __attribute__((noinline)) PyObject *
 run_as_inlined_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st,
                     PyObject **base, PyObject *const *args, Py_ssize_t npos, PyObject *kwnames,
@@ -666,9 +667,6 @@ run_as_inlined_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCode
      * released while prev_instr is still at the last cache entry, as the interpreter's inlined
      * return does (a finalizer sees that f_lasti). */
     cpjit_pop_frame(tstate, frame, base);
-    if (res != NULL) {
-        caller->prev_instr = at_call;
-    }
     return res;
 }
 

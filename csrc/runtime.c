@@ -822,12 +822,11 @@ static int callee_holds(_PyInterpreterFrame *frame, PyObject *arg)
  * callee's frame (the caller's stack no longer holds them, so they go with the callee's locals,
  * in their order). Under the hook the interpreter
  * calls through _PyEval_Vector instead, which gave the callee references of its own. Make the
- * caller look as plain CPython's would: prev_instr at the last cache entry until the callee
- * returns normally, and the caller's argument slots holding None (released by the interpreter after the
- * call as it releases arguments), leaving the callee the only references. Returns the caller (to
- * restore its prev_instr to *at_call afterwards) or NULL when nothing was changed. */
-static _PyInterpreterFrame *as_inlined_call(PyThreadState *tstate, _PyInterpreterFrame *frame,
-                                            _Py_CODEUNIT **at_call)
+ * caller look as plain CPython's would: prev_instr at the last cache entry (left there: see
+ * cpjit_eval_frame), and the caller's argument slots holding None (released by the interpreter
+ * after the call as it releases arguments), leaving the callee the only references. Returns the
+ * caller, or NULL when nothing was changed. */
+static _PyInterpreterFrame *as_inlined_call(PyThreadState *tstate, _PyInterpreterFrame *frame)
 {
     _PyInterpreterFrame *caller = tstate->cframe->current_frame;
     PyCodeObject *callee_code = frame->f_code;
@@ -862,7 +861,6 @@ static _PyInterpreterFrame *as_inlined_call(PyThreadState *tstate, _PyInterprete
         Py_DECREF(arg); /* the callee's frame holds a reference of its own */
     }
 prev_instr_only:
-    *at_call = instr;
     caller->prev_instr = instr + INLINE_CACHE_ENTRIES_CALL;
     return caller;
 }
@@ -1010,8 +1008,7 @@ PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, in
             return res;
         }
     }
-    _Py_CODEUNIT *at_call;
-    _PyInterpreterFrame *caller = throwflag ? NULL : as_inlined_call(tstate, frame, &at_call);
+    _PyInterpreterFrame *caller = throwflag ? NULL : as_inlined_call(tstate, frame);
     PyObject *res = throwflag ? NULL : run_if_cold(tstate, frame, &handled);
     if (!handled) {
         res = eval_frame(tstate, frame, throwflag);
@@ -1019,11 +1016,14 @@ PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, in
     if (caller != NULL && res != NULL) {
         /* _PyEval_Vector would release the locals after this returns: too late (calls.h). */
         cpjit_release_locals_as_inlined(tstate, frame);
-        caller->prev_instr = at_call;
     }
-    /* On an exception the interpreter's inlined call leaves prev_instr at the last cache entry:
-     * the caller's traceback entry (tb_lasti) and a handler's lasti say so. The interpreter
-     * looks the handler up from its own instruction pointer, in the same range. */
+    /* prev_instr stays at the CALL's last cache entry, where the interpreter's inlined call
+     * leaves it: the interpreter's CALL releases its reference to the function after this
+     * returns (a function that dies with its first call, and whatever it holds, is seen by a
+     * finalizer at that f_lasti, as plain CPython's callee frame releases it), and on an
+     * exception the caller's traceback entry (tb_lasti) and a handler's lasti say so. Nothing
+     * else reads it before the interpreter's next instruction sets it: the interpreter goes on
+     * from its own instruction pointer and looks handlers up from it. */
     return res;
 }
 

@@ -717,8 +717,10 @@ def test_c_functions_that_forward_their_arguments_to_a_python_function(threshold
 def test_what_a_finalizer_sees_when_an_interpreted_callers_callee_is_released(threshold):
     # The interpreter's inlined return releases everything the callee's frame holds (locals, a
     # frame object, a locals() dict) while the caller's prev_instr is still on the CALL's last
-    # cache entry; a finalizer sees that f_lasti. (A function object that dies with its first
-    # call is the documented exception: COMPATIBILITY.md.)
+    # cache entry; a finalizer sees that f_lasti. So does the interpreter's release of a function
+    # object that dies with its first call (its defaults, its closure), which under the hook
+    # comes after the hook returned (the hook leaves prev_instr on the last cache entry; until
+    # session 36 it put it back on the CALL and the finalizer saw f_lasti 8 lower).
     from differential import check
     check("""
         import sys
@@ -750,9 +752,16 @@ def test_what_a_finalizer_sees_when_an_interpreted_callers_callee_is_released(th
                 x = D('fresh local')
                 return rebind(x)
             return fresh
+        def mk_closure(n):
+            d = D(('closure', n))
+            return lambda: d.n
+        def dies_with_its_first_call(i):
+            (lambda d=D(('default', i)): 0)()
+            mk_closure(i)()
         for i in range(25):
             run()
             mk_locals_order()()
+            dies_with_its_first_call(i)
         locals_order()
         class K:
             f(D('K'))

@@ -1054,6 +1054,8 @@ fn compile_plan(
     // A KW_NAMES since the last CALL: the next CALL passes its names (as patching does).
     let mut kwnames_pending = false;
     let mut c_calls_in_line = 0u32;
+    // Any RESUME the interpreter quickened ([`CompiledCode::quickened`]).
+    let mut quickened = false;
     for (i, ins) in instructions.iter().enumerate() {
         let line = line_of(i);
         if i < covered_until {
@@ -1124,6 +1126,10 @@ fn compile_plan(
         let s = match ins.opcode {
             opcodes::op::KW_NAMES => {
                 kwnames_pending = true;
+                s
+            }
+            opcodes::op::RESUME => {
+                quickened |= (input.units[ins.unit] & 0xff) as u8 == opcodes::op::RESUME_QUICK;
                 s
             }
             opcodes::op::CALL if std::mem::take(&mut kwnames_pending) => {
@@ -1309,8 +1315,37 @@ fn compile_plan(
     // References through the chunk's symbol table made direct where in range (a private GOT is
     // patched again below, displacement by displacement: those stay indirect).
     let relax_symbols: &[u64] = if shared_got != 0 { input.symbols } else { &[] };
+    // Native entries (an instruction's first code unit: module doc of analysis.rs) and the
+    // stencils placed, filled as the slots go by (the code laid aside, placed after the rest,
+    // is listed after the loop).
+    let mut entries = filled(input.units.len(), NO_ENTRY)?.into_boxed_slice();
+    let mut placed = Vec::new();
+    placed
+        .try_reserve_exact(slots.len())
+        .map_err(|_| CompileError::OutOfMemory)?;
+    let room = placed.spare_capacity_mut();
+    let mut n_placed = 0;
     for (i, slot) in slots.iter().enumerate() {
         let s = slot.stencil;
+        // An instruction a group covers has no code: no entry (the interpreter runs the
+        // frame), and not placed.
+        let covered = sel.covered.is_some_and(|c| std::ptr::eq(s, c));
+        if let Some(ins) = instructions.get(i) {
+            // Arriving here alone: the main line, unless that runs it as a second half that
+            // behaves differently; then its out-of-line copy, or no native entry at all.
+            entries[ins.start] = if covered {
+                NO_ENTRY
+            } else if sc.needs_copy[i] {
+                sc.alone_start[i]
+            } else {
+                slot.code
+            };
+        }
+        if !any_aside && !covered {
+            // At most one per slot: within the room reserved.
+            room[n_placed].write(placed_of(slot));
+            n_placed += 1;
+        }
         let code_at = slot.code as usize;
         let cold_at = hot_end + slot.cold as usize;
         if !s.data.is_empty() {
@@ -1469,21 +1504,11 @@ fn compile_plan(
         }
     }
 
-    // Native entries: an instruction's first code unit (module doc of analysis.rs).
-    let mut entries = filled(input.units.len(), NO_ENTRY)?.into_boxed_slice();
-    for (i, (ins, slot)) in instructions.iter().zip(slots).enumerate() {
-        // Arriving here alone: the main line, unless that runs it as a second half that behaves
-        // differently; then its out-of-line copy, or no native entry at all.
-        // An instruction a group covers has no code: no entry (the interpreter runs the frame).
-        entries[ins.start] = if sel.covered.is_some_and(|c| std::ptr::eq(slot.stencil, c)) {
-            NO_ENTRY
-        } else if sc.needs_copy[i] {
-            sc.alone_start[i]
-        } else {
-            slot.code
-        };
+    // SAFETY: the first `n_placed` elements of the reserved room were written above.
+    unsafe { placed.set_len(n_placed) };
+    if any_aside {
+        placed = placed_in_two_lines(slots, sel.covered)?;
     }
-    let placed = placed(slots, sel.covered, any_aside)?;
     let code = match mem {
         Emit::Region(mem) => mem.seal().map_err(CompileError::Memory)?,
         Emit::Detached(bytes, d) => {
@@ -1501,43 +1526,40 @@ fn compile_plan(
         hot_end: hot_end as u32,
         code_end: code_end as u32,
         c_calls_in_line,
-        quickened: instructions.iter().any(|ins| {
-            ins.opcode == opcodes::op::RESUME
-                && (input.units[ins.unit] & 0xff) as u8 == opcodes::op::RESUME_QUICK
-        }),
+        quickened,
     })
 }
 
-/// The stencils placed, in address order of their hot parts (slot order, unless `any_aside`).
-/// The instructions a group covers have no code of their own: not placed.
-fn placed(
+/// What [`CompiledCode::placed`] says of a slot.
+#[inline(always)]
+fn placed_of(slot: &Slot) -> Placed {
+    Placed {
+        stencil: slot.stencil,
+        unit: slot.unit,
+        hot: slot.code,
+        cold: slot.cold,
+        aside: slot.aside,
+    }
+}
+
+/// The stencils placed, in address order of their hot parts, when some code is laid aside: the
+/// main line (with the error exit and the copies), then the code laid aside; each line in slot
+/// order, so no sort is needed. The instructions a group covers have no code of their own: not
+/// placed. (Without code laid aside, the copy-and-patch loop lists them in slot order.)
+fn placed_in_two_lines(
     slots: &[Slot],
     covered: Option<&'static Stencil>,
-    any_aside: bool,
 ) -> Result<Vec<Placed>, CompileError> {
-    // Room for every slot (the few a group covers are left out; kept as a Vec, not shrunk to a
-    // boxed slice, which would copy it), and the code laid aside after the rest: it follows
-    // everything else in the address space, each line in slot order, so no sort is needed.
     let mut placed = Vec::new();
     placed
         .try_reserve_exact(slots.len())
         .map_err(|_| CompileError::OutOfMemory)?;
-    let mut lines = |aside: bool| {
+    for aside in [false, true] {
         for slot in slots {
             if slot.aside == aside && !covered.is_some_and(|c| std::ptr::eq(slot.stencil, c)) {
-                placed.push(Placed {
-                    stencil: slot.stencil,
-                    unit: slot.unit,
-                    hot: slot.code,
-                    cold: slot.cold,
-                    aside: slot.aside,
-                });
+                placed.push(placed_of(slot));
             }
         }
-    };
-    lines(false);
-    if any_aside {
-        lines(true);
     }
     debug_assert!(placed.windows(2).all(|w| w[0].hot <= w[1].hot));
     Ok(placed)

@@ -558,23 +558,28 @@ enum Placement {
 
 const NO_INSTRUCTION: u32 = u32::MAX;
 
+/// [`Scratch::alone_start`]: no copy, arriving alone runs the main line's code.
+const NO_COPY: u32 = NO_ENTRY;
+/// [`Scratch::alone_start`]: arriving alone would need a copy, and none was made.
+const NOT_ENTERED: u32 = NO_ENTRY - 1;
+
 /// Per-compile working memory, kept between compiles (no allocation churn). Symbol-indexed
 /// tables are valid where their stamp equals the current compile's, so they are never cleared.
 #[derive(Default)]
 struct Scratch {
     plan: Plan,
     slots: Vec<Slot>,
-    /// Superinstruction heads and fall-through modes (src/superinstructions.rs), per instruction.
-    heads: Vec<bool>,
-    modes: Vec<Mode>,
+    /// The instructions falling through runs as the second half of a superinstruction
+    /// (src/superinstructions.rs), in order.
+    tails: Vec<u32>,
     is_target: Vec<bool>,
     /// Per instruction: laid aside (not run since quickening), and the profile's scratch.
     aside: Vec<bool>,
     ways_in: Vec<u8>,
-    /// Per instruction: where its alone-parity copy starts, or NO_ENTRY.
+    /// Per instruction: where its alone-parity copy starts; [`NO_COPY`] when arriving alone
+    /// runs the main line's code, [`NOT_ENTERED`] when it would need a copy but none was made
+    /// (no jump lands there): no native entry.
     alone_start: Vec<u32>,
-    /// Per instruction: whether arriving alone needs a copy (its fall-through code is a tail).
-    needs_copy: Vec<bool>,
     /// GOT slot values, in slot order.
     got: Vec<u64>,
     /// Per symbol: its GOT slot, or its veneer, when the stamp matches.
@@ -594,13 +599,11 @@ impl Scratch {
                 .map_err(|_| CompileError::OutOfMemory)
         }
         room(&mut self.slots, n + 1)?;
-        room(&mut self.heads, n)?;
-        room(&mut self.modes, n)?;
+        room(&mut self.tails, n)?;
         room(&mut self.is_target, n)?;
         room(&mut self.aside, n)?;
         room(&mut self.ways_in, n)?;
-        room(&mut self.alone_start, n)?;
-        room(&mut self.needs_copy, n)
+        room(&mut self.alone_start, n)
     }
 
     fn start(&mut self, symbols: usize) {
@@ -1001,8 +1004,6 @@ fn compile_plan(
     // instructions.
     let mut cur = Cursor::default();
     let last_for_jump = last_for_loop_jump(plan);
-    superinstructions::heads(instructions, &mut sc.heads);
-    superinstructions::fallthrough_modes(&sc.heads, &mut sc.modes);
     // Which instructions are jump targets (unpack groups and out-of-line copies ask).
     sc.is_target.clear();
     sc.is_target.resize(n, false);
@@ -1056,8 +1057,16 @@ fn compile_plan(
     let mut c_calls_in_line = 0u32;
     // Any RESUME the interpreter quickened ([`CompiledCode::quickened`]).
     let mut quickened = false;
+    // How falling through runs this instruction and the next (src/superinstructions.rs).
+    let mut next_mode = Mode::Alone;
+    sc.tails.clear();
     for (i, ins) in instructions.iter().enumerate() {
         let line = line_of(i);
+        let mode = next_mode;
+        next_mode = superinstructions::next_mode(mode, superinstructions::is_head(instructions, i));
+        if mode == Mode::Tail {
+            sc.tails.push(i as u32);
+        }
         if i < covered_until {
             if let Some(s) = sel.covered {
                 sc.slots.push(cur.slot(
@@ -1071,8 +1080,7 @@ fn compile_plan(
             }
         }
         if superinstructions::opens_group(ins.opcode) && sel.covered.is_some() {
-            if let Some((kind, k)) =
-                superinstructions::group(instructions, &sc.is_target, &sc.heads, &sc.modes, i)
+            if let Some((kind, k)) = superinstructions::group(instructions, &sc.is_target, mode, i)
             {
                 if let Some(g) = sel.groups[kind as usize] {
                     covered_until = i + 1 + k;
@@ -1092,13 +1100,13 @@ fn compile_plan(
         // its specialised forms fuse); it fuses nothing when EXTENDED_ARG comes between, so
         // neither does cpjit (the two count recursion levels differently: stencils/binary.c).
         // A second half of a superinstruction never has its work done by a pair stencil.
-        let tail = tail_stencil(i, sc.modes[i]);
+        let tail = tail_stencil(i, mode);
         let pair = match instructions.get(i + 1) {
             Some(next)
                 if !stencils::PAIRS[ins.opcode as usize].is_empty()
                     && next.start == next.unit
                     && tail.is_none()
-                    && tail_stencil(i + 1, sc.modes[i + 1]).is_none() =>
+                    && tail_stencil(i + 1, next_mode).is_none() =>
             {
                 sel.pair(ins.opcode, ins.oparg, next.opcode)
             }
@@ -1161,18 +1169,14 @@ fn compile_plan(
     // Out-of-line copies for jumps into superinstruction chains in the other parity: from the
     // target to where both parities agree again, then a jump back (src/superinstructions.rs).
     sc.alone_start.clear();
-    sc.alone_start.resize(n, NO_ENTRY);
-    sc.needs_copy.clear();
-    sc.needs_copy.resize(n, false);
-    for q in 0..n {
-        if sc.modes[q] != Mode::Tail {
-            continue;
-        }
-        let Some(last) = superinstructions::alone_copy(instructions, &sc.heads, q) else {
+    sc.alone_start.resize(n, NO_COPY);
+    for &q in &sc.tails {
+        let q = q as usize;
+        let Some(last) = superinstructions::alone_copy(instructions, q) else {
             continue;
         };
-        sc.needs_copy[q] = true;
         if !sc.is_target[q] {
+            sc.alone_start[q] = NOT_ENTERED;
             continue;
         }
         sc.alone_start[q] = cur.hot as u32;
@@ -1187,11 +1191,7 @@ fn compile_plan(
             sc.slots
                 .push(cur.slot(s, false, (j as u32, ins.unit as u32), copy, (false, false)));
             sc.veneers.note(s, input.symbols, stamp);
-            mode = if sc.heads[j] && mode == Mode::Alone {
-                Mode::Tail
-            } else {
-                Mode::Alone
-            };
+            mode = superinstructions::next_mode(mode, superinstructions::is_head(instructions, j));
         }
         cur.hot += JMP_REL32_SIZE;
     }
@@ -1295,8 +1295,9 @@ fn compile_plan(
     let slots = &sc.slots;
     let code_address = |i: usize| base + slots[i].code as u64;
     // Where control arriving at instruction `i` on its own (a jump) goes.
+    // (Only asked of jump targets, which always have their copy when they need one.)
     let alone_address = |i: usize| match sc.alone_start[i] {
-        NO_ENTRY => code_address(i),
+        NO_COPY => code_address(i),
         off => base + off as u64,
     };
     // Main-line code of instruction `i`, or the trap past the end.
@@ -1331,15 +1332,9 @@ fn compile_plan(
         // frame), and not placed.
         let covered = sel.covered.is_some_and(|c| std::ptr::eq(s, c));
         if let Some(ins) = instructions.get(i) {
-            // Arriving here alone: the main line, unless that runs it as a second half that
-            // behaves differently; then its out-of-line copy, or no native entry at all.
-            entries[ins.start] = if covered {
-                NO_ENTRY
-            } else if sc.needs_copy[i] {
-                sc.alone_start[i]
-            } else {
-                slot.code
-            };
+            // Arriving here alone runs the main line (the second halves of superinstructions
+            // that need an out-of-line copy are seen to after the loop).
+            entries[ins.start] = if covered { NO_ENTRY } else { slot.code };
         }
         if !any_aside && !covered {
             // At most one per slot: within the room reserved.
@@ -1504,6 +1499,16 @@ fn compile_plan(
         }
     }
 
+    // Arriving alone at an instruction that falling through runs as a second half that behaves
+    // differently: its out-of-line copy, or no native entry at all.
+    for &q in &sc.tails {
+        let q = q as usize;
+        match sc.alone_start[q] {
+            NO_COPY => {}
+            NOT_ENTERED => entries[instructions[q].start] = NO_ENTRY,
+            start => entries[instructions[q].start] = start,
+        }
+    }
     // SAFETY: the first `n_placed` elements of the reserved room were written above.
     unsafe { placed.set_len(n_placed) };
     if any_aside {

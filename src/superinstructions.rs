@@ -49,37 +49,68 @@ pub fn tail_differs(opcode: u8) -> bool {
     opcode == o.load_fast || opcode == o.store_fast
 }
 
-/// `heads[i]`: quickening turns instruction `i` into the first half of a superinstruction.
-/// Mirrors `_PyCode_Quicken`: an instruction with inline caches, or an EXTENDED_ARG prefix,
-/// breaks a pair.
-pub fn heads(instructions: &[Instruction], heads: &mut Vec<bool>) {
+/// Whether quickening turns `a` into the first half of a superinstruction with `b`, the
+/// instruction after it. Mirrors `_PyCode_Quicken`: an instruction with inline caches, or an
+/// EXTENDED_ARG prefix, breaks a pair.
+#[inline(always)]
+pub fn fuses(a: &Instruction, b: &Instruction) -> bool {
+    // `start != unit`: the quickener saw EXTENDED_ARG just before the second opcode.
+    let pair = 4 * CLASS[a.opcode as usize] + CLASS[b.opcode as usize];
+    b.start == b.unit && FUSING_PAIRS >> pair & 1 != 0
+}
+
+/// Per opcode: 1 LOAD_FAST, 2 STORE_FAST, 3 LOAD_CONST, 0 any other (no superinstruction).
+const CLASS: [u8; 256] = {
     let o = ops();
-    heads.clear();
-    heads.resize(instructions.len(), false);
-    for (head, w) in heads.iter_mut().zip(instructions.windows(2)) {
-        let (a, b) = (w[0].opcode, w[1].opcode);
-        // `start != unit`: the quickener saw EXTENDED_ARG just before the second opcode.
-        *head = w[1].start == w[1].unit
-            && ((b == o.load_fast && (a == o.load_fast || a == o.store_fast || a == o.load_const))
-                || (b == o.store_fast && a == o.store_fast)
-                || (b == o.load_const && a == o.load_fast));
+    let mut class = [0u8; 256];
+    class[o.load_fast as usize] = 1;
+    class[o.store_fast as usize] = 2;
+    class[o.load_const as usize] = 3;
+    class
+};
+
+/// Bit `4 * CLASS[a] + CLASS[b]` set when quickening fuses `a` followed by `b`: LOAD_FAST,
+/// STORE_FAST or LOAD_CONST then LOAD_FAST; STORE_FAST then STORE_FAST; LOAD_FAST then
+/// LOAD_CONST.
+const FUSING_PAIRS: u16 = 1 << (4 + 1) | 1 << (8 + 1) | 1 << (12 + 1) | 1 << (8 + 2) | 1 << (4 + 3);
+
+/// Whether quickening turns instruction `i` into the first half of a superinstruction (with
+/// the instruction after it).
+#[inline(always)]
+pub fn is_head(instructions: &[Instruction], i: usize) -> bool {
+    instructions
+        .get(i + 1)
+        .is_some_and(|b| fuses(&instructions[i], b))
+}
+
+/// The mode of the instruction after one run in `mode`, falling through (`head`: that one is
+/// a head, [`is_head`]): a head run alone makes its successor a tail.
+#[inline(always)]
+pub fn next_mode(mode: Mode, head: bool) -> Mode {
+    if head && mode == Mode::Alone {
+        Mode::Tail
+    } else {
+        Mode::Alone
     }
 }
 
+/// `heads[i]`: [`is_head`] for every instruction (the tests' reference).
+#[cfg(test)]
+fn heads(instructions: &[Instruction], heads: &mut Vec<bool>) {
+    heads.clear();
+    heads.extend((0..instructions.len()).map(|i| is_head(instructions, i)));
+}
+
 /// The mode of each instruction when control falls through to it from the code's start
-/// (instruction 0 is entered alone; a head reached alone makes its successor a tail).
-pub fn fallthrough_modes(heads: &[bool], modes: &mut Vec<Mode>) {
+/// (instruction 0 is entered alone; a head reached alone makes its successor a tail). The
+/// compiler keeps the same as it goes, with [`next_mode`].
+#[cfg(test)]
+fn fallthrough_modes(heads: &[bool], modes: &mut Vec<Mode>) {
     modes.clear();
-    modes.resize(heads.len(), Mode::Alone);
-    let mut prev_head_alone = false;
-    for (mode, &head) in modes.iter_mut().zip(heads) {
-        let m = if prev_head_alone {
-            Mode::Tail
-        } else {
-            Mode::Alone
-        };
-        *mode = m;
-        prev_head_alone = head && m == Mode::Alone;
+    let mut mode = Mode::Alone;
+    for &head in heads {
+        modes.push(mode);
+        mode = next_mode(mode, head);
     }
 }
 
@@ -87,9 +118,9 @@ pub fn fallthrough_modes(heads: &[bool], modes: &mut Vec<Mode>) {
 /// of line so that control arriving at `q` on its own (a jump, an exception handler) runs them
 /// in the other parity: `q..=last`, after which both parities agree again. None when no
 /// instruction in that range behaves differently (the fall-through code serves both).
-pub fn alone_copy(instructions: &[Instruction], heads: &[bool], q: usize) -> Option<usize> {
+pub fn alone_copy(instructions: &[Instruction], q: usize) -> Option<usize> {
     let mut end = q;
-    while heads.get(end) == Some(&true) {
+    while is_head(instructions, end) {
         end += 1;
     }
     // `end` is the chain's last instruction: not a head, so its successor is alone either way.
@@ -123,12 +154,12 @@ pub enum Group {
 /// jump would get an out-of-line copy of the chain in the other parity, ending at the LOAD_FAST
 /// and rejoining the main line after it, where the covered instructions have no code.
 /// Only an instruction for which [`opens_group`] holds can open one (the compiler tests that
-/// first, for every instruction, and calls this for those).
+/// first, for every instruction, and calls this for those). `mode` is the mode falling through
+/// runs instruction `i` in.
 pub fn group(
     instructions: &[Instruction],
     is_target: &[bool],
-    heads: &[bool],
-    modes: &[Mode],
+    mode: Mode,
     i: usize,
 ) -> Option<(Group, usize)> {
     let ins = &instructions[i];
@@ -139,8 +170,11 @@ pub fn group(
         return None;
     }
     let n = unpack_group(instructions, is_target, i + 1)?;
-    (modes.get(i) == Some(&Mode::Alone)
-        && !(0..i).rev().take_while(|&j| heads[j]).any(|j| is_target[j]))
+    (mode == Mode::Alone
+        && !(0..i)
+            .rev()
+            .take_while(|&j| is_head(instructions, j))
+            .any(|j| is_target[j]))
     .then_some((Group::LoadUnpack, n + 1))
 }
 
@@ -245,11 +279,11 @@ mod tests {
         ];
         let mut p = plan(&names);
         p[1].oparg = 2;
-        let (h, m) = modes_of(&names);
+        let (_, m) = modes_of(&names);
         let t = vec![false; p.len()];
-        assert_eq!(group(&p, &t, &h, &m, 1), Some((Group::Unpack, 2)));
-        assert_eq!(group(&p, &t, &h, &m, 0), Some((Group::LoadUnpack, 3)));
-        assert_eq!(group(&p, &t, &h, &m, 2), None);
+        assert_eq!(group(&p, &t, m[1], 1), Some((Group::Unpack, 2)));
+        assert_eq!(group(&p, &t, m[0], 0), Some((Group::LoadUnpack, 3)));
+        assert_eq!(group(&p, &t, m[2], 2), None);
         // The LOAD_FAST is left out when it runs as a second half, when a jump lands in the
         // chain before it, or when the UNPACK_SEQUENCE is a jump target.
         let names2 = [
@@ -261,57 +295,52 @@ mod tests {
         ];
         let mut p2 = plan(&names2);
         p2[3].oparg = 1;
-        let (h2, m2) = modes_of(&names2);
+        let (_, m2) = modes_of(&names2);
         assert_eq!(m2[2], Mode::Alone);
         assert_eq!(
-            group(&p2, &[false; 5], &h2, &m2, 2),
+            group(&p2, &[false; 5], m2[2], 2),
             Some((Group::LoadUnpack, 2))
         );
         let t3 = [false, true, false, false, false];
-        assert_eq!(group(&p2, &t3, &h2, &m2, 2), None);
-        assert_eq!(group(&p2, &t3, &h2, &m2, 3), Some((Group::Unpack, 1)));
+        assert_eq!(group(&p2, &t3, m2[2], 2), None);
+        assert_eq!(group(&p2, &t3, m2[3], 3), Some((Group::Unpack, 1)));
         let mut m3 = m2.clone();
         m3[2] = Mode::Tail;
-        assert_eq!(group(&p2, &[false; 5], &h2, &m3, 2), None);
+        assert_eq!(group(&p2, &[false; 5], m3[2], 2), None);
         let mut t1 = t.clone();
         t1[1] = true;
-        assert_eq!(group(&p, &t1, &h, &m, 0), None);
-        assert_eq!(group(&p, &t1, &h, &m, 1), Some((Group::Unpack, 2)));
+        assert_eq!(group(&p, &t1, m[0], 0), None);
+        assert_eq!(group(&p, &t1, m[1], 1), Some((Group::Unpack, 2)));
         // Three items but only two stores: no group.
         p[1].oparg = 3;
-        assert_eq!(group(&p, &t, &h, &m, 1), None);
-        assert_eq!(group(&p, &t, &h, &m, 0), None);
+        assert_eq!(group(&p, &t, m[1], 1), None);
+        assert_eq!(group(&p, &t, m[0], 0), None);
         // A store that is a jump target, or has an EXTENDED_ARG, breaks it.
         p[1].oparg = 2;
         let mut t2 = t.clone();
         t2[3] = true;
-        assert_eq!(group(&p, &t2, &h, &m, 1), None);
+        assert_eq!(group(&p, &t2, m[1], 1), None);
         p[2].start = 1;
-        assert_eq!(group(&p, &t, &h, &m, 1), None);
+        assert_eq!(group(&p, &t, m[1], 1), None);
         // Past the end of the code.
         let mut q = plan(&["UNPACK_SEQUENCE", "STORE_FAST"]);
         q[0].oparg = 2;
-        assert_eq!(
-            group(&q, &[false, false], &[false, false], &[Mode::Alone; 2], 0),
-            None
-        );
+        assert_eq!(group(&q, &[false, false], Mode::Alone, 0), None);
     }
 
     #[test]
     fn jumps_into_a_chain_get_the_other_parity_copied() {
         let names = ["STORE_FAST", "LOAD_FAST", "LOAD_FAST", "BINARY_OP"];
         let p = plan(&names);
-        let (h, m) = modes_of(&names);
+        let (_, m) = modes_of(&names);
         assert_eq!(m, [A, T, A, A]);
         // Entering at 1 alone: (1,2) fuse, so 2 is a tail there: copy 1..=2.
-        assert_eq!(alone_copy(&p, &h, 1), Some(2));
+        assert_eq!(alone_copy(&p, 1), Some(2));
         // A tail LOAD_CONST that ends its chain behaves the same either way.
         let names = ["LOAD_FAST", "LOAD_CONST", "BINARY_OP"];
-        let (h, _) = modes_of(&names);
-        assert_eq!(alone_copy(&plan(&names), &h, 1), None);
+        assert_eq!(alone_copy(&plan(&names), 1), None);
         // The common case: a jump target LOAD_FAST after a STORE_FAST, then something else.
         let names = ["STORE_FAST", "LOAD_FAST", "POP_JUMP_FORWARD_IF_TRUE"];
-        let (h, _) = modes_of(&names);
-        assert_eq!(alone_copy(&plan(&names), &h, 1), Some(1));
+        assert_eq!(alone_copy(&plan(&names), 1), Some(1));
     }
 }

@@ -731,6 +731,29 @@ fn compile_with(input: &CodeInput, sc: &mut Scratch) -> Result<CompiledCode, Com
 /// [`stencils::GOT_BASE`].
 const VALUES: usize = stencils::GOT_BASE as usize + 1;
 
+/// The hole values looked up in the code object's tables ([`looked_up`]).
+const LOOKED_UP: u32 =
+    1 << HoleValue::Const as u32 | 1 << HoleValue::Name as u32 | 1 << HoleValue::NameHalf as u32;
+/// The hole values that are the code of other instructions.
+const ELSEWHERE: u32 = 1 << HoleValue::Continue as u32
+    | 1 << HoleValue::JumpTarget as u32
+    | 1 << HoleValue::Skip as u32;
+
+/// Into `vals`, the values stencil `s` reads from the code object's tables for an instruction
+/// with this oparg (0 past the table's end); the others are left as they are, never read.
+#[inline(always)]
+fn looked_up(s: &Stencil, input: &CodeInput, oparg: usize, vals: &mut [u64; VALUES]) {
+    if s.uses(HoleValue::Const) {
+        vals[HoleValue::Const as usize] = input.consts.get(oparg).copied().unwrap_or(0);
+    }
+    if s.uses(HoleValue::Name) {
+        vals[HoleValue::Name as usize] = input.names.get(oparg).copied().unwrap_or(0);
+    }
+    if s.uses(HoleValue::NameHalf) {
+        vals[HoleValue::NameHalf as usize] = input.names.get(oparg >> 1).copied().unwrap_or(0);
+    }
+}
+
 /// Whether the patch program of `s` can be applied unchecked: every patch lies inside its part
 /// (8 bytes for the 64-bit ones, 4 for the rest) and names an entry of the value table, or (a
 /// PC-relative one) a direct symbol reference whose instruction starts in its part. build.rs
@@ -1361,15 +1384,8 @@ fn compile_plan(
             vals[HoleValue::Instr as usize] = unit_addr(ins.unit);
             vals[HoleValue::Redo as usize] = unit_addr(ins.start).wrapping_sub(2);
             vals[HoleValue::Done as usize] = unit_addr(ins.next - 1);
-            if s.uses(HoleValue::Const) {
-                vals[HoleValue::Const as usize] = input.consts.get(oparg).copied().unwrap_or(0);
-            }
-            if s.uses(HoleValue::Name) {
-                vals[HoleValue::Name as usize] = input.names.get(oparg).copied().unwrap_or(0);
-            }
-            if s.uses(HoleValue::NameHalf) {
-                vals[HoleValue::NameHalf as usize] =
-                    input.names.get(oparg >> 1).copied().unwrap_or(0);
+            if s.hole_mask & LOOKED_UP != 0 {
+                looked_up(s, input, oparg, &mut vals);
             }
             vals[HoleValue::Cache as usize] =
                 caches_address + slot.cache as u64 * CACHE_BYTES as u64;
@@ -1382,20 +1398,22 @@ fn compile_plan(
                 vals[HoleValue::KwNames as usize] = pending_kwnames;
                 pending_kwnames = 0;
             }
-            if s.uses(HoleValue::Continue) {
-                vals[HoleValue::Continue as usize] = match slot.copy {
-                    Placement::Inside => code_address(i + 1),
-                    Placement::Main | Placement::Last => main_address(ix + 1),
-                };
-            }
-            if s.uses(HoleValue::JumpTarget) {
-                vals[HoleValue::JumpTarget as usize] = match jumper.jump_target {
-                    Some(t) => alone_address(t),
-                    None => trap,
-                };
-            }
-            if s.uses(HoleValue::Skip) {
-                vals[HoleValue::Skip as usize] = main_address(ix + 2);
+            if s.hole_mask & ELSEWHERE != 0 {
+                if s.uses(HoleValue::Continue) {
+                    vals[HoleValue::Continue as usize] = match slot.copy {
+                        Placement::Inside => code_address(i + 1),
+                        Placement::Main | Placement::Last => main_address(ix + 1),
+                    };
+                }
+                if s.uses(HoleValue::JumpTarget) {
+                    vals[HoleValue::JumpTarget as usize] = match jumper.jump_target {
+                        Some(t) => alone_address(t),
+                        None => trap,
+                    };
+                }
+                if s.uses(HoleValue::Skip) {
+                    vals[HoleValue::Skip as usize] = main_address(ix + 2);
+                }
             }
         } else {
             // The error exit has no instruction: its per-instruction values are 0 (selection

@@ -813,9 +813,10 @@ fn main() {
                     if r.kind == PatchKind::GotPc32 {
                         let got_base = HoleValue::ALL.len(); // the compiler's GOT_BASE
                         match forms[ri] {
-                            // SYMBOL_DIRECT + the form; the addend is the symbol.
+                            // SYMBOL_DIRECT + the form, at the direct form's displacement;
+                            // the addend is the symbol.
                             Some(form) => program[2].push((
-                                part_offset,
+                                form.rel32_at(part_offset as usize) as u64,
                                 part,
                                 got_base + 1 + form as usize,
                                 i as i64,
@@ -851,7 +852,16 @@ fn main() {
             let width = if kind == 0 { 8 } else { 4 };
             for &(offset, part, value, addend) in list.iter() {
                 let last_value = got_base + GotForm::ALL.len(); // SYMBOL_DIRECT's last form
-                if offset as usize + width > part_len[part as usize] || value > last_value {
+                                                                // A direct reference's indirect form (put back when the symbol is out of reach)
+                                                                // must lie inside its part too, opcode bytes included.
+                let indirect_inside = value <= got_base || value > last_value || {
+                    let disp_at = GotForm::ALL[value - got_base - 1].disp_at(offset as usize);
+                    disp_at >= 2 && disp_at + 4 <= part_len[part as usize]
+                };
+                if offset as usize + width > part_len[part as usize]
+                    || value > last_value
+                    || !indirect_inside
+                {
                     fail(format!(
                         "{}: patch at {offset} of part {part} (value {value}) lies outside its part",
                         s.name

@@ -756,7 +756,8 @@ fn looked_up(s: &Stencil, input: &CodeInput, oparg: usize, vals: &mut [u64; VALU
 
 /// Whether the patch program of `s` can be applied unchecked: every patch lies inside its part
 /// (8 bytes for the 64-bit ones, 4 for the rest) and names an entry of the value table, or (a
-/// PC-relative one) a direct symbol reference whose instruction starts in its part. build.rs
+/// PC-relative one) a direct reference to a symbol of [`stencils::SYMBOLS`] whose instruction
+/// lies in its part in both forms. build.rs
 /// refuses to build stencils that break it; tests (and debug builds, at the first compile)
 /// check every stencil again.
 fn patches_are_sound(s: &Stencil) -> bool {
@@ -772,8 +773,13 @@ fn patches_are_sound(s: &Stencil) -> bool {
             let width = if k < n64 { 8 } else { 4 };
             let direct = k >= n64 + n32
                 && p.value >= stencils::SYMBOL_DIRECT
-                && ((p.value - stencils::SYMBOL_DIRECT) as usize) < patch::GotForm::ALL.len()
-                && p.offset >= 2;
+                && patch::GotForm::ALL
+                    .get((p.value - stencils::SYMBOL_DIRECT) as usize)
+                    .is_some_and(|form| {
+                        let disp_at = form.disp_at(p.offset as usize);
+                        disp_at >= 2 && disp_at + 4 <= len
+                    })
+                && (p.addend as usize) < stencils::SYMBOLS.len();
             p.offset as usize + width <= len && ((p.value as usize) < VALUES || direct)
         })
 }
@@ -782,7 +788,8 @@ fn patches_are_sound(s: &Stencil) -> bool {
 /// part to `buf[at[1]..]`; `base` is the run-time address of `buf[0]`, `vals` the value table.
 ///
 /// # Safety
-/// `patches_are_sound(s)` holds and both copies lie inside `buf`.
+/// `patches_are_sound(s)` holds, both copies lie inside `buf`, and `symbols` is empty or holds
+/// every symbol of [`stencils::SYMBOLS`].
 #[inline(always)]
 unsafe fn apply_patches(
     s: &'static Stencil,
@@ -823,30 +830,35 @@ unsafe fn apply_patches(
         unsafe { std::ptr::write_unaligned(buf.add(at) as *mut u32, (v as u32).to_le()) };
     }
     for p in rel32 {
-        let at = place(p);
+        let mut at = place(p);
         let value = if p.value >= stencils::SYMBOL_DIRECT {
-            // A reference build.rs made direct (patch::GotForm), to symbol `p.addend`: the
-            // displacement to the symbol where it is in range and the chunk has the symbol table;
-            // otherwise the indirect form is put back and goes through the slot (a private GOT
-            // is patched again below, at the slot form's offset).
+            // A reference build.rs made direct (patch::GotForm), to symbol `p.addend`, whose
+            // displacement is at `at`: the displacement to the symbol where it is in range and
+            // the chunk has the symbol table; otherwise the indirect form is put back and goes
+            // through the slot (a private GOT is patched again below, at the slot form's
+            // offset).
+            let symbol = p.addend as usize;
+            let target = if symbols.is_empty() {
+                0
+            } else {
+                // SAFETY: symbol < SYMBOLS.len() (patches_are_sound) <= symbols.len() (the
+                // caller's contract).
+                unsafe { *symbols.get_unchecked(symbol) }
+            };
+            let d = target.wrapping_sub(base + at as u64 + 4) as i64;
+            if target != 0 && d as i32 as i64 == d {
+                // SAFETY: the direct form's 4 bytes lie inside the part's copy in `buf` (the
+                // caller's contract).
+                unsafe { std::ptr::write_unaligned(buf.add(at) as *mut i32, (d as i32).to_le()) };
+                continue;
+            }
             // SAFETY: value < SYMBOL_DIRECT + 3 (patches_are_sound).
             let form = unsafe {
                 *patch::GotForm::ALL.get_unchecked((p.value - stencils::SYMBOL_DIRECT) as usize)
             };
-            let symbol = p.addend as usize;
-            let target = symbols.get(symbol).copied().unwrap_or(0);
-            let rel_at = form.rel32_at(at);
-            let d = target.wrapping_sub(base + rel_at as u64 + 4) as i64;
-            if target != 0 && d as i32 as i64 == d {
-                // SAFETY: the direct form's 4 bytes lie inside the instruction, inside the
-                // part's copy in `buf` (the caller's contract).
-                unsafe {
-                    std::ptr::write_unaligned(buf.add(rel_at) as *mut i32, (d as i32).to_le())
-                };
-                continue;
-            }
+            at = form.disp_at(at);
             // SAFETY: the instruction's bytes from `at - 2` to `at + 4` lie inside the part's
-            // copy in `buf` (build.rs found the form there).
+            // copy in `buf` (patches_are_sound: its indirect form lies in its part).
             form.unrelax(unsafe { std::slice::from_raw_parts_mut(buf, at + 4) }, at);
             // Its displacement as a GOT_BASE patch has it: to the symbol's slot.
             vals[stencils::GOT_BASE as usize].wrapping_add(8 * symbol as u64 - 4)
@@ -1467,7 +1479,8 @@ fn compile_plan(
             copy_small(src.add(hot_len), dst.add(cold_at), cold_len);
         }
         // SAFETY: the two parts' copies were just written inside `buf`; `patches_are_sound`
-        // holds for every stencil (build.rs made the programs so).
+        // holds for every stencil (build.rs made the programs so); `relax_symbols` is empty or
+        // `input.symbols`, which holds every symbol (checked at the start).
         unsafe { apply_patches(s, buf, base, [code_at, cold_at], &vals, relax_symbols)? };
         if shared_got == 0 && !s.got_symbols.is_empty() {
             // No symbol table in this chunk: the symbols' GOT slots are this code's own.

@@ -198,6 +198,15 @@ impl GotForm {
             GotForm::Call | GotForm::Lea => disp_at,
         }
     }
+
+    /// Where the slot displacement of the indirect form starts, for the direct form's at
+    /// `rel32_at` (the inverse of [`GotForm::rel32_at`]).
+    pub const fn disp_at(self, rel32_at: usize) -> usize {
+        match self {
+            GotForm::Jmp => rel32_at + 1,
+            GotForm::Call | GotForm::Lea => rel32_at,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -202,7 +202,10 @@ mod tests {
         for s in STENCILS {
             for p in s.patches.iter().filter(|p| p.value >= SYMBOL_DIRECT) {
                 let form = GotForm::ALL[(p.value - SYMBOL_DIRECT) as usize];
-                let at = p.offset as usize + if p.part == 0 { 0 } else { s.hot_len as usize };
+                // The patch is at the direct form's displacement; the form is known by the
+                // indirect one's.
+                let at = form.disp_at(p.offset as usize)
+                    + if p.part == 0 { 0 } else { s.hot_len as usize };
                 let mut indirect = s.code.to_vec();
                 form.unrelax(&mut indirect, at);
                 assert_eq!(GotForm::of(&indirect, at), Some(form), "{}", s.name);
@@ -233,8 +236,10 @@ mod tests {
                     _ => PatchKind::Pc32,
                 };
                 if p.value > GOT_BASE {
-                    // Made direct: the symbol's index is the addend; the hole keeps the slot
-                    // form's offset and addend.
+                    // Made direct: the symbol's index is the addend; the patch is at the direct
+                    // form's displacement, the hole keeps the slot form's offset and addend.
+                    let form = GotForm::ALL[(p.value - SYMBOL_DIRECT) as usize];
+                    let offset = form.disp_at(offset as usize) as u32;
                     let h = s.holes.iter().find(|h| h.offset == offset).unwrap();
                     assert_eq!(h.target, Target::Symbol(p.addend as u16), "{}", s.name);
                     assert_eq!(h.addend, -4, "{}", s.name);

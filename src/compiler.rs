@@ -959,6 +959,163 @@ fn patch_error(stencil: &'static Stencil, offset: usize, displacement: i64) -> C
     }
 }
 
+/// Copy the data of stencil `s` to `buf[at..]`.
+#[cold]
+#[inline(never)]
+fn copy_data(s: &Stencil, buf: &mut [u8], at: usize) {
+    buf[at..at + s.data.len()].copy_from_slice(s.data);
+}
+
+/// The error exit's value table: it has no instruction, so its per-instruction values are 0
+/// (selection checked that its patch program uses none of them).
+#[cold]
+#[inline(never)]
+fn clear_per_instruction(vals: &mut [u64; VALUES]) {
+    for (k, v) in vals.iter_mut().enumerate() {
+        if !matches!(
+            k,
+            k if k == HoleValue::Code as usize
+                || k == HoleValue::State as usize
+                || k == HoleValue::Error as usize
+                || k == stencils::GOT_BASE as usize
+        ) {
+            *v = 0;
+        }
+    }
+}
+
+/// Write a `jmp rel32` at `buf[at..]` (the end of the hot part of `s`, which is at run-time
+/// address `base + at`) to `target`.
+#[cold]
+#[inline(never)]
+fn jmp_to(
+    s: &'static Stencil,
+    buf: &mut [u8],
+    base: u64,
+    at: usize,
+    target: u64,
+) -> Result<(), CompileError> {
+    let from = base + (at + JMP_REL32_SIZE) as u64;
+    let rel = target.wrapping_sub(from) as i64;
+    let Ok(rel) = i32::try_from(rel) else {
+        return Err(patch_error(s, at, rel));
+    };
+    buf[at] = 0xe9;
+    buf[at + 1..at + JMP_REL32_SIZE].copy_from_slice(&rel.to_le_bytes());
+    Ok(())
+}
+
+/// What the holes outside the patch programs need (their rare kinds, and GOT references in a
+/// code object with a GOT of its own): the compile's addresses and offsets.
+struct RareHoles<'a> {
+    symbols: &'a [u64],
+    /// Run-time address of the code; offsets of the data, the GOT and the veneers in it.
+    base: u64,
+    data_start: usize,
+    got_offset: usize,
+    veneer_offset: usize,
+    /// The chunk's symbol table (0: none, the code has its own GOT).
+    shared_got: u64,
+    /// Per symbol: its slot in the code's own GOT, and its veneer.
+    got_slot: &'a [u32],
+    veneer_slot: &'a [u32],
+}
+
+impl RareHoles<'_> {
+    /// Where the GOT slot of symbol `i` is.
+    fn got_slot_address(&self, i: u16) -> u64 {
+        if self.shared_got != 0 {
+            self.shared_got + 8 * i as u64
+        } else {
+            self.base + self.got_offset as u64 + 8 * self.got_slot[i as usize] as u64
+        }
+    }
+
+    /// No symbol table in this chunk: point the GOT references of `s` (its parts copied to
+    /// `buf[at[0]..]` and `buf[at[1]..]`) at the slots of this code's own GOT.
+    #[cold]
+    #[inline(never)]
+    fn own_got(
+        &self,
+        s: &'static Stencil,
+        buf: &mut [u8],
+        at: [usize; 2],
+    ) -> Result<(), CompileError> {
+        for h in s.holes {
+            if let (PatchKind::GotPc32, Target::Symbol(idx)) = (h.kind, h.target) {
+                let offset = part_offset(s, h.offset, at[0], at[1]);
+                let place = self.base + offset as u64;
+                patch::patch_pc32(buf, offset, place, self.got_slot_address(idx), h.addend)
+                    .map_err(|error| CompileError::Patch {
+                        stencil: s.name,
+                        error,
+                    })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The rare kinds of holes of `s` (`Stencil::other`), by the general path: its parts copied
+    /// as for [`RareHoles::own_got`], its data at `data`; `next_private_got` is the next free
+    /// slot of the code's own GOT.
+    #[cold]
+    #[inline(never)]
+    fn others(
+        &self,
+        s: &'static Stencil,
+        buf: &mut [u8],
+        at: [usize; 2],
+        data: usize,
+        vals: &[u64; VALUES],
+        next_private_got: &mut usize,
+    ) -> Result<(), CompileError> {
+        let base = self.base;
+        for &k in s.other {
+            let h = &s.holes[k as usize];
+            let value = match h.target {
+                Target::Hole(hole) => vals[hole as usize],
+                Target::Symbol(idx) => self.symbols.get(idx as usize).copied().unwrap_or(0),
+                Target::Data(off) => base + data as u64 + off,
+            };
+            let offset = part_offset(s, h.offset, at[0], at[1]);
+            let place = base + offset as u64;
+            let result = match (h.kind, h.target) {
+                (PatchKind::Abs64, _) => {
+                    patch::patch_abs64(buf, offset, value.wrapping_add(h.addend as u64))
+                }
+                (PatchKind::Abs32, _) => {
+                    patch::patch_abs32(buf, offset, value.wrapping_add(h.addend as u64))
+                }
+                (PatchKind::Pc32, Target::Symbol(idx)) => {
+                    let direct = patch::patch_pc32(buf, offset, place, value, h.addend);
+                    if direct.is_ok() {
+                        direct
+                    } else {
+                        let v = self.veneer_offset
+                            + VENEER_SIZE * self.veneer_slot[idx as usize] as usize;
+                        patch::patch_pc32(buf, offset, place, base + v as u64, h.addend)
+                    }
+                }
+                (PatchKind::Pc32, _) => patch::patch_pc32(buf, offset, place, value, h.addend),
+                (PatchKind::GotPc32, Target::Symbol(idx)) => {
+                    patch::patch_pc32(buf, offset, place, self.got_slot_address(idx), h.addend)
+                }
+                (PatchKind::GotPc32, _) => {
+                    let slot = self.got_offset + 8 * *next_private_got;
+                    *next_private_got += 1;
+                    buf[slot..slot + 8].copy_from_slice(&value.to_le_bytes());
+                    patch::patch_pc32(buf, offset, place, base + slot as u64, h.addend)
+                }
+            };
+            result.map_err(|error| CompileError::Patch {
+                stencil: s.name,
+                error,
+            })?;
+        }
+        Ok(())
+    }
+}
+
 /// Where compiled bytes go: a region that sealing makes executable, or (tests, the compile
 /// bench's identity check) a plain buffer standing at made-up addresses.
 enum Emit {
@@ -1305,13 +1462,15 @@ fn compile_plan(
     let base = mem.address();
     let zeroed = matches!(mem, Emit::Region(_));
     let buf = mem.bytes_mut();
-    // Where the GOT slot of symbol `i` is.
-    let got_slot_address = |i: u16| -> u64 {
-        if shared_got != 0 {
-            shared_got + 8 * i as u64
-        } else {
-            base + got_offset as u64 + 8 * sc.got_slot[i as usize] as u64
-        }
+    let rare = RareHoles {
+        symbols: input.symbols,
+        base,
+        data_start,
+        got_offset,
+        veneer_offset,
+        shared_got,
+        got_slot: &sc.got_slot,
+        veneer_slot: &sc.veneers.slot,
     };
 
     // The code is written whole below (hot parts, trap, copies' jumps, cold parts are
@@ -1390,8 +1549,7 @@ fn compile_plan(
         let code_at = slot.code as usize;
         let cold_at = hot_end + slot.cold as usize;
         if !s.data.is_empty() {
-            let d = data_start + slot.data as usize;
-            buf[d..d + s.data.len()].copy_from_slice(s.data);
+            copy_data(s, buf, data_start + slot.data as usize);
         }
         let ix = slot.index as usize;
         if let Some(ins) = instructions.get(ix) {
@@ -1439,29 +1597,16 @@ fn compile_plan(
                 }
             }
         } else {
-            // The error exit has no instruction: its per-instruction values are 0 (selection
-            // checked that its patch program uses none of them).
-            for (k, v) in vals.iter_mut().enumerate() {
-                if !matches!(
-                    k,
-                    k if k == HoleValue::Code as usize
-                        || k == HoleValue::State as usize
-                        || k == HoleValue::Error as usize
-                        || k == stencils::GOT_BASE as usize
-                ) {
-                    *v = 0;
-                }
-            }
+            clear_per_instruction(&mut vals);
         }
         if slot.copy == Placement::Last || slot.jmp_after {
-            let at = code_at + s.hot_len as usize;
-            let from = base + (at + JMP_REL32_SIZE) as u64;
-            let rel = main_address(ix + 1).wrapping_sub(from) as i64;
-            let Ok(rel) = i32::try_from(rel) else {
-                return Err(patch_error(s, at, rel));
-            };
-            buf[at] = 0xe9;
-            buf[at + 1..at + JMP_REL32_SIZE].copy_from_slice(&rel.to_le_bytes());
+            jmp_to(
+                s,
+                buf,
+                base,
+                code_at + s.hot_len as usize,
+                main_address(ix + 1),
+            )?;
         }
         vals[HoleValue::Hot as usize] = base + code_at as u64;
         vals[HoleValue::Cold as usize] = base + cold_at as u64;
@@ -1483,61 +1628,18 @@ fn compile_plan(
         // `input.symbols`, which holds every symbol (checked at the start).
         unsafe { apply_patches(s, buf, base, [code_at, cold_at], &vals, relax_symbols)? };
         if shared_got == 0 && !s.got_symbols.is_empty() {
-            // No symbol table in this chunk: the symbols' GOT slots are this code's own.
-            for h in s.holes {
-                if let (PatchKind::GotPc32, Target::Symbol(idx)) = (h.kind, h.target) {
-                    let offset = part_offset(s, h.offset, code_at, cold_at);
-                    let place = base + offset as u64;
-                    patch::patch_pc32(buf, offset, place, got_slot_address(idx), h.addend)
-                        .map_err(|error| CompileError::Patch {
-                            stencil: s.name,
-                            error,
-                        })?;
-                }
-            }
+            rare.own_got(s, buf, [code_at, cold_at])?;
         }
-        // The rare kinds, by the general path.
-        for &k in s.other {
-            let h = &s.holes[k as usize];
-            let value = match h.target {
-                Target::Hole(hole) => vals[hole as usize],
-                Target::Symbol(idx) => input.symbols.get(idx as usize).copied().unwrap_or(0),
-                Target::Data(off) => base + (data_start + slot.data as usize) as u64 + off,
-            };
-            let offset = part_offset(s, h.offset, code_at, cold_at);
-            let place = base + offset as u64;
-            let result = match (h.kind, h.target) {
-                (PatchKind::Abs64, _) => {
-                    patch::patch_abs64(buf, offset, value.wrapping_add(h.addend as u64))
-                }
-                (PatchKind::Abs32, _) => {
-                    patch::patch_abs32(buf, offset, value.wrapping_add(h.addend as u64))
-                }
-                (PatchKind::Pc32, Target::Symbol(idx)) => {
-                    let direct = patch::patch_pc32(buf, offset, place, value, h.addend);
-                    if direct.is_ok() {
-                        direct
-                    } else {
-                        let v =
-                            veneer_offset + VENEER_SIZE * sc.veneers.slot[idx as usize] as usize;
-                        patch::patch_pc32(buf, offset, place, base + v as u64, h.addend)
-                    }
-                }
-                (PatchKind::Pc32, _) => patch::patch_pc32(buf, offset, place, value, h.addend),
-                (PatchKind::GotPc32, Target::Symbol(idx)) => {
-                    patch::patch_pc32(buf, offset, place, got_slot_address(idx), h.addend)
-                }
-                (PatchKind::GotPc32, _) => {
-                    let slot = got_offset + 8 * next_private_got;
-                    next_private_got += 1;
-                    buf[slot..slot + 8].copy_from_slice(&value.to_le_bytes());
-                    patch::patch_pc32(buf, offset, place, base + slot as u64, h.addend)
-                }
-            };
-            result.map_err(|error| CompileError::Patch {
-                stencil: s.name,
-                error,
-            })?;
+        if !s.other.is_empty() {
+            let data = data_start + slot.data as usize;
+            rare.others(
+                s,
+                buf,
+                [code_at, cold_at],
+                data,
+                &vals,
+                &mut next_private_got,
+            )?;
         }
     }
 

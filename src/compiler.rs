@@ -1009,9 +1009,8 @@ fn jmp_to(
 /// code object with a GOT of its own): the compile's addresses and offsets.
 struct RareHoles<'a> {
     symbols: &'a [u64],
-    /// Run-time address of the code; offsets of the data, the GOT and the veneers in it.
+    /// Run-time address of the code; offsets of the GOT and the veneers in it.
     base: u64,
-    data_start: usize,
     got_offset: usize,
     veneer_offset: usize,
     /// The chunk's symbol table (0: none, the code has its own GOT).
@@ -1465,7 +1464,6 @@ fn compile_plan(
     let rare = RareHoles {
         symbols: input.symbols,
         base,
-        data_start,
         got_offset,
         veneer_offset,
         shared_got,

@@ -1281,7 +1281,7 @@ fn compile_plan(
                 continue;
             }
         }
-        if superinstructions::opens_group(ins.opcode) && sel.covered.is_some() {
+        if superinstructions::opens_group(instructions, i) && sel.covered.is_some() {
             if let Some((kind, k)) = superinstructions::group(instructions, &sc.is_target, mode, i)
             {
                 if let Some(g) = sel.groups[kind as usize] {

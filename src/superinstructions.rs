@@ -178,10 +178,16 @@ pub fn group(
     .then_some((Group::LoadUnpack, n + 1))
 }
 
-/// Whether an instruction with this opcode can open a group (see [`group`]).
+/// Whether instruction `i` can open a group (see [`group`]): an UNPACK_SEQUENCE, or a
+/// LOAD_FAST before one. A test of opcodes, for every instruction, before [`group`].
 #[inline(always)]
-pub fn opens_group(opcode: u8) -> bool {
-    opcode == opcodes::op::UNPACK_SEQUENCE || opcode == ops().load_fast
+pub fn opens_group(instructions: &[Instruction], i: usize) -> bool {
+    let unpack = opcodes::op::UNPACK_SEQUENCE;
+    match instructions[i].opcode {
+        op if op == unpack => true,
+        op if op == ops().load_fast => instructions.get(i + 1).is_some_and(|n| n.opcode == unpack),
+        _ => false,
+    }
 }
 
 /// UNPACK_SEQUENCE n at `i` followed by n STORE_FASTs, none a jump target and none with an

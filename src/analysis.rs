@@ -105,6 +105,10 @@ pub struct Plan {
     /// [`NO_INSTRUCTION`] for caches and for the units of an instruction after its first (they
     /// are not native entries: see module doc).
     pub unit_to_instruction: Vec<u32>,
+    /// Per instruction: whether some instruction jumps to it.
+    pub is_target: Vec<bool>,
+    /// The last instruction that jumps backward, if any.
+    pub last_backward_jump: Option<usize>,
 }
 
 impl Plan {
@@ -114,6 +118,7 @@ impl Plan {
         let more = |len: usize| units.saturating_sub(len);
         self.instructions
             .try_reserve(more(self.instructions.len()))?;
+        self.is_target.try_reserve(more(self.is_target.len()))?;
         self.unit_to_instruction
             .try_reserve(more(self.unit_to_instruction.len()))
     }
@@ -130,6 +135,7 @@ pub fn analyse(units: &[u16]) -> Result<Plan, AnalysisError> {
 pub fn analyse_into(units: &[u16], plan: &mut Plan) -> Result<(), AnalysisError> {
     let instructions = &mut plan.instructions;
     let unit_to_instruction = &mut plan.unit_to_instruction;
+    plan.last_backward_jump = None;
     instructions.clear();
     instructions.reserve(units.len());
     unit_to_instruction.clear();
@@ -194,6 +200,9 @@ pub fn analyse_into(units: &[u16], plan: &mut Plan) -> Result<(), AnalysisError>
     }
     // SAFETY: `count` instructions were written, within the capacity.
     unsafe { instructions.set_len(count) };
+    let is_target = &mut plan.is_target;
+    is_target.clear();
+    is_target.resize(count, false);
     if !any_jump {
         return Ok(());
     }
@@ -204,7 +213,10 @@ pub fn analyse_into(units: &[u16], plan: &mut Plan) -> Result<(), AnalysisError>
         };
         let target = match kind {
             Jump::Forward => ins.next as i64 + ins.oparg as i64,
-            Jump::Backward => ins.next as i64 - ins.oparg as i64,
+            Jump::Backward => {
+                plan.last_backward_jump = Some(k);
+                ins.next as i64 - ins.oparg as i64
+            }
         };
         let found = usize::try_from(target)
             .ok()
@@ -212,6 +224,7 @@ pub fn analyse_into(units: &[u16], plan: &mut Plan) -> Result<(), AnalysisError>
             .filter(|&&idx| idx != NO_INSTRUCTION);
         if let Some(&idx) = found {
             instructions[k].jump_target = Some(idx as usize);
+            is_target[idx as usize] = true;
             continue;
         }
         return Err(bad_jump(instructions, ins.unit, target));
@@ -369,6 +382,11 @@ mod tests {
         let plan = analyse(&code).unwrap();
         assert_eq!(plan.instructions[1].jump_target, Some(3));
         assert_eq!(plan.instructions[3].jump_target, Some(0));
+        assert_eq!(plan.is_target, [true, false, false, true]);
+        assert_eq!(plan.last_backward_jump, Some(3));
+        let plan = analyse(&[word("NOP", 0), word("JUMP_FORWARD", 0), word("NOP", 0)]).unwrap();
+        assert_eq!(plan.last_backward_jump, None);
+        assert_eq!(plan.is_target, [false, false, true]);
     }
 
     #[test]

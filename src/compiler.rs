@@ -312,11 +312,7 @@ fn selection() -> Result<&'static Selection, CompileError> {
 /// follows it and it jumps back to a FOR_ITER: the only jump where handing the rest of the frame
 /// to the interpreter is bounded by the loop's iterator.
 fn last_for_loop_jump(plan: &Plan) -> Option<usize> {
-    let jumps = opcodes::jump_table();
-    let last_backward = plan
-        .instructions
-        .iter()
-        .rposition(|ins| jumps[ins.opcode as usize] == Some(opcodes::Jump::Backward))?;
+    let last_backward = plan.last_backward_jump?;
     let ins = &plan.instructions[last_backward];
     let target = &plan.instructions[ins.jump_target?];
     (ins.opcode == opcodes::op::JUMP_BACKWARD && target.opcode == opcodes::op::FOR_ITER)
@@ -572,7 +568,6 @@ struct Scratch {
     /// The instructions falling through runs as the second half of a superinstruction
     /// (src/superinstructions.rs), in order.
     tails: Vec<u32>,
-    is_target: Vec<bool>,
     /// Per instruction: laid aside (not run since quickening), and the profile's scratch.
     aside: Vec<bool>,
     ways_in: Vec<u8>,
@@ -600,7 +595,6 @@ impl Scratch {
         }
         room(&mut self.slots, n + 1)?;
         room(&mut self.tails, n)?;
-        room(&mut self.is_target, n)?;
         room(&mut self.aside, n)?;
         room(&mut self.ways_in, n)?;
         room(&mut self.alone_start, n)
@@ -1207,19 +1201,13 @@ fn compile_plan(
     let mut cur = Cursor::default();
     let last_for_jump = last_for_loop_jump(plan);
     // Which instructions are jump targets (unpack groups and out-of-line copies ask).
-    sc.is_target.clear();
-    sc.is_target.resize(n, false);
-    for ins in instructions {
-        if let Some(t) = ins.jump_target {
-            sc.is_target[t] = true;
-        }
-    }
+    let is_target = &plan.is_target;
     // Blocks that have not run since quickening go to a line of their own after the hot code
     // (src/profile.rs); where the main line passes between the two lines, a `jmp` follows.
     let any_aside = profile::not_run_since_quickening(
         input.units,
         instructions,
-        &sc.is_target,
+        is_target,
         &mut sc.aside,
         &mut sc.ways_in,
     );
@@ -1282,8 +1270,7 @@ fn compile_plan(
             }
         }
         if superinstructions::opens_group(instructions, i) && sel.covered.is_some() {
-            if let Some((kind, k)) = superinstructions::group(instructions, &sc.is_target, mode, i)
-            {
+            if let Some((kind, k)) = superinstructions::group(instructions, is_target, mode, i) {
                 if let Some(g) = sel.groups[kind as usize] {
                     covered_until = i + 1 + k;
                     sc.slots.push(cur.slot(
@@ -1377,7 +1364,7 @@ fn compile_plan(
         let Some(last) = superinstructions::alone_copy(instructions, q) else {
             continue;
         };
-        if !sc.is_target[q] {
+        if !is_target[q] {
             sc.alone_start[q] = NOT_ENTERED;
             continue;
         }

@@ -308,6 +308,23 @@ fn selection() -> Result<&'static Selection, CompileError> {
         ))
 }
 
+/// The stencil of the group instruction `i` opens (src/superinstructions.rs), when this build
+/// has it, and how many instructions after `i` it covers.
+#[inline(always)]
+fn group_stencil(
+    sel: &Selection,
+    instructions: &[analysis::Instruction],
+    is_target: &[bool],
+    mode: Mode,
+    i: usize,
+) -> Option<(&'static Stencil, usize)> {
+    if !superinstructions::opens_group(instructions, i) || sel.covered.is_none() {
+        return None;
+    }
+    let (kind, k) = superinstructions::group(instructions, is_target, mode, i)?;
+    Some((sel.groups[kind as usize]?, k))
+}
+
 /// The JUMP_BACKWARD that closes the code object's last loop, if no backward jump of any kind
 /// follows it and it jumps back to a FOR_ITER: the only jump where handing the rest of the frame
 /// to the interpreter is bounded by the loop's iterator.
@@ -1250,6 +1267,8 @@ fn compile_plan(
     // How falling through runs this instruction and the next (src/superinstructions.rs).
     let mut next_mode = Mode::Alone;
     sc.tails.clear();
+    // One slot per instruction, written in place (the room was reserved).
+    let room = &mut sc.slots.spare_capacity_mut()[..n];
     for (i, ins) in instructions.iter().enumerate() {
         let line = line_of(i);
         let mode = next_mode;
@@ -1257,92 +1276,85 @@ fn compile_plan(
         if mode == Mode::Tail {
             sc.tails.push(i as u32);
         }
-        if i < covered_until {
-            if let Some(s) = sel.covered {
-                sc.slots.push(cur.slot(
-                    s,
-                    false,
-                    (i as u32, ins.unit as u32),
-                    Placement::Main,
-                    line,
-                ));
-                continue;
-            }
-        }
-        if superinstructions::opens_group(instructions, i) && sel.covered.is_some() {
-            if let Some((kind, k)) = superinstructions::group(instructions, is_target, mode, i) {
-                if let Some(g) = sel.groups[kind as usize] {
+        let (s, paired) = match sel.covered.filter(|_| i < covered_until) {
+            Some(c) => (c, false),
+            None => match group_stencil(sel, instructions, is_target, mode, i) {
+                Some((g, k)) => {
                     covered_until = i + 1 + k;
-                    sc.slots.push(cur.slot(
-                        g,
-                        false,
-                        (i as u32, ins.unit as u32),
-                        Placement::Main,
-                        line,
-                    ));
-                    sc.veneers.note(g, input.symbols, stamp);
-                    continue;
+                    (g, false)
                 }
-            }
-        }
-        // A pair is the interpreter's superinstruction (COMPARE_OP + conditional jump, which
-        // its specialised forms fuse); it fuses nothing when EXTENDED_ARG comes between, so
-        // neither does cpjit (the two count recursion levels differently: stencils/binary.c).
-        // A second half of a superinstruction never has its work done by a pair stencil.
-        let tail = tail_stencil(i, mode);
-        let pair = match instructions.get(i + 1) {
-            Some(next)
-                if !stencils::PAIRS[ins.opcode as usize].is_empty()
-                    && next.start == next.unit
-                    && tail.is_none()
-                    && tail_stencil(i + 1, next_mode).is_none() =>
-            {
-                sel.pair(ins.opcode, ins.oparg, next.opcode)
-            }
-            _ => None,
-        };
-        let s = match (tail, pair) {
-            (Some(s), _) | (None, Some(s)) => s,
-            (None, None) => match (Some(i) == last_for_jump, sel.last_for_jump) {
-                (true, Some(s)) => s,
-                _ => match sel
-                    .for_iter_sequence
-                    .filter(|_| iterates_a_value(ins, instructions, i))
-                {
-                    Some(s) => s,
-                    None => match hinted(sel, input.units, instructions, i, kwnames_pending) {
-                        Some(s) => {
-                            c_calls_in_line += (ins.opcode == opcodes::op::PRECALL) as u32;
+                None => {
+                    // A pair is the interpreter's superinstruction (COMPARE_OP + conditional
+                    // jump, which its specialised forms fuse); it fuses nothing when
+                    // EXTENDED_ARG comes between, so neither does cpjit (the two count
+                    // recursion levels differently: stencils/binary.c). A second half of a
+                    // superinstruction never has its work done by a pair stencil.
+                    let tail = tail_stencil(i, mode);
+                    let pair = match instructions.get(i + 1) {
+                        Some(next)
+                            if !stencils::PAIRS[ins.opcode as usize].is_empty()
+                                && next.start == next.unit
+                                && tail.is_none()
+                                && tail_stencil(i + 1, next_mode).is_none() =>
+                        {
+                            sel.pair(ins.opcode, ins.oparg, next.opcode)
+                        }
+                        _ => None,
+                    };
+                    let s = match (tail, pair) {
+                        (Some(s), _) | (None, Some(s)) => s,
+                        (None, None) => match (Some(i) == last_for_jump, sel.last_for_jump) {
+                            (true, Some(s)) => s,
+                            _ => match sel
+                                .for_iter_sequence
+                                .filter(|_| iterates_a_value(ins, instructions, i))
+                            {
+                                Some(s) => s,
+                                None => {
+                                    match hinted(sel, input.units, instructions, i, kwnames_pending)
+                                    {
+                                        Some(s) => {
+                                            c_calls_in_line +=
+                                                (ins.opcode == opcodes::op::PRECALL) as u32;
+                                            s
+                                        }
+                                        None => lone_stencil(ins, &mut unsupported),
+                                    }
+                                }
+                            },
+                        },
+                    };
+                    let s = match ins.opcode {
+                        opcodes::op::KW_NAMES => {
+                            kwnames_pending = true;
                             s
                         }
-                        None => lone_stencil(ins, &mut unsupported),
-                    },
-                },
+                        opcodes::op::RESUME => {
+                            quickened |=
+                                (input.units[ins.unit] & 0xff) as u8 == opcodes::op::RESUME_QUICK;
+                            s
+                        }
+                        opcodes::op::CALL if std::mem::take(&mut kwnames_pending) => {
+                            sel.call_kwnames.unwrap_or(s)
+                        }
+                        _ => s,
+                    };
+                    (s, pair.is_some())
+                }
             },
         };
-        let s = match ins.opcode {
-            opcodes::op::KW_NAMES => {
-                kwnames_pending = true;
-                s
-            }
-            opcodes::op::RESUME => {
-                quickened |= (input.units[ins.unit] & 0xff) as u8 == opcodes::op::RESUME_QUICK;
-                s
-            }
-            opcodes::op::CALL if std::mem::take(&mut kwnames_pending) => {
-                sel.call_kwnames.unwrap_or(s)
-            }
-            _ => s,
-        };
-        sc.slots.push(cur.slot(
+        room[i].write(cur.slot(
             s,
-            pair.is_some(),
+            paired,
             (i as u32, ins.unit as u32),
             Placement::Main,
             line,
         ));
         sc.veneers.note(s, input.symbols, stamp);
     }
+    // SAFETY: the loop wrote a slot for each of the `n` instructions, within the room reserved
+    // (the slots were cleared first).
+    unsafe { sc.slots.set_len(n) };
     let trap_offset = cur.hot;
     cur.hot += TRAP.len();
     let error_offset = cur.hot;

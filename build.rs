@@ -852,12 +852,12 @@ fn main() {
             let width = if kind == 0 { 8 } else { 4 };
             for &(offset, part, value, addend) in list.iter() {
                 let last_value = got_base + GotForm::ALL.len(); // SYMBOL_DIRECT's last form
-                                                                // A direct reference's indirect form (put back when the symbol is out of reach)
-                                                                // must lie inside its part too, opcode bytes included.
                 let indirect_inside = value <= got_base || value > last_value || {
                     let disp_at = GotForm::ALL[value - got_base - 1].disp_at(offset as usize);
                     disp_at >= 2 && disp_at + 4 <= part_len[part as usize]
                 };
+                // (A direct reference's indirect form, put back when the symbol is out of
+                // reach, must lie inside its part too, opcode bytes included.)
                 if offset as usize + width > part_len[part as usize]
                     || value > last_value
                     || !indirect_inside

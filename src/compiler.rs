@@ -1528,6 +1528,7 @@ fn compile_plan(
         .map_err(|_| CompileError::OutOfMemory)?;
     let room = placed.spare_capacity_mut();
     let mut n_placed = 0;
+    assert!(code_end <= buf.len());
     for (i, slot) in slots.iter().enumerate() {
         let s = slot.stencil;
         // An instruction a group covers has no code: no entry (the interpreter runs the
@@ -1609,12 +1610,13 @@ fn compile_plan(
         vals[HoleValue::Cold as usize] = base + cold_at as u64;
         let hot_len = s.hot_len as usize;
         let cold_len = s.code.len() - hot_len;
-        assert!(
-            cold_at + cold_len <= code_end && code_at + hot_len <= hot_end && code_end <= buf.len()
-        );
+        debug_assert!(cold_at + cold_len <= code_end && code_at + hot_len <= hot_end);
         // SAFETY: the layout put the hot part at [code_at, code_at + hot_len) below hot_end and
-        // the cold part at [cold_at, cold_at + cold_len) below code_end (checked above), both
-        // inside `buf` (its length is past code_end); `hot_len <= code.len()` (patches_are_sound).
+        // the cold part at [cold_at, cold_at + cold_len) below code_end: the cursor's hot and
+        // cold offsets only grow, by each slot's part lengths (and the jumps after some), and
+        // hot_end and code_end are where they ended (the code laid aside moved past the rest
+        // whole, by where the rest ended); both inside `buf` (its length is past code_end,
+        // checked before the loop); `hot_len <= code.len()` (patches_are_sound).
         unsafe {
             let (src, dst) = (s.code.as_ptr(), buf.as_mut_ptr());
             copy_small(src, dst.add(code_at), hot_len);

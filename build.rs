@@ -886,8 +886,10 @@ fn main() {
             rs,
             "  ], got_symbols: &{got_symbols:?}, pc32_symbols: &{pc32_symbols:?}, \
              private_got: {private_got}, hole_mask: {hole_mask:#x},\n    \
-             patches: &[{}], n_abs64: {n_abs64}, n_abs32: {n_abs32},\n    other: &{other:?} }},",
-            patches.join(", ")
+             patches: &[{}], n_abs64: {n_abs64}, n_abs32: {n_abs32},\n    other: &{other:?}, \
+             extras: {} }},",
+            patches.join(", "),
+            !s.data.is_empty() || !other.is_empty()
         )
         .unwrap();
     }

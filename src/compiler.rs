@@ -1546,9 +1546,6 @@ fn compile_plan(
         }
         let code_at = slot.code as usize;
         let cold_at = hot_end + slot.cold as usize;
-        if !s.data.is_empty() {
-            copy_data(s, buf, data_start + slot.data as usize);
-        }
         let ix = slot.index as usize;
         if let Some(ins) = instructions.get(ix) {
             let jumper = if slot.paired {
@@ -1629,8 +1626,10 @@ fn compile_plan(
         if shared_got == 0 && !s.got_symbols.is_empty() {
             rare.own_got(s, buf, [code_at, cold_at])?;
         }
-        if !s.other.is_empty() {
+        if s.extras {
+            // The stencil's data, and the holes that refer to it and the other rare ones.
             let data = data_start + slot.data as usize;
+            copy_data(s, buf, data);
             rare.others(
                 s,
                 buf,

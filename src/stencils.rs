@@ -82,6 +82,8 @@ pub struct Stencil {
     pub n_abs32: u8,
     /// Indices into `holes` of the rest (data, direct symbol references, private GOT slots).
     pub other: &'static [u16],
+    /// Whether it has data or holes in `other`: the compiler's one test for both.
+    pub extras: bool,
 }
 
 impl Stencil {
@@ -193,6 +195,8 @@ mod tests {
             assert_eq!(s.got_symbols, &got[..], "{}", s.name);
             assert_eq!(s.pc32_symbols, &pc32[..], "{}", s.name);
             assert_eq!(s.private_got as usize, private, "{}", s.name);
+            let extras = !s.data.is_empty() || !s.other.is_empty();
+            assert_eq!(s.extras, extras, "{}", s.name);
         }
     }
 

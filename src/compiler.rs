@@ -799,8 +799,8 @@ fn patches_are_sound(s: &Stencil) -> bool {
 /// part to `buf[at[1]..]`; `base` is the run-time address of `buf[0]`, `vals` the value table.
 ///
 /// # Safety
-/// `patches_are_sound(s)` holds, both copies lie inside `buf`, and `symbols` is empty or holds
-/// every symbol of [`stencils::SYMBOLS`].
+/// `patches_are_sound(s)` holds, both copies lie inside `buf`, and `symbols` holds an address
+/// (or 0: not known) for every symbol of [`stencils::SYMBOLS`].
 #[inline(always)]
 unsafe fn apply_patches(
     s: &'static Stencil,
@@ -840,50 +840,81 @@ unsafe fn apply_patches(
         // SAFETY: the 4 bytes lie inside the part's copy in `buf` (the caller's contract).
         unsafe { std::ptr::write_unaligned(buf.add(at) as *mut u32, (v as u32).to_le()) };
     }
+    // SAFETY (of the unchecked reads of `symbols`): every direct reference's symbol is below
+    // SYMBOLS.len() (patches_are_sound), and so at most `symbols.len()` (the caller's contract).
+    let syms = symbols.as_ptr();
     for p in rel32 {
-        let mut at = place(p);
-        let value = if p.value >= stencils::SYMBOL_DIRECT {
-            // A reference build.rs made direct (patch::GotForm), to symbol `p.addend`, whose
-            // displacement is at `at`: the displacement to the symbol where it is in range and
-            // the chunk has the symbol table; otherwise the indirect form is put back and goes
-            // through the slot (a private GOT is patched again below, at the slot form's
-            // offset).
-            let symbol = p.addend as usize;
-            let target = if symbols.is_empty() {
-                0
-            } else {
-                // SAFETY: symbol < SYMBOLS.len() (patches_are_sound) <= symbols.len() (the
-                // caller's contract).
-                unsafe { *symbols.get_unchecked(symbol) }
-            };
-            let d = target.wrapping_sub(base + at as u64 + 4) as i64;
-            if target != 0 && d as i32 as i64 == d {
-                // SAFETY: the direct form's 4 bytes lie inside the part's copy in `buf` (the
-                // caller's contract).
-                unsafe { std::ptr::write_unaligned(buf.add(at) as *mut i32, (d as i32).to_le()) };
-                continue;
-            }
-            // SAFETY: value < SYMBOL_DIRECT + 3 (patches_are_sound).
-            let form = unsafe {
-                *patch::GotForm::ALL.get_unchecked((p.value - stencils::SYMBOL_DIRECT) as usize)
-            };
-            at = form.disp_at(at);
-            // SAFETY: the instruction's bytes from `at - 2` to `at + 4` lie inside the part's
-            // copy in `buf` (patches_are_sound: its indirect form lies in its part).
-            form.unrelax(unsafe { std::slice::from_raw_parts_mut(buf, at + 4) }, at);
-            // Its displacement as a GOT_BASE patch has it: to the symbol's slot.
-            vals[stencils::GOT_BASE as usize].wrapping_add(8 * symbol as u64 - 4)
+        let at = place(p);
+        // A reference build.rs made direct (patch::GotForm), to symbol `p.addend`, whose
+        // displacement is at `at`: the displacement to the symbol where it is in range and the
+        // chunk has the symbol table (the symbol's address is not 0). The others: the value's.
+        // Both read a table and add; everything else goes off this path.
+        let direct = p.value >= stencils::SYMBOL_DIRECT;
+        let (table, index, add) = if direct {
+            (syms, p.addend as usize, -4i64)
         } else {
-            value(p)
+            (vals.as_ptr(), p.value as usize, p.addend as i64)
         };
-        let d = value.wrapping_sub(base + at as u64) as i64;
-        if d as i32 as i64 != d {
-            return Err(patch_error(s, at, d));
+        // SAFETY: index < VALUES for a hole value (patches_are_sound), or a symbol (above).
+        let target = unsafe { *table.add(index) };
+        let d = target
+            .wrapping_add(add as u64)
+            .wrapping_sub(base + at as u64) as i64;
+        if d as i32 as i64 != d || (direct && target == 0) {
+            // SAFETY: as for this function.
+            unsafe { off_the_direct_path(s, buf, base, at, p, vals, d)? };
+            continue;
         }
         // SAFETY: the 4 bytes lie inside the part's copy in `buf` (the caller's contract).
         unsafe { std::ptr::write_unaligned(buf.add(at) as *mut i32, (d as i32).to_le()) };
     }
     Ok(())
+}
+
+/// The PC-relative patch `p` of `s` at `buf[at..]` whose displacement `d` is out of range, or
+/// (a direct symbol reference) whose symbol is not in the chunk's table: an error, or the
+/// indirect form put back and its displacement to the symbol's slot (a private GOT is patched
+/// again later, at the slot form's offset).
+///
+/// # Safety
+/// As [`apply_patches`]; `p` is one of the PC-relative patches of `s`.
+#[cold]
+#[inline(never)]
+unsafe fn off_the_direct_path(
+    s: &'static Stencil,
+    buf: *mut u8,
+    base: u64,
+    at: usize,
+    p: &stencils::Patch,
+    vals: &[u64; VALUES],
+    d: i64,
+) -> Result<(), CompileError> {
+    if p.value < stencils::SYMBOL_DIRECT {
+        return Err(patch_error(s, at, d));
+    }
+    // SAFETY: value < SYMBOL_DIRECT + 3 (patches_are_sound).
+    let form =
+        unsafe { *patch::GotForm::ALL.get_unchecked((p.value - stencils::SYMBOL_DIRECT) as usize) };
+    let at = form.disp_at(at);
+    // SAFETY: the instruction's bytes from `at - 2` to `at + 4` lie inside the part's copy in
+    // `buf` (patches_are_sound: its indirect form lies in its part).
+    form.unrelax(unsafe { std::slice::from_raw_parts_mut(buf, at + 4) }, at);
+    // Its displacement as a GOT_BASE patch has it: to the symbol's slot.
+    let slot = vals[stencils::GOT_BASE as usize].wrapping_add(8 * p.addend as u64 - 4);
+    let d = slot.wrapping_sub(base + at as u64) as i64;
+    if d as i32 as i64 != d {
+        return Err(patch_error(s, at, d));
+    }
+    // SAFETY: the 4 bytes lie inside the part's copy in `buf` (the caller's contract).
+    unsafe { std::ptr::write_unaligned(buf.add(at) as *mut i32, (d as i32).to_le()) };
+    Ok(())
+}
+
+/// A symbol table of zeros (no symbol's address known): what [`apply_patches`] reads direct
+/// references' symbols from where the chunk has no symbol table (they all go through a slot).
+fn no_symbols() -> &'static [u64] {
+    static ZEROS: OnceLock<Box<[u64]>> = OnceLock::new();
+    ZEROS.get_or_init(|| vec![0; stencils::SYMBOLS.len()].into_boxed_slice())
 }
 
 /// `copy_nonoverlapping` for the short copies of stencil parts (most are under 64 bytes): in
@@ -1517,7 +1548,11 @@ fn compile_plan(
     vals[stencils::GOT_BASE as usize] = if shared_got != 0 { shared_got } else { base };
     // References through the chunk's symbol table made direct where in range (a private GOT is
     // patched again below, displacement by displacement: those stay indirect).
-    let relax_symbols: &[u64] = if shared_got != 0 { input.symbols } else { &[] };
+    let relax_symbols: &[u64] = if shared_got != 0 {
+        input.symbols
+    } else {
+        no_symbols()
+    };
     // Native entries (an instruction's first code unit: module doc of analysis.rs) and the
     // stencils placed, filled as the slots go by (the code laid aside, placed after the rest,
     // is listed after the loop).
@@ -1620,8 +1655,8 @@ fn compile_plan(
             copy_small(src.add(hot_len), dst.add(cold_at), cold_len);
         }
         // SAFETY: the two parts' copies were just written inside `buf`; `patches_are_sound`
-        // holds for every stencil (build.rs made the programs so); `relax_symbols` is empty or
-        // `input.symbols`, which holds every symbol (checked at the start).
+        // holds for every stencil (build.rs made the programs so); `relax_symbols` is
+        // `input.symbols`, which holds every symbol (checked at the start), or as many zeros.
         unsafe { apply_patches(s, buf, base, [code_at, cold_at], &vals, relax_symbols)? };
         if shared_got == 0 && !s.got_symbols.is_empty() {
             rare.own_got(s, buf, [code_at, cold_at])?;

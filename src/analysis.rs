@@ -109,6 +109,8 @@ pub struct Plan {
     pub is_target: Vec<bool>,
     /// The last instruction that jumps backward, if any.
     pub last_backward_jump: Option<usize>,
+    /// The instructions that jump, in order (scratch of [`analyse_into`]).
+    jumps: Vec<u32>,
 }
 
 impl Plan {
@@ -119,6 +121,7 @@ impl Plan {
         self.instructions
             .try_reserve(more(self.instructions.len()))?;
         self.is_target.try_reserve(more(self.is_target.len()))?;
+        self.jumps.try_reserve(more(self.jumps.len()))?;
         self.unit_to_instruction
             .try_reserve(more(self.unit_to_instruction.len()))
     }
@@ -141,8 +144,11 @@ pub fn analyse_into(units: &[u16], plan: &mut Plan) -> Result<(), AnalysisError>
     unit_to_instruction.clear();
     unit_to_instruction.resize(units.len(), NO_INSTRUCTION);
     let jumps = opcodes::jump_table();
-    // Whether any instruction jumps (its target is resolved once all starts are known).
-    let mut any_jump = false;
+    // The instructions that jump (their targets are resolved once all starts are known).
+    plan.jumps.clear();
+    plan.jumps.reserve(units.len());
+    let jump_list = plan.jumps.as_mut_ptr();
+    let mut n_jumps = 0usize;
     // Written through raw pointers into the reserved capacity (at most one instruction per code
     // unit), the length kept in a local: the loop runs once per instruction of every compile.
     let out = instructions.as_mut_ptr();
@@ -180,11 +186,13 @@ pub fn analyse_into(units: &[u16], plan: &mut Plan) -> Result<(), AnalysisError>
             unsafe { instructions.set_len(count) };
             return Err(AnalysisError::Truncated);
         }
-        any_jump |= jumps[opcode as usize].is_some();
         // SAFETY: start < units.len() (the unit read above), the length of
-        // `unit_to_instruction`; count < units.len() <= the reserved capacity, since every
-        // instruction takes at least one code unit.
+        // `unit_to_instruction`; n_jumps <= count < units.len() <= the reserved capacities,
+        // since every instruction takes at least one code unit. (The jump list is written for
+        // every instruction and kept for jumps: no branch on the opcode's kind.)
         unsafe {
+            *jump_list.add(n_jumps) = count as u32;
+            n_jumps += jumps[opcode as usize].is_some() as usize;
             *map.add(start) = count as u32;
             out.add(count).write(Instruction {
                 start,
@@ -203,10 +211,10 @@ pub fn analyse_into(units: &[u16], plan: &mut Plan) -> Result<(), AnalysisError>
     let is_target = &mut plan.is_target;
     is_target.clear();
     is_target.resize(count, false);
-    if !any_jump {
-        return Ok(());
-    }
-    for k in 0..instructions.len() {
+    // SAFETY: `n_jumps` entries were written, within the capacity.
+    unsafe { plan.jumps.set_len(n_jumps) };
+    for &k in &plan.jumps {
+        let k = k as usize;
         let ins = &instructions[k];
         let Some(kind) = jumps[ins.opcode as usize] else {
             continue;

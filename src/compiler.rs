@@ -325,6 +325,123 @@ fn group_stencil(
     Some((sel.groups[kind as usize]?, k))
 }
 
+/// The stencil of the second half of a superinstruction for instruction `i` run in `mode`, if
+/// it is one and has a stencil of its own (`<OPCODE>_TAIL`).
+#[inline(always)]
+fn tail_stencil(
+    instructions: &[analysis::Instruction],
+    i: usize,
+    mode: Mode,
+) -> Option<&'static Stencil> {
+    match mode {
+        Mode::Tail => stencils::TAILS[instructions[i].opcode as usize],
+        Mode::Alone => None,
+    }
+}
+
+/// The stencil of an instruction on its own: its variant for its oparg, LOAD_GLOBAL's by the
+/// oparg's low bit, its generic stencil, or UNSUPPORTED (noted in `unsupported`).
+#[inline(always)]
+fn lone_stencil(
+    sel: &Selection,
+    ins: &analysis::Instruction,
+    unsupported: &mut Vec<&'static str>,
+) -> &'static Stencil {
+    let variant = sel.variant(ins.opcode, ins.oparg).or_else(|| {
+        (ins.opcode == opcodes::op::LOAD_GLOBAL)
+            .then(|| sel.load_global[(ins.oparg & 1) as usize])
+            .flatten()
+    });
+    match variant.or(stencils::GENERIC[ins.opcode as usize]) {
+        Some(s) => s,
+        None => {
+            unsupported.push(ins.name());
+            sel.unsupported
+        }
+    }
+}
+
+/// What choosing the main line's stencils instruction by instruction carries from one to the
+/// next, and what it finds.
+#[derive(Default)]
+struct OwnStencils {
+    /// A KW_NAMES since the last CALL: the next CALL passes its names (as patching does).
+    kwnames_pending: bool,
+    /// PRECALLs that got the stencil of their specialised form ([`CompiledCode::c_calls_in_line`]).
+    c_calls_in_line: u32,
+    /// Any RESUME the interpreter quickened ([`CompiledCode::quickened`]).
+    quickened: bool,
+    /// Instructions that got the UNSUPPORTED stencil.
+    unsupported: Vec<&'static str>,
+}
+
+impl OwnStencils {
+    /// The stencil of instruction `i` (falling through runs it and the next in `modes`) where
+    /// no group covers or opens at it, and whether it is a pair stencil.
+    #[inline(always)]
+    fn choose(
+        &mut self,
+        sel: &Selection,
+        units: &[u16],
+        instructions: &[analysis::Instruction],
+        i: usize,
+        (mode, next_mode): (Mode, Mode),
+        last_for_jump: Option<usize>,
+    ) -> (&'static Stencil, bool) {
+        let ins = &instructions[i];
+        // A pair is the interpreter's superinstruction (COMPARE_OP + conditional jump, which its
+        // specialised forms fuse); it fuses nothing when EXTENDED_ARG comes between, so neither
+        // does cpjit (the two count recursion levels differently: stencils/binary.c). A second
+        // half of a superinstruction never has its work done by a pair stencil.
+        let tail = tail_stencil(instructions, i, mode);
+        let pair = match instructions.get(i + 1) {
+            Some(next)
+                if !stencils::PAIRS[ins.opcode as usize].is_empty()
+                    && next.start == next.unit
+                    && tail.is_none()
+                    && tail_stencil(instructions, i + 1, next_mode).is_none() =>
+            {
+                sel.pair(ins.opcode, ins.oparg, next.opcode)
+            }
+            _ => None,
+        };
+        let s = match (tail, pair) {
+            (Some(s), _) | (None, Some(s)) => s,
+            (None, None) => match (Some(i) == last_for_jump, sel.last_for_jump) {
+                (true, Some(s)) => s,
+                _ => match sel
+                    .for_iter_sequence
+                    .filter(|_| iterates_a_value(ins, instructions, i))
+                {
+                    Some(s) => s,
+                    None => match hinted(sel, units, instructions, i, self.kwnames_pending) {
+                        Some(s) => {
+                            self.c_calls_in_line += (ins.opcode == opcodes::op::PRECALL) as u32;
+                            s
+                        }
+                        None => lone_stencil(sel, ins, &mut self.unsupported),
+                    },
+                },
+            },
+        };
+        let s = match ins.opcode {
+            opcodes::op::KW_NAMES => {
+                self.kwnames_pending = true;
+                s
+            }
+            opcodes::op::RESUME => {
+                self.quickened |= (units[ins.unit] & 0xff) as u8 == opcodes::op::RESUME_QUICK;
+                s
+            }
+            opcodes::op::CALL if std::mem::take(&mut self.kwnames_pending) => {
+                sel.call_kwnames.unwrap_or(s)
+            }
+            _ => s,
+        };
+        (s, pair.is_some())
+    }
+}
+
 /// The JUMP_BACKWARD that closes the code object's last loop, if no backward jump of any kind
 /// follows it and it jumps back to a FOR_ITER: the only jump where handing the rest of the frame
 /// to the interpreter is bounded by the loop's iterator.
@@ -1242,7 +1359,6 @@ fn compile_plan(
     sc.start(n_symbols);
     sc.reserve(n)?;
     let stamp = sc.stamp;
-    let mut unsupported = Vec::new();
 
     // Choose stencils and lay out code, data, caches and veneers, in one pass over the
     // instructions.
@@ -1266,35 +1382,10 @@ fn compile_plan(
         let here = sc.aside[i];
         (here, here != sc.aside.get(i + 1).copied().unwrap_or(false))
     };
-    let tail_stencil = |i: usize, mode: Mode| match mode {
-        Mode::Tail => stencils::TAILS[instructions[i].opcode as usize],
-        Mode::Alone => None,
-    };
-    let load_global = Some(opcodes::op::LOAD_GLOBAL);
-    let lone_stencil = |ins: &analysis::Instruction, unsupported: &mut Vec<&'static str>| match sel
-        .variant(ins.opcode, ins.oparg)
-        .or_else(|| {
-            (Some(ins.opcode) == load_global)
-                .then(|| sel.load_global[(ins.oparg & 1) as usize])
-                .flatten()
-        }) {
-        Some(s) => s,
-        None => match stencils::GENERIC[ins.opcode as usize] {
-            Some(s) => s,
-            None => {
-                unsupported.push(ins.name());
-                sel.unsupported
-            }
-        },
-    };
     // Instructions a group stencil runs (src/superinstructions.rs) get the empty stencil: the
     // group's code continues straight to the code after them.
     let mut covered_until = 0;
-    // A KW_NAMES since the last CALL: the next CALL passes its names (as patching does).
-    let mut kwnames_pending = false;
-    let mut c_calls_in_line = 0u32;
-    // Any RESUME the interpreter quickened ([`CompiledCode::quickened`]).
-    let mut quickened = false;
+    let mut own = OwnStencils::default();
     // How falling through runs this instruction and the next (src/superinstructions.rs).
     let mut next_mode = Mode::Alone;
     sc.tails.clear();
@@ -1314,64 +1405,14 @@ fn compile_plan(
                     covered_until = i + 1 + k;
                     (g, false)
                 }
-                None => {
-                    // A pair is the interpreter's superinstruction (COMPARE_OP + conditional
-                    // jump, which its specialised forms fuse); it fuses nothing when
-                    // EXTENDED_ARG comes between, so neither does cpjit (the two count
-                    // recursion levels differently: stencils/binary.c). A second half of a
-                    // superinstruction never has its work done by a pair stencil.
-                    let tail = tail_stencil(i, mode);
-                    let pair = match instructions.get(i + 1) {
-                        Some(next)
-                            if !stencils::PAIRS[ins.opcode as usize].is_empty()
-                                && next.start == next.unit
-                                && tail.is_none()
-                                && tail_stencil(i + 1, next_mode).is_none() =>
-                        {
-                            sel.pair(ins.opcode, ins.oparg, next.opcode)
-                        }
-                        _ => None,
-                    };
-                    let s = match (tail, pair) {
-                        (Some(s), _) | (None, Some(s)) => s,
-                        (None, None) => match (Some(i) == last_for_jump, sel.last_for_jump) {
-                            (true, Some(s)) => s,
-                            _ => match sel
-                                .for_iter_sequence
-                                .filter(|_| iterates_a_value(ins, instructions, i))
-                            {
-                                Some(s) => s,
-                                None => {
-                                    match hinted(sel, input.units, instructions, i, kwnames_pending)
-                                    {
-                                        Some(s) => {
-                                            c_calls_in_line +=
-                                                (ins.opcode == opcodes::op::PRECALL) as u32;
-                                            s
-                                        }
-                                        None => lone_stencil(ins, &mut unsupported),
-                                    }
-                                }
-                            },
-                        },
-                    };
-                    let s = match ins.opcode {
-                        opcodes::op::KW_NAMES => {
-                            kwnames_pending = true;
-                            s
-                        }
-                        opcodes::op::RESUME => {
-                            quickened |=
-                                (input.units[ins.unit] & 0xff) as u8 == opcodes::op::RESUME_QUICK;
-                            s
-                        }
-                        opcodes::op::CALL if std::mem::take(&mut kwnames_pending) => {
-                            sel.call_kwnames.unwrap_or(s)
-                        }
-                        _ => s,
-                    };
-                    (s, pair.is_some())
-                }
+                None => own.choose(
+                    sel,
+                    input.units,
+                    instructions,
+                    i,
+                    (mode, next_mode),
+                    last_for_jump,
+                ),
             },
         };
         room[i].write(cur.slot(
@@ -1414,7 +1455,8 @@ fn compile_plan(
         sc.alone_start[q] = cur.hot as u32;
         let mut mode = Mode::Alone;
         for (j, ins) in instructions.iter().enumerate().take(last + 1).skip(q) {
-            let s = tail_stencil(j, mode).unwrap_or_else(|| lone_stencil(ins, &mut unsupported));
+            let s = tail_stencil(instructions, j, mode)
+                .unwrap_or_else(|| lone_stencil(sel, ins, &mut own.unsupported));
             let copy = if j == last {
                 Placement::Last
             } else {
@@ -1703,12 +1745,12 @@ fn compile_plan(
         entries,
         caches,
         instructions: n,
-        unsupported,
+        unsupported: own.unsupported,
         placed,
         hot_end: hot_end as u32,
         code_end: code_end as u32,
-        c_calls_in_line,
-        quickened,
+        c_calls_in_line: own.c_calls_in_line,
+        quickened: own.quickened,
     })
 }
 

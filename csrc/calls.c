@@ -1946,8 +1946,16 @@ cpjit_return_value(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThrea
     __attribute__((musttail)) return cpjit_frame_exit(frame, (PyObject **)retval, tstate);
 }
 
+CPJIT_HOT static __attribute__((preserve_none, noinline)) CpjitCallResult
+call_retarget(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate,
+              int oparg, CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames);
+
 /* cpjit_call's fast path for a bound-method object called as `f(...)`, kept out of the common
- * path's registers, with its signature: cpjit_call jumps here. */
+ * path's registers, with its signature: cpjit_call jumps here. A method of a Python function
+ * that is not the site's cached callee (a site that calls the methods of many classes, as a
+ * visitor's `handler(node)` does) is split as PRECALL splits it and retargeted, as a plain
+ * function's call is: the stencil jumps into the callee, no C frame on the way (call_slow,
+ * which the general way reaches, would run it from C); anything else goes the general way. */
 CPJIT_HOT static __attribute__((preserve_none, noinline)) CpjitCallResult
 call_bound(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate,
            int oparg, CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
@@ -1955,6 +1963,11 @@ call_bound(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *
     PyObject **slots = stack_pointer - oparg - 2;
     _PyInterpreterFrame *callee = cpjit_push_cached(tstate, frame, slots, oparg, cc, done, 1);
     if (callee == NULL) {
+        if (Py_TYPE(((PyMethodObject *)slots[1])->im_func) == &PyFunction_Type) {
+            split_bound_method(frame, slots, done, oparg);
+            __attribute__((musttail)) return call_retarget(frame, stack_pointer, tstate, oparg, cc,
+                                                           done, kwnames);
+        }
         __attribute__((musttail)) return call_general(frame, stack_pointer, tstate, oparg, cc,
                                                       done, kwnames);
     }

@@ -1642,3 +1642,73 @@ def test_keyword_only_defaults_follow_their_dict_mutated_replaced_and_shared():
             out.append(gs[i % 4](i, x=i))
         result = out
     """)
+
+
+@pytest.mark.parametrize("threshold", [0, 2, 16])
+def test_a_site_that_calls_the_methods_of_many_classes(threshold):
+    # `handler(node)` with a bound method the site has not cached (a visitor): the method is
+    # split as PRECALL splits it and the call retargeted (csrc/calls.c: call_bound); callees
+    # with defaults, keyword-only parameters, *args, generators, a method object that dies at
+    # the split (its weakref callback sees the frame), exceptions with their tracebacks, and
+    # methods of built-in functions and of callable objects at the same site.
+    check("""
+        import operator, sys, traceback, types, weakref
+        out = []
+        refs = []
+        class V:
+            def visit(self, node):
+                if isinstance(node, J):
+                    handler = types.MethodType(operator.is_, node)  # a built-in's method
+                else:
+                    handler = getattr(self, 'visit_' + type(node).__name__)
+                if isinstance(node, E):
+                    del handler
+                    return self.getm('visit_E')(node)  # dies at the call's split
+                return handler(node)
+            def getm(self, name):
+                m = getattr(self, name)
+                refs.append(weakref.ref(m, lambda r: out.append(
+                    ('method gone', sys._getframe(1).f_code.co_name,
+                     sys._getframe(1).f_lasti))))
+                return m
+            def visit_A(self, n): return 'A'
+            def visit_B(self, n, extra=7): return ('B', extra)
+            def visit_C(self, n, *, k=3): return ('C', k)
+            def visit_D(self, n, *rest): return ('D', rest)
+            def visit_E(self, n): return ('E', sys._getframe(1).f_lasti)
+            def visit_F(self, n): return list(self._gen(n))
+            def _gen(self, n):
+                yield 'F'
+            def visit_G(self, n): raise ValueError('G')
+            def visit_H(self, n): return self.visit(A())
+        V.visit_I = lambda self, n: "I"
+        class A: pass
+        class B: pass
+        class C: pass
+        class D: pass
+        class E: pass
+        class F: pass
+        class G: pass
+        class H: pass
+        class I: pass
+        class J: pass
+        v = V()
+        nodes = [A(), B(), C(), D(), E(), F(), G(), H(), I(), J()]
+        for round in range(40):
+            for node in nodes:
+                try:
+                    out.append(v.visit(node))
+                except ValueError as e:
+                    out.append(('raised', [f.lineno for f in traceback.extract_tb(e.__traceback__)]))
+        def deep(n):
+            class R:
+                def step(self, k): return k if k == 0 else getattr(self, names[k % 2])(k - 1)
+                def other(self, k): return self.step(k)
+            names = ['step', 'other']
+            try:
+                return R().step(n)
+            except RecursionError:
+                return 'recursion'
+        out.append(deep(50))
+        result = out
+    """, threshold=threshold)

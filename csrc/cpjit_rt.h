@@ -85,6 +85,9 @@ typedef struct {
                                            function's vectorcall (calls.h:
                                            cpjit_function_vectorcall), from C code or from an
                                            interpreter-run CALL */
+    uint64_t stack_segment_switches;    /* frames the hook went on with on a C stack segment
+                                           of cpjit's own (stack_segments.c) */
+    uint64_t stack_segments_mapped;     /* segments mapped and not yet unmapped */
 } CpjitStats;
 
 extern CpjitStats cpjit_stats;

@@ -73,6 +73,7 @@
 #include "callsite.h"
 #include "calls.h"
 #include "cold_regions.h"
+#include "stack_segments.h"
 #include "opcode.h"
 
 #include <pthread.h>
@@ -525,6 +526,7 @@ static inline int in_range(const StackRange *r, uintptr_t sp)
 static __attribute__((noinline)) const StackRange *range_for_slow(PyThreadState *tstate,
                                                                   uintptr_t sp)
 {
+    uintptr_t lo, hi;
     if (!thread_range_known) {
         find_thread_range();
     }
@@ -532,7 +534,15 @@ static __attribute__((noinline)) const StackRange *range_for_slow(PyThreadState 
     if (in_range(&thread_range, sp)) {
         r = &thread_range;
     }
-    else if (in_range(&foreign_range, sp) || find_mapping(sp, &foreign_range)) {
+    else if (in_range(&foreign_range, sp)) {
+        r = &foreign_range;
+    }
+    else if (cpjit_segment_range(sp, &lo, &hi)) {
+        /* One of cpjit's own (stack_segments.c): its floors as any stack's. */
+        set_floors(&foreign_range, lo, hi);
+        r = &foreign_range;
+    }
+    else if (find_mapping(sp, &foreign_range)) {
         r = &foreign_range;
     }
     else {
@@ -714,11 +724,45 @@ PyObject *cpjit_rt_run_cold_frame(PyThreadState *tstate, _PyInterpreterFrame *fr
     return cpjit_run_cold(tstate, frame, st);
 }
 
+static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);
+
+/* eval_frame's arguments and result, for a call on a stack segment. */
+typedef struct {
+    PyThreadState *tstate;
+    _PyInterpreterFrame *frame;
+    int throwflag;
+    PyObject *result;
+} DeeperCall;
+
+static void eval_frame_deeper(void *arg)
+{
+    DeeperCall *c = arg;
+    c->result = eval_frame(c->tstate, c->frame, c->throwflag);
+}
+
 static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
 {
-    if (c_stack_low(tstate, 0)
-        && (previous_eval == NULL || previous_eval == _PyEval_EvalFrameDefault)) {
-        return run_unhooked(tstate, frame, throwflag, CPJIT_R_DEEP_RECURSION);
+    if (c_stack_low(tstate, 0)) {
+        /* Deep recursion: the frame goes on on a fresh C stack (stack_segments.c), natively or
+         * not as it would have, guarded there as here. Without a segment, on the thread's own
+         * stack the interpreter runs it with the hook taken out (run_unhooked), as deep as the
+         * rest of the stack allows; on the last segment the hook stays and the hard floor ends
+         * the recursion with RecursionError. */
+        DeeperCall call = {tstate, frame, throwflag, NULL};
+        if (cpjit_run_on_new_segment(eval_frame_deeper, &call)) {
+            return call.result;
+        }
+        uintptr_t lo, hi;
+        int on_segment = cpjit_segment_range((uintptr_t)__builtin_frame_address(0), &lo, &hi);
+        if (!on_segment && (previous_eval == NULL || previous_eval == _PyEval_EvalFrameDefault)) {
+            return run_unhooked(tstate, frame, throwflag, CPJIT_R_DEEP_RECURSION);
+        }
+        if (c_stack_low(tstate, 1)) {
+            PyErr_SetString(PyExc_RecursionError,
+                            "maximum recursion depth exceeded (C stack nearly exhausted; cpjit "
+                            "runs each Python call on the C stack)");
+            return NULL;
+        }
     }
     if (CPJIT_INTERPRET_ONLY(tstate)) {
         return interpret(tstate, frame, throwflag, throwflag ? CPJIT_R_THROW : CPJIT_R_TRACING);

@@ -233,6 +233,8 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("attr_table_filed", c.attr_table_filed)?;
     d.set_item("attr_table_adopted", c.attr_table_adopted)?;
     d.set_item("frames_from_c", c.frames_from_c)?;
+    d.set_item("stack_segment_switches", c.stack_segment_switches)?;
+    d.set_item("stack_segments_mapped", c.stack_segments_mapped)?;
     // SAFETY: GIL held; the sampler thread writes only `stalled`, a counter read here for stats.
     let r = unsafe { &*std::ptr::addr_of!(runtime::cpjit_cold_region_stats) };
     d.set_item("cold_regions", r.regions)?;

@@ -77,6 +77,8 @@ pub struct CStats {
     pub attr_table_filed: u64,
     pub attr_table_adopted: u64,
     pub frames_from_c: u64,
+    pub stack_segment_switches: u64,
+    pub stack_segments_mapped: u64,
 }
 
 extern "C" {

@@ -124,6 +124,55 @@ def test_deep_recursion_in_the_main_thread_without_a_stack_limit():
     differential(STACK_PROGRAM, (0, 100000, "direct,caught"), stack_limit=resource.RLIM_INFINITY)
 
 
+# Recursion through C at depths plain CPython's stack holds: `f(*args)`, decorators passing
+# `*args, **kwargs`, functools.lru_cache and partial, map. cpjit makes each such call with more
+# C stack than the interpreter; until session 36 the deep part then ran in the interpreter with
+# the hook taken out, which has no C stack guard, and these died with SIGSEGV where plain CPython
+# printed the result (found by a probe round). Now the hook goes on on C stack segments of its
+# own (csrc/stack_segments.c).
+C_RECURSION_PROGRAM = """
+import functools
+shape, depth = sys.argv[1], int(sys.argv[2])
+sys.setrecursionlimit(100000)
+def star(n):
+    return 0 if n == 0 else 1 + star(*(n - 1,))
+def deco(f):
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+    return wrapper
+@deco
+def decorated(n):
+    return 0 if n == 0 else 1 + decorated(n - 1)
+@functools.lru_cache(maxsize=None)
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+def through_partial(n):
+    return 0 if n == 0 else 1 + again(n - 1)
+again = functools.partial(through_partial)
+def through_map(n):
+    return 0 if n == 0 else 1 + min(map(through_map, [n - 1]))
+def limit(n):
+    sys.setrecursionlimit(n)
+    try:
+        return star(10 ** 6)
+    except RecursionError as e:
+        return str(e)
+programs = {"star": lambda: star(depth), "decorated": lambda: decorated(depth),
+            "lru_cache": lambda: fib(depth) % 1000, "partial": lambda: through_partial(depth),
+            "map": lambda: through_map(depth), "limit": lambda: limit(depth)}
+print(shape, programs[shape]())
+"""
+
+
+@pytest.mark.parametrize("shape,depth", [("star", 20000), ("decorated", 20000),
+                                         ("lru_cache", 14000), ("partial", 13000),
+                                         ("map", 10000), ("limit", 12000)])
+@pytest.mark.parametrize("threshold", [0, 16])
+def test_recursion_through_c_as_deep_as_plain_cpython_goes(shape, depth, threshold):
+    differential(C_RECURSION_PROGRAM, (shape, depth), threshold=threshold,
+                 stack_limit=8 * 1024 * 1024)
+
+
 def test_c_recursion_through_generators_on_a_small_stack():
     # Plain CPython recurses in C here too (one gen_send_ex per level): pick a depth it survives.
     differential(STACK_PROGRAM, (64, 100, "gen"))

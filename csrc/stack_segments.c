@@ -1,0 +1,180 @@
+/* stack_segments.c: deep recursion continued on C stacks of cpjit's own.
+ *
+ * Native code runs each Python call it makes through C (a C function calling back into Python,
+ * `f(*args)`, the hook's calls) on the C stack, with more bytes per level than the interpreter
+ * uses for the same call (576 against about 370 for `f(*args)`). Until session 36, once the
+ * thread's stack was nearly used up the frame went to the interpreter with the hook taken out
+ * (runtime.c: run_unhooked); the interpreter has no C stack guard, so a recursion that plain
+ * CPython finishes within its stack ran off the end of the reserve and the process died with
+ * SIGSEGV (`f(*args)` recursion 20,000 deep under `sys.setrecursionlimit(100000)`: plain fine,
+ * cpjit crashed beyond 15,472).
+ *
+ * Now the hook goes on on a fresh stack instead: a segment of CPJIT_SEGMENT_SIZE bytes mapped
+ * for this thread (a guard page below it), entered through a small trampoline that switches the
+ * stack pointer, calls, and switches back. The frame runs there as it would have, natively
+ * where it is compiled, with the same guard (runtime.c's C stack guard knows the segments), so
+ * a deeper recursion nests another segment, up to CPJIT_MAX_SEGMENTS (256 MiB of stack, room
+ * for the C recursion of a thread whose own stack is tens of MiB at cpjit's cost per level;
+ * past that the hook raises RecursionError at the last segment's hard floor rather than use
+ * more memory). So the recursion limit is what stops a recursion, as in plain CPython, not a
+ * crash at the end of the C stack. Segments are kept for the
+ * thread's next deep recursion (so a recursion that goes back and forth across a segment's edge
+ * maps nothing again) and unmapped when the thread ends, like the pages a thread's own stack
+ * keeps once touched.
+ *
+ * Libraries that switch between coroutines by copying the thread's stack between fixed
+ * addresses (greenlet) would copy across a segment's gap: while one is loaded no segment is
+ * used and the old hand-over applies. */
+#include "cpjit_rt.h"
+#include "stack_segments.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define CPJIT_SEGMENT_SIZE ((size_t)8 << 20)
+#define CPJIT_MAX_SEGMENTS 32
+
+/* A thread's segments by nesting level: base[k] is the start of level k's mapping (its guard
+ * page), 0 while not mapped. */
+typedef struct {
+    uintptr_t base[CPJIT_MAX_SEGMENTS];
+} SegmentTable;
+
+static _Thread_local SegmentTable *thread_segments;
+static pthread_key_t segments_key;
+static pthread_once_t segments_key_once = PTHREAD_ONCE_INIT;
+static int segments_key_ok;
+
+static void unmap_segments(void *p)
+{
+    SegmentTable *t = p;
+    for (int k = 0; k < CPJIT_MAX_SEGMENTS; k++) {
+        if (t->base[k] != 0) {
+            munmap((void *)t->base[k], CPJIT_SEGMENT_SIZE);
+            __atomic_fetch_sub(&cpjit_stats.stack_segments_mapped, 1, __ATOMIC_RELAXED);
+        }
+    }
+    free(t);
+}
+
+static void make_key(void)
+{
+    segments_key_ok = pthread_key_create(&segments_key, unmap_segments) == 0;
+}
+
+static size_t guard_size(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    return page > 0 ? (size_t)page : 4096;
+}
+
+int cpjit_segment_range(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
+{
+    SegmentTable *t = thread_segments;
+    if (t == NULL) {
+        return 0;
+    }
+    for (int k = 0; k < CPJIT_MAX_SEGMENTS && t->base[k] != 0; k++) {
+        uintptr_t base = t->base[k];
+        if (sp - base < CPJIT_SEGMENT_SIZE) {
+            *lo = base + guard_size();
+            *hi = base + CPJIT_SEGMENT_SIZE;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The nesting level the caller's stack pointer is at: 0 on the thread's own stack (or any stack
+ * that is not a segment), k + 1 on segment k. A segment is entered only from the level above
+ * it, so the levels in use are always 0..k. */
+static int level_of(uintptr_t sp)
+{
+    SegmentTable *t = thread_segments;
+    if (t == NULL) {
+        return 0;
+    }
+    for (int k = 0; k < CPJIT_MAX_SEGMENTS && t->base[k] != 0; k++) {
+        if (sp - t->base[k] < CPJIT_SEGMENT_SIZE) {
+            return k + 1;
+        }
+    }
+    return 0;
+}
+
+/* A loaded module that switches coroutines by copying the thread's stack (see the top). */
+static int stack_copier_loaded(void)
+{
+    PyObject *modules = PyImport_GetModuleDict();
+    return modules != NULL
+           && (PyDict_GetItemString(modules, "greenlet") != NULL
+               || PyDict_GetItemString(modules, "greenlet._greenlet") != NULL);
+}
+
+/* Call fn(arg) with the stack pointer at `top` (16-byte aligned), then come back to the
+ * caller's stack. The frame pointer holds the caller's stack pointer meanwhile, and the unwind
+ * information says so, so debuggers and profilers walk from a segment's frames to the ones
+ * that entered it. */
+void cpjit_segment_call(void (*fn)(void *), void *arg, void *top)
+    __attribute__((visibility("hidden")));
+__asm__(".text\n"
+        ".globl cpjit_segment_call\n"
+        ".hidden cpjit_segment_call\n"
+        ".type cpjit_segment_call, @function\n"
+        ".p2align 4\n"
+        "cpjit_segment_call:\n"
+        ".cfi_startproc\n"
+        "    pushq %rbp\n"
+        ".cfi_def_cfa_offset 16\n"
+        ".cfi_offset %rbp, -16\n"
+        "    movq %rsp, %rbp\n"
+        ".cfi_def_cfa_register %rbp\n"
+        "    movq %rdx, %rsp\n"
+        "    movq %rdi, %rax\n"
+        "    movq %rsi, %rdi\n"
+        "    callq *%rax\n"
+        "    movq %rbp, %rsp\n"
+        "    popq %rbp\n"
+        ".cfi_def_cfa %rsp, 8\n"
+        "    retq\n"
+        ".cfi_endproc\n"
+        ".size cpjit_segment_call, .-cpjit_segment_call\n");
+
+int cpjit_run_on_new_segment(void (*fn)(void *), void *arg)
+{
+    int level = level_of((uintptr_t)__builtin_frame_address(0));
+    if (level >= CPJIT_MAX_SEGMENTS || stack_copier_loaded()) {
+        return 0;
+    }
+    SegmentTable *t = thread_segments;
+    if (t == NULL) {
+        pthread_once(&segments_key_once, make_key);
+        if (!segments_key_ok || (t = calloc(1, sizeof(SegmentTable))) == NULL) {
+            return 0;
+        }
+        if (pthread_setspecific(segments_key, t) != 0) {
+            free(t);
+            return 0;
+        }
+        thread_segments = t;
+    }
+    if (t->base[level] == 0) {
+        /* Untouched pages cost nothing; the lowest one is the guard. */
+        void *m = mmap(NULL, CPJIT_SEGMENT_SIZE, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+        if (m == MAP_FAILED) {
+            return 0;
+        }
+        if (mprotect(m, guard_size(), PROT_NONE) != 0) {
+            munmap(m, CPJIT_SEGMENT_SIZE);
+            return 0;
+        }
+        t->base[level] = (uintptr_t)m;
+        __atomic_fetch_add(&cpjit_stats.stack_segments_mapped, 1, __ATOMIC_RELAXED);
+    }
+    cpjit_stats.stack_segment_switches++;
+    cpjit_segment_call(fn, arg, (void *)(t->base[level] + CPJIT_SEGMENT_SIZE));
+    return 1;
+}

@@ -173,6 +173,57 @@ def test_recursion_through_c_as_deep_as_plain_cpython_goes(shape, depth, thresho
                  stack_limit=8 * 1024 * 1024)
 
 
+def test_deep_recursion_through_c_with_a_signal_a_fork_generators_and_finally():
+    # What runs on cpjit's C stack segments (csrc/stack_segments.c) behaves as on the thread's
+    # own stack: a signal handler raising at the bottom (the traceback through every level), a
+    # fork there (the child exits, the parent waits), generators delegating through C, and
+    # `finally` blocks run level by level as an exception unwinds across the segments.
+    differential("""
+        import signal, traceback
+        sys.setrecursionlimit(100000)
+        def handler(signum, frame):
+            raise KeyboardInterrupt
+        signal.signal(signal.SIGUSR1, handler)
+        def f(n):
+            if n == 0:
+                os.kill(os.getpid(), signal.SIGUSR1)
+                return 0
+            return 1 + f(*(n - 1,))
+        try:
+            f(20000)
+        except KeyboardInterrupt:
+            tb = traceback.extract_tb(sys.exc_info()[2])
+            print("interrupted", len(tb), tb[-1].name, tb[-1].lineno)
+        def g(n):
+            if n == 0:
+                pid = os.fork()
+                if pid == 0:
+                    os._exit(7)
+                return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+            return g(*(n - 1,))
+        print("forked", g(20000))
+        def gen(n):
+            if n:
+                yield from gen(*(n - 1,))
+            yield n
+        def h(n):
+            return sum(gen(400)) if n == 0 else h(*(n - 1,))
+        print("generators", h(15000))
+        def k(n, acc):
+            if n == 0:
+                raise ValueError("deep")
+            try:
+                return k(*(n - 1, acc))
+            finally:
+                acc.append(n)
+        acc = []
+        try:
+            k(20000, acc)
+        except ValueError as e:
+            print("unwound", len(acc), acc[:3], e)
+    """, stack_limit=8 * 1024 * 1024)
+
+
 def test_c_recursion_through_generators_on_a_small_stack():
     # Plain CPython recurses in C here too (one gen_send_ex per level): pick a depth it survives.
     differential(STACK_PROGRAM, (64, 100, "gen"))

@@ -421,7 +421,11 @@ CpjitStackCache cpjit_stack_cache;
 #define cached_thread_id (cpjit_stack_cache.thread_id)
 static StackRange cached_range;
 
-static void set_floors(StackRange *r, uintptr_t lo, uintptr_t hi)
+/* What a stack is to the guard: the thread's own, one of cpjit's segments, or another
+ * (a coroutine library's). */
+enum { STACK_THREAD, STACK_SEGMENT, STACK_FOREIGN };
+
+static void set_floors(StackRange *r, uintptr_t lo, uintptr_t hi, int kind)
 {
     size_t size = hi - lo;
     /* The reserve kept below native frames: three quarters of a small stack, at least 384 KiB
@@ -437,6 +441,21 @@ static void set_floors(StackRange *r, uintptr_t lo, uintptr_t hi)
     r->hi = hi;
     r->soft = lo + reserve;
     r->hard = lo + reserve / 2;
+    /* The soft floor is where the hook goes on on a stack segment (stack_segments.c). cpjit's
+     * levels through C take more stack than the interpreter's, so by the time the soft floor
+     * above would be reached plain CPython could have several MiB left for C code that
+     * recurses on its own (a C encoder over a deep structure): on the thread's own stack the
+     * move comes once an eighth of it is used, to a segment at least twice its size, where the
+     * next move comes at the half, so C code beneath any native frame finds at least as much
+     * stack as the thread has in all, less what cpjit's first eighth used beyond the
+     * interpreter's (under 400 KiB of an 8 MiB stack). Without segments (see eval_frame) the
+     * interpreter then runs the rest with the hook taken out, with seven eighths of the stack. */
+    if (kind == STACK_THREAD) {
+        r->soft = hi - size / 8;
+    }
+    else if (kind == STACK_SEGMENT) {
+        r->soft = lo + size / 2;
+    }
 }
 
 /* The main thread's stack without reading /proc/self/maps (which glibc's pthread_getattr_np
@@ -459,7 +478,7 @@ static int find_main_stack(uintptr_t sp)
     if ((hi & 4095) != 0 || sp >= hi || sp < lo) {
         return 0;
     }
-    set_floors(&thread_range, lo, hi);
+    set_floors(&thread_range, lo, hi, STACK_THREAD);
     return 1;
 }
 
@@ -490,7 +509,7 @@ static void find_thread_range(void)
                 lo += gap < size / 2 ? gap : size / 2;
             }
         }
-        set_floors(&thread_range, lo, hi);
+        set_floors(&thread_range, lo, hi, STACK_THREAD);
     }
     pthread_attr_destroy(&attr);
 }
@@ -507,7 +526,7 @@ static int find_mapping(uintptr_t sp, StackRange *out)
     while (fgets(line, sizeof(line), maps) != NULL) {
         unsigned long lo, hi;
         if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo <= sp && sp < hi) {
-            set_floors(out, lo, hi);
+            set_floors(out, lo, hi, STACK_FOREIGN);
             found = 1;
             break;
         }
@@ -539,7 +558,7 @@ static __attribute__((noinline)) const StackRange *range_for_slow(PyThreadState 
     }
     else if (cpjit_segment_range(sp, &lo, &hi)) {
         /* One of cpjit's own (stack_segments.c): its floors as any stack's. */
-        set_floors(&foreign_range, lo, hi);
+        set_floors(&foreign_range, lo, hi, STACK_SEGMENT);
         r = &foreign_range;
     }
     else if (find_mapping(sp, &foreign_range)) {
@@ -749,7 +768,8 @@ static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, i
          * rest of the stack allows; on the last segment the hook stays and the hard floor ends
          * the recursion with RecursionError. */
         DeeperCall call = {tstate, frame, throwflag, NULL};
-        if (cpjit_run_on_new_segment(eval_frame_deeper, &call)) {
+        if (cpjit_run_on_new_segment(eval_frame_deeper, &call,
+                                     2 * (thread_range.hi - thread_range.lo))) {
             return call.result;
         }
         uintptr_t lo, hi;

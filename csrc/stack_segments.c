@@ -9,14 +9,16 @@
  * SIGSEGV (`f(*args)` recursion 20,000 deep under `sys.setrecursionlimit(100000)`: plain fine,
  * cpjit crashed beyond 15,472).
  *
- * Now the hook goes on on a fresh stack instead: a segment of CPJIT_SEGMENT_SIZE bytes mapped
- * for this thread (a guard page below it), entered through a small trampoline that switches the
- * stack pointer, calls, and switches back. The frame runs there as it would have, natively
+ * Now the hook goes on on a fresh stack instead: a segment mapped for this thread (at least
+ * 16 MiB and twice the thread's own stack; a guard page below it), entered through a small
+ * trampoline that switches the stack pointer, calls, and switches back. The move comes early
+ * (runtime.c: set_floors), once an eighth of the thread's stack is used, so that C code that
+ * recurses on its own beneath native frames finds about as much stack as in plain CPython. The frame runs there as it would have, natively
  * where it is compiled, with the same guard (runtime.c's C stack guard knows the segments), so
- * a deeper recursion nests another segment, up to CPJIT_MAX_SEGMENTS (256 MiB of stack, room
- * for the C recursion of a thread whose own stack is tens of MiB at cpjit's cost per level;
- * past that the hook raises RecursionError at the last segment's hard floor rather than use
- * more memory). So the recursion limit is what stops a recursion, as in plain CPython, not a
+ * a deeper recursion nests another segment (at its half), up to CPJIT_MAX_SEGMENTS (512 MiB
+ * of stack for a thread with an 8 MiB one, many times what plain CPython's C recursion can use
+ * in that thread; past that the hook raises RecursionError at the last segment's hard floor
+ * rather than use more memory). So the recursion limit is what stops a recursion, as in plain CPython, not a
  * crash at the end of the C stack. Segments are kept for the
  * thread's next deep recursion (so a recursion that goes back and forth across a segment's edge
  * maps nothing again) and unmapped when the thread ends, like the pages a thread's own stack
@@ -33,12 +35,16 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define CPJIT_SEGMENT_SIZE ((size_t)8 << 20)
+/* A segment is at least this, and at least twice the thread's own stack (runtime.c asks), at
+ * most CPJIT_SEGMENT_MAX. */
+#define CPJIT_SEGMENT_MIN ((size_t)16 << 20)
+#define CPJIT_SEGMENT_MAX ((size_t)1 << 30)
 #define CPJIT_MAX_SEGMENTS 32
 
 /* A thread's segments by nesting level: base[k] is the start of level k's mapping (its guard
- * page), 0 while not mapped. */
+ * page), 0 while not mapped; all of `size` bytes, chosen at the thread's first. */
 typedef struct {
+    size_t size;
     uintptr_t base[CPJIT_MAX_SEGMENTS];
 } SegmentTable;
 
@@ -52,7 +58,7 @@ static void unmap_segments(void *p)
     SegmentTable *t = p;
     for (int k = 0; k < CPJIT_MAX_SEGMENTS; k++) {
         if (t->base[k] != 0) {
-            munmap((void *)t->base[k], CPJIT_SEGMENT_SIZE);
+            munmap((void *)t->base[k], t->size);
             __atomic_fetch_sub(&cpjit_stats.stack_segments_mapped, 1, __ATOMIC_RELAXED);
         }
     }
@@ -78,9 +84,9 @@ int cpjit_segment_range(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
     }
     for (int k = 0; k < CPJIT_MAX_SEGMENTS && t->base[k] != 0; k++) {
         uintptr_t base = t->base[k];
-        if (sp - base < CPJIT_SEGMENT_SIZE) {
+        if (sp - base < t->size) {
             *lo = base + guard_size();
-            *hi = base + CPJIT_SEGMENT_SIZE;
+            *hi = base + t->size;
             return 1;
         }
     }
@@ -97,7 +103,7 @@ static int level_of(uintptr_t sp)
         return 0;
     }
     for (int k = 0; k < CPJIT_MAX_SEGMENTS && t->base[k] != 0; k++) {
-        if (sp - t->base[k] < CPJIT_SEGMENT_SIZE) {
+        if (sp - t->base[k] < t->size) {
             return k + 1;
         }
     }
@@ -142,7 +148,7 @@ __asm__(".text\n"
         ".cfi_endproc\n"
         ".size cpjit_segment_call, .-cpjit_segment_call\n");
 
-int cpjit_run_on_new_segment(void (*fn)(void *), void *arg)
+int cpjit_run_on_new_segment(void (*fn)(void *), void *arg, size_t min_size)
 {
     int level = level_of((uintptr_t)__builtin_frame_address(0));
     if (level >= CPJIT_MAX_SEGMENTS || stack_copier_loaded()) {
@@ -158,23 +164,26 @@ int cpjit_run_on_new_segment(void (*fn)(void *), void *arg)
             free(t);
             return 0;
         }
+        size_t size = min_size < CPJIT_SEGMENT_MIN ? CPJIT_SEGMENT_MIN : min_size;
+        size = size > CPJIT_SEGMENT_MAX ? CPJIT_SEGMENT_MAX : (size + 0xfffff) & ~(size_t)0xfffff;
+        t->size = size;
         thread_segments = t;
     }
     if (t->base[level] == 0) {
         /* Untouched pages cost nothing; the lowest one is the guard. */
-        void *m = mmap(NULL, CPJIT_SEGMENT_SIZE, PROT_READ | PROT_WRITE,
+        void *m = mmap(NULL, t->size, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
         if (m == MAP_FAILED) {
             return 0;
         }
         if (mprotect(m, guard_size(), PROT_NONE) != 0) {
-            munmap(m, CPJIT_SEGMENT_SIZE);
+            munmap(m, t->size);
             return 0;
         }
         t->base[level] = (uintptr_t)m;
         __atomic_fetch_add(&cpjit_stats.stack_segments_mapped, 1, __ATOMIC_RELAXED);
     }
     cpjit_stats.stack_segment_switches++;
-    cpjit_segment_call(fn, arg, (void *)(t->base[level] + CPJIT_SEGMENT_SIZE));
+    cpjit_segment_call(fn, arg, (void *)(t->base[level] + t->size));
     return 1;
 }

@@ -5,12 +5,15 @@
 #include <stdint.h>
 
 /* Run fn(arg) on a C stack segment one level deeper than the stack the caller runs on (the
- * thread's own, or a segment): a fresh stack of CPJIT_SEGMENT_SIZE bytes, kept for this thread's
- * later deep recursions and unmapped when the thread ends. Returns 1 when fn ran, 0 when no
+ * thread's own, or a segment): a fresh stack of at least `min_size` bytes (the thread's first
+ * segment fixes the size of all its segments: at least 16 MiB, at most 1 GiB), kept for this
+ * thread's later deep recursions and unmapped when the thread ends. Returns 1 when fn ran, 0 when no
  * segment could be had (the mapping failed, the thread already nests CPJIT_MAX_SEGMENTS, or a
  * module that copies the thread's stack between fixed addresses is loaded); fn has then not
  * run. GIL held. */
-int cpjit_run_on_new_segment(void (*fn)(void *), void *arg);
+#include <stddef.h>
+
+int cpjit_run_on_new_segment(void (*fn)(void *), void *arg, size_t min_size);
 
 /* Whether `sp` lies in one of this thread's segments; if so its usable range [*lo, *hi) (the
  * guard page below it left out). */

@@ -157,7 +157,17 @@ def limit(n):
         return star(10 ** 6)
     except RecursionError as e:
         return str(e)
+def c_beneath(n):
+    # C code that recurses on its own (the json encoder) beneath native levels through C.
+    if n == 0:
+        import json
+        nested = []
+        for _ in range(45000):
+            nested = [nested]
+        return len(json.dumps(nested))
+    return c_beneath(*(n - 1,))
 programs = {"star": lambda: star(depth), "decorated": lambda: decorated(depth),
+            "c_beneath": lambda: c_beneath(depth),
             "lru_cache": lambda: fib(depth) % 1000, "partial": lambda: through_partial(depth),
             "map": lambda: through_map(depth), "limit": lambda: limit(depth)}
 print(shape, programs[shape]())
@@ -166,7 +176,8 @@ print(shape, programs[shape]())
 
 @pytest.mark.parametrize("shape,depth", [("star", 20000), ("decorated", 20000),
                                          ("lru_cache", 14000), ("partial", 13000),
-                                         ("map", 10000), ("limit", 12000)])
+                                         ("map", 10000), ("limit", 12000),
+                                         ("c_beneath", 6000)])
 @pytest.mark.parametrize("threshold", [0, 16])
 def test_recursion_through_c_as_deep_as_plain_cpython_goes(shape, depth, threshold):
     differential(C_RECURSION_PROGRAM, (shape, depth), threshold=threshold,

@@ -15,7 +15,7 @@
  * (runtime.c: set_floors), once an eighth of the thread's stack is used, so that C code that
  * recurses on its own beneath native frames finds about as much stack as in plain CPython. The frame runs there as it would have, natively
  * where it is compiled, with the same guard (runtime.c's C stack guard knows the segments), so
- * a deeper recursion nests another segment (at its half), up to CPJIT_MAX_SEGMENTS (512 MiB
+ * a deeper recursion nests another segment (at its half), up to CPJIT_MAX_SEGMENTS (256 MiB
  * of stack for a thread with an 8 MiB one, many times what plain CPython's C recursion can use
  * in that thread; past that the hook raises RecursionError at the last segment's hard floor
  * rather than use more memory). So the recursion limit is what stops a recursion, as in plain CPython, not a
@@ -39,7 +39,7 @@
  * most CPJIT_SEGMENT_MAX. */
 #define CPJIT_SEGMENT_MIN ((size_t)16 << 20)
 #define CPJIT_SEGMENT_MAX ((size_t)1 << 30)
-#define CPJIT_MAX_SEGMENTS 32
+#define CPJIT_MAX_SEGMENTS 16
 
 /* A thread's segments by nesting level: base[k] is the start of level k's mapping (its guard
  * page), 0 while not mapped; all of `size` bytes, chosen at the thread's first. */

@@ -763,18 +763,18 @@ static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, i
 {
     if (c_stack_low(tstate, 0)) {
         /* Deep recursion: the frame goes on on a fresh C stack (stack_segments.c), natively or
-         * not as it would have, guarded there as here. Without a segment, on the thread's own
-         * stack the interpreter runs it with the hook taken out (run_unhooked), as deep as the
-         * rest of the stack allows; on the last segment the hook stays and the hard floor ends
-         * the recursion with RecursionError. */
+         * not as it would have, guarded there as here. Without a segment (the last one in use,
+         * greenlet loaded, no memory) the interpreter runs it with the hook taken out
+         * (run_unhooked): it makes the Python-to-Python calls beneath without C recursion, as
+         * plain CPython does, with the rest of this stack (seven eighths of the thread's own,
+         * half a segment) for the calls through C. When the hook cannot be taken out, the hard
+         * floor ends the recursion with RecursionError. */
         DeeperCall call = {tstate, frame, throwflag, NULL};
         if (cpjit_run_on_new_segment(eval_frame_deeper, &call,
                                      2 * (thread_range.hi - thread_range.lo))) {
             return call.result;
         }
-        uintptr_t lo, hi;
-        int on_segment = cpjit_segment_range((uintptr_t)__builtin_frame_address(0), &lo, &hi);
-        if (!on_segment && (previous_eval == NULL || previous_eval == _PyEval_EvalFrameDefault)) {
+        if (previous_eval == NULL || previous_eval == _PyEval_EvalFrameDefault) {
             return run_unhooked(tstate, frame, throwflag, CPJIT_R_DEEP_RECURSION);
         }
         if (c_stack_low(tstate, 1)) {

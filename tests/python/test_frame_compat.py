@@ -184,6 +184,39 @@ def test_recursion_through_c_as_deep_as_plain_cpython_goes(shape, depth, thresho
                  stack_limit=8 * 1024 * 1024)
 
 
+def test_recursion_plain_cpython_makes_without_c_stack_goes_as_deep_under_cpjit():
+    # Keyword calls and `__getitem__` recursion use no C stack in plain CPython (it inlines
+    # them) but about 240 bytes a level under cpjit: 1.2 million levels outgrow every stack
+    # segment cpjit maps for a thread (16), and the rest runs in the interpreter with the hook
+    # taken out, as before segments; a first version of the segments raised RecursionError there
+    # (found by a probe round).
+    differential("""
+        sys.setrecursionlimit(3_000_000)
+        def f(n, k=1):
+            return 0 if n == 0 else k + f(n - 1, k=k)
+        class I:
+            def __getitem__(self, n):
+                return 0 if n == 0 else 1 + self[n - 1]
+        print(f(1_200_000), I()[1_200_000])
+    """, stack_limit=8 * 1024 * 1024, timeout=300)
+
+
+def test_deep_recursion_through_c_while_greenlet_is_loaded(tmp_path):
+    # A module named greenlet (which copies the thread's stack between fixed addresses) keeps
+    # cpjit off its own stack segments: deep recursion runs in the interpreter with the hook
+    # taken out once an eighth of the stack is used, with the rest of the stack for the calls
+    # through C (before session 36 with 1 MiB: SIGSEGV at 18,000 levels of `f(*args)`).
+    (tmp_path / "greenlet.py").write_text("LOADED = True\n")
+    differential(f"""
+        sys.path.insert(0, {str(tmp_path)!r})
+        import greenlet
+        sys.setrecursionlimit(100000)
+        def deep(n, *a):
+            return 0 if n == 0 else 1 + deep(*(n - 1,) + a)
+        print(deep(18000), greenlet.LOADED)
+    """, stack_limit=8 * 1024 * 1024)
+
+
 def test_deep_recursion_through_c_with_a_signal_a_fork_generators_and_finally():
     # What runs on cpjit's C stack segments (csrc/stack_segments.c) behaves as on the thread's
     # own stack: a signal handler raising at the bottom (the traceback through every level), a

@@ -536,6 +536,11 @@ call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args, 
             *unstarted = res == NULL && cpjit_frames_started == started
                          && _PyInterpreterState_GetEvalFrameFunc(tstate->interp)
                                 == cpjit_eval_frame;
+            if (*unstarted) {
+                /* The interpreter's inlined call fails to bind before it moves prev_instr off
+                 * the CALL: the arguments released below are seen there. */
+                caller->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
+            }
         }
         Py_DECREF(function);
         Py_ssize_t total = npos + (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
@@ -577,11 +582,8 @@ static inline PyObject *call_as_inlined(PyThreadState *tstate, _PyInterpreterFra
 {
     frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
     int unstarted = 0;
-    PyObject *res = call_function(tstate, callable, args, npos, kwnames, frame, done, &unstarted);
-    if (unstarted) {
-        frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL;
-    }
-    return res;
+    /* A call that failed to bind has prev_instr back on the CALL (call_function). */
+    return call_function(tstate, callable, args, npos, kwnames, frame, done, &unstarted);
 }
 
 /* Whether a call into a new frame is the one an interpreter-run CALL of the current frame makes

@@ -217,6 +217,37 @@ def test_deep_recursion_through_c_while_greenlet_is_loaded(tmp_path):
     """, stack_limit=8 * 1024 * 1024)
 
 
+@pytest.mark.parametrize("threshold", [0, 2])
+def test_what_a_finalizer_sees_when_a_call_fails_to_bind(threshold):
+    # The interpreter's inlined call fails to bind before it moves prev_instr off the CALL: an
+    # argument the failed bind releases is seen from there (f_lasti the CALL's, not its last
+    # cache entry's, as cpjit had it until session 36; found by a probe round).
+    differential("""
+        import types
+        class Self:
+            def __init__(self, tag): self.tag = tag
+            def __del__(self):
+                f = sys._getframe(1)
+                print("del", self.tag, f.f_code.co_name, f.f_lasti, f.f_lineno)
+        def f5(self, **k): return 1
+        def f1(self, x): return 1
+        def site_bound(i, fn):
+            try:
+                return types.MethodType(fn, Self(i))(i)
+            except TypeError as e:
+                print("TypeError", e.__traceback__.tb_lasti, e)
+        def site_plain(i, fn):
+            try:
+                return fn(Self(i), i)
+            except TypeError as e:
+                print("TypeError", e.__traceback__.tb_lasti, e)
+        for i in range(6):
+            site_bound(i, f1 if i % 2 else f5)
+        for i in range(6):
+            site_plain(i, f1 if i % 2 else f5)
+    """, threshold=threshold)
+
+
 def test_deep_recursion_through_c_with_a_signal_a_fork_generators_and_finally():
     # What runs on cpjit's C stack segments (csrc/stack_segments.c) behaves as on the thread's
     # own stack: a signal handler raising at the bottom (the traceback through every level), a

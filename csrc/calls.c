@@ -672,6 +672,36 @@ run_as_inlined_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCode
     return res;
 }
 
+/* cpjit_function_vectorcall's arguments and result, for a call on a stack segment. */
+typedef struct {
+    PyObject *callable;
+    PyObject *const *args;
+    size_t nargsf;
+    PyObject *kwnames;
+    PyObject *result;
+} DeeperVectorcall;
+
+static void vectorcall_deeper(void *arg)
+{
+    DeeperVectorcall *c = arg;
+    c->result = cpjit_function_vectorcall(c->callable, c->args, c->nargsf, c->kwnames);
+}
+
+/* The call on a stack segment: 1 with *result set, 0 when no segment could be had. Out of line,
+ * so that cpjit_function_vectorcall's own frame stays as small as it was: with the hook taken
+ * out (deep recursion without segments) it sits between the interpreter's levels. */
+static __attribute__((noinline, cold)) int
+vectorcall_on_segment(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames,
+                      PyObject **result)
+{
+    DeeperVectorcall call = {callable, args, nargsf, kwnames, NULL};
+    if (!cpjit_rt_run_deeper(vectorcall_deeper, &call)) {
+        return 0;
+    }
+    *result = call.result;
+    return 1;
+}
+
 CPJIT_HOT
 PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
                                     PyObject *kwnames)
@@ -684,6 +714,16 @@ PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, s
     int cold;
     CpjitCodeState *st = callee_state(tstate, (PyCodeObject *)func->func_code, 1, &cold);
     if (st == NULL) {
+        if (callee_state(tstate, (PyCodeObject *)func->func_code, 0, &cold) != NULL) {
+            /* Only the C stack stood in the way: the same call on a stack segment, where it
+             * takes the fast path, instead of the hook's way there (a frame on the thread's
+             * own stack calling across to a segment at every call, as a small-stack thread's
+             * loop does, paid _PyEval_Vector and the hook each time). */
+            PyObject *res;
+            if (vectorcall_on_segment(callable, args, nargsf, kwnames, &res)) {
+                return res;
+            }
+        }
         return _PyFunction_Vectorcall(callable, args, nargsf, kwnames);
     }
     /* An interpreter-run CALL whose callable slot holds this very function (args[-1]: the

@@ -77,6 +77,9 @@ PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, in
 /* Whether the thread's C stack is too low for another native frame (runtime.c): below that,
  * calls go the generic way and the hook runs the frame in the interpreter, unhooked. */
 int cpjit_rt_c_stack_low(PyThreadState *tstate);
+/* Run fn(arg) on a C stack segment one level deeper (stack_segments.c), sized for this thread;
+ * 0 when none can be had (fn has not run). */
+int cpjit_rt_run_deeper(void (*fn)(void *), void *arg);
 
 /* Where a frame for `code` would go on the thread's data stack, or NULL when the current chunk
  * has no room (the fast path of _PyThreadState_BumpFramePointer; its slow path is not exported,

@@ -420,6 +420,8 @@ CpjitStackCache cpjit_stack_cache;
 #define cached_tstate_id (cpjit_stack_cache.id)
 #define cached_thread_id (cpjit_stack_cache.thread_id)
 static StackRange cached_range;
+/* The range the cache held before, for the same thread: a second entry. */
+static StackRange other_range;
 
 /* What a stack is to the guard: the thread's own, one of cpjit's segments, or another
  * (a coroutine library's). */
@@ -449,8 +451,13 @@ static void set_floors(StackRange *r, uintptr_t lo, uintptr_t hi, int kind)
      * next move comes at the half, so C code beneath any native frame finds at least as much
      * stack as the thread has in all, less what cpjit's first eighth used beyond the
      * interpreter's (under 400 KiB of an 8 MiB stack). Without segments (see eval_frame) the
-     * interpreter then runs the rest with the hook taken out, with seven eighths of the stack. */
-    if (kind == STACK_THREAD) {
+     * interpreter then runs the rest with the hook taken out, with seven eighths of the stack.
+     * A crossing costs a call about 30 ns (the C stack guard's cache keeps both ranges). */
+    if (kind == STACK_THREAD && size >= ((size_t)2 << 20)) {
+        /* (On a stack under 2 MiB, from threading.stack_size, an eighth is a few frames below
+         * the thread's start: every call made from above it would cross to a segment and back,
+         * and a thread's loop calling a helper ran 2-4x slower at 32-128 KiB. Such a stack keeps
+         * the reserve above, three quarters of it.) */
         r->soft = hi - size / 8;
     }
     else if (kind == STACK_SEGMENT) {
@@ -546,6 +553,18 @@ static __attribute__((noinline)) const StackRange *range_for_slow(PyThreadState 
                                                                   uintptr_t sp)
 {
     uintptr_t lo, hi;
+    int same_thread = tstate == cached_tstate && tstate->id == cached_tstate_id
+                      && tstate->thread_id == cached_thread_id;
+    if (same_thread && in_range(&other_range, sp)) {
+        /* Back on the stack the cache held before (a call crossing between the thread's own
+         * stack and a segment, and back): the two swap, with no lookup. */
+        StackRange t = cached_range;
+        cached_range = other_range;
+        other_range = t;
+        cpjit_stack_cache.soft = cached_range.soft;
+        cpjit_stack_cache.span = cached_range.hi - cached_range.soft;
+        return &cached_range;
+    }
     if (!thread_range_known) {
         find_thread_range();
     }
@@ -566,6 +585,12 @@ static __attribute__((noinline)) const StackRange *range_for_slow(PyThreadState 
     }
     else {
         return NULL;
+    }
+    if (same_thread) {
+        other_range = cached_range;
+    }
+    else {
+        memset(&other_range, 0, sizeof(other_range));
     }
     cached_tstate = tstate;
     cached_tstate_id = tstate->id;
@@ -594,6 +619,11 @@ static inline __attribute__((always_inline)) int c_stack_low(PyThreadState *tsta
 int cpjit_rt_c_stack_low(PyThreadState *tstate)
 {
     return c_stack_low(tstate, 0);
+}
+
+int cpjit_rt_run_deeper(void (*fn)(void *), void *arg)
+{
+    return cpjit_run_on_new_segment(fn, arg, 2 * (thread_range.hi - thread_range.lo));
 }
 
 /* What _PyEval_EvalFrameDefault does on entry: link the frame as the thread's current one and
@@ -770,8 +800,7 @@ static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, i
          * half a segment) for the calls through C. When the hook cannot be taken out, the hard
          * floor ends the recursion with RecursionError. */
         DeeperCall call = {tstate, frame, throwflag, NULL};
-        if (cpjit_run_on_new_segment(eval_frame_deeper, &call,
-                                     2 * (thread_range.hi - thread_range.lo))) {
+        if (cpjit_rt_run_deeper(eval_frame_deeper, &call)) {
             return call.result;
         }
         if (previous_eval == NULL || previous_eval == _PyEval_EvalFrameDefault) {

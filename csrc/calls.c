@@ -712,18 +712,19 @@ PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, s
      * interpreter, as the hook would, without _PyEval_Vector and the hook on the way (one pass
      * over the checks both cases share). */
     int cold;
-    CpjitCodeState *st = callee_state(tstate, (PyCodeObject *)func->func_code, 1, &cold);
-    if (st == NULL) {
-        if (callee_state(tstate, (PyCodeObject *)func->func_code, 0, &cold) != NULL) {
-            /* Only the C stack stood in the way: the same call on a stack segment, where it
-             * takes the fast path, instead of the hook's way there (a frame on the thread's
-             * own stack calling across to a segment at every call, as a small-stack thread's
-             * loop does, paid _PyEval_Vector and the hook each time). */
-            PyObject *res;
-            if (vectorcall_on_segment(callable, args, nargsf, kwnames, &res)) {
-                return res;
-            }
+    CpjitCodeState *st = callee_state(tstate, (PyCodeObject *)func->func_code, 0, &cold);
+    if (st != NULL && !cpjit_c_stack_ok_fast(tstate) && cpjit_rt_c_stack_low(tstate)) {
+        /* Only the C stack stands in the way (callee_state's own stack test, made here): the
+         * same call on a stack segment, where it takes the fast path, instead of the hook's way
+         * there (a frame on the thread's own stack calling across to a segment at every call,
+         * as a small-stack thread's loop does, paid _PyEval_Vector and the hook each time). */
+        PyObject *res;
+        if (vectorcall_on_segment(callable, args, nargsf, kwnames, &res)) {
+            return res;
         }
+        st = NULL;
+    }
+    if (st == NULL) {
         return _PyFunction_Vectorcall(callable, args, nargsf, kwnames);
     }
     /* An interpreter-run CALL whose callable slot holds this very function (args[-1]: the

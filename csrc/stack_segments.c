@@ -79,38 +79,31 @@ static size_t guard_size(void)
     return page > 0 ? (size_t)page : 4096;
 }
 
-int cpjit_segment_range(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
+/* Which of this thread's segments holds `sp`: its level, or -1 (the thread's own stack, or any
+ * stack that is not a segment). */
+static int segment_of(uintptr_t sp)
 {
     SegmentTable *t = thread_segments;
     if (t == NULL) {
-        return 0;
-    }
-    for (int k = 0; k < CPJIT_MAX_SEGMENTS && t->base[k] != 0; k++) {
-        uintptr_t base = t->base[k];
-        if (sp - base < t->size) {
-            *lo = base + guard_size();
-            *hi = base + t->size;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* The nesting level the caller's stack pointer is at: 0 on the thread's own stack (or any stack
- * that is not a segment), k + 1 on segment k. A segment is entered only from the level above
- * it, so the levels in use are always 0..k. */
-static int level_of(uintptr_t sp)
-{
-    SegmentTable *t = thread_segments;
-    if (t == NULL) {
-        return 0;
+        return -1;
     }
     for (int k = 0; k < CPJIT_MAX_SEGMENTS && t->base[k] != 0; k++) {
         if (sp - t->base[k] < t->size) {
-            return k + 1;
+            return k;
         }
     }
-    return 0;
+    return -1;
+}
+
+int cpjit_segment_range(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
+{
+    int k = segment_of(sp);
+    if (k < 0) {
+        return 0;
+    }
+    *lo = thread_segments->base[k] + guard_size();
+    *hi = thread_segments->base[k] + thread_segments->size;
+    return 1;
 }
 
 /* A loaded module that switches coroutines by copying the thread's stack (see the top). Asked
@@ -167,7 +160,9 @@ __asm__(".text\n"
 
 int cpjit_run_on_new_segment(void (*fn)(void *), void *arg, size_t min_size)
 {
-    int level = level_of((uintptr_t)__builtin_frame_address(0));
+    /* A segment is entered only from the level above it, so the levels in use are always
+     * 0..level - 1: the next one is the caller's plus one (0 from the thread's own stack). */
+    int level = segment_of((uintptr_t)__builtin_frame_address(0)) + 1;
     if (level >= CPJIT_MAX_SEGMENTS || stack_copier_loaded()) {
         return 0;
     }

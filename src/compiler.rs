@@ -843,14 +843,11 @@ thread_local! {
 
 fn compile_with(input: &CodeInput, sc: &mut Scratch) -> Result<CompiledCode, CompileError> {
     let mut plan = std::mem::take(&mut sc.plan);
-    let result = match plan
+    let result = plan
         .reserve(input.units.len())
         .map_err(|_| CompileError::OutOfMemory)
         .and_then(|()| analysis::analyse_into(input.units, &mut plan).map_err(Into::into))
-    {
-        Ok(()) => compile_plan(input, &plan, sc, None, &mut None),
-        Err(e) => Err(e.into()),
-    };
+        .and_then(|()| compile_plan(input, &plan, sc, None, &mut None));
     sc.plan = plan;
     result
 }

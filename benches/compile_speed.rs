@@ -24,6 +24,8 @@
 //! (`compiler::compile_detached`): equal hashes mean byte-identical code. With
 //! `COMPILE_SPEED_HASH_ONLY=1` it stops after the survey and the hash.
 //!
+//! `CPJIT_HUGE_PAGES=0` keeps every chunk on 4 KiB pages (src/memory.rs), for comparing.
+//!
 //! `COMPILE_SPEED_PROFILE=N` runs only N passes as timed (same chunks, fresh pages) and prints
 //! the instructions compiled: the noise-free figure is the instruction count of
 //! `cpjit::compiler::compile` under callgrind divided by that (benches/README.md).
@@ -147,6 +149,9 @@ fn timed_pass_cpu(codes: &[Code], symbols: &[u64]) -> (Duration, Duration, Durat
         cpu += thread_cpu_time() - start_cpu;
         total += start.elapsed();
         alive.clear();
+        // Every chunk is fresh memory, as in a process's first compiles: the empty huge chunk
+        // the allocator keeps for reuse goes back too.
+        cpjit::memory::release_spare_chunk();
     }
     (total, cpu, sys)
 }
@@ -167,6 +172,7 @@ fn profile_passes(codes: &[Code], symbols: &[u64], passes: usize) -> usize {
                 .map(|r| r.as_ref().map_or(0, |c| c.instructions))
                 .sum::<usize>();
             alive.clear();
+            cpjit::memory::release_spare_chunk();
         }
     }
     instructions
@@ -224,6 +230,10 @@ fn code_hash(codes: &[Code], spacing: u64) -> u64 {
 }
 
 fn bench(cr: &mut Criterion) {
+    // CPJIT_HUGE_PAGES=0: chunks on 4 KiB pages only, as the runtime does with that setting.
+    if std::env::var("CPJIT_HUGE_PAGES").is_ok_and(|v| v.trim() == "0") {
+        cpjit::memory::set_huge_pages(false);
+    }
     let codes = load_stdlib_code();
     let symbols = cpjit::runtime::symbol_addresses();
     if let Some(n) = std::env::var("COMPILE_SPEED_PROFILE")

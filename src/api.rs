@@ -248,6 +248,7 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("code_reserved_bytes", mem.reserved_bytes)?;
     d.set_item("max_code_bytes", crate::memory::max_executable_bytes())?;
     d.set_item("code_cap_reached", mem.cap_refusals)?;
+    d.set_item("code_huge_chunks", mem.huge_chunks)?;
     let reasons = PyDict::new_bound(py);
     for (name, n) in runtime::failure_reasons()
         .lock()
@@ -305,6 +306,12 @@ fn set_max_code_bytes(bytes: usize) {
     crate::memory::set_max_executable_bytes(bytes);
 }
 
+/// Allow or forbid transparent huge pages for code chunks made from now on (src/memory.rs).
+#[pyfunction]
+fn set_huge_pages(on: bool) {
+    crate::memory::set_huge_pages(on);
+}
+
 #[pymodule]
 fn _cpjit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     init_runtime()?;
@@ -322,6 +329,7 @@ fn _cpjit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(stats, m)?)?;
     m.add_function(wrap_pyfunction!(code_info, m)?)?;
     m.add_function(wrap_pyfunction!(set_max_code_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(set_huge_pages, m)?)?;
     m.add_function(wrap_pyfunction!(_call_sites, m)?)?;
     m.add_function(wrap_pyfunction!(crate::toplevel::run_toplevel, m)?)?;
     m.add("STENCIL_COUNT", crate::stencils::STENCILS.len())?;

@@ -18,6 +18,8 @@ Environment (a value cpjit does not understand gets a one-line warning and the d
     CPJIT_WARM_WINDOW_MS=N       a function without loops compiles once THRESHOLD of its calls
                                  come within N ms (default 20; 0: no window, the count alone)
     CPJIT_MAX_CODE_MB=N          executable memory cap in MiB (default 256, 0: none)
+    CPJIT_HUGE_PAGES=0|1         code on 2 MiB transparent huge pages once a process has 512 KiB
+                                 of it (default 1; 0: always 4 KiB pages)
     CPJIT_STATS_FILE=PATH        write stats() as JSON to PATH.<pid> at exit
 """
 import sys as _sys
@@ -49,6 +51,8 @@ DEFAULT_SAMPLE_US = 1000
 DEFAULT_MAX_CODE_MB = 256
 
 _cpjit.set_max_code_bytes(_env.integer("CPJIT_MAX_CODE_MB", DEFAULT_MAX_CODE_MB, 0, 2**40) << 20)
+# Huge pages for code (CPJIT_HUGE_PAGES): see src/memory.rs.
+_cpjit.set_huge_pages(_env.switch("CPJIT_HUGE_PAGES", True))
 
 
 def threshold_from_env(default=DEFAULT_THRESHOLD):

@@ -1,5 +1,5 @@
 """Reading cpjit's environment variables: CPJIT, CPJIT_THRESHOLD, CPJIT_LOOP_BUDGET_NS,
-CPJIT_WARM_WINDOW_MS, CPJIT_MAX_CODE_MB.
+CPJIT_WARM_WINDOW_MS, CPJIT_MAX_CODE_MB, CPJIT_HUGE_PAGES.
 
 A value cpjit does not understand never stops the program: it gets a one-line warning on stderr
 (as `python` does for a bad -W option) and the default is used; for CPJIT the JIT stays off.
@@ -37,6 +37,20 @@ def flag(name="CPJIT"):
     if value not in OFF:
         warn(name, raw, "1/true/on/yes or 0/false/off/no", "the JIT stays off")
     return False
+
+
+def switch(name, default):
+    """An on/off variable other than CPJIT: `default` when unset or not understood."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ON:
+        return True
+    if value in OFF:
+        return False
+    warn(name, raw, "1/true/on/yes or 0/false/off/no", f"using {int(default)}")
+    return default
 
 
 def integer(name, default, minimum=0, maximum=2**32 - 1):

@@ -387,6 +387,49 @@ def test_bad_code_cap_warns_and_uses_the_default():
     assert len(r.stderr.splitlines()) == 1 and "CPJIT_MAX_CODE_MB" in r.stderr
 
 
+HUGE_PAGE_PROGRAM = """
+    import cpjit
+    FUNC = %r
+    funcs = []
+    for i in range(600):
+        ns = {}
+        exec(FUNC.format(i=i), ns)
+        funcs.append(ns["f%%d" %% i])
+    plain = [(f(3), f(4)) for f in funcs]
+    cpjit.enable(0)
+    jit = [(f(3), f(4)) for f in funcs]
+    mapped = cpjit.stats()["code_mapped_bytes"]
+    # Half the code objects die (their regions are freed); the rest, and code compiled into
+    # the freed space, run on.
+    del funcs[::2]
+    for i in range(600, 700):
+        ns = {}
+        exec(FUNC.format(i=i), ns)
+        funcs.append(ns["f%%d" %% i])
+        plain.append((funcs[-1](3), funcs[-1](4)))
+    again = [(f(3), f(4)) for f in funcs]
+    cpjit.disable()
+    print(jit == plain[:600] and again == plain[1:600:2] + plain[600:], mapped > 512 * 1024,
+          cpjit.stats()["code_huge_chunks"])
+""" % BIG_FUNC
+
+
+@pytest.mark.parametrize("setting", ["1", "0", "maybe"])
+def test_code_goes_on_huge_pages_once_a_process_has_much_of_it(setting):
+    # Past 512 KiB of machine code new chunks are 2 MiB huge-page chunks (src/memory.rs); the
+    # code in them runs the same. CPJIT_HUGE_PAGES=0 keeps 4 KiB pages; a value cpjit does not
+    # understand gets a warning and the default (on).
+    r = run_python(HUGE_PAGE_PROGRAM, {"CPJIT_HUGE_PAGES": setting})
+    assert r.returncode == 0, r.stderr
+    same, big, huge = r.stdout.split()
+    assert (same, big) == ("True", "True")
+    assert (int(huge) > 0) == (setting != "0")
+    if setting == "maybe":
+        assert len(r.stderr.splitlines()) == 1 and "CPJIT_HUGE_PAGES" in r.stderr
+    else:
+        assert r.stderr == ""
+
+
 LEAK_SNIPPETS = {
     "calls": """
         def add(a, b=2, *args, k=1, **kw):

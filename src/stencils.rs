@@ -56,34 +56,39 @@ pub const GOT_BASE: u8 = HoleValue::ALL.len() as u8;
 pub const SYMBOL_DIRECT: u8 = GOT_BASE + 1;
 
 /// A compiled opcode template.
+///
+/// `repr(C)`, 64-byte aligned, the fields every compile reads for every instruction first (the
+/// code, the patch program, the data, the PC-relative symbols, the lengths and flags): they
+/// take the header's first two cache lines, the rest only rare paths and tools read.
 #[derive(Debug)]
+#[repr(C, align(64))]
 pub struct Stencil {
-    /// `LOAD_FAST`, `BINARY_OP__0` (a variant for oparg 0), `EXIT_ERROR`, ...
-    pub name: &'static str,
     /// The hot part (`code[..hot_len]`), then the cold part.
     pub code: &'static [u8],
-    pub hot_len: u32,
-    pub data: &'static [u8],
-    /// Every relocation, offsets into `code`.
-    pub holes: &'static [Hole],
-    /// External symbols this stencil reaches through a GOT slot (each once, build-time order).
-    pub got_symbols: &'static [u16],
-    /// External symbols this stencil reaches PC-relative (a veneer if out of range).
-    pub pc32_symbols: &'static [u16],
-    /// GOT references to per-instruction values (each gets a slot of its own).
-    pub private_got: u16,
-    /// Bit `h` set when a hole is `HoleValue` number `h` (see [`Stencil::uses`]).
-    pub hole_mask: u32,
     /// The patch program: the common holes again (hole values; symbols through the chunk's
     /// symbol table), `n_abs64` 64-bit absolute ones first, then `n_abs32` 32-bit absolute ones,
     /// then PC-relative ones.
     pub patches: &'static [Patch],
+    pub data: &'static [u8],
+    /// External symbols this stencil reaches PC-relative (a veneer if out of range).
+    pub pc32_symbols: &'static [u16],
+    pub hot_len: u32,
+    /// Bit `h` set when a hole is `HoleValue` number `h` (see [`Stencil::uses`]).
+    pub hole_mask: u32,
+    /// GOT references to per-instruction values (each gets a slot of its own).
+    pub private_got: u16,
     pub n_abs64: u8,
     pub n_abs32: u8,
-    /// Indices into `holes` of the rest (data, direct symbol references, private GOT slots).
-    pub other: &'static [u16],
     /// Whether it has data or holes in `other`: the compiler's one test for both.
     pub extras: bool,
+    /// `LOAD_FAST`, `BINARY_OP__0` (a variant for oparg 0), `EXIT_ERROR`, ...
+    pub name: &'static str,
+    /// Every relocation, offsets into `code`.
+    pub holes: &'static [Hole],
+    /// External symbols this stencil reaches through a GOT slot (each once, build-time order).
+    pub got_symbols: &'static [u16],
+    /// Indices into `holes` of the rest (data, direct symbol references, private GOT slots).
+    pub other: &'static [u16],
 }
 
 impl Stencil {

@@ -723,7 +723,10 @@ fn main() {
     )
     .unwrap();
     writeln!(rs, "pub static STENCILS: &[Stencil] = &[").unwrap();
-    for s in &stencils {
+    // Each stencil's code, patch program and PC-relative symbols, which every compile reads
+    // together, in one 64-byte-aligned static of their own (src/stencils.rs, StencilBody).
+    let mut bodies = String::new();
+    for (k, s) in stencils.iter().enumerate() {
         // References to symbols through a GOT slot that have a direct form ship in it (src/
         // patch.rs GotForm): the compiler then writes only the displacement to the symbol.
         let mut code = s.code.clone();
@@ -741,9 +744,9 @@ fn main() {
             .collect();
         writeln!(
             rs,
-            "  Stencil {{ name: {:?}, code: &{}, hot_len: {}, data: &{}, holes: &[",
+            "  Stencil {{ name: {:?}, code: &STENCIL_BODY_{k}.code, hot_len: {}, data: &{}, \
+             holes: &[",
             s.name,
-            bytes_literal(&code),
             s.hot_len,
             bytes_literal(&s.data)
         )
@@ -884,16 +887,27 @@ fn main() {
         });
         writeln!(
             rs,
-            "  ], got_symbols: &{got_symbols:?}, pc32_symbols: &{pc32_symbols:?}, \
+            "  ], got_symbols: &{got_symbols:?}, pc32_symbols: &STENCIL_BODY_{k}.pc32_symbols, \
              private_got: {private_got}, hole_mask: {hole_mask:#x},\n    \
-             patches: &[{}], n_abs64: {n_abs64}, n_abs32: {n_abs32},\n    other: &{other:?}, \
-             extras: {} }},",
-            patches.join(", "),
+             patches: &STENCIL_BODY_{k}.patches, n_abs64: {n_abs64}, n_abs32: {n_abs32},\n    \
+             other: &{other:?}, extras: {} }},",
             !s.data.is_empty() || !other.is_empty()
+        )
+        .unwrap();
+        writeln!(
+            bodies,
+            "static STENCIL_BODY_{k}: StencilBody<{}, {}, {}> = StencilBody {{ code: {}, \
+             patches: [{}], pc32_symbols: {pc32_symbols:?} }};",
+            code.len(),
+            patches.len(),
+            pc32_symbols.len(),
+            bytes_literal(&code),
+            patches.join(", "),
         )
         .unwrap();
     }
     writeln!(rs, "];").unwrap();
+    rs.push_str(&bodies);
     writeln!(rs, "pub static SYMBOLS: &[&str] = &{:?};", symbols).unwrap();
     // What each stencil is for, from its name (the compiler's stencil choice, without parsing
     // names at run time), as per-opcode tables: GENERIC (an opcode's generic stencil), VARIANTS

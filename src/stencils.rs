@@ -111,6 +111,17 @@ impl Stencil {
     }
 }
 
+/// A stencil's code, patch program and PC-relative symbols, which a compile reads together
+/// for every instruction, side by side in one static aligned to a cache line (build.rs makes one
+/// per stencil; [`Stencil`]'s slices point into it): they take two or three lines, where the
+/// three separate arrays took three or four.
+#[repr(C, align(64))]
+pub struct StencilBody<const CODE: usize, const PATCHES: usize, const SYMBOLS: usize> {
+    pub code: [u8; CODE],
+    pub patches: [Patch; PATCHES],
+    pub pc32_symbols: [u16; SYMBOLS],
+}
+
 include!(concat!(env!("OUT_DIR"), "/stencils.rs"));
 
 /// The stencil with this name.

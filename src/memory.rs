@@ -68,8 +68,16 @@ pub fn set_huge_pages(on: bool) {
     HUGE_PAGES.store(on, Ordering::Relaxed);
 }
 
+/// Whether chunks go on huge pages: allowed, and the kernel gives transparent huge pages to
+/// memory that asks (`/sys/kernel/mm/transparent_hugepage/enabled` is `always` or `madvise`,
+/// read once). Elsewhere a 2 MiB chunk would only be a larger ordinary one.
 pub fn huge_pages() -> bool {
+    static KERNEL_GIVES_THEM: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     HUGE_PAGES.load(Ordering::Relaxed)
+        && *KERNEL_GIVES_THEM.get_or_init(|| {
+            std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+                .is_ok_and(|mode| mode.contains("[always]") || mode.contains("[madvise]"))
+        })
 }
 
 fn page_size() -> usize {
@@ -984,8 +992,10 @@ mod tests {
                 })
                 .collect()
         };
-        assert!(
+        // (Where the kernel has no transparent huge pages to give, chunks stay ordinary.)
+        assert_eq!(
             !in_huge.is_empty(),
+            huge_pages(),
             "3.8 MB of regions past the mark: some in huge chunks"
         );
         assert!(in_huge.iter().all(|b| b % HUGE_CHUNK_SIZE == 0));

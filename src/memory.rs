@@ -21,7 +21,8 @@
 //! shared chunks are 2 MiB, 2 MiB-aligned and advised onto a transparent huge page
 //! ([`HUGE_CHUNK_SIZE`], `CPJIT_HUGE_PAGES`): one fault brings all of a chunk's memory, where
 //! 4 KiB faults were a third of a compile's time; such a chunk's freed pages are kept, and one
-//! empty huge chunk is kept for reuse rather than unmapped. A region is placed best-fit in the free space of all chunks.
+//! empty huge chunk is kept for reuse rather than unmapped. A region is placed best-fit in the
+//! free space of all chunks.
 //! Freed regions go back to their chunk's free list (coalesced with their neighbours); their
 //! pages are discarded (`MADV_DONTNEED`, so they read as zeros and cost nothing) and keep their
 //! protection until a later region lands on them, which makes them read-write first, or until
@@ -305,8 +306,8 @@ fn map_pages(size: usize) -> io::Result<usize> {
 /// instead of one fault per 4 KiB page as regions are filled (on this project's machines a 4 KiB
 /// fault costs about 1.4 us, a 2 MiB one about 0.34 us per 4 KiB it brings; benches/README.md,
 /// session 37). Sealing a region later splits the huge page's single mapping into 4 KiB ones;
-/// the memory stays. Where the kernel has no transparent huge pages (or they are off), the
-/// advice fails and the chunk is an ordinary one.
+/// the memory stays. Only called where [`huge_pages`] found the kernel giving them; should the
+/// advice still fail, the chunk is an ordinary one.
 fn map_huge(size: usize) -> io::Result<usize> {
     let raw = map_pages(size + HUGE_CHUNK_SIZE)?;
     let base = raw.next_multiple_of(HUGE_CHUNK_SIZE);
@@ -608,7 +609,6 @@ impl Heap {
                 return;
             }
         }
-        let chunk = chunk_in(&mut self.chunks, addr);
         // The region's pages are its own: discard them (they read as zeros from now on, and
         // cost nothing). Their protection stays as it is (read-execute once sealed) until a
         // later region lands on them (`allocate` makes them writable then) or they become part

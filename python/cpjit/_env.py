@@ -28,19 +28,12 @@ def warn(name, raw, expected, outcome):
 
 def flag(name="CPJIT"):
     """True when the variable switches cpjit on, False when unset, off, or not understood."""
-    raw = os.environ.get(name)
-    if raw is None:
-        return False
-    value = raw.strip().lower()
-    if value in ON:
-        return True
-    if value not in OFF:
-        warn(name, raw, "1/true/on/yes or 0/false/off/no", "the JIT stays off")
-    return False
+    return switch(name, False, "the JIT stays off")
 
 
-def switch(name, default):
-    """An on/off variable other than CPJIT: `default` when unset or not understood."""
+def switch(name, default, outcome=None):
+    """An on/off variable: `default` when unset, empty or not understood (then with a warning
+    that ends with `outcome`, by default "using 0/1")."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -49,7 +42,7 @@ def switch(name, default):
         return True
     if value in OFF:
         return False
-    warn(name, raw, "1/true/on/yes or 0/false/off/no", f"using {int(default)}")
+    warn(name, raw, "1/true/on/yes or 0/false/off/no", outcome or f"using {int(default)}")
     return default
 
 

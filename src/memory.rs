@@ -22,13 +22,17 @@
 //! ([`HUGE_CHUNK_SIZE`], `CPJIT_HUGE_PAGES`): one fault brings all of a chunk's memory, where
 //! 4 KiB faults were a third of a compile's time; such a chunk's freed pages are kept, and one
 //! empty huge chunk is kept for reuse rather than unmapped. A region is placed best-fit in the
-//! free space of all chunks.
+//! free space of all chunks, fresh pages first (`Heap::place`).
 //! Freed regions go back to their chunk's free list (coalesced with their neighbours); their
 //! pages are discarded (`MADV_DONTNEED`, so they read as zeros and cost nothing) and keep their
 //! protection until a later region lands on them, which makes them read-write first, or until
 //! they are part of a free stretch of 16 pages or more (or one at an end of the chunk), which is
-//! made read-write, not executable, at once. So a chunk stays a few mappings however its live and dead regions alternate, and dead
-//! code is not left executable in bulk; a chunk with no live region is unmapped. Code larger than
+//! made read-write, not executable, at once. So a chunk stays a few mappings however its live
+//! and dead regions alternate, and dead code is not left executable in bulk; a chunk with no
+//! live region is unmapped. Pages still read-execute after their region was freed ("dead") are
+//! reused only once they come to a quarter of the live ones: until then a new chunk is made
+//! instead, since reusing one costs two more `mprotect` calls than a fresh page
+//! (`Heap::grow_rather_than_reuse`). Code larger than
 //! a quarter chunk gets a mapping of its own. A stencil's data stays within ±2 GiB of its code
 //! because code and data of one compiled object are one region.
 //!
@@ -109,6 +113,9 @@ struct Chunk {
     sealed: Vec<bool>,
     /// Regions allocated and not yet freed (the symbol table counts as one).
     regions: usize,
+    /// Free pages still sealed (a freed region left them read-execute): reusing one costs
+    /// making it writable again.
+    dead_pages: usize,
     /// The chunk's symbol table (see [`WritableCode::new_near`]): its address, its length and
     /// the generation of [`Heap::symbols`] it holds.
     got: Option<(usize, usize, u32)>,
@@ -144,24 +151,14 @@ struct Heap {
     reserved_bytes: usize,
     /// The most `mapped_bytes` has been: past HUGE_AFTER_BYTES, new chunks are huge.
     peak_mapped_bytes: usize,
+    /// The chunks' `dead_pages`, summed (see `Heap::place`).
+    dead_pages: usize,
     /// An empty huge chunk kept for the next region instead of being unmapped (at most one):
     /// a program that compiles and frees code in turns does not map and clear 2 MiB each time.
     spare: Option<usize>,
 }
 
-static HEAP: Mutex<Heap> = Mutex::new(Heap {
-    chunks: BTreeMap::new(),
-    symbols: Vec::new(),
-    symbols_generation: 0,
-    symbols_static: false,
-    rotor: 0,
-    by_size: BTreeSet::new(),
-    mapped_bytes: 0,
-    live_bytes: 0,
-    reserved_bytes: 0,
-    peak_mapped_bytes: 0,
-    spare: None,
-});
+static HEAP: Mutex<Heap> = Mutex::new(Heap::empty());
 
 /// Set when the kernel refused to make written pages executable (`EACCES` or `EPERM` from
 /// `mprotect`): a policy of the process, so no region can be sealed from then on.
@@ -280,6 +277,14 @@ const START_STRIDE: usize = 23;
 /// `Heap::free`).
 const DEAD_RUN_PAGES: usize = 16;
 
+/// Dead pages are reused once they come to 1/DEAD_SHARE of the live ones (see
+/// `Heap::grow_rather_than_reuse`).
+const DEAD_SHARE: usize = 4;
+
+/// Free ranges `Heap::place` looks at for one without sealed pages, smallest first (beside the
+/// largest).
+const FIT_CANDIDATES: usize = 8;
+
 /// A fresh read-write, not executable mapping of `size` bytes where the kernel picks: untouched
 /// pages cost nothing; sealing makes a region's pages read-execute (module doc).
 fn map_pages(size: usize) -> io::Result<usize> {
@@ -328,12 +333,36 @@ fn map_huge(size: usize) -> io::Result<usize> {
     Ok(base)
 }
 
+/// Mark pages read-write in a chunk's `sealed` flags; returns how many were sealed.
+fn unseal(sealed: &mut [bool]) -> usize {
+    let n = sealed.iter().filter(|s| **s).count();
+    sealed.fill(false);
+    n
+}
+
 /// Round `len` up to whole pages: the granule of every region.
 fn whole_pages(len: usize) -> usize {
     len.div_ceil(page_size()) * page_size()
 }
 
 impl Heap {
+    const fn empty() -> Heap {
+        Heap {
+            chunks: BTreeMap::new(),
+            symbols: Vec::new(),
+            symbols_generation: 0,
+            symbols_static: false,
+            rotor: 0,
+            by_size: BTreeSet::new(),
+            mapped_bytes: 0,
+            live_bytes: 0,
+            reserved_bytes: 0,
+            peak_mapped_bytes: 0,
+            dead_pages: 0,
+            spare: None,
+        }
+    }
+
     /// Pages [first, last) of the region [off, off + len).
     fn pages(off: usize, len: usize) -> (usize, usize) {
         let p = page_size();
@@ -362,6 +391,7 @@ impl Heap {
                 committed: vec![false; pages],
                 sealed: vec![false; pages],
                 regions: 0,
+                dead_pages: 0,
                 got: None,
                 shared,
                 huge,
@@ -374,17 +404,48 @@ impl Heap {
         Ok(base)
     }
 
-    /// Best fit among the shared chunks' free ranges (the smallest that holds `len`, lowest
-    /// address first): (chunk base, index in its free list).
-    fn best_fit(&mut self, len: usize) -> Option<(usize, usize)> {
-        let &(_, addr) = self.by_size.range((len, 0)..).next()?;
-        let chunk = self.chunk_of(addr);
-        let off = addr - chunk.base;
-        let i = chunk
-            .free
-            .binary_search_by_key(&off, |&(o, _)| o)
-            .expect("indexed range is in its chunk's free list");
-        Some((chunk.base, i))
+    /// Where a region of `len` bytes (whole pages) can go among the shared chunks' free ranges:
+    /// (chunk base, index in its free list, whether at the range's end rather than its start,
+    /// whether its pages are fresh).
+    ///
+    /// Best fit (the smallest range that holds it, lowest address first), except that fresh
+    /// pages (no region was sealed on them since they were last writable) come first: reusing
+    /// dead ones, which a freed region left read-execute, costs an `mprotect` to make them
+    /// writable again (see `grow_rather_than_reuse`). So among the first FIT_CANDIDATES ranges
+    /// that hold it and the largest one (usually a chunk's untouched tail), the first whose
+    /// start or end is fresh is taken; failing that, the best fit, on dead pages.
+    fn place(&mut self, len: usize) -> Option<(usize, usize, bool, bool)> {
+        let first = self.by_size.range((len, 0)..).take(FIT_CANDIDATES);
+        let largest = self.by_size.last().filter(|&&(flen, _)| flen >= len).into_iter();
+        let mut best = None;
+        for &(flen, addr) in first.chain(largest) {
+            let chunk = chunk_in(&mut self.chunks, addr);
+            let off = addr - chunk.base;
+            let fresh = |o: usize| {
+                let (a, b) = Self::pages(o, len);
+                !chunk.sealed[a..b].iter().any(|s| *s)
+            };
+            let at_end = if fresh(off) {
+                Some(false)
+            } else if fresh(off + flen - len) {
+                Some(true)
+            } else {
+                None
+            };
+            let i = || {
+                chunk
+                    .free
+                    .binary_search_by_key(&off, |&(o, _)| o)
+                    .expect("indexed range is in its chunk's free list")
+            };
+            if let Some(at_end) = at_end {
+                return Some((chunk.base, i(), at_end, true));
+            }
+            if best.is_none() {
+                best = Some((chunk.base, i(), false, false));
+            }
+        }
+        best
     }
 
     /// Reserve `len` bytes on read-write pages no other region touches, starting 64-byte
@@ -425,21 +486,37 @@ impl Heap {
         let got_len = symbols.map_or(0, |t| whole_pages(8 * t.len()));
         let huge = self.next_chunk_is_huge();
         let chunk_size = if huge { HUGE_CHUNK_SIZE } else { CHUNK_SIZE };
-        let (base, index) = if len > chunk_size / 4 {
+        let (base, index, at_end) = if len > chunk_size / 4 {
             let size = len + got_len;
             self.check_cap(size)?;
-            (self.new_chunk(size, false, false, got_len)?, 0)
-        } else if let Some(found) = self.best_fit(len) {
-            found
+            (self.new_chunk(size, false, false, got_len)?, 0, false)
         } else {
-            self.check_cap(len + got_len)?;
-            (self.new_chunk(chunk_size, true, huge, got_len)?, 0)
+            match self.place(len) {
+                Some((base, index, at_end, fresh)) if fresh || !self.grow_rather_than_reuse() => {
+                    (base, index, at_end)
+                }
+                None => {
+                    self.check_cap(len + got_len)?;
+                    (self.new_chunk(chunk_size, true, huge, got_len)?, 0, false)
+                }
+                Some((base, index, at_end, _)) => {
+                    // A new chunk rather than dead pages, unless the cap or the system says no
+                    // (then the dead pages, and no refusal counted: the region has a place).
+                    let cap = max_executable_bytes();
+                    let within_cap = cap == 0 || self.mapped_bytes + len + got_len <= cap;
+                    match within_cap.then(|| self.new_chunk(chunk_size, true, huge, got_len)) {
+                        Some(Ok(new)) => (new, 0, false),
+                        _ => (base, index, at_end),
+                    }
+                }
+            }
         };
         if self.spare == Some(base) {
             self.spare = None;
         }
         let chunk = self.chunks.get_mut(&base).expect("chunk just chosen");
-        let (off, flen) = chunk.free[index];
+        let (free_off, flen) = chunk.free[index];
+        let off = if at_end { free_off + flen - len } else { free_off };
         let shared = chunk.shared;
         let new = Self::new_pages(chunk, off, len);
         let cap = max_executable_bytes();
@@ -460,22 +537,24 @@ impl Heap {
             // executable, for the new code. On failure nothing has changed.
             let p = page_size();
             protect(chunk.base + a * p, (b - a) * p, RW)?;
-            for s in &mut chunk.sealed[a..b] {
-                *s = false;
-            }
+            let dead = unseal(&mut chunk.sealed[a..b]);
+            chunk.dead_pages -= dead;
+            self.dead_pages -= dead;
         }
         for m in &mut chunk.committed[a..b] {
             *m = true;
         }
+        // What is left of the free range: the part before the region or the part after it.
+        let rest = if at_end { free_off } else { off + len };
         if flen == len {
             chunk.free.remove(index);
         } else {
-            chunk.free[index] = (off + len, flen - len);
+            chunk.free[index] = (rest, flen - len);
         }
         if shared {
-            self.by_size.remove(&(flen, base + off));
+            self.by_size.remove(&(flen, base + free_off));
             if flen > len {
-                self.by_size.insert((flen - len, base + off + len));
+                self.by_size.insert((flen - len, base + rest));
             }
         }
         chunk.regions += 1;
@@ -489,6 +568,18 @@ impl Heap {
         self.peak_mapped_bytes = self.peak_mapped_bytes.max(self.mapped_bytes);
         self.live_bytes += len;
         Ok((base + off + start_gap, got))
+    }
+
+    /// Whether a region that fits only on dead pages (free, still sealed) gets a new chunk
+    /// instead: while the dead pages come to less than a quarter of the live ones. Reusing a
+    /// dead page takes two `mprotect` calls that split and rejoin the chunk's mapping (about
+    /// 4.8 us against 1.3 us for a fresh page's seal, benches/README.md session 38); a chunk's
+    /// fresh pages cost nothing until written, except on a huge chunk, which brings its 2 MiB at
+    /// once. So code that is compiled and freed while the process grows leaves its holes for
+    /// later, and a process whose code keeps dying reuses them once they are a quarter of what
+    /// lives: the address space and memory they hold stay bounded by that share.
+    fn grow_rather_than_reuse(&self) -> bool {
+        self.dead_pages * page_size() * DEAD_SHARE < self.mapped_bytes
     }
 
     /// Whether a shared chunk made now goes on a huge page: allowed, a process that has had
@@ -631,6 +722,9 @@ impl Heap {
         for m in &mut chunk.committed[a..b] {
             *m = false;
         }
+        let dead = chunk.sealed[a..b].iter().filter(|s| **s).count();
+        chunk.dead_pages += dead;
+        self.dead_pages += dead;
         self.mapped_bytes -= bytes;
         self.live_bytes -= len;
         chunk.regions -= 1;
@@ -665,9 +759,9 @@ impl Heap {
             && chunk.sealed[fa..fb].iter().any(|s| *s)
             && protect(base + fa * p, (fb - fa) * p, RW).is_ok()
         {
-            for s in &mut chunk.sealed[fa..fb] {
-                *s = false;
-            }
+            let dead = unseal(&mut chunk.sealed[fa..fb]);
+            chunk.dead_pages -= dead;
+            self.dead_pages -= dead;
         }
     }
 
@@ -676,6 +770,7 @@ impl Heap {
     fn check(&self) {
         let mut indexed = 0;
         let mut mapped = 0;
+        let mut dead_pages = 0;
         for c in self.chunks.values() {
             for w in c.free.windows(2) {
                 assert!(w[0].0 + w[0].1 < w[1].0, "free ranges sorted, apart: {w:?}");
@@ -692,9 +787,13 @@ impl Heap {
                 "an empty chunk is unmapped unless it is the spare"
             );
             mapped += c.committed.iter().filter(|m| **m).count() * page_size();
+            let dead = c.committed.iter().zip(&c.sealed).filter(|(m, s)| !**m && **s).count();
+            assert_eq!(dead, c.dead_pages, "dead pages: free and still sealed");
+            dead_pages += dead;
         }
         assert_eq!(indexed, self.by_size.len());
         assert_eq!(mapped, self.mapped_bytes);
+        assert_eq!(dead_pages, self.dead_pages);
     }
 
     fn unmap(&mut self, base: usize) {
@@ -708,6 +807,7 @@ impl Heap {
             }
         }
         self.mapped_bytes -= chunk.committed.iter().filter(|m| **m).count() * page_size();
+        self.dead_pages -= chunk.dead_pages;
         self.reserved_bytes -= chunk.size;
         if let Some((_, got_len, _)) = chunk.got {
             self.live_bytes -= got_len;
@@ -937,6 +1037,58 @@ mod tests {
         }
         drop(live);
         lock(&HEAP).check();
+    }
+
+    #[test]
+    fn dead_pages_wait_until_they_are_a_quarter_of_the_live_ones() {
+        // A heap of its own (the shared one serves the other tests at the same time): one
+        // ordinary chunk filled with 64 sealed one-page regions.
+        let mut heap = Heap::empty();
+        let chunk_of = |heap: &Heap, a: usize| *heap.chunks.range(..=a).next_back().unwrap().0;
+        let mut regions = Vec::new();
+        for _ in 0..CHUNK_SIZE / page_size() {
+            let (a, _) = heap.allocate(100, None).unwrap();
+            heap.seal(a, 100).unwrap();
+            regions.push(a);
+        }
+        let first = chunk_of(&heap, regions[0]);
+        assert!(regions.iter().all(|&a| chunk_of(&heap, a) == first));
+        // Four one-page holes between live regions: dead, fewer than a quarter of the 60 live.
+        for &a in regions[2..10].iter().step_by(2) {
+            heap.free(a, 100);
+        }
+        heap.check();
+        assert_eq!(heap.dead_pages, 4);
+        let (a, _) = heap.allocate(100, None).unwrap();
+        assert_ne!(chunk_of(&heap, a), first, "a new chunk rather than a dead page");
+        assert_eq!(heap.dead_pages, 4);
+        heap.seal(a, 100).unwrap();
+        // 27 more holes: 31 dead pages. The new chunk's fresh pages still come first; once they
+        // are used up, the 31 dead are more than a quarter of the 97 live, and are reused.
+        for &a in regions[10..64].iter().step_by(2) {
+            heap.free(a, 100);
+        }
+        heap.check();
+        assert_eq!(heap.dead_pages, 31);
+        let mut placed = Vec::new();
+        while heap.dead_pages == 31 {
+            let (a, _) = heap.allocate(100, None).unwrap();
+            heap.seal(a, 100).unwrap();
+            placed.push(a);
+        }
+        let last = *placed.last().unwrap();
+        assert_eq!(chunk_of(&heap, last), first, "reused: {} fresh first", placed.len());
+        assert_eq!(placed.len(), CHUNK_SIZE / page_size());
+        assert_eq!(heap.dead_pages, 30);
+        assert_eq!(heap.chunks.len(), 2);
+        heap.check();
+        // The reused page was made writable, then sealed again: it holds what was written.
+        let (a, _) = heap.allocate(100, None).unwrap();
+        // SAFETY: a fresh, unsealed region of this heap's, 100 bytes from `a`.
+        unsafe { std::ptr::write_bytes(a as *mut u8, 0xc3, 100) };
+        heap.seal(a, 100).unwrap();
+        // SAFETY: sealed read-execute, still mapped (the heap lives).
+        assert_eq!(unsafe { *(a as *const u8) }, 0xc3);
     }
 
     #[test]

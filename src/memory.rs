@@ -416,7 +416,11 @@ impl Heap {
     /// start or end is fresh is taken; failing that, the best fit, on dead pages.
     fn place(&mut self, len: usize) -> Option<(usize, usize, bool, bool)> {
         let first = self.by_size.range((len, 0)..).take(FIT_CANDIDATES);
-        let largest = self.by_size.last().filter(|&&(flen, _)| flen >= len).into_iter();
+        let largest = self
+            .by_size
+            .last()
+            .filter(|&&(flen, _)| flen >= len)
+            .into_iter();
         let mut best = None;
         for &(flen, addr) in first.chain(largest) {
             let chunk = chunk_in(&mut self.chunks, addr);
@@ -516,7 +520,11 @@ impl Heap {
         }
         let chunk = self.chunks.get_mut(&base).expect("chunk just chosen");
         let (free_off, flen) = chunk.free[index];
-        let off = if at_end { free_off + flen - len } else { free_off };
+        let off = if at_end {
+            free_off + flen - len
+        } else {
+            free_off
+        };
         let shared = chunk.shared;
         let new = Self::new_pages(chunk, off, len);
         let cap = max_executable_bytes();
@@ -787,7 +795,12 @@ impl Heap {
                 "an empty chunk is unmapped unless it is the spare"
             );
             mapped += c.committed.iter().filter(|m| **m).count() * page_size();
-            let dead = c.committed.iter().zip(&c.sealed).filter(|(m, s)| !**m && **s).count();
+            let dead = c
+                .committed
+                .iter()
+                .zip(&c.sealed)
+                .filter(|(m, s)| !**m && **s)
+                .count();
             assert_eq!(dead, c.dead_pages, "dead pages: free and still sealed");
             dead_pages += dead;
         }
@@ -1060,7 +1073,11 @@ mod tests {
         heap.check();
         assert_eq!(heap.dead_pages, 4);
         let (a, _) = heap.allocate(100, None).unwrap();
-        assert_ne!(chunk_of(&heap, a), first, "a new chunk rather than a dead page");
+        assert_ne!(
+            chunk_of(&heap, a),
+            first,
+            "a new chunk rather than a dead page"
+        );
         assert_eq!(heap.dead_pages, 4);
         heap.seal(a, 100).unwrap();
         // 27 more holes: 31 dead pages. The new chunk's fresh pages still come first; once they
@@ -1077,7 +1094,12 @@ mod tests {
             placed.push(a);
         }
         let last = *placed.last().unwrap();
-        assert_eq!(chunk_of(&heap, last), first, "reused: {} fresh first", placed.len());
+        assert_eq!(
+            chunk_of(&heap, last),
+            first,
+            "reused: {} fresh first",
+            placed.len()
+        );
         assert_eq!(placed.len(), CHUNK_SIZE / page_size());
         assert_eq!(heap.dead_pages, 30);
         assert_eq!(heap.chunks.len(), 2);

@@ -224,27 +224,44 @@ def startup(args, sides):
     return rows
 
 
+# The compile-cost bar's program: the import-heavy one with every code object compiled at its
+# first call (at the default threshold it compiles nothing). Its figure is the run with the median
+# time per instruction of FIRST_CALL_RUNS: about one run in four on this shared VM has a compile
+# or two held up for milliseconds outside cpjit (benches/README.md, session 38).
+FIRST_CALL = "import-heavy program, CPJIT_THRESHOLD=0 (*)"
+FIRST_CALL_RUNS = 5
+
+
 def compile_figures(args, sides):
-    """cpjit.stats() after one cpjit run of each real program and of the import-heavy program."""
+    """cpjit.stats() after one cpjit run of each real program and of the import-heavy program
+    (and FIRST_CALL_RUNS runs of the latter compiling everything at its first call)."""
     out = []
+    dump = ["-c", IMPORTS + "\nimport cpjit, json, sys\n"
+            "json.dump(cpjit.stats(), open(sys.argv[1], 'w'), default=repr)"]
     with tempfile.TemporaryDirectory() as tmp:
-        jobs = {"import-heavy program": ["-c", IMPORTS + "\nimport cpjit, json, sys\n"
-                                         "json.dump(cpjit.stats(), open(sys.argv[1], 'w'), default=repr)"]}
+        jobs = {"import-heavy program": (dump, {}, 1),
+                FIRST_CALL: (dump, {"CPJIT_THRESHOLD": "0"}, FIRST_CALL_RUNS)}
         for n, (script, _) in REAL_PROGRAMS.items():
             if n in args.real:
-                jobs[n] = [str(WITH_STATS), "OUT", str(REAL / script)]
-        for name, argv in jobs.items():
+                jobs[n] = ([str(WITH_STATS), "OUT", str(REAL / script)], {}, 1)
+        for name, (argv, extra_env, runs) in jobs.items():
             path = os.path.join(tmp, "stats.json")
             argv = [path if a == "OUT" else a for a in argv]
             if argv[0] == "-c":
                 argv = argv + [path]
-            r = run_once(sides.cmd("cpjit", argv), sides.env)
-            try:
-                st = json.load(open(path))
-                os.unlink(path)
-            except (OSError, ValueError):
+            stats = []
+            for _ in range(runs):
+                r = run_once(sides.cmd("cpjit", argv), dict(sides.env, **extra_env))
+                try:
+                    stats.append(json.load(open(path)))
+                    os.unlink(path)
+                except (OSError, ValueError):
+                    break
+            if len(stats) < runs:
                 out.append({"name": name, "error": f"exit {r.code}: {r.err.strip()[-300:]}"})
                 continue
+            per_instruction = lambda st: st.get("compile_seconds", 0) / max(1, st.get("instructions_compiled") or 0)
+            st = sorted(stats, key=per_instruction)[len(stats) // 2]
             n = st.get("instructions_compiled") or 0
             out.append({"name": name, "compiled": st.get("compiled"), "failed": st.get("compile_failed"),
                         "instructions": n, "compile_ms": 1e3 * st.get("compile_seconds", 0),
@@ -446,8 +463,10 @@ def report(args, info, started, finished, pp, real, start, comp, cbench, chart_p
         add(f"| {r['name']} | {r['compiled']} | {r['failed']} | {r['instructions']} | {r['compile_ms']:.1f} ms | "
             f"{r['ns_per_instruction'] or 0:.0f} ns | {(r['native_bytes'] or 0) / 1024:.0f} KiB | "
             f"{r['bytes_per_instruction'] or 0:.0f} | {r['frames_native']} / {r['frames_interpreted']} |")
-    add("\nBars (issue 8): at most 150 ns per instruction in a real process; at most 80 bytes per "
-        "instruction in the compile bench (`cargo bench --bench compile_speed`).\n")
+    add(f"\n(*) The median of {FIRST_CALL_RUNS} runs by time per instruction.\n")
+    add("Bars (issue 8): at most 150 ns per instruction in a real process (the import-heavy program "
+        "compiling every code object at its first call, (*)); at most 80 bytes per instruction in the "
+        "compile bench (`cargo bench --bench compile_speed`).\n")
     if cbench:
         add("Compile bench (`cargo bench --bench compile_speed`):\n\n```\n" + "\n".join(cbench) + "\n```\n")
     return "\n".join(L) + "\n"

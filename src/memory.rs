@@ -340,6 +340,18 @@ fn unseal(sealed: &mut [bool]) -> usize {
     n
 }
 
+/// A place for a region in a free range ([`Heap::place`]).
+struct Place {
+    /// The chunk's base.
+    base: usize,
+    /// The free range's index in the chunk's free list.
+    index: usize,
+    /// At the free range's end rather than its start.
+    at_end: bool,
+    /// On fresh pages, not dead ones.
+    fresh: bool,
+}
+
 /// Round `len` up to whole pages: the granule of every region.
 fn whole_pages(len: usize) -> usize {
     len.div_ceil(page_size()) * page_size()
@@ -404,9 +416,7 @@ impl Heap {
         Ok(base)
     }
 
-    /// Where a region of `len` bytes (whole pages) can go among the shared chunks' free ranges:
-    /// (chunk base, index in its free list, whether at the range's end rather than its start,
-    /// whether its pages are fresh).
+    /// Where a region of `len` bytes (whole pages) can go among the shared chunks' free ranges.
     ///
     /// Best fit (the smallest range that holds it, lowest address first), except that fresh
     /// pages (no region was sealed on them since they were last writable) come first: reusing
@@ -414,7 +424,7 @@ impl Heap {
     /// writable again (see `grow_rather_than_reuse`). So among the first FIT_CANDIDATES ranges
     /// that hold it and the largest one (usually a chunk's untouched tail), the first whose
     /// start or end is fresh is taken; failing that, the best fit, on dead pages.
-    fn place(&mut self, len: usize) -> Option<(usize, usize, bool, bool)> {
+    fn place(&mut self, len: usize) -> Option<Place> {
         let first = self.by_size.range((len, 0)..).take(FIT_CANDIDATES);
         let largest = self
             .by_size
@@ -443,10 +453,20 @@ impl Heap {
                     .expect("indexed range is in its chunk's free list")
             };
             if let Some(at_end) = at_end {
-                return Some((chunk.base, i(), at_end, true));
+                return Some(Place {
+                    base: chunk.base,
+                    index: i(),
+                    at_end,
+                    fresh: true,
+                });
             }
             if best.is_none() {
-                best = Some((chunk.base, i(), false, false));
+                best = Some(Place {
+                    base: chunk.base,
+                    index: i(),
+                    at_end: false,
+                    fresh: false,
+                });
             }
         }
         best
@@ -496,21 +516,19 @@ impl Heap {
             (self.new_chunk(size, false, false, got_len)?, 0, false)
         } else {
             match self.place(len) {
-                Some((base, index, at_end, fresh)) if fresh || !self.grow_rather_than_reuse() => {
-                    (base, index, at_end)
-                }
+                Some(p) if p.fresh || !self.grow_rather_than_reuse() => (p.base, p.index, p.at_end),
                 None => {
                     self.check_cap(len + got_len)?;
                     (self.new_chunk(chunk_size, true, huge, got_len)?, 0, false)
                 }
-                Some((base, index, at_end, _)) => {
+                Some(dead) => {
                     // A new chunk rather than dead pages, unless the cap or the system says no
                     // (then the dead pages, and no refusal counted: the region has a place).
                     let cap = max_executable_bytes();
                     let within_cap = cap == 0 || self.mapped_bytes + len + got_len <= cap;
                     match within_cap.then(|| self.new_chunk(chunk_size, true, huge, got_len)) {
                         Some(Ok(new)) => (new, 0, false),
-                        _ => (base, index, at_end),
+                        _ => (dead.base, dead.index, dead.at_end),
                     }
                 }
             }

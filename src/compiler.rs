@@ -1535,7 +1535,6 @@ fn compile_plan(
         };
     }
     let base = mem.address();
-    let zeroed = matches!(mem, Emit::Region(_));
     let buf = mem.bytes_mut();
     let rare = RareHoles {
         symbols: input.symbols,
@@ -1548,12 +1547,11 @@ fn compile_plan(
     };
 
     // The code is written whole below (hot parts, trap, copies' jumps, cold parts are
-    // contiguous); past it, padding and private GOT slots are zero unless written. A region
-    // reads as zeros already (its pages are fresh or discarded, memory.rs); a detached buffer
-    // holds junk.
-    if !zeroed {
-        buf[code_end..].fill(0);
-    }
+    // contiguous); past it, padding and private GOT slots are zero unless written. Cleared here
+    // whatever the buffer: a detached one holds junk, and a region on a huge chunk may hold the
+    // bytes of code freed there before (memory.rs keeps those pages; only fresh or discarded
+    // ones read as zeros).
+    buf[code_end..].fill(0);
     buf[trap_offset..trap_offset + TRAP.len()].copy_from_slice(&TRAP);
     for (idx, v) in sc.got.iter().enumerate() {
         let o = got_offset + 8 * idx;

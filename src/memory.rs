@@ -885,7 +885,9 @@ pub struct ExecutableCode {
 }
 
 impl WritableCode {
-    /// Reserve `len` bytes to fill; they read as zeros until written.
+    /// Reserve `len` bytes to fill. They read as zeros on fresh or discarded pages, but on a
+    /// huge chunk (whose freed pages are kept) they may hold an earlier region's bytes: write
+    /// every byte that is read.
     pub fn new(len: usize) -> io::Result<WritableCode> {
         Self::new_in(len, None)
     }
@@ -920,7 +922,7 @@ impl WritableCode {
         self.address as u64
     }
 
-    /// The region's bytes, to fill (zeros until written).
+    /// The region's bytes, to fill (not necessarily zeros: see [`WritableCode::new`]).
     pub fn bytes_mut(&mut self) -> &mut [u8] {
         // SAFETY: [address, address + len) is this live, unsealed region's: mapped read-write,
         // on pages no other region touches, and borrowed mutably through `self` alone.

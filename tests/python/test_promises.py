@@ -548,6 +548,46 @@ def test_no_memory_leak_over_thousands_of_runs(name):
     assert after - before < 100, f"{after - before} blocks more after 3000 runs"
 
 
+def test_code_placed_where_freed_code_was_holds_none_of_its_bytes():
+    # A huge chunk keeps the pages of freed code (src/memory.rs), and new code may be placed on
+    # them: past its own code the region must hold only what the compiler writes, zeros for the
+    # padding, not the dead code's bytes. Arithmetic alone needs no data, GOT slot or veneer,
+    # so everything past the code is padding. (Where huge pages are off or the kernel has none,
+    # freed pages read as zeros anyway.)
+    r = run_python("""
+        import ctypes, gc
+        import cpjit
+
+        def make(name, n, k):
+            src = f"def {name}(a):\\n" + "".join(
+                f"    a = (a * {(i + k) % 7 + 2} + {i + k}) % 1000003\\n" for i in range(n))
+            ns = {}
+            exec(src + "    return a\\n", ns)
+            f = ns.pop(name)
+            assert cpjit.compile(f)
+            return f
+
+        keep = [make(f"w{i}", 200, i) for i in range(20)]   # past 512 KiB: huge chunks next
+        bigs = [make(f"big{i}", 400, 100 + i) for i in range(8)]
+        spans = [(cpjit.code_info(b)["address"], cpjit.code_info(b)["native_bytes"])
+                 for b in bigs[1:7]]
+        lo, hi = min(a for a, _ in spans), max(a + n for a, n in spans)
+        del bigs[1:7]
+        gc.collect()
+        for k in range(8):   # code of eight lengths: their padding differs
+            f = make(f"newcomer{k}", 390 + k, k)
+            info = cpjit.code_info(f)
+            tail = ctypes.string_at(info["address"], info["native_bytes"])[info["code_bytes"]:]
+            print(lo - 4096 < info["address"] < hi, tail.hex() or "-")
+    """)
+    assert r.returncode == 0, r.stderr
+    rows = [line.split() for line in r.stdout.splitlines()]
+    assert len(rows) == 8
+    tails = "".join(t for _, t in rows if t != "-")
+    assert tails, "some code is followed by padding"
+    assert set(tails) == {"0"}, r.stdout
+
+
 def test_a_process_that_may_not_make_memory_executable_runs_on_interpreted():
     # PR_SET_MDWE (what systemd's MemoryDenyWriteExecute and SELinux execmem rules also do): no
     # mapping may become executable after being writable. Code compiled before the policy keeps

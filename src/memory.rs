@@ -813,8 +813,7 @@ impl Heap {
         let p = page_size();
         let discard = |first: usize, end: usize| {
             // SAFETY: whole pages of this chunk inside one of its free ranges: no live region is
-            // on them and nothing reads them until a region is placed there (they then read as
-            // zeros, as the compiler expects of nothing: it clears what it does not write).
+            // on them, and a region placed there later writes or clears every byte it reads.
             unsafe {
                 libc::madvise(
                     (chunk.base + first * p) as *mut libc::c_void,

@@ -127,6 +127,9 @@ struct Chunk {
     /// A huge chunk whose live pages once came under 1/THIN_SHARE of it: its long free
     /// stretches are discarded (see `Heap::thin_out`).
     thinned: bool,
+    /// Pages of live regions (the `committed` ones), and the most there have been.
+    live_pages: usize,
+    peak_live_pages: usize,
 }
 
 impl Drop for Chunk {
@@ -416,6 +419,8 @@ impl Heap {
                 shared,
                 huge,
                 thinned: false,
+                live_pages: 0,
+                peak_live_pages: 0,
             },
         );
         self.reserved_bytes += size;
@@ -579,6 +584,8 @@ impl Heap {
         for m in &mut chunk.committed[a..b] {
             *m = true;
         }
+        chunk.live_pages += new / page_size();
+        chunk.peak_live_pages = chunk.peak_live_pages.max(chunk.live_pages);
         // What is left of the free range: the part before the region or the part after it.
         let rest = if at_end { free_off } else { off + len };
         if flen == len {
@@ -656,6 +663,8 @@ impl Heap {
         for m in &mut chunk.committed[..pages] {
             *m = true;
         }
+        chunk.live_pages = pages;
+        chunk.peak_live_pages = pages;
         chunk.free[0] = (got_len, chunk.size - got_len);
         if chunk.shared {
             self.by_size.remove(&(chunk.size, base));
@@ -754,6 +763,7 @@ impl Heap {
             // contents are garbage from now on.
             unsafe { libc::madvise(start as *mut libc::c_void, bytes, libc::MADV_DONTNEED) };
         }
+        chunk.live_pages -= chunk.committed[a..b].iter().filter(|m| **m).count();
         for m in &mut chunk.committed[a..b] {
             *m = false;
         }
@@ -804,7 +814,8 @@ impl Heap {
     }
 
     /// A huge chunk keeps its freed pages resident (see `free`), which pays while regions come
-    /// and go in it; once its live pages are under 1/THIN_SHARE of it, its free stretches of
+    /// and go in it; once its live pages are under 1/THIN_SHARE of it, after it was at least
+    /// half full, its free stretches of
     /// DEAD_RUN_PAGES pages or more are discarded (all of them the first time, then each one as
     /// it forms, here [fa, fb)), so a few surviving regions do not hold 2 MiB of memory each
     /// (a probe round saw 96 KB of live code holding 8.7 MB). The chunk's mapping stays; a
@@ -826,8 +837,10 @@ impl Heap {
             discard(fa, fb);
             return;
         }
-        let live = chunk.committed.iter().filter(|m| **m).count();
-        if live * THIN_SHARE >= chunk.committed.len() {
+        // Only a chunk that was half full: one being filled for the first time (a few live
+        // regions, then its untouched rest) keeps its huge page.
+        let pages = chunk.committed.len();
+        if chunk.peak_live_pages * 2 < pages || chunk.live_pages * THIN_SHARE >= pages {
             return;
         }
         chunk.thinned = true;
@@ -861,6 +874,9 @@ impl Heap {
                 "an empty chunk is unmapped unless it is the spare"
             );
             mapped += c.committed.iter().filter(|m| **m).count() * page_size();
+            let live = c.committed.iter().filter(|m| **m).count();
+            assert_eq!(live, c.live_pages, "live pages: the committed ones");
+            assert!(c.peak_live_pages >= c.live_pages);
             let dead = c
                 .committed
                 .iter()
@@ -1195,34 +1211,40 @@ mod tests {
     #[test]
     fn a_nearly_empty_chunk_gives_back_the_memory_of_its_freed_code() {
         // A heap of its own, past the mark where chunks become huge (where the kernel gives
-        // huge pages; ordinary chunks discard freed pages at once): 60 regions of 4 pages,
-        // written and sealed, then all but two freed. The freed pages must not stay resident;
-        // the survivors' must.
+        // huge pages; ordinary chunks discard freed pages at once). Regions of 4 pages, written
+        // and sealed.
         let mut heap = Heap::empty();
         heap.peak_mapped_bytes = HUGE_AFTER_BYTES;
-        let len = 4 * page_size();
-        let mut regions = Vec::new();
-        for i in 0..60u8 {
-            let (a, _) = heap.allocate(len - 64, None).unwrap();
-            // SAFETY: a fresh, unsealed region of this heap's, len - 64 bytes from `a`.
-            unsafe { std::ptr::write_bytes(a as *mut u8, i, len - 64) };
-            heap.seal(a, len - 64).unwrap();
-            regions.push(a);
-        }
+        let len = 4 * page_size() - 64;
+        let mut place = |heap: &mut Heap, byte: u8| {
+            let (a, _) = heap.allocate(len, None).unwrap();
+            // SAFETY: a fresh, unsealed region of this heap's, `len` bytes from `a`.
+            unsafe { std::ptr::write_bytes(a as *mut u8, byte, len) };
+            heap.seal(a, len).unwrap();
+            a
+        };
+        // A huge chunk being filled for the first time keeps a freed region's pages.
+        let first = place(&mut heap, 0);
+        let gone = place(&mut heap, 1);
         let huge = heap.chunks.values().any(|c| c.huge);
         assert_eq!(huge, huge_pages());
-        for &a in &regions[1..59] {
-            heap.free(a, len - 64);
+        heap.free(gone, len);
+        assert!(resident(gone, len).iter().all(|r| *r == huge));
+        // Filled past half, then all but two regions freed: nothing freed stays resident.
+        let mut regions = vec![first];
+        regions.extend((2..120u8).map(|i| place(&mut heap, i)));
+        for &a in &regions[1..regions.len() - 1] {
+            heap.free(a, len);
         }
         heap.check();
-        for &a in &regions[1..59] {
+        for &a in &regions[1..regions.len() - 1] {
             assert!(
-                resident(a, len - 64).iter().all(|r| !r),
+                resident(a, len).iter().all(|r| !r),
                 "freed pages resident (huge chunk: {huge})"
             );
         }
-        for (&a, byte) in [(&regions[0], 0u8), (&regions[59], 59)] {
-            assert!(resident(a, len - 64).iter().all(|r| *r));
+        for (&a, byte) in [(&regions[0], 0u8), (regions.last().unwrap(), 119)] {
+            assert!(resident(a, len).iter().all(|r| *r));
             // SAFETY: a live, sealed region of this heap's (readable).
             assert_eq!(unsafe { *(a as *const u8) }, byte);
         }

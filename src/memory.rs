@@ -33,9 +33,9 @@
 //! live region is unmapped. Pages still read-execute after their region was freed ("dead") are
 //! reused only once they come to a quarter of the live ones: until then a new chunk is made
 //! instead, since reusing one costs two more `mprotect` calls than a fresh page
-//! (`Heap::grow_rather_than_reuse`). Code larger than
-//! a quarter chunk gets a mapping of its own. A stencil's data stays within ±2 GiB of its code
-//! because code and data of one compiled object are one region.
+//! (`Heap::grow_rather_than_reuse`). Code larger than a quarter chunk gets a mapping of its own.
+//! A stencil's data stays within ±2 GiB of its code because code and data of one compiled
+//! object are one region.
 //!
 //! Each chunk begins with a copy of the symbol table the compiler passes to
 //! [`WritableCode::new_near`] (the addresses of the CPython functions and data stencils use),
@@ -158,7 +158,7 @@ struct Heap {
     reserved_bytes: usize,
     /// The most `mapped_bytes` has been: past HUGE_AFTER_BYTES, new chunks are huge.
     peak_mapped_bytes: usize,
-    /// The chunks' `dead_pages`, summed (see `Heap::place`).
+    /// The chunks' `dead_pages`, summed (see `Heap::grow_rather_than_reuse`).
     dead_pages: usize,
     /// An empty huge chunk kept for the next region instead of being unmapped (at most one):
     /// a program that compiles and frees code in turns does not map and clear 2 MiB each time.
@@ -369,6 +369,7 @@ fn whole_pages(len: usize) -> usize {
 }
 
 impl Heap {
+    /// A heap with no chunk: the process's, and the tests' own.
     const fn empty() -> Heap {
         Heap {
             chunks: BTreeMap::new(),

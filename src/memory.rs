@@ -114,9 +114,6 @@ struct Chunk {
     sealed: Vec<bool>,
     /// Regions allocated and not yet freed (the symbol table counts as one).
     regions: usize,
-    /// Free pages still sealed (a freed region left them read-execute): reusing one costs
-    /// making it writable again.
-    dead_pages: usize,
     /// The chunk's symbol table (see [`WritableCode::new_near`]): its address, its length and
     /// the generation of [`Heap::symbols`] it holds.
     got: Option<(usize, usize, u32)>,
@@ -130,6 +127,18 @@ struct Chunk {
     /// Pages of live regions (the `committed` ones), and the most there have been.
     live_pages: usize,
     peak_live_pages: usize,
+}
+
+impl Chunk {
+    /// Free pages still sealed (a freed region left them read-execute): reusing one costs making
+    /// it writable again.
+    fn dead_pages(&self) -> usize {
+        self.committed
+            .iter()
+            .zip(&self.sealed)
+            .filter(|(m, s)| !**m && **s)
+            .count()
+    }
 }
 
 impl Drop for Chunk {
@@ -158,7 +167,8 @@ struct Heap {
     reserved_bytes: usize,
     /// The most `mapped_bytes` has been: past HUGE_AFTER_BYTES, new chunks are huge.
     peak_mapped_bytes: usize,
-    /// The chunks' `dead_pages`, summed (see `Heap::grow_rather_than_reuse`).
+    /// The chunks' dead pages ([`Chunk::dead_pages`]), summed: kept as pages change, since
+    /// `Heap::grow_rather_than_reuse` asks at every allocation.
     dead_pages: usize,
     /// An empty huge chunk kept for the next region instead of being unmapped (at most one):
     /// a program that compiles and frees code in turns does not map and clear 2 MiB each time.
@@ -415,7 +425,6 @@ impl Heap {
                 committed: vec![false; pages],
                 sealed: vec![false; pages],
                 regions: 0,
-                dead_pages: 0,
                 got: None,
                 shared,
                 huge,
@@ -539,8 +548,7 @@ impl Heap {
                 Some(dead) => {
                     // A new chunk rather than dead pages, unless the cap or the system says no
                     // (then the dead pages, and no refusal counted: the region has a place).
-                    let cap = max_executable_bytes();
-                    let within_cap = cap == 0 || self.mapped_bytes + len + got_len <= cap;
+                    let within_cap = self.within_cap(len + got_len);
                     match within_cap.then(|| self.new_chunk(chunk_size, true, huge, got_len)) {
                         Some(Ok(new)) => (new, 0, false),
                         _ => (dead.base, dead.index, dead.at_end),
@@ -578,9 +586,7 @@ impl Heap {
             // executable, for the new code. On failure nothing has changed.
             let p = page_size();
             protect(chunk.base + a * p, (b - a) * p, RW)?;
-            let dead = unseal(&mut chunk.sealed[a..b]);
-            chunk.dead_pages -= dead;
-            self.dead_pages -= dead;
+            self.dead_pages -= unseal(&mut chunk.sealed[a..b]);
         }
         for m in &mut chunk.committed[a..b] {
             *m = true;
@@ -692,13 +698,20 @@ impl Heap {
         Ok(())
     }
 
-    fn check_cap(&self, bytes: usize) -> io::Result<()> {
+    /// Whether `bytes` more mapped code stay within the cap (`CPJIT_MAX_CODE_MB`; 0: none).
+    fn within_cap(&self, bytes: usize) -> bool {
         let cap = max_executable_bytes();
-        if cap != 0 && self.mapped_bytes + bytes > cap {
+        cap == 0 || self.mapped_bytes + bytes <= cap
+    }
+
+    fn check_cap(&self, bytes: usize) -> io::Result<()> {
+        if !self.within_cap(bytes) {
             CAP_REFUSALS.fetch_add(1, Ordering::Relaxed);
             return Err(io::Error::new(
                 io::ErrorKind::OutOfMemory,
-                CapReached { cap },
+                CapReached {
+                    cap: max_executable_bytes(),
+                },
             ));
         }
         Ok(())
@@ -768,9 +781,7 @@ impl Heap {
         for m in &mut chunk.committed[a..b] {
             *m = false;
         }
-        let dead = chunk.sealed[a..b].iter().filter(|s| **s).count();
-        chunk.dead_pages += dead;
-        self.dead_pages += dead;
+        self.dead_pages += chunk.sealed[a..b].iter().filter(|s| **s).count();
         self.mapped_bytes -= bytes;
         self.live_bytes -= len;
         chunk.regions -= 1;
@@ -805,9 +816,7 @@ impl Heap {
             && chunk.sealed[fa..fb].iter().any(|s| *s)
             && protect(base + fa * p, (fb - fa) * p, RW).is_ok()
         {
-            let dead = unseal(&mut chunk.sealed[fa..fb]);
-            chunk.dead_pages -= dead;
-            self.dead_pages -= dead;
+            self.dead_pages -= unseal(&mut chunk.sealed[fa..fb]);
         }
         if huge && self.spare != Some(base) && fb - fa >= DEAD_RUN_PAGES {
             Self::thin_out(chunk, fa, fb);
@@ -878,14 +887,7 @@ impl Heap {
             let live = c.committed.iter().filter(|m| **m).count();
             assert_eq!(live, c.live_pages, "live pages: the committed ones");
             assert!(c.peak_live_pages >= c.live_pages);
-            let dead = c
-                .committed
-                .iter()
-                .zip(&c.sealed)
-                .filter(|(m, s)| !**m && **s)
-                .count();
-            assert_eq!(dead, c.dead_pages, "dead pages: free and still sealed");
-            dead_pages += dead;
+            dead_pages += c.dead_pages();
         }
         assert_eq!(indexed, self.by_size.len());
         assert_eq!(mapped, self.mapped_bytes);
@@ -902,8 +904,8 @@ impl Heap {
                 self.by_size.remove(&(len, base + off));
             }
         }
-        self.mapped_bytes -= chunk.committed.iter().filter(|m| **m).count() * page_size();
-        self.dead_pages -= chunk.dead_pages;
+        self.mapped_bytes -= chunk.live_pages * page_size();
+        self.dead_pages -= chunk.dead_pages();
         self.reserved_bytes -= chunk.size;
         if let Some((_, got_len, _)) = chunk.got {
             self.live_bytes -= got_len;

@@ -104,6 +104,100 @@ def test_settrace_active_runs_frames_in_interpreter_with_same_events():
     assert "'line'" in jit.stdout
 
 
+def test_traced_call_trees_match_plain_python_and_the_hook_comes_back():
+    # A traced or profiled frame runs with the hook taken out, its callees inlined by the
+    # interpreter: the events (recursion, an exception through traced frames, a generator,
+    # tracing stopped half-way down, a profiler's C calls), the results and a thread working
+    # natively meanwhile must match plain python, and native code must run again afterwards.
+    code = """
+        import sys, threading, cpjit
+        events = []
+        def tracer(frame, event, arg):
+            events.append((frame.f_code.co_name, event, frame.f_lineno))
+            return tracer
+        def profiler(frame, event, arg):
+            events.append(('profile', event, getattr(arg, '__name__', None)))
+        def fib(n):
+            return n if n < 2 else fib(n - 1) + fib(n - 2)
+        def fails(n):
+            if n == 0:
+                raise ValueError('bottom')
+            return fails(n - 1)
+        def gen(n):
+            for i in range(n):
+                yield fib(i)
+        def stops_tracing(n):
+            if n == 2:
+                sys.settrace(None)
+            return fib(n) + (stops_tracing(n - 1) if n else 0)
+        def hot(n):
+            s = 0
+            for i in range(n):
+                s += i * i
+            return s
+        if JIT: cpjit.enable(0)
+        worker_results = []
+        def worker():
+            for _ in range(50):
+                worker_results.append(hot(2000))
+        t = threading.Thread(target=worker)
+        t.start()
+        sys.settrace(tracer)
+        a = fib(6)
+        try:
+            fails(3)
+        except ValueError as e:
+            b = str(e)
+        c = list(gen(5))
+        sys.settrace(None)
+        sys.settrace(tracer)
+        d = stops_tracing(4)
+        sys.settrace(None)
+        sys.setprofile(profiler)
+        e = sorted([3, 1, 2], key=lambda x: fib(x))
+        sys.setprofile(None)
+        t.join()
+        print(a, b, c, d, e, len(set(worker_results)), worker_results[0])
+        print(events)
+        if JIT:
+            before = cpjit.stats()['frames_native']
+            hot(10)
+            assert cpjit.is_enabled()
+            assert cpjit.stats()['frames_native'] > before, 'native code must run after tracing'
+    """
+    plain = run_python("JIT = False\n" + textwrap.dedent(code))
+    jit = run_python("JIT = True\n" + textwrap.dedent(code))
+    assert plain.returncode == 0, plain.stderr
+    assert jit.returncode == 0, jit.stderr
+    assert jit.stdout == plain.stdout
+    assert "'exception'" in plain.stdout and "'c_call'" in plain.stdout
+
+
+def test_disabling_cpjit_inside_a_traced_call_keeps_it_off():
+    code = """
+        import sys, cpjit
+        def tracer(frame, event, arg):
+            return tracer
+        def inner():
+            cpjit.disable()
+            return cpjit.is_enabled()
+        def outer():
+            return inner()
+        cpjit.enable(0)
+        sys.settrace(tracer)
+        during = outer()
+        sys.settrace(None)
+        def f(x):
+            return x + 1
+        before = cpjit.stats()['frames_native']
+        f(1)
+        print(during, cpjit.is_enabled(), cpjit.stats()['frames_native'] == before)
+    """
+    out = run_python(textwrap.dedent(code))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False", "True"]
+
+
 def test_tracing_switched_on_mid_frame_traces_the_rest_of_it():
     code = """
         import sys, cpjit

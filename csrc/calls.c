@@ -594,12 +594,20 @@ static inline PyObject *call_as_inlined(PyThreadState *tstate, _PyInterpreterFra
  * either way `callable` sits just below `args`. C code that forwards a slice of the arguments it
  * was given (operator.call(f, x), Context.run(f, x)) passes a pointer into the same stack with
  * the function just below, but with fewer arguments than that: it is not taken for the CALL's
- * own call. The oparg comes from the CALL's code unit; behind an EXTENDED_ARG (or a cache entry
+ * own call; nor is a forwarded call without PY_VECTORCALL_ARGUMENTS_OFFSET (Context.run's, a
+ * bound method's), which the interpreter always passes, or one made from deeper in the C stack
+ * than the interpreter makes its calls (calls.h: cpjit_made_by_the_interpreter), which is how
+ * partial(operator.call, f)(x), with f written into the callable slot, is told apart. The oparg comes from the CALL's code unit; behind an EXTENDED_ARG (or a cache entry
  * that looks like one) from the call-site table, as the hook reads it. */
 static inline int from_interpreted_call(PyThreadState *tstate, PyObject *callable,
-                                        PyObject *const *args, Py_ssize_t total)
+                                        PyObject *const *args, Py_ssize_t total, size_t nargsf,
+                                        uintptr_t here)
 {
     _PyInterpreterFrame *caller = tstate->cframe->current_frame;
+    /* The interpreter's CALL always lets the callee use the slot below the arguments. */
+    if (!(nargsf & PY_VECTORCALL_ARGUMENTS_OFFSET)) {
+        return 0;
+    }
     if (caller == NULL || _PyFrame_IsIncomplete(caller)) {
         return 0;
     }
@@ -622,7 +630,8 @@ static inline int from_interpreted_call(PyThreadState *tstate, PyObject *callabl
             return 0;
         }
     }
-    return total == n + 1 || (total == n && args - 2 >= stack && args[-2] == NULL);
+    return (total == n + 1 || (total == n && args - 2 >= stack && args[-2] == NULL))
+           && cpjit_made_by_the_interpreter(tstate, here, cpjit_direct_depth_vectorcall);
 }
 
 /* A frame cpjit_function_vectorcall pushed: interpreted and counted when its code stays cold,
@@ -678,13 +687,17 @@ typedef struct {
     PyObject *const *args;
     size_t nargsf;
     PyObject *kwnames;
+    uintptr_t here; /* where the call came in, on the stack it came in on */
     PyObject *result;
 } DeeperVectorcall;
+
+static PyObject *function_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
+                                     PyObject *kwnames, uintptr_t here);
 
 static void vectorcall_deeper(void *arg)
 {
     DeeperVectorcall *c = arg;
-    c->result = cpjit_function_vectorcall(c->callable, c->args, c->nargsf, c->kwnames);
+    c->result = function_vectorcall(c->callable, c->args, c->nargsf, c->kwnames, c->here);
 }
 
 /* The call on a stack segment: 1 with *result set, 0 when no segment could be had. Out of line,
@@ -692,9 +705,9 @@ static void vectorcall_deeper(void *arg)
  * out (deep recursion without segments) it sits between the interpreter's levels. */
 static __attribute__((noinline, cold)) int
 vectorcall_on_segment(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames,
-                      PyObject **result)
+                      uintptr_t here, PyObject **result)
 {
-    DeeperVectorcall call = {callable, args, nargsf, kwnames, NULL};
+    DeeperVectorcall call = {callable, args, nargsf, kwnames, here, NULL};
     if (!cpjit_rt_run_deeper(vectorcall_deeper, &call)) {
         return 0;
     }
@@ -705,6 +718,16 @@ vectorcall_on_segment(PyObject *callable, PyObject *const *args, size_t nargsf, 
 CPJIT_HOT
 PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
                                     PyObject *kwnames)
+{
+    return function_vectorcall(callable, args, nargsf, kwnames,
+                               (uintptr_t)__builtin_frame_address(0));
+}
+
+/* cpjit_function_vectorcall, `here` an address in the C frame the call came into (on a stack
+ * segment, the one it came into before the switch: from_interpreted_call measures from it). */
+static inline __attribute__((always_inline)) PyObject *
+function_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames,
+                    uintptr_t here)
 {
     PyThreadState *tstate = _PyThreadState_GET();
     PyFunctionObject *func = (PyFunctionObject *)callable;
@@ -719,7 +742,7 @@ PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, s
          * there (a frame on the thread's own stack calling across to a segment at every call,
          * as a small-stack thread's loop does, paid _PyEval_Vector and the hook each time). */
         PyObject *res;
-        if (vectorcall_on_segment(callable, args, nargsf, kwnames, &res)) {
+        if (vectorcall_on_segment(callable, args, nargsf, kwnames, here, &res)) {
             return res;
         }
         st = NULL;
@@ -766,7 +789,8 @@ PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, s
 run:
     Py_INCREF(func); /* the frame's f_func */
     if (from_interpreted_call(tstate, callable, args,
-                              npos + (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0))) {
+                              npos + (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0), nargsf,
+                              here)) {
         return run_as_inlined_call(tstate, frame, st, base, args, npos, kwnames, cold);
     }
     PyObject *res = run_pushed_frame(tstate, frame, st, cold);

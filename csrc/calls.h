@@ -37,6 +37,35 @@ static inline int cpjit_is_interpreter_call_op(int op)
            || op == CALL_PY_WITH_DEFAULTS;
 }
 
+/* Whether a call that looks like an interpreter-run CALL's own (its function just below its
+ * arguments on the caller's value stack, the CALL's argument count) was made by the interpreter
+ * itself, judged by how far the current C frame (`here`, its frame address) lies below the
+ * interpreter running the caller (its `cframe`, a local of _PyEval_EvalFrameDefault).
+ *
+ * The slot below the arguments can hold the function for a call the CALL does not make: C code
+ * that forwards its own arguments may write the function there for the length of its call
+ * (functools.partial with one bound argument, as PEP 590's PY_VECTORCALL_ARGUMENTS_OFFSET allows:
+ * `partial(operator.call, f)(x)` reaches f with x in place and f just below it), and puts back
+ * what was there afterwards, so it calls from a C frame of its own beneath the interpreter's.
+ * The interpreter's own calls come through one fixed chain of C frames, the shallowest; its
+ * depth for each entry point (`direct_depth`: the hook's, the vectorcall's) is measured once, by
+ * a call the interpreter makes when cpjit is enabled (runtime.c: calibrate_direct_depths). A
+ * deeper call is a forwarded one. Unknown depths (0: not measured), and a depth that is no
+ * distance within one stack (the call came onto a stack segment), tell nothing: such calls are
+ * taken for the interpreter's, as before this test existed. */
+#define CPJIT_DIRECT_DEPTH_MAX (64 * 1024)
+extern uintptr_t cpjit_direct_depth_hook, cpjit_direct_depth_vectorcall;
+
+static inline __attribute__((always_inline)) int
+cpjit_made_by_the_interpreter(PyThreadState *tstate, uintptr_t here, uintptr_t direct_depth)
+{
+    uintptr_t there = (uintptr_t)tstate->cframe;
+    if (direct_depth == 0 || there <= here || there - here > CPJIT_DIRECT_DEPTH_MAX) {
+        return 1;
+    }
+    return there - here <= direct_depth;
+}
+
 /* The run of a frame cpjit_function_vectorcall pushed for a call that stays in the interpreter
  * (runtime.c; counted, interpreted). */
 PyObject *cpjit_rt_run_cold_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,

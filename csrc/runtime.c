@@ -929,7 +929,8 @@ static int callee_holds(_PyInterpreterFrame *frame, PyObject *arg)
  * cpjit_eval_frame), and the caller's argument slots holding None (released by the interpreter
  * after the call as it releases arguments), leaving the callee the only references. Returns the
  * caller, or NULL when nothing was changed. */
-static _PyInterpreterFrame *as_inlined_call(PyThreadState *tstate, _PyInterpreterFrame *frame)
+static _PyInterpreterFrame *as_inlined_call(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                            uintptr_t here)
 {
     _PyInterpreterFrame *caller = tstate->cframe->current_frame;
     PyCodeObject *callee_code = frame->f_code;
@@ -950,8 +951,9 @@ static _PyInterpreterFrame *as_inlined_call(PyThreadState *tstate, _PyInterprete
     PyObject **stack = caller->localsplus + code->co_nlocalsplus;
     int is_meth = stack[depth - oparg - 2] != NULL;
     int total = oparg + is_meth;
-    if (stack[depth - total - 1] != (PyObject *)frame->f_func) {
-        return NULL;
+    if (stack[depth - total - 1] != (PyObject *)frame->f_func
+        || !cpjit_made_by_the_interpreter(tstate, here, cpjit_direct_depth_hook)) {
+        return NULL; /* another call, or one C code forwarded with the function in that slot */
     }
     for (int i = depth - total; i < depth; i++) {
         if (!callee_holds(frame, stack[i])) {
@@ -1111,7 +1113,8 @@ PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, in
             return res;
         }
     }
-    _PyInterpreterFrame *caller = throwflag ? NULL : as_inlined_call(tstate, frame);
+    _PyInterpreterFrame *caller =
+        throwflag ? NULL : as_inlined_call(tstate, frame, (uintptr_t)__builtin_frame_address(0));
     PyObject *res = throwflag ? NULL : run_if_cold(tstate, frame, &handled);
     if (!handled) {
         res = eval_frame(tstate, frame, throwflag);
@@ -1130,6 +1133,101 @@ PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, in
     return res;
 }
 
+/* How deep below the interpreter running an interpreted caller its own calls of a Python
+ * function reach the hook and a function's vectorcall (calls.h: cpjit_made_by_the_interpreter);
+ * 0 until measured. */
+uintptr_t cpjit_direct_depth_hook = 0, cpjit_direct_depth_vectorcall = 0;
+static PyObject *calibration_code; /* the callee the calibration's interpreter calls */
+
+static inline uintptr_t depth_below_interpreter(PyThreadState *tstate, uintptr_t here)
+{
+    uintptr_t there = (uintptr_t)tstate->cframe;
+    return there > here && there - here <= CPJIT_DIRECT_DEPTH_MAX ? there - here : 0;
+}
+
+static inline void note_least(uintptr_t *slot, uintptr_t depth)
+{
+    if (depth != 0 && (*slot == 0 || depth < *slot)) {
+        *slot = depth;
+    }
+}
+
+/* The frame evaluator and the vectorcall of the calibration: each notes how deep it was
+ * entered for a call of the calibration's callee. Both stand where cpjit_eval_frame and
+ * cpjit_function_vectorcall stand, called from the same places, and their frame addresses are
+ * where the callers' calls left the stack pointer, whatever each function keeps in its frame. */
+static PyObject *calibration_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                        int throwflag)
+{
+    if ((PyObject *)frame->f_code == calibration_code) {
+        note_least(&cpjit_direct_depth_hook,
+                   depth_below_interpreter(tstate, (uintptr_t)__builtin_frame_address(0)));
+    }
+    return _PyEval_EvalFrameDefault(tstate, frame, throwflag);
+}
+
+static PyObject *calibration_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
+                                        PyObject *kwnames)
+{
+    note_least(&cpjit_direct_depth_vectorcall,
+               depth_below_interpreter(_PyThreadState_GET(),
+                                       (uintptr_t)__builtin_frame_address(0)));
+    return _PyFunction_Vectorcall(callable, args, nargsf, kwnames);
+}
+
+/* Once, before the hook goes in: an interpreted frame calls a Python function the way the
+ * interpreter calls one under a frame evaluator (through PyObject_Vectorcall, since it inlines
+ * no call then), once into the evaluator and once into a function's own vectorcall, and the
+ * depths are noted. Nothing of it stays: its namespace is dropped and the evaluator put back.
+ * Skipped under a tracer or profiler (the interpreter's call takes another way there); any
+ * failure leaves the depths unknown, which keeps the test out. */
+static void calibrate_direct_depths(PyInterpreterState *interp)
+{
+    PyThreadState *tstate = _PyThreadState_GET();
+    if (cpjit_direct_depth_hook != 0 || tstate->cframe->use_tracing) {
+        return;
+    }
+    static const char source[] = "def callee(a):\n"
+                                 "    return a\n"
+                                 "def caller(f, g):\n"
+                                 "    f(1)\n"
+                                 "    g(1)\n";
+    PyObject *exc_type, *exc_value, *exc_tb;
+    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+    PyObject *ns = PyDict_New();
+    PyObject *run = NULL, *twin = NULL, *res = NULL;
+    if (ns == NULL || PyDict_SetItemString(ns, "__builtins__", PyEval_GetBuiltins()) < 0
+        || (run = PyRun_String(source, Py_file_input, ns, ns)) == NULL) {
+        goto done;
+    }
+    PyObject *callee = PyDict_GetItemString(ns, "callee"); /* borrowed */
+    PyObject *caller = PyDict_GetItemString(ns, "caller");
+    if (callee == NULL || caller == NULL || !PyFunction_Check(callee)
+        || (twin = PyFunction_New(PyFunction_GET_CODE(callee), ns)) == NULL) {
+        goto done;
+    }
+    ((PyFunctionObject *)twin)->vectorcall = calibration_vectorcall;
+    calibration_code = PyFunction_GET_CODE(callee);
+    _PyFrameEvalFunction before = _PyInterpreterState_GetEvalFrameFunc(interp);
+    _PyInterpreterState_SetEvalFrameFunc(interp, calibration_eval_frame);
+    res = PyObject_CallFunctionObjArgs(caller, callee, twin, NULL);
+    _PyInterpreterState_SetEvalFrameFunc(interp, before);
+    calibration_code = NULL;
+done:
+    if (res == NULL || cpjit_direct_depth_hook == 0 || cpjit_direct_depth_vectorcall == 0) {
+        cpjit_direct_depth_hook = cpjit_direct_depth_vectorcall = 0;
+    }
+    Py_XDECREF(res);
+    Py_XDECREF(twin);
+    Py_XDECREF(run);
+    if (ns != NULL) {
+        PyDict_Clear(ns); /* the functions' globals: the cycle goes now */
+        Py_DECREF(ns);
+    }
+    PyErr_Clear();
+    PyErr_Restore(exc_type, exc_value, exc_tb);
+}
+
 int cpjit_rt_install(void)
 {
     PyInterpreterState *interp = PyInterpreterState_Get();
@@ -1137,6 +1235,7 @@ int cpjit_rt_install(void)
     if (current == cpjit_eval_frame) {
         return 1;
     }
+    calibrate_direct_depths(interp);
     previous_eval = current;
     _PyInterpreterState_SetEvalFrameFunc(interp, cpjit_eval_frame);
     installed = 1;

@@ -888,6 +888,51 @@ def test_c_functions_that_forward_their_arguments_to_a_python_function(threshold
     """, threshold=threshold)
 
 
+@pytest.mark.parametrize("threshold", [16, 1000000])
+def test_c_functions_that_put_the_function_in_the_callable_slot_while_they_forward(threshold):
+    # functools.partial with one bound argument writes it into the CALL's callable slot for
+    # the length of its call, so partial(operator.call, f)(x) reaches f with the arguments in
+    # place and f just below them, as the interpreter's own CALL of f would: only how deep the
+    # C stack is tells the two apart. The arguments stay the caller's (released after the C
+    # functions return, outside Context.run's context) and the caller's f_lasti stays on the
+    # CALL, for functions called before (cpjit_function_vectorcall) and for new function
+    # objects (their first call takes the hook). Found by the probe round of session 28.
+    differential("""
+        import functools, operator, contextvars, types
+        out = []
+        v = contextvars.ContextVar('v', default='outer')
+        class D:
+            def __init__(self, n): self.n = n
+            def __del__(self): out.append(('del', self.n, v.get()))
+        def f(a, b=None):
+            v.set('inner')
+            local = D('local')
+            out.append(('lasti', sys._getframe(1).f_lasti))
+        def make():
+            def fresh(a):
+                v.set('inner')
+                out.append(('fresh lasti', sys._getframe(1).f_lasti))
+            return fresh
+        def m3(s1, s2, a):
+            v.set('inner')
+            out.append(('method lasti', sys._getframe(1).f_lasti))
+        class Obj:
+            pass
+        def caller(i):
+            functools.partial(operator.call, f)(D(('partial call', i)))
+            functools.partial(contextvars.copy_context().run, f)(D(('partial run', i)))
+            functools.partial(operator.call, make())(D(('partial fresh', i)))
+            functools.partial(contextvars.copy_context().run, make())(D(('run fresh', i)))
+            types.MethodType(types.MethodType(m3, Obj()), Obj())(D(('nested method', i)))
+            f(D(('direct', i)))
+            make()(D(('direct fresh', i)))
+        for i in range(20):
+            caller(i)
+        for o in out:
+            print(o)
+    """, threshold=threshold)
+
+
 @pytest.mark.parametrize("threshold", [2, 16])
 def test_what_a_finalizer_sees_when_an_interpreted_callers_callee_is_released(threshold):
     # The interpreter's inlined return releases everything the callee's frame holds (locals, a

@@ -599,7 +599,8 @@ static inline PyObject *call_as_inlined(PyThreadState *tstate, _PyInterpreterFra
  * than the interpreter makes its calls (calls.h: cpjit_made_by_the_interpreter), which is how
  * partial(operator.call, f)(x), with f written into the callable slot, is told apart. The oparg comes from the CALL's code unit; behind an EXTENDED_ARG (or a cache entry
  * that looks like one) from the call-site table, as the hook reads it. */
-static inline int from_interpreted_call(PyThreadState *tstate, PyObject *callable,
+static inline __attribute__((always_inline)) int
+from_interpreted_call(PyThreadState *tstate, PyObject *callable,
                                         PyObject *const *args, Py_ssize_t total, size_t nargsf,
                                         uintptr_t here)
 {

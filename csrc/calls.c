@@ -1689,6 +1689,37 @@ call_general(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState
     return finish_call(frame, slots, tstate, done, res, serve_breaker);
 }
 
+/* cpjit_call's fast path for the class the site instantiated last (cc->init_type, filled by
+ * call_init when its __init__ is a Python function), called with positional arguments: what the
+ * general way (call_retarget, call_general, call_slow) reaches for it, without their tests of the
+ * other kinds of callable on the way: the instance made and __init__ run by call_init, the
+ * arguments released, the eval breaker served as after any call the interpreter does not
+ * inline. When call_init turns the call down (the class changed, its metaclass's call is not
+ * type's), nothing has been done and the general way takes it. Real programs make most of their
+ * objects at such sites (dulwich's walk: five classes a commit). */
+CPJIT_HOT static __attribute__((preserve_none, noinline)) CpjitCallResult
+call_class(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate, int oparg,
+           CpjitCallCache *cc, _Py_CODEUNIT *done, PyObject *kwnames)
+{
+    PyObject **slots = stack_pointer - oparg - 2;
+    PyObject *callable = slots[1];
+    PyObject **args = slots + 2;
+    PyObject *res;
+    _Py_CODEUNIT *at = frame->prev_instr;
+    frame->prev_instr = done - INLINE_CACHE_ENTRIES_CALL; /* as call_slow has it for call_init */
+    if (!call_init(tstate, frame, callable, args, oparg, cc, &res)) {
+        frame->prev_instr = at;
+        __attribute__((musttail)) return call_general(frame, stack_pointer, tstate, oparg, cc,
+                                                      done, kwnames);
+    }
+    Py_DECREF(callable);
+#pragma clang loop vectorize(disable) interleave(disable) unroll(disable)
+    for (int i = 0; i < oparg; i++) {
+        Py_DECREF(args[i]);
+    }
+    return finish_call(frame, slots, tstate, done, res, 1);
+}
+
 /* The C call a site made last (cc->c_kind, recorded by call_general from call_builtin), tried
  * first at its next call: the same guards as call_builtin's case for that form (callable type,
  * flags, argument count, the descriptor's type check; len and list.append by identity), the
@@ -2139,6 +2170,11 @@ cpjit_call(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *
         if (cc->argcount == CPJIT_ARGCOUNT_VARARGS) {
             __attribute__((musttail)) return call_varargs(frame, stack_pointer, tstate, oparg, cc,
                                                           done, kwnames);
+        }
+        if (slots[0] == NULL && slots[1] == (PyObject *)cc->init_type
+            && cc->slot_kind == CPJIT_SLOT_INIT && PyType_Check(slots[1])) {
+            __attribute__((musttail)) return call_class(frame, stack_pointer, tstate, oparg, cc,
+                                                        done, kwnames);
         }
         if (slots[0] == NULL && Py_TYPE(slots[1]) == &PyMethod_Type) {
             __attribute__((musttail)) return call_bound(frame, stack_pointer, tstate, oparg, cc,

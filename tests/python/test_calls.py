@@ -606,6 +606,33 @@ def test_class_cache_follows_init_reassigned_on_the_class_and_on_a_base():
     """)
 
 
+def test_class_cache_with_classes_that_die_and_objects_that_take_their_place():
+    # One site instantiating a new class each round: the one it cached is gone by the next round,
+    # and its memory may hold another class (a new version) or an object that is no class at all.
+    check("""
+        import gc
+        def make(i):
+            class K:
+                def __init__(self, x): self.v = (i, x)
+            return K
+        def build(cls, x):
+            return cls(x)
+        class NotAClass:
+            def __call__(self, x): return ("called", x)
+        def run():
+            out = []
+            for i in range(40):
+                k = make(i)
+                out.append(build(k, i).v)
+                del k
+                gc.collect()
+                fillers = [NotAClass() for _ in range(50)]
+                out.append(build(fillers[i % 50], i))
+            return out
+        result = run()
+    """)
+
+
 def test_class_cache_follows_init_code_and_defaults_reassigned():
     check("""
         class C:

@@ -228,7 +228,8 @@ void cpjit_rust_release(void *native);
 
 /* ---- runtime entry points (csrc/runtime.c), called from Rust ---- */
 int cpjit_rt_init(void);                   /* reserve the co_extra index; 0 or -1 with error */
-int cpjit_rt_install(void);                /* install the PEP 523 hook; 1 if it was already ours */
+int cpjit_rt_install(void); /* install the PEP 523 hook; 1 if it was already ours, -1 (installed)
+                            * with an exception a signal handler raised meanwhile */
 void cpjit_rt_uninstall(void);             /* restore exactly the previous frame-eval function */
 int cpjit_rt_is_installed(void);
 void cpjit_rt_set_threshold(uint32_t threshold);

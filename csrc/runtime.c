@@ -1179,21 +1179,21 @@ static PyObject *calibration_vectorcall(PyObject *callable, PyObject *const *arg
  * interpreter calls one under a frame evaluator (through PyObject_Vectorcall, since it inlines
  * no call then), once into the evaluator and once into a function's own vectorcall, and the
  * depths are noted. Nothing of it stays: its namespace is dropped and the evaluator put back.
- * Skipped under a tracer or profiler (the interpreter's call takes another way there); any
- * failure leaves the depths unknown, which keeps the test out. */
-static void calibrate_direct_depths(PyInterpreterState *interp)
+ * Skipped under a tracer or profiler (the interpreter's call takes another way there); a
+ * failure leaves the depths unknown, which keeps the test out. The snippet's bytecode serves
+ * the eval breaker: what a signal handler raises there that is no Exception (Ctrl-C's
+ * KeyboardInterrupt, SystemExit) stays set, -1 returned, for enable() to raise. */
+static int calibrate_direct_depths(PyInterpreterState *interp)
 {
     PyThreadState *tstate = _PyThreadState_GET();
-    if (cpjit_direct_depth_hook != 0 || tstate->cframe->use_tracing) {
-        return;
+    if (cpjit_direct_depth_hook != 0 || tstate->cframe->use_tracing || PyErr_Occurred()) {
+        return 0;
     }
     static const char source[] = "def callee(a):\n"
                                  "    return a\n"
                                  "def caller(f, g):\n"
                                  "    f(1)\n"
                                  "    g(1)\n";
-    PyObject *exc_type, *exc_value, *exc_tb;
-    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
     PyObject *ns = PyDict_New();
     PyObject *run = NULL, *twin = NULL, *res = NULL;
     if (ns == NULL || PyDict_SetItemString(ns, "__builtins__", PyEval_GetBuiltins()) < 0
@@ -1221,11 +1221,16 @@ done:
     Py_XDECREF(twin);
     Py_XDECREF(run);
     if (ns != NULL) {
+        PyObject *exc_type, *exc_value, *exc_tb;
+        PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
         PyDict_Clear(ns); /* the functions' globals: the cycle goes now */
         Py_DECREF(ns);
+        PyErr_Restore(exc_type, exc_value, exc_tb);
     }
-    PyErr_Clear();
-    PyErr_Restore(exc_type, exc_value, exc_tb);
+    if (PyErr_Occurred() && PyErr_ExceptionMatches(PyExc_Exception)) {
+        PyErr_Clear(); /* the calibration's own trouble (an audit hook, no memory): no test */
+    }
+    return PyErr_Occurred() ? -1 : 0;
 }
 
 int cpjit_rt_install(void)
@@ -1235,11 +1240,11 @@ int cpjit_rt_install(void)
     if (current == cpjit_eval_frame) {
         return 1;
     }
-    calibrate_direct_depths(interp);
+    int calibrated = calibrate_direct_depths(interp);
     previous_eval = current;
     _PyInterpreterState_SetEvalFrameFunc(interp, cpjit_eval_frame);
     installed = 1;
-    return 0;
+    return calibrated < 0 ? -1 : 0; /* installed either way; -1: an exception to raise */
 }
 
 void cpjit_rt_uninstall(void)

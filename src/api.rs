@@ -24,7 +24,7 @@ fn init_runtime() -> PyResult<()> {
 /// code object runs in the interpreter before it is compiled (0: compile at the first call).
 #[pyfunction]
 #[pyo3(signature = (threshold=None))]
-fn enable(threshold: Option<i64>) -> PyResult<()> {
+fn enable(py: Python<'_>, threshold: Option<i64>) -> PyResult<()> {
     init_runtime()?;
     if let Some(t) = threshold {
         let t = u32_setting(t, "threshold")?;
@@ -32,7 +32,10 @@ fn enable(threshold: Option<i64>) -> PyResult<()> {
         unsafe { runtime::cpjit_rt_set_threshold(t) };
     }
     // SAFETY: GIL held.
-    unsafe { runtime::cpjit_rt_install() };
+    if unsafe { runtime::cpjit_rt_install() } < 0 {
+        // Installed; a signal handler raised while the runtime measured its calls (Ctrl-C).
+        return Err(PyErr::fetch(py));
+    }
     Ok(())
 }
 

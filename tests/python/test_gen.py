@@ -876,3 +876,28 @@ def test_async_generator_hooks():
         gc.collect()
         result = (out, seen)
     """)
+
+
+def test_resume_points_of_code_objects_that_die_and_are_replaced():
+    # Resuming a suspended generator looks its native resume point up in a table keyed by the
+    # frame's bytecode address; code objects die and new ones take their memory in this loop,
+    # resumed through next() (the hook) and through `yield from` (SEND), so a stale entry would
+    # run a dead code object's machine code or the wrong instruction.
+    check("""
+        import gc
+        out = []
+        for i in range(120):
+            ns = {}
+            body = "\\n".join(f"    yield {k} * {i} + {j}" for j, k in enumerate(range(i % 5 + 2)))
+            exec(f"def gen{i}():\\n{body}\\n    return {i}\\n"
+                 f"def outer{i}():\\n    r = yield from gen{i}()\\n    yield ('done', r)\\n", ns)
+            g = ns[f"gen{i}"]()
+            out.append(next(g))
+            out.append(list(g))
+            o = ns[f"outer{i}"]()
+            out.append(next(o))
+            out.append(list(o))
+            del ns, g, o
+            gc.collect()
+        result = out
+    """)

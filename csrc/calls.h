@@ -56,14 +56,20 @@ static inline int cpjit_is_interpreter_call_op(int op)
 #define CPJIT_DIRECT_DEPTH_MAX (64 * 1024)
 extern uintptr_t cpjit_direct_depth_hook, cpjit_direct_depth_vectorcall;
 
+/* How far `here` lies below the interpreter running the current frame, or 0 when that is no
+ * distance within one stack. */
+static inline __attribute__((always_inline)) uintptr_t
+cpjit_depth_below_interpreter(PyThreadState *tstate, uintptr_t here)
+{
+    uintptr_t there = (uintptr_t)tstate->cframe;
+    return there > here && there - here <= CPJIT_DIRECT_DEPTH_MAX ? there - here : 0;
+}
+
 static inline __attribute__((always_inline)) int
 cpjit_made_by_the_interpreter(PyThreadState *tstate, uintptr_t here, uintptr_t direct_depth)
 {
-    uintptr_t there = (uintptr_t)tstate->cframe;
-    if (direct_depth == 0 || there <= here || there - here > CPJIT_DIRECT_DEPTH_MAX) {
-        return 1;
-    }
-    return there - here <= direct_depth;
+    uintptr_t depth = cpjit_depth_below_interpreter(tstate, here);
+    return direct_depth == 0 || depth == 0 || depth <= direct_depth;
 }
 
 /* The run of a frame cpjit_function_vectorcall pushed for a call that stays in the interpreter

@@ -993,6 +993,22 @@ static inline ResumePoint *resume_point_for(const _Py_CODEUNIT *at)
     return &resume_points[((uintptr_t)at >> 1) % RESUME_POINTS];
 }
 
+/* The native code a frame suspended at `at` resumes at, if the table holds it; else NULL. */
+static inline cpjit_native_fn known_resume_point(const _Py_CODEUNIT *at)
+{
+    ResumePoint *rp = resume_point_for(at);
+    return rp->at == at && rp->epoch == cpjit_code_epoch ? rp->entry : NULL;
+}
+
+/* Note a resume point (never a frame's start: unit 0 has no entry of its own here). */
+static inline void remember_resume_point(const _Py_CODEUNIT *at, cpjit_native_fn entry)
+{
+    ResumePoint *rp = resume_point_for(at);
+    rp->at = at;
+    rp->entry = entry;
+    rp->epoch = cpjit_code_epoch;
+}
+
 /* The hook's common case, kept to one function with nothing out of line: a compiled code object
  * entered or resumed (a generator or coroutine after a yield) without tracing, with C stack to
  * spare, not called from an interpreter-run CALL. Returns NULL with *handled = 0 when the
@@ -1005,9 +1021,8 @@ enter_compiled(PyThreadState *tstate, _PyInterpreterFrame *frame, int *handled)
         return NULL;
     }
     PyObject **stack_pointer;
-    ResumePoint *rp = resume_point_for(frame->prev_instr);
-    if (rp->at == frame->prev_instr && rp->epoch == cpjit_code_epoch) {
-        /* A resume point entered before (never a frame's start: see below). */
+    cpjit_native_fn resume = known_resume_point(frame->prev_instr);
+    if (resume != NULL) {
         if (c_stack_low(tstate, 0)) {
             return NULL;
         }
@@ -1015,7 +1030,7 @@ enter_compiled(PyThreadState *tstate, _PyInterpreterFrame *frame, int *handled)
         if (enter_native(tstate, frame, &stack_pointer, 0) < 0) {
             return NULL;
         }
-        return rp->entry(frame, stack_pointer, tstate);
+        return resume(frame, stack_pointer, tstate);
     }
     PyCodeObject *code = frame->f_code;
     CpjitCodeState *st = cpjit_state_fast(code);
@@ -1027,6 +1042,7 @@ enter_compiled(PyThreadState *tstate, _PyInterpreterFrame *frame, int *handled)
         || c_stack_low(tstate, 0)) {
         return NULL;
     }
+    cpjit_native_fn entry = (cpjit_native_fn)(st->base + st->entries[unit]);
     if (unit == 0) {
         /* A new frame: one called from an interpreter-run CALL goes the general way, which
          * makes the call look inlined (as_inlined_call). Native callers leave prev_instr on a
@@ -1039,15 +1055,13 @@ enter_compiled(PyThreadState *tstate, _PyInterpreterFrame *frame, int *handled)
         take_vectorcall(frame);
     }
     else {
-        rp->at = frame->prev_instr;
-        rp->entry = (cpjit_native_fn)(st->base + st->entries[unit]);
-        rp->epoch = cpjit_code_epoch;
+        remember_resume_point(frame->prev_instr, entry);
     }
     *handled = 1;
     if (enter_native(tstate, frame, &stack_pointer, 0) < 0) {
         return NULL;
     }
-    return ((cpjit_native_fn)(st->base + st->entries[unit]))(frame, stack_pointer, tstate);
+    return entry(frame, stack_pointer, tstate);
 }
 
 /* SEND to a generator or coroutine whose frame has native code at its resume point, without the
@@ -1071,12 +1085,8 @@ PySendResult cpjit_gen_send(PyThreadState *tstate, PyObject *receiver, PyObject 
         return PyIter_Send(receiver, arg, presult);
     }
     _PyInterpreterFrame *frame = (_PyInterpreterFrame *)gen->gi_iframe;
-    cpjit_native_fn entry;
-    ResumePoint *rp = resume_point_for(frame->prev_instr);
-    if (rp->at == frame->prev_instr && rp->epoch == cpjit_code_epoch) {
-        entry = rp->entry; /* a resume point, never a frame's start */
-    }
-    else {
+    cpjit_native_fn entry = known_resume_point(frame->prev_instr);
+    if (entry == NULL) {
         PyCodeObject *code = frame->f_code;
         CpjitCodeState *st = cpjit_state_fast(code);
         if (st == NULL || st->state != CPJIT_COMPILED) {
@@ -1087,9 +1097,7 @@ PySendResult cpjit_gen_send(PyThreadState *tstate, PyObject *receiver, PyObject 
             return PyIter_Send(receiver, arg, presult);
         }
         entry = (cpjit_native_fn)(st->base + st->entries[unit]);
-        rp->at = frame->prev_instr;
-        rp->entry = entry;
-        rp->epoch = cpjit_code_epoch;
+        remember_resume_point(frame->prev_instr, entry);
     }
     if (c_stack_low(tstate, 0)) {
         return PyIter_Send(receiver, arg, presult);
@@ -1192,12 +1200,6 @@ PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, in
 uintptr_t cpjit_direct_depth_hook = 0, cpjit_direct_depth_vectorcall = 0;
 static PyObject *calibration_code; /* the callee the calibration's interpreter calls */
 
-static inline uintptr_t depth_below_interpreter(PyThreadState *tstate, uintptr_t here)
-{
-    uintptr_t there = (uintptr_t)tstate->cframe;
-    return there > here && there - here <= CPJIT_DIRECT_DEPTH_MAX ? there - here : 0;
-}
-
 static inline void note_least(uintptr_t *slot, uintptr_t depth)
 {
     if (depth != 0 && (*slot == 0 || depth < *slot)) {
@@ -1214,7 +1216,7 @@ static PyObject *calibration_eval_frame(PyThreadState *tstate, _PyInterpreterFra
 {
     if ((PyObject *)frame->f_code == calibration_code) {
         note_least(&cpjit_direct_depth_hook,
-                   depth_below_interpreter(tstate, (uintptr_t)__builtin_frame_address(0)));
+                   cpjit_depth_below_interpreter(tstate, (uintptr_t)__builtin_frame_address(0)));
     }
     return _PyEval_EvalFrameDefault(tstate, frame, throwflag);
 }
@@ -1223,8 +1225,8 @@ static PyObject *calibration_vectorcall(PyObject *callable, PyObject *const *arg
                                         PyObject *kwnames)
 {
     note_least(&cpjit_direct_depth_vectorcall,
-               depth_below_interpreter(_PyThreadState_GET(),
-                                       (uintptr_t)__builtin_frame_address(0)));
+               cpjit_depth_below_interpreter(_PyThreadState_GET(),
+                                             (uintptr_t)__builtin_frame_address(0)));
     return _PyFunction_Vectorcall(callable, args, nargsf, kwnames);
 }
 

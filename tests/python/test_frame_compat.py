@@ -859,6 +859,23 @@ def test_recursion_budget_through_built_ins_with_extra_flags(threshold):
     differential(FLAGGED_BUILTIN_PROGRAM, threshold=threshold)
 
 
+# What the forwarded-call tests call: a function that changes a context variable, and
+# objects that record when they die (and in which context), so the order in which a call
+# releases its arguments and locals shows.
+FORWARDED_TO = textwrap.dedent("""
+    import contextvars, sys
+    out = []
+    v = contextvars.ContextVar('v', default='outer')
+    class D:
+        def __init__(self, n): self.n = n
+        def __del__(self): out.append(('del', self.n, v.get()))
+    def f(a, b=None):
+        v.set('inner')
+        local = D('local')
+        out.append(('lasti', sys._getframe(1).f_lasti))
+""")
+
+
 @pytest.mark.parametrize("threshold", [0, 16])
 def test_c_functions_that_forward_their_arguments_to_a_python_function(threshold):
     from differential import check
@@ -867,17 +884,8 @@ def test_c_functions_that_forward_their_arguments_to_a_python_function(threshold
     # caller's value stack right after the function: not the call the caller's CALL makes, so
     # the arguments stay the caller's (released after the C function returns, outside the
     # context) and the caller's f_lasti stays on the CALL.
-    check("""
-        import operator, contextvars, sys
-        out = []
-        v = contextvars.ContextVar('v', default='outer')
-        class D:
-            def __init__(self, n): self.n = n
-            def __del__(self): out.append(('del', self.n, v.get()))
-        def f(a, b=None):
-            v.set('inner')
-            local = D('local')
-            out.append(('lasti', sys._getframe(1).f_lasti))
+    check(FORWARDED_TO + textwrap.dedent("""
+        import operator
         def caller(i):
             operator.call(f, D(('arg', i)))
             contextvars.copy_context().run(f, D(('ctx', i)))
@@ -885,7 +893,7 @@ def test_c_functions_that_forward_their_arguments_to_a_python_function(threshold
         for i in range(12):
             caller(i)
         result = out
-    """, threshold=threshold)
+    """), threshold=threshold)
 
 
 @pytest.mark.parametrize("threshold", [16, 1000000])
@@ -897,17 +905,8 @@ def test_c_functions_that_put_the_function_in_the_callable_slot_while_they_forwa
     # functions return, outside Context.run's context) and the caller's f_lasti stays on the
     # CALL, for functions called before (cpjit_function_vectorcall) and for new function
     # objects (their first call takes the hook). Found by the probe round of session 28.
-    differential("""
-        import functools, operator, contextvars, types
-        out = []
-        v = contextvars.ContextVar('v', default='outer')
-        class D:
-            def __init__(self, n): self.n = n
-            def __del__(self): out.append(('del', self.n, v.get()))
-        def f(a, b=None):
-            v.set('inner')
-            local = D('local')
-            out.append(('lasti', sys._getframe(1).f_lasti))
+    differential(FORWARDED_TO + textwrap.dedent("""
+        import functools, operator, types
         def make():
             def fresh(a):
                 v.set('inner')
@@ -930,7 +929,7 @@ def test_c_functions_that_put_the_function_in_the_callable_slot_while_they_forwa
             caller(i)
         for o in out:
             print(o)
-    """, threshold=threshold)
+    """), threshold=threshold)
 
 
 @pytest.mark.parametrize("threshold", [2, 16])

@@ -9,7 +9,8 @@ Each round runs every program once per variant, in turn, so slow drift of a shar
 every variant alike. Variants: `plain` (python3 alone), `sN` (`python -m cpjit` with
 CPJIT_SAMPLE_US=N: s0 keeps the hook for every cold call, s1000 is the default), `hooked` (= s0),
 `regions` (= s1000); any of them but plain may end in `@DIR` to take cpjit from DIR (a copy of
-another build's python/: `regions@/tmp/old`). The cpjit under test is otherwise this checkout's
+another build's python/: `regions@/tmp/old`), and then in `+NAME=VALUE` settings for the
+environment (`regions+CPJIT_THRESHOLD=64`, `regions@/tmp/old+CPJIT_HUGE_PAGES=0`). The cpjit under test is otherwise this checkout's
 python/ unless CPJIT_PY names a copy (copy it before rebuilding while a run is going). The
 libraries come from bench-deps/real (benches/requirements-real.txt). Prints, per program, each variant's median in ms and its speed-up
 over plain.
@@ -28,6 +29,8 @@ def variant(name, default_cpjit_dir=None, regions_sample="1000"):
     `default_cpjit_dir`: where cpjit comes from without `@DIR` (CPJIT_PY, else this checkout's
     python/); `regions_sample`: the sample period `regions` stands for."""
     cpjit_dir = default_cpjit_dir or os.environ.get("CPJIT_PY", os.path.join(ROOT, "python"))
+    name, *settings = name.split("+")
+    settings = dict(s.split("=", 1) for s in settings)
     if "@" in name:
         name, cpjit_dir = name.split("@", 1)
     env = {"PYTHONPATH": os.pathsep.join([cpjit_dir, os.path.join(ROOT, "bench-deps", "real")])}
@@ -38,7 +41,7 @@ def variant(name, default_cpjit_dir=None, regions_sample="1000"):
         if not (name.startswith("s") and name[1:].isdigit()):
             sys.exit(f"unknown variant {name!r} (plain, hooked, regions, sN, any but plain@DIR)")
         sample = name[1:]
-    return True, dict(env, CPJIT_SAMPLE_US=sample)
+    return True, dict(env, CPJIT_SAMPLE_US=sample, **settings)
 
 
 def main(argv):

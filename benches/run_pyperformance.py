@@ -26,7 +26,9 @@ How cpjit is switched on in the cpjit runs (--cpjit-mode):
         checkout), else pth.
 Either way the runner checks in a fresh interpreter that cpjit really is enabled, and which copy
 (and that the plain side has it off) before timing anything. pyperf starts its workers with a cleaned
-environment; --inherit-environ=CPJIT,CPJIT_THRESHOLD,PYTHONPATH passes these through.
+environment; --inherit-environ passes CPJIT, CPJIT_THRESHOLD, PYTHONPATH and any other CPJIT_*
+setting of the runner's own environment through (`CPJIT_WARM_WINDOW_MS=3 run_pyperformance.py`
+times cpjit with that setting; plain python does not load cpjit, so it ignores them).
 
 A benchmark that fails on one side (crash, exception, timeout) is reported in the table as an
 error, with the end of its output below the table; the other benchmarks still run.
@@ -58,7 +60,8 @@ PROBE = HERE / "pyperf_probe.py"
 DEFAULT_BENCHMARKS = ("nbody float spectral_norm richards chaos go deltablue raytrace nqueens fannkuch "
                       "hexiom generators coroutines comprehensions deepcopy json_dumps logging "
                       "unpack_sequence").split()
-INHERIT = "CPJIT,CPJIT_THRESHOLD,PYTHONPATH"
+INHERIT = ",".join(["CPJIT", "CPJIT_THRESHOLD", "PYTHONPATH"]
+                   + sorted(k for k in os.environ if k.startswith("CPJIT_") and k != "CPJIT_THRESHOLD"))
 CHECK_ENABLED = ("import sys; m = sys.modules.get('cpjit'); "
                  "print('enabled ' + m.__file__ if m is not None and m.is_enabled() else 'off')")
 SITECUSTOMIZE = """\

@@ -578,6 +578,7 @@ fn hinted_attribute(units: &[u16], ins: &analysis::Instruction) -> Option<&'stat
     match form {
         op::LOAD_ATTR_INSTANCE_VALUE
         | op::LOAD_ATTR_SLOT
+        | op::LOAD_ATTR_WITH_HINT
         | op::LOAD_METHOD_NO_DICT
         | op::LOAD_METHOD_WITH_VALUES
         | op::STORE_ATTR_INSTANCE_VALUE

@@ -233,3 +233,95 @@ out.append(list(vars(r)))
 out.append(repr(vars(R(0))))
 result = out
 """, threshold=THRESHOLD)
+
+
+DICT_CLASSES = """
+class M:
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+        vars(self)            # asked for: the attributes move to a real dict for good
+
+def dict_reads(m):
+    return m.x, m.y
+"""
+
+DICT_WARM = f"""
+for n in range({THRESHOLD + 5}):
+    dict_reads(M(n, -n))
+"""
+
+
+def test_loads_from_instance_dicts_get_the_dict_hint_stencil():
+    info = compiled_after_warm_up(DICT_CLASSES, "dict_reads", DICT_WARM, THRESHOLD)
+    names = [stencil for _, stencil, _ in info["layout"]]
+    assert names.count("LOAD_ATTR_WITH_HINT") == 2, names
+
+
+def test_what_dict_hint_sites_see_later_runs_like_the_interpreter():
+    # Sites the interpreter specialised to LOAD_ATTR_WITH_HINT (attributes in the instance's own
+    # dict, found at a remembered entry), then shown what must not take the remembered entry:
+    # entries moved or deleted, replaced dicts, keys that are not all str, inline values and
+    # slots at the same sites, shadowing descriptors, owners that die at the load. Each case
+    # gets sites of its own (a new code object, warmed up and compiled), so that each meets
+    # the first way as the warm-up left it.
+    check(DICT_CLASSES + f"""
+log = []
+def fresh_reader():
+    ns = {{"__name__": __name__}}
+    exec("def dict_reads(m):\\n    return m.x, m.y\\n", ns)
+    reader = ns["dict_reads"]
+    for n in range({THRESHOLD + 5}):
+        reader(M(n, -n))
+    return reader
+
+def attempt(obj):
+    try:
+        return fresh_reader()(obj)
+    except AttributeError as e:
+        return ("AttributeError", str(e))
+
+out = [attempt(M(1, 2))]
+
+m = M(3, 4)
+del m.x                          # the entry the hint names is gone
+out.append(attempt(m))
+m.x = "x again"                  # and comes back at another entry
+out.append(attempt(m))
+
+m = M(5, 6)
+m.__dict__ = {{"y": "y first", "x": "x second"}}   # another dict, other entries
+out.append(attempt(m))
+
+m = M(7, 8)
+m.__dict__ = {{1: "int key", "x": "x", "y": "y"}}  # keys that are not all str
+out.append(attempt(m))
+
+m = M(9, 10)
+m.__dict__.clear()
+out.append(attempt(m))
+
+class Plain:                     # inline values at the same sites
+    def __init__(self):
+        self.x, self.y = "inline x", "inline y"
+out.append(attempt(Plain()))
+
+class Slotted:
+    __slots__ = ("x", "y")
+    def __init__(self):
+        self.x, self.y = "slot x", "slot y"
+out.append(attempt(Slotted()))
+
+class Dying(M):
+    def __del__(self):
+        log.append(("del", self.x))
+reader = fresh_reader()
+out.append(reader(Dying("dies", 0)))              # the stack holds the owner's last reference
+log.append("after the dying owner")
+
+reader = fresh_reader()
+m = M(11, 12)
+M.y = property(lambda self: "property y")         # a data descriptor shadows the dict now
+out.append(reader(m))
+result = (out, log)
+""", threshold=THRESHOLD)

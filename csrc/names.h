@@ -283,9 +283,10 @@ typedef struct {
 } CpjitAttrCache;
 _Static_assert(sizeof(CpjitAttrCache) <= 64, "attribute cache must fit in JIT_CACHE");
 
-/* The value at entry `hint` of `dict` if that entry holds `name`, else NULL (borrowed). */
-static inline __attribute__((always_inline)) PyObject *
-cpjit_dict_hint_value(PyDictObject *dict, Py_ssize_t hint, PyObject *name)
+/* Where entry `hint` of `dict` keeps its value (the split values, or the entry itself) if that
+ * entry holds `name`, else NULL. */
+static inline __attribute__((always_inline)) PyObject **
+cpjit_dict_hint_place(PyDictObject *dict, Py_ssize_t hint, PyObject *name)
 {
     PyDictKeysObject *keys = dict->ma_keys;
     if (hint >= keys->dk_nentries || !DK_IS_UNICODE(keys)) {
@@ -295,7 +296,15 @@ cpjit_dict_hint_value(PyDictObject *dict, Py_ssize_t hint, PyObject *name)
     if (ep->me_key != name) {
         return NULL;
     }
-    return dict->ma_values != NULL ? dict->ma_values->values[hint] : ep->me_value;
+    return dict->ma_values != NULL ? &dict->ma_values->values[hint] : &ep->me_value;
+}
+
+/* The value at entry `hint` of `dict` if that entry holds `name`, else NULL (borrowed). */
+static inline __attribute__((always_inline)) PyObject *
+cpjit_dict_hint_value(PyDictObject *dict, Py_ssize_t hint, PyObject *name)
+{
+    PyObject **place = cpjit_dict_hint_place(dict, hint, name);
+    return place != NULL ? *place : NULL;
 }
 
 /* Whether releasing the last reference to `op` runs none of the program's code: exact ints,
@@ -314,15 +323,10 @@ static inline __attribute__((always_inline)) int
 cpjit_dict_hint_store(PyDictObject *dict, Py_ssize_t hint, PyObject *name, PyObject *v,
                       const int quiet_only)
 {
-    PyDictKeysObject *keys = dict->ma_keys;
-    if (!PyDict_CheckExact(dict) || hint >= keys->dk_nentries || !DK_IS_UNICODE(keys)) {
+    PyObject **slot;
+    if (!PyDict_CheckExact(dict) || (slot = cpjit_dict_hint_place(dict, hint, name)) == NULL) {
         return 0;
     }
-    PyDictUnicodeEntry *ep = DK_UNICODE_ENTRIES(keys) + hint;
-    if (ep->me_key != name) {
-        return 0;
-    }
-    PyObject **slot = dict->ma_values != NULL ? &dict->ma_values->values[hint] : &ep->me_value;
     PyObject *old = *slot;
     if (old == NULL || (quiet_only && Py_REFCNT(old) == 1 && !cpjit_dies_quietly(old))) {
         return 0;

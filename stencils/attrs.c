@@ -144,25 +144,14 @@ LOAD_ATTR_HINTED(LOAD_ATTR_SLOT, cache->kind[0] == CPJIT_ATTR_SLOT,
  * dict, never both (3.11 clears the values pointer when it makes the dict), so a dict found
  * is where the attribute lives. Objects whose __dict__ was asked for, or whose attributes
  * outgrew the class's shared keys, read them this way at every site (go's board squares). */
-STENCIL_FN(cpjit_op_LOAD_ATTR_WITH_HINT)
+static inline __attribute__((always_inline)) PyObject **
+dict_hint_place(PyObject *owner, CpjitAttrCache *cache)
 {
-    CpjitAttrCache *cache = ATTR_CACHE;
-    PyObject *owner = TOP();
-    PyDictObject *dict;
-    PyObject *res;
-    if (LIKELY(Py_TYPE(owner)->tp_version_tag == cache->version[0]
-               && cache->kind[0] - 1u < 3u /* VALUES, HINT or DICT_HINT */
-               && owner->ob_refcnt > 1
-               && (dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner)) != NULL
-               && (res = cpjit_dict_hint_value(dict, cache->index[0], cache->descr[0]))
-                      != NULL)) {
-        Py_INCREF(res);
-        owner->ob_refcnt--;
-        SET_TOP(res);
-        CONTINUE_JOINED();
-    }
-    LOAD_ATTR_TIERS(cache);
+    PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
+    return dict != NULL ? cpjit_dict_hint_place(dict, cache->index[0], cache->descr[0]) : NULL;
 }
+LOAD_ATTR_HINTED(LOAD_ATTR_WITH_HINT, cache->kind[0] - 1u < 3u /* VALUES, HINT or DICT_HINT */,
+                 dict_hint_place(owner, cache))
 
 /* LOAD_METHOD_NO_DICT and LOAD_METHOD_WITH_VALUES: a plain method of the type, the instance
  * without a dict, or with its attributes inline (or in a dict sharing the type's keys) lacking

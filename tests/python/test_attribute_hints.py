@@ -251,6 +251,19 @@ for n in range({THRESHOLD + 5}):
     dict_reads(M(n, -n))
 """
 
+# `fresh(source, name, *warm_args)`: the function `name` defined by `source` in a code object
+# of its own, called THRESHOLD + 5 times with `warm_args` (so compiled, its sites filled): each
+# case of a test meets sites as the warm-up left them, whatever earlier cases did to others.
+FRESH_SITES = f"""
+def fresh(source, name, *warm_args):
+    ns = {{"__name__": __name__}}
+    exec(source, ns)
+    function = ns[name]
+    for n in range({THRESHOLD + 5}):
+        function(*warm_args)
+    return function
+"""
+
 
 def test_loads_from_instance_dicts_get_the_dict_hint_stencil():
     info = compiled_after_warm_up(DICT_CLASSES, "dict_reads", DICT_WARM, THRESHOLD)
@@ -265,15 +278,10 @@ def test_what_dict_hint_sites_see_later_runs_like_the_interpreter():
     # slots at the same sites, shadowing descriptors, owners that die at the load. Each case
     # gets sites of its own (a new code object, warmed up and compiled), so that each meets
     # the first way as the warm-up left it.
-    check(DICT_CLASSES + f"""
+    check(DICT_CLASSES + FRESH_SITES + f"""
 log = []
 def fresh_reader():
-    ns = {{"__name__": __name__}}
-    exec("def dict_reads(m):\\n    return m.x, m.y\\n", ns)
-    reader = ns["dict_reads"]
-    for n in range({THRESHOLD + 5}):
-        reader(M(n, -n))
-    return reader
+    return fresh("def dict_reads(m):\\n    return m.x, m.y\\n", "dict_reads", M(1, -1))
 
 def attempt(obj):
     try:
@@ -334,7 +342,7 @@ def test_stores_into_instance_dicts_run_like_the_interpreter():
     # a deleted entry, into replaced dicts, and a store that must make the collector track the
     # dict (an untracked dict of atomic values given a list in a cycle). An in-line form of the
     # store (session 40) failed this test without the tracking and measured no faster on go.
-    check(DICT_CLASSES + f"""
+    check(DICT_CLASSES + FRESH_SITES + f"""
 import gc
 log = []
 class Noisy:
@@ -344,13 +352,7 @@ class Noisy:
         log.append(("del", self.tag))
 
 def fresh_writer():
-    ns = {{"__name__": __name__}}
-    exec("def store(m, v):\\n    m.x = v\\n    return m.x\\n", ns)
-    writer = ns["store"]
-    keep = "kept"
-    for n in range({THRESHOLD + 5}):
-        writer(M(keep, 0), keep)
-    return writer
+    return fresh("def store(m, v):\\n    m.x = v\\n    return m.x\\n", "store", M("kept", 0), "kept")
 
 out = []
 m = M("old", 1)

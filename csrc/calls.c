@@ -24,6 +24,7 @@
 #include "callsite.h"
 #include "exc.h"
 #include "names.h"
+#include "tier_trials.h"
 
 #include "internal/pycore_code.h"
 #include "internal/pycore_frame.h"
@@ -86,6 +87,19 @@ void cpjit_clear_frame(PyThreadState *tstate, _PyInterpreterFrame *frame)
     Py_XDECREF(frame->f_locals);
     Py_DECREF(frame->f_func);
     Py_DECREF(frame->f_code);
+}
+
+/* A new frame of compiled code that C code calls (a function's vectorcall, a slot or a builtin
+ * that calls a Python function, cpjit's helpers calling one for native code): a root, measured
+ * native against interpreted until decided, then run the way that measured faster
+ * (tier_trials.c). */
+static inline __attribute__((always_inline)) PyObject *
+run_root_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st)
+{
+    if (__builtin_expect(!(st->tier & CPJIT_TIER_ROOT_DONE), 0)) {
+        return cpjit_root_call(tstate, frame, st);
+    }
+    return cpjit_rt_run_new_frame(tstate, frame, st);
 }
 
 /* The most parameters a directly called function may have (the rest go the generic way). */
@@ -559,7 +573,7 @@ call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args, 
     CpjitCodeState *st = callee_state(tstate, frame->f_code, 1, &cold);
     PyObject *res = st == NULL ? _PyEval_EvalFrame(tstate, frame, 0)
                     : cold     ? cpjit_rt_run_cold_frame(tstate, frame, st)
-                               : cpjit_rt_run_new_frame(tstate, frame, st);
+                               : run_root_frame(tstate, frame, st);
     cpjit_pop_frame(tstate, frame, base);
     return res;
 }
@@ -645,7 +659,7 @@ run_pushed_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeSta
         return cpjit_rt_run_cold_frame(tstate, frame, st);
     }
     cpjit_stats.frames_from_c++;
-    return cpjit_rt_run_new_frame(tstate, frame, st);
+    return run_root_frame(tstate, frame, st);
 }
 
 /* cpjit_function_vectorcall for a call from an interpreter-run CALL that plain CPython would
@@ -847,7 +861,7 @@ PyObject *cpjit_call_python(PyThreadState *tstate, PyObject *function, PyObject 
     for (int i = nargs; i < code->co_nlocalsplus; i++) {
         callee->localsplus[i] = NULL;
     }
-    PyObject *res = cpjit_rt_run_new_frame(tstate, callee, st);
+    PyObject *res = run_root_frame(tstate, callee, st);
     cpjit_pop_frame(tstate, callee, base);
     return res;
 }

@@ -69,6 +69,8 @@ enum cpjit_reason {
     CPJIT_R_DEEP_RECURSION,    /* C stack nearly exhausted: run the subtree without the hook */
     CPJIT_R_QUICKENING,        /* the call whose RESUME quickens the code object, as in CPython */
     CPJIT_R_IMPORT,            /* a module's body while it is imported: run without the hook */
+    CPJIT_R_TIER_DOWN,         /* a root entered from C that its trial found faster interpreted,
+                                  or the interpreted blocks of its trial (tier_trials.c) */
     CPJIT_R_COUNT
 };
 
@@ -132,6 +134,9 @@ typedef struct {
                                   the hook for the compiled code beneath them */
     void *kw_defaults;         /* C-owned (calls.c): the keyword-only defaults last read from a
                                   function's __kwdefaults__, once a call needed them */
+    uint32_t root_calls;       /* tier_trials.c: calls entered from C while the root is judged, */
+    uint32_t root_timed;       /* how many of them were timed, */
+    uint64_t root_timed_ns;    /* and their time */
 } CpjitCodeState;
 
 /* CpjitCodeState.tier: a function (CO_OPTIMIZED) whose bytecode has a backward jump. Defined in
@@ -164,6 +169,11 @@ typedef struct {
  * module run unhooked: CPJIT_R_IMPORT), and a region over _find_and_load would start the
  * sampler and sample import-time code in every short program. */
 #define CPJIT_TIER_NO_REGION 128u
+/* tier_trials.c: compiled code whose calls from C run natively for good (judged too small for a
+ * trial, or its trial found native code faster), and compiled code whose calls from C run
+ * interpreted, the hook taken out (its trial found that faster). */
+#define CPJIT_TIER_ROOT_DONE 256u
+#define CPJIT_TIER_ROOT_COLD 512u
 /* The tier bits whose calls the cold fast paths (runtime.c's cold_function_state, calls.h's
  * callee_state) leave to the hook's general path. */
 #define CPJIT_TIER_NOT_PLAIN_COLD (CPJIT_TIER_LOOP | CPJIT_TIER_BODY_LOOP | CPJIT_TIER_IMPORT)

@@ -74,6 +74,7 @@
 #include "calls.h"
 #include "cold_regions.h"
 #include "stack_segments.h"
+#include "tier_trials.h"
 #include "opcode.h"
 
 #include <pthread.h>
@@ -125,6 +126,7 @@ static void free_state(void *ptr)
     if (st->native != NULL) {
         cpjit_rust_release(st->native);
     }
+    cpjit_tier_trials_forget(st);
     cpjit_call_sites_free(st->call_sites);
     cpjit_exc_table_free(st->exc_table);
     free(st->kw_defaults);
@@ -758,6 +760,12 @@ static PyObject *run_unhooked(PyThreadState *tstate, _PyInterpreterFrame *frame,
     return res;
 }
 
+/* A frame run with the hook taken out (tier_trials.c), counted as `reason`. */
+PyObject *cpjit_rt_run_unhooked(PyThreadState *tstate, _PyInterpreterFrame *frame, int reason)
+{
+    return run_unhooked(tstate, frame, 0, reason);
+}
+
 int cpjit_rt_may_unhook(void)
 {
     return installed && (previous_eval == NULL || previous_eval == _PyEval_EvalFrameDefault);
@@ -866,6 +874,7 @@ static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, i
             }
             return cpjit_run_cold(tstate, frame, st);
         }
+        cpjit_compiles_seen++;
         if (cpjit_rust_compile(code, st) < 0) { /* sets st->state either way */
             return interpret(tstate, frame, throwflag, CPJIT_R_COMPILE_FAILED);
         }

@@ -106,6 +106,22 @@ fn get_sample_us() -> u32 {
     unsafe { runtime::cpjit_cold_regions_get_period_us() }
 }
 
+/// Set the least mean time per call (microseconds) of a compiled root entered from C that gets
+/// a trial, native against interpreted (0: no trials; roots already decided stay decided).
+#[pyfunction]
+fn set_tier_down_us(us: i64) -> PyResult<()> {
+    let us = u32_setting(us, "tier-down threshold")?;
+    // SAFETY: GIL held.
+    unsafe { runtime::cpjit_tier_trials_set_min_us(us) };
+    Ok(())
+}
+
+#[pyfunction]
+fn get_tier_down_us() -> u32 {
+    // SAFETY: GIL held.
+    unsafe { runtime::cpjit_tier_trials_get_min_us() }
+}
+
 /// A setting the C runtime holds as a u32; a ValueError naming it when out of range.
 fn u32_setting(value: i64, what: &str) -> PyResult<u32> {
     u32::try_from(value)
@@ -182,6 +198,16 @@ fn code_info<'py>(
     d.set_item("calls", st.calls)?;
     d.set_item("interpreted_ns", st.interpreted_ns)?;
     d.set_item("keeps_hook", st.tier & runtime::TIER_KEEPS_HOOK != 0)?;
+    // What the trials of csrc/tier_trials.c made of its calls from C: "interpreted" (found
+    // faster so), "native" (found faster so, or too short for a trial), None (not decided).
+    let root = if st.tier & runtime::TIER_ROOT_COLD != 0 {
+        Some("interpreted")
+    } else if st.tier & runtime::TIER_ROOT_DONE != 0 {
+        Some("native")
+    } else {
+        None
+    };
+    d.set_item("calls_from_c", root)?;
     if !st.native.is_null() {
         // SAFETY: `native` is the CompiledCode box owned by this state until the code dies.
         let c = unsafe { &*(st.native as *const crate::compiler::CompiledCode) };
@@ -245,6 +271,13 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("cold_region_hot_found", r.hot_found)?;
     d.set_item("cold_region_stalled", r.stalled)?;
     d.set_item("cold_region_late_samples", r.late)?;
+    // SAFETY: GIL held; the C side writes these counters only with the GIL held.
+    let t = unsafe { &*std::ptr::addr_of!(runtime::cpjit_tier_trial_stats) };
+    d.set_item("tier_trials", t.trials)?;
+    d.set_item("tier_trials_tiered_down", t.tiered_down)?;
+    d.set_item("tier_trials_kept_native", t.kept_native)?;
+    d.set_item("tier_trials_abandoned", t.abandoned)?;
+    d.set_item("tier_trial_blocks_void", t.blocks_void)?;
     let mem = crate::memory::stats();
     d.set_item("code_mapped_bytes", mem.mapped_bytes)?;
     d.set_item("code_live_bytes", mem.live_bytes)?;
@@ -328,6 +361,8 @@ fn _cpjit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_warm_window_ms, m)?)?;
     m.add_function(wrap_pyfunction!(set_sample_us, m)?)?;
     m.add_function(wrap_pyfunction!(get_sample_us, m)?)?;
+    m.add_function(wrap_pyfunction!(set_tier_down_us, m)?)?;
+    m.add_function(wrap_pyfunction!(get_tier_down_us, m)?)?;
     m.add_function(wrap_pyfunction!(compile, m)?)?;
     m.add_function(wrap_pyfunction!(stats, m)?)?;
     m.add_function(wrap_pyfunction!(code_info, m)?)?;

@@ -36,10 +36,18 @@ pub struct CodeState {
     pub hooked_callees: u32,
     /// C-owned (csrc/calls.c); never touched from Rust.
     pub kw_defaults: *mut c_void,
+    /// C-owned (csrc/tier_trials.c): a root's calls from C while it is judged, and their timing.
+    pub root_calls: u32,
+    pub root_timed: u32,
+    pub root_timed_ns: u64,
 }
 
 /// `CPJIT_TIER_KEEPS_HOOK` (cpjit_rt.h): a cold region of this code had hot code beneath it.
 pub const TIER_KEEPS_HOOK: u32 = 8;
+/// `CPJIT_TIER_ROOT_DONE` and `CPJIT_TIER_ROOT_COLD` (cpjit_rt.h): the calls from C of this
+/// compiled code run natively for good, or interpreted for good (csrc/tier_trials.c).
+pub const TIER_ROOT_DONE: u32 = 256;
+pub const TIER_ROOT_COLD: u32 = 512;
 
 /// `CpjitCodeInfo` (cpjit_rt.h).
 #[repr(C)]
@@ -54,7 +62,7 @@ struct CodeInfo {
 }
 
 /// Hand-over reasons, in `enum cpjit_reason` order.
-pub const REASONS: [&str; 11] = [
+pub const REASONS: [&str; 12] = [
     "cold",
     "compile_failed",
     "tracing",
@@ -66,6 +74,7 @@ pub const REASONS: [&str; 11] = [
     "deep_recursion",
     "quickening",
     "import",
+    "tier_down",
 ];
 
 /// `CpjitStats` (cpjit_rt.h).
@@ -99,6 +108,19 @@ extern "C" {
     pub fn cpjit_cold_regions_set_period_us(us: u32);
     pub fn cpjit_cold_regions_get_period_us() -> u32;
     pub static mut cpjit_cold_region_stats: ColdRegionStats;
+    pub fn cpjit_tier_trials_set_min_us(us: u32);
+    pub fn cpjit_tier_trials_get_min_us() -> u32;
+    pub static mut cpjit_tier_trial_stats: TierTrialStats;
+}
+
+/// `CpjitTierTrialStats` (csrc/tier_trials.h).
+#[repr(C)]
+pub struct TierTrialStats {
+    pub trials: u64,
+    pub tiered_down: u64,
+    pub kept_native: u64,
+    pub abandoned: u64,
+    pub blocks_void: u64,
 }
 
 /// `CpjitColdRegionStats` (csrc/cold_regions.h).

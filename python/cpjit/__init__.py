@@ -17,6 +17,11 @@ Environment (a value cpjit does not understand gets a one-line warning and the d
                                  first call, as functions with loops in __main__ are)
     CPJIT_WARM_WINDOW_MS=N       a function without loops compiles once THRESHOLD of its calls
                                  come within N ms (default 20; 0: no window, the count alone)
+    CPJIT_SAMPLE_US=N            microseconds between samples of cold regions (default 1000; 0:
+                                 no cold regions)
+    CPJIT_TIER_DOWN_US=N         compiled functions called from C whose calls take N us or more
+                                 are measured native and interpreted, and run the faster way
+                                 (default 20; 0: no such trials)
     CPJIT_MAX_CODE_MB=N          executable memory cap in MiB (default 256, 0: none)
     CPJIT_HUGE_PAGES=0|1         code on 2 MiB transparent huge pages once a process has 512 KiB
                                  of it (default 1; 0: always 4 KiB pages)
@@ -35,7 +40,7 @@ from ._cpjit import code_info, compile, disable, is_enabled, stats  # noqa: F401
 
 __all__ = ["enable", "disable", "is_enabled", "compile", "stats", "code_info", "dis", "machine_code",
            "threshold_from_env", "loop_budget_from_env", "warm_window_from_env",
-           "sample_from_env"]
+           "sample_from_env", "tier_down_from_env"]
 
 DEFAULT_THRESHOLD = 256
 # Interpreted nanoseconds per bytecode code unit after which a function with a loop that is not
@@ -46,6 +51,9 @@ DEFAULT_LOOP_BUDGET_NS = 1000
 DEFAULT_WARM_WINDOW_MS = 20
 # Microseconds between the samples that look for hot code beneath cold regions (see enable()).
 DEFAULT_SAMPLE_US = 1000
+# Microseconds a compiled function called from C must take per call, on average, for a trial of
+# its calls native against interpreted (see enable()).
+DEFAULT_TIER_DOWN_US = 20
 # Executable memory cpjit maps at most (CPJIT_MAX_CODE_MB; 0: no cap). Past it, code objects not
 # yet compiled stay interpreted and stats()["code_cap_reached"] counts the refusals.
 DEFAULT_MAX_CODE_MB = 256
@@ -79,7 +87,14 @@ def sample_from_env(default=DEFAULT_SAMPLE_US):
     return _env.integer("CPJIT_SAMPLE_US", default)
 
 
-def enable(threshold=None, perf=None, loop_budget_ns=None, warm_window_ms=None, sample_us=None):
+def tier_down_from_env(default=DEFAULT_TIER_DOWN_US):
+    """The tier-down threshold named by CPJIT_TIER_DOWN_US, or `default` (also, with a one-line
+    warning on stderr, when the value is not a non-negative integer)."""
+    return _env.integer("CPJIT_TIER_DOWN_US", default)
+
+
+def enable(threshold=None, perf=None, loop_budget_ns=None, warm_window_ms=None, sample_us=None,
+           tier_down_us=None):
     """Run Python frames natively from now on.
 
     `threshold` is how many calls a code object runs in the interpreter before it is compiled;
@@ -112,6 +127,16 @@ def enable(threshold=None, perf=None, loop_budget_ns=None, warm_window_ms=None, 
     CPJIT_SAMPLE_US, else DEFAULT_SAMPLE_US (1000); 0 keeps the hook in for every call. With
     threshold 0 nothing stays cold, so no region opens.
 
+    A compiled function called from C code (an iterator's __next__, a callable iterator's
+    function, a callback) whose calls take `tier_down_us` microseconds or more each, callees
+    included, is a root worth a trial: its calls run in alternate blocks of about 2 ms natively
+    and as plain python runs them (the hook taken out, so everything beneath runs interpreted),
+    and the faster way is kept for its later calls (csrc/tier_trials.c). Native code does not pay
+    where work is spread over many small functions run a few times each per root call: their
+    machine code misses the processor's caches where the interpreter's one loop does not. By
+    default the threshold comes from CPJIT_TIER_DOWN_US, else DEFAULT_TIER_DOWN_US (20); 0: no
+    trials (roots decided already stay decided).
+
     `perf` writes /tmp/perf-<pid>.map entries for code compiled from now on, so that
     `perf report` names native code: True (or "code") one per code object
     (`py::qualname:file:line`), "instructions" one per bytecode instruction
@@ -130,6 +155,9 @@ def enable(threshold=None, perf=None, loop_budget_ns=None, warm_window_ms=None, 
     if sample_us is None:
         sample_us = sample_from_env()
     _cpjit.set_sample_us(sample_us)
+    if tier_down_us is None:
+        tier_down_us = tier_down_from_env()
+    _cpjit.set_tier_down_us(tier_down_us)
     if perf is not None:
         _cpjit.set_perf(perf)
     _cpjit.enable(threshold)

@@ -1,0 +1,258 @@
+/* tier_trials.c: compiled roots entered from C, measured both ways, run the faster way.
+ *
+ * Owns: for each compiled function whose calls come from C code (calls.c: run_pushed_frame; an
+ * iterator's __next__, a callable iterator's function, a callback), whether those calls run
+ * natively or as plain python runs them (the hook taken out for the call, so the interpreter
+ * inlines everything beneath it); the trial that decides it, by measuring both.
+ *
+ * Why: native code does not pay everywhere. A program whose work is spread over many small
+ * functions, each run a few times per root call, runs each function's machine code from the
+ * second-level cache or beyond, where the interpreter's one loop stays in the first-level cache.
+ * pyperformance's dulwich_log (a library walking a git history: ~50 small functions beneath one
+ * root called from C per commit) ran at 0.87x with its subtree native and at 0.99x with the
+ * same subtree interpreted (benches/README.md, session 41). No count or rate told such code from
+ * code that gains (benches/README.md, session 40: a call rate, a warm window, hot bytes per
+ * window); a measurement of the two ways on the program itself does.
+ *
+ * How: a compiled function entered from C is a root. One call in SAMPLE_EVERY of a root is
+ * timed (wall clock, callees included) until TIMED_TO_JUDGE timed calls judge it: a root whose
+ * calls take less than `min_root_ns` each on average is left native for good (its subtree is too
+ * small to be worth a trial, and the clock would cost too much of it), and a larger one gets a
+ * trial when none is running. The trial runs the root's calls in blocks of about BLOCK_NS (the
+ * same number of calls in each block), alternately native and interpreted, in PAIRS pairs whose
+ * order alternates (native first, then interpreted first, ...). A block during which anything
+ * compiled is measured again (a subtree still warming up is not its steady state). The root
+ * runs interpreted from then on when its interpreted blocks were faster in WIN_PAIRS pairs and
+ * by WIN_RATIO in the median pair; otherwise it stays native. Each decision is final.
+ *
+ * Only the main thread, while it is the only thread with a Python thread state and cpjit's is
+ * the evaluator, measures or runs a root interpreted (as cold regions do, cold_regions.c: taking
+ * the hook out is seen by every thread); a call made otherwise runs natively, unmeasured. Roots
+ * nest (a root's subtree may call C code that calls another root): one trial runs at a time, the
+ * root on trial's calls beneath its own measured call run unmeasured, and a root judged worth a
+ * trial takes the trial over when the root on trial ran beneath its last timed call (the outer
+ * root's decision covers the inner one's subtree) or has not been called for ABANDON_NS. Nothing
+ * beneath an interpreted call reaches cpjit (the hook is out). Interpreted calls run exactly as
+ * in plain python and native calls exactly as before: a trial changes no behaviour, only speed.
+ */
+#include "tier_trials.h"
+
+#include "cold_regions.h"
+#include "internal/pycore_frame.h"
+#include "internal/pycore_interp.h"
+#include "internal/pycore_pystate.h"
+#include "internal/pycore_runtime.h"
+
+PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);
+PyObject *cpjit_rt_run_new_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                 CpjitCodeState *st);
+PyObject *cpjit_rt_run_unhooked(PyThreadState *tstate, _PyInterpreterFrame *frame, int reason);
+
+CpjitTierTrialStats cpjit_tier_trial_stats;
+uint64_t cpjit_compiles_seen;
+
+/* One call of a root in this many is timed while it is judged. */
+#define SAMPLE_EVERY 8u
+/* Timed calls that judge a root. */
+#define TIMED_TO_JUDGE 8u
+/* A trial's blocks last about this long, and hold at most MAX_BLOCK_CALLS calls. */
+#define BLOCK_NS (4u * 1000u * 1000u)
+#define MAX_BLOCK_CALLS 4096u
+/* Pairs of blocks (one native, one interpreted) in a trial. */
+#define PAIRS 8
+/* The root runs interpreted when its interpreted blocks were faster in this many pairs, and the
+ * median pair's interpreted time was at most this share of its native time. */
+#define WIN_PAIRS 6
+#define WIN_PERCENT 98u
+/* Blocks measured again before a trial gives up (code keeps compiling beneath the root): the
+ * root stays native. */
+#define MAX_VOID_BLOCKS 32u
+/* A trial whose root has not been called for this long gives way to the next root judged worth
+ * one (the root is judged again later): its calls may have stopped, or now come beneath another
+ * root's calls, once that root's caller compiled. */
+#define ABANDON_NS (100u * 1000u * 1000u)
+
+static uint64_t min_root_ns = 0; /* 0: no trials (the C default; the package sets its own) */
+
+/* Main thread, under the GIL. */
+static int trial_active; /* a measured call of the root on trial is running */
+static struct {
+    CpjitCodeState *st;      /* the root on trial; NULL: none */
+    uint32_t block_calls;    /* calls per block */
+    uint32_t in_block;       /* calls made so far in the current block */
+    uint32_t block;          /* blocks measured so far */
+    uint32_t void_blocks;    /* blocks measured again */
+    uint64_t block_ns;       /* the current block's time so far */
+    uint64_t compiles_at;    /* cpjit_compiles_seen when the current block began */
+    uint64_t last_call_ns;   /* when the root last returned */
+    uint64_t calls;          /* measured calls started */
+    uint64_t ns[2 * PAIRS];  /* each block's time */
+} trial;
+
+void cpjit_tier_trials_set_min_us(uint32_t us)
+{
+    min_root_ns = (uint64_t)us * 1000u;
+}
+
+uint32_t cpjit_tier_trials_get_min_us(void)
+{
+    return (uint32_t)(min_root_ns / 1000u);
+}
+
+void cpjit_tier_trials_forget(CpjitCodeState *st)
+{
+    if (trial.st == st) {
+        trial.st = NULL;
+        cpjit_tier_trial_stats.abandoned++;
+    }
+}
+
+/* Whether this call may run with the hook taken out, or be measured: see the file comment. */
+static inline int may_run_unhooked(PyThreadState *tstate)
+{
+    PyInterpreterState *interp = tstate->interp;
+    return interp->eval_frame == cpjit_eval_frame && cpjit_rt_may_unhook()
+           && interp == _PyRuntime.interpreters.main
+           && tstate->thread_id == _PyRuntime.main_thread && interp->threads.head == tstate
+           && tstate->next == NULL;
+}
+
+/* Whether block `block` of a trial runs interpreted: pairs alternate which way goes first. */
+static inline int block_interpreted(uint32_t block)
+{
+    return (int)((block & 1u) ^ ((block / 2u) & 1u));
+}
+
+static void start_trial(CpjitCodeState *st, uint64_t mean_ns, uint64_t now)
+{
+    if (trial.st != NULL) {
+        cpjit_tier_trial_stats.abandoned++; /* its root was judged again: see ABANDON_NS */
+        trial.st->root_timed = 0;
+        trial.st->root_timed_ns = 0;
+    }
+    uint64_t calls = mean_ns > 0 ? BLOCK_NS / mean_ns : MAX_BLOCK_CALLS;
+    trial.st = st;
+    trial.block_calls = calls < 1 ? 1 : calls > MAX_BLOCK_CALLS ? MAX_BLOCK_CALLS : (uint32_t)calls;
+    trial.in_block = 0;
+    trial.block = 0;
+    trial.void_blocks = 0;
+    trial.block_ns = 0;
+    trial.last_call_ns = now;
+    cpjit_tier_trial_stats.trials++;
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* All blocks measured: the root's way from now on. */
+static void decide(void)
+{
+    CpjitCodeState *st = trial.st;
+    /* Each pair's interpreted time in parts per 2**20 of its native time. */
+    uint64_t ratio[PAIRS];
+    int interpreted_wins = 0;
+    for (uint32_t p = 0; p < PAIRS; p++) {
+        uint32_t first = 2u * p;
+        uint32_t interp_block = block_interpreted(first) ? first : first + 1u;
+        uint64_t interp_ns = trial.ns[interp_block], native_ns = trial.ns[interp_block ^ 1u];
+        interpreted_wins += interp_ns < native_ns;
+        ratio[p] = native_ns > 0 ? (interp_ns << 20) / native_ns : UINT64_MAX;
+    }
+    qsort(ratio, PAIRS, sizeof ratio[0], compare_u64);
+    uint64_t median = ratio[PAIRS / 2 - 1] / 2u + ratio[PAIRS / 2] / 2u;
+    if (interpreted_wins >= WIN_PAIRS && median <= ((uint64_t)WIN_PERCENT << 20) / 100u) {
+        st->tier |= CPJIT_TIER_ROOT_COLD;
+        cpjit_tier_trial_stats.tiered_down++;
+    }
+    else {
+        st->tier |= CPJIT_TIER_ROOT_DONE;
+        cpjit_tier_trial_stats.kept_native++;
+    }
+    trial.st = NULL;
+}
+
+/* A call of the root on trial, measured the way its block runs. */
+static PyObject *trial_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st)
+{
+    int interpreted = block_interpreted(trial.block);
+    if (trial.in_block == 0) {
+        trial.compiles_at = cpjit_compiles_seen;
+    }
+    trial_active = 1;
+    trial.calls++;
+    uint64_t start = cpjit_now_ns();
+    PyObject *res = interpreted ? cpjit_rt_run_unhooked(tstate, frame, CPJIT_R_TIER_DOWN)
+                                : cpjit_rt_run_new_frame(tstate, frame, st);
+    uint64_t end = cpjit_now_ns();
+    trial_active = 0;
+    trial.last_call_ns = end;
+    trial.block_ns += end - start;
+    if (++trial.in_block < trial.block_calls) {
+        return res;
+    }
+    if (cpjit_compiles_seen != trial.compiles_at) {
+        cpjit_tier_trial_stats.blocks_void++;
+        if (++trial.void_blocks >= MAX_VOID_BLOCKS) {
+            st->tier |= CPJIT_TIER_ROOT_DONE;
+            cpjit_tier_trial_stats.kept_native++;
+            trial.st = NULL;
+            return res;
+        }
+    }
+    else {
+        trial.ns[trial.block++] = trial.block_ns;
+    }
+    trial.in_block = 0;
+    trial.block_ns = 0;
+    if (trial.block == 2u * PAIRS) {
+        decide();
+    }
+    return res;
+}
+
+PyObject *cpjit_root_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st)
+{
+    if (st->tier & CPJIT_TIER_ROOT_COLD) {
+        return may_run_unhooked(tstate) ? cpjit_rt_run_unhooked(tstate, frame, CPJIT_R_TIER_DOWN)
+                                        : cpjit_rt_run_new_frame(tstate, frame, st);
+    }
+    if (min_root_ns == 0
+        || (frame->f_code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))) {
+        st->tier |= CPJIT_TIER_ROOT_DONE;
+        return cpjit_rt_run_new_frame(tstate, frame, st);
+    }
+    if (!may_run_unhooked(tstate)) {
+        return cpjit_rt_run_new_frame(tstate, frame, st);
+    }
+    if (trial.st == st) {
+        /* A call of the root on trial made beneath its own measured call runs unmeasured. */
+        return trial_active ? cpjit_rt_run_new_frame(tstate, frame, st)
+                            : trial_call(tstate, frame, st);
+    }
+    if (++st->root_calls % SAMPLE_EVERY != 0) {
+        return cpjit_rt_run_new_frame(tstate, frame, st);
+    }
+    uint64_t trial_calls = trial.calls;
+    uint64_t start = cpjit_now_ns();
+    PyObject *res = cpjit_rt_run_new_frame(tstate, frame, st);
+    uint64_t end = cpjit_now_ns();
+    st->root_timed_ns += end - start;
+    if (++st->root_timed < TIMED_TO_JUDGE) {
+        return res;
+    }
+    uint64_t mean = st->root_timed_ns / st->root_timed;
+    st->root_timed = 0;
+    st->root_timed_ns = 0;
+    if (mean < min_root_ns) {
+        st->tier |= CPJIT_TIER_ROOT_DONE;
+    }
+    else if (trial.st == NULL
+             || (!trial_active && (trial.calls != trial_calls /* the trial's root runs beneath */
+                                   || end - trial.last_call_ns > ABANDON_NS))) {
+        start_trial(st, mean, end);
+    }
+    return res;
+}

@@ -1,0 +1,33 @@
+/* tier_trials.h: compiled roots entered from C, measured native and interpreted, and run the
+ * faster way (csrc/tier_trials.c). */
+#ifndef CPJIT_TIER_TRIALS_H
+#define CPJIT_TIER_TRIALS_H
+
+#include "cpjit_rt.h"
+
+/* Run a new frame of compiled code entered from C (calls.c: run_pushed_frame) whose tier lacks
+ * CPJIT_TIER_ROOT_DONE: natively, or as plain python runs it when its trial says so or while the
+ * trial measures that way. */
+PyObject *cpjit_root_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st);
+
+/* The least mean time per call, in microseconds, of a root worth a trial (0: no trials). */
+void cpjit_tier_trials_set_min_us(uint32_t us);
+uint32_t cpjit_tier_trials_get_min_us(void);
+
+/* A code object's state is being freed: a trial of it ends (runtime.c: free_state). */
+void cpjit_tier_trials_forget(CpjitCodeState *st);
+
+/* A code object was compiled (runtime.c): a trial's block in progress is not measured. */
+extern uint64_t cpjit_compiles_seen;
+
+/* Statistics for cpjit.stats(). */
+typedef struct {
+    uint64_t trials;      /* trials started */
+    uint64_t tiered_down; /* trials that found the root faster interpreted */
+    uint64_t kept_native; /* trials that did not */
+    uint64_t abandoned;   /* trials whose root stopped being called before they ended */
+    uint64_t blocks_void; /* blocks measured again: code compiled during them */
+} CpjitTierTrialStats;
+extern CpjitTierTrialStats cpjit_tier_trial_stats;
+
+#endif

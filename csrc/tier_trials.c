@@ -20,10 +20,12 @@
  * small to be worth a trial, and the clock would cost too much of it), and a larger one gets a
  * trial when none is running. The trial runs the root's calls in blocks of about BLOCK_NS (the
  * same number of calls in each block), alternately native and interpreted, in PAIRS pairs whose
- * order alternates (native first, then interpreted first, ...). A block during which anything
- * compiled is measured again (a subtree still warming up is not its steady state). The root
- * runs interpreted from then on when its interpreted blocks were faster in WIN_PAIRS pairs and
- * by WIN_RATIO in the median pair; otherwise it stays native. Each decision is final.
+ * order alternates (native first, then interpreted first, ...). The first quarter of each block's
+ * calls is not measured: after a switch, the caches hold the other way's code and data. A block
+ * during which anything compiled is measured again (a subtree still warming up is not its steady
+ * state). The root stays native when its native blocks were faster in NATIVE_PAIRS pairs and by
+ * NATIVE_PERCENT in the median pair; otherwise it runs interpreted from then on. Each decision
+ * is final.
  *
  * Only the main thread, while it is the only thread with a Python thread state and cpjit's is
  * the evaluator, measures or runs a root interpreted (as cold regions do, cold_regions.c: taking
@@ -60,10 +62,12 @@ uint64_t cpjit_compiles_seen;
 #define MAX_BLOCK_CALLS 4096u
 /* Pairs of blocks (one native, one interpreted) in a trial. */
 #define PAIRS 8
-/* The root runs interpreted when its interpreted blocks were faster in this many pairs, and the
- * median pair's interpreted time was at most this share of its native time. */
-#define WIN_PAIRS 6
-#define WIN_PERCENT 98u
+/* The root stays native only when its native blocks were faster in NATIVE_PAIRS pairs and by
+ * NATIVE_PERCENT in the median pair (interpreted time at least that share of native time);
+ * otherwise it runs interpreted, which is plain python's own speed: where the two ways measure
+ * alike, that is the way that cannot be slower than running without cpjit. */
+#define NATIVE_PAIRS 6
+#define NATIVE_PERCENT 101u
 /* Blocks measured again before a trial gives up (code keeps compiling beneath the root): the
  * root stays native. */
 #define MAX_VOID_BLOCKS 32u
@@ -78,7 +82,8 @@ static uint64_t min_root_ns = 0; /* 0: no trials (the C default; the package set
 static int trial_active; /* a measured call of the root on trial is running */
 static struct {
     CpjitCodeState *st;      /* the root on trial; NULL: none */
-    uint32_t block_calls;    /* calls per block */
+    uint32_t block_calls;    /* calls measured per block */
+    uint32_t warm_calls;     /* calls before them in each block, run its way but not measured */
     uint32_t in_block;       /* calls made so far in the current block */
     uint32_t block;          /* blocks measured so far */
     uint32_t void_blocks;    /* blocks measured again */
@@ -133,6 +138,7 @@ static void start_trial(CpjitCodeState *st, uint64_t mean_ns, uint64_t now)
     uint64_t calls = mean_ns > 0 ? BLOCK_NS / mean_ns : MAX_BLOCK_CALLS;
     trial.st = st;
     trial.block_calls = calls < 1 ? 1 : calls > MAX_BLOCK_CALLS ? MAX_BLOCK_CALLS : (uint32_t)calls;
+    trial.warm_calls = trial.block_calls / 4u;
     trial.in_block = 0;
     trial.block = 0;
     trial.void_blocks = 0;
@@ -153,23 +159,23 @@ static void decide(void)
     CpjitCodeState *st = trial.st;
     /* Each pair's interpreted time in parts per 2**20 of its native time. */
     uint64_t ratio[PAIRS];
-    int interpreted_wins = 0;
+    int native_wins = 0;
     for (uint32_t p = 0; p < PAIRS; p++) {
         uint32_t first = 2u * p;
         uint32_t interp_block = block_interpreted(first) ? first : first + 1u;
         uint64_t interp_ns = trial.ns[interp_block], native_ns = trial.ns[interp_block ^ 1u];
-        interpreted_wins += interp_ns < native_ns;
+        native_wins += native_ns < interp_ns;
         ratio[p] = native_ns > 0 ? (interp_ns << 20) / native_ns : UINT64_MAX;
     }
     qsort(ratio, PAIRS, sizeof ratio[0], compare_u64);
     uint64_t median = ratio[PAIRS / 2 - 1] / 2u + ratio[PAIRS / 2] / 2u;
-    if (interpreted_wins >= WIN_PAIRS && median <= ((uint64_t)WIN_PERCENT << 20) / 100u) {
-        st->tier |= CPJIT_TIER_ROOT_COLD;
-        cpjit_tier_trial_stats.tiered_down++;
-    }
-    else {
+    if (native_wins >= NATIVE_PAIRS && median >= ((uint64_t)NATIVE_PERCENT << 20) / 100u) {
         st->tier |= CPJIT_TIER_ROOT_DONE;
         cpjit_tier_trial_stats.kept_native++;
+    }
+    else {
+        st->tier |= CPJIT_TIER_ROOT_COLD;
+        cpjit_tier_trial_stats.tiered_down++;
     }
     trial.st = NULL;
 }
@@ -189,8 +195,10 @@ static PyObject *trial_call(PyThreadState *tstate, _PyInterpreterFrame *frame, C
     uint64_t end = cpjit_now_ns();
     trial_active = 0;
     trial.last_call_ns = end;
-    trial.block_ns += end - start;
-    if (++trial.in_block < trial.block_calls) {
+    if (trial.in_block >= trial.warm_calls) {
+        trial.block_ns += end - start;
+    }
+    if (++trial.in_block < trial.warm_calls + trial.block_calls) {
         return res;
     }
     if (cpjit_compiles_seen != trial.compiles_at) {

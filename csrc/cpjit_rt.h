@@ -137,6 +137,7 @@ typedef struct {
     uint32_t root_calls;       /* tier_trials.c: calls entered from C while the root is judged, */
     uint32_t root_timed;       /* how many of them were timed, */
     uint64_t root_timed_ns;    /* and their time */
+    uint64_t root_compiles;    /* cpjit_compiles_seen when they began to be timed */
 } CpjitCodeState;
 
 /* CpjitCodeState.tier: a function (CO_OPTIMIZED) whose bytecode has a backward jump. Defined in

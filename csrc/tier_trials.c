@@ -18,7 +18,9 @@
  * timed (wall clock, callees included) until TIMED_TO_JUDGE timed calls judge it: a root whose
  * calls take less than `min_root_ns` each on average is left native for good (its subtree is too
  * small to be worth a trial, and the clock would cost too much of it), and a larger one gets a
- * trial when none is running. The trial runs the root's calls in blocks of about BLOCK_NS (the
+ * trial when none is running, once nothing compiled in all the time its timed calls were spread
+ * over (its subtree has warmed up: measured earlier, native blocks would run code that compiles
+ * later interpreted under the hook, slower than either way's steady state). The trial runs the root's calls in blocks of about BLOCK_NS (the
  * same number of calls in each block), alternately native and interpreted, in PAIRS pairs whose
  * order alternates (native first, then interpreted first, ...). The first quarter of each block's
  * calls is not measured: after a switch, the caches hold the other way's code and data. A block
@@ -252,14 +254,19 @@ PyObject *cpjit_root_call(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpj
         return res;
     }
     uint64_t mean = st->root_timed_ns / st->root_timed;
+    int quiet = st->root_compiles == cpjit_compiles_seen;
     st->root_timed = 0;
     st->root_timed_ns = 0;
+    st->root_compiles = cpjit_compiles_seen;
     if (mean < min_root_ns) {
         st->tier |= CPJIT_TIER_ROOT_DONE;
     }
-    else if (trial.st == NULL
-             || (!trial_active && (trial.calls != trial_calls /* the trial's root runs beneath */
-                                   || end - trial.last_call_ns > ABANDON_NS))) {
+    /* Not quiet: code compiled while these calls ran, so the subtree is still warming up and a
+     * trial now would measure native code that is not all there yet; judged again later. */
+    else if (quiet
+             && (trial.st == NULL
+                 || (!trial_active && (trial.calls != trial_calls /* the trial's root ran beneath */
+                                       || end - trial.last_call_ns > ABANDON_NS)))) {
         start_trial(st, mean, end);
     }
     return res;

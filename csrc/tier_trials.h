@@ -14,7 +14,8 @@ PyObject *cpjit_root_call(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpj
 void cpjit_tier_trials_set_min_us(uint32_t us);
 uint32_t cpjit_tier_trials_get_min_us(void);
 
-/* A code object's state is being freed: a trial of it ends (runtime.c: free_state). */
+/* A trial of this code object ends unfinished: its state is being freed (runtime.c: free_state)
+ * or its way was set (cpjit.set_calls_from_c). */
 void cpjit_tier_trials_forget(CpjitCodeState *st);
 
 /* A code object was compiled (runtime.c): a trial's block in progress is not measured. */

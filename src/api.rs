@@ -144,6 +144,45 @@ fn code_of<'py>(obj: &Bound<'py, PyAny>, api: &str) -> PyResult<Bound<'py, PyAny
     Ok(code)
 }
 
+/// Set how the calls C code makes to a function (or code object) run, in place of what its trial
+/// would decide (csrc/tier_trials.c): "interpreted" (as plain python runs them, everything
+/// beneath included), "native", or None (undecided: measured when worth a trial).
+#[pyfunction]
+#[pyo3(signature = (obj, way))]
+fn set_calls_from_c(obj: &Bound<'_, PyAny>, way: Option<&str>) -> PyResult<()> {
+    init_runtime()?;
+    let code = code_of(obj, "set_calls_from_c")?;
+    let bits = match way {
+        Some("interpreted") => runtime::TIER_ROOT_COLD,
+        Some("native") => runtime::TIER_ROOT_DONE,
+        None => 0,
+        Some(other) => {
+            let message = format!("way must be 'interpreted', 'native' or None, not {other:?}");
+            return Err(PyValueError::new_err(format!(
+                "cpjit.set_calls_from_c(): {message}"
+            )));
+        }
+    };
+    // SAFETY: GIL held, the code object is live (we hold a reference).
+    let state = unsafe { runtime::cpjit_rt_state_for(code.as_ptr() as *mut std::ffi::c_void, 1) };
+    if state.is_null() {
+        return Err(PyRuntimeError::new_err(
+            "cpjit: cannot attach state to the code object",
+        ));
+    }
+    // SAFETY: the state belongs to the live code object; GIL held (the C side reads and writes
+    // these bits only under it).
+    let st = unsafe { &mut *state };
+    st.tier = (st.tier & !(runtime::TIER_ROOT_COLD | runtime::TIER_ROOT_DONE)) | bits;
+    st.root_calls = 0;
+    st.root_timed = 0;
+    st.root_timed_ns = 0;
+    st.root_compiles = 0;
+    // SAFETY: GIL held; a trial of this code (if one runs) ends.
+    unsafe { runtime::cpjit_tier_trials_forget(state) };
+    Ok(())
+}
+
 /// Compile a function's (or a code object's) code now. Returns True when it has native code.
 #[pyfunction]
 fn compile(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
@@ -362,6 +401,7 @@ fn _cpjit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_sample_us, m)?)?;
     m.add_function(wrap_pyfunction!(get_sample_us, m)?)?;
     m.add_function(wrap_pyfunction!(set_tier_down_us, m)?)?;
+    m.add_function(wrap_pyfunction!(set_calls_from_c, m)?)?;
     m.add_function(wrap_pyfunction!(get_tier_down_us, m)?)?;
     m.add_function(wrap_pyfunction!(compile, m)?)?;
     m.add_function(wrap_pyfunction!(stats, m)?)?;

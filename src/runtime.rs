@@ -40,6 +40,7 @@ pub struct CodeState {
     pub root_calls: u32,
     pub root_timed: u32,
     pub root_timed_ns: u64,
+    pub root_compiles: u64,
 }
 
 /// `CPJIT_TIER_KEEPS_HOOK` (cpjit_rt.h): a cold region of this code had hot code beneath it.
@@ -110,6 +111,7 @@ extern "C" {
     pub static mut cpjit_cold_region_stats: ColdRegionStats;
     pub fn cpjit_tier_trials_set_min_us(us: u32);
     pub fn cpjit_tier_trials_get_min_us() -> u32;
+    pub fn cpjit_tier_trials_forget(state: *mut CodeState);
     pub static mut cpjit_tier_trial_stats: TierTrialStats;
 }
 

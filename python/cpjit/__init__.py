@@ -36,9 +36,10 @@ if _sys.implementation.name != "cpython" or _sys.version_info[:2] != (3, 11):
     )
 
 from . import _cpjit, _env
-from ._cpjit import code_info, compile, disable, is_enabled, stats  # noqa: F401
+from ._cpjit import code_info, compile, disable, is_enabled, set_calls_from_c, stats  # noqa: F401
 
 __all__ = ["enable", "disable", "is_enabled", "compile", "stats", "code_info", "dis", "machine_code",
+           "set_calls_from_c",
            "threshold_from_env", "loop_budget_from_env", "warm_window_from_env",
            "sample_from_env", "tier_down_from_env"]
 

@@ -1,0 +1,290 @@
+"""Tier-down trials (csrc/tier_trials.c): a compiled function called from C code whose calls are
+long (a root of a large subtree) is measured in alternating blocks natively and as plain python
+runs it (the hook taken out for the call, everything beneath interpreted), and its later calls
+run the way that measured faster.
+
+A trial changes speed, never behaviour: each program here runs under cpjit (with trials for any
+root, CPJIT_TIER_DOWN_US=1, so they start within the program) and under plain python, and prints
+the same. Which way a trial decides depends on the machine, so the tests that need a root run
+interpreted set its way with cpjit.set_calls_from_c, which puts it in the state a trial leaves.
+"""
+import os
+import subprocess
+import sys
+import textwrap
+
+import cpjit
+
+CPJIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(cpjit.__file__)))
+
+
+def run(tmp_path, lib, main, jit=True, **env_extra):
+    """Run `main` (a script beside a module `lib` holding `lib`'s source); its stdout."""
+    (tmp_path / "lib.py").write_text(textwrap.dedent(lib))
+    script = tmp_path / "main.py"
+    script.write_text(textwrap.dedent(main))
+    env = dict(os.environ, PYTHONPATH=CPJIT_DIR, PYTHONHASHSEED="0")
+    env.pop("CPJIT", None)
+    env.setdefault("CPJIT_THRESHOLD", "16")
+    env.setdefault("CPJIT_WARM_WINDOW_MS", "0")
+    env.setdefault("CPJIT_TIER_DOWN_US", "1")
+    env.update(env_extra)
+    command = [sys.executable] + (["-m", "cpjit"] if jit else []) + [str(script)]
+    r = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path,
+                       timeout=180)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def split(out):
+    """The program's own output, and the JIT-only report line's words after its tag."""
+    lines = out.splitlines()
+    report = [line.split()[1:] for line in lines if line.startswith("CPJIT ")]
+    return [line for line in lines if not line.startswith("CPJIT ")], report
+
+
+# A walker whose work is done beneath one function a callable iterator calls (as dulwich's
+# Walker._next is called by `iter(self._next, None)`): attribute traffic, small helpers, a
+# generator, exceptions raised and caught, a recursive helper, a closure, a dict of counts.
+WALKER_LIB = """
+    import sys
+
+    class Node:
+        def __init__(self, key, parents):
+            self.key = key
+            self.parents = parents
+            self.weight = key % 7
+
+    def build(n):
+        nodes = [Node(0, ())]
+        for k in range(1, n):
+            nodes.append(Node(k, (nodes[k // 2], nodes[k - 1])))
+        return nodes
+
+    def depth(node, limit):
+        if limit == 0 or not node.parents:
+            return 0
+        return 1 + depth(node.parents[0], limit - 1)
+
+    def weights(node):
+        for parent in node.parents:
+            yield parent.weight * 2 + 1
+
+    def checked(value):
+        if value % 5 == 3:
+            raise ValueError(value)
+        return value
+
+    class Walker:
+        def __init__(self, nodes):
+            self.todo = list(reversed(nodes))
+            self.seen = {}
+
+        def _next(self):
+            if not self.todo:
+                return None
+            node = self.todo.pop()
+            total = sum(weights(node))
+            for limit in range(8, 28):
+                total += depth(node, limit)
+            try:
+                total += checked(node.key)
+            except ValueError as e:
+                total -= e.args[0] // 2
+            scale = lambda x: x * 3 + node.weight
+            self.seen[node.weight] = self.seen.get(node.weight, 0) + scale(total)
+            caller = sys._getframe(1)
+            return (node.key, total, caller.f_code.co_name)
+
+        def __iter__(self):
+            return iter(self._next, None)
+"""
+
+WALKER_MAIN = """
+    import lib
+
+    def main():
+        nodes = lib.build(1000)
+        digest = 0
+        last = None
+        for _ in range(16):
+            walker = lib.Walker(nodes)
+            for key, total, caller in walker:
+                digest = (digest * 31 + key * 7 + total) % 1000000007
+                last = caller
+            print(digest, sorted(walker.seen.items())[:3], last)
+
+    main()
+    try:
+        import cpjit
+    except ImportError:
+        pass
+    else:
+        if cpjit.is_enabled():
+            s = cpjit.stats()
+            info = cpjit.code_info(lib.Walker._next)
+            print("CPJIT", s["tier_trials"], s["tier_trials_tiered_down"] + s["tier_trials_kept_native"],
+                  s["frames_interpreted"]["tier_down"], info["state"], info["calls_from_c"])
+"""
+
+
+def test_a_root_called_from_c_is_tried_both_ways_with_the_same_results(tmp_path):
+    plain, _ = split(run(tmp_path, WALKER_LIB, WALKER_MAIN, jit=False))
+    out, report = split(run(tmp_path, WALKER_LIB, WALKER_MAIN))
+    assert out == plain
+    assert len(plain) == 16
+    [[trials, decided, interpreted_frames, state, way]] = report
+    assert int(trials) >= 1, report
+    assert int(decided) >= 1, report  # the walker's root, at least, was decided
+    assert int(interpreted_frames) > 0, report  # its trial ran calls interpreted
+    assert state == "compiled" and way in ("native", "interpreted"), report
+
+
+def test_without_trials_every_root_stays_native(tmp_path):
+    out, report = split(run(tmp_path, WALKER_LIB, WALKER_MAIN, CPJIT_TIER_DOWN_US="0"))
+    plain, _ = split(run(tmp_path, WALKER_LIB, WALKER_MAIN, jit=False))
+    assert out == plain
+    [[trials, decided, interpreted_frames, state, way]] = report
+    assert (trials, decided, interpreted_frames, state, way) == ("0", "0", "0", "compiled", "native")
+
+
+# Calls of a root set to run interpreted, against plain python: what they can see of frames,
+# tracebacks and line numbers, tracing started and stopped beneath them, generators made beneath
+# them and resumed after they return, a thread started beneath one (the root runs natively while
+# it lives), and the way back to native code afterwards.
+BEHAVIOUR_LIB = """
+    import sys
+    import threading
+    import traceback
+
+    def leaf(i):
+        if i % 9 == 4:
+            raise KeyError(i)
+        return sys._getframe(1).f_code.co_name, sys._getframe().f_lineno
+
+    def middle(i):
+        try:
+            return leaf(i)
+        except KeyError:
+            return "caught", traceback.format_exc().count("line")
+
+    def counter(n):
+        for i in range(n):
+            yield i * i
+
+    events = []
+
+    def tracer(frame, event, arg):
+        if frame.f_code.co_name == "leaf":
+            events.append((event, frame.f_lineno))
+        return tracer
+
+    class Root:
+        def __init__(self):
+            self.i = 0
+            self.gens = []
+            self.threads = []
+
+        def step(self):
+            self.i += 1
+            i = self.i
+            if i > 60:
+                return None
+            if i == 20:
+                sys.settrace(tracer)
+            if i == 22:
+                sys.settrace(None)
+            if i == 40:
+                t = threading.Thread(target=lambda: [middle(k) for k in range(50)])
+                t.start()
+                self.threads.append(t)
+            if i == 45:
+                self.threads.pop().join()
+            self.gens.append(counter(i % 5 + 1))
+            if i % 13 == 0:
+                raise RuntimeError("step %d" % i)
+            return middle(i), sys._getframe(1).f_code.co_name, type(sys._getframe(1).f_back)
+
+    def drive(root):
+        out = []
+        it = iter(root.step, None)
+        while True:
+            try:
+                item = next(it)
+            except StopIteration:
+                break
+            except RuntimeError as e:
+                tb = e.__traceback__
+                lines = []
+                while tb is not None:
+                    lines.append((tb.tb_frame.f_code.co_name, tb.tb_lineno))
+                    tb = tb.tb_next
+                out.append(("error", str(e), lines))
+                continue
+            out.append(item)
+        return out
+"""
+
+BEHAVIOUR_MAIN = """
+    import lib
+
+    def main():
+        import sys
+        try:
+            import cpjit
+        except ImportError:
+            cpjit = None
+        if cpjit is not None and cpjit.is_enabled():
+            cpjit.set_calls_from_c(lib.Root.step, "interpreted")
+        warm = lib.Root()
+        for _ in range(3):
+            for k in range(40):
+                lib.middle(k)
+        for r in range(3):
+            root = lib.Root()
+            out = lib.drive(root)
+            print(r, out)
+            print(r, [sum(g) for g in root.gens])
+            print(r, lib.events[:6], len(lib.events))
+            lib.events.clear()
+        if cpjit is not None and cpjit.is_enabled():
+            s = cpjit.stats()
+            print("CPJIT", s["frames_interpreted"]["tier_down"],
+                  cpjit.code_info(lib.Root.step)["calls_from_c"], s["tier_trials"])
+
+    main()
+"""
+
+
+def test_a_root_run_interpreted_behaves_as_plain_python(tmp_path):
+    plain, _ = split(run(tmp_path, BEHAVIOUR_LIB, BEHAVIOUR_MAIN, jit=False))
+    out, report = split(run(tmp_path, BEHAVIOUR_LIB, BEHAVIOUR_MAIN, CPJIT_THRESHOLD="2"))
+    assert out == plain
+    [[interpreted_frames, way, trials]] = report
+    assert way == "interpreted"
+    # Most of the 180 calls ran interpreted: all but those made while the thread lived (and any
+    # made before Root.step compiled, which ran as cold calls).
+    assert 100 <= int(interpreted_frames) < 183, report
+    assert trials == "0", report  # set, not tried
+
+
+def test_set_calls_from_c_checks_its_arguments():
+    def f():
+        return 1
+
+    for way in ("interpreted", "native", None):
+        cpjit.set_calls_from_c(f, way)
+        expected = None if way is None else way
+        assert cpjit.code_info(f)["calls_from_c"] == expected
+    try:
+        cpjit.set_calls_from_c(f, "fast")
+    except ValueError as e:
+        assert "interpreted" in str(e)
+    else:
+        raise AssertionError("no ValueError")
+    try:
+        cpjit.set_calls_from_c(42, None)
+    except TypeError:
+        pass
+    else:
+        raise AssertionError("no TypeError")

@@ -141,6 +141,16 @@ def test_sample_period_is_checked_and_read_from_the_environment():
                       (("250", "250", False), ("often", str(cpjit.DEFAULT_SAMPLE_US), True)))
 
 
+def test_tier_down_threshold_is_checked_and_read_from_the_environment():
+    # Tier-down trials' least time per root call (test_tier_trials.py).
+    with pytest.raises(ValueError):
+        cpjit.enable(tier_down_us=-1)
+    assert not cpjit.is_enabled()
+    _check_env_reader("CPJIT_TIER_DOWN_US", "tier_down_from_env",
+                      (("50", "50", False), ("0", "0", False),
+                       ("slow", str(cpjit.DEFAULT_TIER_DOWN_US), True)))
+
+
 def test_loopless_code_compiles_only_when_its_calls_come_within_the_window():
     def quick(x):
         return x + 1

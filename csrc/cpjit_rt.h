@@ -137,7 +137,8 @@ typedef struct {
     uint32_t root_calls;       /* tier_trials.c: calls entered from C while the root is judged, */
     uint32_t root_timed;       /* how many of them were timed, */
     uint64_t root_timed_ns;    /* and their time */
-    uint64_t root_compiles;    /* cpjit_compiles_seen when they began to be timed */
+    uint64_t root_compiles;    /* cpjit_compiles_seen at the root's last judgement, where the
+                                  calls timed for its next one begin */
 } CpjitCodeState;
 
 /* CpjitCodeState.tier: a function (CO_OPTIMIZED) whose bytecode has a backward jump. Defined in

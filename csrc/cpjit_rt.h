@@ -139,6 +139,7 @@ typedef struct {
     uint64_t root_timed_ns;    /* and their time */
     uint64_t root_compiles;    /* cpjit_compiles_seen at the root's last judgement, where the
                                   calls timed for its next one begin */
+    uint32_t root_active;      /* tier_trials.c: a counted call of the root is running */
 } CpjitCodeState;
 
 /* CpjitCodeState.tier: a function (CO_OPTIMIZED) whose bytecode has a backward jump. Defined in

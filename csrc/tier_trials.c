@@ -15,14 +15,16 @@
  * window); a measurement of the two ways on the program itself does.
  *
  * How: a compiled function entered from C is a root. One call in SAMPLE_EVERY of a root is
- * timed (wall clock, callees included) until TIMED_TO_JUDGE timed calls judge it: a root whose
- * calls take less than `min_root_ns` each on average is left native for good (its subtree is too
- * small to be worth a trial, and the clock would cost too much of it), and a larger one gets a
- * trial when none is running, once nothing compiled in all the time its timed calls were spread
- * over (its subtree has warmed up: measured earlier, native blocks would run code that compiles
- * later interpreted under the hook, slower than either way's steady state). The trial runs the root's calls in blocks of about BLOCK_NS (the
- * same number of calls in each block), alternately native and interpreted, in PAIRS pairs whose
- * order alternates (native first, then interpreted first, ...). The first quarter of each block's
+ * timed (wall clock, callees included; a call made beneath another call of the same root, by
+ * recursion through C, is part of that call and neither counted nor timed) until TIMED_TO_JUDGE
+ * timed calls judge it: a root whose calls take less than `min_root_ns` each on average is left
+ * native for good (its subtree is too small to be worth a trial, and the clock would cost too
+ * much of it), and a larger one gets a trial when none is running, once nothing compiled in all
+ * the time its timed calls were spread over (its subtree has warmed up: measured earlier, native
+ * blocks would run code that compiles later interpreted under the hook, slower than either way's
+ * steady state). The trial runs the root's calls in blocks of about BLOCK_NS (the same number of
+ * calls in each block), alternately native and interpreted, in PAIRS pairs whose order
+ * alternates (native first, then interpreted first, ...). The first quarter of each block's
  * calls is not measured: after a switch, the caches hold the other way's code and data. A block
  * during which anything compiled is measured again (a subtree still warming up is not its steady
  * state). The root stays native when its native blocks were faster in NATIVE_PAIRS pairs and by
@@ -242,13 +244,21 @@ PyObject *cpjit_root_call(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpj
         return trial_active ? cpjit_rt_run_new_frame(tstate, frame, st)
                             : trial_call(tstate, frame, st);
     }
-    if (++st->root_calls % SAMPLE_EVERY != 0) {
+    if (st->root_active) {
+        /* Beneath a call of its own (recursion through C): part of that call's time. */
         return cpjit_rt_run_new_frame(tstate, frame, st);
+    }
+    st->root_active = 1;
+    if (++st->root_calls % SAMPLE_EVERY != 0) {
+        PyObject *res = cpjit_rt_run_new_frame(tstate, frame, st);
+        st->root_active = 0;
+        return res;
     }
     uint64_t trial_calls = trial.calls;
     uint64_t start = cpjit_now_ns();
     PyObject *res = cpjit_rt_run_new_frame(tstate, frame, st);
     uint64_t end = cpjit_now_ns();
+    st->root_active = 0;
     st->root_timed_ns += end - start;
     if (++st->root_timed < TIMED_TO_JUDGE) {
         return res;

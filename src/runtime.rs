@@ -41,6 +41,7 @@ pub struct CodeState {
     pub root_timed: u32,
     pub root_timed_ns: u64,
     pub root_compiles: u64,
+    pub root_active: u32,
 }
 
 /// `CPJIT_TIER_KEEPS_HOOK` (cpjit_rt.h): a cold region of this code had hot code beneath it.

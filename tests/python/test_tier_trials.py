@@ -288,3 +288,71 @@ def test_set_calls_from_c_checks_its_arguments():
         pass
     else:
         raise AssertionError("no TypeError")
+
+
+# Roots within roots: a visitor recursing through C (`map`), so the root on trial is called
+# beneath its own measured call, a second root called from C beneath the first (`sorted`'s key),
+# exceptions leaving roots, and cpjit switched off and on again inside a root's call.
+NESTED_LIB = """
+    class Tree:
+        def __init__(self, n, depth):
+            self.n = n
+            self.children = [Tree(n * 3 + i, depth - 1) for i in range(3)] if depth else []
+
+    def rank(tree):
+        return (tree.n * 7919) % 101
+
+    def visit(tree):
+        if tree.n % 97 == 5:
+            raise LookupError(tree.n)
+        kids = sorted(tree.children, key=rank)
+        try:
+            below = list(map(visit, kids))
+        except LookupError as e:
+            below = [e.args[0]]
+        return tree.n + sum(below)
+
+    def toggle(cpjit, tree):
+        if cpjit is not None:
+            cpjit.disable()
+            cpjit.enable()
+        return visit(tree)
+"""
+
+NESTED_MAIN = """
+    import lib
+
+    try:
+        import cpjit
+    except ImportError:
+        cpjit = None
+    if cpjit is not None and not cpjit.is_enabled():
+        cpjit = None
+
+    def main():
+        trees = [lib.Tree(k, 5) for k in range(12)]
+        for r in range(80):
+            out = []
+            for t in trees:
+                try:
+                    out.append(sum(map(lib.visit, [t, t.children[1]])))
+                except LookupError as e:
+                    out.append(-e.args[0])
+            if r == 10:
+                out.append(lib.toggle(cpjit, trees[3]))
+            print(r, out)
+
+    main()
+    if cpjit is not None:
+        s = cpjit.stats()
+        print("CPJIT", s["tier_trials"], s["frames_interpreted"]["tier_down"])
+"""
+
+
+def test_roots_within_roots_and_a_switch_inside_one(tmp_path):
+    plain, _ = split(run(tmp_path, NESTED_LIB, NESTED_MAIN, jit=False))
+    out, report = split(run(tmp_path, NESTED_LIB, NESTED_MAIN))
+    assert out == plain
+    assert len(plain) == 80
+    [[trials, interpreted_frames]] = report
+    assert int(trials) >= 1 and int(interpreted_frames) > 0, report

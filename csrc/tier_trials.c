@@ -198,6 +198,9 @@ static PyObject *trial_call(PyThreadState *tstate, _PyInterpreterFrame *frame, C
                                 : cpjit_rt_run_new_frame(tstate, frame, st);
     uint64_t end = cpjit_now_ns();
     trial_active = 0;
+    if (trial.st != st) {
+        return res; /* its way was set meanwhile (cpjit.set_calls_from_c): the trial is over */
+    }
     trial.last_call_ns = end;
     if (trial.in_block >= trial.warm_calls) {
         trial.block_ns += end - start;

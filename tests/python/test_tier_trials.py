@@ -356,3 +356,67 @@ def test_roots_within_roots_and_a_switch_inside_one(tmp_path):
     assert len(plain) == 80
     [[trials, interpreted_frames]] = report
     assert int(trials) >= 1 and int(interpreted_frames) > 0, report
+
+
+# A root whose way is set from inside its own call, on the call that ends its trial's last
+# block: the trial must end there, not decide for a root it no longer holds. Each call takes
+# 6 ms (a block of one call), so the trial's sixteenth call (plus one per block measured again)
+# is its last.
+PIN_LIB = """
+    import time
+
+    def busy(seconds):
+        end = time.perf_counter() + seconds
+        n = 0
+        while time.perf_counter() < end:
+            n += 1
+        return n
+
+    class Slow:
+        def __init__(self, cpjit):
+            self.cpjit = cpjit
+            self.n = 0
+            self.first_trial_call = None
+            self.pinned_at = None
+
+        def step(self):
+            self.n += 1
+            if self.n > 220:
+                return None
+            cpjit = self.cpjit
+            if cpjit is not None and self.pinned_at is None:
+                s = cpjit.stats()
+                if self.first_trial_call is None and s["tier_trials"] >= 1:
+                    self.first_trial_call = self.n
+                if (self.first_trial_call is not None
+                        and self.n - self.first_trial_call + 1 == 16 + s["tier_trial_blocks_void"]):
+                    cpjit.set_calls_from_c(Slow.step, "native")
+                    self.pinned_at = self.n
+            busy(0.006)
+            return self.n * 2
+"""
+
+PIN_MAIN = """
+    import lib
+
+    try:
+        import cpjit
+    except ImportError:
+        cpjit = None
+    if cpjit is not None and not cpjit.is_enabled():
+        cpjit = None
+    slow = lib.Slow(cpjit)
+    print(sum(iter(slow.step, None)))
+    if cpjit is not None:
+        print("CPJIT", slow.pinned_at is not None, cpjit.code_info(lib.Slow.step)["calls_from_c"],
+              cpjit.stats()["tier_trials_tiered_down"] + cpjit.stats()["tier_trials_kept_native"])
+"""
+
+
+def test_a_root_pinned_from_inside_its_trials_last_call(tmp_path):
+    plain, _ = split(run(tmp_path, PIN_LIB, PIN_MAIN, jit=False))
+    out, report = split(run(tmp_path, PIN_LIB, PIN_MAIN))
+    assert out == plain
+    [[pinned, way, decided]] = report
+    assert pinned == "True" and way == "native", report
+    assert decided == "0", report  # the trial ended unfinished: no decision was taken for it

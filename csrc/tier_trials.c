@@ -262,6 +262,9 @@ PyObject *cpjit_root_call(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpj
     PyObject *res = cpjit_rt_run_new_frame(tstate, frame, st);
     uint64_t end = cpjit_now_ns();
     st->root_active = 0;
+    if (st->tier & (CPJIT_TIER_ROOT_DONE | CPJIT_TIER_ROOT_COLD)) {
+        return res; /* its way was set meanwhile (cpjit.set_calls_from_c) */
+    }
     st->root_timed_ns += end - start;
     if (++st->root_timed < TIMED_TO_JUDGE) {
         return res;

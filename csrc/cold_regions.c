@@ -86,8 +86,6 @@
 #include "internal/pycore_pystate.h"
 #include "internal/pycore_runtime.h"
 
-PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);
-
 CpjitColdRegionStats cpjit_cold_region_stats;
 
 /* A code object innermost in this many samples of one window is hot. */
@@ -645,11 +643,7 @@ static inline int may_open_region(PyThreadState *tstate, _PyInterpreterFrame *fr
            && !(st->tier & (CPJIT_TIER_NOT_PLAIN_COLD | CPJIT_TIER_KEEPS_HOOK | CPJIT_TIER_NO_REGION))
            && (code->co_flags & CO_OPTIMIZED)
            && !(code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))
-           && tstate->interp->eval_frame == cpjit_eval_frame
-           && tstate->interp == _PyRuntime.interpreters.main
-           && tstate->thread_id == _PyRuntime.main_thread && cpjit_rt_may_unhook()
-           && tstate->interp->threads.head == tstate && tstate->next == NULL
-           && !in_main(frame, st) && !caller_keeps_hook(tstate);
+           && cpjit_may_unhook_alone(tstate) && !in_main(frame, st) && !caller_keeps_hook(tstate);
 }
 
 PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st)

@@ -21,6 +21,22 @@ void cpjit_cold_regions_stop(void);
 extern int cpjit_unhooked;
 /* Whether the hook may be taken out: cpjit is enabled over the default evaluator. */
 int cpjit_rt_may_unhook(void);
+/* cpjit's frame evaluator, the hook (runtime.c). */
+PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);
+/* Whether `tstate` may take the hook out for the length of a call (a region, a root run
+ * interpreted: tier_trials.c): cpjit's hook is the evaluator and may be taken out, and `tstate`
+ * is the main thread of the main interpreter and its only thread with a Python thread state
+ * (taking the hook out is seen by every thread). */
+static inline int cpjit_may_unhook_alone(PyThreadState *tstate)
+{
+    PyInterpreterState *interp = tstate->interp;
+    return interp->eval_frame == cpjit_eval_frame && interp == _PyRuntime.interpreters.main
+           && tstate->thread_id == _PyRuntime.main_thread && cpjit_rt_may_unhook()
+           && interp->threads.head == tstate && tstate->next == NULL;
+}
+/* Run `frame` with the hook taken out, put back when it returns; counted as `reason`
+ * (runtime.c). */
+PyObject *cpjit_rt_run_unhooked(PyThreadState *tstate, _PyInterpreterFrame *frame, int reason);
 /* Whether `globals` is the namespace of __main__ (runtime.c). */
 int cpjit_rt_is_main_namespace(PyObject *globals);
 

@@ -44,15 +44,9 @@
 #include "tier_trials.h"
 
 #include "cold_regions.h"
-#include "internal/pycore_frame.h"
-#include "internal/pycore_interp.h"
-#include "internal/pycore_pystate.h"
-#include "internal/pycore_runtime.h"
 
-PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);
 PyObject *cpjit_rt_run_new_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                  CpjitCodeState *st);
-PyObject *cpjit_rt_run_unhooked(PyThreadState *tstate, _PyInterpreterFrame *frame, int reason);
 
 CpjitTierTrialStats cpjit_tier_trial_stats;
 uint64_t cpjit_compiles_seen;
@@ -116,14 +110,14 @@ void cpjit_tier_trials_forget(CpjitCodeState *st)
     }
 }
 
-/* Whether this call may run with the hook taken out, or be measured: see the file comment. */
-static inline int may_run_unhooked(PyThreadState *tstate)
+void cpjit_tier_trials_set_way(CpjitCodeState *st, uint32_t way)
 {
-    PyInterpreterState *interp = tstate->interp;
-    return interp->eval_frame == cpjit_eval_frame && cpjit_rt_may_unhook()
-           && interp == _PyRuntime.interpreters.main
-           && tstate->thread_id == _PyRuntime.main_thread && interp->threads.head == tstate
-           && tstate->next == NULL;
+    st->tier = (st->tier & ~(CPJIT_TIER_ROOT_DONE | CPJIT_TIER_ROOT_COLD)) | way;
+    st->root_calls = 0;
+    st->root_timed = 0;
+    st->root_timed_ns = 0;
+    st->root_compiles = 0;
+    cpjit_tier_trials_forget(st);
 }
 
 /* Whether block `block` of a trial runs interpreted: pairs alternate which way goes first. */
@@ -199,7 +193,7 @@ static PyObject *trial_call(PyThreadState *tstate, _PyInterpreterFrame *frame, C
     uint64_t end = cpjit_now_ns();
     trial_active = 0;
     if (trial.st != st) {
-        return res; /* its way was set meanwhile (cpjit.set_calls_from_c): the trial is over */
+        return res; /* its way was set meanwhile (cpjit_tier_trials_set_way): the trial is over */
     }
     trial.last_call_ns = end;
     if (trial.in_block >= trial.warm_calls) {
@@ -231,7 +225,7 @@ static PyObject *trial_call(PyThreadState *tstate, _PyInterpreterFrame *frame, C
 PyObject *cpjit_root_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st)
 {
     if (st->tier & CPJIT_TIER_ROOT_COLD) {
-        return may_run_unhooked(tstate) ? cpjit_rt_run_unhooked(tstate, frame, CPJIT_R_TIER_DOWN)
+        return cpjit_may_unhook_alone(tstate) ? cpjit_rt_run_unhooked(tstate, frame, CPJIT_R_TIER_DOWN)
                                         : cpjit_rt_run_new_frame(tstate, frame, st);
     }
     if (min_root_ns == 0
@@ -239,7 +233,7 @@ PyObject *cpjit_root_call(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpj
         st->tier |= CPJIT_TIER_ROOT_DONE;
         return cpjit_rt_run_new_frame(tstate, frame, st);
     }
-    if (!may_run_unhooked(tstate)) {
+    if (!cpjit_may_unhook_alone(tstate)) {
         return cpjit_rt_run_new_frame(tstate, frame, st);
     }
     if (trial.st == st) {
@@ -263,7 +257,7 @@ PyObject *cpjit_root_call(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpj
     uint64_t end = cpjit_now_ns();
     st->root_active = 0;
     if (st->tier & (CPJIT_TIER_ROOT_DONE | CPJIT_TIER_ROOT_COLD)) {
-        return res; /* its way was set meanwhile (cpjit.set_calls_from_c) */
+        return res; /* its way was set meanwhile (cpjit_tier_trials_set_way) */
     }
     st->root_timed_ns += end - start;
     if (++st->root_timed < TIMED_TO_JUDGE) {

@@ -15,8 +15,13 @@ void cpjit_tier_trials_set_min_us(uint32_t us);
 uint32_t cpjit_tier_trials_get_min_us(void);
 
 /* A trial of this code object ends unfinished: its state is being freed (runtime.c: free_state)
- * or its way was set (cpjit.set_calls_from_c). */
+ * or its way was set. */
 void cpjit_tier_trials_forget(CpjitCodeState *st);
+
+/* Set the way of a code object's calls from C, in place of its trial's decision
+ * (cpjit.set_calls_from_c): CPJIT_TIER_ROOT_COLD (interpreted), CPJIT_TIER_ROOT_DONE (native)
+ * or 0 (undecided, judged afresh). A trial of it ends. */
+void cpjit_tier_trials_set_way(CpjitCodeState *st, uint32_t way);
 
 /* A code object was compiled (runtime.c): a trial's block in progress is not measured. */
 extern uint64_t cpjit_compiles_seen;

@@ -171,15 +171,8 @@ fn set_calls_from_c(obj: &Bound<'_, PyAny>, way: Option<&str>) -> PyResult<()> {
         ));
     }
     // SAFETY: the state belongs to the live code object; GIL held (the C side reads and writes
-    // these bits only under it).
-    let st = unsafe { &mut *state };
-    st.tier = (st.tier & !(runtime::TIER_ROOT_COLD | runtime::TIER_ROOT_DONE)) | bits;
-    st.root_calls = 0;
-    st.root_timed = 0;
-    st.root_timed_ns = 0;
-    st.root_compiles = 0;
-    // SAFETY: GIL held; a trial of this code (if one runs) ends.
-    unsafe { runtime::cpjit_tier_trials_forget(state) };
+    // its tier bits and trial state only under it).
+    unsafe { runtime::cpjit_tier_trials_set_way(state, bits) };
     Ok(())
 }
 

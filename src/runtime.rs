@@ -36,7 +36,8 @@ pub struct CodeState {
     pub hooked_callees: u32,
     /// C-owned (csrc/calls.c); never touched from Rust.
     pub kw_defaults: *mut c_void,
-    /// C-owned (csrc/tier_trials.c): a root's calls from C while it is judged, and their timing.
+    /// C-owned (csrc/tier_trials.c): a root's calls from C while it is judged, and their
+    /// timing; never touched from Rust.
     pub root_calls: u32,
     pub root_timed: u32,
     pub root_timed_ns: u64,
@@ -112,7 +113,7 @@ extern "C" {
     pub static mut cpjit_cold_region_stats: ColdRegionStats;
     pub fn cpjit_tier_trials_set_min_us(us: u32);
     pub fn cpjit_tier_trials_get_min_us() -> u32;
-    pub fn cpjit_tier_trials_forget(state: *mut CodeState);
+    pub fn cpjit_tier_trials_set_way(state: *mut CodeState, way: u32);
     pub static mut cpjit_tier_trial_stats: TierTrialStats;
 }
 

@@ -6,31 +6,7 @@ hot code found there puts the hook back and the function keeps it.
 Each test runs a program in a fresh interpreter (`python -m cpjit`) with a library module of its
 own, so the regions, the sampler thread and the hook are the program's and nothing else's.
 """
-import os
-import subprocess
-import sys
-import textwrap
-
-import cpjit
-
-CPJIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(cpjit.__file__)))
-
-
-def run(tmp_path, lib, main, jit=True, **env_extra):
-    """Run `main` (a script beside a module `lib` holding `lib`'s source); its stdout."""
-    (tmp_path / "lib.py").write_text(textwrap.dedent(lib))
-    script = tmp_path / "main.py"
-    script.write_text(textwrap.dedent(main))
-    env = dict(os.environ, PYTHONPATH=CPJIT_DIR, PYTHONHASHSEED="0")
-    env.pop("CPJIT", None)
-    env.setdefault("CPJIT_THRESHOLD", "16")
-    env.update(env_extra)
-    command = [sys.executable] + (["-m", "cpjit"] if jit else []) + [str(script)]
-    r = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path,
-                       timeout=120)
-    assert r.returncode == 0, r.stderr
-    return r.stdout
-
+from programs import run_with_lib as run
 
 CALLER_VIEW_LIB = """
     import sys

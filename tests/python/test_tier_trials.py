@@ -8,32 +8,17 @@ root, CPJIT_TIER_DOWN_US=1, so they start within the program) and under plain py
 the same. Which way a trial decides depends on the machine, so the tests that need a root run
 interpreted set its way with cpjit.set_calls_from_c, which puts it in the state a trial leaves.
 """
-import os
-import subprocess
-import sys
-import textwrap
-
 import cpjit
+from programs import run_with_lib
 
-CPJIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(cpjit.__file__)))
+# Trials for any root (so they start within a test's program), and no warm window (the call
+# count alone decides what compiles, whatever the machine's load).
+TRIAL_SETTINGS = {"CPJIT_WARM_WINDOW_MS": "0", "CPJIT_TIER_DOWN_US": "1"}
 
 
 def run(tmp_path, lib, main, jit=True, **env_extra):
-    """Run `main` (a script beside a module `lib` holding `lib`'s source); its stdout."""
-    (tmp_path / "lib.py").write_text(textwrap.dedent(lib))
-    script = tmp_path / "main.py"
-    script.write_text(textwrap.dedent(main))
-    env = dict(os.environ, PYTHONPATH=CPJIT_DIR, PYTHONHASHSEED="0")
-    env.pop("CPJIT", None)
-    env.setdefault("CPJIT_THRESHOLD", "16")
-    env.setdefault("CPJIT_WARM_WINDOW_MS", "0")
-    env.setdefault("CPJIT_TIER_DOWN_US", "1")
-    env.update(env_extra)
-    command = [sys.executable] + (["-m", "cpjit"] if jit else []) + [str(script)]
-    r = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path,
-                       timeout=180)
-    assert r.returncode == 0, r.stderr
-    return r.stdout
+    """run_with_lib with TRIAL_SETTINGS where the environment sets none."""
+    return run_with_lib(tmp_path, lib, main, jit, TRIAL_SETTINGS, **env_extra)
 
 
 def split(out):

@@ -14,7 +14,8 @@ What it measures, always with the same interpreter on both sides and the two sid
    (pyperf wall time per loop; cpjit switched on with CPJIT=1 through a generated
    sitecustomize, see that script).
 2. Real programs: benches/real/*.py, each a pure-Python library from PyPI (pinned in
-   benches/requirements-real.txt) doing one to a few seconds of real work, run as a subprocess as
+   benches/requirements-real.txt) or one of the standard library's pure-Python modules
+   (benches/real/stdlib_*.py) doing one to a few seconds of real work, run as a subprocess as
    `python prog.py` and as `python -m cpjit prog.py`. Each run's standard output must be the same
    on both sides (checked on every run). Timed by the CPU time (user + system) of the child
    process, which a shared machine disturbs far less than wall time; wall time is reported too.
@@ -61,6 +62,14 @@ REAL_PROGRAMS = {
     "sympy": ("sympy_algebra.py", "sympy 1.13: expand, factor, simplify, integrate, solve, series"),
     "networkx": ("networkx_graphs.py", "networkx 3.4: shortest paths, centrality, components, MST, max flow, cliques"),
     "docutils": ("docutils_render.py", "docutils 0.21: render a 250-section reStructuredText document to HTML"),
+    # The standard library's own pure-Python modules, doing real work the way programs use them:
+    # code no session tuned cpjit on (added in session 42 as a check of how it generalises).
+    "email": ("stdlib_email.py", "email (stdlib): build, serialise and parse back 300 MIME messages with attachments"),
+    "tomllib": ("stdlib_tomllib.py", "tomllib (stdlib): parse a 1,500-table TOML document, 10 times"),
+    "html.parser": ("stdlib_htmlparser.py", "html.parser (stdlib): parse a 3,000-block HTML page with an HTMLParser subclass, 8 times"),
+    "minidom": ("stdlib_minidom.py", "xml.dom.minidom (stdlib): parse, query and serialise a 4,000-element document, 6 times"),
+    "pickle": ("stdlib_pickle.py", "pickle (stdlib, pure-Python pickler): round-trip 20,000 records, twice"),
+    "argparse": ("stdlib_argparse.py", "argparse and logging (stdlib): build 3,000 parsers, parse, format help, log"),
 }
 IMPORTS = "import asyncio, json, email, http.client, decimal, argparse, logging, typing, dataclasses, unittest"
 
@@ -411,8 +420,9 @@ def report(args, info, started, finished, pp, real, start, comp, cbench, chart_p
     add("")
 
     add("## Real programs\n")
-    add("Each is a pure-Python library from PyPI (pinned in `benches/requirements-real.txt`, "
-        "installed with `pip install --target bench-deps/real`) doing real work, run as a subprocess: "
+    add("Each is a pure-Python library doing real work: from PyPI (pinned in "
+        "`benches/requirements-real.txt`, installed with `pip install --target bench-deps/real`), or "
+        "one of the standard library's own pure-Python modules (marked stdlib). Each runs as a subprocess: "
         "`python benches/real/X.py` against `python -m cpjit benches/real/X.py`, after one warm-up "
         f"round, {args.rounds_real} interleaved rounds. Time = median CPU time (user + system) of the "
         "process, start-up included; wall-time speed-ups beside it. Output = the standard output of "

@@ -24,6 +24,7 @@
 #include "callsite.h"
 #include "exc.h"
 #include "names.h"
+#include "osr.h"
 #include "tier_trials.h"
 
 #include "internal/pycore_code.h"
@@ -734,8 +735,10 @@ CPJIT_HOT
 PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
                                     PyObject *kwnames)
 {
-    return function_vectorcall(callable, args, nargsf, kwnames,
-                               (uintptr_t)__builtin_frame_address(0));
+    PyObject *res = function_vectorcall(callable, args, nargsf, kwnames,
+                                        (uintptr_t)__builtin_frame_address(0));
+    cpjit_osr_after_call(_PyThreadState_GET());
+    return res;
 }
 
 /* cpjit_function_vectorcall, `here` an address in the C frame the call came into (on a stack

@@ -75,6 +75,7 @@
 #include "cold_regions.h"
 #include "stack_segments.h"
 #include "tier_trials.h"
+#include "osr.h"
 #include "opcode.h"
 
 #include <pthread.h>
@@ -863,10 +864,21 @@ static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, i
         if (stays_cold(tstate, frame, st)) {
             if (st->tier & CPJIT_TIER_LOOP) {
                 /* Timed toward its budget (the state lives as long as the code, which the
-                 * frame holds). */
+                 * frame holds); a long call goes on natively once the budget is spent
+                 * (osr.c). */
                 uint64_t start = cpjit_now_ns();
+                CpjitOsrCandidate outer;
+                int candidate = !throwflag && cpjit_osr_begin(tstate, frame, st, start, &outer);
                 PyObject *res = interpret(tstate, frame, throwflag, CPJIT_R_COLD);
                 st->interpreted_ns += cpjit_now_ns() - start;
+                cpjit_native_fn rest = candidate ? cpjit_osr_end(tstate, frame, res, &outer) : NULL;
+                if (rest != NULL) {
+                    /* The frame as the interpreter left it at the start of a line: entered
+                     * there as a resumed generator is (frame->prev_instr just before it). */
+                    return CPJIT_INTERPRET_ONLY(tstate)
+                               ? interpret(tstate, frame, 0, CPJIT_R_TRACING)
+                               : run_native(tstate, frame, (const char *)rest);
+                }
                 return res;
             }
             if (throwflag || frame->prev_instr != _PyCode_CODE(code) - 1) {
@@ -1193,6 +1205,7 @@ PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, in
         /* _PyEval_Vector would release the locals after this returns: too late (calls.h). */
         cpjit_release_locals_as_inlined(tstate, frame);
     }
+    cpjit_osr_after_call(tstate);
     /* prev_instr stays at the CALL's last cache entry, where the interpreter's inlined call
      * leaves it: the interpreter's CALL releases its reference to the function after this
      * returns (a function that dies with its first call, and whatever it holds, is seen by a

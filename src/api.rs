@@ -310,6 +310,11 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("tier_trials_kept_native", t.kept_native)?;
     d.set_item("tier_trials_abandoned", t.abandoned)?;
     d.set_item("tier_trial_blocks_void", t.blocks_void)?;
+    // SAFETY: GIL held; the C side writes these counters only with the GIL held.
+    let o = unsafe { &*std::ptr::addr_of!(runtime::cpjit_osr_stats) };
+    d.set_item("osr_armed", o.armed)?;
+    d.set_item("osr_entries", o.entered)?;
+    d.set_item("osr_given_up", o.given_up)?;
     let mem = crate::memory::stats();
     d.set_item("code_mapped_bytes", mem.mapped_bytes)?;
     d.set_item("code_live_bytes", mem.live_bytes)?;

@@ -115,6 +115,15 @@ extern "C" {
     pub fn cpjit_tier_trials_get_min_us() -> u32;
     pub fn cpjit_tier_trials_set_way(state: *mut CodeState, way: u32);
     pub static mut cpjit_tier_trial_stats: TierTrialStats;
+    pub static mut cpjit_osr_stats: OsrStats;
+}
+
+/// `CpjitOsrStats` (csrc/osr.h).
+#[repr(C)]
+pub struct OsrStats {
+    pub armed: u64,
+    pub entered: u64,
+    pub given_up: u64,
 }
 
 /// `CpjitTierTrialStats` (csrc/tier_trials.h).

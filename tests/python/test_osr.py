@@ -1,0 +1,223 @@
+"""On-stack replacement (csrc/osr.c): a library function with a loop whose interpreted call has
+spent its time budget goes on in native code at the start of one of its lines, in the same call.
+
+Each program runs under cpjit and under plain python and must print the same: results, a
+traceback, line numbers seen through sys._getframe, trace events. The loop budget is 1 ns per
+code unit (CPJIT_LOOP_BUDGET_NS=1), so the loop's first call spends it within its first calls.
+The JIT run also reports stats()["osr_entries"] on a line of its own ("CPJIT ..."), which shows
+the call did go on natively (or, under tracing, that it did not).
+"""
+from programs import run_with_lib
+
+OSR_SETTINGS = {"CPJIT_LOOP_BUDGET_NS": "1", "CPJIT_WARM_WINDOW_MS": "0"}
+
+
+def run(tmp_path, lib, main, jit=True, **env_extra):
+    return run_with_lib(tmp_path, lib, main, jit, OSR_SETTINGS, **env_extra)
+
+
+def same_both_ways(tmp_path, lib, main, **env_extra):
+    """The program's output under cpjit (its report line taken off) and plain python, which must
+    be equal; returns the report's osr_entries and the output."""
+    jit = run(tmp_path, lib, main, **env_extra).splitlines()
+    plain = run(tmp_path, lib, main, jit=False, **env_extra).splitlines()
+    report = [line for line in jit if line.startswith("CPJIT ")]
+    jit = [line for line in jit if not line.startswith("CPJIT ")]
+    assert jit == plain
+    return (int(report[0].split()[1]) if report else None), jit
+
+
+REPORT = """
+        import sys
+        if "cpjit" in sys.modules:
+            import cpjit
+            print("CPJIT", cpjit.stats()["osr_entries"])
+"""
+
+# A reader and a parser loop over it, as a library's main loop: method calls, a bound method in
+# a local, a nested loop whose iterator is on the value stack at a line's start, a try block
+# inside the loop, a with-block, a closure cell, and a generator consumed by `for`.
+PARSER_LIB = """
+    import contextlib
+
+    class Reader:
+        def __init__(self, data):
+            self.data = data
+            self.pos = 0
+
+        def read(self, n):
+            p = self.pos
+            self.pos = p + n
+            return self.data[p:p + n]
+
+    def digits(text):
+        for ch in text:
+            if ch.isdigit():
+                yield int(ch)
+
+    @contextlib.contextmanager
+    def guard(log):
+        log.append("in")
+        yield
+        log.append("out")
+
+    def parse(reader, n, fail_at=-1):
+        read = reader.read
+        total = 0
+        counts = {}
+        log = []
+        scale = 3
+
+        def scaled(v):
+            return v * scale
+
+        i = 0
+        while i < n:
+            chunk = read(4)
+            for d in digits(chunk):
+                total += scaled(d)
+            try:
+                if i == fail_at:
+                    raise KeyError(i)
+                counts[chunk[:1]] = counts.get(chunk[:1], 0) + 1
+            except KeyError as e:
+                log.append(repr(e))
+            if i % 1000 == 0:
+                with guard(log):
+                    total -= 1
+            i += 1
+        return total, sorted(counts.items()), [e for e in log if e != "in" and e != "out"], len(log)
+"""
+
+
+def data_line(n):
+    return f'"".join(str(k % 97) + "a" for k in range({n}))'
+
+
+def test_a_long_library_loop_goes_on_natively_with_the_same_results(tmp_path):
+    main = f"""
+        import lib
+        r = lib.Reader({data_line(20000)})
+        print(lib.parse(r, 8000, fail_at=5000))
+        print(lib.parse(lib.Reader({data_line(500)}), 300))
+    """ + REPORT
+    osr, out = same_both_ways(tmp_path, PARSER_LIB, main)
+    assert osr is not None and osr >= 1, osr
+    assert "KeyError(5000)" in out[0]
+
+
+def test_an_exception_after_the_switch_has_the_interpreters_traceback(tmp_path):
+    lib = PARSER_LIB + """
+    def failing(reader, n):
+        read = reader.read
+        i = 0
+        while True:
+            chunk = read(2)
+            if i == n:
+                return int(chunk + "x")
+            i += 1
+    """
+    main = f"""
+        import traceback, lib
+        try:
+            lib.failing(lib.Reader({data_line(20000)}), 5000)
+        except ValueError:
+            print(traceback.format_exc().replace(lib.__file__, "LIB"))
+    """ + REPORT
+    osr, out = same_both_ways(tmp_path, lib, main)
+    assert osr >= 1, osr
+    assert any("int(chunk" in line for line in out), out
+
+
+def test_frames_seen_from_callees_after_the_switch(tmp_path):
+    lib = """
+    import sys
+
+    seen = []
+
+    def note(i):
+        caller = sys._getframe(1)
+        if i % 500 == 0:
+            seen.append((caller.f_code.co_name, caller.f_lineno, sorted(caller.f_locals)))
+        return i
+
+    def loop(n):
+        acc = 0
+        for i in range(n):
+            acc += note(i)
+            acc ^= 1
+        return acc
+    """
+    main = """
+        import lib
+        print(lib.loop(6000))
+        for entry in lib.seen:
+            print(entry)
+    """ + REPORT
+    osr, out = same_both_ways(tmp_path, lib, main)
+    assert osr >= 1, osr
+    assert len(out) == 13
+
+
+def test_no_switch_under_a_trace_function_and_the_same_events(tmp_path):
+    main = f"""
+        import sys, lib
+        events = []
+
+        def tracer(frame, event, arg):
+            if frame.f_code.co_name in ("parse", "read"):
+                events.append((event, frame.f_code.co_name, frame.f_lineno))
+            return tracer
+
+        sys.settrace(tracer)
+        result = lib.parse(lib.Reader({data_line(3000)}), 1500)
+        sys.settrace(None)
+        print(result)
+        print(len(events), events[:5], events[-5:])
+    """ + REPORT
+    osr, out = same_both_ways(tmp_path, PARSER_LIB, main)
+    assert osr == 0, osr
+
+
+def test_a_trace_function_set_inside_the_loop_sees_what_it_sees_without_cpjit(tmp_path):
+    lib = """
+    import sys
+
+    events = []
+
+    def tracer(frame, event, arg):
+        events.append((event, frame.f_code.co_name))
+        return tracer
+
+    def step(i):
+        if i == 3000:
+            sys.settrace(tracer)
+        if i == 3005:
+            sys.settrace(None)
+        return i & 7
+
+    def loop(n):
+        acc = 0
+        for i in range(n):
+            acc += step(i)
+        return acc
+    """
+    main = """
+        import lib
+        print(lib.loop(6000))
+        print(lib.events)
+    """ + REPORT
+    same_both_ways(tmp_path, lib, main)
+
+
+def test_a_loop_in_another_thread_stays_interpreted_and_agrees(tmp_path):
+    main = f"""
+        import threading, lib
+        out = []
+        t = threading.Thread(target=lambda: out.append(lib.parse(lib.Reader({data_line(8000)}), 4000)))
+        t.start()
+        t.join()
+        print(out)
+    """ + REPORT
+    osr, out = same_both_ways(tmp_path, PARSER_LIB, main)
+    assert osr == 0, osr

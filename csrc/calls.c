@@ -694,6 +694,7 @@ run_as_inlined_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCode
      * released while prev_instr is still at the last cache entry, as the interpreter's inlined
      * return does (a finalizer sees that f_lasti). */
     cpjit_pop_frame(tstate, frame, base);
+    cpjit_osr_after_call(tstate);
     return res;
 }
 
@@ -735,10 +736,8 @@ CPJIT_HOT
 PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
                                     PyObject *kwnames)
 {
-    PyObject *res = function_vectorcall(callable, args, nargsf, kwnames,
-                                        (uintptr_t)__builtin_frame_address(0));
-    cpjit_osr_after_call(_PyThreadState_GET());
-    return res;
+    return function_vectorcall(callable, args, nargsf, kwnames,
+                               (uintptr_t)__builtin_frame_address(0));
 }
 
 /* cpjit_function_vectorcall, `here` an address in the C frame the call came into (on a stack
@@ -813,6 +812,7 @@ run:
     }
     PyObject *res = run_pushed_frame(tstate, frame, st, cold);
     cpjit_pop_frame(tstate, frame, base);
+    cpjit_osr_after_call(tstate); /* (C code the candidate called, calling back) */
     return res;
 }
 

@@ -54,10 +54,8 @@ _PyInterpreterFrame *cpjit_osr_frame;
 
 /* Returns to the candidate between clock reads. */
 #define CHECK_EVERY 32u
-/* Trace events of other frames (or lines without an entry) before the trace function gives up. */
-#define MAX_EVENTS 2000u
-/* Armings of one call. */
-#define MAX_ARMINGS 3
+/* Armings of one call (each ends at the candidate's next instruction, fired or not). */
+#define MAX_ARMINGS 64
 
 static CpjitOsrCandidate cand;
 static PyObject *marker; /* never seen by Python code: it only passes the candidate's stack */
@@ -94,7 +92,23 @@ static void disarm(PyThreadState *tstate)
         tstate->c_tracefunc = NULL;
         tstate->c_traceobj = NULL;
     }
+    if (cand.frame_object != NULL) {
+        cand.frame_object->f_trace_opcodes = cand.trace_opcodes;
+        Py_CLEAR(cand.frame_object);
+    }
     cand.armed = 0;
+}
+
+/* Gives up this arming: the trace function out, the frame object's opcode events as they were;
+ * armed again after further calls, up to MAX_ARMINGS times. */
+static void give_up(PyThreadState *tstate)
+{
+    disarm(tstate);
+    cpjit_osr_stats.given_up++;
+    if (cand.frame != NULL && cand.armings < MAX_ARMINGS) {
+        cand.calls = 0;
+        cpjit_osr_frame = cand.frame;
+    }
 }
 
 static int osr_trace(PyObject *obj, PyFrameObject *f, int what, PyObject *arg)
@@ -103,35 +117,35 @@ static int osr_trace(PyObject *obj, PyFrameObject *f, int what, PyObject *arg)
     (void)arg;
     PyThreadState *tstate = _PyThreadState_GET();
     _PyInterpreterFrame *frame = f->f_frame;
-    if (what == PyTrace_LINE && cand.armed && frame == cand.frame) {
-        PyCodeObject *code = frame->f_code;
-        CpjitCodeState *st = cand.st;
-        /* The interpreter's DO_TRACING: prev_instr is the instruction about to run, and the
-         * value stack is saved in the frame. */
-        _Py_CODEUNIT *at = frame->prev_instr;
-        Py_ssize_t unit = at - _PyCode_CODE(code);
-        Py_ssize_t ret = return_unit(code);
-        if (st->state == CPJIT_COMPILED && unit > 0 && unit < (Py_ssize_t)st->n_units
-            && st->entries[unit] != CPJIT_NO_ENTRY && ret >= 0
-            && frame->stacktop >= code->co_nlocalsplus
-            && frame->stacktop < code->co_nlocalsplus + code->co_stacksize) {
-            disarm(tstate);
-            frame->localsplus[frame->stacktop++] = Py_NewRef(marker);
-            frame->prev_instr = _PyCode_CODE(code) + ret;
-            cand.resume = at;
-            cand.fired = 1;
-            cpjit_osr_stats.entered++;
-            return 0;
-        }
+    if (!cand.armed) {
+        return 0; /* the opcode event after the line event that fired (same instruction) */
     }
-    if (++cand.events >= MAX_EVENTS) {
-        disarm(tstate);
-        cpjit_osr_stats.given_up++;
-        if (cand.frame != NULL && cand.armings < MAX_ARMINGS) {
-            cand.calls = 0;
-            cpjit_osr_frame = cand.frame; /* armed again after further calls */
-        }
+    if ((what != PyTrace_LINE && what != PyTrace_OPCODE) || frame != cand.frame) {
+        /* Other code runs first (a signal handler at the call's eval-breaker check): it must
+         * not run as traced code, so the arming ends here. */
+        give_up(tstate);
+        return 0;
     }
+    PyCodeObject *code = frame->f_code;
+    CpjitCodeState *st = cand.st;
+    /* The interpreter's DO_TRACING: prev_instr is the instruction about to run, and the value
+     * stack is saved in the frame. */
+    _Py_CODEUNIT *at = frame->prev_instr;
+    Py_ssize_t unit = at - _PyCode_CODE(code);
+    Py_ssize_t ret = return_unit(code);
+    if (st->state != CPJIT_COMPILED || unit <= 0 || unit >= (Py_ssize_t)st->n_units
+        || st->entries[unit] == CPJIT_NO_ENTRY || ret < 0
+        || frame->stacktop < code->co_nlocalsplus
+        || frame->stacktop >= code->co_nlocalsplus + code->co_stacksize) {
+        give_up(tstate); /* (no entry here, or no free slot for the marker) */
+        return 0;
+    }
+    disarm(tstate);
+    frame->localsplus[frame->stacktop++] = Py_NewRef(marker);
+    frame->prev_instr = _PyCode_CODE(code) + ret;
+    cand.resume = at;
+    cand.fired = 1;
+    cpjit_osr_stats.entered++;
     return 0;
 }
 
@@ -161,8 +175,9 @@ cpjit_native_fn cpjit_osr_end(PyThreadState *tstate, _PyInterpreterFrame *frame,
 {
     cpjit_native_fn entry = NULL;
     if (cand.armed) {
-        /* Returned (or raised) before a line of it came: the interpreter's return passed the
-         * armed state on to the caller's C frame. */
+        /* Returned (or raised) before its next instruction ran (a call that raised and
+         * unwound it): the interpreter's return passed the armed state on to the caller's C
+         * frame. */
         disarm(tstate);
         cpjit_osr_stats.given_up++;
         _PyThreadState_UpdateTracingState(tstate);
@@ -181,12 +196,14 @@ cpjit_native_fn cpjit_osr_end(PyThreadState *tstate, _PyInterpreterFrame *frame,
 
 void cpjit_osr_check(PyThreadState *tstate)
 {
-    if (++cand.calls % CHECK_EVERY != 0 || PyErr_Occurred()) {
+    /* A budget of a few ns per unit (the tests' 1) is spent by any call: every return checks. */
+    uint32_t per_unit = cpjit_rt_get_loop_budget_ns();
+    if (++cand.calls % (per_unit < CHECK_EVERY ? 1u : CHECK_EVERY) != 0 || PyErr_Occurred()) {
         return; /* (the call raised: the interpreter unwinds next, the check waits) */
     }
     PyCodeObject *code = cand.frame->f_code;
     CpjitCodeState *st = cand.st;
-    uint64_t budget = (uint64_t)cpjit_rt_get_loop_budget_ns() * (uint64_t)Py_SIZE(code);
+    uint64_t budget = (uint64_t)per_unit * (uint64_t)Py_SIZE(code);
     if (cand.spent_ns + (cpjit_now_ns() - cand.started_ns) < budget) {
         return;
     }
@@ -206,8 +223,18 @@ void cpjit_osr_check(PyThreadState *tstate)
     if (st->state != CPJIT_COMPILED) {
         return;
     }
+    /* An opcode event at the candidate's very next instruction: nothing else runs traced. */
+    /* (_PyFrame_GetFrameObject is not exported; PyEval_GetFrame makes it for the current
+     * frame, the candidate here.) */
+    PyFrameObject *f = tstate->cframe->current_frame == cand.frame ? PyEval_GetFrame() : NULL;
+    if (f == NULL) {
+        PyErr_Clear();
+        return;
+    }
+    cand.frame_object = (PyFrameObject *)Py_NewRef(f);
+    cand.trace_opcodes = f->f_trace_opcodes;
+    f->f_trace_opcodes = 1;
     cand.armings++;
-    cand.events = 0;
     cand.armed = 1;
     cand.fired = 0;
     tstate->c_tracefunc = osr_trace;

@@ -18,8 +18,9 @@ typedef struct {
     uint64_t started_ns; /* when its interpreted call began */
     uint64_t spent_ns;   /* its code's interpreted time before this call */
     uint32_t calls;      /* returns to it seen since the last clock read */
-    uint32_t events;     /* trace events seen while armed */
     int armings;         /* times the trace function was set for it */
+    PyFrameObject *frame_object; /* while armed: its frame object, opcode events switched on */
+    char trace_opcodes;  /* and their setting before */
     int armed;           /* the trace function is set for it */
     int fired;           /* the trace function sent its interpreter to a RETURN_VALUE */
     _Py_CODEUNIT *resume; /* then: the instruction native code goes on at */

@@ -152,6 +152,7 @@ def main(argv):
                 after = stats()
                 r["native"] = after["frames_native"] - before["frames_native"]
                 r["regions"] = after["cold_regions"] - before["cold_regions"]
+                r["osr"] = after["osr_entries"] - before["osr_entries"]
             else:
                 r["native"] = 0
             res.write(json.dumps(r) + "\n")

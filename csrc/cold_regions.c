@@ -44,9 +44,9 @@
  * of the region's time in such code exceeds h / (h + 1 - 1/s), about a third.
  *
  * A script's own functions (defined in __main__) never open a region: a loop function of
- * __main__ compiles at its first call because nothing could move a loop already running
- * interpreted into native code (no on-stack replacement), and beneath a region its call would be
- * inlined by the interpreter. (A __main__ loop function reached through a library's loopless
+ * __main__ compiles at its first call (a script's main() starts native), and beneath a region
+ * its call would be inlined by the interpreter, where on-stack replacement (osr.c, which moves
+ * only the hook's own interpreted calls) cannot reach it. (A __main__ loop function reached through a library's loopless
  * function, a callback, has the same fate for the calls made inside a region: interpreted, as
  * in plain python. Its calls after the sampler put the hook back compile as usual.)
  *

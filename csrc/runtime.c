@@ -27,11 +27,11 @@
  * Tiering (stays_cold): code runs in the interpreter until it is warm. A code object compiles
  * after `threshold` interpreted calls (CPJIT_THRESHOLD / enable(threshold=N); the package's
  * default is 256), except a function whose bytecode has a loop. Defined in __main__, it compiles
- * at its first call: no on-stack replacement out of the interpreter exists, so a hot loop in a
- * function called once (a script's main()) is native only if that call starts native. Defined
- * in a library, it compiles once its interpreted calls have taken loop_budget_ns (default 1000)
- * per code unit of wall time, callees included, or at the threshold: a library loop that runs
- * long compiles at its next call, and the many library functions that loop a few rounds a few
+ * at its first call: a script's own main() runs native from its start. Defined in a library,
+ * it compiles once its interpreted calls have taken loop_budget_ns (default 1000) per code unit
+ * of wall time, callees included, or at the threshold: a library loop that runs long compiles
+ * then, and the call that spent the budget goes on natively from one of its next instructions
+ * (on-stack replacement, osr.c), and the many library functions that loop a few rounds a few
  * times (sympy compiled 956 code objects, 90.9k instructions, 6.3 MB, when every loop function
  * compiled at its first call) stay interpreted. Loop functions called while a module
  * other than __main__ initialises are start-up code and count like the rest. A module or class
@@ -175,8 +175,8 @@ uint32_t cpjit_rt_get_warm_window_ms(void) { return (uint32_t)(warm_window_ns / 
 
 /* The tiering class of a code object (CpjitCodeState.tier), decided once when its state is
  * created. Only functions get the loop class: a module or class body runs once however many
- * loops it has, and without on-stack replacement compiling it could only pay off on a later run
- * of the same body. importlib's module loading (by name and file: the frozen bootstrap's code
+ * loops it has, and compiling it could only pay off on a later run of the same body (osr.c
+ * moves only functions' calls, whose frames are the hook's own entry frames). importlib's module loading (by name and file: the frozen bootstrap's code
  * objects are the interpreter's own) gets the import class. */
 static uint32_t tier_of(PyCodeObject *code)
 {

@@ -875,7 +875,7 @@ static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, i
                 if (rest != NULL) {
                     /* The frame as the interpreter left it at the start of a line: entered
                      * there as a resumed generator is (frame->prev_instr just before it). */
-                    return CPJIT_INTERPRET_ONLY(tstate)
+                    return CPJIT_INTERPRET_ONLY(tstate) || !installed
                                ? interpret(tstate, frame, 0, CPJIT_R_TRACING)
                                : run_native(tstate, frame, (const char *)rest);
                 }

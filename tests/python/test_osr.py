@@ -221,3 +221,27 @@ def test_a_loop_in_another_thread_stays_interpreted_and_agrees(tmp_path):
     """ + REPORT
     osr, out = same_both_ways(tmp_path, PARSER_LIB, main)
     assert osr == 0, osr
+
+
+def test_cpjit_disabled_from_inside_the_loop(tmp_path):
+    lib = """
+    import sys
+
+    def step(i):
+        if i == 4000 and "cpjit" in sys.modules:
+            import cpjit
+            cpjit.disable()
+        return (i * 7) % 11
+
+    def loop(n):
+        acc = []
+        for i in range(n):
+            acc.append(step(i))
+        return sum(acc), acc[-5:]
+    """
+    main = """
+        import lib
+        print(lib.loop(3000))
+        print(lib.loop(8000))
+    """
+    same_both_ways(tmp_path, lib, main)

@@ -103,11 +103,11 @@ def enable(threshold=None, perf=None, loop_budget_ns=None, warm_window_ms=None, 
     DEFAULT_THRESHOLD (256, chosen by measuring start-up-heavy programs: see csrc/runtime.c).
 
     Functions containing a loop may compile sooner. One defined in __main__ (a script's main())
-    compiles at its first call, unless called while another module initialises: no on-stack
-    replacement exists, so a hot loop in a function called once is native only if that call
-    starts native. One defined elsewhere (a library's) compiles once its interpreted calls have
-    taken `loop_budget_ns` nanoseconds per bytecode code unit in all (callees included): a
-    library loop that runs long compiles at its next call, one that runs a few rounds now and
+    compiles at its first call, unless called while another module initialises, so a script's
+    hot loop starts native. One defined elsewhere (a library's) compiles once its interpreted
+    calls have taken `loop_budget_ns` nanoseconds per bytecode code unit in all (callees
+    included): the call that spends the budget goes on natively from one of its next
+    instructions (on-stack replacement, csrc/osr.c), and a loop that runs a few rounds now and
     then never pays for compiling. By default the budget comes from CPJIT_LOOP_BUDGET_NS, else
     DEFAULT_LOOP_BUDGET_NS (1000); 0 treats them as __main__'s.
 

@@ -74,6 +74,7 @@
  */
 #define _GNU_SOURCE 1
 #include "cold_regions.h"
+#include "osr.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -258,6 +259,12 @@ static int take_sample(void *unused)
     _PyInterpreterState_SetEvalFrameFunc(tstate->interp, cpjit_eval_frame);
     __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
     cpjit_cold_region_stats.hot_found++;
+    /* A loop of a library function running here interpreted, inlined, goes on natively once a
+     * call it makes returns (osr.c): its calls would otherwise each go through the hook. */
+    PyErr_Fetch(&type, &value, &tb);
+    cpjit_osr_region_candidate(tstate, frame, root_frames[depth - 1]);
+    PyErr_Clear();
+    PyErr_Restore(type, value, tb);
     return 0;
 }
 
@@ -660,7 +667,10 @@ PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpji
     __atomic_store_n(&region_tstate, tstate, __ATOMIC_RELEASE);
     __atomic_add_fetch(&region_serial, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&region_open, 1, __ATOMIC_RELEASE);
+    CpjitOsrCandidate outside;
+    cpjit_osr_region_begin(&outside);
     PyObject *res = _PyEval_EvalFrameDefault(tstate, frame, 0);
+    cpjit_osr_region_end(&outside);
     /* A region opens only while the hook is in: leaving it, the hook is back in. */
     __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
     cpjit_unhooked--;

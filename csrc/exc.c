@@ -778,6 +778,12 @@ static PyFrameObject *frame_object(_PyInterpreterFrame *frame, PyThreadState *ts
     return f;
 }
 
+int cpjit_exc_handler_covers(PyCodeObject *code, int index)
+{
+    int level, handler, lasti;
+    return find_handler(code, code_state(code), index, &level, &handler, &lasti);
+}
+
 cpjit_native_fn cpjit_unwind_error(_PyInterpreterFrame *frame, PyObject **stack_pointer,
                                    PyThreadState *tstate, int reason, PyObject **result)
 {

@@ -70,6 +70,10 @@ cpjit_native_fn cpjit_unwind_error(_PyInterpreterFrame *frame, PyObject **stack_
  * frame->prev_instr: 3.11's superinstructions raise from their second half with prev_instr still
  * on the first (stencils/fused.c). When the interpreter does the unwinding (tracing) it uses
  * prev_instr for both, as it does itself then. */
+/* Whether the code object's exception table has a handler for the instruction at code unit
+ * `index` (osr.c: a frame may only be left with an exception from where none catches it). */
+int cpjit_exc_handler_covers(PyCodeObject *code, int index);
+
 cpjit_native_fn cpjit_unwind_error_at(_PyInterpreterFrame *frame, PyObject **stack_pointer,
                                       PyThreadState *tstate, int reason, _Py_CODEUNIT *raised_at,
                                       PyObject **result);

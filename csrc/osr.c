@@ -40,6 +40,7 @@
 #include "osr.h"
 
 #include "cold_regions.h"
+#include "exc.h"
 #include "tier_trials.h"
 
 #include "internal/pycore_frame.h"
@@ -107,8 +108,65 @@ static void give_up(PyThreadState *tstate)
     cpjit_osr_stats.given_up++;
     if (cand.frame != NULL && cand.armings < MAX_ARMINGS) {
         cand.calls = 0;
+        cand.waiting = 1;
         cpjit_osr_frame = cand.frame;
     }
+}
+
+/* A region's candidate, which the interpreter runs inlined in a caller's activation (its
+ * RETURN_VALUE would hand a marker to that caller): the rest of its call runs natively here,
+ * inside the trace function, from the instruction at `unit`; then the interpreter is sent to a
+ * RETURN_VALUE (`ret`) with the result on the value stack, or, when the call raised, the trace
+ * function fails, so the interpreter raises the exception from the instruction at `unit`, where
+ * no handler of the frame's catches it (the caller checked): the frame is left with the
+ * exception as its native code left it, the traceback entry native code made for it replaced by
+ * the interpreter's own, at the same instruction. */
+static int run_rest_here(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st,
+                         Py_ssize_t unit, Py_ssize_t ret)
+{
+    PyCodeObject *code = frame->f_code;
+    PyObject **stack_pointer = _PyFrame_GetStackPointer(frame);
+    char was_entry = frame->is_entry;
+    cpjit_osr_stats.entered++;
+    /* What enter_native does, but for a frame that is the current one already (native code's
+     * exit unlinks it, current_frame = previous, and gives the recursion count back). */
+    frame->prev_instr = _PyCode_CODE(code) + unit - 1;
+    frame->is_entry = true;
+    frame->stacktop = -1;
+    tstate->recursion_remaining--;
+    /* Undo what call_trace set for the trace function, while the rest runs as untraced code
+     * does: the tracing count, the event's kind, and the frame object's line, which f_lineno
+     * would report instead of the line prev_instr is on (call_trace zeroes it after). */
+    tstate->tracing--;
+    int what = tstate->tracing_what;
+    tstate->tracing_what = 0;
+    if (frame->frame_obj != NULL) {
+        frame->frame_obj->f_lineno = 0;
+    }
+    PyObject *res = ((cpjit_native_fn)(st->base + st->entries[unit]))(frame, stack_pointer, tstate);
+    tstate->tracing_what = what;
+    tstate->tracing++;
+    tstate->cframe->current_frame = frame;
+    frame->is_entry = was_entry;
+    /* Native code left the value stack empty (its return, or its unwinding). */
+    if (res != NULL) {
+        frame->localsplus[code->co_nlocalsplus] = res;
+        frame->stacktop = code->co_nlocalsplus + 1;
+        frame->prev_instr = _PyCode_CODE(code) + ret;
+        return 0;
+    }
+    frame->stacktop = code->co_nlocalsplus;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (tb != NULL && PyTraceBack_Check(tb)
+        && ((PyTracebackObject *)tb)->tb_frame == frame->frame_obj) {
+        PyTracebackObject *mine = (PyTracebackObject *)tb;
+        frame->prev_instr = _PyCode_CODE(code) + mine->tb_lasti / (int)sizeof(_Py_CODEUNIT);
+        tb = Py_XNewRef((PyObject *)mine->tb_next);
+        Py_DECREF(mine);
+    }
+    PyErr_Restore(type, value, tb);
+    return -1;
 }
 
 static int osr_trace(PyObject *obj, PyFrameObject *f, int what, PyObject *arg)
@@ -140,6 +198,14 @@ static int osr_trace(PyObject *obj, PyFrameObject *f, int what, PyObject *arg)
         give_up(tstate); /* (no entry here, or no free slot for the marker) */
         return 0;
     }
+    if (cand.in_region) {
+        if (cpjit_exc_handler_covers(code, (int)unit) || tstate->recursion_remaining < 50) {
+            give_up(tstate);
+            return 0;
+        }
+        disarm(tstate);
+        return run_rest_here(tstate, frame, st, unit, ret);
+    }
     disarm(tstate);
     frame->localsplus[frame->stacktop++] = Py_NewRef(marker);
     frame->prev_instr = _PyCode_CODE(code) + ret;
@@ -165,7 +231,7 @@ int cpjit_osr_begin(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCode
     }
     *saved = cand;
     cand = (CpjitOsrCandidate){.frame = frame, .st = st, .started_ns = now,
-                               .spent_ns = st->interpreted_ns};
+                               .spent_ns = st->interpreted_ns, .waiting = 1};
     cpjit_osr_frame = frame;
     return 1;
 }
@@ -190,25 +256,122 @@ cpjit_native_fn cpjit_osr_end(PyThreadState *tstate, _PyInterpreterFrame *frame,
         entry = (cpjit_native_fn)(st->base + st->entries[unit]);
     }
     cand = *saved; /* never armed: an inner candidate began only where the trace was not set */
-    cpjit_osr_frame = cand.frame != NULL && cand.armings < MAX_ARMINGS ? cand.frame : NULL;
+    cpjit_osr_frame = cand.waiting ? cand.frame : NULL;
     return entry;
+}
+
+static void arm(PyThreadState *tstate);
+
+void cpjit_osr_region_begin(CpjitOsrCandidate *saved)
+{
+    *saved = cand;
+    cand = (CpjitOsrCandidate){0};
+    cpjit_osr_frame = NULL;
+}
+
+void cpjit_osr_region_end(CpjitOsrCandidate *saved)
+{
+    if (cand.armed) {
+        /* (The root returned before the candidate's next instruction: the candidate died with
+         * it, and the interpreter passed the armed state on to this C frame.) */
+        PyThreadState *tstate = _PyThreadState_GET();
+        disarm(tstate);
+        cpjit_osr_stats.given_up++;
+        _PyThreadState_UpdateTracingState(tstate);
+    }
+    cand = *saved;
+    cpjit_osr_frame = cand.waiting ? cand.frame : NULL;
+}
+
+void cpjit_osr_region_candidate(PyThreadState *tstate, _PyInterpreterFrame *innermost,
+                                _PyInterpreterFrame *root)
+{
+    if (cand.frame != NULL || cpjit_rt_get_loop_budget_ns() == 0 || !untraced(tstate, 0)
+        || tstate->thread_id != _PyRuntime.main_thread) {
+        return;
+    }
+    /* The outermost such frame: the loop that goes on longest (an inner one, a helper's loop,
+     * returns soon, and its next calls go through the hook anyway). */
+    _PyInterpreterFrame *found = NULL;
+    CpjitCodeState *found_st = NULL;
+    int n = 0;
+    for (_PyInterpreterFrame *f = innermost; f != NULL && f != root && n < 64;
+         f = f->previous, n++) {
+        PyCodeObject *code = f->f_code;
+        if (_PyFrame_IsIncomplete(f) || !(code->co_flags & CO_OPTIMIZED)
+            || (code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))) {
+            continue;
+        }
+        CpjitCodeState *st = cpjit_rt_state_for(code, 1);
+        if (st == NULL) {
+            PyErr_Clear();
+            return;
+        }
+        if ((st->tier & CPJIT_TIER_LOOP) && st->state != CPJIT_FAILED
+            && !cpjit_rt_is_main_namespace(f->f_globals)) {
+            found = f;
+            found_st = st;
+        }
+    }
+    if (found == NULL) {
+        return;
+    }
+    /* Its frame object, made (for the frames above it too) by walking back from the current
+     * frame, as f_back does; only its address is kept. */
+    PyFrameObject *fo = PyEval_GetFrame();
+    Py_XINCREF(fo);
+    while (fo != NULL && fo->f_frame != found) {
+        PyFrameObject *back = PyFrame_GetBack(fo);
+        Py_DECREF(fo);
+        fo = back;
+    }
+    if (fo == NULL) {
+        PyErr_Clear();
+        return;
+    }
+    cand = (CpjitOsrCandidate){.frame = found, .st = found_st, .in_region = 1,
+                               .code = found->f_code, .frame_object_id = fo, .waiting = 1};
+    Py_DECREF(fo);
+    cpjit_osr_frame = found;
 }
 
 void cpjit_osr_check(PyThreadState *tstate)
 {
+    if (cand.in_region) {
+        if (PyErr_Occurred()) {
+            return; /* (the call raised: the interpreter unwinds next, the check waits) */
+        }
+        /* Still the frame named (not a later one at its address), its budget taken as spent. */
+        if (cand.frame->frame_obj != cand.frame_object_id || cand.frame->f_code != cand.code) {
+            cand.waiting = 0;
+            cpjit_osr_frame = NULL;
+            return;
+        }
+        arm(tstate);
+        return;
+    }
     /* A budget of a few ns per unit (the tests' 1) is spent by any call: every return checks. */
     uint32_t per_unit = cpjit_rt_get_loop_budget_ns();
     if (++cand.calls % (per_unit < CHECK_EVERY ? 1u : CHECK_EVERY) != 0 || PyErr_Occurred()) {
         return; /* (the call raised: the interpreter unwinds next, the check waits) */
     }
     PyCodeObject *code = cand.frame->f_code;
-    CpjitCodeState *st = cand.st;
     uint64_t budget = (uint64_t)per_unit * (uint64_t)Py_SIZE(code);
     if (cand.spent_ns + (cpjit_now_ns() - cand.started_ns) < budget) {
         return;
     }
-    cpjit_osr_frame = NULL; /* armed now, or never for this call */
-    if (!untraced(tstate, 0) || tstate->interp->eval_frame != cpjit_eval_frame
+    arm(tstate);
+}
+
+/* The candidate's budget is spent: its code compiled, and the trace function armed for its next
+ * instruction when nothing stands in the way. */
+static void arm(PyThreadState *tstate)
+{
+    PyCodeObject *code = cand.frame->f_code;
+    CpjitCodeState *st = cand.st;
+    cand.waiting = 0; /* armed now, or never for this call */
+    cpjit_osr_frame = NULL;
+    if (PyErr_Occurred() || !untraced(tstate, 0) || tstate->interp->eval_frame != cpjit_eval_frame
         || return_unit(code) < 0) {
         return;
     }

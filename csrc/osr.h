@@ -19,11 +19,15 @@ typedef struct {
     uint64_t spent_ns;   /* its code's interpreted time before this call */
     uint32_t calls;      /* returns to it seen since the last clock read */
     int armings;         /* times the trace function was set for it */
+    int waiting;         /* the returns to it are checked (cpjit_osr_frame is it) */
     PyFrameObject *frame_object; /* while armed: its frame object, opcode events switched on */
     char trace_opcodes;  /* and their setting before */
     int armed;           /* the trace function is set for it */
     int fired;           /* the trace function sent its interpreter to a RETURN_VALUE */
     _Py_CODEUNIT *resume; /* then: the instruction native code goes on at */
+    int in_region;       /* a frame the interpreter runs in a cold region (not the hook's) */
+    PyCodeObject *code;  /* then: its code, and its frame object's address (no reference: */
+    void *frame_object_id; /*   what tells the frame from a later one at the same address) */
 } CpjitOsrCandidate;
 
 /* The hook is about to interpret `frame`, a new frame of a loop function that still counts
@@ -38,6 +42,18 @@ int cpjit_osr_begin(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCode
  * then cpjit's marker, released here, and frame->prev_instr is set for the entry), else NULL. */
 cpjit_native_fn cpjit_osr_end(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *res,
                               CpjitOsrCandidate *saved);
+
+/* A cold region opens (cold_regions.c, cpjit_run_cold): no candidate inside it until the
+ * sampler names one; `saved` keeps the one outside. */
+void cpjit_osr_region_begin(CpjitOsrCandidate *saved);
+/* The region's root returned: the candidate outside it again. */
+void cpjit_osr_region_end(CpjitOsrCandidate *saved);
+/* The sampler puts the hook back in the innermost region, rooted at `root`, while `innermost`
+ * runs: the innermost frame between them of a library loop function becomes the candidate, its
+ * budget taken as spent (the interpreter runs it, inlined, and its calls now go through the
+ * hook). */
+void cpjit_osr_region_candidate(PyThreadState *tstate, _PyInterpreterFrame *innermost,
+                                _PyInterpreterFrame *root);
 
 /* A call the candidate made has returned to it (its interpreter goes on next): past its budget,
  * the one-shot trace function is armed for its next line. */

@@ -245,3 +245,92 @@ def test_cpjit_disabled_from_inside_the_loop(tmp_path):
         print(lib.loop(8000))
     """
     same_both_ways(tmp_path, lib, main)
+
+
+# A loop function reached through a loopless library function opens a cold region: the
+# interpreter runs the loop inlined there, and when the sampler finds hot code and puts the
+# hook back, the loop goes on natively from within the trace function (osr.c, run_rest_here).
+REGION_LIB = """
+    class Reader:
+        def __init__(self, data):
+            self.data = data
+            self.pos = 0
+
+        def read(self, n):
+            p = self.pos
+            self.pos = p + n
+            return self.data[p:p + n]
+
+    def weigh(chunk):
+        return sum(ord(c) for c in chunk) % 17
+
+    def scan(reader, n, fail_at):
+        total = 0
+        seen = {}
+        for i in range(n):
+            chunk = reader.read(3)
+            w = weigh(chunk)
+            seen[w] = seen.get(w, 0) + 1
+            total += w
+            if i == fail_at:
+                raise ValueError(f"bad chunk {chunk!r} at {i}")
+        return total, sorted(seen.items())[:5]
+
+    def run(text, n, fail_at=-1):
+        return scan(Reader(text), n, fail_at)
+"""
+
+REGION_SETTINGS = {"CPJIT_SAMPLE_US": "100"}
+
+
+def test_a_loop_inside_a_cold_region_goes_on_natively(tmp_path):
+    main = """
+        import lib
+        text = "".join(chr(97 + k % 26) for k in range(600000))
+        print(lib.run(text, 150000))
+    """ + REPORT
+    osr, out = same_both_ways(tmp_path, REGION_LIB, main, **REGION_SETTINGS)
+    assert osr >= 1, osr
+
+
+def test_an_exception_leaving_a_loop_moved_from_a_region(tmp_path):
+    main = """
+        import traceback, lib
+        text = "".join(chr(97 + k % 26) for k in range(600000))
+        try:
+            lib.run(text, 150000, fail_at=149000)
+        except ValueError:
+            print(traceback.format_exc().replace(lib.__file__, "LIB"))
+    """ + REPORT
+    osr, out = same_both_ways(tmp_path, REGION_LIB, main, **REGION_SETTINGS)
+    assert osr >= 1, osr
+    assert any("raise ValueError" in line for line in out), out
+
+
+def test_line_numbers_after_a_loop_moved_from_a_region(tmp_path):
+    # The rest of such a loop runs inside cpjit's trace function, whose caller (call_trace) has
+    # set the frame object's line: f_lineno must come from where native code is, as without
+    # cpjit (found by the fuzzer: seed 42005, as a library, regions sampled every 20 us).
+    lib = REGION_LIB + """
+    import sys, traceback
+
+    def lines(reader, n):
+        out = []
+        for i in range(n):
+            chunk = reader.read(3)
+            weigh(chunk)
+            if i % 25000 == 0:
+                out.append(sys._getframe().f_lineno)
+                out.append(traceback.extract_stack(limit=1)[0].lineno)
+        return out
+
+    def run_lines(text, n):
+        return lines(Reader(text), n)
+    """
+    main = """
+        import lib
+        text = "".join(chr(97 + k % 26) for k in range(600000))
+        print(lib.run_lines(text, 150000))
+    """ + REPORT
+    osr, out = same_both_ways(tmp_path, lib, main, **REGION_SETTINGS)
+    assert osr >= 1, osr

@@ -2,8 +2,9 @@
  * replacement).
  *
  * Owns: the candidate (the innermost call of a loop function the hook is interpreting on the
- * main thread), the decision that it has run interpreted long enough, and moving the rest of its
- * call into native code at the start of one of its lines.
+ * main thread, or the loop frame the sampler found running inlined in a cold region), the
+ * decision that it has run interpreted long enough, and moving the rest of its call into native
+ * code at one of its instructions.
  *
  * Why: a library function with a loop compiles once its interpreted calls have taken its time
  * budget (runtime.c, loop_budget_ns per code unit), so the call that spends the budget runs
@@ -12,30 +13,42 @@
  * hook, where the interpreter inlines none of its calls: each call of a Python function goes
  * through the function's vectorcall (calls.c) into native code and back, about 300 instructions
  * more than the interpreter's inlined call (benches/README.md, session 42). Such programs ran
- * 5-8% slower than without cpjit.
+ * 5-8% slower than without cpjit. A loop the interpreter runs inlined in a cold region
+ * (cold_regions.c) is in the same state from the moment the sampler puts the hook back.
  *
- * How: the hook makes the call the candidate before interpreting it (cpjit_osr_begin). When a
- * call it made returns to it (cpjit_osr_after_call, from the hook and from the function
- * vectorcall) and its budget is spent (the clock read every CHECK_EVERY such returns), its code
- * is compiled and a trace function of cpjit's own is set on the thread (c_tracefunc, as
- * sys.settrace sets a C one, without the audit event). At the candidate's next line event whose
- * instruction has a native entry and whose value stack has a free slot, the trace function does
+ * How, for the hook's own call: the hook makes the call the candidate before interpreting it
+ * (cpjit_osr_begin). When a call it made returns to it (cpjit_osr_after_call: the hook's return,
+ * and the function vectorcall's paths back to an interpreted caller) and its budget is spent
+ * (the clock read every CHECK_EVERY such returns), its code is compiled and a trace function of
+ * cpjit's own is set on the thread (c_tracefunc, as sys.settrace sets a C one, without the audit
+ * event), with opcode events switched on for the candidate's frame object alone, so that it is
+ * called at the candidate's very next instruction, before anything else runs traced. There, if
+ * the instruction has a native entry and the value stack a free slot, the trace function does
  * what a debugger's jump (frame.f_lineno = N) does, to one of the code object's RETURN_VALUE
- * instructions, after pushing cpjit's marker: the interpreter's next instruction returns the
- * marker to the hook, leaving the frame whole (an entry frame's locals are released by its
- * caller, _PyEval_Vector, not by the interpreter's return), its value stack as it was under the
- * marker. The hook then enters the native code at the line's instruction (cpjit_osr_end gives
- * the entry), as it enters a resumed generator. The trace function takes itself out at its first
- * call for the candidate's line; events of other frames (callees run while it is set, which the
- * hook interprets as it does under tracing) are ignored, and after MAX_EVENTS of them it gives
- * up (armed again later, at most MAX_ARMINGS times per call).
+ * instructions, after pushing cpjit's marker: the interpreter returns the marker to the hook,
+ * leaving the frame whole (an entry frame's locals are released by its caller, _PyEval_Vector,
+ * not by the interpreter's return), its value stack as it was under the marker. The hook then
+ * enters the native code at that instruction (cpjit_osr_end gives the entry), as it enters a
+ * resumed generator. Otherwise, or on any other event first (a signal handler's frames), the
+ * trace function takes itself out and the candidate is armed again after a later call, at most
+ * MAX_ARMINGS times.
+ *
+ * How, in a region: when the sampler puts the hook back (cold_regions.c, take_sample), the
+ * outermost loop frame of a library function between the innermost frame and the region's root
+ * becomes the candidate, its budget spent; its frame object's address (no reference kept: that
+ * would keep its locals alive past its return) tells it from a later frame at the same address.
+ * It is armed as above, but its RETURN_VALUE would hand the marker to its caller, whom the
+ * interpreter runs in the same activation: so the trace function itself runs the rest of the
+ * call natively (run_rest_here) and sends the interpreter to a RETURN_VALUE with the result, or,
+ * when the rest raised, fails, so that the interpreter raises the exception from the
+ * instruction it was at, which must be one no handler of the frame covers. Each region's
+ * candidate lives within its root's call (cpjit_osr_region_begin / _end).
  *
  * Only the main thread, with no trace or profile function of anyone else's set and cpjit's hook
  * the evaluator; never a generator or coroutine (their return ends them), nor code without a
  * RETURN_VALUE. What the program sees: nothing (sys.gettrace() stays None; the frame object the
- * line event needs exists early; the frames the hook starts while the trace function is set run
- * interpreted, as frames do under tracing). A trace function set by the program meanwhile
- * replaces cpjit's, which is then never called again.
+ * event needs exists early). A trace function set by the program meanwhile replaces cpjit's,
+ * which is then never called again.
  */
 #include "osr.h"
 

@@ -45,9 +45,9 @@
  *
  * A script's own functions (defined in __main__) never open a region: a loop function of
  * __main__ compiles at its first call (a script's main() starts native), and beneath a region
- * its call would be inlined by the interpreter, where on-stack replacement (osr.c, which moves
- * only the hook's own interpreted calls) cannot reach it. (A __main__ loop function reached through a library's loopless
- * function, a callback, has the same fate for the calls made inside a region: interpreted, as
+ * its call would be inlined by the interpreter, where on-stack replacement (osr.c) moves only
+ * library loops. (A __main__ loop function reached through a library's loopless function, a
+ * callback, has the same fate for the calls made inside a region: interpreted, as
  * in plain python. Its calls after the sampler put the hook back compile as usual.)
  *
  * Only the main thread opens regions (pending calls are served there), only while it is the

@@ -87,16 +87,14 @@ static Py_ssize_t return_unit(PyCodeObject *code)
     return -1;
 }
 
-/* Whether the thread runs with nobody's trace or profile function but maybe cpjit's. */
-static inline int untraced(PyThreadState *tstate, int allow_ours);
+/* Whether the thread runs with no trace or profile function set. */
+static inline int untraced(PyThreadState *tstate)
+{
+    return tstate->c_tracefunc == NULL && tstate->c_profilefunc == NULL && !tstate->tracing
+           && !_Py_tracemalloc_config.tracing;
+}
 
 static int osr_trace(PyObject *obj, PyFrameObject *f, int what, PyObject *arg);
-
-static inline int untraced(PyThreadState *tstate, int allow_ours)
-{
-    return (tstate->c_tracefunc == NULL || (allow_ours && tstate->c_tracefunc == osr_trace))
-           && tstate->c_profilefunc == NULL && !tstate->tracing && !_Py_tracemalloc_config.tracing;
-}
 
 /* Takes cpjit's trace function out, unless another replaced it. The caller sees that the
  * thread's tracing state (use_tracing of the current C frame) is recomputed. */
@@ -111,6 +109,16 @@ static void disarm(PyThreadState *tstate)
         Py_CLEAR(cand.frame_object);
     }
     cand.armed = 0;
+}
+
+/* An arming that ended with its frame (returned or raised before its next instruction ran):
+ * the interpreter's return passed the armed state on to the C frame it returned to, whose
+ * tracing state is recomputed. */
+static void drop_arming(PyThreadState *tstate)
+{
+    disarm(tstate);
+    cpjit_osr_stats.given_up++;
+    _PyThreadState_UpdateTracingState(tstate);
 }
 
 /* Gives up this arming: the trace function out, the frame object's opcode events as they were;
@@ -203,10 +211,9 @@ static int osr_trace(PyObject *obj, PyFrameObject *f, int what, PyObject *arg)
      * stack is saved in the frame. */
     _Py_CODEUNIT *at = frame->prev_instr;
     Py_ssize_t unit = at - _PyCode_CODE(code);
-    Py_ssize_t ret = return_unit(code);
+    Py_ssize_t ret = cand.return_unit;
     if (st->state != CPJIT_COMPILED || unit <= 0 || unit >= (Py_ssize_t)st->n_units
-        || st->entries[unit] == CPJIT_NO_ENTRY || ret < 0
-        || frame->stacktop < code->co_nlocalsplus
+        || st->entries[unit] == CPJIT_NO_ENTRY || frame->stacktop < code->co_nlocalsplus
         || frame->stacktop >= code->co_nlocalsplus + code->co_stacksize) {
         give_up(tstate); /* (no entry here, or no free slot for the marker) */
         return 0;
@@ -235,7 +242,7 @@ int cpjit_osr_begin(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCode
     if (tstate->thread_id != _PyRuntime.main_thread
         || tstate->interp != _PyRuntime.interpreters.main || cpjit_rt_get_loop_budget_ns() == 0
         || (code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))
-        || frame->prev_instr != _PyCode_CODE(code) - 1 || !untraced(tstate, 0)) {
+        || frame->prev_instr != _PyCode_CODE(code) - 1 || !untraced(tstate)) {
         return 0;
     }
     if (marker == NULL && (marker = PyType_GenericAlloc(&PyBaseObject_Type, 0)) == NULL) {
@@ -254,12 +261,7 @@ cpjit_native_fn cpjit_osr_end(PyThreadState *tstate, _PyInterpreterFrame *frame,
 {
     cpjit_native_fn entry = NULL;
     if (cand.armed) {
-        /* Returned (or raised) before its next instruction ran (a call that raised and
-         * unwound it): the interpreter's return passed the armed state on to the caller's C
-         * frame. */
-        disarm(tstate);
-        cpjit_osr_stats.given_up++;
-        _PyThreadState_UpdateTracingState(tstate);
+        drop_arming(tstate); /* (a call that raised and unwound it) */
     }
     if (cand.fired && res == marker) {
         CpjitCodeState *st = cand.st;
@@ -285,12 +287,7 @@ void cpjit_osr_region_begin(CpjitOsrCandidate *saved)
 void cpjit_osr_region_end(CpjitOsrCandidate *saved)
 {
     if (cand.armed) {
-        /* (The root returned before the candidate's next instruction: the candidate died with
-         * it, and the interpreter passed the armed state on to this C frame.) */
-        PyThreadState *tstate = _PyThreadState_GET();
-        disarm(tstate);
-        cpjit_osr_stats.given_up++;
-        _PyThreadState_UpdateTracingState(tstate);
+        drop_arming(_PyThreadState_GET()); /* (the candidate died with the root's call) */
     }
     cand = *saved;
     cpjit_osr_frame = cand.waiting ? cand.frame : NULL;
@@ -299,7 +296,7 @@ void cpjit_osr_region_end(CpjitOsrCandidate *saved)
 void cpjit_osr_region_candidate(PyThreadState *tstate, _PyInterpreterFrame *innermost,
                                 _PyInterpreterFrame *root)
 {
-    if (cand.frame != NULL || cpjit_rt_get_loop_budget_ns() == 0 || !untraced(tstate, 0)
+    if (cand.frame != NULL || cpjit_rt_get_loop_budget_ns() == 0 || !untraced(tstate)
         || tstate->thread_id != _PyRuntime.main_thread) {
         return;
     }
@@ -384,8 +381,8 @@ static void arm(PyThreadState *tstate)
     CpjitCodeState *st = cand.st;
     cand.waiting = 0; /* armed now, or never for this call */
     cpjit_osr_frame = NULL;
-    if (PyErr_Occurred() || !untraced(tstate, 0) || tstate->interp->eval_frame != cpjit_eval_frame
-        || return_unit(code) < 0) {
+    if (PyErr_Occurred() || !untraced(tstate) || tstate->interp->eval_frame != cpjit_eval_frame
+        || (cand.return_unit = return_unit(code)) < 0) {
         return;
     }
     if (st->state == CPJIT_COUNTING) {

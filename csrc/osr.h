@@ -23,6 +23,7 @@ typedef struct {
     PyFrameObject *frame_object; /* while armed: its frame object, opcode events switched on */
     char trace_opcodes;  /* and their setting before */
     int armed;           /* the trace function is set for it */
+    Py_ssize_t return_unit; /* while armed: the code unit of its code's first RETURN_VALUE */
     int fired;           /* the trace function sent its interpreter to a RETURN_VALUE */
     _Py_CODEUNIT *resume; /* then: the instruction native code goes on at */
     int in_region;       /* a frame the interpreter runs in a cold region (not the hook's) */

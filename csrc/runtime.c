@@ -176,7 +176,7 @@ uint32_t cpjit_rt_get_warm_window_ms(void) { return (uint32_t)(warm_window_ns / 
 /* The tiering class of a code object (CpjitCodeState.tier), decided once when its state is
  * created. Only functions get the loop class: a module or class body runs once however many
  * loops it has, and compiling it could only pay off on a later run of the same body (osr.c
- * moves only functions' calls, whose frames are the hook's own entry frames). importlib's module loading (by name and file: the frozen bootstrap's code
+ * moves only functions' calls). importlib's module loading (by name and file: the frozen bootstrap's code
  * objects are the interpreter's own) gets the import class. */
 static uint32_t tier_of(PyCodeObject *code)
 {
@@ -873,7 +873,7 @@ static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, i
                 st->interpreted_ns += cpjit_now_ns() - start;
                 cpjit_native_fn rest = candidate ? cpjit_osr_end(tstate, frame, res, &outer) : NULL;
                 if (rest != NULL) {
-                    /* The frame as the interpreter left it at the start of a line: entered
+                    /* The frame as the interpreter left it before an instruction: entered
                      * there as a resumed generator is (frame->prev_instr just before it). */
                     return CPJIT_INTERPRET_ONLY(tstate) || !installed
                                ? interpret(tstate, frame, 0, CPJIT_R_TRACING)

@@ -34,12 +34,8 @@ REPORT = """
             print("CPJIT", cpjit.stats()["osr_entries"])
 """
 
-# A reader and a parser loop over it, as a library's main loop: method calls, a bound method in
-# a local, a nested loop whose iterator is on the value stack at a line's start, a try block
-# inside the loop, a with-block, a closure cell, and a generator consumed by `for`.
-PARSER_LIB = """
-    import contextlib
-
+# The input both libraries below read from.
+READER = """
     class Reader:
         def __init__(self, data):
             self.data = data
@@ -49,6 +45,13 @@ PARSER_LIB = """
             p = self.pos
             self.pos = p + n
             return self.data[p:p + n]
+"""
+
+# A parser loop over a reader, as a library's main loop: method calls, a bound method in a
+# local, a nested loop whose iterator is on the value stack at a line's start, a try block
+# inside the loop, a with-block, a closure cell, and a generator consumed by `for`.
+PARSER_LIB = READER + """
+    import contextlib
 
     def digits(text):
         for ch in text:
@@ -250,17 +253,7 @@ def test_cpjit_disabled_from_inside_the_loop(tmp_path):
 # A loop function reached through a loopless library function opens a cold region: the
 # interpreter runs the loop inlined there, and when the sampler finds hot code and puts the
 # hook back, the loop goes on natively from within the trace function (osr.c, run_rest_here).
-REGION_LIB = """
-    class Reader:
-        def __init__(self, data):
-            self.data = data
-            self.pos = 0
-
-        def read(self, n):
-            p = self.pos
-            self.pos = p + n
-            return self.data[p:p + n]
-
+REGION_LIB = READER + """
     def weigh(chunk):
         return sum(ord(c) for c in chunk) % 17
 

@@ -23,6 +23,7 @@
 #include "calls.h"
 #include "callsite.h"
 #include "exc.h"
+#include "hub_probe.h"
 #include "names.h"
 #include "osr.h"
 #include "tier_trials.h"
@@ -689,6 +690,7 @@ run_as_inlined_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCode
         Py_DECREF(arg); /* the callee's frame holds a reference of its own */
     }
     caller->prev_instr = at_call + INLINE_CACHE_ENTRIES_CALL;
+    cpjit_probe_note_call(caller, frame->f_code);
     PyObject *res = run_pushed_frame(tstate, frame, st, cold);
     /* Everything the frame holds (its locals, a frame object, a locals() dict, its function)
      * released while prev_instr is still at the last cache entry, as the interpreter's inlined

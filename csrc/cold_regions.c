@@ -641,16 +641,24 @@ static inline int caller_keeps_hook(PyThreadState *tstate)
            && (cst->tier & CPJIT_TIER_CALLEES_KEEP_HOOK);
 }
 
-/* Whether this call may open a region: see the file comment. */
-static inline int may_open_region(PyThreadState *tstate, _PyInterpreterFrame *frame,
-                                  CpjitCodeState *st)
+int cpjit_cold_region_could_open(_PyInterpreterFrame *frame, CpjitCodeState *st)
 {
     PyCodeObject *code = frame->f_code;
-    return period_us != 0 && depth < MAX_ROOTS
+    return period_us != 0
            && !(st->tier & (CPJIT_TIER_NOT_PLAIN_COLD | CPJIT_TIER_KEEPS_HOOK | CPJIT_TIER_NO_REGION))
            && (code->co_flags & CO_OPTIMIZED)
            && !(code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))
-           && cpjit_may_unhook_alone(tstate) && !in_main(frame, st) && !caller_keeps_hook(tstate);
+           && !in_main(frame, st);
+}
+
+/* Whether this call may open a region: see the file comment. A function whose calls are being
+ * probed (hub_probe.c) runs under the hook, where the calls it makes are seen. */
+static inline int may_open_region(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                  CpjitCodeState *st)
+{
+    return depth < MAX_ROOTS && !(st->tier & CPJIT_TIER_PROBING)
+           && cpjit_cold_region_could_open(frame, st) && cpjit_may_unhook_alone(tstate)
+           && !caller_keeps_hook(tstate);
 }
 
 PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st)

@@ -9,6 +9,11 @@
  * region with the hook taken out when the rules allow one, else under the hook. */
 PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st);
 
+/* Whether a call of `frame`'s function could be a cold region, by what its code and state say
+ * (regions on, a function of a library's, not a generator, its regions not found to need the
+ * hook): the rules that do not depend on the moment of the call. */
+int cpjit_cold_region_could_open(_PyInterpreterFrame *frame, CpjitCodeState *st);
+
 /* The sampling period in microseconds (0: no cold regions; every cold call keeps the hook). */
 void cpjit_cold_regions_set_period_us(uint32_t us);
 uint32_t cpjit_cold_regions_get_period_us(void);

@@ -140,6 +140,10 @@ typedef struct {
     uint64_t root_compiles;    /* cpjit_compiles_seen at the root's last judgement, where the
                                   calls timed for its next one begin */
     uint32_t root_active;      /* tier_trials.c: a counted call of the root is running */
+    uint16_t probe_left;       /* hub_probe.c: calls of the running probe still to come, */
+    uint16_t probe_cold;       /* and the calls the probed ones made of code staying interpreted */
+    uint16_t hub_level;        /* hub_probe.c: probes that found a hub (at most MAX_HUB_LEVEL), */
+    uint16_t hub_windows;      /* and warm windows since the last probe */
 } CpjitCodeState;
 
 /* CpjitCodeState.tier: a function (CO_OPTIMIZED) whose bytecode has a backward jump. Defined in
@@ -177,6 +181,11 @@ typedef struct {
  * interpreted, the hook taken out (its trial found that faster). */
 #define CPJIT_TIER_ROOT_DONE 256u
 #define CPJIT_TIER_ROOT_COLD 512u
+/* hub_probe.c: a warm loopless function whose calls are being probed (run interpreted under
+ * the hook, the calls they make counted), and one the probe left interpreted because its calls
+ * mostly lead into code that stays interpreted (a hub). */
+#define CPJIT_TIER_PROBING 1024u
+#define CPJIT_TIER_HUB 2048u
 /* The tier bits whose calls the cold fast paths (runtime.c's cold_function_state, calls.h's
  * callee_state) leave to the hook's general path. */
 #define CPJIT_TIER_NOT_PLAIN_COLD (CPJIT_TIER_LOOP | CPJIT_TIER_BODY_LOOP | CPJIT_TIER_IMPORT)

@@ -76,6 +76,7 @@
 #include "stack_segments.h"
 #include "tier_trials.h"
 #include "osr.h"
+#include "hub_probe.h"
 #include "opcode.h"
 
 #include <pthread.h>
@@ -128,6 +129,7 @@ static void free_state(void *ptr)
         cpjit_rust_release(st->native);
     }
     cpjit_tier_trials_forget(st);
+    cpjit_probe_forget(st);
     cpjit_call_sites_free(st->call_sites);
     cpjit_exc_table_free(st->exc_table);
     free(st->kw_defaults);
@@ -263,6 +265,9 @@ static inline int loop_budget_spent(PyCodeObject *code, CpjitCodeState *st)
 static inline int stays_cold(PyThreadState *tstate, _PyInterpreterFrame *frame,
                              CpjitCodeState *st)
 {
+    if (__builtin_expect(st->tier & CPJIT_TIER_PROBING, 0)) {
+        return cpjit_probe_step(st); /* hub_probe.c */
+    }
     if (st->calls >= cpjit_threshold) {
         if (warm_window_ns == 0 || cpjit_threshold == 0
             || (st->tier & (CPJIT_TIER_LOOP | CPJIT_TIER_BODY_LOOP))) {
@@ -272,7 +277,8 @@ static inline int stays_cold(PyThreadState *tstate, _PyInterpreterFrame *frame,
          * starts with this call. One clock read per `threshold` calls. */
         uint64_t now = cpjit_now_ns();
         if (now - st->warm_since_ns <= warm_window_ns) {
-            return 0;
+            /* Warm: it compiles, unless a probe of the calls it makes finds it a hub. */
+            return cpjit_probe_warm(tstate, frame, st, now);
         }
         st->warm_since_ns = now;
         st->calls = 1;
@@ -1197,6 +1203,9 @@ PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, in
     }
     _PyInterpreterFrame *caller =
         throwflag ? NULL : as_inlined_call(tstate, frame, (uintptr_t)__builtin_frame_address(0));
+    if (caller != NULL) {
+        cpjit_probe_note_call(caller, frame->f_code);
+    }
     PyObject *res = throwflag ? NULL : run_if_cold(tstate, frame, &handled);
     if (!handled) {
         res = eval_frame(tstate, frame, throwflag);

@@ -230,6 +230,7 @@ fn code_info<'py>(
     d.set_item("calls", st.calls)?;
     d.set_item("interpreted_ns", st.interpreted_ns)?;
     d.set_item("keeps_hook", st.tier & runtime::TIER_KEEPS_HOOK != 0)?;
+    d.set_item("hub", st.tier & runtime::TIER_HUB != 0)?;
     // What the trials of csrc/tier_trials.c made of its calls from C: "interpreted" (found
     // faster so), "native" (found faster so, or too short for a trial), None (not decided).
     let root = if st.tier & runtime::TIER_ROOT_COLD != 0 {
@@ -315,6 +316,10 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("osr_armed", o.armed)?;
     d.set_item("osr_entries", o.entered)?;
     d.set_item("osr_given_up", o.given_up)?;
+    // SAFETY: GIL held; the C side writes these counters only with the GIL held.
+    let h = unsafe { &*std::ptr::addr_of!(runtime::cpjit_hub_probe_stats) };
+    d.set_item("hub_probes", h.probes)?;
+    d.set_item("hubs_found", h.hubs)?;
     let mem = crate::memory::stats();
     d.set_item("code_mapped_bytes", mem.mapped_bytes)?;
     d.set_item("code_live_bytes", mem.live_bytes)?;

@@ -43,6 +43,11 @@ pub struct CodeState {
     pub root_timed_ns: u64,
     pub root_compiles: u64,
     pub root_active: u32,
+    /// C-owned (csrc/hub_probe.c): the probe's counts; never touched from Rust.
+    pub probe_left: u16,
+    pub probe_cold: u16,
+    pub hub_level: u16,
+    pub hub_windows: u16,
 }
 
 /// `CPJIT_TIER_KEEPS_HOOK` (cpjit_rt.h): a cold region of this code had hot code beneath it.
@@ -51,6 +56,9 @@ pub const TIER_KEEPS_HOOK: u32 = 8;
 /// compiled code run natively for good, or interpreted for good (csrc/tier_trials.c).
 pub const TIER_ROOT_DONE: u32 = 256;
 pub const TIER_ROOT_COLD: u32 = 512;
+/// `CPJIT_TIER_HUB` (cpjit_rt.h): a warm function left interpreted because its calls mostly
+/// lead into code that stays interpreted (csrc/hub_probe.c).
+pub const TIER_HUB: u32 = 2048;
 
 /// `CpjitCodeInfo` (cpjit_rt.h).
 #[repr(C)]
@@ -116,6 +124,14 @@ extern "C" {
     pub fn cpjit_tier_trials_set_way(state: *mut CodeState, way: u32);
     pub static mut cpjit_tier_trial_stats: TierTrialStats;
     pub static mut cpjit_osr_stats: OsrStats;
+    pub static mut cpjit_hub_probe_stats: HubProbeStats;
+}
+
+/// `CpjitHubProbeStats` (csrc/hub_probe.h).
+#[repr(C)]
+pub struct HubProbeStats {
+    pub probes: u64,
+    pub hubs: u64,
 }
 
 /// `CpjitOsrStats` (csrc/osr.h).

@@ -63,6 +63,10 @@
  * 1,500 small classes and functions called round-robin (benches/README.md, seventeenth session)
  * ran 1.5-4x slower compiled than interpreted. Loop functions keep their own rules (a loop
  * repeats its own code while it runs).
+ *
+ * Hubs (csrc/hub_probe.c): a warm loopless library function that could run as a cold region
+ * compiles only after a probe of its next calls finds that the calls it makes do not mostly go
+ * to code that stays interpreted; one whose calls do (a hub) goes on as a cold region.
  */
 #define _GNU_SOURCE 1
 #include "cpjit_rt.h"

@@ -92,6 +92,74 @@ def test_hot_code_beneath_a_region_is_found_and_compiles(tmp_path):
     assert second == "FOUND True KEEPS True WORK compiled STEP compiled"
 
 
+# `work` compiles first (called alone, its loop budget spent); then each `root_k` (32 of them,
+# one code object each, loopless, cold) calls it once per call from `drive`, a compiled loop
+# of the program's own. Inside their regions `work` runs interpreted (inlined), and the samples
+# find it there, compiled code, in nearly all of them.
+COMPILED_BENEATH_LIB = """
+    def work(n):
+        total = 0
+        for i in range(n):
+            total += i % 7
+        return total
+
+    def _root(k):
+        namespace = {"work": work}
+        exec(f"def root{k}(n):\\n    return work(n) + {k}\\n", namespace)
+        return namespace[f"root{k}"]
+
+    ROOTS = [_root(k) for k in range(32)]
+"""
+
+COMPILED_BENEATH_MAIN = """
+    import cpjit, lib
+
+    for _ in range(50):
+        lib.work(2000)
+    print("WORK", cpjit.code_info(lib.work)["state"])
+
+    def drive(roots, rounds, n):
+        total = 0
+        for _ in range(rounds):
+            for root in roots:
+                total += root(n)
+        return total
+
+    print(drive(lib.ROOTS[:ROOTS], ROUNDS, N))
+    before = cpjit.stats()["cold_regions"]
+    drive(lib.ROOTS[:ROOTS], 4, 10)
+    keep = [cpjit.code_info(r)["keeps_hook"] for r in lib.ROOTS[:ROOTS]]
+    print("KEEP", sum(keep), "REGIONS AFTER", cpjit.stats()["cold_regions"] - before)
+"""
+
+
+def _compiled_beneath(tmp_path, roots, rounds, n):
+    main = (COMPILED_BENEATH_MAIN.replace("ROOTS]", f"{roots}]")
+            .replace("ROUNDS", str(rounds)).replace(", N)", f", {n})"))
+    jit = run(tmp_path, COMPILED_BENEATH_LIB, main, CPJIT_SAMPLE_US="100",
+              CPJIT_LOOP_BUDGET_NS="1").splitlines()
+    plain = run(tmp_path, COMPILED_BENEATH_LIB, main.replace("import cpjit, lib", "import lib")
+                .replace('print("WORK", cpjit.code_info(lib.work)["state"])', "")
+                .split("before =")[0], jit=False).splitlines()
+    assert jit[0] == "WORK compiled"
+    assert jit[1] == plain[0]
+    return jit[2]
+
+
+def test_a_region_whose_time_goes_to_compiled_code_keeps_the_hook(tmp_path):
+    # One root holding all the time: its samples find compiled code beneath it.
+    assert _compiled_beneath(tmp_path, 1, 400, 20_000) == "KEEP 1 REGIONS AFTER 0"
+
+
+def test_cold_callees_of_a_compiled_caller_keep_the_hook_once_some_did(tmp_path):
+    # 32 roots called in turn by `drive`: a few of them keep the hook on their own samples, and
+    # then all of `drive`'s cold callees do (CPJIT_TIER_CALLEES_KEEP_HOOK): none of them opens
+    # a region from then on (the last four rounds: none).
+    keep, regions_after = _compiled_beneath(tmp_path, 32, 15, 20_000).split(" REGIONS AFTER ")
+    assert regions_after == "0"
+    assert 1 <= int(keep.split()[1]) < 32
+
+
 C_BENEATH_LIB = """
     def run(n):
         return crunch(n)

@@ -38,6 +38,7 @@ class Fuzz:
         self.native = {}       # mode -> programs with at least one native frame
         self.regions = {}      # mode -> programs that opened a cold region
         self.osr = {}          # mode -> programs in which a call went on natively mid-way (osr.c)
+        self.probes = {}       # mode -> programs in which a warm function's calls were probed (hub_probe.c)
 
     def generate(self, i):
         src = gen.generate(self.args.seed, i, self.args.size,
@@ -63,6 +64,7 @@ class Fuzz:
             self.native[m] = self.native.get(m, 0) + sum(1 for n in native if n > 0)
             self.regions[m] = self.regions.get(m, 0) + sum(1 for r in res.values() if r.get("regions", 0) > 0)
             self.osr[m] = self.osr.get(m, 0) + sum(1 for r in res.values() if r.get("osr", 0) > 0)
+            self.probes[m] = self.probes.get(m, 0) + sum(1 for r in res.values() if r.get("probes", 0) > 0)
             # A batch in which every program crashed says nothing about whether cpjit ran: the
             # crashes are compared with the reference run below like any other outcome.
             finished = [r for r in res.values() if r.get("crash") is None]
@@ -181,6 +183,7 @@ class Fuzz:
                 f"ran native frames: {', '.join(f'{m} {100 * n / max(self.ran, 1):.0f}%' for m, n in self.native.items())}; "
                 f"opened cold regions: {', '.join(f'{m} {100 * n / max(self.ran, 1):.0f}%' for m, n in self.regions.items())}; "
                 f"went on natively mid-call (osr.c): {', '.join(f'{m} {100 * n / max(self.ran, 1):.0f}%' for m, n in self.osr.items())}; "
+                f"had a warm function's calls probed (hub_probe.c): {', '.join(f'{m} {100 * n / max(self.ran, 1):.0f}%' for m, n in self.probes.items())}; "
                 f"{wall:.0f} s wall, {cpu:.0f} s CPU, {self.ran / max(cpu, 1e-9):.1f} programs per CPU second")
         log(("" if final else "progress: ") + line)
         if final:

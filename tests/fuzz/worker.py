@@ -153,6 +153,7 @@ def main(argv):
                 r["native"] = after["frames_native"] - before["frames_native"]
                 r["regions"] = after["cold_regions"] - before["cold_regions"]
                 r["osr"] = after["osr_entries"] - before["osr_entries"]
+                r["probes"] = after["hub_probes"] - before["hub_probes"]
             else:
                 r["native"] = 0
             res.write(json.dumps(r) + "\n")

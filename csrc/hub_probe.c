@@ -11,10 +11,10 @@
  * new interpreter activation and back (calls.c's cold-callee paths, ~500 instructions and an
  * instruction-cache footprint of its own), where the interpreter had an inlined call (~150). A
  * function whose own bytecode is short and whose calls mostly go to such callees gains a little
- * on its own instructions and pays a trip per call: argparse's ArgumentParser.__init__ makes
- * about thirty calls of functions that never get warm (the registry's `register`, the group
- * constructors) per call. Compiled, such hubs made the standard library's argparse program run
- * at 0.91x of plain python; left interpreted, at 0.98x (benches/README.md, session 43).
+ * on its own instructions and pays a trip per call: argparse's `add_argument` and
+ * os._Environ.__getitem__ call several functions per call that never get warm. Compiled, such
+ * hubs made the standard library's argparse program run at 0.902x of plain python; left
+ * interpreted, at 0.965x (9 interleaved rounds; benches/README.md, session 43).
  *
  * How: when the function is first found warm, its next PROBE_CALLS calls run interpreted under
  * the hook (not as regions, so the calls they make are seen), and each call it makes that plain
@@ -41,10 +41,8 @@ CpjitHubProbeStats cpjit_hub_probe_stats;
 /* The longest wait between probes of a hub, as a power of two of warm windows. */
 #define MAX_HUB_LEVEL 6u
 
-int cpjit_probe_warm(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st,
-                     uint64_t now)
+int cpjit_probe_warm(_PyInterpreterFrame *frame, CpjitCodeState *st, uint64_t now)
 {
-    (void)tstate;
     if (!cpjit_cold_region_could_open(frame, st)) {
         return 0; /* interpreted, it would pay the hook on every call it makes anyway */
     }
@@ -63,7 +61,6 @@ int cpjit_probe_warm(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCod
 
 int cpjit_probe_step(CpjitCodeState *st)
 {
-
     if (st->probe_left > 0) {
         st->probe_left--;
         return 1;
@@ -112,7 +109,6 @@ static int stays_interpreted(PyCodeObject *callee)
 
 void cpjit_probe_note_call_slow(_PyInterpreterFrame *caller, PyCodeObject *callee)
 {
-
     CpjitCodeState *st = cpjit_rt_state_for(caller->f_code, 0);
     if (st != NULL && (st->tier & CPJIT_TIER_PROBING) && st->probe_cold < UINT16_MAX
         && stays_interpreted(callee)) {

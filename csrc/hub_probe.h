@@ -20,8 +20,7 @@ extern CpjitHubProbeStats cpjit_hub_probe_stats;
  * within the warm window (`now`), on `frame`'s call: whether this call and the function stay
  * interpreted for now (1: its probe starts, or a hub waits for its next one), or it compiles
  * (0: it could not be a cold region, so nothing is gained by leaving it interpreted). */
-int cpjit_probe_warm(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st,
-                     uint64_t now);
+int cpjit_probe_warm(_PyInterpreterFrame *frame, CpjitCodeState *st, uint64_t now);
 
 /* A call of the probed function: 1 while its probe runs (the call is interpreted and counted),
  * 0 once it has found a compile pays; a hub found stays interpreted (1). */
@@ -30,6 +29,7 @@ int cpjit_probe_step(CpjitCodeState *st);
 /* `st` stops probing (its probe ended, or its code object is freed). */
 void cpjit_probe_forget(CpjitCodeState *st);
 
+/* cpjit_probe_note_call's work while a probe runs. */
 void cpjit_probe_note_call_slow(_PyInterpreterFrame *caller, PyCodeObject *callee);
 
 /* The interpreter, running `caller`, calls a Python function whose code is `callee` as plain

@@ -282,7 +282,7 @@ static inline int stays_cold(PyThreadState *tstate, _PyInterpreterFrame *frame,
         uint64_t now = cpjit_now_ns();
         if (now - st->warm_since_ns <= warm_window_ns) {
             /* Warm: it compiles, unless a probe of the calls it makes finds it a hub. */
-            return cpjit_probe_warm(tstate, frame, st, now);
+            return cpjit_probe_warm(frame, st, now);
         }
         st->warm_since_ns = now;
         st->calls = 1;

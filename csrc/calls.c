@@ -550,8 +550,7 @@ call_function(PyThreadState *tstate, PyObject *function, PyObject *const *args, 
         if (caller != NULL) {
             /* Before the releases below, whose finalizers may start frames of their own. */
             *unstarted = res == NULL && cpjit_frames_started == started
-                         && _PyInterpreterState_GetEvalFrameFunc(tstate->interp)
-                                == cpjit_eval_frame;
+                         && cpjit_hooked_for(tstate);
             if (*unstarted) {
                 /* The interpreter's inlined call fails to bind before it moves prev_instr off
                  * the CALL: the arguments released below are seen there. */
@@ -1180,7 +1179,7 @@ static int slot_ready(PyThreadState *tstate, CpjitCallCache *cc, int total_args,
         }
         fill_callee_cache(cc, code, st, code->co_argcount);
     }
-    else if (tstate->interp->eval_frame != cpjit_eval_frame || CPJIT_INTERPRET_ONLY(tstate)
+    else if (!cpjit_hooked_for(tstate) || CPJIT_INTERPRET_ONLY(tstate)
              || (!cpjit_c_stack_ok_fast(tstate) && cpjit_rt_c_stack_low(tstate))) {
         return 0;
     }
@@ -1459,7 +1458,7 @@ push_varargs_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *
         goto fail;
     }
     /* What the allocations may have changed, checked after them. */
-    if (cc->epoch != cpjit_code_epoch || tstate->interp->eval_frame != cpjit_eval_frame
+    if (cc->epoch != cpjit_code_epoch || !cpjit_hooked_for(tstate)
         || CPJIT_INTERPRET_ONLY(tstate) || tstate->recursion_remaining <= 1) {
         goto release;
     }

@@ -2,6 +2,7 @@
 #ifndef CPJIT_CALLS_H
 #define CPJIT_CALLS_H
 
+#include "cold_regions.h"
 #include "cpjit_rt.h"
 #include "internal/pycore_interp.h"
 #include "opcode.h"
@@ -198,7 +199,7 @@ static inline __attribute__((always_inline)) CpjitCodeState *
 callee_state(PyThreadState *tstate, PyCodeObject *code, const int uses_c_stack, int *cold)
 {
     if (!(code->co_flags & CO_OPTIMIZED) || !cpjit_direct_extra_ok
-        || tstate->interp->eval_frame != cpjit_eval_frame || CPJIT_INTERPRET_ONLY(tstate)
+        || !cpjit_hooked_for(tstate) || CPJIT_INTERPRET_ONLY(tstate)
         || tstate->recursion_remaining <= 1) {
         return NULL;
     }
@@ -418,7 +419,7 @@ cpjit_push_cached(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **
     int total_args = oparg + is_meth;
     int argcount = cc->argcount;
     if (code != cc->code || cc->epoch != cpjit_code_epoch || total_args > argcount
-        || tstate->interp->eval_frame != cpjit_eval_frame || CPJIT_INTERPRET_ONLY(tstate)
+        || !cpjit_hooked_for(tstate) || CPJIT_INTERPRET_ONLY(tstate)
         || tstate->recursion_remaining <= 1) {
         return NULL;
     }

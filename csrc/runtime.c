@@ -1107,7 +1107,7 @@ PySendResult cpjit_gen_send(PyThreadState *tstate, PyObject *receiver, PyObject 
 {
     PyTypeObject *type = Py_TYPE(receiver);
     if ((type != &PyGen_Type && type != &PyCoro_Type) || CPJIT_INTERPRET_ONLY(tstate)
-        || !cpjit_direct_extra_ok || tstate->interp->eval_frame != cpjit_eval_frame) {
+        || !cpjit_direct_extra_ok || !cpjit_hooked_for(tstate)) {
         return PyIter_Send(receiver, arg, presult);
     }
     PyGenObject *gen = (PyGenObject *)receiver;

@@ -1,0 +1,143 @@
+"""Threads while the main thread runs cold regions (csrc/cold_regions.c, cpjit_hooked_for).
+
+The main thread opens regions (the hook out, interpreter-wide) while worker threads live and take
+the GIL in between: the workers run interpreted code as plain python does and their calls that
+reach cpjit natively. Each program runs plainly and under cpjit with the GIL switched often, and
+its output must be plain python's: results, exceptions and tracebacks of both sides, and the
+frames a callee sees.
+"""
+import pytest
+
+from programs import run_with_lib as run
+
+LIB = """
+    import sys, traceback
+
+    def shape(x):
+        # A loopless library function: cold, a region on the main thread.
+        return combine(x, x + 1) + combine(x + 2, x)
+
+    def combine(a, b):
+        return (a * 31 + b) % 1009
+
+    def caller_line(x):
+        f = sys._getframe(1)
+        return (x, f.f_code.co_name, f.f_lineno)
+
+    def fail(x):
+        if x % 5 == 0:
+            raise ValueError(f"bad {x}")
+        return x
+
+    def guarded(x):
+        try:
+            return fail(x)
+        except ValueError as e:
+            tb = traceback.extract_tb(e.__traceback__)
+            return (str(e), [(t.name, t.lineno) for t in tb])
+
+    def run_task(fn, x):
+        return fn(x)
+
+    def wait_for(event):
+        event.wait()
+        return "released"
+"""
+
+MAIN = """
+    import sys, threading, queue, lib
+    from concurrent.futures import ThreadPoolExecutor
+
+    sys.setswitchinterval(1e-5)
+
+    def leaf(i):
+        return (i * 7) & 63
+
+    def busy(n):
+        total = 0
+        for i in range(n):
+            total += leaf(i) + lib.combine(i, n)
+        return total
+
+    def job(x):
+        return (busy(200 + x), lib.shape(x), lib.guarded(x), lib.caller_line(x))
+
+    results = {}
+
+    def worker(name, q):
+        out = []
+        while True:
+            x = q.get()
+            if x is None:
+                break
+            out.append(lib.run_task(job, x))
+            out.append(list(map(busy, [50 + x])))
+        results[name] = out
+
+    queues = [queue.Queue() for _ in range(3)]
+    threads = [threading.Thread(target=worker, args=(f"w{i}", q)) for i, q in enumerate(queues)]
+    for t in threads:
+        t.start()
+    main_out = []
+    for x in range(60):
+        queues[x % 3].put(x)
+        main_out.append(lib.shape(x))
+        main_out.append(lib.guarded(x))
+        main_out.append(lib.caller_line(x))
+    for q in queues:
+        q.put(None)
+    for t in threads:
+        t.join()
+    print(main_out)
+    for name in sorted(results):
+        print(name, results[name])
+
+    with ThreadPoolExecutor(4) as pool:
+        print(list(pool.map(job, range(40))))
+        print([f.result() for f in [pool.submit(lib.guarded, x) for x in range(20)]])
+
+    event = threading.Event()
+    def release_later():
+        print("worker", busy(1000), lib.guarded(10)[0], flush=True)
+        event.set()
+    t = threading.Thread(target=release_later)
+    t.start()
+    print(lib.wait_for(event))
+    t.join()
+
+    def raiser():
+        lib.fail(15)
+    errors = []
+    def hook(args):
+        errors.append((args.exc_type.__name__, str(args.exc_value),
+                       [f.name for f in __import__("traceback").extract_tb(args.exc_traceback)]))
+    threading.excepthook = hook
+    t = threading.Thread(target=raiser)
+    t.start()
+    t.join()
+    print(errors)
+"""
+
+
+@pytest.mark.parametrize("env", [
+    {"CPJIT_THRESHOLD": "2", "CPJIT_SAMPLE_US": "50"},
+    {"CPJIT_THRESHOLD": "16", "CPJIT_SAMPLE_US": "1000"},
+    {"CPJIT_THRESHOLD": "256"},
+], ids=["threshold2-sample50", "threshold16", "defaults"])
+def test_threaded_program_matches_plain_python(tmp_path, env):
+    plain = run(tmp_path, LIB, MAIN, jit=False)
+    jit = run(tmp_path, LIB, MAIN, **env)
+    assert jit == plain
+
+
+STATS_MAIN = MAIN + """
+    import cpjit
+    s = cpjit.stats()
+    print("REGIONS", s["cold_regions"] > 0, "NATIVE", s["frames_native"] > 0)
+"""
+
+
+def test_regions_open_and_native_code_runs_in_the_threaded_program(tmp_path):
+    # The differential test above means something only if both sides of the change ran.
+    out = run(tmp_path, LIB, STATS_MAIN, CPJIT_THRESHOLD="16", CPJIT_SAMPLE_US="1000")
+    assert out.splitlines()[-1] == "REGIONS True NATIVE True"

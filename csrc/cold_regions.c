@@ -14,9 +14,9 @@
  * frame, compiled functions included (its CALL does not consult a function's vectorcall), and
  * counts nothing, so hot code beneath would stay interpreted for good.
  *
- * So: a loopless function that stays cold, defined outside __main__ and called on the main
- * thread while the hook is in, runs with the hook taken out, and so does everything beneath it,
- * until it returns (the region). A thread of cpjit's asks the main thread, every `period` (1 ms
+ * So: a loopless function that stays cold, defined outside __main__ and called while the hook
+ * is in, runs with the hook taken out, and so does everything beneath it, until it returns (the
+ * region). For a region of the main thread's, a thread of cpjit's asks it, every `period` (1 ms
  * by default, CPJIT_SAMPLE_US), for a sample through a pending call (served at the
  * interpreter's next eval-breaker check, or native code's): the code object innermost on the
  * frame stack, charged to the innermost open region. A sample served more than LATE_NS after it
@@ -55,18 +55,23 @@
  * callback, has the same fate for the calls made inside a region: interpreted, as
  * in plain python. Its calls after the sampler put the hook back compile as usual.)
  *
- * Only the main thread opens regions (pending calls are served there), and only while cpjit's
- * is the evaluator. Other threads may live: one that takes the GIL while the hook is out for a
- * region runs what the interpreter runs for it as plain python does (inlined, uncounted), and
- * its calls that reach cpjit (from C, from native code: cpjit_hooked_for) go on natively as under
- * the hook. Until session 44 no region opened while another thread lived, and a program with
- * a thread pool (tornado's HTTP benchmark resolves names on executor threads) paid the hook on
- * every call of its main thread for good: 0.89x of plain python, 1.02x since. A thread started
- * inside a region runs interpreted until the call it starts with ends, as during imports. A sample is asked for only while the main thread holds
+ * Threads. Any thread opens regions while cpjit's is the evaluator (another thread's region
+ * may still be open beneath, its hook put back by the sampler). The hook is the
+ * interpreter's, so another thread that takes the GIL while the hook is out for a region runs
+ * what the interpreter runs for it as plain python does (inlined, uncounted), and its calls that
+ * reach cpjit (from C, from native code: cpjit_hooked_for) go on natively as under the hook.
+ * Only the main thread serves pending calls, so only its regions are sampled: hot code beneath
+ * another thread's region runs interpreted, as plain python runs it, while the region lasts.
+ * Until session 44 only the main thread opened regions, and only while no other thread lived:
+ * a program with a thread pool (tornado's HTTP benchmark resolves names on executor threads)
+ * paid the hook on every call of its main thread for good (0.89x of plain python, 1.02x since),
+ * and the standard library's email program run on a worker thread ran at 0.86x. A thread
+ * started inside a region runs interpreted until the call it starts with ends, as during
+ * imports. A sample is asked for only while the main thread holds
  * the GIL, and one it left unserved when it let go is taken back: the eval breaker a sample sets
  * would otherwise stay set for the threads that run meanwhile, which cannot serve it (a traced
- * thread loops on it for good in 3.11). When the main thread leaves Python code for long inside
- * a region (a join, a long C call), after STALL_NS the sampler thread puts the hook back itself
+ * thread loops on it for good in 3.11). When a region's thread leaves Python code for long inside
+ * it (a join, a long C call), after STALL_NS the sampler thread puts the hook back itself
  * (an atomic compare-and-swap of the interpreter's evaluator, from "none" to cpjit's), so other
  * threads are not kept from native code.
  *
@@ -138,16 +143,18 @@ CpjitColdRegionStats cpjit_cold_region_stats;
 static uint32_t period_us = 0; /* 0: no regions (the C default; the package sets its own) */
 
 /* Main thread, under the GIL. */
-static _PyInterpreterFrame *root_frames[MAX_ROOTS]; /* the frames whose regions are open */
+static _PyInterpreterFrame *root_frames[MAX_ROOTS]; /* the frames whose regions are open on
+                                                       the main thread (the ones sampled) */
 static int depth;
 static uint32_t window = 1, window_samples;
 
 /* Shared with the sampler thread (atomics). */
-static int region_open;        /* the main thread runs inside a region, hook out */
+static int region_open;        /* a thread runs inside a region, hook out */
 static uint64_t region_serial; /* regions opened so far */
 static int sample_pending;     /* a sample was asked for and not yet served */
 static uint64_t sample_asked_at; /* when (cpjit_now_ns) */
-static PyThreadState *region_tstate; /* the main thread's state, set as a region opens */
+static PyThreadState *region_tstate; /* the state of the thread that opened the last region */
+static int region_on_main;     /* that thread is the main thread: samples can be served */
 
 /* The sampler thread (started and stopped under the GIL). */
 static pthread_t sampler;
@@ -183,6 +190,7 @@ static int take_sample(void *unused)
     __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
     PyThreadState *tstate = _PyThreadState_GET();
     if (!__atomic_load_n(&region_open, __ATOMIC_ACQUIRE) || depth == 0 || tstate == NULL
+        || tstate != __atomic_load_n(&region_tstate, __ATOMIC_ACQUIRE)
         || tstate->interp->eval_frame != NULL || !cpjit_rt_may_unhook()) {
         return 0;
     }
@@ -353,10 +361,10 @@ static int withdraw_sample(PyInterpreterState *interp)
     return found;
 }
 
-/* Whether the main thread holds the GIL, so that a sample asked for is served within
- * microseconds (or after the C call it is in). The holder's thread state is compared, never
- * read: another thread's may be freed at any moment. */
-static int main_thread_holds_gil(void)
+/* Whether the thread that opened the last region holds the GIL (for the main thread: a sample
+ * asked for is served within microseconds, or after the C call it is in). The holder's thread
+ * state is compared, never read: another thread's may be freed at any moment. */
+static int region_thread_holds_gil(void)
 {
     PyThreadState *main_tstate = __atomic_load_n(&region_tstate, __ATOMIC_ACQUIRE);
     return main_tstate != NULL
@@ -454,12 +462,13 @@ static void *sampler_main(void *unused)
             quiet = 0;
         }
         PyInterpreterState *interp = _PyRuntime.interpreters.main;
-        int main_holds_gil = main_thread_holds_gil();
+        int owner_holds_gil = region_thread_holds_gil();
+        int on_main = __atomic_load_n(&region_on_main, __ATOMIC_ACQUIRE);
         /* A sample the main thread cannot serve now is taken back, region or not (one may be
          * queued just as the region closed and the main thread let go of the GIL, after the
          * sampler saw it hold the GIL): the thread holding the GIL cannot serve it and would
          * keep meeting its eval breaker, a traced one for good while the main thread waits. */
-        if (!main_holds_gil && __atomic_load_n(&sample_pending, __ATOMIC_ACQUIRE)
+        if (!(owner_holds_gil && on_main) && __atomic_load_n(&sample_pending, __ATOMIC_ACQUIRE)
             && interp != NULL && withdraw_sample(interp)) {
             __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
         }
@@ -468,7 +477,7 @@ static void *sampler_main(void *unused)
             idle = idle * 2 < longest ? idle * 2 : longest;
             away_since = 0;
         }
-        else if (!main_holds_gil) {
+        else if (!owner_holds_gil) {
             /* The main thread waits outside Python code (a join, a lock, I/O), or another
              * thread runs meanwhile: no sample is asked for (the thread holding the GIL could
              * not serve it; one already asked for was taken back above), and after STALL_NS of
@@ -482,6 +491,13 @@ static void *sampler_main(void *unused)
                 end_stalled_region(interp);
                 away_since = 0;
             }
+        }
+        else if (!on_main) {
+            /* A region of another thread's, which runs with the GIL: no sample is asked for
+             * (pending calls are the main thread's to serve); only the rule above watches it,
+             * at the pace of short regions. */
+            idle = idle * 2 < MAX_SHORT_IDLE ? idle * 2 : MAX_SHORT_IDLE;
+            away_since = 0;
         }
         else if (__atomic_load_n(&sample_pending, __ATOMIC_ACQUIRE)) {
             idle = 1;
@@ -664,8 +680,10 @@ int cpjit_cold_region_could_open(_PyInterpreterFrame *frame, CpjitCodeState *st)
 static inline int may_open_region(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                   CpjitCodeState *st)
 {
-    return depth < MAX_ROOTS && !(st->tier & CPJIT_TIER_PROBING)
-           && cpjit_cold_region_could_open(frame, st) && cpjit_may_unhook_on_main(tstate)
+    return (depth < MAX_ROOTS || tstate->thread_id != _PyRuntime.main_thread)
+           && !(st->tier & CPJIT_TIER_PROBING)
+           && cpjit_cold_region_could_open(frame, st)
+           && cpjit_may_unhook_for_region(tstate)
            && !caller_keeps_hook(tstate);
 }
 
@@ -676,21 +694,32 @@ PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpji
         return _PyEval_EvalFrameDefault(tstate, frame, 0);
     }
     PyInterpreterState *interp = tstate->interp;
-    root_frames[depth++] = frame;
+    /* Samples, on-stack replacement (osr.c) and its candidates are the main thread's. */
+    int on_main = tstate->thread_id == _PyRuntime.main_thread;
+    if (on_main) {
+        root_frames[depth++] = frame;
+    }
     cpjit_unhooked++;
     cpjit_cold_region_stats.regions++;
     _PyInterpreterState_SetEvalFrameFunc(interp, _PyEval_EvalFrameDefault);
     __atomic_store_n(&region_tstate, tstate, __ATOMIC_RELEASE);
+    __atomic_store_n(&region_on_main, on_main, __ATOMIC_RELEASE);
     __atomic_add_fetch(&region_serial, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&region_open, 1, __ATOMIC_RELEASE);
     CpjitOsrCandidate outside;
-    cpjit_osr_region_begin(&outside);
+    if (on_main) {
+        cpjit_osr_region_begin(&outside);
+    }
     PyObject *res = _PyEval_EvalFrameDefault(tstate, frame, 0);
-    cpjit_osr_region_end(&outside);
+    if (on_main) {
+        cpjit_osr_region_end(&outside);
+    }
     /* A region opens only while the hook is in: leaving it, the hook is back in. */
     __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
     cpjit_unhooked--;
-    depth--;
+    if (on_main) {
+        depth--;
+    }
     if (interp->eval_frame == NULL && cpjit_rt_may_unhook()) {
         _PyInterpreterState_SetEvalFrameFunc(interp, cpjit_eval_frame);
     }

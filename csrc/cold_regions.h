@@ -39,24 +39,23 @@ static inline int cpjit_may_unhook_alone(PyThreadState *tstate)
            && tstate->thread_id == _PyRuntime.main_thread && cpjit_rt_may_unhook()
            && interp->threads.head == tstate && tstate->next == NULL;
 }
-/* Whether `tstate` may open a cold region: cpjit's hook is the evaluator and may be taken out,
- * and `tstate` is the main thread of the main interpreter. Other threads may live: the region
- * takes nothing from them that plain python gives them (cpjit_hooked_for). */
-static inline int cpjit_may_unhook_on_main(PyThreadState *tstate)
+/* Whether a thread of the main interpreter may open a cold region: cpjit's hook is the
+ * evaluator and may be taken out. Other threads may live: the region takes nothing from them
+ * that plain python gives them (cpjit_hooked_for). */
+static inline int cpjit_may_unhook_for_region(PyThreadState *tstate)
 {
     PyInterpreterState *interp = tstate->interp;
     return interp->eval_frame == cpjit_eval_frame && interp == _PyRuntime.interpreters.main
-           && tstate->thread_id == _PyRuntime.main_thread && cpjit_rt_may_unhook();
+           && cpjit_rt_may_unhook();
 }
-/* Whether the hook is out only for a cold region of the main thread's, and `tstate` is another
- * thread of the main interpreter (cold_regions.c). */
+/* Whether the hook is out only for a cold region of another thread's, `tstate` being a thread
+ * of the main interpreter (cold_regions.c). */
 int cpjit_region_of_another_thread(PyThreadState *tstate);
 /* Whether calls that reach cpjit on `tstate` are cpjit's to run, as under its hook: the hook is
- * the evaluator, or it is out only for a cold region of the main thread's while `tstate` is
- * another thread. A region is the main thread's way of running its own cold calls; another
- * thread that gets the GIL meanwhile keeps entering native code where it reaches cpjit (calls
- * from C, calls native code makes), and what the interpreter runs for it without the hook runs
- * as plain python runs it. */
+ * the evaluator, or it is out only for a cold region of another thread's. A region is its
+ * thread's way of running its own cold calls; another thread that gets the GIL meanwhile keeps
+ * entering native code where it reaches cpjit (calls from C, calls native code makes), and what
+ * the interpreter runs for it without the hook runs as plain python runs it. */
 static inline __attribute__((always_inline)) int cpjit_hooked_for(PyThreadState *tstate)
 {
     _PyFrameEvalFunction eval = tstate->interp->eval_frame;

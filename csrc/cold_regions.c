@@ -113,6 +113,9 @@ CpjitColdRegionStats cpjit_cold_region_stats;
 #define CALLER_EVIDENCE 2
 /* How long the main thread may leave a sample unserved before the sampler puts the hook back. */
 #define STALL_NS (20u * 1000u * 1000u)
+/* How long a region of a thread other than the main one (which no sample can look into) may
+ * keep the hook out before the sampler thread puts it back; its root keeps the hook then. */
+#define LONG_UNSAMPLED_NS (20u * 1000u * 1000u)
 /* A sample served this long after it was asked for waited for C code to return (the interpreter
  * serves pending calls within microseconds while it runs bytecode). */
 #define LATE_NS (100u * 1000u)
@@ -155,6 +158,7 @@ static int sample_pending;     /* a sample was asked for and not yet served */
 static uint64_t sample_asked_at; /* when (cpjit_now_ns) */
 static PyThreadState *region_tstate; /* the state of the thread that opened the last region */
 static int region_on_main;     /* that thread is the main thread: samples can be served */
+static uint64_t long_region_serial; /* the serial of the last region ended for lasting long */
 
 /* The sampler thread (started and stopped under the GIL). */
 static pthread_t sampler;
@@ -385,6 +389,22 @@ static void end_stalled_region(PyInterpreterState *interp)
     __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
 }
 
+/* A region of a thread other than the main one has kept the hook out for LONG_UNSAMPLED_NS: no
+ * sample can tell what runs in it, and what runs that long may be hot, so the hook goes back in
+ * (as for a stalled region) and, when the region ends, its root keeps the hook (cpjit_run_cold):
+ * its callees count and compile, and their own cold calls open regions of their own. */
+static void end_long_region(PyInterpreterState *interp, uint64_t serial)
+{
+    _PyFrameEvalFunction none = NULL;
+    if (interp != NULL && !_Py_IsFinalizing()
+        && __atomic_compare_exchange_n(&interp->eval_frame, &none, cpjit_eval_frame, 0,
+                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+        __atomic_add_fetch(&cpjit_cold_region_stats.long_unsampled, 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&long_region_serial, serial, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
+}
+
 /* Longest single sleep of the sampler, whatever its pace: how long a process whose last Python
  * thread has gone may be kept alive by the sampler. */
 #define LONGEST_NAP_US (50u * 1000u)
@@ -425,7 +445,7 @@ static void *sampler_main(void *unused)
 {
     (void)unused;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-    uint64_t last_serial = 0, last_acted = 0, asked_at = 0, away_since = 0;
+    uint64_t last_serial = 0, last_acted = 0, asked_at = 0, away_since = 0, open_since = 0;
     uint32_t slowdown = 1, quiet = 0, idle = 1;
     /* A sample was asked for at the last wake-up: the next nap is the whole pace, after which
      * the next sample is due anyway (one wake-up per sample, not a watch nap and then the rest
@@ -476,6 +496,7 @@ static void *sampler_main(void *unused)
             uint32_t longest = serial != last_serial ? MAX_SHORT_IDLE : MAX_IDLE;
             idle = idle * 2 < longest ? idle * 2 : longest;
             away_since = 0;
+            open_since = 0;
         }
         else if (!owner_holds_gil) {
             /* The main thread waits outside Python code (a join, a lock, I/O), or another
@@ -494,10 +515,18 @@ static void *sampler_main(void *unused)
         }
         else if (!on_main) {
             /* A region of another thread's, which runs with the GIL: no sample is asked for
-             * (pending calls are the main thread's to serve); only the rule above watches it,
-             * at the pace of short regions. */
+             * (pending calls are the main thread's to serve); the rule above and the length of
+             * the region watch it, at the pace of short regions. */
             idle = idle * 2 < MAX_SHORT_IDLE ? idle * 2 : MAX_SHORT_IDLE;
             away_since = 0;
+            uint64_t now = cpjit_now_ns();
+            if (open_since == 0 || serial != last_serial) {
+                open_since = now;
+            }
+            else if (now - open_since >= LONG_UNSAMPLED_NS) {
+                end_long_region(interp, serial);
+                open_since = 0;
+            }
         }
         else if (__atomic_load_n(&sample_pending, __ATOMIC_ACQUIRE)) {
             idle = 1;
@@ -704,7 +733,7 @@ PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpji
     _PyInterpreterState_SetEvalFrameFunc(interp, _PyEval_EvalFrameDefault);
     __atomic_store_n(&region_tstate, tstate, __ATOMIC_RELEASE);
     __atomic_store_n(&region_on_main, on_main, __ATOMIC_RELEASE);
-    __atomic_add_fetch(&region_serial, 1, __ATOMIC_RELEASE);
+    uint64_t serial = __atomic_add_fetch(&region_serial, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&region_open, 1, __ATOMIC_RELEASE);
     CpjitOsrCandidate outside;
     if (on_main) {
@@ -719,6 +748,9 @@ PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpji
     cpjit_unhooked--;
     if (on_main) {
         depth--;
+    }
+    else if (__atomic_load_n(&long_region_serial, __ATOMIC_ACQUIRE) == serial) {
+        st->tier |= CPJIT_TIER_KEEPS_HOOK; /* (end_long_region) */
     }
     if (interp->eval_frame == NULL && cpjit_rt_may_unhook()) {
         _PyInterpreterState_SetEvalFrameFunc(interp, cpjit_eval_frame);

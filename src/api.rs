@@ -297,13 +297,15 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("frames_from_c", c.frames_from_c)?;
     d.set_item("stack_segment_switches", c.stack_segment_switches)?;
     d.set_item("stack_segments_mapped", c.stack_segments_mapped)?;
-    // SAFETY: GIL held; the sampler thread writes only `stalled`, a counter read here for stats.
+    // SAFETY: GIL held; the sampler thread writes only `stalled` and `long_unsampled`, counters
+    // read here for stats.
     let r = unsafe { &*std::ptr::addr_of!(runtime::cpjit_cold_region_stats) };
     d.set_item("cold_regions", r.regions)?;
     d.set_item("cold_region_samples", r.samples)?;
     d.set_item("cold_region_hot_found", r.hot_found)?;
     d.set_item("cold_region_stalled", r.stalled)?;
     d.set_item("cold_region_late_samples", r.late)?;
+    d.set_item("cold_region_long_unsampled", r.long_unsampled)?;
     // SAFETY: GIL held; the C side writes these counters only with the GIL held.
     let t = unsafe { &*std::ptr::addr_of!(runtime::cpjit_tier_trial_stats) };
     d.set_item("tier_trials", t.trials)?;

@@ -160,6 +160,7 @@ pub struct ColdRegionStats {
     pub hot_found: u64,
     pub stalled: u64,
     pub late: u64,
+    pub long_unsampled: u64,
 }
 
 /// Compiler-side counters (the C side counts frames).

@@ -182,3 +182,58 @@ def test_a_worker_thread_runs_its_cold_calls_as_regions(tmp_path):
     jit = run(tmp_path, LIB, WORKER_MAIN, CPJIT_THRESHOLD="1000")
     assert jit.replace(", ('regions on this thread', True)", "") == plain
     assert "('regions on this thread', True)" in jit
+
+
+LONG_LIB = """
+    def run(fn, n):
+        # A loopless library function: called once on the worker, a region lasting the whole run.
+        return fn(n)
+"""
+
+LONG_MAIN = """
+    import threading, time, lib
+
+    def leaf(i):
+        return (i * 3) & 15
+
+    def spin(n):
+        total = 0
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 0.2:
+            for i in range(n):
+                total += leaf(i)
+        return total > 0
+
+    out = []
+    go = threading.Lock()
+    go.acquire()
+
+    def work():
+        go.acquire()  # (a C call: the work starts once the main thread is out of start())
+        out.append(lib.run(spin, 1000))
+
+    t = threading.Thread(target=work)
+    t.start()
+    go.release()
+    while t.is_alive():
+        time.sleep(0.001)
+    print(out)
+    try:
+        import cpjit
+    except ImportError:
+        pass
+    else:
+        if cpjit.is_enabled():
+            s = cpjit.stats()
+            print("LONG", s["cold_region_long_unsampled"] >= 1, "LEAF", cpjit.code_info(leaf)["state"])
+"""
+
+
+def test_a_long_region_of_a_worker_thread_gets_the_hook_back(tmp_path):
+    # No sample can look into a worker's region: 20 ms after the sampler thread sees it open
+    # (it naps up to 256 sample periods while no region opens: 25.6 ms here) it puts the hook
+    # back, and the hot code beneath (leaf, called from the interpreted loop) compiles.
+    plain = run(tmp_path, LONG_LIB, LONG_MAIN, jit=False)
+    jit = run(tmp_path, LONG_LIB, LONG_MAIN, CPJIT_THRESHOLD="256", CPJIT_SAMPLE_US="100")
+    assert jit.splitlines()[0] == plain.splitlines()[0] == "[True]"
+    assert jit.splitlines()[1] == "LONG True LEAF compiled"

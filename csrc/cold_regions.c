@@ -228,8 +228,17 @@ static int take_sample(void *unused)
         return 0;
     }
     /* The region being sampled: the innermost open one (outer ones had the hook put back
-     * before an inner one could open). */
-    CpjitCodeState *root = cpjit_rt_state_for(root_frames[depth - 1]->f_code, 0);
+     * before an inner one could open), if its frame is on the stack being run: a coroutine
+     * library that switches stacks (greenlet) may have suspended it, or ended it while another
+     * region stays open, and then the sample says nothing about it. */
+    _PyInterpreterFrame *root_frame = root_frames[depth - 1], *f = frame;
+    while (f != NULL && f != root_frame) {
+        f = f->previous;
+    }
+    if (f == NULL) {
+        return 0;
+    }
+    CpjitCodeState *root = cpjit_rt_state_for(root_frame->f_code, 0);
     if (root == NULL) {
         return 0; /* not reached: a region opens with its code's state */
     }
@@ -263,7 +272,7 @@ static int take_sample(void *unused)
         /* Compiled code beneath a cold callee of compiled code: after CALLER_EVIDENCE such
          * callees, the caller's other cold callees keep the hook too (the code a hot caller
          * calls tends to lead to the code that made it hot). */
-        _PyInterpreterFrame *caller = root_frames[depth - 1]->previous;
+        _PyInterpreterFrame *caller = root_frame->previous;
         CpjitCodeState *cst = caller != NULL ? cpjit_rt_state_for(caller->f_code, 0) : NULL;
         if (cst != NULL && cst->state == CPJIT_COMPILED && ++cst->hooked_callees >= CALLER_EVIDENCE) {
             cst->tier |= CPJIT_TIER_CALLEES_KEEP_HOOK;
@@ -275,7 +284,7 @@ static int take_sample(void *unused)
     /* A loop of a library function running here interpreted, inlined, goes on natively once a
      * call it makes returns (osr.c): its calls would otherwise each go through the hook. */
     PyErr_Fetch(&type, &value, &tb);
-    cpjit_osr_region_candidate(tstate, frame, root_frames[depth - 1]);
+    cpjit_osr_region_candidate(tstate, frame, root_frame);
     PyErr_Clear();
     PyErr_Restore(type, value, tb);
     return 0;
@@ -716,6 +725,24 @@ static inline int may_open_region(PyThreadState *tstate, _PyInterpreterFrame *fr
            && !caller_keeps_hook(tstate);
 }
 
+/* A region of the main thread's has ended: its frame leaves root_frames. The innermost one, but
+ * for a coroutine library that switches stacks (greenlet), which may end an outer region while
+ * an inner one, on another stack, stays open. */
+static void forget_root(_PyInterpreterFrame *frame)
+{
+    int i = depth - 1;
+    while (i >= 0 && root_frames[i] != frame) {
+        i--;
+    }
+    if (i < 0) {
+        return; /* (not reached) */
+    }
+    for (; i < depth - 1; i++) {
+        root_frames[i] = root_frames[i + 1];
+    }
+    depth--;
+}
+
 PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st)
 {
     cpjit_stats.handovers[CPJIT_R_COLD]++;
@@ -747,7 +774,7 @@ PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpji
     __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
     cpjit_unhooked--;
     if (on_main) {
-        depth--;
+        forget_root(frame);
     }
     else if (__atomic_load_n(&long_region_serial, __ATOMIC_ACQUIRE) == serial) {
         st->tier |= CPJIT_TIER_KEEPS_HOOK; /* (end_long_region) */

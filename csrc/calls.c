@@ -748,6 +748,10 @@ function_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, Py
                     uintptr_t here)
 {
     PyThreadState *tstate = _PyThreadState_GET();
+    if (cpjit_other_sample_due() && cpjit_serve_other_sample(tstate)) {
+        /* A call inside another thread's region, sampled: it goes on as the region runs it. */
+        return _PyFunction_Vectorcall(callable, args, nargsf, kwnames);
+    }
     PyFunctionObject *func = (PyFunctionObject *)callable;
     /* Compiled: entered natively. Staying cold: the frame pushed here and handed to the
      * interpreter, as the hook would, without _PyEval_Vector and the hook on the way (one pass

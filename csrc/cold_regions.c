@@ -60,8 +60,12 @@
  * interpreter's, so another thread that takes the GIL while the hook is out for a region runs
  * what the interpreter runs for it as plain python does (inlined, uncounted), and its calls that
  * reach cpjit (from C, from native code: cpjit_hooked_for) go on natively as under the hook.
- * Only the main thread serves pending calls, so only its regions are sampled: hot code beneath
- * another thread's region runs interpreted, as plain python runs it, while the region lasts.
+ * Only the main thread serves pending calls. Another thread's region is sampled at the next
+ * call it makes after the sampler asks: the sampler puts the hook back in for it, and the call
+ * reaches cpjit_eval_frame or cpjit_function_vectorcall, which take the sample of the calling
+ * frame (cpjit_serve_other_sample) and take the hook out again unless it found what the hook
+ * pays for. A region whose thread makes no call for LONG_UNSAMPLED_NS gets the hook back, and
+ * its function keeps it.
  * Until session 44 only the main thread opened regions, and only while no other thread lived:
  * a program with a thread pool (tornado's HTTP benchmark resolves names on executor threads)
  * paid the hook on every call of its main thread for good (0.89x of plain python, 1.02x since),
@@ -159,6 +163,13 @@ static uint64_t sample_asked_at; /* when (cpjit_now_ns) */
 static PyThreadState *region_tstate; /* the state of the thread that opened the last region */
 static int region_on_main;     /* that thread is the main thread: samples can be served */
 static uint64_t long_region_serial; /* the serial of the last region ended for lasting long */
+/* A sample asked of a region of a thread other than the main one: that region's serial while
+ * the request stands (the hook put back in for it, so that the thread's next call reaches
+ * cpjit_serve_other_sample), else 0. */
+uint64_t cpjit_other_sample_serial;
+/* The root frame of the innermost region with the hook out of a thread other than the main one
+ * (under the GIL). */
+static _PyInterpreterFrame *other_root_frame;
 
 /* The sampler thread (started and stopped under the GIL). */
 static pthread_t sampler;
@@ -185,6 +196,8 @@ static int sampled_compiled_code(_PyInterpreterFrame *frame)
     return st != NULL && st->state == CPJIT_COMPILED;
 }
 
+static int charge_sample(_PyInterpreterFrame *frame, _PyInterpreterFrame *root_frame);
+
 /* The pending call: runs on the main thread under the GIL, at an eval-breaker check of the
  * interpreter or of native code. Reads the innermost frame's code object; never runs Python
  * code and leaves any exception state as it was. */
@@ -202,6 +215,57 @@ static int take_sample(void *unused)
     if (frame == NULL) {
         return 0;
     }
+    _PyInterpreterFrame *root_frame = root_frames[depth - 1];
+    if (!charge_sample(frame, root_frame)) {
+        return 0;
+    }
+    _PyInterpreterState_SetEvalFrameFunc(tstate->interp, cpjit_eval_frame);
+    __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
+    cpjit_cold_region_stats.hot_found++;
+    /* A loop of a library function running here interpreted, inlined, goes on natively once a
+     * call it makes returns (osr.c): its calls would otherwise each go through the hook. */
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    cpjit_osr_region_candidate(tstate, frame, root_frame);
+    PyErr_Clear();
+    PyErr_Restore(type, value, tb);
+    return 0;
+}
+
+/* The call a region's thread makes after the sampler asked for a sample of it and put the hook
+ * back in for it (cpjit_other_sample_serial): the sample, of the calling frame, under the GIL on
+ * the region's own thread. 1 when the call goes on as in the region (the hook out again, for the
+ * caller to run it in the interpreter), 0 when it goes on as under the hook: another thread's
+ * call, a request that outlived its region (cleared here by whoever meets it), or a sample that
+ * found what the hook pays for (the region's function keeps it from now on). */
+int cpjit_serve_other_sample(PyThreadState *tstate)
+{
+    uint64_t serial = __atomic_load_n(&cpjit_other_sample_serial, __ATOMIC_ACQUIRE);
+    int current = serial != 0 && serial == __atomic_load_n(&region_serial, __ATOMIC_ACQUIRE)
+                  && __atomic_load_n(&region_open, __ATOMIC_ACQUIRE) && other_root_frame != NULL;
+    if (current && tstate != __atomic_load_n(&region_tstate, __ATOMIC_ACQUIRE)) {
+        return 0; /* the region's own thread serves it */
+    }
+    __atomic_store_n(&cpjit_other_sample_serial, 0, __ATOMIC_RELEASE);
+    if (!current || tstate->interp->eval_frame != cpjit_eval_frame || !cpjit_rt_may_unhook()) {
+        return 0;
+    }
+    _PyInterpreterFrame *frame = tstate->cframe->current_frame;
+    if (frame != NULL && charge_sample(frame, other_root_frame)) {
+        __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
+        cpjit_cold_region_stats.hot_found++;
+        return 0;
+    }
+    _PyInterpreterState_SetEvalFrameFunc(tstate->interp, _PyEval_EvalFrameDefault);
+    return 1;
+}
+
+/* A sample of the region rooted at `root_frame` (the innermost open region of its thread),
+ * `frame` innermost, taken under the GIL on the region's thread: counted, and 1 when it decides
+ * that the region's function keeps the hook (CPJIT_TIER_KEEPS_HOOK set), for the caller to put
+ * the hook back. */
+static int charge_sample(_PyInterpreterFrame *frame, _PyInterpreterFrame *root_frame)
+{
     cpjit_cold_region_stats.samples++;
     if (cpjit_now_ns() - __atomic_load_n(&sample_asked_at, __ATOMIC_ACQUIRE) >= LATE_NS) {
         /* The main thread was in C code (marshal, compile(), a regex over a long text...) and
@@ -231,7 +295,7 @@ static int take_sample(void *unused)
      * before an inner one could open), if its frame is on the stack being run: a coroutine
      * library that switches stacks (greenlet) may have suspended it, or ended it while another
      * region stays open, and then the sample says nothing about it. */
-    _PyInterpreterFrame *root_frame = root_frames[depth - 1], *f = frame;
+    _PyInterpreterFrame *f = frame;
     while (f != NULL && f != root_frame) {
         f = f->previous;
     }
@@ -278,16 +342,7 @@ static int take_sample(void *unused)
             cst->tier |= CPJIT_TIER_CALLEES_KEEP_HOOK;
         }
     }
-    _PyInterpreterState_SetEvalFrameFunc(tstate->interp, cpjit_eval_frame);
-    __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
-    cpjit_cold_region_stats.hot_found++;
-    /* A loop of a library function running here interpreted, inlined, goes on natively once a
-     * call it makes returns (osr.c): its calls would otherwise each go through the hook. */
-    PyErr_Fetch(&type, &value, &tb);
-    cpjit_osr_region_candidate(tstate, frame, root_frame);
-    PyErr_Clear();
-    PyErr_Restore(type, value, tb);
-    return 0;
+    return 1;
 }
 
 /* Queue take_sample for the main thread: Py_AddPendingCall's own work without its eval-breaker
@@ -405,9 +460,10 @@ static void end_stalled_region(PyInterpreterState *interp)
 static void end_long_region(PyInterpreterState *interp, uint64_t serial)
 {
     _PyFrameEvalFunction none = NULL;
-    if (interp != NULL && !_Py_IsFinalizing()
-        && __atomic_compare_exchange_n(&interp->eval_frame, &none, cpjit_eval_frame, 0,
-                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+    if (interp != NULL && !_Py_IsFinalizing()) {
+        /* (The hook may be in already, put back for a sample request the thread has not met.) */
+        __atomic_compare_exchange_n(&interp->eval_frame, &none, cpjit_eval_frame, 0,
+                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
         __atomic_add_fetch(&cpjit_cold_region_stats.long_unsampled, 1, __ATOMIC_RELAXED);
         __atomic_store_n(&long_region_serial, serial, __ATOMIC_RELEASE);
     }
@@ -526,7 +582,6 @@ static void *sampler_main(void *unused)
             /* A region of another thread's, which runs with the GIL: no sample is asked for
              * (pending calls are the main thread's to serve); the rule above and the length of
              * the region watch it, at the pace of short regions. */
-            idle = idle * 2 < MAX_SHORT_IDLE ? idle * 2 : MAX_SHORT_IDLE;
             away_since = 0;
             uint64_t now = cpjit_now_ns();
             if (open_since == 0 || serial != last_serial) {
@@ -535,6 +590,29 @@ static void *sampler_main(void *unused)
             else if (now - open_since >= LONG_UNSAMPLED_NS) {
                 end_long_region(interp, serial);
                 open_since = 0;
+            }
+            if (__atomic_load_n(&cpjit_other_sample_serial, __ATOMIC_ACQUIRE) != 0) {
+                idle = 1; /* a request stands: the thread has made no call since */
+            }
+            else if (__atomic_load_n(&region_open, __ATOMIC_ACQUIRE) && interp != NULL
+                     && !_Py_IsFinalizing()
+                     && (asked_at == 0 || idle > 1
+                         || now + EARLY_NS >= asked_at + (uint64_t)period_us * slowdown * 1000u)) {
+                /* A sample, taken at the thread's next call (cpjit_serve_other_sample): the
+                 * hook goes back in until then. */
+                idle = 1;
+                asked_at = now;
+                __atomic_store_n(&sample_asked_at, now, __ATOMIC_RELEASE);
+                __atomic_store_n(&cpjit_other_sample_serial, serial, __ATOMIC_RELEASE);
+                _PyFrameEvalFunction none = NULL;
+                if (!__atomic_compare_exchange_n(&interp->eval_frame, &none, cpjit_eval_frame, 0,
+                                                 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+                    __atomic_store_n(&cpjit_other_sample_serial, 0, __ATOMIC_RELEASE);
+                }
+                else if (++quiet >= QUIET_SAMPLES && slowdown < MAX_SLOWDOWN) {
+                    slowdown *= 2;
+                    quiet = 0;
+                }
             }
         }
         else if (__atomic_load_n(&sample_pending, __ATOMIC_ACQUIRE)) {
@@ -763,8 +841,12 @@ PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpji
     uint64_t serial = __atomic_add_fetch(&region_serial, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&region_open, 1, __ATOMIC_RELEASE);
     CpjitOsrCandidate outside;
+    _PyInterpreterFrame *outer_root = other_root_frame;
     if (on_main) {
         cpjit_osr_region_begin(&outside);
+    }
+    else {
+        other_root_frame = frame;
     }
     PyObject *res = _PyEval_EvalFrameDefault(tstate, frame, 0);
     if (on_main) {
@@ -776,8 +858,14 @@ PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpji
     if (on_main) {
         forget_root(frame);
     }
-    else if (__atomic_load_n(&long_region_serial, __ATOMIC_ACQUIRE) == serial) {
-        st->tier |= CPJIT_TIER_KEEPS_HOOK; /* (end_long_region) */
+    else {
+        other_root_frame = outer_root;
+        uint64_t asked = serial;
+        __atomic_compare_exchange_n(&cpjit_other_sample_serial, &asked, 0, 0, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST); /* a request it did not meet */
+        if (__atomic_load_n(&long_region_serial, __ATOMIC_ACQUIRE) == serial) {
+            st->tier |= CPJIT_TIER_KEEPS_HOOK; /* (end_long_region) */
+        }
     }
     if (interp->eval_frame == NULL && cpjit_rt_may_unhook()) {
         _PyInterpreterState_SetEvalFrameFunc(interp, cpjit_eval_frame);

@@ -62,6 +62,15 @@ static inline __attribute__((always_inline)) int cpjit_hooked_for(PyThreadState 
     return __builtin_expect(eval == cpjit_eval_frame, 1)
            || (eval == NULL && cpjit_region_of_another_thread(tstate));
 }
+/* A sample asked of a region of a thread other than the main one (its serial), or 0; and its
+ * service at that thread's next call (cold_regions.c): 1 when the call is to go on in the
+ * interpreter without the hook, as in the region. */
+extern uint64_t cpjit_other_sample_serial;
+int cpjit_serve_other_sample(PyThreadState *tstate);
+static inline __attribute__((always_inline)) int cpjit_other_sample_due(void)
+{
+    return __builtin_expect(__atomic_load_n(&cpjit_other_sample_serial, __ATOMIC_RELAXED) != 0, 0);
+}
 /* Run `frame` with the hook taken out, put back when it returns; counted as `reason`
  * (runtime.c). */
 PyObject *cpjit_rt_run_unhooked(PyThreadState *tstate, _PyInterpreterFrame *frame, int reason);

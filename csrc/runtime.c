@@ -1197,6 +1197,10 @@ run_if_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, int *handled)
 CPJIT_HOT
 PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
 {
+    if (cpjit_other_sample_due() && cpjit_serve_other_sample(tstate)) {
+        /* A call inside another thread's region, sampled: it goes on as the region runs it. */
+        return _PyEval_EvalFrameDefault(tstate, frame, throwflag);
+    }
     cpjit_frames_started++;
     int handled = 0;
     if (!throwflag) {

@@ -229,11 +229,61 @@ LONG_MAIN = """
 """
 
 
-def test_a_long_region_of_a_worker_thread_gets_the_hook_back(tmp_path):
-    # No sample can look into a worker's region: 20 ms after the sampler thread sees it open
-    # (it naps up to 256 sample periods while no region opens: 25.6 ms here) it puts the hook
-    # back, and the hot code beneath (leaf, called from the interpreted loop) compiles.
+def test_a_worker_threads_region_is_sampled_at_its_calls(tmp_path):
+    # A worker's region is sampled at the next call the thread makes after the sampler asks
+    # (the hook put back in meanwhile): the hot leaf beneath it is found, and compiles.
     plain = run(tmp_path, LONG_LIB, LONG_MAIN, jit=False)
-    jit = run(tmp_path, LONG_LIB, LONG_MAIN, CPJIT_THRESHOLD="256", CPJIT_SAMPLE_US="100")
+    jit = run(tmp_path, LONG_LIB, LONG_MAIN.replace('"LONG", s["cold_region_long_unsampled"] >= 1',
+                                                    '"HOT", s["cold_region_hot_found"] >= 1'),
+              CPJIT_THRESHOLD="256", CPJIT_SAMPLE_US="100")
     assert jit.splitlines()[0] == plain.splitlines()[0] == "[True]"
-    assert jit.splitlines()[1] == "LONG True LEAF compiled"
+    assert jit.splitlines()[1] == "HOT True LEAF compiled"
+
+
+CALL_FREE_MAIN = """
+    import threading, time, lib
+
+    def spin(n):
+        # No Python call for 200 ms: no sample can be served (only C calls are made).
+        t0 = time.monotonic()
+        total = 0
+        while time.monotonic() - t0 < 0.2:
+            total += n & 7
+        return total > 0
+
+    out = []
+    go = threading.Lock()
+    go.acquire()
+
+    def work():
+        go.acquire()
+        out.append(lib.run(spin, 3))
+
+    t = threading.Thread(target=work)
+    t.start()
+    go.release()
+    # The main thread makes no Python call while the worker spins (a call of its own would
+    # meet the hook a sample request put back in, and open a region of its own instead).
+    time.sleep(0.4)
+    t.join()
+    print(out)
+    try:
+        import cpjit
+    except ImportError:
+        pass
+    else:
+        if cpjit.is_enabled():
+            s = cpjit.stats()
+            print("LONG", s["cold_region_long_unsampled"] >= 1,
+                  "KEEPS", cpjit.code_info(lib.run)["keeps_hook"])
+"""
+
+
+def test_a_long_region_of_a_worker_thread_gets_the_hook_back(tmp_path):
+    # A worker's region that makes no call a sample could be taken at: 20 ms after the sampler
+    # thread sees it open (it naps up to 256 sample periods while no region opens: 25.6 ms here)
+    # it puts the hook back, and the region's function keeps it.
+    plain = run(tmp_path, LONG_LIB, CALL_FREE_MAIN, jit=False)
+    jit = run(tmp_path, LONG_LIB, CALL_FREE_MAIN, CPJIT_THRESHOLD="256", CPJIT_SAMPLE_US="100")
+    assert jit.splitlines()[0] == plain.splitlines()[0] == "[True]"
+    assert jit.splitlines()[1] == "LONG True KEEPS True"

@@ -117,8 +117,9 @@ CpjitColdRegionStats cpjit_cold_region_stats;
 #define CALLER_EVIDENCE 2
 /* How long the main thread may leave a sample unserved before the sampler puts the hook back. */
 #define STALL_NS (20u * 1000u * 1000u)
-/* How long a region of a thread other than the main one (which no sample can look into) may
- * keep the hook out before the sampler thread puts it back; its root keeps the hook then. */
+/* How long a region of a thread other than the main one may keep the hook out without making a
+ * call a sample could be taken at (cpjit_serve_other_sample) before the sampler thread puts it
+ * back; its root keeps the hook then. */
 #define LONG_UNSAMPLED_NS (20u * 1000u * 1000u)
 /* A sample served this long after it was asked for waited for C code to return (the interpreter
  * serves pending calls within microseconds while it runs bytecode). */
@@ -453,8 +454,8 @@ static void end_stalled_region(PyInterpreterState *interp)
     __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
 }
 
-/* A region of a thread other than the main one has kept the hook out for LONG_UNSAMPLED_NS: no
- * sample can tell what runs in it, and what runs that long may be hot, so the hook goes back in
+/* A region of a thread other than the main one has kept the hook out for LONG_UNSAMPLED_NS
+ * without a call to take a sample at: what runs that long may be hot, so the hook goes back in
  * (as for a stalled region) and, when the region ends, its root keeps the hook (cpjit_run_cold):
  * its callees count and compile, and their own cold calls open regions of their own. */
 static void end_long_region(PyInterpreterState *interp, uint64_t serial)

@@ -86,8 +86,9 @@ typedef struct {
                                being outside Python code for long */
     uint64_t late;          /* samples served late (the main thread was in C code): not counted
                                as evidence */
-    uint64_t long_unsampled; /* regions of threads other than the main one (never sampled) the
-                                sampler thread put the hook back in for lasting LONG_UNSAMPLED_NS */
+    uint64_t long_unsampled; /* regions of threads other than the main one the sampler thread put
+                                the hook back in for making no call (where they are sampled) for
+                                LONG_UNSAMPLED_NS */
 } CpjitColdRegionStats;
 extern CpjitColdRegionStats cpjit_cold_region_stats;
 

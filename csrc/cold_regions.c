@@ -435,9 +435,18 @@ static int withdraw_sample(PyInterpreterState *interp)
  * state is compared, never read: another thread's may be freed at any moment. */
 static int region_thread_holds_gil(void)
 {
-    PyThreadState *main_tstate = __atomic_load_n(&region_tstate, __ATOMIC_ACQUIRE);
-    return main_tstate != NULL
-           && (PyThreadState *)_Py_atomic_load(&_PyRuntime.gilstate.tstate_current) == main_tstate;
+    PyThreadState *owner = __atomic_load_n(&region_tstate, __ATOMIC_ACQUIRE);
+    return owner != NULL
+           && (PyThreadState *)_Py_atomic_load(&_PyRuntime.gilstate.tstate_current) == owner;
+}
+
+/* The hook back in from the sampler thread (no GIL): an atomic compare-and-swap of the
+ * interpreter's evaluator, only over "none", never over a different one. 1 when it was out. */
+static int put_hook_back(PyInterpreterState *interp)
+{
+    _PyFrameEvalFunction none = NULL;
+    return __atomic_compare_exchange_n(&interp->eval_frame, &none, cpjit_eval_frame, 0,
+                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
 /* The main thread has left Python code inside the region for STALL_NS (a join, a lock, a long C
@@ -445,10 +454,7 @@ static int region_thread_holds_gil(void)
  * different one) and stop sampling the region. */
 static void end_stalled_region(PyInterpreterState *interp)
 {
-    _PyFrameEvalFunction none = NULL;
-    if (interp != NULL && !_Py_IsFinalizing()
-        && __atomic_compare_exchange_n(&interp->eval_frame, &none, cpjit_eval_frame, 0,
-                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+    if (interp != NULL && !_Py_IsFinalizing() && put_hook_back(interp)) {
         __atomic_add_fetch(&cpjit_cold_region_stats.stalled, 1, __ATOMIC_RELAXED);
     }
     __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
@@ -460,11 +466,9 @@ static void end_stalled_region(PyInterpreterState *interp)
  * its callees count and compile, and their own cold calls open regions of their own. */
 static void end_long_region(PyInterpreterState *interp, uint64_t serial)
 {
-    _PyFrameEvalFunction none = NULL;
     if (interp != NULL && !_Py_IsFinalizing()) {
         /* (The hook may be in already, put back for a sample request the thread has not met.) */
-        __atomic_compare_exchange_n(&interp->eval_frame, &none, cpjit_eval_frame, 0,
-                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+        put_hook_back(interp);
         __atomic_add_fetch(&cpjit_cold_region_stats.long_unsampled, 1, __ATOMIC_RELAXED);
         __atomic_store_n(&long_region_serial, serial, __ATOMIC_RELEASE);
     }
@@ -580,9 +584,9 @@ static void *sampler_main(void *unused)
             }
         }
         else if (!on_main) {
-            /* A region of another thread's, which runs with the GIL: no sample is asked for
-             * (pending calls are the main thread's to serve); the rule above and the length of
-             * the region watch it, at the pace of short regions. */
+            /* A region of another thread's, which runs with the GIL: sampled at its next call
+             * (pending calls are the main thread's to serve), and given the hook back if it
+             * makes none for LONG_UNSAMPLED_NS. */
             away_since = 0;
             uint64_t now = cpjit_now_ns();
             if (open_since == 0 || serial != last_serial) {
@@ -605,9 +609,7 @@ static void *sampler_main(void *unused)
                 asked_at = now;
                 __atomic_store_n(&sample_asked_at, now, __ATOMIC_RELEASE);
                 __atomic_store_n(&cpjit_other_sample_serial, serial, __ATOMIC_RELEASE);
-                _PyFrameEvalFunction none = NULL;
-                if (!__atomic_compare_exchange_n(&interp->eval_frame, &none, cpjit_eval_frame, 0,
-                                                 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+                if (!put_hook_back(interp)) {
                     __atomic_store_n(&cpjit_other_sample_serial, 0, __ATOMIC_RELEASE);
                 }
                 else if (++quiet >= QUIET_SAMPLES && slowdown < MAX_SLOWDOWN) {

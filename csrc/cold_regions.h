@@ -28,17 +28,6 @@ extern int cpjit_unhooked;
 int cpjit_rt_may_unhook(void);
 /* cpjit's frame evaluator, the hook (runtime.c). */
 PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag);
-/* Whether `tstate` may take the hook out for the length of a call (a region, a root run
- * interpreted: tier_trials.c): cpjit's hook is the evaluator and may be taken out, and `tstate`
- * is the main thread of the main interpreter and its only thread with a Python thread state
- * (taking the hook out is seen by every thread). */
-static inline int cpjit_may_unhook_alone(PyThreadState *tstate)
-{
-    PyInterpreterState *interp = tstate->interp;
-    return interp->eval_frame == cpjit_eval_frame && interp == _PyRuntime.interpreters.main
-           && tstate->thread_id == _PyRuntime.main_thread && cpjit_rt_may_unhook()
-           && interp->threads.head == tstate && tstate->next == NULL;
-}
 /* Whether a thread of the main interpreter may open a cold region: cpjit's hook is the
  * evaluator and may be taken out. Other threads may live: the region takes nothing from them
  * that plain python gives them (cpjit_hooked_for). */
@@ -47,6 +36,16 @@ static inline int cpjit_may_unhook_for_region(PyThreadState *tstate)
     PyInterpreterState *interp = tstate->interp;
     return interp->eval_frame == cpjit_eval_frame && interp == _PyRuntime.interpreters.main
            && cpjit_rt_may_unhook();
+}
+/* Whether `tstate` may take the hook out for the length of a root's call run interpreted
+ * (tier_trials.c): as for a region, and `tstate` is the main thread and its interpreter's only
+ * thread with a Python thread state (a trial times its blocks, and other threads would run
+ * meanwhile). */
+static inline int cpjit_may_unhook_alone(PyThreadState *tstate)
+{
+    PyInterpreterState *interp = tstate->interp;
+    return cpjit_may_unhook_for_region(tstate) && tstate->thread_id == _PyRuntime.main_thread
+           && interp->threads.head == tstate && tstate->next == NULL;
 }
 /* Whether the hook is out only for a cold region of another thread's, `tstate` being a thread
  * of the main interpreter (cold_regions.c). */

@@ -17,19 +17,35 @@
  * interpreted, at 0.965x (9 interleaved rounds; benches/README.md, session 43).
  *
  * How: when the function is first found warm, its next PROBE_CALLS calls run interpreted under
- * the hook (not as regions, so the calls they make are seen), and each call it makes that plain
- * CPython would inline is counted when the callee stays interpreted: not compiled, not a loop
- * function (those compile on their time budget), not probing itself, and either a hub or less
- * than halfway to its threshold (a callee called as often as the function is about as warm, and
- * compiles as soon). More than HUB_CALLS_PER_CALL such calls per call make it a hub: it goes on
- * as a cold function (regions, counting), and is probed again after 2^k more warm windows (k
- * the probes that found it a hub, at most MAX_HUB_LEVEL): its callees may have compiled since.
- * Otherwise it compiles. A probe changes no behaviour: the calls run in the interpreter, as
- * every cold call does.
+ * the hook (not as regions, so the calls they make are seen), and the calls it makes that plain
+ * CPython would inline are counted per callee (up to PROBE_CALLEES distinct ones; calls of
+ * further callees are judged one by one). At the probe's end a callee's calls count as leading
+ * into code that stays interpreted when the callee is not compiled, not a loop function (those
+ * compile on their time budget), not probing itself, and either a hub or less than halfway to
+ * its threshold; unless it was called on every probed call, on average, and can still compile
+ * (counting, not a hub): such a callee is called at least as often as the function, which has
+ * just been found warm, so once the function compiles and its calls are counted, the callee
+ * gets warm with it. More than HUB_CALLS_PER_CALL counted calls per call make the function a
+ * hub: it goes on as a cold function (regions, counting), and is probed again after 2^k more
+ * warm windows (k the probes that found it a hub, at most MAX_HUB_LEVEL): its callees may have
+ * compiled since. Otherwise it compiles. A probe changes no behaviour: the calls run in the
+ * interpreter, as every cold call does.
+ *
+ * Until session 45 every callee below its threshold counted, and a function whose callees run
+ * only beneath it stayed a hub: beneath its region their calls are inlined and never counted,
+ * so they stayed cold until a probe, spaced ever further apart, happened to find them warm.
+ * logging's `Handler.handle` (calling `acquire`, `emit`, `release` on every call, and `emit`
+ * its formatter the same way) and `LogRecord.__init__` stayed hubs for tens of thousands of
+ * messages: pyperformance's logging_simple ran 55.5k instructions per message against plain
+ * python's 58.8k, and 50.0k once the whole handler compiles (callgrind, benches/README.md,
+ * session 45). A callee called on only some calls (a dispatcher's handlers) still counts:
+ * compiled, the function would call it cold.
  */
 #include "hub_probe.h"
 
 #include "cold_regions.h"
+
+#include <string.h>
 
 int cpjit_probes_running;
 CpjitHubProbeStats cpjit_hub_probe_stats;
@@ -40,6 +56,61 @@ CpjitHubProbeStats cpjit_hub_probe_stats;
 #define HUB_CALLS_PER_CALL 1u
 /* The longest wait between probes of a hub, as a power of two of warm windows. */
 #define MAX_HUB_LEVEL 6u
+
+/* Distinct callees a probe tells apart; calls of further ones are judged one by one. */
+#define PROBE_CALLEES 8u
+/* Probes whose callees are told apart at once (nested probes); further ones judge call by call. */
+#define PROBE_RECORDS 8u
+
+/* What one running probe has seen of the calls its function made: each callee (a strong
+ * reference, released when the probe ends) and how many of the probed calls called it. */
+typedef struct {
+    CpjitCodeState *probed; /* NULL: the record is free */
+    uint16_t callees;
+    uint16_t calls_unrecorded_cold; /* calls of callees beyond the table that stayed interpreted */
+    PyCodeObject *callee[PROBE_CALLEES];
+    uint16_t calls[PROBE_CALLEES];
+} ProbeRecord;
+
+static ProbeRecord probe_records[PROBE_RECORDS];
+
+static ProbeRecord *record_of(CpjitCodeState *st)
+{
+    for (unsigned i = 0; i < PROBE_RECORDS; i++) {
+        if (probe_records[i].probed == st) {
+            return &probe_records[i];
+        }
+    }
+    return NULL;
+}
+
+static void record_start(CpjitCodeState *st)
+{
+    ProbeRecord *r = record_of(NULL);
+    if (r != NULL) {
+        r->probed = st;
+        r->callees = 0;
+        r->calls_unrecorded_cold = 0;
+    }
+}
+
+/* Ends `st`'s record, if it has one, releasing its callees. */
+static void record_end(CpjitCodeState *st)
+{
+    ProbeRecord *r = record_of(st);
+    if (r == NULL) {
+        return;
+    }
+    /* Detached before the references go: a code object freed here ends its own probe. */
+    PyCodeObject *callee[PROBE_CALLEES];
+    unsigned n = r->callees;
+    memcpy(callee, r->callee, n * sizeof(callee[0]));
+    r->probed = NULL;
+    r->callees = 0;
+    for (unsigned i = 0; i < n; i++) {
+        Py_DECREF(callee[i]);
+    }
+}
 
 int cpjit_probe_warm(_PyInterpreterFrame *frame, CpjitCodeState *st, uint64_t now)
 {
@@ -55,9 +126,12 @@ int cpjit_probe_warm(_PyInterpreterFrame *frame, CpjitCodeState *st, uint64_t no
     st->tier |= CPJIT_TIER_PROBING;
     st->probe_left = PROBE_CALLS - 1; /* this call is the first */
     st->probe_cold = 0;
+    record_start(st);
     cpjit_probes_running++;
     return 1;
 }
+
+static unsigned cold_calls(CpjitCodeState *st);
 
 int cpjit_probe_step(CpjitCodeState *st)
 {
@@ -65,9 +139,10 @@ int cpjit_probe_step(CpjitCodeState *st)
         st->probe_left--;
         return 1;
     }
+    unsigned cold = cold_calls(st);
     cpjit_probe_forget(st);
     cpjit_hub_probe_stats.probes++;
-    if (st->probe_cold > PROBE_CALLS * HUB_CALLS_PER_CALL) {
+    if (cold > PROBE_CALLS * HUB_CALLS_PER_CALL) {
         st->tier |= CPJIT_TIER_HUB;
         if (st->hub_level < MAX_HUB_LEVEL) {
             st->hub_level++;
@@ -85,6 +160,7 @@ void cpjit_probe_forget(CpjitCodeState *st)
     if (st->tier & CPJIT_TIER_PROBING) {
         st->tier &= ~CPJIT_TIER_PROBING;
         cpjit_probes_running--;
+        record_end(st);
     }
 }
 
@@ -107,11 +183,59 @@ static int stays_interpreted(PyCodeObject *callee)
     return (st->tier & CPJIT_TIER_HUB) || st->calls * 2u < cpjit_rt_get_threshold();
 }
 
+/* Whether a callee called on every call of the probed function, on average, becomes warm once
+ * that function compiles (its calls then counted, as often as the function's own). */
+static int warms_with_caller(PyCodeObject *callee)
+{
+    CpjitCodeState *st = cpjit_rt_state_for(callee, 0);
+    return st == NULL || (st->state == CPJIT_COUNTING && !(st->tier & CPJIT_TIER_HUB));
+}
+
+/* The calls the probe of `st` counts as leading into code that stays interpreted. */
+static unsigned cold_calls(CpjitCodeState *st)
+{
+    ProbeRecord *r = record_of(st);
+    if (r == NULL) {
+        return st->probe_cold;
+    }
+    unsigned cold = r->calls_unrecorded_cold;
+    for (unsigned i = 0; i < r->callees; i++) {
+        PyCodeObject *callee = r->callee[i];
+        int stable = r->calls[i] >= PROBE_CALLS && warms_with_caller(callee);
+        if (!stable && stays_interpreted(callee)) {
+            cold += r->calls[i];
+        }
+    }
+    return cold;
+}
+
 void cpjit_probe_note_call_slow(_PyInterpreterFrame *caller, PyCodeObject *callee)
 {
     CpjitCodeState *st = cpjit_rt_state_for(caller->f_code, 0);
-    if (st != NULL && (st->tier & CPJIT_TIER_PROBING) && st->probe_cold < UINT16_MAX
-        && stays_interpreted(callee)) {
-        st->probe_cold++;
+    if (st == NULL || !(st->tier & CPJIT_TIER_PROBING)) {
+        return;
+    }
+    ProbeRecord *r = record_of(st);
+    if (r == NULL) {
+        if (st->probe_cold < UINT16_MAX && stays_interpreted(callee)) {
+            st->probe_cold++;
+        }
+        return;
+    }
+    for (unsigned i = 0; i < r->callees; i++) {
+        if (r->callee[i] == callee) {
+            if (r->calls[i] < UINT16_MAX) {
+                r->calls[i]++;
+            }
+            return;
+        }
+    }
+    if (r->callees < PROBE_CALLEES) {
+        r->callee[r->callees] = (PyCodeObject *)Py_NewRef(callee);
+        r->calls[r->callees] = 1;
+        r->callees++;
+    }
+    else if (r->calls_unrecorded_cold < UINT16_MAX && stays_interpreted(callee)) {
+        r->calls_unrecorded_cold++;
     }
 }

@@ -39,6 +39,30 @@ LIB = """
         v = (v << 2) - i
         return helper(v) + (v % 7)
 
+    # `chain` calls three helpers on every call, and `relay` two of its own the same way: beneath
+    # a cold region they would never be counted, but each is called as often as the function
+    # above it, so it gets warm as soon as that function compiles.
+    def step_a(x):
+        return x + 1
+
+    def step_b(x):
+        return x * 2
+
+    def step_c(x):
+        return relay(x) - 3
+
+    def relay_a(x):
+        return x ^ 3
+
+    def relay_b(x):
+        return x | 8
+
+    def relay(x):
+        return relay_a(x) + relay_b(x)
+
+    def chain(i):
+        return step_c(step_b(step_a(i))) + step_a(i)
+
     def caller_line():
         return sys._getframe(1).f_lineno
 """
@@ -126,6 +150,33 @@ def test_a_hub_whose_callees_compiled_compiles_at_a_later_probe(tmp_path):
     assert jit[1] == "LEAVES {'compiled'}"
     assert jit[2] == "SECOND False compiled"
     assert jit[3] == plain[0]
+
+
+CHAIN_MAIN = """
+    import lib
+    total = 0
+    for i in range(6000):
+        total += lib.chain(i)
+    print("CHAIN", total)
+    try:
+        import cpjit
+    except ImportError:
+        pass
+    else:
+        if cpjit.is_enabled():
+            for fn in (lib.chain, lib.step_a, lib.step_b, lib.step_c, lib.relay, lib.relay_a):
+                info = cpjit.code_info(fn) or {"state": "never counted", "hub": None}
+                print("INFO", fn.__name__, info["state"], info["hub"])
+"""
+
+
+def test_callees_called_on_every_call_compile_with_their_caller(tmp_path):
+    plain = run(tmp_path, LIB, CHAIN_MAIN, jit=False).splitlines()
+    # At the default threshold: a probe of 16 calls brings no callee halfway to it.
+    jit = run(tmp_path, LIB, CHAIN_MAIN, CPJIT_THRESHOLD="256").splitlines()
+    assert jit[0] == plain[0]
+    assert jit[1:] == [f"INFO {name} compiled False"
+                       for name in ("chain", "step_a", "step_b", "step_c", "relay", "relay_a")]
 
 
 def test_calls_during_a_probe_behave_as_in_plain_python(tmp_path):

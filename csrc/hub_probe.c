@@ -68,11 +68,16 @@ typedef struct {
     CpjitCodeState *probed; /* NULL: the record is free */
     uint16_t callees;
     uint16_t calls_unrecorded_cold; /* calls of callees beyond the table that stayed interpreted */
+    uint64_t started; /* records_started when the probe took it */
     PyCodeObject *callee[PROBE_CALLEES];
     uint16_t calls[PROBE_CALLEES];
 } ProbeRecord;
 
 static ProbeRecord probe_records[PROBE_RECORDS];
+static uint64_t records_started;
+
+static unsigned cold_calls(CpjitCodeState *st);
+static void record_end(CpjitCodeState *st);
 
 static ProbeRecord *record_of(CpjitCodeState *st)
 {
@@ -87,14 +92,28 @@ static ProbeRecord *record_of(CpjitCodeState *st)
 static void record_start(CpjitCodeState *st)
 {
     ProbeRecord *r = record_of(NULL);
-    if (r != NULL) {
-        r->probed = st;
-        r->callees = 0;
-        r->calls_unrecorded_cold = 0;
+    if (r == NULL) {
+        /* All taken: the probe of a function that is no longer called never ends. The oldest
+         * probe goes on judging call by call, from what its record has seen. */
+        r = &probe_records[0];
+        for (unsigned i = 1; i < PROBE_RECORDS; i++) {
+            if (probe_records[i].started < r->started) {
+                r = &probe_records[i];
+            }
+        }
+        CpjitCodeState *oldest = r->probed;
+        unsigned cold = cold_calls(oldest);
+        oldest->probe_cold = cold < UINT16_MAX ? (uint16_t)cold : UINT16_MAX;
+        record_end(oldest);
     }
+    r->probed = st;
+    r->callees = 0;
+    r->calls_unrecorded_cold = 0;
+    r->started = ++records_started;
 }
 
-/* Ends `st`'s record, if it has one, releasing its callees. */
+/* Ends `st`'s record, if it has one, releasing its callees (a record's references keep at most
+ * PROBE_RECORDS * PROBE_CALLEES code objects alive). */
 static void record_end(CpjitCodeState *st)
 {
     ProbeRecord *r = record_of(st);
@@ -130,8 +149,6 @@ int cpjit_probe_warm(_PyInterpreterFrame *frame, CpjitCodeState *st, uint64_t no
     cpjit_probes_running++;
     return 1;
 }
-
-static unsigned cold_calls(CpjitCodeState *st);
 
 int cpjit_probe_step(CpjitCodeState *st)
 {

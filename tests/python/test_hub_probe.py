@@ -5,6 +5,8 @@ interpreted (a hub) stays interpreted itself, as a cold region, and is probed ag
 Each test runs a program in a fresh interpreter (`python -m cpjit`) with a library module of its
 own, against plain python where the output is the program's own.
 """
+import textwrap
+
 from programs import run_with_lib as run
 
 # `hub` calls two of 32 leaves per call: each leaf gets a sixteenth of its calls, so the leaves
@@ -176,6 +178,33 @@ def test_callees_called_on_every_call_compile_with_their_caller(tmp_path):
     jit = run(tmp_path, LIB, CHAIN_MAIN, CPJIT_THRESHOLD="256").splitlines()
     assert jit[0] == plain[0]
     assert jit[1:] == [f"INFO {name} compiled False"
+                       for name in ("chain", "step_a", "step_b", "step_c", "relay", "relay_a")]
+
+
+def test_probes_that_never_end_do_not_keep_later_ones_from_telling_callees_apart(tmp_path):
+    # Twelve functions are called just often enough to start their probes and never again:
+    # their probes stay open. The chain's probe, started after them, still judges its callees
+    # one by one.
+    lib = LIB + """
+    def _stale(k):
+        namespace = {}
+        exec(f"def stale{k}(x):\\n    return step_a(x) + {k}\\n", globals(), namespace)
+        return namespace[f"stale{k}"]
+
+    STALE = [_stale(k) for k in range(12)]
+    """
+    main = textwrap.dedent("""
+        import lib
+        stale = 0
+        for fn in lib.STALE:
+            for i in range(257):
+                stale += fn(i)
+        print("STALE", stale)
+    """) + textwrap.dedent(CHAIN_MAIN)
+    plain = run(tmp_path, lib, main, jit=False).splitlines()
+    jit = run(tmp_path, lib, main, CPJIT_THRESHOLD="256").splitlines()
+    assert jit[:2] == plain[:2]
+    assert jit[2:] == [f"INFO {name} compiled False"
                        for name in ("chain", "step_a", "step_b", "step_c", "relay", "relay_a")]
 
 

@@ -208,6 +208,40 @@ def test_probes_that_never_end_do_not_keep_later_ones_from_telling_callees_apart
                        for name in ("chain", "step_a", "step_b", "step_c", "relay", "relay_a")]
 
 
+def test_functions_and_callees_that_die_during_their_probes(tmp_path):
+    # Families of functions made by exec, each a function calling ten callees of its own, called
+    # just into their probe (or past it) and then dropped: the probe's references to the
+    # callees go when the probed code object dies, whatever state the callees are in.
+    lib = """
+    import gc
+
+    def make_family(seed):
+        namespace = {}
+        source = "def hub(i):\\n    return " + " + ".join(f"c{k}(i)" for k in range(10)) + "\\n"
+        for k in range(10):
+            source += f"def c{k}(x):\\n    return x * {k} + {seed}\\n"
+        exec(source, namespace)
+        return namespace["hub"]
+
+    def run(threshold):
+        total = 0
+        for family in range(60):
+            hub = make_family(family)
+            for i in range(threshold + 1 + family % 24):
+                total += hub(i)
+            del hub
+            gc.collect()
+        return total
+    """
+    main = """
+        import lib
+        print(lib.run(16), lib.run(256))
+    """
+    plain = run(tmp_path, lib, main, jit=False)
+    for threshold in ("16", "256"):
+        assert run(tmp_path, lib, main, CPJIT_THRESHOLD=threshold) == plain
+
+
 def test_calls_during_a_probe_behave_as_in_plain_python(tmp_path):
     # The probe's calls run in the interpreter under the hook: what the callees see of their
     # caller (its line), and an exception's traceback through the probed function, are plain

@@ -63,11 +63,11 @@ CpjitHubProbeStats cpjit_hub_probe_stats;
 #define PROBE_RECORDS 8u
 
 /* What one running probe has seen of the calls its function made: each callee (a strong
- * reference, released when the probe ends) and how many of the probed calls called it. */
+ * reference, released when the probe ends) and how many of the probed calls called it. Calls of
+ * callees beyond the table are judged one by one, into the probed state's probe_cold. */
 typedef struct {
     CpjitCodeState *probed; /* NULL: the record is free */
     uint16_t callees;
-    uint16_t calls_unrecorded_cold; /* calls of callees beyond the table that stayed interpreted */
     uint64_t started; /* records_started when the probe took it */
     PyCodeObject *callee[PROBE_CALLEES];
     uint16_t calls[PROBE_CALLEES];
@@ -94,7 +94,7 @@ static void record_start(CpjitCodeState *st)
     ProbeRecord *r = record_of(NULL);
     if (r == NULL) {
         /* All taken: the probe of a function that is no longer called never ends. The oldest
-         * probe goes on judging call by call, from what its record has seen. */
+         * probe goes on judging call by call, from what its record has seen (cold_calls). */
         r = &probe_records[0];
         for (unsigned i = 1; i < PROBE_RECORDS; i++) {
             if (probe_records[i].started < r->started) {
@@ -108,7 +108,6 @@ static void record_start(CpjitCodeState *st)
     }
     r->probed = st;
     r->callees = 0;
-    r->calls_unrecorded_cold = 0;
     r->started = ++records_started;
 }
 
@@ -211,11 +210,11 @@ static int warms_with_caller(PyCodeObject *callee)
 /* The calls the probe of `st` counts as leading into code that stays interpreted. */
 static unsigned cold_calls(CpjitCodeState *st)
 {
+    unsigned cold = st->probe_cold;
     ProbeRecord *r = record_of(st);
     if (r == NULL) {
-        return st->probe_cold;
+        return cold;
     }
-    unsigned cold = r->calls_unrecorded_cold;
     for (unsigned i = 0; i < r->callees; i++) {
         PyCodeObject *callee = r->callee[i];
         int stable = r->calls[i] >= PROBE_CALLS && warms_with_caller(callee);
@@ -233,26 +232,24 @@ void cpjit_probe_note_call_slow(_PyInterpreterFrame *caller, PyCodeObject *calle
         return;
     }
     ProbeRecord *r = record_of(st);
-    if (r == NULL) {
-        if (st->probe_cold < UINT16_MAX && stays_interpreted(callee)) {
-            st->probe_cold++;
-        }
-        return;
-    }
-    for (unsigned i = 0; i < r->callees; i++) {
-        if (r->callee[i] == callee) {
-            if (r->calls[i] < UINT16_MAX) {
-                r->calls[i]++;
+    if (r != NULL) {
+        for (unsigned i = 0; i < r->callees; i++) {
+            if (r->callee[i] == callee) {
+                if (r->calls[i] < UINT16_MAX) {
+                    r->calls[i]++;
+                }
+                return;
             }
+        }
+        if (r->callees < PROBE_CALLEES) {
+            r->callee[r->callees] = (PyCodeObject *)Py_NewRef(callee);
+            r->calls[r->callees] = 1;
+            r->callees++;
             return;
         }
     }
-    if (r->callees < PROBE_CALLEES) {
-        r->callee[r->callees] = (PyCodeObject *)Py_NewRef(callee);
-        r->calls[r->callees] = 1;
-        r->callees++;
-    }
-    else if (r->calls_unrecorded_cold < UINT16_MAX && stays_interpreted(callee)) {
-        r->calls_unrecorded_cold++;
+    /* Judged on its own: no record, or a full one. */
+    if (st->probe_cold < UINT16_MAX && stays_interpreted(callee)) {
+        st->probe_cold++;
     }
 }

@@ -35,7 +35,7 @@ class Fuzz:
         self.mismatches = []   # dicts: seed, index, mode, kind, where, files
         self.shrunk = 0
         self.next_id = args.start
-        self.finished = {}     # mode -> programs that did not crash
+        self.finished = {}     # mode -> [programs that did not crash, of them with a native frame]
         self.native = {}       # mode -> programs with at least one native frame
         self.regions = {}      # mode -> programs that opened a cold region
         self.osr = {}          # mode -> programs in which a call went on natively mid-way (osr.c)
@@ -68,7 +68,10 @@ class Fuzz:
             self.probes[m] = self.probes.get(m, 0) + sum(1 for r in res.values() if r.get("probes", 0) > 0)
             # Programs that crashed say nothing about whether cpjit ran: the crashes are compared
             # with the reference run below like any other outcome.
-            self.finished[m] = self.finished.get(m, 0) + sum(1 for r in res.values() if r.get("crash") is None)
+            finished = [r for r in res.values() if r.get("crash") is None]
+            counts = self.finished.setdefault(m, [0, 0])
+            counts[0] += len(finished)
+            counts[1] += sum(1 for r in finished if r.get("native", 0))
         for p in progs:
             self.ran += 1
             ref = plain.get(p["id"])
@@ -189,8 +192,8 @@ class Fuzz:
             # Judged over the whole run, not per batch: in a mode with a threshold and cold
             # regions (jit12s) only a few percent of the programs get warm enough to run a frame
             # natively, so a batch of 200 can rightly have none (session 45: 3-12% per run).
-            for m, n in self.finished.items():
-                if n and not self.native.get(m):
+            for m, (n, native) in self.finished.items():
+                if n and not native:
                     raise SystemExit(f"fuzz: no frame ran natively in mode {m} in {n} programs: cpjit is not running (build it: .ci/dev-build)")
             if self.mismatches:
                 log(f"mismatching programs (original .py, minimised .min.py, report .txt) in {self.out}:")

@@ -17,7 +17,7 @@ set -e
 B=$1; L=${2:-1}; M=$3
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PYTHON:-$(python3 -c 'import sys; print(sys.executable)')}
-BMDIR=$("$PY" -c 'import pyperformance, os; print(os.path.join(os.path.dirname(pyperformance.__file__), "data-files", "benchmarks"))')
+BMDIR=$(PYTHONPATH=${PYPERF_PATH:-} "$PY" -c 'import pyperformance, os; print(os.path.join(os.path.dirname(pyperformance.__file__), "data-files", "benchmarks"))')
 BM=$BMDIR/bm_$B/run_benchmark.py
 EXTRA=""
 [ "$M" = cpjit ] && EXTRA="-m cpjit"

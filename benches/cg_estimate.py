@@ -49,15 +49,21 @@ SAMPLE_US_UNDER_VALGRIND = "50000"
 # a loop budget of 1000 ns per bytecode unit); unscaled, code that compiles in a normal run
 # stays interpreted under valgrind (json_dumps: 138.1M instructions per iteration with them
 # scaled, 145.7M without, nearly all of its code then in cold regions).
-TIMING_UNDER_VALGRIND = {"CPJIT_WARM_WINDOW_MS": "1000", "CPJIT_LOOP_BUDGET_NS": "50000"}
+# The tier-down trials' threshold (default 20 us per call from C) alike since session 46: unscaled,
+# roots whose calls take 2-20 us, which a normal run leaves native without a trial, were tried
+# under valgrind and many run interpreted (html5lib: 50.9M instruction-cache misses over four
+# parses with the trials, 65.7M with none, where a normal run tries no root at all).
+# A variant's own settings (`regions+CPJIT_WARM_WINDOW_MS=3`) win over these.
+TIMING_UNDER_VALGRIND = {"CPJIT_WARM_WINDOW_MS": "1000", "CPJIT_LOOP_BUDGET_NS": "50000",
+                         "CPJIT_TIER_DOWN_US": "1000"}
 
 
 def run(script, name, out_dir):
     jit, extra = ab_real.variant(name, os.path.join(ROOT, "python"), SAMPLE_US_UNDER_VALGRIND)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
-    env.update(extra, PYTHONHASHSEED="0")
     if jit:
         env.update(TIMING_UNDER_VALGRIND)
+    env.update(extra, PYTHONHASHSEED="0")
     out = os.path.join(out_dir, re.sub(r"[^A-Za-z0-9]", "_", name) + ".out")
     command = ["valgrind", "--tool=callgrind", "--cache-sim=yes", f"--callgrind-out-file={out}",
                os.path.realpath(sys.executable)] + (["-m", "cpjit"] if jit else []) + [script]

@@ -3,8 +3,8 @@
  * programs in benches/real see fit with room to spare. Direct-mapped, two hot keys sharing a slot
  * evicted each other (docutils refiled ~170k entries for ~1,500 keys). A set is kept in filing
  * order, newest first, so a full set replaces the entry filed longest ago. */
+#include "cpjit_rt.h" /* first: it sets Py_BUILD_CORE before Python.h */
 #include "attr_table.h"
-#include "cpjit_rt.h"
 
 CpjitAttrSlot cpjit_attr_table[1u << CPJIT_ATTR_TABLE_SET_BITS][CPJIT_ATTR_TABLE_WAYS];
 

@@ -135,11 +135,12 @@ pub fn frequencies<P>(blocks: &[Block<P>]) -> Vec<f64> {
             .expect("rows left");
         a.swap(col, pivot);
         let d = a[col][col];
-        for r in 0..n {
-            if r != col && a[r][col] != 0.0 {
-                let k = a[r][col] / d;
-                for c in col..=n {
-                    a[r][c] -= k * a[col][c];
+        let pivot_row = a[col].clone();
+        for (r, row) in a.iter_mut().enumerate() {
+            if r != col && row[col] != 0.0 {
+                let k = row[col] / d;
+                for (x, p) in row[col..=n].iter_mut().zip(&pivot_row[col..=n]) {
+                    *x -= k * p;
                 }
             }
         }

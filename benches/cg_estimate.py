@@ -18,9 +18,10 @@ Why: same-run wall-clock A/Bs on this shared machine move by 2-3% between runs (
 of one run differed by 17 ms of 830), more than the changes being judged. The estimate is
 deterministic up to the sampler's timing (which the 50x slowdown under valgrind changes: the
 `regions` variant runs with CPJIT_SAMPLE_US=50000 so that samples come about as often per unit
-of work as in a normal run, and every cpjit variant with the warm window and the loop budget
-scaled by the same 50: TIMING_UNDER_VALGRIND; the figures below are from before that scaling,
-when less code compiled under valgrind than in a normal run). On docutils it ranked the variants as the A/Bs of session 33 did:
+of work as in a normal run, and every cpjit variant with the warm window, the loop budget and,
+since session 46, the tier-down trials' threshold scaled by the same 50: TIMING_UNDER_VALGRIND;
+a variant's own `+NAME=VALUE` settings win over these; the figures below are from before that
+scaling, when less code compiled under valgrind than in a normal run). On docutils it ranked the variants as the A/Bs of session 33 did:
 default 0.965 (A/B 0.955-0.975), regions never sampled 0.997 (0.97-1.0, even in user time), hook
 always in 0.935 (0.962). It is no speed-up: for pyflakes it gave 0.894 against A/Bs of
 0.92-1.02, the machine hiding part of an instruction-cache miss that the weight of 10 counts in

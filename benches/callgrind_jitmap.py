@@ -49,7 +49,8 @@ def per_instruction_costs(out_file):
     then line, each absolute, `+n`/`-n` relative to the last one, or `*` for the same), then
     the events in the `events:` order; the cost line after a `calls=` line is the call's
     inclusive cost, not the instruction's own, and is skipped."""
-    positions = events = None
+    positions = None
+    i1 = None  # the I1mr column, when callgrind simulated the caches
     costs = collections.defaultdict(lambda: [0, 0])
     addr = 0
     after_call = False

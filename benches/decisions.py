@@ -27,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 
+import ab_real  # its variants' environments (benches/ is the script's directory)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Imported at start-up in the measured process (a sitecustomize.py of its own on PYTHONPATH, so
@@ -59,12 +61,13 @@ atexit.register(record)
 
 def one_run(script, args, workdir, i):
     out = os.path.join(workdir, f"run{i}.json")
-    cpjit_dir = os.environ.get("CPJIT_PY", os.path.join(ROOT, "python"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
+    # ab_real's default variant (cpjit from CPJIT_PY or this checkout, the libraries from
+    # bench-deps/real), the caller's own CPJIT_* settings on top, the probe first on the path.
+    _, extra = ab_real.variant("regions")
+    env = {k: v for k, v in os.environ.items() if k not in ("CPJIT", "CPJIT_PY")}
+    env.update(extra, PYTHONPATH=os.pathsep.join([workdir, extra["PYTHONPATH"]]),
+               DECISIONS_OUT=out)
     env.update({k: v for k, v in os.environ.items() if k.startswith("CPJIT_") and k != "CPJIT_PY"})
-    env["PYTHONPATH"] = os.pathsep.join([workdir, cpjit_dir,
-                                         os.path.join(ROOT, "bench-deps", "real")])
-    env["DECISIONS_OUT"] = out
     proc = subprocess.Popen([sys.executable, "-m", "cpjit", script] + args, env=env,
                             stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)

@@ -371,3 +371,16 @@ CPJIT_HOT int cpjit_arith_update_inplace_true_divide(PyObject **sp)
 ARITH_UPDATE_INT_FLOAT(inplace_add, +)
 ARITH_UPDATE_INT_FLOAT(inplace_subtract, -)
 ARITH_UPDATE_INT_FLOAT(inplace_multiply, *)
+
+int cpjit_plain_pow(double a, double b, double *out)
+{
+    if (!(a > 0.0) || !isfinite(a) || !isfinite(b)) {
+        return 0;
+    }
+    double r = pow(a, b);
+    if (!isfinite(r)) {
+        return 0;
+    }
+    *out = r;
+    return 1;
+}

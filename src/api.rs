@@ -283,6 +283,7 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         s.instructions_aside.load(Ordering::Relaxed),
     )?;
     d.set_item("c_calls_in_line", s.c_calls_in_line.load(Ordering::Relaxed))?;
+    d.set_item("float_runs", s.float_runs.load(Ordering::Relaxed))?;
     // SAFETY: GIL held; the C side only writes these counters with the GIL held.
     let c = unsafe { &*std::ptr::addr_of!(runtime::cpjit_stats) };
     d.set_item("frames_native", c.frames_native)?;
@@ -386,6 +387,13 @@ fn set_max_code_bytes(bytes: usize) {
     crate::memory::set_max_executable_bytes(bytes);
 }
 
+/// Turn the optimising specialisations on or off for code compiled from now on (CPJIT_OPT;
+/// today the float runs of src/float_runs.rs).
+#[pyfunction]
+fn set_opt(on: bool) {
+    crate::float_runs::set_enabled(on);
+}
+
 /// Allow or forbid transparent huge pages for code chunks made from now on (src/memory.rs).
 #[pyfunction]
 fn set_huge_pages(on: bool) {
@@ -413,6 +421,7 @@ fn _cpjit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(code_info, m)?)?;
     m.add_function(wrap_pyfunction!(set_max_code_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(set_huge_pages, m)?)?;
+    m.add_function(wrap_pyfunction!(set_opt, m)?)?;
     m.add_function(wrap_pyfunction!(_call_sites, m)?)?;
     m.add_function(wrap_pyfunction!(crate::toplevel::run_toplevel, m)?)?;
     m.add("STENCIL_COUNT", crate::stencils::STENCILS.len())?;

@@ -27,6 +27,7 @@
 //! without an interpreter; reading them off a code object is the runtime's job.
 
 use crate::analysis::{self, AnalysisError};
+use crate::float_runs;
 use crate::holes::HoleValue;
 use crate::memory::{ExecutableCode, WritableCode};
 use crate::opcodes;
@@ -61,6 +62,9 @@ pub struct CodeInput<'a> {
     pub state_address: u64,
     /// Address of each external symbol in [`stencils::SYMBOLS`] order.
     pub symbols: &'a [u64],
+    /// Reads a constant of `consts` as a number for float runs (src/float_runs.rs); None when
+    /// the addresses are not objects (the compile bench's): no constant is a number.
+    pub numbers: Option<float_runs::ReadNumber>,
 }
 
 /// A compiled code object: sealed code plus what must live as long as it.
@@ -85,6 +89,8 @@ pub struct CompiledCode {
     /// The interpreter had quickened the code (its RESUME was RESUME_QUICK): the native RESUMEs
     /// no longer count the warm-up down, so the caller must set the code's count to done.
     pub quickened: bool,
+    /// Float runs compiled unboxed (src/float_runs.rs).
+    pub float_runs: u32,
 }
 
 /// One stencil's place in a compiled code object.
@@ -710,6 +716,12 @@ struct Scratch {
     /// runs the main line's code, [`NOT_ENTERED`] when it would need a copy but none was made
     /// (no jump lands there): no native entry.
     alone_start: Vec<u32>,
+    /// The float runs (src/float_runs.rs), their instructions' roles, and per run the mode
+    /// falling through arrives in at its first instruction and where its baseline copy starts.
+    runs: Vec<float_runs::Run>,
+    roles: Vec<float_runs::Role>,
+    run_mode: Vec<Mode>,
+    run_copy: Vec<u32>,
     /// GOT slot values, in slot order.
     got: Vec<u64>,
     /// Per symbol: its GOT slot, or its veneer, when the stamp matches.
@@ -1387,6 +1399,26 @@ fn compile_plan(
         let here = sc.aside[i];
         (here, here != sc.aside.get(i + 1).copied().unwrap_or(false))
     };
+    // Float runs (src/float_runs.rs): their instructions get the float stencils in the main line
+    // and the baseline's in a copy out of line, where a failed check goes.
+    sc.runs.clear();
+    sc.roles.clear();
+    sc.run_mode.clear();
+    if let Some(fs) = float_runs::stencils().filter(|_| float_runs::enabled()) {
+        let aside = &sc.aside;
+        float_runs::find(
+            fs,
+            instructions,
+            input.units,
+            is_target,
+            &|k| any_aside && aside[k],
+            input.consts,
+            input.numbers.unwrap_or(|_| None),
+            &mut sc.runs,
+            &mut sc.roles,
+        );
+    }
+    let mut run_at = 0;
     // Instructions a group stencil runs (src/superinstructions.rs) get the empty stencil: the
     // group's code continues straight to the code after them.
     let mut covered_until = 0;
@@ -1403,8 +1435,19 @@ fn compile_plan(
         if mode == Mode::Tail {
             sc.tails.push(i as u32);
         }
+        let run = sc.runs.get(run_at).filter(|r| r.start <= i);
         let (s, paired) = match sel.covered.filter(|_| i < covered_until) {
             Some(c) => (c, false),
+            None if run.is_some() => {
+                let r = *run.unwrap();
+                if i == r.start {
+                    sc.run_mode.push(mode);
+                }
+                if i == r.end {
+                    run_at += 1;
+                }
+                (sc.roles[r.roles + (i - r.start)].stencil, false)
+            }
             None => match group_stencil(sel, instructions, is_target, mode, i) {
                 Some((g, k)) => {
                     covered_until = i + 1 + k;
@@ -1450,9 +1493,14 @@ fn compile_plan(
     sc.alone_start.resize(n, NO_COPY);
     for &q in &sc.tails {
         let q = q as usize;
-        let Some(last) = superinstructions::alone_copy(instructions, q) else {
+        let Some(mut last) = superinstructions::alone_copy(instructions, q) else {
             continue;
         };
+        // A copy may not end inside a float run: the run's code after its first instruction
+        // expects the run's registers. Such a copy goes on to the run's end.
+        if let Some(r) = sc.runs.iter().find(|r| r.start <= last && last < r.end) {
+            last = r.end;
+        }
         if !is_target[q] {
             sc.alone_start[q] = NOT_ENTERED;
             continue;
@@ -1463,6 +1511,32 @@ fn compile_plan(
             let s = tail_stencil(instructions, j, mode)
                 .unwrap_or_else(|| lone_stencil(sel, ins, &mut own.unsupported));
             let copy = if j == last {
+                Placement::Last
+            } else {
+                Placement::Inside
+            };
+            sc.slots
+                .push(cur.slot(s, false, (j as u32, ins.unit as u32), copy, (false, false)));
+            sc.veneers.note(s, input.symbols, stamp);
+            mode = superinstructions::next_mode(mode, superinstructions::is_head(instructions, j));
+        }
+        cur.hot += JMP_REL32_SIZE;
+    }
+    // The baseline copies of the float runs, each from its first instruction in the mode
+    // falling through arrives in, then a jump back to the main line after the run.
+    sc.run_copy.clear();
+    for (r, run) in sc.runs.iter().enumerate() {
+        sc.run_copy.push(cur.hot as u32);
+        let mut mode = sc.run_mode[r];
+        for (j, ins) in instructions
+            .iter()
+            .enumerate()
+            .take(run.end + 1)
+            .skip(run.start)
+        {
+            let s = tail_stencil(instructions, j, mode)
+                .unwrap_or_else(|| lone_stencil(sel, ins, &mut own.unsupported));
+            let copy = if j == run.end {
                 Placement::Last
             } else {
                 Placement::Inside
@@ -1613,15 +1687,27 @@ fn compile_plan(
     let room = placed.spare_capacity_mut();
     let mut n_placed = 0;
     assert!(code_end <= buf.len());
+    let mut run_at = 0;
     for (i, slot) in slots.iter().enumerate() {
         let s = slot.stencil;
         // An instruction a group covers has no code: no entry (the interpreter runs the
         // frame), and not placed.
         let covered = sel.covered.is_some_and(|c| std::ptr::eq(s, c));
+        // The float run this main-line slot is in: its instructions after the first have no
+        // entry (their code expects the run's registers).
+        while sc.runs.get(run_at).is_some_and(|r| r.end < i) {
+            run_at += 1;
+        }
+        let run = sc.runs.get(run_at).filter(|r| r.start <= i && i < n);
         if let Some(ins) = instructions.get(i) {
             // Arriving here alone runs the main line (the second halves of superinstructions
             // that need an out-of-line copy are seen to after the loop).
-            entries[ins.start] = if covered { NO_ENTRY } else { slot.code };
+            let inside_run = run.is_some_and(|r| i > r.start);
+            entries[ins.start] = if covered || inside_run {
+                NO_ENTRY
+            } else {
+                slot.code
+            };
         }
         if !any_aside && !covered {
             // At most one per slot: within the room reserved.
@@ -1674,6 +1760,11 @@ fn compile_plan(
                 if s.uses(HoleValue::Skip) {
                     vals[HoleValue::Skip as usize] = main_address(ix + 2);
                 }
+            }
+            if let Some(r) = run {
+                // A float stencil: a failed check goes to the run's baseline copy.
+                vals[HoleValue::JumpTarget as usize] = base + sc.run_copy[run_at] as u64;
+                vals[HoleValue::Operand as usize] = sc.roles[r.roles + (i - r.start)].operand;
             }
         } else {
             clear_per_instruction(&mut vals);
@@ -1758,6 +1849,7 @@ fn compile_plan(
         code_end: code_end as u32,
         c_calls_in_line: own.c_calls_in_line,
         quickened: own.quickened,
+        float_runs: sc.runs.len() as u32,
     })
 }
 
@@ -1822,6 +1914,7 @@ mod tests {
             code_address: 0x5000,
             state_address: 0x6000,
             symbols,
+            numbers: None,
         }
     }
 

@@ -221,6 +221,7 @@ mod tests {
             code_address: 0x5000,
             state_address: 0x6000,
             symbols: &symbols,
+            numbers: None,
         })
         .unwrap()
     }

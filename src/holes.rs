@@ -30,6 +30,9 @@ pub enum HoleValue {
     KwNames,
     /// `_JIT_STATE`: the code object's `CpjitCodeState` (csrc/cpjit_rt.h).
     State,
+    /// `_JIT_OPERAND`: a 64-bit value the compiler worked out for this instruction's stencil
+    /// (the float runs' constants: the bits of the double, src/float_runs.rs).
+    Operand,
     /// `_JIT_CONTINUE`: the code of the next instruction.
     Continue,
     /// `_JIT_JUMP_TARGET`: the code of the instruction this one jumps to (for a pair stencil:
@@ -50,7 +53,7 @@ pub enum HoleValue {
 
 impl HoleValue {
     /// Every hole, in a fixed order.
-    pub const ALL: [HoleValue; 17] = [
+    pub const ALL: [HoleValue; 18] = [
         HoleValue::Oparg,
         HoleValue::Instr,
         HoleValue::Redo,
@@ -62,6 +65,7 @@ impl HoleValue {
         HoleValue::Code,
         HoleValue::KwNames,
         HoleValue::State,
+        HoleValue::Operand,
         HoleValue::Continue,
         HoleValue::JumpTarget,
         HoleValue::Skip,
@@ -84,6 +88,7 @@ impl HoleValue {
             HoleValue::Code => "_JIT_CODE",
             HoleValue::KwNames => "_JIT_KWNAMES",
             HoleValue::State => "_JIT_STATE",
+            HoleValue::Operand => "_JIT_OPERAND",
             HoleValue::Continue => "_JIT_CONTINUE",
             HoleValue::JumpTarget => "_JIT_JUMP_TARGET",
             HoleValue::Skip => "_JIT_SKIP",

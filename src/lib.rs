@@ -13,6 +13,7 @@ pub mod analysis;
 pub mod api;
 pub mod compiler;
 pub mod disasm;
+pub mod float_runs;
 pub mod holes;
 pub mod memory;
 pub mod opcodes;

@@ -4,6 +4,7 @@
 //! Mirrors `CpjitCodeState`, `CpjitCodeInfo` and `CpjitStats` from csrc/cpjit_rt.h.
 
 use crate::compiler::{self, CodeInput, CompiledCode};
+use crate::float_runs;
 use crate::stencils;
 use std::ffi::c_void;
 use std::os::raw::c_int;
@@ -173,6 +174,8 @@ pub struct CompileStats {
     /// Instructions laid aside (not run since quickening when they compiled: src/profile.rs).
     pub instructions_aside: AtomicU64,
     pub c_calls_in_line: AtomicU64,
+    /// Float runs compiled unboxed (src/float_runs.rs).
+    pub float_runs: AtomicU64,
 }
 
 pub static COMPILE_STATS: CompileStats = CompileStats {
@@ -183,6 +186,7 @@ pub static COMPILE_STATS: CompileStats = CompileStats {
     instructions: AtomicU64::new(0),
     instructions_aside: AtomicU64::new(0),
     c_calls_in_line: AtomicU64::new(0),
+    float_runs: AtomicU64::new(0),
 };
 
 /// The last compile failures, newest last (at most 20), for `cpjit.stats()`.
@@ -232,6 +236,36 @@ pub fn symbol_addresses() -> &'static [u64] {
     table
 }
 
+/// A constant of a code object being compiled as a number a float run can use
+/// (src/float_runs.rs): an exact float, or an exact int whose magnitude is below 2**30 (a double
+/// holds it exactly). Bools and subclasses are not numbers here.
+fn read_number(address: u64) -> Option<float_runs::Number> {
+    let obj = address as *mut pyo3::ffi::PyObject;
+    // SAFETY: `address` is an item of the co_consts of the code object being compiled, which
+    // holds it alive for the compile (compile_code runs with the GIL held); only its type and,
+    // for exact floats and ints, its value are read.
+    unsafe {
+        let ty = pyo3::ffi::Py_TYPE(obj);
+        if ty == std::ptr::addr_of_mut!(pyo3::ffi::PyFloat_Type) {
+            return Some(float_runs::Number {
+                value: pyo3::ffi::PyFloat_AS_DOUBLE(obj),
+                is_float: true,
+            });
+        }
+        if ty == std::ptr::addr_of_mut!(pyo3::ffi::PyLong_Type) {
+            let mut overflow = 0;
+            let v = pyo3::ffi::PyLong_AsLongAndOverflow(obj, &mut overflow);
+            if overflow == 0 && v.unsigned_abs() < 1 << 30 {
+                return Some(float_runs::Number {
+                    value: v as f64,
+                    is_float: false,
+                });
+            }
+        }
+    }
+    None
+}
+
 /// Compile `code` (a `PyCodeObject*`) and record the result in `state`.
 ///
 /// # Safety
@@ -267,6 +301,7 @@ pub unsafe fn compile_code(code: *mut c_void, state: *mut CodeState) -> Result<(
         code_address: code as u64,
         state_address: state as u64,
         symbols: symbol_addresses(),
+        numbers: Some(read_number),
     };
     let compiled: CompiledCode = compiler::compile(&input).map_err(|e| {
         count_failure_reason(e.reason());
@@ -286,6 +321,9 @@ pub unsafe fn compile_code(code: *mut c_void, state: *mut CodeState) -> Result<(
     stats
         .c_calls_in_line
         .fetch_add(compiled.c_calls_in_line as u64, Ordering::Relaxed);
+    stats
+        .float_runs
+        .fetch_add(compiled.float_runs as u64, Ordering::Relaxed);
     if !compiled.unsupported.is_empty() {
         let mut map = unsupported_opcodes()
             .lock()

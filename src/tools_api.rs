@@ -151,6 +151,7 @@ fn describe(
             HoleValue::Cache => format!("inline cache {v:#x}"),
             HoleValue::Code => "code object".into(),
             HoleValue::State => "cpjit code state".into(),
+            HoleValue::Operand => format!("operand {v:#x} ({})", f64::from_bits(*v)),
             HoleValue::Instr => match units {
                 Some(base) => format!("instruction address (@{})", v.wrapping_sub(base) as i64),
                 None => "instruction address".into(),

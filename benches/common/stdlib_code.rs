@@ -26,6 +26,7 @@ impl Code {
             code_address: self.code_address,
             state_address: self.code_address + 0x100,
             symbols,
+            numbers: None,
         }
     }
 }

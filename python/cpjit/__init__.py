@@ -25,6 +25,8 @@ Environment (a value cpjit does not understand gets a one-line warning and the d
     CPJIT_MAX_CODE_MB=N          executable memory cap in MiB (default 256, 0: none)
     CPJIT_HUGE_PAGES=0|1         code on 2 MiB transparent huge pages once a process has 512 KiB
                                  of it (default 1; 0: always 4 KiB pages)
+    CPJIT_OPT=0|1                type-specialised code where the interpreter's evidence allows:
+                                 float expressions computed unboxed (default 1; 0: off)
     CPJIT_STATS_FILE=PATH        write stats() as JSON to PATH.<pid> at exit
 """
 import sys as _sys
@@ -62,6 +64,8 @@ DEFAULT_MAX_CODE_MB = 256
 _cpjit.set_max_code_bytes(_env.integer("CPJIT_MAX_CODE_MB", DEFAULT_MAX_CODE_MB, 0, 2**40) << 20)
 # Huge pages for code (CPJIT_HUGE_PAGES): see src/memory.rs.
 _cpjit.set_huge_pages(_env.switch("CPJIT_HUGE_PAGES", True))
+# Type-specialised code (CPJIT_OPT): float expressions unboxed, src/float_runs.rs.
+_cpjit.set_opt(_env.switch("CPJIT_OPT", True))
 
 
 def threshold_from_env(default=DEFAULT_THRESHOLD):

@@ -1,5 +1,5 @@
 """Reading cpjit's environment variables: CPJIT, CPJIT_THRESHOLD, CPJIT_LOOP_BUDGET_NS,
-CPJIT_WARM_WINDOW_MS, CPJIT_MAX_CODE_MB, CPJIT_HUGE_PAGES.
+CPJIT_WARM_WINDOW_MS, CPJIT_MAX_CODE_MB, CPJIT_HUGE_PAGES, CPJIT_OPT.
 
 A value cpjit does not understand never stops the program: it gets a one-line warning on stderr
 (as `python` does for a bad -W option) and the default is used; for CPJIT the JIT stays off.

@@ -1,0 +1,323 @@
+//! Float runs: stretches of bytecode whose float arithmetic runs unboxed (stencils/floats.c).
+//!
+//! A run is a stretch of one basic block that loads fast locals and numeric constants and
+//! combines them with `+ - * / **` (binary and in-place) and unary minus, down to one value,
+//! with at least two operators (with one, nothing is saved: the baseline's BINARY_OP + STORE_FAST
+//! pair already rebinds a local's float in place). It may end with the STORE_FAST of that value.
+//! The run's stencils keep the values in xmm registers (a stack of four: deeper expressions are
+//! not taken) and box only the result.
+//!
+//! Every check a run makes comes before anything visible happens, so a failed one (a local that
+//! is not an exact float, a zero divisor, a power the interpreter would raise on) goes to the
+//! baseline code of the same instructions, which the compiler lays out of line; it starts the
+//! run again with the frame as it was.
+//!
+//! A run is taken only with evidence that its values are floats: an operator the interpreter
+//! specialised to a float form (BINARY_OP_ADD_FLOAT, _SUBTRACT_FLOAT, _MULTIPLY_FLOAT), or a
+//! float constant; and never where the interpreter specialised an operator to ints or strs. An
+//! int constant is taken when it is below 2**30 (exactly a double) and meets a float; two int
+//! operands would be int arithmetic.
+//!
+//! `CPJIT_OPT=0` (`set_enabled(false)`) turns runs off: the baseline compiles every instruction
+//! on its own.
+
+use crate::analysis::Instruction;
+use crate::opcodes::op;
+use crate::stencils::{self, Stencil};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+
+/// A constant a run can use: its value as a double (exact), and whether it is a float.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Number {
+    pub value: f64,
+    pub is_float: bool,
+}
+
+/// Reads a constant (by its address in `co_consts`) as a [`Number`], or says it is none.
+pub type ReadNumber = fn(u64) -> Option<Number>;
+
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Turn float runs on or off for code compiled from now on.
+pub fn set_enabled(on: bool) {
+    ENABLED.store(on, Ordering::Relaxed);
+}
+
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// The deepest register stack the stencils have (xmm0-xmm3).
+const DEPTH: usize = 4;
+
+/// One run: instructions `start..=end` (`end` is the STORE_FAST when `stores`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Run {
+    pub start: usize,
+    pub end: usize,
+    /// Index into the roles of the first instruction's role.
+    pub roles: usize,
+}
+
+/// The stencil an instruction of a run gets, and its `_JIT_OPERAND` (a constant's bits).
+#[derive(Clone, Copy)]
+pub struct Role {
+    pub stencil: &'static Stencil,
+    pub operand: u64,
+}
+
+/// The float stencils, by depth (stencils/floats.c).
+pub struct FloatStencils {
+    load_fast: [&'static Stencil; DEPTH],
+    load_const: [&'static Stencil; DEPTH],
+    /// By operator ([`Arith`]), then depth before the operator minus 2.
+    arith: [[&'static Stencil; DEPTH - 1]; 5],
+    /// Unary minus by depth minus 1.
+    neg: [&'static Stencil; DEPTH],
+    /// The last operator of a run whose value is pushed, by operator (unary minus last).
+    boxed: [&'static Stencil; 6],
+    store: &'static Stencil,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Arith {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+}
+
+const ARITH_NAMES: [&str; 5] = ["ADD", "SUB", "MUL", "DIV", "POW"];
+
+/// The operator a BINARY_OP oparg names, when runs take it (`NB_*`, binary and in-place).
+fn arith_of(oparg: u32) -> Option<Arith> {
+    Some(match oparg {
+        0 | 13 => Arith::Add,
+        10 | 23 => Arith::Sub,
+        5 | 18 => Arith::Mul,
+        11 | 24 => Arith::Div,
+        8 | 21 => Arith::Pow,
+        _ => return None,
+    })
+}
+
+/// The float stencils of this build, or None when one is missing.
+pub fn stencils() -> Option<&'static FloatStencils> {
+    static FLOATS: OnceLock<Option<FloatStencils>> = OnceLock::new();
+    FLOATS
+        .get_or_init(|| {
+            let by = |name: String| stencils::by_name(&name);
+            let depths = |kind: &str, from: usize| -> Option<[&'static Stencil; DEPTH]> {
+                let mut out = [by(format!("FLOAT_{kind}__{from}"))?; DEPTH];
+                for (k, slot) in out.iter_mut().enumerate() {
+                    *slot = by(format!("FLOAT_{kind}__{}", k + from))?;
+                }
+                Some(out)
+            };
+            let mut arith = Vec::new();
+            let mut boxed = Vec::new();
+            for name in ARITH_NAMES {
+                let mut row = [by(format!("FLOAT_{name}__2"))?; DEPTH - 1];
+                for (k, slot) in row.iter_mut().enumerate() {
+                    *slot = by(format!("FLOAT_{name}__{}", k + 2))?;
+                }
+                arith.push(row);
+                boxed.push(by(format!("FLOAT_{name}__BOX"))?);
+            }
+            boxed.push(by("FLOAT_NEG__BOX".into())?);
+            Some(FloatStencils {
+                load_fast: depths("LOAD_FAST", 0)?,
+                load_const: depths("LOAD_CONST", 0)?,
+                arith: arith.try_into().ok()?,
+                neg: depths("NEG", 1)?,
+                boxed: boxed.try_into().ok()?,
+                store: by("FLOAT_STORE_FAST".into())?,
+            })
+        })
+        .as_ref()
+}
+
+/// What a register of the stack holds, as far as the compiler knows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Float,
+    /// An int constant (exact as a double): only ever an operand next to a float.
+    Int,
+}
+
+/// Finds the runs of a code object. `units` is `co_code_adaptive` (its quickened forms are the
+/// evidence), `excluded(i)` says instruction `i` may not be in a run (laid aside), `number`
+/// reads constants. Appends to `runs` and `roles` (cleared first).
+#[allow(clippy::too_many_arguments)]
+pub fn find(
+    fs: &FloatStencils,
+    instructions: &[Instruction],
+    units: &[u16],
+    is_target: &[bool],
+    excluded: &dyn Fn(usize) -> bool,
+    consts: &[u64],
+    number: ReadNumber,
+    runs: &mut Vec<Run>,
+    roles: &mut Vec<Role>,
+) {
+    runs.clear();
+    roles.clear();
+    let n = instructions.len();
+    let mut i = 0;
+    while i < n {
+        let opcode = instructions[i].opcode;
+        if (opcode == op::LOAD_FAST || opcode == op::LOAD_CONST) && !excluded(i) {
+            let at = roles.len();
+            if let Some(end) = run_from(
+                fs,
+                instructions,
+                units,
+                is_target,
+                excluded,
+                consts,
+                number,
+                i,
+                roles,
+            ) {
+                runs.push(Run {
+                    start: i,
+                    end,
+                    roles: at,
+                });
+                i = end + 1;
+                continue;
+            }
+            roles.truncate(at);
+        }
+        i += 1;
+    }
+}
+
+/// The run starting at `i`, if there is one: its last instruction, its roles appended.
+#[allow(clippy::too_many_arguments)]
+fn run_from(
+    fs: &FloatStencils,
+    instructions: &[Instruction],
+    units: &[u16],
+    is_target: &[bool],
+    excluded: &dyn Fn(usize) -> bool,
+    consts: &[u64],
+    number: ReadNumber,
+    i: usize,
+    roles: &mut Vec<Role>,
+) -> Option<usize> {
+    let mut stack = [Kind::Float; DEPTH];
+    let mut depth = 0usize;
+    let mut operators = 0;
+    let mut evidence = false;
+    // The longest prefix that ends with one float value, enough operators and evidence: (its
+    // last instruction, how many roles it has).
+    let mut best: Option<(usize, usize)> = None;
+    let base = roles.len();
+    for (k, ins) in instructions.iter().enumerate().skip(i) {
+        if k > i && (is_target[k] || excluded(k)) {
+            break;
+        }
+        let form = (units[ins.unit] & 0xff) as u8;
+        match ins.opcode {
+            op::LOAD_FAST => {
+                if depth == DEPTH {
+                    break;
+                }
+                roles.push(Role {
+                    stencil: fs.load_fast[depth],
+                    operand: 0,
+                });
+                stack[depth] = Kind::Float;
+                depth += 1;
+            }
+            op::LOAD_CONST => {
+                let Some(num) = consts.get(ins.oparg as usize).and_then(|&c| number(c)) else {
+                    break;
+                };
+                if depth == DEPTH {
+                    break;
+                }
+                roles.push(Role {
+                    stencil: fs.load_const[depth],
+                    operand: num.value.to_bits(),
+                });
+                stack[depth] = if num.is_float {
+                    evidence = true;
+                    Kind::Float
+                } else {
+                    Kind::Int
+                };
+                depth += 1;
+            }
+            op::BINARY_OP => {
+                let Some(arith) = arith_of(ins.oparg) else {
+                    break;
+                };
+                if depth < 2 || (stack[depth - 2] == Kind::Int && stack[depth - 1] == Kind::Int) {
+                    break;
+                }
+                match form {
+                    op::BINARY_OP_ADD_FLOAT
+                    | op::BINARY_OP_SUBTRACT_FLOAT
+                    | op::BINARY_OP_MULTIPLY_FLOAT => evidence = true,
+                    op::BINARY_OP_ADD_INT
+                    | op::BINARY_OP_SUBTRACT_INT
+                    | op::BINARY_OP_MULTIPLY_INT
+                    | op::BINARY_OP_ADD_UNICODE
+                    | op::BINARY_OP_INPLACE_ADD_UNICODE => break,
+                    _ => {}
+                }
+                roles.push(Role {
+                    stencil: fs.arith[arith as usize][depth - 2],
+                    operand: 0,
+                });
+                depth -= 1;
+                stack[depth - 1] = Kind::Float;
+                operators += 1;
+            }
+            op::UNARY_NEGATIVE => {
+                if depth == 0 || stack[depth - 1] != Kind::Float {
+                    break;
+                }
+                roles.push(Role {
+                    stencil: fs.neg[depth - 1],
+                    operand: 0,
+                });
+                operators += 1;
+            }
+            _ => break,
+        }
+        if depth == 1 && stack[0] == Kind::Float && operators >= 2 && evidence {
+            best = Some((k, roles.len()));
+        }
+    }
+    let (mut end, kept) = best?;
+    roles.truncate(kept);
+    // The last operator boxes its result, unless a STORE_FAST takes it.
+    let next = end + 1;
+    if next < instructions.len()
+        && instructions[next].opcode == op::STORE_FAST
+        && !is_target[next]
+        && !excluded(next)
+    {
+        roles.push(Role {
+            stencil: fs.store,
+            operand: 0,
+        });
+        end = next;
+    } else {
+        let last = &instructions[end];
+        let boxed = if last.opcode == op::UNARY_NEGATIVE {
+            fs.boxed[5]
+        } else {
+            fs.boxed[arith_of(last.oparg)? as usize]
+        };
+        let r = roles.last_mut()?;
+        r.stencil = boxed;
+    }
+    debug_assert!(roles.len() - base == end - i + 1);
+    Some(end)
+}

@@ -1,0 +1,184 @@
+/* floats.c: float expressions computed unboxed (src/float_runs.rs picks the instructions).
+ *
+ * A run is a stretch of one basic block that only loads fast locals and constants and combines
+ * them with +, -, *, /, ** and unary minus, ending with one value: `dt * ((dx*dx + dy*dy +
+ * dz*dz) ** -1.5)`. The baseline gives each operator its own stencil, which boxes its result:
+ * every intermediate value is a float object allocated and freed. Here the values live in four
+ * xmm registers, passed from stencil to stencil as extra arguments (a register stack: the
+ * stencil for depth k reads and writes the k-th), and only the run's result is boxed, or
+ * written into the float its STORE_FAST target already holds when nothing else holds that.
+ *
+ * Nothing in a run can be seen from outside it: loads of locals and constants, and arithmetic
+ * on exact floats, run no code, change no object and raise nothing. So every check is made
+ * before anything is written, and a check that fails (a local that is not an exact float, a
+ * division by zero, a power whose result the interpreter would raise on or make complex, a
+ * failed allocation) jumps to the baseline code of the same instructions, laid out of line
+ * (_JIT_JUMP_TARGET), which starts the run again from its first instruction with the frame as
+ * it was and does whatever the interpreter would do, raising included. Python's float
+ * operators are the C operators on doubles (Objects/floatobject.c: float_add, float_sub,
+ * float_mul, float_div after its zero check, float_pow through libm's pow), and an int
+ * constant meets a float only after an exact conversion (the planner takes ints below 2**30),
+ * so the results are the same bits.
+ *
+ * Holes: _JIT_OPARG (the local), _JIT_OPERAND (the bits of a constant's double),
+ * _JIT_JUMP_TARGET (the baseline copy of the run), _JIT_INSTR (the STORE_FAST, published before
+ * an old value's deallocation). */
+#include "stencil.h"
+#include "arith.h"
+
+#pragma clang fp contract(off)
+
+/* The float stencils' signature: the baseline's three registers and the register stack. */
+#define FLOAT_ARGS                                                                             \
+    _PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate, double d0,    \
+        double d1, double d2, double d3
+#define FLOAT_STENCIL(FULLNAME) PRESERVE_NONE PyObject *FULLNAME(FLOAT_ARGS)
+typedef PRESERVE_NONE PyObject *(*cpjit_float_fn)(FLOAT_ARGS);
+
+/* On to the next stencil of the run, the registers passed along. */
+#define FLOAT_CONTINUE()                                                                       \
+    __attribute__((musttail)) return ((cpjit_float_fn)&_JIT_CONTINUE)(frame, stack_pointer,   \
+                                                                      tstate, d0, d1, d2, d3)
+/* A check failed: the baseline code of the run, from its start, the frame untouched. */
+#define FLOAT_FALLBACK()                                                                       \
+    __attribute__((musttail)) return ((cpjit_float_fn)&_JIT_JUMP_TARGET)(                      \
+        frame, stack_pointer, tstate, d0, d1, d2, d3)
+
+#define OPERAND_BITS ((uint64_t)HOLE64(_JIT_OPERAND))
+
+/* The k-th register of the stack, by depth (0-based). */
+#define REG_0 d0
+#define REG_1 d1
+#define REG_2 d2
+#define REG_3 d3
+#define REG(K) REG_##K
+
+/* Push local OPARG, which must hold an exact float. */
+#define LOAD_FAST_AT(K)                                                                        \
+    FLOAT_STENCIL(cpjit_op_FLOAT_LOAD_FAST__##K)                                               \
+    {                                                                                          \
+        PyObject *v = GETLOCAL(OPARG);                                                         \
+        if (UNLIKELY(v == NULL || !PyFloat_CheckExact(v))) {                                   \
+            FLOAT_FALLBACK();                                                                  \
+        }                                                                                      \
+        REG(K) = PyFloat_AS_DOUBLE(v);                                                         \
+        FLOAT_CONTINUE();                                                                      \
+    }
+/* Push a constant: its double, computed when the code compiled. */
+#define LOAD_CONST_AT(K)                                                                       \
+    FLOAT_STENCIL(cpjit_op_FLOAT_LOAD_CONST__##K)                                              \
+    {                                                                                          \
+        union {                                                                                \
+            uint64_t bits;                                                                     \
+            double value;                                                                      \
+        } c_ = {.bits = OPERAND_BITS};                                                         \
+        REG(K) = c_.value;                                                                     \
+        FLOAT_CONTINUE();                                                                      \
+    }
+LOAD_FAST_AT(0)
+LOAD_FAST_AT(1)
+LOAD_FAST_AT(2)
+LOAD_FAST_AT(3)
+LOAD_CONST_AT(0)
+LOAD_CONST_AT(1)
+LOAD_CONST_AT(2)
+LOAD_CONST_AT(3)
+
+/* Operator OP on the top two registers (depth K before: REG(K-2) op REG(K-1) into REG(K-2)). */
+#define ARITH_AT(NAME, K, L, R)                                                                \
+    FLOAT_STENCIL(cpjit_op_FLOAT_##NAME##__##K)                                                \
+    {                                                                                          \
+        ARITH_##NAME(REG(L), REG(R));                                                          \
+        FLOAT_CONTINUE();                                                                      \
+    }
+#define ARITH_ADD(A, B) ((A) = (A) + (B))
+#define ARITH_SUB(A, B) ((A) = (A) - (B))
+#define ARITH_MUL(A, B) ((A) = (A) * (B))
+#define ARITH_DIV(A, B)                                                                        \
+    do {                                                                                       \
+        if (UNLIKELY((B) == 0.0)) {                                                            \
+            FLOAT_FALLBACK(); /* ZeroDivisionError, raised by the baseline */                  \
+        }                                                                                      \
+        (A) = (A) / (B);                                                                       \
+    } while (0)
+#define ARITH_POW(A, B)                                                                        \
+    do {                                                                                       \
+        if (UNLIKELY(!cpjit_plain_pow((A), (B), &(A)))) {                                      \
+            FLOAT_FALLBACK();                                                                  \
+        }                                                                                      \
+    } while (0)
+#define ARITH_ALL_DEPTHS(NAME)                                                                 \
+    ARITH_AT(NAME, 2, 0, 1)                                                                    \
+    ARITH_AT(NAME, 3, 1, 2)                                                                    \
+    ARITH_AT(NAME, 4, 2, 3)
+ARITH_ALL_DEPTHS(ADD)
+ARITH_ALL_DEPTHS(SUB)
+ARITH_ALL_DEPTHS(MUL)
+ARITH_ALL_DEPTHS(DIV)
+ARITH_ALL_DEPTHS(POW)
+
+/* Unary minus on the top register (depth K before). */
+#define NEG_AT(K, T)                                                                           \
+    FLOAT_STENCIL(cpjit_op_FLOAT_NEG__##K)                                                     \
+    {                                                                                          \
+        REG(T) = -REG(T);                                                                      \
+        FLOAT_CONTINUE();                                                                      \
+    }
+NEG_AT(1, 0)
+NEG_AT(2, 1)
+NEG_AT(3, 2)
+NEG_AT(4, 3)
+
+/* The run's last operator, its result pushed as a new float (a run whose value is not stored
+ * in a local: an argument, a subscript, a return value). */
+#define BOX_AND_PUSH()                                                                         \
+    do {                                                                                       \
+        PyObject *res = PyFloat_FromDouble(d0);                                                \
+        if (UNLIKELY(res == NULL)) {                                                           \
+            PyErr_Clear(); /* the baseline allocates again and raises as the interpreter would */ \
+            FLOAT_FALLBACK();                                                                  \
+        }                                                                                      \
+        PUSH(res);                                                                             \
+        FLOAT_CONTINUE();                                                                      \
+    } while (0)
+#define ARITH_THEN_BOX(NAME)                                                                   \
+    FLOAT_STENCIL(cpjit_op_FLOAT_##NAME##__BOX)                                                \
+    {                                                                                          \
+        ARITH_##NAME(d0, d1);                                                                  \
+        BOX_AND_PUSH();                                                                        \
+    }
+ARITH_THEN_BOX(ADD)
+ARITH_THEN_BOX(SUB)
+ARITH_THEN_BOX(MUL)
+ARITH_THEN_BOX(DIV)
+ARITH_THEN_BOX(POW)
+FLOAT_STENCIL(cpjit_op_FLOAT_NEG__BOX)
+{
+    d0 = -d0;
+    BOX_AND_PUSH();
+}
+
+/* The run's result stored in local OPARG (the run's STORE_FAST): into the float the local
+ * holds when nothing else holds it (only `id()` can tell, as for the baseline's BINARY_OP +
+ * STORE_FAST pair), else as a new float, the old value released (its deallocation, which can
+ * run code, with prev_instr at the STORE_FAST). */
+FLOAT_STENCIL(cpjit_op_FLOAT_STORE_FAST)
+{
+    PyObject *old = GETLOCAL(OPARG);
+    if (old != NULL && Py_REFCNT(old) == 1 && PyFloat_CheckExact(old)) {
+        ((PyFloatObject *)old)->ob_fval = d0;
+        FLOAT_CONTINUE();
+    }
+    PyObject *res = PyFloat_FromDouble(d0);
+    if (UNLIKELY(res == NULL)) {
+        PyErr_Clear();
+        FLOAT_FALLBACK();
+    }
+    GETLOCAL(OPARG) = res;
+    if (old != NULL && UNLIKELY(--old->ob_refcnt == 0)) {
+        SAVE_IP();
+        return cpjit_dealloc_then(frame, stack_pointer, tstate, old,
+                                  (cpjit_native_fn)&_JIT_CONTINUE);
+    }
+    FLOAT_CONTINUE();
+}

@@ -1,0 +1,255 @@
+"""Float runs (src/float_runs.rs, stencils/floats.c): float expressions computed unboxed.
+
+A run keeps intermediate values in registers and boxes only the result, so what must hold is
+that nothing about a run can be told from the interpreter: the same bits in every result
+(signed zeros, infinities, NaNs, rounding), the same exceptions at the same lines when a check
+fails (a local that is not a float, a zero divisor, a negative base, an overflow, an unbound
+local), the same objects where identity shows, and the baseline code running whatever the run
+does not take (ints, subclasses, mixed types). Every snippet runs at threshold 0 (loops and
+bodies compiled at their first call: a float constant is the evidence) and after a warm-up
+(the interpreter's float forms are the evidence).
+"""
+import math
+import struct
+
+import cpjit
+import pytest
+from differential import check, compiled_after_warm_up
+
+THRESHOLD = 20
+
+
+def bits(x):
+    return struct.pack("<d", x).hex()
+
+
+EXPRESSIONS = """
+import struct
+def bits(x):
+    return struct.pack("<d", x).hex()
+
+def energy(dt, dx, dy, dz):
+    mag = dt * ((dx * dx + dy * dy + dz * dz) ** -1.5)
+    return mag
+
+def mixed(a, b):
+    return (a * 2 + b) / 3 - -a
+
+def chain(a, b, c, d):
+    x = a * b + c * d
+    x += a * c - b * d
+    y = -(x * 0.5) + (a - b) * (c - d)
+    return x, y
+
+def pushed(a, b):
+    return [a * b + 1.5, (a - b) * 0.25]
+"""
+
+CASES = """
+out = []
+values = [0.0, -0.0, 1.0, -1.5, 2.5, 1e308, -1e308, 5e-324, float("inf"), float("-inf"),
+          float("nan"), 3, -7, 10**20, True, 0]
+for a in values:
+    for b in values:
+        for f, args in ((energy, (0.01, a, b, 1.0)), (mixed, (a, b)), (chain, (a, b, 1.25, a)),
+                        (pushed, (a, b))):
+            try:
+                r = f(*args)
+            except Exception as e:
+                out.append((f.__name__, type(e).__name__, str(e)))
+                continue
+            flat = r if isinstance(r, (tuple, list)) else (r,)
+            out.append((f.__name__, [bits(v) if isinstance(v, float) else repr(v) for v in flat]))
+result = out
+"""
+
+
+def test_results_are_the_interpreters_bits_whatever_the_operands():
+    check(EXPRESSIONS + CASES)
+
+
+def test_after_a_warm_up_the_float_forms_compile_as_runs():
+    warm = f"""
+for n in range({THRESHOLD + 5}):
+    chain(n + 0.5, 1.5, 2.5, 3.5)
+"""
+    info = compiled_after_warm_up(EXPRESSIONS, "chain", warm, THRESHOLD)
+    names = [stencil for _, stencil, _ in info["layout"]]
+    assert any(n.startswith("FLOAT_") for n in names), names
+    f = info["function"]
+    assert f(1.0, 2.0, 3.0, 4.0) == (2.0 + 12.0 + 3.0 - 8.0, -(9.0 * 0.5) + 1.0)
+    # The same function now sees ints and a float subclass: the baseline copy runs.
+    class F(float):
+        pass
+    assert f(1, 2, 3, 4) == (9, -4.5 + 1)
+    assert f(F(1.0), 2.0, 3.0, 4.0) == (9.0, -4.5 + 1.0)
+
+
+def test_runs_are_counted_and_off_with_opt_0():
+    src = "def g(a, b):\n    return a * b + 0.5 * a\n"
+    ns = {}
+    exec(src, ns)
+    before = cpjit.stats()["float_runs"]
+    assert cpjit.compile(ns["g"])
+    assert cpjit.stats()["float_runs"] == before + 1
+    assert ns["g"](2.0, 3.0) == 7.0
+    ns = {}
+    exec(src, ns)
+    cpjit._cpjit.set_opt(False)
+    try:
+        assert cpjit.compile(ns["g"])
+    finally:
+        cpjit._cpjit.set_opt(True)
+    assert cpjit.stats()["float_runs"] == before + 1
+    names = [stencil for _, stencil, _ in cpjit.code_info(ns["g"])["layout"]]
+    assert not any(n.startswith("FLOAT_") for n in names), names
+
+
+@pytest.mark.parametrize("body, args", [
+    ("return a / (b - b) + 1.0", "(1.0, 2.0)"),          # ZeroDivisionError in the run
+    ("return (a - 3.0) ** 0.5 * 2.0", "(1.0, 2.0)"),    # negative base: complex, from the baseline
+    ("return (a * 1e300) ** 2.0 + b", "(1e10, 2.0)"),   # OverflowError from pow
+    ("return a * b + c * 1.5", "(1.0, 2.0)"),           # c is unbound: UnboundLocalError
+    ("return a * 2.0 + b * 'x'", "(1.0, 2.0)"),         # str operand in the middle
+    ("return (a + 1.5) * b - 1.0", "(1.0, [2])"),       # TypeError from the baseline
+    ("return (a + 1.5) * b - 1.0", "(1.0, 2**2000)"),   # OverflowError: int too large
+])
+def test_errors_come_from_the_baseline_at_the_same_line(body, args):
+    src = f"""
+def f(a, b):
+    if a is None:
+        c = 1.0
+    x = 0.5
+    {body}
+
+def run():
+    return f{args}
+
+out = []
+for _ in range(3):
+    try:
+        out.append(run())
+    except Exception as e:
+        out.append((type(e).__name__, str(e)))
+result = out
+"""
+    check(src)
+
+
+def test_a_stored_result_keeps_identity_where_it_shows():
+    # The run writes into the local's old float only when nothing else holds it.
+    check("""
+def f(a, b):
+    x = a * 1.0
+    kept = x
+    x = a * b + b * 2.0     # x's old object is also `kept`: a new float
+    y = a * 1.0
+    y = a * b + b * 2.0     # y's old float is held by y alone
+    return x, kept, y, x is kept
+
+result = [f(1.5, 2.5), f(2, 3), f(1.5, 2)]
+""")
+
+
+def test_dealloc_of_the_old_value_runs_at_the_store():
+    check("""
+import sys
+class Noisy:
+    def __del__(self):
+        f = sys._getframe(1)
+        print("del at line", f.f_lineno, "in", f.f_code.co_name)
+
+def f(a, b):
+    x = Noisy()
+    x = a * b + 0.5 * b
+    return x
+
+result = f(1.5, 2.5)
+""")
+
+
+def test_runs_in_loops_and_generators_and_after_jumps():
+    check("""
+def gen(n):
+    t = 0.0
+    for i in range(n):
+        v = i * 0.5
+        t = t * 0.5 + v * v - 1.0
+        yield t * 2.0 + 0.25
+
+def branches(a, b):
+    if a > b:
+        r = a * b + 1.5
+    else:
+        r = (a - b) * (a + b) * 0.5
+    return r + 0.0 * a
+
+result = (list(gen(20)), [branches(x * 0.5, 2.0) for x in range(8)],
+          [branches(x, 2) for x in range(4)])
+""")
+
+
+def test_tracing_sees_every_line_of_a_run():
+    check("""
+import sys
+lines = []
+def tracer(frame, event, arg):
+    if frame.f_code.co_name == "f":
+        lines.append((event, frame.f_lineno))
+    return tracer
+
+def f(a, b):
+    x = a * b + \\
+        b * 2.0
+    y = (x - a) * \\
+        (x + b)
+    return x, y
+
+first = f(1.5, 2.5)
+sys.settrace(tracer)
+second = f(1.5, 2.5)
+sys.settrace(None)
+result = (first, second, lines)
+""")
+
+
+def test_deep_expressions_run_partly_unboxed():
+    # Deeper than four registers: the planner takes the parts that fit.
+    check("""
+def f(a, b, c, d, e):
+    return a * (b + (c * (d - (e * (a + (b * 0.5))))))
+
+def g(a):
+    return ((((a + 1.0) * 2.0 + 3.0) * 4.0 + 5.0) * 6.0 + 7.0) * 0.125
+
+result = [f(1.0, 2.0, 3.0, 4.0, 5.0), f(1, 2, 3, 4, 5), g(1.5), g(3)]
+""")
+
+
+def test_nbody_style_advance_matches():
+    check("""
+def advance(dt, n, bodies, pairs):
+    for i in range(n):
+        for (([x1, y1, z1], v1, m1), ([x2, y2, z2], v2, m2)) in pairs:
+            dx = x1 - x2
+            dy = y1 - y2
+            dz = z1 - z2
+            mag = dt * ((dx * dx + dy * dy + dz * dz) ** (-1.5))
+            b1m = m1 * mag
+            b2m = m2 * mag
+            v1[0] -= dx * b2m
+            v1[1] -= dy * b2m
+            v1[2] -= dz * b2m
+            v2[0] += dx * b1m
+            v2[1] += dy * b1m
+            v2[2] += dz * b1m
+        for (r, [vx, vy, vz], m) in bodies:
+            r[0] += dt * vx
+            r[1] += dt * vy
+            r[2] += dt * vz
+
+bodies = [([float(i), 2.0 * i, 0.5 - i], [0.1 * i, 0.0, -0.2], 1.0 + i) for i in range(4)]
+pairs = [(bodies[i], bodies[j]) for i in range(4) for j in range(i + 1, 4)]
+advance(0.01, 200, bodies, pairs)
+result = [(tuple(r), tuple(v)) for r, v, m in bodies]
+""")

@@ -109,6 +109,9 @@ pub struct Plan {
     pub is_target: Vec<bool>,
     /// The last instruction that jumps backward, if any.
     pub last_backward_jump: Option<usize>,
+    /// How many BINARY_OPs and UNARY_NEGATIVEs there are (a float run needs two:
+    /// src/float_runs.rs).
+    pub operators: usize,
     /// The instructions that jump, in order (scratch of [`analyse_into`]).
     jumps: Vec<u32>,
 }
@@ -139,6 +142,7 @@ pub fn analyse_into(units: &[u16], plan: &mut Plan) -> Result<(), AnalysisError>
     let instructions = &mut plan.instructions;
     let unit_to_instruction = &mut plan.unit_to_instruction;
     plan.last_backward_jump = None;
+    let mut operators = 0usize;
     instructions.clear();
     instructions.reserve(units.len());
     unit_to_instruction.clear();
@@ -193,6 +197,7 @@ pub fn analyse_into(units: &[u16], plan: &mut Plan) -> Result<(), AnalysisError>
         unsafe {
             *jump_list.add(n_jumps) = count as u32;
             n_jumps += jumps[opcode as usize].is_some() as usize;
+            operators += OPERATORS[opcode as usize] as usize;
             *map.add(start) = count as u32;
             out.add(count).write(Instruction {
                 start,
@@ -208,6 +213,7 @@ pub fn analyse_into(units: &[u16], plan: &mut Plan) -> Result<(), AnalysisError>
     }
     // SAFETY: `count` instructions were written, within the capacity.
     unsafe { instructions.set_len(count) };
+    plan.operators = operators;
     let is_target = &mut plan.is_target;
     is_target.clear();
     is_target.resize(count, false);
@@ -239,6 +245,14 @@ pub fn analyse_into(units: &[u16], plan: &mut Plan) -> Result<(), AnalysisError>
     }
     Ok(())
 }
+
+/// 1 for the opcodes [`Plan::operators`] counts.
+const OPERATORS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[opcodes::op::BINARY_OP as usize] = 1;
+    t[opcodes::op::UNARY_NEGATIVE as usize] = 1;
+    t
+};
 
 /// Why a jump from `unit` to `target` lands on no instruction start: inside an instruction (the
 /// units after its first) or in caches or outside the code.

@@ -483,6 +483,7 @@ fn iterates_a_value(
 /// The stencil of the form the interpreter specialised instruction `i` to, if it has one: one
 /// test for the common case (an instruction left in its base form), then one dispatch on the
 /// base opcode.
+#[inline(always)]
 fn hinted(
     sel: &Selection,
     units: &[u16],
@@ -1404,21 +1405,24 @@ fn compile_plan(
     sc.runs.clear();
     sc.roles.clear();
     sc.run_mode.clear();
-    if let Some(fs) = float_runs::stencils().filter(|_| float_runs::enabled()) {
-        let aside = &sc.aside;
+    let floats = float_runs::stencils().filter(|_| plan.operators >= 2 && float_runs::enabled());
+    if let Some(fs) = floats {
         float_runs::find(
             fs,
             instructions,
             input.units,
             is_target,
-            &|k| any_aside && aside[k],
+            any_aside.then_some(&sc.aside[..]),
             input.consts,
             input.numbers.unwrap_or(|_| None),
             &mut sc.runs,
             &mut sc.roles,
         );
     }
+    // The run the main line is in or comes to next, and its first instruction (none: past the
+    // end), so an instruction outside runs costs one compare.
     let mut run_at = 0;
+    let mut next_run = sc.runs.first().map_or(usize::MAX, |r| r.start);
     // Instructions a group stencil runs (src/superinstructions.rs) get the empty stencil: the
     // group's code continues straight to the code after them.
     let mut covered_until = 0;
@@ -1435,16 +1439,16 @@ fn compile_plan(
         if mode == Mode::Tail {
             sc.tails.push(i as u32);
         }
-        let run = sc.runs.get(run_at).filter(|r| r.start <= i);
         let (s, paired) = match sel.covered.filter(|_| i < covered_until) {
             Some(c) => (c, false),
-            None if run.is_some() => {
-                let r = *run.unwrap();
+            None if i >= next_run => {
+                let r = sc.runs[run_at];
                 if i == r.start {
                     sc.run_mode.push(mode);
                 }
                 if i == r.end {
                     run_at += 1;
+                    next_run = sc.runs.get(run_at).map_or(usize::MAX, |r| r.start);
                 }
                 (sc.roles[r.roles + (i - r.start)].stencil, false)
             }
@@ -1687,28 +1691,34 @@ fn compile_plan(
     let room = placed.spare_capacity_mut();
     let mut n_placed = 0;
     assert!(code_end <= buf.len());
+    // As in the layout loop: the run the main line's slots are in or come to next.
     let mut run_at = 0;
+    let mut next_run = sc.runs.first().map_or(usize::MAX, |r| r.start);
     for (i, slot) in slots.iter().enumerate() {
         let s = slot.stencil;
         // An instruction a group covers has no code: no entry (the interpreter runs the
         // frame), and not placed.
         let covered = sel.covered.is_some_and(|c| std::ptr::eq(s, c));
-        // The float run this main-line slot is in: its instructions after the first have no
-        // entry (their code expects the run's registers).
-        while sc.runs.get(run_at).is_some_and(|r| r.end < i) {
-            run_at += 1;
-        }
-        let run = sc.runs.get(run_at).filter(|r| r.start <= i && i < n);
         if let Some(ins) = instructions.get(i) {
             // Arriving here alone runs the main line (the second halves of superinstructions
             // that need an out-of-line copy are seen to after the loop).
-            let inside_run = run.is_some_and(|r| i > r.start);
-            entries[ins.start] = if covered || inside_run {
-                NO_ENTRY
-            } else {
-                slot.code
-            };
+            entries[ins.start] = if covered { NO_ENTRY } else { slot.code };
         }
+        // A float stencil (only main-line slots, the first n, are in runs).
+        let run = if i >= next_run {
+            let (r, copy) = (&sc.runs[run_at], sc.run_copy[run_at]);
+            if i > r.start {
+                // Its code expects the run's registers: no entry.
+                entries[instructions[i].start] = NO_ENTRY;
+            }
+            if i == r.end {
+                run_at += 1;
+                next_run = sc.runs.get(run_at).map_or(usize::MAX, |r| r.start);
+            }
+            Some((r, copy))
+        } else {
+            None
+        };
         if !any_aside && !covered {
             // At most one per slot: within the room reserved.
             room[n_placed].write(placed_of(slot));
@@ -1761,9 +1771,9 @@ fn compile_plan(
                     vals[HoleValue::Skip as usize] = main_address(ix + 2);
                 }
             }
-            if let Some(r) = run {
-                // A float stencil: a failed check goes to the run's baseline copy.
-                vals[HoleValue::JumpTarget as usize] = base + sc.run_copy[run_at] as u64;
+            if let Some((r, copy)) = run {
+                // A failed check goes to the run's baseline copy.
+                vals[HoleValue::JumpTarget as usize] = base + copy as u64;
                 vals[HoleValue::Operand as usize] = sc.roles[r.roles + (i - r.start)].operand;
             }
         } else {

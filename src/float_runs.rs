@@ -147,16 +147,32 @@ enum Kind {
     Int,
 }
 
+/// Whether runs take this instruction as a load.
+#[inline(always)]
+fn is_load(ins: &Instruction) -> bool {
+    ins.opcode == op::LOAD_FAST || ins.opcode == op::LOAD_CONST
+}
+
+/// Whether runs take this instruction as an operator.
+#[inline(always)]
+fn is_operator(ins: &Instruction) -> bool {
+    (ins.opcode == op::BINARY_OP && arith_of(ins.oparg).is_some())
+        || ins.opcode == op::UNARY_NEGATIVE
+}
+
 /// Finds the runs of a code object. `units` is `co_code_adaptive` (its quickened forms are the
-/// evidence), `excluded(i)` says instruction `i` may not be in a run (laid aside), `number`
-/// reads constants. Appends to `runs` and `roles` (cleared first).
+/// evidence), `aside` says which instructions were laid aside (never in a run), `number` reads
+/// constants. Fills `runs` and `roles` (cleared first).
+///
+/// One pass: a run starts with at most [`DEPTH`] loads followed by an operator, so a stretch of
+/// loads followed by anything else is skipped whole; only the rest are tried.
 #[allow(clippy::too_many_arguments)]
 pub fn find(
     fs: &FloatStencils,
     instructions: &[Instruction],
     units: &[u16],
     is_target: &[bool],
-    excluded: &dyn Fn(usize) -> bool,
+    aside: Option<&[bool]>,
     consts: &[u64],
     number: ReadNumber,
     runs: &mut Vec<Run>,
@@ -167,31 +183,44 @@ pub fn find(
     let n = instructions.len();
     let mut i = 0;
     while i < n {
-        let opcode = instructions[i].opcode;
-        if (opcode == op::LOAD_FAST || opcode == op::LOAD_CONST) && !excluded(i) {
-            let at = roles.len();
-            if let Some(end) = run_from(
-                fs,
-                instructions,
-                units,
-                is_target,
-                excluded,
-                consts,
-                number,
-                i,
-                roles,
-            ) {
+        if !is_load(&instructions[i]) {
+            i += 1;
+            continue;
+        }
+        let mut k = i + 1;
+        while k < n && k - i < DEPTH && is_load(&instructions[k]) {
+            k += 1;
+        }
+        if k == n || !is_operator(&instructions[k]) {
+            i = k;
+            continue;
+        }
+        let at = roles.len();
+        let found = run_from(
+            fs,
+            instructions,
+            units,
+            is_target,
+            aside,
+            consts,
+            number,
+            i,
+            roles,
+        );
+        match found {
+            Some(end) => {
                 runs.push(Run {
                     start: i,
                     end,
                     roles: at,
                 });
                 i = end + 1;
-                continue;
             }
-            roles.truncate(at);
+            None => {
+                roles.truncate(at);
+                i += 1;
+            }
         }
-        i += 1;
     }
 }
 
@@ -202,7 +231,7 @@ fn run_from(
     instructions: &[Instruction],
     units: &[u16],
     is_target: &[bool],
-    excluded: &dyn Fn(usize) -> bool,
+    aside: Option<&[bool]>,
     consts: &[u64],
     number: ReadNumber,
     i: usize,
@@ -216,6 +245,10 @@ fn run_from(
     // last instruction, how many roles it has).
     let mut best: Option<(usize, usize)> = None;
     let base = roles.len();
+    let excluded = |k: usize| aside.is_some_and(|a| a[k]);
+    if excluded(i) {
+        return None;
+    }
     for (k, ins) in instructions.iter().enumerate().skip(i) {
         if k > i && (is_target[k] || excluded(k)) {
             break;

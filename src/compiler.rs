@@ -723,6 +723,8 @@ struct Scratch {
     roles: Vec<float_runs::Role>,
     run_mode: Vec<Mode>,
     run_copy: Vec<u32>,
+    /// Per run: the index in `slots` of its baseline copy's first slot.
+    run_copy_slot: Vec<u32>,
     /// GOT slot values, in slot order.
     got: Vec<u64>,
     /// Per symbol: its GOT slot, or its veneer, when the stamp matches.
@@ -1529,8 +1531,10 @@ fn compile_plan(
     // The baseline copies of the float runs, each from its first instruction in the mode
     // falling through arrives in, then a jump back to the main line after the run.
     sc.run_copy.clear();
+    sc.run_copy_slot.clear();
     for (r, run) in sc.runs.iter().enumerate() {
         sc.run_copy.push(cur.hot as u32);
+        sc.run_copy_slot.push(sc.slots.len() as u32);
         let mut mode = sc.run_mode[r];
         for (j, ins) in instructions
             .iter()
@@ -1706,7 +1710,11 @@ fn compile_plan(
         }
         // A float stencil (only main-line slots, the first n, are in runs).
         let run = if i >= next_run {
-            let (r, copy) = (&sc.runs[run_at], sc.run_copy[run_at]);
+            let (r, copy, copy_slot) = (
+                &sc.runs[run_at],
+                sc.run_copy[run_at],
+                sc.run_copy_slot[run_at] as usize,
+            );
             if i > r.start {
                 // Its code expects the run's registers: no entry.
                 entries[instructions[i].start] = NO_ENTRY;
@@ -1715,7 +1723,7 @@ fn compile_plan(
                 run_at += 1;
                 next_run = sc.runs.get(run_at).map_or(usize::MAX, |r| r.start);
             }
-            Some((r, copy))
+            Some((r, copy, copy_slot))
         } else {
             None
         };
@@ -1771,10 +1779,17 @@ fn compile_plan(
                     vals[HoleValue::Skip as usize] = main_address(ix + 2);
                 }
             }
-            if let Some((r, copy)) = run {
+            if let Some((r, copy, copy_slot)) = run {
                 // A failed check goes to the run's baseline copy.
                 vals[HoleValue::JumpTarget as usize] = base + copy as u64;
-                vals[HoleValue::Operand as usize] = sc.roles[r.roles + (i - r.start)].operand;
+                let role = sc.roles[r.roles + (i - r.start)];
+                vals[HoleValue::Operand as usize] = if role.attribute {
+                    // The cache of the copy's LOAD_ATTR, which the generic path fills.
+                    let cache = slots[copy_slot + (i - r.start)].cache as u64;
+                    role.operand | (caches_address + cache * CACHE_BYTES as u64)
+                } else {
+                    role.operand
+                };
             }
         } else {
             clear_per_instruction(&mut vals);

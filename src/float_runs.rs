@@ -60,17 +60,33 @@ pub struct Run {
     pub roles: usize,
 }
 
-/// The stencil an instruction of a run gets, and its `_JIT_OPERAND` (a constant's bits).
+/// The stencil an instruction of a run gets, and its `_JIT_OPERAND`: a constant's bits, or for
+/// an attribute leaf the local in the top 16 bits, the compiler adding the address of the
+/// attribute cache of the instruction's baseline copy (`attribute`).
 #[derive(Clone, Copy)]
 pub struct Role {
     pub stencil: &'static Stencil,
     pub operand: u64,
+    pub attribute: bool,
+}
+
+impl Role {
+    fn new(stencil: &'static Stencil, operand: u64) -> Role {
+        Role {
+            stencil,
+            operand,
+            attribute: false,
+        }
+    }
 }
 
 /// The float stencils, by depth (stencils/floats.c).
 pub struct FloatStencils {
     load_fast: [&'static Stencil; DEPTH],
     load_const: [&'static Stencil; DEPTH],
+    /// `local.name` (LOAD_FAST's code empty: `skip`).
+    load_attr: [&'static Stencil; DEPTH],
+    skip: &'static Stencil,
     /// By operator ([`Arith`]), then depth before the operator minus 2.
     arith: [[&'static Stencil; DEPTH - 1]; 5],
     /// Unary minus by depth minus 1.
@@ -130,6 +146,8 @@ pub fn stencils() -> Option<&'static FloatStencils> {
             Some(FloatStencils {
                 load_fast: depths("LOAD_FAST", 0)?,
                 load_const: depths("LOAD_CONST", 0)?,
+                load_attr: depths("LOAD_ATTR", 0)?,
+                skip: by("FLOAT_SKIP".into())?,
                 arith: arith.try_into().ok()?,
                 neg: depths("NEG", 1)?,
                 boxed: boxed.try_into().ok()?,
@@ -164,8 +182,9 @@ fn is_operator(ins: &Instruction) -> bool {
 /// evidence), `aside` says which instructions were laid aside (never in a run), `number` reads
 /// constants. Fills `runs` and `roles` (cleared first).
 ///
-/// One pass: a run starts with at most [`DEPTH`] loads followed by an operator, so a stretch of
-/// loads followed by anything else is skipped whole; only the rest are tried.
+/// One pass: a run starts with at most [`DEPTH`] leaves (a load, or a load and a LOAD_ATTR)
+/// followed by an operator, so a stretch of loads followed by anything else is skipped whole;
+/// only the rest are tried.
 #[allow(clippy::too_many_arguments)]
 pub fn find(
     fs: &FloatStencils,
@@ -188,7 +207,10 @@ pub fn find(
             continue;
         }
         let mut k = i + 1;
-        while k < n && k - i < DEPTH && is_load(&instructions[k]) {
+        while k < n
+            && k - i < 2 * DEPTH
+            && (is_load(&instructions[k]) || instructions[k].opcode == op::LOAD_ATTR)
+        {
             k += 1;
         }
         if k == n || !is_operator(&instructions[k]) {
@@ -224,6 +246,27 @@ pub fn find(
     }
 }
 
+/// The LOAD_ATTR after the LOAD_FAST at `k` when the two make an attribute leaf: the
+/// interpreter specialised it to an instance's inline values or a `__slots__` member (what
+/// FLOAT_LOAD_ATTR reads), it falls through from the LOAD_FAST, and the local fits the
+/// operand's 16 bits.
+fn attribute_leaf(
+    instructions: &[Instruction],
+    units: &[u16],
+    is_target: &[bool],
+    excluded: &dyn Fn(usize) -> bool,
+    k: usize,
+) -> Option<usize> {
+    let next = instructions.get(k + 1)?;
+    let form = (units[next.unit] & 0xff) as u8;
+    (next.opcode == op::LOAD_ATTR
+        && matches!(form, op::LOAD_ATTR_INSTANCE_VALUE | op::LOAD_ATTR_SLOT)
+        && instructions[k].oparg < 1 << 16
+        && !is_target[k + 1]
+        && !excluded(k + 1))
+    .then_some(k + 1)
+}
+
 /// The run starting at `i`, if there is one: its last instruction, its roles appended.
 #[allow(clippy::too_many_arguments)]
 fn run_from(
@@ -249,7 +292,9 @@ fn run_from(
     if excluded(i) {
         return None;
     }
-    for (k, ins) in instructions.iter().enumerate().skip(i) {
+    let mut k = i;
+    while k < instructions.len() {
+        let ins = &instructions[k];
         if k > i && (is_target[k] || excluded(k)) {
             break;
         }
@@ -259,10 +304,18 @@ fn run_from(
                 if depth == DEPTH {
                     break;
                 }
-                roles.push(Role {
-                    stencil: fs.load_fast[depth],
-                    operand: 0,
-                });
+                if let Some(attr) = attribute_leaf(instructions, units, is_target, &excluded, k) {
+                    // `local.name`: the LOAD_ATTR reads the local.
+                    roles.push(Role::new(fs.skip, 0));
+                    roles.push(Role {
+                        stencil: fs.load_attr[depth],
+                        operand: (ins.oparg as u64) << 48,
+                        attribute: true,
+                    });
+                    k = attr;
+                } else {
+                    roles.push(Role::new(fs.load_fast[depth], 0));
+                }
                 stack[depth] = Kind::Float;
                 depth += 1;
             }
@@ -273,10 +326,7 @@ fn run_from(
                 if depth == DEPTH {
                     break;
                 }
-                roles.push(Role {
-                    stencil: fs.load_const[depth],
-                    operand: num.value.to_bits(),
-                });
+                roles.push(Role::new(fs.load_const[depth], num.value.to_bits()));
                 stack[depth] = if num.is_float {
                     evidence = true;
                     Kind::Float
@@ -303,10 +353,7 @@ fn run_from(
                     | op::BINARY_OP_INPLACE_ADD_UNICODE => break,
                     _ => {}
                 }
-                roles.push(Role {
-                    stencil: fs.arith[arith as usize][depth - 2],
-                    operand: 0,
-                });
+                roles.push(Role::new(fs.arith[arith as usize][depth - 2], 0));
                 depth -= 1;
                 stack[depth - 1] = Kind::Float;
                 operators += 1;
@@ -315,10 +362,7 @@ fn run_from(
                 if depth == 0 || stack[depth - 1] != Kind::Float {
                     break;
                 }
-                roles.push(Role {
-                    stencil: fs.neg[depth - 1],
-                    operand: 0,
-                });
+                roles.push(Role::new(fs.neg[depth - 1], 0));
                 operators += 1;
             }
             _ => break,
@@ -326,6 +370,7 @@ fn run_from(
         if depth == 1 && stack[0] == Kind::Float && operators >= 2 && evidence {
             best = Some((k, roles.len()));
         }
+        k += 1;
     }
     let (mut end, kept) = best?;
     roles.truncate(kept);
@@ -336,10 +381,7 @@ fn run_from(
         && !is_target[next]
         && !excluded(next)
     {
-        roles.push(Role {
-            stencil: fs.store,
-            operand: 0,
-        });
+        roles.push(Role::new(fs.store, 0));
         end = next;
     } else {
         let last = &instructions[end];

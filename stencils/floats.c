@@ -1,6 +1,7 @@
 /* floats.c: float expressions computed unboxed (src/float_runs.rs picks the instructions).
  *
- * A run is a stretch of one basic block that only loads fast locals and constants and combines
+ * A run is a stretch of one basic block that only loads fast locals, their attributes and
+ * constants and combines
  * them with +, -, *, /, ** and unary minus, ending with one value: `dt * ((dx*dx + dy*dy +
  * dz*dz) ** -1.5)`. The baseline gives each operator its own stencil, which boxes its result:
  * every intermediate value is a float object allocated and freed. Here the values live in four
@@ -20,11 +21,13 @@
  * constant meets a float only after an exact conversion (the planner takes ints below 2**30),
  * so the results are the same bits.
  *
- * Holes: _JIT_OPARG (the local), _JIT_OPERAND (the bits of a constant's double),
+ * Holes: _JIT_OPARG (the local), _JIT_OPERAND (the bits of a constant's double; for an
+ * attribute, the cache and the local),
  * _JIT_JUMP_TARGET (the baseline copy of the run), _JIT_INSTR (the STORE_FAST, published before
  * an old value's deallocation). */
 #include "stencil.h"
 #include "arith.h"
+#include "names.h"
 
 #pragma clang fp contract(off)
 
@@ -75,6 +78,54 @@ typedef PRESERVE_NONE PyObject *(*cpjit_float_fn)(FLOAT_ARGS);
         REG(K) = c_.value;                                                                     \
         FLOAT_CONTINUE();                                                                      \
     }
+/* Push `local.name` (LOAD_FAST then LOAD_ATTR, the LOAD_FAST's own code empty: FLOAT_SKIP), an
+ * exact float in the instance's inline values or a __slots__ member, found through the first
+ * way of the attribute cache of the baseline copy's LOAD_ATTR, which the generic path fills
+ * (csrc/names.h: the way's type version guards the kind and the place). The operand holds the
+ * cache's address and, in its top 16 bits, the local. Nothing is written: an empty way, another
+ * type, a missing value or one that is not an exact float goes to the baseline, whose LOAD_ATTR
+ * fills the cache. */
+#define LOAD_ATTR_AT(K)                                                                        \
+    FLOAT_STENCIL(cpjit_op_FLOAT_LOAD_ATTR__##K)                                               \
+    {                                                                                          \
+        uint64_t operand_ = OPERAND_BITS;                                                      \
+        CpjitAttrCache *cache = (CpjitAttrCache *)(operand_ & ((1ull << 48) - 1));             \
+        PyObject *owner = GETLOCAL(operand_ >> 48);                                            \
+        if (UNLIKELY(owner == NULL || Py_TYPE(owner)->tp_version_tag != cache->version[0])) {  \
+            FLOAT_FALLBACK();                                                                  \
+        }                                                                                      \
+        PyObject *v;                                                                           \
+        unsigned kind = cache->kind[0];                                                        \
+        if (kind - 1u < 2u) { /* VALUES or HINT: inline values */                              \
+            PyDictValues *values = *_PyObject_ValuesPointer(owner);                            \
+            if (UNLIKELY(values == NULL)) {                                                    \
+                FLOAT_FALLBACK();                                                              \
+            }                                                                                  \
+            v = values->values[cache->index[0]];                                               \
+        }                                                                                      \
+        else if (kind == CPJIT_ATTR_SLOT) {                                                    \
+            v = *(PyObject **)((char *)owner + cache->index[0]);                               \
+        }                                                                                      \
+        else {                                                                                 \
+            FLOAT_FALLBACK();                                                                  \
+        }                                                                                      \
+        if (UNLIKELY(v == NULL || !PyFloat_CheckExact(v))) {                                   \
+            FLOAT_FALLBACK();                                                                  \
+        }                                                                                      \
+        REG(K) = PyFloat_AS_DOUBLE(v);                                                         \
+        FLOAT_CONTINUE();                                                                      \
+    }
+LOAD_ATTR_AT(0)
+LOAD_ATTR_AT(1)
+LOAD_ATTR_AT(2)
+LOAD_ATTR_AT(3)
+
+/* The LOAD_FAST of a `local.name` leaf: no code (FLOAT_LOAD_ATTR reads the local). */
+FLOAT_STENCIL(cpjit_op_FLOAT_SKIP)
+{
+    FLOAT_CONTINUE();
+}
+
 LOAD_FAST_AT(0)
 LOAD_FAST_AT(1)
 LOAD_FAST_AT(2)

@@ -316,3 +316,84 @@ def test_random_float_expressions_match_the_interpreter():
         assert outcomes(spaces[1]["f"], args) == plain, src
         assert outcomes(spaces[2]["f"], args) == plain, src
     assert cpjit.stats()["float_runs"] > runs_before + 50
+
+
+ATTRIBUTES = """
+class V:
+    def __init__(self, x, y, z):
+        self.x = x
+        self.y = y
+        self.z = z
+    def dot(self, other):
+        return self.x * other.x + self.y * other.y + self.z * other.z
+    def norm2(self):
+        n = self.x * self.x + self.y * self.y + self.z * self.z
+        return n
+
+class S:
+    __slots__ = ("x", "y", "z")
+    def __init__(self, x, y, z):
+        self.x = x
+        self.y = y
+        self.z = z
+    dot = V.dot
+"""
+
+WARM_ATTRIBUTES = f"""
+for n in range({THRESHOLD + 5}):
+    V(n + 0.5, 1.5, 2.5).dot(V(1.5, n + 0.25, 3.5))
+    V(n + 0.5, 1.5, 2.5).norm2()
+    S(n + 0.5, 1.5, 2.5).dot(S(1.5, n + 0.25, 3.5))
+"""
+
+
+def test_instance_attributes_are_leaves_of_runs():
+    ns = {}
+    exec(ATTRIBUTES, ns)
+    cpjit.enable(threshold=THRESHOLD, warm_window_ms=0, sample_us=0)
+    try:
+        exec(WARM_ATTRIBUTES, ns)
+    finally:
+        cpjit.disable()
+    info = cpjit.code_info(ns["V"].dot)
+    assert info["state"] == "compiled", info
+    names = [stencil for _, stencil, _ in info["layout"]]
+    assert any(n.startswith("FLOAT_LOAD_ATTR") for n in names), names
+
+
+def test_what_attribute_leaves_see_later_runs_like_the_interpreter():
+    check(ATTRIBUTES + WARM_ATTRIBUTES + """
+out = []
+a, b = V(1.5, 2.5, -3.0), V(0.5, -1.0, 4.0)
+out.append(a.dot(b))
+b.y = 3                       # an int attribute
+out.append(a.dot(b))
+b.y = "s"                     # a str: TypeError from the baseline
+try:
+    a.dot(b)
+except TypeError as e:
+    out.append(str(e))
+del b.y                       # a missing attribute: AttributeError at the right line
+try:
+    a.dot(b)
+except AttributeError as e:
+    out.append(str(e))
+class W(V):                   # another type
+    @property
+    def z(self):
+        return 10.0
+    @z.setter
+    def z(self, v):
+        pass
+out.append(V(1.0, 2.0, 3.0).dot(W(1.0, 1.0, 1.0)))
+V.x = property(lambda self: 100.0)   # the class changes under the cached entries
+out.append(V(1.0, 2.0, 3.0).dot(V(1.0, 1.0, 1.0)))
+out.append(S(1.5, 2.5, 3.5).dot(S(2.0, 2.0, 2.0)))
+s = S(1.0, 2.0, 3.0)
+del s.z
+try:
+    s.dot(S(1.0, 1.0, 1.0))
+except AttributeError as e:
+    out.append(str(e))
+result = out
+""", threshold=THRESHOLD)

@@ -110,7 +110,7 @@ pub struct Plan {
     /// The last instruction that jumps backward, if any.
     pub last_backward_jump: Option<usize>,
     /// How many BINARY_OPs and UNARY_NEGATIVEs there are (a float run needs two:
-    /// src/float_runs.rs).
+    /// src/opt/float_runs.rs).
     pub operators: usize,
     /// The instructions that jump, in order (scratch of [`analyse_into`]).
     jumps: Vec<u32>,

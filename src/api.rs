@@ -388,10 +388,10 @@ fn set_max_code_bytes(bytes: usize) {
 }
 
 /// Turn the optimising specialisations on or off for code compiled from now on (CPJIT_OPT;
-/// today the float runs of src/float_runs.rs).
+/// today the float runs of src/opt/float_runs.rs).
 #[pyfunction]
 fn set_opt(on: bool) {
-    crate::float_runs::set_enabled(on);
+    crate::opt::set_enabled(on);
 }
 
 /// Allow or forbid transparent huge pages for code chunks made from now on (src/memory.rs).

@@ -27,10 +27,10 @@
 //! without an interpreter; reading them off a code object is the runtime's job.
 
 use crate::analysis::{self, AnalysisError};
-use crate::float_runs;
 use crate::holes::HoleValue;
 use crate::memory::{ExecutableCode, WritableCode};
 use crate::opcodes;
+use crate::opt::{self, float_runs};
 use crate::patch::{self, PatchError, PatchKind};
 use crate::profile;
 use crate::stencils::{self, Stencil, Target};
@@ -62,7 +62,7 @@ pub struct CodeInput<'a> {
     pub state_address: u64,
     /// Address of each external symbol in [`stencils::SYMBOLS`] order.
     pub symbols: &'a [u64],
-    /// Reads a constant of `consts` as a number for float runs (src/float_runs.rs); None when
+    /// Reads a constant of `consts` as a number for float runs (src/opt/float_runs.rs); None when
     /// the addresses are not objects (the compile bench's): no constant is a number.
     pub numbers: Option<float_runs::ReadNumber>,
 }
@@ -89,7 +89,7 @@ pub struct CompiledCode {
     /// The interpreter had quickened the code (its RESUME was RESUME_QUICK): the native RESUMEs
     /// no longer count the warm-up down, so the caller must set the code's count to done.
     pub quickened: bool,
-    /// Float runs compiled unboxed (src/float_runs.rs).
+    /// Float runs compiled unboxed (src/opt/float_runs.rs).
     pub float_runs: u32,
 }
 
@@ -717,7 +717,7 @@ struct Scratch {
     /// runs the main line's code, [`NOT_ENTERED`] when it would need a copy but none was made
     /// (no jump lands there): no native entry.
     alone_start: Vec<u32>,
-    /// The float runs (src/float_runs.rs), their instructions' roles, and per run the mode
+    /// The float runs (src/opt/float_runs.rs), their instructions' roles, and per run the mode
     /// falling through arrives in at its first instruction and where its baseline copy starts.
     runs: Vec<float_runs::Run>,
     roles: Vec<float_runs::Role>,
@@ -1402,12 +1402,12 @@ fn compile_plan(
         let here = sc.aside[i];
         (here, here != sc.aside.get(i + 1).copied().unwrap_or(false))
     };
-    // Float runs (src/float_runs.rs): their instructions get the float stencils in the main line
+    // Float runs (src/opt/float_runs.rs): their instructions get the float stencils in the main line
     // and the baseline's in a copy out of line, where a failed check goes.
     sc.runs.clear();
     sc.roles.clear();
     sc.run_mode.clear();
-    let floats = float_runs::stencils().filter(|_| plan.operators >= 2 && float_runs::enabled());
+    let floats = float_runs::stencils().filter(|_| plan.operators >= 2 && opt::enabled());
     if let Some(fs) = floats {
         float_runs::find(
             fs,

@@ -31,7 +31,7 @@ pub enum HoleValue {
     /// `_JIT_STATE`: the code object's `CpjitCodeState` (csrc/cpjit_rt.h).
     State,
     /// `_JIT_OPERAND`: a 64-bit value the compiler worked out for this instruction's stencil
-    /// (the float runs' constants: the bits of the double, src/float_runs.rs).
+    /// (the float runs' constants: the bits of the double, src/opt/float_runs.rs).
     Operand,
     /// `_JIT_CONTINUE`: the code of the next instruction.
     Continue,

@@ -4,7 +4,7 @@
 //! Mirrors `CpjitCodeState`, `CpjitCodeInfo` and `CpjitStats` from csrc/cpjit_rt.h.
 
 use crate::compiler::{self, CodeInput, CompiledCode};
-use crate::float_runs;
+use crate::opt::float_runs;
 use crate::stencils;
 use std::ffi::c_void;
 use std::os::raw::c_int;
@@ -174,7 +174,7 @@ pub struct CompileStats {
     /// Instructions laid aside (not run since quickening when they compiled: src/profile.rs).
     pub instructions_aside: AtomicU64,
     pub c_calls_in_line: AtomicU64,
-    /// Float runs compiled unboxed (src/float_runs.rs).
+    /// Float runs compiled unboxed (src/opt/float_runs.rs).
     pub float_runs: AtomicU64,
 }
 
@@ -237,7 +237,7 @@ pub fn symbol_addresses() -> &'static [u64] {
 }
 
 /// A constant of a code object being compiled as a number a float run can use
-/// (src/float_runs.rs): an exact float, or an exact int whose magnitude is below 2**30 (a double
+/// (src/opt/float_runs.rs): an exact float, or an exact int whose magnitude is below 2**30 (a double
 /// holds it exactly). Bools and subclasses are not numbers here.
 fn read_number(address: u64) -> Option<float_runs::Number> {
     let obj = address as *mut pyo3::ffi::PyObject;

@@ -1,4 +1,4 @@
-/* floats.c: float expressions computed unboxed (src/float_runs.rs picks the instructions).
+/* floats.c: float expressions computed unboxed (src/opt/float_runs.rs picks the instructions).
  *
  * A run is a stretch of one basic block that only loads fast locals, their attributes and
  * constants and combines

@@ -1,4 +1,4 @@
-"""Float runs (src/float_runs.rs, stencils/floats.c): float expressions computed unboxed.
+"""Float runs (src/opt/float_runs.rs, stencils/floats.c): float expressions computed unboxed.
 
 A run keeps intermediate values in registers and boxes only the result, so what must hold is
 that nothing about a run can be told from the interpreter: the same bits in every result

@@ -18,13 +18,11 @@
 //! int constant is taken when it is below 2**30 (exactly a double) and meets a float; two int
 //! operands would be int arithmetic.
 //!
-//! `CPJIT_OPT=0` (`set_enabled(false)`) turns runs off: the baseline compiles every instruction
-//! on its own.
+//! `CPJIT_OPT=0` turns runs off with the rest of the tier (src/opt/mod.rs).
 
 use crate::analysis::Instruction;
 use crate::opcodes::op;
 use crate::stencils::{self, Stencil};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 /// A constant a run can use: its value as a double (exact), and whether it is a float.
@@ -36,17 +34,6 @@ pub struct Number {
 
 /// Reads a constant (by its address in `co_consts`) as a [`Number`], or says it is none.
 pub type ReadNumber = fn(u64) -> Option<Number>;
-
-static ENABLED: AtomicBool = AtomicBool::new(true);
-
-/// Turn float runs on or off for code compiled from now on.
-pub fn set_enabled(on: bool) {
-    ENABLED.store(on, Ordering::Relaxed);
-}
-
-pub fn enabled() -> bool {
-    ENABLED.load(Ordering::Relaxed)
-}
 
 /// The deepest register stack the stencils have (xmm0-xmm3).
 const DEPTH: usize = 4;

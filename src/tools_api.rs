@@ -151,7 +151,12 @@ fn describe(
             HoleValue::Cache => format!("inline cache {v:#x}"),
             HoleValue::Code => "code object".into(),
             HoleValue::State => "cpjit code state".into(),
-            HoleValue::Operand => format!("operand {v:#x} ({})", f64::from_bits(*v)),
+            HoleValue::Operand if stencil.starts_with("FLOAT_LOAD_ATTR") => format!(
+                "attribute cache {:#x} of local {}",
+                v & ((1 << 48) - 1),
+                v >> 48
+            ),
+            HoleValue::Operand => format!("float {}", f64::from_bits(*v)),
             HoleValue::Instr => match units {
                 Some(base) => format!("instruction address (@{})", v.wrapping_sub(base) as i64),
                 None => "instruction address".into(),

@@ -9,7 +9,7 @@ does not take (ints, subclasses, mixed types). Every snippet runs at threshold 0
 bodies compiled at their first call: a float constant is the evidence) and after a warm-up
 (the interpreter's float forms are the evidence).
 """
-import math
+import io
 import struct
 
 import cpjit
@@ -23,10 +23,22 @@ def bits(x):
     return struct.pack("<d", x).hex()
 
 
+def listing(f):
+    out = io.StringIO()
+    cpjit.dis(f, file=out)
+    return out.getvalue()
+
+
 EXPRESSIONS = """
 import struct
 def bits(x):
     return struct.pack("<d", x).hex()
+
+
+def listing(f):
+    out = io.StringIO()
+    cpjit.dis(f, file=out)
+    return out.getvalue()
 
 def energy(dt, dx, dy, dz):
     mag = dt * ((dx * dx + dy * dy + dz * dz) ** -1.5)
@@ -93,6 +105,7 @@ def test_runs_are_counted_and_off_with_opt_0():
     assert cpjit.compile(ns["g"])
     assert cpjit.stats()["float_runs"] == before + 1
     assert ns["g"](2.0, 3.0) == 7.0
+    assert "float 0.5" in listing(ns["g"])  # the constant's double, named in the listing
     ns = {}
     exec(src, ns)
     cpjit._cpjit.set_opt(False)
@@ -359,6 +372,7 @@ def test_instance_attributes_are_leaves_of_runs():
     assert info["state"] == "compiled", info
     names = [stencil for _, stencil, _ in info["layout"]]
     assert any(n.startswith("FLOAT_LOAD_ATTR") for n in names), names
+    assert "attribute cache" in listing(ns["V"].dot)
 
 
 def test_what_attribute_leaves_see_later_runs_like_the_interpreter():

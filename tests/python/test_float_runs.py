@@ -411,3 +411,26 @@ except AttributeError as e:
     out.append(str(e))
 result = out
 """, threshold=THRESHOLD)
+
+
+def test_errors_of_a_run_are_caught_by_the_handlers_around_it():
+    check("""
+def f(a, b):
+    out = []
+    for k in range(4):
+        try:
+            x = a * 2.0 + b / (k - 2.0) ** 2.0
+            out.append(x)
+        except ZeroDivisionError as e:
+            out.append(("zde", str(e)))
+        try:
+            y = (a - k * 1.0) ** 0.5 * 2.0
+            out.append(y)
+        except Exception as e:
+            out.append((type(e).__name__, str(e)))
+        finally:
+            out.append("finally")
+    return out
+
+result = [f(1.5, 2.5), f(1, 2), f(-1.0, 0.0)]
+""")

@@ -126,6 +126,32 @@ FLOAT_STENCIL(cpjit_op_FLOAT_SKIP)
     FLOAT_CONTINUE();
 }
 
+/* Push local OPARG, an exact float or an int of one digit (below 2**30 in magnitude: exactly a
+ * double). Only for a local whose operator's other operand is a float whatever happens (a
+ * float constant, an operator's result, an attribute leaf): Python's float operators convert
+ * such an int exactly (float_add's CONVERT_TO_DOUBLE), so `i * 0.5` is the same double. */
+#define LOAD_NUM_AT(K)                                                                         \
+    FLOAT_STENCIL(cpjit_op_FLOAT_LOAD_NUM__##K)                                                \
+    {                                                                                          \
+        PyObject *v = GETLOCAL(OPARG);                                                         \
+        if (UNLIKELY(v == NULL)) {                                                             \
+            FLOAT_FALLBACK();                                                                  \
+        }                                                                                      \
+        if (PyFloat_CheckExact(v)) {                                                           \
+            REG(K) = PyFloat_AS_DOUBLE(v);                                                     \
+            FLOAT_CONTINUE();                                                                  \
+        }                                                                                      \
+        if (UNLIKELY(!is_medium(v))) {                                                         \
+            FLOAT_FALLBACK();                                                                  \
+        }                                                                                      \
+        REG(K) = (double)medium_value(v);                                                      \
+        FLOAT_CONTINUE();                                                                      \
+    }
+LOAD_NUM_AT(0)
+LOAD_NUM_AT(1)
+LOAD_NUM_AT(2)
+LOAD_NUM_AT(3)
+
 LOAD_FAST_AT(0)
 LOAD_FAST_AT(1)
 LOAD_FAST_AT(2)

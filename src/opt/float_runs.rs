@@ -15,8 +15,10 @@
 //! A run is taken only with evidence that its values are floats: an operator the interpreter
 //! specialised to a float form (BINARY_OP_ADD_FLOAT, _SUBTRACT_FLOAT, _MULTIPLY_FLOAT), or a
 //! float constant; and never where the interpreter specialised an operator to ints or strs. An
-//! int constant is taken when it is below 2**30 (exactly a double) and meets a float; two int
-//! operands would be int arithmetic.
+//! int constant is taken when it is below 2**30 (exactly a double) and meets a float; so is a
+//! local holding a one-digit int (FLOAT_LOAD_NUM) where its operator's other operand is a float
+//! whatever the locals hold (a float constant, an operator's result, an attribute leaf): `i *
+//! 0.5`, `t / n`. Two int operands would be int arithmetic, so never both.
 //!
 //! `CPJIT_OPT=0` turns runs off with the rest of the tier (src/opt/mod.rs).
 
@@ -70,6 +72,8 @@ impl Role {
 /// The float stencils, by depth (stencils/floats.c).
 pub struct FloatStencils {
     load_fast: [&'static Stencil; DEPTH],
+    /// A local that may also hold a one-digit int (its operator's other operand is a float).
+    load_num: [&'static Stencil; DEPTH],
     load_const: [&'static Stencil; DEPTH],
     /// `local.name` (LOAD_FAST's code empty: `skip`).
     load_attr: [&'static Stencil; DEPTH],
@@ -132,6 +136,7 @@ pub fn stencils() -> Option<&'static FloatStencils> {
             boxed.push(by("FLOAT_NEG__BOX".into())?);
             Some(FloatStencils {
                 load_fast: depths("LOAD_FAST", 0)?,
+                load_num: depths("LOAD_NUM", 0)?,
                 load_const: depths("LOAD_CONST", 0)?,
                 load_attr: depths("LOAD_ATTR", 0)?,
                 skip: by("FLOAT_SKIP".into())?,
@@ -268,6 +273,9 @@ fn run_from(
     roles: &mut Vec<Role>,
 ) -> Option<usize> {
     let mut stack = [Kind::Float; DEPTH];
+    // Per register: the role of the LOAD_FAST that put it there, while it is that local's value
+    // (it may yet take a one-digit int: FLOAT_LOAD_NUM).
+    let mut local_leaf: [Option<usize>; DEPTH] = [None; DEPTH];
     let mut depth = 0usize;
     let mut operators = 0;
     let mut evidence = false;
@@ -300,7 +308,9 @@ fn run_from(
                         attribute: true,
                     });
                     k = attr;
+                    local_leaf[depth] = None;
                 } else {
+                    local_leaf[depth] = Some(roles.len());
                     roles.push(Role::new(fs.load_fast[depth], 0));
                 }
                 stack[depth] = Kind::Float;
@@ -314,6 +324,7 @@ fn run_from(
                     break;
                 }
                 roles.push(Role::new(fs.load_const[depth], num.value.to_bits()));
+                local_leaf[depth] = None;
                 stack[depth] = if num.is_float {
                     evidence = true;
                     Kind::Float
@@ -340,9 +351,24 @@ fn run_from(
                     | op::BINARY_OP_INPLACE_ADD_UNICODE => break,
                     _ => {}
                 }
+                // A local operand whose other operand is a float whatever the locals hold (a
+                // float constant, an operator's result, an attribute) may be a one-digit int:
+                // the operator converts it exactly. Never both operands: two ints would be int
+                // arithmetic.
+                let (l, r) = (depth - 2, depth - 1);
+                let surely_float = |p: usize| stack[p] == Kind::Float && local_leaf[p].is_none();
+                let widened = match (local_leaf[l], local_leaf[r]) {
+                    (Some(role), _) if surely_float(r) => Some((role, l)),
+                    (_, Some(role)) if surely_float(l) => Some((role, r)),
+                    _ => None,
+                };
+                if let Some((role, p)) = widened {
+                    roles[role].stencil = fs.load_num[p];
+                }
                 roles.push(Role::new(fs.arith[arith as usize][depth - 2], 0));
                 depth -= 1;
                 stack[depth - 1] = Kind::Float;
+                local_leaf[depth - 1] = None;
                 operators += 1;
             }
             op::UNARY_NEGATIVE => {
@@ -350,6 +376,7 @@ fn run_from(
                     break;
                 }
                 roles.push(Role::new(fs.neg[depth - 1], 0));
+                local_leaf[depth - 1] = None;
                 operators += 1;
             }
             _ => break,

@@ -434,3 +434,57 @@ def f(a, b):
 
 result = [f(1.5, 2.5), f(1, 2), f(-1.0, 0.0)]
 """)
+
+
+def test_int_locals_next_to_a_float_are_converted_as_python_does():
+    # `i * 0.5` and `t / n`: a one-digit int local meets a float constant or an operator's
+    # result; anything else (a bool, a big int, an int subclass, both operands ints) is the
+    # baseline's.
+    check("""
+class I(int):
+    pass
+
+def grid(n, x0):
+    out = []
+    for i in range(-3, n):
+        x = x0 + i * 0.5
+        y = 0.25 * i - x * 2.0
+        t = (x * y) / n + i / (x * 4.0 + 1.0)
+        out.append((x, y, t))
+    return out
+
+def odd(i, n):
+    return (i * 0.5 + n * 1.5) / (i * 1.0)
+
+result = [grid(5, 1.5), grid(3, 2)]
+for args in [(3, 4), (True, 2), (2**40, 3), (-(2**29), 7), (I(3), 2), (0, 1), (3, 2**100),
+             (1.5, False), (4, I(1))]:
+    try:
+        result.append(odd(*args))
+    except Exception as e:
+        result.append((type(e).__name__, str(e)))
+""")
+
+
+def test_int_leaves_appear_only_next_to_a_sure_float():
+    src = """
+def a(i, x):
+    return i * 0.5 + x * 2.0
+
+def b(i, j):
+    return i * j + i * j
+
+def c(x, y):
+    return x * y + 1.5
+"""
+    ns = {}
+    exec(src, ns)
+    assert cpjit.compile(ns["a"]) and cpjit.compile(ns["b"]) and cpjit.compile(ns["c"])
+    layout = {f: [s for _, s, _ in cpjit.code_info(ns[f])["layout"]] for f in "abc"}
+    # i next to 0.5 and x next to 2.0 may be ints
+    assert layout["a"][1:2] == ["FLOAT_LOAD_NUM__0"] and "FLOAT_LOAD_NUM__1" in layout["a"]
+    # no evidence of floats: no run
+    assert not any(n.startswith("FLOAT_") for n in layout["b"]), layout["b"]
+    # two locals meet: both must be floats
+    assert layout["c"][1:3] == ["FLOAT_LOAD_FAST__0", "FLOAT_LOAD_FAST__1"], layout["c"]
+    assert ns["a"](3, 1.5) == 4.5 and ns["b"](3, 4) == 24 and ns["c"](2, 3) == 7.5

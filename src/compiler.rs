@@ -718,12 +718,11 @@ struct Scratch {
     /// (no jump lands there): no native entry.
     alone_start: Vec<u32>,
     /// The float runs (src/opt/float_runs.rs), their instructions' roles, and per run the mode
-    /// falling through arrives in at its first instruction and where its baseline copy starts.
+    /// falling through arrives in at its first instruction and the index in `slots` of its
+    /// baseline copy's first slot.
     runs: Vec<float_runs::Run>,
     roles: Vec<float_runs::Role>,
     run_mode: Vec<Mode>,
-    run_copy: Vec<u32>,
-    /// Per run: the index in `slots` of its baseline copy's first slot.
     run_copy_slot: Vec<u32>,
     /// GOT slot values, in slot order.
     got: Vec<u64>,
@@ -1348,6 +1347,45 @@ pub fn compile_detached(input: &CodeInput, at: Detached) -> Result<Vec<u8>, Comp
     Ok(out.expect("detached compile yields bytes").1)
 }
 
+/// What an out-of-line copy of instructions (a superinstruction chain in the other parity, a
+/// float run's baseline) is laid out with.
+struct OutOfLine<'a> {
+    sel: &'a Selection,
+    instructions: &'a [analysis::Instruction],
+    symbols: &'a [u64],
+    stamp: u32,
+    unsupported: &'a mut Vec<&'static str>,
+}
+
+impl OutOfLine<'_> {
+    /// Slots for `range` (the baseline's stencils, the first run in `mode`), after the hot code
+    /// laid out so far, and room for the `jmp` back to the main line after the last.
+    fn lay_out(
+        &mut self,
+        range: std::ops::RangeInclusive<usize>,
+        mut mode: Mode,
+        cur: &mut Cursor,
+        slots: &mut Vec<Slot>,
+        veneers: &mut Veneers,
+    ) {
+        let (instructions, last) = (self.instructions, *range.end());
+        for j in range {
+            let ins = &instructions[j];
+            let s = tail_stencil(instructions, j, mode)
+                .unwrap_or_else(|| lone_stencil(self.sel, ins, self.unsupported));
+            let copy = if j == last {
+                Placement::Last
+            } else {
+                Placement::Inside
+            };
+            slots.push(cur.slot(s, false, (j as u32, ins.unit as u32), copy, (false, false)));
+            veneers.note(s, self.symbols, self.stamp);
+            mode = superinstructions::next_mode(mode, superinstructions::is_head(instructions, j));
+        }
+        cur.hot += JMP_REL32_SIZE;
+    }
+}
+
 fn compile_plan(
     input: &CodeInput,
     plan: &Plan,
@@ -1409,17 +1447,15 @@ fn compile_plan(
     sc.run_mode.clear();
     let floats = float_runs::stencils().filter(|_| plan.operators >= 2 && opt::enabled());
     if let Some(fs) = floats {
-        float_runs::find(
-            fs,
+        let code = float_runs::Code {
             instructions,
-            input.units,
+            units: input.units,
             is_target,
-            any_aside.then_some(&sc.aside[..]),
-            input.consts,
-            input.numbers.unwrap_or(|_| None),
-            &mut sc.runs,
-            &mut sc.roles,
-        );
+            aside: any_aside.then_some(&sc.aside[..]),
+            consts: input.consts,
+            number: input.numbers.unwrap_or(|_| None),
+        };
+        float_runs::find(fs, &code, &mut sc.runs, &mut sc.roles);
     }
     // The run the main line is in or comes to next, and its first instruction (none: past the
     // end), so an instruction outside runs costs one compare.
@@ -1495,6 +1531,13 @@ fn compile_plan(
 
     // Out-of-line copies for jumps into superinstruction chains in the other parity: from the
     // target to where both parities agree again, then a jump back (src/superinstructions.rs).
+    let mut copies = OutOfLine {
+        sel,
+        instructions,
+        symbols: input.symbols,
+        stamp,
+        unsupported: &mut own.unsupported,
+    };
     sc.alone_start.clear();
     sc.alone_start.resize(n, NO_COPY);
     for &q in &sc.tails {
@@ -1512,49 +1555,28 @@ fn compile_plan(
             continue;
         }
         sc.alone_start[q] = cur.hot as u32;
-        let mut mode = Mode::Alone;
-        for (j, ins) in instructions.iter().enumerate().take(last + 1).skip(q) {
-            let s = tail_stencil(instructions, j, mode)
-                .unwrap_or_else(|| lone_stencil(sel, ins, &mut own.unsupported));
-            let copy = if j == last {
-                Placement::Last
-            } else {
-                Placement::Inside
-            };
-            sc.slots
-                .push(cur.slot(s, false, (j as u32, ins.unit as u32), copy, (false, false)));
-            sc.veneers.note(s, input.symbols, stamp);
-            mode = superinstructions::next_mode(mode, superinstructions::is_head(instructions, j));
-        }
-        cur.hot += JMP_REL32_SIZE;
+        copies.lay_out(
+            q..=last,
+            Mode::Alone,
+            &mut cur,
+            &mut sc.slots,
+            &mut sc.veneers,
+        );
     }
     // The baseline copies of the float runs, each from its first instruction in the mode
-    // falling through arrives in, then a jump back to the main line after the run.
-    sc.run_copy.clear();
+    // falling through arrives in, then a jump back to the main line after the run (where the
+    // copy's first slot starts is where a failed check goes).
     sc.run_copy_slot.clear();
     for (r, run) in sc.runs.iter().enumerate() {
-        sc.run_copy.push(cur.hot as u32);
         sc.run_copy_slot.push(sc.slots.len() as u32);
-        let mut mode = sc.run_mode[r];
-        for (j, ins) in instructions
-            .iter()
-            .enumerate()
-            .take(run.end + 1)
-            .skip(run.start)
-        {
-            let s = tail_stencil(instructions, j, mode)
-                .unwrap_or_else(|| lone_stencil(sel, ins, &mut own.unsupported));
-            let copy = if j == run.end {
-                Placement::Last
-            } else {
-                Placement::Inside
-            };
-            sc.slots
-                .push(cur.slot(s, false, (j as u32, ins.unit as u32), copy, (false, false)));
-            sc.veneers.note(s, input.symbols, stamp);
-            mode = superinstructions::next_mode(mode, superinstructions::is_head(instructions, j));
-        }
-        cur.hot += JMP_REL32_SIZE;
+        let mode = sc.run_mode[r];
+        copies.lay_out(
+            run.start..=run.end,
+            mode,
+            &mut cur,
+            &mut sc.slots,
+            &mut sc.veneers,
+        );
     }
     // The code laid aside follows the hot code.
     if any_aside {
@@ -1710,11 +1732,7 @@ fn compile_plan(
         }
         // A float stencil (only main-line slots, the first n, are in runs).
         let run = if i >= next_run {
-            let (r, copy, copy_slot) = (
-                &sc.runs[run_at],
-                sc.run_copy[run_at],
-                sc.run_copy_slot[run_at] as usize,
-            );
+            let (r, copy_slot) = (&sc.runs[run_at], sc.run_copy_slot[run_at] as usize);
             if i > r.start {
                 // Its code expects the run's registers: no entry.
                 entries[instructions[i].start] = NO_ENTRY;
@@ -1723,7 +1741,7 @@ fn compile_plan(
                 run_at += 1;
                 next_run = sc.runs.get(run_at).map_or(usize::MAX, |r| r.start);
             }
-            Some((r, copy, copy_slot))
+            Some((r, copy_slot))
         } else {
             None
         };
@@ -1779,9 +1797,9 @@ fn compile_plan(
                     vals[HoleValue::Skip as usize] = main_address(ix + 2);
                 }
             }
-            if let Some((r, copy, copy_slot)) = run {
+            if let Some((r, copy_slot)) = run {
                 // A failed check goes to the run's baseline copy.
-                vals[HoleValue::JumpTarget as usize] = base + copy as u64;
+                vals[HoleValue::JumpTarget as usize] = code_address(copy_slot);
                 let role = sc.roles[r.roles + (i - r.start)];
                 vals[HoleValue::Operand as usize] = if role.attribute {
                     // The cache of the copy's LOAD_ATTR, which the generic path fills.

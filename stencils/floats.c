@@ -206,15 +206,23 @@ NEG_AT(2, 1)
 NEG_AT(3, 2)
 NEG_AT(4, 3)
 
+/* `res` = the run's result as a new float; a failed allocation goes to the baseline, which
+ * allocates again and raises as the interpreter would. */
+#define BOX_OR_FALLBACK(res)                                                                   \
+    do {                                                                                       \
+        (res) = PyFloat_FromDouble(d0);                                                        \
+        if (UNLIKELY((res) == NULL)) {                                                         \
+            PyErr_Clear();                                                                     \
+            FLOAT_FALLBACK();                                                                  \
+        }                                                                                      \
+    } while (0)
+
 /* The run's last operator, its result pushed as a new float (a run whose value is not stored
  * in a local: an argument, a subscript, a return value). */
 #define BOX_AND_PUSH()                                                                         \
     do {                                                                                       \
-        PyObject *res = PyFloat_FromDouble(d0);                                                \
-        if (UNLIKELY(res == NULL)) {                                                           \
-            PyErr_Clear(); /* the baseline allocates again and raises as the interpreter would */ \
-            FLOAT_FALLBACK();                                                                  \
-        }                                                                                      \
+        PyObject *res;                                                                         \
+        BOX_OR_FALLBACK(res);                                                                  \
         PUSH(res);                                                                             \
         FLOAT_CONTINUE();                                                                      \
     } while (0)
@@ -246,16 +254,11 @@ FLOAT_STENCIL(cpjit_op_FLOAT_STORE_FAST)
         ((PyFloatObject *)old)->ob_fval = d0;
         FLOAT_CONTINUE();
     }
-    PyObject *res = PyFloat_FromDouble(d0);
-    if (UNLIKELY(res == NULL)) {
-        PyErr_Clear();
-        FLOAT_FALLBACK();
-    }
+    PyObject *res;
+    BOX_OR_FALLBACK(res);
     GETLOCAL(OPARG) = res;
     if (old != NULL && UNLIKELY(--old->ob_refcnt == 0)) {
-        SAVE_IP();
-        return cpjit_dealloc_then(frame, stack_pointer, tstate, old,
-                                  (cpjit_native_fn)&_JIT_CONTINUE);
+        DEALLOC_THEN_CONTINUE(old);
     }
     FLOAT_CONTINUE();
 }

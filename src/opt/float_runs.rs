@@ -170,25 +170,37 @@ fn is_operator(ins: &Instruction) -> bool {
         || ins.opcode == op::UNARY_NEGATIVE
 }
 
-/// Finds the runs of a code object. `units` is `co_code_adaptive` (its quickened forms are the
-/// evidence), `aside` says which instructions were laid aside (never in a run), `number` reads
-/// constants. Fills `runs` and `roles` (cleared first).
+/// What the search reads of the code object being compiled.
+pub struct Code<'a> {
+    pub instructions: &'a [Instruction],
+    /// `co_code_adaptive`: its quickened forms are the evidence.
+    pub units: &'a [u16],
+    pub is_target: &'a [bool],
+    /// Which instructions were laid aside (never in a run), when any were.
+    pub aside: Option<&'a [bool]>,
+    pub consts: &'a [u64],
+    pub number: ReadNumber,
+}
+
+impl Code<'_> {
+    /// Whether instruction `k` may not be in a run (laid aside).
+    fn excluded(&self, k: usize) -> bool {
+        self.aside.is_some_and(|a| a[k])
+    }
+
+    /// The form the interpreter quickened instruction `k` to.
+    fn form(&self, k: usize) -> u8 {
+        (self.units[self.instructions[k].unit] & 0xff) as u8
+    }
+}
+
+/// Finds the runs of `code`. Fills `runs` and `roles` (cleared first).
 ///
 /// One pass: a run starts with at most [`DEPTH`] leaves (a load, or a load and a LOAD_ATTR)
 /// followed by an operator, so a stretch of loads followed by anything else is skipped whole;
 /// only the rest are tried.
-#[allow(clippy::too_many_arguments)]
-pub fn find(
-    fs: &FloatStencils,
-    instructions: &[Instruction],
-    units: &[u16],
-    is_target: &[bool],
-    aside: Option<&[bool]>,
-    consts: &[u64],
-    number: ReadNumber,
-    runs: &mut Vec<Run>,
-    roles: &mut Vec<Role>,
-) {
+pub fn find(fs: &FloatStencils, code: &Code, runs: &mut Vec<Run>, roles: &mut Vec<Role>) {
+    let instructions = code.instructions;
     runs.clear();
     roles.clear();
     let n = instructions.len();
@@ -210,18 +222,7 @@ pub fn find(
             continue;
         }
         let at = roles.len();
-        let found = run_from(
-            fs,
-            instructions,
-            units,
-            is_target,
-            aside,
-            consts,
-            number,
-            i,
-            roles,
-        );
-        match found {
+        match run_from(fs, code, i, roles) {
             Some(end) => {
                 runs.push(Run {
                     start: i,
@@ -242,36 +243,22 @@ pub fn find(
 /// interpreter specialised it to an instance's inline values or a `__slots__` member (what
 /// FLOAT_LOAD_ATTR reads), it falls through from the LOAD_FAST, and the local fits the
 /// operand's 16 bits.
-fn attribute_leaf(
-    instructions: &[Instruction],
-    units: &[u16],
-    is_target: &[bool],
-    excluded: &dyn Fn(usize) -> bool,
-    k: usize,
-) -> Option<usize> {
-    let next = instructions.get(k + 1)?;
-    let form = (units[next.unit] & 0xff) as u8;
+fn attribute_leaf(code: &Code, k: usize) -> Option<usize> {
+    let next = code.instructions.get(k + 1)?;
     (next.opcode == op::LOAD_ATTR
-        && matches!(form, op::LOAD_ATTR_INSTANCE_VALUE | op::LOAD_ATTR_SLOT)
-        && instructions[k].oparg < 1 << 16
-        && !is_target[k + 1]
-        && !excluded(k + 1))
+        && matches!(
+            code.form(k + 1),
+            op::LOAD_ATTR_INSTANCE_VALUE | op::LOAD_ATTR_SLOT
+        )
+        && code.instructions[k].oparg < 1 << 16
+        && !code.is_target[k + 1]
+        && !code.excluded(k + 1))
     .then_some(k + 1)
 }
 
 /// The run starting at `i`, if there is one: its last instruction, its roles appended.
-#[allow(clippy::too_many_arguments)]
-fn run_from(
-    fs: &FloatStencils,
-    instructions: &[Instruction],
-    units: &[u16],
-    is_target: &[bool],
-    aside: Option<&[bool]>,
-    consts: &[u64],
-    number: ReadNumber,
-    i: usize,
-    roles: &mut Vec<Role>,
-) -> Option<usize> {
+fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) -> Option<usize> {
+    let instructions = code.instructions;
     let mut stack = [Kind::Float; DEPTH];
     // Per register: the role of the LOAD_FAST that put it there, while it is that local's value
     // (it may yet take a one-digit int: FLOAT_LOAD_NUM).
@@ -283,23 +270,21 @@ fn run_from(
     // last instruction, how many roles it has).
     let mut best: Option<(usize, usize)> = None;
     let base = roles.len();
-    let excluded = |k: usize| aside.is_some_and(|a| a[k]);
-    if excluded(i) {
+    if code.excluded(i) {
         return None;
     }
     let mut k = i;
     while k < instructions.len() {
         let ins = &instructions[k];
-        if k > i && (is_target[k] || excluded(k)) {
+        if k > i && (code.is_target[k] || code.excluded(k)) {
             break;
         }
-        let form = (units[ins.unit] & 0xff) as u8;
         match ins.opcode {
             op::LOAD_FAST => {
                 if depth == DEPTH {
                     break;
                 }
-                if let Some(attr) = attribute_leaf(instructions, units, is_target, &excluded, k) {
+                if let Some(attr) = attribute_leaf(code, k) {
                     // `local.name`: the LOAD_ATTR reads the local.
                     roles.push(Role::new(fs.skip, 0));
                     roles.push(Role {
@@ -317,7 +302,11 @@ fn run_from(
                 depth += 1;
             }
             op::LOAD_CONST => {
-                let Some(num) = consts.get(ins.oparg as usize).and_then(|&c| number(c)) else {
+                let Some(num) = code
+                    .consts
+                    .get(ins.oparg as usize)
+                    .and_then(|&c| (code.number)(c))
+                else {
                     break;
                 };
                 if depth == DEPTH {
@@ -340,7 +329,7 @@ fn run_from(
                 if depth < 2 || (stack[depth - 2] == Kind::Int && stack[depth - 1] == Kind::Int) {
                     break;
                 }
-                match form {
+                match code.form(k) {
                     op::BINARY_OP_ADD_FLOAT
                     | op::BINARY_OP_SUBTRACT_FLOAT
                     | op::BINARY_OP_MULTIPLY_FLOAT => evidence = true,
@@ -392,8 +381,8 @@ fn run_from(
     let next = end + 1;
     if next < instructions.len()
         && instructions[next].opcode == op::STORE_FAST
-        && !is_target[next]
-        && !excluded(next)
+        && !code.is_target[next]
+        && !code.excluded(next)
     {
         roles.push(Role::new(fs.store, 0));
         end = next;

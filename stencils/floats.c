@@ -1,12 +1,11 @@
 /* floats.c: float expressions computed unboxed (src/opt/float_runs.rs picks the instructions).
  *
  * A run is a stretch of one basic block that only loads fast locals, their attributes and
- * constants and combines
- * them with +, -, *, /, ** and unary minus, ending with one value: `dt * ((dx*dx + dy*dy +
+ * constants and combines them with +, -, *, /, ** and unary minus, ending with one value: `dt * ((dx*dx + dy*dy +
  * dz*dz) ** -1.5)`. The baseline gives each operator its own stencil, which boxes its result:
  * every intermediate value is a float object allocated and freed. Here the values live in four
- * xmm registers, passed from stencil to stencil as extra arguments (a register stack: the
- * stencil for depth k reads and writes the k-th), and only the run's result is boxed, or
+ * xmm registers, passed from stencil to stencil as extra arguments (stencils/runs.h: a register
+ * stack, the stencil for depth k reads and writes the k-th), and only the run's result is boxed, or
  * written into the float its STORE_FAST target already holds when nothing else holds that.
  *
  * Nothing in a run can be seen from outside it: loads of locals and constants, and arithmetic
@@ -25,36 +24,15 @@
  * attribute, the cache and the local),
  * _JIT_JUMP_TARGET (the baseline copy of the run), _JIT_INSTR (the STORE_FAST, published before
  * an old value's deallocation). */
-#include "stencil.h"
+#include "runs.h"
 #include "arith.h"
 #include "names.h"
 
 #pragma clang fp contract(off)
 
-/* The float stencils' signature: the baseline's three registers and the register stack. */
-#define FLOAT_ARGS                                                                             \
-    _PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate, double d0,    \
-        double d1, double d2, double d3
-#define FLOAT_STENCIL(FULLNAME) PRESERVE_NONE PyObject *FULLNAME(FLOAT_ARGS)
-typedef PRESERVE_NONE PyObject *(*cpjit_float_fn)(FLOAT_ARGS);
-
-/* On to the next stencil of the run, the registers passed along. */
-#define FLOAT_CONTINUE()                                                                       \
-    __attribute__((musttail)) return ((cpjit_float_fn)&_JIT_CONTINUE)(frame, stack_pointer,   \
-                                                                      tstate, d0, d1, d2, d3)
-/* A check failed: the baseline code of the run, from its start, the frame untouched. */
-#define FLOAT_FALLBACK()                                                                       \
-    __attribute__((musttail)) return ((cpjit_float_fn)&_JIT_JUMP_TARGET)(                      \
-        frame, stack_pointer, tstate, d0, d1, d2, d3)
-
-#define OPERAND_BITS ((uint64_t)HOLE64(_JIT_OPERAND))
-
-/* The k-th register of the stack, by depth (0-based). */
-#define REG_0 d0
-#define REG_1 d1
-#define REG_2 d2
-#define REG_3 d3
-#define REG(K) REG_##K
+#define FLOAT_STENCIL(FULLNAME) RUN_STENCIL(FULLNAME)
+#define FLOAT_CONTINUE() RUN_CONTINUE()
+#define FLOAT_FALLBACK() RUN_FALLBACK()
 
 /* Push local OPARG, which must hold an exact float. */
 #define LOAD_FAST_AT(K)                                                                        \
@@ -181,7 +159,7 @@ LOAD_CONST_AT(3)
 #define ARITH_POW(A, B)                                                                        \
     do {                                                                                       \
         if (UNLIKELY(!cpjit_plain_pow((A), (B), &(A)))) {                                      \
-            FLOAT_FALLBACK();                                                                  \
+            RUN_FALLBACK_AFTER_CALL();                                                         \
         }                                                                                      \
     } while (0)
 #define ARITH_ALL_DEPTHS(NAME)                                                                 \
@@ -213,7 +191,7 @@ NEG_AT(4, 3)
         (res) = PyFloat_FromDouble(d0);                                                        \
         if (UNLIKELY((res) == NULL)) {                                                         \
             PyErr_Clear();                                                                     \
-            FLOAT_FALLBACK();                                                                  \
+            RUN_FALLBACK_AFTER_CALL();                                                         \
         }                                                                                      \
     } while (0)
 
@@ -224,7 +202,7 @@ NEG_AT(4, 3)
         PyObject *res;                                                                         \
         BOX_OR_FALLBACK(res);                                                                  \
         PUSH(res);                                                                             \
-        FLOAT_CONTINUE();                                                                      \
+        RUN_LEAVE();                                                                           \
     } while (0)
 #define ARITH_THEN_BOX(NAME)                                                                   \
     FLOAT_STENCIL(cpjit_op_FLOAT_##NAME##__BOX)                                                \
@@ -252,7 +230,7 @@ FLOAT_STENCIL(cpjit_op_FLOAT_STORE_FAST)
     PyObject *old = GETLOCAL(OPARG);
     if (old != NULL && Py_REFCNT(old) == 1 && PyFloat_CheckExact(old)) {
         ((PyFloatObject *)old)->ob_fval = d0;
-        FLOAT_CONTINUE();
+        RUN_LEAVE();
     }
     PyObject *res;
     BOX_OR_FALLBACK(res);
@@ -260,5 +238,5 @@ FLOAT_STENCIL(cpjit_op_FLOAT_STORE_FAST)
     if (old != NULL && UNLIKELY(--old->ob_refcnt == 0)) {
         DEALLOC_THEN_CONTINUE(old);
     }
-    FLOAT_CONTINUE();
+    RUN_LEAVE();
 }

@@ -85,6 +85,16 @@ pub struct FloatStencils {
     /// The last operator of a run whose value is pushed, by operator (unary minus last).
     boxed: [&'static Stencil; 6],
     store: &'static Stencil,
+    /// The int stencils (stencils/ints.c), shaped as the float ones: loads by depth, operators
+    /// by [`Arith::int_index`] then depth minus 2 (also into the double register: `to_float`),
+    /// the last operator boxed (unary minus last), and the store.
+    int_load_fast: [&'static Stencil; DEPTH],
+    int_load_const: [&'static Stencil; DEPTH],
+    int_arith: [[&'static Stencil; DEPTH - 1]; 10],
+    int_to_float: [[&'static Stencil; DEPTH - 1]; INT_TO_FLOAT],
+    int_neg: [&'static Stencil; DEPTH],
+    int_boxed: [&'static Stencil; 11],
+    int_store: &'static Stencil,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -94,9 +104,47 @@ enum Arith {
     Mul,
     Div,
     Pow,
+    FloorDiv,
+    Mod,
+    And,
+    Or,
+    Xor,
+    LShift,
+    RShift,
 }
 
 const ARITH_NAMES: [&str; 5] = ["ADD", "SUB", "MUL", "DIV", "POW"];
+/// The int operators' stencil names, by [`Arith::int_index`]; the first [`INT_TO_FLOAT`] also
+/// have a form that puts the result in the double register as well.
+const INT_NAMES: [&str; 10] = [
+    "ADD", "SUB", "MUL", "FLOORDIV", "MOD", "AND", "OR", "XOR", "LSHIFT", "RSHIFT",
+];
+const INT_TO_FLOAT: usize = 5;
+
+impl Arith {
+    /// Whether floats have this operator (`+ - * / **`).
+    fn is_float(self) -> bool {
+        (self as usize) < ARITH_NAMES.len()
+    }
+
+    /// Its row in the int stencils, when ints have it (not `/` and `**`, whose int results are
+    /// not ints or not always).
+    fn int_index(self) -> Option<usize> {
+        Some(match self {
+            Arith::Add => 0,
+            Arith::Sub => 1,
+            Arith::Mul => 2,
+            Arith::FloorDiv => 3,
+            Arith::Mod => 4,
+            Arith::And => 5,
+            Arith::Or => 6,
+            Arith::Xor => 7,
+            Arith::LShift => 8,
+            Arith::RShift => 9,
+            Arith::Div | Arith::Pow => return None,
+        })
+    }
+}
 
 /// The operator a BINARY_OP oparg names, when runs take it (`NB_*`, binary and in-place).
 fn arith_of(oparg: u32) -> Option<Arith> {
@@ -106,6 +154,13 @@ fn arith_of(oparg: u32) -> Option<Arith> {
         5 | 18 => Arith::Mul,
         11 | 24 => Arith::Div,
         8 | 21 => Arith::Pow,
+        2 | 15 => Arith::FloorDiv,
+        6 | 19 => Arith::Mod,
+        1 | 14 => Arith::And,
+        7 | 20 => Arith::Or,
+        12 | 25 => Arith::Xor,
+        3 | 16 => Arith::LShift,
+        9 | 22 => Arith::RShift,
         _ => return None,
     })
 }
@@ -117,33 +172,58 @@ pub fn stencils() -> Option<&'static FloatStencils> {
         .get_or_init(|| {
             let by = |name: String| stencils::by_name(&name);
             let depths = |kind: &str, from: usize| -> Option<[&'static Stencil; DEPTH]> {
-                let mut out = [by(format!("FLOAT_{kind}__{from}"))?; DEPTH];
+                let mut out = [by(format!("{kind}__{from}"))?; DEPTH];
                 for (k, slot) in out.iter_mut().enumerate() {
-                    *slot = by(format!("FLOAT_{kind}__{}", k + from))?;
+                    *slot = by(format!("{kind}__{}", k + from))?;
+                }
+                Some(out)
+            };
+            let row = |name: String| -> Option<[&'static Stencil; DEPTH - 1]> {
+                let mut out = [by(format!("{name}__2"))?; DEPTH - 1];
+                for (k, slot) in out.iter_mut().enumerate() {
+                    *slot = by(format!("{name}__{}", k + 2))?;
                 }
                 Some(out)
             };
             let mut arith = Vec::new();
             let mut boxed = Vec::new();
             for name in ARITH_NAMES {
-                let mut row = [by(format!("FLOAT_{name}__2"))?; DEPTH - 1];
-                for (k, slot) in row.iter_mut().enumerate() {
-                    *slot = by(format!("FLOAT_{name}__{}", k + 2))?;
-                }
-                arith.push(row);
+                arith.push(row(format!("FLOAT_{name}"))?);
                 boxed.push(by(format!("FLOAT_{name}__BOX"))?);
             }
             boxed.push(by("FLOAT_NEG__BOX".into())?);
+            let mut int_arith = Vec::new();
+            let mut int_to_float = Vec::new();
+            let mut int_boxed = Vec::new();
+            for (k, name) in INT_NAMES.iter().enumerate() {
+                int_arith.push(row(format!("INT_{name}"))?);
+                if k < INT_TO_FLOAT {
+                    let mut out = [by(format!("INT_{name}__2F"))?; DEPTH - 1];
+                    for (d, slot) in out.iter_mut().enumerate() {
+                        *slot = by(format!("INT_{name}__{}F", d + 2))?;
+                    }
+                    int_to_float.push(out);
+                }
+                int_boxed.push(by(format!("INT_{name}__BOX"))?);
+            }
+            int_boxed.push(by("INT_NEG__BOX".into())?);
             Some(FloatStencils {
-                load_fast: depths("LOAD_FAST", 0)?,
-                load_num: depths("LOAD_NUM", 0)?,
-                load_const: depths("LOAD_CONST", 0)?,
-                load_attr: depths("LOAD_ATTR", 0)?,
+                load_fast: depths("FLOAT_LOAD_FAST", 0)?,
+                load_num: depths("FLOAT_LOAD_NUM", 0)?,
+                load_const: depths("FLOAT_LOAD_CONST", 0)?,
+                load_attr: depths("FLOAT_LOAD_ATTR", 0)?,
                 skip: by("FLOAT_SKIP".into())?,
                 arith: arith.try_into().ok()?,
-                neg: depths("NEG", 1)?,
+                neg: depths("FLOAT_NEG", 1)?,
                 boxed: boxed.try_into().ok()?,
                 store: by("FLOAT_STORE_FAST".into())?,
+                int_load_fast: depths("INT_LOAD_FAST", 0)?,
+                int_load_const: depths("INT_LOAD_CONST", 0)?,
+                int_arith: int_arith.try_into().ok()?,
+                int_to_float: int_to_float.try_into().ok()?,
+                int_neg: depths("INT_NEG", 1)?,
+                int_boxed: int_boxed.try_into().ok()?,
+                int_store: by("INT_STORE_FAST".into())?,
             })
         })
         .as_ref()
@@ -152,9 +232,15 @@ pub fn stencils() -> Option<&'static FloatStencils> {
 /// What a register of the stack holds, as far as the compiler knows.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
+    /// A float (in the double register): an operator's float result, a float constant, an
+    /// attribute leaf.
     Float,
-    /// An int constant (exact as a double): only ever an operand next to a float.
-    Int,
+    /// A local, its role (a float load until an operator says otherwise).
+    Local(usize),
+    /// An int constant, its role and value (exact as a double: only ever an operand).
+    IntConst(usize, i64),
+    /// An int operator's result (in the int register), the operator's role.
+    Int(usize),
 }
 
 /// Whether runs take this instruction as a load.
@@ -256,19 +342,23 @@ fn attribute_leaf(code: &Code, k: usize) -> Option<usize> {
     .then_some(k + 1)
 }
 
+/// How a BINARY_OP of a run computes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Float,
+    Int,
+}
+
 /// The run starting at `i`, if there is one: its last instruction, its roles appended.
 fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) -> Option<usize> {
     let instructions = code.instructions;
     let mut stack = [Kind::Float; DEPTH];
-    // Per register: the role of the LOAD_FAST that put it there, while it is that local's value
-    // (it may yet take a one-digit int: FLOAT_LOAD_NUM).
-    let mut local_leaf: [Option<usize>; DEPTH] = [None; DEPTH];
     let mut depth = 0usize;
     let mut operators = 0;
     let mut evidence = false;
-    // The longest prefix that ends with one float value, enough operators and evidence: (its
-    // last instruction, how many roles it has).
-    let mut best: Option<(usize, usize)> = None;
+    // The longest prefix that ends with one value, enough operators and evidence: (its last
+    // instruction, how many roles it has, whether the value is an int).
+    let mut best: Option<(usize, usize, bool)> = None;
     let base = roles.len();
     if code.excluded(i) {
         return None;
@@ -293,12 +383,11 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
                         attribute: true,
                     });
                     k = attr;
-                    local_leaf[depth] = None;
+                    stack[depth] = Kind::Float;
                 } else {
-                    local_leaf[depth] = Some(roles.len());
+                    stack[depth] = Kind::Local(roles.len());
                     roles.push(Role::new(fs.load_fast[depth], 0));
                 }
-                stack[depth] = Kind::Float;
                 depth += 1;
             }
             op::LOAD_CONST => {
@@ -312,70 +401,145 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
                 if depth == DEPTH {
                     break;
                 }
-                roles.push(Role::new(fs.load_const[depth], num.value.to_bits()));
-                local_leaf[depth] = None;
                 stack[depth] = if num.is_float {
                     evidence = true;
                     Kind::Float
                 } else {
-                    Kind::Int
+                    Kind::IntConst(roles.len(), num.value as i64)
                 };
+                roles.push(Role::new(fs.load_const[depth], num.value.to_bits()));
                 depth += 1;
             }
             op::BINARY_OP => {
                 let Some(arith) = arith_of(ins.oparg) else {
                     break;
                 };
-                if depth < 2 || (stack[depth - 2] == Kind::Int && stack[depth - 1] == Kind::Int) {
+                if depth < 2 {
                     break;
                 }
-                match code.form(k) {
+                let (l, r) = (depth - 2, depth - 1);
+                let (left, right) = (stack[l], stack[r]);
+                let is_int = |kind: Kind| matches!(kind, Kind::Int(_) | Kind::IntConst(..));
+                let mode = match code.form(k) {
                     op::BINARY_OP_ADD_FLOAT
                     | op::BINARY_OP_SUBTRACT_FLOAT
-                    | op::BINARY_OP_MULTIPLY_FLOAT => evidence = true,
+                    | op::BINARY_OP_MULTIPLY_FLOAT => {
+                        evidence = true;
+                        Mode::Float
+                    }
+                    // Both operands were ints when the interpreter specialised it.
                     op::BINARY_OP_ADD_INT
                     | op::BINARY_OP_SUBTRACT_INT
-                    | op::BINARY_OP_MULTIPLY_INT
-                    | op::BINARY_OP_ADD_UNICODE
-                    | op::BINARY_OP_INPLACE_ADD_UNICODE => break,
-                    _ => {}
-                }
-                // A local operand whose other operand is a float whatever the locals hold (a
-                // float constant, an operator's result, an attribute) may be a one-digit int:
-                // the operator converts it exactly. Never both operands: two ints would be int
-                // arithmetic.
-                let (l, r) = (depth - 2, depth - 1);
-                let surely_float = |p: usize| stack[p] == Kind::Float && local_leaf[p].is_none();
-                let widened = match (local_leaf[l], local_leaf[r]) {
-                    (Some(role), _) if surely_float(r) => Some((role, l)),
-                    (_, Some(role)) if surely_float(l) => Some((role, r)),
-                    _ => None,
+                    | op::BINARY_OP_MULTIPLY_INT => Mode::Int,
+                    op::BINARY_OP_ADD_UNICODE | op::BINARY_OP_INPLACE_ADD_UNICODE => break,
+                    // Not specialised: ints when both operands surely are (an int operator's
+                    // result and an int or a constant), else floats as far as the run knows.
+                    _ if is_int(left) && is_int(right) => {
+                        if !matches!(left, Kind::Int(_)) && !matches!(right, Kind::Int(_)) {
+                            break; // two constants: the compiler would have folded them
+                        }
+                        Mode::Int
+                    }
+                    _ => Mode::Float,
                 };
-                if let Some((role, p)) = widened {
-                    roles[role].stencil = fs.load_num[p];
+                match mode {
+                    Mode::Int => {
+                        let Some(row) = arith.int_index() else {
+                            break;
+                        };
+                        // Each operand in its int register: a local read as an int, a
+                        // constant's value.
+                        let mut ok = true;
+                        for (p, kind) in [(l, left), (r, right)] {
+                            match kind {
+                                Kind::Local(role) => roles[role].stencil = fs.int_load_fast[p],
+                                Kind::IntConst(role, value) => {
+                                    roles[role] = Role::new(fs.int_load_const[p], value as u64);
+                                }
+                                Kind::Int(_) => {}
+                                Kind::Float => ok = false,
+                            }
+                        }
+                        if !ok {
+                            break;
+                        }
+                        stack[l] = Kind::Int(roles.len());
+                        roles.push(Role::new(fs.int_arith[row][l], 0));
+                    }
+                    Mode::Float => {
+                        if !arith.is_float()
+                            || (matches!(left, Kind::IntConst(..))
+                                && matches!(right, Kind::IntConst(..)))
+                        {
+                            break;
+                        }
+                        // An int operator's result taken by a float operator: its operator puts
+                        // it in the double register too (when it has that form).
+                        let mut ok = true;
+                        for (p, kind) in [(l, left), (r, right)] {
+                            if let Kind::Int(role) = kind {
+                                let Some(row) = int_row_of(fs, roles[role].stencil, p)
+                                    .filter(|&row| row < INT_TO_FLOAT)
+                                else {
+                                    ok = false;
+                                    continue;
+                                };
+                                roles[role].stencil = fs.int_to_float[row][p];
+                                stack[p] = Kind::Float;
+                            }
+                        }
+                        if !ok {
+                            break;
+                        }
+                        // A local operand whose other operand is a float whatever the locals
+                        // hold (a float constant, an operator's result, an attribute) may be a
+                        // one-digit int: the operator converts it exactly. Never both
+                        // operands: two ints would be int arithmetic.
+                        let widened = match (stack[l], stack[r]) {
+                            (Kind::Local(role), Kind::Float) => Some((role, l)),
+                            (Kind::Float, Kind::Local(role)) => Some((role, r)),
+                            _ => None,
+                        };
+                        if let Some((role, p)) = widened {
+                            roles[role].stencil = fs.load_num[p];
+                        }
+                        roles.push(Role::new(fs.arith[arith as usize][l], 0));
+                        stack[l] = Kind::Float;
+                    }
                 }
-                roles.push(Role::new(fs.arith[arith as usize][depth - 2], 0));
                 depth -= 1;
-                stack[depth - 1] = Kind::Float;
-                local_leaf[depth - 1] = None;
                 operators += 1;
             }
             op::UNARY_NEGATIVE => {
-                if depth == 0 || stack[depth - 1] != Kind::Float {
+                if depth == 0 {
                     break;
                 }
-                roles.push(Role::new(fs.neg[depth - 1], 0));
-                local_leaf[depth - 1] = None;
+                let t = depth - 1;
+                match stack[t] {
+                    Kind::Float | Kind::Local(_) => {
+                        roles.push(Role::new(fs.neg[t], 0));
+                        stack[t] = Kind::Float;
+                    }
+                    Kind::Int(_) => {
+                        stack[t] = Kind::Int(roles.len());
+                        roles.push(Role::new(fs.int_neg[t], 0));
+                    }
+                    Kind::IntConst(..) => break,
+                }
                 operators += 1;
             }
             _ => break,
         }
-        if depth == 1 && stack[0] == Kind::Float && operators >= 2 && evidence {
-            best = Some((k, roles.len()));
+        if depth == 1 && operators >= 2 {
+            match stack[0] {
+                Kind::Float if evidence => best = Some((k, roles.len(), false)),
+                Kind::Int(_) => best = Some((k, roles.len(), true)),
+                _ => {}
+            }
         }
         k += 1;
     }
-    let (mut end, kept) = best?;
+    let (mut end, kept, int) = best?;
     roles.truncate(kept);
     // The last operator boxes its result, unless a STORE_FAST takes it.
     let next = end + 1;
@@ -384,18 +548,24 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
         && !code.is_target[next]
         && !code.excluded(next)
     {
-        roles.push(Role::new(fs.store, 0));
+        roles.push(Role::new(if int { fs.int_store } else { fs.store }, 0));
         end = next;
     } else {
         let last = &instructions[end];
-        let boxed = if last.opcode == op::UNARY_NEGATIVE {
-            fs.boxed[5]
-        } else {
-            fs.boxed[arith_of(last.oparg)? as usize]
+        let boxed = match (int, last.opcode == op::UNARY_NEGATIVE) {
+            (false, true) => fs.boxed[5],
+            (false, false) => fs.boxed[arith_of(last.oparg)? as usize],
+            (true, true) => fs.int_boxed[10],
+            (true, false) => fs.int_boxed[arith_of(last.oparg)?.int_index()?],
         };
         let r = roles.last_mut()?;
         r.stencil = boxed;
     }
     debug_assert!(roles.len() - base == end - i + 1);
     Some(end)
+}
+
+/// The int operator row of an int operator's stencil at depth `p` (its left operand's).
+fn int_row_of(fs: &FloatStencils, stencil: &'static Stencil, p: usize) -> Option<usize> {
+    (0..INT_NAMES.len()).find(|&row| std::ptr::eq(fs.int_arith[row][p], stencil))
 }

@@ -1,0 +1,71 @@
+/* runs.h: the calling convention of the optimising tier's runs (stencils/floats.c and
+ * stencils/ints.c; src/opt/float_runs.rs picks the instructions).
+ *
+ * A run's stencils pass the baseline's three registers and a stack of four value registers
+ * along: four doubles (xmm0-xmm3) and four 64-bit ints (the general registers preserve_none
+ * passes after the baseline's), so a float value and an int value can be in the same run. The
+ * stencil for depth k reads and writes the k-th register of the kind its value has. */
+#ifndef CPJIT_RUNS_H
+#define CPJIT_RUNS_H
+
+#include "stencil.h"
+
+#include <stdint.h>
+
+#define RUN_ARGS                                                                               \
+    _PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate, double d0,    \
+        double d1, double d2, double d3, int64_t i0, int64_t i1, int64_t i2, int64_t i3
+#define RUN_STENCIL(FULLNAME) PRESERVE_NONE PyObject *FULLNAME(RUN_ARGS)
+typedef PRESERVE_NONE PyObject *(*cpjit_run_fn)(RUN_ARGS);
+
+/* On to the next stencil of the run, the registers passed along. */
+#define RUN_CONTINUE()                                                                         \
+    __attribute__((musttail)) return ((cpjit_run_fn)&_JIT_CONTINUE)(                           \
+        frame, stack_pointer, tstate, d0, d1, d2, d3, i0, i1, i2, i3)
+/* Out of the run, from its last stencil: the code after it is the baseline's, which reads no
+ * value register, so what they hold is left as it is (undefined: nothing is kept for it across
+ * a call made before, and nothing is set). */
+#define RUN_LEAVE()                                                                            \
+    do {                                                                                       \
+        _Pragma("clang diagnostic push");                                                      \
+        _Pragma("clang diagnostic ignored \"-Wuninitialized\"");                               \
+        double dead_d_;                                                                        \
+        int64_t dead_i_;                                                                       \
+        __attribute__((musttail)) return ((cpjit_run_fn)&_JIT_CONTINUE)(                       \
+            frame, stack_pointer, tstate, dead_d_, dead_d_, dead_d_, dead_d_, dead_i_, dead_i_, \
+            dead_i_, dead_i_);                                                                 \
+        _Pragma("clang diagnostic pop");                                                       \
+    } while (0)
+/* A check failed: the baseline code of the run, from its start, the frame untouched (the
+ * registers passed as they are: no code). */
+#define RUN_FALLBACK()                                                                         \
+    __attribute__((musttail)) return ((cpjit_run_fn)&_JIT_JUMP_TARGET)(                        \
+        frame, stack_pointer, tstate, d0, d1, d2, d3, i0, i1, i2, i3)
+/* The same after a call, whose clobbered registers are not worth keeping for it. */
+#define RUN_FALLBACK_AFTER_CALL()                                                              \
+    do {                                                                                       \
+        _Pragma("clang diagnostic push");                                                      \
+        _Pragma("clang diagnostic ignored \"-Wuninitialized\"");                               \
+        double dead_d_;                                                                        \
+        int64_t dead_i_;                                                                       \
+        __attribute__((musttail)) return ((cpjit_run_fn)&_JIT_JUMP_TARGET)(                    \
+            frame, stack_pointer, tstate, dead_d_, dead_d_, dead_d_, dead_d_, dead_i_, dead_i_, \
+            dead_i_, dead_i_);                                                                 \
+        _Pragma("clang diagnostic pop");                                                       \
+    } while (0)
+
+#define OPERAND_BITS ((uint64_t)HOLE64(_JIT_OPERAND))
+
+/* The k-th register of each kind, by depth (0-based). */
+#define REG_0 d0
+#define REG_1 d1
+#define REG_2 d2
+#define REG_3 d3
+#define REG(K) REG_##K
+#define IREG_0 i0
+#define IREG_1 i1
+#define IREG_2 i2
+#define IREG_3 i3
+#define IREG(K) IREG_##K
+
+#endif

@@ -1,0 +1,177 @@
+"""Int runs (src/opt/float_runs.rs, stencils/ints.c): int expressions computed unboxed.
+
+Where the interpreter specialised an operator to ints, a run keeps the expression's ints in
+64-bit registers and boxes only its result; an int result a float operator takes next is
+converted in the same run. What must hold is that nothing of this shows: the same values (floor
+division and modulo of negative numbers, shifts, bitwise operators on negative numbers, results
+past 64 bits), the same exceptions at the same lines (zero divisors, negative shifts, unbound
+locals, operands that are not ints), the same objects where identity shows. Each function is
+compiled after the interpreter quickened it with ints (the evidence), then called with
+anything: floats, bools, big ints, int subclasses, which the baseline copy of the run takes.
+"""
+import io
+import random
+
+import cpjit
+import pytest
+from differential import check
+
+
+def listing(f):
+    out = io.StringIO()
+    cpjit.dis(f, file=out)
+    return out.getvalue()
+
+
+def quickened(src, name, warm_args, times=12):
+    """Define `name` from `src`, call it with each of `warm_args` `times` times in the
+    interpreter (so its operators take their int forms), then compile it."""
+    ns = {}
+    exec(src, ns)
+    f = ns[name]
+    for _ in range(times):
+        for a in warm_args:
+            try:
+                f(*a)
+            except Exception:  # noqa: BLE001 - only the quickening matters here
+                pass
+    assert cpjit.compile(f)
+    return f
+
+
+def outcomes(f, args):
+    out = []
+    for a in args:
+        try:
+            out.append(repr(f(*a)))
+        except Exception as e:  # noqa: BLE001 - the exception is the observation
+            out.append((type(e).__name__, str(e)))
+    return out
+
+
+SPECTRAL = """
+def eval_A(i, j):
+    return 1.0 / ((i + j) * (i + j + 1) // 2 + i + 1)
+"""
+
+
+def test_a_mixed_int_and_float_run_gives_the_interpreters_float():
+    before = cpjit.stats()["float_runs"]
+    f = quickened(SPECTRAL, "eval_A", [(3, 4), (10, 20)])
+    assert cpjit.stats()["float_runs"] == before + 1
+    text = listing(f)
+    assert "INT_ADD" in text and "INT_FLOORDIV" in text and "FLOAT_DIV__BOX" in text, text
+    ns = {}
+    exec(SPECTRAL, ns)
+    args = [(i, j) for i in (-7, 0, 1, 129, 2**29, 2**31, 2**52) for j in (-3, 0, 5, 2**26)]
+    args += [(1.5, 2), (True, 2), (2**70, 1), (-2**62, -2**62), (2**53, 2**53)]
+    assert outcomes(f, args) == outcomes(ns["eval_A"], args)
+
+
+def test_an_int_run_is_off_with_opt_0():
+    src = "def g(a, b):\n    return (a + b) * (a - b) + 7\n"
+    ns = {}
+    exec(src, ns)
+    for _ in range(12):
+        ns["g"](3, 4)
+    cpjit._cpjit.set_opt(False)
+    try:
+        assert cpjit.compile(ns["g"])
+    finally:
+        cpjit._cpjit.set_opt(True)
+    assert "INT_" not in listing(ns["g"])
+    assert ns["g"](3, 4) == 0 and ns["g"](2**62, 1) == (2**62 + 1) * (2**62 - 1) + 7
+
+
+@pytest.mark.parametrize("body, args", [
+    ("return (a + b) // (a - a) + 1", "(1, 2)"),      # ZeroDivisionError from //
+    ("return (a + b) % (b - b) * 2", "(1, 2)"),       # ZeroDivisionError from %
+    ("return (a + b) << (a - b) | 1", "(1, 2)"),      # ValueError: negative shift count
+    ("return (a + b) * c + 1", "(1, 2)"),             # c unbound: UnboundLocalError
+    ("return (a + b) * b - 1", "(1, 'x')"),           # str operand: TypeError from the baseline
+    ("return (a * b) << 70 | a", "(3, 5)"),           # past 64 bits: the baseline's big int
+])
+def test_errors_come_from_the_baseline_at_the_same_line(body, args):
+    check(f"""
+def f(a, b):
+    if a == 0:
+        c = 1
+    {body}
+for _ in range(12):
+    try:
+        f(3, 4)
+    except Exception:
+        pass
+def run():
+    try:
+        return f{args}
+    except Exception as e:
+        import traceback
+        return type(e).__name__, str(e), traceback.extract_tb(e.__traceback__)[-1].lineno
+print(run())
+""", threshold=12)
+
+
+def test_a_stored_result_keeps_identity_where_it_shows():
+    src = """
+def f(a, b, n):
+    x = a * 1000 + b
+    y = x
+    out = []
+    for i in range(n):
+        x = (x + a) * 3 % 1000003
+        out.append(x)
+    return x, y, out[-3:], y is x
+"""
+    f = quickened(src, "f", [(5, 7, 3)])
+    ns = {}
+    exec(src, ns)
+    for a in [(5, 7, 50), (-5, 7, 10), (2**40, 3, 5), (1, 2, 0)]:
+        assert f(*a) == ns["f"](*a)
+
+
+def test_random_int_expressions_match_the_interpreter():
+    """Random expressions of every operator the int runs take, quickened with small ints,
+    then called with edge values: around digit and 64-bit bounds, negative numbers, zero,
+    bools, big ints, floats, an int subclass."""
+    rng = random.Random(48)
+    values = ["0", "1", "-1", "7", "-13", "2**29", "2**30", "-2**30", "2**31 + 5", "2**59",
+              "-2**60", "2**60", "2**62", "-2**63", "2**64", "True", "I(5)", "3.5", "-0.0",
+              "10**30"]
+    consts = ["1", "2", "3", "-5", "255", "256", "2**20", "0"]
+    ops = ["+", "-", "*", "//", "%", "&", "|", "^", "<<", ">>"]
+
+    def expr(d):
+        r = rng.random()
+        if d == 0 or r < 0.3:
+            return rng.choice(["a", "b", "c", "d"] + consts)
+        if r < 0.36:
+            return f"-({expr(d - 1)})"
+        op = rng.choice(ops)
+        if op in ("<<", ">>"):
+            return f"({expr(d - 1)} {op} {rng.choice(['1', '3', 'b % 7', '62', '64', 'c'])})"
+        if op in ("//", "%") and rng.random() < 0.5:
+            return f"({expr(d - 1)} {op} {rng.choice(['3', '-4', 'b', '7'])})"
+        return f"({expr(d - 1)} {op} {expr(d - 1)})"
+
+    runs_before = cpjit.stats()["float_runs"]
+    for _ in range(150):
+        body = "\n".join(
+            f"    {rng.choice(['x', 'y', 'a'])} {rng.choice(['=', '+=', '*=', '-=', '//='])} "
+            f"{expr(rng.randint(1, 5))}" for _ in range(rng.randint(1, 4)))
+        tail = rng.choice(["x, y, a", "x * 0.5 + y", "1.0 / (x % 97 + 1) + y"])
+        src = ("class I(int): pass\ndef f(a, b, c, d):\n    x = 1\n    y = a\n" + body
+               + f"\n    return {tail}\n")
+        plain_ns, jit_ns = {}, {}
+        exec(src, plain_ns)
+        f = quickened(src, "f", [(rng.randint(-50, 50), rng.randint(1, 9), rng.randint(0, 5),
+                                  rng.randint(-9, 9)) for _ in range(3)])
+        exec(src, jit_ns)
+        env = {"I": jit_ns["I"]}
+        args = [tuple(eval(rng.choice(values), env) for _ in range(4)) for _ in range(6)]
+        args += [(rng.randint(-10**6, 10**6), rng.randint(1, 60), rng.randint(0, 62),
+                  rng.randint(-99, 99)) for _ in range(4)]
+        plain_args = [tuple(plain_ns["I"](v) if type(v).__name__ == "I" else v for v in a)
+                      for a in args]
+        assert outcomes(f, args) == outcomes(plain_ns["f"], plain_args), src
+    assert cpjit.stats()["float_runs"] > runs_before + 50

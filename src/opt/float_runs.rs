@@ -1,4 +1,5 @@
-//! Float runs: stretches of bytecode whose float arithmetic runs unboxed (stencils/floats.c).
+//! Float and int runs: stretches of bytecode whose arithmetic runs unboxed (stencils/floats.c,
+//! stencils/ints.c).
 //!
 //! A run is a stretch of one basic block that loads fast locals and numeric constants and
 //! combines them with `+ - * / **` (binary and in-place) and unary minus, down to one value,
@@ -19,6 +20,15 @@
 //! local holding a one-digit int (FLOAT_LOAD_NUM) where its operator's other operand is a float
 //! whatever the locals hold (a float constant, an operator's result, an attribute leaf): `i *
 //! 0.5`, `t / n`. Two int operands would be int arithmetic, so never both.
+//!
+//! Int runs (stencils/ints.c) are the same with ints in 64-bit registers, where the interpreter
+//! specialised an operator to ints (BINARY_OP_ADD_INT, _SUBTRACT_INT, _MULTIPLY_INT): such an
+//! operator reads its local operands as ints; one left generic is an int operator only when
+//! both its operands surely are ints (an int operator's result and an int or a constant), with
+//! `+ - * // % & | ^ << >>`. An int operator's result that a float operator takes is also put in
+//! the double register by its operator (the `...F` stencils), so `1.0 / (i * j + 1)` is one run.
+//! The stencils of both kinds share one calling convention (stencils/runs.h): four doubles and
+//! four ints passed along.
 //!
 //! `CPJIT_OPT=0` turns runs off with the rest of the tier (src/opt/mod.rs).
 

@@ -98,6 +98,92 @@ LOAD_ATTR_AT(1)
 LOAD_ATTR_AT(2)
 LOAD_ATTR_AT(3)
 
+/* A list item `seq[i]`: the operand holds the list's local in bits 0-15, and the index's local
+ * in bits 16-31 (INDEX_LOCAL) or the index itself in bits 32-61 (a constant below 2**30). The
+ * place of the item in *slot, or the baseline when there is none: not an exact list, an index
+ * that is not an int of one digit (a bool, a big int: the baseline decides), out of range. A
+ * negative index counts from the end, as list_subscript does. */
+#define ITEM_SLOT(slot, INDEX_LOCAL)                                                           \
+    do {                                                                                       \
+        uint64_t op_ = OPERAND_BITS;                                                           \
+        PyObject *seq_ = GETLOCAL(op_ & 0xffff);                                               \
+        if (UNLIKELY(seq_ == NULL || !PyList_CheckExact(seq_))) {                              \
+            RUN_FALLBACK();                                                                    \
+        }                                                                                      \
+        Py_ssize_t n_ = Py_SIZE(seq_);                                                         \
+        Py_ssize_t ix_;                                                                        \
+        if (INDEX_LOCAL) {                                                                     \
+            PyObject *i_ = GETLOCAL((op_ >> 16) & 0xffff);                                     \
+            if (UNLIKELY(i_ == NULL || !is_medium(i_))) {                                      \
+                RUN_FALLBACK();                                                                \
+            }                                                                                  \
+            ix_ = (Py_ssize_t)medium_value(i_);                                                \
+            if (ix_ < 0) {                                                                     \
+                ix_ += n_;                                                                     \
+            }                                                                                  \
+        }                                                                                      \
+        else {                                                                                 \
+            ix_ = (Py_ssize_t)(op_ >> 32);                                                     \
+        }                                                                                      \
+        if (UNLIKELY((size_t)ix_ >= (size_t)n_)) {                                             \
+            RUN_FALLBACK();                                                                    \
+        }                                                                                      \
+        (slot) = &((PyListObject *)seq_)->ob_item[ix_];                                        \
+    } while (0)
+
+/* Push `seq[i]` (LOAD_FAST seq, the index's load and BINARY_SUBSCR, the two loads' code empty:
+ * FLOAT_SKIP), an exact float item of an exact list. The interpreter specialised the
+ * subscript to BINARY_SUBSCR_LIST_INT; nothing is written or called. */
+#define LOAD_ITEM_AT(K, KIND, INDEX_LOCAL)                                                     \
+    FLOAT_STENCIL(cpjit_op_FLOAT_LOAD_ITEM_##KIND##__##K)                                      \
+    {                                                                                          \
+        PyObject **slot;                                                                       \
+        ITEM_SLOT(slot, INDEX_LOCAL);                                                          \
+        PyObject *v = *slot;                                                                   \
+        if (UNLIKELY(!PyFloat_CheckExact(v))) {                                                \
+            FLOAT_FALLBACK();                                                                  \
+        }                                                                                      \
+        REG(K) = PyFloat_AS_DOUBLE(v);                                                         \
+        FLOAT_CONTINUE();                                                                      \
+    }
+LOAD_ITEM_AT(0, LOCAL, 1)
+LOAD_ITEM_AT(1, LOCAL, 1)
+LOAD_ITEM_AT(2, LOCAL, 1)
+LOAD_ITEM_AT(3, LOCAL, 1)
+LOAD_ITEM_AT(0, CONST, 0)
+LOAD_ITEM_AT(1, CONST, 0)
+LOAD_ITEM_AT(2, CONST, 0)
+LOAD_ITEM_AT(3, CONST, 0)
+
+/* The run's result stored as `seq[i]` (its STORE_SUBSCR, after `seq[i] op= ...` or `seq[i] =
+ * ...`, the loads and SWAPs around it without code): into the float the item is when the list
+ * alone holds it (only `id()` can tell, as for the baseline's `c[i] op= v`), else as a new
+ * float, the old item released (its deallocation, which can run code, with prev_instr at the
+ * STORE_SUBSCR). The checks come first: nothing is written when one fails. */
+#define STORE_ITEM(KIND, INDEX_LOCAL)                                                          \
+    FLOAT_STENCIL(cpjit_op_FLOAT_STORE_ITEM_##KIND)                                            \
+    {                                                                                          \
+        PyObject **slot;                                                                       \
+        ITEM_SLOT(slot, INDEX_LOCAL);                                                          \
+        PyObject *old = *slot;                                                                 \
+        if (Py_REFCNT(old) == 1 && PyFloat_CheckExact(old)) {                                  \
+            ((PyFloatObject *)old)->ob_fval = d0;                                              \
+            RUN_LEAVE();                                                                       \
+        }                                                                                      \
+        PyObject *res = PyFloat_FromDouble(d0);                                                \
+        if (UNLIKELY(res == NULL)) {                                                           \
+            PyErr_Clear();                                                                     \
+            RUN_FALLBACK_AFTER_CALL();                                                         \
+        }                                                                                      \
+        *slot = res;                                                                           \
+        if (UNLIKELY(--old->ob_refcnt == 0)) {                                                 \
+            DEALLOC_THEN_CONTINUE(old);                                                        \
+        }                                                                                      \
+        RUN_LEAVE();                                                                           \
+    }
+STORE_ITEM(LOCAL, 1)
+STORE_ITEM(CONST, 0)
+
 /* The LOAD_FAST of a `local.name` leaf: no code (FLOAT_LOAD_ATTR reads the local). */
 FLOAT_STENCIL(cpjit_op_FLOAT_SKIP)
 {

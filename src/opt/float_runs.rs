@@ -105,6 +105,9 @@ pub struct FloatStencils {
     int_neg: [&'static Stencil; DEPTH],
     int_boxed: [&'static Stencil; 11],
     int_store: &'static Stencil,
+    /// `seq[i]` of a list (stencils/floats.c: ITEM_SLOT), the index a local or a constant.
+    load_item: [[&'static Stencil; DEPTH]; 2],
+    store_item: [&'static Stencil; 2],
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -234,6 +237,14 @@ pub fn stencils() -> Option<&'static FloatStencils> {
                 int_neg: depths("INT_NEG", 1)?,
                 int_boxed: int_boxed.try_into().ok()?,
                 int_store: by("INT_STORE_FAST".into())?,
+                load_item: [
+                    depths("FLOAT_LOAD_ITEM_LOCAL", 0)?,
+                    depths("FLOAT_LOAD_ITEM_CONST", 0)?,
+                ],
+                store_item: [
+                    by("FLOAT_STORE_ITEM_LOCAL".into())?,
+                    by("FLOAT_STORE_ITEM_CONST".into())?,
+                ],
             })
         })
         .as_ref()
@@ -292,7 +303,8 @@ impl Code<'_> {
 
 /// Finds the runs of `code`. Fills `runs` and `roles` (cleared first).
 ///
-/// One pass: a run starts with at most [`DEPTH`] leaves (a load, or a load and a LOAD_ATTR)
+/// One pass: a run starts with at most [`DEPTH`] leaves (a load; a load and a LOAD_ATTR; a list
+/// item's loads, COPYs and BINARY_SUBSCR)
 /// followed by an operator, so a stretch of loads followed by anything else is skipped whole;
 /// only the rest are tried.
 pub fn find(fs: &FloatStencils, code: &Code, runs: &mut Vec<Run>, roles: &mut Vec<Role>) {
@@ -309,7 +321,11 @@ pub fn find(fs: &FloatStencils, code: &Code, runs: &mut Vec<Run>, roles: &mut Ve
         let mut k = i + 1;
         while k < n
             && k - i < 2 * DEPTH
-            && (is_load(&instructions[k]) || instructions[k].opcode == op::LOAD_ATTR)
+            && (is_load(&instructions[k])
+                || matches!(
+                    instructions[k].opcode,
+                    op::LOAD_ATTR | op::BINARY_SUBSCR | op::COPY
+                ))
         {
             k += 1;
         }
@@ -352,6 +368,95 @@ fn attribute_leaf(code: &Code, k: usize) -> Option<usize> {
     .then_some(k + 1)
 }
 
+/// A list item a run reads or writes: `seq[i]`, the index a local or a constant.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Item {
+    /// The ITEM_SLOT operand (stencils/floats.c).
+    operand: u64,
+    /// 0: the index is a local; 1: a constant.
+    kind: usize,
+}
+
+/// The item named by the LOAD_FAST at `k` and the index's load after it, when they fit the
+/// operand (locals below 2**16, a constant index below 2**30).
+fn item_at(code: &Code, k: usize) -> Option<Item> {
+    let (seq, index) = (code.instructions.get(k)?, code.instructions.get(k + 1)?);
+    if seq.opcode != op::LOAD_FAST || seq.oparg >= 1 << 16 || code.is_target[k + 1] {
+        return None;
+    }
+    match index.opcode {
+        op::LOAD_FAST if index.oparg < 1 << 16 => Some(Item {
+            operand: seq.oparg as u64 | (index.oparg as u64) << 16,
+            kind: 0,
+        }),
+        op::LOAD_CONST => {
+            let num = code
+                .consts
+                .get(index.oparg as usize)
+                .and_then(|&c| (code.number)(c))?;
+            (!num.is_float && num.value >= 0.0).then_some(Item {
+                operand: seq.oparg as u64 | (num.value as u64) << 32,
+                kind: 1,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Whether instruction `k` has the opcode `opcode`, is no jump target and is not laid aside.
+fn plain(code: &Code, k: usize, opcode: u8) -> bool {
+    code.instructions
+        .get(k)
+        .is_some_and(|ins| ins.opcode == opcode)
+        && !code.is_target[k]
+        && !code.excluded(k)
+}
+
+/// `seq[i]` read at `k` (LOAD_FAST, the index, BINARY_SUBSCR the interpreter specialised to a
+/// list and an int: BINARY_SUBSCR_LIST_INT).
+fn item_leaf(code: &Code, k: usize) -> Option<Item> {
+    let item = item_at(code, k)?;
+    (plain(code, k + 1, code.instructions[k + 1].opcode)
+        && plain(code, k + 2, op::BINARY_SUBSCR)
+        && code.form(k + 2) == op::BINARY_SUBSCR_LIST_INT)
+        .then_some(item)
+}
+
+/// `seq[i] op= ...` starting at `i`: LOAD_FAST, the index, COPY 2, COPY 2, BINARY_SUBSCR
+/// (specialised to a list and an int). The run then reads the item and must end with the
+/// in-place operator, SWAP 3, SWAP 2 and STORE_SUBSCR.
+fn augmented_item(code: &Code, i: usize) -> Option<Item> {
+    let item = item_at(code, i)?;
+    let copies =
+        (2..4).all(|d| plain(code, i + d, op::COPY) && code.instructions[i + d].oparg == 2);
+    (copies
+        && !code.excluded(i + 1)
+        && plain(code, i + 4, op::BINARY_SUBSCR)
+        && code.form(i + 4) == op::BINARY_SUBSCR_LIST_INT)
+        .then_some(item)
+}
+
+/// The end of `seq[i] op= ...` after the in-place operator at `end`: SWAP 3, SWAP 2,
+/// STORE_SUBSCR.
+fn augmented_store(code: &Code, end: usize) -> bool {
+    plain(code, end + 1, op::SWAP)
+        && code.instructions[end + 1].oparg == 3
+        && plain(code, end + 2, op::SWAP)
+        && code.instructions[end + 2].oparg == 2
+        && plain(code, end + 3, op::STORE_SUBSCR)
+}
+
+/// `seq[i] = value` after the value's last instruction `end`: LOAD_FAST, the index,
+/// STORE_SUBSCR the interpreter specialised to a list and an int.
+fn item_store(code: &Code, end: usize) -> Option<Item> {
+    let item = item_at(code, end + 1)?;
+    (plain(code, end + 1, op::LOAD_FAST)
+        && !code.excluded(end + 2)
+        && plain(code, end + 3, op::STORE_SUBSCR)
+        && code.form(end + 3) == op::STORE_SUBSCR_LIST_INT)
+        .then_some(item)
+}
+
 /// How a BINARY_OP of a run computes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -374,6 +479,17 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
         return None;
     }
     let mut k = i;
+    // `seq[i] op= ...`: the item is the first value, and the run can only end by storing it.
+    let augmented = augmented_item(code, i);
+    if let Some(item) = augmented {
+        for _ in 0..4 {
+            roles.push(Role::new(fs.skip, 0));
+        }
+        roles.push(Role::new(fs.load_item[item.kind][0], item.operand));
+        stack[0] = Kind::Float;
+        depth = 1;
+        k = i + 5;
+    }
     while k < instructions.len() {
         let ins = &instructions[k];
         if k > i && (code.is_target[k] || code.excluded(k)) {
@@ -384,7 +500,14 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
                 if depth == DEPTH {
                     break;
                 }
-                if let Some(attr) = attribute_leaf(code, k) {
+                if let Some(item) = item_leaf(code, k) {
+                    // `seq[i]`: the BINARY_SUBSCR reads both locals (or the constant).
+                    roles.push(Role::new(fs.skip, 0));
+                    roles.push(Role::new(fs.skip, 0));
+                    roles.push(Role::new(fs.load_item[item.kind][depth], item.operand));
+                    k += 2;
+                    stack[depth] = Kind::Float;
+                } else if let Some(attr) = attribute_leaf(code, k) {
                     // `local.name`: the LOAD_ATTR reads the local.
                     roles.push(Role::new(fs.skip, 0));
                     roles.push(Role {
@@ -540,7 +663,18 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
             }
             _ => break,
         }
-        if depth == 1 && operators >= 2 {
+        if augmented.is_some() {
+            if depth == 1
+                && operators >= 2
+                && evidence
+                && stack[0] == Kind::Float
+                && ins.opcode == op::BINARY_OP
+                && ins.oparg >= 13
+                && augmented_store(code, k)
+            {
+                best = Some((k, roles.len(), false));
+            }
+        } else if depth == 1 && operators >= 2 {
             match stack[0] {
                 Kind::Float if evidence => best = Some((k, roles.len(), false)),
                 Kind::Int(_) => best = Some((k, roles.len(), true)),
@@ -551,6 +685,18 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
     }
     let (mut end, kept, int) = best?;
     roles.truncate(kept);
+    if let Some(item) = augmented {
+        roles.push(Role::new(fs.skip, 0));
+        roles.push(Role::new(fs.skip, 0));
+        roles.push(Role::new(fs.store_item[item.kind], item.operand));
+        return Some(end + 3);
+    }
+    if let Some(item) = item_store(code, end).filter(|_| !int) {
+        roles.push(Role::new(fs.skip, 0));
+        roles.push(Role::new(fs.skip, 0));
+        roles.push(Role::new(fs.store_item[item.kind], item.operand));
+        return Some(end + 3);
+    }
     // The last operator boxes its result, unless a STORE_FAST takes it.
     let next = end + 1;
     if next < instructions.len()

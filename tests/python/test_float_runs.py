@@ -488,3 +488,63 @@ def c(x, y):
     # two locals meet: both must be floats
     assert layout["c"][1:3] == ["FLOAT_LOAD_FAST__0", "FLOAT_LOAD_FAST__1"], layout["c"]
     assert ns["a"](3, 1.5) == 4.5 and ns["b"](3, 4) == 24 and ns["c"](2, 3) == 7.5
+
+
+ITEMS = """
+import sys
+class D:
+    def __del__(self):
+        print("del at line", sys._getframe(1).f_lineno)
+class L(list):
+    pass
+def items(v, a, i, dx, k, j=1):
+    v[0] -= dx * k
+    s = a[i] * a[i] + v[-1] * 0.5
+    a[i] = dx * k + 1.0
+    v[i] += s * 2.0
+    a[j] = dx * dx - k
+    return s
+def shown(x):
+    return [v if isinstance(v, (int, float)) else type(v).__name__ for v in x]
+def run(*args):
+    try:
+        return items(*args), shown(args[0]), shown(args[1])
+    except Exception as e:
+        return type(e).__name__, str(e), sys.exc_info()[2].tb_next.tb_lineno
+for _ in range(30):
+    items([1.0, 2.0, 3.0], [1.5, 2.5], 1, 0.5, 0.25)
+print(run([1.0, 2.0, 3.0], [1.5, 2.5], 1, 0.5, 0.25))
+print(run([1.0, 2.0, 3.0], [1.5, 2.5], -1, 0.5, 0.25))
+print(run([1.0, 2.0, 3.0], [1.5, 2.5], -3, 0.5, 0.25))       # a[-3]: IndexError
+print(run([1.0, 2.0, 3.0], [1.5, 2.5], 2, 0.5, 0.25))        # a[2]: IndexError
+print(run([1.0, 2.0, 3.0], [1.5, 2.5], True, 0.5, 0.25))     # a bool index
+print(run([1, 2, 3], [1.5, 2.5], 0, 0.5, 0.25))              # int items
+print(run([1.0, 2.0, 3.0], [D(), 2.5], 0, 0.5, 0.25))        # a[0] is no number
+print(run([1.0, 2.0, 3.0], [1.5, D()], 0, 0.5, 0.25))        # old item released at the store
+print(run([1.0, 2.0, 3.0], [1.5, 2.5, D()], 0, 0.5, 0.25, 2))  # the same, index a local
+print(run(L([1.0, 2.0, 3.0]), [1.5, 2.5], 1, 0.5, 0.25))     # a list subclass
+print(run((1.0, 2.0, 3.0), [1.5, 2.5], 1, 0.5, 0.25))        # a tuple
+print(run([1.0, 2.0], [1.5, 2.5], 2**70, 0.5, 0.25))         # a big index
+print(run([], [1.5, 2.5], 0, 0.5, 0.25))                     # an empty list
+v = [1.0, 2.0, 3.0]
+first = v[0]
+print(run(v, [1.5, 2.5], 1, 0.5, 0.25), first, v[0] is first)  # an item someone else holds
+"""
+
+
+def test_list_items_in_runs_match_the_interpreter():
+    """List items as leaves (`a[i]`, `v[-1]`) and as the stored result (`v[0] -= ...`,
+    `a[i] = ...`): negative and bad indexes, non-float items, subclasses, tuples, an old item
+    released at the store, and an item held elsewhere (written as a new float)."""
+    check(ITEMS, threshold=20)
+
+
+def test_list_item_runs_compile_after_a_warm_up():
+    warm = """
+for n in range(25):
+    items([1.0, 2.0, 3.0], [1.5, 2.5], 1, 0.5, 0.25)
+"""
+    info = compiled_after_warm_up(ITEMS.split("def run")[0], "items", warm, THRESHOLD)
+    names = [stencil for _, stencil, _ in info["layout"]]
+    assert "FLOAT_STORE_ITEM_CONST" in names and "FLOAT_STORE_ITEM_LOCAL" in names, names
+    assert "FLOAT_LOAD_ITEM_LOCAL__0" in names, names

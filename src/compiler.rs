@@ -1798,9 +1798,12 @@ fn compile_plan(
                 }
             }
             if let Some((r, copy_slot)) = run {
-                // A failed check goes to the run's baseline copy.
-                vals[HoleValue::JumpTarget as usize] = code_address(copy_slot);
                 let role = sc.roles[r.roles + (i - r.start)];
+                // A failed check goes to the run's baseline copy; a compare and jump ending the
+                // run (it checks nothing) jumps where the instruction does.
+                if !role.branch {
+                    vals[HoleValue::JumpTarget as usize] = code_address(copy_slot);
+                }
                 vals[HoleValue::Operand as usize] = if role.attribute {
                     // The cache of the copy's LOAD_ATTR, which the generic path fills.
                     let cache = slots[copy_slot + (i - r.start)].cache as u64;

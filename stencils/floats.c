@@ -326,3 +326,28 @@ FLOAT_STENCIL(cpjit_op_FLOAT_STORE_FAST)
     }
     RUN_LEAVE();
 }
+
+/* A run ending in COMPARE_OP and POP_JUMP_FORWARD_IF_FALSE / _TRUE: the two doubles compared
+ * as float_richcompare compares two floats (the C operators: a NaN is unequal to everything,
+ * itself included), the jump taken or not. No bool is made. */
+#define FLOAT_CMP(NAME, OP)                                                                      \
+    RUN_STENCIL(cpjit_op_FLOAT_CMP_##NAME##_IF_FALSE)                                           \
+    {                                                                                          \
+        if (!(d0 OP d1)) {                                                                     \
+            RUN_LEAVE_BY_JUMP();                                                               \
+        }                                                                                      \
+        RUN_LEAVE();                                                                           \
+    }                                                                                          \
+    RUN_STENCIL(cpjit_op_FLOAT_CMP_##NAME##_IF_TRUE)                                            \
+    {                                                                                          \
+        if (d0 OP d1) {                                                                        \
+            RUN_LEAVE_BY_JUMP();                                                               \
+        }                                                                                      \
+        RUN_LEAVE();                                                                           \
+    }
+FLOAT_CMP(LT, <)
+FLOAT_CMP(LE, <=)
+FLOAT_CMP(EQ, ==)
+FLOAT_CMP(NE, !=)
+FLOAT_CMP(GT, >)
+FLOAT_CMP(GE, >=)

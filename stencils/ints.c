@@ -255,3 +255,27 @@ RUN_STENCIL(cpjit_op_INT_STORE_FAST)
     }
     RUN_LEAVE();
 }
+
+/* A run ending in COMPARE_OP and POP_JUMP_FORWARD_IF_FALSE / _TRUE on two ints: compared as
+ * long_richcompare compares them, the jump taken or not. No bool is made. */
+#define INT_CMP(NAME, OP)                                                                      \
+    RUN_STENCIL(cpjit_op_INT_CMP_##NAME##_IF_FALSE)                                           \
+    {                                                                                          \
+        if (!(i0 OP i1)) {                                                                     \
+            RUN_LEAVE_BY_JUMP();                                                               \
+        }                                                                                      \
+        RUN_LEAVE();                                                                           \
+    }                                                                                          \
+    RUN_STENCIL(cpjit_op_INT_CMP_##NAME##_IF_TRUE)                                            \
+    {                                                                                          \
+        if (i0 OP i1) {                                                                        \
+            RUN_LEAVE_BY_JUMP();                                                               \
+        }                                                                                      \
+        RUN_LEAVE();                                                                           \
+    }
+INT_CMP(LT, <)
+INT_CMP(LE, <=)
+INT_CMP(EQ, ==)
+INT_CMP(NE, !=)
+INT_CMP(GT, >)
+INT_CMP(GE, >=)

@@ -36,6 +36,18 @@ typedef PRESERVE_NONE PyObject *(*cpjit_run_fn)(RUN_ARGS);
             dead_i_, dead_i_);                                                                 \
         _Pragma("clang diagnostic pop");                                                       \
     } while (0)
+/* A compare ending the run jumps (_JIT_JUMP_TARGET is then the jump's target, baseline code). */
+#define RUN_LEAVE_BY_JUMP()                                                                    \
+    do {                                                                                       \
+        _Pragma("clang diagnostic push");                                                      \
+        _Pragma("clang diagnostic ignored \"-Wuninitialized\"");                               \
+        double dead_d_;                                                                        \
+        int64_t dead_i_;                                                                       \
+        __attribute__((musttail)) return ((cpjit_run_fn)&_JIT_JUMP_TARGET)(                    \
+            frame, stack_pointer, tstate, dead_d_, dead_d_, dead_d_, dead_d_, dead_i_, dead_i_, \
+            dead_i_, dead_i_);                                                                 \
+        _Pragma("clang diagnostic pop");                                                       \
+    } while (0)
 /* A check failed: the baseline code of the run, from its start, the frame untouched (the
  * registers passed as they are: no code). */
 #define RUN_FALLBACK()                                                                         \

@@ -67,6 +67,9 @@ pub struct Role {
     pub stencil: &'static Stencil,
     pub operand: u64,
     pub attribute: bool,
+    /// A compare and jump ending the run: its `_JIT_JUMP_TARGET` is the jump's target, not
+    /// the run's baseline copy (it checks nothing).
+    pub branch: bool,
 }
 
 impl Role {
@@ -75,6 +78,7 @@ impl Role {
             stencil,
             operand,
             attribute: false,
+            branch: false,
         }
     }
 }
@@ -108,6 +112,8 @@ pub struct FloatStencils {
     /// `seq[i]` of a list (stencils/floats.c: ITEM_SLOT), the index a local or a constant.
     load_item: [[&'static Stencil; DEPTH]; 2],
     store_item: [&'static Stencil; 2],
+    /// Compare and jump: by kind (0 floats, 1 ints), COMPARE_OP oparg, jump if true.
+    compare: [[[&'static Stencil; 2]; 6]; 2],
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -133,6 +139,8 @@ const INT_NAMES: [&str; 10] = [
     "ADD", "SUB", "MUL", "FLOORDIV", "MOD", "AND", "OR", "XOR", "LSHIFT", "RSHIFT",
 ];
 const INT_TO_FLOAT: usize = 5;
+/// COMPARE_OP's opargs in order (`<`, `<=`, `==`, `!=`, `>`, `>=`).
+const COMPARE_NAMES: [&str; 6] = ["LT", "LE", "EQ", "NE", "GT", "GE"];
 
 impl Arith {
     /// Whether floats have this operator (`+ - * / **`).
@@ -245,6 +253,17 @@ pub fn stencils() -> Option<&'static FloatStencils> {
                     by("FLOAT_STORE_ITEM_LOCAL".into())?,
                     by("FLOAT_STORE_ITEM_CONST".into())?,
                 ],
+                compare: {
+                    let mut out = [[[by("FLOAT_CMP_LT_IF_FALSE".into())?; 2]; 6]; 2];
+                    for (kind, prefix) in ["FLOAT", "INT"].iter().enumerate() {
+                        for (c, name) in COMPARE_NAMES.iter().enumerate() {
+                            for (t, when) in ["IF_FALSE", "IF_TRUE"].iter().enumerate() {
+                                out[kind][c][t] = by(format!("{prefix}_CMP_{name}_{when}"))?;
+                            }
+                        }
+                    }
+                    out
+                },
             })
         })
         .as_ref()
@@ -514,6 +533,7 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
                         stencil: fs.load_attr[depth],
                         operand: (ins.oparg as u64) << 48,
                         attribute: true,
+                        branch: false,
                     });
                     k = attr;
                     stack[depth] = Kind::Float;
@@ -580,61 +600,15 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
                         let Some(row) = arith.int_index() else {
                             break;
                         };
-                        // Each operand in its int register: a local read as an int, a
-                        // constant's value.
-                        let mut ok = true;
-                        for (p, kind) in [(l, left), (r, right)] {
-                            match kind {
-                                Kind::Local(role) => roles[role].stencil = fs.int_load_fast[p],
-                                Kind::IntConst(role, value) => {
-                                    roles[role] = Role::new(fs.int_load_const[p], value as u64);
-                                }
-                                Kind::Int(_) => {}
-                                Kind::Float => ok = false,
-                            }
-                        }
-                        if !ok {
+                        if !int_operands(fs, roles, &stack, l, r) {
                             break;
                         }
                         stack[l] = Kind::Int(roles.len());
                         roles.push(Role::new(fs.int_arith[row][l], 0));
                     }
                     Mode::Float => {
-                        if !arith.is_float()
-                            || (matches!(left, Kind::IntConst(..))
-                                && matches!(right, Kind::IntConst(..)))
-                        {
+                        if !arith.is_float() || !float_operands(fs, roles, &mut stack, l, r) {
                             break;
-                        }
-                        // An int operator's result taken by a float operator: its operator puts
-                        // it in the double register too (when it has that form).
-                        let mut ok = true;
-                        for (p, kind) in [(l, left), (r, right)] {
-                            if let Kind::Int(role) = kind {
-                                let Some(row) = int_row_of(fs, roles[role].stencil, p)
-                                    .filter(|&row| row < INT_TO_FLOAT)
-                                else {
-                                    ok = false;
-                                    continue;
-                                };
-                                roles[role].stencil = fs.int_to_float[row][p];
-                                stack[p] = Kind::Float;
-                            }
-                        }
-                        if !ok {
-                            break;
-                        }
-                        // A local operand whose other operand is a float whatever the locals
-                        // hold (a float constant, an operator's result, an attribute) may be a
-                        // one-digit int: the operator converts it exactly. Never both
-                        // operands: two ints would be int arithmetic.
-                        let widened = match (stack[l], stack[r]) {
-                            (Kind::Local(role), Kind::Float) => Some((role, l)),
-                            (Kind::Float, Kind::Local(role)) => Some((role, r)),
-                            _ => None,
-                        };
-                        if let Some((role, p)) = widened {
-                            roles[role].stencil = fs.load_num[p];
                         }
                         roles.push(Role::new(fs.arith[arith as usize][l], 0));
                         stack[l] = Kind::Float;
@@ -642,6 +616,52 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
                 }
                 depth -= 1;
                 operators += 1;
+            }
+            op::COMPARE_OP => {
+                // Only as the run's end, two values compared and the forward jump after it
+                // taken or not, after one operator at least (else nothing is saved).
+                let Some(if_true) = compare_jump(code, k) else {
+                    break;
+                };
+                if depth != 2 || operators == 0 || augmented.is_some() || ins.oparg > 5 {
+                    break;
+                }
+                let is_int = |kind: Kind| matches!(kind, Kind::Int(_) | Kind::IntConst(..));
+                let mode = match code.form(k) {
+                    op::COMPARE_OP_FLOAT_JUMP => {
+                        evidence = true;
+                        Mode::Float
+                    }
+                    op::COMPARE_OP_INT_JUMP => Mode::Int,
+                    op::COMPARE_OP_STR_JUMP => break,
+                    _ if is_int(stack[0])
+                        && is_int(stack[1])
+                        && matches!(
+                            (stack[0], stack[1]),
+                            (Kind::Int(_), _) | (_, Kind::Int(_))
+                        ) =>
+                    {
+                        Mode::Int
+                    }
+                    _ => Mode::Float,
+                };
+                let placed = match mode {
+                    Mode::Int => int_operands(fs, roles, &stack, 0, 1),
+                    Mode::Float => evidence && float_operands(fs, roles, &mut stack, 0, 1),
+                };
+                if !placed {
+                    break;
+                }
+                let kind = usize::from(mode == Mode::Int);
+                roles.push(Role::new(fs.skip, 0));
+                roles.push(Role {
+                    stencil: fs.compare[kind][ins.oparg as usize][usize::from(if_true)],
+                    operand: 0,
+                    attribute: false,
+                    branch: true,
+                });
+                debug_assert!(roles.len() - base == k + 2 - i);
+                return Some(k + 1);
             }
             op::UNARY_NEGATIVE => {
                 if depth == 0 {
@@ -719,6 +739,78 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
     }
     debug_assert!(roles.len() - base == end - i + 1);
     Some(end)
+}
+
+/// Puts the operands at depths `l` and `r` in their int registers: a local read as an int, a
+/// constant's value; false when one is a float.
+fn int_operands(
+    fs: &FloatStencils,
+    roles: &mut [Role],
+    stack: &[Kind; DEPTH],
+    l: usize,
+    r: usize,
+) -> bool {
+    for p in [l, r] {
+        match stack[p] {
+            Kind::Local(role) => roles[role].stencil = fs.int_load_fast[p],
+            Kind::IntConst(role, value) => {
+                roles[role] = Role::new(fs.int_load_const[p], value as u64);
+            }
+            Kind::Int(_) => {}
+            Kind::Float => return false,
+        }
+    }
+    true
+}
+
+/// Puts the operands at depths `l` and `r` in their double registers for a float operator:
+/// an int operator's result by its operator's form that converts it too; a local whose other
+/// operand is a float whatever the locals hold (a float constant, an operator's result, an
+/// attribute) may be a one-digit int, converted exactly as the float operators convert it
+/// (never both operands: two ints would be int arithmetic). False when they cannot be (two
+/// int constants, an int result without that form).
+fn float_operands(
+    fs: &FloatStencils,
+    roles: &mut [Role],
+    stack: &mut [Kind; DEPTH],
+    l: usize,
+    r: usize,
+) -> bool {
+    if matches!(stack[l], Kind::IntConst(..)) && matches!(stack[r], Kind::IntConst(..)) {
+        return false;
+    }
+    for p in [l, r] {
+        if let Kind::Int(role) = stack[p] {
+            let Some(row) =
+                int_row_of(fs, roles[role].stencil, p).filter(|&row| row < INT_TO_FLOAT)
+            else {
+                return false;
+            };
+            roles[role].stencil = fs.int_to_float[row][p];
+            stack[p] = Kind::Float;
+        }
+    }
+    let widened = match (stack[l], stack[r]) {
+        (Kind::Local(role), Kind::Float) => Some((role, l)),
+        (Kind::Float, Kind::Local(role)) => Some((role, r)),
+        _ => None,
+    };
+    if let Some((role, p)) = widened {
+        roles[role].stencil = fs.load_num[p];
+    }
+    true
+}
+
+/// Whether the COMPARE_OP at `k` is followed by a forward conditional jump a run can end
+/// with: Some(true) for POP_JUMP_FORWARD_IF_TRUE, Some(false) for _IF_FALSE.
+fn compare_jump(code: &Code, k: usize) -> Option<bool> {
+    let next = code.instructions.get(k + 1)?;
+    let if_true = match next.opcode {
+        op::POP_JUMP_FORWARD_IF_TRUE => true,
+        op::POP_JUMP_FORWARD_IF_FALSE => false,
+        _ => return None,
+    };
+    (plain(code, k + 1, next.opcode) && next.jump_target.is_some()).then_some(if_true)
 }
 
 /// The int operator row of an int operator's stencil at depth `p` (its left operand's).

@@ -175,3 +175,37 @@ def test_random_int_expressions_match_the_interpreter():
                       for a in args]
         assert outcomes(f, args) == outcomes(plain_ns["f"], plain_args), src
     assert cpjit.stats()["float_runs"] > runs_before + 50
+
+
+def test_random_compares_ending_runs_match_the_interpreter():
+    """A run may end in a compare and a forward jump (no bool made): random float and int
+    expressions compared, quickened with floats or ints, then called with edge values (NaNs,
+    infinities, signed zeros, big ints, bools, mixed kinds)."""
+    rng = random.Random(49)
+    values = ["0.0", "-0.0", "1.5", "-2.5", "float('nan')", "float('inf')", "3", "-7", "0",
+              "2**62", "2**70", "True", "1e300", "2**53 + 1"]
+    compares = ["<", "<=", "==", "!=", ">", ">="]
+
+    def expr(d, floats):
+        r = rng.random()
+        if d == 0 or r < 0.3:
+            return rng.choice(["a", "b", "c"] + (["0.5", "2.0", "-1.5"] if floats else ["3", "-2", "7"]))
+        op = rng.choice(["+", "-", "*"] + ([] if floats else ["//", "%", "&"]))
+        return f"({expr(d - 1, floats)} {op} {expr(d - 1, floats)})"
+
+    runs_before = cpjit.stats()["float_runs"]
+    for n in range(120):
+        floats = n % 2 == 0
+        tests = "\n".join(
+            f"    if {expr(rng.randint(1, 3), floats)} {rng.choice(compares)} "
+            f"{expr(rng.randint(0, 2), floats)}:\n        k += {1 << j}"
+            for j in range(rng.randint(1, 4)))
+        src = f"def f(a, b, c):\n    k = 0\n{tests}\n    return k\n"
+        plain_ns = {}
+        exec(src, plain_ns)
+        warm = [tuple(rng.uniform(-3, 3) if floats else rng.randint(-9, 9) for _ in range(3))
+                for _ in range(3)]
+        f = quickened(src, "f", warm)
+        args = [tuple(eval(rng.choice(values)) for _ in range(3)) for _ in range(8)] + warm
+        assert outcomes(f, args) == outcomes(plain_ns["f"], args), src
+    assert cpjit.stats()["float_runs"] > runs_before + 30

@@ -40,6 +40,7 @@ class Fuzz:
         self.regions = {}      # mode -> programs that opened a cold region
         self.osr = {}          # mode -> programs in which a call went on natively mid-way (osr.c)
         self.probes = {}       # mode -> programs in which a warm function's calls were probed (hub_probe.c)
+        self.runs = {}         # mode -> programs that compiled a float or int run (src/opt/float_runs.rs)
 
     def generate(self, i):
         src = gen.generate(self.args.seed, i, self.args.size,
@@ -66,6 +67,7 @@ class Fuzz:
             self.regions[m] = self.regions.get(m, 0) + sum(1 for r in res.values() if r.get("regions", 0) > 0)
             self.osr[m] = self.osr.get(m, 0) + sum(1 for r in res.values() if r.get("osr", 0) > 0)
             self.probes[m] = self.probes.get(m, 0) + sum(1 for r in res.values() if r.get("probes", 0) > 0)
+            self.runs[m] = self.runs.get(m, 0) + sum(1 for r in res.values() if r.get("runs", 0) > 0)
             # Programs that crashed say nothing about whether cpjit ran: the crashes are compared
             # with the reference run below like any other outcome.
             finished = [r for r in res.values() if r.get("crash") is None]
@@ -186,6 +188,7 @@ class Fuzz:
                 f"opened cold regions: {', '.join(f'{m} {100 * n / max(self.ran, 1):.0f}%' for m, n in self.regions.items())}; "
                 f"went on natively mid-call (osr.c): {', '.join(f'{m} {100 * n / max(self.ran, 1):.0f}%' for m, n in self.osr.items())}; "
                 f"had a warm function's calls probed (hub_probe.c): {', '.join(f'{m} {100 * n / max(self.ran, 1):.0f}%' for m, n in self.probes.items())}; "
+                f"compiled a float or int run: {', '.join(f'{m} {100 * n / max(self.ran, 1):.0f}%' for m, n in self.runs.items())}; "
                 f"{wall:.0f} s wall, {cpu:.0f} s CPU, {self.ran / max(cpu, 1e-9):.1f} programs per CPU second")
         log(("" if final else "progress: ") + line)
         if final:

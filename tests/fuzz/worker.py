@@ -154,6 +154,7 @@ def main(argv):
                 r["regions"] = after["cold_regions"] - before["cold_regions"]
                 r["osr"] = after["osr_entries"] - before["osr_entries"]
                 r["probes"] = after["hub_probes"] - before["hub_probes"]
+                r["runs"] = after["float_runs"] - before["float_runs"]
             else:
                 r["native"] = 0
             res.write(json.dumps(r) + "\n")

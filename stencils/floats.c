@@ -57,37 +57,13 @@
         FLOAT_CONTINUE();                                                                      \
     }
 /* Push `local.name` (LOAD_FAST then LOAD_ATTR, the LOAD_FAST's own code empty: FLOAT_SKIP), an
- * exact float in the instance's inline values or a __slots__ member, found through the first
- * way of the attribute cache of the baseline copy's LOAD_ATTR, which the generic path fills
- * (csrc/names.h: the way's type version guards the kind and the place). The operand holds the
- * cache's address and, in its top 16 bits, the local. Nothing is written: an empty way, another
- * type, a missing value or one that is not an exact float goes to the baseline, whose LOAD_ATTR
- * fills the cache. */
+ * exact float (stencils/runs.h: RUN_ATTR_VALUE). */
 #define LOAD_ATTR_AT(K)                                                                        \
     FLOAT_STENCIL(cpjit_op_FLOAT_LOAD_ATTR__##K)                                               \
     {                                                                                          \
-        uint64_t operand_ = OPERAND_BITS;                                                      \
-        CpjitAttrCache *cache = (CpjitAttrCache *)(operand_ & ((1ull << 48) - 1));             \
-        PyObject *owner = GETLOCAL(operand_ >> 48);                                            \
-        if (UNLIKELY(owner == NULL || Py_TYPE(owner)->tp_version_tag != cache->version[0])) {  \
-            FLOAT_FALLBACK();                                                                  \
-        }                                                                                      \
         PyObject *v;                                                                           \
-        unsigned kind = cache->kind[0];                                                        \
-        if (kind - 1u < 2u) { /* VALUES or HINT: inline values */                              \
-            PyDictValues *values = *_PyObject_ValuesPointer(owner);                            \
-            if (UNLIKELY(values == NULL)) {                                                    \
-                FLOAT_FALLBACK();                                                              \
-            }                                                                                  \
-            v = values->values[cache->index[0]];                                               \
-        }                                                                                      \
-        else if (kind == CPJIT_ATTR_SLOT) {                                                    \
-            v = *(PyObject **)((char *)owner + cache->index[0]);                               \
-        }                                                                                      \
-        else {                                                                                 \
-            FLOAT_FALLBACK();                                                                  \
-        }                                                                                      \
-        if (UNLIKELY(v == NULL || !PyFloat_CheckExact(v))) {                                   \
+        RUN_ATTR_VALUE(v);                                                                     \
+        if (UNLIKELY(!PyFloat_CheckExact(v))) {                                                \
             FLOAT_FALLBACK();                                                                  \
         }                                                                                      \
         REG(K) = PyFloat_AS_DOUBLE(v);                                                         \

@@ -23,16 +23,14 @@
 #include "runs.h"
 #include "arith.h"
 
-/* Push local OPARG, which must hold an exact int of at most two 30-bit digits. */
-#define INT_LOAD_FAST_AT(K)                                                                    \
-    RUN_STENCIL(cpjit_op_INT_LOAD_FAST__##K)                                                   \
-    {                                                                                          \
-        PyObject *v = GETLOCAL(OPARG);                                                         \
-        if (UNLIKELY(v == NULL || !PyLong_CheckExact(v))) {                                    \
+/* IREG(K) = `v`, which must be an exact int of at most two 30-bit digits. */
+#define INT_VALUE_TO(K, v)                                                                     \
+    do {                                                                                       \
+        if (UNLIKELY(!PyLong_CheckExact(v))) {                                                 \
             RUN_FALLBACK();                                                                    \
         }                                                                                      \
         Py_ssize_t size_ = Py_SIZE(v);                                                         \
-        const digit *d_ = ((PyLongObject *)v)->ob_digit;                                       \
+        const digit *d_ = ((PyLongObject *)(v))->ob_digit;                                     \
         if (LIKELY((size_t)(size_ + 1) < 3)) {                                                 \
             IREG(K) = (int64_t)size_ * (int64_t)d_[0];                                         \
             RUN_CONTINUE();                                                                    \
@@ -43,7 +41,30 @@
             RUN_CONTINUE();                                                                    \
         }                                                                                      \
         RUN_FALLBACK();                                                                        \
+    } while (0)
+
+/* Push local OPARG, which must hold an exact int of at most two 30-bit digits. */
+#define INT_LOAD_FAST_AT(K)                                                                    \
+    RUN_STENCIL(cpjit_op_INT_LOAD_FAST__##K)                                                   \
+    {                                                                                          \
+        PyObject *v = GETLOCAL(OPARG);                                                         \
+        if (UNLIKELY(v == NULL)) {                                                             \
+            RUN_FALLBACK();                                                                    \
+        }                                                                                      \
+        INT_VALUE_TO(K, v);                                                                    \
     }
+/* Push `local.name`, an int as above (stencils/runs.h: RUN_ATTR_VALUE). */
+#define INT_LOAD_ATTR_AT(K)                                                                    \
+    RUN_STENCIL(cpjit_op_INT_LOAD_ATTR__##K)                                                   \
+    {                                                                                          \
+        PyObject *v;                                                                           \
+        RUN_ATTR_VALUE(v);                                                                     \
+        INT_VALUE_TO(K, v);                                                                    \
+    }
+INT_LOAD_ATTR_AT(0)
+INT_LOAD_ATTR_AT(1)
+INT_LOAD_ATTR_AT(2)
+INT_LOAD_ATTR_AT(3)
 INT_LOAD_FAST_AT(0)
 INT_LOAD_FAST_AT(1)
 INT_LOAD_FAST_AT(2)

@@ -9,6 +9,7 @@
 #define CPJIT_RUNS_H
 
 #include "stencil.h"
+#include "names.h"
 
 #include <stdint.h>
 
@@ -67,6 +68,39 @@ typedef PRESERVE_NONE PyObject *(*cpjit_run_fn)(RUN_ARGS);
     } while (0)
 
 #define OPERAND_BITS ((uint64_t)HOLE64(_JIT_OPERAND))
+
+/* `v` = `local.name` (a run's attribute leaf: LOAD_FAST then LOAD_ATTR), the value in the
+ * instance's inline values or a __slots__ member, found through the first way of the attribute
+ * cache of the baseline copy's LOAD_ATTR, which the generic path fills (csrc/names.h: the way's
+ * type version guards the kind and the place). The operand holds the cache's address and, in
+ * its top 16 bits, the local. Nothing is written: an empty way, another type or a missing value
+ * goes to the baseline, whose LOAD_ATTR fills the cache. Borrowed: the caller checks its type. */
+#define RUN_ATTR_VALUE(v)                                                                      \
+    do {                                                                                       \
+        uint64_t operand_ = OPERAND_BITS;                                                      \
+        CpjitAttrCache *cache = (CpjitAttrCache *)(operand_ & ((1ull << 48) - 1));             \
+        PyObject *owner = GETLOCAL(operand_ >> 48);                                            \
+        if (UNLIKELY(owner == NULL || Py_TYPE(owner)->tp_version_tag != cache->version[0])) {  \
+            RUN_FALLBACK();                                                                    \
+        }                                                                                      \
+        unsigned kind = cache->kind[0];                                                        \
+        if (kind - 1u < 2u) { /* VALUES or HINT: inline values */                              \
+            PyDictValues *values = *_PyObject_ValuesPointer(owner);                            \
+            if (UNLIKELY(values == NULL)) {                                                    \
+                RUN_FALLBACK();                                                                \
+            }                                                                                  \
+            (v) = values->values[cache->index[0]];                                             \
+        }                                                                                      \
+        else if (kind == CPJIT_ATTR_SLOT) {                                                    \
+            (v) = *(PyObject **)((char *)owner + cache->index[0]);                             \
+        }                                                                                      \
+        else {                                                                                 \
+            RUN_FALLBACK();                                                                    \
+        }                                                                                      \
+        if (UNLIKELY((v) == NULL)) {                                                           \
+            RUN_FALLBACK();                                                                    \
+        }                                                                                      \
+    } while (0)
 
 /* The k-th register of each kind, by depth (0-based). */
 #define REG_0 d0

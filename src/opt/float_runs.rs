@@ -103,6 +103,7 @@ pub struct FloatStencils {
     /// by [`Arith::int_index`] then depth minus 2 (also into the double register: `to_float`),
     /// the last operator boxed (unary minus last), and the store.
     int_load_fast: [&'static Stencil; DEPTH],
+    int_load_attr: [&'static Stencil; DEPTH],
     int_load_const: [&'static Stencil; DEPTH],
     int_arith: [[&'static Stencil; DEPTH - 1]; 10],
     int_to_float: [[&'static Stencil; DEPTH - 1]; INT_TO_FLOAT],
@@ -239,6 +240,7 @@ pub fn stencils() -> Option<&'static FloatStencils> {
                 boxed: boxed.try_into().ok()?,
                 store: by("FLOAT_STORE_FAST".into())?,
                 int_load_fast: depths("INT_LOAD_FAST", 0)?,
+                int_load_attr: depths("INT_LOAD_ATTR", 0)?,
                 int_load_const: depths("INT_LOAD_CONST", 0)?,
                 int_arith: int_arith.try_into().ok()?,
                 int_to_float: int_to_float.try_into().ok()?,
@@ -277,6 +279,8 @@ enum Kind {
     Float,
     /// A local, its role (a float load until an operator says otherwise).
     Local(usize),
+    /// An attribute leaf, its role (a float load until an int operator says otherwise).
+    Attr(usize),
     /// An int constant, its role and value (exact as a double: only ever an operand).
     IntConst(usize, i64),
     /// An int operator's result (in the int register), the operator's role.
@@ -529,6 +533,7 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
                 } else if let Some(attr) = attribute_leaf(code, k) {
                     // `local.name`: the LOAD_ATTR reads the local.
                     roles.push(Role::new(fs.skip, 0));
+                    stack[depth] = Kind::Attr(roles.len());
                     roles.push(Role {
                         stencil: fs.load_attr[depth],
                         operand: (ins.oparg as u64) << 48,
@@ -536,7 +541,6 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
                         branch: false,
                     });
                     k = attr;
-                    stack[depth] = Kind::Float;
                 } else {
                     stack[depth] = Kind::Local(roles.len());
                     roles.push(Role::new(fs.load_fast[depth], 0));
@@ -669,7 +673,7 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
                 }
                 let t = depth - 1;
                 match stack[t] {
-                    Kind::Float | Kind::Local(_) => {
+                    Kind::Float | Kind::Local(_) | Kind::Attr(_) => {
                         roles.push(Role::new(fs.neg[t], 0));
                         stack[t] = Kind::Float;
                     }
@@ -753,6 +757,7 @@ fn int_operands(
     for p in [l, r] {
         match stack[p] {
             Kind::Local(role) => roles[role].stencil = fs.int_load_fast[p],
+            Kind::Attr(role) => roles[role].stencil = fs.int_load_attr[p],
             Kind::IntConst(role, value) => {
                 roles[role] = Role::new(fs.int_load_const[p], value as u64);
             }
@@ -788,6 +793,11 @@ fn float_operands(
             };
             roles[role].stencil = fs.int_to_float[row][p];
             stack[p] = Kind::Float;
+        }
+    }
+    for p in [l, r] {
+        if let Kind::Attr(_) = stack[p] {
+            stack[p] = Kind::Float; // FLOAT_LOAD_ATTR: an exact float
         }
     }
     let widened = match (stack[l], stack[r]) {

@@ -209,3 +209,38 @@ def test_random_compares_ending_runs_match_the_interpreter():
         args = [tuple(eval(rng.choice(values)) for _ in range(3)) for _ in range(8)] + warm
         assert outcomes(f, args) == outcomes(plain_ns["f"], args), src
     assert cpjit.stats()["float_runs"] > runs_before + 30
+
+
+ATTRS = """
+class P:
+    def __init__(self, n):
+        self.n = n
+class Q:
+    __slots__ = ("n",)
+    def __init__(self, n):
+        self.n = n
+def f(o, i, k):
+    j = i + o.n - k
+    return j * 2 + 1, (i - k) * o.n
+"""
+
+
+def test_int_attributes_in_runs_match_the_interpreter():
+    """`o.n` as an int leaf (inline values and __slots__): then a float, a big int, a bool, a
+    missing attribute, another class."""
+    ns = {}
+    exec(ATTRS, ns)
+    P, Q, f = ns["P"], ns["Q"], ns["f"]
+    for _ in range(12):
+        f(P(3), 4, 1)
+    assert cpjit.compile(f)
+    assert "INT_LOAD_ATTR" in listing(f), listing(f)
+    gone = P(1)
+    del gone.n
+    empty = Q.__new__(Q)
+    objs = [P(3), P(-2**40), P(2**61), P(2.5), P(True), gone, Q(7), Q(2**59), empty, 5]
+    plain = {}
+    exec(ATTRS, plain)
+    for o in objs:
+        for args in [(4, 1), (-2**40, 3), (2**62, 2**62)]:
+            assert outcomes(f, [(o,) + args]) == outcomes(plain["f"], [(o,) + args])

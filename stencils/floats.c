@@ -69,6 +69,28 @@
         REG(K) = PyFloat_AS_DOUBLE(v);                                                         \
         FLOAT_CONTINUE();                                                                      \
     }
+/* The same where the operator's other operand is a float whatever happens: the attribute may
+ * also hold an int of one digit, converted exactly as the float operators convert it
+ * (FLOAT_LOAD_NUM's rule). */
+#define LOAD_ATTR_NUM_AT(K)                                                                    \
+    FLOAT_STENCIL(cpjit_op_FLOAT_LOAD_ATTR_NUM__##K)                                           \
+    {                                                                                          \
+        PyObject *v;                                                                           \
+        RUN_ATTR_VALUE(v);                                                                     \
+        if (PyFloat_CheckExact(v)) {                                                           \
+            REG(K) = PyFloat_AS_DOUBLE(v);                                                     \
+            FLOAT_CONTINUE();                                                                  \
+        }                                                                                      \
+        if (UNLIKELY(!is_medium(v))) {                                                         \
+            FLOAT_FALLBACK();                                                                  \
+        }                                                                                      \
+        REG(K) = (double)medium_value(v);                                                      \
+        FLOAT_CONTINUE();                                                                      \
+    }
+LOAD_ATTR_NUM_AT(0)
+LOAD_ATTR_NUM_AT(1)
+LOAD_ATTR_NUM_AT(2)
+LOAD_ATTR_NUM_AT(3)
 LOAD_ATTR_AT(0)
 LOAD_ATTR_AT(1)
 LOAD_ATTR_AT(2)

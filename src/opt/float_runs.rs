@@ -91,6 +91,8 @@ pub struct FloatStencils {
     load_const: [&'static Stencil; DEPTH],
     /// `local.name` (LOAD_FAST's code empty: `skip`).
     load_attr: [&'static Stencil; DEPTH],
+    /// The same where the attribute may also hold a one-digit int.
+    load_attr_num: [&'static Stencil; DEPTH],
     skip: &'static Stencil,
     /// By operator ([`Arith`]), then depth before the operator minus 2.
     arith: [[&'static Stencil; DEPTH - 1]; 5],
@@ -234,6 +236,7 @@ pub fn stencils() -> Option<&'static FloatStencils> {
                 load_num: depths("FLOAT_LOAD_NUM", 0)?,
                 load_const: depths("FLOAT_LOAD_CONST", 0)?,
                 load_attr: depths("FLOAT_LOAD_ATTR", 0)?,
+                load_attr_num: depths("FLOAT_LOAD_ATTR_NUM", 0)?,
                 skip: by("FLOAT_SKIP".into())?,
                 arith: arith.try_into().ok()?,
                 neg: depths("FLOAT_NEG", 1)?,
@@ -795,9 +798,19 @@ fn float_operands(
             stack[p] = Kind::Float;
         }
     }
+    // An attribute next to a float whatever happens (a constant, an operator's result) may be a
+    // one-digit int, as a local may; any other attribute is read as an exact float.
+    let attr_widened = match (stack[l], stack[r]) {
+        (Kind::Attr(role), Kind::Float) => Some((role, l)),
+        (Kind::Float, Kind::Attr(role)) => Some((role, r)),
+        _ => None,
+    };
+    if let Some((role, p)) = attr_widened {
+        roles[role].stencil = fs.load_attr_num[p];
+    }
     for p in [l, r] {
         if let Kind::Attr(_) = stack[p] {
-            stack[p] = Kind::Float; // FLOAT_LOAD_ATTR: an exact float
+            stack[p] = Kind::Float;
         }
     }
     let widened = match (stack[l], stack[r]) {

@@ -244,3 +244,27 @@ def test_int_attributes_in_runs_match_the_interpreter():
     for o in objs:
         for args in [(4, 1), (-2**40, 3), (2**62, 2**62)]:
             assert outcomes(f, [(o,) + args]) == outcomes(plain["f"], [(o,) + args])
+
+
+def test_an_int_attribute_next_to_a_float_is_converted_in_the_run():
+    """`self.w * 2.0 + self.n` with n an int: read as a double in the run (FLOAT_LOAD_ATTR_NUM),
+    exactly as float_add converts it; a big int or a str goes to the baseline."""
+    src = """
+class P:
+    def __init__(self, w, n):
+        self.w = w
+        self.n = n
+def f(o):
+    return o.w * 2.0 + o.n, o.n - o.w * 0.5
+"""
+    ns, plain = {}, {}
+    exec(src, ns)
+    exec(src, plain)
+    P, f = ns["P"], ns["f"]
+    for _ in range(12):
+        f(P(1.5, 2.5))
+    assert cpjit.compile(f)
+    assert "FLOAT_LOAD_ATTR_NUM" in listing(f), listing(f)
+    objs = [P(1.5, 3), P(1.5, -7), P(0.1, 2**29 + 1), P(1.5, 2**70), P(1.5, True), P(1, 2),
+            P(float("nan"), 0), P(1.5, "x")]
+    assert outcomes(f, [(o,) for o in objs]) == outcomes(plain["f"], [(o,) for o in objs])

@@ -90,6 +90,8 @@ typedef struct {
     uint64_t stack_segment_switches;    /* frames the hook went on with on a C stack segment
                                            of cpjit's own (stack_segments.c) */
     uint64_t stack_segments_mapped;     /* segments mapped and not yet unmapped */
+    uint64_t run_fallbacks;             /* float or int runs whose check failed, so their
+                                           baseline copy ran (stencils/runs.h) */
 } CpjitStats;
 
 extern CpjitStats cpjit_stats;

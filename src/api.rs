@@ -298,6 +298,7 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("frames_from_c", c.frames_from_c)?;
     d.set_item("stack_segment_switches", c.stack_segment_switches)?;
     d.set_item("stack_segments_mapped", c.stack_segments_mapped)?;
+    d.set_item("run_fallbacks", c.run_fallbacks)?;
     // SAFETY: GIL held; the sampler thread writes only `stalled` and `long_unsampled`, counters
     // read here for stats.
     let r = unsafe { &*std::ptr::addr_of!(runtime::cpjit_cold_region_stats) };

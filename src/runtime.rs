@@ -100,6 +100,7 @@ pub struct CStats {
     pub frames_from_c: u64,
     pub stack_segment_switches: u64,
     pub stack_segments_mapped: u64,
+    pub run_fallbacks: u64,
 }
 
 extern "C" {

@@ -50,10 +50,13 @@ typedef PRESERVE_NONE PyObject *(*cpjit_run_fn)(RUN_ARGS);
         _Pragma("clang diagnostic pop");                                                       \
     } while (0)
 /* A check failed: the baseline code of the run, from its start, the frame untouched (the
- * registers passed as they are: no code). */
+ * registers passed as they are: no code), counted in stats()["run_fallbacks"]. */
 #define RUN_FALLBACK()                                                                         \
-    __attribute__((musttail)) return ((cpjit_run_fn)&_JIT_JUMP_TARGET)(                        \
-        frame, stack_pointer, tstate, d0, d1, d2, d3, i0, i1, i2, i3)
+    do {                                                                                       \
+        cpjit_stats.run_fallbacks++;                                                           \
+        __attribute__((musttail)) return ((cpjit_run_fn)&_JIT_JUMP_TARGET)(                    \
+            frame, stack_pointer, tstate, d0, d1, d2, d3, i0, i1, i2, i3);                     \
+    } while (0)
 /* The same after a call, whose clobbered registers are not worth keeping for it. */
 #define RUN_FALLBACK_AFTER_CALL()                                                              \
     do {                                                                                       \
@@ -61,6 +64,7 @@ typedef PRESERVE_NONE PyObject *(*cpjit_run_fn)(RUN_ARGS);
         _Pragma("clang diagnostic ignored \"-Wuninitialized\"");                               \
         double dead_d_;                                                                        \
         int64_t dead_i_;                                                                       \
+        cpjit_stats.run_fallbacks++;                                                           \
         __attribute__((musttail)) return ((cpjit_run_fn)&_JIT_JUMP_TARGET)(                    \
             frame, stack_pointer, tstate, dead_d_, dead_d_, dead_d_, dead_d_, dead_i_, dead_i_, \
             dead_i_, dead_i_);                                                                 \

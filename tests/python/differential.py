@@ -96,3 +96,22 @@ def compiled_after_warm_up(source: str, name: str, warm_up: str, threshold: int)
     assert info and info["state"] == "compiled", info
     info["function"] = ns[name]
     return info
+
+
+class Native:
+    """Calls made inside run natively: cpjit's hook is on (with a threshold nothing else here
+    reaches), so a function compiled beforehand (`cpjit.compile`, which only compiles) is
+    entered in its native code. Counts the native frames entered and the runs' failed checks
+    (stats()["run_fallbacks"]) meanwhile."""
+
+    def __enter__(self):
+        self.before = cpjit.stats()
+        cpjit.enable(threshold=10**6, loop_budget_ns=10**9, warm_window_ms=0, sample_us=0)
+        return self
+
+    def __exit__(self, *exc):
+        cpjit.disable()
+        after = cpjit.stats()
+        self.frames = after["frames_native"] - self.before["frames_native"]
+        self.fallbacks = after["run_fallbacks"] - self.before["run_fallbacks"]
+        return False

@@ -14,7 +14,7 @@ import struct
 
 import cpjit
 import pytest
-from differential import check, compiled_after_warm_up
+from differential import Native, check, compiled_after_warm_up
 
 THRESHOLD = 20
 
@@ -307,6 +307,7 @@ def test_random_float_expressions_match_the_interpreter():
         return out
 
     runs_before = cpjit.stats()["float_runs"]
+    fallbacks = 0
     for _ in range(150):
         body = "\n".join(
             f"    {rng.choice(['x', 'y', 'a'])} {rng.choice(['=', '+=', '*=', '-=', '/='])} "
@@ -326,9 +327,14 @@ def test_random_float_expressions_match_the_interpreter():
             except Exception:  # noqa: BLE001
                 pass
         assert cpjit.compile(spaces[2]["f"])
-        assert outcomes(spaces[1]["f"], args) == plain, src
-        assert outcomes(spaces[2]["f"], args) == plain, src
+        with Native() as n:
+            cold, warm = outcomes(spaces[1]["f"], args), outcomes(spaces[2]["f"], args)
+        assert n.frames >= 2 * len(args)
+        fallbacks += n.fallbacks
+        assert cold == plain, src
+        assert warm == plain, src
     assert cpjit.stats()["float_runs"] > runs_before + 50
+    assert fallbacks > 100  # the odd operands reached the runs' checks: the runs ran
 
 
 ATTRIBUTES = """
@@ -487,7 +493,10 @@ def c(x, y):
     assert not any(n.startswith("FLOAT_") for n in layout["b"]), layout["b"]
     # two locals meet: both must be floats
     assert layout["c"][1:3] == ["FLOAT_LOAD_FAST__0", "FLOAT_LOAD_FAST__1"], layout["c"]
-    assert ns["a"](3, 1.5) == 4.5 and ns["b"](3, 4) == 24 and ns["c"](2, 3) == 7.5
+    with Native() as n:
+        results = ns["a"](3, 1.5), ns["b"](3, 4), ns["c"](2, 3), ns["c"](2.0, 3.0)
+    assert n.frames == 4 and n.fallbacks == 1  # c's two ints fail the run's check
+    assert results == (4.5, 24, 7.5, 7.5)
 
 
 ITEMS = """

@@ -64,7 +64,7 @@ DEFAULT_MAX_CODE_MB = 256
 _cpjit.set_max_code_bytes(_env.integer("CPJIT_MAX_CODE_MB", DEFAULT_MAX_CODE_MB, 0, 2**40) << 20)
 # Huge pages for code (CPJIT_HUGE_PAGES): see src/memory.rs.
 _cpjit.set_huge_pages(_env.switch("CPJIT_HUGE_PAGES", True))
-# Type-specialised code (CPJIT_OPT): float expressions unboxed, src/opt/float_runs.rs.
+# Type-specialised code (CPJIT_OPT): float and int expressions unboxed, src/opt/float_runs.rs.
 _cpjit.set_opt(_env.switch("CPJIT_OPT", True))
 
 

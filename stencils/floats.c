@@ -34,16 +34,39 @@
 #define FLOAT_CONTINUE() RUN_CONTINUE()
 #define FLOAT_FALLBACK() RUN_FALLBACK()
 
+/* REG(K) = `v`, which must be an exact float; then on. */
+#define FLOAT_VALUE_TO(K, v)                                                                   \
+    do {                                                                                       \
+        if (UNLIKELY(!PyFloat_CheckExact(v))) {                                                \
+            FLOAT_FALLBACK();                                                                  \
+        }                                                                                      \
+        REG(K) = PyFloat_AS_DOUBLE(v);                                                         \
+        FLOAT_CONTINUE();                                                                      \
+    } while (0)
+/* REG(K) = `v`, an exact float or an int of one digit (below 2**30 in magnitude: exactly a
+ * double, converted as float_add's CONVERT_TO_DOUBLE does); then on. */
+#define NUM_VALUE_TO(K, v)                                                                     \
+    do {                                                                                       \
+        if (PyFloat_CheckExact(v)) {                                                           \
+            REG(K) = PyFloat_AS_DOUBLE(v);                                                     \
+            FLOAT_CONTINUE();                                                                  \
+        }                                                                                      \
+        if (UNLIKELY(!is_medium(v))) {                                                         \
+            FLOAT_FALLBACK();                                                                  \
+        }                                                                                      \
+        REG(K) = (double)medium_value(v);                                                      \
+        FLOAT_CONTINUE();                                                                      \
+    } while (0)
+
 /* Push local OPARG, which must hold an exact float. */
 #define LOAD_FAST_AT(K)                                                                        \
     FLOAT_STENCIL(cpjit_op_FLOAT_LOAD_FAST__##K)                                               \
     {                                                                                          \
         PyObject *v = GETLOCAL(OPARG);                                                         \
-        if (UNLIKELY(v == NULL || !PyFloat_CheckExact(v))) {                                   \
+        if (UNLIKELY(v == NULL)) {                                                             \
             FLOAT_FALLBACK();                                                                  \
         }                                                                                      \
-        REG(K) = PyFloat_AS_DOUBLE(v);                                                         \
-        FLOAT_CONTINUE();                                                                      \
+        FLOAT_VALUE_TO(K, v);                                                                  \
     }
 /* Push a constant: its double, computed when the code compiled. */
 #define LOAD_CONST_AT(K)                                                                       \
@@ -63,11 +86,7 @@
     {                                                                                          \
         PyObject *v;                                                                           \
         RUN_ATTR_VALUE(v);                                                                     \
-        if (UNLIKELY(!PyFloat_CheckExact(v))) {                                                \
-            FLOAT_FALLBACK();                                                                  \
-        }                                                                                      \
-        REG(K) = PyFloat_AS_DOUBLE(v);                                                         \
-        FLOAT_CONTINUE();                                                                      \
+        FLOAT_VALUE_TO(K, v);                                                                  \
     }
 /* The same where the operator's other operand is a float whatever happens: the attribute may
  * also hold an int of one digit, converted exactly as the float operators convert it
@@ -77,15 +96,7 @@
     {                                                                                          \
         PyObject *v;                                                                           \
         RUN_ATTR_VALUE(v);                                                                     \
-        if (PyFloat_CheckExact(v)) {                                                           \
-            REG(K) = PyFloat_AS_DOUBLE(v);                                                     \
-            FLOAT_CONTINUE();                                                                  \
-        }                                                                                      \
-        if (UNLIKELY(!is_medium(v))) {                                                         \
-            FLOAT_FALLBACK();                                                                  \
-        }                                                                                      \
-        REG(K) = (double)medium_value(v);                                                      \
-        FLOAT_CONTINUE();                                                                      \
+        NUM_VALUE_TO(K, v);                                                                    \
     }
 LOAD_ATTR_NUM_AT(0)
 LOAD_ATTR_NUM_AT(1)
@@ -138,11 +149,7 @@ LOAD_ATTR_AT(3)
         PyObject **slot;                                                                       \
         ITEM_SLOT(slot, INDEX_LOCAL);                                                          \
         PyObject *v = *slot;                                                                   \
-        if (UNLIKELY(!PyFloat_CheckExact(v))) {                                                \
-            FLOAT_FALLBACK();                                                                  \
-        }                                                                                      \
-        REG(K) = PyFloat_AS_DOUBLE(v);                                                         \
-        FLOAT_CONTINUE();                                                                      \
+        FLOAT_VALUE_TO(K, v);                                                                  \
     }
 LOAD_ITEM_AT(0, LOCAL, 1)
 LOAD_ITEM_AT(1, LOCAL, 1)
@@ -168,16 +175,9 @@ LOAD_ITEM_AT(3, CONST, 0)
             ((PyFloatObject *)old)->ob_fval = d0;                                              \
             RUN_LEAVE();                                                                       \
         }                                                                                      \
-        PyObject *res = PyFloat_FromDouble(d0);                                                \
-        if (UNLIKELY(res == NULL)) {                                                           \
-            PyErr_Clear();                                                                     \
-            RUN_FALLBACK_AFTER_CALL();                                                         \
-        }                                                                                      \
-        *slot = res;                                                                           \
-        if (UNLIKELY(--old->ob_refcnt == 0)) {                                                 \
-            DEALLOC_THEN_CONTINUE(old);                                                        \
-        }                                                                                      \
-        RUN_LEAVE();                                                                           \
+        PyObject *res;                                                                         \
+        RUN_BOX_OR_FALLBACK(res, PyFloat_FromDouble(d0));                                      \
+        RUN_REPLACE_THEN_LEAVE(slot, res, old);                                                \
     }
 STORE_ITEM(LOCAL, 1)
 STORE_ITEM(CONST, 0)
@@ -199,15 +199,7 @@ FLOAT_STENCIL(cpjit_op_FLOAT_SKIP)
         if (UNLIKELY(v == NULL)) {                                                             \
             FLOAT_FALLBACK();                                                                  \
         }                                                                                      \
-        if (PyFloat_CheckExact(v)) {                                                           \
-            REG(K) = PyFloat_AS_DOUBLE(v);                                                     \
-            FLOAT_CONTINUE();                                                                  \
-        }                                                                                      \
-        if (UNLIKELY(!is_medium(v))) {                                                         \
-            FLOAT_FALLBACK();                                                                  \
-        }                                                                                      \
-        REG(K) = (double)medium_value(v);                                                      \
-        FLOAT_CONTINUE();                                                                      \
+        NUM_VALUE_TO(K, v);                                                                    \
     }
 LOAD_NUM_AT(0)
 LOAD_NUM_AT(1)
@@ -268,16 +260,8 @@ NEG_AT(2, 1)
 NEG_AT(3, 2)
 NEG_AT(4, 3)
 
-/* `res` = the run's result as a new float; a failed allocation goes to the baseline, which
- * allocates again and raises as the interpreter would. */
-#define BOX_OR_FALLBACK(res)                                                                   \
-    do {                                                                                       \
-        (res) = PyFloat_FromDouble(d0);                                                        \
-        if (UNLIKELY((res) == NULL)) {                                                         \
-            PyErr_Clear();                                                                     \
-            RUN_FALLBACK_AFTER_CALL();                                                         \
-        }                                                                                      \
-    } while (0)
+/* `res` = the run's result as a new float, or the baseline. */
+#define BOX_OR_FALLBACK(res) RUN_BOX_OR_FALLBACK(res, PyFloat_FromDouble(d0))
 
 /* The run's last operator, its result pushed as a new float (a run whose value is not stored
  * in a local: an argument, a subscript, a return value). */
@@ -318,34 +302,10 @@ FLOAT_STENCIL(cpjit_op_FLOAT_STORE_FAST)
     }
     PyObject *res;
     BOX_OR_FALLBACK(res);
-    GETLOCAL(OPARG) = res;
-    if (old != NULL && UNLIKELY(--old->ob_refcnt == 0)) {
-        DEALLOC_THEN_CONTINUE(old);
-    }
-    RUN_LEAVE();
+    RUN_REPLACE_THEN_LEAVE(&GETLOCAL(OPARG), res, old);
 }
 
-/* A run ending in COMPARE_OP and POP_JUMP_FORWARD_IF_FALSE / _TRUE: the two doubles compared
- * as float_richcompare compares two floats (the C operators: a NaN is unequal to everything,
- * itself included), the jump taken or not. No bool is made. */
-#define FLOAT_CMP(NAME, OP)                                                                      \
-    RUN_STENCIL(cpjit_op_FLOAT_CMP_##NAME##_IF_FALSE)                                           \
-    {                                                                                          \
-        if (!(d0 OP d1)) {                                                                     \
-            RUN_LEAVE_BY_JUMP();                                                               \
-        }                                                                                      \
-        RUN_LEAVE();                                                                           \
-    }                                                                                          \
-    RUN_STENCIL(cpjit_op_FLOAT_CMP_##NAME##_IF_TRUE)                                            \
-    {                                                                                          \
-        if (d0 OP d1) {                                                                        \
-            RUN_LEAVE_BY_JUMP();                                                               \
-        }                                                                                      \
-        RUN_LEAVE();                                                                           \
-    }
-FLOAT_CMP(LT, <)
-FLOAT_CMP(LE, <=)
-FLOAT_CMP(EQ, ==)
-FLOAT_CMP(NE, !=)
-FLOAT_CMP(GT, >)
-FLOAT_CMP(GE, >=)
+/* A run ending in a compare and a forward jump (stencils/runs.h: RUN_CMP): the two doubles
+ * compared as float_richcompare compares two floats (the C operators: a NaN is unequal to
+ * everything, itself included). */
+RUN_ALL_CMPS(FLOAT, d0, d1)

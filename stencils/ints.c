@@ -208,16 +208,9 @@ INT_NEG_AT(2, 1)
 INT_NEG_AT(3, 2)
 INT_NEG_AT(4, 3)
 
-/* `res` = the run's result as an int object; a failed allocation goes to the baseline, which
- * allocates again and raises as the interpreter would. */
-#define INT_BOX_OR_FALLBACK(res)                                                               \
-    do {                                                                                       \
-        (res) = PyLong_FromLongLong(i0);                                                       \
-        if (UNLIKELY((res) == NULL)) {                                                         \
-            PyErr_Clear();                                                                     \
-            RUN_FALLBACK_AFTER_CALL();                                                         \
-        }                                                                                      \
-    } while (0)
+/* `res` = the run's result as an int object (the same small ints as int's own slots), or the
+ * baseline. */
+#define INT_BOX_OR_FALLBACK(res) RUN_BOX_OR_FALLBACK(res, PyLong_FromLongLong(i0))
 
 /* The run's last operator, its result pushed as an int (an argument, a subscript, a return
  * value, an operand of what follows). */
@@ -270,33 +263,9 @@ RUN_STENCIL(cpjit_op_INT_STORE_FAST)
     }
     PyObject *res;
     INT_BOX_OR_FALLBACK(res);
-    GETLOCAL(OPARG) = res;
-    if (old != NULL && UNLIKELY(--old->ob_refcnt == 0)) {
-        DEALLOC_THEN_CONTINUE(old);
-    }
-    RUN_LEAVE();
+    RUN_REPLACE_THEN_LEAVE(&GETLOCAL(OPARG), res, old);
 }
 
-/* A run ending in COMPARE_OP and POP_JUMP_FORWARD_IF_FALSE / _TRUE on two ints: compared as
- * long_richcompare compares them, the jump taken or not. No bool is made. */
-#define INT_CMP(NAME, OP)                                                                      \
-    RUN_STENCIL(cpjit_op_INT_CMP_##NAME##_IF_FALSE)                                           \
-    {                                                                                          \
-        if (!(i0 OP i1)) {                                                                     \
-            RUN_LEAVE_BY_JUMP();                                                               \
-        }                                                                                      \
-        RUN_LEAVE();                                                                           \
-    }                                                                                          \
-    RUN_STENCIL(cpjit_op_INT_CMP_##NAME##_IF_TRUE)                                            \
-    {                                                                                          \
-        if (i0 OP i1) {                                                                        \
-            RUN_LEAVE_BY_JUMP();                                                               \
-        }                                                                                      \
-        RUN_LEAVE();                                                                           \
-    }
-INT_CMP(LT, <)
-INT_CMP(LE, <=)
-INT_CMP(EQ, ==)
-INT_CMP(NE, !=)
-INT_CMP(GT, >)
-INT_CMP(GE, >=)
+/* A run ending in a compare and a forward jump on two ints (stencils/runs.h: RUN_CMP), compared
+ * as long_richcompare compares them. */
+RUN_ALL_CMPS(INT, i0, i1)

@@ -23,32 +23,24 @@ typedef PRESERVE_NONE PyObject *(*cpjit_run_fn)(RUN_ARGS);
 #define RUN_CONTINUE()                                                                         \
     __attribute__((musttail)) return ((cpjit_run_fn)&_JIT_CONTINUE)(                           \
         frame, stack_pointer, tstate, d0, d1, d2, d3, i0, i1, i2, i3)
-/* Out of the run, from its last stencil: the code after it is the baseline's, which reads no
- * value register, so what they hold is left as it is (undefined: nothing is kept for it across
- * a call made before, and nothing is set). */
-#define RUN_LEAVE()                                                                            \
+/* A tail call of TARGET with the value registers left as they are: undefined, so nothing is
+ * kept for them across a call made before, and nothing is set. For code that reads none of
+ * them (the baseline's). */
+#define RUN_TAIL_UNDEFINED(TARGET)                                                             \
     do {                                                                                       \
         _Pragma("clang diagnostic push");                                                      \
         _Pragma("clang diagnostic ignored \"-Wuninitialized\"");                               \
         double dead_d_;                                                                        \
         int64_t dead_i_;                                                                       \
-        __attribute__((musttail)) return ((cpjit_run_fn)&_JIT_CONTINUE)(                       \
+        __attribute__((musttail)) return ((cpjit_run_fn)&(TARGET))(                            \
             frame, stack_pointer, tstate, dead_d_, dead_d_, dead_d_, dead_d_, dead_i_, dead_i_, \
             dead_i_, dead_i_);                                                                 \
         _Pragma("clang diagnostic pop");                                                       \
     } while (0)
+/* Out of the run, from its last stencil: the code after it is the baseline's. */
+#define RUN_LEAVE() RUN_TAIL_UNDEFINED(_JIT_CONTINUE)
 /* A compare ending the run jumps (_JIT_JUMP_TARGET is then the jump's target, baseline code). */
-#define RUN_LEAVE_BY_JUMP()                                                                    \
-    do {                                                                                       \
-        _Pragma("clang diagnostic push");                                                      \
-        _Pragma("clang diagnostic ignored \"-Wuninitialized\"");                               \
-        double dead_d_;                                                                        \
-        int64_t dead_i_;                                                                       \
-        __attribute__((musttail)) return ((cpjit_run_fn)&_JIT_JUMP_TARGET)(                    \
-            frame, stack_pointer, tstate, dead_d_, dead_d_, dead_d_, dead_d_, dead_i_, dead_i_, \
-            dead_i_, dead_i_);                                                                 \
-        _Pragma("clang diagnostic pop");                                                       \
-    } while (0)
+#define RUN_LEAVE_BY_JUMP() RUN_TAIL_UNDEFINED(_JIT_JUMP_TARGET)
 /* A check failed: the baseline code of the run, from its start, the frame untouched (the
  * registers passed as they are: no code), counted in stats()["run_fallbacks"]. */
 #define RUN_FALLBACK()                                                                         \
@@ -60,16 +52,56 @@ typedef PRESERVE_NONE PyObject *(*cpjit_run_fn)(RUN_ARGS);
 /* The same after a call, whose clobbered registers are not worth keeping for it. */
 #define RUN_FALLBACK_AFTER_CALL()                                                              \
     do {                                                                                       \
-        _Pragma("clang diagnostic push");                                                      \
-        _Pragma("clang diagnostic ignored \"-Wuninitialized\"");                               \
-        double dead_d_;                                                                        \
-        int64_t dead_i_;                                                                       \
         cpjit_stats.run_fallbacks++;                                                           \
-        __attribute__((musttail)) return ((cpjit_run_fn)&_JIT_JUMP_TARGET)(                    \
-            frame, stack_pointer, tstate, dead_d_, dead_d_, dead_d_, dead_d_, dead_i_, dead_i_, \
-            dead_i_, dead_i_);                                                                 \
-        _Pragma("clang diagnostic pop");                                                       \
+        RUN_TAIL_UNDEFINED(_JIT_JUMP_TARGET);                                                  \
     } while (0)
+
+/* `res` = BOX, the run's result as a new object; a failed allocation goes to the baseline,
+ * which allocates again and raises as the interpreter would. */
+#define RUN_BOX_OR_FALLBACK(res, BOX)                                                          \
+    do {                                                                                       \
+        (res) = (BOX);                                                                         \
+        if (UNLIKELY((res) == NULL)) {                                                         \
+            PyErr_Clear();                                                                     \
+            RUN_FALLBACK_AFTER_CALL();                                                         \
+        }                                                                                      \
+    } while (0)
+
+/* `*place` = `res`, then the old value released (its deallocation, which can run code, with
+ * prev_instr at the storing instruction), then out of the run. */
+#define RUN_REPLACE_THEN_LEAVE(place, res, old)                                                \
+    do {                                                                                       \
+        *(place) = (res);                                                                      \
+        if ((old) != NULL && UNLIKELY(--(old)->ob_refcnt == 0)) {                              \
+            DEALLOC_THEN_CONTINUE(old);                                                        \
+        }                                                                                      \
+        RUN_LEAVE();                                                                           \
+    } while (0)
+
+/* A run ending in COMPARE_OP and POP_JUMP_FORWARD_IF_FALSE / _TRUE: A OP B, the jump taken or
+ * not, no bool made; one stencil for each way the jump goes. */
+#define RUN_CMP(KIND, NAME, OP, A, B)                                                          \
+    RUN_STENCIL(cpjit_op_##KIND##_CMP_##NAME##_IF_FALSE)                                       \
+    {                                                                                          \
+        if (!((A)OP(B))) {                                                                     \
+            RUN_LEAVE_BY_JUMP();                                                               \
+        }                                                                                      \
+        RUN_LEAVE();                                                                           \
+    }                                                                                          \
+    RUN_STENCIL(cpjit_op_##KIND##_CMP_##NAME##_IF_TRUE)                                        \
+    {                                                                                          \
+        if ((A)OP(B)) {                                                                        \
+            RUN_LEAVE_BY_JUMP();                                                               \
+        }                                                                                      \
+        RUN_LEAVE();                                                                           \
+    }
+#define RUN_ALL_CMPS(KIND, A, B)                                                               \
+    RUN_CMP(KIND, LT, <, A, B)                                                                 \
+    RUN_CMP(KIND, LE, <=, A, B)                                                                \
+    RUN_CMP(KIND, EQ, ==, A, B)                                                                \
+    RUN_CMP(KIND, NE, !=, A, B)                                                                \
+    RUN_CMP(KIND, GT, >, A, B)                                                                 \
+    RUN_CMP(KIND, GE, >=, A, B)
 
 #define OPERAND_BITS ((uint64_t)HOLE64(_JIT_OPERAND))
 

@@ -286,8 +286,9 @@ enum Kind {
     Attr(usize),
     /// An int constant, its role and value (exact as a double: only ever an operand).
     IntConst(usize, i64),
-    /// An int operator's result (in the int register), the operator's role.
-    Int(usize),
+    /// An int operator's result (in the int register): the operator's role, and its row in
+    /// the int stencils when it is a binary operator (unary minus has none).
+    Int(usize, Option<usize>),
 }
 
 /// Whether runs take this instruction as a load.
@@ -578,8 +579,6 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
                     break;
                 }
                 let (l, r) = (depth - 2, depth - 1);
-                let (left, right) = (stack[l], stack[r]);
-                let is_int = |kind: Kind| matches!(kind, Kind::Int(_) | Kind::IntConst(..));
                 let mode = match code.form(k) {
                     op::BINARY_OP_ADD_FLOAT
                     | op::BINARY_OP_SUBTRACT_FLOAT
@@ -592,14 +591,9 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
                     | op::BINARY_OP_SUBTRACT_INT
                     | op::BINARY_OP_MULTIPLY_INT => Mode::Int,
                     op::BINARY_OP_ADD_UNICODE | op::BINARY_OP_INPLACE_ADD_UNICODE => break,
-                    // Not specialised: ints when both operands surely are (an int operator's
-                    // result and an int or a constant), else floats as far as the run knows.
-                    _ if is_int(left) && is_int(right) => {
-                        if !matches!(left, Kind::Int(_)) && !matches!(right, Kind::Int(_)) {
-                            break; // two constants: the compiler would have folded them
-                        }
-                        Mode::Int
-                    }
+                    // Not specialised: ints when both operands surely are, else floats as far
+                    // as the run knows.
+                    _ if surely_ints(stack[l], stack[r]) => Mode::Int,
                     _ => Mode::Float,
                 };
                 match mode {
@@ -610,7 +604,7 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
                         if !int_operands(fs, roles, &stack, l, r) {
                             break;
                         }
-                        stack[l] = Kind::Int(roles.len());
+                        stack[l] = Kind::Int(roles.len(), Some(row));
                         roles.push(Role::new(fs.int_arith[row][l], 0));
                     }
                     Mode::Float => {
@@ -633,7 +627,6 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
                 if depth != 2 || operators == 0 || augmented.is_some() || ins.oparg > 5 {
                     break;
                 }
-                let is_int = |kind: Kind| matches!(kind, Kind::Int(_) | Kind::IntConst(..));
                 let mode = match code.form(k) {
                     op::COMPARE_OP_FLOAT_JUMP => {
                         evidence = true;
@@ -641,15 +634,7 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
                     }
                     op::COMPARE_OP_INT_JUMP => Mode::Int,
                     op::COMPARE_OP_STR_JUMP => break,
-                    _ if is_int(stack[0])
-                        && is_int(stack[1])
-                        && matches!(
-                            (stack[0], stack[1]),
-                            (Kind::Int(_), _) | (_, Kind::Int(_))
-                        ) =>
-                    {
-                        Mode::Int
-                    }
+                    _ if surely_ints(stack[0], stack[1]) => Mode::Int,
                     _ => Mode::Float,
                 };
                 let placed = match mode {
@@ -680,8 +665,8 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
                         roles.push(Role::new(fs.neg[t], 0));
                         stack[t] = Kind::Float;
                     }
-                    Kind::Int(_) => {
-                        stack[t] = Kind::Int(roles.len());
+                    Kind::Int(..) => {
+                        stack[t] = Kind::Int(roles.len(), None);
                         roles.push(Role::new(fs.int_neg[t], 0));
                     }
                     Kind::IntConst(..) => break,
@@ -704,7 +689,7 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
         } else if depth == 1 && operators >= 2 {
             match stack[0] {
                 Kind::Float if evidence => best = Some((k, roles.len(), false)),
-                Kind::Int(_) => best = Some((k, roles.len(), true)),
+                Kind::Int(..) => best = Some((k, roles.len(), true)),
                 _ => {}
             }
         }
@@ -764,7 +749,7 @@ fn int_operands(
             Kind::IntConst(role, value) => {
                 roles[role] = Role::new(fs.int_load_const[p], value as u64);
             }
-            Kind::Int(_) => {}
+            Kind::Int(..) => {}
             Kind::Float => return false,
         }
     }
@@ -788,10 +773,8 @@ fn float_operands(
         return false;
     }
     for p in [l, r] {
-        if let Kind::Int(role) = stack[p] {
-            let Some(row) =
-                int_row_of(fs, roles[role].stencil, p).filter(|&row| row < INT_TO_FLOAT)
-            else {
+        if let Kind::Int(role, row) = stack[p] {
+            let Some(row) = row.filter(|&row| row < INT_TO_FLOAT) else {
                 return false;
             };
             roles[role].stencil = fs.int_to_float[row][p];
@@ -799,13 +782,9 @@ fn float_operands(
         }
     }
     // An attribute next to a float whatever happens (a constant, an operator's result) may be a
-    // one-digit int, as a local may; any other attribute is read as an exact float.
-    let attr_widened = match (stack[l], stack[r]) {
-        (Kind::Attr(role), Kind::Float) => Some((role, l)),
-        (Kind::Float, Kind::Attr(role)) => Some((role, r)),
-        _ => None,
-    };
-    if let Some((role, p)) = attr_widened {
+    // one-digit int, as a local may; any other attribute is read as an exact float, and so is
+    // a sure float for a local beside it.
+    if let Some((p, Kind::Attr(role))) = beside_float(stack, l, r) {
         roles[role].stencil = fs.load_attr_num[p];
     }
     for p in [l, r] {
@@ -813,15 +792,31 @@ fn float_operands(
             stack[p] = Kind::Float;
         }
     }
-    let widened = match (stack[l], stack[r]) {
-        (Kind::Local(role), Kind::Float) => Some((role, l)),
-        (Kind::Float, Kind::Local(role)) => Some((role, r)),
-        _ => None,
-    };
-    if let Some((role, p)) = widened {
+    if let Some((p, Kind::Local(role))) = beside_float(stack, l, r) {
         roles[role].stencil = fs.load_num[p];
     }
     true
+}
+
+/// The operand at `l` or `r` (its depth and kind) whose other operand is a float, if exactly
+/// one of them is not a float.
+fn beside_float(stack: &[Kind; DEPTH], l: usize, r: usize) -> Option<(usize, Kind)> {
+    match (stack[l], stack[r]) {
+        (Kind::Float, Kind::Float) => None,
+        (other, Kind::Float) => Some((l, other)),
+        (Kind::Float, other) => Some((r, other)),
+        _ => None,
+    }
+}
+
+/// Whether two operands are surely ints where the interpreter left the operator generic: an
+/// int operator's result and an int or a constant (two constants the compiler would have
+/// folded).
+fn surely_ints(left: Kind, right: Kind) -> bool {
+    let is_int = |kind| matches!(kind, Kind::Int(..) | Kind::IntConst(..));
+    is_int(left)
+        && is_int(right)
+        && (matches!(left, Kind::Int(..)) || matches!(right, Kind::Int(..)))
 }
 
 /// Whether the COMPARE_OP at `k` is followed by a forward conditional jump a run can end
@@ -834,9 +829,4 @@ fn compare_jump(code: &Code, k: usize) -> Option<bool> {
         _ => return None,
     };
     (plain(code, k + 1, next.opcode) && next.jump_target.is_some()).then_some(if_true)
-}
-
-/// The int operator row of an int operator's stencil at depth `p` (its left operand's).
-fn int_row_of(fs: &FloatStencils, stencil: &'static Stencil, p: usize) -> Option<usize> {
-    (0..INT_NAMES.len()).find(|&row| std::ptr::eq(fs.int_arith[row][p], stencil))
 }

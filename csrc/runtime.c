@@ -1031,6 +1031,13 @@ static inline cpjit_native_fn known_resume_point(const _Py_CODEUNIT *at)
     return rp->at == at && rp->epoch == cpjit_code_epoch ? rp->entry : NULL;
 }
 
+/* Forget every resume point: a generator's resumes were given another way
+ * (cpjit.set_calls_from_c), and the table would resume it natively. */
+void cpjit_rt_forget_resume_points(void)
+{
+    memset(resume_points, 0, sizeof resume_points);
+}
+
 /* Note a resume point (never a frame's start: unit 0 has no entry of its own here). */
 static inline void remember_resume_point(const _Py_CODEUNIT *at, cpjit_native_fn entry)
 {
@@ -1085,10 +1092,29 @@ enter_compiled(PyThreadState *tstate, _PyInterpreterFrame *frame, int *handled)
         }
         take_vectorcall(frame);
     }
+    else if (!(st->tier & CPJIT_TIER_ROOT_DONE)
+             && (code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))) {
+        /* A resume of a generator whose resumes are not decided native (tier_trials.c): only
+         * those that are go in the table above. */
+        *handled = 1;
+        return cpjit_root_resume(tstate, frame, st, entry);
+    }
     else {
         remember_resume_point(frame->prev_instr, entry);
     }
     *handled = 1;
+    if (enter_native(tstate, frame, &stack_pointer, 0) < 0) {
+        return NULL;
+    }
+    return entry(frame, stack_pointer, tstate);
+}
+
+/* A generator's or coroutine's frame resumed natively at `entry` (enter_compiled's way), for
+ * tier_trials.c. */
+PyObject *cpjit_rt_resume_native(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                 cpjit_native_fn entry)
+{
+    PyObject **stack_pointer;
     if (enter_native(tstate, frame, &stack_pointer, 0) < 0) {
         return NULL;
     }
@@ -1127,8 +1153,14 @@ PySendResult cpjit_gen_send(PyThreadState *tstate, PyObject *receiver, PyObject 
         if (unit <= 0 || unit >= (Py_ssize_t)st->n_units || st->entries[unit] == CPJIT_NO_ENTRY) {
             return PyIter_Send(receiver, arg, presult);
         }
+        if (st->tier & CPJIT_TIER_ROOT_COLD) {
+            /* Its resumes run as plain python runs them (tier_trials.c): the hook decides. */
+            return PyIter_Send(receiver, arg, presult);
+        }
         entry = (cpjit_native_fn)(st->base + st->entries[unit]);
-        remember_resume_point(frame->prev_instr, entry);
+        if (st->tier & CPJIT_TIER_ROOT_DONE) {
+            remember_resume_point(frame->prev_instr, entry);
+        }
     }
     if (c_stack_low(tstate, 0)) {
         return PyIter_Send(receiver, arg, presult);

@@ -31,6 +31,19 @@
  * NATIVE_PERCENT in the median pair; otherwise it runs interpreted from then on. Each decision
  * is final.
  *
+ * Generators and coroutines. Their calls only make the generator (RETURN_GENERATOR): those run
+ * natively and are not judged. What runs is their resumes, and a resume that comes through the
+ * hook (gen_iternext or gen_send_ex2 called by C code: list(), str.join, a `for` loop's FOR_ITER,
+ * an event loop's send) is a root's call here, judged and tried the same way, the native way
+ * resuming at the frame's native resume point, the other with the hook taken out. A pipeline of
+ * generators whose stages are resumed once per item runs all its stages' machine code for every
+ * item: genshi's template rendering (six stages of 150-390 instructions each, 110 KB of hot
+ * machine code) ran at 0.92x of plain python natively and at 0.98x with every resume
+ * interpreted (benches/README.md, session 49). A resume is much shorter than a call worth a
+ * trial (genshi's outermost stage: about 1.2 us), so a generator's resumes are worth one from
+ * min_root_ns / RESUME_SHARE. Decisions are kept in the same tier bits: for generator code they
+ * are its resumes' way (cpjit.set_calls_from_c, code_info's "calls_from_c").
+ *
  * Only the main thread, while it is the only thread with a Python thread state and cpjit's is
  * the evaluator, measures or runs a root interpreted (as cold regions do, cold_regions.c: taking
  * the hook out is seen by every thread); a call made otherwise runs natively, unmeasured. Roots
@@ -47,6 +60,8 @@
 
 PyObject *cpjit_rt_run_new_frame(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                  CpjitCodeState *st);
+PyObject *cpjit_rt_resume_native(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                 cpjit_native_fn entry);
 
 CpjitTierTrialStats cpjit_tier_trial_stats;
 uint64_t cpjit_compiles_seen;
@@ -66,6 +81,8 @@ uint64_t cpjit_compiles_seen;
  * alike, that is the way that cannot be slower than running without cpjit. */
 #define NATIVE_PAIRS 6
 #define NATIVE_PERCENT 101u
+/* A generator's or coroutine's resumes are worth a trial from this share of min_root_ns. */
+#define RESUME_SHARE 32u
 /* Blocks measured again before a trial gives up (code keeps compiling beneath the root): the
  * root stays native. */
 #define MAX_VOID_BLOCKS 32u
@@ -110,8 +127,11 @@ void cpjit_tier_trials_forget(CpjitCodeState *st)
     }
 }
 
+void cpjit_rt_forget_resume_points(void);
+
 void cpjit_tier_trials_set_way(CpjitCodeState *st, uint32_t way)
 {
+    cpjit_rt_forget_resume_points(); /* a generator's resumes take their new way at once */
     st->tier = (st->tier & ~(CPJIT_TIER_ROOT_DONE | CPJIT_TIER_ROOT_COLD)) | way;
     st->root_calls = 0;
     st->root_timed = 0;
@@ -178,8 +198,18 @@ static void decide(void)
     trial.st = NULL;
 }
 
+/* The native way of a root's call: a new frame from its first instruction, or (`resume` not
+ * NULL) a generator's or coroutine's frame resumed at that native resume point. */
+static inline PyObject *run_native(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                                   CpjitCodeState *st, cpjit_native_fn resume)
+{
+    return resume != NULL ? cpjit_rt_resume_native(tstate, frame, resume)
+                          : cpjit_rt_run_new_frame(tstate, frame, st);
+}
+
 /* A call of the root on trial, measured the way its block runs. */
-static PyObject *trial_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st)
+static PyObject *trial_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st,
+                            cpjit_native_fn resume)
 {
     int interpreted = block_interpreted(trial.block);
     if (trial.in_block == 0) {
@@ -189,7 +219,7 @@ static PyObject *trial_call(PyThreadState *tstate, _PyInterpreterFrame *frame, C
     trial.calls++;
     uint64_t start = cpjit_now_ns();
     PyObject *res = interpreted ? cpjit_rt_run_unhooked(tstate, frame, CPJIT_R_TIER_DOWN)
-                                : cpjit_rt_run_new_frame(tstate, frame, st);
+                                : run_native(tstate, frame, st, resume);
     uint64_t end = cpjit_now_ns();
     trial_active = 0;
     if (trial.st != st) {
@@ -222,38 +252,40 @@ static PyObject *trial_call(PyThreadState *tstate, _PyInterpreterFrame *frame, C
     return res;
 }
 
-PyObject *cpjit_root_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st)
+/* A root's call (`resume` NULL) or a generator's resume through the hook (`resume` its native
+ * entry): run its decided way, or judged, or as its trial's block says. */
+static PyObject *root_enter(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st,
+                            cpjit_native_fn resume)
 {
     if (st->tier & CPJIT_TIER_ROOT_COLD) {
         return cpjit_may_unhook_alone(tstate) ? cpjit_rt_run_unhooked(tstate, frame, CPJIT_R_TIER_DOWN)
-                                        : cpjit_rt_run_new_frame(tstate, frame, st);
+                                        : run_native(tstate, frame, st, resume);
     }
-    if (min_root_ns == 0
-        || (frame->f_code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))) {
+    if (min_root_ns == 0) {
         st->tier |= CPJIT_TIER_ROOT_DONE;
-        return cpjit_rt_run_new_frame(tstate, frame, st);
+        return run_native(tstate, frame, st, resume);
     }
     if (!cpjit_may_unhook_alone(tstate)) {
-        return cpjit_rt_run_new_frame(tstate, frame, st);
+        return run_native(tstate, frame, st, resume);
     }
     if (trial.st == st) {
         /* A call of the root on trial made beneath its own measured call runs unmeasured. */
-        return trial_active ? cpjit_rt_run_new_frame(tstate, frame, st)
-                            : trial_call(tstate, frame, st);
+        return trial_active ? run_native(tstate, frame, st, resume)
+                            : trial_call(tstate, frame, st, resume);
     }
     if (st->root_active) {
         /* Beneath a call of its own (recursion through C): part of that call's time. */
-        return cpjit_rt_run_new_frame(tstate, frame, st);
+        return run_native(tstate, frame, st, resume);
     }
     st->root_active = 1;
     if (++st->root_calls % SAMPLE_EVERY != 0) {
-        PyObject *res = cpjit_rt_run_new_frame(tstate, frame, st);
+        PyObject *res = run_native(tstate, frame, st, resume);
         st->root_active = 0;
         return res;
     }
     uint64_t trial_calls = trial.calls;
     uint64_t start = cpjit_now_ns();
-    PyObject *res = cpjit_rt_run_new_frame(tstate, frame, st);
+    PyObject *res = run_native(tstate, frame, st, resume);
     uint64_t end = cpjit_now_ns();
     st->root_active = 0;
     if (st->tier & (CPJIT_TIER_ROOT_DONE | CPJIT_TIER_ROOT_COLD)) {
@@ -268,7 +300,7 @@ PyObject *cpjit_root_call(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpj
     st->root_timed = 0;
     st->root_timed_ns = 0;
     st->root_compiles = cpjit_compiles_seen;
-    if (mean < min_root_ns) {
+    if (mean < (resume != NULL ? min_root_ns / RESUME_SHARE : min_root_ns)) {
         st->tier |= CPJIT_TIER_ROOT_DONE;
     }
     /* Not quiet: code compiled while these calls ran, so the subtree is still warming up and a
@@ -280,4 +312,19 @@ PyObject *cpjit_root_call(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpj
         start_trial(st, mean, end);
     }
     return res;
+}
+
+PyObject *cpjit_root_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st)
+{
+    if (frame->f_code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) {
+        /* Making the generator: its resumes are what is judged (cpjit_root_resume). */
+        return cpjit_rt_run_new_frame(tstate, frame, st);
+    }
+    return root_enter(tstate, frame, st, NULL);
+}
+
+PyObject *cpjit_root_resume(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st,
+                            cpjit_native_fn entry)
+{
+    return root_enter(tstate, frame, st, entry);
 }

@@ -10,6 +10,13 @@
  * trial measures that way. */
 PyObject *cpjit_root_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st);
 
+/* Resume a generator's or coroutine's frame that came through the hook (runtime.c:
+ * enter_compiled) whose code's tier lacks CPJIT_TIER_ROOT_DONE: natively at `entry` (its native
+ * resume point), or as plain python runs it when its trial says so or while the trial measures
+ * that way. */
+PyObject *cpjit_root_resume(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st,
+                            cpjit_native_fn entry);
+
 /* The least mean time per call, in microseconds, of a root worth a trial (0: no trials). */
 void cpjit_tier_trials_set_min_us(uint32_t us);
 uint32_t cpjit_tier_trials_get_min_us(void);

@@ -221,6 +221,9 @@ BEHAVIOUR_MAIN = """
             cpjit = None
         if cpjit is not None and cpjit.is_enabled():
             cpjit.set_calls_from_c(lib.Root.step, "interpreted")
+            # The generators' resumes from C (sum) would be roots too: pinned native, so no
+            # trial starts here.
+            cpjit.set_calls_from_c(lib.counter, "native")
         warm = lib.Root()
         for _ in range(3):
             for k in range(40):
@@ -405,3 +408,139 @@ def test_a_root_pinned_from_inside_its_trials_last_call(tmp_path):
     [[pinned, way, decided]] = report
     assert pinned == "True" and way == "native", report
     assert decided == "0", report  # the trial ended unfinished: no decision was taken for it
+
+
+# Generators' resumes from C (list(), str.join, sum, a for loop's FOR_ITER through gen_iternext)
+# are roots too (tier_trials.c, "Generators and coroutines"): a pipeline of stages, each resumed
+# once per item, with exceptions raised and caught inside a stage, one escaping with its
+# traceback, send/throw/close, a stage's frame inspected while suspended, and a coroutine driven
+# by send() from C. Run with trials for any root (every stage is tried in turn), and with the
+# outermost stage pinned interpreted (its resumes run as plain python runs them, every stage
+# beneath included) or native.
+PIPELINE_LIB = """
+    import sys
+    import traceback
+
+    def source(n):
+        for i in range(n):
+            yield i
+
+    def square(items):
+        for i in items:
+            try:
+                if i % 17 == 5:
+                    raise ValueError(i)
+                yield i * i
+            except ValueError as e:
+                yield -int(str(e))
+
+    def tag(items, prefix):
+        for k, v in enumerate(items):
+            line = sys._getframe().f_lineno
+            yield "%s%d:%d@%d" % (prefix, k, v, line)
+
+    def outer(n):
+        total = 0
+        for s in tag(square(source(n)), "x"):
+            total += len(s)
+            yield s
+        yield "total=%d" % total
+
+    def failing(n):
+        for i in square(source(n)):
+            if i > 50:
+                raise KeyError(i)
+            yield i
+
+    def echo():
+        got = []
+        while True:
+            try:
+                x = yield len(got)
+            except RuntimeError as e:
+                got.append(("thrown", str(e)))
+                continue
+            if x is None:
+                return got
+            got.append(x)
+
+    def drive_echo(k):
+        g = echo()
+        g.send(None)
+        for i in range(k):
+            g.send(i)
+        g.throw(RuntimeError("boom"))
+        try:
+            g.send(None)
+        except StopIteration as stop:
+            return stop.value
+
+    def suspended_line(n):
+        g = outer(n)
+        first = next(g)
+        frame = g.gi_frame
+        info = (first, frame.f_code.co_name, frame.f_lineno, g.gi_running)
+        g.close()
+        return info, g.gi_frame
+"""
+
+PIPELINE_MAIN = """
+    import sys, traceback
+    import lib
+
+    try:
+        import cpjit
+    except ImportError:
+        cpjit = None
+    if cpjit is not None and not cpjit.is_enabled():
+        cpjit = None
+    way = None
+    if cpjit is not None and way is not None:
+        cpjit.set_calls_from_c(lib.outer, way)
+    results = []
+    for r in range(60):
+        out = list(lib.outer(40 + r % 3))
+        results.append((len(out), out[-1], out[r % len(out)]))
+        results.append("".join(lib.tag(lib.source(5), "y")))
+        results.append(sum(lib.square(lib.source(30))))
+    print(results[:6], results[-3:], len(results))
+    try:
+        list(lib.failing(20))
+    except KeyError as e:
+        tb = traceback.extract_tb(e.__traceback__)
+        print("failing", e, [(f.name, f.lineno) for f in tb])
+    print(lib.drive_echo(5))
+    print(lib.suspended_line(10))
+    if cpjit is not None:
+        s = cpjit.stats()
+        print("CPJIT", s["tier_trials"], s["frames_interpreted"]["tier_down"],
+              cpjit.code_info(lib.outer)["calls_from_c"])
+"""
+
+
+def pinned(way):
+    """PIPELINE_MAIN with the outermost stage's resumes pinned to `way`."""
+    return PIPELINE_MAIN.replace("way = None", "way = %r" % way)
+
+
+def test_generator_resumes_tried_and_run_either_way_behave_as_plain_python(tmp_path):
+    plain, _ = split(run(tmp_path, PIPELINE_LIB, PIPELINE_MAIN, jit=False))
+    # Trials for any root: the stages' resumes are judged and tried within the program.
+    out, report = split(run(tmp_path, PIPELINE_LIB, PIPELINE_MAIN, CPJIT_THRESHOLD="2"))
+    assert out == plain
+    [[trials, _, _]] = report
+    assert int(trials) >= 1, report
+    # The outermost stage pinned interpreted: its resumes from list() run with the hook out.
+    out, report = split(
+        run(tmp_path, PIPELINE_LIB, pinned("interpreted"), CPJIT_THRESHOLD="2")
+    )
+    assert out == plain
+    [[_, tier_down, way]] = report
+    assert way == "interpreted" and int(tier_down) >= 100, report
+    # Pinned native: no resume of it runs interpreted, and none is tried.
+    out, report = split(
+        run(tmp_path, PIPELINE_LIB, pinned("native"), CPJIT_THRESHOLD="2", CPJIT_TIER_DOWN_US="0")
+    )
+    assert out == plain
+    [[trials, tier_down, way]] = report
+    assert (trials, tier_down, way) == ("0", "0", "native"), report

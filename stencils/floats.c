@@ -182,6 +182,58 @@ LOAD_ITEM_AT(3, CONST, 0)
 STORE_ITEM(LOCAL, 1)
 STORE_ITEM(CONST, 0)
 
+/* The run's result stored as `local.name` (its STORE_ATTR, after `local.name = ...` or
+ * `local.name op= ...`, the LOAD_FAST, COPY and SWAP around it without code), where the
+ * interpreter specialised the store to the instance's inline values or a __slots__ member: the
+ * place the first way of the STORE_ATTR's cache names (the operand holds the cache's address
+ * and, in its top 16 bits, the local), under that way's type version, as the baseline's first
+ * tier stores (csrc/hits.c: cpjit_store_attr_hit). Into the float the attribute is when the
+ * instance alone holds it (only `id()` can tell, as for a local or a list item), else as a new
+ * float, the old value released (its deallocation, which can run code, with prev_instr at the
+ * STORE_ATTR); a first store enters the attribute in the inline values' insertion order. The
+ * checks come first: nothing is written when one fails, and an empty way, another type or an
+ * instance without inline values goes to the baseline, whose STORE_ATTR fills the cache. */
+FLOAT_STENCIL(cpjit_op_FLOAT_STORE_ATTR)
+{
+    uint64_t operand_ = OPERAND_BITS;
+    CpjitAttrCache *cache = (CpjitAttrCache *)(operand_ & ((1ull << 48) - 1));
+    PyObject *owner = GETLOCAL(operand_ >> 48);
+    unsigned kind = cache->kind[0];
+    if (UNLIKELY(owner == NULL || Py_TYPE(owner)->tp_version_tag != cache->version[0]
+                 || (kind != CPJIT_ATTR_VALUES && kind != CPJIT_ATTR_SLOT))) {
+        RUN_FALLBACK();
+    }
+    PyObject **place;
+    PyDictValues *values = NULL;
+    if (kind == CPJIT_ATTR_SLOT) {
+        place = (PyObject **)((char *)owner + cache->index[0]);
+    }
+    else {
+        values = *_PyObject_ValuesPointer(owner);
+        if (UNLIKELY(values == NULL)) {
+            RUN_FALLBACK();
+        }
+        place = &values->values[cache->index[0]];
+    }
+    PyObject *old = *place;
+    PyObject *res;
+    if (UNLIKELY(old == NULL)) {
+        /* A first store (an __init__'s): a value appears in the inline values' order. */
+        RUN_BOX_OR_FALLBACK(res, PyFloat_FromDouble(d0));
+        *place = res;
+        if (values != NULL) {
+            cpjit_values_add_to_order(values, cache->index[0]);
+        }
+        RUN_LEAVE();
+    }
+    if (Py_REFCNT(old) == 1 && PyFloat_CheckExact(old)) {
+        ((PyFloatObject *)old)->ob_fval = d0;
+        RUN_LEAVE();
+    }
+    RUN_BOX_OR_FALLBACK(res, PyFloat_FromDouble(d0));
+    RUN_REPLACE_THEN_LEAVE(place, res, old);
+}
+
 /* The LOAD_FAST of a `local.name` leaf: no code (FLOAT_LOAD_ATTR reads the local). */
 FLOAT_STENCIL(cpjit_op_FLOAT_SKIP)
 {

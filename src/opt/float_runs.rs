@@ -115,6 +115,8 @@ pub struct FloatStencils {
     /// `seq[i]` of a list (stencils/floats.c: ITEM_SLOT), the index a local or a constant.
     load_item: [[&'static Stencil; DEPTH]; 2],
     store_item: [&'static Stencil; 2],
+    /// `local.name = ...` and `local.name op= ...` of a float result (its STORE_ATTR).
+    store_attr: &'static Stencil,
     /// Compare and jump: by kind (0 floats, 1 ints), COMPARE_OP oparg, jump if true.
     compare: [[[&'static Stencil; 2]; 6]; 2],
 }
@@ -258,6 +260,7 @@ pub fn stencils() -> Option<&'static FloatStencils> {
                     by("FLOAT_STORE_ITEM_LOCAL".into())?,
                     by("FLOAT_STORE_ITEM_CONST".into())?,
                 ],
+                store_attr: by("FLOAT_STORE_ATTR".into())?,
                 compare: {
                     let mut out = [[[by("FLOAT_CMP_LT_IF_FALSE".into())?; 2]; 6]; 2];
                     for (kind, prefix) in ["FLOAT", "INT"].iter().enumerate() {
@@ -484,6 +487,49 @@ fn item_store(code: &Code, end: usize) -> Option<Item> {
         .then_some(item)
 }
 
+/// Whether STORE_ATTR `k` is one a run can do: the interpreter specialised it to an instance's
+/// inline values or a `__slots__` member (what FLOAT_STORE_ATTR writes).
+fn attr_store_at(code: &Code, k: usize) -> bool {
+    plain(code, k, op::STORE_ATTR)
+        && matches!(
+            code.form(k),
+            op::STORE_ATTR_INSTANCE_VALUE | op::STORE_ATTR_SLOT
+        )
+}
+
+/// `local.name = value` after the value's last instruction `end`: the LOAD_FAST of a local that
+/// fits the operand's 16 bits, and a STORE_ATTR a run can do. The store's operand (the local in
+/// the top 16 bits; the compiler adds the cache's address).
+fn attr_store(code: &Code, end: usize) -> Option<u64> {
+    let owner = code.instructions.get(end + 1)?;
+    (plain(code, end + 1, op::LOAD_FAST) && owner.oparg < 1 << 16 && attr_store_at(code, end + 2))
+        .then_some((owner.oparg as u64) << 48)
+}
+
+/// `local.name op= ...` starting at `i`: LOAD_FAST, COPY 1, LOAD_ATTR (an attribute leaf's
+/// LOAD_ATTR). The run then reads the attribute and must end with the in-place operator,
+/// SWAP 2 and a STORE_ATTR a run can do. The local's operand, as [`attr_store`]'s.
+fn augmented_attr(code: &Code, i: usize) -> Option<u64> {
+    let owner = code.instructions.get(i)?;
+    (owner.opcode == op::LOAD_FAST
+        && owner.oparg < 1 << 16
+        && plain(code, i + 1, op::COPY)
+        && code.instructions[i + 1].oparg == 1
+        && plain(code, i + 2, op::LOAD_ATTR)
+        && matches!(
+            code.form(i + 2),
+            op::LOAD_ATTR_INSTANCE_VALUE | op::LOAD_ATTR_SLOT
+        ))
+    .then_some((owner.oparg as u64) << 48)
+}
+
+/// The end of `local.name op= ...` after the in-place operator at `end`: SWAP 2, STORE_ATTR.
+fn augmented_attr_store(code: &Code, end: usize) -> bool {
+    plain(code, end + 1, op::SWAP)
+        && code.instructions[end + 1].oparg == 2
+        && attr_store_at(code, end + 2)
+}
+
 /// How a BINARY_OP of a run computes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -516,6 +562,21 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
         stack[0] = Kind::Float;
         depth = 1;
         k = i + 5;
+    }
+    // `local.name op= ...`: the same with the attribute (read as an attribute leaf).
+    let augmented_at = augmented.is_none().then(|| augmented_attr(code, i)).flatten();
+    if let Some(owner) = augmented_at {
+        roles.push(Role::new(fs.skip, 0));
+        roles.push(Role::new(fs.skip, 0));
+        stack[0] = Kind::Attr(roles.len());
+        roles.push(Role {
+            stencil: fs.load_attr[0],
+            operand: owner,
+            attribute: true,
+            branch: false,
+        });
+        depth = 1;
+        k = i + 3;
     }
     while k < instructions.len() {
         let ins = &instructions[k];
@@ -591,9 +652,9 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
                     | op::BINARY_OP_SUBTRACT_INT
                     | op::BINARY_OP_MULTIPLY_INT => Mode::Int,
                     op::BINARY_OP_ADD_UNICODE | op::BINARY_OP_INPLACE_ADD_UNICODE => break,
-                    // Not specialised: ints when both operands surely are, else floats as far
-                    // as the run knows.
-                    _ if surely_ints(stack[l], stack[r]) => Mode::Int,
+                    // Not specialised: ints when both operands surely are (a true division's
+                    // result is a float even then), else floats as far as the run knows.
+                    _ if arith != Arith::Div && surely_ints(stack[l], stack[r]) => Mode::Int,
                     _ => Mode::Float,
                 };
                 match mode {
@@ -608,6 +669,14 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
                         roles.push(Role::new(fs.int_arith[row][l], 0));
                     }
                     Mode::Float => {
+                        if arith == Arith::Div {
+                            // A true division's result is a float whatever its operands are,
+                            // and for one-digit ints it is the double the interpreter computes
+                            // (long_true_divide divides the two exact doubles): its locals and
+                            // attributes may hold either.
+                            num_operands(fs, roles, &mut stack, l, r);
+                            evidence = true;
+                        }
                         if !arith.is_float() || !float_operands(fs, roles, &mut stack, l, r) {
                             break;
                         }
@@ -624,7 +693,12 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
                 let Some(if_true) = compare_jump(code, k) else {
                     break;
                 };
-                if depth != 2 || operators == 0 || augmented.is_some() || ins.oparg > 5 {
+                if depth != 2
+                    || operators == 0
+                    || augmented.is_some()
+                    || augmented_at.is_some()
+                    || ins.oparg > 5
+                {
                     break;
                 }
                 let mode = match code.form(k) {
@@ -686,12 +760,31 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
             {
                 best = Some((k, roles.len(), false));
             }
+        } else if augmented_at.is_some() {
+            if depth == 1
+                && evidence
+                && stack[0] == Kind::Float
+                && ins.opcode == op::BINARY_OP
+                && ins.oparg >= 13
+                && augmented_attr_store(code, k)
+            {
+                best = Some((k, roles.len(), false));
+            }
         } else if depth == 1 && operators >= 2 {
             match stack[0] {
                 Kind::Float if evidence => best = Some((k, roles.len(), false)),
                 Kind::Int(..) => best = Some((k, roles.len(), true)),
                 _ => {}
             }
+        } else if depth == 1
+            && operators == 1
+            && evidence
+            && stack[0] == Kind::Float
+            && attr_store(code, k).is_some()
+        {
+            // One operator is enough where the result is stored as an attribute: the store
+            // rebinds the attribute's float in place where the baseline allocates one.
+            best = Some((k, roles.len(), false));
         }
         k += 1;
     }
@@ -702,6 +795,26 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
         roles.push(Role::new(fs.skip, 0));
         roles.push(Role::new(fs.store_item[item.kind], item.operand));
         return Some(end + 3);
+    }
+    if augmented_at.is_some() {
+        roles.push(Role::new(fs.skip, 0));
+        roles.push(Role {
+            stencil: fs.store_attr,
+            operand: augmented_attr(code, i)?,
+            attribute: true,
+            branch: false,
+        });
+        return Some(end + 2);
+    }
+    if let Some(owner) = attr_store(code, end).filter(|_| !int) {
+        roles.push(Role::new(fs.skip, 0));
+        roles.push(Role {
+            stencil: fs.store_attr,
+            operand: owner,
+            attribute: true,
+            branch: false,
+        });
+        return Some(end + 2);
     }
     if let Some(item) = item_store(code, end).filter(|_| !int) {
         roles.push(Role::new(fs.skip, 0));
@@ -796,6 +909,25 @@ fn float_operands(
         roles[role].stencil = fs.load_num[p];
     }
     true
+}
+
+/// Reads the locals and attributes at depths `l` and `r` as floats or one-digit ints (the
+/// NUM loads), for a true division; marks them floats.
+fn num_operands(
+    fs: &FloatStencils,
+    roles: &mut [Role],
+    stack: &mut [Kind; DEPTH],
+    l: usize,
+    r: usize,
+) {
+    for p in [l, r] {
+        match stack[p] {
+            Kind::Local(role) => roles[role].stencil = fs.load_num[p],
+            Kind::Attr(role) => roles[role].stencil = fs.load_attr_num[p],
+            _ => continue,
+        }
+        stack[p] = Kind::Float;
+    }
 }
 
 /// The operand at `l` or `r` (its depth and kind) whose other operand is a float, if exactly

@@ -557,3 +557,93 @@ for n in range(25):
     names = [stencil for _, stencil, _ in info["layout"]]
     assert "FLOAT_STORE_ITEM_CONST" in names and "FLOAT_STORE_ITEM_LOCAL" in names, names
     assert "FLOAT_LOAD_ITEM_LOCAL__0" in names, names
+
+
+ATTR_STORES = """
+import sys
+class D:
+    def __del__(self):
+        print("del at line", sys._getframe(1).f_lineno)
+class F(float):
+    pass
+class S:
+    __slots__ = ("x", "y", "w")
+    def __init__(self, x, y):
+        self.x = x * 1.5 + 0.5
+        self.y = y
+class V:
+    def __init__(self, x, y):
+        self.x = x * 1.5 + 0.5
+        self.y = y
+class W(V):
+    def __setattr__(self, name, value):
+        print("setattr", name)
+        object.__setattr__(self, name, value)
+def update(o, k, n):
+    o.x = o.x * 0.5 + k
+    o.y /= n
+    o.x -= k * 2.0
+    o.w = k * 3.0 + 1.0
+    return o.x, o.y
+def state(o):
+    d = list(vars(o)) if hasattr(o, "__dict__") else None
+    return d, [repr(getattr(o, a, "<unset>")) for a in ("x", "y", "w")]
+def run(o, k, n):
+    try:
+        r = update(o, k, n)
+    except Exception as e:
+        r = type(e).__name__, str(e), sys.exc_info()[2].tb_next.tb_lineno
+    return r, state(o)
+for _ in range(30):
+    update(V(1.0, 2.0), 0.25, 2.0)
+print(run(V(1.0, 2.0), 0.25, 2.0))
+print(run(S(1.0, 2.0), 0.25, 2.0))             # another type at the site
+print(run(V(1.0, 3), 0.25, 2))                 # ints divided: a float, as the interpreter's
+print(run(V(1.0, -7), 0.25, 2))
+print(run(V(1.0, 2.0), 0.25, 0))               # ZeroDivisionError at its line
+print(run(V(1.0, True), 0.25, 2.0))            # a bool
+print(run(V(1.0, 2**70), 0.25, 3))             # a big int
+print(run(V(1.0, F(2.0)), 0.25, 2.0))          # a float subclass
+print(run(V(1.0, "s"), 0.25, 2.0))             # TypeError at its line
+print(run(W(1.0, 2.0), 0.25, 2.0))             # __setattr__ runs for every store
+v = V(1.0, 2.0)
+v.w = D()
+print(run(v, 0.25, 2.0))                       # the old value released at its store's line
+v = V(1.0, 2.0)
+first = v.x
+print(run(v, 0.25, 2.0), first, v.x is first)  # a value someone else holds is not changed
+v = V(1.0, 2.0)
+vars(v)                                        # the values become a dict
+print(run(v, 0.25, 2.0))
+v = V(1.0, 2.0)
+del v.y
+print(run(v, 0.25, 2.0))                       # AttributeError at its line
+V.w = property(lambda self: 5.0)               # the class changes under the caches
+print(run(V(1.0, 2.0), 0.25, 2.0))
+"""
+
+
+def test_attribute_stores_of_runs_match_the_interpreter():
+    """A run's float result stored as an attribute (`o.x = ...`, `o.y /= n`): first stores in
+    __init__ (inline values, slots), another type at the site, ints and other numbers divided,
+    errors at their lines, __setattr__, an old value released at the store, a value held
+    elsewhere, values turned into a dict, a missing attribute, a class changed meanwhile."""
+    check(ATTR_STORES, threshold=20)
+
+
+def test_attribute_store_runs_compile_and_run_natively():
+    warm = """
+for n in range(25):
+    update(V(1.0, 2.0), 0.25, 2.0)
+"""
+    info = compiled_after_warm_up(ATTR_STORES.split("def state")[0], "update", warm, THRESHOLD)
+    names = [stencil for _, stencil, _ in info["layout"]]
+    assert names.count("FLOAT_STORE_ATTR") == 4, names
+    update, V = info["function"], info["function"].__globals__["V"]
+    o = V(1.0, 2.0)
+    update(o, 0.25, 2.0)  # the stores' caches filled by the baseline copies
+    with Native() as n:
+        for _ in range(10):
+            r = update(o, 0.25, 2)
+    assert n.frames == 10 and n.fallbacks == 0, (n.frames, n.fallbacks)
+    assert r == (o.x, o.y) and o.y == 2.0 / 2**11

@@ -867,7 +867,7 @@ class Gen:
         ("class_swap", 1), ("exc_info", 1), ("str_concat", 2), ("trace", 1), ("frame", 1),
         ("gen_multi", 2), ("stack", 1), ("local_class", 2), ("del_global", 1), ("async_for", 4),
         ("mutate_iter", 2), ("protocol", 4), ("meta_attr", 1), ("c_object", 1),
-        ("trace_implicit", 1),
+        ("trace_implicit", 1), ("float_attr", 3),
     )
 
     def _stmt_allowed(self, name, ctx):
@@ -1666,6 +1666,33 @@ class Gen:
                 self.emit(f"print({g!r}, 'stop', si.value)")
         if self.chance(0.7):
             self.emit(f"{g}.close()")
+
+    def _stmt_float_attr(self, ctx):
+        # A float result stored as an object's attribute, plain and augmented (`o.zz = k * c +
+        # c'`, `o.zz /= ...`: float runs end in such stores, src/opt/float_runs.rs), by a helper
+        # called often enough for the interpreter to specialise the stores (what runs need) and
+        # for jit12 to compile it. `zz` is a slot of every slotted class and read elsewhere only
+        # through getattr, so any value fits it; an unset one raises, or `__getattr__` answers,
+        # the same way under both.
+        names = [n for c in self.classes for n in self.vars_of(c)]
+        if not names:
+            return self._stmt_assign(ctx)
+        o, f = self.pick(names), self.fresh()
+        lit = lambda: self.pick(FLOAT_LITS[:8] + ("3", "-2", "0"))
+        op = self.pick(LOOP_SAFE_AUG["float"] + ("*=",))
+        self.emit(f"def {f}(o, k):")
+        with self.block():
+            self.emit(f"o.zz = k * {lit()} + {lit()}")
+            self.emit(f"o.zz {op} (k - {lit()}) * {lit()}")
+            if self.chance(0.5):
+                self.emit(f"o.zz = o.zz * o.zz {self.pick(('+', '-', '/'))} {lit()}")
+            self.emit("return o.zz")
+        self.emit(f"try:")
+        with self.block():
+            self.emit(f"print('fattr', [{f}({o}, _k) for _k in range({self.small(15, 40)})][-3:])")
+        self.emit("except Exception as _e:")
+        with self.block():
+            self.emit("print('fattr', type(_e).__name__, _e)")
 
     def _stmt_obj(self, ctx):
         if not self.classes:

@@ -58,11 +58,14 @@
         FLOAT_CONTINUE();                                                                      \
     } while (0)
 
-/* Push local OPARG, which must hold an exact float. */
-#define LOAD_FAST_AT(K)                                                                        \
-    FLOAT_STENCIL(cpjit_op_FLOAT_LOAD_FAST__##K)                                               \
+/* Push local OPARG (FROM: RUN_LOCAL for LOAD_FAST, RUN_CELL for LOAD_DEREF), which must hold
+ * an exact float. */
+#define LOAD_FAST_AT(K) LOAD_LEAF_AT(K, LOAD_FAST, RUN_LOCAL)
+#define LOAD_DEREF_AT(K) LOAD_LEAF_AT(K, LOAD_DEREF, RUN_CELL)
+#define LOAD_LEAF_AT(K, NAME, FROM)                                                            \
+    FLOAT_STENCIL(cpjit_op_FLOAT_##NAME##__##K)                                                \
     {                                                                                          \
-        PyObject *v = GETLOCAL(OPARG);                                                         \
+        PyObject *v = FROM(OPARG);                                                             \
         if (UNLIKELY(v == NULL)) {                                                             \
             FLOAT_FALLBACK();                                                                  \
         }                                                                                      \
@@ -81,21 +84,25 @@
     }
 /* Push `local.name` (LOAD_FAST then LOAD_ATTR, the LOAD_FAST's own code empty: FLOAT_SKIP), an
  * exact float (stencils/runs.h: RUN_ATTR_VALUE). */
-#define LOAD_ATTR_AT(K)                                                                        \
-    FLOAT_STENCIL(cpjit_op_FLOAT_LOAD_ATTR__##K)                                               \
+#define LOAD_ATTR_AT(K) LOAD_ATTR_FROM_AT(K, LOAD_ATTR, RUN_LOCAL)
+#define LOAD_ATTR_DEREF_AT(K) LOAD_ATTR_FROM_AT(K, LOAD_ATTR_DEREF, RUN_CELL)
+#define LOAD_ATTR_FROM_AT(K, NAME, FROM)                                                       \
+    FLOAT_STENCIL(cpjit_op_FLOAT_##NAME##__##K)                                                \
     {                                                                                          \
         PyObject *v;                                                                           \
-        RUN_ATTR_VALUE(v);                                                                     \
+        RUN_ATTR_VALUE_FROM(v, FROM);                                                          \
         FLOAT_VALUE_TO(K, v);                                                                  \
     }
 /* The same where the operator's other operand is a float whatever happens: the attribute may
  * also hold an int of one digit, converted exactly as the float operators convert it
  * (FLOAT_LOAD_NUM's rule). */
-#define LOAD_ATTR_NUM_AT(K)                                                                    \
-    FLOAT_STENCIL(cpjit_op_FLOAT_LOAD_ATTR_NUM__##K)                                           \
+#define LOAD_ATTR_NUM_AT(K) LOAD_ATTR_NUM_FROM_AT(K, LOAD_ATTR_NUM, RUN_LOCAL)
+#define LOAD_ATTR_NUM_DEREF_AT(K) LOAD_ATTR_NUM_FROM_AT(K, LOAD_ATTR_NUM_DEREF, RUN_CELL)
+#define LOAD_ATTR_NUM_FROM_AT(K, NAME, FROM)                                                   \
+    FLOAT_STENCIL(cpjit_op_FLOAT_##NAME##__##K)                                                \
     {                                                                                          \
         PyObject *v;                                                                           \
-        RUN_ATTR_VALUE(v);                                                                     \
+        RUN_ATTR_VALUE_FROM(v, FROM);                                                          \
         NUM_VALUE_TO(K, v);                                                                    \
     }
 LOAD_ATTR_NUM_AT(0)
@@ -106,6 +113,16 @@ LOAD_ATTR_AT(0)
 LOAD_ATTR_AT(1)
 LOAD_ATTR_AT(2)
 LOAD_ATTR_AT(3)
+/* The same with the owner in a cell (`self.x` where `self` is a cell or free variable, as in a
+ * method whose comprehension uses it). */
+LOAD_ATTR_NUM_DEREF_AT(0)
+LOAD_ATTR_NUM_DEREF_AT(1)
+LOAD_ATTR_NUM_DEREF_AT(2)
+LOAD_ATTR_NUM_DEREF_AT(3)
+LOAD_ATTR_DEREF_AT(0)
+LOAD_ATTR_DEREF_AT(1)
+LOAD_ATTR_DEREF_AT(2)
+LOAD_ATTR_DEREF_AT(3)
 
 /* A list item `seq[i]`: the operand holds the list's local in bits 0-15, and the index's local
  * in bits 16-31 (INDEX_LOCAL) or the index itself in bits 32-61 (a constant below 2**30). The
@@ -244,10 +261,12 @@ FLOAT_STENCIL(cpjit_op_FLOAT_SKIP)
  * double). Only for a local whose operator's other operand is a float whatever happens (a
  * float constant, an operator's result, an attribute leaf): Python's float operators convert
  * such an int exactly (float_add's CONVERT_TO_DOUBLE), so `i * 0.5` is the same double. */
-#define LOAD_NUM_AT(K)                                                                         \
-    FLOAT_STENCIL(cpjit_op_FLOAT_LOAD_NUM__##K)                                                \
+#define LOAD_NUM_AT(K) LOAD_NUM_FROM_AT(K, LOAD_NUM, RUN_LOCAL)
+#define LOAD_NUM_DEREF_AT(K) LOAD_NUM_FROM_AT(K, LOAD_NUM_DEREF, RUN_CELL)
+#define LOAD_NUM_FROM_AT(K, NAME, FROM)                                                        \
+    FLOAT_STENCIL(cpjit_op_FLOAT_##NAME##__##K)                                                \
     {                                                                                          \
-        PyObject *v = GETLOCAL(OPARG);                                                         \
+        PyObject *v = FROM(OPARG);                                                             \
         if (UNLIKELY(v == NULL)) {                                                             \
             FLOAT_FALLBACK();                                                                  \
         }                                                                                      \
@@ -257,11 +276,19 @@ LOAD_NUM_AT(0)
 LOAD_NUM_AT(1)
 LOAD_NUM_AT(2)
 LOAD_NUM_AT(3)
+LOAD_NUM_DEREF_AT(0)
+LOAD_NUM_DEREF_AT(1)
+LOAD_NUM_DEREF_AT(2)
+LOAD_NUM_DEREF_AT(3)
 
 LOAD_FAST_AT(0)
 LOAD_FAST_AT(1)
 LOAD_FAST_AT(2)
 LOAD_FAST_AT(3)
+LOAD_DEREF_AT(0)
+LOAD_DEREF_AT(1)
+LOAD_DEREF_AT(2)
+LOAD_DEREF_AT(3)
 LOAD_CONST_AT(0)
 LOAD_CONST_AT(1)
 LOAD_CONST_AT(2)

@@ -43,32 +43,45 @@
         RUN_FALLBACK();                                                                        \
     } while (0)
 
-/* Push local OPARG, which must hold an exact int of at most two 30-bit digits. */
-#define INT_LOAD_FAST_AT(K)                                                                    \
-    RUN_STENCIL(cpjit_op_INT_LOAD_FAST__##K)                                                   \
+/* Push local OPARG (FROM: RUN_LOCAL for LOAD_FAST, RUN_CELL for LOAD_DEREF), which must hold
+ * an exact int of at most two 30-bit digits. */
+#define INT_LOAD_FAST_AT(K) INT_LOAD_LEAF_AT(K, LOAD_FAST, RUN_LOCAL)
+#define INT_LOAD_DEREF_AT(K) INT_LOAD_LEAF_AT(K, LOAD_DEREF, RUN_CELL)
+#define INT_LOAD_LEAF_AT(K, NAME, FROM)                                                        \
+    RUN_STENCIL(cpjit_op_INT_##NAME##__##K)                                                    \
     {                                                                                          \
-        PyObject *v = GETLOCAL(OPARG);                                                         \
+        PyObject *v = FROM(OPARG);                                                             \
         if (UNLIKELY(v == NULL)) {                                                             \
             RUN_FALLBACK();                                                                    \
         }                                                                                      \
         INT_VALUE_TO(K, v);                                                                    \
     }
 /* Push `local.name`, an int as above (stencils/runs.h: RUN_ATTR_VALUE). */
-#define INT_LOAD_ATTR_AT(K)                                                                    \
-    RUN_STENCIL(cpjit_op_INT_LOAD_ATTR__##K)                                                   \
+#define INT_LOAD_ATTR_AT(K) INT_LOAD_ATTR_FROM_AT(K, LOAD_ATTR, RUN_LOCAL)
+#define INT_LOAD_ATTR_DEREF_AT(K) INT_LOAD_ATTR_FROM_AT(K, LOAD_ATTR_DEREF, RUN_CELL)
+#define INT_LOAD_ATTR_FROM_AT(K, NAME, FROM)                                                   \
+    RUN_STENCIL(cpjit_op_INT_##NAME##__##K)                                                    \
     {                                                                                          \
         PyObject *v;                                                                           \
-        RUN_ATTR_VALUE(v);                                                                     \
+        RUN_ATTR_VALUE_FROM(v, FROM);                                                          \
         INT_VALUE_TO(K, v);                                                                    \
     }
 INT_LOAD_ATTR_AT(0)
 INT_LOAD_ATTR_AT(1)
 INT_LOAD_ATTR_AT(2)
 INT_LOAD_ATTR_AT(3)
+INT_LOAD_ATTR_DEREF_AT(0)
+INT_LOAD_ATTR_DEREF_AT(1)
+INT_LOAD_ATTR_DEREF_AT(2)
+INT_LOAD_ATTR_DEREF_AT(3)
 INT_LOAD_FAST_AT(0)
 INT_LOAD_FAST_AT(1)
 INT_LOAD_FAST_AT(2)
 INT_LOAD_FAST_AT(3)
+INT_LOAD_DEREF_AT(0)
+INT_LOAD_DEREF_AT(1)
+INT_LOAD_DEREF_AT(2)
+INT_LOAD_DEREF_AT(3)
 
 /* Push a constant: its value, read when the code compiled. */
 #define INT_LOAD_CONST_AT(K)                                                                   \

@@ -105,17 +105,29 @@ typedef PRESERVE_NONE PyObject *(*cpjit_run_fn)(RUN_ARGS);
 
 #define OPERAND_BITS ((uint64_t)HOLE64(_JIT_OPERAND))
 
+/* A leaf's value (NULL when unbound): local `i` itself (LOAD_FAST), or the contents of the cell
+ * it holds (LOAD_DEREF of a cell or free variable: 3.11's oparg indexes the frame's locals,
+ * where MAKE_CELL and COPY_FREE_VARS put the cells). */
+#define RUN_LOCAL(i) GETLOCAL(i)
+#define RUN_CELL(i) cpjit_run_cell_contents(GETLOCAL(i))
+static inline __attribute__((always_inline)) PyObject *cpjit_run_cell_contents(PyObject *cell)
+{
+    return cell != NULL ? PyCell_GET(cell) : NULL;
+}
+
 /* `v` = `local.name` (a run's attribute leaf: LOAD_FAST then LOAD_ATTR), the value in the
  * instance's inline values or a __slots__ member, found through the first way of the attribute
  * cache of the baseline copy's LOAD_ATTR, which the generic path fills (csrc/names.h: the way's
  * type version guards the kind and the place). The operand holds the cache's address and, in
  * its top 16 bits, the local. Nothing is written: an empty way, another type or a missing value
  * goes to the baseline, whose LOAD_ATTR fills the cache. Borrowed: the caller checks its type. */
-#define RUN_ATTR_VALUE(v)                                                                      \
+#define RUN_ATTR_VALUE(v) RUN_ATTR_VALUE_FROM(v, RUN_LOCAL)
+/* The same with the owner read by FROM (RUN_LOCAL, RUN_CELL) from the local. */
+#define RUN_ATTR_VALUE_FROM(v, FROM)                                                           \
     do {                                                                                       \
         uint64_t operand_ = OPERAND_BITS;                                                      \
         CpjitAttrCache *cache = (CpjitAttrCache *)(operand_ & ((1ull << 48) - 1));             \
-        PyObject *owner = GETLOCAL(operand_ >> 48);                                            \
+        PyObject *owner = FROM(operand_ >> 48);                                                \
         if (UNLIKELY(owner == NULL || Py_TYPE(owner)->tp_version_tag != cache->version[0])) {  \
             RUN_FALLBACK();                                                                    \
         }                                                                                      \

@@ -1,7 +1,8 @@
 //! Float and int runs: stretches of bytecode whose arithmetic runs unboxed (stencils/floats.c,
 //! stencils/ints.c).
 //!
-//! A run is a stretch of one basic block that loads fast locals and numeric constants and
+//! A run is a stretch of one basic block that loads locals (fast locals, and the contents of
+//! cell and free variables: LOAD_DEREF), their attributes and numeric constants and
 //! combines them with `+ - * / **` (binary and in-place) and unary minus, down to one value,
 //! with at least two operators (with one, nothing is saved: the baseline's BINARY_OP + STORE_FAST
 //! pair already rebinds a local's float in place). It may end with the STORE_FAST of that value.
@@ -85,14 +86,16 @@ impl Role {
 
 /// The float stencils, by depth (stencils/floats.c).
 pub struct FloatStencils {
-    load_fast: [&'static Stencil; DEPTH],
+    /// Leaves by where the value is ([`FAST`]: the local, [`CELL`]: the cell it holds), then
+    /// depth.
+    load_fast: [[&'static Stencil; DEPTH]; 2],
     /// A local that may also hold a one-digit int (its operator's other operand is a float).
-    load_num: [&'static Stencil; DEPTH],
+    load_num: [[&'static Stencil; DEPTH]; 2],
     load_const: [&'static Stencil; DEPTH],
     /// `local.name` (LOAD_FAST's code empty: `skip`).
-    load_attr: [&'static Stencil; DEPTH],
+    load_attr: [[&'static Stencil; DEPTH]; 2],
     /// The same where the attribute may also hold a one-digit int.
-    load_attr_num: [&'static Stencil; DEPTH],
+    load_attr_num: [[&'static Stencil; DEPTH]; 2],
     skip: &'static Stencil,
     /// By operator ([`Arith`]), then depth before the operator minus 2.
     arith: [[&'static Stencil; DEPTH - 1]; 5],
@@ -104,8 +107,8 @@ pub struct FloatStencils {
     /// The int stencils (stencils/ints.c), shaped as the float ones: loads by depth, operators
     /// by [`Arith::int_index`] then depth minus 2 (also into the double register: `to_float`),
     /// the last operator boxed (unary minus last), and the store.
-    int_load_fast: [&'static Stencil; DEPTH],
-    int_load_attr: [&'static Stencil; DEPTH],
+    int_load_fast: [[&'static Stencil; DEPTH]; 2],
+    int_load_attr: [[&'static Stencil; DEPTH]; 2],
     int_load_const: [&'static Stencil; DEPTH],
     int_arith: [[&'static Stencil; DEPTH - 1]; 10],
     int_to_float: [[&'static Stencil; DEPTH - 1]; INT_TO_FLOAT],
@@ -234,18 +237,33 @@ pub fn stencils() -> Option<&'static FloatStencils> {
             }
             int_boxed.push(by("INT_NEG__BOX".into())?);
             Some(FloatStencils {
-                load_fast: depths("FLOAT_LOAD_FAST", 0)?,
-                load_num: depths("FLOAT_LOAD_NUM", 0)?,
+                load_fast: [
+                    depths("FLOAT_LOAD_FAST", 0)?,
+                    depths("FLOAT_LOAD_DEREF", 0)?,
+                ],
+                load_num: [
+                    depths("FLOAT_LOAD_NUM", 0)?,
+                    depths("FLOAT_LOAD_NUM_DEREF", 0)?,
+                ],
                 load_const: depths("FLOAT_LOAD_CONST", 0)?,
-                load_attr: depths("FLOAT_LOAD_ATTR", 0)?,
-                load_attr_num: depths("FLOAT_LOAD_ATTR_NUM", 0)?,
+                load_attr: [
+                    depths("FLOAT_LOAD_ATTR", 0)?,
+                    depths("FLOAT_LOAD_ATTR_DEREF", 0)?,
+                ],
+                load_attr_num: [
+                    depths("FLOAT_LOAD_ATTR_NUM", 0)?,
+                    depths("FLOAT_LOAD_ATTR_NUM_DEREF", 0)?,
+                ],
                 skip: by("FLOAT_SKIP".into())?,
                 arith: arith.try_into().ok()?,
                 neg: depths("FLOAT_NEG", 1)?,
                 boxed: boxed.try_into().ok()?,
                 store: by("FLOAT_STORE_FAST".into())?,
-                int_load_fast: depths("INT_LOAD_FAST", 0)?,
-                int_load_attr: depths("INT_LOAD_ATTR", 0)?,
+                int_load_fast: [depths("INT_LOAD_FAST", 0)?, depths("INT_LOAD_DEREF", 0)?],
+                int_load_attr: [
+                    depths("INT_LOAD_ATTR", 0)?,
+                    depths("INT_LOAD_ATTR_DEREF", 0)?,
+                ],
                 int_load_const: depths("INT_LOAD_CONST", 0)?,
                 int_arith: int_arith.try_into().ok()?,
                 int_to_float: int_to_float.try_into().ok()?,
@@ -283,10 +301,12 @@ enum Kind {
     /// A float (in the double register): an operator's float result, a float constant, an
     /// attribute leaf.
     Float,
-    /// A local, its role (a float load until an operator says otherwise).
-    Local(usize),
-    /// An attribute leaf, its role (a float load until an int operator says otherwise).
-    Attr(usize),
+    /// A local, its role (a float load until an operator says otherwise) and where its value is
+    /// ([`FAST`] or [`CELL`]).
+    Local(usize, usize),
+    /// An attribute leaf, its role (a float load until an int operator says otherwise) and where
+    /// its owner is.
+    Attr(usize, usize),
     /// An int constant, its role and value (exact as a double: only ever an operand).
     IntConst(usize, i64),
     /// An int operator's result (in the int register): the operator's role, and its row in
@@ -294,10 +314,16 @@ enum Kind {
     Int(usize, Option<usize>),
 }
 
+/// A leaf's value is the local itself (LOAD_FAST).
+const FAST: usize = 0;
+/// A leaf's value is the contents of the cell the local holds (LOAD_DEREF of a cell or free
+/// variable: 3.11's oparg indexes the frame's locals).
+const CELL: usize = 1;
+
 /// Whether runs take this instruction as a load.
 #[inline(always)]
 fn is_load(ins: &Instruction) -> bool {
-    ins.opcode == op::LOAD_FAST || ins.opcode == op::LOAD_CONST
+    matches!(ins.opcode, op::LOAD_FAST | op::LOAD_CONST | op::LOAD_DEREF)
 }
 
 /// Whether runs take this instruction as an operator.
@@ -564,13 +590,16 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
         k = i + 5;
     }
     // `local.name op= ...`: the same with the attribute (read as an attribute leaf).
-    let augmented_at = augmented.is_none().then(|| augmented_attr(code, i)).flatten();
+    let augmented_at = augmented
+        .is_none()
+        .then(|| augmented_attr(code, i))
+        .flatten();
     if let Some(owner) = augmented_at {
         roles.push(Role::new(fs.skip, 0));
         roles.push(Role::new(fs.skip, 0));
-        stack[0] = Kind::Attr(roles.len());
+        stack[0] = Kind::Attr(roles.len(), FAST);
         roles.push(Role {
-            stencil: fs.load_attr[0],
+            stencil: fs.load_attr[FAST][0],
             operand: owner,
             attribute: true,
             branch: false,
@@ -584,11 +613,16 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
             break;
         }
         match ins.opcode {
-            op::LOAD_FAST => {
+            op::LOAD_FAST | op::LOAD_DEREF => {
                 if depth == DEPTH {
                     break;
                 }
-                if let Some(item) = item_leaf(code, k) {
+                let from = if ins.opcode == op::LOAD_DEREF {
+                    CELL
+                } else {
+                    FAST
+                };
+                if let Some(item) = item_leaf(code, k).filter(|_| from == FAST) {
                     // `seq[i]`: the BINARY_SUBSCR reads both locals (or the constant).
                     roles.push(Role::new(fs.skip, 0));
                     roles.push(Role::new(fs.skip, 0));
@@ -598,17 +632,17 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
                 } else if let Some(attr) = attribute_leaf(code, k) {
                     // `local.name`: the LOAD_ATTR reads the local.
                     roles.push(Role::new(fs.skip, 0));
-                    stack[depth] = Kind::Attr(roles.len());
+                    stack[depth] = Kind::Attr(roles.len(), from);
                     roles.push(Role {
-                        stencil: fs.load_attr[depth],
+                        stencil: fs.load_attr[from][depth],
                         operand: (ins.oparg as u64) << 48,
                         attribute: true,
                         branch: false,
                     });
                     k = attr;
                 } else {
-                    stack[depth] = Kind::Local(roles.len());
-                    roles.push(Role::new(fs.load_fast[depth], 0));
+                    stack[depth] = Kind::Local(roles.len(), from);
+                    roles.push(Role::new(fs.load_fast[from][depth], 0));
                 }
                 depth += 1;
             }
@@ -735,7 +769,7 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
                 }
                 let t = depth - 1;
                 match stack[t] {
-                    Kind::Float | Kind::Local(_) | Kind::Attr(_) => {
+                    Kind::Float | Kind::Local(..) | Kind::Attr(..) => {
                         roles.push(Role::new(fs.neg[t], 0));
                         stack[t] = Kind::Float;
                     }
@@ -857,8 +891,8 @@ fn int_operands(
 ) -> bool {
     for p in [l, r] {
         match stack[p] {
-            Kind::Local(role) => roles[role].stencil = fs.int_load_fast[p],
-            Kind::Attr(role) => roles[role].stencil = fs.int_load_attr[p],
+            Kind::Local(role, from) => roles[role].stencil = fs.int_load_fast[from][p],
+            Kind::Attr(role, from) => roles[role].stencil = fs.int_load_attr[from][p],
             Kind::IntConst(role, value) => {
                 roles[role] = Role::new(fs.int_load_const[p], value as u64);
             }
@@ -897,16 +931,16 @@ fn float_operands(
     // An attribute next to a float whatever happens (a constant, an operator's result) may be a
     // one-digit int, as a local may; any other attribute is read as an exact float, and so is
     // a sure float for a local beside it.
-    if let Some((p, Kind::Attr(role))) = beside_float(stack, l, r) {
-        roles[role].stencil = fs.load_attr_num[p];
+    if let Some((p, Kind::Attr(role, from))) = beside_float(stack, l, r) {
+        roles[role].stencil = fs.load_attr_num[from][p];
     }
     for p in [l, r] {
-        if let Kind::Attr(_) = stack[p] {
+        if let Kind::Attr(..) = stack[p] {
             stack[p] = Kind::Float;
         }
     }
-    if let Some((p, Kind::Local(role))) = beside_float(stack, l, r) {
-        roles[role].stencil = fs.load_num[p];
+    if let Some((p, Kind::Local(role, from))) = beside_float(stack, l, r) {
+        roles[role].stencil = fs.load_num[from][p];
     }
     true
 }
@@ -922,8 +956,8 @@ fn num_operands(
 ) {
     for p in [l, r] {
         match stack[p] {
-            Kind::Local(role) => roles[role].stencil = fs.load_num[p],
-            Kind::Attr(role) => roles[role].stencil = fs.load_attr_num[p],
+            Kind::Local(role, from) => roles[role].stencil = fs.load_num[from][p],
+            Kind::Attr(role, from) => roles[role].stencil = fs.load_attr_num[from][p],
             _ => continue,
         }
         stack[p] = Kind::Float;

@@ -285,3 +285,63 @@ def f(o):
     objs = [P(1.5, 3), P(1.5, -7), P(0.1, 2**29 + 1), P(1.5, 2**70), P(1.5, True), P(1, 2),
             P(float("nan"), 0), P(1.5, "x")]
     assert native_outcomes(f, [(o,) for o in objs]) == outcomes(plain["f"], [(o,) for o in objs])
+
+
+CELLS = """
+class P:
+    def __init__(self, n, w):
+        self.n = n
+        self.w = w
+def f(o, i, k, base):
+    # o, base and step are cells (the comprehension and the closure use them): their leaves
+    # are LOAD_DEREF, and o.n / o.w attributes of a cell's contents.
+    step = i - k
+    firsts = [o.n + base + j for j in range(2)]
+    def inner(m):
+        return m * step + base - step * 3, (m - base) * o.w + o.n * 0.5
+    j = i + o.n - k
+    x = (base + i) * step - o.n
+    y = o.w * 2.0 + base * 0.5 - step
+    return firsts, j * 2 + 1, x, y, inner(i + 1), inner(k)
+def unbound(i):
+    def g():
+        return (late + i) * 2 - i
+    try:
+        r = g()
+    except NameError as e:
+        r = str(e)
+    late = 4
+    return r, g()
+"""
+
+
+def test_cells_and_free_variables_are_leaves_of_runs():
+    """Cell and free variables (LOAD_DEREF) as int and float leaves, and attributes of an
+    object held in a cell: then other types, big ints, bools, an unbound free variable."""
+    ns, plain = {}, {}
+    exec(CELLS, ns)
+    exec(CELLS, plain)
+    P, f, unbound = ns["P"], ns["f"], ns["unbound"]
+    for _ in range(12):
+        f(P(3, 1.5), 4, 1, 7)
+        unbound(3)
+    inner = [c for c in f.__code__.co_consts if getattr(c, "co_name", "") == "inner"][0]
+    g = [c for c in unbound.__code__.co_consts if getattr(c, "co_name", "") == "g"][0]
+    # The nested functions' code objects: their leaves are free variables (COPY_FREE_VARS).
+    assert cpjit.compile(f) and cpjit.compile(unbound) and cpjit.compile(inner)
+    assert cpjit.compile(g)
+    assert "INT_LOAD_DEREF" in listing(g) and "INT_LOAD_DEREF" in listing(inner)
+    for name in ("INT_LOAD_DEREF", "INT_LOAD_ATTR_DEREF", "FLOAT_LOAD_ATTR_NUM_DEREF",
+                 "FLOAT_LOAD_NUM_DEREF"):
+        assert name in listing(f), (name, listing(f))
+    args = [(P(3, 1.5), 4, 1, 7), (P(-2**40, 2.5), 2**61, 3, -1), (P(2.5, 3), 4, 1, 7),
+            (P(True, 1.0), 4, 1, 2**62), (P(3, "x"), 4, 1, 7), (P(3, 1.5), 4.5, 1, 7),
+            (P(3, 1.5), 4, 1, 2.5)]
+    fallbacks = []
+    assert native_outcomes(f, args, fallbacks) == outcomes(plain["f"], args)
+    assert fallbacks[0] > 0  # the odd types reached the runs' checks
+    with Native() as n:
+        clean = outcomes(f, args[:1] * 5)
+    assert clean == outcomes(plain["f"], args[:1] * 5) and n.fallbacks == 0, n.fallbacks
+    assert native_outcomes(unbound, [(3,), (2**62,), (2.5,)]) == outcomes(
+        plain["unbound"], [(3,), (2**62,), (2.5,)])

@@ -74,6 +74,23 @@ enum cpjit_reason {
     CPJIT_R_COUNT
 };
 
+/* What a run's failed check found (stencils/runs.h: RUN_FALLBACK; stats()["run_fallbacks_by"],
+ * named in src/runtime.rs's RUN_CHECKS, same order). */
+enum {
+    CPJIT_RUN_TYPE,       /* a value of another type than the run reads (not an exact float or
+                             int, not a list, a bool) */
+    CPJIT_RUN_UNBOUND,    /* an unbound local or cell */
+    CPJIT_RUN_ATTRIBUTE,  /* an attribute cache's first way does not serve the owner (another
+                             type, values turned into a dict, the attribute missing) */
+    CPJIT_RUN_INDEX,      /* a list index out of range */
+    CPJIT_RUN_RANGE,      /* an int past 64-bit arithmetic: an operand past 2**60, a result
+                             that overflows, an int result a double cannot hold exactly */
+    CPJIT_RUN_ARITHMETIC, /* a zero divisor, a negative or too large shift, a power Python
+                             raises on or makes complex */
+    CPJIT_RUN_ALLOCATION, /* boxing the result failed */
+    CPJIT_RUN_CHECKS
+};
+
 typedef struct {
     uint64_t frames_native;             /* frames entered in native code */
     uint64_t handovers[CPJIT_R_COUNT];  /* frames (or frame tails) run by the interpreter */
@@ -90,8 +107,8 @@ typedef struct {
     uint64_t stack_segment_switches;    /* frames the hook went on with on a C stack segment
                                            of cpjit's own (stack_segments.c) */
     uint64_t stack_segments_mapped;     /* segments mapped and not yet unmapped */
-    uint64_t run_fallbacks;             /* float or int runs whose check failed, so their
-                                           baseline copy ran (stencils/runs.h) */
+    uint64_t run_fallbacks[CPJIT_RUN_CHECKS]; /* float or int runs whose check failed, so their
+                                           baseline copy ran (stencils/runs.h), by what failed */
 } CpjitStats;
 
 extern CpjitStats cpjit_stats;

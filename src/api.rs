@@ -246,6 +246,9 @@ fn code_info<'py>(
         let c = unsafe { &*(st.native as *const crate::compiler::CompiledCode) };
         d.set_item("native_bytes", c.native_bytes())?;
         d.set_item("instructions", c.instructions)?;
+        // The optimising tier's runs in this code (src/opt/float_runs.rs): their stencils are
+        // the FLOAT_* and INT_* entries of the layout.
+        d.set_item("runs", c.float_runs)?;
         d.set_item(
             "unsupported",
             PyList::new_bound(py, c.unsupported.iter().copied()),
@@ -298,7 +301,12 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("frames_from_c", c.frames_from_c)?;
     d.set_item("stack_segment_switches", c.stack_segment_switches)?;
     d.set_item("stack_segments_mapped", c.stack_segments_mapped)?;
-    d.set_item("run_fallbacks", c.run_fallbacks)?;
+    d.set_item("run_fallbacks", c.run_fallbacks.iter().sum::<u64>())?;
+    let by = PyDict::new_bound(py);
+    for (name, n) in runtime::RUN_CHECKS.iter().zip(c.run_fallbacks.iter()) {
+        by.set_item(*name, *n)?;
+    }
+    d.set_item("run_fallbacks_by", by)?;
     // SAFETY: GIL held; the sampler thread writes only `stalled` and `long_unsampled`, counters
     // read here for stats.
     let r = unsafe { &*std::ptr::addr_of!(runtime::cpjit_cold_region_stats) };

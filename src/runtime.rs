@@ -100,8 +100,20 @@ pub struct CStats {
     pub frames_from_c: u64,
     pub stack_segment_switches: u64,
     pub stack_segments_mapped: u64,
-    pub run_fallbacks: u64,
+    pub run_fallbacks: [u64; RUN_CHECKS.len()],
 }
+
+/// What a run's failed check found (`CPJIT_RUN_*`, cpjit_rt.h, same order): the keys of
+/// `stats()["run_fallbacks_by"]`.
+pub const RUN_CHECKS: [&str; 7] = [
+    "type",
+    "unbound",
+    "attribute",
+    "index",
+    "range",
+    "arithmetic",
+    "allocation",
+];
 
 extern "C" {
     pub fn cpjit_rt_init() -> c_int;

@@ -32,13 +32,13 @@
 
 #define FLOAT_STENCIL(FULLNAME) RUN_STENCIL(FULLNAME)
 #define FLOAT_CONTINUE() RUN_CONTINUE()
-#define FLOAT_FALLBACK() RUN_FALLBACK()
+#define FLOAT_FALLBACK(WHY) RUN_FALLBACK(WHY)
 
 /* REG(K) = `v`, which must be an exact float; then on. */
 #define FLOAT_VALUE_TO(K, v)                                                                   \
     do {                                                                                       \
         if (UNLIKELY(!PyFloat_CheckExact(v))) {                                                \
-            FLOAT_FALLBACK();                                                                  \
+            FLOAT_FALLBACK(TYPE);                                                              \
         }                                                                                      \
         REG(K) = PyFloat_AS_DOUBLE(v);                                                         \
         FLOAT_CONTINUE();                                                                      \
@@ -52,7 +52,7 @@
             FLOAT_CONTINUE();                                                                  \
         }                                                                                      \
         if (UNLIKELY(!is_medium(v))) {                                                         \
-            FLOAT_FALLBACK();                                                                  \
+            FLOAT_FALLBACK(TYPE);                                                              \
         }                                                                                      \
         REG(K) = (double)medium_value(v);                                                      \
         FLOAT_CONTINUE();                                                                      \
@@ -67,7 +67,7 @@
     {                                                                                          \
         PyObject *v = FROM(OPARG);                                                             \
         if (UNLIKELY(v == NULL)) {                                                             \
-            FLOAT_FALLBACK();                                                                  \
+            FLOAT_FALLBACK(UNBOUND);                                                           \
         }                                                                                      \
         FLOAT_VALUE_TO(K, v);                                                                  \
     }
@@ -134,14 +134,14 @@ LOAD_ATTR_DEREF_AT(3)
         uint64_t op_ = OPERAND_BITS;                                                           \
         PyObject *seq_ = GETLOCAL(op_ & 0xffff);                                               \
         if (UNLIKELY(seq_ == NULL || !PyList_CheckExact(seq_))) {                              \
-            RUN_FALLBACK();                                                                    \
+            RUN_FALLBACK(TYPE);                                                                \
         }                                                                                      \
         Py_ssize_t n_ = Py_SIZE(seq_);                                                         \
         Py_ssize_t ix_;                                                                        \
         if (INDEX_LOCAL) {                                                                     \
             PyObject *i_ = GETLOCAL((op_ >> 16) & 0xffff);                                     \
             if (UNLIKELY(i_ == NULL || !is_medium(i_))) {                                      \
-                RUN_FALLBACK();                                                                \
+                RUN_FALLBACK(TYPE);                                                            \
             }                                                                                  \
             ix_ = (Py_ssize_t)medium_value(i_);                                                \
             if (ix_ < 0) {                                                                     \
@@ -152,7 +152,7 @@ LOAD_ATTR_DEREF_AT(3)
             ix_ = (Py_ssize_t)(op_ >> 32);                                                     \
         }                                                                                      \
         if (UNLIKELY((size_t)ix_ >= (size_t)n_)) {                                             \
-            RUN_FALLBACK();                                                                    \
+            RUN_FALLBACK(INDEX);                                                               \
         }                                                                                      \
         (slot) = &((PyListObject *)seq_)->ob_item[ix_];                                        \
     } while (0)
@@ -218,7 +218,7 @@ FLOAT_STENCIL(cpjit_op_FLOAT_STORE_ATTR)
     unsigned kind = cache->kind[0];
     if (UNLIKELY(owner == NULL || Py_TYPE(owner)->tp_version_tag != cache->version[0]
                  || (kind != CPJIT_ATTR_VALUES && kind != CPJIT_ATTR_SLOT))) {
-        RUN_FALLBACK();
+        RUN_FALLBACK(ATTRIBUTE);
     }
     PyObject **place;
     PyDictValues *values = NULL;
@@ -228,7 +228,7 @@ FLOAT_STENCIL(cpjit_op_FLOAT_STORE_ATTR)
     else {
         values = *_PyObject_ValuesPointer(owner);
         if (UNLIKELY(values == NULL)) {
-            RUN_FALLBACK();
+            RUN_FALLBACK(ATTRIBUTE);
         }
         place = &values->values[cache->index[0]];
     }
@@ -268,7 +268,7 @@ FLOAT_STENCIL(cpjit_op_FLOAT_SKIP)
     {                                                                                          \
         PyObject *v = FROM(OPARG);                                                             \
         if (UNLIKELY(v == NULL)) {                                                             \
-            FLOAT_FALLBACK();                                                                  \
+            FLOAT_FALLBACK(UNBOUND);                                                           \
         }                                                                                      \
         NUM_VALUE_TO(K, v);                                                                    \
     }
@@ -307,14 +307,14 @@ LOAD_CONST_AT(3)
 #define ARITH_DIV(A, B)                                                                        \
     do {                                                                                       \
         if (UNLIKELY((B) == 0.0)) {                                                            \
-            FLOAT_FALLBACK(); /* ZeroDivisionError, raised by the baseline */                  \
+            FLOAT_FALLBACK(ARITHMETIC); /* ZeroDivisionError, raised by the baseline */        \
         }                                                                                      \
         (A) = (A) / (B);                                                                       \
     } while (0)
 #define ARITH_POW(A, B)                                                                        \
     do {                                                                                       \
         if (UNLIKELY(!cpjit_plain_pow((A), (B), &(A)))) {                                      \
-            RUN_FALLBACK_AFTER_CALL();                                                         \
+            RUN_FALLBACK_AFTER_CALL(ARITHMETIC);                                               \
         }                                                                                      \
     } while (0)
 #define ARITH_ALL_DEPTHS(NAME)                                                                 \

@@ -27,7 +27,7 @@
 #define INT_VALUE_TO(K, v)                                                                     \
     do {                                                                                       \
         if (UNLIKELY(!PyLong_CheckExact(v))) {                                                 \
-            RUN_FALLBACK();                                                                    \
+            RUN_FALLBACK(TYPE);                                                                \
         }                                                                                      \
         Py_ssize_t size_ = Py_SIZE(v);                                                         \
         const digit *d_ = ((PyLongObject *)(v))->ob_digit;                                     \
@@ -40,7 +40,7 @@
             IREG(K) = size_ < 0 ? -mag_ : mag_;                                                \
             RUN_CONTINUE();                                                                    \
         }                                                                                      \
-        RUN_FALLBACK();                                                                        \
+        RUN_FALLBACK(RANGE);                                                                   \
     } while (0)
 
 /* Push local OPARG (FROM: RUN_LOCAL for LOAD_FAST, RUN_CELL for LOAD_DEREF), which must hold
@@ -52,7 +52,7 @@
     {                                                                                          \
         PyObject *v = FROM(OPARG);                                                             \
         if (UNLIKELY(v == NULL)) {                                                             \
-            RUN_FALLBACK();                                                                    \
+            RUN_FALLBACK(UNBOUND);                                                             \
         }                                                                                      \
         INT_VALUE_TO(K, v);                                                                    \
     }
@@ -99,26 +99,26 @@ INT_LOAD_CONST_AT(3)
 #define INT_ADD(A, B)                                                                          \
     do {                                                                                       \
         if (UNLIKELY(__builtin_add_overflow((A), (B), &(A)))) {                                \
-            RUN_FALLBACK();                                                                    \
+            RUN_FALLBACK(RANGE);                                                               \
         }                                                                                      \
     } while (0)
 #define INT_SUB(A, B)                                                                          \
     do {                                                                                       \
         if (UNLIKELY(__builtin_sub_overflow((A), (B), &(A)))) {                                \
-            RUN_FALLBACK();                                                                    \
+            RUN_FALLBACK(RANGE);                                                               \
         }                                                                                      \
     } while (0)
 #define INT_MUL(A, B)                                                                          \
     do {                                                                                       \
         if (UNLIKELY(__builtin_mul_overflow((A), (B), &(A)))) {                                \
-            RUN_FALLBACK();                                                                    \
+            RUN_FALLBACK(RANGE);                                                               \
         }                                                                                      \
     } while (0)
 /* Floor division and modulo: zero divisors raise, INT64_MIN by -1 overflows. */
 #define INT_DIVISOR_CHECK(A, B)                                                                \
     do {                                                                                       \
         if (UNLIKELY((B) == 0 || ((B) == -1 && (A) == INT64_MIN))) {                           \
-            RUN_FALLBACK();                                                                    \
+            RUN_FALLBACK(ARITHMETIC);                                                          \
         }                                                                                      \
     } while (0)
 #define INT_FLOORDIV(A, B)                                                                     \
@@ -146,18 +146,18 @@ INT_LOAD_CONST_AT(3)
 #define INT_LSHIFT(A, B)                                                                       \
     do {                                                                                       \
         if (UNLIKELY((uint64_t)(B) > 62)) {                                                    \
-            RUN_FALLBACK();                                                                    \
+            RUN_FALLBACK(ARITHMETIC);                                                          \
         }                                                                                      \
         int64_t s_ = (int64_t)((uint64_t)(A) << (B));                                          \
         if (UNLIKELY((s_ >> (B)) != (A))) {                                                    \
-            RUN_FALLBACK();                                                                    \
+            RUN_FALLBACK(RANGE);                                                               \
         }                                                                                      \
         (A) = s_;                                                                              \
     } while (0)
 #define INT_RSHIFT(A, B)                                                                       \
     do {                                                                                       \
         if (UNLIKELY((B) < 0)) {                                                               \
-            RUN_FALLBACK();                                                                    \
+            RUN_FALLBACK(ARITHMETIC);                                                          \
         }                                                                                      \
         (A) = (B) > 63 ? ((A) < 0 ? -1 : 0) : (A) >> (B);                                      \
     } while (0)
@@ -177,7 +177,7 @@ INT_LOAD_CONST_AT(3)
     {                                                                                          \
         INT_##NAME(IREG(L), IREG(R));                                                          \
         if (UNLIKELY((uint64_t)(IREG(L) + (1ll << 53)) > (1ull << 54))) {                      \
-            RUN_FALLBACK();                                                                    \
+            RUN_FALLBACK(RANGE);                                                               \
         }                                                                                      \
         REG(L) = (double)IREG(L);                                                              \
         RUN_CONTINUE();                                                                        \
@@ -211,7 +211,7 @@ INT_FLOAT_ALL_DEPTHS(MOD)
     RUN_STENCIL(cpjit_op_INT_NEG__##K)                                                         \
     {                                                                                          \
         if (UNLIKELY(IREG(T) == INT64_MIN)) {                                                  \
-            RUN_FALLBACK();                                                                    \
+            RUN_FALLBACK(RANGE);                                                               \
         }                                                                                      \
         IREG(T) = -IREG(T);                                                                    \
         RUN_CONTINUE();                                                                        \
@@ -249,7 +249,7 @@ INT_THEN_BOX(RSHIFT)
 RUN_STENCIL(cpjit_op_INT_NEG__BOX)
 {
     if (UNLIKELY(i0 == INT64_MIN)) {
-        RUN_FALLBACK();
+        RUN_FALLBACK(RANGE);
     }
     i0 = -i0;
     PyObject *res;

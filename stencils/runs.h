@@ -42,17 +42,19 @@ typedef PRESERVE_NONE PyObject *(*cpjit_run_fn)(RUN_ARGS);
 /* A compare ending the run jumps (_JIT_JUMP_TARGET is then the jump's target, baseline code). */
 #define RUN_LEAVE_BY_JUMP() RUN_TAIL_UNDEFINED(_JIT_JUMP_TARGET)
 /* A check failed: the baseline code of the run, from its start, the frame untouched (the
- * registers passed as they are: no code), counted in stats()["run_fallbacks"]. */
-#define RUN_FALLBACK()                                                                         \
+ * registers passed as they are: no code), counted by why in stats()["run_fallbacks_by"]
+ * (WHY names a CPJIT_RUN_* of cpjit_rt.h: TYPE, UNBOUND, ATTRIBUTE, INDEX, RANGE, ARITHMETIC,
+ * ALLOCATION). */
+#define RUN_FALLBACK(WHY)                                                                      \
     do {                                                                                       \
-        cpjit_stats.run_fallbacks++;                                                           \
+        cpjit_stats.run_fallbacks[CPJIT_RUN_##WHY]++;                                          \
         __attribute__((musttail)) return ((cpjit_run_fn)&_JIT_JUMP_TARGET)(                    \
             frame, stack_pointer, tstate, d0, d1, d2, d3, i0, i1, i2, i3);                     \
     } while (0)
 /* The same after a call, whose clobbered registers are not worth keeping for it. */
-#define RUN_FALLBACK_AFTER_CALL()                                                              \
+#define RUN_FALLBACK_AFTER_CALL(WHY)                                                           \
     do {                                                                                       \
-        cpjit_stats.run_fallbacks++;                                                           \
+        cpjit_stats.run_fallbacks[CPJIT_RUN_##WHY]++;                                          \
         RUN_TAIL_UNDEFINED(_JIT_JUMP_TARGET);                                                  \
     } while (0)
 
@@ -63,7 +65,7 @@ typedef PRESERVE_NONE PyObject *(*cpjit_run_fn)(RUN_ARGS);
         (res) = (BOX);                                                                         \
         if (UNLIKELY((res) == NULL)) {                                                         \
             PyErr_Clear();                                                                     \
-            RUN_FALLBACK_AFTER_CALL();                                                         \
+            RUN_FALLBACK_AFTER_CALL(ALLOCATION);                                               \
         }                                                                                      \
     } while (0)
 
@@ -129,13 +131,13 @@ static inline __attribute__((always_inline)) PyObject *cpjit_run_cell_contents(P
         CpjitAttrCache *cache = (CpjitAttrCache *)(operand_ & ((1ull << 48) - 1));             \
         PyObject *owner = FROM(operand_ >> 48);                                                \
         if (UNLIKELY(owner == NULL || Py_TYPE(owner)->tp_version_tag != cache->version[0])) {  \
-            RUN_FALLBACK();                                                                    \
+            RUN_FALLBACK(ATTRIBUTE);                                                           \
         }                                                                                      \
         unsigned kind = cache->kind[0];                                                        \
         if (kind - 1u < 2u) { /* VALUES or HINT: inline values */                              \
             PyDictValues *values = *_PyObject_ValuesPointer(owner);                            \
             if (UNLIKELY(values == NULL)) {                                                    \
-                RUN_FALLBACK();                                                                \
+                RUN_FALLBACK(ATTRIBUTE);                                                       \
             }                                                                                  \
             (v) = values->values[cache->index[0]];                                             \
         }                                                                                      \
@@ -143,10 +145,10 @@ static inline __attribute__((always_inline)) PyObject *cpjit_run_cell_contents(P
             (v) = *(PyObject **)((char *)owner + cache->index[0]);                             \
         }                                                                                      \
         else {                                                                                 \
-            RUN_FALLBACK();                                                                    \
+            RUN_FALLBACK(ATTRIBUTE);                                                           \
         }                                                                                      \
         if (UNLIKELY((v) == NULL)) {                                                           \
-            RUN_FALLBACK();                                                                    \
+            RUN_FALLBACK(ATTRIBUTE);                                                           \
         }                                                                                      \
     } while (0)
 

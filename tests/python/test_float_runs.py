@@ -647,3 +647,56 @@ for n in range(25):
             r = update(o, 0.25, 2)
     assert n.frames == 10 and n.fallbacks == 0, (n.frames, n.fallbacks)
     assert r == (o.x, o.y) and o.y == 2.0 / 2**11
+
+
+def test_failed_checks_are_counted_by_what_failed():
+    """stats()["run_fallbacks_by"]: each kind of failed check counted under its name, the
+    total under "run_fallbacks", and code_info's "runs" says how many runs a function has."""
+    src = """
+class V:
+    def __init__(self, x):
+        self.x = x
+class W:
+    x = 1.5
+def f(a, b, v, seq, i):
+    s = a * 2.0 + b / 4.0
+    t = v.x * 0.5 + a * a
+    u = seq[i] * 3.0 - a * 0.25
+    return s, t, u
+def g(n, k):
+    return (n * k + 1) * (n - k)
+"""
+    ns, plain = {}, {}
+    exec(src, ns)
+    exec(src, plain)
+    f, g, V, W = ns["f"], ns["g"], ns["V"], ns["W"]
+    for _ in range(20):
+        f(1.5, 2.5, V(0.5), [1.0, 2.0], 1)
+        g(3, 4)
+    assert cpjit.compile(f) and cpjit.compile(g)
+    assert cpjit.code_info(f)["runs"] == 3 and cpjit.code_info(g)["runs"] == 1
+    f(1.5, 2.5, V(0.5), [1.0, 2.0], 1)  # fills the attribute cache of the run's copy
+    cases = [
+        ("type", f, (1.5, "s", V(0.5), [1.0, 2.0], 1)),   # b is a str
+        ("attribute", f, (1.5, 2.5, W(), [1.0, 2.0], 1)),  # another type at v.x
+        ("index", f, (1.5, 2.5, V(0.5), [1.0, 2.0], 5)),   # seq[5]
+        ("range", g, (2**40, 2**40)),                      # n * k past 64 bits
+        ("type", g, (3.5, 4)),                             # a float where ints were seen
+    ]
+    for why, fn, args in cases:
+        before = cpjit.stats()
+        with Native():
+            try:
+                got = fn(*args)
+            except Exception as e:  # noqa: BLE001 - the exception is the observation
+                got = type(e).__name__
+        after = cpjit.stats()
+        try:
+            want = plain[fn.__name__](*args)
+        except Exception as e:  # noqa: BLE001
+            want = type(e).__name__
+        assert got == want
+        by = {k: after["run_fallbacks_by"][k] - before["run_fallbacks_by"][k]
+              for k in after["run_fallbacks_by"]}
+        assert by[why] >= 1, (why, by)
+        assert sum(by.values()) == after["run_fallbacks"] - before["run_fallbacks"]

@@ -278,6 +278,9 @@ def format_counters(st):
         + (", ".join(f"{k} {v}" for k, v in interp.items()) or "none")
         + f"; exceptions unwound natively {st.get('exceptions_native', 0)}",
     ]
+    by = {k: v for k, v in st.get("run_fallbacks_by", {}).items() if v}
+    lines.append(f"    runs compiled {st.get('float_runs', 0)}, failed checks {st.get('run_fallbacks', 0)}"
+                 + (" (" + ", ".join(f"{k} {v}" for k, v in by.items()) + ")" if by else ""))
     if unsup:
         lines.append("    instructions without stencil: " + ", ".join(f"{k} {v}" for k, v in unsup[:10])
                      + (" ..." if len(unsup) > 10 else ""))

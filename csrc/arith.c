@@ -374,13 +374,23 @@ ARITH_UPDATE_INT_FLOAT(inplace_multiply, *)
 
 int cpjit_plain_pow(double a, double b, double *out)
 {
-    if (!(a > 0.0) || !isfinite(a) || !isfinite(b)) {
+    if (!isfinite(a) || !isfinite(b) || a == 0.0 || a != a) {
         return 0;
+    }
+    int negate = 0;
+    if (a < 0.0) {
+        /* float_pow: a negative base to a fractional power is complex (the baseline's); to an
+         * integral one, the power of its magnitude, negated for an odd exponent. */
+        if (b != floor(b)) {
+            return 0;
+        }
+        a = -a;
+        negate = fmod(fabs(b), 2.0) == 1.0;
     }
     double r = pow(a, b);
     if (!isfinite(r)) {
         return 0;
     }
-    *out = r;
+    *out = negate ? -r : r;
     return 1;
 }

@@ -707,9 +707,14 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
                             // A true division's result is a float whatever its operands are,
                             // and for one-digit ints it is the double the interpreter computes
                             // (long_true_divide divides the two exact doubles): its locals and
-                            // attributes may hold either.
+                            // attributes may hold either. So it is evidence of floats when no
+                            // operand is a float result of operators taken without evidence
+                            // (`(a - x) / n` with an int `a` would fail at the `-` each time).
+                            let unproven = |k: Kind| k == Kind::Float && !evidence;
+                            if !unproven(stack[l]) && !unproven(stack[r]) {
+                                evidence = true;
+                            }
                             num_operands(fs, roles, &mut stack, l, r);
-                            evidence = true;
                         }
                         if !arith.is_float() || !float_operands(fs, roles, &mut stack, l, r) {
                             break;

@@ -700,3 +700,45 @@ def g(n, k):
               for k in after["run_fallbacks_by"]}
         assert by[why] >= 1, (why, by)
         assert sum(by.values()) == after["run_fallbacks"] - before["run_fallbacks"]
+
+
+def test_powers_of_negative_and_special_bases_are_the_interpreters():
+    """`x ** y` in a run: a negative base to an integral power is computed in the run (the
+    power of its magnitude, negated for an odd exponent, as float_pow does); zero bases, a
+    negative base to a fractional power (complex), infinities, NaNs and overflows are the
+    baseline's. Every result's bits, every exception, against the interpreter."""
+    import itertools
+
+    src = """
+def f(a, b):
+    return (a * 1.0) ** b + 0.0
+def g(a, b):
+    return (a * 1.0) ** (b * 1.0) * 1.0
+"""
+    ns, plain = {}, {}
+    exec(src, ns)
+    exec(src, plain)
+    bases = [-3.5, -2.0, -1.0, -0.5, -0.0, 0.0, 0.5, 1.0, 2.0, 3.5, -1e-300, -1e300,
+             float("inf"), float("-inf"), float("nan"), -7.0, -3]
+    exps = [2, 3, -1, -2, 0, 1, 0.5, -0.5, 2.0, 3.0, 1e300, -1e300, 1e16 + 2, float("inf"),
+            float("nan"), -3.0, 53.0, 1075.0, -1075.0, 2**70]
+
+    def outcomes(fn):
+        out = []
+        for a, b in itertools.product(bases, exps):
+            try:
+                v = fn(a, b)
+                out.append(bits(v) if isinstance(v, float) else repr(v))
+            except Exception as e:  # noqa: BLE001 - the exception is the observation
+                out.append((type(e).__name__, str(e)))
+        return out
+
+    for _ in range(20):
+        ns["f"](1.5, 2)
+        ns["g"](1.5, 2.0)
+    assert cpjit.compile(ns["f"]) and cpjit.compile(ns["g"])
+    assert "FLOAT_POW" in listing(ns["f"]) and "FLOAT_POW" in listing(ns["g"])
+    with Native() as n:
+        got = outcomes(ns["f"]), outcomes(ns["g"])
+    assert got == (outcomes(plain["f"]), outcomes(plain["g"]))
+    assert n.frames == 2 * len(bases) * len(exps)

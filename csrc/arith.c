@@ -374,8 +374,17 @@ ARITH_UPDATE_INT_FLOAT(inplace_multiply, *)
 
 int cpjit_plain_pow(double a, double b, double *out)
 {
-    if (!isfinite(a) || !isfinite(b) || a == 0.0 || a != a) {
+    if (!isfinite(a) || !isfinite(b)) {
         return 0;
+    }
+    if (a == 0.0) {
+        /* float_pow: 0 ** 0 is 1; a negative power of zero raises (the baseline's); a positive
+         * one is zero, with the base's sign for an odd integral exponent. */
+        if (b < 0.0) {
+            return 0;
+        }
+        *out = b == 0.0 ? 1.0 : fmod(fabs(b), 2.0) == 1.0 ? a : 0.0;
+        return 1;
     }
     int negate = 0;
     if (a < 0.0) {

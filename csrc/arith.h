@@ -61,13 +61,14 @@ int cpjit_arith_update_inplace_subtract(PyObject **stack_pointer);
 int cpjit_arith_update_inplace_multiply(PyObject **stack_pointer);
 int cpjit_arith_update_inplace_true_divide(PyObject **stack_pointer);
 
-/* `a ** b` for two floats, as float_pow computes it, when that is a plain pow(): a finite
- * non-zero base (a negative one only to an integral power: the power of its magnitude, negated
- * for an odd exponent, as float_pow does), a finite exponent and a finite result (float_pow's
- * special cases for a base of +-1.0 and a zero exponent give what pow gives). Writes the result
- * and returns 1; returns 0, nothing written, for anything else (a zero base: an error or a
- * signed zero; a negative base to a fractional power: complex; infinities and NaNs; an
- * overflow, which raises), which the caller leaves to the generic operator. For
+/* `a ** b` for two floats, as float_pow computes it, for a finite base and exponent: a zero
+ * base as float_pow's own case for it (1 for a zero exponent, a signed zero for a positive
+ * one), a negative base only to an integral power (the power of its magnitude, negated for an
+ * odd exponent, as float_pow does), and pow() for the rest when its result is finite
+ * (float_pow's special cases for a base of +-1.0 and a zero exponent give what pow gives).
+ * Writes the result and returns 1; returns 0, nothing written, for anything else (a negative
+ * power of zero, which raises; a negative base to a fractional power: complex; infinities and
+ * NaNs; an overflow, which raises), which the caller leaves to the generic operator. For
  * stencils/floats.c. */
 int cpjit_plain_pow(double a, double b, double *out);
 

@@ -158,7 +158,9 @@ typedef struct {
     uint64_t root_timed_ns;    /* and their time */
     uint64_t root_compiles;    /* cpjit_compiles_seen at the root's last judgement, where the
                                   calls timed for its next one begin */
-    uint32_t root_active;      /* tier_trials.c: a counted call of the root is running */
+    uint16_t root_active;      /* tier_trials.c: a counted call of the root is running, */
+    uint16_t root_unquiet;     /* and (a generator's resumes) judgements put off because code
+                                  compiled meanwhile */
     uint16_t probe_left;       /* hub_probe.c: calls of the running probe still to come, */
     uint16_t probe_cold;       /* and the calls the probed ones made of code staying interpreted */
     uint16_t hub_level;        /* hub_probe.c: probes that found a hub (at most MAX_HUB_LEVEL), */

@@ -42,7 +42,10 @@
  * interpreted (benches/README.md, session 49). A resume is much shorter than a call worth a
  * trial (genshi's outermost stage: about 1.2 us), so a generator's resumes are worth one from
  * min_root_ns / RESUME_SHARE. Decisions are kept in the same tier bits: for generator code they
- * are its resumes' way (cpjit.set_calls_from_c, code_info's "calls_from_c").
+ * are its resumes' way (cpjit.set_calls_from_c, code_info's "calls_from_c"). An undecided
+ * generator's resumes miss the hook's fast path (the resume-point table holds only those decided
+ * native), so one whose judging is put off MAX_UNQUIET times (code compiled meanwhile), or that
+ * is resumed while other threads live (no trial can run), is left native for good.
  *
  * Only the main thread, while it is the only thread with a Python thread state and cpjit's is
  * the evaluator, measures or runs a root interpreted (as cold regions do, cold_regions.c: taking
@@ -83,6 +86,9 @@ uint64_t cpjit_compiles_seen;
 #define NATIVE_PERCENT 101u
 /* A generator's or coroutine's resumes are worth a trial from this share of min_root_ns. */
 #define RESUME_SHARE 32u
+/* Judgements of a generator's resumes put off (code compiled while they were timed) before it
+ * is left native: an undecided generator's resumes cannot take the hook's fast path. */
+#define MAX_UNQUIET 16u
 /* Blocks measured again before a trial gives up (code keeps compiling beneath the root): the
  * root stays native. */
 #define MAX_VOID_BLOCKS 32u
@@ -137,6 +143,7 @@ void cpjit_tier_trials_set_way(CpjitCodeState *st, uint32_t way)
     st->root_timed = 0;
     st->root_timed_ns = 0;
     st->root_compiles = 0;
+    st->root_unquiet = 0;
     cpjit_tier_trials_forget(st);
 }
 
@@ -266,6 +273,12 @@ static PyObject *root_enter(PyThreadState *tstate, _PyInterpreterFrame *frame, C
         return run_native(tstate, frame, st, resume);
     }
     if (!cpjit_may_unhook_alone(tstate)) {
+        if (resume != NULL) {
+            /* No trial can run while other threads live: a generator resumed meanwhile is left
+             * native for good, so its resumes take the hook's fast path (an undecided one's
+             * each pay for this function). */
+            st->tier |= CPJIT_TIER_ROOT_DONE;
+        }
         return run_native(tstate, frame, st, resume);
     }
     if (trial.st == st) {
@@ -300,7 +313,10 @@ static PyObject *root_enter(PyThreadState *tstate, _PyInterpreterFrame *frame, C
     st->root_timed = 0;
     st->root_timed_ns = 0;
     st->root_compiles = cpjit_compiles_seen;
-    if (mean < (resume != NULL ? min_root_ns / RESUME_SHARE : min_root_ns)) {
+    if (mean < (resume != NULL ? min_root_ns / RESUME_SHARE : min_root_ns)
+        || (resume != NULL && !quiet && ++st->root_unquiet >= MAX_UNQUIET)) {
+        /* Too short for a trial; or a generator whose subtree kept compiling through
+         * MAX_UNQUIET judgements, left native rather than paying for this at every resume. */
         st->tier |= CPJIT_TIER_ROOT_DONE;
     }
     /* Not quiet: code compiled while these calls ran, so the subtree is still warming up and a

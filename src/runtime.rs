@@ -43,7 +43,8 @@ pub struct CodeState {
     pub root_timed: u32,
     pub root_timed_ns: u64,
     pub root_compiles: u64,
-    pub root_active: u32,
+    pub root_active: u16,
+    pub root_unquiet: u16,
     /// C-owned (csrc/hub_probe.c): the probe's counts; never touched from Rust.
     pub probe_left: u16,
     pub probe_cold: u16,

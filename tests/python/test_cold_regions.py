@@ -346,7 +346,10 @@ THREAD_MAIN = """
         return i & 7
 
     def worker():
-        for _ in range(30):
+        # About 100 ms of calls interpreted (plain python's speed here): well past the 20 ms
+        # after which the sampler puts the hook back (with 30 rounds a fast moment of the machine
+        # ended the worker before that, and `leaf` was never seen by cpjit).
+        for _ in range(100):
             busy(20_000)
 
     print(lib.start_and_wait(worker))

@@ -65,6 +65,7 @@ PyObject *cpjit_rt_run_new_frame(PyThreadState *tstate, _PyInterpreterFrame *fra
                                  CpjitCodeState *st);
 PyObject *cpjit_rt_resume_native(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                  cpjit_native_fn entry);
+void cpjit_rt_forget_resume_points(void);
 
 CpjitTierTrialStats cpjit_tier_trial_stats;
 uint64_t cpjit_compiles_seen;
@@ -132,8 +133,6 @@ void cpjit_tier_trials_forget(CpjitCodeState *st)
         cpjit_tier_trial_stats.abandoned++;
     }
 }
-
-void cpjit_rt_forget_resume_points(void);
 
 void cpjit_tier_trials_set_way(CpjitCodeState *st, uint32_t way)
 {

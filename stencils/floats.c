@@ -58,19 +58,12 @@
         FLOAT_CONTINUE();                                                                      \
     } while (0)
 
-/* Push local OPARG (FROM: RUN_LOCAL for LOAD_FAST, RUN_CELL for LOAD_DEREF), which must hold
- * an exact float. */
-#define LOAD_FAST_AT(K) LOAD_LEAF_AT(K, LOAD_FAST, RUN_LOCAL)
-#define LOAD_DEREF_AT(K) LOAD_LEAF_AT(K, LOAD_DEREF, RUN_CELL)
-#define LOAD_LEAF_AT(K, NAME, FROM)                                                            \
-    FLOAT_STENCIL(cpjit_op_FLOAT_##NAME##__##K)                                                \
-    {                                                                                          \
-        PyObject *v = FROM(OPARG);                                                             \
-        if (UNLIKELY(v == NULL)) {                                                             \
-            FLOAT_FALLBACK(UNBOUND);                                                           \
-        }                                                                                      \
-        FLOAT_VALUE_TO(K, v);                                                                  \
-    }
+/* Push local OPARG (LOAD_FAST) or the contents of its cell (LOAD_DEREF), which must be an exact
+ * float (stencils/runs.h: RUN_LEAF_STENCIL). */
+#define LOAD_FAST_AT(K)                                                                        \
+    RUN_LEAF_STENCIL(cpjit_op_FLOAT_LOAD_FAST__##K, K, RUN_LOCAL, FLOAT_VALUE_TO)
+#define LOAD_DEREF_AT(K)                                                                       \
+    RUN_LEAF_STENCIL(cpjit_op_FLOAT_LOAD_DEREF__##K, K, RUN_CELL, FLOAT_VALUE_TO)
 /* Push a constant: its double, computed when the code compiled. */
 #define LOAD_CONST_AT(K)                                                                       \
     FLOAT_STENCIL(cpjit_op_FLOAT_LOAD_CONST__##K)                                              \
@@ -83,28 +76,18 @@
         FLOAT_CONTINUE();                                                                      \
     }
 /* Push `local.name` (LOAD_FAST then LOAD_ATTR, the LOAD_FAST's own code empty: FLOAT_SKIP), an
- * exact float (stencils/runs.h: RUN_ATTR_VALUE). */
-#define LOAD_ATTR_AT(K) LOAD_ATTR_FROM_AT(K, LOAD_ATTR, RUN_LOCAL)
-#define LOAD_ATTR_DEREF_AT(K) LOAD_ATTR_FROM_AT(K, LOAD_ATTR_DEREF, RUN_CELL)
-#define LOAD_ATTR_FROM_AT(K, NAME, FROM)                                                       \
-    FLOAT_STENCIL(cpjit_op_FLOAT_##NAME##__##K)                                                \
-    {                                                                                          \
-        PyObject *v;                                                                           \
-        RUN_ATTR_VALUE_FROM(v, FROM);                                                          \
-        FLOAT_VALUE_TO(K, v);                                                                  \
-    }
+ * exact float (stencils/runs.h: RUN_ATTR_LEAF_STENCIL); `_DEREF`, the owner in a cell. */
+#define LOAD_ATTR_AT(K)                                                                        \
+    RUN_ATTR_LEAF_STENCIL(cpjit_op_FLOAT_LOAD_ATTR__##K, K, RUN_LOCAL, FLOAT_VALUE_TO)
+#define LOAD_ATTR_DEREF_AT(K)                                                                  \
+    RUN_ATTR_LEAF_STENCIL(cpjit_op_FLOAT_LOAD_ATTR_DEREF__##K, K, RUN_CELL, FLOAT_VALUE_TO)
 /* The same where the operator's other operand is a float whatever happens: the attribute may
  * also hold an int of one digit, converted exactly as the float operators convert it
  * (FLOAT_LOAD_NUM's rule). */
-#define LOAD_ATTR_NUM_AT(K) LOAD_ATTR_NUM_FROM_AT(K, LOAD_ATTR_NUM, RUN_LOCAL)
-#define LOAD_ATTR_NUM_DEREF_AT(K) LOAD_ATTR_NUM_FROM_AT(K, LOAD_ATTR_NUM_DEREF, RUN_CELL)
-#define LOAD_ATTR_NUM_FROM_AT(K, NAME, FROM)                                                   \
-    FLOAT_STENCIL(cpjit_op_FLOAT_##NAME##__##K)                                                \
-    {                                                                                          \
-        PyObject *v;                                                                           \
-        RUN_ATTR_VALUE_FROM(v, FROM);                                                          \
-        NUM_VALUE_TO(K, v);                                                                    \
-    }
+#define LOAD_ATTR_NUM_AT(K)                                                                    \
+    RUN_ATTR_LEAF_STENCIL(cpjit_op_FLOAT_LOAD_ATTR_NUM__##K, K, RUN_LOCAL, NUM_VALUE_TO)
+#define LOAD_ATTR_NUM_DEREF_AT(K)                                                              \
+    RUN_ATTR_LEAF_STENCIL(cpjit_op_FLOAT_LOAD_ATTR_NUM_DEREF__##K, K, RUN_CELL, NUM_VALUE_TO)
 LOAD_ATTR_NUM_AT(0)
 LOAD_ATTR_NUM_AT(1)
 LOAD_ATTR_NUM_AT(2)
@@ -182,19 +165,28 @@ LOAD_ITEM_AT(3, CONST, 0)
  * alone holds it (only `id()` can tell, as for the baseline's `c[i] op= v`), else as a new
  * float, the old item released (its deallocation, which can run code, with prev_instr at the
  * STORE_SUBSCR). The checks come first: nothing is written when one fails. */
+/* The run's result into `*place`, whose value `old` is not NULL: into the float `old` is when
+ * nothing else holds it (only `id()` can tell), else as a new float, `old` released (its
+ * deallocation, which can run code, with prev_instr at the storing instruction); then out of the
+ * run. */
+#define REBIND_OR_REPLACE_THEN_LEAVE(place, old)                                               \
+    do {                                                                                       \
+        if (Py_REFCNT(old) == 1 && PyFloat_CheckExact(old)) {                                  \
+            ((PyFloatObject *)(old))->ob_fval = d0;                                            \
+            RUN_LEAVE();                                                                       \
+        }                                                                                      \
+        PyObject *res_;                                                                        \
+        RUN_BOX_OR_FALLBACK(res_, PyFloat_FromDouble(d0));                                     \
+        RUN_REPLACE_THEN_LEAVE(place, res_, old);                                              \
+    } while (0)
+
 #define STORE_ITEM(KIND, INDEX_LOCAL)                                                          \
     FLOAT_STENCIL(cpjit_op_FLOAT_STORE_ITEM_##KIND)                                            \
     {                                                                                          \
         PyObject **slot;                                                                       \
         ITEM_SLOT(slot, INDEX_LOCAL);                                                          \
         PyObject *old = *slot;                                                                 \
-        if (Py_REFCNT(old) == 1 && PyFloat_CheckExact(old)) {                                  \
-            ((PyFloatObject *)old)->ob_fval = d0;                                              \
-            RUN_LEAVE();                                                                       \
-        }                                                                                      \
-        PyObject *res;                                                                         \
-        RUN_BOX_OR_FALLBACK(res, PyFloat_FromDouble(d0));                                      \
-        RUN_REPLACE_THEN_LEAVE(slot, res, old);                                                \
+        REBIND_OR_REPLACE_THEN_LEAVE(slot, old);                                               \
     }
 STORE_ITEM(LOCAL, 1)
 STORE_ITEM(CONST, 0)
@@ -233,9 +225,9 @@ FLOAT_STENCIL(cpjit_op_FLOAT_STORE_ATTR)
         place = &values->values[cache->index[0]];
     }
     PyObject *old = *place;
-    PyObject *res;
     if (UNLIKELY(old == NULL)) {
         /* A first store (an __init__'s): a value appears in the inline values' order. */
+        PyObject *res;
         RUN_BOX_OR_FALLBACK(res, PyFloat_FromDouble(d0));
         *place = res;
         if (values != NULL) {
@@ -243,12 +235,7 @@ FLOAT_STENCIL(cpjit_op_FLOAT_STORE_ATTR)
         }
         RUN_LEAVE();
     }
-    if (Py_REFCNT(old) == 1 && PyFloat_CheckExact(old)) {
-        ((PyFloatObject *)old)->ob_fval = d0;
-        RUN_LEAVE();
-    }
-    RUN_BOX_OR_FALLBACK(res, PyFloat_FromDouble(d0));
-    RUN_REPLACE_THEN_LEAVE(place, res, old);
+    REBIND_OR_REPLACE_THEN_LEAVE(place, old);
 }
 
 /* The LOAD_FAST of a `local.name` leaf: no code (FLOAT_LOAD_ATTR reads the local). */
@@ -261,17 +248,10 @@ FLOAT_STENCIL(cpjit_op_FLOAT_SKIP)
  * double). Only for a local whose operator's other operand is a float whatever happens (a
  * float constant, an operator's result, an attribute leaf): Python's float operators convert
  * such an int exactly (float_add's CONVERT_TO_DOUBLE), so `i * 0.5` is the same double. */
-#define LOAD_NUM_AT(K) LOAD_NUM_FROM_AT(K, LOAD_NUM, RUN_LOCAL)
-#define LOAD_NUM_DEREF_AT(K) LOAD_NUM_FROM_AT(K, LOAD_NUM_DEREF, RUN_CELL)
-#define LOAD_NUM_FROM_AT(K, NAME, FROM)                                                        \
-    FLOAT_STENCIL(cpjit_op_FLOAT_##NAME##__##K)                                                \
-    {                                                                                          \
-        PyObject *v = FROM(OPARG);                                                             \
-        if (UNLIKELY(v == NULL)) {                                                             \
-            FLOAT_FALLBACK(UNBOUND);                                                           \
-        }                                                                                      \
-        NUM_VALUE_TO(K, v);                                                                    \
-    }
+#define LOAD_NUM_AT(K)                                                                         \
+    RUN_LEAF_STENCIL(cpjit_op_FLOAT_LOAD_NUM__##K, K, RUN_LOCAL, NUM_VALUE_TO)
+#define LOAD_NUM_DEREF_AT(K)                                                                   \
+    RUN_LEAF_STENCIL(cpjit_op_FLOAT_LOAD_NUM_DEREF__##K, K, RUN_CELL, NUM_VALUE_TO)
 LOAD_NUM_AT(0)
 LOAD_NUM_AT(1)
 LOAD_NUM_AT(2)

@@ -43,29 +43,17 @@
         RUN_FALLBACK(RANGE);                                                                   \
     } while (0)
 
-/* Push local OPARG (FROM: RUN_LOCAL for LOAD_FAST, RUN_CELL for LOAD_DEREF), which must hold
- * an exact int of at most two 30-bit digits. */
-#define INT_LOAD_FAST_AT(K) INT_LOAD_LEAF_AT(K, LOAD_FAST, RUN_LOCAL)
-#define INT_LOAD_DEREF_AT(K) INT_LOAD_LEAF_AT(K, LOAD_DEREF, RUN_CELL)
-#define INT_LOAD_LEAF_AT(K, NAME, FROM)                                                        \
-    RUN_STENCIL(cpjit_op_INT_##NAME##__##K)                                                    \
-    {                                                                                          \
-        PyObject *v = FROM(OPARG);                                                             \
-        if (UNLIKELY(v == NULL)) {                                                             \
-            RUN_FALLBACK(UNBOUND);                                                             \
-        }                                                                                      \
-        INT_VALUE_TO(K, v);                                                                    \
-    }
-/* Push `local.name`, an int as above (stencils/runs.h: RUN_ATTR_VALUE). */
-#define INT_LOAD_ATTR_AT(K) INT_LOAD_ATTR_FROM_AT(K, LOAD_ATTR, RUN_LOCAL)
-#define INT_LOAD_ATTR_DEREF_AT(K) INT_LOAD_ATTR_FROM_AT(K, LOAD_ATTR_DEREF, RUN_CELL)
-#define INT_LOAD_ATTR_FROM_AT(K, NAME, FROM)                                                   \
-    RUN_STENCIL(cpjit_op_INT_##NAME##__##K)                                                    \
-    {                                                                                          \
-        PyObject *v;                                                                           \
-        RUN_ATTR_VALUE_FROM(v, FROM);                                                          \
-        INT_VALUE_TO(K, v);                                                                    \
-    }
+/* Push local OPARG (LOAD_FAST) or the contents of its cell (LOAD_DEREF), or `local.name` with
+ * the owner in either, which must be an exact int of at most two 30-bit digits
+ * (stencils/runs.h: RUN_LEAF_STENCIL, RUN_ATTR_LEAF_STENCIL). */
+#define INT_LOAD_FAST_AT(K)                                                                    \
+    RUN_LEAF_STENCIL(cpjit_op_INT_LOAD_FAST__##K, K, RUN_LOCAL, INT_VALUE_TO)
+#define INT_LOAD_DEREF_AT(K)                                                                   \
+    RUN_LEAF_STENCIL(cpjit_op_INT_LOAD_DEREF__##K, K, RUN_CELL, INT_VALUE_TO)
+#define INT_LOAD_ATTR_AT(K)                                                                    \
+    RUN_ATTR_LEAF_STENCIL(cpjit_op_INT_LOAD_ATTR__##K, K, RUN_LOCAL, INT_VALUE_TO)
+#define INT_LOAD_ATTR_DEREF_AT(K)                                                              \
+    RUN_ATTR_LEAF_STENCIL(cpjit_op_INT_LOAD_ATTR_DEREF__##K, K, RUN_CELL, INT_VALUE_TO)
 INT_LOAD_ATTR_AT(0)
 INT_LOAD_ATTR_AT(1)
 INT_LOAD_ATTR_AT(2)

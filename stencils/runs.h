@@ -117,14 +117,13 @@ static inline __attribute__((always_inline)) PyObject *cpjit_run_cell_contents(P
     return cell != NULL ? PyCell_GET(cell) : NULL;
 }
 
-/* `v` = `local.name` (a run's attribute leaf: LOAD_FAST then LOAD_ATTR), the value in the
+/* `v` = `local.name` (a run's attribute leaf: LOAD_FAST or LOAD_DEREF then LOAD_ATTR; FROM,
+ * RUN_LOCAL or RUN_CELL, reads the owner from the local), the value in the
  * instance's inline values or a __slots__ member, found through the first way of the attribute
  * cache of the baseline copy's LOAD_ATTR, which the generic path fills (csrc/names.h: the way's
  * type version guards the kind and the place). The operand holds the cache's address and, in
  * its top 16 bits, the local. Nothing is written: an empty way, another type or a missing value
  * goes to the baseline, whose LOAD_ATTR fills the cache. Borrowed: the caller checks its type. */
-#define RUN_ATTR_VALUE(v) RUN_ATTR_VALUE_FROM(v, RUN_LOCAL)
-/* The same with the owner read by FROM (RUN_LOCAL, RUN_CELL) from the local. */
 #define RUN_ATTR_VALUE_FROM(v, FROM)                                                           \
     do {                                                                                       \
         uint64_t operand_ = OPERAND_BITS;                                                      \
@@ -151,6 +150,28 @@ static inline __attribute__((always_inline)) PyObject *cpjit_run_cell_contents(P
             RUN_FALLBACK(ATTRIBUTE);                                                           \
         }                                                                                      \
     } while (0)
+
+/* The leaf stencils of every kind, FULLNAME at depth K: local OPARG's value (FROM: RUN_LOCAL
+ * for LOAD_FAST, RUN_CELL for LOAD_DEREF; unbound goes to the baseline), or `local.name`
+ * (RUN_ATTR_VALUE_FROM; the LOAD_FAST's or LOAD_DEREF's own code empty), then VALUE_TO(K, v):
+ * the check and load of the leaf's kind (floats.c: FLOAT_VALUE_TO, NUM_VALUE_TO; ints.c:
+ * INT_VALUE_TO). */
+#define RUN_LEAF_STENCIL(FULLNAME, K, FROM, VALUE_TO)                                          \
+    RUN_STENCIL(FULLNAME)                                                                      \
+    {                                                                                          \
+        PyObject *v = FROM(OPARG);                                                             \
+        if (UNLIKELY(v == NULL)) {                                                             \
+            RUN_FALLBACK(UNBOUND);                                                             \
+        }                                                                                      \
+        VALUE_TO(K, v);                                                                        \
+    }
+#define RUN_ATTR_LEAF_STENCIL(FULLNAME, K, FROM, VALUE_TO)                                     \
+    RUN_STENCIL(FULLNAME)                                                                      \
+    {                                                                                          \
+        PyObject *v;                                                                           \
+        RUN_ATTR_VALUE_FROM(v, FROM);                                                          \
+        VALUE_TO(K, v);                                                                        \
+    }
 
 /* The k-th register of each kind, by depth (0-based). */
 #define REG_0 d0

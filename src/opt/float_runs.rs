@@ -214,6 +214,8 @@ pub fn stencils() -> Option<&'static FloatStencils> {
                 }
                 Some(out)
             };
+            // A leaf's stencils by where the value is ([`FAST`], [`CELL`]), then depth.
+            let leaves = |fast: &str, cell: &str| Some([depths(fast, 0)?, depths(cell, 0)?]);
             let mut arith = Vec::new();
             let mut boxed = Vec::new();
             for name in ARITH_NAMES {
@@ -237,33 +239,18 @@ pub fn stencils() -> Option<&'static FloatStencils> {
             }
             int_boxed.push(by("INT_NEG__BOX".into())?);
             Some(FloatStencils {
-                load_fast: [
-                    depths("FLOAT_LOAD_FAST", 0)?,
-                    depths("FLOAT_LOAD_DEREF", 0)?,
-                ],
-                load_num: [
-                    depths("FLOAT_LOAD_NUM", 0)?,
-                    depths("FLOAT_LOAD_NUM_DEREF", 0)?,
-                ],
+                load_fast: leaves("FLOAT_LOAD_FAST", "FLOAT_LOAD_DEREF")?,
+                load_num: leaves("FLOAT_LOAD_NUM", "FLOAT_LOAD_NUM_DEREF")?,
                 load_const: depths("FLOAT_LOAD_CONST", 0)?,
-                load_attr: [
-                    depths("FLOAT_LOAD_ATTR", 0)?,
-                    depths("FLOAT_LOAD_ATTR_DEREF", 0)?,
-                ],
-                load_attr_num: [
-                    depths("FLOAT_LOAD_ATTR_NUM", 0)?,
-                    depths("FLOAT_LOAD_ATTR_NUM_DEREF", 0)?,
-                ],
+                load_attr: leaves("FLOAT_LOAD_ATTR", "FLOAT_LOAD_ATTR_DEREF")?,
+                load_attr_num: leaves("FLOAT_LOAD_ATTR_NUM", "FLOAT_LOAD_ATTR_NUM_DEREF")?,
                 skip: by("FLOAT_SKIP".into())?,
                 arith: arith.try_into().ok()?,
                 neg: depths("FLOAT_NEG", 1)?,
                 boxed: boxed.try_into().ok()?,
                 store: by("FLOAT_STORE_FAST".into())?,
-                int_load_fast: [depths("INT_LOAD_FAST", 0)?, depths("INT_LOAD_DEREF", 0)?],
-                int_load_attr: [
-                    depths("INT_LOAD_ATTR", 0)?,
-                    depths("INT_LOAD_ATTR_DEREF", 0)?,
-                ],
+                int_load_fast: leaves("INT_LOAD_FAST", "INT_LOAD_DEREF")?,
+                int_load_attr: leaves("INT_LOAD_ATTR", "INT_LOAD_ATTR_DEREF")?,
                 int_load_const: depths("INT_LOAD_CONST", 0)?,
                 int_arith: int_arith.try_into().ok()?,
                 int_to_float: int_to_float.try_into().ok()?,
@@ -589,11 +576,9 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
         depth = 1;
         k = i + 5;
     }
-    // `local.name op= ...`: the same with the attribute (read as an attribute leaf).
-    let augmented_at = augmented
-        .is_none()
-        .then(|| augmented_attr(code, i))
-        .flatten();
+    // `local.name op= ...`: the same with the attribute (read as an attribute leaf). Never
+    // both: an item's index load follows its LOAD_FAST where an attribute's COPY does.
+    let augmented_at = augmented_attr(code, i);
     if let Some(owner) = augmented_at {
         roles.push(Role::new(fs.skip, 0));
         roles.push(Role::new(fs.skip, 0));
@@ -835,11 +820,11 @@ fn run_from(fs: &FloatStencils, code: &Code, i: usize, roles: &mut Vec<Role>) ->
         roles.push(Role::new(fs.store_item[item.kind], item.operand));
         return Some(end + 3);
     }
-    if augmented_at.is_some() {
+    if let Some(owner) = augmented_at {
         roles.push(Role::new(fs.skip, 0));
         roles.push(Role {
             stencil: fs.store_attr,
-            operand: augmented_attr(code, i)?,
+            operand: owner,
             attribute: true,
             branch: false,
         });

@@ -109,6 +109,9 @@ typedef struct {
     uint64_t stack_segments_mapped;     /* segments mapped and not yet unmapped */
     uint64_t run_fallbacks[CPJIT_RUN_CHECKS]; /* float or int runs whose check failed, so their
                                            baseline copy ran (stencils/runs.h), by what failed */
+    uint64_t operator_methods;          /* operator methods (`__sub__`, `__rsub__`) a binary
+                                           operator called without the generic dispatch
+                                           (dunders.c) */
 } CpjitStats;
 
 extern CpjitStats cpjit_stats;

@@ -89,6 +89,10 @@ PyObject *cpjit_binary_op(int oparg, PyObject *lhs, PyObject *rhs)
         PyErr_Format(PyExc_SystemError, "cpjit: bad BINARY_OP oparg %d", oparg);
         return NULL;
     }
+    PyObject *res;
+    if (cpjit_binary_dunder(oparg, lhs, rhs, &res)) {
+        return res;
+    }
     return binary_ops[oparg](lhs, rhs);
 }
 

@@ -26,6 +26,10 @@ PyObject *cpjit_inplace_power(PyObject *base, PyObject *exp);
 
 /* BINARY_OP's generic path: the binary_ops[] table of ceval.c. NULL with an error on failure. */
 PyObject *cpjit_binary_op(int oparg, PyObject *lhs, PyObject *rhs);
+/* csrc/dunders.c: `lhs op rhs` when an operand is an instance of a Python class whose operator
+ * method is a Python function, called without the generic dispatch: returns 1 with the result
+ * (NULL with an exception set) in *result, or 0 having done nothing (the generic path's case). */
+int cpjit_binary_dunder(int oparg, PyObject *lhs, PyObject *rhs, PyObject **result);
 
 /* LOAD_GLOBAL's lookup: globals, then builtins; NameError when missing. New reference or NULL.
  * (LOAD_GLOBAL's cache is in names.h.) */

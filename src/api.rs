@@ -307,6 +307,7 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         by.set_item(*name, *n)?;
     }
     d.set_item("run_fallbacks_by", by)?;
+    d.set_item("operator_methods", c.operator_methods)?;
     // SAFETY: GIL held; the sampler thread writes only `stalled` and `long_unsampled`, counters
     // read here for stats.
     let r = unsafe { &*std::ptr::addr_of!(runtime::cpjit_cold_region_stats) };

@@ -2,7 +2,10 @@
  *
  * Owns: the fast paths of +, -, *, / (and their in-place forms) on exact small ints (at most one
  * 30-bit digit) and exact floats, with results exactly as int's and float's own slots give them
- * (cached small ints included), reusing an operand only the stack holds for the result.
+ * (cached small ints included), reusing an operand only the stack holds for the result. An
+ * exact float with a small int (`1 - t`, `x * 2`) is float's slot's case (int's answers
+ * NotImplemented, running nothing): the int converted exactly, as PyLong_AsDouble does; and a
+ * true division of two small ints is long_true_divide's exact case (one double division).
  *
  * Why out of line: in line, these paths made each BINARY_OP site about 240 bytes of machine code
  * on the hot path (int and float cases, result reuse, small-int cache), so arithmetic-heavy
@@ -64,6 +67,38 @@ static PyObject *float_result(PyObject **sp, PyObject *lhs, PyObject *rhs, doubl
     return reuse;
 }
 
+/* An exact float and a small int (at most one digit, so the double conversion float's slots
+ * make, PyLong_AsDouble, is exact): the operand that is a float, or NULL. */
+static inline __attribute__((always_inline)) PyObject *float_with_small_int(PyObject *lhs,
+                                                                             PyObject *rhs)
+{
+    if (PyFloat_CheckExact(lhs)) {
+        return is_medium(rhs) ? lhs : NULL;
+    }
+    return PyFloat_CheckExact(rhs) && is_medium(lhs) ? rhs : NULL;
+}
+
+/* An operand as float's slots convert it (CONVERT_TO_DOUBLE): a float's value, or a small int's
+ * exactly. */
+static inline __attribute__((always_inline)) double as_double(PyObject *o)
+{
+    return PyFloat_CheckExact(o) ? PyFloat_AS_DOUBLE(o) : (double)medium_value(o);
+}
+
+/* The float result of a float and a small int (`f`: the float one), which int's slot leaves to
+ * float's: written into `f` when the stack alone holds it. */
+static PyObject *mixed_result(PyObject **sp, PyObject *lhs, PyObject *rhs, PyObject *f,
+                              double value)
+{
+    if (Py_REFCNT(f) == 1) {
+        ((PyFloatObject *)f)->ob_fval = value;
+        sp[-2] = f;
+        Py_DECREF(f == lhs ? rhs : lhs);
+        return f;
+    }
+    return replace_operands(sp, lhs, rhs, PyFloat_FromDouble(value));
+}
+
 CPJIT_HOT
 static PyObject *int_result(PyObject **sp, PyObject *lhs, PyObject *rhs, int64_t value)
 {
@@ -96,10 +131,15 @@ static PyObject *int_result(PyObject **sp, PyObject *lhs, PyObject *rhs, int64_t
             return float_result(sp, lhs, rhs,                                                  \
                                 PyFloat_AS_DOUBLE(lhs) OPER PyFloat_AS_DOUBLE(rhs));           \
         }                                                                                      \
+        PyObject *f = float_with_small_int(lhs, rhs);                                          \
+        if (f != NULL) {                                                                       \
+            return mixed_result(sp, lhs, rhs, f, as_double(lhs) OPER as_double(rhs));          \
+        }                                                                                      \
         return cpjit_binary_op_consume((NB), sp);                                              \
     }
 
-/* True division: two floats and a non-zero divisor (zero raises in the generic path). */
+/* True division: two floats, a float and a small int, or two small ints, and a non-zero divisor
+ * (zero raises in the generic path). */
 #define ARITH_FLOAT_DIV(NAME, NB)                                                              \
     CPJIT_HOT PyObject *cpjit_arith_##NAME(PyObject **sp)                                      \
     {                                                                                          \
@@ -107,6 +147,16 @@ static PyObject *int_result(PyObject **sp, PyObject *lhs, PyObject *rhs, int64_t
         if (PyFloat_CheckExact(lhs) && PyFloat_CheckExact(rhs)                                 \
             && PyFloat_AS_DOUBLE(rhs) != 0.0) {                                                \
             return float_result(sp, lhs, rhs, PyFloat_AS_DOUBLE(lhs) / PyFloat_AS_DOUBLE(rhs)); \
+        }                                                                                      \
+        PyObject *f = float_with_small_int(lhs, rhs);                                          \
+        if (f != NULL && as_double(rhs) != 0.0) {                                              \
+            return mixed_result(sp, lhs, rhs, f, as_double(lhs) / as_double(rhs));             \
+        }                                                                                      \
+        if (is_medium(lhs) && is_medium(rhs) && medium_value(rhs) != 0) {                      \
+            /* long_true_divide's case of two ints a double holds exactly. */                  \
+            return replace_operands(                                                           \
+                sp, lhs, rhs,                                                                  \
+                PyFloat_FromDouble((double)medium_value(lhs) / (double)medium_value(rhs)));    \
         }                                                                                      \
         return cpjit_binary_op_consume((NB), sp);                                              \
     }

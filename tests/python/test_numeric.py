@@ -754,3 +754,63 @@ def test_rebound_local_followed_by_an_unbound_local():
                     out.append(traceback.format_exc().splitlines()[-3:])
             result = out
         """, threshold=threshold)
+
+
+def test_float_with_small_int_and_int_true_division():
+    """A float with a one-digit int (`1 - t`, `x * 2`, `i / n`) and a true division of two
+    one-digit ints are computed in csrc/arith.c as float's slot and long_true_divide compute
+    them: the same doubles (signed zeros, infinities, NaNs, rounding), the same exceptions, and
+    a float others hold never reused for the result."""
+    check("""
+        import math
+        M = 2**30
+        ints = [0, 1, -1, 2, -3, 7, 255, 256, 257, -256, M - 1, -(M - 1), M, -M, 2**53 + 1, True]
+        floats = [0.0, -0.0, 0.1, -2.5, 1e-310, 1e308, -1e308, math.inf, -math.inf, math.nan,
+                  1 / 3, 2.0**52 + 0.5]
+        def ops(a, b):
+            out = []
+            for f in (lambda: a + b, lambda: a - b, lambda: a * b, lambda: a / b):
+                try:
+                    r = f()
+                    out.append((type(r).__name__, repr(r), math.copysign(1, r) if r == 0 else 0))
+                except Exception as e:
+                    out.append((type(e).__name__, str(e)))
+            return out
+        def inplace(a, b):
+            out = []
+            x = a; x += b; out.append(repr(x))
+            x = a; x -= b; out.append(repr(x))
+            x = a; x *= b; out.append(repr(x))
+            x = a
+            try:
+                x /= b
+            except ZeroDivisionError as e:
+                x = str(e)
+            out.append(repr(x))
+            return out
+        result = []
+        for i in ints:
+            for f in floats:
+                result.append(ops(i, f) + ops(f, i) + inplace(i, f) + inplace(f, i))
+            for j in ints:
+                result.append(ops(i, j))
+        shared = float('2.5')  # no constant holds it: the dict and the list alone
+        keep = [shared]
+        def fresh(n):
+            t = 0.0
+            for k in range(n):
+                t = t + k          # the float the stack alone holds: rebound in place
+                u = shared * 2     # `shared` is held elsewhere: never written
+                v = 3 - shared
+            return t, u, v, keep[0], shared
+        fresh(5)  # its first call quickens the code, interpreted
+        result.append(fresh(50))
+        def div(a, b):
+            return a / b
+        for a, b in ((1, 0), (0, 0), (1.5, 0), (3, 0.0), (-0.0, 0)):
+            try:
+                div(a, b)
+            except ZeroDivisionError as e:
+                result.append(str(e))
+        div(7, 0)
+    """)

@@ -67,24 +67,6 @@ static PyObject *float_result(PyObject **sp, PyObject *lhs, PyObject *rhs, doubl
     return reuse;
 }
 
-/* An exact float and a small int (at most one digit, so the double conversion float's slots
- * make, PyLong_AsDouble, is exact): the operand that is a float, or NULL. */
-static inline __attribute__((always_inline)) PyObject *float_with_small_int(PyObject *lhs,
-                                                                             PyObject *rhs)
-{
-    if (PyFloat_CheckExact(lhs)) {
-        return is_medium(rhs) ? lhs : NULL;
-    }
-    return PyFloat_CheckExact(rhs) && is_medium(lhs) ? rhs : NULL;
-}
-
-/* An operand as float's slots convert it (CONVERT_TO_DOUBLE): a float's value, or a small int's
- * exactly. */
-static inline __attribute__((always_inline)) double as_double(PyObject *o)
-{
-    return PyFloat_CheckExact(o) ? PyFloat_AS_DOUBLE(o) : (double)medium_value(o);
-}
-
 /* The float result of a float and a small int (`f`: the float one), which int's slot leaves to
  * float's: written into `f` when the stack alone holds it. */
 static PyObject *mixed_result(PyObject **sp, PyObject *lhs, PyObject *rhs, PyObject *f,

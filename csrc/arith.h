@@ -17,6 +17,24 @@ static inline __attribute__((always_inline)) int64_t medium_value(PyObject *o)
     return (int64_t)Py_SIZE(o) * (int64_t)((PyLongObject *)o)->ob_digit[0];
 }
 
+/* An exact float and a small int (at most one digit, so the double conversion float's slots
+ * make, PyLong_AsDouble, is exact): the operand that is a float, or NULL. */
+static inline __attribute__((always_inline)) PyObject *float_with_small_int(PyObject *lhs,
+                                                                             PyObject *rhs)
+{
+    if (PyFloat_CheckExact(lhs)) {
+        return is_medium(rhs) ? lhs : NULL;
+    }
+    return PyFloat_CheckExact(rhs) && is_medium(lhs) ? rhs : NULL;
+}
+
+/* An operand as float's slots convert it (CONVERT_TO_DOUBLE): a float's value, or a small int's
+ * exactly. */
+static inline __attribute__((always_inline)) double as_double(PyObject *o)
+{
+    return PyFloat_CheckExact(o) ? PyFloat_AS_DOUBLE(o) : (double)medium_value(o);
+}
+
 /* Each takes the two operands on top of the value stack (stack_pointer[-2] op
  * stack_pointer[-1], both owned), computes what PyNumber_<op> would, stores the result (or NULL)
  * in stack_pointer[-2] and releases the operands: small ints and floats in line (an operand the

@@ -1,5 +1,6 @@
 /* slowpaths.c: the out-of-line halves of stencils (see slowpaths.h). */
 #include "slowpaths.h"
+#include "arith.h"
 #include "names.h"
 #include "helpers.h"
 #include "calls.h"
@@ -62,10 +63,31 @@ PyObject *cpjit_binary_op_consume(int oparg, PyObject **stack_pointer)
     return slot != NULL ? res : traced_result(res); /* int's own slot runs no Python code */
 }
 
+/* A float compared with a small int: what float_richcompare answers (directly, or reflected
+ * after int's NotImplemented), the int converted exactly (its shortcuts for infinities, NaNs
+ * and differing signs give the same truths as comparing the two doubles). */
+static inline __attribute__((always_inline)) PyObject *float_int_compare(int oper, double a,
+                                                                         double b)
+{
+    int truth = oper == Py_LT ? a < b : oper == Py_LE ? a <= b : oper == Py_EQ ? a == b
+              : oper == Py_NE ? a != b : oper == Py_GT ? a > b : a >= b;
+    return Py_NewRef(truth ? Py_True : Py_False);
+}
+
 PyObject *cpjit_compare_consume(int oper, PyObject **stack_pointer)
 {
     PyObject *right = stack_pointer[-1], *left = stack_pointer[-2];
-    PyObject *res = PyObject_RichCompare(left, right, oper);
+    PyObject *res;
+    if ((unsigned)oper <= Py_GE && float_with_small_int(left, right) != NULL
+        && _PyThreadState_GET()->recursion_remaining > 0) {
+        /* PyObject_RichCompare's recursion level is unobservable with budget left. */
+        res = float_int_compare(oper, as_double(left), as_double(right));
+        stack_pointer[-2] = res;
+        Py_DECREF(left);
+        Py_DECREF(right);
+        return res;
+    }
+    res = PyObject_RichCompare(left, right, oper);
     stack_pointer[-2] = res;
     Py_DECREF(left);
     Py_DECREF(right);

@@ -814,3 +814,38 @@ def test_float_with_small_int_and_int_true_division():
                 result.append(str(e))
         div(7, 0)
     """)
+
+
+def test_float_compared_with_small_int():
+    """A float compared with a one-digit int (`t > 0`, `u >= knots[i]`) is answered in
+    csrc/slowpaths.c as float_richcompare answers it, as a value, in a forward jump and in a
+    `while` loop's backward jump."""
+    check("""
+        import math
+        M = 2**30
+        ints = [0, 1, -1, 3, M - 1, -(M - 1), M, 2**53 + 1, True]
+        floats = [0.0, -0.0, 0.5, -0.5, 3.0, 2.0**30 - 1, 1e300, -1e300, math.inf, -math.inf,
+                  math.nan, 2.0**53]
+        def values(a, b):
+            return [a < b, a <= b, a == b, a != b, a > b, a >= b]
+        def jumps(a, b):
+            out = []
+            if a < b: out.append('lt')
+            if a <= b: out.append('le')
+            if a == b: out.append('eq')
+            if a != b: out.append('ne')
+            if a > b: out.append('gt')
+            if not a >= b: out.append('not ge')
+            return out
+        def loop(x, limit):
+            n = 0
+            while x < limit:
+                x += 1
+                n += 1
+            return n, x
+        result = []
+        for i in ints:
+            for f in floats:
+                result.append((values(i, f), values(f, i), jumps(i, f), jumps(f, i)))
+        result.append([loop(0.5, 10), loop(-3, 2.5), loop(1.5, 1), loop(math.nan, 3)])
+    """)

@@ -56,6 +56,20 @@ PyObject *cpjit_binary_op_consume(int oparg, PyObject **stack_pointer)
             break;
         }
     }
+    else if ((oparg == NB_POWER || oparg == NB_INPLACE_POWER)
+             && (float_with_small_int(lhs, rhs) != NULL
+                 || (PyFloat_CheckExact(lhs) && PyFloat_CheckExact(rhs)))) {
+        /* float_pow's finite cases (int's slot answers NotImplemented for a float exponent;
+         * float has no in-place power). */
+        double r;
+        if (cpjit_plain_pow(as_double(lhs), as_double(rhs), &r)) {
+            res = PyFloat_FromDouble(r);
+            Py_DECREF(lhs);
+            Py_DECREF(rhs);
+            stack_pointer[-2] = res;
+            return res;
+        }
+    }
     res = slot != NULL ? slot(lhs, rhs) : cpjit_binary_op(oparg, lhs, rhs);
     Py_DECREF(lhs);
     Py_DECREF(rhs);

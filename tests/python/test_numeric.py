@@ -849,3 +849,29 @@ def test_float_compared_with_small_int():
                 result.append((values(i, f), values(f, i), jumps(i, f), jumps(f, i)))
         result.append([loop(0.5, 10), loop(-3, 2.5), loop(1.5, 1), loop(math.nan, 3)])
     """)
+
+
+def test_float_powers_in_the_generic_operator():
+    """`x ** y` with a float operand (and the other a float or a one-digit int) is computed in
+    csrc/slowpaths.c where float_pow's result is finite, and left to float_pow otherwise: the
+    same values and the same exceptions (a negative power of zero, overflow, complex results)."""
+    check("""
+        import math
+        vals = [0, 1, -1, 2, -3, 10, 0.0, -0.0, 0.5, -0.5, 2.0, -2.0, 1.5, -1.5, 1e10, 1e300,
+                3, 300, -300, math.inf, -math.inf, math.nan]
+        def pw(a, b):
+            try:
+                r = a ** b
+                return (type(r).__name__, repr(r))
+            except Exception as e:
+                return (type(e).__name__, str(e))
+        def ipw(a, b):
+            try:
+                a **= b
+                return repr(a)
+            except Exception as e:
+                return (type(e).__name__, str(e))
+        result = [(pw(a, b), ipw(a, b)) for a in vals for b in vals]
+        big = 2**40
+        result += [pw(big, 2.0), pw(2.0, big), pw(0.5, big), pw(-1.0, big), pw(big, -0.5)]
+    """)

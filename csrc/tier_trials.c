@@ -41,7 +41,8 @@
  * machine code) ran at 0.92x of plain python natively and at 0.98x with every resume
  * interpreted (benches/README.md, session 49). A resume is much shorter than a call worth a
  * trial (genshi's outermost stage: about 1.2 us), so a generator's resumes are worth one from
- * min_root_ns / RESUME_SHARE. Decisions are kept in the same tier bits: for generator code they
+ * min_root_ns / RESUME_SHARE, and up to BLOCK_NS / MIN_BLOCK_RESUMES (a block of fewer resumes,
+ * each doing whatever work lies before its next yield, compares unequal work). Decisions are kept in the same tier bits: for generator code they
  * are its resumes' way (cpjit.set_calls_from_c, code_info's "calls_from_c"). An undecided
  * generator's resumes miss the hook's fast path (the resume-point table holds only those decided
  * native), so one whose judging is put off MAX_UNQUIET times (code compiled meanwhile), or that
@@ -87,6 +88,12 @@ uint64_t cpjit_compiles_seen;
 #define NATIVE_PERCENT 101u
 /* A generator's or coroutine's resumes are worth a trial from this share of min_root_ns. */
 #define RESUME_SHARE 32u
+/* A generator's or coroutine's resumes get a trial only when a block holds at least this many:
+ * a resume runs to the generator's next yield, whose work depends on the data (nqueens' outer
+ * generator runs from one solution to the next: 92 resumes of 0.1 to 3 ms), so blocks of a few
+ * long resumes compare unequal work and the trial's verdict is noise. Longer resumes stay
+ * native, as every resume did before resumes had trials. */
+#define MIN_BLOCK_RESUMES 64u
 /* Judgements of a generator's resumes put off (code compiled while they were timed) before it
  * is left native: an undecided generator's resumes cannot take the hook's fast path. */
 #define MAX_UNQUIET 16u
@@ -313,9 +320,11 @@ static PyObject *root_enter(PyThreadState *tstate, _PyInterpreterFrame *frame, C
     st->root_timed_ns = 0;
     st->root_compiles = cpjit_compiles_seen;
     if (mean < (resume != NULL ? min_root_ns / RESUME_SHARE : min_root_ns)
+        || (resume != NULL && mean > BLOCK_NS / MIN_BLOCK_RESUMES)
         || (resume != NULL && !quiet && ++st->root_unquiet >= MAX_UNQUIET)) {
-        /* Too short for a trial; or a generator whose subtree kept compiling through
-         * MAX_UNQUIET judgements, left native rather than paying for this at every resume. */
+        /* Too short for a trial; resumes too long for a fair one; or a generator whose subtree
+         * kept compiling through MAX_UNQUIET judgements, left native rather than paying for
+         * this at every resume. */
         st->tier |= CPJIT_TIER_ROOT_DONE;
     }
     /* Not quiet: code compiled while these calls ran, so the subtree is still warming up and a

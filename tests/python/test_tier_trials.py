@@ -544,3 +544,43 @@ def test_generator_resumes_tried_and_run_either_way_behave_as_plain_python(tmp_p
     assert out == plain
     [[trials, tier_down, way]] = report
     assert (trials, tier_down, way) == ("0", "0", "native"), report
+
+
+LONG_RESUMES_LIB = """
+    def long_steps(n, work):
+        # Each resume runs `work` iterations before its yield: far longer than a trial block
+        # can hold 64 of.
+        acc = 0
+        for i in range(n):
+            for k in range(work):
+                acc = (acc + k * i) % 1000003
+            yield acc
+"""
+
+LONG_RESUMES_MAIN = """
+    import lib
+    try:
+        import cpjit
+    except ImportError:
+        cpjit = None
+    if cpjit is not None and not cpjit.is_enabled():
+        cpjit = None
+    out = []
+    for r in range(4):
+        out.append(list(lib.long_steps(40, 20000))[-1])
+    print(out)
+    if cpjit is not None:
+        s = cpjit.stats()
+        print("CPJIT", s["tier_trials"], s["frames_interpreted"]["tier_down"],
+              cpjit.code_info(lib.long_steps)["calls_from_c"])
+"""
+
+
+def test_generator_with_long_resumes_is_left_native(tmp_path):
+    # Resumes of a few hundred microseconds each: a trial block of 4 ms would hold a handful,
+    # comparing unequal work, so the generator is judged native without a trial.
+    plain, _ = split(run(tmp_path, LONG_RESUMES_LIB, LONG_RESUMES_MAIN, jit=False))
+    out, report = split(run(tmp_path, LONG_RESUMES_LIB, LONG_RESUMES_MAIN, CPJIT_THRESHOLD="2"))
+    assert out == plain
+    [[trials, tier_down, way]] = report
+    assert (trials, tier_down, way) == ("0", "0", "native"), report

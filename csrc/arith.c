@@ -102,6 +102,62 @@ static PyObject *int_result(PyObject **sp, PyObject *lhs, PyObject *rhs, int64_t
     return reuse;
 }
 
+int cpjit_small_int_op(int oparg, PyObject **sp, PyObject **res)
+{
+    PyObject *rhs = sp[-1], *lhs = sp[-2];
+    if (!is_medium(lhs) || !is_medium(rhs)) {
+        return 0;
+    }
+    int64_t a = medium_value(lhs), b = medium_value(rhs), r;
+    switch (oparg) {
+    case NB_FLOOR_DIVIDE:
+    case NB_INPLACE_FLOOR_DIVIDE:
+        if (b == 0) {
+            return 0; /* ZeroDivisionError: the generic path's */
+        }
+        r = a / b - ((a % b != 0) & ((a < 0) != (b < 0))); /* toward minus infinity */
+        break;
+    case NB_REMAINDER:
+    case NB_INPLACE_REMAINDER:
+        if (b == 0) {
+            return 0;
+        }
+        r = a % b;
+        r += (r != 0 && (r < 0) != (b < 0)) ? b : 0; /* the divisor's sign */
+        break;
+    case NB_AND:
+    case NB_INPLACE_AND:
+        r = a & b; /* two's complement, as int's bitwise slots on negative ints */
+        break;
+    case NB_OR:
+    case NB_INPLACE_OR:
+        r = a | b;
+        break;
+    case NB_XOR:
+    case NB_INPLACE_XOR:
+        r = a ^ b;
+        break;
+    case NB_LSHIFT:
+    case NB_INPLACE_LSHIFT:
+        if (b < 0 || b > 32) {
+            return 0; /* a negative count raises; a long shift may need more than 64 bits */
+        }
+        r = a * ((int64_t)1 << b);
+        break;
+    case NB_RSHIFT:
+    case NB_INPLACE_RSHIFT:
+        if (b < 0) {
+            return 0;
+        }
+        r = b >= 63 ? (a < 0 ? -1 : 0) : a >> b; /* arithmetic: toward minus infinity */
+        break;
+    default:
+        return 0;
+    }
+    *res = int_result(sp, lhs, rhs, r);
+    return 1;
+}
+
 #define ARITH_INT_FLOAT(NAME, OPER, NB)                                                        \
     CPJIT_HOT PyObject *cpjit_arith_##NAME(PyObject **sp)                                      \
     {                                                                                          \

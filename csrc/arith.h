@@ -35,6 +35,13 @@ static inline __attribute__((always_inline)) double as_double(PyObject *o)
     return PyFloat_CheckExact(o) ? PyFloat_AS_DOUBLE(o) : (double)medium_value(o);
 }
 
+/* BINARY_OP's operators CPython 3.11 never specialises, on two small ints: //, %, &, |, ^, <<
+ * and >> (and their in-place forms: int has no in-place slots), computed as int's slots compute
+ * them. Returns 1 with the result stored at stack_pointer[-2] and the operands released (*res:
+ * the result, NULL when allocating it failed), or 0, nothing changed, for anything else (a zero
+ * divisor, a negative or long shift, other operands), which the generic path takes. */
+int cpjit_small_int_op(int oparg, PyObject **stack_pointer, PyObject **res);
+
 /* Each takes the two operands on top of the value stack (stack_pointer[-2] op
  * stack_pointer[-1], both owned), computes what PyNumber_<op> would, stores the result (or NULL)
  * in stack_pointer[-2] and releases the operands: small ints and floats in line (an operand the

@@ -70,6 +70,9 @@ PyObject *cpjit_binary_op_consume(int oparg, PyObject **stack_pointer)
             return res;
         }
     }
+    if (slot == NULL && cpjit_small_int_op(oparg, stack_pointer, &res)) {
+        return res;
+    }
     res = slot != NULL ? slot(lhs, rhs) : cpjit_binary_op(oparg, lhs, rhs);
     Py_DECREF(lhs);
     Py_DECREF(rhs);

@@ -875,3 +875,44 @@ def test_float_powers_in_the_generic_operator():
         big = 2**40
         result += [pw(big, 2.0), pw(2.0, big), pw(0.5, big), pw(-1.0, big), pw(big, -0.5)]
     """)
+
+
+def test_small_int_operators_the_interpreter_never_specialises():
+    """`//`, `%`, `&`, `|`, `^`, `<<`, `>>` on two one-digit ints are computed in csrc/arith.c as
+    int's slots compute them: floor division and modulo toward minus infinity with the divisor's
+    sign, two's complement bitwise operators on negative ints, shifts of every count up to past
+    64 bits, cached small ints as results; zero divisors and negative counts raise as before."""
+    check("""
+        M = 2**30
+        vals = [0, 1, -1, 2, -2, 3, -3, 7, -7, 13, 255, 256, -5, -6, 31, 32, 33, 62, 63, 64,
+                1000, M - 1, -(M - 1), M, True, 2**40]
+        OPS = [lambda a, b: a // b, lambda a, b: a % b, lambda a, b: a & b,
+               lambda a, b: a | b, lambda a, b: a ^ b, lambda a, b: a << min(b, 1000),
+               lambda a, b: a >> b]
+        def inplace(a, b):
+            out = []
+            for k in range(7):
+                x = a
+                try:
+                    if k == 0: x //= b
+                    elif k == 1: x %= b
+                    elif k == 2: x &= b
+                    elif k == 3: x |= b
+                    elif k == 4: x ^= b
+                    elif k == 5: x <<= min(b, 1000)
+                    else: x >>= b
+                    out.append(x)
+                except Exception as e:
+                    out.append((type(e).__name__, str(e)))
+            return out
+        def one(a, b):
+            out = []
+            for op in OPS:
+                try:
+                    r = op(a, b)
+                    out.append((r, type(r).__name__, -5 <= r <= 256 and r is int(str(r))))
+                except Exception as e:
+                    out.append((type(e).__name__, str(e)))
+            return out
+        result = [(one(a, b), inplace(a, b)) for a in vals for b in vals]
+    """)

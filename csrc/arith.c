@@ -331,9 +331,7 @@ static int str_append_into(PyObject **sp, PyObject **local, PyObject *lhs, PyObj
             return str_append_into(sp, local, lhs, rhs);                                       \
         }                                                                                      \
         if (old != NULL && takes_result(old, lhs, rhs)) {                                      \
-            if (PyFloat_CheckExact(old)                                                        \
-                && ((PyFloat_CheckExact(lhs) && PyFloat_CheckExact(rhs))                       \
-                    || float_with_small_int(lhs, rhs) != NULL)) {                              \
+            if (PyFloat_CheckExact(old) && float_operands(lhs, rhs)) {                         \
                 return float_into(old, lhs, rhs, as_double(lhs) OPER as_double(rhs));          \
             }                                                                                  \
             if (is_medium(old) && is_medium(lhs) && is_medium(rhs)) {                          \
@@ -357,9 +355,7 @@ static int str_append_into(PyObject **sp, PyObject **local, PyObject *lhs, PyObj
     CPJIT_HOT int cpjit_arith_store_##NAME(PyObject **sp, PyObject **local)                    \
     {                                                                                          \
         PyObject *rhs = sp[-1], *lhs = sp[-2], *old = *local;                                  \
-        if (old != NULL && PyFloat_CheckExact(old)                                             \
-            && ((PyFloat_CheckExact(lhs) && PyFloat_CheckExact(rhs))                           \
-                || float_with_small_int(lhs, rhs) != NULL)                                     \
+        if (old != NULL && PyFloat_CheckExact(old) && float_operands(lhs, rhs)                 \
             && as_double(rhs) != 0.0 && takes_result(old, lhs, rhs)) {                         \
             return float_into(old, lhs, rhs, as_double(lhs) / as_double(rhs));                 \
         }                                                                                      \

@@ -35,6 +35,23 @@ static inline __attribute__((always_inline)) double as_double(PyObject *o)
     return PyFloat_CheckExact(o) ? PyFloat_AS_DOUBLE(o) : (double)medium_value(o);
 }
 
+/* Two exact floats, or an exact float and a small int: operands float's slots compute on as
+ * the two doubles as_double gives. */
+static inline __attribute__((always_inline)) int float_operands(PyObject *lhs, PyObject *rhs)
+{
+    return (PyFloat_CheckExact(lhs) && PyFloat_CheckExact(rhs))
+           || float_with_small_int(lhs, rhs) != NULL;
+}
+
+/* The truth of `A OPER B` for a rich-comparison operator (Py_LT ... Py_GE), on C numbers. */
+#define COMPARE_TRUTH(OPER, A, B)                                                              \
+    ((OPER) == Py_LT ? (A) < (B)                                                               \
+     : (OPER) == Py_LE ? (A) <= (B)                                                            \
+     : (OPER) == Py_EQ ? (A) == (B)                                                            \
+     : (OPER) == Py_NE ? (A) != (B)                                                            \
+     : (OPER) == Py_GT ? (A) > (B)                                                             \
+                       : (A) >= (B))
+
 /* BINARY_OP's operators CPython 3.11 never specialises, on two small ints: //, %, &, |, ^, <<
  * and >> (and their in-place forms: int has no in-place slots), computed as int's slots compute
  * them. Returns 1 with the result stored at stack_pointer[-2] and the operands released (*res:

@@ -195,9 +195,8 @@ static PyObject *binop_type_error(const DunderOp *op, PyObject *v, PyObject *w)
 
 int cpjit_binary_dunder(int oparg, PyObject *v, PyObject *w, PyObject **result)
 {
-    PyTypeObject *tv = Py_TYPE(v), *tw = Py_TYPE(w);
-    if (((tv->tp_flags | tw->tp_flags) & Py_TPFLAGS_HEAPTYPE) == 0 || (unsigned)oparg > NB_INPLACE_XOR
-        || oparg == NB_POWER || oparg == NB_INPLACE_POWER) {
+    PyTypeObject *tv = Py_TYPE(v), *tw = Py_TYPE(w); /* one a heap type: the caller's test */
+    if ((unsigned)oparg > NB_INPLACE_XOR || oparg == NB_POWER || oparg == NB_INPLACE_POWER) {
         return 0;
     }
     const DunderOp *op = &dunder_ops[oparg];

@@ -90,7 +90,8 @@ PyObject *cpjit_binary_op(int oparg, PyObject *lhs, PyObject *rhs)
         return NULL;
     }
     PyObject *res;
-    if (cpjit_binary_dunder(oparg, lhs, rhs, &res)) {
+    if (((Py_TYPE(lhs)->tp_flags | Py_TYPE(rhs)->tp_flags) & Py_TPFLAGS_HEAPTYPE)
+        && cpjit_binary_dunder(oparg, lhs, rhs, &res)) { /* an instance of a Python class */
         return res;
     }
     return binary_ops[oparg](lhs, rhs);

@@ -27,7 +27,8 @@ PyObject *cpjit_inplace_power(PyObject *base, PyObject *exp);
 /* BINARY_OP's generic path: the binary_ops[] table of ceval.c. NULL with an error on failure. */
 PyObject *cpjit_binary_op(int oparg, PyObject *lhs, PyObject *rhs);
 /* csrc/dunders.c: `lhs op rhs` when an operand is an instance of a Python class whose operator
- * method is a Python function, called without the generic dispatch: returns 1 with the result
+ * method is a Python function (the caller has seen a heap type among the operands' types),
+ * called without the generic dispatch: returns 1 with the result
  * (NULL with an exception set) in *result, or 0 having done nothing (the generic path's case). */
 int cpjit_binary_dunder(int oparg, PyObject *lhs, PyObject *rhs, PyObject **result);
 

@@ -239,14 +239,8 @@ int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache)
  * two exact strs (as COMPARE_OP_STR_JUMP), with both references released (their deallocation
  * runs no code); -1, nothing changed, for anything else. Only
  * while recursion budget is left: the generic comparison counts a level, which is then not
- * observable (with none left, the generic path counts exactly as the interpreter does). */
-#define COMPARE_TRUTH(OPER, A, B)                                                              \
-    ((OPER) == Py_LT ? (A) < (B)                                                               \
-     : (OPER) == Py_LE ? (A) <= (B)                                                            \
-     : (OPER) == Py_EQ ? (A) == (B)                                                            \
-     : (OPER) == Py_NE ? (A) != (B)                                                            \
-     : (OPER) == Py_GT ? (A) > (B)                                                             \
-                       : (A) >= (B))
+ * observable (with none left, the generic path counts exactly as the interpreter does).
+ * COMPARE_TRUTH is arith.h's. */
 
 #define COMPARE_HIT(NAME, OPER)                                                                \
     CPJIT_HOT int NAME(PyObject *l, PyObject *r, PyThreadState *tstate)                    \

@@ -53,12 +53,14 @@ PyObject *cpjit_binary_op_consume(int oparg, PyObject **stack_pointer)
             slot = PyLong_Type.tp_as_number->nb_multiply;
             break;
         default:
+            /* The operators 3.11 never specialises, on small ints. */
+            if (cpjit_small_int_op(oparg, stack_pointer, &res)) {
+                return res;
+            }
             break;
         }
     }
-    else if ((oparg == NB_POWER || oparg == NB_INPLACE_POWER)
-             && (float_with_small_int(lhs, rhs) != NULL
-                 || (PyFloat_CheckExact(lhs) && PyFloat_CheckExact(rhs)))) {
+    else if ((oparg == NB_POWER || oparg == NB_INPLACE_POWER) && float_operands(lhs, rhs)) {
         /* float_pow's finite cases (int's slot answers NotImplemented for a float exponent;
          * float has no in-place power). */
         double r;
@@ -70,25 +72,11 @@ PyObject *cpjit_binary_op_consume(int oparg, PyObject **stack_pointer)
             return res;
         }
     }
-    if (slot == NULL && cpjit_small_int_op(oparg, stack_pointer, &res)) {
-        return res;
-    }
     res = slot != NULL ? slot(lhs, rhs) : cpjit_binary_op(oparg, lhs, rhs);
     Py_DECREF(lhs);
     Py_DECREF(rhs);
     stack_pointer[-2] = res;
     return slot != NULL ? res : traced_result(res); /* int's own slot runs no Python code */
-}
-
-/* A float compared with a small int: what float_richcompare answers (directly, or reflected
- * after int's NotImplemented), the int converted exactly (its shortcuts for infinities, NaNs
- * and differing signs give the same truths as comparing the two doubles). */
-static inline __attribute__((always_inline)) PyObject *float_int_compare(int oper, double a,
-                                                                         double b)
-{
-    int truth = oper == Py_LT ? a < b : oper == Py_LE ? a <= b : oper == Py_EQ ? a == b
-              : oper == Py_NE ? a != b : oper == Py_GT ? a > b : a >= b;
-    return Py_NewRef(truth ? Py_True : Py_False);
 }
 
 PyObject *cpjit_compare_consume(int oper, PyObject **stack_pointer)
@@ -97,8 +85,12 @@ PyObject *cpjit_compare_consume(int oper, PyObject **stack_pointer)
     PyObject *res;
     if ((unsigned)oper <= Py_GE && float_with_small_int(left, right) != NULL
         && _PyThreadState_GET()->recursion_remaining > 0) {
-        /* PyObject_RichCompare's recursion level is unobservable with budget left. */
-        res = float_int_compare(oper, as_double(left), as_double(right));
+        /* float_richcompare's answer (directly, or reflected after int's NotImplemented): the
+         * int converted exactly, its shortcuts for infinities, NaNs and differing signs give the
+         * truths of comparing the two doubles. PyObject_RichCompare's recursion level is
+         * unobservable with budget left. */
+        res = Py_NewRef(COMPARE_TRUTH(oper, as_double(left), as_double(right)) ? Py_True
+                                                                               : Py_False);
         stack_pointer[-2] = res;
         Py_DECREF(left);
         Py_DECREF(right);

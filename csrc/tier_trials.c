@@ -42,11 +42,12 @@
  * interpreted (benches/README.md, session 49). A resume is much shorter than a call worth a
  * trial (genshi's outermost stage: about 1.2 us), so a generator's resumes are worth one from
  * min_root_ns / RESUME_SHARE, and up to BLOCK_NS / MIN_BLOCK_RESUMES (a block of fewer resumes,
- * each doing whatever work lies before its next yield, compares unequal work). Decisions are kept in the same tier bits: for generator code they
- * are its resumes' way (cpjit.set_calls_from_c, code_info's "calls_from_c"). An undecided
- * generator's resumes miss the hook's fast path (the resume-point table holds only those decided
- * native), so one whose judging is put off MAX_UNQUIET times (code compiled meanwhile), or that
- * is resumed while other threads live (no trial can run), is left native for good.
+ * each doing whatever work lies before its next yield, compares unequal work). Decisions are
+ * kept in the same tier bits: for generator code they are its resumes' way
+ * (cpjit.set_calls_from_c, code_info's "calls_from_c"). An undecided generator's resumes miss the
+ * hook's fast path (the resume-point table holds only those decided native), so one whose
+ * judging is put off MAX_UNQUIET times (code compiled meanwhile), or that is resumed while other
+ * threads live (no trial can run), is left native for good.
  *
  * Only the main thread, while it is the only thread with a Python thread state and cpjit's is
  * the evaluator, measures or runs a root interpreted (as cold regions do, cold_regions.c: taking

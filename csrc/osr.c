@@ -317,8 +317,7 @@ void cpjit_osr_region_candidate(PyThreadState *tstate, _PyInterpreterFrame *inne
             PyErr_Clear();
             return;
         }
-        if ((st->tier & CPJIT_TIER_LOOP) && st->state != CPJIT_FAILED
-            && !cpjit_rt_is_main_namespace(f->f_globals)) {
+        if ((st->tier & CPJIT_TIER_LOOP) && st->state != CPJIT_FAILED) {
             found = f;
             found_st = st;
         }
@@ -343,6 +342,12 @@ void cpjit_osr_region_candidate(PyThreadState *tstate, _PyInterpreterFrame *inne
                                .code = found->f_code, .frame_object_id = fo, .waiting = 1};
     Py_DECREF(fo);
     cpjit_osr_frame = found;
+    if (found == innermost && found_st->state == CPJIT_COUNTING) {
+        /* The loop itself is innermost, run by the interpreter (its code was never compiled):
+         * it may make no call for the check to follow (`for i in range(n): t += i`), so it is
+         * armed now, for its next instruction after this sample's eval-breaker check. */
+        cpjit_osr_check(tstate);
+    }
 }
 
 void cpjit_osr_check(PyThreadState *tstate)

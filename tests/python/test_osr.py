@@ -327,3 +327,82 @@ def test_line_numbers_after_a_loop_moved_from_a_region(tmp_path):
     """ + REPORT
     osr, out = same_both_ways(tmp_path, lib, main, **REGION_SETTINGS)
     assert osr >= 1, osr
+
+
+# A script run through runpy (a launcher's runpy.run_path, or `python -m module`, whose
+# runpy._run_module_as_main runs the module as __main__) runs beneath a loopless library
+# function, which opens a cold region: until session 51 its loop functions of __main__, which
+# compile at their first call when the script is run directly, ran interpreted there for good
+# (they were never on-stack replacement candidates, and a loop making no call was never armed).
+PROGRAM = """
+    import sys, traceback
+
+    def squares(n):
+        t = 0
+        for i in range(n):
+            t += i * i % 7
+        return t, sys._getframe().f_lineno
+
+    def step(i):
+        if i == 399990:
+            raise KeyError(i)
+        return i % 5
+
+    def with_calls(n):
+        t = 0
+        for i in range(n):
+            t += step(i)
+        return t
+
+    def main():
+        print(squares(2000000))
+        try:
+            with_calls(400000)
+        except KeyError:
+            print(traceback.format_exc().replace(__file__, "PROG"))
+
+    if __name__ == "__main__":
+        main()
+"""
+
+
+# The launcher reports, after the program, how its two loop functions ended up: compiled or
+# still counting (each is called once: the first moves to native code mid-call, found hot by the
+# sampler, which puts the hook back for good; the second then compiles at its first call, as a
+# loop function of __main__ does). The library loop budget is cpjit's default, so no library
+# loop moves.
+MAIN_REPORT = """
+        import sys
+        if "cpjit" in sys.modules:
+            import cpjit
+            print("CPJIT", cpjit.stats()["osr_entries"],
+                  *(cpjit.code_info(g[name])["state"] for name in ("squares", "with_calls")))
+"""
+
+
+def launched(tmp_path, launcher):
+    jit = run(tmp_path, PROGRAM, launcher + MAIN_REPORT, CPJIT_LOOP_BUDGET_NS="1000",
+              **REGION_SETTINGS).splitlines()
+    plain = run(tmp_path, PROGRAM, launcher + MAIN_REPORT, jit=False).splitlines()
+    report = [line.split() for line in jit if line.startswith("CPJIT ")]
+    assert [line for line in jit if not line.startswith("CPJIT ")] == plain
+    assert any("raise KeyError" in line for line in plain), plain
+    return report[0][1:]
+
+
+def test_a_main_loop_launched_through_run_path_goes_on_natively(tmp_path):
+    launcher = """
+        import os, runpy
+        g = runpy.run_path(os.path.join(os.path.dirname(__file__), "lib.py"), run_name="__main__")
+    """
+    osr, squares, with_calls = launched(tmp_path, launcher)
+    assert int(osr) >= 1 and squares == with_calls == "compiled", (osr, squares, with_calls)
+
+
+def test_a_main_loop_run_as_a_module_goes_on_natively(tmp_path):
+    launcher = """
+        import runpy
+        g = runpy.run_module("lib", run_name="__main__", alter_sys=True)
+    """
+    osr, squares, with_calls = launched(tmp_path, launcher)
+    assert int(osr) >= 1 and squares == with_calls == "compiled", (osr, squares, with_calls)

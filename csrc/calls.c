@@ -690,6 +690,7 @@ run_as_inlined_call(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCode
     }
     caller->prev_instr = at_call + INLINE_CACHE_ENTRIES_CALL;
     cpjit_probe_note_call(caller, frame->f_code);
+    cpjit_osr_note_caller(tstate, caller); /* a loop of __main__ started unhooked */
     PyObject *res = run_pushed_frame(tstate, frame, st, cold);
     /* Everything the frame holds (its locals, a frame object, a locals() dict, its function)
      * released while prev_instr is still at the last cache entry, as the interpreter's inlined

@@ -255,6 +255,14 @@ int cpjit_serve_other_sample(PyThreadState *tstate)
     if (frame != NULL && charge_sample(frame, other_root_frame)) {
         __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
         cpjit_cold_region_stats.hot_found++;
+        /* A loop running here interpreted goes on natively once a call it makes returns
+         * (osr.c), as on the main thread: with the hook back, each of its calls would go
+         * through it (a worker's loop slower than without cpjit, until session 51). */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        cpjit_osr_other_region_candidate(tstate, frame, other_root_frame);
+        PyErr_Clear();
+        PyErr_Restore(type, value, tb);
         return 0;
     }
     _PyInterpreterState_SetEvalFrameFunc(tstate->interp, _PyEval_EvalFrameDefault);
@@ -862,6 +870,7 @@ PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpji
         forget_root(frame);
     }
     else {
+        cpjit_osr_other_region_end(tstate, frame);
         other_root_frame = outer_root;
         uint64_t asked = serial;
         __atomic_compare_exchange_n(&cpjit_other_sample_serial, &asked, 0, 0, __ATOMIC_SEQ_CST,

@@ -53,6 +53,7 @@
 #include "osr.h"
 
 #include "cold_regions.h"
+#include "calls.h"
 #include "exc.h"
 #include "tier_trials.h"
 
@@ -71,7 +72,12 @@ _PyInterpreterFrame *cpjit_osr_frame;
 /* Armings of one call (each ends at the candidate's next instruction, fired or not). */
 #define MAX_ARMINGS 64
 
-static CpjitOsrCandidate cand;
+static CpjitOsrCandidate cand; /* the main thread's */
+/* The candidate of a thread other than the main one (one at a time): a loop frame beneath a
+ * region it has open (cold_regions.c), or one of __main__ it started while the hook was out
+ * (cpjit_osr_unhooked_caller); for that thread (`other.tstate`, `other.tstate_id`) alone. */
+static CpjitOsrCandidate other;
+_PyInterpreterFrame *cpjit_osr_other_frame;
 static PyObject *marker; /* never seen by Python code: it only passes the candidate's stack */
 
 /* The first RETURN_VALUE of the code object, or -1. */
@@ -96,41 +102,68 @@ static inline int untraced(PyThreadState *tstate)
 
 static int osr_trace(PyObject *obj, PyFrameObject *f, int what, PyObject *arg);
 
+/* Where the returns to candidate `c` are watched from (cpjit_osr_after_call). */
+static inline void set_waiting_frame(CpjitOsrCandidate *c, _PyInterpreterFrame *frame)
+{
+    if (c == &other) {
+        cpjit_osr_other_frame = frame;
+    }
+    else {
+        cpjit_osr_frame = frame;
+    }
+}
+
+/* The candidate of the thread `tstate`, or NULL: the main thread's, or another thread's own. */
+static inline CpjitOsrCandidate *candidate_of(PyThreadState *tstate)
+{
+    if (other.frame != NULL && other.tstate == tstate && other.tstate_id == tstate->id) {
+        return &other;
+    }
+    return tstate->thread_id == _PyRuntime.main_thread ? &cand : NULL;
+}
+
+/* Another thread's candidate is done with (it went on natively, or its frame is gone). */
+static void forget_other(void)
+{
+    other = (CpjitOsrCandidate){0};
+    cpjit_osr_other_frame = NULL;
+}
+
 /* Takes cpjit's trace function out, unless another replaced it. The caller sees that the
  * thread's tracing state (use_tracing of the current C frame) is recomputed. */
-static void disarm(PyThreadState *tstate)
+static void disarm(PyThreadState *tstate, CpjitOsrCandidate *c)
 {
     if (tstate->c_tracefunc == osr_trace) {
         tstate->c_tracefunc = NULL;
         tstate->c_traceobj = NULL;
     }
-    if (cand.frame_object != NULL) {
-        cand.frame_object->f_trace_opcodes = cand.trace_opcodes;
-        Py_CLEAR(cand.frame_object);
+    if (c->frame_object != NULL) {
+        c->frame_object->f_trace_opcodes = c->trace_opcodes;
+        Py_CLEAR(c->frame_object);
     }
-    cand.armed = 0;
+    c->armed = 0;
 }
 
 /* An arming that ended with its frame (returned or raised before its next instruction ran):
  * the interpreter's return passed the armed state on to the C frame it returned to, whose
  * tracing state is recomputed. */
-static void drop_arming(PyThreadState *tstate)
+static void drop_arming(PyThreadState *tstate, CpjitOsrCandidate *c)
 {
-    disarm(tstate);
+    disarm(tstate, c);
     cpjit_osr_stats.given_up++;
     _PyThreadState_UpdateTracingState(tstate);
 }
 
 /* Gives up this arming: the trace function out, the frame object's opcode events as they were;
  * armed again after further calls, up to MAX_ARMINGS times. */
-static void give_up(PyThreadState *tstate)
+static void give_up(PyThreadState *tstate, CpjitOsrCandidate *c)
 {
-    disarm(tstate);
+    disarm(tstate, c);
     cpjit_osr_stats.given_up++;
-    if (cand.frame != NULL && cand.armings < MAX_ARMINGS) {
-        cand.calls = 0;
-        cand.waiting = 1;
-        cpjit_osr_frame = cand.frame;
+    if (c->frame != NULL && c->armings < MAX_ARMINGS) {
+        c->calls = 0;
+        c->waiting = 1;
+        set_waiting_frame(c, c->frame);
     }
 }
 
@@ -150,11 +183,13 @@ static int run_rest_here(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpji
     char was_entry = frame->is_entry;
     cpjit_osr_stats.entered++;
     /* What enter_native does, but for a frame that is the current one already (native code's
-     * exit unlinks it, current_frame = previous, and gives the recursion count back). */
+     * exit unlinks it, current_frame = previous, and gives the recursion count back), and that
+     * the interpreter counted a recursion level for when it started: not counted again (the
+     * rest of the call runs at the depth it has without cpjit), the level native code's exit
+     * gives back taken again below. */
     frame->prev_instr = _PyCode_CODE(code) + unit - 1;
     frame->is_entry = true;
     frame->stacktop = -1;
-    tstate->recursion_remaining--;
     /* Undo what call_trace set for the trace function, while the rest runs as untraced code
      * does: the tracing count, the event's kind, and the frame object's line, which f_lineno
      * would report instead of the line prev_instr is on (call_trace zeroes it after). */
@@ -165,6 +200,7 @@ static int run_rest_here(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpji
         frame->frame_obj->f_lineno = 0;
     }
     PyObject *res = ((cpjit_native_fn)(st->base + st->entries[unit]))(frame, stack_pointer, tstate);
+    tstate->recursion_remaining--;
     tstate->tracing_what = what;
     tstate->tracing++;
     tstate->cframe->current_frame = frame;
@@ -196,41 +232,52 @@ static int osr_trace(PyObject *obj, PyFrameObject *f, int what, PyObject *arg)
     (void)arg;
     PyThreadState *tstate = _PyThreadState_GET();
     _PyInterpreterFrame *frame = f->f_frame;
-    if (!cand.armed) {
+    CpjitOsrCandidate *c = candidate_of(tstate);
+    if (c == NULL) {
+        /* (not reached: a thread's trace function is set only with its candidate) */
+        tstate->c_tracefunc = NULL;
+        tstate->c_traceobj = NULL;
+        _PyThreadState_UpdateTracingState(tstate);
+        return 0;
+    }
+    if (!c->armed) {
         return 0; /* the opcode event after the line event that fired (same instruction) */
     }
-    if ((what != PyTrace_LINE && what != PyTrace_OPCODE) || frame != cand.frame) {
+    if ((what != PyTrace_LINE && what != PyTrace_OPCODE) || frame != c->frame) {
         /* Other code runs first (a signal handler at the call's eval-breaker check): it must
          * not run as traced code, so the arming ends here. */
-        give_up(tstate);
+        give_up(tstate, c);
         return 0;
     }
     PyCodeObject *code = frame->f_code;
-    CpjitCodeState *st = cand.st;
+    CpjitCodeState *st = c->st;
     /* The interpreter's DO_TRACING: prev_instr is the instruction about to run, and the value
      * stack is saved in the frame. */
     _Py_CODEUNIT *at = frame->prev_instr;
     Py_ssize_t unit = at - _PyCode_CODE(code);
-    Py_ssize_t ret = cand.return_unit;
+    Py_ssize_t ret = c->return_unit;
     if (st->state != CPJIT_COMPILED || unit <= 0 || unit >= (Py_ssize_t)st->n_units
         || st->entries[unit] == CPJIT_NO_ENTRY || frame->stacktop < code->co_nlocalsplus
         || frame->stacktop >= code->co_nlocalsplus + code->co_stacksize) {
-        give_up(tstate); /* (no entry here, or no free slot for the marker) */
+        give_up(tstate, c); /* (no entry here, or no free slot for the marker) */
         return 0;
     }
-    if (cand.in_region) {
+    if (c->in_region) {
         if (cpjit_exc_handler_covers(code, (int)unit) || tstate->recursion_remaining < 50) {
-            give_up(tstate);
+            give_up(tstate, c);
             return 0;
         }
-        disarm(tstate);
+        disarm(tstate, c);
+        if (c == &other) {
+            forget_other(); /* (nothing of it is read again) */
+        }
         return run_rest_here(tstate, frame, st, unit, ret);
     }
-    disarm(tstate);
+    disarm(tstate, c);
     frame->localsplus[frame->stacktop++] = Py_NewRef(marker);
     frame->prev_instr = _PyCode_CODE(code) + ret;
-    cand.resume = at;
-    cand.fired = 1;
+    c->resume = at;
+    c->fired = 1;
     cpjit_osr_stats.entered++;
     return 0;
 }
@@ -261,7 +308,7 @@ cpjit_native_fn cpjit_osr_end(PyThreadState *tstate, _PyInterpreterFrame *frame,
 {
     cpjit_native_fn entry = NULL;
     if (cand.armed) {
-        drop_arming(tstate); /* (a call that raised and unwound it) */
+        drop_arming(tstate, &cand); /* (a call that raised and unwound it) */
     }
     if (cand.fired && res == marker) {
         CpjitCodeState *st = cand.st;
@@ -275,7 +322,7 @@ cpjit_native_fn cpjit_osr_end(PyThreadState *tstate, _PyInterpreterFrame *frame,
     return entry;
 }
 
-static void arm(PyThreadState *tstate);
+static void arm(PyThreadState *tstate, CpjitOsrCandidate *c);
 
 void cpjit_osr_region_begin(CpjitOsrCandidate *saved)
 {
@@ -287,21 +334,22 @@ void cpjit_osr_region_begin(CpjitOsrCandidate *saved)
 void cpjit_osr_region_end(CpjitOsrCandidate *saved)
 {
     if (cand.armed) {
-        drop_arming(_PyThreadState_GET()); /* (the candidate died with the root's call) */
+        drop_arming(_PyThreadState_GET(), &cand); /* (the candidate died with the root's call) */
     }
     cand = *saved;
     cpjit_osr_frame = cand.waiting ? cand.frame : NULL;
 }
 
-void cpjit_osr_region_candidate(PyThreadState *tstate, _PyInterpreterFrame *innermost,
-                                _PyInterpreterFrame *root)
+/* The outermost frame between `innermost` and `root` (excluded) of a loop function the
+ * interpreter runs, with its state in *st and the address of its frame object (made, for the
+ * frames above it too, by walking back from the current frame, as f_back does; no reference is
+ * kept) in *frame_object_id; NULL when there is none. The outermost: the loop that goes on
+ * longest (an inner one, a helper's loop, returns soon, and its next calls go through the hook
+ * anyway). */
+static _PyInterpreterFrame *loop_frame_beneath(_PyInterpreterFrame *innermost,
+                                               _PyInterpreterFrame *root, CpjitCodeState **st_out,
+                                               void **frame_object_id)
 {
-    if (cand.frame != NULL || cpjit_rt_get_loop_budget_ns() == 0 || !untraced(tstate)
-        || tstate->thread_id != _PyRuntime.main_thread) {
-        return;
-    }
-    /* The outermost such frame: the loop that goes on longest (an inner one, a helper's loop,
-     * returns soon, and its next calls go through the hook anyway). */
     _PyInterpreterFrame *found = NULL;
     CpjitCodeState *found_st = NULL;
     int n = 0;
@@ -315,7 +363,7 @@ void cpjit_osr_region_candidate(PyThreadState *tstate, _PyInterpreterFrame *inne
         CpjitCodeState *st = cpjit_rt_state_for(code, 1);
         if (st == NULL) {
             PyErr_Clear();
-            return;
+            return NULL;
         }
         if ((st->tier & CPJIT_TIER_LOOP) && st->state != CPJIT_FAILED) {
             found = f;
@@ -323,10 +371,8 @@ void cpjit_osr_region_candidate(PyThreadState *tstate, _PyInterpreterFrame *inne
         }
     }
     if (found == NULL) {
-        return;
+        return NULL;
     }
-    /* Its frame object, made (for the frames above it too) by walking back from the current
-     * frame, as f_back does; only its address is kept. */
     PyFrameObject *fo = PyEval_GetFrame();
     Py_XINCREF(fo);
     while (fo != NULL && fo->f_frame != found) {
@@ -336,13 +382,41 @@ void cpjit_osr_region_candidate(PyThreadState *tstate, _PyInterpreterFrame *inne
     }
     if (fo == NULL) {
         PyErr_Clear();
+        return NULL;
+    }
+    Py_DECREF(fo);
+    *st_out = found_st;
+    *frame_object_id = fo;
+    return found;
+}
+
+/* Names `c`, for the thread `tstate`, the loop frame beneath the region rooted at `root` that
+ * the interpreter runs, its budget taken as spent; 0 when there is none. */
+static int name_region_candidate(PyThreadState *tstate, CpjitOsrCandidate *c,
+                                 _PyInterpreterFrame *innermost, _PyInterpreterFrame *root)
+{
+    CpjitCodeState *st;
+    void *fo;
+    _PyInterpreterFrame *found = loop_frame_beneath(innermost, root, &st, &fo);
+    if (found == NULL) {
+        return 0;
+    }
+    *c = (CpjitOsrCandidate){.frame = found, .st = st, .in_region = 1, .code = found->f_code,
+                             .frame_object_id = fo, .waiting = 1, .tstate = tstate,
+                             .tstate_id = tstate->id, .root = root};
+    set_waiting_frame(c, found);
+    return 1;
+}
+
+void cpjit_osr_region_candidate(PyThreadState *tstate, _PyInterpreterFrame *innermost,
+                                _PyInterpreterFrame *root)
+{
+    if (cand.frame != NULL || cpjit_rt_get_loop_budget_ns() == 0 || !untraced(tstate)
+        || tstate->thread_id != _PyRuntime.main_thread
+        || !name_region_candidate(tstate, &cand, innermost, root)) {
         return;
     }
-    cand = (CpjitOsrCandidate){.frame = found, .st = found_st, .in_region = 1,
-                               .code = found->f_code, .frame_object_id = fo, .waiting = 1};
-    Py_DECREF(fo);
-    cpjit_osr_frame = found;
-    if (found == innermost && found_st->state == CPJIT_COUNTING) {
+    if (cand.frame == innermost && cand.st->state == CPJIT_COUNTING) {
         /* The loop itself is innermost, run by the interpreter (its code was never compiled):
          * it may make no call for the check to follow (`for i in range(n): t += i`), so it is
          * armed now, for its next instruction after this sample's eval-breaker check. */
@@ -350,44 +424,134 @@ void cpjit_osr_region_candidate(PyThreadState *tstate, _PyInterpreterFrame *inne
     }
 }
 
+/* Whether another thread's candidate may be named: none is, or its thread is gone (its frame with
+ * it: only the ids are compared). */
+static int other_free(void)
+{
+    if (other.frame == NULL) {
+        return 1;
+    }
+    PyInterpreterState *interp = _PyRuntime.interpreters.main;
+    for (PyThreadState *t = PyInterpreterState_ThreadHead(interp); t != NULL;
+         t = PyThreadState_Next(t)) {
+        if (t == other.tstate && t->id == other.tstate_id) {
+            return 0;
+        }
+    }
+    forget_other();
+    return 1;
+}
+
+void cpjit_osr_other_region_candidate(PyThreadState *tstate, _PyInterpreterFrame *innermost,
+                                      _PyInterpreterFrame *root)
+{
+    /* Armed after a call it makes returns (the sample is taken at one of its calls). */
+    if (!other_free() || cpjit_rt_get_loop_budget_ns() == 0 || !untraced(tstate)
+        || tstate->thread_id == _PyRuntime.main_thread
+        || tstate->interp != _PyRuntime.interpreters.main) {
+        return;
+    }
+    name_region_candidate(tstate, &other, innermost, root);
+}
+
+void cpjit_osr_other_region_end(PyThreadState *tstate, _PyInterpreterFrame *root)
+{
+    if (other.frame == NULL || other.root != root || other.tstate != tstate) {
+        return;
+    }
+    if (other.armed) {
+        drop_arming(tstate, &other); /* (the candidate died with the root's call) */
+    }
+    forget_other();
+}
+
+void cpjit_osr_unhooked_caller(PyThreadState *tstate, _PyInterpreterFrame *caller,
+                               CpjitCodeState *st)
+{
+    if (st == NULL) {
+        st = cpjit_rt_state_for(caller->f_code, 1);
+        if (st == NULL) {
+            PyErr_Clear();
+            return;
+        }
+        if ((st->state != CPJIT_COUNTING && st->state != CPJIT_COMPILED)
+            || !(st->tier & CPJIT_TIER_LOOP)) {
+            return;
+        }
+    }
+    if (!(st->tier & CPJIT_TIER_HOME_KNOWN)) {
+        st->tier |= CPJIT_TIER_HOME_KNOWN
+                    | (cpjit_rt_is_main_namespace(caller->f_globals) ? CPJIT_TIER_IN_MAIN : 0);
+    }
+    if (!(st->tier & CPJIT_TIER_IN_MAIN) || caller != tstate->cframe->current_frame
+        || (caller->f_code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))
+        || cpjit_rt_get_loop_budget_ns() == 0 || !untraced(tstate)
+        || tstate->interp != _PyRuntime.interpreters.main || cpjit_rt_c_stack_low(tstate)) {
+        return;
+    }
+    int on_main = tstate->thread_id == _PyRuntime.main_thread;
+    CpjitOsrCandidate *c = on_main ? &cand : &other;
+    if (on_main ? cand.frame != NULL : !other_free()) {
+        return;
+    }
+    PyFrameObject *fo = PyEval_GetFrame(); /* the caller's, made if need be */
+    if (fo == NULL || fo->f_frame != caller) {
+        PyErr_Clear();
+        return;
+    }
+    /* As a region's candidate: the interpreter runs it in a caller's activation, or called from
+     * C without the hook, so the rest of its call runs within the trace function. */
+    *c = (CpjitOsrCandidate){.frame = caller, .st = st, .in_region = 1, .code = caller->f_code,
+                             .frame_object_id = fo, .waiting = 1, .tstate = tstate,
+                             .tstate_id = tstate->id, .root = NULL};
+    set_waiting_frame(c, caller);
+}
+
 void cpjit_osr_check(PyThreadState *tstate)
 {
-    if (cand.in_region) {
+    CpjitOsrCandidate *c = candidate_of(tstate);
+    if (c == NULL || !c->waiting || c->frame != tstate->cframe->current_frame) {
+        return; /* (another thread's frame at the same address) */
+    }
+    if (c->in_region) {
         if (PyErr_Occurred()) {
             return; /* (the call raised: the interpreter unwinds next, the check waits) */
         }
         /* Still the frame named (not a later one at its address), its budget taken as spent. */
-        if (cand.frame->frame_obj != cand.frame_object_id || cand.frame->f_code != cand.code) {
-            cand.waiting = 0;
-            cpjit_osr_frame = NULL;
+        if (c->frame->frame_obj != c->frame_object_id || c->frame->f_code != c->code) {
+            c->waiting = 0;
+            set_waiting_frame(c, NULL);
+            if (c == &other) {
+                forget_other();
+            }
             return;
         }
-        arm(tstate);
+        arm(tstate, c);
         return;
     }
     /* A budget of a few ns per unit (the tests' 1) is spent by any call: every return checks. */
     uint32_t per_unit = cpjit_rt_get_loop_budget_ns();
-    if (++cand.calls % (per_unit < CHECK_EVERY ? 1u : CHECK_EVERY) != 0 || PyErr_Occurred()) {
+    if (++c->calls % (per_unit < CHECK_EVERY ? 1u : CHECK_EVERY) != 0 || PyErr_Occurred()) {
         return; /* (the call raised: the interpreter unwinds next, the check waits) */
     }
-    PyCodeObject *code = cand.frame->f_code;
+    PyCodeObject *code = c->frame->f_code;
     uint64_t budget = (uint64_t)per_unit * (uint64_t)Py_SIZE(code);
-    if (cand.spent_ns + (cpjit_now_ns() - cand.started_ns) < budget) {
+    if (c->spent_ns + (cpjit_now_ns() - c->started_ns) < budget) {
         return;
     }
-    arm(tstate);
+    arm(tstate, c);
 }
 
 /* The candidate's budget is spent: its code compiled, and the trace function armed for its next
  * instruction when nothing stands in the way. */
-static void arm(PyThreadState *tstate)
+static void arm(PyThreadState *tstate, CpjitOsrCandidate *c)
 {
-    PyCodeObject *code = cand.frame->f_code;
-    CpjitCodeState *st = cand.st;
-    cand.waiting = 0; /* armed now, or never for this call */
-    cpjit_osr_frame = NULL;
+    PyCodeObject *code = c->frame->f_code;
+    CpjitCodeState *st = c->st;
+    c->waiting = 0; /* armed now, or never for this call */
+    set_waiting_frame(c, NULL);
     if (PyErr_Occurred() || !untraced(tstate) || tstate->interp->eval_frame != cpjit_eval_frame
-        || (cand.return_unit = return_unit(code)) < 0) {
+        || (c->return_unit = return_unit(code)) < 0) {
         return;
     }
     if (st->state == CPJIT_COUNTING) {
@@ -404,17 +568,17 @@ static void arm(PyThreadState *tstate)
     /* An opcode event at the candidate's very next instruction: nothing else runs traced. */
     /* (_PyFrame_GetFrameObject is not exported; PyEval_GetFrame makes it for the current
      * frame, the candidate here.) */
-    PyFrameObject *f = tstate->cframe->current_frame == cand.frame ? PyEval_GetFrame() : NULL;
+    PyFrameObject *f = tstate->cframe->current_frame == c->frame ? PyEval_GetFrame() : NULL;
     if (f == NULL) {
         PyErr_Clear();
         return;
     }
-    cand.frame_object = (PyFrameObject *)Py_NewRef(f);
-    cand.trace_opcodes = f->f_trace_opcodes;
+    c->frame_object = (PyFrameObject *)Py_NewRef(f);
+    c->trace_opcodes = f->f_trace_opcodes;
     f->f_trace_opcodes = 1;
-    cand.armings++;
-    cand.armed = 1;
-    cand.fired = 0;
+    c->armings++;
+    c->armed = 1;
+    c->fired = 0;
     tstate->c_tracefunc = osr_trace;
     tstate->c_traceobj = NULL;
     _PyThreadState_UpdateTracingState(tstate);

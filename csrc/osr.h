@@ -9,6 +9,8 @@
  * or NULL. Read on every return to the interpreter from a call the hook or a function's
  * vectorcall made (cpjit_osr_after_call), so kept apart. */
 extern _PyInterpreterFrame *cpjit_osr_frame;
+/* The same for the candidate of a region another thread has open, or NULL. */
+extern _PyInterpreterFrame *cpjit_osr_other_frame;
 
 /* A candidate: the one running, and the one before it, kept by the hook's C frame while it
  * interprets its own. */
@@ -29,6 +31,9 @@ typedef struct {
     int in_region;       /* a frame the interpreter runs in a cold region (not the hook's) */
     PyCodeObject *code;  /* then: its code, and its frame object's address (no reference: */
     void *frame_object_id; /*   what tells the frame from a later one at the same address) */
+    PyThreadState *tstate; /* a region's candidate: the region's thread (and its id: a thread */
+    uint64_t tstate_id;    /*   state's address may be a later thread's), */
+    _PyInterpreterFrame *root; /* and its root (the region's candidate lives within its call) */
 } CpjitOsrCandidate;
 
 /* The hook is about to interpret `frame`, a new frame of a loop function that still counts
@@ -56,14 +61,50 @@ void cpjit_osr_region_end(CpjitOsrCandidate *saved);
 void cpjit_osr_region_candidate(PyThreadState *tstate, _PyInterpreterFrame *innermost,
                                 _PyInterpreterFrame *root);
 
+/* The same for a region another thread has open (cold_regions.c: cpjit_serve_other_sample found
+ * hot code beneath it at one of its calls): that thread's candidate, armed after a call it makes
+ * returns; one at a time. */
+void cpjit_osr_other_region_candidate(PyThreadState *tstate, _PyInterpreterFrame *innermost,
+                                      _PyInterpreterFrame *root);
+/* That region's root returned (on its thread): its candidate, if any, is dropped. */
+void cpjit_osr_other_region_end(PyThreadState *tstate, _PyInterpreterFrame *root);
+
+/* `caller`, an interpreter-run frame of a loop function (`st`, counting or compiled), is making a
+ * call that reached cpjit (the hook, a compiled function's vectorcall). A loop function of
+ * __main__ compiles at its first call and runs natively, so such a frame started while the hook
+ * was out (a region of this thread or another's: a worker thread started while the main thread
+ * waited in a region), or was handed to the interpreter: it becomes its thread's candidate, its
+ * budget taken as spent, and goes on natively once the call returns, as a region's candidate
+ * does; its calls would otherwise each go through the hook (a worker's loop ran slower than
+ * without cpjit until session 51). */
+void cpjit_osr_unhooked_caller(PyThreadState *tstate, _PyInterpreterFrame *caller,
+                               CpjitCodeState *st /* NULL: not made yet */);
+static inline __attribute__((always_inline)) void
+cpjit_osr_note_caller(PyThreadState *tstate, _PyInterpreterFrame *caller)
+{
+    if (caller == cpjit_osr_frame || caller == cpjit_osr_other_frame || !cpjit_direct_extra_ok) {
+        return;
+    }
+    CpjitCodeState *st = cpjit_state_fast(caller->f_code);
+    if (st == NULL
+        || ((st->state == CPJIT_COUNTING || st->state == CPJIT_COMPILED)
+            && (st->tier & CPJIT_TIER_LOOP)
+            && (st->tier & (CPJIT_TIER_HOME_KNOWN | CPJIT_TIER_IN_MAIN))
+                   != CPJIT_TIER_HOME_KNOWN)) {
+        /* (no state: code the hook has never seen, made there) */
+        cpjit_osr_unhooked_caller(tstate, caller, st);
+    }
+}
+
 /* A call the candidate made has returned to it (its interpreter goes on next): past its budget,
  * the one-shot trace function is armed for its next line. */
 void cpjit_osr_check(PyThreadState *tstate);
 
 static inline __attribute__((always_inline)) void cpjit_osr_after_call(PyThreadState *tstate)
 {
-    if (__builtin_expect(cpjit_osr_frame != NULL, 0)
-        && tstate->cframe->current_frame == cpjit_osr_frame) {
+    _PyInterpreterFrame *current = tstate->cframe->current_frame;
+    if (__builtin_expect(current == cpjit_osr_frame || current == cpjit_osr_other_frame, 0)
+        && current != NULL) {
         cpjit_osr_check(tstate);
     }
 }

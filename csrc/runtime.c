@@ -1245,6 +1245,7 @@ PyObject *cpjit_eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, in
         throwflag ? NULL : as_inlined_call(tstate, frame, (uintptr_t)__builtin_frame_address(0));
     if (caller != NULL) {
         cpjit_probe_note_call(caller, frame->f_code);
+        cpjit_osr_note_caller(tstate, caller); /* a loop of __main__ started unhooked */
     }
     PyObject *res = throwflag ? NULL : run_if_cold(tstate, frame, &handled);
     if (!handled) {

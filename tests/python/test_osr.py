@@ -406,3 +406,71 @@ def test_a_main_loop_run_as_a_module_goes_on_natively(tmp_path):
     """
     osr, squares, with_calls = launched(tmp_path, launcher)
     assert int(osr) >= 1 and squares == with_calls == "compiled", (osr, squares, with_calls)
+
+
+# Worker threads started while the main thread waits in a region (Thread.join, a pool's
+# futures: loopless library functions) begin with the hook out, interpreted like plain python,
+# and once the hook is back each call their loop makes goes through it: until session 51 such a
+# worker ran slower than without cpjit. A loop function of __main__ running interpreted when it
+# makes a call that reaches cpjit becomes its thread's candidate (osr.c,
+# cpjit_osr_unhooked_caller) and goes on natively after the call. Each program prints its
+# results, a traceback from inside the moved loop and the recursion depth a callee reaches there
+# (the moved frame's own level counted once, as by the interpreter).
+THREADED = """
+    import sys, threading, traceback
+    from concurrent.futures import ThreadPoolExecutor
+
+    def leaf(i):
+        return (i * 7) & 63
+
+    def probe(k=0):
+        try:
+            return probe(k + 1)
+        except RecursionError:
+            return k
+
+    def busy(n, fail_at):
+        total = 0
+        depth = None
+        for i in range(n):
+            total += leaf(i)
+            if i == n // 2:
+                depth = probe()
+            if i == fail_at:
+                raise ValueError(f"at {i}")
+        return total, depth
+
+    out = []
+
+    def work(tag, n, fail_at=-1):
+        try:
+            out.append((tag, busy(n, fail_at)))
+        except ValueError:
+            out.append((tag, traceback.format_exc().replace(__file__, "PROG")))
+
+    for round in range(3):
+        th = threading.Thread(target=work, args=(round, 300000, 299000 if round == 2 else -1))
+        th.start()
+        th.join()
+    with ThreadPoolExecutor(2) as ex:
+        for r in ex.map(lambda k: busy(200000, -1), range(4)):
+            out.append(("pool", r))
+    for line in out:
+        print(line)
+"""
+
+THREAD_REPORT = """
+    if "cpjit" in sys.modules:
+        import cpjit
+        print("CPJIT", cpjit.stats()["osr_entries"], cpjit.code_info(busy)["state"])
+"""
+
+
+def test_worker_loops_started_unhooked_go_on_natively(tmp_path):
+    jit = run(tmp_path, "", THREADED + THREAD_REPORT, CPJIT_LOOP_BUDGET_NS="1000").splitlines()
+    plain = run(tmp_path, "", THREADED + THREAD_REPORT, jit=False).splitlines()
+    report = [line.split() for line in jit if line.startswith("CPJIT ")]
+    assert [line for line in jit if not line.startswith("CPJIT ")] == plain
+    assert any("raise ValueError" in line for line in plain), plain
+    osr, state = int(report[0][1]), report[0][2]
+    assert osr >= 2 and state == "compiled", (osr, state)

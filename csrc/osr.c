@@ -1,4 +1,4 @@
-/* osr.c: a library loop function's long interpreted call goes on in native code (on-stack
+/* osr.c: a loop function's long interpreted call goes on in native code (on-stack
  * replacement).
  *
  * Owns: the candidate (the innermost call of a loop function the hook is interpreting on the
@@ -44,9 +44,22 @@
  * instruction it was at, which must be one no handler of the frame covers. Each region's
  * candidate lives within its root's call (cpjit_osr_region_begin / _end).
  *
- * Only the main thread, with no trace or profile function of anyone else's set and cpjit's hook
- * the evaluator; never a generator or coroutine (their return ends them), nor code without a
- * RETURN_VALUE. What the program sees: nothing (sys.gettrace() stays None; the frame object the
+ * How, for a loop of __main__ started without the hook (session 51): a loop function of the
+ * script compiles at its first call, so an interpreter-run frame of one that makes a call
+ * reaching cpjit (the hook, a compiled function's vectorcall) started while the hook was out: in
+ * a region (a program run by `python -m`, beneath runpy's loopless functions) or on a worker
+ * thread started while the main thread waited in one (Thread.join). It becomes its thread's
+ * candidate there (cpjit_osr_unhooked_caller), budget spent, and is moved as a region's
+ * candidate is, after that call returns. A region's loop frame the sampler finds innermost, its
+ * code never compiled, is armed at the sample: it may make no call.
+ *
+ * Threads: the main thread's candidates nest with the hook's calls and regions (`cand`, saved
+ * and restored by the C frames that run them); the other threads share one more (`other`, named
+ * by thread state and id: one waits at a time, dropped when its region ends, when its frame is
+ * found gone, or when its thread is), for another thread's region found hot by its sample or a
+ * loop of __main__ started without the hook there. Never with a trace or profile function of
+ * anyone else's set, nor unless cpjit's hook is the evaluator; never a generator or coroutine
+ * (their return ends them), nor code without a RETURN_VALUE. What the program sees: nothing (sys.gettrace() stays None; the frame object the
  * event needs exists early). A trace function set by the program meanwhile replaces cpjit's,
  * which is then never called again.
  */

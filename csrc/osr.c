@@ -59,9 +59,9 @@
  * found gone, or when its thread is), for another thread's region found hot by its sample or a
  * loop of __main__ started without the hook there. Never with a trace or profile function of
  * anyone else's set, nor unless cpjit's hook is the evaluator; never a generator or coroutine
- * (their return ends them), nor code without a RETURN_VALUE. What the program sees: nothing (sys.gettrace() stays None; the frame object the
- * event needs exists early). A trace function set by the program meanwhile replaces cpjit's,
- * which is then never called again.
+ * (their return ends them), nor code without a RETURN_VALUE. What the program sees: nothing
+ * (sys.gettrace() stays None; the frame object the event needs exists early). A trace function
+ * set by the program meanwhile replaces cpjit's, which is then never called again.
  */
 #include "osr.h"
 

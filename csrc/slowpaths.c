@@ -6,6 +6,7 @@
 #include "calls.h"
 #include "opcode.h"
 
+#include "internal/pycore_ceval.h"
 #include "internal/pycore_global_strings.h"
 #include "internal/pycore_runtime.h"
 
@@ -187,6 +188,11 @@ PyObject **cpjit_make_function(int oparg, PyObject **stack_pointer, PyObject *gl
 /* typeobject.c's slot_mp_subscript (static there), the mp_subscript of every class that defines
  * __getitem__ in Python: read at start-up from a probe class (cpjit_learn_slot_functions). */
 static binaryfunc python_mp_subscript;
+/* The same for slot_mp_ass_subscript (__setitem__ or __delitem__ in Python), and typeobject.c's
+ * wrap_objobjargproc, the wrapper of the __setitem__ slot wrappers of C types (list.__setitem__,
+ * dict.__setitem__): read from a probe class and from dict's own. */
+static objobjargproc python_mp_ass_subscript;
+static wrapperfunc slot_wrapper_objobjargproc;
 
 /* The C getter of the getset descriptor `dict[name]` (a static type's own dict), or NULL. */
 static getter getset_getter(PyObject *dict, PyObject *name)
@@ -226,14 +232,23 @@ static PyTypeObject *learn_tuplegetter(void)
 
 int cpjit_learn_slot_functions(void)
 {
-    PyObject *probe = PyObject_CallFunction((PyObject *)&PyType_Type, "s(){sO}",
-                                            "cpjit_probe", "__getitem__", Py_None);
+    PyObject *probe = PyObject_CallFunction((PyObject *)&PyType_Type, "s(){sOsO}",
+                                            "cpjit_probe", "__getitem__", Py_None,
+                                            "__setitem__", Py_None);
     if (probe == NULL) {
         return -1;
     }
     PyMappingMethods *m = ((PyTypeObject *)probe)->tp_as_mapping;
     python_mp_subscript = m != NULL ? m->mp_subscript : NULL;
+    python_mp_ass_subscript = m != NULL ? m->mp_ass_subscript : NULL;
     Py_DECREF(probe);
+    PyObject *setitem = PyDict_GetItemWithError(PyDict_Type.tp_dict, &_Py_ID(__setitem__));
+    if (setitem != NULL && Py_IS_TYPE(setitem, &PyWrapperDescr_Type)
+        && ((PyWrapperDescrObject *)setitem)->d_wrapped
+               == (void *)PyDict_Type.tp_as_mapping->mp_ass_subscript) {
+        slot_wrapper_objobjargproc = ((PyWrapperDescrObject *)setitem)->d_base->wrapper;
+    }
+    PyErr_Clear();
     /* A metaclass defining __getattr__ (a Python function; the object's type is what counts). */
     PyObject *meta = PyObject_CallFunction((PyObject *)&PyType_Type, "s(O){sO}",
                                            "cpjit_probe_meta", (PyObject *)&PyType_Type,
@@ -305,6 +320,27 @@ PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_po
          * the type, with the container first), through cpjit_call_function, so a compiled
          * __getitem__ runs natively without the frame-evaluation hook. */
         PyObject *getitem = _PyType_Lookup(Py_TYPE(container), &_Py_ID(__getitem__));
+        if (getitem != NULL && Py_IS_TYPE(getitem, &PyMethodDescr_Type)) {
+            /* A C method with one argument, as dict.__getitem__ and list.__getitem__ are (their
+             * subclasses' mp_subscript is slot_mp_subscript: the method is no slot wrapper):
+             * what slot_mp_subscript's call of it does (method_vectorcall_O), without looking
+             * the method up a second time. */
+            PyMethodDescrObject *descr = (PyMethodDescrObject *)getitem;
+            if ((descr->d_method->ml_flags & ~METH_COEXIST) == METH_O
+                && PyObject_TypeCheck(container, PyDescr_TYPE(descr))) {
+                if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
+                    res = NULL;
+                }
+                else {
+                    res = descr->d_method->ml_meth(container, sub);
+                    _Py_LeaveRecursiveCallTstate(tstate);
+                }
+                Py_DECREF(container);
+                Py_DECREF(sub);
+                stack_pointer[-2] = res;
+                return traced_result(res);
+            }
+        }
         if (getitem != NULL && Py_IS_TYPE(getitem, &PyFunction_Type)) {
             _PyInterpreterFrame *frame = tstate->cframe->current_frame;
             _Py_CODEUNIT *at = frame->prev_instr;
@@ -348,8 +384,34 @@ int cpjit_store_subscr_consume(PyObject **stack_pointer)
     PyObject *container = stack_pointer[-2];
     PyObject *v = stack_pointer[-3];
     int err;
+    PyMappingMethods *m;
+    PyObject *setitem;
     if (PyDict_CheckExact(container)) {
         err = PyDict_SetItem(container, sub, v);
+    }
+    else if ((m = Py_TYPE(container)->tp_as_mapping) != NULL
+             && m->mp_ass_subscript == python_mp_ass_subscript && python_mp_ass_subscript != NULL
+             && slot_wrapper_objobjargproc != NULL
+             && (setitem = _PyType_Lookup(Py_TYPE(container), &_Py_ID(__setitem__))) != NULL
+             && Py_IS_TYPE(setitem, &PyWrapperDescr_Type)
+             && ((PyWrapperDescrObject *)setitem)->d_base->wrapper == slot_wrapper_objobjargproc
+             && PyObject_TypeCheck(container, PyDescr_TYPE(setitem))) {
+        /* A C type's __setitem__ slot wrapper, found by slot_mp_ass_subscript on a subclass that
+         * defines __delitem__ (or __setitem__ further up) in Python (collections.Counter of
+         * dict): what its call does (the tp_call of the wrapper, counting a recursion level;
+         * wrap_objobjargproc) without the argument tuple. */
+        PyThreadState *tstate = _PyThreadState_GET();
+        if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
+            err = -1;
+        }
+        else {
+            objobjargproc set = (objobjargproc)((PyWrapperDescrObject *)setitem)->d_wrapped;
+            err = set(container, sub, v);
+            _Py_LeaveRecursiveCallTstate(tstate);
+            if (err == -1 && !_PyErr_Occurred(tstate)) {
+                err = 0; /* (wrap_objobjargproc: -1 without an exception is a success) */
+            }
+        }
     }
     else {
         err = PyObject_SetItem(container, sub, v);

@@ -410,9 +410,10 @@ def test_a_main_loop_run_as_a_module_goes_on_natively(tmp_path):
 
 # Worker threads started while the main thread waits in a region (Thread.join, a pool's
 # futures: loopless library functions) begin with the hook out, interpreted like plain python,
-# and once the hook is back each call their loop makes goes through it: until session 51 such a
-# worker ran slower than without cpjit. A loop function of __main__ running interpreted when it
-# makes a call that reaches cpjit becomes its thread's candidate (osr.c,
+# and once the hook is back (the sampler thread ends a region whose thread waits for more than
+# 20 ms: the workers here run longer) each call their loop makes goes through it: until session
+# 51 such a worker ran slower than without cpjit. A loop function of __main__ running
+# interpreted when it makes a call that reaches cpjit becomes its thread's candidate (osr.c,
 # cpjit_osr_unhooked_caller) and goes on natively after the call. Each program prints its
 # results, a traceback from inside the moved loop and the recursion depth a callee reaches there
 # (the moved frame's own level counted once, as by the interpreter).
@@ -449,7 +450,7 @@ THREADED = """
             out.append((tag, traceback.format_exc().replace(__file__, "PROG")))
 
     for round in range(3):
-        th = threading.Thread(target=work, args=(round, 300000, 299000 if round == 2 else -1))
+        th = threading.Thread(target=work, args=(round, 10**6, 999000 if round == 2 else -1))
         th.start()
         th.join()
     with ThreadPoolExecutor(2) as ex:

@@ -10,6 +10,8 @@ everything with the interpreter.
 """
 import dis
 
+import pytest
+
 from differential import check, compiled_after_warm_up
 
 THRESHOLD = 20
@@ -153,3 +155,89 @@ for args in [([[1, 2]], 0, 5), ([[1, 2]], 3, 0), ([{"k": 1}], 0, "z"), ([[1]], 0
         out.append((type(e).__name__, str(e), lines))
 result = out
 """, threshold=THRESHOLD)
+
+
+# Subclasses of dict and list whose subscripts go through typeobject.c's slot functions: dict's
+# and list's __getitem__ are C methods (METH_COEXIST), so a subclass's mp_subscript is
+# slot_mp_subscript; a subclass defining __delitem__ (collections.Counter) gets
+# slot_mp_ass_subscript, which finds the C type's __setitem__ slot wrapper. cpjit calls the C
+# method or the wrapped function directly (csrc/slowpaths.c), with the recursion level their
+# calls count: results, errors, and where a RecursionError strikes must be the interpreter's.
+SLOT_SUBCLASSES = """
+import collections
+
+class D(dict):
+    def __delitem__(self, k):
+        super().__delitem__(k)
+
+class L(list):
+    def __delitem__(self, i):
+        super().__delitem__(i)
+
+class Doubling(dict):
+    def __setitem__(self, k, v):
+        super().__setitem__(k, v * 2)
+
+class Strict(dict):
+    pass
+
+def work(rounds):
+    c = collections.Counter(); d = D(); l = L(range(10)); w = Doubling(); s = Strict(a=1)
+    for i in range(rounds):
+        k = "k%d" % (i % 7)
+        c[k] += 1
+        d[k] = d.get(k, 0) + i
+        l[i % 10] = l[(i + 1) % 10] + 1
+        w[k] = i
+        s[k] = s["a"] + i
+    out = [sorted(c.items()), sorted(d.items()), list(l), sorted(w.items()), sorted(s.items())]
+    for bad in (lambda: d["missing"], lambda: l[99], lambda: l.__setitem__(99, 1),
+                lambda: c.__setitem__([1], 1), lambda: d[[1]], lambda: l["x"]):
+        try:
+            bad()
+            out.append("no error")
+        except Exception as e:
+            out.append(repr(e))
+    return out
+
+result = [work(5), work(300)]
+"""
+
+# Where a RecursionError strikes in subscripts at every level of a recursion: compared in a
+# script of its own (test_frame_compat's differential), whose stack is a program's.
+SLOT_DEPTH = SLOT_SUBCLASSES + """
+def depth(n, op, first):
+    try:
+        op(n)
+        return depth(n + 1, op, first)
+    except RecursionError as e:
+        if not first:
+            first.append((n, e.args))  # the first error: which call raised it, and where
+        return n
+
+s = Strict(a=1)   # its reads go through slot_mp_subscript to dict.__getitem__
+d = D()            # its writes through slot_mp_ass_subscript to dict's __setitem__ wrapper
+
+def get(n):
+    return s["a"]
+
+def put(n):
+    d[n % 3] = n
+
+for op in (get, put, get, put):
+    first = []
+    depth(0, op, first)
+    print(op.__name__, first)
+"""
+
+
+def test_subscripts_of_subclasses_through_slot_functions():
+    check(SLOT_SUBCLASSES, threshold=THRESHOLD)
+
+
+@pytest.mark.parametrize("threshold", [0, 16])
+def test_recursion_depth_through_slot_function_subscripts(threshold):
+    from test_frame_compat import differential
+
+    out = differential(SLOT_DEPTH, threshold=threshold)
+    assert "maximum recursion depth" in out, out

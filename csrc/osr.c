@@ -114,6 +114,7 @@ static inline int untraced(PyThreadState *tstate)
 }
 
 static int osr_trace(PyObject *obj, PyFrameObject *f, int what, PyObject *arg);
+static void drop_arming(PyThreadState *tstate, CpjitOsrCandidate *c);
 
 /* Where the returns to candidate `c` are watched from (cpjit_osr_after_call). */
 static inline void set_waiting_frame(CpjitOsrCandidate *c, _PyInterpreterFrame *frame)
@@ -138,8 +139,44 @@ static inline CpjitOsrCandidate *candidate_of(PyThreadState *tstate)
 /* Another thread's candidate is done with (it went on natively, or its frame is gone). */
 static void forget_other(void)
 {
+    if (other.frame_object != NULL) {
+        other.frame_object->f_trace_opcodes = other.trace_opcodes;
+        Py_CLEAR(other.frame_object);
+    }
     other = (CpjitOsrCandidate){0};
     cpjit_osr_other_frame = NULL;
+}
+
+/* Whether candidate `c` of the thread `tstate` names a frame still on that thread's stack (a
+ * candidate whose call ended without moving stays named until then). */
+static int candidate_live(PyThreadState *tstate, const CpjitOsrCandidate *c)
+{
+    int n = 0;
+    for (_PyInterpreterFrame *f = tstate->cframe->current_frame; f != NULL && n < 512;
+         f = f->previous, n++) {
+        if (f == c->frame) {
+            return f->f_code == c->code;
+        }
+    }
+    return n == 512; /* (too deep to tell: taken as live) */
+}
+
+/* The main thread's candidate is free for a new one: none is named, or the one named is no
+ * longer on the stack (it is dropped, its arming with it). */
+static int main_candidate_free(PyThreadState *tstate)
+{
+    if (cand.frame == NULL) {
+        return 1;
+    }
+    if (candidate_live(tstate, &cand)) {
+        return 0;
+    }
+    if (cand.armed) {
+        drop_arming(tstate, &cand);
+    }
+    cand = (CpjitOsrCandidate){0};
+    cpjit_osr_frame = NULL;
+    return 1;
 }
 
 /* Takes cpjit's trace function out, unless another replaced it. The caller sees that the
@@ -424,8 +461,8 @@ static int name_region_candidate(PyThreadState *tstate, CpjitOsrCandidate *c,
 void cpjit_osr_region_candidate(PyThreadState *tstate, _PyInterpreterFrame *innermost,
                                 _PyInterpreterFrame *root)
 {
-    if (cand.frame != NULL || cpjit_rt_get_loop_budget_ns() == 0 || !untraced(tstate)
-        || tstate->thread_id != _PyRuntime.main_thread
+    if (tstate->thread_id != _PyRuntime.main_thread || !main_candidate_free(tstate)
+        || cpjit_rt_get_loop_budget_ns() == 0 || !untraced(tstate)
         || !name_region_candidate(tstate, &cand, innermost, root)) {
         return;
     }
@@ -437,11 +474,22 @@ void cpjit_osr_region_candidate(PyThreadState *tstate, _PyInterpreterFrame *inne
     }
 }
 
-/* Whether another thread's candidate may be named: none is, or its thread is gone (its frame with
- * it: only the ids are compared). */
-static int other_free(void)
+/* Whether another thread's candidate may be named (by the thread `tstate`): none is, the one
+ * named is this thread's and no longer on its stack, or its thread is gone (its frame with it:
+ * only the ids are compared). */
+static int other_free(PyThreadState *tstate)
 {
     if (other.frame == NULL) {
+        return 1;
+    }
+    if (other.tstate == tstate && other.tstate_id == tstate->id) {
+        if (candidate_live(tstate, &other)) {
+            return 0;
+        }
+        if (other.armed) {
+            drop_arming(tstate, &other);
+        }
+        forget_other();
         return 1;
     }
     PyInterpreterState *interp = _PyRuntime.interpreters.main;
@@ -459,9 +507,9 @@ void cpjit_osr_other_region_candidate(PyThreadState *tstate, _PyInterpreterFrame
                                       _PyInterpreterFrame *root)
 {
     /* Armed after a call it makes returns (the sample is taken at one of its calls). */
-    if (!other_free() || cpjit_rt_get_loop_budget_ns() == 0 || !untraced(tstate)
-        || tstate->thread_id == _PyRuntime.main_thread
-        || tstate->interp != _PyRuntime.interpreters.main) {
+    if (tstate->thread_id == _PyRuntime.main_thread
+        || tstate->interp != _PyRuntime.interpreters.main || !other_free(tstate)
+        || cpjit_rt_get_loop_budget_ns() == 0 || !untraced(tstate)) {
         return;
     }
     name_region_candidate(tstate, &other, innermost, root);
@@ -504,7 +552,7 @@ void cpjit_osr_unhooked_caller(PyThreadState *tstate, _PyInterpreterFrame *calle
     }
     int on_main = tstate->thread_id == _PyRuntime.main_thread;
     CpjitOsrCandidate *c = on_main ? &cand : &other;
-    if (on_main ? cand.frame != NULL : !other_free()) {
+    if (c->frame == caller || (on_main ? !main_candidate_free(tstate) : !other_free(tstate))) {
         return;
     }
     PyFrameObject *fo = PyEval_GetFrame(); /* the caller's, made if need be */

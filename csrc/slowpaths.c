@@ -192,6 +192,8 @@ static binaryfunc python_mp_subscript;
  * wrap_objobjargproc, the wrapper of the __setitem__ slot wrappers of C types (list.__setitem__,
  * dict.__setitem__): read from a probe class and from dict's own. */
 static objobjargproc python_mp_ass_subscript;
+/* And slot_sq_contains (__contains__ in Python). */
+static objobjproc python_sq_contains;
 static wrapperfunc slot_wrapper_objobjargproc;
 
 /* The C getter of the getset descriptor `dict[name]` (a static type's own dict), or NULL. */
@@ -232,15 +234,17 @@ static PyTypeObject *learn_tuplegetter(void)
 
 int cpjit_learn_slot_functions(void)
 {
-    PyObject *probe = PyObject_CallFunction((PyObject *)&PyType_Type, "s(){sOsO}",
+    PyObject *probe = PyObject_CallFunction((PyObject *)&PyType_Type, "s(){sOsOsO}",
                                             "cpjit_probe", "__getitem__", Py_None,
-                                            "__setitem__", Py_None);
+                                            "__setitem__", Py_None, "__contains__", Py_None);
     if (probe == NULL) {
         return -1;
     }
     PyMappingMethods *m = ((PyTypeObject *)probe)->tp_as_mapping;
     python_mp_subscript = m != NULL ? m->mp_subscript : NULL;
     python_mp_ass_subscript = m != NULL ? m->mp_ass_subscript : NULL;
+    PySequenceMethods *sq = ((PyTypeObject *)probe)->tp_as_sequence;
+    python_sq_contains = sq != NULL ? sq->sq_contains : NULL;
     Py_DECREF(probe);
     PyObject *setitem = PyDict_GetItemWithError(PyDict_Type.tp_dict, &_Py_ID(__setitem__));
     if (setitem != NULL && Py_IS_TYPE(setitem, &PyWrapperDescr_Type)
@@ -378,6 +382,46 @@ PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_po
 }
 
 CPJIT_HOT
+/* The C method with one argument (METH_O, with or without METH_COEXIST) that `type`'s `name`
+ * names when that is a method descriptor applying to `self`'s type, else NULL: what typeobject.c's
+ * slot functions find and call through method_vectorcall_O. Borrowed. */
+static PyMethodDescrObject *one_argument_c_method(PyObject *self, PyObject *name)
+{
+    PyObject *descr = _PyType_Lookup(Py_TYPE(self), name);
+    if (descr == NULL || !Py_IS_TYPE(descr, &PyMethodDescr_Type)
+        || (((PyMethodDescrObject *)descr)->d_method->ml_flags & ~METH_COEXIST) != METH_O
+        || !PyObject_TypeCheck(self, PyDescr_TYPE(descr))) {
+        return NULL;
+    }
+    return (PyMethodDescrObject *)descr;
+}
+
+int cpjit_contains(PyObject *container, PyObject *item)
+{
+    PySequenceMethods *sq = Py_TYPE(container)->tp_as_sequence;
+    PyMethodDescrObject *contains;
+    if (sq == NULL || sq->sq_contains != python_sq_contains || python_sq_contains == NULL
+        || (contains = one_argument_c_method(container, &_Py_ID(__contains__))) == NULL) {
+        return PySequence_Contains(container, item);
+    }
+    /* slot_sq_contains: the method called (method_vectorcall_O, one recursion level), its
+     * result's truth. */
+    PyThreadState *tstate = _PyThreadState_GET();
+    if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
+        return -1;
+    }
+    Py_INCREF(contains); /* (held over the call, as the slot holds it) */
+    PyObject *res = contains->d_method->ml_meth(container, item);
+    Py_DECREF(contains);
+    _Py_LeaveRecursiveCallTstate(tstate);
+    if (res == NULL) {
+        return -1;
+    }
+    int truth = PyObject_IsTrue(res);
+    Py_DECREF(res);
+    return truth;
+}
+
 int cpjit_store_subscr_consume(PyObject **stack_pointer)
 {
     PyObject *sub = stack_pointer[-1];

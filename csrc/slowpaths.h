@@ -42,6 +42,12 @@ PyObject **cpjit_make_function(int oparg, PyObject **stack_pointer, PyObject *gl
  * stack_pointer[-2]). Returns the result or NULL. */
 PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_pointer);
 
+/* CONTAINS_OP's test, PySequence_Contains(container, item): 1, 0, or -1 with an exception set.
+ * For a class whose sq_contains is typeobject.c's slot_sq_contains and whose __contains__ is a
+ * C method with one argument (a Python subclass of dict or set: their __contains__ are methods,
+ * not slot wrappers), the method is called as that slot's call of it would call it. */
+int cpjit_contains(PyObject *container, PyObject *item);
+
 /* Learn the addresses of CPython's static slot functions cpjit_binary_subscr_consume compares
  * with (a class defining __getitem__ gets typeobject.c's slot_mp_subscript). 0, or -1 with an
  * exception set. Called once at start-up. */

@@ -67,13 +67,14 @@ STENCIL(IS_OP)
     IS_BODY(OPARG);
 }
 
-/* `in` / `not in` (oparg 1). On error both operands are popped and released. */
+/* `in` / `not in` (oparg 1). On error both operands are popped and released. PySequence_Contains
+ * through cpjit_contains (csrc/slowpaths.c), which calls a subclass's C __contains__ directly. */
 #define CONTAINS_BODY(INVERT)                                                                  \
     do {                                                                                       \
         SAVE_IP();                                                                             \
         PyObject *right = POP();                                                               \
         PyObject *left = POP();                                                                \
-        int res = PySequence_Contains(right, left);                                            \
+        int res = cpjit_contains(right, left);                                                 \
         Py_DECREF(left);                                                                       \
         Py_DECREF(right);                                                                      \
         if (UNLIKELY(res < 0)) {                                                               \

@@ -200,7 +200,25 @@ def work(rounds):
             out.append(repr(e))
     return out
 
-result = [work(5), work(300)]
+def contains(rounds):
+    # set's and dict's __contains__ are C methods too: a subclass's `in` goes through
+    # slot_sq_contains unless it defines __contains__ in Python.
+    class Seen(set):
+        pass
+    class Py(dict):
+        def __contains__(self, k):
+            return k == "magic"
+    seen, d, py, c = Seen(range(0, 20, 3)), D(a=1), Py(), collections.Counter("abca")
+    out = [(i in seen, i not in seen, i in d, "a" in d, "b" in c, "magic" in py, i in py)
+           for i in range(rounds)]
+    for probe in (lambda: [1] in seen, lambda: {} in d, lambda: [] in c):
+        try:
+            out.append(probe())
+        except TypeError as e:
+            out.append(repr(e))
+    return out
+
+result = [work(5), work(300), contains(40)]
 """
 
 # Where a RecursionError strikes in subscripts at every level of a recursion: compared in a
@@ -224,7 +242,10 @@ def get(n):
 def put(n):
     d[n % 3] = n
 
-for op in (get, put, get, put):
+def has(n):
+    return n in s
+
+for op in (get, put, has, get, put, has):
     first = []
     depth(0, op, first)
     print(op.__name__, first)

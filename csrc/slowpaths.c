@@ -298,6 +298,19 @@ static int inlined_as_getitem(_PyInterpreterFrame *frame, PyTypeObject *type,
 }
 
 CPJIT_HOT
+/* `descr` (what _PyType_Lookup found on self's type, or NULL) when it is a C method with one
+ * argument (METH_O, with or without METH_COEXIST) that applies to `self`, else NULL: what
+ * typeobject.c's slot functions find and call through method_vectorcall_O. Borrowed. */
+static PyMethodDescrObject *one_argument_c_method(PyObject *self, PyObject *descr)
+{
+    if (descr == NULL || !Py_IS_TYPE(descr, &PyMethodDescr_Type)
+        || (((PyMethodDescrObject *)descr)->d_method->ml_flags & ~METH_COEXIST) != METH_O
+        || !PyObject_TypeCheck(self, PyDescr_TYPE(descr))) {
+        return NULL;
+    }
+    return (PyMethodDescrObject *)descr;
+}
+
 PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_pointer)
 {
     PyObject *sub = stack_pointer[-1];
@@ -320,31 +333,30 @@ PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_po
     }
     PyMappingMethods *m = Py_TYPE(container)->tp_as_mapping;
     if (m != NULL && m->mp_subscript == python_mp_subscript && python_mp_subscript != NULL) {
+        PyObject *getitem = _PyType_Lookup(Py_TYPE(container), &_Py_ID(__getitem__));
+        PyMethodDescrObject *descr = one_argument_c_method(container, getitem);
+        if (descr != NULL) {
+            /* dict.__getitem__ and list.__getitem__ (their subclasses' mp_subscript is
+             * slot_mp_subscript: the method is no slot wrapper): what slot_mp_subscript's call
+             * of it does (method_vectorcall_O, one recursion level), without looking the method
+             * up a second time. */
+            if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
+                res = NULL;
+            }
+            else {
+                Py_INCREF(descr); /* (held over the call, as the slot holds it) */
+                res = descr->d_method->ml_meth(container, sub);
+                Py_DECREF(descr);
+                _Py_LeaveRecursiveCallTstate(tstate);
+            }
+            Py_DECREF(container);
+            Py_DECREF(sub);
+            stack_pointer[-2] = res;
+            return traced_result(res);
+        }
         /* A class's Python __getitem__: what slot_mp_subscript calls (the function found on
          * the type, with the container first), through cpjit_call_function, so a compiled
          * __getitem__ runs natively without the frame-evaluation hook. */
-        PyObject *getitem = _PyType_Lookup(Py_TYPE(container), &_Py_ID(__getitem__));
-        if (getitem != NULL && Py_IS_TYPE(getitem, &PyMethodDescr_Type)) {
-            /* A C method with one argument, as dict.__getitem__ and list.__getitem__ are (their
-             * subclasses' mp_subscript is slot_mp_subscript: the method is no slot wrapper):
-             * what slot_mp_subscript's call of it does (method_vectorcall_O), without looking
-             * the method up a second time. */
-            PyMethodDescrObject *descr = (PyMethodDescrObject *)getitem;
-            if ((descr->d_method->ml_flags & ~METH_COEXIST) == METH_O
-                && PyObject_TypeCheck(container, PyDescr_TYPE(descr))) {
-                if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
-                    res = NULL;
-                }
-                else {
-                    res = descr->d_method->ml_meth(container, sub);
-                    _Py_LeaveRecursiveCallTstate(tstate);
-                }
-                Py_DECREF(container);
-                Py_DECREF(sub);
-                stack_pointer[-2] = res;
-                return traced_result(res);
-            }
-        }
         if (getitem != NULL && Py_IS_TYPE(getitem, &PyFunction_Type)) {
             _PyInterpreterFrame *frame = tstate->cframe->current_frame;
             _Py_CODEUNIT *at = frame->prev_instr;
@@ -382,26 +394,14 @@ PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_po
 }
 
 CPJIT_HOT
-/* The C method with one argument (METH_O, with or without METH_COEXIST) that `type`'s `name`
- * names when that is a method descriptor applying to `self`'s type, else NULL: what typeobject.c's
- * slot functions find and call through method_vectorcall_O. Borrowed. */
-static PyMethodDescrObject *one_argument_c_method(PyObject *self, PyObject *name)
-{
-    PyObject *descr = _PyType_Lookup(Py_TYPE(self), name);
-    if (descr == NULL || !Py_IS_TYPE(descr, &PyMethodDescr_Type)
-        || (((PyMethodDescrObject *)descr)->d_method->ml_flags & ~METH_COEXIST) != METH_O
-        || !PyObject_TypeCheck(self, PyDescr_TYPE(descr))) {
-        return NULL;
-    }
-    return (PyMethodDescrObject *)descr;
-}
-
 int cpjit_contains(PyObject *container, PyObject *item)
 {
     PySequenceMethods *sq = Py_TYPE(container)->tp_as_sequence;
     PyMethodDescrObject *contains;
     if (sq == NULL || sq->sq_contains != python_sq_contains || python_sq_contains == NULL
-        || (contains = one_argument_c_method(container, &_Py_ID(__contains__))) == NULL) {
+        || (contains = one_argument_c_method(
+                container, _PyType_Lookup(Py_TYPE(container), &_Py_ID(__contains__))))
+               == NULL) {
         return PySequence_Contains(container, item);
     }
     /* slot_sq_contains: the method called (method_vectorcall_O, one recursion level), its

@@ -278,6 +278,17 @@ def test_set_calls_from_c_checks_its_arguments():
         raise AssertionError("no TypeError")
 
 
+# The start of each program below: `cpjit` is the module when cpjit runs the program, else None.
+ENABLED_CPJIT = """
+    try:
+        import cpjit
+    except ImportError:
+        cpjit = None
+    if cpjit is not None and not cpjit.is_enabled():
+        cpjit = None
+"""
+
+
 # Roots within roots: a visitor recursing through C (`map`), so the root on trial is called
 # beneath its own measured call, a second root called from C beneath the first (`sorted`'s key),
 # exceptions leaving roots, and cpjit switched off and on again inside a root's call.
@@ -309,14 +320,7 @@ NESTED_LIB = """
 
 NESTED_MAIN = """
     import lib
-
-    try:
-        import cpjit
-    except ImportError:
-        cpjit = None
-    if cpjit is not None and not cpjit.is_enabled():
-        cpjit = None
-
+""" + ENABLED_CPJIT + """
     def main():
         trees = [lib.Tree(k, 5) for k in range(12)]
         for r in range(80):
@@ -386,13 +390,7 @@ PIN_LIB = """
 
 PIN_MAIN = """
     import lib
-
-    try:
-        import cpjit
-    except ImportError:
-        cpjit = None
-    if cpjit is not None and not cpjit.is_enabled():
-        cpjit = None
+""" + ENABLED_CPJIT + """
     slow = lib.Slow(cpjit)
     print(sum(iter(slow.step, None)))
     if cpjit is not None:
@@ -487,13 +485,7 @@ PIPELINE_LIB = """
 PIPELINE_MAIN = """
     import sys, traceback
     import lib
-
-    try:
-        import cpjit
-    except ImportError:
-        cpjit = None
-    if cpjit is not None and not cpjit.is_enabled():
-        cpjit = None
+""" + ENABLED_CPJIT + """
     way = None
     if cpjit is not None and way is not None:
         cpjit.set_calls_from_c(lib.outer, way)
@@ -559,12 +551,7 @@ LONG_RESUMES_LIB = """
 
 LONG_RESUMES_MAIN = """
     import lib
-    try:
-        import cpjit
-    except ImportError:
-        cpjit = None
-    if cpjit is not None and not cpjit.is_enabled():
-        cpjit = None
+""" + ENABLED_CPJIT + """
     out = []
     for r in range(4):
         out.append(list(lib.long_steps(40, 20000))[-1])

@@ -199,6 +199,22 @@ static int sampled_compiled_code(_PyInterpreterFrame *frame)
 
 static int charge_sample(_PyInterpreterFrame *frame, _PyInterpreterFrame *root_frame);
 
+/* A sample found hot code beneath the region rooted at `root`: a loop running there interpreted
+ * goes on natively (osr.c: `name` is the main thread's or another thread's candidate naming),
+ * the thread's exception state (a sample may be taken while one is being raised) left as it
+ * was. */
+static void name_osr_candidate(void (*name)(PyThreadState *, _PyInterpreterFrame *,
+                                            _PyInterpreterFrame *),
+                               PyThreadState *tstate, _PyInterpreterFrame *innermost,
+                               _PyInterpreterFrame *root)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    name(tstate, innermost, root);
+    PyErr_Clear();
+    PyErr_Restore(type, value, tb);
+}
+
 /* The pending call: runs on the main thread under the GIL, at an eval-breaker check of the
  * interpreter or of native code. Reads the innermost frame's code object; never runs Python
  * code and leaves any exception state as it was. */
@@ -223,13 +239,9 @@ static int take_sample(void *unused)
     _PyInterpreterState_SetEvalFrameFunc(tstate->interp, cpjit_eval_frame);
     __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
     cpjit_cold_region_stats.hot_found++;
-    /* A loop of a library function running here interpreted, inlined, goes on natively once a
-     * call it makes returns (osr.c): its calls would otherwise each go through the hook. */
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    cpjit_osr_region_candidate(tstate, frame, root_frame);
-    PyErr_Clear();
-    PyErr_Restore(type, value, tb);
+    /* A loop running here interpreted, inlined, goes on natively once a call it makes returns
+     * (or at once, making none): its calls would otherwise each go through the hook. */
+    name_osr_candidate(cpjit_osr_region_candidate, tstate, frame, root_frame);
     return 0;
 }
 
@@ -255,14 +267,9 @@ int cpjit_serve_other_sample(PyThreadState *tstate)
     if (frame != NULL && charge_sample(frame, other_root_frame)) {
         __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
         cpjit_cold_region_stats.hot_found++;
-        /* A loop running here interpreted goes on natively once a call it makes returns
-         * (osr.c), as on the main thread: with the hook back, each of its calls would go
-         * through it (a worker's loop slower than without cpjit, until session 51). */
-        PyObject *type, *value, *tb;
-        PyErr_Fetch(&type, &value, &tb);
-        cpjit_osr_other_region_candidate(tstate, frame, other_root_frame);
-        PyErr_Clear();
-        PyErr_Restore(type, value, tb);
+        /* As on the main thread (a worker's loop ran slower than without cpjit until
+         * session 51). */
+        name_osr_candidate(cpjit_osr_other_region_candidate, tstate, frame, other_root_frame);
         return 0;
     }
     _PyInterpreterState_SetEvalFrameFunc(tstate->interp, _PyEval_EvalFrameDefault);

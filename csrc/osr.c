@@ -535,8 +535,7 @@ void cpjit_osr_unhooked_caller(PyThreadState *tstate, _PyInterpreterFrame *calle
             PyErr_Clear();
             return;
         }
-        if ((st->state != CPJIT_COUNTING && st->state != CPJIT_COMPILED)
-            || !(st->tier & CPJIT_TIER_LOOP)) {
+        if (!cpjit_osr_may_be_main_loop(st)) {
             return;
         }
     }

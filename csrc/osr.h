@@ -79,6 +79,14 @@ void cpjit_osr_other_region_end(PyThreadState *tstate, _PyInterpreterFrame *root
  * without cpjit until session 51). */
 void cpjit_osr_unhooked_caller(PyThreadState *tstate, _PyInterpreterFrame *caller,
                                CpjitCodeState *st /* NULL: not made yet */);
+/* Whether code in state `st` may be such a loop: counting or compiled, with a loop, and of
+ * __main__ or not known yet to be elsewhere. */
+static inline __attribute__((always_inline)) int cpjit_osr_may_be_main_loop(CpjitCodeState *st)
+{
+    return (st->state == CPJIT_COUNTING || st->state == CPJIT_COMPILED)
+           && (st->tier & CPJIT_TIER_LOOP)
+           && (st->tier & (CPJIT_TIER_HOME_KNOWN | CPJIT_TIER_IN_MAIN)) != CPJIT_TIER_HOME_KNOWN;
+}
 static inline __attribute__((always_inline)) void
 cpjit_osr_note_caller(PyThreadState *tstate, _PyInterpreterFrame *caller)
 {
@@ -86,11 +94,7 @@ cpjit_osr_note_caller(PyThreadState *tstate, _PyInterpreterFrame *caller)
         return;
     }
     CpjitCodeState *st = cpjit_state_fast(caller->f_code);
-    if (st == NULL
-        || ((st->state == CPJIT_COUNTING || st->state == CPJIT_COMPILED)
-            && (st->tier & CPJIT_TIER_LOOP)
-            && (st->tier & (CPJIT_TIER_HOME_KNOWN | CPJIT_TIER_IN_MAIN))
-                   != CPJIT_TIER_HOME_KNOWN)) {
+    if (st == NULL || cpjit_osr_may_be_main_loop(st)) {
         /* (no state: code the hook has never seen, made there) */
         cpjit_osr_unhooked_caller(tstate, caller, st);
     }

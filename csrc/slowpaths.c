@@ -192,9 +192,9 @@ static binaryfunc python_mp_subscript;
  * wrap_objobjargproc, the wrapper of the __setitem__ slot wrappers of C types (list.__setitem__,
  * dict.__setitem__): read from a probe class and from dict's own. */
 static objobjargproc python_mp_ass_subscript;
+static wrapperfunc slot_wrapper_objobjargproc;
 /* And slot_sq_contains (__contains__ in Python). */
 static objobjproc python_sq_contains;
-static wrapperfunc slot_wrapper_objobjargproc;
 
 /* The C getter of the getset descriptor `dict[name]` (a static type's own dict), or NULL. */
 static getter getset_getter(PyObject *dict, PyObject *name)
@@ -297,7 +297,6 @@ static int inlined_as_getitem(_PyInterpreterFrame *frame, PyTypeObject *type,
     return cpjit_code_is_warm(frame->f_code);
 }
 
-CPJIT_HOT
 /* `descr` (what _PyType_Lookup found on self's type, or NULL) when it is a C method with one
  * argument (METH_O, with or without METH_COEXIST) that applies to `self`, else NULL: what
  * typeobject.c's slot functions find and call through method_vectorcall_O. Borrowed. */
@@ -311,6 +310,22 @@ static PyMethodDescrObject *one_argument_c_method(PyObject *self, PyObject *desc
     return (PyMethodDescrObject *)descr;
 }
 
+/* What method_vectorcall_O does with such a method, called by a slot function: one recursion
+ * level counted over the call, the method held over it. A new reference, or NULL. */
+static PyObject *call_one_argument_c_method(PyThreadState *tstate, PyMethodDescrObject *descr,
+                                            PyObject *self, PyObject *arg)
+{
+    if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
+        return NULL;
+    }
+    Py_INCREF(descr);
+    PyObject *res = descr->d_method->ml_meth(self, arg);
+    Py_DECREF(descr);
+    _Py_LeaveRecursiveCallTstate(tstate);
+    return res;
+}
+
+CPJIT_HOT
 PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_pointer)
 {
     PyObject *sub = stack_pointer[-1];
@@ -337,18 +352,9 @@ PyObject *cpjit_binary_subscr_consume(PyThreadState *tstate, PyObject **stack_po
         PyMethodDescrObject *descr = one_argument_c_method(container, getitem);
         if (descr != NULL) {
             /* dict.__getitem__ and list.__getitem__ (their subclasses' mp_subscript is
-             * slot_mp_subscript: the method is no slot wrapper): what slot_mp_subscript's call
-             * of it does (method_vectorcall_O, one recursion level), without looking the method
-             * up a second time. */
-            if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
-                res = NULL;
-            }
-            else {
-                Py_INCREF(descr); /* (held over the call, as the slot holds it) */
-                res = descr->d_method->ml_meth(container, sub);
-                Py_DECREF(descr);
-                _Py_LeaveRecursiveCallTstate(tstate);
-            }
+             * slot_mp_subscript: the method is no slot wrapper): slot_mp_subscript's call of
+             * it, without looking the method up a second time. */
+            res = call_one_argument_c_method(tstate, descr, container, sub);
             Py_DECREF(container);
             Py_DECREF(sub);
             stack_pointer[-2] = res;
@@ -404,16 +410,8 @@ int cpjit_contains(PyObject *container, PyObject *item)
                == NULL) {
         return PySequence_Contains(container, item);
     }
-    /* slot_sq_contains: the method called (method_vectorcall_O, one recursion level), its
-     * result's truth. */
-    PyThreadState *tstate = _PyThreadState_GET();
-    if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
-        return -1;
-    }
-    Py_INCREF(contains); /* (held over the call, as the slot holds it) */
-    PyObject *res = contains->d_method->ml_meth(container, item);
-    Py_DECREF(contains);
-    _Py_LeaveRecursiveCallTstate(tstate);
+    /* slot_sq_contains: the method's call, its result's truth. */
+    PyObject *res = call_one_argument_c_method(_PyThreadState_GET(), contains, container, item);
     if (res == NULL) {
         return -1;
     }
@@ -422,6 +420,7 @@ int cpjit_contains(PyObject *container, PyObject *item)
     return truth;
 }
 
+CPJIT_HOT
 int cpjit_store_subscr_consume(PyObject **stack_pointer)
 {
     PyObject *sub = stack_pointer[-1];

@@ -784,10 +784,28 @@ int cpjit_exc_handler_covers(PyCodeObject *code, int index)
     return find_handler(code, code_state(code), index, &level, &handler, &lasti);
 }
 
+/* Set by cpjit_unwind_next_error_from, taken by the next cpjit_unwind_error (the frame's error
+ * exit, reached straight from the instruction that set it). */
+static _PyInterpreterFrame *next_error_frame;
+static _Py_CODEUNIT *next_error_unit;
+
+void cpjit_unwind_next_error_from(_PyInterpreterFrame *frame, _Py_CODEUNIT *unit)
+{
+    next_error_frame = frame;
+    next_error_unit = unit;
+}
+
 cpjit_native_fn cpjit_unwind_error(_PyInterpreterFrame *frame, PyObject **stack_pointer,
                                    PyThreadState *tstate, int reason, PyObject **result)
 {
-    return cpjit_unwind_error_at(frame, stack_pointer, tstate, reason, frame->prev_instr, result);
+    _Py_CODEUNIT *raised_at = frame->prev_instr;
+    if (__builtin_expect(next_error_frame != NULL, 0)) {
+        if (next_error_frame == frame) {
+            raised_at = next_error_unit;
+        }
+        next_error_frame = NULL;
+    }
+    return cpjit_unwind_error_at(frame, stack_pointer, tstate, reason, raised_at, result);
 }
 
 int cpjit_trace_after_pending;

@@ -66,6 +66,15 @@ cpjit_native_fn cpjit_reraise_handled(_PyInterpreterFrame *frame, PyObject **sta
 cpjit_native_fn cpjit_unwind_error(_PyInterpreterFrame *frame, PyObject **stack_pointer,
                                    PyThreadState *tstate, int reason, PyObject **result);
 
+/* The exception an instruction is about to raise (by ERROR(), to the frame's error exit) is
+ * looked up in the exception table at code unit `unit`, not at prev_instr, which the traceback
+ * still records: 3.11 serves the eval breaker of a taken backward jump after the jump, so an
+ * exception from a signal handler, a pending call or PyThreadState_SetAsyncExc there is looked
+ * up at the unit before the jump target (ceval's INSTR_OFFSET() - 1), while the traceback and a
+ * handler's lasti name the jump. `try: while True: ...` does not catch it: the target is the
+ * first unit the handler covers. */
+void cpjit_unwind_next_error_from(_PyInterpreterFrame *frame, _Py_CODEUNIT *unit);
+
 /* cpjit_unwind_error with the handler looked up at `raised_at` while the traceback records
  * frame->prev_instr: 3.11's superinstructions raise from their second half with prev_instr still
  * on the first (stencils/fused.c). When the interpreter does the unwinding (tracing) it uses

@@ -1,5 +1,6 @@
 /* helpers.c: the generic helpers of helpers.h (errors, binary operators, globals, iteration). */
 #include "helpers.h"
+#include "exc.h"
 
 #include "internal/pycore_code.h"
 #include "internal/pycore_dict.h"
@@ -278,6 +279,11 @@ CpjitLoopExit cpjit_loop_slow(_PyInterpreterFrame *frame, PyObject **stack_point
     }
     frame->prev_instr = instr;
     if (cpjit_handle_pending(tstate) < 0) {
+        if (kind != CPJIT_LOOP_RESUME) {
+            /* A backward jump, taken: ceval looks the handler up at the unit before the
+             * target (instr + 1 - oparg is the target). */
+            cpjit_unwind_next_error_from(frame, instr - oparg);
+        }
         r.status = -1;
         return r;
     }

@@ -734,12 +734,32 @@ vectorcall_on_segment(PyObject *callable, PyObject *const *args, size_t nargsf, 
     return 1;
 }
 
+/* cpjit_function_vectorcall when the call may be cpjit's to run. Entered by a tail call, so its
+ * frame lies where the vectorcall's own would: `here` is measured from it, as calibrated
+ * (runtime.c: calibration_vectorcall). */
+CPJIT_HOT static __attribute__((noinline)) PyObject *
+function_vectorcall_hooked(PyObject *callable, PyObject *const *args, size_t nargsf,
+                           PyObject *kwnames)
+{
+    return function_vectorcall(callable, args, nargsf, kwnames,
+                               (uintptr_t)__builtin_frame_address(0));
+}
+
+/* Inside a region of this thread (the hook out: the interpreter runs everything beneath as
+ * plain python does) nothing is cpjit's to decide, and a function's C callers (slots, property
+ * getters, map, sort keys) reach it here hundreds of thousands of times a second: straight on
+ * to CPython's own vectorcall, with no frame of our own (email, nothing compiled: 76
+ * instructions per call before, most of them the full path's prologue and epilogue). */
 CPJIT_HOT
 PyObject *cpjit_function_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
                                     PyObject *kwnames)
 {
-    return function_vectorcall(callable, args, nargsf, kwnames,
-                               (uintptr_t)__builtin_frame_address(0));
+    PyThreadState *tstate = _PyThreadState_GET();
+    if (tstate->interp->eval_frame == NULL && !cpjit_other_sample_due()
+        && cpjit_in_own_region(tstate)) {
+        return _PyFunction_Vectorcall(callable, args, nargsf, kwnames);
+    }
+    __attribute__((musttail)) return function_vectorcall_hooked(callable, args, nargsf, kwnames);
 }
 
 /* cpjit_function_vectorcall, `here` an address in the C frame the call came into (on a stack

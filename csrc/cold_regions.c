@@ -157,11 +157,11 @@ static int depth;
 static uint32_t window = 1, window_samples;
 
 /* Shared with the sampler thread (atomics). */
-static int region_open;        /* a thread runs inside a region, hook out */
+int cpjit_region_open;           /* a thread runs inside a region, hook out */
 static uint64_t region_serial; /* regions opened so far */
 static int sample_pending;     /* a sample was asked for and not yet served */
 static uint64_t sample_asked_at; /* when (cpjit_now_ns) */
-static PyThreadState *region_tstate; /* the state of the thread that opened the last region */
+PyThreadState *cpjit_region_tstate; /* the state of the thread that opened the last region */
 static int region_on_main;     /* that thread is the main thread: samples can be served */
 static uint64_t long_region_serial; /* the serial of the last region ended for lasting long */
 /* A sample asked of a region of a thread other than the main one: that region's serial while
@@ -223,8 +223,8 @@ static int take_sample(void *unused)
     (void)unused;
     __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
     PyThreadState *tstate = _PyThreadState_GET();
-    if (!__atomic_load_n(&region_open, __ATOMIC_ACQUIRE) || depth == 0 || tstate == NULL
-        || tstate != __atomic_load_n(&region_tstate, __ATOMIC_ACQUIRE)
+    if (!__atomic_load_n(&cpjit_region_open, __ATOMIC_ACQUIRE) || depth == 0 || tstate == NULL
+        || tstate != __atomic_load_n(&cpjit_region_tstate, __ATOMIC_ACQUIRE)
         || tstate->interp->eval_frame != NULL || !cpjit_rt_may_unhook()) {
         return 0;
     }
@@ -237,7 +237,7 @@ static int take_sample(void *unused)
         return 0;
     }
     _PyInterpreterState_SetEvalFrameFunc(tstate->interp, cpjit_eval_frame);
-    __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&cpjit_region_open, 0, __ATOMIC_RELEASE);
     cpjit_cold_region_stats.hot_found++;
     /* A loop running here interpreted, inlined, goes on natively once a call it makes returns
      * (or at once, making none): its calls would otherwise each go through the hook. */
@@ -255,8 +255,8 @@ int cpjit_serve_other_sample(PyThreadState *tstate)
 {
     uint64_t serial = __atomic_load_n(&cpjit_other_sample_serial, __ATOMIC_ACQUIRE);
     int current = serial != 0 && serial == __atomic_load_n(&region_serial, __ATOMIC_ACQUIRE)
-                  && __atomic_load_n(&region_open, __ATOMIC_ACQUIRE) && other_root_frame != NULL;
-    if (current && tstate != __atomic_load_n(&region_tstate, __ATOMIC_ACQUIRE)) {
+                  && __atomic_load_n(&cpjit_region_open, __ATOMIC_ACQUIRE) && other_root_frame != NULL;
+    if (current && tstate != __atomic_load_n(&cpjit_region_tstate, __ATOMIC_ACQUIRE)) {
         return 0; /* the region's own thread serves it */
     }
     __atomic_store_n(&cpjit_other_sample_serial, 0, __ATOMIC_RELEASE);
@@ -265,7 +265,7 @@ int cpjit_serve_other_sample(PyThreadState *tstate)
     }
     _PyInterpreterFrame *frame = tstate->cframe->current_frame;
     if (frame != NULL && charge_sample(frame, other_root_frame)) {
-        __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
+        __atomic_store_n(&cpjit_region_open, 0, __ATOMIC_RELEASE);
         cpjit_cold_region_stats.hot_found++;
         /* As on the main thread (a worker's loop ran slower than without cpjit until
          * session 51). */
@@ -450,7 +450,7 @@ static int withdraw_sample(PyInterpreterState *interp)
  * state is compared, never read: another thread's may be freed at any moment. */
 static int region_thread_holds_gil(void)
 {
-    PyThreadState *owner = __atomic_load_n(&region_tstate, __ATOMIC_ACQUIRE);
+    PyThreadState *owner = __atomic_load_n(&cpjit_region_tstate, __ATOMIC_ACQUIRE);
     return owner != NULL
            && (PyThreadState *)_Py_atomic_load(&_PyRuntime.gilstate.tstate_current) == owner;
 }
@@ -472,7 +472,7 @@ static void end_stalled_region(PyInterpreterState *interp)
     if (interp != NULL && !_Py_IsFinalizing() && put_hook_back(interp)) {
         __atomic_add_fetch(&cpjit_cold_region_stats.stalled, 1, __ATOMIC_RELAXED);
     }
-    __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&cpjit_region_open, 0, __ATOMIC_RELEASE);
 }
 
 /* A region of a thread other than the main one has kept the hook out for LONG_UNSAMPLED_NS
@@ -487,7 +487,7 @@ static void end_long_region(PyInterpreterState *interp, uint64_t serial)
         __atomic_add_fetch(&cpjit_cold_region_stats.long_unsampled, 1, __ATOMIC_RELAXED);
         __atomic_store_n(&long_region_serial, serial, __ATOMIC_RELEASE);
     }
-    __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&cpjit_region_open, 0, __ATOMIC_RELEASE);
 }
 
 /* Longest single sleep of the sampler, whatever its pace: how long a process whose last Python
@@ -577,7 +577,7 @@ static void *sampler_main(void *unused)
             && interp != NULL && withdraw_sample(interp)) {
             __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
         }
-        if (!__atomic_load_n(&region_open, __ATOMIC_ACQUIRE)) {
+        if (!__atomic_load_n(&cpjit_region_open, __ATOMIC_ACQUIRE)) {
             uint32_t longest = serial != last_serial ? MAX_SHORT_IDLE : MAX_IDLE;
             idle = idle * 2 < longest ? idle * 2 : longest;
             away_since = 0;
@@ -614,7 +614,7 @@ static void *sampler_main(void *unused)
             if (__atomic_load_n(&cpjit_other_sample_serial, __ATOMIC_ACQUIRE) != 0) {
                 idle = 1; /* a request stands: the thread has made no call since */
             }
-            else if (__atomic_load_n(&region_open, __ATOMIC_ACQUIRE) && interp != NULL
+            else if (__atomic_load_n(&cpjit_region_open, __ATOMIC_ACQUIRE) && interp != NULL
                      && !_Py_IsFinalizing()
                      && (asked_at == 0 || idle > 1
                          || now + EARLY_NS >= asked_at + (uint64_t)period_us * slowdown * 1000u)) {
@@ -684,8 +684,8 @@ static void sampler_after_fork_child(void)
 {
     sampler_running = 0;
     sample_pending = 0;
-    if (region_open) {
-        region_open = 0;
+    if (cpjit_region_open) {
+        cpjit_region_open = 0;
         PyInterpreterState *interp = _PyRuntime.interpreters.main;
         if (interp != NULL && interp->eval_frame == NULL) {
             interp->eval_frame = cpjit_eval_frame;
@@ -770,7 +770,7 @@ void cpjit_cold_regions_stop(void)
     pthread_join(sampler, NULL);
     sampler_running = 0;
     __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
-    __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&cpjit_region_open, 0, __ATOMIC_RELEASE);
 }
 
 /* Whether the function runs in __main__'s namespace, learnt at its first region. */
@@ -794,8 +794,8 @@ static inline int caller_keeps_hook(PyThreadState *tstate)
 
 int cpjit_region_of_another_thread(PyThreadState *tstate)
 {
-    return __atomic_load_n(&region_open, __ATOMIC_ACQUIRE)
-           && __atomic_load_n(&region_tstate, __ATOMIC_ACQUIRE) != tstate
+    return __atomic_load_n(&cpjit_region_open, __ATOMIC_ACQUIRE)
+           && __atomic_load_n(&cpjit_region_tstate, __ATOMIC_ACQUIRE) != tstate
            && tstate->interp == _PyRuntime.interpreters.main && cpjit_rt_may_unhook();
 }
 
@@ -854,10 +854,10 @@ PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpji
     cpjit_unhooked++;
     cpjit_cold_region_stats.regions++;
     _PyInterpreterState_SetEvalFrameFunc(interp, _PyEval_EvalFrameDefault);
-    __atomic_store_n(&region_tstate, tstate, __ATOMIC_RELEASE);
+    __atomic_store_n(&cpjit_region_tstate, tstate, __ATOMIC_RELEASE);
     __atomic_store_n(&region_on_main, on_main, __ATOMIC_RELEASE);
     uint64_t serial = __atomic_add_fetch(&region_serial, 1, __ATOMIC_RELEASE);
-    __atomic_store_n(&region_open, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&cpjit_region_open, 1, __ATOMIC_RELEASE);
     CpjitOsrCandidate outside;
     _PyInterpreterFrame *outer_root = other_root_frame;
     if (on_main) {
@@ -871,7 +871,7 @@ PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpji
         cpjit_osr_region_end(&outside);
     }
     /* A region opens only while the hook is in: leaving it, the hook is back in. */
-    __atomic_store_n(&region_open, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&cpjit_region_open, 0, __ATOMIC_RELEASE);
     cpjit_unhooked--;
     if (on_main) {
         forget_root(frame);

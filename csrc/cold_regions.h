@@ -50,6 +50,15 @@ static inline int cpjit_may_unhook_alone(PyThreadState *tstate)
 /* Whether the hook is out only for a cold region of another thread's, `tstate` being a thread
  * of the main interpreter (cold_regions.c). */
 int cpjit_region_of_another_thread(PyThreadState *tstate);
+/* Whether a region is open and `tstate`'s thread opened it (cold_regions.c owns both; atomics
+ * shared with the sampler thread): the hook is out for this thread's own calls. */
+extern int cpjit_region_open;
+extern PyThreadState *cpjit_region_tstate;
+static inline __attribute__((always_inline)) int cpjit_in_own_region(PyThreadState *tstate)
+{
+    return __atomic_load_n(&cpjit_region_open, __ATOMIC_ACQUIRE)
+           && __atomic_load_n(&cpjit_region_tstate, __ATOMIC_ACQUIRE) == tstate;
+}
 /* Whether calls that reach cpjit on `tstate` are cpjit's to run, as under its hook: the hook is
  * the evaluator, or it is out only for a cold region of another thread's. A region is its
  * thread's way of running its own cold calls; another thread that gets the GIL meanwhile keeps

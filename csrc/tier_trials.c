@@ -28,8 +28,9 @@
  * calls is not measured: after a switch, the caches hold the other way's code and data. A block
  * during which anything compiled is measured again (a subtree still warming up is not its steady
  * state). The root stays native when its native blocks were faster in NATIVE_PAIRS pairs and by
- * NATIVE_PERCENT in the median pair; otherwise it runs interpreted from then on. Each decision
- * is final.
+ * NATIVE_PERCENT in the median pair; otherwise it runs interpreted from then on, decided as soon
+ * as the native way has lost more pairs than that allows (cpjit_tier_trial_verdict). Each
+ * decision is final.
  *
  * Generators and coroutines. Their calls only make the generator (RETURN_GENERATOR): those run
  * natively and are not judged. What runs is their resumes, and a resume that comes through the
@@ -185,29 +186,44 @@ static int compare_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* All blocks measured: the root's way from now on. */
-static void decide(void)
+int cpjit_tier_trial_verdict(const uint64_t *ns, uint32_t blocks)
 {
-    CpjitCodeState *st = trial.st;
+    uint32_t pairs = (blocks < 2u * PAIRS ? blocks : 2u * PAIRS) / 2u;
     /* Each pair's interpreted time in parts per 2**20 of its native time. */
     uint64_t ratio[PAIRS];
-    int native_wins = 0;
-    for (uint32_t p = 0; p < PAIRS; p++) {
+    uint32_t native_wins = 0;
+    for (uint32_t p = 0; p < pairs; p++) {
         uint32_t first = 2u * p;
         uint32_t interp_block = block_interpreted(first) ? first : first + 1u;
-        uint64_t interp_ns = trial.ns[interp_block], native_ns = trial.ns[interp_block ^ 1u];
+        uint64_t interp_ns = ns[interp_block], native_ns = ns[interp_block ^ 1u];
         native_wins += native_ns < interp_ns;
         ratio[p] = native_ns > 0 ? (interp_ns << 20) / native_ns : UINT64_MAX;
     }
+    if (pairs - native_wins > PAIRS - NATIVE_PAIRS) {
+        /* The native way can no longer win the NATIVE_PAIRS pairs it needs. */
+        return CPJIT_VERDICT_INTERPRETED;
+    }
+    if (pairs < PAIRS) {
+        return CPJIT_VERDICT_OPEN;
+    }
     qsort(ratio, PAIRS, sizeof ratio[0], compare_u64);
     uint64_t median = ratio[PAIRS / 2 - 1] / 2u + ratio[PAIRS / 2] / 2u;
-    if (native_wins >= NATIVE_PAIRS && median >= ((uint64_t)NATIVE_PERCENT << 20) / 100u) {
-        st->tier |= CPJIT_TIER_ROOT_DONE;
+    return native_wins >= NATIVE_PAIRS && median >= ((uint64_t)NATIVE_PERCENT << 20) / 100u
+               ? CPJIT_VERDICT_NATIVE
+               : CPJIT_VERDICT_INTERPRETED;
+}
+
+/* The trial's verdict is in: the root's way from now on. */
+static void settle(int verdict)
+{
+    if (verdict == CPJIT_VERDICT_NATIVE) {
+        trial.st->tier |= CPJIT_TIER_ROOT_DONE;
         cpjit_tier_trial_stats.kept_native++;
     }
     else {
-        st->tier |= CPJIT_TIER_ROOT_COLD;
+        trial.st->tier |= CPJIT_TIER_ROOT_COLD;
         cpjit_tier_trial_stats.tiered_down++;
+        cpjit_tier_trial_stats.decided_early += trial.block < 2u * PAIRS;
     }
     trial.st = NULL;
 }
@@ -260,8 +276,14 @@ static PyObject *trial_call(PyThreadState *tstate, _PyInterpreterFrame *frame, C
     }
     trial.in_block = 0;
     trial.block_ns = 0;
-    if (trial.block == 2u * PAIRS) {
-        decide();
+    if (trial.block % 2u == 0) {
+        /* A pair is complete. The verdict may be known before the last pair: once the native
+         * way has lost too many pairs, the blocks left would run it half the time for nothing
+         * (genshi's template pipeline, native faster in 0 or 1 of 8 pairs: settled after 3). */
+        int verdict = cpjit_tier_trial_verdict(trial.ns, trial.block);
+        if (verdict != CPJIT_VERDICT_OPEN) {
+            settle(verdict);
+        }
     }
     return res;
 }

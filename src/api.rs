@@ -122,6 +122,20 @@ fn get_tier_down_us() -> u32 {
     unsafe { runtime::cpjit_tier_trials_get_min_us() }
 }
 
+/// The verdict tier-down trials (csrc/tier_trials.c) reach from the times of a trial's blocks
+/// measured so far, in the order they ran (at most 16: eight pairs of one native and one
+/// interpreted block, the native block first in even pairs and second in odd ones):
+/// -1 still open, 0 interpreted, 1 native. For tests of the rule itself.
+#[pyfunction]
+fn _tier_trial_verdict(ns: Vec<u64>) -> PyResult<i32> {
+    let blocks = u32::try_from(ns.len())
+        .ok()
+        .filter(|&b| b <= 16)
+        .ok_or_else(|| PyValueError::new_err("a trial has at most 16 blocks"))?;
+    // SAFETY: the function reads the first `blocks` elements of `ns`, which it has.
+    Ok(unsafe { runtime::cpjit_tier_trial_verdict(ns.as_ptr(), blocks) })
+}
+
 /// A setting the C runtime holds as a u32; a ValueError naming it when out of range.
 fn u32_setting(value: i64, what: &str) -> PyResult<u32> {
     u32::try_from(value)
@@ -321,6 +335,7 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let t = unsafe { &*std::ptr::addr_of!(runtime::cpjit_tier_trial_stats) };
     d.set_item("tier_trials", t.trials)?;
     d.set_item("tier_trials_tiered_down", t.tiered_down)?;
+    d.set_item("tier_trials_decided_early", t.decided_early)?;
     d.set_item("tier_trials_kept_native", t.kept_native)?;
     d.set_item("tier_trials_abandoned", t.abandoned)?;
     d.set_item("tier_trial_blocks_void", t.blocks_void)?;
@@ -433,6 +448,7 @@ fn _cpjit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_huge_pages, m)?)?;
     m.add_function(wrap_pyfunction!(set_opt, m)?)?;
     m.add_function(wrap_pyfunction!(_call_sites, m)?)?;
+    m.add_function(wrap_pyfunction!(_tier_trial_verdict, m)?)?;
     m.add_function(wrap_pyfunction!(crate::toplevel::run_toplevel, m)?)?;
     m.add("STENCIL_COUNT", crate::stencils::STENCILS.len())?;
     crate::tools_api::register(m)?;

@@ -138,6 +138,7 @@ extern "C" {
     pub fn cpjit_tier_trials_set_min_us(us: u32);
     pub fn cpjit_tier_trials_get_min_us() -> u32;
     pub fn cpjit_tier_trials_set_way(state: *mut CodeState, way: u32);
+    pub fn cpjit_tier_trial_verdict(ns: *const u64, blocks: u32) -> i32;
     pub static mut cpjit_tier_trial_stats: TierTrialStats;
     pub static mut cpjit_osr_stats: OsrStats;
     pub static mut cpjit_hub_probe_stats: HubProbeStats;
@@ -163,6 +164,7 @@ pub struct OsrStats {
 pub struct TierTrialStats {
     pub trials: u64,
     pub tiered_down: u64,
+    pub decided_early: u64,
     pub kept_native: u64,
     pub abandoned: u64,
     pub blocks_void: u64,

@@ -9,6 +9,7 @@ the same. Which way a trial decides depends on the machine, so the tests that ne
 interpreted set its way with cpjit.set_calls_from_c, which puts it in the state a trial leaves.
 """
 import cpjit
+import pytest
 from programs import run_with_lib
 
 # Trials for any root (so they start within a test's program), and no warm window (the call
@@ -571,3 +572,35 @@ def test_generator_with_long_resumes_is_left_native(tmp_path):
     assert out == plain
     [[trials, tier_down, way]] = report
     assert (trials, tier_down, way) == ("0", "0", "native"), report
+
+
+def pairs_to_blocks(pairs):
+    """Block times in the order a trial runs them, from (native_ns, interpreted_ns) per pair:
+    the native block first in even pairs, second in odd ones (tier_trials.c: block_interpreted)."""
+    blocks = []
+    for p, (native, interpreted) in enumerate(pairs):
+        blocks += [native, interpreted] if p % 2 == 0 else [interpreted, native]
+    return blocks
+
+
+def test_trial_verdict_rule():
+    """The rule a trial decides by (cpjit_tier_trial_verdict), given the block times: native only
+    when its blocks were faster in 6 of 8 pairs and by 1% in the median pair; interpreted as soon
+    as the native way has lost 3 pairs, since it can no longer win 6."""
+    verdict = cpjit._cpjit._tier_trial_verdict
+    OPEN, INTERPRETED, NATIVE = -1, 0, 1
+    slower, faster = (110, 100), (100, 110)  # (native, interpreted) ns of one pair
+    assert verdict([]) == OPEN
+    assert verdict(pairs_to_blocks([slower] * 2)) == OPEN  # two losses: 6 of 8 still possible
+    assert verdict(pairs_to_blocks([slower] * 2)[:5]) == OPEN  # a pair half measured
+    assert verdict(pairs_to_blocks([slower] * 3)) == INTERPRETED  # the third loss settles it
+    assert verdict(pairs_to_blocks([faster, slower, faster, slower, slower])) == INTERPRETED
+    assert verdict(pairs_to_blocks([faster] * 7)) == OPEN  # native needs all 8 for its median
+    assert verdict(pairs_to_blocks([faster] * 8)) == NATIVE
+    assert verdict(pairs_to_blocks([faster] * 6 + [slower] * 2)) == NATIVE
+    # Six wins, but by less than 1% in the median pair: interpreted.
+    assert verdict(pairs_to_blocks([(1000, 1005)] * 6 + [slower] * 2)) == INTERPRETED
+    # A tie is no win for native.
+    assert verdict(pairs_to_blocks([(100, 100)] * 3)) == INTERPRETED
+    with pytest.raises(ValueError):
+        verdict([1] * 17)

@@ -41,6 +41,10 @@ fn fail(msg: impl AsRef<str>) -> ! {
     std::process::exit(1);
 }
 
+/// Stencils whose `_JIT_CACHE` is two slots (128 bytes): CALL's, whose CpjitCallCache
+/// (csrc/calls.h) keeps the callees it called before the one its entry names in the second.
+const WIDE_CACHE_STENCILS: [&str; 2] = ["CALL", "CALL__KWNAMES"];
+
 struct PythonInfo {
     include: String,
     libdir: String,
@@ -885,10 +889,18 @@ fn main() {
         let [n_abs64, n_abs32] = counts.map(|n| {
             u8::try_from(n).unwrap_or_else(|_| fail(format!("{}: too many holes", s.name)))
         });
+        // A CALL's cache (csrc/calls.h: CpjitCallCache) holds older callees in a second slot.
+        let cache_slots = if hole_mask & (1 << (HoleValue::Cache as u32)) == 0 {
+            0
+        } else if WIDE_CACHE_STENCILS.contains(&s.name.as_str()) {
+            2
+        } else {
+            1
+        };
         writeln!(
             rs,
             "  ], got_symbols: &{got_symbols:?}, pc32_symbols: &STENCIL_BODY_{k}.pc32_symbols, \
-             private_got: {private_got}, hole_mask: {hole_mask:#x},\n    \
+             private_got: {private_got}, hole_mask: {hole_mask:#x}, cache_slots: {cache_slots},\n    \
              patches: &STENCIL_BODY_{k}.patches, n_abs64: {n_abs64}, n_abs32: {n_abs32},\n    \
              other: &{other:?}, extras: {} }},",
             !s.data.is_empty() || !other.is_empty()

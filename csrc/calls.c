@@ -437,6 +437,16 @@ static void split_bound_method(_PyInterpreterFrame *frame, PyObject **slots, _Py
 static void fill_callee_cache(CpjitCallCache *cc, PyCodeObject *code, CpjitCodeState *st,
                               int32_t argcount)
 {
+    if (cc->epoch != cpjit_code_epoch) {
+        /* A compiled code object died since: the older callees may name it. */
+        memset(cc->older, 0, sizeof cc->older);
+    }
+    else if (cc->code != NULL && cc->code != code && cc->argcount != CPJIT_ARGCOUNT_VARARGS) {
+        /* The entry's callee becomes the latest older one. */
+        cc->older[1] = cc->older[0];
+        cc->older[0] = (CpjitOlderCallee){cc->code, cc->entry, cc->argcount, cc->nlocalsplus,
+                                          cc->framesize, 0};
+    }
     cc->code = code;
     cc->entry = (cpjit_native_fn)(st->base + st->entries[0]);
     cc->epoch = cpjit_code_epoch;
@@ -2145,6 +2155,34 @@ call_python_whole(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThread
     return finish_call(frame, slots, tstate, done, res, 0);
 }
 
+/* Whether the function in the CALL's slots is one of the site's older callees: then it is
+ * swapped with the entry's (which becomes the older one), for cpjit_push_cached. */
+static inline __attribute__((always_inline)) int
+promote_older_callee(CpjitCallCache *cc, PyObject **slots)
+{
+    PyObject *callable = slots[0] != NULL ? slots[0] : slots[1];
+    PyCodeObject *code = (PyCodeObject *)((PyFunctionObject *)callable)->func_code;
+    if (cc->epoch != cpjit_code_epoch || cc->argcount == CPJIT_ARGCOUNT_VARARGS) {
+        return 0;
+    }
+    for (int i = 0; i < 2; i++) {
+        CpjitOlderCallee *o = &cc->older[i];
+        if (o->code == code) {
+            CpjitOlderCallee was = {cc->code, cc->entry, cc->argcount, cc->nlocalsplus,
+                                    cc->framesize, 0};
+            cc->code = o->code;
+            cc->entry = o->entry;
+            cc->argcount = o->argcount;
+            cc->nlocalsplus = o->nlocalsplus;
+            cc->framesize = o->framesize;
+            *o = was;
+            cpjit_stats.calls_older_callee++;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* cpjit_call when the site's cache does not name the callee and no other fast form applies
  * (no keyword names): a compiled Python function the call binds positionally (a site that
  * calls several, or a callee that was compiled since) is pushed and run here, the cache
@@ -2160,6 +2198,10 @@ call_retarget(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadStat
                                                       done, kwnames);
     }
     _PyInterpreterFrame *callee;
+    if (promote_older_callee(cc, slots)
+        && (callee = cpjit_push_cached(tstate, frame, slots, oparg, cc, done, 0)) != NULL) {
+        return jump_direct(slots, tstate, callee, cc->entry, callee->localsplus + cc->nlocalsplus);
+    }
     PyObject **callee_sp;
     CpjitCodeState *cold_st;
     cpjit_native_fn entry = enter_direct(tstate, frame, stack_pointer, oparg, done, cc, &callee,

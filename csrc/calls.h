@@ -251,7 +251,18 @@ cpjit_direct_callee(PyThreadState *tstate, PyCodeObject *code)
  * names a code object by address is valid only while the epoch it was filled in is current. */
 extern uint64_t cpjit_code_epoch;
 
-/* A CALL site's cache (its _JIT_CACHE, 64 zeroed bytes): the compiled Python function last
+/* A callee a CALL site called directly before the one its cache's entry names (see
+ * CpjitCallCache.older): what cpjit_push_cached reads of the entry. */
+typedef struct {
+    PyCodeObject *code;  /* borrowed; valid only while the cache's epoch is current; NULL: none */
+    cpjit_native_fn entry;
+    int32_t argcount;
+    int32_t nlocalsplus;
+    int32_t framesize;
+    int32_t unused;
+} CpjitOlderCallee;
+
+/* A CALL site's cache (its _JIT_CACHE, two zeroed 64-byte slots): the compiled Python function last
  * called directly there (positional arguments only, the missing trailing ones from its
  * defaults; no keyword-only parameters, no varargs or varkeywords, optimised code), by code
  * object, and what pushing its frame needs. Filled by cpjit_call (calls.c's call_slow). The
@@ -276,8 +287,14 @@ typedef struct {
     uint32_t init_version;        /* init_type's tp_version_tag when filled, never 0 */
     int32_t slot_kind;            /* CPJIT_SLOT_INIT: init_func is the class's __init__;
                                    * CPJIT_SLOT_CALL: the __call__ of the callable's class */
+    /* The second slot: the two callees the entry named before, the latest first, filled in the
+     * same epoch as the entry (calls.c: fill_callee_cache). A polymorphic site (one method
+     * called on instances of several classes) finds its callee here and swaps it into the
+     * entry instead of checking and binding it afresh (enter_direct). */
+    CpjitOlderCallee older[2];
 } CpjitCallCache;
-_Static_assert(sizeof(CpjitCallCache) <= 64, "a CALL's cache must fit in its JIT_CACHE");
+_Static_assert(sizeof(CpjitCallCache) <= 128, "a CALL's cache must fit in its two JIT_CACHE slots "
+                                              "(build.rs: WIDE_CACHE_STENCILS)");
 /* CpjitCallCache.argcount of an entry for a callee taking *args or **kwargs: below every
  * argument count, so cpjit_push_cached never takes it (calls.c's call_varargs does). */
 #define CPJIT_ARGCOUNT_VARARGS (-1)

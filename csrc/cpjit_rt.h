@@ -112,6 +112,8 @@ typedef struct {
     uint64_t operator_methods;          /* operator methods (`__sub__`, `__rsub__`) a binary
                                            operator called without the generic dispatch
                                            (dunders.c) */
+    uint64_t calls_older_callee;        /* calls of a site's older callee (calls.h:
+                                           CpjitCallCache.older) swapped into its entry */
 } CpjitStats;
 
 extern CpjitStats cpjit_stats;

@@ -322,6 +322,7 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     }
     d.set_item("run_fallbacks_by", by)?;
     d.set_item("operator_methods", c.operator_methods)?;
+    d.set_item("calls_older_callee", c.calls_older_callee)?;
     // SAFETY: GIL held; the sampler thread writes only `stalled` and `long_unsampled`, counters
     // read here for stats.
     let r = unsafe { &*std::ptr::addr_of!(runtime::cpjit_cold_region_stats) };

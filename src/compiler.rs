@@ -39,7 +39,8 @@ use analysis::Plan;
 use std::fmt;
 use std::sync::OnceLock;
 
-/// Bytes of private writable cache per instruction that asks for `_JIT_CACHE`.
+/// Bytes of private writable cache per slot of an instruction that asks for `_JIT_CACHE` (one
+/// slot, CALL two: `Stencil::cache_slots`).
 pub const CACHE_BYTES: usize = 64;
 /// Entry value for a code unit where native code cannot be entered (inline caches).
 pub const NO_ENTRY: u32 = u32::MAX;
@@ -846,7 +847,7 @@ impl Cursor {
         if !s.data.is_empty() {
             self.data = align(self.data + s.data.len(), 16);
         }
-        self.caches += s.uses(HoleValue::Cache) as u32;
+        self.caches += s.cache_slots as u32;
         self.private_got += s.private_got as usize;
         slot
     }

@@ -103,6 +103,7 @@ pub struct CStats {
     pub stack_segments_mapped: u64,
     pub run_fallbacks: [u64; RUN_CHECKS.len()],
     pub operator_methods: u64,
+    pub calls_older_callee: u64,
 }
 
 /// What a run's failed check found (`CPJIT_RUN_*`, cpjit_rt.h, same order): the keys of

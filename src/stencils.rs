@@ -77,6 +77,9 @@ pub struct Stencil {
     pub hole_mask: u32,
     /// GOT references to per-instruction values (each gets a slot of its own).
     pub private_got: u16,
+    /// `_JIT_CACHE` slots (CACHE_BYTES each) the stencil's instruction takes: 0 without the
+    /// hole, 2 for CALL's (build.rs: WIDE_CACHE_STENCILS), else 1.
+    pub cache_slots: u8,
     pub n_abs64: u8,
     pub n_abs32: u8,
     /// Whether it has data or holes in `other`: the compiler's one test for both.

@@ -1739,3 +1739,80 @@ def test_a_site_that_calls_the_methods_of_many_classes(threshold):
         out.append(deep(50))
         result = out
     """, threshold=threshold)
+
+
+@pytest.mark.parametrize("threshold", [0, 16])
+def test_a_site_cycling_through_callees_its_older_entries_hold(threshold):
+    # One site calling two, three and four functions in turn: the callees the site's entry
+    # named before live in its cache's second slot (csrc/calls.h: CpjitCallCache.older) and are
+    # swapped back in. Everything an older entry could get wrong: defaults read from each
+    # function (and changed), a function given another code object, a new function object with
+    # an old one's code, compiled code objects that die (and new ones that may take their
+    # addresses) while the site remembers them, RecursionError through the swapped-in callee at
+    # the interpreter's depth, and each callee's tracebacks.
+    import cpjit
+    before = cpjit.stats()["calls_older_callee"]
+    check(IN_OWN_THREAD + textwrap.dedent("""
+        import sys, traceback
+        def a(x, y=1): return ("a", x, y)
+        def b(x, y=2): return ("b", x, y)
+        def c(x, y=3):
+            if x == 13: raise KeyError(x)
+            p, q, r = x + 1, x + 2, [x] * 2
+            return ("c", x, y, p + q, r)
+        def d(x, y=4, *, k=None):
+            t = 0
+            for i in range(x % 5):
+                t += i * y
+            return ("d", x, y, t)
+        def site(f, x): return f(x)
+        out = []
+        def cycle(fs, n):
+            for i in range(n):
+                try:
+                    out.append(site(fs[i % len(fs)], i))
+                except KeyError as e:
+                    out.append(("raised", e.args, [fr.lineno for fr in traceback.extract_tb(e.__traceback__)]))
+        cycle([a, b], 40)
+        cycle([a, b, c], 60)
+        cycle([a, b, c, d], 80)
+        b.__defaults__ = (20,)
+        cycle([a, b, c], 30)
+        c.__code__ = d.__code__
+        cycle([a, b, c], 30)
+        def make(tag):
+            def e(x, y=5): return (tag, x, y)
+            return e
+        for k in range(30):
+            f1, f2 = make("e%d" % k), make("f%d" % k)
+            cycle([a, f1, f2], 9)
+        for k in range(20):
+            ns = {}
+            exec("def g(x, y=%d): return ('g', x, y * %d)" % (k, k), ns)
+            exec("def h(x): return ('h', x, %d)" % k, ns)
+            cycle([ns["g"], ns["h"], a], 9)
+            del ns
+        reached = [0]
+        def down(n):
+            reached[0] = n
+            return 0 if n == 0 else 1 + site(down, n - 1)
+        def up(n):
+            reached[0] = n
+            return 0 if n == 0 else 1 + site(up, n - 1)
+        def probe(limit):
+            old = sys.getrecursionlimit()
+            sys.setrecursionlimit(limit)
+            try:
+                got = []
+                for f in (down, up, down, up):
+                    try:
+                        got.append(f(10**6))
+                    except RecursionError:
+                        got.append(("RecursionError at depth", 10**6 - reached[0]))
+                return got
+            finally:
+                sys.setrecursionlimit(old)
+        out.append(in_own_thread(probe, 60))
+        result = out
+    """), threshold=threshold)
+    assert cpjit.stats()["calls_older_callee"] > before

@@ -41,9 +41,10 @@ fn fail(msg: impl AsRef<str>) -> ! {
     std::process::exit(1);
 }
 
-/// Stencils whose `_JIT_CACHE` is two slots (128 bytes): CALL's, whose CpjitCallCache
-/// (csrc/calls.h) keeps the callees it called before the one its entry names in the second.
-const WIDE_CACHE_STENCILS: [&str; 2] = ["CALL", "CALL__KWNAMES"];
+/// The helper whose cache argument is a CpjitCallCache (csrc/calls.h), two `_JIT_CACHE` slots
+/// (128 bytes): the second keeps the callees its entry named before. A stencil that calls it
+/// (CALL's) gets two slots.
+const WIDE_CACHE_HELPER: &str = "cpjit_call";
 
 struct PythonInfo {
     include: String,
@@ -889,10 +890,11 @@ fn main() {
         let [n_abs64, n_abs32] = counts.map(|n| {
             u8::try_from(n).unwrap_or_else(|_| fail(format!("{}: too many holes", s.name)))
         });
-        // A CALL's cache (csrc/calls.h: CpjitCallCache) holds older callees in a second slot.
         let cache_slots = if hole_mask & (1 << (HoleValue::Cache as u32)) == 0 {
             0
-        } else if WIDE_CACHE_STENCILS.contains(&s.name.as_str()) {
+        } else if s.relocs.iter().any(
+            |r| matches!(&r.target, Target::Symbol(name) if name == WIDE_CACHE_HELPER),
+        ) {
             2
         } else {
             1

@@ -434,6 +434,12 @@ static void split_bound_method(_PyInterpreterFrame *frame, PyObject **slots, _Py
 /* The site cache's callee part (calls.h: CpjitCallCache): `code`, compiled (`st`), with the
  * argument count its fast path checks (CPJIT_ARGCOUNT_VARARGS for call_varargs), valid in the
  * current code epoch. */
+/* The callee the site cache's entry names, as an older one (CpjitCallCache.older). */
+static inline CpjitOlderCallee entry_callee(const CpjitCallCache *cc)
+{
+    return (CpjitOlderCallee){cc->code, cc->entry, cc->argcount, cc->nlocalsplus, cc->framesize, 0};
+}
+
 static void fill_callee_cache(CpjitCallCache *cc, PyCodeObject *code, CpjitCodeState *st,
                               int32_t argcount)
 {
@@ -444,8 +450,7 @@ static void fill_callee_cache(CpjitCallCache *cc, PyCodeObject *code, CpjitCodeS
     else if (cc->code != NULL && cc->code != code && cc->argcount != CPJIT_ARGCOUNT_VARARGS) {
         /* The entry's callee becomes the latest older one. */
         cc->older[1] = cc->older[0];
-        cc->older[0] = (CpjitOlderCallee){cc->code, cc->entry, cc->argcount, cc->nlocalsplus,
-                                          cc->framesize, 0};
+        cc->older[0] = entry_callee(cc);
     }
     cc->code = code;
     cc->entry = (cpjit_native_fn)(st->base + st->entries[0]);
@@ -2168,8 +2173,7 @@ promote_older_callee(CpjitCallCache *cc, PyObject **slots)
     for (int i = 0; i < 2; i++) {
         CpjitOlderCallee *o = &cc->older[i];
         if (o->code == code) {
-            CpjitOlderCallee was = {cc->code, cc->entry, cc->argcount, cc->nlocalsplus,
-                                    cc->framesize, 0};
+            CpjitOlderCallee was = entry_callee(cc);
             cc->code = o->code;
             cc->entry = o->entry;
             cc->argcount = o->argcount;

@@ -294,7 +294,7 @@ typedef struct {
     CpjitOlderCallee older[2];
 } CpjitCallCache;
 _Static_assert(sizeof(CpjitCallCache) <= 128, "a CALL's cache must fit in its two JIT_CACHE slots "
-                                              "(build.rs: WIDE_CACHE_STENCILS)");
+                                              "(build.rs: WIDE_CACHE_HELPER)");
 /* CpjitCallCache.argcount of an entry for a callee taking *args or **kwargs: below every
  * argument count, so cpjit_push_cached never takes it (calls.c's call_varargs does). */
 #define CPJIT_ARGCOUNT_VARARGS (-1)

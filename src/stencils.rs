@@ -78,7 +78,8 @@ pub struct Stencil {
     /// GOT references to per-instruction values (each gets a slot of its own).
     pub private_got: u16,
     /// `_JIT_CACHE` slots (CACHE_BYTES each) the stencil's instruction takes: 0 without the
-    /// hole, 2 for CALL's (build.rs: WIDE_CACHE_STENCILS), else 1.
+    /// hole, 2 for a stencil that passes it to cpjit_call (build.rs: WIDE_CACHE_HELPER),
+    /// else 1.
     pub cache_slots: u8,
     pub n_abs64: u8,
     pub n_abs32: u8,

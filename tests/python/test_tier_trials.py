@@ -352,18 +352,17 @@ def test_roots_within_roots_and_a_switch_inside_one(tmp_path):
 
 
 # A root whose way is set from inside its own call, on the call that ends its trial's last
-# block: the trial must end there, not decide for a root it no longer holds. Each call takes
-# 6 ms (a block of one call), so the trial's sixteenth call (plus one per block measured again)
-# is its last.
+# block: the trial must end there, not decide for a root it no longer holds. Each call does the
+# same float work, several milliseconds of it (a block of one call), which native code does in
+# half the interpreter's time (a float run): the native way wins every pair, so the trial runs
+# all its pairs (a trial settles as soon as native has lost three), and its sixteenth call (plus
+# one per block measured again) is its last.
 PIN_LIB = """
-    import time
-
-    def busy(seconds):
-        end = time.perf_counter() + seconds
-        n = 0
-        while time.perf_counter() < end:
-            n += 1
-        return n
+    def busy(n):
+        x = 0.0
+        for i in range(n):
+            x = x * 0.5 + 1.0
+        return x
 
     class Slow:
         def __init__(self, cpjit):
@@ -385,7 +384,7 @@ PIN_LIB = """
                         and self.n - self.first_trial_call + 1 == 16 + s["tier_trial_blocks_void"]):
                     cpjit.set_calls_from_c(Slow.step, "native")
                     self.pinned_at = self.n
-            busy(0.006)
+            busy(500_000)
             return self.n * 2
 """
 

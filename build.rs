@@ -1072,6 +1072,9 @@ fn main() {
         .flag("-std=c11")
         .flag("-fno-strict-aliasing")
         .flag("-Werror=implicit-function-declaration")
+        // Calls into CPython through the GOT, `call *[rip+slot]`, not a PLT stub's extra jump
+        // (the extension's symbols are all bound when it loads anyway: symbols.c).
+        .flag("-fno-plt")
         // cc adds -fno-omit-frame-pointer when the profile has debug info (line tables here):
         // a push/mov/pop of rbp in every call helper native code makes, for nothing it uses.
         .force_frame_pointer(false)

@@ -158,8 +158,17 @@ int cpjit_small_int_op(int oparg, PyObject **sp, PyObject **res)
     return 1;
 }
 
+/* Every fast path below needs the left operand to be an exact int or an exact float; other
+ * operands go straight to the operator's generic path (cpjit_binary_other_*), before anything
+ * else is tested or saved. */
+static inline __attribute__((always_inline)) int not_numeric(PyObject *lhs)
+{
+    PyTypeObject *t = Py_TYPE(lhs);
+    return __builtin_expect(t != &PyLong_Type && t != &PyFloat_Type, 0);
+}
+
 #define ARITH_INT_FLOAT(NAME, OPER, NB)                                                        \
-    CPJIT_HOT PyObject *cpjit_arith_##NAME(PyObject **sp)                                      \
+    CPJIT_HOT static __attribute__((noinline)) PyObject *arith_numeric_##NAME(PyObject **sp) \
     {                                                                                          \
         PyObject *rhs = sp[-1], *lhs = sp[-2];                                                 \
         if (is_medium(lhs) && is_medium(rhs)) {                                                \
@@ -174,12 +183,19 @@ int cpjit_small_int_op(int oparg, PyObject **sp, PyObject **res)
             return mixed_result(sp, lhs, rhs, f, as_double(lhs) OPER as_double(rhs));          \
         }                                                                                      \
         return cpjit_binary_op_consume((NB), sp);                                              \
+    }                                                                                      \
+    CPJIT_HOT PyObject *cpjit_arith_##NAME(PyObject **sp)                                      \
+    {                                                                                          \
+        if (not_numeric(sp[-2])) {                                                             \
+            return cpjit_binary_other_##NAME(sp);                                              \
+        }                                                                                      \
+        return arith_numeric_##NAME(sp);                                                       \
     }
 
 /* True division: two floats, a float and a small int, or two small ints, and a non-zero divisor
  * (zero raises in the generic path). */
 #define ARITH_FLOAT_DIV(NAME, NB)                                                              \
-    CPJIT_HOT PyObject *cpjit_arith_##NAME(PyObject **sp)                                      \
+    CPJIT_HOT static __attribute__((noinline)) PyObject *arith_numeric_##NAME(PyObject **sp) \
     {                                                                                          \
         PyObject *rhs = sp[-1], *lhs = sp[-2];                                                 \
         if (PyFloat_CheckExact(lhs) && PyFloat_CheckExact(rhs)                                 \
@@ -197,6 +213,13 @@ int cpjit_small_int_op(int oparg, PyObject **sp, PyObject **res)
                 PyFloat_FromDouble((double)medium_value(lhs) / (double)medium_value(rhs)));    \
         }                                                                                      \
         return cpjit_binary_op_consume((NB), sp);                                              \
+    }                                                                                      \
+    CPJIT_HOT PyObject *cpjit_arith_##NAME(PyObject **sp)                                      \
+    {                                                                                          \
+        if (not_numeric(sp[-2])) {                                                             \
+            return cpjit_binary_other_##NAME(sp);                                              \
+        }                                                                                      \
+        return arith_numeric_##NAME(sp);                                                       \
     }
 
 ARITH_INT_FLOAT(add, +, NB_ADD)
@@ -329,6 +352,9 @@ static int str_append_into(PyObject **sp, PyObject **local, PyObject *lhs, PyObj
         PyObject *rhs = sp[-1], *lhs = sp[-2], *old = *local;                                  \
         if (STR && old == lhs && PyUnicode_CheckExact(lhs) && PyUnicode_CheckExact(rhs)) {     \
             return str_append_into(sp, local, lhs, rhs);                                       \
+        }                                                                                      \
+        if (not_numeric(lhs)) {                                                                \
+            return cpjit_binary_other_##NAME(sp) != NULL ? 0 : -1;                             \
         }                                                                                      \
         if (old != NULL && takes_result(old, lhs, rhs)) {                                      \
             if (PyFloat_CheckExact(old) && float_operands(lhs, rhs)) {                         \

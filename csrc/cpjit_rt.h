@@ -293,7 +293,8 @@ CpjitCodeState *cpjit_rt_state_for(PyCodeObject *code, int create);
  * countdown, CpjitCodeState.warmup): from then on the interpreter runs its specialised forms. */
 static inline int cpjit_code_is_warm(PyCodeObject *code)
 {
-    CpjitCodeState *st = cpjit_rt_state_for(code, 0);
+    CpjitCodeState *st =
+        cpjit_direct_extra_ok ? cpjit_state_fast(code) : cpjit_rt_state_for(code, 0);
     return st != NULL && st->warmup >= 0;
 }
 

@@ -80,6 +80,76 @@ PyObject *cpjit_binary_op_consume(int oparg, PyObject **stack_pointer)
     return slot != NULL ? res : traced_result(res); /* int's own slot runs no Python code */
 }
 
+/* cpjit_binary_other_*: see slowpaths.h. `op` is the operator's PyNumber_* function, a
+ * constant in each copy; cpjit_binary_op gives the same result by the same calls. */
+static inline __attribute__((always_inline)) PyObject *other_operands(int oparg, binaryfunc op,
+                                                                      PyObject **stack_pointer)
+{
+    PyObject *rhs = stack_pointer[-1], *lhs = stack_pointer[-2];
+    PyObject *res;
+    if (!(((Py_TYPE(lhs)->tp_flags | Py_TYPE(rhs)->tp_flags) & Py_TPFLAGS_HEAPTYPE)
+          && cpjit_binary_dunder(oparg, lhs, rhs, &res))) {
+        res = op(lhs, rhs);
+    }
+    Py_DECREF(lhs);
+    Py_DECREF(rhs);
+    stack_pointer[-2] = res;
+    return traced_result(res);
+}
+
+#define BINARY_OTHER(NAME, NB, FUNC)                                                           \
+    CPJIT_HOT PyObject *cpjit_binary_other_##NAME(PyObject **stack_pointer)                    \
+    {                                                                                          \
+        return other_operands((NB), (FUNC), stack_pointer);                                    \
+    }
+
+BINARY_OTHER(add, NB_ADD, PyNumber_Add)
+BINARY_OTHER(subtract, NB_SUBTRACT, PyNumber_Subtract)
+BINARY_OTHER(multiply, NB_MULTIPLY, PyNumber_Multiply)
+BINARY_OTHER(true_divide, NB_TRUE_DIVIDE, PyNumber_TrueDivide)
+BINARY_OTHER(inplace_add, NB_INPLACE_ADD, PyNumber_InPlaceAdd)
+BINARY_OTHER(inplace_subtract, NB_INPLACE_SUBTRACT, PyNumber_InPlaceSubtract)
+BINARY_OTHER(inplace_multiply, NB_INPLACE_MULTIPLY, PyNumber_InPlaceMultiply)
+BINARY_OTHER(inplace_true_divide, NB_INPLACE_TRUE_DIVIDE, PyNumber_InPlaceTrueDivide)
+
+#define BINARY_GENERIC(NB, FUNC)                                                               \
+    CPJIT_HOT PyObject *cpjit_binary_generic_##NB(PyObject **stack_pointer)                    \
+    {                                                                                          \
+        PyTypeObject *t = Py_TYPE(stack_pointer[-2]);                                          \
+        if (t == &PyLong_Type || t == &PyFloat_Type) {                                         \
+            return cpjit_binary_op_consume((NB), stack_pointer);                               \
+        }                                                                                      \
+        return other_operands((NB), (FUNC), stack_pointer);                                    \
+    }
+
+BINARY_GENERIC(1, PyNumber_And)
+BINARY_GENERIC(2, PyNumber_FloorDivide)
+BINARY_GENERIC(3, PyNumber_Lshift)
+BINARY_GENERIC(4, PyNumber_MatrixMultiply)
+BINARY_GENERIC(6, PyNumber_Remainder)
+BINARY_GENERIC(7, PyNumber_Or)
+BINARY_GENERIC(8, cpjit_power)
+BINARY_GENERIC(9, PyNumber_Rshift)
+BINARY_GENERIC(12, PyNumber_Xor)
+BINARY_GENERIC(14, PyNumber_InPlaceAnd)
+BINARY_GENERIC(15, PyNumber_InPlaceFloorDivide)
+BINARY_GENERIC(16, PyNumber_InPlaceLshift)
+BINARY_GENERIC(17, PyNumber_InPlaceMatrixMultiply)
+BINARY_GENERIC(19, PyNumber_InPlaceRemainder)
+BINARY_GENERIC(20, PyNumber_InPlaceOr)
+BINARY_GENERIC(21, cpjit_inplace_power)
+BINARY_GENERIC(22, PyNumber_InPlaceRshift)
+BINARY_GENERIC(25, PyNumber_InPlaceXor)
+
+/* The numbering the functions above are named by. */
+_Static_assert(NB_AND == 1 && NB_FLOOR_DIVIDE == 2 && NB_LSHIFT == 3 && NB_MATRIX_MULTIPLY == 4
+                   && NB_REMAINDER == 6 && NB_OR == 7 && NB_POWER == 8 && NB_RSHIFT == 9
+                   && NB_XOR == 12 && NB_INPLACE_AND == 14 && NB_INPLACE_FLOOR_DIVIDE == 15
+                   && NB_INPLACE_LSHIFT == 16 && NB_INPLACE_MATRIX_MULTIPLY == 17
+                   && NB_INPLACE_REMAINDER == 19 && NB_INPLACE_OR == 20
+                   && NB_INPLACE_POWER == 21 && NB_INPLACE_RSHIFT == 22 && NB_INPLACE_XOR == 25,
+               "BINARY_OP's operator numbering");
+
 PyObject *cpjit_compare_consume(int oper, PyObject **stack_pointer)
 {
     PyObject *right = stack_pointer[-1], *left = stack_pointer[-2];

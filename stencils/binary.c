@@ -19,7 +19,7 @@
         }                                                                                      \
         CONTINUE();                                                                            \
     }
-#define GENERIC(ARG) cpjit_binary_op_consume((ARG), stack_pointer)
+#define GENERIC(ARG) cpjit_binary_generic_##ARG(stack_pointer)
 
 BINARY_VARIANT(0, cpjit_arith_add(stack_pointer))
 BINARY_VARIANT(1, GENERIC(1))

@@ -916,3 +916,84 @@ def test_small_int_operators_the_interpreter_never_specialises():
             return out
         result = [(one(a, b), inplace(a, b)) for a in vals for b in vals]
     """)
+
+
+def test_every_operator_on_operands_that_are_not_ints_or_floats():
+    # A left operand that is not an exact int or float takes each operator's generic path
+    # straight (csrc/slowpaths.c cpjit_binary_other_*, cpjit_binary_generic_N): strs, bytes,
+    # lists, tuples, sets, Decimals, Fractions, bools, an int subclass, Python classes with
+    # dunders (reflected ones, NotImplemented, raising), None; every operator in its plain and
+    # in-place forms, on a local (the BINARY_OP + STORE_FAST pair) and on the stack.
+    check("""
+        import copy, decimal, fractions
+        class I(int):
+            def __add__(self, o): return ('I+', int(self), o)
+        class P:
+            def __init__(self, v): self.v = v
+            def __repr__(self): return 'P(%r)' % (self.v,)
+        ops = ['+', '-', '*', '/', '//', '%', '**', '<<', '>>', '&', '|', '^', '@']
+        for op in ops:
+            exec('def dunder(self, o): return ("%s", self.v, o)' % op)
+            name = {'+': 'add', '-': 'sub', '*': 'mul', '/': 'truediv', '//': 'floordiv',
+                    '%': 'mod', '**': 'pow', '<<': 'lshift', '>>': 'rshift', '&': 'and',
+                    '|': 'or', '^': 'xor', '@': 'matmul'}[op]
+            setattr(P, '__%s__' % name, dunder)
+            setattr(P, '__r%s__' % name, lambda self, o, op=op: ('r' + op, o, self.v))
+        class N:
+            def __add__(self, o): return NotImplemented
+            def __sub__(self, o): raise ValueError('sub')
+            def __repr__(self): return 'N()'
+        lefts = ['ab%s', b'x%d', [1, 2], (3,), {1, 2, 3}, frozenset({2}),
+                 decimal.Decimal('1.25'), fractions.Fraction(3, 4), True, I(5), P(7), N(), None,
+                 2, 2.5, 10**30]
+        rights = [2, 1.5, (4,), {2, 5}, decimal.Decimal('0.5'), fractions.Fraction(1, 3), P(1),
+                  'z', [9], 0, False, -1, 3]
+        funcs = {}
+        for op in ops:
+            src = ('def f(a, b):\\n'
+                   '    x = a {0} b\\n'          # BINARY_OP + STORE_FAST
+                   '    y = [a {0} b][0]\\n'     # BINARY_OP alone
+                   '    a {0}= b\\n'             # in-place + STORE_FAST
+                   '    return x, y, a\\n').format(op)
+            ns = {}
+            exec(src, ns)
+            funcs[op] = ns['f']
+        result = []
+        for op, f in funcs.items():
+            for a in lefts:
+                for b in rights:
+                    try:
+                        r = f(copy.copy(a), b)  # `a op= b` changes a list or a set in place
+                    except Exception as e:
+                        r = (type(e).__name__, str(e))
+                    result.append((op, repr(a), repr(b), repr(r)))
+        result = len(result), result
+    """)
+
+
+def test_a_dunder_switching_tracing_on_in_an_operator_with_another_left_operand():
+    check("""
+        import sys
+        events = []
+        def tracer(frame, event, arg):
+            events.append((frame.f_code.co_name, event, frame.f_lineno))
+            return tracer
+        class T:
+            def __mod__(self, o):
+                sys.settrace(tracer)
+                return 'mod'
+            def __add__(self, o):
+                sys.settrace(tracer)
+                return 'add'
+        def f(t):
+            x = t % 1
+            y = 2
+            z = t + y
+            w = 3
+            return x, z, w
+        result = [f(T())]
+        sys.settrace(None)
+        result.append(f(T()))
+        sys.settrace(None)
+        result.append(events)
+    """)

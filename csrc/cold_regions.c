@@ -87,7 +87,8 @@
  * child); it ends by itself once no Python thread is left (a child forked from a thread other
  * than the main one ends when that thread does, by the thread's exit, which a native thread
  * left running would outlive). A program sees no Python object, descriptor or Python thread of
- * it; it sees the thread in /proc/self/task, and atexit holds one more callback.
+ * it; it sees the thread in /proc/self/task (ten nice levels below the process:
+ * SAMPLER_NICE_DELTA), and atexit holds one more callback.
  */
 #define _GNU_SOURCE 1
 #include "cold_regions.h"

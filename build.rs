@@ -892,9 +892,11 @@ fn main() {
         });
         let cache_slots = if hole_mask & (1 << (HoleValue::Cache as u32)) == 0 {
             0
-        } else if s.relocs.iter().any(
-            |r| matches!(&r.target, Target::Symbol(name) if name == WIDE_CACHE_HELPER),
-        ) {
+        } else if s
+            .relocs
+            .iter()
+            .any(|r| matches!(&r.target, Target::Symbol(name) if name == WIDE_CACHE_HELPER))
+        {
             2
         } else {
             1

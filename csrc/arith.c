@@ -158,14 +158,17 @@ int cpjit_small_int_op(int oparg, PyObject **sp, PyObject **res)
     return 1;
 }
 
-/* Every fast path below needs the left operand to be an exact int or an exact float; other
- * operands go straight to the operator's generic path (cpjit_binary_other_*), before anything
- * else is tested or saved. */
-static inline __attribute__((always_inline)) int not_numeric(PyObject *lhs)
-{
-    PyTypeObject *t = Py_TYPE(lhs);
-    return __builtin_expect(t != &PyLong_Type && t != &PyFloat_Type, 0);
-}
+/* cpjit_arith_NAME: a left operand that is not an exact int or float goes straight to the
+ * operator's generic path (cpjit_binary_other_NAME), before anything else is tested or saved;
+ * the rest to the fast paths (arith_numeric_NAME). */
+#define ARITH_ENTRY(NAME)                                                                      \
+    CPJIT_HOT PyObject *cpjit_arith_##NAME(PyObject **sp)                                      \
+    {                                                                                          \
+        if (not_int_or_float(sp[-2])) {                                                        \
+            return cpjit_binary_other_##NAME(sp);                                              \
+        }                                                                                      \
+        return arith_numeric_##NAME(sp);                                                       \
+    }
 
 #define ARITH_INT_FLOAT(NAME, OPER, NB)                                                        \
     CPJIT_HOT static __attribute__((noinline)) PyObject *arith_numeric_##NAME(PyObject **sp) \
@@ -183,14 +186,8 @@ static inline __attribute__((always_inline)) int not_numeric(PyObject *lhs)
             return mixed_result(sp, lhs, rhs, f, as_double(lhs) OPER as_double(rhs));          \
         }                                                                                      \
         return cpjit_binary_op_consume((NB), sp);                                              \
-    }                                                                                      \
-    CPJIT_HOT PyObject *cpjit_arith_##NAME(PyObject **sp)                                      \
-    {                                                                                          \
-        if (not_numeric(sp[-2])) {                                                             \
-            return cpjit_binary_other_##NAME(sp);                                              \
-        }                                                                                      \
-        return arith_numeric_##NAME(sp);                                                       \
-    }
+    }                                                                                          \
+    ARITH_ENTRY(NAME)
 
 /* True division: two floats, a float and a small int, or two small ints, and a non-zero divisor
  * (zero raises in the generic path). */
@@ -213,14 +210,8 @@ static inline __attribute__((always_inline)) int not_numeric(PyObject *lhs)
                 PyFloat_FromDouble((double)medium_value(lhs) / (double)medium_value(rhs)));    \
         }                                                                                      \
         return cpjit_binary_op_consume((NB), sp);                                              \
-    }                                                                                      \
-    CPJIT_HOT PyObject *cpjit_arith_##NAME(PyObject **sp)                                      \
-    {                                                                                          \
-        if (not_numeric(sp[-2])) {                                                             \
-            return cpjit_binary_other_##NAME(sp);                                              \
-        }                                                                                      \
-        return arith_numeric_##NAME(sp);                                                       \
-    }
+    }                                                                                          \
+    ARITH_ENTRY(NAME)
 
 ARITH_INT_FLOAT(add, +, NB_ADD)
 ARITH_INT_FLOAT(subtract, -, NB_SUBTRACT)
@@ -353,7 +344,7 @@ static int str_append_into(PyObject **sp, PyObject **local, PyObject *lhs, PyObj
         if (STR && old == lhs && PyUnicode_CheckExact(lhs) && PyUnicode_CheckExact(rhs)) {     \
             return str_append_into(sp, local, lhs, rhs);                                       \
         }                                                                                      \
-        if (not_numeric(lhs)) {                                                                \
+        if (not_int_or_float(lhs)) {                                                           \
             return cpjit_binary_other_##NAME(sp) != NULL ? 0 : -1;                             \
         }                                                                                      \
         if (old != NULL && takes_result(old, lhs, rhs)) {                                      \

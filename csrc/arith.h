@@ -17,6 +17,14 @@ static inline __attribute__((always_inline)) int64_t medium_value(PyObject *o)
     return (int64_t)Py_SIZE(o) * (int64_t)((PyLongObject *)o)->ob_digit[0];
 }
 
+/* Whether the left operand rules out every fast path of BINARY_OP's arithmetic (csrc/arith.c,
+ * slowpaths.c): they all need it to be an exact int or an exact float. */
+static inline __attribute__((always_inline)) int not_int_or_float(PyObject *lhs)
+{
+    PyTypeObject *t = Py_TYPE(lhs);
+    return __builtin_expect(t != &PyLong_Type && t != &PyFloat_Type, 0);
+}
+
 /* An exact float and a small int (at most one digit, so the double conversion float's slots
  * make, PyLong_AsDouble, is exact): the operand that is a float, or NULL. */
 static inline __attribute__((always_inline)) PyObject *float_with_small_int(PyObject *lhs,

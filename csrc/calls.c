@@ -431,15 +431,15 @@ static void split_bound_method(_PyInterpreterFrame *frame, PyObject **slots, _Py
     Py_DECREF(function);
 }
 
-/* The site cache's callee part (calls.h: CpjitCallCache): `code`, compiled (`st`), with the
- * argument count its fast path checks (CPJIT_ARGCOUNT_VARARGS for call_varargs), valid in the
- * current code epoch. */
 /* The callee the site cache's entry names, as an older one (CpjitCallCache.older). */
 static inline CpjitOlderCallee entry_callee(const CpjitCallCache *cc)
 {
     return (CpjitOlderCallee){cc->code, cc->entry, cc->argcount, cc->nlocalsplus, cc->framesize, 0};
 }
 
+/* The site cache's callee part (calls.h: CpjitCallCache): `code`, compiled (`st`), with the
+ * argument count its fast path checks (CPJIT_ARGCOUNT_VARARGS for call_varargs), valid in the
+ * current code epoch. */
 static void fill_callee_cache(CpjitCallCache *cc, PyCodeObject *code, CpjitCodeState *st,
                               int32_t argcount)
 {

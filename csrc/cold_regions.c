@@ -532,10 +532,6 @@ static int sleep_us(uint64_t us)
     return alive && python_threads_left();
 }
 
-/* The sampler thread: never takes the GIL and touches no Python object. Its pace is `period_us`
- * while samples find something to act on; after QUIET_SAMPLES samples that found nothing it
- * halves, down to a MAX_SLOWDOWN-th (a program whose cold work is spread thin pays for few
- * wake-ups), and it sleeps longer still while no region opens. */
 /* How much lower the sampler thread's scheduling priority is than the process's (its nice
  * value, per thread on Linux). Its wake-ups are short and late ones cost nothing; at the
  * process's own priority, a wake-up on the CPU the program's thread runs on (the other CPU
@@ -555,6 +551,10 @@ static void lower_own_priority(void)
     }
 }
 
+/* The sampler thread: never takes the GIL and touches no Python object. Its pace is `period_us`
+ * while samples find something to act on; after QUIET_SAMPLES samples that found nothing it
+ * halves, down to a MAX_SLOWDOWN-th (a program whose cold work is spread thin pays for few
+ * wake-ups), and it sleeps longer still while no region opens. */
 static void *sampler_main(void *unused)
 {
     (void)unused;

@@ -289,12 +289,17 @@ uint32_t cpjit_rt_get_loop_budget_ns(void);
 void cpjit_rt_set_warm_window_ms(uint32_t ms);
 uint32_t cpjit_rt_get_warm_window_ms(void);
 CpjitCodeState *cpjit_rt_state_for(PyCodeObject *code, int create);
+/* The code object's cpjit state, or NULL (never created here): read in line when the direct
+ * co_extra read is allowed, else through cpjit_rt_state_for. */
+static inline CpjitCodeState *cpjit_state_of(PyCodeObject *code)
+{
+    return cpjit_direct_extra_ok ? cpjit_state_fast(code) : cpjit_rt_state_for(code, 0);
+}
 /* Whether `code` is past the interpreter's warm-up (cpjit's emulation of its quickening
  * countdown, CpjitCodeState.warmup): from then on the interpreter runs its specialised forms. */
 static inline int cpjit_code_is_warm(PyCodeObject *code)
 {
-    CpjitCodeState *st =
-        cpjit_direct_extra_ok ? cpjit_state_fast(code) : cpjit_rt_state_for(code, 0);
+    CpjitCodeState *st = cpjit_state_of(code);
     return st != NULL && st->warmup >= 0;
 }
 

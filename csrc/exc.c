@@ -606,12 +606,6 @@ static inline int find_handler(PyCodeObject *code, CpjitCodeState *st, int index
     return 1;
 }
 
-/* The code object's cpjit state, or NULL. */
-static inline CpjitCodeState *code_state(PyCodeObject *code)
-{
-    return cpjit_direct_extra_ok ? cpjit_state_fast(code) : cpjit_rt_state_for(code, 0);
-}
-
 
 /* exit_unwind: no handler in this frame. Pops the whole stack and leaves the frame with the
  * exception set. */
@@ -674,7 +668,7 @@ cpjit_native_fn cpjit_unwind_reraise(_PyInterpreterFrame *frame, PyObject **stac
     /* ceval looks the handler up at the raising instruction, not at frame->prev_instr, which
      * RERAISE may have moved back to the original raise. */
     int offset = (int)(instr - _PyCode_CODE(code));
-    CpjitCodeState *st = code_state(code);
+    CpjitCodeState *st = cpjit_state_of(code);
     for (;;) {
         int level, handler, lasti;
         if (!find_handler(code, st, offset, &level, &handler, &lasti)) {
@@ -705,7 +699,7 @@ static cpjit_native_fn reraise_value(_PyInterpreterFrame *frame, PyObject **stac
     PyCodeObject *code = frame->f_code;
     PyTypeObject *type = Py_TYPE(val);
     int level, handler, lasti;
-    CpjitCodeState *st = code_state(code);
+    CpjitCodeState *st = cpjit_state_of(code);
     if (!find_handler(code, st, (int)(instr - _PyCode_CODE(code)), &level, &handler, &lasti)) {
         _PyErr_Restore(tstate, Py_NewRef((PyObject *)type), val, PyException_GetTraceback(val));
         return leave_unwound(frame, stack_pointer, tstate, result);
@@ -781,7 +775,7 @@ static PyFrameObject *frame_object(_PyInterpreterFrame *frame, PyThreadState *ts
 int cpjit_exc_handler_covers(PyCodeObject *code, int index)
 {
     int level, handler, lasti;
-    return find_handler(code, code_state(code), index, &level, &handler, &lasti);
+    return find_handler(code, cpjit_state_of(code), index, &level, &handler, &lasti);
 }
 
 /* Set by cpjit_unwind_next_error_from, taken by the next cpjit_unwind_error (the frame's error

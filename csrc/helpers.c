@@ -90,12 +90,7 @@ PyObject *cpjit_binary_op(int oparg, PyObject *lhs, PyObject *rhs)
         PyErr_Format(PyExc_SystemError, "cpjit: bad BINARY_OP oparg %d", oparg);
         return NULL;
     }
-    PyObject *res;
-    if (((Py_TYPE(lhs)->tp_flags | Py_TYPE(rhs)->tp_flags) & Py_TPFLAGS_HEAPTYPE)
-        && cpjit_binary_dunder(oparg, lhs, rhs, &res)) { /* an instance of a Python class */
-        return res;
-    }
-    return binary_ops[oparg](lhs, rhs);
+    return cpjit_binary_call(oparg, binary_ops[oparg], lhs, rhs);
 }
 
 PyObject *cpjit_load_global(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name)

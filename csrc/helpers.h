@@ -32,6 +32,19 @@ PyObject *cpjit_binary_op(int oparg, PyObject *lhs, PyObject *rhs);
  * (NULL with an exception set) in *result, or 0 having done nothing (the generic path's case). */
 int cpjit_binary_dunder(int oparg, PyObject *lhs, PyObject *rhs, PyObject **result);
 
+/* BINARY_OP `oparg`'s generic call, `op` being its operator function: a Python class's operator
+ * method through cpjit_binary_dunder, anything else through `op`. New reference or NULL. */
+static inline __attribute__((always_inline)) PyObject *
+cpjit_binary_call(int oparg, binaryfunc op, PyObject *lhs, PyObject *rhs)
+{
+    PyObject *res;
+    if (((Py_TYPE(lhs)->tp_flags | Py_TYPE(rhs)->tp_flags) & Py_TPFLAGS_HEAPTYPE)
+        && cpjit_binary_dunder(oparg, lhs, rhs, &res)) { /* an instance of a Python class */
+        return res;
+    }
+    return op(lhs, rhs);
+}
+
 /* LOAD_GLOBAL's lookup: globals, then builtins; NameError when missing. New reference or NULL.
  * (LOAD_GLOBAL's cache is in names.h.) */
 PyObject *cpjit_load_global(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *name);

@@ -81,16 +81,12 @@ PyObject *cpjit_binary_op_consume(int oparg, PyObject **stack_pointer)
 }
 
 /* cpjit_binary_other_*: see slowpaths.h. `op` is the operator's PyNumber_* function, a
- * constant in each copy; cpjit_binary_op gives the same result by the same calls. */
+ * constant in each copy: cpjit_binary_op's call without its table. */
 static inline __attribute__((always_inline)) PyObject *other_operands(int oparg, binaryfunc op,
                                                                       PyObject **stack_pointer)
 {
     PyObject *rhs = stack_pointer[-1], *lhs = stack_pointer[-2];
-    PyObject *res;
-    if (!(((Py_TYPE(lhs)->tp_flags | Py_TYPE(rhs)->tp_flags) & Py_TPFLAGS_HEAPTYPE)
-          && cpjit_binary_dunder(oparg, lhs, rhs, &res))) {
-        res = op(lhs, rhs);
-    }
+    PyObject *res = cpjit_binary_call(oparg, op, lhs, rhs);
     Py_DECREF(lhs);
     Py_DECREF(rhs);
     stack_pointer[-2] = res;
@@ -115,11 +111,10 @@ BINARY_OTHER(inplace_true_divide, NB_INPLACE_TRUE_DIVIDE, PyNumber_InPlaceTrueDi
 #define BINARY_GENERIC(NB, FUNC)                                                               \
     CPJIT_HOT PyObject *cpjit_binary_generic_##NB(PyObject **stack_pointer)                    \
     {                                                                                          \
-        PyTypeObject *t = Py_TYPE(stack_pointer[-2]);                                          \
-        if (t == &PyLong_Type || t == &PyFloat_Type) {                                         \
-            return cpjit_binary_op_consume((NB), stack_pointer);                               \
+        if (not_int_or_float(stack_pointer[-2])) {                                             \
+            return other_operands((NB), (FUNC), stack_pointer);                                \
         }                                                                                      \
-        return other_operands((NB), (FUNC), stack_pointer);                                    \
+        return cpjit_binary_op_consume((NB), stack_pointer);                                   \
     }
 
 BINARY_GENERIC(1, PyNumber_And)

@@ -22,6 +22,9 @@ What it measures, always with the same interpreter on both sides and the two sid
 3. Start-up: `python -c pass` against `python -m cpjit -c pass`, and an import-heavy program
    (asyncio, json, email, http.client, decimal, argparse, logging, typing, dataclasses, unittest)
    plainly and under `python -m cpjit`; wall and CPU milliseconds and peak RSS.
+   Short programs: benches/short/*.py, standard-library scripts of 40-300 ms (a test run, a
+   tokenizer, XML, CSV, diffs...), timed as the real programs are: what cpjit costs a script
+   too short for compiled code to pay back its start-up and warm-up.
 4. Compile figures from cpjit.stats() of one extra cpjit run of each real program and of the
    import-heavy program: code objects, instructions, compile time per instruction, machine code
    bytes per instruction. Optionally (--compile-bench) the criterion compile bench's summary.
@@ -50,6 +53,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 REAL = HERE / "real"
+SHORT = HERE / "short"
 WITH_STATS = HERE / "with_stats.py"
 
 # name -> (script, argument): each 1-3 s of CPU on the reference machine under the interpreter.
@@ -70,6 +74,24 @@ REAL_PROGRAMS = {
     "minidom": ("stdlib_minidom.py", "xml.dom.minidom (stdlib): parse, query and serialise a 4,000-element document, 6 times"),
     "pickle": ("stdlib_pickle.py", "pickle (stdlib, pure-Python pickler): round-trip 20,000 records, twice"),
     "argparse": ("stdlib_argparse.py", "argparse and logging (stdlib): build 3,000 parsers, parse, format help, log"),
+}
+# name -> (script, what): standard-library scripts of 40-300 ms of CPU under the interpreter,
+# start-up included (added in session 54: no session tuned cpjit on them).
+SHORT_PROGRAMS = {
+    "unittest": ("unittest_run.py", "a TestCase of 1,500 generated tests run by TextTestRunner"),
+    "re tokenizer": ("re_tokenize.py", "a regular-expression tokenizer and tokenize over argparse.py"),
+    "fractions/decimal": ("fractions_decimal.py", "1,500 Fraction and 40,000 Decimal additions"),
+    "difflib": ("difflib_diff.py", "unified diffs of six 600-line texts"),
+    "pathlib": ("pathlib_walk.py", "glob and os.walk over three standard-library packages"),
+    "ElementTree": ("etree_xml.py", "build, serialise, parse and query an 8,000-element document"),
+    "asyncio": ("asyncio_tasks.py", "20 tasks draining a 30,000-item queue"),
+    "enum/typing": ("enum_typing.py", "Enum and IntFlag lookups, a Generic class, lru_cache"),
+    "textwrap": ("textwrap_string.py", "fill, dedent, shorten and Template over 300 paragraphs"),
+    "dataclasses": ("dataclass_sim.py", "40,000 dataclass events through a heap"),
+    "csv": ("csv_stats.py", "write and read back 60,000 CSV rows, statistics per group"),
+    "json": ("json_roundtrip.py", "dumps/loads round trips of 60 nested documents"),
+    "logging": ("logging_heavy.py", "40,000 records through 20 loggers and a formatter"),
+    "ast": ("ast_walk.py", "parse, visit and unparse three standard-library packages"),
 }
 IMPORTS = "import asyncio, json, email, http.client, decimal, argparse, logging, typing, dataclasses, unittest"
 
@@ -197,13 +219,24 @@ def summarise(runs):
 
 
 def real_programs(args, sides):
-    items = {n: [str(REAL / script)] for n, (script, _) in REAL_PROGRAMS.items() if n in args.real}
-    log(f"real programs: {', '.join(items)} ({args.rounds_real} rounds)")
-    res = interleaved(items, sides, args.rounds_real)
+    return program_rows("real programs", REAL_PROGRAMS, REAL, args.real, args.rounds_real, sides)
+
+
+def short_programs(args, sides):
+    return program_rows("short programs", SHORT_PROGRAMS, SHORT, list(SHORT_PROGRAMS),
+                        args.rounds_short, sides)
+
+
+def program_rows(title, programs, directory, names, rounds, sides):
+    """Each program of `programs` (name -> (script in `directory`, what)) named in `names`, both
+    sides interleaved for `rounds` rounds: one row per program, outputs compared."""
+    items = {n: [str(directory / script)] for n, (script, _) in programs.items() if n in names}
+    log(f"{title}: {', '.join(items)} ({rounds} rounds)")
+    res = interleaved(items, sides, rounds)
     rows = []
     for name in items:
         p, c = summarise(res[name]["plain"]), summarise(res[name]["cpjit"])
-        row = {"name": name, "what": REAL_PROGRAMS[name][1], "plain": p, "cpjit": c}
+        row = {"name": name, "what": programs[name][1], "plain": p, "cpjit": c}
         if isinstance(p, dict) and isinstance(c, dict):
             row["same_output"] = p["outputs"] == c["outputs"] and len(p["outputs"]) == 1
             row["speedup"] = p["cpu"] / c["cpu"]
@@ -331,16 +364,18 @@ def fmt_t(t):
     return f"{t:.3g} s"
 
 
-def chart(path, pyperf_rows, real_rows, start_rows):
+def chart(path, pyperf_rows, real_rows, start_rows, short_rows=()):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     groups = [("pyperformance", [(r["name"], r.get("speedup")) for r in pyperf_rows]),
               ("real programs", [(r["name"], r.get("speedup")) for r in real_rows]),
+              ("short programs", [(r["name"], r.get("speedup")) for r in short_rows]),
               ("start-up (wall)", [(r["name"].replace("python ", ""), r.get("speedup")) for r in start_rows])]
     labels, values, colours, ticks = [], [], [], []
-    palette = {"pyperformance": "#4c72b0", "real programs": "#55a868", "start-up (wall)": "#8172b2"}
+    palette = {"pyperformance": "#4c72b0", "real programs": "#55a868", "short programs": "#64b5cd",
+               "start-up (wall)": "#8172b2"}
     for g, items in groups:
         for name, sp in items:
             labels.append(name)
@@ -376,7 +411,7 @@ def chart(path, pyperf_rows, real_rows, start_rows):
     plt.close(fig)
 
 
-def report(args, info, started, finished, pp, real, start, comp, cbench, chart_path, loads):
+def report(args, info, started, finished, pp, real, start, comp, cbench, chart_path, loads, short=()):
     L = []
     add = L.append
     add("# Benchmarks: CPython 3.11 interpreter vs cpjit\n")
@@ -457,6 +492,27 @@ def report(args, info, started, finished, pp, real, start, comp, cbench, chart_p
         else:
             add(f"| `{r['name']}` | {p} | {c} | | | | |")
     add("\nBar (issue 8): `python -m cpjit -c pass` within 3 ms of `python -c pass`; short programs no slower.\n")
+    if short:
+        add("## Short programs\n")
+        add("Standard-library scripts of 40-300 ms (`benches/short/`), timed as the real programs are: "
+            f"`python benches/short/X.py` against `python -m cpjit benches/short/X.py`, {args.rounds_short} "
+            "interleaved rounds after a warm-up round, median CPU time (user + system) of the whole process, "
+            "start-up included; extra = cpjit's median minus the interpreter's. Output = the standard "
+            "output of every run on both sides is identical.\n")
+        add("| program | work | interpreter CPU | cpjit CPU | extra CPU | speed-up | wall speed-up | output |")
+        add("|---|---|---:|---:|---:|---:|---:|---|")
+        for r in short:
+            p, c = r["plain"], r["cpjit"]
+            if isinstance(p, dict) and isinstance(c, dict):
+                add(f"| {r['name']} | {r['what']} | {p['cpu'] * 1e3:.1f} ms | {c['cpu'] * 1e3:.1f} ms | "
+                    f"{1e3 * (c['cpu'] - p['cpu']):+.1f} ms | {r['speedup']:.2f}x | {r['speedup_wall']:.2f}x | "
+                    f"{'same' if r['same_output'] else '**DIFFERENT**'} |")
+            else:
+                add(f"| {r['name']} | {r['what']} | {p if isinstance(p, str) else ''} | "
+                    f"{c if isinstance(c, str) else ''} | | - | - | **error** |")
+        gm = geomean([r.get("speedup") for r in short])
+        if gm:
+            add(f"| **geometric mean** | | | | | **{gm:.2f}x** | {geomean([r.get('speedup_wall') for r in short]):.2f}x | |\n")
 
     add("## Compile figures\n")
     add("From `cpjit.stats()` at the end of one more cpjit run of each program "
@@ -500,10 +556,11 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="few rounds, short pyperf runs (smoke test)")
     ap.add_argument("--rounds-real", type=int, default=None, help="rounds per real program (5; quick 1)")
     ap.add_argument("--rounds-startup", type=int, default=None, help="start-up rounds (20; quick 5)")
+    ap.add_argument("--rounds-short", type=int, default=None, help="rounds per short program (9; quick 1)")
     ap.add_argument("--rounds-pyperf", type=int, default=3, help="run_pyperformance.py --rounds (3)")
     ap.add_argument("--pyperformance", nargs="*", default=None, help="benchmarks (default: issue 8's 18)")
     ap.add_argument("--real", nargs="*", default=list(REAL_PROGRAMS), help="real programs to run")
-    ap.add_argument("--skip", nargs="*", default=[], choices=["pyperformance", "real", "startup", "compile"])
+    ap.add_argument("--skip", nargs="*", default=[], choices=["pyperformance", "real", "startup", "short", "compile"])
     ap.add_argument("--compile-bench", action="store_true", help="also run cargo bench --bench compile_speed")
     ap.add_argument("--threshold", type=int, default=None, help="CPJIT_THRESHOLD for the cpjit side")
     ap.add_argument("--python", default=sys.executable)
@@ -519,6 +576,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     args.rounds_real = args.rounds_real or (1 if args.quick else 5)
     args.rounds_startup = args.rounds_startup or (5 if args.quick else 20)
+    args.rounds_short = args.rounds_short or (1 if args.quick else 9)
     args.command = "nice -n 5 python3 benches/run_all.py" + (" " + " ".join(shlex.quote(a) for a in sys.argv[1:])
                                                              if argv is None and sys.argv[1:] else "")
     if args.pyperformance is None:
@@ -532,11 +590,12 @@ def main(argv=None):
         saved = json.loads(Path(args.from_json).read_text())
         args.command = saved["command"]
         args.pyperformance = saved.get("pyperformance_names", args.pyperformance)
-        for k in ("rounds_real", "rounds_startup", "quick", "threshold"):
-            setattr(args, k, saved["settings"][k])
+        for k in ("rounds_real", "rounds_startup", "rounds_short", "quick", "threshold"):
+            setattr(args, k, saved["settings"].get(k))
         write(args, saved["machine"], datetime.datetime.fromisoformat(saved["started"]),
               datetime.datetime.fromisoformat(saved["finished"]), saved["pyperformance"], saved["real"],
-              saved["startup"], saved["compile"], saved.get("compile_bench"), saved["loads"])
+              saved["startup"], saved["compile"], saved.get("compile_bench"), saved["loads"],
+              saved.get("short", []))
         return 0
     started = datetime.datetime.now(datetime.timezone.utc)
     loads = [os.getloadavg()[0]]
@@ -550,27 +609,28 @@ def main(argv=None):
     pp = pyperformance(args) if "pyperformance" not in args.skip and args.pyperformance else {"rows": []}
     real = real_programs(args, sides) if "real" not in args.skip else []
     start = startup(args, sides) if "startup" not in args.skip else []
+    short = short_programs(args, sides) if "short" not in args.skip else []
     comp = compile_figures(args, sides) if "compile" not in args.skip else []
     cbench = compile_bench() if args.compile_bench else None
     loads.append(os.getloadavg()[0])
     finished = datetime.datetime.now(datetime.timezone.utc)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        settings = {k: getattr(args, k) for k in ("rounds_real", "rounds_startup", "quick", "threshold")}
+        settings = {k: getattr(args, k) for k in ("rounds_real", "rounds_startup", "rounds_short", "quick", "threshold")}
         Path(args.json).write_text(json.dumps({
             "command": args.command, "settings": settings, "pyperformance_names": args.pyperformance, "machine": info, "started": started.isoformat(),
             "finished": finished.isoformat(), "loads": loads, "pyperformance": pp, "real": real,
-            "startup": start, "compile": comp, "compile_bench": cbench}, indent=1, default=str))
-    write(args, info, started, finished, pp, real, start, comp, cbench, loads)
+            "startup": start, "short": short, "compile": comp, "compile_bench": cbench}, indent=1, default=str))
+    write(args, info, started, finished, pp, real, start, comp, cbench, loads, short)
     return 0
 
 
-def write(args, info, started, finished, pp, real, start, comp, cbench, loads):
+def write(args, info, started, finished, pp, real, start, comp, cbench, loads, short=()):
     try:
-        chart(args.chart, pp.get("rows", []), real, start)
+        chart(args.chart, pp.get("rows", []), real, start, short)
     except ImportError as exc:
         log(f"no chart: {exc} (pip install --target bench-deps/tools -r benches/requirements-bench.txt)")
-    text = report(args, info, started, finished, pp, real, start, comp, cbench, args.chart, loads)
+    text = report(args, info, started, finished, pp, real, start, comp, cbench, args.chart, loads, short)
     Path(args.output).write_text(text)
     print(text)
     return 0

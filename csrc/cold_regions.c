@@ -49,9 +49,13 @@
  * of the region's time in such code exceeds h / (h + 1 - 1/s), about a third.
  *
  * A script's own functions (defined in __main__) never open a region: a loop function of
- * __main__ compiles at its first call (a script's main() starts native), and beneath a region
- * its call would be inlined by the interpreter, where on-stack replacement (osr.c) moves only
- * library loops. (A __main__ loop function reached through a library's loopless function, a
+ * __main__ goes native within its first call (osr.c), and beneath a region its call would be
+ * inlined by the interpreter, where on-stack replacement moves only library loops.
+ *
+ * The sampler also watches the main thread's call of a script's loop function while it runs
+ * interpreted toward its loop budget (osr.c, `watched`): outside regions it asks for a sample
+ * every period then, and the sample checks that call's budget (take_sample), so that a loop that
+ * makes no Python call still goes on natively. (A __main__ loop function reached through a library's loopless function, a
  * callback, has the same fate for the calls made inside a region: interpreted, as
  * in plain python. Its calls after the sampler put the hook back compile as usual.)
  *
@@ -187,9 +191,14 @@ static pthread_t sampler;
 static int sampler_running;
 static int shut_down; /* the interpreter is exiting: never start again */
 
+static int register_hooks(void);
+
 void cpjit_cold_regions_set_period_us(uint32_t us)
 {
     period_us = us;
+    if (us != 0) {
+        (void)register_hooks(); /* (failing, the sampler never starts: no regions, no watch) */
+    }
 }
 
 uint32_t cpjit_cold_regions_get_period_us(void)
@@ -233,6 +242,18 @@ static int take_sample(void *unused)
     (void)unused;
     __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
     PyThreadState *tstate = _PyThreadState_GET();
+    if (tstate != NULL && !__atomic_load_n(&cpjit_region_open, __ATOMIC_ACQUIRE)
+        && __atomic_load_n(&cpjit_osr_watch_tstate, __ATOMIC_ACQUIRE) == tstate) {
+        /* Asked for a script's loop function the hook interprets (osr.c): its budget checked. */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        if (type == NULL) {
+            cpjit_osr_watch_sample(tstate);
+            PyErr_Clear();
+        }
+        PyErr_Restore(type, value, tb);
+        return 0;
+    }
     if (!__atomic_load_n(&cpjit_region_open, __ATOMIC_ACQUIRE) || depth == 0 || tstate == NULL
         || tstate != __atomic_load_n(&cpjit_region_tstate, __ATOMIC_ACQUIRE)
         || tstate->interp->eval_frame != NULL || !cpjit_rt_may_unhook()) {
@@ -605,8 +626,15 @@ static void *sampler_main(void *unused)
             quiet = 0;
         }
         PyInterpreterState *interp = _PyRuntime.interpreters.main;
-        int owner_holds_gil = region_thread_holds_gil();
-        int on_main = __atomic_load_n(&region_on_main, __ATOMIC_ACQUIRE);
+        int region = __atomic_load_n(&cpjit_region_open, __ATOMIC_ACQUIRE);
+        /* Outside regions: the main thread's watched candidate, if any (osr.c). */
+        PyThreadState *watch =
+            region ? NULL : __atomic_load_n(&cpjit_osr_watch_tstate, __ATOMIC_ACQUIRE);
+        int owner_holds_gil =
+            watch != NULL
+                ? (PyThreadState *)_Py_atomic_load(&_PyRuntime.gilstate.tstate_current) == watch
+                : region_thread_holds_gil();
+        int on_main = watch != NULL || __atomic_load_n(&region_on_main, __ATOMIC_ACQUIRE);
         /* A sample the main thread cannot serve now is taken back, region or not (one may be
          * queued just as the region closed and the main thread let go of the GIL, after the
          * sampler saw it hold the GIL): the thread holding the GIL cannot serve it and would
@@ -615,7 +643,35 @@ static void *sampler_main(void *unused)
             && interp != NULL && withdraw_sample(interp)) {
             __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
         }
-        if (!__atomic_load_n(&cpjit_region_open, __ATOMIC_ACQUIRE)) {
+        if (watch != NULL) {
+            /* A script's loop function the hook interprets until its budget is spent (osr.c):
+             * a sample a period, served at its next eval-breaker check, checks the budget even
+             * when the loop makes no call. Nothing else is decided here: a sample it cannot
+             * serve (the main thread away from Python code) was taken back above. */
+            idle = 1;
+            away_since = 0;
+            open_since = 0;
+            if (__atomic_load_n(&sample_pending, __ATOMIC_ACQUIRE)) {
+                if (owner_holds_gil && interp != NULL
+                    && !_Py_atomic_load(&interp->ceval.eval_breaker)) {
+                    _Py_atomic_store(&interp->ceval.eval_breaker, 1); /* (as below) */
+                }
+            }
+            else if (owner_holds_gil && !_Py_IsFinalizing() && interp != NULL
+                     && (asked_at == 0
+                         || cpjit_now_ns() + EARLY_NS >= asked_at + (uint64_t)period_us * 1000u)) {
+                __atomic_store_n(&sample_pending, 1, __ATOMIC_RELEASE);
+                asked_at = cpjit_now_ns();
+                __atomic_store_n(&sample_asked_at, asked_at, __ATOMIC_RELEASE);
+                if (request_sample(interp) != 0) {
+                    __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
+                }
+                else {
+                    just_asked = 1;
+                }
+            }
+        }
+        else if (!region) {
             uint32_t longest = serial != last_serial ? MAX_SHORT_IDLE : MAX_IDLE;
             idle = idle * 2 < longest ? idle * 2 : longest;
             away_since = 0;
@@ -763,21 +819,30 @@ static int register_exit_stop(void)
     return ok ? 0 : -1;
 }
 
-/* Start the sampler thread unless it runs; 0 when it runs. */
-static int ensure_sampler(void)
+/* The sampler's fork and exit hooks, registered once. Done when sampling is switched on
+ * (cpjit.enable), not at the first region or watch: registering allocates Python objects, and
+ * a garbage collection they set off in the middle of the program would be seen by gc.callbacks
+ * where plain python runs none. 0 when registered. */
+static int register_hooks(void)
 {
     static int hooks_registered;
-    if (sampler_running) {
-        return 0;
-    }
-    if (shut_down) {
-        return -1;
-    }
     if (!hooks_registered) {
         if (pthread_atfork(NULL, NULL, sampler_after_fork_child) != 0 || register_exit_stop() < 0) {
             return -1;
         }
         hooks_registered = 1;
+    }
+    return 0;
+}
+
+/* Start the sampler thread unless it runs; 0 when it runs. */
+static int ensure_sampler(void)
+{
+    if (sampler_running) {
+        return 0;
+    }
+    if (shut_down || register_hooks() < 0) {
+        return -1;
     }
     sigset_t all, old;
     sigfillset(&all);
@@ -795,6 +860,11 @@ static int ensure_sampler(void)
     }
     sampler_running = 1;
     return 0;
+}
+
+int cpjit_cold_regions_watch(void)
+{
+    return period_us == 0 ? -1 : ensure_sampler();
 }
 
 void cpjit_cold_regions_stop(void)

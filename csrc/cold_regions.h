@@ -22,6 +22,10 @@ uint32_t cpjit_cold_regions_get_period_us(void);
  * after this returns. */
 void cpjit_cold_regions_stop(void);
 
+/* The sampler thread started (unless it runs) to watch the main thread's candidate of osr.c:
+ * 0 when it runs, -1 when it cannot (no sampling: CPJIT_SAMPLE_US=0, or at exit). */
+int cpjit_cold_regions_watch(void);
+
 /* Frames running with the hook taken out (deep recursion, imports, cold regions). */
 extern int cpjit_unhooked;
 /* Whether the hook may be taken out: cpjit is enabled over the default evaluator. */

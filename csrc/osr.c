@@ -44,9 +44,16 @@
  * instruction it was at, which must be one no handler of the frame covers. Each region's
  * candidate lives within its root's call (cpjit_osr_region_begin / _end).
  *
+ * How, for a script's own loop function (session 54): the hook's call of one on the main thread
+ * is a candidate as a library's is, and `watched`: the sampler thread asks for a sample every
+ * period while it waits (cold_regions.c), and the sample, served at its next eval-breaker check
+ * (a backward jump), checks its budget when it is the frame running (cpjit_osr_watch_sample),
+ * so that a loop that makes no Python call goes on natively too.
+ *
  * How, for a loop of __main__ started without the hook (session 51): a loop function of the
- * script compiles at its first call, so an interpreter-run frame of one that makes a call
- * reaching cpjit (the hook, a compiled function's vectorcall) started while the hook was out: in
+ * script compiles at (or, on the main thread, goes native within) its first call the hook sees,
+ * so an interpreter-run frame of one that makes a call reaching cpjit (the hook, a compiled
+ * function's vectorcall) and is no candidate of the hook's started while the hook was out: in
  * a region (a program run by `python -m`, beneath runpy's loopless functions) or on a worker
  * thread started while the main thread waited in one (Thread.join). It becomes its thread's
  * candidate there (cpjit_osr_unhooked_caller), budget spent, and is moved as a region's
@@ -86,6 +93,7 @@ _PyInterpreterFrame *cpjit_osr_frame;
 #define MAX_ARMINGS 64
 
 static CpjitOsrCandidate cand; /* the main thread's */
+PyThreadState *cpjit_osr_watch_tstate;
 /* The candidate of a thread other than the main one (one at a time): a loop frame beneath a
  * region it has open (cold_regions.c), or one of __main__ it started while the hook was out
  * (cpjit_osr_unhooked_caller); for that thread (`other.tstate`, `other.tstate_id`) alone. */
@@ -136,6 +144,16 @@ static inline CpjitOsrCandidate *candidate_of(PyThreadState *tstate)
     return tstate->thread_id == _PyRuntime.main_thread ? &cand : NULL;
 }
 
+/* The sampler watches the main thread's candidate while it is a watched one that waits
+ * (`tstate`: the main thread's; called wherever that candidate changes). */
+static inline void update_watch(PyThreadState *tstate)
+{
+    PyThreadState *watch = cand.watched && cand.waiting && cand.frame != NULL ? tstate : NULL;
+    if (__atomic_load_n(&cpjit_osr_watch_tstate, __ATOMIC_RELAXED) != watch) {
+        __atomic_store_n(&cpjit_osr_watch_tstate, watch, __ATOMIC_RELEASE);
+    }
+}
+
 /* Another thread's candidate is done with (it went on natively, or its frame is gone). */
 static void forget_other(void)
 {
@@ -176,6 +194,7 @@ static int main_candidate_free(PyThreadState *tstate)
     }
     cand = (CpjitOsrCandidate){0};
     cpjit_osr_frame = NULL;
+    update_watch(tstate);
     return 1;
 }
 
@@ -214,6 +233,9 @@ static void give_up(PyThreadState *tstate, CpjitOsrCandidate *c)
         c->calls = 0;
         c->waiting = 1;
         set_waiting_frame(c, c->frame);
+    }
+    if (c == &cand) {
+        update_watch(tstate);
     }
 }
 
@@ -332,8 +354,18 @@ static int osr_trace(PyObject *obj, PyFrameObject *f, int what, PyObject *arg)
     return 0;
 }
 
+int cpjit_osr_may_watch(PyThreadState *tstate, _PyInterpreterFrame *frame)
+{
+    PyCodeObject *code = frame->f_code;
+    return tstate->thread_id == _PyRuntime.main_thread
+           && tstate->interp == _PyRuntime.interpreters.main && cpjit_rt_get_loop_budget_ns() != 0
+           && !(code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))
+           && frame->prev_instr == _PyCode_CODE(code) - 1 && untraced(tstate)
+           && cpjit_cold_regions_get_period_us() != 0;
+}
+
 int cpjit_osr_begin(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st,
-                    uint64_t now, CpjitOsrCandidate *saved)
+                    uint64_t now, int watch, CpjitOsrCandidate *saved)
 {
     PyCodeObject *code = frame->f_code;
     if (tstate->thread_id != _PyRuntime.main_thread
@@ -346,10 +378,14 @@ int cpjit_osr_begin(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCode
         PyErr_Clear();
         return 0;
     }
+    if (watch && cpjit_cold_regions_watch() < 0) {
+        watch = 0; /* no sampler: only the calls it makes are followed */
+    }
     *saved = cand;
     cand = (CpjitOsrCandidate){.frame = frame, .st = st, .started_ns = now,
-                               .spent_ns = st->interpreted_ns, .waiting = 1};
+                               .spent_ns = st->interpreted_ns, .waiting = 1, .watched = watch};
     cpjit_osr_frame = frame;
+    update_watch(tstate);
     return 1;
 }
 
@@ -369,16 +405,19 @@ cpjit_native_fn cpjit_osr_end(PyThreadState *tstate, _PyInterpreterFrame *frame,
     }
     cand = *saved; /* never armed: an inner candidate began only where the trace was not set */
     cpjit_osr_frame = cand.waiting ? cand.frame : NULL;
+    update_watch(tstate);
     return entry;
 }
 
 static void arm(PyThreadState *tstate, CpjitOsrCandidate *c);
+static int budget_spent(const CpjitOsrCandidate *c);
 
 void cpjit_osr_region_begin(CpjitOsrCandidate *saved)
 {
     *saved = cand;
     cand = (CpjitOsrCandidate){0};
     cpjit_osr_frame = NULL;
+    update_watch(_PyThreadState_GET());
 }
 
 void cpjit_osr_region_end(CpjitOsrCandidate *saved)
@@ -388,6 +427,7 @@ void cpjit_osr_region_end(CpjitOsrCandidate *saved)
     }
     cand = *saved;
     cpjit_osr_frame = cand.waiting ? cand.frame : NULL;
+    update_watch(_PyThreadState_GET());
 }
 
 /* The outermost frame between `innermost` and `root` (excluded) of a loop function the
@@ -466,6 +506,7 @@ void cpjit_osr_region_candidate(PyThreadState *tstate, _PyInterpreterFrame *inne
         || !name_region_candidate(tstate, &cand, innermost, root)) {
         return;
     }
+    update_watch(tstate);
     if (cand.frame == innermost && cand.st->state == CPJIT_COUNTING) {
         /* The loop itself is innermost, run by the interpreter (its code was never compiled):
          * it may make no call for the check to follow (`for i in range(n): t += i`), so it is
@@ -565,6 +606,9 @@ void cpjit_osr_unhooked_caller(PyThreadState *tstate, _PyInterpreterFrame *calle
                              .frame_object_id = fo, .waiting = 1, .tstate = tstate,
                              .tstate_id = tstate->id, .root = NULL};
     set_waiting_frame(c, caller);
+    if (on_main) {
+        update_watch(tstate);
+    }
 }
 
 void cpjit_osr_check(PyThreadState *tstate)
@@ -581,6 +625,9 @@ void cpjit_osr_check(PyThreadState *tstate)
         if (c->frame->frame_obj != c->frame_object_id || c->frame->f_code != c->code) {
             c->waiting = 0;
             set_waiting_frame(c, NULL);
+            if (c == &cand) {
+                update_watch(tstate);
+            }
             if (c == &other) {
                 forget_other();
             }
@@ -594,12 +641,33 @@ void cpjit_osr_check(PyThreadState *tstate)
     if (++c->calls % (per_unit < CHECK_EVERY ? 1u : CHECK_EVERY) != 0 || PyErr_Occurred()) {
         return; /* (the call raised: the interpreter unwinds next, the check waits) */
     }
-    PyCodeObject *code = c->frame->f_code;
-    uint64_t budget = (uint64_t)per_unit * (uint64_t)Py_SIZE(code);
-    if (c->spent_ns + (cpjit_now_ns() - c->started_ns) < budget) {
+    if (budget_spent(c)) {
+        arm(tstate, c);
+    }
+}
+
+void cpjit_osr_watch_sample(PyThreadState *tstate)
+{
+    /* Only the hook's own call of a script's loop function, running (not a callee of it, whose
+     * return the check follows), at an eval-breaker check of the interpreter: a backward jump,
+     * a call's end, a function's start (a sample served in native code finds a native frame
+     * current). Never while an exception is being raised, nor in anything traced. */
+    if (tstate != cpjit_osr_watch_tstate || !cand.watched || !cand.waiting || cand.in_region
+        || cand.frame != tstate->cframe->current_frame || PyErr_Occurred()
+        || !untraced(tstate)) {
         return;
     }
-    arm(tstate, c);
+    if (budget_spent(&cand)) {
+        arm(tstate, &cand);
+    }
+}
+
+/* Whether the hook's candidate `c` has run interpreted for its budget: loop_budget_ns per code
+ * unit of its code, this call and its code's earlier interpreted calls together. */
+static int budget_spent(const CpjitOsrCandidate *c)
+{
+    uint64_t budget = (uint64_t)cpjit_rt_get_loop_budget_ns() * (uint64_t)Py_SIZE(c->frame->f_code);
+    return c->spent_ns + (cpjit_now_ns() - c->started_ns) >= budget;
 }
 
 /* The candidate's budget is spent: its code compiled, and the trace function armed for its next
@@ -610,6 +678,9 @@ static void arm(PyThreadState *tstate, CpjitOsrCandidate *c)
     CpjitCodeState *st = c->st;
     c->waiting = 0; /* armed now, or never for this call */
     set_waiting_frame(c, NULL);
+    if (c == &cand) {
+        update_watch(tstate);
+    }
     if (PyErr_Occurred() || !untraced(tstate) || tstate->interp->eval_frame != cpjit_eval_frame
         || (c->return_unit = return_unit(code)) < 0) {
         return;

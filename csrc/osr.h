@@ -34,14 +34,33 @@ typedef struct {
     PyThreadState *tstate; /* a region's candidate: the region's thread (and its id: a thread */
     uint64_t tstate_id;    /*   state's address may be a later thread's), */
     _PyInterpreterFrame *root; /* and its root (the region's candidate lives within its call) */
+    int watched;         /* the hook's candidate of a script's loop function: the sampler asks
+                            for samples while it waits, so that a loop making no call is
+                            checked too (cpjit_osr_watch_sample) */
 } CpjitOsrCandidate;
+
+/* The main thread's state while its candidate is a watched one that waits (set and cleared
+ * under the GIL; the sampler thread reads it to know that samples are wanted), else NULL. */
+extern PyThreadState *cpjit_osr_watch_tstate;
 
 /* The hook is about to interpret `frame`, a new frame of a loop function that still counts
  * (runtime.c, eval_frame's loop case), started at `now`: it becomes the candidate when it may
- * (the main thread, no tracing, a function with a return). `saved` keeps the previous one;
- * returns whether the frame became the candidate. */
+ * (the main thread, no tracing, a function with a return). `watch`: the sampler checks it too
+ * (a script's own loop function, which may make no call the check could follow: see
+ * runtime.c's tiering notes). `saved` keeps the previous one; returns whether the frame became
+ * the candidate. */
 int cpjit_osr_begin(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st,
-                    uint64_t now, CpjitOsrCandidate *saved);
+                    uint64_t now, int watch, CpjitOsrCandidate *saved);
+
+/* Whether the hook's candidate of the main thread (`tstate`) may be a watched one: what
+ * cpjit_osr_begin would accept for `frame` with a sampler to watch it. */
+int cpjit_osr_may_watch(PyThreadState *tstate, _PyInterpreterFrame *frame);
+
+/* A sample the sampler asked for while a watched candidate waited (cold_regions.c,
+ * take_sample), served on the main thread at an eval-breaker check: when the candidate is the
+ * frame running and its budget is spent, it is armed for its next instruction, as after a call
+ * it made returns. */
+void cpjit_osr_watch_sample(PyThreadState *tstate);
 
 /* The interpreter returned `res` for the candidate begun with `saved`, which is restored.
  * Returns the native entry to go on at when the trace function redirected the frame (`res` is

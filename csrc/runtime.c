@@ -26,14 +26,22 @@
  *
  * Tiering (stays_cold): code runs in the interpreter until it is warm. A code object compiles
  * after `threshold` interpreted calls (CPJIT_THRESHOLD / enable(threshold=N); the package's
- * default is 256), except a function whose bytecode has a loop. Defined in __main__, it compiles
- * at its first call: a script's own main() runs native from its start. Defined in a library,
- * it compiles once its interpreted calls have taken loop_budget_ns (default 1000) per code unit
- * of wall time, callees included, or at the threshold: a library loop that runs long compiles
- * then, and the call that spent the budget goes on natively from one of its next instructions
- * (on-stack replacement, osr.c), and the many library functions that loop a few rounds a few
- * times (sympy compiled 956 code objects, 90.9k instructions, 6.3 MB, when every loop function
- * compiled at its first call) stay interpreted. Loop functions called while a module
+ * default is 256), except a function whose bytecode has a loop: it compiles once its
+ * interpreted calls have taken loop_budget_ns (default 1000) per code unit of wall time, callees
+ * included, or at the threshold: a loop that runs long compiles then, and the call that spent
+ * the budget goes on natively from one of its next instructions (on-stack replacement, osr.c),
+ * and the many library functions that loop a few rounds a few times (sympy compiled 956 code
+ * objects, 90.9k instructions, 6.3 MB, when every loop function compiled at its first call) stay
+ * interpreted. A script's own loop functions (defined in __main__: its main()) follow the same
+ * rule on the main thread, so that the interpreter quickens them before they compile and the
+ * compiler has its evidence: compiled at their first call they ran generic paths where the
+ * quickened interpreter runs specialised ones (a word count's `counts[w] = counts.get(w, 0) +
+ * len(w)`: 0.88x of plain python; quickened first, 1.17x; benches/README.md, session 54). Such a
+ * call is watched by the sampler (cold_regions.c), so that a loop that makes no Python call,
+ * whose budget no returning call would check, goes on natively too, within about a sample
+ * period of spending it. Without a sampler (CPJIT_SAMPLE_US=0) or on another thread, where no
+ * call can move mid-call unless it started unhooked, they compile at their first call, as do
+ * generator functions. Loop functions called while a module
  * other than __main__ initialises are start-up code and count like the rest. A module or class
  * body gets the loop rule only as the top level of a script (the module body of __main__ with a
  * loop); other bodies run once. Threshold 0 compiles everything at its first call (the test
@@ -289,7 +297,8 @@ static inline int stays_cold(PyThreadState *tstate, _PyInterpreterFrame *frame,
         return 1;
     }
     if (st->tier & CPJIT_TIER_LOOP) {
-        if (loop_budget_ns == 0 || cpjit_rt_is_main_namespace(frame->f_globals)) {
+        if (loop_budget_ns == 0
+            || (cpjit_rt_is_main_namespace(frame->f_globals) && !cpjit_osr_may_watch(tstate, frame))) {
             if (!initialising_a_module(tstate)) {
                 return 0;
             }
@@ -878,13 +887,20 @@ static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, i
                  * (osr.c). */
                 uint64_t start = cpjit_now_ns();
                 CpjitOsrCandidate outer;
-                int candidate = !throwflag && cpjit_osr_begin(tstate, frame, st, start, &outer);
+                int candidate =
+                    !throwflag && cpjit_osr_begin(tstate, frame, st, start,
+                                                  cpjit_rt_is_main_namespace(frame->f_globals),
+                                                  &outer);
                 PyObject *res = interpret(tstate, frame, throwflag, CPJIT_R_COLD);
                 st->interpreted_ns += cpjit_now_ns() - start;
                 cpjit_native_fn rest = candidate ? cpjit_osr_end(tstate, frame, res, &outer) : NULL;
                 if (rest != NULL) {
                     /* The frame as the interpreter left it before an instruction: entered
-                     * there as a resumed generator is (frame->prev_instr just before it). */
+                     * there as a resumed generator is (frame->prev_instr just before it). Its
+                     * function's later calls from C enter its native code directly, as after
+                     * a compile at a call (a worker thread's call while the main thread has
+                     * the hook out for a region runs natively). */
+                    take_vectorcall(frame);
                     return CPJIT_INTERPRET_ONLY(tstate) || !installed
                                ? interpret(tstate, frame, 0, CPJIT_R_TRACING)
                                : run_native(tstate, frame, (const char *)rest);

@@ -106,14 +106,16 @@ def enable(threshold=None, perf=None, loop_budget_ns=None, warm_window_ms=None, 
     0 compiles everything at its first call. By default it comes from CPJIT_THRESHOLD, else
     DEFAULT_THRESHOLD (256, chosen by measuring start-up-heavy programs: see csrc/runtime.c).
 
-    Functions containing a loop may compile sooner. One defined in __main__ (a script's main())
-    compiles at its first call, unless called while another module initialises, so a script's
-    hot loop starts native. One defined elsewhere (a library's) compiles once its interpreted
-    calls have taken `loop_budget_ns` nanoseconds per bytecode code unit in all (callees
-    included): the call that spends the budget goes on natively from one of its next
-    instructions (on-stack replacement, csrc/osr.c), and a loop that runs a few rounds now and
-    then never pays for compiling. By default the budget comes from CPJIT_LOOP_BUDGET_NS, else
-    DEFAULT_LOOP_BUDGET_NS (1000); 0 treats them as __main__'s.
+    Functions containing a loop may compile sooner: once their interpreted calls have taken
+    `loop_budget_ns` nanoseconds per bytecode code unit in all (callees included), the call that
+    spends the budget goes on natively from one of its next instructions (on-stack replacement,
+    csrc/osr.c), and a loop that runs a few rounds now and then never pays for compiling. A
+    script's own main() runs interpreted for that long too, so that the interpreter quickens it
+    first and the compiler has its evidence; the sampler (`sample_us`) sees to it that a loop
+    making no Python call still goes on natively. (With sampling off, and on threads other than
+    the main one, a loop function defined in __main__ compiles at its first call.) By default
+    the budget comes from CPJIT_LOOP_BUDGET_NS, else DEFAULT_LOOP_BUDGET_NS (1000); 0 compiles
+    every loop function at its first call.
 
     A function without loops compiles once `threshold` of its calls have come within
     `warm_window_ms` milliseconds (a new window starts when they take longer): native code

@@ -272,9 +272,11 @@ FORK_MAIN = """
 def test_a_child_forked_inside_a_region_gets_the_hook_back(tmp_path):
     # `fork_and_call` is a library function called cold: a region. The child's work runs
     # beneath it, and its sampler is gone, so the hook goes back in at the fork: the child's
-    # call of a loop function of __main__ compiles at once, as outside any region.
+    # call of a loop function of __main__ is seen and counted, as outside any region (in a
+    # region it would have no state at all).
     out = run(tmp_path, FORK_LIB, FORK_MAIN, CPJIT_SAMPLE_US="1000")
-    assert out.splitlines() == ["child (499500, 'compiled')", "parent"]
+    assert out.splitlines() in (["child (499500, 'counting')", "parent"],
+                                ["child (499500, 'compiled')", "parent"])  # (a slow machine)
 
 
 FORK_FROM_THREAD_MAIN = """

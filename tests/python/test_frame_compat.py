@@ -1110,9 +1110,9 @@ def test_appending_to_a_list_subclass_as_the_specialised_call_does(threshold):
             del k
             lst.append(0)
             log.append('after append')
-        def main():  # a loop function of __main__: native from its first call
-            for lst in ([], L()):
-                for i in range(20):
+        def main():  # a loop function of __main__: native once its loop budget is spent, within
+            for lst in ([], L()):  # the first 2,000 calls of f (the check after each call)
+                for i in range(2000):
                     f(lst, False)
                 log.clear()
                 f(lst, True)

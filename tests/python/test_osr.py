@@ -475,3 +475,105 @@ def test_worker_loops_started_unhooked_go_on_natively(tmp_path):
     assert any("raise ValueError" in line for line in plain), plain
     osr, state = int(report[0][1]), report[0][2]
     assert osr >= 2 and state == "compiled", (osr, state)
+
+
+# ---- a script's own loop functions (session 54) ----
+#
+# A loop function defined in __main__ runs interpreted until its loop budget is spent, as a
+# library's does, so that the interpreter quickens it first and the compiler has its evidence
+# (compiled at its first call, a word count's `counts.get(w, 0) + len(w)` ran generic paths:
+# 0.88x of plain python; quickened first, 1.17x). Its call goes on natively from then on: after
+# a call it makes returns, or, when its loop makes no call (only C calls, arithmetic), at a
+# sample the sampler thread asks for (csrc/osr.c: cpjit_osr_watch_sample). Each program runs
+# with the package's defaults but the threshold, and prints the same both ways.
+
+SCRIPT_LOOPS = """
+    import sys
+
+    def count_words(n):             # no Python call in the loop: only the sampler's check
+        words = "the quick brown fox jumps over the lazy dog".split()
+        counts = {}
+        for r in range(n):
+            for w in words:
+                counts[w] = counts.get(w, 0) + len(w)
+        return sorted(counts.items())
+
+    def tick(r):
+        return r & 1
+
+    def with_calls(n):              # a call each round: the check after it
+        t = 0
+        for r in range(n):
+            t += tick(r) + r % 7
+        return t
+
+    def state(f):
+        import cpjit
+        return cpjit.code_info(f)["state"] if "cpjit" in sys.modules else "-"
+
+    print(count_words(60_000)[:3])
+    print(with_calls(200_000))
+    if "cpjit" in sys.modules:
+        import cpjit
+        s = cpjit.stats()
+        print("CPJIT", s["osr_entries"], state(count_words), state(with_calls))
+"""
+
+SCRIPT_SETTINGS = {"CPJIT_LOOP_BUDGET_NS": "1000", "CPJIT_SAMPLE_US": "1000",
+                   "CPJIT_WARM_WINDOW_MS": "20"}
+
+
+def script_loops(tmp_path, **env_extra):
+    jit = run(tmp_path, "", SCRIPT_LOOPS, **{**SCRIPT_SETTINGS, **env_extra}).splitlines()
+    plain = run(tmp_path, "", SCRIPT_LOOPS, jit=False).splitlines()
+    report = [line.split() for line in jit if line.startswith("CPJIT ")]
+    assert [line for line in jit if not line.startswith("CPJIT ")] == plain
+    return report[0][1:]
+
+
+def test_a_scripts_loop_functions_go_on_natively_once_quickened(tmp_path):
+    # Both calls start interpreted and finish natively: the one without calls by the sampler's
+    # sample, the other after one of its calls returns. (A one-off test against a build where
+    # the watch was missing: count_words stayed interpreted to its end, state "counting".)
+    osr, words, calls = script_loops(tmp_path)
+    assert (int(osr), words, calls) == (2, "compiled", "compiled")
+
+
+def test_without_a_sampler_a_scripts_loop_functions_compile_at_their_first_call(tmp_path):
+    # CPJIT_SAMPLE_US=0: nothing could check a loop that makes no call, so the old rule holds:
+    # compiled at the first call, no move mid-call.
+    osr, words, calls = script_loops(tmp_path, CPJIT_SAMPLE_US="0")
+    assert (int(osr), words, calls) == (0, "compiled", "compiled")
+
+
+WORKER_SCRIPT_LOOP = """
+    import sys, threading
+
+    def busy(n):
+        t = 0
+        for i in range(n):
+            t += i % 7
+        return t
+
+    out = []
+    def work():                     # its first calls run while the main thread's join has the
+        for k in range(60):         # hook out (a cold region), until the sampler puts it back
+            out.append(busy(20_000))
+    th = threading.Thread(target=work)
+    th.start()
+    th.join()
+    print(out[-1], len(out))
+    if "cpjit" in sys.modules:
+        import cpjit
+        print("CPJIT", cpjit.stats()["osr_entries"], cpjit.code_info(busy)["state"])
+"""
+
+
+def test_a_scripts_loop_function_on_a_worker_thread_is_compiled(tmp_path):
+    # Only the main thread's calls can move mid-call: on another thread a script's loop
+    # function compiles at its first call the hook sees, as before. (`work` itself, started
+    # while the hook was out, moves mid-call by session 51's rule.)
+    jit = run(tmp_path, "", WORKER_SCRIPT_LOOP, **SCRIPT_SETTINGS).splitlines()
+    plain = run(tmp_path, "", WORKER_SCRIPT_LOOP, jit=False).splitlines()
+    assert [line for line in jit if not line.startswith("CPJIT ")] == plain
+    assert [line.split()[2] for line in jit if line.startswith("CPJIT ")] == ["compiled"]

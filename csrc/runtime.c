@@ -269,6 +269,14 @@ static inline int loop_budget_spent(PyCodeObject *code, CpjitCodeState *st)
     return st->interpreted_ns >= (uint64_t)loop_budget_ns * (uint64_t)Py_SIZE(code);
 }
 
+/* Whether `frame` runs the top level of a script: the module body of __main__ (not a class body
+ * in it), with a loop. */
+static inline int is_script_top_level(_PyInterpreterFrame *frame, CpjitCodeState *st)
+{
+    return (st->tier & CPJIT_TIER_BODY_LOOP) && frame->f_locals == frame->f_globals
+           && cpjit_rt_is_main_namespace(frame->f_globals);
+}
+
 /* Whether this call of a not yet compiled code object still runs in the interpreter (and counts
  * toward the threshold). Loop functions of __main__ compile at their first call (see
  * CPJIT_TIER_LOOP) unless a module is being initialised; loop functions of other modules once
@@ -307,9 +315,11 @@ static inline int stays_cold(PyThreadState *tstate, _PyInterpreterFrame *frame,
             return 0;
         }
     }
-    /* The top level of a script (the module body of __main__, not a class body in it). */
-    if ((st->tier & CPJIT_TIER_BODY_LOOP) && frame->f_locals == frame->f_globals
-        && cpjit_rt_is_main_namespace(frame->f_globals)) {
+    /* The top level of a script (the module body of __main__, not a class body in it): as a
+     * script's loop function, interpreted and watched until its budget is spent (osr.c), else
+     * compiled at once. */
+    if (is_script_top_level(frame, st)
+        && (!cpjit_osr_may_watch(tstate, frame) || loop_budget_spent(frame->f_code, st))) {
         return 0;
     }
     st->calls++;
@@ -881,7 +891,7 @@ static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, i
             return interpret(tstate, frame, throwflag, CPJIT_R_COMPILE_FAILED);
         }
         if (stays_cold(tstate, frame, st)) {
-            if (st->tier & CPJIT_TIER_LOOP) {
+            if ((st->tier & CPJIT_TIER_LOOP) || is_script_top_level(frame, st)) {
                 /* Timed toward its budget (the state lives as long as the code, which the
                  * frame holds); a long call goes on natively once the budget is spent
                  * (osr.c). */

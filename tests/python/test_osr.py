@@ -577,3 +577,43 @@ def test_a_scripts_loop_function_on_a_worker_thread_is_compiled(tmp_path):
     plain = run(tmp_path, "", WORKER_SCRIPT_LOOP, jit=False).splitlines()
     assert [line for line in jit if not line.startswith("CPJIT ")] == plain
     assert [line.split()[2] for line in jit if line.startswith("CPJIT ")] == ["compiled"]
+
+
+# A script's top level with a loop (the module body of __main__) is watched the same way: it
+# runs interpreted until its budget is spent, then natively from one of its next instructions.
+# What it does after the move must be what plain python does: names stored and deleted at module
+# level, functions and classes defined in the loop, a traceback's lines, frames seen from
+# callees, and globals() written through.
+SCRIPT_TOP_LEVEL = """
+    import sys, traceback
+    total = 0
+    seen = []
+    for i in range(300_000):
+        total += i % 7
+        if i % 100_000 == 99_999:
+            def f(x, i=i):
+                return x + i
+            class K:
+                n = i
+            seen.append((f(1), K.n, sys._getframe().f_lineno, sys._getframe(0).f_code.co_name))
+            globals()["extra"] = i
+            del f
+    print(total, seen, extra, "f" in globals())
+    try:
+        for j in range(200_000):
+            total -= 1
+            if j == 199_999:
+                {}["missing"]
+    except KeyError:
+        print([(fs.lineno, fs.name) for fs in traceback.extract_tb(sys.exc_info()[2])], total)
+    if "cpjit" in sys.modules:
+        import cpjit
+        print("CPJIT", cpjit.stats()["osr_entries"], cpjit.code_info(sys._getframe().f_code)["state"])
+"""
+
+
+def test_a_scripts_top_level_loop_goes_on_natively_with_the_same_results(tmp_path):
+    jit = run(tmp_path, "", SCRIPT_TOP_LEVEL, **SCRIPT_SETTINGS).splitlines()
+    plain = run(tmp_path, "", SCRIPT_TOP_LEVEL, jit=False).splitlines()
+    assert [line for line in jit if not line.startswith("CPJIT ")] == plain
+    assert [line for line in jit if line.startswith("CPJIT ")] == ["CPJIT 1 compiled"]

@@ -2063,6 +2063,15 @@ cpjit_frame_exit(_PyInterpreterFrame *frame, PyObject **result, PyThreadState *t
 }
 
 __attribute__((preserve_none, cold)) PyObject *
+cpjit_traced_after_release(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                           PyThreadState *tstate)
+{
+    int op = _PyOpcode_Deopt[_Py_OPCODE(*frame->prev_instr)];
+    frame->prev_instr += _PyOpcode_Caches[op];
+    __attribute__((musttail)) return cpjit_handover_traced(frame, stack_pointer, tstate);
+}
+
+__attribute__((preserve_none, cold)) PyObject *
 cpjit_handover_traced(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate)
 {
     PyObject *res = cpjit_handover(frame, stack_pointer, tstate, 0, CPJIT_R_TRACING_MIDFRAME);

@@ -541,6 +541,15 @@ cpjit_frame_exit(_PyInterpreterFrame *frame, PyObject **result, PyThreadState *t
 __attribute__((preserve_none)) PyObject *
 cpjit_handover_traced(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThreadState *tstate);
 
+/* A release of a reference in native code (a STORE_FAST's old value, a POP_TOP's operand, a
+ * run's store; csrc/names.c: cpjit_dealloc_then) ran a finalizer or weakref callback that
+ * switched tracing or profiling on: prev_instr is the instruction that released it, whose
+ * effect is complete; the interpreter runs the rest of the frame from the next instruction,
+ * tracing, as plain python goes on after the release (cpjit_handover_traced). */
+__attribute__((preserve_none)) PyObject *
+cpjit_traced_after_release(_PyInterpreterFrame *frame, PyObject **stack_pointer,
+                           PyThreadState *tstate);
+
 /* A conditional jump (POP_JUMP_{FORWARD,BACKWARD}_IF_{TRUE,FALSE}) whose truth test ran Python
  * code that switched tracing on (stencils/stencil.h: CHECK_TRACING_AFTER_TRUTH): the operand
  * is gone, frame->prev_instr is the jump's REDO (names.h: cpjit_decode_redo), and `tagged_sp`

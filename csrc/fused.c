@@ -64,5 +64,8 @@ cpjit_tail_dealloc_then(_PyInterpreterFrame *frame, PyObject **stack_pointer,
 {
     frame->prev_instr = fused_ip(frame, tstate, frame->prev_instr);
     _Py_Dealloc(op);
+    if (__builtin_expect(CPJIT_INTERPRET_ONLY(tstate) != 0, 0)) {
+        return cpjit_traced_after_release(frame, stack_pointer, tstate); /* (a finalizer) */
+    }
     return next(frame, stack_pointer, tstate); /* a sibling call, as in cpjit_dealloc_then */
 }

@@ -1418,6 +1418,9 @@ cpjit_dealloc_then(_PyInterpreterFrame *frame, PyObject **stack_pointer, PyThrea
                    PyObject *op, cpjit_native_fn next)
 {
     _Py_Dealloc(op);
+    if (__builtin_expect(CPJIT_INTERPRET_ONLY(tstate) != 0, 0)) {
+        return cpjit_traced_after_release(frame, stack_pointer, tstate); /* (a finalizer) */
+    }
     /* A sibling call (all arguments in registers; clang -O2 makes it a jmp): the native code
      * goes on without this frame under it (test_locals_deallocs_do_not_grow_the_c_stack). */
     return next(frame, stack_pointer, tstate);

@@ -60,13 +60,18 @@ STENCIL(LOAD_CONST)
     CONTINUE();
 }
 
+/* The old value's deallocation (a finalizer, a weakref callback) goes on through
+ * cpjit_dealloc_then, which hands the frame over when it switched tracing or profiling on. */
 STENCIL(DELETE_FAST)
 {
     SAVE_IP();
     PyObject *v = GETLOCAL(OPARG);
     if (v != NULL) {
-        SETLOCAL(OPARG, NULL);
-        CONTINUE();
+        GETLOCAL(OPARG) = NULL;
+        if (UNLIKELY(--v->ob_refcnt == 0)) {
+            DEALLOC_THEN_CONTINUE(v);
+        }
+        CONTINUE_JOINED();
     }
     cpjit_unbound_local_error(tstate, frame, OPARG);
     ERROR();

@@ -1377,3 +1377,66 @@ def test_a_bound_method_released_by_its_split_is_seen_at_the_precall(threshold):
                            "    return t"]))
         result = (loop(40), loop_wide(5), sorted(set(seen)))
     """, threshold=threshold)
+
+
+# A finalizer or weakref callback run by a release in native code (a local overwritten, a local
+# deleted, an expression statement's result dropped) that switches profiling or tracing on: the
+# rest of the frame reports what the interpreter reports, from the very next instruction (the
+# first C call's c_call/c_return, the frame's own return, the next lines). Found by hand
+# (session 54): native code went on untraced to its next check, and these events were missing.
+@pytest.mark.parametrize("threshold", [0, 16])
+@pytest.mark.parametrize("switch", ["setprofile", "settrace"])
+def test_profiling_switched_on_by_a_finalizer_at_a_release(threshold, switch):
+    differential("""
+        import weakref
+        EV = []
+        def hook(frame, event, arg):
+            if event.startswith("c_"):
+                EV.append((event, arg.__name__))
+            else:
+                EV.append((event, frame.f_code.co_name, frame.f_lineno))
+            return hook if event == "call" else None
+        def on():
+            if SWITCH == "settrace":
+                sys._getframe(2).f_trace = hook
+                sys.settrace(hook)
+            else:
+                sys.setprofile(hook)
+        def off():
+            sys.settrace(None)
+            sys.setprofile(None)
+        class Fin:
+            armed = False
+            def __del__(self):
+                if Fin.armed:
+                    Fin.armed = False
+                    on()
+        class W:
+            pass
+        def make():
+            return Fin()
+        def loop(kind, n, at):
+            lst = [1, 2]
+            for i in range(n):
+                if i == at:
+                    if kind == "store":
+                        z = Fin(); Fin.armed = True
+                        z = 5
+                    elif kind == "delete":
+                        z = Fin(); Fin.armed = True
+                        del z
+                    elif kind == "pop":
+                        Fin.armed = True
+                        make()
+                    elif kind == "weakref":
+                        w = W(); keep = weakref.ref(w, lambda r: on()); del w
+                len(lst)
+                abs(-1)
+                if i == at:
+                    off()
+                    return len(lst)
+        for kind in ("store", "delete", "pop", "weakref"):
+            EV.clear()
+            loop(kind, 300, 250)
+            print(kind, EV)
+    """.replace("SWITCH", repr(switch)), threshold=threshold)

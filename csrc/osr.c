@@ -114,6 +114,25 @@ static Py_ssize_t return_unit(PyCodeObject *code)
     return -1;
 }
 
+/* Whether the code can re-raise an exception (RERAISE, a bare `raise`): every except clause
+ * and finally block can. A region's candidate whose rest, run natively, ends in such a re-raise
+ * cannot go on there: run_rest_here hands the exception to the interpreter by failing the trace
+ * function, and the interpreter adds a traceback entry for the frame where a re-raise adds none
+ * (the fuzzer's seed 28802, program 42463: an except* clause's re-raise of the group's rest
+ * showed the frame once more, at its RERAISE). */
+static int has_reraise(PyCodeObject *code)
+{
+    _Py_CODEUNIT *units = _PyCode_CODE(code);
+    Py_ssize_t n = Py_SIZE(code);
+    for (Py_ssize_t i = 0; i < n; i += 1 + _PyOpcode_Caches[_PyOpcode_Deopt[_Py_OPCODE(units[i])]]) {
+        int op = _PyOpcode_Deopt[_Py_OPCODE(units[i])];
+        if (op == RERAISE || (op == RAISE_VARARGS && _Py_OPARG(units[i]) == 0)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Whether the thread runs with no trace or profile function set. */
 static inline int untraced(PyThreadState *tstate)
 {
@@ -335,7 +354,8 @@ static int osr_trace(PyObject *obj, PyFrameObject *f, int what, PyObject *arg)
         return 0;
     }
     if (c->in_region) {
-        if (cpjit_exc_handler_covers(code, (int)unit) || tstate->recursion_remaining < 50) {
+        if (cpjit_exc_handler_covers(code, (int)unit) || tstate->recursion_remaining < 50
+            || has_reraise(code)) {
             give_up(tstate, c);
             return 0;
         }

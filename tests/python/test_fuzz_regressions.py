@@ -153,3 +153,29 @@ def test_keyword_names_built_at_run_time_bind_by_equality():
                     out.append(str(e))
         result = out
     """)
+
+
+# Seed 28802, program 42463 (session 54, the first fuzz run with a script's loop functions
+# watched; kept whole in fuzz_programs/, the shrinker could not reduce it): f2, a loop function
+# of __main__ reached inside a cold region, was moved to native code mid-call by the region's
+# sampler (osr.c run_rest_here); the rest, run natively, ended in an except* clause re-raising
+# the group's unhandled rest, which carries no traceback entry for f2, and the interpreter, to
+# which run_rest_here hands the exception, added one (an extra frame at the RERAISE, no line).
+# Now code that can re-raise does not move from a region. With a 50 us sampler this failed on
+# the build before the fix in each of four runs.
+def test_an_except_star_rest_reraised_after_a_move_from_a_region(tmp_path):
+    import os, subprocess, sys
+    prog = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fuzz_programs",
+                        "s28802_p42463.py")
+    import cpjit
+    env = dict(os.environ, PYTHONHASHSEED="0",
+               PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(cpjit.__file__))))
+    for k in [k for k in env if k.startswith("CPJIT")]:
+        del env[k]
+    plain = subprocess.run([sys.executable, prog], capture_output=True, text=True, env=env,
+                           cwd=tmp_path, timeout=120)
+    jit = subprocess.run([sys.executable, "-m", "cpjit", prog], capture_output=True, text=True,
+                         env=dict(env, CPJIT_THRESHOLD="12", CPJIT_SAMPLE_US="50"),
+                         cwd=tmp_path, timeout=120)
+    assert jit.returncode == plain.returncode == 0, (plain.stderr, jit.stderr)
+    assert jit.stdout == plain.stdout

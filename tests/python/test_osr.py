@@ -617,3 +617,4 @@ def test_a_scripts_top_level_loop_goes_on_natively_with_the_same_results(tmp_pat
     plain = run(tmp_path, "", SCRIPT_TOP_LEVEL, jit=False).splitlines()
     assert [line for line in jit if not line.startswith("CPJIT ")] == plain
     assert [line for line in jit if line.startswith("CPJIT ")] == ["CPJIT 1 compiled"]
+

@@ -17,8 +17,9 @@ Environment (a value cpjit does not understand gets a one-line warning and the d
                                  first call, as functions with loops in __main__ are)
     CPJIT_WARM_WINDOW_MS=N       a function without loops compiles once THRESHOLD of its calls
                                  come within N ms (default 20; 0: no window, the count alone)
-    CPJIT_SAMPLE_US=N            microseconds between samples of cold regions (default 1000; 0:
-                                 no cold regions)
+    CPJIT_SAMPLE_US=N            microseconds between samples of cold regions and of a script's
+                                 loop running toward its budget (default 1000; 0: no cold
+                                 regions, a script's loops compile at their first call)
     CPJIT_TIER_DOWN_US=N         compiled functions called from C whose calls take N us or more
                                  are measured native and interpreted, and run the faster way
                                  (default 20; 0: no such trials)

@@ -411,6 +411,33 @@ def chart(path, pyperf_rows, real_rows, start_rows, short_rows=()):
     plt.close(fig)
 
 
+def program_table(add, rows, fmt_cpu, extra_cpu, rss):
+    """The table of a set of programs (program_rows): CPU times by `fmt_cpu`, with the extra CPU
+    time cpjit took (`extra_cpu`) and the peak RSS of both sides (`rss`) as columns of their
+    own, and a geometric-mean row."""
+    add("| program | work | interpreter CPU | cpjit CPU |" + (" extra CPU |" if extra_cpu else "")
+        + " speed-up | wall speed-up |" + (" peak RSS plain / cpjit |" if rss else "") + " output |")
+    add("|---|---|---:|---:|" + ("---:|" if extra_cpu else "") + "---:|---:|" + ("---:|" if rss else "")
+        + "---|")
+    for r in rows:
+        p, c = r["plain"], r["cpjit"]
+        if isinstance(p, dict) and isinstance(c, dict):
+            add(f"| {r['name']} | {r['what']} | {fmt_cpu(p['cpu'])} | {fmt_cpu(c['cpu'])} | "
+                + (f"{1e3 * (c['cpu'] - p['cpu']):+.1f} ms | " if extra_cpu else "")
+                + f"{r['speedup']:.2f}x | {r['speedup_wall']:.2f}x | "
+                + (f"{p['rss_kb'] / 1024:.0f} / {c['rss_kb'] / 1024:.0f} MiB | " if rss else "")
+                + f"{'same' if r['same_output'] else '**DIFFERENT**'} |")
+        else:
+            add(f"| {r['name']} | {r['what']} | {p if isinstance(p, str) else fmt_cpu(p['cpu'])} | "
+                f"{c if isinstance(c, str) else fmt_cpu(c['cpu'])} | " + ("| " if extra_cpu else "")
+                + "- | - | " + ("- | " if rss else "") + "**error** |")
+    gm = geomean([r.get("speedup") for r in rows])
+    if gm:
+        add("| **geometric mean** | | | | " + ("| " if extra_cpu else "")
+            + f"**{gm:.2f}x** | {geomean([r.get('speedup_wall') for r in rows]):.2f}x | "
+            + ("| " if rss else "") + "|\n")
+
+
 def report(args, info, started, finished, pp, real, start, comp, cbench, chart_path, loads, short=()):
     L = []
     add = L.append
@@ -462,20 +489,7 @@ def report(args, info, started, finished, pp, real, start, comp, cbench, chart_p
         f"round, {args.rounds_real} interleaved rounds. Time = median CPU time (user + system) of the "
         "process, start-up included; wall-time speed-ups beside it. Output = the standard output of "
         "every run on both sides is identical.\n")
-    add("| program | work | interpreter CPU | cpjit CPU | speed-up | wall speed-up | peak RSS plain / cpjit | output |")
-    add("|---|---|---:|---:|---:|---:|---:|---|")
-    for r in real:
-        p, c = r["plain"], r["cpjit"]
-        if isinstance(p, dict) and isinstance(c, dict):
-            add(f"| {r['name']} | {r['what']} | {fmt_s(p['cpu'])} | {fmt_s(c['cpu'])} | {r['speedup']:.2f}x | "
-                f"{r['speedup_wall']:.2f}x | {p['rss_kb'] / 1024:.0f} / {c['rss_kb'] / 1024:.0f} MiB | "
-                f"{'same' if r['same_output'] else '**DIFFERENT**'} |")
-        else:
-            add(f"| {r['name']} | {r['what']} | {p if isinstance(p, str) else fmt_s(p['cpu'])} | "
-                f"{c if isinstance(c, str) else fmt_s(c['cpu'])} | - | - | - | **error** |")
-    gm = geomean([r.get("speedup") for r in real])
-    if gm:
-        add(f"| **geometric mean** | | | | **{gm:.2f}x** | {geomean([r.get('speedup_wall') for r in real]):.2f}x | | |\n")
+    program_table(add, real, fmt_s, extra_cpu=False, rss=True)
     add("Bar (issue 8): none slower than without cpjit (within noise, 3%).\n")
 
     add("## Start-up\n")
@@ -499,20 +513,7 @@ def report(args, info, started, finished, pp, real, start, comp, cbench, chart_p
             "interleaved rounds after a warm-up round, median CPU time (user + system) of the whole process, "
             "start-up included; extra = cpjit's median minus the interpreter's. Output = the standard "
             "output of every run on both sides is identical.\n")
-        add("| program | work | interpreter CPU | cpjit CPU | extra CPU | speed-up | wall speed-up | output |")
-        add("|---|---|---:|---:|---:|---:|---:|---|")
-        for r in short:
-            p, c = r["plain"], r["cpjit"]
-            if isinstance(p, dict) and isinstance(c, dict):
-                add(f"| {r['name']} | {r['what']} | {p['cpu'] * 1e3:.1f} ms | {c['cpu'] * 1e3:.1f} ms | "
-                    f"{1e3 * (c['cpu'] - p['cpu']):+.1f} ms | {r['speedup']:.2f}x | {r['speedup_wall']:.2f}x | "
-                    f"{'same' if r['same_output'] else '**DIFFERENT**'} |")
-            else:
-                add(f"| {r['name']} | {r['what']} | {p if isinstance(p, str) else ''} | "
-                    f"{c if isinstance(c, str) else ''} | | - | - | **error** |")
-        gm = geomean([r.get("speedup") for r in short])
-        if gm:
-            add(f"| **geometric mean** | | | | | **{gm:.2f}x** | {geomean([r.get('speedup_wall') for r in short]):.2f}x | |\n")
+        program_table(add, short, lambda t: f"{t * 1e3:.1f} ms", extra_cpu=True, rss=False)
 
     add("## Compile figures\n")
     add("From `cpjit.stats()` at the end of one more cpjit run of each program "

@@ -2066,8 +2066,7 @@ __attribute__((preserve_none, cold)) PyObject *
 cpjit_traced_after_release(_PyInterpreterFrame *frame, PyObject **stack_pointer,
                            PyThreadState *tstate)
 {
-    int op = _PyOpcode_Deopt[_Py_OPCODE(*frame->prev_instr)];
-    frame->prev_instr += _PyOpcode_Caches[op];
+    frame->prev_instr = cpjit_instruction_last_unit(frame->prev_instr);
     __attribute__((musttail)) return cpjit_handover_traced(frame, stack_pointer, tstate);
 }
 

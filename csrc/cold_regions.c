@@ -244,14 +244,9 @@ static int take_sample(void *unused)
     PyThreadState *tstate = _PyThreadState_GET();
     if (tstate != NULL && !__atomic_load_n(&cpjit_region_open, __ATOMIC_ACQUIRE)
         && __atomic_load_n(&cpjit_osr_watch_tstate, __ATOMIC_ACQUIRE) == tstate) {
-        /* Asked for a script's loop function the hook interprets (osr.c): its budget checked. */
-        PyObject *type, *value, *tb;
-        PyErr_Fetch(&type, &value, &tb);
-        if (type == NULL) {
-            cpjit_osr_watch_sample(tstate);
-            PyErr_Clear();
-        }
-        PyErr_Restore(type, value, tb);
+        /* Asked for a script's loop function the hook interprets (osr.c): its budget checked
+         * (not while an exception is being raised; arming clears what it sets). */
+        cpjit_osr_watch_sample(tstate);
         return 0;
     }
     if (!__atomic_load_n(&cpjit_region_open, __ATOMIC_ACQUIRE) || depth == 0 || tstate == NULL
@@ -421,6 +416,20 @@ static int request_sample(PyInterpreterState *interp)
     _Py_atomic_store_relaxed(&pending->calls_to_do, 1);
     _Py_atomic_store_relaxed(&interp->ceval.eval_breaker, 1);
     return 0;
+}
+
+/* A sample of the main thread asked for (sample_pending, the time in sample_asked_at and
+ * *asked_at): 1 when queued, 0 when the queue was full. */
+static int ask_for_sample(PyInterpreterState *interp, uint64_t *asked_at)
+{
+    __atomic_store_n(&sample_pending, 1, __ATOMIC_RELEASE);
+    *asked_at = cpjit_now_ns();
+    __atomic_store_n(&sample_asked_at, *asked_at, __ATOMIC_RELEASE);
+    if (request_sample(interp) != 0) {
+        __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
+        return 0;
+    }
+    return 1;
 }
 
 /* Whether anything but the pending calls asks the eval loop to break: a GIL drop request, a
@@ -660,15 +669,7 @@ static void *sampler_main(void *unused)
             else if (owner_holds_gil && !_Py_IsFinalizing() && interp != NULL
                      && (asked_at == 0
                          || cpjit_now_ns() + EARLY_NS >= asked_at + (uint64_t)period_us * 1000u)) {
-                __atomic_store_n(&sample_pending, 1, __ATOMIC_RELEASE);
-                asked_at = cpjit_now_ns();
-                __atomic_store_n(&sample_asked_at, asked_at, __ATOMIC_RELEASE);
-                if (request_sample(interp) != 0) {
-                    __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
-                }
-                else {
-                    just_asked = 1;
-                }
+                just_asked = ask_for_sample(interp, &asked_at);
             }
         }
         else if (!region) {
@@ -752,18 +753,10 @@ static void *sampler_main(void *unused)
              * sampler before that: the nap above then sleeps the rest). */
             idle = 1;
             away_since = 0;
-            __atomic_store_n(&sample_pending, 1, __ATOMIC_RELEASE);
-            asked_at = cpjit_now_ns();
-            __atomic_store_n(&sample_asked_at, asked_at, __ATOMIC_RELEASE);
-            if (request_sample(interp) != 0) {
-                __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
-            }
-            else {
-                just_asked = 1;
-                if (++quiet >= QUIET_SAMPLES && slowdown < MAX_SLOWDOWN) {
-                    slowdown *= 2;
-                    quiet = 0;
-                }
+            just_asked = ask_for_sample(interp, &asked_at);
+            if (just_asked && ++quiet >= QUIET_SAMPLES && slowdown < MAX_SLOWDOWN) {
+                slowdown *= 2;
+                quiet = 0;
             }
         }
         last_serial = serial;

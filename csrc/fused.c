@@ -63,9 +63,5 @@ cpjit_tail_dealloc_then(_PyInterpreterFrame *frame, PyObject **stack_pointer,
                         PyThreadState *tstate, PyObject *op, cpjit_native_fn next)
 {
     frame->prev_instr = fused_ip(frame, tstate, frame->prev_instr);
-    _Py_Dealloc(op);
-    if (__builtin_expect(CPJIT_INTERPRET_ONLY(tstate) != 0, 0)) {
-        return cpjit_traced_after_release(frame, stack_pointer, tstate); /* (a finalizer) */
-    }
-    return next(frame, stack_pointer, tstate); /* a sibling call, as in cpjit_dealloc_then */
+    return cpjit_dealloc_then(frame, stack_pointer, tstate, op, next); /* a sibling call */
 }

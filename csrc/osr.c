@@ -374,24 +374,26 @@ static int osr_trace(PyObject *obj, PyFrameObject *f, int what, PyObject *arg)
     return 0;
 }
 
-int cpjit_osr_may_watch(PyThreadState *tstate, _PyInterpreterFrame *frame)
+/* Whether the hook's new frame may become the candidate: the main thread, no tracing, a new
+ * frame of a function (its return ends the call), a budget to spend. */
+static int may_begin(PyThreadState *tstate, _PyInterpreterFrame *frame)
 {
     PyCodeObject *code = frame->f_code;
     return tstate->thread_id == _PyRuntime.main_thread
            && tstate->interp == _PyRuntime.interpreters.main && cpjit_rt_get_loop_budget_ns() != 0
            && !(code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))
-           && frame->prev_instr == _PyCode_CODE(code) - 1 && untraced(tstate)
-           && cpjit_cold_regions_get_period_us() != 0;
+           && frame->prev_instr == _PyCode_CODE(code) - 1 && untraced(tstate);
+}
+
+int cpjit_osr_may_watch(PyThreadState *tstate, _PyInterpreterFrame *frame)
+{
+    return may_begin(tstate, frame) && cpjit_cold_regions_get_period_us() != 0;
 }
 
 int cpjit_osr_begin(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st,
                     uint64_t now, int watch, CpjitOsrCandidate *saved)
 {
-    PyCodeObject *code = frame->f_code;
-    if (tstate->thread_id != _PyRuntime.main_thread
-        || tstate->interp != _PyRuntime.interpreters.main || cpjit_rt_get_loop_budget_ns() == 0
-        || (code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))
-        || frame->prev_instr != _PyCode_CODE(code) - 1 || !untraced(tstate)) {
+    if (!may_begin(tstate, frame)) {
         return 0;
     }
     if (marker == NULL && (marker = PyType_GenericAlloc(&PyBaseObject_Type, 0)) == NULL) {

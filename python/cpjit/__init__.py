@@ -30,6 +30,7 @@ Environment (a value cpjit does not understand gets a one-line warning and the d
                                  float expressions computed unboxed (default 1; 0: off)
     CPJIT_STATS_FILE=PATH        write stats() as JSON to PATH.<pid> at exit
 """
+import os as _os
 import sys as _sys
 
 if _sys.implementation.name != "cpython" or _sys.version_info[:2] != (3, 11):
@@ -38,8 +39,66 @@ if _sys.implementation.name != "cpython" or _sys.version_info[:2] != (3, 11):
         f"{_sys.version_info[0]}.{_sys.version_info[1]}"
     )
 
-from . import _cpjit, _env
+from . import _cpjit
 from ._cpjit import code_info, compile, disable, is_enabled, set_calls_from_c, stats  # noqa: F401
+
+# Reading cpjit's environment variables (CPJIT, CPJIT_THRESHOLD, ...). A value cpjit does not
+# understand never stops the program: it gets a one-line warning on stderr (as `python` does for
+# a bad -W option) and the default is used; for CPJIT the JIT stays off. Each warning is printed
+# once per process. (Here rather than in a module of its own: each module imported at start-up
+# costs a short program about 0.1 ms.)
+_ON = ("1", "true", "on", "yes", "y", "enable", "enabled")
+_OFF = ("", "0", "false", "off", "no", "n", "disable", "disabled")
+
+_warned = set()
+
+
+def _warn(name, raw, expected, outcome):
+    key = (name, raw)
+    if key in _warned:
+        return
+    _warned.add(key)
+    try:
+        print(f"cpjit: invalid {name}={raw!r} ignored (expected {expected}); {outcome}",
+              file=_sys.stderr, flush=True)
+    except Exception:  # a closed or missing stderr must not stop the program
+        pass
+
+
+def _flag(name="CPJIT"):
+    """True when the variable switches cpjit on, False when unset, off, or not understood."""
+    return _switch(name, False, "the JIT stays off")
+
+
+def _switch(name, default, outcome=None):
+    """An on/off variable: `default` when unset, empty or not understood (then with a warning
+    that ends with `outcome`, by default "using 0/1")."""
+    raw = _os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in _ON:
+        return True
+    if value in _OFF:
+        return False
+    _warn(name, raw, "1/true/on/yes or 0/false/off/no", outcome or f"using {int(default)}")
+    return default
+
+
+def _integer(name, default, minimum=0, maximum=2**32 - 1):
+    """A non-negative integer variable; the default when unset, empty or not understood."""
+    raw = _os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = None
+    if value is None or not minimum <= value <= maximum:
+        _warn(name, raw, f"an integer from {minimum} to {maximum}", f"using {default}")
+        return default
+    return value
+
 
 __all__ = ["enable", "disable", "is_enabled", "compile", "stats", "code_info", "dis", "machine_code",
            "set_calls_from_c",
@@ -62,41 +121,41 @@ DEFAULT_TIER_DOWN_US = 20
 # yet compiled stay interpreted and stats()["code_cap_reached"] counts the refusals.
 DEFAULT_MAX_CODE_MB = 256
 
-_cpjit.set_max_code_bytes(_env.integer("CPJIT_MAX_CODE_MB", DEFAULT_MAX_CODE_MB, 0, 2**40) << 20)
+_cpjit.set_max_code_bytes(_integer("CPJIT_MAX_CODE_MB", DEFAULT_MAX_CODE_MB, 0, 2**40) << 20)
 # Huge pages for code (CPJIT_HUGE_PAGES): see src/memory.rs.
-_cpjit.set_huge_pages(_env.switch("CPJIT_HUGE_PAGES", True))
+_cpjit.set_huge_pages(_switch("CPJIT_HUGE_PAGES", True))
 # Type-specialised code (CPJIT_OPT): float and int expressions unboxed, src/opt/float_runs.rs.
-_cpjit.set_opt(_env.switch("CPJIT_OPT", True))
+_cpjit.set_opt(_switch("CPJIT_OPT", True))
 
 
 def threshold_from_env(default=DEFAULT_THRESHOLD):
     """The threshold named by CPJIT_THRESHOLD, or `default` (also, with a one-line warning on
     stderr, when the value is not a non-negative integer)."""
-    return _env.integer("CPJIT_THRESHOLD", default)
+    return _integer("CPJIT_THRESHOLD", default)
 
 
 def loop_budget_from_env(default=DEFAULT_LOOP_BUDGET_NS):
     """The loop budget named by CPJIT_LOOP_BUDGET_NS, or `default` (also, with a one-line warning
     on stderr, when the value is not a non-negative integer)."""
-    return _env.integer("CPJIT_LOOP_BUDGET_NS", default)
+    return _integer("CPJIT_LOOP_BUDGET_NS", default)
 
 
 def warm_window_from_env(default=DEFAULT_WARM_WINDOW_MS):
     """The warm window named by CPJIT_WARM_WINDOW_MS, or `default` (also, with a one-line warning
     on stderr, when the value is not a non-negative integer)."""
-    return _env.integer("CPJIT_WARM_WINDOW_MS", default)
+    return _integer("CPJIT_WARM_WINDOW_MS", default)
 
 
 def sample_from_env(default=DEFAULT_SAMPLE_US):
     """The sampling period named by CPJIT_SAMPLE_US, or `default` (also, with a one-line warning
     on stderr, when the value is not a non-negative integer)."""
-    return _env.integer("CPJIT_SAMPLE_US", default)
+    return _integer("CPJIT_SAMPLE_US", default)
 
 
 def tier_down_from_env(default=DEFAULT_TIER_DOWN_US):
     """The tier-down threshold named by CPJIT_TIER_DOWN_US, or `default` (also, with a one-line
     warning on stderr, when the value is not a non-negative integer)."""
-    return _env.integer("CPJIT_TIER_DOWN_US", default)
+    return _integer("CPJIT_TIER_DOWN_US", default)
 
 
 def enable(threshold=None, perf=None, loop_budget_ns=None, warm_window_ms=None, sample_us=None,

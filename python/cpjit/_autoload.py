@@ -15,12 +15,10 @@ def autoload():
     if "CPJIT" not in os.environ:
         return
     try:
-        from cpjit import _env
-
-        if not _env.flag("CPJIT"):
-            return
         import cpjit
 
+        if not cpjit._flag("CPJIT"):
+            return
         cpjit.enable()
     except Exception as exc:  # never stop the interpreter from starting
         print(f"cpjit: not enabled: {exc}", file=sys.stderr)

@@ -28,9 +28,9 @@
  * calls is not measured: after a switch, the caches hold the other way's code and data. A block
  * during which anything compiled is measured again (a subtree still warming up is not its steady
  * state). The root stays native when its native blocks were faster in NATIVE_PAIRS pairs and by
- * NATIVE_PERCENT in the median pair; otherwise it runs interpreted from then on, decided as soon
- * as the native way has lost more pairs than that allows (cpjit_tier_trial_verdict). Each
- * decision is final.
+ * NATIVE_PERCENT in the median pair, decided after EARLY_PAIRS pairs when native won each of
+ * them clearly; otherwise it runs interpreted from then on, decided as soon as the native way
+ * has lost more pairs than that allows (cpjit_tier_trial_verdict). Each decision is final.
  *
  * Generators and coroutines. Their calls only make the generator (RETURN_GENERATOR): those run
  * natively and are not judged. What runs is their resumes, and a resume that comes through the
@@ -88,6 +88,13 @@ uint64_t cpjit_compiles_seen;
  * alike, that is the way that cannot be slower than running without cpjit. */
 #define NATIVE_PAIRS 6
 #define NATIVE_PERCENT 101u
+/* A clear native win settles sooner: the native way faster in each of the first EARLY_PAIRS
+ * pairs and by EARLY_NATIVE_PERCENT in their median (interpreted time at least that share of
+ * native time). The blocks left would run the root interpreted half the time for a verdict
+ * already known: deltablue's roots (a constructor and its two tests, 15-45% slower interpreted
+ * in every pair) spent about half a second of a one-second run on trials. */
+#define EARLY_PAIRS 4
+#define EARLY_NATIVE_PERCENT 110u
 /* A generator's or coroutine's resumes are worth a trial from this share of min_root_ns. */
 #define RESUME_SHARE 32u
 /* A generator's or coroutine's resumes get a trial only when a block holds at least this many:
@@ -203,11 +210,17 @@ int cpjit_tier_trial_verdict(const uint64_t *ns, uint32_t blocks)
         /* The native way can no longer win the NATIVE_PAIRS pairs it needs. */
         return CPJIT_VERDICT_INTERPRETED;
     }
-    if (pairs < PAIRS) {
+    if (pairs < EARLY_PAIRS) {
         return CPJIT_VERDICT_OPEN;
     }
-    qsort(ratio, PAIRS, sizeof ratio[0], compare_u64);
-    uint64_t median = ratio[PAIRS / 2 - 1] / 2u + ratio[PAIRS / 2] / 2u;
+    qsort(ratio, pairs, sizeof ratio[0], compare_u64);
+    uint64_t median = ratio[pairs / 2 - 1] / 2u + ratio[pairs / 2] / 2u;
+    if (pairs < PAIRS) {
+        return native_wins == pairs && pairs == EARLY_PAIRS
+                       && median >= ((uint64_t)EARLY_NATIVE_PERCENT << 20) / 100u
+                   ? CPJIT_VERDICT_NATIVE
+                   : CPJIT_VERDICT_OPEN;
+    }
     return native_wins >= NATIVE_PAIRS && median >= ((uint64_t)NATIVE_PERCENT << 20) / 100u
                ? CPJIT_VERDICT_NATIVE
                : CPJIT_VERDICT_INTERPRETED;
@@ -223,8 +236,8 @@ static void settle(int verdict)
     else {
         trial.st->tier |= CPJIT_TIER_ROOT_COLD;
         cpjit_tier_trial_stats.tiered_down++;
-        cpjit_tier_trial_stats.decided_early += trial.block < 2u * PAIRS;
     }
+    cpjit_tier_trial_stats.decided_early += trial.block < 2u * PAIRS;
     trial.st = NULL;
 }
 

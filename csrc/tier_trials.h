@@ -36,8 +36,10 @@ extern uint64_t cpjit_compiles_seen;
 /* The verdict of a trial's first `blocks` blocks (their times in `ns`, in the order they ran:
  * pairs of one native and one interpreted block, which goes first alternating by pair), the
  * same rule whenever it is asked: CPJIT_VERDICT_INTERPRETED once the native way has lost (was
- * not faster in) more pairs than it may, else CPJIT_VERDICT_OPEN until all pairs are measured,
- * then CPJIT_VERDICT_NATIVE when it won enough pairs and its median pair by enough. */
+ * not faster in) more pairs than it may; CPJIT_VERDICT_NATIVE after the first EARLY_PAIRS pairs
+ * when it won each of them and their median by a clear margin; else CPJIT_VERDICT_OPEN until all
+ * pairs are measured, then CPJIT_VERDICT_NATIVE when it won enough pairs and its median pair by
+ * enough. */
 enum { CPJIT_VERDICT_OPEN = -1, CPJIT_VERDICT_INTERPRETED = 0, CPJIT_VERDICT_NATIVE = 1 };
 int cpjit_tier_trial_verdict(const uint64_t *ns, uint32_t blocks);
 
@@ -45,8 +47,8 @@ int cpjit_tier_trial_verdict(const uint64_t *ns, uint32_t blocks);
 typedef struct {
     uint64_t trials;      /* trials started */
     uint64_t tiered_down; /* trials that found the root faster interpreted */
-    uint64_t decided_early; /* of those, trials settled before their last pair */
-    uint64_t kept_native; /* trials that did not */
+    uint64_t decided_early; /* trials settled before their last pair, either way */
+    uint64_t kept_native; /* trials that did not find it */
     uint64_t abandoned;   /* trials whose root stopped being called before they ended */
     uint64_t blocks_void; /* blocks measured again: code compiled during them */
 } CpjitTierTrialStats;

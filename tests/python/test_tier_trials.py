@@ -354,9 +354,9 @@ def test_roots_within_roots_and_a_switch_inside_one(tmp_path):
 # A root whose way is set from inside its own call, on the call that ends its trial's last
 # block: the trial must end there, not decide for a root it no longer holds. Each call does the
 # same float work, several milliseconds of it (a block of one call), which native code does in
-# half the interpreter's time (a float run): the native way wins every pair, so the trial runs
-# all its pairs (a trial settles as soon as native has lost three), and its sixteenth call (plus
-# one per block measured again) is its last.
+# half the interpreter's time (a float run): the native way wins every pair by far more than
+# 10%, so the trial settles after its first four pairs (early, as a clear native win does), and
+# its eighth call (plus one per block measured again) is its last.
 PIN_LIB = """
     def busy(n):
         x = 0.0
@@ -381,7 +381,7 @@ PIN_LIB = """
                 if self.first_trial_call is None and s["tier_trials"] >= 1:
                     self.first_trial_call = self.n
                 if (self.first_trial_call is not None
-                        and self.n - self.first_trial_call + 1 == 16 + s["tier_trial_blocks_void"]):
+                        and self.n - self.first_trial_call + 1 == 8 + s["tier_trial_blocks_void"]):
                     cpjit.set_calls_from_c(Slow.step, "native")
                     self.pinned_at = self.n
             busy(500_000)
@@ -584,8 +584,9 @@ def pairs_to_blocks(pairs):
 
 def test_trial_verdict_rule():
     """The rule a trial decides by (cpjit_tier_trial_verdict), given the block times: native only
-    when its blocks were faster in 6 of 8 pairs and by 1% in the median pair; interpreted as soon
-    as the native way has lost 3 pairs, since it can no longer win 6."""
+    when its blocks were faster in 6 of 8 pairs and by 1% in the median pair, or in each of the
+    first 4 by 10% in their median; interpreted as soon as the native way has lost 3 pairs, since
+    it can no longer win 6."""
     verdict = cpjit._cpjit._tier_trial_verdict
     OPEN, INTERPRETED, NATIVE = -1, 0, 1
     slower, faster = (110, 100), (100, 110)  # (native, interpreted) ns of one pair
@@ -594,7 +595,18 @@ def test_trial_verdict_rule():
     assert verdict(pairs_to_blocks([slower] * 2)[:5]) == OPEN  # a pair half measured
     assert verdict(pairs_to_blocks([slower] * 3)) == INTERPRETED  # the third loss settles it
     assert verdict(pairs_to_blocks([faster, slower, faster, slower, slower])) == INTERPRETED
-    assert verdict(pairs_to_blocks([faster] * 7)) == OPEN  # native needs all 8 for its median
+    # A clear win in each of the first four pairs (10% in their median) settles it early; a
+    # narrower one, or one loss, waits for all eight.
+    clear = (100, 115)
+    assert verdict(pairs_to_blocks([clear] * 3)) == OPEN
+    assert verdict(pairs_to_blocks([clear] * 4)) == NATIVE
+    assert verdict(pairs_to_blocks([clear] * 4)[:7]) == OPEN  # the fourth pair half measured
+    assert verdict(pairs_to_blocks([(100, 109)] * 4)) == OPEN  # 9%: not clear enough
+    assert verdict(pairs_to_blocks([(100, 130)] * 2 + [(100, 105)] * 2)) == NATIVE  # median 17.5%
+    assert verdict(pairs_to_blocks([clear] * 3 + [slower])) == OPEN
+    assert verdict(pairs_to_blocks([clear] * 3 + [slower] + [clear] * 3)) == OPEN
+    assert verdict(pairs_to_blocks([(100, 105)] * 7)) == OPEN  # native needs all 8 for its median
+    assert verdict(pairs_to_blocks([(100, 105)] * 8)) == NATIVE
     assert verdict(pairs_to_blocks([faster] * 8)) == NATIVE
     assert verdict(pairs_to_blocks([faster] * 6 + [slower] * 2)) == NATIVE
     # Six wins, but by less than 1% in the median pair: interpreted.

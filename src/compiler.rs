@@ -408,7 +408,8 @@ impl OwnStencils {
                     && tail.is_none()
                     && tail_stencil(instructions, i + 1, next_mode).is_none() =>
             {
-                sel.pair(ins.opcode, ins.oparg, next.opcode)
+                hinted_pair(sel, units, ins, next.opcode)
+                    .or_else(|| sel.pair(ins.opcode, ins.oparg, next.opcode))
             }
             _ => None,
         };
@@ -503,6 +504,25 @@ fn hinted(
         op::LOAD_GLOBAL => hinted_global(sel, units, ins),
         op::BINARY_SUBSCR | op::STORE_SUBSCR => hinted_subscript(units, ins),
         op::RESUME => hinted_resume(units, ins),
+        _ => None,
+    }
+}
+
+/// The pair stencil of the form the interpreter specialised a COMPARE_OP + conditional jump to,
+/// when stencils/binary.c tests that form's comparison in line: COMPARE_OP_INT_JUMP and
+/// COMPARE_OP_FLOAT_JUMP (filed in PAIRS under the specialised opcode). A site that sees other
+/// types takes the pair stencil's own way, as COMPARE_OP's does.
+fn hinted_pair(
+    sel: &Selection,
+    units: &[u16],
+    ins: &analysis::Instruction,
+    next: u8,
+) -> Option<&'static Stencil> {
+    use opcodes::op;
+    match (units[ins.unit] & 0xff) as u8 {
+        form @ (op::COMPARE_OP_INT_JUMP | op::COMPARE_OP_FLOAT_JUMP) => {
+            sel.pair(form, ins.oparg, next)
+        }
         _ => None,
     }
 }

@@ -168,19 +168,24 @@ STENCIL(COMPARE_OP__5) COMPARE_BODY(Py_GE)
  * does (prev_instr at the COMPARE_OP: where a signal handler sees the frame). Anything else does
  * the comparison here, pushes the bool and falls into the jump's own stencil (which serves the
  * breaker at the jump, as the unspecialised pair does). */
-#define COMPARE_JUMP(ARG, OPER, JUMP_NAME, JUMP_WHEN, BACKWARD)                                \
-    STENCIL_FN(cpjit_op_COMPARE_OP__##ARG##__##JUMP_NAME)                                      \
+/* The jump decided (`truth` known, both operands already released). */
+#define COMPARE_DECIDED_JUMP(JUMP_WHEN, BACKWARD)                                              \
+    do {                                                                                       \
+        STACK_SHRINK(2);                                                                       \
+        if (truth == (JUMP_WHEN)) {                                                            \
+            if ((BACKWARD) && EVAL_BREAKER_SET()) {                                            \
+                LOOP_SLOW(NULL, CPJIT_LOOP_COMPARE_BACK);                                      \
+            }                                                                                  \
+            JUMP();                                                                            \
+        }                                                                                      \
+        SKIP();                                                                                \
+    } while (0)
+/* The shared fast path, else the comparison here with its bool pushed for the jump's stencil. */
+#define COMPARE_JUMP_BODY(OPER, JUMP_WHEN, BACKWARD)                                           \
     {                                                                                          \
         int truth = CPJIT_COMPARE_HIT(OPER)(SECOND(), TOP(), tstate);                          \
         if (truth >= 0) {                                                                      \
-            STACK_SHRINK(2);                                                                   \
-            if (truth == (JUMP_WHEN)) {                                                        \
-                if ((BACKWARD) && EVAL_BREAKER_SET()) {                                        \
-                    LOOP_SLOW(NULL, CPJIT_LOOP_COMPARE_BACK);                                  \
-                }                                                                              \
-                JUMP();                                                                        \
-            }                                                                                  \
-            SKIP();                                                                            \
+            COMPARE_DECIDED_JUMP(JUMP_WHEN, BACKWARD);                                         \
         }                                                                                      \
         SAVE_IP();                                                                             \
         PyObject *res = cpjit_compare_jump_consume(tstate, frame, (OPER), stack_pointer);      \
@@ -190,6 +195,9 @@ STENCIL(COMPARE_OP__5) COMPARE_BODY(Py_GE)
         }                                                                                      \
         CONTINUE();                                                                            \
     }
+#define COMPARE_JUMP(ARG, OPER, JUMP_NAME, JUMP_WHEN, BACKWARD)                                \
+    STENCIL_FN(cpjit_op_COMPARE_OP__##ARG##__##JUMP_NAME)                                      \
+    COMPARE_JUMP_BODY(OPER, JUMP_WHEN, BACKWARD)
 
 #define COMPARE_JUMPS(ARG, OPER)                                                               \
     COMPARE_JUMP(ARG, OPER, POP_JUMP_FORWARD_IF_FALSE, 0, 0)                                   \
@@ -203,6 +211,52 @@ COMPARE_JUMPS(2, Py_EQ)
 COMPARE_JUMPS(3, Py_NE)
 COMPARE_JUMPS(4, Py_GT)
 COMPARE_JUMPS(5, Py_GE)
+
+/* Sites the interpreter specialised to COMPARE_OP_INT_JUMP or COMPARE_OP_FLOAT_JUMP (the
+ * compiler's hint, as for attribute accesses and C calls): the comparison of that kind in line,
+ * about fifteen instructions and no call where the shared fast path is a call. Each condition
+ * is tested apart (so that every one is a rarely taken branch, and the rest lands in the cold
+ * part): the kind's operands (two small ints; two floats, neither a NaN), recursion budget
+ * left (as the shared fast path requires), and both operands referenced elsewhere too, so that
+ * releasing them deallocates nothing (no call, so no C frame, on the fast path). Anything else
+ * takes COMPARE_OP's pair stencil's way: the shared fast path (a fresh int result of `a + b <
+ * c` that dies here), else the generic comparison. Named `COMPARE_OP_<KIND>_JUMP__<oparg>__<jump>`,
+ * so build.rs files them in PAIRS under the specialised opcode. */
+#define INT_OPERANDS(L, R)                                                                     \
+    (!UNLIKELY(Py_TYPE(L) != &PyLong_Type) && !UNLIKELY((size_t)(Py_SIZE(L) + 1) >= 3)        \
+     && !UNLIKELY(Py_TYPE(R) != &PyLong_Type) && !UNLIKELY((size_t)(Py_SIZE(R) + 1) >= 3))
+#define INT_TRUTH(OPER, L, R) COMPARE_TRUTH(OPER, medium_value(L), medium_value(R))
+#define FLOAT_OPERANDS(L, R)                                                                   \
+    (!UNLIKELY(Py_TYPE(L) != &PyFloat_Type) && !UNLIKELY(Py_TYPE(R) != &PyFloat_Type)         \
+     && !UNLIKELY(__builtin_isunordered(PyFloat_AS_DOUBLE(L), PyFloat_AS_DOUBLE(R))))
+#define FLOAT_TRUTH(OPER, L, R) COMPARE_TRUTH(OPER, PyFloat_AS_DOUBLE(L), PyFloat_AS_DOUBLE(R))
+#define COMPARE_KIND_JUMP(KIND, ARG, OPER, JUMP_NAME, JUMP_WHEN, BACKWARD)                     \
+    STENCIL_FN(cpjit_op_COMPARE_OP_##KIND##_JUMP__##ARG##__##JUMP_NAME)                        \
+    {                                                                                          \
+        PyObject *l = SECOND(), *r = TOP();                                                    \
+        if (KIND##_OPERANDS(l, r) && !UNLIKELY(tstate->recursion_remaining <= 0)              \
+            && !UNLIKELY(l->ob_refcnt <= 1) && !UNLIKELY(r->ob_refcnt <= 1)) {                 \
+            int truth = KIND##_TRUTH(OPER, l, r);                                              \
+            l->ob_refcnt--;                                                                    \
+            r->ob_refcnt--;                                                                    \
+            COMPARE_DECIDED_JUMP(JUMP_WHEN, BACKWARD);                                         \
+        }                                                                                      \
+        COMPARE_JUMP_BODY(OPER, JUMP_WHEN, BACKWARD)                                           \
+    }
+#define COMPARE_KIND_JUMPS(KIND, ARG, OPER)                                                    \
+    COMPARE_KIND_JUMP(KIND, ARG, OPER, POP_JUMP_FORWARD_IF_FALSE, 0, 0)                        \
+    COMPARE_KIND_JUMP(KIND, ARG, OPER, POP_JUMP_FORWARD_IF_TRUE, 1, 0)                         \
+    COMPARE_KIND_JUMP(KIND, ARG, OPER, POP_JUMP_BACKWARD_IF_FALSE, 0, 1)                       \
+    COMPARE_KIND_JUMP(KIND, ARG, OPER, POP_JUMP_BACKWARD_IF_TRUE, 1, 1)
+#define COMPARE_KIND_ALL(KIND)                                                                 \
+    COMPARE_KIND_JUMPS(KIND, 0, Py_LT)                                                         \
+    COMPARE_KIND_JUMPS(KIND, 1, Py_LE)                                                         \
+    COMPARE_KIND_JUMPS(KIND, 2, Py_EQ)                                                         \
+    COMPARE_KIND_JUMPS(KIND, 3, Py_NE)                                                         \
+    COMPARE_KIND_JUMPS(KIND, 4, Py_GT)                                                         \
+    COMPARE_KIND_JUMPS(KIND, 5, Py_GE)
+COMPARE_KIND_ALL(INT)
+COMPARE_KIND_ALL(FLOAT)
 
 /* Any other oparg (none in 3.11): PyObject_RichCompare reports it. */
 STENCIL(COMPARE_OP) COMPARE_BODY(OPARG)

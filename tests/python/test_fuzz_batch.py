@@ -52,9 +52,9 @@ def test_fuzzer_catches_and_shrinks_a_difference(tmp_path):
 
 
 def test_output_normalisation_blanks_only_what_varies_between_plain_runs():
-    """runner.normal: object addresses blanked; a set display holding a NaN in sorted item
-    order (each NaN hashes by address, so plain runs order such a set differently); any other
-    difference kept."""
+    """runner.normal: object addresses blanked; a set or list display holding a NaN in sorted
+    item order (each NaN hashes by address, so plain runs order such a set, and a list made from
+    it, differently); any other difference kept."""
     sys.path.insert(0, os.path.join(ROOT, "tests"))
     try:
         from fuzz import runner
@@ -65,4 +65,6 @@ def test_output_normalisation_blanks_only_what_varies_between_plain_runs():
     assert normal("p {0, -inf, 2, nan, nan}") == normal("p {0, nan, -inf, 2, nan}")
     assert normal("p {0, 1, nan}") != normal("p {0, 2, nan}")  # another item: still a difference
     assert normal("p {0, 2, 1}") != normal("p {0, 1, 2}")  # no NaN: order is deterministic
-    assert normal("p [nan, 1]") != normal("p [1, nan]")  # a list's order is its own
+    assert normal("f0 = [0, 1, 3, nan]") == normal("f0 = [0, nan, 3, 1]")  # list(a set)
+    assert normal("p [1, 2]") != normal("p [2, 1]")  # without a NaN a list's order counts
+    assert normal("p [[nan, 1], 2]") != normal("p [2, [nan, 1]]")  # only innermost displays

@@ -557,8 +557,9 @@ WORKER_SCRIPT_LOOP = """
 
     out = []
     def work():                     # its first calls run while the main thread's join has the
-        for k in range(60):         # hook out (a cold region), until the sampler puts it back
-            out.append(busy(20_000))
+        for k in range(300):        # hook out (a cold region), until the sampler puts it back
+            out.append(busy(20_000))  # (after 20 ms: the work lasts long enough for a loaded
+                                      # machine's sampler to get there first)
     th = threading.Thread(target=work)
     th.start()
     th.join()

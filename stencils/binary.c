@@ -161,13 +161,23 @@ STENCIL(COMPARE_OP__3) COMPARE_BODY(Py_NE)
 STENCIL(COMPARE_OP__4) COMPARE_BODY(Py_GT)
 STENCIL(COMPARE_OP__5) COMPARE_BODY(Py_GE)
 
-/* COMPARE_OP followed by a conditional jump: POP_JUMP_FORWARD_IF_FALSE / _TRUE (how `if a < b:`
- * compiles) or POP_JUMP_BACKWARD_IF_FALSE / _TRUE (a `while` loop's test at its bottom). When
- * the shared fast path decides, the comparison decides the jump directly, with no bool on the
- * stack; a backward jump taken serves the eval breaker as the interpreter's COMPARE_OP_*_JUMP
- * does (prev_instr at the COMPARE_OP: where a signal handler sees the frame). Anything else does
- * the comparison here, pushes the bool and falls into the jump's own stencil (which serves the
- * breaker at the jump, as the unspecialised pair does). */
+/* Every COMPARE_OP + conditional jump pair, as X(KIND, ARG, OPER, JUMP_NAME, JUMP_WHEN,
+ * BACKWARD): the six comparisons (the oparg and its operator) times the four jumps (taken when
+ * the comparison is JUMP_WHEN; BACKWARD for a `while` loop's test at its bottom). JUMP_NAME
+ * reaches X unexpanded (an opcode's name is a macro of its number): X may only paste it. */
+#define FOR_EACH_JUMP(X, KIND, ARG, OPER)                                                      \
+    X(KIND, ARG, OPER, POP_JUMP_FORWARD_IF_FALSE, 0, 0)                                        \
+    X(KIND, ARG, OPER, POP_JUMP_FORWARD_IF_TRUE, 1, 0)                                         \
+    X(KIND, ARG, OPER, POP_JUMP_BACKWARD_IF_FALSE, 0, 1)                                       \
+    X(KIND, ARG, OPER, POP_JUMP_BACKWARD_IF_TRUE, 1, 1)
+#define FOR_EACH_COMPARE_JUMP(X, KIND)                                                         \
+    FOR_EACH_JUMP(X, KIND, 0, Py_LT)                                                           \
+    FOR_EACH_JUMP(X, KIND, 1, Py_LE)                                                           \
+    FOR_EACH_JUMP(X, KIND, 2, Py_EQ)                                                           \
+    FOR_EACH_JUMP(X, KIND, 3, Py_NE)                                                           \
+    FOR_EACH_JUMP(X, KIND, 4, Py_GT)                                                           \
+    FOR_EACH_JUMP(X, KIND, 5, Py_GE)
+
 /* The jump decided (`truth` known, both operands already released). */
 #define COMPARE_DECIDED_JUMP(JUMP_WHEN, BACKWARD)                                              \
     do {                                                                                       \
@@ -180,7 +190,14 @@ STENCIL(COMPARE_OP__5) COMPARE_BODY(Py_GE)
         }                                                                                      \
         SKIP();                                                                                \
     } while (0)
-/* The shared fast path, else the comparison here with its bool pushed for the jump's stencil. */
+
+/* COMPARE_OP followed by a conditional jump: POP_JUMP_FORWARD_IF_FALSE / _TRUE (how `if a < b:`
+ * compiles) or POP_JUMP_BACKWARD_IF_FALSE / _TRUE (a `while` loop's test at its bottom). When
+ * the shared fast path decides, the comparison decides the jump directly, with no bool on the
+ * stack; a backward jump taken serves the eval breaker as the interpreter's COMPARE_OP_*_JUMP
+ * does (prev_instr at the COMPARE_OP: where a signal handler sees the frame). Anything else does
+ * the comparison here, pushes the bool and falls into the jump's own stencil (which serves the
+ * breaker at the jump, as the unspecialised pair does). */
 #define COMPARE_JUMP_BODY(OPER, JUMP_WHEN, BACKWARD)                                           \
     {                                                                                          \
         int truth = CPJIT_COMPARE_HIT(OPER)(SECOND(), TOP(), tstate);                          \
@@ -195,33 +212,22 @@ STENCIL(COMPARE_OP__5) COMPARE_BODY(Py_GE)
         }                                                                                      \
         CONTINUE();                                                                            \
     }
-#define COMPARE_JUMP(ARG, OPER, JUMP_NAME, JUMP_WHEN, BACKWARD)                                \
+#define COMPARE_JUMP(UNUSED, ARG, OPER, JUMP_NAME, JUMP_WHEN, BACKWARD)                        \
     STENCIL_FN(cpjit_op_COMPARE_OP__##ARG##__##JUMP_NAME)                                      \
     COMPARE_JUMP_BODY(OPER, JUMP_WHEN, BACKWARD)
-
-#define COMPARE_JUMPS(ARG, OPER)                                                               \
-    COMPARE_JUMP(ARG, OPER, POP_JUMP_FORWARD_IF_FALSE, 0, 0)                                   \
-    COMPARE_JUMP(ARG, OPER, POP_JUMP_FORWARD_IF_TRUE, 1, 0)                                    \
-    COMPARE_JUMP(ARG, OPER, POP_JUMP_BACKWARD_IF_FALSE, 0, 1)                                  \
-    COMPARE_JUMP(ARG, OPER, POP_JUMP_BACKWARD_IF_TRUE, 1, 1)
-
-COMPARE_JUMPS(0, Py_LT)
-COMPARE_JUMPS(1, Py_LE)
-COMPARE_JUMPS(2, Py_EQ)
-COMPARE_JUMPS(3, Py_NE)
-COMPARE_JUMPS(4, Py_GT)
-COMPARE_JUMPS(5, Py_GE)
+FOR_EACH_COMPARE_JUMP(COMPARE_JUMP, )
 
 /* Sites the interpreter specialised to COMPARE_OP_INT_JUMP or COMPARE_OP_FLOAT_JUMP (the
  * compiler's hint, as for attribute accesses and C calls): the comparison of that kind in line,
  * about fifteen instructions and no call where the shared fast path is a call. Each condition
  * is tested apart (so that every one is a rarely taken branch, and the rest lands in the cold
- * part): the kind's operands (two small ints; two floats, neither a NaN), recursion budget
- * left (as the shared fast path requires), and both operands referenced elsewhere too, so that
- * releasing them deallocates nothing (no call, so no C frame, on the fast path). Anything else
- * takes COMPARE_OP's pair stencil's way: the shared fast path (a fresh int result of `a + b <
- * c` that dies here), else the generic comparison. Named `COMPARE_OP_<KIND>_JUMP__<oparg>__<jump>`,
- * so build.rs files them in PAIRS under the specialised opcode. */
+ * part): the kind's operands (two small ints, as arith.h's is_medium; two floats, neither a
+ * NaN), recursion budget left (as the shared fast path requires), and both operands referenced
+ * elsewhere too, so that releasing them deallocates nothing (no call, so no C frame, on the fast
+ * path). Anything else takes COMPARE_OP's pair stencil's way: the shared fast path (a fresh int
+ * result of `a + b < c` that dies here), else the generic comparison. Named
+ * `COMPARE_OP_<KIND>_JUMP__<oparg>__<jump>`, so build.rs files them in PAIRS under the
+ * specialised opcode. */
 #define INT_OPERANDS(L, R)                                                                     \
     (!UNLIKELY(Py_TYPE(L) != &PyLong_Type) && !UNLIKELY((size_t)(Py_SIZE(L) + 1) >= 3)        \
      && !UNLIKELY(Py_TYPE(R) != &PyLong_Type) && !UNLIKELY((size_t)(Py_SIZE(R) + 1) >= 3))
@@ -243,20 +249,8 @@ COMPARE_JUMPS(5, Py_GE)
         }                                                                                      \
         COMPARE_JUMP_BODY(OPER, JUMP_WHEN, BACKWARD)                                           \
     }
-#define COMPARE_KIND_JUMPS(KIND, ARG, OPER)                                                    \
-    COMPARE_KIND_JUMP(KIND, ARG, OPER, POP_JUMP_FORWARD_IF_FALSE, 0, 0)                        \
-    COMPARE_KIND_JUMP(KIND, ARG, OPER, POP_JUMP_FORWARD_IF_TRUE, 1, 0)                         \
-    COMPARE_KIND_JUMP(KIND, ARG, OPER, POP_JUMP_BACKWARD_IF_FALSE, 0, 1)                       \
-    COMPARE_KIND_JUMP(KIND, ARG, OPER, POP_JUMP_BACKWARD_IF_TRUE, 1, 1)
-#define COMPARE_KIND_ALL(KIND)                                                                 \
-    COMPARE_KIND_JUMPS(KIND, 0, Py_LT)                                                         \
-    COMPARE_KIND_JUMPS(KIND, 1, Py_LE)                                                         \
-    COMPARE_KIND_JUMPS(KIND, 2, Py_EQ)                                                         \
-    COMPARE_KIND_JUMPS(KIND, 3, Py_NE)                                                         \
-    COMPARE_KIND_JUMPS(KIND, 4, Py_GT)                                                         \
-    COMPARE_KIND_JUMPS(KIND, 5, Py_GE)
-COMPARE_KIND_ALL(INT)
-COMPARE_KIND_ALL(FLOAT)
+FOR_EACH_COMPARE_JUMP(COMPARE_KIND_JUMP, INT)
+FOR_EACH_COMPARE_JUMP(COMPARE_KIND_JUMP, FLOAT)
 
 /* Any other oparg (none in 3.11): PyObject_RichCompare reports it. */
 STENCIL(COMPARE_OP) COMPARE_BODY(OPARG)

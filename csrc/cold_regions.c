@@ -542,24 +542,51 @@ static int python_threads_left(void)
         && __atomic_load_n(&main_interp->threads.head, __ATOMIC_ACQUIRE) != NULL;
 }
 
-/* Sleeps `us` microseconds, in naps of at most LONGEST_NAP_US (the sampler thread's only
- * cancellation point, cpjit_cold_regions_stop); returns 0 as soon as no Python thread is left.
- * A process forked from a thread other than the main one ends, once that thread's function
- * returns, by the thread's exit, not by exit(): a thread still running (or sleeping through a
- * long period, CPJIT_SAMPLE_US) would keep it alive. */
+/* Asking the sampler thread to stop: it waits on `sampler_wake` between wake-ups, so a stop
+ * ends its sleep at once. (Until session 56 it was cancelled, pthread_cancel, whose unwinding
+ * made glibc load libgcc_s at exit, 0.15 ms, in a process that otherwise never needs it.) */
+static pthread_mutex_t sampler_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sampler_wake;
+static int sampler_stop; /* under sampler_lock */
+
+/* The condition variable waits on the monotonic clock, as the sampler's pace is measured. */
+static int init_sampler_wake(void)
+{
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0) {
+        return -1;
+    }
+    int err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    if (err == 0) {
+        err = pthread_cond_init(&sampler_wake, &attr);
+    }
+    pthread_condattr_destroy(&attr);
+    return err == 0 ? 0 : -1;
+}
+
+/* Sleeps `us` microseconds, in naps of at most LONGEST_NAP_US; returns 0 as soon as no Python
+ * thread is left or a stop was asked for (cpjit_cold_regions_stop). A process forked from a
+ * thread other than the main one ends, once that thread's function returns, by the thread's
+ * exit, not by exit(): a thread still running (or sleeping through a long period,
+ * CPJIT_SAMPLE_US) would keep it alive. */
 static int sleep_us(uint64_t us)
 {
-    pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-    int alive = 1;
-    while (us > 0 && (alive = python_threads_left())) {
+    int alive = 1, stop = 0;
+    pthread_mutex_lock(&sampler_lock);
+    while (us > 0 && !(stop = sampler_stop) && (alive = python_threads_left())) {
         uint64_t nap = us < LONGEST_NAP_US ? us : LONGEST_NAP_US;
-        struct timespec ts = {(time_t)(nap / 1000000u), (long)(nap % 1000000u) * 1000L};
-        while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        uint64_t ns = (uint64_t)until.tv_nsec + nap * 1000u;
+        until.tv_sec += (time_t)(ns / 1000000000u);
+        until.tv_nsec = (long)(ns % 1000000000u);
+        while (!(stop = sampler_stop)
+               && pthread_cond_timedwait(&sampler_wake, &sampler_lock, &until) != ETIMEDOUT) {
         }
         us -= nap;
     }
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-    return alive && python_threads_left();
+    pthread_mutex_unlock(&sampler_lock);
+    return !stop && alive && python_threads_left();
 }
 
 /* How much lower the sampler thread's scheduling priority is than the process's (its nice
@@ -588,7 +615,6 @@ static void lower_own_priority(void)
 static void *sampler_main(void *unused)
 {
     (void)unused;
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
     lower_own_priority();
     uint64_t last_serial = 0, last_acted = 0, asked_at = 0, away_since = 0, open_since = 0;
     uint32_t slowdown = 1, quiet = 0, idle = 1;
@@ -771,6 +797,10 @@ static void sampler_after_fork_child(void)
 {
     sampler_running = 0;
     sample_pending = 0;
+    /* (the sampler may have held its lock at the fork: the child's copy starts afresh) */
+    sampler_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+    (void)init_sampler_wake();
+    sampler_stop = 0;
     if (cpjit_region_open) {
         cpjit_region_open = 0;
         PyInterpreterState *interp = _PyRuntime.interpreters.main;
@@ -820,7 +850,8 @@ static int register_hooks(void)
 {
     static int hooks_registered;
     if (!hooks_registered) {
-        if (pthread_atfork(NULL, NULL, sampler_after_fork_child) != 0 || register_exit_stop() < 0) {
+        if (init_sampler_wake() < 0 || pthread_atfork(NULL, NULL, sampler_after_fork_child) != 0
+            || register_exit_stop() < 0) {
             return -1;
         }
         hooks_registered = 1;
@@ -865,10 +896,14 @@ void cpjit_cold_regions_stop(void)
     if (!sampler_running) {
         return;
     }
-    /* It is cancellable only while it sleeps, so it never stops holding the pending-call lock.
-     * It never takes the GIL: joining under it cannot deadlock. */
-    pthread_cancel(sampler);
+    /* It sees the request only while it sleeps, so it never stops holding the pending-call
+     * lock. It never takes the GIL: joining under it cannot deadlock. */
+    pthread_mutex_lock(&sampler_lock);
+    sampler_stop = 1;
+    pthread_cond_signal(&sampler_wake);
+    pthread_mutex_unlock(&sampler_lock);
     pthread_join(sampler, NULL);
+    sampler_stop = 0;
     sampler_running = 0;
     __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&cpjit_region_open, 0, __ATOMIC_RELEASE);

@@ -136,6 +136,18 @@ fn _tier_trial_verdict(ns: Vec<u64>) -> PyResult<i32> {
     Ok(unsafe { runtime::cpjit_tier_trial_verdict(ns.as_ptr(), blocks) })
 }
 
+/// Whether a panic inside the extension unwinds to its `catch_unwind` (a compiler panic becomes
+/// a failed compile, runtime.rs, instead of aborting the process): the test of the unwinder
+/// build.rs links in statically. The panic message is not printed.
+#[pyfunction]
+fn _panic_is_caught() -> bool {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let caught = std::panic::catch_unwind(|| panic!("cpjit: unwinder check")).is_err();
+    std::panic::set_hook(hook);
+    caught
+}
+
 /// A setting the C runtime holds as a u32; a ValueError naming it when out of range.
 fn u32_setting(value: i64, what: &str) -> PyResult<u32> {
     u32::try_from(value)
@@ -450,6 +462,7 @@ fn _cpjit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_opt, m)?)?;
     m.add_function(wrap_pyfunction!(_call_sites, m)?)?;
     m.add_function(wrap_pyfunction!(_tier_trial_verdict, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_is_caught, m)?)?;
     m.add_function(wrap_pyfunction!(crate::toplevel::run_toplevel, m)?)?;
     m.add("STENCIL_COUNT", crate::stencils::STENCILS.len())?;
     crate::tools_api::register(m)?;

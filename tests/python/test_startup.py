@@ -208,3 +208,43 @@ def test_the_import_systems_loading_runs_without_the_hook(tmp_path):
         "json.decoder",
         "[True, True, True] compiled True compiled",
     ]
+
+
+def test_a_panic_in_the_extension_unwinds_to_its_catch():
+    # build.rs links the unwinder statically (libgcc_eh) instead of loading libgcc_s: a compiler
+    # panic must still unwind to runtime.rs's catch_unwind and become a failed compile.
+    assert cpjit._cpjit._panic_is_caught() is True
+
+
+SAMPLED = """
+import sys, cpjit
+def cold(n):                 # loopless library-like code: runs in a region once cold
+    return sum(range(n))
+cold.__module__ = "lib"
+exec("def run(f, n):\\n    return f(n)", lib := {"__name__": "lib"})
+for i in range(3000):
+    lib["run"](cold, 20000)
+stats = cpjit.stats()
+print(stats["cold_regions"] > 0)             # so the sampler thread runs
+maps = open("/proc/self/maps").read()
+print("libgcc_s" in maps)
+"""
+
+
+@pytest.mark.parametrize("end", ["exit", "disable"])
+def test_the_sampler_stops_at_once_and_libgcc_s_is_never_loaded(tmp_path, end):
+    # The sampler thread sleeps on a condition variable that a stop signals (no pthread_cancel,
+    # whose unwinding loads libgcc_s): at exit and at cpjit.disable() it ends at once, even in
+    # the middle of a long sleep (CPJIT_SAMPLE_US=2000000: two seconds a sample).
+    script = SAMPLED + ("cpjit.disable()\nprint(cpjit.is_enabled())\n" if end == "disable" else "")
+    (tmp_path / "sampled.py").write_text(script)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
+    env.update(PYTHONPATH=CPJIT_DIR, CPJIT_SAMPLE_US="2000000")
+    r = subprocess.run([sys.executable, "-m", "cpjit", "sampled.py"], capture_output=True,
+                       text=True, env=env, cwd=tmp_path, timeout=60)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[1] == "False"  # the process never loaded libgcc_s
+    assert lines[0] == "True"
+    if end == "disable":
+        assert lines[2] == "False"

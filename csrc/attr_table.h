@@ -40,8 +40,13 @@ enum {
 };
 
 /* The table's slots (attr_table.c), visible so that the probe below inlines into the slow paths.
- * Four-way set associative: a key lives in one set of four slots. */
+ * Four-way set associative: a key lives in one set of four slots. The table starts with
+ * 2^CPJIT_ATTR_TABLE_FIRST_BITS sets and grows fourfold each time it holds twice as many entries
+ * as sets, up to 2^CPJIT_ATTR_TABLE_SET_BITS: its keys spread over every page it has, and a
+ * short program that files a few dozen entries touched 40 of the full table's 24 pages (a page
+ * fault each, 1.5-2 us here). */
 #define CPJIT_ATTR_TABLE_SET_BITS 10
+#define CPJIT_ATTR_TABLE_FIRST_BITS 6
 #define CPJIT_ATTR_TABLE_WAYS 4
 typedef struct {
     uint32_t version;  /* 0: empty */
@@ -51,13 +56,15 @@ typedef struct {
     PyObject *name;    /* a strong reference */
     PyObject *descr;   /* borrowed, guarded by the version as in a way */
 } CpjitAttrSlot;
-extern CpjitAttrSlot cpjit_attr_table[1u << CPJIT_ATTR_TABLE_SET_BITS][CPJIT_ATTR_TABLE_WAYS];
+typedef CpjitAttrSlot CpjitAttrSet[CPJIT_ATTR_TABLE_WAYS];
+extern CpjitAttrSet *cpjit_attr_sets; /* 2^cpjit_attr_set_bits sets */
+extern uint32_t cpjit_attr_set_bits;
 
 /* The set of (access, tag, name): one multiply over the bits that differ between keys. */
 static inline CpjitAttrSlot *cpjit_attr_set(int access, uint32_t tag, PyObject *name)
 {
     uint32_t key = tag ^ (uint32_t)((uintptr_t)name >> 4) ^ ((uint32_t)access << 30);
-    return cpjit_attr_table[(key * 0x9E3779B1u) >> (32 - CPJIT_ATTR_TABLE_SET_BITS)];
+    return cpjit_attr_sets[(key * 0x9E3779B1u) >> (32 - cpjit_attr_set_bits)];
 }
 
 /* The slot of `set` (cpjit_attr_set's for the key) filed for (access, tag, name), or NULL. */

@@ -324,6 +324,11 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("exceptions_native", c.exceptions_native)?;
     d.set_item("attr_table_filed", c.attr_table_filed)?;
     d.set_item("attr_table_adopted", c.attr_table_adopted)?;
+    // SAFETY: a u32 the C runtime writes under the GIL, which is held.
+    d.set_item(
+        "attr_table_sets",
+        1u32 << unsafe { runtime::cpjit_attr_set_bits },
+    )?;
     d.set_item("frames_from_c", c.frames_from_c)?;
     d.set_item("stack_segment_switches", c.stack_segment_switches)?;
     d.set_item("stack_segments_mapped", c.stack_segments_mapped)?;

@@ -142,6 +142,8 @@ extern "C" {
     pub fn cpjit_tier_trial_verdict(ns: *const u64, blocks: u32) -> i32;
     pub static mut cpjit_tier_trial_stats: TierTrialStats;
     pub static mut cpjit_osr_stats: OsrStats;
+    /// log2 of the shared attribute table's sets (csrc/attr_table.h).
+    pub static cpjit_attr_set_bits: u32;
     pub static mut cpjit_hub_probe_stats: HubProbeStats;
 }
 

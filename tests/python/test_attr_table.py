@@ -137,3 +137,50 @@ def test_stores_through_the_table_keep_insertion_order():
                 out.append(list(vars(o).items()))
         result = out
     """)
+
+
+GROWING = """
+import cpjit
+# 1,000 classes whose instances are read through one method's six sites: thousands of
+# (type, name) keys filed, so the table grows from 64 sets to 256 and to 1024 while sites keep
+# adopting its entries.
+class Base:
+    def __init__(self, k):
+        self.a, self.b, self.c, self.d, self.e = k, k * 2, str(k), -k, k % 7
+    def read(self):
+        return self.a + self.b + self.d + self.e, self.c, self.tag()
+    def tag(self):
+        return type(self).__name__
+classes = [type('K%d' % k, (Base,), {}) for k in range(1000)]
+objs = [c(k) for k, c in enumerate(classes)]
+classes[7].tag = lambda self: 'seven'
+total = []
+for rnd in range(3):
+    total.append([o.read() for o in objs])
+    if rnd == 1:
+        classes[9].a = property(lambda self: -1)   # a data descriptor now shadows the instance
+print(total[0][:3], total[2][7], total[2][9], hash(repr(total)))
+stats = cpjit.stats() if cpjit.is_enabled() else None
+print(stats and (stats["attr_table_sets"], stats["attr_table_filed"] > 1000,
+                 stats["attr_table_adopted"] > 0))
+"""
+
+
+def test_the_table_grows_and_keeps_answering(tmp_path):
+    # A fresh process (the table is process-wide): it starts with 64 sets, grows as entries
+    # are filed, and what sites adopt from it after each growth is still right.
+    import os
+    import subprocess
+    import sys
+    import cpjit
+    (tmp_path / "grow.py").write_text(GROWING)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(cpjit.__file__)))
+    env["PYTHONHASHSEED"] = "0"
+    plain = subprocess.run([sys.executable, "grow.py"], capture_output=True, text=True, env=env,
+                           cwd=tmp_path, timeout=120)
+    jit = subprocess.run([sys.executable, "-m", "cpjit", "grow.py"], capture_output=True,
+                         text=True, env=dict(env, CPJIT_THRESHOLD="0"), cwd=tmp_path, timeout=120)
+    assert plain.returncode == 0 and jit.returncode == 0, jit.stderr
+    assert jit.stdout.splitlines()[0] == plain.stdout.splitlines()[0]
+    assert jit.stdout.splitlines()[1] == "(1024, True, True)"

@@ -8,6 +8,12 @@
 /* Run `frame` (a new frame of a cold function, already counted) in the interpreter: as a cold
  * region with the hook taken out when the rules allow one, else under the hook. */
 PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st);
+/* A new frame of the script's top level (a module body run in __main__'s namespace: the
+ * program's main code, exec'd main code), counting `st`, on the main thread: run as a cold
+ * region rooted at it when one may open (see cold_regions.c), else by the interpreter under the
+ * hook. */
+PyObject *cpjit_run_top_level(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                              CpjitCodeState *st);
 
 /* Whether a call of `frame`'s function could be a cold region, by what its code and state say
  * (regions on, a function of a library's, not a generator, its regions not found to need the
@@ -17,6 +23,9 @@ int cpjit_cold_region_could_open(_PyInterpreterFrame *frame, CpjitCodeState *st)
 /* The sampling period in microseconds (0: no cold regions; every cold call keeps the hook). */
 void cpjit_cold_regions_set_period_us(uint32_t us);
 uint32_t cpjit_cold_regions_get_period_us(void);
+/* How long a script's top level runs as a cold region at most, in ms (0: never one). */
+void cpjit_cold_regions_set_top_level_ms(uint32_t ms);
+uint32_t cpjit_cold_regions_get_top_level_ms(void);
 
 /* Stop the sampler thread (cpjit.disable(), interpreter exit): no pending call is requested
  * after this returns. */
@@ -101,6 +110,9 @@ typedef struct {
     uint64_t long_unsampled; /* regions of threads other than the main one the sampler thread put
                                 the hook back in for making no call (where they are sampled) for
                                 LONG_UNSAMPLED_NS */
+    uint64_t top_level;     /* regions opened for a script's top level (cpjit_run_top_level) */
+    uint64_t top_level_grace_ended; /* of those, the ones whose grace ran out: the hook back in
+                                       with no hot code found */
 } CpjitColdRegionStats;
 extern CpjitColdRegionStats cpjit_cold_region_stats;
 

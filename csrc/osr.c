@@ -523,9 +523,22 @@ static int name_region_candidate(PyThreadState *tstate, CpjitOsrCandidate *c,
 void cpjit_osr_region_candidate(PyThreadState *tstate, _PyInterpreterFrame *innermost,
                                 _PyInterpreterFrame *root)
 {
-    if (tstate->thread_id != _PyRuntime.main_thread || !main_candidate_free(tstate)
-        || cpjit_rt_get_loop_budget_ns() == 0 || !untraced(tstate)
-        || !name_region_candidate(tstate, &cand, innermost, root)) {
+    if (tstate->thread_id != _PyRuntime.main_thread || cpjit_rt_get_loop_budget_ns() == 0
+        || !untraced(tstate)) {
+        return;
+    }
+    if (cand.frame == root && !cand.in_region) {
+        /* The root is the script's top level, the hook's own candidate (cold_regions.c,
+         * cpjit_run_top_level): its loop goes on natively once its budget is checked, now that
+         * the hook is back (a call returning to it, a watch sample), unless a loop frame runs
+         * beneath it, which is moved first (its call may be the rest of the program: main()). */
+        CpjitOsrCandidate inner;
+        if (innermost == root || !name_region_candidate(tstate, &inner, innermost, root)) {
+            return;
+        }
+        cand = inner;
+    }
+    else if (!main_candidate_free(tstate) || !name_region_candidate(tstate, &cand, innermost, root)) {
         return;
     }
     update_watch(tstate);

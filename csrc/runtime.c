@@ -279,6 +279,23 @@ static inline int is_script_top_level(_PyInterpreterFrame *frame, CpjitCodeState
            && cpjit_rt_is_main_namespace(frame->f_globals);
 }
 
+/* Whether the frame runs module code in __main__'s namespace: the program's main code (or main
+ * code exec'd there). */
+static inline int is_main_module_body(_PyInterpreterFrame *frame)
+{
+    return !(frame->f_code->co_flags & CO_OPTIMIZED) && frame->f_locals == frame->f_globals
+           && cpjit_rt_is_main_namespace(frame->f_globals);
+}
+
+/* A new frame of the script's top level that stays cold: run as a cold region
+ * (cold_regions.c, cpjit_run_top_level), counted as a cold hand-over. */
+static PyObject *run_top_level(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                               CpjitCodeState *st)
+{
+    cpjit_stats.handovers[CPJIT_R_COLD]++;
+    return cpjit_run_top_level(tstate, frame, st);
+}
+
 /* Whether this call of a not yet compiled code object still runs in the interpreter (and counts
  * toward the threshold). Loop functions of __main__ compile at their first call (see
  * CPJIT_TIER_LOOP) unless a module is being initialised; loop functions of other modules once
@@ -903,7 +920,10 @@ static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, i
                     !throwflag && cpjit_osr_begin(tstate, frame, st, start,
                                                   cpjit_rt_is_main_namespace(frame->f_globals),
                                                   &outer);
-                PyObject *res = interpret(tstate, frame, throwflag, CPJIT_R_COLD);
+                PyObject *res = !throwflag && is_script_top_level(frame, st)
+                                    && frame->prev_instr == _PyCode_CODE(code) - 1
+                                    ? run_top_level(tstate, frame, st)
+                                    : interpret(tstate, frame, throwflag, CPJIT_R_COLD);
                 st->interpreted_ns += cpjit_now_ns() - start;
                 cpjit_native_fn rest = candidate ? cpjit_osr_end(tstate, frame, res, &outer) : NULL;
                 if (rest != NULL) {
@@ -921,6 +941,9 @@ static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, i
             }
             if (throwflag || frame->prev_instr != _PyCode_CODE(code) - 1) {
                 return interpret(tstate, frame, throwflag, CPJIT_R_COLD);
+            }
+            if (is_main_module_body(frame)) {
+                return run_top_level(tstate, frame, st); /* (one without loops) */
             }
             return cpjit_run_cold(tstate, frame, st);
         }

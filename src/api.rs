@@ -106,6 +106,22 @@ fn get_sample_us() -> u32 {
     unsafe { runtime::cpjit_cold_regions_get_period_us() }
 }
 
+/// How long, in ms, a script's top level runs as a cold region at most before the hook goes
+/// back in (0: it runs under the hook).
+#[pyfunction]
+fn set_top_level_ms(ms: i64) -> PyResult<()> {
+    let ms = u32_setting(ms, "top-level grace")?;
+    // SAFETY: GIL held.
+    unsafe { runtime::cpjit_cold_regions_set_top_level_ms(ms) };
+    Ok(())
+}
+
+#[pyfunction]
+fn get_top_level_ms() -> u32 {
+    // SAFETY: GIL held.
+    unsafe { runtime::cpjit_cold_regions_get_top_level_ms() }
+}
+
 /// Set the least mean time per call (microseconds) of a compiled root entered from C that gets
 /// a trial, native against interpreted (0: no trials; roots already decided stay decided).
 #[pyfunction]
@@ -349,6 +365,8 @@ fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("cold_region_stalled", r.stalled)?;
     d.set_item("cold_region_late_samples", r.late)?;
     d.set_item("cold_region_long_unsampled", r.long_unsampled)?;
+    d.set_item("cold_region_top_level", r.top_level)?;
+    d.set_item("cold_region_top_level_grace_ended", r.top_level_grace_ended)?;
     // SAFETY: GIL held; the C side writes these counters only with the GIL held.
     let t = unsafe { &*std::ptr::addr_of!(runtime::cpjit_tier_trial_stats) };
     d.set_item("tier_trials", t.trials)?;
@@ -456,6 +474,8 @@ fn _cpjit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_warm_window_ms, m)?)?;
     m.add_function(wrap_pyfunction!(set_sample_us, m)?)?;
     m.add_function(wrap_pyfunction!(get_sample_us, m)?)?;
+    m.add_function(wrap_pyfunction!(set_top_level_ms, m)?)?;
+    m.add_function(wrap_pyfunction!(get_top_level_ms, m)?)?;
     m.add_function(wrap_pyfunction!(set_tier_down_us, m)?)?;
     m.add_function(wrap_pyfunction!(set_calls_from_c, m)?)?;
     m.add_function(wrap_pyfunction!(get_tier_down_us, m)?)?;

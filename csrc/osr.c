@@ -93,6 +93,11 @@ _PyInterpreterFrame *cpjit_osr_frame;
 #define MAX_ARMINGS 64
 
 static CpjitOsrCandidate cand; /* the main thread's */
+/* The script's top level, the hook's candidate, while a loop frame beneath it is the candidate
+ * instead (cpjit_osr_region_candidate): it is the candidate again once a call returns to it
+ * (cpjit_osr_check), so that its own loop goes on natively after the one beneath did. */
+static CpjitOsrCandidate parked;
+_PyInterpreterFrame *cpjit_osr_parked_frame;
 PyThreadState *cpjit_osr_watch_tstate;
 /* The candidate of a thread other than the main one (one at a time): a loop frame beneath a
  * region it has open (cold_regions.c), or one of __main__ it started while the hook was out
@@ -415,6 +420,10 @@ cpjit_native_fn cpjit_osr_end(PyThreadState *tstate, _PyInterpreterFrame *frame,
                               CpjitOsrCandidate *saved)
 {
     cpjit_native_fn entry = NULL;
+    if (parked.frame == frame) {
+        parked = (CpjitOsrCandidate){0}; /* (its call ended with the candidate beneath named) */
+        cpjit_osr_parked_frame = NULL;
+    }
     if (cand.armed) {
         drop_arming(tstate, &cand); /* (a call that raised and unwound it) */
     }
@@ -536,6 +545,8 @@ void cpjit_osr_region_candidate(PyThreadState *tstate, _PyInterpreterFrame *inne
         if (innermost == root || !name_region_candidate(tstate, &inner, innermost, root)) {
             return;
         }
+        parked = cand;
+        cpjit_osr_parked_frame = root;
         cand = inner;
     }
     else if (!main_candidate_free(tstate) || !name_region_candidate(tstate, &cand, innermost, root)) {
@@ -646,8 +657,27 @@ void cpjit_osr_unhooked_caller(PyThreadState *tstate, _PyInterpreterFrame *calle
     }
 }
 
+/* A call returned to the parked top level (`frame`, current on the main thread): it is the
+ * candidate again unless the one beneath it still lives. */
+static void unpark(PyThreadState *tstate, _PyInterpreterFrame *frame)
+{
+    if (parked.frame != frame || tstate->thread_id != _PyRuntime.main_thread
+        || cand.frame == frame || !main_candidate_free(tstate)) {
+        return;
+    }
+    cand = parked;
+    parked = (CpjitOsrCandidate){0};
+    cpjit_osr_parked_frame = NULL;
+    cpjit_osr_frame = cand.waiting ? cand.frame : NULL;
+    update_watch(tstate);
+}
+
 void cpjit_osr_check(PyThreadState *tstate)
 {
+    if (cpjit_osr_parked_frame != NULL
+        && tstate->cframe->current_frame == cpjit_osr_parked_frame) {
+        unpark(tstate, cpjit_osr_parked_frame);
+    }
     CpjitOsrCandidate *c = candidate_of(tstate);
     if (c == NULL || !c->waiting || c->frame != tstate->cframe->current_frame) {
         return; /* (another thread's frame at the same address) */

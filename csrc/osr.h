@@ -11,6 +11,9 @@
 extern _PyInterpreterFrame *cpjit_osr_frame;
 /* The same for the candidate of a region another thread has open, or NULL. */
 extern _PyInterpreterFrame *cpjit_osr_other_frame;
+/* The script's top level while its candidacy is parked (osr.c: a loop frame beneath it went
+ * first), or NULL. */
+extern _PyInterpreterFrame *cpjit_osr_parked_frame;
 
 /* A candidate: the one running, and the one before it, kept by the hook's C frame while it
  * interprets its own. */
@@ -126,7 +129,8 @@ void cpjit_osr_check(PyThreadState *tstate);
 static inline __attribute__((always_inline)) void cpjit_osr_after_call(PyThreadState *tstate)
 {
     _PyInterpreterFrame *current = tstate->cframe->current_frame;
-    if (__builtin_expect(current == cpjit_osr_frame || current == cpjit_osr_other_frame, 0)
+    if (__builtin_expect(current == cpjit_osr_frame || current == cpjit_osr_other_frame
+                             || current == cpjit_osr_parked_frame, 0)
         && current != NULL) {
         cpjit_osr_check(tstate);
     }

@@ -70,6 +70,32 @@ def test_a_hot_main_function_goes_on_natively(tmp_path):
     assert both(tmp_path, main) == ["1", "0", "True", "True", "True"]
 
 
+def test_the_top_levels_loop_goes_native_after_a_loop_beneath_it(tmp_path):
+    # When the hook comes back a library loop runs beneath the top level's: that call goes on
+    # natively first (its candidacy parks the top level's), and the top level's loop after a
+    # call returns to it (osr.c, unpark): two moves.
+    lib = """
+        def churn(n):
+            t = 0
+            for i in range(n):
+                t = (t + i * i) % 65521
+            return t
+    """
+    main = textwrap.dedent("""
+        import lib
+        total = 0
+        for k in range(600):
+            total = (total * 3 + lib.churn(4000)) % 1000003
+        print(total)
+    """)
+    plain = run_with_lib(tmp_path, lib, main, jit=False)
+    jit = run_with_lib(tmp_path, lib, main + STATS.replace(
+        's["osr_entries"] > 0', 's["osr_entries"] >= 2'), CPJIT_TOP_LEVEL_MS="100",
+        CPJIT_SAMPLE_US="200")
+    assert jit.splitlines()[0] == plain.strip()
+    assert jit.splitlines()[-1].split()[1:] == ["1", "0", "True", "True", "True"]
+
+
 def test_work_spread_thin_gets_the_hook_when_the_grace_ends(tmp_path):
     # Forty functions taking turns: no code object is innermost in an eighth of the samples, so
     # the top level's grace (20 ms here) ends it, and the functions compile from then on.

@@ -50,7 +50,10 @@
  *
  * A script's own functions (defined in __main__) never open a region: a loop function of
  * __main__ goes native within its first call (osr.c), and beneath a region its call would be
- * inlined by the interpreter, where on-stack replacement moves only library loops.
+ * inlined by the interpreter, where on-stack replacement moves only library loops. The script's
+ * top level itself is a region (session 56, cpjit_run_top_level at the end of this file) for at
+ * most top_level_grace_ns, unless a sample finds hot code beneath it first: a short program's
+ * main code runs as plain python runs it throughout.
  *
  * The sampler also watches the main thread's call of a script's loop function while it runs
  * interpreted toward its loop budget (osr.c, `watched`): outside regions it asks for a sample

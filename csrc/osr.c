@@ -60,6 +60,13 @@
  * candidate is, after that call returns. A region's loop frame the sampler finds innermost, its
  * code never compiled, is armed at the sample: it may make no call.
  *
+ * How, for the script's top level run as a region (session 56, cold_regions.c
+ * cpjit_run_top_level): the hook made it its candidate before opening the region, so when the
+ * sampler puts the hook back, the top level's own loop is armed as the hook's candidate is (a
+ * call returning to it, a watch sample). A loop frame running beneath it then goes first: the top
+ * level's candidacy is parked (`parked`, cpjit_osr_parked_frame) and taken up again at the first
+ * call that returns to it after that loop frame is gone (unpark), so that both go on natively.
+ *
  * Threads: the main thread's candidates nest with the hook's calls and regions (`cand`, saved
  * and restored by the C frames that run them); the other threads share one more (`other`, named
  * by thread state and id: one waits at a time, dropped when its region ends, when its frame is

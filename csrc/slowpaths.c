@@ -299,9 +299,12 @@ static PyTypeObject *learn_tuplegetter(void)
 
 int cpjit_learn_slot_functions(void)
 {
-    PyObject *probe = PyObject_CallFunction((PyObject *)&PyType_Type, "s(){sOsOsO}",
+    /* One probe class (each costs ~58k instructions of start-up): its __getattr__ gives
+     * the hook any class defining one gets, a metaclass included. */
+    PyObject *probe = PyObject_CallFunction((PyObject *)&PyType_Type, "s(){sOsOsOsO}",
                                             "cpjit_probe", "__getitem__", Py_None,
-                                            "__setitem__", Py_None, "__contains__", Py_None);
+                                            "__setitem__", Py_None, "__contains__", Py_None,
+                                            "__getattr__", Py_None);
     if (probe == NULL) {
         return -1;
     }
@@ -310,6 +313,7 @@ int cpjit_learn_slot_functions(void)
     python_mp_ass_subscript = m != NULL ? m->mp_ass_subscript : NULL;
     PySequenceMethods *sq = ((PyTypeObject *)probe)->tp_as_sequence;
     python_sq_contains = sq != NULL ? sq->sq_contains : NULL;
+    getattrofunc hook = ((PyTypeObject *)probe)->tp_getattro;
     Py_DECREF(probe);
     PyObject *setitem = PyDict_GetItemWithError(PyDict_Type.tp_dict, &_Py_ID(__setitem__));
     if (setitem != NULL && Py_IS_TYPE(setitem, &PyWrapperDescr_Type)
@@ -318,16 +322,9 @@ int cpjit_learn_slot_functions(void)
         slot_wrapper_objobjargproc = ((PyWrapperDescrObject *)setitem)->d_base->wrapper;
     }
     PyErr_Clear();
-    /* A metaclass defining __getattr__ (a Python function; the object's type is what counts). */
-    PyObject *meta = PyObject_CallFunction((PyObject *)&PyType_Type, "s(O){sO}",
-                                           "cpjit_probe_meta", (PyObject *)&PyType_Type,
-                                           "__getattr__", (PyObject *)&PyType_Type);
-    if (meta == NULL) {
-        return -1;
-    }
-    getattrofunc hook = ((PyTypeObject *)meta)->tp_getattro;
-    Py_DECREF(meta);
-    cpjit_python_getattr_hook = hook != PyType_Type.tp_getattro ? hook : NULL;
+    /* (A metaclass defining __getattr__ gets the same hook: the object's type is what counts.) */
+    cpjit_python_getattr_hook =
+        hook != PyType_Type.tp_getattro && hook != PyBaseObject_Type.tp_getattro ? hook : NULL;
     cpjit_type_getattribute = PyDict_GetItemWithError(PyType_Type.tp_dict,
                                                       &_Py_ID(__getattribute__));
     if (cpjit_type_getattribute == NULL) {

@@ -169,66 +169,87 @@ def tier_down_from_env(default=DEFAULT_TIER_DOWN_US):
     return _integer("CPJIT_TIER_DOWN_US", default)
 
 
+# What enable()'s settings decide, in full (kept as a comment: a docstring is unmarshalled at
+# every start-up, and this one cost `import cpjit` ~30 us; help(cpjit.enable) has the summary):
+#
+# `threshold` is how many calls a code object runs in the interpreter before it is compiled;
+# 0 compiles everything at its first call. By default it comes from CPJIT_THRESHOLD, else
+# DEFAULT_THRESHOLD (256, chosen by measuring start-up-heavy programs: see csrc/runtime.c).
+#
+# Functions containing a loop may compile sooner: once their interpreted calls have taken
+# `loop_budget_ns` nanoseconds per bytecode code unit in all (callees included), the call that
+# spends the budget goes on natively from one of its next instructions (on-stack replacement,
+# csrc/osr.c), and a loop that runs a few rounds now and then never pays for compiling. A
+# script's own main() runs interpreted for that long too, so that the interpreter quickens it
+# first and the compiler has its evidence; the sampler (`sample_us`) sees to it that a loop
+# making no Python call still goes on natively. (With sampling off, and on threads other than
+# the main one, a loop function defined in __main__ compiles at its first call.) By default
+# the budget comes from CPJIT_LOOP_BUDGET_NS, else DEFAULT_LOOP_BUDGET_NS (1000); 0 compiles
+# every loop function at its first call.
+#
+# A function without loops compiles once `threshold` of its calls have come within
+# `warm_window_ms` milliseconds (a new window starts when they take longer): native code
+# pays for itself only where it stays in the processor's caches between calls, and code
+# called a few hundred times a second among megabytes of other native code does not (it ran
+# twice as slow native as interpreted: benches/cliffs.py round_robin). By default the window
+# comes from CPJIT_WARM_WINDOW_MS, else DEFAULT_WARM_WINDOW_MS (20); 0 lets the count alone
+# decide.
+#
+# A function without loops that stays cold, called on the main thread, runs with everything
+# beneath it as plain python runs it (a "cold region": the frame-evaluation hook taken out, so
+# the interpreter inlines the calls beneath it), while a sampler looks every `sample_us`
+# microseconds at the innermost code on the frame stack; code found there in an eighth of the
+# samples is hot, and the hook goes back in so it can compile (csrc/cold_regions.c). Work spread
+# thin over many functions runs as fast as without cpjit. By default the period comes from
+# CPJIT_SAMPLE_US, else DEFAULT_SAMPLE_US (1000); 0 keeps the hook in for every call. With
+# threshold 0 nothing stays cold, so no region opens.
+#
+# The script's top level (the program's main code, run by `python -m cpjit script.py`, CPJIT=1,
+# -c or stdin) is such a region too, with everything it calls, its own functions included,
+# until the sampler finds hot code beneath it or it has run for `top_level_ms` milliseconds;
+# then the hook goes back in and the loop running goes on natively. A short program runs as
+# plain python runs it; a long one loses at most that long of native code. By default it comes
+# from CPJIT_TOP_LEVEL_MS, else DEFAULT_TOP_LEVEL_MS (100); 0 runs the top level under the hook
+# from its start (its calls counted, its loop compiled once its budget is spent).
+#
+# A compiled function called from C code (an iterator's __next__, a callable iterator's
+# function, a callback) whose calls take `tier_down_us` microseconds or more each, callees
+# included, is a root worth a trial: its calls run in alternate blocks of about 2 ms natively
+# and as plain python runs them (the hook taken out, so everything beneath runs interpreted),
+# and the faster way is kept for its later calls (csrc/tier_trials.c). Native code does not pay
+# where work is spread over many small functions run a few times each per root call: their
+# machine code misses the processor's caches where the interpreter's one loop does not. By
+# default the threshold comes from CPJIT_TIER_DOWN_US, else DEFAULT_TIER_DOWN_US (20); 0: no
+# trials (roots decided already stay decided).
+#
+# `perf` writes /tmp/perf-<pid>.map entries for code compiled from now on, so that
+# `perf report` names native code: True (or "code") one per code object
+# (`py::qualname:file:line`), "instructions" one per bytecode instruction
+# (`STENCIL@qualname:offset`, and `STENCIL@qualname:offset (cold)` for the cold part of its
+# code, placed after the hot parts of all instructions), False none. By default it comes from CPJIT_PERF (read when
+# the extension loads), else off.
 def enable(threshold=None, perf=None, loop_budget_ns=None, warm_window_ms=None, sample_us=None,
            tier_down_us=None, top_level_ms=None):
-    """Run Python frames natively from now on.
+    """Run Python frames natively from now on (the full rules: the comment above `def enable`
+    in cpjit/__init__.py, and README.md's Tiering).
 
-    `threshold` is how many calls a code object runs in the interpreter before it is compiled;
-    0 compiles everything at its first call. By default it comes from CPJIT_THRESHOLD, else
-    DEFAULT_THRESHOLD (256, chosen by measuring start-up-heavy programs: see csrc/runtime.c).
-
-    Functions containing a loop may compile sooner: once their interpreted calls have taken
-    `loop_budget_ns` nanoseconds per bytecode code unit in all (callees included), the call that
-    spends the budget goes on natively from one of its next instructions (on-stack replacement,
-    csrc/osr.c), and a loop that runs a few rounds now and then never pays for compiling. A
-    script's own main() runs interpreted for that long too, so that the interpreter quickens it
-    first and the compiler has its evidence; the sampler (`sample_us`) sees to it that a loop
-    making no Python call still goes on natively. (With sampling off, and on threads other than
-    the main one, a loop function defined in __main__ compiles at its first call.) By default
-    the budget comes from CPJIT_LOOP_BUDGET_NS, else DEFAULT_LOOP_BUDGET_NS (1000); 0 compiles
-    every loop function at its first call.
-
-    A function without loops compiles once `threshold` of its calls have come within
-    `warm_window_ms` milliseconds (a new window starts when they take longer): native code
-    pays for itself only where it stays in the processor's caches between calls, and code
-    called a few hundred times a second among megabytes of other native code does not (it ran
-    twice as slow native as interpreted: benches/cliffs.py round_robin). By default the window
-    comes from CPJIT_WARM_WINDOW_MS, else DEFAULT_WARM_WINDOW_MS (20); 0 lets the count alone
-    decide.
-
-    A function without loops that stays cold, called on the main thread, runs with everything
-    beneath it as plain python runs it (a "cold region": the frame-evaluation hook taken out, so
-    the interpreter inlines the calls beneath it), while a sampler looks every `sample_us`
-    microseconds at the innermost code on the frame stack; code found there in an eighth of the
-    samples is hot, and the hook goes back in so it can compile (csrc/cold_regions.c). Work spread
-    thin over many functions runs as fast as without cpjit. By default the period comes from
-    CPJIT_SAMPLE_US, else DEFAULT_SAMPLE_US (1000); 0 keeps the hook in for every call. With
-    threshold 0 nothing stays cold, so no region opens.
-
-    The script's top level (the program's main code, run by `python -m cpjit script.py`, CPJIT=1,
-    -c or stdin) is such a region too, with everything it calls, its own functions included,
-    until the sampler finds hot code beneath it or it has run for `top_level_ms` milliseconds;
-    then the hook goes back in and the loop running goes on natively. A short program runs as
-    plain python runs it; a long one loses at most that long of native code. By default it comes
-    from CPJIT_TOP_LEVEL_MS, else DEFAULT_TOP_LEVEL_MS (100); 0 runs the top level under the hook
-    from its start (its calls counted, its loop compiled once its budget is spent).
-
-    A compiled function called from C code (an iterator's __next__, a callable iterator's
-    function, a callback) whose calls take `tier_down_us` microseconds or more each, callees
-    included, is a root worth a trial: its calls run in alternate blocks of about 2 ms natively
-    and as plain python runs them (the hook taken out, so everything beneath runs interpreted),
-    and the faster way is kept for its later calls (csrc/tier_trials.c). Native code does not pay
-    where work is spread over many small functions run a few times each per root call: their
-    machine code misses the processor's caches where the interpreter's one loop does not. By
-    default the threshold comes from CPJIT_TIER_DOWN_US, else DEFAULT_TIER_DOWN_US (20); 0: no
-    trials (roots decided already stay decided).
-
-    `perf` writes /tmp/perf-<pid>.map entries for code compiled from now on, so that
-    `perf report` names native code: True (or "code") one per code object
-    (`py::qualname:file:line`), "instructions" one per bytecode instruction
-    (`STENCIL@qualname:offset`, and `STENCIL@qualname:offset (cold)` for the cold part of its
-    code, placed after the hot parts of all instructions), False none. By default it comes from CPJIT_PERF (read when
-    the extension loads), else off.
+    threshold      interpreted calls before a code object compiles (0: at its first call);
+                   default CPJIT_THRESHOLD, else DEFAULT_THRESHOLD (256)
+    loop_budget_ns interpreted ns per bytecode code unit after which a function with a loop
+                   compiles and its running call goes on natively (0: at its first call);
+                   default CPJIT_LOOP_BUDGET_NS, else 1000
+    warm_window_ms a function without loops compiles once `threshold` calls come within this
+                   many ms (0: the count alone); default CPJIT_WARM_WINDOW_MS, else 20
+    sample_us      period of the sampler that finds hot code beneath cold regions, where cold
+                   library code runs as plain python (0: no regions); default CPJIT_SAMPLE_US,
+                   else 1000
+    top_level_ms   the script's top level runs as such a region until hot code is found or for
+                   this long (0: under the hook); default CPJIT_TOP_LEVEL_MS, else 100
+    tier_down_us   compiled functions called from C whose calls take this long are measured
+                   native against interpreted, and run the faster way (0: no trials); default
+                   CPJIT_TIER_DOWN_US, else 20
+    perf           True or "code": /tmp/perf-<pid>.map entries per code object compiled from
+                   now on; "instructions": per instruction; default CPJIT_PERF, else off
     """
     if threshold is None:
         threshold = threshold_from_env()

@@ -1,21 +1,24 @@
-"""`python -m cpjit`: run a program with the JIT on, exactly as `python` would run it.
-
-    python -m cpjit [--stats] script.py [args]     a script, a directory or zip file with
-                                                   __main__.py, or a .pyc file
-    python -m cpjit [--stats] -m module [args]     a module or a package with __main__
-    python -m cpjit [--stats] -c code [args]       a command
-    python -m cpjit [--stats] - [args]             the program on stdin
-
-Each step follows CPython 3.11's Modules/main.c and Python/pythonrun.c, so what the program
-sees and what the user sees are what `python` gives: sys.argv, sys.path[0], the __main__ module
-(the same module object, its attributes in the same order), the messages and exit codes for a
-missing script (2), a directory without __main__.py, a missing module (1), a syntax error, and
-a program's own traceback. The program runs at the top of the frame stack (csrc/toplevel.c): no
-frame of cpjit's or runpy's is below it, so tracebacks, sys._getframe, warnings' stacklevel and
-the recursion limit are as under `python`. An exception that escapes is reported by
-sys.excepthook with the traceback plain python would give, KeyboardInterrupt exits by SIGINT,
-SystemExit exits as usual. Only sys.orig_argv and sys.modules still show cpjit.
-"""
+# `python -m cpjit` (a comment, not a docstring: this module is imported at every start of it,
+# and docstrings are unmarshalled with it).
+#
+# `python -m cpjit`: run a program with the JIT on, exactly as `python` would run it.
+#
+#     python -m cpjit [--stats] script.py [args]     a script, a directory or zip file with
+#                                                    __main__.py, or a .pyc file
+#     python -m cpjit [--stats] -m module [args]     a module or a package with __main__
+#     python -m cpjit [--stats] -c code [args]       a command
+#     python -m cpjit [--stats] - [args]             the program on stdin
+#
+# Each step follows CPython 3.11's Modules/main.c and Python/pythonrun.c, so what the program
+# sees and what the user sees are what `python` gives: sys.argv, sys.path[0], the __main__ module
+# (the same module object, its attributes in the same order), the messages and exit codes for a
+# missing script (2), a directory without __main__.py, a missing module (1), a syntax error, and
+# a program's own traceback. The program runs at the top of the frame stack (csrc/toplevel.c): no
+# frame of cpjit's or runpy's is below it, so tracebacks, sys._getframe, warnings' stacklevel and
+# the recursion limit are as under `python`. An exception that escapes is reported by
+# sys.excepthook with the traceback plain python would give, KeyboardInterrupt exits by SIGINT,
+# SystemExit exits as usual. Only sys.orig_argv and sys.modules still show cpjit.
+#
 import os
 import sys
 

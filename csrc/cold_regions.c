@@ -243,9 +243,9 @@ static int sampled_compiled_code(_PyInterpreterFrame *frame)
 
 static int charge_sample(_PyInterpreterFrame *frame, _PyInterpreterFrame *root_frame);
 
-/* Samples that found a code object for the second time in a window (main thread; read by the
- * sampler thread, whose first such sample sets its full pace). */
-static uint64_t promising_samples;
+/* Set once a sample has found a code object for the second time in a window (main thread; the
+ * sampler thread then goes to its full pace). */
+static int promising_sample;
 
 /* A sample found hot code beneath the region rooted at `root`: a loop running there interpreted
  * goes on natively (osr.c: `name` is the main thread's or another thread's candidate naming),
@@ -407,7 +407,7 @@ static int charge_sample(_PyInterpreterFrame *frame, _PyInterpreterFrame *root_f
         }
         else if (st->samples == 2) {
             /* Time concentrates somewhere: the sampler goes to its full pace (sampler_main). */
-            __atomic_add_fetch(&promising_samples, 1, __ATOMIC_RELEASE);
+            __atomic_store_n(&promising_sample, 1, __ATOMIC_RELEASE);
         }
     }
     /* The region pays when its time goes to compiled code (which runs interpreted in it) or when
@@ -708,7 +708,7 @@ static void *sampler_main(void *unused)
         uint64_t serial = __atomic_load_n(&region_serial, __ATOMIC_ACQUIRE);
         uint64_t acted = __atomic_load_n(&cpjit_cold_region_stats.hot_found, __ATOMIC_RELAXED);
         if (acted != last_acted
-            || (!paced && __atomic_load_n(&promising_samples, __ATOMIC_ACQUIRE) != 0)) {
+            || (!paced && __atomic_load_n(&promising_sample, __ATOMIC_ACQUIRE))) {
             last_acted = acted;
             paced = 1;
             slowdown = 1;
@@ -1029,6 +1029,38 @@ static void forget_root(_PyInterpreterFrame *frame)
     depth--;
 }
 
+/* A region opens for `frame` on `tstate` (`on_main`: the main thread, whose regions are
+ * sampled): the hook goes out and the sampler is told. Returns the region's serial. */
+static uint64_t open_region(PyThreadState *tstate, _PyInterpreterFrame *frame, int on_main)
+{
+    if (on_main) {
+        root_frames[depth++] = frame;
+    }
+    cpjit_unhooked++;
+    cpjit_cold_region_stats.regions++;
+    _PyInterpreterState_SetEvalFrameFunc(tstate->interp, _PyEval_EvalFrameDefault);
+    __atomic_store_n(&cpjit_region_tstate, tstate, __ATOMIC_RELEASE);
+    __atomic_store_n(&region_on_main, on_main, __ATOMIC_RELEASE);
+    uint64_t serial = __atomic_add_fetch(&region_serial, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&cpjit_region_open, 1, __ATOMIC_RELEASE);
+    return serial;
+}
+
+/* The region's root returned. A region opens only while the hook is in: leaving it, the hook is
+ * back in (hook_back_in, once the caller has done its own bookkeeping). */
+static void leave_region(void)
+{
+    __atomic_store_n(&cpjit_region_open, 0, __ATOMIC_RELEASE);
+    cpjit_unhooked--;
+}
+
+static void hook_back_in(PyInterpreterState *interp)
+{
+    if (interp->eval_frame == NULL && cpjit_rt_may_unhook()) {
+        _PyInterpreterState_SetEvalFrameFunc(interp, cpjit_eval_frame);
+    }
+}
+
 PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, CpjitCodeState *st)
 {
     cpjit_stats.handovers[CPJIT_R_COLD]++;
@@ -1038,16 +1070,7 @@ PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpji
     PyInterpreterState *interp = tstate->interp;
     /* Samples, on-stack replacement (osr.c) and its candidates are the main thread's. */
     int on_main = tstate->thread_id == _PyRuntime.main_thread;
-    if (on_main) {
-        root_frames[depth++] = frame;
-    }
-    cpjit_unhooked++;
-    cpjit_cold_region_stats.regions++;
-    _PyInterpreterState_SetEvalFrameFunc(interp, _PyEval_EvalFrameDefault);
-    __atomic_store_n(&cpjit_region_tstate, tstate, __ATOMIC_RELEASE);
-    __atomic_store_n(&region_on_main, on_main, __ATOMIC_RELEASE);
-    uint64_t serial = __atomic_add_fetch(&region_serial, 1, __ATOMIC_RELEASE);
-    __atomic_store_n(&cpjit_region_open, 1, __ATOMIC_RELEASE);
+    uint64_t serial = open_region(tstate, frame, on_main);
     CpjitOsrCandidate outside;
     _PyInterpreterFrame *outer_root = other_root_frame;
     if (on_main) {
@@ -1060,9 +1083,7 @@ PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpji
     if (on_main) {
         cpjit_osr_region_end(&outside);
     }
-    /* A region opens only while the hook is in: leaving it, the hook is back in. */
-    __atomic_store_n(&cpjit_region_open, 0, __ATOMIC_RELEASE);
-    cpjit_unhooked--;
+    leave_region();
     if (on_main) {
         forget_root(frame);
     }
@@ -1076,9 +1097,7 @@ PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpji
             st->tier |= CPJIT_TIER_KEEPS_HOOK; /* (end_long_region) */
         }
     }
-    if (interp->eval_frame == NULL && cpjit_rt_may_unhook()) {
-        _PyInterpreterState_SetEvalFrameFunc(interp, cpjit_eval_frame);
-    }
+    hook_back_in(interp);
     return res;
 }
 
@@ -1091,9 +1110,10 @@ PyObject *cpjit_run_cold(PyThreadState *tstate, _PyInterpreterFrame *frame, Cpji
  * for a cold library function), and its loop compiled once its budget was spent (pathlib's
  * walk: 17.6 KB of code for its module), though a short program's calls hold no hot code; a
  * `python -m module` program's code already ran beneath runpy's region. Measured (41
- * interleaved rounds, median paired differences against plain python, CPU time): pathlib_walk
- * +1.44 -> +0.79 ms, unittest_run +1.92 -> +1.40, fractions_decimal +1.29 -> +0.72, re_tokenize
- * +3.78 -> +2.27. Only as the outermost region (the hook in, no region open) and on the main
+ * interleaved rounds, median paired CPU differences against plain python, benches/ab_paired.py),
+ * session 55's build against this one: pathlib_walk +3.29 -> +1.95 ms, unittest_run +3.42 ->
+ * +2.54, fractions_decimal +2.39 -> +1.88 (re_tokenize, which finds hot code, +3.35 -> +3.60:
+ * noise). Only as the outermost region (the hook in, no region open) and on the main
  * thread; the root is the hook's candidate for on-stack replacement (runtime.c) while it has a
  * loop, so that a top-level loop goes on natively once the hook is back. */
 PyObject *cpjit_run_top_level(PyThreadState *tstate, _PyInterpreterFrame *frame,
@@ -1105,25 +1125,14 @@ PyObject *cpjit_run_top_level(PyThreadState *tstate, _PyInterpreterFrame *frame,
         || !cpjit_may_unhook_for_region(tstate) || ensure_sampler() < 0) {
         return _PyEval_EvalFrameDefault(tstate, frame, 0);
     }
-    PyInterpreterState *interp = tstate->interp;
-    root_frames[depth++] = frame;
     top_level_root = frame;
     top_level_since = cpjit_now_ns();
-    cpjit_unhooked++;
-    cpjit_cold_region_stats.regions++;
     cpjit_cold_region_stats.top_level++;
-    _PyInterpreterState_SetEvalFrameFunc(interp, _PyEval_EvalFrameDefault);
-    __atomic_store_n(&cpjit_region_tstate, tstate, __ATOMIC_RELEASE);
-    __atomic_store_n(&region_on_main, 1, __ATOMIC_RELEASE);
-    __atomic_add_fetch(&region_serial, 1, __ATOMIC_RELEASE);
-    __atomic_store_n(&cpjit_region_open, 1, __ATOMIC_RELEASE);
+    (void)open_region(tstate, frame, 1);
     PyObject *res = _PyEval_EvalFrameDefault(tstate, frame, 0);
-    __atomic_store_n(&cpjit_region_open, 0, __ATOMIC_RELEASE);
-    cpjit_unhooked--;
+    leave_region();
     forget_root(frame);
     top_level_root = NULL;
-    if (interp->eval_frame == NULL && cpjit_rt_may_unhook()) {
-        _PyInterpreterState_SetEvalFrameFunc(interp, cpjit_eval_frame);
-    }
+    hook_back_in(tstate->interp);
     return res;
 }

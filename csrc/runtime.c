@@ -271,20 +271,19 @@ static inline int loop_budget_spent(PyCodeObject *code, CpjitCodeState *st)
     return st->interpreted_ns >= (uint64_t)loop_budget_ns * (uint64_t)Py_SIZE(code);
 }
 
-/* Whether `frame` runs the top level of a script: the module body of __main__ (not a class body
- * in it), with a loop. */
-static inline int is_script_top_level(_PyInterpreterFrame *frame, CpjitCodeState *st)
-{
-    return (st->tier & CPJIT_TIER_BODY_LOOP) && frame->f_locals == frame->f_globals
-           && cpjit_rt_is_main_namespace(frame->f_globals);
-}
-
 /* Whether the frame runs module code in __main__'s namespace: the program's main code (or main
  * code exec'd there). */
 static inline int is_main_module_body(_PyInterpreterFrame *frame)
 {
     return !(frame->f_code->co_flags & CO_OPTIMIZED) && frame->f_locals == frame->f_globals
            && cpjit_rt_is_main_namespace(frame->f_globals);
+}
+
+/* Whether `frame` runs the top level of a script: the module body of __main__ (not a class body
+ * in it), with a loop. */
+static inline int is_script_top_level(_PyInterpreterFrame *frame, CpjitCodeState *st)
+{
+    return (st->tier & CPJIT_TIER_BODY_LOOP) && is_main_module_body(frame);
 }
 
 /* A new frame of the script's top level that stays cold: run as a cold region
@@ -910,7 +909,8 @@ static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, i
             return interpret(tstate, frame, throwflag, CPJIT_R_COMPILE_FAILED);
         }
         if (stays_cold(tstate, frame, st)) {
-            if ((st->tier & CPJIT_TIER_LOOP) || is_script_top_level(frame, st)) {
+            int top_level = is_script_top_level(frame, st);
+            if ((st->tier & CPJIT_TIER_LOOP) || top_level) {
                 /* Timed toward its budget (the state lives as long as the code, which the
                  * frame holds); a long call goes on natively once the budget is spent
                  * (osr.c). */
@@ -920,7 +920,7 @@ static PyObject *eval_frame(PyThreadState *tstate, _PyInterpreterFrame *frame, i
                     !throwflag && cpjit_osr_begin(tstate, frame, st, start,
                                                   cpjit_rt_is_main_namespace(frame->f_globals),
                                                   &outer);
-                PyObject *res = !throwflag && is_script_top_level(frame, st)
+                PyObject *res = !throwflag && top_level
                                     && frame->prev_instr == _PyCode_CODE(code) - 1
                                     ? run_top_level(tstate, frame, st)
                                     : interpret(tstate, frame, throwflag, CPJIT_R_COLD);

@@ -142,7 +142,7 @@ def test_sample_period_is_checked_and_read_from_the_environment():
 
 
 def test_top_level_grace_is_checked_and_read_from_the_environment():
-    # How long a script's top level runs as a cold region at most (test_cold_regions.py).
+    # How long a script's top level runs as a cold region at most (test_top_level.py).
     with pytest.raises(ValueError):
         cpjit.enable(top_level_ms=-1)
     assert not cpjit.is_enabled()

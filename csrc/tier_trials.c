@@ -80,6 +80,14 @@ uint64_t cpjit_compiles_seen;
 /* A trial's blocks last about this long, and hold at most MAX_BLOCK_CALLS calls. */
 #define BLOCK_NS (4u * 1000u * 1000u)
 #define MAX_BLOCK_CALLS 4096u
+/* Within a block, calls are timed one in `stride`, the stride the least that spans this much of
+ * the root's mean call (at most SAMPLE_EVERY): the two clock reads cost about 40 ns, 4% of a
+ * one-microsecond generator resume, and a trial's blocks run up to 80k such resumes. Every
+ * block times the same calls of its count, so the two ways' blocks still compare like with
+ * like. (re_tokenize, a short program whose tokenizer generator is resumed 30k times, spent
+ * 1.3 ms of its 95 in the clock when every call of a block was timed: benches/README.md,
+ * session 57.) */
+#define TIMED_SPAN_NS (8u * 1000u)
 /* Pairs of blocks (one native, one interpreted) in a trial. */
 #define PAIRS 8
 /* The root stays native only when its native blocks were faster in NATIVE_PAIRS pairs and by
@@ -122,6 +130,7 @@ static struct {
     CpjitCodeState *st;      /* the root on trial; NULL: none */
     uint32_t block_calls;    /* calls measured per block */
     uint32_t warm_calls;     /* calls before them in each block, run its way but not measured */
+    uint32_t stride;         /* of the measured calls, one in this many is timed */
     uint32_t in_block;       /* calls made so far in the current block */
     uint32_t block;          /* blocks measured so far */
     uint32_t void_blocks;    /* blocks measured again */
@@ -179,6 +188,8 @@ static void start_trial(CpjitCodeState *st, uint64_t mean_ns, uint64_t now)
     trial.st = st;
     trial.block_calls = calls < 1 ? 1 : calls > MAX_BLOCK_CALLS ? MAX_BLOCK_CALLS : (uint32_t)calls;
     trial.warm_calls = trial.block_calls / 4u;
+    uint64_t stride = mean_ns > 0 ? (TIMED_SPAN_NS + mean_ns - 1u) / mean_ns : SAMPLE_EVERY;
+    trial.stride = stride > SAMPLE_EVERY ? SAMPLE_EVERY : (uint32_t)stride;
     trial.in_block = 0;
     trial.block = 0;
     trial.void_blocks = 0;
@@ -258,18 +269,22 @@ static PyObject *trial_call(PyThreadState *tstate, _PyInterpreterFrame *frame, C
     if (trial.in_block == 0) {
         trial.compiles_at = cpjit_compiles_seen;
     }
+    int timed = trial.in_block >= trial.warm_calls
+                && (trial.in_block - trial.warm_calls) % trial.stride == 0;
     trial_active = 1;
     trial.calls++;
-    uint64_t start = cpjit_now_ns();
+    uint64_t start = timed ? cpjit_now_ns() : 0;
     PyObject *res = interpreted ? cpjit_rt_run_unhooked(tstate, frame, CPJIT_R_TIER_DOWN)
                                 : run_native(tstate, frame, st, resume);
-    uint64_t end = cpjit_now_ns();
+    uint64_t end = timed ? cpjit_now_ns() : 0;
     trial_active = 0;
     if (trial.st != st) {
         return res; /* its way was set meanwhile (cpjit_tier_trials_set_way): the trial is over */
     }
-    trial.last_call_ns = end;
-    if (trial.in_block >= trial.warm_calls) {
+    if (timed) {
+        /* (when a call is not timed, its end is within `stride` calls of one that was: close
+         * enough for ABANDON_NS) */
+        trial.last_call_ns = end;
         trial.block_ns += end - start;
     }
     if (++trial.in_block < trial.warm_calls + trial.block_calls) {

@@ -86,7 +86,9 @@
  * (an atomic compare-and-swap of the interpreter's evaluator, from "none" to cpjit's), so other
  * threads are not kept from native code.
  *
- * The sampler thread blocks every signal (they stay the main thread's), starts at the first
+ * The sampler thread (sampler_thread.c: a thread glibc does not know of, so a program that makes
+ * no thread of its own keeps glibc's lock-free malloc) blocks every signal (they stay the main
+ * thread's), starts at the first
  * region at a quarter of its pace, goes to its full pace at the first sample that finds a code
  * object a second time within a window (or hot code), slows down to a quarter again while samples find
  * nothing to act on, to an eighth while the regions it wakes for have all closed again, and
@@ -102,10 +104,10 @@
 #define _GNU_SOURCE 1
 #include "cold_regions.h"
 #include "osr.h"
+#include "sampler_thread.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -201,9 +203,7 @@ uint64_t cpjit_other_sample_serial;
  * (under the GIL). */
 static _PyInterpreterFrame *other_root_frame;
 
-/* The sampler thread (started and stopped under the GIL). */
-static pthread_t sampler;
-static int sampler_running;
+/* The sampler runs on sampler_thread.c's thread (started and stopped under the GIL). */
 static int shut_down; /* the interpreter is exiting: never start again */
 
 static int register_hooks(void);
@@ -585,51 +585,24 @@ static int python_threads_left(void)
         && __atomic_load_n(&main_interp->threads.head, __ATOMIC_ACQUIRE) != NULL;
 }
 
-/* Asking the sampler thread to stop: it waits on `sampler_wake` between wake-ups, so a stop
- * ends its sleep at once. (Until session 56 it was cancelled, pthread_cancel, whose unwinding
- * made glibc load libgcc_s at exit, 0.15 ms, in a process that otherwise never needs it.) */
-static pthread_mutex_t sampler_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t sampler_wake;
-static int sampler_stop; /* under sampler_lock */
-
-/* The condition variable waits on the monotonic clock, as the sampler's pace is measured. */
-static int init_sampler_wake(void)
-{
-    pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0) {
-        return -1;
-    }
-    int err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    if (err == 0) {
-        err = pthread_cond_init(&sampler_wake, &attr);
-    }
-    pthread_condattr_destroy(&attr);
-    return err == 0 ? 0 : -1;
-}
-
 /* Sleeps `us` microseconds, in naps of at most LONGEST_NAP_US; returns 0 as soon as no Python
- * thread is left or a stop was asked for (cpjit_cold_regions_stop). A process forked from a
- * thread other than the main one ends, once that thread's function returns, by the thread's
- * exit, not by exit(): a thread still running (or sleeping through a long period,
- * CPJIT_SAMPLE_US) would keep it alive. */
+ * thread is left or a stop was asked for (cpjit_cold_regions_stop: the nap ends at once). A
+ * process forked from a thread other than the main one ends, once that thread's function
+ * returns, by the thread's exit, not by exit(): a thread still running (or sleeping through a
+ * long period, CPJIT_SAMPLE_US) would keep it alive. */
 static int sleep_us(uint64_t us)
 {
-    int alive = 1, stop = 0;
-    pthread_mutex_lock(&sampler_lock);
-    while (us > 0 && !(stop = sampler_stop) && (alive = python_threads_left())) {
+    while (us > 0) {
+        if (!python_threads_left()) {
+            return 0;
+        }
         uint64_t nap = us < LONGEST_NAP_US ? us : LONGEST_NAP_US;
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        uint64_t ns = (uint64_t)until.tv_nsec + nap * 1000u;
-        until.tv_sec += (time_t)(ns / 1000000000u);
-        until.tv_nsec = (long)(ns % 1000000000u);
-        while (!(stop = sampler_stop)
-               && pthread_cond_timedwait(&sampler_wake, &sampler_lock, &until) != ETIMEDOUT) {
+        if (!cpjit_sampler_thread_nap(nap)) {
+            return 0;
         }
         us -= nap;
     }
-    pthread_mutex_unlock(&sampler_lock);
-    return !stop && alive && python_threads_left();
+    return python_threads_left();
 }
 
 /* How much lower the sampler thread's scheduling priority is than the process's (its nice
@@ -651,11 +624,12 @@ static void lower_own_priority(void)
     }
 }
 
-/* The sampler thread: never takes the GIL and touches no Python object. Its pace is `period_us`
+/* The sampler thread: never takes the GIL and touches no Python object (what else it may and
+ * may not do: sampler_thread.c, which made it). Its pace is `period_us`
  * while samples find something to act on; after QUIET_SAMPLES samples that found nothing it
  * halves, down to a MAX_SLOWDOWN-th (a program whose cold work is spread thin pays for few
  * wake-ups), and it sleeps longer still while no region opens. */
-static void *sampler_main(void *unused)
+static int sampler_main(void *unused)
 {
     (void)unused;
     lower_own_priority();
@@ -703,7 +677,7 @@ static void *sampler_main(void *unused)
         }
         just_asked = 0;
         if (!sleep_us(nap)) {
-            return NULL; /* no Python thread is left */
+            return 0; /* stopped, or no Python thread is left */
         }
         uint64_t serial = __atomic_load_n(&region_serial, __ATOMIC_ACQUIRE);
         uint64_t acted = __atomic_load_n(&cpjit_cold_region_stats.hot_found, __ATOMIC_RELAXED);
@@ -841,7 +815,6 @@ static void *sampler_main(void *unused)
         }
         last_serial = serial;
     }
-    return NULL;
 }
 
 /* In a forked child only the forking thread exists: the sampler starts again at the next
@@ -849,12 +822,8 @@ static void *sampler_main(void *unused)
  * child whose work runs beneath that region, as a forked worker's does, gets native code). */
 static void sampler_after_fork_child(void)
 {
-    sampler_running = 0;
+    cpjit_sampler_thread_after_fork_child();
     sample_pending = 0;
-    /* (the sampler may have held its lock at the fork: the child's copy starts afresh) */
-    sampler_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
-    (void)init_sampler_wake();
-    sampler_stop = 0;
     if (cpjit_region_open) {
         cpjit_region_open = 0;
         PyInterpreterState *interp = _PyRuntime.interpreters.main;
@@ -904,7 +873,7 @@ static int register_hooks(void)
 {
     static int hooks_registered;
     if (!hooks_registered) {
-        if (init_sampler_wake() < 0 || pthread_atfork(NULL, NULL, sampler_after_fork_child) != 0
+        if (pthread_atfork(NULL, NULL, sampler_after_fork_child) != 0
             || register_exit_stop() < 0) {
             return -1;
         }
@@ -916,28 +885,13 @@ static int register_hooks(void)
 /* Start the sampler thread unless it runs; 0 when it runs. */
 static int ensure_sampler(void)
 {
-    if (sampler_running) {
+    if (cpjit_sampler_thread_running()) {
         return 0;
     }
     if (shut_down || register_hooks() < 0) {
         return -1;
     }
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_attr_t attr;
-    if (pthread_attr_init(&attr) != 0) {
-        return -1;
-    }
-    pthread_attr_setstacksize(&attr, 64 * 1024);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int err = pthread_create(&sampler, &attr, sampler_main, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
-    if (err != 0) {
-        return -1;
-    }
-    sampler_running = 1;
-    return 0;
+    return cpjit_sampler_thread_start(sampler_main);
 }
 
 int cpjit_cold_regions_watch(void)
@@ -947,18 +901,12 @@ int cpjit_cold_regions_watch(void)
 
 void cpjit_cold_regions_stop(void)
 {
-    if (!sampler_running) {
+    if (!cpjit_sampler_thread_running()) {
         return;
     }
     /* It sees the request only while it sleeps, so it never stops holding the pending-call
-     * lock. It never takes the GIL: joining under it cannot deadlock. */
-    pthread_mutex_lock(&sampler_lock);
-    sampler_stop = 1;
-    pthread_cond_signal(&sampler_wake);
-    pthread_mutex_unlock(&sampler_lock);
-    pthread_join(sampler, NULL);
-    sampler_stop = 0;
-    sampler_running = 0;
+     * lock. It never takes the GIL: waiting for it under the GIL cannot deadlock. */
+    cpjit_sampler_thread_stop();
     __atomic_store_n(&sample_pending, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&cpjit_region_open, 0, __ATOMIC_RELEASE);
 }

@@ -252,3 +252,43 @@ def test_the_sampler_stops_at_once_and_libgcc_s_is_never_loaded(tmp_path, end):
     assert lines[0] == "True"
     if end == "disable":
         assert lines[2] == "False"
+
+
+SINGLE_THREADED = """
+import ctypes, os, sys, threading, cpjit
+libc = ctypes.CDLL(None)
+flag = ctypes.c_char.in_dll(libc, "__libc_single_threaded")
+def cold(n):                 # loopless library-like code: runs in a region once cold
+    return sum(range(n))
+cold.__module__ = "lib"
+exec("def run(f, n):\\n    return f(n)", lib := {"__name__": "lib"})
+for i in range(3000):
+    lib["run"](cold, 2000)
+print(cpjit.stats()["cold_region_samples"] > 0)   # the sampler thread ran
+print(len(os.listdir("/proc/self/task")))          # it is a thread of the process
+print(flag.value)                                   # glibc still single-threaded
+pid = os.fork()                                     # a child forked meanwhile
+if pid == 0:
+    for i in range(3000):
+        lib["run"](cold, 2000)
+    os._exit(0 if cpjit.stats()["cold_region_samples"] > 0 and flag.value == b"\\x01" else 3)
+print(os.waitpid(pid, 0)[1])
+t = threading.Thread(target=lambda: None)
+t.start()
+t.join()
+print(flag.value)                                   # a thread of the program's own ends it
+"""
+
+
+def test_the_sampler_thread_leaves_glibc_single_threaded(tmp_path):
+    # sampler_thread.c: the sampler is a thread glibc does not know of (clone, its own TLS
+    # block), so a program that makes no thread keeps glibc's lock-free malloc and free; a
+    # thread the program makes ends that mode as under plain python (which shows that the flag
+    # read here is the one that changes). A child forked while the sampler runs starts its own.
+    (tmp_path / "single.py").write_text(SINGLE_THREADED)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
+    env.update(PYTHONPATH=CPJIT_DIR, CPJIT_SAMPLE_US="200")
+    r = subprocess.run([sys.executable, "-m", "cpjit", "single.py"], capture_output=True,
+                       text=True, env=env, cwd=tmp_path, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["True", "2", "b'\\x01'", "0", "b'\\x00'"], r.stdout

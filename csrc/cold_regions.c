@@ -98,8 +98,9 @@
  * child); it ends by itself once no Python thread is left (a child forked from a thread other
  * than the main one ends when that thread does, by the thread's exit, which a native thread
  * left running would outlive). A program sees no Python object, descriptor or Python thread of
- * it; it sees the thread in /proc/self/task (ten nice levels below the process:
- * SAMPLER_NICE_DELTA), and atexit holds one more callback.
+ * it; it sees the thread in /proc/self/task (ten nice levels below the process, and confined
+ * to the system calls it makes when it holds privileges: sampler_thread.c), and atexit holds
+ * one more callback.
  */
 #define _GNU_SOURCE 1
 #include "cold_regions.h"
@@ -605,25 +606,6 @@ static int sleep_us(uint64_t us)
     return python_threads_left();
 }
 
-/* How much lower the sampler thread's scheduling priority is than the process's (its nice
- * value, per thread on Linux). Its wake-ups are short and late ones cost nothing; at the
- * process's own priority, a wake-up on the CPU the program's thread runs on (the other CPU
- * busy) preempted that thread: regex_dna's thread, running C code beneath a region, was
- * switched out 1,199 times in 1.45 s against 79 plainly, and ran 6% longer (benches/README.md,
- * session 53). */
-#define SAMPLER_NICE_DELTA 10
-
-static void lower_own_priority(void)
-{
-    id_t tid = (id_t)syscall(SYS_gettid);
-    errno = 0;
-    int nice = getpriority(PRIO_PROCESS, tid);
-    if (errno == 0 && nice < 19) {
-        int lower = nice + SAMPLER_NICE_DELTA;
-        (void)setpriority(PRIO_PROCESS, tid, lower > 19 ? 19 : lower);
-    }
-}
-
 /* The sampler thread: never takes the GIL and touches no Python object (what else it may and
  * may not do: sampler_thread.c, which made it). Its pace is `period_us`
  * while samples find something to act on; after QUIET_SAMPLES samples that found nothing it
@@ -632,7 +614,6 @@ static void lower_own_priority(void)
 static int sampler_main(void *unused)
 {
     (void)unused;
-    lower_own_priority();
     uint64_t last_serial = 0, last_acted = 0, asked_at = 0, away_since = 0, open_since = 0;
     /* It starts at its slowest pace: the regions of a short program hold no hot code, and
      * wake-ups cost 15-20 us of CPU each in this VM (unittest's 1,500 tests: 40 of them,

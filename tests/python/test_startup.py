@@ -292,3 +292,63 @@ def test_the_sampler_thread_leaves_glibc_single_threaded(tmp_path):
                        text=True, env=env, cwd=tmp_path, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ["True", "2", "b'\\x01'", "0", "b'\\x00'"], r.stdout
+
+
+CONFINED = """
+import os, sys
+if sys.argv[1] == "drop-first":              # an unprivileged program: nothing to confine
+    os.setgroups([]); os.setresgid(65534, 65534, 65534); os.setresuid(65534, 65534, 65534)
+sys.path.insert(0, sys.argv[2])
+import cpjit
+cpjit.enable()
+def work():                  # fresh loopless library-like code: runs in regions once cold
+    exec("def cold(n):\\n    return sum(range(n))\\n"
+         "def run(f, n):\\n    return f(n)", lib := {"__name__": "lib"})
+    for i in range(3000):
+        lib["run"](lib["cold"], 2000)
+    return cpjit.stats()["cold_region_samples"]
+def threads():
+    out = []
+    for tid in sorted(os.listdir("/proc/self/task"), key=int):
+        status = open(f"/proc/self/task/{tid}/status").read().splitlines()
+        fields = dict(line.split(":", 1) for line in status if ":" in line)
+        out.append((int(tid) == os.getpid(), fields["Seccomp"].strip(), fields["NoNewPrivs"].strip()))
+    return sorted(out, reverse=True)          # the main thread first
+import time
+deadline = time.monotonic() + 20             # (samples come at the sampler's pace)
+while (before := work()) == 0 and time.monotonic() < deadline:
+    pass
+print(before > 0, threads())
+if sys.argv[1] == "drop-later":             # a daemon dropping root while the sampler runs
+    os.setgroups([]); os.setresgid(65534, 65534, 65534); os.setresuid(65534, 65534, 65534)
+    deadline = time.monotonic() + 20
+    while work() == before and time.monotonic() < deadline:
+        pass
+    print(work() > before, os.getresuid())
+"""
+
+
+@pytest.mark.parametrize("case", ["as-started", "drop-first", "drop-later"])
+def test_a_sampler_thread_with_privileges_confines_itself(tmp_path, case):
+    # sampler_thread.c: glibc's setuid() does not reach a thread it does not know, so a sampler
+    # thread started with privileges confines itself (no new privileges, a seccomp filter of
+    # its own allowing the futex, clock and exit calls it makes); one started without any runs
+    # as it is. The program's own thread is never confined, and a program that drops root
+    # while the sampler runs goes on sampling.
+    root = os.geteuid() == 0
+    if case != "as-started" and not root:
+        pytest.skip("switching to another user needs root")
+    (tmp_path / "confined.py").write_text(CONFINED)
+    os.chmod(tmp_path, 0o755)
+    os.chmod(tmp_path / "confined.py", 0o644)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
+    env.update(CPJIT_SAMPLE_US="200")
+    r = subprocess.run([sys.executable, "confined.py", case, CPJIT_DIR], capture_output=True,
+                       text=True, env=env, cwd=tmp_path, timeout=60)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    privileged = root and case != "drop-first"
+    sampler = ("2", "1") if privileged else ("0", "0")
+    assert lines[0] == f"True {[(True, '0', '0'), (False, *sampler)]}", lines
+    if case == "drop-later":
+        assert lines[1] == "True (65534, 65534, 65534)", lines

@@ -43,8 +43,10 @@
  * could switch between) confines itself before it runs the sampler: no new privileges, and a
  * seccomp filter (its own, not the process's) that lets through only the calls it makes
  * (futex, clock_gettime, exit, restart_syscall) and fails every other with EPERM. When that
- * cannot be done (a kernel without seccomp filters) the thread exits at once and the start
- * fails: no cold regions, as with CPJIT_SAMPLE_US=0. Its priority is lowered before that.
+ * cannot be done (a kernel without seccomp filters; valgrind, which does not know the call) the
+ * thread exits at once and the sampler runs on a thread made by pthread_create instead, as it did
+ * before session 57: glibc's setuid() reaches that one, and malloc takes its locks. Its
+ * priority is lowered first either way.
  */
 #define _GNU_SOURCE 1
 #include "sampler_thread.h"
@@ -55,6 +57,7 @@
 #include <linux/filter.h>
 #include <linux/futex.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -97,6 +100,9 @@ static volatile int setup_state;  /* futex word: SETUP_PENDING until the thread 
 enum { SETUP_PENDING, SETUP_READY, SETUP_FAILED };
 static int (*thread_fn)(void *);
 static int running;
+/* The fallback: the sampler on a thread of glibc's (see above). */
+static int via_pthread;
+static pthread_t pthread_handle;
 
 static long futex(volatile int *word, int op, int value, const struct timespec *timeout)
 {
@@ -181,6 +187,36 @@ static int thread_entry(void *unused)
     return ok ? thread_fn(NULL) : 0;
 }
 
+static void *pthread_entry(void *unused)
+{
+    (void)unused;
+    lower_own_priority();
+    thread_fn(NULL);
+    return NULL;
+}
+
+/* The sampler on a thread made by pthread_create, every signal blocked on it. 0 when it runs. */
+static int start_pthread(void)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0) {
+        return -1;
+    }
+    pthread_attr_setstacksize(&attr, STACK_BYTES);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int err = pthread_create(&pthread_handle, &attr, pthread_entry, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (err != 0) {
+        return -1;
+    }
+    via_pthread = 1;
+    running = 1;
+    return 0;
+}
+
 /* Waits for the thread's exit (the kernel clears `thread_tid` and wakes its futex: not a
  * private wake-up) and unmaps its memory. */
 static void join_and_release(void)
@@ -251,7 +287,7 @@ int cpjit_sampler_thread_start(int (*fn)(void *))
     }
     if (state == SETUP_FAILED) {
         join_and_release();
-        return -1;
+        return start_pthread();
     }
     running = 1;
     return 0;
@@ -282,7 +318,13 @@ void cpjit_sampler_thread_stop(void)
     }
     __atomic_store_n(&stop_asked, 1, __ATOMIC_RELEASE);
     futex(&stop_asked, FUTEX_WAKE_PRIVATE, 1, NULL);
-    join_and_release();
+    if (via_pthread) {
+        pthread_join(pthread_handle, NULL);
+        via_pthread = 0;
+    }
+    else {
+        join_and_release();
+    }
     stop_asked = 0;
     running = 0;
 }
@@ -295,5 +337,6 @@ void cpjit_sampler_thread_after_fork_child(void)
     }
     thread_tid = 0;
     stop_asked = 0;
+    via_pthread = 0;
     running = 0;
 }

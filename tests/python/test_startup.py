@@ -352,3 +352,37 @@ def test_a_sampler_thread_with_privileges_confines_itself(tmp_path, case):
     assert lines[0] == f"True {[(True, '0', '0'), (False, *sampler)]}", lines
     if case == "drop-later":
         assert lines[1] == "True (65534, 65534, 65534)", lines
+
+
+NO_SECCOMP_LAUNCHER = """
+import ctypes, os, struct, sys
+# A seccomp filter of the launcher's, inherited by what it executes: the seccomp() system call
+# (317) fails with ENOSYS, as on a kernel without seccomp filters. Everything else passes.
+BPF_LD_W_ABS, BPF_JEQ_K, BPF_RET_K = 0x20, 0x15, 0x06
+insns = [(BPF_LD_W_ABS, 0, 0, 0), (BPF_JEQ_K, 0, 1, 317),
+         (BPF_RET_K, 0, 0, 0x00050000 | 38), (BPF_RET_K, 0, 0, 0x7FFF0000)]
+code = b"".join(struct.pack("HBBI", *i) for i in insns)
+buf = ctypes.create_string_buffer(code)
+prog = struct.pack("HxxxxxxQ", len(insns), ctypes.addressof(buf))
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.prctl(38, 1, 0, 0, 0) == 0                       # PR_SET_NO_NEW_PRIVS
+assert libc.prctl(22, 2, ctypes.c_char_p(prog), 0, 0) == 0   # PR_SET_SECCOMP, filter mode
+os.execv(sys.executable, [sys.executable, "-m", "cpjit", "single.py"])
+"""
+
+
+def test_a_sampler_that_cannot_confine_itself_runs_on_a_pthread(tmp_path):
+    # sampler_thread.c: a privileged sampler thread whose seccomp filter cannot be installed
+    # (here the launcher makes the call fail, as a kernel without seccomp would) exits, and the
+    # sampler runs on a thread made by pthread_create, which glibc's setuid() reaches: regions
+    # and samples work as before, and glibc is no longer single-threaded. (Unprivileged, the
+    # thread needs no filter and glibc stays single-threaded.)
+    (tmp_path / "single.py").write_text(SINGLE_THREADED)
+    (tmp_path / "launch.py").write_text(NO_SECCOMP_LAUNCHER)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
+    env.update(PYTHONPATH=CPJIT_DIR, CPJIT_SAMPLE_US="200")
+    r = subprocess.run([sys.executable, "launch.py"], capture_output=True, text=True, env=env,
+                       cwd=tmp_path, timeout=60)
+    assert r.returncode == 0, r.stderr
+    single = "b'\\x00'" if os.geteuid() == 0 else "b'\\x01'"
+    assert r.stdout.splitlines()[:3] == ["True", "2", single], r.stdout

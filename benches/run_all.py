@@ -229,10 +229,12 @@ def short_programs(args, sides):
 
 def paired_speedup(runs, what):
     """The median over rounds of the round's interpreter time over its cpjit time (`what`: "cpu"
-    or "wall"). The two runs of a round ran one after the other, so the machine's drift from
-    minute to minute, which moves a process's time by several percent on a shared VM, mostly
-    cancels in their ratio; in a ratio of the two sides' medians it does not (benches/README.md,
-    sessions 56-57: benches/ab_paired.py)."""
+    or "wall"), kept in the JSON beside the ratio of medians the tables show. The two runs of a
+    round ran one after the other, so the machine's drift from minute to minute cancels in their
+    ratio; their own noise (5-10% a run on this VM) does not, and over 7-9 rounds the two
+    estimates differ by a few percent either way (session 57's runner: unittest 0.95x paired,
+    1.01x of medians), so the tables keep the figure their "extra" column agrees with. For a
+    millisecond's difference, benches/ab_paired.py with 21-41 rounds."""
     return statistics.median(getattr(p, what) / getattr(c, what)
                              for p, c in zip(runs["plain"], runs["cpjit"]))
 
@@ -249,9 +251,9 @@ def program_rows(title, programs, directory, names, rounds, sides):
         row = {"name": name, "what": programs[name][1], "plain": p, "cpjit": c}
         if isinstance(p, dict) and isinstance(c, dict):
             row["same_output"] = p["outputs"] == c["outputs"] and len(p["outputs"]) == 1
-            row["speedup"] = paired_speedup(res[name], "cpu")
-            row["speedup_wall"] = paired_speedup(res[name], "wall")
-            row["speedup_of_medians"] = p["cpu"] / c["cpu"]
+            row["speedup"] = p["cpu"] / c["cpu"]
+            row["speedup_wall"] = p["wall"] / c["wall"]
+            row["speedup_paired"] = paired_speedup(res[name], "cpu")
             p["outputs"], c["outputs"] = sorted(p["outputs"]), sorted(c["outputs"])
         else:
             for s in (p, c):
@@ -498,10 +500,8 @@ def report(args, info, started, finished, pp, real, start, comp, cbench, chart_p
         "one of the standard library's own pure-Python modules (marked stdlib). Each runs as a subprocess: "
         "`python benches/real/X.py` against `python -m cpjit benches/real/X.py`, after one warm-up "
         f"round, {args.rounds_real} interleaved rounds. Time = median CPU time (user + system) of the "
-        "process, start-up included; speed-up = the median over rounds of the round's interpreter "
-        "CPU time over its cpjit CPU time (the two ran one after the other), wall-time speed-ups "
-        "the same way beside it. Output = the standard output of every run on both sides is "
-        "identical.\n")
+        "process, start-up included; wall-time speed-ups beside it. Output = the standard output of "
+        "every run on both sides is identical.\n")
     program_table(add, real, fmt_s, extra_cpu=False, rss=True)
     add("Bar (issue 8): none slower than without cpjit (within noise, 3%).\n")
 
@@ -524,9 +524,8 @@ def report(args, info, started, finished, pp, real, start, comp, cbench, chart_p
         add("Standard-library scripts of 40-300 ms (`benches/short/`), timed as the real programs are: "
             f"`python benches/short/X.py` against `python -m cpjit benches/short/X.py`, {args.rounds_short} "
             "interleaved rounds after a warm-up round, median CPU time (user + system) of the whole process, "
-            "start-up included; extra = cpjit's median minus the interpreter's; speed-ups paired by "
-            "round as for the real programs. Output = the standard output of every run on both sides "
-            "is identical.\n")
+            "start-up included; extra = cpjit's median minus the interpreter's. Output = the standard "
+            "output of every run on both sides is identical.\n")
         program_table(add, short, lambda t: f"{t * 1e3:.1f} ms", extra_cpu=True, rss=False)
 
     add("## Compile figures\n")

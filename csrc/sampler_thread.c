@@ -100,6 +100,7 @@ static volatile int setup_state;  /* futex word: SETUP_PENDING until the thread 
 enum { SETUP_PENDING, SETUP_READY, SETUP_FAILED };
 static int (*thread_fn)(void *);
 static int running;
+static pid_t owner_pid; /* the process that made the thread */
 /* The fallback: the sampler on a thread of glibc's (see above). */
 static int via_pthread;
 static pthread_t pthread_handle;
@@ -213,6 +214,7 @@ static int start_pthread(void)
         return -1;
     }
     via_pthread = 1;
+    owner_pid = getpid();
     running = 1;
     return 0;
 }
@@ -289,6 +291,7 @@ int cpjit_sampler_thread_start(int (*fn)(void *))
         join_and_release();
         return start_pthread();
     }
+    owner_pid = getpid();
     running = 1;
     return 0;
 }
@@ -314,6 +317,12 @@ int cpjit_sampler_thread_nap(uint64_t us)
 void cpjit_sampler_thread_stop(void)
 {
     if (!running) {
+        return;
+    }
+    if (getpid() != owner_pid) {
+        /* A child forked without glibc's fork (a raw system call: no atfork handler ran), where
+         * the thread does not exist: waiting for it would never end. */
+        cpjit_sampler_thread_after_fork_child();
         return;
     }
     __atomic_store_n(&stop_asked, 1, __ATOMIC_RELEASE);

@@ -386,3 +386,35 @@ def test_a_sampler_that_cannot_confine_itself_runs_on_a_pthread(tmp_path):
     assert r.returncode == 0, r.stderr
     single = "b'\\x00'" if os.geteuid() == 0 else "b'\\x01'"
     assert r.stdout.splitlines()[:3] == ["True", "2", single], r.stdout
+
+
+RAW_FORK = """
+import ctypes, os, cpjit
+def cold(n):                 # loopless library-like code: runs in a region once cold
+    return sum(range(n))
+cold.__module__ = "lib"
+exec("def run(f, n):\\n    return f(n)", lib := {"__name__": "lib"})
+for i in range(3000):
+    lib["run"](cold, 2000)
+print(cpjit.stats()["cold_region_samples"] > 0)   # the sampler thread runs
+libc = ctypes.CDLL(None)
+libc.syscall.restype = ctypes.c_long
+pid = libc.syscall(57)       # SYS_fork itself: glibc's atfork handlers do not run
+if pid == 0:
+    cpjit.disable()          # stops "the sampler": the child has none to wait for
+    os._exit(7)
+print(os.waitpid(pid, 0)[1] >> 8)
+"""
+
+
+def test_a_child_forked_by_a_raw_system_call_does_not_wait_for_the_sampler(tmp_path):
+    # sampler_thread.c: a child made without glibc's fork() (no atfork handler ran) still holds
+    # the parent's record of its sampler thread, which does not exist there; stopping it (at
+    # disable() or exit) must not wait for that thread's exit (it hung before).
+    (tmp_path / "rawfork.py").write_text(RAW_FORK)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
+    env.update(PYTHONPATH=CPJIT_DIR, CPJIT_SAMPLE_US="200")
+    r = subprocess.run([sys.executable, "-m", "cpjit", "rawfork.py"], capture_output=True,
+                       text=True, env=env, cwd=tmp_path, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["True", "7"], r.stdout

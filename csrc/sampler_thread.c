@@ -122,9 +122,8 @@ static void lower_own_priority(void)
 }
 
 /* Whether this thread holds anything a program might give up later: a capability, a user or
- * group id 0, or real, effective and saved ids that differ (a set-user-ID program's). (The
- * calls are the raw system calls: glibc's wrappers of the set* calls would act on every
- * thread; these only read.) */
+ * group id 0, or real, effective and saved ids that differ (a set-user-ID program's). A program
+ * without any of these cannot change its ids or groups at all. */
 static int holds_privileges(void)
 {
     uid_t ruid, euid, suid;

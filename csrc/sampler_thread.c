@@ -18,7 +18,9 @@
  *
  * What that asks of the code that runs on the thread (sampler_main and what it calls): no
  * malloc, free or stdio, nothing that needs the thread to be one of glibc's (pthread_self,
- * mutexes and condition variables, thread-specific data, dynamic TLS), and no Python API but
+ * mutexes and condition variables, thread-specific data, dynamic TLS: cpjit's own
+ * `_Thread_local` variables, in runtime.c and stack_segments.c, are that, and none is reached
+ * from sampler_main; Rust code never runs on it), and no Python API but
  * the pending-call lock (PyThread_acquire_lock, a semaphore, whose slow path reads the calling
  * thread's cancellation state and errno). So the thread gets a thread-control block of its own
  * (CLONE_SETTLS): a zeroed block whose header words (x86-64's ABI fixes them: the block's own

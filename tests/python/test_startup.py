@@ -295,12 +295,12 @@ def test_the_sampler_thread_leaves_glibc_single_threaded(tmp_path):
 
 
 CONFINED = """
-import os, sys
+import os, sys, time
+sys.path.insert(0, sys.argv[2])
+import cpjit                                 # (while its files are readable: they may be root's)
 if sys.argv[1] == "drop-first":              # an unprivileged program: nothing to confine
     os.setgroups([]); os.setresgid(65534, 65534, 65534); os.setresuid(65534, 65534, 65534)
-sys.path.insert(0, sys.argv[2])
-import cpjit
-cpjit.enable()
+cpjit.enable()                               # (the sampler thread starts at the first region)
 def work():                  # fresh loopless library-like code: runs in regions once cold
     exec("def cold(n):\\n    return sum(range(n))\\n"
          "def run(f, n):\\n    return f(n)", lib := {"__name__": "lib"})
@@ -314,7 +314,6 @@ def threads():
         fields = dict(line.split(":", 1) for line in status if ":" in line)
         out.append((int(tid) == os.getpid(), fields["Seccomp"].strip(), fields["NoNewPrivs"].strip()))
     return sorted(out, reverse=True)          # the main thread first
-import time
 deadline = time.monotonic() + 20             # (samples come at the sampler's pace)
 while (before := work()) == 0 and time.monotonic() < deadline:
     pass

@@ -249,6 +249,12 @@ int cpjit_sampler_thread_start(int (*fn)(void *))
     if (running) {
         return 0;
     }
+#if !defined(__GLIBC__) || !defined(__x86_64__)
+    /* The thread-control block above is glibc's on x86-64; another C library's (musl's) is laid
+     * out otherwise, and its malloc has no single-threaded mode to keep: a thread of its own. */
+    thread_fn = fn;
+    return start_pthread();
+#endif
     size_t bytes = GUARD_BYTES + STACK_BYTES + TLS_BELOW + TLS_ABOVE;
     char *memory = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED) {

@@ -107,12 +107,7 @@
 #include "osr.h"
 #include "sampler_thread.h"
 
-#include <errno.h>
-#include <pthread.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
+#include <pthread.h> /* pthread_atfork */
 
 #include "internal/pycore_atomic.h"
 #include "internal/pycore_frame.h"

@@ -53,6 +53,8 @@
 #define _GNU_SOURCE 1
 #include "sampler_thread.h"
 
+#include "cpjit_rt.h"
+
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
@@ -232,13 +234,6 @@ static void join_and_release(void)
     thread_memory = NULL;
 }
 
-static uint64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 int cpjit_sampler_thread_running(void)
 {
     return running;
@@ -305,12 +300,12 @@ int cpjit_sampler_thread_start(int (*fn)(void *))
 
 int cpjit_sampler_thread_nap(uint64_t us)
 {
-    uint64_t until = monotonic_ns() + us * 1000u;
+    uint64_t until = cpjit_now_ns() + us * 1000u;
     for (;;) {
         if (__atomic_load_n(&stop_asked, __ATOMIC_ACQUIRE)) {
             return 0;
         }
-        uint64_t now = monotonic_ns();
+        uint64_t now = cpjit_now_ns();
         if (now >= until) {
             return 1;
         }

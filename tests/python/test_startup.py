@@ -220,13 +220,32 @@ def test_a_panic_in_the_extension_unwinds_to_its_catch():
     assert cpjit._cpjit._panic_is_caught() is True
 
 
-SAMPLED = """
-import sys, cpjit
-def cold(n):                 # loopless library-like code: runs in a region once cold
+# Loopless library-like code that runs in a region once cold (so the sampler thread runs).
+COLD_LIBRARY = """
+def cold(n):
     return sum(range(n))
 cold.__module__ = "lib"
 exec("def run(f, n):\\n    return f(n)", lib := {"__name__": "lib"})
-for i in range(3000):
+"""
+
+
+def run_sampled(tmp_path, files, argv, sample_us="200"):
+    """Writes `files` (name: text) into tmp_path and runs `python *argv` there, cpjit on its
+    path, the sampler's period `sample_us`, no CPJIT setting of the test's own; its output
+    lines (it must exit with 0)."""
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
+    env.update(PYTHONPATH=CPJIT_DIR, CPJIT_SAMPLE_US=sample_us)
+    r = subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=env,
+                       cwd=tmp_path, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.splitlines()
+
+
+SAMPLED = """
+import sys, cpjit
+""" + COLD_LIBRARY + """for i in range(3000):
     lib["run"](cold, 20000)
 stats = cpjit.stats()
 print(stats["cold_regions"] > 0)             # so the sampler thread runs
@@ -237,17 +256,12 @@ print("libgcc_s" in maps)
 
 @pytest.mark.parametrize("end", ["exit", "disable"])
 def test_the_sampler_stops_at_once_and_libgcc_s_is_never_loaded(tmp_path, end):
-    # The sampler thread sleeps on a condition variable that a stop signals (no pthread_cancel,
-    # whose unwinding loads libgcc_s): at exit and at cpjit.disable() it ends at once, even in
-    # the middle of a long sleep (CPJIT_SAMPLE_US=2000000: two seconds a sample).
+    # The sampler thread naps on a futex that a stop wakes (no pthread_cancel, whose unwinding
+    # loads libgcc_s): at exit and at cpjit.disable() it ends at once, even in the middle of a
+    # long sleep (CPJIT_SAMPLE_US=2000000: two seconds a sample).
     script = SAMPLED + ("cpjit.disable()\nprint(cpjit.is_enabled())\n" if end == "disable" else "")
-    (tmp_path / "sampled.py").write_text(script)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
-    env.update(PYTHONPATH=CPJIT_DIR, CPJIT_SAMPLE_US="2000000")
-    r = subprocess.run([sys.executable, "-m", "cpjit", "sampled.py"], capture_output=True,
-                       text=True, env=env, cwd=tmp_path, timeout=60)
-    assert r.returncode == 0, r.stderr
-    lines = r.stdout.splitlines()
+    lines = run_sampled(tmp_path, {"sampled.py": script}, ["-m", "cpjit", "sampled.py"],
+                        sample_us="2000000")
     assert lines[1] == "False"  # the process never loaded libgcc_s
     assert lines[0] == "True"
     if end == "disable":
@@ -258,11 +272,7 @@ SINGLE_THREADED = """
 import ctypes, os, sys, threading, cpjit
 libc = ctypes.CDLL(None)
 flag = ctypes.c_char.in_dll(libc, "__libc_single_threaded")
-def cold(n):                 # loopless library-like code: runs in a region once cold
-    return sum(range(n))
-cold.__module__ = "lib"
-exec("def run(f, n):\\n    return f(n)", lib := {"__name__": "lib"})
-for i in range(3000):
+""" + COLD_LIBRARY + """for i in range(3000):
     lib["run"](cold, 2000)
 print(cpjit.stats()["cold_region_samples"] > 0)   # the sampler thread ran
 print(len(os.listdir("/proc/self/task")))          # it is a thread of the process
@@ -285,13 +295,8 @@ def test_the_sampler_thread_leaves_glibc_single_threaded(tmp_path):
     # block), so a program that makes no thread keeps glibc's lock-free malloc and free; a
     # thread the program makes ends that mode as under plain python (which shows that the flag
     # read here is the one that changes). A child forked while the sampler runs starts its own.
-    (tmp_path / "single.py").write_text(SINGLE_THREADED)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
-    env.update(PYTHONPATH=CPJIT_DIR, CPJIT_SAMPLE_US="200")
-    r = subprocess.run([sys.executable, "-m", "cpjit", "single.py"], capture_output=True,
-                       text=True, env=env, cwd=tmp_path, timeout=60)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines() == ["True", "2", "b'\\x01'", "0", "b'\\x00'"], r.stdout
+    lines = run_sampled(tmp_path, {"single.py": SINGLE_THREADED}, ["-m", "cpjit", "single.py"])
+    assert lines == ["True", "2", "b'\\x01'", "0", "b'\\x00'"], lines
 
 
 CONFINED = """
@@ -337,15 +342,8 @@ def test_a_sampler_thread_with_privileges_confines_itself(tmp_path, case):
     root = os.geteuid() == 0
     if case != "as-started" and not root:
         pytest.skip("switching to another user needs root")
-    (tmp_path / "confined.py").write_text(CONFINED)
     os.chmod(tmp_path, 0o755)
-    os.chmod(tmp_path / "confined.py", 0o644)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
-    env.update(CPJIT_SAMPLE_US="200")
-    r = subprocess.run([sys.executable, "confined.py", case, CPJIT_DIR], capture_output=True,
-                       text=True, env=env, cwd=tmp_path, timeout=60)
-    assert r.returncode == 0, r.stderr
-    lines = r.stdout.splitlines()
+    lines = run_sampled(tmp_path, {"confined.py": CONFINED}, ["confined.py", case, CPJIT_DIR])
     # The main thread's own fields, as plain python has them (a container may filter already).
     status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines()
                   if ":" in line)
@@ -380,24 +378,15 @@ def test_a_sampler_that_cannot_confine_itself_runs_on_a_pthread(tmp_path):
     # sampler runs on a thread made by pthread_create, which glibc's setuid() reaches: regions
     # and samples work as before, and glibc is no longer single-threaded. (Unprivileged, the
     # thread needs no filter and glibc stays single-threaded.)
-    (tmp_path / "single.py").write_text(SINGLE_THREADED)
-    (tmp_path / "launch.py").write_text(NO_SECCOMP_LAUNCHER)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
-    env.update(PYTHONPATH=CPJIT_DIR, CPJIT_SAMPLE_US="200")
-    r = subprocess.run([sys.executable, "launch.py"], capture_output=True, text=True, env=env,
-                       cwd=tmp_path, timeout=60)
-    assert r.returncode == 0, r.stderr
+    lines = run_sampled(tmp_path, {"single.py": SINGLE_THREADED, "launch.py": NO_SECCOMP_LAUNCHER},
+                        ["launch.py"])
     single = "b'\\x00'" if os.geteuid() == 0 else "b'\\x01'"
-    assert r.stdout.splitlines()[:3] == ["True", "2", single], r.stdout
+    assert lines[:3] == ["True", "2", single], lines
 
 
 RAW_FORK = """
 import ctypes, os, cpjit
-def cold(n):                 # loopless library-like code: runs in a region once cold
-    return sum(range(n))
-cold.__module__ = "lib"
-exec("def run(f, n):\\n    return f(n)", lib := {"__name__": "lib"})
-for i in range(3000):
+""" + COLD_LIBRARY + """for i in range(3000):
     lib["run"](cold, 2000)
 print(cpjit.stats()["cold_region_samples"] > 0)   # the sampler thread runs
 libc = ctypes.CDLL(None)
@@ -414,10 +403,5 @@ def test_a_child_forked_by_a_raw_system_call_does_not_wait_for_the_sampler(tmp_p
     # sampler_thread.c: a child made without glibc's fork() (no atfork handler ran) still holds
     # the parent's record of its sampler thread, which does not exist there; stopping it (at
     # disable() or exit) must not wait for that thread's exit (it hung before).
-    (tmp_path / "rawfork.py").write_text(RAW_FORK)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CPJIT")}
-    env.update(PYTHONPATH=CPJIT_DIR, CPJIT_SAMPLE_US="200")
-    r = subprocess.run([sys.executable, "-m", "cpjit", "rawfork.py"], capture_output=True,
-                       text=True, env=env, cwd=tmp_path, timeout=60)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines() == ["True", "7"], r.stdout
+    lines = run_sampled(tmp_path, {"rawfork.py": RAW_FORK}, ["-m", "cpjit", "rawfork.py"])
+    assert lines == ["True", "7"], lines

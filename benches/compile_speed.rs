@@ -190,7 +190,7 @@ fn timed_pass(codes: &[Code], symbols: &[u64]) -> Duration {
 /// fails, and the hash takes the error message); 256 bytes keeps every one within reach (nothing
 /// is mapped, so bases may overlap).
 fn code_hash(codes: &[Code], spacing: u64) -> u64 {
-    let n = cpjit::stencils::SYMBOLS.len() as u64;
+    let n = cpjit::stencils::symbol_count() as u64;
     let symbols: Vec<u64> = (0..n).map(|i| 0x7f00_0000_0000 + 0x40 * i).collect();
     // COMPILE_SPEED_HASH_EACH=1: one line per code object (index, name, size, hash), to find
     // which code objects two builds compile differently.

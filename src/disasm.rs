@@ -77,11 +77,11 @@ fn note(
 ) -> Option<Note> {
     let base = c.code.address();
     let symbol = |i: u16| {
-        stencils::SYMBOLS
-            .get(i as usize)
-            .map_or(Note::Symbol("?", false), |s| {
-                Note::Symbol(s, kind == PatchKind::Abs64)
-            })
+        if (i as usize) < stencils::symbol_count() {
+            Note::Symbol(stencils::symbol_name(i as usize), kind == PatchKind::Abs64)
+        } else {
+            Note::Symbol("?", false)
+        }
     };
     let value = match kind {
         PatchKind::Abs64 => read_u64(bytes, place)?.wrapping_sub(addend as u64),
@@ -150,7 +150,7 @@ pub fn listing(c: &CompiledCode) -> Vec<Block> {
             let (s, e) = (*start as usize, (end as usize).min(bytes.len()));
             let holes: Vec<(usize, PatchKind, Target, i64)> = stencils::by_name(name)
                 .map(|st| {
-                    st.holes
+                    st.holes()
                         .iter()
                         .filter(|h| (h.offset >= st.hot_len) == cold)
                         .map(|h| {
@@ -212,7 +212,7 @@ mod tests {
     }
 
     fn compiled(units: &[u16]) -> CompiledCode {
-        let symbols = vec![0x7000_0000_0000u64; stencils::SYMBOLS.len()];
+        let symbols = vec![0x7000_0000_0000u64; stencils::symbol_count()];
         compile(&CodeInput {
             units,
             units_address: 0x10_0000,
@@ -261,7 +261,7 @@ mod tests {
             let st = stencils::by_name(b.stencil).unwrap();
             let n: usize = b.lines.iter().map(|l| l.notes.len()).sum();
             let in_part = st
-                .holes
+                .holes()
                 .iter()
                 .filter(|h| (h.offset >= st.hot_len) == b.cold)
                 .count();

@@ -10,11 +10,14 @@ pub fn deopt(op: u8) -> u8 {
 
 /// The opcode number of a base instruction name.
 pub fn by_name(name: &str) -> Option<u8> {
-    OPNAME.iter().position(|n| *n == name).map(|i| i as u8)
+    (0..=255).find(|&op| self::name(op) == name)
 }
 
+/// The name of an opcode (`<N>` for an unused number), as `dis` spells it.
 pub fn name(op: u8) -> &'static str {
-    OPNAME[op as usize]
+    let (at, end) = (OPNAME_AT[op as usize], OPNAME_AT[op as usize + 1]);
+    // SAFETY: build.rs checked that every opcode name is ASCII.
+    unsafe { std::str::from_utf8_unchecked(&OPNAMES[at as usize..end as usize]) }
 }
 
 /// Inline cache entries (code units) following a base instruction.

@@ -214,7 +214,7 @@ mod tests {
     use crate::stencils;
 
     fn compiled() -> CompiledCode {
-        let symbols = vec![0x7000_0000_0000u64; stencils::SYMBOLS.len()];
+        let symbols = vec![0x7000_0000_0000u64; stencils::symbol_count()];
         let w = |name: &str, arg: u16| opcodes::by_name(name).unwrap() as u16 | arg << 8;
         // LOAD_FAST has a cold part (the unbound-local path).
         let units = [w("RESUME", 0), w("LOAD_FAST", 0), w("RETURN_VALUE", 0)];

@@ -238,18 +238,19 @@ pub fn unsupported_opcodes() -> &'static Mutex<std::collections::BTreeMap<&'stat
     UNSUPPORTED.get_or_init(|| Mutex::new(Default::default()))
 }
 
-/// The run-time address of every external symbol stencils use, in SYMBOLS order.
+/// The run-time address of every external symbol stencils use, in symbol order
+/// (stencils::symbol_name).
 pub fn symbol_addresses() -> &'static [u64] {
     static ADDRS: OnceLock<Vec<u64>> = OnceLock::new();
     static REGISTERED: std::sync::Once = std::sync::Once::new();
     let table = ADDRS.get_or_init(|| {
         // SAFETY: symbols.c (generated with stencils.rs) defines cpjit_symbol_addresses with
-        // exactly SYMBOLS.len() entries plus a terminator, in SYMBOLS order; the dynamic linker
-        // filled them in when the extension loaded.
+        // exactly stencils::symbol_count() entries plus a terminator, in symbol order; the
+        // dynamic linker filled them in when the extension loaded.
         let table = unsafe {
             std::slice::from_raw_parts(
                 std::ptr::addr_of!(cpjit_symbol_addresses) as *const *const c_void,
-                stencils::SYMBOLS.len(),
+                stencils::symbol_count(),
             )
         };
         table.iter().map(|p| *p as u64).collect()

@@ -118,7 +118,7 @@ fn describe(
     };
     let at_block = |off: u64| match disasm::block_at(c, off) {
         Some(i) if disasm::is_error_exit(c, c.placed[i].unit) => "error exit".to_string(),
-        Some(i) => format!("{} {}", c.placed[i].unit * 2, c.placed[i].stencil.name),
+        Some(i) => format!("{} {}", c.placed[i].unit * 2, c.placed[i].stencil.name()),
         None if off < c.hot_end as u64 => format!("+{off:#x} (trap)"),
         None => format!("+{off:#x}"),
     };

@@ -7,7 +7,7 @@
 //! The bytes depend on the clang and CPython headers the build used (Debian's clang-19 and
 //! CPython 3.11.7 here); `objdump -d target/*/build/cpjit-*/out/stencil_*.o` shows the code.
 
-use cpjit::stencils::{Target, STENCILS, SYMBOLS};
+use cpjit::stencils::{self, Target, STENCILS};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -23,21 +23,21 @@ fn render() -> String {
         "# name: hot code bytes + cold code bytes, data bytes, fnv1a(code)\n\
          #   offset (into hot part then cold part) kind target addend\n",
     );
-    for s in STENCILS {
+    for s in &STENCILS {
         writeln!(
             out,
             "{}: {} hot + {} cold code, {} data, {:016x}",
-            s.name,
+            s.name(),
             s.hot_len,
-            s.code.len() - s.hot_len as usize,
-            s.data.len(),
-            fnv1a(s.code)
+            s.code().len() - s.hot_len as usize,
+            s.data().len(),
+            fnv1a(s.code())
         )
         .unwrap();
-        for h in s.holes {
+        for h in s.holes() {
             let target = match h.target {
                 Target::Hole(v) => v.symbol().to_string(),
-                Target::Symbol(i) => SYMBOLS[i as usize].to_string(),
+                Target::Symbol(i) => stencils::symbol_name(i as usize).to_string(),
                 Target::Data(off) => format!("data+{off}"),
             };
             writeln!(out, "  {:5} {:?} {} {}", h.offset, h.kind, target, h.addend).unwrap();

@@ -241,6 +241,10 @@ struct Selection {
     /// and with the LOAD_FAST before them); and the empty stencil of the instructions a group
     /// covers.
     groups: [Option<&'static Stencil>; 2],
+    /// LOAD_FAST + LOAD_ATTR (`superinstructions::Group::LoadAttr`), by the form the interpreter
+    /// specialised the LOAD_ATTR to: LOAD_ATTR_INSTANCE_VALUE, _SLOT, _WITH_HINT
+    /// (stencils/attrs.c: LOAD_FAST_ATTR_*).
+    local_attr: [Option<&'static Stencil>; 3],
     covered: Option<&'static Stencil>,
     /// Whether the error exit's patch program uses only per-compile values (it runs for no
     /// instruction).
@@ -289,6 +293,11 @@ fn selection() -> Result<&'static Selection, CompileError> {
                     stencils::by_name("UNPACK_SEQUENCE_INTO_LOCALS"),
                     stencils::by_name("LOAD_FAST_UNPACK_INTO_LOCALS"),
                 ],
+                local_attr: [
+                    stencils::by_name("LOAD_FAST_ATTR_INSTANCE_VALUE"),
+                    stencils::by_name("LOAD_FAST_ATTR_SLOT"),
+                    stencils::by_name("LOAD_FAST_ATTR_WITH_HINT"),
+                ],
                 covered: stencils::by_name("COVERED")
                     .filter(|s| s.hot_len == 0 && s.code().is_empty()),
             })
@@ -304,6 +313,7 @@ fn selection() -> Result<&'static Selection, CompileError> {
 #[inline(always)]
 fn group_stencil(
     sel: &Selection,
+    units: &[u16],
     instructions: &[analysis::Instruction],
     is_target: &[bool],
     mode: Mode,
@@ -313,7 +323,19 @@ fn group_stencil(
         return None;
     }
     let (kind, k) = superinstructions::group(instructions, is_target, mode, i)?;
-    Some((sel.groups[kind as usize]?, k))
+    match kind {
+        superinstructions::Group::LoadAttr => {
+            use opcodes::op;
+            let form = match (units[instructions[i + 1].unit] & 0xff) as u8 {
+                op::LOAD_ATTR_INSTANCE_VALUE => 0,
+                op::LOAD_ATTR_SLOT => 1,
+                op::LOAD_ATTR_WITH_HINT => 2,
+                _ => return None,
+            };
+            Some((sel.local_attr[form]?, k))
+        }
+        _ => Some((sel.groups[kind as usize]?, k)),
+    }
 }
 
 /// The stencil of the second half of a superinstruction for instruction `i` run in `mode`, if
@@ -1485,7 +1507,10 @@ fn compile_plan(
                 }
                 (sc.roles[r.roles + (i - r.start)].stencil, false)
             }
-            None => match group_stencil(sel, instructions, is_target, mode, i) {
+            // A group never covers the first instruction of a float run.
+            None => match group_stencil(sel, input.units, instructions, is_target, mode, i)
+                .filter(|&(_, k)| i + k < next_run)
+            {
                 Some((g, k)) => {
                     covered_until = i + 1 + k;
                     (g, false)

@@ -140,6 +140,10 @@ pub enum Group {
     /// LOAD_FAST (run alone), UNPACK_SEQUENCE n and the n STORE_FASTs (`a, b, c = t`, t a
     /// local).
     LoadUnpack,
+    /// LOAD_FAST (run alone) and the LOAD_ATTR after it (`x.name`, x a local): the compiler
+    /// opens it only where the interpreter specialised the LOAD_ATTR to a form with a stencil
+    /// for the pair (stencils/attrs.c: LOAD_FAST_ATTR_*).
+    LoadAttr,
 }
 
 /// Whether instruction `i` heads a group, and how many instructions after it the group covers:
@@ -169,23 +173,35 @@ pub fn group(
     if ins.opcode != ops().load_fast || ins.start != ins.unit || *is_target.get(i + 1)? {
         return None;
     }
-    let n = unpack_group(instructions, is_target, i + 1)?;
+    let next = &instructions[i + 1];
+    let (kind, n) = if next.opcode == opcodes::op::LOAD_ATTR {
+        // The stencil finds the LOAD_ATTR's code unit right after the LOAD_FAST's.
+        (next.start == next.unit).then_some((Group::LoadAttr, 1))?
+    } else {
+        (
+            Group::LoadUnpack,
+            unpack_group(instructions, is_target, i + 1)? + 1,
+        )
+    };
     (mode == Mode::Alone
         && !(0..i)
             .rev()
             .take_while(|&j| is_head(instructions, j))
             .any(|j| is_target[j]))
-    .then_some((Group::LoadUnpack, n + 1))
+    .then_some((kind, n))
 }
 
 /// Whether instruction `i` can open a group (see [`group`]): an UNPACK_SEQUENCE, or a
-/// LOAD_FAST before one. A test of opcodes, for every instruction, before [`group`].
+/// LOAD_FAST before one or before a LOAD_ATTR. A test of opcodes, for every instruction, before
+/// [`group`].
 #[inline(always)]
 pub fn opens_group(instructions: &[Instruction], i: usize) -> bool {
     let unpack = opcodes::op::UNPACK_SEQUENCE;
     match instructions[i].opcode {
         op if op == unpack => true,
-        op if op == ops().load_fast => instructions.get(i + 1).is_some_and(|n| n.opcode == unpack),
+        op if op == ops().load_fast => instructions
+            .get(i + 1)
+            .is_some_and(|n| n.opcode == unpack || n.opcode == opcodes::op::LOAD_ATTR),
         _ => false,
     }
 }
@@ -272,6 +288,29 @@ mod tests {
         let mut h = Vec::new();
         heads(&p, &mut h);
         assert_eq!(h, [false, false, false]);
+    }
+
+    #[test]
+    fn load_attr_groups() {
+        let names = ["LOAD_FAST", "LOAD_ATTR", "RETURN_VALUE"];
+        let mut p = plan(&names);
+        let (_, m) = modes_of(&names);
+        let t = [false; 3];
+        assert!(opens_group(&p, 0));
+        assert_eq!(group(&p, &t, m[0], 0), Some((Group::LoadAttr, 1)));
+        // Not when the LOAD_ATTR is a jump target, when the LOAD_FAST runs as a second half,
+        // or when an EXTENDED_ARG comes before either.
+        assert_eq!(group(&p, &[false, true, false], m[0], 0), None);
+        assert_eq!(group(&p, &t, Mode::Tail, 0), None);
+        p[1].start = 0;
+        assert_eq!(group(&p, &t, m[0], 0), None);
+        let mut q = plan(&names);
+        q[0].start = 0;
+        q[0].unit = 1;
+        assert_eq!(group(&q, &t, m[0], 0), None);
+        // Not for a LOAD_FAST before anything else, nor at the end of the code.
+        assert!(!opens_group(&plan(&["LOAD_FAST", "LOAD_METHOD"]), 0));
+        assert!(!opens_group(&plan(&["LOAD_FAST"]), 0));
     }
 
     #[test]

@@ -10,6 +10,7 @@
  * goes through the generic C-API path. */
 #include "stencil.h"
 #include "names.h"
+#include "fused.h"
 
 #define ATTR_CACHE ((CpjitAttrCache *)JIT_CACHE)
 
@@ -152,6 +153,57 @@ dict_hint_place(PyObject *owner, CpjitAttrCache *cache)
 }
 LOAD_ATTR_HINTED(LOAD_ATTR_WITH_HINT, cache->kind[0] - 1u < 3u /* VALUES, HINT or DICT_HINT */,
                  dict_hint_place(owner, cache))
+
+/* LOAD_FAST x + LOAD_ATTR (`x.name`, x a local) where the interpreter specialised the LOAD_ATTR
+ * (LOAD_ATTR_INSTANCE_VALUE, _SLOT, _WITH_HINT): one stencil for the two, placed at the
+ * LOAD_FAST; the LOAD_ATTR gets COVERED (src/superinstructions.rs, Group::LoadAttr, says when:
+ * the two adjacent, no EXTENDED_ARG, nothing jumps to the LOAD_ATTR, the LOAD_FAST run alone).
+ * The owner is read from its local and never pushed on a hit of the first way: no reference
+ * count on it (the local keeps it alive), no test that it survives. Otherwise the LOAD_FAST's
+ * work (an unbound local raises at it), then the LOAD_ATTR's two tiers with the LOAD_ATTR's
+ * prev_instr values: its REDO is the LOAD_FAST's code unit (REDO + 1), its DONE its last cache
+ * entry. */
+#define LOCAL_ATTR_REDO (REDO + 1)
+#define LOCAL_ATTR_DONE (REDO + 2 + INLINE_CACHE_ENTRIES_LOAD_ATTR)
+#define LOAD_LOCAL_ATTR(NAME, KIND_OK, PLACE)                                                  \
+    STENCIL(NAME)                                                                              \
+    {                                                                                          \
+        PyObject *owner = GETLOCAL(OPARG);                                                     \
+        if (__builtin_expect(owner == NULL, 0)) {                                              \
+            frame->prev_instr = REDO;                                                          \
+            __attribute__((musttail)) return cpjit_tail_unbound_local_redo(frame,              \
+                                                                           stack_pointer,      \
+                                                                           tstate);            \
+        }                                                                                      \
+        CpjitAttrCache *cache = ATTR_CACHE;                                                    \
+        PyObject **place;                                                                      \
+        PyObject *res;                                                                         \
+        if (LIKELY(Py_TYPE(owner)->tp_version_tag == cache->version[0] && (KIND_OK)            \
+                   && (place = (PLACE)) != NULL && (res = *place) != NULL)) {                  \
+            Py_INCREF(res);                                                                    \
+            PUSH(res);                                                                         \
+            CONTINUE_JOINED();                                                                 \
+        }                                                                                      \
+        Py_INCREF(owner);                                                                      \
+        PUSH(owner);                                                                           \
+        res = cpjit_load_attr_hit(owner, cache);                                               \
+        if (UNLIKELY(res == NULL)) {                                                           \
+            if (UNLIKELY(cpjit_load_attr_slow(frame, stack_pointer, cache, LOCAL_ATTR_REDO)    \
+                         != 0)) {                                                              \
+                ERROR();                                                                       \
+            }                                                                                  \
+            CHECK_TRACING_FROM(LOCAL_ATTR_DONE); /* a property, __getattr__, a __get__ */      \
+            CONTINUE();                                                                        \
+        }                                                                                      \
+        SET_TOP(res);                                                                          \
+        CONTINUE();                                                                            \
+    }
+LOAD_LOCAL_ATTR(LOAD_FAST_ATTR_INSTANCE_VALUE, cache->kind[0] - 1u < 2u /* VALUES or HINT */,
+                values_place(owner, cache))
+LOAD_LOCAL_ATTR(LOAD_FAST_ATTR_SLOT, cache->kind[0] == CPJIT_ATTR_SLOT,
+                (PyObject **)((char *)owner + cache->index[0]))
+LOAD_LOCAL_ATTR(LOAD_FAST_ATTR_WITH_HINT, cache->kind[0] - 1u < 3u /* VALUES, HINT, DICT_HINT */,
+                dict_hint_place(owner, cache))
 
 /* LOAD_METHOD_NO_DICT and LOAD_METHOD_WITH_VALUES: a plain method of the type, the instance
  * without a dict, or with its attributes inline (or in a dict sharing the type's keys) lacking

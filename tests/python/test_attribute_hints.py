@@ -29,7 +29,9 @@ class S:
         return (self.a, self.b)
 
 def reads(p, s):
-    return p.x, p.y, s.a, s.b, p.total(), s.both()
+    # Owners in locals (LOAD_FAST + LOAD_ATTR: one stencil for the two) and owners that are not
+    # (the LOAD_ATTR's own stencil).
+    return p.x, p.y, s.a, s.b, p.total(), s.both(), (p, s)[0].x, (p, s)[1].a
 """
 
 WARM = f"""
@@ -41,8 +43,8 @@ for n in range({THRESHOLD + 5}):
 def test_specialised_attribute_loads_get_their_stencils():
     info = compiled_after_warm_up(CLASSES, "reads", WARM, THRESHOLD)
     names = {stencil for _, stencil, _ in info["layout"]}
-    assert {"LOAD_ATTR_INSTANCE_VALUE", "LOAD_ATTR_SLOT", "LOAD_METHOD_WITH_VALUES",
-            "LOAD_METHOD_NO_DICT"} <= names, names
+    assert {"LOAD_ATTR_INSTANCE_VALUE", "LOAD_ATTR_SLOT", "LOAD_FAST_ATTR_INSTANCE_VALUE",
+            "LOAD_FAST_ATTR_SLOT", "LOAD_METHOD_WITH_VALUES", "LOAD_METHOD_NO_DICT"} <= names, names
 
 
 def test_what_specialised_attribute_sites_see_later_runs_like_the_interpreter():
@@ -243,7 +245,7 @@ class M:
         vars(self)            # asked for: the attributes move to a real dict for good
 
 def dict_reads(m):
-    return m.x, m.y
+    return m.x, m.y, (m,)[0].x
 """
 
 DICT_WARM = f"""
@@ -268,7 +270,8 @@ def fresh(source, name, *warm_args):
 def test_loads_from_instance_dicts_get_the_dict_hint_stencil():
     info = compiled_after_warm_up(DICT_CLASSES, "dict_reads", DICT_WARM, THRESHOLD)
     names = [stencil for _, stencil, _ in info["layout"]]
-    assert names.count("LOAD_ATTR_WITH_HINT") == 2, names
+    assert names.count("LOAD_FAST_ATTR_WITH_HINT") == 2, names
+    assert names.count("LOAD_ATTR_WITH_HINT") == 1, names
 
 
 def test_what_dict_hint_sites_see_later_runs_like_the_interpreter():

@@ -241,10 +241,12 @@ struct Selection {
     /// and with the LOAD_FAST before them); and the empty stencil of the instructions a group
     /// covers.
     groups: [Option<&'static Stencil>; 2],
-    /// LOAD_FAST + LOAD_ATTR (`superinstructions::Group::LoadAttr`), by the form the interpreter
-    /// specialised the LOAD_ATTR to: LOAD_ATTR_INSTANCE_VALUE, _SLOT, _WITH_HINT
-    /// (stencils/attrs.c: LOAD_FAST_ATTR_*).
-    local_attr: [Option<&'static Stencil>; 3],
+    /// LOAD_FAST + an attribute instruction (`superinstructions::Group::LocalOwner`), by the
+    /// form the interpreter specialised the second to: LOAD_ATTR_INSTANCE_VALUE, _SLOT,
+    /// _WITH_HINT, STORE_ATTR_INSTANCE_VALUE, _SLOT, LOAD_METHOD_NO_DICT, _WITH_VALUES
+    /// (stencils/attrs.c: LOAD_FAST_ATTR_*, LOAD_FAST_STORE_ATTR_*, LOAD_FAST_METHOD_*).
+    /// `[0]` for a LOAD_FAST run alone, `[1]` for one run as a second half (TAIL_*).
+    local_owner: [[Option<&'static Stencil>; 7]; 2],
     covered: Option<&'static Stencil>,
     /// Whether the error exit's patch program uses only per-compile values (it runs for no
     /// instruction).
@@ -293,11 +295,18 @@ fn selection() -> Result<&'static Selection, CompileError> {
                     stencils::by_name("UNPACK_SEQUENCE_INTO_LOCALS"),
                     stencils::by_name("LOAD_FAST_UNPACK_INTO_LOCALS"),
                 ],
-                local_attr: [
-                    stencils::by_name("LOAD_FAST_ATTR_INSTANCE_VALUE"),
-                    stencils::by_name("LOAD_FAST_ATTR_SLOT"),
-                    stencils::by_name("LOAD_FAST_ATTR_WITH_HINT"),
-                ],
+                local_owner: ["", "TAIL_"].map(|prefix| {
+                    [
+                        "ATTR_INSTANCE_VALUE",
+                        "ATTR_SLOT",
+                        "ATTR_WITH_HINT",
+                        "STORE_ATTR_INSTANCE_VALUE",
+                        "STORE_ATTR_SLOT",
+                        "METHOD_NO_DICT",
+                        "METHOD_WITH_VALUES",
+                    ]
+                    .map(|form| stencils::by_name(&format!("{prefix}LOAD_FAST_{form}")))
+                }),
                 covered: stencils::by_name("COVERED")
                     .filter(|s| s.hot_len == 0 && s.code().is_empty()),
             })
@@ -324,15 +333,19 @@ fn group_stencil(
     }
     let (kind, k) = superinstructions::group(instructions, is_target, mode, i)?;
     match kind {
-        superinstructions::Group::LoadAttr => {
+        superinstructions::Group::LocalOwner => {
             use opcodes::op;
             let form = match (units[instructions[i + 1].unit] & 0xff) as u8 {
                 op::LOAD_ATTR_INSTANCE_VALUE => 0,
                 op::LOAD_ATTR_SLOT => 1,
                 op::LOAD_ATTR_WITH_HINT => 2,
+                op::STORE_ATTR_INSTANCE_VALUE => 3,
+                op::STORE_ATTR_SLOT => 4,
+                op::LOAD_METHOD_NO_DICT => 5,
+                op::LOAD_METHOD_WITH_VALUES => 6,
                 _ => return None,
             };
-            Some((sel.local_attr[form]?, k))
+            Some((sel.local_owner[(mode == Mode::Tail) as usize][form]?, k))
         }
         _ => Some((sel.groups[kind as usize]?, k)),
     }

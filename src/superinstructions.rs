@@ -140,10 +140,11 @@ pub enum Group {
     /// LOAD_FAST (run alone), UNPACK_SEQUENCE n and the n STORE_FASTs (`a, b, c = t`, t a
     /// local).
     LoadUnpack,
-    /// LOAD_FAST (run alone) and the LOAD_ATTR after it (`x.name`, x a local): the compiler
-    /// opens it only where the interpreter specialised the LOAD_ATTR to a form with a stencil
-    /// for the pair (stencils/attrs.c: LOAD_FAST_ATTR_*).
-    LoadAttr,
+    /// LOAD_FAST (run alone) and the LOAD_ATTR, STORE_ATTR or LOAD_METHOD after it (`x.name`,
+    /// `x.name = v`, `x.name(...)`, x a local): the compiler opens it only where the
+    /// interpreter specialised the second instruction to a form with a stencil for the pair
+    /// (stencils/attrs.c: LOAD_FAST_ATTR_*, LOAD_FAST_STORE_ATTR_*, LOAD_FAST_METHOD_*).
+    LocalOwner,
 }
 
 /// Whether instruction `i` heads a group, and how many instructions after it the group covers:
@@ -174,16 +175,24 @@ pub fn group(
         return None;
     }
     let next = &instructions[i + 1];
-    let (kind, n) = if next.opcode == opcodes::op::LOAD_ATTR {
-        // The stencil finds the LOAD_ATTR's code unit right after the LOAD_FAST's.
-        (next.start == next.unit).then_some((Group::LoadAttr, 1))?
+    let (kind, n) = if takes_local_owner(next.opcode) {
+        // The stencil finds the second instruction's code unit right after the LOAD_FAST's.
+        (next.start == next.unit).then_some((Group::LocalOwner, 1))?
     } else {
         (
             Group::LoadUnpack,
             unpack_group(instructions, is_target, i + 1)? + 1,
         )
     };
-    (mode == Mode::Alone
+    // A second half may open a LocalOwner group (its stencil reports an unbound local as the
+    // pair does) unless a jump lands on it: arriving alone there would take an out-of-line copy
+    // that rejoins the main line at the covered instruction.
+    let mode_fits = match (mode, kind) {
+        (Mode::Alone, _) => true,
+        (Mode::Tail, Group::LocalOwner) => !is_target[i],
+        (Mode::Tail, _) => false,
+    };
+    (mode_fits
         && !(0..i)
             .rev()
             .take_while(|&j| is_head(instructions, j))
@@ -192,8 +201,8 @@ pub fn group(
 }
 
 /// Whether instruction `i` can open a group (see [`group`]): an UNPACK_SEQUENCE, or a
-/// LOAD_FAST before one or before a LOAD_ATTR. A test of opcodes, for every instruction, before
-/// [`group`].
+/// LOAD_FAST before one or before an attribute instruction ([`takes_local_owner`]). A test of
+/// opcodes, for every instruction, before [`group`].
 #[inline(always)]
 pub fn opens_group(instructions: &[Instruction], i: usize) -> bool {
     let unpack = opcodes::op::UNPACK_SEQUENCE;
@@ -201,9 +210,16 @@ pub fn opens_group(instructions: &[Instruction], i: usize) -> bool {
         op if op == unpack => true,
         op if op == ops().load_fast => instructions
             .get(i + 1)
-            .is_some_and(|n| n.opcode == unpack || n.opcode == opcodes::op::LOAD_ATTR),
+            .is_some_and(|n| n.opcode == unpack || takes_local_owner(n.opcode)),
         _ => false,
     }
+}
+
+/// The attribute instructions a LOAD_FAST before them can join (Group::LocalOwner).
+#[inline(always)]
+fn takes_local_owner(opcode: u8) -> bool {
+    use opcodes::op;
+    opcode == op::LOAD_ATTR || opcode == op::STORE_ATTR || opcode == op::LOAD_METHOD
 }
 
 /// UNPACK_SEQUENCE n at `i` followed by n STORE_FASTs, none a jump target and none with an
@@ -291,25 +307,29 @@ mod tests {
     }
 
     #[test]
-    fn load_attr_groups() {
+    fn local_owner_groups() {
         let names = ["LOAD_FAST", "LOAD_ATTR", "RETURN_VALUE"];
         let mut p = plan(&names);
         let (_, m) = modes_of(&names);
         let t = [false; 3];
         assert!(opens_group(&p, 0));
-        assert_eq!(group(&p, &t, m[0], 0), Some((Group::LoadAttr, 1)));
-        // Not when the LOAD_ATTR is a jump target, when the LOAD_FAST runs as a second half,
-        // or when an EXTENDED_ARG comes before either.
+        assert_eq!(group(&p, &t, m[0], 0), Some((Group::LocalOwner, 1)));
+        // Not when the LOAD_ATTR is a jump target, or when an EXTENDED_ARG comes before
+        // either.
         assert_eq!(group(&p, &[false, true, false], m[0], 0), None);
-        assert_eq!(group(&p, &t, Mode::Tail, 0), None);
+        // As a second half only when no jump lands on it.
+        assert_eq!(group(&p, &t, Mode::Tail, 0), Some((Group::LocalOwner, 1)));
+        assert_eq!(group(&p, &[true, false, false], Mode::Tail, 0), None);
         p[1].start = 0;
         assert_eq!(group(&p, &t, m[0], 0), None);
         let mut q = plan(&names);
         q[0].start = 0;
         q[0].unit = 1;
         assert_eq!(group(&q, &t, m[0], 0), None);
-        // Not for a LOAD_FAST before anything else, nor at the end of the code.
-        assert!(!opens_group(&plan(&["LOAD_FAST", "LOAD_METHOD"]), 0));
+        // Stores and methods too; not a LOAD_FAST before anything else, nor at the end.
+        assert!(opens_group(&plan(&["LOAD_FAST", "STORE_ATTR"]), 0));
+        assert!(opens_group(&plan(&["LOAD_FAST", "LOAD_METHOD"]), 0));
+        assert!(!opens_group(&plan(&["LOAD_FAST", "DELETE_ATTR"]), 0));
         assert!(!opens_group(&plan(&["LOAD_FAST"]), 0));
     }
 

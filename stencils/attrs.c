@@ -15,9 +15,9 @@
 #define ATTR_CACHE ((CpjitAttrCache *)JIT_CACHE)
 
 /* The generic path (csrc/names.c): everything the first tier (csrc/hits.c) does not serve. */
-#define ATTR_SLOW(FN, CACHE)                                                                   \
+#define ATTR_SLOW(FN, CACHE, AT_REDO)                                                          \
     do {                                                                                       \
-        if (UNLIKELY(FN(frame, stack_pointer, (CACHE), REDO) != 0)) {                  \
+        if (UNLIKELY(FN(frame, stack_pointer, (CACHE), (AT_REDO)) != 0)) {                     \
             ERROR();                                                                           \
         }                                                                                      \
     } while (0)
@@ -30,12 +30,14 @@
  * so a site is two calls: about 40 bytes of hot code where an in-line first tier took 110, which
  * keeps code with many sites in the instruction cache. On failure the owner stays on the stack
  * (owned), as in ceval.c. */
-#define LOAD_ATTR_TIERS(cache)                                                                 \
+#define LOAD_ATTR_TIERS(cache) LOAD_ATTR_TIERS_AT(cache, REDO, DONE)
+/* The same for an instruction whose prev_instr values are AT_REDO and AT_DONE (a group's). */
+#define LOAD_ATTR_TIERS_AT(cache, AT_REDO, AT_DONE)                                            \
     do {                                                                                       \
         PyObject *res_ = cpjit_load_attr_hit(TOP(), (cache));                                  \
         if (UNLIKELY(res_ == NULL)) {                                                          \
-            ATTR_SLOW(cpjit_load_attr_slow, (cache));                                          \
-            CHECK_TRACING_AFTER(); /* a property, __getattr__, a descriptor's __get__ */       \
+            ATTR_SLOW(cpjit_load_attr_slow, (cache), (AT_REDO));                               \
+            CHECK_TRACING_FROM(AT_DONE); /* a property, __getattr__, a descriptor's __get__ */ \
             CONTINUE();                                                                        \
         }                                                                                      \
         SET_TOP(res_);                                                                         \
@@ -50,13 +52,14 @@ STENCIL(LOAD_ATTR)
  * at the cached hint whose old value's release runs no code. Everything else (a deallocation
  * that may run code, the generic path) is cpjit_store_attr_slow's. Both operands are consumed,
  * whether or not the store worked. */
-#define STORE_ATTR_TIERS(cache)                                                                \
+#define STORE_ATTR_TIERS(cache) STORE_ATTR_TIERS_AT(cache, REDO, DONE)
+#define STORE_ATTR_TIERS_AT(cache, AT_REDO, AT_DONE)                                           \
     do {                                                                                       \
         int done_ = cpjit_store_attr_hit(TOP(), SECOND(), (cache));                            \
         STACK_SHRINK(2);                                                                       \
         if (UNLIKELY(!done_)) {                                                                \
-            ATTR_SLOW(cpjit_store_attr_slow, (cache));                                         \
-            CHECK_TRACING_AFTER(); /* __setattr__, a descriptor's __set__ */                   \
+            ATTR_SLOW(cpjit_store_attr_slow, (cache), (AT_REDO));                              \
+            CHECK_TRACING_FROM(AT_DONE); /* __setattr__, a descriptor's __set__ */             \
         }                                                                                      \
         CONTINUE();                                                                            \
     } while (0)
@@ -84,12 +87,13 @@ STENCIL(DELETE_ATTR)
  * attribute (math.sqrt), a class constant. Everything else (class attributes with __get__,
  * instances with a dict of their own, a dying owner, the generic path) is
  * cpjit_load_method_slow's. On failure the object stays on the stack (owned). */
-#define LOAD_METHOD_TIERS(cache)                                                               \
+#define LOAD_METHOD_TIERS(cache) LOAD_METHOD_TIERS_AT(cache, REDO, DONE)
+#define LOAD_METHOD_TIERS_AT(cache, AT_REDO, AT_DONE)                                          \
     do {                                                                                       \
         if (UNLIKELY(!cpjit_load_method_hit(stack_pointer, (cache)))) {                        \
-            ATTR_SLOW(cpjit_load_method_slow, (cache));                                        \
+            ATTR_SLOW(cpjit_load_method_slow, (cache), (AT_REDO));                             \
             STACK_GROW(1);                                                                     \
-            CHECK_TRACING_AFTER(); /* a property, __getattr__, a descriptor's __get__ */       \
+            CHECK_TRACING_FROM(AT_DONE); /* a property, __getattr__, a __get__ */              \
             CONTINUE();                                                                        \
         }                                                                                      \
         STACK_GROW(1);                                                                         \
@@ -154,57 +158,6 @@ dict_hint_place(PyObject *owner, CpjitAttrCache *cache)
 LOAD_ATTR_HINTED(LOAD_ATTR_WITH_HINT, cache->kind[0] - 1u < 3u /* VALUES, HINT or DICT_HINT */,
                  dict_hint_place(owner, cache))
 
-/* LOAD_FAST x + LOAD_ATTR (`x.name`, x a local) where the interpreter specialised the LOAD_ATTR
- * (LOAD_ATTR_INSTANCE_VALUE, _SLOT, _WITH_HINT): one stencil for the two, placed at the
- * LOAD_FAST; the LOAD_ATTR gets COVERED (src/superinstructions.rs, Group::LoadAttr, says when:
- * the two adjacent, no EXTENDED_ARG, nothing jumps to the LOAD_ATTR, the LOAD_FAST run alone).
- * The owner is read from its local and never pushed on a hit of the first way: no reference
- * count on it (the local keeps it alive), no test that it survives. Otherwise the LOAD_FAST's
- * work (an unbound local raises at it), then the LOAD_ATTR's two tiers with the LOAD_ATTR's
- * prev_instr values: its REDO is the LOAD_FAST's code unit (REDO + 1), its DONE its last cache
- * entry. */
-#define LOCAL_ATTR_REDO (REDO + 1)
-#define LOCAL_ATTR_DONE (REDO + 2 + INLINE_CACHE_ENTRIES_LOAD_ATTR)
-#define LOAD_LOCAL_ATTR(NAME, KIND_OK, PLACE)                                                  \
-    STENCIL(NAME)                                                                              \
-    {                                                                                          \
-        PyObject *owner = GETLOCAL(OPARG);                                                     \
-        if (__builtin_expect(owner == NULL, 0)) {                                              \
-            frame->prev_instr = REDO;                                                          \
-            __attribute__((musttail)) return cpjit_tail_unbound_local_redo(frame,              \
-                                                                           stack_pointer,      \
-                                                                           tstate);            \
-        }                                                                                      \
-        CpjitAttrCache *cache = ATTR_CACHE;                                                    \
-        PyObject **place;                                                                      \
-        PyObject *res;                                                                         \
-        if (LIKELY(Py_TYPE(owner)->tp_version_tag == cache->version[0] && (KIND_OK)            \
-                   && (place = (PLACE)) != NULL && (res = *place) != NULL)) {                  \
-            Py_INCREF(res);                                                                    \
-            PUSH(res);                                                                         \
-            CONTINUE_JOINED();                                                                 \
-        }                                                                                      \
-        Py_INCREF(owner);                                                                      \
-        PUSH(owner);                                                                           \
-        res = cpjit_load_attr_hit(owner, cache);                                               \
-        if (UNLIKELY(res == NULL)) {                                                           \
-            if (UNLIKELY(cpjit_load_attr_slow(frame, stack_pointer, cache, LOCAL_ATTR_REDO)    \
-                         != 0)) {                                                              \
-                ERROR();                                                                       \
-            }                                                                                  \
-            CHECK_TRACING_FROM(LOCAL_ATTR_DONE); /* a property, __getattr__, a __get__ */      \
-            CONTINUE();                                                                        \
-        }                                                                                      \
-        SET_TOP(res);                                                                          \
-        CONTINUE();                                                                            \
-    }
-LOAD_LOCAL_ATTR(LOAD_FAST_ATTR_INSTANCE_VALUE, cache->kind[0] - 1u < 2u /* VALUES or HINT */,
-                values_place(owner, cache))
-LOAD_LOCAL_ATTR(LOAD_FAST_ATTR_SLOT, cache->kind[0] == CPJIT_ATTR_SLOT,
-                (PyObject **)((char *)owner + cache->index[0]))
-LOAD_LOCAL_ATTR(LOAD_FAST_ATTR_WITH_HINT, cache->kind[0] - 1u < 3u /* VALUES, HINT, DICT_HINT */,
-                dict_hint_place(owner, cache))
-
 /* LOAD_METHOD_NO_DICT and LOAD_METHOD_WITH_VALUES: a plain method of the type, the instance
  * without a dict, or with its attributes inline (or in a dict sharing the type's keys) lacking
  * the name. */
@@ -261,3 +214,124 @@ STORE_ATTR_HINTED(STORE_ATTR_INSTANCE_VALUE, CPJIT_ATTR_VALUES, values_place(own
                   cpjit_values_add_to_order(*_PyObject_ValuesPointer(owner), cache->index[0]))
 STORE_ATTR_HINTED(STORE_ATTR_SLOT, CPJIT_ATTR_SLOT,
                   (PyObject **)((char *)owner + cache->index[0]), (void)0)
+
+/* Groups (src/superinstructions.rs, Group::LocalOwner): LOAD_FAST x and the attribute
+ * instruction after it (`x.name`, `x.name = v`, `x.name(...)`, x a local) as one stencil, placed
+ * at the LOAD_FAST, where the interpreter specialised the second instruction (which gets
+ * COVERED: the two adjacent, no EXTENDED_ARG, nothing jumping to the second). TAIL_* for a
+ * LOAD_FAST that falling through runs as the second half of a superinstruction (`self.x = x`:
+ * LOAD_FAST__LOAD_FAST), which differs only in where an unbound local is reported. The owner is read from its local, never pushed on a hit of the first way: no
+ * reference count on it (the local keeps it alive) and no test that it survives. Otherwise the
+ * LOAD_FAST's work (an unbound local raises at the LOAD_FAST), then the second instruction's
+ * two tiers with its own prev_instr values: its REDO is the LOAD_FAST's code unit (REDO + 1),
+ * its DONE its last cache entry. */
+#define OWNER_FROM_LOCAL(owner, UNBOUND)                                                       \
+    PyObject *owner = GETLOCAL(OPARG);                                                         \
+    if (__builtin_expect(owner == NULL, 0)) {                                                  \
+        UNBOUND;                                                                               \
+    }
+/* An unbound local at the LOAD_FAST run alone (LOAD_FAST's cold path), or as the second half
+ * of a superinstruction (LOAD_FAST_TAIL's: reported at the first half, stencils/fused.c). */
+#define UNBOUND_ALONE                                                                          \
+    do {                                                                                       \
+        frame->prev_instr = REDO;                                                              \
+        __attribute__((musttail)) return cpjit_tail_unbound_local_redo(frame, stack_pointer,   \
+                                                                       tstate);                \
+    } while (0)
+#define UNBOUND_AS_TAIL                                                                        \
+    do {                                                                                       \
+        SAVE_IP();                                                                             \
+        __attribute__((musttail)) return cpjit_tail_unbound_local(frame, stack_pointer,        \
+                                                                  tstate);                     \
+    } while (0)
+#define SECOND_REDO (REDO + 1)
+#define SECOND_DONE(OP) (REDO + 2 + INLINE_CACHE_ENTRIES_##OP)
+
+#define LOAD_LOCAL_ATTR(NAME, KIND_OK, PLACE)                                                  \
+    LOAD_LOCAL_ATTR_IN(NAME, KIND_OK, PLACE, UNBOUND_ALONE)                                    \
+    LOAD_LOCAL_ATTR_IN(TAIL_##NAME, KIND_OK, PLACE, UNBOUND_AS_TAIL)
+#define LOAD_LOCAL_ATTR_IN(NAME, KIND_OK, PLACE, UNBOUND)                                      \
+    STENCIL(NAME)                                                                              \
+    {                                                                                          \
+        OWNER_FROM_LOCAL(owner, UNBOUND)                                                                \
+        CpjitAttrCache *cache = ATTR_CACHE;                                                    \
+        PyObject **place;                                                                      \
+        PyObject *res;                                                                         \
+        if (LIKELY(Py_TYPE(owner)->tp_version_tag == cache->version[0] && (KIND_OK)            \
+                   && (place = (PLACE)) != NULL && (res = *place) != NULL)) {                  \
+            Py_INCREF(res);                                                                    \
+            PUSH(res);                                                                         \
+            CONTINUE_JOINED();                                                                 \
+        }                                                                                      \
+        Py_INCREF(owner);                                                                      \
+        PUSH(owner);                                                                           \
+        LOAD_ATTR_TIERS_AT(cache, SECOND_REDO, SECOND_DONE(LOAD_ATTR));                        \
+    }
+LOAD_LOCAL_ATTR(LOAD_FAST_ATTR_INSTANCE_VALUE, cache->kind[0] - 1u < 2u /* VALUES or HINT */,
+                values_place(owner, cache))
+LOAD_LOCAL_ATTR(LOAD_FAST_ATTR_SLOT, cache->kind[0] == CPJIT_ATTR_SLOT,
+                (PyObject **)((char *)owner + cache->index[0]))
+LOAD_LOCAL_ATTR(LOAD_FAST_ATTR_WITH_HINT, cache->kind[0] - 1u < 3u /* VALUES, HINT, DICT_HINT */,
+                dict_hint_place(owner, cache))
+
+/* `x.name = v`: v on the stack, x in its local. */
+#define STORE_LOCAL_ATTR(NAME, KIND, PLACE, ON_FIRST_STORE)                                    \
+    STORE_LOCAL_ATTR_IN(NAME, KIND, PLACE, ON_FIRST_STORE, UNBOUND_ALONE)                      \
+    STORE_LOCAL_ATTR_IN(TAIL_##NAME, KIND, PLACE, ON_FIRST_STORE, UNBOUND_AS_TAIL)
+#define STORE_LOCAL_ATTR_IN(NAME, KIND, PLACE, ON_FIRST_STORE, UNBOUND)                        \
+    STENCIL(NAME)                                                                              \
+    {                                                                                          \
+        OWNER_FROM_LOCAL(owner, UNBOUND)                                                                \
+        CpjitAttrCache *cache = ATTR_CACHE;                                                    \
+        PyObject *v = TOP();                                                                   \
+        PyObject **place;                                                                      \
+        PyObject *old;                                                                         \
+        if (LIKELY(Py_TYPE(owner)->tp_version_tag == cache->version[0]                         \
+                   && cache->kind[0] == (KIND) && (place = (PLACE)) != NULL                    \
+                   && ((old = *place) == NULL || old->ob_refcnt > 1))) {                       \
+            *place = v;                                                                        \
+            if (old != NULL) {                                                                 \
+                old->ob_refcnt--;                                                              \
+            }                                                                                  \
+            else {                                                                             \
+                ON_FIRST_STORE;                                                                \
+            }                                                                                  \
+            STACK_SHRINK(1);                                                                   \
+            CONTINUE_JOINED();                                                                 \
+        }                                                                                      \
+        Py_INCREF(owner);                                                                      \
+        PUSH(owner);                                                                           \
+        STORE_ATTR_TIERS_AT(cache, SECOND_REDO, SECOND_DONE(STORE_ATTR));                      \
+    }
+STORE_LOCAL_ATTR(LOAD_FAST_STORE_ATTR_INSTANCE_VALUE, CPJIT_ATTR_VALUES,
+                 values_place(owner, cache),
+                 cpjit_values_add_to_order(*_PyObject_ValuesPointer(owner), cache->index[0]))
+STORE_LOCAL_ATTR(LOAD_FAST_STORE_ATTR_SLOT, CPJIT_ATTR_SLOT,
+                 (PyObject **)((char *)owner + cache->index[0]), (void)0)
+
+/* `x.name(...)`: a plain method, pushed with x. */
+#define LOAD_LOCAL_METHOD(NAME, TEST)                                                          \
+    LOAD_LOCAL_METHOD_IN(NAME, TEST, UNBOUND_ALONE)                                            \
+    LOAD_LOCAL_METHOD_IN(TAIL_##NAME, TEST, UNBOUND_AS_TAIL)
+#define LOAD_LOCAL_METHOD_IN(NAME, TEST, UNBOUND)                                              \
+    STENCIL(NAME)                                                                              \
+    {                                                                                          \
+        OWNER_FROM_LOCAL(obj, UNBOUND)                                                                  \
+        CpjitAttrCache *cache = ATTR_CACHE;                                                    \
+        if (LIKELY(Py_TYPE(obj)->tp_version_tag == cache->version[0] && (TEST))) {             \
+            PyObject *meth = cache->descr[0];                                                  \
+            Py_INCREF(meth);                                                                   \
+            Py_INCREF(obj);                                                                    \
+            stack_pointer[0] = meth;                                                           \
+            stack_pointer[1] = obj;                                                            \
+            STACK_GROW(2);                                                                     \
+            CONTINUE_JOINED();                                                                 \
+        }                                                                                      \
+        Py_INCREF(obj);                                                                        \
+        PUSH(obj);                                                                             \
+        LOAD_METHOD_TIERS_AT(cache, SECOND_REDO, SECOND_DONE(LOAD_METHOD));                    \
+    }
+LOAD_LOCAL_METHOD(LOAD_FAST_METHOD_NO_DICT, cache->kind[0] == CPJIT_METHOD_NO_DICT)
+LOAD_LOCAL_METHOD(LOAD_FAST_METHOD_WITH_VALUES,
+                  cache->kind[0] == CPJIT_METHOD_VALUES
+                      && cpjit_method_not_shadowed(cache, 0, obj))

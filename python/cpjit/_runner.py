@@ -268,20 +268,32 @@ def _report_at_exit(exc, tb, after):
     """Let `exc` escape as an unhandled exception (so that the interpreter exits as `python`
     does: status 1, or SIGINT for KeyboardInterrupt), but have sys.excepthook report it with
     the program's own traceback `tb`, without cpjit's frames."""
-    hook = getattr(sys, "excepthook", None)
+    missing = object()
+    hook = getattr(sys, "excepthook", missing)
 
     def excepthook(exc_type, value, traceback, /):
         if value is exc:
             value.__traceback__ = traceback = tb
             sys.last_traceback = tb
         try:
-            if hook is None:  # the program deleted it: what PyErr_Print does then
+            if hook is missing:  # the program deleted it: what PyErr_Print does then
                 del sys.excepthook
                 print("sys.excepthook is missing", file=sys.stderr)
                 sys.__excepthook__(exc_type, value, traceback)
-            else:
-                sys.excepthook = hook
-                hook(exc_type, value, traceback)
+                return
+            sys.excepthook = hook
+            try:
+                hook(exc_type, value, traceback)  # None or any object: called as C calls it
+            except SystemExit:
+                raise  # the interpreter exits with its status, as after the hook itself
+            except BaseException as failed:
+                # What PyErr_Print reports when the hook fails, with the hook's own traceback
+                # (this frame taken off: the interpreter calls the hook from C).
+                failed_tb = failed.__traceback__.tb_next
+                print("Error in sys.excepthook:", file=sys.stderr)
+                sys.__excepthook__(type(failed), failed.with_traceback(failed_tb), failed_tb)
+                print("\nOriginal exception was:", file=sys.stderr)
+                sys.__excepthook__(exc_type, value, traceback)
         finally:
             if after is not None:
                 after()

@@ -31,7 +31,8 @@ class S:
 def reads(p, s):
     # Owners in locals (LOAD_FAST + LOAD_ATTR: one stencil for the two) and owners that are not
     # (the LOAD_ATTR's own stencil).
-    return p.x, p.y, s.a, s.b, p.total(), s.both(), (p, s)[0].x, (p, s)[1].a
+    return (p.x, p.y, s.a, s.b, p.total(), s.both(), (p, s)[0].x, (p, s)[1].a,
+            (p, s)[0].total(), (p, s)[1].both())
 """
 
 WARM = f"""
@@ -44,7 +45,8 @@ def test_specialised_attribute_loads_get_their_stencils():
     info = compiled_after_warm_up(CLASSES, "reads", WARM, THRESHOLD)
     names = {stencil for _, stencil, _ in info["layout"]}
     assert {"LOAD_ATTR_INSTANCE_VALUE", "LOAD_ATTR_SLOT", "LOAD_FAST_ATTR_INSTANCE_VALUE",
-            "LOAD_FAST_ATTR_SLOT", "LOAD_METHOD_WITH_VALUES", "LOAD_METHOD_NO_DICT"} <= names, names
+            "LOAD_FAST_ATTR_SLOT", "LOAD_METHOD_WITH_VALUES", "LOAD_METHOD_NO_DICT",
+            "LOAD_FAST_METHOD_WITH_VALUES", "LOAD_FAST_METHOD_NO_DICT"} <= names, names
 
 
 def test_what_specialised_attribute_sites_see_later_runs_like_the_interpreter():

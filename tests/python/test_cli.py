@@ -395,6 +395,27 @@ def test_cli_program_that_deleted_excepthook(tmp_path):
     both(["nohook.py"], tmp_path)
 
 
+@pytest.mark.parametrize("hook", [
+    "None",
+    "5",
+    "lambda t, v, tb: 1 / 0",
+    "lambda t, v, tb: sys.exit(4)",
+    "lambda t, v, tb: exec('raise KeyError(7)')",
+])
+def test_cli_program_whose_excepthook_fails(tmp_path, hook):
+    # PyErr_Print calls the hook from C: "Error in sys.excepthook", the hook's error with the
+    # hook's own frames only, then the original exception; a SystemExit from the hook exits.
+    write(tmp_path / "badhook.py", f"""
+        import sys
+        sys.excepthook = {hook}
+        def f():
+            raise ValueError(1)
+        f()
+    """)
+    both(["badhook.py"], tmp_path)
+    both(["badhook.py"], tmp_path, merged=True)
+
+
 @pytest.mark.parametrize("ending", ["", "raise ValueError('x')", "sys.exit(3)"])
 def test_a_program_that_leaves_a_very_low_recursion_limit(tmp_path, ending):
     # The runner's epilogue (flushing, reporting) runs Python frames below the program's level;

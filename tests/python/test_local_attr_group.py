@@ -1,7 +1,9 @@
-"""LOAD_FAST + LOAD_ATTR (`x.name`, x a local) run as one stencil where the interpreter
-specialised the LOAD_ATTR (stencils/attrs.c LOAD_FAST_ATTR_*, src/superinstructions.rs
-Group::LoadAttr): the owner is read from its local, and a hit of the site's first cache way
-takes no reference on it; the LOAD_ATTR gets no code of its own (COVERED). Everything else
+"""LOAD_FAST + LOAD_ATTR, STORE_ATTR or LOAD_METHOD (`x.name`, `x.name = v`, `x.name()`, x a
+local) run as one stencil where the interpreter specialised the second instruction
+(stencils/attrs.c LOAD_FAST_ATTR_*, LOAD_FAST_STORE_ATTR_*, LOAD_FAST_METHOD_*;
+src/superinstructions.rs Group::LocalOwner): the owner is read from its local, and a hit of the
+site's first cache way takes no reference on it; the second instruction gets no code of its own
+(COVERED). Everything else
 (an unbound local, other types, missing attributes, properties and __getattr__, tracing switched
 on by the code they run, what that code sees of the frame) must be as in plain CPython. The
 functions are warmed up in the interpreter first, so the LOAD_ATTRs are quickened when they
@@ -45,12 +47,52 @@ def tail(o):
     k = 1
     return o.x + k            # STORE_FAST + LOAD_FAST: the LOAD_FAST runs as a second half
 
+def jumped(o, flag):
+    k = 1
+    if flag:
+        k = 2
+    return o.x + k            # a jump lands on the LOAD_FAST, which falling through pairs
+
+def tail_unbound(flag):
+    if flag:
+        o = P(1)
+    k = 1
+    return o.x + k            # o unbound unless flag: reported where the pair is
+
+def put(o, v):
+    o.x = v                   # LOAD_FAST v, LOAD_FAST o, STORE_ATTR: o's runs alone
+    return o
+
+def put_a(o, v):
+    o.a = v
+    return o
+
+def call_m(o):
+    return o.m()
+
+class M:
+    __slots__ = ()
+    def m(self):
+        return "M.m"
+
+class V:
+    def __init__(self):
+        self.z = 0
+    def m(self):
+        return "V.m"
+
 for n in range({THRESHOLD + 5}):
     get_x(P(n))
     get_a(S(n))
     get_d(D(n))
     get_later(True, P(n))
     tail(P(n))
+    put(P(n), n)
+    jumped(P(n), n % 2)
+    tail_unbound(True)
+    put_a(S(n), n)
+    call_m(V())
+    call_m(M())
 """
 WARM = SITES[SITES.index("for n in range"):]
 
@@ -69,10 +111,33 @@ def test_a_local_owner_and_its_specialised_load_get_one_stencil():
     assert "LOAD_ATTR_INSTANCE_VALUE" not in later, later  # no code of its own
 
 
-def test_a_load_fast_run_as_a_second_half_keeps_its_own_stencils():
-    names = stencils_of("tail")
+def test_stores_and_method_loads_from_local_owners_get_one_stencil():
+    # `o.x = v`: LOAD_FAST v, LOAD_FAST o pair up, o's load is a second half.
+    assert "TAIL_LOAD_FAST_STORE_ATTR_INSTANCE_VALUE" in stencils_of("put")
+    assert "TAIL_LOAD_FAST_STORE_ATTR_SLOT" in stencils_of("put_a")
+    # call_m saw two classes: the interpreter's form is whichever it specialised to last.
+    names = stencils_of("call_m")
+    assert {"LOAD_FAST_METHOD_WITH_VALUES", "LOAD_FAST_METHOD_NO_DICT", "LOAD_METHOD"} & set(names)
+
+
+def test_a_load_fast_run_as_a_second_half_gets_the_tail_form_unless_a_jump_lands_on_it():
+    assert "TAIL_LOAD_FAST_ATTR_INSTANCE_VALUE" in stencils_of("tail")
+    names = stencils_of("jumped")
     assert "LOAD_ATTR_INSTANCE_VALUE" in names, names
-    assert not any(n.startswith("LOAD_FAST_ATTR") for n in names), names
+    assert not any("LOAD_FAST_ATTR" in n for n in names), names
+
+
+def test_an_unbound_local_run_as_a_second_half_is_reported_where_the_pair_is():
+    check(SITES + """
+out = []
+for flag in (True, False, True):
+    try:
+        out.append(tail_unbound(flag))
+    except UnboundLocalError as e:
+        out.append((str(e), e.__traceback__.tb_next.tb_lineno, e.__traceback__.tb_next.tb_lasti))
+result = out
+tail_unbound(False)
+""", threshold=THRESHOLD)
 
 
 def test_an_unbound_or_deleted_local_raises_at_the_load_fast():
@@ -182,4 +247,68 @@ try:
 finally:
     sys.settrace(None)
 print(events)
+""", threshold=THRESHOLD)
+
+
+def test_stores_through_local_owners_run_like_the_interpreter():
+    check(SITES + """
+import sys
+out = []
+class Q:
+    def __init__(self):
+        self.x = 1
+class Slotted:
+    __slots__ = ("x",)
+class Setter:
+    def __setattr__(self, name, value):
+        out.append(("__setattr__", name, value, sys._getframe(1).f_lineno))
+class Frozen:
+    __slots__ = ()
+class Dies:
+    def __del__(self):
+        out.append(("dies", sys._getframe(1).f_code.co_name, sys._getframe(1).f_lineno))
+p = P(1)
+put(p, Dies())                 # the old value is an int; the new one dies at the next store
+put(p, 2)
+for o in (P(3), Q(), Slotted(), Setter(), P(4)):
+    out.append(vars(put(o, "v")) if hasattr(o, "__dict__") and type(o) is not Setter
+               else type(put(o, "v")).__name__)
+for o in (S(1), S.__new__(S), P(5)):
+    out.append(type(put_a(o, 9)).__name__)
+try:
+    put(Frozen(), 1)
+except AttributeError as e:
+    out.append(str(e))
+def again(flag, v):
+    if flag:
+        o = P(0)
+    return v and put(o, v)
+try:
+    again(False, 1)
+except UnboundLocalError as e:
+    out.append(str(e))
+result = out
+put(Frozen(), 2)               # escapes: its traceback's lines are compared
+""", threshold=THRESHOLD)
+
+
+def test_method_loads_through_local_owners_run_like_the_interpreter():
+    check(SITES + """
+out = []
+v = V()
+v.m = lambda: "shadowed by the instance"
+class W(V):
+    def m(self):
+        return "W.m"
+class NoM:
+    pass
+for o in (V(), M(), v, W(), V(), NoM(), M()):
+    try:
+        out.append(call_m(o))
+    except AttributeError as e:
+        out.append("AttributeError: " + str(e))
+V.m = lambda self: "V.m replaced"       # the class changes
+out.append(call_m(V()))
+result = out
+call_m(NoM())
 """, threshold=THRESHOLD)

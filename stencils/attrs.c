@@ -220,8 +220,9 @@ STORE_ATTR_HINTED(STORE_ATTR_SLOT, CPJIT_ATTR_SLOT,
  * at the LOAD_FAST, where the interpreter specialised the second instruction (which gets
  * COVERED: the two adjacent, no EXTENDED_ARG, nothing jumping to the second). TAIL_* for a
  * LOAD_FAST that falling through runs as the second half of a superinstruction (`self.x = x`:
- * LOAD_FAST__LOAD_FAST), which differs only in where an unbound local is reported. The owner is read from its local, never pushed on a hit of the first way: no
- * reference count on it (the local keeps it alive) and no test that it survives. Otherwise the
+ * LOAD_FAST__LOAD_FAST), which differs only in where an unbound local is reported. The owner
+ * is read from its local, never pushed on a hit of the first way: no reference count on it
+ * (the local keeps it alive) and no test that it survives. Otherwise the
  * LOAD_FAST's work (an unbound local raises at the LOAD_FAST), then the second instruction's
  * two tiers with its own prev_instr values: its REDO is the LOAD_FAST's code unit (REDO + 1),
  * its DONE its last cache entry. */
@@ -253,7 +254,7 @@ STORE_ATTR_HINTED(STORE_ATTR_SLOT, CPJIT_ATTR_SLOT,
 #define LOAD_LOCAL_ATTR_IN(NAME, KIND_OK, PLACE, UNBOUND)                                      \
     STENCIL(NAME)                                                                              \
     {                                                                                          \
-        OWNER_FROM_LOCAL(owner, UNBOUND)                                                                \
+        OWNER_FROM_LOCAL(owner, UNBOUND)                                                       \
         CpjitAttrCache *cache = ATTR_CACHE;                                                    \
         PyObject **place;                                                                      \
         PyObject *res;                                                                         \
@@ -281,7 +282,7 @@ LOAD_LOCAL_ATTR(LOAD_FAST_ATTR_WITH_HINT, cache->kind[0] - 1u < 3u /* VALUES, HI
 #define STORE_LOCAL_ATTR_IN(NAME, KIND, PLACE, ON_FIRST_STORE, UNBOUND)                        \
     STENCIL(NAME)                                                                              \
     {                                                                                          \
-        OWNER_FROM_LOCAL(owner, UNBOUND)                                                                \
+        OWNER_FROM_LOCAL(owner, UNBOUND)                                                       \
         CpjitAttrCache *cache = ATTR_CACHE;                                                    \
         PyObject *v = TOP();                                                                   \
         PyObject **place;                                                                      \
@@ -316,7 +317,7 @@ STORE_LOCAL_ATTR(LOAD_FAST_STORE_ATTR_SLOT, CPJIT_ATTR_SLOT,
 #define LOAD_LOCAL_METHOD_IN(NAME, TEST, UNBOUND)                                              \
     STENCIL(NAME)                                                                              \
     {                                                                                          \
-        OWNER_FROM_LOCAL(obj, UNBOUND)                                                                  \
+        OWNER_FROM_LOCAL(obj, UNBOUND)                                                         \
         CpjitAttrCache *cache = ATTR_CACHE;                                                    \
         if (LIKELY(Py_TYPE(obj)->tp_version_tag == cache->version[0] && (TEST))) {             \
             PyObject *meth = cache->descr[0];                                                  \

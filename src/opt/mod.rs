@@ -8,6 +8,20 @@
 //!
 //! `CPJIT_OPT=0` ([`set_enabled`]) turns the tier off: the baseline compiles every instruction
 //! on its own.
+//!
+//! What comes next, and why (benches/README.md, session 59): in richards the C side of
+//! Python-to-Python calls (`cpjit_call`, `cpjit_frame_exit`, `cpjit_return_value`,
+//! `cpjit_enter_callee`) runs about a third of all instructions, ~180 per call against ~60
+//! that a call with everything known at the site would need, and deltablue, go, logging and
+//! raytrace show the same shape; per-instruction work (attribute loads, local loads, stores) is
+//! already within a few instructions of the interpreter's specialised forms. So the step that
+//! moves the call-heavy benchmarks is inlining small callees at monomorphic sites: the callee
+//! named by the site's cache (or by LOAD_METHOD's cached descriptor) compiled into the caller
+//! under a guard on the function, its locals in data-stack space above the caller's frame, and
+//! its frame made real (pushed, linked, `prev_instr` set) only on a path that needs one: an
+//! error, a call out, a release that may run a finalizer, tracing. Such a path then hands the
+//! callee's frame to the interpreter (or its baseline code) at that instruction and the caller
+//! goes on natively after the call, the protocol `cpjit_frame_exit` already follows.
 
 pub mod float_runs;
 

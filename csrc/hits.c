@@ -64,12 +64,12 @@ whole_cache_value(CpjitAttrCache *cache, PyObject *owner)
  * Objects whose attributes outgrew their inline values, or whose __dict__ was asked for, are
  * common enough that a trip through the second tier (cpjit_load_attr_slow) for each of their
  * attributes showed (go: 8.8 million of them, three-quarters of its LOAD_ATTRs). */
-CPJIT_HOT
-PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCache *cache)
+static inline __attribute__((always_inline)) PyObject *
+load_attr_hit(PyObject *owner, CpjitAttrCache *cache, const int owned)
 {
     int way = cpjit_attr_way_hot(cache, Py_TYPE(owner));
     PyObject *res;
-    if (__builtin_expect(owner->ob_refcnt <= 1, 0)) {
+    if (owned && __builtin_expect(owner->ob_refcnt <= 1, 0)) {
         return NULL;
     }
     if (__builtin_expect(way < 0, 0)) {
@@ -125,10 +125,26 @@ PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCache *cache)
 found:
     if (__builtin_expect(res != NULL, 1)) {
         Py_INCREF(res);
-        owner->ob_refcnt--;
+        if (owned) {
+            owner->ob_refcnt--;
+        }
         return res;
     }
     return NULL;
+}
+
+CPJIT_HOT
+PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCache *cache)
+{
+    return load_attr_hit(owner, cache, 1);
+}
+
+/* The same for an owner read from a local (stencils/attrs.c, the LOAD_FAST groups): borrowed,
+ * so neither released nor required to survive. */
+CPJIT_HOT
+PyObject *cpjit_load_attr_hit_local(PyObject *owner, CpjitAttrCache *cache)
+{
+    return load_attr_hit(owner, cache, 0);
 }
 
 /* LOAD_METHOD's first tier, writing the instruction's two results at sp[-1] and sp[0] (the
@@ -137,10 +153,9 @@ found:
  * the class's keys) lack the name; [NULL, attr] for a module attribute (math.sqrt) or a class
  * constant (a value without __get__) of an owner that survives, its reference released.
  * 0 on a miss, nothing changed. */
-CPJIT_HOT
-int cpjit_load_method_hit(PyObject **sp, CpjitAttrCache *cache)
+static inline __attribute__((always_inline)) int
+load_method_hit(PyObject *obj, PyObject **out, CpjitAttrCache *cache, const int owned)
 {
-    PyObject *obj = sp[-1];
     int way = cpjit_attr_way_hot(cache, Py_TYPE(obj));
     if (way >= 0) {
         uint8_t kind = cache->kind[way];
@@ -149,21 +164,40 @@ int cpjit_load_method_hit(PyObject **sp, CpjitAttrCache *cache)
             || (kind == CPJIT_METHOD_VALUES && cpjit_method_not_shadowed(cache, way, obj))) {
             PyObject *meth = cache->descr[way];
             Py_INCREF(meth);
-            sp[-1] = meth;
-            sp[0] = obj;
+            if (!owned) {
+                Py_INCREF(obj);
+            }
+            out[0] = meth;
+            out[1] = obj;
             return 1;
         }
         return 0;
     }
     PyObject *attr = whole_cache_value(cache, obj);
-    if (attr == NULL || obj->ob_refcnt <= 1) {
+    if (attr == NULL || (owned && obj->ob_refcnt <= 1)) {
         return 0;
     }
     Py_INCREF(attr);
-    obj->ob_refcnt--;
-    sp[-1] = NULL;
-    sp[0] = attr;
+    if (owned) {
+        obj->ob_refcnt--;
+    }
+    out[0] = NULL;
+    out[1] = attr;
     return 1;
+}
+
+CPJIT_HOT
+int cpjit_load_method_hit(PyObject **sp, CpjitAttrCache *cache)
+{
+    return load_method_hit(sp[-1], sp - 1, cache, 1);
+}
+
+/* The same for an object read from a local (the LOAD_FAST groups): borrowed, never released;
+ * the two results are written at sp[0] and sp[1]. */
+CPJIT_HOT
+int cpjit_load_method_hit_local(PyObject *obj, PyObject **sp, CpjitAttrCache *cache)
+{
+    return load_method_hit(obj, sp, cache, 0);
 }
 
 /* STORE_ATTR's first tier: a store to the instance's inline values (STORE_ATTR_INSTANCE_VALUE),

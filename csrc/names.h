@@ -394,6 +394,10 @@ cpjit_values_add_to_order(PyDictValues *values, Py_ssize_t ix)
 PyObject *cpjit_load_global_hit(_PyInterpreterFrame *frame, CpjitGlobalCache *cache);
 PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCache *cache);
 int cpjit_load_method_hit(PyObject **sp, CpjitAttrCache *cache);
+/* The same for an owner read from a local, borrowed (stencils/attrs.c, the LOAD_FAST groups):
+ * never released; LOAD_METHOD's two results at sp[0] and sp[1]. */
+PyObject *cpjit_load_attr_hit_local(PyObject *owner, CpjitAttrCache *cache);
+int cpjit_load_method_hit_local(PyObject *obj, PyObject **sp, CpjitAttrCache *cache);
 int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache);
 
 /* The dict at the tp_dictoffset of `obj`'s type (not a managed dict; a negative offset counts

@@ -246,7 +246,9 @@ struct Selection {
     /// _WITH_HINT, STORE_ATTR_INSTANCE_VALUE, _SLOT, LOAD_METHOD_NO_DICT, _WITH_VALUES
     /// (stencils/attrs.c: LOAD_FAST_ATTR_*, LOAD_FAST_STORE_ATTR_*, LOAD_FAST_METHOD_*).
     /// `[0]` for a LOAD_FAST run alone, `[1]` for one run as a second half (TAIL_*).
-    local_owner: [[Option<&'static Stencil>; 7]; 2],
+    /// Then LOAD_FAST_ATTR and LOAD_FAST_METHOD for every other form of LOAD_ATTR and
+    /// LOAD_METHOD (not quickened, adaptive, or a form without a stencil of its own).
+    local_owner: [[Option<&'static Stencil>; 9]; 2],
     covered: Option<&'static Stencil>,
     /// Whether the error exit's patch program uses only per-compile values (it runs for no
     /// instruction).
@@ -304,6 +306,8 @@ fn selection() -> Result<&'static Selection, CompileError> {
                         "STORE_ATTR_SLOT",
                         "METHOD_NO_DICT",
                         "METHOD_WITH_VALUES",
+                        "ATTR",
+                        "METHOD",
                     ]
                     .map(|form| stencils::by_name(&format!("{prefix}LOAD_FAST_{form}")))
                 }),
@@ -335,7 +339,8 @@ fn group_stencil(
     match kind {
         superinstructions::Group::LocalOwner => {
             use opcodes::op;
-            let form = match (units[instructions[i + 1].unit] & 0xff) as u8 {
+            let next = &instructions[i + 1];
+            let form = match (units[next.unit] & 0xff) as u8 {
                 op::LOAD_ATTR_INSTANCE_VALUE => 0,
                 op::LOAD_ATTR_SLOT => 1,
                 op::LOAD_ATTR_WITH_HINT => 2,
@@ -343,6 +348,8 @@ fn group_stencil(
                 op::STORE_ATTR_SLOT => 4,
                 op::LOAD_METHOD_NO_DICT => 5,
                 op::LOAD_METHOD_WITH_VALUES => 6,
+                _ if next.opcode == op::LOAD_ATTR => 7,
+                _ if next.opcode == op::LOAD_METHOD => 8,
                 _ => return None,
             };
             Some((sel.local_owner[(mode == Mode::Tail) as usize][form]?, k))

@@ -140,10 +140,11 @@ pub enum Group {
     /// LOAD_FAST (run alone), UNPACK_SEQUENCE n and the n STORE_FASTs (`a, b, c = t`, t a
     /// local).
     LoadUnpack,
-    /// LOAD_FAST (run alone) and the LOAD_ATTR, STORE_ATTR or LOAD_METHOD after it (`x.name`,
-    /// `x.name = v`, `x.name(...)`, x a local): the compiler opens it only where the
-    /// interpreter specialised the second instruction to a form with a stencil for the pair
-    /// (stencils/attrs.c: LOAD_FAST_ATTR_*, LOAD_FAST_STORE_ATTR_*, LOAD_FAST_METHOD_*).
+    /// LOAD_FAST (alone, or as a second half no jump lands on) and the LOAD_ATTR, STORE_ATTR or
+    /// LOAD_METHOD after it (`x.name`, `x.name = v`, `x.name(...)`, x a local): the compiler
+    /// opens it only where there is a stencil for the second instruction's form
+    /// (stencils/attrs.c: LOAD_FAST_ATTR[_*] and LOAD_FAST_METHOD[_*] for every form,
+    /// LOAD_FAST_STORE_ATTR_* for the specialised ones).
     LocalOwner,
 }
 

@@ -275,6 +275,28 @@ LOAD_LOCAL_ATTR(LOAD_FAST_ATTR_SLOT, cache->kind[0] == CPJIT_ATTR_SLOT,
 LOAD_LOCAL_ATTR(LOAD_FAST_ATTR_WITH_HINT, cache->kind[0] - 1u < 3u /* VALUES, HINT, DICT_HINT */,
                 dict_hint_place(owner, cache))
 
+/* `x.name` at a site the interpreter did not specialise (LOAD_ATTR, LOAD_ATTR_ADAPTIVE: a
+ * polymorphic site, or code not yet quickened) or specialised to a form without a stencil of
+ * its own here: the shared first tier for a borrowed owner, then the generic second tier. */
+#define LOAD_LOCAL_ATTR_ANY(NAME, UNBOUND)                                                     \
+    STENCIL(NAME)                                                                              \
+    {                                                                                          \
+        OWNER_FROM_LOCAL(owner, UNBOUND)                                                       \
+        CpjitAttrCache *cache = ATTR_CACHE;                                                    \
+        PyObject *res = cpjit_load_attr_hit_local(owner, cache);                               \
+        if (LIKELY(res != NULL)) {                                                             \
+            PUSH(res);                                                                         \
+            CONTINUE_JOINED();                                                                 \
+        }                                                                                      \
+        Py_INCREF(owner);                                                                      \
+        PUSH(owner);                                                                           \
+        ATTR_SLOW(cpjit_load_attr_slow, cache, SECOND_REDO);                                   \
+        CHECK_TRACING_FROM(SECOND_DONE(LOAD_ATTR)); /* a property, __getattr__, a __get__ */   \
+        CONTINUE();                                                                            \
+    }
+LOAD_LOCAL_ATTR_ANY(LOAD_FAST_ATTR, UNBOUND_ALONE)
+LOAD_LOCAL_ATTR_ANY(TAIL_LOAD_FAST_ATTR, UNBOUND_AS_TAIL)
+
 /* `x.name = v`: v on the stack, x in its local. */
 #define STORE_LOCAL_ATTR(NAME, KIND, PLACE, ON_FIRST_STORE)                                    \
     STORE_LOCAL_ATTR_IN(NAME, KIND, PLACE, ON_FIRST_STORE, UNBOUND_ALONE)                      \
@@ -336,3 +358,25 @@ LOAD_LOCAL_METHOD(LOAD_FAST_METHOD_NO_DICT, cache->kind[0] == CPJIT_METHOD_NO_DI
 LOAD_LOCAL_METHOD(LOAD_FAST_METHOD_WITH_VALUES,
                   cache->kind[0] == CPJIT_METHOD_VALUES
                       && cpjit_method_not_shadowed(cache, 0, obj))
+
+/* `x.name(...)` at a site the interpreter did not specialise, or specialised to a form without a
+ * stencil of its own here: the shared first tier for a borrowed object, then the generic
+ * second tier. */
+#define LOAD_LOCAL_METHOD_ANY(NAME, UNBOUND)                                                   \
+    STENCIL(NAME)                                                                              \
+    {                                                                                          \
+        OWNER_FROM_LOCAL(obj, UNBOUND)                                                         \
+        CpjitAttrCache *cache = ATTR_CACHE;                                                    \
+        if (LIKELY(cpjit_load_method_hit_local(obj, stack_pointer, cache))) {                  \
+            STACK_GROW(2);                                                                     \
+            CONTINUE_JOINED();                                                                 \
+        }                                                                                      \
+        Py_INCREF(obj);                                                                        \
+        PUSH(obj);                                                                             \
+        ATTR_SLOW(cpjit_load_method_slow, cache, SECOND_REDO);                                 \
+        STACK_GROW(1);                                                                         \
+        CHECK_TRACING_FROM(SECOND_DONE(LOAD_METHOD)); /* a property, __getattr__, a __get__ */ \
+        CONTINUE();                                                                            \
+    }
+LOAD_LOCAL_METHOD_ANY(LOAD_FAST_METHOD, UNBOUND_ALONE)
+LOAD_LOCAL_METHOD_ANY(TAIL_LOAD_FAST_METHOD, UNBOUND_AS_TAIL)

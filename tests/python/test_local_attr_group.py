@@ -312,3 +312,73 @@ out.append(call_m(V()))
 result = out
 call_m(NoM())
 """, threshold=THRESHOLD)
+
+
+def test_sites_without_a_specialised_form_get_the_generic_group():
+    import cpjit
+
+    def f(o, m):
+        return o.x, o.m(), m.sqrt(4.0)
+
+    cpjit.compile(f)  # not quickened: every LOAD_ATTR and LOAD_METHOD in its base form
+    names = [stencil for _, stencil, _ in cpjit.code_info(f)["layout"]]
+    assert "LOAD_FAST_ATTR" in names and "LOAD_FAST_METHOD" in names, names
+    assert "LOAD_ATTR" not in names and "LOAD_METHOD" not in names, names
+
+
+def test_generic_groups_run_like_the_interpreter():
+    # Threshold 0: every site compiled before the interpreter quickens it, so each goes through
+    # the generic groups' shared first tier (borrowed owner) and second tier.
+    check("""
+import math, sys
+class A:
+    k = "class constant"
+    def __init__(self, v):
+        self.v = v
+    def m(self):
+        return ("A.m", self.v)
+    @staticmethod
+    def s():
+        return "static"
+class B(A):
+    __slots__ = ("w",)
+class G:
+    def __getattr__(self, name):
+        if name == "boom":
+            raise LookupError(name)
+        return "getattr " + name
+def reads(o):
+    return o.v, o.k, o.m(), o.s()
+def modules(m, x):
+    return m.sqrt(x), m.pi, m.floor(x)
+def odd(o):
+    return o.boom
+def tail_read(o):
+    a = 1
+    return o.v + a
+def tail_unbound(flag):
+    if flag:
+        o = A(1)
+    a = 1
+    return o.m()
+out = []
+for o in (A(1), B(2), A(3), A, G()):
+    try:
+        out.append(reads(o))
+    except (TypeError, AttributeError) as e:
+        out.append(type(e).__name__ + ": " + str(e))
+for n in range(5):
+    out.append(modules(math, float(n)))
+    out.append(tail_read(A(n)))
+try:
+    odd(G())
+except LookupError as e:
+    out.append(("LookupError", str(e), e.__traceback__.tb_next.tb_lineno))
+for flag in (True, False):
+    try:
+        out.append(tail_unbound(flag))
+    except UnboundLocalError as e:
+        out.append((str(e), e.__traceback__.tb_next.tb_lineno))
+result = out
+odd(G())
+""")

@@ -153,7 +153,7 @@ K = 10
 def sample(x, items):
     if x > 3:
         return "big"
-    return items.append(x + K)
+    return items.copy().append(x + K)  # append's LOAD_METHOD alone: no LOAD_FAST before it
 
 
 def test_dis_shows_machine_code_with_named_holes():

@@ -241,12 +241,11 @@ struct Selection {
     /// and with the LOAD_FAST before them); and the empty stencil of the instructions a group
     /// covers.
     groups: [Option<&'static Stencil>; 2],
-    /// LOAD_FAST + an attribute instruction (`superinstructions::Group::LocalOwner`), by the
-    /// form the interpreter specialised the second to: LOAD_ATTR_INSTANCE_VALUE, _SLOT,
-    /// _WITH_HINT, STORE_ATTR_INSTANCE_VALUE, _SLOT, LOAD_METHOD_NO_DICT, _WITH_VALUES
-    /// (stencils/attrs.c: LOAD_FAST_ATTR_*, LOAD_FAST_STORE_ATTR_*, LOAD_FAST_METHOD_*).
-    /// `[0]` for a LOAD_FAST run alone, `[1]` for one run as a second half (TAIL_*).
-    /// Then LOAD_FAST_ATTR and LOAD_FAST_METHOD for every other form of LOAD_ATTR and
+    /// LOAD_FAST + an attribute instruction (`superinstructions::Group::LocalOwner`,
+    /// stencils/attrs.c), `[0]` for a LOAD_FAST run alone and `[1]` for one run as a second
+    /// half (TAIL_*), then by the second instruction's form: LOAD_ATTR_INSTANCE_VALUE, _SLOT,
+    /// _WITH_HINT, STORE_ATTR_INSTANCE_VALUE, _SLOT, LOAD_METHOD_NO_DICT, _WITH_VALUES, and
+    /// the generic LOAD_FAST_ATTR and LOAD_FAST_METHOD for every other form of LOAD_ATTR and
     /// LOAD_METHOD (not quickened, adaptive, or a form without a stencil of its own).
     local_owner: [[Option<&'static Stencil>; 9]; 2],
     covered: Option<&'static Stencil>,

@@ -207,11 +207,19 @@ int cpjit_load_method_hit_local(PyObject *obj, PyObject **sp, CpjitAttrCache *ca
  * `self.count += 1`, `self.x = x * 0.5` would otherwise take the generic path each time); both
  * references (the value's moves into the object, the owner's is released) consumed on success
  * (1), nothing changed otherwise (0). */
-CPJIT_HOT
-int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache)
+/* The owner's reference given up by a store (`owned`: it came from the stack). */
+#define OWNER_RELEASED(owner)                                                                  \
+    do {                                                                                       \
+        if (owned) {                                                                           \
+            (owner)->ob_refcnt--;                                                              \
+        }                                                                                      \
+    } while (0)
+
+static inline __attribute__((always_inline)) int
+store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache, const int owned)
 {
     int way = cpjit_attr_way_hot(cache, Py_TYPE(owner));
-    if (__builtin_expect(way < 0, 0) || __builtin_expect(owner->ob_refcnt <= 1, 0)) {
+    if (__builtin_expect(way < 0, 0) || (owned && __builtin_expect(owner->ob_refcnt <= 1, 0))) {
         return 0;
     }
     uint8_t kind = cache->kind[way];
@@ -224,7 +232,7 @@ int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache)
         }
         *slot = v;
         Py_XDECREF(old);
-        owner->ob_refcnt--;
+        OWNER_RELEASED(owner);
         return 1;
     }
     if (kind != CPJIT_ATTR_VALUES && kind != CPJIT_ATTR_DICT_HINT) {
@@ -241,7 +249,7 @@ int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache)
                 }
                 values->values[index] = v;
                 Py_DECREF(old);
-                owner->ob_refcnt--;
+                OWNER_RELEASED(owner);
                 return 1;
             }
             values->values[index] = v;
@@ -251,7 +259,7 @@ int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache)
             values->values[index] = v;
             cpjit_values_add_to_order(values, index);
         }
-        owner->ob_refcnt--;
+        OWNER_RELEASED(owner);
         return 1;
     }
     if (values == NULL) {
@@ -259,11 +267,25 @@ int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache)
         PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
         if (dict != NULL
             && cpjit_dict_hint_store(dict, cache->index[way], cache->descr[way], v, 1)) {
-            owner->ob_refcnt--;
+            OWNER_RELEASED(owner);
             return 1;
         }
     }
     return 0;
+}
+
+CPJIT_HOT
+int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache)
+{
+    return store_attr_hit(owner, v, cache, 1);
+}
+
+/* The same for an owner read from a local (the LOAD_FAST groups): borrowed, never released;
+ * only the value's reference is consumed on success. */
+CPJIT_HOT
+int cpjit_store_attr_hit_local(PyObject *owner, PyObject *v, CpjitAttrCache *cache)
+{
+    return store_attr_hit(owner, v, cache, 0);
 }
 
 /* COMPARE_OP's fast path, one function per operator (the operator a constant in each): the

@@ -398,6 +398,7 @@ int cpjit_load_method_hit(PyObject **sp, CpjitAttrCache *cache);
  * never released; LOAD_METHOD's two results at sp[0] and sp[1]. */
 PyObject *cpjit_load_attr_hit_local(PyObject *owner, CpjitAttrCache *cache);
 int cpjit_load_method_hit_local(PyObject *obj, PyObject **sp, CpjitAttrCache *cache);
+int cpjit_store_attr_hit_local(PyObject *owner, PyObject *v, CpjitAttrCache *cache);
 int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache);
 
 /* The dict at the tp_dictoffset of `obj`'s type (not a managed dict; a negative offset counts

@@ -245,9 +245,9 @@ struct Selection {
     /// stencils/attrs.c), `[0]` for a LOAD_FAST run alone and `[1]` for one run as a second
     /// half (TAIL_*), then by the second instruction's form: LOAD_ATTR_INSTANCE_VALUE, _SLOT,
     /// _WITH_HINT, STORE_ATTR_INSTANCE_VALUE, _SLOT, LOAD_METHOD_NO_DICT, _WITH_VALUES, and
-    /// the generic LOAD_FAST_ATTR and LOAD_FAST_METHOD for every other form of LOAD_ATTR and
-    /// LOAD_METHOD (not quickened, adaptive, or a form without a stencil of its own).
-    local_owner: [[Option<&'static Stencil>; 9]; 2],
+    /// the generic LOAD_FAST_ATTR, LOAD_FAST_METHOD and LOAD_FAST_STORE_ATTR for every other
+    /// form (not quickened, adaptive, or a form without a stencil of its own).
+    local_owner: [[Option<&'static Stencil>; 10]; 2],
     covered: Option<&'static Stencil>,
     /// Whether the error exit's patch program uses only per-compile values (it runs for no
     /// instruction).
@@ -307,6 +307,7 @@ fn selection() -> Result<&'static Selection, CompileError> {
                         "METHOD_WITH_VALUES",
                         "ATTR",
                         "METHOD",
+                        "STORE_ATTR",
                     ]
                     .map(|form| stencils::by_name(&format!("{prefix}LOAD_FAST_{form}")))
                 }),
@@ -349,6 +350,7 @@ fn group_stencil(
                 op::LOAD_METHOD_WITH_VALUES => 6,
                 _ if next.opcode == op::LOAD_ATTR => 7,
                 _ if next.opcode == op::LOAD_METHOD => 8,
+                _ if next.opcode == op::STORE_ATTR => 9,
                 _ => return None,
             };
             Some((sel.local_owner[(mode == Mode::Tail) as usize][form]?, k))

@@ -143,8 +143,8 @@ pub enum Group {
     /// LOAD_FAST (alone, or as a second half no jump lands on) and the LOAD_ATTR, STORE_ATTR or
     /// LOAD_METHOD after it (`x.name`, `x.name = v`, `x.name(...)`, x a local): the compiler
     /// opens it only where there is a stencil for the second instruction's form
-    /// (stencils/attrs.c: LOAD_FAST_ATTR[_*] and LOAD_FAST_METHOD[_*] for every form,
-    /// LOAD_FAST_STORE_ATTR_* for the specialised ones).
+    /// (stencils/attrs.c: LOAD_FAST_ATTR[_*], LOAD_FAST_METHOD[_*], LOAD_FAST_STORE_ATTR[_*],
+    /// a specialised form's own or the generic one).
     LocalOwner,
 }
 

@@ -332,6 +332,27 @@ STORE_LOCAL_ATTR(LOAD_FAST_STORE_ATTR_INSTANCE_VALUE, CPJIT_ATTR_VALUES,
 STORE_LOCAL_ATTR(LOAD_FAST_STORE_ATTR_SLOT, CPJIT_ATTR_SLOT,
                  (PyObject **)((char *)owner + cache->index[0]), (void)0)
 
+/* `x.name = v` at a site in any other form (not quickened, adaptive, STORE_ATTR_WITH_HINT): the
+ * shared first tier for a borrowed owner, then the generic second tier. */
+#define STORE_LOCAL_ATTR_ANY(NAME, UNBOUND)                                                    \
+    STENCIL(NAME)                                                                              \
+    {                                                                                          \
+        OWNER_FROM_LOCAL(owner, UNBOUND)                                                       \
+        CpjitAttrCache *cache = ATTR_CACHE;                                                    \
+        if (LIKELY(cpjit_store_attr_hit_local(owner, TOP(), cache))) {                         \
+            STACK_SHRINK(1);                                                                   \
+            CONTINUE_JOINED();                                                                 \
+        }                                                                                      \
+        Py_INCREF(owner);                                                                      \
+        PUSH(owner);                                                                           \
+        STACK_SHRINK(2);                                                                       \
+        ATTR_SLOW(cpjit_store_attr_slow, cache, SECOND_REDO);                                  \
+        CHECK_TRACING_FROM(SECOND_DONE(STORE_ATTR)); /* __setattr__, a descriptor's __set__ */ \
+        CONTINUE();                                                                            \
+    }
+STORE_LOCAL_ATTR_ANY(LOAD_FAST_STORE_ATTR, UNBOUND_ALONE)
+STORE_LOCAL_ATTR_ANY(TAIL_LOAD_FAST_STORE_ATTR, UNBOUND_AS_TAIL)
+
 /* `x.name(...)`: a plain method, pushed with x. */
 #define LOAD_LOCAL_METHOD(NAME, TEST)                                                          \
     LOAD_LOCAL_METHOD_IN(NAME, TEST, UNBOUND_ALONE)                                            \

@@ -320,10 +320,18 @@ def test_sites_without_a_specialised_form_get_the_generic_group():
     def f(o, m):
         return o.x, o.m(), m.sqrt(4.0)
 
+    def g(o, v):
+        o.x = v + 1  # BINARY_OP, then the LOAD_FAST alone
+        o.y = v      # LOAD_FAST v, LOAD_FAST o: o's load a second half
+
     cpjit.compile(f)  # not quickened: every LOAD_ATTR and LOAD_METHOD in its base form
     names = [stencil for _, stencil, _ in cpjit.code_info(f)["layout"]]
     assert "LOAD_FAST_ATTR" in names and "LOAD_FAST_METHOD" in names, names
     assert "LOAD_ATTR" not in names and "LOAD_METHOD" not in names, names
+    cpjit.compile(g)
+    names = [stencil for _, stencil, _ in cpjit.code_info(g)["layout"]]
+    assert "LOAD_FAST_STORE_ATTR" in names and "TAIL_LOAD_FAST_STORE_ATTR" in names, names
+    assert "STORE_ATTR" not in names, names
 
 
 def test_generic_groups_run_like_the_interpreter():
@@ -382,3 +390,92 @@ for flag in (True, False):
 result = out
 odd(G())
 """)
+
+
+def test_generic_store_groups_run_like_the_interpreter():
+    check("""
+import sys
+out = []
+class A:
+    def __init__(self):
+        self.x = 0
+class S:
+    __slots__ = ("x",)
+class D:
+    def __init__(self):
+        self.x = 0
+        vars(self)                    # a real dict: STORE_ATTR_WITH_HINT when warm
+class Set:
+    def __setattr__(self, name, value):
+        out.append(("__setattr__", name, value, sys._getframe(1).f_lineno))
+class Prop:
+    @property
+    def x(self):
+        return 1
+    @x.setter
+    def x(self, value):
+        out.append(("setter", value))
+class Frozen:
+    __slots__ = ()
+class Dies:
+    def __del__(self):
+        f = sys._getframe(1)
+        out.append(("dies", f.f_code.co_name, f.f_lineno))
+def put(o, v):
+    o.x = v
+    o.x = v + 0 if isinstance(v, int) else v
+    return o
+def put_two(o, v):
+    o.first = v                       # o is local 0, "first" name 0: the second store's name
+    o.second = v + 1                  # must come from its own instruction
+    return o
+def put_dying(o):
+    o.x = Dies()
+    o.x = 2                           # the old value dies here, its finalizer sees this line
+for n in range(30):
+    for o in (A(), S(), D(), Set(), Prop()):
+        put(o, n)
+    put_dying(A())
+    put_dying(D())
+    put_two(Set(), n)
+    out.append(sorted(vars(put_two(A(), n))))
+try:
+    put(Frozen(), 1)
+except AttributeError as e:
+    out.append(str(e))
+def unbound(flag, v):
+    if flag:
+        o = A()
+    o.x = v
+    return o.x
+for flag in (True, False):
+    try:
+        out.append(unbound(flag, 3))
+    except UnboundLocalError as e:
+        out.append((str(e), e.__traceback__.tb_next.tb_lineno))
+result = out[-40:]
+put(Frozen(), 2)
+""")
+    # The same once warm: quickened forms (the dict case as STORE_ATTR_WITH_HINT).
+    check(SITES + """
+class D2:
+    def __init__(self):
+        self.x = 0
+        vars(self)
+def put_d(o, v):
+    o.x = v
+    return o.x
+for n in range(30):
+    put_d(D2(), n)
+d = D2()
+del d.x
+out = [put_d(d, 5), put_d(D2(), 6)]
+class Frozen:
+    __slots__ = ()
+try:
+    put_d(Frozen(), 1)
+except AttributeError as e:
+    out.append(str(e))
+result = out
+""", threshold=THRESHOLD)
+

@@ -113,6 +113,28 @@ STENCIL(LOAD_METHOD)
 /* LOAD_ATTR_INSTANCE_VALUE (the attribute in the instance's inline values, KIND_OK the VALUES
  * and HINT kinds) and LOAD_ATTR_SLOT (a __slots__ member at its byte offset): PLACE is where the
  * first way's entry says the value is, NULL when the instance has no inline values. */
+/* The first way's test, shared by the hinted stencils and the LOAD_FAST groups below: the
+ * owner's type has the way's version, KIND_OK accepts the way's kind, OWNER_OK holds (the
+ * hinted stencils release the owner: it must survive that), and PLACE, where the way says the
+ * value is, exists (`place` is set to it). */
+#define FIRST_WAY_PLACE(KIND_OK, OWNER_OK, PLACE)                                              \
+    (Py_TYPE(owner)->tp_version_tag == cache->version[0] && (KIND_OK) && (OWNER_OK)            \
+     && (place = (PLACE)) != NULL)
+/* A store there releases no old value that could die (`old` is set to it), and the store. */
+#define FIRST_WAY_STORABLE(KIND, OWNER_OK, PLACE)                                              \
+    (FIRST_WAY_PLACE(cache->kind[0] == (KIND), (OWNER_OK), (PLACE))                            \
+     && ((old = *place) == NULL || old->ob_refcnt > 1))
+#define STORE_AT_FIRST_WAY(v, ON_FIRST_STORE)                                                  \
+    do {                                                                                       \
+        *place = (v);                                                                          \
+        if (old != NULL) {                                                                     \
+            old->ob_refcnt--;                                                                  \
+        }                                                                                      \
+        else {                                                                                 \
+            ON_FIRST_STORE;                                                                    \
+        }                                                                                      \
+    } while (0)
+
 #define LOAD_ATTR_HINTED(NAME, KIND_OK, PLACE)                                                 \
     STENCIL_FN(cpjit_op_##NAME)                                                                \
     {                                                                                          \
@@ -120,8 +142,7 @@ STENCIL(LOAD_METHOD)
         PyObject *owner = TOP();                                                               \
         PyObject **place;                                                                      \
         PyObject *res;                                                                         \
-        if (LIKELY(Py_TYPE(owner)->tp_version_tag == cache->version[0] && (KIND_OK)            \
-                   && owner->ob_refcnt > 1 && (place = (PLACE)) != NULL                        \
+        if (LIKELY(FIRST_WAY_PLACE(KIND_OK, owner->ob_refcnt > 1, PLACE)                       \
                    && (res = *place) != NULL)) {                                               \
             Py_INCREF(res);                                                                    \
             owner->ob_refcnt--;                                                                \
@@ -192,17 +213,8 @@ LOAD_METHOD_HINTED(LOAD_METHOD_WITH_VALUES,
         PyObject *v = SECOND();                                                                \
         PyObject **place;                                                                      \
         PyObject *old;                                                                         \
-        if (LIKELY(Py_TYPE(owner)->tp_version_tag == cache->version[0]                         \
-                   && cache->kind[0] == (KIND) && owner->ob_refcnt > 1                         \
-                   && (place = (PLACE)) != NULL                                                \
-                   && ((old = *place) == NULL || old->ob_refcnt > 1))) {                       \
-            *place = v;                                                                        \
-            if (old != NULL) {                                                                 \
-                old->ob_refcnt--;                                                              \
-            }                                                                                  \
-            else {                                                                             \
-                ON_FIRST_STORE;                                                                \
-            }                                                                                  \
+        if (LIKELY(FIRST_WAY_STORABLE(KIND, owner->ob_refcnt > 1, PLACE))) {                   \
+            STORE_AT_FIRST_WAY(v, ON_FIRST_STORE);                                             \
             owner->ob_refcnt--;                                                                \
             STACK_SHRINK(2);                                                                   \
             CONTINUE_JOINED();                                                                 \
@@ -245,21 +257,21 @@ STORE_ATTR_HINTED(STORE_ATTR_SLOT, CPJIT_ATTR_SLOT,
         __attribute__((musttail)) return cpjit_tail_unbound_local(frame, stack_pointer,        \
                                                                   tstate);                     \
     } while (0)
+/* Each group stencil twice: for a LOAD_FAST run alone, and as a second half (TAIL_*). */
+#define IN_BOTH_MODES(DEFINE, NAME, ...)                                                       \
+    DEFINE(NAME, UNBOUND_ALONE, ##__VA_ARGS__)                                                 \
+    DEFINE(TAIL_##NAME, UNBOUND_AS_TAIL, ##__VA_ARGS__)
 #define SECOND_REDO (REDO + 1)
 #define SECOND_DONE(OP) (REDO + 2 + INLINE_CACHE_ENTRIES_##OP)
 
-#define LOAD_LOCAL_ATTR(NAME, KIND_OK, PLACE)                                                  \
-    LOAD_LOCAL_ATTR_IN(NAME, KIND_OK, PLACE, UNBOUND_ALONE)                                    \
-    LOAD_LOCAL_ATTR_IN(TAIL_##NAME, KIND_OK, PLACE, UNBOUND_AS_TAIL)
-#define LOAD_LOCAL_ATTR_IN(NAME, KIND_OK, PLACE, UNBOUND)                                      \
+#define LOAD_LOCAL_ATTR(NAME, UNBOUND, KIND_OK, PLACE)                                         \
     STENCIL(NAME)                                                                              \
     {                                                                                          \
         OWNER_FROM_LOCAL(owner, UNBOUND)                                                       \
         CpjitAttrCache *cache = ATTR_CACHE;                                                    \
         PyObject **place;                                                                      \
         PyObject *res;                                                                         \
-        if (LIKELY(Py_TYPE(owner)->tp_version_tag == cache->version[0] && (KIND_OK)            \
-                   && (place = (PLACE)) != NULL && (res = *place) != NULL)) {                  \
+        if (LIKELY(FIRST_WAY_PLACE(KIND_OK, 1, PLACE) && (res = *place) != NULL)) {            \
             Py_INCREF(res);                                                                    \
             PUSH(res);                                                                         \
             CONTINUE_JOINED();                                                                 \
@@ -268,12 +280,12 @@ STORE_ATTR_HINTED(STORE_ATTR_SLOT, CPJIT_ATTR_SLOT,
         PUSH(owner);                                                                           \
         LOAD_ATTR_TIERS_AT(cache, SECOND_REDO, SECOND_DONE(LOAD_ATTR));                        \
     }
-LOAD_LOCAL_ATTR(LOAD_FAST_ATTR_INSTANCE_VALUE, cache->kind[0] - 1u < 2u /* VALUES or HINT */,
-                values_place(owner, cache))
-LOAD_LOCAL_ATTR(LOAD_FAST_ATTR_SLOT, cache->kind[0] == CPJIT_ATTR_SLOT,
-                (PyObject **)((char *)owner + cache->index[0]))
-LOAD_LOCAL_ATTR(LOAD_FAST_ATTR_WITH_HINT, cache->kind[0] - 1u < 3u /* VALUES, HINT, DICT_HINT */,
-                dict_hint_place(owner, cache))
+IN_BOTH_MODES(LOAD_LOCAL_ATTR, LOAD_FAST_ATTR_INSTANCE_VALUE,
+              cache->kind[0] - 1u < 2u /* VALUES or HINT */, values_place(owner, cache))
+IN_BOTH_MODES(LOAD_LOCAL_ATTR, LOAD_FAST_ATTR_SLOT, cache->kind[0] == CPJIT_ATTR_SLOT,
+              (PyObject **)((char *)owner + cache->index[0]))
+IN_BOTH_MODES(LOAD_LOCAL_ATTR, LOAD_FAST_ATTR_WITH_HINT,
+              cache->kind[0] - 1u < 3u /* VALUES, HINT, DICT_HINT */, dict_hint_place(owner, cache))
 
 /* `x.name` at a site the interpreter did not specialise (LOAD_ATTR, LOAD_ATTR_ADAPTIVE: a
  * polymorphic site, or code not yet quickened) or specialised to a form without a stencil of
@@ -294,14 +306,10 @@ LOAD_LOCAL_ATTR(LOAD_FAST_ATTR_WITH_HINT, cache->kind[0] - 1u < 3u /* VALUES, HI
         CHECK_TRACING_FROM(SECOND_DONE(LOAD_ATTR)); /* a property, __getattr__, a __get__ */   \
         CONTINUE();                                                                            \
     }
-LOAD_LOCAL_ATTR_ANY(LOAD_FAST_ATTR, UNBOUND_ALONE)
-LOAD_LOCAL_ATTR_ANY(TAIL_LOAD_FAST_ATTR, UNBOUND_AS_TAIL)
+IN_BOTH_MODES(LOAD_LOCAL_ATTR_ANY, LOAD_FAST_ATTR)
 
 /* `x.name = v`: v on the stack, x in its local. */
-#define STORE_LOCAL_ATTR(NAME, KIND, PLACE, ON_FIRST_STORE)                                    \
-    STORE_LOCAL_ATTR_IN(NAME, KIND, PLACE, ON_FIRST_STORE, UNBOUND_ALONE)                      \
-    STORE_LOCAL_ATTR_IN(TAIL_##NAME, KIND, PLACE, ON_FIRST_STORE, UNBOUND_AS_TAIL)
-#define STORE_LOCAL_ATTR_IN(NAME, KIND, PLACE, ON_FIRST_STORE, UNBOUND)                        \
+#define STORE_LOCAL_ATTR(NAME, UNBOUND, KIND, PLACE, ON_FIRST_STORE)                          \
     STENCIL(NAME)                                                                              \
     {                                                                                          \
         OWNER_FROM_LOCAL(owner, UNBOUND)                                                       \
@@ -309,16 +317,8 @@ LOAD_LOCAL_ATTR_ANY(TAIL_LOAD_FAST_ATTR, UNBOUND_AS_TAIL)
         PyObject *v = TOP();                                                                   \
         PyObject **place;                                                                      \
         PyObject *old;                                                                         \
-        if (LIKELY(Py_TYPE(owner)->tp_version_tag == cache->version[0]                         \
-                   && cache->kind[0] == (KIND) && (place = (PLACE)) != NULL                    \
-                   && ((old = *place) == NULL || old->ob_refcnt > 1))) {                       \
-            *place = v;                                                                        \
-            if (old != NULL) {                                                                 \
-                old->ob_refcnt--;                                                              \
-            }                                                                                  \
-            else {                                                                             \
-                ON_FIRST_STORE;                                                                \
-            }                                                                                  \
+        if (LIKELY(FIRST_WAY_STORABLE(KIND, 1, PLACE))) {                                      \
+            STORE_AT_FIRST_WAY(v, ON_FIRST_STORE);                                             \
             STACK_SHRINK(1);                                                                   \
             CONTINUE_JOINED();                                                                 \
         }                                                                                      \
@@ -326,11 +326,11 @@ LOAD_LOCAL_ATTR_ANY(TAIL_LOAD_FAST_ATTR, UNBOUND_AS_TAIL)
         PUSH(owner);                                                                           \
         STORE_ATTR_TIERS_AT(cache, SECOND_REDO, SECOND_DONE(STORE_ATTR));                      \
     }
-STORE_LOCAL_ATTR(LOAD_FAST_STORE_ATTR_INSTANCE_VALUE, CPJIT_ATTR_VALUES,
-                 values_place(owner, cache),
-                 cpjit_values_add_to_order(*_PyObject_ValuesPointer(owner), cache->index[0]))
-STORE_LOCAL_ATTR(LOAD_FAST_STORE_ATTR_SLOT, CPJIT_ATTR_SLOT,
-                 (PyObject **)((char *)owner + cache->index[0]), (void)0)
+IN_BOTH_MODES(STORE_LOCAL_ATTR, LOAD_FAST_STORE_ATTR_INSTANCE_VALUE, CPJIT_ATTR_VALUES,
+              values_place(owner, cache),
+              cpjit_values_add_to_order(*_PyObject_ValuesPointer(owner), cache->index[0]))
+IN_BOTH_MODES(STORE_LOCAL_ATTR, LOAD_FAST_STORE_ATTR_SLOT, CPJIT_ATTR_SLOT,
+              (PyObject **)((char *)owner + cache->index[0]), (void)0)
 
 /* `x.name = v` at a site in any other form (not quickened, adaptive, STORE_ATTR_WITH_HINT): the
  * shared first tier for a borrowed owner, then the generic second tier. */
@@ -350,14 +350,10 @@ STORE_LOCAL_ATTR(LOAD_FAST_STORE_ATTR_SLOT, CPJIT_ATTR_SLOT,
         CHECK_TRACING_FROM(SECOND_DONE(STORE_ATTR)); /* __setattr__, a descriptor's __set__ */ \
         CONTINUE();                                                                            \
     }
-STORE_LOCAL_ATTR_ANY(LOAD_FAST_STORE_ATTR, UNBOUND_ALONE)
-STORE_LOCAL_ATTR_ANY(TAIL_LOAD_FAST_STORE_ATTR, UNBOUND_AS_TAIL)
+IN_BOTH_MODES(STORE_LOCAL_ATTR_ANY, LOAD_FAST_STORE_ATTR)
 
 /* `x.name(...)`: a plain method, pushed with x. */
-#define LOAD_LOCAL_METHOD(NAME, TEST)                                                          \
-    LOAD_LOCAL_METHOD_IN(NAME, TEST, UNBOUND_ALONE)                                            \
-    LOAD_LOCAL_METHOD_IN(TAIL_##NAME, TEST, UNBOUND_AS_TAIL)
-#define LOAD_LOCAL_METHOD_IN(NAME, TEST, UNBOUND)                                              \
+#define LOAD_LOCAL_METHOD(NAME, UNBOUND, TEST)                                                 \
     STENCIL(NAME)                                                                              \
     {                                                                                          \
         OWNER_FROM_LOCAL(obj, UNBOUND)                                                         \
@@ -375,10 +371,9 @@ STORE_LOCAL_ATTR_ANY(TAIL_LOAD_FAST_STORE_ATTR, UNBOUND_AS_TAIL)
         PUSH(obj);                                                                             \
         LOAD_METHOD_TIERS_AT(cache, SECOND_REDO, SECOND_DONE(LOAD_METHOD));                    \
     }
-LOAD_LOCAL_METHOD(LOAD_FAST_METHOD_NO_DICT, cache->kind[0] == CPJIT_METHOD_NO_DICT)
-LOAD_LOCAL_METHOD(LOAD_FAST_METHOD_WITH_VALUES,
-                  cache->kind[0] == CPJIT_METHOD_VALUES
-                      && cpjit_method_not_shadowed(cache, 0, obj))
+IN_BOTH_MODES(LOAD_LOCAL_METHOD, LOAD_FAST_METHOD_NO_DICT, cache->kind[0] == CPJIT_METHOD_NO_DICT)
+IN_BOTH_MODES(LOAD_LOCAL_METHOD, LOAD_FAST_METHOD_WITH_VALUES,
+              cache->kind[0] == CPJIT_METHOD_VALUES && cpjit_method_not_shadowed(cache, 0, obj))
 
 /* `x.name(...)` at a site the interpreter did not specialise, or specialised to a form without a
  * stencil of its own here: the shared first tier for a borrowed object, then the generic
@@ -399,5 +394,4 @@ LOAD_LOCAL_METHOD(LOAD_FAST_METHOD_WITH_VALUES,
         CHECK_TRACING_FROM(SECOND_DONE(LOAD_METHOD)); /* a property, __getattr__, a __get__ */ \
         CONTINUE();                                                                            \
     }
-LOAD_LOCAL_METHOD_ANY(LOAD_FAST_METHOD, UNBOUND_ALONE)
-LOAD_LOCAL_METHOD_ANY(TAIL_LOAD_FAST_METHOD, UNBOUND_AS_TAIL)
+IN_BOTH_MODES(LOAD_LOCAL_METHOD_ANY, LOAD_FAST_METHOD)

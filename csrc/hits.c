@@ -44,6 +44,15 @@ PyObject *cpjit_load_global_hit(_PyInterpreterFrame *frame, CpjitGlobalCache *ca
     return v;
 }
 
+/* The owner's reference given up by a first tier that was handed it (`owned`: it came from the
+ * stack; a LOAD_FAST group's owner is borrowed from its local). */
+#define OWNER_RELEASED(owner)                                                                  \
+    do {                                                                                       \
+        if (owned) {                                                                           \
+            (owner)->ob_refcnt--;                                                              \
+        }                                                                                      \
+    } while (0)
+
 /* The first tiers' answer from the kinds that fill the whole cache (no ways): a module
  * attribute (LOAD_ATTR_MODULE) or a class's value without __get__; borrowed, or NULL. */
 static inline __attribute__((always_inline)) PyObject *
@@ -125,9 +134,7 @@ load_attr_hit(PyObject *owner, CpjitAttrCache *cache, const int owned)
 found:
     if (__builtin_expect(res != NULL, 1)) {
         Py_INCREF(res);
-        if (owned) {
-            owner->ob_refcnt--;
-        }
+        OWNER_RELEASED(owner);
         return res;
     }
     return NULL;
@@ -178,9 +185,7 @@ load_method_hit(PyObject *obj, PyObject **out, CpjitAttrCache *cache, const int 
         return 0;
     }
     Py_INCREF(attr);
-    if (owned) {
-        obj->ob_refcnt--;
-    }
+    OWNER_RELEASED(obj);
     out[0] = NULL;
     out[1] = attr;
     return 1;
@@ -207,14 +212,6 @@ int cpjit_load_method_hit_local(PyObject *obj, PyObject **sp, CpjitAttrCache *ca
  * `self.count += 1`, `self.x = x * 0.5` would otherwise take the generic path each time); both
  * references (the value's moves into the object, the owner's is released) consumed on success
  * (1), nothing changed otherwise (0). */
-/* The owner's reference given up by a store (`owned`: it came from the stack). */
-#define OWNER_RELEASED(owner)                                                                  \
-    do {                                                                                       \
-        if (owned) {                                                                           \
-            (owner)->ob_refcnt--;                                                              \
-        }                                                                                      \
-    } while (0)
-
 static inline __attribute__((always_inline)) int
 store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache, const int owned)
 {

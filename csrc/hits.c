@@ -76,11 +76,11 @@ whole_cache_value(CpjitAttrCache *cache, PyObject *owner)
 static inline __attribute__((always_inline)) PyObject *
 load_attr_hit(PyObject *owner, CpjitAttrCache *cache, const int owned)
 {
-    int way = cpjit_attr_way_hot(cache, Py_TYPE(owner));
     PyObject *res;
     if (owned && __builtin_expect(owner->ob_refcnt <= 1, 0)) {
         return NULL;
     }
+    int way = cpjit_attr_way_hot(cache, Py_TYPE(owner));
     if (__builtin_expect(way < 0, 0)) {
         res = whole_cache_value(cache, owner);
         goto found;
@@ -90,20 +90,21 @@ load_attr_hit(PyObject *owner, CpjitAttrCache *cache, const int owned)
     if (__builtin_expect(kind - 1u < 2u && (values = *_PyObject_ValuesPointer(owner)) != NULL, 1)) {
         res = values->values[cache->index[way]]; /* VALUES or HINT, inline */
     }
+    else if (kind - 1u < 3u) {
+        /* VALUES, HINT or DICT_HINT (all of managed-dict types), held in a real dict: tested
+         * next, as common as inline values in some programs (go's squares). */
+        PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
+        if (dict == NULL) {
+            return NULL;
+        }
+        res = cpjit_dict_hint_value(dict, cache->index[way], cache->descr[way]);
+    }
     else if (kind == CPJIT_ATTR_SLOT) {
         res = *(PyObject **)((char *)owner + cache->index[way]); /* LOAD_ATTR_SLOT */
     }
     else if (kind == CPJIT_ATTR_CLASS_NO_DICT
              || (kind == CPJIT_ATTR_CLASS_VALUES && cpjit_method_not_shadowed(cache, way, owner))) {
         res = cache->descr[way]; /* a plain value on the class */
-    }
-    else if (kind - 1u < 3u) {
-        /* VALUES, HINT or DICT_HINT (all of managed-dict types), held in a real dict. */
-        PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
-        if (dict == NULL) {
-            return NULL;
-        }
-        res = cpjit_dict_hint_value(dict, cache->index[way], cache->descr[way]);
     }
     else if (kind == CPJIT_ATTR_OFFSET_DICT_HINT) {
         /* The dict at the type's (version-guarded) tp_dictoffset: ast nodes, exceptions. */

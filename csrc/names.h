@@ -368,7 +368,7 @@ static inline __attribute__((always_inline)) int
 cpjit_attr_way_hot(CpjitAttrCache *cache, PyTypeObject *tp)
 {
     uint32_t tag = tp->tp_version_tag;
-#pragma clang loop unroll(disable)
+#pragma clang loop unroll(full)
     for (int i = 0; i < CPJIT_ATTR_WAYS; i++) {
         /* Likely: the hit is the hot path, laid out straight after the search. */
         if (__builtin_expect(cache->version[i] == tag, 1)) {

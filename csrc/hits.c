@@ -155,14 +155,34 @@ PyObject *cpjit_load_attr_hit_local(PyObject *owner, CpjitAttrCache *cache)
     return load_attr_hit(owner, cache, 0);
 }
 
+/* load_method_hit's CPJIT_METHOD_DICT entry (`meth` its method), apart so that the probe's
+ * call does not make the other kinds' path save registers. */
+static __attribute__((noinline)) int method_dict_hit(PyObject *obj, PyObject **out, PyObject *meth,
+                                                     PyObject *name, int owned)
+{
+    if (!cpjit_own_dict_lacks(obj, name)) {
+        return 0;
+    }
+    Py_INCREF(meth);
+    if (!owned) {
+        Py_INCREF(obj);
+    }
+    out[0] = meth;
+    out[1] = obj;
+    return 1;
+}
+
 /* LOAD_METHOD's first tier, writing the instruction's two results at sp[-1] and sp[0] (the
  * stencil grows the stack by one) and returning 1: [meth, obj] for a plain method (a new
  * reference) of an instance without a dict, or whose attributes (inline, or in a dict sharing
- * the class's keys) lack the name; [NULL, attr] for a module attribute (math.sqrt) or a class
+ * the class's keys) lack the name, or whose own dict lacks `name` (the instruction's, probed:
+ * go's squares hold their attributes in dicts of their own, and the probe in the second tier
+ * cost twice the probe itself); [NULL, attr] for a module attribute (math.sqrt) or a class
  * constant (a value without __get__) of an owner that survives, its reference released.
  * 0 on a miss, nothing changed. */
 static inline __attribute__((always_inline)) int
-load_method_hit(PyObject *obj, PyObject **out, CpjitAttrCache *cache, const int owned)
+load_method_hit(PyObject *obj, PyObject **out, CpjitAttrCache *cache, PyObject *name,
+                const int owned)
 {
     int way = cpjit_attr_way_hot(cache, Py_TYPE(obj));
     if (way >= 0) {
@@ -179,6 +199,9 @@ load_method_hit(PyObject *obj, PyObject **out, CpjitAttrCache *cache, const int 
             out[1] = obj;
             return 1;
         }
+        if (kind == CPJIT_METHOD_DICT && name != NULL) {
+            return method_dict_hit(obj, out, cache->descr[way], name, owned);
+        }
         return 0;
     }
     PyObject *attr = whole_cache_value(cache, obj);
@@ -193,17 +216,18 @@ load_method_hit(PyObject *obj, PyObject **out, CpjitAttrCache *cache, const int 
 }
 
 CPJIT_HOT
-int cpjit_load_method_hit(PyObject **sp, CpjitAttrCache *cache)
+int cpjit_load_method_hit(PyObject **sp, CpjitAttrCache *cache, PyObject *name)
 {
-    return load_method_hit(sp[-1], sp - 1, cache, 1);
+    return load_method_hit(sp[-1], sp - 1, cache, name, 1);
 }
 
 /* The same for an object read from a local (the LOAD_FAST groups): borrowed, never released;
  * the two results are written at sp[0] and sp[1]. */
 CPJIT_HOT
-int cpjit_load_method_hit_local(PyObject *obj, PyObject **sp, CpjitAttrCache *cache)
+int cpjit_load_method_hit_local(PyObject *obj, PyObject **sp, CpjitAttrCache *cache,
+                                PyObject *name)
 {
-    return load_method_hit(obj, sp, cache, 0);
+    return load_method_hit(obj, sp, cache, name, 0);
 }
 
 /* STORE_ATTR's first tier: a store to the instance's inline values (STORE_ATTR_INSTANCE_VALUE),

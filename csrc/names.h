@@ -393,11 +393,12 @@ cpjit_values_add_to_order(PyDictValues *values, Py_ssize_t ix)
  * nothing. */
 PyObject *cpjit_load_global_hit(_PyInterpreterFrame *frame, CpjitGlobalCache *cache);
 PyObject *cpjit_load_attr_hit(PyObject *owner, CpjitAttrCache *cache);
-int cpjit_load_method_hit(PyObject **sp, CpjitAttrCache *cache);
+int cpjit_load_method_hit(PyObject **sp, CpjitAttrCache *cache, PyObject *name);
 /* The same for an owner read from a local, borrowed (stencils/attrs.c, the LOAD_FAST groups):
  * never released; LOAD_METHOD's two results at sp[0] and sp[1]. */
 PyObject *cpjit_load_attr_hit_local(PyObject *owner, CpjitAttrCache *cache);
-int cpjit_load_method_hit_local(PyObject *obj, PyObject **sp, CpjitAttrCache *cache);
+int cpjit_load_method_hit_local(PyObject *obj, PyObject **sp, CpjitAttrCache *cache,
+                                PyObject *name);
 int cpjit_store_attr_hit_local(PyObject *owner, PyObject *v, CpjitAttrCache *cache);
 int cpjit_store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache);
 

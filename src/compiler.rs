@@ -917,14 +917,15 @@ const ELSEWHERE: u32 = 1 << HoleValue::Continue as u32
     | 1 << HoleValue::Skip as u32;
 
 /// Into `vals`, the values stencil `s` reads from the code object's tables for an instruction
-/// with this oparg (0 past the table's end); the others are left as they are, never read.
+/// with this oparg (0 past the table's end), its name `co_names[named]`; the others are left as
+/// they are, never read.
 #[inline(always)]
-fn looked_up(s: &Stencil, input: &CodeInput, oparg: usize, vals: &mut [u64; VALUES]) {
+fn looked_up(s: &Stencil, input: &CodeInput, oparg: usize, named: usize, vals: &mut [u64; VALUES]) {
     if s.uses(HoleValue::Const) {
         vals[HoleValue::Const as usize] = input.consts.get(oparg).copied().unwrap_or(0);
     }
     if s.uses(HoleValue::Name) {
-        vals[HoleValue::Name as usize] = input.names.get(oparg).copied().unwrap_or(0);
+        vals[HoleValue::Name as usize] = input.names.get(named).copied().unwrap_or(0);
     }
     if s.uses(HoleValue::NameHalf) {
         vals[HoleValue::NameHalf as usize] = input.names.get(oparg >> 1).copied().unwrap_or(0);
@@ -1808,7 +1809,14 @@ fn compile_plan(
             vals[HoleValue::Redo as usize] = unit_addr(ins.start).wrapping_sub(2);
             vals[HoleValue::Done as usize] = unit_addr(ins.next - 1);
             if s.hole_mask & LOOKED_UP != 0 {
-                looked_up(s, input, oparg, &mut vals);
+                // A LOAD_FAST's own stencils name nothing: one that does opens a group
+                // (superinstructions::Group::LocalOwner) and names its attribute instruction's
+                // name.
+                let named = match instructions.get(ix + 1) {
+                    Some(next) if ins.opcode == opcodes::op::LOAD_FAST => next.oparg as usize,
+                    _ => oparg,
+                };
+                looked_up(s, input, oparg, named, &mut vals);
             }
             vals[HoleValue::Cache as usize] =
                 caches_address + slot.cache as u64 * CACHE_BYTES as u64;

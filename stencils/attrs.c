@@ -83,14 +83,18 @@ STENCIL(DELETE_ATTR)
 
 /* meth | self  when an unbound method was found, else  NULL | attr, written by either tier at
  * the top of the stack and its next slot. The first tier (cpjit_load_method_hit): a plain
- * method (instances without a dict, or whose attributes are inline and lack the name), a module
- * attribute (math.sqrt), a class constant. Everything else (class attributes with __get__,
+ * method (instances without a dict, whose attributes are inline and lack the name, or whose own
+ * dict lacks it), a module attribute (math.sqrt), a class constant. Everything else (class attributes with __get__,
  * instances with a dict of their own, a dying owner, the generic path) is
  * cpjit_load_method_slow's. On failure the object stays on the stack (owned). */
 #define LOAD_METHOD_TIERS(cache) LOAD_METHOD_TIERS_AT(cache, REDO, DONE)
+/* The name LOAD_METHOD looks up (a LOAD_FAST group's: its LOAD_METHOD's), for the first tier's
+ * probe of an instance's own dict; spelled apart from the NAME hole so that it survives in
+ * macros with a parameter of that name. */
+#define METHOD_NAME NAME
 #define LOAD_METHOD_TIERS_AT(cache, AT_REDO, AT_DONE)                                          \
     do {                                                                                       \
-        if (UNLIKELY(!cpjit_load_method_hit(stack_pointer, (cache)))) {                        \
+        if (UNLIKELY(!cpjit_load_method_hit(stack_pointer, (cache), METHOD_NAME))) {           \
             ATTR_SLOW(cpjit_load_method_slow, (cache), (AT_REDO));                             \
             STACK_GROW(1);                                                                     \
             CHECK_TRACING_FROM(AT_DONE); /* a property, __getattr__, a __get__ */              \
@@ -383,7 +387,7 @@ IN_BOTH_MODES(LOAD_LOCAL_METHOD, LOAD_FAST_METHOD_WITH_VALUES,
     {                                                                                          \
         OWNER_FROM_LOCAL(obj, UNBOUND)                                                         \
         CpjitAttrCache *cache = ATTR_CACHE;                                                    \
-        if (LIKELY(cpjit_load_method_hit_local(obj, stack_pointer, cache))) {                  \
+        if (LIKELY(cpjit_load_method_hit_local(obj, stack_pointer, cache, METHOD_NAME))) {     \
             STACK_GROW(2);                                                                     \
             CONTINUE_JOINED();                                                                 \
         }                                                                                      \

@@ -62,17 +62,60 @@ whole_cache_value(CpjitAttrCache *cache, PyObject *owner)
     return res != NULL ? res : cpjit_class_value_cached(cache, owner);
 }
 
+/* The kinds of LOAD_ATTR's first tier below other than its hot ones: a dict at tp_dictoffset,
+ * and the data descriptors whose getters run no code (way `way`); apart, so that the hot kinds' path is a leaf that saves no
+ * registers (6 instructions of every hit). `owned` as for load_attr_hit. */
+static __attribute__((noinline)) PyObject *
+load_attr_hit_other(PyObject *owner, CpjitAttrCache *cache, int way, int owned)
+{
+    PyObject *res;
+    uint8_t kind = cache->kind[way];
+    if (kind == CPJIT_ATTR_OFFSET_DICT_HINT) {
+        /* The dict at the type's (version-guarded) tp_dictoffset: ast nodes, exceptions. */
+        PyDictObject *dict = cpjit_offset_dict(owner);
+        if (dict == NULL) {
+            return NULL;
+        }
+        res = cpjit_dict_hint_value(dict, cache->index[way], cache->descr[way]);
+    }
+    else if (kind == CPJIT_ATTR_DATA_DESCR && cache->index[way] == CPJIT_DESCR_OWNER_TYPE) {
+        res = (PyObject *)Py_TYPE(owner); /* x.__class__ */
+    }
+    else if (kind == CPJIT_ATTR_DATA_DESCR && cache->index[way] == CPJIT_DESCR_TYPE_NAME
+             && PyType_HasFeature((PyTypeObject *)owner, Py_TPFLAGS_HEAPTYPE)) {
+        res = ((PyHeapTypeObject *)owner)->ht_name; /* cls.__name__ */
+    }
+    else if (kind == CPJIT_ATTR_DATA_DESCR && cache->index[way] == CPJIT_DESCR_TUPLE_ITEM) {
+        /* point.x on a namedtuple (a tuple subclass, version-guarded). */
+        Py_ssize_t i = cpjit_tuplegetter_index(cache->descr[way]);
+        if ((size_t)i >= (size_t)PyTuple_GET_SIZE(owner)) {
+            return NULL;
+        }
+        res = PyTuple_GET_ITEM(owner, i);
+    }
+    else {
+        return NULL;
+    }
+    if (res == NULL) {
+        return NULL;
+    }
+    Py_INCREF(res);
+    OWNER_RELEASED(owner);
+    return res;
+}
+
 /* LOAD_ATTR's first tier: every cached kind served without running code (class attributes
  * only when the value has no __get__), the owner not dying here (its reference is released:
- * the caller replaces it on the stack by the result). Inline values (VALUES, HINT) first; a
- * __slots__ member; a plain value on the class (CLASS_VALUES, CLASS_NO_DICT); the instance's
- * dict at the cached hint (VALUES and HINT when the values became a real dict, DICT_HINT for a
- * dict of its own, OFFSET_DICT_HINT for a dict at tp_dictoffset), as LOAD_ATTR_WITH_HINT; a
- * module attribute; a class constant; `x.__class__`, a heap type's `__name__` and a namedtuple's
- * field (data descriptors whose getters run no code and allocate nothing, CPJIT_DESCR_*).
- * Objects whose attributes outgrew their inline values, or whose __dict__ was asked for, are
- * common enough that a trip through the second tier (cpjit_load_attr_slow) for each of their
- * attributes showed (go: 8.8 million of them, three-quarters of its LOAD_ATTRs). */
+ * the caller replaces it on the stack by the result). Inline values (VALUES, HINT) first; the
+ * instance's dict at the cached hint (VALUES and HINT when the values became a real dict,
+ * DICT_HINT for a dict of its own), as LOAD_ATTR_WITH_HINT; a __slots__ member; a plain value on
+ * the class (CLASS_VALUES, CLASS_NO_DICT); a module attribute; a class constant; then
+ * load_attr_hit_other's kinds: a dict at tp_dictoffset (OFFSET_DICT_HINT), `x.__class__`, a heap
+ * type's `__name__` and a namedtuple's field (data descriptors whose getters run no code and
+ * allocate nothing, CPJIT_DESCR_*). Objects whose attributes outgrew their inline values, or
+ * whose __dict__ was asked for, are common enough that a trip through the second tier
+ * (cpjit_load_attr_slow) for each of their attributes showed (go: 8.8 million of them,
+ * three-quarters of its LOAD_ATTRs). */
 static inline __attribute__((always_inline)) PyObject *
 load_attr_hit(PyObject *owner, CpjitAttrCache *cache, const int owned)
 {
@@ -106,31 +149,8 @@ load_attr_hit(PyObject *owner, CpjitAttrCache *cache, const int owned)
              || (kind == CPJIT_ATTR_CLASS_VALUES && cpjit_method_not_shadowed(cache, way, owner))) {
         res = cache->descr[way]; /* a plain value on the class */
     }
-    else if (kind == CPJIT_ATTR_OFFSET_DICT_HINT) {
-        /* The dict at the type's (version-guarded) tp_dictoffset: ast nodes, exceptions. */
-        PyDictObject *dict = cpjit_offset_dict(owner);
-        if (dict == NULL) {
-            return NULL;
-        }
-        res = cpjit_dict_hint_value(dict, cache->index[way], cache->descr[way]);
-    }
-    else if (kind == CPJIT_ATTR_DATA_DESCR && cache->index[way] == CPJIT_DESCR_OWNER_TYPE) {
-        res = (PyObject *)Py_TYPE(owner); /* x.__class__ */
-    }
-    else if (kind == CPJIT_ATTR_DATA_DESCR && cache->index[way] == CPJIT_DESCR_TYPE_NAME
-             && PyType_HasFeature((PyTypeObject *)owner, Py_TPFLAGS_HEAPTYPE)) {
-        res = ((PyHeapTypeObject *)owner)->ht_name; /* cls.__name__ */
-    }
-    else if (kind == CPJIT_ATTR_DATA_DESCR && cache->index[way] == CPJIT_DESCR_TUPLE_ITEM) {
-        /* point.x on a namedtuple (a tuple subclass, version-guarded). */
-        Py_ssize_t i = cpjit_tuplegetter_index(cache->descr[way]);
-        if ((size_t)i >= (size_t)PyTuple_GET_SIZE(owner)) {
-            return NULL;
-        }
-        res = PyTuple_GET_ITEM(owner, i);
-    }
     else {
-        return NULL;
+        return load_attr_hit_other(owner, cache, way, owned);
     }
 found:
     if (__builtin_expect(res != NULL, 1)) {

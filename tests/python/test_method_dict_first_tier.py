@@ -30,8 +30,13 @@ def other_owner(box):
     box[0].n
     return box[0].m()                   # the owner comes off the stack
 
+def tail_owner(o):
+    o.n
+    k = o                               # STORE_FAST + LOAD_FAST: the load runs as a second half
+    return k.m()
+
 def both(o):
-    return (local_owner(o), other_owner([o]))
+    return (local_owner(o), other_owner([o]), tail_owner(o))
 
 plain = [D(i) for i in range(6)]
 for _ in range(60):

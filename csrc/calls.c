@@ -2026,6 +2026,24 @@ cpjit_enter_callee(_PyInterpreterFrame *continuation, PyObject **tagged_slots,
         tstate->cframe->current_frame, callee_sp, tstate);
 }
 
+/* cpjit_frame_exit when the callee raised: the caller (`slots` its call's first slot, the
+ * callee's frame popped) unwinds from its CALL. Apart, so that the common path computes nothing
+ * for it. */
+static __attribute__((preserve_none, noinline, cold)) PyObject *
+frame_exit_raised(_PyInterpreterFrame *caller, PyObject **slots, PyThreadState *tstate)
+{
+    PyObject *caller_result;
+    cpjit_native_fn handler =
+        cpjit_unwind_error(caller, slots, tstate, CPJIT_R_EXCEPTION, &caller_result);
+    if (handler == NULL) {
+        __attribute__((musttail)) return cpjit_frame_exit(caller, (PyObject **)caller_result,
+                                                          tstate);
+    }
+    PyObject **sp = _PyFrame_GetStackPointer(caller);
+    caller->stacktop = -1;
+    __attribute__((musttail)) return handler(caller, sp, tstate);
+}
+
 CPJIT_HOT __attribute__((preserve_none)) PyObject *
 cpjit_frame_exit(_PyInterpreterFrame *frame, PyObject **result, PyThreadState *tstate)
 {
@@ -2033,30 +2051,22 @@ cpjit_frame_exit(_PyInterpreterFrame *frame, PyObject **result, PyThreadState *t
     if (frame->is_entry) {
         return res;
     }
+    cpjit_pop_direct(tstate, frame);
+    /* Read after the pop (nothing a finalizer run by it may do changes them), so that fewer
+     * values live across its releases. The popped frame's memory is intact: nothing has been
+     * pushed over it. */
     _PyInterpreterFrame *caller = frame->previous;
     PyObject **slots = _PyFrame_GetStackPointer(caller);
     cpjit_native_fn cont = (cpjit_native_fn)slots[0];
-    cpjit_pop_direct(tstate, frame);
     caller->stacktop = -1;
     if (__builtin_expect(res == NULL, 0)) {
-        PyObject *caller_result;
-        cpjit_native_fn handler =
-            cpjit_unwind_error(caller, slots, tstate, CPJIT_R_EXCEPTION, &caller_result);
-        if (handler == NULL) {
-            __attribute__((musttail)) return cpjit_frame_exit(caller, (PyObject **)caller_result,
-                                                              tstate);
-        }
-        PyObject **sp = _PyFrame_GetStackPointer(caller);
-        caller->stacktop = -1;
-        __attribute__((musttail)) return handler(caller, sp, tstate);
+        __attribute__((musttail)) return frame_exit_raised(caller, slots, tstate);
     }
     slots[0] = res;
     if (__builtin_expect(CPJIT_INTERPRET_ONLY(tstate), 0)) {
-        /* prev_instr is at the CALL's last cache entry: the interpreter goes on after it. */
-        PyObject *caller_result =
-            cpjit_handover(caller, slots + 1, tstate, 0, CPJIT_R_TRACING_MIDFRAME);
-        __attribute__((musttail)) return cpjit_frame_exit(caller, (PyObject **)caller_result,
-                                                          tstate);
+        /* prev_instr is at the CALL's last cache entry: the interpreter goes on after it (a
+         * tail call, so that the common path computes nothing for it). */
+        __attribute__((musttail)) return cpjit_handover_traced(caller, slots + 1, tstate);
     }
     caller->prev_instr -= INLINE_CACHE_ENTRIES_CALL;
     __attribute__((musttail)) return cont(caller, slots + 1, tstate);

@@ -435,8 +435,10 @@ cpjit_push_cached(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **
     int is_meth = meth != NULL || bound != NULL;
     int total_args = oparg + is_meth;
     int argcount = cc->argcount;
+    /* The hook itself the evaluator (cpjit_hooked_for's common case, which calls nothing: the
+     * rest, another thread's cold region, goes the slower ways, which test it whole). */
     if (code != cc->code || cc->epoch != cpjit_code_epoch || total_args > argcount
-        || !cpjit_hooked_for(tstate) || CPJIT_INTERPRET_ONLY(tstate)
+        || tstate->interp->eval_frame != cpjit_eval_frame || CPJIT_INTERPRET_ONLY(tstate)
         || tstate->recursion_remaining <= 1) {
         return NULL;
     }

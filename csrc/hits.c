@@ -250,6 +250,28 @@ int cpjit_load_method_hit_local(PyObject *obj, PyObject **sp, CpjitAttrCache *ca
     return load_method_hit(obj, sp, cache, name, 0);
 }
 
+/* The calls store_attr_hit makes, apart so that its common cases are a leaf that saves no
+ * registers: the last reference to an old value that dies quietly (an exact int, float or
+ * str) released, and a store into the instance's own dict at the way's hint (its version
+ * bumped, the dict tracked by the GC when it must be, as insertdict does). 1, or (the dict's)
+ * 0 when the hint does not apply: nothing changed. */
+static __attribute__((noinline)) int release_last(PyObject *old)
+{
+    Py_DECREF(old);
+    return 1;
+}
+
+static __attribute__((noinline)) int
+store_attr_in_dict(PyObject *owner, PyObject *v, CpjitAttrCache *cache, int way, int owned)
+{
+    PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
+    if (dict == NULL || !cpjit_dict_hint_store(dict, cache->index[way], cache->descr[way], v, 1)) {
+        return 0;
+    }
+    OWNER_RELEASED(owner);
+    return 1;
+}
+
 /* STORE_ATTR's first tier: a store to the instance's inline values (STORE_ATTR_INSTANCE_VALUE),
  * a __slots__ member (STORE_ATTR_SLOT) or the instance's dict at the cached hint
  * (STORE_ATTR_WITH_HINT), when releasing the old value runs
@@ -265,55 +287,44 @@ store_attr_hit(PyObject *owner, PyObject *v, CpjitAttrCache *cache, const int ow
         return 0;
     }
     uint8_t kind = cache->kind[way];
+    PyObject **place;
+    PyDictValues *values;
     if (kind == CPJIT_ATTR_SLOT) {
-        /* STORE_ATTR_SLOT. */
-        PyObject **slot = (PyObject **)((char *)owner + cache->index[way]);
-        PyObject *old = *slot;
-        if (old != NULL && old->ob_refcnt <= 1 && !cpjit_dies_quietly(old)) {
-            return 0;
-        }
-        *slot = v;
-        Py_XDECREF(old);
-        OWNER_RELEASED(owner);
-        return 1;
+        place = (PyObject **)((char *)owner + cache->index[way]); /* STORE_ATTR_SLOT */
     }
-    if (kind != CPJIT_ATTR_VALUES && kind != CPJIT_ATTR_DICT_HINT) {
+    else if (kind != CPJIT_ATTR_VALUES && kind != CPJIT_ATTR_DICT_HINT) {
         return 0;
     }
-    PyDictValues *values = *_PyObject_ValuesPointer(owner);
-    if (__builtin_expect(kind == CPJIT_ATTR_VALUES && values != NULL, 1)) {
-        Py_ssize_t index = cache->index[way];
-        PyObject *old = values->values[index];
-        if (old != NULL) {
-            if (__builtin_expect(old->ob_refcnt <= 1, 0)) {
-                if (!cpjit_dies_quietly(old)) {
-                    return 0;
-                }
-                values->values[index] = v;
-                Py_DECREF(old);
-                OWNER_RELEASED(owner);
-                return 1;
-            }
-            values->values[index] = v;
-            old->ob_refcnt--;
-        }
-        else {
-            values->values[index] = v;
-            cpjit_values_add_to_order(values, index);
-        }
-        OWNER_RELEASED(owner);
-        return 1;
-    }
-    if (values == NULL) {
-        /* VALUES or DICT_HINT, the attributes in a real dict (managed-dict types only). */
-        PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(owner);
-        if (dict != NULL
-            && cpjit_dict_hint_store(dict, cache->index[way], cache->descr[way], v, 1)) {
+    else if (__builtin_expect(kind == CPJIT_ATTR_VALUES
+                                  && (values = *_PyObject_ValuesPointer(owner)) != NULL,
+                              1)) {
+        place = &values->values[cache->index[way]];
+        if (*place == NULL) {
+            *place = v;
+            cpjit_values_add_to_order(values, cache->index[way]);
             OWNER_RELEASED(owner);
             return 1;
         }
     }
-    return 0;
+    else {
+        /* VALUES or DICT_HINT, the attributes in a real dict (managed-dict types only). */
+        return store_attr_in_dict(owner, v, cache, way, owned);
+    }
+    PyObject *old = *place;
+    if (__builtin_expect(old != NULL && old->ob_refcnt <= 1, 0)) {
+        if (!cpjit_dies_quietly(old)) {
+            return 0;
+        }
+        *place = v;
+        OWNER_RELEASED(owner);
+        return release_last(old); /* nothing else to do: no registers kept across it */
+    }
+    *place = v;
+    if (old != NULL) {
+        old->ob_refcnt--;
+    }
+    OWNER_RELEASED(owner);
+    return 1;
 }
 
 CPJIT_HOT
@@ -340,6 +351,25 @@ int cpjit_store_attr_hit_local(PyObject *owner, PyObject *v, CpjitAttrCache *cac
  * observable (with none left, the generic path counts exactly as the interpreter does).
  * COMPARE_TRUTH is arith.h's. */
 
+/* A comparison's operands released when one of them dies (a call: apart, so that the common
+ * case is a leaf that saves no registers); `truth` returned. */
+static __attribute__((noinline)) int compare_released(PyObject *l, PyObject *r, int truth)
+{
+    Py_DECREF(l);
+    Py_DECREF(r);
+    return truth;
+}
+
+/* Two exact strs compared for == (`eq`) or !=, both released: a call (apart, for the same
+ * reason). */
+static __attribute__((noinline)) int compare_strs(PyObject *l, PyObject *r, int eq)
+{
+    int truth = _PyUnicode_Equal(l, r) == eq;
+    Py_DECREF(l);
+    Py_DECREF(r);
+    return truth;
+}
+
 #define COMPARE_HIT(NAME, OPER)                                                                \
     CPJIT_HOT int NAME(PyObject *l, PyObject *r, PyThreadState *tstate)                    \
     {                                                                                          \
@@ -359,13 +389,16 @@ int cpjit_store_attr_hit_local(PyObject *owner, PyObject *v, CpjitAttrCache *cac
         }                                                                                      \
         else if (((OPER) == Py_EQ || (OPER) == Py_NE) && PyUnicode_CheckExact(l)               \
                  && PyUnicode_CheckExact(r)) {                                                 \
-            truth = _PyUnicode_Equal(l, r) == ((OPER) == Py_EQ);                               \
+            return compare_strs(l, r, (OPER) == Py_EQ);                                        \
         }                                                                                      \
         else {                                                                                 \
             return -1;                                                                         \
         }                                                                                      \
-        Py_DECREF(l);                                                                          \
-        Py_DECREF(r);                                                                          \
+        if (__builtin_expect(l->ob_refcnt <= 1 || r->ob_refcnt <= 1, 0)) {                     \
+            return compare_released(l, r, truth);                                              \
+        }                                                                                      \
+        l->ob_refcnt--;                                                                        \
+        r->ob_refcnt--;                                                                        \
         return truth;                                                                          \
     }
 

@@ -89,3 +89,32 @@ print(out)
 @pytest.mark.parametrize("threshold", [0, 20])
 def test_method_loads_from_own_dicts_run_like_the_interpreter(threshold):
     check(SOURCE, threshold=threshold)
+
+
+# A LOAD_METHOD whose name is past co_names[255] (EXTENDED_ARG before it: the group never forms,
+# LOAD_METHOD's own stencil names it): the probe must look the right name up.
+FAR_NAMES = """
+class D:
+    def __init__(self):
+        self.__dict__ = {"a": 1}
+    def m(self):
+        return "method m"
+
+names = ", ".join(f"o.a{i}" for i in range(300))
+src = f"def far(o, probe):\\n    if probe:\\n        return ({names})\\n    return o.m()\\n"
+ns = {}
+exec(src, ns)
+far = ns["far"]
+d = D()
+out = [far(d, False) for _ in range(80)]
+d.m = lambda: "instance attribute m"
+out.append(far(d, False))
+del d.m
+out.append(far(d, False))
+print(out[-3:], far.__code__.co_names.index("m"))
+"""
+
+
+@pytest.mark.parametrize("threshold", [0, 20])
+def test_a_method_name_past_255_names_is_probed_by_its_own_name(threshold):
+    check(FAR_NAMES, threshold=threshold)

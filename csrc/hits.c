@@ -70,8 +70,9 @@ whole_cache_value(CpjitAttrCache *cache, PyObject *owner)
 }
 
 /* The kinds of LOAD_ATTR's first tier below other than its hot ones: a dict at tp_dictoffset,
- * and the data descriptors whose getters run no code (way `way`); apart, so that the hot kinds' path is a leaf that saves no
- * registers (6 instructions of every hit). `owned` as for load_attr_hit. */
+ * and the data descriptors whose getters run no code (way `way`); apart, so that the hot
+ * kinds' path is a leaf that saves no registers (6 instructions of every hit). `owned` as for
+ * load_attr_hit. */
 static __attribute__((noinline)) PyObject *
 load_attr_hit_other(PyObject *owner, CpjitAttrCache *cache, int way, int owned)
 {
@@ -182,14 +183,11 @@ PyObject *cpjit_load_attr_hit_local(PyObject *owner, CpjitAttrCache *cache)
     return load_attr_hit(owner, cache, 0);
 }
 
-/* load_method_hit's CPJIT_METHOD_DICT entry (`meth` its method), apart so that the probe's
- * call does not make the other kinds' path save registers. */
-static __attribute__((noinline)) int method_dict_hit(PyObject *obj, PyObject **out, PyObject *meth,
-                                                     PyObject *name, int owned)
+/* LOAD_METHOD's [meth, obj] written at out[0] and out[1]: a new reference to the method, and
+ * the object's (taken here when it was borrowed, `owned` 0). 1. */
+static inline __attribute__((always_inline)) int
+method_found(PyObject *obj, PyObject **out, PyObject *meth, int owned)
 {
-    if (!cpjit_own_dict_lacks(obj, name)) {
-        return 0;
-    }
     Py_INCREF(meth);
     if (!owned) {
         Py_INCREF(obj);
@@ -197,6 +195,14 @@ static __attribute__((noinline)) int method_dict_hit(PyObject *obj, PyObject **o
     out[0] = meth;
     out[1] = obj;
     return 1;
+}
+
+/* load_method_hit's CPJIT_METHOD_DICT entry (`meth` its method), apart so that the probe's
+ * call does not make the other kinds' path save registers. */
+static __attribute__((noinline)) int method_dict_hit(PyObject *obj, PyObject **out, PyObject *meth,
+                                                     PyObject *name, int owned)
+{
+    return cpjit_own_dict_lacks(obj, name) ? method_found(obj, out, meth, owned) : 0;
 }
 
 /* LOAD_METHOD's first tier, writing the instruction's two results at sp[-1] and sp[0] (the
@@ -217,14 +223,7 @@ load_method_hit(PyObject *obj, PyObject **out, CpjitAttrCache *cache, PyObject *
         /* METHOD_VALUES: inline values, or a real dict still sharing the class's keys. */
         if (kind == CPJIT_METHOD_NO_DICT
             || (kind == CPJIT_METHOD_VALUES && cpjit_method_not_shadowed(cache, way, obj))) {
-            PyObject *meth = cache->descr[way];
-            Py_INCREF(meth);
-            if (!owned) {
-                Py_INCREF(obj);
-            }
-            out[0] = meth;
-            out[1] = obj;
-            return 1;
+            return method_found(obj, out, cache->descr[way], owned);
         }
         if (kind == CPJIT_METHOD_DICT && name != NULL) {
             return method_dict_hit(obj, out, cache->descr[way], name, owned);

@@ -1535,24 +1535,11 @@ CPJIT_HOT
 int cpjit_load_method_slow(_PyInterpreterFrame *frame, PyObject **sp, CpjitAttrCache *cache,
                          _Py_CODEUNIT *redo)
 {
-    /* A method the instance's own dict (or its lack of one) does not shadow, found by a probe
-     * that runs no code, before the instruction is published. */
+    /* The first tier (csrc/hits.c, which every stencil calls first) already probed an
+     * instance's own dict for a CPJIT_METHOD_DICT entry, and serves a cached module attribute
+     * of a module that survives: one that misses there is dying here, which load_method_rest
+     * handles with the instruction published. */
     PyObject *obj = sp[-1];
-    int way = cpjit_attr_way(cache, Py_TYPE(obj));
-    if (way >= 0 && cache->kind[way] == CPJIT_METHOD_DICT) {
-        int oparg;
-        cpjit_decode_redo(redo, &oparg);
-        PyObject *meth = cpjit_method_cached(cache, obj, code_name(frame, oparg));
-        if (meth != NULL) {
-            Py_INCREF(meth);
-            sp[-1] = meth;
-            sp[0] = obj;
-            return 0;
-        }
-    }
-    /* The first tier serves a cached module attribute of a module that survives: one that
-     * misses there is dying here, which load_method_rest handles with the instruction
-     * published. */
     return load_method_rest(frame, sp, cache, redo, cpjit_module_attr_cached(cache, obj));
 }
 

@@ -84,8 +84,8 @@ STENCIL(DELETE_ATTR)
 /* meth | self  when an unbound method was found, else  NULL | attr, written by either tier at
  * the top of the stack and its next slot. The first tier (cpjit_load_method_hit): a plain
  * method (instances without a dict, whose attributes are inline and lack the name, or whose own
- * dict lacks it), a module attribute (math.sqrt), a class constant. Everything else (class attributes with __get__,
- * instances with a dict of their own, a dying owner, the generic path) is
+ * str-keyed dict lacks it), a module attribute (math.sqrt), a class constant. Everything else
+ * (class attributes with __get__, a dying owner, the generic path) is
  * cpjit_load_method_slow's. On failure the object stays on the stack (owned). */
 #define LOAD_METHOD_TIERS(cache) LOAD_METHOD_TIERS_AT(cache, REDO, DONE)
 /* The name LOAD_METHOD looks up (a LOAD_FAST group's: its LOAD_METHOD's), for the first tier's
